@@ -1,0 +1,57 @@
+# The README's two commands: `make run` and `make test`. Everything else is a helper.
+DATA     ?= ./data
+LISTEN   ?= 0.0.0.0:8080
+FUZZ_SECONDS ?= 15
+JOBS     ?= $(shell nproc)
+
+.PHONY: all build run test deps test-deps asan fuzz unit integration fuzz-smoke check clean bench-api
+
+all: build
+
+deps:
+	@scripts/install-deps.sh build
+
+test-deps:
+	@scripts/install-deps.sh test
+	@scripts/npm-deps.sh
+
+build: deps
+	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF >/dev/null
+	@cmake --build build -j $(JOBS)
+
+run: build
+	@build/xtreamd demo --data $(DATA)
+	@exec build/xtreamd serve --data $(DATA) --listen $(LISTEN)
+
+asan:
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXTREAMD_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+
+fuzz:
+	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+		-DXTREAMD_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+check:
+	@scripts/check-style.sh
+
+unit: asan
+	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)
+
+integration: asan
+	@XTREAMD_BIN=$(CURDIR)/build-asan/xtreamd scripts/run-integration.sh
+
+fuzz-smoke: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-smoke.sh build-fuzz
+
+test: test-deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+bench-api: build
+	@bench/api/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz

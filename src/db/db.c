@@ -1,0 +1,152 @@
+#include "db/db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "db/schema.h"
+
+static int db_migrate(struct db *db)
+{
+    sqlite3_stmt *st;
+    int version = 0;
+    if (db_prepare(db, "PRAGMA user_version", &st))
+        return -EIO;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version > (int)db_migration_count) {
+        log_error("db", "%s has schema version %d, newer than this xtreamd (%zu)", db->path,
+                  version, db_migration_count);
+        return -EPROTO;
+    }
+    for (size_t i = (size_t)version; i < db_migration_count; i++) {
+        char pragma[64];
+        if (db_begin(db))
+            return -EIO;
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu", i + 1);
+        if (db_exec(db, db_migrations[i]) || db_exec(db, pragma)) {
+            db_rollback(db);
+            return -EIO;
+        }
+        if (db_commit(db))
+            return -EIO;
+        log_info("db", "applied migration %zu", i + 1);
+    }
+    return 0;
+}
+
+int db_open(const char *data_dir, struct db **out)
+{
+    *out = NULL;
+    if (mkdir(data_dir, 0750) != 0 && errno != EEXIST) {
+        int err = errno;
+        log_error("db", "cannot create data directory %s: %s", data_dir, strerror(err));
+        return -err;
+    }
+    struct db *db = calloc(1, sizeof(*db));
+    if (!db)
+        return -ENOMEM;
+    size_t n = strlen(data_dir) + sizeof("/xtreamd.db");
+    db->path = malloc(n);
+    if (!db->path)
+        goto nomem;
+    snprintf(db->path, n, "%s/xtreamd.db", data_dir);
+    int rc = sqlite3_open_v2(db->path, &db->sql,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        log_error("db", "cannot open %s: %s", db->path,
+                  db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(db->sql, 5000);
+    if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"))
+        goto fail;
+    if (db_migrate(db))
+        goto fail;
+    *out = db;
+    return 0;
+nomem:
+    db_close(db);
+    return -ENOMEM;
+fail:
+    db_close(db);
+    return -EIO;
+}
+
+void db_close(struct db *db)
+{
+    if (!db)
+        return;
+    if (db->sql)
+        sqlite3_close_v2(db->sql);
+    free(db->path);
+    free(db);
+}
+
+int db_exec(struct db *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db->sql, sql, NULL, NULL, &err) != SQLITE_OK) {
+        log_error("db", "%s", err ? err : sqlite3_errmsg(db->sql));
+        sqlite3_free(err);
+        return -EIO;
+    }
+    return 0;
+}
+
+int db_begin(struct db *db)
+{
+    return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int db_commit(struct db *db)
+{
+    return db_exec(db, "COMMIT");
+}
+
+void db_rollback(struct db *db)
+{
+    if (!sqlite3_get_autocommit(db->sql))
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out)
+{
+    if (sqlite3_prepare_v2(db->sql, sql, -1, out, NULL) != SQLITE_OK) {
+        log_error("db", "prepare failed: %s", sqlite3_errmsg(db->sql));
+        *out = NULL;
+        return -EIO;
+    }
+    return 0;
+}
+
+int64_t db_change_counter(struct db *db)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+    if (db_prepare(db, "PRAGMA data_version", &st))
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    /* data_version ignores this connection's own commits; add them in. */
+    return (v << 32) + sqlite3_total_changes64(db->sql);
+}
+
+const char *db_col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+int64_t db_now(void)
+{
+    return (int64_t)time(NULL);
+}

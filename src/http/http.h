@@ -1,0 +1,136 @@
+/*
+ * http: the public face of xtreamd's HTTP/1.1 server, as handlers see it.
+ *
+ * The server (server.c) owns listeners and connections on one libuv loop; the
+ * parser (parser.c) and query/form decoder (query.c) are pure functions with no
+ * I/O. A handler is called once per complete request, on the loop thread, and
+ * fills in a response before it returns (synchronously) — or attaches a body
+ * source that the server pulls from as the socket drains (streamed bodies).
+ *
+ * Ownership: everything reachable from struct http_request belongs to the
+ * connection and is valid only during the handler call. Response headers and
+ * bodies are copied (or, for refbufs, referenced) by the response.
+ * Threading: loop thread only.
+ */
+#ifndef XTREAMD_HTTP_HTTP_H
+#define XTREAMD_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/refbuf.h"
+
+/* Limits (exceeding them yields the status in the comment). */
+#define HTTP_MAX_REQUEST_LINE 8192     /* 414 */
+#define HTTP_MAX_HEADER_BYTES 16384    /* 431 (all header lines together) */
+#define HTTP_MAX_HEADERS      100      /* 431 */
+#define HTTP_MAX_BODY         (1 << 20) /* 413 */
+#define HTTP_MAX_SEGMENTS     16       /* path segments kept decoded; more -> 414 */
+#define HTTP_MAX_PARAMS       256      /* query+form parameters; more -> 400 */
+
+enum http_method {
+    HTTP_GET,
+    HTTP_HEAD,
+    HTTP_POST,
+    HTTP_PUT,
+    HTTP_DELETE,
+    HTTP_PATCH,
+    HTTP_OPTIONS,
+    HTTP_OTHER,
+};
+
+struct http_header {
+    const char *name; /* as sent, NUL-terminated */
+    const char *value; /* leading/trailing whitespace trimmed */
+};
+
+struct http_param {
+    char *key; /* percent-decoded ('+' is a space), NUL-terminated */
+    char *value;
+};
+
+struct http_params {
+    struct http_param *items;
+    size_t count;
+    size_t cap;
+};
+
+struct http_request {
+    enum http_method method;
+    const char *method_name;
+    int version_minor; /* HTTP/1.<minor> */
+    const char *target; /* the raw request-target, e.g. "/a/b?x=1" */
+    const char *path;   /* raw path, before '?' (not decoded) */
+    const char *query;  /* raw query after '?', "" if none */
+    /* Non-empty path segments, each percent-decoded; empty segments (from "//"
+     * or a trailing '/') are skipped. */
+    const char *segments[HTTP_MAX_SEGMENTS];
+    size_t segment_count;
+    struct http_header *headers;
+    size_t header_count;
+    const char *body; /* NUL-terminated for convenience; body_len excludes it */
+    size_t body_len;
+    /* Query string parameters, overlaid by url-encoded or multipart form fields
+     * of a POST body: when a key is in both, the body's value wins. */
+    struct http_params params;
+    bool keep_alive;
+    char client_ip[46];
+    uint16_t client_port;
+};
+
+/* Case-insensitive header lookup; NULL if absent. */
+const char *http_request_header(const struct http_request *req, const char *name);
+/* First value of key, NULL if absent. */
+const char *http_param_get(const struct http_params *params, const char *key);
+const char *http_request_param(const struct http_request *req, const char *key);
+
+struct http_response;
+struct http_conn;
+
+void http_response_status(struct http_response *res, int status);
+int http_response_status_get(const struct http_response *res);
+/* Adds a header line (no validation beyond rejecting CR/LF: -EINVAL). The
+ * server itself adds Date, Server, Content-Length and Connection. */
+int http_response_header(struct http_response *res, const char *name, const char *value);
+/* Body copied into the response. */
+int http_response_body(struct http_response *res, const void *data, size_t len);
+/* The response's own body buffer, to write into directly. */
+struct buf *http_response_buf(struct http_response *res);
+/* Adds a reference to a shared immutable body (may be called several times:
+ * the pieces are sent in order after anything in http_response_buf). */
+int http_response_body_ref(struct http_response *res, struct refbuf *rb);
+/* Convenience: status + Content-Type + body. */
+int http_response_text(struct http_response *res, int status, const char *content_type,
+                       const char *text);
+/* The path to put in the access log instead of the request target (so that
+ * handlers can hide credentials carried in paths). Copied. */
+void http_response_log_target(struct http_response *res, const char *target);
+
+/*
+ * Streamed bodies. After the handler returns, the server calls pull() whenever
+ * the socket can take more and less than `budget` bytes are queued; pull appends
+ * at most about `budget` bytes to out and returns:
+ *    1  more to come (call again when writable),
+ *    0  finished,
+ *   -EAGAIN nothing now: the source calls http_conn_wake() when it has data,
+ *   <0  any other error: the connection is closed.
+ * close() is called exactly once, when the response ends or the connection
+ * closes for any reason (never from inside pull()). content_length < 0 means
+ * unknown: the response is then sent without Content-Length or chunking and
+ * the connection is closed at the end.
+ */
+struct http_body_source {
+    int (*pull)(void *ctx, struct buf *out, size_t budget);
+    void (*close)(void *ctx);
+    void *ctx;
+};
+void http_response_source(struct http_response *res, const struct http_body_source *src,
+                          long long content_length);
+struct http_conn *http_response_conn(struct http_response *res);
+void http_conn_wake(struct http_conn *conn);
+
+typedef void (*http_handler_fn)(struct http_request *req, struct http_response *res, void *ud);
+
+#endif

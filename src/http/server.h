@@ -1,0 +1,41 @@
+/*
+ * server: listeners and connections of the HTTP/1.1 server on a libuv loop.
+ *
+ * Owns the listening sockets and every connection. Connections are non-blocking
+ * fds watched with uv_poll_t; reads go into a per-connection buffer that is only
+ * allocated while a request is in progress, so idle keep-alive connections cost
+ * little. Requests on a connection are answered strictly in order (pipelining).
+ * Threading: loop thread only.
+ */
+#ifndef XTREAMD_HTTP_SERVER_H
+#define XTREAMD_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "http/http.h"
+
+struct http_server_config {
+    const char *host; /* "0.0.0.0", "127.0.0.1", "::" ... */
+    int port;         /* 0 picks a free port (see http_server_port) */
+    http_handler_fn handler;
+    void *handler_ud;
+    unsigned header_timeout_ms; /* whole request head + body must arrive in this; 0 = 10000 */
+    unsigned idle_timeout_ms;   /* keep-alive idle; 0 = 60000 */
+    unsigned max_connections;   /* 0 = 50000; beyond it new connections get 503 and close */
+    int access_log;             /* one log line per request when non-zero */
+};
+
+struct http_server;
+
+int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
+                      struct http_server **out);
+int http_server_port(const struct http_server *srv);
+size_t http_server_connection_count(const struct http_server *srv);
+/* Graceful stop: close the listener, let in-flight responses finish, close
+ * idle connections; done(ud) is called once every connection is gone (or after
+ * grace_ms, when the rest are closed forcibly). The server is freed after done. */
+void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(void *ud),
+                      void *ud);
+
+#endif
