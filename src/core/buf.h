@@ -20,7 +20,10 @@ struct buf {
     int err;    /* first error seen by an append, 0 if none */
 };
 
-#define BUF_INIT(maxbytes) {NULL, 0, 0, (maxbytes), 0}
+#define BUF_INIT(maxbytes)                                                                         \
+    {                                                                                              \
+        NULL, 0, 0, (maxbytes), 0                                                                  \
+    }
 
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);

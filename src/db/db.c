@@ -56,9 +56,8 @@ int db_open(const char *data_dir, struct db **out)
     if (!db->path)
         goto nomem;
     snprintf(db->path, n, "%s/xtreamd.db", data_dir);
-    int rc = sqlite3_open_v2(db->path, &db->sql,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        db->path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         log_error("db", "cannot open %s: %s", db->path,
                   db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));

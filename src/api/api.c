@@ -1,0 +1,311 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api_priv.h"
+#include "core/log.h"
+
+int api_new(const struct api_config *cfg, struct api **out)
+{
+    struct api *api = calloc(1, sizeof(*api));
+    if (!api)
+        return -ENOMEM;
+    api->cfg = *cfg;
+    if (cfg->public_url) {
+        size_t n = strlen(cfg->public_url);
+        while (n && cfg->public_url[n - 1] == '/')
+            n--;
+        api->public_url = strndup(cfg->public_url, n);
+        if (!api->public_url)
+            goto nomem;
+    }
+    api->failures = auth_failures_new(4096);
+    if (!api->failures)
+        goto nomem;
+    *out = api;
+    return 0;
+nomem:
+    api_free(api);
+    return -ENOMEM;
+}
+
+void api_free(struct api *api)
+{
+    if (!api)
+        return;
+    catalog_unref(api->catalog);
+    auth_failures_free(api->failures);
+    free(api->public_url);
+    free(api);
+}
+
+void api_set_catalog(struct api *api, struct catalog *c)
+{
+    struct catalog *old = api->catalog;
+    api->catalog = c ? catalog_ref(c) : NULL;
+    catalog_unref(old);
+}
+
+struct catalog *api_catalog(struct api *api)
+{
+    return api->catalog;
+}
+
+int64_t api_parse_id(const char *s, size_t len)
+{
+    if (len == 0 || len > 10)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= INT32_MAX ? v : -1;
+}
+
+void api_format_time(int64_t t, char out[20])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* A Host header is used in generated URLs, so only host-name characters pass. */
+static bool host_is_safe(const char *h)
+{
+    if (!*h || strlen(h) > 255)
+        return false;
+    for (; *h; h++)
+        if (!isalnum((unsigned char)*h) && !strchr(".-:[]_", *h))
+            return false;
+    return true;
+}
+
+void api_base_url(struct api_req *r)
+{
+    if (r->api->public_url) {
+        snprintf(r->base, sizeof(r->base), "%s", r->api->public_url);
+        return;
+    }
+    const char *host = http_request_header(r->req, "Host");
+    if (host && host_is_safe(host))
+        snprintf(r->base, sizeof(r->base), "http://%s", host);
+    else
+        snprintf(r->base, sizeof(r->base), "http://127.0.0.1:%d", r->api->cfg.port);
+}
+
+void api_base_parts(const struct api_req *r, char *host, size_t hostlen, char *port, size_t portlen,
+                    const char **protocol)
+{
+    const char *p = r->base;
+    bool https = strncmp(p, "https://", 8) == 0;
+    *protocol = https ? "https" : "http";
+    const char *scheme_end = strstr(p, "://");
+    p = scheme_end ? scheme_end + 3 : p;
+    size_t authority = strcspn(p, "/?#");
+    const char *colon = NULL;
+    if (*p == '[') { /* IPv6 literal */
+        const char *close = memchr(p, ']', authority);
+        if (close && close + 1 < p + authority && close[1] == ':')
+            colon = close + 1;
+    } else {
+        colon = memchr(p, ':', authority);
+    }
+    size_t hl = colon ? (size_t)(colon - p) : authority;
+    snprintf(host, hostlen, "%.*s", (int)hl, p);
+    if (colon)
+        snprintf(port, portlen, "%.*s", (int)(p + authority - colon - 1), colon + 1);
+    else
+        snprintf(port, portlen, "%s", https ? "443" : "80");
+}
+
+void api_authenticate(struct api_req *r)
+{
+    r->line = auth_check(r->cat, r->username, r->password);
+    if (!r->line) {
+        r->status = AUTH_INVALID;
+        unsigned n = auth_failures_record(r->api->failures, r->req->client_ip, r->now);
+        log_warn("auth", "failed login for user \"%.64s\" from %s count=%u",
+                 r->username ? r->username : "", r->req->client_ip, n);
+        return;
+    }
+    r->status = auth_line_status(r->line, r->now);
+}
+
+void api_cors(struct api_req *r, bool echo_origin)
+{
+    const char *origin = http_request_header(r->req, "Origin");
+    if (echo_origin && origin && !strpbrk(origin, "\r\n")) {
+        http_response_header(r->res, "Access-Control-Allow-Origin", origin);
+        http_response_header(r->res, "Access-Control-Allow-Credentials", "true");
+        http_response_header(r->res, "Vary", "Origin");
+    } else {
+        http_response_header(r->res, "Access-Control-Allow-Origin", "*");
+    }
+}
+
+void api_json_response(struct api_req *r, int status, struct buf *body)
+{
+    http_response_status(r->res, status);
+    http_response_header(r->res, "Content-Type", "application/json");
+    if (body)
+        http_response_body(r->res, body->data, body->len);
+}
+
+void api_text_error(struct api_req *r, int status, const char *msg)
+{
+    http_response_text(r->res, status, "text/plain; charset=utf-8", msg);
+}
+
+/* Stream URLs carry credentials in the path: log a redacted target instead. */
+static void redact_path(struct api_req *r, size_t user_seg)
+{
+    struct buf b = BUF_INIT(4096);
+    for (size_t i = 0; i < r->req->segment_count; i++) {
+        buf_putc(&b, '/');
+        buf_puts(&b, i == user_seg + 1 ? "***" : r->req->segments[i]);
+    }
+    if (*r->req->query)
+        buf_puts(&b, "?...");
+    if (!b.err)
+        http_response_log_target(r->res, b.data);
+    buf_free(&b);
+}
+
+static bool is_stream_id(const char *s)
+{
+    size_t digits = strspn(s, "0123456789");
+    return digits > 0 && (s[digits] == '\0' || s[digits] == '.');
+}
+
+static void route_streaming_php(struct api_req *r, const char *script)
+{
+    const char *stream = http_request_param(r->req, "stream");
+    if (!stream)
+        stream = "";
+    char id_ext[96];
+    if (strcmp(script, "clients_live.php") == 0) {
+        const char *ext = http_request_param(r->req, "extension");
+        snprintf(id_ext, sizeof(id_ext), "%.40s.%.16s", stream, ext && *ext ? ext : "ts");
+        api_stream(r, "live", id_ext);
+    } else if (strcmp(script, "clients_movie.php") == 0) {
+        const char *type = http_request_param(r->req, "type");
+        api_stream(r, type && strcmp(type, "series") == 0 ? "series" : "movie", stream);
+    } else {
+        snprintf(id_ext, sizeof(id_ext), "%.40s.ts", stream);
+        api_stream(r, "timeshift", id_ext);
+    }
+}
+
+/* Returns true when the request was routed. */
+static bool route(struct api_req *r)
+{
+    struct http_request *req = r->req;
+    const char **seg = req->segments;
+    size_t n = req->segment_count;
+    if (n == 0) {
+        http_response_text(r->res, 200, "text/plain; charset=utf-8",
+                           "xtreamd " XTREAMD_VERSION "\n");
+        return true;
+    }
+    const char *first = seg[0];
+    if (n == 1 && (strcmp(first, "player_api.php") == 0 || strcmp(first, "panel_api.php") == 0 ||
+                   strcmp(first, "get.php") == 0 || strcmp(first, "xmltv.php") == 0)) {
+        r->username = http_request_param(req, "username");
+        r->password = http_request_param(req, "password");
+        const char *gzip = http_request_param(req, "gzip");
+        if (strcmp(first, "player_api.php") == 0)
+            api_player(r, http_request_param(req, "action"));
+        else if (strcmp(first, "panel_api.php") == 0)
+            api_panel(r);
+        else if (strcmp(first, "get.php") == 0)
+            api_playlist(r, http_request_param(req, "type"));
+        else
+            api_xmltv(r, gzip && strcmp(gzip, "1") == 0);
+        return true;
+    }
+    if ((n == 3 || n == 4) && (strcmp(first, "player_api") == 0 || strcmp(first, "playlist") == 0 ||
+                               strcmp(first, "epg") == 0)) {
+        r->username = seg[1];
+        r->password = seg[2];
+        redact_path(r, 1);
+        if (strcmp(first, "player_api") == 0)
+            api_player(r, n == 4 ? seg[3] : http_request_param(req, "action"));
+        else if (strcmp(first, "playlist") == 0)
+            api_playlist(r, n == 4 ? seg[3] : http_request_param(req, "type"));
+        else if (n == 3 || strcmp(seg[3], "gz") == 0)
+            api_xmltv(r, n == 4);
+        else
+            return false;
+        return true;
+    }
+    if (n == 4 && (strcmp(first, "live") == 0 || strcmp(first, "created_live") == 0 ||
+                   strcmp(first, "radio_streams") == 0 || strcmp(first, "movie") == 0 ||
+                   strcmp(first, "series") == 0)) {
+        r->username = seg[1];
+        r->password = seg[2];
+        redact_path(r, 1);
+        const char *kind = first[0] == 'm' ? "movie" : first[0] == 's' ? "series" : "live";
+        api_stream(r, kind, seg[3]);
+        return true;
+    }
+    if (n == 6 && strcmp(first, "timeshift") == 0) {
+        r->username = seg[1];
+        r->password = seg[2];
+        redact_path(r, 1);
+        api_stream(r, "timeshift", seg[5]);
+        return true;
+    }
+    if (n == 2 && strcmp(first, "streaming") == 0 &&
+        (strcmp(seg[1], "clients_live.php") == 0 || strcmp(seg[1], "clients_movie.php") == 0 ||
+         strcmp(seg[1], "timeshift.php") == 0)) {
+        r->username = http_request_param(req, "username");
+        r->password = http_request_param(req, "password");
+        route_streaming_php(r, seg[1]);
+        return true;
+    }
+    if (n == 3 && is_stream_id(seg[2])) { /* short live form /U/P/ID[.ext] */
+        r->username = seg[0];
+        r->password = seg[1];
+        redact_path(r, 0);
+        api_stream(r, "live", seg[2]);
+        return true;
+    }
+    return false;
+}
+
+void api_handle(struct http_request *req, struct http_response *res, void *ud)
+{
+    struct api *api = ud;
+    struct api_req r = {.api = api, .req = req, .res = res, .cat = api->catalog};
+    r.now = (int64_t)time(NULL);
+    api_base_url(&r);
+    if (req->method == HTTP_OPTIONS) {
+        api_cors(&r, true);
+        http_response_header(res, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+        const char *want = http_request_header(req, "Access-Control-Request-Headers");
+        if (want && !strpbrk(want, "\r\n"))
+            http_response_header(res, "Access-Control-Allow-Headers", want);
+        http_response_header(res, "Access-Control-Max-Age", "86400");
+        http_response_text(res, 200, "text/plain", "");
+        return;
+    }
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD && req->method != HTTP_POST) {
+        http_response_header(res, "Allow", "GET, HEAD, POST, OPTIONS");
+        http_response_text(res, 405, "text/plain; charset=utf-8",
+                           "method not allowed: use GET, HEAD or POST\n");
+        return;
+    }
+    if (!r.cat) {
+        http_response_header(res, "Retry-After", "1");
+        api_text_error(&r, 503, "catalogue is loading, retry shortly\n");
+        return;
+    }
+    if (!route(&r))
+        api_text_error(&r, 404, "not found\n");
+}

@@ -1,0 +1,31 @@
+/*
+ * api: the Xtream Codes client API — routing of every client-facing URL form
+ * (player_api.php, panel_api.php, get.php, xmltv.php and their path forms, and
+ * the live/movie/series/timeshift stream URLs) to its handler.
+ *
+ * Owns the per-IP failed-login table. Reads the current catalogue snapshot,
+ * which the server swaps with api_set_catalog(); never touches SQLite.
+ * Threading: loop thread only.
+ */
+#ifndef XTREAMD_API_API_H
+#define XTREAMD_API_API_H
+
+#include "catalog/catalog.h"
+#include "http/http.h"
+
+struct api;
+
+struct api_config {
+    const char *public_url; /* e.g. "http://tv.example.com:8080"; NULL = from Host */
+    int port;               /* the listening port, used when Host is absent */
+};
+
+int api_new(const struct api_config *cfg, struct api **out);
+void api_free(struct api *api);
+/* Takes a reference to c and drops the previous snapshot. */
+void api_set_catalog(struct api *api, struct catalog *c);
+struct catalog *api_catalog(struct api *api);
+/* The HTTP handler (ud = struct api *). */
+void api_handle(struct http_request *req, struct http_response *res, void *ud);
+
+#endif

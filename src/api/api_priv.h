@@ -1,0 +1,67 @@
+/*
+ * api_priv: what the API's handler files share: the request context (who is
+ * asking, through which URL base), credential checks and common responses.
+ */
+#ifndef XTREAMD_API_API_PRIV_H
+#define XTREAMD_API_API_PRIV_H
+
+#include <stdint.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "core/jsonw.h"
+
+struct api {
+    struct api_config cfg;
+    char *public_url;
+    struct catalog *catalog;
+    struct auth_failures *failures;
+};
+
+struct api_req {
+    struct api *api;
+    struct http_request *req;
+    struct http_response *res;
+    struct catalog *cat;
+    const char *username; /* as given by the client */
+    const char *password;
+    const struct cat_line *line; /* NULL when credentials are wrong */
+    enum auth_status status;
+    int64_t now;
+    char base[512]; /* "http://host:port", no trailing slash */
+};
+
+/* Fills line/status from username/password, counting failures per IP. */
+void api_authenticate(struct api_req *r);
+/* URL base for links: public URL, else http://<Host header>. */
+void api_base_url(struct api_req *r);
+/* Splits r->base into host / port / protocol for server_info. */
+void api_base_parts(const struct api_req *r, char *host, size_t hostlen, char *port, size_t portlen,
+                    const char **protocol);
+
+/* Standard bodies. */
+void api_json_response(struct api_req *r, int status, struct buf *body);
+void api_text_error(struct api_req *r, int status, const char *msg);
+/* Writes the login object ({"user_info":..,"server_info":..}). */
+void api_write_login(struct api_req *r, struct jsonw *w, bool panel_server_info);
+void api_write_user_info(struct api_req *r, struct jsonw *w);
+/* Categories of a kind visible to the view, as spec §3.3. */
+void api_write_categories(struct api_req *r, struct jsonw *w, struct cat_view *v,
+                          enum cat_kind kind);
+
+void api_player(struct api_req *r, const char *action);
+void api_panel(struct api_req *r);
+void api_playlist(struct api_req *r, const char *type);
+void api_xmltv(struct api_req *r, bool gzip);
+/* kind: "live", "movie", "series", "timeshift"; id_ext like "123.ts". */
+void api_stream(struct api_req *r, const char *kind, const char *id_ext);
+
+/* CORS headers: echo Origin with credentials (player_api) or '*'. */
+void api_cors(struct api_req *r, bool echo_origin);
+
+/* Parses a non-negative decimal id (no sign, no junk, <= INT32_MAX); -1 if not. */
+int64_t api_parse_id(const char *s, size_t len);
+/* Formats a Unix time as "YYYY-MM-DD HH:MM:SS" UTC. */
+void api_format_time(int64_t t, char out[20]);
+
+#endif

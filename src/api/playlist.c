@@ -1,0 +1,220 @@
+/*
+ * playlist: get.php (and /playlist/U/P[/TYPE]) — the line's M3U playlist in
+ * the `m3u` and `m3u_plus` forms of shared/docs/xtream-api.md §5, CRLF line
+ * ends, live items first, then movies, then episodes. The rendered playlist
+ * carries the line's credentials, so it is cached per line (and URL base,
+ * type, output) in the snapshot.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api_priv.h"
+
+struct m3u_opts {
+    bool plus;
+    const char *output; /* "ts" or "m3u8" */
+    bool live, movie, series;
+};
+
+/* Attribute values are inserted between double quotes: drop '"', CR, LF and,
+ * where asked, commas (players split the title at the last comma). */
+static void put_attr(struct buf *b, const char *s, bool drop_commas)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\r' || *s == '\n' || (drop_commas && *s == ',')) {
+            buf_append(b, run, (size_t)(s - run));
+            run = s + 1;
+        }
+    }
+    buf_append(b, run, (size_t)(s - run));
+}
+
+static void put_title(struct buf *b, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        if (*s == '\r' || *s == '\n') {
+            buf_append(b, run, (size_t)(s - run));
+            buf_putc(b, ' ');
+            run = s + 1;
+        }
+    }
+    buf_append(b, run, (size_t)(s - run));
+}
+
+static void put_entry(struct buf *b, const struct m3u_opts *o, const char *tvg_id, const char *name,
+                      const char *logo, const char *group)
+{
+    buf_puts(b, "#EXTINF:-1");
+    if (o->plus) {
+        buf_puts(b, " tvg-id=\"");
+        put_attr(b, tvg_id ? tvg_id : "", false);
+        buf_puts(b, "\" tvg-name=\"");
+        put_attr(b, name, true);
+        buf_puts(b, "\" tvg-logo=\"");
+        put_attr(b, logo, false);
+        buf_puts(b, "\" group-title=\"");
+        put_attr(b, group ? group : "", false);
+        buf_putc(b, '"');
+    }
+    buf_putc(b, ',');
+    put_title(b, name);
+    buf_puts(b, "\r\n");
+}
+
+static void put_url(struct api_req *r, struct buf *b, const char *kind, int64_t id, const char *ext)
+{
+    buf_printf(b, "%s/%s/%s/%s/%lld.%s\r\n", r->base, kind, r->line->username, r->line->password,
+               (long long)id, ext);
+}
+
+static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
+{
+    const struct catalog *c = r->cat;
+    struct cat_view *v = catalog_view(r->cat, r->line);
+    if (!v) {
+        b->err = -ENOMEM;
+        return;
+    }
+    buf_printf(b, "#EXTM3U url-tvg=\"%s/xmltv.php?username=%s&password=%s\" x-tvg-url=\"", r->base,
+               r->line->username, r->line->password);
+    buf_printf(b, "%s/xmltv.php?username=%s&password=%s\"\r\n", r->base, r->line->username,
+               r->line->password);
+    char name[1200];
+    for (size_t i = 0; o->live && i < c->stream_count; i++) {
+        const struct cat_stream *s = &c->streams[i];
+        if (!cat_view_has_stream(v, c, i))
+            continue;
+        const struct cat_category *cat = catalog_category(c, CAT_LIVE, s->category_id);
+        put_entry(b, o, s->epg_channel_id, s->name, s->logo, cat ? cat->name : NULL);
+        put_url(r, b, "live", s->id, o->output);
+    }
+    for (size_t i = 0; o->movie && i < c->movie_count; i++) {
+        const struct cat_movie *m = &c->movies[i];
+        if (!cat_view_has_movie(v, c, i))
+            continue;
+        const struct cat_category *cat = catalog_category(c, CAT_MOVIE, m->category_id);
+        if (m->year > 0)
+            snprintf(name, sizeof(name), "%s (%d)", m->title, m->year);
+        else
+            snprintf(name, sizeof(name), "%s", m->title);
+        put_entry(b, o, NULL, name, m->poster, cat ? cat->name : NULL);
+        put_url(r, b, "movie", m->id, m->container);
+    }
+    for (size_t i = 0; o->series && i < c->series_count; i++) {
+        const struct cat_series *s = &c->series[i];
+        if (!cat_view_has_series(v, c, i))
+            continue;
+        const struct cat_category *cat = catalog_category(c, CAT_SERIES, s->category_id);
+        for (size_t e = 0; e < s->episode_count; e++) {
+            const struct cat_episode *ep = &s->episodes[e];
+            snprintf(name, sizeof(name), "%s S%02dE%02d", s->title, ep->season, ep->episode_num);
+            put_entry(b, o, NULL, name, *ep->image ? ep->image : s->cover, cat ? cat->name : NULL);
+            put_url(r, b, "series", ep->id, ep->container);
+        }
+    }
+}
+
+/* key=live,movie,series (XUI): which kinds to include; default all. */
+static int parse_kinds(const char *key, struct m3u_opts *o)
+{
+    o->live = o->movie = o->series = !key || !*key;
+    if (!key || !*key)
+        return 0;
+    for (const char *p = key; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == 4 && strncmp(p, "live", 4) == 0)
+            o->live = true;
+        else if (n == 5 && strncmp(p, "movie", 5) == 0)
+            o->movie = true;
+        else if (n == 6 && strncmp(p, "series", 6) == 0)
+            o->series = true;
+        else if (!(n == 13 && strncmp(p, "radio_streams", 13) == 0))
+            return -1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+static const char *parse_output(struct api_req *r, const char *out)
+{
+    if (!out || !*out)
+        return r->line->outputs & CAT_OUT_TS ? "ts" : "m3u8";
+    if (strcmp(out, "ts") == 0 || strcmp(out, "mpegts") == 0)
+        return "ts";
+    if (strcmp(out, "m3u8") == 0 || strcmp(out, "hls") == 0)
+        return "m3u8";
+    return NULL;
+}
+
+void api_playlist(struct api_req *r, const char *type)
+{
+    api_cors(r, false);
+    api_authenticate(r);
+    if (r->status == AUTH_INVALID) {
+        api_text_error(r, 401, "invalid username or password\n");
+        return;
+    }
+    if (r->status != AUTH_OK) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "line is %s\n", auth_status_name(r->status));
+        api_text_error(r, 403, msg);
+        return;
+    }
+    struct m3u_opts o = {0};
+    if (!type || !*type || strcmp(type, "m3u_plus") == 0)
+        o.plus = true;
+    else if (strcmp(type, "m3u") != 0) {
+        api_text_error(r, 400, "unsupported type: use type=m3u or type=m3u_plus\n");
+        return;
+    }
+    const char *output_param = http_request_param(r->req, "output");
+    o.output = parse_output(r, output_param);
+    if (!o.output) {
+        api_text_error(r, 400, "unsupported output: use output=ts, mpegts, m3u8 or hls\n");
+        return;
+    }
+    if (!(r->line->outputs & (strcmp(o.output, "ts") == 0 ? CAT_OUT_TS : CAT_OUT_M3U8))) {
+        api_text_error(r, 405, "output not allowed for this line\n");
+        return;
+    }
+    const char *kinds = http_request_param(r->req, "key");
+    if (parse_kinds(kinds, &o)) {
+        api_text_error(r, 400, "unsupported key: use a list of live, movie, series\n");
+        return;
+    }
+    char key[700];
+    snprintf(key, sizeof(key), "m3u|%lld|%d|%s|%d%d%d|%s", (long long)r->line->id, o.plus, o.output,
+             o.live, o.movie, o.series, r->base);
+    struct refbuf *rb = catalog_cache_get(r->cat, key);
+    if (!rb) {
+        struct buf b = BUF_INIT(0);
+        render(r, &b, &o);
+        if (b.err) {
+            buf_free(&b);
+            api_text_error(r, 500, "playlist too large\n");
+            return;
+        }
+        rb = refbuf_new(b.data, b.len);
+        buf_free(&b);
+        if (!rb) {
+            api_text_error(r, 500, "out of memory\n");
+            return;
+        }
+        catalog_cache_put(r->cat, key, rb);
+    }
+    char disposition[160];
+    snprintf(disposition, sizeof(disposition), "attachment; filename=\"tv_channels_%s%s.m3u\"",
+             r->line->username, o.plus ? "_plus" : "");
+    http_response_status(r->res, 200);
+    http_response_header(r->res, "Content-Type", "application/octet-stream");
+    http_response_header(r->res, "Content-Disposition", disposition);
+    http_response_header(r->res, "Content-Description", "File Transfer");
+    http_response_header(r->res, "Expires", "0");
+    http_response_header(r->res, "Cache-Control", "must-revalidate");
+    http_response_header(r->res, "Pragma", "public");
+    http_response_body_ref(r->res, rb);
+    refbuf_unref(rb);
+}

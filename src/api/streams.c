@@ -1,0 +1,100 @@
+/*
+ * streams: the stream URL routes (/live, /movie, /series, /timeshift and their
+ * short and query forms). Every request is authenticated and checked against
+ * the line's outputs and bouquets with the statuses of xtream-api.md §4.2; the
+ * delivery engines (live fan-out, VOD, catch-up) plug in behind these checks.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api_priv.h"
+#include "core/log.h"
+
+static int64_t split_id(const char *id_ext, const char **ext)
+{
+    size_t digits = strcspn(id_ext, ".");
+    *ext = id_ext[digits] == '.' ? id_ext + digits + 1 : "";
+    return api_parse_id(id_ext, digits);
+}
+
+static size_t index_of(const void *base, const void *item, size_t stride)
+{
+    return (size_t)((const char *)item - (const char *)base) / stride;
+}
+
+/* 0 when the line may watch it; otherwise the HTTP status to answer. */
+static int check_live(struct api_req *r, int64_t id, const char *ext, struct cat_view *v)
+{
+    unsigned need = 0;
+    if (!*ext || strcmp(ext, "ts") == 0 || strcmp(ext, "ch") == 0)
+        need = CAT_OUT_TS;
+    else if (strcmp(ext, "m3u8") == 0)
+        need = CAT_OUT_M3U8;
+    if (!need || !(r->line->outputs & need))
+        return 405;
+    const struct cat_stream *s = catalog_stream(r->cat, id);
+    if (!s)
+        return 404;
+    if (!cat_view_has_stream(v, r->cat, index_of(r->cat->streams, s, sizeof(*s))))
+        return 406;
+    return 0;
+}
+
+static int check_vod(struct api_req *r, const char *kind, int64_t id, struct cat_view *v)
+{
+    const struct catalog *c = r->cat;
+    if (strcmp(kind, "movie") == 0) {
+        const struct cat_movie *m = catalog_movie(c, id);
+        if (!m)
+            return 404;
+        return cat_view_has_movie(v, c, index_of(c->movies, m, sizeof(*m))) ? 0 : 406;
+    }
+    const struct cat_series *s;
+    if (!catalog_episode(c, id, &s))
+        return 404;
+    return cat_view_has_series(v, c, index_of(c->series, s, sizeof(*s))) ? 0 : 406;
+}
+
+void api_stream(struct api_req *r, const char *kind, const char *id_ext)
+{
+    api_cors(r, false);
+    api_authenticate(r);
+    if (r->status == AUTH_INVALID) {
+        api_text_error(r, 401, "invalid username or password\n");
+        return;
+    }
+    if (r->status != AUTH_OK) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "line is %s\n", auth_status_name(r->status));
+        api_text_error(r, 403, msg);
+        return;
+    }
+    const char *ext;
+    int64_t id = split_id(id_ext, &ext);
+    if (id < 0) {
+        api_text_error(r, 404, "no such stream\n");
+        return;
+    }
+    struct cat_view *v = catalog_view(r->cat, r->line);
+    if (!v) {
+        api_text_error(r, 500, "out of memory\n");
+        return;
+    }
+    bool live = strcmp(kind, "live") == 0 || strcmp(kind, "timeshift") == 0;
+    int status = live ? check_live(r, id, ext, v) : check_vod(r, kind, id, v);
+    static const char *const reasons[] = {
+        [404] = "no such stream\n",
+        [405] = "this output format is not allowed for the line\n",
+        [406] = "stream is not in the line's bouquets\n",
+    };
+    if (status) {
+        api_text_error(r, status, reasons[status]);
+        return;
+    }
+    log_info("stream", "user %s requested %s %lld", r->line->username, kind, (long long)id);
+    http_response_header(r->res, "Retry-After", "30");
+    api_text_error(r, 503,
+                   strcmp(kind, "timeshift") == 0
+                       ? "catch-up is not available on this server yet\n"
+                       : "streaming is not available on this server yet\n");
+}

@@ -1,0 +1,40 @@
+/*
+ * auth: line authentication against a catalogue snapshot, account states, and
+ * the per-IP count of failed logins (a later module bans on it).
+ *
+ * Owns the failure table (bounded: when full, the oldest half is forgotten).
+ * Loop thread only.
+ */
+#ifndef XTREAMD_AUTH_AUTH_H
+#define XTREAMD_AUTH_AUTH_H
+
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+
+enum auth_status {
+    AUTH_OK,
+    AUTH_INVALID, /* missing or wrong username/password */
+    AUTH_EXPIRED,
+    AUTH_DISABLED,
+    AUTH_BANNED,
+};
+
+/* Precedence: banned > disabled > expired > active. */
+enum auth_status auth_line_status(const struct cat_line *line, int64_t now);
+/* "Active", "Expired", "Disabled", "Banned" (AUTH_INVALID -> "Invalid"). */
+const char *auth_status_name(enum auth_status st);
+
+/* Finds the line and checks the password (case-sensitive, constant time for
+ * equal lengths). NULL when either is missing or wrong. */
+const struct cat_line *auth_check(const struct catalog *c, const char *username,
+                                  const char *password);
+
+struct auth_failures;
+struct auth_failures *auth_failures_new(unsigned max_ips);
+void auth_failures_free(struct auth_failures *f);
+/* Records one failed login from ip and returns that ip's running count. */
+unsigned auth_failures_record(struct auth_failures *f, const char *ip, int64_t now);
+unsigned auth_failures_count(const struct auth_failures *f, const char *ip);
+
+#endif

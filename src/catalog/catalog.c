@@ -1,0 +1,436 @@
+#include "catalog/catalog_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rendered responses kept per snapshot, all caches together. */
+#define CATALOG_CACHE_MAX_BYTES ((size_t)96 << 20)
+
+struct cat_cache_entry {
+    struct cat_cache_entry *next;
+    uint64_t key;
+    char *skey;
+    struct refbuf *rb;
+};
+
+/* What one set of bouquets sees. NULL bitsets mean "everything". */
+struct cat_view {
+    struct cat_view *next;
+    char *key;
+    uint8_t *kind_items[CAT_KIND_COUNT]; /* bit per stream / movie / series index */
+    uint8_t *categories[CAT_KIND_COUNT]; /* bit per category index */
+    struct cat_cache_entry *cache;
+    struct catalog *owner;
+};
+
+int catalog_new(struct catalog **out)
+{
+    struct catalog *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->priv = calloc(1, sizeof(*c->priv));
+    if (!c->priv) {
+        free(c);
+        return -ENOMEM;
+    }
+    arena_init(&c->priv->arena, 256 * 1024);
+    c->refs = 1;
+    *out = c;
+    return 0;
+}
+
+static void cache_free(struct cat_cache_entry *e)
+{
+    while (e) {
+        struct cat_cache_entry *next = e->next;
+        refbuf_unref(e->rb);
+        free(e->skey);
+        free(e);
+        e = next;
+    }
+}
+
+static void catalog_free(struct catalog *c)
+{
+    struct catalog_priv *p = c->priv;
+    struct cat_view *v = p->views;
+    while (v) {
+        struct cat_view *next = v->next;
+        for (int k = 0; k < CAT_KIND_COUNT; k++) {
+            free(v->kind_items[k]);
+            free(v->categories[k]);
+        }
+        cache_free(v->cache);
+        free(v->key);
+        free(v);
+        v = next;
+    }
+    cache_free(p->cache);
+    free(p->line_slots);
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        free(p->by_id[k]);
+        free(p->category_by_id[k]);
+    }
+    free(p->episodes_by_id);
+    arena_free(&p->arena);
+    free(p);
+    free(c);
+}
+
+struct catalog *catalog_ref(struct catalog *c)
+{
+    c->refs++;
+    return c;
+}
+
+void catalog_unref(struct catalog *c)
+{
+    if (c && --c->refs == 0)
+        catalog_free(c);
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int cmp_id_index(const void *a, const void *b)
+{
+    int64_t x = ((const struct cat_id_index *)a)->id, y = ((const struct cat_id_index *)b)->id;
+    return (x > y) - (x < y);
+}
+
+static int cmp_episode_index(const void *a, const void *b)
+{
+    int64_t x = ((const struct cat_episode_index *)a)->id;
+    int64_t y = ((const struct cat_episode_index *)b)->id;
+    return (x > y) - (x < y);
+}
+
+static struct cat_id_index *build_index(size_t n, const void *base, size_t stride, size_t id_off)
+{
+    struct cat_id_index *ix = malloc((n ? n : 1) * sizeof(*ix));
+    if (!ix)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *item = (const char *)base + i * stride;
+        memcpy(&ix[i].id, item + id_off, sizeof(int64_t));
+        ix[i].index = i;
+    }
+    qsort(ix, n, sizeof(*ix), cmp_id_index);
+    return ix;
+}
+
+static size_t kind_count(const struct catalog *c, enum cat_kind k)
+{
+    return k == CAT_LIVE ? c->stream_count : k == CAT_MOVIE ? c->movie_count : c->series_count;
+}
+
+int catalog_finish(struct catalog *c)
+{
+    struct catalog_priv *p = c->priv;
+    p->by_id[CAT_LIVE] = build_index(c->stream_count, c->streams, sizeof(*c->streams),
+                                     offsetof(struct cat_stream, id));
+    p->by_id[CAT_MOVIE] =
+        build_index(c->movie_count, c->movies, sizeof(*c->movies), offsetof(struct cat_movie, id));
+    p->by_id[CAT_SERIES] = build_index(c->series_count, c->series, sizeof(*c->series),
+                                       offsetof(struct cat_series, id));
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        if (!p->by_id[k])
+            return -ENOMEM;
+        p->category_by_id[k] =
+            build_index(c->category_count[k], c->categories[k], sizeof(struct cat_category),
+                        offsetof(struct cat_category, id));
+        if (!p->category_by_id[k])
+            return -ENOMEM;
+    }
+
+    p->episode_total = 0;
+    for (size_t i = 0; i < c->series_count; i++)
+        p->episode_total += c->series[i].episode_count;
+    p->episodes_by_id =
+        malloc((p->episode_total ? p->episode_total : 1) * sizeof(*p->episodes_by_id));
+    if (!p->episodes_by_id)
+        return -ENOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < c->series_count; i++)
+        for (size_t e = 0; e < c->series[i].episode_count; e++)
+            p->episodes_by_id[n++] =
+                (struct cat_episode_index){c->series[i].episodes[e].id, (uint32_t)i, (uint32_t)e};
+    qsort(p->episodes_by_id, n, sizeof(*p->episodes_by_id), cmp_episode_index);
+
+    size_t slots = 16;
+    while (slots < c->line_count * 2)
+        slots *= 2;
+    p->line_slots = calloc(slots, sizeof(size_t));
+    if (!p->line_slots)
+        return -ENOMEM;
+    p->line_slot_mask = slots - 1;
+    for (size_t i = 0; i < c->line_count; i++) {
+        size_t s = hash_str(c->lines[i].username) & p->line_slot_mask;
+        while (p->line_slots[s])
+            s = (s + 1) & p->line_slot_mask;
+        p->line_slots[s] = i + 1;
+    }
+    return 0;
+}
+
+const struct cat_line *catalog_line(const struct catalog *c, const char *username)
+{
+    const struct catalog_priv *p = c->priv;
+    size_t s = hash_str(username) & p->line_slot_mask;
+    while (p->line_slots[s]) {
+        const struct cat_line *l = &c->lines[p->line_slots[s] - 1];
+        if (strcmp(l->username, username) == 0)
+            return l;
+        s = (s + 1) & p->line_slot_mask;
+    }
+    return NULL;
+}
+
+static const struct cat_id_index *find_id(const struct cat_id_index *ix, size_t n, int64_t id)
+{
+    struct cat_id_index key = {id, 0};
+    return bsearch(&key, ix, n, sizeof(*ix), cmp_id_index);
+}
+
+const struct cat_category *catalog_category(const struct catalog *c, enum cat_kind kind, int64_t id)
+{
+    const struct cat_id_index *f =
+        find_id(c->priv->category_by_id[kind], c->category_count[kind], id);
+    return f ? &c->categories[kind][f->index] : NULL;
+}
+
+const struct cat_stream *catalog_stream(const struct catalog *c, int64_t id)
+{
+    const struct cat_id_index *f = find_id(c->priv->by_id[CAT_LIVE], c->stream_count, id);
+    return f ? &c->streams[f->index] : NULL;
+}
+
+const struct cat_movie *catalog_movie(const struct catalog *c, int64_t id)
+{
+    const struct cat_id_index *f = find_id(c->priv->by_id[CAT_MOVIE], c->movie_count, id);
+    return f ? &c->movies[f->index] : NULL;
+}
+
+const struct cat_series *catalog_series(const struct catalog *c, int64_t id)
+{
+    const struct cat_id_index *f = find_id(c->priv->by_id[CAT_SERIES], c->series_count, id);
+    return f ? &c->series[f->index] : NULL;
+}
+
+const struct cat_episode *catalog_episode(const struct catalog *c, int64_t id,
+                                          const struct cat_series **series)
+{
+    struct cat_episode_index key = {id, 0, 0};
+    const struct cat_episode_index *f =
+        bsearch(&key, c->priv->episodes_by_id, c->priv->episode_total,
+                sizeof(struct cat_episode_index), cmp_episode_index);
+    if (!f)
+        return NULL;
+    if (series)
+        *series = &c->series[f->series];
+    return &c->series[f->series].episodes[f->episode];
+}
+
+/* ---- views ---- */
+
+static inline void bit_set(uint8_t *bits, size_t i)
+{
+    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+static inline bool bit_get(const uint8_t *bits, size_t i)
+{
+    return bits[i >> 3] & (1u << (i & 7));
+}
+
+static const struct cat_bouquet *find_bouquet(const struct catalog_priv *p, int64_t id)
+{
+    for (size_t i = 0; i < p->bouquet_count; i++)
+        if (p->bouquets[i].id == id)
+            return &p->bouquets[i];
+    return NULL;
+}
+
+static int64_t item_category(const struct catalog *c, enum cat_kind k, size_t i)
+{
+    return k == CAT_LIVE    ? c->streams[i].category_id
+           : k == CAT_MOVIE ? c->movies[i].category_id
+                            : c->series[i].category_id;
+}
+
+static void view_add_bouquet(struct cat_view *v, const struct catalog *c,
+                             const struct cat_bouquet *b)
+{
+    const struct catalog_priv *p = c->priv;
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        for (size_t j = 0; j < b->item_count[k]; j++) {
+            const struct cat_id_index *f = find_id(p->by_id[k], kind_count(c, k), b->items[k][j]);
+            if (f)
+                bit_set(v->kind_items[k], f->index);
+        }
+        for (size_t j = 0; j < b->category_count; j++) {
+            const struct cat_id_index *f =
+                find_id(p->category_by_id[k], c->category_count[k], b->categories[j]);
+            if (!f)
+                continue;
+            bit_set(v->categories[k], f->index);
+            for (size_t i = 0; i < kind_count(c, k); i++)
+                if (item_category(c, k, i) == b->categories[j])
+                    bit_set(v->kind_items[k], i);
+        }
+    }
+}
+
+/* A category is visible when the bouquets name it or when it holds a visible item. */
+static void view_mark_item_categories(struct cat_view *v, const struct catalog *c)
+{
+    const struct catalog_priv *p = c->priv;
+    for (int k = 0; k < CAT_KIND_COUNT; k++)
+        for (size_t i = 0; i < kind_count(c, k); i++) {
+            if (!bit_get(v->kind_items[k], i))
+                continue;
+            const struct cat_id_index *f =
+                find_id(p->category_by_id[k], c->category_count[k], item_category(c, k, i));
+            if (f)
+                bit_set(v->categories[k], f->index);
+        }
+}
+
+static int view_build(struct cat_view *v, const struct catalog *c)
+{
+    const struct catalog_priv *p = c->priv;
+    bool all = v->key[0] == '\0';
+    const char *s;
+    for (s = v->key; !all && *s;) {
+        char *end;
+        long long id = strtoll(s, &end, 10);
+        if (end == s)
+            break;
+        const struct cat_bouquet *b = find_bouquet(p, id);
+        if (b && b->all)
+            all = true;
+        s = *end == ',' ? end + 1 : end;
+    }
+    if (all)
+        return 0;
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        v->kind_items[k] = calloc(kind_count(c, k) / 8 + 1, 1);
+        v->categories[k] = calloc(c->category_count[k] / 8 + 1, 1);
+        if (!v->kind_items[k] || !v->categories[k])
+            return -ENOMEM;
+    }
+    for (s = v->key; *s;) {
+        char *end;
+        long long id = strtoll(s, &end, 10);
+        if (end == s)
+            break;
+        const struct cat_bouquet *b = find_bouquet(p, id);
+        if (b)
+            view_add_bouquet(v, c, b);
+        s = *end == ',' ? end + 1 : end;
+    }
+    view_mark_item_categories(v, c);
+    return 0;
+}
+
+struct cat_view *catalog_view(struct catalog *c, const struct cat_line *line)
+{
+    struct catalog_priv *p = c->priv;
+    for (struct cat_view *v = p->views; v; v = v->next)
+        if (strcmp(v->key, line->view_key) == 0)
+            return v;
+    struct cat_view *v = calloc(1, sizeof(*v));
+    if (!v)
+        return NULL;
+    v->key = strdup(line->view_key);
+    v->owner = c;
+    if (!v->key || view_build(v, c)) {
+        for (int k = 0; k < CAT_KIND_COUNT; k++) {
+            free(v->kind_items[k]);
+            free(v->categories[k]);
+        }
+        free(v->key);
+        free(v);
+        return NULL;
+    }
+    v->next = p->views;
+    p->views = v;
+    return v;
+}
+
+bool cat_view_has_stream(const struct cat_view *v, const struct catalog *c, size_t index)
+{
+    (void)c;
+    return !v->kind_items[CAT_LIVE] || bit_get(v->kind_items[CAT_LIVE], index);
+}
+
+bool cat_view_has_movie(const struct cat_view *v, const struct catalog *c, size_t index)
+{
+    (void)c;
+    return !v->kind_items[CAT_MOVIE] || bit_get(v->kind_items[CAT_MOVIE], index);
+}
+
+bool cat_view_has_series(const struct cat_view *v, const struct catalog *c, size_t index)
+{
+    (void)c;
+    return !v->kind_items[CAT_SERIES] || bit_get(v->kind_items[CAT_SERIES], index);
+}
+
+bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t index)
+{
+    return !v->categories[kind] || bit_get(v->categories[kind], index);
+}
+
+/* ---- caches ---- */
+
+static int cache_put(struct catalog_priv *p, struct cat_cache_entry **list, uint64_t key,
+                     const char *skey, struct refbuf *rb)
+{
+    if (p->cache_bytes + rb->len > CATALOG_CACHE_MAX_BYTES)
+        return -ENOSPC;
+    struct cat_cache_entry *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    if (skey && !(e->skey = strdup(skey))) {
+        free(e);
+        return -ENOMEM;
+    }
+    e->key = key;
+    e->rb = refbuf_ref(rb);
+    e->next = *list;
+    *list = e;
+    p->cache_bytes += rb->len;
+    return 0;
+}
+
+struct refbuf *cat_view_cache_get(struct cat_view *v, uint64_t key)
+{
+    for (struct cat_cache_entry *e = v->cache; e; e = e->next)
+        if (e->key == key)
+            return refbuf_ref(e->rb);
+    return NULL;
+}
+
+void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb)
+{
+    cache_put(v->owner->priv, &v->cache, key, NULL, rb);
+}
+
+struct refbuf *catalog_cache_get(struct catalog *c, const char *key)
+{
+    for (struct cat_cache_entry *e = c->priv->cache; e; e = e->next)
+        if (strcmp(e->skey, key) == 0)
+            return refbuf_ref(e->rb);
+    return NULL;
+}
+
+void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb)
+{
+    cache_put(c->priv, &c->priv->cache, 0, key, rb);
+}

@@ -1,0 +1,176 @@
+/*
+ * catalog: an immutable, versioned in-memory snapshot of everything the client
+ * API reads — lines (by username), categories, live streams, movies, series
+ * with seasons and episodes, bouquets — so that client requests never touch
+ * SQLite.
+ *
+ * Lifecycle: catalog_load() builds a snapshot from the database (on a worker
+ * thread); the server publishes it and drops the previous one. A snapshot's
+ * data never changes after it is built. The only mutable parts are its caches
+ * (resolved bouquet views and rendered responses), which only the loop thread
+ * touches; they die with the snapshot, which is how a database change
+ * invalidates every cached response at once.
+ *
+ * Threading: catalog_load() may run on any thread with its own struct db;
+ * everything else is loop-thread only. Refcounted so that a response still
+ * streaming from an old snapshot keeps it alive.
+ */
+#ifndef XTREAMD_CATALOG_CATALOG_H
+#define XTREAMD_CATALOG_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/refbuf.h"
+
+struct db;
+
+enum cat_kind { CAT_LIVE, CAT_MOVIE, CAT_SERIES, CAT_KIND_COUNT };
+
+enum cat_output { CAT_OUT_TS = 1, CAT_OUT_M3U8 = 2 };
+
+struct cat_category {
+    int64_t id;
+    enum cat_kind kind;
+    const char *name;
+};
+
+struct cat_stream {
+    int64_t id;
+    const char *name;
+    int64_t category_id; /* 0 = none */
+    const char *stream_type;
+    const char *epg_channel_id; /* NULL if unmapped */
+    const char *logo;
+    const char *custom_sid;
+    const char *direct_source; /* "" unless the stream is a direct source */
+    int archive_days;
+    bool is_adult;
+    int64_t added;
+};
+
+struct cat_movie {
+    int64_t id;
+    const char *title;
+    const char *original_title;
+    int year; /* 0 = unknown */
+    int64_t category_id;
+    const char *container;
+    const char *poster, *backdrop, *plot, *cast, *director, *genre, *country;
+    const char *release_date, *youtube_trailer, *mpaa_rating;
+    const char *video_json, *audio_json; /* "" when not probed */
+    const char *custom_sid;
+    const char *direct_source;
+    double rating;
+    int64_t tmdb_id;
+    int64_t duration_secs;
+    int64_t bitrate_kbps;
+    bool available;
+    int64_t added;
+};
+
+struct cat_episode {
+    int64_t id;
+    int season;
+    int episode_num;
+    const char *title;
+    const char *container;
+    const char *plot, *release_date, *image, *video_json, *audio_json;
+    const char *custom_sid, *direct_source;
+    double rating;
+    int64_t tmdb_id;
+    int64_t duration_secs;
+    int64_t bitrate_kbps;
+    int64_t added;
+};
+
+struct cat_season {
+    int number;
+    const char *name, *overview, *air_date, *cover;
+    int episode_count;
+};
+
+struct cat_series {
+    int64_t id;
+    const char *title;
+    int year;
+    int64_t category_id;
+    const char *cover, *backdrop, *plot, *cast, *director, *genre, *release_date;
+    const char *youtube_trailer;
+    double rating;
+    int64_t tmdb_id;
+    int episode_run_time;
+    int64_t added, last_modified;
+    struct cat_season *seasons; /* ascending by number; one per season with episodes */
+    size_t season_count;
+    struct cat_episode *episodes; /* ascending by (season, episode_num, id) */
+    size_t episode_count;
+};
+
+struct cat_line {
+    int64_t id;
+    const char *username;
+    const char *password;
+    int max_connections;
+    int64_t exp_date; /* 0 = never */
+    bool is_trial, enabled, banned;
+    unsigned outputs;            /* enum cat_output bits */
+    const char *outputs_list[2]; /* allowed_output_formats in stored order */
+    size_t outputs_count;
+    const char *message;
+    int64_t created_at;
+    const char *view_key; /* sorted bouquet ids, "" for "sees everything" */
+};
+
+struct cat_view; /* what one set of bouquets can see; see view.c */
+
+struct catalog {
+    int refs;
+    uint64_t version;
+    int64_t built_at;
+    struct cat_category *categories[CAT_KIND_COUNT];
+    size_t category_count[CAT_KIND_COUNT];
+    struct cat_stream *streams;
+    size_t stream_count;
+    struct cat_movie *movies;
+    size_t movie_count;
+    struct cat_series *series;
+    size_t series_count;
+    struct cat_line *lines;
+    size_t line_count;
+    /* internals (catalog.c): string arena, hash indexes, bouquet items, caches */
+    struct catalog_priv *priv;
+};
+
+/* Builds a snapshot from the database. */
+int catalog_load(struct db *db, uint64_t version, struct catalog **out);
+struct catalog *catalog_ref(struct catalog *c);
+void catalog_unref(struct catalog *c);
+
+const struct cat_line *catalog_line(const struct catalog *c, const char *username);
+const struct cat_category *catalog_category(const struct catalog *c, enum cat_kind kind,
+                                            int64_t id);
+const struct cat_stream *catalog_stream(const struct catalog *c, int64_t id);
+const struct cat_movie *catalog_movie(const struct catalog *c, int64_t id);
+const struct cat_series *catalog_series(const struct catalog *c, int64_t id);
+/* An episode and the series it belongs to. */
+const struct cat_episode *catalog_episode(const struct catalog *c, int64_t id,
+                                          const struct cat_series **series);
+
+/* The view of a line's bouquets (built on first use, cached in the snapshot). */
+struct cat_view *catalog_view(struct catalog *c, const struct cat_line *line);
+bool cat_view_has_stream(const struct cat_view *v, const struct catalog *c, size_t index);
+bool cat_view_has_movie(const struct cat_view *v, const struct catalog *c, size_t index);
+bool cat_view_has_series(const struct cat_view *v, const struct catalog *c, size_t index);
+bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t index);
+
+/* Response cache, scoped to a view (key: caller-defined 64-bit value) or to the
+ * whole snapshot (key: string). Lookups return a new reference or NULL. Stores
+ * take their own reference and silently refuse past the cache's byte bound. */
+struct refbuf *cat_view_cache_get(struct cat_view *v, uint64_t key);
+void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb);
+struct refbuf *catalog_cache_get(struct catalog *c, const char *key);
+void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * serve: `xtreamd serve` — opens the database, publishes the first catalogue
+ * snapshot, starts the HTTP server and runs the loop until SIGINT/SIGTERM.
+ *
+ * Catalogue refresh: a 500 ms timer compares the database's change counter
+ * (which moves on every commit by any process, the CLI included); on a change
+ * a new snapshot is built on the libuv thread pool with its own connection
+ * and swapped in on the loop thread. At most one build runs at a time; a
+ * change seen during a build triggers another build afterwards.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "api/api.h"
+#include "catalog/catalog.h"
+#include "cli/cli.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "http/server.h"
+
+#define REFRESH_INTERVAL_MS 500
+#define SHUTDOWN_GRACE_MS   10000
+
+struct serve {
+    uv_loop_t *loop;
+    const char *data_dir;
+    struct db *db; /* loop thread: change polling only */
+    struct api *api;
+    struct http_server *http;
+    uv_timer_t refresh;
+    uv_signal_t sigint, sigterm;
+    uv_work_t work;
+    bool building, dirty, stopping;
+    int64_t seen_counter;
+    uint64_t version;
+    struct catalog *built; /* result handed from the worker */
+    int build_rc;
+};
+
+static void build_work(uv_work_t *w)
+{
+    struct serve *s = w->data;
+    struct db *db;
+    s->built = NULL;
+    s->build_rc = db_open(s->data_dir, &db);
+    if (s->build_rc)
+        return;
+    s->build_rc = catalog_load(db, s->version, &s->built);
+    db_close(db);
+}
+
+static void start_build(struct serve *s);
+
+static void build_done(uv_work_t *w, int status)
+{
+    struct serve *s = w->data;
+    s->building = false;
+    if (status == 0 && s->build_rc == 0 && s->built) {
+        api_set_catalog(s->api, s->built);
+        catalog_unref(s->built);
+        log_info("catalog", "snapshot %llu published", (unsigned long long)s->version);
+    } else {
+        log_error("catalog", "snapshot rebuild failed (%d); keeping the previous one", s->build_rc);
+        s->dirty = true;
+    }
+    s->built = NULL;
+    if (s->dirty && !s->stopping)
+        start_build(s);
+}
+
+static void start_build(struct serve *s)
+{
+    if (s->building)
+        return;
+    s->dirty = false;
+    s->building = true;
+    s->version++;
+    s->work.data = s;
+    if (uv_queue_work(s->loop, &s->work, build_work, build_done) != 0) {
+        s->building = false;
+        s->dirty = true;
+    }
+}
+
+static void refresh_tick(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    int64_t counter = db_change_counter(s->db);
+    if (counter == s->seen_counter)
+        return;
+    s->seen_counter = counter;
+    if (s->building)
+        s->dirty = true;
+    else
+        start_build(s);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void http_stopped(void *ud)
+{
+    struct serve *s = ud;
+    s->http = NULL;
+    uv_close((uv_handle_t *)&s->refresh, on_closed);
+    uv_close((uv_handle_t *)&s->sigint, on_closed);
+    uv_close((uv_handle_t *)&s->sigterm, on_closed);
+    log_info("serve", "stopped");
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct serve *s = h->data;
+    if (s->stopping) {
+        log_warn("serve", "second signal: exiting now");
+        exit(1);
+    }
+    s->stopping = true;
+    log_info("serve", "%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    uv_timer_stop(&s->refresh);
+    http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: xtreamd serve [--data DIR] [--listen HOST:PORT] [--public-url URL]\n"
+               "                     [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
+               "\n"
+               "Runs the server until SIGINT or SIGTERM.\n"
+               "  --data DIR               data directory (default ./data)\n"
+               "  --listen HOST:PORT       address to listen on (default 0.0.0.0:8080;\n"
+               "                           [::]:PORT for IPv6; port 0 picks a free port)\n"
+               "  --public-url URL         base URL put in playlists and server_info\n"
+               "                           (default: from the request's Host header)\n"
+               "  --header-timeout SECONDS a request's head and body must arrive within this\n"
+               "                           (default 10)\n"
+               "  --idle-timeout SECONDS   close idle keep-alive connections after this\n"
+               "                           (default 60)\n");
+}
+
+static int parse_listen(const char *arg, char *host, size_t hostlen, int *port)
+{
+    const char *colon = strrchr(arg, ':');
+    if (!colon || colon == arg)
+        return -EINVAL;
+    const char *h = arg;
+    size_t hl = (size_t)(colon - arg);
+    if (*h == '[' && hl >= 2 && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= hostlen)
+        return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || p < 0 || p > 65535)
+        return -EINVAL;
+    *port = (int)p;
+    return 0;
+}
+
+static int parse_seconds(const char *arg, unsigned *ms)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (*end || end == arg || v <= 0 || v > 86400)
+        return -EINVAL;
+    *ms = (unsigned)(v * 1000);
+    return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"public-url", required_argument, NULL, 'u'},
+        {"header-timeout", required_argument, NULL, 'H'},
+        {"idle-timeout", required_argument, NULL, 'I'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *data = "./data", *listen = "0.0.0.0:8080", *public_url = NULL;
+    unsigned header_ms = 10000, idle_ms = 60000;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            data = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 'u':
+            public_url = optarg;
+            break;
+        case 'H':
+            if (parse_seconds(optarg, &header_ms)) {
+                fprintf(stderr, "xtreamd serve: invalid --header-timeout \"%s\"\n", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'I':
+            if (parse_seconds(optarg, &idle_ms)) {
+                fprintf(stderr, "xtreamd serve: invalid --idle-timeout \"%s\"\n", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return CLI_OK;
+        case ':':
+            fprintf(stderr, "xtreamd serve: option %s needs a value\n", argv[optind - 1]);
+            return CLI_USAGE;
+        default:
+            fprintf(stderr, "xtreamd serve: unknown option %s\n", argv[optind - 1]);
+            usage(stderr);
+            return CLI_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "xtreamd serve: unexpected argument \"%s\"\n", argv[optind]);
+        return CLI_USAGE;
+    }
+    char host[256];
+    int port;
+    if (parse_listen(listen, host, sizeof(host), &port)) {
+        fprintf(stderr, "xtreamd serve: invalid --listen \"%s\" (want HOST:PORT)\n", listen);
+        return CLI_USAGE;
+    }
+    if (public_url && strncmp(public_url, "http://", 7) != 0 &&
+        strncmp(public_url, "https://", 8) != 0) {
+        fprintf(stderr, "xtreamd serve: invalid --public-url \"%s\" (want http(s)://HOST[:PORT])\n",
+                public_url);
+        return CLI_USAGE;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    struct serve s = {.loop = uv_default_loop(), .data_dir = data};
+    int rc = CLI_FAIL;
+    if (db_open(data, &s.db))
+        return CLI_FAIL;
+    s.seen_counter = db_change_counter(s.db);
+    struct catalog *first;
+    if (catalog_load(s.db, ++s.version, &first)) {
+        fprintf(stderr, "xtreamd serve: cannot load the catalogue from %s\n", data);
+        goto out;
+    }
+    struct api_config acfg = {.public_url = public_url, .port = port};
+    if (api_new(&acfg, &s.api)) {
+        catalog_unref(first);
+        goto out;
+    }
+    api_set_catalog(s.api, first);
+    catalog_unref(first);
+
+    struct http_server_config hcfg = {
+        .host = host,
+        .port = port,
+        .handler = api_handle,
+        .handler_ud = s.api,
+        .header_timeout_ms = header_ms,
+        .idle_timeout_ms = idle_ms,
+        .access_log = 1,
+    };
+    int err = http_server_start(s.loop, &hcfg, &s.http);
+    if (err) {
+        fprintf(stderr, "xtreamd serve: cannot listen on %s: %s\n", listen, strerror(-err));
+        goto out;
+    }
+    log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
+
+    uv_timer_init(s.loop, &s.refresh);
+    s.refresh.data = &s;
+    uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);
+    uv_signal_init(s.loop, &s.sigint);
+    uv_signal_init(s.loop, &s.sigterm);
+    s.sigint.data = s.sigterm.data = &s;
+    uv_signal_start(&s.sigint, on_signal, SIGINT);
+    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+
+    uv_run(s.loop, UV_RUN_DEFAULT);
+    rc = CLI_OK;
+out:
+    api_free(s.api);
+    db_close(s.db);
+    uv_loop_close(s.loop);
+    return rc;
+}

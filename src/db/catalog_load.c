@@ -1,0 +1,434 @@
+/*
+ * catalog_load: reads the whole client-visible catalogue out of SQLite into a
+ * new snapshot (see catalog/catalog.h). Runs inside one read transaction so the
+ * snapshot is consistent even while the CLI writes. Any thread, with a db
+ * connection of its own.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog/catalog_priv.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "db/db.h"
+
+struct loader {
+    struct db *db;
+    struct catalog *c;
+    struct arena *a;
+    int err;
+};
+
+static const char *dup_col(struct loader *l, sqlite3_stmt *st, int i)
+{
+    char *s = arena_strdup(l->a, db_col_text(st, i));
+    if (!s)
+        l->err = -ENOMEM;
+    return s ? s : "";
+}
+
+static const char *dup_col_or_null(struct loader *l, sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL || !*db_col_text(st, i))
+        return NULL;
+    return dup_col(l, st, i);
+}
+
+static size_t count_rows(struct loader *l, const char *sql)
+{
+    sqlite3_stmt *st;
+    size_t n = 0;
+    if (db_prepare(l->db, sql, &st)) {
+        l->err = -EIO;
+        return 0;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void *alloc_array(struct loader *l, size_t n, size_t size)
+{
+    void *p = arena_alloc(l->a, (n ? n : 1) * size);
+    if (!p)
+        l->err = -ENOMEM;
+    return p;
+}
+
+static sqlite3_stmt *prepare(struct loader *l, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (!l->err && db_prepare(l->db, sql, &st))
+        l->err = -EIO;
+    return st;
+}
+
+static void load_categories(struct loader *l)
+{
+    static const char *const kinds[CAT_KIND_COUNT] = {"live", "movie", "series"};
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        sqlite3_stmt *st = prepare(l, "SELECT id, name FROM categories WHERE kind = ?1 "
+                                      "ORDER BY sort_order, id");
+        if (!st)
+            return;
+        sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
+        size_t cap = 64, n = 0;
+        struct cat_category *arr = malloc(cap * sizeof(*arr));
+        while (arr && sqlite3_step(st) == SQLITE_ROW) {
+            if (n == cap) {
+                struct cat_category *grown = realloc(arr, 2 * cap * sizeof(*arr));
+                if (!grown)
+                    break;
+                arr = grown;
+                cap *= 2;
+            }
+            arr[n].id = sqlite3_column_int64(st, 0);
+            arr[n].kind = (enum cat_kind)k;
+            arr[n].name = dup_col(l, st, 1);
+            n++;
+        }
+        sqlite3_finalize(st);
+        struct cat_category *final = alloc_array(l, n, sizeof(*final));
+        if (final && arr)
+            memcpy(final, arr, n * sizeof(*final));
+        else
+            l->err = -ENOMEM;
+        free(arr);
+        l->c->categories[k] = final;
+        l->c->category_count[k] = n;
+    }
+}
+
+static void load_streams(struct loader *l)
+{
+    struct catalog *c = l->c;
+    size_t cap = count_rows(l, "SELECT count(*) FROM streams WHERE enabled = 1");
+    c->streams = alloc_array(l, cap, sizeof(*c->streams));
+    sqlite3_stmt *st = prepare(
+        l, "SELECT s.id, s.name, s.category_id, s.stream_type, s.epg_channel_id, s.logo,"
+           " s.custom_sid, s.direct_source,"
+           " (SELECT url FROM stream_sources WHERE stream_id = s.id ORDER BY position LIMIT 1),"
+           " s.tv_archive_days, s.is_adult, s.added"
+           " FROM streams s WHERE s.enabled = 1 ORDER BY s.sort_order, s.id");
+    if (!st || !c->streams)
+        goto done;
+    while (c->stream_count < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct cat_stream *s = &c->streams[c->stream_count++];
+        s->id = sqlite3_column_int64(st, 0);
+        s->name = dup_col(l, st, 1);
+        s->category_id = sqlite3_column_int64(st, 2);
+        s->stream_type = dup_col(l, st, 3);
+        s->epg_channel_id = dup_col_or_null(l, st, 4);
+        s->logo = dup_col(l, st, 5);
+        s->custom_sid = dup_col(l, st, 6);
+        s->direct_source = sqlite3_column_int(st, 7) ? dup_col(l, st, 8) : "";
+        s->archive_days = sqlite3_column_int(st, 9);
+        s->is_adult = sqlite3_column_int(st, 10) != 0;
+        s->added = sqlite3_column_int64(st, 11);
+    }
+done:
+    sqlite3_finalize(st);
+}
+
+static void load_movies(struct loader *l)
+{
+    struct catalog *c = l->c;
+    size_t cap = count_rows(l, "SELECT count(*) FROM movies WHERE available = 1");
+    c->movies = alloc_array(l, cap, sizeof(*c->movies));
+    sqlite3_stmt *st = prepare(
+        l, "SELECT id, title, original_title, year, category_id, container, poster, backdrop,"
+           " plot, cast_names, director, genre, country, release_date, youtube_trailer,"
+           " mpaa_rating, video_json, audio_json, custom_sid, direct_source, source, rating,"
+           " tmdb_id, duration_secs, bitrate_kbps, added"
+           " FROM movies WHERE available = 1 ORDER BY sort_order, id");
+    if (!st || !c->movies)
+        goto done;
+    while (c->movie_count < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct cat_movie *m = &c->movies[c->movie_count++];
+        m->id = sqlite3_column_int64(st, 0);
+        m->title = dup_col(l, st, 1);
+        m->original_title = dup_col(l, st, 2);
+        m->year = sqlite3_column_int(st, 3);
+        m->category_id = sqlite3_column_int64(st, 4);
+        m->container = dup_col(l, st, 5);
+        m->poster = dup_col(l, st, 6);
+        m->backdrop = dup_col(l, st, 7);
+        m->plot = dup_col(l, st, 8);
+        m->cast = dup_col(l, st, 9);
+        m->director = dup_col(l, st, 10);
+        m->genre = dup_col(l, st, 11);
+        m->country = dup_col(l, st, 12);
+        m->release_date = dup_col(l, st, 13);
+        m->youtube_trailer = dup_col(l, st, 14);
+        m->mpaa_rating = dup_col(l, st, 15);
+        m->video_json = dup_col(l, st, 16);
+        m->audio_json = dup_col(l, st, 17);
+        m->custom_sid = dup_col(l, st, 18);
+        m->direct_source = sqlite3_column_int(st, 19) ? dup_col(l, st, 20) : "";
+        m->rating = sqlite3_column_double(st, 21);
+        m->tmdb_id = sqlite3_column_int64(st, 22);
+        m->duration_secs = sqlite3_column_int64(st, 23);
+        m->bitrate_kbps = sqlite3_column_int64(st, 24);
+        m->added = sqlite3_column_int64(st, 25);
+        m->available = true;
+    }
+done:
+    sqlite3_finalize(st);
+}
+
+static void load_episodes(struct loader *l, struct cat_series *s, sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, s->id);
+    size_t cap = 16;
+    struct cat_episode *arr = malloc(cap * sizeof(*arr));
+    size_t n = 0;
+    while (arr && sqlite3_step(st) == SQLITE_ROW) {
+        if (n == cap) {
+            struct cat_episode *grown = realloc(arr, 2 * cap * sizeof(*arr));
+            if (!grown)
+                break;
+            arr = grown;
+            cap *= 2;
+        }
+        struct cat_episode *e = &arr[n++];
+        e->id = sqlite3_column_int64(st, 0);
+        e->season = sqlite3_column_int(st, 1);
+        e->episode_num = sqlite3_column_int(st, 2);
+        e->title = dup_col(l, st, 3);
+        e->container = dup_col(l, st, 4);
+        e->plot = dup_col(l, st, 5);
+        e->release_date = dup_col(l, st, 6);
+        e->image = dup_col(l, st, 7);
+        e->video_json = dup_col(l, st, 8);
+        e->audio_json = dup_col(l, st, 9);
+        e->custom_sid = dup_col(l, st, 10);
+        e->direct_source = sqlite3_column_int(st, 11) ? dup_col(l, st, 12) : "";
+        e->rating = sqlite3_column_double(st, 13);
+        e->tmdb_id = sqlite3_column_int64(st, 14);
+        e->duration_secs = sqlite3_column_int64(st, 15);
+        e->bitrate_kbps = sqlite3_column_int64(st, 16);
+        e->added = sqlite3_column_int64(st, 17);
+    }
+    s->episodes = alloc_array(l, n, sizeof(*s->episodes));
+    if (s->episodes && arr)
+        memcpy(s->episodes, arr, n * sizeof(*arr));
+    else
+        l->err = -ENOMEM;
+    s->episode_count = s->episodes ? n : 0;
+    free(arr);
+}
+
+/* One season entry per distinct season with episodes; details from `seasons` when
+ * present, synthesised otherwise (players such as Hypnotix need the list). */
+static void load_seasons(struct loader *l, struct cat_series *s, sqlite3_stmt *st)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->episode_count; i++)
+        if (i == 0 || s->episodes[i].season != s->episodes[i - 1].season)
+            n++;
+    s->seasons = alloc_array(l, n, sizeof(*s->seasons));
+    if (!s->seasons)
+        return;
+    for (size_t i = 0; i < s->episode_count; i++) {
+        if (i == 0 || s->episodes[i].season != s->episodes[i - 1].season) {
+            struct cat_season *se = &s->seasons[s->season_count++];
+            se->number = s->episodes[i].season;
+            se->name = se->overview = se->air_date = se->cover = "";
+        }
+        s->seasons[s->season_count - 1].episode_count++;
+    }
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, s->id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int number = sqlite3_column_int(st, 0);
+        for (size_t i = 0; i < s->season_count; i++) {
+            if (s->seasons[i].number != number)
+                continue;
+            s->seasons[i].name = dup_col(l, st, 1);
+            s->seasons[i].overview = dup_col(l, st, 2);
+            s->seasons[i].air_date = dup_col(l, st, 3);
+            s->seasons[i].cover = dup_col(l, st, 4);
+        }
+    }
+}
+
+static void load_series(struct loader *l)
+{
+    struct catalog *c = l->c;
+    size_t cap = count_rows(l, "SELECT count(*) FROM series");
+    c->series = alloc_array(l, cap, sizeof(*c->series));
+    sqlite3_stmt *st = prepare(
+        l, "SELECT id, title, year, category_id, cover, backdrop, plot, cast_names, director,"
+           " genre, release_date, youtube_trailer, rating, tmdb_id, episode_run_time, added,"
+           " last_modified FROM series ORDER BY sort_order, id");
+    sqlite3_stmt *eps = prepare(
+        l, "SELECT id, season_number, episode_num, title, container, plot, release_date, image,"
+           " video_json, audio_json, custom_sid, direct_source, source, rating, tmdb_id,"
+           " duration_secs, bitrate_kbps, added FROM episodes"
+           " WHERE series_id = ?1 AND available = 1 ORDER BY season_number, episode_num, id");
+    sqlite3_stmt *seasons = prepare(l, "SELECT season_number, name, overview, air_date, cover"
+                                       " FROM seasons WHERE series_id = ?1");
+    if (!st || !eps || !seasons || !c->series)
+        goto done;
+    while (c->series_count < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct cat_series *s = &c->series[c->series_count++];
+        s->id = sqlite3_column_int64(st, 0);
+        s->title = dup_col(l, st, 1);
+        s->year = sqlite3_column_int(st, 2);
+        s->category_id = sqlite3_column_int64(st, 3);
+        s->cover = dup_col(l, st, 4);
+        s->backdrop = dup_col(l, st, 5);
+        s->plot = dup_col(l, st, 6);
+        s->cast = dup_col(l, st, 7);
+        s->director = dup_col(l, st, 8);
+        s->genre = dup_col(l, st, 9);
+        s->release_date = dup_col(l, st, 10);
+        s->youtube_trailer = dup_col(l, st, 11);
+        s->rating = sqlite3_column_double(st, 12);
+        s->tmdb_id = sqlite3_column_int64(st, 13);
+        s->episode_run_time = sqlite3_column_int(st, 14);
+        s->added = sqlite3_column_int64(st, 15);
+        s->last_modified = sqlite3_column_int64(st, 16);
+        load_episodes(l, s, eps);
+        load_seasons(l, s, seasons);
+    }
+done:
+    sqlite3_finalize(st);
+    sqlite3_finalize(eps);
+    sqlite3_finalize(seasons);
+}
+
+static void parse_outputs(struct cat_line *ln, const char *list)
+{
+    const char *p = list;
+    while (*p && ln->outputs_count < 2) {
+        size_t n = strcspn(p, ",");
+        if (n == 2 && strncmp(p, "ts", 2) == 0 && !(ln->outputs & CAT_OUT_TS)) {
+            ln->outputs |= CAT_OUT_TS;
+            ln->outputs_list[ln->outputs_count++] = "ts";
+        } else if (n == 4 && strncmp(p, "m3u8", 4) == 0 && !(ln->outputs & CAT_OUT_M3U8)) {
+            ln->outputs |= CAT_OUT_M3U8;
+            ln->outputs_list[ln->outputs_count++] = "m3u8";
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (ln->outputs_count == 0) { /* never advertise an empty list (clients index [0]) */
+        ln->outputs = CAT_OUT_TS;
+        ln->outputs_list[ln->outputs_count++] = "ts";
+    }
+}
+
+static void load_lines(struct loader *l)
+{
+    struct catalog *c = l->c;
+    size_t cap = count_rows(l, "SELECT count(*) FROM lines");
+    c->lines = alloc_array(l, cap, sizeof(*c->lines));
+    sqlite3_stmt *st = prepare(
+        l, "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"
+           " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"
+           " (SELECT group_concat(bouquet_id) FROM"
+           "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id))"
+           " FROM lines l WHERE l.is_mag = 0 ORDER BY l.id");
+    if (!st || !c->lines)
+        goto done;
+    while (c->line_count < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct cat_line *ln = &c->lines[c->line_count++];
+        ln->id = sqlite3_column_int64(st, 0);
+        ln->username = dup_col(l, st, 1);
+        ln->password = dup_col(l, st, 2);
+        ln->max_connections = sqlite3_column_int(st, 3);
+        ln->exp_date = sqlite3_column_int64(st, 4);
+        ln->is_trial = sqlite3_column_int(st, 5) != 0;
+        ln->enabled = sqlite3_column_int(st, 6) != 0;
+        ln->banned = sqlite3_column_int(st, 7) != 0;
+        parse_outputs(ln, db_col_text(st, 8));
+        ln->message = dup_col(l, st, 9);
+        ln->created_at = sqlite3_column_int64(st, 10);
+        ln->view_key = dup_col(l, st, 11);
+    }
+done:
+    sqlite3_finalize(st);
+}
+
+static int64_t *load_ids(struct loader *l, sqlite3_stmt *st, int64_t bouquet, const char *kind,
+                         size_t *count)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, bouquet);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    struct buf ids = BUF_INIT(0);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        buf_append(&ids, &id, sizeof(id));
+    }
+    *count = ids.len / sizeof(int64_t);
+    int64_t *out = alloc_array(l, *count, sizeof(int64_t));
+    if (out && ids.len)
+        memcpy(out, ids.data, ids.len);
+    if (ids.err)
+        l->err = ids.err;
+    buf_free(&ids);
+    return out;
+}
+
+static void load_bouquets(struct loader *l)
+{
+    struct catalog_priv *p = l->c->priv;
+    static const char *const kinds[CAT_KIND_COUNT] = {"live", "movie", "series"};
+    size_t cap = count_rows(l, "SELECT count(*) FROM bouquets");
+    p->bouquets = alloc_array(l, cap, sizeof(*p->bouquets));
+    sqlite3_stmt *st = prepare(l, "SELECT b.id, EXISTS (SELECT 1 FROM bouquet_items"
+                                  " WHERE bouquet_id = b.id AND kind = 'all') FROM bouquets b");
+    sqlite3_stmt *items = prepare(l, "SELECT item_id FROM bouquet_items WHERE bouquet_id = ?1"
+                                     " AND kind = ?2 ORDER BY position, id");
+    if (!st || !items || !p->bouquets)
+        goto done;
+    while (p->bouquet_count < cap && sqlite3_step(st) == SQLITE_ROW) {
+        struct cat_bouquet *b = &p->bouquets[p->bouquet_count++];
+        b->id = sqlite3_column_int64(st, 0);
+        b->all = sqlite3_column_int(st, 1) != 0;
+        b->categories = load_ids(l, items, b->id, "category", &b->category_count);
+        for (int k = 0; k < CAT_KIND_COUNT; k++)
+            b->items[k] = load_ids(l, items, b->id, kinds[k], &b->item_count[k]);
+    }
+done:
+    sqlite3_finalize(st);
+    sqlite3_finalize(items);
+}
+
+int catalog_load(struct db *db, uint64_t version, struct catalog **out)
+{
+    struct catalog *c;
+    int rc = catalog_new(&c);
+    if (rc)
+        return rc;
+    struct loader l = {db, c, &c->priv->arena, 0};
+    c->version = version;
+    c->built_at = db_now();
+    if (db_exec(db, "BEGIN")) {
+        catalog_unref(c);
+        return -EIO;
+    }
+    load_categories(&l);
+    load_streams(&l);
+    load_movies(&l);
+    load_series(&l);
+    load_lines(&l);
+    load_bouquets(&l);
+    db_exec(db, "COMMIT");
+    if (!l.err)
+        l.err = catalog_finish(c);
+    if (l.err) {
+        log_error("catalog", "loading snapshot %llu failed: %d", (unsigned long long)version,
+                  l.err);
+        catalog_unref(c);
+        return l.err;
+    }
+    *out = c;
+    return 0;
+}

@@ -1,0 +1,176 @@
+/* Unit tests for the catalogue snapshot: loading, lookups, bouquet views, the
+ * response cache, and invalidation when the database changes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog/catalog.h"
+#include "db/db.h"
+
+struct fixture {
+    char dir[64];
+    struct db *db;
+};
+
+static void exec_ok(struct db *db, const char *sql)
+{
+    assert_int_equal(db_exec(db, sql), 0);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/xtreamd-cat-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(db_open(f->dir, &f->db), 0);
+    exec_ok(
+        f->db,
+        "INSERT INTO categories(id, kind, name, sort_order, created_at) VALUES"
+        " (1,'live','News',2,0),(2,'live','Sports',1,0),(3,'movie','Films',0,0),"
+        " (4,'series','Shows',0,0);"
+        "INSERT INTO streams(id, name, category_id, epg_channel_id, added, sort_order) VALUES"
+        " (10,'News One',1,'news1.test',100,0),(11,'Sport One',2,NULL,101,1),"
+        " (12,'Hidden',1,NULL,102,2);"
+        "UPDATE streams SET enabled = 0 WHERE id = 12;"
+        "INSERT INTO stream_sources VALUES (10,0,'lavfi:testsrc'),(11,0,'udp://127.0.0.1:5000');"
+        "INSERT INTO movies(id, title, year, category_id, source, added) VALUES"
+        " (20,'Pattern',2024,3,'/m/pattern.mp4',200);"
+        "INSERT INTO series(id, title, category_id, added, last_modified) VALUES"
+        " (30,'Bars',4,300,300);"
+        "INSERT INTO episodes(id, series_id, season_number, episode_num, source, added) VALUES"
+        " (40,30,2,1,'/s/b201.mkv',0),(41,30,1,2,'/s/b102.mkv',0),(42,30,1,1,'/s/b101.mkv',0);"
+        "INSERT INTO bouquets(id, name, created_at) VALUES (1,'NewsOnly',0),(2,'All',0);"
+        "INSERT INTO bouquet_items(bouquet_id, kind, item_id) VALUES (1,'category',1);"
+        "INSERT INTO bouquet_items(bouquet_id, kind, item_id) VALUES (2,'all',NULL);"
+        "INSERT INTO lines(id, username, password, created_at, updated_at) VALUES"
+        " (1,'alice','pw1',0,0),(2,'bob','pw2',0,0),(3,'carol','pw3',0,0);"
+        "INSERT INTO line_bouquets(line_id, bouquet_id) VALUES (2,1),(3,1),(3,2);");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    db_close(f->db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void test_load_and_lookup(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog *c;
+    assert_int_equal(catalog_load(f->db, 1, &c), 0);
+    assert_int_equal(c->stream_count, 2); /* disabled stream left out */
+    assert_string_equal(c->streams[0].name, "News One");
+    assert_string_equal(c->streams[0].epg_channel_id, "news1.test");
+    assert_null(c->streams[1].epg_channel_id);
+    /* categories in operator order */
+    assert_int_equal(c->category_count[CAT_LIVE], 2);
+    assert_string_equal(c->categories[CAT_LIVE][0].name, "Sports");
+    assert_non_null(catalog_stream(c, 11));
+    assert_null(catalog_stream(c, 12));
+    assert_string_equal(catalog_movie(c, 20)->title, "Pattern");
+    const struct cat_series *s = NULL;
+    const struct cat_episode *e = catalog_episode(c, 41, &s);
+    assert_non_null(e);
+    assert_int_equal(s->id, 30);
+    /* episodes sorted by season then number; one season entry per season */
+    assert_int_equal(s->episode_count, 3);
+    assert_int_equal(s->episodes[0].id, 42);
+    assert_int_equal(s->episodes[2].id, 40);
+    assert_int_equal(s->season_count, 2);
+    assert_int_equal(s->seasons[0].episode_count, 2);
+    const struct cat_line *l = catalog_line(c, "alice");
+    assert_non_null(l);
+    assert_string_equal(l->password, "pw1");
+    assert_null(catalog_line(c, "ALICE")); /* case-sensitive */
+    assert_null(catalog_line(c, "nobody"));
+    catalog_unref(c);
+}
+
+static void test_views(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog *c;
+    assert_int_equal(catalog_load(f->db, 1, &c), 0);
+    /* alice: no bouquet, sees everything */
+    struct cat_view *va = catalog_view(c, catalog_line(c, "alice"));
+    assert_true(cat_view_has_stream(va, c, 0) && cat_view_has_stream(va, c, 1));
+    assert_true(cat_view_has_movie(va, c, 0));
+    /* bob: only the News category */
+    struct cat_view *vb = catalog_view(c, catalog_line(c, "bob"));
+    assert_true(cat_view_has_stream(vb, c, 0));
+    assert_false(cat_view_has_stream(vb, c, 1));
+    assert_false(cat_view_has_movie(vb, c, 0));
+    assert_false(cat_view_has_series(vb, c, 0));
+    assert_true(cat_view_has_category(vb, CAT_LIVE, 1));  /* News */
+    assert_false(cat_view_has_category(vb, CAT_LIVE, 0)); /* Sports */
+    /* carol: News + an 'all' bouquet: everything */
+    struct cat_view *vc = catalog_view(c, catalog_line(c, "carol"));
+    assert_true(cat_view_has_stream(vc, c, 1) && cat_view_has_movie(vc, c, 0));
+    /* views are shared per bouquet set */
+    assert_ptr_equal(catalog_view(c, catalog_line(c, "bob")), vb);
+    catalog_unref(c);
+}
+
+static void test_cache_and_invalidation(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog *c1;
+    int64_t before = db_change_counter(f->db);
+    assert_int_equal(catalog_load(f->db, 1, &c1), 0);
+    struct cat_view *v = catalog_view(c1, catalog_line(c1, "bob"));
+    struct refbuf *rb = refbuf_new("[1]", 3);
+    cat_view_cache_put(v, 7, rb);
+    catalog_cache_put(c1, "m3u|bob", rb);
+    refbuf_unref(rb);
+    struct refbuf *hit = cat_view_cache_get(v, 7);
+    assert_non_null(hit);
+    assert_memory_equal(hit->data, "[1]", 3);
+    refbuf_unref(hit);
+    assert_null(cat_view_cache_get(v, 8));
+    hit = catalog_cache_get(c1, "m3u|bob");
+    assert_non_null(hit);
+    refbuf_unref(hit);
+
+    /* a change made through another connection moves the change counter */
+    struct db *other;
+    assert_int_equal(db_open(f->dir, &other), 0);
+    exec_ok(other, "UPDATE streams SET name = 'News Two' WHERE id = 10");
+    db_close(other);
+    assert_true(db_change_counter(f->db) != before);
+
+    struct catalog *c2;
+    assert_int_equal(catalog_load(f->db, 2, &c2), 0);
+    assert_string_equal(catalog_stream(c2, 10)->name, "News Two");
+    /* the new snapshot starts with empty caches: nothing stale is served */
+    struct cat_view *v2 = catalog_view(c2, catalog_line(c2, "bob"));
+    assert_null(cat_view_cache_get(v2, 7));
+    assert_null(catalog_cache_get(c2, "m3u|bob"));
+    /* the old snapshot stays intact for whoever still holds it */
+    assert_string_equal(catalog_stream(c1, 10)->name, "News One");
+    catalog_unref(c1);
+    catalog_unref(c2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_load_and_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_views, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_and_invalidation, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
