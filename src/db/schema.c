@@ -72,6 +72,7 @@ static const char migration_1[] =
     "  url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 4096),"
     "  PRIMARY KEY (stream_id, position)"
     ") STRICT;"
+    "CREATE INDEX stream_sources_url ON stream_sources(url);"
 
     /* Movies: `source` is a local file path or an http(s) URL. Probe results are
      * kept both as columns (for the API) and raw (probe_json, for diagnostics). */

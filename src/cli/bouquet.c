@@ -1,0 +1,332 @@
+/*
+ * cli/bouquet: `xtreamd bouquet add|list|del`.
+ *
+ * Owns argument parsing and output for bouquets; SQL is in db/bouquets.c and
+ * db/categories.c. A bouquet made with --all sees everything; one made with
+ * --category sees those categories (a name that exists in several kinds adds
+ * each, unless --kind narrows it). Single-threaded.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "db/bouquets.h"
+#include "db/categories.h"
+#include "db/db.h"
+
+#define MAX_CATEGORIES 1024
+#define MAX_NAME       200
+
+static const char usage_add[] =
+    "usage: xtreamd bouquet add NAME [--all | --category NAME ...] [--kind live|movie|series]\n"
+    "  Creates a bouquet (a set of content that lines can be given).\n"
+    "options:\n"
+    "  --all              the bouquet sees every channel, movie and series\n"
+    "  --category NAME    include this category (repeatable, kept in order); a name\n"
+    "                     that exists for several kinds includes each\n"
+    "  --kind KIND        look --category names up in this kind only\n"
+    "  --data DIR         data directory (default " CLI_DEFAULT_DATA ")\n";
+
+static const char usage_list[] = "usage: xtreamd bouquet list [--json] [--data DIR]\n";
+
+static const char usage_del[] = "usage: xtreamd bouquet del NAME [--data DIR]\n"
+                                "  Deletes a bouquet; lines that had it lose it.\n";
+
+static const char usage_bouquet[] = "usage: xtreamd bouquet COMMAND ...\n"
+                                    "commands:\n"
+                                    "  add NAME [--all | --category NAME ...] [--kind KIND]\n"
+                                    "  list [--json]\n"
+                                    "  del NAME\n"
+                                    "Run 'xtreamd bouquet COMMAND --help' for details.\n";
+
+static int check_name(const char *cmd, const char *what, const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MAX_NAME) {
+        fprintf(stderr, "%s: %s must be 1-%d bytes\n", cmd, what, MAX_NAME);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            fprintf(stderr, "%s: %s contains a control character\n", cmd, what);
+            return -EINVAL;
+        }
+    }
+    json_t *j = json_string(s);
+    if (!j) {
+        fprintf(stderr, "%s: %s is not valid UTF-8\n", cmd, what);
+        return -EINVAL;
+    }
+    json_decref(j);
+    return 0;
+}
+
+static int bouquet_add(int argc, char **argv)
+{
+    const char *cmd = "xtreamd bouquet add";
+    const char *data = CLI_DEFAULT_DATA, *name = NULL, *kind = NULL;
+    const char *cats[MAX_CATEGORIES];
+    size_t ncats = 0;
+    bool all = false, dashdash = false;
+    struct db *db = NULL;
+    int ret = CLI_FAIL;
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_add, stdout);
+        return CLI_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int r = 0;
+        if (dashdash || a[0] != '-' || a[1] == '\0') {
+            if (name)
+                return cli_bad_arg(cmd, a);
+            name = a;
+        } else if (strcmp(a, "--") == 0) {
+            dashdash = true;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
+            data = v;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--kind", &v)) != 0) {
+            if (r > 0 && cli_parse_kind(cmd, "--kind", v, &kind))
+                return CLI_USAGE;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--category", &v)) != 0) {
+            if (r > 0) {
+                if (ncats >= MAX_CATEGORIES) {
+                    fprintf(stderr, "%s: at most %d --category options\n", cmd, MAX_CATEGORIES);
+                    return CLI_USAGE;
+                }
+                cats[ncats++] = v;
+            }
+        } else if (strcmp(a, "--all") == 0) {
+            all = true;
+        } else {
+            return cli_bad_arg(cmd, a);
+        }
+        if (r < 0)
+            return CLI_USAGE;
+    }
+    if (!name) {
+        fprintf(stderr, "%s: missing NAME (see %s --help)\n", cmd, cmd);
+        return CLI_USAGE;
+    }
+    if (check_name(cmd, "bouquet name", name))
+        return CLI_USAGE;
+    if (all && ncats) {
+        fprintf(stderr, "%s: --all and --category exclude each other\n", cmd);
+        return CLI_USAGE;
+    }
+    if (all && kind) {
+        fprintf(stderr, "%s: --kind applies to --category, not to --all\n", cmd);
+        return CLI_USAGE;
+    }
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    int64_t bid;
+    size_t nitems = 0;
+    if (db_begin(db))
+        goto dberr;
+    int rc = db_bouquet_insert(db, name, &bid);
+    if (rc == -EEXIST) {
+        fprintf(stderr, "%s: bouquet '%s' already exists\n", cmd, name);
+        goto fail;
+    }
+    if (rc)
+        goto dberr;
+    if (all) {
+        if (db_bouquet_add_item(db, bid, "all", 0))
+            goto dberr;
+        nitems = 1;
+    }
+    for (size_t i = 0; i < ncats; i++) {
+        struct db_category *c;
+        size_t n;
+        if (db_category_list(db, kind, cats[i], &c, &n))
+            goto dberr;
+        if (n == 0) {
+            fprintf(stderr, "%s: unknown %s%scategory '%s' (see xtreamd category list)\n", cmd,
+                    kind ? kind : "", kind ? " " : "", cats[i]);
+            db_category_list_free(c, n);
+            goto fail;
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (db_bouquet_add_item(db, bid, "category", c[k].id)) {
+                db_category_list_free(c, n);
+                goto dberr;
+            }
+        }
+        nitems += n;
+        db_category_list_free(c, n);
+    }
+    if (db_commit(db))
+        goto dberr;
+    if (all)
+        printf("Created bouquet %s (everything)\n", name);
+    else
+        printf("Created bouquet %s with %zu categor%s\n", name, nitems, nitems == 1 ? "y" : "ies");
+    ret = CLI_OK;
+    goto fail;
+dberr:
+    fprintf(stderr, "%s: database error creating bouquet '%s'\n", cmd, name);
+fail:
+    if (ret != CLI_OK)
+        db_rollback(db);
+    db_close(db);
+    return ret;
+}
+
+static void describe_item(const struct db_bouquet_item *it, char *out, size_t n)
+{
+    if (strcmp(it->kind, "all") == 0)
+        snprintf(out, n, "all");
+    else if (strcmp(it->kind, "category") == 0)
+        snprintf(out, n, "%s", *it->label ? it->label : "(deleted category)");
+    else
+        snprintf(out, n, "%s:%s", it->kind, *it->label ? it->label : "(deleted)");
+}
+
+static int bouquet_list(int argc, char **argv)
+{
+    const char *cmd = "xtreamd bouquet list", *data = CLI_DEFAULT_DATA;
+    bool json = false;
+    struct db *db;
+    struct db_bouquet *b;
+    size_t n;
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_list, stdout);
+        return CLI_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r = cli_opt_value(cmd, argc, argv, &i, "--data", &v);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            data = v;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else
+            return cli_bad_arg(cmd, argv[i]);
+    }
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    if (db_bouquet_list(db, &b, &n)) {
+        fprintf(stderr, "%s: database error\n", cmd);
+        db_close(db);
+        return CLI_FAIL;
+    }
+    db_close(db);
+    int ret = CLI_OK;
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+            json_t *items = json_array();
+            for (size_t k = 0; items && k < b[i].item_count; k++) {
+                const struct db_bouquet_item *it = &b[i].items[k];
+                json_t *jo = json_object();
+                json_object_set_new(jo, "kind", json_string(it->kind));
+                json_object_set_new(jo, "id",
+                                    strcmp(it->kind, "all") == 0 ? json_null()
+                                                                 : json_integer(it->item_id));
+                json_object_set_new(jo, "name", json_string(it->label));
+                json_array_append_new(items, jo);
+            }
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_integer(b[i].id));
+            json_object_set_new(o, "name", json_string(b[i].name));
+            json_object_set_new(o, "items", items);
+            json_object_set_new(o, "lines", json_integer(b[i].line_count));
+            json_object_set_new(o, "created_at", json_integer(b[i].created_at));
+            json_array_append_new(arr, o);
+        }
+        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+            ret = CLI_FAIL;
+        else
+            fputc('\n', stdout);
+        json_decref(arr);
+    } else {
+        printf("%-6s %-24s %5s  %s\n", "ID", "NAME", "LINES", "ITEMS");
+        for (size_t i = 0; i < n; i++) {
+            printf("%-6lld ", (long long)b[i].id);
+            cli_print_cell(b[i].name, 24);
+            printf(" %5lld  ", (long long)b[i].line_count);
+            if (b[i].item_count == 0)
+                fputs("(empty)", stdout);
+            for (size_t k = 0; k < b[i].item_count; k++) {
+                char d[512];
+                describe_item(&b[i].items[k], d, sizeof(d));
+                printf("%s%s", k ? ", " : "", d);
+            }
+            putchar('\n');
+        }
+    }
+    db_bouquet_list_free(b, n);
+    return ret;
+}
+
+static int bouquet_del(int argc, char **argv)
+{
+    const char *cmd = "xtreamd bouquet del", *data = CLI_DEFAULT_DATA, *name = NULL;
+    bool dashdash = false;
+    struct db *db;
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_del, stdout);
+        return CLI_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int r = dashdash ? 0 : cli_opt_value(cmd, argc, argv, &i, "--data", &v);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            data = v;
+        else if (!dashdash && strcmp(a, "--") == 0)
+            dashdash = true;
+        else if ((dashdash || a[0] != '-' || a[1] == '\0') && !name)
+            name = a;
+        else
+            return cli_bad_arg(cmd, a);
+    }
+    if (!name) {
+        fprintf(stderr, "%s: missing NAME (see %s --help)\n", cmd, cmd);
+        return CLI_USAGE;
+    }
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    int rc = db_bouquet_delete(db, name);
+    db_close(db);
+    if (rc == -ENOENT) {
+        fprintf(stderr, "%s: no bouquet '%s'\n", cmd, name);
+        return CLI_FAIL;
+    }
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", cmd);
+        return CLI_FAIL;
+    }
+    printf("Deleted bouquet %s\n", name);
+    return CLI_OK;
+}
+
+int cli_bouquet(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_bouquet, stderr);
+        return CLI_USAGE;
+    }
+    const char *sub = argv[1];
+    if (cli_is_help(sub) || strcmp(sub, "help") == 0) {
+        fputs(usage_bouquet, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(sub, "add") == 0)
+        return bouquet_add(argc - 1, argv + 1);
+    if (strcmp(sub, "list") == 0)
+        return bouquet_list(argc - 1, argv + 1);
+    if (strcmp(sub, "del") == 0 || strcmp(sub, "delete") == 0)
+        return bouquet_del(argc - 1, argv + 1);
+    fprintf(stderr, "xtreamd bouquet: unknown command '%s'\n", sub);
+    fputs(usage_bouquet, stderr);
+    return CLI_USAGE;
+}

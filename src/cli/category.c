@@ -1,0 +1,99 @@
+/*
+ * cli/category: `xtreamd category list` — the categories of every kind with
+ * their item counts, in the operator's order. SQL is in db/categories.c.
+ * Single-threaded.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "db/categories.h"
+#include "db/db.h"
+
+static const char usage_category[] =
+    "usage: xtreamd category list [--kind live|movie|series] [--json] [--data DIR]\n"
+    "  Lists categories: id, kind, name, number of items and order.\n"
+    "  Categories are created by 'xtreamd import' and 'xtreamd demo'.\n";
+
+static int category_list(int argc, char **argv)
+{
+    const char *cmd = "xtreamd category list", *data = CLI_DEFAULT_DATA, *kind = NULL;
+    bool json = false;
+    struct db *db;
+    struct db_category *c;
+    size_t n;
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_category, stdout);
+        return CLI_OK;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            data = v;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--kind", &v)) != 0) {
+            if (r < 0 || cli_parse_kind(cmd, "--kind", v, &kind))
+                return CLI_USAGE;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else {
+            return cli_bad_arg(cmd, argv[i]);
+        }
+    }
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    int rc = db_category_list(db, kind, NULL, &c, &n);
+    db_close(db);
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", cmd);
+        return CLI_FAIL;
+    }
+    int ret = CLI_OK;
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_integer(c[i].id));
+            json_object_set_new(o, "kind", json_string(c[i].kind));
+            json_object_set_new(o, "name", json_string(c[i].name));
+            json_object_set_new(o, "items", json_integer(c[i].item_count));
+            json_object_set_new(o, "order", json_integer(c[i].sort_order));
+            json_array_append_new(arr, o);
+        }
+        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+            ret = CLI_FAIL;
+        else
+            fputc('\n', stdout);
+        json_decref(arr);
+    } else {
+        printf("%-6s %-6s %-32s %7s %5s\n", "ID", "KIND", "NAME", "ITEMS", "ORDER");
+        for (size_t i = 0; i < n; i++) {
+            printf("%-6lld %-6s ", (long long)c[i].id, c[i].kind);
+            cli_print_cell(c[i].name, 32);
+            printf(" %7lld %5lld\n", (long long)c[i].item_count, (long long)c[i].sort_order);
+        }
+    }
+    db_category_list_free(c, n);
+    return ret;
+}
+
+int cli_category(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_category, stderr);
+        return CLI_USAGE;
+    }
+    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        fputs(usage_category, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "list") == 0)
+        return category_list(argc - 1, argv + 1);
+    fprintf(stderr, "xtreamd category: unknown command '%s'\n", argv[1]);
+    fputs(usage_category, stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,209 @@
+#include "db/bouquets.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "db/db.h"
+
+static int step_err(struct db *db, int rc)
+{
+    int ext = sqlite3_extended_errcode(db->sql);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return -EEXIST;
+    if (rc == SQLITE_CONSTRAINT)
+        return -EINVAL;
+    log_error("db", "bouquets: %s", sqlite3_errmsg(db->sql));
+    return -EIO;
+}
+
+int db_bouquet_find(struct db *db, const char *name, int64_t *id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "SELECT id FROM bouquets WHERE name = ?1", &st))
+        return -EIO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else if (rc == SQLITE_DONE)
+        ret = -ENOENT;
+    else
+        ret = step_err(db, rc);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int db_bouquet_insert(struct db *db, const char *name, int64_t *id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "INSERT INTO bouquets (name, sort_order, created_at)"
+                   " VALUES (?1, (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM bouquets), ?2)",
+                   &st))
+        return -EIO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, db_now());
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = step_err(db, rc);
+    else
+        *id = sqlite3_last_insert_rowid(db->sql);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int db_bouquet_add_item(struct db *db, int64_t bouquet_id, const char *kind, int64_t item_id)
+{
+    sqlite3_stmt *st;
+    int is_all = strcmp(kind, "all") == 0;
+    /* UNIQUE (bouquet_id, kind, item_id) does not catch two NULL item_ids, so
+     * duplicates are filtered with NOT EXISTS ... IS. */
+    if (db_prepare(db,
+                   "INSERT INTO bouquet_items (bouquet_id, kind, item_id, position)"
+                   " SELECT ?1, ?2, ?3, (SELECT COALESCE(MAX(position), -1) + 1"
+                   "   FROM bouquet_items WHERE bouquet_id = ?1)"
+                   " WHERE NOT EXISTS (SELECT 1 FROM bouquet_items WHERE bouquet_id = ?1"
+                   "   AND kind = ?2 AND item_id IS ?3)",
+                   &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, bouquet_id);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    if (is_all)
+        sqlite3_bind_null(st, 3);
+    else
+        sqlite3_bind_int64(st, 3, item_id);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE ? 0 : step_err(db, rc);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+    return strdup(db_col_text(st, i));
+}
+
+void db_bouquet_list_free(struct db_bouquet *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(b[i].name);
+        for (size_t j = 0; j < b[i].item_count; j++) {
+            free(b[i].items[j].kind);
+            free(b[i].items[j].label);
+        }
+        free(b[i].items);
+    }
+    free(b);
+}
+
+static int load_items(struct db *db, sqlite3_stmt *st, struct db_bouquet *b)
+{
+    size_t cap = 0;
+    int rc;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, b->id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (b->item_count == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            struct db_bouquet_item *p = realloc(b->items, ncap * sizeof(*p));
+            if (!p)
+                return -ENOMEM;
+            b->items = p;
+            cap = ncap;
+        }
+        struct db_bouquet_item *it = &b->items[b->item_count];
+        it->kind = dup_col(st, 0);
+        it->item_id = sqlite3_column_int64(st, 1);
+        it->label = dup_col(st, 2);
+        b->item_count++;
+        if (!it->kind || !it->label)
+            return -ENOMEM;
+    }
+    return rc == SQLITE_DONE ? 0 : step_err(db, rc);
+}
+
+int db_bouquet_list(struct db *db, struct db_bouquet **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL, *items = NULL;
+    struct db_bouquet *v = NULL;
+    size_t len = 0, cap = 0;
+    int ret = -EIO, rc;
+    *out = NULL;
+    *n = 0;
+    if (db_prepare(db,
+                   "SELECT b.id, b.name, b.sort_order, b.created_at,"
+                   " (SELECT COUNT(*) FROM line_bouquets lb WHERE lb.bouquet_id = b.id)"
+                   " FROM bouquets b ORDER BY b.sort_order, b.id",
+                   &st) ||
+        db_prepare(db,
+                   "SELECT i.kind, COALESCE(i.item_id, 0), COALESCE(CASE i.kind"
+                   "  WHEN 'category' THEN (SELECT c.kind || '/' || c.name FROM categories c"
+                   "                        WHERE c.id = i.item_id)"
+                   "  WHEN 'live' THEN (SELECT s.name FROM streams s WHERE s.id = i.item_id)"
+                   "  WHEN 'movie' THEN (SELECT m.title FROM movies m WHERE m.id = i.item_id)"
+                   "  WHEN 'series' THEN (SELECT s.title FROM series s WHERE s.id = i.item_id)"
+                   "  ELSE '' END, '')"
+                   " FROM bouquet_items i WHERE i.bouquet_id = ?1 ORDER BY i.position, i.id",
+                   &items))
+        goto fail;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct db_bouquet *p = realloc(v, ncap * sizeof(*p));
+            if (!p) {
+                ret = -ENOMEM;
+                goto fail;
+            }
+            v = p;
+            cap = ncap;
+        }
+        struct db_bouquet *b = &v[len++];
+        memset(b, 0, sizeof(*b));
+        b->id = sqlite3_column_int64(st, 0);
+        b->name = dup_col(st, 1);
+        b->sort_order = sqlite3_column_int64(st, 2);
+        b->created_at = sqlite3_column_int64(st, 3);
+        b->line_count = sqlite3_column_int64(st, 4);
+        if (!b->name) {
+            ret = -ENOMEM;
+            goto fail;
+        }
+        ret = load_items(db, items, b);
+        if (ret)
+            goto fail;
+    }
+    if (rc != SQLITE_DONE) {
+        ret = step_err(db, rc);
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(items);
+    *out = v;
+    *n = len;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    sqlite3_finalize(items);
+    db_bouquet_list_free(v, len);
+    return ret;
+}
+
+int db_bouquet_delete(struct db *db, const char *name)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "DELETE FROM bouquets WHERE name = ?1", &st))
+        return -EIO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = step_err(db, rc);
+    else if (sqlite3_changes(db->sql) == 0)
+        ret = -ENOENT;
+    sqlite3_finalize(st);
+    return ret;
+}

@@ -1,0 +1,1344 @@
+/*
+ * server: listener, connection state machine and response writer of the
+ * HTTP/1.1 server (implements server.h and the response half of http.h).
+ *
+ * Ownership: the server owns its listening socket, a sweep timer, a grace
+ * timer and every struct http_conn. A connection owns its fd, its uv_poll_t,
+ * its read buffer (allocated only while a request is in progress), the parsed
+ * request (only during dispatch), its output queue (owned heap pieces and refbuf
+ * references) and, while a streamed response runs, the body source.
+ *
+ * Invariants:
+ *  - requests on a connection are handled strictly one after the other, and
+ *    their responses are appended to one output queue, so they leave in order;
+ *    a new request is only dispatched when no streamed body is active and fewer
+ *    than PIPELINE_OUT_MAX bytes are queued;
+ *  - out_bytes == bytes queued in pieces + unsent bytes of sbuf;
+ *  - a connection is freed only from its uv_close callback; after conn_close()
+ *    only c->closing may be read;
+ *  - every connection with a deadline sits on exactly one of the per-class
+ *    timeout lists, each sorted by deadline (see conn_set_timer).
+ * Threading: loop thread only.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "http/parser.h"
+#include "http/query.h"
+
+#define ACCEPTS_PER_WAKEUP 64
+#define READ_CHUNK         16384
+#define WRITE_CAP          (256 * 1024) /* bytes written per connection per wakeup */
+#define PIPELINE_OUT_MAX   (256 * 1024) /* stop dispatching pipelined requests above */
+#define STREAM_BUDGET      (64 * 1024)  /* pull a body source below this many queued bytes */
+#define SBUF_MAX           (8u << 20)   /* hard cap on what one pull may append */
+#define LINGER_MS          2000
+#define MAX_IOV            64
+#define MAX_BODY_REFS      4096
+#define RBUF_MAX           (HTTP_MAX_REQUEST_LINE + HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY + 65536)
+
+enum tclass { T_NONE, T_HEADER, T_IDLE, T_WRITE, T_LINGER, T_COUNT };
+
+struct piece {
+    struct piece *next;
+    struct refbuf *rb; /* referenced, or NULL */
+    char *own;         /* owned heap block, or NULL */
+    const char *p;     /* unsent bytes */
+    size_t len;
+};
+
+struct http_response {
+    struct http_conn *conn;
+    int status;
+    int err;
+    struct buf hdrs;
+    struct buf body;
+    struct refbuf **rbs;
+    size_t nrb, caprb;
+    struct http_body_source src;
+    bool has_src;
+    long long src_len;
+    char *log_target;
+};
+
+struct reqmem {
+    struct http_request req;
+    struct http_header hdrs[HTTP_MAX_HEADERS];
+    struct http_head_info info;
+    size_t head_len; /* bytes of rbuf the head occupies (with leading CRLFs) */
+    bool continued;  /* "100 Continue" queued */
+    bool parsed;     /* req is complete (safe to log) */
+    char data[];     /* head copy, then parser scratch */
+};
+
+struct tlist {
+    struct http_conn *head, *tail;
+};
+
+struct http_conn {
+    uv_poll_t poll;
+    struct http_server *srv;
+    struct http_conn *next, *prev;   /* srv->conns */
+    struct http_conn *tnext, *tprev; /* srv->tl[tclass] */
+    uint64_t deadline;
+    uint64_t req_start;
+    uint64_t idle_since;
+    uint64_t last_write;
+    int fd;
+    int events;
+    int tclass;
+    bool closing, close_after, peer_eof, lingering, served, in_pull, in_dispatch;
+    bool src_active, src_waiting, src_woken;
+    struct buf rbuf;
+    struct http_head_scan scan;
+    struct reqmem *rm;
+    struct piece *out_head, *out_tail;
+    size_t out_bytes;
+    /* streamed body */
+    struct http_body_source src;
+    long long src_remaining; /* -1: unknown length */
+    unsigned long long src_bytes;
+    uint64_t src_start;
+    char *src_log; /* "prefix\0user-agent" for the access log line */
+    struct buf sbuf;
+    size_t soff;
+    char ip[46];
+    uint16_t port;
+    struct http_response res;
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    struct http_server_config cfg;
+    int lfd;
+    int port;
+    uv_poll_t lpoll;
+    uv_timer_t sweep;
+    uv_timer_t grace;
+    bool listening, stopping, finishing;
+    int open_handles; /* handles still to be closed after stop */
+    uint64_t accept_paused_until;
+    struct http_conn *conns;
+    size_t nconns;
+    struct tlist tl[T_COUNT];
+    unsigned tmo[T_COUNT];
+    void (*done)(void *ud);
+    void *done_ud;
+    time_t date_sec;
+    char date[40];
+    char scratch[READ_CHUNK];
+};
+
+static void conn_close(struct http_conn *c);
+static void conn_run(struct http_conn *c);
+static void conn_update(struct http_conn *c);
+static void maybe_finish_stop(struct http_server *srv);
+static void on_conn_io(uv_poll_t *h, int status, int events);
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static uint64_t now_ms(const struct http_server *srv)
+{
+    return uv_now(srv->loop);
+}
+
+static const char *http_date(struct http_server *srv)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char mons[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = time(NULL);
+    if (t != srv->date_sec) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(srv->date, sizeof(srv->date), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                 days[tm.tm_wday % 7], tm.tm_mday, mons[tm.tm_mon % 12], tm.tm_year + 1900,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        srv->date_sec = t;
+    }
+    return srv->date;
+}
+
+/* ---- timeouts: one sorted list per class, swept by one periodic timer --- */
+
+static void tl_unlink(struct http_conn *c)
+{
+    if (c->tclass == T_NONE)
+        return;
+    struct tlist *l = &c->srv->tl[c->tclass];
+    if (c->tprev)
+        c->tprev->tnext = c->tnext;
+    else
+        l->head = c->tnext;
+    if (c->tnext)
+        c->tnext->tprev = c->tprev;
+    else
+        l->tail = c->tprev;
+    c->tnext = c->tprev = NULL;
+    c->tclass = T_NONE;
+}
+
+/* Deadlines in one class are nearly monotonic (same timeout, base ~ now), so
+ * the insertion walk from the tail is O(1) in practice. */
+static void conn_set_timer(struct http_conn *c, int cls, uint64_t deadline)
+{
+    if (c->tclass == cls && c->deadline == deadline)
+        return;
+    tl_unlink(c);
+    c->deadline = deadline;
+    if (cls == T_NONE)
+        return;
+    struct tlist *l = &c->srv->tl[cls];
+    struct http_conn *after = l->tail;
+    while (after && after->deadline > deadline)
+        after = after->tprev;
+    c->tprev = after;
+    c->tnext = after ? after->tnext : l->head;
+    if (c->tnext)
+        c->tnext->tprev = c;
+    else
+        l->tail = c;
+    if (after)
+        after->tnext = c;
+    else
+        l->head = c;
+    c->tclass = cls;
+}
+
+/* ---- output queue ------------------------------------------------------ */
+
+static int queue_piece(struct http_conn *c, char *own, struct refbuf *rb, const char *p, size_t len)
+{
+    if (len == 0) {
+        free(own);
+        refbuf_unref(rb);
+        return 0;
+    }
+    struct piece *pc = malloc(sizeof(*pc));
+    if (!pc) {
+        free(own);
+        refbuf_unref(rb);
+        return -ENOMEM;
+    }
+    if (c->out_bytes == 0)
+        c->last_write = now_ms(c->srv);
+    pc->next = NULL;
+    pc->own = own;
+    pc->rb = rb;
+    pc->p = p;
+    pc->len = len;
+    if (c->out_tail)
+        c->out_tail->next = pc;
+    else
+        c->out_head = pc;
+    c->out_tail = pc;
+    c->out_bytes += len;
+    return 0;
+}
+
+static int queue_buf(struct http_conn *c, struct buf *b)
+{
+    size_t len;
+    char *p = buf_steal(b, &len);
+    return queue_piece(c, p, NULL, p, len);
+}
+
+static void free_pieces(struct http_conn *c)
+{
+    struct piece *pc = c->out_head;
+    while (pc) {
+        struct piece *n = pc->next;
+        free(pc->own);
+        refbuf_unref(pc->rb);
+        free(pc);
+        pc = n;
+    }
+    c->out_head = c->out_tail = NULL;
+}
+
+/* ---- access log -------------------------------------------------------- */
+
+static void put_sanitized(struct buf *b, const char *s, size_t max)
+{
+    for (size_t i = 0; s && s[i] && i < max; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        buf_putc(b, (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') ? '?' : (char)ch);
+    }
+}
+
+/* "ip \"METHOD target\" status" with credentials redacted, into b. */
+static void log_prefix(struct buf *b, const struct http_conn *c, const struct http_request *req,
+                       const char *log_target, int status)
+{
+    buf_printf(b, "%s \"%s ", c->ip, req ? req->method_name : "-");
+    if (log_target) {
+        put_sanitized(b, log_target, 4096);
+    } else if (req) {
+        buf_puts(b, req->path);
+        if (req->query[0]) {
+            buf_putc(b, '?');
+            http_query_redact(b, req->query);
+        }
+    } else {
+        buf_putc(b, '-');
+    }
+    buf_printf(b, "\" %d", status);
+}
+
+static void log_line(const char *prefix, unsigned long long bytes, uint64_t ms, const char *ua)
+{
+    struct buf b = BUF_INIT(8192);
+    put_sanitized(&b, ua ? ua : "-", 512);
+    log_info("http", "%s %llu %llums \"%s\"", prefix, bytes, (unsigned long long)ms,
+             b.data ? b.data : "");
+    buf_free(&b);
+}
+
+static void log_request(struct http_conn *c, const struct http_request *req, const char *log_target,
+                        int status, unsigned long long bytes)
+{
+    if (!c->srv->cfg.access_log)
+        return;
+    struct buf b = BUF_INIT(16384);
+    log_prefix(&b, c, req, log_target, status);
+    log_line(b.data ? b.data : "-", bytes, now_ms(c->srv) - c->req_start,
+             req ? http_request_header(req, "User-Agent") : NULL);
+    buf_free(&b);
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+static void res_reset(struct http_response *res)
+{
+    buf_free(&res->hdrs);
+    buf_free(&res->body);
+    for (size_t i = 0; i < res->nrb; i++)
+        refbuf_unref(res->rbs[i]);
+    free(res->rbs);
+    free(res->log_target);
+    struct http_conn *c = res->conn;
+    memset(res, 0, sizeof(*res));
+    res->conn = c;
+    res->status = 200;
+    buf_init(&res->hdrs, HTTP_MAX_HEADER_BYTES);
+    buf_init(&res->body, 0);
+}
+
+void http_response_status(struct http_response *res, int status)
+{
+    res->status = (status >= 100 && status <= 999) ? status : 500;
+}
+
+int http_response_status_get(const struct http_response *res)
+{
+    return res->status;
+}
+
+int http_response_header(struct http_response *res, const char *name, const char *value)
+{
+    static const char *const reserved[] = {"Content-Length", "Transfer-Encoding", "Connection",
+                                           "Date", "Server"};
+    if (!name[0] || strpbrk(name, "\r\n: \t") || strpbrk(value, "\r\n"))
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return -EINVAL;
+    struct buf *h = &res->hdrs;
+    size_t mark = h->len;
+    buf_puts(h, name);
+    buf_puts(h, ": ");
+    buf_puts(h, value);
+    buf_puts(h, "\r\n");
+    if (h->err) {
+        int rc = h->err;
+        h->len = mark;
+        if (h->data)
+            h->data[mark] = '\0';
+        h->err = 0;
+        return rc;
+    }
+    return 0;
+}
+
+int http_response_body(struct http_response *res, const void *data, size_t len)
+{
+    return buf_append(&res->body, data, len);
+}
+
+struct buf *http_response_buf(struct http_response *res)
+{
+    return &res->body;
+}
+
+int http_response_body_ref(struct http_response *res, struct refbuf *rb)
+{
+    if (res->nrb == res->caprb) {
+        if (res->caprb >= MAX_BODY_REFS)
+            return -E2BIG;
+        size_t cap = res->caprb ? res->caprb * 2 : 4;
+        struct refbuf **p = realloc(res->rbs, cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        res->rbs = p;
+        res->caprb = cap;
+    }
+    res->rbs[res->nrb++] = refbuf_ref(rb);
+    return 0;
+}
+
+int http_response_text(struct http_response *res, int status, const char *content_type,
+                       const char *text)
+{
+    http_response_status(res, status);
+    int rc = http_response_header(res, "Content-Type", content_type);
+    if (rc)
+        return rc;
+    return http_response_body(res, text, strlen(text));
+}
+
+void http_response_log_target(struct http_response *res, const char *target)
+{
+    free(res->log_target);
+    res->log_target = target ? strdup(target) : NULL;
+}
+
+void http_response_source(struct http_response *res, const struct http_body_source *src,
+                          long long content_length)
+{
+    if (res->has_src && res->src.close)
+        res->src.close(res->src.ctx);
+    res->src = *src;
+    res->has_src = true;
+    res->src_len = content_length < 0 ? -1 : content_length;
+}
+
+struct http_conn *http_response_conn(struct http_response *res)
+{
+    return res->conn;
+}
+
+void http_conn_wake(struct http_conn *c)
+{
+    if (!c || c->closing || !c->src_active)
+        return;
+    c->src_woken = true;
+    if (c->in_pull || !c->src_waiting)
+        return;
+    c->src_waiting = false;
+    conn_update(c);
+}
+
+static void build_head(struct http_conn *c, struct buf *h, int status, const char *extra,
+                       long long clen, bool keep)
+{
+    buf_printf(h, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: xtreamd\r\n", status,
+               http_status_reason(status), http_date(c->srv));
+    if (extra)
+        buf_puts(h, extra);
+    if (clen >= 0) {
+        buf_puts(h, "Content-Length: ");
+        buf_put_i64(h, clen);
+        buf_puts(h, "\r\n");
+    }
+    buf_puts(h, keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+}
+
+/* Queues a server-generated error and stops reading requests; the connection
+ * closes once it is sent. */
+static void conn_error(struct http_conn *c, int status, const char *why)
+{
+    if (c->close_after || c->closing)
+        return;
+    struct buf h = BUF_INIT(4096);
+    struct buf body = BUF_INIT(1024);
+    buf_printf(&body, "%s: %s\n", http_status_reason(status), why);
+    build_head(c, &h, status, "Content-Type: text/plain; charset=utf-8\r\n", (long long)body.len,
+               false);
+    buf_append(&h, body.data, body.len);
+    buf_free(&body);
+    log_request(c, c->rm && c->rm->parsed ? &c->rm->req : NULL, NULL, status, 0);
+    c->close_after = true;
+    if (h.err) {
+        buf_free(&h);
+        conn_close(c);
+        return;
+    }
+    if (queue_buf(c, &h))
+        conn_close(c);
+}
+
+static void src_finish(struct http_conn *c, bool complete)
+{
+    if (!c->src_active)
+        return;
+    c->src_active = false;
+    c->src_waiting = false;
+    if (!complete || c->src_remaining != 0)
+        c->close_after = true; /* framing by close, truncated or failed */
+    if (c->src_log) {
+        log_line(c->src_log, c->src_bytes, now_ms(c->srv) - c->src_start,
+                 c->src_log + strlen(c->src_log) + 1);
+        free(c->src_log);
+        c->src_log = NULL;
+    }
+    if (c->src.close)
+        c->src.close(c->src.ctx);
+    memset(&c->src, 0, sizeof(c->src));
+}
+
+/* Turns the handler's response into queued bytes. */
+static void conn_finish_response(struct http_conn *c, struct http_request *req)
+{
+    struct http_response *res = &c->res;
+    int status = res->status;
+    bool head = req->method == HTTP_HEAD;
+    bool bodyless = status < 200 || status == 204 || status == 304;
+    bool keep = req->keep_alive && !c->srv->stopping && !c->peer_eof;
+
+    if (res->err || res->body.err || res->hdrs.err) {
+        log_warn("http", "handler response failed (%d), answering 500",
+                 res->err        ? res->err
+                 : res->body.err ? res->body.err
+                                 : res->hdrs.err);
+        if (res->has_src && res->src.close)
+            res->src.close(res->src.ctx);
+        res->has_src = false;
+        res_reset(res);
+        conn_error(c, 500, "the response could not be built");
+        return;
+    }
+
+    long long clen;
+    if (res->has_src) {
+        clen = res->src_len;
+        if (clen < 0 && !bodyless)
+            keep = false;
+    } else {
+        clen = (long long)res->body.len;
+        for (size_t i = 0; i < res->nrb; i++)
+            clen += (long long)res->rbs[i]->len;
+    }
+    struct buf h = BUF_INIT(HTTP_MAX_HEADER_BYTES + 4096);
+    build_head(c, &h, status, res->hdrs.data, bodyless ? -1 : clen, keep);
+    if (h.err || queue_buf(c, &h)) {
+        buf_free(&h);
+        conn_close(c);
+        return;
+    }
+    if (!keep)
+        c->close_after = true;
+
+    bool send_body = !head && !bodyless;
+    unsigned long long logged = 0;
+    if (send_body && res->body.len) {
+        logged += res->body.len;
+        if (queue_buf(c, &res->body)) {
+            conn_close(c);
+            return;
+        }
+    }
+    for (size_t i = 0; i < res->nrb; i++) {
+        struct refbuf *rb = res->rbs[i];
+        res->rbs[i] = NULL;
+        if (!send_body) {
+            refbuf_unref(rb);
+            continue;
+        }
+        logged += rb->len;
+        if (queue_piece(c, NULL, rb, rb->data, rb->len)) {
+            for (size_t j = i + 1; j < res->nrb; j++)
+                refbuf_unref(res->rbs[j]);
+            res->nrb = 0;
+            conn_close(c);
+            return;
+        }
+    }
+    res->nrb = 0;
+
+    if (res->has_src && send_body && clen != 0) {
+        c->src = res->src;
+        c->src_active = true;
+        c->src_waiting = false;
+        c->src_remaining = clen;
+        c->src_bytes = 0;
+        c->src_start = c->req_start;
+        c->soff = 0;
+        buf_init(&c->sbuf, SBUF_MAX);
+        res->has_src = false;
+        if (c->srv->cfg.access_log) {
+            struct buf b = BUF_INIT(16384);
+            log_prefix(&b, c, req, res->log_target, status);
+            const char *ua = http_request_header(req, "User-Agent");
+            buf_putc(&b, '\0');
+            buf_puts(&b, ua ? ua : "-");
+            if (!b.err)
+                c->src_log = buf_steal(&b, NULL);
+            buf_free(&b);
+        }
+    } else {
+        if (res->has_src && res->src.close)
+            res->src.close(res->src.ctx);
+        res->has_src = false;
+        log_request(c, req, res->log_target, status, logged);
+    }
+    res_reset(res);
+}
+
+/* ---- request handling -------------------------------------------------- */
+
+static int conn_parse_head(struct http_conn *c, size_t hlen)
+{
+    size_t start = c->scan.start;
+    size_t len = hlen - start;
+    struct reqmem *rm = malloc(sizeof(*rm) + len + 1 + HTTP_HEAD_SCRATCH(len));
+    if (!rm) {
+        conn_close(c);
+        return -ENOMEM;
+    }
+    memset(&rm->req, 0, sizeof(rm->req));
+    rm->head_len = hlen;
+    rm->continued = false;
+    rm->parsed = false;
+    memcpy(rm->data, c->rbuf.data + start, len);
+    rm->data[len] = '\0';
+    c->rm = rm;
+    if (http_head_parse(rm->data, len, &rm->req, rm->hdrs, rm->data + len + 1, &rm->info)) {
+        conn_error(c, rm->info.status, rm->info.error);
+        return -EBADMSG;
+    }
+    rm->parsed = true;
+    if (rm->info.content_length > HTTP_MAX_BODY) {
+        conn_error(c, 413, "request body larger than 1 MiB");
+        return -E2BIG;
+    }
+    memcpy(rm->req.client_ip, c->ip, sizeof(rm->req.client_ip));
+    rm->req.client_port = c->port;
+    return 0;
+}
+
+static void conn_dispatch(struct http_conn *c, size_t need)
+{
+    struct reqmem *rm = c->rm;
+    struct http_request *req = &rm->req;
+    size_t blen = rm->info.content_length > 0 ? (size_t)rm->info.content_length : 0;
+    char *body = malloc(blen + 1);
+    if (!body) {
+        conn_close(c);
+        return;
+    }
+    memcpy(body, c->rbuf.data + rm->head_len, blen);
+    body[blen] = '\0';
+    req->body = body;
+    req->body_len = blen;
+
+    const char *why = "invalid parameters";
+    int rc = http_request_parse_params(req, &why);
+    if (rc) {
+        http_params_free(&req->params);
+        free(body);
+        conn_error(c, rc == -ENOMEM ? 500 : 400, rc == -ENOMEM ? "out of memory" : why);
+        return;
+    }
+    c->served = true;
+    c->in_dispatch = true;
+    c->srv->cfg.handler(req, &c->res, c->srv->cfg.handler_ud);
+    conn_finish_response(c, req);
+    c->in_dispatch = false;
+    http_params_free(&req->params);
+    free(body);
+    free(c->rm);
+    c->rm = NULL;
+    if (c->closing)
+        return;
+    buf_consume(&c->rbuf, need);
+    http_head_scan_init(&c->scan);
+    if (c->rbuf.len)
+        c->req_start = now_ms(c->srv);
+    else
+        buf_free(&c->rbuf);
+}
+
+static void conn_process(struct http_conn *c)
+{
+    while (!c->closing && !c->close_after && !c->src_active && c->out_bytes < PIPELINE_OUT_MAX) {
+        if (!c->rm) {
+            if (c->rbuf.len == 0)
+                return;
+            size_t hlen;
+            int rc = http_head_scan(&c->scan, c->rbuf.data, c->rbuf.len, &hlen);
+            if (rc == -EAGAIN)
+                return;
+            if (rc) {
+                conn_error(c, c->scan.status, c->scan.error);
+                return;
+            }
+            if (conn_parse_head(c, hlen))
+                return;
+        }
+        struct reqmem *rm = c->rm;
+        size_t need =
+            rm->head_len + (rm->info.content_length > 0 ? (size_t)rm->info.content_length : 0);
+        if (c->rbuf.len < need) {
+            if (rm->info.expect_continue && !rm->continued) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                rm->continued = true;
+                if (queue_piece(c, NULL, NULL, cont, sizeof(cont) - 1))
+                    conn_close(c);
+            }
+            return;
+        }
+        conn_dispatch(c, need);
+    }
+}
+
+/* ---- I/O --------------------------------------------------------------- */
+
+/* Returns true when bytes were consumed or EOF was seen. */
+static bool conn_read(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+    if (c->lingering) {
+        ssize_t n = recv(c->fd, srv->scratch, sizeof(srv->scratch), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            conn_close(c);
+        return true;
+    }
+    if (c->close_after || c->peer_eof || c->rbuf.len >= RBUF_MAX)
+        return false; /* not reading requests now */
+    size_t room = RBUF_MAX - c->rbuf.len;
+    if (room > sizeof(srv->scratch))
+        room = sizeof(srv->scratch);
+    ssize_t n = recv(c->fd, srv->scratch, room, 0);
+    if (n > 0) {
+        if (c->rbuf.len == 0 && !c->rm)
+            c->req_start = now_ms(srv);
+        if (c->rbuf.max == 0)
+            c->rbuf.max = RBUF_MAX;
+        if (buf_append(&c->rbuf, srv->scratch, (size_t)n))
+            conn_close(c);
+        return true;
+    }
+    if (n == 0) {
+        c->peer_eof = true;
+        return true;
+    }
+    if (errno != EAGAIN && errno != EINTR)
+        conn_close(c);
+    return false;
+}
+
+static void consume_written(struct http_conn *c, size_t n)
+{
+    c->out_bytes -= n;
+    while (n && c->out_head) {
+        struct piece *pc = c->out_head;
+        size_t k = n < pc->len ? n : pc->len;
+        pc->p += k;
+        pc->len -= k;
+        n -= k;
+        if (pc->len == 0) {
+            c->out_head = pc->next;
+            if (!c->out_head)
+                c->out_tail = NULL;
+            free(pc->own);
+            refbuf_unref(pc->rb);
+            free(pc);
+        }
+    }
+    if (n) {
+        c->soff += n;
+        if (c->soff >= c->sbuf.len) {
+            c->soff = 0;
+            buf_reset(&c->sbuf);
+        }
+    }
+}
+
+/* Pulls from the body source while fewer than STREAM_BUDGET bytes are queued. */
+static int conn_pull(struct http_conn *c)
+{
+    for (int rounds = 0; c->src_active && !c->src_waiting && c->out_bytes < STREAM_BUDGET;
+         rounds++) {
+        if (rounds == 16)
+            return 0; /* fairness: the next writable event continues */
+        size_t before = c->sbuf.len;
+        c->in_pull = true;
+        c->src_woken = false;
+        int rc = c->src.pull(c->src.ctx, &c->sbuf, STREAM_BUDGET - c->out_bytes);
+        c->in_pull = false;
+        if (c->closing)
+            return -ECANCELED;
+        size_t added = c->sbuf.len > before ? c->sbuf.len - before : 0;
+        bool full = false;
+        if (c->src_remaining >= 0 && (long long)added >= c->src_remaining) {
+            if ((long long)added > c->src_remaining) {
+                log_warn("http", "body source produced more than its Content-Length");
+                added = (size_t)c->src_remaining;
+                c->sbuf.len = before + added;
+                c->sbuf.data[c->sbuf.len] = '\0';
+            }
+            full = true;
+        }
+        if (c->src_remaining >= 0)
+            c->src_remaining -= (long long)added;
+        c->src_bytes += added;
+        if (c->out_bytes == 0 && added)
+            c->last_write = now_ms(c->srv);
+        c->out_bytes += added;
+        if (full && rc >= -EAGAIN) {
+            src_finish(c, true);
+            return 0;
+        }
+        if (rc == 1) {
+            if (added == 0)
+                return 0; /* nothing now but "more": retry on the next writable */
+            continue;
+        }
+        if (rc == 0) {
+            src_finish(c, true);
+            return 0;
+        }
+        if (rc == -EAGAIN) {
+            if (!c->src_woken)
+                c->src_waiting = true;
+            if (c->src_waiting)
+                return 0;
+            continue;
+        }
+        log_warn("http", "body source failed (%d), closing %s:%u", rc, c->ip, c->port);
+        src_finish(c, false);
+        conn_close(c);
+        return rc;
+    }
+    return 0;
+}
+
+static int conn_flush(struct http_conn *c)
+{
+    size_t budget = WRITE_CAP;
+    for (;;) {
+        if (conn_pull(c))
+            return -1;
+        if (c->out_bytes == 0 || budget == 0)
+            return 0;
+        struct iovec iov[MAX_IOV];
+        int n = 0;
+        size_t total = 0;
+        for (struct piece *pc = c->out_head; pc && n < MAX_IOV && total < budget; pc = pc->next) {
+            iov[n].iov_base = (void *)pc->p;
+            iov[n].iov_len = pc->len;
+            total += pc->len;
+            n++;
+        }
+        if (n < MAX_IOV && total < budget && c->sbuf.len > c->soff) {
+            iov[n].iov_base = c->sbuf.data + c->soff;
+            iov[n].iov_len = c->sbuf.len - c->soff;
+            total += iov[n].iov_len;
+            n++;
+        }
+        if (total > budget) {
+            iov[n - 1].iov_len -= total - budget;
+            total = budget;
+        }
+        struct msghdr msg = {0};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = (size_t)n;
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            conn_close(c); /* EPIPE, ECONNRESET: the client is gone */
+            return -1;
+        }
+        consume_written(c, (size_t)w);
+        budget -= (size_t)w;
+        c->last_write = now_ms(c->srv);
+        if ((size_t)w < total)
+            return 0; /* socket full */
+    }
+}
+
+/* All output is sent and the connection must close: half-close and drain what
+ * the client still sends, so that close() does not turn into a RST that could
+ * destroy the response before the client has read it. */
+static void conn_start_linger(struct http_conn *c)
+{
+    buf_free(&c->rbuf);
+    buf_free(&c->sbuf);
+    free(c->rm);
+    c->rm = NULL;
+    if (c->peer_eof) {
+        for (int i = 0; i < 64; i++)
+            if (recv(c->fd, c->srv->scratch, sizeof(c->srv->scratch), 0) <= 0)
+                break;
+        conn_close(c);
+        return;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = true;
+    conn_set_timer(c, T_LINGER, now_ms(c->srv) + LINGER_MS);
+    conn_update(c);
+}
+
+static void conn_run(struct http_conn *c)
+{
+    for (int round = 0; round < 8 && !c->closing; round++) {
+        conn_process(c);
+        if (c->closing)
+            return;
+        if (conn_flush(c))
+            return;
+        if (c->out_bytes || c->src_active)
+            break;
+        /* Everything queued is sent. */
+        if (c->sbuf.data)
+            buf_free(&c->sbuf);
+        if (c->close_after) {
+            conn_start_linger(c);
+            return;
+        }
+        if (c->rm || c->rbuf.len) {
+            if (!c->rm && c->scan.pos < c->rbuf.len)
+                continue; /* more pipelined requests */
+            if (c->peer_eof) {
+                conn_close(c); /* a partial request that can never complete */
+                return;
+            }
+            break;
+        }
+        /* Idle. */
+        c->idle_since = now_ms(c->srv);
+        if (c->peer_eof || c->srv->stopping) {
+            conn_close(c);
+            return;
+        }
+        break;
+    }
+    if (!c->closing)
+        conn_update(c);
+}
+
+static void conn_update(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+    if (c->closing)
+        return;
+    int ev = 0;
+    bool busy = c->rm || c->rbuf.len;
+    if (c->lingering) {
+        ev = UV_READABLE;
+    } else {
+        if (!c->peer_eof) {
+            ev |= UV_DISCONNECT;
+            if (!c->close_after && c->rbuf.len < RBUF_MAX)
+                ev |= UV_READABLE; /* after an error only hang-ups matter */
+        }
+        bool can_dispatch =
+            busy && !c->close_after && !c->src_active && c->out_bytes < PIPELINE_OUT_MAX && !c->rm;
+        if (c->out_bytes || (c->src_active && !c->src_waiting) ||
+            (can_dispatch && c->scan.pos < c->rbuf.len))
+            ev |= UV_WRITABLE;
+    }
+    if (ev != c->events) {
+        if (ev == 0)
+            uv_poll_stop(&c->poll);
+        else if (uv_poll_start(&c->poll, ev, on_conn_io) != 0) {
+            conn_close(c);
+            return;
+        }
+        c->events = ev;
+    }
+    /* Deadline */
+    if (c->lingering)
+        return;
+    if (c->out_bytes)
+        conn_set_timer(c, T_WRITE, c->last_write + srv->tmo[T_WRITE]);
+    else if (c->src_active)
+        conn_set_timer(c, T_NONE, 0);
+    else if (busy)
+        conn_set_timer(c, T_HEADER, c->req_start + srv->tmo[T_HEADER]);
+    else if (!c->served)
+        conn_set_timer(c, T_HEADER, c->idle_since + srv->tmo[T_HEADER]);
+    else
+        conn_set_timer(c, T_IDLE, c->idle_since + srv->tmo[T_IDLE]);
+}
+
+static void on_conn_io(uv_poll_t *h, int status, int events)
+{
+    struct http_conn *c = h->data;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (events & (UV_READABLE | UV_DISCONNECT)) {
+        bool progress = conn_read(c);
+        if (c->closing)
+            return;
+        if ((events & UV_DISCONNECT) && !progress)
+            c->peer_eof = true; /* hung up while we are not reading */
+        if (c->lingering) {
+            conn_update(c);
+            return;
+        }
+        if (c->peer_eof && c->src_active) {
+            conn_close(c); /* a streaming viewer went away */
+            return;
+        }
+    }
+    if (c->lingering)
+        return;
+    conn_run(c);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+    struct http_server *srv = c->srv;
+    close(c->fd);
+    free(c);
+    srv->nconns--;
+    maybe_finish_stop(srv);
+}
+
+static void conn_close(struct http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    struct http_server *srv = c->srv;
+    tl_unlink(c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    if (c->src_active)
+        src_finish(c, false);
+    free(c->src_log);
+    c->src_log = NULL;
+    free_pieces(c);
+    c->out_bytes = 0;
+    buf_free(&c->rbuf);
+    buf_free(&c->sbuf);
+    if (!c->in_dispatch) {
+        free(c->rm);
+        c->rm = NULL;
+    }
+    if (c->res.has_src && c->res.src.close)
+        c->res.src.close(c->res.src.ctx);
+    c->res.has_src = false;
+    res_reset(&c->res);
+    buf_free(&c->res.hdrs);
+    buf_free(&c->res.body);
+    uv_close((uv_handle_t *)&c->poll, on_conn_closed);
+}
+
+/* ---- accept ------------------------------------------------------------ */
+
+#define BUSY_BODY "Service Unavailable: too many connections\n"
+_Static_assert(sizeof(BUSY_BODY) - 1 == 42, "update the Content-Length below");
+
+/* Beyond max_connections: a canned 503, best effort, without a connection. */
+static void send_busy(int fd)
+{
+    static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                              "Server: xtreamd\r\n"
+                              "Content-Type: text/plain; charset=utf-8\r\n"
+                              "Content-Length: 42\r\n"
+                              "Connection: close\r\n\r\n" BUSY_BODY;
+    ssize_t n = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
+static void addr_to_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, uint16_t *port)
+{
+    ip[0] = '\0';
+    *port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, ip, (socklen_t)iplen);
+        *port = ntohs(a->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr))
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip, (socklen_t)iplen);
+        else
+            inet_ntop(AF_INET6, &a->sin6_addr, ip, (socklen_t)iplen);
+        *port = ntohs(a->sin6_port);
+    }
+}
+
+static void conn_new(struct http_server *srv, int fd, const struct sockaddr_storage *ss)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct http_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return;
+    }
+    if (uv_poll_init(srv->loop, &c->poll, fd) != 0) {
+        free(c);
+        close(fd);
+        return;
+    }
+    c->poll.data = c;
+    c->srv = srv;
+    c->fd = fd;
+    c->res.conn = c;
+    res_reset(&c->res);
+    buf_init(&c->rbuf, RBUF_MAX);
+    http_head_scan_init(&c->scan);
+    addr_to_text(ss, c->ip, sizeof(c->ip), &c->port);
+    c->idle_since = c->last_write = now_ms(srv);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->nconns++;
+    conn_update(c);
+}
+
+static void on_accept(uv_poll_t *h, int status, int events)
+{
+    struct http_server *srv = h->data;
+    if (status < 0 || srv->stopping)
+        return;
+    for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log_warn("http", "accept: %s; pausing accepts for 100 ms", strerror(errno));
+                uv_poll_stop(&srv->lpoll);
+                srv->accept_paused_until = now_ms(srv) + 100;
+            }
+            return;
+        }
+        if (srv->nconns >= srv->cfg.max_connections) {
+            send_busy(fd);
+            continue;
+        }
+        conn_new(srv, fd, &ss);
+    }
+}
+
+/* ---- sweep timer ------------------------------------------------------- */
+
+static void on_sweep(uv_timer_t *t)
+{
+    struct http_server *srv = t->data;
+    uint64_t now = now_ms(srv);
+    if (srv->accept_paused_until && now >= srv->accept_paused_until && !srv->stopping) {
+        srv->accept_paused_until = 0;
+        uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
+    }
+    for (int cls = T_HEADER; cls < T_COUNT; cls++) {
+        struct http_conn *c;
+        while ((c = srv->tl[cls].head) != NULL && c->deadline <= now) {
+            if (cls == T_HEADER && (c->rm || c->rbuf.len) && !c->close_after) {
+                conn_error(c, 408, "request not received in time");
+                if (!c->closing)
+                    conn_run(c);
+                if (!c->closing && c->tclass == T_HEADER)
+                    conn_close(c);
+            } else {
+                conn_close(c);
+            }
+        }
+    }
+}
+
+/* ---- start / stop ------------------------------------------------------ */
+
+static int listen_on(struct http_server *srv, const char *host, int port)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    char ps[16];
+    snprintf(ps, sizeof(ps), "%d", port);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    int gai = getaddrinfo(host, ps, &hints, &ai);
+    if (gai != 0) {
+        log_error("http", "invalid listen address %s: %s", host, gai_strerror(gai));
+        return -EINVAL;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = 0;
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        rc = -errno;
+        log_error("http", "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        rc = -errno;
+        close(fd);
+        goto out;
+    }
+    char ip[46];
+    uint16_t p;
+    addr_to_text(&ss, ip, sizeof(ip), &p);
+    srv->port = p;
+    srv->lfd = fd;
+out:
+    freeaddrinfo(ai);
+    return rc;
+}
+
+int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
+                      struct http_server **out)
+{
+    if (!cfg->handler || cfg->port < 0 || cfg->port > 65535)
+        return -EINVAL;
+    struct http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return -ENOMEM;
+    srv->loop = loop;
+    srv->cfg = *cfg;
+    srv->cfg.host = NULL; /* not kept: the caller's string need not outlive start */
+    if (!srv->cfg.header_timeout_ms)
+        srv->cfg.header_timeout_ms = 10000;
+    if (!srv->cfg.idle_timeout_ms)
+        srv->cfg.idle_timeout_ms = 60000;
+    if (!srv->cfg.max_connections)
+        srv->cfg.max_connections = 50000;
+    srv->tmo[T_HEADER] = srv->cfg.header_timeout_ms;
+    srv->tmo[T_IDLE] = srv->cfg.idle_timeout_ms;
+    srv->tmo[T_WRITE] = srv->cfg.idle_timeout_ms;
+    srv->tmo[T_LINGER] = LINGER_MS;
+    int rc = listen_on(srv, cfg->host ? cfg->host : "0.0.0.0", cfg->port);
+    if (rc) {
+        free(srv);
+        return rc;
+    }
+    if ((rc = uv_poll_init(loop, &srv->lpoll, srv->lfd)) != 0) {
+        close(srv->lfd);
+        free(srv);
+        return rc;
+    }
+    srv->lpoll.data = srv;
+    uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
+    srv->listening = true;
+    unsigned gran = srv->cfg.header_timeout_ms < srv->cfg.idle_timeout_ms
+                        ? srv->cfg.header_timeout_ms
+                        : srv->cfg.idle_timeout_ms;
+    gran /= 8;
+    if (gran < 5)
+        gran = 5;
+    if (gran > 250)
+        gran = 250;
+    uv_timer_init(loop, &srv->sweep);
+    srv->sweep.data = srv;
+    uv_timer_start(&srv->sweep, on_sweep, gran, gran);
+    uv_timer_init(loop, &srv->grace);
+    srv->grace.data = srv;
+    *out = srv;
+    return 0;
+}
+
+int http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+size_t http_server_connection_count(const struct http_server *srv)
+{
+    return srv->nconns;
+}
+
+static void on_stop_handle_closed(uv_handle_t *h)
+{
+    struct http_server *srv = h->data;
+    if (--srv->open_handles == 0) {
+        void (*done)(void *) = srv->done;
+        void *ud = srv->done_ud;
+        free(srv);
+        if (done)
+            done(ud);
+    }
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct http_server *srv = h->data;
+    close(srv->lfd);
+    srv->lfd = -1;
+    srv->listening = false;
+    maybe_finish_stop(srv);
+}
+
+static void maybe_finish_stop(struct http_server *srv)
+{
+    if (!srv->stopping || srv->finishing || srv->nconns || srv->listening)
+        return;
+    srv->finishing = true;
+    srv->open_handles = 2;
+    uv_close((uv_handle_t *)&srv->sweep, on_stop_handle_closed);
+    uv_close((uv_handle_t *)&srv->grace, on_stop_handle_closed);
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    struct http_server *srv = t->data;
+    struct http_conn *c = srv->conns;
+    if (c)
+        log_info("http", "stop: closing %zu connections after the grace period", srv->nconns);
+    while ((c = srv->conns) != NULL)
+        conn_close(c);
+}
+
+void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(void *ud), void *ud)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = true;
+    srv->done = done;
+    srv->done_ud = ud;
+    uv_close((uv_handle_t *)&srv->lpoll, on_listener_closed);
+    struct http_conn *c = srv->conns;
+    while (c) {
+        struct http_conn *n = c->next;
+        if (!c->rm && !c->rbuf.len && !c->out_bytes && !c->src_active)
+            conn_close(c);
+        c = n;
+    }
+    if (grace_ms == 0)
+        on_grace(&srv->grace);
+    else if (srv->conns)
+        uv_timer_start(&srv->grace, on_grace, grace_ms, 0);
+}
