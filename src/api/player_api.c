@@ -238,15 +238,18 @@ void api_write_categories(struct api_req *r, struct jsonw *w, struct cat_view *v
     jsonw_arr_end(w);
 }
 
+#define LIST_NO_FILTER     (-1)
+#define LIST_MATCH_NOTHING (-2)
+
 struct list_opts {
-    int64_t category; /* -1: no filter */
+    int64_t category; /* an id, LIST_NO_FILTER or LIST_MATCH_NOTHING */
     size_t offset;
     size_t limit; /* 0: no limit */
 };
 
 static bool list_take(const struct list_opts *o, int64_t category, size_t *seen)
 {
-    if (o->category >= 0 && category != o->category)
+    if (o->category != LIST_NO_FILTER && category != o->category)
         return false;
     size_t i = (*seen)++;
     return i >= o->offset && (o->limit == 0 || i < o->offset + o->limit);
@@ -587,11 +590,11 @@ static size_t param_size(struct api_req *r, const char *key)
 static void list_options(struct api_req *r, struct list_opts *o)
 {
     const char *cat = http_request_param(r->req, "category_id");
-    o->category = -1;
+    o->category = LIST_NO_FILTER;
     if (cat && *cat) {
         o->category = api_parse_id(cat, strlen(cat));
         if (o->category < 0)
-            o->category = INT64_MAX; /* matches nothing: an empty list */
+            o->category = LIST_MATCH_NOTHING; /* not an id: an empty list */
     }
     o->offset = param_size(r, "params[offset]");
     o->limit = param_size(r, "params[items_per_page]");
@@ -688,7 +691,7 @@ void api_player(struct api_req *r, const char *action_name)
     }
     struct list_opts o;
     list_options(r, &o);
-    uint64_t key = ((uint64_t)a << 56) | (uint64_t)(o.category + 1);
+    uint64_t key = ((uint64_t)a << 56) | (uint64_t)(o.category - LIST_MATCH_NOTHING);
     bool use_cache = cacheable(a, &o);
     struct refbuf *rb = use_cache ? cat_view_cache_get(v, key) : NULL;
     if (!rb) {

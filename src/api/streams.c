@@ -10,11 +10,12 @@
 #include "api/api_priv.h"
 #include "core/log.h"
 
+/* "ID.EXT": the extension is what follows the last dot, as in XC's rewrites. */
 static int64_t split_id(const char *id_ext, const char **ext)
 {
-    size_t digits = strcspn(id_ext, ".");
-    *ext = id_ext[digits] == '.' ? id_ext + digits + 1 : "";
-    return api_parse_id(id_ext, digits);
+    const char *dot = strrchr(id_ext, '.');
+    *ext = dot ? dot + 1 : "";
+    return api_parse_id(id_ext, dot ? (size_t)(dot - id_ext) : strlen(id_ext));
 }
 
 static size_t index_of(const void *base, const void *item, size_t stride)

@@ -23,12 +23,12 @@
 #include "core/refbuf.h"
 
 /* Limits (exceeding them yields the status in the comment). */
-#define HTTP_MAX_REQUEST_LINE 8192     /* 414 */
-#define HTTP_MAX_HEADER_BYTES 16384    /* 431 (all header lines together) */
-#define HTTP_MAX_HEADERS      100      /* 431 */
+#define HTTP_MAX_REQUEST_LINE 8192      /* 414 */
+#define HTTP_MAX_HEADER_BYTES 16384     /* 431 (all header lines together) */
+#define HTTP_MAX_HEADERS      100       /* 431 */
 #define HTTP_MAX_BODY         (1 << 20) /* 413 */
-#define HTTP_MAX_SEGMENTS     16       /* path segments kept decoded; more -> 414 */
-#define HTTP_MAX_PARAMS       256      /* query+form parameters; more -> 400 */
+#define HTTP_MAX_SEGMENTS     16        /* path segments kept decoded; more -> 414 */
+#define HTTP_MAX_PARAMS       256       /* query+form parameters; more -> 400 */
 
 enum http_method {
     HTTP_GET,
@@ -42,7 +42,7 @@ enum http_method {
 };
 
 struct http_header {
-    const char *name; /* as sent, NUL-terminated */
+    const char *name;  /* as sent, NUL-terminated */
     const char *value; /* leading/trailing whitespace trimmed */
 };
 
@@ -60,7 +60,7 @@ struct http_params {
 struct http_request {
     enum http_method method;
     const char *method_name;
-    int version_minor; /* HTTP/1.<minor> */
+    int version_minor;  /* HTTP/1.<minor> */
     const char *target; /* the raw request-target, e.g. "/a/b?x=1" */
     const char *path;   /* raw path, before '?' (not decoded) */
     const char *query;  /* raw query after '?', "" if none */

@@ -28,6 +28,8 @@ long http_percent_decode(char *dst, const char *src, size_t len, int flags)
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)src[i];
+        if (c == '\0')
+            return -EINVAL; /* would silently cut the string short */
         if (c == '%') {
             int hi = -1, lo = -1;
             if (i + 2 < len) {
@@ -142,6 +144,10 @@ static int param_value(const char **pp, const char *end, char **out)
     size_t o = 0;
     if (!v)
         return -ENOMEM;
+    if (memchr(p, '\0', (size_t)(end - p))) {
+        free(v);
+        return -EINVAL;
+    }
     if (p < end && *p == '"') {
         p++;
         while (p < end && *p != '"') {

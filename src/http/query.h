@@ -10,7 +10,7 @@
  *  - path segments: strict; an invalid escape or a decoded NUL is an error (400);
  *  - query and form fields: '+' is a space; an invalid escape ("%zz", a lone
  *    '%') is kept literally, as PHP's urldecode does (clients such as
- *    @iptv/xtream-api do not encode '%' in passwords); a decoded NUL is an error;
+ *    @iptv/xtream-api do not encode '%' in passwords); a raw or decoded NUL is an error;
  *  - pairs with an empty key are skipped; "a" and "a=" both give "a" = "".
  */
 #ifndef XTREAMD_HTTP_QUERY_H

@@ -522,15 +522,18 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
         return;
     }
 
-    long long clen;
+    /* Body = buf bytes, then refbuf pieces, then the source's bytes. */
+    long long clen = (long long)res->body.len;
+    for (size_t i = 0; i < res->nrb; i++)
+        clen += (long long)res->rbs[i]->len;
     if (res->has_src) {
-        clen = res->src_len;
-        if (clen < 0 && !bodyless)
-            keep = false;
-    } else {
-        clen = (long long)res->body.len;
-        for (size_t i = 0; i < res->nrb; i++)
-            clen += (long long)res->rbs[i]->len;
+        if (res->src_len < 0) {
+            clen = -1;
+            if (!bodyless)
+                keep = false;
+        } else {
+            clen += res->src_len;
+        }
     }
     struct buf h = BUF_INIT(HTTP_MAX_HEADER_BYTES + 4096);
     build_head(c, &h, status, res->hdrs.data, bodyless ? -1 : clen, keep);
@@ -569,11 +572,11 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
     }
     res->nrb = 0;
 
-    if (res->has_src && send_body && clen != 0) {
+    if (res->has_src && send_body && res->src_len != 0) {
         c->src = res->src;
         c->src_active = true;
         c->src_waiting = false;
-        c->src_remaining = clen;
+        c->src_remaining = res->src_len;
         c->src_bytes = 0;
         c->src_start = c->req_start;
         c->soff = 0;
@@ -726,8 +729,6 @@ static bool conn_read(struct http_conn *c)
     if (n > 0) {
         if (c->rbuf.len == 0 && !c->rm)
             c->req_start = now_ms(srv);
-        if (c->rbuf.max == 0)
-            c->rbuf.max = RBUF_MAX;
         if (buf_append(&c->rbuf, srv->scratch, (size_t)n))
             conn_close(c);
         return true;
@@ -883,7 +884,7 @@ static void conn_start_linger(struct http_conn *c)
     buf_free(&c->sbuf);
     free(c->rm);
     c->rm = NULL;
-    if (c->peer_eof) {
+    if (c->peer_eof || c->srv->stopping) {
         for (int i = 0; i < 64; i++)
             if (recv(c->fd, c->srv->scratch, sizeof(c->srv->scratch), 0) <= 0)
                 break;
@@ -971,9 +972,13 @@ static void conn_update(struct http_conn *c)
         conn_set_timer(c, T_WRITE, c->last_write + srv->tmo[T_WRITE]);
     else if (c->src_active)
         conn_set_timer(c, T_NONE, 0);
-    else if (busy)
+    else if (busy) {
+        /* A pipelined request that waited behind a slow response gets its own
+         * full header timeout from now. */
+        if (c->tclass == T_WRITE)
+            c->req_start = now_ms(srv);
         conn_set_timer(c, T_HEADER, c->req_start + srv->tmo[T_HEADER]);
-    else if (!c->served)
+    } else if (!c->served)
         conn_set_timer(c, T_HEADER, c->idle_since + srv->tmo[T_HEADER]);
     else
         conn_set_timer(c, T_IDLE, c->idle_since + srv->tmo[T_IDLE]);

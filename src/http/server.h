@@ -35,7 +35,6 @@ size_t http_server_connection_count(const struct http_server *srv);
 /* Graceful stop: close the listener, let in-flight responses finish, close
  * idle connections; done(ud) is called once every connection is gone (or after
  * grace_ms, when the rest are closed forcibly). The server is freed after done. */
-void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(void *ud),
-                      void *ud);
+void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(void *ud), void *ud);
 
 #endif

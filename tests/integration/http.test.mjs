@@ -150,6 +150,7 @@ describe('limits and malformed requests', () => {
     ['negative Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n'],
     ['conflicting Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'],
     ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\n\r\n'],
+    ['two Host headers (RFC 9112 §3.2)', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
     ['bad percent-encoding in path', 'GET /player_api/%zz/%G1/x HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['control chars in target', 'GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n'],
   ];

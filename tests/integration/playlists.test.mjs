@@ -12,7 +12,8 @@ import { assertCategories, checkUserInfo } from './lib/shapes.mjs';
 
 const U = LINES.open.user;
 let dataDir, srv, port, base, cat;
-const SPECIAL = 'Amp & Co <Lt> Gt \'Apos\' Ümlaut'; // a channel name that needs escaping
+const SPECIAL = 'Amp & Co <Lt> Gt \'Apos\' Ümlaut \\ back'; // a channel name that needs escaping
+const QUOTED = 'Say "Hi", Then Bye'; // quotes and a comma in a display name
 
 before(async () => {
   dataDir = await makeDataDir('pl');
@@ -20,7 +21,7 @@ before(async () => {
   await seedLines(dataDir, ['open', 'news', 'tsonly', 'hlsonly', 'expired']);
   const gen = genLiveM3U({ channels: 24, groups: 3, prefix: 'Pl' });
   await cliOk(['import', 'm3u', '--data', dataDir, await writeM3U(dataDir, 'pl.m3u', gen.text)]);
-  const special = `#EXTM3U\r\n#EXTINF:-1 tvg-id="special.amp.test" tvg-name="${SPECIAL}" tvg-logo="http://127.0.0.1:9/logo.png?a=1&b=2" group-title="Pl Special & Co",${SPECIAL}\r\nhttp://127.0.0.1:9/special.ts\r\n`;
+  const special = `#EXTM3U\r\n#EXTINF:-1 tvg-id="special.amp.test" tvg-name="${SPECIAL}" tvg-logo="http://127.0.0.1:9/logo.png?a=1&b=2" group-title="Pl Special & Co",${SPECIAL}\r\nhttp://127.0.0.1:9/special.ts\r\n#EXTINF:-1 tvg-id="special.quote.test" group-title="Pl Special & Co",${QUOTED}\r\nhttp://127.0.0.1:9/quoted.ts\r\n`;
   await cliOk(['import', 'm3u', '--data', dataDir, await writeM3U(dataDir, 'special.m3u', special)]);
   srv = await startServer(dataDir);
   port = srv.port;
@@ -145,12 +146,26 @@ describe('get.php', () => {
     assert.equal(playlist.header.attrs['url-tvg'], `http://${host}/xmltv.php?username=${U}&password=${PW}`);
   });
 
+  it('an invalid Host header is never echoed into the playlist, XMLTV or server_info', async () => {
+    const evil = 'a"b<c>&d';
+    const r = await get(port, `/get.php?${qs({ username: U, password: PW })}`, { headers: { Host: evil } });
+    assert.ok(r.status === 400 || r.status === 200, `get.php with Host ${evil} → ${r.status}`);
+    assert.ok(!r.text.includes('a"b') && !r.text.includes('<c>'), 'Host header injected into the M3U');
+    const x = await get(port, `/xmltv.php?${qs({ username: U, password: PW })}`, { headers: { Host: evil } });
+    if (x.status === 200) assert.equal(XMLValidator.validate(x.text), true, 'XMLTV broken by the Host header');
+    const l = await get(port, `/player_api.php?${qs({ username: U, password: PW })}`, { headers: { Host: evil } });
+    if (l.status === 200) assert.ok(!/[<>"&]/.test(l.json().server_info.url), `server_info.url ${l.json().server_info.url}`);
+  });
+
   it('attribute values never contain a raw double quote or line break', async () => {
     const { r } = await fetchPlaylist(port, U, PW);
     const special = r.text.split('\r\n').find((l) => l.includes('special.amp.test'));
     assert.ok(special, 'special channel present');
     assert.match(special, /tvg-logo="http:\/\/127\.0\.0\.1:9\/logo\.png\?a=1&b=2"/);
     assert.ok(special.endsWith(`,${SPECIAL}`), special);
+    const quoted = r.text.split('\r\n').find((l) => l.includes('special.quote.test'));
+    assert.match(quoted, /^#EXTINF:-1 tvg-id="special\.quote\.test" tvg-name="[^"]*" tvg-logo="[^"]*" group-title="[^"]*",/, quoted);
+    assert.ok(quoted.endsWith(`,${QUOTED}`), `the display name after the comma is kept as is: ${quoted}`);
   });
 
   it('restricted line: only its bouquet, and the ts-only line still gets a playlist', async () => {

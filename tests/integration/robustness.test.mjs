@@ -2,10 +2,11 @@
 // × hostile values. Answers must be well-formed and never 5xx; the server must
 // still answer afterwards (a sanitizer abort shows up as a dead server plus a
 // report in its stderr, which the after() hook turns into a failure too).
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LINES, PW, world } from './lib/fixture.mjs';
 import { assertAlive, get, postForm, qs, request } from './lib/http.mjs';
+import { startServer } from './lib/server.mjs';
 
 const U = LINES.open.user;
 let w;
@@ -15,6 +16,19 @@ before(async () => {
 after(async () => {
   await w?.cleanup();
 });
+// A test that kills the server has failed already; give the next test a fresh
+// server so that one crash does not hide the results of the others.
+beforeEach(async () => {
+  if (w && !w.srv.alive()) {
+    w.srv = await startServer(w.dataDir);
+    w.port = w.srv.port;
+  }
+});
+
+function crashReport() {
+  const m = /^.*(runtime error:|ERROR: AddressSanitizer).*$/m.exec(w.srv.logs());
+  return m ? m[0] : w.srv.logs().slice(-1500);
+}
 
 const HOSTILE = [
   'abc',
@@ -62,7 +76,8 @@ async function probe(target, opts) {
   try {
     r = await (opts?.post ? postForm(w.port, target, opts.post) : get(w.port, target));
   } catch (e) {
-    assert.fail(`${target}: request failed (${e.message}); server alive: ${w.srv.alive()}\n${w.srv.logs().slice(-1500)}`);
+    await new Promise((res) => setTimeout(res, 200));
+    assert.fail(`${target.slice(0, 200)}: request failed (${e.message}); server alive: ${w.srv.alive()}\n${crashReport()}`);
   }
   assert.ok(r.status < 500, `${target} → ${r.status} ${r.text.slice(0, 200)}`);
   return r;
@@ -75,6 +90,8 @@ describe('player_api.php with hostile parameter values', () => {
         for (const v of HOSTILE) {
           const target = `/player_api.php?${qs({ username: U, password: PW, action, [param]: v })}`;
           const r = await probe(target);
+          // A NUL byte in a parameter may be refused as a bad request.
+          if (v.includes('\u0000') && r.status === 400) continue;
           assert.equal(r.status, 200, `${target} → ${r.status}`);
           r.json(); // always valid JSON
         }
@@ -106,16 +123,17 @@ describe('player_api.php with hostile parameter values', () => {
   it('hostile action values', async () => {
     for (const action of [...HOSTILE, 'get_live_streams\u0000', 'GET_LIVE_STREAMS', 'get_live_streams ', '200 ', '2000000000000000000000']) {
       const r = await probe(`/player_api.php?${qs({ username: U, password: PW, action })}`);
-      assert.equal(r.status, 200);
+      if (action.includes('\u0000') && r.status === 400) continue;
+      assert.equal(r.status, 200, `action ${JSON.stringify(action)} → ${r.status}`);
       r.json();
     }
     await assertAlive(w.srv);
   });
 
   it('hostile credentials', async () => {
-    for (const v of [...HOSTILE, 'a'.repeat(5000), "' OR 1=1 --", '../../etc/passwd', '%00', 'demo\u0000x']) {
+    for (const v of [...HOSTILE, 'a'.repeat(3000), "' OR 1=1 --", '../../etc/passwd', '%00', 'demo\u0000x']) {
       const r = await probe(`/player_api.php?${qs({ username: v, password: v })}`);
-      assert.equal(r.status, 401, `credential ${JSON.stringify(v.slice(0, 40))}`);
+      assert.ok(r.status === 401 || (v.includes('\u0000') && r.status === 400), `credential ${JSON.stringify(v.slice(0, 40))} → ${r.status}`);
       await probe(`/player_api.php?${qs({ username: U, password: v })}`);
     }
     await assertAlive(w.srv);
@@ -193,7 +211,9 @@ describe('other endpoints with hostile parameters', () => {
         `/live/${U}/${PW}/1.${id}`,
         `/streaming/clients_live.php?${qs({ username: U, password: PW, stream: v, extension: v })}`,
       ]) {
-        await probe(t);
+        // None of these names a real stream with a valid extension: 4xx, never the 503 of a served stream.
+        const r = await probe(t);
+        assert.ok(r.status >= 400 && r.status < 500, `${t} → ${r.status}`);
       }
     }
     await assertAlive(w.srv);

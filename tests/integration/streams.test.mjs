@@ -130,6 +130,12 @@ describe('authentication and authorisation on stream routes', () => {
       await expectStatus(t, 404);
     }
   });
+  it('the extension is what follows the LAST dot: ID.5.ts names stream "ID.5", which does not exist → 404', async () => {
+    const u = LINES.open.user;
+    await expectStatus(`/live/${u}/${PW}/${ids.news}.5.ts`, 404);
+    await expectStatus(`/movie/${u}/${PW}/${ids.movie}.5.${ids.movieExt}`, 404);
+    await expectStatus(`/series/${u}/${PW}/${ids.episode}.5.${ids.episodeExt}`, 404);
+  });
   it('non-numeric ids and hostile paths never crash the server', async () => {
     const u = LINES.open.user;
     for (const t of [

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,18 @@ static int status_of(const char *data)
     int st = parse(data, &p);
     parsed_free(&p);
     return st;
+}
+
+/* The reason given for a rejected head ("" when accepted). */
+static const char *error_of(const char *data)
+{
+    static char why[128];
+    struct parsed p;
+    why[0] = '\0';
+    if (parse(data, &p) > 0)
+        snprintf(why, sizeof(why), "%s", p.info.error);
+    parsed_free(&p);
+    return why;
 }
 
 static void test_valid_get(void **state)
@@ -210,6 +223,12 @@ static void test_bad_targets(void **state)
 static void test_bad_headers(void **state)
 {
     assert_int_equal(status_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n  folded\r\n\r\n"), 400);
+    assert_string_equal(error_of("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\tfolded\r\n\r\n"),
+                        "obsolete line folding is not allowed");
+    assert_string_equal(error_of("GET / HTTP/1.1\r\nHost : h\r\n\r\n"),
+                        "whitespace before colon in header");
+    assert_string_equal(error_of("GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n"),
+                        "header line without colon");
     assert_int_equal(status_of("GET / HTTP/1.1\r\n Host: h\r\n\r\n"), 400);
     assert_int_equal(status_of("GET / HTTP/1.1\r\nHost: h\r\nNoColon\r\n\r\n"), 400);
     assert_int_equal(status_of("GET / HTTP/1.1\r\nHost : h\r\n\r\n"), 400);
@@ -305,6 +324,10 @@ static void test_limits(void **state)
     b.len -= 2;
     buf_puts(&b, "X-Last: v\r\n\r\n");
     assert_int_equal(status_of(b.data), 431);
+    /* The scanner itself stops at the 101st field, before the head ends. */
+    http_head_scan_init(&s);
+    assert_int_equal(http_head_scan(&s, b.data, b.len - 2, &hl), -EBADMSG);
+    assert_int_equal(s.status, 431);
 
     /* Header section over HTTP_MAX_HEADER_BYTES: 431, even before it ends. */
     buf_reset(&b);

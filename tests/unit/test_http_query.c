@@ -33,6 +33,7 @@ static void test_percent_decode(void **state)
     assert_string_equal(out, "50%off%2");
     /* A decoded NUL is always an error. */
     assert_int_equal(http_percent_decode(out, "a%00", 4, 0), -EINVAL);
+    assert_int_equal(http_percent_decode(out, "a\0b", 3, 0), -EINVAL); /* raw NUL too */
     assert_int_equal(http_percent_decode(out, "", 0, 0), 0);
     assert_string_equal(out, "");
     /* Never reads past len. */
@@ -70,6 +71,9 @@ static void test_query_string(void **state)
     http_params_free(&p);
     q = "a%00=1";
     assert_int_equal(http_params_parse_urlencoded(&p, q, strlen(q)), -EINVAL);
+    http_params_free(&p);
+    /* A form body with a raw NUL must not yield a truncated key or value. */
+    assert_int_equal(http_params_parse_urlencoded(&p, "user=admin\0x&b=1", 16), -EINVAL);
     http_params_free(&p);
 }
 
