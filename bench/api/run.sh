@@ -38,9 +38,11 @@ chmod 755 "$work" # nginx workers (user nobody when started as root) read $work/
 xt_pid=
 ng_pid=
 dog_pid=
+wrk_pid=
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  [ -n "$wrk_pid" ] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null || true
   [ -n "$xt_pid" ] && kill -TERM "$xt_pid" 2>/dev/null && wait "$xt_pid" 2>/dev/null || true
   [ -n "$ng_pid" ] && kill -TERM "$ng_pid" 2>/dev/null && wait "$ng_pid" 2>/dev/null || true
   [ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null && wait "$dog_pid" 2>/dev/null || true
@@ -51,7 +53,14 @@ trap cleanup EXIT
 trap 'echo "bench-api: interrupted" >&2; exit 130' INT TERM
 
 # Watchdog: the whole run is bounded.
-( sleep "$DEADLINE"; echo "bench-api: deadline of ${DEADLINE}s reached, stopping" >&2; kill -TERM $$ ) &
+(
+  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep "$DEADLINE" &
+  sp=$!
+  wait "$sp"
+  echo "bench-api: deadline of ${DEADLINE}s reached, stopping" >&2
+  kill -TERM $$
+) </dev/null &
 dog_pid=$!
 
 log() { printf 'bench-api: %s\n' "$*" >&2; }
@@ -174,17 +183,23 @@ for i in 0 1 2; do
     die "${names[$i]}: xtreamd answered different bytes than the file nginx serves"
 done
 
-# wrk output → "req_per_sec p99_ms"
+# Runs wrk in the background (so that a signal interrupts the wait at once)
+# and sets RES="req_per_sec p99_ms".
 run_wrk() {
-  local url=$1 out
-  out=$(timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" 2>&1) || { echo "$out" >&2; die "wrk failed on $url"; }
-  echo "$out" >>"$work/wrk.log"
-  awk '
+  local url=$1 out=$work/wrk.out
+  timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" >"$out" 2>&1 &
+  wrk_pid=$!
+  wait "$wrk_pid" || { cat "$out" >&2; die "wrk failed on $url"; }
+  wrk_pid=
+  { echo "== $url"; cat "$out"; } >>"$work/wrk.log"
+  RES=$(awk '
     /^Requests\/sec:/ { rps = $2 }
     /^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
                ms = (u == "us") ? v / 1000 : (u == "ms") ? v : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v; p99 = ms }
     /Non-2xx or 3xx responses/ { bad = $NF }
-    END { if (bad) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 } printf "%s %.3f\n", rps, p99 }' <<<"$out"
+    END { if (bad) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 }
+          if (rps == "") exit 1
+          printf "%s %.3f\n", rps, p99 }' "$out") || { cat "$out" >&2; die "bad wrk result for $url"; }
 }
 
 declare -A xr xp nr np
@@ -192,10 +207,10 @@ for round in $(seq 1 "$ROUNDS"); do
   for i in 0 1 2; do
     n=${names[$i]}
     log "round $round/$ROUNDS: $n (xtreamd, then nginx)"
-    res=$(run_wrk "http://127.0.0.1:$xt_port${paths[$i]}")
-    xr[$n]+="${res% *} "; xp[$n]+="${res#* } "
-    res=$(run_wrk "http://127.0.0.1:$ng_port/${files[$i]}")
-    nr[$n]+="${res% *} "; np[$n]+="${res#* } "
+    run_wrk "http://127.0.0.1:$xt_port${paths[$i]}"
+    xr[$n]+="${RES% *} "; xp[$n]+="${RES#* } "
+    run_wrk "http://127.0.0.1:$ng_port/${files[$i]}"
+    nr[$n]+="${RES% *} "; np[$n]+="${RES#* } "
   done
 done
 rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xt_pid/status")

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/buf.h"
 #include "core/refbuf.h"
@@ -130,6 +131,26 @@ void http_response_source(struct http_response *res, const struct http_body_sour
                           long long content_length);
 struct http_conn *http_response_conn(struct http_response *res);
 void http_conn_wake(struct http_conn *conn);
+
+/*
+ * Zero-copy streaming: from inside pull() (or while the source is active), a
+ * source may queue slices of shared refbufs instead of appending bytes to
+ * `out` — the slice is referenced, never copied, and sent with writev. A
+ * source uses one style or the other, never both. Slices count against a
+ * known Content-Length exactly like appended bytes (-EMSGSIZE past it).
+ * http_conn_queued_bytes() tells how much is waiting to be written, for
+ * back-pressure decisions (slow viewers).
+ */
+int http_conn_queue_ref(struct http_conn *conn, struct refbuf *rb, const char *p, size_t len);
+size_t http_conn_queued_bytes(const struct http_conn *conn);
+
+/*
+ * A file range as (the rest of) the body, sent with sendfile(2) after any
+ * buffered and refbuf parts; Content-Length includes it. Takes ownership of fd
+ * in every case (closed when sent, on HEAD, or on error). If the file shrinks
+ * while being sent, the response ends by closing the connection.
+ */
+int http_response_file(struct http_response *res, int fd, off_t offset, off_t length);
 
 typedef void (*http_handler_fn)(struct http_request *req, struct http_response *res, void *ud);
 

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -59,6 +60,8 @@ struct piece {
     char *own;         /* owned heap block, or NULL */
     const char *p;     /* unsent bytes */
     size_t len;
+    int fd;     /* >= 0: a file range sent with sendfile (owned fd) */
+    off_t foff; /* next file offset to send */
 };
 
 struct http_response {
@@ -69,6 +72,9 @@ struct http_response {
     struct buf body;
     struct refbuf **rbs;
     size_t nrb, caprb;
+    int file_fd; /* -1, or a file range sent after the refbufs */
+    off_t file_off;
+    off_t file_len;
     struct http_body_source src;
     bool has_src;
     long long src_len;
@@ -112,6 +118,7 @@ struct http_conn {
     struct http_body_source src;
     long long src_remaining; /* -1: unknown length */
     unsigned long long src_bytes;
+    size_t src_ref_bytes; /* bytes a pull queued as refbuf slices */
     uint64_t src_start;
     char *src_log; /* "prefix\0user-agent" for the access log line */
     struct buf sbuf;
@@ -221,6 +228,15 @@ static void conn_set_timer(struct http_conn *c, int cls, uint64_t deadline)
 
 /* ---- output queue ------------------------------------------------------ */
 
+static void piece_free(struct piece *pc)
+{
+    free(pc->own);
+    refbuf_unref(pc->rb);
+    if (pc->fd >= 0)
+        close(pc->fd);
+    free(pc);
+}
+
 static int queue_piece(struct http_conn *c, char *own, struct refbuf *rb, const char *p, size_t len)
 {
     if (len == 0) {
@@ -241,6 +257,8 @@ static int queue_piece(struct http_conn *c, char *own, struct refbuf *rb, const 
     pc->rb = rb;
     pc->p = p;
     pc->len = len;
+    pc->fd = -1;
+    pc->foff = 0;
     if (c->out_tail)
         c->out_tail->next = pc;
     else
@@ -262,12 +280,27 @@ static void free_pieces(struct http_conn *c)
     struct piece *pc = c->out_head;
     while (pc) {
         struct piece *n = pc->next;
-        free(pc->own);
-        refbuf_unref(pc->rb);
-        free(pc);
+        piece_free(pc);
         pc = n;
     }
     c->out_head = c->out_tail = NULL;
+}
+
+/* Queues a file range; takes ownership of fd. */
+static int queue_file(struct http_conn *c, int fd, off_t off, size_t len)
+{
+    if (len == 0) {
+        close(fd);
+        return 0;
+    }
+    int rc = queue_piece(c, NULL, NULL, NULL, len);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    c->out_tail->fd = fd;
+    c->out_tail->foff = off;
+    return 0;
 }
 
 /* ---- access log -------------------------------------------------------- */
@@ -330,10 +363,13 @@ static void res_reset(struct http_response *res)
         refbuf_unref(res->rbs[i]);
     free(res->rbs);
     free(res->log_target);
+    if (res->file_fd >= 0)
+        close(res->file_fd);
     struct http_conn *c = res->conn;
     memset(res, 0, sizeof(*res));
     res->conn = c;
     res->status = 200;
+    res->file_fd = -1;
     buf_init(&res->hdrs, HTTP_MAX_HEADER_BYTES);
     buf_init(&res->body, 0);
 }
@@ -431,6 +467,42 @@ struct http_conn *http_response_conn(struct http_response *res)
     return res->conn;
 }
 
+int http_response_file(struct http_response *res, int fd, off_t offset, off_t length)
+{
+    if (fd < 0 || offset < 0 || length < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -EINVAL;
+    }
+    if (res->file_fd >= 0)
+        close(res->file_fd);
+    res->file_fd = fd;
+    res->file_off = offset;
+    res->file_len = length;
+    return 0;
+}
+
+int http_conn_queue_ref(struct http_conn *c, struct refbuf *rb, const char *p, size_t len)
+{
+    if (!c || c->closing || !c->src_active)
+        return -EPIPE;
+    if (c->src_remaining >= 0 && (long long)len > c->src_remaining)
+        return -EMSGSIZE;
+    int rc = queue_piece(c, NULL, refbuf_ref(rb), p, len);
+    if (rc)
+        return rc;
+    c->src_bytes += len;
+    c->src_ref_bytes += len;
+    if (c->src_remaining >= 0)
+        c->src_remaining -= (long long)len;
+    return 0;
+}
+
+size_t http_conn_queued_bytes(const struct http_conn *c)
+{
+    return c ? c->out_bytes : 0;
+}
+
 void http_conn_wake(struct http_conn *c)
 {
     if (!c || c->closing || !c->src_active)
@@ -526,6 +598,8 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
     long long clen = (long long)res->body.len;
     for (size_t i = 0; i < res->nrb; i++)
         clen += (long long)res->rbs[i]->len;
+    if (res->file_fd >= 0)
+        clen += (long long)res->file_len;
     if (res->has_src) {
         if (res->src_len < 0) {
             clen = -1;
@@ -571,6 +645,19 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
         }
     }
     res->nrb = 0;
+    if (res->file_fd >= 0) {
+        int fd = res->file_fd;
+        res->file_fd = -1;
+        if (send_body) {
+            logged += (unsigned long long)res->file_len;
+            if (queue_file(c, fd, res->file_off, (size_t)res->file_len)) {
+                conn_close(c);
+                return;
+            }
+        } else {
+            close(fd);
+        }
+    }
 
     if (res->has_src && send_body && res->src_len != 0) {
         c->src = res->src;
@@ -755,9 +842,7 @@ static void consume_written(struct http_conn *c, size_t n)
             c->out_head = pc->next;
             if (!c->out_head)
                 c->out_tail = NULL;
-            free(pc->own);
-            refbuf_unref(pc->rb);
-            free(pc);
+            piece_free(pc);
         }
     }
     if (n) {
@@ -779,11 +864,33 @@ static int conn_pull(struct http_conn *c)
         size_t before = c->sbuf.len;
         c->in_pull = true;
         c->src_woken = false;
+        c->src_ref_bytes = 0;
         int rc = c->src.pull(c->src.ctx, &c->sbuf, STREAM_BUDGET - c->out_bytes);
         c->in_pull = false;
         if (c->closing)
             return -ECANCELED;
         size_t added = c->sbuf.len > before ? c->sbuf.len - before : 0;
+        if (c->src_ref_bytes) {
+            /* A source queues refbuf slices or appends bytes, never both. */
+            if (added) {
+                log_warn("http", "body source mixed bytes and slices, closing %s:%u", c->ip,
+                         c->port);
+                src_finish(c, false);
+                conn_close(c);
+                return -EPROTO;
+            }
+            if (c->src_remaining == 0 && rc >= -EAGAIN) {
+                src_finish(c, true);
+                return 0;
+            }
+            if (rc == 1 || rc == -EAGAIN) {
+                if (rc == -EAGAIN && !c->src_woken)
+                    c->src_waiting = true;
+                if (c->src_waiting)
+                    return 0;
+                continue;
+            }
+        }
         bool full = false;
         if (c->src_remaining >= 0 && (long long)added >= c->src_remaining) {
             if ((long long)added > c->src_remaining) {
@@ -828,6 +935,42 @@ static int conn_pull(struct http_conn *c)
     return 0;
 }
 
+/* Sends from the file piece at the head of the queue with sendfile. Returns 1
+ * when the piece is done and more may follow, 0 when the socket is full or the
+ * budget spent, -1 when the connection was closed (error, or the file shrank
+ * under us: the response cannot be completed, so it ends by close). */
+static int flush_file(struct http_conn *c, size_t *budget)
+{
+    struct piece *pc = c->out_head;
+    size_t want = pc->len < *budget ? pc->len : *budget;
+    ssize_t w = sendfile(c->fd, pc->fd, &pc->foff, want);
+    if (w < 0) {
+        if (errno == EINTR)
+            return 1;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror(errno));
+        conn_close(c);
+        return -1;
+    }
+    if (w == 0) {
+        log_warn("http", "file ended early while sending to %s:%u; closing", c->ip, c->port);
+        conn_close(c);
+        return -1;
+    }
+    pc->len -= (size_t)w;
+    c->out_bytes -= (size_t)w;
+    *budget -= (size_t)w;
+    c->last_write = now_ms(c->srv);
+    if (pc->len == 0) {
+        c->out_head = pc->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        piece_free(pc);
+    }
+    return (size_t)w == want && *budget ? 1 : 0;
+}
+
 static int conn_flush(struct http_conn *c)
 {
     size_t budget = WRITE_CAP;
@@ -836,16 +979,27 @@ static int conn_flush(struct http_conn *c)
             return -1;
         if (c->out_bytes == 0 || budget == 0)
             return 0;
+        if (c->out_head && c->out_head->fd >= 0) {
+            int rc = flush_file(c, &budget);
+            if (rc <= 0)
+                return rc;
+            continue;
+        }
         struct iovec iov[MAX_IOV];
         int n = 0;
         size_t total = 0;
-        for (struct piece *pc = c->out_head; pc && n < MAX_IOV && total < budget; pc = pc->next) {
+        for (struct piece *pc = c->out_head; pc && pc->fd < 0 && n < MAX_IOV && total < budget;
+             pc = pc->next) {
             iov[n].iov_base = (void *)pc->p;
             iov[n].iov_len = pc->len;
             total += pc->len;
             n++;
         }
-        if (n < MAX_IOV && total < budget && c->sbuf.len > c->soff) {
+        bool before_file = false;
+        for (struct piece *pc = c->out_head; pc; pc = pc->next)
+            if (pc->fd >= 0)
+                before_file = true;
+        if (!before_file && n < MAX_IOV && total < budget && c->sbuf.len > c->soff) {
             iov[n].iov_base = c->sbuf.data + c->soff;
             iov[n].iov_len = c->sbuf.len - c->soff;
             total += iov[n].iov_len;
@@ -1113,6 +1267,7 @@ static void conn_new(struct http_server *srv, int fd, const struct sockaddr_stor
     c->srv = srv;
     c->fd = fd;
     c->res.conn = c;
+    c->res.file_fd = -1;
     res_reset(&c->res);
     buf_init(&c->rbuf, RBUF_MAX);
     http_head_scan_init(&c->scan);

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,29 @@ static void src_close(void *ctx)
     uv_close((uv_handle_t *)&s->timer, src_timer_closed);
 }
 
+/* A zero-copy source: 4 slices of shared_rb, one per pull. */
+static int refsrc_pull(void *ctx, struct buf *out, size_t budget)
+{
+    int *left = ctx;
+    (void)out;
+    (void)budget;
+    if (*left == 0)
+        return 0;
+    struct http_conn *conn = *(struct http_conn **)(left + 2);
+    int rc = http_conn_queue_ref(conn, shared_rb, shared_rb->data, shared_rb->len);
+    if (rc)
+        return rc;
+    return --*left ? 1 : 0;
+}
+
+static void refsrc_close(void *ctx)
+{
+    atomic_fetch_add(&closes, 1);
+    free(ctx);
+}
+
+static char file_path[64];
+
 static uv_loop_t *handler_loop;
 
 static void attach_source(struct http_response *res, int chunks, int delay_ms, long long len)
@@ -138,6 +162,23 @@ static void handler(struct http_request *req, struct http_response *res, void *u
         http_response_body(res, "pre:", 4);
         http_response_body_ref(res, shared_rb);
         attach_source(res, 2, 0, 2000);
+    } else if (strcmp(p, "/refsrc") == 0 || strcmp(p, "/refsrc-len") == 0) {
+        /* ctx: int count, padding, then the connection pointer */
+        int *ctx = calloc(1, 2 * sizeof(int) + sizeof(struct http_conn *));
+        ctx[0] = 4;
+        *(struct http_conn **)(ctx + 2) = http_response_conn(res);
+        struct http_body_source src = {refsrc_pull, refsrc_close, ctx};
+        http_response_source(res, &src,
+                             strcmp(p, "/refsrc") == 0 ? -1 : (long long)(4 * shared_rb->len));
+    } else if (strcmp(p, "/file") == 0) {
+        const char *off = http_request_param(req, "off");
+        const char *len = http_request_param(req, "len");
+        int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        http_response_header(res, "Content-Type", "application/octet-stream");
+        assert_int_equal(http_response_file(res, fd, strtol(off ? off : "0", NULL, 10),
+                                            strtol(len ? len : "0", NULL, 10)),
+                         0);
     } else if (strcmp(p, "/hidden") == 0) {
         http_response_log_target(res, "/hidden/***");
         http_response_text(res, 404, "text/plain", "nope");
@@ -690,6 +731,70 @@ static void test_streamed_bodies(void **state)
     stop_server(f);
 }
 
+static void test_ref_slice_source(void **state)
+{
+    struct fixture *f = start_server(0, 0, 0);
+    atomic_store(&closes, 0);
+    struct client *c = client_open(f->port);
+    struct resp r;
+    /* Known length: four slices under one Content-Length, keep-alive. */
+    send_s(c, "GET /refsrc-len HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_int_equal(r.body_len, 4 * shared_rb->len);
+    assert_true(has_header(&r, "Connection: keep-alive"));
+    for (int i = 0; i < 4; i++)
+        assert_memory_equal(r.body + i * shared_rb->len, shared_rb->data, shared_rb->len);
+    resp_free(&r);
+    /* Unknown length: framed by close. */
+    send_s(c, "GET /refsrc HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_false(r.has_cl);
+    assert_int_equal(r.body_len, 4 * shared_rb->len);
+    resp_free(&r);
+    client_close(c);
+    wait_conn_count(f, 0);
+    assert_int_equal(atomic_load(&closes), 2);
+    stop_server(f);
+}
+
+static void test_file_body(void **state)
+{
+    snprintf(file_path, sizeof(file_path), "/tmp/xtreamd-http-file-XXXXXX");
+    int fd = mkstemp(file_path);
+    assert_true(fd >= 0);
+    static char data[60000]; /* the test client reads at most 64 KiB */
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 7 + i / 251);
+    assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+    close(fd);
+    struct fixture *f = start_server(0, 0, 0);
+    struct client *c = client_open(f->port);
+    struct resp r;
+    /* a middle range, sent with sendfile, exact bytes */
+    send_s(c, "GET /file?off=1000&len=50000 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_true(has_header(&r, "Content-Length: 50000"));
+    assert_memory_equal(r.body, data + 1000, 50000);
+    resp_free(&r);
+    /* HEAD: the length, no body, and the connection stays usable */
+    send_s(c, "HEAD /file?off=0&len=60000 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, true), 0);
+    assert_true(has_header(&r, "Content-Length: 60000"));
+    resp_free(&r);
+    send_s(c, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_string_equal(r.body, "hello world");
+    resp_free(&r);
+    /* a file shorter than announced ends the response by close, not a hang */
+    send_s(c, "GET /file?off=59000&len=5000 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), -1);
+    resp_free(&r);
+    client_close(c);
+    wait_conn_count(f, 0);
+    stop_server(f);
+    unlink(file_path);
+}
+
 static void test_graceful_stop(void **state)
 {
     struct fixture *f = start_server(0, 0, 0);
@@ -879,6 +984,8 @@ int main(void)
         cmocka_unit_test(test_header_timeout),
         cmocka_unit_test(test_idle_close),
         cmocka_unit_test(test_streamed_bodies),
+        cmocka_unit_test(test_ref_slice_source),
+        cmocka_unit_test(test_file_body),
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_graceful_stop_forces_after_grace),
         cmocka_unit_test(test_max_connections),
