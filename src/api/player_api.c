@@ -648,7 +648,10 @@ static void render_action(struct api_req *r, struct jsonw *w, struct cat_view *v
 
 static bool cacheable(enum action a, const struct list_opts *o)
 {
-    return a != A_VOD_INFO && a != A_SERIES_INFO && o->offset == 0 && o->limit == 0;
+    /* Info and EPG answers depend on other parameters (ids, limit) and on time. */
+    bool per_request = a == A_VOD_INFO || a == A_SERIES_INFO || a == A_SHORT_EPG ||
+                       a == A_SIMPLE_DATA_TABLE || a == A_EPG;
+    return !per_request && o->offset == 0 && o->limit == 0;
 }
 
 static void respond_login(struct api_req *r, int status)
