@@ -9,13 +9,7 @@
 
 static int step_err(struct db *db, int rc)
 {
-    int ext = sqlite3_extended_errcode(db->sql);
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return -EEXIST;
-    if (rc == SQLITE_CONSTRAINT)
-        return -EINVAL;
-    log_error("db", "bouquets: %s", sqlite3_errmsg(db->sql));
-    return -EIO;
+    return db_step_error(db, rc, "bouquets");
 }
 
 int db_bouquet_find(struct db *db, const char *name, int64_t *id)
@@ -194,16 +188,5 @@ fail:
 
 int db_bouquet_delete(struct db *db, const char *name)
 {
-    sqlite3_stmt *st;
-    if (db_prepare(db, "DELETE FROM bouquets WHERE name = ?1", &st))
-        return -EIO;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc != SQLITE_DONE)
-        ret = step_err(db, rc);
-    else if (sqlite3_changes(db->sql) == 0)
-        ret = -ENOENT;
-    sqlite3_finalize(st);
-    return ret;
+    return db_delete_where_text(db, "DELETE FROM bouquets WHERE name = ?1", name);
 }

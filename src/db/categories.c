@@ -9,13 +9,7 @@
 
 static int step_err(struct db *db, int rc)
 {
-    int ext = sqlite3_extended_errcode(db->sql);
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return -EEXIST;
-    if (rc == SQLITE_CONSTRAINT)
-        return -EINVAL;
-    log_error("db", "categories: %s", sqlite3_errmsg(db->sql));
-    return -EIO;
+    return db_step_error(db, rc, "categories");
 }
 
 int db_category_find(struct db *db, const char *kind, const char *name, int64_t *id)

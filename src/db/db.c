@@ -139,6 +139,33 @@ int64_t db_change_counter(struct db *db)
     return (v << 32) + sqlite3_total_changes64(db->sql);
 }
 
+int db_step_error(struct db *db, int rc, const char *what)
+{
+    int ext = sqlite3_extended_errcode(db->sql);
+    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return -EEXIST;
+    if (rc == SQLITE_CONSTRAINT)
+        return -EINVAL;
+    log_error("db", "%s: %s", what, sqlite3_errmsg(db->sql));
+    return -EIO;
+}
+
+int db_delete_where_text(struct db *db, const char *sql, const char *value)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, sql, &st))
+        return -EIO;
+    sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = db_step_error(db, rc, "delete");
+    else if (sqlite3_changes(db->sql) == 0)
+        ret = -ENOENT;
+    sqlite3_finalize(st);
+    return ret;
+}
+
 const char *db_col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);

@@ -36,6 +36,14 @@ int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
  * connection). Cheap; the server polls it to rebuild its catalogue. */
 int64_t db_change_counter(struct db *db);
 
+/* Maps a failed sqlite3_step() result to an errno: -EEXIST for a unique or
+ * primary-key violation, -EINVAL for any other constraint, else -EIO (logged,
+ * prefixed with `what`). */
+int db_step_error(struct db *db, int rc, const char *what);
+
+/* Runs a DELETE with one text parameter; -ENOENT when no row matched. */
+int db_delete_where_text(struct db *db, const char *sql, const char *value);
+
 /* Text of column i, or "" for NULL. */
 const char *db_col_text(sqlite3_stmt *st, int i);
 
