@@ -7,6 +7,15 @@
 
 #include "api/api_priv.h"
 #include "core/log.h"
+#include "stream/live.h"
+
+/* A player's next range request within this many seconds is the same viewer. */
+#define API_CONN_WINDOW_SECS 10
+
+void api_tick(struct api *api)
+{
+    api_vod_watch(api);
+}
 
 int api_new(const struct api_config *cfg, struct api **out)
 {
@@ -25,6 +34,9 @@ int api_new(const struct api_config *cfg, struct api **out)
     api->failures = auth_failures_new(4096);
     if (!api->failures)
         goto nomem;
+    api->conns = conn_registry_new(API_CONN_WINDOW_SECS);
+    if (!api->conns)
+        goto nomem;
     *out = api;
     return 0;
 nomem:
@@ -38,6 +50,8 @@ void api_free(struct api *api)
         return;
     catalog_unref(api->catalog);
     auth_failures_free(api->failures);
+    api_vod_free_all(api);
+    conn_registry_free(api->conns);
     free(api->public_url);
     free(api);
 }
@@ -47,6 +61,54 @@ void api_set_catalog(struct api *api, struct catalog *c)
     struct catalog *old = api->catalog;
     api->catalog = c ? catalog_ref(c) : NULL;
     catalog_unref(old);
+}
+
+void api_set_live(struct api *api, struct live *live)
+{
+    api->live = live;
+}
+
+struct conn_registry *api_conn_registry(struct api *api)
+{
+    return api->conns;
+}
+
+/* Admin and metrics endpoints answer loopback clients only. */
+static bool is_loopback(const char *ip)
+{
+    return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+           strncmp(ip, "::ffff:127.", 11) == 0;
+}
+
+static bool route_live_engine(struct api_req *r)
+{
+    struct http_request *req = r->req;
+    const char **seg = req->segments;
+    size_t n = req->segment_count;
+    if (!r->api->live)
+        return false;
+    if (n == 3 && strcmp(seg[0], "hls") == 0) {
+        http_response_log_target(r->res, "/hls/***/segment");
+        live_serve_segment(r->api->live, seg[1], seg[2], req, r->res);
+        return true;
+    }
+    bool admin = n >= 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "admin") == 0;
+    bool metrics = n == 1 && strcmp(seg[0], "metrics") == 0;
+    if (!admin && !metrics)
+        return false;
+    if (!is_loopback(req->client_ip)) {
+        api_text_error(r, 403, "admin endpoints answer loopback clients only\n");
+        return true;
+    }
+    if (admin) {
+        live_admin(r->api->live, req, r->res);
+        return true;
+    }
+    struct buf *b = http_response_buf(r->res);
+    live_metrics(r->api->live, b);
+    http_response_status(r->res, 200);
+    http_response_header(r->res, "Content-Type", "text/plain; version=0.0.4");
+    return true;
 }
 
 struct catalog *api_catalog(struct api *api)
@@ -269,6 +331,12 @@ static bool route(struct api_req *r)
         route_streaming_php(r, seg[1]);
         return true;
     }
+    if (n == 4 && strcmp(first, "images") == 0) { /* local artwork, by database id */
+        api_images(r);
+        return true;
+    }
+    if (route_live_engine(r))
+        return true;
     if (n == 3 && is_stream_id(seg[2])) { /* short live form /U/P/ID[.ext] */
         r->username = seg[0];
         r->password = seg[1];

@@ -25,6 +25,15 @@ void api_free(struct api *api);
 /* Takes a reference to c and drops the previous snapshot. */
 void api_set_catalog(struct api *api, struct catalog *c);
 struct catalog *api_catalog(struct api *api);
+/* Periodic housekeeping on the loop thread (every ~0.5 s): ends VOD
+ * responses whose file was removed or replaced. */
+void api_tick(struct api *api);
+/* The live engine behind /live, /hls, /api/admin and /metrics (NULL: none),
+ * and the connection registry it shares with VOD (owned by the api). */
+struct live;
+struct conn_registry;
+void api_set_live(struct api *api, struct live *live);
+struct conn_registry *api_conn_registry(struct api *api);
 /* The HTTP handler (ud = struct api *). */
 void api_handle(struct http_request *req, struct http_response *res, void *ud);
 

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "auth/auth.h"
+#include "auth/connections.h"
 #include "core/jsonw.h"
 
 struct api {
@@ -16,6 +17,9 @@ struct api {
     char *public_url;
     struct catalog *catalog;
     struct auth_failures *failures;
+    struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
+    struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
+    struct live *live;           /* the live engine (stream/live.h), borrowed */
 };
 
 struct api_req {
@@ -55,6 +59,15 @@ void api_playlist(struct api_req *r, const char *type);
 void api_xmltv(struct api_req *r, bool gzip);
 /* kind: "live", "movie", "series", "timeshift"; id_ext like "123.ts". */
 void api_stream(struct api_req *r, const char *kind, const char *id_ext);
+
+/* VOD delivery (api/vod.c), after api_stream's checks passed: kind "movie" or
+ * "series" (an episode id). */
+void api_vod_deliver(struct api_req *r, const char *kind, int64_t id);
+/* GET /images/{movie|series|episode}/ID/{poster|backdrop}: local artwork. */
+void api_images(struct api_req *r);
+/* Ends VOD responses whose file was removed or replaced (api_tick). */
+void api_vod_watch(struct api *api);
+void api_vod_free_all(struct api *api);
 
 /* CORS headers: echo Origin with credentials (player_api) or '*'. */
 void api_cors(struct api_req *r, bool echo_origin);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api_priv.h"
+#include "api/epg_json.h"
 
 enum action {
     A_LOGIN,
@@ -157,6 +158,19 @@ static void key_raw_json_object(struct jsonw *w, const char *k, const char *json
     json_decref(v);
 }
 
+/* Artwork URL: the stored URL, else xtreamd's own /images route for a local
+ * file found by a library scan (api/vod.c serves it by id), else "". */
+static const char *art_url(struct api_req *r, const char *stored, const char *file,
+                           const char *kind, int64_t id, const char *which, char *out, size_t n)
+{
+    if (stored && *stored)
+        return stored;
+    if (!file || !*file)
+        return "";
+    snprintf(out, n, "%s/images/%s/%lld/%s", r->base, kind, (long long)id, which);
+    return out;
+}
+
 static void movie_display_name(const struct cat_movie *m, char *out, size_t n)
 {
     if (m->year > 0)
@@ -181,7 +195,7 @@ void api_write_user_info(struct api_req *r, struct jsonw *w)
     else
         jsonw_null(w);
     key_str(w, "is_trial", l->is_trial ? "1" : "0");
-    key_str(w, "active_cons", "0");
+    key_int_str(w, "active_cons", (long long)conn_registry_count(r->api->conns, l->id, r->now));
     key_int_str(w, "created_at", l->created_at);
     key_int_str(w, "max_connections", l->max_connections);
     jsonw_key(w, "allowed_output_formats");
@@ -304,7 +318,9 @@ static void write_vod_streams(struct api_req *r, struct jsonw *w, struct cat_vie
         key_year(w, m->year);
         key_str(w, "stream_type", "movie");
         key_int(w, "stream_id", m->id);
-        key_str(w, "stream_icon", m->poster);
+        char art[640];
+        key_str(w, "stream_icon",
+                art_url(r, m->poster, m->poster_file, "movie", m->id, "poster", art, sizeof(art)));
         jsonw_key(w, "rating");
         jsonw_num(w, m->rating, 1);
         jsonw_key(w, "rating_5based");
@@ -403,8 +419,11 @@ static void write_vod_info(struct api_req *r, struct jsonw *w, struct cat_view *
     key_int(w, "tmdb_id", m->tmdb_id);
     key_str(w, "name", m->title);
     key_str(w, "o_name", *m->original_title ? m->original_title : m->title);
-    key_str(w, "cover_big", m->poster);
-    key_str(w, "movie_image", m->poster);
+    char art[640], bd[640];
+    const char *poster =
+        art_url(r, m->poster, m->poster_file, "movie", m->id, "poster", art, sizeof(art));
+    key_str(w, "cover_big", poster);
+    key_str(w, "movie_image", poster);
     key_str(w, "release_date", m->release_date);
     key_str(w, "releasedate", m->release_date);
     key_int(w, "episode_run_time", m->duration_secs / 60);
@@ -419,7 +438,8 @@ static void write_vod_info(struct api_req *r, struct jsonw *w, struct cat_view *
     key_int(w, "rating_count_kinopoisk", 0);
     key_str(w, "country", m->country);
     key_str(w, "genre", m->genre);
-    key_backdrops(w, m->backdrop);
+    key_backdrops(
+        w, art_url(r, m->backdrop, m->backdrop_file, "movie", m->id, "backdrop", bd, sizeof(bd)));
     key_duration(w, m->duration_secs);
     key_int(w, "bitrate", m->bitrate_kbps);
     jsonw_key(w, "rating");
@@ -629,17 +649,13 @@ static void render_action(struct api_req *r, struct jsonw *w, struct cat_view *v
         write_series_info(r, w, v);
         break;
     case A_SHORT_EPG:
+        api_epg_write(r, w, v, API_EPG_SHORT);
+        break;
     case A_SIMPLE_DATA_TABLE:
-        /* The EPG store arrives with the EPG module: no programmes yet. */
-        jsonw_obj_begin(w);
-        jsonw_key(w, "epg_listings");
-        jsonw_arr_begin(w);
-        jsonw_arr_end(w);
-        jsonw_obj_end(w);
+        api_epg_write(r, w, v, API_EPG_TABLE);
         break;
     case A_EPG:
-        jsonw_arr_begin(w);
-        jsonw_arr_end(w);
+        api_epg_write(r, w, v, API_EPG_FULL);
         break;
     case A_LOGIN:
         break;
@@ -695,6 +711,9 @@ void api_player(struct api_req *r, const char *action_name)
     struct list_opts o;
     list_options(r, &o);
     uint64_t key = ((uint64_t)a << 56) | (uint64_t)(o.category - LIST_MATCH_NOTHING);
+    /* Lists embed artwork URLs built from the request's base URL. */
+    for (const char *p = r->base; *p; p++)
+        key = (key ^ (unsigned char)*p) * 0x100000001b3ULL;
     bool use_cache = cacheable(a, &o);
     struct refbuf *rb = use_cache ? cat_view_cache_get(v, key) : NULL;
     if (!rb) {

@@ -9,6 +9,7 @@
 
 #include "api/api_priv.h"
 #include "core/log.h"
+#include "stream/live.h"
 
 /* "ID.EXT": the extension is what follows the last dot, as in XC's rewrites. */
 static int64_t split_id(const char *id_ext, const char **ext)
@@ -93,6 +94,18 @@ void api_stream(struct api_req *r, const char *kind, const char *id_ext)
         return;
     }
     log_info("stream", "user %s requested %s %lld", r->line->username, kind, (long long)id);
+    if (!live) {
+        api_vod_deliver(r, kind, id);
+        return;
+    }
+    if (r->api->live && strcmp(kind, "live") == 0) {
+        const struct cat_stream *s = catalog_stream(r->cat, id);
+        if (strcmp(ext, "m3u8") == 0)
+            live_serve_m3u8(r->api->live, s, r->line, r->req, r->res);
+        else
+            live_serve_ts(r->api->live, s, r->line, r->req, r->res);
+        return;
+    }
     http_response_header(r->res, "Retry-After", "30");
     api_text_error(r, 503,
                    strcmp(kind, "timeshift") == 0

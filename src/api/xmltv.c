@@ -1,99 +1,342 @@
 /*
  * xmltv: xmltv.php, /epg/U/P and /epg/U/P/gz — the line's guide as XMLTV.
- * Until the EPG store lands the document lists the line's mapped channels
- * (id = epg_channel_id, the join key with tvg-id) and no programmes.
+ *
+ * Only the line's channels (its bouquet view, with a guide id = the
+ * epg_channel_id clients join on; every mapped channel is listed, as XC2
+ * does, even without programmes — XMLTV validators flag such channels),
+ * programmes whose start lies in
+ * [now - prev_days, now + next_days) (defaults 1 and 7; `days` is an alias of
+ * next_days). The body is STREAMED from an http_body_source: each pull
+ * renders at most about `budget` bytes, stepping a per-request read-only
+ * SQLite statement, so memory is constant and the loop thread never works
+ * for more than one budget's worth at a time. gzip (gzip=1, /gz) deflates
+ * the same stream incrementally.
+ *
+ * Owns per request: a catalogue reference (the channel list points into it),
+ * the reader connection, the deflate state. Threading: loop thread only.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "api/api_priv.h"
+#include "db/epg.h"
+#include "epg/epg.h"
 
+#define XMLTV_DEFAULT_PREV 1
+#define XMLTV_DEFAULT_NEXT 7
+#define XMLTV_MAX_DAYS     31
+#define GZ_LEVEL           3
+
+/* Appends s escaped for XML text/attributes, as valid UTF-8 (invalid bytes
+ * become U+FFFD, control characters XML 1.0 forbids are dropped). */
 static void put_xml_text(struct buf *b, const char *s)
 {
-    const char *run = s;
-    for (; *s; s++) {
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    while (*p) {
         const char *rep = NULL;
-        switch (*s) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&apos;";
-            break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
-                rep = ""; /* not allowed in XML 1.0 */
+        size_t adv = 1;
+        unsigned c = *p;
+        if (c < 0x80) {
+            switch (c) {
+            case '&':
+                rep = "&amp;";
+                break;
+            case '<':
+                rep = "&lt;";
+                break;
+            case '>':
+                rep = "&gt;";
+                break;
+            case '"':
+                rep = "&quot;";
+                break;
+            case '\'':
+                rep = "&apos;";
+                break;
+            default:
+                if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+                    rep = "";
+            }
+        } else {
+            size_t need = (c & 0xe0) == 0xc0   ? 2
+                          : (c & 0xf0) == 0xe0 ? 3
+                          : (c & 0xf8) == 0xf0 ? 4
+                                               : 0;
+            bool ok = need > 0 && c != 0xc0 && c != 0xc1 && c < 0xf5;
+            for (size_t i = 1; ok && i < need; i++)
+                ok = (p[i] & 0xc0) == 0x80;
+            if (ok)
+                adv = need;
+            else
+                rep = "\xef\xbf\xbd";
         }
         if (rep) {
-            buf_append(b, run, (size_t)(s - run));
+            buf_append(b, run, (size_t)(p - run));
             buf_puts(b, rep);
-            run = s + 1;
+            p += adv;
+            run = p;
+        } else {
+            p += adv;
         }
     }
-    buf_append(b, run, (size_t)(s - run));
+    buf_append(b, run, (size_t)(p - run));
 }
 
-static void render(struct api_req *r, struct buf *b)
+enum phase { P_HEAD, P_CHANNELS, P_PROGRAMMES, P_TAIL, P_DONE };
+
+struct xmltv_src {
+    struct catalog *cat;
+    char *base;
+    const struct cat_stream **chan; /* first stream of each distinct guide id */
+    size_t nchan, i;
+    enum phase phase;
+    bool selected;
+    struct db_epg_reader *rd;
+    int64_t from, to;
+    bool gzip, gz_init;
+    z_stream zs;
+    struct buf xml; /* gzip: rendered, not yet deflated */
+};
+
+static bool valid_lang(const char *l)
 {
-    const struct catalog *c = r->cat;
-    struct cat_view *v = catalog_view(r->cat, r->line);
-    if (!v) {
-        b->err = -ENOMEM;
-        return;
+    size_t n = 0;
+    for (; l[n]; n++)
+        if (!((l[n] >= 'a' && l[n] <= 'z') || (l[n] >= 'A' && l[n] <= 'Z') || l[n] == '-' ||
+              l[n] == '_'))
+            return false;
+    return n > 0 && n <= 16;
+}
+
+static void put_programme(struct buf *b, const char *channel, const struct db_epg_row *row)
+{
+    char start[21], stop[21];
+    epg_format_xmltv_time(row->start, start);
+    epg_format_xmltv_time(row->stop, stop);
+    buf_puts(b, "  <programme start=\"");
+    buf_puts(b, start);
+    buf_puts(b, "\" stop=\"");
+    buf_puts(b, stop);
+    buf_puts(b, "\" channel=\"");
+    put_xml_text(b, channel);
+    buf_puts(b, "\">\n    <title");
+    if (valid_lang(row->lang)) {
+        buf_puts(b, " lang=\"");
+        buf_puts(b, row->lang);
+        buf_putc(b, '"');
     }
-    buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n"
-                "<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n"
-                "<tv generator-info-name=\"xtreamd\" generator-info-url=\"");
-    put_xml_text(b, r->base);
-    buf_puts(b, "\">\n");
+    buf_putc(b, '>');
+    put_xml_text(b, row->title);
+    buf_puts(b, "</title>\n");
+    if (*row->sub_title) {
+        buf_puts(b, "    <sub-title>");
+        put_xml_text(b, row->sub_title);
+        buf_puts(b, "</sub-title>\n");
+    }
+    if (*row->desc) {
+        buf_puts(b, "    <desc>");
+        put_xml_text(b, row->desc);
+        buf_puts(b, "</desc>\n");
+    }
+    if (*row->category) {
+        buf_puts(b, "    <category>");
+        put_xml_text(b, row->category);
+        buf_puts(b, "</category>\n");
+    }
+    if (*row->icon) {
+        buf_puts(b, "    <icon src=\"");
+        put_xml_text(b, row->icon);
+        buf_puts(b, "\" />\n");
+    }
+    if (*row->episode_num) {
+        buf_puts(b, "    <episode-num system=\"onscreen\">");
+        put_xml_text(b, row->episode_num);
+        buf_puts(b, "</episode-num>\n");
+    }
+    if (*row->rating) {
+        buf_puts(b, "    <rating>\n      <value>");
+        put_xml_text(b, row->rating);
+        buf_puts(b, "</value>\n    </rating>\n");
+    }
+    buf_puts(b, "  </programme>\n");
+}
+
+/* Renders into b until it has grown by about budget bytes. 1 more, 0 done. */
+static int render(struct xmltv_src *x, struct buf *b, size_t budget)
+{
+    size_t start = b->len;
+    while (b->len - start < budget && !b->err) {
+        switch (x->phase) {
+        case P_HEAD:
+            buf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n"
+                        "<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n"
+                        "<tv generator-info-name=\"xtreamd\" generator-info-url=\"");
+            put_xml_text(b, x->base);
+            buf_puts(b, "\">\n");
+            x->phase = P_CHANNELS;
+            break;
+        case P_CHANNELS:
+            if (x->i == x->nchan) {
+                x->i = 0;
+                x->phase = P_PROGRAMMES;
+                break;
+            }
+            {
+                const struct cat_stream *s = x->chan[x->i++];
+                buf_puts(b, "  <channel id=\"");
+                put_xml_text(b, s->epg_channel_id);
+                buf_puts(b, "\">\n    <display-name>");
+                put_xml_text(b, s->name);
+                buf_puts(b, "</display-name>\n");
+                if (*s->logo) {
+                    buf_puts(b, "    <icon src=\"");
+                    put_xml_text(b, s->logo);
+                    buf_puts(b, "\" />\n");
+                }
+                buf_puts(b, "  </channel>\n");
+            }
+            break;
+        case P_PROGRAMMES: {
+            if (x->i == x->nchan) {
+                x->phase = P_TAIL;
+                break;
+            }
+            const char *id = x->chan[x->i]->epg_channel_id;
+            if (!x->selected) {
+                int rc = db_epg_reader_select(x->rd, id, x->from, x->to, INT64_MIN, -1);
+                if (rc == -ENOENT) {
+                    x->i++;
+                    break;
+                }
+                if (rc)
+                    return rc;
+                x->selected = true;
+            }
+            struct db_epg_row row;
+            int rc = db_epg_reader_next(x->rd, &row);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                x->selected = false;
+                x->i++;
+                break;
+            }
+            put_programme(b, id, &row);
+            break;
+        }
+        case P_TAIL:
+            buf_puts(b, "</tv>\n");
+            x->phase = P_DONE;
+            break;
+        case P_DONE:
+            return b->err ? b->err : 0;
+        }
+    }
+    if (b->err)
+        return b->err;
+    return x->phase == P_DONE ? 0 : 1;
+}
+
+static int pull(void *ctx, struct buf *out, size_t budget)
+{
+    struct xmltv_src *x = ctx;
+    if (!x->gzip)
+        return render(x, out, budget);
+    buf_reset(&x->xml);
+    int more = render(x, &x->xml, budget);
+    if (more < 0)
+        return more;
+    x->zs.next_in = (Bytef *)x->xml.data;
+    x->zs.avail_in = (uInt)x->xml.len;
+    int flush = more ? Z_NO_FLUSH : Z_FINISH;
+    for (;;) {
+        if (buf_reserve(out, 64 * 1024))
+            return -ENOMEM;
+        x->zs.next_out = (Bytef *)out->data + out->len;
+        x->zs.avail_out = (uInt)(out->cap - out->len - 1);
+        size_t before = x->zs.avail_out;
+        int zrc = deflate(&x->zs, flush);
+        out->len += before - x->zs.avail_out;
+        if (zrc == Z_STREAM_ERROR)
+            return -EIO;
+        if (flush == Z_FINISH ? zrc == Z_STREAM_END : x->zs.avail_in == 0 && x->zs.avail_out != 0)
+            break;
+    }
+    return more;
+}
+
+static void src_close(void *ctx)
+{
+    struct xmltv_src *x = ctx;
+    if (x->rd)
+        db_epg_reader_close(x->rd);
+    if (x->gz_init)
+        deflateEnd(&x->zs);
+    buf_free(&x->xml);
+    free(x->chan);
+    free(x->base);
+    catalog_unref(x->cat);
+    free(x);
+}
+
+static int param_days(struct api_req *r, const char *key, const char *alias, int def)
+{
+    const char *v = http_request_param(r->req, key);
+    if ((!v || !*v) && alias)
+        v = http_request_param(r->req, alias);
+    if (!v || !*v)
+        return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 0)
+        return def;
+    return n > XMLTV_MAX_DAYS ? XMLTV_MAX_DAYS : (int)n;
+}
+
+static uint64_t hash_id(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The view's streams with a guide id, first stream of each distinct id. */
+static int collect_channels(struct xmltv_src *x, struct cat_view *v)
+{
+    const struct catalog *c = x->cat;
+    size_t cap = 16;
+    while (cap < c->stream_count * 2 + 2)
+        cap *= 2;
+    const char **seen = calloc(cap, sizeof(*seen));
+    x->chan = calloc(c->stream_count ? c->stream_count : 1, sizeof(*x->chan));
+    if (!seen || !x->chan) {
+        free(seen);
+        return -ENOMEM;
+    }
     for (size_t i = 0; i < c->stream_count; i++) {
         const struct cat_stream *s = &c->streams[i];
-        if (!s->epg_channel_id || !cat_view_has_stream(v, c, i))
+        if (!s->epg_channel_id || !*s->epg_channel_id || !cat_view_has_stream(v, c, i))
             continue;
-        buf_puts(b, "  <channel id=\"");
-        put_xml_text(b, s->epg_channel_id);
-        buf_puts(b, "\">\n    <display-name>");
-        put_xml_text(b, s->name);
-        buf_puts(b, "</display-name>\n");
-        if (*s->logo) {
-            buf_puts(b, "    <icon src=\"");
-            put_xml_text(b, s->logo);
-            buf_puts(b, "\" />\n");
+        size_t j = hash_id(s->epg_channel_id) & (cap - 1);
+        bool dup = false;
+        while (seen[j]) {
+            if (strcmp(seen[j], s->epg_channel_id) == 0) {
+                dup = true;
+                break;
+            }
+            j = (j + 1) & (cap - 1);
         }
-        buf_puts(b, "  </channel>\n");
+        if (dup)
+            continue;
+        seen[j] = s->epg_channel_id;
+        x->chan[x->nchan++] = s;
     }
-    buf_puts(b, "</tv>\n");
-}
-
-static int gzip_buf(const struct buf *in, struct buf *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -ENOMEM;
-    uLong bound = deflateBound(&zs, (uLong)in->len);
-    int rc = buf_reserve(out, bound);
-    if (rc == 0) {
-        zs.next_in = (Bytef *)in->data;
-        zs.avail_in = (uInt)in->len;
-        zs.next_out = (Bytef *)out->data;
-        zs.avail_out = (uInt)bound;
-        rc = deflate(&zs, Z_FINISH) == Z_STREAM_END ? 0 : -EIO;
-        out->len = zs.total_out;
-    }
-    deflateEnd(&zs);
-    return rc;
+    free(seen);
+    return 0;
 }
 
 void api_xmltv(struct api_req *r, bool gzip)
@@ -108,22 +351,43 @@ void api_xmltv(struct api_req *r, bool gzip)
         api_text_error(r, 403, "line is not active\n");
         return;
     }
-    struct buf xml = BUF_INIT(0), gz = BUF_INIT(0);
-    render(r, &xml);
-    if (!xml.err && gzip && gzip_buf(&xml, &gz) != 0)
-        xml.err = -EIO;
-    if (xml.err) {
-        api_text_error(r, 500, "guide could not be rendered\n");
-    } else if (gzip) {
-        http_response_status(r->res, 200);
+    struct cat_view *v = catalog_view(r->cat, r->line);
+    struct xmltv_src *x = calloc(1, sizeof(*x));
+    if (!v || !x) {
+        free(x);
+        api_text_error(r, 500, "out of memory\n");
+        return;
+    }
+    x->cat = catalog_ref(r->cat);
+    buf_init(&x->xml, 0);
+    x->base = strdup(r->base);
+    x->gzip = gzip;
+    x->from = r->now - (int64_t)param_days(r, "prev_days", NULL, XMLTV_DEFAULT_PREV) * 86400;
+    x->to = r->now + (int64_t)param_days(r, "next_days", "days", XMLTV_DEFAULT_NEXT) * 86400;
+    if (!x->base || collect_channels(x, v) != 0)
+        goto fail;
+    const char *dir = epg_data_dir();
+    if (!dir || db_epg_reader_open(dir, &x->rd) != 0) {
+        src_close(x);
+        api_text_error(r, 503, "guide not available\n");
+        return;
+    }
+    if (gzip) {
+        if (deflateInit2(&x->zs, GZ_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            goto fail;
+        x->gz_init = true;
+    }
+    http_response_status(r->res, 200);
+    if (gzip) {
         http_response_header(r->res, "Content-Type", "application/gzip");
         http_response_header(r->res, "Content-Disposition", "attachment; filename=\"epg.xml.gz\"");
-        http_response_body(r->res, gz.data, gz.len);
     } else {
-        http_response_status(r->res, 200);
         http_response_header(r->res, "Content-Type", "application/xml; charset=utf-8");
-        http_response_body(r->res, xml.data, xml.len);
     }
-    buf_free(&xml);
-    buf_free(&gz);
+    struct http_body_source src = {.pull = pull, .close = src_close, .ctx = x};
+    http_response_source(r->res, &src, -1);
+    return;
+fail:
+    src_close(x);
+    api_text_error(r, 500, "guide could not be rendered\n");
 }

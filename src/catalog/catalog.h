@@ -48,6 +48,10 @@ struct cat_stream {
     int archive_days;
     bool is_adult;
     int64_t added;
+    /* Live engine (stream/live.c): ingest URLs in priority order, always-on. */
+    const char *const *sources;
+    size_t source_count;
+    bool always_on;
 };
 
 struct cat_movie {
@@ -68,6 +72,11 @@ struct cat_movie {
     int64_t bitrate_kbps;
     bool available;
     int64_t added;
+    /* Delivery (api/vod.c): canonical file path or http(s) URL, the file's
+     * size and mtime at the last scan, local artwork files ("" = none). */
+    const char *source;
+    int64_t file_size, file_mtime;
+    const char *poster_file, *backdrop_file;
 };
 
 struct cat_episode {
@@ -83,6 +92,9 @@ struct cat_episode {
     int64_t duration_secs;
     int64_t bitrate_kbps;
     int64_t added;
+    const char *source; /* as cat_movie */
+    int64_t file_size, file_mtime;
+    const char *image_file;
 };
 
 struct cat_season {
@@ -102,7 +114,8 @@ struct cat_series {
     int64_t tmdb_id;
     int episode_run_time;
     int64_t added, last_modified;
-    struct cat_season *seasons; /* ascending by number; one per season with episodes */
+    const char *cover_file, *backdrop_file; /* local artwork, "" = none */
+    struct cat_season *seasons;             /* ascending by number; one per season with episodes */
     size_t season_count;
     struct cat_episode *episodes; /* ascending by (season, episode_num, id) */
     size_t episode_count;

@@ -22,6 +22,11 @@ int cli_bouquet(int argc, char **argv);
 int cli_category(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_stream(int argc, char **argv);  /* cli/stream.c */
+int cli_channel(int argc, char **argv); /* cli/channel.c: channel and connections */
+int cli_epg(int argc, char **argv);
+/* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
+int cli_library(int argc, char **argv);
 
 /* True for "--help" or "-h". */
 bool cli_is_help(const char *arg);

@@ -23,6 +23,12 @@ static const char usage_text[] =
     "  line        add, change, list, show and delete subscriber lines\n"
     "  bouquet     add, list and delete bouquets\n"
     "  category    list categories\n"
+    "  stream      add, list, show, change and delete live channels\n"
+    "  channel     running channels of the server: list, show, start, stop, restart\n"
+    "  connections live viewers of the server (--kill ID)\n"
+    "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
+    "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
+    "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
     "  version     print the version\n"
     "  help        print this help\n"
     "\n"
@@ -160,7 +166,8 @@ int cli_main(int argc, char **argv)
                 return cli_serve(2, sub);
             if (strcmp(argv[2], "line") == 0 || strcmp(argv[2], "bouquet") == 0 ||
                 strcmp(argv[2], "category") == 0 || strcmp(argv[2], "import") == 0 ||
-                strcmp(argv[2], "demo") == 0)
+                strcmp(argv[2], "demo") == 0 || strcmp(argv[2], "vod") == 0 ||
+                strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0)
                 return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
             fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
             fputs(usage_text, stderr);
@@ -181,6 +188,14 @@ int cli_main(int argc, char **argv)
         return cli_bouquet(argc - 1, argv + 1);
     if (strcmp(cmd, "category") == 0)
         return cli_category(argc - 1, argv + 1);
+    if (strcmp(cmd, "stream") == 0)
+        return cli_stream(argc - 1, argv + 1);
+    if (strcmp(cmd, "channel") == 0 || strcmp(cmd, "connections") == 0)
+        return cli_channel(argc, argv);
+    if (strcmp(cmd, "epg") == 0)
+        return cli_epg(argc - 1, argv + 1);
+    if (strcmp(cmd, "vod") == 0 || strcmp(cmd, "series") == 0)
+        return cli_library(argc - 1, argv + 1);
     fprintf(stderr, "xtreamd: unknown command '%s'\n", cmd);
     fputs(usage_text, stderr);
     return CLI_USAGE;

@@ -16,11 +16,13 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "vod/demo_media.h"
 #include "cli/cli.h"
 #include "db/bouquets.h"
 #include "db/categories.h"
 #include "db/content.h"
 #include "db/db.h"
+#include "epg/epg.h"
 #include "db/lines.h"
 
 #define DEFAULT_PUBLIC_URL "http://localhost:8080"
@@ -316,6 +318,13 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "%s: database error creating the demo catalogue: %s\n", cmd, strerror(-rc));
         goto out;
     }
+    /* A generated week of programmes for the demo channels (epg/demo.c). */
+    if ((rc = epg_demo_seed(d.db, data, db_now())) != 0)
+        fprintf(stderr, "%s: warning: demo guide not generated: %s\n", cmd, strerror(-rc));
+    /* Real media for the demo movies and episodes (skipped when present). */
+    rc = vod_demo_media(d.db, media);
+    if (rc && rc != -ENOENT)
+        fprintf(stderr, "%s: could not prepare the demo media: %s\n", cmd, strerror(-rc));
     printf("Xtream login: server %s  username demo  password %s\n", url, password);
     printf("M3U playlist: %s/get.php?username=demo&password=%s&type=m3u_plus&output=ts\n", url,
            password);

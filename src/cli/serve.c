@@ -21,7 +21,9 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "epg/epg.h"
 #include "http/server.h"
+#include "stream/live.h"
 
 #define REFRESH_INTERVAL_MS 500
 #define SHUTDOWN_GRACE_MS   10000
@@ -31,6 +33,7 @@ struct serve {
     const char *data_dir;
     struct db *db; /* loop thread: change polling only */
     struct api *api;
+    struct live *live; /* live engine (stream/live.h) */
     struct http_server *http;
     uv_timer_t refresh;
     uv_signal_t sigint, sigterm;
@@ -62,6 +65,7 @@ static void build_done(uv_work_t *w, int status)
     s->building = false;
     if (status == 0 && s->build_rc == 0 && s->built) {
         api_set_catalog(s->api, s->built);
+        live_set_catalog(s->live, s->built);
         catalog_unref(s->built);
         log_info("catalog", "snapshot %llu published", (unsigned long long)s->version);
     } else {
@@ -90,6 +94,7 @@ static void start_build(struct serve *s)
 static void refresh_tick(uv_timer_t *t)
 {
     struct serve *s = t->data;
+    api_tick(s->api);
     int64_t counter = db_change_counter(s->db);
     if (counter == s->seen_counter)
         return;
@@ -125,24 +130,34 @@ static void on_signal(uv_signal_t *h, int signum)
     s->stopping = true;
     log_info("serve", "%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
     uv_timer_stop(&s->refresh);
+    epg_server_stop();
+    live_stop(s->live, NULL, NULL); /* ends live viewers, terminates ffmpeg children */
     http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: xtreamd serve [--data DIR] [--listen HOST:PORT] [--public-url URL]\n"
-               "                     [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
-               "\n"
-               "Runs the server until SIGINT or SIGTERM.\n"
-               "  --data DIR               data directory (default ./data)\n"
-               "  --listen HOST:PORT       address to listen on (default 0.0.0.0:8080;\n"
-               "                           [::]:PORT for IPv6; port 0 picks a free port)\n"
-               "  --public-url URL         base URL put in playlists and server_info\n"
-               "                           (default: from the request's Host header)\n"
-               "  --header-timeout SECONDS a request's head and body must arrive within this\n"
-               "                           (default 10)\n"
-               "  --idle-timeout SECONDS   close idle keep-alive connections after this\n"
-               "                           (default 60)\n");
+    fprintf(f,
+            "usage: xtreamd serve [--data DIR] [--listen HOST:PORT] [--public-url URL]\n"
+            "                     [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
+            "\n"
+            "Runs the server until SIGINT or SIGTERM.\n"
+            "  --data DIR               data directory (default ./data)\n"
+            "  --listen HOST:PORT       address to listen on (default 0.0.0.0:8080;\n"
+            "                           [::]:PORT for IPv6; port 0 picks a free port)\n"
+            "  --public-url URL         base URL put in playlists and server_info\n"
+            "                           (default: from the request's Host header)\n"
+            "  --header-timeout SECONDS a request's head and body must arrive within this\n"
+            "                           (default 10)\n"
+            "  --idle-timeout SECONDS   close idle keep-alive connections after this\n"
+            "                           (default 60)\n"
+            "  --channel-idle SECONDS   stop an on-demand channel this long after its\n"
+            "                           last viewer left (default 30)\n"
+            "  --ffmpeg PATH            ffmpeg program for live ingest (default ffmpeg)\n"
+            "  --live KEY=VALUE         live engine tuning, repeatable (docs/operator-guide.md):\n"
+            "                           watchdog, failover-after, primary-retry, slow-lag,\n"
+            "                           slow-grace, max-skips, no-progress, hls-segment,\n"
+            "                           hls-session, ring-seconds, ring-mb, line-check\n");
 }
 
 static int parse_listen(const char *arg, char *host, size_t hostlen, int *port)
@@ -186,11 +201,16 @@ int cli_serve(int argc, char **argv)
         {"public-url", required_argument, NULL, 'u'},
         {"header-timeout", required_argument, NULL, 'H'},
         {"idle-timeout", required_argument, NULL, 'I'},
+        {"channel-idle", required_argument, NULL, 'C'},
+        {"ffmpeg", required_argument, NULL, 'F'},
+        {"live", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data = "./data", *listen = "0.0.0.0:8080", *public_url = NULL;
     unsigned header_ms = 10000, idle_ms = 60000;
+    struct live_config lcfg;
+    live_config_defaults(&lcfg);
     int c;
     optind = 1;
     opterr = 0;
@@ -214,6 +234,21 @@ int cli_serve(int argc, char **argv)
         case 'I':
             if (parse_seconds(optarg, &idle_ms)) {
                 fprintf(stderr, "xtreamd serve: invalid --idle-timeout \"%s\"\n", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'C':
+            if (parse_seconds(optarg, &lcfg.idle_ms)) {
+                fprintf(stderr, "xtreamd serve: invalid --channel-idle \"%s\"\n", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'F':
+            lcfg.ffmpeg = optarg;
+            break;
+        case 'L':
+            if (live_config_set(&lcfg, optarg)) {
+                fprintf(stderr, "xtreamd serve: invalid --live \"%s\"\n", optarg);
                 return CLI_USAGE;
             }
             break;
@@ -263,6 +298,12 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     api_set_catalog(s.api, first);
+    if (live_new(s.loop, &lcfg, api_conn_registry(s.api), &s.live)) {
+        catalog_unref(first);
+        goto out;
+    }
+    api_set_live(s.api, s.live);
+    live_set_catalog(s.live, first);
     catalog_unref(first);
 
     struct http_server_config hcfg = {
@@ -280,6 +321,9 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
+    live_write_state_file(data, host, http_server_port(s.http));
+    if (epg_server_start(s.loop, data))
+        log_warn("epg", "guide refresh scheduler not started");
 
     uv_timer_init(s.loop, &s.refresh);
     s.refresh.data = &s;
@@ -292,7 +336,9 @@ int cli_serve(int argc, char **argv)
 
     uv_run(s.loop, UV_RUN_DEFAULT);
     rc = CLI_OK;
+    live_remove_state_file(data);
 out:
+    live_free(s.live);
     api_free(s.api);
     db_close(s.db);
     uv_loop_close(s.loop);

@@ -101,16 +101,41 @@ static void load_categories(struct loader *l)
     }
 }
 
+/* Every stream's source list (the live engine's ingest order). */
+static void load_stream_sources(struct loader *l)
+{
+    struct catalog *c = l->c;
+    sqlite3_stmt *st = prepare(l, "SELECT url FROM stream_sources WHERE stream_id = ?1"
+                                  " ORDER BY position");
+    for (size_t i = 0; st && i < c->stream_count && !l->err; i++) {
+        struct cat_stream *s = &c->streams[i];
+        const char *urls[64];
+        size_t n = 0;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, s->id);
+        while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
+            urls[n++] = dup_col(l, st, 0);
+        const char **arr = alloc_array(l, n, sizeof(*arr));
+        if (arr)
+            memcpy(arr, urls, n * sizeof(*arr));
+        s->sources = arr;
+        s->source_count = arr ? n : 0;
+    }
+    sqlite3_finalize(st);
+}
+
 static void load_streams(struct loader *l)
 {
     struct catalog *c = l->c;
     size_t cap = count_rows(l, "SELECT count(*) FROM streams WHERE enabled = 1");
     c->streams = alloc_array(l, cap, sizeof(*c->streams));
     sqlite3_stmt *st = prepare(
-        l, "SELECT s.id, s.name, s.category_id, s.stream_type, s.epg_channel_id, s.logo,"
+        l, "SELECT s.id, s.name, s.category_id, s.stream_type,"
+           /* the tvg-id, else the automatic EPG mapping (epg/map.c) */
+           " COALESCE(NULLIF(s.epg_channel_id, ''), s.epg_auto_id), s.logo,"
            " s.custom_sid, s.direct_source,"
            " (SELECT url FROM stream_sources WHERE stream_id = s.id ORDER BY position LIMIT 1),"
-           " s.tv_archive_days, s.is_adult, s.added"
+           " s.tv_archive_days, s.is_adult, s.added, s.always_on"
            " FROM streams s WHERE s.enabled = 1 ORDER BY s.sort_order, s.id");
     if (!st || !c->streams)
         goto done;
@@ -127,9 +152,11 @@ static void load_streams(struct loader *l)
         s->archive_days = sqlite3_column_int(st, 9);
         s->is_adult = sqlite3_column_int(st, 10) != 0;
         s->added = sqlite3_column_int64(st, 11);
+        s->always_on = sqlite3_column_int(st, 12) != 0;
     }
 done:
     sqlite3_finalize(st);
+    load_stream_sources(l);
 }
 
 static void load_movies(struct loader *l)
@@ -141,8 +168,8 @@ static void load_movies(struct loader *l)
         l, "SELECT id, title, original_title, year, category_id, container, poster, backdrop,"
            " plot, cast_names, director, genre, country, release_date, youtube_trailer,"
            " mpaa_rating, video_json, audio_json, custom_sid, direct_source, source, rating,"
-           " tmdb_id, duration_secs, bitrate_kbps, added"
-           " FROM movies WHERE available = 1 ORDER BY sort_order, id");
+           " tmdb_id, duration_secs, bitrate_kbps, added, file_size, file_mtime, poster_file,"
+           " backdrop_file FROM movies WHERE available = 1 ORDER BY sort_order, id");
     if (!st || !c->movies)
         goto done;
     while (c->movie_count < cap && sqlite3_step(st) == SQLITE_ROW) {
@@ -173,6 +200,11 @@ static void load_movies(struct loader *l)
         m->bitrate_kbps = sqlite3_column_int64(st, 24);
         m->added = sqlite3_column_int64(st, 25);
         m->available = true;
+        m->source = dup_col(l, st, 20);
+        m->file_size = sqlite3_column_int64(st, 26);
+        m->file_mtime = sqlite3_column_int64(st, 27);
+        m->poster_file = dup_col(l, st, 28);
+        m->backdrop_file = dup_col(l, st, 29);
     }
 done:
     sqlite3_finalize(st);
@@ -211,6 +243,10 @@ static void load_episodes(struct loader *l, struct cat_series *s, sqlite3_stmt *
         e->duration_secs = sqlite3_column_int64(st, 15);
         e->bitrate_kbps = sqlite3_column_int64(st, 16);
         e->added = sqlite3_column_int64(st, 17);
+        e->source = dup_col(l, st, 12);
+        e->file_size = sqlite3_column_int64(st, 18);
+        e->file_mtime = sqlite3_column_int64(st, 19);
+        e->image_file = dup_col(l, st, 20);
     }
     s->episodes = alloc_array(l, n, sizeof(*s->episodes));
     if (s->episodes && arr)
@@ -263,11 +299,11 @@ static void load_series(struct loader *l)
     sqlite3_stmt *st = prepare(
         l, "SELECT id, title, year, category_id, cover, backdrop, plot, cast_names, director,"
            " genre, release_date, youtube_trailer, rating, tmdb_id, episode_run_time, added,"
-           " last_modified FROM series ORDER BY sort_order, id");
+           " last_modified, cover_file, backdrop_file FROM series ORDER BY sort_order, id");
     sqlite3_stmt *eps = prepare(
         l, "SELECT id, season_number, episode_num, title, container, plot, release_date, image,"
            " video_json, audio_json, custom_sid, direct_source, source, rating, tmdb_id,"
-           " duration_secs, bitrate_kbps, added FROM episodes"
+           " duration_secs, bitrate_kbps, added, file_size, file_mtime, image_file FROM episodes"
            " WHERE series_id = ?1 AND available = 1 ORDER BY season_number, episode_num, id");
     sqlite3_stmt *seasons = prepare(l, "SELECT season_number, name, overview, air_date, cover"
                                        " FROM seasons WHERE series_id = ?1");
@@ -292,6 +328,8 @@ static void load_series(struct loader *l)
         s->episode_run_time = sqlite3_column_int(st, 14);
         s->added = sqlite3_column_int64(st, 15);
         s->last_modified = sqlite3_column_int64(st, 16);
+        s->cover_file = dup_col(l, st, 17);
+        s->backdrop_file = dup_col(l, st, 18);
         load_episodes(l, s, eps);
         load_seasons(l, s, seasons);
     }

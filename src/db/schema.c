@@ -53,6 +53,9 @@ static const char migration_1[] =
     "  stream_type TEXT NOT NULL DEFAULT 'live'"
     "    CHECK (stream_type IN ('live','created_live','radio_streams')),"
     "  epg_channel_id TEXT,"
+    /* Automatic EPG mapping (epg/map.c): the guide id matched by name, used
+     * only while epg_channel_id is empty; kept across playlist re-imports. */
+    "  epg_auto_id TEXT,"
     "  logo TEXT NOT NULL DEFAULT '',"
     "  custom_sid TEXT NOT NULL DEFAULT '',"
     "  direct_source INTEGER NOT NULL DEFAULT 0 CHECK (direct_source IN (0,1)),"
@@ -86,6 +89,10 @@ static const char migration_1[] =
     "  container TEXT NOT NULL DEFAULT 'mp4',"
     "  poster TEXT NOT NULL DEFAULT '',"
     "  backdrop TEXT NOT NULL DEFAULT '',"
+    "  poster_file TEXT NOT NULL DEFAULT ''," /* local artwork found by a library scan */
+    "  backdrop_file TEXT NOT NULL DEFAULT '',"
+    "  library_root TEXT NOT NULL DEFAULT ''," /* canonical root of the scan that found it */
+    "  languages TEXT NOT NULL DEFAULT '',"    /* audio languages, comma-separated */
     "  plot TEXT NOT NULL DEFAULT '',"
     "  cast_names TEXT NOT NULL DEFAULT '',"
     "  director TEXT NOT NULL DEFAULT '',"
@@ -120,6 +127,8 @@ static const char migration_1[] =
     "  folder TEXT NOT NULL DEFAULT '',"
     "  cover TEXT NOT NULL DEFAULT '',"
     "  backdrop TEXT NOT NULL DEFAULT '',"
+    "  cover_file TEXT NOT NULL DEFAULT '',"
+    "  backdrop_file TEXT NOT NULL DEFAULT '',"
     "  plot TEXT NOT NULL DEFAULT '',"
     "  cast_names TEXT NOT NULL DEFAULT '',"
     "  director TEXT NOT NULL DEFAULT '',"
@@ -156,6 +165,9 @@ static const char migration_1[] =
     "  plot TEXT NOT NULL DEFAULT '',"
     "  release_date TEXT NOT NULL DEFAULT '',"
     "  image TEXT NOT NULL DEFAULT '',"
+    "  image_file TEXT NOT NULL DEFAULT '',"
+    "  library_root TEXT NOT NULL DEFAULT '',"
+    "  languages TEXT NOT NULL DEFAULT '',"
     "  rating REAL NOT NULL DEFAULT 0,"
     "  tmdb_id INTEGER NOT NULL DEFAULT 0,"
     "  duration_secs INTEGER NOT NULL DEFAULT 0,"
@@ -172,6 +184,7 @@ static const char migration_1[] =
     "  UNIQUE (source)"
     ") STRICT;"
     "CREATE INDEX episodes_series ON episodes(series_id, season_number, episode_num);"
+    "CREATE INDEX series_folder ON series(folder);"
 
     /* A bouquet item is a whole kind ('all'), a category, or one title. */
     "CREATE TABLE bouquets ("
@@ -256,32 +269,42 @@ static const char migration_1[] =
     "  created_at INTEGER NOT NULL"
     ") STRICT;"
 
+    /* EPG (db/epg.c). A source is an XMLTV file or URL; each import bumps
+     * gen and replaces what the document covers. Times are UTC Unix seconds. */
     "CREATE TABLE epg_sources ("
     "  id INTEGER PRIMARY KEY,"
-    "  name TEXT NOT NULL UNIQUE,"
-    "  url TEXT NOT NULL,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),"
+    "  url TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 4096),"
     "  priority INTEGER NOT NULL DEFAULT 0,"
     "  refresh_hours INTEGER NOT NULL DEFAULT 24 CHECK (refresh_hours >= 0),"
     "  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0,1)),"
+    "  gen INTEGER NOT NULL DEFAULT 0,"
     "  last_import INTEGER,"
+    "  last_attempt INTEGER,"
     "  last_status TEXT NOT NULL DEFAULT '',"
     "  created_at INTEGER NOT NULL"
     ") STRICT;"
 
     "CREATE TABLE epg_channels ("
-    "  source_id INTEGER NOT NULL REFERENCES epg_sources(id) ON DELETE CASCADE,"
-    "  channel_id TEXT NOT NULL,"
-    "  display_name TEXT NOT NULL DEFAULT '',"
-    "  icon TEXT NOT NULL DEFAULT '',"
-    "  PRIMARY KEY (source_id, channel_id)"
-    ") STRICT;"
-
-    "CREATE TABLE epg_programmes ("
     "  id INTEGER PRIMARY KEY,"
     "  source_id INTEGER NOT NULL REFERENCES epg_sources(id) ON DELETE CASCADE,"
     "  channel_id TEXT NOT NULL,"
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  name_key TEXT NOT NULL DEFAULT '',"
+    "  id_key TEXT NOT NULL DEFAULT '',"
+    "  icon TEXT NOT NULL DEFAULT '',"
+    "  gen INTEGER NOT NULL DEFAULT 0,"
+    "  programmes INTEGER NOT NULL DEFAULT 0,"
+    "  UNIQUE (source_id, channel_id)"
+    ") STRICT;"
+    "CREATE INDEX epg_channels_channel ON epg_channels(channel_id);"
+
+    "CREATE TABLE epg_programmes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  channel INTEGER NOT NULL REFERENCES epg_channels(id) ON DELETE CASCADE,"
     "  start INTEGER NOT NULL,"
     "  stop INTEGER NOT NULL,"
+    "  gen INTEGER NOT NULL,"
     "  title TEXT NOT NULL DEFAULT '',"
     "  sub_title TEXT NOT NULL DEFAULT '',"
     "  description TEXT NOT NULL DEFAULT '',"
@@ -291,7 +314,7 @@ static const char migration_1[] =
     "  lang TEXT NOT NULL DEFAULT '',"
     "  rating TEXT NOT NULL DEFAULT ''"
     ") STRICT;"
-    "CREATE INDEX epg_programmes_channel ON epg_programmes(channel_id, start);"
+    "CREATE UNIQUE INDEX epg_programmes_channel ON epg_programmes(channel, start);"
 
     /* Finished viewer connections, written in batches by the server. */
     "CREATE TABLE connection_history ("

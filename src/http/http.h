@@ -151,6 +151,13 @@ size_t http_conn_queued_bytes(const struct http_conn *conn);
  * while being sent, the response ends by closing the connection.
  */
 int http_response_file(struct http_response *res, int fd, off_t offset, off_t length);
+/* fn(ctx) is called exactly once when the file body is done with: fully sent,
+ * dropped (HEAD, error) or its connection closed — always after the handler
+ * returned. fn must not call back into the connection. */
+void http_response_file_done(struct http_response *res, void (*fn)(void *ctx), void *ctx);
+/* Closes a connection now (a viewer kicked by a connection limit). Not from
+ * inside that connection's own handler or callbacks. */
+void http_conn_abort(struct http_conn *conn);
 
 typedef void (*http_handler_fn)(struct http_request *req, struct http_response *res, void *ud);
 

@@ -60,8 +60,10 @@ struct piece {
     char *own;         /* owned heap block, or NULL */
     const char *p;     /* unsent bytes */
     size_t len;
-    int fd;     /* >= 0: a file range sent with sendfile (owned fd) */
-    off_t foff; /* next file offset to send */
+    int fd;                  /* >= 0: a file range sent with sendfile (owned fd) */
+    off_t foff;              /* next file offset to send */
+    void (*done)(void *ctx); /* file pieces: http_response_file_done() callback */
+    void *done_ctx;
 };
 
 struct http_response {
@@ -75,6 +77,8 @@ struct http_response {
     int file_fd; /* -1, or a file range sent after the refbufs */
     off_t file_off;
     off_t file_len;
+    void (*file_done)(void *ctx);
+    void *file_done_ctx;
     struct http_body_source src;
     bool has_src;
     long long src_len;
@@ -234,6 +238,8 @@ static void piece_free(struct piece *pc)
     refbuf_unref(pc->rb);
     if (pc->fd >= 0)
         close(pc->fd);
+    if (pc->done)
+        pc->done(pc->done_ctx);
     free(pc);
 }
 
@@ -259,6 +265,8 @@ static int queue_piece(struct http_conn *c, char *own, struct refbuf *rb, const 
     pc->len = len;
     pc->fd = -1;
     pc->foff = 0;
+    pc->done = NULL;
+    pc->done_ctx = NULL;
     if (c->out_tail)
         c->out_tail->next = pc;
     else
@@ -365,6 +373,8 @@ static void res_reset(struct http_response *res)
     free(res->log_target);
     if (res->file_fd >= 0)
         close(res->file_fd);
+    if (res->file_done)
+        res->file_done(res->file_done_ctx);
     struct http_conn *c = res->conn;
     memset(res, 0, sizeof(*res));
     res->conn = c;
@@ -480,6 +490,18 @@ int http_response_file(struct http_response *res, int fd, off_t offset, off_t le
     res->file_off = offset;
     res->file_len = length;
     return 0;
+}
+
+void http_response_file_done(struct http_response *res, void (*fn)(void *ctx), void *ctx)
+{
+    res->file_done = fn;
+    res->file_done_ctx = ctx;
+}
+
+void http_conn_abort(struct http_conn *c)
+{
+    if (c && !c->closing)
+        conn_close(c);
 }
 
 int http_conn_queue_ref(struct http_conn *c, struct refbuf *rb, const char *p, size_t len)
@@ -653,6 +675,11 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
             if (queue_file(c, fd, res->file_off, (size_t)res->file_len)) {
                 conn_close(c);
                 return;
+            }
+            if (res->file_len > 0 && c->out_tail && c->out_tail->fd == fd) {
+                c->out_tail->done = res->file_done; /* now the piece's to call */
+                c->out_tail->done_ctx = res->file_done_ctx;
+                res->file_done = NULL;
             }
         } else {
             close(fd);

@@ -181,8 +181,9 @@ describe('failed logins and logs', () => {
     const from = w.srv.logs().length;
     await get(w.port, api(LINES.open.user, secret, 'get_live_categories'));
     await get(w.port, `/player_api/${LINES.open.user}/${secret}/get_vod_categories`);
-    await get(w.port, `/live/${LINES.open.user}/${secret}/1.ts`);
-    await get(w.port, `/${LINES.open.user}/${secret}/1`);
+    // Unknown channel ids: answered at once (a real channel streams until the client leaves).
+    await get(w.port, `/live/${LINES.open.user}/${secret}/999999.ts`);
+    await get(w.port, `/${LINES.open.user}/${secret}/999999`);
     await get(w.port, `/movie/${LINES.open.user}/${secret}/1.mp4`);
     await get(w.port, `/get.php?${qs({ username: LINES.open.user, password: secret })}`);
     await postForm(w.port, '/player_api.php', { username: LINES.open.user, password: secret });

@@ -1,5 +1,5 @@
 // player_api.php: login object, every action and alias, path forms, POST
-// merging, category filters, info/not-found shapes, EPG stubs, CORS.
+// merging, category filters, info/not-found shapes, EPG actions, CORS.
 // Authority: docs/xtream-api.md §1, §3, Appendix A and the project decisions.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -185,23 +185,28 @@ describe('info actions', () => {
   });
 });
 
-describe('EPG stubs', () => {
-  it('get_short_epg and get_simple_data_table → {"epg_listings":[]}', async () => {
-    const id = cat.live[0].stream_id;
-    for (const [action, extra] of [
-      ['get_short_epg', { stream_id: id }],
-      ['get_short_epg', { stream_id: id, limit: 10 }],
-      ['get_short_epg', {}],
-      ['get_simple_data_table', { stream_id: id }],
-      ['get_simple_data_table', { stream_id: 2147480000 }],
+describe('EPG actions (full coverage in epg.test.mjs)', () => {
+  it('get_short_epg and get_simple_data_table: listings for a guide channel, [] otherwise', async () => {
+    const id = cat.live[0].stream_id; // a demo channel: it has the generated demo guide
+    for (const [action, extra, empty] of [
+      ['get_short_epg', { stream_id: id }, false],
+      ['get_short_epg', { stream_id: id, limit: 10 }, false],
+      ['get_short_epg', {}, true],
+      ['get_simple_data_table', { stream_id: id }, false],
+      ['get_simple_data_table', { stream_id: 2147480000 }, true],
     ]) {
       const body = await getJson(w.port, api(U, P, action, extra));
-      assert.deepEqual(body, { epg_listings: [] }, `${action} ${JSON.stringify(extra)}`);
+      assert.deepEqual(Object.keys(body), ['epg_listings'], `${action} ${JSON.stringify(extra)}`);
+      assert.ok(Array.isArray(body.epg_listings));
+      assert.equal(body.epg_listings.length === 0, empty, `${action} ${JSON.stringify(extra)}`);
     }
+    const short = await getJson(w.port, api(U, P, 'get_short_epg', { stream_id: id }));
+    assert.equal(short.epg_listings.length, 4);
   });
-  it('get_epg → []', async () => {
+  it('get_epg → a bare array', async () => {
     const body = await getJson(w.port, api(U, P, 'get_epg', { stream_id: cat.live[0].stream_id }));
-    assert.deepEqual(body, []);
+    assert.ok(Array.isArray(body) && body.length > 0);
+    assert.deepEqual(await getJson(w.port, api(U, P, 'get_epg', { stream_id: 2147480000 })), []);
   });
 });
 

@@ -1,10 +1,17 @@
 // Stream URL routes (docs/xtream-api.md §2.2, §2.3, §4.2): every form is
-// authenticated (401/403/405/406/404) and, until streaming lands, answers 503
-// with a body saying so. HEAD mirrors GET on every route and is never 405.
+// authenticated (401/403/405/406/404); authorised live requests stream (200;
+// the live engine itself is tested in live*.test.mjs). HEAD mirrors GET on
+// every route and is never 405.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LINES, PW, world } from './lib/fixture.mjs';
-import { api, assertAlive, get, getJson, head, qs } from './lib/http.mjs';
+import { api, assertAlive, get as getFull, getJson, head, qs } from './lib/http.mjs';
+import { getHeadOnly } from './lib/live.mjs';
+
+// Live responses never end: read the status, headers and whatever body comes
+// within a moment, then hang up.
+const get = (port, target, opts) => getHeadOnly(port, target, opts);
+void getFull;
 
 let w;
 const ids = {};
@@ -63,15 +70,15 @@ async function expectStatus(target, status, { bodyRe } = {}) {
 
 const NOT_YET = /not available|not yet|unavailable/i;
 
-describe('authorised requests (streaming not implemented yet → 503)', () => {
-  it('every live URL form → 503 with an explanatory body', async () => {
-    for (const t of liveForms(LINES.open.user, PW)) await expectStatus(t, 503, { bodyRe: NOT_YET });
+describe('authorised requests', () => {
+  it('every live URL form → 200 (a live stream)', async () => {
+    for (const t of liveForms(LINES.open.user, PW)) await expectStatus(t, 200);
   });
-  it('movie and episode URLs → 503', async () => {
-    for (const t of vodForms(LINES.open.user, PW)) await expectStatus(t, 503, { bodyRe: NOT_YET });
+  it('movie and episode URLs → 200 (the demo files; VOD delivery is tested in vod.test.mjs)', async () => {
+    for (const t of vodForms(LINES.open.user, PW)) await expectStatus(t, 200);
   });
   it('credentials in path segments are percent-decoded', async () => {
-    await expectStatus(`/live/trial%40erin/${PW}/${ids.news}.ts`, 503);
+    await expectStatus(`/live/trial%40erin/${PW}/${ids.news}.ts`, 200);
   });
 });
 
@@ -90,7 +97,7 @@ describe('authentication and authorisation on stream routes', () => {
     const u = LINES.tsonly.user;
     await expectStatus(`/live/${u}/${PW}/${ids.news}.m3u8`, 405);
     await expectStatus(`/${u}/${PW}/${ids.news}.m3u8`, 405);
-    await expectStatus(`/live/${u}/${PW}/${ids.news}.ts`, 503);
+    await expectStatus(`/live/${u}/${PW}/${ids.news}.ts`, 200);
     await expectStatus(`/streaming/clients_live.php?${qs({ username: u, password: PW, stream: ids.news, extension: 'm3u8' })}`, 405);
   });
   it('a live extension that is no output format at all → 405', async () => {
@@ -99,7 +106,7 @@ describe('authentication and authorisation on stream routes', () => {
   });
   it('VOD accepts any extension (the stored container is only advertised)', async () => {
     const other = ids.movieExt === 'mkv' ? 'mp4' : 'mkv';
-    await expectStatus(`/movie/${LINES.open.user}/${PW}/${ids.movie}.${other}`, 503);
+    await expectStatus(`/movie/${LINES.open.user}/${PW}/${ids.movie}.${other}`, 200);
   });
   it('extension not in allowed outputs → 405 (m3u8-only line asks for ts, incl. the implicit ts forms)', async () => {
     const u = LINES.hlsonly.user;
@@ -107,7 +114,7 @@ describe('authentication and authorisation on stream routes', () => {
     await expectStatus(`/live/${u}/${PW}/${ids.news}`, 405);
     await expectStatus(`/${u}/${PW}/${ids.news}`, 405);
     await expectStatus(`/streaming/clients_live.php?${qs({ username: u, password: PW, stream: ids.news, extension: 'ts' })}`, 405);
-    await expectStatus(`/live/${u}/${PW}/${ids.news}.m3u8`, 503);
+    await expectStatus(`/live/${u}/${PW}/${ids.news}.m3u8`, 200);
   });
   it('stream not in the line\'s bouquets → 406', async () => {
     const u = LINES.news.user;
@@ -115,7 +122,7 @@ describe('authentication and authorisation on stream routes', () => {
     await expectStatus(`/${u}/${PW}/${ids.sports}`, 406);
     await expectStatus(`/movie/${u}/${PW}/${ids.movie}.${ids.movieExt}`, 406);
     await expectStatus(`/series/${u}/${PW}/${ids.episode}.${ids.episodeExt}`, 406);
-    await expectStatus(`/live/${u}/${PW}/${ids.news}.ts`, 503);
+    await expectStatus(`/live/${u}/${PW}/${ids.news}.ts`, 200);
   });
   it('unknown stream id → 404', async () => {
     const u = LINES.open.user;

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# bench/vod: movie delivery (sendfile + Range) of xtreamd against nginx
+# serving the very same 1 GiB file: BENCH_CONNS (200) keep-alive readers, each
+# repeatedly fetching a random single range of 1-8 MiB and reading it all.
+#
+#   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF
+#   cmake --build build
+#   bench/vod/run.sh            # or: make bench-vod
+#
+# Builds only its load generator (bench/vod/loadgen.c, gcc -O2). Needs
+# build/xtreamd (override with XTREAMD_BIN), gcc, ffmpeg, curl and nginx
+# (Debian nginx-light). Everything runs on 127.0.0.1 in one temp dir and is
+# stopped/removed on exit. Target: xtreamd throughput >= 0.95x nginx's
+# (worker_processes 1, like xtreamd's single loop) and no response stalled
+# more than 1 s. Tunables (env): BENCH_SIZE_MIB (1024), BENCH_CONNS (200),
+# BENCH_DURATION (15 s), BENCH_ROUNDS (3), BENCH_MIN_MIB (1), BENCH_MAX_MIB (8),
+# BENCH_NGINX_AUTO (1: one extra reference round with worker_processes auto),
+# BENCH_DEADLINE (230 s).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BIN=${XTREAMD_BIN:-build/xtreamd}
+SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+CONNS=${BENCH_CONNS:-200}
+DURATION=${BENCH_DURATION:-15}
+ROUNDS=${BENCH_ROUNDS:-3}
+MIN_MIB=${BENCH_MIN_MIB:-1}
+MAX_MIB=${BENCH_MAX_MIB:-8}
+NGINX_AUTO=${BENCH_NGINX_AUTO:-1}
+DEADLINE=${BENCH_DEADLINE:-230}
+USER_=bench
+PASS_=bench.Pw-1
+
+die() { echo "bench-vod: $*" >&2; exit 1; }
+log() { printf 'bench-vod: %s\n' "$*" >&2; }
+[ -x "$BIN" ] || die "no $BIN: build it first (cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF && cmake --build build)"
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+for t in gcc ffmpeg curl nginx awk timeout; do
+  command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh test installs it)"
+done
+[ "$SIZE_MIB" -ge 16 ] || die "BENCH_SIZE_MIB must be >= 16"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xtreamd-bench-vod.XXXXXX")
+chmod 755 "$work" # nginx workers (user nobody when started as root) read $work/www
+xt_pid=
+ng_pid=
+dog_pid=
+lg_pid=
+stop_pid() { # pid: TERM, wait
+  [ -n "$1" ] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$lg_pid"
+  stop_pid "$xt_pid"
+  stop_pid "$ng_pid"
+  [ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null && wait "$dog_pid" 2>/dev/null || true
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'echo "bench-vod: interrupted" >&2; exit 130' INT TERM
+(
+  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep "$DEADLINE" &
+  sp=$!
+  wait "$sp"
+  echo "bench-vod: deadline of ${DEADLINE}s reached, stopping" >&2
+  kill -TERM $$
+) </dev/null &
+dog_pid=$!
+
+# ---------------------------------------------------------------- load generator
+gcc -O2 -std=gnu11 -Wall -Wextra -o "$work/loadgen" bench/vod/loadgen.c || die "cannot build loadgen"
+
+# ---------------------------------------------------------------- the 1 GiB movie
+# A real MPEG-TS (ffprobe must accept it for the scan): one generated clip of
+# about 8 MiB of dense video, repeated. Written blocks, no sparse holes.
+mkdir -p "$work/library" "$work/www"
+movie="$work/library/Bench Movie (2024).ts"
+t0=$(date +%s.%N)
+ffmpeg -nostdin -v error -f lavfi -i "testsrc2=size=640x360:rate=25" -t 4 \
+  -c:v mpeg2video -q:v 2 -g 25 -f mpegts "$work/clip.ts" || die "ffmpeg failed"
+clip_size=$(stat -c %s "$work/clip.ts")
+want=$((SIZE_MIB * 1024 * 1024))
+reps=$(((want + clip_size - 1) / clip_size))
+# Doubling: clip -> 2 -> 4 -> ... then the tail; few large cats.
+cp "$work/clip.ts" "$work/blk.ts"
+blk_reps=1
+while [ $((blk_reps * 2)) -le "$reps" ] && [ $((blk_reps * 2 * clip_size)) -le $((want / 8)) ]; do
+  cat "$work/blk.ts" "$work/blk.ts" >"$work/blk2.ts"
+  mv "$work/blk2.ts" "$work/blk.ts"
+  blk_reps=$((blk_reps * 2))
+done
+blk_size=$(stat -c %s "$work/blk.ts")
+{
+  n=0
+  while [ $(((n + 1) * blk_size)) -le "$want" ]; do cat "$work/blk.ts"; n=$((n + 1)); done
+  head -c $((want - n * blk_size)) "$work/blk.ts"
+} >"$movie"
+rm -f "$work/clip.ts" "$work/blk.ts"
+size=$(stat -c %s "$movie")
+[ "$size" -eq "$want" ] || die "movie is $size bytes, wanted $want"
+chmod 644 "$movie"
+ln "$movie" "$work/www/movie.ts" # the same inode: both servers read the same page cache
+cat "$movie" >/dev/null # warm the page cache for both
+t1=$(date +%s.%N)
+log "made a $SIZE_MIB MiB MPEG-TS in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+
+# ---------------------------------------------------------------- xtreamd
+data=$work/data
+"$BIN" line add "$USER_" "$PASS_" --max-connections 0 --data "$data" >/dev/null
+timeout 60 "$BIN" vod scan "$work/library" --category Bench --data "$data" >"$work/scan.out" 2>&1 ||
+  { cat "$work/scan.out" >&2; die "vod scan failed"; }
+
+: >"$work/xtreamd.log"
+"$BIN" serve --data "$data" --listen 127.0.0.1:0 2>"$work/xtreamd.log" &
+xt_pid=$!
+xt_port=
+for i in $(seq 1 200); do
+  xt_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/xtreamd.log" | head -1)
+  if [ -n "$xt_port" ] && curl -s -o /dev/null "http://127.0.0.1:$xt_port/"; then break; fi
+  kill -0 "$xt_pid" 2>/dev/null || break
+  xt_port=
+  sleep 0.05
+done
+[ -n "$xt_port" ] || { cat "$work/xtreamd.log" >&2; die "xtreamd did not start"; }
+id=$(curl -s "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_vod_streams" |
+  sed -n 's/.*"stream_id":\([0-9][0-9]*\).*/\1/p' | head -1)
+[ -n "$id" ] || die "the scanned movie is not in get_vod_streams"
+xt_path="/movie/$USER_/$PASS_/$id.ts"
+
+# ---------------------------------------------------------------- nginx
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ng_port=
+for try in $(seq 1 50); do
+  p=$((20000 + RANDOM % 40000))
+  port_in_use "$p" || { ng_port=$p; break; }
+done
+[ -n "$ng_port" ] || die "no free port for nginx"
+mkdir -p "$work/nginx"
+start_nginx() { # workers
+  cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes $1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  types { video/mp2t ts; }
+  server {
+    listen 127.0.0.1:$ng_port;
+    root $work/www;
+  }
+}
+EOF
+  nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+  ng_pid=$!
+  local i
+  for i in $(seq 1 100); do
+    curl -s -o /dev/null -r 0-0 "http://127.0.0.1:$ng_port/movie.ts" && return 0
+    kill -0 "$ng_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$work/nginx/error.log" >&2
+  die "nginx did not start"
+}
+start_nginx 1
+
+# Same bytes from both servers for a few ranges?
+for r in 0-999 $((size / 2))-$((size / 2 + 65535)) -4096; do
+  a=$(curl -s -r "$r" "http://127.0.0.1:$xt_port$xt_path" | cksum)
+  b=$(curl -s -r "$r" "http://127.0.0.1:$ng_port/movie.ts" | cksum)
+  [ "$a" = "$b" ] || die "range $r: xtreamd and nginx answered different bytes"
+done
+
+# ---------------------------------------------------------------- rounds
+# run_lg PORT PATH SEED: runs the load generator in the background (so that a
+# signal interrupts the wait at once) and sets RES to its key=value line.
+run_lg() {
+  timeout $((DURATION + 30)) "$work/loadgen" 127.0.0.1 "$1" "$2" "$size" "$DURATION" \
+    "$CONNS" "$MIN_MIB" "$MAX_MIB" "$3" >"$work/lg.out" 2>&1 &
+  lg_pid=$!
+  wait "$lg_pid" || { cat "$work/lg.out" >&2; die "loadgen failed on port $1"; }
+  lg_pid=
+  RES=$(tail -1 "$work/lg.out")
+  echo "$RES" >>"$work/lg.log"
+}
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+declare -A X N
+keys=(mbps rps stalls errors p99_ms max_gap_ms)
+for round in $(seq 1 "$ROUNDS"); do
+  seed=$((round * 7919))
+  log "round $round/$ROUNDS: xtreamd (${DURATION}s, $CONNS connections)"
+  run_lg "$xt_port" "$xt_path" "$seed"
+  log "  xtreamd: $RES"
+  for k in "${keys[@]}"; do X[$k]+="$(field "$RES" "$k") "; done
+  log "round $round/$ROUNDS: nginx"
+  run_lg "$ng_port" /movie.ts "$seed"
+  log "  nginx:   $RES"
+  for k in "${keys[@]}"; do N[$k]+="$(field "$RES" "$k") "; done
+done
+rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$xt_pid/status")
+
+auto_res=
+if [ "$NGINX_AUTO" = 1 ]; then
+  stop_pid "$ng_pid"
+  ng_pid=
+  start_nginx auto
+  log "reference: nginx worker_processes auto"
+  run_lg "$ng_port" /movie.ts 7919
+  auto_res=$RES
+fi
+
+median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+maxof() { tr ' ' '\n' | awk 'NF' | sort -g | tail -1; }
+verdict() { if awk -v a="$1" -v b="$2" "BEGIN { exit !(a $3 b) }"; then echo PASS; else echo MISS; fi; }
+
+xm=$(median <<<"${X[mbps]}"); nm=$(median <<<"${N[mbps]}")
+xr=$(median <<<"${X[rps]}"); nr=$(median <<<"${N[rps]}")
+xs=$(maxof <<<"${X[stalls]}"); ns=$(maxof <<<"${N[stalls]}")
+xe=$(maxof <<<"${X[errors]}"); ne=$(maxof <<<"${N[errors]}")
+xp=$(median <<<"${X[p99_ms]}"); np=$(median <<<"${N[p99_ms]}")
+xg=$(maxof <<<"${X[max_gap_ms]}"); ng=$(maxof <<<"${N[max_gap_ms]}")
+ratio=$(awk -v a="$xm" -v b="$nm" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
+
+echo
+echo "xtreamd VOD benchmark: $SIZE_MIB MiB file, $CONNS connections, random ranges of $MIN_MIB-$MAX_MIB MiB, ${DURATION}s x $ROUNDS rounds (median; stalls/errors/gap: worst round)"
+printf '%-22s %10s %10s %8s %8s %10s %12s\n' server 'MB/s' 'resp/s' stalls errors 'p99 ms' 'max gap ms'
+printf '%-22s %10.1f %10.1f %8s %8s %10s %12s\n' "xtreamd" "$xm" "$xr" "$xs" "$xe" "$xp" "$xg"
+printf '%-22s %10.1f %10.1f %8s %8s %10s %12s\n' "nginx (1 worker)" "$nm" "$nr" "$ns" "$ne" "$np" "$ng"
+if [ -n "$auto_res" ]; then
+  printf '%-22s %10.1f %10.1f %8s %8s %10s %12s   (reference, 1 run)\n' "nginx (auto workers)" \
+    "$(field "$auto_res" mbps)" "$(field "$auto_res" rps)" "$(field "$auto_res" stalls)" \
+    "$(field "$auto_res" errors)" "$(field "$auto_res" p99_ms)" "$(field "$auto_res" max_gap_ms)"
+fi
+printf 'throughput ratio xtreamd/nginx: %s (target >= 0.95): %s\n' "$ratio" "$(verdict "$ratio" 0.95 '>=')"
+printf 'xtreamd stalls > 1 s: %s, errors: %s (target 0): %s\n' "$xs" "$xe" \
+  "$( [ "$xs" = 0 ] && [ "$xe" = 0 ] && echo PASS || echo MISS)"
+printf 'xtreamd memory: VmHWM %.1f MB\n' "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')"

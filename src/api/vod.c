@@ -1,0 +1,289 @@
+/*
+ * vod: delivery of movies and episodes (and of their local artwork) for the
+ * stream routes, once api_stream() has authenticated the line and checked the
+ * item against its bouquets.
+ *
+ * Files are resolved by database id through the catalogue snapshot, never by
+ * a path from the URL; the stored path is canonical (the library scan stores
+ * realpath()s under the scanned root) and must still resolve to itself, so a
+ * symlink planted later is refused. Bodies go out with sendfile via
+ * http_response_file(); Range/If-Range follow http/range.h. Remote entries
+ * (http/https sources) are answered with a 302 to the source.
+ *
+ * Owns: one struct vod_conn per GET file response in flight, linked from
+ * struct api, registered in the connection registry (one viewer per line, IP
+ * and title) and freed by the response's file-done callback. api_vod_watch()
+ * (every ~0.5 s) ends responses whose file was removed or replaced.
+ * Threading: loop thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api_priv.h"
+#include "core/log.h"
+#include "http/range.h"
+
+struct vod_conn {
+    struct vod_conn *next, *prev;
+    struct api *api;
+    struct http_conn *conn;
+    uint64_t handle;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    char path[PATH_MAX];
+};
+
+static const struct {
+    const char *ext, *type;
+} content_types[] = {
+    {"mp4", "video/mp4"},       {"m4v", "video/mp4"},       {"mkv", "video/x-matroska"},
+    {"avi", "video/x-msvideo"}, {"3gp", "video/3gpp"},      {"flv", "video/x-flv"},
+    {"wmv", "video/x-ms-wmv"},  {"mov", "video/quicktime"}, {"ts", "video/mp2t"},
+    {"webm", "video/webm"},     {"mpg", "video/mpeg"},      {"mpeg", "video/mpeg"},
+    {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"},     {"png", "image/png"},
+    {"webp", "image/webp"},     {"gif", "image/gif"},       {"tbn", "image/jpeg"},
+};
+
+static const char *content_type_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    if (dot)
+        for (size_t i = 0; i < sizeof(content_types) / sizeof(content_types[0]); i++)
+            if (strcasecmp(dot + 1, content_types[i].ext) == 0)
+                return content_types[i].type;
+    return "application/octet-stream";
+}
+
+static bool is_remote(const char *source)
+{
+    return strncasecmp(source, "http://", 7) == 0 || strncasecmp(source, "https://", 8) == 0;
+}
+
+/* Opens a stored canonical path read-only; -ENOENT when it no longer resolves
+ * to itself (moved, replaced by a symlink) or is not a regular file. */
+static int open_canonical(const char *path, struct stat *st)
+{
+    char real[PATH_MAX];
+    if (!path || path[0] != '/' || !realpath(path, real) || strcmp(real, path) != 0)
+        return -ENOENT;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -ENOENT;
+    }
+    return fd;
+}
+
+static void vod_unlink(struct vod_conn *v)
+{
+    if (v->prev)
+        v->prev->next = v->next;
+    else if (v->api->vod_conns == v)
+        v->api->vod_conns = v->next;
+    if (v->next)
+        v->next->prev = v->prev;
+    v->next = v->prev = NULL;
+}
+
+static void vod_done(void *ctx)
+{
+    struct vod_conn *v = ctx;
+    conn_registry_remove(v->api->conns, v->handle, (int64_t)time(NULL));
+    vod_unlink(v);
+    free(v);
+}
+
+/* A registered vod_conn whose response sends no file body after all. */
+static void vod_drop(struct vod_conn *v)
+{
+    if (!v)
+        return;
+    conn_registry_remove(v->api->conns, v->handle, (int64_t)time(NULL));
+    free(v);
+}
+
+static void vod_kick(void *ctx)
+{
+    struct vod_conn *v = ctx;
+    log_info("vod", "closing an older connection of the line (connection limit)");
+    http_conn_abort(v->conn); /* ends in vod_done */
+}
+
+void api_vod_watch(struct api *api)
+{
+    struct vod_conn *v = api->vod_conns;
+    while (v) {
+        struct vod_conn *next = v->next;
+        struct stat st;
+        if (stat(v->path, &st) != 0 || st.st_ino != v->ino || st.st_dev != v->dev ||
+            st.st_size < v->size) {
+            log_warn("vod", "%s was removed or replaced while being sent; ending that response",
+                     v->path);
+            http_conn_abort(v->conn); /* frees v through vod_done */
+        }
+        v = next;
+    }
+}
+
+void api_vod_free_all(struct api *api)
+{
+    while (api->vod_conns) {
+        struct vod_conn *v = api->vod_conns;
+        vod_unlink(v);
+        free(v);
+    }
+}
+
+/* Sends fd (size st) as the response, honouring Range, If-Range and HEAD.
+ * Takes ownership of fd. v (may be NULL) is attached when a body is sent. */
+static void send_file(struct api_req *r, int fd, const struct stat *st, const char *type,
+                      struct vod_conn *v)
+{
+    struct http_response *res = r->res;
+    char etag[64], date[64], buf[128];
+    uint64_t size = (uint64_t)st->st_size;
+    http_range_etag(size, (int64_t)st->st_mtime, etag, sizeof(etag));
+    http_range_date((int64_t)st->st_mtime, date, sizeof(date));
+    http_response_header(res, "Accept-Ranges", "bytes");
+    http_response_header(res, "ETag", etag);
+    http_response_header(res, "Last-Modified", date);
+    const char *range = http_request_header(r->req, "Range");
+    if (range && !http_range_if_range_ok(http_request_header(r->req, "If-Range"), etag,
+                                         (int64_t)st->st_mtime))
+        range = NULL; /* the client's copy is stale: send it all */
+    uint64_t start = 0, len = size;
+    switch (http_range_parse(range, size, &start, &len)) {
+    case HTTP_RANGE_UNSATISFIABLE:
+        close(fd);
+        vod_drop(v);
+        snprintf(buf, sizeof(buf), "bytes */%llu", (unsigned long long)size);
+        http_response_header(res, "Content-Range", buf);
+        http_response_text(res, 416, "text/plain; charset=utf-8", "range not satisfiable\n");
+        return;
+    case HTTP_RANGE_PARTIAL:
+        snprintf(buf, sizeof(buf), "bytes %llu-%llu/%llu", (unsigned long long)start,
+                 (unsigned long long)(start + len - 1), (unsigned long long)size);
+        http_response_header(res, "Content-Range", buf);
+        http_response_status(res, 206);
+        break;
+    case HTTP_RANGE_NONE:
+        http_response_status(res, 200);
+        break;
+    }
+    http_response_header(res, "Content-Type", type);
+    posix_fadvise(fd, (off_t)start, (off_t)len, POSIX_FADV_SEQUENTIAL);
+    if (http_response_file(res, fd, (off_t)start, (off_t)len) != 0) {
+        vod_drop(v);
+        api_text_error(r, 500, "cannot send the file\n");
+        return;
+    }
+    if (v) {
+        v->dev = st->st_dev;
+        v->ino = st->st_ino;
+        v->size = st->st_size;
+        v->next = r->api->vod_conns;
+        if (v->next)
+            v->next->prev = v;
+        r->api->vod_conns = v;
+        http_response_file_done(res, vod_done, v);
+    }
+}
+
+void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
+{
+    const char *source = NULL;
+    bool movie = strcmp(kind, "movie") == 0;
+    if (movie) {
+        const struct cat_movie *m = catalog_movie(r->cat, id);
+        source = m ? m->source : NULL;
+    } else {
+        const struct cat_series *s;
+        const struct cat_episode *e = catalog_episode(r->cat, id, &s);
+        source = e ? e->source : NULL;
+    }
+    if (!source || !*source) {
+        api_text_error(r, 404, "no such stream\n");
+        return;
+    }
+    if (is_remote(source)) { /* remote entries: redirect (docs/internals/vod.md) */
+        if (strpbrk(source, "\r\n")) {
+            api_text_error(r, 404, "no such stream\n");
+            return;
+        }
+        http_response_header(r->res, "Location", source);
+        http_response_text(r->res, 302, "text/plain; charset=utf-8", "moved\n");
+        return;
+    }
+    struct stat st;
+    int fd = open_canonical(source, &st);
+    if (fd < 0) {
+        log_warn("vod", "%s %lld: file unavailable (%s)", kind, (long long)id, strerror(-fd));
+        api_text_error(r, 404, "file not available\n");
+        return;
+    }
+    struct vod_conn *v = NULL;
+    if (r->req->method == HTTP_GET) {
+        v = calloc(1, sizeof(*v));
+        if (!v) {
+            close(fd);
+            api_text_error(r, 500, "out of memory\n");
+            return;
+        }
+        v->api = r->api;
+        v->conn = http_response_conn(r->res);
+        snprintf(v->path, sizeof(v->path), "%s", source);
+        int64_t now = (int64_t)time(NULL);
+        v->handle = conn_registry_add(r->api->conns, r->line->id, movie ? CONN_MOVIE : CONN_EPISODE,
+                                      id, r->req->client_ip,
+                                      http_request_header(r->req, "User-Agent"), now, vod_kick, v);
+        if (v->handle)
+            conn_registry_enforce(r->api->conns, r->line->id, r->line->max_connections, v->handle,
+                                  now);
+    }
+    send_file(r, fd, &st, content_type_of(source), v);
+}
+
+/* /images/{movie|series|episode}/ID/{poster|backdrop}[.ext] */
+void api_images(struct api_req *r)
+{
+    const char **seg = r->req->segments;
+    http_response_header(r->res, "Access-Control-Allow-Origin", "*");
+    int64_t id = api_parse_id(seg[2], strlen(seg[2]));
+    size_t wlen = strcspn(seg[3], ".");
+    bool poster = wlen == 6 && strncmp(seg[3], "poster", 6) == 0;
+    bool backdrop = wlen == 8 && strncmp(seg[3], "backdrop", 8) == 0;
+    const char *path = NULL;
+    if (id > 0 && (poster || backdrop)) {
+        if (strcmp(seg[1], "movie") == 0) {
+            const struct cat_movie *m = catalog_movie(r->cat, id);
+            path = m ? (poster ? m->poster_file : m->backdrop_file) : NULL;
+        } else if (strcmp(seg[1], "series") == 0) {
+            const struct cat_series *s = catalog_series(r->cat, id);
+            path = s ? (poster ? s->cover_file : s->backdrop_file) : NULL;
+        } else if (strcmp(seg[1], "episode") == 0 && poster) {
+            const struct cat_series *s;
+            const struct cat_episode *e = catalog_episode(r->cat, id, &s);
+            path = e ? e->image_file : NULL;
+        }
+    }
+    struct stat st;
+    int fd = path && *path ? open_canonical(path, &st) : -ENOENT;
+    if (fd < 0) {
+        api_text_error(r, 404, "no such image\n");
+        return;
+    }
+    http_response_header(r->res, "Cache-Control", "public, max-age=86400");
+    send_file(r, fd, &st, content_type_of(path), NULL);
+}

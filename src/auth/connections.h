@@ -1,0 +1,75 @@
+/*
+ * connections: the in-memory registry of viewer connections (live TS, HLS,
+ * movies, episodes) used to enforce a line's max_connections and to report
+ * active_cons. Shared by the VOD server (api/vod.c) and the live engine.
+ *
+ * Model. Every delivering HTTP response registers one entry (line, kind,
+ * item, client IP, user agent) and removes it when it ends. Entries with the
+ * same (line, kind, item, IP) form one *session*: a player opening several
+ * range connections for one title counts once. A removed entry lingers for
+ * `window` seconds so that a player's next range request (a seek) is still
+ * the same session and does not count as a new viewer.
+ *
+ * Limits, "newest wins" (xtream-api.md §4.3): conn_registry_enforce() closes
+ * the oldest sessions of a line (every active entry of them, through their
+ * kick callbacks) until the line is within its limit; the session that was
+ * just registered is never the victim.
+ *
+ * Ownership: entries are owned by the registry; kick contexts are borrowed.
+ * A kick callback is called after its entry was removed, so it may (and
+ * usually does) end in conn_registry_remove() of that handle, a no-op.
+ * Bounds: at most CONN_REGISTRY_MAX entries (register fails with 0 beyond).
+ * Threading: loop thread only.
+ */
+#ifndef XTREAMD_AUTH_CONNECTIONS_H
+#define XTREAMD_AUTH_CONNECTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONN_REGISTRY_MAX 65536
+
+enum conn_kind { CONN_LIVE, CONN_HLS, CONN_MOVIE, CONN_EPISODE, CONN_TIMESHIFT };
+
+struct conn_registry;
+
+typedef void (*conn_kick_fn)(void *ctx);
+
+struct conn_info {
+    uint64_t handle;
+    int64_t line_id;
+    enum conn_kind kind;
+    int64_t item_id;
+    const char *ip;
+    const char *ua;
+    int64_t started;
+};
+
+/* window_secs: how long a removed entry keeps its session alive (0: none). */
+struct conn_registry *conn_registry_new(int window_secs);
+void conn_registry_free(struct conn_registry *r);
+
+/* Registers a connection; returns its handle (> 0), or 0 when out of memory or
+ * full. kick(ctx) closes the connection; NULL if it cannot be closed. */
+uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_kind kind,
+                           int64_t item_id, const char *ip, const char *ua, int64_t now,
+                           conn_kick_fn kick, void *ctx);
+/* Ends a connection (unknown handles are ignored). */
+void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now);
+
+/* Sessions of a line: distinct (kind, item, IP) with an active entry or one
+ * removed less than the window ago. */
+size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now);
+/* Active entries (all lines). */
+size_t conn_registry_active(const struct conn_registry *r);
+/* The line's oldest active entry; 0 if none (info may be NULL). */
+uint64_t conn_registry_oldest(const struct conn_registry *r, int64_t line_id,
+                              struct conn_info *info);
+
+/* Newest wins: while the line has more than max sessions (max <= 0: no
+ * limit), kicks the oldest session other than keep's. Returns how many
+ * connections were kicked. */
+int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uint64_t keep,
+                          int64_t now);
+
+#endif

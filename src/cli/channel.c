@@ -1,0 +1,224 @@
+/*
+ * cli/channel: `xtreamd channel list|show|start|stop|restart` and
+ * `xtreamd connections [--kill ID]` — ask the running server through its
+ * loopback-only admin endpoint (/api/admin/..., see stream/live.h). The
+ * server's address comes from <data>/serve.json, which `serve` writes.
+ * A tiny blocking HTTP/1.0 client with a 10 s timeout and a 16 MiB bound.
+ * Single-threaded.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "core/buf.h"
+
+static const char usage_channel[] =
+    "usage: xtreamd channel list [--json] [--data DIR]\n"
+    "       xtreamd channel show|start|stop|restart ID [--data DIR]\n"
+    "       xtreamd connections [--kill ID] [--json] [--data DIR]\n"
+    "  Talks to the running server (found through <data>/serve.json) on its\n"
+    "  loopback admin endpoint.\n";
+
+static int admin_request(const char *cmd, const char *data, const char *method, const char *path,
+                         int *status, struct buf *body)
+{
+    char fn[4096];
+    snprintf(fn, sizeof(fn), "%s/serve.json", data);
+    json_error_t jerr;
+    json_t *st = json_load_file(fn, 0, &jerr);
+    int port = st ? (int)json_integer_value(json_object_get(st, "port")) : 0;
+    const char *host = st && json_string_value(json_object_get(st, "host")) &&
+                               strchr(json_string_value(json_object_get(st, "host")), ':')
+                           ? "::1"
+                           : "127.0.0.1";
+    json_decref(st);
+    if (port <= 0) {
+        fprintf(stderr, "%s: no running server found (%s missing or unreadable)\n", cmd, fn);
+        return -ENOENT;
+    }
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+    if (getaddrinfo(host, portstr, &hints, &ai) != 0)
+        return -EIO;
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {.tv_sec = 10};
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        fprintf(stderr, "%s: cannot reach the server on %s port %d: %s\n", cmd, host, port,
+                strerror(errno));
+        freeaddrinfo(ai);
+        if (fd >= 0)
+            close(fd);
+        return -ECONNREFUSED;
+    }
+    freeaddrinfo(ai);
+    char req[512];
+    int n =
+        snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
+                 method, path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -EIO;
+    }
+    struct buf raw = BUF_INIT(16 << 20);
+    char tmp[65536];
+    ssize_t r;
+    while ((r = read(fd, tmp, sizeof(tmp))) > 0)
+        buf_append(&raw, tmp, (size_t)r);
+    close(fd);
+    char *sep = raw.data ? strstr(raw.data, "\r\n\r\n") : NULL;
+    if (raw.err || !sep || sscanf(raw.data, "HTTP/1.%*d %d", status) != 1) {
+        buf_free(&raw);
+        fprintf(stderr, "%s: bad answer from the server\n", cmd);
+        return -EPROTO;
+    }
+    buf_append(body, sep + 4, raw.len - (size_t)(sep + 4 - raw.data));
+    buf_free(&raw);
+    return 0;
+}
+
+static void print_channels(json_t *arr)
+{
+    printf("%-6s %-24s %-9s %6s %8s %s\n", "ID", "NAME", "STATE", "VIEW", "KBPS", "CODECS");
+    size_t i;
+    json_t *c;
+    json_array_foreach(arr, i, c)
+    {
+        printf("%-6lld ", (long long)json_integer_value(json_object_get(c, "id")));
+        cli_print_cell(json_string_value(json_object_get(c, "name")), 24);
+        printf(" %-9s %6lld %8lld %s\n", json_string_value(json_object_get(c, "state")),
+               (long long)json_integer_value(json_object_get(c, "viewers")),
+               (long long)json_integer_value(json_object_get(c, "input_kbps")),
+               json_string_value(json_object_get(c, "codecs")));
+    }
+}
+
+static void print_conns(json_t *arr)
+{
+    printf("%-8s %-5s %-16s %-8s %-15s %8s %12s\n", "ID", "KIND", "USER", "STREAM", "IP", "SECONDS",
+           "BYTES");
+    size_t i;
+    json_t *c;
+    json_array_foreach(arr, i, c)
+    {
+        printf("%-8lld %-5s ", (long long)json_integer_value(json_object_get(c, "id")),
+               json_string_value(json_object_get(c, "kind")));
+        cli_print_cell(json_string_value(json_object_get(c, "username")), 16);
+        printf(" %-8lld %-15s %8lld %12lld\n",
+               (long long)json_integer_value(json_object_get(c, "stream_id")),
+               json_string_value(json_object_get(c, "ip")),
+               (long long)json_integer_value(json_object_get(c, "seconds")),
+               (long long)json_integer_value(json_object_get(c, "bytes")));
+    }
+}
+
+int cli_channel(int argc, char **argv)
+{
+    /* argv[1] is "channel" or "connections" */
+    bool conns = strcmp(argv[1], "connections") == 0;
+    const char *cmd = conns ? "xtreamd connections" : "xtreamd channel";
+    if (cli_wants_help(argc - 1, argv + 1)) {
+        fputs(usage_channel, stdout);
+        return CLI_OK;
+    }
+    const char *data = CLI_DEFAULT_DATA, *kill = NULL, *pos[2] = {NULL, NULL};
+    bool json = false;
+    size_t np = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        int r;
+        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            data = v;
+        } else if (conns && (r = cli_opt_value(cmd, argc, argv, &i, "--kill", &v)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            kill = v;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] != '-' && np < 2) {
+            pos[np++] = argv[i];
+        } else {
+            return cli_bad_arg(cmd, argv[i]);
+        }
+    }
+    char path[256];
+    const char *method = "GET";
+    long long id = 0;
+    if (conns) {
+        if (np)
+            return cli_bad_arg(cmd, pos[0]);
+        if (kill) {
+            if (cli_parse_int(cmd, "--kill", kill, 1, INT64_MAX, &id))
+                return CLI_USAGE;
+            snprintf(path, sizeof(path), "/api/admin/connections/%lld/kill", id);
+            method = "POST";
+        } else {
+            snprintf(path, sizeof(path), "/api/admin/connections");
+        }
+    } else {
+        const char *sub = np ? pos[0] : "list";
+        if (strcmp(sub, "list") == 0) {
+            snprintf(path, sizeof(path), "/api/admin/channels");
+        } else if (strcmp(sub, "show") == 0 || strcmp(sub, "start") == 0 ||
+                   strcmp(sub, "stop") == 0 || strcmp(sub, "restart") == 0) {
+            if (np < 2 || cli_parse_int(cmd, "ID", pos[1], 1, INT32_MAX, &id)) {
+                fprintf(stderr, "%s %s: needs a channel ID\n", cmd, sub);
+                return CLI_USAGE;
+            }
+            if (strcmp(sub, "show") == 0) {
+                snprintf(path, sizeof(path), "/api/admin/channels/%lld", id);
+            } else {
+                snprintf(path, sizeof(path), "/api/admin/channels/%lld/%s", id, sub);
+                method = "POST";
+            }
+            json = json || strcmp(sub, "show") == 0;
+        } else {
+            fprintf(stderr, "%s: unknown sub-command '%s'\n", cmd, sub);
+            fputs(usage_channel, stderr);
+            return CLI_USAGE;
+        }
+    }
+    struct buf body = BUF_INIT(16 << 20);
+    int status = 0;
+    int rc = admin_request(cmd, data, method, path, &status, &body);
+    if (rc) {
+        buf_free(&body);
+        return CLI_FAIL;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
+    buf_free(&body);
+    if (!j || status != 200) {
+        const char *err = j ? json_string_value(json_object_get(j, "error")) : NULL;
+        fprintf(stderr, "%s: server answered %d%s%s\n", cmd, status, err ? ": " : "",
+                err ? err : "");
+        json_decref(j);
+        return CLI_FAIL;
+    }
+    if (json || kill || (!conns && strcmp(np ? pos[0] : "list", "list") != 0)) {
+        char *text = json_dumps(j, JSON_INDENT(2));
+        if (text)
+            puts(text);
+        free(text);
+    } else if (conns) {
+        print_conns(j);
+    } else {
+        print_channels(j);
+    }
+    json_decref(j);
+    return CLI_OK;
+}

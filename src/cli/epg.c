@@ -1,0 +1,378 @@
+/*
+ * cli/epg: `xtreamd epg add|list|del|import|unmapped|map` — EPG sources
+ * (XMLTV files or http(s) URLs, plain or gzip), on-demand import, and the
+ * channel mapping report. SQL is in db/epg.c; the import is epg/import.c.
+ * Single-threaded.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "db/db.h"
+#include "db/epg.h"
+#include "epg/epg.h"
+#include "epg/map.h"
+
+static const char usage_epg[] =
+    "usage: xtreamd epg add NAME FILE|URL [--priority N] [--refresh-hours H] [--data DIR]\n"
+    "       xtreamd epg list [--json] [--data DIR]\n"
+    "       xtreamd epg del NAME|ID [--data DIR]\n"
+    "       xtreamd epg import [NAME|ID ...] [--data DIR]\n"
+    "       xtreamd epg unmapped [--json] [--data DIR]\n"
+    "       xtreamd epg map [--data DIR]\n"
+    "  add       registers an XMLTV source: a file path or an http(s) URL, plain or\n"
+    "            gzip. --priority (default 0): when several sources cover a channel,\n"
+    "            the higher priority wins. --refresh-hours (default 24, 0 = manual\n"
+    "            only): how often the server re-imports it.\n"
+    "  list      the sources with their last import status and counts.\n"
+    "  del       removes a source and its programmes.\n"
+    "  import    imports the named sources (default: every enabled source) now.\n"
+    "            A malformed document is rejected with its line and column; the\n"
+    "            previous guide of that source stays.\n"
+    "  unmapped  live channels without a guide, with the best candidate ids.\n"
+    "  map       recomputes the automatic name-based mapping (import does this).\n";
+
+struct common {
+    const char *cmd, *data;
+    bool json;
+    const char *pos[8];
+    int npos;
+    const char *priority, *refresh;
+};
+
+static int parse_common(const char *cmd, int argc, char **argv, struct common *c, bool json_ok,
+                        bool add_opts, int max_pos)
+{
+    memset(c, 0, sizeof(*c));
+    c->cmd = cmd;
+    c->data = CLI_DEFAULT_DATA;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            c->data = v;
+        } else if (add_opts && (r = cli_opt_value(cmd, argc, argv, &i, "--priority", &v)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            c->priority = v;
+        } else if (add_opts &&
+                   (r = cli_opt_value(cmd, argc, argv, &i, "--refresh-hours", &v)) != 0) {
+            if (r < 0)
+                return CLI_USAGE;
+            c->refresh = v;
+        } else if (json_ok && strcmp(argv[i], "--json") == 0) {
+            c->json = true;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return cli_bad_arg(cmd, argv[i]);
+        } else if (c->npos < max_pos && c->npos < 8) {
+            c->pos[c->npos++] = argv[i];
+        } else {
+            return cli_bad_arg(cmd, argv[i]);
+        }
+    }
+    return CLI_OK;
+}
+
+static int epg_add(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common("xtreamd epg add", argc, argv, &c, false, true, 2);
+    if (rc != CLI_OK)
+        return rc;
+    if (c.npos != 2) {
+        fprintf(stderr, "%s: expected NAME and FILE|URL (see --help)\n", c.cmd);
+        return CLI_USAGE;
+    }
+    long long prio = 0, refresh = 24;
+    if ((c.priority && cli_parse_int(c.cmd, "--priority", c.priority, -1000000, 1000000, &prio)) ||
+        (c.refresh && cli_parse_int(c.cmd, "--refresh-hours", c.refresh, 0, 24 * 365, &refresh)))
+        return CLI_USAGE;
+    const char *name = c.pos[0], *url = c.pos[1];
+    if (!*name || strlen(name) > 100) {
+        fprintf(stderr, "%s: NAME must be 1 to 100 characters\n", c.cmd);
+        return CLI_USAGE;
+    }
+    char abs[PATH_MAX];
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        if (strstr(url, "://")) {
+            fprintf(stderr, "%s: '%s': only files and http(s) URLs are supported\n", c.cmd, url);
+            return CLI_USAGE;
+        }
+        if (!realpath(url, abs)) {
+            fprintf(stderr, "%s: '%s': %s\n", c.cmd, url, strerror(errno));
+            return CLI_FAIL;
+        }
+        url = abs;
+    } else if (strlen(url) > 4096) {
+        fprintf(stderr, "%s: URL longer than 4096 characters\n", c.cmd);
+        return CLI_USAGE;
+    }
+    struct db *db;
+    if (cli_open_db(c.cmd, c.data, &db))
+        return CLI_FAIL;
+    int64_t id;
+    rc = db_epg_source_add(db, name, url, (int)prio, (int)refresh, &id);
+    db_close(db);
+    if (rc == -EEXIST) {
+        fprintf(stderr, "%s: a source named '%s' already exists\n", c.cmd, name);
+        return CLI_FAIL;
+    }
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", c.cmd);
+        return CLI_FAIL;
+    }
+    printf("added EPG source %lld '%s' (import it with: xtreamd epg import %s)\n", (long long)id,
+           name, name);
+    return CLI_OK;
+}
+
+static int epg_list(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common("xtreamd epg list", argc, argv, &c, true, false, 0);
+    if (rc != CLI_OK)
+        return rc;
+    struct db *db;
+    struct db_epg_source *s;
+    size_t n;
+    if (cli_open_db(c.cmd, c.data, &db))
+        return CLI_FAIL;
+    rc = db_epg_source_list(db, &s, &n);
+    db_close(db);
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", c.cmd);
+        return CLI_FAIL;
+    }
+    int ret = CLI_OK;
+    if (c.json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_integer(s[i].id));
+            json_object_set_new(o, "name", json_string(s[i].name));
+            json_object_set_new(o, "url", json_string(s[i].url));
+            json_object_set_new(o, "priority", json_integer(s[i].priority));
+            json_object_set_new(o, "refresh_hours", json_integer(s[i].refresh_hours));
+            json_object_set_new(o, "enabled", json_boolean(s[i].enabled));
+            json_object_set_new(o, "last_import", json_integer(s[i].last_import));
+            json_object_set_new(o, "last_attempt", json_integer(s[i].last_attempt));
+            json_object_set_new(o, "last_status", json_string(s[i].last_status));
+            json_object_set_new(o, "channels", json_integer(s[i].channels));
+            json_object_set_new(o, "programmes", json_integer(s[i].programmes));
+            json_array_append_new(arr, o);
+        }
+        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+            ret = CLI_FAIL;
+        else
+            fputc('\n', stdout);
+        json_decref(arr);
+    } else {
+        printf("%-4s %-20s %4s %7s %8s %10s  %s\n", "ID", "NAME", "PRIO", "REFRESH", "CHANNELS",
+               "PROGRAMMES", "STATUS");
+        for (size_t i = 0; i < n; i++) {
+            printf("%-4lld ", (long long)s[i].id);
+            cli_print_cell(s[i].name, 20);
+            printf(" %4d %6dh %8lld %10lld  %s\n", s[i].priority, s[i].refresh_hours,
+                   (long long)s[i].channels, (long long)s[i].programmes,
+                   s[i].last_status[0] ? s[i].last_status : "never imported");
+            printf("     %s\n", s[i].url);
+        }
+    }
+    db_epg_source_list_free(s, n);
+    return ret;
+}
+
+static int epg_del(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common("xtreamd epg del", argc, argv, &c, false, false, 1);
+    if (rc != CLI_OK)
+        return rc;
+    if (c.npos != 1) {
+        fprintf(stderr, "%s: expected NAME or ID\n", c.cmd);
+        return CLI_USAGE;
+    }
+    struct db *db;
+    if (cli_open_db(c.cmd, c.data, &db))
+        return CLI_FAIL;
+    rc = db_epg_source_del(db, c.pos[0]);
+    if (rc == 0)
+        epg_automap(db, false);
+    db_close(db);
+    if (rc == -ENOENT) {
+        fprintf(stderr, "%s: no EPG source '%s'\n", c.cmd, c.pos[0]);
+        return CLI_FAIL;
+    }
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", c.cmd);
+        return CLI_FAIL;
+    }
+    printf("deleted EPG source '%s'\n", c.pos[0]);
+    return CLI_OK;
+}
+
+static int import_one(const char *cmd, struct db *db, const struct db_epg_source *s)
+{
+    struct epg_import_result res;
+    if (epg_import_source(db, s->id, db_now(), &res) != 0) {
+        fprintf(stderr, "%s: %s: %s (previous guide kept)\n", cmd, s->name, res.error);
+        return -1;
+    }
+    printf("%s: %lld channels, %lld programmes (%lld skipped), %.1f MB\n", s->name,
+           (long long)res.channels, (long long)res.programmes, (long long)res.skipped,
+           (double)res.bytes / 1e6);
+    return 0;
+}
+
+static int epg_import(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common("xtreamd epg import", argc, argv, &c, false, false, 8);
+    if (rc != CLI_OK)
+        return rc;
+    struct db *db;
+    if (cli_open_db(c.cmd, c.data, &db))
+        return CLI_FAIL;
+    int failed = 0;
+    if (c.npos == 0) {
+        struct db_epg_source *s;
+        size_t n;
+        if (db_epg_source_list(db, &s, &n)) {
+            db_close(db);
+            fprintf(stderr, "%s: database error\n", c.cmd);
+            return CLI_FAIL;
+        }
+        if (n == 0)
+            fprintf(stderr, "%s: no EPG sources (add one with 'xtreamd epg add')\n", c.cmd);
+        /* Lowest priority first, so that logs read like the override order. */
+        for (size_t i = n; i-- > 0;)
+            if (s[i].enabled && import_one(c.cmd, db, &s[i]))
+                failed++;
+        db_epg_source_list_free(s, n);
+    }
+    for (int i = 0; i < c.npos; i++) {
+        struct db_epg_source *s;
+        rc = db_epg_source_get(db, c.pos[i], &s);
+        if (rc) {
+            fprintf(stderr, "%s: no EPG source '%s'\n", c.cmd, c.pos[i]);
+            failed++;
+            continue;
+        }
+        if (import_one(c.cmd, db, s))
+            failed++;
+        db_epg_source_list_free(s, 1);
+    }
+    db_close(db);
+    return failed ? CLI_FAIL : CLI_OK;
+}
+
+static int epg_unmapped_cmd(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common("xtreamd epg unmapped", argc, argv, &c, true, false, 0);
+    if (rc != CLI_OK)
+        return rc;
+    struct db *db;
+    struct epg_unmapped *u;
+    size_t n;
+    if (cli_open_db(c.cmd, c.data, &db))
+        return CLI_FAIL;
+    rc = epg_unmapped(db, &u, &n);
+    db_close(db);
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", c.cmd);
+        return CLI_FAIL;
+    }
+    int ret = CLI_OK;
+    if (c.json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+            json_t *o = json_object(), *cands = json_array();
+            json_object_set_new(o, "stream_id", json_integer(u[i].stream_id));
+            json_object_set_new(o, "name", json_string(u[i].name));
+            json_object_set_new(o, "epg_channel_id", json_string(u[i].epg_id));
+            for (int k = 0; k < EPG_CANDIDATES && u[i].candidate[k]; k++) {
+                json_t *cand = json_object();
+                json_object_set_new(cand, "id", json_string(u[i].candidate[k]));
+                json_object_set_new(cand, "score", json_integer(u[i].score[k]));
+                json_array_append_new(cands, cand);
+            }
+            json_object_set_new(o, "candidates", cands);
+            json_array_append_new(arr, o);
+        }
+        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+            ret = CLI_FAIL;
+        else
+            fputc('\n', stdout);
+        json_decref(arr);
+    } else {
+        printf("%-6s %-32s %-24s %s\n", "ID", "NAME", "EPG ID", "CANDIDATES (score)");
+        for (size_t i = 0; i < n; i++) {
+            printf("%-6lld ", (long long)u[i].stream_id);
+            cli_print_cell(u[i].name, 32);
+            putchar(' ');
+            cli_print_cell(u[i].epg_id[0] ? u[i].epg_id : "-", 24);
+            for (int k = 0; k < EPG_CANDIDATES && u[i].candidate[k]; k++)
+                printf(" %s (%d)", u[i].candidate[k], u[i].score[k]);
+            putchar('\n');
+        }
+        printf("%zu channel(s) without a guide\n", n);
+    }
+    epg_unmapped_free(u, n);
+    return ret;
+}
+
+static int epg_map(int argc, char **argv)
+{
+    struct common c;
+    int rc = parse_common("xtreamd epg map", argc, argv, &c, false, false, 0);
+    if (rc != CLI_OK)
+        return rc;
+    struct db *db;
+    if (cli_open_db(c.cmd, c.data, &db))
+        return CLI_FAIL;
+    rc = epg_automap(db, false);
+    db_close(db);
+    if (rc < 0) {
+        fprintf(stderr, "%s: database error\n", c.cmd);
+        return CLI_FAIL;
+    }
+    printf("%d channel(s) mapped automatically\n", rc);
+    return CLI_OK;
+}
+
+int cli_epg(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_epg, stderr);
+        return CLI_USAGE;
+    }
+    if (cli_wants_help(argc, argv) || strcmp(argv[1], "help") == 0) {
+        fputs(usage_epg, stdout);
+        return CLI_OK;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } cmds[] = {
+        {"add", epg_add},
+        {"list", epg_list},
+        {"del", epg_del},
+        {"import", epg_import},
+        {"unmapped", epg_unmapped_cmd},
+        {"map", epg_map},
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "xtreamd epg: unknown command '%s'\n", argv[1]);
+    fputs(usage_epg, stderr);
+    return CLI_USAGE;
+}

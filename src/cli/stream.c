@@ -1,0 +1,328 @@
+/*
+ * cli/stream: `xtreamd stream add|list|show|set|del` — live channels and their
+ * ordered source lists (order is priority; `set --source` replaces the list).
+ * SQL lives in db/live_streams.c and db/content.c. Single-threaded.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "db/categories.h"
+#include "db/content.h"
+#include "db/db.h"
+#include "db/live_streams.h"
+
+#define MAX_SOURCES 16
+
+static const char usage_stream[] =
+    "usage: xtreamd stream add NAME --source URL [--source URL...] [options] [--data DIR]\n"
+    "       xtreamd stream list [--json] [--data DIR]\n"
+    "       xtreamd stream show ID [--json] [--data DIR]\n"
+    "       xtreamd stream set ID [--name N] [--source URL...] [options] [--data DIR]\n"
+    "       xtreamd stream del ID [--data DIR]\n"
+    "  Live channels. A source is anything ffmpeg reads (http(s), HLS, rtmp, rtsp,\n"
+    "  udp/rtp, srt, a local file played in a loop) or lavfi:<graph>. Sources are\n"
+    "  tried in the order given; 'set --source' replaces the whole list.\n"
+    "options:\n"
+    "  --category NAME    live category (created if missing; '' clears on set)\n"
+    "  --epg-id ID        XMLTV channel id\n"
+    "  --logo URL         channel logo\n"
+    "  --always-on        run the channel from server start, not on demand\n"
+    "  --on-demand        (set) back to on-demand\n";
+
+struct stream_opts {
+    const char *data, *name, *category, *epg, *logo;
+    const char *sources[MAX_SOURCES];
+    size_t nsrc;
+    int always_on;
+    bool json;
+    const char *positional;
+};
+
+static int parse(const char *cmd, int argc, char **argv, struct stream_opts *o)
+{
+    o->data = CLI_DEFAULT_DATA;
+    o->always_on = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
+            if (r < 0)
+                return -1;
+            o->data = v;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--name", &v)) != 0) {
+            if (r < 0)
+                return -1;
+            o->name = v;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--category", &v)) != 0) {
+            if (r < 0)
+                return -1;
+            o->category = v;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--epg-id", &v)) != 0) {
+            if (r < 0)
+                return -1;
+            o->epg = v;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--logo", &v)) != 0) {
+            if (r < 0)
+                return -1;
+            o->logo = v;
+        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--source", &v)) != 0) {
+            if (r < 0)
+                return -1;
+            if (o->nsrc == MAX_SOURCES || !*v || strlen(v) > 4096) {
+                fprintf(stderr, "%s: --source: empty, too long, or more than %d sources\n", cmd,
+                        MAX_SOURCES);
+                return -1;
+            }
+            o->sources[o->nsrc++] = v;
+        } else if (strcmp(argv[i], "--always-on") == 0) {
+            o->always_on = 1;
+        } else if (strcmp(argv[i], "--on-demand") == 0) {
+            o->always_on = 0;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            o->json = true;
+        } else if (argv[i][0] != '-' && !o->positional) {
+            o->positional = argv[i];
+        } else {
+            cli_bad_arg(cmd, argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static json_t *to_json(const struct db_live_stream *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(s->id));
+    json_object_set_new(o, "name", json_string(s->name));
+    json_object_set_new(o, "category", json_string(s->category));
+    json_object_set_new(o, "epg_id", json_string(s->epg_id));
+    json_object_set_new(o, "logo", json_string(s->logo));
+    json_object_set_new(o, "always_on", json_boolean(s->always_on));
+    json_object_set_new(o, "enabled", json_boolean(s->enabled));
+    json_t *src = json_array();
+    for (size_t i = 0; i < s->source_count; i++)
+        json_array_append_new(src, json_string(s->sources[i]));
+    json_object_set_new(o, "sources", src);
+    return o;
+}
+
+static void print_json(json_t *j)
+{
+    char *text = json_dumps(j, JSON_INDENT(2));
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(j);
+}
+
+static int category_id(struct db *db, const char *name, int64_t *id)
+{
+    if (!name || !*name) {
+        *id = 0;
+        return 0;
+    }
+    return db_category_ensure(db, "live", name, id, NULL);
+}
+
+static int parse_id(const char *cmd, const char *s, int64_t *id)
+{
+    long long v;
+    if (!s) {
+        fprintf(stderr, "%s: missing stream ID (see %s --help)\n", cmd, cmd);
+        return -1;
+    }
+    if (cli_parse_int(cmd, "ID", s, 1, INT32_MAX, &v))
+        return -1;
+    *id = v;
+    return 0;
+}
+
+static int stream_add(int argc, char **argv)
+{
+    const char *cmd = "xtreamd stream add";
+    struct stream_opts o = {0};
+    if (parse(cmd, argc, argv, &o))
+        return CLI_USAGE;
+    if (!o.positional || !*o.positional) {
+        fprintf(stderr, "%s: missing NAME\n", cmd);
+        return CLI_USAGE;
+    }
+    if (o.nsrc == 0) {
+        fprintf(stderr, "%s: at least one --source URL is required\n", cmd);
+        return CLI_USAGE;
+    }
+    struct db *db;
+    struct db_content *c = NULL;
+    if (cli_open_db(cmd, o.data, &db))
+        return CLI_FAIL;
+    int64_t id = 0, cat = 0, order = 0;
+    int rc = db_begin(db);
+    if (!rc)
+        rc = category_id(db, o.category, &cat);
+    if (!rc)
+        rc = db_content_open(db, &c);
+    if (!rc)
+        rc = db_stream_next_order(c, &order);
+    struct db_stream_in in = {.name = o.positional,
+                              .category_id = cat,
+                              .epg_channel_id = o.epg,
+                              .logo = o.logo,
+                              .sort_order = order,
+                              .sources = o.sources,
+                              .source_count = o.nsrc};
+    if (!rc)
+        rc = db_stream_insert(c, &in, &id);
+    struct db_live_stream_set set = {.category_id = -1, .always_on = o.always_on};
+    if (!rc && o.always_on == 1)
+        rc = db_live_stream_update(db, id, &set);
+    db_content_close(c);
+    if (!rc)
+        rc = db_commit(db);
+    else
+        db_rollback(db);
+    db_close(db);
+    if (rc) {
+        fprintf(stderr, "%s: cannot add the stream (database error)\n", cmd);
+        return CLI_FAIL;
+    }
+    printf("%lld\n", (long long)id);
+    return CLI_OK;
+}
+
+static int stream_list(int argc, char **argv, bool show)
+{
+    const char *cmd = show ? "xtreamd stream show" : "xtreamd stream list";
+    struct stream_opts o = {0};
+    if (parse(cmd, argc, argv, &o))
+        return CLI_USAGE;
+    int64_t id = 0;
+    if (show && parse_id(cmd, o.positional, &id))
+        return CLI_USAGE;
+    if (!show && o.positional)
+        return cli_bad_arg(cmd, o.positional);
+    struct db *db;
+    if (cli_open_db(cmd, o.data, &db))
+        return CLI_FAIL;
+    struct db_live_stream *arr = NULL, one;
+    size_t n = 0;
+    int rc = show ? db_live_stream_get(db, id, &one) : db_live_stream_list(db, &arr, &n);
+    db_close(db);
+    if (rc == -ENOENT) {
+        fprintf(stderr, "%s: no stream with id %lld\n", cmd, (long long)id);
+        return CLI_FAIL;
+    }
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", cmd);
+        return CLI_FAIL;
+    }
+    if (show) {
+        arr = &one;
+        n = 1;
+    }
+    if (o.json) {
+        if (show) {
+            print_json(to_json(&one));
+        } else {
+            json_t *a = json_array();
+            for (size_t i = 0; i < n; i++)
+                json_array_append_new(a, to_json(&arr[i]));
+            print_json(a);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const struct db_live_stream *s = &arr[i];
+            printf("%-6lld ", (long long)s->id);
+            cli_print_cell(s->name, 30);
+            printf(" ");
+            cli_print_cell(s->category, 18);
+            printf(" %-9s %zu source%s%s\n", s->always_on ? "always-on" : "on-demand",
+                   s->source_count, s->source_count == 1 ? "" : "s",
+                   s->enabled ? "" : " (disabled)");
+            if (show)
+                for (size_t k = 0; k < s->source_count; k++)
+                    printf("  source %zu: %s\n", k + 1, s->sources[k]);
+        }
+    }
+    if (show)
+        db_live_stream_free(&one);
+    else
+        db_live_stream_free_all(arr, n);
+    return CLI_OK;
+}
+
+static int stream_set(int argc, char **argv, bool del)
+{
+    const char *cmd = del ? "xtreamd stream del" : "xtreamd stream set";
+    struct stream_opts o = {0};
+    if (parse(cmd, argc, argv, &o))
+        return CLI_USAGE;
+    int64_t id;
+    if (parse_id(cmd, o.positional, &id))
+        return CLI_USAGE;
+    struct db *db;
+    if (cli_open_db(cmd, o.data, &db))
+        return CLI_FAIL;
+    int rc = db_begin(db);
+    if (!rc && del) {
+        rc = db_live_stream_delete(db, id);
+    } else if (!rc) {
+        int64_t cat = -1;
+        if (o.category)
+            rc = category_id(db, o.category, &cat);
+        struct db_live_stream_set set = {.name = o.name,
+                                         .epg_id = o.epg,
+                                         .logo = o.logo,
+                                         .category_id = cat,
+                                         .always_on = o.always_on,
+                                         .sources = o.sources,
+                                         .source_count = o.nsrc};
+        if (!rc)
+            rc = db_live_stream_update(db, id, &set);
+    }
+    if (!rc)
+        rc = db_commit(db);
+    else
+        db_rollback(db);
+    db_close(db);
+    if (rc == -ENOENT) {
+        fprintf(stderr, "%s: no stream with id %lld\n", cmd, (long long)id);
+        return CLI_FAIL;
+    }
+    if (rc) {
+        fprintf(stderr, "%s: database error\n", cmd);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+int cli_stream(int argc, char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fputs(usage_stream, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_stream, stdout);
+        return CLI_OK;
+    }
+    const char *sub = argv[1];
+    if (strcmp(sub, "add") == 0)
+        return stream_add(argc - 1, argv + 1);
+    if (strcmp(sub, "list") == 0)
+        return stream_list(argc - 1, argv + 1, false);
+    if (strcmp(sub, "show") == 0)
+        return stream_list(argc - 1, argv + 1, true);
+    if (strcmp(sub, "set") == 0)
+        return stream_set(argc - 1, argv + 1, false);
+    if (strcmp(sub, "del") == 0)
+        return stream_set(argc - 1, argv + 1, true);
+    fprintf(stderr, "xtreamd stream: unknown sub-command '%s'\n", sub);
+    fputs(usage_stream, stderr);
+    return CLI_USAGE;
+}

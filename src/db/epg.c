@@ -1,0 +1,722 @@
+/*
+ * db/epg: EPG SQL (see db/epg.h). The import writer keeps a bounded hash of
+ * the document's channel ids -> epg_channels row id and first start, so that
+ * programmes are inserted with one prepared statement each and the cleanup
+ * after the document runs per channel on the (channel, start) index.
+ */
+#include "db/epg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "db/db.h"
+#include "epg/epg.h"
+
+static char *dup_text(sqlite3_stmt *st, int i)
+{
+    return strdup(db_col_text(st, i));
+}
+
+static bool is_decimal(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+int db_epg_source_add(struct db *db, const char *name, const char *url, int priority,
+                      int refresh_hours, int64_t *id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "INSERT INTO epg_sources (name, url, priority, refresh_hours, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5)",
+                   &st))
+        return -EIO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, url, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, priority);
+    sqlite3_bind_int(st, 4, refresh_hours);
+    sqlite3_bind_int64(st, 5, db_now());
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc == SQLITE_CONSTRAINT)
+        ret = sqlite3_extended_errcode(db->sql) == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST : -EINVAL;
+    else if (rc != SQLITE_DONE)
+        ret = -EIO;
+    else if (id)
+        *id = sqlite3_last_insert_rowid(db->sql);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static void bind_name_or_id(sqlite3_stmt *st, const char *name_or_id)
+{
+    sqlite3_bind_text(st, 1, name_or_id, -1, SQLITE_TRANSIENT);
+    if (is_decimal(name_or_id) && strlen(name_or_id) < 19)
+        sqlite3_bind_int64(st, 2, strtoll(name_or_id, NULL, 10));
+    else
+        sqlite3_bind_int64(st, 2, -1);
+}
+
+int db_epg_source_del(struct db *db, const char *name_or_id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "DELETE FROM epg_sources WHERE name = ?1 OR id = ?2", &st))
+        return -EIO;
+    bind_name_or_id(st, name_or_id);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_changes(db->sql) == 0)
+        rc = -ENOENT;
+    return rc;
+}
+
+#define SOURCE_COLS                                                                                \
+    "SELECT s.id, s.name, s.url, s.priority, s.refresh_hours, s.enabled,"                          \
+    " COALESCE(s.last_import, 0), COALESCE(s.last_attempt, 0), s.last_status,"                     \
+    " (SELECT count(*) FROM epg_channels c WHERE c.source_id = s.id),"                             \
+    " (SELECT COALESCE(sum(c.programmes), 0) FROM epg_channels c WHERE c.source_id = s.id)"        \
+    " FROM epg_sources s"
+
+static int read_sources(sqlite3_stmt *st, struct db_epg_source **out, size_t *n)
+{
+    struct db_epg_source *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct db_epg_source *nv = realloc(v, ncap * sizeof(*nv));
+            if (!nv)
+                goto fail;
+            v = nv;
+            cap = ncap;
+        }
+        struct db_epg_source *s = &v[cnt++];
+        memset(s, 0, sizeof(*s));
+        s->id = sqlite3_column_int64(st, 0);
+        s->name = dup_text(st, 1);
+        s->url = dup_text(st, 2);
+        s->priority = sqlite3_column_int(st, 3);
+        s->refresh_hours = sqlite3_column_int(st, 4);
+        s->enabled = sqlite3_column_int(st, 5) != 0;
+        s->last_import = sqlite3_column_int64(st, 6);
+        s->last_attempt = sqlite3_column_int64(st, 7);
+        s->last_status = dup_text(st, 8);
+        s->channels = sqlite3_column_int64(st, 9);
+        s->programmes = sqlite3_column_int64(st, 10);
+        if (!s->name || !s->url || !s->last_status)
+            goto fail;
+    }
+    if (rc != SQLITE_DONE)
+        goto fail;
+    *out = v;
+    *n = cnt;
+    return 0;
+fail:
+    db_epg_source_list_free(v, cnt);
+    return -EIO;
+}
+
+int db_epg_source_list(struct db *db, struct db_epg_source **out, size_t *n)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, SOURCE_COLS " ORDER BY s.priority DESC, s.id", &st))
+        return -EIO;
+    int rc = read_sources(st, out, n);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int db_epg_source_get(struct db *db, const char *name_or_id, struct db_epg_source **out)
+{
+    sqlite3_stmt *st;
+    size_t n = 0;
+    if (db_prepare(db, SOURCE_COLS " WHERE s.name = ?1 OR s.id = ?2 LIMIT 1", &st))
+        return -EIO;
+    bind_name_or_id(st, name_or_id);
+    int rc = read_sources(st, out, &n);
+    sqlite3_finalize(st);
+    if (rc == 0 && n == 0) {
+        free(*out);
+        *out = NULL;
+        rc = -ENOENT;
+    }
+    return rc;
+}
+
+void db_epg_source_list_free(struct db_epg_source *s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        free(s[i].name);
+        free(s[i].url);
+        free(s[i].last_status);
+    }
+    free(s);
+}
+
+int db_epg_source_status(struct db *db, int64_t id, int64_t now, bool ok, const char *status)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "UPDATE epg_sources SET last_attempt = ?2, last_status = ?3,"
+                   " last_import = CASE WHEN ?4 THEN ?2 ELSE last_import END WHERE id = ?1",
+                   &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_text(st, 3, status, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, ok);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int db_epg_keep_days(struct db *db)
+{
+    sqlite3_stmt *st;
+    int days = EPG_KEEP_DAYS;
+    if (db_prepare(db, "SELECT COALESCE(max(tv_archive_days), 0) FROM streams", &st))
+        return days;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > days)
+        days = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return days;
+}
+
+/* ---- import writer ------------------------------------------------------- */
+
+struct chan_slot {
+    char *id; /* NULL = empty */
+    int64_t row;
+    int64_t min_start; /* INT64_MAX until a programme is seen */
+};
+
+enum {
+    S_GEN,
+    S_CHAN_UPSERT,
+    S_PROG_UPSERT,
+    S_DEL_REPLACED,
+    S_DEL_DROPPED,
+    S_FILL_STOP,
+    S_PRUNE,
+    S_COUNT,
+    S_SET_GEN,
+    S_TOTALS,
+    S_N
+};
+
+static const char *const import_sql[S_N] = {
+    [S_GEN] = "SELECT gen + 1 FROM epg_sources WHERE id = ?1",
+    [S_CHAN_UPSERT] =
+        "INSERT INTO epg_channels (source_id, channel_id, display_name, name_key, id_key, icon, "
+        "gen)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        " ON CONFLICT (source_id, channel_id) DO UPDATE SET"
+        "  display_name = CASE WHEN excluded.display_name <> '' THEN excluded.display_name"
+        "                 ELSE display_name END,"
+        "  name_key = CASE WHEN excluded.display_name <> '' THEN excluded.name_key"
+        "             ELSE name_key END,"
+        "  id_key = excluded.id_key,"
+        "  icon = CASE WHEN excluded.icon <> '' THEN excluded.icon ELSE icon END,"
+        "  gen = excluded.gen"
+        " RETURNING id",
+    [S_PROG_UPSERT] =
+        "INSERT INTO epg_programmes (channel, start, stop, gen, title, sub_title, description,"
+        " category, episode_num, icon, lang, rating)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        " ON CONFLICT (channel, start) DO UPDATE SET stop = excluded.stop, gen = excluded.gen,"
+        "  title = excluded.title, sub_title = excluded.sub_title,"
+        "  description = excluded.description, category = excluded.category,"
+        "  episode_num = excluded.episode_num, icon = excluded.icon, lang = excluded.lang,"
+        "  rating = excluded.rating",
+    [S_DEL_REPLACED] = "DELETE FROM epg_programmes WHERE channel = ?1 AND start >= ?2 AND gen < ?3",
+    [S_DEL_DROPPED] = "DELETE FROM epg_programmes WHERE start >= ?3 AND channel IN"
+                      " (SELECT id FROM epg_channels WHERE source_id = ?1 AND gen < ?2)",
+    /* A programme without stop ends where the next one starts. */
+    [S_FILL_STOP] = "UPDATE epg_programmes SET stop = COALESCE((SELECT min(p2.start)"
+                    " FROM epg_programmes p2 WHERE p2.channel = epg_programmes.channel"
+                    " AND p2.start > epg_programmes.start), start + 1800)"
+                    " WHERE gen = ?2 AND stop <= start AND channel IN"
+                    " (SELECT id FROM epg_channels WHERE source_id = ?1)",
+    [S_PRUNE] = "DELETE FROM epg_programmes WHERE start < ?2 AND channel IN"
+                " (SELECT id FROM epg_channels WHERE source_id = ?1)",
+    [S_COUNT] = "UPDATE epg_channels SET programmes ="
+                " (SELECT count(*) FROM epg_programmes p WHERE p.channel = epg_channels.id)"
+                " WHERE source_id = ?1",
+    [S_SET_GEN] = "UPDATE epg_sources SET gen = ?2 WHERE id = ?1",
+    [S_TOTALS] = "SELECT count(*), COALESCE(sum(programmes), 0) FROM epg_channels"
+                 " WHERE source_id = ?1 AND gen = ?2",
+};
+
+struct db_epg_import {
+    struct db *db;
+    int64_t source_id, gen;
+    sqlite3_stmt *st[S_N];
+    struct chan_slot *slots;
+    size_t cap, used;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+void db_epg_import_free(struct db_epg_import *imp)
+{
+    if (!imp)
+        return;
+    for (int i = 0; i < S_N; i++)
+        sqlite3_finalize(imp->st[i]);
+    for (size_t i = 0; i < imp->cap; i++)
+        free(imp->slots[i].id);
+    free(imp->slots);
+    free(imp);
+}
+
+int db_epg_import_begin(struct db *db, int64_t source_id, struct db_epg_import **out)
+{
+    struct db_epg_import *imp = calloc(1, sizeof(*imp));
+    if (!imp)
+        return -ENOMEM;
+    imp->db = db;
+    imp->source_id = source_id;
+    /* A bigger page cache for the bulk insert (bounded: 16 MiB). */
+    db_exec(db, "PRAGMA cache_size = -16384");
+    for (int i = 0; i < S_N; i++)
+        if (db_prepare(db, import_sql[i], &imp->st[i]))
+            goto fail;
+    sqlite3_stmt *g = imp->st[S_GEN];
+    sqlite3_bind_int64(g, 1, source_id);
+    if (sqlite3_step(g) != SQLITE_ROW) {
+        db_epg_import_free(imp);
+        return -ENOENT;
+    }
+    imp->gen = sqlite3_column_int64(g, 0);
+    sqlite3_reset(g);
+    imp->cap = 1024;
+    imp->slots = calloc(imp->cap, sizeof(*imp->slots));
+    if (!imp->slots)
+        goto fail;
+    *out = imp;
+    return 0;
+fail:
+    db_epg_import_free(imp);
+    return -EIO;
+}
+
+static int grow(struct db_epg_import *imp)
+{
+    size_t ncap = imp->cap * 2;
+    struct chan_slot *ns = calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return -ENOMEM;
+    for (size_t i = 0; i < imp->cap; i++) {
+        if (!imp->slots[i].id)
+            continue;
+        size_t j = hash_str(imp->slots[i].id) & (ncap - 1);
+        while (ns[j].id)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = imp->slots[i];
+    }
+    free(imp->slots);
+    imp->slots = ns;
+    imp->cap = ncap;
+    return 0;
+}
+
+static int upsert_channel(struct db_epg_import *imp, const char *id, const char *name,
+                          const char *icon, int64_t *row)
+{
+    char name_key[EPG_NAME_KEY], id_key[EPG_NAME_KEY];
+    epg_normalize_name(name, name_key, sizeof(name_key));
+    epg_normalize_id(id, id_key, sizeof(id_key));
+    sqlite3_stmt *st = imp->st[S_CHAN_UPSERT];
+    sqlite3_bind_int64(st, 1, imp->source_id);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, name_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, id_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, icon, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, imp->gen);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *row = sqlite3_column_int64(st, 0);
+    else
+        log_error("epg", "channel upsert: %s", sqlite3_errmsg(imp->db->sql));
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+/* Finds or creates the slot of a channel id (creating its row when new). */
+static int channel_slot(struct db_epg_import *imp, const char *id, const char *name,
+                        const char *icon, bool declare, struct chan_slot **out)
+{
+    if ((imp->used + 1) * 2 > imp->cap) {
+        if (imp->used >= EPG_MAX_CHANNEL)
+            return -ENOSPC;
+        if (grow(imp))
+            return -ENOMEM;
+    }
+    size_t j = hash_str(id) & (imp->cap - 1);
+    while (imp->slots[j].id && strcmp(imp->slots[j].id, id) != 0)
+        j = (j + 1) & (imp->cap - 1);
+    struct chan_slot *s = &imp->slots[j];
+    if (s->id && !declare) {
+        *out = s;
+        return 0;
+    }
+    int64_t row;
+    int rc = upsert_channel(imp, id, name, icon, &row);
+    if (rc)
+        return rc;
+    if (!s->id) {
+        s->id = strdup(id);
+        if (!s->id)
+            return -ENOMEM;
+        s->min_start = INT64_MAX;
+        imp->used++;
+    }
+    s->row = row;
+    *out = s;
+    return 0;
+}
+
+int db_epg_import_channel(struct db_epg_import *imp, const char *channel_id,
+                          const char *display_name, const char *icon)
+{
+    struct chan_slot *s;
+    return channel_slot(imp, channel_id, display_name, icon, true, &s);
+}
+
+int db_epg_import_programme(struct db_epg_import *imp, const struct epg_programme *p)
+{
+    struct chan_slot *s;
+    int rc = channel_slot(imp, p->channel, "", "", false, &s);
+    if (rc)
+        return rc;
+    if (p->start < s->min_start)
+        s->min_start = p->start;
+    sqlite3_stmt *st = imp->st[S_PROG_UPSERT];
+    sqlite3_bind_int64(st, 1, s->row);
+    sqlite3_bind_int64(st, 2, p->start);
+    sqlite3_bind_int64(st, 3, p->stop);
+    sqlite3_bind_int64(st, 4, imp->gen);
+    const char *texts[] = {p->title,       p->sub_title, p->desc, p->category,
+                           p->episode_num, p->icon,      p->lang, p->rating};
+    for (int i = 0; i < 8; i++)
+        sqlite3_bind_text(st, 5 + i, texts[i] ? texts[i] : "", -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        log_error("epg", "programme insert: %s", sqlite3_errmsg(imp->db->sql));
+        return -EIO;
+    }
+    return 0;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int db_epg_import_finish(struct db_epg_import *imp, int64_t now, int keep_days, int64_t *channels,
+                         int64_t *programmes)
+{
+    sqlite3_stmt *st = imp->st[S_DEL_REPLACED];
+    for (size_t i = 0; i < imp->cap; i++) {
+        const struct chan_slot *s = &imp->slots[i];
+        if (!s->id || s->min_start == INT64_MAX)
+            continue;
+        sqlite3_bind_int64(st, 1, s->row);
+        sqlite3_bind_int64(st, 2, s->min_start);
+        sqlite3_bind_int64(st, 3, imp->gen);
+        if (step_done(st))
+            return -EIO;
+    }
+    st = imp->st[S_DEL_DROPPED];
+    sqlite3_bind_int64(st, 1, imp->source_id);
+    sqlite3_bind_int64(st, 2, imp->gen);
+    sqlite3_bind_int64(st, 3, now);
+    if (step_done(st))
+        return -EIO;
+    st = imp->st[S_FILL_STOP];
+    sqlite3_bind_int64(st, 1, imp->source_id);
+    sqlite3_bind_int64(st, 2, imp->gen);
+    if (step_done(st))
+        return -EIO;
+    st = imp->st[S_PRUNE];
+    sqlite3_bind_int64(st, 1, imp->source_id);
+    sqlite3_bind_int64(st, 2, now - (int64_t)keep_days * 86400);
+    if (step_done(st))
+        return -EIO;
+    st = imp->st[S_COUNT];
+    sqlite3_bind_int64(st, 1, imp->source_id);
+    if (step_done(st))
+        return -EIO;
+    st = imp->st[S_SET_GEN];
+    sqlite3_bind_int64(st, 1, imp->source_id);
+    sqlite3_bind_int64(st, 2, imp->gen);
+    if (step_done(st))
+        return -EIO;
+    st = imp->st[S_TOTALS];
+    sqlite3_bind_int64(st, 1, imp->source_id);
+    sqlite3_bind_int64(st, 2, imp->gen);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *channels = sqlite3_column_int64(st, 0);
+        *programmes = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+/* ---- mapping ------------------------------------------------------------- */
+
+int db_epg_guides(struct db *db, struct db_epg_guide **out, size_t *n)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "SELECT c.channel_id, c.display_name, c.name_key, c.id_key, s.priority,"
+                   " c.programmes FROM epg_channels c JOIN epg_sources s ON s.id = c.source_id"
+                   " WHERE s.enabled = 1 AND c.programmes > 0"
+                   " ORDER BY s.priority DESC, s.id, c.id",
+                   &st))
+        return -EIO;
+    struct db_epg_guide *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct db_epg_guide *nv = realloc(v, ncap * sizeof(*nv));
+            if (!nv)
+                goto fail;
+            v = nv;
+            cap = ncap;
+        }
+        struct db_epg_guide *g = &v[cnt++];
+        g->channel_id = dup_text(st, 0);
+        g->display_name = dup_text(st, 1);
+        g->name_key = dup_text(st, 2);
+        g->id_key = dup_text(st, 3);
+        g->priority = sqlite3_column_int(st, 4);
+        g->programmes = sqlite3_column_int64(st, 5);
+        if (!g->channel_id || !g->display_name || !g->name_key || !g->id_key)
+            goto fail;
+    }
+    if (rc != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    *out = v;
+    *n = cnt;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    db_epg_guides_free(v, cnt);
+    return -EIO;
+}
+
+void db_epg_guides_free(struct db_epg_guide *g, size_t n)
+{
+    for (size_t i = 0; g && i < n; i++) {
+        free(g[i].channel_id);
+        free(g[i].display_name);
+        free(g[i].name_key);
+        free(g[i].id_key);
+    }
+    free(g);
+}
+
+int db_epg_streams(struct db *db, struct db_epg_stream **out, size_t *n)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "SELECT id, name, COALESCE(epg_channel_id, ''), COALESCE(epg_auto_id, '')"
+                   " FROM streams ORDER BY sort_order, id",
+                   &st))
+        return -EIO;
+    struct db_epg_stream *v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct db_epg_stream *nv = realloc(v, ncap * sizeof(*nv));
+            if (!nv)
+                goto fail;
+            v = nv;
+            cap = ncap;
+        }
+        struct db_epg_stream *s = &v[cnt++];
+        s->id = sqlite3_column_int64(st, 0);
+        s->name = dup_text(st, 1);
+        s->epg_channel_id = dup_text(st, 2);
+        s->epg_auto_id = dup_text(st, 3);
+        if (!s->name || !s->epg_channel_id || !s->epg_auto_id)
+            goto fail;
+    }
+    if (rc != SQLITE_DONE)
+        goto fail;
+    sqlite3_finalize(st);
+    *out = v;
+    *n = cnt;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    db_epg_streams_free(v, cnt);
+    return -EIO;
+}
+
+void db_epg_streams_free(struct db_epg_stream *s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++) {
+        free(s[i].name);
+        free(s[i].epg_channel_id);
+        free(s[i].epg_auto_id);
+    }
+    free(s);
+}
+
+int db_epg_set_auto(struct db *db, int64_t stream_id, const char *auto_id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "UPDATE streams SET epg_auto_id = ?2 WHERE id = ?1"
+                   " AND epg_auto_id IS NOT ?2",
+                   &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, stream_id);
+    if (auto_id)
+        sqlite3_bind_text(st, 2, auto_id, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 2);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- reader -------------------------------------------------------------- */
+
+struct db_epg_reader {
+    sqlite3 *sql;
+    sqlite3_stmt *best, *progs;
+    int64_t source_id; /* of the current selection */
+    bool active;
+};
+
+int db_epg_reader_open(const char *data_dir, struct db_epg_reader **out)
+{
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%s/xtreamd.db", data_dir);
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    struct db_epg_reader *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    if (sqlite3_open_v2(path, &r->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        goto fail;
+    sqlite3_busy_timeout(r->sql, 200);
+    if (sqlite3_prepare_v2(r->sql,
+                           "SELECT c.id, c.source_id FROM epg_channels c"
+                           " JOIN epg_sources s ON s.id = c.source_id"
+                           " WHERE c.channel_id = ?1 AND s.enabled = 1 AND c.programmes > 0"
+                           " ORDER BY s.priority DESC, s.id LIMIT 1",
+                           -1, &r->best, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(r->sql,
+                           "SELECT id, start, stop, title, sub_title, description, category,"
+                           " episode_num, icon, lang, rating FROM epg_programmes"
+                           " WHERE channel = ?1 AND start >= ?2 AND start < ?3 AND stop > ?4"
+                           " ORDER BY start LIMIT ?5",
+                           -1, &r->progs, NULL) != SQLITE_OK)
+        goto fail;
+    *out = r;
+    return 0;
+fail:
+    log_error("epg", "cannot open the guide reader on %s: %s", path,
+              r->sql ? sqlite3_errmsg(r->sql) : "out of memory");
+    db_epg_reader_close(r);
+    return -EIO;
+}
+
+void db_epg_reader_close(struct db_epg_reader *r)
+{
+    if (!r)
+        return;
+    sqlite3_finalize(r->best);
+    sqlite3_finalize(r->progs);
+    sqlite3_close(r->sql);
+    free(r);
+}
+
+int db_epg_reader_select(struct db_epg_reader *r, const char *channel_id, int64_t from, int64_t to,
+                         int64_t min_stop, int limit)
+{
+    db_epg_reader_reset(r);
+    sqlite3_bind_text(r->best, 1, channel_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(r->best);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(r->best);
+        return rc == SQLITE_DONE ? -ENOENT : -EIO;
+    }
+    int64_t chan = sqlite3_column_int64(r->best, 0);
+    r->source_id = sqlite3_column_int64(r->best, 1);
+    sqlite3_reset(r->best);
+    sqlite3_bind_int64(r->progs, 1, chan);
+    sqlite3_bind_int64(r->progs, 2, from);
+    sqlite3_bind_int64(r->progs, 3, to);
+    sqlite3_bind_int64(r->progs, 4, min_stop);
+    sqlite3_bind_int64(r->progs, 5, limit);
+    r->active = true;
+    return 0;
+}
+
+int db_epg_reader_next(struct db_epg_reader *r, struct db_epg_row *row)
+{
+    if (!r->active)
+        return 0;
+    int rc = sqlite3_step(r->progs);
+    if (rc == SQLITE_DONE) {
+        db_epg_reader_reset(r);
+        return 0;
+    }
+    if (rc != SQLITE_ROW) {
+        db_epg_reader_reset(r);
+        return -EIO;
+    }
+    sqlite3_stmt *st = r->progs;
+    row->id = sqlite3_column_int64(st, 0);
+    row->source_id = r->source_id;
+    row->start = sqlite3_column_int64(st, 1);
+    row->stop = sqlite3_column_int64(st, 2);
+    row->title = db_col_text(st, 3);
+    row->sub_title = db_col_text(st, 4);
+    row->desc = db_col_text(st, 5);
+    row->category = db_col_text(st, 6);
+    row->episode_num = db_col_text(st, 7);
+    row->icon = db_col_text(st, 8);
+    row->lang = db_col_text(st, 9);
+    row->rating = db_col_text(st, 10);
+    return 1;
+}
+
+void db_epg_reader_reset(struct db_epg_reader *r)
+{
+    if (r->active)
+        sqlite3_reset(r->progs);
+    r->active = false;
+}

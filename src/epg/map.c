@@ -1,0 +1,262 @@
+/*
+ * epg/map: automatic channel mapping. A stream without a tvg-id of its own
+ * gets streams.epg_auto_id = the guide channel whose normalised display name
+ * (or normalised id head) equals its normalised name; the best-priority
+ * source wins. Stored in its own column, the mapping survives playlist
+ * re-imports (which rewrite epg_channel_id only). Also finds candidate ids
+ * for `xtreamd epg unmapped`.
+ * Threading: any thread with its own struct db.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "db/epg.h"
+#include "epg/epg.h"
+#include "epg/map.h"
+
+struct index {
+    const struct db_epg_guide **slots;
+    size_t cap;
+};
+
+static uint64_t hash_key(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Indexes guides by name_key (by_id: id_key); the first (best) wins. */
+static int index_build(struct index *ix, const struct db_epg_guide *g, size_t n, bool by_id)
+{
+    ix->cap = 16;
+    while (ix->cap < n * 2 + 2)
+        ix->cap *= 2;
+    ix->slots = calloc(ix->cap, sizeof(*ix->slots));
+    if (!ix->slots)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *k = by_id ? g[i].id_key : g[i].name_key;
+        if (!*k)
+            continue;
+        size_t j = hash_key(k) & (ix->cap - 1);
+        bool dup = false;
+        while (ix->slots[j]) {
+            const char *o = by_id ? ix->slots[j]->id_key : ix->slots[j]->name_key;
+            if (strcmp(o, k) == 0) {
+                dup = true;
+                break;
+            }
+            j = (j + 1) & (ix->cap - 1);
+        }
+        if (!dup)
+            ix->slots[j] = &g[i];
+    }
+    return 0;
+}
+
+static const struct db_epg_guide *index_find(const struct index *ix, const char *k, bool by_id)
+{
+    if (!*k)
+        return NULL;
+    size_t j = hash_key(k) & (ix->cap - 1);
+    while (ix->slots[j]) {
+        const char *o = by_id ? ix->slots[j]->id_key : ix->slots[j]->name_key;
+        if (strcmp(o, k) == 0)
+            return ix->slots[j];
+        j = (j + 1) & (ix->cap - 1);
+    }
+    return NULL;
+}
+
+struct guide_set {
+    struct db_epg_guide *g;
+    size_t n;
+    struct index by_name, by_id;
+};
+
+static void guide_set_free(struct guide_set *s)
+{
+    free(s->by_name.slots);
+    free(s->by_id.slots);
+    db_epg_guides_free(s->g, s->n);
+}
+
+static int guide_set_load(struct db *db, struct guide_set *s)
+{
+    memset(s, 0, sizeof(*s));
+    int rc = db_epg_guides(db, &s->g, &s->n);
+    if (rc)
+        return rc;
+    if (index_build(&s->by_name, s->g, s->n, false) || index_build(&s->by_id, s->g, s->n, true)) {
+        guide_set_free(s);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static const struct db_epg_guide *match(const struct guide_set *s, const char *name)
+{
+    char key[EPG_NAME_KEY];
+    epg_normalize_name(name, key, sizeof(key));
+    const struct db_epg_guide *g = index_find(&s->by_name, key, false);
+    return g ? g : index_find(&s->by_id, key, true);
+}
+
+int epg_automap(struct db *db, bool in_txn)
+{
+    struct guide_set gs;
+    struct db_epg_stream *st = NULL;
+    size_t n = 0;
+    int rc = guide_set_load(db, &gs);
+    if (rc)
+        return rc;
+    rc = db_epg_streams(db, &st, &n);
+    if (rc)
+        goto out;
+    if (!in_txn && (rc = db_begin(db)) != 0)
+        goto out;
+    int mapped = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct db_epg_guide *g = st[i].epg_channel_id[0] ? NULL : match(&gs, st[i].name);
+        if (g)
+            mapped++;
+        if (g ? strcmp(g->channel_id, st[i].epg_auto_id) != 0 : st[i].epg_auto_id[0] != '\0')
+            rc = db_epg_set_auto(db, st[i].id, g ? g->channel_id : NULL);
+    }
+    if (!in_txn) {
+        if (rc == 0)
+            rc = db_commit(db);
+        else
+            db_rollback(db);
+    }
+    if (rc == 0)
+        rc = mapped;
+out:
+    db_epg_streams_free(st, n);
+    guide_set_free(&gs);
+    return rc;
+}
+
+static bool has_guide(const struct guide_set *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->g[i].channel_id, id) == 0)
+            return true;
+    return false;
+}
+
+/* 100 same name key, 90 same id key, else shared prefix / containment. */
+static int score(const char *key, const struct db_epg_guide *g)
+{
+    if (!*key)
+        return 0;
+    if (strcmp(key, g->name_key) == 0)
+        return 100;
+    if (strcmp(key, g->id_key) == 0)
+        return 90;
+    int best = 0;
+    const char *cands[2] = {g->name_key, g->id_key};
+    for (int c = 0; c < 2; c++) {
+        const char *o = cands[c];
+        size_t kl = strlen(key), ol = strlen(o);
+        if (!ol)
+            continue;
+        size_t lo = kl < ol ? kl : ol, hi = kl < ol ? ol : kl;
+        int sc = 0;
+        if (lo >= 3 && (strstr(key, o) || strstr(o, key)))
+            sc = (int)(80 * lo / hi);
+        size_t p = 0;
+        while (p < lo && key[p] == o[p])
+            p++;
+        if (p >= 3 && (int)(60 * p / hi) > sc)
+            sc = (int)(60 * p / hi);
+        if (sc > best)
+            best = sc;
+    }
+    return best;
+}
+
+int epg_unmapped(struct db *db, struct epg_unmapped **out, size_t *count)
+{
+    struct guide_set gs;
+    struct db_epg_stream *st = NULL;
+    size_t n = 0, cnt = 0;
+    struct epg_unmapped *v = NULL;
+    int rc = guide_set_load(db, &gs);
+    if (rc)
+        return rc;
+    rc = db_epg_streams(db, &st, &n);
+    if (rc)
+        goto out;
+    v = calloc(n ? n : 1, sizeof(*v));
+    if (!v) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *eff = st[i].epg_channel_id[0] ? st[i].epg_channel_id : st[i].epg_auto_id;
+        if (*eff && has_guide(&gs, eff))
+            continue;
+        struct epg_unmapped *u = &v[cnt++];
+        u->stream_id = st[i].id;
+        u->name = strdup(st[i].name);
+        u->epg_id = strdup(eff);
+        if (!u->name || !u->epg_id) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        char key[EPG_NAME_KEY];
+        epg_normalize_name(st[i].name, key, sizeof(key));
+        for (size_t g = 0; g < gs.n; g++) {
+            int sc = score(key, &gs.g[g]);
+            if (sc < 30)
+                continue;
+            int slot = EPG_CANDIDATES;
+            while (slot > 0 && (!u->candidate[slot - 1] || u->score[slot - 1] < sc))
+                slot--;
+            if (slot >= EPG_CANDIDATES)
+                continue;
+            bool dup = false;
+            for (int k = 0; k < EPG_CANDIDATES && u->candidate[k]; k++)
+                dup |= strcmp(u->candidate[k], gs.g[g].channel_id) == 0;
+            if (dup)
+                continue;
+            free(u->candidate[EPG_CANDIDATES - 1]);
+            memmove(&u->candidate[slot + 1], &u->candidate[slot],
+                    (EPG_CANDIDATES - 1 - (size_t)slot) * sizeof(u->candidate[0]));
+            memmove(&u->score[slot + 1], &u->score[slot],
+                    (EPG_CANDIDATES - 1 - (size_t)slot) * sizeof(u->score[0]));
+            u->candidate[slot] = strdup(gs.g[g].channel_id);
+            u->score[slot] = sc;
+            if (!u->candidate[slot]) {
+                rc = -ENOMEM;
+                goto out;
+            }
+        }
+    }
+out:
+    db_epg_streams_free(st, n);
+    guide_set_free(&gs);
+    if (rc) {
+        epg_unmapped_free(v, cnt);
+        return rc;
+    }
+    *out = v;
+    *count = cnt;
+    return 0;
+}
+
+void epg_unmapped_free(struct epg_unmapped *u, size_t n)
+{
+    for (size_t i = 0; u && i < n; i++) {
+        free(u[i].name);
+        free(u[i].epg_id);
+        for (int k = 0; k < EPG_CANDIDATES; k++)
+            free(u[i].candidate[k]);
+    }
+    free(u);
+}

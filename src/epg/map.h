@@ -1,0 +1,27 @@
+/*
+ * epg/map: channels without a guide and the best candidate guide ids for
+ * them (`xtreamd epg unmapped`). The automatic mapping itself is
+ * epg_automap() in epg.h. Threading: any thread with its own struct db.
+ */
+#ifndef XTREAMD_EPG_MAP_H
+#define XTREAMD_EPG_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct db;
+
+#define EPG_CANDIDATES 3
+
+struct epg_unmapped {
+    int64_t stream_id;
+    char *name;
+    char *epg_id;                    /* the stream's id that has no guide, "" when none */
+    char *candidate[EPG_CANDIDATES]; /* best first; NULL past the last */
+    int score[EPG_CANDIDATES];       /* 0..100 */
+};
+
+int epg_unmapped(struct db *db, struct epg_unmapped **out, size_t *n);
+void epg_unmapped_free(struct epg_unmapped *u, size_t n);
+
+#endif

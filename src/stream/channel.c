@@ -1,0 +1,702 @@
+/*
+ * channel: one live channel — ffmpeg ingest supervision (spawn, restart with
+ * backoff, no-data watchdog, failover along the source list, primary probes,
+ * slate) and the cutting of the ingest's MPEG-TS into chunks at keyframes.
+ * See stream_priv.h for the invariants.
+ *
+ * Children: spawned with uv_spawn in their own session/process group
+ * (UV_PROCESS_DETACHED), through `setpriv --pdeathsig KILL` when available so
+ * that they die with the server even when it is SIGKILLed; stopped with
+ * SIGTERM to the group, then SIGKILL after STOP_GRACE_MS.
+ * Threading: loop thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "stream/stream_priv.h"
+
+#define STOP_GRACE_MS    3000
+#define BACKOFF_MIN_MS   500
+#define BACKOFF_MAX_MS   30000
+#define STABLE_MS        30000 /* a run this long resets the failure count */
+#define PROBE_TIMEOUT_MS 15000
+#define PIPE_SIZE        (1 << 20)
+#define MAX_ARGS         64
+#define SETPRIV          "/usr/bin/setpriv"
+
+const char *channel_state_name(enum channel_state s)
+{
+    static const char *const names[] = {"stopped", "starting", "running", "failing", "slate"};
+    return names[s];
+}
+
+struct channel *channel_new(struct live *live, int64_t id)
+{
+    struct channel *ch = calloc(1, sizeof(*ch));
+    if (!ch)
+        return NULL;
+    ch->live = live;
+    ch->id = id;
+    buf_init(&ch->stage, CHUNK_TARGET_BYTES * 2);
+    ch->ring.tail_seq = ch->ring.head_seq = 1;
+    return ch;
+}
+
+static void free_sources(struct channel *ch)
+{
+    for (size_t i = 0; i < ch->source_count; i++)
+        free(ch->sources[i]);
+    free(ch->sources);
+    ch->sources = NULL;
+    ch->source_count = 0;
+}
+
+int channel_configure(struct channel *ch, const char *name, const char *const *sources,
+                      size_t source_count, bool always_on)
+{
+    snprintf(ch->name, sizeof(ch->name), "%s", name);
+    ch->always_on = always_on;
+    bool same = source_count == ch->source_count;
+    for (size_t i = 0; same && i < source_count; i++)
+        same = strcmp(sources[i], ch->sources[i]) == 0;
+    if (same)
+        return 0;
+    char **copy = calloc(source_count ? source_count : 1, sizeof(*copy));
+    if (!copy)
+        return -ENOMEM;
+    for (size_t i = 0; i < source_count; i++) {
+        copy[i] = strdup(sources[i]);
+        if (!copy[i]) {
+            while (i--)
+                free(copy[i]);
+            free(copy);
+            return -ENOMEM;
+        }
+    }
+    free_sources(ch);
+    ch->sources = copy;
+    ch->source_count = source_count;
+    if (ch->cur_source >= (int)source_count)
+        ch->cur_source = 0;
+    return 1; /* changed */
+}
+
+const struct chunk *channel_chunk(const struct channel *ch, uint64_t seq)
+{
+    if (seq < ch->ring.tail_seq || seq >= ch->ring.head_seq)
+        return NULL;
+    return &ch->ring.items[seq & (RING_ENTRIES - 1)];
+}
+
+static void ring_clear(struct chunk_ring *r)
+{
+    for (uint64_t s = r->tail_seq; s < r->head_seq; s++)
+        refbuf_unref(r->items[s & (RING_ENTRIES - 1)].rb);
+    r->tail_seq = r->head_seq;
+    r->bytes = 0;
+    r->last_key_seq = 0;
+}
+
+/* ---- chunking ------------------------------------------------------------ */
+
+static void stage_reset(struct channel *ch)
+{
+    buf_reset(&ch->stage);
+    ch->stage_flags = 0;
+    ch->stage_pts = ch->stage_pts_end = TS_PTS_NONE;
+    ch->stage_start_ms = 0;
+}
+
+static void publish(struct channel *ch)
+{
+    if (ch->stage.len == 0)
+        return;
+    const struct live_config *cfg = live_cfg(ch->live);
+    uint64_t now = live_now_ms(ch->live);
+    struct refbuf *rb = refbuf_new(ch->stage.data, ch->stage.len);
+    if (!rb) {
+        stage_reset(ch);
+        return;
+    }
+    struct chunk_ring *r = &ch->ring;
+    /* Evict: bytes, age, entries; never the newest keyframe chunk. */
+    while (r->tail_seq < r->head_seq) {
+        struct chunk *t = &r->items[r->tail_seq & (RING_ENTRIES - 1)];
+        bool full = r->head_seq - r->tail_seq >= RING_ENTRIES;
+        bool over = r->bytes + rb->len > cfg->ring_bytes || now - t->mono_ms > cfg->ring_ms;
+        if (!full && !(over && t->seq < r->last_key_seq))
+            break;
+        r->bytes -= t->rb->len;
+        if (t->seq == r->last_key_seq)
+            r->last_key_seq = 0;
+        refbuf_unref(t->rb);
+        t->rb = NULL;
+        r->tail_seq++;
+    }
+    struct chunk *c = &r->items[r->head_seq & (RING_ENTRIES - 1)];
+    c->rb = rb;
+    c->seq = r->head_seq++;
+    c->flags = ch->stage_flags;
+    c->gen = ch->gen;
+    c->pts = ch->stage_pts;
+    c->pts_end = ch->stage_pts_end;
+    c->mono_ms = now;
+    r->bytes += rb->len;
+    if (c->flags & CHUNK_KEY)
+        r->last_key_seq = c->seq;
+    stage_reset(ch);
+    live_on_publish(ch, c);
+}
+
+static void stage_append(struct channel *ch, const void *p, size_t n)
+{
+    if (ch->stage.len == 0)
+        ch->stage_start_ms = live_now_ms(ch->live);
+    buf_append(&ch->stage, p, n);
+}
+
+static void flush_psi_hold(struct channel *ch)
+{
+    if (ch->psi_hold_len) {
+        stage_append(ch, ch->psi_hold, ch->psi_hold_len);
+        ch->psi_hold_len = 0;
+    }
+}
+
+static void on_packet(void *ud, const struct ts_packet *pk)
+{
+    struct ingest *ing = ud;
+    struct channel *ch = ing->ch;
+    if (pk->psi) {
+        /* PSI is held back so that, if a keyframe follows, it opens the chunk. */
+        if (ch->psi_hold_len + TS_PACKET_SIZE > PSI_HOLD_MAX)
+            flush_psi_hold(ch);
+        memcpy(ch->psi_hold + ch->psi_hold_len, pk->p, TS_PACKET_SIZE);
+        ch->psi_hold_len += TS_PACKET_SIZE;
+        if (pk->psi_changed)
+            ch->pending_discont = true;
+        return;
+    }
+    if (ch->need_key && !pk->key)
+        return; /* wait for a clean start after a (re)start or switch */
+    if (pk->key) {
+        publish(ch);
+        ch->stage_flags = CHUNK_KEY;
+        if (ch->need_key || ch->pending_discont)
+            ch->stage_flags |= CHUNK_DISCONT;
+        ch->need_key = ch->pending_discont = false;
+        if (ch->psi_hold_len == 0 && ing->ts.have_pat && ing->ts.have_pmt) {
+            stage_append(ch, ing->ts.pat, TS_PACKET_SIZE);
+            stage_append(ch, ing->ts.pmt, TS_PACKET_SIZE);
+        }
+    }
+    flush_psi_hold(ch);
+    stage_append(ch, pk->p, TS_PACKET_SIZE);
+    if (pk->pts != TS_PTS_NONE && (pk->video || ing->ts.video_idx < 0)) {
+        if (ch->stage_pts == TS_PTS_NONE)
+            ch->stage_pts = pk->pts;
+        if (ch->stage_pts_end == TS_PTS_NONE || ts_pts_diff(pk->pts, ch->stage_pts_end) > 0)
+            ch->stage_pts_end = pk->pts;
+    }
+    if (ch->stage.len >= CHUNK_TARGET_BYTES)
+        publish(ch);
+}
+
+static void on_probe_packet(void *ud, const struct ts_packet *pk)
+{
+    struct ingest *ing = ud;
+    if (pk->key)
+        ing->got_key = true;
+}
+
+/* ---- ingest processes ------------------------------------------------------ */
+
+static void ingest_handle_closed(uv_handle_t *h)
+{
+    struct ingest *ing = h->data;
+    if (--ing->open_handles == 0) {
+        live_remove_dying(ing->live, ing);
+        free(ing);
+    }
+}
+
+static void close_pipe(struct ingest *ing, uv_pipe_t *p)
+{
+    if (!uv_is_closing((uv_handle_t *)p))
+        uv_close((uv_handle_t *)p, ingest_handle_closed);
+}
+
+static void channel_err_line(struct channel *ch, const char *line)
+{
+    char *copy = strdup(line);
+    if (!copy)
+        return;
+    free(ch->errlines[ch->err_next]);
+    ch->errlines[ch->err_next] = copy;
+    ch->err_next = (ch->err_next + 1) % STDERR_LINES;
+}
+
+/* Detaches an ingest from its channel and terminates it. */
+static void ingest_stop(struct ingest *ing)
+{
+    if (ing->stopping)
+        return;
+    ing->stopping = true;
+    ing->ch = NULL;
+    close_pipe(ing, &ing->out);
+    close_pipe(ing, &ing->err);
+    if (!ing->exited) {
+        uv_kill(-ing->proc.pid, SIGTERM);
+        ing->term_sent_ms = live_now_ms(ing->live);
+        live_add_dying(ing->live, ing);
+    }
+}
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    static char slab[65536]; /* loop thread only; consumed before the next read */
+    (void)h;
+    (void)hint;
+    b->base = slab;
+    b->len = sizeof(slab);
+}
+
+static void ingest_failed(struct channel *ch, struct ingest *ing, const char *why);
+
+static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct ingest *ing = s->data;
+    struct channel *ch = ing->ch;
+    if (n < 0) {
+        close_pipe(ing, &ing->out);
+        return; /* the exit callback decides what happens next */
+    }
+    if (n == 0 || !ch)
+        return;
+    uint64_t now = live_now_ms(ing->live);
+    ing->last_data_ms = now;
+    ing->bytes += (uint64_t)n;
+    if (ing->probe) {
+        ts_reader_feed(&ing->ts, (const uint8_t *)b->base, (size_t)n, on_probe_packet, ing);
+        if (ing->got_key) {
+            /* The primary is back: switch to it at its next keyframe. */
+            log_info("live", "channel %lld: primary source is back, switching", (long long)ch->id);
+            struct ingest *old = ch->ing;
+            ch->ing = ing;
+            ch->probe = NULL;
+            ing->probe = false;
+            ch->cur_source = ing->source_idx;
+            ch->failures = 0;
+            ch->dead_sources = 0;
+            ch->gen++;
+            ch->need_key = true;
+            ch->failovers++;
+            publish(ch);
+            ch->psi_hold_len = 0;
+            if (old)
+                ingest_stop(old);
+        }
+        return;
+    }
+    ch->bytes_in += (uint64_t)n;
+    ch->rate_bytes += (uint64_t)n;
+    ts_reader_feed(&ing->ts, (const uint8_t *)b->base, (size_t)n, on_packet, ing);
+    if (ch->ing != ing)
+        return;
+    if (ch->state != CH_RUNNING && ch->ring.last_key_seq) {
+        const struct chunk *last = channel_chunk(ch, ch->ring.head_seq - 1);
+        if (last && !(last->flags & CHUNK_SLATE)) {
+            if (ch->state != CH_STARTING)
+                log_info("live", "channel %lld: source %d running", (long long)ch->id,
+                         ch->cur_source);
+            ch->state = CH_RUNNING;
+            ch->running_since_ms = now;
+            ch->dead_sources = 0;
+        }
+    }
+    ts_reader_codecs(&ing->ts, ch->codecs, sizeof(ch->codecs));
+    if (ch->stage.len && now - ch->stage_start_ms >= CHUNK_MAX_MS)
+        publish(ch);
+}
+
+static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct ingest *ing = s->data;
+    if (n < 0) {
+        close_pipe(ing, &ing->err);
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        char c = b->base[i];
+        if (c == '\n' || c == '\r' || ing->errlen == sizeof(ing->errline) - 1) {
+            if (ing->errlen) {
+                ing->errline[ing->errlen] = '\0';
+                if (ing->ch) {
+                    channel_err_line(ing->ch, ing->errline);
+                    log_warn("ffmpeg", "channel %lld: %s", (long long)ing->ch->id, ing->errline);
+                }
+                ing->errlen = 0;
+            }
+            continue;
+        }
+        ing->errline[ing->errlen++] = c;
+    }
+}
+
+static void ingest_exited(uv_process_t *p, int64_t status, int sig)
+{
+    struct ingest *ing = p->data;
+    ing->exited = true;
+    ing->exit_status = status;
+    ing->term_signal = sig;
+    uv_close((uv_handle_t *)p, ingest_handle_closed);
+    struct channel *ch = ing->ch;
+    if (!ch)
+        return;
+    char why[64];
+    snprintf(why, sizeof(why), sig ? "killed by signal %d" : "exited with status %d",
+             sig ? sig : (int)status);
+    ingest_failed(ch, ing, why);
+}
+
+static bool starts_with(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+/* argv for one source; strings point into src or are literals. */
+static int build_args(const char *ffmpeg, const char *src, const char **argv)
+{
+    int n = 0;
+    if (access(SETPRIV, X_OK) == 0) {
+        argv[n++] = SETPRIV;
+        argv[n++] = "--pdeathsig";
+        argv[n++] = "KILL";
+        argv[n++] = "--";
+    }
+    argv[n++] = ffmpeg;
+    argv[n++] = "-nostdin";
+    argv[n++] = "-hide_banner";
+    argv[n++] = "-loglevel";
+    argv[n++] = "warning";
+    if (starts_with(src, "lavfi:")) {
+        argv[n++] = "-re";
+        argv[n++] = "-f";
+        argv[n++] = "lavfi";
+        argv[n++] = "-i";
+        argv[n++] = src + 6;
+        static const char *const enc[] = {
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-tune",
+            "zerolatency",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "250",
+            "-sc_threshold",
+            "0",
+            "-force_key_frames",
+            "expr:gte(t,n_forced*2)",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "96k",
+            "-ac",
+            "2",
+        };
+        for (size_t i = 0; i < sizeof(enc) / sizeof(enc[0]); i++)
+            argv[n++] = enc[i];
+    } else {
+        bool file = src[0] == '/' || starts_with(src, "file:");
+        if (file) {
+            argv[n++] = "-re";
+            argv[n++] = "-stream_loop";
+            argv[n++] = "-1";
+        }
+        if (starts_with(src, "rtsp://") || starts_with(src, "rtsps://")) {
+            argv[n++] = "-rtsp_transport";
+            argv[n++] = "tcp";
+        }
+        argv[n++] = "-i";
+        argv[n++] = src;
+        argv[n++] = "-map";
+        argv[n++] = "0:v?";
+        argv[n++] = "-map";
+        argv[n++] = "0:a?";
+        argv[n++] = "-c";
+        argv[n++] = "copy";
+    }
+    argv[n++] = "-f";
+    argv[n++] = "mpegts";
+    argv[n++] = "pipe:1";
+    argv[n] = NULL;
+    return n;
+}
+
+static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool probe)
+{
+    struct live *live = ch->live;
+    uv_loop_t *loop = live_loop(live);
+    struct ingest *ing = calloc(1, sizeof(*ing));
+    if (!ing)
+        return NULL;
+    ing->live = live;
+    ing->ch = ch;
+    ing->probe = probe;
+    ing->source_idx = source_idx;
+    ts_reader_init(&ing->ts);
+    uv_pipe_init(loop, &ing->out, 0);
+    uv_pipe_init(loop, &ing->err, 0);
+    ing->out.data = ing->err.data = ing->proc.data = ing;
+    const char *argv[MAX_ARGS];
+    build_args(live_cfg(live)->ffmpeg, ch->sources[source_idx], argv);
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ing->out},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ing->err},
+    };
+    uv_process_options_t opts = {
+        .exit_cb = ingest_exited,
+        .file = argv[0],
+        .args = (char **)argv,
+        .stdio = stdio,
+        .stdio_count = 3,
+        .flags = UV_PROCESS_DETACHED,
+    };
+    int rc = uv_spawn(loop, &ing->proc, &opts);
+    ing->open_handles = 2;
+    if (rc) {
+        log_error("live", "channel %lld: cannot start %s: %s", (long long)ch->id, argv[0],
+                  uv_strerror(rc));
+        ing->ch = NULL;
+        ing->stopping = true;
+        uv_close((uv_handle_t *)&ing->out, ingest_handle_closed);
+        uv_close((uv_handle_t *)&ing->err, ingest_handle_closed);
+        return NULL;
+    }
+    ing->open_handles = 3;
+    int fd;
+    if (uv_fileno((uv_handle_t *)&ing->out, &fd) == 0)
+        fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+    uv_read_start((uv_stream_t *)&ing->out, alloc_cb, on_out_read);
+    uv_read_start((uv_stream_t *)&ing->err, alloc_cb, on_err_read);
+    ing->started_ms = ing->last_data_ms = live_now_ms(live);
+    log_info("live", "channel %lld: %s ffmpeg pid %d on source %d", (long long)ch->id,
+             probe ? "probing primary with" : "started", ing->proc.pid, source_idx);
+    return ing;
+}
+
+static void spawn_current(struct channel *ch)
+{
+    ch->retry_at_ms = 0;
+    if (ch->source_count == 0) {
+        ch->state = CH_SLATE;
+        return;
+    }
+    ch->gen++;
+    ch->need_key = true;
+    ch->psi_hold_len = 0;
+    stage_reset(ch);
+    ch->ing = ingest_spawn(ch, ch->cur_source, false);
+    if (!ch->ing)
+        ingest_failed(ch, NULL, "spawn failed");
+}
+
+/* The current ingest ended or stalled: back off, fail over, or go to slate. */
+static void ingest_failed(struct channel *ch, struct ingest *ing, const char *why)
+{
+    uint64_t now = live_now_ms(ch->live);
+    if (ing && ing == ch->probe) {
+        ch->probe = NULL;
+        ingest_stop(ing);
+        ch->next_probe_ms = now + live_cfg(ch->live)->primary_retry_ms;
+        return;
+    }
+    if (ing) {
+        if (ing != ch->ing)
+            return;
+        log_warn("live", "channel %lld: ffmpeg on source %d %s", (long long)ch->id, ing->source_idx,
+                 why);
+        bool stable = ing->bytes > 0 && now - ing->started_ms >= STABLE_MS;
+        ch->ing = NULL;
+        ingest_stop(ing);
+        publish(ch);
+        ch->restarts++;
+        ch->failures = stable ? 1 : ch->failures + 1;
+    } else {
+        ch->failures++;
+    }
+    const struct live_config *cfg = live_cfg(ch->live);
+    if (ch->failures >= (int)cfg->failover_after) {
+        ch->dead_sources++;
+        ch->failures = 0;
+        if (ch->source_count > 1) {
+            ch->cur_source = (ch->cur_source + 1) % (int)ch->source_count;
+            ch->failovers++;
+            log_warn("live", "channel %lld: failing over to source %d", (long long)ch->id,
+                     ch->cur_source);
+            if (ch->cur_source != 0)
+                ch->next_probe_ms = now + cfg->primary_retry_ms;
+        }
+    }
+    if (ch->dead_sources >= (int)(ch->source_count ? ch->source_count : 1)) {
+        if (ch->state != CH_SLATE)
+            log_warn("live", "channel %lld: no source works, showing the slate", (long long)ch->id);
+        ch->state = CH_SLATE;
+        ch->slate_next_ms = now;
+    } else if (ch->state == CH_RUNNING) {
+        ch->state = CH_FAILING;
+    }
+    unsigned backoff = BACKOFF_MIN_MS;
+    for (int i = 1; i < ch->failures && backoff < BACKOFF_MAX_MS; i++)
+        backoff *= 2;
+    if (ch->failures == 0)
+        backoff = 200; /* a fresh source: try it right away */
+    if (backoff > BACKOFF_MAX_MS)
+        backoff = BACKOFF_MAX_MS;
+    backoff += (unsigned)(rand() % 250);
+    ch->retry_at_ms = now + backoff;
+}
+
+void channel_start(struct channel *ch)
+{
+    if (ch->state != CH_STOPPED)
+        return;
+    uint64_t now = live_now_ms(ch->live);
+    log_info("live", "channel %lld (%s): starting", (long long)ch->id, ch->name);
+    ch->state = CH_STARTING;
+    ch->started_ms = now;
+    ch->failures = 0;
+    ch->dead_sources = 0;
+    ch->cur_source = 0;
+    ch->idle_since_ms = 0;
+    ch->rate_t0_ms = now;
+    ch->rate_bytes = 0;
+    spawn_current(ch);
+}
+
+void channel_stop(struct channel *ch)
+{
+    if (ch->state == CH_STOPPED)
+        return;
+    log_info("live", "channel %lld (%s): stopping", (long long)ch->id, ch->name);
+    if (ch->ing)
+        ingest_stop(ch->ing);
+    if (ch->probe)
+        ingest_stop(ch->probe);
+    ch->ing = ch->probe = NULL;
+    ch->state = CH_STOPPED;
+    ch->retry_at_ms = 0;
+    ch->psi_hold_len = 0;
+    stage_reset(ch);
+    ring_clear(&ch->ring);
+    ch->bitrate_bps = 0;
+}
+
+void channel_restart(struct channel *ch)
+{
+    if (ch->state == CH_STOPPED) {
+        channel_start(ch);
+        return;
+    }
+    if (ch->ing)
+        ingest_stop(ch->ing);
+    ch->ing = NULL;
+    ch->restarts++;
+    ch->cur_source = 0;
+    spawn_current(ch);
+}
+
+void channel_free(struct channel *ch)
+{
+    if (!ch)
+        return;
+    channel_stop(ch);
+    hls_free(ch->hls);
+    buf_free(&ch->stage);
+    free_sources(ch);
+    for (size_t i = 0; i < STDERR_LINES; i++)
+        free(ch->errlines[i]);
+    free(ch);
+}
+
+/* Publishes the slate clip in real time while no source delivers. */
+static void slate_tick(struct channel *ch, uint64_t now)
+{
+    size_t n;
+    int64_t loop_pts;
+    const struct chunk *clip = live_slate(ch->live, &n, &loop_pts);
+    if (!clip || !n || now < ch->slate_next_ms)
+        return;
+    if (ch->slate_pos == 0 || ch->slate_pos >= n) {
+        ch->slate_pos = 0;
+        ch->gen++; /* each loop restarts the clip's timestamps */
+    }
+    const struct chunk *c = &clip[ch->slate_pos++];
+    struct refbuf *rb = refbuf_ref(c->rb);
+    buf_reset(&ch->stage);
+    buf_append(&ch->stage, rb->data, rb->len);
+    refbuf_unref(rb);
+    ch->stage_flags = c->flags | CHUNK_SLATE | (ch->slate_pos == 1 ? CHUNK_DISCONT : 0);
+    ch->stage_pts = c->pts;
+    ch->stage_pts_end = c->pts_end;
+    publish(ch);
+    /* Pace by the clip's timestamps: the next chunk is due after this one. */
+    int64_t dur = 0;
+    if (ch->slate_pos < n && clip[ch->slate_pos].pts != TS_PTS_NONE && c->pts != TS_PTS_NONE)
+        dur = ts_pts_diff(clip[ch->slate_pos].pts, c->pts);
+    else if (c->pts != TS_PTS_NONE)
+        dur = loop_pts - c->pts;
+    if (dur <= 0 || dur > 90000 * 5)
+        dur = 9000;
+    ch->slate_next_ms = now + (uint64_t)(dur / 90);
+}
+
+void channel_tick(struct channel *ch, uint64_t now)
+{
+    if (ch->state == CH_STOPPED)
+        return;
+    const struct live_config *cfg = live_cfg(ch->live);
+    if (ch->rate_t0_ms && now - ch->rate_t0_ms >= 2000) {
+        ch->bitrate_bps = (double)ch->rate_bytes * 8000.0 / (double)(now - ch->rate_t0_ms);
+        ch->rate_bytes = 0;
+        ch->rate_t0_ms = now;
+    }
+    struct ingest *ing = ch->ing;
+    if (ing && !ing->stopping && now - ing->last_data_ms > cfg->watchdog_ms) {
+        ingest_failed(ch, ing, "produced no data in time (watchdog)");
+    } else if (ing && ch->stage.len && now - ch->stage_start_ms >= CHUNK_MAX_MS) {
+        publish(ch);
+    }
+    if (!ch->ing && ch->retry_at_ms && now >= ch->retry_at_ms)
+        spawn_current(ch);
+    if (ch->state == CH_SLATE)
+        slate_tick(ch, now);
+    /* On a backup: probe the primary now and then. */
+    if (ch->cur_source != 0 && ch->source_count > 1 && ch->next_probe_ms &&
+        now >= ch->next_probe_ms) {
+        if (!ch->probe) {
+            ch->probe = ingest_spawn(ch, 0, true);
+            ch->next_probe_ms = now + PROBE_TIMEOUT_MS;
+        } else {
+            ingest_failed(ch, ch->probe, "probe timed out");
+        }
+    }
+}
+
+void channel_reap_one(struct ingest *ing, uint64_t now)
+{
+    if (!ing->exited && ing->term_sent_ms && now - ing->term_sent_ms > STOP_GRACE_MS) {
+        uv_kill(-ing->proc.pid, SIGKILL);
+        ing->term_sent_ms = now; /* again after another grace if still there */
+    }
+}

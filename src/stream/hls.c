@@ -1,0 +1,292 @@
+/*
+ * hls: the in-memory HLS segmenter of one channel (RFC 8216). A segment is a
+ * list of references to the channel's chunks — no copy, no disk.
+ *
+ * Rules kept (docs/internals/live.md §HLS):
+ *  - segments start at CHUNK_KEY chunks (which begin with PAT+PMT) and are cut
+ *    once the PTS distance reaches the target; a cut without a keyframe is
+ *    forced at EXT-X-TARGETDURATION (logged, the segment is not independent);
+ *  - EXT-X-TARGETDURATION is fixed for the life of the object;
+ *  - the playlist window lasts at least 3 × TARGETDURATION;
+ *  - sequence numbers only grow (seeded by the creator, see live.c);
+ *  - a generation change (ffmpeg restart, source switch, slate loop) or a
+ *    CHUNK_DISCONT chunk opens a segment tagged EXT-X-DISCONTINUITY, and
+ *    EXT-X-DISCONTINUITY-SEQUENCE counts the tags that left the window;
+ *  - HLS_RETAIN segments stay fetchable after leaving the playlist.
+ * Bounds: HLS_MAX_SEGS segments, HLS_MAX_CHUNKS chunks per segment.
+ * Threading: loop thread only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "stream/stream_priv.h"
+
+#define HLS_MAX_SEGS   64
+#define HLS_MAX_CHUNKS 2048
+#define HLS_RETAIN     4
+
+struct hls_seg {
+    uint64_t seq;
+    double dur;
+    bool discont, independent;
+    struct refbuf **chunks;
+    size_t n;
+    size_t bytes;
+};
+
+struct hls {
+    unsigned target_ms;
+    unsigned td; /* EXT-X-TARGETDURATION, seconds */
+    struct hls_seg segs[HLS_MAX_SEGS];
+    size_t first, count; /* ring of closed segments (oldest first) */
+    uint64_t list_seq;   /* first segment in the playlist */
+    uint64_t next_seq;
+    uint64_t disc_seq;
+    /* the open segment */
+    bool open;
+    struct refbuf **cur;
+    size_t cur_n;
+    size_t cur_bytes;
+    int64_t cur_start_pts, cur_last_pts, frame_pts;
+    uint32_t cur_gen;
+    bool cur_discont, cur_independent;
+};
+
+struct hls *hls_new(unsigned target_ms, uint64_t first_seq)
+{
+    struct hls *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->cur = calloc(HLS_MAX_CHUNKS, sizeof(*h->cur));
+    if (!h->cur) {
+        free(h);
+        return NULL;
+    }
+    h->target_ms = target_ms;
+    h->td = (target_ms * 3 / 2 + 999) / 1000;
+    if (h->td < 1)
+        h->td = 1;
+    h->next_seq = h->list_seq = first_seq;
+    h->frame_pts = 3600;
+    return h;
+}
+
+static void seg_free(struct hls_seg *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        refbuf_unref(s->chunks[i]);
+    free(s->chunks);
+    memset(s, 0, sizeof(*s));
+}
+
+void hls_free(struct hls *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->count; i++)
+        seg_free(&h->segs[(h->first + i) % HLS_MAX_SEGS]);
+    for (size_t i = 0; i < h->cur_n; i++)
+        refbuf_unref(h->cur[i]);
+    free(h->cur);
+    free(h);
+}
+
+static struct hls_seg *seg_at(const struct hls *h, size_t i)
+{
+    return (struct hls_seg *)&h->segs[(h->first + i) % HLS_MAX_SEGS];
+}
+
+static double listed_duration(const struct hls *h)
+{
+    double d = 0;
+    for (size_t i = 0; i < h->count; i++) {
+        const struct hls_seg *s = seg_at(h, i);
+        if (s->seq >= h->list_seq)
+            d += s->dur;
+    }
+    return d;
+}
+
+static void close_segment(struct hls *h, double dur)
+{
+    if (!h->open || h->cur_n == 0)
+        return;
+    if (h->count == HLS_MAX_SEGS) {
+        struct hls_seg *old = seg_at(h, 0);
+        if (old->seq >= h->list_seq)
+            h->list_seq = old->seq + 1;
+        seg_free(old);
+        h->first = (h->first + 1) % HLS_MAX_SEGS;
+        h->count--;
+    }
+    struct hls_seg *s = seg_at(h, h->count);
+    s->chunks = malloc(h->cur_n * sizeof(*s->chunks));
+    if (!s->chunks) {
+        for (size_t i = 0; i < h->cur_n; i++)
+            refbuf_unref(h->cur[i]);
+        h->cur_n = 0;
+        h->open = false;
+        return;
+    }
+    memcpy(s->chunks, h->cur, h->cur_n * sizeof(*s->chunks));
+    s->n = h->cur_n;
+    s->bytes = h->cur_bytes;
+    s->seq = h->next_seq++;
+    s->dur = dur > 0 ? dur : (double)h->target_ms / 1000.0;
+    if (s->dur > h->td)
+        s->dur = h->td; /* keep EXTINF within the fixed target duration */
+    s->discont = h->cur_discont;
+    s->independent = h->cur_independent;
+    h->count++;
+    h->cur_n = 0;
+    h->cur_bytes = 0;
+    h->open = false;
+    /* Slide the window while it stays >= 3 target durations without the oldest. */
+    for (;;) {
+        struct hls_seg *oldest = NULL;
+        for (size_t i = 0; i < h->count; i++) {
+            if (seg_at(h, i)->seq >= h->list_seq) {
+                oldest = seg_at(h, i);
+                break;
+            }
+        }
+        if (!oldest || listed_duration(h) - oldest->dur < 3.0 * h->td)
+            break;
+        if (oldest->discont)
+            h->disc_seq++;
+        h->list_seq = oldest->seq + 1;
+    }
+    /* Retention: unlisted segments stay a while, then go. */
+    while (h->count) {
+        struct hls_seg *old = seg_at(h, 0);
+        if (old->seq + HLS_RETAIN >= h->list_seq)
+            break;
+        seg_free(old);
+        h->first = (h->first + 1) % HLS_MAX_SEGS;
+        h->count--;
+    }
+}
+
+static void open_segment(struct hls *h, const struct chunk *c, bool discont)
+{
+    h->open = true;
+    h->cur_start_pts = c->pts;
+    h->cur_last_pts = c->pts_end != TS_PTS_NONE ? c->pts_end : c->pts;
+    h->cur_gen = c->gen;
+    h->cur_discont = discont;
+    h->cur_independent = (c->flags & CHUNK_KEY) != 0;
+}
+
+static void add_chunk(struct hls *h, const struct chunk *c)
+{
+    h->cur[h->cur_n++] = refbuf_ref(c->rb);
+    h->cur_bytes += c->rb->len;
+    if (c->pts_end != TS_PTS_NONE) {
+        if (h->cur_last_pts != TS_PTS_NONE) {
+            int64_t d = ts_pts_diff(c->pts_end, h->cur_last_pts);
+            if (d > 0 && d < 9000)
+                h->frame_pts = d;
+        }
+        if (h->cur_last_pts == TS_PTS_NONE || ts_pts_diff(c->pts_end, h->cur_last_pts) > 0)
+            h->cur_last_pts = c->pts_end;
+    }
+}
+
+static double open_duration(const struct hls *h)
+{
+    if (h->cur_start_pts == TS_PTS_NONE || h->cur_last_pts == TS_PTS_NONE)
+        return 0;
+    return (double)(ts_pts_diff(h->cur_last_pts, h->cur_start_pts) + h->frame_pts) / 90000.0;
+}
+
+void hls_on_chunk(struct hls *h, const struct chunk *c)
+{
+    bool key = (c->flags & CHUNK_KEY) != 0;
+    if (!h->open) {
+        if (!key)
+            return;
+        open_segment(
+            h, c, h->next_seq != h->list_seq || h->count ? (c->flags & CHUNK_DISCONT) != 0 : false);
+        add_chunk(h, c);
+        return;
+    }
+    bool new_gen = c->gen != h->cur_gen;
+    if (key && (new_gen || (c->flags & CHUNK_DISCONT))) {
+        close_segment(h, open_duration(h));
+        open_segment(h, c, true);
+        add_chunk(h, c);
+        return;
+    }
+    if (new_gen) {
+        /* A new generation without a keyframe: drop until one comes. */
+        close_segment(h, open_duration(h));
+        return;
+    }
+    if (key && c->pts != TS_PTS_NONE && h->cur_start_pts != TS_PTS_NONE) {
+        int64_t d = ts_pts_diff(c->pts, h->cur_start_pts);
+        if (d >= (int64_t)h->target_ms * 90 || d < 0) {
+            close_segment(h, d > 0 ? (double)d / 90000.0 : open_duration(h));
+            open_segment(h, c, d < 0);
+            add_chunk(h, c);
+            return;
+        }
+    }
+    if (h->cur_n == HLS_MAX_CHUNKS || open_duration(h) >= h->td) {
+        log_warn("hls", "forced segment cut without a keyframe");
+        close_segment(h, open_duration(h));
+        open_segment(h, c, false);
+        h->cur_independent = key;
+        add_chunk(h, c);
+        return;
+    }
+    add_chunk(h, c);
+}
+
+size_t hls_segment_count(const struct hls *h)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->count; i++)
+        if (seg_at(h, i)->seq >= h->list_seq)
+            n++;
+    return n;
+}
+
+int hls_render(const struct hls *h, const char *token, struct buf *out)
+{
+    bool independent = true;
+    for (size_t i = 0; i < h->count; i++)
+        if (seg_at(h, i)->seq >= h->list_seq && !seg_at(h, i)->independent)
+            independent = false;
+    buf_printf(out, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%u\n", h->td);
+    buf_printf(out, "#EXT-X-MEDIA-SEQUENCE:%llu\n", (unsigned long long)h->list_seq);
+    buf_printf(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n", (unsigned long long)h->disc_seq);
+    if (independent)
+        buf_puts(out, "#EXT-X-INDEPENDENT-SEGMENTS\n");
+    bool first = true;
+    for (size_t i = 0; i < h->count; i++) {
+        const struct hls_seg *s = seg_at(h, i);
+        if (s->seq < h->list_seq)
+            continue;
+        if (s->discont && !first)
+            buf_puts(out, "#EXT-X-DISCONTINUITY\n");
+        first = false;
+        buf_printf(out, "#EXTINF:%.3f,\n/hls/%s/%llu.ts\n", s->dur, token,
+                   (unsigned long long)s->seq);
+    }
+    return out->err ? -ENOMEM : 0;
+}
+
+struct refbuf *const *hls_segment(const struct hls *h, uint64_t seq, size_t *n, size_t *bytes)
+{
+    for (size_t i = 0; i < h->count; i++) {
+        const struct hls_seg *s = seg_at(h, i);
+        if (s->seq == seq) {
+            *n = s->n;
+            *bytes = s->bytes;
+            return s->chunks;
+        }
+    }
+    return NULL;
+}

@@ -1,0 +1,1382 @@
+/*
+ * live: the engine (see live.h) — channel table, TS viewers, HLS sessions,
+ * the housekeeping tick, the slate clip, the admin JSON and /metrics.
+ *
+ * TS viewer: a cursor (next chunk seq, offset) into its channel's ring. The
+ * body source's pull() queues refbuf slices of the shared chunks with
+ * http_conn_queue_ref (zero copy) up to the budget; it starts at the newest
+ * keyframe chunk. The tick measures each viewer's lag (age of the chunk under
+ * its cursor): slow for slow_grace_ms → skipped to the newest keyframe; more
+ * than max_skips skips in 60 s, or no progress for no_progress_ms → closed.
+ *
+ * HLS session: a random token (libsodium) naming (line, channel, IP, UA); the
+ * playlist's segment URLs carry it. A session lives while requests come.
+ * Threading: loop thread only.
+ */
+#include "stream/live.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "auth/connections.h"
+#include "core/jsonw.h"
+#include "core/log.h"
+#include "stream/stream_priv.h"
+
+#define CH_BUCKETS      1024
+#define SESS_BUCKETS    1024
+#define TICK_MS         250
+#define SKIP_WINDOW_MS  60000
+#define MAX_SKIP_TRACK  16
+#define WAIT_FIRST_MS   20000
+#define SLATE_MAX_BYTES (4 << 20)
+#define TOKEN_LEN       32
+
+struct live_viewer {
+    struct live *live;
+    struct channel *ch;
+    struct http_conn *conn;
+    struct live_viewer *prev, *next;
+    uint64_t next_seq;
+    size_t off;
+    bool started, ended;
+    int64_t line_id;
+    char username[64];
+    char ip[46];
+    char ua[128];
+    uint64_t handle;
+    uint64_t bytes;
+    uint64_t start_ms, slow_since_ms, progress_ms, progress_bytes;
+    uint64_t skip_ms[MAX_SKIP_TRACK];
+    unsigned skip_count, skips_total;
+};
+
+struct hls_session {
+    struct live *live;
+    struct hls_session *hnext;
+    char token[TOKEN_LEN + 1];
+    int64_t channel_id;
+    int64_t line_id;
+    char username[64];
+    char ip[46];
+    char ua[128];
+    uint64_t handle;
+    uint64_t created_ms, last_ms;
+    uint64_t bytes;
+    bool kicked;
+};
+
+/* A playlist request waiting for the first segment (cold start). */
+struct pl_wait {
+    struct live *live;
+    struct http_conn *conn;
+    struct pl_wait *prev, *next;
+    char token[TOKEN_LEN + 1];
+    int64_t channel_id;
+    uint64_t since_ms;
+    bool done;
+};
+
+struct live {
+    uv_loop_t *loop;
+    struct live_config cfg;
+    struct conn_registry *reg;
+    struct catalog *cat;
+    struct channel *channels[CH_BUCKETS];
+    struct hls_session *sessions[SESS_BUCKETS];
+    size_t session_count;
+    struct pl_wait *waits;
+    struct ingest *dying;
+    uv_timer_t tick;
+    uint64_t last_line_check;
+    bool stopping, tick_closed;
+    void (*done)(void *);
+    void *done_ud;
+    /* slate */
+    struct chunk *slate;
+    size_t slate_n;
+    int64_t slate_loop_pts;
+    uv_process_t slate_proc;
+    uv_pipe_t slate_out;
+    struct buf slate_buf;
+    int slate_handles, slate_attempt;
+    /* counters */
+    uint64_t viewers_total, kicked_slow, kicked_limit, kicked_line, hls_requests, segment_requests,
+        segment_bytes, skips_total;
+};
+
+void live_config_defaults(struct live_config *c)
+{
+    *c = (struct live_config){
+        .ffmpeg = "ffmpeg",
+        .idle_ms = 30000,
+        .watchdog_ms = 10000,
+        .failover_after = 2,
+        .primary_retry_ms = 30000,
+        .slow_lag_ms = 3000,
+        .slow_grace_ms = 2000,
+        .max_skips = 3,
+        .no_progress_ms = 20000,
+        .hls_segment_ms = 4000,
+        .hls_session_ms = 60000,
+        .ring_ms = 30000,
+        .ring_bytes = 32u << 20,
+        .line_check_ms = 10000,
+    };
+}
+
+int live_config_set(struct live_config *c, const char *kv)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        bool ms;
+    } knobs[] = {
+        {"watchdog", offsetof(struct live_config, watchdog_ms), true},
+        {"failover-after", offsetof(struct live_config, failover_after), false},
+        {"primary-retry", offsetof(struct live_config, primary_retry_ms), true},
+        {"slow-lag", offsetof(struct live_config, slow_lag_ms), true},
+        {"slow-grace", offsetof(struct live_config, slow_grace_ms), true},
+        {"max-skips", offsetof(struct live_config, max_skips), false},
+        {"no-progress", offsetof(struct live_config, no_progress_ms), true},
+        {"hls-segment", offsetof(struct live_config, hls_segment_ms), true},
+        {"hls-session", offsetof(struct live_config, hls_session_ms), true},
+        {"ring-seconds", offsetof(struct live_config, ring_ms), true},
+        {"line-check", offsetof(struct live_config, line_check_ms), true},
+        {"idle", offsetof(struct live_config, idle_ms), true},
+    };
+    const char *eq = strchr(kv, '=');
+    if (!eq)
+        return -EINVAL;
+    size_t klen = (size_t)(eq - kv);
+    char *end;
+    double v = strtod(eq + 1, &end);
+    if (end == eq + 1 || *end || v < 0 || v > 86400)
+        return -EINVAL;
+    if (klen == 7 && strncmp(kv, "ring-mb", 7) == 0) {
+        if (v < 1 || v > 1024)
+            return -EINVAL;
+        c->ring_bytes = (size_t)v << 20;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+        if (strlen(knobs[i].key) != klen || strncmp(kv, knobs[i].key, klen) != 0)
+            continue;
+        double x = knobs[i].ms ? v * 1000.0 : v;
+        if (x < (knobs[i].ms ? 100 : 1))
+            return -EINVAL;
+        *(unsigned *)((char *)c + knobs[i].off) = (unsigned)x;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static int state_path(const char *data_dir, char *out, size_t n)
+{
+    int w = snprintf(out, n, "%s/serve.json", data_dir);
+    return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
+int live_write_state_file(const char *data_dir, const char *host, int port)
+{
+    char path[4096], tmp[4200];
+    if (state_path(data_dir, path, sizeof(path)))
+        return -ENAMETOOLONG;
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    const char *admin = strchr(host, ':') ? "[::1]" : "127.0.0.1";
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -errno;
+    fprintf(f, "{\"pid\":%d,\"host\":\"%s\",\"port\":%d,\"admin\":\"http://%s:%d\"}\n",
+            (int)getpid(), host, port, admin, port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -EIO;
+    }
+    return 0;
+}
+
+void live_remove_state_file(const char *data_dir)
+{
+    char path[4096];
+    if (state_path(data_dir, path, sizeof(path)) == 0)
+        unlink(path);
+}
+
+uv_loop_t *live_loop(struct live *live)
+{
+    return live->loop;
+}
+
+const struct live_config *live_cfg(const struct live *live)
+{
+    return &live->cfg;
+}
+
+uint64_t live_now_ms(const struct live *live)
+{
+    return uv_now(live->loop);
+}
+
+void live_add_dying(struct live *live, struct ingest *ing)
+{
+    ing->next_dying = live->dying;
+    live->dying = ing;
+}
+
+void live_remove_dying(struct live *live, struct ingest *ing)
+{
+    for (struct ingest **p = &live->dying; *p; p = &(*p)->next_dying) {
+        if (*p == ing) {
+            *p = ing->next_dying;
+            return;
+        }
+    }
+}
+
+/* ---- channels ------------------------------------------------------------ */
+
+static struct channel *channel_find(struct live *live, int64_t id)
+{
+    for (struct channel *c = live->channels[(uint64_t)id % CH_BUCKETS]; c; c = c->hnext)
+        if (c->id == id)
+            return c;
+    return NULL;
+}
+
+static struct channel *channel_get(struct live *live, const struct cat_stream *s)
+{
+    struct channel *ch = channel_find(live, s->id);
+    if (!ch) {
+        ch = channel_new(live, s->id);
+        if (!ch)
+            return NULL;
+        size_t b = (uint64_t)s->id % CH_BUCKETS;
+        ch->hnext = live->channels[b];
+        live->channels[b] = ch;
+    }
+    ch->known = true;
+    if (channel_configure(ch, s->name, s->sources, s->source_count, s->always_on) > 0 &&
+        ch->state != CH_STOPPED) {
+        log_info("live", "channel %lld: sources changed, restarting", (long long)ch->id);
+        channel_restart(ch);
+    }
+    return ch;
+}
+
+#define FOR_EACH_CHANNEL(live, ch)                                                                 \
+    for (size_t b_ = 0; b_ < CH_BUCKETS; b_++)                                                     \
+        for (struct channel *ch = (live)->channels[b_]; ch; ch = ch->hnext)
+
+static void channel_touch(struct channel *ch)
+{
+    ch->idle_since_ms = 0;
+    if (ch->state == CH_STOPPED && !ch->live->stopping)
+        channel_start(ch);
+}
+
+static void channel_maybe_idle(struct channel *ch)
+{
+    if (ch->viewer_count == 0 && ch->hls_sessions == 0 && !ch->idle_since_ms)
+        ch->idle_since_ms = live_now_ms(ch->live);
+}
+
+void live_on_publish(struct channel *ch, const struct chunk *c)
+{
+    if (ch->hls)
+        hls_on_chunk(ch->hls, c);
+    for (struct live_viewer *v = ch->viewers; v; v = v->next)
+        http_conn_wake(v->conn);
+    struct live *live = ch->live;
+    if (ch->hls && (c->flags & CHUNK_KEY)) {
+        for (struct pl_wait *w = live->waits; w; w = w->next)
+            if (w->channel_id == ch->id && hls_segment_count(ch->hls))
+                http_conn_wake(w->conn);
+    }
+}
+
+/* ---- slate ---------------------------------------------------------------- */
+
+struct slate_cut {
+    struct live *live;
+    struct buf cur;
+    uint32_t flags;
+    int64_t pts, pts_end, first_pts, last_pts;
+    const struct ts_reader *r;
+    uint8_t psi[PSI_HOLD_MAX];
+    size_t psi_len;
+};
+
+static void slate_emit(struct slate_cut *s)
+{
+    struct live *live = s->live;
+    if (!s->cur.len)
+        return;
+    struct chunk *grown = realloc(live->slate, (live->slate_n + 1) * sizeof(*grown));
+    if (!grown)
+        return;
+    live->slate = grown;
+    struct chunk *c = &live->slate[live->slate_n];
+    c->rb = refbuf_new(s->cur.data, s->cur.len);
+    if (!c->rb)
+        return;
+    live->slate_n++;
+    c->flags = s->flags;
+    c->pts = s->pts;
+    c->pts_end = s->pts_end;
+    c->seq = live->slate_n;
+    c->gen = 0;
+    c->mono_ms = 0;
+    buf_reset(&s->cur);
+    s->flags = 0;
+    s->pts = s->pts_end = TS_PTS_NONE;
+}
+
+static void slate_cut_pkt(void *ud, const struct ts_packet *pk)
+{
+    struct slate_cut *s = ud;
+    if (pk->psi) {
+        if (s->psi_len + TS_PACKET_SIZE <= PSI_HOLD_MAX) {
+            memcpy(s->psi + s->psi_len, pk->p, TS_PACKET_SIZE);
+            s->psi_len += TS_PACKET_SIZE;
+        }
+        return;
+    }
+    if (pk->video && pk->pusi) {
+        slate_emit(s); /* one chunk per frame: smooth pacing */
+        if (pk->key) {
+            s->flags = CHUNK_KEY;
+            if (!s->psi_len && s->r->have_pat && s->r->have_pmt) {
+                buf_append(&s->cur, s->r->pat, TS_PACKET_SIZE);
+                buf_append(&s->cur, s->r->pmt, TS_PACKET_SIZE);
+            }
+        }
+    }
+    if (s->psi_len) {
+        buf_append(&s->cur, s->psi, s->psi_len);
+        s->psi_len = 0;
+    }
+    buf_append(&s->cur, pk->p, TS_PACKET_SIZE);
+    if (pk->pts != TS_PTS_NONE && pk->video) {
+        if (s->pts == TS_PTS_NONE)
+            s->pts = pk->pts;
+        s->pts_end = pk->pts;
+        if (s->first_pts == TS_PTS_NONE)
+            s->first_pts = pk->pts;
+        if (s->last_pts == TS_PTS_NONE || ts_pts_diff(pk->pts, s->last_pts) > 0)
+            s->last_pts = pk->pts;
+    }
+}
+
+static void slate_build(struct live *live)
+{
+    struct ts_reader r;
+    ts_reader_init(&r);
+    struct slate_cut s = {.live = live, .r = &r};
+    buf_init(&s.cur, 1 << 20);
+    s.pts = s.pts_end = s.first_pts = s.last_pts = TS_PTS_NONE;
+    ts_reader_feed(&r, (const uint8_t *)live->slate_buf.data, live->slate_buf.len, slate_cut_pkt,
+                   &s);
+    slate_emit(&s);
+    buf_free(&s.cur);
+    /* Drop leading chunks before the first keyframe. */
+    size_t k = 0;
+    while (k < live->slate_n && !(live->slate[k].flags & CHUNK_KEY))
+        refbuf_unref(live->slate[k++].rb);
+    memmove(live->slate, live->slate + k, (live->slate_n - k) * sizeof(*live->slate));
+    live->slate_n -= k;
+    if (s.first_pts != TS_PTS_NONE)
+        live->slate_loop_pts = ts_pts_diff(s.last_pts, s.first_pts) + 3600;
+    log_info("live", "slate ready: %zu chunks, %.2f s", live->slate_n,
+             (double)live->slate_loop_pts / 90000.0);
+}
+
+static void slate_start(struct live *live);
+
+static void slate_closed(uv_handle_t *h)
+{
+    struct live *live = h->data;
+    if (--live->slate_handles)
+        return;
+    if (!live->slate_n && live->slate_buf.len)
+        slate_build(live);
+    buf_free(&live->slate_buf);
+    if (!live->slate_n && live->slate_attempt < 2 && !live->stopping)
+        slate_start(live);
+}
+
+static void slate_exit(uv_process_t *p, int64_t status, int sig)
+{
+    struct live *live = p->data;
+    if (status || sig) {
+        log_warn("live", "slate generation failed (status %d)", (int)status);
+        buf_reset(&live->slate_buf);
+    }
+    uv_close((uv_handle_t *)p, slate_closed);
+}
+
+static void slate_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    static char slab[65536];
+    (void)h;
+    (void)hint;
+    b->base = slab;
+    b->len = sizeof(slab);
+}
+
+static void slate_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct live *live = s->data;
+    if (n < 0) {
+        uv_close((uv_handle_t *)s, slate_closed);
+        return;
+    }
+    buf_append(&live->slate_buf, b->base, (size_t)n);
+}
+
+static void slate_start(struct live *live)
+{
+    static const char *const with_text[] = {
+        "color=c=0x1d2b53:s=640x360:r=25,drawtext=text='Channel unavailable':fontcolor=white:"
+        "fontsize=36:x=(w-tw)/2:y=(h-th)/2",
+        "color=c=0x1d2b53:s=640x360:r=25",
+    };
+    const char *graph = with_text[live->slate_attempt++ ? 1 : 0];
+    const char *argv[] = {live->cfg.ffmpeg,
+                          "-nostdin",
+                          "-hide_banner",
+                          "-loglevel",
+                          "error",
+                          "-f",
+                          "lavfi",
+                          "-i",
+                          graph,
+                          "-f",
+                          "lavfi",
+                          "-i",
+                          "sine=frequency=660:sample_rate=48000",
+                          "-t",
+                          "2",
+                          "-c:v",
+                          "libx264",
+                          "-preset",
+                          "ultrafast",
+                          "-g",
+                          "50",
+                          "-pix_fmt",
+                          "yuv420p",
+                          "-c:a",
+                          "aac",
+                          "-b:a",
+                          "64k",
+                          "-ac",
+                          "2",
+                          "-f",
+                          "mpegts",
+                          "pipe:1",
+                          NULL};
+    buf_init(&live->slate_buf, SLATE_MAX_BYTES);
+    uv_pipe_init(live->loop, &live->slate_out, 0);
+    live->slate_out.data = live->slate_proc.data = live;
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+         .data.stream = (uv_stream_t *)&live->slate_out},
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
+    };
+    uv_process_options_t o = {.exit_cb = slate_exit,
+                              .file = argv[0],
+                              .args = (char **)argv,
+                              .stdio = stdio,
+                              .stdio_count = 3};
+    live->slate_handles = 1;
+    if (uv_spawn(live->loop, &live->slate_proc, &o) != 0) {
+        log_warn("live", "cannot run %s for the slate", argv[0]);
+        uv_close((uv_handle_t *)&live->slate_out, slate_closed);
+        return;
+    }
+    live->slate_handles = 2;
+    uv_read_start((uv_stream_t *)&live->slate_out, slate_alloc, slate_read);
+}
+
+const struct chunk *live_slate(struct live *live, size_t *n, int64_t *loop_pts)
+{
+    *n = live->slate_n;
+    *loop_pts = live->slate_loop_pts;
+    return live->slate_n ? live->slate : NULL;
+}
+
+/* ---- TS viewers ------------------------------------------------------------ */
+
+static void viewer_skip(struct live_viewer *v, const char *why)
+{
+    struct channel *ch = v->ch;
+    uint64_t now = live_now_ms(v->live);
+    if (!ch->ring.last_key_seq || v->next_seq == ch->ring.last_key_seq)
+        return;
+    v->next_seq = ch->ring.last_key_seq;
+    v->off = 0;
+    v->slow_since_ms = 0;
+    v->skip_ms[v->skip_count++ % MAX_SKIP_TRACK] = now;
+    v->skips_total++;
+    ch->skips++;
+    v->live->skips_total++;
+    log_info("live", "viewer %s of channel %lld skipped to the newest keyframe (%s)", v->ip,
+             (long long)ch->id, why);
+}
+
+static unsigned recent_skips(const struct live_viewer *v, uint64_t now)
+{
+    unsigned n = 0;
+    unsigned have = v->skip_count < MAX_SKIP_TRACK ? v->skip_count : MAX_SKIP_TRACK;
+    for (unsigned i = 0; i < have; i++)
+        if (now - v->skip_ms[i] <= SKIP_WINDOW_MS)
+            n++;
+    return n;
+}
+
+static int viewer_pull(void *ctx, struct buf *out, size_t budget)
+{
+    struct live_viewer *v = ctx;
+    (void)out;
+    if (v->ended)
+        return 0;
+    struct channel *ch = v->ch;
+    if (!v->started) {
+        if (!ch->ring.last_key_seq)
+            return -EAGAIN;
+        v->next_seq = ch->ring.last_key_seq;
+        v->off = 0;
+        v->started = true;
+    }
+    if (v->next_seq < ch->ring.tail_seq) {
+        viewer_skip(v, "fell behind the buffer");
+        if (v->next_seq < ch->ring.tail_seq)
+            return -EAGAIN;
+    }
+    size_t queued = 0;
+    while (queued < budget && v->next_seq < ch->ring.head_seq) {
+        const struct chunk *c = channel_chunk(ch, v->next_seq);
+        size_t rem = c->rb->len - v->off;
+        size_t room = budget - queued;
+        size_t take = rem;
+        if (take > room) {
+            take = room - room % TS_PACKET_SIZE;
+            if (take == 0)
+                break;
+        }
+        int rc = http_conn_queue_ref(v->conn, c->rb, c->rb->data + v->off, take);
+        if (rc)
+            return rc;
+        v->off += take;
+        queued += take;
+        if (v->off == c->rb->len) {
+            v->next_seq++;
+            v->off = 0;
+        }
+    }
+    v->bytes += queued;
+    ch->bytes_out += queued;
+    return v->next_seq < ch->ring.head_seq ? 1 : -EAGAIN;
+}
+
+static void viewer_close(void *ctx)
+{
+    struct live_viewer *v = ctx;
+    struct channel *ch = v->ch;
+    struct live *live = v->live;
+    conn_registry_remove(live->reg, v->handle, (int64_t)time(NULL));
+    if (v->prev)
+        v->prev->next = v->next;
+    else
+        ch->viewers = v->next;
+    if (v->next)
+        v->next->prev = v->prev;
+    ch->viewer_count--;
+    log_info("live", "viewer %s left channel %lld after %llu bytes", v->ip, (long long)ch->id,
+             (unsigned long long)v->bytes);
+    channel_maybe_idle(ch);
+    free(v);
+}
+
+static void viewer_kick(void *ctx)
+{
+    struct live_viewer *v = ctx;
+    v->live->kicked_limit++;
+    log_info("live", "viewer %s of line %lld closed: connection limit (newest wins)", v->ip,
+             (long long)v->line_id);
+    http_conn_abort(v->conn);
+}
+
+static void copy_str(char *dst, size_t n, const char *s)
+{
+    snprintf(dst, n, "%s", s ? s : "");
+}
+
+void live_serve_ts(struct live *live, const struct cat_stream *s, const struct cat_line *line,
+                   struct http_request *req, struct http_response *res)
+{
+    http_response_status(res, 200);
+    http_response_header(res, "Content-Type", "video/mp2t");
+    http_response_header(res, "Cache-Control", "no-cache, no-store");
+    if (req->method == HTTP_HEAD)
+        return;
+    if (live->stopping) {
+        http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
+        return;
+    }
+    struct channel *ch = channel_get(live, s);
+    struct live_viewer *v = ch ? calloc(1, sizeof(*v)) : NULL;
+    if (!v) {
+        http_response_text(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+        return;
+    }
+    v->live = live;
+    v->ch = ch;
+    v->conn = http_response_conn(res);
+    v->line_id = line->id;
+    copy_str(v->username, sizeof(v->username), line->username);
+    copy_str(v->ip, sizeof(v->ip), req->client_ip);
+    copy_str(v->ua, sizeof(v->ua), http_request_header(req, "User-Agent"));
+    v->start_ms = v->progress_ms = live_now_ms(live);
+    v->next = ch->viewers;
+    if (ch->viewers)
+        ch->viewers->prev = v;
+    ch->viewers = v;
+    ch->viewer_count++;
+    ch->viewers_total++;
+    live->viewers_total++;
+    struct http_body_source src = {.pull = viewer_pull, .close = viewer_close, .ctx = v};
+    http_response_source(res, &src, -1);
+    channel_touch(ch);
+    int64_t now = (int64_t)time(NULL);
+    v->handle =
+        conn_registry_add(live->reg, line->id, CONN_LIVE, s->id, v->ip, v->ua, now, viewer_kick, v);
+    conn_registry_enforce(live->reg, line->id, line->max_connections, v->handle, now);
+    log_info("live", "viewer %s joined channel %lld (%zu watching)", v->ip, (long long)ch->id,
+             ch->viewer_count);
+}
+
+/* ---- HLS -------------------------------------------------------------------- */
+
+static size_t token_bucket(const char *t)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *t; t++)
+        h = (h ^ (unsigned char)*t) * 1099511628211ull;
+    return (size_t)(h % SESS_BUCKETS);
+}
+
+static struct hls_session *session_find(struct live *live, const char *token)
+{
+    if (strlen(token) != TOKEN_LEN)
+        return NULL;
+    for (struct hls_session *s = live->sessions[token_bucket(token)]; s; s = s->hnext)
+        if (sodium_memcmp(s->token, token, TOKEN_LEN) == 0)
+            return s;
+    return NULL;
+}
+
+static void session_unlink(struct live *live, struct hls_session *s)
+{
+    for (struct hls_session **p = &live->sessions[token_bucket(s->token)]; *p; p = &(*p)->hnext) {
+        if (*p == s) {
+            *p = s->hnext;
+            break;
+        }
+    }
+    live->session_count--;
+    conn_registry_remove(live->reg, s->handle, (int64_t)time(NULL));
+    struct channel *ch = channel_find(live, s->channel_id);
+    if (ch && ch->hls_sessions) {
+        ch->hls_sessions--;
+        if (ch->hls_sessions == 0) {
+            hls_free(ch->hls);
+            ch->hls = NULL;
+        }
+        channel_maybe_idle(ch);
+    }
+    free(s);
+}
+
+static void session_kick(void *ctx)
+{
+    struct hls_session *s = ctx;
+    s->kicked = true;
+    s->live->kicked_limit++;
+    log_info("live", "HLS session of line %lld ended: connection limit (newest wins)",
+             (long long)s->line_id);
+}
+
+static void hls_ensure(struct channel *ch)
+{
+    if (ch->hls)
+        return;
+    /* Sequence numbers never go back: seed with the wall clock (segments are
+     * longer than a second), and never below what a previous instance used. */
+    ch->hls = hls_new(live_cfg(ch->live)->hls_segment_ms, (uint64_t)time(NULL));
+    if (!ch->hls)
+        return;
+    /* Bootstrap from the ring, starting at its oldest keyframe chunk. */
+    for (uint64_t q = ch->ring.tail_seq; q < ch->ring.head_seq; q++)
+        hls_on_chunk(ch->hls, channel_chunk(ch, q));
+}
+
+static struct hls_session *session_for(struct live *live, struct channel *ch,
+                                       const struct cat_line *line, struct http_request *req)
+{
+    const char *ua = http_request_header(req, "User-Agent");
+    char uab[128];
+    copy_str(uab, sizeof(uab), ua);
+    for (size_t b = 0; b < SESS_BUCKETS; b++)
+        for (struct hls_session *s = live->sessions[b]; s; s = s->hnext)
+            if (!s->kicked && s->line_id == line->id && s->channel_id == ch->id &&
+                strcmp(s->ip, req->client_ip) == 0 && strcmp(s->ua, uab) == 0)
+                return s;
+    struct hls_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->live = live;
+    unsigned char raw[TOKEN_LEN / 2];
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(s->token, sizeof(s->token), raw, sizeof(raw));
+    s->channel_id = ch->id;
+    s->line_id = line->id;
+    copy_str(s->username, sizeof(s->username), line->username);
+    copy_str(s->ip, sizeof(s->ip), req->client_ip);
+    copy_str(s->ua, sizeof(s->ua), uab);
+    s->created_ms = live_now_ms(live);
+    size_t bkt = token_bucket(s->token);
+    s->hnext = live->sessions[bkt];
+    live->sessions[bkt] = s;
+    live->session_count++;
+    ch->hls_sessions++;
+    int64_t now = (int64_t)time(NULL);
+    s->handle = conn_registry_add(live->reg, line->id, CONN_HLS, ch->id, s->ip, s->ua, now,
+                                  session_kick, s);
+    conn_registry_enforce(live->reg, line->id, line->max_connections, s->handle, now);
+    log_info("live", "HLS session for line %lld on channel %lld from %s", (long long)line->id,
+             (long long)ch->id, s->ip);
+    return s;
+}
+
+static void render_playlist(struct channel *ch, const char *token, struct buf *out)
+{
+    if (ch->hls)
+        hls_render(ch->hls, token, out);
+}
+
+static int wait_pull(void *ctx, struct buf *out, size_t budget)
+{
+    struct pl_wait *w = ctx;
+    (void)budget;
+    if (w->done)
+        return 0;
+    struct channel *ch = channel_find(w->live, w->channel_id);
+    bool ready = ch && ch->hls && hls_segment_count(ch->hls);
+    if (!ready && live_now_ms(w->live) - w->since_ms < WAIT_FIRST_MS && !w->live->stopping)
+        return -EAGAIN;
+    if (ch)
+        render_playlist(ch, w->token, out);
+    w->done = true;
+    return 0;
+}
+
+static void wait_close(void *ctx)
+{
+    struct pl_wait *w = ctx;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        w->live->waits = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    free(w);
+}
+
+void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struct cat_line *line,
+                     struct http_request *req, struct http_response *res)
+{
+    live->hls_requests++;
+    http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
+    http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
+    if (live->stopping) {
+        http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
+        return;
+    }
+    struct channel *ch = channel_get(live, st);
+    struct hls_session *s = ch ? session_for(live, ch, line, req) : NULL;
+    if (!s) {
+        http_response_text(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+        return;
+    }
+    s->last_ms = live_now_ms(live);
+    channel_touch(ch);
+    hls_ensure(ch);
+    http_response_status(res, 200);
+    if (ch->hls && hls_segment_count(ch->hls)) {
+        render_playlist(ch, s->token, http_response_buf(res));
+        return;
+    }
+    if (req->method == HTTP_HEAD)
+        return;
+    /* Cold start: hold the request until the first segment exists. */
+    struct pl_wait *w = calloc(1, sizeof(*w));
+    if (!w) {
+        http_response_text(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+        return;
+    }
+    w->live = live;
+    w->conn = http_response_conn(res);
+    copy_str(w->token, sizeof(w->token), s->token);
+    w->channel_id = ch->id;
+    w->since_ms = live_now_ms(live);
+    w->next = live->waits;
+    if (live->waits)
+        live->waits->prev = w;
+    live->waits = w;
+    struct http_body_source src = {.pull = wait_pull, .close = wait_close, .ctx = w};
+    http_response_source(res, &src, -1);
+}
+
+void live_serve_segment(struct live *live, const char *token, const char *seg,
+                        struct http_request *req, struct http_response *res)
+{
+    live->segment_requests++;
+    struct hls_session *s = session_find(live, token);
+    if (!s || s->kicked) {
+        http_response_text(res, 403, "text/plain; charset=utf-8", "invalid or expired token\n");
+        return;
+    }
+    char *end;
+    unsigned long long seq = strtoull(seg, &end, 10);
+    struct channel *ch = channel_find(live, s->channel_id);
+    if (end == seg || strcmp(end, ".ts") != 0 || !ch || !ch->hls) {
+        http_response_text(res, 404, "text/plain; charset=utf-8", "no such segment\n");
+        return;
+    }
+    size_t n, bytes;
+    struct refbuf *const *chunks = hls_segment(ch->hls, seq, &n, &bytes);
+    if (!chunks) {
+        http_response_text(res, 404, "text/plain; charset=utf-8", "no such segment\n");
+        return;
+    }
+    s->last_ms = live_now_ms(live);
+    http_response_status(res, 200);
+    http_response_header(res, "Content-Type", "video/mp2t");
+    http_response_header(res, "Cache-Control", "max-age=60");
+    http_response_header(res, "Access-Control-Allow-Origin", "*");
+    (void)req;
+    for (size_t i = 0; i < n; i++)
+        http_response_body_ref(res, chunks[i]);
+    s->bytes += bytes;
+    ch->bytes_out += bytes;
+    live->segment_bytes += bytes;
+}
+
+/* ---- housekeeping ------------------------------------------------------------ */
+
+static void check_viewers(struct live *live, struct channel *ch, uint64_t now)
+{
+    const struct live_config *cfg = &live->cfg;
+    struct live_viewer *next;
+    for (struct live_viewer *v = ch->viewers; v; v = next) {
+        next = v->next;
+        if (!v->started || v->ended)
+            continue;
+        if (v->bytes != v->progress_bytes) {
+            v->progress_bytes = v->bytes;
+            v->progress_ms = now;
+        }
+        const struct chunk *c = channel_chunk(ch, v->next_seq);
+        bool behind = v->next_seq < ch->ring.head_seq;
+        uint64_t lag = behind ? (c ? now - c->mono_ms : UINT64_MAX) : 0;
+        if (lag > cfg->slow_lag_ms) {
+            if (!v->slow_since_ms)
+                v->slow_since_ms = now;
+            else if (now - v->slow_since_ms >= cfg->slow_grace_ms)
+                viewer_skip(v, "slow reader");
+        } else {
+            v->slow_since_ms = 0;
+        }
+        const char *why = NULL;
+        if (recent_skips(v, now) > cfg->max_skips)
+            why = "too many skips";
+        else if (behind && now - v->progress_ms > cfg->no_progress_ms)
+            why = "no progress";
+        if (why) {
+            log_warn("live", "viewer %s of channel %lld disconnected: %s", v->ip, (long long)ch->id,
+                     why);
+            live->kicked_slow++;
+            http_conn_abort(v->conn); /* frees v through viewer_close */
+        }
+    }
+}
+
+/* Lines that became invalid lose their viewers and sessions. */
+static void check_lines(struct live *live)
+{
+    if (!live->cat)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        struct live_viewer *next;
+        for (struct live_viewer *v = ch->viewers; v; v = next) {
+            next = v->next;
+            const struct cat_line *l = catalog_line(live->cat, v->username);
+            if (l && l->id == v->line_id && auth_line_status(l, now) == AUTH_OK)
+                continue;
+            log_info("live", "viewer %s cut: line %s is no longer active", v->ip, v->username);
+            live->kicked_line++;
+            http_conn_abort(v->conn);
+        }
+    }
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        for (struct hls_session *s = live->sessions[b]; s; s = s->hnext) {
+            const struct cat_line *l = catalog_line(live->cat, s->username);
+            if (!s->kicked && !(l && l->id == s->line_id && auth_line_status(l, now) == AUTH_OK)) {
+                s->kicked = true;
+                live->kicked_line++;
+            }
+        }
+    }
+}
+
+static void maybe_done(struct live *live);
+
+static void on_tick(uv_timer_t *t)
+{
+    struct live *live = t->data;
+    uint64_t now = live_now_ms(live);
+    for (struct ingest *ing = live->dying, *n; ing; ing = n) {
+        n = ing->next_dying;
+        channel_reap_one(ing, now);
+    }
+    if (live->stopping) {
+        maybe_done(live);
+        return;
+    }
+    /* HLS sessions without requests expire. */
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        struct hls_session *n;
+        for (struct hls_session *s = live->sessions[b]; s; s = n) {
+            n = s->hnext;
+            if (now - s->last_ms > live->cfg.hls_session_ms ||
+                (s->kicked && now - s->last_ms > 2000))
+                session_unlink(live, s);
+        }
+    }
+    if (now - live->last_line_check >= live->cfg.line_check_ms) {
+        live->last_line_check = now;
+        check_lines(live);
+    }
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        channel_tick(ch, now);
+        check_viewers(live, ch, now);
+        if (ch->state != CH_STOPPED && !ch->always_on && ch->idle_since_ms &&
+            now - ch->idle_since_ms >= live->cfg.idle_ms) {
+            log_info("live", "channel %lld idle for %u ms", (long long)ch->id, live->cfg.idle_ms);
+            channel_stop(ch);
+            hls_free(ch->hls);
+            ch->hls = NULL;
+            ch->idle_since_ms = 0;
+        }
+        if (ch->state == CH_STOPPED && ch->always_on && ch->known)
+            channel_start(ch);
+    }
+    for (struct pl_wait *w = live->waits; w; w = w->next)
+        if (now - w->since_ms >= WAIT_FIRST_MS)
+            http_conn_wake(w->conn);
+}
+
+int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registry *reg,
+             struct live **out)
+{
+    if (sodium_init() < 0)
+        return -EIO;
+    struct live *live = calloc(1, sizeof(*live));
+    if (!live)
+        return -ENOMEM;
+    live->loop = loop;
+    live->cfg = *cfg;
+    live->reg = reg;
+    uv_timer_init(loop, &live->tick);
+    live->tick.data = live;
+    uv_timer_start(&live->tick, on_tick, TICK_MS, TICK_MS);
+    slate_start(live);
+    *out = live;
+    return 0;
+}
+
+void live_set_catalog(struct live *live, struct catalog *c)
+{
+    struct catalog *old = live->cat;
+    live->cat = c ? catalog_ref(c) : NULL;
+    if (old)
+        catalog_unref(old);
+    if (!c || live->stopping)
+        return;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        ch->known = false;
+    }
+    for (size_t i = 0; i < c->stream_count; i++) {
+        const struct cat_stream *s = &c->streams[i];
+        struct channel *ch = channel_find(live, s->id);
+        if (ch || s->always_on)
+            ch = channel_get(live, s);
+        if (ch && s->always_on)
+            channel_touch(ch);
+    }
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        if (!ch->known && ch->state != CH_STOPPED) {
+            /* Removed or disabled: its viewers go, the channel stops. */
+            struct live_viewer *n;
+            for (struct live_viewer *v = ch->viewers; v; v = n) {
+                n = v->next;
+                http_conn_abort(v->conn);
+            }
+            channel_stop(ch);
+        }
+    }
+    check_lines(live);
+}
+
+static void tick_closed(uv_handle_t *h)
+{
+    struct live *live = h->data;
+    live->tick_closed = true;
+    if (live->done)
+        live->done(live->done_ud);
+}
+
+static void maybe_done(struct live *live)
+{
+    if (live->dying || live->slate_handles || uv_is_closing((uv_handle_t *)&live->tick))
+        return;
+    uv_close((uv_handle_t *)&live->tick, tick_closed);
+}
+
+void live_stop(struct live *live, void (*done)(void *ud), void *ud)
+{
+    if (live->stopping)
+        return;
+    live->stopping = true;
+    live->done = done;
+    live->done_ud = ud;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (struct live_viewer *v = ch->viewers; v; v = v->next) {
+            v->ended = true; /* the next pull ends the response */
+            http_conn_wake(v->conn);
+        }
+        channel_stop(ch);
+    }
+    for (struct pl_wait *w = live->waits; w; w = w->next)
+        http_conn_wake(w->conn);
+    if (live->slate_handles == 2 && !uv_is_closing((uv_handle_t *)&live->slate_proc))
+        uv_process_kill(&live->slate_proc, SIGKILL);
+    maybe_done(live);
+}
+
+void live_free(struct live *live)
+{
+    if (!live)
+        return;
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        while (live->sessions[b])
+            session_unlink(live, live->sessions[b]);
+    }
+    for (size_t b = 0; b < CH_BUCKETS; b++) {
+        struct channel *n;
+        for (struct channel *ch = live->channels[b]; ch; ch = n) {
+            n = ch->hnext;
+            channel_free(ch);
+        }
+    }
+    for (size_t i = 0; i < live->slate_n; i++)
+        refbuf_unref(live->slate[i].rb);
+    free(live->slate);
+    buf_free(&live->slate_buf);
+    if (live->cat)
+        catalog_unref(live->cat);
+    free(live);
+}
+
+size_t live_line_connections(struct live *live, int64_t line_id)
+{
+    size_t n = 0;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (struct live_viewer *v = ch->viewers; v; v = v->next)
+            if (v->line_id == line_id)
+                n++;
+    }
+    for (size_t b = 0; b < SESS_BUCKETS; b++)
+        for (struct hls_session *s = live->sessions[b]; s; s = s->hnext)
+            if (s->line_id == line_id && !s->kicked)
+                n++;
+    return n;
+}
+
+/* ---- admin and metrics --------------------------------------------------------- */
+
+static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint64_t now)
+{
+    jsonw_obj_begin(w);
+    jsonw_key(w, "id");
+    jsonw_int(w, ch->id);
+    jsonw_key(w, "name");
+    jsonw_str(w, ch->name);
+    jsonw_key(w, "state");
+    jsonw_str(w, channel_state_name(ch->state));
+    jsonw_key(w, "always_on");
+    jsonw_bool(w, ch->always_on);
+    jsonw_key(w, "source_index");
+    jsonw_int(w, ch->cur_source);
+    jsonw_key(w, "source");
+    jsonw_str(w, ch->source_count ? ch->sources[ch->cur_source] : "");
+    jsonw_key(w, "uptime_s");
+    jsonw_int(w, ch->state != CH_STOPPED && ch->started_ms ? (int64_t)(now - ch->started_ms) / 1000
+                                                           : 0);
+    jsonw_key(w, "restarts");
+    jsonw_int(w, (int64_t)ch->restarts);
+    jsonw_key(w, "failovers");
+    jsonw_int(w, (int64_t)ch->failovers);
+    jsonw_key(w, "input_kbps");
+    jsonw_int(w, (int64_t)(ch->bitrate_bps / 1000));
+    jsonw_key(w, "viewers");
+    jsonw_int(w, (int64_t)ch->viewer_count);
+    jsonw_key(w, "hls_sessions");
+    jsonw_int(w, (int64_t)ch->hls_sessions);
+    jsonw_key(w, "bytes_in");
+    jsonw_int(w, (int64_t)ch->bytes_in);
+    jsonw_key(w, "bytes_out");
+    jsonw_int(w, (int64_t)ch->bytes_out);
+    jsonw_key(w, "skips");
+    jsonw_int(w, (int64_t)ch->skips);
+    jsonw_key(w, "codecs");
+    jsonw_str(w, ch->codecs);
+    jsonw_key(w, "buffer_bytes");
+    jsonw_int(w, (int64_t)ch->ring.bytes);
+    jsonw_key(w, "cc_errors");
+    jsonw_int(w, ch->ing ? (int64_t)ch->ing->ts.cc_errors : 0);
+    if (detail) {
+        jsonw_key(w, "sources");
+        jsonw_arr_begin(w);
+        for (size_t i = 0; i < ch->source_count; i++)
+            jsonw_str(w, ch->sources[i]);
+        jsonw_arr_end(w);
+        jsonw_key(w, "stderr");
+        jsonw_arr_begin(w);
+        for (size_t i = 0; i < STDERR_LINES; i++) {
+            const char *l = ch->errlines[(ch->err_next + i) % STDERR_LINES];
+            if (l)
+                jsonw_str(w, l);
+        }
+        jsonw_arr_end(w);
+        jsonw_key(w, "pid");
+        jsonw_int(w, ch->ing && !ch->ing->exited ? ch->ing->proc.pid : 0);
+    }
+    jsonw_obj_end(w);
+}
+
+static void write_viewer_conn(struct jsonw *w, const char *kind, uint64_t handle, int64_t line_id,
+                              const char *user, int64_t item, const char *ip, const char *ua,
+                              uint64_t started_ms, uint64_t bytes, uint64_t now)
+{
+    jsonw_obj_begin(w);
+    jsonw_key(w, "id");
+    jsonw_int(w, (int64_t)handle);
+    jsonw_key(w, "kind");
+    jsonw_str(w, kind);
+    jsonw_key(w, "line_id");
+    jsonw_int(w, line_id);
+    jsonw_key(w, "username");
+    jsonw_str(w, user);
+    jsonw_key(w, "stream_id");
+    jsonw_int(w, item);
+    jsonw_key(w, "ip");
+    jsonw_str(w, ip);
+    jsonw_key(w, "user_agent");
+    jsonw_str(w, ua);
+    jsonw_key(w, "seconds");
+    jsonw_int(w, (int64_t)(now - started_ms) / 1000);
+    jsonw_key(w, "bytes");
+    jsonw_int(w, (int64_t)bytes);
+    jsonw_obj_end(w);
+}
+
+static void json_reply(struct http_response *res, int status, struct jsonw *w, struct buf *b)
+{
+    (void)w;
+    http_response_status(res, status);
+    http_response_header(res, "Content-Type", "application/json");
+    http_response_body(res, b->data, b->len);
+}
+
+static bool kick_handle(struct live *live, uint64_t handle)
+{
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (struct live_viewer *v = ch->viewers; v; v = v->next) {
+            if (v->handle == handle) {
+                http_conn_abort(v->conn);
+                return true;
+            }
+        }
+    }
+    for (size_t b = 0; b < SESS_BUCKETS; b++) {
+        for (struct hls_session *s = live->sessions[b]; s; s = s->hnext) {
+            if (s->handle == handle) {
+                s->kicked = true;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+void live_admin(struct live *live, struct http_request *req, struct http_response *res)
+{
+    /* /api/admin/channels[/ID[/start|stop|restart]], /api/admin/connections[/ID/kill] */
+    const char **seg = req->segments;
+    size_t n = req->segment_count;
+    uint64_t now = live_now_ms(live);
+    struct buf b = BUF_INIT(16 << 20);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    int status = 200;
+    if (n >= 3 && strcmp(seg[2], "channels") == 0) {
+        if (n == 3) {
+            jsonw_arr_begin(&w);
+            FOR_EACH_CHANNEL(live, ch)
+            {
+                write_channel(&w, ch, false, now);
+            }
+            jsonw_arr_end(&w);
+        } else {
+            char *end;
+            long long id = strtoll(seg[3], &end, 10);
+            struct channel *ch = *end ? NULL : channel_find(live, id);
+            if (!ch && !*end && live->cat) {
+                const struct cat_stream *s = catalog_stream(live->cat, id);
+                if (s)
+                    ch = channel_get(live, s);
+            }
+            if (!ch) {
+                status = 404;
+                jsonw_obj_begin(&w);
+                jsonw_key(&w, "error");
+                jsonw_str(&w, "no such channel");
+                jsonw_obj_end(&w);
+            } else {
+                const char *act = n >= 5 ? seg[4] : "";
+                if (n >= 5 && req->method != HTTP_POST) {
+                    status = 405;
+                } else if (strcmp(act, "start") == 0) {
+                    channel_touch(ch);
+                    channel_maybe_idle(ch);
+                } else if (strcmp(act, "stop") == 0) {
+                    struct live_viewer *nx;
+                    for (struct live_viewer *v = ch->viewers; v; v = nx) {
+                        nx = v->next;
+                        http_conn_abort(v->conn);
+                    }
+                    channel_stop(ch);
+                } else if (strcmp(act, "restart") == 0) {
+                    channel_restart(ch);
+                } else if (*act) {
+                    status = 404;
+                }
+                write_channel(&w, ch, true, now);
+            }
+        }
+    } else if (n >= 3 && strcmp(seg[2], "connections") == 0) {
+        if (n == 5 && strcmp(seg[4], "kill") == 0) {
+            char *end;
+            unsigned long long h = strtoull(seg[3], &end, 10);
+            bool ok = !*end && req->method == HTTP_POST && kick_handle(live, h);
+            status = ok ? 200 : 404;
+            jsonw_obj_begin(&w);
+            jsonw_key(&w, "killed");
+            jsonw_bool(&w, ok);
+            jsonw_obj_end(&w);
+        } else {
+            jsonw_arr_begin(&w);
+            FOR_EACH_CHANNEL(live, ch)
+            {
+                for (struct live_viewer *v = ch->viewers; v; v = v->next)
+                    write_viewer_conn(&w, "live", v->handle, v->line_id, v->username, ch->id, v->ip,
+                                      v->ua, v->start_ms, v->bytes, now);
+            }
+            for (size_t k = 0; k < SESS_BUCKETS; k++)
+                for (struct hls_session *s = live->sessions[k]; s; s = s->hnext)
+                    if (!s->kicked)
+                        write_viewer_conn(&w, "hls", s->handle, s->line_id, s->username,
+                                          s->channel_id, s->ip, s->ua, s->created_ms, s->bytes,
+                                          now);
+            jsonw_arr_end(&w);
+        }
+    } else {
+        status = 404;
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "error");
+        jsonw_str(&w, "unknown admin endpoint");
+        jsonw_obj_end(&w);
+    }
+    json_reply(res, status, &w, &b);
+    buf_free(&b);
+}
+
+void live_metrics(struct live *live, struct buf *o)
+{
+    size_t viewers = 0, running = 0;
+    uint64_t in = 0, out = 0, skips = 0, restarts = 0;
+    buf_puts(o, "# HELP xtreamd_channel_viewers TS viewers per channel\n"
+                "# TYPE xtreamd_channel_viewers gauge\n");
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        viewers += ch->viewer_count;
+        running += ch->state != CH_STOPPED;
+        in += ch->bytes_in;
+        out += ch->bytes_out;
+        skips += ch->skips;
+        restarts += ch->restarts;
+        buf_printf(o, "xtreamd_channel_viewers{channel=\"%lld\",state=\"%s\"} %zu\n",
+                   (long long)ch->id, channel_state_name(ch->state), ch->viewer_count);
+    }
+    buf_printf(
+        o,
+        "# TYPE xtreamd_channels_running gauge\nxtreamd_channels_running %zu\n"
+        "# TYPE xtreamd_live_viewers gauge\nxtreamd_live_viewers %zu\n"
+        "# TYPE xtreamd_hls_sessions gauge\nxtreamd_hls_sessions %zu\n"
+        "# TYPE xtreamd_live_bytes_in_total counter\nxtreamd_live_bytes_in_total %" PRIu64 "\n"
+        "# TYPE xtreamd_live_bytes_out_total counter\nxtreamd_live_bytes_out_total %" PRIu64 "\n"
+        "# TYPE xtreamd_live_skips_total counter\nxtreamd_live_skips_total %" PRIu64 "\n"
+        "# TYPE xtreamd_channel_restarts_total counter\n"
+        "xtreamd_channel_restarts_total %" PRIu64 "\n"
+        "# TYPE xtreamd_viewers_total counter\nxtreamd_viewers_total %" PRIu64 "\n"
+        "# TYPE xtreamd_viewers_kicked_total counter\n"
+        "xtreamd_viewers_kicked_total{reason=\"slow\"} %" PRIu64 "\n"
+        "xtreamd_viewers_kicked_total{reason=\"limit\"} %" PRIu64 "\n"
+        "xtreamd_viewers_kicked_total{reason=\"line\"} %" PRIu64 "\n"
+        "# TYPE xtreamd_hls_segment_requests_total counter\n"
+        "xtreamd_hls_segment_requests_total %" PRIu64 "\n"
+        "# TYPE xtreamd_connections_active gauge\nxtreamd_connections_active %zu\n",
+        running, viewers, live->session_count, in, out, skips, restarts, live->viewers_total,
+        live->kicked_slow, live->kicked_limit, live->kicked_line, live->segment_requests,
+        conn_registry_active(live->reg));
+}

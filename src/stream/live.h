@@ -1,0 +1,81 @@
+/*
+ * live: the live streaming engine — one ffmpeg pull per running channel, cut
+ * into immutable refcounted MPEG-TS chunks at keyframes, fanned out to TS
+ * viewers (a cursor per viewer into the channel's chunk ring, written with
+ * zero-copy refbuf slices) and to HLS sessions (in-memory segments that are
+ * lists of the same chunks). Design: docs/internals/live.md.
+ *
+ * Owns channels, their ffmpeg children, TS viewers and HLS sessions. Borrows
+ * the connection registry (auth/connections.h), into which it registers
+ * every viewer and session for max_connections and active_cons.
+ * Lifecycle: live_new() → live_set_catalog() on every snapshot → live_stop()
+ * (ends viewers, terminates children; done() once every child exited and
+ * every handle closed) → live_free() after the loop returned.
+ * Threading: loop thread only. Chunks are refbufs with atomic counts so that
+ * further I/O loops can send them later.
+ */
+#ifndef XTREAMD_STREAM_LIVE_H
+#define XTREAMD_STREAM_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "catalog/catalog.h"
+#include "core/buf.h"
+#include "http/http.h"
+
+struct conn_registry;
+struct live;
+
+struct live_config {
+    const char *ffmpeg;        /* program (default "ffmpeg") */
+    unsigned idle_ms;          /* stop a channel this long after its last viewer (30000) */
+    unsigned watchdog_ms;      /* restart ffmpeg after this long without output (10000) */
+    unsigned failover_after;   /* failures of a source before the next one is tried (2) */
+    unsigned primary_retry_ms; /* on a backup, probe the primary this often (30000) */
+    unsigned slow_lag_ms;      /* a viewer this far behind live is slow (3000) */
+    unsigned slow_grace_ms;    /* ... for this long: skipped to the newest keyframe (2000) */
+    unsigned max_skips;        /* more skips than this within 60 s: disconnected (3) */
+    unsigned no_progress_ms;   /* no bytes accepted for this long: disconnected (20000) */
+    unsigned hls_segment_ms;   /* HLS target segment duration (4000) */
+    unsigned hls_session_ms;   /* an HLS session without requests ends after (60000) */
+    unsigned ring_ms;          /* chunk ring keeps this much (30000) */
+    size_t ring_bytes;         /* ... and at most this many bytes (32 MiB) */
+    unsigned line_check_ms;    /* re-validate viewers' lines this often (10000) */
+};
+
+void live_config_defaults(struct live_config *cfg);
+/* Sets one tuning knob from "key=value" (seconds for durations; see
+ * docs/operator-guide.md). -EINVAL for an unknown key or a bad value. */
+int live_config_set(struct live_config *cfg, const char *kv);
+
+/* <data>/serve.json: {"pid", "host", "port", "admin"} for the CLI's channel and
+ * connections commands; removed at a clean exit. */
+int live_write_state_file(const char *data_dir, const char *host, int port);
+void live_remove_state_file(const char *data_dir);
+
+int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registry *reg,
+             struct live **out);
+/* Adopts a new catalogue snapshot: channel definitions, always-on starts, and
+ * cuts viewers whose line is gone, disabled, banned or expired. */
+void live_set_catalog(struct live *live, struct catalog *c);
+void live_stop(struct live *live, void (*done)(void *ud), void *ud);
+void live_free(struct live *live);
+
+/* Stream handlers (after authentication and the output/bouquet checks). */
+void live_serve_ts(struct live *live, const struct cat_stream *s, const struct cat_line *line,
+                   struct http_request *req, struct http_response *res);
+void live_serve_m3u8(struct live *live, const struct cat_stream *s, const struct cat_line *line,
+                     struct http_request *req, struct http_response *res);
+/* GET /hls/TOKEN/SEQ.ts */
+void live_serve_segment(struct live *live, const char *token, const char *seg,
+                        struct http_request *req, struct http_response *res);
+/* /api/admin/... (loopback callers only; checked by the caller). */
+void live_admin(struct live *live, struct http_request *req, struct http_response *res);
+/* Prometheus text exposition of the engine's counters. */
+void live_metrics(struct live *live, struct buf *out);
+/* Active viewers + HLS sessions of a line (for active_cons). */
+size_t live_line_connections(struct live *live, int64_t line_id);
+
+#endif

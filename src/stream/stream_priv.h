@@ -1,0 +1,178 @@
+/*
+ * stream_priv: the live engine's internal objects, shared by channel.c
+ * (ingest, chunking, failover, slate), hls.c (segmenter, playlists) and
+ * live.c (engine, viewers, HTTP glue, admin, metrics). Nothing outside
+ * src/stream/ includes this; the public face is stream/live.h.
+ *
+ * Object graph (all owned by struct live, loop thread only):
+ *   live ─┬─ channels (hash by stream id) ─┬─ chunk ring (refbuf per chunk)
+ *         │                                ├─ current ingest, primary probe
+ *         │                                ├─ TS viewers (list)
+ *         │                                └─ hls (only while HLS sessions exist)
+ *         ├─ hls sessions (hash by token)
+ *         └─ dying ingests (SIGTERM sent, waiting for exit + handle close)
+ *
+ * Invariants:
+ *  - chunk bytes are immutable refbufs (atomic refcount): the ring, HLS
+ *    segments and the HTTP write queues each hold their own reference, so a
+ *    chunk outlives eviction while anyone still sends it;
+ *  - every chunk is a whole number of 188-byte packets; a chunk with
+ *    CHUNK_KEY starts with PAT, PMT and a keyframe;
+ *  - the ring is bounded by bytes, age and entries, and never evicts the
+ *    newest keyframe chunk;
+ *  - a viewer holds no chunk reference, only a sequence number and offset;
+ *  - an ingest is freed only after its process exited and all three of its
+ *    libuv handles (process, stdout, stderr) were closed.
+ */
+#ifndef XTREAMD_STREAM_STREAM_PRIV_H
+#define XTREAMD_STREAM_STREAM_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/refbuf.h"
+#include "media/ts.h"
+#include "stream/live.h"
+
+#define CHUNK_KEY     1u /* starts with PAT+PMT+keyframe */
+#define CHUNK_DISCONT 2u /* first chunk after a restart / source switch */
+#define CHUNK_SLATE   4u
+
+#define CHUNK_TARGET_BYTES (64 * 1024)
+#define CHUNK_MAX_MS       100
+#define RING_ENTRIES       4096 /* power of two */
+#define STDERR_LINES       50
+#define PSI_HOLD_MAX       (4 * TS_PACKET_SIZE)
+
+struct chunk {
+    struct refbuf *rb;
+    uint64_t seq;
+    uint32_t flags;
+    uint32_t gen;
+    int64_t pts;     /* first PTS (video if any), TS_PTS_NONE if none */
+    int64_t pts_end; /* last PTS seen */
+    uint64_t mono_ms;
+};
+
+struct chunk_ring {
+    struct chunk items[RING_ENTRIES];
+    uint64_t tail_seq; /* oldest held */
+    uint64_t head_seq; /* next to publish; seq numbers start at 1 */
+    size_t bytes;
+    uint64_t last_key_seq; /* 0: none in the ring */
+};
+
+enum channel_state { CH_STOPPED, CH_STARTING, CH_RUNNING, CH_FAILING, CH_SLATE };
+
+struct channel;
+
+struct ingest {
+    struct live *live;
+    struct channel *ch; /* NULL once detached (dying) */
+    uv_process_t proc;
+    uv_pipe_t out, err;
+    int open_handles;
+    bool exited, stopping, probe;
+    int64_t exit_status;
+    int term_signal;
+    int source_idx;
+    uint64_t started_ms, last_data_ms, term_sent_ms;
+    uint64_t bytes;
+    bool got_key;
+    struct ts_reader ts;
+    char errline[256];
+    size_t errlen;
+    struct ingest *next_dying;
+};
+
+struct live_viewer; /* live.c */
+struct hls;         /* hls.c */
+
+struct channel {
+    struct live *live;
+    struct channel *hnext; /* hash chain */
+    int64_t id;
+    char name[128];
+    char **sources;
+    size_t source_count;
+    bool always_on;
+    bool known; /* in the current catalogue */
+    enum channel_state state;
+    int cur_source;
+    struct ingest *ing;   /* the ingest feeding the ring */
+    struct ingest *probe; /* primary probe while on a backup source */
+    int failures;         /* consecutive failures of cur_source */
+    int dead_sources;     /* sources that failed in a row (slate when all) */
+    uint64_t retry_at_ms; /* restart pending at this time (0: none) */
+    uint64_t next_probe_ms;
+    uint32_t gen;
+    bool need_key, pending_discont;
+    /* the chunk being built */
+    struct buf stage;
+    uint32_t stage_flags;
+    int64_t stage_pts, stage_pts_end;
+    uint64_t stage_start_ms;
+    uint8_t psi_hold[PSI_HOLD_MAX];
+    size_t psi_hold_len;
+    struct chunk_ring ring;
+    /* viewers */
+    struct live_viewer *viewers;
+    size_t viewer_count;
+    size_t hls_sessions;
+    struct hls *hls;
+    uint64_t idle_since_ms; /* 0: not idle */
+    /* slate */
+    size_t slate_pos; /* next slate chunk index */
+    uint64_t slate_next_ms;
+    int64_t slate_offset; /* PTS offset of the current loop */
+    /* stats */
+    uint64_t started_ms, running_since_ms, restarts, failovers;
+    uint64_t bytes_in, bytes_out, skips, viewers_total;
+    uint64_t rate_bytes, rate_t0_ms;
+    double bitrate_bps;
+    char codecs[64];
+    char *errlines[STDERR_LINES];
+    size_t err_next;
+};
+
+/* ---- channel.c ---- */
+struct channel *channel_new(struct live *live, int64_t id);
+void channel_free(struct channel *ch);
+/* Copies name/sources/always_on from the catalogue entry. */
+int channel_configure(struct channel *ch, const char *name, const char *const *sources,
+                      size_t source_count, bool always_on);
+void channel_start(struct channel *ch);
+void channel_stop(struct channel *ch);
+void channel_restart(struct channel *ch);
+/* Periodic work: watchdog, backoff restarts, primary probes, slate pacing. */
+void channel_tick(struct channel *ch, uint64_t now_ms);
+const char *channel_state_name(enum channel_state s);
+const struct chunk *channel_chunk(const struct channel *ch, uint64_t seq);
+/* A dying ingest: SIGKILL once the SIGTERM grace has passed. */
+void channel_reap_one(struct ingest *ing, uint64_t now_ms);
+
+/* ---- hls.c ---- */
+struct hls *hls_new(unsigned target_ms, uint64_t first_seq);
+void hls_free(struct hls *h);
+void hls_on_chunk(struct hls *h, const struct chunk *c);
+/* Renders the playlist with segment URLs "/hls/<token>/<seq>.ts". */
+int hls_render(const struct hls *h, const char *token, struct buf *out);
+size_t hls_segment_count(const struct hls *h);
+/* The segment's chunks (refbufs) to send, NULL if unknown or evicted. */
+struct refbuf *const *hls_segment(const struct hls *h, uint64_t seq, size_t *n, size_t *bytes);
+
+/* ---- live.c (called by channel.c) ---- */
+uv_loop_t *live_loop(struct live *live);
+const struct live_config *live_cfg(const struct live *live);
+uint64_t live_now_ms(const struct live *live);
+void live_add_dying(struct live *live, struct ingest *ing);
+void live_remove_dying(struct live *live, struct ingest *ing);
+/* A chunk was published: feed HLS, wake viewers. */
+void live_on_publish(struct channel *ch, const struct chunk *c);
+/* The slate clip as chunks (NULL until generated). */
+const struct chunk *live_slate(struct live *live, size_t *n, int64_t *loop_pts);
+
+#endif

@@ -1,0 +1,379 @@
+/* Unit tests for the EPG: XMLTV time offsets, channel-name normalisation,
+ * the streaming parser (bounds, entities, errors with positions) and the
+ * importer on small documents in a temporary database (replace, keep on
+ * failure, priorities, automatic mapping). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db/db.h"
+#include "db/epg.h"
+#include "epg/epg.h"
+
+static int64_t T(const char *s)
+{
+    int64_t t = 0;
+    assert_int_equal(epg_parse_time(s, strlen(s), &t), 0);
+    return t;
+}
+
+static void test_time_offsets(void **state)
+{
+    (void)state;
+    /* 2024-01-01 12:00:00 UTC = 1704110400 */
+    assert_int_equal(T("20240101120000 +0000"), 1704110400);
+    assert_int_equal(T("20240101120000"), 1704110400);
+    assert_int_equal(T("202401011200"), 1704110400);
+    assert_int_equal(T("20240101130000 +0100"), 1704110400);
+    assert_int_equal(T("20240101173000 +0530"), 1704110400);
+    assert_int_equal(T("20240101070000 -0500"), 1704110400);
+    assert_int_equal(T("20240101140000 +02:00"), 1704110400);
+    assert_int_equal(T("20240101120000 Z"), 1704110400);
+    assert_int_equal(T("20240101120000 UTC"), 1704110400);
+    assert_int_equal(T("20240101120000+0000"), 1704110400);
+    /* DST: Europe/Berlin 2024-03-31, 01:59:59 +0100 and 03:00:00 +0200 are 1 s apart. */
+    assert_int_equal(T("20240331030000 +0200") - T("20240331015959 +0100"), 1);
+    /* Leap day and year boundary */
+    assert_int_equal(T("20240229000000 +0000"), 1709164800);
+    assert_int_equal(T("20240101003000 +0100"), 1704065400);
+    int64_t t;
+    const char *bad[] = {"",
+                         "2024010112",
+                         "20241301120000 +0000",
+                         "20240230120000",
+                         "20240101250000",
+                         "20240101120000 +2500",
+                         "20240101120000 0100",
+                         "20240101120000 +01x0",
+                         "20240101120000 EST",
+                         "202401011200000"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(epg_parse_time(bad[i], strlen(bad[i]), &t), -22);
+    char out[21];
+    epg_format_xmltv_time(1704110400, out);
+    assert_string_equal(out, "20240101120000 +0000");
+    epg_format_xmltv_time(0, out);
+    assert_string_equal(out, "19700101000000 +0000");
+}
+
+static void norm_is(const char *name, const char *key)
+{
+    char out[EPG_NAME_KEY];
+    epg_normalize_name(name, out, sizeof(out));
+    assert_string_equal(out, key);
+}
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    norm_is("BBC One HD", "bbcone");
+    norm_is("bbc-one", "bbcone");
+    norm_is("BBC ONE (FHD)", "bbcone");
+    norm_is("Télé Été UHD", "teleete");
+    norm_is("Cana\xcc\x81l 4K", "canal"); /* combining acute accent */
+    norm_is("Sky Sports 1 SD", "skysports1");
+    norm_is("Das Erste HEVC 1080p", "daserste");
+    norm_is("Straße", "strasse");
+    norm_is("Łódź TV", "lodztv");
+    norm_is("Первый канал HD", "первыйканал");
+    norm_is("HD", "hd"); /* nothing but a quality token: kept */
+    norm_is("", "");
+    norm_is("!!!", "");
+    char small[5];
+    assert_int_equal(epg_normalize_name("abcdefgh", small, sizeof(small)), 4);
+    assert_string_equal(small, "abcd");
+    /* Never cut a multi-byte character in half. */
+    char tiny[4];
+    epg_normalize_name("aпп", tiny, sizeof(tiny));
+    assert_string_equal(tiny, "aп");
+    char id[EPG_NAME_KEY];
+    epg_normalize_id("BBCOne.uk", id, sizeof(id));
+    assert_string_equal(id, "bbcone");
+}
+
+struct collected {
+    int channels, programmes;
+    char first_title[EPG_MAX_TITLE + 8];
+    size_t first_title_len, desc_len;
+    int64_t start, stop;
+    char lang[16], episode[64], rating[16];
+};
+
+static int on_ch(void *ud, const struct epg_channel *ch)
+{
+    struct collected *c = ud;
+    assert_non_null(ch->id);
+    c->channels++;
+    return 0;
+}
+
+static int on_pr(void *ud, const struct epg_programme *p)
+{
+    struct collected *c = ud;
+    if (c->programmes++ == 0) {
+        snprintf(c->first_title, sizeof(c->first_title), "%s", p->title);
+        c->first_title_len = strlen(p->title);
+        c->desc_len = strlen(p->desc);
+        c->start = p->start;
+        c->stop = p->stop;
+        snprintf(c->lang, sizeof(c->lang), "%s", p->lang);
+        snprintf(c->episode, sizeof(c->episode), "%s", p->episode_num);
+        snprintf(c->rating, sizeof(c->rating), "%s", p->rating);
+    }
+    return 0;
+}
+
+static int parse(const char *doc, size_t piece, struct collected *c, char *err, size_t errlen)
+{
+    struct epg_parser_cb cb = {.channel = on_ch, .programme = on_pr, .ud = c};
+    struct epg_parser *p;
+    memset(c, 0, sizeof(*c));
+    assert_int_equal(epg_parser_new(&cb, &p), 0);
+    size_t len = strlen(doc);
+    int rc = 0;
+    for (size_t off = 0; rc == 0 && off < len; off += piece)
+        rc = epg_parser_feed(p, doc + off, len - off < piece ? len - off : piece, false);
+    if (rc == 0)
+        rc = epg_parser_feed(p, NULL, 0, true);
+    if (err)
+        snprintf(err, errlen, "%s", epg_parser_error(p));
+    epg_parser_free(p);
+    return rc;
+}
+
+static const char good_doc[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<!DOCTYPE tv SYSTEM \"xmltv.dtd\">\n"
+    "<tv><channel id=\"a.uk\"><display-name>A HD</display-name><icon src=\"http://i/a.png\"/>"
+    "</channel>\n"
+    "<programme start=\"20240101130000 +0100\" stop=\"20240101140000 +0100\" channel=\"a.uk\">"
+    "<title lang=\"en\">Hello &amp; bye</title><title lang=\"de\">Hallo</title>"
+    "<desc>D</desc><episode-num system=\"xmltv_ns\">0.1.</episode-num>"
+    "<episode-num system=\"onscreen\">S01E02</episode-num>"
+    "<rating system=\"MPAA\"><value>PG</value></rating></programme>\n"
+    "<programme start=\"bad\" channel=\"a.uk\"><title>skipped</title></programme>\n"
+    "<programme start=\"20240101140000 +0100\" channel=\"a.uk\"><title>No stop</title>"
+    "</programme>\n"
+    "</tv>\n";
+
+static void test_parser(void **state)
+{
+    (void)state;
+    struct collected c;
+    size_t pieces[] = {1, 7, 4096};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(parse(good_doc, pieces[i], &c, NULL, 0), 0);
+        assert_int_equal(c.channels, 1);
+        assert_int_equal(c.programmes, 2);
+        assert_string_equal(c.first_title, "Hello & bye");
+        assert_string_equal(c.lang, "en");
+        assert_string_equal(c.episode, "S01E02");
+        assert_string_equal(c.rating, "PG");
+        assert_int_equal(c.start, 1704110400);
+        assert_int_equal(c.stop, 1704114000);
+    }
+    char err[256];
+    assert_int_equal(parse("<tv>\n<programme>\n</tv>", 4096, &c, err, sizeof(err)), -EBADMSG);
+    assert_non_null(strstr(err, "line 3, column 2"));
+    assert_int_equal(parse("<rss></rss>", 4096, &c, err, sizeof(err)), -EBADMSG);
+    assert_non_null(strstr(err, "not <tv>"));
+    assert_int_equal(parse("", 4096, &c, err, sizeof(err)), -EBADMSG);
+    /* Billion laughs: expat's amplification limit rejects it. */
+    char lol[4096];
+    size_t n = (size_t)snprintf(
+        lol, sizeof(lol), "<?xml version=\"1.0\"?><!DOCTYPE tv [<!ENTITY l0 \"lollollollollol\">");
+    for (int i = 1; i < 10; i++)
+        n += (size_t)snprintf(
+            lol + n, sizeof(lol) - n,
+            "<!ENTITY l%d \"&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;\">", i, i - 1, i - 1,
+            i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+    snprintf(lol + n, sizeof(lol) - n,
+             "]><tv><programme start=\"20240101000000\" channel=\"x\"><title>&l9;</title>"
+             "</programme></tv>");
+    assert_int_equal(parse(lol, 4096, &c, err, sizeof(err)), -EBADMSG);
+    /* External entities are never fetched. */
+    const char *ext = "<?xml version=\"1.0\"?><!DOCTYPE tv [<!ENTITY x SYSTEM \"/etc/passwd\">]>"
+                      "<tv><programme start=\"20240101000000\" channel=\"x\"><title>&x;</title>"
+                      "</programme></tv>";
+    int rc = parse(ext, 4096, &c, NULL, 0);
+    assert_true(rc == 0 || rc == -EBADMSG);
+    assert_null(strstr(c.first_title, "root"));
+    /* Nesting bound. */
+    char deep[2048] = "<tv>";
+    for (int i = 0; i < 40; i++)
+        strncat(deep, "<a>", sizeof(deep) - strlen(deep) - 1);
+    assert_int_equal(parse(deep, 4096, &c, err, sizeof(err)), -EBADMSG);
+    assert_non_null(strstr(err, "nested too deeply"));
+    /* Text bounds: a 100 kB title and description are cut. */
+    size_t big = 100000;
+    char *doc = malloc(big * 2 + 512);
+    assert_non_null(doc);
+    int k = snprintf(doc, 512, "<tv><programme start=\"20240101000000\" channel=\"x\"><title>");
+    memset(doc + k, 'x', big);
+    k += (int)big;
+    k += snprintf(doc + k, 512, "</title><desc>");
+    /* two-byte characters so that the cut lands inside one */
+    for (size_t i = 0; i < big / 2; i++) {
+        doc[k++] = (char)0xc3;
+        doc[k++] = (char)0xa9;
+    }
+    snprintf(doc + k, 512, "</desc></programme></tv>");
+    assert_int_equal(parse(doc, 65536, &c, NULL, 0), 0);
+    assert_int_equal(c.first_title_len, EPG_MAX_TITLE - 1);
+    assert_true(c.desc_len <= EPG_MAX_DESC - 1 && c.desc_len % 2 == 0);
+    free(doc);
+}
+
+/* ---- importer on a temporary database ----------------------------------- */
+
+struct tmpdb {
+    char dir[64];
+    struct db *db;
+};
+
+static int db_setup(void **state)
+{
+    struct tmpdb *t = calloc(1, sizeof(*t));
+    snprintf(t->dir, sizeof(t->dir), "/tmp/xtreamd-epg-unit-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    assert_int_equal(db_open(t->dir, &t->db), 0);
+    *state = t;
+    return 0;
+}
+
+static int db_teardown(void **state)
+{
+    struct tmpdb *t = *state;
+    db_close(t->db);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+    assert_int_equal(system(cmd), 0);
+    free(t);
+    return 0;
+}
+
+static int count_titles(struct db *db, const char *channel, const char *prefix,
+                        int64_t *first_source)
+{
+    struct db_epg_reader *r;
+    char dir[64];
+    snprintf(dir, sizeof(dir), "%s", db->path);
+    char *slash = strrchr(dir, '/');
+    *slash = '\0';
+    assert_int_equal(db_epg_reader_open(dir, &r), 0);
+    int n = 0;
+    if (db_epg_reader_select(r, channel, INT64_MIN, INT64_MAX, INT64_MIN, -1) == 0) {
+        struct db_epg_row row;
+        while (db_epg_reader_next(r, &row) == 1) {
+            if (strncmp(row.title, prefix, strlen(prefix)) == 0)
+                n++;
+            if (first_source)
+                *first_source = row.source_id;
+        }
+    }
+    db_epg_reader_close(r);
+    return n;
+}
+
+static void doc_for(char *out, size_t cap, const char *ch, const char *name, const char *title,
+                    int64_t start, int count)
+{
+    size_t n = (size_t)snprintf(out, cap,
+                                "<tv><channel id=\"%s\"><display-name>%s</display-name>"
+                                "</channel>",
+                                ch, name);
+    for (int i = 0; i < count; i++) {
+        char a[21], z[21];
+        epg_format_xmltv_time(start + i * 3600, a);
+        epg_format_xmltv_time(start + (i + 1) * 3600, z);
+        n += (size_t)snprintf(out + n, cap - n,
+                              "<programme start=\"%s\" stop=\"%s\" channel=\"%s\"><title>%s %d"
+                              "</title></programme>",
+                              a, z, ch, title, i);
+    }
+    snprintf(out + n, cap - n, "</tv>");
+}
+
+static void test_import(void **state)
+{
+    struct tmpdb *t = *state;
+    struct db *db = t->db;
+    int64_t now = 1704110400, a, b;
+    assert_int_equal(db_epg_source_add(db, "a", "/nonexistent.xml", 0, 24, &a), 0);
+    assert_int_equal(db_epg_source_add(db, "b", "/nonexistent.xml", 5, 24, &b), 0);
+    assert_int_equal(db_epg_source_add(db, "a", "/x", 0, 24, NULL), -EEXIST);
+    static char doc[65536];
+    struct epg_import_result res;
+
+    doc_for(doc, sizeof(doc), "one.uk", "One HD", "Old", now - 3600, 10);
+    assert_int_equal(epg_import_memory(db, a, doc, strlen(doc), now, &res), 0);
+    assert_int_equal(res.programmes, 10);
+    assert_int_equal(count_titles(db, "one.uk", "Old", NULL), 10);
+
+    /* A malformed document changes nothing and says where it broke. */
+    const char *bad =
+        "<tv>\n<programme start=\"20240101000000\" channel=\"one.uk\">\n<title>x</tit>";
+    assert_int_not_equal(epg_import_memory(db, a, bad, strlen(bad), now, &res), 0);
+    assert_non_null(strstr(res.error, "line 3"));
+    assert_int_equal(count_titles(db, "one.uk", "Old", NULL), 10);
+
+    /* A new document replaces what it covers; earlier history stays. */
+    doc_for(doc, sizeof(doc), "one.uk", "One HD", "New", now + 3600, 5);
+    assert_int_equal(epg_import_memory(db, a, doc, strlen(doc), now, &res), 0);
+    assert_int_equal(count_titles(db, "one.uk", "Old", NULL), 2); /* now-1h and now */
+    assert_int_equal(count_titles(db, "one.uk", "New", NULL), 5);
+
+    /* A higher-priority source wins for the same channel id. */
+    doc_for(doc, sizeof(doc), "one.uk", "One", "Prio", now, 3);
+    assert_int_equal(epg_import_memory(db, b, doc, strlen(doc), now, &res), 0);
+    int64_t src = 0;
+    assert_int_equal(count_titles(db, "one.uk", "Prio", &src), 3);
+    assert_int_equal(src, b);
+
+    /* History older than the keep window is pruned. */
+    doc_for(doc, sizeof(doc), "old.uk", "Old", "Ancient", now - 30 * 86400, 2);
+    assert_int_equal(epg_import_memory(db, a, doc, strlen(doc), now, &res), 0);
+    assert_int_equal(count_titles(db, "old.uk", "Ancient", NULL), 0);
+
+    /* Automatic mapping by normalised display name. */
+    assert_int_equal(
+        db_exec(db,
+                "INSERT INTO categories (id, kind, name, created_at) VALUES (1, 'live', 'x', 0);"
+                "INSERT INTO streams (name, category_id, added) VALUES"
+                " ('ONE fhd', 1, 0), ('Twó', 1, 0);"
+                "INSERT INTO streams (name, epg_channel_id, category_id, added)"
+                " VALUES ('One', 'manual.id', 1, 0)"),
+        0);
+    assert_int_equal(epg_automap(db, false), 1);
+    sqlite3_stmt *st;
+    assert_int_equal(
+        db_prepare(db, "SELECT COALESCE(epg_auto_id, '') FROM streams ORDER BY id", &st), 0);
+    const char *want[] = {"one.uk", "", ""};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal(db_col_text(st, 0), want[i]);
+    }
+    sqlite3_finalize(st);
+
+    assert_int_equal(db_epg_source_del(db, "a"), 0);
+    assert_int_equal(db_epg_source_del(db, "a"), -ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_offsets),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_parser),
+        cmocka_unit_test_setup_teardown(test_import, db_setup, db_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
