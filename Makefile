@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps asan fuzz unit integration fuzz-smoke check clean bench-api
+.PHONY: all build run test deps test-deps asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod
 
 all: build
 
@@ -52,6 +52,9 @@ test: test-deps
 
 bench-api: build
 	@bench/api/run.sh
+
+bench-vod: build
+	@bench/vod/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

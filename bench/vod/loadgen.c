@@ -35,12 +35,12 @@
 
 struct lconn {
     int fd;
-    bool busy;              /* a request was sent, its response not complete */
-    bool stalled;           /* this response already counted as a stall */
-    size_t hlen;            /* header bytes buffered */
-    uint64_t want_start;    /* requested range */
+    bool busy;           /* a request was sent, its response not complete */
+    bool stalled;        /* this response already counted as a stall */
+    size_t hlen;         /* header bytes buffered */
+    uint64_t want_start; /* requested range */
     uint64_t want_len;
-    uint64_t body_left;     /* -1 until the headers are parsed */
+    uint64_t body_left; /* -1 until the headers are parsed */
     bool in_body;
     uint64_t t_start, t_last; /* ms: request sent, last byte received */
     char hdr[HDR_MAX];
@@ -258,8 +258,9 @@ static int conn_read(struct lconn *c)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: %s HOST PORT PATH FILE_SIZE SECONDS [CONNS] [MIN_MIB] [MAX_MIB] "
-                        "[SEED]\n",
+        fprintf(stderr,
+                "usage: %s HOST PORT PATH FILE_SIZE SECONDS [CONNS] [MIN_MIB] [MAX_MIB] "
+                "[SEED]\n",
                 argv[0]);
         return 2;
     }

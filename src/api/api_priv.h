@@ -65,6 +65,11 @@ void api_stream(struct api_req *r, const char *kind, const char *id_ext);
 void api_vod_deliver(struct api_req *r, const char *kind, int64_t id);
 /* GET /images/{movie|series|episode}/ID/{poster|backdrop}: local artwork. */
 void api_images(struct api_req *r);
+/* An artwork URL: stored (a URL from an import or .nfo), else the /images
+ * route of a local file found by a scan (kind "movie"/"series"/"episode",
+ * which "poster"/"backdrop"; written to out), else "". */
+const char *api_art_url(const struct api_req *r, const char *stored, const char *file,
+                        const char *kind, int64_t id, const char *which, char *out, size_t n);
 /* Ends VOD responses whose file was removed or replaced (api_tick). */
 void api_vod_watch(struct api *api);
 void api_vod_free_all(struct api *api);

@@ -163,12 +163,7 @@ static void key_raw_json_object(struct jsonw *w, const char *k, const char *json
 static const char *art_url(struct api_req *r, const char *stored, const char *file,
                            const char *kind, int64_t id, const char *which, char *out, size_t n)
 {
-    if (stored && *stored)
-        return stored;
-    if (!file || !*file)
-        return "";
-    snprintf(out, n, "%s/images/%s/%lld/%s", r->base, kind, (long long)id, which);
-    return out;
+    return api_art_url(r, stored, file, kind, id, which, out, n);
 }
 
 static void movie_display_name(const struct cat_movie *m, char *out, size_t n)
@@ -342,10 +337,16 @@ static void write_vod_streams(struct api_req *r, struct jsonw *w, struct cat_vie
     jsonw_arr_end(w);
 }
 
-/* Fields shared by get_series items and get_series_info.info. */
-static void write_series_fields(struct jsonw *w, const struct cat_series *s)
+/* A series' cover URL (stored, else its local poster, else ""). */
+static const char *series_cover(struct api_req *r, const struct cat_series *s, char *out, size_t n)
 {
-    char name[1100];
+    return art_url(r, s->cover, s->cover_file, "series", s->id, "poster", out, n);
+}
+
+/* Fields shared by get_series items and get_series_info.info. */
+static void write_series_fields(struct api_req *r, struct jsonw *w, const struct cat_series *s)
+{
+    char name[1100], art[640];
     if (s->year > 0)
         snprintf(name, sizeof(name), "%s (%d)", s->title, s->year);
     else
@@ -353,7 +354,7 @@ static void write_series_fields(struct jsonw *w, const struct cat_series *s)
     key_str(w, "name", name);
     key_str(w, "title", s->title);
     key_year(w, s->year);
-    key_str(w, "cover", s->cover);
+    key_str(w, "cover", series_cover(r, s, art, sizeof(art)));
     key_str(w, "plot", s->plot);
     key_str(w, "cast", s->cast);
     key_str(w, "director", s->director);
@@ -365,7 +366,8 @@ static void write_series_fields(struct jsonw *w, const struct cat_series *s)
     write_num_str(w, s->rating);
     jsonw_key(w, "rating_5based");
     jsonw_num(w, five_based(s->rating), 1);
-    key_backdrops(w, s->backdrop);
+    key_backdrops(w, art_url(r, s->backdrop, s->backdrop_file, "series", s->id, "backdrop", art,
+                             sizeof(art)));
     key_str(w, "youtube_trailer", s->youtube_trailer);
     key_int_str(w, "episode_run_time", s->episode_run_time);
     key_category(w, s->category_id);
@@ -385,7 +387,7 @@ static void write_series_list(struct api_req *r, struct jsonw *w, struct cat_vie
         key_int(w, "num", (long long)++num + (long long)o->offset);
         key_str(w, "stream_type", "series");
         key_int(w, "series_id", s->id);
-        write_series_fields(w, s);
+        write_series_fields(r, w, s);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
@@ -499,9 +501,15 @@ static void write_series_not_found(struct jsonw *w)
     jsonw_obj_end(w);
 }
 
-static void write_episode(struct jsonw *w, const struct cat_series *s, const struct cat_episode *e)
+static void write_episode(struct api_req *r, struct jsonw *w, const struct cat_series *s,
+                          const struct cat_episode *e)
 {
-    char title[1200];
+    char title[1200], art[640];
+    /* The episode's own image (stored URL or local thumb), else the series cover. */
+    const char *image =
+        art_url(r, e->image, e->image_file, "episode", e->id, "poster", art, sizeof(art));
+    if (!*image)
+        image = series_cover(r, s, art, sizeof(art));
     if (*e->title)
         snprintf(title, sizeof(title), "%s - S%02dE%02d - %s", s->title, e->season, e->episode_num,
                  e->title);
@@ -520,8 +528,8 @@ static void write_episode(struct jsonw *w, const struct cat_series *s, const str
     key_str(w, "releasedate", e->release_date);
     key_str(w, "plot", e->plot);
     key_duration(w, e->duration_secs);
-    key_str(w, "movie_image", *e->image ? e->image : s->cover);
-    key_str(w, "cover_big", *e->image ? e->image : s->cover);
+    key_str(w, "movie_image", image);
+    key_str(w, "cover_big", image);
     key_int(w, "bitrate", e->bitrate_kbps);
     jsonw_key(w, "rating");
     jsonw_num(w, e->rating, 1);
@@ -557,7 +565,7 @@ static void write_series_info(struct api_req *r, struct jsonw *w, struct cat_vie
     jsonw_arr_begin(w);
     for (size_t i = 0; i < s->season_count; i++) {
         const struct cat_season *se = &s->seasons[i];
-        char name[64];
+        char name[64], art[640];
         snprintf(name, sizeof(name), se->number == 0 ? "Specials" : "Season %d", se->number);
         jsonw_obj_begin(w);
         key_str_or_null(w, "air_date", se->air_date);
@@ -567,14 +575,15 @@ static void write_series_info(struct api_req *r, struct jsonw *w, struct cat_vie
         key_str(w, "overview", se->overview);
         key_int(w, "season_number", se->number);
         key_int(w, "vote_average", 0);
-        key_str(w, "cover", *se->cover ? se->cover : s->cover);
-        key_str(w, "cover_big", *se->cover ? se->cover : s->cover);
+        const char *cover = *se->cover ? se->cover : series_cover(r, s, art, sizeof(art));
+        key_str(w, "cover", cover);
+        key_str(w, "cover_big", cover);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
     jsonw_key(w, "info");
     jsonw_obj_begin(w);
-    write_series_fields(w, s);
+    write_series_fields(r, w, s);
     jsonw_obj_end(w);
     /* Always an object keyed by season number strings, even for seasons 0..n. */
     jsonw_key(w, "episodes");
@@ -589,7 +598,7 @@ static void write_series_info(struct api_req *r, struct jsonw *w, struct cat_vie
             jsonw_key(w, key);
             jsonw_arr_begin(w);
         }
-        write_episode(w, s, e);
+        write_episode(r, w, s, e);
     }
     if (s->episode_count)
         jsonw_arr_end(w);

@@ -82,7 +82,7 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
                r->line->username, r->line->password);
     buf_printf(b, "%s/xmltv.php?username=%s&password=%s\"\r\n", r->base, r->line->username,
                r->line->password);
-    char name[1200];
+    char name[1200], art[640];
     for (size_t i = 0; o->live && i < c->stream_count; i++) {
         const struct cat_stream *s = &c->streams[i];
         if (!cat_view_has_stream(v, c, i))
@@ -100,7 +100,10 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
             snprintf(name, sizeof(name), "%s (%d)", m->title, m->year);
         else
             snprintf(name, sizeof(name), "%s", m->title);
-        put_entry(b, o, NULL, name, m->poster, cat ? cat->name : NULL);
+        put_entry(
+            b, o, NULL, name,
+            api_art_url(r, m->poster, m->poster_file, "movie", m->id, "poster", art, sizeof(art)),
+            cat ? cat->name : NULL);
         put_url(r, b, "movie", m->id, m->container);
     }
     for (size_t i = 0; o->series && i < c->series_count; i++) {
@@ -111,7 +114,12 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
         for (size_t e = 0; e < s->episode_count; e++) {
             const struct cat_episode *ep = &s->episodes[e];
             snprintf(name, sizeof(name), "%s S%02dE%02d", s->title, ep->season, ep->episode_num);
-            put_entry(b, o, NULL, name, *ep->image ? ep->image : s->cover, cat ? cat->name : NULL);
+            const char *logo = api_art_url(r, ep->image, ep->image_file, "episode", ep->id,
+                                           "poster", art, sizeof(art));
+            if (!*logo)
+                logo = api_art_url(r, s->cover, s->cover_file, "series", s->id, "poster", art,
+                                   sizeof(art));
+            put_entry(b, o, NULL, name, logo, cat ? cat->name : NULL);
             put_url(r, b, "series", ep->id, ep->container);
         }
     }

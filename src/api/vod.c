@@ -255,6 +255,17 @@ void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
     send_file(r, fd, &st, content_type_of(source), v);
 }
 
+const char *api_art_url(const struct api_req *r, const char *stored, const char *file,
+                        const char *kind, int64_t id, const char *which, char *out, size_t n)
+{
+    if (stored && *stored)
+        return stored;
+    if (!file || !*file || n == 0)
+        return "";
+    int len = snprintf(out, n, "%s/images/%s/%lld/%s", r->base, kind, (long long)id, which);
+    return len > 0 && (size_t)len < n ? out : ""; /* never a truncated URL */
+}
+
 /* /images/{movie|series|episode}/ID/{poster|backdrop}[.ext] */
 void api_images(struct api_req *r)
 {

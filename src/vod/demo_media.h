@@ -1,6 +1,7 @@
 /*
  * vod/demo_media: the media files of `xtreamd demo` — short generated clips
- * (ffmpeg lavfi testsrc2/smptebars + a sine tone, H.264/AAC) written at the
+ * (ffmpeg lavfi testsrc2/smptebars + a sine tone, H.264/AAC; the container
+ * follows the path's extension: MP4, or MKV for one movie) written at the
  * paths the demo catalogue points to, then probed so that the API shows real
  * durations and codecs. Existing files are kept. Blocking; CLI only.
  */

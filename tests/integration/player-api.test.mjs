@@ -102,10 +102,12 @@ describe('stream lists', () => {
     }
   });
 
-  it('get_vod_streams: wire types; Demo Movies has 3 movies', () => {
+  it('get_vod_streams: wire types; Demo Movies has 4 movies (one MKV)', () => {
     assertVodStreams(cat.vod);
     const demo = cat.vodCats.find((c) => c.category_name === 'Demo Movies');
-    assert.equal(cat.vod.filter((m) => m.category_id === demo.category_id).length, 3);
+    const demoMovies = cat.vod.filter((m) => m.category_id === demo.category_id);
+    assert.equal(demoMovies.length, 4);
+    assert.deepEqual(demoMovies.map((m) => m.container_extension).sort(), ['mkv', 'mp4', 'mp4', 'mp4']);
   });
 
   it('get_series: wire types; Demo Series has one series', () => {

@@ -315,7 +315,10 @@ static void test_cli_demo_is_idempotent(void **state)
     int64_t streams = count(f->db, "SELECT COUNT(*) FROM streams");
     int64_t before = count(f->db, "SELECT total_changes()");
     assert_true(streams >= 3);
-    assert_int_equal(count(f->db, "SELECT COUNT(*) FROM movies"), 3);
+    assert_int_equal(count(f->db, "SELECT COUNT(*) FROM movies"), 4);
+    assert_int_equal(count(f->db, "SELECT COUNT(*) FROM movies WHERE container = 'mkv' AND"
+                                  " source LIKE '%/media/movies/%.mkv'"),
+                     1);
     assert_int_equal(count(f->db, "SELECT COUNT(*) FROM episodes"), 6);
     assert_int_equal(count(f->db, "SELECT COUNT(*) FROM seasons"), 2);
     assert_int_equal(count(f->db, "SELECT COUNT(*) FROM lines WHERE username = 'demo' AND"
