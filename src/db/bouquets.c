@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -101,14 +102,10 @@ static int load_items(struct db *db, sqlite3_stmt *st, struct db_bouquet *b)
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, b->id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (b->item_count == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            struct db_bouquet_item *p = realloc(b->items, ncap * sizeof(*p));
-            if (!p)
-                return -ENOMEM;
-            b->items = p;
-            cap = ncap;
-        }
+        struct db_bouquet_item *p = array_reserve(b->items, &cap, b->item_count + 1, sizeof(*p), 4);
+        if (!p)
+            return -ENOMEM;
+        b->items = p;
         struct db_bouquet_item *it = &b->items[b->item_count];
         it->kind = dup_col(st, 0);
         it->item_id = sqlite3_column_int64(st, 1);
@@ -145,16 +142,12 @@ int db_bouquet_list(struct db *db, struct db_bouquet **out, size_t *n)
                    &items))
         goto fail;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct db_bouquet *p = realloc(v, ncap * sizeof(*p));
-            if (!p) {
-                ret = -ENOMEM;
-                goto fail;
-            }
-            v = p;
-            cap = ncap;
+        struct db_bouquet *p = array_reserve(v, &cap, len + 1, sizeof(*p), 8);
+        if (!p) {
+            ret = -ENOMEM;
+            goto fail;
         }
+        v = p;
         struct db_bouquet *b = &v[len++];
         memset(b, 0, sizeof(*b));
         b->id = sqlite3_column_int64(st, 0);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "catalog/catalog_priv.h"
+#include "core/array.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -74,16 +75,15 @@ static void load_categories(struct loader *l)
         if (!st)
             return;
         sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
-        size_t cap = 64, n = 0;
-        struct cat_category *arr = malloc(cap * sizeof(*arr));
-        while (arr && sqlite3_step(st) == SQLITE_ROW) {
-            if (n == cap) {
-                struct cat_category *grown = realloc(arr, 2 * cap * sizeof(*arr));
-                if (!grown)
-                    break;
-                arr = grown;
-                cap *= 2;
+        size_t cap = 0, n = 0;
+        struct cat_category *arr = NULL;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            struct cat_category *grown = array_reserve(arr, &cap, n + 1, sizeof(*arr), 64);
+            if (!grown) {
+                l->err = -ENOMEM;
+                break;
             }
+            arr = grown;
             arr[n].id = sqlite3_column_int64(st, 0);
             arr[n].kind = (enum cat_kind)k;
             arr[n].name = dup_col(l, st, 1);
@@ -91,10 +91,8 @@ static void load_categories(struct loader *l)
         }
         sqlite3_finalize(st);
         struct cat_category *final = alloc_array(l, n, sizeof(*final));
-        if (final && arr)
+        if (final && n)
             memcpy(final, arr, n * sizeof(*final));
-        else
-            l->err = -ENOMEM;
         free(arr);
         l->c->categories[k] = final;
         l->c->category_count[k] = n;
@@ -214,17 +212,15 @@ static void load_episodes(struct loader *l, struct cat_series *s, sqlite3_stmt *
 {
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, s->id);
-    size_t cap = 16;
-    struct cat_episode *arr = malloc(cap * sizeof(*arr));
-    size_t n = 0;
-    while (arr && sqlite3_step(st) == SQLITE_ROW) {
-        if (n == cap) {
-            struct cat_episode *grown = realloc(arr, 2 * cap * sizeof(*arr));
-            if (!grown)
-                break;
-            arr = grown;
-            cap *= 2;
+    size_t cap = 0, n = 0;
+    struct cat_episode *arr = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        struct cat_episode *grown = array_reserve(arr, &cap, n + 1, sizeof(*arr), 16);
+        if (!grown) {
+            l->err = -ENOMEM;
+            break;
         }
+        arr = grown;
         struct cat_episode *e = &arr[n++];
         e->id = sqlite3_column_int64(st, 0);
         e->season = sqlite3_column_int(st, 1);
@@ -249,10 +245,8 @@ static void load_episodes(struct loader *l, struct cat_series *s, sqlite3_stmt *
         e->image_file = dup_col(l, st, 20);
     }
     s->episodes = alloc_array(l, n, sizeof(*s->episodes));
-    if (s->episodes && arr)
+    if (s->episodes && n)
         memcpy(s->episodes, arr, n * sizeof(*arr));
-    else
-        l->err = -ENOMEM;
     s->episode_count = s->episodes ? n : 0;
     free(arr);
 }

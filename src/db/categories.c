@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -96,16 +97,12 @@ int db_category_list(struct db *db, const char *kind, const char *name, struct d
     if (name)
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct db_category *p = realloc(v, ncap * sizeof(*p));
-            if (!p) {
-                ret = -ENOMEM;
-                goto fail;
-            }
-            v = p;
-            cap = ncap;
+        struct db_category *p = array_reserve(v, &cap, len + 1, sizeof(*p), 16);
+        if (!p) {
+            ret = -ENOMEM;
+            goto fail;
         }
+        v = p;
         struct db_category *c = &v[len++];
         c->id = sqlite3_column_int64(st, 0);
         c->kind = strdup(db_col_text(st, 1));

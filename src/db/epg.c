@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "epg/epg.h"
@@ -91,14 +92,10 @@ static int read_sources(sqlite3_stmt *st, struct db_epg_source **out, size_t *n)
     size_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct db_epg_source *nv = realloc(v, ncap * sizeof(*nv));
-            if (!nv)
-                goto fail;
-            v = nv;
-            cap = ncap;
-        }
+        struct db_epg_source *nv = array_reserve(v, &cap, cnt + 1, sizeof(*nv), 8);
+        if (!nv)
+            goto fail;
+        v = nv;
         struct db_epg_source *s = &v[cnt++];
         memset(s, 0, sizeof(*s));
         s->id = sqlite3_column_int64(st, 0);
@@ -500,14 +497,10 @@ int db_epg_guides(struct db *db, struct db_epg_guide **out, size_t *n)
     size_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct db_epg_guide *nv = realloc(v, ncap * sizeof(*nv));
-            if (!nv)
-                goto fail;
-            v = nv;
-            cap = ncap;
-        }
+        struct db_epg_guide *nv = array_reserve(v, &cap, cnt + 1, sizeof(*nv), 64);
+        if (!nv)
+            goto fail;
+        v = nv;
         struct db_epg_guide *g = &v[cnt++];
         g->channel_id = dup_text(st, 0);
         g->display_name = dup_text(st, 1);
@@ -553,14 +546,10 @@ int db_epg_streams(struct db *db, struct db_epg_stream **out, size_t *n)
     size_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct db_epg_stream *nv = realloc(v, ncap * sizeof(*nv));
-            if (!nv)
-                goto fail;
-            v = nv;
-            cap = ncap;
-        }
+        struct db_epg_stream *nv = array_reserve(v, &cap, cnt + 1, sizeof(*nv), 64);
+        if (!nv)
+            goto fail;
+        v = nv;
         struct db_epg_stream *s = &v[cnt++];
         s->id = sqlite3_column_int64(st, 0);
         s->name = dup_text(st, 1);

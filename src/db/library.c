@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -288,17 +289,13 @@ int db_library_mark_missing(struct db_library *l, enum db_library_kind k, const 
         const char *src = db_col_text(st, 1);
         if (nseen && bsearch(&src, seen, nseen, sizeof(*seen), cmp_str))
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            int64_t *g = realloc(gone, ncap * sizeof(*g));
-            if (!g) {
-                free(gone);
-                sqlite3_reset(st);
-                return -ENOMEM;
-            }
-            gone = g;
-            cap = ncap;
+        int64_t *g = array_reserve(gone, &cap, n + 1, sizeof(*g), 64);
+        if (!g) {
+            free(gone);
+            sqlite3_reset(st);
+            return -ENOMEM;
         }
+        gone = g;
         gone[n++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_reset(st);
@@ -333,16 +330,12 @@ int db_library_sources_under(struct db_library *l, const char *dir, char ***out,
     char **list = NULL;
     int rc, ret = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **g = realloc(list, ncap * sizeof(*g));
-            if (!g) {
-                ret = -ENOMEM;
-                break;
-            }
-            list = g;
-            cap = ncap;
+        char **g = array_reserve(list, &cap, *n + 1, sizeof(*g), 16);
+        if (!g) {
+            ret = -ENOMEM;
+            break;
         }
+        list = g;
         list[*n] = strdup(db_col_text(st, 0));
         if (!list[*n]) {
             ret = -ENOMEM;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -175,14 +176,10 @@ static int load_bouquets(struct db *db, sqlite3_stmt *st, struct db_line *l)
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, l->id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (l->bouquet_count == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            char **p = realloc(l->bouquets, ncap * sizeof(*p));
-            if (!p)
-                return -ENOMEM;
-            l->bouquets = p;
-            cap = ncap;
-        }
+        char **p = array_reserve(l->bouquets, &cap, l->bouquet_count + 1, sizeof(*p), 4);
+        if (!p)
+            return -ENOMEM;
+        l->bouquets = p;
         char *name = dup_col(st, 0);
         if (!name)
             return -ENOMEM;
@@ -243,16 +240,12 @@ int db_line_list(struct db *db, struct db_line **out, size_t *n)
         db_prepare(db, bouquet_sql, &bq))
         goto fail;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct db_line *p = realloc(v, ncap * sizeof(*p));
-            if (!p) {
-                ret = -ENOMEM;
-                goto fail;
-            }
-            v = p;
-            cap = ncap;
+        struct db_line *p = array_reserve(v, &cap, len + 1, sizeof(*p), 16);
+        if (!p) {
+            ret = -ENOMEM;
+            goto fail;
         }
+        v = p;
         ret = read_row(st, &v[len]);
         if (ret)
             goto fail;
