@@ -1,7 +1,10 @@
 /*
- * connections: see connections.h. A flat array, scanned linearly: a few
- * thousand viewers cost microseconds per registration, and the structure has
- * no pointers into it that could dangle (callers hold handles, not entries).
+ * connections: see connections.h. Entries live in a flat array (callers hold
+ * handles, not entries, so nothing dangles when it is compacted). Sessions
+ * are refcounted records in a hash table keyed by (line, kind, item, IP), and
+ * every line has a session counter in a second hash table, so a line's
+ * session count is O(1) and registering or removing an entry is O(entries)
+ * at worst (the linger prune and the handle lookup), never quadratic.
  */
 #include "auth/connections.h"
 
@@ -11,8 +14,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SESS_BUCKETS 4096 /* powers of two */
+#define LINE_BUCKETS 1024
+
+struct session {
+    int64_t line_id;
+    enum conn_kind kind;
+    int64_t item_id;
+    char ip[46];
+    size_t refs; /* entries (active or lingering) of this session */
+    struct session *hnext;
+};
+
+struct line_count {
+    int64_t line_id;
+    size_t sessions;
+    struct line_count *hnext;
+};
+
 struct entry {
     uint64_t handle;
+    struct session *sess;
     int64_t line_id;
     enum conn_kind kind;
     int64_t item_id;
@@ -29,7 +51,85 @@ struct conn_registry {
     size_t n, cap;
     uint64_t next_handle;
     int window;
+    struct session *sessions[SESS_BUCKETS];
+    struct line_count *lines[LINE_BUCKETS];
 };
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static size_t session_bucket(int64_t line_id, enum conn_kind kind, int64_t item_id, const char *ip)
+{
+    uint64_t h = mix64((uint64_t)line_id * 31u + (uint64_t)kind) ^ mix64((uint64_t)item_id);
+    for (const unsigned char *p = (const unsigned char *)ip; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ULL;
+    return (size_t)(mix64(h) & (SESS_BUCKETS - 1));
+}
+
+static struct line_count **line_slot(struct conn_registry *r, int64_t line_id)
+{
+    struct line_count **pp = &r->lines[mix64((uint64_t)line_id) & (LINE_BUCKETS - 1)];
+    while (*pp && (*pp)->line_id != line_id)
+        pp = &(*pp)->hnext;
+    return pp;
+}
+
+/* The session of (line, kind, item, ip), created if needed; NULL without memory. */
+static struct session *session_get(struct conn_registry *r, int64_t line_id, enum conn_kind kind,
+                                   int64_t item_id, const char *ip)
+{
+    struct session **head = &r->sessions[session_bucket(line_id, kind, item_id, ip)];
+    for (struct session *s = *head; s; s = s->hnext)
+        if (s->line_id == line_id && s->kind == kind && s->item_id == item_id &&
+            strcmp(s->ip, ip) == 0)
+            return s;
+    struct line_count **lp = line_slot(r, line_id);
+    if (!*lp) {
+        *lp = calloc(1, sizeof(**lp));
+        if (!*lp)
+            return NULL;
+        (*lp)->line_id = line_id;
+    }
+    struct session *s = calloc(1, sizeof(*s));
+    if (!s) {
+        if ((*lp)->sessions == 0) {
+            free(*lp);
+            *lp = NULL;
+        }
+        return NULL;
+    }
+    s->line_id = line_id;
+    s->kind = kind;
+    s->item_id = item_id;
+    snprintf(s->ip, sizeof(s->ip), "%s", ip);
+    s->hnext = *head;
+    *head = s;
+    (*lp)->sessions++;
+    return s;
+}
+
+/* Drops one entry's reference; the last one removes the session. */
+static void session_put(struct conn_registry *r, struct session *s)
+{
+    if (--s->refs)
+        return;
+    struct session **pp = &r->sessions[session_bucket(s->line_id, s->kind, s->item_id, s->ip)];
+    while (*pp != s)
+        pp = &(*pp)->hnext;
+    *pp = s->hnext;
+    struct line_count **lp = line_slot(r, s->line_id);
+    if (*lp && --(*lp)->sessions == 0) {
+        struct line_count *dead = *lp;
+        *lp = dead->hnext;
+        free(dead);
+    }
+    free(s);
+}
 
 struct conn_registry *conn_registry_new(int window_secs)
 {
@@ -45,12 +145,23 @@ void conn_registry_free(struct conn_registry *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < SESS_BUCKETS; i++)
+        for (struct session *s = r->sessions[i], *n; s; s = n) {
+            n = s->hnext;
+            free(s);
+        }
+    for (size_t i = 0; i < LINE_BUCKETS; i++)
+        for (struct line_count *l = r->lines[i], *n; l; l = n) {
+            n = l->hnext;
+            free(l);
+        }
     free(r->e);
     free(r);
 }
 
 static void drop_at(struct conn_registry *r, size_t i)
 {
+    session_put(r, r->e[i].sess);
     r->e[i] = r->e[--r->n];
 }
 
@@ -63,12 +174,6 @@ static void prune(struct conn_registry *r, int64_t now)
         else
             i++;
     }
-}
-
-static bool same_session(const struct entry *a, const struct entry *b)
-{
-    return a->line_id == b->line_id && a->kind == b->kind && a->item_id == b->item_id &&
-           strcmp(a->ip, b->ip) == 0;
 }
 
 uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_kind kind,
@@ -86,8 +191,13 @@ uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_k
         r->e = grown;
         r->cap = cap;
     }
+    struct session *sess = session_get(r, line_id, kind, item_id, ip ? ip : "");
+    if (!sess)
+        return 0;
+    sess->refs++;
     struct entry *e = &r->e[r->n++];
     memset(e, 0, sizeof(*e));
+    e->sess = sess;
     e->handle = r->next_handle++;
     e->line_id = line_id;
     e->kind = kind;
@@ -120,23 +230,11 @@ void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
         drop_at(r, (size_t)(e - r->e));
 }
 
-/* Whether entry i is the first of its session among the line's live entries. */
-static bool session_first(const struct conn_registry *r, size_t i)
-{
-    for (size_t j = 0; j < i; j++)
-        if (same_session(&r->e[j], &r->e[i]))
-            return false;
-    return true;
-}
-
 size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now)
 {
     prune(r, now);
-    size_t count = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (r->e[i].line_id == line_id && session_first(r, i))
-            count++;
-    return count;
+    struct line_count *l = *line_slot(r, line_id);
+    return l ? l->sessions : 0;
 }
 
 size_t conn_registry_active(const struct conn_registry *r)
@@ -182,16 +280,14 @@ int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uin
     if (max <= 0)
         return 0;
     const struct entry *k = find(r, keep);
-    struct entry keep_key;
-    if (k)
-        keep_key = *k;
+    const struct session *keep_sess = k ? k->sess : NULL;
     int kicked = 0;
     while (conn_registry_count(r, line_id, now) > (size_t)max) {
         /* The oldest session: the one holding the oldest entry (active or lingering). */
         const struct entry *victim = NULL;
         for (size_t i = 0; i < r->n; i++) {
             const struct entry *e = &r->e[i];
-            if (e->line_id != line_id || (k && same_session(e, &keep_key)))
+            if (e->line_id != line_id || e->sess == keep_sess)
                 continue;
             if (!victim || e->started < victim->started ||
                 (e->started == victim->started && e->handle < victim->handle))
@@ -199,15 +295,17 @@ int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uin
         }
         if (!victim)
             break;
-        struct entry key = *victim;
+        const struct session *vs = victim->sess;
+        size_t left = vs->refs; /* the session dies with its last entry */
         conn_kick_fn fns[KICK_BATCH];
         void *ctxs[KICK_BATCH];
         size_t nk = 0;
-        for (size_t i = 0; i < r->n;) {
-            if (!same_session(&r->e[i], &key)) {
+        for (size_t i = 0; i < r->n && left;) {
+            if (r->e[i].sess != vs) {
                 i++;
                 continue;
             }
+            left--;
             if (!r->e[i].ended && r->e[i].kick && nk < KICK_BATCH) {
                 fns[nk] = r->e[i].kick;
                 ctxs[nk++] = r->e[i].ctx;

@@ -318,6 +318,11 @@ int cli_serve(int argc, char **argv)
     int err = http_server_start(s.loop, &hcfg, &s.http);
     if (err) {
         fprintf(stderr, "xtreamd serve: cannot listen on %s: %s\n", listen, strerror(-err));
+        /* The engine already runs (its timer, the slate generator, always-on
+         * channels): stop it and let the loop reap its children and close its
+         * handles before the loop is closed. */
+        live_stop(s.live, NULL, NULL);
+        uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
     }
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);

@@ -29,8 +29,8 @@ static const char usage_stream[] =
     "  tried in the order given; 'set --source' replaces the whole list.\n"
     "options:\n"
     "  --category NAME    live category (created if missing; '' clears on set)\n"
-    "  --epg-id ID        XMLTV channel id\n"
-    "  --logo URL         channel logo\n"
+    "  --epg-id ID        XMLTV channel id ('' clears on set)\n"
+    "  --logo URL         channel logo ('' clears on set)\n"
     "  --always-on        run the channel from server start, not on demand\n"
     "  --on-demand        (set) back to on-demand\n";
 

@@ -21,14 +21,16 @@
 #include "core/log.h"
 #include "stream/stream_priv.h"
 
-#define STOP_GRACE_MS    3000
-#define BACKOFF_MIN_MS   500
-#define BACKOFF_MAX_MS   30000
-#define STABLE_MS        30000 /* a run this long resets the failure count */
-#define PROBE_TIMEOUT_MS 15000
-#define PIPE_SIZE        (1 << 20)
-#define MAX_ARGS         64
-#define SETPRIV          "/usr/bin/setpriv"
+#define STOP_GRACE_MS     3000
+#define BACKOFF_MIN_MS    500
+#define BACKOFF_MAX_MS    30000
+#define STABLE_MS         30000 /* a run this long resets the failure count */
+#define PROBE_TIMEOUT_MS  15000
+#define SLATE_MAX_LATE_MS 1000
+#define TS_PTS_WRAP_MASK  ((INT64_C(1) << 33) - 1)
+#define PIPE_SIZE         (1 << 20)
+#define MAX_ARGS          64
+#define SETPRIV           "/usr/bin/setpriv"
 
 const char *channel_state_name(enum channel_state s)
 {
@@ -548,11 +550,14 @@ static void ingest_failed(struct channel *ch, struct ingest *ing, const char *wh
                 ch->next_probe_ms = now + cfg->primary_retry_ms;
         }
     }
-    if (ch->dead_sources >= (int)(ch->source_count ? ch->source_count : 1)) {
-        if (ch->state != CH_SLATE)
+    int nsrc = (int)(ch->source_count ? ch->source_count : 1);
+    if (ch->dead_sources >= nsrc) {
+        if (ch->state != CH_SLATE) {
             log_warn("live", "channel %lld: no source works, showing the slate", (long long)ch->id);
+            ch->slate_pos = 0;
+            ch->slate_next_ms = now;
+        }
         ch->state = CH_SLATE;
-        ch->slate_next_ms = now;
     } else if (ch->state == CH_RUNNING) {
         ch->state = CH_FAILING;
     }
@@ -561,6 +566,11 @@ static void ingest_failed(struct channel *ch, struct ingest *ing, const char *wh
         backoff *= 2;
     if (ch->failures == 0)
         backoff = 200; /* a fresh source: try it right away */
+    /* Every source failed: each further round waits twice as long (up to the
+     * maximum), whatever failover-after is, so a dead channel is not respawned
+     * several times a second forever. */
+    for (int round = nsrc; round <= ch->dead_sources && backoff < BACKOFF_MAX_MS; round += nsrc)
+        backoff = backoff < BACKOFF_MIN_MS ? BACKOFF_MIN_MS * 2 : backoff * 2;
     if (backoff > BACKOFF_MAX_MS)
         backoff = BACKOFF_MAX_MS;
     backoff += (unsigned)(rand() % 250);
@@ -629,36 +639,78 @@ void channel_free(struct channel *ch)
     free(ch);
 }
 
-/* Publishes the slate clip in real time while no source delivers. */
+/* Rewrites the continuity counters of a slate packet so that they continue
+ * from the previous loop (a clip's counters do not wrap around seamlessly). */
+static void slate_fix_cc(struct channel *ch, uint8_t *p)
+{
+    uint16_t pid = (uint16_t)(((p[1] & 0x1f) << 8) | p[2]);
+    bool payload = (p[3] & 0x10) != 0;
+    for (size_t i = 0; i < ch->slate_cc_n; i++) {
+        if (ch->slate_cc[i].pid != pid)
+            continue;
+        if (payload)
+            ch->slate_cc[i].cc = (uint8_t)((ch->slate_cc[i].cc + 1) & 0x0f);
+        p[3] = (uint8_t)((p[3] & 0xf0) | ch->slate_cc[i].cc);
+        return;
+    }
+    if (ch->slate_cc_n < sizeof(ch->slate_cc) / sizeof(ch->slate_cc[0])) {
+        ch->slate_cc[ch->slate_cc_n].pid = pid;
+        ch->slate_cc[ch->slate_cc_n++].cc = p[3] & 0x0f;
+    }
+}
+
+/* Publishes the slate clip in real time while no source delivers: every frame
+ * that is due (the tick is coarser than a frame), paced by the clip's PTS from
+ * the previous deadline so the rate does not drift. Each loop after the first
+ * has its PTS/DTS/PCR shifted by the loop length, so viewers see continuous
+ * time; only the entry into the slate is a discontinuity. */
 static void slate_tick(struct channel *ch, uint64_t now)
 {
     size_t n;
     int64_t loop_pts;
     const struct chunk *clip = live_slate(ch->live, &n, &loop_pts);
-    if (!clip || !n || now < ch->slate_next_ms)
+    if (!clip || !n)
         return;
-    if (ch->slate_pos == 0 || ch->slate_pos >= n) {
-        ch->slate_pos = 0;
-        ch->gen++; /* each loop restarts the clip's timestamps */
+    if (ch->ing && !ch->need_key)
+        return; /* a retry found its first keyframe: the source takes over */
+    if (now > ch->slate_next_ms + SLATE_MAX_LATE_MS)
+        ch->slate_next_ms = now; /* after a stall, no burst to catch up */
+    for (size_t sent = 0; sent < n && now >= ch->slate_next_ms; sent++) {
+        bool entry = ch->slate_pos == 0;
+        if (entry) {
+            ch->gen++;
+            ch->slate_offset = 0;
+            ch->slate_cc_n = 0;
+        } else if (ch->slate_pos >= n) {
+            ch->slate_pos = 0;
+            ch->slate_offset = (ch->slate_offset + loop_pts) & TS_PTS_WRAP_MASK;
+        }
+        const struct chunk *c = &clip[ch->slate_pos++];
+        buf_reset(&ch->stage);
+        buf_append(&ch->stage, c->rb->data, c->rb->len);
+        for (size_t off = 0; off + TS_PACKET_SIZE <= ch->stage.len; off += TS_PACKET_SIZE) {
+            uint8_t *pkt = (uint8_t *)ch->stage.data + off;
+            if (ch->slate_offset)
+                ts_packet_shift_time(pkt, ch->slate_offset);
+            slate_fix_cc(ch, pkt);
+        }
+        ch->stage_flags = c->flags | CHUNK_SLATE | (entry ? CHUNK_DISCONT : 0);
+        ch->stage_pts =
+            c->pts == TS_PTS_NONE ? c->pts : (c->pts + ch->slate_offset) & TS_PTS_WRAP_MASK;
+        ch->stage_pts_end = c->pts_end == TS_PTS_NONE
+                                ? c->pts_end
+                                : (c->pts_end + ch->slate_offset) & TS_PTS_WRAP_MASK;
+        publish(ch);
+        /* Pace by the clip's timestamps: the next chunk is due after this one. */
+        int64_t dur = 0;
+        if (ch->slate_pos < n && clip[ch->slate_pos].pts != TS_PTS_NONE && c->pts != TS_PTS_NONE)
+            dur = ts_pts_diff(clip[ch->slate_pos].pts, c->pts);
+        else if (c->pts != TS_PTS_NONE)
+            dur = ts_pts_diff(clip[0].pts + loop_pts, c->pts);
+        if (dur <= 0 || dur > 90000 * 5)
+            dur = 3600;
+        ch->slate_next_ms += (uint64_t)(dur / 90);
     }
-    const struct chunk *c = &clip[ch->slate_pos++];
-    struct refbuf *rb = refbuf_ref(c->rb);
-    buf_reset(&ch->stage);
-    buf_append(&ch->stage, rb->data, rb->len);
-    refbuf_unref(rb);
-    ch->stage_flags = c->flags | CHUNK_SLATE | (ch->slate_pos == 1 ? CHUNK_DISCONT : 0);
-    ch->stage_pts = c->pts;
-    ch->stage_pts_end = c->pts_end;
-    publish(ch);
-    /* Pace by the clip's timestamps: the next chunk is due after this one. */
-    int64_t dur = 0;
-    if (ch->slate_pos < n && clip[ch->slate_pos].pts != TS_PTS_NONE && c->pts != TS_PTS_NONE)
-        dur = ts_pts_diff(clip[ch->slate_pos].pts, c->pts);
-    else if (c->pts != TS_PTS_NONE)
-        dur = loop_pts - c->pts;
-    if (dur <= 0 || dur > 90000 * 5)
-        dur = 9000;
-    ch->slate_next_ms = now + (uint64_t)(dur / 90);
 }
 
 void channel_tick(struct channel *ch, uint64_t now)

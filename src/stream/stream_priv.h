@@ -128,6 +128,11 @@ struct channel {
     size_t slate_pos; /* next slate chunk index */
     uint64_t slate_next_ms;
     int64_t slate_offset; /* PTS offset of the current loop */
+    struct {
+        uint16_t pid;
+        uint8_t cc;
+    } slate_cc[8]; /* continuity counters carried across loops */
+    size_t slate_cc_n;
     /* stats */
     uint64_t started_ms, running_since_ms, restarts, failovers;
     uint64_t bytes_in, bytes_out, skips, viewers_total;

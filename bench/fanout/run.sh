@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# bench/fanout: one ~4 Mbit/s live channel fanned out by xtreamd to 100, 500,
+# 1,000 and 2,000 concurrent MPEG-TS viewers on loopback, plus HLS (wrk on the
+# playlist and on a segment, against nginx serving the same segment bytes
+# from tmpfs). Prints the figures and PASS/MISS against issue 3's targets.
+#
+#   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF
+#   cmake --build build
+#   bench/fanout/run.sh
+#
+# Needs build/xtreamd (override with XTREAMD_BIN), ffmpeg, ffprobe, gcc, curl,
+# wrk and nginx (Debian nginx-light). The source is a 4 Mbit/s CBR H.264/AAC
+# TS file encoded once (lavfi), played in a loop by the channel's ffmpeg with
+# -c copy. The load generator (bench/fanout/loadgen.c, epoll, one process) is
+# built here with gcc -O2. Everything runs on 127.0.0.1 in temp dirs and is
+# stopped on exit. Tunables (env): FANOUT_LEVELS ("100 500 1000 2000"),
+# FANOUT_WARMUP (3 s), FANOUT_MEASURE (10 s), FANOUT_DURATION (wrk, 8s),
+# FANOUT_DEADLINE (290 s).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BIN=${XTREAMD_BIN:-build/xtreamd}
+LEVELS=${FANOUT_LEVELS:-"100 500 1000 2000"}
+WARMUP=${FANOUT_WARMUP:-3}
+MEASURE=${FANOUT_MEASURE:-10}
+DURATION=${FANOUT_DURATION:-8s}
+DEADLINE=${FANOUT_DEADLINE:-290}
+USER_=fan
+PASS_=fan.Pw-1
+
+die() { echo "bench-fanout: $*" >&2; exit 1; }
+log() { printf 'bench-fanout: %s\n' "$*" >&2; }
+[ -x "$BIN" ] || die "no $BIN: build it first (cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF && cmake --build build)"
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+for t in ffmpeg ffprobe gcc curl wrk nginx awk timeout; do
+  command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh test installs it)"
+done
+
+# Many sockets on both ends.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -n)" -ge 4200 ] || die "ulimit -n is $(ulimit -n); need at least 4200 open files"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/xtreamd-fanout.XXXXXX")
+shm=$(mktemp -d /dev/shm/xtreamd-fanout.XXXXXX)
+chmod 755 "$work" "$shm"
+xt_pid=
+ng_pid=
+dog_pid=
+bg_pid=
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  [ -n "$bg_pid" ] && kill -TERM "$bg_pid" 2>/dev/null && wait "$bg_pid" 2>/dev/null || true
+  [ -n "$xt_pid" ] && kill -TERM "$xt_pid" 2>/dev/null && wait "$xt_pid" 2>/dev/null || true
+  [ -n "$ng_pid" ] && kill -TERM "$ng_pid" 2>/dev/null && wait "$ng_pid" 2>/dev/null || true
+  [ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null && wait "$dog_pid" 2>/dev/null || true
+  rm -rf "$work" "$shm"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'echo "bench-fanout: interrupted" >&2; exit 130' INT TERM
+
+# Watchdog: the whole run is bounded.
+(
+  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep "$DEADLINE" &
+  sp=$!
+  wait "$sp"
+  echo "bench-fanout: deadline of ${DEADLINE}s reached, stopping" >&2
+  kill -TERM $$
+) </dev/null &
+dog_pid=$!
+
+# Runs a command in the background so that a signal interrupts the wait at once.
+run_bg() {
+  "$@" &
+  bg_pid=$!
+  wait "$bg_pid"
+  local rc=$?
+  bg_pid=
+  return $rc
+}
+
+# ---------------------------------------------------------------- tools and source
+gcc -O2 -std=gnu11 -Wall -Wextra -o "$work/loadgen" bench/fanout/loadgen.c
+src=$work/source.ts
+log "encoding the 4 Mbit/s source once"
+run_bg timeout 120 ffmpeg -nostdin -hide_banner -loglevel error \
+  -f lavfi -i "testsrc=size=640x360:rate=25,noise=alls=20:allf=t+u" \
+  -f lavfi -i "sine=frequency=440:sample_rate=48000" -t 20 \
+  -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 50 -keyint_min 50 -sc_threshold 0 \
+  -b:v 3700k -minrate 3700k -maxrate 3700k -bufsize 1000k -x264-params nal-hrd=cbr \
+  -c:a aac -b:a 128k -f mpegts "$src"
+cp "$src" "$work/cold.ts"
+src_kbps=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$src" |
+  awk -v b="$(stat -c %s "$src")" '{ printf "%.0f", b * 8 / $1 / 1000 }')
+log "source: $(stat -c %s "$src") bytes, ${src_kbps} kbit/s"
+
+# ---------------------------------------------------------------- server
+data=$work/data
+"$BIN" line add "$USER_" "$PASS_" --data "$data" --max-connections 0 >/dev/null
+chan=$("$BIN" stream add Fanout --source "$src" --data "$data")
+cold=$("$BIN" stream add Cold --source "$work/cold.ts" --data "$data")
+"$BIN" serve --data "$data" --listen 127.0.0.1:0 --channel-idle 600 --live hls-segment=4 \
+  2>"$work/xtreamd.log" &
+xt_pid=$!
+xt_port=
+for i in $(seq 1 200); do
+  xt_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/xtreamd.log" | head -1)
+  [ -n "$xt_port" ] && curl -s -o /dev/null "http://127.0.0.1:$xt_port/" && break
+  kill -0 "$xt_pid" 2>/dev/null || break
+  xt_port=
+  sleep 0.05
+done
+[ -n "$xt_port" ] || { cat "$work/xtreamd.log" >&2; die "xtreamd did not start"; }
+base=http://127.0.0.1:$xt_port
+ts_path=/live/$USER_/$PASS_/$chan.ts
+
+# Server CPU ticks (utime + stime) and RSS in KiB.
+ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$xt_pid/stat"; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$xt_pid/status"; }
+hz=$(getconf CLK_TCK)
+admin() { curl -s "$base/api/admin/channels/$1"; }
+jfield() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
+
+# Start the channel with one short viewer, then let it settle.
+run_bg timeout 10 curl -s -o /dev/null --max-time 3 "$base$ts_path" || true
+for i in $(seq 1 100); do
+  admin "$chan" | grep -q '"state":"running"' && break
+  sleep 0.1
+done
+admin "$chan" | grep -q '"state":"running"' || { tail -20 "$work/xtreamd.log" >&2; die "channel did not start"; }
+sleep 3
+rss_base=$(rss_kb)
+log "channel running; server RSS ${rss_base} KiB with no viewers"
+
+# ---------------------------------------------------------------- TS fan-out
+declare -A cpu rate_min rate_p50 rate_max okc failedc ttfb50 ttfb99 memper within
+printf '\n%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %11s\n' viewers ok failed "min_kbps" "p50_kbps" \
+  "max_kbps" "in_5%" "cpu_cores" "ttfb_p50" "ttfb_p99" "KiB/viewer"
+for n in $LEVELS; do
+  ramp=50
+  ramp_s=$(awk -v n="$n" -v r="$ramp" 'BEGIN { printf "%.2f", n / r * 0.01 + 0.2 }')
+  "$work/loadgen" 127.0.0.1 "$xt_port" "$ts_path" "$n" "$WARMUP" "$MEASURE" "$ramp" \
+    >"$work/lg.out" 2>"$work/lg.rates" &
+  bg_pid=$!
+  sleep "$(awk -v a="$ramp_s" -v w="$WARMUP" 'BEGIN { print a + w }')"
+  c0=$(ticks)
+  t0=$(date +%s.%N)
+  sleep "$(awk -v m="$MEASURE" 'BEGIN { print m - 0.5 }')"
+  c1=$(ticks)
+  t1=$(date +%s.%N)
+  rss=$(rss_kb)
+  wait "$bg_pid" || die "loadgen failed"
+  bg_pid=
+  out=$(cat "$work/lg.out")
+  get() { echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+  okc[$n]=$(get ok)
+  failedc[$n]=$(get failed)
+  rate_min[$n]=$(get rate_min_kbps)
+  rate_p50[$n]=$(get rate_p50_kbps)
+  rate_max[$n]=$(get rate_max_kbps)
+  ttfb50[$n]=$(get ttfb_p50_ms)
+  ttfb99[$n]=$(get ttfb_p99_ms)
+  within[$n]=$(awk -v s="$src_kbps" '$1 >= s * 0.95 && $1 <= s * 1.05 { k++ } END { print k + 0 }' "$work/lg.rates")
+  cpu[$n]=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+    'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
+  memper[$n]=$(awk -v r="$rss" -v b="$rss_base" -v n="$n" 'BEGIN { printf "%.1f", (r - b) / n }')
+  printf '%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %11s\n' "$n" "${okc[$n]}" "${failedc[$n]}" \
+    "${rate_min[$n]}" "${rate_p50[$n]}" "${rate_max[$n]}" "${within[$n]}" "${cpu[$n]}" \
+    "${ttfb50[$n]}" "${ttfb99[$n]}" "${memper[$n]}"
+  sleep 1 # let the server see the hang-ups
+done
+in_kbps=$(admin "$chan" | jfield input_kbps)
+printf 'source file %s kbit/s; ingest measured by the server %s kbit/s\n' "$src_kbps" "$in_kbps"
+
+# ---------------------------------------------------------------- cold start
+"$work/loadgen" 127.0.0.1 "$xt_port" "/live/$USER_/$PASS_/$cold.ts" 1 0 1 >"$work/cold.out" 2>/dev/null
+cold_ms=$(tr ' ' '\n' <"$work/cold.out" | sed -n 's/^ttfb_p50_ms=//p')
+printf 'cold on-demand start (local file, first body byte): %s ms\n' "$cold_ms"
+
+# ---------------------------------------------------------------- HLS vs nginx
+pl_path=/live/$USER_/$PASS_/$chan.m3u8
+curl -s --max-time 30 -o "$shm/playlist.m3u8" "$base$pl_path" || die "no playlist"
+seg=$(grep -v '^#' "$shm/playlist.m3u8" | tail -1)
+[ -n "$seg" ] || die "playlist without segments"
+curl -s --max-time 10 -o "$shm/segment.ts" "$base$seg"
+chmod 644 "$shm"/*
+seg_bytes=$(stat -c %s "$shm/segment.ts")
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+ng_port=
+for try in $(seq 1 50); do
+  p=$((20000 + RANDOM % 40000))
+  port_in_use "$p" || { ng_port=$p; break; }
+done
+[ -n "$ng_port" ] || die "no free port for nginx"
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  types { video/mp2t ts; application/vnd.apple.mpegurl m3u8; }
+  server {
+    listen 127.0.0.1:$ng_port;
+    root $shm;
+  }
+}
+EOF
+nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+ng_pid=$!
+for i in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$ng_port/segment.ts" && break
+  kill -0 "$ng_pid" 2>/dev/null || { cat "$work/nginx/error.log" >&2; die "nginx did not start"; }
+  sleep 0.05
+done
+curl -s "$base$seg" | cmp -s - "$shm/segment.ts" || die "the segment changed between fetches"
+
+# wrk → "req_per_sec"
+run_wrk() {
+  local url=$1 out=$work/wrk.out
+  run_bg timeout 60 wrk -t2 -c20 -d"$DURATION" --latency "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed on $url"; }
+  { echo "== $url"; cat "$out"; } >>"$work/wrk.log"
+  awk '/^Requests\/sec:/ { rps = $2 } /Non-2xx or 3xx responses/ { bad = $NF }
+       END { if (bad) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 } printf "%.0f", rps }' "$out"
+}
+xs=$(run_wrk "$base$seg")
+ns=$(run_wrk "http://127.0.0.1:$ng_port/segment.ts")
+xp=$(run_wrk "$base$pl_path")
+np=$(run_wrk "http://127.0.0.1:$ng_port/playlist.m3u8")
+printf '\nHLS (wrk -t2 -c20 -d%s)        xtreamd req/s   nginx req/s\n' "$DURATION"
+printf 'segment (%s bytes)  %14s %13s\n' "$seg_bytes" "$xs" "$ns"
+printf 'playlist                   %14s %13s\n' "$xp" "$np"
+
+# ---------------------------------------------------------------- verdicts
+verdict() { if [ "$1" = 1 ]; then echo PASS; else echo MISS; fi; }
+has() { case " $LEVELS " in *" $1 "*) return 0 ;; esac; return 1; }
+echo
+if has 1000; then
+  ok=$(awk -v c="${cpu[1000]}" -v w="${within[1000]}" 'BEGIN { print (c < 1.0 && w == 1000) ? 1 : 0 }')
+  printf '%s  1,000 viewers at full rate on under one core (%s cores, %s/1000 within 5%%)\n' \
+    "$(verdict "$ok")" "${cpu[1000]}" "${within[1000]}"
+  ok=$(awk -v m="${memper[1000]}" 'BEGIN { print (m < 64) ? 1 : 0 }')
+  printf '%s  memory growth < 64 KiB per viewer at 1,000 (%s KiB)\n' "$(verdict "$ok")" "${memper[1000]}"
+fi
+for n in $LEVELS; do
+  ok=$([ "${within[$n]}" = "$n" ] && echo 1 || echo 0)
+  printf '%s  every viewer within 5%% of %s kbit/s at %s viewers (%s of %s; min %s, max %s)\n' \
+    "$(verdict "$ok")" "$src_kbps" "$n" "${within[$n]}" "$n" "${rate_min[$n]}" "${rate_max[$n]}"
+done
+first=${LEVELS%% *}
+ok=$(awk -v t="${ttfb50[$first]}" 'BEGIN { print (t < 50) ? 1 : 0 }')
+printf '%s  TTFB of a running channel p50 < 50 ms (%s ms at %s viewers)\n' "$(verdict "$ok")" "${ttfb50[$first]}" "$first"
+ok=$(awk -v t="$cold_ms" 'BEGIN { print (t > 0 && t < 1500) ? 1 : 0 }')
+printf '%s  cold on-demand start from a local source < 1.5 s (%s ms)\n' "$(verdict "$ok")" "$cold_ms"
+ok=$(awk -v a="$xs" -v b="$ns" 'BEGIN { print (a >= b) ? 1 : 0 }')
+printf '%s  HLS segment req/s >= nginx (%s vs %s)\n' "$(verdict "$ok")" "$xs" "$ns"

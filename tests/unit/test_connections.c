@@ -1,0 +1,118 @@
+/* Unit tests for auth/connections: sessions (same line, kind, item and IP
+ * count once), the linger window, newest-wins enforcement with kick
+ * callbacks, and per-line counting that stays cheap with many entries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "auth/connections.h"
+
+struct kicks {
+    int n;
+    int last;
+};
+
+static struct kicks g_kicks;
+static int g_ids[64];
+
+static void on_kick(void *ctx)
+{
+    g_kicks.n++;
+    g_kicks.last = *(int *)ctx;
+}
+
+static void test_sessions_and_window(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(10);
+    assert_non_null(r);
+    uint64_t a = conn_registry_add(r, 1, CONN_MOVIE, 7, "10.0.0.1", "ua", 100, NULL, NULL);
+    uint64_t b = conn_registry_add(r, 1, CONN_MOVIE, 7, "10.0.0.1", "ua", 101, NULL, NULL);
+    uint64_t c = conn_registry_add(r, 1, CONN_LIVE, 7, "10.0.0.1", "ua", 101, NULL, NULL);
+    uint64_t d = conn_registry_add(r, 2, CONN_MOVIE, 7, "10.0.0.1", "ua", 101, NULL, NULL);
+    assert_true(a && b && c && d && a != b);
+    assert_int_equal(conn_registry_count(r, 1, 102), 2); /* two range requests: one session */
+    assert_int_equal(conn_registry_count(r, 2, 102), 1);
+    assert_int_equal(conn_registry_count(r, 3, 102), 0);
+    assert_int_equal(conn_registry_active(r), 4);
+    conn_registry_remove(r, a, 103);
+    conn_registry_remove(r, b, 103);
+    conn_registry_remove(r, b, 103); /* twice: no-op */
+    conn_registry_remove(r, 9999, 103);
+    assert_int_equal(conn_registry_active(r), 2);
+    assert_int_equal(conn_registry_count(r, 1, 105), 2); /* lingering */
+    assert_int_equal(conn_registry_count(r, 1, 113), 1); /* window passed */
+    struct conn_info info;
+    assert_int_equal(conn_registry_oldest(r, 1, &info), c);
+    assert_string_equal(info.ip, "10.0.0.1");
+    conn_registry_remove(r, c, 120);
+    conn_registry_remove(r, d, 120);
+    assert_int_equal(conn_registry_count(r, 1, 200), 0);
+    assert_int_equal(conn_registry_count(r, 2, 200), 0);
+    conn_registry_free(r);
+}
+
+static void test_enforce_newest_wins(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(0);
+    g_kicks = (struct kicks){0};
+    for (int i = 0; i < 4; i++)
+        g_ids[i] = i;
+    uint64_t h0 = conn_registry_add(r, 5, CONN_LIVE, 1, "10.0.0.1", "", 10, on_kick, &g_ids[0]);
+    uint64_t h1 = conn_registry_add(r, 5, CONN_LIVE, 2, "10.0.0.1", "", 11, on_kick, &g_ids[1]);
+    assert_int_equal(conn_registry_enforce(r, 5, 2, h1, 11), 0);
+    uint64_t h2 = conn_registry_add(r, 5, CONN_LIVE, 3, "10.0.0.2", "", 12, on_kick, &g_ids[2]);
+    assert_int_equal(conn_registry_enforce(r, 5, 2, h2, 12), 1);
+    assert_int_equal(g_kicks.last, 0); /* the oldest */
+    conn_registry_remove(r, h0, 12);   /* the kicked connection's close: a no-op */
+    assert_int_equal(conn_registry_count(r, 5, 12), 2);
+    /* max 1 and the newest is kept even though it is the only one left */
+    uint64_t h3 = conn_registry_add(r, 5, CONN_HLS, 3, "10.0.0.3", "", 13, on_kick, &g_ids[3]);
+    assert_int_equal(conn_registry_enforce(r, 5, 1, h3, 13), 2);
+    assert_int_equal(conn_registry_count(r, 5, 13), 1);
+    assert_int_equal(conn_registry_oldest(r, 5, NULL), h3);
+    assert_int_equal(conn_registry_enforce(r, 5, 0, h3, 13), 0); /* unlimited */
+    (void)h1;
+    conn_registry_free(r);
+}
+
+static void test_many_entries(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(30);
+    enum { N = 20000 };
+    static uint64_t h[N];
+    clock_t t0 = clock();
+    for (int i = 0; i < N; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        h[i] = conn_registry_add(r, 1, CONN_LIVE, 1, ip, "", 1000, NULL, NULL);
+        assert_true(h[i] != 0);
+        if (i % 1000 == 999)
+            assert_int_equal(conn_registry_count(r, 1, 1000), (size_t)i + 1);
+    }
+    for (int i = 0; i < N; i += 2)
+        conn_registry_remove(r, h[i], 1001);
+    assert_int_equal(conn_registry_count(r, 1, 1002), N);
+    assert_int_equal(conn_registry_count(r, 1, 1040), N / 2);
+    assert_int_equal(conn_registry_active(r), N / 2);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    assert_true(secs < 20.0); /* quadratic counting took minutes here */
+    conn_registry_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sessions_and_window),
+        cmocka_unit_test(test_enforce_newest_wins),
+        cmocka_unit_test(test_many_entries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
