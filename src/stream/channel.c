@@ -513,6 +513,31 @@ static void spawn_current(struct channel *ch)
         ingest_failed(ch, NULL, "spawn failed");
 }
 
+/* Viewers get the slate instead of silence from the moment the source stops
+ * delivering until a source (this one or the next) delivers a keyframe again.
+ * The partial chunk is dropped and the source must restart at a keyframe, so
+ * no broken GOP is ever published around the switch. */
+static bool slate_playing(const struct channel *ch)
+{
+    return ch->state == CH_FAILING || ch->state == CH_SLATE;
+}
+
+/* st: CH_FAILING (a source failed, others are being tried) or CH_SLATE (no
+ * source works). */
+static void enter_slate(struct channel *ch, uint64_t now, enum channel_state st, const char *why)
+{
+    if (!slate_playing(ch)) {
+        log_warn("live", "channel %lld: %s, showing the slate", (long long)ch->id, why);
+        ch->slate_pos = 0;
+        ch->slate_next_ms = now;
+    }
+    if (ch->ing && !ch->need_key) {
+        stage_reset(ch);
+        ch->need_key = true;
+    }
+    ch->state = st;
+}
+
 /* The current ingest ended or stalled: back off, fail over, or go to slate. */
 static void ingest_failed(struct channel *ch, struct ingest *ing, const char *why)
 {
@@ -551,16 +576,10 @@ static void ingest_failed(struct channel *ch, struct ingest *ing, const char *wh
         }
     }
     int nsrc = (int)(ch->source_count ? ch->source_count : 1);
-    if (ch->dead_sources >= nsrc) {
-        if (ch->state != CH_SLATE) {
-            log_warn("live", "channel %lld: no source works, showing the slate", (long long)ch->id);
-            ch->slate_pos = 0;
-            ch->slate_next_ms = now;
-        }
-        ch->state = CH_SLATE;
-    } else if (ch->state == CH_RUNNING) {
-        ch->state = CH_FAILING;
-    }
+    if (ch->dead_sources >= nsrc)
+        enter_slate(ch, now, CH_SLATE, "no source works");
+    else
+        enter_slate(ch, now, CH_FAILING, "source failed");
     unsigned backoff = BACKOFF_MIN_MS;
     for (int i = 1; i < ch->failures && backoff < BACKOFF_MAX_MS; i++)
         backoff *= 2;
@@ -731,7 +750,11 @@ void channel_tick(struct channel *ch, uint64_t now)
     }
     if (!ch->ing && ch->retry_at_ms && now >= ch->retry_at_ms)
         spawn_current(ch);
-    if (ch->state == CH_SLATE)
+    /* A running source that went silent: slate now, well before the watchdog. */
+    if (ing && !ing->stopping && ch->state == CH_RUNNING &&
+        now - ing->last_data_ms > cfg->stall_slate_ms)
+        enter_slate(ch, now, CH_FAILING, "source stalled");
+    if (slate_playing(ch))
         slate_tick(ch, now);
     /* On a backup: probe the primary now and then. */
     if (ch->cur_source != 0 && ch->source_count > 1 && ch->next_probe_ms &&

@@ -131,6 +131,7 @@ void live_config_defaults(struct live_config *c)
         .ring_ms = 30000,
         .ring_bytes = 32u << 20,
         .line_check_ms = 10000,
+        .stall_slate_ms = 2000,
     };
 }
 
@@ -153,6 +154,7 @@ int live_config_set(struct live_config *c, const char *kv)
         {"ring-seconds", offsetof(struct live_config, ring_ms), true},
         {"line-check", offsetof(struct live_config, line_check_ms), true},
         {"idle", offsetof(struct live_config, idle_ms), true},
+        {"stall-slate", offsetof(struct live_config, stall_slate_ms), true},
     };
     const char *eq = strchr(kv, '=');
     if (!eq)

@@ -43,6 +43,7 @@ struct live_config {
     unsigned ring_ms;          /* chunk ring keeps this much (30000) */
     size_t ring_bytes;         /* ... and at most this many bytes (32 MiB) */
     unsigned line_check_ms;    /* re-validate viewers' lines this often (10000) */
+    unsigned stall_slate_ms; /* a running source silent this long: slate until it is back (2000) */
 };
 
 void live_config_defaults(struct live_config *cfg);

@@ -124,6 +124,12 @@ describe('failover', () => {
     assert.equal(info.source, `udp://127.0.0.1:${udpMain}`);
 
     primary.kill('SIGKILL');
+    // No silence while the backup is being brought up: within the stall
+    // threshold (2 s) the channel shows the slate, and the viewer receives it.
+    await pollUntil(async () => (await admin(fo)).state === 'failing', { timeoutMs: 5000, intervalMs: 100 });
+    const atSlate = v.bytes;
+    await pollUntil(() => v.bytes > atSlate + 20000, { timeoutMs: 4000, intervalMs: 100 });
+    assert.equal((await admin(fo)).source_index, 0, 'the slate played before the watchdog moved to the backup');
     await pollUntil(async () => {
       info = await admin(fo);
       return info.source_index === 1 && info.state === 'running';
