@@ -9,6 +9,7 @@
 #ifndef XTREAMD_CLI_ARGS_H
 #define XTREAMD_CLI_ARGS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -56,6 +57,10 @@ int cli_bad_arg(const char *cmd, const char *arg);
 /* Opens (creating and migrating) the database in data_dir; prints the reason on
  * failure and returns a negative errno. */
 int cli_open_db(const char *cmd, const char *data_dir, struct db **out);
+
+/* Prints j (consumed, may be NULL) to stdout as indented JSON and a newline;
+ * -EIO when there was nothing to print or the write failed. */
+int cli_print_json(json_t *j);
 
 /* Writes s as a table cell: truncated to `width` display bytes, padded. */
 void cli_print_cell(const char *s, int width);

@@ -241,11 +241,8 @@ static int bouquet_list(int argc, char **argv)
             json_object_set_new(o, "created_at", json_integer(b[i].created_at));
             json_array_append_new(arr, o);
         }
-        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+        if (cli_print_json(arr))
             ret = CLI_FAIL;
-        else
-            fputc('\n', stdout);
-        json_decref(arr);
     } else {
         printf("%-6s %-24s %5s  %s\n", "ID", "NAME", "LINES", "ITEMS");
         for (size_t i = 0; i < n; i++) {

@@ -64,11 +64,8 @@ static int category_list(int argc, char **argv)
             json_object_set_new(o, "order", json_integer(c[i].sort_order));
             json_array_append_new(arr, o);
         }
-        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+        if (cli_print_json(arr))
             ret = CLI_FAIL;
-        else
-            fputc('\n', stdout);
-        json_decref(arr);
     } else {
         printf("%-6s %-6s %-32s %7s %5s\n", "ID", "KIND", "NAME", "ITEMS", "ORDER");
         for (size_t i = 0; i < n; i++) {

@@ -210,10 +210,7 @@ int cli_channel(int argc, char **argv)
         return CLI_FAIL;
     }
     if (json || kill || (!conns && strcmp(np ? pos[0] : "list", "list") != 0)) {
-        char *text = json_dumps(j, JSON_INDENT(2));
-        if (text)
-            puts(text);
-        free(text);
+        cli_print_json(json_incref(j));
     } else if (conns) {
         print_conns(j);
     } else {

@@ -110,6 +110,17 @@ int cli_bad_arg(const char *cmd, const char *arg)
     return CLI_USAGE;
 }
 
+int cli_print_json(json_t *j)
+{
+    if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        json_decref(j);
+        return -EIO;
+    }
+    fputc('\n', stdout);
+    json_decref(j);
+    return 0;
+}
+
 int cli_open_db(const char *cmd, const char *data_dir, struct db **out)
 {
     int rc = db_open(data_dir, out);

@@ -168,11 +168,8 @@ static int epg_list(int argc, char **argv)
             json_object_set_new(o, "programmes", json_integer(s[i].programmes));
             json_array_append_new(arr, o);
         }
-        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+        if (cli_print_json(arr))
             ret = CLI_FAIL;
-        else
-            fputc('\n', stdout);
-        json_decref(arr);
     } else {
         printf("%-4s %-20s %4s %7s %8s %10s  %s\n", "ID", "NAME", "PRIO", "REFRESH", "CHANNELS",
                "PROGRAMMES", "STATUS");
@@ -307,11 +304,8 @@ static int epg_unmapped_cmd(int argc, char **argv)
             json_object_set_new(o, "candidates", cands);
             json_array_append_new(arr, o);
         }
-        if (!arr || json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+        if (cli_print_json(arr))
             ret = CLI_FAIL;
-        else
-            fputc('\n', stdout);
-        json_decref(arr);
     } else {
         printf("%-6s %-32s %-24s %s\n", "ID", "NAME", "EPG ID", "CANDIDATES (score)");
         for (size_t i = 0; i < n; i++) {

@@ -542,17 +542,6 @@ fail:
     return NULL;
 }
 
-static int print_json(json_t *j)
-{
-    if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-        json_decref(j);
-        return -EIO;
-    }
-    fputc('\n', stdout);
-    json_decref(j);
-    return 0;
-}
-
 static void join_bouquets(const struct db_line *l, char *out, size_t n)
 {
     size_t len = 0;
@@ -626,7 +615,7 @@ static int line_list(int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; arr && i < n; i++)
             json_array_append_new(arr, line_json(&v[i], now));
-        if (print_json(arr))
+        if (cli_print_json(arr))
             ret = CLI_FAIL;
     } else {
         printf("%-20s %-20s %-9s %-10s %5s  %s\n", "USERNAME", "PASSWORD", "STATUS", "EXPIRES",
@@ -675,7 +664,7 @@ static int line_show(int argc, char **argv)
     int64_t now = db_now();
     int ret = CLI_OK;
     if (json) {
-        if (print_json(line_json(&l, now)))
+        if (cli_print_json(line_json(&l, now)))
             ret = CLI_FAIL;
     } else {
         char exp[40], bq[4096], created[32];

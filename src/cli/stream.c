@@ -112,15 +112,6 @@ static json_t *to_json(const struct db_live_stream *s)
     return o;
 }
 
-static void print_json(json_t *j)
-{
-    char *text = json_dumps(j, JSON_INDENT(2));
-    if (text)
-        puts(text);
-    free(text);
-    json_decref(j);
-}
-
 static int category_id(struct db *db, const char *name, int64_t *id)
 {
     if (!name || !*name) {
@@ -227,12 +218,12 @@ static int stream_list(int argc, char **argv, bool show)
     }
     if (o.json) {
         if (show) {
-            print_json(to_json(&one));
+            cli_print_json(to_json(&one));
         } else {
             json_t *a = json_array();
             for (size_t i = 0; i < n; i++)
                 json_array_append_new(a, to_json(&arr[i]));
-            print_json(a);
+            cli_print_json(a);
         }
     } else {
         for (size_t i = 0; i < n; i++) {
