@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "api/api_priv.h"
-#include "core/log.h"
 #include "stream/live.h"
 
 /* "ID.EXT": the extension is what follows the last dot, as in XC's rewrites. */
@@ -93,7 +92,6 @@ void api_stream(struct api_req *r, const char *kind, const char *id_ext)
         api_text_error(r, status, reasons[status]);
         return;
     }
-    log_info("stream", "user %s requested %s %lld", r->line->username, kind, (long long)id);
     if (!live) {
         api_vod_deliver(r, kind, id);
         return;
