@@ -306,6 +306,18 @@ int cli_serve(int argc, char **argv)
     live_set_catalog(s.live, first);
     catalog_unref(first);
 
+    /* Signals are caught before the "listening" line is printed: a supervisor
+     * (or a test) that signals as soon as it sees that line must get a graceful
+     * stop, not the default action. A signal that arrives before uv_run waits
+     * in libuv's signal pipe. */
+    uv_timer_init(s.loop, &s.refresh);
+    s.refresh.data = &s;
+    uv_signal_init(s.loop, &s.sigint);
+    uv_signal_init(s.loop, &s.sigterm);
+    s.sigint.data = s.sigterm.data = &s;
+    uv_signal_start(&s.sigint, on_signal, SIGINT);
+    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+
     struct http_server_config hcfg = {
         .host = host,
         .port = port,
@@ -321,6 +333,9 @@ int cli_serve(int argc, char **argv)
         /* The engine already runs (its timer, the slate generator, always-on
          * channels): stop it and let the loop reap its children and close its
          * handles before the loop is closed. */
+        uv_close((uv_handle_t *)&s.refresh, on_closed);
+        uv_close((uv_handle_t *)&s.sigint, on_closed);
+        uv_close((uv_handle_t *)&s.sigterm, on_closed);
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
@@ -329,15 +344,7 @@ int cli_serve(int argc, char **argv)
     live_write_state_file(data, host, http_server_port(s.http));
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
-
-    uv_timer_init(s.loop, &s.refresh);
-    s.refresh.data = &s;
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);
-    uv_signal_init(s.loop, &s.sigint);
-    uv_signal_init(s.loop, &s.sigterm);
-    s.sigint.data = s.sigterm.data = &s;
-    uv_signal_start(&s.sigint, on_signal, SIGINT);
-    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
 
     uv_run(s.loop, UV_RUN_DEFAULT);
     rc = CLI_OK;
