@@ -8,6 +8,7 @@
 #include "api/api_priv.h"
 #include "core/log.h"
 #include "stream/live.h"
+#include "vod/relay.h"
 
 /* A player's next range request within this many seconds is the same viewer. */
 #define API_CONN_WINDOW_SECS 10
@@ -37,6 +38,8 @@ int api_new(const struct api_config *cfg, struct api **out)
     api->conns = conn_registry_new(API_CONN_WINDOW_SECS);
     if (!api->conns)
         goto nomem;
+    if (cfg->loop && !cfg->redirect_remote && vod_relay_new(cfg->loop, &api->relay))
+        goto nomem;
     *out = api;
     return 0;
 nomem:
@@ -50,6 +53,7 @@ void api_free(struct api *api)
         return;
     catalog_unref(api->catalog);
     auth_failures_free(api->failures);
+    vod_relay_free(api->relay); /* its jobs' done callbacks use the registry */
     api_vod_free_all(api);
     conn_registry_free(api->conns);
     free(api->public_url);
@@ -66,6 +70,11 @@ void api_set_catalog(struct api *api, struct catalog *c)
 void api_set_live(struct api *api, struct live *live)
 {
     api->live = live;
+    if (live) {
+        struct live_admin_hooks hooks = {
+            .write = api_vod_admin_write, .kill = api_vod_admin_kill, .ctx = api};
+        live_set_admin_hooks(live, &hooks);
+    }
 }
 
 struct conn_registry *api_conn_registry(struct api *api)

@@ -10,6 +10,9 @@
 #ifndef XTREAMD_API_API_H
 #define XTREAMD_API_API_H
 
+#include <stdbool.h>
+#include <uv.h>
+
 #include "catalog/catalog.h"
 #include "http/http.h"
 
@@ -18,6 +21,8 @@ struct api;
 struct api_config {
     const char *public_url; /* e.g. "http://tv.example.com:8080"; NULL = from Host */
     int port;               /* the listening port, used when Host is absent */
+    uv_loop_t *loop;        /* for relayed remote VOD; NULL = redirect only */
+    bool redirect_remote;   /* remote movies/episodes: 302 instead of relaying */
 };
 
 int api_new(const struct api_config *cfg, struct api **out);

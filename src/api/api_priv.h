@@ -20,6 +20,7 @@ struct api {
     struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */
+    struct vod_relay *relay;     /* remote VOD relay (vod/relay.h), NULL = redirect */
 };
 
 struct api_req {
@@ -73,6 +74,9 @@ const char *api_art_url(const struct api_req *r, const char *stored, const char 
 /* Ends VOD responses whose file was removed or replaced (api_tick). */
 void api_vod_watch(struct api *api);
 void api_vod_free_all(struct api *api);
+/* /api/admin/connections entries for VOD responses (stream/live.h hooks). */
+void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms);
+bool api_vod_admin_kill(void *ctx, uint64_t handle);
 
 /* CORS headers: echo Origin with credentials (player_api) or '*'. */
 void api_cors(struct api_req *r, bool echo_origin);

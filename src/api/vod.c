@@ -8,7 +8,8 @@
  * realpath()s under the scanned root) and must still resolve to itself, so a
  * symlink planted later is refused. Bodies go out with sendfile via
  * http_response_file(); Range/If-Range follow http/range.h. Remote entries
- * (http/https sources) are answered with a 302 to the source.
+ * (http/https sources) are relayed through vod/relay.h (Range passed through)
+ * or, when the server is configured so, answered with a 302 to the source.
  *
  * Owns: one struct vod_conn per GET file response in flight, linked from
  * struct api, registered in the connection registry (one viewer per line, IP
@@ -30,15 +31,25 @@
 #include "api/api_priv.h"
 #include "core/log.h"
 #include "http/range.h"
+#include "stream/live.h"
+#include "vod/relay.h"
 
 struct vod_conn {
     struct vod_conn *next, *prev;
     struct api *api;
     struct http_conn *conn;
     uint64_t handle;
+    bool remote; /* relayed: no file to watch */
     dev_t dev;
     ino_t ino;
     off_t size;
+    /* for /api/admin/connections */
+    int64_t line_id, item_id;
+    bool movie;
+    uint64_t start_ms, bytes_at_start;
+    char username[128];
+    char ip[46];
+    char ua[256];
     char path[PATH_MAX];
 };
 
@@ -86,6 +97,14 @@ static int open_canonical(const char *path, struct stat *st)
     return fd;
 }
 
+static void vod_link(struct vod_conn *v)
+{
+    v->next = v->api->vod_conns;
+    if (v->next)
+        v->next->prev = v;
+    v->api->vod_conns = v;
+}
+
 static void vod_unlink(struct vod_conn *v)
 {
     if (v->prev)
@@ -111,6 +130,7 @@ static void vod_drop(struct vod_conn *v)
     if (!v)
         return;
     conn_registry_remove(v->api->conns, v->handle, (int64_t)time(NULL));
+    vod_unlink(v);
     free(v);
 }
 
@@ -127,6 +147,10 @@ void api_vod_watch(struct api *api)
     while (v) {
         struct vod_conn *next = v->next;
         struct stat st;
+        if (v->remote) {
+            v = next;
+            continue;
+        }
         if (stat(v->path, &st) != 0 || st.st_ino != v->ino || st.st_dev != v->dev ||
             st.st_size < v->size) {
             log_warn("vod", "%s was removed or replaced while being sent; ending that response",
@@ -135,6 +159,28 @@ void api_vod_watch(struct api *api)
         }
         v = next;
     }
+}
+
+void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms)
+{
+    struct api *api = ctx;
+    for (struct vod_conn *v = api->vod_conns; v; v = v->next)
+        live_write_connection(w, v->movie ? "movie" : "episode", v->handle, v->line_id, v->username,
+                              v->item_id, v->ip, v->ua, v->start_ms,
+                              http_conn_bytes_sent(v->conn) - v->bytes_at_start, now_ms);
+}
+
+bool api_vod_admin_kill(void *ctx, uint64_t handle)
+{
+    struct api *api = ctx;
+    for (struct vod_conn *v = api->vod_conns; v; v = v->next) {
+        if (v->handle == handle) {
+            log_info("vod", "connection %llu killed by the operator", (unsigned long long)handle);
+            http_conn_abort(v->conn); /* ends in vod_done */
+            return true;
+        }
+    }
+    return false;
 }
 
 void api_vod_free_all(struct api *api)
@@ -193,11 +239,75 @@ static void send_file(struct api_req *r, int fd, const struct stat *st, const ch
         v->dev = st->st_dev;
         v->ino = st->st_ino;
         v->size = st->st_size;
-        v->next = r->api->vod_conns;
-        if (v->next)
-            v->next->prev = v;
-        r->api->vod_conns = v;
+        vod_link(v);
         http_response_file_done(res, vod_done, v);
+    }
+}
+
+/* A viewer of a movie or episode, counted against the line's limit. */
+static struct vod_conn *vod_register(struct api_req *r, const char *source, bool movie, int64_t id)
+{
+    struct vod_conn *v = calloc(1, sizeof(*v));
+    if (!v)
+        return NULL;
+    v->api = r->api;
+    v->conn = http_response_conn(r->res);
+    v->line_id = r->line->id;
+    v->item_id = id;
+    v->movie = movie;
+    v->start_ms = r->api->cfg.loop ? uv_now(r->api->cfg.loop) : 0;
+    v->bytes_at_start = http_conn_bytes_sent(v->conn);
+    const char *ua = http_request_header(r->req, "User-Agent");
+    snprintf(v->username, sizeof(v->username), "%s", r->line->username);
+    snprintf(v->ip, sizeof(v->ip), "%s", r->req->client_ip);
+    snprintf(v->ua, sizeof(v->ua), "%s", ua ? ua : "");
+    snprintf(v->path, sizeof(v->path), "%s", source);
+    int64_t now = (int64_t)time(NULL);
+    v->handle = conn_registry_add(r->api->conns, r->line->id, movie ? CONN_MOVIE : CONN_EPISODE, id,
+                                  r->req->client_ip, http_request_header(r->req, "User-Agent"), now,
+                                  vod_kick, v);
+    if (v->handle)
+        conn_registry_enforce(r->api->conns, r->line->id, r->line->max_connections, v->handle, now);
+    return v;
+}
+
+/* Remote entries are relayed (Range passed through) or, with
+ * `serve --remote-vod redirect`, answered with a 302 to the source. */
+static void deliver_remote(struct api_req *r, const char *source, bool movie, int64_t id)
+{
+    if (strpbrk(source, "\r\n")) {
+        api_text_error(r, 404, "no such stream\n");
+        return;
+    }
+    if (!r->api->relay) {
+        http_response_header(r->res, "Location", source);
+        http_response_text(r->res, 302, "text/plain; charset=utf-8", "moved\n");
+        return;
+    }
+    bool head = r->req->method == HTTP_HEAD;
+    struct vod_conn *v = head ? NULL : vod_register(r, source, movie, id);
+    if (!head && !v) {
+        api_text_error(r, 500, "out of memory\n");
+        return;
+    }
+    if (v) {
+        v->remote = true;
+        vod_link(v);
+    }
+    struct vod_relay_request rq = {
+        .url = source,
+        .range = http_request_header(r->req, "Range"),
+        .if_range = http_request_header(r->req, "If-Range"),
+        .user_agent = http_request_header(r->req, "User-Agent"),
+        .default_type = content_type_of(source),
+        .head = head,
+        .done = v ? vod_done : NULL,
+        .done_ctx = v,
+    };
+    int rc = vod_relay_start(r->api->relay, r->res, &rq);
+    if (rc) {
+        vod_drop(v);
+        api_text_error(r, rc == -ENOMEM ? 500 : 404, "cannot relay this source\n");
     }
 }
 
@@ -217,13 +327,8 @@ void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
         api_text_error(r, 404, "no such stream\n");
         return;
     }
-    if (is_remote(source)) { /* remote entries: redirect (docs/internals/vod.md) */
-        if (strpbrk(source, "\r\n")) {
-            api_text_error(r, 404, "no such stream\n");
-            return;
-        }
-        http_response_header(r->res, "Location", source);
-        http_response_text(r->res, 302, "text/plain; charset=utf-8", "moved\n");
+    if (is_remote(source)) {
+        deliver_remote(r, source, movie, id);
         return;
     }
     struct stat st;
@@ -235,22 +340,12 @@ void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
     }
     struct vod_conn *v = NULL;
     if (r->req->method == HTTP_GET) {
-        v = calloc(1, sizeof(*v));
+        v = vod_register(r, source, movie, id);
         if (!v) {
             close(fd);
             api_text_error(r, 500, "out of memory\n");
             return;
         }
-        v->api = r->api;
-        v->conn = http_response_conn(r->res);
-        snprintf(v->path, sizeof(v->path), "%s", source);
-        int64_t now = (int64_t)time(NULL);
-        v->handle = conn_registry_add(r->api->conns, r->line->id, movie ? CONN_MOVIE : CONN_EPISODE,
-                                      id, r->req->client_ip,
-                                      http_request_header(r->req, "User-Agent"), now, vod_kick, v);
-        if (v->handle)
-            conn_registry_enforce(r->api->conns, r->line->id, r->line->max_connections, v->handle,
-                                  now);
     }
     send_file(r, fd, &st, content_type_of(source), v);
 }

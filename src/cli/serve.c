@@ -154,6 +154,9 @@ static void usage(FILE *f)
             "  --channel-idle SECONDS   stop an on-demand channel this long after its\n"
             "                           last viewer left (default 30)\n"
             "  --ffmpeg PATH            ffmpeg program for live ingest (default ffmpeg)\n"
+            "  --remote-vod MODE        movies/episodes with an http(s) source: relay\n"
+            "                           (default: streamed through xtreamd, Range passed\n"
+            "                           through) or redirect (302 to the source)\n"
             "  --live KEY=VALUE         live engine tuning, repeatable (docs/operator-guide.md):\n"
             "                           watchdog, failover-after, primary-retry, slow-lag,\n"
             "                           slow-grace, max-skips, no-progress, hls-segment,\n"
@@ -204,11 +207,13 @@ int cli_serve(int argc, char **argv)
         {"channel-idle", required_argument, NULL, 'C'},
         {"ffmpeg", required_argument, NULL, 'F'},
         {"live", required_argument, NULL, 'L'},
+        {"remote-vod", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data = "./data", *listen = "0.0.0.0:8080", *public_url = NULL;
     unsigned header_ms = 10000, idle_ms = 60000;
+    bool redirect_remote = false;
     struct live_config lcfg;
     live_config_defaults(&lcfg);
     int c;
@@ -252,6 +257,14 @@ int cli_serve(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
+        case 'R':
+            if (strcmp(optarg, "relay") == 0 || strcmp(optarg, "redirect") == 0) {
+                redirect_remote = strcmp(optarg, "redirect") == 0;
+                break;
+            }
+            fprintf(stderr, "xtreamd serve: invalid --remote-vod \"%s\" (want relay or redirect)\n",
+                    optarg);
+            return CLI_USAGE;
         case 'h':
             usage(stdout);
             return CLI_OK;
@@ -292,7 +305,12 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "xtreamd serve: cannot load the catalogue from %s\n", data);
         goto out;
     }
-    struct api_config acfg = {.public_url = public_url, .port = port};
+    struct api_config acfg = {
+        .public_url = public_url,
+        .port = port,
+        .loop = s.loop,
+        .redirect_remote = redirect_remote,
+    };
     if (api_new(&acfg, &s.api)) {
         catalog_unref(first);
         goto out;

@@ -143,6 +143,8 @@ void http_conn_wake(struct http_conn *conn);
  */
 int http_conn_queue_ref(struct http_conn *conn, struct refbuf *rb, const char *p, size_t len);
 size_t http_conn_queued_bytes(const struct http_conn *conn);
+/* Bytes written on the connection so far (heads and bodies of every response). */
+uint64_t http_conn_bytes_sent(const struct http_conn *conn);
 
 /*
  * A file range as (the rest of) the body, sent with sendfile(2) after any
@@ -155,6 +157,18 @@ int http_response_file(struct http_response *res, int fd, off_t offset, off_t le
  * dropped (HEAD, error) or its connection closed — always after the handler
  * returned. fn must not call back into the connection. */
 void http_response_file_done(struct http_response *res, void (*fn)(void *ctx), void *ctx);
+/*
+ * Deferred responses, for handlers that wait on something else (an upstream
+ * server). The handler calls http_response_defer() and returns; the
+ * connection then reads no further request and has no timeout of its own
+ * until the response, filled in later with the calls above, is released with
+ * http_response_resume() — never from inside the handler. If the connection
+ * closes first (client gone, server stopping) abort(ctx) is called exactly
+ * once instead, and res must not be touched again. resume() may close the
+ * connection and call back into a body source it was given.
+ */
+void http_response_defer(struct http_response *res, void (*abort)(void *ctx), void *ctx);
+void http_response_resume(struct http_response *res);
 /* Closes a connection now (a viewer kicked by a connection limit). Not from
  * inside that connection's own handler or callbacks. */
 void http_conn_abort(struct http_conn *conn);

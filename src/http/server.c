@@ -83,6 +83,10 @@ struct http_response {
     bool has_src;
     long long src_len;
     char *log_target;
+    /* deferred (http_response_defer) */
+    bool deferred;
+    void (*defer_abort)(void *ctx);
+    void *defer_ctx;
 };
 
 struct reqmem {
@@ -113,6 +117,8 @@ struct http_conn {
     int tclass;
     bool closing, close_after, peer_eof, lingering, served, in_pull, in_dispatch;
     bool src_active, src_waiting, src_woken;
+    size_t defer_need;  /* rbuf bytes of the deferred request (head + body) */
+    uint64_t bytes_out; /* everything written on the connection */
     struct buf rbuf;
     struct http_head_scan scan;
     struct reqmem *rm;
@@ -158,6 +164,7 @@ static void conn_close(struct http_conn *c);
 static void conn_run(struct http_conn *c);
 static void conn_update(struct http_conn *c);
 static void maybe_finish_stop(struct http_server *srv);
+static void conn_complete_request(struct http_conn *c, size_t need);
 static void on_conn_io(uv_poll_t *h, int status, int events);
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -498,6 +505,25 @@ void http_response_file_done(struct http_response *res, void (*fn)(void *ctx), v
     res->file_done_ctx = ctx;
 }
 
+void http_response_defer(struct http_response *res, void (*abort)(void *ctx), void *ctx)
+{
+    res->deferred = true;
+    res->defer_abort = abort;
+    res->defer_ctx = ctx;
+}
+
+void http_response_resume(struct http_response *res)
+{
+    struct http_conn *c = res->conn;
+    if (!res->deferred || c->closing || c->in_dispatch)
+        return;
+    res->deferred = false;
+    res->defer_abort = NULL;
+    conn_complete_request(c, c->defer_need);
+    if (!c->closing)
+        conn_run(c);
+}
+
 void http_conn_abort(struct http_conn *c)
 {
     if (c && !c->closing)
@@ -518,6 +544,11 @@ int http_conn_queue_ref(struct http_conn *c, struct refbuf *rb, const char *p, s
     if (c->src_remaining >= 0)
         c->src_remaining -= (long long)len;
     return 0;
+}
+
+uint64_t http_conn_bytes_sent(const struct http_conn *c)
+{
+    return c ? c->bytes_out : 0;
 }
 
 size_t http_conn_queued_bytes(const struct http_conn *c)
@@ -773,12 +804,31 @@ static void conn_dispatch(struct http_conn *c, size_t need)
     c->served = true;
     c->in_dispatch = true;
     c->srv->cfg.handler(req, &c->res, c->srv->cfg.handler_ud);
-    conn_finish_response(c, req);
     c->in_dispatch = false;
-    http_params_free(&req->params);
-    free(body);
+    if (c->res.deferred) {
+        c->defer_need = need;
+        return;
+    }
+    conn_complete_request(c, need);
+}
+
+static void request_free(struct http_conn *c)
+{
+    if (!c->rm)
+        return;
+    http_params_free(&c->rm->req.params);
+    free((char *)c->rm->req.body);
     free(c->rm);
     c->rm = NULL;
+}
+
+/* Sends the handler's response and makes room for the next request. */
+static void conn_complete_request(struct http_conn *c, size_t need)
+{
+    c->in_dispatch = true; /* the request stays valid while it is answered */
+    conn_finish_response(c, &c->rm->req);
+    c->in_dispatch = false;
+    request_free(c);
     if (c->closing)
         return;
     buf_consume(&c->rbuf, need);
@@ -791,7 +841,8 @@ static void conn_dispatch(struct http_conn *c, size_t need)
 
 static void conn_process(struct http_conn *c)
 {
-    while (!c->closing && !c->close_after && !c->src_active && c->out_bytes < PIPELINE_OUT_MAX) {
+    while (!c->closing && !c->close_after && !c->src_active && !c->res.deferred &&
+           c->out_bytes < PIPELINE_OUT_MAX) {
         if (!c->rm) {
             if (c->rbuf.len == 0)
                 return;
@@ -858,6 +909,7 @@ static bool conn_read(struct http_conn *c)
 
 static void consume_written(struct http_conn *c, size_t n)
 {
+    c->bytes_out += n;
     c->out_bytes -= n;
     while (n && c->out_head) {
         struct piece *pc = c->out_head;
@@ -987,6 +1039,7 @@ static int flush_file(struct http_conn *c, size_t *budget)
     }
     pc->len -= (size_t)w;
     c->out_bytes -= (size_t)w;
+    c->bytes_out += (size_t)w;
     *budget -= (size_t)w;
     c->last_write = now_ms(c->srv);
     if (pc->len == 0) {
@@ -1151,8 +1204,8 @@ static void conn_update(struct http_conn *c)
         return;
     if (c->out_bytes)
         conn_set_timer(c, T_WRITE, c->last_write + srv->tmo[T_WRITE]);
-    else if (c->src_active)
-        conn_set_timer(c, T_NONE, 0);
+    else if (c->src_active || c->res.deferred)
+        conn_set_timer(c, T_NONE, 0); /* the source or the deferring handler owns timing */
     else if (busy) {
         /* A pipelined request that waited behind a slow response gets its own
          * full header timeout from now. */
@@ -1184,8 +1237,8 @@ static void on_conn_io(uv_poll_t *h, int status, int events)
             conn_update(c);
             return;
         }
-        if (c->peer_eof && c->src_active) {
-            conn_close(c); /* a streaming viewer went away */
+        if (c->peer_eof && (c->src_active || c->res.deferred)) {
+            conn_close(c); /* a streaming viewer, or one waiting for its answer, went away */
             return;
         }
     }
@@ -1226,7 +1279,13 @@ static void conn_close(struct http_conn *c)
     c->out_bytes = 0;
     buf_free(&c->rbuf);
     buf_free(&c->sbuf);
-    if (!c->in_dispatch) {
+    if (c->res.deferred) {
+        /* The handler's work is still out: tell it, then drop the request. */
+        c->res.deferred = false;
+        if (c->res.defer_abort)
+            c->res.defer_abort(c->res.defer_ctx);
+        request_free(c);
+    } else if (!c->in_dispatch) {
         free(c->rm);
         c->rm = NULL;
     }

@@ -97,6 +97,7 @@ struct live {
     struct pl_wait *waits;
     struct ingest *dying;
     uv_timer_t tick;
+    struct live_admin_hooks admin_hooks; /* VOD connections (api/vod.c) */
     uint64_t last_line_check;
     bool stopping, tick_closed;
     void (*done)(void *);
@@ -1195,9 +1196,9 @@ static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint
     jsonw_obj_end(w);
 }
 
-static void write_viewer_conn(struct jsonw *w, const char *kind, uint64_t handle, int64_t line_id,
-                              const char *user, int64_t item, const char *ip, const char *ua,
-                              uint64_t started_ms, uint64_t bytes, uint64_t now)
+void live_write_connection(struct jsonw *w, const char *kind, uint64_t handle, int64_t line_id,
+                           const char *user, int64_t item, const char *ip, const char *ua,
+                           uint64_t started_ms, uint64_t bytes, uint64_t now)
 {
     jsonw_obj_begin(w);
     jsonw_key(w, "id");
@@ -1249,6 +1250,11 @@ static bool kick_handle(struct live *live, uint64_t handle)
         }
     }
     return false;
+}
+
+void live_set_admin_hooks(struct live *live, const struct live_admin_hooks *hooks)
+{
+    live->admin_hooks = *hooks;
 }
 
 void live_admin(struct live *live, struct http_request *req, struct http_response *res)
@@ -1310,7 +1316,9 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
         if (n == 5 && strcmp(seg[4], "kill") == 0) {
             char *end;
             unsigned long long h = strtoull(seg[3], &end, 10);
-            bool ok = !*end && req->method == HTTP_POST && kick_handle(live, h);
+            bool ok = !*end && req->method == HTTP_POST &&
+                      (kick_handle(live, h) || (live->admin_hooks.kill &&
+                                                live->admin_hooks.kill(live->admin_hooks.ctx, h)));
             status = ok ? 200 : 404;
             jsonw_obj_begin(&w);
             jsonw_key(&w, "killed");
@@ -1321,15 +1329,17 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
             FOR_EACH_CHANNEL(live, ch)
             {
                 for (struct live_viewer *v = ch->viewers; v; v = v->next)
-                    write_viewer_conn(&w, "live", v->handle, v->line_id, v->username, ch->id, v->ip,
-                                      v->ua, v->start_ms, v->bytes, now);
+                    live_write_connection(&w, "live", v->handle, v->line_id, v->username, ch->id,
+                                          v->ip, v->ua, v->start_ms, v->bytes, now);
             }
             for (size_t k = 0; k < SESS_BUCKETS; k++)
                 for (struct hls_session *s = live->sessions[k]; s; s = s->hnext)
                     if (!s->kicked)
-                        write_viewer_conn(&w, "hls", s->handle, s->line_id, s->username,
-                                          s->channel_id, s->ip, s->ua, s->created_ms, s->bytes,
-                                          now);
+                        live_write_connection(&w, "hls", s->handle, s->line_id, s->username,
+                                              s->channel_id, s->ip, s->ua, s->created_ms, s->bytes,
+                                              now);
+            if (live->admin_hooks.write)
+                live->admin_hooks.write(live->admin_hooks.ctx, &w, now);
             jsonw_arr_end(&w);
         }
     } else {

@@ -74,6 +74,20 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
                         struct http_request *req, struct http_response *res);
 /* /api/admin/... (loopback callers only; checked by the caller). */
 void live_admin(struct live *live, struct http_request *req, struct http_response *res);
+/* Connections that are not the engine's own (VOD) in /api/admin/connections:
+ * write() adds entries with live_write_connection(); kill() ends one by id
+ * and returns true when it knew the id. */
+struct jsonw;
+struct live_admin_hooks {
+    void (*write)(void *ctx, struct jsonw *w, uint64_t now_ms);
+    bool (*kill)(void *ctx, uint64_t handle);
+    void *ctx;
+};
+void live_set_admin_hooks(struct live *live, const struct live_admin_hooks *hooks);
+/* One entry of /api/admin/connections (started_ms and now_ms: loop time). */
+void live_write_connection(struct jsonw *w, const char *kind, uint64_t handle, int64_t line_id,
+                           const char *user, int64_t item, const char *ip, const char *ua,
+                           uint64_t started_ms, uint64_t bytes, uint64_t now_ms);
 /* Prometheus text exposition of the engine's counters. */
 void live_metrics(struct live *live, struct buf *out);
 /* Active viewers + HLS sessions of a line (for active_cons). */

@@ -132,6 +132,55 @@ static void attach_source(struct http_response *res, int chunks, int delay_ms, l
     http_response_source(res, &src, len);
 }
 
+/* A deferred answer: a timer fills the response later, unless the connection
+ * went away first (abort). */
+static atomic_int aborts, resumes;
+
+struct deferred {
+    uv_timer_t timer;
+    struct http_response *res;
+    char x[32];
+    bool aborted;
+};
+
+static void deferred_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void deferred_fire(uv_timer_t *t)
+{
+    struct deferred *d = t->data;
+    if (!d->aborted) {
+        char body[64];
+        snprintf(body, sizeof(body), "deferred:%s", d->x);
+        http_response_text(d->res, 200, "text/plain", body);
+        atomic_fetch_add(&resumes, 1);
+        http_response_resume(d->res);
+    }
+    uv_close((uv_handle_t *)&d->timer, deferred_closed);
+}
+
+static void deferred_abort(void *ctx)
+{
+    struct deferred *d = ctx;
+    d->aborted = true;
+    atomic_fetch_add(&aborts, 1);
+}
+
+static void defer_response(struct http_request *req, struct http_response *res)
+{
+    struct deferred *d = calloc(1, sizeof(*d));
+    const char *x = http_request_param(req, "x");
+    const char *ms = http_request_param(req, "ms");
+    snprintf(d->x, sizeof(d->x), "%s", x ? x : "");
+    d->res = res;
+    uv_timer_init(handler_loop, &d->timer);
+    d->timer.data = d;
+    uv_timer_start(&d->timer, deferred_fire, ms ? strtoull(ms, NULL, 10) : 50, 0);
+    http_response_defer(res, deferred_abort, d);
+}
+
 static void handler(struct http_request *req, struct http_response *res, void *ud)
 {
     atomic_fetch_add(&handled, 1);
@@ -179,6 +228,8 @@ static void handler(struct http_request *req, struct http_response *res, void *u
         assert_int_equal(http_response_file(res, fd, strtol(off ? off : "0", NULL, 10),
                                             strtol(len ? len : "0", NULL, 10)),
                          0);
+    } else if (strcmp(p, "/defer") == 0) {
+        defer_response(req, res);
     } else if (strcmp(p, "/hidden") == 0) {
         http_response_log_target(res, "/hidden/***");
         http_response_text(res, 404, "text/plain", "nope");
@@ -731,6 +782,43 @@ static void test_streamed_bodies(void **state)
     stop_server(f);
 }
 
+static void test_deferred_response(void **state)
+{
+    struct fixture *f = start_server(0, 0, 0);
+    atomic_store(&aborts, 0);
+    atomic_store(&resumes, 0);
+    struct client *c = client_open(f->port);
+    struct resp r;
+    /* The deferred answer comes first, then the pipelined request behind it. */
+    send_s(c, "GET /defer?x=one HTTP/1.1\r\nHost: t\r\n\r\n"
+              "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "deferred:one");
+    assert_true(has_header(&r, "Connection: keep-alive"));
+    resp_free(&r);
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_string_equal(r.body, "hello world");
+    resp_free(&r);
+    /* HEAD of a deferred answer: its headers, no body. */
+    send_s(c, "HEAD /defer?x=two HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, true), 0);
+    assert_true(has_header(&r, "Content-Length: 12"));
+    resp_free(&r);
+    client_close(c);
+    assert_int_equal(atomic_load(&resumes), 2);
+    /* A client that leaves while its answer is pending: abort, never resumed. */
+    c = client_open(f->port);
+    send_s(c, "GET /defer?x=gone&ms=400 HTTP/1.1\r\nHost: t\r\n\r\n");
+    usleep(50 * 1000);
+    client_close(c);
+    wait_conn_count(f, 0);
+    assert_int_equal(atomic_load(&aborts), 1);
+    usleep(500 * 1000);
+    assert_int_equal(atomic_load(&resumes), 2);
+    stop_server(f);
+}
+
 static void test_ref_slice_source(void **state)
 {
     struct fixture *f = start_server(0, 0, 0);
@@ -984,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_header_timeout),
         cmocka_unit_test(test_idle_close),
         cmocka_unit_test(test_streamed_bodies),
+        cmocka_unit_test(test_deferred_response),
         cmocka_unit_test(test_ref_slice_source),
         cmocka_unit_test(test_file_body),
         cmocka_unit_test(test_graceful_stop),

@@ -13,6 +13,7 @@
 #include "vod/names.h"
 #include "vod/nfo.h"
 #include "vod/probe.h"
+#include "vod/relay.h"
 
 static void expect_range(const char *hdr, uint64_t size, enum http_range_result want,
                          uint64_t start, uint64_t len)
@@ -182,12 +183,77 @@ static void test_probe_parse(void **state)
     assert_int_equal(vod_probe_parse("[]", 2, &p), -EINVAL);
 }
 
+static int feed(struct vod_relay_head *h, const char *line)
+{
+    return vod_relay_head_line(h, line, strlen(line));
+}
+
+static void test_relay_head(void **state)
+{
+    (void)state;
+    struct vod_relay_head h = {0};
+    assert_int_equal(feed(&h, "Content-Type: video/mp4\r\n"), -EBADMSG); /* no status line yet */
+    assert_int_equal(feed(&h, "HTTP/1.1 302 Found\r\n"), 0);
+    assert_int_equal(feed(&h, "Location: http://elsewhere/x.mp4\r\n"), 0);
+    assert_int_equal(feed(&h, "Content-Length: 0\r\n"), 0);
+    assert_int_equal(feed(&h, "\r\n"), 1);
+    assert_int_equal(h.status, 302);
+    assert_true(h.location[0] != '\0');
+    /* The next status line starts a new head. */
+    assert_int_equal(feed(&h, "HTTP/1.1 206 Partial Content\r\n"), 0);
+    assert_int_equal(h.status, 206);
+    assert_int_equal(h.length, -1);
+    assert_int_equal(h.location[0], '\0');
+    assert_int_equal(feed(&h, "content-length:  1000 \r\n"), 0);
+    assert_int_equal(feed(&h, "Content-Range: bytes 0-999/5000\r\n"), 0);
+    assert_int_equal(feed(&h, "ETAG: \"abc\"\r\n"), 0);
+    assert_int_equal(feed(&h, "Accept-Ranges: bytes\r\n"), 0);
+    assert_int_equal(feed(&h, "Last-Modified: Wed, 01 Jan 2025 00:00:00 GMT\r\n"), 0);
+    assert_int_equal(feed(&h, "X-Ignored: yes\r\n"), 0);
+    assert_int_equal(feed(&h, "no colon here\r\n"), 0);
+    assert_int_equal(feed(&h, "\r\n"), 1);
+    assert_int_equal(h.length, 1000);
+    assert_string_equal(h.range, "bytes 0-999/5000");
+    assert_string_equal(h.etag, "\"abc\"");
+    assert_string_equal(h.ranges, "bytes");
+    assert_string_equal(h.modified, "Wed, 01 Jan 2025 00:00:00 GMT");
+    assert_string_equal(h.type, "");
+    /* HTTP/2 status lines; bad ones. */
+    assert_int_equal(feed(&h, "HTTP/2 200\r\n"), 0);
+    assert_int_equal(h.status, 200);
+    assert_int_equal(feed(&h, "HTTP/1.1 2x0 OK\r\n"), -EBADMSG);
+    assert_int_equal(feed(&h, "HTTP/1.1 2000 OK\r\n"), -EBADMSG);
+    /* Conflicting or junk lengths are unknown; over-long values are dropped, not cut. */
+    assert_int_equal(feed(&h, "HTTP/1.1 200 OK\r\n"), 0);
+    assert_int_equal(feed(&h, "Content-Length: 10\r\n"), 0);
+    assert_int_equal(feed(&h, "Content-Length: 11\r\n"), 0);
+    assert_int_equal(h.length, -1);
+    assert_int_equal(feed(&h, "HTTP/1.1 200 OK\r\n"), 0);
+    assert_int_equal(feed(&h, "Content-Length: -5\r\n"), 0);
+    assert_int_equal(h.length, -1);
+    char longline[400] = "Content-Type: ";
+    memset(longline + 14, 'x', 300);
+    assert_int_equal(feed(&h, longline), 0);
+    assert_string_equal(h.type, "");
+    assert_int_equal(feed(&h, "Content-Type: video/\x01mp4\r\n"), 0);
+    assert_string_equal(h.type, "");
+    /* Status mapping. */
+    assert_int_equal(vod_relay_status_map(200), 200);
+    assert_int_equal(vod_relay_status_map(206), 206);
+    assert_int_equal(vod_relay_status_map(416), 416);
+    assert_int_equal(vod_relay_status_map(410), 404);
+    assert_int_equal(vod_relay_status_map(403), 502);
+    assert_int_equal(vod_relay_status_map(504), 504);
+    assert_int_equal(vod_relay_status_map(500), 502);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_range),       cmocka_unit_test(test_validators),
         cmocka_unit_test(test_movie_names), cmocka_unit_test(test_episode_names),
         cmocka_unit_test(test_nfo),         cmocka_unit_test(test_probe_parse),
+        cmocka_unit_test(test_relay_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
