@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # bench/api: catalogue API throughput and latency of xtreamd against nginx
-# serving the very same bytes as static files.
+# serving the very same bytes as static files. The live.gz row asks for
+# get_live_streams with Accept-Encoding: gzip (xtreamd's cached gzip variant)
+# against nginx serving the same pre-compressed bytes with gzip_static.
 #
 #   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF
 #   cmake --build build
@@ -117,25 +119,37 @@ stop_xtreamd() {
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-names=(live vod m3u)
+names=(live vod m3u live.gz)
 paths=("/player_api.php?username=$USER_&password=$PASS_&action=get_live_streams"
   "/player_api.php?username=$USER_&password=$PASS_&action=get_vod_streams"
-  "/get.php?username=$USER_&password=$PASS_&type=m3u_plus&output=ts")
-files=(live.json vod.json playlist.m3u)
+  "/get.php?username=$USER_&password=$PASS_&type=m3u_plus&output=ts"
+  "/player_api.php?username=$USER_&password=$PASS_&action=get_live_streams")
+files=(live.json vod.json playlist.m3u live.json.gz)     # the bytes each row serves
+ngpaths=(live.json vod.json playlist.m3u live.json)      # nginx: gzip_static picks live.json.gz
+hdrs=("" "" "" "Accept-Encoding: gzip")
+# hdr_args I: curl/wrk arguments for row I's request header (none for identity rows).
+hdr_args() { if [ -n "${hdrs[$1]}" ]; then printf '%s\n' -H "${hdrs[$1]}"; fi; }
 
 # ---------------------------------------------------------------- first responses
-# Each endpoint's first response on a freshly started server (nothing cached).
+# Each endpoint's first response on a freshly started server (nothing cached;
+# for live.gz: rendering, then compressing once).
 declare -A first_ms size
-for i in 0 1 2; do
+gz_line=
+for i in 0 1 2 3; do
   start_xtreamd
-  out=$(curl -s -o "$work/www/${files[$i]}" -w '%{http_code} %{time_total}' "http://127.0.0.1:$xt_port${paths[$i]}")
+  mapfile -t h < <(hdr_args "$i")
+  out=$(curl -s "${h[@]}" -o "$work/www/${files[$i]}" -w '%{http_code} %{time_total}' "http://127.0.0.1:$xt_port${paths[$i]}")
   code=${out%% *}
   [ "$code" = 200 ] || die "${names[$i]}: HTTP $code"
   first_ms[${names[$i]}]=$(awk -v t="${out##* }" 'BEGIN { printf "%.1f", t * 1000 }')
   size[${names[$i]}]=$(stat -c %s "$work/www/${files[$i]}")
   chmod 644 "$work/www/${files[$i]}"
+  [ -n "${hdrs[$i]}" ] && gz_line=$(grep -a -o 'api: gzip get_live_streams: .*' "$work/xtreamd.log" | head -1 || true)
   stop_xtreamd
 done
+[ -n "$gz_line" ] || die "live.gz: xtreamd did not log its compression"
+gunzip -c "$work/www/live.json.gz" | cmp -s - "$work/www/live.json" ||
+  die "live.gz: the gzip body does not gunzip to the identity body"
 
 # ---------------------------------------------------------------- nginx
 ng_port=
@@ -164,6 +178,7 @@ http {
   server {
     listen 127.0.0.1:$ng_port;
     root $work/www;
+    location = /live.json { gzip_static on; gzip_vary on; }
   }
 }
 EOF
@@ -178,16 +193,20 @@ done
 # ---------------------------------------------------------------- wrk rounds
 start_xtreamd
 # Same bytes from both servers?
-for i in 0 1 2; do
-  curl -s "http://127.0.0.1:$xt_port${paths[$i]}" | cmp -s - "$work/www/${files[$i]}" ||
+for i in 0 1 2 3; do
+  mapfile -t h < <(hdr_args "$i")
+  curl -s "${h[@]}" "http://127.0.0.1:$xt_port${paths[$i]}" | cmp -s - "$work/www/${files[$i]}" ||
     die "${names[$i]}: xtreamd answered different bytes than the file nginx serves"
+  curl -s "${h[@]}" "http://127.0.0.1:$ng_port/${ngpaths[$i]}" | cmp -s - "$work/www/${files[$i]}" ||
+    die "${names[$i]}: nginx answered different bytes than ${files[$i]}"
 done
 
 # Runs wrk in the background (so that a signal interrupts the wait at once)
 # and sets RES="req_per_sec p99_ms".
 run_wrk() {
   local url=$1 out=$work/wrk.out
-  timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" >"$out" 2>&1 &
+  shift
+  timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1 &
   wrk_pid=$!
   wait "$wrk_pid" || { cat "$out" >&2; die "wrk failed on $url"; }
   wrk_pid=
@@ -204,12 +223,13 @@ run_wrk() {
 
 declare -A xr xp nr np
 for round in $(seq 1 "$ROUNDS"); do
-  for i in 0 1 2; do
+  for i in 0 1 2 3; do
     n=${names[$i]}
+    mapfile -t h < <(hdr_args "$i")
     log "round $round/$ROUNDS: $n (xtreamd, then nginx)"
-    run_wrk "http://127.0.0.1:$xt_port${paths[$i]}"
+    run_wrk "http://127.0.0.1:$xt_port${paths[$i]}" "${h[@]}"
     xr[$n]+="${RES% *} "; xp[$n]+="${RES#* } "
-    run_wrk "http://127.0.0.1:$ng_port/${files[$i]}"
+    run_wrk "http://127.0.0.1:$ng_port/${ngpaths[$i]}" "${h[@]}"
     nr[$n]+="${RES% *} "; np[$n]+="${RES#* } "
   done
 done
@@ -221,16 +241,17 @@ verdict() { if awk -v a="$1" -v b="$2" "BEGIN { exit !(a $3 b) }"; then echo PAS
 
 echo
 echo "xtreamd API benchmark: $LIVE live channels / $CATS categories, $MOVIES movies; wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds (median)"
-printf '%-5s %10s %12s %12s %7s %11s %11s %10s  %-6s %-6s %-6s\n' \
+printf '%-7s %10s %12s %12s %7s %11s %11s %10s  %-6s %-6s %-6s\n' \
   endpoint bytes 'xtreamd r/s' 'nginx r/s' ratio 'xt p99 ms' 'ng p99 ms' 'first ms' '>=0.8x' 'p99<10' 'first<100'
 for n in "${names[@]}"; do
   x=$(median <<<"${xr[$n]}"); g=$(median <<<"${nr[$n]}")
   p=$(median <<<"${xp[$n]}"); q=$(median <<<"${np[$n]}")
   ratio=$(awk -v a="$x" -v b="$g" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
-  printf '%-5s %10s %12.1f %12.1f %7s %11.2f %11.2f %10s  %-6s %-6s %-6s\n' \
+  printf '%-7s %10s %12.1f %12.1f %7s %11.2f %11.2f %10s  %-6s %-6s %-6s\n' \
     "$n" "${size[$n]}" "$x" "$g" "$ratio" "$p" "$q" "${first_ms[$n]}" \
     "$(verdict "$ratio" 0.8 '>=')" "$(verdict "$p" 10 '<')" "$(verdict "${first_ms[$n]}" 100 '<')"
 done
+printf 'xtreamd gzip, once per snapshot, then cached: %s\n' "${gz_line#api: gzip }"
 printf 'xtreamd memory: VmRSS %.1f MB, VmHWM %.1f MB (target < 100 MB): %s\n' \
   "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" "$(awk -v k="$hwm_kb" 'BEGIN { print k / 1024 }')" \
   "$(verdict "$hwm_kb" 102400 '<')"

@@ -78,6 +78,20 @@ void api_vod_free_all(struct api *api);
 void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms);
 bool api_vod_admin_kill(void *ctx, uint64_t handle);
 
+/* Where a cached response lives: a view entry (view, key) or a snapshot entry
+ * (cat, skey). `what` names the response in logs (no credentials). */
+struct api_cache_slot {
+    struct cat_view *view;
+    uint64_t key;
+    struct catalog *cat;
+    const char *skey;
+    const char *what;
+};
+/* Body of a cached response (api/compress.c): adds Vary: Accept-Encoding and,
+ * when the client accepts gzip, the slot's gzip variant (made once) with
+ * Content-Encoding: gzip; else the identity body (borrowed reference). */
+void api_respond_cached(struct api_req *r, struct refbuf *identity, const struct api_cache_slot *s);
+
 /* CORS headers: echo Origin with credentials (player_api) or '*'. */
 void api_cors(struct api_req *r, bool echo_origin);
 

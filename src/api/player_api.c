@@ -3,7 +3,8 @@
  * catalogue action, with the field names and wire types of
  * shared/docs/xtream-api.md §3 (numbers-as-strings where real servers send
  * strings). Category and list responses are rendered once per (bouquet view,
- * action, category) and served from the snapshot's cache afterwards.
+ * action, category) and served from the snapshot's cache afterwards, gzipped
+ * for clients that accept it (api/compress.c).
  */
 #include <jansson.h>
 #include <math.h>
@@ -746,7 +747,12 @@ void api_player(struct api_req *r, const char *action_name)
     }
     http_response_status(r->res, 200);
     http_response_header(r->res, "Content-Type", "application/json");
-    http_response_body_ref(r->res, rb);
+    if (use_cache) {
+        struct api_cache_slot slot = {.view = v, .key = key, .what = action_name};
+        api_respond_cached(r, rb, &slot);
+    } else {
+        http_response_body_ref(r->res, rb);
+    }
     refbuf_unref(rb);
 }
 

@@ -3,7 +3,7 @@
  * the `m3u` and `m3u_plus` forms of shared/docs/xtream-api.md §5, CRLF line
  * ends, live items first, then movies, then episodes. The rendered playlist
  * carries the line's credentials, so it is cached per line (and URL base,
- * type, output) in the snapshot.
+ * type, output) in the snapshot, with its gzip variant (api/compress.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -223,6 +223,7 @@ void api_playlist(struct api_req *r, const char *type)
     http_response_header(r->res, "Expires", "0");
     http_response_header(r->res, "Cache-Control", "must-revalidate");
     http_response_header(r->res, "Pragma", "public");
-    http_response_body_ref(r->res, rb);
+    struct api_cache_slot slot = {.cat = r->cat, .skey = key, .what = "get.php"};
+    api_respond_cached(r, rb, &slot);
     refbuf_unref(rb);
 }

@@ -9,8 +9,10 @@
  * next_days). The body is STREAMED from an http_body_source: each pull
  * renders at most about `budget` bytes, stepping a per-request read-only
  * SQLite statement, so memory is constant and the loop thread never works
- * for more than one budget's worth at a time. gzip (gzip=1, /gz) deflates
- * the same stream incrementally.
+ * for more than one budget's worth at a time. gzip deflates the same stream
+ * incrementally: as a download (gzip=1, /gz: application/gzip, epg.xml.gz) or
+ * as Content-Encoding: gzip when the request's Accept-Encoding accepts it
+ * (Vary: Accept-Encoding on the plain forms).
  *
  * Owns per request: a catalogue reference (the channel list points into it),
  * the reader connection, the deflate state. Threading: loop thread only.
@@ -24,6 +26,7 @@
 #include "api/api_priv.h"
 #include "db/epg.h"
 #include "epg/epg.h"
+#include "http/encoding.h"
 
 #define XMLTV_DEFAULT_PREV 1
 #define XMLTV_DEFAULT_NEXT 7
@@ -361,7 +364,10 @@ void api_xmltv(struct api_req *r, bool gzip)
     x->cat = catalog_ref(r->cat);
     buf_init(&x->xml, 0);
     x->base = strdup(r->base);
-    x->gzip = gzip;
+    /* gzip=1 and /gz are a .xml.gz download; otherwise the guide is gzipped
+     * as a content coding when the client accepts it. */
+    bool coding = !gzip && http_request_accepts_gzip(r->req);
+    x->gzip = gzip || coding;
     x->from = r->now - (int64_t)param_days(r, "prev_days", NULL, XMLTV_DEFAULT_PREV) * 86400;
     x->to = r->now + (int64_t)param_days(r, "next_days", "days", XMLTV_DEFAULT_NEXT) * 86400;
     if (!x->base || collect_channels(x, v) != 0)
@@ -372,7 +378,7 @@ void api_xmltv(struct api_req *r, bool gzip)
         api_text_error(r, 503, "guide not available\n");
         return;
     }
-    if (gzip) {
+    if (x->gzip) {
         if (deflateInit2(&x->zs, GZ_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
             goto fail;
         x->gz_init = true;
@@ -383,6 +389,9 @@ void api_xmltv(struct api_req *r, bool gzip)
         http_response_header(r->res, "Content-Disposition", "attachment; filename=\"epg.xml.gz\"");
     } else {
         http_response_header(r->res, "Content-Type", "application/xml; charset=utf-8");
+        http_response_header(r->res, "Vary", "Accept-Encoding");
+        if (coding)
+            http_response_header(r->res, "Content-Encoding", "gzip");
     }
     struct http_body_source src = {.pull = pull, .close = src_close, .ctx = x};
     http_response_source(r->res, &src, -1);

@@ -12,6 +12,9 @@ struct cat_cache_entry {
     uint64_t key;
     char *skey;
     struct refbuf *rb;
+    /* The gzip variant: decided once (made, or declined: NULL), then fixed. */
+    bool gz_decided;
+    struct refbuf *gz;
 };
 
 /* What one set of bouquets sees. NULL bitsets mean "everything". */
@@ -45,6 +48,7 @@ static void cache_free(struct cat_cache_entry *e)
     while (e) {
         struct cat_cache_entry *next = e->next;
         refbuf_unref(e->rb);
+        refbuf_unref(e->gz);
         free(e->skey);
         free(e);
         e = next;
@@ -409,12 +413,54 @@ static int cache_put(struct catalog_priv *p, struct cat_cache_entry **list, uint
     return 0;
 }
 
+static struct cat_cache_entry *find_key(struct cat_cache_entry *e, uint64_t key)
+{
+    for (; e; e = e->next)
+        if (e->key == key)
+            return e;
+    return NULL;
+}
+
+static struct cat_cache_entry *find_skey(struct cat_cache_entry *e, const char *key)
+{
+    for (; e; e = e->next)
+        if (strcmp(e->skey, key) == 0)
+            return e;
+    return NULL;
+}
+
+static int gzip_get(const struct cat_cache_entry *e, struct refbuf **gz)
+{
+    *gz = NULL;
+    if (!e)
+        return -ENOENT;
+    if (!e->gz_decided)
+        return -EAGAIN;
+    if (e->gz)
+        *gz = refbuf_ref(e->gz);
+    return 0;
+}
+
+static int gzip_put(struct catalog_priv *p, struct cat_cache_entry *e, struct refbuf *gz)
+{
+    if (!e)
+        return -ENOENT;
+    if (e->gz_decided)
+        return -EEXIST;
+    e->gz_decided = true; /* made or declined, never tried again */
+    if (!gz)
+        return 0;
+    if (p->cache_bytes + gz->len > CATALOG_CACHE_MAX_BYTES)
+        return -ENOSPC;
+    e->gz = refbuf_ref(gz);
+    p->cache_bytes += gz->len;
+    return 0;
+}
+
 struct refbuf *cat_view_cache_get(struct cat_view *v, uint64_t key)
 {
-    for (struct cat_cache_entry *e = v->cache; e; e = e->next)
-        if (e->key == key)
-            return refbuf_ref(e->rb);
-    return NULL;
+    struct cat_cache_entry *e = find_key(v->cache, key);
+    return e ? refbuf_ref(e->rb) : NULL;
 }
 
 void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb)
@@ -424,13 +470,31 @@ void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb)
 
 struct refbuf *catalog_cache_get(struct catalog *c, const char *key)
 {
-    for (struct cat_cache_entry *e = c->priv->cache; e; e = e->next)
-        if (strcmp(e->skey, key) == 0)
-            return refbuf_ref(e->rb);
-    return NULL;
+    struct cat_cache_entry *e = find_skey(c->priv->cache, key);
+    return e ? refbuf_ref(e->rb) : NULL;
 }
 
 void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb)
 {
     cache_put(c->priv, &c->priv->cache, 0, key, rb);
+}
+
+int cat_view_cache_get_gzip(struct cat_view *v, uint64_t key, struct refbuf **gz)
+{
+    return gzip_get(find_key(v->cache, key), gz);
+}
+
+int cat_view_cache_put_gzip(struct cat_view *v, uint64_t key, struct refbuf *gz)
+{
+    return gzip_put(v->owner->priv, find_key(v->cache, key), gz);
+}
+
+int catalog_cache_get_gzip(struct catalog *c, const char *key, struct refbuf **gz)
+{
+    return gzip_get(find_skey(c->priv->cache, key), gz);
+}
+
+int catalog_cache_put_gzip(struct catalog *c, const char *key, struct refbuf *gz)
+{
+    return gzip_put(c->priv, find_skey(c->priv->cache, key), gz);
 }

@@ -7,9 +7,10 @@
  * Lifecycle: catalog_load() builds a snapshot from the database (on a worker
  * thread); the server publishes it and drops the previous one. A snapshot's
  * data never changes after it is built. The only mutable parts are its caches
- * (resolved bouquet views and rendered responses), which only the loop thread
- * touches; they die with the snapshot, which is how a database change
- * invalidates every cached response at once.
+ * (resolved bouquet views and rendered responses, with their gzip variants),
+ * which only the loop thread touches; they die with the snapshot, which is how
+ * a database change invalidates every cached response at once. Cached bodies
+ * together (identity and gzip) are bounded per snapshot.
  *
  * Threading: catalog_load() may run on any thread with its own struct db;
  * everything else is loop-thread only. Refcounted so that a response still
@@ -185,5 +186,19 @@ struct refbuf *cat_view_cache_get(struct cat_view *v, uint64_t key);
 void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb);
 struct refbuf *catalog_cache_get(struct catalog *c, const char *key);
 void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb);
+
+/* The gzip variant of a cached response, kept in the same entry as the
+ * identity body (so it dies with the snapshot too) and counted against the
+ * same byte bound. The caller compresses; the cache only stores.
+ *  get: 0 and *gz = a new reference, or *gz = NULL when the variant was
+ *       declined (serve identity); -EAGAIN: entry present, nothing decided
+ *       yet (compress, then put); -ENOENT: no entry under key.
+ *  put: attaches gz (NULL declines: "not worth it") — decided once, for good.
+ *       -ENOSPC past the byte bound (recorded as declined), -EEXIST when
+ *       already decided, -ENOENT without an entry. */
+int cat_view_cache_get_gzip(struct cat_view *v, uint64_t key, struct refbuf **gz);
+int cat_view_cache_put_gzip(struct cat_view *v, uint64_t key, struct refbuf *gz);
+int catalog_cache_get_gzip(struct catalog *c, const char *key, struct refbuf **gz);
+int catalog_cache_put_gzip(struct catalog *c, const char *key, struct refbuf *gz);
 
 #endif

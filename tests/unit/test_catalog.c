@@ -1,11 +1,13 @@
 /* Unit tests for the catalogue snapshot: loading, lookups, bouquet views, the
- * response cache, and invalidation when the database changes. */
+ * response cache and its gzip variants, and invalidation when the database
+ * changes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,12 +167,83 @@ static void test_cache_and_invalidation(void **state)
     catalog_unref(c2);
 }
 
+/* The gzip variant lives in the identity body's entry: decided once, counted
+ * against the byte bound, gone with the snapshot. */
+static void test_cache_gzip_variant(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog *c1;
+    assert_int_equal(catalog_load(f->db, 1, &c1), 0);
+    struct cat_view *v = catalog_view(c1, catalog_line(c1, "bob"));
+    struct refbuf *rb = refbuf_new("[1,2,3]", 7), *gz = refbuf_new("GZ", 2), *got;
+
+    /* No entry yet: nothing to attach to. */
+    assert_int_equal(cat_view_cache_get_gzip(v, 7, &got), -ENOENT);
+    assert_null(got);
+    assert_int_equal(cat_view_cache_put_gzip(v, 7, gz), -ENOENT);
+    assert_int_equal(catalog_cache_get_gzip(c1, "m3u|bob", &got), -ENOENT);
+    assert_int_equal(catalog_cache_put_gzip(c1, "m3u|bob", gz), -ENOENT);
+
+    cat_view_cache_put(v, 7, rb);
+    cat_view_cache_put(v, 8, rb);
+    catalog_cache_put(c1, "m3u|bob", rb);
+    /* Present, undecided: the caller compresses and puts. */
+    assert_int_equal(cat_view_cache_get_gzip(v, 7, &got), -EAGAIN);
+    assert_null(got);
+    assert_int_equal(cat_view_cache_put_gzip(v, 7, gz), 0);
+    assert_int_equal(cat_view_cache_get_gzip(v, 7, &got), 0);
+    assert_ptr_equal(got, gz);
+    refbuf_unref(got);
+    assert_int_equal(cat_view_cache_put_gzip(v, 7, gz), -EEXIST);
+    /* the identity body is untouched */
+    got = cat_view_cache_get(v, 7);
+    assert_ptr_equal(got, rb);
+    refbuf_unref(got);
+    /* Declined (NULL): decided for good, served as identity. */
+    assert_int_equal(cat_view_cache_put_gzip(v, 8, NULL), 0);
+    assert_int_equal(cat_view_cache_get_gzip(v, 8, &got), 0);
+    assert_null(got);
+    assert_int_equal(cat_view_cache_put_gzip(v, 8, gz), -EEXIST);
+    /* The snapshot-wide (string key) cache does the same. */
+    assert_int_equal(catalog_cache_get_gzip(c1, "m3u|bob", &got), -EAGAIN);
+    assert_int_equal(catalog_cache_put_gzip(c1, "m3u|bob", gz), 0);
+    assert_int_equal(catalog_cache_get_gzip(c1, "m3u|bob", &got), 0);
+    assert_ptr_equal(got, gz);
+    refbuf_unref(got);
+
+    /* The bound counts gzip bytes too. The cache only reads lengths, so a
+     * refbuf that claims 90 MiB stands in for a big body. */
+    struct refbuf *big = refbuf_new("x", 1);
+    big->len = (size_t)90 << 20;
+    cat_view_cache_put(v, 9, big);
+    assert_int_equal(cat_view_cache_get_gzip(v, 9, &got), -EAGAIN);
+    struct refbuf *biggz = refbuf_new("y", 1);
+    biggz->len = (size_t)7 << 20; /* 90 + 7 MiB > 96 MiB */
+    assert_int_equal(cat_view_cache_put_gzip(v, 9, biggz), -ENOSPC);
+    assert_int_equal(cat_view_cache_get_gzip(v, 9, &got), 0); /* recorded as declined */
+    assert_null(got);
+    refbuf_unref(biggz);
+    refbuf_unref(big);
+
+    /* A new snapshot starts without any variant. */
+    struct catalog *c2;
+    assert_int_equal(catalog_load(f->db, 2, &c2), 0);
+    struct cat_view *v2 = catalog_view(c2, catalog_line(c2, "bob"));
+    assert_int_equal(cat_view_cache_get_gzip(v2, 7, &got), -ENOENT);
+    assert_int_equal(catalog_cache_get_gzip(c2, "m3u|bob", &got), -ENOENT);
+    refbuf_unref(gz);
+    refbuf_unref(rb);
+    catalog_unref(c1);
+    catalog_unref(c2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_and_invalidation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_gzip_variant, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
