@@ -358,8 +358,11 @@ int cli_serve(int argc, char **argv)
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
     }
+    /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
+    if (live_write_state_file(data, host, http_server_port(s.http)) == -EEXIST)
+        log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",
+                 data);
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
-    live_write_state_file(data, host, http_server_port(s.http));
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);

@@ -189,12 +189,29 @@ static int state_path(const char *data_dir, char *out, size_t n)
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
+/* The pid recorded in serve.json, or 0. */
+static long state_file_pid(const char *path)
+{
+    char text[512];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *p = strstr(text, "\"pid\":");
+    return p ? strtol(p + 6, NULL, 10) : 0;
+}
+
 int live_write_state_file(const char *data_dir, const char *host, int port)
 {
     char path[4096], tmp[4200];
     if (state_path(data_dir, path, sizeof(path)))
         return -ENAMETOOLONG;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    long owner = state_file_pid(path);
+    if (owner > 0 && owner != (long)getpid() && (kill((pid_t)owner, 0) == 0 || errno == EPERM))
+        return -EEXIST; /* another running server answers the CLI for this directory */
+    snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
     const char *admin = strchr(host, ':') ? "[::1]" : "127.0.0.1";
     FILE *f = fopen(tmp, "w");
     if (!f)
@@ -208,10 +225,11 @@ int live_write_state_file(const char *data_dir, const char *host, int port)
     return 0;
 }
 
+/* Removes serve.json only when it is this process's own. */
 void live_remove_state_file(const char *data_dir)
 {
     char path[4096];
-    if (state_path(data_dir, path, sizeof(path)) == 0)
+    if (state_path(data_dir, path, sizeof(path)) == 0 && state_file_pid(path) == (long)getpid())
         unlink(path);
 }
 

@@ -53,6 +53,9 @@ int live_config_set(struct live_config *cfg, const char *kv);
 
 /* <data>/serve.json: {"pid", "host", "port", "admin"} for the CLI's channel and
  * connections commands; removed at a clean exit. */
+/* serve.json tells the CLI where the running server is. A second server on
+ * the same data directory leaves a running first one's file alone (-EEXIST):
+ * the CLI keeps talking to the first. */
 int live_write_state_file(const char *data_dir, const char *host, int port);
 void live_remove_state_file(const char *data_dir);
 

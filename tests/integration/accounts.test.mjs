@@ -119,7 +119,7 @@ describe('account states', () => {
     const { value } = await pollUntil(async () => {
       const r = await get(w.port, api('multi.state', PW));
       return r.status === 200 ? r : null;
-    }, { timeoutMs: 2000 });
+    }, { timeoutMs: 10000 }); // the 2 s visibility promise is checked in bouquets.test.mjs
     assert.equal(value.json().user_info.status, 'Banned');
   });
 
@@ -162,7 +162,7 @@ describe('failed logins and logs', () => {
       assert.equal(r.status, 401);
     }
     const failedLines = () => w.srv.logs().slice(from).split('\n').filter((l) => /failed login/.test(l));
-    await pollUntil(() => failedLines().length >= 3, { timeoutMs: 3000 }).catch(() => {});
+    await pollUntil(() => failedLines().length >= 3, { timeoutMs: 10000 }).catch(() => {});
     const lines = failedLines();
     assert.ok(lines.length >= 3, `expected 3 failed-login lines, got:\n${lines.join('\n')}`);
     const counts = lines.map((l) => {
@@ -187,7 +187,11 @@ describe('failed logins and logs', () => {
     await get(w.port, `/movie/${LINES.open.user}/${secret}/1.mp4`);
     await get(w.port, `/get.php?${qs({ username: LINES.open.user, password: secret })}`);
     await postForm(w.port, '/player_api.php', { username: LINES.open.user, password: secret });
-    await new Promise((r) => setTimeout(r, 300));
+    // A streamed response is logged once it is sent, so its access-log line
+    // may reach our end of the stderr pipe after the client has the body:
+    // wait for the 7 lines before checking them.
+    const accessLines = () => w.srv.logs().slice(from).split('\n').filter((l) => / "(GET|POST) \//.test(l)).length;
+    await pollUntil(() => accessLines() >= 7, { timeoutMs: 10000 }).catch(() => {});
     const logs = w.srv.logs();
     assert.ok(!logs.includes(secret), `a password appears in the logs:\n${logs.split('\n').filter((l) => l.includes(secret)).join('\n')}`);
     const fresh = logs.slice(from);

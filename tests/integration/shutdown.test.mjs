@@ -63,10 +63,14 @@ describe('graceful shutdown', () => {
         clients.push(c);
       }
       const t0 = Date.now();
-      const r = await srv.stop({ signal: 'SIGTERM', timeoutMs: 10000 });
+      const r = await srv.stop({ signal: 'SIGTERM', timeoutMs: 20000 });
+      const took = Date.now() - t0;
       assertClean(srv, r);
-      assert.ok(Date.now() - t0 < 5000, `exit took ${Date.now() - t0} ms with idle keep-alive connections`);
-      await Promise.all(clients.map((c) => c.waitClose(2000)));
+      // Idle connections must not hold the exit until the 10 s grace period
+      // (or the 60 s idle timeout) ends; the rest of the bound is the exit
+      // itself (LeakSanitizer's scan) on a loaded machine.
+      assert.ok(took < 8000, `exit took ${took} ms with idle keep-alive connections`);
+      await Promise.all(clients.map((c) => c.waitClose(5000)));
     } finally {
       for (const c of clients) c.destroy();
       await srv.stop();
@@ -86,9 +90,13 @@ describe('graceful shutdown', () => {
       await c.waitFor((cl) => cl.buf.length > 0, 20000, 'first response bytes');
       c.sock.pause();
       await sleep(300);
+      const logFrom = srv.logs().length;
       srv.child.kill('SIGTERM');
+      // The checks below need the server to have handled the signal (closed
+      // its listener), which a loaded machine may delay: wait for its log line.
+      await srv.waitForLog(/SIGTERM: finishing in-flight requests/, { from: logFrom, timeoutMs: 10000 });
       await sleep(500);
-      t.diagnostic(`server still running 500 ms after SIGTERM: ${srv.alive()}; bytes read so far ${c.buf.length}`);
+      t.diagnostic(`server still running 500 ms after handling SIGTERM: ${srv.alive()}; bytes read so far ${c.buf.length}`);
       assert.ok(srv.alive(), 'the server exited while a response was still being written');
       // The listener must be closed while the in-flight response drains.
       const served = await connect(srv.port, { timeoutMs: 2000 }).then(

@@ -13,7 +13,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { cliOk, freePort, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
+import { cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 import { api, connect, get, getJson, head } from './lib/http.mjs';
 
 const run = promisify(execFile);
@@ -147,7 +147,9 @@ before(async () => {
   up.server.listen(0, '127.0.0.1');
   await once(up.server, 'listening');
   upPort = up.server.address().port;
-  const deadPort = await freePort();
+  // Nothing listens on the discard port (the suite's dead sources use it too);
+  // a port that is merely free now could be taken by another file's server.
+  const deadPort = 9;
   const base = `http://127.0.0.1:${upPort}`;
   await importMovies([
     ['Relay Film', `${base}/film.mp4`],
@@ -384,6 +386,10 @@ describe('serve --remote-vod redirect', () => {
       assert.equal(r.status, 302);
       assert.equal(r.headers.location, `http://127.0.0.1:${upPort}/film.mp4`);
       await s2.stopClean();
+      // The second server on this data directory leaves the first one's serve.json alone.
+      const { runCli } = await import('./lib/server.mjs');
+      const c = await runCli(['connections', '--data', data]);
+      assert.equal(c.code, 0, `xtreamd connections after a second server stopped: ${c.stderr}`);
     } finally {
       await s2.stop();
     }

@@ -14,13 +14,18 @@ export const LAVFI_SMALL = 'lavfi:testsrc=size=192x108:rate=25[out0];sine=freque
 
 /**
  * GET that resolves with the status, headers and whatever body arrives within
- * bodyMs (or until the end), then hangs up. For live responses.
+ * bodyMs (or until the end, or as soon as untilBytes have arrived), then hangs
+ * up. For live responses.
  */
-export function getHeadOnly(port, target, { headers = {}, bodyMs = 300, timeoutMs = 30000, localAddress } = {}) {
+export function getHeadOnly(port, target, { headers = {}, bodyMs = 300, untilBytes = Infinity, timeoutMs = 30000, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: HOST, port, method: 'GET', path: target, headers, agent: false, localAddress }, (res) => {
       const chunks = [];
+      let got = 0;
+      let done = false;
       const finish = () => {
+        if (done) return;
+        done = true;
         clearTimeout(t);
         clearTimeout(timer);
         const raw = Buffer.concat(chunks);
@@ -28,7 +33,11 @@ export function getHeadOnly(port, target, { headers = {}, bodyMs = 300, timeoutM
         resolve({ status: res.statusCode, headers: res.headers, raw, text: raw.toString('utf8') });
       };
       const t = setTimeout(finish, bodyMs);
-      res.on('data', (c) => chunks.push(c));
+      res.on('data', (c) => {
+        chunks.push(c);
+        got += c.length;
+        if (got >= untilBytes) finish();
+      });
       res.on('end', finish);
       res.on('error', () => finish());
     });
