@@ -15,7 +15,9 @@
 # more than 1 s. Tunables (env): BENCH_SIZE_MIB (1024), BENCH_CONNS (200),
 # BENCH_DURATION (15 s), BENCH_ROUNDS (3), BENCH_MIN_MIB (1), BENCH_MAX_MIB (8),
 # BENCH_NGINX_AUTO (1: one extra reference round with worker_processes auto),
-# BENCH_DEADLINE (230 s).
+# BENCH_DEADLINE (300 s), BENCH_RELAY (1: each round also measures the same file
+# as a remote movie relayed by xtreamd from that nginx — informational, no
+# target: the relay copies every byte twice where nginx uses sendfile).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,7 +29,8 @@ ROUNDS=${BENCH_ROUNDS:-3}
 MIN_MIB=${BENCH_MIN_MIB:-1}
 MAX_MIB=${BENCH_MAX_MIB:-8}
 NGINX_AUTO=${BENCH_NGINX_AUTO:-1}
-DEADLINE=${BENCH_DEADLINE:-230}
+DEADLINE=${BENCH_DEADLINE:-300}
+RELAY=${BENCH_RELAY:-1}
 USER_=bench
 PASS_=bench.Pw-1
 
@@ -186,6 +189,25 @@ for r in 0-999 $((size / 2))-$((size / 2 + 65535)) -4096; do
   [ "$a" = "$b" ] || die "range $r: xtreamd and nginx answered different bytes"
 done
 
+# The same file as a remote movie: xtreamd relays it from nginx.
+rl_path=
+if [ "$RELAY" = 1 ]; then
+  printf '#EXTM3U\n#EXTINF:-1 group-title="Bench Remote",Bench Relay\nhttp://127.0.0.1:%s/movie.ts\n' \
+    "$ng_port" >"$work/remote.m3u"
+  "$BIN" import m3u "$work/remote.m3u" --kind movie --data "$data" >/dev/null
+  for i in $(seq 1 100); do
+    rid=$(curl -s "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_vod_streams" |
+      tr '{' '\n' | sed -n 's/.*"stream_id":\([0-9][0-9]*\).*"name":"Bench Relay".*/\1/p;s/.*"name":"Bench Relay".*"stream_id":\([0-9][0-9]*\).*/\1/p' | head -1)
+    [ -n "$rid" ] && break
+    sleep 0.1
+  done
+  [ -n "$rid" ] || die "the remote movie did not show up in get_vod_streams"
+  rl_path="/movie/$USER_/$PASS_/$rid.ts"
+  a=$(curl -s -r 1000-99999 "http://127.0.0.1:$xt_port$rl_path" | cksum)
+  b=$(curl -s -r 1000-99999 "http://127.0.0.1:$ng_port/movie.ts" | cksum)
+  [ "$a" = "$b" ] || die "the relay answered different bytes than nginx"
+fi
+
 # ---------------------------------------------------------------- rounds
 # run_lg PORT PATH SEED: runs the load generator in the background (so that a
 # signal interrupts the wait at once) and sets RES to its key=value line.
@@ -200,7 +222,7 @@ run_lg() {
 }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
-declare -A X N
+declare -A X N R
 keys=(mbps rps stalls errors p99_ms max_gap_ms)
 for round in $(seq 1 "$ROUNDS"); do
   seed=$((round * 7919))
@@ -212,6 +234,12 @@ for round in $(seq 1 "$ROUNDS"); do
   run_lg "$ng_port" /movie.ts "$seed"
   log "  nginx:   $RES"
   for k in "${keys[@]}"; do N[$k]+="$(field "$RES" "$k") "; done
+  if [ -n "$rl_path" ]; then
+    log "round $round/$ROUNDS: xtreamd relaying nginx"
+    run_lg "$xt_port" "$rl_path" "$seed"
+    log "  relay:   $RES"
+    for k in "${keys[@]}"; do R[$k]+="$(field "$RES" "$k") "; done
+  fi
 done
 rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$xt_pid/status")
 
@@ -246,6 +274,14 @@ if [ -n "$auto_res" ]; then
   printf '%-22s %10.1f %10.1f %8s %8s %10s %12s   (reference, 1 run)\n' "nginx (auto workers)" \
     "$(field "$auto_res" mbps)" "$(field "$auto_res" rps)" "$(field "$auto_res" stalls)" \
     "$(field "$auto_res" errors)" "$(field "$auto_res" p99_ms)" "$(field "$auto_res" max_gap_ms)"
+fi
+if [ -n "$rl_path" ]; then
+  rm_=$(median <<<"${R[mbps]}")
+  printf '%-22s %10.1f %10.1f %8s %8s %10s %12s   (remote movie from nginx 1 worker, same run)\n' \
+    "xtreamd relay" "$rm_" "$(median <<<"${R[rps]}")" "$(maxof <<<"${R[stalls]}")" \
+    "$(maxof <<<"${R[errors]}")" "$(median <<<"${R[p99_ms]}")" "$(maxof <<<"${R[max_gap_ms]}")"
+  printf 'relay throughput ratio relay/nginx direct: %s (informational)\n' \
+    "$(awk -v a="$rm_" -v b="$nm" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
 fi
 printf 'throughput ratio xtreamd/nginx: %s (target >= 0.95): %s\n' "$ratio" "$(verdict "$ratio" 0.95 '>=')"
 printf 'xtreamd stalls > 1 s: %s, errors: %s (target 0): %s\n' "$xs" "$xe" \
