@@ -7,15 +7,24 @@
 
 #include "api/api_priv.h"
 #include "core/log.h"
+#include "core/promtext.h"
 #include "stream/live.h"
 #include "vod/relay.h"
 
 /* A player's next range request within this many seconds is the same viewer. */
 #define API_CONN_WINDOW_SECS 10
 
+/* How often downloads are checked against their line (live: --live line-check). */
+#define API_LINE_CHECK_SECS 10
+
 void api_tick(struct api *api)
 {
     api_vod_watch(api);
+    int64_t now = (int64_t)time(NULL);
+    if (now - api->last_line_check >= API_LINE_CHECK_SECS) {
+        api->last_line_check = now;
+        api_vod_check_lines(api, now);
+    }
 }
 
 int api_new(const struct api_config *cfg, struct api **out)
@@ -65,6 +74,8 @@ void api_set_catalog(struct api *api, struct catalog *c)
     struct catalog *old = api->catalog;
     api->catalog = c ? catalog_ref(c) : NULL;
     catalog_unref(old);
+    if (old && c) /* a disabled or deleted line loses its downloads at once */
+        api_vod_check_lines(api, (int64_t)time(NULL));
 }
 
 void api_set_live(struct api *api, struct live *live)
@@ -113,10 +124,23 @@ static bool route_live_engine(struct api_req *r)
         live_admin(r->api->live, req, r->res);
         return true;
     }
+    /* Prometheus text: engine-wide and VOD series first, then the
+     * per-channel ones streamed (any number of channels, bounded memory). */
     struct buf *b = http_response_buf(r->res);
+    promtext_family(b, "xtreamd_build_info", "gauge", "Always 1; the version as a label");
+    buf_puts(b, "xtreamd_build_info{version=\"" XTREAMD_VERSION "\"} 1\n");
     live_metrics(r->api->live, b);
+    api_vod_metrics(r->api, b);
+    int rc = b->err;
+    if (!rc && req->method != HTTP_HEAD)
+        rc = live_metrics_channels(r->api->live, r->res);
+    if (rc) {
+        buf_reset(b);
+        api_text_error(r, 500, "out of memory\n");
+        return true;
+    }
     http_response_status(r->res, 200);
-    http_response_header(r->res, "Content-Type", "text/plain; version=0.0.4");
+    http_response_header(r->res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     return true;
 }
 

@@ -21,6 +21,9 @@ struct api {
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */
     struct vod_relay *relay;     /* remote VOD relay (vod/relay.h), NULL = redirect */
+    uint64_t vod_started[2];     /* /metrics: VOD responses started [file, relay] */
+    uint64_t vod_bytes_done[2];  /* /metrics: bytes of ended responses [file, relay] */
+    int64_t last_line_check;     /* api_tick: last api_vod_check_lines() */
 };
 
 struct api_req {
@@ -73,10 +76,14 @@ const char *api_art_url(const struct api_req *r, const char *stored, const char 
                         const char *kind, int64_t id, const char *which, char *out, size_t n);
 /* Ends VOD responses whose file was removed or replaced (api_tick). */
 void api_vod_watch(struct api *api);
+/* Ends VOD responses of lines that were deleted, disabled, banned or expired. */
+void api_vod_check_lines(struct api *api, int64_t now);
 void api_vod_free_all(struct api *api);
 /* /api/admin/connections entries for VOD responses (stream/live.h hooks). */
 void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms);
 bool api_vod_admin_kill(void *ctx, uint64_t handle);
+/* The VOD series of /metrics (Prometheus text) appended to out. */
+void api_vod_metrics(struct api *api, struct buf *out);
 
 /* Where a cached response lives: a view entry (view, key) or a snapshot entry
  * (cat, skey). `what` names the response in logs (no credentials). */

@@ -15,10 +15,13 @@
  * struct api, registered in the connection registry (one viewer per line, IP
  * and title) and freed by the response's file-done callback. api_vod_watch()
  * (every ~0.5 s) ends responses whose file was removed or replaced.
+ * api_vod_metrics() reports them for /metrics (responses in flight, started
+ * counters, bytes of file responses).
  * Threading: loop thread only.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@
 
 #include "api/api_priv.h"
 #include "core/log.h"
+#include "core/promtext.h"
 #include "http/range.h"
 #include "stream/live.h"
 #include "vod/relay.h"
@@ -116,9 +120,20 @@ static void vod_unlink(struct vod_conn *v)
     v->next = v->prev = NULL;
 }
 
+/* Bytes written on the connection since this response began (headers
+ * included). v->conn is valid while v is linked, and still when its done
+ * callback runs (file piece freed, relay released: both before the
+ * connection is freed). */
+static uint64_t vod_bytes(const struct vod_conn *v)
+{
+    uint64_t now = http_conn_bytes_sent(v->conn);
+    return now > v->bytes_at_start ? now - v->bytes_at_start : 0;
+}
+
 static void vod_done(void *ctx)
 {
     struct vod_conn *v = ctx;
+    v->api->vod_bytes_done[v->remote] += vod_bytes(v); /* v->conn is still valid here */
     conn_registry_remove(v->api->conns, v->handle, (int64_t)time(NULL));
     vod_unlink(v);
     free(v);
@@ -161,6 +176,21 @@ void api_vod_watch(struct api *api)
     }
 }
 
+void api_vod_check_lines(struct api *api, int64_t now)
+{
+    if (!api->catalog)
+        return;
+    struct vod_conn *next;
+    for (struct vod_conn *v = api->vod_conns; v; v = next) {
+        next = v->next;
+        const struct cat_line *l = catalog_line(api->catalog, v->username);
+        if (l && l->id == v->line_id && auth_line_status(l, now) == AUTH_OK)
+            continue;
+        log_info("vod", "download by %s cut: line %s is no longer active", v->ip, v->username);
+        http_conn_abort(v->conn); /* frees v through vod_done */
+    }
+}
+
 void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms)
 {
     struct api *api = ctx;
@@ -168,6 +198,39 @@ void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms)
         live_write_connection(w, v->movie ? "movie" : "episode", v->handle, v->line_id, v->username,
                               v->item_id, v->ip, v->ua, v->start_ms,
                               http_conn_bytes_sent(v->conn) - v->bytes_at_start, now_ms);
+}
+
+void api_vod_metrics(struct api *api, struct buf *out)
+{
+    uint64_t active[2] = {0, 0}, bytes[2] = {api->vod_bytes_done[0], api->vod_bytes_done[1]};
+    for (struct vod_conn *v = api->vod_conns; v; v = v->next) {
+        active[v->remote]++;
+        bytes[v->remote] += vod_bytes(v);
+    }
+    promtext_family(out, "xtreamd_vod_responses", "gauge",
+                    "Movie and episode responses being sent: local files, or relayed from a "
+                    "remote source");
+    buf_printf(out,
+               "xtreamd_vod_responses{source=\"file\"} %" PRIu64 "\n"
+               "xtreamd_vod_responses{source=\"relay\"} %" PRIu64 "\n",
+               active[0], active[1]);
+    promtext_family(out, "xtreamd_vod_responses_total", "counter",
+                    "Movie and episode responses started (GET with a body)");
+    buf_printf(out,
+               "xtreamd_vod_responses_total{source=\"file\"} %" PRIu64 "\n"
+               "xtreamd_vod_responses_total{source=\"relay\"} %" PRIu64 "\n",
+               api->vod_started[0], api->vod_started[1]);
+    promtext_family(out, "xtreamd_vod_file_bytes_out_total", "counter",
+                    "Bytes of local movie and episode responses sent (headers included)");
+    buf_printf(out, "xtreamd_vod_file_bytes_out_total %" PRIu64 "\n", bytes[0]);
+    promtext_family(out, "xtreamd_vod_relay_bytes_out_total", "counter",
+                    "Bytes of relayed (remote) movie and episode responses sent (headers "
+                    "included)");
+    buf_printf(out, "xtreamd_vod_relay_bytes_out_total %" PRIu64 "\n", bytes[1]);
+    promtext_family(out, "xtreamd_vod_relay_transfers", "gauge",
+                    "Upstream transfers of the VOD relay in flight (HEAD included)");
+    buf_printf(out, "xtreamd_vod_relay_transfers %zu\n",
+               api->relay ? vod_relay_active(api->relay) : (size_t)0);
 }
 
 bool api_vod_admin_kill(void *ctx, uint64_t handle)
@@ -240,6 +303,7 @@ static void send_file(struct api_req *r, int fd, const struct stat *st, const ch
         v->ino = st->st_ino;
         v->size = st->st_size;
         vod_link(v);
+        v->api->vod_started[0]++;
         http_response_file_done(res, vod_done, v);
     }
 }
@@ -308,6 +372,8 @@ static void deliver_remote(struct api_req *r, const char *source, bool movie, in
     if (rc) {
         vod_drop(v);
         api_text_error(r, rc == -ENOMEM ? 500 : 404, "cannot relay this source\n");
+    } else if (v) {
+        r->api->vod_started[1]++;
     }
 }
 

@@ -61,8 +61,7 @@ void jsonw_arr_end(struct jsonw *w)
     close_scope(w, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t jsonw_utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t len;
@@ -105,7 +104,7 @@ void jsonw_escape(struct buf *out, const char *str, size_t n)
             i++;
             continue;
         }
-        size_t len = c < 0x80 ? 1 : utf8_seq(s + i, n - i);
+        size_t len = c < 0x80 ? 1 : jsonw_utf8_seq(s + i, n - i);
         if (c >= 0x80 && len > 0) {
             i += len;
             continue;

@@ -45,5 +45,8 @@ void jsonw_raw(struct jsonw *w, const char *json);
 
 /* Escapes s as a JSON string body (no surrounding quotes) into out. */
 void jsonw_escape(struct buf *out, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence at s (1..4; n > 0 bytes available), or 0
+ * if invalid (overlong, surrogate, beyond U+10FFFF, truncated). */
+size_t jsonw_utf8_seq(const unsigned char *s, size_t n);
 
 #endif

@@ -30,6 +30,7 @@
 #include "auth/connections.h"
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/promtext.h"
 #include "stream/stream_priv.h"
 
 #define CH_BUCKETS      1024
@@ -1371,42 +1372,259 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
     buf_free(&b);
 }
 
+/* Engine-wide series (small, written at once). Names predating the per-channel
+ * families are kept as they were. */
 void live_metrics(struct live *live, struct buf *o)
 {
-    size_t viewers = 0, running = 0;
-    uint64_t in = 0, out = 0, skips = 0, restarts = 0;
-    buf_puts(o, "# HELP xtreamd_channel_viewers TS viewers per channel\n"
-                "# TYPE xtreamd_channel_viewers gauge\n");
+    size_t viewers = 0, running = 0, known = 0;
+    uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
+        known++;
         viewers += ch->viewer_count;
         running += ch->state != CH_STOPPED;
         in += ch->bytes_in;
         out += ch->bytes_out;
         skips += ch->skips;
         restarts += ch->restarts;
-        buf_printf(o, "xtreamd_channel_viewers{channel=\"%lld\",state=\"%s\"} %zu\n",
-                   (long long)ch->id, channel_state_name(ch->state), ch->viewer_count);
+        failovers += ch->failovers;
     }
-    buf_printf(
-        o,
-        "# TYPE xtreamd_channels_running gauge\nxtreamd_channels_running %zu\n"
-        "# TYPE xtreamd_live_viewers gauge\nxtreamd_live_viewers %zu\n"
-        "# TYPE xtreamd_hls_sessions gauge\nxtreamd_hls_sessions %zu\n"
-        "# TYPE xtreamd_live_bytes_in_total counter\nxtreamd_live_bytes_in_total %" PRIu64 "\n"
-        "# TYPE xtreamd_live_bytes_out_total counter\nxtreamd_live_bytes_out_total %" PRIu64 "\n"
-        "# TYPE xtreamd_live_skips_total counter\nxtreamd_live_skips_total %" PRIu64 "\n"
-        "# TYPE xtreamd_channel_restarts_total counter\n"
-        "xtreamd_channel_restarts_total %" PRIu64 "\n"
-        "# TYPE xtreamd_viewers_total counter\nxtreamd_viewers_total %" PRIu64 "\n"
-        "# TYPE xtreamd_viewers_kicked_total counter\n"
-        "xtreamd_viewers_kicked_total{reason=\"slow\"} %" PRIu64 "\n"
-        "xtreamd_viewers_kicked_total{reason=\"limit\"} %" PRIu64 "\n"
-        "xtreamd_viewers_kicked_total{reason=\"line\"} %" PRIu64 "\n"
-        "# TYPE xtreamd_hls_segment_requests_total counter\n"
-        "xtreamd_hls_segment_requests_total %" PRIu64 "\n"
-        "# TYPE xtreamd_connections_active gauge\nxtreamd_connections_active %zu\n",
-        running, viewers, live->session_count, in, out, skips, restarts, live->viewers_total,
-        live->kicked_slow, live->kicked_limit, live->kicked_line, live->segment_requests,
-        conn_registry_active(live->reg));
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"xtreamd_channels", "gauge", "Channels the live engine knows (started at least once)"},
+        {"xtreamd_channels_running", "gauge",
+         "Channels not stopped (starting, running, failing, slate)"},
+        {"xtreamd_live_viewers", "gauge", "Live MPEG-TS viewers connected"},
+        {"xtreamd_hls_sessions", "gauge", "HLS sessions open"},
+        {"xtreamd_live_bytes_in_total", "counter", "Bytes read from ffmpeg by every channel"},
+        {"xtreamd_live_bytes_out_total", "counter",
+         "Bytes of live channels sent to TS viewers and as HLS segments"},
+        {"xtreamd_live_skips_total", "counter", "Slow TS viewers skipped to the newest keyframe"},
+        {"xtreamd_channel_restarts_total", "counter",
+         "ffmpeg restarts of every channel together (per channel: "
+         "xtreamd_channel_ingest_restarts_total)"},
+        {"xtreamd_live_failovers_total", "counter", "Source switches of every channel together"},
+        {"xtreamd_viewers_total", "counter", "Live TS viewers that ever connected"},
+        {"xtreamd_hls_playlist_requests_total", "counter", "HLS playlist requests"},
+        {"xtreamd_hls_segment_requests_total", "counter", "HLS segment requests"},
+        {"xtreamd_hls_segment_bytes_total", "counter", "Bytes of HLS segments sent"},
+        {"xtreamd_connections_active", "gauge",
+         "Registered connections (live, HLS, VOD) counted against max_connections"},
+    };
+    uint64_t val[] = {known,
+                      running,
+                      viewers,
+                      live->session_count,
+                      in,
+                      out,
+                      skips,
+                      restarts,
+                      failovers,
+                      live->viewers_total,
+                      live->hls_requests,
+                      live->segment_requests,
+                      live->segment_bytes,
+                      conn_registry_active(live->reg)};
+    _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
+    for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
+        promtext_family(o, fam[i].name, fam[i].type, fam[i].help);
+        buf_printf(o, "%s %" PRIu64 "\n", fam[i].name, val[i]);
+    }
+    promtext_family(o, "xtreamd_viewers_kicked_total", "counter",
+                    "Viewers disconnected by the server, by reason (slow reader, connection "
+                    "limit, line no longer active)");
+    buf_printf(o,
+               "xtreamd_viewers_kicked_total{reason=\"slow\"} %" PRIu64 "\n"
+               "xtreamd_viewers_kicked_total{reason=\"limit\"} %" PRIu64 "\n"
+               "xtreamd_viewers_kicked_total{reason=\"line\"} %" PRIu64 "\n",
+               live->kicked_slow, live->kicked_limit, live->kicked_line);
+}
+
+/*
+ * Per-channel families, streamed: the body source writes one family at a
+ * time over every channel in the table, about `budget` bytes per pull, so
+ * 20 000 channels (some 15 series each) need neither a big buffer nor a long
+ * stall of the loop. The cursor is (family, bucket, id of the last channel
+ * written in that bucket); channels are only ever added (at a bucket's head)
+ * until live_free(), so a resumed walk never repeats a series and at worst
+ * misses a channel created during the scrape. Values are read when written:
+ * one scrape is not a snapshot of a single instant.
+ */
+enum chan_family {
+    CF_STATE,
+    CF_VIEWERS_LEGACY,
+    CF_TS_VIEWERS,
+    CF_HLS_SESSIONS,
+    CF_BITRATE,
+    CF_BYTES_IN,
+    CF_BYTES_OUT,
+    CF_RESTARTS,
+    CF_FAILOVERS,
+    CF_SKIPS,
+    CF_SOURCE,
+    CF_UPTIME,
+    CF_COUNT
+};
+
+static const struct {
+    const char *name, *type, *help;
+} chan_families[CF_COUNT] = {
+    [CF_STATE] = {"xtreamd_channel_state", "gauge",
+                  "1 for the channel's current state, 0 for the others (stopped, starting, "
+                  "running, failing, slate)"},
+    [CF_VIEWERS_LEGACY] = {"xtreamd_channel_viewers", "gauge",
+                           "TS viewers per channel, labelled with the state (kept for "
+                           "compatibility; prefer xtreamd_channel_ts_viewers)"},
+    [CF_TS_VIEWERS] = {"xtreamd_channel_ts_viewers", "gauge", "MPEG-TS viewers of the channel"},
+    [CF_HLS_SESSIONS] = {"xtreamd_channel_hls_sessions", "gauge", "HLS sessions of the channel"},
+    [CF_BITRATE] = {"xtreamd_channel_input_bits_per_second", "gauge",
+                    "Input bitrate from ffmpeg, measured over 2 s windows (0 when stopped)"},
+    [CF_BYTES_IN] = {"xtreamd_channel_bytes_in_total", "counter", "Bytes read from ffmpeg"},
+    [CF_BYTES_OUT] = {"xtreamd_channel_bytes_out_total", "counter",
+                      "Bytes sent to TS viewers and as HLS segments"},
+    [CF_RESTARTS] = {"xtreamd_channel_ingest_restarts_total", "counter",
+                     "ffmpeg restarts (after a failure or by the operator)"},
+    [CF_FAILOVERS] = {"xtreamd_channel_failovers_total", "counter",
+                      "Switches to another source (failover and failback)"},
+    [CF_SKIPS] = {"xtreamd_channel_skips_total", "counter",
+                  "Slow TS viewers skipped to the newest keyframe"},
+    [CF_SOURCE] = {"xtreamd_channel_source_index", "gauge",
+                   "Index of the source in use (0 = primary) in the channel's source list"},
+    [CF_UPTIME] = {"xtreamd_channel_uptime_seconds", "gauge",
+                   "Seconds since the channel was started (0 when stopped)"},
+};
+
+static void chan_labels(struct buf *o, const char *family, const struct channel *ch)
+{
+    buf_puts(o, family);
+    buf_puts(o, "{channel=\"");
+    buf_put_i64(o, ch->id);
+    buf_puts(o, "\",name=\"");
+    promtext_label_value(o, ch->name);
+    buf_putc(o, '"');
+}
+
+static void chan_sample(struct buf *o, enum chan_family f, const struct channel *ch, uint64_t now)
+{
+    const char *family = chan_families[f].name;
+    uint64_t v = 0;
+    switch (f) {
+    case CF_STATE:
+        for (int s = CH_STOPPED; s <= CH_SLATE; s++) {
+            chan_labels(o, family, ch);
+            buf_printf(o, ",state=\"%s\"} %d\n", channel_state_name((enum channel_state)s),
+                       ch->state == (enum channel_state)s);
+        }
+        return;
+    case CF_VIEWERS_LEGACY: /* the series as it was: no name label */
+        buf_printf(o, "%s{channel=\"%lld\",state=\"%s\"} %zu\n", family, (long long)ch->id,
+                   channel_state_name(ch->state), ch->viewer_count);
+        return;
+    case CF_BITRATE:
+        chan_labels(o, family, ch);
+        buf_printf(o, "} %.0f\n", ch->bitrate_bps);
+        return;
+    case CF_UPTIME:
+        chan_labels(o, family, ch);
+        if (ch->state != CH_STOPPED && ch->started_ms && now > ch->started_ms)
+            v = now - ch->started_ms;
+        buf_printf(o, "} %" PRIu64 ".%03u\n", v / 1000, (unsigned)(v % 1000));
+        return;
+    case CF_TS_VIEWERS:
+        v = ch->viewer_count;
+        break;
+    case CF_HLS_SESSIONS:
+        v = ch->hls_sessions;
+        break;
+    case CF_BYTES_IN:
+        v = ch->bytes_in;
+        break;
+    case CF_BYTES_OUT:
+        v = ch->bytes_out;
+        break;
+    case CF_RESTARTS:
+        v = ch->restarts;
+        break;
+    case CF_FAILOVERS:
+        v = ch->failovers;
+        break;
+    case CF_SKIPS:
+        v = ch->skips;
+        break;
+    case CF_SOURCE:
+        v = ch->cur_source > 0 ? (uint64_t)ch->cur_source : 0;
+        break;
+    case CF_COUNT:
+        return;
+    }
+    chan_labels(o, family, ch);
+    buf_puts(o, "} ");
+    buf_put_u64(o, v);
+    buf_putc(o, '\n');
+}
+
+struct metrics_stream {
+    struct live *live;
+    unsigned family;
+    size_t bucket;
+    bool header_done;
+    bool resume; /* continue the bucket after the channel resume_id */
+    int64_t resume_id;
+};
+
+static int metrics_pull(void *ctx, struct buf *out, size_t budget)
+{
+    struct metrics_stream *m = ctx;
+    struct live *live = m->live;
+    uint64_t now = live_now_ms(live);
+    size_t start = out->len;
+    for (; m->family < CF_COUNT; m->family++, m->bucket = 0, m->header_done = false) {
+        enum chan_family f = (enum chan_family)m->family;
+        if (!m->header_done) {
+            promtext_family(out, chan_families[f].name, chan_families[f].type,
+                            chan_families[f].help);
+            m->header_done = true;
+        }
+        for (; m->bucket < CH_BUCKETS; m->bucket++) {
+            struct channel *ch = live->channels[m->bucket];
+            if (m->resume) {
+                while (ch && ch->id != m->resume_id)
+                    ch = ch->hnext;
+                ch = ch ? ch->hnext : NULL;
+                m->resume = false;
+            }
+            for (; ch; ch = ch->hnext) {
+                chan_sample(out, f, ch, now);
+                if (out->err)
+                    return out->err;
+                if (out->len - start >= budget && ch->hnext) {
+                    m->resume = true;
+                    m->resume_id = ch->id;
+                    return 1;
+                }
+            }
+            if (out->len - start >= budget) {
+                m->bucket++;
+                return 1;
+            }
+        }
+    }
+    return out->err ? out->err : 0;
+}
+
+static void metrics_close(void *ctx)
+{
+    free(ctx);
+}
+
+int live_metrics_channels(struct live *live, struct http_response *res)
+{
+    struct metrics_stream *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    m->live = live;
+    struct http_body_source src = {.pull = metrics_pull, .close = metrics_close, .ctx = m};
+    http_response_source(res, &src, -1);
+    return 0;
 }

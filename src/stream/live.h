@@ -91,8 +91,13 @@ void live_set_admin_hooks(struct live *live, const struct live_admin_hooks *hook
 void live_write_connection(struct jsonw *w, const char *kind, uint64_t handle, int64_t line_id,
                            const char *user, int64_t item, const char *ip, const char *ua,
                            uint64_t started_ms, uint64_t bytes, uint64_t now_ms);
-/* Prometheus text exposition of the engine's counters. */
+/* /metrics (Prometheus text, docs/operator-guide.md): live_metrics() writes
+ * the engine-wide series into out; live_metrics_channels() makes res's body
+ * continue (after what its buffer holds) with the per-channel series of every
+ * channel in the engine's table, streamed a bounded piece at a time and sent
+ * close-delimited. -ENOMEM when the stream cannot be set up. */
 void live_metrics(struct live *live, struct buf *out);
+int live_metrics_channels(struct live *live, struct http_response *res);
 /* Active viewers + HLS sessions of a line (for active_cons). */
 size_t live_line_connections(struct live *live, int64_t line_id);
 

@@ -197,6 +197,15 @@ static void schedule_work(struct vod_relay *m)
     uv_timer_start(&m->work, on_work, 0, WORK_PERIOD_MS);
 }
 
+/* The job's owner learns that the response is over; once. */
+static void job_done(struct job *j)
+{
+    void (*fn)(void *) = j->done;
+    j->done = NULL;
+    if (fn)
+        fn(j->done_ctx);
+}
+
 static void job_free(struct job *j)
 {
     struct vod_relay *m = j->m;
@@ -215,8 +224,7 @@ static void job_free(struct job *j)
     buf_free(&j->buf);
     free(j->url);
     free(j->default_type);
-    if (j->done)
-        j->done(j->done_ctx);
+    job_done(j);
     free(j);
 }
 
@@ -227,6 +235,7 @@ static void job_release(struct job *j)
     j->http_gone = true;
     j->res = NULL;
     j->conn = NULL;
+    job_done(j); /* now: whoever holds the connection must forget it now */
     schedule_work(j->m);
 }
 

@@ -17,9 +17,10 @@
  * The client's Range and If-Range are passed through unchanged.
  *
  * Invariants: a job is freed only from the work timer, never inside a curl
- * or HTTP callback; the done callback of a job runs exactly once, when the
- * job is freed. Every upstream connection is closed after its transfer (no
- * reuse), so no socket outlives its job.
+ * or HTTP callback; the done callback of a job runs exactly once, as soon as
+ * the HTTP side let go of it (response over, connection closed). Every
+ * upstream connection is closed after its transfer (no reuse), so no socket
+ * outlives its job.
  * Threading: loop thread only.
  */
 #ifndef XTREAMD_VOD_RELAY_H
@@ -40,7 +41,7 @@ struct vod_relay_request {
     const char *user_agent;   /* sent upstream; NULL = xtreamd's own */
     const char *default_type; /* Content-Type when the upstream gives none */
     bool head;                /* HEAD: the upstream gets a HEAD too */
-    void (*done)(void *ctx);  /* the relay for this response has ended */
+    void (*done)(void *ctx);  /* the response ended (its connection may be gone) */
     void *done_ctx;
 };
 

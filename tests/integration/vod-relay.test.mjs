@@ -353,6 +353,27 @@ describe('remote VOD relay', () => {
     }
   });
 
+  it('a download of a line that gets disabled is cut, and the line works again once enabled', async () => {
+    const c = await connect(srv.port);
+    let closed = false;
+    c.on('close', () => (closed = true));
+    c.on('data', () => {});
+    c.pause(); // a viewer that has paused playback still holds the download
+    c.write(`GET ${movieUrl(ids.huge, 'mkv')} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    try {
+      await pollUntil(async () => (await openConns()) === 1, { timeoutMs: 5000 });
+      await cliOk(['line', 'set', U, '--disabled', '--data', data]);
+      // Still paused: the download can only end because the server cut it.
+      await pollUntil(async () => (await openConns()) === 0, { timeoutMs: 15000 });
+      c.resume();
+      await pollUntil(() => closed, { timeoutMs: 10000 });
+    } finally {
+      c.destroy();
+      await cliOk(['line', 'set', U, '--enabled', '--data', data]);
+    }
+    await pollUntil(async () => (await get(srv.port, movieUrl(ids.film))).status === 200, { timeoutMs: 5000 });
+  });
+
   it('a viewer that hangs up while the source has not answered yet is cleaned up', async () => {
     const c = await connect(srv.port);
     c.write(`GET ${movieUrl(ids.slow)} HTTP/1.1\r\nHost: x\r\n\r\n`);
