@@ -1,9 +1,19 @@
 /*
- * cli/args: option-parsing helpers shared by the `xtreamd` sub-commands.
+ * cli/args: the option parser and the helpers shared by the `xtreamd`
+ * sub-commands.
  *
- * Owns nothing. Every helper that rejects input prints one line on stderr
- * naming the option and the bad value, so callers only map the return value to
- * an exit code (negative → CLI_USAGE or CLI_FAIL as documented per helper).
+ * Owns nothing: a command describes its options in a table of struct cli_opt
+ * pointing at its own variables, and cli_parse() walks argv once, filling
+ * them. Accepted forms, for every command alike: "--name VALUE" and
+ * "--name=VALUE" for options with a value (the value may start with '-'),
+ * "--name" for flags, options before or after positional arguments, "--" ends
+ * the options, a lone "-" is a positional argument, and --help/-h anywhere
+ * before "--" prints the usage.
+ *
+ * Invariants: every helper that rejects input prints one line on stderr naming
+ * the command, the option and the bad value, so callers only map the return
+ * value to an exit code (cli_parse_exit). Values are stored as pointers into
+ * argv, never copied.
  * Single-threaded (the command line runs before any server thread exists).
  */
 #ifndef XTREAMD_CLI_ARGS_H
@@ -11,6 +21,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct db;
@@ -29,18 +40,86 @@ int cli_epg(int argc, char **argv);
 /* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
 int cli_library(int argc, char **argv);
 
+/* What an option does. The flag kinds take no value ("--json=1" is an unknown
+ * option); the others take one. */
+enum cli_kind {
+    CLI_FLAG,  /* bool *: set to true */
+    CLI_CONST, /* int *: set to .val; the last one given wins */
+    CLI_TRI,   /* int *, starting at -1: set to .val; a different earlier value is a usage
+                  error ("'--no-trial' contradicts an earlier option") */
+    CLI_STR,   /* const char **: the value as given (the last one wins); may be NULL when
+                  .check does all the work */
+    CLI_INT,   /* long long *: a decimal integer in [.min, .max] */
+    CLI_KIND,  /* const char **: live|movie|series, as a static string */
+    CLI_LIST,  /* struct cli_list *: repeatable, values appended in order */
+};
+
+/* Validates (and may convert into ctx) a value after the kind's own checks;
+ * prints "<cmd>: <opt>: reason" and returns -EINVAL to reject it. */
+typedef int (*cli_check_fn)(const char *cmd, const char *opt, const char *val, void *ctx);
+
+struct cli_opt {
+    const char *name; /* "--name"; NULL ends the table */
+    enum cli_kind kind;
+    void *target;
+    long long min, max; /* CLI_INT bounds */
+    int val;            /* CLI_CONST, CLI_TRI */
+    cli_check_fn check; /* optional, value kinds only */
+    void *ctx;          /* passed to check */
+    bool disabled;      /* treated as unknown (for tables shared by sub-commands) */
+};
+
+/* The values of a repeatable option; more than cap of them is a usage error
+ * ("at most <cap> --name options"). */
+struct cli_list {
+    const char **v;
+    size_t n, cap;
+};
+
+#define CLI_LIST_OF(arr) ((struct cli_list){.v = (arr), .cap = sizeof(arr) / sizeof((arr)[0])})
+
+/* A table entry: CLI_OPT("--jobs", CLI_INT, &jobs, .min = 1, .max = 64) — the
+ * target, then any other fields by name. */
+#define CLI_OPT(n, k, ...)                                                                         \
+    {                                                                                              \
+        .name = (n), .kind = (k), .target = __VA_ARGS__                                            \
+    }
+/* Entries most commands have, and the end of a table. */
+#define CLI_OPT_DATA(p) CLI_OPT("--data", CLI_STR, (p))
+#define CLI_OPT_JSON(p) CLI_OPT("--json", CLI_FLAG, (p))
+#define CLI_OPT_END                                                                                \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
+
+/* Positional arguments: up to max are stored in v, in order; one more is
+ * "unexpected argument"; fewer than min is "missing <name> (see <cmd> --help)". */
+struct cli_pos {
+    const char **v;
+    int min, max;
+    const char *name;
+    int n; /* out */
+};
+
+/* Parses argv[1..argc-1] against opts (and pos; NULL: no positional
+ * arguments). Returns 0 when the command should go on, 1 after printing usage
+ * on stdout for --help/-h, or -EINVAL after printing the usage error on stderr:
+ * unknown option, missing or bad value, unexpected or missing positional. */
+int cli_parse(const char *cmd, const char *usage, int argc, char **argv, const struct cli_opt *opts,
+              struct cli_pos *pos);
+
+/* Maps a non-zero cli_parse() result to the exit status: 0 for --help, 2 for
+ * a usage error. */
+int cli_parse_exit(int r);
+
+/* A check: rejects an empty value ("<cmd>: <opt>: empty name"). */
+int cli_check_nonempty(const char *cmd, const char *opt, const char *val, void *ctx);
+
 /* True for "--help" or "-h". */
 bool cli_is_help(const char *arg);
 
 /* True when any argument before a "--" is --help/-h. */
 bool cli_wants_help(int argc, char **argv);
-
-/* Matches option `name` at argv[*i] in the forms "--name VALUE" and
- * "--name=VALUE". Returns 1 and sets *val (advancing *i past a separate value),
- * 0 when argv[*i] is not this option, or -EINVAL (after printing "<cmd>: option
- * --name needs a value") when the value is missing. */
-int cli_opt_value(const char *cmd, int argc, char **argv, int *i, const char *name,
-                  const char **val);
 
 /* Parses a decimal integer in [min, max]; prints "<cmd>: <opt>: ..." and returns
  * -EINVAL on anything else (empty, trailing junk, out of range). */
@@ -49,10 +128,6 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long long min
 
 /* Accepts live|movie|series and returns the canonical static string. */
 int cli_parse_kind(const char *cmd, const char *opt, const char *s, const char **kind);
-
-/* Prints "<cmd>: unknown option 'arg'" (or "unexpected argument") and returns
- * CLI_USAGE. */
-int cli_bad_arg(const char *cmd, const char *arg);
 
 /* Opens (creating and migrating) the database in data_dir; prints the reason on
  * failure and returns a negative errno. */

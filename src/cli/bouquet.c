@@ -69,52 +69,25 @@ static int bouquet_add(int argc, char **argv)
 {
     const char *cmd = "xtreamd bouquet add";
     const char *data = CLI_DEFAULT_DATA, *name = NULL, *kind = NULL;
-    const char *cats[MAX_CATEGORIES];
-    size_t ncats = 0;
-    bool all = false, dashdash = false;
+    const char *cat_v[MAX_CATEGORIES];
+    struct cli_list cats = CLI_LIST_OF(cat_v);
+    bool all = false;
     struct db *db = NULL;
     int ret = CLI_FAIL;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_add, stdout);
-        return CLI_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int r = 0;
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
-            if (name)
-                return cli_bad_arg(cmd, a);
-            name = a;
-        } else if (strcmp(a, "--") == 0) {
-            dashdash = true;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            data = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--kind", &v)) != 0) {
-            if (r > 0 && cli_parse_kind(cmd, "--kind", v, &kind))
-                return CLI_USAGE;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--category", &v)) != 0) {
-            if (r > 0) {
-                if (ncats >= MAX_CATEGORIES) {
-                    fprintf(stderr, "%s: at most %d --category options\n", cmd, MAX_CATEGORIES);
-                    return CLI_USAGE;
-                }
-                cats[ncats++] = v;
-            }
-        } else if (strcmp(a, "--all") == 0) {
-            all = true;
-        } else {
-            return cli_bad_arg(cmd, a);
-        }
-        if (r < 0)
-            return CLI_USAGE;
-    }
-    if (!name) {
-        fprintf(stderr, "%s: missing NAME (see %s --help)\n", cmd, cmd);
-        return CLI_USAGE;
-    }
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--kind", CLI_KIND, &kind),
+        CLI_OPT("--category", CLI_LIST, &cats),
+        CLI_OPT("--all", CLI_FLAG, &all),
+        CLI_OPT_END,
+    };
+    struct cli_pos pos = {.v = &name, .min = 1, .max = 1, .name = "NAME"};
+    int r = cli_parse(cmd, usage_add, argc, argv, opts, &pos);
+    if (r)
+        return cli_parse_exit(r);
     if (check_name(cmd, "bouquet name", name))
         return CLI_USAGE;
-    if (all && ncats) {
+    if (all && cats.n) {
         fprintf(stderr, "%s: --all and --category exclude each other\n", cmd);
         return CLI_USAGE;
     }
@@ -140,14 +113,14 @@ static int bouquet_add(int argc, char **argv)
             goto dberr;
         nitems = 1;
     }
-    for (size_t i = 0; i < ncats; i++) {
+    for (size_t i = 0; i < cats.n; i++) {
         struct db_category *c;
         size_t n;
-        if (db_category_list(db, kind, cats[i], &c, &n))
+        if (db_category_list(db, kind, cats.v[i], &c, &n))
             goto dberr;
         if (n == 0) {
             fprintf(stderr, "%s: unknown %s%scategory '%s' (see xtreamd category list)\n", cmd,
-                    kind ? kind : "", kind ? " " : "", cats[i]);
+                    kind ? kind : "", kind ? " " : "", cats.v[i]);
             db_category_list_free(c, n);
             goto fail;
         }
@@ -194,22 +167,10 @@ static int bouquet_list(int argc, char **argv)
     struct db *db;
     struct db_bouquet *b;
     size_t n;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_list, stdout);
-        return CLI_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r = cli_opt_value(cmd, argc, argv, &i, "--data", &v);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            data = v;
-        else if (strcmp(argv[i], "--json") == 0)
-            json = true;
-        else
-            return cli_bad_arg(cmd, argv[i]);
-    }
+    const struct cli_opt opts[] = {CLI_OPT_DATA(&data), CLI_OPT_JSON(&json), CLI_OPT_END};
+    int r = cli_parse(cmd, usage_list, argc, argv, opts, NULL);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     if (db_bouquet_list(db, &b, &n)) {
@@ -266,30 +227,12 @@ static int bouquet_list(int argc, char **argv)
 static int bouquet_del(int argc, char **argv)
 {
     const char *cmd = "xtreamd bouquet del", *data = CLI_DEFAULT_DATA, *name = NULL;
-    bool dashdash = false;
     struct db *db;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_del, stdout);
-        return CLI_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int r = dashdash ? 0 : cli_opt_value(cmd, argc, argv, &i, "--data", &v);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            data = v;
-        else if (!dashdash && strcmp(a, "--") == 0)
-            dashdash = true;
-        else if ((dashdash || a[0] != '-' || a[1] == '\0') && !name)
-            name = a;
-        else
-            return cli_bad_arg(cmd, a);
-    }
-    if (!name) {
-        fprintf(stderr, "%s: missing NAME (see %s --help)\n", cmd, cmd);
-        return CLI_USAGE;
-    }
+    const struct cli_opt opts[] = {CLI_OPT_DATA(&data), CLI_OPT_END};
+    struct cli_pos pos = {.v = &name, .min = 1, .max = 1, .name = "NAME"};
+    int r = cli_parse(cmd, usage_del, argc, argv, opts, &pos);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     int rc = db_bouquet_delete(db, name);

@@ -24,26 +24,15 @@ static int category_list(int argc, char **argv)
     struct db *db;
     struct db_category *c;
     size_t n;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_category, stdout);
-        return CLI_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            data = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--kind", &v)) != 0) {
-            if (r < 0 || cli_parse_kind(cmd, "--kind", v, &kind))
-                return CLI_USAGE;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else {
-            return cli_bad_arg(cmd, argv[i]);
-        }
-    }
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--kind", CLI_KIND, &kind),
+        CLI_OPT_JSON(&json),
+        CLI_OPT_END,
+    };
+    int r = cli_parse(cmd, usage_category, argc, argv, opts, NULL);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     int rc = db_category_list(db, kind, NULL, &c, &n);

@@ -129,42 +129,27 @@ int cli_channel(int argc, char **argv)
     /* argv[1] is "channel" or "connections" */
     bool conns = strcmp(argv[1], "connections") == 0;
     const char *cmd = conns ? "xtreamd connections" : "xtreamd channel";
-    if (cli_wants_help(argc - 1, argv + 1)) {
-        fputs(usage_channel, stdout);
-        return CLI_OK;
-    }
-    const char *data = CLI_DEFAULT_DATA, *kill = NULL, *pos[2] = {NULL, NULL};
+    const char *data = CLI_DEFAULT_DATA, *pos[2] = {NULL, NULL};
+    long long kill = 0;
     bool json = false;
-    size_t np = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            data = v;
-        } else if (conns && (r = cli_opt_value(cmd, argc, argv, &i, "--kill", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            kill = v;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (argv[i][0] != '-' && np < 2) {
-            pos[np++] = argv[i];
-        } else {
-            return cli_bad_arg(cmd, argv[i]);
-        }
-    }
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--kill", CLI_INT, &kill, .min = 1, .max = INT64_MAX, .disabled = !conns),
+        CLI_OPT_JSON(&json),
+        CLI_OPT_END,
+    };
+    /* channel: SUB-COMMAND [ID]; connections: none */
+    struct cli_pos p = {.v = pos, .max = conns ? 0 : 2};
+    int r = cli_parse(cmd, usage_channel, argc - 1, argv + 1, opts, &p);
+    if (r)
+        return cli_parse_exit(r);
+    int np = p.n;
     char path[256];
     const char *method = "GET";
     long long id = 0;
     if (conns) {
-        if (np)
-            return cli_bad_arg(cmd, pos[0]);
         if (kill) {
-            if (cli_parse_int(cmd, "--kill", kill, 1, INT64_MAX, &id))
-                return CLI_USAGE;
-            snprintf(path, sizeof(path), "/api/admin/connections/%lld/kill", id);
+            snprintf(path, sizeof(path), "/api/admin/connections/%lld/kill", kill);
             method = "POST";
         } else {
             snprintf(path, sizeof(path), "/api/admin/connections");

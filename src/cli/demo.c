@@ -247,8 +247,11 @@ static int demo_access(struct demo *d, char *password, size_t pwsz)
     return rc;
 }
 
-static int check_public_url(const char *cmd, const char *u, char *out, size_t outsz)
+/* The check of --public-url: normalised into ctx (char[MAX_PUBLIC_URL]). */
+static int check_public_url(const char *cmd, const char *opt, const char *u, void *ctx)
 {
+    char *out = ctx;
+    size_t outsz = MAX_PUBLIC_URL;
     size_t n = strlen(u);
     bool ok = (strncmp(u, "http://", 7) == 0 && n > 7) || (strncmp(u, "https://", 8) == 0 && n > 8);
     for (size_t i = 0; ok && i < n; i++) {
@@ -257,9 +260,8 @@ static int check_public_url(const char *cmd, const char *u, char *out, size_t ou
     }
     while (n > 0 && u[n - 1] == '/')
         n--;
-    if (!ok || n >= outsz || n >= MAX_PUBLIC_URL) {
-        fprintf(stderr, "%s: --public-url: invalid URL '%s' (expected http(s)://host[:port])\n",
-                cmd, u);
+    if (!ok || n >= outsz) {
+        fprintf(stderr, "%s: %s: invalid URL '%s' (expected http(s)://host[:port])\n", cmd, opt, u);
         return -EINVAL;
     }
     snprintf(out, outsz, "%.*s", (int)n, u);
@@ -273,24 +275,14 @@ int cli_demo(int argc, char **argv)
     char media[PATH_MAX + 16];
     struct demo d = {.cmd = cmd};
     int ret = CLI_FAIL;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_demo, stdout);
-        return CLI_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            data = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--public-url", &v)) != 0) {
-            if (r < 0 || check_public_url(cmd, v, url, sizeof(url)))
-                return CLI_USAGE;
-        } else {
-            return cli_bad_arg(cmd, argv[i]);
-        }
-    }
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--public-url", CLI_STR, NULL, .check = check_public_url, .ctx = url),
+        CLI_OPT_END,
+    };
+    int r = cli_parse(cmd, usage_demo, argc, argv, opts, NULL);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &d.db))
         return CLI_FAIL;
     /* Media paths are stored absolute so that they do not depend on the

@@ -42,58 +42,44 @@ struct common {
     bool json;
     const char *pos[8];
     int npos;
-    const char *priority, *refresh;
+    long long priority, refresh;
 };
 
+/* The options of every epg sub-command: --data, --json where json_ok,
+ * --priority and --refresh-hours where add_opts, and up to max_pos (at most 8)
+ * positional arguments. Returns cli_parse()'s result. */
 static int parse_common(const char *cmd, int argc, char **argv, struct common *c, bool json_ok,
                         bool add_opts, int max_pos)
 {
     memset(c, 0, sizeof(*c));
     c->cmd = cmd;
     c->data = CLI_DEFAULT_DATA;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            c->data = v;
-        } else if (add_opts && (r = cli_opt_value(cmd, argc, argv, &i, "--priority", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            c->priority = v;
-        } else if (add_opts &&
-                   (r = cli_opt_value(cmd, argc, argv, &i, "--refresh-hours", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            c->refresh = v;
-        } else if (json_ok && strcmp(argv[i], "--json") == 0) {
-            c->json = true;
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return cli_bad_arg(cmd, argv[i]);
-        } else if (c->npos < max_pos && c->npos < 8) {
-            c->pos[c->npos++] = argv[i];
-        } else {
-            return cli_bad_arg(cmd, argv[i]);
-        }
-    }
-    return CLI_OK;
+    c->refresh = 24;
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&c->data),
+        CLI_OPT("--priority", CLI_INT, &c->priority, .min = -1000000, .max = 1000000,
+                .disabled = !add_opts),
+        CLI_OPT("--refresh-hours", CLI_INT, &c->refresh, .min = 0, .max = 24 * 365,
+                .disabled = !add_opts),
+        CLI_OPT("--json", CLI_FLAG, &c->json, .disabled = !json_ok),
+        CLI_OPT_END,
+    };
+    struct cli_pos pos = {.v = c->pos, .max = max_pos};
+    int r = cli_parse(cmd, usage_epg, argc, argv, opts, &pos);
+    c->npos = pos.n;
+    return r;
 }
 
 static int epg_add(int argc, char **argv)
 {
     struct common c;
     int rc = parse_common("xtreamd epg add", argc, argv, &c, false, true, 2);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc)
+        return cli_parse_exit(rc);
     if (c.npos != 2) {
         fprintf(stderr, "%s: expected NAME and FILE|URL (see --help)\n", c.cmd);
         return CLI_USAGE;
     }
-    long long prio = 0, refresh = 24;
-    if ((c.priority && cli_parse_int(c.cmd, "--priority", c.priority, -1000000, 1000000, &prio)) ||
-        (c.refresh && cli_parse_int(c.cmd, "--refresh-hours", c.refresh, 0, 24 * 365, &refresh)))
-        return CLI_USAGE;
     const char *name = c.pos[0], *url = c.pos[1];
     if (!*name || strlen(name) > 100) {
         fprintf(stderr, "%s: NAME must be 1 to 100 characters\n", c.cmd);
@@ -118,7 +104,7 @@ static int epg_add(int argc, char **argv)
     if (cli_open_db(c.cmd, c.data, &db))
         return CLI_FAIL;
     int64_t id;
-    rc = db_epg_source_add(db, name, url, (int)prio, (int)refresh, &id);
+    rc = db_epg_source_add(db, name, url, (int)c.priority, (int)c.refresh, &id);
     db_close(db);
     if (rc == -EEXIST) {
         fprintf(stderr, "%s: a source named '%s' already exists\n", c.cmd, name);
@@ -137,8 +123,8 @@ static int epg_list(int argc, char **argv)
 {
     struct common c;
     int rc = parse_common("xtreamd epg list", argc, argv, &c, true, false, 0);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc)
+        return cli_parse_exit(rc);
     struct db *db;
     struct db_epg_source *s;
     size_t n;
@@ -190,8 +176,8 @@ static int epg_del(int argc, char **argv)
 {
     struct common c;
     int rc = parse_common("xtreamd epg del", argc, argv, &c, false, false, 1);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc)
+        return cli_parse_exit(rc);
     if (c.npos != 1) {
         fprintf(stderr, "%s: expected NAME or ID\n", c.cmd);
         return CLI_USAGE;
@@ -232,8 +218,8 @@ static int epg_import(int argc, char **argv)
 {
     struct common c;
     int rc = parse_common("xtreamd epg import", argc, argv, &c, false, false, 8);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc)
+        return cli_parse_exit(rc);
     struct db *db;
     if (cli_open_db(c.cmd, c.data, &db))
         return CLI_FAIL;
@@ -274,8 +260,8 @@ static int epg_unmapped_cmd(int argc, char **argv)
 {
     struct common c;
     int rc = parse_common("xtreamd epg unmapped", argc, argv, &c, true, false, 0);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc)
+        return cli_parse_exit(rc);
     struct db *db;
     struct epg_unmapped *u;
     size_t n;
@@ -327,8 +313,8 @@ static int epg_map(int argc, char **argv)
 {
     struct common c;
     int rc = parse_common("xtreamd epg map", argc, argv, &c, false, false, 0);
-    if (rc != CLI_OK)
-        return rc;
+    if (rc)
+        return cli_parse_exit(rc);
     struct db *db;
     if (cli_open_db(c.cmd, c.data, &db))
         return CLI_FAIL;

@@ -418,7 +418,7 @@ static int feed_file(const char *cmd, const char *path, struct m3u_parser *p)
     return ret;
 }
 
-static int check_category_name(const char *cmd, const char *s)
+static int check_category_name(const char *cmd, const char *opt, const char *s, void *ctx)
 {
     size_t n = strlen(s);
     bool ok = n >= 1 && n <= MAX_CATEGORY;
@@ -426,7 +426,7 @@ static int check_category_name(const char *cmd, const char *s)
         ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
     json_t *j = ok ? json_string(s) : NULL; /* NULL when not valid UTF-8 */
     if (!j) {
-        fprintf(stderr, "%s: --category: '%s' must be 1-%d bytes of printable UTF-8\n", cmd, s,
+        fprintf(stderr, "%s: %s: '%s' must be 1-%d bytes of printable UTF-8\n", cmd, opt, s,
                 MAX_CATEGORY);
         return -EINVAL;
     }
@@ -434,48 +434,29 @@ static int check_category_name(const char *cmd, const char *s)
     return 0;
 }
 
+static int check_kind(const char *cmd, const char *opt, const char *s, void *ctx)
+{
+    if (strcmp(s, "series") != 0)
+        return 0;
+    fprintf(stderr, "%s: %s series is not supported (use live or movie)\n", cmd, opt);
+    return -EINVAL;
+}
+
 static int import_m3u(int argc, char **argv)
 {
     const char *cmd = "xtreamd import m3u";
     const char *data = CLI_DEFAULT_DATA, *src = NULL, *kind = "live";
     const char *category = "Uncategorized";
-    bool dashdash = false;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_import, stdout);
-        return CLI_OK;
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int r = 0;
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
-            if (src)
-                return cli_bad_arg(cmd, a);
-            src = a;
-        } else if (strcmp(a, "--") == 0) {
-            dashdash = true;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            data = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--kind", &v)) != 0) {
-            if (r > 0 && cli_parse_kind(cmd, "--kind", v, &kind))
-                return CLI_USAGE;
-            if (r > 0 && strcmp(kind, "series") == 0) {
-                fprintf(stderr, "%s: --kind series is not supported (use live or movie)\n", cmd);
-                return CLI_USAGE;
-            }
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--category", &v)) != 0) {
-            if (r > 0 && check_category_name(cmd, v))
-                return CLI_USAGE;
-            category = v;
-        } else {
-            return cli_bad_arg(cmd, a);
-        }
-        if (r < 0)
-            return CLI_USAGE;
-    }
-    if (!src) {
-        fprintf(stderr, "%s: missing FILE or URL (see %s --help)\n", cmd, cmd);
-        return CLI_USAGE;
-    }
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--kind", CLI_KIND, &kind, .check = check_kind),
+        CLI_OPT("--category", CLI_STR, &category, .check = check_category_name),
+        CLI_OPT_END,
+    };
+    struct cli_pos pos = {.v = &src, .min = 1, .max = 1, .name = "FILE or URL"};
+    int r = cli_parse(cmd, usage_import, argc, argv, opts, &pos);
+    if (r)
+        return cli_parse_exit(r);
 
     struct import im = {
         .cmd = cmd,

@@ -48,29 +48,16 @@ int cli_library(int argc, char **argv)
     }
     const char *data = CLI_DEFAULT_DATA, *category = NULL, *root = NULL;
     long long jobs = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            data = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--category", &v)) != 0) {
-            if (r < 0 || !*v) {
-                if (r > 0)
-                    fprintf(stderr, "%s: --category: empty name\n", cmd);
-                return CLI_USAGE;
-            }
-            category = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--jobs", &v)) != 0) {
-            if (r < 0 || cli_parse_int(cmd, "--jobs", v, 1, VOD_SCAN_MAX_JOBS, &jobs))
-                return CLI_USAGE;
-        } else if (argv[i][0] != '-' && !root) {
-            root = argv[i];
-        } else {
-            return cli_bad_arg(cmd, argv[i]);
-        }
-    }
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--category", CLI_STR, &category, .check = cli_check_nonempty),
+        CLI_OPT("--jobs", CLI_INT, &jobs, .min = 1, .max = VOD_SCAN_MAX_JOBS),
+        CLI_OPT_END,
+    };
+    struct cli_pos pos = {.v = &root, .max = 1};
+    int r = cli_parse(cmd, usage_vod, argc - 1, argv + 1, opts, &pos);
+    if (r)
+        return cli_parse_exit(r);
     if (!root) {
         fprintf(stderr, "%s: missing PATH (the folder to scan)\n", cmd);
         return CLI_USAGE;

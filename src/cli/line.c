@@ -78,8 +78,9 @@ static const char usage_line[] = "usage: xtreamd line COMMAND ...\n"
                                  "  del USERNAME                        delete a line\n"
                                  "Run 'xtreamd line COMMAND --help' for the options of each.\n";
 
-/* Returns 0 if s is a valid username/password, else prints why and -EINVAL. */
-static int check_cred(const char *cmd, const char *what, const char *s)
+/* Returns 0 if s is a valid username/password, else prints why and -EINVAL.
+ * Also the check of --password (what is then the option name). */
+static int check_cred(const char *cmd, const char *what, const char *s, void *ctx)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 64) {
@@ -101,11 +102,31 @@ static int check_cred(const char *cmd, const char *what, const char *s)
     return 0;
 }
 
-static int parse_expires(const char *cmd, const char *s, bool *has, int64_t *ts)
+/* Options shared by add and set. Tri-states: -1 unchanged, 0 off, 1 on. */
+struct line_opts {
+    const char *data;
+    const char *positional[2];
+    int npos;
+    const char *password;
+    long long max_conn; /* -1: not given (set) */
+    const char *expires;
+    bool exp_has;
+    int64_t exp_ts;
+    int trial, enabled, banned;
+    const char *bouquet_v[MAX_BOUQUETS];
+    struct cli_list bouquets;
+    bool no_bouquets;
+    char outputs[16]; /* "": not given */
+    const char *message;
+};
+
+/* The check of --expires: YYYY-MM-DD (00:00 UTC) or never, into o->exp_*. */
+static int check_expires(const char *cmd, const char *opt, const char *s, void *ctx)
 {
+    struct line_opts *o = ctx;
     if (strcmp(s, "never") == 0) {
-        *has = false;
-        *ts = 0;
+        o->exp_has = false;
+        o->exp_ts = 0;
         return 0;
     }
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -123,19 +144,22 @@ static int parse_expires(const char *cmd, const char *s, bool *has, int64_t *ts)
              d <= mdays[m - 1] + (m == 2 && leap ? 1 : 0);
     }
     if (!ok) {
-        fprintf(stderr, "%s: --expires: invalid date '%s' (expected YYYY-MM-DD or never)\n", cmd,
-                s);
+        fprintf(stderr, "%s: %s: invalid date '%s' (expected YYYY-MM-DD or never)\n", cmd, opt, s);
         return -EINVAL;
     }
     struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
-    *ts = (int64_t)timegm(&tm);
-    *has = true;
+    o->exp_ts = (int64_t)timegm(&tm);
+    o->exp_has = true;
     return 0;
 }
 
-/* Normalises a comma-separated output list into out ("ts,m3u8" at most). */
-static int parse_outputs(const char *cmd, const char *s, char *out, size_t outsz)
+/* The check of --outputs: normalises a comma-separated output list into
+ * o->outputs ("ts,m3u8" at most). */
+static int check_outputs(const char *cmd, const char *opt, const char *s, void *ctx)
 {
+    struct line_opts *o = ctx;
+    char *out = o->outputs;
+    size_t outsz = sizeof(o->outputs);
     bool seen_ts = false, seen_hls = false;
     size_t len = 0;
     const char *p = s;
@@ -149,9 +173,8 @@ static int parse_outputs(const char *cmd, const char *s, char *out, size_t outsz
         else if ((n == 4 && strncmp(p, "m3u8", 4) == 0) || (n == 3 && strncmp(p, "hls", 3) == 0))
             canon = "m3u8";
         if (!canon) {
-            fprintf(stderr,
-                    "%s: --outputs: unknown output '%.*s' (expected ts, m3u8, mpegts, hls)\n", cmd,
-                    (int)(n > 64 ? 64 : n), p);
+            fprintf(stderr, "%s: %s: unknown output '%.*s' (expected ts, m3u8, mpegts, hls)\n", cmd,
+                    opt, (int)(n > 64 ? 64 : n), p);
             return -EINVAL;
         }
         bool *seen = canon[0] == 't' ? &seen_ts : &seen_hls;
@@ -169,22 +192,22 @@ static int parse_outputs(const char *cmd, const char *s, char *out, size_t outsz
     return 0;
 }
 
-static int check_message(const char *cmd, const char *s)
+static int check_message(const char *cmd, const char *opt, const char *s, void *ctx)
 {
     size_t n = strlen(s);
     if (n > MAX_MESSAGE) {
-        fprintf(stderr, "%s: --message: longer than %d bytes\n", cmd, MAX_MESSAGE);
+        fprintf(stderr, "%s: %s: longer than %d bytes\n", cmd, opt, MAX_MESSAGE);
         return -EINVAL;
     }
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-            fprintf(stderr, "%s: --message: control character at byte %zu\n", cmd, i + 1);
+            fprintf(stderr, "%s: %s: control character at byte %zu\n", cmd, opt, i + 1);
             return -EINVAL;
         }
     }
     json_t *j = json_string(s); /* NULL when s is not valid UTF-8 */
     if (!j) {
-        fprintf(stderr, "%s: --message: not valid UTF-8\n", cmd);
+        fprintf(stderr, "%s: %s: not valid UTF-8\n", cmd, opt);
         return -EINVAL;
     }
     json_decref(j);
@@ -220,126 +243,46 @@ static int resolve_bouquets(const char *cmd, struct db *db, const char **names, 
     return 0;
 }
 
-/* Options shared by add and set. Tri-states: -1 unchanged, 0 off, 1 on. */
-struct line_opts {
-    const char *data;
-    const char *positional[2];
-    int npos;
-    const char *password;
-    long long max_conn;
-    bool has_max_conn;
-    const char *expires;
-    bool exp_has;
-    int64_t exp_ts;
-    int trial, enabled, banned;
-    const char *bouquets[MAX_BOUQUETS];
-    size_t nbouquets;
-    bool no_bouquets;
-    char outputs[16];
-    bool has_outputs;
-    const char *message;
-    bool json;
-};
-
-/* Sets a tri-state, refusing contradictions such as --trial --no-trial. */
-static int set_tri(const char *cmd, int *tri, int v, const char *arg)
-{
-    if (*tri != -1 && *tri != v) {
-        fprintf(stderr, "%s: '%s' contradicts an earlier option\n", cmd, arg);
-        return -EINVAL;
-    }
-    *tri = v;
-    return 0;
-}
-
-/* Parses add/set arguments. Returns CLI_OK or CLI_USAGE. */
-static int parse_line_opts(const char *cmd, bool is_set, int argc, char **argv, struct line_opts *o)
+/* Parses add/set arguments: 0, or cli_parse()'s 1 (--help) / -EINVAL. */
+static int parse_line_opts(const char *cmd, const char *usage, bool is_set, int argc, char **argv,
+                           struct line_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->data = CLI_DEFAULT_DATA;
+    o->max_conn = is_set ? -1 : 1;
     o->trial = o->enabled = o->banned = -1;
-    bool dashdash = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int r = 0;
-        if (dashdash || a[0] != '-' || a[1] == '\0') {
-            if (o->npos >= (is_set ? 1 : 2))
-                return cli_bad_arg(cmd, a);
-            o->positional[o->npos++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            dashdash = true;
-            continue;
-        }
-        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            o->data = v;
-        } else if (is_set && (r = cli_opt_value(cmd, argc, argv, &i, "--password", &v)) != 0) {
-            if (r > 0 && check_cred(cmd, "--password", v))
-                return CLI_USAGE;
-            o->password = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--max-connections", &v)) != 0) {
-            if (r > 0 &&
-                cli_parse_int(cmd, "--max-connections", v, 0, MAX_CONNECTIONS, &o->max_conn))
-                return CLI_USAGE;
-            o->has_max_conn = true;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--expires", &v)) != 0) {
-            if (r > 0 && parse_expires(cmd, v, &o->exp_has, &o->exp_ts))
-                return CLI_USAGE;
-            o->expires = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--bouquet", &v)) != 0) {
-            if (r > 0) {
-                if (o->nbouquets >= MAX_BOUQUETS) {
-                    fprintf(stderr, "%s: at most %d --bouquet options\n", cmd, MAX_BOUQUETS);
-                    return CLI_USAGE;
-                }
-                if (!*v) {
-                    fprintf(stderr, "%s: --bouquet: empty name\n", cmd);
-                    return CLI_USAGE;
-                }
-                o->bouquets[o->nbouquets++] = v;
-            }
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--outputs", &v)) != 0) {
-            if (r > 0 && parse_outputs(cmd, v, o->outputs, sizeof(o->outputs)))
-                return CLI_USAGE;
-            o->has_outputs = true;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--message", &v)) != 0) {
-            if (r > 0 && check_message(cmd, v))
-                return CLI_USAGE;
-            o->message = v;
-        } else if (strcmp(a, "--trial") == 0) {
-            r = set_tri(cmd, &o->trial, 1, a);
-        } else if (is_set && strcmp(a, "--no-trial") == 0) {
-            r = set_tri(cmd, &o->trial, 0, a);
-        } else if (is_set && strcmp(a, "--enabled") == 0) {
-            r = set_tri(cmd, &o->enabled, 1, a);
-        } else if (strcmp(a, "--disabled") == 0) {
-            r = set_tri(cmd, &o->enabled, 0, a);
-        } else if (strcmp(a, "--banned") == 0) {
-            r = set_tri(cmd, &o->banned, 1, a);
-        } else if (is_set && strcmp(a, "--unbanned") == 0) {
-            r = set_tri(cmd, &o->banned, 0, a);
-        } else if (is_set && strcmp(a, "--no-bouquets") == 0) {
-            o->no_bouquets = true;
-        } else {
-            return cli_bad_arg(cmd, a);
-        }
-        if (r < 0)
-            return CLI_USAGE;
-    }
-    if (o->npos == 0) {
-        fprintf(stderr, "%s: missing USERNAME (see %s --help)\n", cmd, cmd);
-        return CLI_USAGE;
-    }
-    if (check_cred(cmd, "username", o->positional[0]))
-        return CLI_USAGE;
-    if (o->npos > 1 && check_cred(cmd, "password", o->positional[1]))
-        return CLI_USAGE;
-    if (o->no_bouquets && o->nbouquets) {
+    o->bouquets = CLI_LIST_OF(o->bouquet_v);
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&o->data),
+        CLI_OPT("--max-connections", CLI_INT, &o->max_conn, .min = 0, .max = MAX_CONNECTIONS),
+        CLI_OPT("--expires", CLI_STR, &o->expires, .check = check_expires, .ctx = o),
+        CLI_OPT("--bouquet", CLI_LIST, &o->bouquets, .check = cli_check_nonempty),
+        CLI_OPT("--outputs", CLI_STR, NULL, .check = check_outputs, .ctx = o),
+        CLI_OPT("--message", CLI_STR, &o->message, .check = check_message),
+        CLI_OPT("--trial", CLI_TRI, &o->trial, .val = 1),
+        CLI_OPT("--disabled", CLI_TRI, &o->enabled, .val = 0),
+        CLI_OPT("--banned", CLI_TRI, &o->banned, .val = 1),
+        CLI_OPT("--password", CLI_STR, &o->password, .check = check_cred, .disabled = !is_set),
+        CLI_OPT("--no-trial", CLI_TRI, &o->trial, .val = 0, .disabled = !is_set),
+        CLI_OPT("--enabled", CLI_TRI, &o->enabled, .val = 1, .disabled = !is_set),
+        CLI_OPT("--unbanned", CLI_TRI, &o->banned, .val = 0, .disabled = !is_set),
+        CLI_OPT("--no-bouquets", CLI_FLAG, &o->no_bouquets, .disabled = !is_set),
+        CLI_OPT_END,
+    };
+    struct cli_pos pos = {.v = o->positional, .min = 1, .max = is_set ? 1 : 2, .name = "USERNAME"};
+    int r = cli_parse(cmd, usage, argc, argv, opts, &pos);
+    if (r)
+        return r;
+    o->npos = pos.n;
+    if (check_cred(cmd, "username", o->positional[0], NULL))
+        return -EINVAL;
+    if (o->npos > 1 && check_cred(cmd, "password", o->positional[1], NULL))
+        return -EINVAL;
+    if (o->no_bouquets && o->bouquets.n) {
         fprintf(stderr, "%s: --no-bouquets contradicts --bouquet\n", cmd);
-        return CLI_USAGE;
+        return -EINVAL;
     }
-    return CLI_OK;
+    return 0;
 }
 
 static int line_add(int argc, char **argv)
@@ -350,13 +293,9 @@ static int line_add(int argc, char **argv)
     char genpw[GEN_PASSWORD_LEN + 1];
     int64_t ids[MAX_BOUQUETS];
     int ret = CLI_FAIL;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_add, stdout);
-        return CLI_OK;
-    }
-    int u = parse_line_opts(cmd, false, argc, argv, &o);
-    if (u != CLI_OK)
-        return u;
+    int r = parse_line_opts(cmd, usage_add, false, argc, argv, &o);
+    if (r)
+        return cli_parse_exit(r);
     const char *password = o.npos > 1 ? o.positional[1] : NULL;
     if (!password) {
         if (gen_password(genpw, GEN_PASSWORD_LEN)) {
@@ -368,27 +307,27 @@ static int line_add(int argc, char **argv)
     struct db_line l = {
         .username = (char *)o.positional[0],
         .password = (char *)password,
-        .max_connections = o.has_max_conn ? o.max_conn : 1,
+        .max_connections = o.max_conn,
         .has_exp = o.expires ? o.exp_has : false,
         .exp_date = o.expires ? o.exp_ts : 0,
         .is_trial = o.trial == 1,
         .enabled = o.enabled != 0,
         .banned = o.banned == 1,
-        .allowed_outputs = o.has_outputs ? o.outputs : "ts,m3u8",
+        .allowed_outputs = o.outputs[0] ? o.outputs : "ts,m3u8",
         .message = (char *)(o.message ? o.message : ""),
     };
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
     if (db_begin(db))
         goto fail;
-    if (resolve_bouquets(cmd, db, o.bouquets, o.nbouquets, ids))
+    if (resolve_bouquets(cmd, db, o.bouquets.v, o.bouquets.n, ids))
         goto fail;
     int rc = db_line_insert(db, &l);
     if (rc == -EEXIST) {
         fprintf(stderr, "%s: line '%s' already exists\n", cmd, l.username);
         goto fail;
     }
-    if (rc || db_line_set_bouquets(db, l.id, ids, o.nbouquets) || db_commit(db)) {
+    if (rc || db_line_set_bouquets(db, l.id, ids, o.bouquets.n) || db_commit(db)) {
         fprintf(stderr, "%s: database error creating line '%s'\n", cmd, l.username);
         goto fail;
     }
@@ -412,13 +351,9 @@ static int line_set(int argc, char **argv)
     struct db_line l = {0};
     int64_t ids[MAX_BOUQUETS];
     int ret = CLI_FAIL;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_set, stdout);
-        return CLI_OK;
-    }
-    int u = parse_line_opts(cmd, true, argc, argv, &o);
-    if (u != CLI_OK)
-        return u;
+    int r = parse_line_opts(cmd, usage_set, true, argc, argv, &o);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
     if (db_begin(db))
@@ -430,13 +365,13 @@ static int line_set(int argc, char **argv)
     }
     if (rc)
         goto dberr;
-    if (resolve_bouquets(cmd, db, o.bouquets, o.nbouquets, ids))
+    if (resolve_bouquets(cmd, db, o.bouquets.v, o.bouquets.n, ids))
         goto fail;
     /* Apply the changes on the loaded copy; strings are swapped in owned. */
     char *pw = o.password ? strdup(o.password) : NULL;
-    char *outs = o.has_outputs ? strdup(o.outputs) : NULL;
+    char *outs = o.outputs[0] ? strdup(o.outputs) : NULL;
     char *msg = o.message ? strdup(o.message) : NULL;
-    if ((o.password && !pw) || (o.has_outputs && !outs) || (o.message && !msg)) {
+    if ((o.password && !pw) || (o.outputs[0] && !outs) || (o.message && !msg)) {
         free(pw);
         free(outs);
         free(msg);
@@ -454,7 +389,7 @@ static int line_set(int argc, char **argv)
         free(l.message);
         l.message = msg;
     }
-    if (o.has_max_conn)
+    if (o.max_conn >= 0)
         l.max_connections = o.max_conn;
     if (o.expires) {
         l.has_exp = o.exp_has;
@@ -468,7 +403,7 @@ static int line_set(int argc, char **argv)
         l.banned = o.banned;
     if (db_line_update(db, &l))
         goto dberr;
-    if ((o.nbouquets || o.no_bouquets) && db_line_set_bouquets(db, l.id, ids, o.nbouquets))
+    if ((o.bouquets.n || o.no_bouquets) && db_line_set_bouquets(db, l.id, ids, o.bouquets.n))
         goto dberr;
     if (db_commit(db))
         goto dberr;
@@ -556,52 +491,31 @@ static void join_bouquets(const struct db_line *l, char *out, size_t n)
         snprintf(out, n, "-");
 }
 
-/* Parses "[USERNAME] [--json] [--data DIR]" for list/show/del. */
-static int parse_simple(const char *cmd, int argc, char **argv, bool want_user, bool allow_json,
+/* Parses "[USERNAME] [--json] [--data DIR]" for list/show/del; user NULL: no
+ * USERNAME, json NULL: no --json. Returns cli_parse()'s result. */
+static int parse_simple(const char *cmd, const char *usage, int argc, char **argv,
                         const char **data, const char **user, bool *json)
 {
-    bool dashdash = false;
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(data),
+        CLI_OPT("--json", CLI_FLAG, json, .disabled = !json),
+        CLI_OPT_END,
+    };
+    struct cli_pos pos = {.v = user, .min = 1, .max = 1, .name = "USERNAME"};
     *data = CLI_DEFAULT_DATA;
-    *user = NULL;
-    *json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int r;
-        if (!dashdash && strcmp(a, "--") == 0) {
-            dashdash = true;
-        } else if (!dashdash && (r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0)
-                return CLI_USAGE;
-            *data = v;
-        } else if (!dashdash && allow_json && strcmp(a, "--json") == 0) {
-            *json = true;
-        } else if ((dashdash || a[0] != '-' || a[1] == '\0') && want_user && !*user) {
-            *user = a;
-        } else {
-            return cli_bad_arg(cmd, a);
-        }
-    }
-    if (want_user && !*user) {
-        fprintf(stderr, "%s: missing USERNAME (see %s --help)\n", cmd, cmd);
-        return CLI_USAGE;
-    }
-    return CLI_OK;
+    return cli_parse(cmd, usage, argc, argv, opts, user ? &pos : NULL);
 }
 
 static int line_list(int argc, char **argv)
 {
-    const char *cmd = "xtreamd line list", *data, *user;
-    bool json;
+    const char *cmd = "xtreamd line list", *data;
+    bool json = false;
     struct db *db;
     struct db_line *v;
     size_t n;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_list, stdout);
-        return CLI_OK;
-    }
-    int u = parse_simple(cmd, argc, argv, false, true, &data, &user, &json);
-    if (u != CLI_OK)
-        return u;
+    int r = parse_simple(cmd, usage_list, argc, argv, &data, NULL, &json);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     if (db_line_list(db, &v, &n)) {
@@ -638,17 +552,13 @@ static int line_list(int argc, char **argv)
 
 static int line_show(int argc, char **argv)
 {
-    const char *cmd = "xtreamd line show", *data, *user;
-    bool json;
+    const char *cmd = "xtreamd line show", *data, *user = NULL;
+    bool json = false;
     struct db *db;
     struct db_line l;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_show, stdout);
-        return CLI_OK;
-    }
-    int u = parse_simple(cmd, argc, argv, true, true, &data, &user, &json);
-    if (u != CLI_OK)
-        return u;
+    int r = parse_simple(cmd, usage_show, argc, argv, &data, &user, &json);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     int rc = db_line_get(db, user, &l);
@@ -695,16 +605,11 @@ static int line_show(int argc, char **argv)
 
 static int line_del(int argc, char **argv)
 {
-    const char *cmd = "xtreamd line del", *data, *user;
-    bool json;
+    const char *cmd = "xtreamd line del", *data, *user = NULL;
     struct db *db;
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage_del, stdout);
-        return CLI_OK;
-    }
-    int u = parse_simple(cmd, argc, argv, true, false, &data, &user, &json);
-    if (u != CLI_OK)
-        return u;
+    int r = parse_simple(cmd, usage_del, argc, argv, &data, &user, NULL);
+    if (r)
+        return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     int rc = db_line_delete(db, user);

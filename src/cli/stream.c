@@ -36,63 +36,44 @@ static const char usage_stream[] =
 
 struct stream_opts {
     const char *data, *name, *category, *epg, *logo;
-    const char *sources[MAX_SOURCES];
-    size_t nsrc;
+    const char *source_v[MAX_SOURCES];
+    struct cli_list sources;
     int always_on;
     bool json;
     const char *positional;
 };
 
-static int parse(const char *cmd, int argc, char **argv, struct stream_opts *o)
+static int check_source(const char *cmd, const char *opt, const char *v, void *ctx)
+{
+    if (*v && strlen(v) <= 4096)
+        return 0;
+    fprintf(stderr, "%s: %s: empty, too long, or more than %d sources\n", cmd, opt, MAX_SOURCES);
+    return -EINVAL;
+}
+
+/* Every sub-command accepts every option (those it has no use for are
+ * ignored) and min_pos to max_pos positional arguments: add's NAME or the
+ * stream ID of the others. Returns cli_parse()'s result. */
+static int parse(const char *cmd, int argc, char **argv, int min_pos, int max_pos,
+                 struct stream_opts *o)
 {
     o->data = CLI_DEFAULT_DATA;
     o->always_on = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        int r;
-        if ((r = cli_opt_value(cmd, argc, argv, &i, "--data", &v)) != 0) {
-            if (r < 0)
-                return -1;
-            o->data = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--name", &v)) != 0) {
-            if (r < 0)
-                return -1;
-            o->name = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--category", &v)) != 0) {
-            if (r < 0)
-                return -1;
-            o->category = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--epg-id", &v)) != 0) {
-            if (r < 0)
-                return -1;
-            o->epg = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--logo", &v)) != 0) {
-            if (r < 0)
-                return -1;
-            o->logo = v;
-        } else if ((r = cli_opt_value(cmd, argc, argv, &i, "--source", &v)) != 0) {
-            if (r < 0)
-                return -1;
-            if (o->nsrc == MAX_SOURCES || !*v || strlen(v) > 4096) {
-                fprintf(stderr, "%s: --source: empty, too long, or more than %d sources\n", cmd,
-                        MAX_SOURCES);
-                return -1;
-            }
-            o->sources[o->nsrc++] = v;
-        } else if (strcmp(argv[i], "--always-on") == 0) {
-            o->always_on = 1;
-        } else if (strcmp(argv[i], "--on-demand") == 0) {
-            o->always_on = 0;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            o->json = true;
-        } else if (argv[i][0] != '-' && !o->positional) {
-            o->positional = argv[i];
-        } else {
-            cli_bad_arg(cmd, argv[i]);
-            return -1;
-        }
-    }
-    return 0;
+    o->sources = CLI_LIST_OF(o->source_v);
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&o->data),
+        CLI_OPT("--name", CLI_STR, &o->name),
+        CLI_OPT("--category", CLI_STR, &o->category),
+        CLI_OPT("--epg-id", CLI_STR, &o->epg),
+        CLI_OPT("--logo", CLI_STR, &o->logo),
+        CLI_OPT("--source", CLI_LIST, &o->sources, .check = check_source),
+        CLI_OPT("--always-on", CLI_CONST, &o->always_on, .val = 1),
+        CLI_OPT("--on-demand", CLI_CONST, &o->always_on, .val = 0),
+        CLI_OPT_JSON(&o->json),
+        CLI_OPT_END,
+    };
+    struct cli_pos pos = {.v = &o->positional, .min = min_pos, .max = max_pos, .name = "stream ID"};
+    return cli_parse(cmd, usage_stream, argc, argv, opts, &pos);
 }
 
 static json_t *to_json(const struct db_live_stream *s)
@@ -124,10 +105,6 @@ static int category_id(struct db *db, const char *name, int64_t *id)
 static int parse_id(const char *cmd, const char *s, int64_t *id)
 {
     long long v;
-    if (!s) {
-        fprintf(stderr, "%s: missing stream ID (see %s --help)\n", cmd, cmd);
-        return -1;
-    }
     if (cli_parse_int(cmd, "ID", s, 1, INT32_MAX, &v))
         return -1;
     *id = v;
@@ -138,13 +115,14 @@ static int stream_add(int argc, char **argv)
 {
     const char *cmd = "xtreamd stream add";
     struct stream_opts o = {0};
-    if (parse(cmd, argc, argv, &o))
-        return CLI_USAGE;
+    int r = parse(cmd, argc, argv, 0, 1, &o);
+    if (r)
+        return cli_parse_exit(r);
     if (!o.positional || !*o.positional) {
         fprintf(stderr, "%s: missing NAME\n", cmd);
         return CLI_USAGE;
     }
-    if (o.nsrc == 0) {
+    if (o.sources.n == 0) {
         fprintf(stderr, "%s: at least one --source URL is required\n", cmd);
         return CLI_USAGE;
     }
@@ -165,8 +143,8 @@ static int stream_add(int argc, char **argv)
                               .epg_channel_id = o.epg,
                               .logo = o.logo,
                               .sort_order = order,
-                              .sources = o.sources,
-                              .source_count = o.nsrc};
+                              .sources = o.sources.v,
+                              .source_count = o.sources.n};
     if (!rc)
         rc = db_stream_insert(c, &in, &id);
     struct db_live_stream_set set = {.category_id = -1, .always_on = o.always_on};
@@ -190,13 +168,12 @@ static int stream_list(int argc, char **argv, bool show)
 {
     const char *cmd = show ? "xtreamd stream show" : "xtreamd stream list";
     struct stream_opts o = {0};
-    if (parse(cmd, argc, argv, &o))
-        return CLI_USAGE;
+    int r = parse(cmd, argc, argv, show, show, &o);
+    if (r)
+        return cli_parse_exit(r);
     int64_t id = 0;
     if (show && parse_id(cmd, o.positional, &id))
         return CLI_USAGE;
-    if (!show && o.positional)
-        return cli_bad_arg(cmd, o.positional);
     struct db *db;
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
@@ -251,8 +228,9 @@ static int stream_set(int argc, char **argv, bool del)
 {
     const char *cmd = del ? "xtreamd stream del" : "xtreamd stream set";
     struct stream_opts o = {0};
-    if (parse(cmd, argc, argv, &o))
-        return CLI_USAGE;
+    int r = parse(cmd, argc, argv, 1, 1, &o);
+    if (r)
+        return cli_parse_exit(r);
     int64_t id;
     if (parse_id(cmd, o.positional, &id))
         return CLI_USAGE;
@@ -271,8 +249,8 @@ static int stream_set(int argc, char **argv, bool del)
                                          .logo = o.logo,
                                          .category_id = cat,
                                          .always_on = o.always_on,
-                                         .sources = o.sources,
-                                         .source_count = o.nsrc};
+                                         .sources = o.sources.v,
+                                         .source_count = o.sources.n};
         if (!rc)
             rc = db_live_stream_update(db, id, &set);
     }

@@ -527,7 +527,8 @@ int vod_scan(struct db *db, const struct vod_scan_opts *o, struct vod_scan_stats
     if (rc == 0)
         rc = db_library_open(db, &l);
     if (rc == 0) {
-        qsort(s.jobs, s.njobs, sizeof(*s.jobs), cmp_job_path);
+        if (s.njobs) /* qsort(NULL, 0, ...) is undefined */
+            qsort(s.jobs, s.njobs, sizeof(*s.jobs), cmp_job_path);
         stats->files = s.njobs;
         rc = classify(&s, l);
     }

@@ -274,3 +274,14 @@ describe('re-scan and removal', () => {
     assert.match(again.stdout, /0 added, 0 updated, 2 unchanged/);
   });
 });
+
+describe('edge cases', () => {
+  it('scanning an empty folder succeeds with nothing found (no undefined behaviour)', async () => {
+    const empty = path.join(dir, 'empty-folder');
+    await mkdir(empty, { recursive: true });
+    const r = await runCli(['vod', 'scan', empty, '--data', data]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /0 files: 0 added/);
+    assert.doesNotMatch(r.stderr, /runtime error|AddressSanitizer/);
+  });
+});
