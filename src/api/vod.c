@@ -183,8 +183,7 @@ void api_vod_check_lines(struct api *api, int64_t now)
     struct vod_conn *next;
     for (struct vod_conn *v = api->vod_conns; v; v = next) {
         next = v->next;
-        const struct cat_line *l = catalog_line(api->catalog, v->username);
-        if (l && l->id == v->line_id && auth_line_status(l, now) == AUTH_OK)
+        if (auth_line_still_active(api->catalog, v->username, v->line_id, now))
             continue;
         log_info("vod", "download by %s cut: line %s is no longer active", v->ip, v->username);
         http_conn_abort(v->conn); /* frees v through vod_done */

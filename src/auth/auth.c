@@ -4,6 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool auth_line_still_active(const struct catalog *c, const char *username, int64_t line_id,
+                            int64_t now)
+{
+    const struct cat_line *l = catalog_line(c, username);
+    return l && l->id == line_id && auth_line_status(l, now) == AUTH_OK;
+}
+
 enum auth_status auth_line_status(const struct cat_line *line, int64_t now)
 {
     if (line->banned)

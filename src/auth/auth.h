@@ -22,6 +22,10 @@ enum auth_status {
 
 /* Precedence: banned > disabled > expired > active. */
 enum auth_status auth_line_status(const struct cat_line *line, int64_t now);
+/* Whether a connection opened by line (username, line_id) may go on in
+ * snapshot c: the line still exists as the same line and is active. */
+bool auth_line_still_active(const struct catalog *c, const char *username, int64_t line_id,
+                            int64_t now);
 /* "Active", "Expired", "Disabled", "Banned" (AUTH_INVALID -> "Invalid"). */
 const char *auth_status_name(enum auth_status st);
 

@@ -955,8 +955,7 @@ static void check_lines(struct live *live)
         struct live_viewer *next;
         for (struct live_viewer *v = ch->viewers; v; v = next) {
             next = v->next;
-            const struct cat_line *l = catalog_line(live->cat, v->username);
-            if (l && l->id == v->line_id && auth_line_status(l, now) == AUTH_OK)
+            if (auth_line_still_active(live->cat, v->username, v->line_id, now))
                 continue;
             log_info("live", "viewer %s cut: line %s is no longer active", v->ip, v->username);
             live->kicked_line++;
@@ -965,8 +964,7 @@ static void check_lines(struct live *live)
     }
     for (size_t b = 0; b < SESS_BUCKETS; b++) {
         for (struct hls_session *s = live->sessions[b]; s; s = s->hnext) {
-            const struct cat_line *l = catalog_line(live->cat, s->username);
-            if (!s->kicked && !(l && l->id == s->line_id && auth_line_status(l, now) == AUTH_OK)) {
+            if (!s->kicked && !auth_line_still_active(live->cat, s->username, s->line_id, now)) {
                 s->kicked = true;
                 live->kicked_line++;
             }
