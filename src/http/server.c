@@ -44,9 +44,9 @@
 #define ACCEPTS_PER_WAKEUP 64
 #define READ_CHUNK         16384
 #define WRITE_CAP          (1024 * 1024) /* bytes written per connection per wakeup */
-#define PIPELINE_OUT_MAX   (256 * 1024) /* stop dispatching pipelined requests above */
-#define STREAM_BUDGET      (64 * 1024)  /* pull a body source below this many queued bytes */
-#define SBUF_MAX           (8u << 20)   /* hard cap on what one pull may append */
+#define PIPELINE_OUT_MAX   (256 * 1024)  /* stop dispatching pipelined requests above */
+#define STREAM_BUDGET      (64 * 1024)   /* pull a body source below this many queued bytes */
+#define SBUF_MAX           (8u << 20)    /* hard cap on what one pull may append */
 #define LINGER_MS          2000
 #define MAX_IOV            64
 #define MAX_BODY_REFS      4096
