@@ -232,6 +232,23 @@ void api_authenticate(struct api_req *r)
     r->status = auth_line_status(r->line, r->now);
 }
 
+bool api_authorize_text(struct api_req *r)
+{
+    api_cors(r, false);
+    api_authenticate(r);
+    if (r->status == AUTH_INVALID) {
+        api_text_error(r, 401, "invalid username or password\n");
+        return false;
+    }
+    if (r->status != AUTH_OK) {
+        char msg[64];
+        snprintf(msg, sizeof(msg), "line is %s\n", auth_status_name(r->status));
+        api_text_error(r, 403, msg);
+        return false;
+    }
+    return true;
+}
+
 void api_cors(struct api_req *r, bool echo_origin)
 {
     const char *origin = http_request_header(r->req, "Origin");

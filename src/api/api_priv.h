@@ -41,6 +41,10 @@ struct api_req {
 
 /* Fills line/status from username/password, counting failures per IP. */
 void api_authenticate(struct api_req *r);
+/* For the non-JSON routes (get.php, xmltv.php, stream URLs): CORS '*', then
+ * authenticates; false after answering 401 (wrong credentials) or 403 ("line
+ * is Expired|Disabled|Banned"). */
+bool api_authorize_text(struct api_req *r);
 /* URL base for links: public URL, else http://<Host header>. */
 void api_base_url(struct api_req *r);
 /* Splits r->base into host / port / protocol for server_info. */

@@ -159,18 +159,8 @@ static const char *parse_output(struct api_req *r, const char *out)
 
 void api_playlist(struct api_req *r, const char *type)
 {
-    api_cors(r, false);
-    api_authenticate(r);
-    if (r->status == AUTH_INVALID) {
-        api_text_error(r, 401, "invalid username or password\n");
+    if (!api_authorize_text(r))
         return;
-    }
-    if (r->status != AUTH_OK) {
-        char msg[64];
-        snprintf(msg, sizeof(msg), "line is %s\n", auth_status_name(r->status));
-        api_text_error(r, 403, msg);
-        return;
-    }
     struct m3u_opts o = {0};
     if (!type || !*type || strcmp(type, "m3u_plus") == 0)
         o.plus = true;

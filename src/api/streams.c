@@ -58,18 +58,8 @@ static int check_vod(struct api_req *r, const char *kind, int64_t id, struct cat
 
 void api_stream(struct api_req *r, const char *kind, const char *id_ext)
 {
-    api_cors(r, false);
-    api_authenticate(r);
-    if (r->status == AUTH_INVALID) {
-        api_text_error(r, 401, "invalid username or password\n");
+    if (!api_authorize_text(r))
         return;
-    }
-    if (r->status != AUTH_OK) {
-        char msg[64];
-        snprintf(msg, sizeof(msg), "line is %s\n", auth_status_name(r->status));
-        api_text_error(r, 403, msg);
-        return;
-    }
     const char *ext;
     int64_t id = split_id(id_ext, &ext);
     if (id < 0) {

@@ -344,16 +344,8 @@ static int collect_channels(struct xmltv_src *x, struct cat_view *v)
 
 void api_xmltv(struct api_req *r, bool gzip)
 {
-    api_cors(r, false);
-    api_authenticate(r);
-    if (r->status == AUTH_INVALID) {
-        api_text_error(r, 401, "invalid username or password\n");
+    if (!api_authorize_text(r))
         return;
-    }
-    if (r->status != AUTH_OK) {
-        api_text_error(r, 403, "line is not active\n");
-        return;
-    }
     struct cat_view *v = catalog_view(r->cat, r->line);
     struct xmltv_src *x = calloc(1, sizeof(*x));
     if (!v || !x) {
