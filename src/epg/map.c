@@ -180,6 +180,27 @@ static int score(const char *key, const struct db_epg_guide *g)
     return best;
 }
 
+/* Keeps u's EPG_CANDIDATES best distinct ids, best first. */
+static int add_candidate(struct epg_unmapped *u, const char *id, int sc)
+{
+    int slot = EPG_CANDIDATES;
+    while (slot > 0 && (!u->candidate[slot - 1] || u->score[slot - 1] < sc))
+        slot--;
+    if (slot >= EPG_CANDIDATES)
+        return 0;
+    for (int k = 0; k < EPG_CANDIDATES && u->candidate[k]; k++)
+        if (strcmp(u->candidate[k], id) == 0)
+            return 0;
+    free(u->candidate[EPG_CANDIDATES - 1]);
+    memmove(&u->candidate[slot + 1], &u->candidate[slot],
+            (EPG_CANDIDATES - 1 - (size_t)slot) * sizeof(u->candidate[0]));
+    memmove(&u->score[slot + 1], &u->score[slot],
+            (EPG_CANDIDATES - 1 - (size_t)slot) * sizeof(u->score[0]));
+    u->candidate[slot] = strdup(id);
+    u->score[slot] = sc;
+    return u->candidate[slot] ? 0 : -ENOMEM;
+}
+
 int epg_unmapped(struct db *db, struct epg_unmapped **out, size_t *count)
 {
     struct guide_set gs;
@@ -211,32 +232,13 @@ int epg_unmapped(struct db *db, struct epg_unmapped **out, size_t *count)
         }
         char key[EPG_NAME_KEY];
         epg_normalize_name(st[i].name, key, sizeof(key));
-        for (size_t g = 0; g < gs.n; g++) {
+        for (size_t g = 0; g < gs.n && rc == 0; g++) {
             int sc = score(key, &gs.g[g]);
-            if (sc < 30)
-                continue;
-            int slot = EPG_CANDIDATES;
-            while (slot > 0 && (!u->candidate[slot - 1] || u->score[slot - 1] < sc))
-                slot--;
-            if (slot >= EPG_CANDIDATES)
-                continue;
-            bool dup = false;
-            for (int k = 0; k < EPG_CANDIDATES && u->candidate[k]; k++)
-                dup |= strcmp(u->candidate[k], gs.g[g].channel_id) == 0;
-            if (dup)
-                continue;
-            free(u->candidate[EPG_CANDIDATES - 1]);
-            memmove(&u->candidate[slot + 1], &u->candidate[slot],
-                    (EPG_CANDIDATES - 1 - (size_t)slot) * sizeof(u->candidate[0]));
-            memmove(&u->score[slot + 1], &u->score[slot],
-                    (EPG_CANDIDATES - 1 - (size_t)slot) * sizeof(u->score[0]));
-            u->candidate[slot] = strdup(gs.g[g].channel_id);
-            u->score[slot] = sc;
-            if (!u->candidate[slot]) {
-                rc = -ENOMEM;
-                goto out;
-            }
+            if (sc >= 30)
+                rc = add_candidate(u, gs.g[g].channel_id, sc);
         }
+        if (rc)
+            goto out;
     }
 out:
     db_epg_streams_free(st, n);
