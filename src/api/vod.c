@@ -139,14 +139,12 @@ static void vod_done(void *ctx)
     free(v);
 }
 
-/* A registered vod_conn whose response sends no file body after all. */
+/* A registered vod_conn whose response sends no body after all (nothing was
+ * written for it, so it adds no bytes). */
 static void vod_drop(struct vod_conn *v)
 {
-    if (!v)
-        return;
-    conn_registry_remove(v->api->conns, v->handle, (int64_t)time(NULL));
-    vod_unlink(v);
-    free(v);
+    if (v)
+        vod_done(v);
 }
 
 static void vod_kick(void *ctx)

@@ -206,6 +206,16 @@ static void job_done(struct job *j)
         fn(j->done_ctx);
 }
 
+/* Ends the upstream transfer now (its socket closes). Never inside curl. */
+static void job_drop_transfer(struct job *j)
+{
+    if (!j->easy)
+        return;
+    curl_multi_remove_handle(j->m->multi, j->easy);
+    curl_easy_cleanup(j->easy);
+    j->easy = NULL;
+}
+
 static void job_free(struct job *j)
 {
     struct vod_relay *m = j->m;
@@ -216,10 +226,7 @@ static void job_free(struct job *j)
     if (j->next)
         j->next->prev = j->prev;
     m->njobs--;
-    if (j->easy) {
-        curl_multi_remove_handle(m->multi, j->easy);
-        curl_easy_cleanup(j->easy);
-    }
+    job_drop_transfer(j);
     curl_slist_free_all(j->hdrs);
     buf_free(&j->buf);
     free(j->url);
@@ -334,6 +341,18 @@ static void respond(struct job *j)
         job_release(j); /* no body source: nothing else will let go of the job */
 }
 
+/* The transfer is over: answer now if the head never came, else let the
+ * viewer drain what is buffered (the body source then ends or fails). */
+static void job_finish(struct job *j, CURLcode result)
+{
+    j->finished = true;
+    j->result = result;
+    if (!j->responded)
+        respond(j);
+    else if (!j->http_gone)
+        http_conn_wake(j->conn);
+}
+
 /* ---- curl callbacks ---------------------------------------------------------- */
 
 static size_t on_header(char *line, size_t size, size_t n, void *ud)
@@ -403,15 +422,11 @@ static void check_done(struct vod_relay *m)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
         if (!j || j->finished)
             continue;
-        j->finished = true;
-        j->result = msg->data.result;
-        if (j->result != CURLE_OK && !j->http_gone && j->responded)
+        CURLcode result = msg->data.result;
+        if (result != CURLE_OK && !j->http_gone && j->responded)
             log_warn("vod", "relay: %s ended early: %s", j->url,
-                     j->errbuf[0] ? j->errbuf : curl_easy_strerror(j->result));
-        if (!j->responded)
-            respond(j);
-        else if (!j->http_gone)
-            http_conn_wake(j->conn);
+                     j->errbuf[0] ? j->errbuf : curl_easy_strerror(result));
+        job_finish(j, result);
         schedule_work(m);
     }
     if (m->nready) {
@@ -504,15 +519,8 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 static void job_timeout(struct job *j, const char *what)
 {
     log_warn("vod", "relay: %s: %s", j->url, what);
-    curl_multi_remove_handle(j->m->multi, j->easy);
-    curl_easy_cleanup(j->easy);
-    j->easy = NULL;
-    j->finished = true;
-    j->result = CURLE_OPERATION_TIMEDOUT;
-    if (!j->responded)
-        respond(j);
-    else if (!j->http_gone)
-        http_conn_wake(j->conn);
+    job_drop_transfer(j);
+    job_finish(j, CURLE_OPERATION_TIMEDOUT);
 }
 
 static void on_work(uv_timer_t *t)
