@@ -798,6 +798,7 @@ static void conn_dispatch(struct http_conn *c, size_t need)
     if (rc) {
         http_params_free(&req->params);
         free(body);
+        req->body = NULL; /* the request stays in c->rm until it is freed */
         conn_error(c, rc == -ENOMEM ? 500 : 400, rc == -ENOMEM ? "out of memory" : why);
         return;
     }
@@ -1116,8 +1117,7 @@ static void conn_start_linger(struct http_conn *c)
 {
     buf_free(&c->rbuf);
     buf_free(&c->sbuf);
-    free(c->rm);
-    c->rm = NULL;
+    request_free(c);
     if (c->peer_eof || c->srv->stopping) {
         for (int i = 0; i < 64; i++)
             if (recv(c->fd, c->srv->scratch, sizeof(c->srv->scratch), 0) <= 0)
@@ -1280,15 +1280,13 @@ static void conn_close(struct http_conn *c)
     buf_free(&c->rbuf);
     buf_free(&c->sbuf);
     if (c->res.deferred) {
-        /* The handler's work is still out: tell it, then drop the request. */
+        /* The handler's work is still out: tell it before the request goes. */
         c->res.deferred = false;
         if (c->res.defer_abort)
             c->res.defer_abort(c->res.defer_ctx);
-        request_free(c);
-    } else if (!c->in_dispatch) {
-        free(c->rm);
-        c->rm = NULL;
     }
+    if (!c->in_dispatch)
+        request_free(c);
     if (c->res.has_src && c->res.src.close)
         c->res.src.close(c->res.src.ctx);
     c->res.has_src = false;
