@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -19,14 +18,7 @@ int db_bouquet_find(struct db *db, const char *name, int64_t *id)
     if (db_prepare(db, "SELECT id FROM bouquets WHERE name = ?1", &st))
         return -EIO;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE)
-        ret = -ENOENT;
-    else
-        ret = step_err(db, rc);
+    int ret = db_step_id(db, st, "bouquets", id);
     sqlite3_finalize(st);
     return ret;
 }
@@ -77,11 +69,6 @@ int db_bouquet_add_item(struct db *db, int64_t bouquet_id, const char *kind, int
     return ret;
 }
 
-static char *dup_col(sqlite3_stmt *st, int i)
-{
-    return strdup(db_col_text(st, i));
-}
-
 void db_bouquet_list_free(struct db_bouquet *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -95,34 +82,53 @@ void db_bouquet_list_free(struct db_bouquet *b, size_t n)
     free(b);
 }
 
+static int read_item(void *ctx, sqlite3_stmt *st, void *row)
+{
+    struct db_bouquet_item *it = row;
+    (void)ctx;
+    it->kind = db_col_strdup(st, 0);
+    it->item_id = sqlite3_column_int64(st, 1);
+    it->label = db_col_strdup(st, 2);
+    return it->kind && it->label ? 0 : -ENOMEM;
+}
+
 static int load_items(struct db *db, sqlite3_stmt *st, struct db_bouquet *b)
 {
-    size_t cap = 0;
-    int rc;
+    void *items = NULL;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, b->id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_bouquet_item *p = array_reserve(b->items, &cap, b->item_count + 1, sizeof(*p), 4);
-        if (!p)
-            return -ENOMEM;
-        b->items = p;
-        struct db_bouquet_item *it = &b->items[b->item_count];
-        it->kind = dup_col(st, 0);
-        it->item_id = sqlite3_column_int64(st, 1);
-        it->label = dup_col(st, 2);
-        b->item_count++;
-        if (!it->kind || !it->label)
-            return -ENOMEM;
-    }
-    return rc == SQLITE_DONE ? 0 : step_err(db, rc);
+    int ret = db_step_rows(db, st, "bouquets", sizeof(*b->items), 4, read_item, NULL, &items,
+                           &b->item_count);
+    b->items = items;
+    return ret;
+}
+
+struct list_ctx {
+    struct db *db;
+    sqlite3_stmt *items;
+};
+
+static int read_bouquet(void *ctx, sqlite3_stmt *st, void *row)
+{
+    const struct list_ctx *x = ctx;
+    struct db_bouquet *b = row;
+    b->id = sqlite3_column_int64(st, 0);
+    b->name = db_col_strdup(st, 1);
+    b->sort_order = sqlite3_column_int64(st, 2);
+    b->created_at = sqlite3_column_int64(st, 3);
+    b->line_count = sqlite3_column_int64(st, 4);
+    if (!b->name)
+        return -ENOMEM;
+    return load_items(x->db, x->items, b);
 }
 
 int db_bouquet_list(struct db *db, struct db_bouquet **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL, *items = NULL;
-    struct db_bouquet *v = NULL;
-    size_t len = 0, cap = 0;
-    int ret = -EIO, rc;
+    struct list_ctx x = {db, NULL};
+    sqlite3_stmt *st = NULL;
+    void *v = NULL;
+    size_t len = 0;
+    int ret = -EIO;
     *out = NULL;
     *n = 0;
     if (db_prepare(db,
@@ -139,42 +145,20 @@ int db_bouquet_list(struct db *db, struct db_bouquet **out, size_t *n)
                    "  WHEN 'series' THEN (SELECT s.title FROM series s WHERE s.id = i.item_id)"
                    "  ELSE '' END, '')"
                    " FROM bouquet_items i WHERE i.bouquet_id = ?1 ORDER BY i.position, i.id",
-                   &items))
+                   &x.items))
         goto fail;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_bouquet *p = array_reserve(v, &cap, len + 1, sizeof(*p), 8);
-        if (!p) {
-            ret = -ENOMEM;
-            goto fail;
-        }
-        v = p;
-        struct db_bouquet *b = &v[len++];
-        memset(b, 0, sizeof(*b));
-        b->id = sqlite3_column_int64(st, 0);
-        b->name = dup_col(st, 1);
-        b->sort_order = sqlite3_column_int64(st, 2);
-        b->created_at = sqlite3_column_int64(st, 3);
-        b->line_count = sqlite3_column_int64(st, 4);
-        if (!b->name) {
-            ret = -ENOMEM;
-            goto fail;
-        }
-        ret = load_items(db, items, b);
-        if (ret)
-            goto fail;
-    }
-    if (rc != SQLITE_DONE) {
-        ret = step_err(db, rc);
+    ret =
+        db_step_rows(db, st, "bouquets", sizeof(struct db_bouquet), 8, read_bouquet, &x, &v, &len);
+    if (ret)
         goto fail;
-    }
     sqlite3_finalize(st);
-    sqlite3_finalize(items);
+    sqlite3_finalize(x.items);
     *out = v;
     *n = len;
     return 0;
 fail:
     sqlite3_finalize(st);
-    sqlite3_finalize(items);
+    sqlite3_finalize(x.items);
     db_bouquet_list_free(v, len);
     return ret;
 }

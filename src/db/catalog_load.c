@@ -14,6 +14,9 @@
 #include "core/log.h"
 #include "db/db.h"
 
+/* The `kind` column value of each enum cat_kind. */
+static const char *const kind_names[CAT_KIND_COUNT] = {"live", "movie", "series"};
+
 struct loader {
     struct db *db;
     struct catalog *c;
@@ -66,36 +69,69 @@ static sqlite3_stmt *prepare(struct loader *l, const char *sql)
     return st;
 }
 
+/* Fills one catalogue element (zeroed) from the current row of st. */
+typedef void row_fn(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx);
+
+/* A whole table as one arena array: room for the rows count_sql counts, filled
+ * by row() from the rows of sql (at most that many; *count of them). Reads no
+ * rows once l->err is set, e.g. by the caller preparing row()'s statements. */
+static void *load_table(struct loader *l, const char *count_sql, const char *sql, size_t size,
+                        row_fn *row, void *ctx, size_t *count)
+{
+    size_t cap = count_rows(l, count_sql);
+    char *arr = alloc_array(l, cap, size);
+    sqlite3_stmt *st = prepare(l, sql);
+    while (st && arr && *count < cap && sqlite3_step(st) == SQLITE_ROW)
+        row(l, st, arr + (*count)++ * size, ctx);
+    sqlite3_finalize(st);
+    return arr;
+}
+
+/* Every row of st (bound by the caller) as an arena array of *count elements,
+ * gathered on the heap first (capacity doubling from min_cap). */
+static void *load_rows(struct loader *l, sqlite3_stmt *st, size_t size, size_t min_cap, row_fn *row,
+                       void *ctx, size_t *count)
+{
+    size_t cap = 0, n = 0;
+    char *arr = NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char *grown = array_reserve(arr, &cap, n + 1, size, min_cap);
+        if (!grown) {
+            l->err = -ENOMEM;
+            break;
+        }
+        arr = grown;
+        memset(arr + n * size, 0, size);
+        row(l, st, arr + n++ * size, ctx);
+    }
+    void *final = alloc_array(l, n, size);
+    if (final && n)
+        memcpy(final, arr, n * size);
+    free(arr);
+    *count = final ? n : 0;
+    return final;
+}
+
+static void category_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_category *cat = elem;
+    cat->id = sqlite3_column_int64(st, 0);
+    cat->kind = *(const enum cat_kind *)ctx;
+    cat->name = dup_col(l, st, 1);
+}
+
 static void load_categories(struct loader *l)
 {
-    static const char *const kinds[CAT_KIND_COUNT] = {"live", "movie", "series"};
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
         sqlite3_stmt *st = prepare(l, "SELECT id, name FROM categories WHERE kind = ?1 "
                                       "ORDER BY sort_order, id");
         if (!st)
             return;
-        sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
-        size_t cap = 0, n = 0;
-        struct cat_category *arr = NULL;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            struct cat_category *grown = array_reserve(arr, &cap, n + 1, sizeof(*arr), 64);
-            if (!grown) {
-                l->err = -ENOMEM;
-                break;
-            }
-            arr = grown;
-            arr[n].id = sqlite3_column_int64(st, 0);
-            arr[n].kind = (enum cat_kind)k;
-            arr[n].name = dup_col(l, st, 1);
-            n++;
-        }
+        sqlite3_bind_text(st, 1, kind_names[k], -1, SQLITE_STATIC);
+        enum cat_kind kind = (enum cat_kind)k;
+        l->c->categories[k] = load_rows(l, st, sizeof(struct cat_category), 64, category_row, &kind,
+                                        &l->c->category_count[k]);
         sqlite3_finalize(st);
-        struct cat_category *final = alloc_array(l, n, sizeof(*final));
-        if (final && n)
-            memcpy(final, arr, n * sizeof(*final));
-        free(arr);
-        l->c->categories[k] = final;
-        l->c->category_count[k] = n;
     }
 }
 
@@ -122,133 +158,122 @@ static void load_stream_sources(struct loader *l)
     sqlite3_finalize(st);
 }
 
+static void stream_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_stream *s = elem;
+    (void)ctx;
+    s->id = sqlite3_column_int64(st, 0);
+    s->name = dup_col(l, st, 1);
+    s->category_id = sqlite3_column_int64(st, 2);
+    s->stream_type = dup_col(l, st, 3);
+    s->epg_channel_id = dup_col_or_null(l, st, 4);
+    s->logo = dup_col(l, st, 5);
+    s->custom_sid = dup_col(l, st, 6);
+    s->direct_source = sqlite3_column_int(st, 7) ? dup_col(l, st, 8) : "";
+    s->archive_days = sqlite3_column_int(st, 9);
+    s->is_adult = sqlite3_column_int(st, 10) != 0;
+    s->added = sqlite3_column_int64(st, 11);
+    s->always_on = sqlite3_column_int(st, 12) != 0;
+}
+
 static void load_streams(struct loader *l)
 {
     struct catalog *c = l->c;
-    size_t cap = count_rows(l, "SELECT count(*) FROM streams WHERE enabled = 1");
-    c->streams = alloc_array(l, cap, sizeof(*c->streams));
-    sqlite3_stmt *st = prepare(
-        l, "SELECT s.id, s.name, s.category_id, s.stream_type,"
-           /* the tvg-id, else the automatic EPG mapping (epg/map.c) */
-           " COALESCE(NULLIF(s.epg_channel_id, ''), s.epg_auto_id), s.logo,"
-           " s.custom_sid, s.direct_source,"
-           " (SELECT url FROM stream_sources WHERE stream_id = s.id ORDER BY position LIMIT 1),"
-           " s.tv_archive_days, s.is_adult, s.added, s.always_on"
-           " FROM streams s WHERE s.enabled = 1 ORDER BY s.sort_order, s.id");
-    if (!st || !c->streams)
-        goto done;
-    while (c->stream_count < cap && sqlite3_step(st) == SQLITE_ROW) {
-        struct cat_stream *s = &c->streams[c->stream_count++];
-        s->id = sqlite3_column_int64(st, 0);
-        s->name = dup_col(l, st, 1);
-        s->category_id = sqlite3_column_int64(st, 2);
-        s->stream_type = dup_col(l, st, 3);
-        s->epg_channel_id = dup_col_or_null(l, st, 4);
-        s->logo = dup_col(l, st, 5);
-        s->custom_sid = dup_col(l, st, 6);
-        s->direct_source = sqlite3_column_int(st, 7) ? dup_col(l, st, 8) : "";
-        s->archive_days = sqlite3_column_int(st, 9);
-        s->is_adult = sqlite3_column_int(st, 10) != 0;
-        s->added = sqlite3_column_int64(st, 11);
-        s->always_on = sqlite3_column_int(st, 12) != 0;
-    }
-done:
-    sqlite3_finalize(st);
+    c->streams = load_table(
+        l, "SELECT count(*) FROM streams WHERE enabled = 1",
+        "SELECT s.id, s.name, s.category_id, s.stream_type,"
+        /* the tvg-id, else the automatic EPG mapping (epg/map.c) */
+        " COALESCE(NULLIF(s.epg_channel_id, ''), s.epg_auto_id), s.logo,"
+        " s.custom_sid, s.direct_source,"
+        " (SELECT url FROM stream_sources WHERE stream_id = s.id ORDER BY position LIMIT 1),"
+        " s.tv_archive_days, s.is_adult, s.added, s.always_on"
+        " FROM streams s WHERE s.enabled = 1 ORDER BY s.sort_order, s.id",
+        sizeof(*c->streams), stream_row, NULL, &c->stream_count);
     load_stream_sources(l);
+}
+
+static void movie_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_movie *m = elem;
+    (void)ctx;
+    m->id = sqlite3_column_int64(st, 0);
+    m->title = dup_col(l, st, 1);
+    m->original_title = dup_col(l, st, 2);
+    m->year = sqlite3_column_int(st, 3);
+    m->category_id = sqlite3_column_int64(st, 4);
+    m->container = dup_col(l, st, 5);
+    m->poster = dup_col(l, st, 6);
+    m->backdrop = dup_col(l, st, 7);
+    m->plot = dup_col(l, st, 8);
+    m->cast = dup_col(l, st, 9);
+    m->director = dup_col(l, st, 10);
+    m->genre = dup_col(l, st, 11);
+    m->country = dup_col(l, st, 12);
+    m->release_date = dup_col(l, st, 13);
+    m->youtube_trailer = dup_col(l, st, 14);
+    m->mpaa_rating = dup_col(l, st, 15);
+    m->video_json = dup_col(l, st, 16);
+    m->audio_json = dup_col(l, st, 17);
+    m->custom_sid = dup_col(l, st, 18);
+    m->direct_source = sqlite3_column_int(st, 19) ? dup_col(l, st, 20) : "";
+    m->rating = sqlite3_column_double(st, 21);
+    m->tmdb_id = sqlite3_column_int64(st, 22);
+    m->duration_secs = sqlite3_column_int64(st, 23);
+    m->bitrate_kbps = sqlite3_column_int64(st, 24);
+    m->added = sqlite3_column_int64(st, 25);
+    m->available = true;
+    m->source = dup_col(l, st, 20);
+    m->file_size = sqlite3_column_int64(st, 26);
+    m->file_mtime = sqlite3_column_int64(st, 27);
+    m->poster_file = dup_col(l, st, 28);
+    m->backdrop_file = dup_col(l, st, 29);
 }
 
 static void load_movies(struct loader *l)
 {
     struct catalog *c = l->c;
-    size_t cap = count_rows(l, "SELECT count(*) FROM movies WHERE available = 1");
-    c->movies = alloc_array(l, cap, sizeof(*c->movies));
-    sqlite3_stmt *st = prepare(
-        l, "SELECT id, title, original_title, year, category_id, container, poster, backdrop,"
-           " plot, cast_names, director, genre, country, release_date, youtube_trailer,"
-           " mpaa_rating, video_json, audio_json, custom_sid, direct_source, source, rating,"
-           " tmdb_id, duration_secs, bitrate_kbps, added, file_size, file_mtime, poster_file,"
-           " backdrop_file FROM movies WHERE available = 1 ORDER BY sort_order, id");
-    if (!st || !c->movies)
-        goto done;
-    while (c->movie_count < cap && sqlite3_step(st) == SQLITE_ROW) {
-        struct cat_movie *m = &c->movies[c->movie_count++];
-        m->id = sqlite3_column_int64(st, 0);
-        m->title = dup_col(l, st, 1);
-        m->original_title = dup_col(l, st, 2);
-        m->year = sqlite3_column_int(st, 3);
-        m->category_id = sqlite3_column_int64(st, 4);
-        m->container = dup_col(l, st, 5);
-        m->poster = dup_col(l, st, 6);
-        m->backdrop = dup_col(l, st, 7);
-        m->plot = dup_col(l, st, 8);
-        m->cast = dup_col(l, st, 9);
-        m->director = dup_col(l, st, 10);
-        m->genre = dup_col(l, st, 11);
-        m->country = dup_col(l, st, 12);
-        m->release_date = dup_col(l, st, 13);
-        m->youtube_trailer = dup_col(l, st, 14);
-        m->mpaa_rating = dup_col(l, st, 15);
-        m->video_json = dup_col(l, st, 16);
-        m->audio_json = dup_col(l, st, 17);
-        m->custom_sid = dup_col(l, st, 18);
-        m->direct_source = sqlite3_column_int(st, 19) ? dup_col(l, st, 20) : "";
-        m->rating = sqlite3_column_double(st, 21);
-        m->tmdb_id = sqlite3_column_int64(st, 22);
-        m->duration_secs = sqlite3_column_int64(st, 23);
-        m->bitrate_kbps = sqlite3_column_int64(st, 24);
-        m->added = sqlite3_column_int64(st, 25);
-        m->available = true;
-        m->source = dup_col(l, st, 20);
-        m->file_size = sqlite3_column_int64(st, 26);
-        m->file_mtime = sqlite3_column_int64(st, 27);
-        m->poster_file = dup_col(l, st, 28);
-        m->backdrop_file = dup_col(l, st, 29);
-    }
-done:
-    sqlite3_finalize(st);
+    c->movies = load_table(
+        l, "SELECT count(*) FROM movies WHERE available = 1",
+        "SELECT id, title, original_title, year, category_id, container, poster, backdrop,"
+        " plot, cast_names, director, genre, country, release_date, youtube_trailer,"
+        " mpaa_rating, video_json, audio_json, custom_sid, direct_source, source, rating,"
+        " tmdb_id, duration_secs, bitrate_kbps, added, file_size, file_mtime, poster_file,"
+        " backdrop_file FROM movies WHERE available = 1 ORDER BY sort_order, id",
+        sizeof(*c->movies), movie_row, NULL, &c->movie_count);
+}
+
+static void episode_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_episode *e = elem;
+    (void)ctx;
+    e->id = sqlite3_column_int64(st, 0);
+    e->season = sqlite3_column_int(st, 1);
+    e->episode_num = sqlite3_column_int(st, 2);
+    e->title = dup_col(l, st, 3);
+    e->container = dup_col(l, st, 4);
+    e->plot = dup_col(l, st, 5);
+    e->release_date = dup_col(l, st, 6);
+    e->image = dup_col(l, st, 7);
+    e->video_json = dup_col(l, st, 8);
+    e->audio_json = dup_col(l, st, 9);
+    e->custom_sid = dup_col(l, st, 10);
+    e->direct_source = sqlite3_column_int(st, 11) ? dup_col(l, st, 12) : "";
+    e->rating = sqlite3_column_double(st, 13);
+    e->tmdb_id = sqlite3_column_int64(st, 14);
+    e->duration_secs = sqlite3_column_int64(st, 15);
+    e->bitrate_kbps = sqlite3_column_int64(st, 16);
+    e->added = sqlite3_column_int64(st, 17);
+    e->source = dup_col(l, st, 12);
+    e->file_size = sqlite3_column_int64(st, 18);
+    e->file_mtime = sqlite3_column_int64(st, 19);
+    e->image_file = dup_col(l, st, 20);
 }
 
 static void load_episodes(struct loader *l, struct cat_series *s, sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, s->id);
-    size_t cap = 0, n = 0;
-    struct cat_episode *arr = NULL;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        struct cat_episode *grown = array_reserve(arr, &cap, n + 1, sizeof(*arr), 16);
-        if (!grown) {
-            l->err = -ENOMEM;
-            break;
-        }
-        arr = grown;
-        struct cat_episode *e = &arr[n++];
-        e->id = sqlite3_column_int64(st, 0);
-        e->season = sqlite3_column_int(st, 1);
-        e->episode_num = sqlite3_column_int(st, 2);
-        e->title = dup_col(l, st, 3);
-        e->container = dup_col(l, st, 4);
-        e->plot = dup_col(l, st, 5);
-        e->release_date = dup_col(l, st, 6);
-        e->image = dup_col(l, st, 7);
-        e->video_json = dup_col(l, st, 8);
-        e->audio_json = dup_col(l, st, 9);
-        e->custom_sid = dup_col(l, st, 10);
-        e->direct_source = sqlite3_column_int(st, 11) ? dup_col(l, st, 12) : "";
-        e->rating = sqlite3_column_double(st, 13);
-        e->tmdb_id = sqlite3_column_int64(st, 14);
-        e->duration_secs = sqlite3_column_int64(st, 15);
-        e->bitrate_kbps = sqlite3_column_int64(st, 16);
-        e->added = sqlite3_column_int64(st, 17);
-        e->source = dup_col(l, st, 12);
-        e->file_size = sqlite3_column_int64(st, 18);
-        e->file_mtime = sqlite3_column_int64(st, 19);
-        e->image_file = dup_col(l, st, 20);
-    }
-    s->episodes = alloc_array(l, n, sizeof(*s->episodes));
-    if (s->episodes && n)
-        memcpy(s->episodes, arr, n * sizeof(*arr));
-    s->episode_count = s->episodes ? n : 0;
-    free(arr);
+    s->episodes = load_rows(l, st, sizeof(*s->episodes), 16, episode_row, NULL, &s->episode_count);
 }
 
 /* One season entry per distinct season with episodes; details from `seasons` when
@@ -285,52 +310,57 @@ static void load_seasons(struct loader *l, struct cat_series *s, sqlite3_stmt *s
     }
 }
 
+/* The per-series statements of load_series(). */
+struct series_ctx {
+    sqlite3_stmt *episodes, *seasons;
+};
+
+static void series_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    const struct series_ctx *x = ctx;
+    struct cat_series *s = elem;
+    s->id = sqlite3_column_int64(st, 0);
+    s->title = dup_col(l, st, 1);
+    s->year = sqlite3_column_int(st, 2);
+    s->category_id = sqlite3_column_int64(st, 3);
+    s->cover = dup_col(l, st, 4);
+    s->backdrop = dup_col(l, st, 5);
+    s->plot = dup_col(l, st, 6);
+    s->cast = dup_col(l, st, 7);
+    s->director = dup_col(l, st, 8);
+    s->genre = dup_col(l, st, 9);
+    s->release_date = dup_col(l, st, 10);
+    s->youtube_trailer = dup_col(l, st, 11);
+    s->rating = sqlite3_column_double(st, 12);
+    s->tmdb_id = sqlite3_column_int64(st, 13);
+    s->episode_run_time = sqlite3_column_int(st, 14);
+    s->added = sqlite3_column_int64(st, 15);
+    s->last_modified = sqlite3_column_int64(st, 16);
+    s->cover_file = dup_col(l, st, 17);
+    s->backdrop_file = dup_col(l, st, 18);
+    load_episodes(l, s, x->episodes);
+    load_seasons(l, s, x->seasons);
+}
+
 static void load_series(struct loader *l)
 {
     struct catalog *c = l->c;
-    size_t cap = count_rows(l, "SELECT count(*) FROM series");
-    c->series = alloc_array(l, cap, sizeof(*c->series));
-    sqlite3_stmt *st = prepare(
-        l, "SELECT id, title, year, category_id, cover, backdrop, plot, cast_names, director,"
-           " genre, release_date, youtube_trailer, rating, tmdb_id, episode_run_time, added,"
-           " last_modified, cover_file, backdrop_file FROM series ORDER BY sort_order, id");
-    sqlite3_stmt *eps = prepare(
+    struct series_ctx x;
+    x.episodes = prepare(
         l, "SELECT id, season_number, episode_num, title, container, plot, release_date, image,"
            " video_json, audio_json, custom_sid, direct_source, source, rating, tmdb_id,"
            " duration_secs, bitrate_kbps, added, file_size, file_mtime, image_file FROM episodes"
            " WHERE series_id = ?1 AND available = 1 ORDER BY season_number, episode_num, id");
-    sqlite3_stmt *seasons = prepare(l, "SELECT season_number, name, overview, air_date, cover"
-                                       " FROM seasons WHERE series_id = ?1");
-    if (!st || !eps || !seasons || !c->series)
-        goto done;
-    while (c->series_count < cap && sqlite3_step(st) == SQLITE_ROW) {
-        struct cat_series *s = &c->series[c->series_count++];
-        s->id = sqlite3_column_int64(st, 0);
-        s->title = dup_col(l, st, 1);
-        s->year = sqlite3_column_int(st, 2);
-        s->category_id = sqlite3_column_int64(st, 3);
-        s->cover = dup_col(l, st, 4);
-        s->backdrop = dup_col(l, st, 5);
-        s->plot = dup_col(l, st, 6);
-        s->cast = dup_col(l, st, 7);
-        s->director = dup_col(l, st, 8);
-        s->genre = dup_col(l, st, 9);
-        s->release_date = dup_col(l, st, 10);
-        s->youtube_trailer = dup_col(l, st, 11);
-        s->rating = sqlite3_column_double(st, 12);
-        s->tmdb_id = sqlite3_column_int64(st, 13);
-        s->episode_run_time = sqlite3_column_int(st, 14);
-        s->added = sqlite3_column_int64(st, 15);
-        s->last_modified = sqlite3_column_int64(st, 16);
-        s->cover_file = dup_col(l, st, 17);
-        s->backdrop_file = dup_col(l, st, 18);
-        load_episodes(l, s, eps);
-        load_seasons(l, s, seasons);
-    }
-done:
-    sqlite3_finalize(st);
-    sqlite3_finalize(eps);
-    sqlite3_finalize(seasons);
+    x.seasons = prepare(l, "SELECT season_number, name, overview, air_date, cover"
+                           " FROM seasons WHERE series_id = ?1");
+    c->series = load_table(
+        l, "SELECT count(*) FROM series",
+        "SELECT id, title, year, category_id, cover, backdrop, plot, cast_names, director,"
+        " genre, release_date, youtube_trailer, rating, tmdb_id, episode_run_time, added,"
+        " last_modified, cover_file, backdrop_file FROM series ORDER BY sort_order, id",
+        sizeof(*c->series), series_row, &x, &c->series_count);
+    sqlite3_finalize(x.episodes);
+    sqlite3_finalize(x.seasons);
 }
 
 static void parse_outputs(struct cat_line *ln, const char *list)
@@ -355,36 +385,35 @@ static void parse_outputs(struct cat_line *ln, const char *list)
     }
 }
 
+static void line_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_line *ln = elem;
+    (void)ctx;
+    ln->id = sqlite3_column_int64(st, 0);
+    ln->username = dup_col(l, st, 1);
+    ln->password = dup_col(l, st, 2);
+    ln->max_connections = sqlite3_column_int(st, 3);
+    ln->exp_date = sqlite3_column_int64(st, 4);
+    ln->is_trial = sqlite3_column_int(st, 5) != 0;
+    ln->enabled = sqlite3_column_int(st, 6) != 0;
+    ln->banned = sqlite3_column_int(st, 7) != 0;
+    parse_outputs(ln, db_col_text(st, 8));
+    ln->message = dup_col(l, st, 9);
+    ln->created_at = sqlite3_column_int64(st, 10);
+    ln->view_key = dup_col(l, st, 11);
+}
+
 static void load_lines(struct loader *l)
 {
     struct catalog *c = l->c;
-    size_t cap = count_rows(l, "SELECT count(*) FROM lines");
-    c->lines = alloc_array(l, cap, sizeof(*c->lines));
-    sqlite3_stmt *st = prepare(
-        l, "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"
-           " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"
-           " (SELECT group_concat(bouquet_id) FROM"
-           "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id))"
-           " FROM lines l WHERE l.is_mag = 0 ORDER BY l.id");
-    if (!st || !c->lines)
-        goto done;
-    while (c->line_count < cap && sqlite3_step(st) == SQLITE_ROW) {
-        struct cat_line *ln = &c->lines[c->line_count++];
-        ln->id = sqlite3_column_int64(st, 0);
-        ln->username = dup_col(l, st, 1);
-        ln->password = dup_col(l, st, 2);
-        ln->max_connections = sqlite3_column_int(st, 3);
-        ln->exp_date = sqlite3_column_int64(st, 4);
-        ln->is_trial = sqlite3_column_int(st, 5) != 0;
-        ln->enabled = sqlite3_column_int(st, 6) != 0;
-        ln->banned = sqlite3_column_int(st, 7) != 0;
-        parse_outputs(ln, db_col_text(st, 8));
-        ln->message = dup_col(l, st, 9);
-        ln->created_at = sqlite3_column_int64(st, 10);
-        ln->view_key = dup_col(l, st, 11);
-    }
-done:
-    sqlite3_finalize(st);
+    c->lines = load_table(
+        l, "SELECT count(*) FROM lines",
+        "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"
+        " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"
+        " (SELECT group_concat(bouquet_id) FROM"
+        "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id))"
+        " FROM lines l WHERE l.is_mag = 0 ORDER BY l.id",
+        sizeof(*c->lines), line_row, NULL, &c->line_count);
 }
 
 static int64_t *load_ids(struct loader *l, sqlite3_stmt *st, int64_t bouquet, const char *kind,
@@ -408,28 +437,26 @@ static int64_t *load_ids(struct loader *l, sqlite3_stmt *st, int64_t bouquet, co
     return out;
 }
 
+static void bouquet_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    sqlite3_stmt *items = ctx;
+    struct cat_bouquet *b = elem;
+    b->id = sqlite3_column_int64(st, 0);
+    b->all = sqlite3_column_int(st, 1) != 0;
+    b->categories = load_ids(l, items, b->id, "category", &b->category_count);
+    for (int k = 0; k < CAT_KIND_COUNT; k++)
+        b->items[k] = load_ids(l, items, b->id, kind_names[k], &b->item_count[k]);
+}
+
 static void load_bouquets(struct loader *l)
 {
     struct catalog_priv *p = l->c->priv;
-    static const char *const kinds[CAT_KIND_COUNT] = {"live", "movie", "series"};
-    size_t cap = count_rows(l, "SELECT count(*) FROM bouquets");
-    p->bouquets = alloc_array(l, cap, sizeof(*p->bouquets));
-    sqlite3_stmt *st = prepare(l, "SELECT b.id, EXISTS (SELECT 1 FROM bouquet_items"
-                                  " WHERE bouquet_id = b.id AND kind = 'all') FROM bouquets b");
     sqlite3_stmt *items = prepare(l, "SELECT item_id FROM bouquet_items WHERE bouquet_id = ?1"
                                      " AND kind = ?2 ORDER BY position, id");
-    if (!st || !items || !p->bouquets)
-        goto done;
-    while (p->bouquet_count < cap && sqlite3_step(st) == SQLITE_ROW) {
-        struct cat_bouquet *b = &p->bouquets[p->bouquet_count++];
-        b->id = sqlite3_column_int64(st, 0);
-        b->all = sqlite3_column_int(st, 1) != 0;
-        b->categories = load_ids(l, items, b->id, "category", &b->category_count);
-        for (int k = 0; k < CAT_KIND_COUNT; k++)
-            b->items[k] = load_ids(l, items, b->id, kinds[k], &b->item_count[k]);
-    }
-done:
-    sqlite3_finalize(st);
+    p->bouquets = load_table(l, "SELECT count(*) FROM bouquets",
+                             "SELECT b.id, EXISTS (SELECT 1 FROM bouquet_items"
+                             " WHERE bouquet_id = b.id AND kind = 'all') FROM bouquets b",
+                             sizeof(*p->bouquets), bouquet_row, items, &p->bouquet_count);
     sqlite3_finalize(items);
 }
 

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -20,14 +19,7 @@ int db_category_find(struct db *db, const char *kind, const char *name, int64_t 
         return -EIO;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE)
-        ret = -ENOENT;
-    else
-        ret = step_err(db, rc);
+    int ret = db_step_id(db, st, "categories", id);
     sqlite3_finalize(st);
     return ret;
 }
@@ -72,13 +64,24 @@ void db_category_list_free(struct db_category *c, size_t n)
     free(c);
 }
 
+static int read_category(void *ctx, sqlite3_stmt *st, void *row)
+{
+    struct db_category *c = row;
+    (void)ctx;
+    c->id = sqlite3_column_int64(st, 0);
+    c->kind = db_col_strdup(st, 1);
+    c->name = db_col_strdup(st, 2);
+    c->sort_order = sqlite3_column_int64(st, 3);
+    c->item_count = sqlite3_column_int64(st, 4);
+    return c->kind && c->name ? 0 : -ENOMEM;
+}
+
 int db_category_list(struct db *db, const char *kind, const char *name, struct db_category **out,
                      size_t *n)
 {
     sqlite3_stmt *st;
-    struct db_category *v = NULL;
-    size_t len = 0, cap = 0;
-    int ret = -EIO, rc;
+    void *v = NULL;
+    size_t len = 0;
     *out = NULL;
     *n = 0;
     if (db_prepare(db,
@@ -96,34 +99,14 @@ int db_category_list(struct db *db, const char *kind, const char *name, struct d
         sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     if (name)
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_category *p = array_reserve(v, &cap, len + 1, sizeof(*p), 16);
-        if (!p) {
-            ret = -ENOMEM;
-            goto fail;
-        }
-        v = p;
-        struct db_category *c = &v[len++];
-        c->id = sqlite3_column_int64(st, 0);
-        c->kind = strdup(db_col_text(st, 1));
-        c->name = strdup(db_col_text(st, 2));
-        c->sort_order = sqlite3_column_int64(st, 3);
-        c->item_count = sqlite3_column_int64(st, 4);
-        if (!c->kind || !c->name) {
-            ret = -ENOMEM;
-            goto fail;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        ret = step_err(db, rc);
-        goto fail;
-    }
+    int ret = db_step_rows(db, st, "categories", sizeof(struct db_category), 16, read_category,
+                           NULL, &v, &len);
     sqlite3_finalize(st);
+    if (ret) {
+        db_category_list_free(v, len);
+        return ret;
+    }
     *out = v;
     *n = len;
     return 0;
-fail:
-    sqlite3_finalize(st);
-    db_category_list_free(v, len);
-    return ret;
 }

@@ -91,27 +91,16 @@ void db_content_close(struct db_content *c)
 /* The cached statement q, reset with bindings cleared, or NULL on error. */
 static sqlite3_stmt *stmt(struct db_content *c, int q)
 {
-    if (!c->st[q]) {
-        if (db_prepare(c->db, sql_text[q], &c->st[q]))
-            return NULL;
-    } else {
-        sqlite3_reset(c->st[q]);
-        sqlite3_clear_bindings(c->st[q]);
-    }
-    return c->st[q];
+    return db_stmt_cached(c->db, &c->st[q], sql_text[q]);
 }
 
+/* db_step_error(), also logging the message of a constraint it maps to -EINVAL. */
 static int step_err(struct db_content *c, int rc)
 {
-    int ext = sqlite3_extended_errcode(c->db->sql);
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return -EEXIST;
-    if (rc == SQLITE_CONSTRAINT) {
+    int ret = db_step_error(c->db, rc, "content");
+    if (ret == -EINVAL)
         log_error("db", "content: %s", sqlite3_errmsg(c->db->sql));
-        return -EINVAL;
-    }
-    log_error("db", "content: %s", sqlite3_errmsg(c->db->sql));
-    return -EIO;
+    return ret;
 }
 
 /* Runs a statement that returns no rows. */
@@ -123,19 +112,31 @@ static int run(struct db_content *c, sqlite3_stmt *st)
     return ret;
 }
 
-/* Runs a statement whose first row's first column is an id. */
+/* Runs an INSERT; on success *id is the new row's id. */
+static int run_insert(struct db_content *c, sqlite3_stmt *st, int64_t *id)
+{
+    int ret = run(c, st);
+    if (ret == 0)
+        *id = sqlite3_last_insert_rowid(c->db->sql);
+    return ret;
+}
+
+/* Runs a SELECT whose first row's first column is an id. */
 static int run_id(struct db_content *c, sqlite3_stmt *st, int64_t *id)
 {
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    else if (rc == SQLITE_DONE)
-        ret = -ENOENT;
-    else
-        ret = step_err(c, rc);
+    int ret = db_step_id(c->db, st, "content", id);
     sqlite3_reset(st);
     return ret;
+}
+
+/* The id query q returns for one text parameter; -ENOENT if none. */
+static int find_id(struct db_content *c, int q, const char *text, int64_t *id)
+{
+    sqlite3_stmt *st = stmt(c, q);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    return run_id(c, st, id);
 }
 
 static const char *opt(const char *s)
@@ -179,11 +180,16 @@ int db_stream_sources_each(struct db_content *c,
 
 int db_stream_find_by_source(struct db_content *c, const char *url, int64_t *id)
 {
-    sqlite3_stmt *st = stmt(c, Q_STREAM_BY_SOURCE);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
-    return run_id(c, st, id);
+    return find_id(c, Q_STREAM_BY_SOURCE, url, id);
+}
+
+/* ?1..?4 of Q_STREAM_INSERT and Q_STREAM_UPDATE. */
+static void bind_stream(sqlite3_stmt *st, const struct db_stream_in *s)
+{
+    sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
+    bind_opt_id(st, 2, s->category_id);
+    bind_opt_text(st, 3, s->epg_channel_id);
+    sqlite3_bind_text(st, 4, opt(s->logo), -1, SQLITE_STATIC);
 }
 
 int db_stream_insert(struct db_content *c, const struct db_stream_in *s, int64_t *id)
@@ -193,16 +199,13 @@ int db_stream_insert(struct db_content *c, const struct db_stream_in *s, int64_t
     sqlite3_stmt *st = stmt(c, Q_STREAM_INSERT);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
-    bind_opt_id(st, 2, s->category_id);
-    bind_opt_text(st, 3, s->epg_channel_id);
-    sqlite3_bind_text(st, 4, opt(s->logo), -1, SQLITE_STATIC);
+    bind_stream(st, s);
     sqlite3_bind_int64(st, 5, s->sort_order);
     sqlite3_bind_int64(st, 6, db_now());
-    int ret = run(c, st);
+    int64_t sid;
+    int ret = run_insert(c, st, &sid);
     if (ret)
         return ret;
-    int64_t sid = sqlite3_last_insert_rowid(c->db->sql);
     for (size_t i = 0; i < s->source_count; i++) {
         sqlite3_stmt *src = stmt(c, Q_SOURCE_INSERT);
         if (!src)
@@ -223,10 +226,7 @@ int db_stream_update(struct db_content *c, int64_t id, const struct db_stream_in
     sqlite3_stmt *st = stmt(c, Q_STREAM_UPDATE);
     if (!st)
         return -EIO;
-    sqlite3_bind_text(st, 1, s->name, -1, SQLITE_STATIC);
-    bind_opt_id(st, 2, s->category_id);
-    bind_opt_text(st, 3, s->epg_channel_id);
-    sqlite3_bind_text(st, 4, opt(s->logo), -1, SQLITE_STATIC);
+    bind_stream(st, s);
     sqlite3_bind_int64(st, 5, id);
     int ret = run(c, st);
     if (ret == 0 && sqlite3_changes(c->db->sql) == 0)
@@ -244,11 +244,7 @@ int db_stream_next_order(struct db_content *c, int64_t *order)
 
 int db_movie_find_by_source(struct db_content *c, const char *source, int64_t *id)
 {
-    sqlite3_stmt *st = stmt(c, Q_MOVIE_BY_SOURCE);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-    return run_id(c, st, id);
+    return find_id(c, Q_MOVIE_BY_SOURCE, source, id);
 }
 
 static void bind_movie(sqlite3_stmt *st, const struct db_movie_in *m)
@@ -277,10 +273,7 @@ int db_movie_insert(struct db_content *c, const struct db_movie_in *m, int64_t *
     bind_movie(st, m);
     sqlite3_bind_int64(st, 11, db_now());
     sqlite3_bind_int64(st, 12, m->sort_order);
-    int ret = run(c, st);
-    if (ret == 0)
-        *id = sqlite3_last_insert_rowid(c->db->sql);
-    return ret;
+    return run_insert(c, st, id);
 }
 
 int db_movie_next_order(struct db_content *c, int64_t *order)
@@ -330,10 +323,7 @@ int db_series_insert(struct db_content *c, const struct db_series_in *s, int64_t
     sqlite3_bind_double(st, 7, s->rating);
     sqlite3_bind_int64(st, 8, s->episode_run_time);
     sqlite3_bind_int64(st, 9, db_now());
-    int ret = run(c, st);
-    if (ret == 0)
-        *id = sqlite3_last_insert_rowid(c->db->sql);
-    return ret;
+    return run_insert(c, st, id);
 }
 
 int db_season_ensure(struct db_content *c, int64_t series_id, int number, const char *name)
@@ -349,11 +339,7 @@ int db_season_ensure(struct db_content *c, int64_t series_id, int number, const 
 
 int db_episode_find_by_source(struct db_content *c, const char *source, int64_t *id)
 {
-    sqlite3_stmt *st = stmt(c, Q_EPISODE_BY_SOURCE);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-    return run_id(c, st, id);
+    return find_id(c, Q_EPISODE_BY_SOURCE, source, id);
 }
 
 int db_episode_insert(struct db_content *c, const struct db_episode_in *e, int64_t *id)
@@ -371,8 +357,5 @@ int db_episode_insert(struct db_content *c, const struct db_episode_in *e, int64
     sqlite3_bind_text(st, 7, opt(e->plot), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 8, e->duration_secs);
     sqlite3_bind_int64(st, 9, db_now());
-    int ret = run(c, st);
-    if (ret == 0)
-        *id = sqlite3_last_insert_rowid(c->db->sql);
-    return ret;
+    return run_insert(c, st, id);
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "db/schema.h"
 
@@ -126,6 +127,18 @@ int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out)
     return 0;
 }
 
+sqlite3_stmt *db_stmt_cached(struct db *db, sqlite3_stmt **slot, const char *sql)
+{
+    if (!*slot) {
+        if (db_prepare(db, sql, slot))
+            return NULL;
+    } else {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+    }
+    return *slot;
+}
+
 int64_t db_change_counter(struct db *db)
 {
     sqlite3_stmt *st;
@@ -166,10 +179,47 @@ int db_delete_where_text(struct db *db, const char *sql, const char *value)
     return ret;
 }
 
+int db_step_id(struct db *db, sqlite3_stmt *st, const char *what, int64_t *id)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : db_step_error(db, rc, what);
+}
+
+int db_step_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size, size_t min_cap,
+                 db_row_fn *fill, void *ctx, void **rows, size_t *n)
+{
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char *grown = array_reserve(*rows, &cap, *n + 1, size, min_cap);
+        if (!grown)
+            return -ENOMEM;
+        *rows = grown;
+        char *row = grown + *n * size;
+        memset(row, 0, size);
+        (*n)++;
+        int ret = fill(ctx, st, row);
+        if (ret)
+            return ret;
+    }
+    if (rc == SQLITE_DONE)
+        return 0;
+    return what ? db_step_error(db, rc, what) : -EIO;
+}
+
 const char *db_col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? (const char *)t : "";
+}
+
+char *db_col_strdup(sqlite3_stmt *st, int i)
+{
+    return strdup(db_col_text(st, i));
 }
 
 int64_t db_now(void)

@@ -11,6 +11,7 @@
 #define XTREAMD_DB_DB_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct db {
@@ -31,6 +32,10 @@ void db_rollback(struct db *db);
 /* Prepares sql; logs and returns -EIO on error. */
 int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
 
+/* The statement cached in *slot: prepared from sql on first use (NULL, logged,
+ * on error), afterwards reset with its bindings cleared. */
+sqlite3_stmt *db_stmt_cached(struct db *db, sqlite3_stmt **slot, const char *sql);
+
 /* A number that changes whenever any connection commits a change to the file
  * (PRAGMA data_version combined with the WAL-independent total_changes of this
  * connection). Cheap; the server polls it to rebuild its catalogue. */
@@ -44,8 +49,30 @@ int db_step_error(struct db *db, int rc, const char *what);
 /* Runs a DELETE with one text parameter; -ENOENT when no row matched. */
 int db_delete_where_text(struct db *db, const char *sql, const char *value);
 
+/* Steps a query whose first column is an id: 0 with *id from the first row,
+ * -ENOENT when there is no row, else db_step_error(db, rc, what). The caller
+ * resets or finalizes st. */
+int db_step_id(struct db *db, sqlite3_stmt *st, const char *what, int64_t *id);
+
+/* Fills one element of a row list from the current row of st; the element
+ * starts zeroed. Returns 0 or a negative errno. */
+typedef int db_row_fn(void *ctx, sqlite3_stmt *st, void *row);
+
+/* Steps st to its end, appending one `size`-byte element per row to the heap
+ * array *rows (NULL, with *n 0, on entry; capacity doubles from min_cap) and
+ * filling it with fill(ctx, st, row). An element is counted before fill runs,
+ * so the caller's list-free function also releases a half-filled one. Stops at
+ * the first error: -ENOMEM, fill's error, or for a failed step
+ * db_step_error(db, rc, what) (what NULL: -EIO, nothing logged). *rows and *n
+ * are the caller's in every case; on an error it frees them. */
+int db_step_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size, size_t min_cap,
+                 db_row_fn *fill, void *ctx, void **rows, size_t *n);
+
 /* Text of column i, or "" for NULL. */
 const char *db_col_text(sqlite3_stmt *st, int i);
+
+/* A heap copy of db_col_text(st, i); NULL when out of memory. */
+char *db_col_strdup(sqlite3_stmt *st, int i);
 
 /* Current UTC time in Unix seconds (the one clock used for created_at etc). */
 int64_t db_now(void);

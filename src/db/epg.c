@@ -11,15 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "epg/epg.h"
-
-static char *dup_text(sqlite3_stmt *st, int i)
-{
-    return strdup(db_col_text(st, i));
-}
 
 static bool is_decimal(const char *s)
 {
@@ -86,40 +80,36 @@ int db_epg_source_del(struct db *db, const char *name_or_id)
     " (SELECT COALESCE(sum(c.programmes), 0) FROM epg_channels c WHERE c.source_id = s.id)"        \
     " FROM epg_sources s"
 
-static int read_sources(sqlite3_stmt *st, struct db_epg_source **out, size_t *n)
+static int read_source(void *ctx, sqlite3_stmt *st, void *row)
 {
-    struct db_epg_source *v = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_epg_source *nv = array_reserve(v, &cap, cnt + 1, sizeof(*nv), 8);
-        if (!nv)
-            goto fail;
-        v = nv;
-        struct db_epg_source *s = &v[cnt++];
-        memset(s, 0, sizeof(*s));
-        s->id = sqlite3_column_int64(st, 0);
-        s->name = dup_text(st, 1);
-        s->url = dup_text(st, 2);
-        s->priority = sqlite3_column_int(st, 3);
-        s->refresh_hours = sqlite3_column_int(st, 4);
-        s->enabled = sqlite3_column_int(st, 5) != 0;
-        s->last_import = sqlite3_column_int64(st, 6);
-        s->last_attempt = sqlite3_column_int64(st, 7);
-        s->last_status = dup_text(st, 8);
-        s->channels = sqlite3_column_int64(st, 9);
-        s->programmes = sqlite3_column_int64(st, 10);
-        if (!s->name || !s->url || !s->last_status)
-            goto fail;
+    struct db_epg_source *s = row;
+    (void)ctx;
+    s->id = sqlite3_column_int64(st, 0);
+    s->name = db_col_strdup(st, 1);
+    s->url = db_col_strdup(st, 2);
+    s->priority = sqlite3_column_int(st, 3);
+    s->refresh_hours = sqlite3_column_int(st, 4);
+    s->enabled = sqlite3_column_int(st, 5) != 0;
+    s->last_import = sqlite3_column_int64(st, 6);
+    s->last_attempt = sqlite3_column_int64(st, 7);
+    s->last_status = db_col_strdup(st, 8);
+    s->channels = sqlite3_column_int64(st, 9);
+    s->programmes = sqlite3_column_int64(st, 10);
+    return s->name && s->url && s->last_status ? 0 : -ENOMEM;
+}
+
+/* Any failure is -EIO (nothing logged) for the sources, guides and streams. */
+static int read_sources(struct db *db, sqlite3_stmt *st, struct db_epg_source **out, size_t *n)
+{
+    void *v = NULL;
+    size_t cnt = 0;
+    if (db_step_rows(db, st, NULL, sizeof(**out), 8, read_source, NULL, &v, &cnt)) {
+        db_epg_source_list_free(v, cnt);
+        return -EIO;
     }
-    if (rc != SQLITE_DONE)
-        goto fail;
     *out = v;
     *n = cnt;
     return 0;
-fail:
-    db_epg_source_list_free(v, cnt);
-    return -EIO;
 }
 
 int db_epg_source_list(struct db *db, struct db_epg_source **out, size_t *n)
@@ -127,7 +117,7 @@ int db_epg_source_list(struct db *db, struct db_epg_source **out, size_t *n)
     sqlite3_stmt *st;
     if (db_prepare(db, SOURCE_COLS " ORDER BY s.priority DESC, s.id", &st))
         return -EIO;
-    int rc = read_sources(st, out, n);
+    int rc = read_sources(db, st, out, n);
     sqlite3_finalize(st);
     return rc;
 }
@@ -139,7 +129,7 @@ int db_epg_source_get(struct db *db, const char *name_or_id, struct db_epg_sourc
     if (db_prepare(db, SOURCE_COLS " WHERE s.name = ?1 OR s.id = ?2 LIMIT 1", &st))
         return -EIO;
     bind_name_or_id(st, name_or_id);
-    int rc = read_sources(st, out, &n);
+    int rc = read_sources(db, st, out, &n);
     sqlite3_finalize(st);
     if (rc == 0 && n == 0) {
         free(*out);
@@ -483,6 +473,19 @@ int db_epg_import_finish(struct db_epg_import *imp, int64_t now, int keep_days, 
 
 /* ---- mapping ------------------------------------------------------------- */
 
+static int read_guide(void *ctx, sqlite3_stmt *st, void *row)
+{
+    struct db_epg_guide *g = row;
+    (void)ctx;
+    g->channel_id = db_col_strdup(st, 0);
+    g->display_name = db_col_strdup(st, 1);
+    g->name_key = db_col_strdup(st, 2);
+    g->id_key = db_col_strdup(st, 3);
+    g->priority = sqlite3_column_int(st, 4);
+    g->programmes = sqlite3_column_int64(st, 5);
+    return g->channel_id && g->display_name && g->name_key && g->id_key ? 0 : -ENOMEM;
+}
+
 int db_epg_guides(struct db *db, struct db_epg_guide **out, size_t *n)
 {
     sqlite3_stmt *st;
@@ -493,34 +496,17 @@ int db_epg_guides(struct db *db, struct db_epg_guide **out, size_t *n)
                    " ORDER BY s.priority DESC, s.id, c.id",
                    &st))
         return -EIO;
-    struct db_epg_guide *v = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_epg_guide *nv = array_reserve(v, &cap, cnt + 1, sizeof(*nv), 64);
-        if (!nv)
-            goto fail;
-        v = nv;
-        struct db_epg_guide *g = &v[cnt++];
-        g->channel_id = dup_text(st, 0);
-        g->display_name = dup_text(st, 1);
-        g->name_key = dup_text(st, 2);
-        g->id_key = dup_text(st, 3);
-        g->priority = sqlite3_column_int(st, 4);
-        g->programmes = sqlite3_column_int64(st, 5);
-        if (!g->channel_id || !g->display_name || !g->name_key || !g->id_key)
-            goto fail;
-    }
-    if (rc != SQLITE_DONE)
-        goto fail;
+    void *v = NULL;
+    size_t cnt = 0;
+    int rc = db_step_rows(db, st, NULL, sizeof(**out), 64, read_guide, NULL, &v, &cnt);
     sqlite3_finalize(st);
+    if (rc) {
+        db_epg_guides_free(v, cnt);
+        return -EIO;
+    }
     *out = v;
     *n = cnt;
     return 0;
-fail:
-    sqlite3_finalize(st);
-    db_epg_guides_free(v, cnt);
-    return -EIO;
 }
 
 void db_epg_guides_free(struct db_epg_guide *g, size_t n)
@@ -534,6 +520,17 @@ void db_epg_guides_free(struct db_epg_guide *g, size_t n)
     free(g);
 }
 
+static int read_stream(void *ctx, sqlite3_stmt *st, void *row)
+{
+    struct db_epg_stream *s = row;
+    (void)ctx;
+    s->id = sqlite3_column_int64(st, 0);
+    s->name = db_col_strdup(st, 1);
+    s->epg_channel_id = db_col_strdup(st, 2);
+    s->epg_auto_id = db_col_strdup(st, 3);
+    return s->name && s->epg_channel_id && s->epg_auto_id ? 0 : -ENOMEM;
+}
+
 int db_epg_streams(struct db *db, struct db_epg_stream **out, size_t *n)
 {
     sqlite3_stmt *st;
@@ -542,32 +539,17 @@ int db_epg_streams(struct db *db, struct db_epg_stream **out, size_t *n)
                    " FROM streams ORDER BY sort_order, id",
                    &st))
         return -EIO;
-    struct db_epg_stream *v = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_epg_stream *nv = array_reserve(v, &cap, cnt + 1, sizeof(*nv), 64);
-        if (!nv)
-            goto fail;
-        v = nv;
-        struct db_epg_stream *s = &v[cnt++];
-        s->id = sqlite3_column_int64(st, 0);
-        s->name = dup_text(st, 1);
-        s->epg_channel_id = dup_text(st, 2);
-        s->epg_auto_id = dup_text(st, 3);
-        if (!s->name || !s->epg_channel_id || !s->epg_auto_id)
-            goto fail;
-    }
-    if (rc != SQLITE_DONE)
-        goto fail;
+    void *v = NULL;
+    size_t cnt = 0;
+    int rc = db_step_rows(db, st, NULL, sizeof(**out), 64, read_stream, NULL, &v, &cnt);
     sqlite3_finalize(st);
+    if (rc) {
+        db_epg_streams_free(v, cnt);
+        return -EIO;
+    }
     *out = v;
     *n = cnt;
     return 0;
-fail:
-    sqlite3_finalize(st);
-    db_epg_streams_free(v, cnt);
-    return -EIO;
 }
 
 void db_epg_streams_free(struct db_epg_stream *s, size_t n)

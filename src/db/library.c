@@ -123,14 +123,7 @@ void db_library_close(struct db_library *l)
 
 static sqlite3_stmt *stmt(struct db_library *l, int q)
 {
-    if (!l->st[q]) {
-        if (db_prepare(l->db, sql_text[q], &l->st[q]))
-            return NULL;
-    } else {
-        sqlite3_reset(l->st[q]);
-        sqlite3_clear_bindings(l->st[q]);
-    }
-    return l->st[q];
+    return db_stmt_cached(l->db, &l->st[q], sql_text[q]);
 }
 
 static int run(struct db_library *l, sqlite3_stmt *st)

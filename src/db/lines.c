@@ -4,18 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/array.h"
 #include "core/log.h"
 #include "db/db.h"
 
 static int step_err(struct db *db, int rc)
 {
     return db_step_error(db, rc, "lines");
-}
-
-static char *dup_col(sqlite3_stmt *st, int i)
-{
-    return strdup(db_col_text(st, i));
 }
 
 void db_line_clear(struct db_line *l)
@@ -150,16 +144,16 @@ static int read_row(sqlite3_stmt *st, struct db_line *l)
 {
     memset(l, 0, sizeof(*l));
     l->id = sqlite3_column_int64(st, 0);
-    l->username = dup_col(st, 1);
-    l->password = dup_col(st, 2);
+    l->username = db_col_strdup(st, 1);
+    l->password = db_col_strdup(st, 2);
     l->max_connections = sqlite3_column_int64(st, 3);
     l->has_exp = sqlite3_column_type(st, 4) != SQLITE_NULL;
     l->exp_date = l->has_exp ? sqlite3_column_int64(st, 4) : 0;
     l->is_trial = sqlite3_column_int(st, 5) != 0;
     l->enabled = sqlite3_column_int(st, 6) != 0;
     l->banned = sqlite3_column_int(st, 7) != 0;
-    l->allowed_outputs = dup_col(st, 8);
-    l->message = dup_col(st, 9);
+    l->allowed_outputs = db_col_strdup(st, 8);
+    l->message = db_col_strdup(st, 9);
     l->created_at = sqlite3_column_int64(st, 10);
     l->updated_at = sqlite3_column_int64(st, 11);
     if (!l->username || !l->password || !l->allowed_outputs || !l->message) {
@@ -169,23 +163,23 @@ static int read_row(sqlite3_stmt *st, struct db_line *l)
     return 0;
 }
 
+static int read_bouquet_name(void *ctx, sqlite3_stmt *st, void *row)
+{
+    char **name = row;
+    (void)ctx;
+    *name = db_col_strdup(st, 0);
+    return *name ? 0 : -ENOMEM;
+}
+
 static int load_bouquets(struct db *db, sqlite3_stmt *st, struct db_line *l)
 {
-    size_t cap = 0;
-    int rc;
+    void *names = NULL;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, l->id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        char **p = array_reserve(l->bouquets, &cap, l->bouquet_count + 1, sizeof(*p), 4);
-        if (!p)
-            return -ENOMEM;
-        l->bouquets = p;
-        char *name = dup_col(st, 0);
-        if (!name)
-            return -ENOMEM;
-        l->bouquets[l->bouquet_count++] = name;
-    }
-    return rc == SQLITE_DONE ? 0 : step_err(db, rc);
+    int ret = db_step_rows(db, st, "lines", sizeof(*l->bouquets), 4, read_bouquet_name, NULL,
+                           &names, &l->bouquet_count);
+    l->bouquets = names;
+    return ret;
 }
 
 static const char bouquet_sql[] =
@@ -228,44 +222,41 @@ void db_line_list_free(struct db_line *lines, size_t n)
     free(lines);
 }
 
+struct list_ctx {
+    struct db *db;
+    sqlite3_stmt *bouquets;
+};
+
+static int read_line(void *ctx, sqlite3_stmt *st, void *row)
+{
+    const struct list_ctx *x = ctx;
+    int ret = read_row(st, row);
+    return ret ? ret : load_bouquets(x->db, x->bouquets, row);
+}
+
 int db_line_list(struct db *db, struct db_line **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL, *bq = NULL;
-    struct db_line *v = NULL;
-    size_t len = 0, cap = 0;
-    int ret = -EIO, rc;
+    struct list_ctx x = {db, NULL};
+    sqlite3_stmt *st = NULL;
+    void *v = NULL;
+    size_t len = 0;
+    int ret = -EIO;
     *out = NULL;
     *n = 0;
     if (db_prepare(db, "SELECT " LINE_COLS " FROM lines ORDER BY username", &st) ||
-        db_prepare(db, bouquet_sql, &bq))
+        db_prepare(db, bouquet_sql, &x.bouquets))
         goto fail;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_line *p = array_reserve(v, &cap, len + 1, sizeof(*p), 16);
-        if (!p) {
-            ret = -ENOMEM;
-            goto fail;
-        }
-        v = p;
-        ret = read_row(st, &v[len]);
-        if (ret)
-            goto fail;
-        len++;
-        ret = load_bouquets(db, bq, &v[len - 1]);
-        if (ret)
-            goto fail;
-    }
-    if (rc != SQLITE_DONE) {
-        ret = step_err(db, rc);
+    ret = db_step_rows(db, st, "lines", sizeof(struct db_line), 16, read_line, &x, &v, &len);
+    if (ret)
         goto fail;
-    }
     sqlite3_finalize(st);
-    sqlite3_finalize(bq);
+    sqlite3_finalize(x.bouquets);
     *out = v;
     *n = len;
     return 0;
 fail:
     sqlite3_finalize(st);
-    sqlite3_finalize(bq);
+    sqlite3_finalize(x.bouquets);
     db_line_list_free(v, len);
     return ret;
 }

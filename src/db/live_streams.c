@@ -10,11 +10,6 @@
 
 #include "db/db.h"
 
-static char *dup_text(sqlite3_stmt *st, int i)
-{
-    return strdup(db_col_text(st, i));
-}
-
 static int load_sources(struct db *db, struct db_live_stream *s)
 {
     sqlite3_stmt *st;
@@ -30,7 +25,7 @@ static int load_sources(struct db *db, struct db_live_stream *s)
             break;
         }
         s->sources = grown;
-        s->sources[s->source_count] = dup_text(st, 0);
+        s->sources[s->source_count] = db_col_strdup(st, 0);
         if (!s->sources[s->source_count]) {
             rc = -ENOMEM;
             break;
@@ -49,10 +44,10 @@ static int fill(struct db *db, sqlite3_stmt *st, struct db_live_stream *s)
 {
     memset(s, 0, sizeof(*s));
     s->id = sqlite3_column_int64(st, 0);
-    s->name = dup_text(st, 1);
-    s->category = dup_text(st, 2);
-    s->epg_id = dup_text(st, 3);
-    s->logo = dup_text(st, 4);
+    s->name = db_col_strdup(st, 1);
+    s->category = db_col_strdup(st, 2);
+    s->epg_id = db_col_strdup(st, 3);
+    s->logo = db_col_strdup(st, 4);
     s->always_on = sqlite3_column_int(st, 5) != 0;
     s->enabled = sqlite3_column_int(st, 6) != 0;
     if (!s->name || !s->category || !s->epg_id || !s->logo)
