@@ -10,6 +10,15 @@
 
 #include "db/db.h"
 
+static int fill_source(void *ctx, sqlite3_stmt *st, void *row)
+{
+    (void)ctx;
+    char **url = row;
+    *url = db_col_strdup(st, 0);
+    return *url ? 0 : -ENOMEM;
+}
+
+/* A failed step is an error, never a shorter source list. */
 static int load_sources(struct db *db, struct db_live_stream *s)
 {
     sqlite3_stmt *st;
@@ -17,21 +26,10 @@ static int load_sources(struct db *db, struct db_live_stream *s)
                    &st))
         return -EIO;
     sqlite3_bind_int64(st, 1, s->id);
-    int rc = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        char **grown = realloc(s->sources, (s->source_count + 1) * sizeof(*grown));
-        if (!grown) {
-            rc = -ENOMEM;
-            break;
-        }
-        s->sources = grown;
-        s->sources[s->source_count] = db_col_strdup(st, 0);
-        if (!s->sources[s->source_count]) {
-            rc = -ENOMEM;
-            break;
-        }
-        s->source_count++;
-    }
+    void *rows = NULL;
+    int rc = db_step_rows(db, st, "stream sources", sizeof(char *), 4, fill_source, NULL, &rows,
+                          &s->source_count);
+    s->sources = rows; /* freed with the stream, also when rc != 0 */
     sqlite3_finalize(st);
     return rc;
 }
@@ -69,6 +67,11 @@ void db_live_stream_free(struct db_live_stream *s)
     memset(s, 0, sizeof(*s));
 }
 
+static int fill_row(void *ctx, sqlite3_stmt *st, void *row)
+{
+    return fill(ctx, st, row);
+}
+
 void db_live_stream_free_all(struct db_live_stream *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -83,19 +86,10 @@ int db_live_stream_list(struct db *db, struct db_live_stream **out, size_t *n)
     sqlite3_stmt *st;
     if (db_prepare(db, sql, &st))
         return -EIO;
-    struct db_live_stream *arr = NULL;
+    void *arr = NULL;
     size_t count = 0;
-    int rc = 0;
-    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-        struct db_live_stream *grown = realloc(arr, (count + 1) * sizeof(*arr));
-        if (!grown) {
-            rc = -ENOMEM;
-            break;
-        }
-        arr = grown;
-        rc = fill(db, st, &arr[count]);
-        count++;
-    }
+    int rc = db_step_rows(db, st, "streams", sizeof(struct db_live_stream), 16, fill_row, db, &arr,
+                          &count);
     sqlite3_finalize(st);
     if (rc) {
         db_live_stream_free_all(arr, count);
@@ -114,11 +108,13 @@ int db_live_stream_get(struct db *db, int64_t id, struct db_live_stream *out)
     if (db_prepare(db, sql, &st))
         return -EIO;
     sqlite3_bind_int64(st, 1, id);
-    int rc = -ENOENT;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
         rc = fill(db, st, out);
         if (rc)
             db_live_stream_free(out);
+    } else {
+        rc = rc == SQLITE_DONE ? -ENOENT : db_step_error(db, rc, "stream");
     }
     sqlite3_finalize(st);
     return rc;
