@@ -7,6 +7,7 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,41 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv, const s
 int cli_parse_exit(int r)
 {
     return r > 0 ? CLI_OK : CLI_USAGE;
+}
+
+int cli_dispatch(const char *group, const char *usage, const struct cli_cmd *cmds, int argc,
+                 char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return CLI_USAGE;
+    }
+    const char *sub = argv[1];
+    if (cli_is_help(sub) || strcmp(sub, "help") == 0) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    for (const struct cli_cmd *c = cmds; c->name; c++)
+        if (strcmp(sub, c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s'\n", group, sub);
+    fputs(usage, stderr);
+    return CLI_USAGE;
+}
+
+int cli_db_fail(const char *cmd, int rc, const char *not_found, ...)
+{
+    if (rc != -ENOENT || !not_found) {
+        fprintf(stderr, "%s: database error\n", cmd);
+        return CLI_FAIL;
+    }
+    va_list ap;
+    va_start(ap, not_found);
+    fprintf(stderr, "%s: ", cmd);
+    vfprintf(stderr, not_found, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return CLI_FAIL;
 }
 
 int cli_print_json(json_t *j)

@@ -1,6 +1,6 @@
 /*
- * cli/args: the option parser and the helpers shared by the `xtreamd`
- * sub-commands.
+ * cli/args: the option parser, the sub-command dispatcher and the helpers
+ * shared by the `xtreamd` sub-commands.
  *
  * Owns nothing: a command describes its options in a table of struct cli_opt
  * pointing at its own variables, and cli_parse() walks argv once, filling
@@ -112,6 +112,19 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv, const s
  * a usage error. */
 int cli_parse_exit(int r);
 
+/* A sub-command: its word and its entry point (which gets argv[0] == name). */
+struct cli_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+/* Runs the entry of cmds (ended by {NULL, NULL}) named by argv[1], with
+ * argv + 1, and returns its exit status. No argv[1]: the usage on stderr, 2;
+ * "help", --help or -h: the usage on stdout, 0; any other word:
+ * "<group>: unknown command 'WORD'" and the usage on stderr, 2. */
+int cli_dispatch(const char *group, const char *usage, const struct cli_cmd *cmds, int argc,
+                 char **argv);
+
 /* A check: rejects an empty value ("<cmd>: <opt>: empty name"). */
 int cli_check_nonempty(const char *cmd, const char *opt, const char *val, void *ctx);
 
@@ -132,6 +145,13 @@ int cli_parse_kind(const char *cmd, const char *opt, const char *s, const char *
 /* Opens (creating and migrating) the database in data_dir; prints the reason on
  * failure and returns a negative errno. */
 int cli_open_db(const char *cmd, const char *data_dir, struct db **out);
+
+/* Reports a database call of cmd that failed with rc and returns CLI_FAIL (the
+ * exit status): "<cmd>: " and not_found formatted like printf (e.g. "no line
+ * '%s'") when rc is -ENOENT and not_found is not NULL, else "<cmd>: database
+ * error". */
+int cli_db_fail(const char *cmd, int rc, const char *not_found, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Prints j (consumed, may be NULL) to stdout as indented JSON and a newline;
  * -EIO when there was nothing to print or the write failed. */

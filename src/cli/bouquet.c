@@ -173,12 +173,10 @@ static int bouquet_list(int argc, char **argv)
         return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
-    if (db_bouquet_list(db, &b, &n)) {
-        fprintf(stderr, "%s: database error\n", cmd);
-        db_close(db);
-        return CLI_FAIL;
-    }
+    int rc = db_bouquet_list(db, &b, &n);
     db_close(db);
+    if (rc)
+        return cli_db_fail(cmd, rc, NULL);
     int ret = CLI_OK;
     if (json) {
         json_t *arr = json_array();
@@ -237,36 +235,17 @@ static int bouquet_del(int argc, char **argv)
         return CLI_FAIL;
     int rc = db_bouquet_delete(db, name);
     db_close(db);
-    if (rc == -ENOENT) {
-        fprintf(stderr, "%s: no bouquet '%s'\n", cmd, name);
-        return CLI_FAIL;
-    }
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(cmd, rc, "no bouquet '%s'", name);
     printf("Deleted bouquet %s\n", name);
     return CLI_OK;
 }
 
 int cli_bouquet(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage_bouquet, stderr);
-        return CLI_USAGE;
-    }
-    const char *sub = argv[1];
-    if (cli_is_help(sub) || strcmp(sub, "help") == 0) {
-        fputs(usage_bouquet, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(sub, "add") == 0)
-        return bouquet_add(argc - 1, argv + 1);
-    if (strcmp(sub, "list") == 0)
-        return bouquet_list(argc - 1, argv + 1);
-    if (strcmp(sub, "del") == 0 || strcmp(sub, "delete") == 0)
-        return bouquet_del(argc - 1, argv + 1);
-    fprintf(stderr, "xtreamd bouquet: unknown command '%s'\n", sub);
-    fputs(usage_bouquet, stderr);
-    return CLI_USAGE;
+    static const struct cli_cmd cmds[] = {
+        {"add", bouquet_add},    {"list", bouquet_list}, {"del", bouquet_del},
+        {"delete", bouquet_del}, {NULL, NULL},
+    };
+    return cli_dispatch("xtreamd bouquet", usage_bouquet, cmds, argc, argv);
 }

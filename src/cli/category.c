@@ -5,7 +5,6 @@
  */
 #include <jansson.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -37,10 +36,8 @@ static int category_list(int argc, char **argv)
         return CLI_FAIL;
     int rc = db_category_list(db, kind, NULL, &c, &n);
     db_close(db);
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(cmd, rc, NULL);
     int ret = CLI_OK;
     if (json) {
         json_t *arr = json_array();
@@ -69,17 +66,6 @@ static int category_list(int argc, char **argv)
 
 int cli_category(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage_category, stderr);
-        return CLI_USAGE;
-    }
-    if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
-        fputs(usage_category, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(argv[1], "list") == 0)
-        return category_list(argc - 1, argv + 1);
-    fprintf(stderr, "xtreamd category: unknown command '%s'\n", argv[1]);
-    fputs(usage_category, stderr);
-    return CLI_USAGE;
+    static const struct cli_cmd cmds[] = {{"list", category_list}, {NULL, NULL}};
+    return cli_dispatch("xtreamd category", usage_category, cmds, argc, argv);
 }

@@ -126,8 +126,8 @@ static void print_conns(json_t *arr)
 
 int cli_channel(int argc, char **argv)
 {
-    /* argv[1] is "channel" or "connections" */
-    bool conns = strcmp(argv[1], "connections") == 0;
+    /* argv[0] is "channel" or "connections" */
+    bool conns = strcmp(argv[0], "connections") == 0;
     const char *cmd = conns ? "xtreamd connections" : "xtreamd channel";
     const char *data = CLI_DEFAULT_DATA, *pos[2] = {NULL, NULL};
     long long kill = 0;
@@ -140,7 +140,7 @@ int cli_channel(int argc, char **argv)
     };
     /* channel: SUB-COMMAND [ID]; connections: none */
     struct cli_pos p = {.v = pos, .max = conns ? 0 : 2};
-    int r = cli_parse(cmd, usage_channel, argc - 1, argv + 1, opts, &p);
+    int r = cli_parse(cmd, usage_channel, argc, argv, opts, &p);
     if (r)
         return cli_parse_exit(r);
     int np = p.n;

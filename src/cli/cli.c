@@ -46,57 +46,38 @@ static int cmd_version(int argc, char **argv)
     return CLI_OK;
 }
 
+/* Every command but serve (which is run before the log level is lowered) and
+ * help (which takes a command name). */
+static const struct cli_cmd commands[] = {
+    {"version", cmd_version},   {"--version", cmd_version},
+    {"demo", cli_demo},         {"import", cli_import},
+    {"line", cli_line},         {"bouquet", cli_bouquet},
+    {"category", cli_category}, {"stream", cli_stream},
+    {"channel", cli_channel},   {"connections", cli_channel},
+    {"epg", cli_epg},           {"vod", cli_library},
+    {"series", cli_library},    {NULL, NULL},
+};
+
 int cli_main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return CLI_USAGE;
-    }
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "serve") == 0)
+    if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return cli_serve(argc - 1, argv + 1);
     /* Only warnings and errors from the libraries below: the commands print
      * their own results. */
     log_set_level(LOG_WARN);
-    if (strcmp(cmd, "help") == 0 || cli_is_help(cmd)) {
-        if (argc > 2 && strcmp(cmd, "help") == 0) {
-            /* "xtreamd help line" == "xtreamd line --help" */
-            char *sub[] = {argv[2], "--help", NULL};
-            if (strcmp(argv[2], "serve") == 0)
-                return cli_serve(2, sub);
-            if (strcmp(argv[2], "line") == 0 || strcmp(argv[2], "bouquet") == 0 ||
-                strcmp(argv[2], "category") == 0 || strcmp(argv[2], "import") == 0 ||
-                strcmp(argv[2], "demo") == 0 || strcmp(argv[2], "vod") == 0 ||
-                strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0)
-                return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
-            fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
-            fputs(usage_text, stderr);
-            return CLI_USAGE;
-        }
-        fputs(usage_text, stdout);
-        return CLI_OK;
+    if (argc > 2 && strcmp(argv[1], "help") == 0) {
+        /* "xtreamd help line" == "xtreamd line --help" */
+        char *sub[] = {argv[2], "--help", NULL};
+        if (strcmp(argv[2], "serve") == 0)
+            return cli_serve(2, sub);
+        if (strcmp(argv[2], "line") == 0 || strcmp(argv[2], "bouquet") == 0 ||
+            strcmp(argv[2], "category") == 0 || strcmp(argv[2], "import") == 0 ||
+            strcmp(argv[2], "demo") == 0 || strcmp(argv[2], "vod") == 0 ||
+            strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0)
+            return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
+        fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
+        fputs(usage_text, stderr);
+        return CLI_USAGE;
     }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
-        return cmd_version(argc - 1, argv + 1);
-    if (strcmp(cmd, "demo") == 0)
-        return cli_demo(argc - 1, argv + 1);
-    if (strcmp(cmd, "import") == 0)
-        return cli_import(argc - 1, argv + 1);
-    if (strcmp(cmd, "line") == 0)
-        return cli_line(argc - 1, argv + 1);
-    if (strcmp(cmd, "bouquet") == 0)
-        return cli_bouquet(argc - 1, argv + 1);
-    if (strcmp(cmd, "category") == 0)
-        return cli_category(argc - 1, argv + 1);
-    if (strcmp(cmd, "stream") == 0)
-        return cli_stream(argc - 1, argv + 1);
-    if (strcmp(cmd, "channel") == 0 || strcmp(cmd, "connections") == 0)
-        return cli_channel(argc, argv);
-    if (strcmp(cmd, "epg") == 0)
-        return cli_epg(argc - 1, argv + 1);
-    if (strcmp(cmd, "vod") == 0 || strcmp(cmd, "series") == 0)
-        return cli_library(argc - 1, argv + 1);
-    fprintf(stderr, "xtreamd: unknown command '%s'\n", cmd);
-    fputs(usage_text, stderr);
-    return CLI_USAGE;
+    return cli_dispatch("xtreamd", usage_text, commands, argc, argv);
 }

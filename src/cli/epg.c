@@ -110,10 +110,8 @@ static int epg_add(int argc, char **argv)
         fprintf(stderr, "%s: a source named '%s' already exists\n", c.cmd, name);
         return CLI_FAIL;
     }
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", c.cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(c.cmd, rc, NULL);
     printf("added EPG source %lld '%s' (import it with: xtreamd epg import %s)\n", (long long)id,
            name, name);
     return CLI_OK;
@@ -132,10 +130,8 @@ static int epg_list(int argc, char **argv)
         return CLI_FAIL;
     rc = db_epg_source_list(db, &s, &n);
     db_close(db);
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", c.cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(c.cmd, rc, NULL);
     int ret = CLI_OK;
     if (c.json) {
         json_t *arr = json_array();
@@ -189,14 +185,8 @@ static int epg_del(int argc, char **argv)
     if (rc == 0)
         epg_automap(db, false);
     db_close(db);
-    if (rc == -ENOENT) {
-        fprintf(stderr, "%s: no EPG source '%s'\n", c.cmd, c.pos[0]);
-        return CLI_FAIL;
-    }
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", c.cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(c.cmd, rc, "no EPG source '%s'", c.pos[0]);
     printf("deleted EPG source '%s'\n", c.pos[0]);
     return CLI_OK;
 }
@@ -227,10 +217,10 @@ static int epg_import(int argc, char **argv)
     if (c.npos == 0) {
         struct db_epg_source *s;
         size_t n;
-        if (db_epg_source_list(db, &s, &n)) {
+        rc = db_epg_source_list(db, &s, &n);
+        if (rc) {
             db_close(db);
-            fprintf(stderr, "%s: database error\n", c.cmd);
-            return CLI_FAIL;
+            return cli_db_fail(c.cmd, rc, NULL);
         }
         if (n == 0)
             fprintf(stderr, "%s: no EPG sources (add one with 'xtreamd epg add')\n", c.cmd);
@@ -269,10 +259,8 @@ static int epg_unmapped_cmd(int argc, char **argv)
         return CLI_FAIL;
     rc = epg_unmapped(db, &u, &n);
     db_close(db);
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", c.cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(c.cmd, rc, NULL);
     int ret = CLI_OK;
     if (c.json) {
         json_t *arr = json_array();
@@ -320,39 +308,27 @@ static int epg_map(int argc, char **argv)
         return CLI_FAIL;
     rc = epg_automap(db, false);
     db_close(db);
-    if (rc < 0) {
-        fprintf(stderr, "%s: database error\n", c.cmd);
-        return CLI_FAIL;
-    }
+    if (rc < 0)
+        return cli_db_fail(c.cmd, rc, NULL);
     printf("%d channel(s) mapped automatically\n", rc);
     return CLI_OK;
 }
 
 int cli_epg(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage_epg, stderr);
-        return CLI_USAGE;
-    }
-    if (cli_wants_help(argc, argv) || strcmp(argv[1], "help") == 0) {
-        fputs(usage_epg, stdout);
-        return CLI_OK;
-    }
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } cmds[] = {
+    static const struct cli_cmd cmds[] = {
         {"add", epg_add},
         {"list", epg_list},
         {"del", epg_del},
         {"import", epg_import},
         {"unmapped", epg_unmapped_cmd},
         {"map", epg_map},
+        {NULL, NULL},
     };
-    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-        if (strcmp(argv[1], cmds[i].name) == 0)
-            return cmds[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "xtreamd epg: unknown command '%s'\n", argv[1]);
-    fputs(usage_epg, stderr);
-    return CLI_USAGE;
+    /* --help anywhere (before "--") gives the usage, even after an unknown word. */
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage_epg, stdout);
+        return CLI_OK;
+    }
+    return cli_dispatch("xtreamd epg", usage_epg, cmds, argc, argv);
 }

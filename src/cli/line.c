@@ -518,10 +518,10 @@ static int line_list(int argc, char **argv)
         return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
-    if (db_line_list(db, &v, &n)) {
-        fprintf(stderr, "%s: database error\n", cmd);
+    int rc = db_line_list(db, &v, &n);
+    if (rc) {
         db_close(db);
-        return CLI_FAIL;
+        return cli_db_fail(cmd, rc, NULL);
     }
     int64_t now = db_now();
     int ret = CLI_OK;
@@ -563,14 +563,8 @@ static int line_show(int argc, char **argv)
         return CLI_FAIL;
     int rc = db_line_get(db, user, &l);
     db_close(db);
-    if (rc == -ENOENT) {
-        fprintf(stderr, "%s: no line '%s'\n", cmd, user);
-        return CLI_FAIL;
-    }
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(cmd, rc, "no line '%s'", user);
     int64_t now = db_now();
     int ret = CLI_OK;
     if (json) {
@@ -614,40 +608,17 @@ static int line_del(int argc, char **argv)
         return CLI_FAIL;
     int rc = db_line_delete(db, user);
     db_close(db);
-    if (rc == -ENOENT) {
-        fprintf(stderr, "%s: no line '%s'\n", cmd, user);
-        return CLI_FAIL;
-    }
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(cmd, rc, "no line '%s'", user);
     printf("Deleted line %s\n", user);
     return CLI_OK;
 }
 
 int cli_line(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage_line, stderr);
-        return CLI_USAGE;
-    }
-    const char *sub = argv[1];
-    if (cli_is_help(sub) || strcmp(sub, "help") == 0) {
-        fputs(usage_line, stdout);
-        return CLI_OK;
-    }
-    if (strcmp(sub, "add") == 0)
-        return line_add(argc - 1, argv + 1);
-    if (strcmp(sub, "set") == 0)
-        return line_set(argc - 1, argv + 1);
-    if (strcmp(sub, "list") == 0)
-        return line_list(argc - 1, argv + 1);
-    if (strcmp(sub, "show") == 0)
-        return line_show(argc - 1, argv + 1);
-    if (strcmp(sub, "del") == 0 || strcmp(sub, "delete") == 0)
-        return line_del(argc - 1, argv + 1);
-    fprintf(stderr, "xtreamd line: unknown command '%s'\n", sub);
-    fputs(usage_line, stderr);
-    return CLI_USAGE;
+    static const struct cli_cmd cmds[] = {
+        {"add", line_add}, {"set", line_set},    {"list", line_list}, {"show", line_show},
+        {"del", line_del}, {"delete", line_del}, {NULL, NULL},
+    };
+    return cli_dispatch("xtreamd line", usage_line, cmds, argc, argv);
 }

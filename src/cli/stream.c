@@ -181,14 +181,8 @@ static int stream_list(int argc, char **argv, bool show)
     size_t n = 0;
     int rc = show ? db_live_stream_get(db, id, &one) : db_live_stream_list(db, &arr, &n);
     db_close(db);
-    if (rc == -ENOENT) {
-        fprintf(stderr, "%s: no stream with id %lld\n", cmd, (long long)id);
-        return CLI_FAIL;
-    }
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(cmd, rc, "no stream with id %lld", (long long)id);
     if (show) {
         arr = &one;
         n = 1;
@@ -259,14 +253,8 @@ static int stream_set(int argc, char **argv, bool del)
     else
         db_rollback(db);
     db_close(db);
-    if (rc == -ENOENT) {
-        fprintf(stderr, "%s: no stream with id %lld\n", cmd, (long long)id);
-        return CLI_FAIL;
-    }
-    if (rc) {
-        fprintf(stderr, "%s: database error\n", cmd);
-        return CLI_FAIL;
-    }
+    if (rc)
+        return cli_db_fail(cmd, rc, "no stream with id %lld", (long long)id);
     return CLI_OK;
 }
 
