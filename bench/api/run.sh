@@ -16,7 +16,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${XTREAMD_BIN:-build/xtreamd}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_name=bench-api
+
 LIVE=${BENCH_LIVE:-20000}
 CATS=${BENCH_CATEGORIES:-200}
 MOVIES=${BENCH_MOVIES:-20000}
@@ -28,49 +31,13 @@ DEADLINE=${BENCH_DEADLINE:-290}
 USER_=bench
 PASS_=bench.Pw-1
 
-die() { echo "bench-api: $*" >&2; exit 1; }
-[ -x "$BIN" ] || die "no $BIN: build it first (cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF && cmake --build build)"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-for t in wrk curl nginx awk timeout; do
-  command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh test installs it)"
-done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/xtreamd-bench.XXXXXX")
-chmod 755 "$work" # nginx workers (user nobody when started as root) read $work/www
-xt_pid=
-ng_pid=
-dog_pid=
-wrk_pid=
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  [ -n "$wrk_pid" ] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null || true
-  [ -n "$xt_pid" ] && kill -TERM "$xt_pid" 2>/dev/null && wait "$xt_pid" 2>/dev/null || true
-  [ -n "$ng_pid" ] && kill -TERM "$ng_pid" 2>/dev/null && wait "$ng_pid" 2>/dev/null || true
-  [ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null && wait "$dog_pid" 2>/dev/null || true
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'echo "bench-api: interrupted" >&2; exit 130' INT TERM
-
-# Watchdog: the whole run is bounded.
-(
-  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-  sleep "$DEADLINE" &
-  sp=$!
-  wait "$sp"
-  echo "bench-api: deadline of ${DEADLINE}s reached, stopping" >&2
-  kill -TERM $$
-) </dev/null &
-dog_pid=$!
-
-log() { printf 'bench-api: %s\n' "$*" >&2; }
+need_xtreamd
+need_tools wrk curl nginx awk timeout
+bench_start xtreamd-bench
 
 # ---------------------------------------------------------------- catalogue
 data=$work/data
 mkdir -p "$data" "$work/www"
-chmod 755 "$work/www"
 log "generating $LIVE live channels in $CATS categories and $MOVIES movies"
 awk -v n="$LIVE" -v g="$CATS" 'BEGIN {
   printf "#EXTM3U\r\n";
@@ -96,28 +63,8 @@ t1=$(date +%s.%N)
 log "imported in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
 
 # ---------------------------------------------------------------- helpers
-start_xtreamd() {
-  : >"$work/xtreamd.log"
-  # A fixed --public-url keeps the playlist's bytes identical across restarts.
-  "$BIN" serve --data "$data" --listen 127.0.0.1:0 --public-url http://127.0.0.1:8080 2>"$work/xtreamd.log" &
-  xt_pid=$!
-  local i
-  for i in $(seq 1 200); do
-    xt_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/xtreamd.log" | head -1)
-    if [ -n "$xt_port" ] && curl -s -o /dev/null "http://127.0.0.1:$xt_port/"; then return 0; fi
-    kill -0 "$xt_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$work/xtreamd.log" >&2
-  die "xtreamd did not start"
-}
-stop_xtreamd() {
-  kill -TERM "$xt_pid" 2>/dev/null || true
-  wait "$xt_pid" 2>/dev/null || true
-  xt_pid=
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A fixed --public-url keeps the playlist's bytes identical across restarts.
+start_xtreamd() { xtreamd_start --public-url http://127.0.0.1:8080; }
 
 names=(live vod m3u live.gz)
 paths=("/player_api.php?username=$USER_&password=$PASS_&action=get_live_streams"
@@ -145,50 +92,16 @@ for i in 0 1 2 3; do
   size[${names[$i]}]=$(stat -c %s "$work/www/${files[$i]}")
   chmod 644 "$work/www/${files[$i]}"
   [ -n "${hdrs[$i]}" ] && gz_line=$(grep -a -o 'api: gzip get_live_streams: .*' "$work/xtreamd.log" | head -1 || true)
-  stop_xtreamd
+  xtreamd_stop
 done
 [ -n "$gz_line" ] || die "live.gz: xtreamd did not log its compression"
 gunzip -c "$work/www/live.json.gz" | cmp -s - "$work/www/live.json" ||
   die "live.gz: the gzip body does not gunzip to the identity body"
 
 # ---------------------------------------------------------------- nginx
-ng_port=
-for try in $(seq 1 50); do
-  p=$((20000 + RANDOM % 40000))
-  port_in_use "$p" || { ng_port=$p; break; }
-done
-[ -n "$ng_port" ] || die "no free port for nginx"
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  types { application/json json; application/octet-stream m3u; }
-  server {
-    listen 127.0.0.1:$ng_port;
-    root $work/www;
-    location = /live.json { gzip_static on; gzip_vary on; }
-  }
-}
-EOF
-nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-ng_pid=$!
-for i in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$ng_port/live.json" && break
-  kill -0 "$ng_pid" 2>/dev/null || { cat "$work/nginx/error.log" >&2; die "nginx did not start"; }
-  sleep 0.05
-done
+nginx_conf 1 "$work/www" 'application/json json; application/octet-stream m3u;' '' \
+  'location = /live.json { gzip_static on; gzip_vary on; }'
+nginx_start /live.json
 
 # ---------------------------------------------------------------- wrk rounds
 start_xtreamd
@@ -201,25 +114,8 @@ for i in 0 1 2 3; do
     die "${names[$i]}: nginx answered different bytes than ${files[$i]}"
 done
 
-# Runs wrk in the background (so that a signal interrupts the wait at once)
-# and sets RES="req_per_sec p99_ms".
-run_wrk() {
-  local url=$1 out=$work/wrk.out
-  shift
-  timeout 120 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$@" "$url" >"$out" 2>&1 &
-  wrk_pid=$!
-  wait "$wrk_pid" || { cat "$out" >&2; die "wrk failed on $url"; }
-  wrk_pid=
-  { echo "== $url"; cat "$out"; } >>"$work/wrk.log"
-  RES=$(awk '
-    /^Requests\/sec:/ { rps = $2 }
-    /^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
-               ms = (u == "us") ? v / 1000 : (u == "ms") ? v : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v; p99 = ms }
-    /Non-2xx or 3xx responses/ { bad = $NF }
-    END { if (bad) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 }
-          if (rps == "") exit 1
-          printf "%s %.3f\n", rps, p99 }' "$out") || { cat "$out" >&2; die "bad wrk result for $url"; }
-}
+# run_wrk URL [WRK ARG...]: sets RES="req_per_sec p99_ms".
+run_wrk() { wrk_run 120 "$1" -t"$THREADS" -c"$CONNS" -d"$DURATION" "${@:2}"; }
 
 declare -A xr xp nr np
 for round in $(seq 1 "$ROUNDS"); do
@@ -236,9 +132,6 @@ done
 rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xt_pid/status")
 hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$xt_pid/status")
 
-median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-verdict() { if awk -v a="$1" -v b="$2" "BEGIN { exit !(a $3 b) }"; then echo PASS; else echo MISS; fi; }
-
 echo
 echo "xtreamd API benchmark: $LIVE live channels / $CATS categories, $MOVIES movies; wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds (median)"
 printf '%-7s %10s %12s %12s %7s %11s %11s %10s  %-6s %-6s %-6s\n' \
@@ -249,9 +142,9 @@ for n in "${names[@]}"; do
   ratio=$(awk -v a="$x" -v b="$g" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')
   printf '%-7s %10s %12.1f %12.1f %7s %11.2f %11.2f %10s  %-6s %-6s %-6s\n' \
     "$n" "${size[$n]}" "$x" "$g" "$ratio" "$p" "$q" "${first_ms[$n]}" \
-    "$(verdict "$ratio" 0.8 '>=')" "$(verdict "$p" 10 '<')" "$(verdict "${first_ms[$n]}" 100 '<')"
+    "$(verdict "$ratio" '>=' 0.8)" "$(verdict "$p" '<' 10)" "$(verdict "${first_ms[$n]}" '<' 100)"
 done
 printf 'xtreamd gzip, once per snapshot, then cached: %s\n' "${gz_line#api: gzip }"
 printf 'xtreamd memory: VmRSS %.1f MB, VmHWM %.1f MB (target < 100 MB): %s\n' \
   "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" "$(awk -v k="$hwm_kb" 'BEGIN { print k / 1024 }')" \
-  "$(verdict "$hwm_kb" 102400 '<')"
+  "$(verdict "$hwm_kb" '<' 102400)"

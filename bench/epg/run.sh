@@ -16,31 +16,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${XTREAMD_BIN:-build/xtreamd}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_name=bench-epg
+tools_hint=
+
 CHANNELS=${BENCH_CHANNELS:-2000}
 DAYS=${BENCH_DAYS:-14}
 SERVED=${BENCH_SERVED:-1000}
 DEADLINE=${BENCH_DEADLINE:-230}
-die() { echo "bench-epg: $*" >&2; exit 1; }
-[ -x "$BIN" ] || die "no $BIN: build it first (cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF && cmake --build build)"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-for t in python3 curl awk; do command -v "$t" >/dev/null || die "missing tool: $t"; done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/xtreamd-bench-epg.XXXXXX")
-xt_pid=
-dog_pid=
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  [ -n "$xt_pid" ] && kill -TERM "$xt_pid" 2>/dev/null && wait "$xt_pid" 2>/dev/null || true
-  [ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null && wait "$dog_pid" 2>/dev/null || true
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'echo "bench-epg: interrupted" >&2; exit 130' INT TERM
-( sleep "$DEADLINE"; echo "bench-epg: deadline of ${DEADLINE}s reached" >&2; kill -TERM $$ ) &
-dog_pid=$!
+need_xtreamd
+need_tools python3 curl awk
+bench_start xtreamd-bench-epg
 
 data=$work/data
 xml=$work/guide.xml
@@ -59,14 +46,15 @@ if [ -x /usr/bin/time ]; then
   rss_kb=$(tail -1 "$work/rss")
 else
   "$BIN" epg import bench --data "$data" >"$work/import.out" &
-  ip=$!
+  bg_pid=$! # stopped by the cleanup if the run ends first
   rss_kb=0
-  while kill -0 "$ip" 2>/dev/null; do
-    r=$(awk '/VmHWM/{print $2}' "/proc/$ip/status" 2>/dev/null || echo 0)
+  while kill -0 "$bg_pid" 2>/dev/null; do
+    r=$(awk '/VmHWM/{print $2}' "/proc/$bg_pid/status" 2>/dev/null || echo 0)
     [ -n "$r" ] && [ "$r" -gt "$rss_kb" ] && rss_kb=$r
     sleep 0.05
   done
-  wait "$ip"
+  wait "$bg_pid"
+  bg_pid=
 fi
 t1=$(date +%s.%N)
 import_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')
@@ -84,12 +72,9 @@ with open(sys.argv[1], "w") as f:
 PY
 "$BIN" import m3u "$work/live.m3u" --data "$data" >/dev/null
 "$BIN" line add bench bench.Pw-1 --data "$data" >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" serve --data "$data" --listen "127.0.0.1:$port" 2>"$work/serve.log" &
-xt_pid=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+xtreamd_start
 
-url="http://127.0.0.1:$port/xmltv.php?username=bench&password=bench.Pw-1&prev_days=0&next_days=7"
+url="http://127.0.0.1:$xt_port/xmltv.php?username=bench&password=bench.Pw-1&prev_days=0&next_days=7"
 best=0
 for round in 1 2 3; do
   read -r bytes secs < <(curl -s -o /dev/null -w '%{size_download} %{time_total}\n' "$url")
@@ -103,7 +88,7 @@ serve_rss=$(awk '/VmHWM/{print $2}' "/proc/$xt_pid/status")
 printf 'server peak RSS %.1f MB\n' "$(awk -v k="$serve_rss" 'BEGIN{print k/1024}')"
 
 ok=1
-awk -v v="$import_mbs" 'BEGIN{exit !(v>=40)}' || { echo "bench-epg: import below 40 MB/s" >&2; ok=0; }
-[ "$rss_kb" -lt $((128 * 1024)) ] || { echo "bench-epg: import peak RSS above 128 MB" >&2; ok=0; }
-awk -v v="$best" 'BEGIN{exit !(v>=200)}' || { echo "bench-epg: XMLTV streaming below 200 MB/s" >&2; ok=0; }
+holds "$import_mbs" '>=' 40 || { log "import below 40 MB/s"; ok=0; }
+[ "$rss_kb" -lt $((128 * 1024)) ] || { log "import peak RSS above 128 MB"; ok=0; }
+holds "$best" '>=' 200 || { log "XMLTV streaming below 200 MB/s"; ok=0; }
 [ "$ok" = 1 ] && echo "bench-epg: all targets met" || exit 1

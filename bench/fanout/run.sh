@@ -19,7 +19,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${XTREAMD_BIN:-build/xtreamd}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_name=bench-fanout
+
 LEVELS=${FANOUT_LEVELS:-"100 500 1000 2000"}
 WARMUP=${FANOUT_WARMUP:-3}
 MEASURE=${FANOUT_MEASURE:-10}
@@ -28,61 +31,19 @@ DEADLINE=${FANOUT_DEADLINE:-290}
 USER_=fan
 PASS_=fan.Pw-1
 
-die() { echo "bench-fanout: $*" >&2; exit 1; }
-log() { printf 'bench-fanout: %s\n' "$*" >&2; }
-[ -x "$BIN" ] || die "no $BIN: build it first (cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF && cmake --build build)"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-for t in ffmpeg ffprobe gcc curl wrk nginx awk timeout; do
-  command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh test installs it)"
-done
+need_xtreamd
+need_tools ffmpeg ffprobe gcc curl wrk nginx awk timeout
 
 # Many sockets on both ends.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" -ge 4200 ] || die "ulimit -n is $(ulimit -n); need at least 4200 open files"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/xtreamd-fanout.XXXXXX")
-shm=$(mktemp -d /dev/shm/xtreamd-fanout.XXXXXX)
-chmod 755 "$work" "$shm"
-xt_pid=
-ng_pid=
-dog_pid=
-bg_pid=
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  [ -n "$bg_pid" ] && kill -TERM "$bg_pid" 2>/dev/null && wait "$bg_pid" 2>/dev/null || true
-  [ -n "$xt_pid" ] && kill -TERM "$xt_pid" 2>/dev/null && wait "$xt_pid" 2>/dev/null || true
-  [ -n "$ng_pid" ] && kill -TERM "$ng_pid" 2>/dev/null && wait "$ng_pid" 2>/dev/null || true
-  [ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null && wait "$dog_pid" 2>/dev/null || true
-  rm -rf "$work" "$shm"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'echo "bench-fanout: interrupted" >&2; exit 130' INT TERM
-
-# Watchdog: the whole run is bounded.
-(
-  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-  sleep "$DEADLINE" &
-  sp=$!
-  wait "$sp"
-  echo "bench-fanout: deadline of ${DEADLINE}s reached, stopping" >&2
-  kill -TERM $$
-) </dev/null &
-dog_pid=$!
-
-# Runs a command in the background so that a signal interrupts the wait at once.
-run_bg() {
-  "$@" &
-  bg_pid=$!
-  wait "$bg_pid"
-  local rc=$?
-  bg_pid=
-  return $rc
-}
+bench_start xtreamd-fanout
+shm= # the HLS files nginx serves, on tmpfs
+bench_tempdir shm /dev/shm xtreamd-fanout
 
 # ---------------------------------------------------------------- tools and source
-gcc -O2 -std=gnu11 -Wall -Wextra -o "$work/loadgen" bench/fanout/loadgen.c
+build_loadgen bench/fanout/loadgen.c
 src=$work/source.ts
 log "encoding the 4 Mbit/s source once"
 run_bg timeout 120 ffmpeg -nostdin -hide_banner -loglevel error \
@@ -101,18 +62,7 @@ data=$work/data
 "$BIN" line add "$USER_" "$PASS_" --data "$data" --max-connections 0 >/dev/null
 chan=$("$BIN" stream add Fanout --source "$src" --data "$data")
 cold=$("$BIN" stream add Cold --source "$work/cold.ts" --data "$data")
-"$BIN" serve --data "$data" --listen 127.0.0.1:0 --channel-idle 600 --live hls-segment=4 \
-  2>"$work/xtreamd.log" &
-xt_pid=$!
-xt_port=
-for i in $(seq 1 200); do
-  xt_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/xtreamd.log" | head -1)
-  [ -n "$xt_port" ] && curl -s -o /dev/null "http://127.0.0.1:$xt_port/" && break
-  kill -0 "$xt_pid" 2>/dev/null || break
-  xt_port=
-  sleep 0.05
-done
-[ -n "$xt_port" ] || { cat "$work/xtreamd.log" >&2; die "xtreamd did not start"; }
+xtreamd_start --channel-idle 600 --live hls-segment=4
 base=http://127.0.0.1:$xt_port
 ts_path=/live/$USER_/$PASS_/$chan.ts
 
@@ -125,7 +75,7 @@ jfield() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
 
 # Start the channel with one short viewer, then let it settle.
 run_bg timeout 10 curl -s -o /dev/null --max-time 3 "$base$ts_path" || true
-for i in $(seq 1 100); do
+for _ in $(seq 1 100); do
   admin "$chan" | grep -q '"state":"running"' && break
   sleep 0.1
 done
@@ -154,14 +104,13 @@ for n in $LEVELS; do
   wait "$bg_pid" || die "loadgen failed"
   bg_pid=
   out=$(cat "$work/lg.out")
-  get() { echo "$out" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-  okc[$n]=$(get ok)
-  failedc[$n]=$(get failed)
-  rate_min[$n]=$(get rate_min_kbps)
-  rate_p50[$n]=$(get rate_p50_kbps)
-  rate_max[$n]=$(get rate_max_kbps)
-  ttfb50[$n]=$(get ttfb_p50_ms)
-  ttfb99[$n]=$(get ttfb_p99_ms)
+  okc[$n]=$(field "$out" ok)
+  failedc[$n]=$(field "$out" failed)
+  rate_min[$n]=$(field "$out" rate_min_kbps)
+  rate_p50[$n]=$(field "$out" rate_p50_kbps)
+  rate_max[$n]=$(field "$out" rate_max_kbps)
+  ttfb50[$n]=$(field "$out" ttfb_p50_ms)
+  ttfb99[$n]=$(field "$out" ttfb_p99_ms)
   within[$n]=$(awk -v s="$src_kbps" '$1 >= s * 0.95 && $1 <= s * 1.05 { k++ } END { print k + 0 }' "$work/lg.rates")
   cpu[$n]=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
     'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
@@ -176,7 +125,7 @@ printf 'source file %s kbit/s; ingest measured by the server %s kbit/s\n' "$src_
 
 # ---------------------------------------------------------------- cold start
 "$work/loadgen" 127.0.0.1 "$xt_port" "/live/$USER_/$PASS_/$cold.ts" 1 0 1 >"$work/cold.out" 2>/dev/null
-cold_ms=$(tr ' ' '\n' <"$work/cold.out" | sed -n 's/^ttfb_p50_ms=//p')
+cold_ms=$(field "$(cat "$work/cold.out")" ttfb_p50_ms)
 printf 'cold on-demand start (local file, first body byte): %s ms\n' "$cold_ms"
 
 # ---------------------------------------------------------------- HLS vs nginx
@@ -187,81 +136,39 @@ seg=$(grep -v '^#' "$shm/playlist.m3u8" | tail -1)
 curl -s --max-time 10 -o "$shm/segment.ts" "$base$seg"
 chmod 644 "$shm"/*
 seg_bytes=$(stat -c %s "$shm/segment.ts")
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-ng_port=
-for try in $(seq 1 50); do
-  p=$((20000 + RANDOM % 40000))
-  port_in_use "$p" || { ng_port=$p; break; }
-done
-[ -n "$ng_port" ] || die "no free port for nginx"
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  types { video/mp2t ts; application/vnd.apple.mpegurl m3u8; }
-  server {
-    listen 127.0.0.1:$ng_port;
-    root $shm;
-  }
-}
-EOF
-nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-ng_pid=$!
-for i in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$ng_port/segment.ts" && break
-  kill -0 "$ng_pid" 2>/dev/null || { cat "$work/nginx/error.log" >&2; die "nginx did not start"; }
-  sleep 0.05
-done
+nginx_conf 1 "$shm" 'video/mp2t ts; application/vnd.apple.mpegurl m3u8;'
+nginx_start /segment.ts
 curl -s "$base$seg" | cmp -s - "$shm/segment.ts" || die "the segment changed between fetches"
 
-# wrk → "req_per_sec"
-run_wrk() {
-  local url=$1 out=$work/wrk.out
-  run_bg timeout 60 wrk -t2 -c20 -d"$DURATION" --latency "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed on $url"; }
-  { echo "== $url"; cat "$out"; } >>"$work/wrk.log"
-  awk '/^Requests\/sec:/ { rps = $2 } /Non-2xx or 3xx responses/ { bad = $NF }
-       END { if (bad) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 } printf "%.0f", rps }' "$out"
+# hls_wrk URL: sets RPS to wrk's requests/s, rounded.
+hls_wrk() {
+  wrk_run 60 "$1" -t2 -c20 -d"$DURATION"
+  RPS=$(awk -v r="${RES% *}" 'BEGIN { printf "%.0f", r }')
 }
-xs=$(run_wrk "$base$seg")
-ns=$(run_wrk "http://127.0.0.1:$ng_port/segment.ts")
-xp=$(run_wrk "$base$pl_path")
-np=$(run_wrk "http://127.0.0.1:$ng_port/playlist.m3u8")
+hls_wrk "$base$seg"; xs=$RPS
+hls_wrk "http://127.0.0.1:$ng_port/segment.ts"; ns=$RPS
+hls_wrk "$base$pl_path"; xp=$RPS
+hls_wrk "http://127.0.0.1:$ng_port/playlist.m3u8"; np=$RPS
 printf '\nHLS (wrk -t2 -c20 -d%s)        xtreamd req/s   nginx req/s\n' "$DURATION"
 printf 'segment (%s bytes)  %14s %13s\n' "$seg_bytes" "$xs" "$ns"
 printf 'playlist                   %14s %13s\n' "$xp" "$np"
 
 # ---------------------------------------------------------------- verdicts
-verdict() { if [ "$1" = 1 ]; then echo PASS; else echo MISS; fi; }
 has() { case " $LEVELS " in *" $1 "*) return 0 ;; esac; return 1; }
 echo
 if has 1000; then
-  ok=$(awk -v c="${cpu[1000]}" -v w="${within[1000]}" 'BEGIN { print (c < 1.0 && w == 1000) ? 1 : 0 }')
   printf '%s  1,000 viewers at full rate on under one core (%s cores, %s/1000 within 5%%)\n' \
-    "$(verdict "$ok")" "${cpu[1000]}" "${within[1000]}"
-  ok=$(awk -v m="${memper[1000]}" 'BEGIN { print (m < 64) ? 1 : 0 }')
-  printf '%s  memory growth < 64 KiB per viewer at 1,000 (%s KiB)\n' "$(verdict "$ok")" "${memper[1000]}"
+    "$(pass_if awk -v c="${cpu[1000]}" -v w="${within[1000]}" 'BEGIN { exit !(c < 1.0 && w == 1000) }')" \
+    "${cpu[1000]}" "${within[1000]}"
+  printf '%s  memory growth < 64 KiB per viewer at 1,000 (%s KiB)\n' "$(verdict "${memper[1000]}" '<' 64)" "${memper[1000]}"
 fi
 for n in $LEVELS; do
-  ok=$([ "${within[$n]}" = "$n" ] && echo 1 || echo 0)
   printf '%s  every viewer within 5%% of %s kbit/s at %s viewers (%s of %s; min %s, max %s)\n' \
-    "$(verdict "$ok")" "$src_kbps" "$n" "${within[$n]}" "$n" "${rate_min[$n]}" "${rate_max[$n]}"
+    "$(pass_if [ "${within[$n]}" = "$n" ])" "$src_kbps" "$n" "${within[$n]}" "$n" "${rate_min[$n]}" "${rate_max[$n]}"
 done
 first=${LEVELS%% *}
-ok=$(awk -v t="${ttfb50[$first]}" 'BEGIN { print (t < 50) ? 1 : 0 }')
-printf '%s  TTFB of a running channel p50 < 50 ms (%s ms at %s viewers)\n' "$(verdict "$ok")" "${ttfb50[$first]}" "$first"
-ok=$(awk -v t="$cold_ms" 'BEGIN { print (t > 0 && t < 1500) ? 1 : 0 }')
-printf '%s  cold on-demand start from a local source < 1.5 s (%s ms)\n' "$(verdict "$ok")" "$cold_ms"
-ok=$(awk -v a="$xs" -v b="$ns" 'BEGIN { print (a >= b) ? 1 : 0 }')
-printf '%s  HLS segment req/s >= nginx (%s vs %s)\n' "$(verdict "$ok")" "$xs" "$ns"
+printf '%s  TTFB of a running channel p50 < 50 ms (%s ms at %s viewers)\n' \
+  "$(verdict "${ttfb50[$first]}" '<' 50)" "${ttfb50[$first]}" "$first"
+printf '%s  cold on-demand start from a local source < 1.5 s (%s ms)\n' \
+  "$(pass_if awk -v t="$cold_ms" 'BEGIN { exit !(t > 0 && t < 1500) }')" "$cold_ms"
+printf '%s  HLS segment req/s >= nginx (%s vs %s)\n' "$(verdict "$xs" '>=' "$ns")" "$xs" "$ns"

@@ -21,7 +21,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${XTREAMD_BIN:-build/xtreamd}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_name=bench-vod
+
 SIZE_MIB=${BENCH_SIZE_MIB:-1024}
 CONNS=${BENCH_CONNS:-200}
 DURATION=${BENCH_DURATION:-15}
@@ -34,50 +37,13 @@ RELAY=${BENCH_RELAY:-1}
 USER_=bench
 PASS_=bench.Pw-1
 
-die() { echo "bench-vod: $*" >&2; exit 1; }
-log() { printf 'bench-vod: %s\n' "$*" >&2; }
-[ -x "$BIN" ] || die "no $BIN: build it first (cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF && cmake --build build)"
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-for t in gcc ffmpeg curl nginx awk timeout; do
-  command -v "$t" >/dev/null || die "missing tool: $t (scripts/install-deps.sh test installs it)"
-done
+need_xtreamd
+need_tools gcc ffmpeg curl nginx awk timeout
 [ "$SIZE_MIB" -ge 16 ] || die "BENCH_SIZE_MIB must be >= 16"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/xtreamd-bench-vod.XXXXXX")
-chmod 755 "$work" # nginx workers (user nobody when started as root) read $work/www
-xt_pid=
-ng_pid=
-dog_pid=
-lg_pid=
-stop_pid() { # pid: TERM, wait
-  [ -n "$1" ] || return 0
-  kill -TERM "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$lg_pid"
-  stop_pid "$xt_pid"
-  stop_pid "$ng_pid"
-  [ -n "$dog_pid" ] && kill "$dog_pid" 2>/dev/null && wait "$dog_pid" 2>/dev/null || true
-  rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'echo "bench-vod: interrupted" >&2; exit 130' INT TERM
-(
-  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-  sleep "$DEADLINE" &
-  sp=$!
-  wait "$sp"
-  echo "bench-vod: deadline of ${DEADLINE}s reached, stopping" >&2
-  kill -TERM $$
-) </dev/null &
-dog_pid=$!
+bench_start xtreamd-bench-vod
 
 # ---------------------------------------------------------------- load generator
-gcc -O2 -std=gnu11 -Wall -Wextra -o "$work/loadgen" bench/vod/loadgen.c || die "cannot build loadgen"
+build_loadgen bench/vod/loadgen.c
 
 # ---------------------------------------------------------------- the 1 GiB movie
 # A real MPEG-TS (ffprobe must accept it for the scan): one generated clip of
@@ -119,66 +85,16 @@ data=$work/data
 timeout 60 "$BIN" vod scan "$work/library" --category Bench --data "$data" >"$work/scan.out" 2>&1 ||
   { cat "$work/scan.out" >&2; die "vod scan failed"; }
 
-: >"$work/xtreamd.log"
-"$BIN" serve --data "$data" --listen 127.0.0.1:0 2>"$work/xtreamd.log" &
-xt_pid=$!
-xt_port=
-for i in $(seq 1 200); do
-  xt_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/xtreamd.log" | head -1)
-  if [ -n "$xt_port" ] && curl -s -o /dev/null "http://127.0.0.1:$xt_port/"; then break; fi
-  kill -0 "$xt_pid" 2>/dev/null || break
-  xt_port=
-  sleep 0.05
-done
-[ -n "$xt_port" ] || { cat "$work/xtreamd.log" >&2; die "xtreamd did not start"; }
+xtreamd_start
 id=$(curl -s "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_vod_streams" |
   sed -n 's/.*"stream_id":\([0-9][0-9]*\).*/\1/p' | head -1)
 [ -n "$id" ] || die "the scanned movie is not in get_vod_streams"
 xt_path="/movie/$USER_/$PASS_/$id.ts"
 
 # ---------------------------------------------------------------- nginx
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-ng_port=
-for try in $(seq 1 50); do
-  p=$((20000 + RANDOM % 40000))
-  port_in_use "$p" || { ng_port=$p; break; }
-done
-[ -n "$ng_port" ] || die "no free port for nginx"
-mkdir -p "$work/nginx"
 start_nginx() { # workers
-  cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes $1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  keepalive_timeout 75s;
-  client_body_temp_path $work/nginx/body;
-  proxy_temp_path $work/nginx/proxy;
-  fastcgi_temp_path $work/nginx/fastcgi;
-  uwsgi_temp_path $work/nginx/uwsgi;
-  scgi_temp_path $work/nginx/scgi;
-  types { video/mp2t ts; }
-  server {
-    listen 127.0.0.1:$ng_port;
-    root $work/www;
-  }
-}
-EOF
-  nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
-  ng_pid=$!
-  local i
-  for i in $(seq 1 100); do
-    curl -s -o /dev/null -r 0-0 "http://127.0.0.1:$ng_port/movie.ts" && return 0
-    kill -0 "$ng_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$work/nginx/error.log" >&2
-  die "nginx did not start"
+  nginx_conf "$1" "$work/www" 'video/mp2t ts;' 'keepalive_timeout 75s;'
+  nginx_start /movie.ts -r 0-0
 }
 start_nginx 1
 
@@ -195,7 +111,7 @@ if [ "$RELAY" = 1 ]; then
   printf '#EXTM3U\n#EXTINF:-1 group-title="Bench Remote",Bench Relay\nhttp://127.0.0.1:%s/movie.ts\n' \
     "$ng_port" >"$work/remote.m3u"
   "$BIN" import m3u "$work/remote.m3u" --kind movie --data "$data" >/dev/null
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     rid=$(curl -s "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_vod_streams" |
       tr '{' '\n' | sed -n 's/.*"stream_id":\([0-9][0-9]*\).*"name":"Bench Relay".*/\1/p;s/.*"name":"Bench Relay".*"stream_id":\([0-9][0-9]*\).*/\1/p' | head -1)
     [ -n "$rid" ] && break
@@ -212,15 +128,11 @@ fi
 # run_lg PORT PATH SEED: runs the load generator in the background (so that a
 # signal interrupts the wait at once) and sets RES to its key=value line.
 run_lg() {
-  timeout $((DURATION + 30)) "$work/loadgen" 127.0.0.1 "$1" "$2" "$size" "$DURATION" \
-    "$CONNS" "$MIN_MIB" "$MAX_MIB" "$3" >"$work/lg.out" 2>&1 &
-  lg_pid=$!
-  wait "$lg_pid" || { cat "$work/lg.out" >&2; die "loadgen failed on port $1"; }
-  lg_pid=
+  run_bg -o "$work/lg.out" timeout $((DURATION + 30)) "$work/loadgen" 127.0.0.1 "$1" "$2" "$size" \
+    "$DURATION" "$CONNS" "$MIN_MIB" "$MAX_MIB" "$3" || { cat "$work/lg.out" >&2; die "loadgen failed on port $1"; }
   RES=$(tail -1 "$work/lg.out")
   echo "$RES" >>"$work/lg.log"
 }
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 declare -A X N R
 keys=(mbps rps stalls errors p99_ms max_gap_ms)
@@ -245,17 +157,12 @@ rss_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$xt_pid/status")
 
 auto_res=
 if [ "$NGINX_AUTO" = 1 ]; then
-  stop_pid "$ng_pid"
-  ng_pid=
+  nginx_stop
   start_nginx auto
   log "reference: nginx worker_processes auto"
   run_lg "$ng_port" /movie.ts 7919
   auto_res=$RES
 fi
-
-median() { tr ' ' '\n' | awk 'NF' | sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-maxof() { tr ' ' '\n' | awk 'NF' | sort -g | tail -1; }
-verdict() { if awk -v a="$1" -v b="$2" "BEGIN { exit !(a $3 b) }"; then echo PASS; else echo MISS; fi; }
 
 xm=$(median <<<"${X[mbps]}"); nm=$(median <<<"${N[mbps]}")
 xr=$(median <<<"${X[rps]}"); nr=$(median <<<"${N[rps]}")
@@ -283,7 +190,7 @@ if [ -n "$rl_path" ]; then
   printf 'relay throughput ratio relay/nginx direct: %s (informational)\n' \
     "$(awk -v a="$rm_" -v b="$nm" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
 fi
-printf 'throughput ratio xtreamd/nginx: %s (target >= 0.95): %s\n' "$ratio" "$(verdict "$ratio" 0.95 '>=')"
+printf 'throughput ratio xtreamd/nginx: %s (target >= 0.95): %s\n' "$ratio" "$(verdict "$ratio" '>=' 0.95)"
 printf 'xtreamd stalls > 1 s: %s, errors: %s (target 0): %s\n' "$xs" "$xe" \
   "$( [ "$xs" = 0 ] && [ "$xe" = 0 ] && echo PASS || echo MISS)"
 printf 'xtreamd memory: VmHWM %.1f MB\n' "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')"
