@@ -5,7 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "api/api_priv.h"
+#include "auth/throttle.h"
 #include "core/log.h"
 #include "core/promtext.h"
 #include "stream/live.h"
@@ -41,9 +44,18 @@ int api_new(const struct api_config *cfg, struct api **out)
         if (!api->public_url)
             goto nomem;
     }
-    api->failures = auth_failures_new(4096);
-    if (!api->failures)
+    struct throttle_config tc;
+    throttle_config_defaults(&tc);
+    if (cfg->login_window_ms)
+        tc.window_ms = cfg->login_window_ms;
+    if (throttle_new(&tc, &api->throttle))
         goto nomem;
+    api->cfg.listen_host = NULL; /* not kept: borrowed strings end with the caller */
+    if (cfg->listen_host && !(api->listen_host = strdup(cfg->listen_host)))
+        goto nomem;
+    api->cfg.data_dir = NULL;
+    if (cfg->data_dir)
+        api->data_real = realpath(cfg->data_dir, NULL); /* NULL: nothing local is in it */
     api->conns = conn_registry_new(API_CONN_WINDOW_SECS);
     if (!api->conns)
         goto nomem;
@@ -61,7 +73,13 @@ void api_free(struct api *api)
     if (!api)
         return;
     catalog_unref(api->catalog);
-    auth_failures_free(api->failures);
+    throttle_free(api->throttle);
+    free(api->listen_host);
+    free(api->data_real);
+    if (api->admin_token)
+        sodium_memzero(api->admin_token, strlen(api->admin_token));
+    free(api->admin_token);
+    api_set_library_roots(api, NULL, 0);
     vod_relay_free(api->relay); /* its jobs' done callbacks use the registry */
     api_vod_free_all(api);
     conn_registry_free(api->conns);
@@ -76,6 +94,26 @@ void api_set_catalog(struct api *api, struct catalog *c)
     catalog_unref(old);
     if (old && c) /* a disabled or deleted line loses its downloads at once */
         api_vod_check_lines(api, (int64_t)time(NULL));
+}
+
+int api_set_admin(struct api *api, int port, const char *token)
+{
+    char *t = strdup(token);
+    if (!t)
+        return -ENOMEM;
+    free(api->admin_token);
+    api->admin_token = t;
+    api->cfg.port = port;
+    return 0;
+}
+
+void api_set_library_roots(struct api *api, char **roots, size_t n)
+{
+    for (size_t i = 0; i < api->nroots; i++)
+        free(api->roots[i]);
+    free(api->roots);
+    api->roots = roots;
+    api->nroots = roots ? n : 0;
 }
 
 void api_set_live(struct api *api, struct live *live)
@@ -100,6 +138,135 @@ static bool is_loopback(const char *ip)
            strncmp(ip, "::ffff:127.", 11) == 0;
 }
 
+/* Splits "host[:port]" / "[v6][:port]"; port 80 when absent. */
+static bool split_authority(const char *a, size_t len, char *host, size_t cap, long *port)
+{
+    const char *colon = NULL;
+    const char *h = a;
+    size_t hl = len;
+    if (len && a[0] == '[') {
+        const char *close = memchr(a, ']', len);
+        if (!close)
+            return false;
+        h = a + 1;
+        hl = (size_t)(close - h);
+        if (close + 1 < a + len) {
+            if (close[1] != ':')
+                return false;
+            colon = close + 1;
+        }
+    } else {
+        colon = memchr(a, ':', len);
+        if (colon)
+            hl = (size_t)(colon - a);
+    }
+    if (hl == 0 || hl >= cap)
+        return false;
+    for (size_t i = 0; i < hl; i++)
+        host[i] = (char)tolower((unsigned char)h[i]);
+    host[hl] = '\0';
+    *port = 80;
+    if (colon) {
+        char *end;
+        *port = strtol(colon + 1, &end, 10);
+        if (end != a + len || end == colon + 1 || *port <= 0 || *port > 65535)
+            return false;
+    }
+    return true;
+}
+
+static bool is_loopback_name(const char *h)
+{
+    return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0 ||
+           (strncmp(h, "127.", 4) == 0 && strspn(h, "0123456789.") == strlen(h));
+}
+
+/* DNS rebinding: a browser that resolved evil.example to 127.0.0.1 still
+ * sends "Host: evil.example". The admin routes answer only requests that
+ * name this server: a loopback name or the listening host with the
+ * listening port, or the public URL's host. No Host (HTTP/1.0) is no browser. */
+static bool host_is_own(const struct api_req *r, const char *value)
+{
+    char host[256], pub[256];
+    long port, pub_port;
+    if (!value)
+        return true;
+    if (!split_authority(value, strlen(value), host, sizeof(host), &port))
+        return false;
+    const struct api *api = r->api;
+    if (port == api->cfg.port &&
+        (is_loopback_name(host) ||
+         (api->listen_host && strcasecmp(host, api->listen_host) == 0)))
+        return true;
+    if (api->public_url) {
+        const char *p = strstr(api->public_url, "://");
+        p = p ? p + 3 : api->public_url;
+        if (split_authority(p, strcspn(p, "/?#"), pub, sizeof(pub), &pub_port) &&
+            strcmp(host, pub) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Cross-site requests: a browser page on another site that posts to the
+ * loopback admin API sends an Origin (and Sec-Fetch-Site) naming that site. */
+static bool same_origin(const struct api_req *r)
+{
+    const char *site = http_request_header(r->req, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+        return false;
+    const char *origin = http_request_header(r->req, "Origin");
+    if (!origin)
+        return true;
+    const char *p = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                    : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                          : NULL;
+    return p && strchr(p, '/') == NULL && host_is_own(r, p);
+}
+
+static bool token_ok(const struct api_req *r)
+{
+    const char *auth = http_request_header(r->req, "Authorization");
+    const char *tok = r->api->admin_token;
+    if (!auth || !tok || strncasecmp(auth, "Bearer ", 7) != 0)
+        return false;
+    auth += 7;
+    size_t n = strlen(tok);
+    return strlen(auth) == n && sodium_memcmp(auth, tok, n) == 0;
+}
+
+/* Loopback alone never authorises: the request must also name this server,
+ * and an admin request must come from the same origin and carry the per-run
+ * token of serve.json (0600 in the 0700 data directory). */
+static bool admin_gate(struct api_req *r, bool admin)
+{
+    struct http_request *req = r->req;
+    if (!is_loopback(req->client_ip)) {
+        api_text_error(r, 403, "admin endpoints answer loopback clients only\n");
+        return false;
+    }
+    if (!host_is_own(r, http_request_header(req, "Host"))) {
+        r->api->admin_refused++;
+        api_text_error(r, 403, "admin endpoints answer requests addressed to this server only\n");
+        return false;
+    }
+    if (!admin)
+        return true;
+    if (!same_origin(r)) {
+        r->api->admin_refused++;
+        api_text_error(r, 403, "cross-site admin requests are refused\n");
+        return false;
+    }
+    if (!token_ok(r)) {
+        r->api->admin_refused++;
+        http_response_header(r->res, "WWW-Authenticate", "Bearer realm=\"xtreamd-admin\"");
+        api_text_error(r, 401, "admin endpoints need the token of <data>/serve.json "
+                               "(Authorization: Bearer TOKEN)\n");
+        return false;
+    }
+    return true;
+}
+
 static bool route_live_engine(struct api_req *r)
 {
     struct http_request *req = r->req;
@@ -116,10 +283,8 @@ static bool route_live_engine(struct api_req *r)
     bool metrics = n == 1 && strcmp(seg[0], "metrics") == 0;
     if (!admin && !metrics)
         return false;
-    if (!is_loopback(req->client_ip)) {
-        api_text_error(r, 403, "admin endpoints answer loopback clients only\n");
+    if (!admin_gate(r, admin))
         return true;
-    }
     if (admin) {
         live_admin(r->api->live, req, r->res);
         return true;
@@ -131,6 +296,11 @@ static bool route_live_engine(struct api_req *r)
     buf_puts(b, "xtreamd_build_info{version=\"" XTREAMD_VERSION "\"} 1\n");
     live_metrics(r->api->live, b);
     api_vod_metrics(r->api, b);
+    throttle_metrics(r->api->throttle, b);
+    promtext_family(b, "xtreamd_admin_refused_total", "counter",
+                    "Admin and metrics requests refused for a foreign Host, a cross-site origin "
+                    "or a missing token");
+    buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)r->api->admin_refused);
     int rc = b->err;
     if (!rc && req->method != HTTP_HEAD)
         rc = live_metrics_channels(r->api->live, r->res);
@@ -221,10 +391,22 @@ void api_base_parts(const struct api_req *r, char *host, size_t hostlen, char *p
 
 void api_authenticate(struct api_req *r)
 {
+    uint64_t now_ms = uv_hrtime() / 1000000;
+    uint64_t wait_ms = throttle_blocked(r->api->throttle, r->req->client_ip, now_ms);
+    if (wait_ms) {
+        /* Blocked after repeated failures: answered at once, unchecked. */
+        char retry[24];
+        snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(wait_ms + 999) / 1000);
+        r->status = AUTH_INVALID;
+        r->throttled = true;
+        http_response_header(r->res, "Retry-After", retry);
+        api_text_error(r, 429, "too many failed logins from this address; retry later\n");
+        return;
+    }
     r->line = auth_check(r->cat, r->username, r->password);
     if (!r->line) {
         r->status = AUTH_INVALID;
-        unsigned n = auth_failures_record(r->api->failures, r->req->client_ip, r->now);
+        unsigned n = throttle_fail(r->api->throttle, r->req->client_ip, now_ms);
         log_warn("auth", "failed login for user \"%.64s\" from %s count=%u",
                  r->username ? r->username : "", r->req->client_ip, n);
         return;
@@ -236,6 +418,8 @@ bool api_authorize_text(struct api_req *r)
 {
     api_cors(r, false);
     api_authenticate(r);
+    if (r->throttled)
+        return false;
     if (r->status == AUTH_INVALID) {
         api_text_error(r, 401, "invalid username or password\n");
         return false;

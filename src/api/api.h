@@ -3,7 +3,9 @@
  * (player_api.php, panel_api.php, get.php, xmltv.php and their path forms, and
  * the live/movie/series/timeshift stream URLs) to its handler.
  *
- * Owns the per-IP failed-login table. Reads the current catalogue snapshot,
+ * Owns the per-IP brute-force brake (auth/throttle.h) and the admin gate of
+ * /api/admin/... and /metrics (loopback client, own Host, same origin, token).
+ * Reads the current catalogue snapshot,
  * which the server swaps with api_set_catalog(); never touches SQLite.
  * Threading: loop thread only.
  */
@@ -23,12 +25,23 @@ struct api_config {
     int port;               /* the listening port, used when Host is absent */
     uv_loop_t *loop;        /* for relayed remote VOD; NULL = redirect only */
     bool redirect_remote;   /* remote movies/episodes: 302 instead of relaying */
+    const char *listen_host; /* --listen host: a Host naming it reaches the admin routes */
+    const char *data_dir;    /* never served as a movie or episode (but <data>/media) */
+    unsigned login_window_ms; /* brute-force brake window; 0 = the default (15 min) */
 };
 
 int api_new(const struct api_config *cfg, struct api **out);
 void api_free(struct api *api);
 /* Takes a reference to c and drops the previous snapshot. */
 void api_set_catalog(struct api *api, struct catalog *c);
+/* Once listening: the actual port and the per-run admin token that
+ * /api/admin/... requires as "Authorization: Bearer TOKEN" (serve.json holds
+ * it for the CLI). Until then every admin request is refused. 0 or -ENOMEM. */
+int api_set_admin(struct api *api, int port, const char *token);
+/* The canonical library roots (db/library.h) local movies and episodes must
+ * lie under to be delivered; takes ownership of roots (malloc'd strings in a
+ * malloc'd array), freeing the previous set. */
+void api_set_library_roots(struct api *api, char **roots, size_t n);
 struct catalog *api_catalog(struct api *api);
 /* Periodic housekeeping on the loop thread (every ~0.5 s): ends VOD
  * responses whose file was removed or replaced. */

@@ -16,7 +16,14 @@ struct api {
     struct api_config cfg;
     char *public_url;
     struct catalog *catalog;
-    struct auth_failures *failures;
+    struct throttle *throttle;   /* failed logins per IP (auth/throttle.h) */
+    char *admin_token;           /* NULL until api_set_admin: admin routes refused */
+    char **roots;                /* library roots (api_set_library_roots) */
+    size_t nroots;
+    char *data_real;             /* realpath of the data directory, or NULL */
+    char *listen_host;           /* copy of cfg.listen_host */
+    uint64_t admin_refused;      /* /metrics: foreign Host, cross-site, no token */
+    uint64_t vod_refused;        /* /metrics: local files refused (vod/roots.h) */
     struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */
@@ -35,11 +42,14 @@ struct api_req {
     const char *password;
     const struct cat_line *line; /* NULL when credentials are wrong */
     enum auth_status status;
+    bool throttled; /* api_authenticate already answered 429 */
     int64_t now;
     char base[512]; /* "http://host:port", no trailing slash */
 };
 
-/* Fills line/status from username/password, counting failures per IP. */
+/* Fills line/status from username/password, counting failures per IP. When
+ * the IP is blocked for repeated failures it answers 429 itself, sets
+ * throttled (status AUTH_INVALID): the caller then returns at once. */
 void api_authenticate(struct api_req *r);
 /* For the non-JSON routes (get.php, xmltv.php, stream URLs): CORS '*', then
  * authenticates; false after answering 401 (wrong credentials) or 403 ("line

@@ -704,6 +704,8 @@ void api_player(struct api_req *r, const char *action_name)
 {
     api_cors(r, true);
     api_authenticate(r);
+    if (r->throttled)
+        return;
     if (r->status == AUTH_INVALID) {
         respond_auth_failed(r);
         return;
@@ -801,6 +803,8 @@ void api_panel(struct api_req *r)
 {
     api_cors(r, true);
     api_authenticate(r);
+    if (r->throttled)
+        return;
     if (r->status == AUTH_INVALID) {
         respond_auth_failed(r);
         return;

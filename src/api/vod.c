@@ -37,6 +37,7 @@
 #include "http/range.h"
 #include "stream/live.h"
 #include "vod/relay.h"
+#include "vod/roots.h"
 
 struct vod_conn {
     struct vod_conn *next, *prev;
@@ -99,6 +100,37 @@ static int open_canonical(const char *path, struct stat *st)
         return -ENOENT;
     }
     return fd;
+}
+
+/* Defence in depth behind the import's check (vod/roots.h): a local file is
+ * opened only under a library root, outside the data directory, and never
+ * when it is the database or its shared-memory file under another name (a
+ * hard link): closing a descriptor of those would drop the process's SQLite
+ * POSIX locks. -EACCES when refused. */
+static int open_servable(struct api *api, const char *path, struct stat *st)
+{
+    const char *why = vod_path_refusal(path, api->roots, api->nroots, api->data_real);
+    if (why) {
+        api->vod_refused++;
+        log_warn("vod", "refused to serve a local file %s", why);
+        return -EACCES;
+    }
+    struct stat mine, theirs;
+    if (api->data_real && stat(path, &theirs) == 0) {
+        static const char *const files[] = {"xtreamd.db", "xtreamd.db-shm", "xtreamd.db-wal"};
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            char p[PATH_MAX + 32];
+            snprintf(p, sizeof(p), "%s/%s", api->data_real, files[i]);
+            if (stat(p, &mine) == 0 && mine.st_dev == theirs.st_dev &&
+                mine.st_ino == theirs.st_ino) {
+                api->vod_refused++;
+                log_warn("vod", "refused to serve a local file: it is the database (%s)",
+                         files[i]);
+                return -EACCES;
+            }
+        }
+    }
+    return open_canonical(path, st);
 }
 
 static void vod_link(struct vod_conn *v)
@@ -228,6 +260,10 @@ void api_vod_metrics(struct api *api, struct buf *out)
                     "Upstream transfers of the VOD relay in flight (HEAD included)");
     buf_printf(out, "xtreamd_vod_relay_transfers %zu\n",
                api->relay ? vod_relay_active(api->relay) : (size_t)0);
+    promtext_family(out, "xtreamd_vod_local_refused_total", "counter",
+                    "Local movie, episode or artwork files refused at delivery: outside the "
+                    "library roots, inside the data directory, or the database itself");
+    buf_printf(out, "xtreamd_vod_local_refused_total %" PRIu64 "\n", api->vod_refused);
 }
 
 bool api_vod_admin_kill(void *ctx, uint64_t handle)
@@ -395,7 +431,7 @@ void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
         return;
     }
     struct stat st;
-    int fd = open_canonical(source, &st);
+    int fd = open_servable(r->api, source, &st);
     if (fd < 0) {
         log_warn("vod", "%s %lld: file unavailable (%s)", kind, (long long)id, strerror(-fd));
         api_text_error(r, 404, "file not available\n");
@@ -448,7 +484,7 @@ void api_images(struct api_req *r)
         }
     }
     struct stat st;
-    int fd = path && *path ? open_canonical(path, &st) : -ENOENT;
+    int fd = path && *path ? open_servable(r->api, path, &st) : -ENOENT;
     if (fd < 0) {
         api_text_error(r, 404, "no such image\n");
         return;

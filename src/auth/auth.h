@@ -1,9 +1,8 @@
 /*
- * auth: line authentication against a catalogue snapshot, account states, and
- * the per-IP count of failed logins (a later module bans on it).
+ * auth: line authentication against a catalogue snapshot and account states.
+ * The per-IP failed-login brake is auth/throttle.h.
  *
- * Owns the failure table (bounded: when full, the oldest half is forgotten).
- * Loop thread only.
+ * Owns nothing. Any thread (reads an immutable snapshot).
  */
 #ifndef XTREAMD_AUTH_AUTH_H
 #define XTREAMD_AUTH_AUTH_H
@@ -34,11 +33,5 @@ const char *auth_status_name(enum auth_status st);
 const struct cat_line *auth_check(const struct catalog *c, const char *username,
                                   const char *password);
 
-struct auth_failures;
-struct auth_failures *auth_failures_new(unsigned max_ips);
-void auth_failures_free(struct auth_failures *f);
-/* Records one failed login from ip and returns that ip's running count. */
-unsigned auth_failures_record(struct auth_failures *f, const char *ip, int64_t now);
-unsigned auth_failures_count(const struct auth_failures *f, const char *ip);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "db/db.h"
+#include "http/outbound.h"
 
 bool cli_is_help(const char *arg)
 {
@@ -56,6 +57,16 @@ int cli_parse_kind(const char *cmd, const char *opt, const char *s, const char *
         }
     }
     fprintf(stderr, "%s: %s: invalid kind '%s' (expected live, movie or series)\n", cmd, opt, s);
+    return -EINVAL;
+}
+
+int cli_check_allow_host(const char *cmd, const char *opt, const char *val, void *ctx)
+{
+    int rc = outbound_allow_host(val);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "%s: %s: %s\n", cmd, opt,
+            rc == -ENOSPC ? "too many hosts" : "want a host name or an IP address");
     return -EINVAL;
 }
 

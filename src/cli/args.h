@@ -127,6 +127,11 @@ int cli_dispatch(const char *group, const char *usage, const struct cli_cmd *cmd
 
 /* A check: rejects an empty value ("<cmd>: <opt>: empty name"). */
 int cli_check_nonempty(const char *cmd, const char *opt, const char *val, void *ctx);
+/* --allow-host HOST (repeatable): adds HOST to the outbound policy
+ * (http/outbound.h) of this run, so that its downloads may reach it. */
+int cli_check_allow_host(const char *cmd, const char *opt, const char *val, void *ctx);
+#define CLI_OPT_ALLOW_HOST(...)                                                                    \
+    CLI_OPT("--allow-host", CLI_STR, NULL, .check = cli_check_allow_host, __VA_ARGS__)
 
 /* True for "--help" or "-h". */
 bool cli_is_help(const char *arg);

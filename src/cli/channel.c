@@ -25,7 +25,7 @@ static const char usage_channel[] =
     "       xtreamd channel show|start|stop|restart ID [--data DIR]\n"
     "       xtreamd connections [--kill ID] [--json] [--data DIR]\n"
     "  Talks to the running server (found through <data>/serve.json) on its\n"
-    "  loopback admin endpoint.\n";
+    "  loopback admin endpoint, with the per-run admin token serve.json holds.\n";
 
 static int admin_request(const char *cmd, const char *data, const char *method, const char *path,
                          int *status, struct buf *body)
@@ -35,11 +35,21 @@ static int admin_request(const char *cmd, const char *data, const char *method, 
     json_error_t jerr;
     json_t *st = json_load_file(fn, 0, &jerr);
     int port = st ? (int)json_integer_value(json_object_get(st, "port")) : 0;
+    /* The per-run admin token (serve.json is 0600: only the server's user
+     * reads it); the server refuses /api/admin/ without it. */
+    const char *tok = st ? json_string_value(json_object_get(st, "token")) : NULL;
+    char token[80] = "";
+    if (tok && strlen(tok) < sizeof(token) && strspn(tok, "0123456789abcdef") == strlen(tok))
+        memcpy(token, tok, strlen(tok) + 1);
     const char *host = st && json_string_value(json_object_get(st, "host")) &&
                                strchr(json_string_value(json_object_get(st, "host")), ':')
                            ? "::1"
                            : "127.0.0.1";
     json_decref(st);
+    if (port > 0 && !token[0]) {
+        fprintf(stderr, "%s: %s has no admin token (a server older than this CLI?)\n", cmd, fn);
+        return -ENOENT;
+    }
     if (port <= 0) {
         fprintf(stderr, "%s: no running server found (%s missing or unreadable)\n", cmd, fn);
         return -ENOENT;
@@ -64,10 +74,16 @@ static int admin_request(const char *cmd, const char *data, const char *method, 
         return -ECONNREFUSED;
     }
     freeaddrinfo(ai);
-    char req[512];
-    int n =
-        snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
-                 method, path);
+    char req[768];
+    bool v6 = strchr(host, ':') != NULL;
+    int n = snprintf(req, sizeof(req),
+                     "%s %s HTTP/1.0\r\nHost: %s%s%s:%d\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     method, path, v6 ? "[" : "", host, v6 ? "]" : "", port, token);
+    if (n < 0 || (size_t)n >= sizeof(req)) {
+        close(fd);
+        return -EINVAL;
+    }
     if (write(fd, req, (size_t)n) != n) {
         close(fd);
         return -EIO;

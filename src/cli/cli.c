@@ -25,6 +25,7 @@ static const char usage_text[] =
     "  connections live viewers of the server (--kill ID)\n"
     "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
+    "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
     "  version     print the version\n"
     "  help        print this help\n"

@@ -21,6 +21,7 @@
 #include "db/categories.h"
 #include "db/content.h"
 #include "db/db.h"
+#include "db/library.h"
 #include "epg/epg.h"
 #include "db/lines.h"
 
@@ -304,6 +305,8 @@ int cli_demo(int argc, char **argv)
         rc = demo_movies(&d);
     if (rc == 0)
         rc = demo_series(&d);
+    if (rc == 0) /* the demo's clips are a library (vod/roots.h) */
+        rc = db_library_root_add(d.db, media);
     if (rc == 0)
         rc = demo_access(&d, password, sizeof(password));
     if (rc == 0)

@@ -22,7 +22,7 @@ static const char usage_epg[] =
     "usage: xtreamd epg add NAME FILE|URL [--priority N] [--refresh-hours H] [--data DIR]\n"
     "       xtreamd epg list [--json] [--data DIR]\n"
     "       xtreamd epg del NAME|ID [--data DIR]\n"
-    "       xtreamd epg import [NAME|ID ...] [--data DIR]\n"
+    "       xtreamd epg import [NAME|ID ...] [--allow-host HOST] [--data DIR]\n"
     "       xtreamd epg unmapped [--json] [--data DIR]\n"
     "       xtreamd epg map [--data DIR]\n"
     "  add       registers an XMLTV source: a file path or an http(s) URL, plain or\n"
@@ -32,6 +32,8 @@ static const char usage_epg[] =
     "  list      the sources with their last import status and counts.\n"
     "  del       removes a source and its programmes.\n"
     "  import    imports the named sources (default: every enabled source) now.\n"
+    "            A URL leading to this machine (loopback, link-local, its own\n"
+    "            addresses) is refused unless --allow-host HOST names its host.\n"
     "            A malformed document is rejected with its line and column; the\n"
     "            previous guide of that source stays.\n"
     "  unmapped  live channels without a guide, with the best candidate ids.\n"
@@ -62,6 +64,7 @@ static int parse_common(const char *cmd, int argc, char **argv, struct common *c
         CLI_OPT("--refresh-hours", CLI_INT, &c->refresh, .min = 0, .max = 24 * 365,
                 .disabled = !add_opts),
         CLI_OPT("--json", CLI_FLAG, &c->json, .disabled = !json_ok),
+        CLI_OPT_ALLOW_HOST(.disabled = strcmp(cmd, "xtreamd epg import") != 0),
         CLI_OPT_END,
     };
     struct cli_pos pos = {.v = c->pos, .max = max_pos};

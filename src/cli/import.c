@@ -17,10 +17,12 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
@@ -28,7 +30,10 @@
 #include "db/categories.h"
 #include "db/content.h"
 #include "db/db.h"
+#include "db/library.h"
+#include "http/outbound.h"
 #include "media/m3u.h"
+#include "vod/roots.h"
 
 #define MAX_PLAYLIST       ((size_t)256 << 20)
 #define MAX_PRINTED_REJECT 1000
@@ -43,15 +48,20 @@
 #endif
 
 static const char usage_import[] =
-    "usage: xtreamd import m3u FILE|URL [--kind live|movie] [--category NAME] [--data DIR]\n"
+    "usage: xtreamd import m3u FILE|URL [--kind live|movie] [--category NAME]\n"
+    "                          [--allow-host HOST] [--data DIR]\n"
     "  Imports an M3U playlist (a file, '-' for stdin, or an http(s) URL) as live\n"
     "  channels (default) or movies. group-title (or #EXTGRP) names the category,\n"
     "  created when missing; entries without one go to --category, else\n"
     "  \"Uncategorized\". Re-importing updates entries with the same URL.\n"
+    "  A movie given as a file path must lie under a library root (see\n"
+    "  'xtreamd vod root') and outside the data directory.\n"
     "  Any rejected line aborts the whole import; every rejection is listed.\n"
     "options:\n"
     "  --kind live|movie   what the entries are (default live)\n"
     "  --category NAME     category for entries without a group\n"
+    "  --allow-host HOST   let the download reach HOST although it is this machine,\n"
+    "                      loopback or link-local (refused otherwise); repeatable\n"
     "  --data DIR          data directory (default " CLI_DEFAULT_DATA ")\n";
 
 /* An open-addressing map from a string to an id, with a per-import mark. */
@@ -151,7 +161,10 @@ struct import {
     size_t categories_used;
     size_t rejects, created, updated, duplicates;
     int64_t next_order;
-    int error; /* a database error: stop writing, fail */
+    int error;         /* a database error: stop writing, fail */
+    char **roots;      /* movies: library roots local files must lie under */
+    size_t nroots;
+    char *data_real;   /* realpath of the data directory (never served) */
 };
 
 static void on_reject(void *ctx, size_t line, const char *reason)
@@ -278,22 +291,61 @@ static int write_live(struct import *im, const struct m3u_entry *e, int64_t cat)
     return rc;
 }
 
-static int write_movie(struct import *im, const struct m3u_entry *e, int64_t cat)
+/* A local movie file is published to every subscriber: it must resolve (no
+ * symlink out) to a file under a library root and outside the data
+ * directory (vod/roots.h). Writes the canonical path to real; false after
+ * rejecting the line. Other local forms (file:, lavfi:) are never
+ * deliverable as movies. */
+static bool movie_source_ok(struct import *im, const struct m3u_entry *e, char real[PATH_MAX])
+{
+    const char *u = e->url;
+    if (u[0] != '/') {
+        if (strncasecmp(u, "file:", 5) == 0 || strncasecmp(u, "lavfi:", 6) == 0) {
+            char why[96];
+            snprintf(why, sizeof(why), "%.6s sources cannot be movies (give the file's path)",
+                     u);
+            on_reject(im, e->line, why);
+            return false;
+        }
+        snprintf(real, PATH_MAX, "%s", u);
+        return true;
+    }
+    char why[PATH_MAX + 160];
+    struct stat st;
+    errno = 0;
+    bool found = realpath(u, real) && stat(real, &st) == 0;
+    if (!found || !S_ISREG(st.st_mode)) {
+        snprintf(why, sizeof(why), "movie file '%s': %s", u,
+                 found ? "not a regular file" : strerror(errno));
+        on_reject(im, e->line, why);
+        return false;
+    }
+    const char *no = vod_path_refusal(real, im->roots, im->nroots, im->data_real);
+    if (no) {
+        snprintf(why, sizeof(why), "movie file '%s' is %s", u, no);
+        on_reject(im, e->line, why);
+        return false;
+    }
+    return true;
+}
+
+static int write_movie(struct import *im, const struct m3u_entry *e, const char *source,
+                       int64_t cat)
 {
     char title[MAX_NAME + 1], container[16];
     int year = split_year(e->name, title, sizeof(title));
-    container_of(e->url, container, sizeof(container));
+    container_of(source, container, sizeof(container));
     struct db_movie_in m = {
         .title = title,
         .year = year,
         .category_id = cat,
-        .source = e->url,
+        .source = source,
         .container = container,
         .poster = e->tvg_logo,
         .sort_order = im->next_order,
     };
     int64_t id;
-    int rc = db_movie_find_by_source(im->content, e->url, &id);
+    int rc = db_movie_find_by_source(im->content, source, &id);
     if (rc == 0) {
         /* Duplicates inside one playlist are counted as updates. */
         im->updated++;
@@ -314,12 +366,15 @@ static int on_entry(void *ctx, const struct m3u_entry *e)
     bad |= too_long(im, e->line, "group", group, MAX_CATEGORY);
     bad |= too_long(im, e->line, "tvg-logo", e->tvg_logo, MAX_LOGO);
     bad |= too_long(im, e->line, "tvg-id", e->tvg_id, MAX_EPG_ID);
+    char real[PATH_MAX];
+    if (im->movies && !bad)
+        bad = !movie_source_ok(im, e, real);
     if (bad || im->rejects || im->error)
         return 0; /* keep parsing to list every rejection; write nothing more */
     int64_t cat;
     int rc = category_for(im, group, &cat);
     if (rc == 0)
-        rc = im->movies ? write_movie(im, e, cat) : write_live(im, e, cat);
+        rc = im->movies ? write_movie(im, e, real, cat) : write_live(im, e, cat);
     if (rc) {
         fprintf(stderr, "%s: database error at line %zu (%s)\n", im->cmd, e->line, strerror(-rc));
         im->error = rc;
@@ -345,9 +400,9 @@ static int download(const char *cmd, const char *url, struct buf *out)
     CURL *c = curl_easy_init();
     if (!c)
         goto done;
+    struct outbound_check chk;
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    outbound_apply(c, &chk); /* http/https only; never this host (outbound.h) */
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
@@ -365,6 +420,9 @@ static int download(const char *cmd, const char *url, struct buf *out)
     CURLcode rc = curl_easy_perform(c);
     if (rc == CURLE_OK) {
         ret = 0;
+    } else if (chk.refused[0]) {
+        fprintf(stderr, "%s: download refused: the URL leads to %s (--allow-host HOST allows it)\n",
+                cmd, chk.refused);
     } else if (out->err == -E2BIG || rc == CURLE_FILESIZE_EXCEEDED) {
         fprintf(stderr, "%s: download failed: playlist larger than %zu MiB\n", cmd,
                 MAX_PLAYLIST >> 20);
@@ -451,6 +509,7 @@ static int import_m3u(int argc, char **argv)
         CLI_OPT_DATA(&data),
         CLI_OPT("--kind", CLI_KIND, &kind, .check = check_kind),
         CLI_OPT("--category", CLI_STR, &category, .check = check_category_name),
+        CLI_OPT_ALLOW_HOST(),
         CLI_OPT_END,
     };
     struct cli_pos pos = {.v = &src, .min = 1, .max = 1, .name = "FILE or URL"};
@@ -473,6 +532,11 @@ static int import_m3u(int argc, char **argv)
         goto out;
     if (db_content_open(im.db, &im.content) || db_begin(im.db))
         goto dberr;
+    if (im.movies && !remote) {
+        im.data_real = realpath(data, NULL);
+        if (!im.data_real || db_library_roots(im.db, &im.roots, &im.nroots))
+            goto dberr;
+    }
     if (im.movies)
         rc = db_movie_next_order(im.content, &im.next_order);
     else if ((rc = db_stream_sources_each(im.content, load_source, &im)) == 0)
@@ -523,6 +587,8 @@ out:
     db_close(im.db);
     strmap_free(&im.sources);
     strmap_free(&im.categories);
+    db_library_roots_free(im.roots, im.nroots);
+    free(im.data_real);
     buf_free(&body);
     return ret;
 }

@@ -10,14 +10,19 @@
  * (the scan runs its own probe workers).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "db/categories.h"
 #include "db/db.h"
+#include "db/library.h"
+#include "vod/roots.h"
 #include "vod/scan.h"
 
 static const char usage_vod[] =
@@ -30,7 +35,71 @@ static const char usage_vod[] =
     "  changed file is probed with ffprobe (N in parallel, default: CPUs).\n"
     "  Re-scans are incremental; files no longer found are marked unavailable.\n"
     "  Exit status: 0 done (problems with single files are listed on stderr),\n"
-    "  1 nothing could be imported or the scan failed, 2 usage error.\n";
+    "  1 nothing could be imported or the scan failed, 2 usage error.\n"
+    "       xtreamd vod root list|add DIR|remove DIR [--data DIR]\n"
+    "  Library roots: the folders whose files may be published as movies and\n"
+    "  episodes (a scan adds its PATH; 'import m3u --kind movie' accepts file\n"
+    "  paths only under a root). The data directory is never a library.\n";
+
+/* `vod root list|add DIR|remove DIR` (also `series root ...`: one set). */
+static int library_root(int argc, char **argv)
+{
+    const char *cmd = "xtreamd vod root", *data = CLI_DEFAULT_DATA, *pos[2] = {NULL, NULL};
+    const struct cli_opt opts[] = {CLI_OPT_DATA(&data), CLI_OPT_END};
+    struct cli_pos p = {.v = pos, .min = 1, .max = 2, .name = "list|add|remove"};
+    int r = cli_parse(cmd, usage_vod, argc, argv, opts, &p);
+    if (r)
+        return cli_parse_exit(r);
+    bool list = strcmp(pos[0], "list") == 0, add = strcmp(pos[0], "add") == 0;
+    if ((!list && !add && strcmp(pos[0], "remove") != 0) || (list != (p.n == 1))) {
+        fprintf(stderr, "%s: want 'list', 'add DIR' or 'remove DIR'\n", cmd);
+        return CLI_USAGE;
+    }
+    char real[PATH_MAX];
+    const char *path = pos[1];
+    if (add) {
+        struct stat st;
+        char *data_real = realpath(data, NULL);
+        if (!realpath(pos[1], real) || stat(real, &st) != 0) {
+            fprintf(stderr, "%s: '%s': %s\n", cmd, pos[1], strerror(errno));
+            free(data_real);
+            return CLI_FAIL;
+        }
+        bool inside = data_real && (strcmp(real, data_real) == 0 || vod_path_under(real, data_real) ||
+                                    vod_path_under(data_real, real));
+        free(data_real);
+        if (!S_ISDIR(st.st_mode) || inside) {
+            fprintf(stderr, "%s: '%s': %s\n", cmd, pos[1],
+                    inside ? "holds or lies in the data directory, which is never served"
+                           : "not a folder");
+            return CLI_FAIL;
+        }
+        path = real;
+    }
+    struct db *db;
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    int rc = 0;
+    if (list) {
+        char **roots;
+        size_t n;
+        rc = db_library_roots(db, &roots, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            printf("%s\n", roots[i]);
+        if (rc == 0)
+            db_library_roots_free(roots, n);
+    } else if (add) {
+        rc = db_library_root_add(db, path);
+    } else {
+        rc = db_library_root_remove(db, path);
+        if (rc == -ENOENT)
+            fprintf(stderr, "%s: '%s' is not a library root\n", cmd, path);
+    }
+    db_close(db);
+    if (rc)
+        return rc == -ENOENT ? CLI_FAIL : cli_db_fail(cmd, rc, NULL);
+    return CLI_OK;
+}
 
 int cli_library(int argc, char **argv)
 {
@@ -41,6 +110,8 @@ int cli_library(int argc, char **argv)
         fputs(usage_vod, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
+    if (strcmp(argv[1], "root") == 0)
+        return library_root(argc - 1, argv + 1);
     if (strcmp(argv[1], "scan") != 0) {
         fprintf(stderr, "xtreamd %s: unknown command '%s'\n", argv[0], argv[1]);
         fputs(usage_vod, stderr);

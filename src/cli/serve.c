@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,9 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "db/library.h"
 #include "epg/epg.h"
+#include "http/outbound.h"
 #include "http/server.h"
 #include "stream/live.h"
 
@@ -42,6 +45,8 @@ struct serve {
     int64_t seen_counter;
     uint64_t version;
     struct catalog *built; /* result handed from the worker */
+    char **roots;          /* library roots read with it (vod/roots.h) */
+    size_t nroots;
     int build_rc;
 };
 
@@ -54,6 +59,8 @@ static void build_work(uv_work_t *w)
     if (s->build_rc)
         return;
     s->build_rc = catalog_load(db, s->version, &s->built);
+    if (s->build_rc == 0)
+        s->build_rc = db_library_roots(db, &s->roots, &s->nroots);
     db_close(db);
 }
 
@@ -65,11 +72,16 @@ static void build_done(uv_work_t *w, int status)
     s->building = false;
     if (status == 0 && s->build_rc == 0 && s->built) {
         api_set_catalog(s->api, s->built);
+        api_set_library_roots(s->api, s->roots, s->nroots);
+        s->roots = NULL;
         live_set_catalog(s->live, s->built);
         catalog_unref(s->built);
         log_info("catalog", "snapshot %llu published", (unsigned long long)s->version);
     } else {
         log_error("catalog", "snapshot rebuild failed (%d); keeping the previous one", s->build_rc);
+        catalog_unref(s->built);
+        db_library_roots_free(s->roots, s->nroots);
+        s->roots = NULL;
         s->dirty = true;
     }
     s->built = NULL;
@@ -154,6 +166,12 @@ static void usage(FILE *f)
             "  --channel-idle SECONDS   stop an on-demand channel this long after its\n"
             "                           last viewer left (default 30)\n"
             "  --ffmpeg PATH            ffmpeg program for live ingest (default ffmpeg)\n"
+            "  --allow-host HOST        let the VOD relay and guide downloads reach HOST\n"
+            "                           although it is loopback, link-local or this\n"
+            "                           machine (refused otherwise); repeatable\n"
+            "  --login-window SECONDS   failed logins of an IP are remembered this long\n"
+            "                           (default 900); past 5 the IP is blocked 1, 2, 4 ...\n"
+            "                           up to 60 s per further failure\n"
             "  --remote-vod MODE        movies/episodes with an http(s) source: relay\n"
             "                           (default: streamed through xtreamd, Range passed\n"
             "                           through) or redirect (302 to the source)\n"
@@ -208,11 +226,13 @@ int cli_serve(int argc, char **argv)
         {"ffmpeg", required_argument, NULL, 'F'},
         {"live", required_argument, NULL, 'L'},
         {"remote-vod", required_argument, NULL, 'R'},
+        {"allow-host", required_argument, NULL, 'A'},
+        {"login-window", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data = "./data", *listen = "0.0.0.0:8080", *public_url = NULL;
-    unsigned header_ms = 10000, idle_ms = 60000;
+    unsigned header_ms = 10000, idle_ms = 60000, login_window_ms = 0;
     bool redirect_remote = false;
     struct live_config lcfg;
     live_config_defaults(&lcfg);
@@ -250,6 +270,18 @@ int cli_serve(int argc, char **argv)
             break;
         case 'F':
             lcfg.ffmpeg = optarg;
+            break;
+        case 'A':
+            if (outbound_allow_host(optarg)) {
+                fprintf(stderr, "xtreamd serve: invalid --allow-host \"%s\"\n", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case 'W':
+            if (parse_seconds(optarg, &login_window_ms)) {
+                fprintf(stderr, "xtreamd serve: invalid --login-window \"%s\"\n", optarg);
+                return CLI_USAGE;
+            }
             break;
         case 'L':
             if (live_config_set(&lcfg, optarg)) {
@@ -297,12 +329,28 @@ int cli_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     struct serve s = {.loop = uv_default_loop(), .data_dir = data};
     int rc = CLI_FAIL;
+    char token[65];
+    unsigned char raw[32];
+    if (sodium_init() < 0) {
+        fprintf(stderr, "xtreamd serve: libsodium failed to initialise\n");
+        return CLI_FAIL;
+    }
+    randombytes_buf(raw, sizeof(raw));
+    sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
+    sodium_memzero(raw, sizeof(raw));
     if (db_open(data, &s.db))
         return CLI_FAIL;
     s.seen_counter = db_change_counter(s.db);
     struct catalog *first;
+    char **roots = NULL;
+    size_t nroots = 0;
     if (catalog_load(s.db, ++s.version, &first)) {
         fprintf(stderr, "xtreamd serve: cannot load the catalogue from %s\n", data);
+        goto out;
+    }
+    if (db_library_roots(s.db, &roots, &nroots)) {
+        fprintf(stderr, "xtreamd serve: cannot read the library roots from %s\n", data);
+        catalog_unref(first);
         goto out;
     }
     struct api_config acfg = {
@@ -310,12 +358,17 @@ int cli_serve(int argc, char **argv)
         .port = port,
         .loop = s.loop,
         .redirect_remote = redirect_remote,
+        .listen_host = host,
+        .data_dir = data,
+        .login_window_ms = login_window_ms,
     };
     if (api_new(&acfg, &s.api)) {
+        db_library_roots_free(roots, nroots);
         catalog_unref(first);
         goto out;
     }
     api_set_catalog(s.api, first);
+    api_set_library_roots(s.api, roots, nroots);
     if (live_new(s.loop, &lcfg, api_conn_registry(s.api), &s.live)) {
         catalog_unref(first);
         goto out;
@@ -358,8 +411,15 @@ int cli_serve(int argc, char **argv)
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
     }
+    /* The relay never reaches this server's own port, even on an allowed
+     * host; the admin routes want the token of serve.json. */
+    if (outbound_set_own(http_server_port(s.http)))
+        log_warn("serve", "cannot list the local interface addresses: only loopback and "
+                          "link-local are refused to the relay");
+    if (api_set_admin(s.api, http_server_port(s.http), token))
+        log_error("serve", "out of memory: the admin routes stay closed");
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
-    if (live_write_state_file(data, host, http_server_port(s.http)) == -EEXIST)
+    if (live_write_state_file(data, host, http_server_port(s.http), token) == -EEXIST)
         log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",
                  data);
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
@@ -371,6 +431,7 @@ int cli_serve(int argc, char **argv)
     rc = CLI_OK;
     live_remove_state_file(data);
 out:
+    sodium_memzero(token, sizeof(token));
     live_free(s.live);
     api_free(s.api);
     db_close(s.db);

@@ -41,14 +41,47 @@ static int db_migrate(struct db *db)
     return 0;
 }
 
-int db_open(const char *data_dir, struct db **out)
+/* The data folder holds subscriber passwords in clear (the Xtream API needs
+ * them): owner-only. A folder or file left group/world-accessible by an older
+ * version (or a copy) is narrowed here, with a notice, before it is used. */
+static void secure_mode(const char *path, mode_t want)
 {
-    *out = NULL;
-    if (mkdir(data_dir, 0750) != 0 && errno != EEXIST) {
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode) || (st.st_mode & 077) == 0)
+        return;
+    if (chmod(path, want) == 0)
+        log_warn("db", "%s was mode %04o (readable by others): now %04o", path,
+                 (unsigned)(st.st_mode & 07777), (unsigned)want);
+    else
+        log_error("db", "%s is mode %04o (readable by others) and cannot be narrowed: %s", path,
+                  (unsigned)(st.st_mode & 07777), strerror(errno));
+}
+
+int db_secure_data_dir(const char *data_dir)
+{
+    static const char *const files[] = {"xtreamd.db", "xtreamd.db-wal", "xtreamd.db-shm",
+                                        "serve.json"};
+    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
         int err = errno;
         log_error("db", "cannot create data directory %s: %s", data_dir, strerror(err));
         return -err;
     }
+    secure_mode(data_dir, 0700);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[4096];
+        int n = snprintf(path, sizeof(path), "%s/%s", data_dir, files[i]);
+        if (n > 0 && (size_t)n < sizeof(path))
+            secure_mode(path, 0600);
+    }
+    return 0;
+}
+
+int db_open(const char *data_dir, struct db **out)
+{
+    *out = NULL;
+    int err = db_secure_data_dir(data_dir);
+    if (err)
+        return err;
     struct db *db = calloc(1, sizeof(*db));
     if (!db)
         return -ENOMEM;

@@ -19,7 +19,11 @@ struct db {
     char *path;
 };
 
-/* Creates data_dir if needed, opens (creating) the database and migrates it.
+/* Creates data_dir (0700) if needed and narrows an existing data_dir to 0700
+ * and its database, WAL, shared-memory and serve.json files to 0600, logging
+ * a notice for each one fixed. db_open calls it; 0 or -errno (mkdir). */
+int db_secure_data_dir(const char *data_dir);
+/* Creates data_dir if needed (see db_secure_data_dir), opens (creating) the database and migrates it.
  * On failure returns a negative errno and logs the SQLite message. */
 int db_open(const char *data_dir, struct db **out);
 void db_close(struct db *db);

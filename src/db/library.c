@@ -365,3 +365,72 @@ int db_library_set_probe(struct db_library *l, const char *source, int64_t size,
     }
     return 0;
 }
+
+/* ---- library roots ---------------------------------------------------------- */
+
+int db_library_root_add(struct db *db, const char *path)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "INSERT INTO library_roots (path, added) VALUES (?1, ?2)"
+                   " ON CONFLICT (path) DO NOTHING",
+                   &st))
+        return -EIO;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, db_now());
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE ? 0 : db_step_error(db, rc, "library root");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int db_library_root_remove(struct db *db, const char *path)
+{
+    return db_delete_where_text(db, "DELETE FROM library_roots WHERE path = ?1", path);
+}
+
+void db_library_roots_free(char **roots, size_t n)
+{
+    for (size_t i = 0; roots && i < n; i++)
+        free(roots[i]);
+    free(roots);
+}
+
+int db_library_roots(struct db *db, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (db_prepare(db, "SELECT path FROM library_roots ORDER BY path", &st))
+        return -EIO;
+    char **v = NULL;
+    size_t len = 0, cap = 0;
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **nv = realloc(v, ncap * sizeof(*v));
+            if (!nv) {
+                ret = -ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        if (!(v[len] = db_col_strdup(st, 0))) {
+            ret = -ENOMEM;
+            break;
+        }
+        len++;
+    }
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = db_step_error(db, rc, "library roots");
+    sqlite3_finalize(st);
+    if (ret) {
+        db_library_roots_free(v, len);
+        return ret;
+    }
+    *out = v;
+    *n = len;
+    return 0;
+}

@@ -83,4 +83,15 @@ int db_library_set_probe(struct db_library *l, const char *source, int64_t size,
                          int64_t duration_secs, int64_t bitrate_kbps, const char *video_json,
                          const char *audio_json, const char *languages);
 
+/* ---- library roots ---------------------------------------------------------- */
+
+/* Registers a canonical folder as a library root (idempotent). 0 or -errno. */
+int db_library_root_add(struct db *db, const char *path);
+/* -ENOENT when it was not a root. */
+int db_library_root_remove(struct db *db, const char *path);
+/* Every root, sorted; *out is a malloc'd array of malloc'd strings (free
+ * with db_library_roots_free). */
+int db_library_roots(struct db *db, char ***out, size_t *n);
+void db_library_roots_free(char **roots, size_t n);
+
 #endif

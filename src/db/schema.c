@@ -329,5 +329,20 @@ static const char migration_1[] =
     "  bytes INTEGER NOT NULL DEFAULT 0"
     ") STRICT;";
 
-const char *const db_migrations[] = {migration_1};
+/* Library roots: the canonical folders local movies and episodes must lie
+ * under to be imported and delivered (vod scan / series scan / demo add
+ * theirs; `xtreamd vod root add` any other). Seeded from the roots of the
+ * scans made before the table existed. */
+static const char migration_2[] =
+    "CREATE TABLE library_roots ("
+    "  path TEXT PRIMARY KEY CHECK (substr(path, 1, 1) = '/' AND length(path) <= 4096),"
+    "  added INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT OR IGNORE INTO library_roots (path, added)"
+    "  SELECT DISTINCT library_root, CAST(strftime('%s','now') AS INTEGER) FROM movies"
+    "  WHERE substr(library_root, 1, 1) = '/'"
+    "  UNION SELECT DISTINCT library_root, CAST(strftime('%s','now') AS INTEGER) FROM episodes"
+    "  WHERE substr(library_root, 1, 1) = '/';";
+
+const char *const db_migrations[] = {migration_1, migration_2};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -22,6 +22,7 @@
 #include "db/db.h"
 #include "db/epg.h"
 #include "epg/epg.h"
+#include "http/outbound.h"
 
 #define CHUNK          (64 * 1024)
 #define MAX_DOWNLOAD_S 600
@@ -128,13 +129,13 @@ static int fetch_url(struct feeder *f, const char *url, char *err, size_t errlen
     if (!c)
         return -ENOMEM;
     char cerr[CURL_ERROR_SIZE] = "";
+    struct outbound_check chk;
     curl_easy_setopt(c, CURLOPT_URL, url);
+    outbound_apply(c, &chk); /* http/https only; never this host (http/outbound.h) */
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
@@ -146,6 +147,11 @@ static int fetch_url(struct feeder *f, const char *url, char *err, size_t errlen
     curl_easy_cleanup(c);
     if (f->err)
         return f->err;
+    if (cc != CURLE_OK && chk.refused[0]) {
+        snprintf(err, errlen, "download refused: the URL leads to %s (--allow-host HOST allows it)",
+                 chk.refused);
+        return -EACCES;
+    }
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "download failed: %s", cerr[0] ? cerr : curl_easy_strerror(cc));
         return -EIO;

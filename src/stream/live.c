@@ -16,6 +16,7 @@
 #include "stream/live.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
@@ -204,7 +205,7 @@ static long state_file_pid(const char *path)
     return p ? strtol(p + 6, NULL, 10) : 0;
 }
 
-int live_write_state_file(const char *data_dir, const char *host, int port)
+int live_write_state_file(const char *data_dir, const char *host, int port, const char *token)
 {
     char path[4096], tmp[4200];
     if (state_path(data_dir, path, sizeof(path)))
@@ -214,11 +215,19 @@ int live_write_state_file(const char *data_dir, const char *host, int port)
         return -EEXIST; /* another running server answers the CLI for this directory */
     snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
     const char *admin = strchr(host, ':') ? "[::1]" : "127.0.0.1";
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -errno;
-    fprintf(f, "{\"pid\":%d,\"host\":\"%s\",\"port\":%d,\"admin\":\"http://%s:%d\"}\n",
-            (int)getpid(), host, port, admin, port);
+    /* 0600: the admin token in it is the key to /api/admin/. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return -err;
+    }
+    fprintf(f,
+            "{\"pid\":%d,\"host\":\"%s\",\"port\":%d,\"admin\":\"http://%s:%d\","
+            "\"token\":\"%s\"}\n",
+            (int)getpid(), host, port, admin, port, token);
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
         return -EIO;

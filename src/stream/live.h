@@ -51,12 +51,13 @@ void live_config_defaults(struct live_config *cfg);
  * docs/operator-guide.md). -EINVAL for an unknown key or a bad value. */
 int live_config_set(struct live_config *cfg, const char *kv);
 
-/* <data>/serve.json: {"pid", "host", "port", "admin"} for the CLI's channel and
- * connections commands; removed at a clean exit. */
+/* <data>/serve.json (mode 0600): {"pid", "host", "port", "admin", "token"}
+ * for the CLI's channel and connections commands, token being the per-run
+ * secret /api/admin/ requires; removed at a clean exit. */
 /* serve.json tells the CLI where the running server is. A second server on
  * the same data directory leaves a running first one's file alone (-EEXIST):
  * the CLI keeps talking to the first. */
-int live_write_state_file(const char *data_dir, const char *host, int port);
+int live_write_state_file(const char *data_dir, const char *host, int port, const char *token);
 void live_remove_state_file(const char *data_dir);
 
 int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registry *reg,

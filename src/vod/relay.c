@@ -22,6 +22,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "http/outbound.h"
 
 #define RELAY_BUF_MAX   (256 * 1024) /* per job: pause the upstream beyond this */
 #define RELAY_RESUME_AT (64 * 1024)  /* resume it once the viewer drained to this */
@@ -43,6 +44,7 @@ struct job {
     char *url;
     char *default_type;
     char errbuf[CURL_ERROR_SIZE];
+    struct outbound_check chk; /* loopback/link-local/own addresses refused */
     void (*done)(void *ctx);
     void *done_ctx;
     uint64_t started, last_data;
@@ -328,6 +330,11 @@ static void respond(struct job *j)
         char why[64];
         snprintf(why, sizeof(why), "the source answered %d", h->status);
         respond_error(j, status, why);
+    } else if (j->chk.refused[0]) {
+        log_warn("vod",
+                 "relay: %s: refused to connect to %s (serve --allow-host HOST allows a host)",
+                 j->url, j->chk.refused);
+        respond_error(j, 502, "the source is not allowed");
     } else {
         bool timeout = j->result == CURLE_OPERATION_TIMEDOUT;
         log_warn("vod", "relay: %s: %s", j->url,
@@ -627,8 +634,7 @@ static int job_setup(struct job *j, const struct vod_relay_request *rq)
     CURL *e = j->easy;
     if (curl_easy_setopt(e, CURLOPT_URL, j->url) != CURLE_OK)
         return -EINVAL;
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    outbound_apply(e, &j->chk); /* http/https only; never this host (outbound.h) */
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, RELAY_CONNECT_S);
