@@ -46,8 +46,9 @@ int api_new(const struct api_config *cfg, struct api **out)
     }
     struct throttle_config tc;
     throttle_config_defaults(&tc);
-    if (cfg->login_window_ms)
-        tc.window_ms = cfg->login_window_ms;
+    if (cfg->throttle)
+        tc = *cfg->throttle;
+    api->cfg.throttle = NULL;
     if (throttle_new(&tc, &api->throttle))
         goto nomem;
     api->cfg.listen_host = NULL; /* not kept: borrowed strings end with the caller */

@@ -19,6 +19,7 @@
 #include "http/http.h"
 
 struct api;
+struct throttle_config;
 
 struct api_config {
     const char *public_url; /* e.g. "http://tv.example.com:8080"; NULL = from Host */
@@ -27,7 +28,7 @@ struct api_config {
     bool redirect_remote;   /* remote movies/episodes: 302 instead of relaying */
     const char *listen_host; /* --listen host: a Host naming it reaches the admin routes */
     const char *data_dir;    /* never served as a movie or episode (but <data>/media) */
-    unsigned login_window_ms; /* brute-force brake window; 0 = the default (15 min) */
+    const struct throttle_config *throttle; /* brute-force brake; NULL = defaults */
 };
 
 int api_new(const struct api_config *cfg, struct api **out);

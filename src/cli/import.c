@@ -321,6 +321,11 @@ static bool movie_source_ok(struct import *im, const struct m3u_entry *e, char r
         return false;
     }
     const char *no = vod_path_refusal(real, im->roots, im->nroots, im->data_real);
+    struct stat db_st;
+    char db_path[PATH_MAX + 16];
+    snprintf(db_path, sizeof(db_path), "%s/xtreamd.db", im->data_real ? im->data_real : ".");
+    if (!no && stat(db_path, &db_st) == 0 && db_st.st_dev == st.st_dev && db_st.st_ino == st.st_ino)
+        no = "the database itself (a hard link to it)";
     if (no) {
         snprintf(why, sizeof(why), "movie file '%s' is %s", u, no);
         on_reject(im, e->line, why);

@@ -24,6 +24,7 @@
 #include "db/db.h"
 #include "db/library.h"
 #include "epg/epg.h"
+#include "auth/throttle.h"
 #include "http/outbound.h"
 #include "http/server.h"
 #include "stream/live.h"
@@ -170,8 +171,10 @@ static void usage(FILE *f)
             "                           although it is loopback, link-local or this\n"
             "                           machine (refused otherwise); repeatable\n"
             "  --login-window SECONDS   failed logins of an IP are remembered this long\n"
-            "                           (default 900); past 5 the IP is blocked 1, 2, 4 ...\n"
-            "                           up to 60 s per further failure\n"
+            "                           (default 900)\n"
+            "  --login-free N           failed logins of an IP within the window before it\n"
+            "                           is blocked 1, 2, 4 ... up to 60 s per further\n"
+            "                           failure (default 5)\n"
             "  --remote-vod MODE        movies/episodes with an http(s) source: relay\n"
             "                           (default: streamed through xtreamd, Range passed\n"
             "                           through) or redirect (302 to the source)\n"
@@ -228,11 +231,14 @@ int cli_serve(int argc, char **argv)
         {"remote-vod", required_argument, NULL, 'R'},
         {"allow-host", required_argument, NULL, 'A'},
         {"login-window", required_argument, NULL, 'W'},
+        {"login-free", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *data = "./data", *listen = "0.0.0.0:8080", *public_url = NULL;
-    unsigned header_ms = 10000, idle_ms = 60000, login_window_ms = 0;
+    unsigned header_ms = 10000, idle_ms = 60000;
+    struct throttle_config tcfg;
+    throttle_config_defaults(&tcfg);
     bool redirect_remote = false;
     struct live_config lcfg;
     live_config_defaults(&lcfg);
@@ -278,11 +284,21 @@ int cli_serve(int argc, char **argv)
             }
             break;
         case 'W':
-            if (parse_seconds(optarg, &login_window_ms)) {
+            if (parse_seconds(optarg, &tcfg.window_ms)) {
                 fprintf(stderr, "xtreamd serve: invalid --login-window \"%s\"\n", optarg);
                 return CLI_USAGE;
             }
             break;
+        case 'f': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 0 || v > 1000000) {
+                fprintf(stderr, "xtreamd serve: invalid --login-free \"%s\" (0-1000000)\n", optarg);
+                return CLI_USAGE;
+            }
+            tcfg.free = (unsigned)v;
+            break;
+        }
         case 'L':
             if (live_config_set(&lcfg, optarg)) {
                 fprintf(stderr, "xtreamd serve: invalid --live \"%s\"\n", optarg);
@@ -360,7 +376,7 @@ int cli_serve(int argc, char **argv)
         .redirect_remote = redirect_remote,
         .listen_host = host,
         .data_dir = data,
-        .login_window_ms = login_window_ms,
+        .throttle = &tcfg,
     };
     if (api_new(&acfg, &s.api)) {
         db_library_roots_free(roots, nroots);

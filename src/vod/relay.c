@@ -309,7 +309,10 @@ static void respond(struct job *j)
     j->responded = true;
     struct http_response *res = j->res;
     const struct vod_relay_head *h = &j->head;
-    int status = h->status ? vod_relay_status_map(h->status) : 0;
+    /* A refused connection (outbound.h) ends the transfer before a final
+     * head; a 3xx head seen before it is the redirect that led there. */
+    bool refused = j->chk.refused[0] && !j->head_ready;
+    int status = h->status && !refused ? vod_relay_status_map(h->status) : 0;
     if (status == 200 || status == 206) {
         http_response_status(res, status);
         add_header(res, "Content-Type", h->type[0] ? h->type : j->default_type);
@@ -330,7 +333,7 @@ static void respond(struct job *j)
         char why[64];
         snprintf(why, sizeof(why), "the source answered %d", h->status);
         respond_error(j, status, why);
-    } else if (j->chk.refused[0]) {
+    } else if (refused) {
         log_warn("vod",
                  "relay: %s: refused to connect to %s (serve --allow-host HOST allows a host)",
                  j->url, j->chk.refused);

@@ -16,7 +16,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { genLiveM3U, writeM3U } from './lib/gen.mjs';
-import { get, getJson, api } from './lib/http.mjs';
+import { get, getJson, api, withAdminToken } from './lib/http.mjs';
 import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
 import { parseExposition, samples, value } from './lib/prom.mjs';
 import { assertNoSanitizerReport, cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
@@ -101,7 +101,7 @@ before(async () => {
   await writeFile(path.join(dir, 'remote.m3u'), m3u);
   await cliOk(['import', 'm3u', '--data', data, '--kind', 'movie', path.join(dir, 'remote.m3u')]);
 
-  srv = await startServer(data);
+  srv = await startServer(data, ['--allow-host', '127.0.0.1']); // the relay's upstream is on loopback
   const movies = await getJson(srv.port, api(U, PW, 'get_vod_streams'));
   filmId = movies.find((m) => /Metric Film/.test(m.name))?.stream_id;
   remoteId = movies.find((m) => m.name === 'Remote Huge')?.stream_id;
@@ -222,7 +222,7 @@ describe('/metrics', () => {
         while (next < ids.length) {
           const id = ids[next++];
           await new Promise((resolve, reject) => {
-            http.get({ host: '127.0.0.1', port: srv.port, path: `/api/admin/channels/${id}`, agent }, (r) => r.resume().on('end', resolve)).on('error', reject);
+            http.get({ host: '127.0.0.1', port: srv.port, path: `/api/admin/channels/${id}`, agent, headers: withAdminToken(srv.port, '/api/admin/') }, (r) => r.resume().on('end', resolve)).on('error', reject);
           });
         }
       }));

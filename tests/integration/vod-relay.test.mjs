@@ -66,6 +66,11 @@ function upstream() {
       res.writeHead(302, { Location: '/film.mp4' }).end();
       return;
     }
+    if (url.pathname === '/to-loopback.mp4') {
+      // The same upstream under a name the server was not told to allow.
+      res.writeHead(302, { Location: `http://localhost:${req.socket.localPort}/film.mp4` }).end();
+      return;
+    }
     if (url.pathname === '/slow-head.mp4') {
       await sleep(4000);
       if (!res.destroyed) res.writeHead(200, { 'Content-Length': 4 }).end('late');
@@ -161,9 +166,12 @@ before(async () => {
     ['Relay Cut', `${base}/cut.bin`],
     ['Relay Slow', `${base}/slow-head.mp4`],
     ['Relay Teapot', `${base}/teapot.mp4`],
+    ['Relay Escape', `${base}/to-loopback.mp4`],
   ]);
   await cliOk(['line', 'add', U, PW, '--data', data, '--max-connections', '1']);
-  srv = await startServer(data);
+  // The upstream is on loopback, which the relay refuses unless allowed:
+  // every relay below also tests that --allow-host works.
+  srv = await startServer(data, ['--allow-host', '127.0.0.1']);
   const list = await getJson(srv.port, api(U, PW, 'get_vod_streams'));
   ids = Object.fromEntries(list.map((m) => [m.name.replace('Relay ', '').toLowerCase(), m.stream_id]));
   assert.ok(ids.film && ids.big && ids.huge && ids.slow, `movies listed: ${JSON.stringify(ids)}`);
@@ -257,6 +265,17 @@ describe('remote VOD relay', () => {
     const teapot = await get(srv.port, movieUrl(ids.teapot));
     assert.equal(teapot.status, 502);
     assert.match(teapot.text, /answered 418/);
+  });
+
+  it('a redirect from the allowed upstream to a loopback name that is not allowed is refused', async () => {
+    const films = () => up.seen.filter((x) => x.path === '/film.mp4').length;
+    const before = films();
+    const from = srv.logs().length;
+    const esc = await get(srv.port, movieUrl(ids.escape));
+    assert.equal(esc.status, 502);
+    assert.match(esc.text, /not allowed/);
+    await srv.waitForLog(/relay: .*refused to connect to (127\.0\.0\.1|::1) \(loopback\)/, { from });
+    assert.equal(films(), before, 'the redirect target was never requested');
   });
 
   it('a source that breaks off mid-body ends the response short, and the server keeps serving', async () => {
@@ -384,7 +403,7 @@ describe('remote VOD relay', () => {
   });
 
   it('SIGTERM while a relay waits for its source exits cleanly', async () => {
-    const s2 = await startServer(data);
+    const s2 = await startServer(data, ['--allow-host', '127.0.0.1']);
     try {
       const c = await connect(s2.port);
       c.on('error', () => {});

@@ -4,17 +4,27 @@
 import http from 'node:http';
 import net from 'node:net';
 import assert from 'node:assert/strict';
-import { HOST } from './server.mjs';
+import { HOST, adminTokens } from './server.mjs';
+
+/** Headers with the server's admin token added for /api/admin/ targets (unless given). */
+export function withAdminToken(port, target, headers = {}) {
+  const token = adminTokens.get(port);
+  if (!token || !String(target).startsWith('/api/admin/')) return headers;
+  if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
+  return { ...headers, Authorization: `Bearer ${token}` };
+}
 
 /**
- * request(port, method, path, { headers, body, timeoutMs }) →
+ * request(port, method, path, { headers, body, timeoutMs, adminToken, localAddress }) →
  * { status, statusText, headers (lower-cased), raw (Buffer), text, json() }.
- * A fresh connection per call (no agent).
+ * A fresh connection per call (no agent). /api/admin/ requests carry the
+ * server's admin token unless adminToken is false or headers set Authorization.
  */
-export function request(port, method, target, { headers = {}, body, timeoutMs = 15000 } = {}) {
+export function request(port, method, target, { headers = {}, body, timeoutMs = 15000, adminToken = true, localAddress } = {}) {
+  if (adminToken) headers = withAdminToken(port, target, headers);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: HOST, port, method, path: target, headers, agent: false, insecureHTTPParser: false },
+      { host: HOST, port, method, path: target, headers, agent: false, insecureHTTPParser: false, localAddress },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));

@@ -4,7 +4,7 @@
 // Every process started here is tracked; stopAll() (and a process 'exit' hook)
 // kills whatever is still running, so a failing test never leaks a server.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 
 export const HOST = '127.0.0.1';
+
+/**
+ * port -> the per-run admin token of that server (from <data>/serve.json).
+ * lib/http.mjs sends it on /api/admin/ requests, as the CLI does.
+ */
+export const adminTokens = new Map();
 
 export function binPath() {
   const bin = process.env.XTREAMD_BIN;
@@ -215,14 +221,18 @@ export class Server {
 }
 
 /**
- * Starts `xtreamd serve --data DIR --listen 127.0.0.1:PORT [...extra]` and waits
+ * Starts `xtreamd serve --data DIR --listen 127.0.0.1:PORT [--login-free 100000] [...extra]` and waits
  * until it accepts connections (and has logged `listening on 127.0.0.1:PORT`).
  */
 export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000 } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${port}`, ...extra];
+    // Suites send wrong credentials on purpose from one IP, far more than the
+    // brute-force brake lets through (5 per window): unless a test sets
+    // --login-free itself (security.test.mjs), the brake starts late.
+    const brake = extra.includes('--login-free') ? [] : ['--login-free', '100000'];
+    const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${port}`, ...brake, ...extra];
     const child = spawn(binPath(), args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     const srv = new Server(child, port, dataDir);
@@ -236,7 +246,18 @@ export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000 
       }
       await sleep(50);
     }
-    if (ok) return srv;
+    if (ok) {
+      try {
+        const state = JSON.parse(await readFile(path.join(dataDir, 'serve.json'), 'utf8'));
+        if (state.port === port && state.token) {
+          srv.token = state.token;
+          adminTokens.set(port, state.token);
+        }
+      } catch {
+        /* another server owns serve.json of this directory: no token */
+      }
+      return srv;
+    }
     const portReady = !srv.exited && (await canConnect(port));
     lastErr = new Error(
       `xtreamd serve did not become ready on ${HOST}:${port} (` +
