@@ -196,8 +196,7 @@ static bool host_is_own(const struct api_req *r, const char *value)
         return false;
     const struct api *api = r->api;
     if (port == api->cfg.port &&
-        (is_loopback_name(host) ||
-         (api->listen_host && strcasecmp(host, api->listen_host) == 0)))
+        (is_loopback_name(host) || (api->listen_host && strcasecmp(host, api->listen_host) == 0)))
         return true;
     if (api->public_url) {
         const char *p = strstr(api->public_url, "://");
@@ -261,8 +260,9 @@ static bool admin_gate(struct api_req *r, bool admin)
     if (!token_ok(r)) {
         r->api->admin_refused++;
         http_response_header(r->res, "WWW-Authenticate", "Bearer realm=\"xtreamd-admin\"");
-        api_text_error(r, 401, "admin endpoints need the token of <data>/serve.json "
-                               "(Authorization: Bearer TOKEN)\n");
+        api_text_error(r, 401,
+                       "admin endpoints need the token of <data>/serve.json "
+                       "(Authorization: Bearer TOKEN)\n");
         return false;
     }
     return true;

@@ -22,10 +22,10 @@ struct api;
 struct throttle_config;
 
 struct api_config {
-    const char *public_url; /* e.g. "http://tv.example.com:8080"; NULL = from Host */
-    int port;               /* the listening port, used when Host is absent */
-    uv_loop_t *loop;        /* for relayed remote VOD; NULL = redirect only */
-    bool redirect_remote;   /* remote movies/episodes: 302 instead of relaying */
+    const char *public_url;  /* e.g. "http://tv.example.com:8080"; NULL = from Host */
+    int port;                /* the listening port, used when Host is absent */
+    uv_loop_t *loop;         /* for relayed remote VOD; NULL = redirect only */
+    bool redirect_remote;    /* remote movies/episodes: 302 instead of relaying */
     const char *listen_host; /* --listen host: a Host naming it reaches the admin routes */
     const char *data_dir;    /* never served as a movie or episode (but <data>/media) */
     const struct throttle_config *throttle; /* brute-force brake; NULL = defaults */

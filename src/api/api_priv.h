@@ -16,9 +16,9 @@ struct api {
     struct api_config cfg;
     char *public_url;
     struct catalog *catalog;
-    struct throttle *throttle;   /* failed logins per IP (auth/throttle.h) */
-    char *admin_token;           /* NULL until api_set_admin: admin routes refused */
-    char **roots;                /* library roots (api_set_library_roots) */
+    struct throttle *throttle; /* failed logins per IP (auth/throttle.h) */
+    char *admin_token;         /* NULL until api_set_admin: admin routes refused */
+    char **roots;              /* library roots (api_set_library_roots) */
     size_t nroots;
     char *data_real;             /* realpath of the data directory, or NULL */
     char *listen_host;           /* copy of cfg.listen_host */

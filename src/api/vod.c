@@ -124,8 +124,7 @@ static int open_servable(struct api *api, const char *path, struct stat *st)
             if (stat(p, &mine) == 0 && mine.st_dev == theirs.st_dev &&
                 mine.st_ino == theirs.st_ino) {
                 api->vod_refused++;
-                log_warn("vod", "refused to serve a local file: it is the database (%s)",
-                         files[i]);
+                log_warn("vod", "refused to serve a local file: it is the database (%s)", files[i]);
                 return -EACCES;
             }
         }

@@ -33,5 +33,4 @@ const char *auth_status_name(enum auth_status st);
 const struct cat_line *auth_check(const struct catalog *c, const char *username,
                                   const char *password);
 
-
 #endif

@@ -9,7 +9,7 @@
 #include "core/promtext.h"
 
 struct entry {
-    struct entry *hnext;       /* bucket chain */
+    struct entry *hnext;         /* bucket chain */
     struct entry *older, *newer; /* failure-order list: head = oldest */
     uint64_t last_fail_ms, blocked_until_ms;
     unsigned fails;
@@ -173,8 +173,8 @@ unsigned throttle_fail(struct throttle *t, const char *ip, uint64_t now_ms)
     if (e->fails > t->cfg.free) {
         unsigned over = e->fails - t->cfg.free - 1;
         uint64_t block = (uint64_t)t->cfg.base_block_ms << (over < 20 ? over : 20);
-        uint64_t cap = t->cfg.max_block_ms < t->cfg.window_ms ? t->cfg.max_block_ms
-                                                              : t->cfg.window_ms;
+        uint64_t cap =
+            t->cfg.max_block_ms < t->cfg.window_ms ? t->cfg.max_block_ms : t->cfg.window_ms;
         if (block > cap)
             block = cap;
         e->blocked_until_ms = now_ms + block;

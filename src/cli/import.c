@@ -161,10 +161,10 @@ struct import {
     size_t categories_used;
     size_t rejects, created, updated, duplicates;
     int64_t next_order;
-    int error;         /* a database error: stop writing, fail */
-    char **roots;      /* movies: library roots local files must lie under */
+    int error;    /* a database error: stop writing, fail */
+    char **roots; /* movies: library roots local files must lie under */
     size_t nroots;
-    char *data_real;   /* realpath of the data directory (never served) */
+    char *data_real; /* realpath of the data directory (never served) */
 };
 
 static void on_reject(void *ctx, size_t line, const char *reason)
@@ -302,8 +302,7 @@ static bool movie_source_ok(struct import *im, const struct m3u_entry *e, char r
     if (u[0] != '/') {
         if (strncasecmp(u, "file:", 5) == 0 || strncasecmp(u, "lavfi:", 6) == 0) {
             char why[96];
-            snprintf(why, sizeof(why), "%.6s sources cannot be movies (give the file's path)",
-                     u);
+            snprintf(why, sizeof(why), "%.6s sources cannot be movies (give the file's path)", u);
             on_reject(im, e->line, why);
             return false;
         }

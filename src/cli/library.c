@@ -65,8 +65,9 @@ static int library_root(int argc, char **argv)
             free(data_real);
             return CLI_FAIL;
         }
-        bool inside = data_real && (strcmp(real, data_real) == 0 || vod_path_under(real, data_real) ||
-                                    vod_path_under(data_real, real));
+        bool inside =
+            data_real && (strcmp(real, data_real) == 0 || vod_path_under(real, data_real) ||
+                          vod_path_under(data_real, real));
         free(data_real);
         if (!S_ISDIR(st.st_mode) || inside) {
             fprintf(stderr, "%s: '%s': %s\n", cmd, pos[1],

@@ -23,8 +23,8 @@ struct db {
  * and its database, WAL, shared-memory and serve.json files to 0600, logging
  * a notice for each one fixed. db_open calls it; 0 or -errno (mkdir). */
 int db_secure_data_dir(const char *data_dir);
-/* Creates data_dir if needed (see db_secure_data_dir), opens (creating) the database and migrates it.
- * On failure returns a negative errno and logs the SQLite message. */
+/* Creates data_dir if needed (see db_secure_data_dir), opens (creating) the database and migrates
+ * it. On failure returns a negative errno and logs the SQLite message. */
 int db_open(const char *data_dir, struct db **out);
 void db_close(struct db *db);
 

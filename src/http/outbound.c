@@ -167,8 +167,7 @@ static bool current_host(CURL *easy, char *out, size_t cap)
     CURLU *u = curl_url();
     char *host = NULL;
     bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host &&
-              strlen(host) < cap;
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && strlen(host) < cap;
     if (ok)
         memcpy(out, host, strlen(host) + 1);
     curl_free(host);
@@ -181,8 +180,8 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
     struct outbound_check *chk = clientp;
     if (purpose == CURLSOCKTYPE_IPCXN) {
         char host[256];
-        const char *why = outbound_refusal(current_host(chk->easy, host, sizeof(host)) ? host : NULL,
-                                           &addr->addr, addr->addrlen);
+        const char *why = outbound_refusal(
+            current_host(chk->easy, host, sizeof(host)) ? host : NULL, &addr->addr, addr->addrlen);
         if (why) {
             char ip[INET6_ADDRSTRLEN] = "?";
             if (addr->family == AF_INET)
