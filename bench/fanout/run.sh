@@ -70,7 +70,8 @@ ts_path=/live/$USER_/$PASS_/$chan.ts
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$xt_pid/stat"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$xt_pid/status"; }
 hz=$(getconf CLK_TCK)
-admin() { curl -s "$base/api/admin/channels/$1"; }
+# The admin routes want the per-run token of serve.json.
+admin() { curl -s -H "Authorization: Bearer $(sed -n 's/.*"token":"\([0-9a-f]*\)".*/\1/p' "$data/serve.json")" "$base/api/admin/channels/$1"; }
 jfield() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
 
 # Start the channel with one short viewer, then let it settle.

@@ -85,7 +85,7 @@ data=$work/data
 timeout 60 "$BIN" vod scan "$work/library" --category Bench --data "$data" >"$work/scan.out" 2>&1 ||
   { cat "$work/scan.out" >&2; die "vod scan failed"; }
 
-xtreamd_start
+xtreamd_start --allow-host 127.0.0.1 # the relay's source (nginx) is on loopback
 id=$(curl -s "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_vod_streams" |
   sed -n 's/.*"stream_id":\([0-9][0-9]*\).*/\1/p' | head -1)
 [ -n "$id" ] || die "the scanned movie is not in get_vod_streams"
