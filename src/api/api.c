@@ -184,8 +184,9 @@ static bool is_loopback_name(const char *h)
 
 /* DNS rebinding: a browser that resolved evil.example to 127.0.0.1 still
  * sends "Host: evil.example". The admin routes answer only requests that
- * name this server: a loopback name or the listening host with the
- * listening port, or the public URL's host. No Host (HTTP/1.0) is no browser. */
+ * name this server: a loopback name or the listening host (not a wildcard:
+ * browsers reach 0.0.0.0 too) with the listening port, or the public URL's
+ * host. No Host (HTTP/1.0) is no browser. */
 static bool host_is_own(const struct api_req *r, const char *value)
 {
     char host[256], pub[256];
@@ -196,7 +197,9 @@ static bool host_is_own(const struct api_req *r, const char *value)
         return false;
     const struct api *api = r->api;
     if (port == api->cfg.port &&
-        (is_loopback_name(host) || (api->listen_host && strcasecmp(host, api->listen_host) == 0)))
+        (is_loopback_name(host) ||
+         (api->listen_host && strcmp(api->listen_host, "0.0.0.0") != 0 &&
+          strcmp(api->listen_host, "::") != 0 && strcasecmp(host, api->listen_host) == 0)))
         return true;
     if (api->public_url) {
         const char *p = strstr(api->public_url, "://");
