@@ -1,6 +1,7 @@
 /* auth/throttle: see throttle.h. */
 #include "auth/throttle.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -70,6 +71,25 @@ void throttle_free(struct throttle *t)
     free(t);
 }
 
+/* IPv6 clients are keyed by their /64: a subscriber gets a whole /64, and
+ * rotating addresses inside it must not buy fresh attempts. */
+static void key_of(const char *ip, char out[46])
+{
+    struct in6_addr a;
+    if (strchr(ip, ':') && inet_pton(AF_INET6, ip, &a) == 1 && !IN6_IS_ADDR_V4MAPPED(&a)) {
+        memset(&a.s6_addr[8], 0, 8);
+        char p[INET6_ADDRSTRLEN];
+        if (inet_ntop(AF_INET6, &a, p, sizeof(p)) && strlen(p) + 4 <= 46) {
+            memcpy(out, p, strlen(p));
+            memcpy(out + strlen(p), "/64", 4);
+            return;
+        }
+    }
+    size_t n = strnlen(ip, 45);
+    memcpy(out, ip, n);
+    out[n] = '\0';
+}
+
 static size_t bucket_of(const struct throttle *t, const char *ip)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -136,8 +156,10 @@ static void expire(struct throttle *t, uint64_t now_ms)
         remove_entry(t, t->oldest);
 }
 
-uint64_t throttle_blocked(struct throttle *t, const char *ip, uint64_t now_ms)
+uint64_t throttle_blocked(struct throttle *t, const char *client_ip, uint64_t now_ms)
 {
+    char ip[46];
+    key_of(client_ip, ip);
     expire(t, now_ms);
     struct entry *e = find(t, ip, NULL);
     if (!e || e->blocked_until_ms <= now_ms)
@@ -146,8 +168,10 @@ uint64_t throttle_blocked(struct throttle *t, const char *ip, uint64_t now_ms)
     return e->blocked_until_ms - now_ms;
 }
 
-unsigned throttle_fail(struct throttle *t, const char *ip, uint64_t now_ms)
+unsigned throttle_fail(struct throttle *t, const char *client_ip, uint64_t now_ms)
 {
+    char ip[46];
+    key_of(client_ip, ip);
     expire(t, now_ms);
     struct entry **link;
     struct entry *e = find(t, ip, &link);

@@ -9,7 +9,8 @@
  * than the window). While blocked, credentials are not checked at all: the
  * caller answers 429 with Retry-After at once, so nothing waits on the loop
  * and an attacker's guesses are bounded by the schedule, not by how fast he
- * sends. An IP with no failure for `window_ms` starts afresh.
+ * sends. An IP with no failure for `window_ms` starts afresh. IPv6 clients
+ * count per /64 (one subscriber's prefix).
  *
  * Owns a hashed table of IPs (FNV-1a, chained, power-of-two buckets) bounded
  * at `max_ips`; when full, the entry whose last failure is oldest is evicted

@@ -95,13 +95,18 @@ static void test_throttle_schedule_and_reset(void **state)
     now += 4000;
     throttle_fail(t, "10.0.0.1", now); /* 7th: 8 s, capped at 4 s */
     assert_int_equal(throttle_blocked(t, "10.0.0.1", now), 4000);
+    /* IPv6: one /64 is one client; another /64 is another. */
+    for (int i = 0; i < 4; i++)
+        throttle_fail(t, i % 2 ? "2001:db8:1:2::a" : "2001:db8:1:2:ffff::b", now);
+    assert_true(throttle_blocked(t, "2001:db8:1:2::c", now) > 0);
+    assert_int_equal(throttle_blocked(t, "2001:db8:1:3::a", now), 0);
     now += 10000; /* the window passes: forgotten */
     assert_int_equal(throttle_blocked(t, "10.0.0.1", now), 0);
     assert_int_equal(throttle_fail(t, "10.0.0.1", now), 1);
     struct buf b = BUF_INIT(1 << 16);
     throttle_metrics(t, &b);
-    assert_non_null(strstr(b.data, "xtreamd_auth_blocks_total 4\n"));
-    assert_non_null(strstr(b.data, "xtreamd_auth_throttled_total 3\n"));
+    assert_non_null(strstr(b.data, "xtreamd_auth_blocks_total 5\n"));
+    assert_non_null(strstr(b.data, "xtreamd_auth_throttled_total 4\n"));
     buf_free(&b);
     throttle_free(t);
 }
