@@ -334,9 +334,9 @@ static void respond(struct job *j)
         snprintf(why, sizeof(why), "the source answered %d", h->status);
         respond_error(j, status, why);
     } else if (refused) {
-        log_warn("vod",
-                 "relay: %s: refused to connect to %s (serve --allow-host HOST allows a host)",
-                 j->url, j->chk.refused);
+        bool own = strstr(j->chk.refused, "own listening port") != NULL; /* never allowed */
+        log_warn("vod", "relay: %s: refused to connect to %s%s", j->url, j->chk.refused,
+                 own ? "" : " (serve --allow-host HOST allows a host)");
         respond_error(j, 502, "the source is not allowed");
     } else {
         bool timeout = j->result == CURLE_OPERATION_TIMEDOUT;
