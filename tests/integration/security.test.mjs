@@ -75,6 +75,7 @@ describe('SSRF: the relay refuses loopback, link-local and this server', () => {
     ['Ssrf Short', `http://127.1:${canPort}/api/admin/connections`],
     ['Ssrf Decimal', `http://2130706433:${canPort}/metrics`],
     ['Ssrf Hex', `http://0x7f000001:${canPort}/metrics`],
+    ['Ssrf Octal', `http://0177.0.0.1:${canPort}/metrics`],
     ['Ssrf V6', `http://[::1]:${canPort}/metrics`],
     ['Ssrf Mapped', `http://[::ffff:127.0.0.1]:${canPort}/metrics`],
     ['Ssrf Localhost', `http://localhost:${canPort}/metrics`],
