@@ -160,7 +160,9 @@ static void usage(FILE *f)
             "  --live KEY=VALUE         live engine tuning, repeatable (docs/operator-guide.md):\n"
             "                           watchdog, failover-after, primary-retry, slow-lag,\n"
             "                           slow-grace, max-skips, no-progress, hls-segment,\n"
-            "                           hls-session, ring-seconds, ring-mb, line-check\n");
+            "                           hls-session, ring-seconds, ring-mb, line-check,\n"
+            "                           idle, stall-slate, start-burst, start-rate,\n"
+            "                           max-starting, registry-max\n");
 }
 
 static int parse_listen(const char *arg, char *host, size_t hostlen, int *port)
@@ -316,6 +318,7 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     api_set_catalog(s.api, first);
+    lcfg.data_dir = data;
     if (live_new(s.loop, &lcfg, api_conn_registry(s.api), &s.live)) {
         catalog_unref(first);
         goto out;

@@ -440,12 +440,14 @@ struct buf *http_response_buf(struct http_response *res)
 int http_response_body_ref(struct http_response *res, struct refbuf *rb)
 {
     if (res->nrb == res->caprb) {
+        /* A failure latches in res->err: the response becomes a 500 instead
+         * of a body shorter than the pieces the handler meant to send. */
         if (res->caprb >= MAX_BODY_REFS)
-            return -E2BIG;
+            return res->err = -E2BIG;
         size_t cap = res->caprb ? res->caprb * 2 : 4;
         struct refbuf **p = realloc(res->rbs, cap * sizeof(*p));
         if (!p)
-            return -ENOMEM;
+            return res->err = -ENOMEM;
         res->rbs = p;
         res->caprb = cap;
     }
