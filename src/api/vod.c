@@ -340,7 +340,9 @@ static void send_file(struct api_req *r, int fd, const struct stat *st, const ch
     }
 }
 
-/* A viewer of a movie or episode, counted against the line's limit. */
+/* A viewer of a movie or episode, counted against the line's limit. NULL
+ * when it cannot be registered: out of memory, or the connection registry is
+ * full (counted there); the caller answers api_vod_refusal(). */
 static struct vod_conn *vod_register(struct api_req *r, const char *source, bool movie, int64_t id)
 {
     struct vod_conn *v = calloc(1, sizeof(*v));
@@ -362,9 +364,30 @@ static struct vod_conn *vod_register(struct api_req *r, const char *source, bool
     v->handle = conn_registry_add(r->api->conns, r->line->id, movie ? CONN_MOVIE : CONN_EPISODE, id,
                                   r->req->client_ip, http_request_header(r->req, "User-Agent"), now,
                                   vod_kick, v);
-    if (v->handle)
-        conn_registry_enforce(r->api->conns, r->line->id, r->line->max_connections, v->handle, now);
+    if (!v->handle) {
+        free(v);
+        return NULL;
+    }
+    conn_registry_enforce(r->api->conns, r->line->id, r->line->max_connections, v->handle, now);
     return v;
+}
+
+/* Why vod_register() failed, answered: 503 while the registry is full. */
+static void vod_refusal(struct api_req *r, uint64_t full_before)
+{
+    struct conn_registry_stats st;
+    conn_registry_stats(r->api->conns, &st);
+    if (st.refused_full != full_before)
+        api_text_error(r, 503, "too many connections on this server; retry later\n");
+    else
+        api_text_error(r, 500, "out of memory\n");
+}
+
+static uint64_t refused_full(const struct api *api)
+{
+    struct conn_registry_stats st;
+    conn_registry_stats(api->conns, &st);
+    return st.refused_full;
 }
 
 /* Remote entries are relayed (Range passed through) or, with
@@ -381,9 +404,10 @@ static void deliver_remote(struct api_req *r, const char *source, bool movie, in
         return;
     }
     bool head = r->req->method == HTTP_HEAD;
+    uint64_t full0 = refused_full(r->api);
     struct vod_conn *v = head ? NULL : vod_register(r, source, movie, id);
     if (!head && !v) {
-        api_text_error(r, 500, "out of memory\n");
+        vod_refusal(r, full0);
         return;
     }
     if (v) {
@@ -438,10 +462,11 @@ void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
     }
     struct vod_conn *v = NULL;
     if (r->req->method == HTTP_GET) {
+        uint64_t full0 = refused_full(r->api);
         v = vod_register(r, source, movie, id);
         if (!v) {
             close(fd);
-            api_text_error(r, 500, "out of memory\n");
+            vod_refusal(r, full0);
             return;
         }
     }

@@ -1,10 +1,10 @@
 /*
- * connections: see connections.h. Entries live in a flat array (callers hold
- * handles, not entries, so nothing dangles when it is compacted). Sessions
- * are refcounted records in a hash table keyed by (line, kind, item, IP), and
- * every line has a session counter in a second hash table, so a line's
- * session count is O(1) and registering or removing an entry is O(entries)
- * at worst (the linger prune and the handle lookup), never quadratic.
+ * connections: see connections.h. Three growable hash tables (core/hashtab):
+ * entries by handle, sessions by (line, kind, item, IP) and lines by id. A
+ * line record lists its entries, so a line's count, its oldest entry and the
+ * newest-wins victim search cost O(that line's entries); removed entries that
+ * linger sit on one FIFO in removal order, so expiring them costs O(expired).
+ * Nothing is a scan over every connection of the server.
  */
 #include "auth/connections.h"
 
@@ -14,27 +14,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SESS_BUCKETS 4096 /* powers of two */
-#define LINE_BUCKETS 1024
+#include "core/hashtab.h"
+
+struct line_rec {
+    struct htab_node node;
+    int64_t line_id;
+    size_t sessions;
+    struct entry *entries; /* the line's entries, active and lingering */
+};
 
 struct session {
+    struct htab_node node;
     int64_t line_id;
     enum conn_kind kind;
     int64_t item_id;
     char ip[46];
     size_t refs; /* entries (active or lingering) of this session */
-    struct session *hnext;
-};
-
-struct line_count {
-    int64_t line_id;
-    size_t sessions;
-    struct line_count *hnext;
 };
 
 struct entry {
+    struct htab_node node;       /* by handle */
+    struct entry *lprev, *lnext; /* the line's list */
+    struct entry *eprev, *enext; /* lingering FIFO (only once ended) */
     uint64_t handle;
     struct session *sess;
+    struct line_rec *line;
     int64_t line_id;
     enum conn_kind kind;
     int64_t item_id;
@@ -47,88 +51,54 @@ struct entry {
 };
 
 struct conn_registry {
-    struct entry *e;
-    size_t n, cap;
+    struct htab entries, sessions, lines;
+    size_t n, active, max;
+    struct entry *linger_head, *linger_tail;
     uint64_t next_handle;
     int window;
-    struct session *sessions[SESS_BUCKETS];
-    struct line_count *lines[LINE_BUCKETS];
+    struct conn_registry_stats st;
 };
 
-static uint64_t mix64(uint64_t x)
+static uint64_t session_hash(int64_t line_id, enum conn_kind kind, int64_t item_id, const char *ip)
 {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
+    uint64_t seed = htab_hash_u64((uint64_t)line_id * 31u + (uint64_t)kind) ^
+                    htab_hash_u64((uint64_t)item_id + 0x9e3779b97f4a7c15ULL);
+    return htab_hash_bytes(seed, ip, strlen(ip));
 }
 
-static size_t session_bucket(int64_t line_id, enum conn_kind kind, int64_t item_id, const char *ip)
+static struct line_rec *line_find(const struct conn_registry *r, int64_t line_id)
 {
-    uint64_t h = mix64((uint64_t)line_id * 31u + (uint64_t)kind) ^ mix64((uint64_t)item_id);
-    for (const unsigned char *p = (const unsigned char *)ip; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ULL;
-    return (size_t)(mix64(h) & (SESS_BUCKETS - 1));
+    uint64_t h = htab_hash_u64((uint64_t)line_id);
+    for (struct htab_node *n = htab_first(&r->lines, h); n; n = htab_next(n)) {
+        struct line_rec *l = htab_entry(n, struct line_rec, node);
+        if (l->line_id == line_id)
+            return l;
+    }
+    return NULL;
 }
 
-static struct line_count **line_slot(struct conn_registry *r, int64_t line_id)
+static struct session *session_find(const struct conn_registry *r, int64_t line_id,
+                                    enum conn_kind kind, int64_t item_id, const char *ip)
 {
-    struct line_count **pp = &r->lines[mix64((uint64_t)line_id) & (LINE_BUCKETS - 1)];
-    while (*pp && (*pp)->line_id != line_id)
-        pp = &(*pp)->hnext;
-    return pp;
-}
-
-/* The session of (line, kind, item, ip), created if needed; NULL without memory. */
-static struct session *session_get(struct conn_registry *r, int64_t line_id, enum conn_kind kind,
-                                   int64_t item_id, const char *ip)
-{
-    struct session **head = &r->sessions[session_bucket(line_id, kind, item_id, ip)];
-    for (struct session *s = *head; s; s = s->hnext)
+    uint64_t h = session_hash(line_id, kind, item_id, ip);
+    for (struct htab_node *n = htab_first(&r->sessions, h); n; n = htab_next(n)) {
+        struct session *s = htab_entry(n, struct session, node);
         if (s->line_id == line_id && s->kind == kind && s->item_id == item_id &&
             strcmp(s->ip, ip) == 0)
             return s;
-    struct line_count **lp = line_slot(r, line_id);
-    if (!*lp) {
-        *lp = calloc(1, sizeof(**lp));
-        if (!*lp)
-            return NULL;
-        (*lp)->line_id = line_id;
     }
-    struct session *s = calloc(1, sizeof(*s));
-    if (!s) {
-        if ((*lp)->sessions == 0) {
-            free(*lp);
-            *lp = NULL;
-        }
-        return NULL;
-    }
-    s->line_id = line_id;
-    s->kind = kind;
-    s->item_id = item_id;
-    snprintf(s->ip, sizeof(s->ip), "%s", ip);
-    s->hnext = *head;
-    *head = s;
-    (*lp)->sessions++;
-    return s;
+    return NULL;
 }
 
-/* Drops one entry's reference; the last one removes the session. */
-static void session_put(struct conn_registry *r, struct session *s)
+static struct entry *entry_find(const struct conn_registry *r, uint64_t handle)
 {
-    if (--s->refs)
-        return;
-    struct session **pp = &r->sessions[session_bucket(s->line_id, s->kind, s->item_id, s->ip)];
-    while (*pp != s)
-        pp = &(*pp)->hnext;
-    *pp = s->hnext;
-    struct line_count **lp = line_slot(r, s->line_id);
-    if (*lp && --(*lp)->sessions == 0) {
-        struct line_count *dead = *lp;
-        *lp = dead->hnext;
-        free(dead);
+    for (struct htab_node *n = htab_first(&r->entries, htab_hash_u64(handle)); n;
+         n = htab_next(n)) {
+        struct entry *e = htab_entry(n, struct entry, node);
+        if (e->handle == handle)
+            return e;
     }
-    free(s);
+    return NULL;
 }
 
 struct conn_registry *conn_registry_new(int window_secs)
@@ -138,126 +108,209 @@ struct conn_registry *conn_registry_new(int window_secs)
         return NULL;
     r->window = window_secs > 0 ? window_secs : 0;
     r->next_handle = 1;
+    r->max = CONN_REGISTRY_DEFAULT_MAX;
     return r;
+}
+
+void conn_registry_set_max(struct conn_registry *r, size_t max)
+{
+    r->max = max ? max : 1;
 }
 
 void conn_registry_free(struct conn_registry *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < SESS_BUCKETS; i++)
-        for (struct session *s = r->sessions[i], *n; s; s = n) {
-            n = s->hnext;
-            free(s);
+    struct htab *tabs[] = {&r->entries, &r->sessions, &r->lines};
+    for (size_t k = 0; k < 3; k++) {
+        size_t i = 0;
+        struct htab_node *cur = NULL;
+        for (struct htab_node *n; (n = htab_iter(tabs[k], &i, &cur));) {
+            /* node is the first member of all three record types */
+            free(n);
         }
-    for (size_t i = 0; i < LINE_BUCKETS; i++)
-        for (struct line_count *l = r->lines[i], *n; l; l = n) {
-            n = l->hnext;
-            free(l);
-        }
-    free(r->e);
+        htab_free(tabs[k]);
+    }
     free(r);
 }
 
-static void drop_at(struct conn_registry *r, size_t i)
+_Static_assert(offsetof(struct entry, node) == 0, "freed through its node");
+_Static_assert(offsetof(struct session, node) == 0, "freed through its node");
+_Static_assert(offsetof(struct line_rec, node) == 0, "freed through its node");
+
+static void linger_unlink(struct conn_registry *r, struct entry *e)
 {
-    session_put(r, r->e[i].sess);
-    r->e[i] = r->e[--r->n];
+    if (e->eprev)
+        e->eprev->enext = e->enext;
+    else
+        r->linger_head = e->enext;
+    if (e->enext)
+        e->enext->eprev = e->eprev;
+    else
+        r->linger_tail = e->eprev;
+    e->eprev = e->enext = NULL;
 }
 
-/* Forgets removed entries whose linger window has passed. */
+/* Forgets an entry (active or lingering); its session and line go with
+ * their last entry. */
+static void drop(struct conn_registry *r, struct entry *e)
+{
+    if (e->ended)
+        linger_unlink(r, e);
+    else
+        r->active--;
+    struct line_rec *l = e->line;
+    if (e->lprev)
+        e->lprev->lnext = e->lnext;
+    else
+        l->entries = e->lnext;
+    if (e->lnext)
+        e->lnext->lprev = e->lprev;
+    htab_remove(&r->entries, &e->node);
+    struct session *s = e->sess;
+    if (--s->refs == 0) {
+        htab_remove(&r->sessions, &s->node);
+        free(s);
+        l->sessions--;
+    }
+    if (!l->entries) {
+        htab_remove(&r->lines, &l->node);
+        free(l);
+    }
+    r->n--;
+    free(e);
+}
+
+/* Forgets removed entries whose linger window has passed (oldest first). */
 static void prune(struct conn_registry *r, int64_t now)
 {
-    for (size_t i = 0; i < r->n;) {
-        if (r->e[i].ended && now - r->e[i].ended >= r->window)
-            drop_at(r, i);
-        else
-            i++;
-    }
+    while (r->linger_head && now - r->linger_head->ended >= r->window)
+        drop(r, r->linger_head);
 }
 
 uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_kind kind,
                            int64_t item_id, const char *ip, const char *ua, int64_t now,
                            conn_kick_fn kick, void *ctx)
 {
+    ip = ip ? ip : "";
     prune(r, now);
-    if (r->n == r->cap) {
-        if (r->cap >= CONN_REGISTRY_MAX)
-            return 0;
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        struct entry *grown = realloc(r->e, cap * sizeof(*grown));
-        if (!grown)
-            return 0;
-        r->e = grown;
-        r->cap = cap;
+    if (r->n >= r->max && r->linger_head) {
+        drop(r, r->linger_head); /* a live connection matters more than a lingering seek window */
+        r->st.linger_evicted++;
     }
-    struct session *sess = session_get(r, line_id, kind, item_id, ip ? ip : "");
-    if (!sess)
+    if (r->n >= r->max) {
+        r->st.refused_full++;
         return 0;
-    sess->refs++;
-    struct entry *e = &r->e[r->n++];
-    memset(e, 0, sizeof(*e));
-    e->sess = sess;
+    }
+    struct entry *e = calloc(1, sizeof(*e));
+    struct line_rec *l = line_find(r, line_id);
+    bool new_line = !l;
+    if (e && !l) {
+        l = calloc(1, sizeof(*l));
+        if (l) {
+            l->line_id = line_id;
+            htab_insert(&r->lines, &l->node, htab_hash_u64((uint64_t)line_id));
+        }
+    }
+    struct session *s = e && l ? session_find(r, line_id, kind, item_id, ip) : NULL;
+    if (e && l && !s) {
+        s = calloc(1, sizeof(*s));
+        if (s) {
+            s->line_id = line_id;
+            s->kind = kind;
+            s->item_id = item_id;
+            snprintf(s->ip, sizeof(s->ip), "%s", ip);
+            htab_insert(&r->sessions, &s->node, session_hash(line_id, kind, item_id, s->ip));
+            l->sessions++;
+        }
+    }
+    if (!e || !l || !s) {
+        if (l && new_line) {
+            htab_remove(&r->lines, &l->node);
+            free(l);
+        }
+        free(e);
+        r->st.refused_nomem++;
+        return 0;
+    }
+    s->refs++;
+    e->sess = s;
+    e->line = l;
     e->handle = r->next_handle++;
     e->line_id = line_id;
     e->kind = kind;
     e->item_id = item_id;
-    snprintf(e->ip, sizeof(e->ip), "%s", ip ? ip : "");
+    snprintf(e->ip, sizeof(e->ip), "%s", ip);
     snprintf(e->ua, sizeof(e->ua), "%s", ua ? ua : "");
     e->started = now;
     e->kick = kick;
     e->ctx = ctx;
+    e->lnext = l->entries;
+    if (l->entries)
+        l->entries->lprev = e;
+    l->entries = e;
+    htab_insert(&r->entries, &e->node, htab_hash_u64(e->handle));
+    r->n++;
+    r->active++;
     return e->handle;
-}
-
-static struct entry *find(const struct conn_registry *r, uint64_t handle)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (r->e[i].handle == handle)
-            return &r->e[i];
-    return NULL;
 }
 
 void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
 {
-    struct entry *e = handle ? find(r, handle) : NULL;
+    struct entry *e = handle ? entry_find(r, handle) : NULL;
     if (!e || e->ended)
         return;
-    e->ended = now > 0 ? now : 1;
     e->kick = NULL;
     e->ctx = NULL;
-    if (r->window == 0)
-        drop_at(r, (size_t)(e - r->e));
+    if (r->window == 0) {
+        drop(r, e);
+        return;
+    }
+    r->active--;
+    e->ended = now > 0 ? now : 1;
+    e->eprev = r->linger_tail;
+    if (r->linger_tail)
+        r->linger_tail->enext = e;
+    else
+        r->linger_head = e;
+    r->linger_tail = e;
 }
 
 size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now)
 {
     prune(r, now);
-    struct line_count *l = *line_slot(r, line_id);
+    const struct line_rec *l = line_find(r, line_id);
     return l ? l->sessions : 0;
 }
 
 size_t conn_registry_active(const struct conn_registry *r)
 {
-    size_t count = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (!r->e[i].ended)
-            count++;
-    return count;
+    return r->active;
+}
+
+size_t conn_registry_size(const struct conn_registry *r)
+{
+    return r->n;
+}
+
+void conn_registry_stats(const struct conn_registry *r, struct conn_registry_stats *out)
+{
+    *out = r->st;
+}
+
+static bool older(const struct entry *a, const struct entry *b)
+{
+    return !b || a->started < b->started || (a->started == b->started && a->handle < b->handle);
 }
 
 uint64_t conn_registry_oldest(const struct conn_registry *r, int64_t line_id,
                               struct conn_info *info)
 {
+    const struct line_rec *l = line_find(r, line_id);
     const struct entry *best = NULL;
-    for (size_t i = 0; i < r->n; i++) {
-        const struct entry *e = &r->e[i];
-        if (e->line_id != line_id || e->ended)
-            continue;
-        if (!best || e->started < best->started ||
-            (e->started == best->started && e->handle < best->handle))
+    for (const struct entry *e = l ? l->entries : NULL; e; e = e->lnext)
+        if (!e->ended && older(e, best))
             best = e;
-    }
     if (!best)
         return 0;
     if (info) {
@@ -279,38 +332,42 @@ int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uin
 {
     if (max <= 0)
         return 0;
-    const struct entry *k = find(r, keep);
+    const struct entry *k = entry_find(r, keep);
     const struct session *keep_sess = k ? k->sess : NULL;
     int kicked = 0;
     while (conn_registry_count(r, line_id, now) > (size_t)max) {
         /* The oldest session: the one holding the oldest entry (active or lingering). */
+        struct line_rec *l = line_find(r, line_id);
         const struct entry *victim = NULL;
-        for (size_t i = 0; i < r->n; i++) {
-            const struct entry *e = &r->e[i];
-            if (e->line_id != line_id || e->sess == keep_sess)
-                continue;
-            if (!victim || e->started < victim->started ||
-                (e->started == victim->started && e->handle < victim->handle))
+        for (const struct entry *e = l ? l->entries : NULL; e; e = e->lnext)
+            if (e->sess != keep_sess && older(e, victim))
                 victim = e;
-        }
         if (!victim)
             break;
         const struct session *vs = victim->sess;
-        size_t left = vs->refs; /* the session dies with its last entry */
         conn_kick_fn fns[KICK_BATCH];
         void *ctxs[KICK_BATCH];
         size_t nk = 0;
-        for (size_t i = 0; i < r->n && left;) {
-            if (r->e[i].sess != vs) {
-                i++;
+        /* A batch of the victim session's entries goes (each active one is
+         * kicked); entries past the batch stay registered, so the session is
+         * still the victim on the next round: none escapes its kick. The
+         * session dies with its last entry; the line stays (keep's session,
+         * or the next victim's, is still on it). */
+        for (struct entry *e = l->entries, *next; e; e = next) {
+            next = e->lnext;
+            if (e->sess != vs)
                 continue;
+            bool active = !e->ended && e->kick;
+            if (active && nk == KICK_BATCH)
+                continue;
+            if (active) {
+                fns[nk] = e->kick;
+                ctxs[nk++] = e->ctx;
             }
-            left--;
-            if (!r->e[i].ended && r->e[i].kick && nk < KICK_BATCH) {
-                fns[nk] = r->e[i].kick;
-                ctxs[nk++] = r->e[i].ctx;
-            }
-            drop_at(r, i);
+            bool last = vs->refs == 1;
+            drop(r, e);
+            if (last)
+                break;
         }
         for (size_t i = 0; i < nk; i++)
             fns[i](ctxs[i]); /* entries already gone: their removes are no-ops */

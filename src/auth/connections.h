@@ -18,7 +18,12 @@
  * Ownership: entries are owned by the registry; kick contexts are borrowed.
  * A kick callback is called after its entry was removed, so it may (and
  * usually does) end in conn_registry_remove() of that handle, a no-op.
- * Bounds: at most CONN_REGISTRY_MAX entries (register fails with 0 beyond).
+ * Bounds: at most `max` entries, active or lingering (conn_registry_set_max,
+ * default CONN_REGISTRY_DEFAULT_MAX). At the bound the oldest lingering entry
+ * is forgotten first (counted); with none, registering fails (handle 0), the
+ * refusal is counted (conn_registry_stats) and the caller must refuse the
+ * connection (503): limits are never silently not enforced.
+ * Lookups are hashed (core/hashtab): by handle, by session key, by line.
  * Threading: loop thread only.
  */
 #ifndef XTREAMD_AUTH_CONNECTIONS_H
@@ -27,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONN_REGISTRY_MAX 65536
+#define CONN_REGISTRY_DEFAULT_MAX 65536
 
 enum conn_kind { CONN_LIVE, CONN_HLS, CONN_MOVIE, CONN_EPISODE, CONN_TIMESHIFT };
 
@@ -48,9 +53,12 @@ struct conn_info {
 /* window_secs: how long a removed entry keeps its session alive (0: none). */
 struct conn_registry *conn_registry_new(int window_secs);
 void conn_registry_free(struct conn_registry *r);
+/* The bound on entries (active and lingering); 0 means 1. */
+void conn_registry_set_max(struct conn_registry *r, size_t max);
 
 /* Registers a connection; returns its handle (> 0), or 0 when out of memory or
- * full. kick(ctx) closes the connection; NULL if it cannot be closed. */
+ * full (counted; the caller refuses the connection). kick(ctx) closes the
+ * connection; NULL if it cannot be closed. */
 uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_kind kind,
                            int64_t item_id, const char *ip, const char *ua, int64_t now,
                            conn_kick_fn kick, void *ctx);
@@ -62,6 +70,14 @@ void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
 size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now);
 /* Active entries (all lines). */
 size_t conn_registry_active(const struct conn_registry *r);
+/* Entries held, active and lingering (what the bound applies to). */
+size_t conn_registry_size(const struct conn_registry *r);
+/* Bound hits so far: registrations refused at the bound and for want of
+ * memory, and lingering entries forgotten early to make room. */
+struct conn_registry_stats {
+    uint64_t refused_full, refused_nomem, linger_evicted;
+};
+void conn_registry_stats(const struct conn_registry *r, struct conn_registry_stats *out);
 /* The line's oldest active entry; 0 if none (info may be NULL). */
 uint64_t conn_registry_oldest(const struct conn_registry *r, int64_t line_id,
                               struct conn_info *info);

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "core/log.h"
+#include "stream/live.h"
 
 #ifndef XTREAMD_VERSION
 #define XTREAMD_VERSION "0.0.0-dev"
@@ -61,6 +62,8 @@ static const struct cli_cmd commands[] = {
 
 int cli_main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "__child") == 0) /* internal: how ffmpeg is started */
+        return live_child_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
         return cli_serve(argc - 1, argv + 1);
     /* Only warnings and errors from the libraries below: the commands print

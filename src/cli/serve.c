@@ -181,7 +181,9 @@ static void usage(FILE *f)
             "  --live KEY=VALUE         live engine tuning, repeatable (docs/operator-guide.md):\n"
             "                           watchdog, failover-after, primary-retry, slow-lag,\n"
             "                           slow-grace, max-skips, no-progress, hls-segment,\n"
-            "                           hls-session, ring-seconds, ring-mb, line-check\n");
+            "                           hls-session, ring-seconds, ring-mb, line-check,\n"
+            "                           idle, stall-slate, start-burst, start-rate,\n"
+            "                           max-starting, registry-max\n");
 }
 
 static int parse_listen(const char *arg, char *host, size_t hostlen, int *port)
@@ -385,6 +387,7 @@ int cli_serve(int argc, char **argv)
     }
     api_set_catalog(s.api, first);
     api_set_library_roots(s.api, roots, nroots);
+    lcfg.data_dir = data;
     if (live_new(s.loop, &lcfg, api_conn_registry(s.api), &s.live)) {
         catalog_unref(first);
         goto out;

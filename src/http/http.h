@@ -100,7 +100,9 @@ int http_response_body(struct http_response *res, const void *data, size_t len);
 /* The response's own body buffer, to write into directly. */
 struct buf *http_response_buf(struct http_response *res);
 /* Adds a reference to a shared immutable body (may be called several times:
- * the pieces are sent in order after anything in http_response_buf). */
+ * the pieces are sent in order after anything in http_response_buf). On
+ * failure (-E2BIG past 4096 pieces, -ENOMEM) the error also latches in the
+ * response, which is then answered 500: never a silently short body. */
 int http_response_body_ref(struct http_response *res, struct refbuf *rb);
 /* Convenience: status + Content-Type + body. */
 int http_response_text(struct http_response *res, int status, const char *content_type,
@@ -118,7 +120,8 @@ void http_response_log_target(struct http_response *res, const char *target);
  *   -EAGAIN nothing now: the source calls http_conn_wake() when it has data,
  *   <0  any other error: the connection is closed.
  * close() is called exactly once, when the response ends or the connection
- * closes for any reason (never from inside pull()). content_length < 0 means
+ * closes for any reason (never from inside pull(); after a close, only later,
+ * from the loop, never from inside the caller that closed the connection). content_length < 0 means
  * unknown: the response is then sent without Content-Length or chunking and
  * the connection is closed at the end.
  */
@@ -169,8 +172,10 @@ void http_response_file_done(struct http_response *res, void (*fn)(void *ctx), v
  */
 void http_response_defer(struct http_response *res, void (*abort)(void *ctx), void *ctx);
 void http_response_resume(struct http_response *res);
-/* Closes a connection now (a viewer kicked by a connection limit). Not from
- * inside that connection's own handler or callbacks. */
+/* Closes a connection now (a viewer kicked by a connection limit): no more
+ * I/O on it; its owners (body source close(), file done, deferred abort) are
+ * told later from the loop, so it is safe while walking a list of such
+ * connections. Not from inside that connection's own handler or callbacks. */
 void http_conn_abort(struct http_conn *conn);
 
 typedef void (*http_handler_fn)(struct http_request *req, struct http_response *res, void *ud);

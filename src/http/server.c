@@ -440,12 +440,14 @@ struct buf *http_response_buf(struct http_response *res)
 int http_response_body_ref(struct http_response *res, struct refbuf *rb)
 {
     if (res->nrb == res->caprb) {
+        /* A failure latches in res->err: the response becomes a 500 instead
+         * of a body shorter than the pieces the handler meant to send. */
         if (res->caprb >= MAX_BODY_REFS)
-            return -E2BIG;
+            return res->err = -E2BIG;
         size_t cap = res->caprb ? res->caprb * 2 : 4;
         struct refbuf **p = realloc(res->rbs, cap * sizeof(*p));
         if (!p)
-            return -ENOMEM;
+            return res->err = -ENOMEM;
         res->rbs = p;
         res->caprb = cap;
     }
@@ -629,6 +631,8 @@ static void src_finish(struct http_conn *c, bool complete)
 static void conn_finish_response(struct http_conn *c, struct http_request *req)
 {
     struct http_response *res = &c->res;
+    if (c->closing)
+        return; /* closed during dispatch: on_conn_closed() releases the response */
     int status = res->status;
     bool head = req->method == HTTP_HEAD;
     bool bodyless = status < 200 || status == 204 || status == 304;
@@ -1169,6 +1173,22 @@ static void conn_run(struct http_conn *c)
         conn_update(c);
 }
 
+static unsigned fault_poll_start; /* http_server_fault_poll_start() */
+
+void http_server_fault_poll_start(unsigned n)
+{
+    fault_poll_start = n;
+}
+
+static int poll_start(uv_poll_t *p, int ev)
+{
+    if (fault_poll_start) {
+        fault_poll_start--;
+        return UV_ENOMEM;
+    }
+    return uv_poll_start(p, ev, on_conn_io);
+}
+
 static void conn_update(struct http_conn *c)
 {
     struct http_server *srv = c->srv;
@@ -1193,7 +1213,7 @@ static void conn_update(struct http_conn *c)
     if (ev != c->events) {
         if (ev == 0)
             uv_poll_stop(&c->poll);
-        else if (uv_poll_start(&c->poll, ev, on_conn_io) != 0) {
+        else if (poll_start(&c->poll, ev) != 0) {
             conn_close(c);
             return;
         }
@@ -1247,16 +1267,45 @@ static void on_conn_io(uv_poll_t *h, int status, int events)
     conn_run(c);
 }
 
+/* The second half of a close, run by the loop from the poll handle's close
+ * callback, never from inside anyone else's callback: only here are the
+ * owners of the connection told (body source close(), file-done callbacks,
+ * a deferred handler's abort), so a module walking its own list of
+ * connections (live_on_publish waking every viewer, say) never has an entry
+ * freed under it, whatever closes a connection during the walk. */
 static void on_conn_closed(uv_handle_t *h)
 {
     struct http_conn *c = h->data;
     struct http_server *srv = c->srv;
+    if (c->src_active)
+        src_finish(c, false);
+    free(c->src_log);
+    c->src_log = NULL;
+    free_pieces(c);
+    c->out_bytes = 0;
+    if (c->res.deferred) {
+        /* The handler's work is still out: tell it before the request goes. */
+        c->res.deferred = false;
+        if (c->res.defer_abort)
+            c->res.defer_abort(c->res.defer_ctx);
+    }
+    request_free(c);
+    if (c->res.has_src && c->res.src.close)
+        c->res.src.close(c->res.src.ctx);
+    c->res.has_src = false;
+    res_reset(&c->res);
+    buf_free(&c->res.hdrs);
+    buf_free(&c->res.body);
     close(c->fd);
     free(c);
     srv->nconns--;
     maybe_finish_stop(srv);
 }
 
+/* Marks the connection closing and stops all I/O on it at once; everything
+ * that calls back into other modules waits for on_conn_closed(). Safe from
+ * any callback: after it only c->closing may be read, and the memory stays
+ * valid until the loop runs the close callback. */
 static void conn_close(struct http_conn *c)
 {
     if (c->closing)
@@ -1271,28 +1320,8 @@ static void conn_close(struct http_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     c->next = c->prev = NULL;
-    if (c->src_active)
-        src_finish(c, false);
-    free(c->src_log);
-    c->src_log = NULL;
-    free_pieces(c);
-    c->out_bytes = 0;
     buf_free(&c->rbuf);
     buf_free(&c->sbuf);
-    if (c->res.deferred) {
-        /* The handler's work is still out: tell it before the request goes. */
-        c->res.deferred = false;
-        if (c->res.defer_abort)
-            c->res.defer_abort(c->res.defer_ctx);
-    }
-    if (!c->in_dispatch)
-        request_free(c);
-    if (c->res.has_src && c->res.src.close)
-        c->res.src.close(c->res.src.ctx);
-    c->res.has_src = false;
-    res_reset(&c->res);
-    buf_free(&c->res.hdrs);
-    buf_free(&c->res.body);
     uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 

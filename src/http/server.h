@@ -36,5 +36,8 @@ size_t http_server_connection_count(const struct http_server *srv);
  * idle connections; done(ud) is called once every connection is gone (or after
  * grace_ms, when the rest are closed forcibly). The server is freed after done. */
 void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(void *ud), void *ud);
+/* Fault injection for tests: the next n changes of a connection's poll
+ * events fail as if uv_poll_start() had (the connection is then closed). */
+void http_server_fault_poll_start(unsigned n);
 
 #endif

@@ -5,9 +5,11 @@
  * See stream_priv.h for the invariants.
  *
  * Children: spawned with uv_spawn in their own session/process group
- * (UV_PROCESS_DETACHED), through `setpriv --pdeathsig KILL` when available so
- * that they die with the server even when it is SIGKILLed; stopped with
- * SIGTERM to the group, then SIGKILL after STOP_GRACE_MS.
+ * (UV_PROCESS_DETACHED), through `xtreamd __child` (live_child_main) which
+ * sets the parent-death signal and then checks that the server is still its
+ * parent before exec'ing ffmpeg, so they die with the server even when it is
+ * SIGKILLed mid-spawn; stopped with SIGTERM to the group, then SIGKILL after
+ * STOP_GRACE_MS.
  * Threading: loop thread only.
  */
 #include <errno.h>
@@ -30,7 +32,6 @@
 #define TS_PTS_WRAP_MASK  ((INT64_C(1) << 33) - 1)
 #define PIPE_SIZE         (1 << 20)
 #define MAX_ARGS          64
-#define SETPRIV           "/usr/bin/setpriv"
 
 const char *channel_state_name(enum channel_state s)
 {
@@ -122,11 +123,19 @@ static void publish(struct channel *ch)
     const struct live_config *cfg = live_cfg(ch->live);
     uint64_t now = live_now_ms(ch->live);
     struct refbuf *rb = refbuf_new(ch->stage.data, ch->stage.len);
-    if (!rb) {
+    struct chunk_ring *r = &ch->ring;
+    if (!r->items) {
+        r->items = calloc(RING_ENTRIES, sizeof(*r->items));
+        if (!r->items) {
+            refbuf_unref(rb);
+            rb = NULL;
+        }
+    }
+    if (!rb) { /* counted: xtreamd_live_chunks_dropped_total */
+        ch->chunks_dropped++;
         stage_reset(ch);
         return;
     }
-    struct chunk_ring *r = &ch->ring;
     /* Evict: bytes, age, entries; never the newest keyframe chunk. */
     while (r->tail_seq < r->head_seq) {
         struct chunk *t = &r->items[r->tail_seq & (RING_ENTRIES - 1)];
@@ -373,15 +382,9 @@ static bool starts_with(const char *s, const char *p)
 }
 
 /* argv for one source; strings point into src or are literals. */
-static int build_args(const char *ffmpeg, const char *src, const char **argv)
+static int build_args(struct live *live, const char *ffmpeg, const char *src, const char **argv)
 {
-    int n = 0;
-    if (access(SETPRIV, X_OK) == 0) {
-        argv[n++] = SETPRIV;
-        argv[n++] = "--pdeathsig";
-        argv[n++] = "KILL";
-        argv[n++] = "--";
-    }
+    int n = live_child_argv(live, argv, MAX_ARGS);
     argv[n++] = ffmpeg;
     argv[n++] = "-nostdin";
     argv[n++] = "-hide_banner";
@@ -460,7 +463,7 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
     uv_pipe_init(loop, &ing->err, 0);
     ing->out.data = ing->err.data = ing->proc.data = ing;
     const char *argv[MAX_ARGS];
-    build_args(live_cfg(live)->ffmpeg, ch->sources[source_idx], argv);
+    build_args(live, live_cfg(live)->ffmpeg, ch->sources[source_idx], argv);
     uv_stdio_container_t stdio[3] = {
         {.flags = UV_IGNORE},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ing->out},
@@ -472,6 +475,7 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
         .args = (char **)argv,
         .stdio = stdio,
         .stdio_count = 3,
+        .env = live_child_env(live),
         .flags = UV_PROCESS_DETACHED,
     };
     int rc = uv_spawn(loop, &ing->proc, &opts);
@@ -489,9 +493,16 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
     int fd;
     if (uv_fileno((uv_handle_t *)&ing->out, &fd) == 0)
         fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
-    uv_read_start((uv_stream_t *)&ing->out, alloc_cb, on_out_read);
-    uv_read_start((uv_stream_t *)&ing->err, alloc_cb, on_err_read);
     ing->started_ms = ing->last_data_ms = live_now_ms(live);
+    rc = uv_read_start((uv_stream_t *)&ing->out, alloc_cb, on_out_read);
+    if (rc == 0)
+        rc = uv_read_start((uv_stream_t *)&ing->err, alloc_cb, on_err_read);
+    if (rc) { /* unreadable pipes: the child is of no use, treated as a failed start */
+        log_error("live", "channel %lld: cannot read from ffmpeg pid %d: %s", (long long)ch->id,
+                  ing->proc.pid, uv_strerror(rc));
+        ingest_stop(ing);
+        return NULL;
+    }
     log_info("live", "channel %lld: %s ffmpeg pid %d on source %d", (long long)ch->id,
              probe ? "probing primary with" : "started", ing->proc.pid, source_idx);
     return ing;
@@ -508,6 +519,16 @@ static void spawn_current(struct channel *ch)
     ch->need_key = true;
     ch->psi_hold_len = 0;
     stage_reset(ch);
+    /* Spawned by the engine's spawn queue, one per loop iteration: a fork
+     * costs the loop tens of ms in a big process, and a burst of starts must
+     * not stall every other request for their sum. */
+    live_queue_spawn(ch);
+}
+
+void channel_spawn_queued(struct channel *ch)
+{
+    if (ch->state == CH_STOPPED || ch->ing)
+        return;
     ch->ing = ingest_spawn(ch, ch->cur_source, false);
     if (!ch->ing)
         ingest_failed(ch, NULL, "spawn failed");
@@ -623,12 +644,17 @@ void channel_stop(struct channel *ch)
     if (ch->probe)
         ingest_stop(ch->probe);
     ch->ing = ch->probe = NULL;
+    live_unqueue_spawn(ch);
     ch->state = CH_STOPPED;
     ch->retry_at_ms = 0;
     ch->psi_hold_len = 0;
     stage_reset(ch);
     ring_clear(&ch->ring);
+    buf_free(&ch->stage); /* up to 128 KB, and the ring's ~200 KB: only running */
+    free(ch->ring.items); /* channels hold them */
+    ch->ring.items = NULL;
     ch->bitrate_bps = 0;
+    live_channel_stopped(ch);
 }
 
 void channel_restart(struct channel *ch)

@@ -15,6 +15,7 @@
  */
 #include "stream/live.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,11 +25,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "auth/auth.h"
 #include "auth/connections.h"
+#include "core/hashtab.h"
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/promtext.h"
@@ -42,6 +45,11 @@
 #define WAIT_FIRST_MS   20000
 #define SLATE_MAX_BYTES (4 << 20)
 #define TOKEN_LEN       32
+#define START_SLOT_MS   20000 /* a start holds its slot at most this long without a keyframe */
+#define START_TRACK_MAX 65536 /* start buckets tracked (lines + IPs) */
+#define CHILD_ENV_KEY   "XTREAMD_CHILD_OF="
+
+extern char **environ;
 
 struct live_viewer {
     struct live *live;
@@ -65,6 +73,7 @@ struct live_viewer {
 struct hls_session {
     struct live *live;
     struct hls_session *hnext;
+    struct htab_node knode; /* live->sess_keys: (line, channel, IP, UA) */
     char token[TOKEN_LEN + 1];
     int64_t channel_id;
     int64_t line_id;
@@ -80,6 +89,7 @@ struct hls_session {
 /* A playlist request waiting for the first segment (cold start). */
 struct pl_wait {
     struct live *live;
+    struct channel *ch; /* on ch->waits (channels live until live_free) */
     struct http_conn *conn;
     struct pl_wait *prev, *next;
     char token[TOKEN_LEN + 1];
@@ -95,10 +105,19 @@ struct live {
     struct catalog *cat;
     struct channel *channels[CH_BUCKETS];
     struct hls_session *sessions[SESS_BUCKETS];
+    struct htab sess_keys; /* sessions by (line, channel, IP, UA) */
     size_t session_count;
-    struct pl_wait *waits;
+    struct htab start_buckets; /* struct start_bucket by line and by IP */
+    size_t starting;           /* channels holding a starting slot */
+    uint64_t last_bucket_prune;
+    char **child_env; /* environ + the owner marker for ffmpeg children */
+    char *data_abs;   /* realpath of cfg.data_dir (the marker's second half) */
+    char child_ppid[24];
     struct ingest *dying;
     uv_timer_t tick;
+    uv_idle_t spawn_idle; /* runs the spawn queue while it is not empty */
+    struct channel *spawn_head, *spawn_tail;
+    int handles_open;                    /* tick + spawn_idle, until live_stop closed them */
     struct live_admin_hooks admin_hooks; /* VOD connections (api/vod.c) */
     uint64_t last_line_check;
     bool stopping, tick_closed;
@@ -115,6 +134,18 @@ struct live {
     /* counters */
     uint64_t viewers_total, kicked_slow, kicked_limit, kicked_line, hls_requests, segment_requests,
         segment_bytes, skips_total;
+    uint64_t refused_line_rate, refused_ip_rate, refused_starting, refused_tracking, early_stops,
+        segment_ref_errors, orphans_reaped;
+};
+
+/* Channel starts allowed for one line or one client IP (token bucket). */
+struct start_bucket {
+    struct htab_node node;
+    bool is_ip;
+    int64_t line_id;
+    char ip[46];
+    double tokens;
+    uint64_t t_ms;
 };
 
 void live_config_defaults(struct live_config *c)
@@ -135,6 +166,10 @@ void live_config_defaults(struct live_config *c)
         .ring_bytes = 32u << 20,
         .line_check_ms = 10000,
         .stall_slate_ms = 2000,
+        .start_burst = 6,
+        .start_rate = 20,
+        .max_starting = 16,
+        .registry_max = 65536,
     };
 }
 
@@ -158,12 +193,22 @@ int live_config_set(struct live_config *c, const char *kv)
         {"line-check", offsetof(struct live_config, line_check_ms), true},
         {"idle", offsetof(struct live_config, idle_ms), true},
         {"stall-slate", offsetof(struct live_config, stall_slate_ms), true},
+        {"start-burst", offsetof(struct live_config, start_burst), false},
+        {"start-rate", offsetof(struct live_config, start_rate), false},
+        {"max-starting", offsetof(struct live_config, max_starting), false},
     };
     const char *eq = strchr(kv, '=');
     if (!eq)
         return -EINVAL;
     size_t klen = (size_t)(eq - kv);
     char *end;
+    if (klen == 12 && strncmp(kv, "registry-max", 12) == 0) {
+        long long n = strtoll(eq + 1, &end, 10);
+        if (end == eq + 1 || *end || n < 16 || n > 100000000)
+            return -EINVAL;
+        c->registry_max = (unsigned)n;
+        return 0;
+    }
     double v = strtod(eq + 1, &end);
     if (end == eq + 1 || *end || v < 0 || v > 86400)
         return -EINVAL;
@@ -274,6 +319,154 @@ void live_remove_dying(struct live *live, struct ingest *ing)
     }
 }
 
+/* ---- ffmpeg children: dying with the server ------------------------------- */
+
+/*
+ * PR_SET_PDEATHSIG must be set in the child, after fork; uv_spawn runs no code
+ * of ours there, so children start as `xtreamd __child PPID ffmpeg ...`. The
+ * check of getppid() after prctl() closes the race setpriv left open: a
+ * server killed between fork and prctl leaves a child whose parent is
+ * already someone else, which then exits instead of running ffmpeg forever.
+ */
+int live_child_main(int argc, char **argv)
+{
+    if (argc < 4)
+        return 127;
+    char *end;
+    long ppid = strtol(argv[2], &end, 10);
+    if (end == argv[2] || *end || ppid <= 1)
+        return 127;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        return 127;
+    if (getppid() != (pid_t)ppid)
+        return 0; /* the server is gone already: nothing to serve */
+    execvp(argv[3], argv + 3);
+    fprintf(stderr, "xtreamd __child: cannot run %s: %s\n", argv[3], strerror(errno));
+    return 127;
+}
+
+int live_child_argv(struct live *live, const char **argv, int max)
+{
+    (void)max;
+    argv[0] = "/proc/self/exe"; /* this very program, even if its file was replaced */
+    argv[1] = "__child";
+    argv[2] = live->child_ppid;
+    return 3;
+}
+
+char **live_child_env(struct live *live)
+{
+    return live->child_env;
+}
+
+/* environ plus XTREAMD_CHILD_OF=<server pid>:<data dir>, the mark by which a
+ * later server recognises (and reaps) ffmpeg children a dead one left. */
+static int child_env_build(struct live *live)
+{
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof(*env));
+    if (!env)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], CHILD_ENV_KEY, strlen(CHILD_ENV_KEY)) != 0)
+            env[k++] = environ[i];
+    char mark[4200];
+    snprintf(mark, sizeof(mark), CHILD_ENV_KEY "%d:%s", (int)getpid(),
+             live->data_abs ? live->data_abs : "");
+    env[k] = strdup(mark);
+    if (!env[k]) {
+        free(env);
+        return -ENOMEM;
+    }
+    live->child_env = env;
+    snprintf(live->child_ppid, sizeof(live->child_ppid), "%d", (int)getpid());
+    return 0;
+}
+
+static void child_env_free(struct live *live)
+{
+    if (!live->child_env)
+        return;
+    for (size_t i = 0; live->child_env[i]; i++)
+        if (strncmp(live->child_env[i], CHILD_ENV_KEY, strlen(CHILD_ENV_KEY)) == 0 &&
+            !live->child_env[i + 1])
+            free(live->child_env[i]);
+    free(live->child_env);
+    live->child_env = NULL;
+}
+
+/* The value of XTREAMD_CHILD_OF in /proc/PID/environ, or false. */
+static bool proc_mark(const char *pid, char *out, size_t n)
+{
+    char path[64], env[65536];
+    snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    size_t len = fread(env, 1, sizeof(env) - 1, f);
+    fclose(f);
+    env[len] = '\0';
+    size_t klen = strlen(CHILD_ENV_KEY);
+    for (size_t i = 0; i < len; i += strlen(env + i) + 1) {
+        if (strncmp(env + i, CHILD_ENV_KEY, klen) == 0) {
+            snprintf(out, n, "%s", env + i + klen);
+            return true;
+        }
+    }
+    return false;
+}
+
+static long proc_ppid(const char *pid)
+{
+    char path[64], st[1024];
+    snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t len = fread(st, 1, sizeof(st) - 1, f);
+    fclose(f);
+    st[len] = '\0';
+    const char *p = strrchr(st, ')'); /* the command name may hold anything */
+    if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+        return -1;
+    return strtol(p + 4, NULL, 10);
+}
+
+/* Belt and braces for the parent-death signal: at start, any process marked as
+ * a child of a server on this data directory whose parent is not that server
+ * any more (orphaned: the server died) is killed with its process group. */
+static void reap_orphans(struct live *live)
+{
+    if (!live->data_abs)
+        return;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return;
+    size_t dlen = strlen(live->data_abs);
+    for (struct dirent *de; (de = readdir(d));) {
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        char mark[4200];
+        if (!proc_mark(de->d_name, mark, sizeof(mark)))
+            continue;
+        char *colon = strchr(mark, ':');
+        if (!colon || strlen(colon + 1) != dlen || strcmp(colon + 1, live->data_abs) != 0)
+            continue;
+        long owner = strtol(mark, NULL, 10);
+        long pid = strtol(de->d_name, NULL, 10);
+        if (pid == (long)getpid() || proc_ppid(de->d_name) == owner)
+            continue; /* ours, or still the child of a live server */
+        log_warn("live", "killing ffmpeg pid %ld left behind by server pid %ld", pid, owner);
+        kill(-(pid_t)pid, SIGKILL); /* its process group (it leads one) */
+        kill((pid_t)pid, SIGKILL);
+        live->orphans_reaped++;
+    }
+    closedir(d);
+}
+
 /* ---- channels ------------------------------------------------------------ */
 
 static struct channel *channel_find(struct live *live, int64_t id)
@@ -308,11 +501,82 @@ static struct channel *channel_get(struct live *live, const struct cat_stream *s
     for (size_t b_ = 0; b_ < CH_BUCKETS; b_++)                                                     \
         for (struct channel *ch = (live)->channels[b_]; ch; ch = ch->hnext)
 
+static void start_slot_release(struct channel *ch)
+{
+    if (!ch->start_pending)
+        return;
+    ch->start_pending = false;
+    ch->live->starting--;
+}
+
 static void channel_touch(struct channel *ch)
 {
     ch->idle_since_ms = 0;
-    if (ch->state == CH_STOPPED && !ch->live->stopping)
+    if (ch->state == CH_STOPPED && !ch->live->stopping) {
+        ch->delivered = false;
         channel_start(ch);
+        if (ch->state != CH_STOPPED && !ch->start_pending) {
+            ch->start_pending = true; /* until its first keyframe (max-starting) */
+            ch->live->starting++;
+        }
+    }
+}
+
+void live_channel_stopped(struct channel *ch)
+{
+    start_slot_release(ch);
+}
+
+static void on_spawn_idle(uv_idle_t *h)
+{
+    struct live *live = h->data;
+    struct channel *ch = live->spawn_head;
+    if (ch) {
+        live->spawn_head = ch->spawn_next;
+        if (!live->spawn_head)
+            live->spawn_tail = NULL;
+        ch->spawn_next = NULL;
+        ch->spawn_queued = false;
+        channel_spawn_queued(ch);
+    }
+    if (!live->spawn_head)
+        uv_idle_stop(h);
+}
+
+void live_queue_spawn(struct channel *ch)
+{
+    struct live *live = ch->live;
+    if (ch->spawn_queued || live->stopping)
+        return;
+    ch->spawn_queued = true;
+    ch->spawn_next = NULL;
+    if (live->spawn_tail)
+        live->spawn_tail->spawn_next = ch;
+    else
+        live->spawn_head = ch;
+    live->spawn_tail = ch;
+    uv_idle_start(&live->spawn_idle, on_spawn_idle);
+}
+
+void live_unqueue_spawn(struct channel *ch)
+{
+    struct live *live = ch->live;
+    if (!ch->spawn_queued)
+        return;
+    struct channel *prev = NULL;
+    for (struct channel *c = live->spawn_head; c; prev = c, c = c->spawn_next) {
+        if (c != ch)
+            continue;
+        if (prev)
+            prev->spawn_next = c->spawn_next;
+        else
+            live->spawn_head = c->spawn_next;
+        if (live->spawn_tail == c)
+            live->spawn_tail = prev;
+        break;
+    }
+    ch->spawn_next = NULL;
+    ch->spawn_queued = false;
 }
 
 static void channel_maybe_idle(struct channel *ch)
@@ -321,18 +585,134 @@ static void channel_maybe_idle(struct channel *ch)
         ch->idle_since_ms = live_now_ms(ch->live);
 }
 
+static void channel_idle_stop(struct channel *ch)
+{
+    channel_stop(ch);
+    hls_free(ch->hls);
+    ch->hls = NULL;
+    ch->idle_since_ms = 0;
+}
+
+/* A viewer or HLS session went away. A channel that never delivered a byte to
+ * anyone stops at once: the idle grace is for viewers coming back, and an
+ * open-and-drop burst must not leave an ffmpeg per request running. */
+static void channel_viewer_left(struct channel *ch)
+{
+    channel_maybe_idle(ch);
+    if (ch->viewer_count || ch->hls_sessions || ch->always_on || ch->delivered ||
+        ch->state == CH_STOPPED || ch->live->stopping)
+        return;
+    log_info("live", "channel %lld: its viewers left before anything was delivered, stopping now",
+             (long long)ch->id);
+    ch->live->early_stops++;
+    channel_idle_stop(ch);
+}
+
 void live_on_publish(struct channel *ch, const struct chunk *c)
 {
+    if (c->flags & CHUNK_KEY)
+        start_slot_release(ch);
     if (ch->hls)
         hls_on_chunk(ch->hls, c);
     for (struct live_viewer *v = ch->viewers; v; v = v->next)
         http_conn_wake(v->conn);
-    struct live *live = ch->live;
-    if (ch->hls && (c->flags & CHUNK_KEY)) {
-        for (struct pl_wait *w = live->waits; w; w = w->next)
-            if (w->channel_id == ch->id && hls_segment_count(ch->hls))
-                http_conn_wake(w->conn);
+    if (ch->hls && (c->flags & CHUNK_KEY) && hls_segment_count(ch->hls)) {
+        for (struct pl_wait *w = ch->waits; w; w = w->next)
+            http_conn_wake(w->conn);
     }
+}
+
+/* ---- admission of channel starts ---------------------------------------- */
+
+static struct start_bucket *bucket_get(struct live *live, bool is_ip, int64_t line_id,
+                                       const char *ip, uint64_t now)
+{
+    uint64_t h = is_ip ? htab_hash_bytes(1, ip, strlen(ip)) : htab_hash_u64((uint64_t)line_id);
+    for (struct htab_node *n = htab_first(&live->start_buckets, h); n; n = htab_next(n)) {
+        struct start_bucket *b = htab_entry(n, struct start_bucket, node);
+        if (b->is_ip == is_ip && (is_ip ? strcmp(b->ip, ip) == 0 : b->line_id == line_id))
+            return b;
+    }
+    if (live->start_buckets.n >= START_TRACK_MAX)
+        return NULL;
+    struct start_bucket *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->is_ip = is_ip;
+    b->line_id = line_id;
+    snprintf(b->ip, sizeof(b->ip), "%s", is_ip ? ip : "");
+    b->tokens = live->cfg.start_burst;
+    b->t_ms = now;
+    htab_insert(&live->start_buckets, &b->node, h);
+    return b;
+}
+
+static void bucket_refill(const struct live *live, struct start_bucket *b, uint64_t now)
+{
+    double burst = live->cfg.start_burst;
+    b->tokens += (double)(now - b->t_ms) * live->cfg.start_rate / 60000.0;
+    if (b->tokens > burst)
+        b->tokens = burst;
+    b->t_ms = now;
+}
+
+/* Full buckets say nothing a missing one would not: forgotten. */
+static void buckets_prune(struct live *live, uint64_t now)
+{
+    size_t i = 0;
+    struct htab_node *cur = NULL;
+    for (struct htab_node *n; (n = htab_iter(&live->start_buckets, &i, &cur));) {
+        struct start_bucket *b = htab_entry(n, struct start_bucket, node);
+        bucket_refill(live, b, now);
+        if (b->tokens >= live->cfg.start_burst) {
+            htab_remove(&live->start_buckets, n);
+            free(b);
+        }
+    }
+}
+
+/* A viewer request that would start channel s: within the line's and the
+ * IP's start rate and the cap on channels starting at once? 0 if admitted,
+ * else the status to answer (the refusal is counted and logged). */
+static int start_admit(struct live *live, const struct cat_stream *s, const struct cat_line *line,
+                       const char *ip, struct http_response *res)
+{
+    const struct channel *ch = channel_find(live, s->id);
+    if ((ch && ch->state != CH_STOPPED) || s->always_on)
+        return 0; /* joining a running channel costs no start */
+    uint64_t now = live_now_ms(live);
+    const char *why;
+    int status = 429;
+    struct start_bucket *lb = bucket_get(live, false, line->id, "", now);
+    struct start_bucket *ib = lb ? bucket_get(live, true, 0, ip, now) : NULL;
+    if (lb)
+        bucket_refill(live, lb, now);
+    if (ib)
+        bucket_refill(live, ib, now);
+    if (live->starting >= live->cfg.max_starting) {
+        live->refused_starting++;
+        status = 503;
+        why = "too many channels are starting; retry in a few seconds\n";
+    } else if (!lb || !ib) {
+        live->refused_tracking++;
+        status = 503;
+        why = "too many clients are starting channels; retry in a few seconds\n";
+    } else if (lb->tokens < 1) {
+        live->refused_line_rate++;
+        why = "too many channel starts for this line; retry later\n";
+    } else if (ib->tokens < 1) {
+        live->refused_ip_rate++;
+        why = "too many channel starts from this address; retry later\n";
+    } else {
+        lb->tokens -= 1;
+        ib->tokens -= 1;
+        return 0;
+    }
+    log_warn("live", "channel %lld not started for line %lld from %s: %.*s", (long long)s->id,
+             (long long)line->id, ip, (int)strlen(why) - 1, why);
+    http_response_header(res, "Retry-After", status == 429 ? "10" : "2");
+    http_response_text(res, status, "text/plain; charset=utf-8", why);
+    return status;
 }
 
 /* ---- slate ---------------------------------------------------------------- */
@@ -515,6 +895,11 @@ static void slate_start(struct live *live)
                           "mpegts",
                           "pipe:1",
                           NULL};
+    const char *full[64]; /* through `xtreamd __child`, like every ffmpeg child */
+    int k = live_child_argv(live, full, 64);
+    for (size_t i = 0; argv[i] && k < 63; i++)
+        full[k++] = argv[i];
+    full[k] = NULL;
     buf_init(&live->slate_buf, SLATE_MAX_BYTES);
     uv_pipe_init(live->loop, &live->slate_out, 0);
     live->slate_out.data = live->slate_proc.data = live;
@@ -525,8 +910,9 @@ static void slate_start(struct live *live)
         {.flags = UV_INHERIT_FD, .data.fd = 2},
     };
     uv_process_options_t o = {.exit_cb = slate_exit,
-                              .file = argv[0],
-                              .args = (char **)argv,
+                              .file = full[0],
+                              .args = (char **)full,
+                              .env = live->child_env,
                               .stdio = stdio,
                               .stdio_count = 3};
     live->slate_handles = 1;
@@ -536,7 +922,12 @@ static void slate_start(struct live *live)
         return;
     }
     live->slate_handles = 2;
-    uv_read_start((uv_stream_t *)&live->slate_out, slate_alloc, slate_read);
+    int rc = uv_read_start((uv_stream_t *)&live->slate_out, slate_alloc, slate_read);
+    if (rc) { /* no slate this time: the exit callback retries (slate_closed) */
+        log_warn("live", "cannot read the slate from %s: %s", argv[0], uv_strerror(rc));
+        uv_process_kill(&live->slate_proc, SIGKILL);
+        uv_close((uv_handle_t *)&live->slate_out, slate_closed);
+    }
 }
 
 const struct chunk *live_slate(struct live *live, size_t *n, int64_t *loop_pts)
@@ -617,6 +1008,8 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
     }
     v->bytes += queued;
     ch->bytes_out += queued;
+    if (queued)
+        ch->delivered = true;
     return v->next_seq < ch->ring.head_seq ? 1 : -EAGAIN;
 }
 
@@ -635,8 +1028,8 @@ static void viewer_close(void *ctx)
     ch->viewer_count--;
     log_info("live", "viewer %s left channel %lld after %llu bytes", v->ip, (long long)ch->id,
              (unsigned long long)v->bytes);
-    channel_maybe_idle(ch);
     free(v);
+    channel_viewer_left(ch);
 }
 
 static void viewer_kick(void *ctx)
@@ -656,15 +1049,19 @@ static void copy_str(char *dst, size_t n, const char *s)
 void live_serve_ts(struct live *live, const struct cat_stream *s, const struct cat_line *line,
                    struct http_request *req, struct http_response *res)
 {
-    http_response_status(res, 200);
-    http_response_header(res, "Content-Type", "video/mp2t");
-    http_response_header(res, "Cache-Control", "no-cache, no-store");
-    if (req->method == HTTP_HEAD)
+    if (req->method == HTTP_HEAD) {
+        http_response_status(res, 200);
+        http_response_header(res, "Content-Type", "video/mp2t");
+        http_response_header(res, "Cache-Control", "no-cache, no-store");
         return;
+    }
+    /* Refusals below answer text/plain: the stream's headers come after them. */
     if (live->stopping) {
         http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
         return;
     }
+    if (start_admit(live, s, line, req->client_ip, res))
+        return;
     struct channel *ch = channel_get(live, s);
     struct live_viewer *v = ch ? calloc(1, sizeof(*v)) : NULL;
     if (!v) {
@@ -679,6 +1076,20 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
     copy_str(v->ip, sizeof(v->ip), req->client_ip);
     copy_str(v->ua, sizeof(v->ua), http_request_header(req, "User-Agent"));
     v->start_ms = v->progress_ms = live_now_ms(live);
+    int64_t now = (int64_t)time(NULL);
+    v->handle =
+        conn_registry_add(live->reg, line->id, CONN_LIVE, s->id, v->ip, v->ua, now, viewer_kick, v);
+    if (!v->handle) { /* counted by the registry (xtreamd_connections_refused_total) */
+        free(v);
+        log_warn("live", "viewer %s of line %lld refused: connection registry full", req->client_ip,
+                 (long long)line->id);
+        http_response_text(res, 503, "text/plain; charset=utf-8",
+                           "too many connections on this server; retry later\n");
+        return;
+    }
+    http_response_status(res, 200);
+    http_response_header(res, "Content-Type", "video/mp2t");
+    http_response_header(res, "Cache-Control", "no-cache, no-store");
     v->next = ch->viewers;
     if (ch->viewers)
         ch->viewers->prev = v;
@@ -689,9 +1100,6 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
     struct http_body_source src = {.pull = viewer_pull, .close = viewer_close, .ctx = v};
     http_response_source(res, &src, -1);
     channel_touch(ch);
-    int64_t now = (int64_t)time(NULL);
-    v->handle =
-        conn_registry_add(live->reg, line->id, CONN_LIVE, s->id, v->ip, v->ua, now, viewer_kick, v);
     conn_registry_enforce(live->reg, line->id, line->max_connections, v->handle, now);
     log_info("live", "viewer %s joined channel %lld (%zu watching)", v->ip, (long long)ch->id,
              ch->viewer_count);
@@ -717,6 +1125,14 @@ static struct hls_session *session_find(struct live *live, const char *token)
     return NULL;
 }
 
+static uint64_t session_key_hash(int64_t line_id, int64_t channel_id, const char *ip,
+                                 const char *ua)
+{
+    uint64_t h = htab_hash_u64((uint64_t)line_id) ^ htab_hash_u64((uint64_t)channel_id * 3 + 1);
+    h = htab_hash_bytes(h, ip, strlen(ip) + 1); /* the NUL separates ip from ua */
+    return htab_hash_bytes(h, ua, strlen(ua));
+}
+
 static void session_unlink(struct live *live, struct hls_session *s)
 {
     for (struct hls_session **p = &live->sessions[token_bucket(s->token)]; *p; p = &(*p)->hnext) {
@@ -725,18 +1141,19 @@ static void session_unlink(struct live *live, struct hls_session *s)
             break;
         }
     }
+    htab_remove(&live->sess_keys, &s->knode);
     live->session_count--;
     conn_registry_remove(live->reg, s->handle, (int64_t)time(NULL));
     struct channel *ch = channel_find(live, s->channel_id);
+    free(s);
     if (ch && ch->hls_sessions) {
         ch->hls_sessions--;
         if (ch->hls_sessions == 0) {
             hls_free(ch->hls);
             ch->hls = NULL;
         }
-        channel_maybe_idle(ch);
+        channel_viewer_left(ch);
     }
-    free(s);
 }
 
 static void session_kick(void *ctx)
@@ -762,20 +1179,37 @@ static void hls_ensure(struct channel *ch)
         hls_on_chunk(ch->hls, channel_chunk(ch, q));
 }
 
+/* The session of (line, channel, IP, UA), created if needed; NULL with
+ * *status 500 (no memory) or 503 (connection registry full). */
 static struct hls_session *session_for(struct live *live, struct channel *ch,
-                                       const struct cat_line *line, struct http_request *req)
+                                       const struct cat_line *line, struct http_request *req,
+                                       int *status)
 {
     const char *ua = http_request_header(req, "User-Agent");
-    char uab[128];
+    char uab[128], ipb[46];
     copy_str(uab, sizeof(uab), ua);
-    for (size_t b = 0; b < SESS_BUCKETS; b++)
-        for (struct hls_session *s = live->sessions[b]; s; s = s->hnext)
-            if (!s->kicked && s->line_id == line->id && s->channel_id == ch->id &&
-                strcmp(s->ip, req->client_ip) == 0 && strcmp(s->ua, uab) == 0)
-                return s;
+    copy_str(ipb, sizeof(ipb), req->client_ip);
+    uint64_t kh = session_key_hash(line->id, ch->id, ipb, uab);
+    for (struct htab_node *n = htab_first(&live->sess_keys, kh); n; n = htab_next(n)) {
+        struct hls_session *s = htab_entry(n, struct hls_session, knode);
+        if (!s->kicked && s->line_id == line->id && s->channel_id == ch->id &&
+            strcmp(s->ip, ipb) == 0 && strcmp(s->ua, uab) == 0)
+            return s;
+    }
+    *status = 500;
     struct hls_session *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
+    int64_t now = (int64_t)time(NULL);
+    s->handle =
+        conn_registry_add(live->reg, line->id, CONN_HLS, ch->id, ipb, uab, now, session_kick, s);
+    if (!s->handle) { /* counted by the registry */
+        free(s);
+        *status = 503;
+        log_warn("live", "HLS session of line %lld refused: connection registry full",
+                 (long long)line->id);
+        return NULL;
+    }
     s->live = live;
     unsigned char raw[TOKEN_LEN / 2];
     randombytes_buf(raw, sizeof(raw));
@@ -789,11 +1223,9 @@ static struct hls_session *session_for(struct live *live, struct channel *ch,
     size_t bkt = token_bucket(s->token);
     s->hnext = live->sessions[bkt];
     live->sessions[bkt] = s;
+    htab_insert(&live->sess_keys, &s->knode, kh);
     live->session_count++;
     ch->hls_sessions++;
-    int64_t now = (int64_t)time(NULL);
-    s->handle = conn_registry_add(live->reg, line->id, CONN_HLS, ch->id, s->ip, s->ua, now,
-                                  session_kick, s);
     conn_registry_enforce(live->reg, line->id, line->max_connections, s->handle, now);
     log_info("live", "HLS session for line %lld on channel %lld from %s", (long long)line->id,
              (long long)ch->id, s->ip);
@@ -812,7 +1244,7 @@ static int wait_pull(void *ctx, struct buf *out, size_t budget)
     (void)budget;
     if (w->done)
         return 0;
-    struct channel *ch = channel_find(w->live, w->channel_id);
+    struct channel *ch = w->ch;
     bool ready = ch && ch->hls && hls_segment_count(ch->hls);
     if (!ready && live_now_ms(w->live) - w->since_ms < WAIT_FIRST_MS && !w->live->stopping)
         return -EAGAIN;
@@ -828,7 +1260,7 @@ static void wait_close(void *ctx)
     if (w->prev)
         w->prev->next = w->next;
     else
-        w->live->waits = w->next;
+        w->ch->waits = w->next;
     if (w->next)
         w->next->prev = w->prev;
     free(w);
@@ -838,18 +1270,23 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
                      struct http_request *req, struct http_response *res)
 {
     live->hls_requests++;
-    http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
-    http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
     if (live->stopping) {
         http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
         return;
     }
+    if (start_admit(live, st, line, req->client_ip, res))
+        return;
     struct channel *ch = channel_get(live, st);
-    struct hls_session *s = ch ? session_for(live, ch, line, req) : NULL;
+    int status = 500;
+    struct hls_session *s = ch ? session_for(live, ch, line, req, &status) : NULL;
     if (!s) {
-        http_response_text(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+        http_response_text(res, status, "text/plain; charset=utf-8",
+                           status == 503 ? "too many connections on this server; retry later\n"
+                                         : "out of memory\n");
         return;
     }
+    http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
+    http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
     s->last_ms = live_now_ms(live);
     channel_touch(ch);
     hls_ensure(ch);
@@ -867,14 +1304,15 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
         return;
     }
     w->live = live;
+    w->ch = ch;
     w->conn = http_response_conn(res);
     copy_str(w->token, sizeof(w->token), s->token);
     w->channel_id = ch->id;
     w->since_ms = live_now_ms(live);
-    w->next = live->waits;
-    if (live->waits)
-        live->waits->prev = w;
-    live->waits = w;
+    w->next = ch->waits;
+    if (ch->waits)
+        ch->waits->prev = w;
+    ch->waits = w;
     struct http_body_source src = {.pull = wait_pull, .close = wait_close, .ctx = w};
     http_response_source(res, &src, -1);
 }
@@ -907,8 +1345,16 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
     http_response_header(res, "Cache-Control", "max-age=60");
     http_response_header(res, "Access-Control-Allow-Origin", "*");
     (void)req;
-    for (size_t i = 0; i < n; i++)
-        http_response_body_ref(res, chunks[i]);
+    for (size_t i = 0; i < n; i++) {
+        int rc = http_response_body_ref(res, chunks[i]);
+        if (rc) { /* latched in the response: answered 500, never a short segment */
+            live->segment_ref_errors++;
+            log_warn("live", "segment %llu of channel %lld not sent: %s", seq, (long long)ch->id,
+                     strerror(-rc));
+            return;
+        }
+    }
+    ch->delivered = true;
     s->bytes += bytes;
     ch->bytes_out += bytes;
     live->segment_bytes += bytes;
@@ -1009,6 +1455,10 @@ static void on_tick(uv_timer_t *t)
         live->last_line_check = now;
         check_lines(live);
     }
+    if (now - live->last_bucket_prune >= 5000) {
+        live->last_bucket_prune = now;
+        buckets_prune(live, now);
+    }
     FOR_EACH_CHANNEL(live, ch)
     {
         channel_tick(ch, now);
@@ -1016,17 +1466,16 @@ static void on_tick(uv_timer_t *t)
         if (ch->state != CH_STOPPED && !ch->always_on && ch->idle_since_ms &&
             now - ch->idle_since_ms >= live->cfg.idle_ms) {
             log_info("live", "channel %lld idle for %u ms", (long long)ch->id, live->cfg.idle_ms);
-            channel_stop(ch);
-            hls_free(ch->hls);
-            ch->hls = NULL;
-            ch->idle_since_ms = 0;
+            channel_idle_stop(ch);
         }
         if (ch->state == CH_STOPPED && ch->always_on && ch->known)
             channel_start(ch);
+        if (ch->start_pending && now - ch->started_ms >= START_SLOT_MS)
+            start_slot_release(ch); /* no keyframe yet: its retries are paced by the backoff */
+        for (struct pl_wait *w = ch->waits; w; w = w->next)
+            if (now - w->since_ms >= WAIT_FIRST_MS)
+                http_conn_wake(w->conn);
     }
-    for (struct pl_wait *w = live->waits; w; w = w->next)
-        if (now - w->since_ms >= WAIT_FIRST_MS)
-            http_conn_wake(w->conn);
 }
 
 int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registry *reg,
@@ -1040,8 +1489,21 @@ int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registr
     live->loop = loop;
     live->cfg = *cfg;
     live->reg = reg;
+    if (reg)
+        conn_registry_set_max(reg, cfg->registry_max);
+    if (cfg->data_dir)
+        live->data_abs = realpath(cfg->data_dir, NULL);
+    if (child_env_build(live)) {
+        free(live->data_abs);
+        free(live);
+        return -ENOMEM;
+    }
+    reap_orphans(live);
+    uv_idle_init(loop, &live->spawn_idle);
+    live->spawn_idle.data = live;
     uv_timer_init(loop, &live->tick);
     live->tick.data = live;
+    live->handles_open = 2;
     uv_timer_start(&live->tick, on_tick, TICK_MS, TICK_MS);
     slate_start(live);
     *out = live;
@@ -1086,6 +1548,8 @@ void live_set_catalog(struct live *live, struct catalog *c)
 static void tick_closed(uv_handle_t *h)
 {
     struct live *live = h->data;
+    if (--live->handles_open)
+        return;
     live->tick_closed = true;
     if (live->done)
         live->done(live->done_ud);
@@ -1095,6 +1559,7 @@ static void maybe_done(struct live *live)
 {
     if (live->dying || live->slate_handles || uv_is_closing((uv_handle_t *)&live->tick))
         return;
+    uv_close((uv_handle_t *)&live->spawn_idle, tick_closed);
     uv_close((uv_handle_t *)&live->tick, tick_closed);
 }
 
@@ -1112,9 +1577,9 @@ void live_stop(struct live *live, void (*done)(void *ud), void *ud)
             http_conn_wake(v->conn);
         }
         channel_stop(ch);
+        for (struct pl_wait *w = ch->waits; w; w = w->next)
+            http_conn_wake(w->conn);
     }
-    for (struct pl_wait *w = live->waits; w; w = w->next)
-        http_conn_wake(w->conn);
     if (live->slate_handles == 2 && !uv_is_closing((uv_handle_t *)&live->slate_proc))
         uv_process_kill(&live->slate_proc, SIGKILL);
     maybe_done(live);
@@ -1141,6 +1606,14 @@ void live_free(struct live *live)
     buf_free(&live->slate_buf);
     if (live->cat)
         catalog_unref(live->cat);
+    size_t i = 0;
+    struct htab_node *cur = NULL;
+    for (struct htab_node *n; (n = htab_iter(&live->start_buckets, &i, &cur));)
+        free(htab_entry(n, struct start_bucket, node));
+    htab_free(&live->start_buckets);
+    htab_free(&live->sess_keys);
+    child_env_free(live);
+    free(live->data_abs);
     free(live);
 }
 
@@ -1304,11 +1777,22 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
         } else {
             char *end;
             long long id = strtoll(seg[3], &end, 10);
-            struct channel *ch = *end ? NULL : channel_find(live, id);
-            if (!ch && !*end && live->cat) {
-                const struct cat_stream *s = catalog_stream(live->cat, id);
-                if (s)
-                    ch = channel_get(live, s);
+            struct channel *ch = *end || !*seg[3] ? NULL : channel_find(live, id);
+            const struct cat_stream *cs =
+                ch || *end || !*seg[3] || !live->cat ? NULL : catalog_stream(live->cat, id);
+            const char *act0 = n >= 5 ? seg[4] : "";
+            struct channel *view = NULL; /* a look at a never-started channel: no engine state */
+            if (!ch && cs && req->method == HTTP_POST &&
+                (strcmp(act0, "start") == 0 || strcmp(act0, "restart") == 0)) {
+                ch = channel_get(live, cs);
+            } else if (!ch && cs) {
+                view = channel_new(live, cs->id);
+                if (view && channel_configure(view, cs->name, cs->sources, cs->source_count,
+                                              cs->always_on) < 0) {
+                    channel_free(view);
+                    view = NULL;
+                }
+                ch = view;
             }
             if (!ch) {
                 status = 404;
@@ -1323,6 +1807,9 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
                 } else if (strcmp(act, "start") == 0) {
                     channel_touch(ch);
                     channel_maybe_idle(ch);
+                } else if (view) {
+                    if (*act)
+                        status = strcmp(act, "stop") == 0 ? 200 : 404; /* stopped already */
                 } else if (strcmp(act, "stop") == 0) {
                     struct live_viewer *nx;
                     for (struct live_viewer *v = ch->viewers; v; v = nx) {
@@ -1336,6 +1823,7 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
                     status = 404;
                 }
                 write_channel(&w, ch, true, now);
+                channel_free(view);
             }
         }
     } else if (n >= 3 && strcmp(seg[2], "connections") == 0) {
@@ -1384,10 +1872,11 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
 void live_metrics(struct live *live, struct buf *o)
 {
     size_t viewers = 0, running = 0, known = 0;
-    uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0;
+    uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0, dropped = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
         known++;
+        dropped += ch->chunks_dropped;
         viewers += ch->viewer_count;
         running += ch->state != CH_STOPPED;
         in += ch->bytes_in;
@@ -1418,6 +1907,16 @@ void live_metrics(struct live *live, struct buf *o)
         {"xtreamd_hls_segment_bytes_total", "counter", "Bytes of HLS segments sent"},
         {"xtreamd_connections_active", "gauge",
          "Registered connections (live, HLS, VOD) counted against max_connections"},
+        {"xtreamd_channels_starting", "gauge",
+         "Channels started and still waiting for their first keyframe (bounded by max-starting)"},
+        {"xtreamd_live_early_stops_total", "counter",
+         "Channels stopped at once because their viewers left before anything was delivered"},
+        {"xtreamd_live_chunks_dropped_total", "counter",
+         "Live chunks lost because memory for them could not be allocated"},
+        {"xtreamd_hls_segment_errors_total", "counter",
+         "HLS segment responses that could not be built (answered 500)"},
+        {"xtreamd_ffmpeg_orphans_reaped_total", "counter",
+         "ffmpeg processes of a dead earlier server killed at start"},
     };
     uint64_t val[] = {known,
                       running,
@@ -1432,7 +1931,12 @@ void live_metrics(struct live *live, struct buf *o)
                       live->hls_requests,
                       live->segment_requests,
                       live->segment_bytes,
-                      conn_registry_active(live->reg)};
+                      conn_registry_active(live->reg),
+                      live->starting,
+                      live->early_stops,
+                      dropped,
+                      live->segment_ref_errors,
+                      live->orphans_reaped};
     _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
     for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);
@@ -1446,6 +1950,31 @@ void live_metrics(struct live *live, struct buf *o)
                "xtreamd_viewers_kicked_total{reason=\"limit\"} %" PRIu64 "\n"
                "xtreamd_viewers_kicked_total{reason=\"line\"} %" PRIu64 "\n",
                live->kicked_slow, live->kicked_limit, live->kicked_line);
+    promtext_family(o, "xtreamd_live_starts_refused_total", "counter",
+                    "Viewer requests refused because they would start a channel: over the "
+                    "line's or the address's start rate (429), too many channels starting or "
+                    "too many clients tracked (503)");
+    buf_printf(o,
+               "xtreamd_live_starts_refused_total{reason=\"line_rate\"} %" PRIu64 "\n"
+               "xtreamd_live_starts_refused_total{reason=\"ip_rate\"} %" PRIu64 "\n"
+               "xtreamd_live_starts_refused_total{reason=\"starting\"} %" PRIu64 "\n"
+               "xtreamd_live_starts_refused_total{reason=\"tracking\"} %" PRIu64 "\n",
+               live->refused_line_rate, live->refused_ip_rate, live->refused_starting,
+               live->refused_tracking);
+    struct conn_registry_stats st = {0};
+    if (live->reg)
+        conn_registry_stats(live->reg, &st);
+    promtext_family(o, "xtreamd_connections_refused_total", "counter",
+                    "Connections refused (503) because the connection registry could not hold "
+                    "them: at its bound (registry-max), or out of memory");
+    buf_printf(o,
+               "xtreamd_connections_refused_total{reason=\"registry_full\"} %" PRIu64 "\n"
+               "xtreamd_connections_refused_total{reason=\"no_memory\"} %" PRIu64 "\n",
+               st.refused_full, st.refused_nomem);
+    promtext_family(o, "xtreamd_connections_linger_evicted_total", "counter",
+                    "Ended connections forgotten before their 10 s seek window because the "
+                    "connection registry was at its bound");
+    buf_printf(o, "xtreamd_connections_linger_evicted_total %" PRIu64 "\n", st.linger_evicted);
 }
 
 /*

@@ -44,9 +44,23 @@ struct live_config {
     size_t ring_bytes;         /* ... and at most this many bytes (32 MiB) */
     unsigned line_check_ms;    /* re-validate viewers' lines this often (10000) */
     unsigned stall_slate_ms; /* a running source silent this long: slate until it is back (2000) */
+    /* Channel starts by viewers: a token bucket per line and per client IP
+     * (start_burst at once, refilled at start_rate per minute; 429 beyond),
+     * and at most max_starting channels waiting for their first keyframe
+     * (503 beyond). Joining a running channel is never limited. */
+    unsigned start_burst;  /* (6) */
+    unsigned start_rate;   /* per minute (20) */
+    unsigned max_starting; /* (16) */
+    unsigned registry_max; /* bound of the connection registry (65536) */
+    const char *data_dir;  /* marks ffmpeg children (orphans of a previous run are reaped) */
 };
 
 void live_config_defaults(struct live_config *cfg);
+/* `xtreamd __child PPID PROGRAM ARGS...`: the wrapper every ffmpeg child is
+ * started through. Sets PR_SET_PDEATHSIG (SIGKILL), then exits at once if
+ * its parent is no longer PPID (the server died between fork and prctl),
+ * else execs PROGRAM. Returns only on failure (exit status). */
+int live_child_main(int argc, char **argv);
 /* Sets one tuning knob from "key=value" (seconds for durations; see
  * docs/operator-guide.md). -EINVAL for an unknown key or a bad value. */
 int live_config_set(struct live_config *cfg, const char *kv);

@@ -9,7 +9,9 @@
  *         │                                ├─ current ingest, primary probe
  *         │                                ├─ TS viewers (list)
  *         │                                └─ hls (only while HLS sessions exist)
- *         ├─ hls sessions (hash by token)
+ *         ├─ hls sessions (hash by token, and by line/channel/IP/UA)
+ *         ├─ start buckets (per line and per IP: channel-start rate)
+ *         ├─ spawn queue (channels waiting for their ffmpeg fork)
  *         └─ dying ingests (SIGTERM sent, waiting for exit + handle close)
  *
  * Invariants:
@@ -21,6 +23,8 @@
  *  - the ring is bounded by bytes, age and entries, and never evicts the
  *    newest keyframe chunk;
  *  - a viewer holds no chunk reference, only a sequence number and offset;
+ *  - only a channel that is not stopped holds a ring entry array and a stage
+ *    buffer (freed at stop);
  *  - an ingest is freed only after its process exited and all three of its
  *    libuv handles (process, stdout, stderr) were closed.
  */
@@ -58,9 +62,9 @@ struct chunk {
 };
 
 struct chunk_ring {
-    struct chunk items[RING_ENTRIES];
-    uint64_t tail_seq; /* oldest held */
-    uint64_t head_seq; /* next to publish; seq numbers start at 1 */
+    struct chunk *items; /* RING_ENTRIES, allocated at the first publish, freed at stop */
+    uint64_t tail_seq;   /* oldest held */
+    uint64_t head_seq;   /* next to publish; seq numbers start at 1 */
     size_t bytes;
     uint64_t last_key_seq; /* 0: none in the ring */
 };
@@ -89,6 +93,7 @@ struct ingest {
 };
 
 struct live_viewer; /* live.c */
+struct pl_wait;     /* live.c */
 struct hls;         /* hls.c */
 
 struct channel {
@@ -124,6 +129,11 @@ struct channel {
     size_t hls_sessions;
     struct hls *hls;
     uint64_t idle_since_ms; /* 0: not idle */
+    struct pl_wait *waits;  /* HLS playlist requests waiting for the first segment */
+    bool start_pending;     /* holds one of the engine's starting slots (max-starting) */
+    bool delivered;         /* bytes went to a viewer since the start */
+    bool spawn_queued;      /* on the engine's spawn queue */
+    struct channel *spawn_next;
     /* slate */
     size_t slate_pos; /* next slate chunk index */
     uint64_t slate_next_ms;
@@ -136,6 +146,7 @@ struct channel {
     /* stats */
     uint64_t started_ms, running_since_ms, restarts, failovers;
     uint64_t bytes_in, bytes_out, skips, viewers_total;
+    uint64_t chunks_dropped; /* chunks lost for want of memory */
     uint64_t rate_bytes, rate_t0_ms;
     double bitrate_bps;
     char codecs[64];
@@ -152,6 +163,8 @@ int channel_configure(struct channel *ch, const char *name, const char *const *s
 void channel_start(struct channel *ch);
 void channel_stop(struct channel *ch);
 void channel_restart(struct channel *ch);
+/* The spawn queue's turn for this channel: start its current source now. */
+void channel_spawn_queued(struct channel *ch);
 /* Periodic work: watchdog, backoff restarts, primary probes, slate pacing. */
 void channel_tick(struct channel *ch, uint64_t now_ms);
 const char *channel_state_name(enum channel_state s);
@@ -177,6 +190,16 @@ void live_add_dying(struct live *live, struct ingest *ing);
 void live_remove_dying(struct live *live, struct ingest *ing);
 /* A chunk was published: feed HLS, wake viewers. */
 void live_on_publish(struct channel *ch, const struct chunk *c);
+/* Queue the channel's ingest spawn (one per loop iteration); unqueue on stop. */
+void live_queue_spawn(struct channel *ch);
+void live_unqueue_spawn(struct channel *ch);
+/* The channel stopped (channel_stop): releases its starting slot. */
+void live_channel_stopped(struct channel *ch);
+/* argv[0..n) to run `program args...` as a child that dies with the server
+ * (see live_child_main); returns the new argc. */
+int live_child_argv(struct live *live, const char **argv, int max);
+/* The environment of ffmpeg children (carries the owner marker). */
+char **live_child_env(struct live *live);
 /* The slate clip as chunks (NULL until generated). */
 const struct chunk *live_slate(struct live *live, size_t *n, int64_t *loop_pts);
 

@@ -107,12 +107,90 @@ static void test_many_entries(void **state)
     conn_registry_free(r);
 }
 
+/* The bound: at max entries the oldest lingering one is forgotten first; with
+ * none left, registering fails and is counted (never a silent success). */
+static void test_bound_refuses_and_counts(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(60);
+    conn_registry_set_max(r, 3);
+    uint64_t a = conn_registry_add(r, 1, CONN_LIVE, 1, "10.0.0.1", "", 100, NULL, NULL);
+    uint64_t b = conn_registry_add(r, 2, CONN_LIVE, 1, "10.0.0.2", "", 100, NULL, NULL);
+    uint64_t c = conn_registry_add(r, 3, CONN_LIVE, 1, "10.0.0.3", "", 100, NULL, NULL);
+    assert_true(a && b && c);
+    struct conn_registry_stats st;
+    assert_int_equal(conn_registry_add(r, 4, CONN_LIVE, 1, "10.0.0.4", "", 101, NULL, NULL), 0);
+    conn_registry_stats(r, &st);
+    assert_int_equal(st.refused_full, 1);
+    assert_int_equal(st.refused_nomem, 0);
+    assert_int_equal(st.linger_evicted, 0);
+    assert_int_equal(conn_registry_active(r), 3);
+    /* b ends but lingers (seek window): a new connection takes its place. */
+    conn_registry_remove(r, b, 102);
+    assert_int_equal(conn_registry_count(r, 2, 102), 1);
+    uint64_t d = conn_registry_add(r, 4, CONN_LIVE, 1, "10.0.0.4", "", 103, NULL, NULL);
+    assert_true(d != 0);
+    assert_int_equal(conn_registry_count(r, 2, 103), 0);
+    assert_int_equal(conn_registry_size(r), 3);
+    assert_int_equal(conn_registry_add(r, 5, CONN_LIVE, 1, "10.0.0.5", "", 104, NULL, NULL), 0);
+    conn_registry_stats(r, &st);
+    assert_int_equal(st.refused_full, 2);
+    assert_int_equal(st.linger_evicted, 1);
+    conn_registry_free(r);
+}
+
+/* Past the old fixed 65,536 entries the limits still hold: 70,000 entries of
+ * other lines, then a line with max 1 still gets newest-wins. */
+static void test_enforced_past_65536(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(10);
+    conn_registry_set_max(r, 100000);
+    for (int i = 0; i < 70000; i++) {
+        char ip[32];
+        snprintf(ip, sizeof(ip), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        assert_true(conn_registry_add(r, 1000 + i, CONN_LIVE, 1, ip, "", 100, NULL, NULL) != 0);
+    }
+    g_kicks.n = 0;
+    g_ids[0] = 1;
+    g_ids[1] = 2;
+    uint64_t a = conn_registry_add(r, 7, CONN_LIVE, 1, "1.1.1.1", "", 100, on_kick, &g_ids[0]);
+    uint64_t b = conn_registry_add(r, 7, CONN_LIVE, 2, "1.1.1.2", "", 101, on_kick, &g_ids[1]);
+    assert_true(a && b);
+    assert_int_equal(conn_registry_enforce(r, 7, 1, b, 101), 1);
+    assert_int_equal(g_kicks.n, 1);
+    assert_int_equal(g_kicks.last, 1);
+    assert_int_equal(conn_registry_count(r, 7, 101), 1);
+    assert_int_equal(conn_registry_active(r), 70001);
+    conn_registry_free(r);
+}
+
+/* A victim session with more entries than one kick batch (64): every active
+ * one is kicked, none stays connected unregistered. */
+static void test_enforce_big_session(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(10);
+    static int ctx[100];
+    g_kicks.n = 0;
+    for (int i = 0; i < 100; i++) {
+        ctx[i] = i;
+        assert_true(conn_registry_add(r, 9, CONN_MOVIE, 5, "10.9.9.9", "", 100, on_kick, &ctx[i]));
+    }
+    uint64_t keep = conn_registry_add(r, 9, CONN_MOVIE, 6, "10.9.9.8", "", 101, NULL, NULL);
+    assert_int_equal(conn_registry_enforce(r, 9, 1, keep, 101), 100);
+    assert_int_equal(g_kicks.n, 100);
+    assert_int_equal(conn_registry_active(r), 1);
+    assert_int_equal(conn_registry_count(r, 9, 101), 1);
+    conn_registry_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sessions_and_window),
-        cmocka_unit_test(test_enforce_newest_wins),
-        cmocka_unit_test(test_many_entries),
+        cmocka_unit_test(test_sessions_and_window), cmocka_unit_test(test_enforce_newest_wins),
+        cmocka_unit_test(test_many_entries),        cmocka_unit_test(test_bound_refuses_and_counts),
+        cmocka_unit_test(test_enforced_past_65536), cmocka_unit_test(test_enforce_big_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

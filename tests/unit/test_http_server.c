@@ -115,6 +115,38 @@ static void refsrc_close(void *ctx)
     free(ctx);
 }
 
+/* Watchers: streamed responses that never have data, kept in a list the way
+ * the live engine keeps its viewers; /walk wakes every one of them while
+ * walking the list (live_on_publish's pattern). */
+struct watcher {
+    struct http_conn *conn;
+    struct watcher *next;
+};
+static struct watcher *watchers; /* loop thread only */
+static atomic_int watcher_count;
+
+static int watch_pull(void *ctx, struct buf *out, size_t budget)
+{
+    (void)ctx;
+    (void)out;
+    (void)budget;
+    return -EAGAIN;
+}
+
+static void watch_close(void *ctx)
+{
+    struct watcher *w = ctx;
+    for (struct watcher **p = &watchers; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    atomic_fetch_sub(&watcher_count, 1);
+    atomic_fetch_add(&closes, 1);
+    free(w);
+}
+
 static char file_path[64];
 
 static uv_loop_t *handler_loop;
@@ -230,6 +262,27 @@ static void handler(struct http_request *req, struct http_response *res, void *u
                          0);
     } else if (strcmp(p, "/defer") == 0) {
         defer_response(req, res);
+    } else if (strcmp(p, "/watch") == 0) {
+        struct watcher *w = calloc(1, sizeof(*w));
+        w->conn = http_response_conn(res);
+        w->next = watchers;
+        watchers = w;
+        atomic_fetch_add(&watcher_count, 1);
+        struct http_body_source src = {watch_pull, watch_close, w};
+        http_response_source(res, &src, -1);
+    } else if (strcmp(p, "/walk") == 0) {
+        /* Every wake-up's poll change fails: each connection closes inside
+         * the walk, which must still be able to read w->next. */
+        size_t n = 0;
+        for (struct watcher *w = watchers; w; w = w->next)
+            n++;
+        http_server_fault_poll_start((unsigned)n);
+        for (struct watcher *w = watchers; w; w = w->next)
+            http_conn_wake(w->conn);
+        http_server_fault_poll_start(0);
+        http_response_buf(res);
+        buf_printf(http_response_buf(res), "woke %zu", n);
+        http_response_header(res, "Content-Type", "text/plain");
     } else if (strcmp(p, "/hidden") == 0) {
         http_response_log_target(res, "/hidden/***");
         http_response_text(res, 404, "text/plain", "nope");
@@ -782,6 +835,42 @@ static void test_streamed_bodies(void **state)
     stop_server(f);
 }
 
+/* A connection closed from inside another module's walk over its connections
+ * (here: uv_poll_start failing in http_conn_wake) must not free that module's
+ * entry during the walk; its close() comes later, from the loop. Under ASan
+ * the old synchronous close was a heap-use-after-free on w->next. */
+static void test_close_inside_walk(void **state)
+{
+    struct fixture *f = start_server(0, 0, 0);
+    atomic_store(&closes, 0);
+    struct client *v[3];
+    struct resp r;
+    for (int i = 0; i < 3; i++) {
+        v[i] = client_open(f->port);
+        send_s(v[i], "GET /watch HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_int_equal(read_resp(v[i], &r, true), 0);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+    }
+    assert_int_equal(atomic_load(&watcher_count), 3);
+    struct client *c = client_open(f->port);
+    send_s(c, "GET /walk HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "woke 3", 6);
+    resp_free(&r);
+    client_close(c);
+    /* Every watcher's connection was closed and its source closed once. */
+    for (int i = 0; i < 3; i++) {
+        assert_true(closed_by_server(v[i]));
+        client_close(v[i]);
+    }
+    wait_conn_count(f, 0);
+    assert_int_equal(atomic_load(&watcher_count), 0);
+    assert_int_equal(atomic_load(&closes), 3);
+    stop_server(f);
+}
+
 static void test_deferred_response(void **state)
 {
     struct fixture *f = start_server(0, 0, 0);
@@ -1073,6 +1162,7 @@ int main(void)
         cmocka_unit_test(test_idle_close),
         cmocka_unit_test(test_streamed_bodies),
         cmocka_unit_test(test_deferred_response),
+        cmocka_unit_test(test_close_inside_walk),
         cmocka_unit_test(test_ref_slice_source),
         cmocka_unit_test(test_file_body),
         cmocka_unit_test(test_graceful_stop),
