@@ -24,16 +24,20 @@
 struct db;
 struct uv_loop_s;
 
-#define EPG_MAX_ID      256    /* channel id */
-#define EPG_MAX_NAME    256    /* display-name */
-#define EPG_MAX_URL     1024   /* icon src */
-#define EPG_MAX_TITLE   512    /* title, sub-title */
-#define EPG_MAX_DESC    8192   /* desc */
-#define EPG_MAX_SHORT   128    /* category, episode-num, lang, rating */
-#define EPG_MAX_DEPTH   32     /* element nesting */
-#define EPG_NAME_KEY    256    /* normalised name buffer */
-#define EPG_KEEP_DAYS   7      /* history kept when no channel has a deeper archive */
-#define EPG_MAX_CHANNEL 200000 /* channels per source */
+#define EPG_MAX_ID      256     /* channel id */
+#define EPG_MAX_NAME    256     /* display-name */
+#define EPG_MAX_URL     1024    /* icon src */
+#define EPG_MAX_TITLE   512     /* title, sub-title */
+#define EPG_MAX_DESC    8192    /* desc */
+#define EPG_MAX_SHORT   128     /* category, episode-num, lang, rating */
+#define EPG_MAX_DEPTH   32      /* element nesting */
+#define EPG_NAME_KEY    256     /* normalised name buffer */
+#define EPG_KEEP_DAYS   7       /* history kept when no channel has a deeper archive */
+#define EPG_MAX_CHANNEL 200000  /* channels per source */
+#define EPG_MAX_ATTR    65536   /* an attribute value; longer is an error */
+#define EPG_MAX_TEXT    1048576 /* a kept element's text; longer is an error */
+#define EPG_MAX_MARKUP  1048576 /* one tag/comment/PI still incomplete; longer is an error */
+#define EPG_FEED_CHUNK  65536   /* bytes given to expat per call */
 
 /* ---- time ---------------------------------------------------------------- */
 
