@@ -225,8 +225,9 @@ void api_authenticate(struct api_req *r)
     if (!r->line) {
         r->status = AUTH_INVALID;
         unsigned n = auth_failures_record(r->api->failures, r->req->client_ip, r->now);
-        log_warn("auth", "failed login for user \"%.64s\" from %s count=%u",
-                 r->username ? r->username : "", r->req->client_ip, n);
+        char user[260];
+        log_warn("auth", "failed login for user \"%s\" from %s count=%u",
+                 log_field(user, sizeof(user), r->username), r->req->client_ip, n);
         return;
     }
     r->status = auth_line_status(r->line, r->now);
