@@ -100,6 +100,46 @@ static bool is_loopback(const char *ip)
            strncmp(ip, "::ffff:127.", 11) == 0;
 }
 
+#define LOOP_LAG_WINDOW_NS (5ULL * 1000000000ULL)
+#define LOOP_STALL_NS      (50ULL * 1000000ULL)
+
+void api_loop_lag_sample(struct api *api, uint64_t late_ns, uint64_t busy_ns, uint64_t now_ns)
+{
+    if (now_ns - api->lag_window_start >= LOOP_LAG_WINDOW_NS) {
+        bool adjacent = now_ns - api->lag_window_start < 2 * LOOP_LAG_WINDOW_NS;
+        for (int i = 0; i < 2; i++) {
+            api->lag_max_prev[i] = adjacent ? api->lag_max_cur[i] : 0;
+            api->lag_max_cur[i] = 0;
+        }
+        api->lag_window_start = now_ns;
+    }
+    uint64_t v[2] = {late_ns, busy_ns};
+    for (int i = 0; i < 2; i++)
+        if (v[i] > api->lag_max_cur[i])
+            api->lag_max_cur[i] = v[i];
+    if (busy_ns > LOOP_STALL_NS)
+        api->lag_stalls++;
+}
+
+static void loop_metrics(struct api *api, struct buf *b)
+{
+    double m[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t x =
+            api->lag_max_cur[i] > api->lag_max_prev[i] ? api->lag_max_cur[i] : api->lag_max_prev[i];
+        m[i] = (double)x / 1e9;
+    }
+    promtext_family(b, "xtreamd_loop_lag_seconds_max", "gauge",
+                    "Largest lateness of a 10 ms loop timer over the last 5-10 s (wall clock)");
+    buf_printf(b, "xtreamd_loop_lag_seconds_max %.6f\n", m[0]);
+    promtext_family(b, "xtreamd_loop_busy_seconds_max", "gauge",
+                    "Largest part of that lateness the loop thread spent on the CPU (a stall)");
+    buf_printf(b, "xtreamd_loop_busy_seconds_max %.6f\n", m[1]);
+    promtext_family(b, "xtreamd_loop_stalls_total", "counter",
+                    "Loop timer probes delayed by more than 50 ms of loop-thread CPU work");
+    buf_printf(b, "xtreamd_loop_stalls_total %llu\n", (unsigned long long)api->lag_stalls);
+}
+
 static bool route_live_engine(struct api_req *r)
 {
     struct http_request *req = r->req;
@@ -131,6 +171,7 @@ static bool route_live_engine(struct api_req *r)
     buf_puts(b, "xtreamd_build_info{version=\"" XTREAMD_VERSION "\"} 1\n");
     live_metrics(r->api->live, b);
     api_vod_metrics(r->api, b);
+    loop_metrics(r->api, b);
     int rc = b->err;
     if (!rc && req->method != HTTP_HEAD)
         rc = live_metrics_channels(r->api->live, r->res);

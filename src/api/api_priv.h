@@ -24,6 +24,11 @@ struct api {
     uint64_t vod_started[2];     /* /metrics: VOD responses started [file, relay] */
     uint64_t vod_bytes_done[2];  /* /metrics: bytes of ended responses [file, relay] */
     int64_t last_line_check;     /* api_tick: last api_vod_check_lines() */
+    /* Loop lag (api_loop_lag_sample): maxima of the current and the previous
+     * LOOP_LAG_WINDOW_NS window, [0] wall lateness, [1] CPU-busy lateness. */
+    uint64_t lag_window_start;
+    uint64_t lag_max_cur[2], lag_max_prev[2];
+    uint64_t lag_stalls; /* probes with a CPU-busy lateness over LOOP_STALL_NS */
 };
 
 struct api_req {

@@ -71,6 +71,7 @@ static void catalog_free(struct catalog *c)
         v = next;
     }
     cache_free(p->cache);
+    cat_guide_unref(p->guide);
     free(p->line_slots);
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
         free(p->by_id[k]);
@@ -80,6 +81,11 @@ static void catalog_free(struct catalog *c)
     arena_free(&p->arena);
     free(p);
     free(c);
+}
+
+const struct cat_guide *catalog_guide(const struct catalog *c)
+{
+    return c ? c->priv->guide : NULL;
 }
 
 struct catalog *catalog_ref(struct catalog *c)

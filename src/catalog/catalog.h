@@ -1,8 +1,8 @@
 /*
  * catalog: an immutable, versioned in-memory snapshot of everything the client
  * API reads — lines (by username), categories, live streams, movies, series
- * with seasons and episodes, bouquets — so that client requests never touch
- * SQLite.
+ * with seasons and episodes, bouquets, and the EPG read model beside them
+ * (catalog/guide.h) — so that client requests never touch SQLite.
  *
  * Lifecycle: catalog_load() builds a snapshot from the database (on a worker
  * thread); the server publishes it and drops the previous one. A snapshot's
@@ -13,6 +13,7 @@
  * together (identity and gzip) are bounded per snapshot.
  *
  * Threading: catalog_load() may run on any thread with its own struct db;
+struct cat_guide;
  * everything else is loop-thread only. Refcounted so that a response still
  * streaming from an old snapshot keeps it alive.
  */
@@ -157,8 +158,14 @@ struct catalog {
     struct catalog_priv *priv;
 };
 
-/* Builds a snapshot from the database. */
+/* Builds a snapshot from the database, with its EPG read model. */
 int catalog_load(struct db *db, uint64_t version, struct catalog **out);
+/* Same, reusing prev's EPG read model when the guide did not change (prev may
+ * be NULL; it must stay referenced by the caller during the call). */
+int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *prev,
+                       struct catalog **out);
+/* The snapshot's EPG read model (catalog/guide.h); NULL if none was built. */
+const struct cat_guide *catalog_guide(const struct catalog *c);
 struct catalog *catalog_ref(struct catalog *c);
 void catalog_unref(struct catalog *c);
 

@@ -7,6 +7,7 @@
 #define XTREAMD_CATALOG_CATALOG_PRIV_H
 
 #include "catalog/catalog.h"
+#include "catalog/guide.h"
 #include "core/arena.h"
 
 struct cat_bouquet {
@@ -45,6 +46,7 @@ struct catalog_priv {
     struct cat_view *views;        /* singly linked, built lazily */
     struct cat_cache_entry *cache; /* snapshot-wide, singly linked */
     size_t cache_bytes;            /* snapshot and view caches together, bounded */
+    struct cat_guide *guide;       /* the EPG read model (catalog/guide.h), may be shared */
 };
 
 int catalog_new(struct catalog **out);

@@ -1,17 +1,18 @@
 /*
  * epg: the EPG server — XMLTV import (expat, streamed: constant memory
  * whatever the document size), time parsing, channel-name normalisation and
- * automatic mapping, the scheduled refresh inside the server, and the
- * read side the client API uses (a read-only SQLite connection per reader).
+ * automatic mapping and the scheduled refresh inside the server. The guide
+ * the client API reads is the snapshot's in-memory read model
+ * (catalog/guide.h), built by the catalogue loader off the loop thread.
  *
- * Owns: the parser state of one import (epg_parser), the server-side refresh
- * scheduler, and the loop thread's cached read-only connection.
+ * Owns: the parser state of one import (epg_parser) and the server-side
+ * refresh scheduler.
  * Invariants: every stored time is UTC Unix seconds; a source's guide is
  * replaced in one transaction or not at all; every element text, attribute
  * and nesting level is bounded (EPG_MAX_*), longer text is cut on a UTF-8
  * boundary.
  * Threading: the parser and importer run on any thread with their own struct
- * db; the scheduler and epg_reader_db() are loop-thread only. All SQL is in
+ * db; the scheduler is loop-thread only. All SQL is in
  * db/epg.c.
  */
 #ifndef XTREAMD_EPG_EPG_H
@@ -126,8 +127,5 @@ int epg_server_start(struct uv_loop_s *loop, const char *data_dir);
 void epg_server_stop(void);
 /* The data directory given to epg_server_start (NULL before). */
 const char *epg_data_dir(void);
-/* The loop thread's read-only connection (opened on first use, NULL if the
- * database cannot be opened). Loop thread only. */
-struct db_epg_reader *epg_reader(void);
 
 #endif

@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/guide.h"
 #include "db/db.h"
+#include "db/epg.h"
+#include "epg/epg.h"
 
 struct fixture {
     char dir[64];
@@ -237,10 +240,67 @@ static void test_cache_gzip_variant(void **state)
     catalog_unref(c2);
 }
 
+/* The EPG read model: the mapped channel's programmes from its best source,
+ * sorted, binary-searchable; shared by the next snapshot while the guide is
+ * unchanged, rebuilt after an import. */
+static void test_guide(void **state)
+{
+    struct fixture *f = *state;
+    int64_t src;
+    assert_int_equal(db_epg_source_add(f->db, "g", "/dev/null", 0, 24, &src), 0);
+    static const char doc[] =
+        "<tv><channel id=\"news1.test\"><display-name>News</display-name></channel>"
+        "<programme start=\"20240101120000\" stop=\"20240101130000\" channel=\"news1.test\">"
+        "<title>Noon</title></programme>"
+        "<programme start=\"20240101100000\" stop=\"20240101120000\" channel=\"news1.test\">"
+        "<title>Morning</title><desc>D</desc></programme>"
+        "<programme start=\"20240101100000\" channel=\"other.test\"><title>X</title></programme>"
+        "</tv>";
+    struct epg_import_result res;
+    assert_int_equal(epg_import_memory(f->db, src, doc, sizeof(doc) - 1, 1704067200, &res), 0);
+    struct catalog *c1, *c2, *c3;
+    assert_int_equal(catalog_load(f->db, 1, &c1), 0);
+    const struct cat_guide *g = catalog_guide(c1);
+    assert_non_null(g);
+    assert_int_equal(cat_guide_channel_count(g), 1); /* only mapped ids */
+    assert_null(cat_guide_find(g, "other.test"));
+    const struct cat_guide_channel *ch = cat_guide_find(g, "news1.test");
+    assert_non_null(ch);
+    assert_int_equal(ch->source_id, src);
+    assert_int_equal(ch->count, 2);
+    assert_string_equal(ch->progs[0].title, "Morning");
+    assert_string_equal(ch->progs[0].desc, "D");
+    assert_string_equal(ch->progs[1].title, "Noon");
+    assert_int_equal(cat_guide_first_from(ch, 0), 0);
+    assert_int_equal(cat_guide_first_from(ch, ch->progs[0].start + 1), 1);
+    assert_int_equal(cat_guide_first_from(ch, INT64_MAX), 2);
+    /* A catalogue change that leaves the guide alone reuses it. */
+    exec_ok(f->db, "UPDATE streams SET name = 'Sport 1' WHERE id = 11");
+    assert_int_equal(catalog_load_reuse(f->db, 2, c1, &c2), 0);
+    assert_ptr_equal(catalog_guide(c2), g);
+    /* Dropping the first snapshot keeps the shared guide alive. */
+    catalog_unref(c1);
+    assert_int_equal(cat_guide_find(catalog_guide(c2), "news1.test")->count, 2);
+    /* An import (new generation) rebuilds it. */
+    assert_int_equal(epg_import_memory(f->db, src, doc, sizeof(doc) - 1, 1704067200, &res), 0);
+    assert_int_equal(catalog_load_reuse(f->db, 3, c2, &c3), 0);
+    assert_ptr_not_equal(catalog_guide(c3), catalog_guide(c2));
+    assert_int_equal(cat_guide_find(catalog_guide(c3), "news1.test")->count, 2);
+    /* A disabled source has no guide. */
+    catalog_unref(c2);
+    exec_ok(f->db, "UPDATE epg_sources SET enabled = 0");
+    assert_int_equal(catalog_load_reuse(f->db, 4, c3, &c2), 0);
+    assert_null(cat_guide_find(catalog_guide(c2), "news1.test"));
+    assert_true(cat_guide_has_channel(catalog_guide(c2), "news1.test"));
+    catalog_unref(c2);
+    catalog_unref(c3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_and_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guide, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_and_invalidation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_gzip_variant, setup, teardown),
