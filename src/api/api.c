@@ -140,6 +140,30 @@ static void loop_metrics(struct api *api, struct buf *b)
     buf_printf(b, "xtreamd_loop_stalls_total %llu\n", (unsigned long long)api->lag_stalls);
 }
 
+static void cache_metrics(struct api *api, struct buf *b)
+{
+    struct catalog_cache_stats st;
+    catalog_cache_stats(api->catalog, &st);
+    promtext_family(b, "xtreamd_response_cache_entries", "gauge",
+                    "Rendered responses cached in the current catalogue snapshot");
+    buf_printf(b, "xtreamd_response_cache_entries %zu\n", st.entries);
+    promtext_family(b, "xtreamd_response_cache_max_entries", "gauge",
+                    "The cache's entry bound (least recently used evicted past it)");
+    buf_printf(b, "xtreamd_response_cache_max_entries %zu\n", st.max_entries);
+    promtext_family(b, "xtreamd_response_cache_bytes", "gauge",
+                    "Bytes of cached bodies, identity and gzip");
+    buf_printf(b, "xtreamd_response_cache_bytes %zu\n", st.bytes);
+    promtext_family(b, "xtreamd_response_cache_max_bytes", "gauge", "The cache's byte bound");
+    buf_printf(b, "xtreamd_response_cache_max_bytes %zu\n", st.max_bytes);
+    promtext_family(b, "xtreamd_response_cache_evictions_total", "counter",
+                    "Cached responses evicted to stay within the bounds");
+    buf_printf(b, "xtreamd_response_cache_evictions_total %llu\n",
+               (unsigned long long)st.evictions);
+    promtext_family(b, "xtreamd_response_cache_refused_total", "counter",
+                    "Bodies not cached because they exceed the byte bound on their own");
+    buf_printf(b, "xtreamd_response_cache_refused_total %llu\n", (unsigned long long)st.refused);
+}
+
 static bool route_live_engine(struct api_req *r)
 {
     struct http_request *req = r->req;
@@ -172,6 +196,7 @@ static bool route_live_engine(struct api_req *r)
     live_metrics(r->api->live, b);
     api_vod_metrics(r->api, b);
     loop_metrics(r->api, b);
+    cache_metrics(r->api, b);
     int rc = b->err;
     if (!rc && req->method != HTTP_HEAD)
         rc = live_metrics_channels(r->api->live, r->res);

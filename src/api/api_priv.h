@@ -94,13 +94,12 @@ bool api_vod_admin_kill(void *ctx, uint64_t handle);
 /* The VOD series of /metrics (Prometheus text) appended to out. */
 void api_vod_metrics(struct api *api, struct buf *out);
 
-/* Where a cached response lives: a view entry (view, key) or a snapshot entry
+/* Where a cached response lives: a view entry (view, skey) or a snapshot entry
  * (cat, skey). `what` names the response in logs (no credentials). */
 struct api_cache_slot {
-    struct cat_view *view;
-    uint64_t key;
+    struct cat_view *view; /* NULL: snapshot-wide (cat) */
     struct catalog *cat;
-    const char *skey;
+    const char *skey; /* the full key */
     const char *what;
 };
 /* Body of a cached response (api/compress.c): adds Vary: Accept-Encoding and,

@@ -10,7 +10,8 @@
  * (resolved bouquet views and rendered responses, with their gzip variants),
  * which only the loop thread touches; they die with the snapshot, which is how
  * a database change invalidates every cached response at once. Cached bodies
- * together (identity and gzip) are bounded per snapshot.
+ * together (identity and gzip) are bounded per snapshot in bytes and entries,
+ * least recently used evicted first.
  *
  * Threading: catalog_load() may run on any thread with its own struct db;
 struct cat_guide;
@@ -186,11 +187,14 @@ bool cat_view_has_movie(const struct cat_view *v, const struct catalog *c, size_
 bool cat_view_has_series(const struct cat_view *v, const struct catalog *c, size_t index);
 bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t index);
 
-/* Response cache, scoped to a view (key: caller-defined 64-bit value) or to the
- * whole snapshot (key: string). Lookups return a new reference or NULL. Stores
- * take their own reference and silently refuse past the cache's byte bound. */
-struct refbuf *cat_view_cache_get(struct cat_view *v, uint64_t key);
-void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb);
+/* Response cache, scoped to a view or to the whole snapshot, keyed by the
+ * full key string (compared whole: the hash only picks a bucket). Bounded in
+ * entries and bytes (identity and gzip bodies together); a store past a bound
+ * evicts the least recently used entries (counted), and a body larger than
+ * the whole byte bound is refused (counted). Lookups return a new reference
+ * or NULL and count as a use. Stores take their own reference. */
+struct refbuf *cat_view_cache_get(struct cat_view *v, const char *key);
+void cat_view_cache_put(struct cat_view *v, const char *key, struct refbuf *rb);
 struct refbuf *catalog_cache_get(struct catalog *c, const char *key);
 void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb);
 
@@ -203,8 +207,15 @@ void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb);
  *  put: attaches gz (NULL declines: "not worth it") — decided once, for good.
  *       -ENOSPC past the byte bound (recorded as declined), -EEXIST when
  *       already decided, -ENOENT without an entry. */
-int cat_view_cache_get_gzip(struct cat_view *v, uint64_t key, struct refbuf **gz);
-int cat_view_cache_put_gzip(struct cat_view *v, uint64_t key, struct refbuf *gz);
+int cat_view_cache_get_gzip(struct cat_view *v, const char *key, struct refbuf **gz);
+int cat_view_cache_put_gzip(struct cat_view *v, const char *key, struct refbuf *gz);
+
+/* For /metrics: the snapshot's cache now, and process-wide counters. */
+struct catalog_cache_stats {
+    size_t entries, bytes, max_entries, max_bytes;
+    uint64_t evictions, refused;
+};
+void catalog_cache_stats(const struct catalog *c, struct catalog_cache_stats *out);
 int catalog_cache_get_gzip(struct catalog *c, const char *key, struct refbuf **gz);
 int catalog_cache_put_gzip(struct catalog *c, const char *key, struct refbuf *gz);
 
