@@ -271,6 +271,70 @@ static bool admin_gate(struct api_req *r, bool admin)
     return true;
 }
 
+#define LOOP_LAG_WINDOW_NS (5ULL * 1000000000ULL)
+#define LOOP_STALL_NS      (50ULL * 1000000ULL)
+
+void api_loop_lag_sample(struct api *api, uint64_t late_ns, uint64_t busy_ns, uint64_t now_ns)
+{
+    if (now_ns - api->lag_window_start >= LOOP_LAG_WINDOW_NS) {
+        bool adjacent = now_ns - api->lag_window_start < 2 * LOOP_LAG_WINDOW_NS;
+        for (int i = 0; i < 2; i++) {
+            api->lag_max_prev[i] = adjacent ? api->lag_max_cur[i] : 0;
+            api->lag_max_cur[i] = 0;
+        }
+        api->lag_window_start = now_ns;
+    }
+    uint64_t v[2] = {late_ns, busy_ns};
+    for (int i = 0; i < 2; i++)
+        if (v[i] > api->lag_max_cur[i])
+            api->lag_max_cur[i] = v[i];
+    if (busy_ns > LOOP_STALL_NS)
+        api->lag_stalls++;
+}
+
+static void loop_metrics(struct api *api, struct buf *b)
+{
+    double m[2];
+    for (int i = 0; i < 2; i++) {
+        uint64_t x =
+            api->lag_max_cur[i] > api->lag_max_prev[i] ? api->lag_max_cur[i] : api->lag_max_prev[i];
+        m[i] = (double)x / 1e9;
+    }
+    promtext_family(b, "xtreamd_loop_lag_seconds_max", "gauge",
+                    "Largest lateness of a 10 ms loop timer over the last 5-10 s (wall clock)");
+    buf_printf(b, "xtreamd_loop_lag_seconds_max %.6f\n", m[0]);
+    promtext_family(b, "xtreamd_loop_busy_seconds_max", "gauge",
+                    "Largest part of that lateness the loop thread spent on the CPU (a stall)");
+    buf_printf(b, "xtreamd_loop_busy_seconds_max %.6f\n", m[1]);
+    promtext_family(b, "xtreamd_loop_stalls_total", "counter",
+                    "Loop timer probes delayed by more than 50 ms of loop-thread CPU work");
+    buf_printf(b, "xtreamd_loop_stalls_total %llu\n", (unsigned long long)api->lag_stalls);
+}
+
+static void cache_metrics(struct api *api, struct buf *b)
+{
+    struct catalog_cache_stats st;
+    catalog_cache_stats(api->catalog, &st);
+    promtext_family(b, "xtreamd_response_cache_entries", "gauge",
+                    "Rendered responses cached in the current catalogue snapshot");
+    buf_printf(b, "xtreamd_response_cache_entries %zu\n", st.entries);
+    promtext_family(b, "xtreamd_response_cache_max_entries", "gauge",
+                    "The cache's entry bound (least recently used evicted past it)");
+    buf_printf(b, "xtreamd_response_cache_max_entries %zu\n", st.max_entries);
+    promtext_family(b, "xtreamd_response_cache_bytes", "gauge",
+                    "Bytes of cached bodies, identity and gzip");
+    buf_printf(b, "xtreamd_response_cache_bytes %zu\n", st.bytes);
+    promtext_family(b, "xtreamd_response_cache_max_bytes", "gauge", "The cache's byte bound");
+    buf_printf(b, "xtreamd_response_cache_max_bytes %zu\n", st.max_bytes);
+    promtext_family(b, "xtreamd_response_cache_evictions_total", "counter",
+                    "Cached responses evicted to stay within the bounds");
+    buf_printf(b, "xtreamd_response_cache_evictions_total %llu\n",
+               (unsigned long long)st.evictions);
+    promtext_family(b, "xtreamd_response_cache_refused_total", "counter",
+                    "Bodies not cached because they exceed the byte bound on their own");
+    buf_printf(b, "xtreamd_response_cache_refused_total %llu\n", (unsigned long long)st.refused);
+}
+
 static bool route_live_engine(struct api_req *r)
 {
     struct http_request *req = r->req;
@@ -305,6 +369,8 @@ static bool route_live_engine(struct api_req *r)
                     "Admin and metrics requests refused for a foreign Host, a cross-site origin "
                     "or a missing token");
     buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)r->api->admin_refused);
+    loop_metrics(r->api, b);
+    cache_metrics(r->api, b);
     int rc = b->err;
     if (!rc && req->method != HTTP_HEAD)
         rc = live_metrics_channels(r->api->live, r->res);
@@ -411,8 +477,9 @@ void api_authenticate(struct api_req *r)
     if (!r->line) {
         r->status = AUTH_INVALID;
         unsigned n = throttle_fail(r->api->throttle, r->req->client_ip, now_ms);
-        log_warn("auth", "failed login for user \"%.64s\" from %s count=%u",
-                 r->username ? r->username : "", r->req->client_ip, n);
+        char user[260];
+        log_warn("auth", "failed login for user \"%s\" from %s count=%u",
+                 log_field(user, sizeof(user), r->username), r->req->client_ip, n);
         return;
     }
     r->status = auth_line_status(r->line, r->now);

@@ -44,6 +44,10 @@ int api_set_admin(struct api *api, int port, const char *token);
  * malloc'd array), freeing the previous set. */
 void api_set_library_roots(struct api *api, char **roots, size_t n);
 struct catalog *api_catalog(struct api *api);
+/* One loop-lag probe (serve.c, every 10 ms): how late it fired and how much of
+ * that the loop thread was on the CPU, in ns; now = uv_hrtime(). Feeds the
+ * xtreamd_loop_* series of /metrics. */
+void api_loop_lag_sample(struct api *api, uint64_t late_ns, uint64_t busy_ns, uint64_t now_ns);
 /* Periodic housekeeping on the loop thread (every ~0.5 s): ends VOD
  * responses whose file was removed or replaced. */
 void api_tick(struct api *api);

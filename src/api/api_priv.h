@@ -31,6 +31,11 @@ struct api {
     uint64_t vod_started[2];     /* /metrics: VOD responses started [file, relay] */
     uint64_t vod_bytes_done[2];  /* /metrics: bytes of ended responses [file, relay] */
     int64_t last_line_check;     /* api_tick: last api_vod_check_lines() */
+    /* Loop lag (api_loop_lag_sample): maxima of the current and the previous
+     * LOOP_LAG_WINDOW_NS window, [0] wall lateness, [1] CPU-busy lateness. */
+    uint64_t lag_window_start;
+    uint64_t lag_max_cur[2], lag_max_prev[2];
+    uint64_t lag_stalls; /* probes with a CPU-busy lateness over LOOP_STALL_NS */
 };
 
 struct api_req {
@@ -99,13 +104,12 @@ bool api_vod_admin_kill(void *ctx, uint64_t handle);
 /* The VOD series of /metrics (Prometheus text) appended to out. */
 void api_vod_metrics(struct api *api, struct buf *out);
 
-/* Where a cached response lives: a view entry (view, key) or a snapshot entry
+/* Where a cached response lives: a view entry (view, skey) or a snapshot entry
  * (cat, skey). `what` names the response in logs (no credentials). */
 struct api_cache_slot {
-    struct cat_view *view;
-    uint64_t key;
+    struct cat_view *view; /* NULL: snapshot-wide (cat) */
     struct catalog *cat;
-    const char *skey;
+    const char *skey; /* the full key */
     const char *what;
 };
 /* Body of a cached response (api/compress.c): adds Vary: Accept-Encoding and,

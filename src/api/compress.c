@@ -43,13 +43,13 @@ static double ms_since(const struct timespec *t0)
 
 static int slot_get(const struct api_cache_slot *s, struct refbuf **gz)
 {
-    return s->view ? cat_view_cache_get_gzip(s->view, s->key, gz)
+    return s->view ? cat_view_cache_get_gzip(s->view, s->skey, gz)
                    : catalog_cache_get_gzip(s->cat, s->skey, gz);
 }
 
 static int slot_put(const struct api_cache_slot *s, struct refbuf *gz)
 {
-    return s->view ? cat_view_cache_put_gzip(s->view, s->key, gz)
+    return s->view ? cat_view_cache_put_gzip(s->view, s->skey, gz)
                    : catalog_cache_put_gzip(s->cat, s->skey, gz);
 }
 

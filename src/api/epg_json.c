@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/epg.h"
-#include "epg/epg.h"
+#include "catalog/guide.h"
 
 void api_base64(struct buf *out, const char *s, size_t n)
 {
@@ -74,12 +73,13 @@ static void key_lang(struct jsonw *w, const char *lang)
     jsonw_strn(w, lang, n >= 2 ? 2 : 0);
 }
 
-static void write_row(struct jsonw *w, const struct db_epg_row *row, const char *channel,
-                      enum api_epg_kind kind, const struct cat_stream *s, int64_t now)
+static void write_row(struct jsonw *w, const struct cat_programme *row, int64_t source_id,
+                      const char *channel, enum api_epg_kind kind, const struct cat_stream *s,
+                      int64_t now)
 {
     jsonw_obj_begin(w);
     key_int_str(w, "id", row->id);
-    key_int_str(w, "epg_id", row->source_id);
+    key_int_str(w, "epg_id", source_id);
     key_b64(w, "title", row->title);
     key_lang(w, row->lang);
     if (kind == API_EPG_FULL) {
@@ -129,29 +129,32 @@ static void write_listing(struct api_req *r, struct jsonw *w, struct cat_view *v
 {
     jsonw_arr_begin(w);
     const struct cat_stream *s = id >= 0 ? catalog_stream(r->cat, id) : NULL;
-    struct db_epg_reader *rd = epg_reader();
-    if (!s || !s->epg_channel_id || !rd ||
-        !cat_view_has_stream(v, r->cat, (size_t)(s - r->cat->streams))) {
+    const struct cat_guide_channel *g =
+        s ? cat_guide_find(catalog_guide(r->cat), s->epg_channel_id) : NULL;
+    if (!s || !g || !cat_view_has_stream(v, r->cat, (size_t)(s - r->cat->streams))) {
         jsonw_arr_end(w);
         return;
     }
     int64_t now = r->now;
-    int rc;
+    /* The same selection the SQL reader made: start in [from, +inf), stop
+     * after min_stop, by start, at most limit rows. */
+    size_t i = 0, limit = EPG_JSON_MAX_ROWS;
+    int64_t min_stop = INT64_MIN;
     if (kind == API_EPG_SHORT) {
         /* Airing now and later (programmes longer than two days are not). */
-        rc = db_epg_reader_select(rd, s->epg_channel_id, now - 2 * 86400, INT64_MAX, now,
-                                  (int)param_limit(r));
+        i = cat_guide_first_from(g, now - 2 * 86400);
+        min_stop = now;
+        limit = param_limit(r);
     } else {
         const char *fn = http_request_param(r->req, "from_now");
-        bool from_now = kind == API_EPG_FULL && fn && strcmp(fn, "1") == 0;
-        rc = db_epg_reader_select(rd, s->epg_channel_id, INT64_MIN, INT64_MAX,
-                                  from_now ? now : INT64_MIN, EPG_JSON_MAX_ROWS);
+        if (kind == API_EPG_FULL && fn && strcmp(fn, "1") == 0)
+            min_stop = now;
     }
-    if (rc == 0) {
-        struct db_epg_row row;
-        while (db_epg_reader_next(rd, &row) == 1)
-            write_row(w, &row, s->epg_channel_id, kind, s, now);
-        db_epg_reader_reset(rd);
+    for (size_t n = 0; i < g->count && n < limit; i++) {
+        if (g->progs[i].stop <= min_stop)
+            continue;
+        write_row(w, &g->progs[i], g->source_id, s->epg_channel_id, kind, s, now);
+        n++;
     }
     jsonw_arr_end(w);
 }

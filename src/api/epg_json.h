@@ -2,8 +2,9 @@
  * api/epg_json: the player API's EPG actions — get_short_epg,
  * get_simple_data_table and get_epg — with the fields and wire types of
  * shared/docs/xtream-api.md §3.9–3.11 (XUI superset). Programmes come from
- * the EPG module's read-only connection (epg_reader()); each answer reads one
- * channel's rows on its (channel, start) index, bounded by EPG_JSON_MAX_ROWS.
+ * the snapshot's EPG read model (catalog/guide.h: in memory, never SQLite on
+ * the loop thread); each answer binary-searches one channel's programmes by
+ * start, bounded by EPG_JSON_MAX_ROWS.
  * Threading: loop thread only.
  */
 #ifndef XTREAMD_API_EPG_JSON_H

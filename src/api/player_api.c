@@ -722,10 +722,12 @@ void api_player(struct api_req *r, const char *action_name)
     }
     struct list_opts o;
     list_options(r, &o);
-    uint64_t key = ((uint64_t)a << 56) | (uint64_t)(o.category - LIST_MATCH_NOTHING);
-    /* Lists embed artwork URLs built from the request's base URL. */
-    for (const char *p = r->base; *p; p++)
-        key = (key ^ (unsigned char)*p) * 0x100000001b3ULL;
+    /* The full key: action, category filter and, since lists embed artwork
+     * URLs built from the request's base URL, the base — unless --public-url
+     * fixes it, so that Host headers cannot multiply the entries. */
+    char key[640];
+    snprintf(key, sizeof(key), "%d|%lld|%s", (int)a, (long long)o.category,
+             r->api->public_url ? "" : r->base);
     bool use_cache = cacheable(a, &o);
     struct refbuf *rb = use_cache ? cat_view_cache_get(v, key) : NULL;
     if (!rb) {
@@ -750,7 +752,7 @@ void api_player(struct api_req *r, const char *action_name)
     http_response_status(r->res, 200);
     http_response_header(r->res, "Content-Type", "application/json");
     if (use_cache) {
-        struct api_cache_slot slot = {.view = v, .key = key, .what = action_name};
+        struct api_cache_slot slot = {.view = v, .skey = key, .what = action_name};
         api_respond_cached(r, rb, &slot);
     } else {
         http_response_body_ref(r->res, rb);

@@ -185,7 +185,7 @@ void api_playlist(struct api_req *r, const char *type)
     }
     char key[700];
     snprintf(key, sizeof(key), "m3u|%lld|%d|%s|%d%d%d|%s", (long long)r->line->id, o.plus, o.output,
-             o.live, o.movie, o.series, r->base);
+             o.live, o.movie, o.series, r->api->public_url ? "" : r->base);
     struct refbuf *rb = catalog_cache_get(r->cat, key);
     if (!rb) {
         struct buf b = BUF_INIT(0);

@@ -7,24 +7,27 @@
  * programmes whose start lies in
  * [now - prev_days, now + next_days) (defaults 1 and 7; `days` is an alias of
  * next_days). The body is STREAMED from an http_body_source: each pull
- * renders at most about `budget` bytes, stepping a per-request read-only
- * SQLite statement, so memory is constant and the loop thread never works
- * for more than one budget's worth at a time. gzip deflates the same stream
+ * renders at most about `budget` bytes from the snapshot's EPG read model
+ * (catalog/guide.h: in memory, so the loop thread never reads SQLite), so
+ * memory is constant and the loop thread never works for more than one
+ * budget's worth at a time. gzip deflates the same stream
  * incrementally: as a download (gzip=1, /gz: application/gzip, epg.xml.gz) or
  * as Content-Encoding: gzip when the request's Accept-Encoding accepts it
  * (Vary: Accept-Encoding on the plain forms).
  *
- * Owns per request: a catalogue reference (the channel list points into it),
- * the reader connection, the deflate state. Threading: loop thread only.
+ * Owns per request: a catalogue reference (the channel list and the guide
+ * point into it), the deflate state. Threading: loop thread only.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <uv.h>
 #include <zlib.h>
 
 #include "api/api_priv.h"
-#include "db/epg.h"
+#include "catalog/guide.h"
 #include "epg/epg.h"
 #include "http/encoding.h"
 
@@ -32,6 +35,11 @@
 #define XMLTV_DEFAULT_NEXT 7
 #define XMLTV_MAX_DAYS     31
 #define GZ_LEVEL           3
+/* Rendering time all guide responses together may spend in one turn of the
+ * loop: past it a pull yields ("more, nothing now") until the next turn, so
+ * 50 clients fetching the guide at once cannot hold the loop for 50 clients'
+ * worth of rendering (each pull renders about 64 KiB). */
+#define XMLTV_TURN_BUDGET_NS (8ULL * 1000000ULL)
 
 /* Appends s escaped for XML text/attributes, as valid UTF-8 (invalid bytes
  * become U+FFFD, control characters XML 1.0 forbids are dropped). */
@@ -97,11 +105,13 @@ struct xmltv_src {
     size_t nchan, i;
     enum phase phase;
     bool selected;
-    struct db_epg_reader *rd;
+    const struct cat_guide_channel *g; /* the selected channel's guide */
+    size_t pi;                         /* its next programme */
     int64_t from, to;
     bool gzip, gz_init;
     z_stream zs;
-    struct buf xml; /* gzip: rendered, not yet deflated */
+    uv_loop_t *loop; /* for the per-turn budget; NULL: none */
+    struct buf xml;  /* gzip: rendered, not yet deflated */
 };
 
 static bool valid_lang(const char *l)
@@ -114,7 +124,7 @@ static bool valid_lang(const char *l)
     return n > 0 && n <= 16;
 }
 
-static void put_programme(struct buf *b, const char *channel, const struct db_epg_row *row)
+static void put_programme(struct buf *b, const char *channel, const struct cat_programme *row)
 {
     char start[21], stop[21];
     epg_format_xmltv_time(row->start, start);
@@ -209,25 +219,20 @@ static int render(struct xmltv_src *x, struct buf *b, size_t budget)
             }
             const char *id = x->chan[x->i]->epg_channel_id;
             if (!x->selected) {
-                int rc = db_epg_reader_select(x->rd, id, x->from, x->to, INT64_MIN, -1);
-                if (rc == -ENOENT) {
+                x->g = cat_guide_find(catalog_guide(x->cat), id);
+                if (!x->g) {
                     x->i++;
                     break;
                 }
-                if (rc)
-                    return rc;
+                x->pi = cat_guide_first_from(x->g, x->from);
                 x->selected = true;
             }
-            struct db_epg_row row;
-            int rc = db_epg_reader_next(x->rd, &row);
-            if (rc < 0)
-                return rc;
-            if (rc == 0) {
+            if (x->pi == x->g->count || x->g->progs[x->pi].start >= x->to) {
                 x->selected = false;
                 x->i++;
                 break;
             }
-            put_programme(b, id, &row);
+            put_programme(b, id, &x->g->progs[x->pi++]);
             break;
         }
         case P_TAIL:
@@ -243,9 +248,43 @@ static int render(struct xmltv_src *x, struct buf *b, size_t budget)
     return x->phase == P_DONE ? 0 : 1;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The loop turn's rendering account, shared by every guide response (loop
+ * thread only). A turn is recognised by the loop's cached time, which libuv
+ * updates once per turn; turns within one millisecond share an account. */
+static struct {
+    uint64_t turn;
+    uint64_t spent_ns;
+} turn_acct;
+
+static int pull_unmetered(struct xmltv_src *x, struct buf *out, size_t budget);
+
 static int pull(void *ctx, struct buf *out, size_t budget)
 {
     struct xmltv_src *x = ctx;
+    if (!x->loop)
+        return pull_unmetered(x, out, budget);
+    uint64_t turn = uv_now(x->loop);
+    if (turn != turn_acct.turn) {
+        turn_acct.turn = turn;
+        turn_acct.spent_ns = 0;
+    }
+    if (turn_acct.spent_ns >= XMLTV_TURN_BUDGET_NS)
+        return 1; /* nothing now: the next writable event (next turn) continues */
+    uint64_t t0 = mono_ns();
+    int rc = pull_unmetered(x, out, budget);
+    turn_acct.spent_ns += mono_ns() - t0;
+    return rc;
+}
+
+static int pull_unmetered(struct xmltv_src *x, struct buf *out, size_t budget)
+{
     if (!x->gzip)
         return render(x, out, budget);
     buf_reset(&x->xml);
@@ -274,8 +313,6 @@ static int pull(void *ctx, struct buf *out, size_t budget)
 static void src_close(void *ctx)
 {
     struct xmltv_src *x = ctx;
-    if (x->rd)
-        db_epg_reader_close(x->rd);
     if (x->gz_init)
         deflateEnd(&x->zs);
     buf_free(&x->xml);
@@ -354,6 +391,7 @@ void api_xmltv(struct api_req *r, bool gzip)
         return;
     }
     x->cat = catalog_ref(r->cat);
+    x->loop = r->api->cfg.loop;
     buf_init(&x->xml, 0);
     x->base = strdup(r->base);
     /* gzip=1 and /gz are a .xml.gz download; otherwise the guide is gzipped
@@ -364,12 +402,6 @@ void api_xmltv(struct api_req *r, bool gzip)
     x->to = r->now + (int64_t)param_days(r, "next_days", "days", XMLTV_DEFAULT_NEXT) * 86400;
     if (!x->base || collect_channels(x, v) != 0)
         goto fail;
-    const char *dir = epg_data_dir();
-    if (!dir || db_epg_reader_open(dir, &x->rd) != 0) {
-        src_close(x);
-        api_text_error(r, 503, "guide not available\n");
-        return;
-    }
     if (x->gzip) {
         if (deflateInit2(&x->zs, GZ_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
             goto fail;

@@ -4,13 +4,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rendered responses kept per snapshot, all caches together. */
-#define CATALOG_CACHE_MAX_BYTES ((size_t)96 << 20)
+/* Rendered responses kept per snapshot, all caches together: past either
+ * bound the least recently used entries are evicted. */
+#define CATALOG_CACHE_MAX_BYTES   ((size_t)96 << 20)
+#define CATALOG_CACHE_MAX_ENTRIES 2048
+#define CATALOG_CACHE_BUCKETS     1024
 
+/* One cached response. Found by (view, full key bytes): the hash only picks
+ * the bucket, so two keys with equal hashes never share a body. */
 struct cat_cache_entry {
-    struct cat_cache_entry *next;
-    uint64_t key;
-    char *skey;
+    struct cat_cache_entry *hnext;         /* bucket chain */
+    struct cat_cache_entry *newer, *older; /* LRU list, newest first */
+    const struct cat_view *view;           /* NULL: snapshot-wide */
+    uint64_t hash;
+    size_t klen;
+    char *key;
     struct refbuf *rb;
     /* The gzip variant: decided once (made, or declined: NULL), then fixed. */
     bool gz_decided;
@@ -23,7 +31,6 @@ struct cat_view {
     char *key;
     uint8_t *kind_items[CAT_KIND_COUNT]; /* bit per stream / movie / series index */
     uint8_t *categories[CAT_KIND_COUNT]; /* bit per category index */
-    struct cat_cache_entry *cache;
     struct catalog *owner;
 };
 
@@ -43,16 +50,23 @@ int catalog_new(struct catalog **out)
     return 0;
 }
 
-static void cache_free(struct cat_cache_entry *e)
+static void entry_free(struct cat_cache_entry *e)
 {
+    refbuf_unref(e->rb);
+    refbuf_unref(e->gz);
+    free(e->key);
+    free(e);
+}
+
+static void cache_free_all(struct catalog_priv *p)
+{
+    struct cat_cache_entry *e = p->cache_newest;
     while (e) {
-        struct cat_cache_entry *next = e->next;
-        refbuf_unref(e->rb);
-        refbuf_unref(e->gz);
-        free(e->skey);
-        free(e);
-        e = next;
+        struct cat_cache_entry *older = e->older;
+        entry_free(e);
+        e = older;
     }
+    free(p->cache_buckets);
 }
 
 static void catalog_free(struct catalog *c)
@@ -65,12 +79,12 @@ static void catalog_free(struct catalog *c)
             free(v->kind_items[k]);
             free(v->categories[k]);
         }
-        cache_free(v->cache);
         free(v->key);
         free(v);
         v = next;
     }
-    cache_free(p->cache);
+    cache_free_all(p);
+    cat_guide_unref(p->guide);
     free(p->line_slots);
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
         free(p->by_id[k]);
@@ -80,6 +94,11 @@ static void catalog_free(struct catalog *c)
     arena_free(&p->arena);
     free(p);
     free(c);
+}
+
+const struct cat_guide *catalog_guide(const struct catalog *c)
+{
+    return c ? c->priv->guide : NULL;
 }
 
 struct catalog *catalog_ref(struct catalog *c)
@@ -393,40 +412,173 @@ bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t 
 
 /* ---- caches ---- */
 
-static int cache_put(struct catalog_priv *p, struct cat_cache_entry **list, uint64_t key,
-                     const char *skey, struct refbuf *rb)
+/* Process-wide counters for /metrics (loop thread only). */
+static uint64_t cache_evictions, cache_refused;
+
+static uint64_t fnv1a(const void *data, size_t len)
 {
-    if (p->cache_bytes + rb->len > CATALOG_CACHE_MAX_BYTES)
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+static uint64_t (*cache_hash)(const void *, size_t) = fnv1a;
+
+void catalog_cache_set_hash(uint64_t (*fn)(const void *key, size_t len))
+{
+    cache_hash = fn ? fn : fnv1a;
+}
+
+void catalog_cache_set_limits(struct catalog *c, size_t max_entries, size_t max_bytes)
+{
+    c->priv->cache_max_entries = max_entries;
+    c->priv->cache_max_bytes = max_bytes;
+}
+
+void catalog_cache_stats(const struct catalog *c, struct catalog_cache_stats *out)
+{
+    const struct catalog_priv *p = c ? c->priv : NULL;
+    out->entries = p ? p->cache_entries : 0;
+    out->bytes = p ? p->cache_bytes : 0;
+    out->max_entries = p && p->cache_max_entries ? p->cache_max_entries : CATALOG_CACHE_MAX_ENTRIES;
+    out->max_bytes = p && p->cache_max_bytes ? p->cache_max_bytes : CATALOG_CACHE_MAX_BYTES;
+    out->evictions = cache_evictions;
+    out->refused = cache_refused;
+}
+
+static size_t max_entries(const struct catalog_priv *p)
+{
+    return p->cache_max_entries ? p->cache_max_entries : CATALOG_CACHE_MAX_ENTRIES;
+}
+
+static size_t max_bytes(const struct catalog_priv *p)
+{
+    return p->cache_max_bytes ? p->cache_max_bytes : CATALOG_CACHE_MAX_BYTES;
+}
+
+static size_t entry_bytes(const struct cat_cache_entry *e)
+{
+    return e->rb->len + (e->gz ? e->gz->len : 0);
+}
+
+static void lru_unlink(struct catalog_priv *p, struct cat_cache_entry *e)
+{
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        p->cache_newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        p->cache_oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void lru_push(struct catalog_priv *p, struct cat_cache_entry *e)
+{
+    e->older = p->cache_newest;
+    e->newer = NULL;
+    if (p->cache_newest)
+        p->cache_newest->newer = e;
+    p->cache_newest = e;
+    if (!p->cache_oldest)
+        p->cache_oldest = e;
+}
+
+static void cache_remove(struct catalog_priv *p, struct cat_cache_entry *e)
+{
+    struct cat_cache_entry **pp = &p->cache_buckets[e->hash % CATALOG_CACHE_BUCKETS];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    lru_unlink(p, e);
+    p->cache_entries--;
+    p->cache_bytes -= entry_bytes(e);
+    entry_free(e);
+}
+
+/* Evicts least recently used entries (never keep) until one more entry of
+ * `bytes` fits (add_entry) or `bytes` more fit. False when it cannot. */
+static bool make_room(struct catalog_priv *p, size_t bytes, bool add_entry,
+                      const struct cat_cache_entry *keep)
+{
+    if (bytes > max_bytes(p))
+        return false;
+    while (p->cache_bytes + bytes > max_bytes(p) ||
+           (add_entry && p->cache_entries + 1 > max_entries(p))) {
+        struct cat_cache_entry *victim = p->cache_oldest;
+        if (victim == keep)
+            victim = victim->newer;
+        if (!victim)
+            return false;
+        cache_remove(p, victim);
+        cache_evictions++;
+    }
+    return true;
+}
+
+static struct cat_cache_entry *cache_find(struct catalog_priv *p, const struct cat_view *view,
+                                          const char *key)
+{
+    if (!p->cache_buckets || !key)
+        return NULL;
+    size_t klen = strlen(key);
+    uint64_t h = cache_hash(key, klen) ^ (uint64_t)(uintptr_t)view;
+    for (struct cat_cache_entry *e = p->cache_buckets[h % CATALOG_CACHE_BUCKETS]; e; e = e->hnext)
+        if (e->hash == h && e->view == view && e->klen == klen && memcmp(e->key, key, klen) == 0)
+            return e;
+    return NULL;
+}
+
+/* A lookup that counts as a use (moves the entry to the LRU front). */
+static struct cat_cache_entry *cache_use(struct catalog_priv *p, const struct cat_view *view,
+                                         const char *key)
+{
+    struct cat_cache_entry *e = cache_find(p, view, key);
+    if (e && e != p->cache_newest) {
+        lru_unlink(p, e);
+        lru_push(p, e);
+    }
+    return e;
+}
+
+static int cache_put(struct catalog_priv *p, const struct cat_view *view, const char *key,
+                     struct refbuf *rb)
+{
+    if (!p->cache_buckets) {
+        p->cache_buckets = calloc(CATALOG_CACHE_BUCKETS, sizeof(*p->cache_buckets));
+        if (!p->cache_buckets)
+            return -ENOMEM;
+    }
+    struct cat_cache_entry *old = cache_find(p, view, key);
+    if (old)
+        cache_remove(p, old); /* replaced, not evicted */
+    if (!make_room(p, rb->len, true, NULL)) {
+        cache_refused++;
         return -ENOSPC;
+    }
     struct cat_cache_entry *e = calloc(1, sizeof(*e));
     if (!e)
         return -ENOMEM;
-    if (skey && !(e->skey = strdup(skey))) {
+    e->klen = strlen(key);
+    e->key = malloc(e->klen + 1);
+    if (!e->key) {
         free(e);
         return -ENOMEM;
     }
-    e->key = key;
+    memcpy(e->key, key, e->klen + 1);
+    e->view = view;
+    e->hash = cache_hash(key, e->klen) ^ (uint64_t)(uintptr_t)view;
     e->rb = refbuf_ref(rb);
-    e->next = *list;
-    *list = e;
+    struct cat_cache_entry **bucket = &p->cache_buckets[e->hash % CATALOG_CACHE_BUCKETS];
+    e->hnext = *bucket;
+    *bucket = e;
+    lru_push(p, e);
+    p->cache_entries++;
     p->cache_bytes += rb->len;
     return 0;
-}
-
-static struct cat_cache_entry *find_key(struct cat_cache_entry *e, uint64_t key)
-{
-    for (; e; e = e->next)
-        if (e->key == key)
-            return e;
-    return NULL;
-}
-
-static struct cat_cache_entry *find_skey(struct cat_cache_entry *e, const char *key)
-{
-    for (; e; e = e->next)
-        if (strcmp(e->skey, key) == 0)
-            return e;
-    return NULL;
 }
 
 static int gzip_get(const struct cat_cache_entry *e, struct refbuf **gz)
@@ -450,51 +602,53 @@ static int gzip_put(struct catalog_priv *p, struct cat_cache_entry *e, struct re
     e->gz_decided = true; /* made or declined, never tried again */
     if (!gz)
         return 0;
-    if (p->cache_bytes + gz->len > CATALOG_CACHE_MAX_BYTES)
+    if (!make_room(p, gz->len, false, e)) {
+        cache_refused++;
         return -ENOSPC;
+    }
     e->gz = refbuf_ref(gz);
     p->cache_bytes += gz->len;
     return 0;
 }
 
-struct refbuf *cat_view_cache_get(struct cat_view *v, uint64_t key)
+struct refbuf *cat_view_cache_get(struct cat_view *v, const char *key)
 {
-    struct cat_cache_entry *e = find_key(v->cache, key);
+    struct cat_cache_entry *e = cache_use(v->owner->priv, v, key);
     return e ? refbuf_ref(e->rb) : NULL;
 }
 
-void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb)
+void cat_view_cache_put(struct cat_view *v, const char *key, struct refbuf *rb)
 {
-    cache_put(v->owner->priv, &v->cache, key, NULL, rb);
+    cache_put(v->owner->priv, v, key, rb);
 }
 
 struct refbuf *catalog_cache_get(struct catalog *c, const char *key)
 {
-    struct cat_cache_entry *e = find_skey(c->priv->cache, key);
+    struct cat_cache_entry *e = cache_use(c->priv, NULL, key);
     return e ? refbuf_ref(e->rb) : NULL;
 }
 
 void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb)
 {
-    cache_put(c->priv, &c->priv->cache, 0, key, rb);
+    cache_put(c->priv, NULL, key, rb);
 }
 
-int cat_view_cache_get_gzip(struct cat_view *v, uint64_t key, struct refbuf **gz)
+int cat_view_cache_get_gzip(struct cat_view *v, const char *key, struct refbuf **gz)
 {
-    return gzip_get(find_key(v->cache, key), gz);
+    return gzip_get(cache_find(v->owner->priv, v, key), gz);
 }
 
-int cat_view_cache_put_gzip(struct cat_view *v, uint64_t key, struct refbuf *gz)
+int cat_view_cache_put_gzip(struct cat_view *v, const char *key, struct refbuf *gz)
 {
-    return gzip_put(v->owner->priv, find_key(v->cache, key), gz);
+    return gzip_put(v->owner->priv, cache_find(v->owner->priv, v, key), gz);
 }
 
 int catalog_cache_get_gzip(struct catalog *c, const char *key, struct refbuf **gz)
 {
-    return gzip_get(find_skey(c->priv->cache, key), gz);
+    return gzip_get(cache_find(c->priv, NULL, key), gz);
 }
 
 int catalog_cache_put_gzip(struct catalog *c, const char *key, struct refbuf *gz)
 {
-    return gzip_put(c->priv, find_skey(c->priv->cache, key), gz);
+    return gzip_put(c->priv, cache_find(c->priv, NULL, key), gz);
 }

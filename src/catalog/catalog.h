@@ -1,8 +1,8 @@
 /*
  * catalog: an immutable, versioned in-memory snapshot of everything the client
  * API reads — lines (by username), categories, live streams, movies, series
- * with seasons and episodes, bouquets — so that client requests never touch
- * SQLite.
+ * with seasons and episodes, bouquets, and the EPG read model beside them
+ * (catalog/guide.h) — so that client requests never touch SQLite.
  *
  * Lifecycle: catalog_load() builds a snapshot from the database (on a worker
  * thread); the server publishes it and drops the previous one. A snapshot's
@@ -10,9 +10,11 @@
  * (resolved bouquet views and rendered responses, with their gzip variants),
  * which only the loop thread touches; they die with the snapshot, which is how
  * a database change invalidates every cached response at once. Cached bodies
- * together (identity and gzip) are bounded per snapshot.
+ * together (identity and gzip) are bounded per snapshot in bytes and entries,
+ * least recently used evicted first.
  *
  * Threading: catalog_load() may run on any thread with its own struct db;
+struct cat_guide;
  * everything else is loop-thread only. Refcounted so that a response still
  * streaming from an old snapshot keeps it alive.
  */
@@ -157,8 +159,14 @@ struct catalog {
     struct catalog_priv *priv;
 };
 
-/* Builds a snapshot from the database. */
+/* Builds a snapshot from the database, with its EPG read model. */
 int catalog_load(struct db *db, uint64_t version, struct catalog **out);
+/* Same, reusing prev's EPG read model when the guide did not change (prev may
+ * be NULL; it must stay referenced by the caller during the call). */
+int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *prev,
+                       struct catalog **out);
+/* The snapshot's EPG read model (catalog/guide.h); NULL if none was built. */
+const struct cat_guide *catalog_guide(const struct catalog *c);
 struct catalog *catalog_ref(struct catalog *c);
 void catalog_unref(struct catalog *c);
 
@@ -179,11 +187,14 @@ bool cat_view_has_movie(const struct cat_view *v, const struct catalog *c, size_
 bool cat_view_has_series(const struct cat_view *v, const struct catalog *c, size_t index);
 bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t index);
 
-/* Response cache, scoped to a view (key: caller-defined 64-bit value) or to the
- * whole snapshot (key: string). Lookups return a new reference or NULL. Stores
- * take their own reference and silently refuse past the cache's byte bound. */
-struct refbuf *cat_view_cache_get(struct cat_view *v, uint64_t key);
-void cat_view_cache_put(struct cat_view *v, uint64_t key, struct refbuf *rb);
+/* Response cache, scoped to a view or to the whole snapshot, keyed by the
+ * full key string (compared whole: the hash only picks a bucket). Bounded in
+ * entries and bytes (identity and gzip bodies together); a store past a bound
+ * evicts the least recently used entries (counted), and a body larger than
+ * the whole byte bound is refused (counted). Lookups return a new reference
+ * or NULL and count as a use. Stores take their own reference. */
+struct refbuf *cat_view_cache_get(struct cat_view *v, const char *key);
+void cat_view_cache_put(struct cat_view *v, const char *key, struct refbuf *rb);
 struct refbuf *catalog_cache_get(struct catalog *c, const char *key);
 void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb);
 
@@ -196,8 +207,15 @@ void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb);
  *  put: attaches gz (NULL declines: "not worth it") — decided once, for good.
  *       -ENOSPC past the byte bound (recorded as declined), -EEXIST when
  *       already decided, -ENOENT without an entry. */
-int cat_view_cache_get_gzip(struct cat_view *v, uint64_t key, struct refbuf **gz);
-int cat_view_cache_put_gzip(struct cat_view *v, uint64_t key, struct refbuf *gz);
+int cat_view_cache_get_gzip(struct cat_view *v, const char *key, struct refbuf **gz);
+int cat_view_cache_put_gzip(struct cat_view *v, const char *key, struct refbuf *gz);
+
+/* For /metrics: the snapshot's cache now, and process-wide counters. */
+struct catalog_cache_stats {
+    size_t entries, bytes, max_entries, max_bytes;
+    uint64_t evictions, refused;
+};
+void catalog_cache_stats(const struct catalog *c, struct catalog_cache_stats *out);
 int catalog_cache_get_gzip(struct catalog *c, const char *key, struct refbuf **gz);
 int catalog_cache_put_gzip(struct catalog *c, const char *key, struct refbuf *gz);
 

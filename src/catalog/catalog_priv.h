@@ -7,6 +7,7 @@
 #define XTREAMD_CATALOG_CATALOG_PRIV_H
 
 #include "catalog/catalog.h"
+#include "catalog/guide.h"
 #include "core/arena.h"
 
 struct cat_bouquet {
@@ -42,12 +43,21 @@ struct catalog_priv {
     struct cat_id_index *category_by_id[CAT_KIND_COUNT];
     struct cat_episode_index *episodes_by_id; /* sorted by id */
     size_t episode_total;
-    struct cat_view *views;        /* singly linked, built lazily */
-    struct cat_cache_entry *cache; /* snapshot-wide, singly linked */
-    size_t cache_bytes;            /* snapshot and view caches together, bounded */
+    struct cat_view *views; /* singly linked, built lazily */
+    /* The response cache (views' and snapshot-wide entries together): hash
+     * buckets on the full key, an LRU list, and its bounds (0 = default). */
+    struct cat_cache_entry **cache_buckets;
+    struct cat_cache_entry *cache_newest, *cache_oldest;
+    size_t cache_entries, cache_bytes;
+    size_t cache_max_entries, cache_max_bytes;
+    struct cat_guide *guide; /* the EPG read model (catalog/guide.h), may be shared */
 };
 
 int catalog_new(struct catalog **out);
+/* Tests: the cache's key hash (NULL restores FNV-1a), to force collisions;
+ * and a snapshot's cache bounds. */
+void catalog_cache_set_hash(uint64_t (*fn)(const void *key, size_t len));
+void catalog_cache_set_limits(struct catalog *c, size_t max_entries, size_t max_bytes);
 int catalog_finish(struct catalog *c);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "api/api.h"
@@ -31,6 +32,7 @@
 
 #define REFRESH_INTERVAL_MS 500
 #define SHUTDOWN_GRACE_MS   10000
+#define LAG_PROBE_MS        10
 
 struct serve {
     uv_loop_t *loop;
@@ -40,6 +42,10 @@ struct serve {
     struct live *live; /* live engine (stream/live.h) */
     struct http_server *http;
     uv_timer_t refresh;
+    uv_timer_t lag;       /* loop-lag probe (api_loop_lag_sample) */
+    uint64_t lag_last;    /* uv_hrtime() of the previous probe */
+    uint64_t lag_cpu;     /* the loop thread's CPU time then (ns) */
+    struct catalog *prev; /* the published snapshot, referenced while a build runs */
     uv_signal_t sigint, sigterm;
     uv_work_t work;
     bool building, dirty, stopping;
@@ -59,7 +65,9 @@ static void build_work(uv_work_t *w)
     s->build_rc = db_open(s->data_dir, &db);
     if (s->build_rc)
         return;
-    s->build_rc = catalog_load(db, s->version, &s->built);
+    /* The previous snapshot's EPG read model is reused when the guide did not
+     * change; s->prev stays referenced by the loop until build_done. */
+    s->build_rc = catalog_load_reuse(db, s->version, s->prev, &s->built);
     if (s->build_rc == 0)
         s->build_rc = db_library_roots(db, &s->roots, &s->nroots);
     db_close(db);
@@ -71,6 +79,8 @@ static void build_done(uv_work_t *w, int status)
 {
     struct serve *s = w->data;
     s->building = false;
+    catalog_unref(s->prev);
+    s->prev = NULL;
     if (status == 0 && s->build_rc == 0 && s->built) {
         api_set_catalog(s->api, s->built);
         api_set_library_roots(s->api, s->roots, s->nroots);
@@ -98,7 +108,11 @@ static void start_build(struct serve *s)
     s->building = true;
     s->version++;
     s->work.data = s;
+    struct catalog *cur = api_catalog(s->api);
+    s->prev = cur ? catalog_ref(cur) : NULL;
     if (uv_queue_work(s->loop, &s->work, build_work, build_done) != 0) {
+        catalog_unref(s->prev);
+        s->prev = NULL;
         s->building = false;
         s->dirty = true;
     }
@@ -118,6 +132,28 @@ static void refresh_tick(uv_timer_t *t)
         start_build(s);
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Every LAG_PROBE_MS: how late this timer fired (wall clock), and how much of
+ * that the loop thread spent on the CPU (work that kept the loop from
+ * turning, as opposed to the process waiting for a core). */
+static void lag_tick(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    uint64_t now = uv_hrtime(), cpu = thread_cpu_ns();
+    uint64_t due = s->lag_last + (uint64_t)LAG_PROBE_MS * 1000000ULL;
+    uint64_t late = now > due ? now - due : 0;
+    uint64_t busy = cpu - s->lag_cpu;
+    api_loop_lag_sample(s->api, late, busy < late ? busy : late, now);
+    s->lag_last = now;
+    s->lag_cpu = cpu;
+}
+
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
@@ -128,6 +164,7 @@ static void http_stopped(void *ud)
     struct serve *s = ud;
     s->http = NULL;
     uv_close((uv_handle_t *)&s->refresh, on_closed);
+    uv_close((uv_handle_t *)&s->lag, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
     log_info("serve", "stopped");
@@ -143,6 +180,7 @@ static void on_signal(uv_signal_t *h, int signum)
     s->stopping = true;
     log_info("serve", "%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
     uv_timer_stop(&s->refresh);
+    uv_timer_stop(&s->lag);
     epg_server_stop();
     live_stop(s->live, NULL, NULL); /* ends live viewers, terminates ffmpeg children */
     http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
@@ -402,6 +440,8 @@ int cli_serve(int argc, char **argv)
      * in libuv's signal pipe. */
     uv_timer_init(s.loop, &s.refresh);
     s.refresh.data = &s;
+    uv_timer_init(s.loop, &s.lag);
+    s.lag.data = &s;
     uv_signal_init(s.loop, &s.sigint);
     uv_signal_init(s.loop, &s.sigterm);
     s.sigint.data = s.sigterm.data = &s;
@@ -424,6 +464,7 @@ int cli_serve(int argc, char **argv)
          * channels): stop it and let the loop reap its children and close its
          * handles before the loop is closed. */
         uv_close((uv_handle_t *)&s.refresh, on_closed);
+        uv_close((uv_handle_t *)&s.lag, on_closed);
         uv_close((uv_handle_t *)&s.sigint, on_closed);
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
         live_stop(s.live, NULL, NULL);
@@ -445,6 +486,9 @@ int cli_serve(int argc, char **argv)
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);
+    s.lag_last = uv_hrtime();
+    s.lag_cpu = thread_cpu_ns();
+    uv_timer_start(&s.lag, lag_tick, LAG_PROBE_MS, LAG_PROBE_MS);
 
     uv_run(s.loop, UV_RUN_DEFAULT);
     rc = CLI_OK;

@@ -460,7 +460,176 @@ static void load_bouquets(struct loader *l)
     sqlite3_finalize(items);
 }
 
+/* ---- the EPG read model (catalog/guide.h) ---- */
+
+/* Changes with every import (gen), and with a source added, deleted,
+ * enabled, disabled or re-prioritised: all that decides what the guide holds. */
+static char *epg_stamp(struct loader *l)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(l->db,
+                   "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || ':' || "
+                   "gen, ','), '') FROM (SELECT * FROM epg_sources ORDER BY id)",
+                   &st)) {
+        l->err = -EIO;
+        return NULL;
+    }
+    char *stamp = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        stamp = strdup(db_col_text(st, 0));
+    sqlite3_finalize(st);
+    if (!stamp)
+        l->err = -EIO;
+    return stamp;
+}
+
+static uint64_t hash_id(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The distinct guide ids the streams are mapped to. */
+static const char **mapped_ids(struct loader *l, size_t *n)
+{
+    const struct catalog *c = l->c;
+    size_t cap = 16;
+    while (cap < c->stream_count * 2 + 2)
+        cap *= 2;
+    const char **seen = calloc(cap, sizeof(*seen));
+    const char **ids = calloc(c->stream_count ? c->stream_count : 1, sizeof(*ids));
+    *n = 0;
+    if (!seen || !ids) {
+        free(seen);
+        free(ids);
+        l->err = -ENOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; i < c->stream_count; i++) {
+        const char *id = c->streams[i].epg_channel_id;
+        if (!id || !*id)
+            continue;
+        size_t j = hash_id(id) & (cap - 1);
+        while (seen[j] && strcmp(seen[j], id) != 0)
+            j = (j + 1) & (cap - 1);
+        if (seen[j])
+            continue;
+        seen[j] = id;
+        ids[(*n)++] = id;
+    }
+    free(seen);
+    return ids;
+}
+
+static int load_guide_channel(struct loader *l, struct cat_guide *g, sqlite3_stmt *best,
+                              sqlite3_stmt *progs, const char *id)
+{
+    sqlite3_bind_text(best, 1, id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(best);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(best);
+        return rc == SQLITE_DONE ? cat_guide_add(g, id, false, 0, NULL, 0) : -EIO;
+    }
+    int64_t chan = sqlite3_column_int64(best, 0), source = sqlite3_column_int64(best, 1);
+    sqlite3_reset(best);
+    sqlite3_bind_int64(progs, 1, chan);
+    struct cat_programme *p = NULL;
+    size_t n = 0, cap = 0;
+    int err = 0;
+    while ((rc = sqlite3_step(progs)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct cat_programme *np = realloc(p, ncap * sizeof(*p));
+            if (!np) {
+                err = -ENOMEM;
+                break;
+            }
+            p = np;
+            cap = ncap;
+        }
+        struct cat_programme *r = &p[n++];
+        r->id = sqlite3_column_int64(progs, 0);
+        r->start = sqlite3_column_int64(progs, 1);
+        r->stop = sqlite3_column_int64(progs, 2);
+        const char **f[] = {&r->title,       &r->sub_title, &r->desc, &r->category,
+                            &r->episode_num, &r->icon,      &r->lang, &r->rating};
+        for (int k = 0; k < 8; k++) {
+            *f[k] = cat_guide_strdup(g, db_col_text(progs, 3 + k));
+            if (!*f[k])
+                err = -ENOMEM;
+        }
+        if (err)
+            break;
+    }
+    if (!err && rc != SQLITE_DONE)
+        err = -EIO;
+    sqlite3_reset(progs);
+    if (err) {
+        free(p);
+        return err;
+    }
+    return cat_guide_add(g, id, true, source, p, n);
+}
+
+/* Builds the guide of the mapped ids, or takes prev's when nothing changed. */
+static void load_guide(struct loader *l, const struct catalog *prev)
+{
+    size_t n = 0;
+    const char **ids = mapped_ids(l, &n);
+    char *stamp = ids ? epg_stamp(l) : NULL;
+    if (!stamp) {
+        free(ids);
+        return;
+    }
+    const struct cat_guide *old = catalog_guide(prev);
+    bool same =
+        old && strcmp(cat_guide_stamp(old), stamp) == 0 && cat_guide_channel_count(old) == n;
+    for (size_t i = 0; same && i < n; i++)
+        same = cat_guide_has_channel(old, ids[i]);
+    if (same) {
+        l->c->priv->guide = cat_guide_ref((struct cat_guide *)old);
+        free(ids);
+        free(stamp);
+        return;
+    }
+    struct cat_guide *g = NULL;
+    sqlite3_stmt *best = NULL, *progs = NULL;
+    int err = cat_guide_new(stamp, n, &g);
+    if (!err && (db_prepare(l->db,
+                            "SELECT c.id, c.source_id FROM epg_channels c"
+                            " JOIN epg_sources s ON s.id = c.source_id"
+                            " WHERE c.channel_id = ?1 AND s.enabled = 1 AND c.programmes > 0"
+                            " ORDER BY s.priority DESC, s.id LIMIT 1",
+                            &best) ||
+                 db_prepare(l->db,
+                            "SELECT id, start, stop, title, sub_title, description, category,"
+                            " episode_num, icon, lang, rating FROM epg_programmes"
+                            " WHERE channel = ?1 ORDER BY start",
+                            &progs)))
+        err = -EIO;
+    for (size_t i = 0; !err && i < n; i++)
+        err = load_guide_channel(l, g, best, progs, ids[i]);
+    sqlite3_finalize(best);
+    sqlite3_finalize(progs);
+    free(ids);
+    free(stamp);
+    if (err) {
+        cat_guide_unref(g);
+        l->err = err;
+        return;
+    }
+    l->c->priv->guide = g;
+}
+
 int catalog_load(struct db *db, uint64_t version, struct catalog **out)
+{
+    return catalog_load_reuse(db, version, NULL, out);
+}
+
+int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *prev,
+                       struct catalog **out)
 {
     struct catalog *c;
     int rc = catalog_new(&c);
@@ -479,6 +648,8 @@ int catalog_load(struct db *db, uint64_t version, struct catalog **out)
     load_series(&l);
     load_lines(&l);
     load_bouquets(&l);
+    if (!l.err)
+        load_guide(&l, prev);
     db_exec(db, "COMMIT");
     if (!l.err)
         l.err = catalog_finish(c);

@@ -1,17 +1,18 @@
 /*
  * epg: the EPG server — XMLTV import (expat, streamed: constant memory
  * whatever the document size), time parsing, channel-name normalisation and
- * automatic mapping, the scheduled refresh inside the server, and the
- * read side the client API uses (a read-only SQLite connection per reader).
+ * automatic mapping and the scheduled refresh inside the server. The guide
+ * the client API reads is the snapshot's in-memory read model
+ * (catalog/guide.h), built by the catalogue loader off the loop thread.
  *
- * Owns: the parser state of one import (epg_parser), the server-side refresh
- * scheduler, and the loop thread's cached read-only connection.
+ * Owns: the parser state of one import (epg_parser) and the server-side
+ * refresh scheduler.
  * Invariants: every stored time is UTC Unix seconds; a source's guide is
  * replaced in one transaction or not at all; every element text, attribute
  * and nesting level is bounded (EPG_MAX_*), longer text is cut on a UTF-8
  * boundary.
  * Threading: the parser and importer run on any thread with their own struct
- * db; the scheduler and epg_reader_db() are loop-thread only. All SQL is in
+ * db; the scheduler is loop-thread only. All SQL is in
  * db/epg.c.
  */
 #ifndef XTREAMD_EPG_EPG_H
@@ -24,16 +25,20 @@
 struct db;
 struct uv_loop_s;
 
-#define EPG_MAX_ID      256    /* channel id */
-#define EPG_MAX_NAME    256    /* display-name */
-#define EPG_MAX_URL     1024   /* icon src */
-#define EPG_MAX_TITLE   512    /* title, sub-title */
-#define EPG_MAX_DESC    8192   /* desc */
-#define EPG_MAX_SHORT   128    /* category, episode-num, lang, rating */
-#define EPG_MAX_DEPTH   32     /* element nesting */
-#define EPG_NAME_KEY    256    /* normalised name buffer */
-#define EPG_KEEP_DAYS   7      /* history kept when no channel has a deeper archive */
-#define EPG_MAX_CHANNEL 200000 /* channels per source */
+#define EPG_MAX_ID      256     /* channel id */
+#define EPG_MAX_NAME    256     /* display-name */
+#define EPG_MAX_URL     1024    /* icon src */
+#define EPG_MAX_TITLE   512     /* title, sub-title */
+#define EPG_MAX_DESC    8192    /* desc */
+#define EPG_MAX_SHORT   128     /* category, episode-num, lang, rating */
+#define EPG_MAX_DEPTH   32      /* element nesting */
+#define EPG_NAME_KEY    256     /* normalised name buffer */
+#define EPG_KEEP_DAYS   7       /* history kept when no channel has a deeper archive */
+#define EPG_MAX_CHANNEL 200000  /* channels per source */
+#define EPG_MAX_ATTR    65536   /* an attribute value; longer is an error */
+#define EPG_MAX_TEXT    1048576 /* a kept element's text; longer is an error */
+#define EPG_MAX_MARKUP  1048576 /* one tag/comment/PI still incomplete; longer is an error */
+#define EPG_FEED_CHUNK  65536   /* bytes given to expat per call */
 
 /* ---- time ---------------------------------------------------------------- */
 
@@ -122,8 +127,5 @@ int epg_server_start(struct uv_loop_s *loop, const char *data_dir);
 void epg_server_stop(void);
 /* The data directory given to epg_server_start (NULL before). */
 const char *epg_data_dir(void);
-/* The loop thread's read-only connection (opened on first use, NULL if the
- * database cannot be opened). Loop thread only. */
-struct db_epg_reader *epg_reader(void);
 
 #endif

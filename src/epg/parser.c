@@ -8,7 +8,14 @@
  * external entity handler is installed and parameter entities are never
  * parsed, so nothing outside the document is ever read.
  * Bounds: nesting depth EPG_MAX_DEPTH (deeper is an error), every field cut
- * at its EPG_MAX_* size on a UTF-8 boundary.
+ * at its EPG_MAX_* size on a UTF-8 boundary. Markup that is still incomplete
+ * after EPG_MAX_MARKUP bytes (a start tag with a huge attribute, a comment
+ * that never ends), an attribute value past EPG_MAX_ATTR and a kept
+ * element's text past EPG_MAX_TEXT are errors naming the line: expat 2.5
+ * rescans an incomplete token from its start on every feed, so an unbounded
+ * token costs time quadratic in its size (a 24 MB attribute cost 18x a 4 MB
+ * one). The document is fed to expat in EPG_FEED_CHUNK pieces so the pending
+ * token is checked at least that often, which keeps the cost linear.
  * Threading: one parser per thread.
  */
 #include <errno.h>
@@ -35,6 +42,7 @@ enum field {
 struct text {
     char *s;
     size_t len, cap; /* cap includes the NUL */
+    size_t seen;     /* bytes of text offered, kept or not (EPG_MAX_TEXT) */
     bool set;        /* first occurrence already taken */
 };
 
@@ -53,6 +61,8 @@ struct epg_parser {
     bool in_rating;
     int cb_err;
     size_t skipped;
+    long long fed;      /* bytes given to expat so far */
+    char last_elem[48]; /* the last element opened, for error messages */
     char id[EPG_MAX_ID], channel[EPG_MAX_ID], icon[EPG_MAX_URL], title_lang[EPG_MAX_SHORT];
     int64_t start, stop;
     struct text f[F_COUNT];
@@ -64,6 +74,23 @@ static const size_t field_cap[F_COUNT] = {
     [F_DESC] = EPG_MAX_DESC,         [F_CATEGORY] = EPG_MAX_SHORT, [F_EPISODE] = EPG_MAX_SHORT,
     [F_LANGUAGE] = EPG_MAX_SHORT,    [F_RATING] = EPG_MAX_SHORT,
 };
+
+static const char *const field_name[F_COUNT] = {
+    [F_DISPLAY_NAME] = "display-name", [F_TITLE] = "title",
+    [F_SUB_TITLE] = "sub-title",       [F_DESC] = "desc",
+    [F_CATEGORY] = "category",         [F_EPISODE] = "episode-num",
+    [F_LANGUAGE] = "language",         [F_RATING] = "rating value",
+};
+
+/* Stops the parse with -EBADMSG and "line L, column C: <why>". */
+static void fail_at(struct epg_parser *p, const char *why)
+{
+    snprintf(p->error, sizeof(p->error), "line %lu, column %lu: %s",
+             (unsigned long)XML_GetCurrentLineNumber(p->xp),
+             (unsigned long)XML_GetCurrentColumnNumber(p->xp), why);
+    p->cb_err = -EBADMSG;
+    XML_StopParser(p->xp, XML_FALSE);
+}
 
 /* Copies at most cap-1 bytes, cut on a UTF-8 boundary. */
 static void copy_bounded(char *dst, size_t cap, const char *src)
@@ -104,6 +131,7 @@ static void begin_field(struct epg_parser *p, enum field f, bool replace)
     if (t->set && !replace)
         return;
     t->len = 0;
+    t->seen = 0;
     t->s[0] = '\0';
     t->set = true;
     p->cur = f;
@@ -115,6 +143,16 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 {
     struct epg_parser *p = ud;
     p->depth++;
+    snprintf(p->last_elem, sizeof(p->last_elem), "%s", name);
+    for (int i = 0; atts[i]; i += 2) {
+        if (strlen(atts[i + 1]) > EPG_MAX_ATTR) {
+            char why[160];
+            snprintf(why, sizeof(why), "attribute %.40s of <%.40s> is longer than %d bytes",
+                     atts[i], name, EPG_MAX_ATTR);
+            fail_at(p, why);
+            return;
+        }
+    }
     if (p->depth > EPG_MAX_DEPTH) {
         snprintf(p->error, sizeof(p->error), "line %lu, column %lu: elements nested too deeply",
                  (unsigned long)XML_GetCurrentLineNumber(p->xp),
@@ -209,6 +247,14 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
     if (!p->cur_append || p->depth != p->cur_depth)
         return;
     struct text *t = &p->f[p->cur];
+    t->seen += (size_t)len;
+    if (t->seen > EPG_MAX_TEXT) {
+        char why[96];
+        snprintf(why, sizeof(why), "the text of <%s> is longer than %d bytes", field_name[p->cur],
+                 EPG_MAX_TEXT);
+        fail_at(p, why);
+        return;
+    }
     size_t room = t->cap - 1 - t->len;
     size_t n = (size_t)len < room ? (size_t)len : room;
     memcpy(t->s + t->len, s, n);
@@ -328,7 +374,7 @@ int epg_parser_feed(struct epg_parser *p, const void *data, size_t len, bool fin
     if (p->cb_err)
         return p->cb_err;
     while (len > 0 || final) {
-        int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
+        int chunk = len > EPG_FEED_CHUNK ? EPG_FEED_CHUNK : (int)len;
         bool last = final && (size_t)chunk == len;
         if (XML_Parse(p->xp, data, chunk, last) == XML_STATUS_ERROR) {
             if (p->cb_err)
@@ -341,6 +387,20 @@ int epg_parser_feed(struct epg_parser *p, const void *data, size_t len, bool fin
         }
         if (p->cb_err)
             return p->cb_err;
+        p->fed += chunk;
+        /* Between calls expat's current position is the start of the token
+         * it could not finish; everything after it waits to be rescanned. */
+        long long at = (long long)XML_GetCurrentByteIndex(p->xp);
+        if (!last && at >= 0 && p->fed - at > EPG_MAX_MARKUP) {
+            snprintf(p->error, sizeof(p->error),
+                     "line %lu, column %lu: markup after <%s> is longer than %d bytes (a tag "
+                     "with a huge attribute, or a comment or tag that never ends)",
+                     (unsigned long)XML_GetCurrentLineNumber(p->xp),
+                     (unsigned long)XML_GetCurrentColumnNumber(p->xp),
+                     p->last_elem[0] ? p->last_elem : "(document start)", EPG_MAX_MARKUP);
+            p->cb_err = -EBADMSG;
+            return -EBADMSG;
+        }
         if (chunk > 0)
             data = (const char *)data + chunk;
         len -= (size_t)chunk;

@@ -29,7 +29,6 @@ static struct {
     uv_timer_t timer;
     uv_work_t work;
     bool running, busy, stopping;
-    struct db_epg_reader *reader;
 } g;
 
 static void refresh_work(uv_work_t *w)
@@ -102,18 +101,9 @@ void epg_server_stop(void)
     g.running = false;
     g.stopping = true;
     uv_close((uv_handle_t *)&g.timer, timer_closed);
-    db_epg_reader_close(g.reader);
-    g.reader = NULL;
 }
 
 const char *epg_data_dir(void)
 {
     return g.data_dir;
-}
-
-struct db_epg_reader *epg_reader(void)
-{
-    if (!g.reader && g.data_dir && db_epg_reader_open(g.data_dir, &g.reader) != 0)
-        g.reader = NULL;
-    return g.reader;
 }

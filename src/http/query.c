@@ -430,6 +430,18 @@ int http_request_parse_params(struct http_request *req, const char **why)
     return rc;
 }
 
+/* Query and form keys whose values are credentials. */
+static bool secret_key(const char *k)
+{
+    static const char *const keys[] = {"password", "pass",   "passwd",       "pwd",
+                                       "token",    "secret", "access_token", "auth",
+                                       "api_key",  "apikey", "session",      "sid"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcasecmp(k, keys[i]) == 0)
+            return true;
+    return false;
+}
+
 int http_query_redact(struct buf *out, const char *q)
 {
     const char *p = q;
@@ -440,10 +452,12 @@ int http_query_redact(struct buf *out, const char *q)
         const char *eq = memchr(p, '=', plen);
         size_t klen = eq ? (size_t)(eq - p) : plen;
         bool secret = false;
-        if (eq && klen < 64) {
+        if (eq) {
             char key[64];
-            long n = http_percent_decode(key, p, klen, HTTP_DECODE_PLUS);
-            secret = n > 0 && (strcasecmp(key, "password") == 0 || strcasecmp(key, "token") == 0);
+            long n = klen < sizeof(key) ? http_percent_decode(key, p, klen, HTTP_DECODE_PLUS) : -1;
+            /* A key too long or too odd to decode is hidden too: better a
+             * lost parameter in the log than a password in it. */
+            secret = n < 0 || secret_key(key);
         }
         if (!first)
             buf_putc(out, '&');
@@ -457,6 +471,104 @@ int http_query_redact(struct buf *out, const char *q)
         if (!e)
             break;
         p = e + 1;
+    }
+    return out->err;
+}
+
+/* Route prefixes whose second and third segments are username and password
+ * (docs/api.md): the password is hidden, the username kept. */
+static bool credential_prefix(const char *s)
+{
+    static const char *const prefixes[] = {"player_api", "playlist",     "epg",
+                                           "live",       "created_live", "radio_streams",
+                                           "movie",      "series",       "timeshift"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strcmp(s, prefixes[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool stream_id_like(const char *s, size_t n)
+{
+    size_t d = 0;
+    while (d < n && s[d] >= '0' && s[d] <= '9')
+        d++;
+    if (d == 0 || d > 10)
+        return false;
+    if (d == n)
+        return true;
+    if (s[d] != '.' || n - d > 6)
+        return false;
+    for (size_t i = d + 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+            return false;
+    return true;
+}
+
+static bool artwork_kind(const char *s, size_t n)
+{
+    return (n == 5 && memcmp(s, "movie", 5) == 0) || (n == 6 && memcmp(s, "series", 6) == 0) ||
+           (n == 7 && memcmp(s, "episode", 7) == 0);
+}
+
+int http_path_redact(struct buf *out, const char *path)
+{
+    const char *seg[HTTP_MAX_SEGMENTS + 1];
+    size_t len[HTTP_MAX_SEGMENTS + 1], n = 0;
+    for (const char *p = path; *p && n <= HTTP_MAX_SEGMENTS;) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        size_t l = strcspn(p, "/");
+        seg[n] = p;
+        len[n++] = l;
+        p += l;
+    }
+    if (n == 0)
+        return buf_puts(out, path[0] ? path : "/");
+    char first[32] = "";
+    if (len[0] < sizeof(first) && http_percent_decode(first, seg[0], len[0], 0) < 0)
+        first[0] = '\0';
+    /* keep[i]: segment i is logged as sent; others become "***". */
+    bool keep[HTTP_MAX_SEGMENTS + 1];
+    for (size_t i = 0; i < n; i++)
+        keep[i] = true;
+    /* A username can spell any route's prefix: "/metrics/P/1.ts" is the short
+     * live form of user "metrics", so only the exact credential-free shapes
+     * are logged whole. */
+    bool none =
+        (n >= 2 && strcmp(first, "api") == 0 && len[1] == 5 && memcmp(seg[1], "admin", 5) == 0) ||
+        (n == 1 && strcmp(first, "metrics") == 0) || (n == 2 && strcmp(first, "streaming") == 0) ||
+        (n == 4 && strcmp(first, "images") == 0 && artwork_kind(seg[1], len[1]) &&
+         stream_id_like(seg[2], len[2]));
+    if (none) {
+        /* admin routes, metrics, the streaming scripts (query credentials), artwork */
+    } else if (credential_prefix(first)) {
+        if (n > 2)
+            keep[2] = false;
+        if (n == 3) /* maybe the short form /U/P/ID of a user named like a route */
+            keep[1] = false;
+    } else if (strcmp(first, "hls") == 0) {
+        if (n > 1)
+            keep[1] = false; /* the session token */
+    } else {
+        /* The short live form /U/P/ID, a script with extra segments
+         * (/get.php/U/P), or any path no route knows: only the first segment,
+         * and a stream id in third place, are logged. */
+        for (size_t i = 1; i < n; i++)
+            keep[i] = i == 2 && n == 3 && stream_id_like(seg[2], len[2]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf_putc(out, '/');
+        if (i == HTTP_MAX_SEGMENTS) {
+            buf_puts(out, "...");
+            break;
+        }
+        if (keep[i])
+            buf_append(out, seg[i], len[i]);
+        else
+            buf_puts(out, "***");
     }
     return out->err;
 }

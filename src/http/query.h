@@ -53,8 +53,17 @@ void http_params_free(struct http_params *p);
  * (answer 400) or -ENOMEM; *why names the problem. */
 int http_request_parse_params(struct http_request *req, const char **why);
 
-/* Writes the query string q with the values of password and token keys
- * replaced by "***" (for logs). */
+/* Writes the query string q with the values of credential keys (password,
+ * pass, pwd, token, ...; and keys that cannot be decoded) replaced by "***"
+ * (for logs). */
 int http_query_redact(struct buf *out, const char *q);
+/* Writes the raw path with every segment that can carry a credential in the
+ * client route forms replaced by "***" (for logs): the password of
+ * /live|movie|series|timeshift|player_api|playlist|epg|.../U/P/..., the token
+ * of /hls/T/..., and in any other path (the short form /U/P/ID, unknown
+ * routes, scripts with extra segments) everything after the first segment
+ * except a stream id in third place. Segments past HTTP_MAX_SEGMENTS are
+ * replaced by "...". Not escaped: the caller escapes. */
+int http_path_redact(struct buf *out, const char *path);
 
 #endif

@@ -320,27 +320,32 @@ static int queue_file(struct http_conn *c, int fd, off_t off, size_t len)
 
 /* ---- access log -------------------------------------------------------- */
 
-static void put_sanitized(struct buf *b, const char *s, size_t max)
-{
-    for (size_t i = 0; s && s[i] && i < max; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        buf_putc(b, (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') ? '?' : (char)ch);
-    }
-}
-
-/* "ip \"METHOD target\" status" with credentials redacted, into b. */
+/* "ip \"METHOD target\" status" with credentials redacted and every field
+ * escaped (core/log.h), into b. A handler's log target is redacted too: the
+ * redaction does not trust the routing to have recognised the form. */
 static void log_prefix(struct buf *b, const struct http_conn *c, const struct http_request *req,
                        const char *log_target, int status)
 {
     buf_printf(b, "%s \"%s ", c->ip, req ? req->method_name : "-");
-    if (log_target) {
-        put_sanitized(b, log_target, 4096);
-    } else if (req) {
-        buf_puts(b, req->path);
-        if (req->query[0]) {
-            buf_putc(b, '?');
-            http_query_redact(b, req->query);
+    const char *target = log_target ? log_target : req ? req->path : NULL;
+    if (target) {
+        struct buf t = BUF_INIT(8192);
+        size_t plen = strcspn(target, "?");
+        char *path = strndup(target, plen);
+        if (path) {
+            http_path_redact(&t, path);
+            free(path);
+        } else {
+            buf_puts(&t, "/***");
         }
+        const char *q = log_target ? (target[plen] ? target + plen + 1 : "") : req->query;
+        if (q[0]) {
+            buf_putc(&t, '?');
+            http_query_redact(&t, q);
+        }
+        if (t.data)
+            log_escape(b, t.data, t.len < 4096 ? t.len : 4096, true);
+        buf_free(&t);
     } else {
         buf_putc(b, '-');
     }
@@ -350,7 +355,8 @@ static void log_prefix(struct buf *b, const struct http_conn *c, const struct ht
 static void log_line(const char *prefix, unsigned long long bytes, uint64_t ms, const char *ua)
 {
     struct buf b = BUF_INIT(8192);
-    put_sanitized(&b, ua ? ua : "-", 512);
+    const char *u = ua ? ua : "-";
+    log_escape(&b, u, strnlen(u, 512), true);
     log_info("http", "%s %llu %llums \"%s\"", prefix, bytes, (unsigned long long)ms,
              b.data ? b.data : "");
     buf_free(&b);

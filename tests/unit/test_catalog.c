@@ -14,7 +14,11 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/catalog_priv.h"
+#include "catalog/guide.h"
 #include "db/db.h"
+#include "db/epg.h"
+#include "epg/epg.h"
 
 struct fixture {
     char dir[64];
@@ -135,14 +139,14 @@ static void test_cache_and_invalidation(void **state)
     assert_int_equal(catalog_load(f->db, 1, &c1), 0);
     struct cat_view *v = catalog_view(c1, catalog_line(c1, "bob"));
     struct refbuf *rb = refbuf_new("[1]", 3);
-    cat_view_cache_put(v, 7, rb);
+    cat_view_cache_put(v, "7", rb);
     catalog_cache_put(c1, "m3u|bob", rb);
     refbuf_unref(rb);
-    struct refbuf *hit = cat_view_cache_get(v, 7);
+    struct refbuf *hit = cat_view_cache_get(v, "7");
     assert_non_null(hit);
     assert_memory_equal(hit->data, "[1]", 3);
     refbuf_unref(hit);
-    assert_null(cat_view_cache_get(v, 8));
+    assert_null(cat_view_cache_get(v, "8"));
     hit = catalog_cache_get(c1, "m3u|bob");
     assert_non_null(hit);
     refbuf_unref(hit);
@@ -159,7 +163,7 @@ static void test_cache_and_invalidation(void **state)
     assert_string_equal(catalog_stream(c2, 10)->name, "News Two");
     /* the new snapshot starts with empty caches: nothing stale is served */
     struct cat_view *v2 = catalog_view(c2, catalog_line(c2, "bob"));
-    assert_null(cat_view_cache_get(v2, 7));
+    assert_null(cat_view_cache_get(v2, "7"));
     assert_null(catalog_cache_get(c2, "m3u|bob"));
     /* the old snapshot stays intact for whoever still holds it */
     assert_string_equal(catalog_stream(c1, 10)->name, "News One");
@@ -178,32 +182,32 @@ static void test_cache_gzip_variant(void **state)
     struct refbuf *rb = refbuf_new("[1,2,3]", 7), *gz = refbuf_new("GZ", 2), *got;
 
     /* No entry yet: nothing to attach to. */
-    assert_int_equal(cat_view_cache_get_gzip(v, 7, &got), -ENOENT);
+    assert_int_equal(cat_view_cache_get_gzip(v, "7", &got), -ENOENT);
     assert_null(got);
-    assert_int_equal(cat_view_cache_put_gzip(v, 7, gz), -ENOENT);
+    assert_int_equal(cat_view_cache_put_gzip(v, "7", gz), -ENOENT);
     assert_int_equal(catalog_cache_get_gzip(c1, "m3u|bob", &got), -ENOENT);
     assert_int_equal(catalog_cache_put_gzip(c1, "m3u|bob", gz), -ENOENT);
 
-    cat_view_cache_put(v, 7, rb);
-    cat_view_cache_put(v, 8, rb);
+    cat_view_cache_put(v, "7", rb);
+    cat_view_cache_put(v, "8", rb);
     catalog_cache_put(c1, "m3u|bob", rb);
     /* Present, undecided: the caller compresses and puts. */
-    assert_int_equal(cat_view_cache_get_gzip(v, 7, &got), -EAGAIN);
+    assert_int_equal(cat_view_cache_get_gzip(v, "7", &got), -EAGAIN);
     assert_null(got);
-    assert_int_equal(cat_view_cache_put_gzip(v, 7, gz), 0);
-    assert_int_equal(cat_view_cache_get_gzip(v, 7, &got), 0);
+    assert_int_equal(cat_view_cache_put_gzip(v, "7", gz), 0);
+    assert_int_equal(cat_view_cache_get_gzip(v, "7", &got), 0);
     assert_ptr_equal(got, gz);
     refbuf_unref(got);
-    assert_int_equal(cat_view_cache_put_gzip(v, 7, gz), -EEXIST);
+    assert_int_equal(cat_view_cache_put_gzip(v, "7", gz), -EEXIST);
     /* the identity body is untouched */
-    got = cat_view_cache_get(v, 7);
+    got = cat_view_cache_get(v, "7");
     assert_ptr_equal(got, rb);
     refbuf_unref(got);
     /* Declined (NULL): decided for good, served as identity. */
-    assert_int_equal(cat_view_cache_put_gzip(v, 8, NULL), 0);
-    assert_int_equal(cat_view_cache_get_gzip(v, 8, &got), 0);
+    assert_int_equal(cat_view_cache_put_gzip(v, "8", NULL), 0);
+    assert_int_equal(cat_view_cache_get_gzip(v, "8", &got), 0);
     assert_null(got);
-    assert_int_equal(cat_view_cache_put_gzip(v, 8, gz), -EEXIST);
+    assert_int_equal(cat_view_cache_put_gzip(v, "8", gz), -EEXIST);
     /* The snapshot-wide (string key) cache does the same. */
     assert_int_equal(catalog_cache_get_gzip(c1, "m3u|bob", &got), -EAGAIN);
     assert_int_equal(catalog_cache_put_gzip(c1, "m3u|bob", gz), 0);
@@ -215,12 +219,12 @@ static void test_cache_gzip_variant(void **state)
      * refbuf that claims 90 MiB stands in for a big body. */
     struct refbuf *big = refbuf_new("x", 1);
     big->len = (size_t)90 << 20;
-    cat_view_cache_put(v, 9, big);
-    assert_int_equal(cat_view_cache_get_gzip(v, 9, &got), -EAGAIN);
+    cat_view_cache_put(v, "9", big);
+    assert_int_equal(cat_view_cache_get_gzip(v, "9", &got), -EAGAIN);
     struct refbuf *biggz = refbuf_new("y", 1);
     biggz->len = (size_t)7 << 20; /* 90 + 7 MiB > 96 MiB */
-    assert_int_equal(cat_view_cache_put_gzip(v, 9, biggz), -ENOSPC);
-    assert_int_equal(cat_view_cache_get_gzip(v, 9, &got), 0); /* recorded as declined */
+    assert_int_equal(cat_view_cache_put_gzip(v, "9", biggz), -ENOSPC);
+    assert_int_equal(cat_view_cache_get_gzip(v, "9", &got), 0); /* recorded as declined */
     assert_null(got);
     refbuf_unref(biggz);
     refbuf_unref(big);
@@ -229,7 +233,7 @@ static void test_cache_gzip_variant(void **state)
     struct catalog *c2;
     assert_int_equal(catalog_load(f->db, 2, &c2), 0);
     struct cat_view *v2 = catalog_view(c2, catalog_line(c2, "bob"));
-    assert_int_equal(cat_view_cache_get_gzip(v2, 7, &got), -ENOENT);
+    assert_int_equal(cat_view_cache_get_gzip(v2, "7", &got), -ENOENT);
     assert_int_equal(catalog_cache_get_gzip(c2, "m3u|bob", &got), -ENOENT);
     refbuf_unref(gz);
     refbuf_unref(rb);
@@ -237,10 +241,152 @@ static void test_cache_gzip_variant(void **state)
     catalog_unref(c2);
 }
 
+/* The EPG read model: the mapped channel's programmes from its best source,
+ * sorted, binary-searchable; shared by the next snapshot while the guide is
+ * unchanged, rebuilt after an import. */
+static void test_guide(void **state)
+{
+    struct fixture *f = *state;
+    int64_t src;
+    assert_int_equal(db_epg_source_add(f->db, "g", "/dev/null", 0, 24, &src), 0);
+    static const char doc[] =
+        "<tv><channel id=\"news1.test\"><display-name>News</display-name></channel>"
+        "<programme start=\"20240101120000\" stop=\"20240101130000\" channel=\"news1.test\">"
+        "<title>Noon</title></programme>"
+        "<programme start=\"20240101100000\" stop=\"20240101120000\" channel=\"news1.test\">"
+        "<title>Morning</title><desc>D</desc></programme>"
+        "<programme start=\"20240101100000\" channel=\"other.test\"><title>X</title></programme>"
+        "</tv>";
+    struct epg_import_result res;
+    assert_int_equal(epg_import_memory(f->db, src, doc, sizeof(doc) - 1, 1704067200, &res), 0);
+    struct catalog *c1, *c2, *c3;
+    assert_int_equal(catalog_load(f->db, 1, &c1), 0);
+    const struct cat_guide *g = catalog_guide(c1);
+    assert_non_null(g);
+    assert_int_equal(cat_guide_channel_count(g), 1); /* only mapped ids */
+    assert_null(cat_guide_find(g, "other.test"));
+    const struct cat_guide_channel *ch = cat_guide_find(g, "news1.test");
+    assert_non_null(ch);
+    assert_int_equal(ch->source_id, src);
+    assert_int_equal(ch->count, 2);
+    assert_string_equal(ch->progs[0].title, "Morning");
+    assert_string_equal(ch->progs[0].desc, "D");
+    assert_string_equal(ch->progs[1].title, "Noon");
+    assert_int_equal(cat_guide_first_from(ch, 0), 0);
+    assert_int_equal(cat_guide_first_from(ch, ch->progs[0].start + 1), 1);
+    assert_int_equal(cat_guide_first_from(ch, INT64_MAX), 2);
+    /* A catalogue change that leaves the guide alone reuses it. */
+    exec_ok(f->db, "UPDATE streams SET name = 'Sport 1' WHERE id = 11");
+    assert_int_equal(catalog_load_reuse(f->db, 2, c1, &c2), 0);
+    assert_ptr_equal(catalog_guide(c2), g);
+    /* Dropping the first snapshot keeps the shared guide alive. */
+    catalog_unref(c1);
+    assert_int_equal(cat_guide_find(catalog_guide(c2), "news1.test")->count, 2);
+    /* An import (new generation) rebuilds it. */
+    assert_int_equal(epg_import_memory(f->db, src, doc, sizeof(doc) - 1, 1704067200, &res), 0);
+    assert_int_equal(catalog_load_reuse(f->db, 3, c2, &c3), 0);
+    assert_ptr_not_equal(catalog_guide(c3), catalog_guide(c2));
+    assert_int_equal(cat_guide_find(catalog_guide(c3), "news1.test")->count, 2);
+    /* A disabled source has no guide. */
+    catalog_unref(c2);
+    exec_ok(f->db, "UPDATE epg_sources SET enabled = 0");
+    assert_int_equal(catalog_load_reuse(f->db, 4, c3, &c2), 0);
+    assert_null(cat_guide_find(catalog_guide(c2), "news1.test"));
+    assert_true(cat_guide_has_channel(catalog_guide(c2), "news1.test"));
+    catalog_unref(c2);
+    catalog_unref(c3);
+}
+
+static uint64_t constant_hash(const void *key, size_t len)
+{
+    (void)key;
+    (void)len;
+    return 42;
+}
+
+/* Keys whose hashes collide never share a body: the full key is compared. */
+static void test_cache_collisions(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog *c;
+    assert_int_equal(catalog_load(f->db, 1, &c), 0);
+    catalog_cache_set_hash(constant_hash);
+    struct cat_view *vb = catalog_view(c, catalog_line(c, "bob"));
+    struct cat_view *va = catalog_view(c, catalog_line(c, "alice"));
+    struct refbuf *a = refbuf_new("A-body", 6), *b = refbuf_new("B-body", 6);
+    catalog_cache_put(c, "m3u|1|http://a", a);
+    assert_null(catalog_cache_get(c, "m3u|2|http://a")); /* same hash, other key */
+    catalog_cache_put(c, "m3u|2|http://a", b);
+    cat_view_cache_put(vb, "1|-1|", a);
+    assert_null(cat_view_cache_get(va, "1|-1|")); /* same key, other view */
+    cat_view_cache_put(va, "1|-1|", b);
+    struct refbuf *got = catalog_cache_get(c, "m3u|1|http://a");
+    assert_memory_equal(got->data, "A-body", 6);
+    refbuf_unref(got);
+    got = catalog_cache_get(c, "m3u|2|http://a");
+    assert_memory_equal(got->data, "B-body", 6);
+    refbuf_unref(got);
+    got = cat_view_cache_get(vb, "1|-1|");
+    assert_memory_equal(got->data, "A-body", 6);
+    refbuf_unref(got);
+    got = cat_view_cache_get(va, "1|-1|");
+    assert_memory_equal(got->data, "B-body", 6);
+    refbuf_unref(got);
+    catalog_cache_set_hash(NULL);
+    refbuf_unref(a);
+    refbuf_unref(b);
+    catalog_unref(c);
+}
+
+/* Bounded in entries and bytes, least recently used evicted (and counted). */
+static void test_cache_lru(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog *c;
+    assert_int_equal(catalog_load(f->db, 1, &c), 0);
+    catalog_cache_set_limits(c, 3, 100);
+    struct catalog_cache_stats st0, st;
+    catalog_cache_stats(c, &st0);
+    struct refbuf *rb = refbuf_new("0123456789", 10);
+    catalog_cache_put(c, "k1", rb);
+    catalog_cache_put(c, "k2", rb);
+    catalog_cache_put(c, "k3", rb);
+    struct refbuf *got = catalog_cache_get(c, "k1"); /* k1 used: k2 is now the oldest */
+    refbuf_unref(got);
+    catalog_cache_put(c, "k4", rb);
+    catalog_cache_stats(c, &st);
+    assert_int_equal(st.entries, 3);
+    assert_int_equal(st.bytes, 30);
+    assert_int_equal(st.evictions - st0.evictions, 1);
+    assert_null(catalog_cache_get(c, "k2"));
+    got = catalog_cache_get(c, "k1");
+    assert_non_null(got);
+    refbuf_unref(got);
+    /* The byte bound evicts too; a body over the whole bound is refused. */
+    struct refbuf *big = refbuf_new("x", 1);
+    big->len = 95;
+    catalog_cache_put(c, "big", big);
+    catalog_cache_stats(c, &st);
+    assert_int_equal(st.entries, 1);
+    assert_int_equal(st.bytes, 95);
+    big->len = 101;
+    catalog_cache_put(c, "huge", big);
+    assert_null(catalog_cache_get(c, "huge"));
+    catalog_cache_stats(c, &st);
+    assert_int_equal(st.refused - st0.refused, 1);
+    big->len = 1;
+    refbuf_unref(big);
+    refbuf_unref(rb);
+    catalog_unref(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_load_and_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guide, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_collisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_lru, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_and_invalidation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_gzip_variant, setup, teardown),
