@@ -1375,7 +1375,7 @@ void live_admin(struct live *live, struct http_request *req, struct http_respons
 void live_metrics(struct live *live, struct buf *o)
 {
     size_t viewers = 0, running = 0, known = 0;
-    uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0;
+    uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0, cc_untracked = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
         known++;
@@ -1386,6 +1386,7 @@ void live_metrics(struct live *live, struct buf *o)
         skips += ch->skips;
         restarts += ch->restarts;
         failovers += ch->failovers;
+        cc_untracked += ch->cc_untracked;
     }
     static const struct {
         const char *name, *type, *help;
@@ -1409,6 +1410,9 @@ void live_metrics(struct live *live, struct buf *o)
         {"xtreamd_hls_segment_bytes_total", "counter", "Bytes of HLS segments sent"},
         {"xtreamd_connections_active", "gauge",
          "Registered connections (live, HLS, VOD) counted against max_connections"},
+        {"xtreamd_live_cc_untracked_packets_total", "counter",
+         "Packets of PIDs beyond the 16 per channel whose continuity counters are kept across "
+         "source switches"},
     };
     uint64_t val[] = {known,
                       running,
@@ -1423,7 +1427,8 @@ void live_metrics(struct live *live, struct buf *o)
                       live->hls_requests,
                       live->segment_requests,
                       live->segment_bytes,
-                      conn_registry_active(live->reg)};
+                      conn_registry_active(live->reg),
+                      cc_untracked};
     _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
     for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);
