@@ -36,6 +36,7 @@ struct api_req {
     const struct cat_line *line; /* NULL when credentials are wrong */
     enum auth_status status;
     int64_t now;
+    bool cors;      /* CORS headers added (api_cors runs once per response) */
     char base[512]; /* "http://host:port", no trailing slash */
 };
 
