@@ -644,16 +644,35 @@ static void copy_str(char *dst, size_t n, const char *s)
     snprintf(dst, n, "%s", s ? s : "");
 }
 
+static int head_pull(void *ctx, struct buf *out, size_t budget)
+{
+    (void)ctx;
+    (void)out;
+    (void)budget;
+    return 0;
+}
+
+/* HEAD of a response that GET streams without a length: the same headers,
+ * i.e. no Content-Length and Connection: close (the server drops the body
+ * source of a HEAD unread). */
+static void head_unbounded(struct http_response *res)
+{
+    struct http_body_source src = {.pull = head_pull};
+    http_response_source(res, &src, -1);
+}
+
 void live_serve_ts(struct live *live, const struct cat_stream *s, const struct cat_line *line,
                    struct http_request *req, struct http_response *res)
 {
     http_response_status(res, 200);
     http_response_header(res, "Content-Type", "video/mp2t");
     http_response_header(res, "Cache-Control", "no-cache, no-store");
-    if (req->method == HTTP_HEAD)
-        return;
     if (live->stopping) {
         http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
+        return;
+    }
+    if (req->method == HTTP_HEAD) {
+        head_unbounded(res); /* no viewer, no registration, no channel start */
         return;
     }
     struct channel *ch = channel_get(live, s);
@@ -835,6 +854,23 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
         http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
         return;
     }
+    if (req->method == HTTP_HEAD) {
+        /* HEAD opens no session (it would count against max_connections and
+         * could cut the line's viewer) and starts nothing; it answers GET's
+         * headers: the playlist's length, rendered with a token of the same
+         * size, or a close-delimited cold start. */
+        struct channel *ch = channel_find(live, st->id);
+        http_response_status(res, 200);
+        if (ch && ch->hls && hls_segment_count(ch->hls)) {
+            char token[TOKEN_LEN + 1];
+            memset(token, '0', TOKEN_LEN);
+            token[TOKEN_LEN] = '\0';
+            render_playlist(ch, token, http_response_buf(res));
+        } else {
+            head_unbounded(res);
+        }
+        return;
+    }
     struct channel *ch = channel_get(live, st);
     struct hls_session *s = ch ? session_for(live, ch, line, req) : NULL;
     if (!s) {
@@ -892,14 +928,14 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
         http_response_text(res, 404, "text/plain; charset=utf-8", "no such segment\n");
         return;
     }
-    s->last_ms = live_now_ms(live);
     http_response_status(res, 200);
     http_response_header(res, "Content-Type", "video/mp2t");
     http_response_header(res, "Cache-Control", "max-age=60");
-    http_response_header(res, "Access-Control-Allow-Origin", "*");
-    (void)req;
     for (size_t i = 0; i < n; i++)
         http_response_body_ref(res, chunks[i]);
+    if (req->method == HTTP_HEAD)
+        return; /* same headers; neither keeps the session alive nor counts bytes */
+    s->last_ms = live_now_ms(live);
     s->bytes += bytes;
     ch->bytes_out += bytes;
     live->segment_bytes += bytes;
