@@ -22,13 +22,15 @@ struct session {
     enum conn_kind kind;
     int64_t item_id;
     char ip[46];
-    size_t refs; /* entries (active or lingering) of this session */
+    size_t refs;   /* entries (active or lingering) of this session */
+    size_t active; /* entries not yet removed */
     struct session *hnext;
 };
 
 struct line_count {
     int64_t line_id;
     size_t sessions;
+    size_t active_sessions; /* sessions with an active entry */
     struct line_count *hnext;
 };
 
@@ -159,8 +161,20 @@ void conn_registry_free(struct conn_registry *r)
     free(r);
 }
 
+/* An entry of s ended: the session stops being active with its last one. */
+static void session_deactivate(struct conn_registry *r, struct session *s)
+{
+    if (--s->active)
+        return;
+    struct line_count *l = *line_slot(r, s->line_id);
+    if (l)
+        l->active_sessions--;
+}
+
 static void drop_at(struct conn_registry *r, size_t i)
 {
+    if (!r->e[i].ended)
+        session_deactivate(r, r->e[i].sess);
     session_put(r, r->e[i].sess);
     r->e[i] = r->e[--r->n];
 }
@@ -195,6 +209,8 @@ uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_k
     if (!sess)
         return 0;
     sess->refs++;
+    if (sess->active++ == 0)
+        (*line_slot(r, line_id))->active_sessions++;
     struct entry *e = &r->e[r->n++];
     memset(e, 0, sizeof(*e));
     e->sess = sess;
@@ -224,6 +240,7 @@ void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
     if (!e || e->ended)
         return;
     e->ended = now > 0 ? now : 1;
+    session_deactivate(r, e->sess);
     e->kick = NULL;
     e->ctx = NULL;
     if (r->window == 0)
@@ -235,6 +252,12 @@ size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now
     prune(r, now);
     struct line_count *l = *line_slot(r, line_id);
     return l ? l->sessions : 0;
+}
+
+size_t conn_registry_count_active(struct conn_registry *r, int64_t line_id)
+{
+    struct line_count *l = *line_slot(r, line_id);
+    return l ? l->active_sessions : 0;
 }
 
 size_t conn_registry_active(const struct conn_registry *r)
