@@ -2,8 +2,8 @@
  * xmltv: xmltv.php, /epg/U/P and /epg/U/P/gz — the line's guide as XMLTV.
  *
  * Only the line's channels (its bouquet view, with a guide id = the
- * epg_channel_id clients join on; every mapped channel is listed, as XC2
- * does, even without programmes — XMLTV validators flag such channels),
+ * epg_channel_id clients join on) that have a programme in the window — a
+ * <channel> without one makes tv_validate_file reject the whole guide — and
  * programmes whose start lies in
  * [now - prev_days, now + next_days) (defaults 1 and 7; `days` is an alias of
  * next_days). The body is STREAMED from an http_body_source: each pull
@@ -28,10 +28,11 @@
 #include "epg/epg.h"
 #include "http/encoding.h"
 
-#define XMLTV_DEFAULT_PREV 1
-#define XMLTV_DEFAULT_NEXT 7
-#define XMLTV_MAX_DAYS     31
-#define GZ_LEVEL           3
+#define XMLTV_DEFAULT_PREV    1
+#define XMLTV_DEFAULT_NEXT    7
+#define XMLTV_MAX_DAYS        31
+#define GZ_LEVEL              3
+#define XMLTV_PROBES_PER_PULL 256
 
 /* Appends s escaped for XML text/attributes, as valid UTF-8 (invalid bytes
  * become U+FFFD, control characters XML 1.0 forbids are dropped). */
@@ -114,8 +115,36 @@ static bool valid_lang(const char *l)
     return n > 0 && n <= 16;
 }
 
+/* Whether s keeps visible text once put_xml_text dropped control characters
+ * (validators reject a blank title or description). */
+static bool has_text(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s > 0x20)
+            return true;
+    return false;
+}
+
+/* 1 when guide channel id has a programme to render in the window, 0 if not,
+ * <0 on a database error. The selection is ended either way. */
+static int has_programme(struct xmltv_src *x, const char *id)
+{
+    int rc = db_epg_reader_select(x->rd, id, x->from, x->to, INT64_MIN, -1);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return rc;
+    struct db_epg_row row;
+    while ((rc = db_epg_reader_next(x->rd, &row)) > 0 && !has_text(row.title))
+        ;
+    db_epg_reader_reset(x->rd);
+    return rc;
+}
+
 static void put_programme(struct buf *b, const char *channel, const struct db_epg_row *row)
 {
+    if (!has_text(row->title))
+        return; /* <title> is required and must not be blank */
     char start[21], stop[21];
     epg_format_xmltv_time(row->start, start);
     epg_format_xmltv_time(row->stop, stop);
@@ -134,12 +163,12 @@ static void put_programme(struct buf *b, const char *channel, const struct db_ep
     buf_putc(b, '>');
     put_xml_text(b, row->title);
     buf_puts(b, "</title>\n");
-    if (*row->sub_title) {
+    if (has_text(row->sub_title)) {
         buf_puts(b, "    <sub-title>");
         put_xml_text(b, row->sub_title);
         buf_puts(b, "</sub-title>\n");
     }
-    if (*row->desc) {
+    if (has_text(row->desc)) {
         buf_puts(b, "    <desc>");
         put_xml_text(b, row->desc);
         buf_puts(b, "</desc>\n");
@@ -171,6 +200,7 @@ static void put_programme(struct buf *b, const char *channel, const struct db_ep
 static int render(struct xmltv_src *x, struct buf *b, size_t budget)
 {
     size_t start = b->len;
+    size_t probes = 0; /* channels checked for programmes in this pull */
     while (b->len - start < budget && !b->err) {
         switch (x->phase) {
         case P_HEAD:
@@ -188,7 +218,15 @@ static int render(struct xmltv_src *x, struct buf *b, size_t budget)
                 break;
             }
             {
+                /* Skipped channels write nothing: bound the queries per pull. */
+                if (++probes > XMLTV_PROBES_PER_PULL)
+                    return 1;
                 const struct cat_stream *s = x->chan[x->i++];
+                int has = has_programme(x, s->epg_channel_id);
+                if (has < 0)
+                    return has;
+                if (!has)
+                    break;
                 buf_puts(b, "  <channel id=\"");
                 put_xml_text(b, s->epg_channel_id);
                 buf_puts(b, "\">\n    <display-name>");
