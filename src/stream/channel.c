@@ -333,6 +333,10 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (ing->got_key) {
             /* The primary is back: switch to it at its next keyframe. */
             log_info("live", "channel %lld: primary source is back, switching", (long long)ch->id);
+            /* The backup's pending packets close its generation: published
+             * after the switch, a keyframe among them would open a one-frame
+             * segment of the old source with a second discontinuity. */
+            publish(ch);
             struct ingest *old = ch->ing;
             ch->ing = ing;
             ch->probe = NULL;
@@ -343,7 +347,6 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
             ch->gen++;
             ch->need_key = true;
             ch->failovers++;
-            publish(ch);
             ch->psi_hold_len = 0;
             if (old)
                 ingest_stop(old);
