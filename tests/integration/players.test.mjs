@@ -318,7 +318,8 @@ describe('failover and failback', () => {
           return false;
         }
       }), { timeoutMs: 10000 });
-      await sleep(3000); // a few segments of the primary first
+      // A few segments of the primary first.
+      await pollUntil(async () => (await channel(sw)).uptime_s >= 4, { timeoutMs: 30000, intervalMs: 200 });
       process.kill(pid.value, 'SIGKILL');
       await pollUntil(async () => {
         const c = await channel(sw);
