@@ -506,6 +506,9 @@ bool api_authorize_text(struct api_req *r)
 
 void api_cors(struct api_req *r, bool echo_origin)
 {
+    if (r->cors)
+        return; /* a second Access-Control-Allow-Origin would make browsers refuse it */
+    r->cors = true;
     const char *origin = http_request_header(r->req, "Origin");
     if (echo_origin && origin && !strpbrk(origin, "\r\n")) {
         http_response_header(r->res, "Access-Control-Allow-Origin", origin);
@@ -658,8 +661,16 @@ void api_handle(struct http_request *req, struct http_response *res, void *ud)
     struct api_req r = {.api = api, .req = req, .res = res, .cat = api->catalog};
     r.now = (int64_t)time(NULL);
     api_base_url(&r);
-    if (req->method == HTTP_OPTIONS) {
+    /* Every answer a browser player can get carries CORS — refusals, errors
+     * and segments included, else a web player sees status 0 instead of the
+     * 401/403/404. The loopback-only admin API and /metrics stay without. */
+    const char **seg = req->segments;
+    bool admin =
+        (req->segment_count >= 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "admin") == 0) ||
+        (req->segment_count == 1 && strcmp(seg[0], "metrics") == 0);
+    if (!admin)
         api_cors(&r, true);
+    if (req->method == HTTP_OPTIONS) {
         http_response_header(res, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
         const char *want = http_request_header(req, "Access-Control-Request-Headers");
         if (want && !strpbrk(want, "\r\n"))

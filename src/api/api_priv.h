@@ -49,6 +49,7 @@ struct api_req {
     enum auth_status status;
     bool throttled; /* api_authenticate already answered 429 */
     int64_t now;
+    bool cors;      /* CORS headers added (api_cors runs once per response) */
     char base[512]; /* "http://host:port", no trailing slash */
 };
 

@@ -191,7 +191,7 @@ void api_write_user_info(struct api_req *r, struct jsonw *w)
     else
         jsonw_null(w);
     key_str(w, "is_trial", l->is_trial ? "1" : "0");
-    key_int_str(w, "active_cons", (long long)conn_registry_count(r->api->conns, l->id, r->now));
+    key_int_str(w, "active_cons", (long long)conn_registry_count_active(r->api->conns, l->id));
     key_int_str(w, "created_at", l->created_at);
     key_int_str(w, "max_connections", l->max_connections);
     jsonw_key(w, "allowed_output_formats");

@@ -49,9 +49,12 @@ static void put_entry(struct buf *b, const struct m3u_opts *o, const char *tvg_i
 {
     buf_puts(b, "#EXTINF:-1");
     if (o->plus) {
-        buf_puts(b, " tvg-id=\"");
-        put_attr(b, tvg_id ? tvg_id : "", false);
-        buf_puts(b, "\" tvg-name=\"");
+        if (tvg_id) { /* live only: movies and episodes have no guide id */
+            buf_puts(b, " tvg-id=\"");
+            put_attr(b, tvg_id, false);
+            buf_putc(b, '"');
+        }
+        buf_puts(b, " tvg-name=\"");
         put_attr(b, name, true);
         buf_puts(b, "\" tvg-logo=\"");
         put_attr(b, logo, false);
@@ -78,17 +81,27 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
         b->err = -ENOMEM;
         return;
     }
-    buf_printf(b, "#EXTM3U url-tvg=\"%s/xmltv.php?username=%s&password=%s\" x-tvg-url=\"", r->base,
-               r->line->username, r->line->password);
-    buf_printf(b, "%s/xmltv.php?username=%s&password=%s\"\r\n", r->base, r->line->username,
-               r->line->password);
+    /* m3u_plus announces its guide on the header line (shared/docs/xtream-api.md
+     * §5.3: Kodi and TiviMate read url-tvg / x-tvg-url only there; mpv and VLC
+     * accept it given the M3U media type). The plain m3u form has no guide ids
+     * to join on, so its header is "#EXTM3U" alone, as XC2 sends it, which is
+     * also the one header ffmpeg's playlist reader accepts. */
+    if (o->plus)
+        buf_printf(b,
+                   "#EXTM3U url-tvg=\"%s/xmltv.php?username=%s&password=%s\" "
+                   "x-tvg-url=\"%s/xmltv.php?username=%s&password=%s\"\r\n",
+                   r->base, r->line->username, r->line->password, r->base, r->line->username,
+                   r->line->password);
+    else
+        buf_puts(b, "#EXTM3U\r\n");
     char name[1200], art[640];
     for (size_t i = 0; o->live && i < c->stream_count; i++) {
         const struct cat_stream *s = &c->streams[i];
         if (!cat_view_has_stream(v, c, i))
             continue;
         const struct cat_category *cat = catalog_category(c, CAT_LIVE, s->category_id);
-        put_entry(b, o, s->epg_channel_id, s->name, s->logo, cat ? cat->name : NULL);
+        put_entry(b, o, s->epg_channel_id ? s->epg_channel_id : "", s->name, s->logo,
+                  cat ? cat->name : NULL);
         put_url(r, b, "live", s->id, o->output);
     }
     for (size_t i = 0; o->movie && i < c->movie_count; i++) {
@@ -207,7 +220,9 @@ void api_playlist(struct api_req *r, const char *type)
     snprintf(disposition, sizeof(disposition), "attachment; filename=\"tv_channels_%s%s.m3u\"",
              r->line->username, o.plus ? "_plus" : "");
     http_response_status(r->res, 200);
-    http_response_header(r->res, "Content-Type", "application/octet-stream");
+    /* An M3U type (not octet-stream): mpv and VLC pick their playlist reader
+     * by it; the attachment name ends in .m3u for browsers and downloaders. */
+    http_response_header(r->res, "Content-Type", "audio/x-mpegurl");
     http_response_header(r->res, "Content-Disposition", disposition);
     http_response_header(r->res, "Content-Description", "File Transfer");
     http_response_header(r->res, "Expires", "0");

@@ -488,7 +488,7 @@ const char *api_art_url(const struct api_req *r, const char *stored, const char 
 void api_images(struct api_req *r)
 {
     const char **seg = r->req->segments;
-    http_response_header(r->res, "Access-Control-Allow-Origin", "*");
+    api_cors(r, false);
     int64_t id = api_parse_id(seg[2], strlen(seg[2]));
     size_t wlen = strcspn(seg[3], ".");
     bool poster = wlen == 6 && strncmp(seg[3], "poster", 6) == 0;

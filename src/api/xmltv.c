@@ -2,8 +2,8 @@
  * xmltv: xmltv.php, /epg/U/P and /epg/U/P/gz — the line's guide as XMLTV.
  *
  * Only the line's channels (its bouquet view, with a guide id = the
- * epg_channel_id clients join on; every mapped channel is listed, as XC2
- * does, even without programmes — XMLTV validators flag such channels),
+ * epg_channel_id clients join on) that have a programme in the window — a
+ * <channel> without one makes tv_validate_file reject the whole guide — and
  * programmes whose start lies in
  * [now - prev_days, now + next_days) (defaults 1 and 7; `days` is an alias of
  * next_days). The body is STREAMED from an http_body_source: each pull
@@ -40,6 +40,7 @@
  * 50 clients fetching the guide at once cannot hold the loop for 50 clients'
  * worth of rendering (each pull renders about 64 KiB). */
 #define XMLTV_TURN_BUDGET_NS (8ULL * 1000000ULL)
+#define XMLTV_PROBES_PER_PULL 256
 
 /* Appends s escaped for XML text/attributes, as valid UTF-8 (invalid bytes
  * become U+FFFD, control characters XML 1.0 forbids are dropped). */
@@ -124,8 +125,34 @@ static bool valid_lang(const char *l)
     return n > 0 && n <= 16;
 }
 
+/* Whether s keeps visible text once put_xml_text dropped control characters
+ * (validators reject a blank title or description). */
+static bool has_text(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s > 0x20)
+            return true;
+    return false;
+}
+
+/* Whether guide channel id has a programme with a title to render in the
+ * window (the read model: a binary search and a short walk, no I/O). */
+static bool has_programme(const struct xmltv_src *x, const char *id)
+{
+    const struct cat_guide_channel *g = cat_guide_find(catalog_guide(x->cat), id);
+    if (!g)
+        return false;
+    for (size_t i = cat_guide_first_from(g, x->from); i < g->count && g->progs[i].start < x->to;
+         i++)
+        if (has_text(g->progs[i].title))
+            return true;
+    return false;
+}
+
 static void put_programme(struct buf *b, const char *channel, const struct cat_programme *row)
 {
+    if (!has_text(row->title))
+        return; /* <title> is required and must not be blank */
     char start[21], stop[21];
     epg_format_xmltv_time(row->start, start);
     epg_format_xmltv_time(row->stop, stop);
@@ -144,12 +171,12 @@ static void put_programme(struct buf *b, const char *channel, const struct cat_p
     buf_putc(b, '>');
     put_xml_text(b, row->title);
     buf_puts(b, "</title>\n");
-    if (*row->sub_title) {
+    if (has_text(row->sub_title)) {
         buf_puts(b, "    <sub-title>");
         put_xml_text(b, row->sub_title);
         buf_puts(b, "</sub-title>\n");
     }
-    if (*row->desc) {
+    if (has_text(row->desc)) {
         buf_puts(b, "    <desc>");
         put_xml_text(b, row->desc);
         buf_puts(b, "</desc>\n");
@@ -181,6 +208,7 @@ static void put_programme(struct buf *b, const char *channel, const struct cat_p
 static int render(struct xmltv_src *x, struct buf *b, size_t budget)
 {
     size_t start = b->len;
+    size_t probes = 0; /* channels checked for programmes in this pull */
     while (b->len - start < budget && !b->err) {
         switch (x->phase) {
         case P_HEAD:
@@ -198,7 +226,12 @@ static int render(struct xmltv_src *x, struct buf *b, size_t budget)
                 break;
             }
             {
+                /* Skipped channels write nothing: bound the lookups per pull. */
+                if (++probes > XMLTV_PROBES_PER_PULL)
+                    return 1;
                 const struct cat_stream *s = x->chan[x->i++];
+                if (!has_programme(x, s->epg_channel_id))
+                    break;
                 buf_puts(b, "  <channel id=\"");
                 put_xml_text(b, s->epg_channel_id);
                 buf_puts(b, "\">\n    <display-name>");

@@ -20,7 +20,8 @@ struct line_rec {
     struct htab_node node;
     int64_t line_id;
     size_t sessions;
-    struct entry *entries; /* the line's entries, active and lingering */
+    size_t active_sessions; /* sessions with an active entry */
+    struct entry *entries;  /* the line's entries, active and lingering */
 };
 
 struct session {
@@ -29,7 +30,8 @@ struct session {
     enum conn_kind kind;
     int64_t item_id;
     char ip[46];
-    size_t refs; /* entries (active or lingering) of this session */
+    size_t refs;   /* entries (active or lingering) of this session */
+    size_t active; /* entries not yet removed */
 };
 
 struct entry {
@@ -134,6 +136,13 @@ void conn_registry_free(struct conn_registry *r)
     free(r);
 }
 
+/* An entry of s ended: the session stops being active with its last one. */
+static void session_deactivate(struct line_rec *l, struct session *s)
+{
+    if (--s->active == 0)
+        l->active_sessions--;
+}
+
 _Static_assert(offsetof(struct entry, node) == 0, "freed through its node");
 _Static_assert(offsetof(struct session, node) == 0, "freed through its node");
 _Static_assert(offsetof(struct line_rec, node) == 0, "freed through its node");
@@ -155,11 +164,13 @@ static void linger_unlink(struct conn_registry *r, struct entry *e)
  * their last entry. */
 static void drop(struct conn_registry *r, struct entry *e)
 {
-    if (e->ended)
-        linger_unlink(r, e);
-    else
-        r->active--;
     struct line_rec *l = e->line;
+    if (e->ended) {
+        linger_unlink(r, e);
+    } else {
+        r->active--;
+        session_deactivate(l, e->sess);
+    }
     if (e->lprev)
         e->lprev->lnext = e->lnext;
     else
@@ -234,6 +245,8 @@ uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_k
         return 0;
     }
     s->refs++;
+    if (s->active++ == 0)
+        l->active_sessions++;
     e->sess = s;
     e->line = l;
     e->handle = r->next_handle++;
@@ -267,6 +280,7 @@ void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
         return;
     }
     r->active--;
+    session_deactivate(e->line, e->sess);
     e->ended = now > 0 ? now : 1;
     e->eprev = r->linger_tail;
     if (r->linger_tail)
@@ -281,6 +295,12 @@ size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now
     prune(r, now);
     const struct line_rec *l = line_find(r, line_id);
     return l ? l->sessions : 0;
+}
+
+size_t conn_registry_count_active(struct conn_registry *r, int64_t line_id)
+{
+    struct line_rec *l = line_find(r, line_id);
+    return l ? l->active_sessions : 0;
 }
 
 size_t conn_registry_active(const struct conn_registry *r)

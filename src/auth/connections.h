@@ -68,6 +68,9 @@ void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
 /* Sessions of a line: distinct (kind, item, IP) with an active entry or one
  * removed less than the window ago. */
 size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now);
+/* Sessions of a line with an active entry, lingering ones left out: what is
+ * being watched at this moment (active_cons). O(1). */
+size_t conn_registry_count_active(struct conn_registry *r, int64_t line_id);
 /* Active entries (all lines). */
 size_t conn_registry_active(const struct conn_registry *r);
 /* Entries held, active and lingering (what the bound applies to). */

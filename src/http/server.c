@@ -599,8 +599,11 @@ static void conn_error(struct http_conn *c, int status, const char *why)
     struct buf h = BUF_INIT(4096);
     struct buf body = BUF_INIT(1024);
     buf_printf(&body, "%s: %s\n", http_status_reason(status), why);
-    build_head(c, &h, status, "Content-Type: text/plain; charset=utf-8\r\n", (long long)body.len,
-               false);
+    /* CORS here too: a web player must be able to read the server's own
+     * refusals (408, 413, 503 ...) rather than see status 0. */
+    build_head(c, &h, status,
+               "Content-Type: text/plain; charset=utf-8\r\nAccess-Control-Allow-Origin: *\r\n",
+               (long long)body.len, false);
     buf_append(&h, body.data, body.len);
     buf_free(&body);
     log_request(c, c->rm && c->rm->parsed ? &c->rm->req : NULL, NULL, status, 0);
@@ -1342,6 +1345,7 @@ static void send_busy(int fd)
     static const char msg[] = "HTTP/1.1 503 Service Unavailable\r\n"
                               "Server: xtreamd\r\n"
                               "Content-Type: text/plain; charset=utf-8\r\n"
+                              "Access-Control-Allow-Origin: *\r\n"
                               "Content-Length: 42\r\n"
                               "Connection: close\r\n\r\n" BUSY_BODY;
     ssize_t n = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -214,7 +214,7 @@ static bool parse_pmt(struct ts_reader *r, const uint8_t *p)
     memcpy(r->pmt, p, TS_PACKET_SIZE);
     r->have_pmt = true;
     int version = (s[5] >> 1) & 0x1f;
-    struct ts_es es[TS_MAX_ES];
+    struct ts_es es[TS_MAX_ES] = {0};
     size_t n = 0;
     uint16_t pcr_pid = (uint16_t)(((s[8] & 0x1f) << 8) | s[9]);
     size_t info = ((size_t)(s[10] & 0x0f) << 8) | s[11];
@@ -228,8 +228,10 @@ static bool parse_pmt(struct ts_reader *r, const uint8_t *p)
         i += 5 + eslen;
         n++;
     }
-    bool changed = version != r->pmt_version || n != r->es_count || pcr_pid != r->pcr_pid ||
-                   memcmp(es, r->es, n * sizeof(es[0])) != 0;
+    /* Field by field: struct ts_es has padding, which memcmp would compare. */
+    bool changed = version != r->pmt_version || n != r->es_count || pcr_pid != r->pcr_pid;
+    for (size_t k = 0; !changed && k < n; k++)
+        changed = es[k].pid != r->es[k].pid || es[k].stream_type != r->es[k].stream_type;
     if (!changed)
         return false;
     bool first = r->pmt_version < 0 && r->es_count == 0;

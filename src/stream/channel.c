@@ -116,10 +116,53 @@ static void stage_reset(struct channel *ch)
     ch->stage_start_ms = 0;
 }
 
+/* Rewrites packet p's continuity counter into the channel's own sequence for
+ * its PID (see cc_out in stream_priv.h). Within one source the ingest's
+ * counters pass through shifted by a constant, so a loss upstream still shows
+ * as a CC error downstream; only the jump at a switch is removed. */
+static void cc_fix(struct channel *ch, uint8_t *p)
+{
+    uint16_t pid = (uint16_t)(((p[1] & 0x1f) << 8) | p[2]);
+    if (pid == 0x1fff)
+        return;
+    bool payload = (p[3] & 0x10) != 0;
+    uint8_t in = p[3] & 0x0f;
+    size_t i = 0;
+    while (i < ch->cc_out_n && ch->cc_out[i].pid != pid)
+        i++;
+    if (i == ch->cc_out_n) {
+        if (i == CC_PIDS) {
+            if (ch->cc_untracked++ == 0)
+                log_warn("live", "channel %lld: more than %d PIDs, continuity of PID %u not kept",
+                         (long long)ch->id, CC_PIDS, pid);
+            return;
+        }
+        ch->cc_out_n++;
+        ch->cc_out[i].pid = pid;
+        ch->cc_out[i].last = (uint8_t)((in - (payload ? 1 : 0)) & 0x0f);
+        ch->cc_out[i].add = 0;
+        ch->cc_out[i].epoch = ch->cc_epoch;
+    }
+    if (ch->cc_out[i].epoch != ch->cc_epoch) {
+        uint8_t want = (uint8_t)((ch->cc_out[i].last + (payload ? 1 : 0)) & 0x0f);
+        ch->cc_out[i].add = (uint8_t)((want - in) & 0x0f);
+        ch->cc_out[i].epoch = ch->cc_epoch;
+    }
+    uint8_t out = (uint8_t)((in + ch->cc_out[i].add) & 0x0f);
+    p[3] = (uint8_t)((p[3] & 0xf0) | out);
+    ch->cc_out[i].last = out;
+}
+
 static void publish(struct channel *ch)
 {
     if (ch->stage.len == 0)
         return;
+    if (ch->stage_origin != ch->cc_origin) {
+        ch->cc_epoch++;
+        ch->cc_origin = ch->stage_origin;
+    }
+    for (size_t off = 0; off + TS_PACKET_SIZE <= ch->stage.len; off += TS_PACKET_SIZE)
+        cc_fix(ch, (uint8_t *)ch->stage.data + off);
     const struct live_config *cfg = live_cfg(ch->live);
     uint64_t now = live_now_ms(ch->live);
     struct refbuf *rb = refbuf_new(ch->stage.data, ch->stage.len);
@@ -184,6 +227,7 @@ static void on_packet(void *ud, const struct ts_packet *pk)
 {
     struct ingest *ing = ud;
     struct channel *ch = ing->ch;
+    ch->stage_origin = ing->origin; /* the stage holds only this ingest's packets now */
     if (pk->psi) {
         /* PSI is held back so that, if a keyframe follows, it opens the chunk. */
         if (ch->psi_hold_len + TS_PACKET_SIZE > PSI_HOLD_MAX)
@@ -298,6 +342,10 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (ing->got_key) {
             /* The primary is back: switch to it at its next keyframe. */
             log_info("live", "channel %lld: primary source is back, switching", (long long)ch->id);
+            /* The backup's pending packets close its generation: published
+             * after the switch, a keyframe among them would open a one-frame
+             * segment of the old source with a second discontinuity. */
+            publish(ch);
             struct ingest *old = ch->ing;
             ch->ing = ing;
             ch->probe = NULL;
@@ -308,7 +356,6 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
             ch->gen++;
             ch->need_key = true;
             ch->failovers++;
-            publish(ch);
             ch->psi_hold_len = 0;
             if (old)
                 ingest_stop(old);
@@ -458,6 +505,7 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
     ing->ch = ch;
     ing->probe = probe;
     ing->source_idx = source_idx;
+    ing->origin = ++ch->origin_seq;
     ts_reader_init(&ing->ts);
     uv_pipe_init(loop, &ing->out, 0);
     uv_pipe_init(loop, &ing->err, 0);
@@ -555,6 +603,7 @@ static void enter_slate(struct channel *ch, uint64_t now, enum channel_state st,
     if (ch->ing && !ch->need_key) {
         stage_reset(ch);
         ch->need_key = true;
+        ch->ing->origin = ++ch->origin_seq; /* packets were dropped: what follows is new */
     }
     ch->state = st;
 }
@@ -653,6 +702,7 @@ void channel_stop(struct channel *ch)
     buf_free(&ch->stage); /* up to 128 KB, and the ring's ~200 KB: only running */
     free(ch->ring.items); /* channels hold them */
     ch->ring.items = NULL;
+    ch->cc_out_n = 0; /* no viewer is left to continue for */
     ch->bitrate_bps = 0;
     live_channel_stopped(ch);
 }
@@ -724,6 +774,7 @@ static void slate_tick(struct channel *ch, uint64_t now)
         bool entry = ch->slate_pos == 0;
         if (entry) {
             ch->gen++;
+            ch->slate_origin = ++ch->origin_seq;
             ch->slate_offset = 0;
             ch->slate_cc_n = 0;
         } else if (ch->slate_pos >= n) {
@@ -732,6 +783,7 @@ static void slate_tick(struct channel *ch, uint64_t now)
         }
         const struct chunk *c = &clip[ch->slate_pos++];
         buf_reset(&ch->stage);
+        ch->stage_origin = ch->slate_origin;
         buf_append(&ch->stage, c->rb->data, c->rb->len);
         for (size_t off = 0; off + TS_PACKET_SIZE <= ch->stage.len; off += TS_PACKET_SIZE) {
             uint8_t *pkt = (uint8_t *)ch->stage.data + off;

@@ -1046,13 +1046,32 @@ static void copy_str(char *dst, size_t n, const char *s)
     snprintf(dst, n, "%s", s ? s : "");
 }
 
+static int head_pull(void *ctx, struct buf *out, size_t budget)
+{
+    (void)ctx;
+    (void)out;
+    (void)budget;
+    return 0;
+}
+
+/* HEAD of a response that GET streams without a length: the same headers,
+ * i.e. no Content-Length and Connection: close (the server drops the body
+ * source of a HEAD unread). */
+static void head_unbounded(struct http_response *res)
+{
+    struct http_body_source src = {.pull = head_pull};
+    http_response_source(res, &src, -1);
+}
+
 void live_serve_ts(struct live *live, const struct cat_stream *s, const struct cat_line *line,
                    struct http_request *req, struct http_response *res)
 {
     if (req->method == HTTP_HEAD) {
+        /* GET's headers only: no viewer, no registration, no channel start */
         http_response_status(res, 200);
         http_response_header(res, "Content-Type", "video/mp2t");
         http_response_header(res, "Cache-Control", "no-cache, no-store");
+        head_unbounded(res);
         return;
     }
     /* Refusals below answer text/plain: the stream's headers come after them. */
@@ -1274,6 +1293,25 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
         http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
         return;
     }
+    if (req->method == HTTP_HEAD) {
+        /* HEAD opens no session (it would count against max_connections and
+         * could cut the line's viewer) and starts nothing; it answers GET's
+         * headers: the playlist's length, rendered with a token of the same
+         * size, or a close-delimited cold start. */
+        struct channel *ch = channel_find(live, st->id);
+        http_response_status(res, 200);
+        http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
+        http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
+        if (ch && ch->hls && hls_segment_count(ch->hls)) {
+            char token[TOKEN_LEN + 1];
+            memset(token, '0', TOKEN_LEN);
+            token[TOKEN_LEN] = '\0';
+            render_playlist(ch, token, http_response_buf(res));
+        } else {
+            head_unbounded(res);
+        }
+        return;
+    }
     if (start_admit(live, st, line, req->client_ip, res))
         return;
     struct channel *ch = channel_get(live, st);
@@ -1339,12 +1377,9 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
         http_response_text(res, 404, "text/plain; charset=utf-8", "no such segment\n");
         return;
     }
-    s->last_ms = live_now_ms(live);
     http_response_status(res, 200);
     http_response_header(res, "Content-Type", "video/mp2t");
     http_response_header(res, "Cache-Control", "max-age=60");
-    http_response_header(res, "Access-Control-Allow-Origin", "*");
-    (void)req;
     for (size_t i = 0; i < n; i++) {
         int rc = http_response_body_ref(res, chunks[i]);
         if (rc) { /* latched in the response: answered 500, never a short segment */
@@ -1354,7 +1389,10 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
             return;
         }
     }
+    if (req->method == HTTP_HEAD)
+        return; /* same headers; neither keeps the session alive nor counts bytes */
     ch->delivered = true;
+    s->last_ms = live_now_ms(live);
     s->bytes += bytes;
     ch->bytes_out += bytes;
     live->segment_bytes += bytes;
@@ -1873,6 +1911,7 @@ void live_metrics(struct live *live, struct buf *o)
 {
     size_t viewers = 0, running = 0, known = 0;
     uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0, dropped = 0;
+    uint64_t cc_untracked = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
         known++;
@@ -1884,6 +1923,7 @@ void live_metrics(struct live *live, struct buf *o)
         skips += ch->skips;
         restarts += ch->restarts;
         failovers += ch->failovers;
+        cc_untracked += ch->cc_untracked;
     }
     static const struct {
         const char *name, *type, *help;
@@ -1917,6 +1957,9 @@ void live_metrics(struct live *live, struct buf *o)
          "HLS segment responses that could not be built (answered 500)"},
         {"xtreamd_ffmpeg_orphans_reaped_total", "counter",
          "ffmpeg processes of a dead earlier server killed at start"},
+        {"xtreamd_live_cc_untracked_packets_total", "counter",
+         "Packets of PIDs beyond the 16 per channel whose continuity counters are kept across "
+         "source switches"},
     };
     uint64_t val[] = {known,
                       running,
@@ -1936,7 +1979,8 @@ void live_metrics(struct live *live, struct buf *o)
                       live->early_stops,
                       dropped,
                       live->segment_ref_errors,
-                      live->orphans_reaped};
+                      live->orphans_reaped,
+                      cc_untracked};
     _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
     for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);

@@ -50,6 +50,7 @@
 #define RING_ENTRIES       4096 /* power of two */
 #define STDERR_LINES       50
 #define PSI_HOLD_MAX       (4 * TS_PACKET_SIZE)
+#define CC_PIDS            16 /* PIDs whose continuity counters a channel keeps */
 
 struct chunk {
     struct refbuf *rb;
@@ -86,6 +87,7 @@ struct ingest {
     uint64_t started_ms, last_data_ms, term_sent_ms;
     uint64_t bytes;
     bool got_key;
+    uint32_t origin; /* ch->origin_seq value naming this ingest's packets (see cc_out) */
     struct ts_reader ts;
     char errline[256];
     size_t errlen;
@@ -143,6 +145,23 @@ struct channel {
         uint8_t cc;
     } slate_cc[8]; /* continuity counters carried across loops */
     size_t slate_cc_n;
+    /* Continuity counters as viewers see them: per PID the last counter
+     * published and the offset added to the ingest's own; re-based at the
+     * first packet of each PID once the published packets come from another
+     * origin (restart, failover, failback, slate, or a source resuming after
+     * packets were dropped), so a switch never shows viewers a CC jump. */
+    struct {
+        uint16_t pid;
+        uint8_t last, add;
+        uint32_t epoch;
+    } cc_out[CC_PIDS];
+    size_t cc_out_n;
+    uint32_t cc_epoch;
+    uint32_t origin_seq;   /* last origin handed out */
+    uint32_t stage_origin; /* origin of the packets in the stage */
+    uint32_t cc_origin;    /* origin of the last published packets */
+    uint32_t slate_origin;
+    uint64_t cc_untracked; /* packets of PIDs beyond CC_PIDS, left as they came */
     /* stats */
     uint64_t started_ms, running_since_ms, restarts, failovers;
     uint64_t bytes_in, bytes_out, skips, viewers_total;

@@ -77,20 +77,30 @@ describe('panel_api.php', () => {
   });
 });
 
+/** The guide URL an m3u_plus playlist announces on its header line (docs/api.md, xtream-api.md §5.3). */
+function guideUrl(text) {
+  const m = /^#EXTM3U url-tvg="([^"]*)" x-tvg-url="([^"]*)"\r\n/.exec(text);
+  assert.ok(m, `first line: ${text.slice(0, 200)}`);
+  assert.equal(m[1], m[2], 'url-tvg and x-tvg-url agree');
+  return m[1];
+}
+
 describe('get.php', () => {
-  it('default type is m3u_plus: headers, CRLF, #EXTM3U url-tvg/x-tvg-url, entries match the catalogue', async () => {
+  it('default type is m3u_plus: headers, CRLF, #EXTM3U alone then the guide URL, entries match the catalogue', async () => {
     const { r, playlist } = await fetchPlaylist(port, U, PW);
-    assert.match(r.headers['content-type'] || '', /^application\/octet-stream/);
+    assert.equal(r.headers['content-type'], 'audio/x-mpegurl');
     assert.match(r.headers['content-disposition'] || '', /^attachment; ?filename="tv_channels_alice_plus\.m3u"$/);
     assert.ok(!/(^|[^\r])\n/.test(r.text), 'every line ends with CRLF');
     assert.ok(r.text.endsWith('\r\n'));
     const epg = `${base}/xmltv.php?username=${U}&password=${PW}`;
-    const first = r.text.split('\r\n')[0];
-    assert.equal(first, `#EXTM3U url-tvg="${epg}" x-tvg-url="${epg}"`);
-    assert.equal(playlist.header.attrs['url-tvg'], epg);
-    assert.equal(playlist.header.attrs['x-tvg-url'], epg);
-    for (const l of r.text.split('\r\n').filter((x) => x.startsWith('#EXTINF'))) {
-      assert.match(l, /^#EXTINF:-1 tvg-id="[^"]*" tvg-name="[^"]*" tvg-logo="[^"]*" group-title="[^"]*",[^\r\n]+$/, `m3u_plus entry form: ${l}`);
+    const lines = r.text.split('\r\n');
+    assert.equal(lines[0], '#EXTM3U', 'mpv and ffmpeg want the header line alone');
+    assert.equal(guideUrl(r.text), epg);
+    for (const [i, l] of lines.entries()) {
+      if (!l.startsWith('#EXTINF')) continue;
+      // Live entries carry tvg-id (even empty); movies and episodes none.
+      const tvgId = lines[i + 1].includes('/live/') ? 'tvg-id="[^"]*" ' : '';
+      assert.match(l, new RegExp(`^#EXTINF:-1 ${tvgId}tvg-name="[^"]*" tvg-logo="[^"]*" group-title="[^"]*",[^\r\n]+$`), `m3u_plus entry form: ${l}`);
     }
     assertPlaylistMatches(playlist.items, expectedEntries(cat, base, U, PW));
     if (r.headers['content-length'] !== undefined) assert.equal(Number(r.headers['content-length']), r.raw.length);
@@ -132,7 +142,7 @@ describe('get.php', () => {
     const { r, playlist } = await fetchPlaylist(port, U, PW, { type: 'm3u', output: 'ts' });
     assert.match(r.headers['content-disposition'] || '', /filename="tv_channels_alice\.m3u"/);
     const lines = r.text.split('\r\n');
-    assert.ok(lines[0].startsWith('#EXTM3U'));
+    assert.equal(lines[0], '#EXTM3U');
     for (const l of lines.filter((x) => x.startsWith('#EXTINF'))) assert.match(l, /^#EXTINF:-1,[^\r\n]+$/, l);
     const exp = expectedEntries(cat, base, U, PW).map((e) => ({ ...e, tvgId: '', tvgName: '', logo: '', group: '' }));
     assertPlaylistMatches(playlist.items, exp);
@@ -140,10 +150,10 @@ describe('get.php', () => {
 
   it('base URL comes from the Host header when no --public-url', async () => {
     const host = 'tv.example.test:8181';
-    const { playlist } = await fetchPlaylist(port, U, PW, {}, { Host: host });
+    const { r, playlist } = await fetchPlaylist(port, U, PW, {}, { Host: host });
     assert.ok(playlist.items.length > 0);
     for (const it of playlist.items) assert.ok(it.url.startsWith(`http://${host}/`), it.url);
-    assert.equal(playlist.header.attrs['url-tvg'], `http://${host}/xmltv.php?username=${U}&password=${PW}`);
+    assert.equal(guideUrl(r.text), `http://${host}/xmltv.php?username=${U}&password=${PW}`);
   });
 
   it('an invalid Host header is never echoed into the playlist, XMLTV or server_info', async () => {
@@ -205,10 +215,10 @@ describe('--public-url', () => {
       await seedDemo(dir);
       await seedLines(dir, ['open']);
       s2 = await startServer(dir, ['--public-url', 'http://tv.example.test:8080']);
-      const { playlist } = await fetchPlaylist(s2.port, U, PW);
+      const { r, playlist } = await fetchPlaylist(s2.port, U, PW);
       assert.ok(playlist.items.length > 0);
       for (const it of playlist.items) assert.ok(it.url.startsWith('http://tv.example.test:8080/'), it.url);
-      assert.equal(playlist.header.attrs['x-tvg-url'], `http://tv.example.test:8080/xmltv.php?username=${U}&password=${PW}`);
+      assert.equal(guideUrl(r.text), `http://tv.example.test:8080/xmltv.php?username=${U}&password=${PW}`);
       const login = await getJson(s2.port, `/player_api.php?${qs({ username: U, password: PW })}`);
       assert.equal(login.server_info.url, 'tv.example.test');
       assert.equal(login.server_info.port, '8080');
@@ -235,30 +245,40 @@ describe('xmltv.php', () => {
     const doc = fxp.parse(r.text);
     assert.ok(doc.tv !== undefined, 'root element is <tv>');
     const parsed = parseXmltv(r.text); // the @iptv/xmltv client must accept it
-    return { r, channels: doc.tv?.channel ?? [], parsed };
+    // A <channel> without programme makes XMLTV validators reject the guide:
+    // every listed channel has one, every programme's channel is listed.
+    const withProg = new Set((doc.tv?.programme ?? []).map((p) => p['@channel']));
+    const listed = new Set((doc.tv?.channel ?? []).map((c) => c['@id']));
+    for (const id of listed) assert.ok(withProg.has(id), `channel ${id} is listed without a programme`);
+    for (const id of withProg) assert.ok(listed.has(id), `programmes of ${id} without its <channel>`);
+    return { r, channels: doc.tv?.channel ?? [], parsed, withProg };
   }
 
-  it('valid XMLTV with one <channel> per mapped channel of the line, names escaped', async () => {
+  it('valid XMLTV with one <channel> per mapped channel of the line that has programmes, names escaped', async () => {
     const { channels, parsed } = await fetchXmltv(U);
     const expected = new Map();
     for (const s of cat.live) if (s.epg_channel_id) expected.set(s.epg_channel_id, s);
     const got = channels.map((c) => c['@id']);
     assert.equal(new Set(got).size, got.length, 'channel ids are unique');
-    assert.deepEqual([...got].sort(), [...expected.keys()].sort());
+    for (const id of got) assert.ok(expected.has(id), `channel ${id} is a mapped channel of the line`);
+    assert.ok(got.length > 0 && got.every((id) => id.endsWith('.xtreamd')), `the demo guide's channels: ${got.join(' ')}`);
+    assert.ok(!got.includes('special.amp.test'), 'a mapped channel without programme is left out');
     for (const c of channels) {
       const s = expected.get(c['@id']);
       const names = c['display-name'].map((d) => (typeof d === 'object' ? d['#text'] : String(d)));
       assert.ok(names.includes(s.name), `channel ${c['@id']} display-name ${JSON.stringify(names)} != ${s.name}`);
       if (s.stream_icon) assert.equal(c.icon?.[0]?.['@src'], s.stream_icon, `channel ${c['@id']} icon`);
     }
-    assert.ok(got.includes('special.amp.test'));
     assert.equal(parsed.channels.length, channels.length);
   });
 
   it('restricted line: only its bouquet\'s channels', async () => {
     const newsCat = cat.liveCats.find((c) => c.category_name === 'Demo News');
     const { channels } = await fetchXmltv(LINES.news.user);
-    const expected = cat.live.filter((s) => s.category_id === newsCat.category_id && s.epg_channel_id).map((s) => s.epg_channel_id);
+    const all = await fetchXmltv(U);
+    const expected = cat.live.filter((s) => s.category_id === newsCat.category_id && s.epg_channel_id && all.withProg.has(s.epg_channel_id))
+      .map((s) => s.epg_channel_id);
+    assert.ok(expected.length > 0);
     assert.deepEqual(channels.map((c) => c['@id']).sort(), [...new Set(expected)].sort());
   });
 

@@ -37,21 +37,27 @@ static void test_sessions_and_window(void **state)
     uint64_t d = conn_registry_add(r, 2, CONN_MOVIE, 7, "10.0.0.1", "ua", 101, NULL, NULL);
     assert_true(a && b && c && d && a != b);
     assert_int_equal(conn_registry_count(r, 1, 102), 2); /* two range requests: one session */
+    assert_int_equal(conn_registry_count_active(r, 1), 2);
     assert_int_equal(conn_registry_count(r, 2, 102), 1);
     assert_int_equal(conn_registry_count(r, 3, 102), 0);
     assert_int_equal(conn_registry_active(r), 4);
     conn_registry_remove(r, a, 103);
+    assert_int_equal(conn_registry_count_active(r, 1), 2); /* b still open */
     conn_registry_remove(r, b, 103);
     conn_registry_remove(r, b, 103); /* twice: no-op */
     conn_registry_remove(r, 9999, 103);
     assert_int_equal(conn_registry_active(r), 2);
-    assert_int_equal(conn_registry_count(r, 1, 105), 2); /* lingering */
+    assert_int_equal(conn_registry_count(r, 1, 105), 2);   /* lingering */
+    assert_int_equal(conn_registry_count_active(r, 1), 1); /* active_cons: at once */
+    assert_int_equal(conn_registry_count_active(r, 2), 1);
     assert_int_equal(conn_registry_count(r, 1, 113), 1); /* window passed */
     struct conn_info info;
     assert_int_equal(conn_registry_oldest(r, 1, &info), c);
     assert_string_equal(info.ip, "10.0.0.1");
     conn_registry_remove(r, c, 120);
     conn_registry_remove(r, d, 120);
+    assert_int_equal(conn_registry_count_active(r, 1), 0);
+    assert_int_equal(conn_registry_count_active(r, 2), 0);
     assert_int_equal(conn_registry_count(r, 1, 200), 0);
     assert_int_equal(conn_registry_count(r, 2, 200), 0);
     conn_registry_free(r);
@@ -76,6 +82,7 @@ static void test_enforce_newest_wins(void **state)
     uint64_t h3 = conn_registry_add(r, 5, CONN_HLS, 3, "10.0.0.3", "", 13, on_kick, &g_ids[3]);
     assert_int_equal(conn_registry_enforce(r, 5, 1, h3, 13), 2);
     assert_int_equal(conn_registry_count(r, 5, 13), 1);
+    assert_int_equal(conn_registry_count_active(r, 5), 1); /* kicked entries are not active */
     assert_int_equal(conn_registry_oldest(r, 5, NULL), h3);
     assert_int_equal(conn_registry_enforce(r, 5, 0, h3, 13), 0); /* unlimited */
     (void)h1;
@@ -100,6 +107,7 @@ static void test_many_entries(void **state)
     for (int i = 0; i < N; i += 2)
         conn_registry_remove(r, h[i], 1001);
     assert_int_equal(conn_registry_count(r, 1, 1002), N);
+    assert_int_equal(conn_registry_count_active(r, 1), N / 2);
     assert_int_equal(conn_registry_count(r, 1, 1040), N / 2);
     assert_int_equal(conn_registry_active(r), N / 2);
     double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;

@@ -195,6 +195,39 @@ static void test_cc_errors_and_pmt_change(void **state)
     assert_int_equal(r.pmt_version, 4);
 }
 
+/* Leaves non-zero bytes where the next call's locals will live, as a real
+ * ingest loop does: parse_pmt once compared its stack structs with memcmp,
+ * padding included, and saw every repeated PMT as a new program. */
+static void __attribute__((noinline)) dirty_stack(void)
+{
+    volatile uint8_t junk[4096];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (uint8_t)(0xa5 ^ i);
+}
+
+static void test_repeated_pmt_is_not_a_change(void **state)
+{
+    (void)state;
+    memset(cc_of, 0, sizeof(cc_of));
+    struct ts_reader r;
+    ts_reader_init(&r);
+    uint8_t p[188];
+    struct ts_packet pk;
+    pat(p);
+    ts_reader_packet(&r, p, &pk);
+    pmt(p, 0);
+    ts_reader_packet(&r, p, &pk);
+    assert_false(pk.psi_changed); /* the first PMT is no change */
+    for (int i = 0; i < 50; i++) {
+        pmt(p, 0);
+        dirty_stack();
+        ts_reader_packet(&r, p, &pk);
+        assert_true(pk.psi);
+        assert_false(pk.psi_changed);
+    }
+    assert_int_equal(r.es_count, 2);
+}
+
 static void test_shift_time(void **state)
 {
     (void)state;
@@ -214,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_nal_fallback),
         cmocka_unit_test(test_resync_and_split_feed),
         cmocka_unit_test(test_cc_errors_and_pmt_change),
+        cmocka_unit_test(test_repeated_pmt_is_not_a_change),
         cmocka_unit_test(test_shift_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
