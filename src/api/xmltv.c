@@ -39,7 +39,7 @@
  * loop: past it a pull yields ("more, nothing now") until the next turn, so
  * 50 clients fetching the guide at once cannot hold the loop for 50 clients'
  * worth of rendering (each pull renders about 64 KiB). */
-#define XMLTV_TURN_BUDGET_NS (8ULL * 1000000ULL)
+#define XMLTV_TURN_BUDGET_NS  (8ULL * 1000000ULL)
 #define XMLTV_PROBES_PER_PULL 256
 
 /* Appends s escaped for XML text/attributes, as valid UTF-8 (invalid bytes
