@@ -31,8 +31,14 @@ struct live;
 struct live_config {
     const char *ffmpeg;        /* program (default "ffmpeg") */
     unsigned idle_ms;          /* stop a channel this long after its last viewer (30000) */
-    unsigned watchdog_ms;      /* restart ffmpeg after this long without output (10000) */
-    unsigned failover_after;   /* failures of a source before the next one is tried (2) */
+    unsigned watchdog_ms;      /* a running source silent this long has failed (3000) */
+    unsigned probe_timeout_ms; /* ffmpeg opening its input: first output byte due within (10000) */
+    unsigned primary_healthy_ms; /* on a backup: fail back once the primary delivered this long
+                                    (10000) */
+    unsigned backup_check_ms;    /* check one backup source in the background this often; 0 off
+                                    (60000) */
+    unsigned failover_after;   /* failures of a source before the next one is tried (1); a hard
+                                  failure (exit, refused, HTTP error, stall) switches at once */
     unsigned primary_retry_ms; /* on a backup, probe the primary this often (30000) */
     unsigned slow_lag_ms;      /* a viewer this far behind live is slow (3000) */
     unsigned slow_grace_ms;    /* ... for this long: skipped to the newest keyframe (2000) */
