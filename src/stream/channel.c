@@ -36,11 +36,11 @@
 const char *switch_cause_name(unsigned cause)
 {
     static const char *const names[CAUSE_COUNT] = {
-        [CAUSE_EXIT] = "exited",           [CAUSE_REFUSED] = "refused",
-        [CAUSE_HTTP_4XX] = "http_4xx",     [CAUSE_HTTP_5XX] = "http_5xx",
-        [CAUSE_NOT_FOUND] = "not_found",   [CAUSE_UNREACHABLE] = "unreachable",
-        [CAUSE_BAD_INPUT] = "bad_input",   [CAUSE_NO_INPUT] = "no_input",
-        [CAUSE_STALL] = "stall",           [CAUSE_SPAWN] = "spawn_failed",
+        [CAUSE_EXIT] = "exited",         [CAUSE_REFUSED] = "refused",
+        [CAUSE_HTTP_4XX] = "http_4xx",   [CAUSE_HTTP_5XX] = "http_5xx",
+        [CAUSE_NOT_FOUND] = "not_found", [CAUSE_UNREACHABLE] = "unreachable",
+        [CAUSE_BAD_INPUT] = "bad_input", [CAUSE_NO_INPUT] = "no_input",
+        [CAUSE_STALL] = "stall",         [CAUSE_SPAWN] = "spawn_failed",
         [CAUSE_FAILBACK] = "failback",
     };
     return cause < CAUSE_COUNT ? names[cause] : "unknown";
@@ -285,8 +285,7 @@ static void on_check_packet(void *ud, const struct ts_packet *pk)
 }
 
 static void ingest_stop(struct ingest *ing);
-static void switch_record(struct channel *ch, int from, int to, unsigned cause,
-                          int64_t detect_ms);
+static void switch_record(struct channel *ch, int from, int to, unsigned cause, int64_t detect_ms);
 static void switch_done(struct channel *ch, uint64_t now);
 
 /* The primary probe took over: from this packet on it feeds the ring. The
@@ -725,8 +724,8 @@ static void switch_done(struct channel *ch, uint64_t now)
     e->took_ms = (int64_t)(now - e->at_ms);
     ch->sw_pending = false;
     log_info("live", "channel %lld: switch %d -> %d (%s) took %lld ms after %lld ms of detection",
-             (long long)ch->id, e->from, e->to, switch_cause_name(e->cause),
-             (long long)e->took_ms, (long long)e->detect_ms);
+             (long long)ch->id, e->from, e->to, switch_cause_name(e->cause), (long long)e->took_ms,
+             (long long)e->detect_ms);
 }
 
 /* What an ffmpeg stderr line says about its input, or -1 if nothing fatal.
@@ -947,6 +946,7 @@ void channel_start(struct channel *ch)
     ch->dead_sources = 0;
     ch->cur_source = 0;
     ch->idle_since_ms = 0;
+    ch->next_check_ms = now + live_cfg(ch->live)->backup_check_ms; /* not all at start */
     ch->rate_t0_ms = now;
     ch->rate_bytes = 0;
     spawn_current(ch);
@@ -987,7 +987,10 @@ void channel_restart(struct channel *ch)
     }
     if (ch->ing)
         ingest_stop(ch->ing);
-    ch->ing = NULL;
+    if (ch->probe) /* back on the primary: nothing to fail back to */
+        ingest_stop(ch->probe);
+    ch->ing = ch->probe = NULL;
+    ch->sw_pending = false;
     ch->restarts++;
     ch->cur_source = 0;
     spawn_current(ch);
@@ -1085,8 +1088,7 @@ static void slate_tick(struct channel *ch, uint64_t now)
 /* Opening the input (no output byte yet) is bounded by probe-timeout, a
  * running source's silence by watchdog: ffmpeg's own input analysis does not
  * count against a short watchdog. */
-static bool ingest_timed_out(const struct ingest *ing, const struct live_config *cfg,
-                             uint64_t now)
+static bool ingest_timed_out(const struct ingest *ing, const struct live_config *cfg, uint64_t now)
 {
     if (!ing->got_output)
         return now - ing->started_ms > cfg->probe_timeout_ms;

@@ -1690,7 +1690,8 @@ static void write_switches(struct jsonw *w, const struct channel *ch, uint64_t n
     jsonw_key(w, "switches");
     jsonw_arr_begin(w);
     for (size_t k = 1; k <= ch->sw_n; k++) {
-        const struct source_switch *e = &ch->sw[(ch->sw_next + SWITCH_HISTORY - k) % SWITCH_HISTORY];
+        const struct source_switch *e =
+            &ch->sw[(ch->sw_next + SWITCH_HISTORY - k) % SWITCH_HISTORY];
         jsonw_obj_begin(w);
         jsonw_key(w, "at");
         jsonw_int(w, (int64_t)(e->wall_ms / 1000));

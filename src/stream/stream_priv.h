@@ -149,9 +149,9 @@ struct channel {
     int dead_sources;     /* sources that failed in a row (slate when all) */
     uint64_t retry_at_ms; /* restart pending at this time (0: none) */
     uint64_t next_probe_ms;
-    struct ingest *check;  /* background check of a backup source */
+    struct ingest *check; /* background check of a backup source */
     uint64_t next_check_ms;
-    int check_next;        /* the source the next check looks at */
+    int check_next; /* the source the next check looks at */
     struct {
         uint64_t ok_ms, bad_ms; /* last check that found it alive / dead */
     } health[HEALTH_SOURCES];
@@ -160,7 +160,8 @@ struct channel {
     size_t sw_next, sw_n;
     bool sw_pending; /* the newest switch waits for the new source's first keyframe */
     uint64_t switches[CAUSE_COUNT];
-    uint64_t checks_ok, checks_bad;    uint32_t gen;
+    uint64_t checks_ok, checks_bad;
+    uint32_t gen;
     bool need_key, pending_discont;
     /* the chunk being built */
     struct buf stage;
