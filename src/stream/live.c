@@ -431,7 +431,7 @@ static bool proc_mark(const char *pid, char *out, size_t n)
 
 static long proc_ppid(const char *pid)
 {
-    char path[64], st[1024];
+    char path[300], st[1024]; /* a d_name is up to 255 bytes */
     snprintf(path, sizeof(path), "/proc/%s/stat", pid);
     FILE *f = fopen(path, "re");
     if (!f)
