@@ -1713,6 +1713,15 @@ static void write_switches(struct jsonw *w, const struct channel *ch, uint64_t n
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
+    jsonw_key(w, "switches_by_cause"); /* since the server started */
+    jsonw_obj_begin(w);
+    for (unsigned c = 0; c < CAUSE_COUNT; c++) {
+        if (!ch->switches[c])
+            continue;
+        jsonw_key(w, switch_cause_name(c));
+        jsonw_int(w, (int64_t)ch->switches[c]);
+    }
+    jsonw_obj_end(w);
     jsonw_key(w, "source_checks");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < ch->source_count && i < HEALTH_SOURCES; i++) {
@@ -2126,7 +2135,7 @@ enum chan_family {
     CF_SKIPS,
     CF_SOURCE,
     CF_UPTIME,
-    CF_SWITCHES,
+    CF_LAST_SWITCH_CAUSE,
     CF_LAST_SWITCH_TIME,
     CF_LAST_SWITCH_DURATION,
     CF_COUNT
@@ -2158,8 +2167,9 @@ static const struct {
                    "Index of the source in use (0 = primary) in the channel's source list"},
     [CF_UPTIME] = {"xtreamd_channel_uptime_seconds", "gauge",
                    "Seconds since the channel was started (0 when stopped)"},
-    [CF_SWITCHES] = {"xtreamd_channel_source_switches_total", "counter",
-                     "Source switches of the channel by cause (only causes that occurred)"},
+    [CF_LAST_SWITCH_CAUSE] = {"xtreamd_channel_last_switch_cause", "gauge",
+                              "1, labelled with the cause of the channel's last source switch "
+                              "(cause=\"none\" before the first)"},
     [CF_LAST_SWITCH_TIME] = {"xtreamd_channel_last_switch_timestamp_seconds", "gauge",
                              "Unix time of the channel's last source switch (0: none)"},
     [CF_LAST_SWITCH_DURATION] = {"xtreamd_channel_last_switch_duration_seconds", "gauge",
@@ -2204,13 +2214,12 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
             v = now - ch->started_ms;
         buf_printf(o, "} %" PRIu64 ".%03u\n", v / 1000, (unsigned)(v % 1000));
         return;
-    case CF_SWITCHES:
-        for (unsigned c = 0; c < CAUSE_COUNT; c++) {
-            if (!ch->switches[c])
-                continue;
-            chan_labels(o, family, ch);
-            buf_printf(o, ",cause=\"%s\"} %" PRIu64 "\n", switch_cause_name(c), ch->switches[c]);
-        }
+    case CF_LAST_SWITCH_CAUSE: /* one series per channel: the info pattern */
+        chan_labels(o, family, ch);
+        buf_printf(o, ",cause=\"%s\"} 1\n",
+                   ch->sw_n ? switch_cause_name(
+                                  ch->sw[(ch->sw_next + SWITCH_HISTORY - 1) % SWITCH_HISTORY].cause)
+                            : "none");
         return;
     case CF_LAST_SWITCH_TIME:
     case CF_LAST_SWITCH_DURATION: {
