@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -27,11 +28,23 @@
 #define BACKOFF_MIN_MS    500
 #define BACKOFF_MAX_MS    30000
 #define STABLE_MS         30000 /* a run this long resets the failure count */
-#define PROBE_TIMEOUT_MS  15000
 #define SLATE_MAX_LATE_MS 1000
 #define TS_PTS_WRAP_MASK  ((INT64_C(1) << 33) - 1)
 #define PIPE_SIZE         (1 << 20)
 #define MAX_ARGS          64
+
+const char *switch_cause_name(unsigned cause)
+{
+    static const char *const names[CAUSE_COUNT] = {
+        [CAUSE_EXIT] = "exited",         [CAUSE_REFUSED] = "refused",
+        [CAUSE_HTTP_4XX] = "http_4xx",   [CAUSE_HTTP_5XX] = "http_5xx",
+        [CAUSE_NOT_FOUND] = "not_found", [CAUSE_UNREACHABLE] = "unreachable",
+        [CAUSE_BAD_INPUT] = "bad_input", [CAUSE_NO_INPUT] = "no_input",
+        [CAUSE_STALL] = "stall",         [CAUSE_SPAWN] = "spawn_failed",
+        [CAUSE_FAILBACK] = "failback",
+    };
+    return cause < CAUSE_COUNT ? names[cause] : "unknown";
+}
 
 const char *channel_state_name(enum channel_state s)
 {
@@ -263,11 +276,66 @@ static void on_packet(void *ud, const struct ts_packet *pk)
         publish(ch);
 }
 
-static void on_probe_packet(void *ud, const struct ts_packet *pk)
+/* A background check: alive as soon as a keyframe came through. */
+static void on_check_packet(void *ud, const struct ts_packet *pk)
 {
     struct ingest *ing = ud;
     if (pk->key)
         ing->got_key = true;
+}
+
+static void ingest_stop(struct ingest *ing);
+static void switch_record(struct channel *ch, int from, int to, unsigned cause, int64_t detect_ms);
+static void switch_done(struct channel *ch, uint64_t now);
+
+/* The primary probe took over: from this packet on it feeds the ring. The
+ * backup's pending packets are published first (they close its generation:
+ * published after the switch, a keyframe among them would open a one-frame
+ * segment of the old source with a second discontinuity), and the backup is
+ * stopped only now, so viewers see no gap beyond the switch itself. */
+static void failback(struct channel *ch, struct ingest *ing, uint64_t now)
+{
+    log_info("live", "channel %lld: primary source healthy for %llu ms, switching back",
+             (long long)ch->id, (unsigned long long)(now - ing->first_key_ms));
+    publish(ch);
+    struct ingest *old = ch->ing;
+    int from = ch->cur_source;
+    ch->ing = ing;
+    ch->probe = NULL;
+    ing->probe = false;
+    ch->cur_source = ing->source_idx;
+    ch->failures = 0;
+    ch->dead_sources = 0;
+    ch->retry_at_ms = 0;
+    ch->gen++;
+    ch->need_key = true;
+    ch->failovers++;
+    ch->psi_hold_len = 0;
+    if (old)
+        ingest_stop(old);
+    switch_record(ch, from, ch->cur_source, CAUSE_FAILBACK, (int64_t)(now - ing->first_key_ms));
+    if (ch->state == CH_RUNNING)
+        switch_done(ch, now); /* switched at a keyframe: no outage to wait for */
+}
+
+/* Packets of the primary probe: discarded until it has delivered keyframes
+ * for primary-healthy; at the first keyframe after that it becomes the
+ * ingest, and the rest of the same read goes to the ring. */
+static void on_probe_packet(void *ud, const struct ts_packet *pk)
+{
+    struct ingest *ing = ud;
+    struct channel *ch = ing->ch;
+    if (ing->probe && pk->key) {
+        uint64_t now = live_now_ms(ing->live);
+        if (!ing->got_key) {
+            ing->got_key = true;
+            ing->first_key_ms = now;
+        }
+        if (now - ing->first_key_ms >= live_cfg(ing->live)->primary_healthy_ms)
+            failback(ch, ing, now);
+    }
+    if (!ing->probe && ch->ing == ing)
+        on_packet(ud, pk);
 }
 
 /* ---- ingest processes ------------------------------------------------------ */
@@ -322,7 +390,9 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
     b->len = sizeof(slab);
 }
 
-static void ingest_failed(struct channel *ch, struct ingest *ing, const char *why);
+static void ingest_failed(struct channel *ch, struct ingest *ing, unsigned cause, const char *why);
+static void check_done(struct channel *ch, struct ingest *ing, bool alive);
+static int classify_err(const char *line);
 
 static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
@@ -337,34 +407,22 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     uint64_t now = live_now_ms(ing->live);
     ing->last_data_ms = now;
     ing->bytes += (uint64_t)n;
-    if (ing->probe) {
-        ts_reader_feed(&ing->ts, (const uint8_t *)b->base, (size_t)n, on_probe_packet, ing);
-        if (ing->got_key) {
-            /* The primary is back: switch to it at its next keyframe. */
-            log_info("live", "channel %lld: primary source is back, switching", (long long)ch->id);
-            /* The backup's pending packets close its generation: published
-             * after the switch, a keyframe among them would open a one-frame
-             * segment of the old source with a second discontinuity. */
-            publish(ch);
-            struct ingest *old = ch->ing;
-            ch->ing = ing;
-            ch->probe = NULL;
-            ing->probe = false;
-            ch->cur_source = ing->source_idx;
-            ch->failures = 0;
-            ch->dead_sources = 0;
-            ch->gen++;
-            ch->need_key = true;
-            ch->failovers++;
-            ch->psi_hold_len = 0;
-            if (old)
-                ingest_stop(old);
-        }
+    ing->got_output = true; /* the probe phase is over: the watchdog applies */
+    if (ing->check) {
+        ts_reader_feed(&ing->ts, (const uint8_t *)b->base, (size_t)n, on_check_packet, ing);
+        if (ing->got_key && !ing->standby)
+            check_done(ch, ing, true);
         return;
     }
-    ch->bytes_in += (uint64_t)n;
-    ch->rate_bytes += (uint64_t)n;
-    ts_reader_feed(&ing->ts, (const uint8_t *)b->base, (size_t)n, on_packet, ing);
+    if (ing->probe) {
+        /* Until it is healthy the primary's output is parsed and discarded;
+         * at the switch the rest of this read goes to the ring. */
+        ts_reader_feed(&ing->ts, (const uint8_t *)b->base, (size_t)n, on_probe_packet, ing);
+    } else {
+        ch->bytes_in += (uint64_t)n;
+        ch->rate_bytes += (uint64_t)n;
+        ts_reader_feed(&ing->ts, (const uint8_t *)b->base, (size_t)n, on_packet, ing);
+    }
     if (ch->ing != ing)
         return;
     if (ch->state != CH_RUNNING && ch->ring.last_key_seq) {
@@ -376,6 +434,7 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
             ch->state = CH_RUNNING;
             ch->running_since_ms = now;
             ch->dead_sources = 0;
+            switch_done(ch, now);
         }
     }
     ts_reader_codecs(&ing->ts, ch->codecs, sizeof(ch->codecs));
@@ -396,8 +455,19 @@ static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
             if (ing->errlen) {
                 ing->errline[ing->errlen] = '\0';
                 if (ing->ch) {
-                    channel_err_line(ing->ch, ing->errline);
-                    log_warn("ffmpeg", "channel %lld: %s", (long long)ing->ch->id, ing->errline);
+                    struct channel *ch = ing->ch;
+                    channel_err_line(ch, ing->errline);
+                    log_warn("ffmpeg", "channel %lld: %s", (long long)ch->id, ing->errline);
+                    int cause = classify_err(ing->errline);
+                    if (cause >= 0 && ing->cause < 0)
+                        ing->cause = cause;
+                    /* Still opening its input and already told why it cannot:
+                     * a dead source, no need to wait for the exit or a timer.
+                     * (Once running, an error line may be one a demuxer
+                     * recovers from, e.g. a missing HLS segment: the exit or
+                     * the watchdog decides.) */
+                    if (cause >= 0 && !ing->got_output && !ing->stopping)
+                        ingest_failed(ch, ing, (unsigned)cause, ing->errline);
                 }
                 ing->errlen = 0;
             }
@@ -420,7 +490,7 @@ static void ingest_exited(uv_process_t *p, int64_t status, int sig)
     char why[64];
     snprintf(why, sizeof(why), sig ? "killed by signal %d" : "exited with status %d",
              sig ? sig : (int)status);
-    ingest_failed(ch, ing, why);
+    ingest_failed(ch, ing, ing->cause >= 0 ? (unsigned)ing->cause : CAUSE_EXIT, why);
 }
 
 static bool starts_with(const char *s, const char *p)
@@ -478,6 +548,14 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src, co
             argv[n++] = "-rtsp_transport";
             argv[n++] = "tcp";
         }
+        if (!file) {
+            /* A live network input: ffmpeg analyses 5 s of it by default
+             * before its first output byte (for UDP it really waits that
+             * long); 1 s finds H.264/AAC with a GOP of up to a second and
+             * makes starts and switches seconds shorter. */
+            argv[n++] = "-analyzeduration";
+            argv[n++] = "1000000";
+        }
         argv[n++] = "-i";
         argv[n++] = src;
         argv[n++] = "-map";
@@ -504,6 +582,7 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
     ing->live = live;
     ing->ch = ch;
     ing->probe = probe;
+    ing->cause = -1;
     ing->source_idx = source_idx;
     ing->origin = ++ch->origin_seq;
     ts_reader_init(&ing->ts);
@@ -552,7 +631,7 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
         return NULL;
     }
     log_info("live", "channel %lld: %s ffmpeg pid %d on source %d", (long long)ch->id,
-             probe ? "probing primary with" : "started", ing->proc.pid, source_idx);
+             probe ? "probing with" : "started", ing->proc.pid, source_idx);
     return ing;
 }
 
@@ -579,7 +658,7 @@ void channel_spawn_queued(struct channel *ch)
         return;
     ch->ing = ingest_spawn(ch, ch->cur_source, false);
     if (!ch->ing)
-        ingest_failed(ch, NULL, "spawn failed");
+        ingest_failed(ch, NULL, CAUSE_SPAWN, "spawn failed");
 }
 
 /* Viewers get the slate instead of silence from the moment the source stops
@@ -608,21 +687,197 @@ static void enter_slate(struct channel *ch, uint64_t now, enum channel_state st,
     ch->state = st;
 }
 
-/* The current ingest ended or stalled: back off, fail over, or go to slate. */
-static void ingest_failed(struct channel *ch, struct ingest *ing, const char *why)
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Remembers a switch (bounded: the oldest entry is overwritten). */
+static void switch_record(struct channel *ch, int from, int to, unsigned cause, int64_t detect_ms)
+{
+    struct source_switch *e = &ch->sw[ch->sw_next];
+    *e = (struct source_switch){
+        .wall_ms = wall_ms(),
+        .at_ms = live_now_ms(ch->live),
+        .from = from,
+        .to = to,
+        .cause = cause,
+        .detect_ms = detect_ms,
+        .took_ms = -1,
+    };
+    ch->sw_next = (ch->sw_next + 1) % SWITCH_HISTORY;
+    if (ch->sw_n < SWITCH_HISTORY)
+        ch->sw_n++;
+    ch->sw_pending = true;
+    if (cause < CAUSE_COUNT)
+        ch->switches[cause]++;
+}
+
+/* The new source delivered its first keyframe: the switch is complete. */
+static void switch_done(struct channel *ch, uint64_t now)
+{
+    if (!ch->sw_pending)
+        return;
+    struct source_switch *e = &ch->sw[(ch->sw_next + SWITCH_HISTORY - 1) % SWITCH_HISTORY];
+    e->took_ms = (int64_t)(now - e->at_ms);
+    ch->sw_pending = false;
+    log_info("live", "channel %lld: switch %d -> %d (%s) took %lld ms after %lld ms of detection",
+             (long long)ch->id, e->from, e->to, switch_cause_name(e->cause), (long long)e->took_ms,
+             (long long)e->detect_ms);
+}
+
+/* What an ffmpeg stderr line says about its input, or -1 if nothing fatal.
+ * ffmpeg prints these when opening (or re-opening) its input fails. */
+static int classify_err(const char *line)
+{
+    static const struct {
+        const char *needle;
+        int cause;
+    } pats[] = {
+        {"Connection refused", CAUSE_REFUSED},
+        {"Server returned 4", CAUSE_HTTP_4XX},
+        {"HTTP error 4", CAUSE_HTTP_4XX},
+        {"Server returned 5", CAUSE_HTTP_5XX},
+        {"HTTP error 5", CAUSE_HTTP_5XX},
+        {"No such file or directory", CAUSE_NOT_FOUND},
+        {"No route to host", CAUSE_UNREACHABLE},
+        {"Network is unreachable", CAUSE_UNREACHABLE},
+        {"Name or service not known", CAUSE_UNREACHABLE},
+        {"Failed to resolve hostname", CAUSE_UNREACHABLE},
+        {"Connection timed out", CAUSE_UNREACHABLE},
+        {"Invalid data found when processing input", CAUSE_BAD_INPUT},
+    };
+    for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+        if (strstr(line, pats[i].needle))
+            return pats[i].cause;
+    return -1;
+}
+
+/* A background check is over: remember the answer, stop its ffmpeg. */
+static void check_done(struct channel *ch, struct ingest *ing, bool alive)
 {
     uint64_t now = live_now_ms(ch->live);
+    int idx = ing->source_idx;
+    if (idx < HEALTH_SOURCES) {
+        if (alive)
+            ch->health[idx].ok_ms = now;
+        else
+            ch->health[idx].bad_ms = now;
+    }
+    if (alive)
+        ch->checks_ok++;
+    else
+        ch->checks_bad++;
+    if (!alive)
+        log_info("live", "channel %lld: background check of source %d: dead", (long long)ch->id,
+                 idx);
+    ch->check = NULL;
+    ingest_stop(ing);
+    ch->next_check_ms = now + live_cfg(ch->live)->backup_check_ms;
+}
+
+/* Source i is known dead: its last background check failed and none
+ * succeeded since. */
+static bool source_known_dead(const struct channel *ch, int i)
+{
+    return i < HEALTH_SOURCES && ch->health[i].bad_ms > ch->health[i].ok_ms;
+}
+
+/* The source to try after cur_source: the next one in the list that is not
+ * known dead (if every other one is, simply the next). */
+static int next_source(const struct channel *ch)
+{
+    int n = (int)ch->source_count;
+    for (int k = 1; k < n; k++) {
+        int i = (ch->cur_source + k) % n;
+        if (!source_known_dead(ch, i))
+            return i;
+    }
+    return (ch->cur_source + 1) % n;
+}
+
+static bool hard_cause(unsigned cause)
+{
+    return cause != CAUSE_NO_INPUT && cause != CAUSE_SPAWN;
+}
+
+/* After a switch: an ffmpeg already running for the new source (standby,
+ * background check or primary probe) becomes the ingest; it is past its
+ * input analysis, so its next keyframe ends the switch. */
+static bool adopt_warm(struct channel *ch)
+{
+    struct ingest *w = NULL;
+    if (ch->check && ch->check->source_idx == ch->cur_source && !ch->check->stopping) {
+        w = ch->check;
+        ch->check = NULL;
+        ch->next_check_ms = live_now_ms(ch->live) + live_cfg(ch->live)->backup_check_ms;
+    } else if (ch->probe && ch->probe->source_idx == ch->cur_source && !ch->probe->stopping) {
+        w = ch->probe;
+        ch->probe = NULL;
+    }
+    if (!w)
+        return false;
+    log_info("live", "channel %lld: taking over the running ffmpeg pid %d of source %d",
+             (long long)ch->id, w->proc.pid, w->source_idx);
+    w->check = w->standby = w->probe = false;
+    w->origin = ++ch->origin_seq;
+    ch->ing = w;
+    ch->retry_at_ms = 0;
+    ch->gen++;
+    ch->need_key = true;
+    ch->psi_hold_len = 0;
+    stage_reset(ch);
+    return true;
+}
+
+/* The current source has been silent for stall-slate: bring up the source a
+ * failover would go to now, so that the switch at the watchdog finds it past
+ * its input analysis. Cancelled when the current source resumes. */
+static void start_standby(struct channel *ch)
+{
+    int idx = next_source(ch);
+    if (idx == ch->cur_source || (ch->probe && ch->probe->source_idx == idx))
+        return; /* the primary probe is warm already */
+    if (ch->check && ch->check->source_idx == idx) {
+        ch->check->standby = true;
+        return;
+    }
+    if (ch->check) {
+        ingest_stop(ch->check);
+        ch->check = NULL;
+    }
+    ch->check = ingest_spawn(ch, idx, true);
+    if (ch->check) {
+        ch->check->check = ch->check->standby = true;
+        log_info("live", "channel %lld: source %d stalled, standing by on source %d",
+                 (long long)ch->id, ch->cur_source, idx);
+    }
+}
+
+/* The current ingest ended or stalled: back off, fail over, or go to slate. */
+static void ingest_failed(struct channel *ch, struct ingest *ing, unsigned cause, const char *why)
+{
+    uint64_t now = live_now_ms(ch->live);
+    if (ing && ing == ch->check) {
+        check_done(ch, ing, false);
+        return;
+    }
     if (ing && ing == ch->probe) {
+        log_info("live", "channel %lld: primary probe %s (%s)", (long long)ch->id, why,
+                 switch_cause_name(cause));
         ch->probe = NULL;
         ingest_stop(ing);
         ch->next_probe_ms = now + live_cfg(ch->live)->primary_retry_ms;
         return;
     }
+    int64_t detect_ms = ing ? (int64_t)(now - ing->last_data_ms) : 0;
     if (ing) {
         if (ing != ch->ing)
             return;
-        log_warn("live", "channel %lld: ffmpeg on source %d %s", (long long)ch->id, ing->source_idx,
-                 why);
+        log_warn("live", "channel %lld: ffmpeg on source %d %s (%s)", (long long)ch->id,
+                 ing->source_idx, why, switch_cause_name(cause));
         bool stable = ing->bytes > 0 && now - ing->started_ms >= STABLE_MS;
         ch->ing = NULL;
         ingest_stop(ing);
@@ -633,14 +888,21 @@ static void ingest_failed(struct channel *ch, struct ingest *ing, const char *wh
         ch->failures++;
     }
     const struct live_config *cfg = live_cfg(ch->live);
-    if (ch->failures >= (int)cfg->failover_after) {
+    bool switched = false;
+    /* A hard failure (exit, refused, HTTP error, stall) switches at once;
+     * failover-after only gives a source that never produced output more
+     * tries. */
+    if (ch->failures >= (int)cfg->failover_after || hard_cause(cause)) {
         ch->dead_sources++;
         ch->failures = 0;
         if (ch->source_count > 1) {
-            ch->cur_source = (ch->cur_source + 1) % (int)ch->source_count;
+            int from = ch->cur_source;
+            ch->cur_source = next_source(ch);
             ch->failovers++;
+            switched = true;
             log_warn("live", "channel %lld: failing over to source %d", (long long)ch->id,
                      ch->cur_source);
+            switch_record(ch, from, ch->cur_source, cause, detect_ms);
             if (ch->cur_source != 0)
                 ch->next_probe_ms = now + cfg->primary_retry_ms;
         }
@@ -664,6 +926,12 @@ static void ingest_failed(struct channel *ch, struct ingest *ing, const char *wh
         backoff = BACKOFF_MAX_MS;
     backoff += (unsigned)(rand() % 250);
     ch->retry_at_ms = now + backoff;
+    /* Switching to a source not yet tried in this round: take over its
+     * ffmpeg if one is already running for it (a standby, a background check,
+     * the primary probe), else start it now rather than at the next tick (the
+     * spawn queue still does the fork). */
+    if (switched && !adopt_warm(ch) && ch->dead_sources < nsrc)
+        spawn_current(ch);
 }
 
 void channel_start(struct channel *ch)
@@ -678,6 +946,7 @@ void channel_start(struct channel *ch)
     ch->dead_sources = 0;
     ch->cur_source = 0;
     ch->idle_since_ms = 0;
+    ch->next_check_ms = now + live_cfg(ch->live)->backup_check_ms; /* not all at start */
     ch->rate_t0_ms = now;
     ch->rate_bytes = 0;
     spawn_current(ch);
@@ -692,7 +961,10 @@ void channel_stop(struct channel *ch)
         ingest_stop(ch->ing);
     if (ch->probe)
         ingest_stop(ch->probe);
-    ch->ing = ch->probe = NULL;
+    if (ch->check)
+        ingest_stop(ch->check);
+    ch->ing = ch->probe = ch->check = NULL;
+    ch->sw_pending = false;
     live_unqueue_spawn(ch);
     ch->state = CH_STOPPED;
     ch->retry_at_ms = 0;
@@ -715,7 +987,10 @@ void channel_restart(struct channel *ch)
     }
     if (ch->ing)
         ingest_stop(ch->ing);
-    ch->ing = NULL;
+    if (ch->probe) /* back on the primary: nothing to fail back to */
+        ingest_stop(ch->probe);
+    ch->ing = ch->probe = NULL;
+    ch->sw_pending = false;
     ch->restarts++;
     ch->cur_source = 0;
     spawn_current(ch);
@@ -810,6 +1085,16 @@ static void slate_tick(struct channel *ch, uint64_t now)
     }
 }
 
+/* Opening the input (no output byte yet) is bounded by probe-timeout, a
+ * running source's silence by watchdog: ffmpeg's own input analysis does not
+ * count against a short watchdog. */
+static bool ingest_timed_out(const struct ingest *ing, const struct live_config *cfg, uint64_t now)
+{
+    if (!ing->got_output)
+        return now - ing->started_ms > cfg->probe_timeout_ms;
+    return now - ing->last_data_ms > cfg->watchdog_ms;
+}
+
 void channel_tick(struct channel *ch, uint64_t now)
 {
     if (ch->state == CH_STOPPED)
@@ -821,27 +1106,64 @@ void channel_tick(struct channel *ch, uint64_t now)
         ch->rate_t0_ms = now;
     }
     struct ingest *ing = ch->ing;
-    if (ing && !ing->stopping && now - ing->last_data_ms > cfg->watchdog_ms) {
-        ingest_failed(ch, ing, "produced no data in time (watchdog)");
+    if (ing && !ing->stopping && ingest_timed_out(ing, cfg, now)) {
+        if (ing->got_output)
+            ingest_failed(ch, ing, CAUSE_STALL, "produced no data in time (watchdog)");
+        else
+            ingest_failed(ch, ing, CAUSE_NO_INPUT, "produced no output in time (probe-timeout)");
     } else if (ing && ch->stage.len && now - ch->stage_start_ms >= CHUNK_MAX_MS) {
         publish(ch);
     }
     if (!ch->ing && ch->retry_at_ms && now >= ch->retry_at_ms)
         spawn_current(ch);
-    /* A running source that went silent: slate now, well before the watchdog. */
+    /* A running source that went silent: slate now, well before the
+     * watchdog, and warm up the source a failover would go to. */
     if (ing && !ing->stopping && ch->state == CH_RUNNING &&
-        now - ing->last_data_ms > cfg->stall_slate_ms)
+        now - ing->last_data_ms > cfg->stall_slate_ms) {
         enter_slate(ch, now, CH_FAILING, "source stalled");
+        if (ch->source_count > 1)
+            start_standby(ch);
+    }
+    /* It resumed before the watchdog: the standby is not needed. */
+    if (ch->check && ch->check->standby && ch->ing && ch->ing->got_output &&
+        now - ch->ing->last_data_ms <= cfg->stall_slate_ms && ch->state == CH_RUNNING) {
+        if (ch->check->got_key) {
+            check_done(ch, ch->check, true);
+        } else { /* no verdict yet: just stopped */
+            ingest_stop(ch->check);
+            ch->check = NULL;
+        }
+    }
     if (slate_playing(ch))
         slate_tick(ch, now);
-    /* On a backup: probe the primary now and then. */
-    if (ch->cur_source != 0 && ch->source_count > 1 && ch->next_probe_ms &&
+    /* On a backup: probe the primary now and then (it takes over once it has
+     * been healthy for primary-healthy). */
+    if (ch->probe && ingest_timed_out(ch->probe, cfg, now))
+        ingest_failed(ch, ch->probe, ch->probe->got_output ? CAUSE_STALL : CAUSE_NO_INPUT,
+                      "timed out");
+    if (ch->cur_source != 0 && ch->source_count > 1 && ch->next_probe_ms && !ch->probe &&
         now >= ch->next_probe_ms) {
-        if (!ch->probe) {
-            ch->probe = ingest_spawn(ch, 0, true);
-            ch->next_probe_ms = now + PROBE_TIMEOUT_MS;
-        } else {
-            ingest_failed(ch, ch->probe, "probe timed out");
+        ch->probe = ingest_spawn(ch, 0, true);
+        ch->next_probe_ms = now + cfg->primary_retry_ms;
+    }
+    /* Background checks of the other sources, one at a time, so that a
+     * failover goes to a source known to be alive. */
+    if (ch->check && ingest_timed_out(ch->check, cfg, now))
+        ingest_failed(ch, ch->check, CAUSE_NO_INPUT, "timed out");
+    if (!ch->check && cfg->backup_check_ms && ch->source_count > 1 && ch->state == CH_RUNNING &&
+        now >= ch->next_check_ms) {
+        int n = (int)ch->source_count, idx = -1;
+        for (int k = 0; k < n && idx < 0; k++) {
+            int i = (ch->check_next + k) % n;
+            if (i != ch->cur_source && !(ch->probe && ch->probe->source_idx == i))
+                idx = i;
+        }
+        ch->next_check_ms = now + cfg->backup_check_ms;
+        if (idx >= 0) {
+            ch->check_next = (idx + 1) % n;
+            ch->check = ingest_spawn(ch, idx, true);
+            if (ch->check)
+                ch->check->check = true;
         }
     }
 }

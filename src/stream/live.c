@@ -153,8 +153,11 @@ void live_config_defaults(struct live_config *c)
     *c = (struct live_config){
         .ffmpeg = "ffmpeg",
         .idle_ms = 30000,
-        .watchdog_ms = 10000,
-        .failover_after = 2,
+        .watchdog_ms = 3000,
+        .probe_timeout_ms = 10000,
+        .primary_healthy_ms = 10000,
+        .backup_check_ms = 60000,
+        .failover_after = 1,
         .primary_retry_ms = 30000,
         .slow_lag_ms = 3000,
         .slow_grace_ms = 2000,
@@ -181,6 +184,9 @@ int live_config_set(struct live_config *c, const char *kv)
         bool ms;
     } knobs[] = {
         {"watchdog", offsetof(struct live_config, watchdog_ms), true},
+        {"probe-timeout", offsetof(struct live_config, probe_timeout_ms), true},
+        {"primary-healthy", offsetof(struct live_config, primary_healthy_ms), true},
+        {"backup-check", offsetof(struct live_config, backup_check_ms), true},
         {"failover-after", offsetof(struct live_config, failover_after), false},
         {"primary-retry", offsetof(struct live_config, primary_retry_ms), true},
         {"slow-lag", offsetof(struct live_config, slow_lag_ms), true},
@@ -212,6 +218,10 @@ int live_config_set(struct live_config *c, const char *kv)
     double v = strtod(eq + 1, &end);
     if (end == eq + 1 || *end || v < 0 || v > 86400)
         return -EINVAL;
+    if (klen == 12 && strncmp(kv, "backup-check", 12) == 0 && v == 0) {
+        c->backup_check_ms = 0; /* off */
+        return 0;
+    }
     if (klen == 7 && strncmp(kv, "ring-mb", 7) == 0) {
         if (v < 1 || v > 1024)
             return -EINVAL;
@@ -421,7 +431,7 @@ static bool proc_mark(const char *pid, char *out, size_t n)
 
 static long proc_ppid(const char *pid)
 {
-    char path[64], st[1024];
+    char path[300], st[1024]; /* a d_name is up to 255 bytes */
     snprintf(path, sizeof(path), "/proc/%s/stat", pid);
     FILE *f = fopen(path, "re");
     if (!f)
@@ -1673,6 +1683,67 @@ size_t live_line_connections(struct live *live, int64_t line_id)
 
 /* ---- admin and metrics --------------------------------------------------------- */
 
+/* The channel's last switches (newest first) and what the background checks
+ * know of each source. */
+static void write_switches(struct jsonw *w, const struct channel *ch, uint64_t now)
+{
+    jsonw_key(w, "switches");
+    jsonw_arr_begin(w);
+    for (size_t k = 1; k <= ch->sw_n; k++) {
+        const struct source_switch *e =
+            &ch->sw[(ch->sw_next + SWITCH_HISTORY - k) % SWITCH_HISTORY];
+        jsonw_obj_begin(w);
+        jsonw_key(w, "at");
+        jsonw_int(w, (int64_t)(e->wall_ms / 1000));
+        jsonw_key(w, "at_ms");
+        jsonw_int(w, (int64_t)e->wall_ms);
+        jsonw_key(w, "from");
+        jsonw_int(w, e->from);
+        jsonw_key(w, "to");
+        jsonw_int(w, e->to);
+        jsonw_key(w, "cause");
+        jsonw_str(w, switch_cause_name(e->cause));
+        jsonw_key(w, "detect_ms");
+        jsonw_int(w, e->detect_ms);
+        jsonw_key(w, "took_ms"); /* null while the new source has not delivered a keyframe */
+        if (e->took_ms >= 0)
+            jsonw_int(w, e->took_ms);
+        else
+            jsonw_null(w);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_key(w, "switches_by_cause"); /* since the server started */
+    jsonw_obj_begin(w);
+    for (unsigned c = 0; c < CAUSE_COUNT; c++) {
+        if (!ch->switches[c])
+            continue;
+        jsonw_key(w, switch_cause_name(c));
+        jsonw_int(w, (int64_t)ch->switches[c]);
+    }
+    jsonw_obj_end(w);
+    jsonw_key(w, "source_checks");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < ch->source_count && i < HEALTH_SOURCES; i++) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "index");
+        jsonw_int(w, (int64_t)i);
+        jsonw_key(w, "state");
+        jsonw_str(w, ch->health[i].bad_ms > ch->health[i].ok_ms ? "dead"
+                     : ch->health[i].ok_ms                      ? "alive"
+                                                                : "unknown");
+        jsonw_key(w, "checked_s_ago");
+        uint64_t last =
+            ch->health[i].bad_ms > ch->health[i].ok_ms ? ch->health[i].bad_ms : ch->health[i].ok_ms;
+        if (last)
+            jsonw_int(w, (int64_t)(now - last) / 1000);
+        else
+            jsonw_null(w);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
 static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint64_t now)
 {
     jsonw_obj_begin(w);
@@ -1729,6 +1800,7 @@ static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint
         jsonw_arr_end(w);
         jsonw_key(w, "pid");
         jsonw_int(w, ch->ing && !ch->ing->exited ? ch->ing->proc.pid : 0);
+        write_switches(w, ch, now);
     }
     jsonw_obj_end(w);
 }
@@ -1994,6 +2066,25 @@ void live_metrics(struct live *live, struct buf *o)
                "xtreamd_viewers_kicked_total{reason=\"limit\"} %" PRIu64 "\n"
                "xtreamd_viewers_kicked_total{reason=\"line\"} %" PRIu64 "\n",
                live->kicked_slow, live->kicked_limit, live->kicked_line);
+    uint64_t by_cause[CAUSE_COUNT] = {0}, checks_ok = 0, checks_bad = 0;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (unsigned c = 0; c < CAUSE_COUNT; c++)
+            by_cause[c] += ch->switches[c];
+        checks_ok += ch->checks_ok;
+        checks_bad += ch->checks_bad;
+    }
+    promtext_family(o, "xtreamd_live_source_switches_total", "counter",
+                    "Source switches of every channel, by cause (failover causes and failback)");
+    for (unsigned c = 0; c < CAUSE_COUNT; c++)
+        buf_printf(o, "xtreamd_live_source_switches_total{cause=\"%s\"} %" PRIu64 "\n",
+                   switch_cause_name(c), by_cause[c]);
+    promtext_family(o, "xtreamd_live_source_checks_total", "counter",
+                    "Background checks of backup sources, by result");
+    buf_printf(o,
+               "xtreamd_live_source_checks_total{result=\"alive\"} %" PRIu64 "\n"
+               "xtreamd_live_source_checks_total{result=\"dead\"} %" PRIu64 "\n",
+               checks_ok, checks_bad);
     promtext_family(o, "xtreamd_live_starts_refused_total", "counter",
                     "Viewer requests refused because they would start a channel: over the "
                     "line's or the address's start rate (429), too many channels starting or "
@@ -2044,6 +2135,9 @@ enum chan_family {
     CF_SKIPS,
     CF_SOURCE,
     CF_UPTIME,
+    CF_LAST_SWITCH_CAUSE,
+    CF_LAST_SWITCH_TIME,
+    CF_LAST_SWITCH_DURATION,
     CF_COUNT
 };
 
@@ -2073,6 +2167,15 @@ static const struct {
                    "Index of the source in use (0 = primary) in the channel's source list"},
     [CF_UPTIME] = {"xtreamd_channel_uptime_seconds", "gauge",
                    "Seconds since the channel was started (0 when stopped)"},
+    [CF_LAST_SWITCH_CAUSE] = {"xtreamd_channel_last_switch_cause", "gauge",
+                              "1, labelled with the cause of the channel's last source switch "
+                              "(cause=\"none\" before the first)"},
+    [CF_LAST_SWITCH_TIME] = {"xtreamd_channel_last_switch_timestamp_seconds", "gauge",
+                             "Unix time of the channel's last source switch (0: none)"},
+    [CF_LAST_SWITCH_DURATION] = {"xtreamd_channel_last_switch_duration_seconds", "gauge",
+                                 "Time from the detection of the failure (or the failback "
+                                 "decision) to the new source's first keyframe, of the last "
+                                 "completed switch"},
 };
 
 static void chan_labels(struct buf *o, const char *family, const struct channel *ch)
@@ -2111,6 +2214,32 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
             v = now - ch->started_ms;
         buf_printf(o, "} %" PRIu64 ".%03u\n", v / 1000, (unsigned)(v % 1000));
         return;
+    case CF_LAST_SWITCH_CAUSE: /* one series per channel: the info pattern */
+        chan_labels(o, family, ch);
+        buf_printf(o, ",cause=\"%s\"} 1\n",
+                   ch->sw_n ? switch_cause_name(
+                                  ch->sw[(ch->sw_next + SWITCH_HISTORY - 1) % SWITCH_HISTORY].cause)
+                            : "none");
+        return;
+    case CF_LAST_SWITCH_TIME:
+    case CF_LAST_SWITCH_DURATION: {
+        const struct source_switch *last = NULL, *done = NULL;
+        for (size_t k = 1; k <= ch->sw_n; k++) {
+            const struct source_switch *e =
+                &ch->sw[(ch->sw_next + SWITCH_HISTORY - k) % SWITCH_HISTORY];
+            if (!last)
+                last = e;
+            if (!done && e->took_ms >= 0)
+                done = e;
+        }
+        chan_labels(o, family, ch);
+        if (f == CF_LAST_SWITCH_TIME)
+            v = last ? last->wall_ms : 0;
+        else
+            v = done ? (uint64_t)done->took_ms : 0;
+        buf_printf(o, "} %" PRIu64 ".%03u\n", v / 1000, (unsigned)(v % 1000));
+        return;
+    }
     case CF_TS_VIEWERS:
         v = ch->viewer_count;
         break;

@@ -31,18 +31,24 @@ struct live;
 struct live_config {
     const char *ffmpeg;        /* program (default "ffmpeg") */
     unsigned idle_ms;          /* stop a channel this long after its last viewer (30000) */
-    unsigned watchdog_ms;      /* restart ffmpeg after this long without output (10000) */
-    unsigned failover_after;   /* failures of a source before the next one is tried (2) */
-    unsigned primary_retry_ms; /* on a backup, probe the primary this often (30000) */
-    unsigned slow_lag_ms;      /* a viewer this far behind live is slow (3000) */
-    unsigned slow_grace_ms;    /* ... for this long: skipped to the newest keyframe (2000) */
-    unsigned max_skips;        /* more skips than this within 60 s: disconnected (3) */
-    unsigned no_progress_ms;   /* no bytes accepted for this long: disconnected (20000) */
-    unsigned hls_segment_ms;   /* HLS target segment duration (4000) */
-    unsigned hls_session_ms;   /* an HLS session without requests ends after (60000) */
-    unsigned ring_ms;          /* chunk ring keeps this much (30000) */
-    size_t ring_bytes;         /* ... and at most this many bytes (32 MiB) */
-    unsigned line_check_ms;    /* re-validate viewers' lines this often (10000) */
+    unsigned watchdog_ms;      /* a running source silent this long has failed (3000) */
+    unsigned probe_timeout_ms; /* ffmpeg opening its input: first output byte due within (10000) */
+    unsigned primary_healthy_ms; /* on a backup: fail back once the primary delivered this long
+                                    (10000) */
+    unsigned backup_check_ms;    /* check one backup source in the background this often; 0 off
+                                    (60000) */
+    unsigned failover_after;     /* failures of a source before the next one is tried (1); a hard
+                                    failure (exit, refused, HTTP error, stall) switches at once */
+    unsigned primary_retry_ms;   /* on a backup, probe the primary this often (30000) */
+    unsigned slow_lag_ms;        /* a viewer this far behind live is slow (3000) */
+    unsigned slow_grace_ms;      /* ... for this long: skipped to the newest keyframe (2000) */
+    unsigned max_skips;          /* more skips than this within 60 s: disconnected (3) */
+    unsigned no_progress_ms;     /* no bytes accepted for this long: disconnected (20000) */
+    unsigned hls_segment_ms;     /* HLS target segment duration (4000) */
+    unsigned hls_session_ms;     /* an HLS session without requests ends after (60000) */
+    unsigned ring_ms;            /* chunk ring keeps this much (30000) */
+    size_t ring_bytes;           /* ... and at most this many bytes (32 MiB) */
+    unsigned line_check_ms;      /* re-validate viewers' lines this often (10000) */
     unsigned stall_slate_ms; /* a running source silent this long: slate until it is back (2000) */
     /* Channel starts by viewers: a token bucket per line and per client IP
      * (start_burst at once, refilled at start_rate per minute; 429 beyond),

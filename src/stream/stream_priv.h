@@ -72,6 +72,35 @@ struct chunk_ring {
 
 enum channel_state { CH_STOPPED, CH_STARTING, CH_RUNNING, CH_FAILING, CH_SLATE };
 
+/* Why a channel left a source (a bounded set: /metrics labels). */
+enum switch_cause {
+    CAUSE_EXIT,        /* ffmpeg exited or was killed (not by us) */
+    CAUSE_REFUSED,     /* "Connection refused" */
+    CAUSE_HTTP_4XX,    /* "Server returned 4XX" / "HTTP error 4xx" */
+    CAUSE_HTTP_5XX,    /* "Server returned 5XX" / "HTTP error 5xx" */
+    CAUSE_NOT_FOUND,   /* "No such file or directory" */
+    CAUSE_UNREACHABLE, /* no route, unknown host, connect timeout */
+    CAUSE_BAD_INPUT,   /* "Invalid data found when processing input" */
+    CAUSE_NO_INPUT,    /* no output byte within probe-timeout (probe phase) */
+    CAUSE_STALL,       /* a running source silent for watchdog */
+    CAUSE_SPAWN,       /* ffmpeg could not be started */
+    CAUSE_FAILBACK,    /* back to the primary after primary-healthy */
+    CAUSE_COUNT
+};
+const char *switch_cause_name(unsigned cause);
+
+#define SWITCH_HISTORY 16 /* switches remembered per channel */
+#define HEALTH_SOURCES 8  /* sources whose background-check result a channel keeps */
+
+struct source_switch {
+    uint64_t wall_ms; /* Unix time of the decision */
+    uint64_t at_ms;   /* loop time of the decision */
+    int from, to;
+    unsigned cause;
+    int64_t detect_ms; /* last byte of the old source → decision (failback: healthy time) */
+    int64_t took_ms;   /* decision → first keyframe of the new source (-1: not yet) */
+};
+
 struct channel;
 
 struct ingest {
@@ -81,6 +110,11 @@ struct ingest {
     uv_pipe_t out, err;
     int open_handles;
     bool exited, stopping, probe;
+    bool check;      /* background check of a backup source: output discarded */
+    bool standby;    /* a check kept running (current source stalled): adopted at a switch */
+    bool got_output; /* first byte read: the probe phase is over */
+    int cause;       /* classified stderr error (enum switch_cause), -1: none */
+    uint64_t first_key_ms;
     int64_t exit_status;
     int term_signal;
     int source_idx;
@@ -115,6 +149,18 @@ struct channel {
     int dead_sources;     /* sources that failed in a row (slate when all) */
     uint64_t retry_at_ms; /* restart pending at this time (0: none) */
     uint64_t next_probe_ms;
+    struct ingest *check; /* background check of a backup source */
+    uint64_t next_check_ms;
+    int check_next; /* the source the next check looks at */
+    struct {
+        uint64_t ok_ms, bad_ms; /* last check that found it alive / dead */
+    } health[HEALTH_SOURCES];
+    /* switches: the last SWITCH_HISTORY, newest at sw[(sw_next - 1) % N] */
+    struct source_switch sw[SWITCH_HISTORY];
+    size_t sw_next, sw_n;
+    bool sw_pending; /* the newest switch waits for the new source's first keyframe */
+    uint64_t switches[CAUSE_COUNT];
+    uint64_t checks_ok, checks_bad;
     uint32_t gen;
     bool need_key, pending_discont;
     /* the chunk being built */
