@@ -1,4 +1,4 @@
-#include "db/db.h"
+#include "db/db_sqlite.h"
 
 #include <errno.h>
 #include <stdio.h>

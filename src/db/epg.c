@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 #include "epg/epg.h"
 
 static bool is_decimal(const char *s)

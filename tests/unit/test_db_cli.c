@@ -17,7 +17,7 @@
 #include "db/bouquets.h"
 #include "db/categories.h"
 #include "db/content.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 #include "db/lines.h"
 
 struct fixture {
