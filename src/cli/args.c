@@ -247,6 +247,27 @@ int cli_db_fail(const char *cmd, int rc, const char *not_found, ...)
     return CLI_FAIL;
 }
 
+int cli_dom_fail(const char *cmd, const struct dom_error *e, const struct cli_field_name *names)
+{
+    for (size_t i = 0; i < e->nfields; i++) {
+        const struct dom_field_error *f = &e->fields[i];
+        const char *label = f->field;
+        size_t base = strcspn(f->field, "[");
+        for (const struct cli_field_name *n = names; n && n->field; n++) {
+            if (strlen(n->field) == base && strncmp(n->field, f->field, base) == 0) {
+                label = n->label;
+                break;
+            }
+        }
+        fprintf(stderr, "%s: %s: %s\n", cmd, label, f->message);
+    }
+    if (e->dropped)
+        fprintf(stderr, "%s: (%zu more errors)\n", cmd, e->dropped);
+    if (!e->nfields)
+        fprintf(stderr, "%s: %s\n", cmd, *e->detail ? e->detail : "failed");
+    return e->code && strcmp(e->code, DOM_E_VALIDATION) == 0 ? CLI_USAGE : CLI_FAIL;
+}
+
 int cli_print_json(json_t *j)
 {
     if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {

@@ -26,17 +26,6 @@ void db_line_clear(struct db_line *l)
     memset(l, 0, sizeof(*l));
 }
 
-const char *db_line_status(const struct db_line *l, int64_t now)
-{
-    if (l->banned)
-        return "Banned";
-    if (!l->enabled)
-        return "Disabled";
-    if (l->has_exp && l->exp_date <= now)
-        return "Expired";
-    return "Active";
-}
-
 static void bind_fields(sqlite3_stmt *st, const struct db_line *l, int64_t now)
 {
     sqlite3_bind_text(st, 1, l->password, -1, SQLITE_STATIC);

@@ -36,9 +36,6 @@ struct db_line {
 /* Frees the strings of l and zeroes it (safe on a zeroed struct). */
 void db_line_clear(struct db_line *l);
 
-/* "Banned", "Disabled", "Expired" or "Active" (that precedence) at time now. */
-const char *db_line_status(const struct db_line *l, int64_t now);
-
 /* Inserts l (id, created_at, updated_at and bouquets are ignored) and sets
  * l->id. -EEXIST when the username is taken. */
 int db_line_insert(struct db *db, struct db_line *l);
