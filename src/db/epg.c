@@ -13,7 +13,7 @@
 
 #include "core/log.h"
 #include "db/db_sqlite.h"
-#include "epg/epg.h"
+#include "xmltv/xmltv.h"
 
 static bool is_decimal(const char *s)
 {
