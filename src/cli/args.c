@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "db/db.h"
+#include "domain/catalogue.h"
 #include "http/outbound.h"
 
 bool cli_is_help(const char *arg)
@@ -49,14 +50,12 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long long min
 
 int cli_parse_kind(const char *cmd, const char *opt, const char *s, const char **kind)
 {
-    static const char *const kinds[] = {"live", "movie", "series"};
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        if (strcmp(s, kinds[i]) == 0) {
-            *kind = kinds[i];
-            return 0;
-        }
-    }
-    fprintf(stderr, "%s: %s: invalid kind '%s' (expected live, movie or series)\n", cmd, opt, s);
+    struct dom_error e; /* the set of kinds is the domain's */
+    dom_error_reset(&e);
+    if (dom_kind_parse(opt, s, kind, &e) == 0)
+        return 0;
+    const struct cli_field_name same[] = {{opt, opt}, {NULL, NULL}};
+    cli_dom_fail(cmd, &e, same);
     return -EINVAL;
 }
 

@@ -164,7 +164,7 @@ static int check_in(const struct dom_line_in *in, bool create, struct line_vals 
         dom_err_field(e, "bouquets", "too_long", "at most %d bouquets", DOM_LINE_BOUQUETS_MAX);
     for (size_t i = 0; in->has_bouquets && i < in->bouquet_count && i < DOM_LINE_BOUQUETS_MAX;
          i++) {
-        char f[32];
+        char f[48];
         snprintf(f, sizeof(f), "bouquets[%zu]", i);
         if (!*in->bouquets[i])
             dom_err_field(e, f, "required", "empty bouquet name");
@@ -180,7 +180,7 @@ static int resolve_bouquets(struct db *db, const struct dom_line_in *in, int64_t
     for (size_t i = 0; in->has_bouquets && i < in->bouquet_count; i++) {
         int rc = db_bouquet_find(db, in->bouquets[i], &ids[i]);
         if (rc == -ENOENT) {
-            char f[32];
+            char f[48];
             snprintf(f, sizeof(f), "bouquets[%zu]", i);
             dom_err_set(e, 422, DOM_E_REFERENCE, "unknown bouquet '%s'", in->bouquets[i]);
             return dom_err_field(e, f, "unknown", "unknown bouquet '%s' (see xtreamd bouquet list)",
