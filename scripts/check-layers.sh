@@ -14,10 +14,10 @@ media: core
 http: core
 catalog: core
 db: core catalog xmltv
-domain: core db
+domain: core db media
 auth: core catalog domain
 epg: core catalog db http xmltv
-vod: core db http media
+vod: core db domain http media
 stream: core auth catalog http media
 api: core auth catalog domain epg http stream vod xmltv
 admin: core auth catalog domain epg http stream vod xmltv api

@@ -305,7 +305,7 @@ int cli_demo(int argc, char **argv)
         rc = demo_movies(&d);
     if (rc == 0)
         rc = demo_series(&d);
-    if (rc == 0) /* the demo's clips are a library (vod/roots.h) */
+    if (rc == 0) /* the demo's clips are a library (domain/vod_paths.h) */
         rc = db_library_root_add(d.db, media);
     if (rc == 0)
         rc = demo_access(&d, password, sizeof(password));

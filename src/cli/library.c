@@ -22,7 +22,7 @@
 #include "db/categories.h"
 #include "db/db.h"
 #include "db/library.h"
-#include "vod/roots.h"
+#include "domain/vod_paths.h"
 #include "vod/scan.h"
 
 static const char usage_vod[] =
@@ -66,8 +66,8 @@ static int library_root(int argc, char **argv)
             return CLI_FAIL;
         }
         bool inside =
-            data_real && (strcmp(real, data_real) == 0 || vod_path_under(real, data_real) ||
-                          vod_path_under(data_real, real));
+            data_real && (strcmp(real, data_real) == 0 || dom_vod_path_under(real, data_real) ||
+                          dom_vod_path_under(data_real, real));
         free(data_real);
         if (!S_ISDIR(st.st_mode) || inside) {
             fprintf(stderr, "%s: '%s': %s\n", cmd, pos[1],
