@@ -148,7 +148,8 @@ static void test_roots(void **state)
     assert_non_null(dom_vod_path_refusal("relative.mkv", roots, 2, NULL));
     char *wide[] = {"/"};
     assert_null(dom_vod_path_refusal("/etc/passwd", wide, 1, "/var/lib/xtreamd"));
-    assert_non_null(dom_vod_path_refusal("/var/lib/xtreamd/xtreamd.db", wide, 1, "/var/lib/xtreamd"));
+    assert_non_null(
+        dom_vod_path_refusal("/var/lib/xtreamd/xtreamd.db", wide, 1, "/var/lib/xtreamd"));
     assert_non_null(dom_vod_path_refusal("/var/lib/xtreamd/x/a.mkv", wide, 1, "/var/lib/xtreamd"));
     assert_null(dom_vod_path_refusal("/var/lib/xtreamd/media/a.mkv", wide, 1, "/var/lib/xtreamd"));
     assert_non_null(dom_vod_path_refusal("/var/lib/xtreamd/media", wide, 1, "/var/lib/xtreamd"));
