@@ -178,6 +178,8 @@ static void test_line_defaults_and_update(void **state)
     assert_int_equal(dom_line_create(f->db, &in, &made, &e), 0);
     assert_true(made.password_generated);
     assert_int_equal(strlen(made.password), DOM_LINE_GEN_PW_LEN);
+    char pw[DOM_LINE_CRED_MAX + 1];
+    snprintf(pw, sizeof(pw), "%s", made.password);
     assert_int_equal(dom_line_get(f->db, "alice", &l, &e), 0);
     assert_int_equal(l.max_connections, 1);
     assert_string_equal(l.allowed_outputs, "ts,m3u8");
@@ -205,7 +207,7 @@ static void test_line_defaults_and_update(void **state)
     assert_true(l.has_exp);
     assert_int_equal(l.exp_date, 4073500800);
     assert_int_equal(l.max_connections, 1);
-    assert_string_equal(l.password, made.password);
+    assert_string_equal(l.password, pw);
     assert_string_equal(dom_line_status(&l, db_now()), "Banned");
     db_line_clear(&l);
 
