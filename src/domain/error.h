@@ -23,6 +23,7 @@
 #define DOM_MAX_FIELD_ERRORS 8
 
 /* Stable codes (the `code` member of problem+json). */
+#define DOM_E_MALFORMED  "MALFORMED_BODY"    /* 400: not a JSON object */
 #define DOM_E_VALIDATION "VALIDATION_FAILED" /* 422: see fields */
 #define DOM_E_NOT_FOUND  "NOT_FOUND"         /* 404: the addressed entity */
 #define DOM_E_EXISTS     "ALREADY_EXISTS"    /* 409: a unique name is taken */

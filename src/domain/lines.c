@@ -156,6 +156,15 @@ static int check_in(const struct dom_line_in *in, bool create, struct line_vals 
                       DOM_LINE_MAX_CONN_LIMIT, in->max_connections);
     if (in->expires)
         dom_parse_expires("expires", in->expires, &v->has_exp, &v->exp_ts, e);
+    if (in->has_exp_date && in->expires)
+        dom_err_field(e, "exp_date", "conflict", "give expires or exp_date, not both");
+    else if (in->has_exp_date && (in->exp_date < 0 || in->exp_date > 253402300799LL))
+        dom_err_field(e, "exp_date", "range", "must be 0 (never) to 253402300799, got %lld",
+                      in->exp_date);
+    else if (in->has_exp_date) {
+        v->has_exp = in->exp_date != 0;
+        v->exp_ts = in->exp_date;
+    }
     if (in->outputs)
         dom_parse_outputs("outputs", in->outputs, v->outputs, sizeof(v->outputs), e);
     if (in->message)
@@ -170,6 +179,12 @@ static int check_in(const struct dom_line_in *in, bool create, struct line_vals 
             dom_err_field(e, f, "required", "empty bouquet name");
     }
     return e->status ? -EINVAL : 0;
+}
+
+int dom_line_validate(const struct dom_line_in *in, bool create, struct dom_error *e)
+{
+    struct line_vals v = {0};
+    return check_in(in, create, &v, e);
 }
 
 /* Looks up every bouquet name into ids; 422 DOM_E_REFERENCE on the first
@@ -211,8 +226,8 @@ int dom_line_create(struct db *db, const struct dom_line_in *in, struct dom_line
         .username = (char *)in->username,
         .password = out->password,
         .max_connections = in->has_max_connections ? in->max_connections : 1,
-        .has_exp = in->expires ? v.has_exp : false,
-        .exp_date = in->expires ? v.exp_ts : 0,
+        .has_exp = v.has_exp,
+        .exp_date = v.has_exp ? v.exp_ts : 0,
         .is_trial = in->trial == 1,
         .enabled = in->enabled != 0,
         .banned = in->banned == 1,
@@ -285,7 +300,7 @@ int dom_line_update(struct db *db, const char *username, const struct dom_line_i
         goto dberr;
     if (in->has_max_connections)
         l.max_connections = in->max_connections;
-    if (in->expires) {
+    if (in->expires || in->has_exp_date) {
         l.has_exp = v.has_exp;
         l.exp_date = v.exp_ts;
     }

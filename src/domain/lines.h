@@ -35,8 +35,10 @@ struct dom_line_in {
     const char *username; /* create: required */
     const char *password; /* create: NULL generates one */
     bool has_max_connections;
-    long long max_connections;  /* 0-100000, 0 = unlimited; default 1 */
-    const char *expires;        /* "YYYY-MM-DD" (00:00 UTC) or "never" (default) */
+    long long max_connections; /* 0-100000, 0 = unlimited; default 1 */
+    const char *expires;       /* "YYYY-MM-DD" (00:00 UTC) or "never" (default) */
+    bool has_exp_date;         /* the same as Unix seconds (0 = never); excludes expires */
+    long long exp_date;
     int trial, enabled, banned; /* -1 not given, else 0/1 (defaults 0, 1, 0) */
     const char *outputs;        /* comma list of ts, m3u8 (aliases mpegts, hls); default ts,m3u8 */
     const char *message;        /* <= 1024 bytes of UTF-8 without control characters */
@@ -73,6 +75,11 @@ int dom_line_delete(struct db *db, const char *username, struct dom_error *e);
 /* The displayed status of l at now ("Active", "Expired", "Disabled",
  * "Banned"): dom_line_state() of its fields. */
 const char *dom_line_status(const struct db_line *l, int64_t now);
+
+/* Checks every given field of in for a create (username required) or an
+ * update (username refused), reporting each bad one; no database. The
+ * services call it first; decoders and fuzzers may call it alone. */
+int dom_line_validate(const struct dom_line_in *in, bool create, struct dom_error *e);
 
 /* Field checks, exported for decoders and tests: 0, or -EINVAL with a field
  * error on `field` in e. */

@@ -20,6 +20,7 @@
 #include "domain/catalogue.h"
 #include "domain/error.h"
 #include "domain/import.h"
+#include "domain/line_json.h"
 #include "domain/line_state.h"
 #include "domain/lines.h"
 
@@ -361,6 +362,68 @@ static void test_import_keeps_previous_data(void **state)
     assert_true(has_field(&e, "category", "required"));
 }
 
+static void test_line_json(void **state)
+{
+    struct fixture *f = *state;
+    struct dom_line_json j;
+    struct dom_error e;
+    const char *create = "{\"username\":\"json.user\",\"password\":\"pw.1\","
+                         "\"max_connections\":2,\"exp_date\":4102444800,\"is_trial\":true,"
+                         "\"allowed_outputs\":[\"hls\"],\"message\":\"hi\",\"bouquets\":[]}";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_from_json(create, strlen(create), &j, &e), 0);
+    struct dom_line_created made;
+    assert_int_equal(dom_line_create(f->db, &j.in, &made, &e), 0);
+    dom_line_json_free(&j);
+    struct db_line l;
+    assert_int_equal(dom_line_get(f->db, "json.user", &l, &e), 0);
+    assert_int_equal(l.max_connections, 2);
+    assert_int_equal(l.exp_date, 4102444800);
+    assert_true(l.is_trial);
+    assert_string_equal(l.allowed_outputs, "m3u8");
+    db_line_clear(&l);
+
+    /* Merge patch: omitted members stay, null clears. */
+    const char *patch = "{\"message\":null,\"exp_date\":null}";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_from_json(patch, strlen(patch), &j, &e), 0);
+    assert_int_equal(dom_line_update(f->db, "json.user", &j.in, &e), 0);
+    dom_line_json_free(&j);
+    assert_int_equal(dom_line_get(f->db, "json.user", &l, &e), 0);
+    assert_string_equal(l.message, "");
+    assert_false(l.has_exp);
+    assert_int_equal(l.max_connections, 2);
+    assert_string_equal(l.password, "pw.1");
+    db_line_clear(&l);
+
+    /* Wrong types and unknown members are named; malformed bodies are 400. */
+    const char *bad = "{\"max_connections\":\"3\",\"is_trial\":1,\"colour\":\"red\","
+                      "\"bouquets\":[\"Gold\",7]}";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_from_json(bad, strlen(bad), &j, &e), -EINVAL);
+    assert_int_equal(e.status, 422);
+    assert_true(has_field(&e, "max_connections", "type"));
+    assert_true(has_field(&e, "is_trial", "type"));
+    assert_true(has_field(&e, "colour", "unknown"));
+    assert_true(has_field(&e, "bouquets[1]", "type"));
+    dom_line_json_free(&j);
+    const char *bodies[] = {"[1,2]", "{\"banned\":true,\"banned\":false}", "{", ""};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        dom_error_reset(&e);
+        assert_int_not_equal(dom_line_from_json(bodies[i], strlen(bodies[i]), &j, &e), 0);
+        assert_int_equal(e.status, 400);
+        assert_string_equal(e.code, DOM_E_MALFORMED);
+        dom_line_json_free(&j);
+    }
+    /* A value the decoder accepts is still checked by the rules. */
+    const char *range = "{\"username\":\"r.user\",\"exp_date\":-5,\"expires\":\"never\"}";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_from_json(range, strlen(range), &j, &e), 0);
+    assert_int_equal(dom_line_validate(&j.in, true, &e), -EINVAL);
+    assert_true(has_field(&e, "exp_date", "conflict"));
+    dom_line_json_free(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_defaults_and_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bouquet_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_keeps_previous_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_line_json, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
