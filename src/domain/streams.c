@@ -10,20 +10,31 @@
 #include "db/categories.h"
 #include "db/content.h"
 #include "db/db.h"
-#include "domain/text.h"
+
+/* Bounds only: channel names may hold any bytes the operator gives (the
+ * outputs escape them; tests/integration/metrics.test.mjs uses a newline). */
+static void check_len(const char *field, const char *s, size_t max, bool allow_empty,
+                      struct dom_error *e)
+{
+    size_t n = strlen(s);
+    if (n == 0 && !allow_empty)
+        dom_err_field(e, field, "required", "must not be empty");
+    else if (n > max)
+        dom_err_field(e, field, "too_long", "longer than %zu bytes", max);
+}
 
 static int check_in(const struct dom_stream_in *in, bool create, struct dom_error *e)
 {
     if (create && !in->name)
         dom_err_field(e, "name", "required", "is required");
     if (in->name)
-        dom_check_text("name", in->name, DOM_STREAM_NAME_MAX, false, e);
+        check_len("name", in->name, DOM_STREAM_NAME_MAX, false, e);
     if (in->category)
-        dom_check_text("category", in->category, DOM_CATEGORY_NAME_MAX, true, e);
+        check_len("category", in->category, DOM_CATEGORY_NAME_MAX, true, e);
     if (in->epg_id)
-        dom_check_text("epg_id", in->epg_id, DOM_STREAM_EPG_ID_MAX, true, e);
+        check_len("epg_id", in->epg_id, DOM_STREAM_EPG_ID_MAX, true, e);
     if (in->logo)
-        dom_check_text("logo", in->logo, DOM_STREAM_LOGO_MAX, true, e);
+        check_len("logo", in->logo, DOM_STREAM_LOGO_MAX, true, e);
     if (create && in->source_count == 0)
         dom_err_field(e, "sources", "required", "at least one source URL is required");
     if (in->source_count > DOM_STREAM_SOURCES_MAX)
@@ -31,7 +42,7 @@ static int check_in(const struct dom_stream_in *in, bool create, struct dom_erro
     for (size_t i = 0; i < in->source_count && i < DOM_STREAM_SOURCES_MAX; i++) {
         char f[48];
         snprintf(f, sizeof(f), "sources[%zu]", i);
-        dom_check_text(f, in->sources[i], DOM_STREAM_SOURCE_MAX, false, e);
+        check_len(f, in->sources[i], DOM_STREAM_SOURCE_MAX, false, e);
     }
     return e->status ? -EINVAL : 0;
 }
