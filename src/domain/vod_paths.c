@@ -1,4 +1,4 @@
-/* vod/roots: see roots.h. */
+/* domain/vod_paths: see vod_paths.h. */
 #include "domain/vod_paths.h"
 
 #include <string.h>
