@@ -5,7 +5,7 @@
  * ordered bouquet lists. A struct db_line returned by these functions owns its
  * strings; release it with db_line_clear(). Usernames are unique (-EEXIST on a
  * duplicate); lookups of a missing line return -ENOENT. Validation of the
- * values (alphabet, lengths) is the caller's job; the schema's CHECKs are the
+ * values (alphabet, lengths) is domain/lines.c's; the schema's CHECKs are the
  * last line of defence and surface as -EINVAL.
  * Threading: like struct db, one thread at a time per connection.
  */
