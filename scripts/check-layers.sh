@@ -92,4 +92,12 @@ printf '%s\n' "$ALLOWED" | awk -v edges="$edges" '
     return 0
   }
 ' || { echo "check-layers: see DESIGN.md §4; fix the include or, if the new dependency is right, the table" >&2; exit 1; }
+# No SQLite outside the database module: its types and helpers stay behind db/db.h so that a
+# second backend can implement the interface (docs/internals/db.md).
+leak=$(for f in $files; do case $f in src/db/*) ;; *) grep -nHE 'sqlite3|#include[[:space:]]*"db/db_sqlite\.h"' "$f" || true ;; esac; done)
+if [ -n "$leak" ]; then
+  printf '%s\n' "$leak" | sed 's/^/check-layers: SQLite outside src\/db\/: /'
+  echo "check-layers: SQLite types and db/db_sqlite.h stay inside src/db/ (use db/db.h)" >&2
+  exit 1
+fi
 echo "check-layers: $(echo "$files" | wc -w) files, $(printf '%s\n' "$edges" | awk 'NF{print $1, $2}' | sort -u | wc -l) module dependencies, all allowed, no cycle"
