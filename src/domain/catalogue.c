@@ -20,7 +20,7 @@ int dom_kind_parse(const char *field, const char *s, const char **kind, struct d
         }
     }
     return dom_err_field(e, field, "format",
-                         "unknown kind '%.32s' (expected live, movie or series)", s);
+                         "invalid kind '%.32s' (expected live, movie or series)", s);
 }
 
 static int check_bouquet(const struct dom_bouquet_in *in, const char **kind, struct dom_error *e)
