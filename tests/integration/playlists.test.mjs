@@ -86,7 +86,7 @@ function guideUrl(text) {
 }
 
 describe('get.php', () => {
-  it('default type is m3u_plus: headers, CRLF, #EXTM3U alone then the guide URL, entries match the catalogue', async () => {
+  it('default type is m3u_plus: headers, CRLF, #EXTM3U url-tvg/x-tvg-url, entries match the catalogue', async () => {
     const { r, playlist } = await fetchPlaylist(port, U, PW);
     assert.equal(r.headers['content-type'], 'audio/x-mpegurl');
     assert.match(r.headers['content-disposition'] || '', /^attachment; ?filename="tv_channels_alice_plus\.m3u"$/);
@@ -94,8 +94,10 @@ describe('get.php', () => {
     assert.ok(r.text.endsWith('\r\n'));
     const epg = `${base}/xmltv.php?username=${U}&password=${PW}`;
     const lines = r.text.split('\r\n');
-    assert.equal(lines[0], '#EXTM3U', 'mpv and ffmpeg want the header line alone');
+    assert.equal(lines[0], `#EXTM3U url-tvg="${epg}" x-tvg-url="${epg}"`);
     assert.equal(guideUrl(r.text), epg);
+    assert.equal(playlist.header.attrs['url-tvg'], epg);
+    assert.equal(playlist.header.attrs['x-tvg-url'], epg);
     for (const [i, l] of lines.entries()) {
       if (!l.startsWith('#EXTINF')) continue;
       // Live entries carry tvg-id (even empty); movies and episodes none.
