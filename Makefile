@@ -35,6 +35,7 @@ fuzz:
 check:
 	@scripts/check-style.sh
 	@scripts/check-layers.sh
+	@scripts/test-check-layers.sh
 
 unit: asan
 	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)
