@@ -31,7 +31,14 @@ int db_secure_data_dir(const char *data_dir);
 int db_open(const char *data_dir, struct db **out);
 void db_close(struct db *db);
 
-int db_begin(struct db *db); /* BEGIN IMMEDIATE */
+/* Transactions nest: the outermost db_begin is BEGIN IMMEDIATE (the write
+ * lock), an inner one a SAVEPOINT, so a service that owns its transaction can
+ * also run inside a caller's (the demo seed, a bulk operation): its
+ * db_commit releases the savepoint, its db_rollback undoes only its own
+ * writes. A failed db_commit leaves the level open for db_rollback.
+ * db_rollback with no level open rolls back whatever is open (a no-op in
+ * autocommit). At most 32 levels (-EOVERFLOW). */
+int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 

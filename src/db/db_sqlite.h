@@ -13,9 +13,13 @@
 
 #include "db/db.h"
 
+#define DB_MAX_NESTING 32 /* db_begin levels; deeper is -EOVERFLOW */
+
 struct db {
     sqlite3 *sql;
     char *path;
+    int depth;        /* open db_begin levels */
+    uint32_t savepts; /* bit i: level i+1 is a SAVEPOINT (nested), not BEGIN */
 };
 
 /* Runs SQL text without parameters (schema, PRAGMAs, tests). */

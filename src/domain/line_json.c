@@ -151,8 +151,9 @@ int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, 
         } else if (strcmp(key, "bouquets") == 0) {
             get_bouquets(v, out, e);
         } else {
+            /* A field error always names something, even the member "". */
             char f[48];
-            snprintf(f, sizeof(f), "%.40s", key);
+            snprintf(f, sizeof(f), "%.40s", *key ? key : "(empty name)");
             dom_err_field(e, f, "unknown", "unknown member");
         }
     }

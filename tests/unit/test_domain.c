@@ -397,7 +397,7 @@ static void test_line_json(void **state)
     db_line_clear(&l);
 
     /* Wrong types and unknown members are named; malformed bodies are 400. */
-    const char *bad = "{\"max_connections\":\"3\",\"is_trial\":1,\"colour\":\"red\","
+    const char *bad = "{\"max_connections\":\"3\",\"is_trial\":1,\"colour\":\"red\",\"\":0,"
                       "\"bouquets\":[\"Gold\",7]}";
     dom_error_reset(&e);
     assert_int_equal(dom_line_from_json(bad, strlen(bad), &j, &e), -EINVAL);
@@ -405,6 +405,7 @@ static void test_line_json(void **state)
     assert_true(has_field(&e, "max_connections", "type"));
     assert_true(has_field(&e, "is_trial", "type"));
     assert_true(has_field(&e, "colour", "unknown"));
+    assert_true(has_field(&e, "(empty name)", "unknown")); /* found by fuzz_line_json */
     assert_true(has_field(&e, "bouquets[1]", "type"));
     dom_line_json_free(&j);
     const char *bodies[] = {"[1,2]", "{\"banned\":true,\"banned\":false}", "{", ""};
@@ -424,6 +425,53 @@ static void test_line_json(void **state)
     dom_line_json_free(&j);
 }
 
+/* Services own their transaction but also run inside a caller's: a failed
+ * inner call undoes only its own writes, the caller's rollback undoes all. */
+static void test_services_nest_in_a_transaction(void **state)
+{
+    struct fixture *f = *state;
+    struct dom_error e;
+    struct dom_line_in in;
+    struct dom_line_created made;
+    struct db_line *v;
+    size_t n;
+    for (int keep = 0; keep < 2; keep++) {
+        assert_int_equal(db_begin(f->db), 0);
+        dom_line_in_init(&in);
+        in.username = keep ? "kept" : "dropped";
+        dom_error_reset(&e);
+        assert_int_equal(dom_line_create(f->db, &in, &made, &e), 0);
+        const char *bq[] = {"missing"};
+        dom_line_in_init(&in);
+        in.username = "half";
+        in.has_bouquets = true;
+        in.bouquets = bq;
+        in.bouquet_count = 1;
+        dom_error_reset(&e);
+        assert_int_equal(dom_line_create(f->db, &in, &made, &e), -EINVAL); /* its own undo */
+        if (keep)
+            assert_int_equal(db_commit(f->db), 0);
+        else
+            db_rollback(f->db);
+    }
+    assert_int_equal(dom_line_list(f->db, &v, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].username, "kept");
+    db_line_list_free(v, n);
+    /* Nesting is bounded. */
+    int depth = 0, rc = 0;
+    while ((rc = db_begin(f->db)) == 0)
+        depth++;
+    assert_int_equal(rc, -EOVERFLOW);
+    assert_int_equal(depth, 32);
+    while (depth-- > 0)
+        db_rollback(f->db);
+    dom_line_in_init(&in);
+    in.username = "after";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_create(f->db, &in, &made, &e), 0); /* back in autocommit */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +482,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bouquet_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_keeps_previous_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_services_nest_in_a_transaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
