@@ -34,6 +34,8 @@ fuzz:
 
 check:
 	@scripts/check-style.sh
+	@scripts/check-layers.sh
+	@scripts/test-check-layers.sh
 
 unit: asan
 	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)

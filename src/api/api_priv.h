@@ -23,7 +23,7 @@ struct api {
     char *data_real;             /* realpath of the data directory, or NULL */
     char *listen_host;           /* copy of cfg.listen_host */
     uint64_t admin_refused;      /* /metrics: foreign Host, cross-site, no token */
-    uint64_t vod_refused;        /* /metrics: local files refused (vod/roots.h) */
+    uint64_t vod_refused;        /* /metrics: local files refused (domain/vod_paths.h) */
     struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */

@@ -37,7 +37,7 @@
 #include "http/range.h"
 #include "stream/live.h"
 #include "vod/relay.h"
-#include "vod/roots.h"
+#include "domain/vod_paths.h"
 
 struct vod_conn {
     struct vod_conn *next, *prev;
@@ -102,14 +102,14 @@ static int open_canonical(const char *path, struct stat *st)
     return fd;
 }
 
-/* Defence in depth behind the import's check (vod/roots.h): a local file is
+/* Defence in depth behind the import's check (domain/vod_paths.h): a local file is
  * opened only under a library root, outside the data directory, and never
  * when it is the database or its shared-memory file under another name (a
  * hard link): closing a descriptor of those would drop the process's SQLite
  * POSIX locks. -EACCES when refused. */
 static int open_servable(struct api *api, const char *path, struct stat *st)
 {
-    const char *why = vod_path_refusal(path, api->roots, api->nroots, api->data_real);
+    const char *why = dom_vod_path_refusal(path, api->roots, api->nroots, api->data_real);
     if (why) {
         api->vod_refused++;
         log_warn("vod", "refused to serve a local file %s", why);

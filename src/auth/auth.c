@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/line_state.h"
+
 bool auth_line_still_active(const struct catalog *c, const char *username, int64_t line_id,
                             int64_t now)
 {
@@ -13,12 +15,17 @@ bool auth_line_still_active(const struct catalog *c, const char *username, int64
 
 enum auth_status auth_line_status(const struct cat_line *line, int64_t now)
 {
-    if (line->banned)
+    /* The one rule (domain/line_state.h); auth only adds AUTH_INVALID. */
+    switch (dom_line_state(line->banned, line->enabled, line->exp_date, now)) {
+    case DOM_LINE_BANNED:
         return AUTH_BANNED;
-    if (!line->enabled)
+    case DOM_LINE_DISABLED:
         return AUTH_DISABLED;
-    if (line->exp_date && line->exp_date <= now)
+    case DOM_LINE_EXPIRED:
         return AUTH_EXPIRED;
+    case DOM_LINE_ACTIVE:
+        break;
+    }
     return AUTH_OK;
 }
 
@@ -26,13 +33,13 @@ const char *auth_status_name(enum auth_status st)
 {
     switch (st) {
     case AUTH_OK:
-        return "Active";
+        return dom_line_state_name(DOM_LINE_ACTIVE);
     case AUTH_EXPIRED:
-        return "Expired";
+        return dom_line_state_name(DOM_LINE_EXPIRED);
     case AUTH_DISABLED:
-        return "Disabled";
+        return dom_line_state_name(DOM_LINE_DISABLED);
     case AUTH_BANNED:
-        return "Banned";
+        return dom_line_state_name(DOM_LINE_BANNED);
     case AUTH_INVALID:
         break;
     }

@@ -19,7 +19,8 @@ enum auth_status {
     AUTH_BANNED,
 };
 
-/* Precedence: banned > disabled > expired > active. */
+/* The state of line by domain/line_state.h (the one rule; banned > disabled
+ * > expired > active) as an auth status. */
 enum auth_status auth_line_status(const struct cat_line *line, int64_t now);
 /* Whether a connection opened by line (username, line_id) may go on in
  * snapshot c: the line still exists as the same line and is active. */

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "db/db.h"
+#include "domain/catalogue.h"
 #include "http/outbound.h"
 
 bool cli_is_help(const char *arg)
@@ -49,14 +50,12 @@ int cli_parse_int(const char *cmd, const char *opt, const char *s, long long min
 
 int cli_parse_kind(const char *cmd, const char *opt, const char *s, const char **kind)
 {
-    static const char *const kinds[] = {"live", "movie", "series"};
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-        if (strcmp(s, kinds[i]) == 0) {
-            *kind = kinds[i];
-            return 0;
-        }
-    }
-    fprintf(stderr, "%s: %s: invalid kind '%s' (expected live, movie or series)\n", cmd, opt, s);
+    struct dom_error e; /* the set of kinds is the domain's */
+    dom_error_reset(&e);
+    if (dom_kind_parse(opt, s, kind, &e) == 0)
+        return 0;
+    const struct cli_field_name same[] = {{opt, opt}, {NULL, NULL}};
+    cli_dom_fail(cmd, &e, same);
     return -EINVAL;
 }
 
@@ -245,6 +244,27 @@ int cli_db_fail(const char *cmd, int rc, const char *not_found, ...)
     fputc('\n', stderr);
     va_end(ap);
     return CLI_FAIL;
+}
+
+int cli_dom_fail(const char *cmd, const struct dom_error *e, const struct cli_field_name *names)
+{
+    for (size_t i = 0; i < e->nfields; i++) {
+        const struct dom_field_error *f = &e->fields[i];
+        const char *label = f->field;
+        size_t base = strcspn(f->field, "[");
+        for (const struct cli_field_name *n = names; n && n->field; n++) {
+            if (strlen(n->field) == base && strncmp(n->field, f->field, base) == 0) {
+                label = n->label;
+                break;
+            }
+        }
+        fprintf(stderr, "%s: %s: %s\n", cmd, label, f->message);
+    }
+    if (e->dropped)
+        fprintf(stderr, "%s: (%zu more errors)\n", cmd, e->dropped);
+    if (!e->nfields)
+        fprintf(stderr, "%s: %s\n", cmd, *e->detail ? e->detail : "failed");
+    return e->code && strcmp(e->code, DOM_E_VALIDATION) == 0 ? CLI_USAGE : CLI_FAIL;
 }
 
 int cli_print_json(json_t *j)

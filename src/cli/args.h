@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "domain/error.h"
+
 struct db;
 
 #define CLI_DEFAULT_DATA "./data"
@@ -157,6 +159,18 @@ int cli_open_db(const char *cmd, const char *data_dir, struct db **out);
  * error". */
 int cli_db_fail(const char *cmd, int rc, const char *not_found, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* How a domain field is called on this command line: {"max_connections",
+ * "--max-connections"}; a table ends with {NULL, NULL}. */
+struct cli_field_name {
+    const char *field, *label;
+};
+
+/* Reports a failed domain call (domain/error.h): one "<cmd>: <label>:
+ * <message>" line per field error (label from names, matched on the field
+ * up to '[', else the field itself), else "<cmd>: <detail>". Returns the exit
+ * status: CLI_USAGE for invalid values (DOM_E_VALIDATION), else CLI_FAIL. */
+int cli_dom_fail(const char *cmd, const struct dom_error *e, const struct cli_field_name *names);
 
 /* Prints j (consumed, may be NULL) to stdout as indented JSON and a newline;
  * -EIO when there was nothing to print or the write failed. */

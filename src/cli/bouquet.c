@@ -1,8 +1,9 @@
 /*
  * cli/bouquet: `xtreamd bouquet add|list|del`.
  *
- * Owns argument parsing and output for bouquets; SQL is in db/bouquets.c and
- * db/categories.c. A bouquet made with --all sees everything; one made with
+ * Owns argument parsing and output for bouquets; the rules (names, what a
+ * bouquet may hold, the transaction) are domain/catalogue.c's. A bouquet made with --all sees
+ * everything; one made with
  * --category sees those categories (a name that exists in several kinds adds
  * each, unless --kind narrows it). Single-threaded.
  */
@@ -14,12 +15,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "db/bouquets.h"
-#include "db/categories.h"
 #include "db/db.h"
-
-#define MAX_CATEGORIES 1024
-#define MAX_NAME       200
+#include "domain/catalogue.h"
 
 static const char usage_add[] =
     "usage: xtreamd bouquet add NAME [--all | --category NAME ...] [--kind live|movie|series]\n"
@@ -43,40 +40,22 @@ static const char usage_bouquet[] = "usage: xtreamd bouquet COMMAND ...\n"
                                     "  del NAME\n"
                                     "Run 'xtreamd bouquet COMMAND --help' for details.\n";
 
-static int check_name(const char *cmd, const char *what, const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > MAX_NAME) {
-        fprintf(stderr, "%s: %s must be 1-%d bytes\n", cmd, what, MAX_NAME);
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-            fprintf(stderr, "%s: %s contains a control character\n", cmd, what);
-            return -EINVAL;
-        }
-    }
-    json_t *j = json_string(s);
-    if (!j) {
-        fprintf(stderr, "%s: %s is not valid UTF-8\n", cmd, what);
-        return -EINVAL;
-    }
-    json_decref(j);
-    return 0;
-}
+static const struct cli_field_name add_names[] = {
+    {"name", "bouquet name"},     {"all", "--all"}, {"kind", "--kind"},
+    {"categories", "--category"}, {NULL, NULL},
+};
 
 static int bouquet_add(int argc, char **argv)
 {
     const char *cmd = "xtreamd bouquet add";
     const char *data = CLI_DEFAULT_DATA, *name = NULL, *kind = NULL;
-    const char *cat_v[MAX_CATEGORIES];
+    const char *cat_v[DOM_BOUQUET_CATEGORIES_MAX];
     struct cli_list cats = CLI_LIST_OF(cat_v);
     bool all = false;
     struct db *db = NULL;
-    int ret = CLI_FAIL;
     const struct cli_opt opts[] = {
         CLI_OPT_DATA(&data),
-        CLI_OPT("--kind", CLI_KIND, &kind),
+        CLI_OPT("--kind", CLI_STR, &kind),
         CLI_OPT("--category", CLI_LIST, &cats),
         CLI_OPT("--all", CLI_FLAG, &all),
         CLI_OPT_END,
@@ -85,69 +64,23 @@ static int bouquet_add(int argc, char **argv)
     int r = cli_parse(cmd, usage_add, argc, argv, opts, &pos);
     if (r)
         return cli_parse_exit(r);
-    if (check_name(cmd, "bouquet name", name))
-        return CLI_USAGE;
-    if (all && cats.n) {
-        fprintf(stderr, "%s: --all and --category exclude each other\n", cmd);
-        return CLI_USAGE;
-    }
-    if (all && kind) {
-        fprintf(stderr, "%s: --kind applies to --category, not to --all\n", cmd);
-        return CLI_USAGE;
-    }
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
+    struct dom_bouquet_in in = {
+        .name = name, .all = all, .kind = kind, .categories = cats.v, .category_count = cats.n};
+    struct dom_error e;
     int64_t bid;
-    size_t nitems = 0;
-    if (db_begin(db))
-        goto dberr;
-    int rc = db_bouquet_insert(db, name, &bid);
-    if (rc == -EEXIST) {
-        fprintf(stderr, "%s: bouquet '%s' already exists\n", cmd, name);
-        goto fail;
-    }
-    if (rc)
-        goto dberr;
-    if (all) {
-        if (db_bouquet_add_item(db, bid, "all", 0))
-            goto dberr;
-        nitems = 1;
-    }
-    for (size_t i = 0; i < cats.n; i++) {
-        struct db_category *c;
-        size_t n;
-        if (db_category_list(db, kind, cats.v[i], &c, &n))
-            goto dberr;
-        if (n == 0) {
-            fprintf(stderr, "%s: unknown %s%scategory '%s' (see xtreamd category list)\n", cmd,
-                    kind ? kind : "", kind ? " " : "", cats.v[i]);
-            db_category_list_free(c, n);
-            goto fail;
-        }
-        for (size_t k = 0; k < n; k++) {
-            if (db_bouquet_add_item(db, bid, "category", c[k].id)) {
-                db_category_list_free(c, n);
-                goto dberr;
-            }
-        }
-        nitems += n;
-        db_category_list_free(c, n);
-    }
-    if (db_commit(db))
-        goto dberr;
+    size_t nitems;
+    dom_error_reset(&e);
+    r = dom_bouquet_create(db, &in, &bid, &nitems, &e);
+    db_close(db);
+    if (r)
+        return cli_dom_fail(cmd, &e, add_names);
     if (all)
         printf("Created bouquet %s (everything)\n", name);
     else
         printf("Created bouquet %s with %zu categor%s\n", name, nitems, nitems == 1 ? "y" : "ies");
-    ret = CLI_OK;
-    goto fail;
-dberr:
-    fprintf(stderr, "%s: database error creating bouquet '%s'\n", cmd, name);
-fail:
-    if (ret != CLI_OK)
-        db_rollback(db);
-    db_close(db);
-    return ret;
+    return CLI_OK;
 }
 
 static void describe_item(const struct db_bouquet_item *it, char *out, size_t n)
@@ -173,10 +106,12 @@ static int bouquet_list(int argc, char **argv)
         return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
-    int rc = db_bouquet_list(db, &b, &n);
+    struct dom_error e;
+    dom_error_reset(&e);
+    int rc = dom_bouquet_list(db, &b, &n, &e);
     db_close(db);
     if (rc)
-        return cli_db_fail(cmd, rc, NULL);
+        return cli_dom_fail(cmd, &e, NULL);
     int ret = CLI_OK;
     if (json) {
         json_t *arr = json_array();
@@ -233,10 +168,12 @@ static int bouquet_del(int argc, char **argv)
         return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
-    int rc = db_bouquet_delete(db, name);
+    struct dom_error e;
+    dom_error_reset(&e);
+    int rc = dom_bouquet_delete(db, name, &e);
     db_close(db);
     if (rc)
-        return cli_db_fail(cmd, rc, "no bouquet '%s'", name);
+        return cli_dom_fail(cmd, &e, NULL);
     printf("Deleted bouquet %s\n", name);
     return CLI_OK;
 }

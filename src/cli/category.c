@@ -1,6 +1,6 @@
 /*
  * cli/category: `xtreamd category list` — the categories of every kind with
- * their item counts, in the operator's order. SQL is in db/categories.c.
+ * their item counts, in the operator's order. The kinds are domain/catalogue.c's.
  * Single-threaded.
  */
 #include <jansson.h>
@@ -8,8 +8,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "db/categories.h"
 #include "db/db.h"
+#include "domain/catalogue.h"
 
 static const char usage_category[] =
     "usage: xtreamd category list [--kind live|movie|series] [--json] [--data DIR]\n"
@@ -34,10 +34,12 @@ static int category_list(int argc, char **argv)
         return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
-    int rc = db_category_list(db, kind, NULL, &c, &n);
+    struct dom_error e;
+    dom_error_reset(&e);
+    int rc = dom_category_list(db, kind, &c, &n, &e);
     db_close(db);
     if (rc)
-        return cli_db_fail(cmd, rc, NULL);
+        return cli_dom_fail(cmd, &e, NULL);
     int ret = CLI_OK;
     if (json) {
         json_t *arr = json_array();

@@ -6,6 +6,8 @@
  * exit codes are 0 success, 1 runtime failure (not found, rejected import,
  * database error), 2 usage error; errors go to stderr and name the bad
  * argument or value. `--data DIR` selects the data directory (default ./data).
+ * Commands parse argv and call the services of src/domain/, which hold every
+ * rule (docs/internals/cli.md); cli_dom_fail() prints their field errors.
  */
 #ifndef XTREAMD_CLI_CLI_H
 #define XTREAMD_CLI_CLI_H

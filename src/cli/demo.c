@@ -17,13 +17,13 @@
 #include "cli/args.h"
 #include "vod/demo_media.h"
 #include "cli/cli.h"
-#include "db/bouquets.h"
 #include "db/categories.h"
 #include "db/content.h"
 #include "db/db.h"
 #include "db/library.h"
 #include "epg/epg.h"
-#include "db/lines.h"
+#include "domain/catalogue.h"
+#include "domain/lines.h"
 
 #define DEFAULT_PUBLIC_URL "http://localhost:8080"
 #define MAX_PUBLIC_URL     512
@@ -210,21 +210,24 @@ static int demo_series(struct demo *d)
     return rc;
 }
 
-/* Bouquet "Demo" (everything) and line demo/demo; fills the line's password. */
+/* Bouquet "Demo" (everything) and line demo/demo through the services,
+ * inside the demo's transaction; an existing one is kept (the demo is
+ * idempotent). Fills the line's password. */
 static int demo_access(struct demo *d, char *password, size_t pwsz)
 {
+    struct dom_error e;
     int64_t bid;
-    struct db_line l;
-    int rc = db_bouquet_find(d->db, "Demo", &bid);
-    if (rc == -ENOENT) {
-        rc = db_bouquet_insert(d->db, "Demo", &bid);
-        if (rc == 0)
-            rc = db_bouquet_add_item(d->db, bid, "all", 0);
+    size_t items;
+    struct dom_bouquet_in bq = {.name = "Demo", .all = true};
+    dom_error_reset(&e);
+    int rc = dom_bouquet_create(d->db, &bq, &bid, &items, &e);
+    if (rc == 0)
         d->created++;
-    }
-    if (rc)
+    else if (rc != -EEXIST)
         return rc;
-    rc = db_line_get(d->db, "demo", &l);
+    struct db_line l;
+    dom_error_reset(&e);
+    rc = dom_line_get(d->db, "demo", &l, &e);
     if (rc == 0) {
         snprintf(password, pwsz, "%s", l.password);
         db_line_clear(&l);
@@ -232,20 +235,24 @@ static int demo_access(struct demo *d, char *password, size_t pwsz)
     }
     if (rc != -ENOENT)
         return rc;
-    struct db_line nl = {
-        .username = "demo",
-        .password = "demo",
-        .max_connections = 2,
-        .enabled = true,
-        .allowed_outputs = "ts,m3u8",
-        .message = "",
-    };
-    rc = db_line_insert(d->db, &nl);
-    if (rc == 0)
-        rc = db_line_set_bouquets(d->db, nl.id, &bid, 1);
-    snprintf(password, pwsz, "demo");
+    const char *const bouquets[] = {"Demo"};
+    struct dom_line_in in;
+    struct dom_line_created made;
+    dom_line_in_init(&in);
+    in.username = "demo";
+    in.password = "demo";
+    in.has_max_connections = true;
+    in.max_connections = 2;
+    in.has_bouquets = true;
+    in.bouquets = bouquets;
+    in.bouquet_count = 1;
+    dom_error_reset(&e);
+    rc = dom_line_create(d->db, &in, &made, &e);
+    if (rc)
+        return rc;
+    snprintf(password, pwsz, "%s", made.password);
     d->created++;
-    return rc;
+    return 0;
 }
 
 /* The check of --public-url: normalised into ctx (char[MAX_PUBLIC_URL]). */
@@ -305,7 +312,7 @@ int cli_demo(int argc, char **argv)
         rc = demo_movies(&d);
     if (rc == 0)
         rc = demo_series(&d);
-    if (rc == 0) /* the demo's clips are a library (vod/roots.h) */
+    if (rc == 0) /* the demo's clips are a library (domain/vod_paths.h) */
         rc = db_library_root_add(d.db, media);
     if (rc == 0)
         rc = demo_access(&d, password, sizeof(password));

@@ -1,7 +1,8 @@
 /*
  * cli/epg: `xtreamd epg add|list|del|import|unmapped|map` — EPG sources
  * (XMLTV files or http(s) URLs, plain or gzip), on-demand import, and the
- * channel mapping report. SQL is in db/epg.c; the import is epg/import.c.
+ * channel mapping report. The rules of a source are domain/epg_sources.c's;
+ * the import and the mapping are the EPG server's (epg/import.c, epg/map.c).
  * Single-threaded.
  */
 #include <errno.h>
@@ -15,8 +16,17 @@
 #include "cli/cli.h"
 #include "db/db.h"
 #include "db/epg.h"
+#include "domain/epg_sources.h"
 #include "epg/epg.h"
 #include "epg/map.h"
+
+static const struct cli_field_name add_names[] = {
+    {"name", "NAME"},
+    {"url", "FILE|URL"},
+    {"priority", "--priority"},
+    {"refresh_hours", "--refresh-hours"},
+    {NULL, NULL},
+};
 
 static const char usage_epg[] =
     "usage: xtreamd epg add NAME FILE|URL [--priority N] [--refresh-hours H] [--data DIR]\n"
@@ -59,9 +69,9 @@ static int parse_common(const char *cmd, int argc, char **argv, struct common *c
     c->refresh = 24;
     const struct cli_opt opts[] = {
         CLI_OPT_DATA(&c->data),
-        CLI_OPT("--priority", CLI_INT, &c->priority, .min = -1000000, .max = 1000000,
+        CLI_OPT("--priority", CLI_INT, &c->priority, .min = INT_MIN, .max = INT_MAX,
                 .disabled = !add_opts),
-        CLI_OPT("--refresh-hours", CLI_INT, &c->refresh, .min = 0, .max = 24 * 365,
+        CLI_OPT("--refresh-hours", CLI_INT, &c->refresh, .min = INT_MIN, .max = INT_MAX,
                 .disabled = !add_opts),
         CLI_OPT("--json", CLI_FLAG, &c->json, .disabled = !json_ok),
         CLI_OPT_ALLOW_HOST(.disabled = strcmp(cmd, "xtreamd epg import") != 0),
@@ -83,38 +93,19 @@ static int epg_add(int argc, char **argv)
         fprintf(stderr, "%s: expected NAME and FILE|URL (see --help)\n", c.cmd);
         return CLI_USAGE;
     }
-    const char *name = c.pos[0], *url = c.pos[1];
-    if (!*name || strlen(name) > 100) {
-        fprintf(stderr, "%s: NAME must be 1 to 100 characters\n", c.cmd);
-        return CLI_USAGE;
-    }
-    char abs[PATH_MAX];
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        if (strstr(url, "://")) {
-            fprintf(stderr, "%s: '%s': only files and http(s) URLs are supported\n", c.cmd, url);
-            return CLI_USAGE;
-        }
-        if (!realpath(url, abs)) {
-            fprintf(stderr, "%s: '%s': %s\n", c.cmd, url, strerror(errno));
-            return CLI_FAIL;
-        }
-        url = abs;
-    } else if (strlen(url) > 4096) {
-        fprintf(stderr, "%s: URL longer than 4096 characters\n", c.cmd);
-        return CLI_USAGE;
-    }
+    const char *name = c.pos[0];
     struct db *db;
     if (cli_open_db(c.cmd, c.data, &db))
         return CLI_FAIL;
+    struct dom_epg_source_in in = {
+        .name = name, .url = c.pos[1], .priority = c.priority, .refresh_hours = c.refresh};
+    struct dom_error e;
     int64_t id;
-    rc = db_epg_source_add(db, name, url, (int)c.priority, (int)c.refresh, &id);
+    dom_error_reset(&e);
+    rc = dom_epg_source_add(db, &in, &id, &e);
     db_close(db);
-    if (rc == -EEXIST) {
-        fprintf(stderr, "%s: a source named '%s' already exists\n", c.cmd, name);
-        return CLI_FAIL;
-    }
     if (rc)
-        return cli_db_fail(c.cmd, rc, NULL);
+        return cli_dom_fail(c.cmd, &e, add_names);
     printf("added EPG source %lld '%s' (import it with: xtreamd epg import %s)\n", (long long)id,
            name, name);
     return CLI_OK;
@@ -131,10 +122,12 @@ static int epg_list(int argc, char **argv)
     size_t n;
     if (cli_open_db(c.cmd, c.data, &db))
         return CLI_FAIL;
-    rc = db_epg_source_list(db, &s, &n);
+    struct dom_error e;
+    dom_error_reset(&e);
+    rc = dom_epg_source_list(db, &s, &n, &e);
     db_close(db);
     if (rc)
-        return cli_db_fail(c.cmd, rc, NULL);
+        return cli_dom_fail(c.cmd, &e, NULL);
     int ret = CLI_OK;
     if (c.json) {
         json_t *arr = json_array();
@@ -184,12 +177,14 @@ static int epg_del(int argc, char **argv)
     struct db *db;
     if (cli_open_db(c.cmd, c.data, &db))
         return CLI_FAIL;
-    rc = db_epg_source_del(db, c.pos[0]);
+    struct dom_error e;
+    dom_error_reset(&e);
+    rc = dom_epg_source_delete(db, c.pos[0], &e);
     if (rc == 0)
-        epg_automap(db, false);
+        epg_automap(db, false); /* the EPG server's remap after a change */
     db_close(db);
     if (rc)
-        return cli_db_fail(c.cmd, rc, "no EPG source '%s'", c.pos[0]);
+        return cli_dom_fail(c.cmd, &e, NULL);
     printf("deleted EPG source '%s'\n", c.pos[0]);
     return CLI_OK;
 }
@@ -220,10 +215,12 @@ static int epg_import(int argc, char **argv)
     if (c.npos == 0) {
         struct db_epg_source *s;
         size_t n;
-        rc = db_epg_source_list(db, &s, &n);
+        struct dom_error e;
+        dom_error_reset(&e);
+        rc = dom_epg_source_list(db, &s, &n, &e);
         if (rc) {
             db_close(db);
-            return cli_db_fail(c.cmd, rc, NULL);
+            return cli_dom_fail(c.cmd, &e, NULL);
         }
         if (n == 0)
             fprintf(stderr, "%s: no EPG sources (add one with 'xtreamd epg add')\n", c.cmd);
@@ -235,9 +232,11 @@ static int epg_import(int argc, char **argv)
     }
     for (int i = 0; i < c.npos; i++) {
         struct db_epg_source *s;
-        rc = db_epg_source_get(db, c.pos[i], &s);
+        struct dom_error e;
+        dom_error_reset(&e);
+        rc = dom_epg_source_get(db, c.pos[i], &s, &e);
         if (rc) {
-            fprintf(stderr, "%s: no EPG source '%s'\n", c.cmd, c.pos[i]);
+            cli_dom_fail(c.cmd, &e, NULL);
             failed++;
             continue;
         }

@@ -10,19 +10,16 @@
  * (the scan runs its own probe workers).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "db/categories.h"
 #include "db/db.h"
 #include "db/library.h"
-#include "vod/roots.h"
+#include "domain/library.h"
 #include "vod/scan.h"
 
 static const char usage_vod[] =
@@ -41,6 +38,9 @@ static const char usage_vod[] =
     "  episodes (a scan adds its PATH; 'import m3u --kind movie' accepts file\n"
     "  paths only under a root). The data directory is never a library.\n";
 
+static const struct cli_field_name root_names[] = {{"path", "DIR"}, {NULL, NULL}};
+static const struct cli_field_name scan_names[] = {{"category", "--category"}, {NULL, NULL}};
+
 /* `vod root list|add DIR|remove DIR` (also `series root ...`: one set). */
 static int library_root(int argc, char **argv)
 {
@@ -55,50 +55,28 @@ static int library_root(int argc, char **argv)
         fprintf(stderr, "%s: want 'list', 'add DIR' or 'remove DIR'\n", cmd);
         return CLI_USAGE;
     }
-    char real[PATH_MAX];
-    const char *path = pos[1];
-    if (add) {
-        struct stat st;
-        char *data_real = realpath(data, NULL);
-        if (!realpath(pos[1], real) || stat(real, &st) != 0) {
-            fprintf(stderr, "%s: '%s': %s\n", cmd, pos[1], strerror(errno));
-            free(data_real);
-            return CLI_FAIL;
-        }
-        bool inside =
-            data_real && (strcmp(real, data_real) == 0 || vod_path_under(real, data_real) ||
-                          vod_path_under(data_real, real));
-        free(data_real);
-        if (!S_ISDIR(st.st_mode) || inside) {
-            fprintf(stderr, "%s: '%s': %s\n", cmd, pos[1],
-                    inside ? "holds or lies in the data directory, which is never served"
-                           : "not a folder");
-            return CLI_FAIL;
-        }
-        path = real;
-    }
     struct db *db;
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
-    int rc = 0;
+    struct dom_error e;
+    int rc;
+    dom_error_reset(&e);
     if (list) {
         char **roots;
         size_t n;
-        rc = db_library_roots(db, &roots, &n);
+        rc = dom_library_roots(db, &roots, &n, &e);
         for (size_t i = 0; rc == 0 && i < n; i++)
             printf("%s\n", roots[i]);
         if (rc == 0)
             db_library_roots_free(roots, n);
     } else if (add) {
-        rc = db_library_root_add(db, path);
+        rc = dom_library_root_add(db, pos[1], data, &e);
     } else {
-        rc = db_library_root_remove(db, path);
-        if (rc == -ENOENT)
-            fprintf(stderr, "%s: '%s' is not a library root\n", cmd, path);
+        rc = dom_library_root_remove(db, pos[1], &e);
     }
     db_close(db);
     if (rc)
-        return rc == -ENOENT ? CLI_FAIL : cli_db_fail(cmd, rc, NULL);
+        return cli_dom_fail(cmd, &e, root_names);
     return CLI_OK;
 }
 
@@ -122,7 +100,7 @@ int cli_library(int argc, char **argv)
     long long jobs = 0;
     const struct cli_opt opts[] = {
         CLI_OPT_DATA(&data),
-        CLI_OPT("--category", CLI_STR, &category, .check = cli_check_nonempty),
+        CLI_OPT("--category", CLI_STR, &category),
         CLI_OPT("--jobs", CLI_INT, &jobs, .min = 1, .max = VOD_SCAN_MAX_JOBS),
         CLI_OPT_END,
     };
@@ -138,10 +116,11 @@ int cli_library(int argc, char **argv)
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     int64_t cat = 0;
-    if (category && db_category_ensure(db, series ? "series" : "movie", category, &cat, NULL)) {
-        fprintf(stderr, "%s: cannot create category '%s'\n", cmd, category);
+    struct dom_error e;
+    dom_error_reset(&e);
+    if (category && dom_library_category(db, series, category, &cat, &e)) {
         db_close(db);
-        return CLI_FAIL;
+        return cli_dom_fail(cmd, &e, scan_names);
     }
     struct vod_scan_opts o = {
         .root = root,

@@ -52,7 +52,7 @@ struct serve {
     int64_t seen_counter;
     uint64_t version;
     struct catalog *built; /* result handed from the worker */
-    char **roots;          /* library roots read with it (vod/roots.h) */
+    char **roots;          /* library roots read with it (domain/vod_paths.h) */
     size_t nroots;
     int build_rc;
 };

@@ -1,7 +1,7 @@
 /*
  * cli/stream: `xtreamd stream add|list|show|set|del` — live channels and their
  * ordered source lists (order is priority; `set --source` replaces the list).
- * SQL lives in db/live_streams.c and db/content.c. Single-threaded.
+ * The rules and transactions are domain/streams.c's. Single-threaded.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -11,12 +11,10 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "db/categories.h"
-#include "db/content.h"
 #include "db/db.h"
-#include "db/live_streams.h"
+#include "domain/streams.h"
 
-#define MAX_SOURCES 16
+#define MAX_SOURCES (DOM_STREAM_SOURCES_MAX + 1) /* one more: the domain reports the excess */
 
 static const char usage_stream[] =
     "usage: xtreamd stream add NAME --source URL [--source URL...] [options] [--data DIR]\n"
@@ -43,13 +41,10 @@ struct stream_opts {
     const char *positional;
 };
 
-static int check_source(const char *cmd, const char *opt, const char *v, void *ctx)
-{
-    if (*v && strlen(v) <= 4096)
-        return 0;
-    fprintf(stderr, "%s: %s: empty, too long, or more than %d sources\n", cmd, opt, MAX_SOURCES);
-    return -EINVAL;
-}
+static const struct cli_field_name names[] = {
+    {"name", "NAME"},   {"category", "--category"}, {"epg_id", "--epg-id"},
+    {"logo", "--logo"}, {"sources", "--source"},    {NULL, NULL},
+};
 
 /* Every sub-command accepts every option (those it has no use for are
  * ignored) and min_pos to max_pos positional arguments: add's NAME or the
@@ -66,7 +61,7 @@ static int parse(const char *cmd, int argc, char **argv, int min_pos, int max_po
         CLI_OPT("--category", CLI_STR, &o->category),
         CLI_OPT("--epg-id", CLI_STR, &o->epg),
         CLI_OPT("--logo", CLI_STR, &o->logo),
-        CLI_OPT("--source", CLI_LIST, &o->sources, .check = check_source),
+        CLI_OPT("--source", CLI_LIST, &o->sources),
         CLI_OPT("--always-on", CLI_CONST, &o->always_on, .val = 1),
         CLI_OPT("--on-demand", CLI_CONST, &o->always_on, .val = 0),
         CLI_OPT_JSON(&o->json),
@@ -93,15 +88,6 @@ static json_t *to_json(const struct db_live_stream *s)
     return o;
 }
 
-static int category_id(struct db *db, const char *name, int64_t *id)
-{
-    if (!name || !*name) {
-        *id = 0;
-        return 0;
-    }
-    return db_category_ensure(db, "live", name, id, NULL);
-}
-
 static int parse_id(const char *cmd, const char *s, int64_t *id)
 {
     long long v;
@@ -118,48 +104,23 @@ static int stream_add(int argc, char **argv)
     int r = parse(cmd, argc, argv, 0, 1, &o);
     if (r)
         return cli_parse_exit(r);
-    if (!o.positional || !*o.positional) {
-        fprintf(stderr, "%s: missing NAME\n", cmd);
-        return CLI_USAGE;
-    }
-    if (o.sources.n == 0) {
-        fprintf(stderr, "%s: at least one --source URL is required\n", cmd);
-        return CLI_USAGE;
-    }
     struct db *db;
-    struct db_content *c = NULL;
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
-    int64_t id = 0, cat = 0, order = 0;
-    int rc = db_begin(db);
-    if (!rc)
-        rc = category_id(db, o.category, &cat);
-    if (!rc)
-        rc = db_content_open(db, &c);
-    if (!rc)
-        rc = db_stream_next_order(c, &order);
-    struct db_stream_in in = {.name = o.positional,
-                              .category_id = cat,
-                              .epg_channel_id = o.epg,
-                              .logo = o.logo,
-                              .sort_order = order,
-                              .sources = o.sources.v,
-                              .source_count = o.sources.n};
-    if (!rc)
-        rc = db_stream_insert(c, &in, &id);
-    struct db_live_stream_set set = {.category_id = -1, .always_on = o.always_on};
-    if (!rc && o.always_on == 1)
-        rc = db_live_stream_update(db, id, &set);
-    db_content_close(c);
-    if (!rc)
-        rc = db_commit(db);
-    else
-        db_rollback(db);
+    struct dom_stream_in in = {.name = o.positional,
+                               .category = o.category,
+                               .epg_id = o.epg,
+                               .logo = o.logo,
+                               .always_on = o.always_on,
+                               .sources = o.sources.v,
+                               .source_count = o.sources.n};
+    struct dom_error e;
+    int64_t id;
+    dom_error_reset(&e);
+    r = dom_stream_create(db, &in, &id, &e);
     db_close(db);
-    if (rc) {
-        fprintf(stderr, "%s: cannot add the stream (database error)\n", cmd);
-        return CLI_FAIL;
-    }
+    if (r)
+        return cli_dom_fail(cmd, &e, names);
     printf("%lld\n", (long long)id);
     return CLI_OK;
 }
@@ -179,10 +140,12 @@ static int stream_list(int argc, char **argv, bool show)
         return CLI_FAIL;
     struct db_live_stream *arr = NULL, one;
     size_t n = 0;
-    int rc = show ? db_live_stream_get(db, id, &one) : db_live_stream_list(db, &arr, &n);
+    struct dom_error e;
+    dom_error_reset(&e);
+    int rc = show ? dom_stream_get(db, id, &one, &e) : dom_stream_list(db, &arr, &n, &e);
     db_close(db);
     if (rc)
-        return cli_db_fail(cmd, rc, "no stream with id %lld", (long long)id);
+        return cli_dom_fail(cmd, &e, NULL);
     if (show) {
         arr = &one;
         n = 1;
@@ -231,30 +194,19 @@ static int stream_set(int argc, char **argv, bool del)
     struct db *db;
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
-    int rc = db_begin(db);
-    if (!rc && del) {
-        rc = db_live_stream_delete(db, id);
-    } else if (!rc) {
-        int64_t cat = -1;
-        if (o.category)
-            rc = category_id(db, o.category, &cat);
-        struct db_live_stream_set set = {.name = o.name,
-                                         .epg_id = o.epg,
-                                         .logo = o.logo,
-                                         .category_id = cat,
-                                         .always_on = o.always_on,
-                                         .sources = o.sources.v,
-                                         .source_count = o.sources.n};
-        if (!rc)
-            rc = db_live_stream_update(db, id, &set);
-    }
-    if (!rc)
-        rc = db_commit(db);
-    else
-        db_rollback(db);
+    struct dom_stream_in in = {.name = o.name,
+                               .category = o.category,
+                               .epg_id = o.epg,
+                               .logo = o.logo,
+                               .always_on = o.always_on,
+                               .sources = o.sources.v,
+                               .source_count = o.sources.n};
+    struct dom_error e;
+    dom_error_reset(&e);
+    int rc = del ? dom_stream_delete(db, id, &e) : dom_stream_update(db, id, &in, &e);
     db_close(db);
     if (rc)
-        return cli_db_fail(cmd, rc, "no stream with id %lld", (long long)id);
+        return cli_dom_fail(cmd, &e, names);
     return CLI_OK;
 }
 

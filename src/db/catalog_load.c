@@ -12,7 +12,7 @@
 #include "core/array.h"
 #include "core/buf.h"
 #include "core/log.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 
 /* The `kind` column value of each enum cat_kind. */
 static const char *const kind_names[CAT_KIND_COUNT] = {"live", "movie", "series"};

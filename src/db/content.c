@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 
 enum {
     Q_SOURCES_EACH,

@@ -1,4 +1,4 @@
-#include "db/db.h"
+#include "db/db_sqlite.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -136,18 +136,53 @@ int db_exec(struct db *db, const char *sql)
 
 int db_begin(struct db *db)
 {
-    return db_exec(db, "BEGIN IMMEDIATE");
+    if (db->depth >= DB_MAX_NESTING)
+        return -EOVERFLOW;
+    /* A transaction opened outside db_begin (a raw BEGIN) also makes this
+     * level a savepoint, so the outer owner keeps its COMMIT. */
+    bool nested = db->depth > 0 || !sqlite3_get_autocommit(db->sql);
+    char sql[32];
+    snprintf(sql, sizeof(sql), nested ? "SAVEPOINT xd%d" : "BEGIN IMMEDIATE", db->depth + 1);
+    int rc = db_exec(db, sql);
+    if (rc)
+        return rc;
+    if (nested)
+        db->savepts |= 1u << db->depth;
+    else
+        db->savepts &= ~(1u << db->depth);
+    db->depth++;
+    return 0;
 }
 
 int db_commit(struct db *db)
 {
-    return db_exec(db, "COMMIT");
+    if (db->depth == 0)
+        return db_exec(db, "COMMIT");
+    int level = db->depth;
+    bool sp = db->savepts & (1u << (level - 1));
+    char sql[32];
+    snprintf(sql, sizeof(sql), sp ? "RELEASE xd%d" : "COMMIT", level);
+    int rc = db_exec(db, sql);
+    if (rc == 0)
+        db->depth--;
+    return rc;
 }
 
 void db_rollback(struct db *db)
 {
-    if (!sqlite3_get_autocommit(db->sql))
+    if (db->depth == 0) {
+        if (!sqlite3_get_autocommit(db->sql))
+            sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        return;
+    }
+    int level = db->depth--;
+    if (db->savepts & (1u << (level - 1))) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "ROLLBACK TO xd%d; RELEASE xd%d", level, level);
+        sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+    } else if (!sqlite3_get_autocommit(db->sql)) {
         sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    }
 }
 
 int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out)

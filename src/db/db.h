@@ -1,8 +1,15 @@
 /*
- * db: the SQLite database in the data directory (<data>/xtreamd.db).
+ * db: the database interface every module above src/db/ uses.
  *
- * Owns one sqlite3 connection. Opening applies PRAGMAs (WAL, foreign_keys=ON,
- * busy_timeout, synchronous=NORMAL) and any missing migrations from schema.c.
+ * The backend today is SQLite in the data directory (<data>/xtreamd.db); its
+ * types and helpers are in db/db_sqlite.h, which only src/db/ (and white-box
+ * unit tests) include. Nothing in this header, nor in the other db/ headers
+ * the domain layer uses (lines.h, bouquets.h, categories.h, content.h,
+ * live_streams.h, epg.h, library.h), names a SQLite type, so a second backend
+ * (PostgreSQL) can implement the same functions without touching a caller.
+ *
+ * Opening applies PRAGMAs (WAL, foreign_keys=ON, busy_timeout,
+ * synchronous=NORMAL) and any missing migrations from schema.c.
  * A connection is used by one thread at a time: the server gives each thread
  * that needs the database its own struct db. Every query is a prepared
  * statement with bound parameters; all SQL in xtreamd lives under src/db/.
@@ -10,14 +17,10 @@
 #ifndef XTREAMD_DB_DB_H
 #define XTREAMD_DB_DB_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct db {
-    sqlite3 *sql;
-    char *path;
-};
+struct db; /* opaque; defined by the backend (db_sqlite.h) */
 
 /* Creates data_dir (0700) if needed and narrows an existing data_dir to 0700
  * and its database, WAL, shared-memory and serve.json files to 0600, logging
@@ -28,55 +31,21 @@ int db_secure_data_dir(const char *data_dir);
 int db_open(const char *data_dir, struct db **out);
 void db_close(struct db *db);
 
-int db_exec(struct db *db, const char *sql);
-int db_begin(struct db *db); /* BEGIN IMMEDIATE */
+/* Transactions nest: the outermost db_begin is BEGIN IMMEDIATE (the write
+ * lock), an inner one a SAVEPOINT, so a service that owns its transaction can
+ * also run inside a caller's (the demo seed, a bulk operation): its
+ * db_commit releases the savepoint, its db_rollback undoes only its own
+ * writes. A failed db_commit leaves the level open for db_rollback.
+ * db_rollback with no level open rolls back whatever is open (a no-op in
+ * autocommit). At most 32 levels (-EOVERFLOW). */
+int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
-
-/* Prepares sql; logs and returns -EIO on error. */
-int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out);
-
-/* The statement cached in *slot: prepared from sql on first use (NULL, logged,
- * on error), afterwards reset with its bindings cleared. */
-sqlite3_stmt *db_stmt_cached(struct db *db, sqlite3_stmt **slot, const char *sql);
 
 /* A number that changes whenever any connection commits a change to the file
  * (PRAGMA data_version combined with the WAL-independent total_changes of this
  * connection). Cheap; the server polls it to rebuild its catalogue. */
 int64_t db_change_counter(struct db *db);
-
-/* Maps a failed sqlite3_step() result to an errno: -EEXIST for a unique or
- * primary-key violation, -EINVAL for any other constraint, else -EIO (logged,
- * prefixed with `what`). */
-int db_step_error(struct db *db, int rc, const char *what);
-
-/* Runs a DELETE with one text parameter; -ENOENT when no row matched. */
-int db_delete_where_text(struct db *db, const char *sql, const char *value);
-
-/* Steps a query whose first column is an id: 0 with *id from the first row,
- * -ENOENT when there is no row, else db_step_error(db, rc, what). The caller
- * resets or finalizes st. */
-int db_step_id(struct db *db, sqlite3_stmt *st, const char *what, int64_t *id);
-
-/* Fills one element of a row list from the current row of st; the element
- * starts zeroed. Returns 0 or a negative errno. */
-typedef int db_row_fn(void *ctx, sqlite3_stmt *st, void *row);
-
-/* Steps st to its end, appending one `size`-byte element per row to the heap
- * array *rows (NULL, with *n 0, on entry; capacity doubles from min_cap) and
- * filling it with fill(ctx, st, row). An element is counted before fill runs,
- * so the caller's list-free function also releases a half-filled one. Stops at
- * the first error: -ENOMEM, fill's error, or for a failed step
- * db_step_error(db, rc, what) (what NULL: -EIO, nothing logged). *rows and *n
- * are the caller's in every case; on an error it frees them. */
-int db_step_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size, size_t min_cap,
-                 db_row_fn *fill, void *ctx, void **rows, size_t *n);
-
-/* Text of column i, or "" for NULL. */
-const char *db_col_text(sqlite3_stmt *st, int i);
-
-/* A heap copy of db_col_text(st, i); NULL when out of memory. */
-char *db_col_strdup(sqlite3_stmt *st, int i);
 
 /* Current UTC time in Unix seconds (the one clock used for created_at etc). */
 int64_t db_now(void);

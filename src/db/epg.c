@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db.h"
-#include "epg/epg.h"
+#include "db/db_sqlite.h"
+#include "xmltv/xmltv.h"
 
 static bool is_decimal(const char *s)
 {

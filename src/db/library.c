@@ -7,7 +7,7 @@
 
 #include "core/array.h"
 #include "core/log.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 
 enum {
     Q_MOVIE_GET,

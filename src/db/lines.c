@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 
 static int step_err(struct db *db, int rc)
 {
@@ -24,17 +24,6 @@ void db_line_clear(struct db_line *l)
         free(l->bouquets[i]);
     free(l->bouquets);
     memset(l, 0, sizeof(*l));
-}
-
-const char *db_line_status(const struct db_line *l, int64_t now)
-{
-    if (l->banned)
-        return "Banned";
-    if (!l->enabled)
-        return "Disabled";
-    if (l->has_exp && l->exp_date <= now)
-        return "Expired";
-    return "Active";
 }
 
 static void bind_fields(sqlite3_stmt *st, const struct db_line *l, int64_t now)

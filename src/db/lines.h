@@ -5,7 +5,7 @@
  * ordered bouquet lists. A struct db_line returned by these functions owns its
  * strings; release it with db_line_clear(). Usernames are unique (-EEXIST on a
  * duplicate); lookups of a missing line return -ENOENT. Validation of the
- * values (alphabet, lengths) is the caller's job; the schema's CHECKs are the
+ * values (alphabet, lengths) is domain/lines.c's; the schema's CHECKs are the
  * last line of defence and surface as -EINVAL.
  * Threading: like struct db, one thread at a time per connection.
  */
@@ -35,9 +35,6 @@ struct db_line {
 
 /* Frees the strings of l and zeroes it (safe on a zeroed struct). */
 void db_line_clear(struct db_line *l);
-
-/* "Banned", "Disabled", "Expired" or "Active" (that precedence) at time now. */
-const char *db_line_status(const struct db_line *l, int64_t now);
 
 /* Inserts l (id, created_at, updated_at and bouquets are ignored) and sets
  * l->id. -EEXIST when the username is taken. */

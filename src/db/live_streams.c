@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/db.h"
+#include "db/db_sqlite.h"
 
 static int fill_source(void *ctx, sqlite3_stmt *st, void *row)
 {

@@ -537,7 +537,7 @@ int vod_scan(struct db *db, const struct vod_scan_opts *o, struct vod_scan_stats
         rc = write_all(&s, db, l);
     }
     /* Scanning a folder makes it a library root: its files may be delivered
-     * (vod/roots.h), and playlists may name files under it. */
+     * (domain/vod_paths.h), and playlists may name files under it. */
     if (rc == 0)
         rc = db_library_root_add(db, s.root);
     db_library_close(l);

@@ -16,7 +16,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_priv.h"
 #include "catalog/guide.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 #include "db/epg.h"
 #include "epg/epg.h"
 

@@ -17,8 +17,9 @@
 #include "db/bouquets.h"
 #include "db/categories.h"
 #include "db/content.h"
-#include "db/db.h"
+#include "db/db_sqlite.h"
 #include "db/lines.h"
+#include "domain/lines.h"
 
 struct fixture {
     char dir[64];
@@ -97,12 +98,12 @@ static void test_lines(void **state)
     assert_int_equal(got.bouquet_count, 2);
     assert_string_equal(got.bouquets[0], "Silver");
     assert_string_equal(got.bouquets[1], "Gold");
-    assert_string_equal(db_line_status(&got, 0), "Active");
-    assert_string_equal(db_line_status(&got, 4102444800), "Expired");
+    assert_string_equal(dom_line_status(&got, 0), "Active");
+    assert_string_equal(dom_line_status(&got, 4102444800), "Expired");
     got.enabled = false;
-    assert_string_equal(db_line_status(&got, 4102444800), "Disabled");
+    assert_string_equal(dom_line_status(&got, 4102444800), "Disabled");
     got.banned = true;
-    assert_string_equal(db_line_status(&got, 0), "Banned");
+    assert_string_equal(dom_line_status(&got, 0), "Banned");
 
     /* Update writes every field. */
     got.has_exp = false;

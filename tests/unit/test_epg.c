@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "db/db.h"
+#include "db/db_sqlite.h"
 #include "db/epg.h"
 #include "epg/epg.h"
 

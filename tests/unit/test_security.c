@@ -1,7 +1,7 @@
 /* Unit tests for the issue-9 guards: the outbound address policy
  * (http/outbound.c), the brute-force table (auth/throttle.c: schedule,
  * window reset, bound with eviction) and the library-root check
- * (vod/roots.c). */
+ * (domain/vod_paths.c). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 
 #include "auth/throttle.h"
 #include "http/outbound.h"
-#include "vod/roots.h"
+#include "domain/vod_paths.h"
 
 static const char *refusal(const char *host, const char *ip, int port)
 {
@@ -140,18 +140,19 @@ static void test_roots(void **state)
 {
     (void)state;
     char *roots[] = {"/srv/media", "/data/media/"};
-    assert_null(vod_path_refusal("/srv/media/a.mkv", roots, 2, "/var/lib/xtreamd"));
-    assert_null(vod_path_refusal("/srv/media/x/y/a.mkv", roots, 2, NULL));
-    assert_non_null(vod_path_refusal("/srv/mediax/a.mkv", roots, 2, NULL));
-    assert_non_null(vod_path_refusal("/srv/media", roots, 2, NULL));
-    assert_non_null(vod_path_refusal("/etc/passwd", roots, 2, NULL));
-    assert_non_null(vod_path_refusal("relative.mkv", roots, 2, NULL));
+    assert_null(dom_vod_path_refusal("/srv/media/a.mkv", roots, 2, "/var/lib/xtreamd"));
+    assert_null(dom_vod_path_refusal("/srv/media/x/y/a.mkv", roots, 2, NULL));
+    assert_non_null(dom_vod_path_refusal("/srv/mediax/a.mkv", roots, 2, NULL));
+    assert_non_null(dom_vod_path_refusal("/srv/media", roots, 2, NULL));
+    assert_non_null(dom_vod_path_refusal("/etc/passwd", roots, 2, NULL));
+    assert_non_null(dom_vod_path_refusal("relative.mkv", roots, 2, NULL));
     char *wide[] = {"/"};
-    assert_null(vod_path_refusal("/etc/passwd", wide, 1, "/var/lib/xtreamd"));
-    assert_non_null(vod_path_refusal("/var/lib/xtreamd/xtreamd.db", wide, 1, "/var/lib/xtreamd"));
-    assert_non_null(vod_path_refusal("/var/lib/xtreamd/x/a.mkv", wide, 1, "/var/lib/xtreamd"));
-    assert_null(vod_path_refusal("/var/lib/xtreamd/media/a.mkv", wide, 1, "/var/lib/xtreamd"));
-    assert_non_null(vod_path_refusal("/var/lib/xtreamd/media", wide, 1, "/var/lib/xtreamd"));
+    assert_null(dom_vod_path_refusal("/etc/passwd", wide, 1, "/var/lib/xtreamd"));
+    assert_non_null(
+        dom_vod_path_refusal("/var/lib/xtreamd/xtreamd.db", wide, 1, "/var/lib/xtreamd"));
+    assert_non_null(dom_vod_path_refusal("/var/lib/xtreamd/x/a.mkv", wide, 1, "/var/lib/xtreamd"));
+    assert_null(dom_vod_path_refusal("/var/lib/xtreamd/media/a.mkv", wide, 1, "/var/lib/xtreamd"));
+    assert_non_null(dom_vod_path_refusal("/var/lib/xtreamd/media", wide, 1, "/var/lib/xtreamd"));
 }
 
 int main(void)

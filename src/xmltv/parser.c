@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "epg/epg.h"
+#include "xmltv/xmltv.h"
 
 enum field {
     F_NONE,

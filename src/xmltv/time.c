@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "epg/epg.h"
+#include "xmltv/xmltv.h"
 
 static int64_t days_from_civil(int64_t y, int m, int d)
 {

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "epg/epg.h"
+#include "xmltv/xmltv.h"
 
 /* Latin-1 supplement U+00C0..U+00FF folded to ASCII ("" = a separator). */
 static const char *const latin1[64] = {

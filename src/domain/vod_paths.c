@@ -1,9 +1,9 @@
-/* vod/roots: see roots.h. */
-#include "vod/roots.h"
+/* domain/vod_paths: see vod_paths.h. */
+#include "domain/vod_paths.h"
 
 #include <string.h>
 
-bool vod_path_under(const char *real, const char *dir)
+bool dom_vod_path_under(const char *real, const char *dir)
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
@@ -13,19 +13,19 @@ bool vod_path_under(const char *real, const char *dir)
     return strncmp(real, dir, n) == 0 && real[n] == '/' && real[n + 1] != '\0';
 }
 
-const char *vod_path_refusal(const char *real, char *const *roots, size_t nroots,
-                             const char *data_real)
+const char *dom_vod_path_refusal(const char *real, char *const *roots, size_t nroots,
+                                 const char *data_real)
 {
     if (!real || real[0] != '/')
         return "not an absolute path";
-    if (data_real && (strcmp(real, data_real) == 0 || vod_path_under(real, data_real))) {
+    if (data_real && (strcmp(real, data_real) == 0 || dom_vod_path_under(real, data_real))) {
         size_t n = strlen(data_real);
         bool media = strncmp(real + n, "/media/", 7) == 0 && real[n + 7] != '\0';
         if (!media)
             return "inside the data directory (the database is never served)";
     }
     for (size_t i = 0; i < nroots; i++)
-        if (roots[i] && vod_path_under(real, roots[i]))
+        if (roots[i] && dom_vod_path_under(real, roots[i]))
             return NULL;
     return "outside the library roots (add one with 'xtreamd vod root add DIR')";
 }

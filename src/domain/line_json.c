@@ -1,0 +1,161 @@
+/*
+ * domain/line_json: see line_json.h.
+ */
+#include "domain/line_json.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+void dom_line_json_free(struct dom_line_json *j)
+{
+    json_decref(j->doc);
+    j->doc = NULL;
+}
+
+static int type_error(struct dom_error *e, const char *field, const char *want)
+{
+    return dom_err_field(e, field, "type", "must be %s", want);
+}
+
+/* A string member, or NULL for JSON null when null_as is given. */
+static void get_string(json_t *v, const char *field, const char **out, const char *null_as,
+                       struct dom_error *e)
+{
+    if (json_is_string(v))
+        *out = json_string_value(v);
+    else if (json_is_null(v) && null_as)
+        *out = null_as;
+    else
+        type_error(e, field, null_as ? "a string or null" : "a string");
+}
+
+static void get_bool(json_t *v, const char *field, int *out, struct dom_error *e)
+{
+    if (json_is_boolean(v))
+        *out = json_is_true(v);
+    else
+        type_error(e, field, "true or false");
+}
+
+/* allowed_outputs: an array of strings, joined with commas for the
+ * service's parser (which names the bad value). */
+static void get_outputs(json_t *v, struct dom_line_json *j, struct dom_error *e)
+{
+    size_t i, len = 0;
+    json_t *it;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        type_error(e, "allowed_outputs", "a non-empty array of strings");
+        return;
+    }
+    j->outputs[0] = '\0';
+    json_array_foreach(v, i, it)
+    {
+        if (!json_is_string(it) || strchr(json_string_value(it), ',')) {
+            char f[48];
+            snprintf(f, sizeof(f), "allowed_outputs[%zu]", i);
+            type_error(e, f, "a string without commas");
+            return;
+        }
+        int w = snprintf(j->outputs + len, sizeof(j->outputs) - len, "%s%s", i ? "," : "",
+                         json_string_value(it));
+        if (w < 0 || (size_t)w >= sizeof(j->outputs) - len) {
+            dom_err_field(e, "allowed_outputs", "too_long", "too many outputs");
+            return;
+        }
+        len += (size_t)w;
+    }
+    j->in.outputs = j->outputs;
+}
+
+static void get_bouquets(json_t *v, struct dom_line_json *j, struct dom_error *e)
+{
+    size_t i;
+    json_t *it;
+    j->in.has_bouquets = true;
+    j->in.bouquets = j->bouquets;
+    j->in.bouquet_count = 0;
+    if (json_is_null(v))
+        return;
+    if (!json_is_array(v)) {
+        type_error(e, "bouquets", "an array of bouquet names or null");
+        return;
+    }
+    if (json_array_size(v) > DOM_LINE_BOUQUETS_MAX) {
+        dom_err_field(e, "bouquets", "too_long", "at most %d bouquets", DOM_LINE_BOUQUETS_MAX);
+        return;
+    }
+    json_array_foreach(v, i, it)
+    {
+        if (!json_is_string(it)) {
+            char f[48];
+            snprintf(f, sizeof(f), "bouquets[%zu]", i);
+            type_error(e, f, "a string");
+            return;
+        }
+        j->bouquets[j->in.bouquet_count++] = json_string_value(it);
+    }
+}
+
+int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, struct dom_error *e)
+{
+    memset(out, 0, sizeof(*out));
+    dom_line_in_init(&out->in);
+    if (len > DOM_JSON_BODY_MAX)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes", DOM_JSON_BODY_MAX);
+    json_error_t jerr;
+    /* REJECT_DUPLICATES: {"banned":false,"banned":true} must not pick one silently. */
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
+                           jerr.line, jerr.column);
+    out->doc = doc;
+    if (!json_is_object(doc))
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
+    struct dom_line_in *in = &out->in;
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v)
+    {
+        if (strcmp(key, "username") == 0) {
+            get_string(v, key, &in->username, NULL, e);
+        } else if (strcmp(key, "password") == 0) {
+            get_string(v, key, &in->password, NULL, e);
+        } else if (strcmp(key, "max_connections") == 0) {
+            if (json_is_integer(v)) {
+                in->has_max_connections = true;
+                in->max_connections = (long long)json_integer_value(v);
+            } else {
+                type_error(e, key, "an integer");
+            }
+        } else if (strcmp(key, "exp_date") == 0) {
+            if (json_is_integer(v) || json_is_null(v)) {
+                in->has_exp_date = true;
+                in->exp_date = json_is_null(v) ? 0 : (long long)json_integer_value(v);
+            } else {
+                type_error(e, key, "an integer (Unix seconds) or null");
+            }
+        } else if (strcmp(key, "expires") == 0) {
+            get_string(v, key, &in->expires, "never", e);
+        } else if (strcmp(key, "is_trial") == 0) {
+            get_bool(v, key, &in->trial, e);
+        } else if (strcmp(key, "enabled") == 0) {
+            get_bool(v, key, &in->enabled, e);
+        } else if (strcmp(key, "banned") == 0) {
+            get_bool(v, key, &in->banned, e);
+        } else if (strcmp(key, "allowed_outputs") == 0) {
+            get_outputs(v, out, e);
+        } else if (strcmp(key, "message") == 0) {
+            get_string(v, key, &in->message, "", e);
+        } else if (strcmp(key, "bouquets") == 0) {
+            get_bouquets(v, out, e);
+        } else {
+            /* A field error always names something, even the member "". */
+            char f[48];
+            snprintf(f, sizeof(f), "%.40s", *key ? key : "(empty name)");
+            dom_err_field(e, f, "unknown", "unknown member");
+        }
+    }
+    return e->status ? -EINVAL : 0;
+}
