@@ -30,6 +30,7 @@
 #include "catalog/guide.h"
 #include "epg/epg.h"
 #include "http/encoding.h"
+#include "core/hash.h"
 
 #define XMLTV_DEFAULT_PREV 1
 #define XMLTV_DEFAULT_NEXT 7
@@ -369,14 +370,6 @@ static int param_days(struct api_req *r, const char *key, const char *alias, int
     return n > XMLTV_MAX_DAYS ? XMLTV_MAX_DAYS : (int)n;
 }
 
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* The view's streams with a guide id, first stream of each distinct id. */
 static int collect_channels(struct xmltv_src *x, struct cat_view *v)
 {
@@ -394,7 +387,7 @@ static int collect_channels(struct xmltv_src *x, struct cat_view *v)
         const struct cat_stream *s = &c->streams[i];
         if (!s->epg_channel_id || !*s->epg_channel_id || !cat_view_has_stream(v, c, i))
             continue;
-        size_t j = hash_id(s->epg_channel_id) & (cap - 1);
+        size_t j = hash_fnv1a_str(s->epg_channel_id) & (cap - 1);
         bool dup = false;
         while (seen[j]) {
             if (strcmp(seen[j], s->epg_channel_id) == 0) {

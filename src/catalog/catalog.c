@@ -1,4 +1,5 @@
 #include "catalog/catalog_priv.h"
+#include "core/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -113,14 +114,6 @@ void catalog_unref(struct catalog *c)
         catalog_free(c);
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static int cmp_id_index(const void *a, const void *b)
 {
     int64_t x = ((const struct cat_id_index *)a)->id, y = ((const struct cat_id_index *)b)->id;
@@ -194,7 +187,7 @@ int catalog_finish(struct catalog *c)
         return -ENOMEM;
     p->line_slot_mask = slots - 1;
     for (size_t i = 0; i < c->line_count; i++) {
-        size_t s = hash_str(c->lines[i].username) & p->line_slot_mask;
+        size_t s = hash_fnv1a_str(c->lines[i].username) & p->line_slot_mask;
         while (p->line_slots[s])
             s = (s + 1) & p->line_slot_mask;
         p->line_slots[s] = i + 1;
@@ -205,7 +198,7 @@ int catalog_finish(struct catalog *c)
 const struct cat_line *catalog_line(const struct catalog *c, const char *username)
 {
     const struct catalog_priv *p = c->priv;
-    size_t s = hash_str(username) & p->line_slot_mask;
+    size_t s = hash_fnv1a_str(username) & p->line_slot_mask;
     while (p->line_slots[s]) {
         const struct cat_line *l = &c->lines[p->line_slots[s] - 1];
         if (strcmp(l->username, username) == 0)
@@ -415,20 +408,11 @@ bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t 
 /* Process-wide counters for /metrics (loop thread only). */
 static uint64_t cache_evictions, cache_refused;
 
-static uint64_t fnv1a(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
-static uint64_t (*cache_hash)(const void *, size_t) = fnv1a;
+static uint64_t (*cache_hash)(const void *, size_t) = hash_fnv1a;
 
 void catalog_cache_set_hash(uint64_t (*fn)(const void *key, size_t len))
 {
-    cache_hash = fn ? fn : fnv1a;
+    cache_hash = fn ? fn : hash_fnv1a;
 }
 
 void catalog_cache_set_limits(struct catalog *c, size_t max_entries, size_t max_bytes)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hash.h"
 
 struct cat_guide {
     atomic_int refs;
@@ -17,14 +18,6 @@ struct cat_guide {
     size_t mask;
     size_t programmes;
 };
-
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 int cat_guide_new(const char *stamp, size_t max_channels, struct cat_guide **out)
 {
@@ -76,7 +69,7 @@ const char *cat_guide_strdup(struct cat_guide *g, const char *s)
 
 static size_t *slot_of(const struct cat_guide *g, const char *id)
 {
-    size_t j = hash_str(id) & g->mask;
+    size_t j = hash_fnv1a_str(id) & g->mask;
     while (g->slots[j] && strcmp(g->chans[g->slots[j] - 1].channel_id, id) != 0)
         j = (j + 1) & g->mask;
     return &g->slots[j];

@@ -3,6 +3,7 @@
  * without calling back into the caller and lookups skip most key compares.
  */
 #include "core/hashtab.h"
+#include "core/hash.h"
 
 #include <stdlib.h>
 
@@ -20,10 +21,10 @@ uint64_t htab_hash_u64(uint64_t x)
 
 uint64_t htab_hash_bytes(uint64_t seed, const void *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL ^ seed;
+    uint64_t h = HASH_FNV1A_OFFSET ^ seed;
     const unsigned char *s = p;
     for (size_t i = 0; i < n; i++)
-        h = (h ^ s[i]) * 1099511628211ULL;
+        h = (h ^ s[i]) * HASH_FNV1A_PRIME;
     return htab_hash_u64(h);
 }
 

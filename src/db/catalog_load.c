@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db_sqlite.h"
+#include "core/hash.h"
 
 /* The `kind` column value of each enum cat_kind. */
 static const char *const kind_names[CAT_KIND_COUNT] = {"live", "movie", "series"};
@@ -483,14 +484,6 @@ static char *epg_stamp(struct loader *l)
     return stamp;
 }
 
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 /* The distinct guide ids the streams are mapped to. */
 static const char **mapped_ids(struct loader *l, size_t *n)
 {
@@ -511,7 +504,7 @@ static const char **mapped_ids(struct loader *l, size_t *n)
         const char *id = c->streams[i].epg_channel_id;
         if (!id || !*id)
             continue;
-        size_t j = hash_id(id) & (cap - 1);
+        size_t j = hash_fnv1a_str(id) & (cap - 1);
         while (seen[j] && strcmp(seen[j], id) != 0)
             j = (j + 1) & (cap - 1);
         if (seen[j])

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "db/db_sqlite.h"
 #include "xmltv/xmltv.h"
+#include "core/hash.h"
 
 static bool is_decimal(const char *s)
 {
@@ -251,14 +252,6 @@ struct db_epg_import {
     size_t cap, used;
 };
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 void db_epg_import_free(struct db_epg_import *imp)
 {
     if (!imp)
@@ -311,7 +304,7 @@ static int grow(struct db_epg_import *imp)
     for (size_t i = 0; i < imp->cap; i++) {
         if (!imp->slots[i].id)
             continue;
-        size_t j = hash_str(imp->slots[i].id) & (ncap - 1);
+        size_t j = hash_fnv1a_str(imp->slots[i].id) & (ncap - 1);
         while (ns[j].id)
             j = (j + 1) & (ncap - 1);
         ns[j] = imp->slots[i];
@@ -356,7 +349,7 @@ static int channel_slot(struct db_epg_import *imp, const char *id, const char *n
         if (grow(imp))
             return -ENOMEM;
     }
-    size_t j = hash_str(id) & (imp->cap - 1);
+    size_t j = hash_fnv1a_str(id) & (imp->cap - 1);
     while (imp->slots[j].id && strcmp(imp->slots[j].id, id) != 0)
         j = (j + 1) & (imp->cap - 1);
     struct chan_slot *s = &imp->slots[j];

@@ -19,6 +19,7 @@
 #include "domain/text.h"
 #include "domain/vod_paths.h"
 #include "media/m3u.h"
+#include "core/hash.h"
 
 #define MAX_NAME     500
 #define MAX_CATEGORY DOM_IMPORT_CATEGORY_MAX
@@ -37,16 +38,6 @@ struct strmap {
     size_t cap, len; /* cap is 0 or a power of two */
 };
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static void strmap_free(struct strmap *m)
 {
     for (size_t i = 0; i < m->cap; i++)
@@ -60,7 +51,7 @@ static struct strmap_slot *strmap_find(const struct strmap *m, const char *key)
     if (!m->cap)
         return NULL;
     size_t mask = m->cap - 1;
-    for (size_t i = hash_str(key) & mask;; i = (i + 1) & mask) {
+    for (size_t i = hash_fnv1a_str(key) & mask;; i = (i + 1) & mask) {
         if (!m->slots[i].key)
             return NULL;
         if (strcmp(m->slots[i].key, key) == 0)
@@ -77,7 +68,7 @@ static int strmap_grow(struct strmap *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].key)
             continue;
-        size_t j = hash_str(m->slots[i].key) & (ncap - 1);
+        size_t j = hash_fnv1a_str(m->slots[i].key) & (ncap - 1);
         while (ns[j].key)
             j = (j + 1) & (ncap - 1);
         ns[j] = m->slots[i];
@@ -98,7 +89,7 @@ static int strmap_put(struct strmap *m, const char *key, int64_t val, struct str
     }
     if ((m->len + 1) * 10 > m->cap * 7 && strmap_grow(m))
         return -ENOMEM;
-    size_t mask = m->cap - 1, i = hash_str(key) & mask;
+    size_t mask = m->cap - 1, i = hash_fnv1a_str(key) & mask;
     while (m->slots[i].key)
         i = (i + 1) & mask;
     m->slots[i].key = strdup(key);

@@ -15,19 +15,12 @@
 #include "db/epg.h"
 #include "epg/epg.h"
 #include "epg/map.h"
+#include "core/hash.h"
 
 struct index {
     const struct db_epg_guide **slots;
     size_t cap;
 };
-
-static uint64_t hash_key(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
 
 /* Indexes guides by name_key (by_id: id_key); the first (best) wins. */
 static int index_build(struct index *ix, const struct db_epg_guide *g, size_t n, bool by_id)
@@ -42,7 +35,7 @@ static int index_build(struct index *ix, const struct db_epg_guide *g, size_t n,
         const char *k = by_id ? g[i].id_key : g[i].name_key;
         if (!*k)
             continue;
-        size_t j = hash_key(k) & (ix->cap - 1);
+        size_t j = hash_fnv1a_str(k) & (ix->cap - 1);
         bool dup = false;
         while (ix->slots[j]) {
             const char *o = by_id ? ix->slots[j]->id_key : ix->slots[j]->name_key;
@@ -62,7 +55,7 @@ static const struct db_epg_guide *index_find(const struct index *ix, const char 
 {
     if (!*k)
         return NULL;
-    size_t j = hash_key(k) & (ix->cap - 1);
+    size_t j = hash_fnv1a_str(k) & (ix->cap - 1);
     while (ix->slots[j]) {
         const char *o = by_id ? ix->slots[j]->id_key : ix->slots[j]->name_key;
         if (strcmp(o, k) == 0)

@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "core/promtext.h"
 #include "stream/stream_priv.h"
+#include "core/hash.h"
 
 #define CH_BUCKETS      1024
 #define SESS_BUCKETS    1024
@@ -1138,10 +1139,7 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
 
 static size_t token_bucket(const char *t)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *t; t++)
-        h = (h ^ (unsigned char)*t) * 1099511628211ull;
-    return (size_t)(h % SESS_BUCKETS);
+    return (size_t)(hash_fnv1a_str(t) % SESS_BUCKETS);
 }
 
 static struct hls_session *session_find(struct live *live, const char *token)
