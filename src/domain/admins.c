@@ -205,9 +205,11 @@ int dom_admin_update(struct db *db, const char *username, const struct dom_admin
                      struct dom_error *e)
 {
     struct db_admin a = {0};
+    struct dom_admin_in rest = *in;
+    rest.password = NULL;
     if (in->password) /* passwords change through dom_admin_set_password only */
         dom_err_field(e, "password", "read_only", "is changed with set password");
-    if (dom_admin_validate(in, false, e))
+    if (dom_admin_validate(&rest, false, e) || in->password)
         return -EINVAL;
     int rc = db_begin(db);
     if (rc)

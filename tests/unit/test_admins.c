@@ -304,6 +304,16 @@ static void test_last_admin(void **state)
     dom_error_reset(&e);
     assert_int_equal(dom_admin_delete(f->db, "off", &e), 0);
 
+    /* a password is not an update field; a role must be known */
+    dom_admin_in_init(&in);
+    in.password = "some long passphrase";
+    in.role = "god";
+    dom_error_reset(&e);
+    assert_int_equal(dom_admin_update(f->db, "root2", &in, &e), -EINVAL);
+    assert_true(has_field(&e, "password", "read_only"));
+    assert_true(has_field(&e, "role", "unknown"));
+    assert_int_equal(e.nfields, 2);
+
     /* refused updates changed nothing */
     struct db_admin a;
     dom_error_reset(&e);
