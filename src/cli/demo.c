@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "db/library.h"
 #include "epg/epg.h"
 #include "domain/catalogue.h"
+#include "domain/admins.h"
 #include "domain/lines.h"
 
 #define DEFAULT_PUBLIC_URL "http://localhost:8080"
@@ -255,6 +258,36 @@ static int demo_access(struct demo *d, char *password, size_t pwsz)
     return 0;
 }
 
+/* The demo's admin account "admin" (the admin API's login), through the
+ * service: created with a generated password, which is returned in *secret
+ * (to print once). An existing one is kept, password unchanged (*exists);
+ * only its hash is stored, so it cannot be printed again. */
+static int demo_admin(struct demo *d, struct dom_admin_secret *secret, bool *exists)
+{
+    struct dom_error e;
+    struct db_admin a;
+    memset(secret, 0, sizeof(*secret));
+    *exists = false;
+    dom_error_reset(&e);
+    int rc = dom_admin_get(d->db, "admin", &a, &e);
+    if (rc == 0) {
+        db_admin_clear(&a);
+        *exists = true;
+        return 0;
+    }
+    if (rc != -ENOENT)
+        return rc;
+    struct dom_admin_in in;
+    dom_admin_in_init(&in);
+    in.username = "admin";
+    in.role = "admin";
+    dom_error_reset(&e);
+    rc = dom_admin_create(d->db, &in, NULL, secret, &e);
+    if (rc == 0)
+        d->created++;
+    return rc;
+}
+
 /* The check of --public-url: normalised into ctx (char[MAX_PUBLIC_URL]). */
 static int check_public_url(const char *cmd, const char *opt, const char *u, void *ctx)
 {
@@ -282,6 +315,8 @@ int cli_demo(int argc, char **argv)
     char url[MAX_PUBLIC_URL] = DEFAULT_PUBLIC_URL, password[80];
     char media[PATH_MAX + 16];
     struct demo d = {.cmd = cmd};
+    struct dom_admin_secret admin_pw = {0};
+    bool admin_exists = false;
     int ret = CLI_FAIL;
     const struct cli_opt opts[] = {
         CLI_OPT_DATA(&data),
@@ -317,6 +352,8 @@ int cli_demo(int argc, char **argv)
     if (rc == 0)
         rc = demo_access(&d, password, sizeof(password));
     if (rc == 0)
+        rc = demo_admin(&d, &admin_pw, &admin_exists);
+    if (rc == 0)
         rc = db_commit(d.db);
     if (rc) {
         fprintf(stderr, "%s: database error creating the demo catalogue: %s\n", cmd, strerror(-rc));
@@ -333,8 +370,15 @@ int cli_demo(int argc, char **argv)
     printf("M3U playlist: %s/get.php?username=demo&password=%s&type=m3u_plus&output=ts\n", url,
            password);
     printf("Player API:   %s/player_api.php?username=demo&password=%s\n", url, password);
+    if (admin_exists)
+        printf("Admin login:  username admin  (exists; password unchanged, reset it with "
+               "'xtreamd admin passwd admin')\n");
+    else
+        printf("Admin login:  username admin  password %s  (shown once)\n", admin_pw.password);
+    sodium_memzero(&admin_pw, sizeof(admin_pw));
     ret = CLI_OK;
 out:
+    sodium_memzero(&admin_pw, sizeof(admin_pw));
     if (ret != CLI_OK)
         db_rollback(d.db);
     db_content_close(d.c);

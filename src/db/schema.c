@@ -344,5 +344,31 @@ static const char migration_2[] =
     "  UNION SELECT DISTINCT library_root, CAST(strftime('%s','now') AS INTEGER) FROM episodes"
     "  WHERE substr(library_root, 1, 1) = '/';";
 
-const char *const db_migrations[] = {migration_1, migration_2};
+/* Admin accounts (db/admins.c, domain/admins.c): argon2id hashes in the
+ * libsodium string format; roles admin (everything) and viewer (read-only),
+ * disabled, updated_at and last_login_at. Replaces migration 1's placeholder
+ * `admins` (roles admin/reseller, never written by any command): its rows, if
+ * any, are kept, a reseller becoming a disabled viewer (least privilege). The
+ * references of lines.reseller_id and credits_log name the table, so they
+ * follow the rename. */
+static const char migration_3[] =
+    "CREATE TABLE admins_v3 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  username TEXT NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 64),"
+    "  password_hash TEXT NOT NULL,"
+    "  role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin','viewer')),"
+    "  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0,1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  last_login_at INTEGER"
+    ") STRICT;"
+    "INSERT OR IGNORE INTO admins_v3 (id, username, password_hash, role, disabled, created_at,"
+    "  updated_at)"
+    "  SELECT id, username, password_hash, CASE role WHEN 'admin' THEN 'admin' ELSE 'viewer' END,"
+    "  CASE WHEN role = 'admin' AND enabled = 1 THEN 0 ELSE 1 END, created_at, created_at"
+    "  FROM admins;"
+    "DROP TABLE admins;"
+    "ALTER TABLE admins_v3 RENAME TO admins;";
+
+const char *const db_migrations[] = {migration_1, migration_2, migration_3};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

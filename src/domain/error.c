@@ -38,6 +38,8 @@ int dom_status_errno(int status)
         return -ENOENT;
     case 409:
         return -EEXIST;
+    case 401:
+        return -EACCES;
     default:
         return status >= 400 && status < 500 ? -EINVAL : -EIO;
     }
@@ -69,6 +71,8 @@ const char *dom_status_title(int status)
     switch (status) {
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 404:
         return "Not Found";
     case 409:

@@ -23,13 +23,15 @@
 #define DOM_MAX_FIELD_ERRORS 8
 
 /* Stable codes (the `code` member of problem+json). */
-#define DOM_E_MALFORMED  "MALFORMED_BODY"    /* 400: not a JSON object */
-#define DOM_E_VALIDATION "VALIDATION_FAILED" /* 422: see fields */
-#define DOM_E_NOT_FOUND  "NOT_FOUND"         /* 404: the addressed entity */
-#define DOM_E_EXISTS     "ALREADY_EXISTS"    /* 409: a unique name is taken */
-#define DOM_E_REFERENCE  "UNKNOWN_REFERENCE" /* 422: a named bouquet/category... is absent */
-#define DOM_E_REJECTED   "INPUT_REJECTED"    /* 422: an import's lines were refused */
-#define DOM_E_INTERNAL   "INTERNAL"          /* 500: database or memory failure */
+#define DOM_E_MALFORMED   "MALFORMED_BODY"      /* 400: not a JSON object */
+#define DOM_E_VALIDATION  "VALIDATION_FAILED"   /* 422: see fields */
+#define DOM_E_NOT_FOUND   "NOT_FOUND"           /* 404: the addressed entity */
+#define DOM_E_EXISTS      "ALREADY_EXISTS"      /* 409: a unique name is taken */
+#define DOM_E_REFERENCE   "UNKNOWN_REFERENCE"   /* 422: a named bouquet/category... is absent */
+#define DOM_E_REJECTED    "INPUT_REJECTED"      /* 422: an import's lines were refused */
+#define DOM_E_INTERNAL    "INTERNAL"            /* 500: database or memory failure */
+#define DOM_E_CREDENTIALS "INVALID_CREDENTIALS" /* 401: unknown, wrong or disabled login */
+#define DOM_E_LAST_ADMIN  "LAST_ADMIN"          /* 409: would leave no enabled admin-role account */
 
 struct dom_field_error {
     char field[48];
@@ -54,7 +56,8 @@ __attribute__((format(printf, 4, 5))) int dom_err_field(struct dom_error *e, con
                                                         const char *code, const char *fmt, ...);
 
 /* Sets status, code and detail (replacing any earlier status). Returns the
- * errno of the status: -ENOENT (404), -EEXIST (409), -EINVAL (4xx), -EIO. */
+ * errno of the status: -ENOENT (404), -EEXIST (409), -EACCES (401), -EINVAL
+ * (other 4xx), -EIO. */
 __attribute__((format(printf, 4, 5))) int dom_err_set(struct dom_error *e, int status,
                                                       const char *code, const char *fmt, ...);
 
