@@ -22,45 +22,16 @@
 #include "db/db.h"
 #include "domain/admins.h"
 #include "domain/error.h"
-
-struct fixture {
-    char dir[64];
-    struct db *db;
-};
+#include "db_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/xtreamd-admins-XXXXXX");
-    if (!mkdtemp(f->dir) || db_open(f->dir, &f->db)) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return db_fixture_open(state, "admins");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    char cmd[160];
-    db_close(f->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
-}
-
-static bool has_field(const struct dom_error *e, const char *field, const char *code)
-{
-    for (size_t i = 0; i < e->nfields; i++)
-        if (strcmp(e->fields[i].field, field) == 0 && strcmp(e->fields[i].code, code) == 0 &&
-            e->fields[i].message[0])
-            return true;
-    return false;
+    return db_fixture_close(state);
 }
 
 /* Creates name with password pw (NULL: generated) and role; asserts success. */

@@ -20,36 +20,16 @@
 #include "db/db_sqlite.h"
 #include "db/lines.h"
 #include "domain/lines.h"
-
-struct fixture {
-    char dir[64];
-    struct db *db;
-};
+#include "db_fixture.h"
 
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof(f->dir), "/tmp/xtreamd-test-XXXXXX");
-    if (!mkdtemp(f->dir) || db_open(f->dir, &f->db)) {
-        free(f);
-        return -1;
-    }
-    *state = f;
-    return 0;
+    return db_fixture_open(state, "test");
 }
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    char cmd[160];
-    db_close(f->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
+    return db_fixture_close(state);
 }
 
 static int64_t count(struct db *db, const char *sql)
