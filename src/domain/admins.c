@@ -47,16 +47,20 @@ int dom_admin_check_password(const char *field, const char *s, struct dom_error 
     return 0;
 }
 
+/* Writes a (updated_at too) and commits the caller's transaction. */
+static int save_admin(struct db *db, struct db_admin *a, struct dom_error *e)
+{
+    int rc = db_admin_update(db, a);
+    if (rc)
+        return dom_err_internal(e, rc, "updating the admin");
+    if ((rc = db_commit(db)) != 0)
+        return dom_err_internal(e, rc, "committing");
+    return 0;
+}
+
 int dom_admin_validate(const struct dom_admin_in *in, bool create, struct dom_error *e)
 {
-    if (create) {
-        if (!in->username)
-            dom_err_field(e, "username", "required", "is required");
-        else
-            dom_check_credential("username", in->username, e);
-    } else if (in->username) {
-        dom_err_field(e, "username", "read_only", "cannot be changed");
-    }
+    dom_check_username_in(in->username, create, e);
     if (in->password)
         dom_admin_check_password("password", in->password, e);
     if (in->role)
@@ -181,17 +185,11 @@ int dom_admin_set_password(struct db *db, const char *username, const char *pass
         goto fail;
     char *old_hash = a.password_hash;
     a.password_hash = hash;
-    rc = db_admin_update(db, &a); /* also records updated_at */
+    rc = save_admin(db, &a, e);
     a.password_hash = old_hash;
     sodium_memzero(hash, sizeof(hash));
-    if (rc) {
-        rc = dom_err_internal(e, rc, "updating the admin");
+    if (rc)
         goto fail;
-    }
-    if ((rc = db_commit(db)) != 0) {
-        rc = dom_err_internal(e, rc, "committing");
-        goto fail;
-    }
     db_admin_clear(&a);
     return 0;
 fail:
@@ -235,16 +233,10 @@ int dom_admin_update(struct db *db, const char *username, const struct dom_admin
     char *old_role = a.role;
     a.role = (char *)role;
     a.disabled = disabled;
-    rc = db_admin_update(db, &a);
+    rc = save_admin(db, &a, e);
     a.role = old_role;
-    if (rc) {
-        rc = dom_err_internal(e, rc, "updating the admin");
+    if (rc)
         goto fail;
-    }
-    if ((rc = db_commit(db)) != 0) {
-        rc = dom_err_internal(e, rc, "committing");
-        goto fail;
-    }
     db_admin_clear(&a);
     return 0;
 fail:

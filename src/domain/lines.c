@@ -137,17 +137,22 @@ struct line_vals {
 };
 
 /* Checks every given field of in, reporting each bad one. */
+void dom_check_username_in(const char *username, bool create, struct dom_error *e)
+{
+    if (create) {
+        if (!username)
+            dom_err_field(e, "username", "required", "is required");
+        else
+            dom_check_credential("username", username, e);
+    } else if (username) {
+        dom_err_field(e, "username", "read_only", "cannot be changed");
+    }
+}
+
 static int check_in(const struct dom_line_in *in, bool create, struct line_vals *v,
                     struct dom_error *e)
 {
-    if (create) {
-        if (!in->username)
-            dom_err_field(e, "username", "required", "is required");
-        else
-            dom_check_credential("username", in->username, e);
-    } else if (in->username) {
-        dom_err_field(e, "username", "read_only", "cannot be changed");
-    }
+    dom_check_username_in(in->username, create, e);
     if (in->password)
         dom_check_credential("password", in->password, e);
     if (in->has_max_connections &&

@@ -84,6 +84,9 @@ int dom_line_validate(const struct dom_line_in *in, bool create, struct dom_erro
 /* Field checks, exported for decoders and tests: 0, or -EINVAL with a field
  * error on `field` in e. */
 int dom_check_credential(const char *field, const char *s, struct dom_error *e);
+/* The username of a create (required, a credential) or an update (read-only),
+ * as lines and admins share it. */
+void dom_check_username_in(const char *username, bool create, struct dom_error *e);
 /* "YYYY-MM-DD" -> 00:00 UTC that day (*has true), "never" -> *has false. */
 int dom_parse_expires(const char *field, const char *s, bool *has, int64_t *ts,
                       struct dom_error *e);
