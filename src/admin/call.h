@@ -28,6 +28,7 @@
 
 #include "core/buf.h"
 #include "core/jsonw.h"
+#include "domain/page.h"
 #include "domain/error.h"
 #include "http/http.h"
 #include "http/router.h"
@@ -105,13 +106,9 @@ const char *admin_query(const struct admin_call *c, const char *key);
  * page_size 1..1000 (default 50). `sort` is checked against allowed (a
  * NULL-terminated list of column names); each bad value is a 422 field error
  * on "page", "page_size" or "sort". */
-#define ADMIN_SORT_MAX 4
 struct admin_list_query {
     int64_t page, page_size; /* page from 1 */
-    const char *q;           /* NULL: no search */
-    size_t nsort;
-    const char *sort[ADMIN_SORT_MAX]; /* column names (allow-listed) */
-    bool desc[ADMIN_SORT_MAX];
+    struct db_page db;       /* the same as offset/limit/q/sort for the db layer */
 };
 int admin_list_query(struct admin_call *c, const char *const *allowed, struct admin_list_query *q);
 /* Starts {"items":[ ... ; admin_list_end closes with "total","page","page_size". */
