@@ -370,5 +370,49 @@ static const char migration_3[] =
     "DROP TABLE admins;"
     "ALTER TABLE admins_v3 RENAME TO admins;";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3};
+/* MERGE NOTE (i10-lines): number 4 is reserved for the i10-auth branch
+ * (admin_sessions, api_tokens, audit_log) and 6 for i10-content. On this
+ * branch migration 4 is an empty placeholder so that the lines/plans
+ * migration below is the 5th entry; the integrator replaces the placeholder
+ * with i10-auth's migration_4 at merge (keep migration_5 the 5th entry). */
+static const char migration_4_placeholder[] = "SELECT 1;";
+
+/* Lines and plans for the admin API (db/lines.c db_line_page,
+ * db/plans.c): indexes for the list's sort keys and filters (100,000 lines,
+ * a page with its total in < 50 ms), and plans ("packages": what a line
+ * created from one gets). exp_date's index puts NULL (never) last, as the
+ * list's sort does. A plan has at most one of duration_days,
+ * duration_months and trial_hours (none: its lines never expire);
+ * trial_hours only on a trial plan. plan_bouquets keeps the plan's order. */
+static const char migration_5[] =
+    "CREATE INDEX lines_exp_date ON lines(exp_date IS NULL, exp_date);"
+    "CREATE INDEX lines_created_at ON lines(created_at);"
+    "CREATE INDEX lines_updated_at ON lines(updated_at);"
+    "CREATE INDEX lines_max_connections ON lines(max_connections);"
+    "CREATE INDEX line_bouquets_bouquet ON line_bouquets(bouquet_id, line_id);"
+    "CREATE TABLE plans ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),"
+    "  duration_days INTEGER CHECK (duration_days > 0),"
+    "  duration_months INTEGER CHECK (duration_months > 0),"
+    "  trial_hours INTEGER CHECK (trial_hours > 0),"
+    "  max_connections INTEGER NOT NULL DEFAULT 1 CHECK (max_connections >= 0),"
+    "  allowed_outputs TEXT NOT NULL DEFAULT 'ts,m3u8',"
+    "  is_trial INTEGER NOT NULL DEFAULT 0 CHECK (is_trial IN (0,1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  CHECK ((duration_days IS NOT NULL) + (duration_months IS NOT NULL)"
+    "    + (trial_hours IS NOT NULL) <= 1),"
+    "  CHECK (trial_hours IS NULL OR is_trial = 1)"
+    ") STRICT;"
+    "CREATE TABLE plan_bouquets ("
+    "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+    "  bouquet_id INTEGER NOT NULL REFERENCES bouquets(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (plan_id, bouquet_id)"
+    ") STRICT;"
+    "CREATE INDEX plan_bouquets_bouquet ON plan_bouquets(bouquet_id);";
+
+const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4_placeholder,
+                                     migration_5};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -368,7 +368,7 @@ static void test_line_json(void **state)
 
     /* Wrong types and unknown members are named; malformed bodies are 400. */
     const char *bad = "{\"max_connections\":\"3\",\"is_trial\":1,\"colour\":\"red\",\"\":0,"
-                      "\"bouquets\":[\"Gold\",7]}";
+                      "\"bouquets\":[\"Gold\",true]}"; /* ids are integers */
     dom_error_reset(&e);
     assert_int_equal(dom_line_from_json(bad, strlen(bad), &j, &e), -EINVAL);
     assert_int_equal(e.status, 422);
