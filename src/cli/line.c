@@ -16,6 +16,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "core/buf.h"
+#include "core/jsonw.h"
 #include "db/db.h"
 #include "domain/lines.h"
 
@@ -33,6 +35,10 @@ static const char usage_add[] =
     "  --outputs LIST           allowed outputs, comma-separated from ts, m3u8\n"
     "                           (aliases mpegts, hls; default ts,m3u8)\n"
     "  --message TEXT           message shown by players (max 1024 bytes)\n"
+    "  --notes TEXT             the operator's notes (max 4096 bytes, never shown to clients)\n"
+    "  --plan NAME              take max connections, outputs, bouquets, trial and the\n"
+    "                           expiry (now + its duration) from this plan (xtreamd plan);\n"
+    "                           the options above override it\n"
     "  --data DIR               data directory (default " CLI_DEFAULT_DATA ")\n";
 
 static const char usage_set[] =
@@ -49,6 +55,7 @@ static const char usage_set[] =
     "  --no-bouquets            remove every bouquet from the line\n"
     "  --outputs LIST           comma-separated from ts, m3u8 (aliases mpegts, hls)\n"
     "  --message TEXT           ('' clears it)\n"
+    "  --notes TEXT             ('' clears it)\n"
     "  --data DIR               data directory (default " CLI_DEFAULT_DATA ")\n";
 
 static const char usage_list[] = "usage: xtreamd line list [--json] [--data DIR]\n"
@@ -75,17 +82,16 @@ static const struct cli_field_name add_names[] = {
     {"expires", "--expires"},
     {"outputs", "--outputs"},
     {"message", "--message"},
+    {"notes", "--notes"},
     {"bouquets", "--bouquet"},
+    {"plan_id", "--plan"},
     {NULL, NULL},
 };
 static const struct cli_field_name set_names[] = {
-    {"password", "--password"},
-    {"max_connections", "--max-connections"},
-    {"expires", "--expires"},
-    {"outputs", "--outputs"},
-    {"message", "--message"},
-    {"bouquets", "--bouquet"},
-    {NULL, NULL},
+    {"password", "--password"}, {"max_connections", "--max-connections"},
+    {"expires", "--expires"},   {"outputs", "--outputs"},
+    {"message", "--message"},   {"notes", "--notes"},
+    {"bouquets", "--bouquet"},  {NULL, NULL},
 };
 
 /* Options shared by add and set, as given; the domain checks them. */
@@ -118,6 +124,8 @@ static int parse_line_opts(const char *cmd, const char *usage, bool is_set, int 
         CLI_OPT("--bouquet", CLI_LIST, &o->bouquets),
         CLI_OPT("--outputs", CLI_STR, &in->outputs),
         CLI_OPT("--message", CLI_STR, &in->message),
+        CLI_OPT("--notes", CLI_STR, &in->notes),
+        CLI_OPT("--plan", CLI_STR, &in->plan, .check = cli_check_nonempty, .disabled = is_set),
         CLI_OPT("--trial", CLI_TRI, &in->trial, .val = 1),
         CLI_OPT("--disabled", CLI_TRI, &in->enabled, .val = 0),
         CLI_OPT("--banned", CLI_TRI, &in->banned, .val = 1),
@@ -213,43 +221,22 @@ static void format_exp(const struct db_line *l, char *out, size_t n)
         strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-static json_t *line_json(const struct db_line *l, int64_t now)
+/* The admin API's representation (dom_line_write_json), so that scripts
+ * see one shape of a line everywhere. */
+static int print_lines_json(const struct db_line *v, size_t n, bool array, int64_t now)
 {
-    json_t *o = json_object();
-    json_t *outs = json_array();
-    json_t *bq = json_array();
-    if (!o || !outs || !bq)
-        goto fail;
-    const char *p = l->allowed_outputs;
-    while (*p) {
-        const char *c = strchr(p, ',');
-        size_t n = c ? (size_t)(c - p) : strlen(p);
-        if (n)
-            json_array_append_new(outs, json_stringn(p, n));
-        p += n + (c ? 1 : 0);
-    }
-    for (size_t i = 0; i < l->bouquet_count; i++)
-        json_array_append_new(bq, json_string(l->bouquets[i]));
-    json_object_set_new(o, "id", json_integer(l->id));
-    json_object_set_new(o, "username", json_string(l->username));
-    json_object_set_new(o, "password", json_string(l->password));
-    json_object_set_new(o, "status", json_string(dom_line_status(l, now)));
-    json_object_set_new(o, "exp_date", l->has_exp ? json_integer(l->exp_date) : json_null());
-    json_object_set_new(o, "is_trial", json_boolean(l->is_trial));
-    json_object_set_new(o, "enabled", json_boolean(l->enabled));
-    json_object_set_new(o, "banned", json_boolean(l->banned));
-    json_object_set_new(o, "max_connections", json_integer(l->max_connections));
-    json_object_set_new(o, "allowed_outputs", outs);
-    json_object_set_new(o, "bouquets", bq);
-    json_object_set_new(o, "message", json_string(l->message));
-    json_object_set_new(o, "created_at", json_integer(l->created_at));
-    json_object_set_new(o, "updated_at", json_integer(l->updated_at));
-    return o;
-fail:
-    json_decref(o);
-    json_decref(outs);
-    json_decref(bq);
-    return NULL;
+    struct buf b = BUF_INIT(0);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    if (array)
+        jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        dom_line_write_json(&w, &v[i], now);
+    if (array)
+        jsonw_arr_end(&w);
+    int rc = b.err ? -EIO : cli_print_json_text(b.data);
+    buf_free(&b);
+    return rc;
 }
 
 static void join_bouquets(const struct db_line *l, char *out, size_t n)
@@ -303,10 +290,7 @@ static int line_list(int argc, char **argv)
     int64_t now = db_now();
     int ret = CLI_OK;
     if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr && i < n; i++)
-            json_array_append_new(arr, line_json(&v[i], now));
-        if (cli_print_json(arr))
+        if (print_lines_json(v, n, true, now))
             ret = CLI_FAIL;
     } else {
         printf("%-20s %-20s %-9s %-10s %5s  %s\n", "USERNAME", "PASSWORD", "STATUS", "EXPIRES",
@@ -347,7 +331,7 @@ static int line_show(int argc, char **argv)
     int64_t now = db_now();
     int ret = CLI_OK;
     if (json) {
-        if (cli_print_json(line_json(&l, now)))
+        if (print_lines_json(&l, 1, false, now))
             ret = CLI_FAIL;
     } else {
         char exp[40], bq[4096], created[32];
@@ -370,6 +354,7 @@ static int line_show(int argc, char **argv)
         printf("outputs:         %s\n", l.allowed_outputs);
         printf("bouquets:        %s\n", bq);
         printf("message:         %s\n", l.message);
+        printf("notes:           %s\n", l.notes);
         printf("created:         %s\n", created);
     }
     db_line_clear(&l);

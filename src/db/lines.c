@@ -328,10 +328,23 @@ static const char *const sort_sql[] = {
     "created_at %s", "updated_at %s", "max_connections %s",
 };
 
+/* Whether q is long enough for the trigram index (3+ characters, not
+ * bytes: FTS5's trigram MATCH finds nothing for shorter ones). */
+static bool q_indexed(const char *q)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)q; *p; p++)
+        chars += (*p & 0xC0) != 0x80;
+    return chars >= 3;
+}
+
 /* The WHERE clause of a filter: dom_line_state() in SQL (line_state.h:
  * banned > disabled > expired > active; exp_date NULL or 0 = never). The
  * unit test test_line_status_sql checks both agree on every combination.
- * Parameters: ?1 now, ?2 expires_before, ?3 expires_after, ?4 bouquet, ?5 q. */
+ * q: the LIKE test is the meaning; for 3+ characters the trigram index
+ * (lines_search, migration 5) narrows the rows first.
+ * Parameters: ?1 now, ?2 expires_before, ?3 expires_after, ?4 bouquet, ?5 q
+ * (LIKE pattern), ?8 q (FTS5 phrase). */
 static int where_sql(const struct db_line_filter *f, const struct db_page *p, char *out, size_t n)
 {
     static const char *const status[] = {
@@ -345,15 +358,17 @@ static int where_sql(const struct db_line_filter *f, const struct db_page *p, ch
     };
     if ((unsigned)f->status > DB_LINE_TRIAL)
         return -EINVAL;
-    int w = snprintf(out, n, " WHERE (%s)%s%s%s%s", status[f->status],
+    bool q = p->q && *p->q;
+    int w = snprintf(out, n, " WHERE (%s)%s%s%s%s%s", status[f->status],
                      f->has_expires_before ? " AND exp_date <> 0 AND exp_date < ?2" : "",
                      f->has_expires_after ? " AND exp_date <> 0 AND exp_date > ?3" : "",
                      f->bouquet_id ? " AND id IN (SELECT line_id FROM line_bouquets"
                                      " WHERE bouquet_id = ?4)"
                                    : "",
-                     p->q && *p->q ? " AND (username LIKE ?5 ESCAPE '\\'"
-                                     " OR notes LIKE ?5 ESCAPE '\\')"
-                                   : "");
+                     q && q_indexed(p->q) ? " AND id IN (SELECT rowid FROM lines_search"
+                                            " WHERE lines_search MATCH ?8)"
+                                          : "",
+                     q ? " AND (username LIKE ?5 ESCAPE '\\' OR notes LIKE ?5 ESCAPE '\\')" : "");
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -394,6 +409,24 @@ static int order_sql(const struct db_page *p, char *out, size_t n)
     return 0;
 }
 
+/* q as one FTS5 phrase ("..." with '"' doubled); NULL when out of memory. */
+static char *fts_phrase(const char *q)
+{
+    size_t n = strlen(q), j = 0;
+    char *s = malloc(2 * n + 3);
+    if (!s)
+        return NULL;
+    s[j++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '"')
+            s[j++] = '"';
+        s[j++] = q[i];
+    }
+    s[j++] = '"';
+    s[j] = '\0';
+    return s;
+}
+
 /* "%q%" with LIKE's wildcards in q escaped by '\'; NULL when out of memory. */
 static char *like_pattern(const char *q)
 {
@@ -413,7 +446,8 @@ static char *like_pattern(const char *q)
     return s;
 }
 
-static void bind_filter(sqlite3_stmt *st, const struct db_line_filter *f, const char *like)
+static void bind_filter(sqlite3_stmt *st, const struct db_line_filter *f, const char *like,
+                        const char *phrase)
 {
     /* A parameter absent from the SQL text is a no-op to bind (index 0). */
     sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?1"), f->now);
@@ -425,6 +459,8 @@ static void bind_filter(sqlite3_stmt *st, const struct db_line_filter *f, const 
         sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?4"), f->bouquet_id);
     if (like)
         sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, "?5"), like, -1, SQLITE_STATIC);
+    if (phrase)
+        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, "?8"), phrase, -1, SQLITE_STATIC);
 }
 
 int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_page *p,
@@ -432,8 +468,8 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
 {
     struct list_ctx x = {db, NULL};
     sqlite3_stmt *st = NULL, *cnt = NULL;
-    char where[512], order[256], sql[1024];
-    char *like = NULL;
+    char where[768], order[256], sql[1280];
+    char *like = NULL, *phrase = NULL;
     void *v = NULL;
     size_t len = 0;
     *out = NULL;
@@ -446,13 +482,16 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
         ret = order_sql(p, order, sizeof(order));
     if (ret)
         return ret;
-    if (p->q && *p->q && !(like = like_pattern(p->q)))
+    if (p->q && *p->q &&
+        (!(like = like_pattern(p->q)) || (q_indexed(p->q) && !(phrase = fts_phrase(p->q))))) {
+        free(like);
         return -ENOMEM;
+    }
     ret = -EIO;
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM lines%s", where);
     if (db_prepare(db, sql, &cnt))
         goto fail;
-    bind_filter(cnt, f, like);
+    bind_filter(cnt, f, like, phrase);
     int rc = sqlite3_step(cnt);
     if (rc != SQLITE_ROW) {
         ret = step_err(db, rc);
@@ -463,7 +502,7 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
              order);
     if (db_prepare(db, sql, &st) || db_prepare(db, bouquet_sql, &x.bouquets))
         goto fail;
-    bind_filter(st, f, like);
+    bind_filter(st, f, like, phrase);
     sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?6"), p->limit);
     sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?7"), p->offset);
     ret = db_step_rows(db, st, "lines", sizeof(struct db_line), 16, read_line, &x, &v, &len);
@@ -479,6 +518,7 @@ fail:
     sqlite3_finalize(x.bouquets);
     db_line_list_free(v, len);
     free(like);
+    free(phrase);
     return ret;
 }
 

@@ -56,6 +56,12 @@ describe('--help', () => {
     ['bouquet', 'del'],
     ['category'],
     ['category', 'list'],
+    ['plan'],
+    ['plan', 'add'],
+    ['plan', 'set'],
+    ['plan', 'list'],
+    ['plan', 'show'],
+    ['plan', 'del'],
   ];
   for (const cmd of COMMANDS) {
     it(`xtreamd ${[...cmd, '--help'].join(' ')} → exit 0 with usage on stdout`, async () => {
@@ -151,6 +157,40 @@ describe('line round trip', () => {
     assert.ok(human.includes('rt.user'));
     await cliOk(['line', 'del', 'rt.user', ...D()]);
     await expectExit(['line', 'show', 'rt.user', ...D()], 1);
+  });
+
+  it('plan add → line add --plan → line show --json (the admin API shape) → plan set/list/del', async () => {
+    await cliOk(['plan', 'add', 'Cli Gold', '--days', '30', '--max-connections', '4', '--outputs', 'hls', '--bouquet', 'Demo', ...D()]);
+    // Usage and rule errors name the option.
+    await expectExit(['plan', 'add', 'Cli Bad', '--days', '0', ...D()], 2, { stderrRe: /--days/ });
+    await expectExit(['plan', 'add', 'Cli Bad', '--days', '1', '--months', '1', ...D()], 2, { stderrRe: /--months/ });
+    await expectExit(['plan', 'add', 'Cli Bad', '--trial-hours', '5', ...D()], 2, { stderrRe: /--trial-hours/ });
+    await expectExit(['plan', 'add', 'Cli Gold', ...D()], 1, { stderrRe: /Cli Gold/ });
+    await expectExit(['line', 'add', 'pl.none', PW, '--plan', 'No Such Plan', ...D()], 1, { stderrRe: /--plan/ });
+    const t0 = Math.floor(Date.now() / 1000);
+    await cliOk(['line', 'add', 'pl.user', PW, '--plan', 'Cli Gold', '--notes', 'room 12', ...D()]);
+    const l = parseJson((await cliOk(['line', 'show', 'pl.user', '--json', ...D()])).stdout, 'line show --json');
+    assert.equal(l.max_connections, 4);
+    assert.deepEqual(l.allowed_outputs, ['m3u8']);
+    assert.deepEqual(l.bouquets.map((b) => b.name), ['Demo']);
+    assert.equal(l.notes, 'room 12');
+    assert.equal(l.status, 'active');
+    assert.ok(l.exp_date_epoch >= t0 + 30 * 86400 - 5 && l.exp_date_epoch <= Math.floor(Date.now() / 1000) + 30 * 86400 + 5, JSON.stringify(l));
+    assert.equal(new Date(l.exp_date).getTime() / 1000, l.exp_date_epoch);
+    await cliOk(['plan', 'set', 'Cli Gold', '--name', 'Cli Gold 2', '--no-duration', ...D()]);
+    const plans = parseJson((await cliOk(['plan', 'list', '--json', ...D()])).stdout, 'plan list --json');
+    const p = plans.find((x) => x.name === 'Cli Gold 2');
+    assert.ok(p, JSON.stringify(plans));
+    assert.equal(p.duration_days, null);
+    assert.equal(p.max_connections, 4);
+    const shown = (await cliOk(['plan', 'show', 'Cli Gold 2', ...D()])).stdout;
+    assert.match(shown, /never expires/);
+    await cliOk(['plan', 'del', 'Cli Gold 2', ...D()]);
+    await expectExit(['plan', 'show', 'Cli Gold 2', ...D()], 1, { stderrRe: /Cli Gold 2/ });
+    // The line keeps what it got from the deleted plan.
+    const l2 = parseJson((await cliOk(['line', 'show', 'pl.user', '--json', ...D()])).stdout, 'line show --json');
+    assert.equal(l2.max_connections, 4);
+    await cliOk(['line', 'del', 'pl.user', ...D()]);
   });
 
   it('bouquet add/list/del and category list --json', async () => {

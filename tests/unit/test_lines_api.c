@@ -353,6 +353,33 @@ static void test_line_page(void **state)
     assert_string_equal(page_names(f->db, &all, &p, &total), "dave_x");
     p.q = "%";
     assert_string_equal(page_names(f->db, &all, &p, &total), "carol");
+    p.q = "VIP 50";
+    assert_string_equal(page_names(f->db, &all, &p, &total), "carol");
+    assert_int_equal(total, 1);
+    /* The trigram index follows updates and deletes (triggers). */
+    struct dom_line_in upd;
+    struct dom_error ue;
+    dom_line_in_init(&upd);
+    upd.notes = "moved to \"suite\" 4";
+    dom_error_reset(&ue);
+    assert_int_equal(dom_line_update(f->db, "dave_x", &upd, &ue), 0);
+    p.q = "room";
+    assert_string_equal(page_names(f->db, &all, &p, &total), "");
+    assert_int_equal(total, 0);
+    p.q = "\"SUITE\"";
+    assert_string_equal(page_names(f->db, &all, &p, &total), "dave_x");
+    p.q = "ave_";
+    assert_string_equal(page_names(f->db, &all, &p, &total), "dave_x");
+    mk(f->db, "{\"username\":\"zed\",\"notes\":\"caf\u00e9 suite\"}");
+    p.q = "suite";
+    assert_string_equal(page_names(f->db, &all, &p, &total), "dave_x,zed");
+    p.q = "\xc3\xa9"; /* one character: no index, LIKE alone */
+    assert_string_equal(page_names(f->db, &all, &p, &total), "zed");
+    p.q = "af\xc3\xa9";
+    assert_string_equal(page_names(f->db, &all, &p, &total), "zed");
+    dom_error_reset(&ue);
+    assert_int_equal(dom_line_delete(f->db, "zed", &ue), 0);
+    assert_string_equal(page_names(f->db, &all, &p, &total), "");
     p.q = NULL;
     /* Filters, alone and combined. */
     struct dom_line_filter flt = {.now = db_now(), .expires_before = "2029-01-01"};
