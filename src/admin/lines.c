@@ -321,10 +321,13 @@ static const struct admin_schema schemas[] = {
      "\"exp_date_epoch\":{\"type\":[\"integer\",\"null\"]},"
      "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
      "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}," LINE_PROPS "}}"},
-    {"LineCreate", "{\"type\":\"object\",\"required\":[\"username\"],\"properties\":{"
+    {"LineCreate", "{\"type\":\"object\",\"required\":[\"username\"],"
+                   "\"examples\":[{\"username\":\"example\",\"password\":\"Example.pw-1\","
+                   "\"max_connections\":2,\"expires\":\"2030-01-01\"}],\"properties\":{"
                    "\"expires\":{\"type\":\"string\",\"description\":\"YYYY-MM-DD or never\"},"
                    "\"exp_date\":{\"type\":[\"integer\",\"null\"]}," LINE_PROPS "}}"},
     {"LinePatch", "{\"type\":\"object\",\"description\":\"JSON Merge Patch of a Line\","
+                  "\"examples\":[{\"max_connections\":3,\"message\":null}],"
                   "\"properties\":{\"expires\":{\"type\":\"string\"},"
                   "\"exp_date\":{\"type\":[\"integer\",\"null\"]}," LINE_PROPS "}}"},
     {"LineList",

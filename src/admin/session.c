@@ -255,6 +255,7 @@ static const struct route routes[] = {
 static const struct admin_schema schemas[] = {
     {"LoginRequest",
      "{\"type\":\"object\",\"required\":[\"username\",\"password\"],\"additionalProperties\":false,"
+     "\"examples\":[{\"username\":\"admin\",\"password\":\"correct horse battery\"}],"
      "\"properties\":{\"username\":{\"type\":\"string\"},\"password\":{\"type\":\"string\"}}}"},
     {"Login", "{\"type\":\"object\",\"required\":[\"csrf_token\",\"expires_at\",\"admin\","
               "\"scopes\"],\"properties\":{\"csrf_token\":{\"type\":\"string\"},"
