@@ -100,7 +100,8 @@ void api_vod_watch(struct api *api);
 void api_vod_check_lines(struct api *api, int64_t now);
 void api_vod_free_all(struct api *api);
 /* /api/admin/connections entries for VOD responses (stream/live.h hooks). */
-void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms);
+struct live_conn_sink;
+void api_vod_admin_write(void *ctx, struct live_conn_sink *sink, uint64_t now_ms);
 bool api_vod_admin_kill(void *ctx, uint64_t handle);
 /* The VOD series of /metrics (Prometheus text) appended to out. */
 void api_vod_metrics(struct api *api, struct buf *out);
