@@ -19,7 +19,7 @@
 #include "admin/resource.h"
 #include "core/log.h"
 #include "core/promtext.h"
-#include "db/db.h"
+#include "domain/tx.h"
 
 #define CALL_OUT_MAX     (64u << 20) /* the largest JSON answer (a 1000-row page is far less) */
 #define CALL_CHANGES_MAX (64u << 10)
@@ -41,7 +41,7 @@ struct db *admin_db_take(struct admin *a)
     pthread_mutex_unlock(&a->pool_mu);
     if (db)
         return db;
-    int rc = db_open(a->data_dir, &db);
+    int rc = dom_db_open(a->data_dir, &db);
     if (rc) {
         atomic_fetch_add(&a->db_open_failures, 1);
         log_error("admin", "cannot open the database: %s", strerror(-rc));
@@ -54,7 +54,7 @@ void admin_db_put(struct admin *a, struct db *db)
 {
     if (!db)
         return;
-    db_rollback(db); /* a handler that failed mid-transaction leaves nothing open */
+    dom_rollback(db); /* a handler that failed mid-transaction leaves nothing open */
     pthread_mutex_lock(&a->pool_mu);
     if (a->npool < ADMIN_DB_POOL_MAX) {
         a->pool[a->npool++] = db;
@@ -62,7 +62,7 @@ void admin_db_put(struct admin *a, struct db *db)
     }
     pthread_mutex_unlock(&a->pool_mu);
     if (db)
-        db_close(db);
+        dom_db_close(db);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */
@@ -96,7 +96,7 @@ void admin_free(struct admin *a)
         return;
     admin_jobs_free(a->jobs);
     for (size_t i = 0; i < a->npool; i++)
-        db_close(a->pool[i]);
+        dom_db_close(a->pool[i]);
     pthread_mutex_destroy(&a->pool_mu);
     if (a->openapi)
         refbuf_unref(a->openapi);

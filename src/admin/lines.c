@@ -16,7 +16,7 @@
 
 #include "admin/call.h"
 #include "admin/resource.h"
-#include "db/db.h"
+#include "domain/tx.h"
 #include "domain/line_json.h"
 #include "domain/lines.h"
 
@@ -180,18 +180,15 @@ static int lines_create(struct admin_call *c)
     if (rc < 0)
         goto out;
     struct dom_line_created made;
-    rc = db_begin(c->db);
-    if (rc < 0) {
-        dom_err_internal(&c->err, rc, "starting a transaction");
+    if ((rc = dom_begin(c->db, &c->err)) < 0)
         goto out;
-    }
     rc = dom_line_create(c->db, &j.in, &made, &c->err);
     if (rc == 0)
         rc = answer_line(c, j.in.username, "create", NULL);
-    if (rc == 0 && (rc = db_commit(c->db)) < 0)
-        dom_err_internal(&c->err, rc, "committing");
+    if (rc == 0)
+        rc = dom_commit(c->db, &c->err);
     if (rc < 0) {
-        db_rollback(c->db);
+        dom_rollback(c->db);
         buf_reset(&c->out);
         c->etag[0] = '\0';
         goto out;
@@ -210,10 +207,8 @@ static int lines_patch(struct admin_call *c)
     int rc = dom_line_from_json(c->body, c->body_len, &j, &c->err);
     if (rc < 0)
         goto out;
-    if ((rc = db_begin(c->db)) < 0) {
-        dom_err_internal(&c->err, rc, "starting a transaction");
+    if ((rc = dom_begin(c->db, &c->err)) < 0)
         goto out;
-    }
     char etag[40];
     if ((rc = load(c, &cur)) < 0)
         goto rollback;
@@ -229,13 +224,11 @@ static int lines_patch(struct admin_call *c)
         goto rollback;
     if ((rc = answer_line(c, cur.username, "update", before)) < 0)
         goto rollback;
-    if ((rc = db_commit(c->db)) < 0) {
-        dom_err_internal(&c->err, rc, "committing");
+    if ((rc = dom_commit(c->db, &c->err)) < 0)
         goto rollback;
-    }
     goto out;
 rollback:
-    db_rollback(c->db);
+    dom_rollback(c->db);
     buf_reset(&c->out);
     c->etag[0] = '\0';
 out:
@@ -249,9 +242,9 @@ static int lines_delete(struct admin_call *c)
 {
     struct db_line cur = {0};
     char *before = NULL;
-    int rc = db_begin(c->db);
+    int rc = dom_begin(c->db, &c->err);
     if (rc < 0)
-        return dom_err_internal(&c->err, rc, "starting a transaction");
+        return rc;
     char etag[40];
     if ((rc = load(c, &cur)) < 0)
         goto rollback;
@@ -266,14 +259,12 @@ static int lines_delete(struct admin_call *c)
     if ((rc = dom_line_delete(c->db, cur.username, &c->err)) < 0 ||
         (rc = admin_audit(c, "delete", "line", cur.id, before, NULL)) < 0)
         goto rollback;
-    if ((rc = db_commit(c->db)) < 0) {
-        dom_err_internal(&c->err, rc, "committing");
+    if ((rc = dom_commit(c->db, &c->err)) < 0)
         goto rollback;
-    }
     admin_notify_change(c, "line", cur.id, "delete");
     goto out;
 rollback:
-    db_rollback(c->db);
+    dom_rollback(c->db);
 out:
     free(before);
     db_line_clear(&cur);

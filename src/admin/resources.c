@@ -5,11 +5,9 @@
  */
 #include "admin/resource.h"
 
-extern const struct admin_resource admin_res_system, admin_res_auth, admin_res_lines;
+extern const struct admin_resource admin_res_system, admin_res_auth, admin_res_lines,
+    admin_res_live;
 
 const struct admin_resource *const admin_resources[] = {
-    &admin_res_system,
-    &admin_res_auth,
-    &admin_res_lines,
-    NULL,
+    &admin_res_system, &admin_res_auth, &admin_res_lines, &admin_res_live, NULL,
 };
