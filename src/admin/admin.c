@@ -104,6 +104,11 @@ void admin_free(struct admin *a)
     free(a);
 }
 
+void admin_set_local_token(struct admin *a, const char *token)
+{
+    snprintf(a->local_token, sizeof(a->local_token), "%s", token ? token : "");
+}
+
 struct api *admin_api(struct admin *a)
 {
     return a->cfg.api;

@@ -52,6 +52,10 @@ void admin_route_fn(const struct route_match *m, struct http_request *req,
 void admin_set_change_hook(struct admin *a,
                            void (*fn)(void *ud, const char *entity, int64_t id, const char *action),
                            void *ud);
+/* The per-run token of serve.json (0600, read by the local CLI): a Bearer
+ * token equal to it is the principal "local", with every scope. Call before
+ * serving. */
+void admin_set_local_token(struct admin *a, const char *token);
 /* Periodic work on the loop thread (serve.c's refresh timer): publishes the
  * ends of jobs to the change hook. */
 void admin_tick(struct admin *a);

@@ -22,6 +22,7 @@ struct admin {
     struct db *pool[ADMIN_DB_POOL_MAX]; /* idle connections */
     size_t npool;
     unsigned inflight;
+    char local_token[80];   /* serve.json's per-run token: the local CLI, all scopes */
     struct refbuf *openapi; /* the document, built by admin_add_routes */
     struct admin_jobs *jobs;
     /* Entity changes and job ends go to this hook on the loop thread (the
