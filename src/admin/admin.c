@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "admin/admin_priv.h"
@@ -134,6 +135,36 @@ void admin_set_change_hook(struct admin *a,
 
 /* ---- answering ----------------------------------------------------------------------- */
 
+/* Answers a problem at once, on the loop thread (no call made). */
+static void answer_now(struct http_request *req, struct http_response *res, struct admin_call *c)
+{
+    admin_problem_body(c, req->path);
+    http_response_status(res, c->err.status);
+    http_response_header(res, "Content-Type", "application/problem+json");
+    http_response_header(res, "Cache-Control", "no-store");
+    http_response_body(res, c->out.data, c->out.len);
+    buf_free(&c->out);
+}
+
+/* A browser request made by another site: refused whatever it carries (the
+ * panel is same-origin; scripts and billing systems send no Origin). */
+static bool cross_site(const struct http_request *req)
+{
+    const char *site = http_request_header(req, "Sec-Fetch-Site");
+    if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0)
+        return true;
+    const char *origin = http_request_header(req, "Origin");
+    if (!origin)
+        return false;
+    const char *host = http_request_header(req, "Host");
+    const char *auth = strstr(origin, "://");
+    if (!host || !auth)
+        return true;
+    auth += 3;
+    size_t n = strcspn(auth, "/");
+    return n != strlen(host) || strncasecmp(auth, host, n) != 0;
+}
+
 static void fallback(void *ud, unsigned allowed, struct http_request *req,
                      struct http_response *res)
 {
@@ -149,12 +180,7 @@ static void fallback(void *ud, unsigned allowed, struct http_request *req,
     } else {
         dom_err_set(&c.err, 404, DOM_E_NOT_FOUND, "no such API path");
     }
-    admin_problem_body(&c, req->path);
-    http_response_status(res, c.err.status);
-    http_response_header(res, "Content-Type", "application/problem+json");
-    http_response_header(res, "Cache-Control", "no-store");
-    http_response_body(res, c.out.data, c.out.len);
-    buf_free(&c.out);
+    answer_now(req, res, &c);
 }
 
 static void call_free(struct call_box *b)
@@ -385,6 +411,14 @@ void admin_route_fn(const struct route_match *m, struct http_request *req,
                            "{\"type\":\"urn:xtreamd:problem:busy\",\"title\":\"Service "
                            "Unavailable\",\"status\":503,\"code\":\"BUSY\",\"detail\":\"too many "
                            "admin requests in flight\",\"errors\":[]}");
+        return;
+    }
+    if (cross_site(req)) {
+        atomic_fetch_add(&a->refused_forbidden, 1);
+        struct admin_call c = {0};
+        buf_init(&c.out, 1 << 16);
+        dom_err_set(&c.err, 403, "CROSS_SITE", "a cross-site request is refused");
+        answer_now(req, res, &c);
         return;
     }
     struct call_box *b = calloc(1, sizeof(*b));
