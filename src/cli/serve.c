@@ -18,6 +18,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "admin/admin.h"
 #include "api/api.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
@@ -27,6 +28,7 @@
 #include "epg/epg.h"
 #include "auth/throttle.h"
 #include "http/outbound.h"
+#include "http/router.h"
 #include "http/server.h"
 #include "stream/live.h"
 
@@ -39,7 +41,9 @@ struct serve {
     const char *data_dir;
     struct db *db; /* loop thread: change polling only */
     struct api *api;
-    struct live *live; /* live engine (stream/live.h) */
+    struct admin *admin;   /* the admin API (admin/admin.h) */
+    struct router *router; /* every HTTP route (http/router.h) */
+    struct live *live;     /* live engine (stream/live.h) */
     struct http_server *http;
     uv_timer_t refresh;
     uv_timer_t lag;       /* loop-lag probe (api_loop_lag_sample) */
@@ -122,6 +126,7 @@ static void refresh_tick(uv_timer_t *t)
 {
     struct serve *s = t->data;
     api_tick(s->api);
+    admin_tick(s->admin);
     int64_t counter = db_change_counter(s->db);
     if (counter == s->seen_counter)
         return;
@@ -130,6 +135,33 @@ static void refresh_tick(uv_timer_t *t)
         s->dirty = true;
     else
         start_build(s);
+}
+
+/* The client API's group: until its URL forms are route entries, every path
+ * no other group takes goes to api_handle, which routes it as before. */
+static void client_fallback(void *ud, unsigned allowed, struct http_request *req,
+                            struct http_response *res)
+{
+    (void)allowed;
+    api_handle(req, res, ud);
+}
+
+static int build_router(struct serve *s)
+{
+    int rc = router_new(&s->router);
+    if (rc == 0)
+        rc = admin_add_routes(s->admin, s->router);
+    if (rc == 0) {
+        struct route_group client = {
+            .name = "client",
+            .prefix = "/",
+            .ud = s->api,
+            .fallback = client_fallback,
+            .options = client_fallback,
+        };
+        rc = router_add(s->router, &client);
+    }
+    return rc;
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -434,6 +466,14 @@ int cli_serve(int argc, char **argv)
     api_set_live(s.api, s.live);
     live_set_catalog(s.live, first);
     catalog_unref(first);
+    struct admin_config admcfg = {.loop = s.loop, .data_dir = data, .api = s.api, .live = s.live};
+    if (admin_new(&admcfg, &s.admin) || build_router(&s)) {
+        fprintf(stderr, "xtreamd serve: cannot set up the admin API (see the log)\n");
+        live_stop(s.live, NULL, NULL);
+        uv_run(s.loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    admin_set_local_token(s.admin, token);
 
     /* Signals are caught before the "listening" line is printed: a supervisor
      * (or a test) that signals as soon as it sees that line must get a graceful
@@ -452,8 +492,8 @@ int cli_serve(int argc, char **argv)
     struct http_server_config hcfg = {
         .host = host,
         .port = port,
-        .handler = api_handle,
-        .handler_ud = s.api,
+        .handler = router_handle,
+        .handler_ud = s.router,
         .header_timeout_ms = header_ms,
         .idle_timeout_ms = idle_ms,
         .access_log = 1,
@@ -496,6 +536,8 @@ int cli_serve(int argc, char **argv)
     live_remove_state_file(data);
 out:
     sodium_memzero(token, sizeof(token));
+    admin_free(s.admin);
+    router_free(s.router);
     live_free(s.live);
     api_free(s.api);
     db_close(s.db);
