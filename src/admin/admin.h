@@ -44,6 +44,9 @@ void admin_free(struct admin *a);
 /* Adds the admin API's groups (every resource of admin_resources[]) to r:
  * call before the client API's catch-all group. Builds the OpenAPI document. */
 int admin_add_routes(struct admin *a, struct router *r);
+/* GET /metrics with an Authorization header (scope read): a group of its
+ * own ("/metrics"), added before the client API. */
+extern const struct route admin_metrics_route;
 /* The route_fn of every admin route. */
 void admin_route_fn(const struct route_match *m, struct http_request *req,
                     struct http_response *res);

@@ -8,6 +8,7 @@
 #include "admin/admin_priv.h"
 #include "admin/jobs.h"
 #include "admin/resource.h"
+#include "api/api.h"
 
 static void openapi_post(struct admin_call *c)
 {
@@ -22,6 +23,41 @@ static void openapi_post(struct admin_call *c)
     http_response_body_ref(c->res, doc);
     c->responded = true;
 }
+
+/* /metrics with a token (a scraper elsewhere than loopback): the same
+ * exposition as the loopback route of the client API. */
+static bool has_authorization(const struct route_match *m, const struct http_request *req)
+{
+    (void)m;
+    return http_request_header(req, "Authorization") != NULL;
+}
+
+static void metrics_post(struct admin_call *c)
+{
+    if (!admin_api(c->admin)) {
+        dom_err_set(&c->err, 503, "NOT_READY", "no metrics yet");
+        return;
+    }
+    api_serve_metrics(admin_api(c->admin), c->method == HTTP_HEAD, c->res);
+    c->responded = true;
+}
+
+static const struct admin_route_ext ext_metrics = {.post = metrics_post};
+
+/* Not in admin_resources[] (it lies outside /api/v1): serve.c adds it as
+ * the group "metrics" before the client API's own /metrics. */
+const struct route admin_metrics_route = {ROUTE_GET,
+                                          "/metrics",
+                                          admin_route_fn,
+                                          has_authorization,
+                                          ROUTE_AUTH_METRICS,
+                                          "read",
+                                          NULL,
+                                          NULL,
+                                          NULL,
+                                          NULL,
+                                          200,
+                                          &ext_metrics};
 
 static int jobs_list(struct admin_call *c)
 {

@@ -211,61 +211,19 @@ static bool host_is_own(const struct api_req *r, const char *value)
     return false;
 }
 
-/* Cross-site requests: a browser page on another site that posts to the
- * loopback admin API sends an Origin (and Sec-Fetch-Site) naming that site. */
-static bool same_origin(const struct api_req *r)
-{
-    const char *site = http_request_header(r->req, "Sec-Fetch-Site");
-    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
-        return false;
-    const char *origin = http_request_header(r->req, "Origin");
-    if (!origin)
-        return true;
-    const char *p = strncmp(origin, "http://", 7) == 0    ? origin + 7
-                    : strncmp(origin, "https://", 8) == 0 ? origin + 8
-                                                          : NULL;
-    return p && strchr(p, '/') == NULL && host_is_own(r, p);
-}
-
-static bool token_ok(const struct api_req *r)
-{
-    const char *auth = http_request_header(r->req, "Authorization");
-    const char *tok = r->api->admin_token;
-    if (!auth || !tok || strncasecmp(auth, "Bearer ", 7) != 0)
-        return false;
-    auth += 7;
-    size_t n = strlen(tok);
-    return strlen(auth) == n && sodium_memcmp(auth, tok, n) == 0;
-}
-
-/* Loopback alone never authorises: the request must also name this server,
- * and an admin request must come from the same origin and carry the per-run
- * token of serve.json (0600 in the 0700 data directory). */
-static bool admin_gate(struct api_req *r, bool admin)
+/* /metrics without a token: loopback callers addressing this server only
+ * (a foreign Host is DNS rebinding). With a token it is the admin API's. */
+static bool metrics_gate(struct api_req *r)
 {
     struct http_request *req = r->req;
     if (!is_loopback(req->client_ip)) {
-        api_text_error(r, 403, "admin endpoints answer loopback clients only\n");
+        api_text_error(r, 403,
+                       "/metrics answers loopback clients, or a token with the read scope\n");
         return false;
     }
     if (!host_is_own(r, http_request_header(req, "Host"))) {
         r->api->admin_refused++;
-        api_text_error(r, 403, "admin endpoints answer requests addressed to this server only\n");
-        return false;
-    }
-    if (!admin)
-        return true;
-    if (!same_origin(r)) {
-        r->api->admin_refused++;
-        api_text_error(r, 403, "cross-site admin requests are refused\n");
-        return false;
-    }
-    if (!token_ok(r)) {
-        r->api->admin_refused++;
-        http_response_header(r->res, "WWW-Authenticate", "Bearer realm=\"xtreamd-admin\"");
-        api_text_error(r, 401,
-                       "admin endpoints need the token of <data>/serve.json "
-                       "(Authorization: Bearer TOKEN)\n");
+        api_text_error(r, 403, "/metrics answers requests addressed to this server only\n");
         return false;
     }
     return true;
@@ -347,41 +305,49 @@ static bool route_live_engine(struct api_req *r)
         live_serve_segment(r->api->live, seg[1], seg[2], req, r->res);
         return true;
     }
-    bool admin = n >= 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "admin") == 0;
-    bool metrics = n == 1 && strcmp(seg[0], "metrics") == 0;
-    if (!admin && !metrics)
+    if (n != 1 || strcmp(seg[0], "metrics") != 0)
         return false;
-    if (!admin_gate(r, admin))
+    if (!metrics_gate(r))
         return true;
-    if (admin) {
-        live_admin(r->api->live, req, r->res);
-        return true;
-    }
+    api_serve_metrics(r->api, req->method == HTTP_HEAD, r->res);
+    return true;
+}
+
+void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud)
+{
+    api->metrics_hook = fn;
+    api->metrics_hook_ud = ud;
+}
+
+void api_serve_metrics(struct api *api, bool head, struct http_response *res)
+{
     /* Prometheus text: engine-wide and VOD series first, then the
      * per-channel ones streamed (any number of channels, bounded memory). */
-    struct buf *b = http_response_buf(r->res);
+    struct buf *b = http_response_buf(res);
     promtext_family(b, "xtreamd_build_info", "gauge", "Always 1; the version as a label");
     buf_puts(b, "xtreamd_build_info{version=\"" XTREAMD_VERSION "\"} 1\n");
-    live_metrics(r->api->live, b);
-    api_vod_metrics(r->api, b);
-    throttle_metrics(r->api->throttle, b);
+    if (api->live)
+        live_metrics(api->live, b);
+    api_vod_metrics(api, b);
+    throttle_metrics(api->throttle, b);
     promtext_family(b, "xtreamd_admin_refused_total", "counter",
                     "Admin and metrics requests refused for a foreign Host, a cross-site origin "
                     "or a missing token");
-    buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)r->api->admin_refused);
-    loop_metrics(r->api, b);
-    cache_metrics(r->api, b);
+    buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)api->admin_refused);
+    loop_metrics(api, b);
+    cache_metrics(api, b);
+    if (api->metrics_hook)
+        api->metrics_hook(api->metrics_hook_ud, b);
     int rc = b->err;
-    if (!rc && req->method != HTTP_HEAD)
-        rc = live_metrics_channels(r->api->live, r->res);
+    if (!rc && !head && api->live)
+        rc = live_metrics_channels(api->live, res);
     if (rc) {
         buf_reset(b);
-        api_text_error(r, 500, "out of memory\n");
-        return true;
+        http_response_text(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+        return;
     }
-    http_response_status(r->res, 200);
-    http_response_header(r->res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return true;
+    http_response_status(res, 200);
+    http_response_header(res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 }
 
 struct catalog *api_catalog(struct api *api)
@@ -665,10 +631,8 @@ void api_handle(struct http_request *req, struct http_response *res, void *ud)
      * and segments included, else a web player sees status 0 instead of the
      * 401/403/404. The loopback-only admin API and /metrics stay without. */
     const char **seg = req->segments;
-    bool admin =
-        (req->segment_count >= 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "admin") == 0) ||
-        (req->segment_count == 1 && strcmp(seg[0], "metrics") == 0);
-    if (!admin)
+    bool metrics = req->segment_count == 1 && strcmp(seg[0], "metrics") == 0;
+    if (!metrics)
         api_cors(&r, true);
     if (req->method == HTTP_OPTIONS) {
         http_response_header(res, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");

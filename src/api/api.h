@@ -57,6 +57,12 @@ struct live;
 struct conn_registry;
 void api_set_live(struct api *api, struct live *live);
 struct conn_registry *api_conn_registry(struct api *api);
+/* /metrics: the whole Prometheus exposition as the answer (the caller
+ * decided the request may have it); head: no per-channel body. */
+void api_serve_metrics(struct api *api, bool head, struct http_response *res);
+/* More /metrics series written by another module (the admin API). */
+struct buf;
+void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud);
 /* The HTTP handler (ud = struct api *). */
 void api_handle(struct http_request *req, struct http_response *res, void *ud);
 

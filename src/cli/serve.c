@@ -146,11 +146,36 @@ static void client_fallback(void *ud, unsigned allowed, struct http_request *req
     api_handle(req, res, ud);
 }
 
+static void metrics_fallback(void *ud, unsigned allowed, struct http_request *req,
+                             struct http_response *res)
+{
+    (void)allowed;
+    api_handle(req, res, admin_api(ud));
+}
+
+static void admin_metrics_hook(void *ud, struct buf *b)
+{
+    admin_metrics(ud, b);
+}
+
 static int build_router(struct serve *s)
 {
     int rc = router_new(&s->router);
     if (rc == 0)
         rc = admin_add_routes(s->admin, s->router);
+    if (rc == 0) {
+        /* /metrics with a token is the admin API's; without, the client API's. */
+        struct route_group metrics = {
+            .name = "metrics",
+            .prefix = "/metrics",
+            .routes = &admin_metrics_route,
+            .count = 1,
+            .ud = s->admin,
+            .fallback = metrics_fallback,
+            .options = metrics_fallback,
+        };
+        rc = router_add(s->router, &metrics);
+    }
     if (rc == 0) {
         struct route_group client = {
             .name = "client",
@@ -474,6 +499,7 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     admin_set_local_token(s.admin, token);
+    api_set_metrics_hook(s.api, admin_metrics_hook, s.admin);
 
     /* Signals are caught before the "listening" line is printed: a supervisor
      * (or a test) that signals as soon as it sees that line must get a graceful

@@ -1836,13 +1836,6 @@ void live_write_connection(struct live_conn_sink *sink, const char *kind, uint64
     jsonw_obj_end(w);
 }
 
-static void json_reply(struct http_response *res, int status, struct buf *b)
-{
-    http_response_status(res, status);
-    http_response_header(res, "Content-Type", "application/json");
-    http_response_body(res, b->data, b->len);
-}
-
 static bool kick_handle(struct live *live, uint64_t handle)
 {
     FOR_EACH_CHANNEL(live, ch)
@@ -1982,70 +1975,6 @@ void live_write_connections(struct live *live, struct live_conn_sink *sink)
                                       s->channel_id, s->ip, s->ua, s->created_ms, s->bytes, now);
     if (live->admin_hooks.write)
         live->admin_hooks.write(live->admin_hooks.ctx, sink, now);
-}
-
-/* The legacy loopback routes, kept until every caller uses /api/v1. */
-void live_admin(struct live *live, struct http_request *req, struct http_response *res)
-{
-    /* /api/admin/channels[/ID[/start|stop|restart]], /api/admin/connections[/ID/kill] */
-    const char **seg = req->segments;
-    size_t n = req->segment_count;
-    struct buf b = BUF_INIT(16 << 20);
-    struct jsonw w;
-    jsonw_init(&w, &b);
-    int status = 200;
-    if (n >= 3 && strcmp(seg[2], "channels") == 0) {
-        if (n == 3) {
-            int64_t total;
-            jsonw_arr_begin(&w);
-            live_write_channels(live, &w, 0, 0, &total);
-            jsonw_arr_end(&w);
-        } else {
-            char *end;
-            long long id = strtoll(seg[3], &end, 10);
-            const char *act = n >= 5 ? seg[4] : "";
-            int rc = *end || !*seg[3] ? -ENOENT : 0;
-            if (rc == 0 && *act && req->method != HTTP_POST)
-                status = 405;
-            else if (rc == 0 && *act)
-                rc = live_channel_command(live, id, act);
-            if (rc == 0)
-                rc = live_write_channel(live, id, &w);
-            if (rc < 0) {
-                status = rc == -ENOMEM ? 500 : 404;
-                buf_reset(&b);
-                jsonw_init(&w, &b);
-                jsonw_obj_begin(&w);
-                jsonw_key(&w, "error");
-                jsonw_str(&w, rc == -EINVAL ? "unknown command" : "no such channel");
-                jsonw_obj_end(&w);
-            }
-        }
-    } else if (n >= 3 && strcmp(seg[2], "connections") == 0) {
-        if (n == 5 && strcmp(seg[4], "kill") == 0) {
-            char *end;
-            unsigned long long h = strtoull(seg[3], &end, 10);
-            bool ok = !*end && req->method == HTTP_POST && live_kill_connection(live, h);
-            status = ok ? 200 : 404;
-            jsonw_obj_begin(&w);
-            jsonw_key(&w, "killed");
-            jsonw_bool(&w, ok);
-            jsonw_obj_end(&w);
-        } else {
-            struct live_conn_sink sink = {.w = &w};
-            jsonw_arr_begin(&w);
-            live_write_connections(live, &sink);
-            jsonw_arr_end(&w);
-        }
-    } else {
-        status = 404;
-        jsonw_obj_begin(&w);
-        jsonw_key(&w, "error");
-        jsonw_str(&w, "unknown admin endpoint");
-        jsonw_obj_end(&w);
-    }
-    json_reply(res, status, &b);
-    buf_free(&b);
 }
 
 /* Engine-wide series (small, written at once). Names predating the per-channel

@@ -135,8 +135,6 @@ struct live_conn_sink {
 void live_write_connections(struct live *live, struct live_conn_sink *sink);
 /* Ends connection `handle` (any kind); false when unknown. */
 bool live_kill_connection(struct live *live, uint64_t handle);
-/* /api/admin/... (loopback callers only; checked by the caller). */
-void live_admin(struct live *live, struct http_request *req, struct http_response *res);
 /* Connections that are not the engine's own (VOD): write() adds entries with
  * live_write_connection(); kill() ends one by id and returns true when it
  * knew the id. */
