@@ -27,6 +27,7 @@
 #include "epg/epg.h"
 #include "auth/throttle.h"
 #include "http/outbound.h"
+#include "http/router.h"
 #include "http/server.h"
 #include "stream/live.h"
 
@@ -41,6 +42,7 @@ struct serve {
     struct api *api;
     struct live *live; /* live engine (stream/live.h) */
     struct http_server *http;
+    struct router *router; /* every HTTP route (http/router.h) */
     uv_timer_t refresh;
     uv_timer_t lag;       /* loop-lag probe (api_loop_lag_sample) */
     uint64_t lag_last;    /* uv_hrtime() of the previous probe */
@@ -435,6 +437,22 @@ int cli_serve(int argc, char **argv)
     live_set_catalog(s.live, first);
     catalog_unref(first);
 
+    /* The route table: groups are tried in the order added, so narrow
+     * prefixes come first and the client group (prefix "/") last. */
+    struct route_group group;
+    if (router_new(&s.router))
+        goto out;
+    /* ---- ADMIN GROUP (issue 10): add the admin API's groups HERE, before the
+     * client group, e.g.
+     *     if (admin_new(...) || admin_routes(s.admin, &group) ||
+     *         router_add(s.router, &group))
+     *         goto out;
+     * ---- end of the admin group spot. */
+    if (api_routes(s.api, &group) || router_add(s.router, &group)) {
+        fprintf(stderr, "xtreamd serve: invalid client route table\n");
+        goto out;
+    }
+
     /* Signals are caught before the "listening" line is printed: a supervisor
      * (or a test) that signals as soon as it sees that line must get a graceful
      * stop, not the default action. A signal that arrives before uv_run waits
@@ -452,8 +470,8 @@ int cli_serve(int argc, char **argv)
     struct http_server_config hcfg = {
         .host = host,
         .port = port,
-        .handler = api_handle,
-        .handler_ud = s.api,
+        .handler = router_handle,
+        .handler_ud = s.router,
         .header_timeout_ms = header_ms,
         .idle_timeout_ms = idle_ms,
         .access_log = 1,
@@ -498,6 +516,7 @@ out:
     sodium_memzero(token, sizeof(token));
     live_free(s.live);
     api_free(s.api);
+    router_free(s.router);
     db_close(s.db);
     uv_loop_close(s.loop);
     return rc;
