@@ -137,20 +137,22 @@ static void refresh_tick(uv_timer_t *t)
         start_build(s);
 }
 
-/* The client API's group: until its URL forms are route entries, every path
- * no other group takes goes to api_handle, which routes it as before. */
-static void client_fallback(void *ud, unsigned allowed, struct http_request *req,
-                            struct http_response *res)
-{
-    (void)allowed;
-    api_handle(req, res, ud);
-}
+/* A path under /metrics that no route takes: the client API answers it
+ * (its fallback and CORS preflight), as for any other path. */
+static struct route_group client_group;
 
 static void metrics_fallback(void *ud, unsigned allowed, struct http_request *req,
                              struct http_response *res)
 {
-    (void)allowed;
-    api_handle(req, res, admin_api(ud));
+    (void)ud;
+    client_group.fallback(client_group.ud, allowed, req, res);
+}
+
+static void metrics_options(void *ud, unsigned allowed, struct http_request *req,
+                            struct http_response *res)
+{
+    (void)ud;
+    client_group.options(client_group.ud, allowed, req, res);
 }
 
 static void admin_metrics_hook(void *ud, struct buf *b)
@@ -158,6 +160,9 @@ static void admin_metrics_hook(void *ud, struct buf *b)
     admin_metrics(ud, b);
 }
 
+/* The route table: groups are tried in the order added, so narrow prefixes
+ * come first — the admin API (/api/v1), /metrics with a token — and the
+ * client group (prefix "/") last. */
 static int build_router(struct serve *s)
 {
     int rc = router_new(&s->router);
@@ -172,20 +177,14 @@ static int build_router(struct serve *s)
             .count = 1,
             .ud = s->admin,
             .fallback = metrics_fallback,
-            .options = metrics_fallback,
+            .options = metrics_options,
         };
         rc = router_add(s->router, &metrics);
     }
-    if (rc == 0) {
-        struct route_group client = {
-            .name = "client",
-            .prefix = "/",
-            .ud = s->api,
-            .fallback = client_fallback,
-            .options = client_fallback,
-        };
-        rc = router_add(s->router, &client);
-    }
+    if (rc == 0 && (rc = api_routes(s->api, &client_group)) < 0)
+        log_error("serve", "invalid client route table");
+    if (rc == 0)
+        rc = router_add(s->router, &client_group);
     return rc;
 }
 
