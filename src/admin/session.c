@@ -92,7 +92,7 @@ int admin_authenticate(struct admin_call *c)
                             ADMIN_SCOPE_STREAMS_WRITE | ADMIN_SCOPE_CONTENT_WRITE;
             return 0;
         }
-        rc = dom_token_auth(c->db, bearer, c->now, &p, &c->err);
+        rc = dom_token_auth(c->db, bearer, c->now, c->client_ip, &p, &c->err);
     } else if (c->cookie && session_cookie(c->cookie, cookie, sizeof(cookie))) {
         rc = dom_session_auth(c->db, cookie, c->now, &p, &c->err);
         sodium_memzero(cookie, sizeof(cookie));
