@@ -370,12 +370,52 @@ static const char migration_3[] =
     "DROP TABLE admins;"
     "ALTER TABLE admins_v3 RENAME TO admins;";
 
-/* MERGE NOTE (i10-lines): number 4 is reserved for the i10-auth branch
- * (admin_sessions, api_tokens, audit_log) and 6 for i10-content. On this
- * branch migration 4 is an empty placeholder so that the lines/plans
- * migration below is the 5th entry; the integrator replaces the placeholder
- * with i10-auth's migration_4 at merge (keep migration_5 the 5th entry). */
-static const char migration_4_placeholder[] = "SELECT 1;";
+/* Admin API authentication and the audit log (db/admin_auth.c,
+ * domain/admin_auth.c): sessions and API tokens are stored as SHA-256 hashes
+ * of the secrets, never the secrets; the audit log keeps the username of an
+ * account that is later deleted. */
+static const char migration_4[] =
+    "CREATE TABLE admin_sessions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,"
+    "  csrf TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  ip TEXT NOT NULL DEFAULT '',"
+    "  user_agent TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    "CREATE INDEX admin_sessions_admin ON admin_sessions(admin_id);"
+    "CREATE INDEX admin_sessions_expiry ON admin_sessions(expires_at);"
+    "CREATE TABLE api_tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  scopes TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER,"
+    "  last_used_at INTEGER,"
+    "  last_used_ip TEXT,"
+    "  revoked_at INTEGER"
+    ") STRICT;"
+    "CREATE INDEX api_tokens_admin ON api_tokens(admin_id);"
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  admin_id INTEGER REFERENCES admins(id) ON DELETE SET NULL,"
+    "  admin_username TEXT NOT NULL,"
+    "  token_id INTEGER,"
+    "  ip TEXT NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  entity_id INTEGER,"
+    "  before TEXT,"
+    "  after TEXT"
+    ") STRICT;"
+    "CREATE INDEX audit_log_entity ON audit_log(entity, entity_id);"
+    "CREATE INDEX audit_log_admin ON audit_log(admin_id);";
 
 /* Lines and plans for the admin API (db/lines.c db_line_page,
  * db/plans.c): indexes for the list's sort keys and filters (100,000 lines,
@@ -430,6 +470,7 @@ static const char migration_5[] =
     ") STRICT;"
     "CREATE INDEX plan_bouquets_bouquet ON plan_bouquets(bouquet_id);";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4_placeholder,
+/* Migration 6 is reserved for the i10-content branch. */
+const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
                                      migration_5};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
