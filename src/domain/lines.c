@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "db/bouquets.h"
@@ -520,7 +521,7 @@ int dom_line_page(struct db *db, const struct dom_line_filter *f, const struct d
     *total = 0;
     if (f->status) {
         size_t i = 0;
-        while (i < 5 && strcmp(f->status, names[i]))
+        while (i < 5 && strcasecmp(f->status, names[i]))
             i++;
         if (i == 5)
             dom_err_field(e, "status", "unknown",
@@ -565,7 +566,7 @@ void dom_line_write_json(struct jsonw *w, const struct db_line *l, int64_t now)
     jsonw_key(w, "password");
     jsonw_str(w, l->password);
     jsonw_key(w, "status");
-    jsonw_str(w, dom_line_status_key(l, now));
+    jsonw_str(w, dom_line_status(l, now));
     jsonw_key(w, "max_connections");
     jsonw_int(w, l->max_connections);
     dom_write_time(w, "exp_date", l->has_exp ? l->exp_date : 0, true);

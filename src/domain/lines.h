@@ -92,7 +92,8 @@ int dom_line_delete_id(struct db *db, int64_t id, struct dom_error *e);
 /* The filters of a line list, as the query string gives them (NULL: not
  * given); each bad value is a 422 field error naming its parameter.
  * status: active | expired | disabled | banned (dom_line_state() at now) |
- * trial (the is_trial flag, whatever the state); expires_before /
+ * trial (the is_trial flag, whatever the state), in any letter case (the
+ * line's JSON shows "Active" ...); expires_before /
  * expires_after: RFC 3339 or YYYY-MM-DD, exclusive, lines that never expire
  * never match; bouquet_id: a positive integer. */
 struct dom_line_filter {
@@ -115,12 +116,13 @@ int dom_line_page(struct db *db, const struct dom_line_filter *f, const struct d
 /* The displayed status of l at now ("Active", "Expired", "Disabled",
  * "Banned"): dom_line_state() of its fields. */
 const char *dom_line_status(const struct db_line *l, int64_t now);
-/* The same in the admin API's lower case ("active" ...), the values of the
- * list's status filter. */
+/* The same in lower case ("active" ...), the values of the list's status
+ * filter. */
 const char *dom_line_status_key(const struct db_line *l, int64_t now);
 
 /* The line as the admin API (and `xtreamd line show --json`) shows it:
- * id, username, password, status, max_connections, exp_date (RFC 3339 or
+ * id, username, password, status (dom_line_status: "Active" ...),
+ * max_connections, exp_date (RFC 3339 or
  * null), exp_date_epoch (integer or null), is_trial, enabled, banned,
  * allowed_outputs [..], message, notes, bouquets [{id, name}] in order,
  * created_at, updated_at (RFC 3339). */

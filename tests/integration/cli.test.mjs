@@ -174,7 +174,7 @@ describe('line round trip', () => {
     assert.deepEqual(l.allowed_outputs, ['m3u8']);
     assert.deepEqual(l.bouquets.map((b) => b.name), ['Demo']);
     assert.equal(l.notes, 'room 12');
-    assert.equal(l.status, 'active');
+    assert.equal(l.status, 'Active');
     assert.ok(l.exp_date_epoch >= t0 + 30 * 86400 - 5 && l.exp_date_epoch <= Math.floor(Date.now() / 1000) + 30 * 86400 + 5, JSON.stringify(l));
     assert.equal(new Date(l.exp_date).getTime() / 1000, l.exp_date_epoch);
     await cliOk(['plan', 'set', 'Cli Gold', '--name', 'Cli Gold 2', '--no-duration', ...D()]);
