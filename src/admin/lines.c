@@ -118,10 +118,20 @@ static int answer_line(struct admin_call *c, int64_t id, const char *action, con
     return rc;
 }
 
+/* Decodes a line body; when members were refused (422), what did decode is
+ * still checked, so that one answer names every bad field. */
+static int decode(struct admin_call *c, struct dom_line_json *j, bool create)
+{
+    int rc = dom_line_from_json(c->body, c->body_len, j, &c->err);
+    if (rc < 0 && c->err.status == 422)
+        dom_line_validate(&j->in, create, &c->err);
+    return rc;
+}
+
 static int lines_create(struct admin_call *c)
 {
     struct dom_line_json j;
-    int rc = dom_line_from_json(c->body, c->body_len, &j, &c->err);
+    int rc = decode(c, &j, true);
     if (rc < 0)
         goto out;
     struct dom_line_created made;
@@ -149,7 +159,7 @@ static int lines_patch(struct admin_call *c)
     struct dom_line_json j;
     struct db_line cur = {0};
     char *before = NULL;
-    int rc = dom_line_from_json(c->body, c->body_len, &j, &c->err);
+    int rc = decode(c, &j, false);
     if (rc < 0)
         goto out;
     if ((rc = dom_begin(c->db, &c->err)) < 0)

@@ -92,11 +92,21 @@ static int answer_plan(struct admin_call *c, int64_t id, const char *action, con
     return rc;
 }
 
+/* Decodes a plan body; refused members (422) do not hide the rule errors
+ * of what did decode. */
+static int decode(struct admin_call *c, struct dom_plan_json *j, bool create)
+{
+    int rc = dom_plan_from_json(c->body, c->body_len, j, &c->err);
+    if (rc < 0 && c->err.status == 422)
+        dom_plan_validate(&j->in, create, &c->err);
+    return rc;
+}
+
 static int plans_create(struct admin_call *c)
 {
     struct dom_plan_json j;
     int64_t id = 0;
-    int rc = dom_plan_from_json(c->body, c->body_len, &j, &c->err);
+    int rc = decode(c, &j, true);
     if (rc < 0 || (rc = dom_begin(c->db, &c->err)) < 0)
         goto out;
     if ((rc = dom_plan_create(c->db, &j.in, &id, &c->err)) < 0 ||
@@ -157,7 +167,7 @@ out:
 static int plans_patch(struct admin_call *c)
 {
     struct dom_plan_json j;
-    int rc = dom_plan_from_json(c->body, c->body_len, &j, &c->err);
+    int rc = decode(c, &j, false);
     if (rc == 0)
         rc = change(c, &j.in);
     dom_plan_json_free(&j);

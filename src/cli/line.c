@@ -80,7 +80,7 @@ static const char usage_line[] = "usage: xtreamd line COMMAND ...\n"
 static const struct cli_field_name add_names[] = {
     {"max_connections", "--max-connections"},
     {"expires", "--expires"},
-    {"outputs", "--outputs"},
+    {"allowed_outputs", "--outputs"},
     {"message", "--message"},
     {"notes", "--notes"},
     {"bouquets", "--bouquet"},
@@ -89,7 +89,7 @@ static const struct cli_field_name add_names[] = {
 };
 static const struct cli_field_name set_names[] = {
     {"password", "--password"}, {"max_connections", "--max-connections"},
-    {"expires", "--expires"},   {"outputs", "--outputs"},
+    {"expires", "--expires"},   {"allowed_outputs", "--outputs"},
     {"message", "--message"},   {"notes", "--notes"},
     {"bouquets", "--bouquet"},  {NULL, NULL},
 };

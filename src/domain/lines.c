@@ -211,7 +211,7 @@ static int check_in(const struct dom_line_in *in, bool create, struct line_vals 
         v->exp_ts = in->exp_date;
     }
     if (in->outputs)
-        dom_parse_outputs("outputs", in->outputs, v->outputs, sizeof(v->outputs), e);
+        dom_parse_outputs("allowed_outputs", in->outputs, v->outputs, sizeof(v->outputs), e);
     if (in->message)
         dom_check_text("message", in->message, DOM_LINE_MESSAGE_MAX, true, e);
     if (in->notes)

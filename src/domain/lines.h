@@ -8,7 +8,7 @@
  * field has a textual form, and print or serialise the result; they hold no
  * rule of their own. Reaches the database only through db/lines.h and
  * db/bouquets.h. Errors: domain/error.h, fields named as in the JSON of a line
- * (username, password, max_connections, expires, outputs, message,
+ * (username, password, max_connections, expires or exp_date, allowed_outputs, message, notes,
  * bouquets[i]).
  * Threading: one thread per struct db, like the db layer.
  */

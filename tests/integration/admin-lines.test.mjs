@@ -192,7 +192,7 @@ describe('merge patch, ETag and field errors', () => {
     const id = ids['flt-bob'];
     assertProblem(
       await c.call('PATCH', `/api/v1/lines/${id}`, { max_connections: -1, exp_date: '2030-02-30', allowed_outputs: ['rtmp'], notes: 'x'.repeat(4097), username: 'other', colour: 'red', plan_id: 1 }),
-      422, 'VALIDATION_FAILED', ['max_connections', 'exp_date', 'outputs', 'notes', 'username', 'colour', 'plan_id'],
+      422, 'VALIDATION_FAILED', ['max_connections', 'exp_date', 'allowed_outputs', 'notes', 'username', 'colour', 'plan_id'],
     );
     assertProblem(await c.call('PATCH', `/api/v1/lines/${id}`, { bouquets: ['Demo', 999999] }), 422, 'UNKNOWN_REFERENCE', ['bouquets[1]']);
     assertProblem(await c.call('POST', '/api/v1/lines', { username: 'bad user' }), 422, 'VALIDATION_FAILED', ['username']);
