@@ -205,8 +205,11 @@ int dom_settings_get_all(struct db *db, struct jsonw *w, struct dom_error *e)
     return 0;
 }
 
-int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_error *e)
+/* Parses and checks a patch body: the document (an object) in *out, or an
+ * error. Every member is checked, each bad one named. */
+static int check_patch(const char *body, size_t len, json_t **out, struct dom_error *e)
 {
+    *out = NULL;
     if (len > 64 * 1024)
         return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than 65536 bytes");
     json_error_t jerr;
@@ -214,10 +217,9 @@ int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_e
     if (!doc)
         return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
                            jerr.line, jerr.column);
-    int rc = 0;
     if (!json_is_object(doc)) {
-        rc = dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
-        goto out;
+        json_decref(doc);
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
     }
     const char *key;
     json_t *v;
@@ -234,14 +236,35 @@ int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_e
         }
     }
     if (e->status) {
-        rc = -EINVAL;
-        goto out;
+        json_decref(doc);
+        return -EINVAL;
     }
+    *out = doc;
+    return 0;
+}
+
+int dom_settings_validate(const char *body, size_t len, struct dom_error *e)
+{
+    json_t *doc;
+    int rc = check_patch(body, len, &doc, e);
+    json_decref(doc);
+    return rc;
+}
+
+int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_error *e)
+{
+    json_t *doc;
+    int rc = check_patch(body, len, &doc, e);
+    if (rc)
+        return rc;
     rc = db_begin(db);
     if (rc) {
         rc = dom_err_internal(e, rc, "starting a transaction");
         goto out;
     }
+    const char *key;
+    json_t *v;
+    char text[SETTING_TEXT_MAX + 1];
     json_object_foreach(doc, key, v)
     {
         const struct dom_setting_def *d = find_def(key);

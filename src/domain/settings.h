@@ -47,6 +47,9 @@ int dom_settings_get_all(struct db *db, struct jsonw *w, struct dom_error *e);
 /* Applies a JSON Merge Patch (body: a JSON object of key -> value or null). 400 on a
  * body that is not an object, 422 with one field error per bad or unknown key. */
 int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_error *e);
+/* The checks of dom_settings_patch alone (no database): for decoders and
+ * tests/fuzz/fuzz_settings_json.c. */
+int dom_settings_validate(const char *body, size_t len, struct dom_error *e);
 
 /* The current value of an INT setting (its default when unset or unreadable). */
 long long dom_setting_int(struct db *db, const char *key);

@@ -887,6 +887,11 @@ static void test_settings(void **state)
         assert_int_equal(patch(f->db, body, &e), -EINVAL);
         assert_true(has_field(&e, "timezone", "unknown"));
     }
+    dom_error_reset(&e);
+    assert_int_equal(dom_settings_validate("{\"trial_hours\":-1}", 18, &e), -EINVAL);
+    assert_true(has_field(&e, "trial_hours", "range"));
+    dom_error_reset(&e);
+    assert_int_equal(dom_settings_validate("{\"trial_hours\":1}", 17, &e), 0);
     assert_int_equal(patch(f->db, "{\"trial_hours\":1,\"colour\":1}", &e), -EINVAL);
     assert_int_equal(dom_setting_int(f->db, "trial_hours"), 48); /* all or nothing */
     assert_int_equal(patch(f->db, "[]", &e), -EINVAL);
