@@ -64,6 +64,12 @@ static const char usage_list[] = "usage: xtreamd line list [--json] [--data DIR]
 
 static const char usage_show[] = "usage: xtreamd line show USERNAME [--json] [--data DIR]\n";
 
+static const char usage_extend[] =
+    "usage: xtreamd line extend USERNAME (--days N | --months N | --until DATE) [--data DIR]\n"
+    "  Extends a line from the later of now and its expiry: N days (1-3650), N calendar\n"
+    "  months (1-120), or until DATE (YYYY-MM-DD or RFC 3339; after the current expiry).\n"
+    "  A line that never expires cannot be extended (give it --expires with 'line set').\n";
+
 static const char usage_del[] = "usage: xtreamd line del USERNAME [--data DIR]\n"
                                 "  Deletes a line (and its devices and bouquet links).\n";
 
@@ -73,6 +79,8 @@ static const char usage_line[] = "usage: xtreamd line COMMAND ...\n"
                                  "  set USERNAME [options]              change a line\n"
                                  "  list [--json]                       list lines\n"
                                  "  show USERNAME [--json]              show one line\n"
+                                 "  extend USERNAME --days N|--months N|--until DATE\n"
+                                 "                                      extend a line\n"
                                  "  del USERNAME                        delete a line\n"
                                  "Run 'xtreamd line COMMAND --help' for the options of each.\n";
 
@@ -380,11 +388,54 @@ static int line_del(int argc, char **argv)
     return CLI_OK;
 }
 
+static int line_extend(int argc, char **argv)
+{
+    const char *cmd = "xtreamd line extend", *data = CLI_DEFAULT_DATA, *user = NULL;
+    long long days = 0, months = 0;
+    struct dom_line_extend_in in = {0};
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--days", CLI_INT, &days, .min = 1, .max = DOM_EXTEND_DAYS_MAX),
+        CLI_OPT("--months", CLI_INT, &months, .min = 1, .max = DOM_EXTEND_MONTHS_MAX),
+        CLI_OPT("--until", CLI_STR, &in.until),
+        CLI_OPT_END,
+    };
+    static const struct cli_field_name names[] = {
+        {"days", "--days"}, {"months", "--months"}, {"until", "--until"}, {NULL, NULL}};
+    struct cli_pos pos = {.v = &user, .min = 1, .max = 1, .name = "USERNAME"};
+    int r = cli_parse(cmd, usage_extend, argc, argv, opts, &pos);
+    if (r)
+        return cli_parse_exit(r);
+    in.days = days;
+    in.months = months;
+    struct db *db;
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    struct dom_error e;
+    struct db_line l;
+    int64_t exp = 0;
+    dom_error_reset(&e);
+    r = dom_line_get(db, user, &l, &e);
+    if (r == 0) {
+        r = dom_line_extend(db, l.id, &in, db_now(), &exp, &e);
+        db_line_clear(&l);
+    }
+    db_close(db);
+    if (r)
+        return cli_dom_fail(cmd, &e, names);
+    l.has_exp = true;
+    l.exp_date = exp;
+    char when[40];
+    format_exp(&l, when, sizeof(when));
+    printf("Extended line %s until %s\n", user, when);
+    return CLI_OK;
+}
+
 int cli_line(int argc, char **argv)
 {
     static const struct cli_cmd cmds[] = {
-        {"add", line_add}, {"set", line_set},    {"list", line_list}, {"show", line_show},
-        {"del", line_del}, {"delete", line_del}, {NULL, NULL},
+        {"add", line_add}, {"set", line_set},    {"list", line_list},     {"show", line_show},
+        {"del", line_del}, {"delete", line_del}, {"extend", line_extend}, {NULL, NULL},
     };
     return cli_dispatch("xtreamd line", usage_line, cmds, argc, argv);
 }

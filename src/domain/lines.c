@@ -615,7 +615,11 @@ int dom_line_extend_validate(const struct dom_line_extend_in *in, struct dom_err
     int given = (in->days != 0) + (in->months != 0) + (in->until != NULL);
     int64_t ts;
     if (given != 1)
-        return dom_err_field(e, given ? "until" : "days", given ? "conflict" : "required",
+        return dom_err_field(e,
+                             !given      ? "days"
+                             : in->until ? "until"
+                                         : "months",
+                             given ? "conflict" : "required",
                              "give exactly one of days, months or until");
     if (in->days && (in->days < 1 || in->days > DOM_EXTEND_DAYS_MAX))
         dom_err_field(e, "days", "range", "must be 1-%d, got %lld", DOM_EXTEND_DAYS_MAX,

@@ -56,6 +56,7 @@ describe('--help', () => {
     ['bouquet', 'del'],
     ['category'],
     ['category', 'list'],
+    ['line', 'extend'],
     ['plan'],
     ['plan', 'add'],
     ['plan', 'set'],
@@ -191,6 +192,22 @@ describe('line round trip', () => {
     const l2 = parseJson((await cliOk(['line', 'show', 'pl.user', '--json', ...D()])).stdout, 'line show --json');
     assert.equal(l2.max_connections, 4);
     await cliOk(['line', 'del', 'pl.user', ...D()]);
+  });
+
+  it('line extend: from the expiry, calendar months, until; refusals name the option', async () => {
+    await cliOk(['line', 'add', 'ext.user', PW, '--expires', '2031-01-31', ...D()]);
+    assert.match((await cliOk(['line', 'extend', 'ext.user', '--months', '1', ...D()])).stdout, /until 2031-02-28/);
+    assert.match((await cliOk(['line', 'extend', 'ext.user', '--days', '2', ...D()])).stdout, /until 2031-03-02/);
+    await cliOk(['line', 'extend', 'ext.user', '--until', '2031-06-01', ...D()]);
+    const l = parseJson((await cliOk(['line', 'show', 'ext.user', '--json', ...D()])).stdout, 'line show --json');
+    assert.equal(l.exp_date, '2031-06-01T00:00:00Z');
+    await expectExit(['line', 'extend', 'ext.user', '--days', '0', ...D()], 2, { stderrRe: /--days/ });
+    await expectExit(['line', 'extend', 'ext.user', '--days', '1', '--months', '1', ...D()], 2, { stderrRe: /--months/ });
+    await expectExit(['line', 'extend', 'ext.user', '--until', '2031-05-01', ...D()], 2, { stderrRe: /--until/ });
+    await expectExit(['line', 'extend', 'ext.user', ...D()], 2, { stderrRe: /--days/ });
+    await expectExit(['line', 'extend', 'demo', '--days', '1', ...D()], 1, { stderrRe: /never expires/ });
+    await expectExit(['line', 'extend', 'no.such.user', '--days', '1', ...D()], 1, { stderrRe: /no\.such\.user/ });
+    await cliOk(['line', 'del', 'ext.user', ...D()]);
   });
 
   it('bouquet add/list/del and category list --json', async () => {

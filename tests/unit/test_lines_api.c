@@ -553,7 +553,8 @@ static void test_line_extend(void **state)
         const char *body, *field, *code;
     } bad[] = {
         {"{}", "days", "required"},
-        {"{\"days\":1,\"months\":1}", "until", "conflict"},
+        {"{\"days\":1,\"months\":1}", "months", "conflict"},
+        {"{\"days\":1,\"until\":\"2030-01-01\"}", "until", "conflict"},
         {"{\"days\":0}", "days", "range"},
         {"{\"days\":3651}", "days", "range"},
         {"{\"months\":121}", "months", "range"},
