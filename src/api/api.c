@@ -767,6 +767,8 @@ static void h_metrics(const struct route_match *m, struct http_request *req,
     buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)r.api->admin_refused);
     loop_metrics(r.api, b);
     cache_metrics(r.api, b);
+    for (size_t i = 0; i < r.api->nmetrics_extra; i++)
+        r.api->metrics_extra[i].fn(r.api->metrics_extra[i].ud, b);
     int rc = b->err;
     if (!rc && req->method != HTTP_HEAD)
         rc = live_metrics_channels(r.api->live, res);
@@ -879,6 +881,17 @@ static void client_fallback(void *ud, unsigned allowed, struct http_request *req
         return;
     }
     api_text_error(&r, 404, "not found\n");
+}
+
+int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud)
+{
+    size_t cap = sizeof(api->metrics_extra) / sizeof(api->metrics_extra[0]);
+    if (api->nmetrics_extra == cap)
+        return -E2BIG;
+    api->metrics_extra[api->nmetrics_extra].fn = fn;
+    api->metrics_extra[api->nmetrics_extra].ud = ud;
+    api->nmetrics_extra++;
+    return 0;
 }
 
 int api_routes(struct api *api, struct route_group *out)

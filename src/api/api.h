@@ -67,5 +67,8 @@ struct conn_registry *api_conn_registry(struct api *api);
  * Add it after narrower groups. The routes have no OpenAPI summary. */
 struct route_group;
 int api_routes(struct api *api, struct route_group *out);
+/* More /metrics series from modules above the api (the admin events): fn
+ * appends Prometheus text to out, after the api's own. -E2BIG past 4. */
+int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud);
 
 #endif

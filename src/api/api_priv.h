@@ -36,6 +36,11 @@ struct api {
     uint64_t lag_window_start;
     uint64_t lag_max_cur[2], lag_max_prev[2];
     uint64_t lag_stalls; /* probes with a CPU-busy lateness over LOOP_STALL_NS */
+    struct {
+        void (*fn)(void *ud, struct buf *out);
+        void *ud;
+    } metrics_extra[4]; /* api_add_metrics */
+    size_t nmetrics_extra;
 };
 
 struct api_req {
