@@ -202,8 +202,8 @@ static void fan_out(struct events *ev, const char *msg, size_t len)
         if (s->q.len + len > EVENTS_QUEUE_MAX || buf_append(&s->q, msg, len)) {
             s->dead = true;
             ev->slow_dropped++;
-            log_warn("events", "subscriber cut: %zu bytes unread (bound %d)", s->q.len,
-                     EVENTS_QUEUE_MAX);
+            log_warn("events", "subscriber cut: %zu bytes unread, the next event would pass %d",
+                     s->q.len, EVENTS_QUEUE_MAX);
             buf_free(&s->q);
             http_conn_abort(s->conn);
             continue;
