@@ -148,7 +148,7 @@ static void sub_close(void *ctx)
     free(s);
 }
 
-int events_subscribe(struct events *ev, struct http_request *req, struct http_response *res)
+int events_subscribe(struct events *ev, struct http_response *res)
 {
     if (ev->stopped || ev->nsubs >= EVENTS_MAX_SUBSCRIBERS) {
         ev->refused++;
@@ -178,7 +178,6 @@ int events_subscribe(struct events *ev, struct http_request *req, struct http_re
     /* For HEAD the server sends the head and closes the source at once. */
     struct http_body_source src = {.pull = sub_pull, .close = sub_close, .ctx = s};
     http_response_source(res, &src, -1);
-    (void)req;
     return 0;
 }
 

@@ -63,13 +63,15 @@ void events_stop(struct events *ev);
  * Turns res into the event stream: status 200, Content-Type
  * text/event-stream, Cache-Control: no-cache, X-Accel-Buffering: no, a
  * close-delimited streamed body (no Content-Length) starting with
- * "retry: 3000". The handler returns right after (it adds nothing else to
- * res; extra headers such as CORS may be added before the call). For HEAD the
- * same head is sent without a body and nothing is subscribed.
- * -EBUSY at EVENTS_MAX_SUBSCRIBERS or once stopped, -ENOMEM: nothing was
- * written to res, answer the error yourself.
+ * "retry: 3000". Nothing else may be added to res's body afterwards (headers
+ * such as CORS may be added before or after). Works on a deferred response
+ * too (the admin API's): subscribe, then http_response_resume(); if the
+ * connection closes first, the server's close of the source unsubscribes. For
+ * HEAD the server sends the head alone and closes the source at once.
+ * -EBUSY at EVENTS_MAX_SUBSCRIBERS or once stopped (counted), -ENOMEM:
+ * nothing was written to res, answer the error yourself (503 + Retry-After).
  */
-int events_subscribe(struct events *ev, struct http_request *req, struct http_response *res);
+int events_subscribe(struct events *ev, struct http_response *res);
 
 /*
  * Sends an event to every subscriber: type is a token ([a-z0-9_.-]+, at most

@@ -52,7 +52,7 @@ static void handler(struct http_request *req, struct http_response *res, void *u
 {
     struct fixture *f = ud;
     if (req->segment_count == 1 && strcmp(req->segments[0], "events") == 0) {
-        int rc = events_subscribe(f->ev, req, res);
+        int rc = events_subscribe(f->ev, res);
         if (rc == -EBUSY)
             http_response_text(res, 503, "text/plain", "busy\n");
         else if (rc)
