@@ -4,20 +4,23 @@
 // directions with paging; JSON Merge Patch leaving omitted fields alone and
 // null clearing; ETag/If-Match 412 on PATCH, DELETE and extend; 422 field
 // errors; POST /lines/{id}/extend (days, months, until, from max(now,
-// expiry), 409 NEVER_EXPIRES); a line created from a plan; audit rows; and
-// an extension reaching player_api.php within 2 s.
+// expiry), 409 NEVER_EXPIRES); a line created from a plan; audit rows;
+// GET /lines/{id}/sessions; and an extension reaching player_api.php within
+// 2 s.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { world } from './lib/fixture.mjs';
 import { AdminClient, addAdmin, assertProblem } from './lib/admin.mjs';
 import { api, request } from './lib/http.mjs';
 import { cliOk } from './lib/server.mjs';
+import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
 
 const ROOT_PW = 'Root.pass-1234';
 let w;
 let c;
 const ids = {}; // fixture username -> id
-let bq = {}; // bouquet name -> id
+const bq = {}; // bouquet name -> id
+let streamId; // a test-pattern live channel for the sessions test
 
 // The fixture lines (usernames share "flt-" so that q=flt- isolates them from the demo line).
 const FIXTURE = [
@@ -35,6 +38,7 @@ before(async () => {
     seed: async (dir) => {
       await addAdmin(dir, 'root', ROOT_PW);
       await cliOk(['bouquet', 'add', 'Sport', '--category', 'Demo News', '--data', dir]);
+      streamId = Number((await cliOk(['stream', 'add', 'Sessions Test', '--source', LAVFI_SMALL, '--data', dir])).stdout.trim());
     },
   });
   c = new AdminClient(w.port);
@@ -273,6 +277,38 @@ describe('lines from a plan, audit rows, and the client API', () => {
     assert.equal(rows[2].after.exp_date_epoch, rows[2].before.exp_date_epoch + 10 * 86400);
     assert.equal(rows[3].after, null);
     assert.equal(rows[3].before.username, 'audited');
+  });
+
+  it('GET /lines/{id}/sessions lists the connections of that line only', async () => {
+    const pass = 'Sess.pass-123';
+    const l = await c.ok('POST', '/api/v1/lines', { username: 'sess-line', password: pass, max_connections: 0 });
+    const empty = await c.ok('GET', `/api/v1/lines/${l.id}/sessions`);
+    assert.deepEqual(empty.items, []);
+    assert.equal(empty.total, 0);
+    assertProblem(await c.call('GET', '/api/v1/lines/999999/sessions'), 404, 'NOT_FOUND');
+    const known = Date.now() + 10000; // the catalogue snapshot picks the new line up
+    while ((await request(w.port, 'GET', api('sess-line', pass), { adminToken: false })).json().user_info?.auth !== 1) {
+      assert.ok(Date.now() < known, 'the new line logs in');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const v = await tsViewer(w.port, `/live/sess-line/${pass}/${streamId}.ts`, { keep: false });
+    try {
+      assert.equal(v.status, 200);
+      const deadline = Date.now() + 30000; // ffmpeg starts the channel on demand
+      let page;
+      for (;;) {
+        page = await c.ok('GET', `/api/v1/lines/${l.id}/sessions`);
+        if (page.total === 1) break;
+        assert.ok(Date.now() < deadline, `the session shows up: ${JSON.stringify(page)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(page.items[0].username, 'sess-line');
+      assert.equal(page.items[0].line_id, l.id);
+      assert.equal(page.items[0].stream_id, streamId);
+      assert.equal((await c.ok('GET', `/api/v1/lines/${ids['flt-alice']}/sessions`)).total, 0);
+    } finally {
+      v.close();
+    }
   });
 
   it('an extension shows in player_api.php within 2 s', async () => {
