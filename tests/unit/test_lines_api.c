@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/jsonw.h"
 #include "db/db.h"
+#include "db/db_sqlite.h" /* white box: rewinding the schema to migration 4 */
 #include "domain/catalogue.h"
 #include "domain/error.h"
 #include "domain/line_json.h"
@@ -908,6 +909,36 @@ static void test_settings(void **state)
     json_decref(d);
 }
 
+/* Migration 5 on a database that already has lines: the search index is
+ * built from them (FTS5 'rebuild'), and the sort/filter indexes exist. */
+static void test_migration_5_on_existing_lines(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(db_exec(f->db, "DROP TRIGGER lines_search_ai; DROP TRIGGER lines_search_ad;"
+                                    "DROP TRIGGER lines_search_au; DROP TABLE lines_search;"
+                                    "DROP INDEX lines_exp_date; DROP INDEX lines_created_at;"
+                                    "DROP INDEX lines_updated_at; DROP INDEX lines_max_connections;"
+                                    "DROP INDEX line_bouquets_bouquet; DROP TABLE plan_bouquets;"
+                                    "DROP TABLE plans; PRAGMA user_version = 4;"),
+                     0);
+    assert_int_equal(db_exec(f->db, "INSERT INTO lines (username, password, notes, created_at,"
+                                    " updated_at) VALUES ('old.one', 'pw', 'room 301', 1, 1),"
+                                    " ('old.two', 'pw', '', 1, 1);"),
+                     0);
+    db_close(f->db);
+    f->db = NULL;
+    assert_int_equal(db_open(f->dir, &f->db), 0);
+    struct dom_line_filter all = {.now = db_now()};
+    struct db_page p = {.limit = 10, .q = "room 30"};
+    int64_t total;
+    assert_string_equal(page_names(f->db, &all, &p, &total), "old.one");
+    p.q = "old.t";
+    assert_string_equal(page_names(f->db, &all, &p, &total), "old.two");
+    struct dom_error e;
+    dom_error_reset(&e);
+    assert_true(mk_plan(f->db, "{\"name\":\"After\"}", &e) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -920,6 +951,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_from_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_5_on_existing_lines, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
