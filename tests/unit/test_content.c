@@ -23,6 +23,7 @@
 #include "db/db.h"
 #include "db/library.h"
 #include "domain/content.h"
+#include "domain/import.h"
 #include "db_fixture.h"
 
 static int setup(void **state)
@@ -525,6 +526,68 @@ static void test_json_decoding(void **state)
     assert_true(has_field(&e, "ids[1]", "type"));
 }
 
+struct progress_log {
+    int percent[256];
+    const char *stage[256];
+    int n;
+};
+
+static void on_progress(void *ctx, int percent, const char *stage)
+{
+    struct progress_log *l = ctx;
+    if (l->n < 256) {
+        l->percent[l->n] = percent;
+        l->stage[l->n++] = stage;
+    }
+}
+
+/* The job form of the M3U import: progress from 0 to 100 by bytes, the
+ * same all-or-nothing rule (a rejected line: nothing written, no "done"). */
+static void test_import_run(void **state)
+{
+    struct db *db = DB(state);
+    struct dom_error e;
+    struct dom_import_result res;
+    struct progress_log log = {0};
+    size_t cap = 3 * DOM_IMPORT_CHUNK, len = 0;
+    char *pl = malloc(cap);
+    assert_non_null(pl);
+    len += (size_t)snprintf(pl, cap, "#EXTM3U\n");
+    for (int i = 0; len + 200 < cap; i++)
+        len += (size_t)snprintf(pl + len, cap - len,
+                                "#EXTINF:-1 group-title=\"G\",Channel %d\nhttp://src/%d\n", i, i);
+    struct dom_import_in in = {.kind = "live"};
+    dom_error_reset(&e);
+    assert_int_equal(dom_import_run(db, &in, pl, len, on_progress, &log, &res, &e), 0);
+    assert_true(res.entries > 100);
+    assert_true(log.n >= 4);
+    assert_string_equal(log.stage[0], "starting");
+    assert_int_equal(log.percent[log.n - 1], 100);
+    assert_string_equal(log.stage[log.n - 1], "done");
+    for (int i = 1; i < log.n; i++)
+        assert_true(log.percent[i] >= log.percent[i - 1]);
+    struct dom_obj *o;
+    size_t n;
+    int64_t total;
+    struct db_page p = page(0, 1, NULL, false);
+    assert_int_equal(dom_stream_page(db, NULL, &p, &o, &n, &total, &e), 0);
+    assert_int_equal(total, (int64_t)res.entries);
+    int64_t before = total;
+    dom_obj_free_all(&dom_res_stream, o, n);
+    const char *bad = "#EXTM3U\n#EXTINF:-1,New\nhttp://new/1\n#EXTINF:-1,Local\n/etc/passwd\n";
+    struct progress_log blog = {0};
+    struct dom_import_in rin = {.kind = "live", .remote = true};
+    dom_error_reset(&e);
+    assert_int_not_equal(dom_import_run(db, &rin, bad, strlen(bad), on_progress, &blog, &res, &e),
+                         0);
+    assert_int_equal(e.status, 422);
+    assert_string_not_equal(blog.stage[blog.n - 1], "done");
+    assert_int_equal(dom_stream_page(db, NULL, &p, &o, &n, &total, &e), 0);
+    assert_int_equal(total, before); /* "New" was not written */
+    dom_obj_free_all(&dom_res_stream, o, n);
+    free(pl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +597,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_movies_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_epg_sources, setup, teardown),
         cmocka_unit_test(test_json_decoding),
+        cmocka_unit_test_setup_teardown(test_import_run, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
