@@ -312,6 +312,10 @@ int db_rec_page(struct db *db, const struct db_table *t, const struct db_eq *eq,
     buf_puts(&sel, wh.data);
     buf_puts(&sel, " ORDER BY ");
     for (size_t k = 0; k < p->nsort; k++) {
+        if (strcmp(p->sort[k], "id") == 0 && sortable(t, "id")) {
+            buf_printf(&sel, "t.id%s, ", p->desc[k] ? " DESC" : "");
+            continue;
+        }
         int i = db_col_index(t, p->sort[k]);
         if (i < 0 || !sortable(t, p->sort[k])) {
             rc = -EINVAL;
@@ -542,19 +546,21 @@ void db_stream_sources_free(char **urls, size_t n)
     free(urls);
 }
 
-int db_stream_sources_get(struct db *db, int64_t stream_id, char ***urls, size_t *n)
+static const char SOURCES_SQL[] =
+    "SELECT url FROM stream_sources WHERE stream_id = ?1 ORDER BY position";
+static const char ITEMS_SQL[] = "SELECT kind, COALESCE(item_id, 0) FROM bouquet_items"
+                                " WHERE bouquet_id = ?1 ORDER BY position, id";
+
+static int sources_with(struct db *db, sqlite3_stmt *st, int64_t stream_id, char ***urls, size_t *n)
 {
-    sqlite3_stmt *st;
     void *rows = NULL;
     size_t len = 0;
     *urls = NULL;
     *n = 0;
-    if (db_prepare(db, "SELECT url FROM stream_sources WHERE stream_id = ?1 ORDER BY position",
-                   &st))
-        return -EIO;
+    sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, stream_id);
     int rc = db_step_rows(db, st, "stream sources", sizeof(char *), 4, read_url, NULL, &rows, &len);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc) {
         db_stream_sources_free(rows, len);
         return rc;
@@ -562,6 +568,18 @@ int db_stream_sources_get(struct db *db, int64_t stream_id, char ***urls, size_t
     *urls = rows;
     *n = len;
     return 0;
+}
+
+int db_stream_sources_get(struct db *db, int64_t stream_id, char ***urls, size_t *n)
+{
+    sqlite3_stmt *st;
+    *urls = NULL;
+    *n = 0;
+    if (db_prepare(db, SOURCES_SQL, &st))
+        return -EIO;
+    int rc = sources_with(db, st, stream_id, urls, n);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int db_stream_sources_set(struct db *db, int64_t stream_id, const char *const *urls, size_t n)
@@ -608,22 +626,18 @@ static int read_item(void *ctx, sqlite3_stmt *st, void *row)
     return 0;
 }
 
-int db_bouquet_items_get(struct db *db, int64_t bouquet_id, struct db_item **items, size_t *n)
+static int items_with(struct db *db, sqlite3_stmt *st, int64_t bouquet_id, struct db_item **items,
+                      size_t *n)
 {
-    sqlite3_stmt *st;
     void *rows = NULL;
     size_t len = 0;
     *items = NULL;
     *n = 0;
-    if (db_prepare(db,
-                   "SELECT kind, COALESCE(item_id, 0) FROM bouquet_items WHERE bouquet_id = ?1"
-                   " ORDER BY position, id",
-                   &st))
-        return -EIO;
+    sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, bouquet_id);
     int rc = db_step_rows(db, st, "bouquet items", sizeof(struct db_item), 8, read_item, NULL,
                           &rows, &len);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc) {
         free(rows);
         return rc;
@@ -631,6 +645,61 @@ int db_bouquet_items_get(struct db *db, int64_t bouquet_id, struct db_item **ite
     *items = rows;
     *n = len;
     return 0;
+}
+
+int db_bouquet_items_get(struct db *db, int64_t bouquet_id, struct db_item **items, size_t *n)
+{
+    sqlite3_stmt *st;
+    *items = NULL;
+    *n = 0;
+    if (db_prepare(db, ITEMS_SQL, &st))
+        return -EIO;
+    int rc = items_with(db, st, bouquet_id, items, n);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+struct db_parts {
+    struct db *db;
+    sqlite3_stmt *sources, *items;
+};
+
+int db_parts_open(struct db *db, struct db_parts **out)
+{
+    struct db_parts *p = calloc(1, sizeof(*p));
+    *out = NULL;
+    if (!p)
+        return -ENOMEM;
+    p->db = db;
+    *out = p;
+    return 0;
+}
+
+void db_parts_close(struct db_parts *p)
+{
+    if (!p)
+        return;
+    sqlite3_finalize(p->sources);
+    sqlite3_finalize(p->items);
+    free(p);
+}
+
+int db_parts_sources(struct db_parts *p, int64_t stream_id, char ***urls, size_t *n)
+{
+    *urls = NULL;
+    *n = 0;
+    if (!p->sources && db_prepare(p->db, SOURCES_SQL, &p->sources))
+        return -EIO;
+    return sources_with(p->db, p->sources, stream_id, urls, n);
+}
+
+int db_parts_items(struct db_parts *p, int64_t bouquet_id, struct db_item **items, size_t *n)
+{
+    *items = NULL;
+    *n = 0;
+    if (!p->items && db_prepare(p->db, ITEMS_SQL, &p->items))
+        return -EIO;
+    return items_with(p->db, p->items, bouquet_id, items, n);
 }
 
 int db_bouquet_items_set(struct db *db, int64_t bouquet_id, const struct db_item *items, size_t n)

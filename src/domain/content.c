@@ -539,8 +539,14 @@ int dom_content_page(struct db *db, const struct dom_resource *r, const struct d
     for (size_t k = 0; k < len; k++)
         o[k].rec = recs[k];
     free(recs); /* the strings moved into o */
-    for (size_t k = 0; k < len && rc == 0; k++)
-        rc = load_parts(db, r, &o[k]);
+    struct db_parts *parts = NULL;
+    if (len && (r == &dom_res_stream || r == &dom_res_bouquet))
+        rc = db_parts_open(db, &parts);
+    for (size_t k = 0; k < len && rc == 0 && parts; k++)
+        rc = r == &dom_res_stream
+                 ? db_parts_sources(parts, o[k].rec.id, &o[k].sources, &o[k].nsources)
+                 : db_parts_items(parts, o[k].rec.id, &o[k].items, &o[k].nitems);
+    db_parts_close(parts);
     if (rc) {
         dom_obj_free_all(r, o, len);
         return dom_err_internal(e, rc, "listing");

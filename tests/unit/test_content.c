@@ -261,6 +261,11 @@ static void test_streams(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(o[0].rec.id, s1);
     dom_obj_free_all(&dom_res_stream, o, n);
+    p = page(0, 10, "id", true);
+    assert_int_equal(dom_stream_page(db, &f, &p, &o, &n, &total, &e), 0);
+    assert_int_equal(o[0].rec.id, s3);
+    assert_int_equal(o[2].rec.id, s1);
+    dom_obj_free_all(&dom_res_stream, o, n);
     p = page(0, 10, NULL, false);
     p.q = "THR";
     assert_int_equal(dom_stream_page(db, &f, &p, &o, &n, &total, &e), 0);
