@@ -341,6 +341,21 @@ static void test_bouquets(void **state)
     j = object_json(db, &dom_res_bouquet, b);
     assert_non_null(strstr(j, "\"items\":[{\"kind\":\"all\",\"id\":null}]"));
     free(j);
+    /* A list page carries each bouquet's items. */
+    int64_t b2 = create(db, &dom_res_bouquet, "{\"name\":\"Empty\"}");
+    struct dom_obj *o;
+    size_t n;
+    int64_t total;
+    struct db_page p = {.limit = 10, .nsort = 1, .sort = {"name"}};
+    dom_error_reset(&e);
+    assert_int_equal(dom_bouquet_page(db, &p, &o, &n, &total, &e), 0);
+    assert_int_equal(total, 2);
+    assert_int_equal(o[0].rec.id, b);
+    assert_int_equal(o[0].nitems, 1);
+    assert_string_equal(o[0].items[0].kind, "all");
+    assert_int_equal(o[1].rec.id, b2);
+    assert_int_equal(o[1].nitems, 0);
+    dom_obj_free_all(&dom_res_bouquet, o, n);
     assert_int_equal(write_json(db, &dom_res_bouquet, 0, "{\"name\":\"Basic\"}", &e), -EEXIST);
     assert_true(has_field(&e, "name", "conflict"));
 }
