@@ -370,8 +370,55 @@ static const char migration_3[] =
     "DROP TABLE admins;"
     "ALTER TABLE admins_v3 RENAME TO admins;";
 
+/* Admin API authentication and the audit log (db/admin_auth.c,
+ * domain/admin_auth.c): sessions and API tokens are stored as SHA-256 hashes
+ * of the secrets, never the secrets; the audit log keeps the username of an
+ * account that is later deleted. */
+static const char migration_4[] =
+    "CREATE TABLE admin_sessions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,"
+    "  csrf TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  last_seen_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  ip TEXT NOT NULL DEFAULT '',"
+    "  user_agent TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    "CREATE INDEX admin_sessions_admin ON admin_sessions(admin_id);"
+    "CREATE INDEX admin_sessions_expiry ON admin_sessions(expires_at);"
+    "CREATE TABLE api_tokens ("
+    "  id INTEGER PRIMARY KEY,"
+    "  admin_id INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),"
+    "  token_hash TEXT NOT NULL UNIQUE,"
+    "  scopes TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER,"
+    "  last_used_at INTEGER,"
+    "  last_used_ip TEXT,"
+    "  revoked_at INTEGER"
+    ") STRICT;"
+    "CREATE INDEX api_tokens_admin ON api_tokens(admin_id);"
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  admin_id INTEGER REFERENCES admins(id) ON DELETE SET NULL,"
+    "  admin_username TEXT NOT NULL,"
+    "  token_id INTEGER,"
+    "  ip TEXT NOT NULL DEFAULT '',"
+    "  action TEXT NOT NULL,"
+    "  entity TEXT NOT NULL,"
+    "  entity_id INTEGER,"
+    "  before TEXT,"
+    "  after TEXT"
+    ") STRICT;"
+    "CREATE INDEX audit_log_entity ON audit_log(entity, entity_id);"
+    "CREATE INDEX audit_log_admin ON audit_log(admin_id);";
+
 /* Migration 6 (i10-content; reserved number: 4 and 5 belong to other
- * branches, the order is fixed when they merge). Indexes for the admin
+ * branches; when migration_5 (i10-lines) merges it goes before this one). Indexes for the admin
  * API's lists: sorting 50,000 channels by name for a deep page must walk an
  * index, not sort every row; the order columns serve the default sorts. */
 static const char migration_6[] = "CREATE INDEX streams_name ON streams(name);"
@@ -379,5 +426,6 @@ static const char migration_6[] = "CREATE INDEX streams_name ON streams(name);"
                                   "CREATE INDEX movies_title ON movies(title);"
                                   "CREATE INDEX series_title ON series(title);";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_6};
+const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
+                                     migration_6};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
