@@ -289,6 +289,9 @@ describe('jobs and EPG', () => {
     assert.equal(bad.status, 202);
     const bj = await jobDone(bad.json());
     assert.equal(bj.state, 'failed');
+    assert.equal(bj.error.code, 'INPUT_REJECTED', JSON.stringify(bj.error));
+    assert.ok(bj.error.errors.some((e) => e.field === 'line 3' && e.code === 'rejected'), JSON.stringify(bj.error));
+    assert.ok(!(await liveNames()).includes('Local'), 'a failed import writes nothing');
     assertProblem(await c.call('POST', '/api/v1/imports/m3u', { kind: 'radio' }), 422, 'VALIDATION_FAILED', ['url']);
     assertProblem(await c.call('POST', '/api/v1/imports/m3u', { url: 'ftp://x/y.m3u' }), 422, 'VALIDATION_FAILED', ['url']);
   });
