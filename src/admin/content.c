@@ -512,6 +512,42 @@ static int epg_unmapped_list(struct admin_call *c)
     return 0;
 }
 
+static int epg_status_get(struct admin_call *c)
+{
+    int64_t id;
+    struct dom_obj o;
+    if (admin_param_id(c, 0, "EPG source", &id))
+        return -ENOENT;
+    int rc = dom_epg_source_status(c->db, id, &o, &c->err);
+    if (rc < 0)
+        return rc;
+    /* The status members of the source object, by name, plus ok. */
+    static const char *const keys[] = {"last_import", "last_attempt", "last_status",
+                                       "channels",    "programmes",   NULL};
+    const struct db_table *t = dom_res_epg_source.tbl;
+    int st = db_col_index(t, "last_status");
+    jsonw_obj_begin(&c->w);
+    jsonw_key(&c->w, "source_id");
+    jsonw_int(&c->w, id);
+    for (size_t k = 0; keys[k]; k++) {
+        int i = db_col_index(t, keys[k]);
+        if (t->cols[i].type == DB_COL_TIME)
+            admin_write_time(&c->w, keys[k], o.rec.v[i].i, true);
+        else if (t->cols[i].type == DB_COL_TEXT) {
+            jsonw_key(&c->w, keys[k]);
+            jsonw_str(&c->w, o.rec.v[i].s);
+        } else {
+            jsonw_key(&c->w, keys[k]);
+            jsonw_int(&c->w, o.rec.v[i].i);
+        }
+    }
+    jsonw_key(&c->w, "ok");
+    jsonw_bool(&c->w, strncmp(o.rec.v[st].s, "ok", 2) == 0);
+    jsonw_obj_end(&c->w);
+    dom_obj_free(&dom_res_epg_source, &o);
+    return 0;
+}
+
 /* ---- jobs --------------------------------------------------------------------------- */
 
 static void job_progress(void *ctx, int percent, const char *stage)
@@ -842,6 +878,7 @@ static const struct admin_route_ext ext_items = {.work = bouquet_items_put};
 static const struct admin_route_ext ext_order = {.work = category_order_put};
 static const struct admin_route_ext ext_stream_epg = {.work = stream_epg_put};
 static const struct admin_route_ext ext_epg_import = {.work = epg_import_post};
+static const struct admin_route_ext ext_epg_status = {.work = epg_status_get};
 static const struct admin_route_ext ext_m3u = {.work = m3u_import_post};
 static const struct admin_route_ext ext_scan = {.work = library_scan_post};
 
@@ -906,6 +943,8 @@ static const struct route routes[] = {
     {ROUTE_POST, "/api/v1/epg/sources/{id}/import", admin_route_fn, NULL, ROUTE_AUTH_ADMIN,
      "content:write", "Import an EPG source now (a job)", "epg", NULL, "JobAccepted", 202,
      &ext_epg_import},
+    {ROUTE_GET, "/api/v1/epg/sources/{id}/status", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
+     "The import status of an EPG source", "epg", NULL, "EpgSourceStatus", 200, &ext_epg_status},
     {ROUTE_GET, "/api/v1/epg/unmapped", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
      "Streams without a guide, with candidate guide channels", "epg", NULL, "UnmappedList", 200,
      &ext_unmapped},
@@ -918,7 +957,7 @@ static const struct route routes[] = {
 
 /* ---- schemas, generated from the resource descriptions ------------------------------------ */
 
-#define NSCHEMAS (7 * 4 + 7)
+#define NSCHEMAS (7 * 4 + 8)
 static struct admin_schema schemas[NSCHEMAS];
 
 static void prop(struct buf *b, const struct db_col *col, const struct dom_field *f, bool *first)
@@ -1116,6 +1155,14 @@ __attribute__((constructor)) static void schemas_init(void)
         "\"properties\":{\"path\":{\"type\":\"string\",\"description\":\"an absolute folder\"},"
         "\"kind\":{\"enum\":[\"movie\",\"series\"]},\"category\":{\"type\":\"string\","
         "\"maxLength\":200}}}"};
+    schemas[k++] = (struct admin_schema){
+        "EpgSourceStatus",
+        "{\"type\":\"object\",\"required\":[\"source_id\",\"last_import\",\"last_attempt\","
+        "\"last_status\",\"channels\",\"programmes\",\"ok\"],\"properties\":{\"source_id\":"
+        "{\"type\":\"integer\"},\"last_import\":{\"type\":[\"string\",\"null\"],\"format\":"
+        "\"date-time\"},\"last_attempt\":{\"type\":[\"string\",\"null\"],\"format\":"
+        "\"date-time\"},\"last_status\":{\"type\":\"string\"},\"channels\":{\"type\":"
+        "\"integer\"},\"programmes\":{\"type\":\"integer\"},\"ok\":{\"type\":\"boolean\"}}}"};
     (void)k;
 }
 

@@ -252,6 +252,11 @@ describe('movies and series', () => {
     const e1 = await created('POST', `/api/v1/series/${s.id}/episodes`, { season: 1, episode_num: 1, source: 'https://example.invalid/s1e1.mp4', title: 'Pilot' });
     const e2 = await created('POST', `/api/v1/series/${s.id}/episodes`, { season: 2, episode_num: 1, source: 'https://example.invalid/s2e1.mp4' });
     assert.equal(e1.series_id, s.id);
+    const other = await created('POST', '/api/v1/series', { name: 'API Other Show' });
+    const byShowCat = await c.ok('GET', `/api/v1/series?category_id=${sc.id}`);
+    assert.deepEqual(byShowCat.items.map((x) => x.id), [s.id]);
+    const showsByName = await c.ok('GET', '/api/v1/series?q=api&sort=-name');
+    assert.deepEqual(showsByName.items.map((x) => x.id), [s.id, other.id]);
     const s2 = await c.ok('GET', `/api/v1/series/${s.id}/episodes?season=2`);
     assert.deepEqual(s2.items.map((x) => x.id), [e2.id]);
     const all = await c.ok('GET', `/api/v1/series/${s.id}/episodes?sort=-season`);
@@ -321,6 +326,10 @@ describe('jobs and EPG', () => {
     assert.equal(st.programmes, 1);
     assert.match(st.last_import, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.match(st.last_status, /^ok/);
+    const status = await c.ok('GET', `/api/v1/epg/sources/${src.id}/status`);
+    assert.equal(status.ok, true);
+    assert.equal(status.channels, 1);
+    assert.equal(status.last_import, st.last_import);
 
     const un = await c.ok('GET', '/api/v1/epg/unmapped?page_size=1000');
     const mine = un.items.find((u) => u.stream_id === stream.id);
