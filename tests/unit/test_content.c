@@ -416,6 +416,19 @@ static void test_movies_series(void **state)
     assert_non_null(strstr(j, "\"plot\":\"\""));
     assert_non_null(strstr(j, "\"name\":\"Film\"")); /* untouched */
     free(j);
+    /* Never a file of the data directory, even when a root covers it. */
+    char secret[160];
+    snprintf(secret, sizeof(secret), "%s/xtreamd.db", fx->dir);
+    assert_int_equal(db_library_root_add(db, fx->dir), 0);
+    snprintf(body, sizeof(body), "{\"name\":\"Secret\",\"source\":\"%s\"}", secret);
+    struct dom_content_in din;
+    int64_t did;
+    dom_error_reset(&e);
+    assert_int_equal(dom_content_from_json(&dom_res_movie, body, strlen(body), &din, &e), 0);
+    din.data_dir = fx->dir;
+    assert_int_equal(dom_content_create(db, &dom_res_movie, &din, &did, &e), -EINVAL);
+    assert_true(has_field(&e, "source", "forbidden"));
+    dom_content_in_free(&din);
     int64_t m2 = create(db, &dom_res_movie, "{\"name\":\"Web\",\"source\":\"https://cdn/x.mp4\"}");
     struct dom_obj *o;
     size_t n;
