@@ -151,7 +151,11 @@ static int tokens_create(struct admin_call *c)
             return dom_err_field(&c->err, "scopes", "too_many", "at most 8 scopes");
         names[n++] = json_is_string(v) ? json_string_value(v) : "";
     }
-    if (dom_scopes_parse(names, n, &in.scopes, &c->err) || parse_expiry(c, &in.expires_at))
+    if (n)
+        dom_scopes_parse(names, n, &in.scopes, &c->err);
+    parse_expiry(c, &in.expires_at);
+    struct dom_principal caller = {.admin_id = c->who.admin_id, .viewer = c->who.viewer};
+    if (dom_token_validate(&caller, &in, c->now, &c->err) < 0 || c->err.status)
         return -EINVAL;
     if (!(c->who.scopes & ADMIN_SCOPE_ADMIN) && (in.scopes & ~c->who.scopes))
         return dom_err_set(&c->err, 403, "FORBIDDEN",
@@ -395,7 +399,12 @@ static int admins_patch(struct admin_call *c)
     if ((in.role || in.disabled >= 0) &&
         (rc = dom_admin_update(c->db, cur.username, &in, &c->err)) < 0)
         goto fail;
-    if (password && (rc = dom_admin_set_password(c->db, cur.username, password, NULL, &c->err)) < 0)
+    struct dom_admin_secret secret;
+    memset(&secret, 0, sizeof(secret));
+    if (password)
+        rc = dom_admin_set_password(c->db, cur.username, password, &secret, &c->err);
+    sodium_memzero(&secret, sizeof(secret));
+    if (rc < 0)
         goto fail;
     if ((rc = answer_admin(c, cur.username, "update", before)) < 0 ||
         (rc = dom_commit(c->db, &c->err)) < 0)

@@ -705,12 +705,6 @@ static void h_metrics(const struct route_match *m, struct http_request *req,
         api_serve_metrics(r.api, req->method == HTTP_HEAD, res);
 }
 
-void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud)
-{
-    api->metrics_hook = fn;
-    api->metrics_hook_ud = ud;
-}
-
 void api_serve_metrics(struct api *api, bool head, struct http_response *res)
 {
     /* Prometheus text: engine-wide and VOD series first, then the
@@ -728,8 +722,8 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)api->admin_refused);
     loop_metrics(api, b);
     cache_metrics(api, b);
-    if (api->metrics_hook)
-        api->metrics_hook(api->metrics_hook_ud, b);
+    for (size_t i = 0; i < api->nmetrics_extra; i++)
+        api->metrics_extra[i].fn(api->metrics_extra[i].ud, b);
     int rc = b->err;
     if (!rc && !head && api->live)
         rc = live_metrics_channels(api->live, res);
@@ -834,6 +828,17 @@ static void client_fallback(void *ud, unsigned allowed, struct http_request *req
         return;
     }
     api_text_error(&r, 404, "not found\n");
+}
+
+int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud)
+{
+    size_t cap = sizeof(api->metrics_extra) / sizeof(api->metrics_extra[0]);
+    if (api->nmetrics_extra == cap)
+        return -E2BIG;
+    api->metrics_extra[api->nmetrics_extra].fn = fn;
+    api->metrics_extra[api->nmetrics_extra].ud = ud;
+    api->nmetrics_extra++;
+    return 0;
 }
 
 int api_routes(struct api *api, struct route_group *out)

@@ -69,8 +69,8 @@ int api_routes(struct api *api, struct route_group *out);
 /* /metrics: the whole Prometheus exposition as the answer (the caller
  * decided the request may have it); head: no per-channel body. */
 void api_serve_metrics(struct api *api, bool head, struct http_response *res);
-/* More /metrics series written by another module (the admin API). */
-struct buf;
-void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud);
+/* More /metrics series from modules above the api (the admin events): fn
+ * appends Prometheus text to out, after the api's own. -E2BIG past 4. */
+int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud);
 
 #endif

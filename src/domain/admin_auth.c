@@ -307,23 +307,32 @@ int dom_session_logout(struct db *db, const char *token, struct dom_error *e)
 
 /* ---- tokens ----------------------------------------------------------------------- */
 
-int dom_token_create(struct db *db, const struct dom_principal *owner,
-                     const struct dom_token_in *in, int64_t now, struct dom_token_created *out,
-                     struct dom_error *e)
+int dom_token_validate(const struct dom_principal *owner, const struct dom_token_in *in,
+                       int64_t now, struct dom_error *e)
 {
-    memset(out, 0, sizeof(*out));
     size_t nl = in->name ? strlen(in->name) : 0;
     if (nl == 0)
         dom_err_field(e, "name", "required", "name the token (what uses it)");
     else if (nl > DOM_TOKEN_NAME_MAX)
         dom_err_field(e, "name", "too_long", "at most %d bytes", DOM_TOKEN_NAME_MAX);
-    if (in->scopes == 0)
+    bool scopes_reported = false;
+    for (size_t i = 0; i < e->nfields && !scopes_reported; i++)
+        scopes_reported = strncmp(e->fields[i].field, "scopes", 6) == 0;
+    if (in->scopes == 0 && !scopes_reported)
         dom_err_field(e, "scopes", "required", "name at least one scope");
     else if (owner->viewer && (in->scopes & ~DOM_SCOPE_READ))
         dom_err_field(e, "scopes", "forbidden", "a viewer account can grant only read");
     if (in->expires_at && in->expires_at <= now)
         dom_err_field(e, "expires_at", "range", "the expiry must be in the future");
-    if (e->status)
+    return e->status ? -EINVAL : 0;
+}
+
+int dom_token_create(struct db *db, const struct dom_principal *owner,
+                     const struct dom_token_in *in, int64_t now, struct dom_token_created *out,
+                     struct dom_error *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (dom_token_validate(owner, in, now, e) < 0)
         return -EINVAL;
     if (owner->admin_id <= 0)
         return dom_err_set(e, 422, DOM_E_VALIDATION,

@@ -90,7 +90,11 @@ struct dom_token_created {
     int64_t id;
     char token[80]; /* "xtd_" + 64 hex, shown once */
 };
-/* The owner's role caps what it may grant: a viewer only read (422 scopes). */
+/* Checks name, scopes (required unless e already names a scopes field) and
+ * expiry, reporting each bad one. The owner's role caps what it may grant: a
+ * viewer only read (422 scopes). dom_token_create runs it first. */
+int dom_token_validate(const struct dom_principal *owner, const struct dom_token_in *in,
+                       int64_t now, struct dom_error *e);
 int dom_token_create(struct db *db, const struct dom_principal *owner,
                      const struct dom_token_in *in, int64_t now, struct dom_token_created *out,
                      struct dom_error *e);

@@ -155,6 +155,36 @@ void live_write_connection(struct live_conn_sink *sink, const char *kind, uint64
  * close-delimited. -ENOMEM when the stream cannot be set up. */
 void live_metrics(struct live *live, struct buf *out);
 int live_metrics_channels(struct live *live, struct http_response *res);
+/* Read-only figures for the admin stats sampler (admin/stats.h), loop thread.
+ * Byte counters are cumulative over the channels the engine holds now. */
+enum live_state_index {
+    LIVE_STATE_IDLE, /* stopped (started before, no ffmpeg now) */
+    LIVE_STATE_STARTING,
+    LIVE_STATE_RUNNING,
+    LIVE_STATE_FAILING, /* its source failed; retrying or failing over */
+    LIVE_STATE_SLATE,   /* every source failed: viewers see the slate */
+    LIVE_STATE_COUNT
+};
+struct live_stats {
+    uint64_t bytes_in;   /* read from ffmpeg by every channel */
+    uint64_t bytes_out;  /* sent to TS viewers and as HLS segments */
+    size_t viewers;      /* live MPEG-TS viewers */
+    size_t hls_sessions; /* HLS sessions open */
+    size_t channels[LIVE_STATE_COUNT];
+};
+void live_stats(struct live *live, struct live_stats *out);
+struct live_channel_stat {
+    int64_t id;
+    char name[128];
+    const char *state; /* "stopped", "starting", "running", "failing", "slate" (static) */
+    size_t viewers;    /* TS viewers */
+    size_t hls_sessions;
+    uint64_t bytes_in; /* cumulative */
+};
+/* The channels with the most viewers (TS + HLS; ties by id), at most max,
+ * into out, most watched first; returns how many. Channels without viewers
+ * are left out. */
+size_t live_top_channels(struct live *live, struct live_channel_stat *out, size_t max);
 /* Active viewers + HLS sessions of a line (for active_cons). */
 size_t live_line_connections(struct live *live, int64_t line_id);
 

@@ -69,7 +69,7 @@ export class AdminClient {
   }
 
   /** Creates a token with the given scopes through the API (needs an admin session). */
-  async token(scopes, { name = `t${Date.now()}${Math.random()}`, expires_at } = {}) {
+  async mintToken(scopes, { name = `t${Date.now()}${Math.random()}`, expires_at } = {}) {
     const body = { name, scopes };
     if (expires_at !== undefined) body.expires_at = expires_at;
     const res = await this.ok('POST', '/api/v1/tokens', body);
