@@ -160,6 +160,15 @@ describe('streams', () => {
 
     await pollUntil(async () => (await liveNames()).includes('API Channel Renamed'), 'renamed stream in get_live_streams');
 
+    // The audit log has the create and the update with their before/after.
+    const audit = await c.ok('GET', `/api/v1/audit-log?entity=stream&entity_id=${s.id}&sort=id`);
+    assert.deepEqual(audit.items.map((a) => a.action), ['create', 'update']);
+    assert.equal(audit.items[0].before, null);
+    assert.equal(audit.items[0].after.name, 'API Channel One');
+    assert.equal(audit.items[1].before.name, 'API Channel One');
+    assert.equal(audit.items[1].after.name, 'API Channel Renamed');
+    assert.equal(audit.items[1].admin_username, 'root');
+
     const src = await c.ok('PATCH', `/api/v1/streams/${s.id}`, { sources: ['http://example.invalid/two.ts'], epg_channel_id: null });
     assert.deepEqual(src.sources, ['http://example.invalid/two.ts']);
     assert.equal(src.epg_channel_id, null);
@@ -170,6 +179,23 @@ describe('streams', () => {
     assert.equal(del.status, 204, del.text);
     assertProblem(await c.call('GET', `/api/v1/streams/${s.id}`), 404, 'NOT_FOUND');
     await pollUntil(async () => !(await liveNames()).includes('API Channel Renamed'), 'deleted stream gone from get_live_streams');
+  });
+});
+
+describe('scopes', () => {
+  it('needs streams:write for streams and content:write for the rest; read reads', async () => {
+    const token = async (scopes) => (await c.ok('POST', '/api/v1/tokens', { name: `t-${scopes[0]}`, scopes })).token;
+    const reader = new AdminClient(w.port, { token: await token(['read']) });
+    const streamer = new AdminClient(w.port, { token: await token(['streams:write']) });
+    const curator = new AdminClient(w.port, { token: await token(['content:write']) });
+    assert.equal((await reader.call('GET', '/api/v1/streams')).status, 200);
+    assertProblem(await reader.call('POST', '/api/v1/streams', { name: 'x', sources: ['http://x.invalid/'] }), 403, 'FORBIDDEN');
+    assertProblem(await streamer.call('POST', '/api/v1/categories', { kind: 'live', name: 'Scoped' }), 403, 'FORBIDDEN');
+    assertProblem(await curator.call('POST', '/api/v1/streams', { name: 'x', sources: ['http://x.invalid/'] }), 403, 'FORBIDDEN');
+    assertProblem(await reader.call('POST', '/api/v1/imports/m3u', { content: '#EXTM3U' }), 403, 'FORBIDDEN');
+    const made = await streamer.call('POST', '/api/v1/streams', { name: 'API Scoped', sources: ['http://x.invalid/s.ts'] });
+    assert.equal(made.status, 201, made.text);
+    assert.equal((await curator.call('POST', '/api/v1/categories', { kind: 'live', name: 'API Scoped' })).status, 201);
   });
 });
 
