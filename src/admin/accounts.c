@@ -111,27 +111,6 @@ static int tokens_get(struct admin_call *c)
     return 0;
 }
 
-static int parse_expiry(struct admin_call *c, int64_t *out)
-{
-    const char *s = NULL;
-    bool has;
-    *out = 0;
-    if (admin_json_str(c, "expires_at", &s, &has) || !has || !s)
-        return c->err.status ? -EINVAL : 0;
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(s, "%Y-%m-%d", &tm);
-    }
-    if (!end || *end)
-        return dom_err_field(&c->err, "expires_at", "format",
-                             "an RFC 3339 UTC time (2027-01-31T00:00:00Z) or YYYY-MM-DD");
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 static int tokens_create(struct admin_call *c)
 {
     static const char *const known[] = {"name", "scopes", "expires_at", NULL};
@@ -153,7 +132,9 @@ static int tokens_create(struct admin_call *c)
     }
     if (n)
         dom_scopes_parse(names, n, &in.scopes, &c->err);
-    parse_expiry(c, &in.expires_at);
+    const char *exp = NULL;
+    if (admin_json_str(c, "expires_at", &exp, NULL) == 0 && exp)
+        admin_parse_time(c, "expires_at", exp, false, &in.expires_at);
     struct dom_principal caller = {.admin_id = c->who.admin_id, .viewer = c->who.viewer};
     if (dom_token_validate(&caller, &in, c->now, &c->err) < 0 || c->err.status)
         return -EINVAL;
@@ -454,39 +435,6 @@ out:
 
 /* ---- audit log -------------------------------------------------------------------- */
 
-static int64_t query_id(struct admin_call *c, const char *key)
-{
-    const char *v = admin_query(c, key);
-    if (!v)
-        return 0;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (*end || n <= 0) {
-        dom_err_field(&c->err, key, "format", "%s must be a positive integer", key);
-        return 0;
-    }
-    return n;
-}
-
-static int64_t query_time(struct admin_call *c, const char *key)
-{
-    const char *v = admin_query(c, key);
-    if (!v)
-        return 0;
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end) {
-        memset(&tm, 0, sizeof(tm));
-        end = strptime(v, "%Y-%m-%d", &tm);
-    }
-    if (!end || *end) {
-        dom_err_field(&c->err, key, "format", "an RFC 3339 UTC time or YYYY-MM-DD");
-        return 0;
-    }
-    return (int64_t)timegm(&tm);
-}
-
 static int audit_list(struct admin_call *c)
 {
     static const char *const sorts[] = {"id", "at", NULL};
@@ -495,11 +443,14 @@ static int audit_list(struct admin_call *c)
     struct db_audit_filter f = {
         .entity = admin_query(c, "entity"),
         .action = admin_query(c, "action"),
-        .entity_id = query_id(c, "entity_id"),
-        .admin_id = query_id(c, "admin_id"),
-        .since = query_time(c, "since"),
-        .until = query_time(c, "until"),
+        .entity_id = admin_query_id(c, "entity_id"),
+        .admin_id = admin_query_id(c, "admin_id"),
     };
+    const char *since = admin_query(c, "since"), *until = admin_query(c, "until");
+    if (since)
+        admin_parse_time(c, "since", since, true, &f.since);
+    if (until)
+        admin_parse_time(c, "until", until, true, &f.until);
     if (c->err.status)
         return -EINVAL;
     struct db_audit *v = NULL;

@@ -81,23 +81,6 @@ static bool parse_i64(const char *s, int64_t *out)
     return true;
 }
 
-static int64_t parse_when(struct admin_call *c, const char *key, int64_t deflt)
-{
-    const char *v = admin_query(c, key);
-    int64_t t;
-    if (!v)
-        return deflt;
-    if (parse_i64(v, &t))
-        return t;
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end && !*end)
-        return (int64_t)timegm(&tm);
-    dom_err_field(&c->err, key, "format", "Unix seconds or an RFC 3339 UTC time");
-    return deflt;
-}
-
 static int series_work(struct admin_call *c)
 {
     struct series_args *s = calloc(1, sizeof(*s));
@@ -105,8 +88,13 @@ static int series_work(struct admin_call *c)
         return dom_err_internal(&c->err, -ENOMEM, "a series");
     c->state = s;
     c->state_free = free_args;
-    s->to = parse_when(c, "to", c->now);
-    s->from = parse_when(c, "from", s->to - 3600);
+    const char *to = admin_query(c, "to"), *from = admin_query(c, "from");
+    s->to = c->now;
+    if (to)
+        admin_parse_time(c, "to", to, true, &s->to);
+    s->from = s->to - 3600;
+    if (from)
+        admin_parse_time(c, "from", from, true, &s->from);
     int64_t step = STATS_STEP_S;
     const char *v = admin_query(c, "step");
     if (v && (!parse_i64(v, &step) || step <= 0 || step > 86400 || step % STATS_STEP_S))

@@ -51,6 +51,37 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
+int64_t admin_query_id(struct admin_call *c, const char *key)
+{
+    const char *v = admin_query(c, key);
+    int64_t id = 0;
+    if (v && !parse_i64(v, 1, INT64_MAX / 2, &id)) {
+        dom_err_field(&c->err, key, "format", "%s must be a positive integer", key);
+        return 0;
+    }
+    return id;
+}
+
+int admin_parse_time(struct admin_call *c, const char *field, const char *text, bool unix,
+                     int64_t *out)
+{
+    if (unix && parse_i64(text, 0, INT64_MAX / 2, out))
+        return 0;
+    static const char *const forms[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        struct tm tm;
+        memset(&tm, 0, sizeof(tm));
+        const char *end = strptime(text, forms[i], &tm);
+        if (end && !*end) {
+            *out = (int64_t)timegm(&tm);
+            return 0;
+        }
+    }
+    return dom_err_field(&c->err, field, "format", "%s",
+                         unix ? "Unix seconds, an RFC 3339 UTC time or YYYY-MM-DD"
+                              : "an RFC 3339 UTC time (2027-01-31T00:00:00Z) or YYYY-MM-DD");
+}
+
 int admin_param_id(struct admin_call *c, size_t i, const char *what, int64_t *id)
 {
     if (i >= c->nparams || !parse_i64(c->params[i], 1, INT64_MAX / 2, id))

@@ -78,9 +78,6 @@ void api_free(struct api *api)
     throttle_free(api->throttle);
     free(api->listen_host);
     free(api->data_real);
-    if (api->admin_token)
-        sodium_memzero(api->admin_token, strlen(api->admin_token));
-    free(api->admin_token);
     api_set_library_roots(api, NULL, 0);
     vod_relay_free(api->relay); /* its jobs' done callbacks use the registry */
     api_vod_free_all(api);
@@ -98,15 +95,9 @@ void api_set_catalog(struct api *api, struct catalog *c)
         api_vod_check_lines(api, (int64_t)time(NULL));
 }
 
-int api_set_admin(struct api *api, int port, const char *token)
+void api_set_port(struct api *api, int port)
 {
-    char *t = strdup(token);
-    if (!t)
-        return -ENOMEM;
-    free(api->admin_token);
-    api->admin_token = t;
     api->cfg.port = port;
-    return 0;
 }
 
 void api_set_library_roots(struct api *api, char **roots, size_t n)
@@ -490,7 +481,7 @@ static void route_streaming_php(struct api_req *r, const char *script)
 /*
  * The client group of the route table (http/router.h). Every client-facing URL
  * form is one entry; the table order is the precedence the hand-written
- * dispatch had: fixed prefixes first, the live engine's /hls, /api/admin and
+ * dispatch had: fixed prefixes first, the live engine's /hls and
  * /metrics next (only with an engine: without one, those paths fall through
  * to the short live form like any other), and the three-segment short live
  * form /U/P/ID last.

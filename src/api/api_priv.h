@@ -17,7 +17,6 @@ struct api {
     char *public_url;
     struct catalog *catalog;
     struct throttle *throttle; /* failed logins per IP (auth/throttle.h) */
-    char *admin_token;         /* NULL until api_set_admin: admin routes refused */
     char **roots;              /* library roots (api_set_library_roots) */
     size_t nroots;
     char *data_real;             /* realpath of the data directory, or NULL */
@@ -104,7 +103,7 @@ void api_vod_watch(struct api *api);
 /* Ends VOD responses of lines that were deleted, disabled, banned or expired. */
 void api_vod_check_lines(struct api *api, int64_t now);
 void api_vod_free_all(struct api *api);
-/* /api/admin/connections entries for VOD responses (stream/live.h hooks). */
+/* /api/v1/sessions entries for VOD responses (stream/live.h hooks). */
 struct live_conn_sink;
 void api_vod_admin_write(void *ctx, struct live_conn_sink *sink, uint64_t now_ms);
 bool api_vod_admin_kill(void *ctx, uint64_t handle);

@@ -582,12 +582,11 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     /* The relay never reaches this server's own port, even on an allowed
-     * host; the admin routes want the token of serve.json. */
+     * host; /metrics checks that a Host names this port. */
     if (outbound_set_own(http_server_port(s.http)))
         log_warn("serve", "cannot list the local interface addresses: only loopback and "
                           "link-local are refused to the relay");
-    if (api_set_admin(s.api, http_server_port(s.http), token))
-        log_error("serve", "out of memory: the admin routes stay closed");
+    api_set_port(s.api, http_server_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
     if (live_write_state_file(data, host, http_server_port(s.http), token) == -EEXIST)
         log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",

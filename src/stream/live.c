@@ -271,7 +271,7 @@ int live_write_state_file(const char *data_dir, const char *host, int port, cons
         return -EEXIST; /* another running server answers the CLI for this directory */
     snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
     const char *admin = strchr(host, ':') ? "[::1]" : "127.0.0.1";
-    /* 0600: the admin token in it is the key to /api/admin/. */
+    /* 0600: the token in it is the local CLI's key to the admin API. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {

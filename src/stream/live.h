@@ -73,7 +73,7 @@ int live_config_set(struct live_config *cfg, const char *kv);
 
 /* <data>/serve.json (mode 0600): {"pid", "host", "port", "admin", "token"}
  * for the CLI's channel and connections commands, token being the per-run
- * secret /api/admin/ requires; removed at a clean exit. */
+ * secret the admin API takes as the local CLI; removed at a clean exit. */
 /* serve.json tells the CLI where the running server is. A second server on
  * the same data directory leaves a running first one's file alone (-EEXIST):
  * the CLI keeps talking to the first. */
@@ -98,8 +98,7 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
                         struct http_request *req, struct http_response *res);
 /*
  * Admin views and commands (the admin API's streams, channels and sessions
- * resources call these in their loop-thread phase; the legacy /api/admin/
- * routes too). Loop thread only.
+ * resources call these in their loop-thread phase). Loop thread only.
  */
 struct jsonw;
 /* Every channel the engine knows (started at least once), as JSON objects
