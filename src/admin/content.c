@@ -186,21 +186,6 @@ static int do_get(struct admin_call *c, const struct binding *b)
     return 0;
 }
 
-/* A positive id filter from the query (0 when absent); 422 on a bad one. */
-static int64_t query_id(struct admin_call *c, const char *key)
-{
-    const char *v = admin_query(c, key);
-    if (!v)
-        return 0;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (!*v || *end || n <= 0) {
-        dom_err_field(&c->err, key, "format", "must be a positive id");
-        return 0;
-    }
-    return n;
-}
-
 static int query_bool(struct admin_call *c, const char *key)
 {
     const char *v = admin_query(c, key);
@@ -224,14 +209,14 @@ static int do_list(struct admin_call *c, const struct binding *b)
     if (rc < 0)
         return rc;
     if (b == &B_stream) {
-        struct dom_stream_filter f = {query_id(c, "category_id"), query_bool(c, "enabled")};
+        struct dom_stream_filter f = {admin_query_id(c, "category_id"), query_bool(c, "enabled")};
         rc = c->err.status ? -EINVAL : dom_stream_page(c->db, &f, &q.db, &o, &n, &total, &c->err);
     } else if (b == &B_category) {
         rc = dom_category_page(c->db, admin_query(c, "kind"), &q.db, &o, &n, &total, &c->err);
     } else if (b == &B_bouquet) {
         rc = dom_bouquet_page(c->db, &q.db, &o, &n, &total, &c->err);
     } else if (b == &B_movie || b == &B_series) {
-        int64_t cat = query_id(c, "category_id");
+        int64_t cat = admin_query_id(c, "category_id");
         rc = c->err.status   ? -EINVAL
              : b == &B_movie ? dom_movie_page(c->db, cat, &q.db, &o, &n, &total, &c->err)
                              : dom_series_page(c->db, cat, &q.db, &o, &n, &total, &c->err);
