@@ -208,9 +208,9 @@ static void session_filters_of(struct admin_call *c, struct list_state *s)
 
 static int sessions_work(struct admin_call *c)
 {
-    struct list_state *s;
+    struct list_state *s = NULL;
     int rc = parse_list(c, &s);
-    if (!c->state)
+    if (!s) /* out of memory: parse_list set the error */
         return rc;
     session_filters_of(c, s);
     return c->err.status ? -EINVAL : rc;
@@ -220,9 +220,9 @@ static int sessions_work(struct admin_call *c)
  * line that does not exist; none for one that is not watching). */
 static int line_sessions_work(struct admin_call *c)
 {
-    struct list_state *s;
+    struct list_state *s = NULL;
     int rc = parse_list(c, &s);
-    if (!c->state)
+    if (!s) /* out of memory: parse_list set the error */
         return rc;
     session_filters_of(c, s);
     if (c->err.status)
