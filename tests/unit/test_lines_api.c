@@ -911,7 +911,8 @@ static void test_settings(void **state)
 
 /* Migration 5 on a database that already has lines: the search index is
  * built from them (FTS5 'rebuild'), and the sort/filter indexes exist. The
- * schema is rewound to migration 4 (5 and 6 undone) and migrated again. */
+ * schema is rewound to migration 4 (5 and 6 undone: a later migration adds
+ * its own undo here) and migrated again. */
 static void test_migration_5_on_existing_lines(void **state)
 {
     struct fixture *f = *state;
