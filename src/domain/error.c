@@ -40,6 +40,8 @@ int dom_status_errno(int status)
         return -EEXIST;
     case 401:
         return -EACCES;
+    case 429:
+        return -EAGAIN;
     default:
         return status >= 400 && status < 500 ? -EINVAL : -EIO;
     }
@@ -73,12 +75,16 @@ const char *dom_status_title(int status)
         return "Bad Request";
     case 401:
         return "Unauthorized";
+    case 403:
+        return "Forbidden";
     case 404:
         return "Not Found";
     case 409:
         return "Conflict";
     case 422:
         return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
     case 500:
         return "Internal Server Error";
     default:

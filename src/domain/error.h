@@ -19,6 +19,7 @@
 #define XTREAMD_DOMAIN_ERROR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define DOM_MAX_FIELD_ERRORS 8
 
@@ -32,6 +33,8 @@
 #define DOM_E_INTERNAL    "INTERNAL"            /* 500: database or memory failure */
 #define DOM_E_CREDENTIALS "INVALID_CREDENTIALS" /* 401: unknown, wrong or disabled login */
 #define DOM_E_LAST_ADMIN  "LAST_ADMIN"          /* 409: would leave no enabled admin-role account */
+#define DOM_E_UNAUTHENTICATED "UNAUTHENTICATED" /* 401: no valid session or token */
+#define DOM_E_RATE_LIMITED    "RATE_LIMITED"    /* 429: retry after e->retry_after seconds */
 
 struct dom_field_error {
     char field[48];
@@ -46,6 +49,7 @@ struct dom_error {
     struct dom_field_error fields[DOM_MAX_FIELD_ERRORS];
     size_t nfields;
     size_t dropped; /* field errors beyond DOM_MAX_FIELD_ERRORS */
+    int64_t retry_after; /* 429: seconds until a retry can succeed (Retry-After) */
 };
 
 void dom_error_reset(struct dom_error *e);
