@@ -115,8 +115,7 @@ int db_session_touch(struct db *db, int64_t id, int64_t last_seen_at, int64_t ex
 
 int db_session_delete_hash(struct db *db, const char *token_hash)
 {
-    return db_delete_where_text(db, "DELETE FROM admin_sessions WHERE token_hash = ?1",
-                                token_hash);
+    return db_delete_where_text(db, "DELETE FROM admin_sessions WHERE token_hash = ?1", token_hash);
 }
 
 /* Runs a DELETE with one integer parameter and reports the rows removed. */
@@ -298,7 +297,8 @@ int db_token_list(struct db *db, int64_t admin_id, const struct db_page *page,
     *total = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     st = NULL;
-    int w = snprintf(sql, sizeof(sql), "SELECT " TOKEN_COLS "%s%s LIMIT ?3 OFFSET ?4", where, order);
+    int w =
+        snprintf(sql, sizeof(sql), "SELECT " TOKEN_COLS "%s%s LIMIT ?3 OFFSET ?4", where, order);
     if (w < 0 || (size_t)w >= sizeof(sql)) {
         ret = -ENAMETOOLONG;
         goto out;

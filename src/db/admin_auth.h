@@ -52,8 +52,8 @@ int db_session_purge(struct db *db, int64_t now, int64_t *deleted);
 struct db_api_token {
     int64_t id, admin_id;
     char admin_username[65];
-    char role[8]; /* of the account */
-    bool disabled;  /* of the account */
+    char role[8];  /* of the account */
+    bool disabled; /* of the account */
     char name[101];
     char scopes[200]; /* comma list of scope names */
     int64_t created_at;

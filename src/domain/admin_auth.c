@@ -201,8 +201,7 @@ static int64_t brake_wait(struct brake_key *t, const char *key, int64_t now)
     return k && k->locked_until > now ? k->locked_until - now : 0;
 }
 
-int dom_login_brake_check(const char *ip, const char *username, int64_t now,
-                          int64_t *retry_after)
+int dom_login_brake_check(const char *ip, const char *username, int64_t now, int64_t *retry_after)
 {
     pthread_mutex_lock(&brake.mu);
     int64_t a = brake_wait(brake.ip, ip, now), b = brake_wait(brake.account, username, now);

@@ -84,10 +84,10 @@ struct dom_principal {
 
 /* ---- sessions ---- */
 
-#define DOM_SESSION_IDLE       (12 * 3600)     /* idle timeout, sliding */
-#define DOM_SESSION_ABSOLUTE   (7 * 24 * 3600) /* lifetime from login */
-#define DOM_SESSION_TOUCH_EVERY 60             /* seconds between last_seen writes */
-#define DOM_SESSION_TOKEN_LEN  64              /* hex characters of the cookie value */
+#define DOM_SESSION_IDLE        (12 * 3600)     /* idle timeout, sliding */
+#define DOM_SESSION_ABSOLUTE    (7 * 24 * 3600) /* lifetime from login */
+#define DOM_SESSION_TOUCH_EVERY 60              /* seconds between last_seen writes */
+#define DOM_SESSION_TOKEN_LEN   64              /* hex characters of the cookie value */
 
 struct dom_session_new {
     char token[DOM_SESSION_TOKEN_LEN + 1]; /* the cookie value: shown once */
@@ -117,17 +117,16 @@ int dom_session_purge(struct db *db, int64_t now, int64_t *deleted, struct dom_e
 
 /* ---- login brake (in memory, shared by every thread) ---- */
 
-#define DOM_BRAKE_FAILS     5    /* failures ... */
-#define DOM_BRAKE_WINDOW    300  /* ... within this many seconds lock */
-#define DOM_BRAKE_LOCK_MIN  60   /* the first lock; doubles per further lock */
-#define DOM_BRAKE_LOCK_MAX  900  /* the longest lock */
-#define DOM_BRAKE_FORGET    3600 /* a quiet key's lock level returns to 0 after this */
-#define DOM_BRAKE_SLOTS     1024 /* keys per table (IPs; usernames) */
+#define DOM_BRAKE_FAILS    5    /* failures ... */
+#define DOM_BRAKE_WINDOW   300  /* ... within this many seconds lock */
+#define DOM_BRAKE_LOCK_MIN 60   /* the first lock; doubles per further lock */
+#define DOM_BRAKE_LOCK_MAX 900  /* the longest lock */
+#define DOM_BRAKE_FORGET   3600 /* a quiet key's lock level returns to 0 after this */
+#define DOM_BRAKE_SLOTS    1024 /* keys per table (IPs; usernames) */
 
 /* 0 when a login may be tried now; -EAGAIN with *retry_after (seconds, >= 1)
  * while the IP or the account is locked. */
-int dom_login_brake_check(const char *ip, const char *username, int64_t now,
-                          int64_t *retry_after);
+int dom_login_brake_check(const char *ip, const char *username, int64_t now, int64_t *retry_after);
 /* Counts a failed login against the IP and the account. */
 void dom_login_brake_fail(const char *ip, const char *username, int64_t now);
 /* A successful login: clears the account's failures and lock level (the IP's
@@ -135,9 +134,9 @@ void dom_login_brake_fail(const char *ip, const char *username, int64_t now);
 void dom_login_brake_ok(const char *ip, const char *username);
 
 struct dom_login_brake_stats {
-    uint64_t refused;  /* logins answered 429 */
-    uint64_t locks;    /* times a key was locked */
-    uint64_t evicted;  /* keys dropped because a table was full */
+    uint64_t refused; /* logins answered 429 */
+    uint64_t locks;   /* times a key was locked */
+    uint64_t evicted; /* keys dropped because a table was full */
     size_t ip_keys, account_keys;
 };
 void dom_login_brake_stats(struct dom_login_brake_stats *out);
@@ -146,9 +145,9 @@ void dom_login_brake_reset(void);
 
 /* ---- API tokens ---- */
 
-#define DOM_TOKEN_PREFIX    "xtd_"
-#define DOM_TOKEN_LEN       68 /* "xtd_" + 64 hex */
-#define DOM_TOKEN_NAME_MAX  100
+#define DOM_TOKEN_PREFIX      "xtd_"
+#define DOM_TOKEN_LEN         68 /* "xtd_" + 64 hex */
+#define DOM_TOKEN_NAME_MAX    100
 #define DOM_TOKEN_TOUCH_EVERY 60
 
 struct dom_token_in {
@@ -204,10 +203,10 @@ struct dom_audit_row {
 };
 
 struct dom_audit_filter {
-    const char *entity; /* NULL: any */
-    int64_t entity_id;  /* 0: any */
-    int64_t admin_id;   /* 0: any */
-    const char *action; /* NULL: any */
+    const char *entity;   /* NULL: any */
+    int64_t entity_id;    /* 0: any */
+    int64_t admin_id;     /* 0: any */
+    const char *action;   /* NULL: any */
     int64_t since, until; /* since <= at < until; 0: open */
 };
 

@@ -33,6 +33,8 @@
 #define DOM_E_INTERNAL    "INTERNAL"            /* 500: database or memory failure */
 #define DOM_E_CREDENTIALS "INVALID_CREDENTIALS" /* 401: unknown, wrong or disabled login */
 #define DOM_E_LAST_ADMIN  "LAST_ADMIN"          /* 409: would leave no enabled admin-role account */
+
+/* Authentication (domain/admin_auth.h). */
 #define DOM_E_UNAUTHENTICATED "UNAUTHENTICATED" /* 401: no valid session or token */
 #define DOM_E_RATE_LIMITED    "RATE_LIMITED"    /* 429: retry after e->retry_after seconds */
 
@@ -49,7 +51,8 @@ struct dom_error {
     struct dom_field_error fields[DOM_MAX_FIELD_ERRORS];
     size_t nfields;
     size_t dropped; /* field errors beyond DOM_MAX_FIELD_ERRORS */
-    int64_t retry_after; /* 429: seconds until a retry can succeed (Retry-After) */
+    /* 429: seconds until a retry can succeed (the Retry-After header). */
+    int64_t retry_after;
 };
 
 void dom_error_reset(struct dom_error *e);
