@@ -26,6 +26,7 @@ static const char usage_text[] =
     "  connections live viewers of the server (--kill ID)\n"
     "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
     "  admin       add, list, change and delete admin accounts (admin API logins)\n"
+    "  token       add, list and revoke API tokens for scripts\n"
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
     "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
@@ -52,11 +53,14 @@ static int cmd_version(int argc, char **argv)
 /* Every command but serve (which is run before the log level is lowered) and
  * help (which takes a command name). */
 static const struct cli_cmd commands[] = {
-    {"version", cmd_version},     {"--version", cmd_version}, {"demo", cli_demo},
-    {"import", cli_import},       {"line", cli_line},         {"bouquet", cli_bouquet},
-    {"category", cli_category},   {"stream", cli_stream},     {"channel", cli_channel},
-    {"connections", cli_channel}, {"epg", cli_epg},           {"vod", cli_library},
-    {"series", cli_library},      {"admin", cli_admin},       {NULL, NULL},
+    {"version", cmd_version},   {"--version", cmd_version},
+    {"demo", cli_demo},         {"import", cli_import},
+    {"line", cli_line},         {"bouquet", cli_bouquet},
+    {"category", cli_category}, {"stream", cli_stream},
+    {"channel", cli_channel},   {"connections", cli_channel},
+    {"epg", cli_epg},           {"vod", cli_library},
+    {"series", cli_library},    {"admin", cli_admin},
+    {"token", cli_token},       {NULL, NULL},
 };
 
 int cli_main(int argc, char **argv)
@@ -77,7 +81,7 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "category") == 0 || strcmp(argv[2], "import") == 0 ||
             strcmp(argv[2], "demo") == 0 || strcmp(argv[2], "vod") == 0 ||
             strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0 ||
-            strcmp(argv[2], "admin") == 0)
+            strcmp(argv[2], "admin") == 0 || strcmp(argv[2], "token") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);
