@@ -1,0 +1,101 @@
+// API tokens from the command line (issue 10, item 3): `xtreamd token
+// add|list|revoke` mints a token printed once (xtd_ + 64 hex), stores only its
+// SHA-256 (the plain token is in no file of the data folder), refuses bad
+// scopes / times / accounts naming the option, caps a viewer to read, lists
+// without the secret (table and --json), revokes (kept listed), and writes an
+// audit-log row per change. Read with the sqlite3 tool.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { assertNoSanitizerReport, cliOk, makeDataDir, removeDir, runCli } from './lib/server.mjs';
+
+let dataDir;
+before(async () => {
+  dataDir = await makeDataDir('tokens-cli');
+  const pw = path.join(dataDir, 'pw.txt');
+  await writeFile(pw, 'correct horse battery\n');
+  await cliOk(['admin', 'add', 'boss', '--password-file', pw, '--data', dataDir]);
+  await cliOk(['admin', 'add', 'watcher', '--role', 'viewer', '--password-file', pw, '--data', dataDir]);
+});
+after(async () => {
+  await removeDir(dataDir);
+});
+
+const D = () => ['--data', dataDir];
+
+async function expectExit(args, code, stderrRe) {
+  const r = await runCli(args);
+  assertNoSanitizerReport(r.stderr, `xtreamd ${args.join(' ')}`);
+  assert.equal(r.code, code, `xtreamd ${args.join(' ')}: expected exit ${code}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  if (stderrRe) assert.match(r.stderr, stderrRe);
+  return r;
+}
+
+function sql(query) {
+  return new Promise((resolve, reject) => {
+    execFile('sqlite3', ['-readonly', path.join(dataDir, 'xtreamd.db'), query], (err, stdout) =>
+      err ? reject(err) : resolve(stdout.trim()));
+  });
+}
+
+describe('xtreamd token', () => {
+  let token;
+  let id;
+
+  it('add prints the token once and stores only its hash', async () => {
+    const r = await cliOk(['token', 'add', 'billing', '--admin', 'boss', '--scopes', 'read,lines:write',
+      '--expires', '2099-01-01T00:00:00Z', ...D()]);
+    const m = r.stdout.match(/^Created token (\d+) \(billing\) for admin boss: (xtd_[0-9a-f]{64})$/m);
+    assert.ok(m, `unexpected output: ${r.stdout}`);
+    id = Number(m[1]);
+    token = m[2];
+    const hash = createHash('sha256').update(token).digest('hex');
+    assert.equal(await sql(`SELECT count(*) FROM api_tokens WHERE token_hash = '${hash}'`), '1');
+    for (const f of await readdir(dataDir)) {
+      if (!f.startsWith('xtreamd.db')) continue;
+      const bytes = await readFile(path.join(dataDir, f));
+      assert.equal(bytes.includes(Buffer.from(token)), false, `${f} holds the plain token`);
+      assert.equal(bytes.includes(Buffer.from(token.slice(4))), false, `${f} holds the token's hex`);
+    }
+    assert.equal(await sql(`SELECT admin_username || ' ' || action || ' ' || entity || ' ' || entity_id FROM audit_log ORDER BY id DESC LIMIT 1`),
+      `cli create token ${id}`);
+  });
+
+  it('list shows the token without its secret', async () => {
+    const table = await cliOk(['token', 'list', ...D()]);
+    assert.match(table.stdout, /billing\s+read,lines:write\s+2099-01-01T00:00:00Z\s+active/);
+    const json = JSON.parse((await cliOk(['token', 'list', '--json', ...D()])).stdout);
+    const t = json.find((x) => x.id === id);
+    assert.deepEqual(t.scopes, ['read', 'lines:write']);
+    assert.equal(t.admin_username, 'boss');
+    assert.equal(t.expires_at, '2099-01-01T00:00:00Z');
+    assert.equal(t.revoked_at, null);
+    assert.equal((table.stdout + JSON.stringify(json)).includes(token.slice(4, 20)), false);
+  });
+
+  it('refuses bad input naming the option', async () => {
+    await expectExit(['token', 'add', 'x', '--admin', 'boss', '--scopes', 'read,root', ...D()], 2, /--scopes/);
+    await expectExit(['token', 'add', 'x', '--admin', 'boss', '--scopes', 'read', '--expires', '2020-01-01', ...D()], 2, /--expires/);
+    await expectExit(['token', 'add', 'x', '--admin', 'boss', '--scopes', 'read', '--expires', 'tomorrow', ...D()], 2, /--expires/);
+    await expectExit(['token', 'add', 'x', '--admin', 'nobody', '--scopes', 'read', ...D()], 1, /--admin/);
+    await expectExit(['token', 'add', 'x', '--admin', 'watcher', '--scopes', 'lines:write', ...D()], 2, /--scopes.*viewer/);
+    await expectExit(['token', 'add', 'x', '--scopes', 'read', ...D()], 2, /--admin is required/);
+    await expectExit(['token', 'revoke', 'abc', ...D()], 2, /ID/);
+    await expectExit(['token', 'revoke', '999', ...D()], 1, /no token/);
+    const v = await cliOk(['token', 'add', 'ro', '--admin', 'watcher', '--scopes', 'read', ...D()]);
+    assert.match(v.stdout, /for admin watcher: xtd_[0-9a-f]{64}/);
+  });
+
+  it('revoke keeps the token listed as revoked', async () => {
+    await cliOk(['token', 'revoke', String(id), ...D()]);
+    const json = JSON.parse((await cliOk(['token', 'list', '--admin', 'boss', '--json', ...D()])).stdout);
+    assert.equal(json.length, 1);
+    assert.match(json[0].revoked_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const table = await cliOk(['token', 'list', ...D()]);
+    assert.match(table.stdout, /billing.*revoked/);
+    assert.equal(await sql(`SELECT action FROM audit_log WHERE entity = 'token' AND entity_id = ${id} ORDER BY id DESC LIMIT 1`), 'revoke');
+  });
+});
