@@ -43,6 +43,8 @@ struct db;
 #define ADMIN_SCOPE_CONTENT_WRITE (1u << 3) /* "content:write" */
 #define ADMIN_SCOPE_ADMIN         (1u << 4) /* "admin": accounts, tokens, settings; implies all */
 
+#define ADMIN_MAX_HEADERS 4
+
 struct admin_principal {
     int64_t admin_id;
     char username[65];
@@ -74,16 +76,31 @@ struct admin_call {
     struct db *db;
     int64_t now; /* Unix seconds at the start of the call */
     /* The answer. */
-    int status;           /* 0: route->status */
-    struct buf out;       /* the JSON body (empty: no body) */
-    struct jsonw w;       /* writes into out */
-    char etag[40];        /* set with admin_set_etag(); sent as ETag */
-    char location[160];   /* sent as Location (creates) */
-    struct buf headers;   /* extra "Name: value\r\n" lines (Set-Cookie...) */
+    int status;         /* 0: route->status */
+    struct buf out;     /* the JSON body (empty: no body) */
+    struct jsonw w;     /* writes into out */
+    char etag[40];      /* set with admin_set_etag(); sent as ETag */
+    char location[160]; /* sent as Location (creates) */
+    size_t nheaders;    /* extra headers (admin_add_header) */
+    char *header_names[ADMIN_MAX_HEADERS];
+    char *header_values[ADMIN_MAX_HEADERS];
     struct dom_error err; /* err.status != 0: the answer is problem+json */
     /* Per-route state handed from work() to post(). */
     void *state;
     void (*state_free)(void *state);
+    /* Post phase: the HTTP response (valid in post() only). A post() that
+     * answers itself (an event stream) sets responded; otherwise the core
+     * sends status/out/err as above. */
+    struct http_response *res;
+    bool responded;
+    /* Internal (admin.c). */
+    bool aborted;              /* the client went away: nothing is sent */
+    struct buf changes;        /* admin_notify_change() records, published on the loop */
+    const char *authorization; /* header copies used by the core */
+    const char *cookie;
+    const char *csrf;
+    const char *content_type;
+    void *work_req; /* uv_work_t */
 };
 
 /* The route's phases (route->ext points to one). Either may be NULL. work()
@@ -93,7 +110,15 @@ struct admin_route_ext {
     void (*post)(struct admin_call *c);
     bool no_auth;  /* login, openapi.json: runs without a principal */
     bool raw_body; /* the body is not JSON (e.g. an M3U upload): c->json stays NULL */
+    /* The list filters the route takes as query parameters (documented in
+     * the OpenAPI document), NULL-terminated; page/page_size/sort/q are
+     * implied when `list` is set. */
+    const char *const *filters;
+    bool list;
 };
+
+/* Adds a response header (copied); -E2BIG past ADMIN_MAX_HEADERS. */
+int admin_add_header(struct admin_call *c, const char *name, const char *value);
 
 /* ---- request helpers (any phase) ---- */
 

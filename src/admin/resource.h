@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "admin/admin.h"
 #include "http/router.h"
 
 struct admin_schema {

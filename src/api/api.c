@@ -11,6 +11,7 @@
 #include "auth/throttle.h"
 #include "core/log.h"
 #include "core/promtext.h"
+#include "http/router.h"
 #include "stream/live.h"
 #include "vod/relay.h"
 
@@ -213,59 +214,22 @@ static bool host_is_own(const struct api_req *r, const char *value)
 
 /* Cross-site requests: a browser page on another site that posts to the
  * loopback admin API sends an Origin (and Sec-Fetch-Site) naming that site. */
-static bool same_origin(const struct api_req *r)
-{
-    const char *site = http_request_header(r->req, "Sec-Fetch-Site");
-    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
-        return false;
-    const char *origin = http_request_header(r->req, "Origin");
-    if (!origin)
-        return true;
-    const char *p = strncmp(origin, "http://", 7) == 0    ? origin + 7
-                    : strncmp(origin, "https://", 8) == 0 ? origin + 8
-                                                          : NULL;
-    return p && strchr(p, '/') == NULL && host_is_own(r, p);
-}
-
-static bool token_ok(const struct api_req *r)
-{
-    const char *auth = http_request_header(r->req, "Authorization");
-    const char *tok = r->api->admin_token;
-    if (!auth || !tok || strncasecmp(auth, "Bearer ", 7) != 0)
-        return false;
-    auth += 7;
-    size_t n = strlen(tok);
-    return strlen(auth) == n && sodium_memcmp(auth, tok, n) == 0;
-}
-
 /* Loopback alone never authorises: the request must also name this server,
  * and an admin request must come from the same origin and carry the per-run
  * token of serve.json (0600 in the 0700 data directory). */
-static bool admin_gate(struct api_req *r, bool admin)
+/* /metrics without a token: loopback callers addressing this server only
+ * (a foreign Host is DNS rebinding). With a token it is the admin API's. */
+static bool metrics_gate(struct api_req *r)
 {
     struct http_request *req = r->req;
     if (!is_loopback(req->client_ip)) {
-        api_text_error(r, 403, "admin endpoints answer loopback clients only\n");
+        api_text_error(r, 403,
+                       "/metrics answers loopback clients, or a token with the read scope\n");
         return false;
     }
     if (!host_is_own(r, http_request_header(req, "Host"))) {
         r->api->admin_refused++;
-        api_text_error(r, 403, "admin endpoints answer requests addressed to this server only\n");
-        return false;
-    }
-    if (!admin)
-        return true;
-    if (!same_origin(r)) {
-        r->api->admin_refused++;
-        api_text_error(r, 403, "cross-site admin requests are refused\n");
-        return false;
-    }
-    if (!token_ok(r)) {
-        r->api->admin_refused++;
-        http_response_header(r->res, "WWW-Authenticate", "Bearer realm=\"xtreamd-admin\"");
-        api_text_error(r, 401,
-                       "admin endpoints need the token of <data>/serve.json "
-                       "(Authorization: Bearer TOKEN)\n");
+        api_text_error(r, 403, "/metrics answers requests addressed to this server only\n");
         return false;
     }
     return true;
@@ -333,55 +297,6 @@ static void cache_metrics(struct api *api, struct buf *b)
     promtext_family(b, "xtreamd_response_cache_refused_total", "counter",
                     "Bodies not cached because they exceed the byte bound on their own");
     buf_printf(b, "xtreamd_response_cache_refused_total %llu\n", (unsigned long long)st.refused);
-}
-
-static bool route_live_engine(struct api_req *r)
-{
-    struct http_request *req = r->req;
-    const char **seg = req->segments;
-    size_t n = req->segment_count;
-    if (!r->api->live)
-        return false;
-    if (n == 3 && strcmp(seg[0], "hls") == 0) {
-        http_response_log_target(r->res, "/hls/***/segment");
-        live_serve_segment(r->api->live, seg[1], seg[2], req, r->res);
-        return true;
-    }
-    bool admin = n >= 3 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "admin") == 0;
-    bool metrics = n == 1 && strcmp(seg[0], "metrics") == 0;
-    if (!admin && !metrics)
-        return false;
-    if (!admin_gate(r, admin))
-        return true;
-    if (admin) {
-        live_admin(r->api->live, req, r->res);
-        return true;
-    }
-    /* Prometheus text: engine-wide and VOD series first, then the
-     * per-channel ones streamed (any number of channels, bounded memory). */
-    struct buf *b = http_response_buf(r->res);
-    promtext_family(b, "xtreamd_build_info", "gauge", "Always 1; the version as a label");
-    buf_puts(b, "xtreamd_build_info{version=\"" XTREAMD_VERSION "\"} 1\n");
-    live_metrics(r->api->live, b);
-    api_vod_metrics(r->api, b);
-    throttle_metrics(r->api->throttle, b);
-    promtext_family(b, "xtreamd_admin_refused_total", "counter",
-                    "Admin and metrics requests refused for a foreign Host, a cross-site origin "
-                    "or a missing token");
-    buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)r->api->admin_refused);
-    loop_metrics(r->api, b);
-    cache_metrics(r->api, b);
-    int rc = b->err;
-    if (!rc && req->method != HTTP_HEAD)
-        rc = live_metrics_channels(r->api->live, r->res);
-    if (rc) {
-        buf_reset(b);
-        api_text_error(r, 500, "out of memory\n");
-        return true;
-    }
-    http_response_status(r->res, 200);
-    http_response_header(r->res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return true;
 }
 
 struct catalog *api_catalog(struct api *api)
@@ -572,113 +487,342 @@ static void route_streaming_php(struct api_req *r, const char *script)
     }
 }
 
-/* Returns true when the request was routed. */
-static bool route(struct api_req *r)
+/*
+ * The client group of the route table (http/router.h). Every client-facing URL
+ * form is one entry; the table order is the precedence the hand-written
+ * dispatch had: fixed prefixes first, the live engine's /hls, /api/admin and
+ * /metrics next (only with an engine: without one, those paths fall through
+ * to the short live form like any other), and the three-segment short live
+ * form /U/P/ID last.
+ */
+
+/* /metrics answers without CORS. */
+static bool no_cors_path(const struct http_request *req)
 {
-    struct http_request *req = r->req;
-    const char **seg = req->segments;
-    size_t n = req->segment_count;
-    if (n == 0) {
-        http_response_text(r->res, 200, "text/plain; charset=utf-8",
-                           "xtreamd " XTREAMD_VERSION "\n");
-        return true;
-    }
-    const char *first = seg[0];
-    if (n == 1 && (strcmp(first, "player_api.php") == 0 || strcmp(first, "panel_api.php") == 0 ||
-                   strcmp(first, "get.php") == 0 || strcmp(first, "xmltv.php") == 0)) {
-        r->username = http_request_param(req, "username");
-        r->password = http_request_param(req, "password");
-        const char *gzip = http_request_param(req, "gzip");
-        if (strcmp(first, "player_api.php") == 0)
-            api_player(r, http_request_param(req, "action"));
-        else if (strcmp(first, "panel_api.php") == 0)
-            api_panel(r);
-        else if (strcmp(first, "get.php") == 0)
-            api_playlist(r, http_request_param(req, "type"));
-        else
-            api_xmltv(r, gzip && strcmp(gzip, "1") == 0);
-        return true;
-    }
-    if ((n == 3 || n == 4) && (strcmp(first, "player_api") == 0 || strcmp(first, "playlist") == 0 ||
-                               strcmp(first, "epg") == 0)) {
-        r->username = seg[1];
-        r->password = seg[2];
-        redact_path(r, 1);
-        if (strcmp(first, "player_api") == 0)
-            api_player(r, n == 4 ? seg[3] : http_request_param(req, "action"));
-        else if (strcmp(first, "playlist") == 0)
-            api_playlist(r, n == 4 ? seg[3] : http_request_param(req, "type"));
-        else if (n == 3 || strcmp(seg[3], "gz") == 0)
-            api_xmltv(r, n == 4);
-        else
-            return false;
-        return true;
-    }
-    if (n == 4 && (strcmp(first, "live") == 0 || strcmp(first, "created_live") == 0 ||
-                   strcmp(first, "radio_streams") == 0 || strcmp(first, "movie") == 0 ||
-                   strcmp(first, "series") == 0)) {
-        r->username = seg[1];
-        r->password = seg[2];
-        redact_path(r, 1);
-        const char *kind = first[0] == 'm' ? "movie" : first[0] == 's' ? "series" : "live";
-        api_stream(r, kind, seg[3]);
-        return true;
-    }
-    if (n == 6 && strcmp(first, "timeshift") == 0) {
-        r->username = seg[1];
-        r->password = seg[2];
-        redact_path(r, 1);
-        api_stream(r, "timeshift", seg[5]);
-        return true;
-    }
-    if (n == 2 && strcmp(first, "streaming") == 0 &&
-        (strcmp(seg[1], "clients_live.php") == 0 || strcmp(seg[1], "clients_movie.php") == 0 ||
-         strcmp(seg[1], "timeshift.php") == 0)) {
-        r->username = http_request_param(req, "username");
-        r->password = http_request_param(req, "password");
-        route_streaming_php(r, seg[1]);
-        return true;
-    }
-    if (n == 4 && strcmp(first, "images") == 0) { /* local artwork, by database id */
-        api_images(r);
-        return true;
-    }
-    if (route_live_engine(r))
-        return true;
-    if (n == 3 && is_stream_id(seg[2])) { /* short live form /U/P/ID[.ext] */
-        r->username = seg[0];
-        r->password = seg[1];
-        redact_path(r, 0);
-        api_stream(r, "live", seg[2]);
-        return true;
-    }
-    return false;
+    return req->segment_count == 1 && strcmp(req->segments[0], "metrics") == 0;
 }
 
-void api_handle(struct http_request *req, struct http_response *res, void *ud)
+/* Common to every client answer: the request context, the URL base, and CORS.
+ * Every answer a browser player can get carries CORS — refusals, errors and
+ * segments included, else a web player sees status 0 instead of the
+ * 401/403/404. */
+static void client_prologue(struct api_req *r, struct api *api, struct http_request *req,
+                            struct http_response *res)
 {
-    struct api *api = ud;
-    struct api_req r = {.api = api, .req = req, .res = res, .cat = api->catalog};
-    r.now = (int64_t)time(NULL);
-    api_base_url(&r);
-    /* Every answer a browser player can get carries CORS — refusals, errors
-     * and segments included, else a web player sees status 0 instead of the
-     * 401/403/404. The loopback-only admin API and /metrics stay without. */
-    const char **seg = req->segments;
-    bool admin =
-        (req->segment_count >= 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "admin") == 0) ||
-        (req->segment_count == 1 && strcmp(seg[0], "metrics") == 0);
-    if (!admin)
-        api_cors(&r, true);
-    if (req->method == HTTP_OPTIONS) {
-        http_response_header(res, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
-        const char *want = http_request_header(req, "Access-Control-Request-Headers");
-        if (want && !strpbrk(want, "\r\n"))
-            http_response_header(res, "Access-Control-Allow-Headers", want);
-        http_response_header(res, "Access-Control-Max-Age", "86400");
-        http_response_text(res, 200, "text/plain", "");
+    *r = (struct api_req){.api = api, .req = req, .res = res, .cat = api->catalog};
+    r->now = (int64_t)time(NULL);
+    api_base_url(r);
+    if (!no_cors_path(req))
+        api_cors(r, true);
+}
+
+static void answer_loading(struct api_req *r)
+{
+    http_response_header(r->res, "Retry-After", "1");
+    api_text_error(r, 503, "catalogue is loading, retry shortly\n");
+}
+
+/* The prologue of a matched route; false after answering 503 (no catalogue yet). */
+static bool client_begin(struct api_req *r, const struct route_match *m, struct http_request *req,
+                         struct http_response *res)
+{
+    client_prologue(r, m->ud, req, res);
+    if (!r->cat) {
+        answer_loading(r);
+        return false;
+    }
+    return true;
+}
+
+/* Credentials from the query (or the POST form). */
+static void creds_from_params(struct api_req *r)
+{
+    r->username = http_request_param(r->req, "username");
+    r->password = http_request_param(r->req, "password");
+}
+
+/* Credentials from the path: params[0] and [1], the password (the segment
+ * after user_seg) redacted in the access log. */
+static void creds_from_path(struct api_req *r, const struct route_match *m, size_t user_seg)
+{
+    r->username = m->params[0];
+    r->password = m->params[1];
+    redact_path(r, user_seg);
+}
+
+static void h_version(const struct route_match *m, struct http_request *req,
+                      struct http_response *res)
+{
+    struct api_req r;
+    if (client_begin(&r, m, req, res))
+        http_response_text(res, 200, "text/plain; charset=utf-8", "xtreamd " XTREAMD_VERSION "\n");
+}
+
+static void h_player_api_php(const struct route_match *m, struct http_request *req,
+                             struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_params(&r);
+    api_player(&r, http_request_param(req, "action"));
+}
+
+static void h_panel_api_php(const struct route_match *m, struct http_request *req,
+                            struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_params(&r);
+    api_panel(&r);
+}
+
+static void h_get_php(const struct route_match *m, struct http_request *req,
+                      struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_params(&r);
+    api_playlist(&r, http_request_param(req, "type"));
+}
+
+static void h_xmltv_php(const struct route_match *m, struct http_request *req,
+                        struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_params(&r);
+    const char *gzip = http_request_param(req, "gzip");
+    api_xmltv(&r, gzip && strcmp(gzip, "1") == 0);
+}
+
+/* /player_api/U/P[/ACTION] */
+static void h_player_api_path(const struct route_match *m, struct http_request *req,
+                              struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_path(&r, m, 1);
+    api_player(&r, m->nparams == 3 ? m->params[2] : http_request_param(req, "action"));
+}
+
+/* /playlist/U/P[/TYPE] */
+static void h_playlist_path(const struct route_match *m, struct http_request *req,
+                            struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_path(&r, m, 1);
+    api_playlist(&r, m->nparams == 3 ? m->params[2] : http_request_param(req, "type"));
+}
+
+/* /epg/U/P and /epg/U/P/gz (any other fourth segment: 404, still redacted). */
+static void h_epg_path(const struct route_match *m, struct http_request *req,
+                       struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_path(&r, m, 1);
+    if (m->nparams == 3 && strcmp(m->params[2], "gz") != 0) {
+        api_text_error(&r, 404, "not found\n");
         return;
     }
+    api_xmltv(&r, m->nparams == 3);
+}
+
+/* /live|created_live|radio_streams|movie|series/U/P/ID.EXT; ext = the kind. */
+static void h_stream_path(const struct route_match *m, struct http_request *req,
+                          struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_path(&r, m, 1);
+    api_stream(&r, m->route->ext, m->params[2]);
+}
+
+/* /timeshift/U/P/DURATION/START/ID.ts */
+static void h_timeshift_path(const struct route_match *m, struct http_request *req,
+                             struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_path(&r, m, 1);
+    api_stream(&r, "timeshift", m->params[4]);
+}
+
+/* /streaming/clients_live.php, clients_movie.php, timeshift.php; ext = the script. */
+static void h_streaming_php(const struct route_match *m, struct http_request *req,
+                            struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_params(&r);
+    route_streaming_php(&r, m->route->ext);
+}
+
+/* /images/{movie|series|episode}/ID/{poster|backdrop}: local artwork by database id. */
+static void h_images(const struct route_match *m, struct http_request *req,
+                     struct http_response *res)
+{
+    struct api_req r;
+    if (client_begin(&r, m, req, res))
+        api_images(&r);
+}
+
+static bool has_live(const struct route_match *m, const struct http_request *req)
+{
+    const struct api *api = m->ud;
+    return api->live != NULL;
+}
+
+/* /hls/TOKEN/SEGMENT: the live engine's HLS playlists and segments. */
+static void h_hls(const struct route_match *m, struct http_request *req, struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    http_response_log_target(res, "/hls/***/segment");
+    live_serve_segment(r.api->live, m->params[0], m->params[1], req, res);
+}
+
+/* /metrics without a token (with one, the admin API's group answers). */
+static void h_metrics(const struct route_match *m, struct http_request *req,
+                      struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    if (metrics_gate(&r))
+        api_serve_metrics(r.api, req->method == HTTP_HEAD, res);
+}
+
+void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud)
+{
+    api->metrics_hook = fn;
+    api->metrics_hook_ud = ud;
+}
+
+void api_serve_metrics(struct api *api, bool head, struct http_response *res)
+{
+    /* Prometheus text: engine-wide and VOD series first, then the
+     * per-channel ones streamed (any number of channels, bounded memory). */
+    struct buf *b = http_response_buf(res);
+    promtext_family(b, "xtreamd_build_info", "gauge", "Always 1; the version as a label");
+    buf_puts(b, "xtreamd_build_info{version=\"" XTREAMD_VERSION "\"} 1\n");
+    if (api->live)
+        live_metrics(api->live, b);
+    api_vod_metrics(api, b);
+    throttle_metrics(api->throttle, b);
+    promtext_family(b, "xtreamd_admin_refused_total", "counter",
+                    "Metrics requests refused for a foreign Host or a client elsewhere than "
+                    "loopback without a token");
+    buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)api->admin_refused);
+    loop_metrics(api, b);
+    cache_metrics(api, b);
+    if (api->metrics_hook)
+        api->metrics_hook(api->metrics_hook_ud, b);
+    int rc = b->err;
+    if (!rc && !head && api->live)
+        rc = live_metrics_channels(api->live, res);
+    if (rc) {
+        buf_reset(b);
+        http_response_text(res, 500, "text/plain; charset=utf-8", "out of memory\n");
+        return;
+    }
+    http_response_status(res, 200);
+    http_response_header(res, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/* The short live form /U/P/ID[.ext] needs a numeric id. */
+static bool short_live_accept(const struct route_match *m, const struct http_request *req)
+{
+    return is_stream_id(m->params[2]);
+}
+
+static void h_short_live(const struct route_match *m, struct http_request *req,
+                         struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_path(&r, m, 0);
+    api_stream(&r, "live", m->params[2]);
+}
+
+/* Every client route takes GET, HEAD and POST (players post forms). */
+#define CM (ROUTE_GET | ROUTE_POST)
+#define CLIENT(pattern, fn, auth, ext)                                                             \
+    {                                                                                              \
+        CM, pattern, fn, NULL, auth, NULL, NULL, NULL, NULL, NULL, 200, ext                        \
+    }
+#define ENGINE(pattern, fn, auth)                                                                  \
+    {                                                                                              \
+        CM, pattern, fn, has_live, auth, NULL, NULL, NULL, NULL, NULL, 200, NULL                   \
+    }
+
+static const struct route client_routes[] = {
+    CLIENT("/", h_version, ROUTE_AUTH_NONE, NULL),
+    CLIENT("/player_api.php", h_player_api_php, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/panel_api.php", h_panel_api_php, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/get.php", h_get_php, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/xmltv.php", h_xmltv_php, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/player_api/{username}/{password}", h_player_api_path, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/player_api/{username}/{password}/{action}", h_player_api_path, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/playlist/{username}/{password}", h_playlist_path, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/playlist/{username}/{password}/{type}", h_playlist_path, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/epg/{username}/{password}", h_epg_path, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/epg/{username}/{password}/{gz}", h_epg_path, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/live/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "live"),
+    CLIENT("/created_live/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "live"),
+    CLIENT("/radio_streams/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "live"),
+    CLIENT("/movie/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "movie"),
+    CLIENT("/series/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "series"),
+    CLIENT("/timeshift/{username}/{password}/{duration}/{start}/{stream}", h_timeshift_path,
+           ROUTE_AUTH_LINE, NULL),
+    CLIENT("/streaming/clients_live.php", h_streaming_php, ROUTE_AUTH_LINE, "clients_live.php"),
+    CLIENT("/streaming/clients_movie.php", h_streaming_php, ROUTE_AUTH_LINE, "clients_movie.php"),
+    CLIENT("/streaming/timeshift.php", h_streaming_php, ROUTE_AUTH_LINE, "timeshift.php"),
+    CLIENT("/images/{kind}/{id}/{which}", h_images, ROUTE_AUTH_NONE, NULL),
+    ENGINE("/hls/{token}/{segment}", h_hls, ROUTE_AUTH_LINE),
+    ENGINE("/metrics", h_metrics, ROUTE_AUTH_METRICS),
+    {CM, "/{username}/{password}/{stream}", h_short_live, short_live_accept, ROUTE_AUTH_LINE, NULL,
+     NULL, NULL, NULL, NULL, 200, NULL},
+};
+
+/* CORS preflight, on any path under the group (the admin paths without CORS). */
+static void client_options(void *ud, unsigned allowed, struct http_request *req,
+                           struct http_response *res)
+{
+    struct api_req r;
+    client_prologue(&r, ud, req, res);
+    http_response_header(res, "Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS");
+    const char *want = http_request_header(req, "Access-Control-Request-Headers");
+    if (want && !strpbrk(want, "\r\n"))
+        http_response_header(res, "Access-Control-Allow-Headers", want);
+    http_response_header(res, "Access-Control-Max-Age", "86400");
+    http_response_text(res, 200, "text/plain", "");
+}
+
+/* No route took the request: every client path answers other methods 405
+ * (whether or not a route has its pattern), then 503 while loading, else 404. */
+static void client_fallback(void *ud, unsigned allowed, struct http_request *req,
+                            struct http_response *res)
+{
+    if (req->method == HTTP_OPTIONS) {
+        client_options(ud, allowed, req, res);
+        return;
+    }
+    struct api_req r;
+    client_prologue(&r, ud, req, res);
     if (req->method != HTTP_GET && req->method != HTTP_HEAD && req->method != HTTP_POST) {
         http_response_header(res, "Allow", "GET, HEAD, POST, OPTIONS");
         http_response_text(res, 405, "text/plain; charset=utf-8",
@@ -686,10 +830,22 @@ void api_handle(struct http_request *req, struct http_response *res, void *ud)
         return;
     }
     if (!r.cat) {
-        http_response_header(res, "Retry-After", "1");
-        api_text_error(&r, 503, "catalogue is loading, retry shortly\n");
+        answer_loading(&r);
         return;
     }
-    if (!route(&r))
-        api_text_error(&r, 404, "not found\n");
+    api_text_error(&r, 404, "not found\n");
+}
+
+int api_routes(struct api *api, struct route_group *out)
+{
+    *out = (struct route_group){
+        .name = "client",
+        .prefix = "/",
+        .routes = client_routes,
+        .count = sizeof(client_routes) / sizeof(client_routes[0]),
+        .ud = api,
+        .fallback = client_fallback,
+        .options = client_options,
+    };
+    return 0;
 }

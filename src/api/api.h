@@ -1,7 +1,8 @@
 /*
- * api: the Xtream Codes client API — routing of every client-facing URL form
- * (player_api.php, panel_api.php, get.php, xmltv.php and their path forms, and
- * the live/movie/series/timeshift stream URLs) to its handler.
+ * api: the Xtream Codes client API — the route table entries (api_routes) of
+ * every client-facing URL form (player_api.php, panel_api.php, get.php,
+ * xmltv.php and their path forms, and the live/movie/series/timeshift stream
+ * URLs) and their handlers.
  *
  * Owns the per-IP brute-force brake (auth/throttle.h) and the admin gate of
  * /api/admin/... and /metrics (loopback client, own Host, same origin, token).
@@ -57,7 +58,19 @@ struct live;
 struct conn_registry;
 void api_set_live(struct api *api, struct live *live);
 struct conn_registry *api_conn_registry(struct api *api);
-/* The HTTP handler (ud = struct api *). */
-void api_handle(struct http_request *req, struct http_response *res, void *ud);
+/* The client group of the route table (http/router.h): every client-facing
+ * URL form (player_api.php, panel_api.php, get.php, xmltv.php and their path
+ * forms, live/movie/series/timeshift stream URLs, /streaming/ scripts, /images,
+ * the live engine's /hls and the loopback /metrics), prefix "/", with the fallback (405 for methods
+ * other than GET, HEAD, POST; 503 while the catalogue loads; 404) and the CORS preflight. Add it
+ * after narrower groups. The routes have no OpenAPI summary. */
+struct route_group;
+int api_routes(struct api *api, struct route_group *out);
+/* /metrics: the whole Prometheus exposition as the answer (the caller
+ * decided the request may have it); head: no per-channel body. */
+void api_serve_metrics(struct api *api, bool head, struct http_response *res);
+/* More /metrics series written by another module (the admin API). */
+struct buf;
+void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud);
 
 #endif

@@ -27,10 +27,12 @@ struct api {
     struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */
-    struct vod_relay *relay;     /* remote VOD relay (vod/relay.h), NULL = redirect */
-    uint64_t vod_started[2];     /* /metrics: VOD responses started [file, relay] */
-    uint64_t vod_bytes_done[2];  /* /metrics: bytes of ended responses [file, relay] */
-    int64_t last_line_check;     /* api_tick: last api_vod_check_lines() */
+    void (*metrics_hook)(void *ud, struct buf *b); /* more /metrics series (the admin API) */
+    void *metrics_hook_ud;
+    struct vod_relay *relay;    /* remote VOD relay (vod/relay.h), NULL = redirect */
+    uint64_t vod_started[2];    /* /metrics: VOD responses started [file, relay] */
+    uint64_t vod_bytes_done[2]; /* /metrics: bytes of ended responses [file, relay] */
+    int64_t last_line_check;    /* api_tick: last api_vod_check_lines() */
     /* Loop lag (api_loop_lag_sample): maxima of the current and the previous
      * LOOP_LAG_WINDOW_NS window, [0] wall lateness, [1] CPU-busy lateness. */
     uint64_t lag_window_start;
@@ -100,7 +102,8 @@ void api_vod_watch(struct api *api);
 void api_vod_check_lines(struct api *api, int64_t now);
 void api_vod_free_all(struct api *api);
 /* /api/admin/connections entries for VOD responses (stream/live.h hooks). */
-void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms);
+struct live_conn_sink;
+void api_vod_admin_write(void *ctx, struct live_conn_sink *sink, uint64_t now_ms);
 bool api_vod_admin_kill(void *ctx, uint64_t handle);
 /* The VOD series of /metrics (Prometheus text) appended to out. */
 void api_vod_metrics(struct api *api, struct buf *out);

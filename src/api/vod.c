@@ -219,12 +219,12 @@ void api_vod_check_lines(struct api *api, int64_t now)
     }
 }
 
-void api_vod_admin_write(void *ctx, struct jsonw *w, uint64_t now_ms)
+void api_vod_admin_write(void *ctx, struct live_conn_sink *sink, uint64_t now_ms)
 {
     struct api *api = ctx;
     for (struct vod_conn *v = api->vod_conns; v; v = v->next)
-        live_write_connection(w, v->movie ? "movie" : "episode", v->handle, v->line_id, v->username,
-                              v->item_id, v->ip, v->ua, v->start_ms,
+        live_write_connection(sink, v->movie ? "movie" : "episode", v->handle, v->line_id,
+                              v->username, v->item_id, v->ip, v->ua, v->start_ms,
                               http_conn_bytes_sent(v->conn) - v->bytes_at_start, now_ms);
 }
 

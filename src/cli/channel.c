@@ -1,8 +1,9 @@
 /*
  * cli/channel: `xtreamd channel list|show|start|stop|restart` and
- * `xtreamd connections [--kill ID]` — ask the running server through its
- * loopback-only admin endpoint (/api/admin/..., see stream/live.h). The
- * server's address comes from <data>/serve.json, which `serve` writes.
+ * `xtreamd connections [--kill ID]` — ask the running server through the
+ * admin API (/api/v1/channels, /api/v1/streams/ID/..., /api/v1/sessions, see
+ * docs/admin-api.md) on loopback, authenticated with the per-run token of
+ * <data>/serve.json, which `serve` writes (0600).
  * A tiny blocking HTTP/1.0 client with a 10 s timeout and a 16 MiB bound.
  * Single-threaded.
  */
@@ -24,8 +25,8 @@ static const char usage_channel[] =
     "usage: xtreamd channel list [--json] [--data DIR]\n"
     "       xtreamd channel show|start|stop|restart ID [--data DIR]\n"
     "       xtreamd connections [--kill ID] [--json] [--data DIR]\n"
-    "  Talks to the running server (found through <data>/serve.json) on its\n"
-    "  loopback admin endpoint, with the per-run admin token serve.json holds.\n";
+    "  Talks to the running server (found through <data>/serve.json) through its\n"
+    "  admin API on loopback, with the per-run token serve.json holds.\n";
 
 static int admin_request(const char *cmd, const char *data, const char *method, const char *path,
                          int *status, struct buf *body)
@@ -140,6 +141,45 @@ static void print_conns(json_t *arr)
     }
 }
 
+/* One call (or, for a paged list, every page concatenated into one array).
+ * NULL after printing why (connection, status, the problem's detail). */
+static json_t *fetch(const char *cmd, const char *data, const char *method, const char *path,
+                     int want, bool paged)
+{
+    json_t *all = paged ? json_array() : NULL;
+    for (long long page = 1;; page++) {
+        char target[320];
+        snprintf(target, sizeof(target), paged ? "%s?page_size=1000&page=%lld" : "%s", path, page);
+        struct buf body = BUF_INIT(16 << 20);
+        int status = 0;
+        if (admin_request(cmd, data, method, target, &status, &body)) {
+            buf_free(&body);
+            json_decref(all);
+            return NULL;
+        }
+        json_error_t jerr;
+        json_t *j = body.len ? json_loadb(body.data, body.len, 0, &jerr) : json_object();
+        buf_free(&body);
+        if (!j || status != want) {
+            const char *err = j ? json_string_value(json_object_get(j, "detail")) : NULL;
+            fprintf(stderr, "%s: server answered %d%s%s\n", cmd, status, err ? ": " : "",
+                    err ? err : "");
+            json_decref(j);
+            json_decref(all);
+            return NULL;
+        }
+        if (!paged)
+            return j;
+        json_t *items = json_object_get(j, "items");
+        json_array_extend(all, items);
+        long long total = json_integer_value(json_object_get(j, "total"));
+        size_t got = json_array_size(items);
+        json_decref(j);
+        if (got == 0 || (long long)json_array_size(all) >= total)
+            return all;
+    }
+}
+
 int cli_channel(int argc, char **argv)
 {
     /* argv[0] is "channel" or "connections" */
@@ -163,17 +203,22 @@ int cli_channel(int argc, char **argv)
     char path[256];
     const char *method = "GET";
     long long id = 0;
+    bool paged = false;
+    int want = 200;
     if (conns) {
         if (kill) {
-            snprintf(path, sizeof(path), "/api/admin/connections/%lld/kill", kill);
-            method = "POST";
+            snprintf(path, sizeof(path), "/api/v1/sessions/%lld", kill);
+            method = "DELETE";
+            want = 204;
         } else {
-            snprintf(path, sizeof(path), "/api/admin/connections");
+            snprintf(path, sizeof(path), "/api/v1/sessions");
+            paged = true;
         }
     } else {
         const char *sub = np ? pos[0] : "list";
         if (strcmp(sub, "list") == 0) {
-            snprintf(path, sizeof(path), "/api/admin/channels");
+            snprintf(path, sizeof(path), "/api/v1/channels");
+            paged = true;
         } else if (strcmp(sub, "show") == 0 || strcmp(sub, "start") == 0 ||
                    strcmp(sub, "stop") == 0 || strcmp(sub, "restart") == 0) {
             if (np < 2 || cli_parse_int(cmd, "ID", pos[1], 1, INT32_MAX, &id)) {
@@ -181,9 +226,9 @@ int cli_channel(int argc, char **argv)
                 return CLI_USAGE;
             }
             if (strcmp(sub, "show") == 0) {
-                snprintf(path, sizeof(path), "/api/admin/channels/%lld", id);
+                snprintf(path, sizeof(path), "/api/v1/streams/%lld/state", id);
             } else {
-                snprintf(path, sizeof(path), "/api/admin/channels/%lld/%s", id, sub);
+                snprintf(path, sizeof(path), "/api/v1/streams/%lld/%s", id, sub);
                 method = "POST";
             }
             json = json || strcmp(sub, "show") == 0;
@@ -193,22 +238,12 @@ int cli_channel(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    struct buf body = BUF_INIT(16 << 20);
-    int status = 0;
-    int rc = admin_request(cmd, data, method, path, &status, &body);
-    if (rc) {
-        buf_free(&body);
+    json_t *j = fetch(cmd, data, method, path, want, paged);
+    if (!j)
         return CLI_FAIL;
-    }
-    json_error_t jerr;
-    json_t *j = json_loadb(body.data ? body.data : "", body.len, 0, &jerr);
-    buf_free(&body);
-    if (!j || status != 200) {
-        const char *err = j ? json_string_value(json_object_get(j, "error")) : NULL;
-        fprintf(stderr, "%s: server answered %d%s%s\n", cmd, status, err ? ": " : "",
-                err ? err : "");
+    if (kill) {
         json_decref(j);
-        return CLI_FAIL;
+        j = json_pack("{s:b}", "killed", 1);
     }
     if (json || kill || (!conns && strcmp(np ? pos[0] : "list", "list") != 0)) {
         cli_print_json(json_incref(j));

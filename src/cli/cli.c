@@ -26,7 +26,7 @@ static const char usage_text[] =
     "  connections live viewers of the server (--kill ID)\n"
     "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
     "  admin       add, list, change and delete admin accounts (admin API logins)\n"
-    "  token       add, list and revoke API tokens for scripts\n"
+    "  token       add, list and revoke admin API tokens (for scripts)\n"
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
     "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"

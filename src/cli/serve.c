@@ -18,6 +18,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "admin/admin.h"
 #include "api/api.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
@@ -27,6 +28,7 @@
 #include "epg/epg.h"
 #include "auth/throttle.h"
 #include "http/outbound.h"
+#include "http/router.h"
 #include "http/server.h"
 #include "stream/live.h"
 
@@ -39,7 +41,9 @@ struct serve {
     const char *data_dir;
     struct db *db; /* loop thread: change polling only */
     struct api *api;
-    struct live *live; /* live engine (stream/live.h) */
+    struct admin *admin;   /* the admin API (admin/admin.h) */
+    struct router *router; /* every HTTP route (http/router.h) */
+    struct live *live;     /* live engine (stream/live.h) */
     struct http_server *http;
     uv_timer_t refresh;
     uv_timer_t lag;       /* loop-lag probe (api_loop_lag_sample) */
@@ -122,6 +126,7 @@ static void refresh_tick(uv_timer_t *t)
 {
     struct serve *s = t->data;
     api_tick(s->api);
+    admin_tick(s->admin);
     int64_t counter = db_change_counter(s->db);
     if (counter == s->seen_counter)
         return;
@@ -130,6 +135,57 @@ static void refresh_tick(uv_timer_t *t)
         s->dirty = true;
     else
         start_build(s);
+}
+
+/* A path under /metrics that no route takes: the client API answers it
+ * (its fallback and CORS preflight), as for any other path. */
+static struct route_group client_group;
+
+static void metrics_fallback(void *ud, unsigned allowed, struct http_request *req,
+                             struct http_response *res)
+{
+    (void)ud;
+    client_group.fallback(client_group.ud, allowed, req, res);
+}
+
+static void metrics_options(void *ud, unsigned allowed, struct http_request *req,
+                            struct http_response *res)
+{
+    (void)ud;
+    client_group.options(client_group.ud, allowed, req, res);
+}
+
+static void admin_metrics_hook(void *ud, struct buf *b)
+{
+    admin_metrics(ud, b);
+}
+
+/* The route table: groups are tried in the order added, so narrow prefixes
+ * come first — the admin API (/api/v1), /metrics with a token — and the
+ * client group (prefix "/") last. */
+static int build_router(struct serve *s)
+{
+    int rc = router_new(&s->router);
+    if (rc == 0)
+        rc = admin_add_routes(s->admin, s->router);
+    if (rc == 0) {
+        /* /metrics with a token is the admin API's; without, the client API's. */
+        struct route_group metrics = {
+            .name = "metrics",
+            .prefix = "/metrics",
+            .routes = &admin_metrics_route,
+            .count = 1,
+            .ud = s->admin,
+            .fallback = metrics_fallback,
+            .options = metrics_options,
+        };
+        rc = router_add(s->router, &metrics);
+    }
+    if (rc == 0 && (rc = api_routes(s->api, &client_group)) < 0)
+        log_error("serve", "invalid client route table");
+    if (rc == 0)
+        rc = router_add(s->router, &client_group);
+    return rc;
 }
 
 static uint64_t thread_cpu_ns(void)
@@ -434,6 +490,15 @@ int cli_serve(int argc, char **argv)
     api_set_live(s.api, s.live);
     live_set_catalog(s.live, first);
     catalog_unref(first);
+    struct admin_config admcfg = {.loop = s.loop, .data_dir = data, .api = s.api, .live = s.live};
+    if (admin_new(&admcfg, &s.admin) || build_router(&s)) {
+        fprintf(stderr, "xtreamd serve: cannot set up the admin API (see the log)\n");
+        live_stop(s.live, NULL, NULL);
+        uv_run(s.loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    admin_set_local_token(s.admin, token);
+    api_set_metrics_hook(s.api, admin_metrics_hook, s.admin);
 
     /* Signals are caught before the "listening" line is printed: a supervisor
      * (or a test) that signals as soon as it sees that line must get a graceful
@@ -452,8 +517,8 @@ int cli_serve(int argc, char **argv)
     struct http_server_config hcfg = {
         .host = host,
         .port = port,
-        .handler = api_handle,
-        .handler_ud = s.api,
+        .handler = router_handle,
+        .handler_ud = s.router,
         .header_timeout_ms = header_ms,
         .idle_timeout_ms = idle_ms,
         .access_log = 1,
@@ -496,6 +561,8 @@ int cli_serve(int argc, char **argv)
     live_remove_state_file(data);
 out:
     sodium_memzero(token, sizeof(token));
+    admin_free(s.admin);
+    router_free(s.router);
     live_free(s.live);
     api_free(s.api);
     db_close(s.db);

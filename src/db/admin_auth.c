@@ -6,174 +6,239 @@
 #include <string.h>
 
 #include "db/db_sqlite.h"
-#include "db/listsql.h"
 
-static void copy_col(char *dst, size_t sz, sqlite3_stmt *st, int i)
-{
-    snprintf(dst, sz, "%s", db_col_text(st, i));
-}
+/* ---- helpers ---------------------------------------------------------------------- */
 
-static int64_t col_time(sqlite3_stmt *st, int i)
+static int64_t col_i64_or0(sqlite3_stmt *st, int i)
 {
     return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
 }
 
-static void bind_time(sqlite3_stmt *st, int i, int64_t t)
+static char *col_dup_or_null(sqlite3_stmt *st, int i)
 {
-    if (t)
-        sqlite3_bind_int64(st, i, t);
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL : db_col_strdup(st, i);
+}
+
+static void bind_i64_or_null(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v)
+        sqlite3_bind_int64(st, i, v);
     else
         sqlite3_bind_null(st, i);
 }
 
-/* Steps a one-row write; -ENOENT when it changed nothing. */
-static int step_write(struct db *db, sqlite3_stmt *st, const char *what)
+/* " ORDER BY a DESC, id DESC" from p's sort keys, each mapped through
+ * names[i] -> cols[i]; -EINVAL on a key not in names. */
+static int order_by(const struct db_page *p, const char *const *names, const char *const *cols,
+                    const char *deflt, char *out, size_t outsz)
 {
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc != SQLITE_DONE)
-        ret = db_step_error(db, rc, what);
-    else if (sqlite3_changes(db->sql) == 0)
-        ret = -ENOENT;
-    sqlite3_finalize(st);
-    return ret;
+    size_t n = (size_t)snprintf(out, outsz, " ORDER BY ");
+    bool by_id = false;
+    for (size_t k = 0; k < p->nsort; k++) {
+        size_t i = 0;
+        while (names[i] && strcmp(names[i], p->sort[k]) != 0)
+            i++;
+        if (!names[i])
+            return -EINVAL;
+        by_id = by_id || strcmp(names[i], "id") == 0;
+        n += (size_t)snprintf(out + n, outsz - n, "%s%s %s", k ? ", " : "", cols[i],
+                              p->desc[k] ? "DESC" : "ASC");
+    }
+    /* Ties break by id, named as the query names it ("t.id" in a join,
+     * where a bare "id" is ambiguous). */
+    const char *id_col = "id";
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(names[i], "id") == 0)
+            id_col = cols[i];
+    if (p->nsort == 0)
+        n += (size_t)snprintf(out + n, outsz - n, "%s", deflt);
+    else if (!by_id)
+        n += (size_t)snprintf(out + n, outsz - n, ", %s ASC", id_col);
+    return n < outsz ? 0 : -E2BIG;
 }
 
-/* ---- sessions ---- */
-
-int db_session_insert(struct db *db, const char *token_hash, struct db_admin_session *s,
-                      const char *ip, const char *user_agent)
+static int count_rows(struct db *db, const char *sql, int (*bind)(sqlite3_stmt *, const void *),
+                      const void *ctx, int64_t *total)
 {
     sqlite3_stmt *st;
-    if (db_prepare(db,
-                   "INSERT INTO admin_sessions (token_hash, admin_id, csrf, created_at,"
-                   " last_seen_at, expires_at, ip, user_agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
-                   " ?7, ?8)",
-                   &st))
+    if (db_prepare(db, sql, &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, s->admin_id);
-    sqlite3_bind_text(st, 3, s->csrf, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, s->created_at);
-    sqlite3_bind_int64(st, 5, s->last_seen_at);
-    sqlite3_bind_int64(st, 6, s->expires_at);
-    sqlite3_bind_text(st, 7, ip ? ip : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, user_agent ? user_agent : "", -1, SQLITE_STATIC);
+    bind(st, ctx);
     int rc = sqlite3_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE)
-        ret = db_step_error(db, rc, "admin_sessions");
+    if (rc == SQLITE_ROW)
+        *total = sqlite3_column_int64(st, 0);
     else
-        s->id = sqlite3_last_insert_rowid(db->sql);
+        ret = db_step_error(db, rc, "count");
     sqlite3_finalize(st);
     return ret;
 }
 
-int db_session_find(struct db *db, const char *token_hash, struct db_admin_session *out)
+/* ---- sessions --------------------------------------------------------------------- */
+
+void db_auth_row_clear(struct db_auth_row *r)
 {
-    sqlite3_stmt *st;
-    memset(out, 0, sizeof(*out));
-    if (db_prepare(db,
-                   "SELECT s.id, s.admin_id, s.csrf, s.created_at, s.last_seen_at, s.expires_at,"
-                   " a.username, a.role, a.disabled FROM admin_sessions s"
-                   " JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ?1",
-                   &st))
-        return -EIO;
-    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    if (!r)
+        return;
+    free(r->username);
+    free(r->role);
+    if (r->csrf)
+        memset(r->csrf, 0, strlen(r->csrf));
+    free(r->csrf);
+    free(r->scopes);
+    memset(r, 0, sizeof(*r));
+}
+
+static int one_auth_row(struct db *db, sqlite3_stmt *st, struct db_auth_row *out, bool session)
+{
     int rc = sqlite3_step(st);
     int ret = 0;
     if (rc == SQLITE_ROW) {
         out->id = sqlite3_column_int64(st, 0);
         out->admin_id = sqlite3_column_int64(st, 1);
-        copy_col(out->csrf, sizeof(out->csrf), st, 2);
-        out->created_at = sqlite3_column_int64(st, 3);
-        out->last_seen_at = sqlite3_column_int64(st, 4);
-        out->expires_at = sqlite3_column_int64(st, 5);
-        copy_col(out->username, sizeof(out->username), st, 6);
-        copy_col(out->role, sizeof(out->role), st, 7);
-        out->disabled = sqlite3_column_int(st, 8) != 0;
+        out->username = db_col_strdup(st, 2);
+        out->role = db_col_strdup(st, 3);
+        out->disabled = sqlite3_column_int(st, 4) != 0;
+        if (session)
+            out->csrf = db_col_strdup(st, 5);
+        else
+            out->scopes = db_col_strdup(st, 5);
+        out->expires_at = col_i64_or0(st, 6);
+        out->last_seen_at = col_i64_or0(st, 7);
+        out->created_at = sqlite3_column_int64(st, 8);
+        out->revoked_at = col_i64_or0(st, 9);
+        if (!out->username || !out->role || !(session ? out->csrf : out->scopes)) {
+            db_auth_row_clear(out);
+            ret = -ENOMEM;
+        }
     } else if (rc == SQLITE_DONE) {
         ret = -ENOENT;
     } else {
-        ret = db_step_error(db, rc, "admin_sessions");
+        ret = db_step_error(db, rc, session ? "admin_sessions" : "api_tokens");
     }
     sqlite3_finalize(st);
     return ret;
 }
 
-int db_session_touch(struct db *db, int64_t id, int64_t last_seen_at, int64_t expires_at)
+int db_session_insert(struct db *db, const char *token_hash, int64_t admin_id, const char *csrf,
+                      int64_t now, int64_t expires_at, const char *ip, const char *ua, int64_t *id)
 {
     sqlite3_stmt *st;
-    if (db_prepare(db, "UPDATE admin_sessions SET last_seen_at = ?1, expires_at = ?2 WHERE id = ?3",
+    if (db_prepare(db,
+                   "INSERT INTO admin_sessions (token_hash, admin_id, csrf, created_at,"
+                   " last_seen_at, expires_at, ip, user_agent) VALUES (?1, ?2, ?3, ?4, ?4, ?5,"
+                   " ?6, ?7)",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, last_seen_at);
-    sqlite3_bind_int64(st, 2, expires_at);
-    sqlite3_bind_int64(st, 3, id);
-    return step_write(db, st, "admin_sessions");
-}
-
-int db_session_delete_hash(struct db *db, const char *token_hash)
-{
-    return db_delete_where_text(db, "DELETE FROM admin_sessions WHERE token_hash = ?1", token_hash);
-}
-
-/* Runs a DELETE with one integer parameter and reports the rows removed. */
-static int delete_where_int(struct db *db, const char *sql, int64_t v, int64_t *deleted)
-{
-    sqlite3_stmt *st;
-    if (deleted)
-        *deleted = 0;
-    if (db_prepare(db, sql, &st))
-        return -EIO;
-    sqlite3_bind_int64(st, 1, v);
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, admin_id);
+    sqlite3_bind_text(st, 3, csrf, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 5, expires_at);
+    sqlite3_bind_text(st, 6, ip ? ip : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, ua ? ua : "", 512 < (ua ? (int)strlen(ua) : 0) ? 512 : -1,
+                      SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc != SQLITE_DONE)
-        ret = db_step_error(db, rc, "admin_sessions");
-    else if (deleted)
-        *deleted = sqlite3_changes(db->sql);
+    int ret = rc == SQLITE_DONE ? 0 : db_step_error(db, rc, "admin_sessions");
+    if (ret == 0 && id)
+        *id = sqlite3_last_insert_rowid(db->sql);
     sqlite3_finalize(st);
     return ret;
 }
 
-int db_session_delete_admin(struct db *db, int64_t admin_id, int64_t *deleted)
+int db_session_get(struct db *db, const char *token_hash, struct db_auth_row *out)
 {
-    return delete_where_int(db, "DELETE FROM admin_sessions WHERE admin_id = ?1", admin_id,
-                            deleted);
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof(*out));
+    if (db_prepare(db,
+                   "SELECT s.id, a.id, a.username, a.role, a.disabled, s.csrf, s.expires_at,"
+                   " s.last_seen_at, s.created_at, NULL FROM admin_sessions s"
+                   " JOIN admins a ON a.id = s.admin_id WHERE s.token_hash = ?1",
+                   &st))
+        return -EIO;
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    return one_auth_row(db, st, out, true);
 }
 
-int db_session_purge(struct db *db, int64_t now, int64_t *deleted)
+static int exec_bound(struct db *db, sqlite3_stmt *st, const char *what, bool need_row)
 {
-    return delete_where_int(db, "DELETE FROM admin_sessions WHERE expires_at <= ?1", now, deleted);
+    int rc = sqlite3_step(st);
+    int ret = rc == SQLITE_DONE ? 0 : db_step_error(db, rc, what);
+    if (ret == 0 && need_row && sqlite3_changes(db->sql) == 0)
+        ret = -ENOENT;
+    sqlite3_finalize(st);
+    return ret;
 }
 
-/* ---- API tokens ---- */
+int db_session_touch(struct db *db, int64_t id, int64_t now, int64_t expires_at)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "UPDATE admin_sessions SET last_seen_at = ?2, expires_at = ?3 WHERE id = ?1",
+                   &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, expires_at);
+    return exec_bound(db, st, "admin_sessions", false);
+}
+
+int db_session_delete(struct db *db, const char *token_hash)
+{
+    return db_delete_where_text(db, "DELETE FROM admin_sessions WHERE token_hash = ?1", token_hash);
+}
+
+int db_session_purge(struct db *db, int64_t now)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "DELETE FROM admin_sessions WHERE expires_at < ?1", &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, now);
+    return exec_bound(db, st, "admin_sessions", false);
+}
+
+/* ---- tokens ----------------------------------------------------------------------- */
+
+void db_api_token_clear(struct db_api_token *t)
+{
+    if (!t)
+        return;
+    free(t->owner);
+    free(t->name);
+    free(t->scopes);
+    free(t->last_used_ip);
+    memset(t, 0, sizeof(*t));
+}
+
+void db_api_token_list_free(struct db_api_token *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        db_api_token_clear(&v[i]);
+    free(v);
+}
 
 #define TOKEN_COLS                                                                                 \
-    "t.id, t.admin_id, a.username, a.role, a.disabled, t.name, t.scopes, t.created_at,"            \
-    " t.expires_at, t.last_used_at, t.last_used_ip, t.revoked_at"                                  \
-    " FROM api_tokens t JOIN admins a ON a.id = t.admin_id"
+    "t.id, t.admin_id, a.username, t.name, t.scopes, t.created_at, t.expires_at,"                  \
+    " t.last_used_at, t.revoked_at, t.last_used_ip"
 
 static int fill_token(void *ctx, sqlite3_stmt *st, void *row)
 {
+    (void)ctx;
     struct db_api_token *t = row;
     t->id = sqlite3_column_int64(st, 0);
     t->admin_id = sqlite3_column_int64(st, 1);
-    copy_col(t->admin_username, sizeof(t->admin_username), st, 2);
-    copy_col(t->role, sizeof(t->role), st, 3);
-    t->disabled = sqlite3_column_int(st, 4) != 0;
-    copy_col(t->name, sizeof(t->name), st, 5);
-    copy_col(t->scopes, sizeof(t->scopes), st, 6);
-    t->created_at = sqlite3_column_int64(st, 7);
-    t->expires_at = col_time(st, 8);
-    t->last_used_at = col_time(st, 9);
-    copy_col(t->last_used_ip, sizeof(t->last_used_ip), st, 10);
-    t->revoked_at = col_time(st, 11);
-    return 0;
+    t->owner = db_col_strdup(st, 2);
+    t->name = db_col_strdup(st, 3);
+    t->scopes = db_col_strdup(st, 4);
+    t->created_at = sqlite3_column_int64(st, 5);
+    t->expires_at = col_i64_or0(st, 6);
+    t->last_used_at = col_i64_or0(st, 7);
+    t->revoked_at = col_i64_or0(st, 8);
+    t->last_used_ip = col_dup_or_null(st, 9);
+    return t->owner && t->name && t->scopes ? 0 : -ENOMEM;
 }
 
-int db_token_insert(struct db *db, const char *token_hash, struct db_api_token *t)
+int db_token_insert(struct db *db, int64_t admin_id, const char *name, const char *token_hash,
+                    const char *scopes, int64_t now, int64_t expires_at, int64_t *id)
 {
     sqlite3_stmt *st;
     if (db_prepare(db,
@@ -181,148 +246,245 @@ int db_token_insert(struct db *db, const char *token_hash, struct db_api_token *
                    " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, t->admin_id);
-    sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, admin_id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, token_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, t->scopes, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, t->created_at);
-    bind_time(st, 6, t->expires_at);
+    sqlite3_bind_text(st, 4, scopes, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
+    bind_i64_or_null(st, 6, expires_at);
     int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc != SQLITE_DONE)
-        ret = db_step_error(db, rc, "api_tokens");
-    else
-        t->id = sqlite3_last_insert_rowid(db->sql);
+    int ret = rc == SQLITE_DONE ? 0 : db_step_error(db, rc, "api_tokens");
+    if (ret == 0)
+        *id = sqlite3_last_insert_rowid(db->sql);
     sqlite3_finalize(st);
     return ret;
 }
 
-static int token_one(struct db *db, const char *sql, const char *text, int64_t id,
-                     struct db_api_token *out)
+int db_token_auth_get(struct db *db, const char *token_hash, struct db_auth_row *out)
 {
     sqlite3_stmt *st;
     memset(out, 0, sizeof(*out));
-    if (db_prepare(db, sql, &st))
+    if (db_prepare(db,
+                   "SELECT t.id, a.id, a.username, a.role, a.disabled, t.scopes, t.expires_at,"
+                   " t.last_used_at, t.created_at, t.revoked_at FROM api_tokens t"
+                   " JOIN admins a ON a.id = t.admin_id WHERE t.token_hash = ?1",
+                   &st))
         return -EIO;
-    if (text)
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    int ret = 0;
-    if (rc == SQLITE_ROW)
-        ret = fill_token(NULL, st, out);
-    else if (rc == SQLITE_DONE)
-        ret = -ENOENT;
-    else
-        ret = db_step_error(db, rc, "api_tokens");
-    sqlite3_finalize(st);
-    return ret;
-}
-
-int db_token_find(struct db *db, const char *token_hash, struct db_api_token *out)
-{
-    return token_one(db, "SELECT " TOKEN_COLS " WHERE t.token_hash = ?1", token_hash, 0, out);
-}
-
-int db_token_get(struct db *db, int64_t id, struct db_api_token *out)
-{
-    return token_one(db, "SELECT " TOKEN_COLS " WHERE t.id = ?1", NULL, id, out);
+    sqlite3_bind_text(st, 1, token_hash, -1, SQLITE_STATIC);
+    return one_auth_row(db, st, out, false);
 }
 
 int db_token_touch(struct db *db, int64_t id, int64_t now, const char *ip)
 {
     sqlite3_stmt *st;
-    if (db_prepare(db, "UPDATE api_tokens SET last_used_at = ?1, last_used_ip = ?2 WHERE id = ?3",
+    if (db_prepare(db, "UPDATE api_tokens SET last_used_at = ?2, last_used_ip = ?3 WHERE id = ?1",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_text(st, 2, ip ? ip : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, id);
-    return step_write(db, st, "api_tokens");
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_text(st, 3, ip ? ip : "", -1, SQLITE_STATIC);
+    return exec_bound(db, st, "api_tokens", false);
+}
+
+int db_token_get(struct db *db, int64_t id, struct db_api_token *out)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof(*out));
+    if (db_prepare(db,
+                   "SELECT " TOKEN_COLS " FROM api_tokens t JOIN admins a ON a.id = t.admin_id"
+                   " WHERE t.id = ?1",
+                   &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    int ret;
+    if (rc == SQLITE_ROW) {
+        ret = fill_token(NULL, st, out);
+        if (ret)
+            db_api_token_clear(out);
+    } else {
+        ret = rc == SQLITE_DONE ? -ENOENT : db_step_error(db, rc, "api_tokens");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int bind_token_filter(sqlite3_stmt *st, const void *ctx)
+{
+    const int64_t *admin_id = ctx;
+    sqlite3_bind_int64(st, 1, *admin_id);
+    return 0;
+}
+
+int db_token_page(struct db *db, int64_t admin_id, const struct db_page *p,
+                  struct db_api_token **out, size_t *n, int64_t *total)
+{
+    static const char *const names[] = {"id", "name", "created_at", "expires_at", NULL};
+    static const char *const cols[] = {"t.id", "t.name", "t.created_at", "t.expires_at"};
+    char order[256], sql[768];
+    *out = NULL;
+    *n = 0;
+    if (order_by(p, names, cols, "t.id ASC", order, sizeof(order)))
+        return -EINVAL;
+    const char *where = " WHERE (?1 = 0 OR t.admin_id = ?1)";
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM api_tokens t%s", where);
+    int ret = count_rows(db, sql, bind_token_filter, &admin_id, total);
+    if (ret)
+        return ret;
+    snprintf(sql, sizeof(sql),
+             "SELECT " TOKEN_COLS " FROM api_tokens t JOIN admins a ON a.id = t.admin_id%s%s"
+             " LIMIT ?2 OFFSET ?3",
+             where, order);
+    sqlite3_stmt *st;
+    if (db_prepare(db, sql, &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, admin_id);
+    sqlite3_bind_int64(st, 2, p->limit);
+    sqlite3_bind_int64(st, 3, p->offset);
+    void *rows = NULL;
+    ret = db_step_rows(db, st, "api_tokens", sizeof(struct db_api_token), 8, fill_token, NULL,
+                       &rows, n);
+    sqlite3_finalize(st);
+    if (ret) {
+        db_api_token_list_free(rows, *n);
+        *n = 0;
+        return ret;
+    }
+    *out = rows;
+    return 0;
 }
 
 int db_token_revoke(struct db *db, int64_t id, int64_t now)
 {
     sqlite3_stmt *st;
-    if (db_prepare(db, "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?1) WHERE id = ?2",
+    if (db_prepare(db, "UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, id);
-    return step_write(db, st, "api_tokens");
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    return exec_bound(db, st, "api_tokens", true);
 }
 
-static const struct db_sort_col token_sort[] = {
-    {"id", "t.id"},
-    {"name", "t.name COLLATE NOCASE"},
-    {"created_at", "t.created_at"},
-    {"expires_at", "coalesce(t.expires_at, 9223372036854775807)"},
-    {"last_used_at", "coalesce(t.last_used_at, 0)"},
-    {"revoked_at", "coalesce(t.revoked_at, 0)"},
-    {NULL, NULL},
+/* ---- audit ------------------------------------------------------------------------ */
+
+void db_audit_list_free(struct db_audit *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].admin_username);
+        free(v[i].ip);
+        free(v[i].action);
+        free(v[i].entity);
+        free(v[i].before);
+        free(v[i].after);
+    }
+    free(v);
+}
+
+int db_audit_insert(struct db *db, int64_t at, int64_t admin_id, const char *admin_username,
+                    int64_t token_id, const char *ip, const char *action, const char *entity,
+                    int64_t entity_id, const char *before, const char *after)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "INSERT INTO audit_log (at, admin_id, admin_username, token_id, ip, action,"
+                   " entity, entity_id, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                   " ?9, ?10)",
+                   &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, at);
+    bind_i64_or_null(st, 2, admin_id);
+    sqlite3_bind_text(st, 3, admin_username ? admin_username : "", -1, SQLITE_STATIC);
+    bind_i64_or_null(st, 4, token_id);
+    sqlite3_bind_text(st, 5, ip ? ip : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, entity, -1, SQLITE_STATIC);
+    bind_i64_or_null(st, 8, entity_id);
+    if (before)
+        sqlite3_bind_text(st, 9, before, -1, SQLITE_STATIC);
+    if (after)
+        sqlite3_bind_text(st, 10, after, -1, SQLITE_STATIC);
+    return exec_bound(db, st, "audit_log", false);
+}
+
+#define AUDIT_WHERE                                                                                \
+    " WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR action = ?2)"                           \
+    " AND (?3 = 0 OR entity_id = ?3) AND (?4 = 0 OR admin_id = ?4)"                                \
+    " AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6)"                                            \
+    " AND (?7 IS NULL OR instr(lower(action || ' ' || entity || ' ' || admin_username),"           \
+    " lower(?7)) > 0)"
+
+struct audit_bind {
+    const struct db_audit_filter *f;
+    const char *q;
 };
 
-int db_token_list(struct db *db, int64_t admin_id, const struct db_page *page,
-                  struct db_api_token **out, size_t *n, int64_t *total)
+static int bind_audit(sqlite3_stmt *st, const void *ctx)
 {
-    char order[256], sql[1024];
-    char *like = NULL;
-    sqlite3_stmt *st = NULL;
-    void *rows = NULL;
+    const struct audit_bind *b = ctx;
+    if (b->f->entity)
+        sqlite3_bind_text(st, 1, b->f->entity, -1, SQLITE_STATIC);
+    if (b->f->action)
+        sqlite3_bind_text(st, 2, b->f->action, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, b->f->entity_id);
+    sqlite3_bind_int64(st, 4, b->f->admin_id);
+    sqlite3_bind_int64(st, 5, b->f->since);
+    sqlite3_bind_int64(st, 6, b->f->until);
+    if (b->q)
+        sqlite3_bind_text(st, 7, b->q, -1, SQLITE_STATIC);
+    return 0;
+}
+
+static int fill_audit(void *ctx, sqlite3_stmt *st, void *row)
+{
+    (void)ctx;
+    struct db_audit *a = row;
+    a->id = sqlite3_column_int64(st, 0);
+    a->at = sqlite3_column_int64(st, 1);
+    a->admin_id = col_i64_or0(st, 2);
+    a->admin_username = db_col_strdup(st, 3);
+    a->token_id = col_i64_or0(st, 4);
+    a->ip = db_col_strdup(st, 5);
+    a->action = db_col_strdup(st, 6);
+    a->entity = db_col_strdup(st, 7);
+    a->entity_id = col_i64_or0(st, 8);
+    a->before = col_dup_or_null(st, 9);
+    a->after = col_dup_or_null(st, 10);
+    return a->admin_username && a->ip && a->action && a->entity ? 0 : -ENOMEM;
+}
+
+int db_audit_page(struct db *db, const struct db_audit_filter *f, const struct db_page *p,
+                  struct db_audit **out, size_t *n, int64_t *total)
+{
+    static const char *const names[] = {"id", "at", NULL};
+    static const char *const cols[] = {"id", "at"};
+    char order[128], sql[1024];
     *out = NULL;
     *n = 0;
-    *total = 0;
-    int ret = db_order_by(page, token_sort, "t.id", false, order, sizeof(order));
+    if (order_by(p, names, cols, "id DESC", order, sizeof(order)))
+        return -EINVAL;
+    struct audit_bind b = {f, p->q};
+    int ret = count_rows(db, "SELECT count(*) FROM audit_log" AUDIT_WHERE, bind_audit, &b, total);
     if (ret)
         return ret;
-    if (page && page->q && page->q[0] && !(like = db_like_pattern(page->q)))
-        return -ENOMEM;
-    const char *where = " WHERE (?1 = 0 OR t.admin_id = ?1) AND (?2 IS NULL OR t.name LIKE ?2"
-                        " ESCAPE '\\')";
-    /* The count under the same filter, then the page. */
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM api_tokens t%s", where);
-    if (db_prepare(db, sql, &st)) {
-        ret = -EIO;
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, admin_id);
-    if (like)
-        sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        ret = db_step_error(db, rc, "api_tokens");
-        goto out;
-    }
-    *total = sqlite3_column_int64(st, 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT id, at, admin_id, admin_username, token_id, ip, action, entity, entity_id,"
+             " before, after FROM audit_log" AUDIT_WHERE "%s LIMIT ?8 OFFSET ?9",
+             order);
+    sqlite3_stmt *st;
+    if (db_prepare(db, sql, &st))
+        return -EIO;
+    bind_audit(st, &b);
+    sqlite3_bind_int64(st, 8, p->limit);
+    sqlite3_bind_int64(st, 9, p->offset);
+    void *rows = NULL;
+    ret =
+        db_step_rows(db, st, "audit_log", sizeof(struct db_audit), 16, fill_audit, NULL, &rows, n);
     sqlite3_finalize(st);
-    st = NULL;
-    int w =
-        snprintf(sql, sizeof(sql), "SELECT " TOKEN_COLS "%s%s LIMIT ?3 OFFSET ?4", where, order);
-    if (w < 0 || (size_t)w >= sizeof(sql)) {
-        ret = -ENAMETOOLONG;
-        goto out;
-    }
-    if (db_prepare(db, sql, &st)) {
-        ret = -EIO;
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, admin_id);
-    if (like)
-        sqlite3_bind_text(st, 2, like, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, db_page_limit(page));
-    sqlite3_bind_int64(st, 4, db_page_offset(page));
-    ret = db_step_rows(db, st, "api_tokens", sizeof(struct db_api_token), 8, fill_token, NULL,
-                       &rows, n);
     if (ret) {
-        free(rows);
-        rows = NULL;
+        db_audit_list_free(rows, *n);
         *n = 0;
+        return ret;
     }
     *out = rows;
-out:
-    if (st)
-        sqlite3_finalize(st);
-    free(like);
-    return ret;
+    return 0;
 }

@@ -1,14 +1,11 @@
 /*
- * db/admin_auth: queries on the admin API's credentials — login sessions
- * (`admin_sessions`) and API tokens (`api_tokens`).
+ * db/admin_auth: the SQL of admin sessions, API tokens and the audit log.
  *
- * Stores what it is given: secrets arrive already hashed (SHA-256, 64
- * lowercase hex) and every rule — lifetimes, sliding, scopes, who may see
- * what — is domain/admin_auth.c's. A lookup by hash joins the owning account
- * so one query authenticates a request. Rows are fixed-size structs (nothing
- * to free but a list's array). A time that is NULL in the database is 0 here.
- * Errors: -ENOENT (no such row), -EEXIST (hash collision), -EINVAL (a CHECK),
- * -EIO. Threading: like struct db, one thread at a time per connection.
+ * Stores hashes of secrets only (the domain hashes; this file never sees a
+ * cookie or a token). Sessions and tokens are read joined with their account
+ * (username, role, disabled), so one query authenticates a call. Structs own
+ * their strings; free them with the *_clear / *_free functions.
+ * Threading: like struct db, one thread at a time per connection.
  */
 #ifndef XTREAMD_DB_ADMIN_AUTH_H
 #define XTREAMD_DB_ADMIN_AUTH_H
@@ -21,64 +18,70 @@
 
 struct db;
 
-#define DB_HASH_HEX 65 /* a SHA-256 in hex + NUL */
-
-/* A session joined with its account. */
-struct db_admin_session {
-    int64_t id, admin_id;
-    char csrf[65];
-    int64_t created_at, last_seen_at, expires_at;
-    char username[65];
-    char role[8]; /* "admin" | "viewer" */
+/* A session or a token together with its account. */
+struct db_auth_row {
+    int64_t id; /* the session's or the token's */
+    int64_t admin_id;
+    char *username;
+    char *role;
     bool disabled;
+    char *csrf;           /* sessions */
+    char *scopes;         /* tokens: comma list */
+    int64_t expires_at;   /* 0: never (tokens) */
+    int64_t last_seen_at; /* sessions: last use; tokens: last_used_at (0: never) */
+    int64_t created_at;
+    int64_t revoked_at; /* tokens: 0 when live */
 };
+void db_auth_row_clear(struct db_auth_row *r);
 
-/* Inserts a session (s->id set). ip and user_agent are truncated to their
- * column bounds by the caller. */
-int db_session_insert(struct db *db, const char *token_hash, struct db_admin_session *s,
-                      const char *ip, const char *user_agent);
-/* The session with this hash and its account; -ENOENT. */
-int db_session_find(struct db *db, const char *token_hash, struct db_admin_session *out);
-/* Moves last_seen_at / expires_at of session id; -ENOENT when gone. */
-int db_session_touch(struct db *db, int64_t id, int64_t last_seen_at, int64_t expires_at);
-/* Deletes the session with this hash; -ENOENT when none. */
-int db_session_delete_hash(struct db *db, const char *token_hash);
-/* Deletes every session of an account (password change, disabling). */
-int db_session_delete_admin(struct db *db, int64_t admin_id, int64_t *deleted);
-/* Deletes the sessions whose expires_at <= now; *deleted (may be NULL) says how many. */
-int db_session_purge(struct db *db, int64_t now, int64_t *deleted);
+int db_session_insert(struct db *db, const char *token_hash, int64_t admin_id, const char *csrf,
+                      int64_t now, int64_t expires_at, const char *ip, const char *ua, int64_t *id);
+/* -ENOENT when no session has that hash. */
+int db_session_get(struct db *db, const char *token_hash, struct db_auth_row *out);
+int db_session_touch(struct db *db, int64_t id, int64_t now, int64_t expires_at);
+int db_session_delete(struct db *db, const char *token_hash);
+/* Deletes sessions that expired before now. */
+int db_session_purge(struct db *db, int64_t now);
 
-/* An API token joined with its account (never its secret: only the hash is stored). */
 struct db_api_token {
     int64_t id, admin_id;
-    char admin_username[65];
-    char role[8];  /* of the account */
-    bool disabled; /* of the account */
-    char name[101];
-    char scopes[200]; /* comma list of scope names */
-    int64_t created_at;
-    int64_t expires_at;   /* 0: never */
-    int64_t last_used_at; /* 0: never used */
-    char last_used_ip[65];
-    int64_t revoked_at; /* 0: live */
+    char *owner; /* the account's username */
+    char *name;
+    char *scopes;
+    int64_t created_at, expires_at, last_used_at, revoked_at; /* 0: none */
+    char *last_used_ip;
 };
+void db_api_token_clear(struct db_api_token *t);
+void db_api_token_list_free(struct db_api_token *v, size_t n);
 
-/* Inserts t (admin_id, name, scopes, created_at, expires_at) under token_hash
- * and sets t->id. */
-int db_token_insert(struct db *db, const char *token_hash, struct db_api_token *t);
-/* By hash / by id; -ENOENT. */
-int db_token_find(struct db *db, const char *token_hash, struct db_api_token *out);
-int db_token_get(struct db *db, int64_t id, struct db_api_token *out);
-/* Records a use (time and client address). */
+int db_token_insert(struct db *db, int64_t admin_id, const char *name, const char *token_hash,
+                    const char *scopes, int64_t now, int64_t expires_at, int64_t *id);
+int db_token_auth_get(struct db *db, const char *token_hash, struct db_auth_row *out);
 int db_token_touch(struct db *db, int64_t id, int64_t now, const char *ip);
-/* Sets revoked_at = now unless already revoked (the first revocation time
- * stays); -ENOENT when no such token. */
-int db_token_revoke(struct db *db, int64_t id, int64_t now);
-/* One page of the tokens of admin_id (0: every account's), with the count
- * under the same filter. Sort keys: id, name, created_at, expires_at,
- * last_used_at, revoked_at (default id); q searches the name. -EINVAL on an
- * unknown sort key. Free *out with free(). */
-int db_token_list(struct db *db, int64_t admin_id, const struct db_page *page,
+int db_token_get(struct db *db, int64_t id, struct db_api_token *out);
+/* admin_id 0: every account's tokens. Sort: id, name, created_at, expires_at. */
+int db_token_page(struct db *db, int64_t admin_id, const struct db_page *p,
                   struct db_api_token **out, size_t *n, int64_t *total);
+/* -ENOENT when absent; revoking twice keeps the first time. */
+int db_token_revoke(struct db *db, int64_t id, int64_t now);
+
+struct db_audit {
+    int64_t id, at, admin_id, token_id, entity_id; /* 0: none */
+    char *admin_username, *ip, *action, *entity;
+    char *before, *after; /* JSON text or NULL */
+};
+void db_audit_list_free(struct db_audit *v, size_t n);
+
+int db_audit_insert(struct db *db, int64_t at, int64_t admin_id, const char *admin_username,
+                    int64_t token_id, const char *ip, const char *action, const char *entity,
+                    int64_t entity_id, const char *before, const char *after);
+struct db_audit_filter {
+    const char *entity, *action;
+    int64_t entity_id, admin_id; /* 0: any */
+    int64_t since, until;        /* 0: unbounded */
+};
+/* Newest first unless p sorts otherwise (id, at). q searches action and entity. */
+int db_audit_page(struct db *db, const struct db_audit_filter *f, const struct db_page *p,
+                  struct db_audit **out, size_t *n, int64_t *total);
 
 #endif

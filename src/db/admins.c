@@ -86,28 +86,6 @@ int db_admin_get(struct db *db, const char *username, struct db_admin *out)
     return ret;
 }
 
-int db_admin_get_id(struct db *db, int64_t id, struct db_admin *out)
-{
-    sqlite3_stmt *st;
-    memset(out, 0, sizeof(*out));
-    if (db_prepare(db, "SELECT " ADMIN_COLS " FROM admins WHERE id = ?1", &st))
-        return -EIO;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    int ret;
-    if (rc == SQLITE_ROW) {
-        ret = fill_row(NULL, st, out);
-        if (ret)
-            db_admin_clear(out);
-    } else if (rc == SQLITE_DONE) {
-        ret = -ENOENT;
-    } else {
-        ret = db_step_error(db, rc, "admins");
-    }
-    sqlite3_finalize(st);
-    return ret;
-}
-
 void db_admin_list_free(struct db_admin *v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)

@@ -38,9 +38,6 @@ int db_admin_insert(struct db *db, struct db_admin *a);
 /* Loads one account by username; -ENOENT if absent. */
 int db_admin_get(struct db *db, const char *username, struct db_admin *out);
 
-/* Loads one account by id; -ENOENT if absent. */
-int db_admin_get_id(struct db *db, int64_t id, struct db_admin *out);
-
 /* Every account ordered by username; free with db_admin_list_free(). */
 int db_admin_list(struct db *db, struct db_admin **out, size_t *n);
 void db_admin_list_free(struct db_admin *v, size_t n);

@@ -40,8 +40,6 @@ int dom_status_errno(int status)
         return -EEXIST;
     case 401:
         return -EACCES;
-    case 429:
-        return -EAGAIN;
     default:
         return status >= 400 && status < 500 ? -EINVAL : -EIO;
     }
@@ -79,12 +77,22 @@ const char *dom_status_title(int status)
         return "Forbidden";
     case 404:
         return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 503:
+        return "Service Unavailable";
     case 409:
         return "Conflict";
     case 422:
         return "Unprocessable Content";
-    case 429:
-        return "Too Many Requests";
     case 500:
         return "Internal Server Error";
     default:

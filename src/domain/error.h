@@ -19,7 +19,6 @@
 #define XTREAMD_DOMAIN_ERROR_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #define DOM_MAX_FIELD_ERRORS 8
 
@@ -34,10 +33,6 @@
 #define DOM_E_CREDENTIALS "INVALID_CREDENTIALS" /* 401: unknown, wrong or disabled login */
 #define DOM_E_LAST_ADMIN  "LAST_ADMIN"          /* 409: would leave no enabled admin-role account */
 
-/* Authentication (domain/admin_auth.h). */
-#define DOM_E_UNAUTHENTICATED "UNAUTHENTICATED" /* 401: no valid session or token */
-#define DOM_E_RATE_LIMITED    "RATE_LIMITED"    /* 429: retry after e->retry_after seconds */
-
 struct dom_field_error {
     char field[48];
     char code[24];
@@ -51,8 +46,6 @@ struct dom_error {
     struct dom_field_error fields[DOM_MAX_FIELD_ERRORS];
     size_t nfields;
     size_t dropped; /* field errors beyond DOM_MAX_FIELD_ERRORS */
-    /* 429: seconds until a retry can succeed (the Retry-After header). */
-    int64_t retry_after;
 };
 
 void dom_error_reset(struct dom_error *e);

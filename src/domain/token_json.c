@@ -39,10 +39,9 @@ static void get_scopes(json_t *v, struct dom_token_in *in, struct dom_error *e)
         }
         names[i] = json_string_value(it);
     }
-    in->has_scopes = true;
-    if (json_array_size(v) == 0)
-        return; /* dom_token_create names the empty list "required" */
-    dom_scopes_parse("scopes", names, json_array_size(v), &in->scopes, e);
+    /* [] is left to dom_token_validate, which names it "required". */
+    if (json_array_size(v))
+        dom_scopes_parse(names, json_array_size(v), &in->scopes, e);
 }
 
 int dom_token_from_json(const char *body, size_t len, struct dom_token_json *out,
@@ -74,14 +73,9 @@ int dom_token_from_json(const char *body, size_t len, struct dom_token_json *out
             get_scopes(v, in, e);
         } else if (strcmp(key, "expires_at") == 0) {
             if (json_is_null(v)) {
-                in->has_expires = true;
-                in->expires_at = 0;
+                in->expires_at = 0; /* never */
             } else if (json_is_string(v)) {
-                int64_t t;
-                if (dom_parse_time(key, json_string_value(v), &t, e) == 0) {
-                    in->has_expires = true;
-                    in->expires_at = t;
-                }
+                dom_parse_time(key, json_string_value(v), &in->expires_at, e);
             } else {
                 dom_err_field(e, key, "type", "must be an RFC 3339 time or null");
             }

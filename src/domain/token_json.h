@@ -6,8 +6,8 @@
  * Members: name (string), scopes (array of at most DOM_TOKEN_JSON_SCOPES_MAX
  * scope names), expires_at (RFC 3339 / YYYY-MM-DD string, or null = never).
  * Not a JSON object: 400 DOM_E_MALFORMED; a wrong type, an unknown scope or
- * an unknown member: 422 naming the field ("scopes[2]"). The required /
- * range rules are dom_token_create()'s.
+ * an unknown member: 422 naming the field ("scopes[2]"), every bad member
+ * reported. The required / range / role rules are dom_token_validate()'s.
  * Threading: any thread; a struct dom_token_json is one caller's.
  */
 #ifndef XTREAMD_DOMAIN_TOKEN_JSON_H

@@ -1803,10 +1803,17 @@ static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint
     jsonw_obj_end(w);
 }
 
-void live_write_connection(struct jsonw *w, const char *kind, uint64_t handle, int64_t line_id,
-                           const char *user, int64_t item, const char *ip, const char *ua,
-                           uint64_t started_ms, uint64_t bytes, uint64_t now)
+void live_write_connection(struct live_conn_sink *sink, const char *kind, uint64_t handle,
+                           int64_t line_id, const char *user, int64_t item, const char *ip,
+                           const char *ua, uint64_t started_ms, uint64_t bytes, uint64_t now)
 {
+    if ((sink->kind && strcmp(sink->kind, kind) != 0) ||
+        (sink->line_id && sink->line_id != line_id) || (sink->stream_id && sink->stream_id != item))
+        return;
+    int64_t at = sink->total++;
+    if (at < sink->offset || (sink->limit && at >= sink->offset + sink->limit))
+        return;
+    struct jsonw *w = sink->w;
     jsonw_obj_begin(w);
     jsonw_key(w, "id");
     jsonw_int(w, (int64_t)handle);
@@ -1827,14 +1834,6 @@ void live_write_connection(struct jsonw *w, const char *kind, uint64_t handle, i
     jsonw_key(w, "bytes");
     jsonw_int(w, (int64_t)bytes);
     jsonw_obj_end(w);
-}
-
-static void json_reply(struct http_response *res, int status, struct jsonw *w, struct buf *b)
-{
-    (void)w;
-    http_response_status(res, status);
-    http_response_header(res, "Content-Type", "application/json");
-    http_response_body(res, b->data, b->len);
 }
 
 static bool kick_handle(struct live *live, uint64_t handle)
@@ -1859,120 +1858,123 @@ static bool kick_handle(struct live *live, uint64_t handle)
     return false;
 }
 
+bool live_kill_connection(struct live *live, uint64_t handle)
+{
+    return kick_handle(live, handle) ||
+           (live->admin_hooks.kill && live->admin_hooks.kill(live->admin_hooks.ctx, handle));
+}
+
 void live_set_admin_hooks(struct live *live, const struct live_admin_hooks *hooks)
 {
     live->admin_hooks = *hooks;
 }
 
-void live_admin(struct live *live, struct http_request *req, struct http_response *res)
+void live_write_channels(struct live *live, struct jsonw *w, int64_t offset, int64_t limit,
+                         int64_t *total)
 {
-    /* /api/admin/channels[/ID[/start|stop|restart]], /api/admin/connections[/ID/kill] */
-    const char **seg = req->segments;
-    size_t n = req->segment_count;
     uint64_t now = live_now_ms(live);
-    struct buf b = BUF_INIT(16 << 20);
-    struct jsonw w;
-    jsonw_init(&w, &b);
-    int status = 200;
-    if (n >= 3 && strcmp(seg[2], "channels") == 0) {
-        if (n == 3) {
-            jsonw_arr_begin(&w);
-            FOR_EACH_CHANNEL(live, ch)
-            {
-                write_channel(&w, ch, false, now);
-            }
-            jsonw_arr_end(&w);
-        } else {
-            char *end;
-            long long id = strtoll(seg[3], &end, 10);
-            struct channel *ch = *end || !*seg[3] ? NULL : channel_find(live, id);
-            const struct cat_stream *cs =
-                ch || *end || !*seg[3] || !live->cat ? NULL : catalog_stream(live->cat, id);
-            const char *act0 = n >= 5 ? seg[4] : "";
-            struct channel *view = NULL; /* a look at a never-started channel: no engine state */
-            if (!ch && cs && req->method == HTTP_POST &&
-                (strcmp(act0, "start") == 0 || strcmp(act0, "restart") == 0)) {
-                ch = channel_get(live, cs);
-            } else if (!ch && cs) {
-                view = channel_new(live, cs->id);
-                if (view && channel_configure(view, cs->name, cs->sources, cs->source_count,
-                                              cs->always_on) < 0) {
-                    channel_free(view);
-                    view = NULL;
-                }
-                ch = view;
-            }
-            if (!ch) {
-                status = 404;
-                jsonw_obj_begin(&w);
-                jsonw_key(&w, "error");
-                jsonw_str(&w, "no such channel");
-                jsonw_obj_end(&w);
-            } else {
-                const char *act = n >= 5 ? seg[4] : "";
-                if (n >= 5 && req->method != HTTP_POST) {
-                    status = 405;
-                } else if (strcmp(act, "start") == 0) {
-                    channel_touch(ch);
-                    channel_maybe_idle(ch);
-                } else if (view) {
-                    if (*act)
-                        status = strcmp(act, "stop") == 0 ? 200 : 404; /* stopped already */
-                } else if (strcmp(act, "stop") == 0) {
-                    struct live_viewer *nx;
-                    for (struct live_viewer *v = ch->viewers; v; v = nx) {
-                        nx = v->next;
-                        http_conn_abort(v->conn);
-                    }
-                    channel_stop(ch);
-                } else if (strcmp(act, "restart") == 0) {
-                    channel_restart(ch);
-                } else if (*act) {
-                    status = 404;
-                }
-                write_channel(&w, ch, true, now);
-                channel_free(view);
-            }
-        }
-    } else if (n >= 3 && strcmp(seg[2], "connections") == 0) {
-        if (n == 5 && strcmp(seg[4], "kill") == 0) {
-            char *end;
-            unsigned long long h = strtoull(seg[3], &end, 10);
-            bool ok = !*end && req->method == HTTP_POST &&
-                      (kick_handle(live, h) || (live->admin_hooks.kill &&
-                                                live->admin_hooks.kill(live->admin_hooks.ctx, h)));
-            status = ok ? 200 : 404;
-            jsonw_obj_begin(&w);
-            jsonw_key(&w, "killed");
-            jsonw_bool(&w, ok);
-            jsonw_obj_end(&w);
-        } else {
-            jsonw_arr_begin(&w);
-            FOR_EACH_CHANNEL(live, ch)
-            {
-                for (struct live_viewer *v = ch->viewers; v; v = v->next)
-                    live_write_connection(&w, "live", v->handle, v->line_id, v->username, ch->id,
-                                          v->ip, v->ua, v->start_ms, v->bytes, now);
-            }
-            for (size_t k = 0; k < SESS_BUCKETS; k++)
-                for (struct hls_session *s = live->sessions[k]; s; s = s->hnext)
-                    if (!s->kicked)
-                        live_write_connection(&w, "hls", s->handle, s->line_id, s->username,
-                                              s->channel_id, s->ip, s->ua, s->created_ms, s->bytes,
-                                              now);
-            if (live->admin_hooks.write)
-                live->admin_hooks.write(live->admin_hooks.ctx, &w, now);
-            jsonw_arr_end(&w);
-        }
-    } else {
-        status = 404;
-        jsonw_obj_begin(&w);
-        jsonw_key(&w, "error");
-        jsonw_str(&w, "unknown admin endpoint");
-        jsonw_obj_end(&w);
+    int64_t n = 0;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        if (n >= offset && (limit <= 0 || n < offset + limit))
+            write_channel(w, ch, false, now);
+        n++;
     }
-    json_reply(res, status, &w, &b);
-    buf_free(&b);
+    *total = n;
+}
+
+bool live_channel_brief(struct live *live, int64_t id, struct live_channel_brief *out)
+{
+    struct channel *ch = channel_find(live, id);
+    if (!ch)
+        return false;
+    out->state = channel_state_name(ch->state);
+    out->viewers = ch->viewer_count;
+    out->input_kbps = (int64_t)(ch->bitrate_bps / 1000);
+    out->source_index = ch->cur_source;
+    return true;
+}
+
+/* The engine's channel for stream id, or (create) a started one, or a
+ * configured look-alike that is not in the table (*view: free it). */
+static struct channel *channel_for(struct live *live, int64_t id, bool create,
+                                   struct channel **view)
+{
+    *view = NULL;
+    struct channel *ch = channel_find(live, id);
+    if (ch)
+        return ch;
+    const struct cat_stream *cs = live->cat ? catalog_stream(live->cat, id) : NULL;
+    if (!cs)
+        return NULL;
+    if (create)
+        return channel_get(live, cs);
+    struct channel *v = channel_new(live, cs->id);
+    if (v && channel_configure(v, cs->name, cs->sources, cs->source_count, cs->always_on) < 0) {
+        channel_free(v);
+        v = NULL;
+    }
+    *view = v;
+    return v;
+}
+
+int live_write_channel(struct live *live, int64_t id, struct jsonw *w)
+{
+    struct channel *view;
+    struct channel *ch = channel_for(live, id, false, &view);
+    if (!ch)
+        return live->cat && catalog_stream(live->cat, id) ? -ENOMEM : -ENOENT;
+    write_channel(w, ch, true, live_now_ms(live));
+    channel_free(view);
+    return 0;
+}
+
+int live_channel_command(struct live *live, int64_t id, const char *cmd)
+{
+    bool start = strcmp(cmd, "start") == 0, restart = strcmp(cmd, "restart") == 0;
+    bool stop = strcmp(cmd, "stop") == 0;
+    if (!start && !restart && !stop)
+        return -EINVAL;
+    struct channel *view;
+    struct channel *ch = channel_for(live, id, start || restart, &view);
+    if (!ch)
+        return live->cat && catalog_stream(live->cat, id) ? -ENOMEM : -ENOENT;
+    if (view) { /* stop on a channel that never ran: nothing to do */
+        channel_free(view);
+        return 0;
+    }
+    if (start) {
+        channel_touch(ch);
+        channel_maybe_idle(ch);
+    } else if (stop) {
+        struct live_viewer *nx;
+        for (struct live_viewer *v = ch->viewers; v; v = nx) {
+            nx = v->next;
+            http_conn_abort(v->conn);
+        }
+        channel_stop(ch);
+    } else {
+        channel_restart(ch);
+    }
+    return 0;
+}
+
+void live_write_connections(struct live *live, struct live_conn_sink *sink)
+{
+    uint64_t now = live_now_ms(live);
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (struct live_viewer *v = ch->viewers; v; v = v->next)
+            live_write_connection(sink, "live", v->handle, v->line_id, v->username, ch->id, v->ip,
+                                  v->ua, v->start_ms, v->bytes, now);
+    }
+    for (size_t k = 0; k < SESS_BUCKETS; k++)
+        for (struct hls_session *s = live->sessions[k]; s; s = s->hnext)
+            if (!s->kicked)
+                live_write_connection(sink, "hls", s->handle, s->line_id, s->username,
+                                      s->channel_id, s->ip, s->ua, s->created_ms, s->bytes, now);
+    if (live->admin_hooks.write)
+        live->admin_hooks.write(live->admin_hooks.ctx, sink, now);
 }
 
 /* Engine-wide series (small, written at once). Names predating the per-channel

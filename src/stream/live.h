@@ -96,22 +96,58 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *s, const struct
 /* GET /hls/TOKEN/SEQ.ts */
 void live_serve_segment(struct live *live, const char *token, const char *seg,
                         struct http_request *req, struct http_response *res);
-/* /api/admin/... (loopback callers only; checked by the caller). */
-void live_admin(struct live *live, struct http_request *req, struct http_response *res);
-/* Connections that are not the engine's own (VOD) in /api/admin/connections:
- * write() adds entries with live_write_connection(); kill() ends one by id
- * and returns true when it knew the id. */
+/*
+ * Admin views and commands (the admin API's streams, channels and sessions
+ * resources call these in their loop-thread phase; the legacy /api/admin/
+ * routes too). Loop thread only.
+ */
 struct jsonw;
+/* Every channel the engine knows (started at least once), as JSON objects
+ * (id, name, state, viewers, input_kbps ...), into an open array. */
+void live_write_channels(struct live *live, struct jsonw *w, int64_t offset, int64_t limit,
+                         int64_t *total);
+/* One stream's live state, with its sources, the last lines of the ffmpeg
+ * log and the switch history; a stream of the catalogue that never ran reads
+ * "stopped". -ENOENT when the catalogue has no such live stream. */
+int live_write_channel(struct live *live, int64_t id, struct jsonw *w);
+/* "start" | "stop" (viewers are cut) | "restart". -ENOENT no such stream,
+ * -EINVAL unknown command, -ENOMEM. */
+int live_channel_command(struct live *live, int64_t id, const char *cmd);
+/* The live state of stream id for list views: false when it never ran. */
+struct live_channel_brief {
+    const char *state;
+    size_t viewers;
+    int64_t input_kbps;
+    int source_index;
+};
+bool live_channel_brief(struct live *live, int64_t id, struct live_channel_brief *out);
+
+/* Connections (live viewers, HLS sessions, and through the hooks VOD
+ * downloads) pass through one sink that filters and pages them. */
+struct live_conn_sink {
+    struct jsonw *w;
+    const char *kind; /* NULL: all; "live", "hls", "movie", "episode" */
+    int64_t line_id;  /* 0: all */
+    int64_t stream_id;
+    int64_t offset, limit; /* limit 0: none */
+    int64_t total;         /* out: matching connections */
+};
+void live_write_connections(struct live *live, struct live_conn_sink *sink);
+/* Ends connection `handle` (any kind); false when unknown. */
+bool live_kill_connection(struct live *live, uint64_t handle);
+/* Connections that are not the engine's own (VOD): write() adds entries with
+ * live_write_connection(); kill() ends one by id and returns true when it
+ * knew the id. */
 struct live_admin_hooks {
-    void (*write)(void *ctx, struct jsonw *w, uint64_t now_ms);
+    void (*write)(void *ctx, struct live_conn_sink *sink, uint64_t now_ms);
     bool (*kill)(void *ctx, uint64_t handle);
     void *ctx;
 };
 void live_set_admin_hooks(struct live *live, const struct live_admin_hooks *hooks);
-/* One entry of /api/admin/connections (started_ms and now_ms: loop time). */
-void live_write_connection(struct jsonw *w, const char *kind, uint64_t handle, int64_t line_id,
-                           const char *user, int64_t item, const char *ip, const char *ua,
-                           uint64_t started_ms, uint64_t bytes, uint64_t now_ms);
+/* One connection into the sink (started_ms and now_ms: loop time). */
+void live_write_connection(struct live_conn_sink *sink, const char *kind, uint64_t handle,
+                           int64_t line_id, const char *user, int64_t item, const char *ip,
+                           const char *ua, uint64_t started_ms, uint64_t bytes, uint64_t now_ms);
 /* /metrics (Prometheus text, docs/operator-guide.md): live_metrics() writes
  * the engine-wide series into out; live_metrics_channels() makes res's body
  * continue (after what its buffer holds) with the per-channel series of every

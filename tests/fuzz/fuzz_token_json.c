@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (j.in.name && strlen(j.in.name) > size)
             abort();
-        if (j.in.has_expires && j.in.expires_at) {
+        if (j.in.expires_at) {
             char s[DOM_TIME_LEN];
             int64_t back;
             dom_format_time(j.in.expires_at, s);

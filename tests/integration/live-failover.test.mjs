@@ -96,8 +96,8 @@ const add = async (name, sources) => {
   return Number((await cliOk(args)).stdout.trim());
 };
 const url = (id) => `/live/fan/${PW}/${id}.ts`;
-const admin = (id) => getJson(srv.port, `/api/admin/channels/${id}`);
-const stopChannel = (id) => request(srv.port, 'POST', `/api/admin/channels/${id}/stop`);
+const admin = (id) => getJson(srv.port, `/api/v1/streams/${id}/state`);
+const stopChannel = (id) => request(srv.port, 'POST', `/api/v1/streams/${id}/stop`);
 
 /** A TS viewer that also records the arrival time of every read. */
 async function timedViewer(id) {

@@ -82,7 +82,7 @@ describe('HLS', () => {
     let restarted = false;
     while (Date.now() - t0 < 30000) {
       if (!restarted && Date.now() - t0 > 12000) {
-        const r = await request(srv.port, 'POST', `/api/admin/channels/${chan}/restart`);
+        const r = await request(srv.port, 'POST', `/api/v1/streams/${chan}/restart`);
         assert.equal(r.status, 200);
         restarted = true;
       }

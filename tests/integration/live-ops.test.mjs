@@ -76,7 +76,7 @@ after(async () => {
 });
 
 const url = (id, user = 'fan') => `/live/${user}/${PW}/${id}.ts`;
-const admin = (id) => getJson(srv.port, `/api/admin/channels/${id}`);
+const admin = (id) => getJson(srv.port, `/api/v1/streams/${id}/state`);
 
 describe('slow readers', () => {
   it('a paused reader is skipped forward, then dropped, while fast viewers get every packet', async (t) => {
@@ -84,7 +84,7 @@ describe('slow readers', () => {
     await pollUntil(() => fast.every((v) => v.bytes > 0), { timeoutMs: 20000 });
     const slow = await tsViewer(srv.port, url(busy, 'slowpoke'), { pause: true, keep: false });
     assert.equal(slow.status, 200);
-    const conns = async () => (await getJson(srv.port, '/api/admin/connections')).filter((c) => c.username === 'slowpoke');
+    const conns = async () => (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items.filter((c) => c.username === 'slowpoke');
     assert.equal((await conns()).length, 1);
     const in0 = (await admin(busy)).bytes_in;
     const b0 = fast.map((v) => v.bytes);
@@ -195,7 +195,7 @@ describe('limits and lines', () => {
     const b = second.bytes;
     await pollUntil(() => second.bytes > b + 10000, { timeoutMs: 10000 });
     assert.ok(!second.ended, 'the newest connection is kept');
-    const conns = await getJson(srv.port, '/api/admin/connections');
+    const conns = (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items;
     assert.equal(conns.filter((c) => c.username === 'solo').length, 1);
     second.close();
   });

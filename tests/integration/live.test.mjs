@@ -32,7 +32,7 @@ after(async () => {
 });
 
 const url = (id = chan, ext = 'ts') => `/live/viewer/${PW}/${id}.${ext}`;
-const admin = (id) => getJson(srv.port, `/api/admin/channels/${id}`);
+const admin = (id) => getJson(srv.port, `/api/v1/streams/${id}/state`);
 
 /** A viewer that stays ms after its first bytes (the channel may start cold), then leaves. */
 async function record(target, ms, opts) {

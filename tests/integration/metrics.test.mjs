@@ -118,8 +118,8 @@ before(async () => {
  * ffmpeg runs briefly on the channel's dead source: same end state).
  */
 async function knowChannel(id) {
-  const auth = withAdminToken(srv.port, '/api/admin/').Authorization;
-  const one = (act) => `POST /api/admin/channels/${id}/${act} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nAuthorization: ${auth}\r\nContent-Length: 0\r\n\r\n`;
+  const auth = withAdminToken(srv.port, '/api/v1/').Authorization;
+  const one = (act) => `POST /api/v1/streams/${id}/${act} HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nAuthorization: ${auth}\r\nContent-Length: 0\r\n\r\n`;
   const { responses } = await rawExchange(srv.port, one('start') + one('stop'), { n: 2, timeoutMs: 15000 });
   assert.deepEqual(responses.map((r) => r.status), [200, 200], `start+stop of channel ${id}`);
 }
@@ -188,7 +188,7 @@ describe('/metrics', () => {
       assert.ok(value(f, 'xtreamd_live_viewers') >= 1);
       assert.ok(value(f, 'xtreamd_channels_running') >= 1);
       // The same numbers as `xtreamd channel show`.
-      const a = await getJson(srv.port, `/api/admin/channels/${live}`);
+      const a = await getJson(srv.port, `/api/v1/streams/${live}/state`);
       assert.equal(a.viewers, 1);
       assert.equal(a.restarts, value(f, 'xtreamd_channel_ingest_restarts_total', ch(live)));
       assert.equal(a.failovers, value(f, 'xtreamd_channel_failovers_total', ch(live)));
@@ -224,7 +224,7 @@ describe('/metrics', () => {
   });
 
   it(`${MANY} more channels: every per-channel family has exactly one series per channel`, async () => {
-    const known = () => getJson(srv.port, '/api/admin/channels');
+    const known = async () => (await getJson(srv.port, '/api/v1/channels?page_size=1000')).items;
     const already = new Set((await known()).map((c) => c.id));
     const streams = await getJson(srv.port, api(U, PW, 'get_live_streams'));
     assert.equal(streams.length, MANY + 3);

@@ -108,7 +108,7 @@ after(async () => {
 const tsUrl = (id, user = 'viewer') => `/live/${user}/${PW}/${id}.ts`;
 const hlsUrl = (id, user = 'viewer') => `/live/${user}/${PW}/${id}.m3u8`;
 const full = (p) => `http://127.0.0.1:${srv.port}${p}`;
-const channel = (id) => getJson(srv.port, `/api/admin/channels/${id}`);
+const channel = (id) => getJson(srv.port, `/api/v1/streams/${id}/state`);
 
 // ---- MPEG-TS helpers ---------------------------------------------------------
 
@@ -417,7 +417,7 @@ describe('HEAD', () => {
     const v = await tsViewer(srv.port, tsUrl(stable, 'solo'));
     assert.equal(v.status, 200);
     await pollUntil(() => v.bytes > 0, { timeoutMs: 20000 });
-    const conns = async () => (await getJson(srv.port, '/api/admin/connections')).filter((c) => c.username === 'solo').length;
+    const conns = async () => (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items.filter((c) => c.username === 'solo').length;
     assert.equal(await conns(), 1);
     const sessions0 = (await channel(stable)).hls_sessions;
     const hm = await head(srv.port, hlsUrl(stable, 'solo'));
@@ -505,7 +505,7 @@ describe('active_cons', () => {
     await pollUntil(() => v.bytes > 0, { timeoutMs: 20000 });
     assert.equal(await info(), 1);
     v.close();
-    await pollUntil(async () => (await getJson(srv.port, '/api/admin/connections')).every((c) => c.username !== 'counted'), { timeoutMs: 10000, intervalMs: 50 });
+    await pollUntil(async () => (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items.every((c) => c.username !== 'counted'), { timeoutMs: 10000, intervalMs: 50 });
     assert.equal(await info(), 0, 'the viewer left: active_cons is 0 at once');
   });
 });

@@ -209,44 +209,45 @@ describe('local files as movies: library roots only, never the data directory', 
   });
 });
 
-describe('admin routes: token, same origin, own Host', () => {
-  it('needs the token of serve.json (0600), which the CLI uses', async () => {
+describe('admin API: token, same origin, own Host', () => {
+  it('needs a token: the per-run one of serve.json (0600), which the CLI uses', async () => {
     const st = JSON.parse(await readFile(path.join(data, 'serve.json'), 'utf8'));
     assert.match(st.token, /^[0-9a-f]{64}$/);
     assert.equal(await mode(path.join(data, 'serve.json')), 0o600);
-    const no = await request(srv.port, 'GET', '/api/admin/connections', { adminToken: false });
+    const no = await request(srv.port, 'GET', '/api/v1/sessions', { adminToken: false });
     assert.equal(no.status, 401);
-    const bad = await request(srv.port, 'GET', '/api/admin/connections', { headers: { Authorization: `Bearer ${'0'.repeat(64)}` } });
+    const bad = await request(srv.port, 'GET', '/api/v1/sessions', { headers: { Authorization: `Bearer ${'0'.repeat(64)}` } });
     assert.equal(bad.status, 401);
-    assert.equal((await request(srv.port, 'GET', '/api/admin/connections')).status, 200);
+    assert.equal((await request(srv.port, 'GET', '/api/v1/sessions')).status, 200);
     const cli = await cliOk(['connections', '--json', '--data', data]);
     assert.ok(Array.isArray(JSON.parse(cli.stdout)));
     await cliOk(['channel', 'list', '--data', data]);
   });
 
-  it('a cross-site POST is refused even with the token', async () => {
-    const before = (await getJson(srv.port, '/api/admin/channels')).length;
+  it('a cross-site request is refused even with the token', async () => {
+    const before = (await getJson(srv.port, '/api/v1/channels')).total;
     for (const headers of [{ Origin: 'http://evil.example' }, { 'Sec-Fetch-Site': 'cross-site' }, { Origin: 'null' }]) {
-      const r = await request(srv.port, 'POST', '/api/admin/connections/1/kill', { headers });
+      const r = await request(srv.port, 'DELETE', '/api/v1/sessions/1', { headers });
       assert.equal(r.status, 403, `${JSON.stringify(headers)}: ${r.status} ${r.text}`);
       assert.match(r.text, /cross-site/);
     }
-    const same = await request(srv.port, 'POST', '/api/admin/connections/999999/kill', { headers: { Origin: `http://127.0.0.1:${srv.port}`, 'Sec-Fetch-Site': 'same-origin' } });
-    assert.notEqual(same.status, 403, same.text);
-    assert.equal((await getJson(srv.port, '/api/admin/channels')).length, before);
+    const same = await request(srv.port, 'DELETE', '/api/v1/sessions/999999', { headers: { Origin: `http://127.0.0.1:${srv.port}`, 'Sec-Fetch-Site': 'same-origin' } });
+    assert.equal(same.status, 404, same.text);
+    assert.equal((await getJson(srv.port, '/api/v1/channels')).total, before);
   });
 
-  it('a foreign Host (DNS rebinding) is refused on /api/admin and /metrics', async () => {
-    for (const target of ['/api/admin/connections', '/metrics']) {
-      for (const host of ['evil.example', `evil.example:${srv.port}`, 'localhost:1']) {
-        const r = await request(srv.port, 'GET', target, { headers: { Host: host } });
-        assert.equal(r.status, 403, `${target} Host ${host}: ${r.status}`);
-        assert.doesNotMatch(r.text, /xtreamd_build_info|username/);
-      }
-      for (const host of [`127.0.0.1:${srv.port}`, `localhost:${srv.port}`]) {
-        const r = await request(srv.port, 'GET', target, { headers: { Host: host } });
-        assert.equal(r.status, 200, `${target} Host ${host}: ${r.status} ${r.text}`);
-      }
+  it('a foreign Host (DNS rebinding) is refused on /metrics and on the API without a token', async () => {
+    for (const host of ['evil.example', `evil.example:${srv.port}`, 'localhost:1']) {
+      const r = await request(srv.port, 'GET', '/metrics', { headers: { Host: host } });
+      assert.equal(r.status, 403, `/metrics Host ${host}: ${r.status}`);
+      assert.doesNotMatch(r.text, /xtreamd_build_info/);
+      const a = await request(srv.port, 'GET', '/api/v1/sessions', { headers: { Host: host }, adminToken: false });
+      assert.equal(a.status, 401, `/api/v1/sessions Host ${host}: ${a.status}`);
+      assert.doesNotMatch(a.text, /username/);
+    }
+    for (const host of [`127.0.0.1:${srv.port}`, `localhost:${srv.port}`]) {
+      const r = await request(srv.port, 'GET', '/metrics', { headers: { Host: host } });
+      assert.equal(r.status, 200, `/metrics Host ${host}: ${r.status} ${r.text}`);
     }
     const m = (await get(srv.port, '/metrics')).text;
     assert.match(m, /^xtreamd_admin_refused_total [1-9]/m);

@@ -186,7 +186,7 @@ after(async () => {
 
 // Connections of the line the server holds open right now (active_cons also
 // counts a session for 10 s after it ended, by design: a player's next seek).
-const openConns = async () => (await getJson(srv.port, '/api/admin/connections')).filter((c) => c.username === U).length;
+const openConns = async () => (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items.filter((c) => c.username === U).length;
 const lastSeen = (p) => [...up.seen].reverse().find((s) => s.path === p);
 
 describe('remote VOD relay', () => {
@@ -306,7 +306,7 @@ describe('remote VOD relay', () => {
       assert.ok(sent < 64 * 1024 * 1024, `upstream sent ${sent} bytes of ${HUGE} to a viewer that reads nothing`);
       const login = await getJson(srv.port, api(U, PW, 'get_user_info'));
       assert.equal(login.user_info.active_cons, '1', 'a relayed download is a connection of the line');
-      const listed = (await getJson(srv.port, '/api/admin/connections')).filter((x) => x.username === U);
+      const listed = (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items.filter((x) => x.username === U);
       assert.equal(listed.length, 1, JSON.stringify(listed));
       assert.equal(listed[0].kind, 'movie');
       assert.equal(listed[0].stream_id, ids.huge);
@@ -342,7 +342,7 @@ describe('remote VOD relay', () => {
     c.on('data', () => {});
     c.write(`GET ${movieUrl(ids.huge, 'mkv')} HTTP/1.1\r\nHost: x\r\n\r\n`);
     try {
-      const { value: entry } = await pollUntil(async () => (await getJson(srv.port, '/api/admin/connections')).find((x) => x.username === U), { timeoutMs: 5000 });
+      const { value: entry } = await pollUntil(async () => (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items.find((x) => x.username === U), { timeoutMs: 5000 });
       const { runCli } = await import('./lib/server.mjs');
       const r = await runCli(['connections', '--data', data, '--kill', String(entry.id)]);
       assert.equal(r.code, 0, r.stderr);

@@ -1,7 +1,7 @@
 /* Unit tests for admin authentication and the audit log (domain/admin_auth.c,
- * db/admin_auth.c, db/audit.c, domain/time.c, domain/token_json.c): scopes
- * and their capping for viewers, session expiry (idle, sliding, absolute) and
- * the once-a-minute touch, disabled accounts, the login brake (lock, doubling,
+ * db/admin_auth.c, domain/time.c, domain/token_json.c): scopes and their
+ * capping for viewers, session expiry (idle, sliding, absolute) and the
+ * once-a-minute touch, disabled accounts, the login brake (lock, doubling,
  * cap, reset), API tokens (shown once, stored hashed, revoked, expired),
  * paging and filters of token and audit lists, RFC 3339 times and the token
  * JSON decoder. */
@@ -86,30 +86,25 @@ static void test_scopes(void **state)
     unsigned s;
     const char *ok[] = {"read", "lines:write", "read"};
     dom_error_reset(&e);
-    assert_int_equal(dom_scopes_parse("scopes", ok, 3, &s, &e), 0);
+    assert_int_equal(dom_scopes_parse(ok, 3, &s, &e), 0);
     assert_int_equal(s, DOM_SCOPE_READ | DOM_SCOPE_LINES_WRITE);
-    char buf[80];
-    dom_scopes_write(DOM_SCOPE_ALL, buf, sizeof(buf));
+    char buf[96];
+    dom_scopes_format(DOM_SCOPE_ALL, buf, sizeof(buf));
     assert_string_equal(buf, "read,lines:write,streams:write,content:write,admin");
-    assert_int_equal(dom_scopes_from_list(buf), DOM_SCOPE_ALL);
-    assert_int_equal(dom_scopes_from_list("read,bogus,admin"), DOM_SCOPE_READ | DOM_SCOPE_ADMIN);
+    for (unsigned i = 0; i < DOM_SCOPE_COUNT; i++)
+        assert_non_null(dom_scope_name(i));
+    assert_null(dom_scope_name(DOM_SCOPE_COUNT));
 
     const char *bad[] = {"read", "write", "Admin"};
     dom_error_reset(&e);
-    assert_int_equal(dom_scopes_parse("scopes", bad, 3, &s, &e), -EINVAL);
+    assert_int_equal(dom_scopes_parse(bad, 3, &s, &e), -EINVAL);
     assert_int_equal(e.status, 422);
     assert_true(has_field(&e, "scopes[1]", "unknown"));
     assert_true(has_field(&e, "scopes[2]", "unknown"));
     assert_false(has_field(&e, "scopes[0]", "unknown"));
     dom_error_reset(&e);
-    assert_int_equal(dom_scopes_parse("scopes", bad, 0, &s, &e), -EINVAL);
+    assert_int_equal(dom_scopes_parse(bad, 0, &s, &e), -EINVAL);
     assert_true(has_field(&e, "scopes", "required"));
-
-    /* admin implies every scope; the others imply nothing else */
-    assert_true(dom_scopes_allow(DOM_SCOPE_ADMIN, DOM_SCOPE_STREAMS_WRITE));
-    assert_true(dom_scopes_allow(DOM_SCOPE_ADMIN, DOM_SCOPE_READ));
-    assert_false(dom_scopes_allow(DOM_SCOPE_LINES_WRITE, DOM_SCOPE_READ));
-    assert_false(dom_scopes_allow(DOM_SCOPE_READ, DOM_SCOPE_LINES_WRITE));
 }
 
 static void test_times(void **state)
@@ -163,6 +158,8 @@ static void test_times(void **state)
 
 /* ---- sessions ---- */
 
+#define UNAUTH "NOT_AUTHENTICATED"
+
 static void login(struct db *db, const char *user, int64_t now, struct dom_session_new *s)
 {
     struct dom_error e;
@@ -190,8 +187,8 @@ static void test_session_login(void **state)
     login(f->db, "boss", T0, &s);
     assert_int_equal(strlen(s.token), 64);
     assert_int_equal(strlen(s.csrf), 64);
+    assert_string_not_equal(s.token, s.csrf);
     assert_int_equal(s.expires_at, T0 + DOM_SESSION_IDLE);
-    assert_int_equal(s.absolute_at, T0 + DOM_SESSION_ABSOLUTE);
     assert_int_equal(s.who.admin_id, id);
     assert_string_equal(s.who.username, "boss");
     assert_false(s.who.viewer);
@@ -220,6 +217,7 @@ static void test_session_login(void **state)
     assert_true(v.who.viewer);
     assert_int_equal(v.who.scopes, DOM_SCOPE_READ);
     assert_int_equal(auth(f->db, v.token, T0 + 1, &p, &e), 0);
+    assert_true(p.viewer);
     assert_int_equal(p.scopes, DOM_SCOPE_READ);
 
     /* wrong password and unknown user: the same 401 and detail */
@@ -235,25 +233,21 @@ static void test_session_login(void **state)
     assert_string_equal(e1.detail, e2.detail);
     assert_int_equal(s.token[0], '\0');
 
-    /* bad cookie values */
+    /* cookie values that name no session */
     assert_int_equal(auth(f->db, "", T0, &p, &e), -EACCES);
     assert_int_equal(e.status, 401);
-    assert_string_equal(e.code, DOM_E_UNAUTHENTICATED);
-    assert_int_equal(auth(f->db, NULL, T0, &p, &e), -EACCES);
+    assert_string_equal(e.code, UNAUTH);
     char other[65];
     memset(other, 'a', 64);
     other[64] = '\0';
     assert_int_equal(auth(f->db, other, T0, &p, &e), -EACCES);
-    other[3] = 'G';
-    assert_int_equal(auth(f->db, other, T0, &p, &e), -EACCES);
+    assert_int_equal(p.admin_id, 0);
 
-    /* logout ends it; a second logout is 401 */
+    /* logout ends it */
     dom_error_reset(&e);
     assert_int_equal(dom_session_logout(f->db, v.token, &e), 0);
     assert_int_equal(auth(f->db, v.token, T0 + 2, &p, &e), -EACCES);
-    dom_error_reset(&e);
-    assert_int_equal(dom_session_logout(f->db, v.token, &e), -EACCES);
-    assert_int_equal(e.status, 401);
+    assert_int_equal(auth(f->db, s.token, T0 + 2, &p, &e), -EACCES); /* the failed login's */
 }
 
 static void test_session_expiry(void **state)
@@ -277,66 +271,60 @@ static void test_session_expiry(void **state)
     /* so a use 12 h after login (but 11 h after the last) still works */
     assert_int_equal(auth(f->db, s.token, T0 + DOM_SESSION_IDLE + 10, &p, &e), 0);
 
-    /* idle for 12 h: expired */
+    /* idle for 12 h: ended */
     struct dom_session_new s2;
     login(f->db, "boss", T0, &s2);
     assert_int_equal(auth(f->db, s2.token, T0 + DOM_SESSION_IDLE - 1, &p, &e), 0);
     int64_t last = T0 + DOM_SESSION_IDLE - 1;
     assert_int_equal(auth(f->db, s2.token, last + DOM_SESSION_IDLE, &p, &e), -EACCES);
-    assert_string_equal(e.code, DOM_E_UNAUTHENTICATED);
-    assert_non_null(strstr(e.detail, "expired"));
+    assert_string_equal(e.code, UNAUTH);
 
     /* used every 11 h, a session still ends 7 days after its login */
     int64_t t = T0;
-    while (t + 11 * 3600 < T0 + DOM_SESSION_ABSOLUTE) {
+    while (t + 11 * 3600 < T0 + DOM_SESSION_MAX) {
         t += 11 * 3600;
         assert_int_equal(auth(f->db, s.token, t, &p, &e), 0);
     }
-    assert_true(query_int(f->db, sql) <= T0 + DOM_SESSION_ABSOLUTE);
-    assert_int_equal(auth(f->db, s.token, T0 + DOM_SESSION_ABSOLUTE, &p, &e), -EACCES);
+    assert_true(query_int(f->db, sql) <= T0 + DOM_SESSION_MAX);
+    assert_int_equal(auth(f->db, s.token, T0 + DOM_SESSION_MAX, &p, &e), -EACCES);
 
-    /* the purge deletes the sessions past their deadline */
-    int64_t n;
-    dom_error_reset(&e);
-    assert_int_equal(dom_session_purge(f->db, T0 + DOM_SESSION_ABSOLUTE + 1, &n, &e), 0);
-    assert_int_equal(n, 2);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM admin_sessions"), 0);
+    /* the next login purges the sessions past their deadline */
+    struct dom_session_new s3;
+    login(f->db, "boss", T0 + DOM_SESSION_MAX + 1, &s3);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM admin_sessions"), 1);
 }
 
 static void test_disabled_account(void **state)
 {
     struct fixture *f = *state;
     add(f->db, "boss", NULL);
-    int64_t vid = add(f->db, "other", NULL);
+    int64_t oid = add(f->db, "other", NULL);
     struct dom_session_new s;
     struct dom_principal p;
     struct dom_error e;
     login(f->db, "other", T0, &s);
-    struct dom_token_in in = {.name = "t", .scopes = DOM_SCOPE_READ, .has_scopes = true};
+    struct dom_principal owner = {.admin_id = oid};
+    struct dom_token_in in = {.name = "t", .scopes = DOM_SCOPE_READ};
     struct dom_token_created tok;
     dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, vid, &in, T0, &tok, &e), 0);
+    assert_int_equal(dom_token_create(f->db, &owner, &in, T0, &tok, &e), 0);
 
     set_admin(f->db, "other", NULL, 1);
     assert_int_equal(auth(f->db, s.token, T0 + 1, &p, &e), -EACCES);
-    assert_non_null(strstr(e.detail, "disabled"));
+    assert_string_equal(e.code, UNAUTH);
     dom_error_reset(&e);
-    assert_int_equal(dom_token_auth(f->db, tok.token, T0 + 1, &p, &e), -EACCES);
-    assert_string_equal(e.code, DOM_E_UNAUTHENTICATED);
+    assert_int_equal(dom_token_auth(f->db, tok.token, T0 + 1, "192.0.2.3", &p, &e), -EACCES);
+    assert_string_equal(e.code, UNAUTH);
+    assert_int_equal(p.admin_id, 0);
     /* and no new login */
     dom_error_reset(&e);
     assert_int_equal(dom_session_login(f->db, "other", PW, "192.0.2.9", "", T0, &s, &e), -EACCES);
     assert_string_equal(e.code, DOM_E_CREDENTIALS);
 
-    /* re-enabled: the same session works again (it was not expired) */
+    /* re-enabled: the token works again (it was not revoked) */
     set_admin(f->db, "other", NULL, 0);
     dom_error_reset(&e);
-    assert_int_equal(dom_token_auth(f->db, tok.token, T0 + 2, &p, &e), 0);
-
-    /* ending every session of an account */
-    dom_error_reset(&e);
-    assert_int_equal(dom_session_end_all(f->db, vid, &e), 0);
-    assert_int_equal(query_int(f->db, "SELECT count(*) FROM admin_sessions"), 0);
+    assert_int_equal(dom_token_auth(f->db, tok.token, T0 + 2, "192.0.2.3", &p, &e), 0);
 }
 
 /* ---- login brake ---- */
@@ -355,16 +343,18 @@ static void test_brake(void **state)
     fail_n("10.0.0.1", "alice", 4, T0);
     assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", T0, &wait), 0);
     assert_int_equal(wait, 0);
-    /* the fifth locks both the IP and the account for a minute */
+    /* the fifth locks both the IP and the account */
     fail_n("10.0.0.1", "alice", 1, T0 + 10);
     assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", T0 + 10, &wait), -EAGAIN);
-    assert_int_equal(wait, DOM_BRAKE_LOCK_MIN);
+    assert_int_equal(wait, DOM_BRAKE_LOCK);
     assert_int_equal(dom_login_brake_check("10.0.0.2", "alice", T0 + 10, &wait), -EAGAIN);
     assert_int_equal(dom_login_brake_check("10.0.0.1", "bob", T0 + 10, &wait), -EAGAIN);
     assert_int_equal(dom_login_brake_check("10.0.0.2", "bob", T0 + 10, &wait), 0);
-    assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", T0 + 69, &wait), -EAGAIN);
+    assert_int_equal(
+        dom_login_brake_check("10.0.0.1", "alice", T0 + 10 + DOM_BRAKE_LOCK - 1, &wait), -EAGAIN);
     assert_int_equal(wait, 1);
-    assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", T0 + 70, &wait), 0);
+    assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", T0 + 10 + DOM_BRAKE_LOCK, &wait),
+                     0);
 
     /* failures spread wider than the window do not lock */
     fail_n("10.0.0.3", "carol", 4, T0);
@@ -374,9 +364,8 @@ static void test_brake(void **state)
 
     /* each further lock doubles, up to the cap */
     int64_t t = T0 + 100;
-    int64_t want = DOM_BRAKE_LOCK_MIN * 2;
-    for (int i = 0; i < 6; i++) {
-        fail_n("10.0.0.4", "dave", DOM_BRAKE_FAILS, t);
+    int64_t want = DOM_BRAKE_LOCK * 2;
+    for (int i = 0; i < 8; i++) {
         fail_n("10.0.0.1", "alice", DOM_BRAKE_FAILS, t);
         assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", t, &wait), -EAGAIN);
         assert_int_equal(wait, want);
@@ -385,33 +374,42 @@ static void test_brake(void **state)
     }
     assert_int_equal(want, DOM_BRAKE_LOCK_MAX);
 
-    /* a success clears the account (not the IP) */
-    fail_n("10.0.0.5", "erin", DOM_BRAKE_FAILS, t);
-    assert_int_equal(dom_login_brake_check("10.0.0.6", "erin", t, &wait), -EAGAIN);
+    /* a success forgives the failures counted so far */
+    fail_n("10.0.0.5", "erin", DOM_BRAKE_FAILS - 1, t);
     dom_login_brake_ok("10.0.0.5", "erin");
-    assert_int_equal(dom_login_brake_check("10.0.0.6", "erin", t, &wait), 0);
-    assert_int_equal(dom_login_brake_check("10.0.0.5", "frank", t, &wait), -EAGAIN);
+    fail_n("10.0.0.5", "erin", 1, t);
+    assert_int_equal(dom_login_brake_check("10.0.0.5", "erin", t, &wait), 0);
 
-    struct dom_login_brake_stats st;
-    dom_login_brake_stats(&st);
-    assert_true(st.locks >= 8);
-    assert_true(st.refused >= 5);
-    assert_int_equal(st.ip_keys, 4);
-
-    /* a full table evicts (counted) and keeps working */
+    /* a full table drops (counted) and keeps working */
     char key[32];
     for (int i = 0; i < DOM_BRAKE_SLOTS + 10; i++) {
         snprintf(key, sizeof(key), "u%d", i);
-        dom_login_brake_fail("10.0.1.1", key, t + 1);
+        dom_login_brake_fail(NULL, key, t + 1);
     }
-    dom_login_brake_stats(&st);
-    assert_true(st.evicted >= 10);
-    assert_int_equal(st.account_keys, DOM_BRAKE_SLOTS);
+    assert_true(dom_login_brake_dropped() >= 10);
 
     dom_login_brake_reset();
+    assert_int_equal(dom_login_brake_dropped(), 0);
     assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", t, &wait), 0);
-    dom_login_brake_stats(&st);
-    assert_int_equal(st.locks, 0);
+}
+
+/* The account's lock must hold while other names are being guessed: an
+ * attacker who fills the table with fresh usernames must not push a locked
+ * account (or address) out of it and so unlock it. */
+static void test_brake_lock_survives_flood(void **state)
+{
+    (void)state;
+    int64_t wait;
+    fail_n("10.9.0.1", "victim", DOM_BRAKE_FAILS, T0);
+    assert_int_equal(dom_login_brake_check("10.9.0.2", "victim", T0 + 1, &wait), -EAGAIN);
+    char key[32];
+    for (int i = 0; i < 4 * DOM_BRAKE_SLOTS; i++) {
+        snprintf(key, sizeof(key), "flood%d", i);
+        snprintf(key + 16, 16, "10.8.%d.%d", i / 250, i % 250);
+        dom_login_brake_fail(key + 16, key, T0 + 2);
+    }
+    assert_int_equal(dom_login_brake_check("10.9.0.2", "victim", T0 + 3, &wait), -EAGAIN);
+    assert_int_equal(dom_login_brake_check("10.9.0.1", "nobody", T0 + 3, &wait), -EAGAIN);
 }
 
 static void test_login_braked(void **state)
@@ -420,7 +418,7 @@ static void test_login_braked(void **state)
     add(f->db, "boss", NULL);
     struct dom_session_new s;
     struct dom_error e;
-    /* four wrong passwords, then the fifth locks: even the right one is 429 */
+    /* five wrong passwords lock: even the right one is then 429 */
     for (int i = 0; i < DOM_BRAKE_FAILS; i++) {
         dom_error_reset(&e);
         assert_int_equal(
@@ -429,13 +427,13 @@ static void test_login_braked(void **state)
     }
     dom_error_reset(&e);
     assert_int_equal(dom_session_login(f->db, "boss", PW, "198.51.100.7", "", T0 + 1, &s, &e),
-                     -EAGAIN);
+                     -EINVAL);
     assert_int_equal(e.status, 429);
-    assert_string_equal(e.code, DOM_E_RATE_LIMITED);
-    assert_int_equal(e.retry_after, DOM_BRAKE_LOCK_MIN - 1);
+    assert_string_equal(e.code, "RATE_LIMITED");
+    assert_int_equal(s.retry_after, DOM_BRAKE_LOCK - 1);
     assert_int_equal(s.token[0], '\0');
     /* after the lock the right password works */
-    login(f->db, "boss", T0 + DOM_BRAKE_LOCK_MIN, &s);
+    login(f->db, "boss", T0 + DOM_BRAKE_LOCK, &s);
 }
 
 /* ---- tokens ---- */
@@ -444,7 +442,16 @@ static int tauth(struct db *db, const char *tok, int64_t now, struct dom_princip
                  struct dom_error *e)
 {
     dom_error_reset(e);
-    return dom_token_auth_ip(db, tok, "203.0.113.5", now, p, e);
+    return dom_token_auth(db, tok, now, "203.0.113.5", p, e);
+}
+
+static int create(struct db *db, int64_t admin_id, bool viewer, const char *name, unsigned scopes,
+                  int64_t expires_at, int64_t now, struct dom_token_created *t, struct dom_error *e)
+{
+    struct dom_principal owner = {.admin_id = admin_id, .viewer = viewer};
+    struct dom_token_in in = {.name = name, .scopes = scopes, .expires_at = expires_at};
+    dom_error_reset(e);
+    return dom_token_create(db, &owner, &in, now, t, e);
 }
 
 /* Whether the bytes of needle appear in the file at path (absent file: no). */
@@ -473,47 +480,54 @@ static bool file_has(const char *path, const char *needle)
     return found;
 }
 
+static void get_token(struct db *db, int64_t id, struct db_api_token *t)
+{
+    struct dom_error e;
+    dom_error_reset(&e);
+    assert_int_equal(dom_token_get(db, id, t, &e), 0);
+}
+
 static void test_tokens(void **state)
 {
     struct fixture *f = *state;
     int64_t boss = add(f->db, "boss", NULL);
     int64_t watcher = add(f->db, "watcher", "viewer");
-    struct dom_token_in in = {.name = "billing",
-                              .scopes = DOM_SCOPE_READ | DOM_SCOPE_LINES_WRITE,
-                              .has_scopes = true,
-                              .has_expires = true,
-                              .expires_at = T0 + 3600};
     struct dom_token_created t;
     struct dom_principal p;
     struct dom_error e;
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, boss, &in, T0, &t, &e), 0);
-    assert_int_equal(strlen(t.token), DOM_TOKEN_LEN);
+    assert_int_equal(
+        create(f->db, boss, false, "billing", DOM_SCOPE_LINES_WRITE, T0 + 3600, T0, &t, &e), 0);
+    assert_int_equal(strlen(t.token), 68);
     assert_int_equal(strncmp(t.token, "xtd_", 4), 0);
     assert_true(t.id > 0);
-    assert_int_equal(t.row.id, t.id);
-    assert_string_equal(t.row.name, "billing");
-    assert_string_equal(t.row.scopes, "read,lines:write");
-    assert_string_equal(t.row.admin_username, "boss");
-    assert_int_equal(t.row.expires_at, T0 + 3600);
+    struct db_api_token row;
+    get_token(f->db, t.id, &row);
+    assert_string_equal(row.name, "billing");
+    assert_string_equal(row.scopes, "lines:write");
+    assert_string_equal(row.owner, "boss");
+    assert_int_equal(row.expires_at, T0 + 3600);
+    assert_int_equal(row.last_used_at, 0);
+    db_api_token_clear(&row);
 
-    /* it authenticates, with its scopes, and records its use once a minute */
+    /* it authenticates, with its scopes (a write scope brings read), and
+     * records its use at most once a minute */
     assert_int_equal(tauth(f->db, t.token, T0 + 1, &p, &e), 0);
     assert_int_equal(p.admin_id, boss);
     assert_int_equal(p.token_id, t.id);
     assert_int_equal(p.session_id, 0);
     assert_int_equal(p.scopes, DOM_SCOPE_READ | DOM_SCOPE_LINES_WRITE);
-    struct db_api_token row;
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_get(f->db, t.id, &row, &e), 0);
+    get_token(f->db, t.id, &row);
     assert_int_equal(row.last_used_at, T0 + 1);
     assert_string_equal(row.last_used_ip, "203.0.113.5");
+    db_api_token_clear(&row);
     assert_int_equal(tauth(f->db, t.token, T0 + 30, &p, &e), 0);
-    assert_int_equal(dom_token_get(f->db, t.id, &row, &e), 0);
+    get_token(f->db, t.id, &row);
     assert_int_equal(row.last_used_at, T0 + 1);
+    db_api_token_clear(&row);
     assert_int_equal(tauth(f->db, t.token, T0 + 61, &p, &e), 0);
-    assert_int_equal(dom_token_get(f->db, t.id, &row, &e), 0);
+    get_token(f->db, t.id, &row);
     assert_int_equal(row.last_used_at, T0 + 61);
+    db_api_token_clear(&row);
 
     /* stored hashed: the plain token is in no file of the database */
     char path[160];
@@ -523,27 +537,22 @@ static void test_tokens(void **state)
         assert_false(file_has(path, t.token));
         assert_false(file_has(path, t.token + 4));
     }
-    snprintf(path, sizeof(path), "%s/xtreamd.db", f->dir);
-    assert_int_equal(access(path, F_OK), 0);
 
-    /* expired: 401 with its own detail; unknown and malformed likewise 401 */
+    /* expired, unknown: 401 */
     assert_int_equal(tauth(f->db, t.token, T0 + 3600, &p, &e), -EACCES);
-    assert_string_equal(e.code, DOM_E_UNAUTHENTICATED);
-    assert_string_equal(e.detail, "token expired");
-    char fake[DOM_TOKEN_LEN + 1];
+    assert_string_equal(e.code, UNAUTH);
+    assert_non_null(strstr(e.detail, "expired"));
+    assert_int_equal(p.admin_id, 0);
+    char fake[69];
     memcpy(fake, t.token, sizeof(fake));
     fake[10] = fake[10] == 'a' ? 'b' : 'a';
     assert_int_equal(tauth(f->db, fake, T0 + 2, &p, &e), -EACCES);
     assert_string_equal(e.detail, "unknown token");
-    assert_int_equal(tauth(f->db, "Bearer xyz", T0 + 2, &p, &e), -EACCES);
-    assert_int_equal(tauth(f->db, NULL, T0 + 2, &p, &e), -EACCES);
+    assert_int_equal(tauth(f->db, "", T0 + 2, &p, &e), -EACCES);
 
-    /* admin scope implies all; revoked: 401 "token revoked", still listed */
-    struct dom_token_in in2 = {.name = "ops", .scopes = DOM_SCOPE_ADMIN, .has_scopes = true};
+    /* admin implies every scope */
     struct dom_token_created t2;
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, boss, &in2, T0, &t2, &e), 0);
-    assert_int_equal(t2.row.expires_at, 0);
+    assert_int_equal(create(f->db, boss, false, "ops", DOM_SCOPE_ADMIN, 0, T0, &t2, &e), 0);
     assert_int_equal(tauth(f->db, t2.token, T0 + 1, &p, &e), 0);
     assert_int_equal(p.scopes, DOM_SCOPE_ALL);
     /* the account becomes a viewer: its tokens are capped to read */
@@ -554,50 +563,41 @@ static void test_tokens(void **state)
     assert_int_equal(p.scopes, DOM_SCOPE_READ);
     set_admin(f->db, "boss", "admin", -1);
 
+    /* revoked: 401; revoking twice keeps the first time; still readable */
     dom_error_reset(&e);
     assert_int_equal(dom_token_revoke(f->db, t2.id, T0 + 5, &e), 0);
-    assert_int_equal(dom_token_revoke(f->db, t2.id, T0 + 9, &e), 0); /* idempotent */
+    assert_int_equal(dom_token_revoke(f->db, t2.id, T0 + 9, &e), 0);
     assert_int_equal(tauth(f->db, t2.token, T0 + 6, &p, &e), -EACCES);
-    assert_string_equal(e.detail, "token revoked");
-    assert_int_equal(dom_token_get(f->db, t2.id, &row, &e), 0);
+    assert_non_null(strstr(e.detail, "revoked"));
+    get_token(f->db, t2.id, &row);
     assert_int_equal(row.revoked_at, T0 + 5);
+    db_api_token_clear(&row);
     dom_error_reset(&e);
     assert_int_equal(dom_token_revoke(f->db, 9999, T0, &e), -ENOENT);
     assert_int_equal(e.status, 404);
     dom_error_reset(&e);
     assert_int_equal(dom_token_get(f->db, 9999, &row, &e), -ENOENT);
 
-    /* a viewer may hold read tokens only */
-    struct dom_token_in vin = {
-        .name = "v", .scopes = DOM_SCOPE_READ | DOM_SCOPE_STREAMS_WRITE, .has_scopes = true};
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, watcher, &vin, T0, &t, &e), -EINVAL);
+    /* a viewer may grant read only */
+    assert_int_equal(
+        create(f->db, watcher, true, "v", DOM_SCOPE_READ | DOM_SCOPE_STREAMS_WRITE, 0, T0, &t, &e),
+        -EINVAL);
     assert_int_equal(e.status, 422);
     assert_true(has_field(&e, "scopes", "forbidden"));
-    vin.scopes = DOM_SCOPE_READ;
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, watcher, &vin, T0, &t, &e), 0);
+    assert_int_equal(create(f->db, watcher, true, "v", DOM_SCOPE_READ, 0, T0, &t, &e), 0);
     assert_int_equal(tauth(f->db, t.token, T0 + 1, &p, &e), 0);
     assert_int_equal(p.scopes, DOM_SCOPE_READ);
 
     /* validation names each field */
-    struct dom_token_in badin = {.name = "", .has_expires = true, .expires_at = T0};
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, boss, &badin, T0, &t, &e), -EINVAL);
+    assert_int_equal(create(f->db, boss, false, "", 0, T0, T0, &t, &e), -EINVAL);
     assert_true(has_field(&e, "name", "required"));
     assert_true(has_field(&e, "scopes", "required"));
     assert_true(has_field(&e, "expires_at", "range"));
     char longname[120];
     memset(longname, 'n', 101);
     longname[101] = '\0';
-    badin = (struct dom_token_in){.name = longname, .scopes = DOM_SCOPE_READ, .has_scopes = true};
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, boss, &badin, T0, &t, &e), -EINVAL);
+    assert_int_equal(create(f->db, boss, false, longname, DOM_SCOPE_READ, 0, T0, &t, &e), -EINVAL);
     assert_true(has_field(&e, "name", "too_long"));
-    badin.name = "ok";
-    dom_error_reset(&e);
-    assert_int_equal(dom_token_create(f->db, 4242, &badin, T0, &t, &e), -ENOENT);
-    assert_int_equal(e.status, 404);
 
     /* deleting the account deletes its tokens */
     dom_error_reset(&e);
@@ -615,9 +615,8 @@ static void test_token_list(void **state)
     char name[32];
     for (int i = 0; i < 7; i++) {
         snprintf(name, sizeof(name), "%s-%d", i % 2 ? "odd" : "even", i);
-        struct dom_token_in in = {.name = name, .scopes = DOM_SCOPE_READ, .has_scopes = true};
-        dom_error_reset(&e);
-        assert_int_equal(dom_token_create(f->db, i < 5 ? a : b, &in, T0 + i, &t, &e), 0);
+        assert_int_equal(
+            create(f->db, i < 5 ? a : b, false, name, DOM_SCOPE_READ, 0, T0 + i, &t, &e), 0);
     }
     dom_error_reset(&e);
     assert_int_equal(dom_token_revoke(f->db, 1, T0 + 100, &e), 0);
@@ -627,34 +626,30 @@ static void test_token_list(void **state)
     int64_t total;
     struct db_page page = {.offset = 0, .limit = 2};
     dom_error_reset(&e);
-    assert_int_equal(dom_token_list(f->db, 0, &page, &v, &n, &total, &e), 0);
+    assert_int_equal(dom_token_page(f->db, 0, &page, &v, &n, &total, &e), 0);
     assert_int_equal(total, 7);
     assert_int_equal(n, 2);
-    assert_int_equal(v[0].id, 1);
-    assert_true(v[0].revoked_at > 0); /* revoked tokens stay listed */
-    free(v);
+    db_api_token_list_free(v, n);
 
     page = (struct db_page){.offset = 1, .limit = 10, .nsort = 1, .sort = {"name"}, .desc = {true}};
-    assert_int_equal(dom_token_list(f->db, a, &page, &v, &n, &total, &e), 0);
+    assert_int_equal(dom_token_page(f->db, a, &page, &v, &n, &total, &e), 0);
     assert_int_equal(total, 5);
     assert_int_equal(n, 4);
     assert_string_equal(v[0].name, "odd-1");
     for (size_t i = 0; i < n; i++)
         assert_int_equal(v[i].admin_id, a);
-    free(v);
+    db_api_token_list_free(v, n);
 
-    page = (struct db_page){.limit = 10, .q = "ODD"};
-    assert_int_equal(dom_token_list(f->db, 0, &page, &v, &n, &total, &e), 0);
-    assert_int_equal(total, 3);
-    free(v);
-    page = (struct db_page){.limit = 10, .q = "%"}; /* wildcards are literal */
-    assert_int_equal(dom_token_list(f->db, 0, &page, &v, &n, &total, &e), 0);
-    assert_int_equal(total, 0);
-    free(v);
+    /* revoked tokens stay listed */
+    page = (struct db_page){.limit = 10, .nsort = 1, .sort = {"id"}};
+    assert_int_equal(dom_token_page(f->db, a, &page, &v, &n, &total, &e), 0);
+    assert_int_equal(v[0].id, 1);
+    assert_int_equal(v[0].revoked_at, T0 + 100);
+    db_api_token_list_free(v, n);
 
     page = (struct db_page){.limit = 10, .nsort = 1, .sort = {"token_hash"}};
     dom_error_reset(&e);
-    assert_int_equal(dom_token_list(f->db, 0, &page, &v, &n, &total, &e), -EINVAL);
+    assert_int_equal(dom_token_page(f->db, 0, &page, &v, &n, &total, &e), -EINVAL);
     assert_true(has_field(&e, "sort", "unknown"));
 }
 
@@ -692,29 +687,31 @@ static void test_audit(void **state)
     size_t n;
     int64_t total;
     struct dom_error e;
+    struct db_audit_filter none = {0};
     struct db_page page = {.limit = 3};
     dom_error_reset(&e);
-    assert_int_equal(dom_audit_list(f->db, NULL, &page, &v, &n, &total, &e), 0);
+    assert_int_equal(dom_audit_page(f->db, &none, &page, &v, &n, &total, &e), 0);
     assert_int_equal(total, 5);
     assert_int_equal(n, 3);
-    /* newest first; equal times newest id first */
+    /* newest first */
     assert_string_equal(v[0].entity, "token");
     assert_int_equal(v[0].admin_id, 0);
     assert_string_equal(v[0].admin_username, "cli");
     assert_string_equal(v[1].action, "delete");
     assert_null(v[1].after);
     assert_string_equal(v[1].before, "{\"a\":1}");
+    assert_string_equal(v[1].ip, "192.0.2.1");
     assert_string_equal(v[2].entity, "stream");
-    dom_audit_list_free(v, n);
+    db_audit_list_free(v, n);
     page.offset = 3;
-    assert_int_equal(dom_audit_list(f->db, NULL, &page, &v, &n, &total, &e), 0);
+    assert_int_equal(dom_audit_page(f->db, &none, &page, &v, &n, &total, &e), 0);
     assert_int_equal(n, 2);
     assert_null(v[1].before);
     assert_int_equal(v[1].at, T0);
-    dom_audit_list_free(v, n);
+    db_audit_list_free(v, n);
 
     const struct {
-        struct dom_audit_filter f;
+        struct db_audit_filter f;
         int64_t want;
     } cases[] = {
         {{.entity = "line"}, 3},
@@ -729,43 +726,32 @@ static void test_audit(void **state)
     page = (struct db_page){.limit = 50};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         dom_error_reset(&e);
-        assert_int_equal(dom_audit_list(f->db, &cases[i].f, &page, &v, &n, &total, &e), 0);
+        assert_int_equal(dom_audit_page(f->db, &cases[i].f, &page, &v, &n, &total, &e), 0);
         if (total != cases[i].want || (int64_t)n != cases[i].want)
             fail_msg("case %zu: %lld rows", i, (long long)total);
-        dom_audit_list_free(v, n);
+        db_audit_list_free(v, n);
     }
     /* sort and search */
     page = (struct db_page){.limit = 50, .nsort = 1, .sort = {"at"}, .desc = {false}, .q = "TEM"};
-    assert_int_equal(dom_audit_list(f->db, NULL, &page, &v, &n, &total, &e), 0);
+    assert_int_equal(dom_audit_page(f->db, &none, &page, &v, &n, &total, &e), 0);
     assert_int_equal(total, 2);
     assert_string_equal(v[0].entity, "stream");
-    dom_audit_list_free(v, n);
+    db_audit_list_free(v, n);
     page = (struct db_page){.limit = 50, .nsort = 1, .sort = {"before"}};
     dom_error_reset(&e);
-    assert_int_equal(dom_audit_list(f->db, NULL, &page, &v, &n, &total, &e), -EINVAL);
+    assert_int_equal(dom_audit_page(f->db, &none, &page, &v, &n, &total, &e), -EINVAL);
     assert_true(has_field(&e, "sort", "unknown"));
 
     /* a deleted account's rows keep its name */
     dom_error_reset(&e);
     assert_int_equal(dom_admin_delete(f->db, "temp", &e), 0);
-    struct dom_audit_filter byname = {.entity = "stream"};
+    struct db_audit_filter byname = {.entity = "stream"};
     page = (struct db_page){.limit = 50};
-    assert_int_equal(dom_audit_list(f->db, &byname, &page, &v, &n, &total, &e), 0);
+    assert_int_equal(dom_audit_page(f->db, &byname, &page, &v, &n, &total, &e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(v[0].admin_id, 0);
     assert_string_equal(v[0].admin_username, "temp");
-    dom_audit_list_free(v, n);
-
-    /* action and entity are required; at 0 means now */
-    struct dom_audit_row bad = {.action = "", .entity = NULL};
-    dom_error_reset(&e);
-    assert_int_equal(dom_audit_write(f->db, &bad, &e), -EINVAL);
-    assert_true(has_field(&e, "action", "required"));
-    assert_true(has_field(&e, "entity", "required"));
-    struct dom_audit_row now = {.action = "x", .entity = "y"};
-    dom_error_reset(&e);
-    assert_int_equal(dom_audit_write(f->db, &now, &e), 0);
-    assert_true(query_int(f->db, "SELECT max(at) FROM audit_log WHERE action = 'x'") >= T0 - 1e9);
+    db_audit_list_free(v, n);
 
     /* inside a rolled-back transaction, the row goes with the change */
     assert_int_equal(db_begin(f->db), 0);
@@ -792,15 +778,12 @@ static void test_token_json(void **state)
                             &j, &e),
                      0);
     assert_string_equal(j.in.name, "billing");
-    assert_true(j.in.has_scopes);
     assert_int_equal(j.in.scopes, DOM_SCOPE_READ | DOM_SCOPE_LINES_WRITE);
-    assert_true(j.in.has_expires);
     assert_int_equal(j.in.expires_at, 1777629600);
     dom_token_json_free(&j);
 
     assert_int_equal(decode("{\"name\":\"n\",\"scopes\":[\"admin\"],\"expires_at\":null}", &j, &e),
                      0);
-    assert_true(j.in.has_expires);
     assert_int_equal(j.in.expires_at, 0);
     dom_token_json_free(&j);
 
@@ -841,6 +824,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_account, setup, teardown),
         cmocka_unit_test_setup_teardown(test_brake, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_brake_lock_survives_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_braked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_list, setup, teardown),

@@ -6,10 +6,10 @@ import net from 'node:net';
 import assert from 'node:assert/strict';
 import { HOST, adminTokens } from './server.mjs';
 
-/** Headers with the server's admin token added for /api/admin/ targets (unless given). */
+/** Headers with the server's per-run token added for /api/ targets (unless given). */
 export function withAdminToken(port, target, headers = {}) {
   const token = adminTokens.get(port);
-  if (!token || !String(target).startsWith('/api/admin/')) return headers;
+  if (!token || !/^\/api\/(admin|v1)\//.test(String(target))) return headers;
   if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return headers;
   return { ...headers, Authorization: `Bearer ${token}` };
 }
@@ -17,7 +17,7 @@ export function withAdminToken(port, target, headers = {}) {
 /**
  * request(port, method, path, { headers, body, timeoutMs, adminToken, localAddress }) →
  * { status, statusText, headers (lower-cased), raw (Buffer), text, json() }.
- * A fresh connection per call (no agent). /api/admin/ requests carry the
+ * A fresh connection per call (no agent). /api/ requests carry the
  * server's admin token unless adminToken is false or headers set Authorization.
  */
 export function request(port, method, target, { headers = {}, body, timeoutMs = 15000, adminToken = true, localAddress } = {}) {

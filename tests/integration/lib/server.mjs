@@ -15,7 +15,7 @@ export const HOST = '127.0.0.1';
 
 /**
  * port -> the per-run admin token of that server (from <data>/serve.json).
- * lib/http.mjs sends it on /api/admin/ requests, as the CLI does.
+ * lib/http.mjs sends it on /api/v1/ requests, as the CLI does.
  */
 export const adminTokens = new Map();
 

@@ -1,0 +1,23 @@
+/*
+ * resources.c: the list of the admin API's resources (admin/resource.h). A
+ * new resource file adds its `admin_res_*` here, one per line; admin.c
+ * registers them in this order and openapi.c documents them.
+ */
+#include "admin/resource.h"
+
+extern const struct admin_resource admin_res_system;
+extern const struct admin_resource admin_res_auth;
+extern const struct admin_resource admin_res_lines;
+extern const struct admin_resource admin_res_live;
+extern const struct admin_resource admin_res_accounts;
+
+// clang-format off
+const struct admin_resource *const admin_resources[] = {
+    &admin_res_system,
+    &admin_res_auth,
+    &admin_res_lines,
+    &admin_res_live,
+    &admin_res_accounts,
+    NULL,
+};
+// clang-format on
