@@ -104,6 +104,30 @@ describe('tokens', () => {
     assert.match((await te.call('GET', '/api/v1/lines')).json().detail, /expired/);
   });
 
+  it('checks a token body member by member, takes RFC 3339 with an offset, and sorts the list', async () => {
+    const bad = await root.call('POST', '/api/v1/tokens',
+      { name: '', scopes: ['read', 'root', 7], expires_at: '2099-02-30' });
+    assertProblem(bad, 422, 'VALIDATION_FAILED', ['name', 'scopes[2]', 'expires_at']);
+    assertProblem(await root.call('POST', '/api/v1/tokens', { name: 'x', scopes: ['root'] }), 422,
+      'VALIDATION_FAILED', ['scopes[0]']);
+    assertProblem(await root.call('POST', '/api/v1/tokens', { name: 'x', scopes: [] }), 422,
+      'VALIDATION_FAILED', ['scopes']);
+    assertProblem(await root.call('POST', '/api/v1/tokens', { name: 'x', scopes: ['read'], expires_at: '2001-01-01' }),
+      422, 'VALIDATION_FAILED', ['expires_at']);
+    const made = await root.ok('POST', '/api/v1/tokens',
+      { name: 'zz-offset', scopes: ['read'], expires_at: '2099-01-01T12:00:00+02:00' });
+    assert.equal((await root.ok('GET', `/api/v1/tokens/${made.id}`)).expires_at, '2099-01-01T10:00:00Z');
+    for (const sort of ['name', '-name', 'created_at', '-expires_at']) {
+      const page = await root.ok('GET', `/api/v1/tokens?sort=${sort}&page_size=1000`);
+      const names = page.items.map((t) => t.name);
+      assert.ok(names.includes('zz-offset'), `sort=${sort}`);
+      if (sort === 'name') assert.deepEqual(names, [...names].sort(), 'sorted by name');
+    }
+    assertProblem(await root.call('GET', '/api/v1/audit-log?since=2026-02-30'), 422, 'VALIDATION_FAILED', ['since']);
+    const since = await root.ok('GET', '/api/v1/audit-log?since=2000-01-01T00:00:00%2B01:00&entity=token');
+    assert.ok(since.items.some((r) => r.entity_id === made.id));
+  });
+
   it("caps a viewer's tokens to read", async () => {
     const v = new AdminClient(w.port);
     await v.login('looker', 'Looker.pass-123');
