@@ -118,9 +118,14 @@ static int tokens_get(struct admin_call *c)
  * every rule broken is reported at once. */
 static int tokens_create(struct admin_call *c)
 {
+    struct dom_principal caller = {.admin_id = c->who.admin_id,
+                                   .viewer = c->who.viewer,
+                                   .token_id = c->who.token_id,
+                                   .scopes = c->who.scopes};
+    if (dom_token_may_manage(&caller, &c->err) < 0)
+        return -EACCES;
     struct dom_token_json j;
     int drc = dom_token_from_json(c->body ? c->body : "", c->body_len, &j, &c->err);
-    struct dom_principal caller = {.admin_id = c->who.admin_id, .viewer = c->who.viewer};
     if (c->err.status != 400)
         dom_token_validate(&caller, &j.in, c->now, &c->err);
     if (drc < 0 || c->err.status) {
@@ -176,6 +181,12 @@ out:
 static int tokens_delete(struct admin_call *c)
 {
     struct db_api_token t;
+    struct dom_principal caller = {.admin_id = c->who.admin_id,
+                                   .viewer = c->who.viewer,
+                                   .token_id = c->who.token_id,
+                                   .scopes = c->who.scopes};
+    if (dom_token_may_manage(&caller, &c->err) < 0)
+        return -EACCES;
     int rc = load_token(c, &t);
     if (rc < 0)
         return rc;

@@ -334,6 +334,15 @@ int dom_token_validate(const struct dom_principal *owner, const struct dom_token
     return e->status ? -EINVAL : 0;
 }
 
+int dom_token_may_manage(const struct dom_principal *caller, struct dom_error *e)
+{
+    if (!caller->token_id || (caller->scopes & DOM_SCOPE_ADMIN))
+        return 0;
+    return dom_err_set(e, 403, "FORBIDDEN",
+                       "tokens are created and revoked from a login session or with a token "
+                       "holding the admin scope");
+}
+
 int dom_token_create(struct db *db, const struct dom_principal *owner,
                      const struct dom_token_in *in, int64_t now, struct dom_token_created *out,
                      struct dom_error *e)

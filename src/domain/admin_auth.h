@@ -95,6 +95,11 @@ struct dom_token_created {
  * viewer only read (422 scopes). dom_token_create runs it first. */
 int dom_token_validate(const struct dom_principal *owner, const struct dom_token_in *in,
                        int64_t now, struct dom_error *e);
+/* Whether caller may create or revoke tokens: a session (someone who logged
+ * in with a password) or a token holding the admin scope. A lesser token must
+ * neither mint its own successor (one that outlives its expiry or its
+ * revocation) nor revoke its account's other tokens: 403 FORBIDDEN. */
+int dom_token_may_manage(const struct dom_principal *caller, struct dom_error *e);
 int dom_token_create(struct db *db, const struct dom_principal *owner,
                      const struct dom_token_in *in, int64_t now, struct dom_token_created *out,
                      struct dom_error *e);

@@ -128,6 +128,21 @@ describe('tokens', () => {
     assert.ok(since.items.some((r) => r.entity_id === made.id));
   });
 
+  it('lets only a session or an admin-scope token create and revoke tokens', async () => {
+    const lines = bearer(await root.mintToken(['lines:write']));
+    const other = await root.ok('POST', '/api/v1/tokens', { name: 'other', scopes: ['read'] });
+    // A lesser token can neither mint its successor (one that would outlive
+    // its expiry or revocation) nor revoke its account's other tokens.
+    assertProblem(await lines.call('POST', '/api/v1/tokens', { name: 'successor', scopes: ['lines:write'] }), 403, 'FORBIDDEN');
+    assertProblem(await lines.call('POST', '/api/v1/tokens', { name: 'successor', scopes: ['read'] }), 403, 'FORBIDDEN');
+    assertProblem(await lines.call('DELETE', `/api/v1/tokens/${other.id}`), 403, 'FORBIDDEN');
+    assert.equal((await root.ok('GET', `/api/v1/tokens/${other.id}`)).state, 'active');
+    assert.ok(!(await root.ok('GET', '/api/v1/tokens?page_size=1000')).items.some((t) => t.name === 'successor'));
+    const admin = bearer(await root.mintToken(['admin']));
+    const made = await admin.ok('POST', '/api/v1/tokens', { name: 'by-admin-token', scopes: ['read'] });
+    assert.equal((await admin.call('DELETE', `/api/v1/tokens/${made.id}`)).status, 204);
+  });
+
   it("caps a viewer's tokens to read", async () => {
     const v = new AdminClient(w.port);
     await v.login('looker', 'Looker.pass-123');

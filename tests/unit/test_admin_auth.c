@@ -599,6 +599,17 @@ static void test_tokens(void **state)
     assert_int_equal(create(f->db, boss, false, longname, DOM_SCOPE_READ, 0, T0, &t, &e), -EINVAL);
     assert_true(has_field(&e, "name", "too_long"));
 
+    /* who may manage tokens: a session, or a token with the admin scope */
+    struct dom_principal who = {.admin_id = boss, .session_id = 1, .scopes = DOM_SCOPE_READ};
+    dom_error_reset(&e);
+    assert_int_equal(dom_token_may_manage(&who, &e), 0);
+    who = (struct dom_principal){.admin_id = boss, .token_id = 3, .scopes = DOM_SCOPE_ALL};
+    assert_int_equal(dom_token_may_manage(&who, &e), 0);
+    who.scopes = DOM_SCOPE_READ | DOM_SCOPE_LINES_WRITE | DOM_SCOPE_CONTENT_WRITE;
+    assert_int_not_equal(dom_token_may_manage(&who, &e), 0);
+    assert_int_equal(e.status, 403);
+    assert_string_equal(e.code, "FORBIDDEN");
+
     /* deleting the account deletes its tokens */
     dom_error_reset(&e);
     assert_int_equal(dom_admin_delete(f->db, "watcher", &e), 0);
