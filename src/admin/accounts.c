@@ -386,8 +386,12 @@ static int admins_patch(struct admin_call *c)
         goto fail;
     struct dom_admin_secret secret;
     memset(&secret, 0, sizeof(secret));
-    if (password)
-        rc = dom_admin_set_password(c->db, cur.username, password, &secret, &c->err);
+    /* A new password ends the account's other sessions (the caller's own
+     * stays when it changes its own password). */
+    if (password &&
+        (rc = dom_admin_set_password(c->db, cur.username, password, &secret, &c->err)) == 0)
+        rc = dom_session_end_all(c->db, cur.id, cur.id == c->who.admin_id ? c->who.session_id : 0,
+                                 &c->err);
     sodium_memzero(&secret, sizeof(secret));
     if (rc < 0)
         goto fail;

@@ -196,6 +196,16 @@ int db_session_purge(struct db *db, int64_t now)
     return exec_bound(db, st, "admin_sessions", false);
 }
 
+int db_session_delete_admin(struct db *db, int64_t admin_id, int64_t except_id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "DELETE FROM admin_sessions WHERE admin_id = ?1 AND id != ?2", &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, admin_id);
+    sqlite3_bind_int64(st, 2, except_id);
+    return exec_bound(db, st, "admin_sessions", false);
+}
+
 /* ---- tokens ----------------------------------------------------------------------- */
 
 void db_api_token_clear(struct db_api_token *t)

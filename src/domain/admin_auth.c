@@ -312,6 +312,13 @@ int dom_session_logout(struct db *db, const char *token, struct dom_error *e)
     return rc < 0 && rc != -ENOENT ? dom_err_internal(e, rc, "ending the session") : 0;
 }
 
+int dom_session_end_all(struct db *db, int64_t admin_id, int64_t keep_session_id,
+                        struct dom_error *e)
+{
+    int rc = db_session_delete_admin(db, admin_id, keep_session_id);
+    return rc < 0 ? dom_err_internal(e, rc, "ending the sessions") : 0;
+}
+
 /* ---- tokens ----------------------------------------------------------------------- */
 
 int dom_token_validate(const struct dom_principal *owner, const struct dom_token_in *in,

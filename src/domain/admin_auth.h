@@ -80,6 +80,11 @@ int dom_session_login(struct db *db, const char *username, const char *password,
 int dom_session_auth(struct db *db, const char *token, int64_t now, struct dom_principal *out,
                      struct dom_error *e);
 int dom_session_logout(struct db *db, const char *token, struct dom_error *e);
+/* Ends every session of an account but keep_session_id (0: all of them). A
+ * password change calls it: a stolen session must not outlive the password
+ * it was opened with. */
+int dom_session_end_all(struct db *db, int64_t admin_id, int64_t keep_session_id,
+                        struct dom_error *e);
 
 struct dom_token_in {
     const char *name;

@@ -217,6 +217,32 @@ describe('accounts', () => {
   });
 });
 
+describe('password changes', () => {
+  it("end the account's other sessions, keep the caller's own, and leave its tokens", async () => {
+    const made = await root.ok('POST', '/api/v1/admins', { username: 'rotor', password: 'Rotor.pass-12345' });
+    const a = new AdminClient(w.port);
+    await a.login('rotor', 'Rotor.pass-12345');
+    const b = new AdminClient(w.port);
+    await b.login('rotor', 'Rotor.pass-12345');
+    const tok = bearer(await a.mintToken(['read']));
+    // rotor changes its own password: its other session ends, this one stays.
+    await a.ok('PATCH', `/api/v1/admins/${made.id}`, { password: 'Rotor.pass-67890' });
+    assert.equal((await a.call('GET', '/api/v1/auth/me')).status, 200);
+    assertProblem(await b.call('GET', '/api/v1/auth/me'), 401, 'NOT_AUTHENTICATED');
+    // root changes it: every session of rotor ends.
+    await root.ok('PATCH', `/api/v1/admins/${made.id}`, { password: 'Rotor.pass-abcde' });
+    assertProblem(await a.call('GET', '/api/v1/auth/me'), 401, 'NOT_AUTHENTICATED');
+    assert.equal((await root.call('GET', '/api/v1/auth/me')).status, 200);
+    // tokens are separate credentials: revoked on their own
+    assert.equal((await tok.call('GET', '/api/v1/lines')).status, 200);
+    // the CLI's passwd ends them too
+    const c = new AdminClient(w.port);
+    await c.login('rotor', 'Rotor.pass-abcde');
+    await cliOk(['admin', 'passwd', 'rotor', '--data', w.dataDir]);
+    assertProblem(await c.call('GET', '/api/v1/auth/me'), 401, 'NOT_AUTHENTICATED');
+  });
+});
+
 describe('audit log', () => {
   it('records who changed what, with which token, from where, before and after', async () => {
     const tokenRes = await root.ok('POST', '/api/v1/tokens', { name: 'auditor', scopes: ['lines:write'] });

@@ -243,11 +243,24 @@ static void test_session_login(void **state)
     assert_int_equal(auth(f->db, other, T0, &p, &e), -EACCES);
     assert_int_equal(p.admin_id, 0);
 
+    /* ending an account's sessions keeps the one named */
+    struct dom_session_new k1, k2;
+    login(f->db, "boss", T0, &k1);
+    login(f->db, "boss", T0, &k2);
+    dom_error_reset(&e);
+    assert_int_equal(dom_session_end_all(f->db, id, k2.who.session_id, &e), 0);
+    assert_int_equal(auth(f->db, k1.token, T0 + 1, &p, &e), -EACCES);
+    assert_int_equal(auth(f->db, s.token, T0 + 1, &p, &e), -EACCES);
+    assert_int_equal(auth(f->db, k2.token, T0 + 1, &p, &e), 0);
+    assert_int_equal(auth(f->db, v.token, T0 + 1, &p, &e), 0); /* another account's */
+    dom_error_reset(&e);
+    assert_int_equal(dom_session_end_all(f->db, id, 0, &e), 0);
+    assert_int_equal(auth(f->db, k2.token, T0 + 1, &p, &e), -EACCES);
+
     /* logout ends it */
     dom_error_reset(&e);
     assert_int_equal(dom_session_logout(f->db, v.token, &e), 0);
     assert_int_equal(auth(f->db, v.token, T0 + 2, &p, &e), -EACCES);
-    assert_int_equal(auth(f->db, s.token, T0 + 2, &p, &e), -EACCES); /* the failed login's */
 }
 
 static void test_session_expiry(void **state)
