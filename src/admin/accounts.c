@@ -443,29 +443,6 @@ out:
 
 /* ---- audit log -------------------------------------------------------------------- */
 
-static int64_t query_id(struct admin_call *c, const char *key)
-{
-    const char *v = admin_query(c, key);
-    if (!v)
-        return 0;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (*end || n <= 0) {
-        dom_err_field(&c->err, key, "format", "%s must be a positive integer", key);
-        return 0;
-    }
-    return n;
-}
-
-static int64_t query_time(struct admin_call *c, const char *key)
-{
-    const char *v = admin_query(c, key);
-    int64_t t = 0;
-    if (v && dom_parse_time(key, v, &t, &c->err) < 0)
-        return 0;
-    return t;
-}
-
 static int audit_list(struct admin_call *c)
 {
     static const char *const sorts[] = {"id", "at", NULL};
@@ -474,11 +451,14 @@ static int audit_list(struct admin_call *c)
     struct db_audit_filter f = {
         .entity = admin_query(c, "entity"),
         .action = admin_query(c, "action"),
-        .entity_id = query_id(c, "entity_id"),
-        .admin_id = query_id(c, "admin_id"),
-        .since = query_time(c, "since"),
-        .until = query_time(c, "until"),
+        .entity_id = admin_query_id(c, "entity_id"),
+        .admin_id = admin_query_id(c, "admin_id"),
     };
+    const char *since = admin_query(c, "since"), *until = admin_query(c, "until");
+    if (since)
+        admin_parse_time(c, "since", since, true, &f.since);
+    if (until)
+        admin_parse_time(c, "until", until, true, &f.until);
     if (c->err.status)
         return -EINVAL;
     struct db_audit *v = NULL;

@@ -59,6 +59,12 @@ void admin_set_change_hook(struct admin *a,
  * token equal to it is the principal "local", with every scope. Call before
  * serving. */
 void admin_set_local_token(struct admin *a, const char *token);
+/* The live figures and the event stream the dashboard routes answer from
+ * (both serve's, loop thread); entity changes are then published as
+ * `change` events. */
+struct stats;
+struct events;
+void admin_set_dashboard(struct admin *a, struct stats *stats, struct events *events);
 /* Periodic work on the loop thread (serve.c's refresh timer): publishes the
  * ends of jobs to the change hook. */
 void admin_tick(struct admin *a);

@@ -14,6 +14,8 @@
 #include "core/refbuf.h"
 
 struct admin_jobs;
+struct stats;
+struct events;
 
 struct admin {
     struct admin_config cfg;
@@ -25,6 +27,8 @@ struct admin {
     char local_token[80];   /* serve.json's per-run token: the local CLI, all scopes */
     struct refbuf *openapi; /* the document, built by admin_add_routes */
     struct admin_jobs *jobs;
+    struct stats *stats;   /* admin/stats.h, serve's (loop thread) */
+    struct events *events; /* admin/events.h, serve's (loop thread) */
     /* Entity changes and job ends go to this hook on the loop thread (the
      * events stream); NULL: dropped. */
     void (*on_change)(void *ud, const char *entity, int64_t id, const char *action);

@@ -26,20 +26,6 @@ static bool need_live(struct admin_call *c)
     return false;
 }
 
-static int64_t query_int(struct admin_call *c, const char *key)
-{
-    const char *v = admin_query(c, key);
-    if (!v)
-        return 0;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (*end || n <= 0) {
-        dom_err_field(&c->err, key, "format", "%s must be a positive integer", key);
-        return -1;
-    }
-    return n;
-}
-
 /* ---- channels ------------------------------------------------------------------- */
 
 struct list_state {
@@ -216,8 +202,8 @@ static int sessions_work(struct admin_call *c)
     if (s->kind && strcmp(s->kind, "live") != 0 && strcmp(s->kind, "hls") != 0 &&
         strcmp(s->kind, "movie") != 0 && strcmp(s->kind, "episode") != 0)
         dom_err_field(&c->err, "kind", "unknown", "kind is one of live, hls, movie, episode");
-    s->line_id = query_int(c, "line_id");
-    s->stream_id = query_int(c, "stream_id");
+    s->line_id = admin_query_id(c, "line_id");
+    s->stream_id = admin_query_id(c, "stream_id");
     return c->err.status ? -EINVAL : rc;
 }
 

@@ -10,6 +10,7 @@ extern const struct admin_resource admin_res_auth;
 extern const struct admin_resource admin_res_lines;
 extern const struct admin_resource admin_res_live;
 extern const struct admin_resource admin_res_accounts;
+extern const struct admin_resource admin_res_dashboard;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -18,6 +19,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_lines,
     &admin_res_live,
     &admin_res_accounts,
+    &admin_res_dashboard,
     NULL,
 };
 // clang-format on

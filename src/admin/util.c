@@ -13,6 +13,7 @@
 #include "admin/admin_priv.h"
 #include "core/hash.h"
 #include "domain/admin_auth.h"
+#include "domain/time.h"
 
 int admin_add_header(struct admin_call *c, const char *name, const char *value)
 {
@@ -49,6 +50,26 @@ static bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
         return false;
     *out = v;
     return true;
+}
+
+int64_t admin_query_id(struct admin_call *c, const char *key)
+{
+    const char *v = admin_query(c, key);
+    int64_t id = 0;
+    if (v && !parse_i64(v, 1, INT64_MAX / 2, &id)) {
+        dom_err_field(&c->err, key, "format", "%s must be a positive integer", key);
+        return 0;
+    }
+    return id;
+}
+
+int admin_parse_time(struct admin_call *c, const char *field, const char *text, bool unix,
+                     int64_t *out)
+{
+    if (unix && parse_i64(text, 0, INT64_MAX / 2, out))
+        return 0;
+    /* RFC 3339 (offsets applied) or YYYY-MM-DD, range-checked: domain/time.c */
+    return dom_parse_time(field, text, out, &c->err);
 }
 
 int admin_param_id(struct admin_call *c, size_t i, const char *what, int64_t *id)

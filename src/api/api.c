@@ -78,9 +78,6 @@ void api_free(struct api *api)
     throttle_free(api->throttle);
     free(api->listen_host);
     free(api->data_real);
-    if (api->admin_token)
-        sodium_memzero(api->admin_token, strlen(api->admin_token));
-    free(api->admin_token);
     api_set_library_roots(api, NULL, 0);
     vod_relay_free(api->relay); /* its jobs' done callbacks use the registry */
     api_vod_free_all(api);
@@ -98,15 +95,9 @@ void api_set_catalog(struct api *api, struct catalog *c)
         api_vod_check_lines(api, (int64_t)time(NULL));
 }
 
-int api_set_admin(struct api *api, int port, const char *token)
+void api_set_port(struct api *api, int port)
 {
-    char *t = strdup(token);
-    if (!t)
-        return -ENOMEM;
-    free(api->admin_token);
-    api->admin_token = t;
     api->cfg.port = port;
-    return 0;
 }
 
 void api_set_library_roots(struct api *api, char **roots, size_t n)
@@ -490,7 +481,7 @@ static void route_streaming_php(struct api_req *r, const char *script)
 /*
  * The client group of the route table (http/router.h). Every client-facing URL
  * form is one entry; the table order is the precedence the hand-written
- * dispatch had: fixed prefixes first, the live engine's /hls, /api/admin and
+ * dispatch had: fixed prefixes first, the live engine's /hls and
  * /metrics next (only with an engine: without one, those paths fall through
  * to the short live form like any other), and the three-segment short live
  * form /U/P/ID last.
@@ -705,12 +696,6 @@ static void h_metrics(const struct route_match *m, struct http_request *req,
         api_serve_metrics(r.api, req->method == HTTP_HEAD, res);
 }
 
-void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud)
-{
-    api->metrics_hook = fn;
-    api->metrics_hook_ud = ud;
-}
-
 void api_serve_metrics(struct api *api, bool head, struct http_response *res)
 {
     /* Prometheus text: engine-wide and VOD series first, then the
@@ -728,8 +713,8 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)api->admin_refused);
     loop_metrics(api, b);
     cache_metrics(api, b);
-    if (api->metrics_hook)
-        api->metrics_hook(api->metrics_hook_ud, b);
+    for (size_t i = 0; i < api->nmetrics_extra; i++)
+        api->metrics_extra[i].fn(api->metrics_extra[i].ud, b);
     int rc = b->err;
     if (!rc && !head && api->live)
         rc = live_metrics_channels(api->live, res);
@@ -834,6 +819,17 @@ static void client_fallback(void *ud, unsigned allowed, struct http_request *req
         return;
     }
     api_text_error(&r, 404, "not found\n");
+}
+
+int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud)
+{
+    size_t cap = sizeof(api->metrics_extra) / sizeof(api->metrics_extra[0]);
+    if (api->nmetrics_extra == cap)
+        return -E2BIG;
+    api->metrics_extra[api->nmetrics_extra].fn = fn;
+    api->metrics_extra[api->nmetrics_extra].ud = ud;
+    api->nmetrics_extra++;
+    return 0;
 }
 
 int api_routes(struct api *api, struct route_group *out)

@@ -4,8 +4,9 @@
  * xmltv.php and their path forms, and the live/movie/series/timeshift stream
  * URLs) and their handlers.
  *
- * Owns the per-IP brute-force brake (auth/throttle.h) and the admin gate of
- * /api/admin/... and /metrics (loopback client, own Host, same origin, token).
+ * Owns the per-IP brute-force brake (auth/throttle.h) and the gate of
+ * /metrics without a token (loopback client, own Host; with a token the admin
+ * API answers it).
  * Reads the current catalogue snapshot,
  * which the server swaps with api_set_catalog(); never touches SQLite.
  * Threading: loop thread only.
@@ -36,10 +37,8 @@ int api_new(const struct api_config *cfg, struct api **out);
 void api_free(struct api *api);
 /* Takes a reference to c and drops the previous snapshot. */
 void api_set_catalog(struct api *api, struct catalog *c);
-/* Once listening: the actual port and the per-run admin token that
- * /api/admin/... requires as "Authorization: Bearer TOKEN" (serve.json holds
- * it for the CLI). Until then every admin request is refused. 0 or -ENOMEM. */
-int api_set_admin(struct api *api, int port, const char *token);
+/* Once listening: the actual port (a Host naming it is this server's). */
+void api_set_port(struct api *api, int port);
 /* The canonical library roots (db/library.h) local movies and episodes must
  * lie under to be delivered; takes ownership of roots (malloc'd strings in a
  * malloc'd array), freeing the previous set. */
@@ -52,7 +51,7 @@ void api_loop_lag_sample(struct api *api, uint64_t late_ns, uint64_t busy_ns, ui
 /* Periodic housekeeping on the loop thread (every ~0.5 s): ends VOD
  * responses whose file was removed or replaced. */
 void api_tick(struct api *api);
-/* The live engine behind /live, /hls, /api/admin and /metrics (NULL: none),
+/* The live engine behind /live, /hls and /metrics (NULL: none),
  * and the connection registry it shares with VOD (owned by the api). */
 struct live;
 struct conn_registry;
@@ -69,8 +68,8 @@ int api_routes(struct api *api, struct route_group *out);
 /* /metrics: the whole Prometheus exposition as the answer (the caller
  * decided the request may have it); head: no per-channel body. */
 void api_serve_metrics(struct api *api, bool head, struct http_response *res);
-/* More /metrics series written by another module (the admin API). */
-struct buf;
-void api_set_metrics_hook(struct api *api, void (*fn)(void *ud, struct buf *b), void *ud);
+/* More /metrics series from modules above the api (the admin events): fn
+ * appends Prometheus text to out, after the api's own. -E2BIG past 4. */
+int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud);
 
 #endif

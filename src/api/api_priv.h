@@ -17,7 +17,6 @@ struct api {
     char *public_url;
     struct catalog *catalog;
     struct throttle *throttle; /* failed logins per IP (auth/throttle.h) */
-    char *admin_token;         /* NULL until api_set_admin: admin routes refused */
     char **roots;              /* library roots (api_set_library_roots) */
     size_t nroots;
     char *data_real;             /* realpath of the data directory, or NULL */
@@ -27,17 +26,20 @@ struct api {
     struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */
-    void (*metrics_hook)(void *ud, struct buf *b); /* more /metrics series (the admin API) */
-    void *metrics_hook_ud;
-    struct vod_relay *relay;    /* remote VOD relay (vod/relay.h), NULL = redirect */
-    uint64_t vod_started[2];    /* /metrics: VOD responses started [file, relay] */
-    uint64_t vod_bytes_done[2]; /* /metrics: bytes of ended responses [file, relay] */
-    int64_t last_line_check;    /* api_tick: last api_vod_check_lines() */
+    struct vod_relay *relay;     /* remote VOD relay (vod/relay.h), NULL = redirect */
+    uint64_t vod_started[2];     /* /metrics: VOD responses started [file, relay] */
+    uint64_t vod_bytes_done[2];  /* /metrics: bytes of ended responses [file, relay] */
+    int64_t last_line_check;     /* api_tick: last api_vod_check_lines() */
     /* Loop lag (api_loop_lag_sample): maxima of the current and the previous
      * LOOP_LAG_WINDOW_NS window, [0] wall lateness, [1] CPU-busy lateness. */
     uint64_t lag_window_start;
     uint64_t lag_max_cur[2], lag_max_prev[2];
     uint64_t lag_stalls; /* probes with a CPU-busy lateness over LOOP_STALL_NS */
+    struct {
+        void (*fn)(void *ud, struct buf *out);
+        void *ud;
+    } metrics_extra[4]; /* api_add_metrics */
+    size_t nmetrics_extra;
 };
 
 struct api_req {
@@ -101,7 +103,7 @@ void api_vod_watch(struct api *api);
 /* Ends VOD responses of lines that were deleted, disabled, banned or expired. */
 void api_vod_check_lines(struct api *api, int64_t now);
 void api_vod_free_all(struct api *api);
-/* /api/admin/connections entries for VOD responses (stream/live.h hooks). */
+/* /api/v1/sessions entries for VOD responses (stream/live.h hooks). */
 struct live_conn_sink;
 void api_vod_admin_write(void *ctx, struct live_conn_sink *sink, uint64_t now_ms);
 bool api_vod_admin_kill(void *ctx, uint64_t handle);

@@ -48,7 +48,7 @@ struct vod_conn {
     dev_t dev;
     ino_t ino;
     off_t size;
-    /* for /api/admin/connections */
+    /* for /api/v1/sessions */
     int64_t line_id, item_id;
     bool movie;
     uint64_t start_ms, bytes_at_start;

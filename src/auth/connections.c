@@ -55,6 +55,7 @@ struct entry {
 struct conn_registry {
     struct htab entries, sessions, lines;
     size_t n, active, max;
+    size_t active_kind[CONN_TIMESHIFT + 1]; /* active entries by enum conn_kind */
     struct entry *linger_head, *linger_tail;
     uint64_t next_handle;
     int window;
@@ -169,6 +170,7 @@ static void drop(struct conn_registry *r, struct entry *e)
         linger_unlink(r, e);
     } else {
         r->active--;
+        r->active_kind[e->kind]--;
         session_deactivate(l, e->sess);
     }
     if (e->lprev)
@@ -265,6 +267,7 @@ uint64_t conn_registry_add(struct conn_registry *r, int64_t line_id, enum conn_k
     htab_insert(&r->entries, &e->node, htab_hash_u64(e->handle));
     r->n++;
     r->active++;
+    r->active_kind[e->kind]++;
     return e->handle;
 }
 
@@ -280,6 +283,7 @@ void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
         return;
     }
     r->active--;
+    r->active_kind[e->kind]--;
     session_deactivate(e->line, e->sess);
     e->ended = now > 0 ? now : 1;
     e->eprev = r->linger_tail;
@@ -301,6 +305,11 @@ size_t conn_registry_count_active(struct conn_registry *r, int64_t line_id)
 {
     struct line_rec *l = line_find(r, line_id);
     return l ? l->active_sessions : 0;
+}
+
+size_t conn_registry_active_kind(const struct conn_registry *r, enum conn_kind kind)
+{
+    return (unsigned)kind <= CONN_TIMESHIFT ? r->active_kind[kind] : 0;
 }
 
 size_t conn_registry_active(const struct conn_registry *r)

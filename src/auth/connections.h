@@ -73,6 +73,8 @@ size_t conn_registry_count(struct conn_registry *r, int64_t line_id, int64_t now
 size_t conn_registry_count_active(struct conn_registry *r, int64_t line_id);
 /* Active entries (all lines). */
 size_t conn_registry_active(const struct conn_registry *r);
+/* Active entries of one kind (all lines): the admin stats' viewers. */
+size_t conn_registry_active_kind(const struct conn_registry *r, enum conn_kind kind);
 /* Entries held, active and lingering (what the bound applies to). */
 size_t conn_registry_size(const struct conn_registry *r);
 /* Bound hits so far: registrations refused at the bound and for want of

@@ -37,7 +37,7 @@ static int admin_request(const char *cmd, const char *data, const char *method, 
     json_t *st = json_load_file(fn, 0, &jerr);
     int port = st ? (int)json_integer_value(json_object_get(st, "port")) : 0;
     /* The per-run admin token (serve.json is 0600: only the server's user
-     * reads it); the server refuses /api/admin/ without it. */
+     * reads it); the admin API refuses a call without a token. */
     const char *tok = st ? json_string_value(json_object_get(st, "token")) : NULL;
     char token[80] = "";
     if (tok && strlen(tok) < sizeof(token) && strspn(tok, "0123456789abcdef") == strlen(tok))

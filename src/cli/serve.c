@@ -28,6 +28,8 @@
 #include "epg/epg.h"
 #include "auth/throttle.h"
 #include "http/outbound.h"
+#include "admin/events.h"
+#include "admin/stats.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "stream/live.h"
@@ -35,6 +37,7 @@
 #define REFRESH_INTERVAL_MS 500
 #define SHUTDOWN_GRACE_MS   10000
 #define LAG_PROBE_MS        10
+#define STATS_TICK_MS       1000
 
 struct serve {
     uv_loop_t *loop;
@@ -46,10 +49,13 @@ struct serve {
     struct live *live;     /* live engine (stream/live.h) */
     struct http_server *http;
     uv_timer_t refresh;
-    uv_timer_t lag;       /* loop-lag probe (api_loop_lag_sample) */
-    uint64_t lag_last;    /* uv_hrtime() of the previous probe */
-    uint64_t lag_cpu;     /* the loop thread's CPU time then (ns) */
-    struct catalog *prev; /* the published snapshot, referenced while a build runs */
+    uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
+    uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
+    struct stats *stats;    /* admin/stats.h */
+    struct events *events;  /* admin/events.h: GET /api/v1/events */
+    uint64_t lag_last;      /* uv_hrtime() of the previous probe */
+    uint64_t lag_cpu;       /* the loop thread's CPU time then (ns) */
+    struct catalog *prev;   /* the published snapshot, referenced while a build runs */
     uv_signal_t sigint, sigterm;
     uv_work_t work;
     bool building, dirty, stopping;
@@ -210,6 +216,26 @@ static void lag_tick(uv_timer_t *t)
     s->lag_cpu = cpu;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every second: the stats' "now" sample, a ring point every 10 s, and the
+ * `counters` event. */
+static void stats_tick_cb(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    stats_tick(s->stats, wall_ms());
+}
+
+static void events_metrics_cb(void *ud, struct buf *out)
+{
+    events_metrics(ud, out);
+}
+
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
@@ -221,6 +247,7 @@ static void http_stopped(void *ud)
     s->http = NULL;
     uv_close((uv_handle_t *)&s->refresh, on_closed);
     uv_close((uv_handle_t *)&s->lag, on_closed);
+    uv_close((uv_handle_t *)&s->stats_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
     log_info("serve", "stopped");
@@ -237,7 +264,9 @@ static void on_signal(uv_signal_t *h, int signum)
     log_info("serve", "%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
+    uv_timer_stop(&s->stats_timer);
     epg_server_stop();
+    events_stop(s->events);         /* event streams end once their queue is sent */
     live_stop(s->live, NULL, NULL); /* ends live viewers, terminates ffmpeg children */
     http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
 }
@@ -490,6 +519,16 @@ int cli_serve(int argc, char **argv)
     api_set_live(s.api, s.live);
     live_set_catalog(s.live, first);
     catalog_unref(first);
+
+    /* The admin API's live figures and event stream (the HTTP server is
+     * added as a source once it listens). */
+    struct stats_sources ssrc = {.live = s.live, .conns = api_conn_registry(s.api)};
+    if (events_new(s.loop, &s.events) || stats_new(&ssrc, wall_ms(), &s.stats) ||
+        api_add_metrics(s.api, events_metrics_cb, s.events)) {
+        fprintf(stderr, "xtreamd serve: out of memory\n");
+        goto out;
+    }
+    stats_set_events(s.stats, s.events);
     struct admin_config admcfg = {.loop = s.loop, .data_dir = data, .api = s.api, .live = s.live};
     if (admin_new(&admcfg, &s.admin) || build_router(&s)) {
         fprintf(stderr, "xtreamd serve: cannot set up the admin API (see the log)\n");
@@ -497,8 +536,9 @@ int cli_serve(int argc, char **argv)
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
     }
+    admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
-    api_set_metrics_hook(s.api, admin_metrics_hook, s.admin);
+    api_add_metrics(s.api, admin_metrics_hook, s.admin);
 
     /* Signals are caught before the "listening" line is printed: a supervisor
      * (or a test) that signals as soon as it sees that line must get a graceful
@@ -508,6 +548,8 @@ int cli_serve(int argc, char **argv)
     s.refresh.data = &s;
     uv_timer_init(s.loop, &s.lag);
     s.lag.data = &s;
+    uv_timer_init(s.loop, &s.stats_timer);
+    s.stats_timer.data = &s;
     uv_signal_init(s.loop, &s.sigint);
     uv_signal_init(s.loop, &s.sigterm);
     s.sigint.data = s.sigterm.data = &s;
@@ -531,6 +573,8 @@ int cli_serve(int argc, char **argv)
          * handles before the loop is closed. */
         uv_close((uv_handle_t *)&s.refresh, on_closed);
         uv_close((uv_handle_t *)&s.lag, on_closed);
+        uv_close((uv_handle_t *)&s.stats_timer, on_closed);
+        events_stop(s.events);
         uv_close((uv_handle_t *)&s.sigint, on_closed);
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
         live_stop(s.live, NULL, NULL);
@@ -538,12 +582,11 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     /* The relay never reaches this server's own port, even on an allowed
-     * host; the admin routes want the token of serve.json. */
+     * host; /metrics checks that a Host names this port. */
     if (outbound_set_own(http_server_port(s.http)))
         log_warn("serve", "cannot list the local interface addresses: only loopback and "
                           "link-local are refused to the relay");
-    if (api_set_admin(s.api, http_server_port(s.http), token))
-        log_error("serve", "out of memory: the admin routes stay closed");
+    api_set_port(s.api, http_server_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
     if (live_write_state_file(data, host, http_server_port(s.http), token) == -EEXIST)
         log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",
@@ -555,6 +598,10 @@ int cli_serve(int argc, char **argv)
     s.lag_last = uv_hrtime();
     s.lag_cpu = thread_cpu_ns();
     uv_timer_start(&s.lag, lag_tick, LAG_PROBE_MS, LAG_PROBE_MS);
+    ssrc.http = s.http;
+    stats_set_sources(s.stats, &ssrc);
+    stats_tick(s.stats, wall_ms()); /* the first reading: rates from the next tick on */
+    uv_timer_start(&s.stats_timer, stats_tick_cb, STATS_TICK_MS, STATS_TICK_MS);
 
     uv_run(s.loop, UV_RUN_DEFAULT);
     rc = CLI_OK;
@@ -565,6 +612,8 @@ out:
     router_free(s.router);
     live_free(s.live);
     api_free(s.api);
+    stats_free(s.stats);
+    events_free(s.events);
     db_close(s.db);
     uv_loop_close(s.loop);
     return rc;

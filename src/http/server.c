@@ -157,6 +157,7 @@ struct http_server {
     void *done_ud;
     time_t date_sec;
     char date[40];
+    uint64_t bytes_out; /* http_server_bytes_sent */
     char scratch[READ_CHUNK];
 };
 
@@ -554,6 +555,11 @@ int http_conn_queue_ref(struct http_conn *c, struct refbuf *rb, const char *p, s
     return 0;
 }
 
+uint64_t http_server_bytes_sent(const struct http_server *srv)
+{
+    return srv->bytes_out;
+}
+
 uint64_t http_conn_bytes_sent(const struct http_conn *c)
 {
     return c ? c->bytes_out : 0;
@@ -924,6 +930,7 @@ static bool conn_read(struct http_conn *c)
 static void consume_written(struct http_conn *c, size_t n)
 {
     c->bytes_out += n;
+    c->srv->bytes_out += n;
     c->out_bytes -= n;
     while (n && c->out_head) {
         struct piece *pc = c->out_head;
@@ -1054,6 +1061,7 @@ static int flush_file(struct http_conn *c, size_t *budget)
     pc->len -= (size_t)w;
     c->out_bytes -= (size_t)w;
     c->bytes_out += (size_t)w;
+    c->srv->bytes_out += (size_t)w;
     *budget -= (size_t)w;
     c->last_write = now_ms(c->srv);
     if (pc->len == 0) {

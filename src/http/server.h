@@ -32,6 +32,9 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
                       struct http_server **out);
 int http_server_port(const struct http_server *srv);
 size_t http_server_connection_count(const struct http_server *srv);
+/* Bytes written to every connection so far (heads, bodies, files): the
+ * admin stats' bandwidth out. */
+uint64_t http_server_bytes_sent(const struct http_server *srv);
 /* Graceful stop: close the listener, let in-flight responses finish, close
  * idle connections; done(ud) is called once every connection is gone (or after
  * grace_ms, when the rest are closed forcibly). The server is freed after done. */

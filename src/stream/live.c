@@ -271,7 +271,7 @@ int live_write_state_file(const char *data_dir, const char *host, int port, cons
         return -EEXIST; /* another running server answers the CLI for this directory */
     snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
     const char *admin = strchr(host, ':') ? "[::1]" : "127.0.0.1";
-    /* 0600: the admin token in it is the key to /api/admin/. */
+    /* 0600: the token in it is the local CLI's key to the admin API. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
@@ -1975,6 +1975,59 @@ void live_write_connections(struct live *live, struct live_conn_sink *sink)
                                       s->channel_id, s->ip, s->ua, s->created_ms, s->bytes, now);
     if (live->admin_hooks.write)
         live->admin_hooks.write(live->admin_hooks.ctx, sink, now);
+}
+
+void live_stats(struct live *live, struct live_stats *out)
+{
+    *out = (struct live_stats){.hls_sessions = live->session_count};
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        out->bytes_in += ch->bytes_in;
+        out->bytes_out += ch->bytes_out;
+        out->viewers += ch->viewer_count;
+        /* enum channel_state and enum live_state_index share their order. */
+        if ((unsigned)ch->state < LIVE_STATE_COUNT)
+            out->channels[ch->state]++;
+    }
+}
+
+static size_t watchers(const struct channel *ch)
+{
+    return ch->viewer_count + ch->hls_sessions;
+}
+
+/* Insertion into a short sorted array: max is small (the summary's top 10). */
+size_t live_top_channels(struct live *live, struct live_channel_stat *out, size_t max)
+{
+    size_t n = 0;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        size_t w = watchers(ch);
+        if (w == 0 || max == 0)
+            continue;
+        size_t pos = n;
+        while (pos > 0) {
+            const struct live_channel_stat *p = &out[pos - 1];
+            size_t pw = p->viewers + p->hls_sessions;
+            if (pw > w || (pw == w && p->id < ch->id))
+                break;
+            pos--;
+        }
+        if (pos >= max)
+            continue;
+        size_t move = (n < max ? n : max - 1) - pos;
+        memmove(&out[pos + 1], &out[pos], move * sizeof(*out));
+        struct live_channel_stat *c = &out[pos];
+        c->id = ch->id;
+        snprintf(c->name, sizeof(c->name), "%s", ch->name);
+        c->state = channel_state_name(ch->state);
+        c->viewers = ch->viewer_count;
+        c->hls_sessions = ch->hls_sessions;
+        c->bytes_in = ch->bytes_in;
+        if (n < max)
+            n++;
+    }
+    return n;
 }
 
 /* Engine-wide series (small, written at once). Names predating the per-channel

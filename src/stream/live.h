@@ -73,7 +73,7 @@ int live_config_set(struct live_config *cfg, const char *kv);
 
 /* <data>/serve.json (mode 0600): {"pid", "host", "port", "admin", "token"}
  * for the CLI's channel and connections commands, token being the per-run
- * secret /api/admin/ requires; removed at a clean exit. */
+ * secret the admin API takes as the local CLI; removed at a clean exit. */
 /* serve.json tells the CLI where the running server is. A second server on
  * the same data directory leaves a running first one's file alone (-EEXIST):
  * the CLI keeps talking to the first. */
@@ -98,8 +98,7 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
                         struct http_request *req, struct http_response *res);
 /*
  * Admin views and commands (the admin API's streams, channels and sessions
- * resources call these in their loop-thread phase; the legacy /api/admin/
- * routes too). Loop thread only.
+ * resources call these in their loop-thread phase). Loop thread only.
  */
 struct jsonw;
 /* Every channel the engine knows (started at least once), as JSON objects
@@ -155,6 +154,36 @@ void live_write_connection(struct live_conn_sink *sink, const char *kind, uint64
  * close-delimited. -ENOMEM when the stream cannot be set up. */
 void live_metrics(struct live *live, struct buf *out);
 int live_metrics_channels(struct live *live, struct http_response *res);
+/* Read-only figures for the admin stats sampler (admin/stats.h), loop thread.
+ * Byte counters are cumulative over the channels the engine holds now. */
+enum live_state_index {
+    LIVE_STATE_IDLE, /* stopped (started before, no ffmpeg now) */
+    LIVE_STATE_STARTING,
+    LIVE_STATE_RUNNING,
+    LIVE_STATE_FAILING, /* its source failed; retrying or failing over */
+    LIVE_STATE_SLATE,   /* every source failed: viewers see the slate */
+    LIVE_STATE_COUNT
+};
+struct live_stats {
+    uint64_t bytes_in;   /* read from ffmpeg by every channel */
+    uint64_t bytes_out;  /* sent to TS viewers and as HLS segments */
+    size_t viewers;      /* live MPEG-TS viewers */
+    size_t hls_sessions; /* HLS sessions open */
+    size_t channels[LIVE_STATE_COUNT];
+};
+void live_stats(struct live *live, struct live_stats *out);
+struct live_channel_stat {
+    int64_t id;
+    char name[128];
+    const char *state; /* "stopped", "starting", "running", "failing", "slate" (static) */
+    size_t viewers;    /* TS viewers */
+    size_t hls_sessions;
+    uint64_t bytes_in; /* cumulative */
+};
+/* The channels with the most viewers (TS + HLS; ties by id), at most max,
+ * into out, most watched first; returns how many. Channels without viewers
+ * are left out. */
+size_t live_top_channels(struct live *live, struct live_channel_stat *out, size_t max);
 /* Active viewers + HLS sessions of a line (for active_cons). */
 size_t live_line_connections(struct live *live, int64_t line_id);
 

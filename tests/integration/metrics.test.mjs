@@ -163,9 +163,13 @@ describe('/metrics', () => {
       'xtreamd_channel_failovers_total', 'xtreamd_channel_skips_total', 'xtreamd_channel_source_index', 'xtreamd_channel_uptime_seconds',
       // VOD
       'xtreamd_vod_responses', 'xtreamd_vod_responses_total', 'xtreamd_vod_file_bytes_out_total', 'xtreamd_vod_relay_bytes_out_total', 'xtreamd_vod_relay_transfers',
+      // the admin event stream (admin/events.c, through api_add_metrics)
+      'xtreamd_events_subscribers', 'xtreamd_events_published_total', 'xtreamd_events_slow_dropped_total', 'xtreamd_events_refused_total',
     ];
     for (const name of expected) assert.ok(families.has(name), `${name} is exposed`);
     assert.equal(value(families, 'xtreamd_build_info'), 1);
+    // The stats sampler publishes a counters event every second from the start.
+    await pollUntil(async () => value((await scrape()).families, 'xtreamd_events_published_total') >= 2, { timeoutMs: 20000, intervalMs: 500 });
   });
 
   it('a running channel with one TS viewer: state, viewers, bitrate, bytes, source, uptime', async () => {

@@ -63,6 +63,44 @@ static void test_sessions_and_window(void **state)
     conn_registry_free(r);
 }
 
+/* Active entries by kind (the admin stats' viewers), with and without a
+ * linger window: an ended entry stops counting at once. */
+static void test_active_by_kind(void **state)
+{
+    (void)state;
+    for (int window = 0; window <= 10; window += 10) {
+        struct conn_registry *r = conn_registry_new(window);
+        assert_non_null(r);
+        uint64_t a = conn_registry_add(r, 1, CONN_MOVIE, 7, "10.0.0.1", "ua", 100, NULL, NULL);
+        uint64_t b = conn_registry_add(r, 1, CONN_LIVE, 8, "10.0.0.1", "ua", 100, NULL, NULL);
+        uint64_t c = conn_registry_add(r, 2, CONN_LIVE, 8, "10.0.0.2", "ua", 100, NULL, NULL);
+        uint64_t d = conn_registry_add(r, 2, CONN_HLS, 8, "10.0.0.2", "ua", 100, NULL, NULL);
+        uint64_t e = conn_registry_add(r, 3, CONN_EPISODE, 9, "10.0.0.3", "ua", 100, NULL, NULL);
+        assert_true(a && b && c && d && e);
+        assert_int_equal(conn_registry_active_kind(r, CONN_LIVE), 2);
+        assert_int_equal(conn_registry_active_kind(r, CONN_HLS), 1);
+        assert_int_equal(conn_registry_active_kind(r, CONN_MOVIE), 1);
+        assert_int_equal(conn_registry_active_kind(r, CONN_EPISODE), 1);
+        assert_int_equal(conn_registry_active_kind(r, CONN_TIMESHIFT), 0);
+        assert_int_equal(conn_registry_active_kind(r, (enum conn_kind)99), 0);
+        conn_registry_remove(r, b, 101);
+        conn_registry_remove(r, b, 101); /* twice: no-op */
+        conn_registry_remove(r, a, 101);
+        assert_int_equal(conn_registry_active_kind(r, CONN_LIVE), 1);
+        assert_int_equal(conn_registry_active_kind(r, CONN_MOVIE), 0);
+        /* A lingering entry forgotten later (window passed) changes nothing. */
+        assert_int_equal(conn_registry_count(r, 1, 200), 0);
+        assert_int_equal(conn_registry_active_kind(r, CONN_LIVE), 1);
+        conn_registry_remove(r, c, 201);
+        conn_registry_remove(r, d, 201);
+        conn_registry_remove(r, e, 201);
+        for (int k = CONN_LIVE; k <= CONN_TIMESHIFT; k++)
+            assert_int_equal(conn_registry_active_kind(r, (enum conn_kind)k), 0);
+        assert_int_equal(conn_registry_active(r), 0);
+        conn_registry_free(r);
+    }
+}
+
 static void test_enforce_newest_wins(void **state)
 {
     (void)state;
@@ -196,9 +234,10 @@ static void test_enforce_big_session(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sessions_and_window), cmocka_unit_test(test_enforce_newest_wins),
-        cmocka_unit_test(test_many_entries),        cmocka_unit_test(test_bound_refuses_and_counts),
-        cmocka_unit_test(test_enforced_past_65536), cmocka_unit_test(test_enforce_big_session),
+        cmocka_unit_test(test_sessions_and_window),      cmocka_unit_test(test_active_by_kind),
+        cmocka_unit_test(test_enforce_newest_wins),      cmocka_unit_test(test_many_entries),
+        cmocka_unit_test(test_bound_refuses_and_counts), cmocka_unit_test(test_enforced_past_65536),
+        cmocka_unit_test(test_enforce_big_session),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
