@@ -113,7 +113,7 @@ struct brake_entry {
 
 static pthread_mutex_t brake_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct brake_entry brake_ip[DOM_BRAKE_SLOTS], brake_user[DOM_BRAKE_SLOTS];
-static uint64_t brake_dropped;
+static uint64_t brake_dropped, brake_refused, brake_locks;
 
 /* The entry of key in table t (created when create). When the key's window is
  * full, the least recently active entry that is not locked is reused; a
@@ -162,6 +162,8 @@ int dom_login_brake_check(const char *ip, const char *username, int64_t now, int
     pthread_mutex_lock(&brake_mu);
     int64_t a = remaining(brake_find(brake_ip, ip ? ip : "", false, now), now);
     int64_t b = remaining(brake_find(brake_user, username ? username : "", false, now), now);
+    if (a > 0 || b > 0)
+        brake_refused++;
     pthread_mutex_unlock(&brake_mu);
     *retry_after = a > b ? a : b;
     return *retry_after > 0 ? -EAGAIN : 0;
@@ -184,6 +186,7 @@ static void fail_one(struct brake_entry *e, int64_t now)
     if (lock > DOM_BRAKE_LOCK_MAX)
         lock = DOM_BRAKE_LOCK_MAX;
     e->locks++;
+    brake_locks++;
     e->locked_until = now + lock;
     e->fails = 0;
     e->window_start = now;
@@ -215,7 +218,16 @@ void dom_login_brake_reset(void)
     pthread_mutex_lock(&brake_mu);
     memset(brake_ip, 0, sizeof(brake_ip));
     memset(brake_user, 0, sizeof(brake_user));
-    brake_dropped = 0;
+    brake_dropped = brake_refused = brake_locks = 0;
+    pthread_mutex_unlock(&brake_mu);
+}
+
+void dom_login_brake_counts(uint64_t *refused, uint64_t *locks, uint64_t *dropped)
+{
+    pthread_mutex_lock(&brake_mu);
+    *refused = brake_refused;
+    *locks = brake_locks;
+    *dropped = brake_dropped;
     pthread_mutex_unlock(&brake_mu);
 }
 

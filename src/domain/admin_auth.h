@@ -122,6 +122,9 @@ void dom_login_brake_ok(const char *ip, const char *username);
 void dom_login_brake_reset(void);
 /* Entries dropped because a table was full (a counted bound). */
 uint64_t dom_login_brake_dropped(void);
+/* Since start (or the last reset): logins refused while locked, locks set,
+ * entries dropped (for /metrics). */
+void dom_login_brake_counts(uint64_t *refused, uint64_t *locks, uint64_t *dropped);
 
 struct dom_audit_row {
     int64_t admin_id; /* 0: the local CLI */

@@ -271,3 +271,38 @@ describe('audit log', () => {
     assertProblem(await t.call('GET', '/api/v1/audit-log'), 403, 'FORBIDDEN');
   });
 });
+
+describe('login brake counters', () => {
+  it('counts locks and refused logins in /metrics', async () => {
+    const scrape = async () => {
+      const t = await root.mintToken(['read']);
+      const res = await request(w.port, 'GET', '/metrics', { headers: { Authorization: `Bearer ${t}` }, adminToken: false });
+      assert.equal(res.status, 200);
+      const n = (name) => {
+        const m = res.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+        assert.ok(m, `${name} in /metrics`);
+        return Number(m[1]);
+      };
+      return { refused: n('xtreamd_admin_login_brake_refused_total'), locks: n('xtreamd_admin_login_brake_locks_total'),
+        dropped: n('xtreamd_admin_login_brake_dropped_total') };
+    };
+    const before = await scrape();
+    let refused = 0;
+    // From other loopback addresses, so 127.0.0.1 (the other tests) stays unlocked.
+    for (let i = 0; i < 8; i++) {
+      const res = await request(w.port, 'POST', '/api/v1/auth/login', {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'counted', password: `wrong-${i}-password` }),
+        adminToken: false,
+        localAddress: `127.0.1.${2 + (i % 4)}`,
+      });
+      if (res.status === 429) refused++;
+      else assert.equal(res.status, 401, res.text);
+    }
+    assert.equal(refused, 3, 'the 6th, 7th and 8th failures find the account locked');
+    const after_ = await scrape();
+    assert.equal(after_.locks - before.locks, 1);
+    assert.equal(after_.refused - before.refused, 3);
+    assert.equal(after_.dropped, before.dropped);
+  });
+});

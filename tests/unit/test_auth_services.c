@@ -401,8 +401,16 @@ static void test_brake(void **state)
     }
     assert_true(dom_login_brake_dropped() >= 10);
 
+    uint64_t refused, locks, dropped;
+    dom_login_brake_counts(&refused, &locks, &dropped);
+    /* 10.0.0.1 and alice together: once, then 8 doublings; erin and the flood none */
+    assert_int_equal(locks, 18);
+    assert_true(refused >= 11);
+    assert_int_equal(dropped, dom_login_brake_dropped());
     dom_login_brake_reset();
     assert_int_equal(dom_login_brake_dropped(), 0);
+    dom_login_brake_counts(&refused, &locks, &dropped);
+    assert_int_equal(refused + locks + dropped, 0);
     assert_int_equal(dom_login_brake_check("10.0.0.1", "alice", t, &wait), 0);
 }
 
