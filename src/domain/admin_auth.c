@@ -8,6 +8,7 @@
 
 #include "db/admins.h"
 #include "domain/admins.h"
+#include "domain/text.h"
 
 #define TOUCH_EVERY 60 /* seconds between writes of a session's or token's last use */
 
@@ -339,8 +340,8 @@ int dom_token_validate(const struct dom_principal *owner, const struct dom_token
     size_t nl = in->name ? strlen(in->name) : 0;
     if (nl == 0)
         dom_err_field(e, "name", "required", "name the token (what uses it)");
-    else if (nl > DOM_TOKEN_NAME_MAX)
-        dom_err_field(e, "name", "too_long", "at most %d bytes", DOM_TOKEN_NAME_MAX);
+    else /* bounded text: no control characters (it is printed by token list) */
+        dom_check_text("name", in->name, DOM_TOKEN_NAME_MAX, false, e);
     bool scopes_reported = false;
     for (size_t i = 0; i < e->nfields && !scopes_reported; i++)
         scopes_reported = strncmp(e->fields[i].field, "scopes", 6) == 0;

@@ -90,6 +90,7 @@ describe('xtreamd token', () => {
     await expectExit(['token', 'add', 'x', '--admin', 'watcher', '--scope', 'lines:write', ...D()], 2, /--scope/);
     await expectExit(['token', 'add', 'x', '--admin', 'nobody', '--scope', 'read', ...D()], 1, /nobody/);
     await expectExit(['token', 'add', 'x', '--scope', 'read', ...D()], 2, /--admin/);
+    await expectExit(['token', 'add', 'evil\x1b[2J', '--admin', 'boss', '--scope', 'read', ...D()], 2, /NAME/);
     await expectExit(['token', 'revoke', 'abc', ...D()], 2, /ID/);
     await expectExit(['token', 'revoke', '999', ...D()], 1, /no token/);
     assert.equal(await sql('SELECT count(*) FROM api_tokens'), before);

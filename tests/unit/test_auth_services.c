@@ -619,6 +619,12 @@ static void test_tokens(void **state)
     longname[101] = '\0';
     assert_int_equal(create(f->db, boss, false, longname, DOM_SCOPE_READ, 0, T0, &t, &e), -EINVAL);
     assert_true(has_field(&e, "name", "too_long"));
+    assert_int_equal(create(f->db, boss, false, "evil\x1b[2Jname", DOM_SCOPE_READ, 0, T0, &t, &e),
+                     -EINVAL);
+    assert_true(has_field(&e, "name", "charset"));
+    assert_int_equal(create(f->db, boss, false, "bad \xff utf8", DOM_SCOPE_READ, 0, T0, &t, &e),
+                     -EINVAL);
+    assert_true(has_field(&e, "name", "charset"));
 
     /* who may manage tokens: a session, or a token with the admin scope */
     struct dom_principal who = {.admin_id = boss, .session_id = 1, .scopes = DOM_SCOPE_READ};
