@@ -13,6 +13,7 @@
 #include "admin/admin_priv.h"
 #include "core/hash.h"
 #include "domain/admin_auth.h"
+#include "domain/time.h"
 
 int admin_add_header(struct admin_call *c, const char *name, const char *value)
 {
@@ -67,19 +68,8 @@ int admin_parse_time(struct admin_call *c, const char *field, const char *text, 
 {
     if (unix && parse_i64(text, 0, INT64_MAX / 2, out))
         return 0;
-    static const char *const forms[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"};
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-        struct tm tm;
-        memset(&tm, 0, sizeof(tm));
-        const char *end = strptime(text, forms[i], &tm);
-        if (end && !*end) {
-            *out = (int64_t)timegm(&tm);
-            return 0;
-        }
-    }
-    return dom_err_field(&c->err, field, "format", "%s",
-                         unix ? "Unix seconds, an RFC 3339 UTC time or YYYY-MM-DD"
-                              : "an RFC 3339 UTC time (2027-01-31T00:00:00Z) or YYYY-MM-DD");
+    /* RFC 3339 (offsets applied) or YYYY-MM-DD, range-checked: domain/time.c */
+    return dom_parse_time(field, text, out, &c->err);
 }
 
 int admin_param_id(struct admin_call *c, size_t i, const char *what, int64_t *id)
