@@ -282,19 +282,7 @@ bool admin_if_match(struct admin_call *c, const char *current_etag)
 
 void admin_write_time(struct jsonw *w, const char *key, int64_t t, bool null_zero)
 {
-    jsonw_key(w, key);
-    if (null_zero && t == 0) {
-        jsonw_null(w);
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char s[32];
-    if (!gmtime_r(&tt, &tm) || strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        jsonw_null(w);
-        return;
-    }
-    jsonw_str(w, s);
+    dom_write_time(w, key, t, null_zero);
 }
 
 /* ---- problem+json -------------------------------------------------------------------- */

@@ -19,7 +19,7 @@
 #include "domain/line_state.h"
 #include "domain/plans.h"
 #include "domain/settings.h"
-#include "domain/timefmt.h"
+#include "domain/time.h"
 
 static const char cred_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                     "0123456789._@-";

@@ -11,7 +11,7 @@
 #include "db/db.h"
 #include "domain/lines.h"
 #include "domain/text.h"
-#include "domain/timefmt.h"
+#include "domain/time.h"
 
 void dom_plan_in_init(struct dom_plan_in *in)
 {

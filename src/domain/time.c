@@ -98,3 +98,29 @@ void dom_format_time(int64_t t, char out[DOM_TIME_LEN])
     }
     strftime(out, DOM_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
+
+void dom_write_time(struct jsonw *w, const char *key, int64_t t, bool null_zero)
+{
+    jsonw_key(w, key);
+    if (null_zero && t == 0) {
+        jsonw_null(w);
+        return;
+    }
+    char s[DOM_TIME_LEN];
+    dom_format_time(t, s);
+    jsonw_str(w, s);
+}
+
+int64_t dom_add_months(int64_t t, int64_t months)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm))
+        return t;
+    int64_t m = (int64_t)tm.tm_year * 12 + tm.tm_mon + months;
+    int y = (int)(m / 12) + 1900, mo = (int)(m % 12) + 1;
+    int d = tm.tm_mday;
+    if (d > days_in_month(y, mo))
+        d = days_in_month(y, mo);
+    return days_from_civil(y, mo, d) * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+}

@@ -11,11 +11,14 @@
 #ifndef XTREAMD_DOMAIN_TIME_H
 #define XTREAMD_DOMAIN_TIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "core/jsonw.h"
 #include "domain/error.h"
 
-#define DOM_TIME_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
+#define DOM_TIME_LEN 21             /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
+#define DOM_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* Parses s into Unix seconds: 0, or -EINVAL with a 422 field error
  * (code "format" or "range") on `field`. */
@@ -23,5 +26,12 @@ int dom_parse_time(const char *field, const char *s, int64_t *out, struct dom_er
 
 /* Formats t (UTC) as RFC 3339 with a Z. */
 void dom_format_time(int64_t t, char out[DOM_TIME_LEN]);
+
+/* Writes "key": "RFC 3339" (or null when null_zero and t == 0). */
+void dom_write_time(struct jsonw *w, const char *key, int64_t t, bool null_zero);
+
+/* Adds `months` calendar months to t (UTC), the day clamped to the end of
+ * the target month (Jan 31 + 1 month = Feb 28/29), time of day kept. */
+int64_t dom_add_months(int64_t t, int64_t months);
 
 #endif
