@@ -307,11 +307,8 @@ static int answer_admin(struct admin_call *c, const char *username, const char *
     char *after = admin_text(&a, etag);
     if (!after)
         rc = dom_err_internal(&c->err, -ENOMEM, "an account");
-    else if ((rc = admin_audit(c, action, "admin", a.id, before, after)) == 0) {
-        buf_puts(&c->out, after);
-        memcpy(c->etag, etag, sizeof(etag));
-        admin_notify_change(c, "admin", a.id, action);
-    }
+    else
+        rc = admin_answer_change(c, action, "admin", a.id, before, after);
     free(after);
     db_admin_clear(&a);
     return rc;

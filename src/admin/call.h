@@ -179,6 +179,12 @@ void admin_write_time(struct jsonw *w, const char *key, int64_t t, bool null_zer
 int admin_audit(struct admin_call *c, const char *action, const char *entity, int64_t id,
                 const char *before, const char *after);
 
+/* The end of a create or an update inside its transaction: the audit row
+ * (before may be NULL), then the answer is `after` with its ETag, and the
+ * change is announced. 0, or the audit row's error. */
+int admin_answer_change(struct admin_call *c, const char *action, const char *entity, int64_t id,
+                        const char *before, const char *after);
+
 /* Tells every events subscriber that an entity changed (any phase). */
 void admin_notify_change(struct admin_call *c, const char *entity, int64_t id, const char *action);
 

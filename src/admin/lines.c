@@ -107,12 +107,7 @@ static int answer_line(struct admin_call *c, int64_t id, const char *action, con
         db_line_clear(&l);
         return dom_err_internal(&c->err, -ENOMEM, "serialising a line");
     }
-    rc = admin_audit(c, action, "line", l.id, before, after);
-    if (rc == 0) {
-        buf_puts(&c->out, after);
-        memcpy(c->etag, etag, sizeof(etag));
-        admin_notify_change(c, "line", l.id, action);
-    }
+    rc = admin_answer_change(c, action, "line", l.id, before, after);
     free(after);
     db_line_clear(&l);
     return rc;

@@ -82,11 +82,8 @@ static int answer_plan(struct admin_call *c, int64_t id, const char *action, con
     char *after = plan_json_text(&p, etag);
     if (!after)
         rc = dom_err_internal(&c->err, -ENOMEM, "serialising a plan");
-    else if ((rc = admin_audit(c, action, "plan", id, before, after)) == 0) {
-        buf_puts(&c->out, after);
-        memcpy(c->etag, etag, sizeof(etag));
-        admin_notify_change(c, "plan", id, action);
-    }
+    else
+        rc = admin_answer_change(c, action, "plan", id, before, after);
     free(after);
     db_plan_clear(&p);
     return rc;

@@ -354,6 +354,19 @@ int admin_audit(struct admin_call *c, const char *action, const char *entity, in
     return dom_audit_write(c->db, &row, &c->err);
 }
 
+int admin_answer_change(struct admin_call *c, const char *action, const char *entity, int64_t id,
+                        const char *before, const char *after)
+{
+    int rc = admin_audit(c, action, entity, id, before, after);
+    if (rc < 0)
+        return rc;
+    buf_reset(&c->out);
+    buf_puts(&c->out, after);
+    admin_set_etag(c);
+    admin_notify_change(c, entity, id, action);
+    return 0;
+}
+
 void admin_notify_change(struct admin_call *c, const char *entity, int64_t id, const char *action)
 {
     buf_printf(&c->changes, "%s\t%lld\t%s\n", entity, (long long)id, action);
