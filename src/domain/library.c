@@ -11,7 +11,7 @@
 
 #include "db/categories.h"
 #include "db/library.h"
-#include "domain/streams.h"
+#include "domain/content.h"
 #include "domain/text.h"
 #include "domain/vod_paths.h"
 
