@@ -33,6 +33,7 @@
 #include "epg/epg.h"
 #include "epg/map.h"
 #include "http/outbound.h"
+#include "stream/live.h"
 #include "vod/scan.h"
 
 #ifndef XTREAMD_VERSION
@@ -843,8 +844,39 @@ static const char *const f_category[] = {"kind", NULL};
 static const char *const f_none[] = {NULL};
 static const char *const f_vod[] = {"category_id", NULL};
 static const char *const f_episode[] = {"season", NULL};
+/* The list of streams carries each stream's live state (the engine is the
+ * loop's): "live": {"state","viewers","input_kbps","source_index"}, state
+ * "stopped" with zeros for a stream the engine has not run. */
+static void stream_list_post(struct admin_call *c)
+{
+    struct live *live = admin_live(c->admin);
+    json_t *doc = live ? json_loadb(c->out.data, c->out.len, 0, NULL) : NULL;
+    json_t *items = doc ? json_object_get(doc, "items") : NULL;
+    if (!items)
+        goto out;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        struct live_channel_brief b = {.state = "stopped"};
+        live_channel_brief(live, json_integer_value(json_object_get(it, "id")), &b);
+        json_object_set_new(it, "live",
+                            json_pack("{s:s,s:I,s:I,s:i}", "state", b.state, "viewers",
+                                      (json_int_t)b.viewers, "input_kbps", (json_int_t)b.input_kbps,
+                                      "source_index", b.source_index));
+    }
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (text) {
+        buf_reset(&c->out);
+        buf_puts(&c->out, text);
+        free(text);
+    }
+out:
+    json_decref(doc);
+}
+
 static const struct admin_route_ext ext_stream_list = {
-    .work = stream_list, .list = true, .filters = f_stream};
+    .work = stream_list, .post = stream_list_post, .list = true, .filters = f_stream};
 static const struct admin_route_ext ext_category_list = {
     .work = category_list, .list = true, .filters = f_category};
 static const struct admin_route_ext ext_bouquet_list = {
