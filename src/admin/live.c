@@ -15,8 +15,8 @@
 
 #include "admin/admin_priv.h"
 #include "admin/resource.h"
+#include "domain/content.h"
 #include "domain/lines.h"
-#include "domain/streams.h"
 #include "stream/live.h"
 
 static bool need_live(struct admin_call *c)
@@ -76,10 +76,10 @@ static int stream_exists(struct admin_call *c, int64_t *id)
 {
     if (admin_param_id(c, 0, "stream", id))
         return -ENOENT;
-    struct db_live_stream st;
-    memset(&st, 0, sizeof(st));
-    int rc = dom_stream_get(c->db, *id, &st, &c->err);
-    db_live_stream_free(&st);
+    struct dom_obj st;
+    int rc = dom_content_get(c->db, &dom_res_stream, *id, &st, &c->err);
+    if (rc == 0)
+        dom_obj_free(&dom_res_stream, &st);
     return rc;
 }
 

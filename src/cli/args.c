@@ -14,7 +14,7 @@
 
 #include "cli/cli.h"
 #include "db/db.h"
-#include "domain/catalogue.h"
+#include "domain/content.h"
 #include "http/outbound.h"
 
 bool cli_is_help(const char *arg)

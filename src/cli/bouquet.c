@@ -16,7 +16,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "db/db.h"
-#include "domain/catalogue.h"
+#include "domain/content.h"
 
 static const char usage_add[] =
     "usage: xtreamd bouquet add NAME [--all | --category NAME ...] [--kind live|movie|series]\n"
@@ -66,13 +66,13 @@ static int bouquet_add(int argc, char **argv)
         return cli_parse_exit(r);
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
-    struct dom_bouquet_in in = {
-        .name = name, .all = all, .kind = kind, .categories = cats.v, .category_count = cats.n};
+    struct dom_bouquet_named in = {
+        .name = name, .all = all, .kind = kind, .categories = cats.v, .ncategories = cats.n};
     struct dom_error e;
     int64_t bid;
     size_t nitems;
     dom_error_reset(&e);
-    r = dom_bouquet_create(db, &in, &bid, &nitems, &e);
+    r = dom_bouquet_create_named(db, &in, &bid, &nitems, &e);
     db_close(db);
     if (r)
         return cli_dom_fail(cmd, &e, add_names);
@@ -83,14 +83,14 @@ static int bouquet_add(int argc, char **argv)
     return CLI_OK;
 }
 
-static void describe_item(const struct db_bouquet_item *it, char *out, size_t n)
+static void describe_item(const struct db_item *it, const char *label, char *out, size_t n)
 {
     if (strcmp(it->kind, "all") == 0)
         snprintf(out, n, "all");
     else if (strcmp(it->kind, "category") == 0)
-        snprintf(out, n, "%s", *it->label ? it->label : "(deleted category)");
+        snprintf(out, n, "%s", *label ? label : "(deleted category)");
     else
-        snprintf(out, n, "%s:%s", it->kind, *it->label ? it->label : "(deleted)");
+        snprintf(out, n, "%s:%s", it->kind, *label ? label : "(deleted)");
 }
 
 static int bouquet_list(int argc, char **argv)
@@ -98,8 +98,10 @@ static int bouquet_list(int argc, char **argv)
     const char *cmd = "xtreamd bouquet list", *data = CLI_DEFAULT_DATA;
     bool json = false;
     struct db *db;
-    struct db_bouquet *b;
+    struct dom_obj *b;
     size_t n;
+    const struct dom_resource *res = &dom_res_bouquet;
+    static const char *const sort[] = {"sort_order"};
     const struct cli_opt opts[] = {CLI_OPT_DATA(&data), CLI_OPT_JSON(&json), CLI_OPT_END};
     int r = cli_parse(cmd, usage_list, argc, argv, opts, NULL);
     if (r)
@@ -108,31 +110,34 @@ static int bouquet_list(int argc, char **argv)
         return CLI_FAIL;
     struct dom_error e;
     dom_error_reset(&e);
-    int rc = dom_bouquet_list(db, &b, &n, &e);
-    db_close(db);
-    if (rc)
+    int rc = dom_content_list_all(db, res, NULL, 0, sort, 1, &b, &n, &e);
+    if (rc) {
+        db_close(db);
         return cli_dom_fail(cmd, &e, NULL);
+    }
+    char label[512];
     int ret = CLI_OK;
     if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; arr && i < n; i++) {
             json_t *items = json_array();
-            for (size_t k = 0; items && k < b[i].item_count; k++) {
-                const struct db_bouquet_item *it = &b[i].items[k];
+            for (size_t k = 0; items && k < b[i].nitems; k++) {
+                const struct db_item *it = &b[i].items[k];
                 json_t *jo = json_object();
+                dom_item_label(db, it, label, sizeof(label));
                 json_object_set_new(jo, "kind", json_string(it->kind));
-                json_object_set_new(jo, "id",
-                                    strcmp(it->kind, "all") == 0 ? json_null()
-                                                                 : json_integer(it->item_id));
-                json_object_set_new(jo, "name", json_string(it->label));
+                json_object_set_new(
+                    jo, "id", strcmp(it->kind, "all") == 0 ? json_null() : json_integer(it->id));
+                json_object_set_new(jo, "name", json_string(label));
                 json_array_append_new(items, jo);
             }
             json_t *o = json_object();
-            json_object_set_new(o, "id", json_integer(b[i].id));
-            json_object_set_new(o, "name", json_string(b[i].name));
+            json_object_set_new(o, "id", json_integer(b[i].rec.id));
+            json_object_set_new(o, "name", json_string(dom_obj_str(res, &b[i], "name")));
             json_object_set_new(o, "items", items);
-            json_object_set_new(o, "lines", json_integer(b[i].line_count));
-            json_object_set_new(o, "created_at", json_integer(b[i].created_at));
+            json_object_set_new(o, "lines", json_integer(dom_obj_int(res, &b[i], "line_count")));
+            json_object_set_new(o, "created_at",
+                                json_integer(dom_obj_int(res, &b[i], "created_at")));
             json_array_append_new(arr, o);
         }
         if (cli_print_json(arr))
@@ -140,20 +145,22 @@ static int bouquet_list(int argc, char **argv)
     } else {
         printf("%-6s %-24s %5s  %s\n", "ID", "NAME", "LINES", "ITEMS");
         for (size_t i = 0; i < n; i++) {
-            printf("%-6lld ", (long long)b[i].id);
-            cli_print_cell(b[i].name, 24);
-            printf(" %5lld  ", (long long)b[i].line_count);
-            if (b[i].item_count == 0)
+            printf("%-6lld ", (long long)b[i].rec.id);
+            cli_print_cell(dom_obj_str(res, &b[i], "name"), 24);
+            printf(" %5lld  ", (long long)dom_obj_int(res, &b[i], "line_count"));
+            if (b[i].nitems == 0)
                 fputs("(empty)", stdout);
-            for (size_t k = 0; k < b[i].item_count; k++) {
-                char d[512];
-                describe_item(&b[i].items[k], d, sizeof(d));
+            for (size_t k = 0; k < b[i].nitems; k++) {
+                char d[600];
+                dom_item_label(db, &b[i].items[k], label, sizeof(label));
+                describe_item(&b[i].items[k], label, d, sizeof(d));
                 printf("%s%s", k ? ", " : "", d);
             }
             putchar('\n');
         }
     }
-    db_bouquet_list_free(b, n);
+    dom_obj_free_all(res, b, n);
+    db_close(db);
     return ret;
 }
 
@@ -170,7 +177,7 @@ static int bouquet_del(int argc, char **argv)
         return CLI_FAIL;
     struct dom_error e;
     dom_error_reset(&e);
-    int rc = dom_bouquet_delete(db, name, &e);
+    int rc = dom_bouquet_delete_named(db, name, &e);
     db_close(db);
     if (rc)
         return cli_dom_fail(cmd, &e, NULL);

@@ -24,8 +24,8 @@
 #include "db/db.h"
 #include "db/library.h"
 #include "epg/epg.h"
-#include "domain/catalogue.h"
 #include "domain/admins.h"
+#include "domain/content.h"
 #include "domain/lines.h"
 
 #define DEFAULT_PUBLIC_URL "http://localhost:8080"
@@ -221,9 +221,9 @@ static int demo_access(struct demo *d, char *password, size_t pwsz)
     struct dom_error e;
     int64_t bid;
     size_t items;
-    struct dom_bouquet_in bq = {.name = "Demo", .all = true};
+    struct dom_bouquet_named bq = {.name = "Demo", .all = true};
     dom_error_reset(&e);
-    int rc = dom_bouquet_create(d->db, &bq, &bid, &items, &e);
+    int rc = dom_bouquet_create_named(d->db, &bq, &bid, &items, &e);
     if (rc == 0)
         d->created++;
     else if (rc != -EEXIST)

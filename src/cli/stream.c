@@ -1,7 +1,9 @@
 /*
  * cli/stream: `xtreamd stream add|list|show|set|del` — live channels and their
  * ordered source lists (order is priority; `set --source` replaces the list).
- * The rules and transactions are domain/streams.c's. Single-threaded.
+ * The rules and transactions are domain/content's (the admin API's streams
+ * service); the category is named here and found or created there.
+ * Single-threaded.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -12,7 +14,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "db/db.h"
-#include "domain/streams.h"
+#include "domain/content.h"
 
 #define MAX_SOURCES (DOM_STREAM_SOURCES_MAX + 1) /* one more: the domain reports the excess */
 
@@ -42,8 +44,14 @@ struct stream_opts {
 };
 
 static const struct cli_field_name names[] = {
-    {"name", "NAME"},   {"category", "--category"}, {"epg_id", "--epg-id"},
-    {"logo", "--logo"}, {"sources", "--source"},    {NULL, NULL},
+    {"name", "NAME"},
+    {"category", "--category"},
+    {"category_id", "--category"},
+    {"epg_channel_id", "--epg-id"},
+    {"logo", "--logo"},
+    {"always_on", "--always-on"},
+    {"sources", "--source"},
+    {NULL, NULL},
 };
 
 /* Every sub-command accepts every option (those it has no use for are
@@ -71,21 +79,51 @@ static int parse(const char *cmd, int argc, char **argv, int min_pos, int max_po
     return cli_parse(cmd, usage_stream, argc, argv, opts, &pos);
 }
 
-static json_t *to_json(const struct db_live_stream *s)
+/* The name of the category of stream o ("" when none or gone). */
+static const char *category_of(const struct dom_obj *o, const struct dom_obj *cats, size_t ncats)
 {
+    int64_t id = dom_obj_int(&dom_res_stream, o, "category_id");
+    for (size_t i = 0; id && i < ncats; i++)
+        if (cats[i].rec.id == id)
+            return dom_obj_str(&dom_res_category, &cats[i], "name");
+    return "";
+}
+
+static json_t *to_json(const struct dom_obj *s, const char *category)
+{
+    const struct dom_resource *r = &dom_res_stream;
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(s->id));
-    json_object_set_new(o, "name", json_string(s->name));
-    json_object_set_new(o, "category", json_string(s->category));
-    json_object_set_new(o, "epg_id", json_string(s->epg_id));
-    json_object_set_new(o, "logo", json_string(s->logo));
-    json_object_set_new(o, "always_on", json_boolean(s->always_on));
-    json_object_set_new(o, "enabled", json_boolean(s->enabled));
+    json_object_set_new(o, "id", json_integer(s->rec.id));
+    json_object_set_new(o, "name", json_string(dom_obj_str(r, s, "name")));
+    json_object_set_new(o, "category", json_string(category));
+    json_object_set_new(o, "epg_id", json_string(dom_obj_str(r, s, "epg_channel_id")));
+    json_object_set_new(o, "logo", json_string(dom_obj_str(r, s, "logo")));
+    json_object_set_new(o, "always_on", json_boolean(dom_obj_int(r, s, "always_on")));
+    json_object_set_new(o, "enabled", json_boolean(dom_obj_int(r, s, "enabled")));
     json_t *src = json_array();
-    for (size_t i = 0; i < s->source_count; i++)
+    for (size_t i = 0; i < s->nsources; i++)
         json_array_append_new(src, json_string(s->sources[i]));
     json_object_set_new(o, "sources", src);
     return o;
+}
+
+/* The options as a stream body: what was given (a merge patch on set). */
+static void to_in(const struct stream_opts *o, const char *name, struct dom_content_in *in)
+{
+    const struct dom_resource *r = &dom_res_stream;
+    if (name)
+        dom_in_set_str(r, in, "name", name);
+    if (o->epg)
+        dom_in_set_str(r, in, "epg_channel_id", o->epg);
+    if (o->logo)
+        dom_in_set_str(r, in, "logo", o->logo);
+    if (o->always_on >= 0)
+        dom_in_set_int(r, in, "always_on", o->always_on);
+    if (o->sources.n) {
+        in->has_sources = true;
+        in->sources = (const char **)o->sources.v;
+        in->nsources = o->sources.n;
+    }
 }
 
 static int parse_id(const char *cmd, const char *s, int64_t *id)
@@ -107,17 +145,12 @@ static int stream_add(int argc, char **argv)
     struct db *db;
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
-    struct dom_stream_in in = {.name = o.positional,
-                               .category = o.category,
-                               .epg_id = o.epg,
-                               .logo = o.logo,
-                               .always_on = o.always_on,
-                               .sources = o.sources.v,
-                               .source_count = o.sources.n};
+    struct dom_content_in in = {0};
+    to_in(&o, o.positional, &in);
     struct dom_error e;
     int64_t id;
     dom_error_reset(&e);
-    r = dom_stream_create(db, &in, &id, &e);
+    r = dom_stream_save(db, 0, &in, o.category, &id, &e);
     db_close(db);
     if (r)
         return cli_dom_fail(cmd, &e, names);
@@ -138,46 +171,57 @@ static int stream_list(int argc, char **argv, bool show)
     struct db *db;
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
-    struct db_live_stream *arr = NULL, one;
-    size_t n = 0;
+    static const char *const sort[] = {"sort_order"};
+    struct dom_obj *arr = NULL, *cats = NULL, one;
+    size_t n = 0, ncats = 0;
     struct dom_error e;
     dom_error_reset(&e);
-    int rc = show ? dom_stream_get(db, id, &one, &e) : dom_stream_list(db, &arr, &n, &e);
-    db_close(db);
-    if (rc)
-        return cli_dom_fail(cmd, &e, NULL);
-    if (show) {
+    int rc = show ? dom_content_get(db, &dom_res_stream, id, &one, &e)
+                  : dom_content_list_all(db, &dom_res_stream, NULL, 0, sort, 1, &arr, &n, &e);
+    if (show && !rc) {
         arr = &one;
         n = 1;
     }
+    if (!rc && (rc = dom_category_list_all(db, "live", &cats, &ncats, &e))) {
+        if (show)
+            dom_obj_free(&dom_res_stream, &one);
+        else
+            dom_obj_free_all(&dom_res_stream, arr, n);
+    }
+    db_close(db);
+    if (rc)
+        return cli_dom_fail(cmd, &e, NULL);
     if (o.json) {
         if (show) {
-            cli_print_json(to_json(&one));
+            cli_print_json(to_json(&one, category_of(&one, cats, ncats)));
         } else {
             json_t *a = json_array();
             for (size_t i = 0; i < n; i++)
-                json_array_append_new(a, to_json(&arr[i]));
+                json_array_append_new(a, to_json(&arr[i], category_of(&arr[i], cats, ncats)));
             cli_print_json(a);
         }
     } else {
+        const struct dom_resource *res = &dom_res_stream;
         for (size_t i = 0; i < n; i++) {
-            const struct db_live_stream *s = &arr[i];
-            printf("%-6lld ", (long long)s->id);
-            cli_print_cell(s->name, 30);
+            const struct dom_obj *s = &arr[i];
+            printf("%-6lld ", (long long)s->rec.id);
+            cli_print_cell(dom_obj_str(res, s, "name"), 30);
             printf(" ");
-            cli_print_cell(s->category, 18);
-            printf(" %-9s %zu source%s%s\n", s->always_on ? "always-on" : "on-demand",
-                   s->source_count, s->source_count == 1 ? "" : "s",
-                   s->enabled ? "" : " (disabled)");
+            cli_print_cell(category_of(s, cats, ncats), 18);
+            printf(" %-9s %zu source%s%s\n",
+                   dom_obj_int(res, s, "always_on") ? "always-on" : "on-demand", s->nsources,
+                   s->nsources == 1 ? "" : "s",
+                   dom_obj_int(res, s, "enabled") ? "" : " (disabled)");
             if (show)
-                for (size_t k = 0; k < s->source_count; k++)
+                for (size_t k = 0; k < s->nsources; k++)
                     printf("  source %zu: %s\n", k + 1, s->sources[k]);
         }
     }
     if (show)
-        db_live_stream_free(&one);
+        dom_obj_free(&dom_res_stream, &one);
     else
-        db_live_stream_free_all(arr, n);
+        dom_obj_free_all(&dom_res_stream, arr, n);
+    dom_obj_free_all(&dom_res_category, cats, ncats);
     return CLI_OK;
 }
 
@@ -194,16 +238,12 @@ static int stream_set(int argc, char **argv, bool del)
     struct db *db;
     if (cli_open_db(cmd, o.data, &db))
         return CLI_FAIL;
-    struct dom_stream_in in = {.name = o.name,
-                               .category = o.category,
-                               .epg_id = o.epg,
-                               .logo = o.logo,
-                               .always_on = o.always_on,
-                               .sources = o.sources.v,
-                               .source_count = o.sources.n};
+    struct dom_content_in in = {0};
+    to_in(&o, o.name, &in);
     struct dom_error e;
     dom_error_reset(&e);
-    int rc = del ? dom_stream_delete(db, id, &e) : dom_stream_update(db, id, &in, &e);
+    int rc = del ? dom_content_delete(db, &dom_res_stream, id, &e)
+                 : dom_stream_save(db, id, &in, o.category, NULL, &e);
     db_close(db);
     if (rc)
         return cli_dom_fail(cmd, &e, names);

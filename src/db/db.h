@@ -5,7 +5,7 @@
  * types and helpers are in db/db_sqlite.h, which only src/db/ (and white-box
  * unit tests) include. Nothing in this header, nor in the other db/ headers
  * the domain layer uses (lines.h, bouquets.h, categories.h, content.h,
- * live_streams.h, epg.h, library.h), names a SQLite type, so a second backend
+ * records.h, epg.h, library.h), names a SQLite type, so a second backend
  * (PostgreSQL) can implement the same functions without touching a caller.
  *
  * Opening applies PRAGMAs (WAL, foreign_keys=ON, busy_timeout,

@@ -14,7 +14,6 @@
 #include "db/db.h"
 #include "db/library.h"
 #include "domain/epg_sources.h"
-#include "domain/streams.h"
 #include "domain/text.h"
 #include "domain/vod_paths.h"
 
@@ -859,4 +858,299 @@ int dom_epg_map(struct db *db, int64_t stream_id, const char *epg_channel_id, st
 int dom_epg_source_status(struct db *db, int64_t id, struct dom_obj *out, struct dom_error *e)
 {
     return dom_content_get(db, &dom_res_epg_source, id, out, e);
+}
+
+/* ---- members by name ------------------------------------------------------------ */
+
+int dom_kind_parse(const char *field, const char *s, const char **kind, struct dom_error *e)
+{
+    static const char *const kinds[] = {"live", "movie", "series"};
+    for (size_t i = 0; i < N(kinds); i++) {
+        if (strcmp(s, kinds[i]) == 0) {
+            *kind = kinds[i];
+            return 0;
+        }
+    }
+    return dom_err_field(e, field, "format",
+                         "invalid kind '%.32s' (expected live, movie or series)", s);
+}
+
+int dom_in_set_str(const struct dom_resource *r, struct dom_content_in *in, const char *field,
+                   const char *s)
+{
+    int i = col(r, field);
+    if (i < 0)
+        return -ENOENT;
+    in->rec.set |= 1ull << i;
+    in->rec.v[i].s = s;
+    return 0;
+}
+
+int dom_in_set_int(const struct dom_resource *r, struct dom_content_in *in, const char *field,
+                   int64_t v)
+{
+    int i = col(r, field);
+    if (i < 0)
+        return -ENOENT;
+    set_int(in, i, v);
+    return 0;
+}
+
+const char *dom_obj_str(const struct dom_resource *r, const struct dom_obj *o, const char *field)
+{
+    int i = col(r, field);
+    return i >= 0 && o->rec.v[i].s ? o->rec.v[i].s : "";
+}
+
+int64_t dom_obj_int(const struct dom_resource *r, const struct dom_obj *o, const char *field)
+{
+    int i = col(r, field);
+    return i >= 0 ? o->rec.v[i].i : 0;
+}
+
+/* ---- addressing by name ------------------------------------------------------- */
+
+int dom_content_find_by_name(struct db *db, const struct dom_resource *r, const char *kind,
+                             const char *name, int64_t *ids, size_t max, size_t *n,
+                             struct dom_error *e)
+{
+    struct db_eq eq[2] = {{"name", 0, name}, {"kind", 0, kind}};
+    size_t neq = r == &dom_res_category && kind ? 2 : 1;
+    struct db_page p = {.limit = max ? (int64_t)max : 1};
+    struct db_rec *recs = NULL;
+    size_t len = 0;
+    int64_t total = 0;
+    *n = 0;
+    int rc = db_rec_page(db, r->tbl, eq, neq, &p, &recs, &len, &total);
+    if (rc)
+        return dom_err_internal(e, rc, "looking the name up");
+    for (size_t k = 0; k < len && k < max; k++)
+        ids[k] = recs[k].id;
+    *n = len < max ? len : max;
+    db_rec_free_all(r->tbl, recs, len);
+    if (*n == 0)
+        return dom_err_set(e, 404, DOM_E_NOT_FOUND, "no %s%s%s called '%.200s'", kind ? kind : "",
+                           kind ? " " : "", r->entity, name);
+    return 0;
+}
+
+int dom_content_list_all(struct db *db, const struct dom_resource *r, const struct db_eq *eq,
+                         size_t neq, const char *const *sort, size_t nsort, struct dom_obj **out,
+                         size_t *n, struct dom_error *e)
+{
+    struct db_page p = {.limit = DB_PAGE_LIMIT};
+    struct dom_obj *all = NULL;
+    size_t len = 0;
+    *out = NULL;
+    *n = 0;
+    if (nsort > DB_SORT_MAX)
+        return dom_err_internal(e, -EINVAL, "listing");
+    for (size_t k = 0; k < nsort; k++)
+        p.sort[p.nsort++] = sort[k];
+    for (;;) {
+        struct dom_obj *page;
+        size_t got;
+        int64_t total;
+        int rc = dom_content_page(db, r, eq, neq, &p, &page, &got, &total, e);
+        if (rc) {
+            dom_obj_free_all(r, all, len);
+            return rc;
+        }
+        struct dom_obj *grown = got ? realloc(all, (len + got) * sizeof(*all)) : all;
+        if (got && !grown) {
+            dom_obj_free_all(r, page, got);
+            dom_obj_free_all(r, all, len);
+            return dom_err_internal(e, -ENOMEM, "listing");
+        }
+        all = grown;
+        if (got)
+            memcpy(all + len, page, got * sizeof(*page));
+        free(page); /* the objects moved into all */
+        len += got;
+        p.offset += (int64_t)got;
+        if (got < (size_t)p.limit || p.offset >= total)
+            break;
+    }
+    *out = all;
+    *n = len;
+    return 0;
+}
+
+int dom_category_list_all(struct db *db, const char *kind, struct dom_obj **out, size_t *n,
+                          struct dom_error *e)
+{
+    static const char *const sort[] = {"kind", "sort_order"}; /* live < movie < series */
+    struct db_eq eq = {"kind", 0, kind};
+    *out = NULL;
+    *n = 0;
+    if (kind && !is_kind(kind, false))
+        return dom_err_field(e, "kind", "format", "must be live, movie or series");
+    return dom_content_list_all(db, &dom_res_category, &eq, kind ? 1 : 0, sort, N(sort), out, n, e);
+}
+
+int dom_category_ensure(struct db *db, const char *kind, const char *name, const char *field,
+                        int64_t *id, struct dom_error *e)
+{
+    struct dom_error miss;
+    size_t n;
+    *id = 0;
+    if (!*name)
+        return 0;
+    if (!is_kind(kind, false))
+        return dom_err_field(e, "kind", "format", "must be live, movie or series");
+    dom_error_reset(&miss);
+    int rc = dom_content_find_by_name(db, &dom_res_category, kind, name, id, 1, &n, &miss);
+    if (rc != -ENOENT) {
+        if (rc)
+            *e = miss;
+        return rc;
+    }
+    struct dom_content_in in = {0};
+    dom_in_set_str(&dom_res_category, &in, "kind", kind);
+    dom_in_set_str(&dom_res_category, &in, "name", name);
+    rc = dom_content_create(db, &dom_res_category, &in, id, e);
+    for (size_t k = 0; rc && k < e->nfields; k++)
+        if (strcmp(e->fields[k].field, "name") == 0)
+            snprintf(e->fields[k].field, sizeof(e->fields[k].field), "%s", field);
+    return rc;
+}
+
+/* The items of a bouquet given by category names (nothing written). */
+static int named_items(struct db *db, const struct dom_bouquet_named *in, const char *kind,
+                       struct db_item *items, size_t *nitems, struct dom_error *e)
+{
+    size_t len = 0;
+    if (in->all)
+        items[len++] = (struct db_item){"all", 0};
+    for (size_t i = 0; i < in->ncategories; i++) {
+        int64_t ids[3]; /* one per kind */
+        size_t n;
+        struct dom_error miss;
+        dom_error_reset(&miss);
+        int rc = dom_content_find_by_name(db, &dom_res_category, kind, in->categories[i], ids,
+                                          N(ids), &n, &miss);
+        if (rc == -ENOENT) {
+            char f[48];
+            snprintf(f, sizeof(f), "categories[%zu]", i);
+            if (!e->status)
+                dom_err_set(e, 422, DOM_E_REFERENCE, "unknown category '%.200s'",
+                            in->categories[i]);
+            dom_err_field(e, f, "unknown",
+                          "unknown %s%scategory '%.200s' (see xtreamd category list)",
+                          kind ? kind : "", kind ? " " : "", in->categories[i]);
+            continue;
+        }
+        if (rc) {
+            *e = miss;
+            return rc;
+        }
+        for (size_t k = 0; k < n; k++) {
+            bool dup = false;
+            for (size_t j = 0; j < len && !dup; j++)
+                dup = strcmp(items[j].kind, "category") == 0 && items[j].id == ids[k];
+            if (!dup)
+                items[len++] = (struct db_item){"category", ids[k]};
+        }
+    }
+    *nitems = len;
+    return e->status ? -EINVAL : 0;
+}
+
+int dom_bouquet_create_named(struct db *db, const struct dom_bouquet_named *in, int64_t *id,
+                             size_t *nitems, struct dom_error *e)
+{
+    const char *kind = NULL;
+    struct dom_content_in b = {0};
+    *id = 0;
+    *nitems = 0;
+    if (in->name)
+        dom_in_set_str(&dom_res_bouquet, &b, "name", in->name);
+    dom_content_validate(&dom_res_bouquet, &b, true, e); /* the name's rule */
+    if (in->kind)
+        dom_kind_parse("kind", in->kind, &kind, e);
+    if (in->all && in->ncategories)
+        dom_err_field(e, "categories", "conflict",
+                      "a bouquet with everything (all) has no categories");
+    if (in->all && in->kind)
+        dom_err_field(e, "kind", "conflict", "applies to categories, not to all");
+    if (in->ncategories > DOM_BOUQUET_CATEGORIES_MAX)
+        dom_err_field(e, "categories", "too_long", "at most %d categories",
+                      DOM_BOUQUET_CATEGORIES_MAX);
+    for (size_t i = 0; i < in->ncategories && i < DOM_BOUQUET_CATEGORIES_MAX; i++) {
+        if (!*in->categories[i]) {
+            char f[48];
+            snprintf(f, sizeof(f), "categories[%zu]", i);
+            dom_err_field(e, f, "required", "empty category name");
+        }
+    }
+    if (e->status)
+        return -EINVAL;
+    /* 3 kinds per name at most, plus all: within DOM_BOUQUET_ITEMS_MAX. */
+    struct db_item *items = calloc(3 * in->ncategories + 1, sizeof(*items));
+    if (!items)
+        return dom_err_internal(e, -ENOMEM, "creating the bouquet");
+    int rc = named_items(db, in, kind, items, &b.nitems, e);
+    if (!rc) {
+        b.has_items = true;
+        b.items = items;
+        rc = dom_content_create(db, &dom_res_bouquet, &b, id, e);
+    }
+    if (!rc)
+        *nitems = b.nitems;
+    free(items);
+    return rc;
+}
+
+int dom_bouquet_delete_named(struct db *db, const char *name, struct dom_error *e)
+{
+    int64_t id;
+    size_t n;
+    int rc = dom_content_find_by_name(db, &dom_res_bouquet, NULL, name, &id, 1, &n, e);
+    return rc ? rc : dom_content_delete(db, &dom_res_bouquet, id, e);
+}
+
+int dom_stream_save(struct db *db, int64_t id, struct dom_content_in *in, const char *category,
+                    int64_t *out_id, struct dom_error *e)
+{
+    /* The stream's own rules first, so that a bad body creates no category. */
+    if (dom_content_validate(&dom_res_stream, in, id == 0, e))
+        return -EINVAL;
+    int rc = db_begin(db);
+    if (rc)
+        return dom_err_internal(e, rc, "starting a transaction");
+    if (category) {
+        int64_t cat;
+        if ((rc = dom_category_ensure(db, "live", category, "category", &cat, e)))
+            goto fail;
+        dom_in_set_int(&dom_res_stream, in, "category_id", cat);
+    }
+    rc = id ? dom_content_update(db, &dom_res_stream, id, in, e)
+            : dom_content_create(db, &dom_res_stream, in, out_id, e);
+    if (rc)
+        goto fail;
+    if ((rc = db_commit(db))) {
+        rc = dom_err_internal(e, rc, "saving the stream");
+        goto fail;
+    }
+    return 0;
+fail:
+    db_rollback(db);
+    if (out_id && !id)
+        *out_id = 0;
+    return rc;
+}
+
+void dom_item_label(struct db *db, const struct db_item *it, char *buf, size_t n)
+{
+    const struct db_table *t;
+    struct db_rec rec;
+    snprintf(buf, n, "%s", "");
+    if (item_table(it->kind, &t) || db_rec_get(db, t, it->id, &rec))
+        return;
+    int name = db_col_index(t, "name");
+    if (t == &db_tbl_categories)
+        snprintf(buf, n, "%s/%s", rec.v[db_col_index(t, "kind")].s, rec.v[name].s);
+    else
+        snprintf(buf, n, "%s", rec.v[name].s);
+    db_rec_free(t, &rec);
 }

@@ -12,7 +12,7 @@
  *  - a category's kind is live|movie|series, fixed after creation; (kind,
  *    name) is unique (409 on name);
  *  - a stream has 1..DOM_STREAM_SOURCES_MAX sources of 1..4096 bytes each
- *    (the CLI's rule, domain/streams.h); its category, when given, must be a
+ *    (DOM_STREAM_SOURCES_MAX); its category, when given, must be a
  *    live category;
  *  - a movie's category a movie category, a series' a series category;
  *  - a movie's or episode's source is an http(s) URL or an absolute local
@@ -49,6 +49,15 @@
 #define DOM_BOUQUET_ITEMS_MAX  4096
 #define DOM_CATEGORY_ORDER_MAX 10000
 #define DOM_CONTENT_BODY_MAX   (256 * 1024)
+
+#define DOM_STREAM_SOURCES_MAX     16
+#define DOM_STREAM_SOURCE_MAX      4096
+#define DOM_STREAM_NAME_MAX        500
+#define DOM_STREAM_LOGO_MAX        4096
+#define DOM_STREAM_EPG_ID_MAX      256
+#define DOM_CATEGORY_NAME_MAX      200
+#define DOM_BOUQUET_NAME_MAX       200
+#define DOM_BOUQUET_CATEGORIES_MAX 1024 /* category names of one dom_bouquet_create_named */
 
 enum {
     DOM_F_REQUIRED = 1u << 0,  /* must be given on create */
@@ -177,5 +186,63 @@ int dom_epg_map(struct db *db, int64_t stream_id, const char *epg_channel_id, st
 /* An EPG source's import status (last import, last attempt, result text,
  * channel and programme counts): its object. */
 int dom_epg_source_status(struct db *db, int64_t id, struct dom_obj *out, struct dom_error *e);
+
+/* ---- members by name (callers that build or read records by hand) -------- */
+/* The canonical static kind ("live", "movie", "series") of s, or -EINVAL
+ * with a field error on `field`. */
+int dom_kind_parse(const char *field, const char *s, const char **kind, struct dom_error *e);
+/* Gives member `field` of r a value (strings borrowed). -ENOENT: no such member. */
+int dom_in_set_str(const struct dom_resource *r, struct dom_content_in *in, const char *field,
+                   const char *s);
+int dom_in_set_int(const struct dom_resource *r, struct dom_content_in *in, const char *field,
+                   int64_t v);
+/* Member `field` of o: "" / 0 when absent. */
+const char *dom_obj_str(const struct dom_resource *r, const struct dom_obj *o, const char *field);
+int64_t dom_obj_int(const struct dom_resource *r, const struct dom_obj *o, const char *field);
+
+/* ---- addressing by name (the CLI names bouquets and categories) ---------- */
+/* The ids (at most max, lowest first) of the rows of r whose name is exactly
+ * name; for categories only those of kind unless kind is NULL (a name may
+ * exist once per kind). 404 DOM_E_NOT_FOUND when there is none. */
+int dom_content_find_by_name(struct db *db, const struct dom_resource *r, const char *kind,
+                             const char *name, int64_t *ids, size_t max, size_t *n,
+                             struct dom_error *e);
+/* Every row matching eq, ordered by sort (nsort keys, then id), read page by
+ * page; free with dom_obj_free_all. */
+int dom_content_list_all(struct db *db, const struct dom_resource *r, const struct db_eq *eq,
+                         size_t neq, const char *const *sort, size_t nsort, struct dom_obj **out,
+                         size_t *n, struct dom_error *e);
+/* Every category (kind NULL) or those of one kind (checked, 422 on "kind"),
+ * by kind then the operator's order. */
+int dom_category_list_all(struct db *db, const char *kind, struct dom_obj **out, size_t *n,
+                          struct dom_error *e);
+/* The id of the category (kind, name), created at the end of its kind's
+ * order when missing (the category rules apply; field errors about the
+ * name are reported on `field`). "" gives 0: no category. */
+int dom_category_ensure(struct db *db, const char *kind, const char *name, const char *field,
+                        int64_t *id, struct dom_error *e);
+/* A bouquet given by category names: everything (all) or the categories
+ * called so (every kind that has the name, unless kind narrows it; a
+ * category once). Errors on name, all, kind, categories[i] (422
+ * DOM_E_REFERENCE for an unknown name; nothing is written). *nitems: the
+ * number of items. */
+struct dom_bouquet_named {
+    const char *name;
+    bool all;
+    const char *kind;
+    const char *const *categories;
+    size_t ncategories;
+};
+int dom_bouquet_create_named(struct db *db, const struct dom_bouquet_named *in, int64_t *id,
+                             size_t *nitems, struct dom_error *e);
+int dom_bouquet_delete_named(struct db *db, const char *name, struct dom_error *e);
+/* Creates (id 0, *out_id set) or merge-updates a stream whose live category
+ * is given by name: NULL leaves it, "" clears it, another name is the live
+ * category so called, created when missing — one transaction. */
+int dom_stream_save(struct db *db, int64_t id, struct dom_content_in *in, const char *category,
+                    int64_t *out_id, struct dom_error *e);
+/* A bouquet item for people: a category's "kind/name", a title's name, ""
+ * for all or a row that no longer exists. */
+void dom_item_label(struct db *db, const struct db_item *it, char *buf, size_t n);
 
 #endif

@@ -20,7 +20,6 @@
 #include <time.h>
 
 #include "domain/content.h"
-#include "domain/streams.h"
 
 static int type_error(struct dom_error *e, const char *field, const char *want)
 {

@@ -15,7 +15,7 @@
 #include "db/content.h"
 #include "db/db.h"
 #include "db/library.h"
-#include "domain/catalogue.h"
+#include "domain/content.h"
 #include "domain/text.h"
 #include "domain/vod_paths.h"
 #include "media/m3u.h"

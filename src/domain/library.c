@@ -9,10 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "db/categories.h"
 #include "db/library.h"
-#include "domain/streams.h"
-#include "domain/text.h"
+#include "domain/content.h"
 #include "domain/vod_paths.h"
 
 int dom_library_root_add(struct db *db, const char *dir, const char *data_dir, struct dom_error *e)
@@ -56,8 +54,8 @@ int dom_library_roots(struct db *db, char ***roots, size_t *n, struct dom_error 
 int dom_library_category(struct db *db, bool series, const char *name, int64_t *id,
                          struct dom_error *e)
 {
-    if (dom_check_text("category", name, DOM_CATEGORY_NAME_MAX, false, e))
-        return -EINVAL;
-    int rc = db_category_ensure(db, series ? "series" : "movie", name, id, NULL);
-    return rc ? dom_err_internal(e, rc, "creating the category") : 0;
+    if (!*name)
+        return dom_err_field(e, "category", "required", "must not be empty");
+    /* The category rules are the catalogue service's (domain/content). */
+    return dom_category_ensure(db, series ? "series" : "movie", name, "category", id, e);
 }

@@ -6,9 +6,10 @@
  *
  * Rules: a root is an existing folder, stored canonical (realpath), that
  * neither holds nor lies in the data directory (which is never served);
- * a scan category is free text of 1-200 bytes, created on demand in kind
- * movie or series. Reaches the database through db/library.h and
- * db/categories.h. Errors: domain/error.h with fields path, category.
+ * a scan category is created on demand in kind movie or series under the
+ * category rules of domain/content (1-200 bytes of text). Reaches the
+ * database through db/library.h and domain/content. Errors: domain/error.h
+ * with fields path, category.
  * Threading: one thread per struct db.
  */
 #ifndef XTREAMD_DOMAIN_LIBRARY_H

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { world, LINES } from './lib/fixture.mjs';
 import { AdminClient, addAdmin, assertProblem } from './lib/admin.mjs';
 import { request, api } from './lib/http.mjs';
+import { cliOk, runCli } from './lib/server.mjs';
 
 const ROOT_PW = 'Root.pass-1234';
 let w;
@@ -390,5 +391,42 @@ describe('jobs and EPG', () => {
     assert.ok(mj.error.errors.some((e) => e.field === 'path'), JSON.stringify(mj.error));
     assertProblem(await c.call('POST', '/api/v1/library/scan', { path: 'relative/dir' }), 422, 'VALIDATION_FAILED', ['path']);
     assertProblem(await c.call('POST', '/api/v1/library/scan', { path: dir, kind: 'tv' }), 422, 'VALIDATION_FAILED', ['kind']);
+  });
+});
+
+// The CLI's category/bouquet/stream commands call the same services as these
+// resources (domain/content): one rule per entity, so both sides agree.
+describe('the CLI and the API share one service', () => {
+  const D = () => ['--data', w.dataDir];
+  async function cliFails(args, code, re) {
+    const r = await runCli([...args, ...D()]);
+    assert.equal(r.code, code, `xtreamd ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, re, `xtreamd ${args.join(' ')}: stderr names the option`);
+  }
+
+  it('a CLI stream and its category are API objects; stream del leaves no bouquet item behind', async () => {
+    const id = Number((await cliOk(['stream', 'add', 'CLI Shared', '--source', 'http://example.invalid/c.ts', '--category', 'CLI Made', ...D()])).stdout.trim());
+    const s = await c.ok('GET', `/api/v1/streams/${id}`);
+    assert.deepEqual(s.sources, ['http://example.invalid/c.ts']);
+    const cats = await c.ok('GET', '/api/v1/categories?kind=live&q=CLI%20Made');
+    assert.deepEqual(cats.items.map((x) => x.id), [s.category_id], 'the category the CLI created on demand');
+
+    const b = await created('POST', '/api/v1/bouquets', { name: 'CLI Shared Bq', items: [{ kind: 'live', id }] });
+    await cliFails(['bouquet', 'add', 'CLI Shared Bq', '--all'], 1, /bouquet name: .*taken/);
+    await cliOk(['stream', 'del', String(id), ...D()]);
+    const after = await c.ok('GET', `/api/v1/bouquets/${b.id}`);
+    assert.deepEqual(after.items, [], 'the deleted channel is gone from the bouquet');
+    await cliOk(['bouquet', 'del', 'CLI Shared Bq', ...D()]);
+    assert.equal((await c.call('GET', `/api/v1/bouquets/${b.id}`)).status, 404);
+  });
+
+  it('refuses the same category names and guide ids as the API', async () => {
+    const bad = 'Bad\u0001Cat';
+    assertProblem(await c.call('POST', '/api/v1/categories', { kind: 'live', name: bad }), 422, 'VALIDATION_FAILED', ['name']);
+    await cliFails(['stream', 'add', 'CLI Bad', '--source', 'http://example.invalid/d.ts', '--category', bad], 2, /--category:/);
+    assertProblem(await c.call('POST', '/api/v1/streams', { name: 'API Bad', sources: ['http://example.invalid/d.ts'], epg_channel_id: 'a\tb' }), 422, 'VALIDATION_FAILED', ['epg_channel_id']);
+    await cliFails(['stream', 'add', 'CLI Bad', '--source', 'http://example.invalid/d.ts', '--epg-id', 'a\tb'], 2, /--epg-id:/);
+    const list = await c.ok('GET', '/api/v1/streams?q=CLI%20Bad');
+    assert.equal(list.total, 0, 'nothing half-created');
   });
 });

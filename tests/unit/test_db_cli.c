@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "db/bouquets.h"
 #include "db/categories.h"
+#include "db/records.h"
 #include "db/content.h"
 #include "db/db_sqlite.h"
 #include "db/lines.h"
@@ -44,6 +45,16 @@ static int64_t count(struct db *db, const char *sql)
     return n;
 }
 
+/* A bouquet row through the generic record access (db/records.h). */
+static int add_bouquet(struct db *db, const char *name, int64_t *id)
+{
+    struct db_rec r = {0};
+    int i = db_col_index(&db_tbl_bouquets, "name");
+    r.set = 1ull << i;
+    r.v[i].s = name;
+    return db_rec_insert(db, &db_tbl_bouquets, &r, id);
+}
+
 static void test_lines(void **state)
 {
     struct fixture *f = *state;
@@ -63,8 +74,8 @@ static void test_lines(void **state)
     assert_int_equal(db_line_insert(f->db, &dup), -EEXIST);
 
     int64_t b1, b2;
-    assert_int_equal(db_bouquet_insert(f->db, "Gold", &b1), 0);
-    assert_int_equal(db_bouquet_insert(f->db, "Silver", &b2), 0);
+    assert_int_equal(add_bouquet(f->db, "Gold", &b1), 0);
+    assert_int_equal(add_bouquet(f->db, "Silver", &b2), 0);
     int64_t ids[] = {b2, b1};
     assert_int_equal(db_line_set_bouquets(f->db, l.id, ids, 2), 0);
 
@@ -110,8 +121,8 @@ static void test_lines(void **state)
     db_line_list_free(v, n);
 
     /* Deleting a bouquet removes it from lines; deleting a line cascades. */
-    assert_int_equal(db_bouquet_delete(f->db, "Silver"), 0);
-    assert_int_equal(db_bouquet_delete(f->db, "Silver"), -ENOENT);
+    assert_int_equal(db_rec_delete(f->db, &db_tbl_bouquets, b2), 0);
+    assert_int_equal(db_rec_delete(f->db, &db_tbl_bouquets, b2), -ENOENT);
     assert_int_equal(db_line_get(f->db, "alice", &got), 0);
     assert_int_equal(got.bouquet_count, 1);
     db_line_clear(&got);
@@ -133,50 +144,42 @@ static void test_categories_and_bouquets(void **state)
     assert_false(created);
     assert_int_equal(again, a);
     assert_int_equal(db_category_find(f->db, "series", "News", &c), -ENOENT);
-
-    struct db_category *v;
-    size_t n;
-    assert_int_equal(db_category_list(f->db, NULL, NULL, &v, &n), 0);
-    assert_int_equal(n, 3);
-    assert_string_equal(v[0].name, "News");
-    assert_int_equal(v[0].sort_order, 1);
-    assert_string_equal(v[1].name, "Sport");
-    assert_int_equal(v[1].sort_order, 2);
-    assert_string_equal(v[2].kind, "movie");
-    assert_int_equal(v[2].sort_order, 1);
-    db_category_list_free(v, n);
-    assert_int_equal(db_category_list(f->db, NULL, "News", &v, &n), 0);
-    assert_int_equal(n, 2);
-    db_category_list_free(v, n);
-    assert_int_equal(db_category_list(f->db, "movie", "News", &v, &n), 0);
-    assert_int_equal(n, 1);
-    assert_int_equal(v[0].id, m);
-    db_category_list_free(v, n);
+    /* New categories go to the end of their kind's order. */
+    struct db_rec cr;
+    int so = db_col_index(&db_tbl_categories, "sort_order");
+    assert_int_equal(db_rec_get(f->db, &db_tbl_categories, b, &cr), 0);
+    assert_int_equal(cr.v[so].i, 2);
+    db_rec_free(&db_tbl_categories, &cr);
+    assert_int_equal(db_rec_get(f->db, &db_tbl_categories, m, &cr), 0);
+    assert_int_equal(cr.v[so].i, 1);
+    db_rec_free(&db_tbl_categories, &cr);
 
     int64_t bq, bq2;
-    assert_int_equal(db_bouquet_insert(f->db, "Mixed", &bq), 0);
-    assert_int_equal(db_bouquet_insert(f->db, "Mixed", &bq2), -EEXIST);
-    assert_int_equal(db_bouquet_add_item(f->db, bq, "category", m), 0);
-    assert_int_equal(db_bouquet_add_item(f->db, bq, "category", a), 0);
-    assert_int_equal(db_bouquet_add_item(f->db, bq, "category", a), 0); /* no duplicate */
-    assert_int_equal(db_bouquet_insert(f->db, "All", &bq2), 0);
-    assert_int_equal(db_bouquet_add_item(f->db, bq2, "all", 0), 0);
-    assert_int_equal(db_bouquet_add_item(f->db, bq2, "all", 0), 0); /* no duplicate */
+    assert_int_equal(add_bouquet(f->db, "Mixed", &bq), 0);
+    assert_int_equal(add_bouquet(f->db, "Mixed", &bq2), -EEXIST);
+    const struct db_item items[] = {{"category", m}, {"category", a}};
+    assert_int_equal(db_bouquet_items_set(f->db, bq, items, 2), 0);
+    assert_int_equal(add_bouquet(f->db, "All", &bq2), 0);
+    const struct db_item all[] = {{"all", 0}};
+    assert_int_equal(db_bouquet_items_set(f->db, bq2, all, 1), 0);
     assert_int_equal(db_bouquet_find(f->db, "All", &c), 0);
     assert_int_equal(c, bq2);
     assert_int_equal(db_bouquet_find(f->db, "none", &c), -ENOENT);
 
-    struct db_bouquet *bl;
-    assert_int_equal(db_bouquet_list(f->db, &bl, &n), 0);
+    struct db_item *got;
+    size_t n;
+    assert_int_equal(db_bouquet_items_get(f->db, bq, &got, &n), 0);
     assert_int_equal(n, 2);
-    assert_string_equal(bl[0].name, "Mixed");
-    assert_int_equal(bl[0].item_count, 2);
-    assert_string_equal(bl[0].items[0].label, "movie/News");
-    assert_string_equal(bl[0].items[1].label, "live/News");
-    assert_string_equal(bl[1].name, "All");
-    assert_int_equal(bl[1].item_count, 1);
-    assert_string_equal(bl[1].items[0].kind, "all");
-    db_bouquet_list_free(bl, n);
+    assert_string_equal(got[0].kind, "category");
+    assert_int_equal(got[0].id, m);
+    assert_int_equal(got[1].id, a);
+    free(got);
+    /* Deleting a category drops it from every bouquet. */
+    assert_int_equal(db_bouquet_items_drop(f->db, "category", m), 0);
+    assert_int_equal(db_bouquet_items_get(f->db, bq, &got, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].id, a);
+    free(got);
 }
 
 static int collect_sources(void *ctx, const char *url, int64_t id)

@@ -16,8 +16,7 @@
 #include <cmocka.h>
 
 #include "db/db.h"
-#include "db/live_streams.h"
-#include "domain/catalogue.h"
+#include "domain/content.h"
 #include "domain/error.h"
 #include "domain/import.h"
 #include "domain/line_json.h"
@@ -183,10 +182,10 @@ static void test_line_defaults_and_update(void **state)
     db_line_clear(&l);
 
     /* An unknown bouquet: 422 naming bouquets[1], and the change is rolled back. */
-    struct dom_bouquet_in bin = {.name = "Gold", .all = true};
+    struct dom_bouquet_named bin = {.name = "Gold", .all = true};
     int64_t bid;
     size_t items;
-    assert_int_equal(dom_bouquet_create(f->db, &bin, &bid, &items, &e), 0);
+    assert_int_equal(dom_bouquet_create_named(f->db, &bin, &bid, &items, &e), 0);
     const char *bq[] = {"Gold", "No Such"};
     dom_line_in_init(&in);
     dom_error_reset(&e);
@@ -225,32 +224,103 @@ static void test_bouquet_rules(void **state)
     int64_t id;
     size_t items;
     const char *cats[] = {"News"};
-    struct dom_bouquet_in in = {.name = ""};
+    struct dom_bouquet_named in = {.name = ""};
     dom_error_reset(&e);
-    assert_int_equal(dom_bouquet_create(f->db, &in, &id, &items, &e), -EINVAL);
+    assert_int_equal(dom_bouquet_create_named(f->db, &in, &id, &items, &e), -EINVAL);
     assert_true(has_field(&e, "name", "required"));
-    in = (struct dom_bouquet_in){.name = "B", .all = true, .categories = cats, .category_count = 1};
+    in = (struct dom_bouquet_named){.name = "B", .all = true, .categories = cats, .ncategories = 1};
     dom_error_reset(&e);
-    assert_int_equal(dom_bouquet_create(f->db, &in, &id, &items, &e), -EINVAL);
+    assert_int_equal(dom_bouquet_create_named(f->db, &in, &id, &items, &e), -EINVAL);
     assert_true(has_field(&e, "categories", "conflict"));
-    in = (struct dom_bouquet_in){.name = "B", .kind = "radio"};
+    in = (struct dom_bouquet_named){.name = "B", .kind = "radio"};
     dom_error_reset(&e);
-    assert_int_equal(dom_bouquet_create(f->db, &in, &id, &items, &e), -EINVAL);
+    assert_int_equal(dom_bouquet_create_named(f->db, &in, &id, &items, &e), -EINVAL);
     assert_true(has_field(&e, "kind", "format"));
     /* An unknown category: nothing is created. */
-    in = (struct dom_bouquet_in){.name = "B", .categories = cats, .category_count = 1};
+    in = (struct dom_bouquet_named){.name = "B", .categories = cats, .ncategories = 1};
     dom_error_reset(&e);
-    assert_int_equal(dom_bouquet_create(f->db, &in, &id, &items, &e), -EINVAL);
+    assert_int_equal(dom_bouquet_create_named(f->db, &in, &id, &items, &e), -EINVAL);
     assert_string_equal(e.code, DOM_E_REFERENCE);
     assert_true(has_field(&e, "categories[0]", "unknown"));
-    struct db_bouquet *b;
+    struct dom_obj *b;
     size_t n;
-    assert_int_equal(dom_bouquet_list(f->db, &b, &n, &e), 0);
+    assert_int_equal(dom_content_list_all(f->db, &dom_res_bouquet, NULL, 0, NULL, 0, &b, &n, &e),
+                     0);
     assert_int_equal(n, 0);
-    db_bouquet_list_free(b, n);
+    dom_obj_free_all(&dom_res_bouquet, b, n);
     dom_error_reset(&e);
-    assert_int_equal(dom_bouquet_delete(f->db, "B", &e), -ENOENT);
+    assert_int_equal(dom_bouquet_delete_named(f->db, "B", &e), -ENOENT);
     assert_int_equal(e.status, 404);
+
+    /* A name that exists in two kinds adds both, --kind narrows, a name
+     * given twice is one item; the same rules as the admin API's items. */
+    int64_t live, movie;
+    dom_error_reset(&e);
+    assert_int_equal(dom_category_ensure(f->db, "live", "News", "category", &live, &e), 0);
+    assert_int_equal(dom_category_ensure(f->db, "movie", "News", "category", &movie, &e), 0);
+    assert_int_equal(dom_category_ensure(f->db, "live", "News", "category", &id, &e), 0);
+    assert_int_equal(id, live);
+    const char *twice[] = {"News", "News"};
+    in = (struct dom_bouquet_named){.name = "Both", .categories = twice, .ncategories = 2};
+    assert_int_equal(dom_bouquet_create_named(f->db, &in, &id, &items, &e), 0);
+    assert_int_equal(items, 2);
+    in = (struct dom_bouquet_named){
+        .name = "Movies", .kind = "movie", .categories = cats, .ncategories = 1};
+    assert_int_equal(dom_bouquet_create_named(f->db, &in, &id, &items, &e), 0);
+    assert_int_equal(items, 1);
+    struct dom_obj o;
+    assert_int_equal(dom_content_get(f->db, &dom_res_bouquet, id, &o, &e), 0);
+    assert_int_equal(o.nitems, 1);
+    assert_int_equal(o.items[0].id, movie);
+    char label[64];
+    dom_item_label(f->db, &o.items[0], label, sizeof(label));
+    assert_string_equal(label, "movie/News");
+    dom_obj_free(&dom_res_bouquet, &o);
+    /* A taken name is a 409 on name; a category name obeys the category rule. */
+    assert_int_equal(dom_bouquet_create_named(f->db, &in, &id, &items, &e), -EEXIST);
+    assert_true(has_field(&e, "name", "conflict"));
+    dom_error_reset(&e);
+    assert_int_equal(dom_category_ensure(f->db, "live", "bad\nname", "category", &id, &e), -EINVAL);
+    assert_true(has_field(&e, "category", "charset") || has_field(&e, "category", "format"));
+}
+
+/* The CLI's stream service: the category by name, created once, in the same
+ * transaction as the stream; a refused stream creates no category. */
+static void test_stream_save(void **state)
+{
+    struct fixture *f = *state;
+    struct dom_error e;
+    const char *src[] = {"http://example.com/a.ts"};
+    struct dom_content_in in = {0};
+    int64_t id, cat;
+    size_t n;
+    dom_error_reset(&e);
+    dom_in_set_str(&dom_res_stream, &in, "name", "One");
+    assert_int_equal(dom_stream_save(f->db, 0, &in, "Fresh", &id, &e), -EINVAL);
+    assert_true(has_field(&e, "sources", "required"));
+    dom_error_reset(&e);
+    assert_int_equal(
+        dom_content_find_by_name(f->db, &dom_res_category, "live", "Fresh", &cat, 1, &n, &e),
+        -ENOENT);
+    in.has_sources = true;
+    in.sources = src;
+    in.nsources = 1;
+    dom_error_reset(&e);
+    assert_int_equal(dom_stream_save(f->db, 0, &in, "Fresh", &id, &e), 0);
+    assert_int_equal(
+        dom_content_find_by_name(f->db, &dom_res_category, "live", "Fresh", &cat, 1, &n, &e), 0);
+    struct dom_obj o;
+    assert_int_equal(dom_content_get(f->db, &dom_res_stream, id, &o, &e), 0);
+    assert_int_equal(dom_obj_int(&dom_res_stream, &o, "category_id"), cat);
+    assert_int_equal(o.nsources, 1);
+    dom_obj_free(&dom_res_stream, &o);
+    /* "" clears the category; an unknown id is a 404. */
+    struct dom_content_in up = {0};
+    assert_int_equal(dom_stream_save(f->db, id, &up, "", NULL, &e), 0);
+    assert_int_equal(dom_content_get(f->db, &dom_res_stream, id, &o, &e), 0);
+    assert_int_equal(dom_obj_int(&dom_res_stream, &o, "category_id"), 0);
+    dom_obj_free(&dom_res_stream, &o);
+    assert_int_equal(dom_stream_save(f->db, id + 100, &up, NULL, NULL, &e), -ENOENT);
 }
 
 struct rejects {
@@ -311,13 +381,16 @@ static void test_import_keeps_previous_data(void **state)
     assert_string_equal(e.code, DOM_E_REJECTED);
     assert_int_equal(r.n, 1);
     assert_int_equal(r.last_line, 6);
-    struct db_live_stream *s;
+    static const char *const order[] = {"sort_order"};
+    struct dom_obj *s;
     size_t n;
-    assert_int_equal(db_live_stream_list(f->db, &s, &n), 0);
+    assert_int_equal(dom_content_list_all(f->db, &dom_res_stream, NULL, 0, order, 1, &s, &n, &e),
+                     0);
     assert_int_equal(n, 2);
-    assert_string_equal(s[0].name, "One"); /* not "Renamed": rolled back */
-    assert_string_equal(s[1].name, "Two");
-    db_live_stream_free_all(s, n);
+    /* not "Renamed": rolled back */
+    assert_string_equal(dom_obj_str(&dom_res_stream, &s[0], "name"), "One");
+    assert_string_equal(dom_obj_str(&dom_res_stream, &s[1], "name"), "Two");
+    dom_obj_free_all(&dom_res_stream, s, n);
 
     /* An empty playlist is refused too, and options name their field. */
     assert_int_not_equal(run_import(f->db, "#EXTM3U\n", &r, &e), 0);
@@ -450,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_fields_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_defaults_and_update, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bouquet_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_keeps_previous_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_services_nest_in_a_transaction, setup, teardown),

@@ -22,7 +22,7 @@
 #include <cmocka.h>
 
 #include "db/db.h"
-#include "domain/catalogue.h"
+#include "domain/content.h"
 #include "domain/lines.h"
 #include "db_fixture.h"
 
@@ -70,10 +70,10 @@ static void test_page_at_scale(void **state)
     for (int i = 0; i < 4; i++) {
         char name[16];
         snprintf(name, sizeof(name), "B%d", i);
-        struct dom_bouquet_in bin = {.name = name, .all = true};
+        struct dom_bouquet_named bin = {.name = name, .all = true};
         size_t items;
         dom_error_reset(&e);
-        assert_int_equal(dom_bouquet_create(f->db, &bin, &bq[i], &items, &e), 0);
+        assert_int_equal(dom_bouquet_create_named(f->db, &bin, &bq[i], &items, &e), 0);
     }
     /* The data: 1 line in 10 never expires, the rest spread over +-2 years;
      * 1 in 20 disabled, 1 in 50 banned, 1 in 7 trial; bouquet B<i%4>; notes

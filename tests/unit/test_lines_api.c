@@ -19,7 +19,7 @@
 #include "core/jsonw.h"
 #include "db/db.h"
 #include "db/db_sqlite.h" /* white box: rewinding the schema to migration 4 */
-#include "domain/catalogue.h"
+#include "domain/content.h"
 #include "domain/error.h"
 #include "domain/line_json.h"
 #include "domain/line_state.h"
@@ -59,12 +59,12 @@ static int64_t mk(struct db *db, const char *json)
 
 static int64_t mk_bouquet(struct db *db, const char *name)
 {
-    struct dom_bouquet_in bin = {.name = name, .all = true};
+    struct dom_bouquet_named bin = {.name = name, .all = true};
     struct dom_error e;
     int64_t id;
     size_t items;
     dom_error_reset(&e);
-    assert_int_equal(dom_bouquet_create(db, &bin, &id, &items, &e), 0);
+    assert_int_equal(dom_bouquet_create_named(db, &bin, &id, &items, &e), 0);
     return id;
 }
 
