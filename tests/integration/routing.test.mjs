@@ -3,9 +3,9 @@
 // the hand-written dispatch did — 405 with its text and Allow for any method
 // but GET/HEAD/POST (on any path, with or without a route), the CORS
 // preflight on any path, 404 "not found\n", CORS on every client answer but
-// never on /metrics and /api/admin — and the precedence of the URL forms holds
+// never on /metrics — and the precedence of the URL forms holds
 // (prefixed forms before the short live form /U/P/ID, which needs a numeric
-// id; /hls and /api/admin only exist with the live engine, which serve always
+// id; /hls only exists with the live engine, which serve always
 // has).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,7 +54,7 @@ describe('client group fallback', () => {
     }
   });
 
-  it('OPTIONS is a preflight on any path; the admin paths answer it without CORS', async () => {
+  it('OPTIONS is a preflight on any client path; /metrics answers it without CORS', async () => {
     for (const target of ['/player_api.php', '/no/such/path', '/', '/metrics', '/api/admin/channels']) {
       const r = await request(w.port, 'OPTIONS', target, {
         headers: { Origin: ORIGIN, 'Access-Control-Request-Headers': 'x-custom' },
@@ -65,7 +65,7 @@ describe('client group fallback', () => {
       assert.equal(r.headers['access-control-allow-methods'], 'GET, HEAD, POST, OPTIONS', target);
       assert.equal(r.headers['access-control-allow-headers'], 'x-custom', target);
       assert.equal(r.headers['access-control-max-age'], '86400', target);
-      const admin = target === '/metrics' || target.startsWith('/api/admin');
+      const admin = target === '/metrics';
       assert.equal(r.headers['access-control-allow-origin'], admin ? undefined : ORIGIN, target);
     }
   });
@@ -94,7 +94,7 @@ describe('client routes', () => {
     assert.equal(p.json().user_info.username, U);
   });
 
-  it('/hls and /api/admin are the live engine\'s; /metrics and /api/admin carry no CORS', async () => {
+  it('/hls is the live engine\'s; /metrics carries no CORS; the removed /api/admin is a plain 404', async () => {
     const h = await get(w.port, '/hls/badtoken/1.ts', { headers: { Origin: ORIGIN } });
     assert.ok(h.status >= 400 && h.status < 500 && h.status !== 405, `hls: ${h.status}`);
     assert.equal(h.headers['access-control-allow-origin'], ORIGIN);
@@ -102,13 +102,9 @@ describe('client routes', () => {
     assert.equal(m.status, 200);
     assert.equal(m.headers['access-control-allow-origin'], undefined);
     const a = await get(w.port, '/api/admin/channels', { adminToken: false });
-    assert.equal(a.status, 401);
-    assert.equal(a.headers['access-control-allow-origin'], undefined);
-    const ok = await get(w.port, '/api/admin/channels');
-    assert.equal(ok.status, 200);
-    assert.ok(Array.isArray(ok.json()));
-    const unknown = await get(w.port, '/api/admin/nothing/here');
-    assert.equal(unknown.status, 404);
-    assert.equal(unknown.json().error, 'unknown admin endpoint');
-  });
+    assert.equal(a.status, 404);
+    const v1 = await get(w.port, '/api/v1/channels');
+    assert.equal(v1.status, 200);
+    assert.ok(Array.isArray(v1.json().items));
+});
 });
