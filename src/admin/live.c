@@ -196,8 +196,10 @@ static void restart_post(struct admin_call *c)
 
 static int sessions_work(struct admin_call *c)
 {
-    struct list_state *s;
+    struct list_state *s = NULL;
     int rc = parse_list(c, &s);
+    if (!s) /* out of memory: parse_list set the error */
+        return rc;
     s->kind = admin_query(c, "kind");
     if (s->kind && strcmp(s->kind, "live") != 0 && strcmp(s->kind, "hls") != 0 &&
         strcmp(s->kind, "movie") != 0 && strcmp(s->kind, "episode") != 0)
