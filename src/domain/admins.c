@@ -14,8 +14,9 @@ static const char gen_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstu
 
 /* The hash of a random password nobody knows, verified for an unknown user so
  * that a miss costs the same argon2id work as a wrong password. */
-static const char dummy_hash[] = "$argon2id$v=19$m=65536,t=2,p=1$+2gEMKwg8EDQ+PMAVOgwKw$"
-                                 "xIaCmaSE8yo7zGfjLLW30w6xMERfVE1kw7hudbi4VyY";
+static const char dummy_hash[crypto_pwhash_STRBYTES] =
+    "$argon2id$v=19$m=65536,t=2,p=1$+2gEMKwg8EDQ+PMAVOgwKw$"
+    "xIaCmaSE8yo7zGfjLLW30w6xMERfVE1kw7hudbi4VyY";
 
 void dom_admin_in_init(struct dom_admin_in *in)
 {
