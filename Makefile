@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin
+.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin
 
 all: build
 
@@ -22,6 +22,11 @@ build: deps
 run: build
 	@build/xtreamd demo --data $(DATA)
 	@exec build/xtreamd serve --data $(DATA) --listen $(LISTEN)
+
+# The optimised build `make run` uses: -O2 finds warnings (-Werror) the Debug build does not.
+release:
+	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF >/dev/null
+	@cmake --build build -j $(JOBS)
 
 asan:
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXTREAMD_SANITIZE=ON >/dev/null
@@ -48,6 +53,7 @@ fuzz-smoke: fuzz
 
 test: test-deps
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory release
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 	@$(MAKE) --no-print-directory fuzz-smoke

@@ -11,6 +11,7 @@ extern const struct admin_resource admin_res_lines;
 extern const struct admin_resource admin_res_live;
 extern const struct admin_resource admin_res_accounts;
 extern const struct admin_resource admin_res_dashboard;
+extern const struct admin_resource admin_res_content;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -20,6 +21,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_live,
     &admin_res_accounts,
     &admin_res_dashboard,
+    &admin_res_content,
     NULL,
 };
 // clang-format on

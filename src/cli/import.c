@@ -48,57 +48,19 @@ static const char usage_import[] =
     "                      loopback or link-local (refused otherwise); repeatable\n"
     "  --data DIR          data directory (default " CLI_DEFAULT_DATA ")\n";
 
-static size_t curl_write(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    struct buf *b = ud;
-    size_t n = size * nmemb;
-    return buf_append(b, ptr, n) == 0 ? n : 0; /* 0 aborts the transfer */
-}
-
 static int download(const char *cmd, const char *url, struct buf *out)
 {
-    char errbuf[CURL_ERROR_SIZE] = "";
-    int ret = -EIO;
+    char err[256];
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "%s: libcurl failed to initialise\n", cmd);
         return -EIO;
     }
-    CURL *c = curl_easy_init();
-    if (!c)
-        goto done;
-    struct outbound_check chk;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    outbound_apply(c, &chk); /* http/https only; never this host (outbound.h) */
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 900L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 512L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_PLAYLIST);
-    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "xtreamd/" XTREAMD_VERSION);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) {
-        ret = 0;
-    } else if (chk.refused[0]) {
-        fprintf(stderr, "%s: download refused: the URL leads to %s (--allow-host HOST allows it)\n",
-                cmd, chk.refused);
-    } else if (out->err == -E2BIG || rc == CURLE_FILESIZE_EXCEEDED) {
+    int ret = outbound_fetch(url, out, MAX_PLAYLIST, "xtreamd/" XTREAMD_VERSION, err, sizeof(err));
+    if (ret == -EFBIG)
         fprintf(stderr, "%s: download failed: playlist larger than %zu MiB\n", cmd,
                 MAX_PLAYLIST >> 20);
-    } else {
-        /* The URL itself is not echoed: playlist URLs often carry credentials. */
-        fprintf(stderr, "%s: download failed: %s\n", cmd,
-                *errbuf ? errbuf : curl_easy_strerror(rc));
-    }
-    curl_easy_cleanup(c);
-done:
+    else if (ret)
+        fprintf(stderr, "%s: %s\n", cmd, err);
     curl_global_cleanup();
     return ret;
 }

@@ -464,3 +464,39 @@ int dom_import_finish(struct dom_import *im, struct dom_import_result *res, stru
     import_free(im);
     return 0;
 }
+
+int dom_import_run(struct db *db, const struct dom_import_in *in, const void *data, size_t len,
+                   dom_progress_fn progress, void *ctx, struct dom_import_result *res,
+                   struct dom_error *e)
+{
+    struct dom_import *im;
+    memset(res, 0, sizeof(*res));
+    if (progress)
+        progress(ctx, 0, "starting");
+    if (dom_import_begin(db, in, &im, e))
+        return dom_status_errno(e->status);
+    const char *p = data ? data : "";
+    int last = -1;
+    for (size_t off = 0; off < len || off == 0;) {
+        size_t n = len - off < DOM_IMPORT_CHUNK ? len - off : DOM_IMPORT_CHUNK;
+        int rc = dom_import_feed(im, p + off, n, e);
+        if (rc) {
+            dom_import_abort(im);
+            return rc;
+        }
+        off += n;
+        /* Parsing and writing the entries is 0..95 %, the commit the rest. */
+        int pct = len ? (int)((double)off * 95.0 / (double)len) : 95;
+        if (progress && pct != last)
+            progress(ctx, pct, "importing");
+        last = pct;
+        if (n == 0)
+            break;
+    }
+    if (progress)
+        progress(ctx, 97, "committing");
+    int rc = dom_import_finish(im, res, e);
+    if (rc == 0 && progress)
+        progress(ctx, 100, "done");
+    return rc;
+}

@@ -61,4 +61,18 @@ int dom_import_finish(struct dom_import *im, struct dom_import_result *res, stru
 /* Rolls back and frees (NULL is fine). */
 void dom_import_abort(struct dom_import *im);
 
+/* Progress of a long job (the admin API's job runner calls these on a pool
+ * thread): percent 0..100 and a stage name. */
+typedef void (*dom_progress_fn)(void *ctx, int percent, const char *stage);
+
+#define DOM_IMPORT_CHUNK (64 * 1024)
+
+/* The whole import of a playlist at hand (read or downloaded by the caller):
+ * begin, feed in DOM_IMPORT_CHUNK pieces, finish, reporting "starting",
+ * "importing" (0..95 % by bytes), "committing" (97), "done" (100). Same
+ * rules and result as the three calls. */
+int dom_import_run(struct db *db, const struct dom_import_in *in, const void *data, size_t len,
+                   dom_progress_fn progress, void *ctx, struct dom_import_result *res,
+                   struct dom_error *e);
+
 #endif

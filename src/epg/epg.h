@@ -39,6 +39,15 @@ struct epg_import_result {
  * mapping. On failure the previous guide stays and the source's last_status
  * records the error. now: the clock (Unix seconds). */
 int epg_import_source(struct db *db, int64_t source_id, int64_t now, struct epg_import_result *res);
+/* Progress of a long job (the admin API's job runner): percent 0..100 and
+ * the stage ("starting", "reading" | "downloading" (0..90, by bytes when the
+ * size is known), "saving", "mapping", "done"). Called on the importing
+ * thread, only when the percent or the stage changes. */
+typedef void (*epg_progress_fn)(void *ctx, int percent, const char *stage);
+/* epg_import_source with progress reports (progress may be NULL). */
+int epg_import_source_progress(struct db *db, int64_t source_id, int64_t now,
+                               struct epg_import_result *res, epg_progress_fn progress,
+                               void *progress_ctx);
 /* Same, for a document already at hand (tests, fuzzing). */
 int epg_import_memory(struct db *db, int64_t source_id, const void *data, size_t len, int64_t now,
                       struct epg_import_result *res);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "core/log.h"
@@ -36,7 +37,38 @@ struct feeder {
     unsigned char out[CHUNK];
     int64_t bytes;
     int err;
+    /* Progress: the document's size when known (file size, Content-Length). */
+    int64_t total;
+    int last_percent;
+    const char *stage;
+    epg_progress_fn progress;
+    void *progress_ctx;
+    CURL *curl;
 };
+
+/* Reading and parsing the document is 0..90 %; saving and mapping the rest. */
+static void report(struct feeder *f, int percent, const char *stage)
+{
+    if (!f->progress || (percent == f->last_percent && stage == f->stage))
+        return;
+    f->last_percent = percent;
+    f->stage = stage;
+    f->progress(f->progress_ctx, percent, stage);
+}
+
+static void report_bytes(struct feeder *f)
+{
+    if (!f->progress)
+        return;
+    if (f->curl && f->total <= 0) {
+        curl_off_t cl = -1;
+        if (curl_easy_getinfo(f->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+            cl > 0)
+            f->total = (int64_t)cl;
+    }
+    int pct = f->total > 0 ? (int)(f->bytes * 90 / f->total) : 1;
+    report(f, pct > 90 ? 90 : pct, f->curl ? "downloading" : "reading");
+}
 
 struct sink {
     struct db_epg_import *imp;
@@ -93,6 +125,7 @@ static int feed_gzip(struct feeder *f, const void *data, size_t len, bool final)
 static int feed(struct feeder *f, const void *data, size_t len, bool final)
 {
     f->bytes += (int64_t)len;
+    report_bytes(f);
     if (f->mode == 0) {
         const unsigned char *d = data;
         while (len > 0 && f->magic_len < 2) {
@@ -132,6 +165,7 @@ static int fetch_url(struct feeder *f, const char *url, char *err, size_t errlen
     struct outbound_check chk;
     curl_easy_setopt(c, CURLOPT_URL, url);
     outbound_apply(c, &chk); /* http/https only; never this host (http/outbound.h) */
+    f->curl = c;
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -145,6 +179,7 @@ static int fetch_url(struct feeder *f, const char *url, char *err, size_t errlen
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
     CURLcode cc = curl_easy_perform(c);
     curl_easy_cleanup(c);
+    f->curl = NULL;
     if (f->err)
         return f->err;
     if (cc != CURLE_OK && chk.refused[0]) {
@@ -166,6 +201,9 @@ static int read_file(struct feeder *f, const char *path, char *err, size_t errle
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -errno;
     }
+    struct stat st;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+        f->total = (int64_t)st.st_size;
     unsigned char *b = malloc(CHUNK);
     int rc = b ? 0 : -ENOMEM;
     while (rc == 0) {
@@ -190,10 +228,17 @@ static bool is_url(const char *s)
 
 /* mem != NULL: import that buffer instead of the source's url. */
 static int run_import(struct db *db, int64_t source_id, const char *url, const void *mem,
-                      size_t memlen, int64_t now, struct epg_import_result *res)
+                      size_t memlen, int64_t now, struct epg_import_result *res,
+                      epg_progress_fn progress, void *progress_ctx)
 {
     struct sink sink = {0};
-    struct feeder f = {0};
+    struct feeder f = {
+        .total = mem ? (int64_t)memlen : 0,
+        .last_percent = -1,
+        .progress = progress,
+        .progress_ctx = progress_ctx,
+    };
+    report(&f, 0, "starting");
     int keep = db_epg_keep_days(db);
     int rc = db_begin(db);
     if (rc) {
@@ -225,11 +270,13 @@ static int run_import(struct db *db, int64_t source_id, const char *url, const v
     if (rc)
         goto fail;
     res->skipped = (int64_t)epg_parser_skipped(f.parser);
+    report(&f, 92, "saving");
     rc = db_epg_import_finish(sink.imp, now, keep, &res->channels, &res->programmes);
     if (rc)
         goto fail;
     db_epg_import_free(sink.imp);
     sink.imp = NULL;
+    report(&f, 96, "mapping");
     rc = epg_automap(db, true);
     if (rc < 0)
         goto fail;
@@ -242,6 +289,7 @@ static int run_import(struct db *db, int64_t source_id, const char *url, const v
     if (f.mode == 2)
         inflateEnd(&f.zs);
     epg_parser_free(f.parser);
+    report(&f, 100, "done");
     return 0;
 fail:
     if (!res->error[0])
@@ -258,6 +306,13 @@ fail:
 
 int epg_import_source(struct db *db, int64_t source_id, int64_t now, struct epg_import_result *res)
 {
+    return epg_import_source_progress(db, source_id, now, res, NULL, NULL);
+}
+
+int epg_import_source_progress(struct db *db, int64_t source_id, int64_t now,
+                               struct epg_import_result *res, epg_progress_fn progress,
+                               void *progress_ctx)
+{
     memset(res, 0, sizeof(*res));
     char key[24];
     snprintf(key, sizeof(key), "%lld", (long long)source_id);
@@ -267,7 +322,7 @@ int epg_import_source(struct db *db, int64_t source_id, int64_t now, struct epg_
         snprintf(res->error, sizeof(res->error), "no such source");
         return rc;
     }
-    rc = run_import(db, source_id, src->url, NULL, 0, now, res);
+    rc = run_import(db, source_id, src->url, NULL, 0, now, res, progress, progress_ctx);
     db_epg_source_list_free(src, 1);
     return rc;
 }
@@ -276,5 +331,5 @@ int epg_import_memory(struct db *db, int64_t source_id, const void *data, size_t
                       struct epg_import_result *res)
 {
     memset(res, 0, sizeof(*res));
-    return run_import(db, source_id, NULL, data ? data : "", len, now, res);
+    return run_import(db, source_id, NULL, data ? data : "", len, now, res, NULL, NULL);
 }

@@ -22,8 +22,16 @@ struct index {
     size_t cap;
 };
 
-/* Indexes guides by name_key (by_id: id_key); the first (best) wins. */
-static int index_build(struct index *ix, const struct db_epg_guide *g, size_t n, bool by_id)
+/* Which key an index is on. */
+enum { BY_NAME, BY_ID_KEY, BY_CHANNEL };
+
+static const char *key_of(const struct db_epg_guide *g, int by)
+{
+    return by == BY_NAME ? g->name_key : by == BY_ID_KEY ? g->id_key : g->channel_id;
+}
+
+/* Indexes guides by one key; the first (best) wins. */
+static int index_build(struct index *ix, const struct db_epg_guide *g, size_t n, int by_id)
 {
     ix->cap = 16;
     while (ix->cap < n * 2 + 2)
@@ -32,13 +40,13 @@ static int index_build(struct index *ix, const struct db_epg_guide *g, size_t n,
     if (!ix->slots)
         return -ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        const char *k = by_id ? g[i].id_key : g[i].name_key;
+        const char *k = key_of(&g[i], by_id);
         if (!*k)
             continue;
         size_t j = hash_fnv1a_str(k) & (ix->cap - 1);
         bool dup = false;
         while (ix->slots[j]) {
-            const char *o = by_id ? ix->slots[j]->id_key : ix->slots[j]->name_key;
+            const char *o = key_of(ix->slots[j], by_id);
             if (strcmp(o, k) == 0) {
                 dup = true;
                 break;
@@ -51,13 +59,13 @@ static int index_build(struct index *ix, const struct db_epg_guide *g, size_t n,
     return 0;
 }
 
-static const struct db_epg_guide *index_find(const struct index *ix, const char *k, bool by_id)
+static const struct db_epg_guide *index_find(const struct index *ix, const char *k, int by_id)
 {
     if (!*k)
         return NULL;
     size_t j = hash_fnv1a_str(k) & (ix->cap - 1);
     while (ix->slots[j]) {
-        const char *o = by_id ? ix->slots[j]->id_key : ix->slots[j]->name_key;
+        const char *o = key_of(ix->slots[j], by_id);
         if (strcmp(o, k) == 0)
             return ix->slots[j];
         j = (j + 1) & (ix->cap - 1);
@@ -68,13 +76,14 @@ static const struct db_epg_guide *index_find(const struct index *ix, const char 
 struct guide_set {
     struct db_epg_guide *g;
     size_t n;
-    struct index by_name, by_id;
+    struct index by_name, by_id, by_channel;
 };
 
 static void guide_set_free(struct guide_set *s)
 {
     free(s->by_name.slots);
     free(s->by_id.slots);
+    free(s->by_channel.slots);
     db_epg_guides_free(s->g, s->n);
 }
 
@@ -84,7 +93,9 @@ static int guide_set_load(struct db *db, struct guide_set *s)
     int rc = db_epg_guides(db, &s->g, &s->n);
     if (rc)
         return rc;
-    if (index_build(&s->by_name, s->g, s->n, false) || index_build(&s->by_id, s->g, s->n, true)) {
+    if (index_build(&s->by_name, s->g, s->n, BY_NAME) ||
+        index_build(&s->by_id, s->g, s->n, BY_ID_KEY) ||
+        index_build(&s->by_channel, s->g, s->n, BY_CHANNEL)) {
         guide_set_free(s);
         return -ENOMEM;
     }
@@ -95,8 +106,8 @@ static const struct db_epg_guide *match(const struct guide_set *s, const char *n
 {
     char key[EPG_NAME_KEY];
     epg_normalize_name(name, key, sizeof(key));
-    const struct db_epg_guide *g = index_find(&s->by_name, key, false);
-    return g ? g : index_find(&s->by_id, key, true);
+    const struct db_epg_guide *g = index_find(&s->by_name, key, BY_NAME);
+    return g ? g : index_find(&s->by_id, key, BY_ID_KEY);
 }
 
 int epg_automap(struct db *db, bool in_txn)
@@ -136,10 +147,7 @@ out:
 
 static bool has_guide(const struct guide_set *s, const char *id)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->g[i].channel_id, id) == 0)
-            return true;
-    return false;
+    return index_find(&s->by_channel, id, BY_CHANNEL) != NULL;
 }
 
 /* 100 same name key, 90 same id key, else shared prefix / containment. */
@@ -194,26 +202,38 @@ static int add_candidate(struct epg_unmapped *u, const char *id, int sc)
     return u->candidate[slot] ? 0 : -ENOMEM;
 }
 
-int epg_unmapped(struct db *db, struct epg_unmapped **out, size_t *count)
+int epg_unmapped_page(struct db *db, int64_t offset, int64_t limit, struct epg_unmapped **out,
+                      size_t *count, int64_t *total)
 {
     struct guide_set gs;
     struct db_epg_stream *st = NULL;
     size_t n = 0, cnt = 0;
     struct epg_unmapped *v = NULL;
+    *out = NULL;
+    *count = 0;
+    *total = 0;
+    if (offset < 0 || limit < 0)
+        return -EINVAL;
     int rc = guide_set_load(db, &gs);
     if (rc)
         return rc;
     rc = db_epg_streams(db, &st, &n);
     if (rc)
         goto out;
-    v = calloc(n ? n : 1, sizeof(*v));
+    size_t cap = n < (size_t)limit ? n : (size_t)limit;
+    v = calloc(cap ? cap : 1, sizeof(*v));
     if (!v) {
         rc = -ENOMEM;
         goto out;
     }
+    /* Candidates are scored only for the rows of the page: scoring is
+     * O(guides) per stream. */
     for (size_t i = 0; i < n; i++) {
         const char *eff = st[i].epg_channel_id[0] ? st[i].epg_channel_id : st[i].epg_auto_id;
         if (*eff && has_guide(&gs, eff))
+            continue;
+        int64_t at = (*total)++;
+        if (at < offset || cnt >= cap)
             continue;
         struct epg_unmapped *u = &v[cnt++];
         u->stream_id = st[i].id;
@@ -238,11 +258,18 @@ out:
     guide_set_free(&gs);
     if (rc) {
         epg_unmapped_free(v, cnt);
+        *total = 0;
         return rc;
     }
     *out = v;
     *count = cnt;
     return 0;
+}
+
+int epg_unmapped(struct db *db, struct epg_unmapped **out, size_t *count)
+{
+    int64_t total;
+    return epg_unmapped_page(db, 0, INT64_MAX, out, count, &total);
 }
 
 void epg_unmapped_free(struct epg_unmapped *u, size_t n)

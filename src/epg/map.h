@@ -11,7 +11,7 @@
 
 struct db;
 
-#define EPG_CANDIDATES 3
+#define EPG_CANDIDATES 5
 
 struct epg_unmapped {
     int64_t stream_id;
@@ -22,6 +22,10 @@ struct epg_unmapped {
 };
 
 int epg_unmapped(struct db *db, struct epg_unmapped **out, size_t *n);
+/* One page (offset, at most limit rows) of the streams without a guide, in
+ * the streams' order, with their candidates; *total counts them all. */
+int epg_unmapped_page(struct db *db, int64_t offset, int64_t limit, struct epg_unmapped **out,
+                      size_t *n, int64_t *total);
 void epg_unmapped_free(struct epg_unmapped *u, size_t n);
 
 #endif

@@ -1,6 +1,8 @@
 /* http/outbound: see outbound.h. */
 #include "http/outbound.h"
 
+#include "core/buf.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -205,4 +207,58 @@ void outbound_apply(CURL *easy, struct outbound_check *chk)
     curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, chk);
+}
+
+static size_t fetch_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct buf *b = ud;
+    size_t n = size * nmemb;
+    return buf_append(b, ptr, n) == 0 ? n : 0; /* 0 aborts the transfer */
+}
+
+int outbound_fetch(const char *url, struct buf *out, size_t max, const char *user_agent, char *err,
+                   size_t errlen)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct outbound_check chk;
+    err[0] = '\0';
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "libcurl failed to initialise");
+        return -ENOMEM;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    outbound_apply(c, &chk); /* http/https only; never this host */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 900L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 512L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, user_agent);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    if (out->max == 0 || out->max > max)
+        out->max = max;
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_cleanup(c);
+    if (rc == CURLE_OK)
+        return 0;
+    if (chk.refused[0]) {
+        snprintf(err, errlen, "download refused: the URL leads to %s (--allow-host HOST allows it)",
+                 chk.refused);
+        return -EACCES;
+    }
+    if (out->err == -E2BIG || rc == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(err, errlen, "download failed: larger than %zu MiB", max >> 20);
+        return -EFBIG;
+    }
+    /* The URL itself is not echoed: playlist URLs often carry credentials. */
+    snprintf(err, errlen, "download failed: %s", *errbuf ? errbuf : curl_easy_strerror(rc));
+    return -EIO;
 }

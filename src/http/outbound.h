@@ -55,4 +55,13 @@ struct outbound_check {
  * with it set. */
 void outbound_apply(CURL *easy, struct outbound_check *chk);
 
+struct buf;
+/* Downloads url into out (at most max bytes) under this policy, following
+ * up to 5 redirects, with the connect/low-speed/total timeouts of a playlist
+ * download. Blocking: call on a worker thread (or the CLI). On failure err
+ * says why without echoing the URL (it may carry credentials): -EACCES
+ * refused by the policy, -EFBIG too large, -EIO other. */
+int outbound_fetch(const char *url, struct buf *out, size_t max, const char *user_agent, char *err,
+                   size_t errlen);
+
 #endif

@@ -42,6 +42,7 @@ struct scan {
     size_t njobs, cap;
     atomic_size_t next, done, errors;
     struct vod_scan_stats *st;
+    int last_percent; /* of the last on_progress call */
 };
 
 static void report(struct scan *s, const char *path, const char *why)
@@ -175,8 +176,22 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* The job runner's callback, from the scanning thread only. */
+static void notify(struct scan *s, int percent, const char *stage)
+{
+    if (s->o->on_progress)
+        s->o->on_progress(s->o->progress_ctx, percent, stage);
+}
+
 static void progress(struct scan *s, bool final)
 {
+    if (s->o->on_progress && s->njobs) {
+        /* Probing is 5..90 % of a scan. */
+        int pct = 5 + (int)(atomic_load(&s->done) * 85 / s->njobs);
+        if (pct != s->last_percent)
+            notify(s, pct, "probing");
+        s->last_percent = pct;
+    }
     if (!s->o->progress)
         return;
     size_t done = atomic_load(&s->done), errs = atomic_load(&s->errors) + s->st->failed;
@@ -515,6 +530,8 @@ int vod_scan(struct db *db, const struct vod_scan_opts *o, struct vod_scan_stats
     memset(stats, 0, sizeof(*stats));
     struct scan s = {.o = o, .st = stats};
     struct stat st;
+    s.last_percent = -1;
+    notify(&s, 0, "walking");
     if (!realpath(o->root, s.root))
         return -errno;
     if (stat(s.root, &st) != 0)
@@ -533,13 +550,17 @@ int vod_scan(struct db *db, const struct vod_scan_opts *o, struct vod_scan_stats
         rc = classify(&s, l);
     }
     if (rc == 0) {
+        notify(&s, 5, "probing");
         run_probes(&s);
+        notify(&s, 92, "writing");
         rc = write_all(&s, db, l);
     }
     /* Scanning a folder makes it a library root: its files may be delivered
      * (domain/vod_paths.h), and playlists may name files under it. */
     if (rc == 0)
         rc = db_library_root_add(db, s.root);
+    if (rc == 0)
+        notify(&s, 100, "done");
     db_library_close(l);
     for (size_t i = 0; i < s.njobs; i++) {
         free(s.jobs[i].path);

@@ -33,6 +33,11 @@ struct vod_scan_opts {
     int jobs;            /* parallel probes; <= 0: number of CPUs (max VOD_SCAN_MAX_JOBS) */
     bool progress;
     FILE *report;
+    /* Progress for a job runner (the admin API), called on the scanning
+     * thread: "walking" (0), "probing" (5..90 by files probed), "writing"
+     * (92), "done" (100). NULL: none. */
+    void (*on_progress)(void *ctx, int percent, const char *stage);
+    void *progress_ctx;
 };
 
 struct vod_scan_stats {

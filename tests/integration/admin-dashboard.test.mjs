@@ -114,3 +114,20 @@ it('refuses the stream without credentials', async () => {
   const res = await new AdminClient(w.port).call('GET', '/api/v1/events');
   assertProblem(res, 401, 'NOT_AUTHENTICATED');
 });
+
+it('lists streams with their live state (stopped until the engine runs them)', async () => {
+  const list = await c.ok('GET', '/api/v1/streams?page_size=5');
+  assert.ok(list.items.length > 0, 'the demo has streams');
+  for (const s of list.items) {
+    assert.equal(typeof s.live, 'object');
+    assert.equal(typeof s.live.viewers, 'number');
+    assert.equal(typeof s.live.input_kbps, 'number');
+  }
+  assert.ok(list.items.every((s) => s.live.state === 'stopped'), 'nothing was started');
+  // Starting one through the API shows in the list.
+  const id = list.items[0].id;
+  await c.ok('POST', `/api/v1/streams/${id}/start`);
+  const after = await c.ok('GET', `/api/v1/streams?page_size=5`);
+  assert.notEqual(after.items.find((s) => s.id === id).live.state, 'stopped');
+  await c.ok('POST', `/api/v1/streams/${id}/stop`);
+});

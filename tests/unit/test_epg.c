@@ -18,6 +18,7 @@
 #include "db/db_sqlite.h"
 #include "db/epg.h"
 #include "epg/epg.h"
+#include "epg/map.h"
 
 static int64_t T(const char *s)
 {
@@ -368,6 +369,82 @@ static void test_import(void **state)
     assert_int_equal(db_epg_source_del(db, "a"), -ENOENT);
 }
 
+struct progress_log {
+    int percent[64];
+    const char *stage[64];
+    int n;
+};
+
+static void on_progress(void *ctx, int percent, const char *stage)
+{
+    struct progress_log *l = ctx;
+    if (l->n < 64) {
+        l->percent[l->n] = percent;
+        l->stage[l->n++] = stage;
+    }
+}
+
+/* The job form of an import reports monotonic progress from 0 "starting" to
+ * 100 "done"; the unmapped list pages and counts the streams without a guide,
+ * with up to EPG_CANDIDATES candidates each. */
+static void test_import_progress_unmapped(void **state)
+{
+    struct tmpdb *t = *state;
+    struct db *db = t->db;
+    int64_t now = 1704110400, a;
+    static char doc[65536];
+    char path[128];
+    snprintf(path, sizeof(path), "%s/guide.xml", t->dir);
+    doc_for(doc, sizeof(doc), "one.uk", "One HD", "P", now, 10);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(doc, f);
+    fclose(f);
+    assert_int_equal(db_epg_source_add(db, "file", path, 0, 24, &a), 0);
+    struct epg_import_result res;
+    struct progress_log log = {0};
+    assert_int_equal(epg_import_source_progress(db, a, now, &res, on_progress, &log), 0);
+    assert_true(log.n >= 4);
+    assert_int_equal(log.percent[0], 0);
+    assert_string_equal(log.stage[0], "starting");
+    assert_int_equal(log.percent[log.n - 1], 100);
+    assert_string_equal(log.stage[log.n - 1], "done");
+    bool reading = false;
+    for (int i = 1; i < log.n; i++) {
+        assert_true(log.percent[i] >= log.percent[i - 1]);
+        reading |= strcmp(log.stage[i], "reading") == 0;
+    }
+    assert_true(reading);
+    /* A failed import ends without "done". */
+    struct progress_log bad = {0};
+    assert_int_equal(db_epg_source_add(db, "gone", "/nonexistent/guide.xml", 0, 24, &a), 0);
+    assert_int_not_equal(epg_import_source_progress(db, a, now, &res, on_progress, &bad), 0);
+    assert_true(bad.n >= 1);
+    assert_string_not_equal(bad.stage[bad.n - 1], "done");
+
+    assert_int_equal(
+        db_exec(db, "INSERT INTO streams (name, added) VALUES ('One HD', 0), ('One Plus', 0),"
+                    " ('Zzz', 0), ('Onex', 0)"),
+        0);
+    assert_int_equal(epg_automap(db, false), 1);
+    struct epg_unmapped *u;
+    size_t n;
+    int64_t total;
+    assert_int_equal(epg_unmapped_page(db, 0, 10, &u, &n, &total), 0);
+    assert_int_equal(total, 3);
+    assert_int_equal(n, 3);
+    assert_string_equal(u[0].name, "One Plus");
+    assert_non_null(u[0].candidate[0]);
+    assert_string_equal(u[0].candidate[0], "one.uk");
+    epg_unmapped_free(u, n);
+    assert_int_equal(epg_unmapped_page(db, 1, 1, &u, &n, &total), 0);
+    assert_int_equal(total, 3);
+    assert_int_equal(n, 1);
+    assert_string_equal(u[0].name, "Zzz");
+    assert_null(u[0].candidate[0]);
+    epg_unmapped_free(u, n);
+}
+
 static double mono_now(void)
 {
     struct timespec t;
@@ -444,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_parser),
         cmocka_unit_test(test_parser_huge_markup),
         cmocka_unit_test_setup_teardown(test_import, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_import_progress_unmapped, db_setup, db_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -14,6 +15,8 @@
 #include "vod/nfo.h"
 #include "vod/probe.h"
 #include "vod/relay.h"
+#include "vod/scan.h"
+#include "db_fixture.h"
 
 static void expect_range(const char *hdr, uint64_t size, enum http_range_result want,
                          uint64_t start, uint64_t len)
@@ -247,13 +250,60 @@ static void test_relay_head(void **state)
     assert_int_equal(vod_relay_status_map(500), 502);
 }
 
+struct scan_log {
+    int percent[32];
+    const char *stage[32];
+    int n;
+};
+
+static void on_scan_progress(void *ctx, int percent, const char *stage)
+{
+    struct scan_log *l = ctx;
+    if (l->n < 32) {
+        l->percent[l->n] = percent;
+        l->stage[l->n++] = stage;
+    }
+}
+
+/* A scan as a job: progress from 0 "walking" to 100 "done"; a missing root
+ * fails without "done". */
+static void test_scan_progress(void **state)
+{
+    struct fixture *f;
+    assert_int_equal(db_fixture_open(state, "vodscan"), 0);
+    f = *state;
+    char dir[128];
+    snprintf(dir, sizeof(dir), "%s/lib", f->dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    struct scan_log log = {0};
+    struct vod_scan_opts o = {
+        .root = dir, .jobs = 1, .on_progress = on_scan_progress, .progress_ctx = &log};
+    struct vod_scan_stats st;
+    assert_int_equal(vod_scan(f->db, &o, &st), 0);
+    assert_int_equal(st.files, 0);
+    assert_true(log.n >= 3);
+    assert_string_equal(log.stage[0], "walking");
+    assert_int_equal(log.percent[0], 0);
+    assert_string_equal(log.stage[log.n - 1], "done");
+    assert_int_equal(log.percent[log.n - 1], 100);
+    for (int i = 1; i < log.n; i++)
+        assert_true(log.percent[i] >= log.percent[i - 1]);
+    struct scan_log bad = {0};
+    snprintf(dir, sizeof(dir), "%s/missing", f->dir);
+    o.progress_ctx = &bad;
+    assert_int_equal(vod_scan(f->db, &o, &st), -ENOENT);
+    assert_true(bad.n >= 1);
+    assert_string_not_equal(bad.stage[bad.n - 1], "done");
+    assert_int_equal(db_fixture_close(state), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_range),       cmocka_unit_test(test_validators),
         cmocka_unit_test(test_movie_names), cmocka_unit_test(test_episode_names),
         cmocka_unit_test(test_nfo),         cmocka_unit_test(test_probe_parse),
-        cmocka_unit_test(test_relay_head),
+        cmocka_unit_test(test_relay_head),  cmocka_unit_test(test_scan_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
