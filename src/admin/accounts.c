@@ -15,6 +15,8 @@
 #include "admin/resource.h"
 #include "domain/admin_auth.h"
 #include "domain/admins.h"
+#include "domain/time.h"
+#include "domain/token_json.h"
 #include "domain/tx.h"
 
 _Static_assert(ADMIN_SCOPE_ADMIN == DOM_SCOPE_ADMIN && ADMIN_SCOPE_READ == DOM_SCOPE_READ &&
@@ -111,36 +113,31 @@ static int tokens_get(struct admin_call *c)
     return 0;
 }
 
+/* The body is decoded by domain/token_json.c (fuzzed): name, scopes[],
+ * expires_at (RFC 3339 or YYYY-MM-DD, null = never); every bad member and
+ * every rule broken is reported at once. */
 static int tokens_create(struct admin_call *c)
 {
-    static const char *const known[] = {"name", "scopes", "expires_at", NULL};
-    struct dom_token_in in = {0};
-    if (admin_json_known(c, known) || admin_json_str(c, "name", &in.name, NULL))
+    struct dom_principal caller = {.admin_id = c->who.admin_id,
+                                   .viewer = c->who.viewer,
+                                   .token_id = c->who.token_id,
+                                   .scopes = c->who.scopes};
+    if (dom_token_may_manage(&caller, &c->err) < 0)
+        return -EACCES;
+    struct dom_token_json j;
+    int drc = dom_token_from_json(c->body ? c->body : "", c->body_len, &j, &c->err);
+    if (c->err.status != 400)
+        dom_token_validate(&caller, &j.in, c->now, &c->err);
+    if (drc < 0 || c->err.status) {
+        dom_token_json_free(&j);
         return -EINVAL;
-    json_t *sc = json_object_get(c->json, "scopes");
-    const char *names[8];
-    size_t n = 0;
-    if (sc && !json_is_array(sc))
-        return dom_err_field(&c->err, "scopes", "type", "scopes is an array of scope names");
-    size_t i;
-    json_t *v;
-    json_array_foreach(sc, i, v)
-    {
-        if (n == sizeof(names) / sizeof(names[0]))
-            return dom_err_field(&c->err, "scopes", "too_many", "at most 8 scopes");
-        names[n++] = json_is_string(v) ? json_string_value(v) : "";
     }
-    if (n)
-        dom_scopes_parse(names, n, &in.scopes, &c->err);
-    const char *exp = NULL;
-    if (admin_json_str(c, "expires_at", &exp, NULL) == 0 && exp)
-        admin_parse_time(c, "expires_at", exp, false, &in.expires_at);
-    struct dom_principal caller = {.admin_id = c->who.admin_id, .viewer = c->who.viewer};
-    if (dom_token_validate(&caller, &in, c->now, &c->err) < 0 || c->err.status)
-        return -EINVAL;
-    if (!(c->who.scopes & ADMIN_SCOPE_ADMIN) && (in.scopes & ~c->who.scopes))
+    struct dom_token_in in = j.in;
+    if (!(c->who.scopes & ADMIN_SCOPE_ADMIN) && (in.scopes & ~c->who.scopes)) {
+        dom_token_json_free(&j);
         return dom_err_set(&c->err, 403, "FORBIDDEN",
                            "a token cannot hold scopes its creator lacks");
+    }
     struct dom_principal owner = {.admin_id = c->who.admin_id, .viewer = c->who.viewer};
     struct dom_token_created made;
     memset(&made, 0, sizeof(made));
@@ -177,12 +174,19 @@ out:
     sodium_memzero(&made, sizeof(made));
     db_api_token_clear(&t);
     buf_free(&after);
+    dom_token_json_free(&j);
     return rc;
 }
 
 static int tokens_delete(struct admin_call *c)
 {
     struct db_api_token t;
+    struct dom_principal caller = {.admin_id = c->who.admin_id,
+                                   .viewer = c->who.viewer,
+                                   .token_id = c->who.token_id,
+                                   .scopes = c->who.scopes};
+    if (dom_token_may_manage(&caller, &c->err) < 0)
+        return -EACCES;
     int rc = load_token(c, &t);
     if (rc < 0)
         return rc;
@@ -303,11 +307,8 @@ static int answer_admin(struct admin_call *c, const char *username, const char *
     char *after = admin_text(&a, etag);
     if (!after)
         rc = dom_err_internal(&c->err, -ENOMEM, "an account");
-    else if ((rc = admin_audit(c, action, "admin", a.id, before, after)) == 0) {
-        buf_puts(&c->out, after);
-        memcpy(c->etag, etag, sizeof(etag));
-        admin_notify_change(c, "admin", a.id, action);
-    }
+    else
+        rc = admin_answer_change(c, action, "admin", a.id, before, after);
     free(after);
     db_admin_clear(&a);
     return rc;
@@ -382,8 +383,12 @@ static int admins_patch(struct admin_call *c)
         goto fail;
     struct dom_admin_secret secret;
     memset(&secret, 0, sizeof(secret));
-    if (password)
-        rc = dom_admin_set_password(c->db, cur.username, password, &secret, &c->err);
+    /* A new password ends the account's other sessions (the caller's own
+     * stays when it changes its own password). */
+    if (password &&
+        (rc = dom_admin_set_password(c->db, cur.username, password, &secret, &c->err)) == 0)
+        rc = dom_session_end_all(c->db, cur.id, cur.id == c->who.admin_id ? c->who.session_id : 0,
+                                 &c->err);
     sodium_memzero(&secret, sizeof(secret));
     if (rc < 0)
         goto fail;

@@ -20,6 +20,7 @@
 #include "admin/resource.h"
 #include "core/log.h"
 #include "core/promtext.h"
+#include "domain/admin_auth.h"
 #include "domain/tx.h"
 
 #define CALL_OUT_MAX     (64u << 20) /* the largest JSON answer (a 1000-row page is far less) */
@@ -500,5 +501,16 @@ void admin_metrics(struct admin *a, struct buf *b)
     buf_printf(b, "xtreamd_admin_server_errors_total %llu\n", (unsigned long long)a->server_errors);
     promtext_family(b, "xtreamd_admin_inflight", "gauge", "Admin API requests being worked on");
     buf_printf(b, "xtreamd_admin_inflight %u\n", a->inflight);
+    uint64_t refused, locks, dropped;
+    dom_login_brake_counts(&refused, &locks, &dropped);
+    promtext_family(b, "xtreamd_admin_login_brake_refused_total", "counter",
+                    "Admin logins refused (429) while the address or account was locked");
+    buf_printf(b, "xtreamd_admin_login_brake_refused_total %llu\n", (unsigned long long)refused);
+    promtext_family(b, "xtreamd_admin_login_brake_locks_total", "counter",
+                    "Addresses or accounts locked after repeated failed admin logins");
+    buf_printf(b, "xtreamd_admin_login_brake_locks_total %llu\n", (unsigned long long)locks);
+    promtext_family(b, "xtreamd_admin_login_brake_dropped_total", "counter",
+                    "Login brake entries dropped or not tracked because a table was full");
+    buf_printf(b, "xtreamd_admin_login_brake_dropped_total %llu\n", (unsigned long long)dropped);
     admin_jobs_metrics(a->jobs, b);
 }

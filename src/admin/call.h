@@ -143,9 +143,10 @@ void admin_list_end(struct admin_call *c, const struct admin_list_query *q, int6
 /* The query parameter key as a positive id (0 when absent; a field error on
  * key when it is not one). */
 int64_t admin_query_id(struct admin_call *c, const char *key);
-/* A time given as RFC 3339 UTC ("2027-01-31T10:00:00Z") or a date
- * ("2027-01-31", 00:00 UTC), and when unix is true also Unix seconds: 0 with
- * *out, or -EINVAL with a field error on field. */
+/* A time given as RFC 3339 ("2027-01-31T10:00:00Z", an offset applied) or a
+ * date ("2027-01-31", 00:00 UTC), range-checked (domain/time.c), and when
+ * unix is true also Unix seconds: 0 with *out, or -EINVAL with a field error
+ * ("format" / "range") on field. */
 int admin_parse_time(struct admin_call *c, const char *field, const char *text, bool unix,
                      int64_t *out);
 
@@ -177,6 +178,12 @@ void admin_write_time(struct jsonw *w, const char *key, int64_t t, bool null_zer
  * entity ("line") and its id, and the JSON before and after (NULL: none). */
 int admin_audit(struct admin_call *c, const char *action, const char *entity, int64_t id,
                 const char *before, const char *after);
+
+/* The end of a create or an update inside its transaction: the audit row
+ * (before may be NULL), then the answer is `after` with its ETag, and the
+ * change is announced. 0, or the audit row's error. */
+int admin_answer_change(struct admin_call *c, const char *action, const char *entity, int64_t id,
+                        const char *before, const char *after);
 
 /* Tells every events subscriber that an entity changed (any phase). */
 void admin_notify_change(struct admin_call *c, const char *entity, int64_t id, const char *action);

@@ -20,51 +20,11 @@
 #include "domain/line_json.h"
 #include "domain/lines.h"
 
+/* One representation of a line everywhere: domain/lines.c's serialiser
+ * (also `xtreamd line show --json`). */
 static void write_line(struct jsonw *w, const struct db_line *l, int64_t now)
 {
-    jsonw_obj_begin(w);
-    jsonw_key(w, "id");
-    jsonw_int(w, l->id);
-    jsonw_key(w, "username");
-    jsonw_str(w, l->username);
-    jsonw_key(w, "password");
-    jsonw_str(w, l->password);
-    jsonw_key(w, "status");
-    jsonw_str(w, dom_line_status(l, now));
-    jsonw_key(w, "max_connections");
-    jsonw_int(w, l->max_connections);
-    admin_write_time(w, "exp_date", l->has_exp ? l->exp_date : 0, true);
-    jsonw_key(w, "exp_date_epoch");
-    if (l->has_exp)
-        jsonw_int(w, l->exp_date);
-    else
-        jsonw_null(w);
-    jsonw_key(w, "is_trial");
-    jsonw_bool(w, l->is_trial);
-    jsonw_key(w, "enabled");
-    jsonw_bool(w, l->enabled);
-    jsonw_key(w, "banned");
-    jsonw_bool(w, l->banned);
-    jsonw_key(w, "allowed_outputs");
-    jsonw_arr_begin(w);
-    for (const char *p = l->allowed_outputs; p && *p;) {
-        size_t n = strcspn(p, ",");
-        jsonw_strn(w, p, n);
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    jsonw_arr_end(w);
-    jsonw_key(w, "message");
-    jsonw_str(w, l->message ? l->message : "");
-    jsonw_key(w, "bouquets");
-    jsonw_arr_begin(w);
-    for (size_t i = 0; i < l->bouquet_count; i++)
-        jsonw_str(w, l->bouquets[i]);
-    jsonw_arr_end(w);
-    admin_write_time(w, "created_at", l->created_at, false);
-    admin_write_time(w, "updated_at", l->updated_at, false);
-    jsonw_obj_end(w);
+    dom_line_write_json(w, l, now);
 }
 
 /* The line's JSON into a fresh buffer (for ETags and audit rows). */
@@ -89,50 +49,36 @@ static int load(struct admin_call *c, struct db_line *l)
     int64_t id;
     if (admin_param_id(c, 0, "line", &id))
         return -ENOENT;
-    /* TODO(i10-lines): dom_line_get_id. */
-    struct db_line *all = NULL;
-    size_t n = 0;
-    int rc = dom_line_list(c->db, &all, &n, &c->err);
-    if (rc < 0)
-        return rc;
-    rc = dom_err_set(&c->err, 404, DOM_E_NOT_FOUND, "no line %lld", (long long)id);
-    for (size_t i = 0; i < n; i++) {
-        if (all[i].id == id) {
-            *l = all[i];
-            memset(&all[i], 0, sizeof(all[i]));
-            dom_error_reset(&c->err);
-            rc = 0;
-            break;
-        }
-    }
-    db_line_list_free(all, n);
-    return rc;
+    return dom_line_get_id(c->db, id, l, &c->err);
 }
 
-static const char *const sort_keys[] = {"id", "username", "exp_date", "created_at", NULL};
+static const char *const line_filters[] = {"status", "expires_before", "expires_after",
+                                           "bouquet_id", NULL};
 
 static int lines_list(struct admin_call *c)
 {
     struct admin_list_query q;
-    if (admin_list_query(c, sort_keys, &q))
-        return -EINVAL;
-    /* TODO(i10-lines): dom_line_page with filters, search and sort in SQL. */
-    struct db_line *all = NULL;
+    /* Every bad parameter is reported at once: the paging/sort errors of
+     * admin_list_query and the filters' of dom_line_page share c->err. */
+    admin_list_query(c, dom_line_sort_keys, &q);
+    struct dom_line_filter f = {
+        .status = admin_query(c, "status"),
+        .expires_before = admin_query(c, "expires_before"),
+        .expires_after = admin_query(c, "expires_after"),
+        .bouquet_id = admin_query(c, "bouquet_id"),
+        .now = c->now,
+    };
+    struct db_line *v = NULL;
     size_t n = 0;
-    int rc = dom_line_list(c->db, &all, &n, &c->err);
+    int64_t total = 0;
+    int rc = dom_line_page(c->db, &f, &q.db, &v, &n, &total, &c->err);
     if (rc < 0)
         return rc;
     admin_list_begin(c);
-    int64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (q.db.q && !strstr(all[i].username, q.db.q))
-            continue;
-        if (total >= q.db.offset && total < q.db.offset + q.db.limit)
-            write_line(&c->w, &all[i], c->now);
-        total++;
-    }
+    for (size_t i = 0; i < n; i++)
+        write_line(&c->w, &v[i], c->now);
     admin_list_end(c, &q, total);
-    db_line_list_free(all, n);
+    db_line_list_free(v, n);
     return 0;
 }
 
@@ -148,12 +94,11 @@ static int lines_get(struct admin_call *c)
     return rc;
 }
 
-/* Answers with line {username} as it is now (after a create or an update). */
-static int answer_line(struct admin_call *c, const char *username, const char *action,
-                       const char *before)
+/* Answers with line id as it is now (after a create or a change). */
+static int answer_line(struct admin_call *c, int64_t id, const char *action, const char *before)
 {
     struct db_line l = {0};
-    int rc = dom_line_get(c->db, username, &l, &c->err);
+    int rc = dom_line_get_id(c->db, id, &l, &c->err);
     if (rc < 0)
         return rc;
     char etag[40];
@@ -162,21 +107,26 @@ static int answer_line(struct admin_call *c, const char *username, const char *a
         db_line_clear(&l);
         return dom_err_internal(&c->err, -ENOMEM, "serialising a line");
     }
-    rc = admin_audit(c, action, "line", l.id, before, after);
-    if (rc == 0) {
-        buf_puts(&c->out, after);
-        memcpy(c->etag, etag, sizeof(etag));
-        admin_notify_change(c, "line", l.id, action);
-    }
+    rc = admin_answer_change(c, action, "line", l.id, before, after);
     free(after);
     db_line_clear(&l);
+    return rc;
+}
+
+/* Decodes a line body; when members were refused (422), what did decode is
+ * still checked, so that one answer names every bad field. */
+static int decode(struct admin_call *c, struct dom_line_json *j, bool create)
+{
+    int rc = dom_line_from_json(c->body, c->body_len, j, &c->err);
+    if (rc < 0 && c->err.status == 422)
+        dom_line_validate(&j->in, create, &c->err);
     return rc;
 }
 
 static int lines_create(struct admin_call *c)
 {
     struct dom_line_json j;
-    int rc = dom_line_from_json(c->body, c->body_len, &j, &c->err);
+    int rc = decode(c, &j, true);
     if (rc < 0)
         goto out;
     struct dom_line_created made;
@@ -184,7 +134,7 @@ static int lines_create(struct admin_call *c)
         goto out;
     rc = dom_line_create(c->db, &j.in, &made, &c->err);
     if (rc == 0)
-        rc = answer_line(c, j.in.username, "create", NULL);
+        rc = answer_line(c, made.id, "create", NULL);
     if (rc == 0)
         rc = dom_commit(c->db, &c->err);
     if (rc < 0) {
@@ -204,7 +154,7 @@ static int lines_patch(struct admin_call *c)
     struct dom_line_json j;
     struct db_line cur = {0};
     char *before = NULL;
-    int rc = dom_line_from_json(c->body, c->body_len, &j, &c->err);
+    int rc = decode(c, &j, false);
     if (rc < 0)
         goto out;
     if ((rc = dom_begin(c->db, &c->err)) < 0)
@@ -220,9 +170,9 @@ static int lines_patch(struct admin_call *c)
         rc = -EAGAIN;
         goto rollback;
     }
-    if ((rc = dom_line_update(c->db, cur.username, &j.in, &c->err)) < 0)
+    if ((rc = dom_line_update_id(c->db, cur.id, &j.in, &c->err)) < 0)
         goto rollback;
-    if ((rc = answer_line(c, cur.username, "update", before)) < 0)
+    if ((rc = answer_line(c, cur.id, "update", before)) < 0)
         goto rollback;
     if ((rc = dom_commit(c->db, &c->err)) < 0)
         goto rollback;
@@ -256,7 +206,7 @@ static int lines_delete(struct admin_call *c)
         rc = -EAGAIN;
         goto rollback;
     }
-    if ((rc = dom_line_delete(c->db, cur.username, &c->err)) < 0 ||
+    if ((rc = dom_line_delete_id(c->db, cur.id, &c->err)) < 0 ||
         (rc = admin_audit(c, "delete", "line", cur.id, before, NULL)) < 0)
         goto rollback;
     if ((rc = dom_commit(c->db, &c->err)) < 0)
@@ -271,7 +221,49 @@ out:
     return rc;
 }
 
-static const struct admin_route_ext ext_list = {.work = lines_list, .list = true};
+/* POST /api/v1/lines/{id}/extend: {"days"} | {"months"} | {"until"} from
+ * max(now, exp_date) (domain/lines.h dom_line_extend); If-Match honoured,
+ * audited as "extend", answers the line. */
+static int lines_extend(struct admin_call *c)
+{
+    struct dom_line_extend_json x;
+    struct db_line cur = {0};
+    char *before = NULL;
+    char etag[40];
+    int64_t exp;
+    int rc = dom_line_extend_from_json(c->body, c->body_len, &x, &c->err);
+    if (rc < 0)
+        return rc;
+    if ((rc = dom_begin(c->db, &c->err)) < 0)
+        return rc;
+    if ((rc = load(c, &cur)) < 0)
+        goto rollback;
+    if (!(before = line_json_text(&cur, c->now, etag))) {
+        rc = dom_err_internal(&c->err, -ENOMEM, "serialising a line");
+        goto rollback;
+    }
+    if (!admin_if_match(c, etag)) {
+        rc = -EAGAIN;
+        goto rollback;
+    }
+    if ((rc = dom_line_extend(c->db, cur.id, &x.in, c->now, &exp, &c->err)) < 0 ||
+        (rc = answer_line(c, cur.id, "extend", before)) < 0 ||
+        (rc = dom_commit(c->db, &c->err)) < 0)
+        goto rollback;
+    goto out;
+rollback:
+    dom_rollback(c->db);
+    buf_reset(&c->out);
+    c->etag[0] = '\0';
+out:
+    free(before);
+    db_line_clear(&cur);
+    return rc;
+}
+
+static const struct admin_route_ext ext_list = {
+    .work = lines_list, .list = true, .filters = line_filters};
+static const struct admin_route_ext ext_extend = {.work = lines_extend};
 static const struct admin_route_ext ext_get = {.work = lines_get};
 static const struct admin_route_ext ext_create = {.work = lines_create};
 static const struct admin_route_ext ext_patch = {.work = lines_patch};
@@ -289,38 +281,71 @@ static const struct route routes[] = {
      &ext_patch},
     {ROUTE_DELETE, "/api/v1/lines/{id}", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "lines:write",
      "Delete a line (If-Match honoured)", "lines", NULL, NULL, 204, &ext_delete},
+    {ROUTE_POST, "/api/v1/lines/{id}/extend", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "lines:write",
+     "Extend a line by days or months from max(now, exp_date), or until a date (409 "
+     "NEVER_EXPIRES for a line without an expiry; If-Match honoured)",
+     "lines", "LineExtend", "Line", 200, &ext_extend},
 };
 
+/* The writable members (LineCreate, LinePatch); Line adds the computed ones. */
 #define LINE_PROPS                                                                                 \
-    "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"                         \
     "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"                         \
     "\"max_connections\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000},"                 \
     "\"is_trial\":{\"type\":\"boolean\"},\"enabled\":{\"type\":\"boolean\"},"                      \
     "\"banned\":{\"type\":\"boolean\"},"                                                           \
-    "\"allowed_outputs\":{\"type\":\"array\",\"items\":{\"enum\":[\"ts\",\"m3u8\"]}},"             \
+    "\"allowed_outputs\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"enum\":[\"ts\",\"m3u8\"," \
+    "\"mpegts\",\"hls\"]}},"                                                                       \
     "\"message\":{\"type\":[\"string\",\"null\"],\"maxLength\":1024},"                             \
-    "\"bouquets\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"}}"
+    "\"notes\":{\"type\":[\"string\",\"null\"],\"maxLength\":4096},"                               \
+    "\"exp_date\":{\"type\":[\"string\",\"integer\",\"null\"],\"description\":\"RFC 3339 or "      \
+    "YYYY-MM-DD, or Unix seconds; null or 0: never\"},"                                            \
+    "\"expires\":{\"type\":\"string\",\"description\":\"YYYY-MM-DD or never (the CLI's "           \
+    "form)\"},"                                                                                    \
+    "\"bouquets\":{\"type\":[\"array\",\"null\"],\"maxItems\":256,\"items\":{\"oneOf\":["          \
+    "{\"type\":\"string\",\"description\":\"a bouquet name\"},"                                    \
+    "{\"type\":\"integer\",\"description\":\"a bouquet id\"},"                                     \
+    "{\"type\":\"object\",\"required\":[\"id\"],\"properties\":{\"id\":{\"type\":\"integer\"},"    \
+    "\"name\":{\"type\":\"string\"}}}]}}"
 
 static const struct admin_schema schemas[] = {
     {"Line",
-     "{\"type\":\"object\",\"required\":[\"id\",\"username\",\"password\",\"status\","
-     "\"max_connections\",\"exp_date\",\"exp_date_epoch\",\"is_trial\",\"enabled\",\"banned\","
-     "\"allowed_outputs\",\"message\",\"bouquets\",\"created_at\",\"updated_at\"],"
+     "{\"type\":\"object\",\"additionalProperties\":false,"
+     "\"required\":[\"id\",\"username\",\"password\",\"status\",\"max_connections\",\"exp_date\","
+     "\"exp_date_epoch\",\"is_trial\",\"enabled\",\"banned\",\"allowed_outputs\",\"message\","
+     "\"notes\",\"bouquets\",\"created_at\",\"updated_at\"],"
      "\"properties\":{\"id\":{\"type\":\"integer\"},"
+     "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
+     "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
      "\"status\":{\"enum\":[\"Active\",\"Expired\",\"Disabled\",\"Banned\"]},"
+     "\"max_connections\":{\"type\":\"integer\",\"minimum\":0},"
      "\"exp_date\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},"
      "\"exp_date_epoch\":{\"type\":[\"integer\",\"null\"]},"
+     "\"is_trial\":{\"type\":\"boolean\"},\"enabled\":{\"type\":\"boolean\"},"
+     "\"banned\":{\"type\":\"boolean\"},"
+     "\"allowed_outputs\":{\"type\":\"array\",\"items\":{\"enum\":[\"ts\",\"m3u8\"]}},"
+     "\"message\":{\"type\":\"string\"},\"notes\":{\"type\":\"string\"},"
+     "\"bouquets\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"additionalProperties\":"
+     "false,\"required\":[\"id\",\"name\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
+     "\"name\":{\"type\":\"string\"}}}},"
      "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-     "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}," LINE_PROPS "}}"},
+     "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"},
     {"LineCreate", "{\"type\":\"object\",\"required\":[\"username\"],"
                    "\"examples\":[{\"username\":\"example\",\"password\":\"Example.pw-1\","
-                   "\"max_connections\":2,\"expires\":\"2030-01-01\"}],\"properties\":{"
-                   "\"expires\":{\"type\":\"string\",\"description\":\"YYYY-MM-DD or never\"},"
-                   "\"exp_date\":{\"type\":[\"integer\",\"null\"]}," LINE_PROPS "}}"},
+                   "\"max_connections\":2,\"exp_date\":\"2030-01-01\"}],\"properties\":{"
+                   "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
+                   "\"plan_id\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"the plan "
+                   "gives max_connections, allowed_outputs, bouquets, is_trial and exp_date = "
+                   "now + its duration; members given here override it\"}," LINE_PROPS "}}"},
     {"LinePatch", "{\"type\":\"object\",\"description\":\"JSON Merge Patch of a Line\","
                   "\"examples\":[{\"max_connections\":3,\"message\":null}],"
-                  "\"properties\":{\"expires\":{\"type\":\"string\"},"
-                  "\"exp_date\":{\"type\":[\"integer\",\"null\"]}," LINE_PROPS "}}"},
+                  "\"properties\":{" LINE_PROPS "}}"},
+    {"LineExtend",
+     "{\"type\":\"object\",\"description\":\"exactly one of days, months, until\","
+     "\"examples\":[{\"days\":30}],\"minProperties\":1,\"maxProperties\":1,"
+     "\"properties\":{\"days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":3650},"
+     "\"months\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":120},"
+     "\"until\":{\"type\":\"string\",\"description\":\"RFC 3339 or YYYY-MM-DD, after the "
+     "current expiry\"}}}"},
     {"LineList",
      "{\"type\":\"object\",\"required\":[\"items\",\"total\",\"page\",\"page_size\"],"
      "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"

@@ -15,6 +15,7 @@
 
 #include "admin/admin_priv.h"
 #include "admin/resource.h"
+#include "domain/lines.h"
 #include "domain/streams.h"
 #include "stream/live.h"
 
@@ -194,19 +195,45 @@ static void restart_post(struct admin_call *c)
 
 /* ---- sessions --------------------------------------------------------------------- */
 
-static int sessions_work(struct admin_call *c)
+/* The filters of a session list (into s, field errors into c->err). */
+static void session_filters_of(struct admin_call *c, struct list_state *s)
 {
-    struct list_state *s = NULL;
-    int rc = parse_list(c, &s);
-    if (!s) /* out of memory: parse_list set the error */
-        return rc;
     s->kind = admin_query(c, "kind");
     if (s->kind && strcmp(s->kind, "live") != 0 && strcmp(s->kind, "hls") != 0 &&
         strcmp(s->kind, "movie") != 0 && strcmp(s->kind, "episode") != 0)
         dom_err_field(&c->err, "kind", "unknown", "kind is one of live, hls, movie, episode");
     s->line_id = admin_query_id(c, "line_id");
     s->stream_id = admin_query_id(c, "stream_id");
+}
+
+static int sessions_work(struct admin_call *c)
+{
+    struct list_state *s = NULL;
+    int rc = parse_list(c, &s);
+    if (!s) /* out of memory: parse_list set the error */
+        return rc;
+    session_filters_of(c, s);
     return c->err.status ? -EINVAL : rc;
+}
+
+/* GET /api/v1/lines/{id}/sessions: the connections of one line (404 for a
+ * line that does not exist; none for one that is not watching). */
+static int line_sessions_work(struct admin_call *c)
+{
+    struct list_state *s = NULL;
+    int rc = parse_list(c, &s);
+    if (!s) /* out of memory: parse_list set the error */
+        return rc;
+    session_filters_of(c, s);
+    if (c->err.status)
+        return -EINVAL;
+    struct db_line l = {0};
+    int64_t id;
+    if (admin_param_id(c, 0, "line", &id) || dom_line_get_id(c->db, id, &l, &c->err))
+        return -ENOENT;
+    db_line_clear(&l);
+    s->line_id = id;
+    return rc;
 }
 
 static void sessions_post(struct admin_call *c)
@@ -258,6 +285,11 @@ static const struct admin_route_ext ext_stop = {.work = stop_work, .post = stop_
 static const struct admin_route_ext ext_restart = {.work = restart_work, .post = restart_post};
 static const struct admin_route_ext ext_sessions = {
     .work = sessions_work, .post = sessions_post, .list = true, .filters = session_filters};
+static const char *const line_session_filters[] = {"kind", "stream_id", NULL};
+static const struct admin_route_ext ext_line_sessions = {.work = line_sessions_work,
+                                                         .post = sessions_post,
+                                                         .list = true,
+                                                         .filters = line_session_filters};
 static const struct admin_route_ext ext_kill = {.work = kill_work, .post = kill_post};
 
 static const struct route routes[] = {
@@ -279,6 +311,9 @@ static const struct route routes[] = {
      &ext_restart},
     {ROUTE_GET, "/api/v1/sessions", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
      "Every live, HLS and VOD connection", "sessions", NULL, "SessionList", 200, &ext_sessions},
+    {ROUTE_GET, "/api/v1/lines/{id}/sessions", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
+     "The connections of one line (as GET /sessions?line_id=)", "lines", NULL, "SessionList", 200,
+     &ext_line_sessions},
     {ROUTE_DELETE, "/api/v1/sessions/{id}", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "lines:write",
      "Cut a connection", "sessions", NULL, NULL, 204, &ext_kill},
 };

@@ -12,6 +12,8 @@ extern const struct admin_resource admin_res_live;
 extern const struct admin_resource admin_res_accounts;
 extern const struct admin_resource admin_res_dashboard;
 extern const struct admin_resource admin_res_content;
+extern const struct admin_resource admin_res_plans;
+extern const struct admin_resource admin_res_settings;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -22,6 +24,8 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_accounts,
     &admin_res_dashboard,
     &admin_res_content,
+    &admin_res_plans,
+    &admin_res_settings,
     NULL,
 };
 // clang-format on

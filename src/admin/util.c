@@ -13,6 +13,7 @@
 #include "admin/admin_priv.h"
 #include "core/hash.h"
 #include "domain/admin_auth.h"
+#include "domain/time.h"
 
 int admin_add_header(struct admin_call *c, const char *name, const char *value)
 {
@@ -67,19 +68,8 @@ int admin_parse_time(struct admin_call *c, const char *field, const char *text, 
 {
     if (unix && parse_i64(text, 0, INT64_MAX / 2, out))
         return 0;
-    static const char *const forms[] = {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"};
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-        struct tm tm;
-        memset(&tm, 0, sizeof(tm));
-        const char *end = strptime(text, forms[i], &tm);
-        if (end && !*end) {
-            *out = (int64_t)timegm(&tm);
-            return 0;
-        }
-    }
-    return dom_err_field(&c->err, field, "format", "%s",
-                         unix ? "Unix seconds, an RFC 3339 UTC time or YYYY-MM-DD"
-                              : "an RFC 3339 UTC time (2027-01-31T00:00:00Z) or YYYY-MM-DD");
+    /* RFC 3339 (offsets applied) or YYYY-MM-DD, range-checked: domain/time.c */
+    return dom_parse_time(field, text, out, &c->err);
 }
 
 int admin_param_id(struct admin_call *c, size_t i, const char *what, int64_t *id)
@@ -292,19 +282,7 @@ bool admin_if_match(struct admin_call *c, const char *current_etag)
 
 void admin_write_time(struct jsonw *w, const char *key, int64_t t, bool null_zero)
 {
-    jsonw_key(w, key);
-    if (null_zero && t == 0) {
-        jsonw_null(w);
-        return;
-    }
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char s[32];
-    if (!gmtime_r(&tt, &tm) || strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        jsonw_null(w);
-        return;
-    }
-    jsonw_str(w, s);
+    dom_write_time(w, key, t, null_zero);
 }
 
 /* ---- problem+json -------------------------------------------------------------------- */
@@ -374,6 +352,19 @@ int admin_audit(struct admin_call *c, const char *action, const char *entity, in
         .at = c->now,
     };
     return dom_audit_write(c->db, &row, &c->err);
+}
+
+int admin_answer_change(struct admin_call *c, const char *action, const char *entity, int64_t id,
+                        const char *before, const char *after)
+{
+    int rc = admin_audit(c, action, entity, id, before, after);
+    if (rc < 0)
+        return rc;
+    buf_reset(&c->out);
+    buf_puts(&c->out, after);
+    admin_set_etag(c);
+    admin_notify_change(c, entity, id, action);
+    return 0;
 }
 
 void admin_notify_change(struct admin_call *c, const char *entity, int64_t id, const char *action)

@@ -18,6 +18,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "db/db.h"
+#include "domain/admin_auth.h"
 #include "domain/admins.h"
 
 static const char usage_add[] =
@@ -33,7 +34,7 @@ static const char usage_add[] =
 static const char usage_passwd[] =
     "usage: xtreamd admin passwd NAME [--password-file FILE] [--data DIR]\n"
     "  Replaces the password of an admin; without --password-file a random one is\n"
-    "  generated and printed once.\n";
+    "  generated and printed once. Ends the account's admin API login sessions.\n";
 
 static const char usage_set[] =
     "usage: xtreamd admin set NAME [--role admin|viewer] [--disabled yes|no] [--data DIR]\n"
@@ -163,6 +164,12 @@ static int admin_passwd(int argc, char **argv)
     struct dom_admin_secret s;
     dom_error_reset(&e);
     r = dom_admin_set_password(db, name, file ? pw : NULL, &s, &e);
+    if (r == 0) { /* a stolen session must not outlive the old password */
+        struct db_admin a;
+        if ((r = dom_admin_get(db, name, &a, &e)) == 0)
+            r = dom_session_end_all(db, a.id, 0, &e);
+        db_admin_clear(&a);
+    }
     db_close(db);
     sodium_memzero(pw, sizeof(pw));
     if (r)

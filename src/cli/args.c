@@ -278,6 +278,11 @@ int cli_print_json(json_t *j)
     return 0;
 }
 
+int cli_print_json_text(const char *text)
+{
+    return cli_print_json(text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL);
+}
+
 int cli_open_db(const char *cmd, const char *data_dir, struct db **out)
 {
     int rc = db_open(data_dir, out);

@@ -40,6 +40,7 @@ int cli_stream(int argc, char **argv);  /* cli/stream.c */
 int cli_channel(int argc, char **argv); /* cli/channel.c: channel and connections */
 int cli_epg(int argc, char **argv);
 int cli_admin(int argc, char **argv); /* cli/admin.c: admin accounts */
+int cli_plan(int argc, char **argv);  /* cli/plan.c: plans (packages) */
 int cli_token(int argc, char **argv); /* cli/token.c: API tokens */
 /* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
 int cli_library(int argc, char **argv);
@@ -177,6 +178,9 @@ int cli_dom_fail(const char *cmd, const struct dom_error *e, const struct cli_fi
 /* Prints j (consumed, may be NULL) to stdout as indented JSON and a newline;
  * -EIO when there was nothing to print or the write failed. */
 int cli_print_json(json_t *j);
+/* The same for JSON text a domain serialiser wrote (e.g. dom_line_write_json),
+ * re-indented; -EIO when it is not JSON or the write failed. */
+int cli_print_json_text(const char *text);
 
 /* Writes s as a table cell: truncated to `width` display bytes, padded. */
 void cli_print_cell(const char *s, int width);

@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  demo        create a demo catalogue, bouquet and line\n"
     "  import m3u  import live channels or movies from an M3U playlist\n"
     "  line        add, change, list, show and delete subscriber lines\n"
+    "  plan        add, change, list, show and delete plans (what a new line gets)\n"
     "  bouquet     add, list and delete bouquets\n"
     "  category    list categories\n"
     "  stream      add, list, show, change and delete live channels\n"
@@ -53,14 +54,23 @@ static int cmd_version(int argc, char **argv)
 /* Every command but serve (which is run before the log level is lowered) and
  * help (which takes a command name). */
 static const struct cli_cmd commands[] = {
-    {"version", cmd_version},   {"--version", cmd_version},
-    {"demo", cli_demo},         {"import", cli_import},
-    {"line", cli_line},         {"bouquet", cli_bouquet},
-    {"category", cli_category}, {"stream", cli_stream},
-    {"channel", cli_channel},   {"connections", cli_channel},
-    {"epg", cli_epg},           {"vod", cli_library},
-    {"series", cli_library},    {"admin", cli_admin},
-    {"token", cli_token},       {NULL, NULL},
+    {"version", cmd_version},
+    {"--version", cmd_version},
+    {"demo", cli_demo},
+    {"import", cli_import},
+    {"line", cli_line},
+    {"bouquet", cli_bouquet},
+    {"category", cli_category},
+    {"stream", cli_stream},
+    {"channel", cli_channel},
+    {"connections", cli_channel},
+    {"epg", cli_epg},
+    {"vod", cli_library},
+    {"series", cli_library},
+    {"admin", cli_admin},
+    {"token", cli_token},
+    {"plan", cli_plan},
+    {NULL, NULL},
 };
 
 int cli_main(int argc, char **argv)
@@ -81,7 +91,8 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "category") == 0 || strcmp(argv[2], "import") == 0 ||
             strcmp(argv[2], "demo") == 0 || strcmp(argv[2], "vod") == 0 ||
             strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0 ||
-            strcmp(argv[2], "admin") == 0 || strcmp(argv[2], "token") == 0)
+            strcmp(argv[2], "admin") == 0 || strcmp(argv[2], "token") == 0 ||
+            strcmp(argv[2], "plan") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

@@ -16,6 +16,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "core/buf.h"
+#include "core/jsonw.h"
 #include "db/db.h"
 #include "domain/lines.h"
 
@@ -33,6 +35,10 @@ static const char usage_add[] =
     "  --outputs LIST           allowed outputs, comma-separated from ts, m3u8\n"
     "                           (aliases mpegts, hls; default ts,m3u8)\n"
     "  --message TEXT           message shown by players (max 1024 bytes)\n"
+    "  --notes TEXT             the operator's notes (max 4096 bytes, never shown to clients)\n"
+    "  --plan NAME              take max connections, outputs, bouquets, trial and the\n"
+    "                           expiry (now + its duration) from this plan (xtreamd plan);\n"
+    "                           the options above override it\n"
     "  --data DIR               data directory (default " CLI_DEFAULT_DATA ")\n";
 
 static const char usage_set[] =
@@ -49,6 +55,7 @@ static const char usage_set[] =
     "  --no-bouquets            remove every bouquet from the line\n"
     "  --outputs LIST           comma-separated from ts, m3u8 (aliases mpegts, hls)\n"
     "  --message TEXT           ('' clears it)\n"
+    "  --notes TEXT             ('' clears it)\n"
     "  --data DIR               data directory (default " CLI_DEFAULT_DATA ")\n";
 
 static const char usage_list[] = "usage: xtreamd line list [--json] [--data DIR]\n"
@@ -56,6 +63,12 @@ static const char usage_list[] = "usage: xtreamd line list [--json] [--data DIR]
                                  "  max connections and bouquets.\n";
 
 static const char usage_show[] = "usage: xtreamd line show USERNAME [--json] [--data DIR]\n";
+
+static const char usage_extend[] =
+    "usage: xtreamd line extend USERNAME (--days N | --months N | --until DATE) [--data DIR]\n"
+    "  Extends a line from the later of now and its expiry: N days (1-3650), N calendar\n"
+    "  months (1-120), or until DATE (YYYY-MM-DD or RFC 3339; after the current expiry).\n"
+    "  A line that never expires cannot be extended (give it --expires with 'line set').\n";
 
 static const char usage_del[] = "usage: xtreamd line del USERNAME [--data DIR]\n"
                                 "  Deletes a line (and its devices and bouquet links).\n";
@@ -66,6 +79,8 @@ static const char usage_line[] = "usage: xtreamd line COMMAND ...\n"
                                  "  set USERNAME [options]              change a line\n"
                                  "  list [--json]                       list lines\n"
                                  "  show USERNAME [--json]              show one line\n"
+                                 "  extend USERNAME --days N|--months N|--until DATE\n"
+                                 "                                      extend a line\n"
                                  "  del USERNAME                        delete a line\n"
                                  "Run 'xtreamd line COMMAND --help' for the options of each.\n";
 
@@ -73,19 +88,18 @@ static const char usage_line[] = "usage: xtreamd line COMMAND ...\n"
 static const struct cli_field_name add_names[] = {
     {"max_connections", "--max-connections"},
     {"expires", "--expires"},
-    {"outputs", "--outputs"},
+    {"allowed_outputs", "--outputs"},
     {"message", "--message"},
+    {"notes", "--notes"},
     {"bouquets", "--bouquet"},
+    {"plan_id", "--plan"},
     {NULL, NULL},
 };
 static const struct cli_field_name set_names[] = {
-    {"password", "--password"},
-    {"max_connections", "--max-connections"},
-    {"expires", "--expires"},
-    {"outputs", "--outputs"},
-    {"message", "--message"},
-    {"bouquets", "--bouquet"},
-    {NULL, NULL},
+    {"password", "--password"}, {"max_connections", "--max-connections"},
+    {"expires", "--expires"},   {"allowed_outputs", "--outputs"},
+    {"message", "--message"},   {"notes", "--notes"},
+    {"bouquets", "--bouquet"},  {NULL, NULL},
 };
 
 /* Options shared by add and set, as given; the domain checks them. */
@@ -118,6 +132,8 @@ static int parse_line_opts(const char *cmd, const char *usage, bool is_set, int 
         CLI_OPT("--bouquet", CLI_LIST, &o->bouquets),
         CLI_OPT("--outputs", CLI_STR, &in->outputs),
         CLI_OPT("--message", CLI_STR, &in->message),
+        CLI_OPT("--notes", CLI_STR, &in->notes),
+        CLI_OPT("--plan", CLI_STR, &in->plan, .check = cli_check_nonempty, .disabled = is_set),
         CLI_OPT("--trial", CLI_TRI, &in->trial, .val = 1),
         CLI_OPT("--disabled", CLI_TRI, &in->enabled, .val = 0),
         CLI_OPT("--banned", CLI_TRI, &in->banned, .val = 1),
@@ -213,43 +229,22 @@ static void format_exp(const struct db_line *l, char *out, size_t n)
         strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-static json_t *line_json(const struct db_line *l, int64_t now)
+/* The admin API's representation (dom_line_write_json), so that scripts
+ * see one shape of a line everywhere. */
+static int print_lines_json(const struct db_line *v, size_t n, bool array, int64_t now)
 {
-    json_t *o = json_object();
-    json_t *outs = json_array();
-    json_t *bq = json_array();
-    if (!o || !outs || !bq)
-        goto fail;
-    const char *p = l->allowed_outputs;
-    while (*p) {
-        const char *c = strchr(p, ',');
-        size_t n = c ? (size_t)(c - p) : strlen(p);
-        if (n)
-            json_array_append_new(outs, json_stringn(p, n));
-        p += n + (c ? 1 : 0);
-    }
-    for (size_t i = 0; i < l->bouquet_count; i++)
-        json_array_append_new(bq, json_string(l->bouquets[i]));
-    json_object_set_new(o, "id", json_integer(l->id));
-    json_object_set_new(o, "username", json_string(l->username));
-    json_object_set_new(o, "password", json_string(l->password));
-    json_object_set_new(o, "status", json_string(dom_line_status(l, now)));
-    json_object_set_new(o, "exp_date", l->has_exp ? json_integer(l->exp_date) : json_null());
-    json_object_set_new(o, "is_trial", json_boolean(l->is_trial));
-    json_object_set_new(o, "enabled", json_boolean(l->enabled));
-    json_object_set_new(o, "banned", json_boolean(l->banned));
-    json_object_set_new(o, "max_connections", json_integer(l->max_connections));
-    json_object_set_new(o, "allowed_outputs", outs);
-    json_object_set_new(o, "bouquets", bq);
-    json_object_set_new(o, "message", json_string(l->message));
-    json_object_set_new(o, "created_at", json_integer(l->created_at));
-    json_object_set_new(o, "updated_at", json_integer(l->updated_at));
-    return o;
-fail:
-    json_decref(o);
-    json_decref(outs);
-    json_decref(bq);
-    return NULL;
+    struct buf b = BUF_INIT(0);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    if (array)
+        jsonw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        dom_line_write_json(&w, &v[i], now);
+    if (array)
+        jsonw_arr_end(&w);
+    int rc = b.err ? -EIO : cli_print_json_text(b.data);
+    buf_free(&b);
+    return rc;
 }
 
 static void join_bouquets(const struct db_line *l, char *out, size_t n)
@@ -303,10 +298,7 @@ static int line_list(int argc, char **argv)
     int64_t now = db_now();
     int ret = CLI_OK;
     if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; arr && i < n; i++)
-            json_array_append_new(arr, line_json(&v[i], now));
-        if (cli_print_json(arr))
+        if (print_lines_json(v, n, true, now))
             ret = CLI_FAIL;
     } else {
         printf("%-20s %-20s %-9s %-10s %5s  %s\n", "USERNAME", "PASSWORD", "STATUS", "EXPIRES",
@@ -347,7 +339,7 @@ static int line_show(int argc, char **argv)
     int64_t now = db_now();
     int ret = CLI_OK;
     if (json) {
-        if (cli_print_json(line_json(&l, now)))
+        if (print_lines_json(&l, 1, false, now))
             ret = CLI_FAIL;
     } else {
         char exp[40], bq[4096], created[32];
@@ -370,6 +362,7 @@ static int line_show(int argc, char **argv)
         printf("outputs:         %s\n", l.allowed_outputs);
         printf("bouquets:        %s\n", bq);
         printf("message:         %s\n", l.message);
+        printf("notes:           %s\n", l.notes);
         printf("created:         %s\n", created);
     }
     db_line_clear(&l);
@@ -395,11 +388,54 @@ static int line_del(int argc, char **argv)
     return CLI_OK;
 }
 
+static int line_extend(int argc, char **argv)
+{
+    const char *cmd = "xtreamd line extend", *data = CLI_DEFAULT_DATA, *user = NULL;
+    long long days = 0, months = 0;
+    struct dom_line_extend_in in = {0};
+    const struct cli_opt opts[] = {
+        CLI_OPT_DATA(&data),
+        CLI_OPT("--days", CLI_INT, &days, .min = 1, .max = DOM_EXTEND_DAYS_MAX),
+        CLI_OPT("--months", CLI_INT, &months, .min = 1, .max = DOM_EXTEND_MONTHS_MAX),
+        CLI_OPT("--until", CLI_STR, &in.until),
+        CLI_OPT_END,
+    };
+    static const struct cli_field_name names[] = {
+        {"days", "--days"}, {"months", "--months"}, {"until", "--until"}, {NULL, NULL}};
+    struct cli_pos pos = {.v = &user, .min = 1, .max = 1, .name = "USERNAME"};
+    int r = cli_parse(cmd, usage_extend, argc, argv, opts, &pos);
+    if (r)
+        return cli_parse_exit(r);
+    in.days = days;
+    in.months = months;
+    struct db *db;
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    struct dom_error e;
+    struct db_line l;
+    int64_t exp = 0;
+    dom_error_reset(&e);
+    r = dom_line_get(db, user, &l, &e);
+    if (r == 0) {
+        r = dom_line_extend(db, l.id, &in, db_now(), &exp, &e);
+        db_line_clear(&l);
+    }
+    db_close(db);
+    if (r)
+        return cli_dom_fail(cmd, &e, names);
+    l.has_exp = true;
+    l.exp_date = exp;
+    char when[40];
+    format_exp(&l, when, sizeof(when));
+    printf("Extended line %s until %s\n", user, when);
+    return CLI_OK;
+}
+
 int cli_line(int argc, char **argv)
 {
     static const struct cli_cmd cmds[] = {
-        {"add", line_add}, {"set", line_set},    {"list", line_list}, {"show", line_show},
-        {"del", line_del}, {"delete", line_del}, {NULL, NULL},
+        {"add", line_add}, {"set", line_set},    {"list", line_list},     {"show", line_show},
+        {"del", line_del}, {"delete", line_del}, {"extend", line_extend}, {NULL, NULL},
     };
     return cli_dispatch("xtreamd line", usage_line, cmds, argc, argv);
 }

@@ -2,7 +2,8 @@
  * cli/token: `xtreamd token add|list|revoke` — API tokens for scripts and
  * billing systems, minted on the server's own shell (the same service as
  * POST /api/v1/tokens: domain/admin_auth.c holds every rule). The secret is
- * printed once by add and never again. Single-threaded.
+ * printed once by add and never again. add and revoke write an audit-log row
+ * (admin "cli") in the transaction of their change. Single-threaded.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -16,12 +17,15 @@
 #include "db/db.h"
 #include "domain/admin_auth.h"
 #include "domain/admins.h"
+#include "domain/time.h"
+#include "domain/tx.h"
 
 static const char usage_add[] =
     "usage: xtreamd token add NAME --admin ACCOUNT --scope SCOPE [--scope SCOPE ...]\n"
-    "                         [--expires YYYY-MM-DD] [--data DIR]\n"
+    "                         [--expires TIME] [--data DIR]\n"
     "  Creates an API token owned by ACCOUNT and prints it once.\n"
-    "  SCOPE: read, lines:write, streams:write, content:write, admin.\n";
+    "  SCOPE: read, lines:write, streams:write, content:write, admin.\n"
+    "  TIME: RFC 3339 (2027-01-01T00:00:00Z) or YYYY-MM-DD (00:00 UTC); default never.\n";
 static const char usage_list[] = "usage: xtreamd token list [--json] [--data DIR]\n"
                                  "  Lists tokens (never their secrets).\n";
 static const char usage_revoke[] = "usage: xtreamd token revoke ID [--data DIR]\n"
@@ -51,6 +55,17 @@ static int add_scope(const char *cmd, const char *opt, const char *val, void *ct
     return 0;
 }
 
+/* The audit-log row of a change made here (no account: the server's shell). */
+static int cli_audit(struct db *db, const char *action, int64_t id, struct dom_error *e)
+{
+    struct dom_audit_row row = {.admin_username = "cli",
+                                .action = action,
+                                .entity = "token",
+                                .entity_id = id,
+                                .at = (int64_t)time(NULL)};
+    return dom_audit_write(db, &row, e);
+}
+
 static int token_add(int argc, char **argv)
 {
     const char *cmd = "xtreamd token add", *data = CLI_DEFAULT_DATA, *name = NULL;
@@ -76,25 +91,21 @@ static int token_add(int argc, char **argv)
     struct dom_token_in in = {.name = name};
     if (dom_scopes_parse(sc.v, sc.n, &in.scopes, &e))
         return cli_dom_fail(cmd, &e, names);
-    if (expires) {
-        struct tm tm;
-        memset(&tm, 0, sizeof(tm));
-        const char *end = strptime(expires, "%Y-%m-%d", &tm);
-        if (!end || *end) {
-            fprintf(stderr, "%s: --expires: want YYYY-MM-DD, got '%s'\n", cmd, expires);
-            return CLI_USAGE;
-        }
-        in.expires_at = (int64_t)timegm(&tm);
-    }
+    if (expires && dom_parse_time("expires_at", expires, &in.expires_at, &e))
+        return cli_dom_fail(cmd, &e, names);
     struct db *db;
     if (cli_open_db(cmd, data, &db))
         return CLI_FAIL;
     struct db_admin a = {0};
     struct dom_token_created made;
     r = dom_admin_get(db, owner, &a, &e);
-    if (r == 0) {
+    if (r == 0 && (r = dom_begin(db, &e)) == 0) {
         struct dom_principal p = {.admin_id = a.id, .viewer = strcmp(a.role, "viewer") == 0};
-        r = dom_token_create(db, &p, &in, (int64_t)time(NULL), &made, &e);
+        if ((r = dom_token_create(db, &p, &in, (int64_t)time(NULL), &made, &e)) == 0 &&
+            (r = cli_audit(db, "create", made.id, &e)) == 0)
+            r = dom_commit(db, &e);
+        if (r)
+            dom_rollback(db);
     }
     db_admin_clear(&a);
     db_close(db);
@@ -189,7 +200,13 @@ static int token_revoke(int argc, char **argv)
         return CLI_FAIL;
     struct dom_error e;
     dom_error_reset(&e);
-    r = dom_token_revoke(db, id, (int64_t)time(NULL), &e);
+    if ((r = dom_begin(db, &e)) == 0) {
+        if ((r = dom_token_revoke(db, id, (int64_t)time(NULL), &e)) == 0 &&
+            (r = cli_audit(db, "revoke", id, &e)) == 0)
+            r = dom_commit(db, &e);
+        if (r)
+            dom_rollback(db);
+    }
     db_close(db);
     if (r)
         return cli_dom_fail(cmd, &e, NULL);

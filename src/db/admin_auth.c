@@ -44,10 +44,16 @@ static int order_by(const struct db_page *p, const char *const *names, const cha
         n += (size_t)snprintf(out + n, outsz - n, "%s%s %s", k ? ", " : "", cols[i],
                               p->desc[k] ? "DESC" : "ASC");
     }
+    /* Ties break by id, named as the query names it ("t.id" in a join,
+     * where a bare "id" is ambiguous). */
+    const char *id_col = "id";
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(names[i], "id") == 0)
+            id_col = cols[i];
     if (p->nsort == 0)
         n += (size_t)snprintf(out + n, outsz - n, "%s", deflt);
     else if (!by_id)
-        n += (size_t)snprintf(out + n, outsz - n, ", id ASC");
+        n += (size_t)snprintf(out + n, outsz - n, ", %s ASC", id_col);
     return n < outsz ? 0 : -E2BIG;
 }
 
@@ -187,6 +193,16 @@ int db_session_purge(struct db *db, int64_t now)
     if (db_prepare(db, "DELETE FROM admin_sessions WHERE expires_at < ?1", &st))
         return -EIO;
     sqlite3_bind_int64(st, 1, now);
+    return exec_bound(db, st, "admin_sessions", false);
+}
+
+int db_session_delete_admin(struct db *db, int64_t admin_id, int64_t except_id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "DELETE FROM admin_sessions WHERE admin_id = ?1 AND id != ?2", &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, admin_id);
+    sqlite3_bind_int64(st, 2, except_id);
     return exec_bound(db, st, "admin_sessions", false);
 }
 

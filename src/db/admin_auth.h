@@ -40,6 +40,8 @@ int db_session_insert(struct db *db, const char *token_hash, int64_t admin_id, c
 int db_session_get(struct db *db, const char *token_hash, struct db_auth_row *out);
 int db_session_touch(struct db *db, int64_t id, int64_t now, int64_t expires_at);
 int db_session_delete(struct db *db, const char *token_hash);
+/* Deletes every session of admin_id except the one with id except_id (0: none kept). */
+int db_session_delete_admin(struct db *db, int64_t admin_id, int64_t except_id);
 /* Deletes sessions that expired before now. */
 int db_session_purge(struct db *db, int64_t now);
 

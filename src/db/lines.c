@@ -1,6 +1,7 @@
 #include "db/lines.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ void db_line_clear(struct db_line *l)
     free(l->password);
     free(l->allowed_outputs);
     free(l->message);
+    free(l->notes);
+    free(l->bouquet_ids);
     for (size_t i = 0; i < l->bouquet_count; i++)
         free(l->bouquets[i]);
     free(l->bouquets);
@@ -41,6 +44,7 @@ static void bind_fields(sqlite3_stmt *st, const struct db_line *l, int64_t now)
                       SQLITE_STATIC);
     sqlite3_bind_text(st, 8, l->message ? l->message : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_text(st, 11, l->notes ? l->notes : "", -1, SQLITE_STATIC);
 }
 
 int db_line_insert(struct db *db, struct db_line *l)
@@ -49,8 +53,8 @@ int db_line_insert(struct db *db, struct db_line *l)
     int64_t now = db_now();
     if (db_prepare(db,
                    "INSERT INTO lines (password, max_connections, exp_date, is_trial, enabled,"
-                   " banned, allowed_outputs, message, updated_at, username, created_at)"
-                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9)",
+                   " banned, allowed_outputs, message, updated_at, username, notes, created_at)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9)",
                    &st))
         return -EIO;
     bind_fields(st, l, now);
@@ -74,7 +78,7 @@ int db_line_update(struct db *db, struct db_line *l)
     if (db_prepare(db,
                    "UPDATE lines SET password = ?1, max_connections = ?2, exp_date = ?3,"
                    " is_trial = ?4, enabled = ?5, banned = ?6, allowed_outputs = ?7,"
-                   " message = ?8, updated_at = ?9 WHERE id = ?10",
+                   " message = ?8, updated_at = ?9, notes = ?11 WHERE id = ?10",
                    &st))
         return -EIO;
     bind_fields(st, l, now);
@@ -127,7 +131,7 @@ fail:
 
 #define LINE_COLS                                                                                  \
     "id, username, password, max_connections, exp_date, is_trial, enabled, banned,"                \
-    " allowed_outputs, message, created_at, updated_at"
+    " allowed_outputs, message, created_at, updated_at, notes"
 
 static int read_row(sqlite3_stmt *st, struct db_line *l)
 {
@@ -145,45 +149,76 @@ static int read_row(sqlite3_stmt *st, struct db_line *l)
     l->message = db_col_strdup(st, 9);
     l->created_at = sqlite3_column_int64(st, 10);
     l->updated_at = sqlite3_column_int64(st, 11);
-    if (!l->username || !l->password || !l->allowed_outputs || !l->message) {
+    l->notes = db_col_strdup(st, 12);
+    if (!l->username || !l->password || !l->allowed_outputs || !l->message || !l->notes) {
         db_line_clear(l);
         return -ENOMEM;
     }
     return 0;
 }
 
-static int read_bouquet_name(void *ctx, sqlite3_stmt *st, void *row)
+struct bq_row {
+    int64_t id;
+    char *name;
+};
+
+static int read_bouquet(void *ctx, sqlite3_stmt *st, void *row)
 {
-    char **name = row;
+    struct bq_row *r = row;
     (void)ctx;
-    *name = db_col_strdup(st, 0);
-    return *name ? 0 : -ENOMEM;
+    r->id = sqlite3_column_int64(st, 0);
+    r->name = db_col_strdup(st, 1);
+    return r->name ? 0 : -ENOMEM;
 }
 
+/* Fills l->bouquets and l->bouquet_ids (two arrays, so that the names stay a
+ * plain char ** for the callers that print them). */
 static int load_bouquets(struct db *db, sqlite3_stmt *st, struct db_line *l)
 {
-    void *names = NULL;
+    void *v = NULL;
+    size_t n = 0;
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, l->id);
-    int ret = db_step_rows(db, st, "lines", sizeof(*l->bouquets), 4, read_bouquet_name, NULL,
-                           &names, &l->bouquet_count);
-    l->bouquets = names;
+    int ret = db_step_rows(db, st, "lines", sizeof(struct bq_row), 4, read_bouquet, NULL, &v, &n);
+    struct bq_row *rows = v;
+    if (ret == 0 && n) {
+        l->bouquets = calloc(n, sizeof(*l->bouquets));
+        l->bouquet_ids = calloc(n, sizeof(*l->bouquet_ids));
+        if (!l->bouquets || !l->bouquet_ids)
+            ret = -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ret == 0) {
+            l->bouquets[i] = rows[i].name;
+            l->bouquet_ids[i] = rows[i].id;
+            l->bouquet_count = i + 1;
+        } else {
+            free(rows[i].name);
+        }
+    }
+    free(rows);
     return ret;
 }
 
 static const char bouquet_sql[] =
-    "SELECT b.name FROM line_bouquets lb JOIN bouquets b ON b.id = lb.bouquet_id"
+    "SELECT b.id, b.name FROM line_bouquets lb JOIN bouquets b ON b.id = lb.bouquet_id"
     " WHERE lb.line_id = ?1 ORDER BY lb.position, b.id";
 
-int db_line_get(struct db *db, const char *username, struct db_line *out)
+/* Loads the line of a one-parameter query (by username or by id). */
+static int get_one(struct db *db, const char *where, const char *username, int64_t id,
+                   struct db_line *out)
 {
     sqlite3_stmt *st = NULL, *bq = NULL;
+    char sql[256];
     int ret = -EIO;
     memset(out, 0, sizeof(*out));
-    if (db_prepare(db, "SELECT " LINE_COLS " FROM lines WHERE username = ?1", &st) ||
-        db_prepare(db, bouquet_sql, &bq))
+    snprintf(sql, sizeof(sql), "SELECT " LINE_COLS " FROM lines WHERE %s = ?1", where);
+    if (db_prepare(db, sql, &st) || db_prepare(db, bouquet_sql, &bq))
         goto fail;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    if (username)
+        sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_DONE) {
         ret = -ENOENT;
@@ -202,6 +237,16 @@ fail:
     sqlite3_finalize(st);
     sqlite3_finalize(bq);
     return ret;
+}
+
+int db_line_get(struct db *db, const char *username, struct db_line *out)
+{
+    return get_one(db, "username", username, 0, out);
+}
+
+int db_line_get_id(struct db *db, int64_t id, struct db_line *out)
+{
+    return get_one(db, "id", NULL, id, out);
 }
 
 void db_line_list_free(struct db_line *lines, size_t n)
@@ -253,4 +298,238 @@ fail:
 int db_line_delete(struct db *db, const char *username)
 {
     return db_delete_where_text(db, "DELETE FROM lines WHERE username = ?1", username);
+}
+
+int db_line_delete_id(struct db *db, int64_t id)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db, "DELETE FROM lines WHERE id = ?1", &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = step_err(db, rc);
+    else if (sqlite3_changes(db->sql) == 0)
+        ret = -ENOENT;
+    sqlite3_finalize(st);
+    return ret;
+}
+
+const char *const db_line_sort_keys[] = {
+    "id", "username", "exp_date", "created_at", "updated_at", "max_connections", NULL,
+};
+
+/* The SQL of each sort key, "%s" standing for the direction. exp_date puts
+ * never-expiring lines (NULL) after every date, as the expression index of
+ * migration 5 orders them. */
+static const char *const sort_sql[] = {
+    "id %s",         "username %s",   "exp_date IS NULL %s, exp_date %s",
+    "created_at %s", "updated_at %s", "max_connections %s",
+};
+
+/* Whether q is long enough for the trigram index (3+ characters, not
+ * bytes: FTS5's trigram MATCH finds nothing for shorter ones). */
+static bool q_indexed(const char *q)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)q; *p; p++)
+        chars += (*p & 0xC0) != 0x80;
+    return chars >= 3;
+}
+
+/* The WHERE clause of a filter: dom_line_state() in SQL (line_state.h:
+ * banned > disabled > expired > active; exp_date NULL or 0 = never). The
+ * unit test test_line_status_sql checks both agree on every combination.
+ * q: the LIKE test is the meaning; for 3+ characters the trigram index
+ * (lines_search, migration 5) narrows the rows first.
+ * Parameters: ?1 now, ?2 expires_before, ?3 expires_after, ?4 bouquet, ?5 q
+ * (LIKE pattern), ?8 q (FTS5 phrase). */
+static int where_sql(const struct db_line_filter *f, const struct db_page *p, char *out, size_t n)
+{
+    static const char *const status[] = {
+        [DB_LINE_ANY] = "1",
+        [DB_LINE_ACTIVE] = ("banned = 0 AND enabled = 1 AND (exp_date IS NULL OR exp_date = 0"
+                            " OR exp_date > ?1)"),
+        [DB_LINE_EXPIRED] = "banned = 0 AND enabled = 1 AND exp_date <> 0 AND exp_date <= ?1",
+        [DB_LINE_DISABLED] = "banned = 0 AND enabled = 0",
+        [DB_LINE_BANNED] = "banned = 1",
+        [DB_LINE_TRIAL] = "is_trial = 1",
+    };
+    if ((unsigned)f->status > DB_LINE_TRIAL)
+        return -EINVAL;
+    bool q = p->q && *p->q;
+    int w = snprintf(out, n, " WHERE (%s)%s%s%s%s%s", status[f->status],
+                     f->has_expires_before ? " AND exp_date <> 0 AND exp_date < ?2" : "",
+                     f->has_expires_after ? " AND exp_date <> 0 AND exp_date > ?3" : "",
+                     f->bouquet_id ? " AND id IN (SELECT line_id FROM line_bouquets"
+                                     " WHERE bouquet_id = ?4)"
+                                   : "",
+                     q && q_indexed(p->q) ? " AND id IN (SELECT rowid FROM lines_search"
+                                            " WHERE lines_search MATCH ?8)"
+                                          : "",
+                     q ? " AND (username LIKE ?5 ESCAPE '\\' OR notes LIKE ?5 ESCAPE '\\')" : "");
+    return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
+static int order_sql(const struct db_page *p, char *out, size_t n)
+{
+    size_t len = 0;
+    bool has_id = false;
+    const char *last_dir = "ASC";
+    int w = snprintf(out, n, " ORDER BY ");
+    if (w < 0 || (size_t)w >= n)
+        return -ENAMETOOLONG;
+    len = (size_t)w;
+    for (size_t i = 0; i < p->nsort; i++) {
+        size_t k = 0;
+        while (db_line_sort_keys[k] && (!p->sort[i] || strcmp(db_line_sort_keys[k], p->sort[i])))
+            k++;
+        if (!db_line_sort_keys[k])
+            return -EINVAL;
+        const char *dir = p->desc[i] ? "DESC" : "ASC";
+        char one[96];
+        /* The format comes from sort_sql (a fixed table), never the request. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(one, sizeof(one), sort_sql[k], dir, dir);
+#pragma GCC diagnostic pop
+        w = snprintf(out + len, n - len, "%s%s", i ? ", " : "", one);
+        if (w < 0 || (size_t)w >= n - len)
+            return -ENAMETOOLONG;
+        len += (size_t)w;
+        has_id = has_id || k == 0;
+        last_dir = dir;
+    }
+    if (!has_id) {
+        w = snprintf(out + len, n - len, "%sid %s", p->nsort ? ", " : "", last_dir);
+        if (w < 0 || (size_t)w >= n - len)
+            return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+/* q as one FTS5 phrase ("..." with '"' doubled); NULL when out of memory. */
+static char *fts_phrase(const char *q)
+{
+    size_t n = strlen(q), j = 0;
+    char *s = malloc(2 * n + 3);
+    if (!s)
+        return NULL;
+    s[j++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '"')
+            s[j++] = '"';
+        s[j++] = q[i];
+    }
+    s[j++] = '"';
+    s[j] = '\0';
+    return s;
+}
+
+/* "%q%" with LIKE's wildcards in q escaped by '\'; NULL when out of memory. */
+static char *like_pattern(const char *q)
+{
+    size_t n = strlen(q);
+    char *s = malloc(2 * n + 3);
+    if (!s)
+        return NULL;
+    size_t j = 0;
+    s[j++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (q[i] == '%' || q[i] == '_' || q[i] == '\\')
+            s[j++] = '\\';
+        s[j++] = q[i];
+    }
+    s[j++] = '%';
+    s[j] = '\0';
+    return s;
+}
+
+static void bind_filter(sqlite3_stmt *st, const struct db_line_filter *f, const char *like,
+                        const char *phrase)
+{
+    /* A parameter absent from the SQL text is a no-op to bind (index 0). */
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?1"), f->now);
+    if (f->has_expires_before)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?2"), f->expires_before);
+    if (f->has_expires_after)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?3"), f->expires_after);
+    if (f->bouquet_id)
+        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?4"), f->bouquet_id);
+    if (like)
+        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, "?5"), like, -1, SQLITE_STATIC);
+    if (phrase)
+        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, "?8"), phrase, -1, SQLITE_STATIC);
+}
+
+int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_page *p,
+                 struct db_line **out, size_t *n, int64_t *total)
+{
+    struct list_ctx x = {db, NULL};
+    sqlite3_stmt *st = NULL, *cnt = NULL;
+    char where[768], order[256], sql[1280];
+    char *like = NULL, *phrase = NULL;
+    void *v = NULL;
+    size_t len = 0;
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    if (p->limit < 1 || p->limit > DB_PAGE_LIMIT || p->offset < 0 || p->nsort > DB_SORT_MAX)
+        return -EINVAL;
+    int ret = where_sql(f, p, where, sizeof(where));
+    if (ret == 0)
+        ret = order_sql(p, order, sizeof(order));
+    if (ret)
+        return ret;
+    if (p->q && *p->q &&
+        (!(like = like_pattern(p->q)) || (q_indexed(p->q) && !(phrase = fts_phrase(p->q))))) {
+        free(like);
+        return -ENOMEM;
+    }
+    ret = -EIO;
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM lines%s", where);
+    if (db_prepare(db, sql, &cnt))
+        goto fail;
+    bind_filter(cnt, f, like, phrase);
+    int rc = sqlite3_step(cnt);
+    if (rc != SQLITE_ROW) {
+        ret = step_err(db, rc);
+        goto fail;
+    }
+    *total = sqlite3_column_int64(cnt, 0);
+    snprintf(sql, sizeof(sql), "SELECT " LINE_COLS " FROM lines%s%s LIMIT ?6 OFFSET ?7", where,
+             order);
+    if (db_prepare(db, sql, &st) || db_prepare(db, bouquet_sql, &x.bouquets))
+        goto fail;
+    bind_filter(st, f, like, phrase);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?6"), p->limit);
+    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?7"), p->offset);
+    ret = db_step_rows(db, st, "lines", sizeof(struct db_line), 16, read_line, &x, &v, &len);
+    if (ret)
+        goto fail;
+    *out = v;
+    *n = len;
+    v = NULL;
+    len = 0;
+fail:
+    sqlite3_finalize(cnt);
+    sqlite3_finalize(st);
+    sqlite3_finalize(x.bouquets);
+    db_line_list_free(v, len);
+    free(like);
+    free(phrase);
+    return ret;
+}
+
+int db_bouquet_id_exists(struct db *db, int64_t id)
+{
+    sqlite3_stmt *st;
+    int64_t got;
+    if (db_prepare(db, "SELECT id FROM bouquets WHERE id = ?1", &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, id);
+    int ret = db_step_id(db, st, "bouquets", &got);
+    sqlite3_finalize(st);
+    return ret;
 }

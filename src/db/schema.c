@@ -417,6 +417,59 @@ static const char migration_4[] =
     "CREATE INDEX audit_log_entity ON audit_log(entity, entity_id);"
     "CREATE INDEX audit_log_admin ON audit_log(admin_id);";
 
+/* Lines and plans for the admin API (db/lines.c db_line_page,
+ * db/plans.c): indexes for the list's sort keys and filters (100,000 lines,
+ * a page with its total in < 50 ms), and plans ("packages": what a line
+ * created from one gets). exp_date's index puts NULL (never) last, as the
+ * list's sort does. A plan has at most one of duration_days,
+ * duration_months and trial_hours (none: its lines never expire);
+ * trial_hours only on a trial plan. plan_bouquets keeps the plan's order. */
+static const char migration_5[] =
+    "CREATE INDEX lines_exp_date ON lines(exp_date IS NULL, exp_date);"
+    "CREATE INDEX lines_created_at ON lines(created_at);"
+    "CREATE INDEX lines_updated_at ON lines(updated_at);"
+    "CREATE INDEX lines_max_connections ON lines(max_connections);"
+    "CREATE INDEX line_bouquets_bouquet ON line_bouquets(bouquet_id, line_id);"
+    /* The list's q (a substring of username or notes): a trigram index kept
+     * by triggers, so a search of 3+ characters does not scan every line. */
+    "CREATE VIRTUAL TABLE lines_search USING fts5(username, notes, content='lines',"
+    "  content_rowid='id', tokenize='trigram');"
+    "INSERT INTO lines_search(lines_search) VALUES ('rebuild');"
+    "CREATE TRIGGER lines_search_ai AFTER INSERT ON lines BEGIN"
+    "  INSERT INTO lines_search(rowid, username, notes) VALUES (new.id, new.username, new.notes);"
+    "END;"
+    "CREATE TRIGGER lines_search_ad AFTER DELETE ON lines BEGIN"
+    "  INSERT INTO lines_search(lines_search, rowid, username, notes)"
+    "  VALUES ('delete', old.id, old.username, old.notes);"
+    "END;"
+    "CREATE TRIGGER lines_search_au AFTER UPDATE OF username, notes ON lines BEGIN"
+    "  INSERT INTO lines_search(lines_search, rowid, username, notes)"
+    "  VALUES ('delete', old.id, old.username, old.notes);"
+    "  INSERT INTO lines_search(rowid, username, notes) VALUES (new.id, new.username, new.notes);"
+    "END;"
+    "CREATE TABLE plans ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),"
+    "  duration_days INTEGER CHECK (duration_days > 0),"
+    "  duration_months INTEGER CHECK (duration_months > 0),"
+    "  trial_hours INTEGER CHECK (trial_hours > 0),"
+    "  max_connections INTEGER NOT NULL DEFAULT 1 CHECK (max_connections >= 0),"
+    "  allowed_outputs TEXT NOT NULL DEFAULT 'ts,m3u8',"
+    "  is_trial INTEGER NOT NULL DEFAULT 0 CHECK (is_trial IN (0,1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  CHECK ((duration_days IS NOT NULL) + (duration_months IS NOT NULL)"
+    "    + (trial_hours IS NOT NULL) <= 1),"
+    "  CHECK (trial_hours IS NULL OR is_trial = 1)"
+    ") STRICT;"
+    "CREATE TABLE plan_bouquets ("
+    "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+    "  bouquet_id INTEGER NOT NULL REFERENCES bouquets(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (plan_id, bouquet_id)"
+    ") STRICT;"
+    "CREATE INDEX plan_bouquets_bouquet ON plan_bouquets(bouquet_id);";
+
 /* Migration 6 (i10-content; reserved number: 4 and 5 belong to other
  * branches; when migration_5 (i10-lines) merges it goes before this one). Indexes for the admin
  * API's lists: sorting 50,000 channels by name for a deep page must walk an
@@ -426,6 +479,6 @@ static const char migration_6[] = "CREATE INDEX streams_name ON streams(name);"
                                   "CREATE INDEX movies_title ON movies(title);"
                                   "CREATE INDEX series_title ON series(title);";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
-                                     migration_6};
+const char *const db_migrations[] = {migration_1, migration_2, migration_3,
+                                     migration_4, migration_5, migration_6};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -8,6 +8,7 @@
 
 #include "db/admins.h"
 #include "domain/admins.h"
+#include "domain/text.h"
 
 #define TOUCH_EVERY 60 /* seconds between writes of a session's or token's last use */
 
@@ -113,10 +114,14 @@ struct brake_entry {
 
 static pthread_mutex_t brake_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct brake_entry brake_ip[DOM_BRAKE_SLOTS], brake_user[DOM_BRAKE_SLOTS];
-static uint64_t brake_dropped;
+static uint64_t brake_dropped, brake_refused, brake_locks;
 
-/* The entry of key in table t (created when create; the oldest is reused when
- * full, counted). Called with brake_mu held. */
+/* The entry of key in table t (created when create). When the key's window is
+ * full, the least recently active entry that is not locked is reused; a
+ * locked entry is never pushed out — otherwise a flood of fresh names or
+ * addresses would unlock the account or address being guessed. With every
+ * entry of the window locked the new key is not tracked (NULL). Either loss
+ * is counted (dom_login_brake_dropped). Called with brake_mu held. */
 static struct brake_entry *brake_find(struct brake_entry *t, const char *key, bool create,
                                       int64_t now)
 {
@@ -131,15 +136,16 @@ static struct brake_entry *brake_find(struct brake_entry *t, const char *key, bo
             return e;
         if (!e->key[0] && !free_slot)
             free_slot = e;
-        if (!oldest || e->last < oldest->last)
+        if (e->key[0] && e->locked_until <= now && (!oldest || e->last < oldest->last))
             oldest = e;
     }
     if (!create)
         return NULL;
     struct brake_entry *e = free_slot;
     if (!e) {
-        e = oldest;
         brake_dropped++;
+        if (!(e = oldest))
+            return NULL;
     }
     memset(e, 0, sizeof(*e));
     snprintf(e->key, sizeof(e->key), "%s", key);
@@ -157,6 +163,8 @@ int dom_login_brake_check(const char *ip, const char *username, int64_t now, int
     pthread_mutex_lock(&brake_mu);
     int64_t a = remaining(brake_find(brake_ip, ip ? ip : "", false, now), now);
     int64_t b = remaining(brake_find(brake_user, username ? username : "", false, now), now);
+    if (a > 0 || b > 0)
+        brake_refused++;
     pthread_mutex_unlock(&brake_mu);
     *retry_after = a > b ? a : b;
     return *retry_after > 0 ? -EAGAIN : 0;
@@ -164,6 +172,8 @@ int dom_login_brake_check(const char *ip, const char *username, int64_t now, int
 
 static void fail_one(struct brake_entry *e, int64_t now)
 {
+    if (!e)
+        return; /* untracked: the table window is all locked (counted) */
     if (now - e->window_start > DOM_BRAKE_WINDOW) {
         e->window_start = now;
         e->fails = 0;
@@ -177,6 +187,7 @@ static void fail_one(struct brake_entry *e, int64_t now)
     if (lock > DOM_BRAKE_LOCK_MAX)
         lock = DOM_BRAKE_LOCK_MAX;
     e->locks++;
+    brake_locks++;
     e->locked_until = now + lock;
     e->fails = 0;
     e->window_start = now;
@@ -208,7 +219,16 @@ void dom_login_brake_reset(void)
     pthread_mutex_lock(&brake_mu);
     memset(brake_ip, 0, sizeof(brake_ip));
     memset(brake_user, 0, sizeof(brake_user));
-    brake_dropped = 0;
+    brake_dropped = brake_refused = brake_locks = 0;
+    pthread_mutex_unlock(&brake_mu);
+}
+
+void dom_login_brake_counts(uint64_t *refused, uint64_t *locks, uint64_t *dropped)
+{
+    pthread_mutex_lock(&brake_mu);
+    *refused = brake_refused;
+    *locks = brake_locks;
+    *dropped = brake_dropped;
     pthread_mutex_unlock(&brake_mu);
 }
 
@@ -305,6 +325,13 @@ int dom_session_logout(struct db *db, const char *token, struct dom_error *e)
     return rc < 0 && rc != -ENOENT ? dom_err_internal(e, rc, "ending the session") : 0;
 }
 
+int dom_session_end_all(struct db *db, int64_t admin_id, int64_t keep_session_id,
+                        struct dom_error *e)
+{
+    int rc = db_session_delete_admin(db, admin_id, keep_session_id);
+    return rc < 0 ? dom_err_internal(e, rc, "ending the sessions") : 0;
+}
+
 /* ---- tokens ----------------------------------------------------------------------- */
 
 int dom_token_validate(const struct dom_principal *owner, const struct dom_token_in *in,
@@ -313,8 +340,8 @@ int dom_token_validate(const struct dom_principal *owner, const struct dom_token
     size_t nl = in->name ? strlen(in->name) : 0;
     if (nl == 0)
         dom_err_field(e, "name", "required", "name the token (what uses it)");
-    else if (nl > DOM_TOKEN_NAME_MAX)
-        dom_err_field(e, "name", "too_long", "at most %d bytes", DOM_TOKEN_NAME_MAX);
+    else /* bounded text: no control characters (it is printed by token list) */
+        dom_check_text("name", in->name, DOM_TOKEN_NAME_MAX, false, e);
     bool scopes_reported = false;
     for (size_t i = 0; i < e->nfields && !scopes_reported; i++)
         scopes_reported = strncmp(e->fields[i].field, "scopes", 6) == 0;
@@ -325,6 +352,15 @@ int dom_token_validate(const struct dom_principal *owner, const struct dom_token
     if (in->expires_at && in->expires_at <= now)
         dom_err_field(e, "expires_at", "range", "the expiry must be in the future");
     return e->status ? -EINVAL : 0;
+}
+
+int dom_token_may_manage(const struct dom_principal *caller, struct dom_error *e)
+{
+    if (!caller->token_id || (caller->scopes & DOM_SCOPE_ADMIN))
+        return 0;
+    return dom_err_set(e, 403, "FORBIDDEN",
+                       "tokens are created and revoked from a login session or with a token "
+                       "holding the admin scope");
 }
 
 int dom_token_create(struct db *db, const struct dom_principal *owner,

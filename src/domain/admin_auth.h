@@ -80,6 +80,11 @@ int dom_session_login(struct db *db, const char *username, const char *password,
 int dom_session_auth(struct db *db, const char *token, int64_t now, struct dom_principal *out,
                      struct dom_error *e);
 int dom_session_logout(struct db *db, const char *token, struct dom_error *e);
+/* Ends every session of an account but keep_session_id (0: all of them). A
+ * password change calls it: a stolen session must not outlive the password
+ * it was opened with. */
+int dom_session_end_all(struct db *db, int64_t admin_id, int64_t keep_session_id,
+                        struct dom_error *e);
 
 struct dom_token_in {
     const char *name;
@@ -95,6 +100,11 @@ struct dom_token_created {
  * viewer only read (422 scopes). dom_token_create runs it first. */
 int dom_token_validate(const struct dom_principal *owner, const struct dom_token_in *in,
                        int64_t now, struct dom_error *e);
+/* Whether caller may create or revoke tokens: a session (someone who logged
+ * in with a password) or a token holding the admin scope. A lesser token must
+ * neither mint its own successor (one that outlives its expiry or its
+ * revocation) nor revoke its account's other tokens: 403 FORBIDDEN. */
+int dom_token_may_manage(const struct dom_principal *caller, struct dom_error *e);
 int dom_token_create(struct db *db, const struct dom_principal *owner,
                      const struct dom_token_in *in, int64_t now, struct dom_token_created *out,
                      struct dom_error *e);
@@ -112,6 +122,9 @@ void dom_login_brake_ok(const char *ip, const char *username);
 void dom_login_brake_reset(void);
 /* Entries dropped because a table was full (a counted bound). */
 uint64_t dom_login_brake_dropped(void);
+/* Since start (or the last reset): logins refused while locked, locks set,
+ * entries dropped (for /metrics). */
+void dom_login_brake_counts(uint64_t *refused, uint64_t *locks, uint64_t *dropped);
 
 struct dom_audit_row {
     int64_t admin_id; /* 0: the local CLI */

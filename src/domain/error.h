@@ -23,15 +23,16 @@
 #define DOM_MAX_FIELD_ERRORS 8
 
 /* Stable codes (the `code` member of problem+json). */
-#define DOM_E_MALFORMED   "MALFORMED_BODY"      /* 400: not a JSON object */
-#define DOM_E_VALIDATION  "VALIDATION_FAILED"   /* 422: see fields */
-#define DOM_E_NOT_FOUND   "NOT_FOUND"           /* 404: the addressed entity */
-#define DOM_E_EXISTS      "ALREADY_EXISTS"      /* 409: a unique name is taken */
-#define DOM_E_REFERENCE   "UNKNOWN_REFERENCE"   /* 422: a named bouquet/category... is absent */
-#define DOM_E_REJECTED    "INPUT_REJECTED"      /* 422: an import's lines were refused */
-#define DOM_E_INTERNAL    "INTERNAL"            /* 500: database or memory failure */
-#define DOM_E_CREDENTIALS "INVALID_CREDENTIALS" /* 401: unknown, wrong or disabled login */
-#define DOM_E_LAST_ADMIN  "LAST_ADMIN"          /* 409: would leave no enabled admin-role account */
+#define DOM_E_MALFORMED     "MALFORMED_BODY"      /* 400: not a JSON object */
+#define DOM_E_VALIDATION    "VALIDATION_FAILED"   /* 422: see fields */
+#define DOM_E_NOT_FOUND     "NOT_FOUND"           /* 404: the addressed entity */
+#define DOM_E_EXISTS        "ALREADY_EXISTS"      /* 409: a unique name is taken */
+#define DOM_E_REFERENCE     "UNKNOWN_REFERENCE"   /* 422: a named bouquet/category... is absent */
+#define DOM_E_REJECTED      "INPUT_REJECTED"      /* 422: an import's lines were refused */
+#define DOM_E_INTERNAL      "INTERNAL"            /* 500: database or memory failure */
+#define DOM_E_CREDENTIALS   "INVALID_CREDENTIALS" /* 401: unknown, wrong or disabled login */
+#define DOM_E_LAST_ADMIN    "LAST_ADMIN"    /* 409: would leave no enabled admin-role account */
+#define DOM_E_NEVER_EXPIRES "NEVER_EXPIRES" /* 409: extending a line without an expiry */
 
 struct dom_field_error {
     char field[48];

@@ -69,33 +69,58 @@ static void get_outputs(json_t *v, struct dom_line_json *j, struct dom_error *e)
     j->in.outputs = j->outputs;
 }
 
-static void get_bouquets(json_t *v, struct dom_line_json *j, struct dom_error *e)
+int dom_json_bouquets(json_t *v, const char **names, int64_t *ids, size_t *count,
+                      struct dom_error *e)
 {
     size_t i;
     json_t *it;
-    j->in.has_bouquets = true;
-    j->in.bouquets = j->bouquets;
-    j->in.bouquet_count = 0;
+    *count = 0;
     if (json_is_null(v))
-        return;
-    if (!json_is_array(v)) {
-        type_error(e, "bouquets", "an array of bouquet names or null");
-        return;
-    }
-    if (json_array_size(v) > DOM_LINE_BOUQUETS_MAX) {
-        dom_err_field(e, "bouquets", "too_long", "at most %d bouquets", DOM_LINE_BOUQUETS_MAX);
-        return;
-    }
+        return 0;
+    if (!json_is_array(v))
+        return type_error(e, "bouquets", "an array of bouquets (names, ids or {\"id\"}) or null");
+    if (json_array_size(v) > DOM_LINE_BOUQUETS_MAX)
+        return dom_err_field(e, "bouquets", "too_long", "at most %d bouquets",
+                             DOM_LINE_BOUQUETS_MAX);
     json_array_foreach(v, i, it)
     {
-        if (!json_is_string(it)) {
+        /* {"id": N, "name": ...} is how a line shows its bouquets: a body
+         * read back from GET is accepted (by id, the name ignored). */
+        json_t *id = json_is_object(it) ? json_object_get(it, "id") : it;
+        names[i] = NULL;
+        ids[i] = 0;
+        if (json_is_string(it)) {
+            names[i] = json_string_value(it);
+        } else if (json_is_integer(id)) {
+            ids[i] = (int64_t)json_integer_value(id);
+        } else {
             char f[48];
             snprintf(f, sizeof(f), "bouquets[%zu]", i);
-            type_error(e, f, "a string");
-            return;
+            return type_error(e, f, "a bouquet name, id or {\"id\": id}");
         }
-        j->bouquets[j->in.bouquet_count++] = json_string_value(it);
+        *count = i + 1;
     }
+    return 0;
+}
+
+static void get_bouquets(json_t *v, struct dom_line_json *j, struct dom_error *e)
+{
+    j->in.has_bouquets = true;
+    j->in.bouquets = j->bouquets;
+    j->in.bouquet_ids = j->bouquet_ids;
+    dom_json_bouquets(v, j->bouquets, j->bouquet_ids, &j->in.bouquet_count, e);
+}
+
+static const char *const line_read_only[] = {
+    "id", "status", "exp_date_epoch", "created_at", "updated_at", NULL,
+};
+
+bool dom_json_read_only(const char *key, const char *const *names)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (strcmp(key, names[i]) == 0)
+            return true;
+    return false;
 }
 
 int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, struct dom_error *e)
@@ -133,8 +158,10 @@ int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, 
             if (json_is_integer(v) || json_is_null(v)) {
                 in->has_exp_date = true;
                 in->exp_date = json_is_null(v) ? 0 : (long long)json_integer_value(v);
+            } else if (json_is_string(v)) {
+                in->exp_date_text = json_string_value(v);
             } else {
-                type_error(e, key, "an integer (Unix seconds) or null");
+                type_error(e, key, "RFC 3339, YYYY-MM-DD, an integer (Unix seconds) or null");
             }
         } else if (strcmp(key, "expires") == 0) {
             get_string(v, key, &in->expires, "never", e);
@@ -148,8 +175,19 @@ int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, 
             get_outputs(v, out, e);
         } else if (strcmp(key, "message") == 0) {
             get_string(v, key, &in->message, "", e);
+        } else if (strcmp(key, "notes") == 0) {
+            get_string(v, key, &in->notes, "", e);
         } else if (strcmp(key, "bouquets") == 0) {
             get_bouquets(v, out, e);
+        } else if (strcmp(key, "plan_id") == 0) {
+            if (json_is_integer(v)) {
+                in->has_plan_id = true;
+                in->plan_id = (int64_t)json_integer_value(v);
+            } else {
+                type_error(e, key, "an integer");
+            }
+        } else if (dom_json_read_only(key, line_read_only)) {
+            dom_err_field(e, key, "read_only", "is computed by the server");
         } else {
             /* A field error always names something, even the member "". */
             char f[48];
@@ -158,4 +196,50 @@ int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, 
         }
     }
     return e->status ? -EINVAL : 0;
+}
+
+int dom_line_extend_from_json(const char *body, size_t len, struct dom_line_extend_json *out,
+                              struct dom_error *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (len > DOM_JSON_BODY_MAX)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes", DOM_JSON_BODY_MAX);
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
+                           jerr.line, jerr.column);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v)
+    {
+        if (strcmp(key, "days") == 0 || strcmp(key, "months") == 0) {
+            /* 0 would read as "not given": refused here as out of range. */
+            if (!json_is_integer(v))
+                type_error(e, key, "an integer");
+            else if (json_integer_value(v) <= 0)
+                dom_err_field(e, key, "range", "must be 1 or more");
+            else
+                *(key[0] == 'd' ? &out->in.days : &out->in.months) = json_integer_value(v);
+        } else if (strcmp(key, "until") == 0) {
+            if (!json_is_string(v) || json_string_length(v) >= sizeof(out->until)) {
+                type_error(e, key, "a date (RFC 3339 or YYYY-MM-DD)");
+            } else {
+                snprintf(out->until, sizeof(out->until), "%s", json_string_value(v));
+                out->in.until = out->until;
+            }
+        } else {
+            char f[48];
+            snprintf(f, sizeof(f), "%.40s", *key ? key : "(empty name)");
+            dom_err_field(e, f, "unknown", "unknown member (days, months or until)");
+        }
+    }
+    json_decref(doc);
+    if (e->status)
+        return -EINVAL;
+    return dom_line_extend_validate(&out->in, e);
 }

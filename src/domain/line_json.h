@@ -4,12 +4,16 @@
  * admin API's /api/v1/lines will use. Untrusted input: bounded, fuzzed
  * (tests/fuzz/fuzz_line_json.c).
  *
- * Members (the names of `xtreamd line show --json`): username, password
- * (strings), max_connections (integer), exp_date (integer Unix seconds, 0 or
- * null = never) or expires ("YYYY-MM-DD" | "never"), is_trial, enabled,
- * banned (booleans), allowed_outputs (array of "ts" | "m3u8" | aliases),
- * message (string; null clears), bouquets (array of names, in order; null or
- * [] clears). An omitted member is "not given" (merge patch: unchanged).
+ * Members (the names of dom_line_write_json, i.e. of GET and
+ * `xtreamd line show --json`): username, password (strings),
+ * max_connections (integer), exp_date (RFC 3339 or YYYY-MM-DD, or integer
+ * Unix seconds; 0 or null = never) or expires ("YYYY-MM-DD" | "never"),
+ * is_trial, enabled, banned (booleans), allowed_outputs (array of "ts" |
+ * "m3u8" | aliases), message, notes (strings; null clears), bouquets (array
+ * of names, ids or {"id": N, ...} objects, in order; null or [] clears),
+ * plan_id (create only). The computed members of a GET (id, status,
+ * exp_date_epoch, created_at, updated_at) are refused as "read_only".
+ * An omitted member is "not given" (merge patch: unchanged).
  * A body that is not a JSON object is 400 DOM_E_MALFORMED; a member of the
  * wrong type or an unknown member is a 422 field error ("type", "unknown").
  * Values are only decoded here; dom_line_validate() / the service check them.
@@ -18,7 +22,9 @@
 #ifndef XTREAMD_DOMAIN_LINE_JSON_H
 #define XTREAMD_DOMAIN_LINE_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "domain/error.h"
 #include "domain/lines.h"
@@ -29,8 +35,27 @@ struct dom_line_json {
     struct dom_line_in in; /* its strings point into doc */
     void *doc;             /* the parsed document (jansson), owned */
     const char *bouquets[DOM_LINE_BOUQUETS_MAX + 1];
+    int64_t bouquet_ids[DOM_LINE_BOUQUETS_MAX + 1];
     char outputs[64];
 };
+
+/* The body of POST /api/v1/lines/{id}/extend: exactly one of {"days": N},
+ * {"months": N}, {"until": "YYYY-MM-DD" | RFC 3339}; decoded and validated
+ * (dom_line_extend_validate). Holds no reference to the body. */
+struct dom_line_extend_json {
+    struct dom_line_extend_in in;
+    char until[48];
+};
+int dom_line_extend_from_json(const char *body, size_t len, struct dom_line_extend_json *out,
+                              struct dom_error *e);
+
+/* Shared by the decoders of lines and plans: a bouquet list (names, ids or
+ * {"id"} objects) into names[i] / ids[i] (names[i] NULL for an id), and
+ * whether key is one of names (NULL-terminated). v is a jansson json_t *. */
+struct json_t;
+int dom_json_bouquets(struct json_t *v, const char **names, int64_t *ids, size_t *count,
+                      struct dom_error *e);
+bool dom_json_read_only(const char *key, const char *const *names);
 
 /* Decodes body into out (zeroed first). On an error out holds nothing to
  * free beyond what dom_line_json_free() releases; call it in every case. */

@@ -15,4 +15,8 @@
 int dom_check_text(const char *field, const char *s, size_t max, bool allow_empty,
                    struct dom_error *e);
 
+/* The same for multi-line text (notes): newline, carriage return and tab are
+ * allowed, other control characters are not. */
+int dom_check_multiline(const char *field, const char *s, size_t max, struct dom_error *e);
+
 #endif

@@ -2,7 +2,7 @@
  * create or merge patch. Decoding, then validating what decoded, must never
  * crash, leak or read out of bounds, every error must be a known status with
  * a stable code, and every field error must carry a field, a code and a
- * message. */
+ * message. The same input also goes through the extend decoder. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Everything decoded must be readable, and validation must agree on
          * shape for both a create and an update. */
         for (size_t i = 0; i < j.in.bouquet_count; i++)
-            if (strlen(j.in.bouquets[i]) > size)
+            if (j.in.bouquets[i] && strlen(j.in.bouquets[i]) > size)
                 abort();
         for (int create = 0; create < 2; create++) {
             dom_error_reset(&e);
@@ -42,5 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     dom_line_json_free(&j);
+    /* The same bytes as the body of POST /api/v1/lines/{id}/extend. */
+    struct dom_line_extend_json x;
+    dom_error_reset(&e);
+    if (dom_line_extend_from_json((const char *)data, size, &x, &e))
+        check_error(&e);
+    else if ((x.in.days != 0) + (x.in.months != 0) + (x.in.until != NULL) != 1)
+        abort();
     return 0;
 }

@@ -104,6 +104,45 @@ describe('tokens', () => {
     assert.match((await te.call('GET', '/api/v1/lines')).json().detail, /expired/);
   });
 
+  it('checks a token body member by member, takes RFC 3339 with an offset, and sorts the list', async () => {
+    const bad = await root.call('POST', '/api/v1/tokens',
+      { name: '', scopes: ['read', 'root', 7], expires_at: '2099-02-30' });
+    assertProblem(bad, 422, 'VALIDATION_FAILED', ['name', 'scopes[2]', 'expires_at']);
+    assertProblem(await root.call('POST', '/api/v1/tokens', { name: 'x', scopes: ['root'] }), 422,
+      'VALIDATION_FAILED', ['scopes[0]']);
+    assertProblem(await root.call('POST', '/api/v1/tokens', { name: 'x', scopes: [] }), 422,
+      'VALIDATION_FAILED', ['scopes']);
+    assertProblem(await root.call('POST', '/api/v1/tokens', { name: 'x', scopes: ['read'], expires_at: '2001-01-01' }),
+      422, 'VALIDATION_FAILED', ['expires_at']);
+    const made = await root.ok('POST', '/api/v1/tokens',
+      { name: 'zz-offset', scopes: ['read'], expires_at: '2099-01-01T12:00:00+02:00' });
+    assert.equal((await root.ok('GET', `/api/v1/tokens/${made.id}`)).expires_at, '2099-01-01T10:00:00Z');
+    for (const sort of ['name', '-name', 'created_at', '-expires_at']) {
+      const page = await root.ok('GET', `/api/v1/tokens?sort=${sort}&page_size=1000`);
+      const names = page.items.map((t) => t.name);
+      assert.ok(names.includes('zz-offset'), `sort=${sort}`);
+      if (sort === 'name') assert.deepEqual(names, [...names].sort(), 'sorted by name');
+    }
+    assertProblem(await root.call('GET', '/api/v1/audit-log?since=2026-02-30'), 422, 'VALIDATION_FAILED', ['since']);
+    const since = await root.ok('GET', '/api/v1/audit-log?since=2000-01-01T00:00:00%2B01:00&entity=token');
+    assert.ok(since.items.some((r) => r.entity_id === made.id));
+  });
+
+  it('lets only a session or an admin-scope token create and revoke tokens', async () => {
+    const lines = bearer(await root.mintToken(['lines:write']));
+    const other = await root.ok('POST', '/api/v1/tokens', { name: 'other', scopes: ['read'] });
+    // A lesser token can neither mint its successor (one that would outlive
+    // its expiry or revocation) nor revoke its account's other tokens.
+    assertProblem(await lines.call('POST', '/api/v1/tokens', { name: 'successor', scopes: ['lines:write'] }), 403, 'FORBIDDEN');
+    assertProblem(await lines.call('POST', '/api/v1/tokens', { name: 'successor', scopes: ['read'] }), 403, 'FORBIDDEN');
+    assertProblem(await lines.call('DELETE', `/api/v1/tokens/${other.id}`), 403, 'FORBIDDEN');
+    assert.equal((await root.ok('GET', `/api/v1/tokens/${other.id}`)).state, 'active');
+    assert.ok(!(await root.ok('GET', '/api/v1/tokens?page_size=1000')).items.some((t) => t.name === 'successor'));
+    const admin = bearer(await root.mintToken(['admin']));
+    const made = await admin.ok('POST', '/api/v1/tokens', { name: 'by-admin-token', scopes: ['read'] });
+    assert.equal((await admin.call('DELETE', `/api/v1/tokens/${made.id}`)).status, 204);
+  });
+
   it("caps a viewer's tokens to read", async () => {
     const v = new AdminClient(w.port);
     await v.login('looker', 'Looker.pass-123');
@@ -178,6 +217,32 @@ describe('accounts', () => {
   });
 });
 
+describe('password changes', () => {
+  it("end the account's other sessions, keep the caller's own, and leave its tokens", async () => {
+    const made = await root.ok('POST', '/api/v1/admins', { username: 'rotor', password: 'Rotor.pass-12345' });
+    const a = new AdminClient(w.port);
+    await a.login('rotor', 'Rotor.pass-12345');
+    const b = new AdminClient(w.port);
+    await b.login('rotor', 'Rotor.pass-12345');
+    const tok = bearer(await a.mintToken(['read']));
+    // rotor changes its own password: its other session ends, this one stays.
+    await a.ok('PATCH', `/api/v1/admins/${made.id}`, { password: 'Rotor.pass-67890' });
+    assert.equal((await a.call('GET', '/api/v1/auth/me')).status, 200);
+    assertProblem(await b.call('GET', '/api/v1/auth/me'), 401, 'NOT_AUTHENTICATED');
+    // root changes it: every session of rotor ends.
+    await root.ok('PATCH', `/api/v1/admins/${made.id}`, { password: 'Rotor.pass-abcde' });
+    assertProblem(await a.call('GET', '/api/v1/auth/me'), 401, 'NOT_AUTHENTICATED');
+    assert.equal((await root.call('GET', '/api/v1/auth/me')).status, 200);
+    // tokens are separate credentials: revoked on their own
+    assert.equal((await tok.call('GET', '/api/v1/lines')).status, 200);
+    // the CLI's passwd ends them too
+    const c = new AdminClient(w.port);
+    await c.login('rotor', 'Rotor.pass-abcde');
+    await cliOk(['admin', 'passwd', 'rotor', '--data', w.dataDir]);
+    assertProblem(await c.call('GET', '/api/v1/auth/me'), 401, 'NOT_AUTHENTICATED');
+  });
+});
+
 describe('audit log', () => {
   it('records who changed what, with which token, from where, before and after', async () => {
     const tokenRes = await root.ok('POST', '/api/v1/tokens', { name: 'auditor', scopes: ['lines:write'] });
@@ -204,5 +269,40 @@ describe('audit log', () => {
     assert.ok(!JSON.stringify(tokRows).includes(tokenRes.token.slice(4)), 'no secret in the audit log');
     assertProblem(await root.call('GET', '/api/v1/audit-log?entity_id=x&since=yesterday'), 422, 'VALIDATION_FAILED', ['entity_id', 'since']);
     assertProblem(await t.call('GET', '/api/v1/audit-log'), 403, 'FORBIDDEN');
+  });
+});
+
+describe('login brake counters', () => {
+  it('counts locks and refused logins in /metrics', async () => {
+    const scrape = async () => {
+      const t = await root.mintToken(['read']);
+      const res = await request(w.port, 'GET', '/metrics', { headers: { Authorization: `Bearer ${t}` }, adminToken: false });
+      assert.equal(res.status, 200);
+      const n = (name) => {
+        const m = res.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+        assert.ok(m, `${name} in /metrics`);
+        return Number(m[1]);
+      };
+      return { refused: n('xtreamd_admin_login_brake_refused_total'), locks: n('xtreamd_admin_login_brake_locks_total'),
+        dropped: n('xtreamd_admin_login_brake_dropped_total') };
+    };
+    const before = await scrape();
+    let refused = 0;
+    // From other loopback addresses, so 127.0.0.1 (the other tests) stays unlocked.
+    for (let i = 0; i < 8; i++) {
+      const res = await request(w.port, 'POST', '/api/v1/auth/login', {
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'counted', password: `wrong-${i}-password` }),
+        adminToken: false,
+        localAddress: `127.0.1.${2 + (i % 4)}`,
+      });
+      if (res.status === 429) refused++;
+      else assert.equal(res.status, 401, res.text);
+    }
+    assert.equal(refused, 3, 'the 6th, 7th and 8th failures find the account locked');
+    const after_ = await scrape();
+    assert.equal(after_.locks - before.locks, 1);
+    assert.equal(after_.refused - before.refused, 3);
+    assert.equal(after_.dropped, before.dropped);
   });
 });

@@ -56,6 +56,13 @@ describe('--help', () => {
     ['bouquet', 'del'],
     ['category'],
     ['category', 'list'],
+    ['line', 'extend'],
+    ['plan'],
+    ['plan', 'add'],
+    ['plan', 'set'],
+    ['plan', 'list'],
+    ['plan', 'show'],
+    ['plan', 'del'],
   ];
   for (const cmd of COMMANDS) {
     it(`xtreamd ${[...cmd, '--help'].join(' ')} → exit 0 with usage on stdout`, async () => {
@@ -151,6 +158,56 @@ describe('line round trip', () => {
     assert.ok(human.includes('rt.user'));
     await cliOk(['line', 'del', 'rt.user', ...D()]);
     await expectExit(['line', 'show', 'rt.user', ...D()], 1);
+  });
+
+  it('plan add → line add --plan → line show --json (the admin API shape) → plan set/list/del', async () => {
+    await cliOk(['plan', 'add', 'Cli Gold', '--days', '30', '--max-connections', '4', '--outputs', 'hls', '--bouquet', 'Demo', ...D()]);
+    // Usage and rule errors name the option.
+    await expectExit(['plan', 'add', 'Cli Bad', '--days', '0', ...D()], 2, { stderrRe: /--days/ });
+    await expectExit(['plan', 'add', 'Cli Bad', '--days', '1', '--months', '1', ...D()], 2, { stderrRe: /--months/ });
+    await expectExit(['plan', 'add', 'Cli Bad', '--trial-hours', '5', ...D()], 2, { stderrRe: /--trial-hours/ });
+    await expectExit(['plan', 'add', 'Cli Gold', ...D()], 1, { stderrRe: /Cli Gold/ });
+    await expectExit(['line', 'add', 'pl.none', PW, '--plan', 'No Such Plan', ...D()], 1, { stderrRe: /--plan/ });
+    const t0 = Math.floor(Date.now() / 1000);
+    await cliOk(['line', 'add', 'pl.user', PW, '--plan', 'Cli Gold', '--notes', 'room 12', ...D()]);
+    const l = parseJson((await cliOk(['line', 'show', 'pl.user', '--json', ...D()])).stdout, 'line show --json');
+    assert.equal(l.max_connections, 4);
+    assert.deepEqual(l.allowed_outputs, ['m3u8']);
+    assert.deepEqual(l.bouquets.map((b) => b.name), ['Demo']);
+    assert.equal(l.notes, 'room 12');
+    assert.equal(l.status, 'Active');
+    assert.ok(l.exp_date_epoch >= t0 + 30 * 86400 - 5 && l.exp_date_epoch <= Math.floor(Date.now() / 1000) + 30 * 86400 + 5, JSON.stringify(l));
+    assert.equal(new Date(l.exp_date).getTime() / 1000, l.exp_date_epoch);
+    await cliOk(['plan', 'set', 'Cli Gold', '--name', 'Cli Gold 2', '--no-duration', ...D()]);
+    const plans = parseJson((await cliOk(['plan', 'list', '--json', ...D()])).stdout, 'plan list --json');
+    const p = plans.find((x) => x.name === 'Cli Gold 2');
+    assert.ok(p, JSON.stringify(plans));
+    assert.equal(p.duration_days, null);
+    assert.equal(p.max_connections, 4);
+    const shown = (await cliOk(['plan', 'show', 'Cli Gold 2', ...D()])).stdout;
+    assert.match(shown, /never expires/);
+    await cliOk(['plan', 'del', 'Cli Gold 2', ...D()]);
+    await expectExit(['plan', 'show', 'Cli Gold 2', ...D()], 1, { stderrRe: /Cli Gold 2/ });
+    // The line keeps what it got from the deleted plan.
+    const l2 = parseJson((await cliOk(['line', 'show', 'pl.user', '--json', ...D()])).stdout, 'line show --json');
+    assert.equal(l2.max_connections, 4);
+    await cliOk(['line', 'del', 'pl.user', ...D()]);
+  });
+
+  it('line extend: from the expiry, calendar months, until; refusals name the option', async () => {
+    await cliOk(['line', 'add', 'ext.user', PW, '--expires', '2031-01-31', ...D()]);
+    assert.match((await cliOk(['line', 'extend', 'ext.user', '--months', '1', ...D()])).stdout, /until 2031-02-28/);
+    assert.match((await cliOk(['line', 'extend', 'ext.user', '--days', '2', ...D()])).stdout, /until 2031-03-02/);
+    await cliOk(['line', 'extend', 'ext.user', '--until', '2031-06-01', ...D()]);
+    const l = parseJson((await cliOk(['line', 'show', 'ext.user', '--json', ...D()])).stdout, 'line show --json');
+    assert.equal(l.exp_date, '2031-06-01T00:00:00Z');
+    await expectExit(['line', 'extend', 'ext.user', '--days', '0', ...D()], 2, { stderrRe: /--days/ });
+    await expectExit(['line', 'extend', 'ext.user', '--days', '1', '--months', '1', ...D()], 2, { stderrRe: /--months/ });
+    await expectExit(['line', 'extend', 'ext.user', '--until', '2031-05-01', ...D()], 2, { stderrRe: /--until/ });
+    await expectExit(['line', 'extend', 'ext.user', ...D()], 2, { stderrRe: /--days/ });
+    await expectExit(['line', 'extend', 'demo', '--days', '1', ...D()], 1, { stderrRe: /never expires/ });
+    await expectExit(['line', 'extend', 'no.such.user', '--days', '1', ...D()], 1, { stderrRe: /no\.such\.user/ });
+    await cliOk(['line', 'del', 'ext.user', ...D()]);
   });
 
   it('bouquet add/list/del and category list --json', async () => {

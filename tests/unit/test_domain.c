@@ -86,8 +86,8 @@ static void test_line_fields_named(void **state)
         {"ok.user", NULL, "2024-13-45", NULL, NULL, -2, "expires", "format"},
         {"ok.user", NULL, "tomorrow", NULL, NULL, -2, "expires", "format"},
         {"ok.user", NULL, "1970-01-01", NULL, NULL, -2, "expires", "range"},
-        {"ok.user", NULL, NULL, "flv", NULL, -2, "outputs", "format"},
-        {"ok.user", NULL, NULL, "", NULL, -2, "outputs", "format"},
+        {"ok.user", NULL, NULL, "flv", NULL, -2, "allowed_outputs", "format"},
+        {"ok.user", NULL, NULL, "", NULL, -2, "allowed_outputs", "format"},
         {"ok.user", NULL, NULL, NULL, "a\tb", -2, "message", "charset"},
         {"ok.user", NULL, NULL, NULL, "\xff", -2, "message", "charset"},
         {"ok.user", NULL, NULL, NULL, longmsg, -2, "message", "too_long"},
@@ -127,7 +127,7 @@ static void test_line_fields_named(void **state)
     in.bouquet_count = 1;
     assert_int_equal(dom_line_create(f->db, &in, &made, &e), -EINVAL);
     assert_true(has_field(&e, "username", "charset"));
-    assert_true(has_field(&e, "outputs", "format"));
+    assert_true(has_field(&e, "allowed_outputs", "format"));
     assert_true(has_field(&e, "bouquets[0]", "required"));
     struct db_line *v;
     size_t n;
@@ -368,7 +368,7 @@ static void test_line_json(void **state)
 
     /* Wrong types and unknown members are named; malformed bodies are 400. */
     const char *bad = "{\"max_connections\":\"3\",\"is_trial\":1,\"colour\":\"red\",\"\":0,"
-                      "\"bouquets\":[\"Gold\",7]}";
+                      "\"bouquets\":[\"Gold\",true]}"; /* ids are integers */
     dom_error_reset(&e);
     assert_int_equal(dom_line_from_json(bad, strlen(bad), &j, &e), -EINVAL);
     assert_int_equal(e.status, 422);
