@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod
+.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin
 
 all: build
 
@@ -63,6 +63,9 @@ bench-api: build
 
 bench-vod: build
 	@bench/vod/run.sh
+
+bench-admin: build
+	@bench/admin/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

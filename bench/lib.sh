@@ -19,7 +19,9 @@
 #               scripts/install-deps.sh hint; empty for none)
 #
 # It sets BIN, work, xt_pid/xt_port, ng_pid/ng_port, bg_pid, dog_pid and RES as described
-# below (a pid variable is empty while nothing runs under it), and provides:
+# below (a pid variable is empty while nothing runs under it). A script that starts a further
+# background process of its own (a load running next to the measured one) puts its pid in
+# side_pid, which the cleanup stops first. It provides:
 #   log MSG / die MSG               MSG on stderr with the prefix; die then exits 1
 #   need_xtreamd                    sets BIN to $XTREAMD_BIN (default build/xtreamd), made
 #                                   absolute; dies unless it is executable
@@ -61,7 +63,7 @@
 #   holds A OP B                    whether the awk comparison A OP B is true (numbers)
 #   verdict A OP B, pass_if CMD…    PASS or MISS
 #
-# The cleanup (on exit, error, interrupt or deadline) stops $bg_pid, $xt_pid, $ng_pid and the
+# The cleanup (on exit, error, interrupt or deadline) stops $side_pid, $bg_pid, $xt_pid, $ng_pid and the
 # watchdog, in that order, removes $work and every bench_tempdir, and exits with the status
 # the script had (130 after INT/TERM).
 # shellcheck shell=bash disable=SC2034,SC2154  # variables shared with the sourcing script
@@ -74,6 +76,7 @@ xt_port=
 ng_pid=
 ng_port=
 bg_pid=
+side_pid=
 dog_pid=
 bench_dirs=()
 
@@ -101,6 +104,7 @@ stop_pid() {
 bench_cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  stop_pid "$side_pid"
   stop_pid "$bg_pid"
   stop_pid "$xt_pid"
   stop_pid "$ng_pid"
