@@ -89,11 +89,12 @@ static int build(long long n, char *out, size_t cap)
         long long u = n + 1;
         /* About 10% expired, 4% disabled, 9% trial; expiry dates spread over 1000 days. */
         long long exp = (long long)now0 + ((u * 7919) % 1000 - 100) * 86400;
-        blen = snprintf(body, sizeof(body),
-                        "{\"username\":\"%s%lld\",\"password\":\"Pw-%lld\",\"max_connections\":%lld,"
-                        "\"exp_date\":%lld,\"is_trial\":%s,\"enabled\":%s}",
-                        arg, u, u, u % 4 + 1, exp, u % 11 == 0 ? "true" : "false",
-                        u % 23 == 0 ? "false" : "true");
+        blen =
+            snprintf(body, sizeof(body),
+                     "{\"username\":\"%s%lld\",\"password\":\"Pw-%lld\",\"max_connections\":%lld,"
+                     "\"exp_date\":%lld,\"is_trial\":%s,\"enabled\":%s}",
+                     arg, u, u, u % 4 + 1, exp, u % 11 == 0 ? "true" : "false",
+                     u % 23 == 0 ? "false" : "true");
         method = "POST";
         path = "/api/v1/lines";
     } else if (strcmp(mode, "write") == 0) {
@@ -108,8 +109,9 @@ static int build(long long n, char *out, size_t cap)
                        "Accept: application/json\r\n",
                        method, path, host, port, token);
     if (blen > 0)
-        len += snprintf(out + len, cap - (size_t)len,
-                        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", blen, body);
+        len +=
+            snprintf(out + len, cap - (size_t)len,
+                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", blen, body);
     else
         len += snprintf(out + len, cap - (size_t)len, "\r\n");
     return len;
@@ -246,7 +248,8 @@ static double pct(const double *v, size_t n, double p)
 int main(int argc, char **argv)
 {
     if (argc < 9) {
-        fprintf(stderr, "usage: loadgen HOST PORT TOKEN CONNS COUNT SECONDS get|create|write ARG [ID]\n");
+        fprintf(stderr,
+                "usage: loadgen HOST PORT TOKEN CONNS COUNT SECONDS get|create|write ARG [ID]\n");
         return 2;
     }
     host = argv[1];
