@@ -12,6 +12,7 @@ core:
 xmltv: core
 media: core
 http: core
+config: core
 catalog: core
 db: core catalog xmltv
 domain: core db media
@@ -23,7 +24,7 @@ api: core auth catalog domain epg http stream vod xmltv
 admin: core auth catalog domain epg http stream vod xmltv api
 portal: core auth catalog domain http stream vod
 cluster: core auth catalog db domain http
-cli: core auth catalog db domain epg http media stream vod xmltv api admin portal cluster
+cli: core auth catalog config db domain epg http media stream vod xmltv api admin portal cluster
 '
 # cli -> db: transitional. The CLI opens the database (db_open) and still calls db/ directly
 # for the commands not yet moved onto domain/ (see docs/internals/domain.md).

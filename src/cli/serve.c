@@ -22,6 +22,7 @@
 #include "catalog/catalog.h"
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/serve_config.h"
 #include "cli/serve_options.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -43,6 +44,9 @@
 struct serve {
     uv_loop_t *loop;
     struct serve_settings *settings; /* every option (cli/serve_options.h) */
+    const char *config_flag;         /* --config, for a reload (cli/serve_config.h) */
+    int argc;                        /* the command line, re-applied on a reload */
+    char **argv;
     const char *data_dir;
     struct db *db; /* loop thread: change polling only */
     struct api *api;
@@ -274,13 +278,64 @@ static void on_signal(uv_signal_t *h, int signum)
     http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
 }
 
-static int serve_run(struct serve_settings *set);
+static int serve_run(struct serve_settings *set, const char *config_flag, int argc, char **argv);
+static int parse_flags(struct serve_settings *set, int argc, char **argv, const char **config);
+
+static void log_change(void *ud, const char *key, const char *was, const char *now)
+{
+    (void)ud;
+    /* What a reload applies: the HTTP timeouts and the live tunables (read
+     * where they are used); the rest is fixed at start. */
+    bool live = strncmp(key, "live.", 5) == 0 && strcmp(key, "live.registry-max") != 0;
+    if (live || strcmp(key, "header-timeout") == 0 || strcmp(key, "idle-timeout") == 0 ||
+        strcmp(key, "channel-idle") == 0)
+        log_info("config", "%s changed: %s -> %s", key, was, now);
+    else
+        log_warn("config", "%s changed: needs a restart", key);
+}
+
+/* The configuration's step of a reload: file, environment and the same
+ * flags again, over the defaults, into a fresh struct; applied only when all
+ * of it is good (a bad file keeps every setting as it was). */
+static void reload_config(struct serve *s)
+{
+    struct serve_settings next;
+    serve_settings_init(&next);
+    char path[4096], err[4600];
+    int rc = serve_config_load(&next, s->config_flag, path, sizeof(path), err, sizeof(err));
+    if (rc == 0 && parse_flags(&next, s->argc, s->argv, NULL)) {
+        rc = -EINVAL;
+        snprintf(err, sizeof(err), "the command line no longer applies");
+    }
+    if (rc) {
+        log_error("config", "reload failed, keeping the running configuration: %s", err);
+        serve_settings_free(&next);
+        return;
+    }
+    serve_config_diff(s->settings, &next, log_change, NULL);
+    struct serve_settings *cur = s->settings;
+    cur->header_ms = next.header_ms;
+    cur->idle_ms = next.idle_ms;
+    const char *ffmpeg = cur->live.ffmpeg, *data_dir = cur->live.data_dir;
+    unsigned registry_max = cur->live.registry_max;
+    cur->live = next.live;
+    cur->live.ffmpeg = ffmpeg; /* owned by cur; a new program needs a restart */
+    cur->live.data_dir = data_dir;
+    cur->live.registry_max = registry_max;
+    if (s->http)
+        http_server_set_timeouts(s->http, cur->header_ms, cur->idle_ms);
+    live_reconfigure(s->live, &cur->live);
+    /* The origins of the running settings are not kept up to date: `config
+     * show` reads the file, not the server. */
+    serve_settings_free(&next);
+    log_info("config", "reloaded %s", path[0] ? path : "(no file: environment only)");
+}
 
 /* SIGHUP (systemctl reload): each step re-reads what it owns and keeps the
  * old state when the new one is bad; one line per step. */
 static void serve_reload(struct serve *s)
 {
-    (void)s;
+    reload_config(s);
 }
 
 static void on_sighup(uv_signal_t *h, int signum)
@@ -298,7 +353,11 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: xtreamd serve [OPTION]...\n"
                "\n"
-               "Runs the server until SIGINT or SIGTERM.\n");
+               "Runs the server until SIGINT or SIGTERM; SIGHUP reloads the configuration.\n"
+               "Every option is also a key of the configuration file and an XTREAMD_*\n"
+               "environment variable (docs/configuration.md); flags > environment > file.\n"
+               "  --config FILE              configuration file (default $XTREAMD_CONFIG,\n"
+               "                             else /etc/xtreamd/xtreamd.conf if it exists)\n");
     serve_options_usage(f);
 }
 
@@ -312,17 +371,25 @@ struct flag_ctx {
 static int apply_flag(const char *cmd, const char *opt, const char *val, void *ctx)
 {
     struct flag_ctx *fc = ctx;
-    char err[512];
-    if (serve_option_apply(fc->set, fc->o, opt, val, err, sizeof(err)) == 0)
+    char err[512], where[64];
+    snprintf(where, sizeof(where), "flag %s", opt);
+    fc->set->layer = where;
+    int rc = serve_option_apply(fc->set, fc->o, opt, val, err, sizeof(err));
+    fc->set->layer = NULL;
+    if (rc == 0)
         return 0;
     fprintf(stderr, "%s: %s\n", cmd, err);
     return -EINVAL;
 }
 
-static int parse_flags(struct serve_settings *set, int argc, char **argv)
+/* --config is accepted here (so that it is a known flag) and stored in
+ * *config when config is not NULL; it is applied by the caller, before the
+ * other flags (cli_serve). */
+static int parse_flags(struct serve_settings *set, int argc, char **argv, const char **config)
 {
     enum { MAX = 64 };
-    struct cli_opt opts[MAX + 1];
+    struct cli_opt opts[MAX + 2];
+    const char *config_dummy = NULL;
     struct flag_ctx ctx[MAX];
     char names[MAX][48];
     bool given[MAX] = {false};
@@ -336,7 +403,8 @@ static int parse_flags(struct serve_settings *set, int argc, char **argv)
                       : (struct cli_opt)CLI_OPT(names[i], CLI_STR, NULL, .check = apply_flag,
                                                 .ctx = &ctx[i]);
     }
-    opts[n] = (struct cli_opt)CLI_OPT_END;
+    opts[n] = (struct cli_opt)CLI_OPT("--config", CLI_STR, config ? config : &config_dummy);
+    opts[n + 1] = (struct cli_opt)CLI_OPT_END;
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -356,9 +424,26 @@ static int parse_flags(struct serve_settings *set, int argc, char **argv)
 
 int cli_serve(int argc, char **argv)
 {
+    /* Layers: defaults < file < environment < flags. The flags are parsed
+     * twice: once into a scratch struct to find --config (and report a bad
+     * flag before anything is read), then over the file and environment. */
     struct serve_settings set;
+    const char *config = NULL;
     serve_settings_init(&set);
-    int prc = parse_flags(&set, argc, argv);
+    int prc = parse_flags(&set, argc, argv, &config);
+    serve_settings_free(&set);
+    serve_settings_init(&set);
+    if (prc == 0) {
+        char path[4096], err[4600];
+        if (serve_config_load(&set, config, path, sizeof(path), err, sizeof(err))) {
+            fprintf(stderr, "xtreamd serve: %s\n", err);
+            serve_settings_free(&set);
+            return CLI_FAIL;
+        }
+        if (path[0])
+            log_info("config", "read %s", path);
+        prc = parse_flags(&set, argc, argv, NULL);
+    }
     if (prc) {
         serve_settings_free(&set);
         return prc == -ENOMEM ? CLI_FAIL : cli_parse_exit(prc);
@@ -370,18 +455,23 @@ int cli_serve(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    int rc = serve_run(&set);
+    int rc = serve_run(&set, config, argc, argv);
     serve_settings_free(&set);
     return rc;
 }
 
-static int serve_run(struct serve_settings *set)
+static int serve_run(struct serve_settings *set, const char *config_flag, int argc, char **argv)
 {
     const char *data = set->data, *host = set->listen_host, *listen = set->listen;
     int port = set->listen_port;
     struct live_config lcfg = set->live;
     signal(SIGPIPE, SIG_IGN);
-    struct serve s = {.loop = uv_default_loop(), .data_dir = data, .settings = set};
+    struct serve s = {.loop = uv_default_loop(),
+                      .data_dir = data,
+                      .settings = set,
+                      .config_flag = config_flag,
+                      .argc = argc,
+                      .argv = argv};
     int rc = CLI_FAIL;
     char token[65];
     unsigned char raw[32];

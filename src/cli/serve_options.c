@@ -230,6 +230,7 @@ void serve_settings_init(struct serve_settings *s)
 
 void serve_settings_free(struct serve_settings *s)
 {
+    free(s->origins);
     for (size_t i = 0; i < s->nowned; i++)
         free(s->owned[i]);
     free(s->owned);
@@ -244,12 +245,81 @@ const struct serve_option *serve_option_find(const char *name)
     return NULL;
 }
 
+/* Records that o got VALUE from the current layer. */
+static int note_origin(struct serve_settings *s, const struct serve_option *o, const char *value)
+{
+    if (s->norigins == s->caporigins) {
+        size_t cap = s->caporigins ? s->caporigins * 2 : 16;
+        struct serve_origin *n = realloc(s->origins, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        s->origins = n;
+        s->caporigins = cap;
+    }
+    struct serve_origin r = {.o = o};
+    char *v, *w;
+    if (own(s, value, &v) || own(s, s->layer, &w))
+        return -ENOMEM;
+    r.value = v;
+    r.where = w;
+    s->origins[s->norigins++] = r;
+    return 0;
+}
+
+const struct serve_origin *serve_option_origin(const struct serve_settings *s,
+                                               const struct serve_option *o, const char *prefix)
+{
+    size_t pl = prefix ? strlen(prefix) : 0;
+    for (size_t i = s->norigins; i-- > 0;)
+        if (s->origins[i].o == o && strncmp(s->origins[i].value, prefix ? prefix : "", pl) == 0)
+            return &s->origins[i];
+    return NULL;
+}
+
+static void fmt_seconds(char *out, size_t len, unsigned ms)
+{
+    snprintf(out, len, "%g", ms / 1000.0);
+}
+
+int serve_option_format(const struct serve_settings *s, const struct serve_option *o, char *out,
+                        size_t len)
+{
+    const char *n = o->name;
+    if (strcmp(n, "data") == 0)
+        snprintf(out, len, "%s", s->data);
+    else if (strcmp(n, "listen") == 0)
+        snprintf(out, len, "%s", s->listen);
+    else if (strcmp(n, "public-url") == 0)
+        snprintf(out, len, "%s", s->public_url ? s->public_url : "");
+    else if (strcmp(n, "header-timeout") == 0)
+        fmt_seconds(out, len, s->header_ms);
+    else if (strcmp(n, "idle-timeout") == 0)
+        fmt_seconds(out, len, s->idle_ms);
+    else if (strcmp(n, "channel-idle") == 0)
+        fmt_seconds(out, len, s->live.idle_ms);
+    else if (strcmp(n, "ffmpeg") == 0)
+        snprintf(out, len, "%s", s->live.ffmpeg);
+    else if (strcmp(n, "login-window") == 0)
+        fmt_seconds(out, len, s->throttle.window_ms);
+    else if (strcmp(n, "login-free") == 0)
+        snprintf(out, len, "%u", s->throttle.free);
+    else if (strcmp(n, "remote-vod") == 0)
+        snprintf(out, len, "%s", s->redirect_remote ? "redirect" : "relay");
+    else if (strcmp(n, "allow-host") == 0 || strcmp(n, "live") == 0)
+        snprintf(out, len, "%s", ""); /* lists: shown value by value (cli/serve_config.c) */
+    else
+        return -ENOENT;
+    return 0;
+}
+
 int serve_option_apply(struct serve_settings *s, const struct serve_option *o, const char *as,
                        const char *value, char *err, size_t errlen)
 {
     if (!as)
         as = o->name;
     int rc = o->set(s, value);
+    if (rc == 0 && s->layer)
+        rc = note_origin(s, o, value);
     if (rc == -ENOSPC)
         snprintf(err, errlen, "too many %s values (at most %d)", as, SERVE_MAX_ALLOW_HOSTS);
     else if (rc == -ENOMEM)

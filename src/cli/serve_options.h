@@ -38,9 +38,23 @@ struct serve_settings {
     char *allow_hosts[SERVE_MAX_ALLOW_HOSTS];
     size_t nallow_hosts;
 
+    /* Where values come from (cli/serve_config.h): while `layer` is set
+     * ("file:12", "env XTREAMD_LISTEN", "flag"), every value applied is
+     * recorded in origins, in order; a setting with no origin has its
+     * default. */
+    const char *layer;
+    struct serve_origin *origins;
+    size_t norigins, caporigins;
+
     /* private: strings to free */
     char **owned;
     size_t nowned, capowned;
+};
+
+struct serve_origin {
+    const struct serve_option *o;
+    const char *value; /* as applied ("5", "watchdog=5") */
+    const char *where; /* the layer then */
 };
 
 enum serve_opt_kind {
@@ -71,6 +85,15 @@ const struct serve_option *serve_option_find(const char *name);
  * source named the setting ("--listen", "XTREAMD_LISTEN"; NULL: its name). */
 int serve_option_apply(struct serve_settings *s, const struct serve_option *o, const char *as,
                        const char *value, char *err, size_t errlen);
+/* The last origin of o whose value starts with PREFIX (NULL: any); NULL when
+ * o has its default. */
+const struct serve_origin *serve_option_origin(const struct serve_settings *s,
+                                               const struct serve_option *o, const char *prefix);
+/* The effective value of a one-value row as text ("10" for header-timeout,
+ * "" when unset); -ENOENT for a row that has no formatter (a test checks that
+ * every row has one). */
+int serve_option_format(const struct serve_settings *s, const struct serve_option *o, char *out,
+                        size_t len);
 /* The environment variable of a setting: XTREAMD_ + upper case, '-' as '_'. */
 int serve_option_env_name(const struct serve_option *o, char *out, size_t outlen);
 /* "true"/"1"/"yes"/"on" and their opposites; -EINVAL otherwise. */

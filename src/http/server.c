@@ -1562,6 +1562,14 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
     return 0;
 }
 
+void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms)
+{
+    if (header_ms)
+        srv->tmo[T_HEADER] = srv->cfg.header_timeout_ms = header_ms;
+    if (idle_ms)
+        srv->tmo[T_IDLE] = srv->tmo[T_WRITE] = srv->cfg.idle_timeout_ms = idle_ms;
+}
+
 int http_server_port(const struct http_server *srv)
 {
     return srv->port;

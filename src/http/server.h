@@ -31,6 +31,10 @@ struct http_server;
 int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
                       struct http_server **out);
 int http_server_port(const struct http_server *srv);
+/* Changes the header and idle timeouts at run time (SIGHUP); 0 keeps one.
+ * A connection's deadline is computed from them each time it is (re)armed,
+ * so a change reaches every connection at its next state change. */
+void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms);
 size_t http_server_connection_count(const struct http_server *srv);
 /* Bytes written to every connection so far (heads, bodies, files): the
  * admin stats' bandwidth out. */

@@ -177,33 +177,35 @@ void live_config_defaults(struct live_config *c)
     };
 }
 
+/* The tunables of `--live KEY=VALUE` (seconds unless ms is false: counts). */
+static const struct {
+    const char *key;
+    size_t off;
+    bool ms;
+} knobs[] = {
+    {"watchdog", offsetof(struct live_config, watchdog_ms), true},
+    {"probe-timeout", offsetof(struct live_config, probe_timeout_ms), true},
+    {"primary-healthy", offsetof(struct live_config, primary_healthy_ms), true},
+    {"backup-check", offsetof(struct live_config, backup_check_ms), true},
+    {"failover-after", offsetof(struct live_config, failover_after), false},
+    {"primary-retry", offsetof(struct live_config, primary_retry_ms), true},
+    {"slow-lag", offsetof(struct live_config, slow_lag_ms), true},
+    {"slow-grace", offsetof(struct live_config, slow_grace_ms), true},
+    {"max-skips", offsetof(struct live_config, max_skips), false},
+    {"no-progress", offsetof(struct live_config, no_progress_ms), true},
+    {"hls-segment", offsetof(struct live_config, hls_segment_ms), true},
+    {"hls-session", offsetof(struct live_config, hls_session_ms), true},
+    {"ring-seconds", offsetof(struct live_config, ring_ms), true},
+    {"line-check", offsetof(struct live_config, line_check_ms), true},
+    {"idle", offsetof(struct live_config, idle_ms), true},
+    {"stall-slate", offsetof(struct live_config, stall_slate_ms), true},
+    {"start-burst", offsetof(struct live_config, start_burst), false},
+    {"start-rate", offsetof(struct live_config, start_rate), false},
+    {"max-starting", offsetof(struct live_config, max_starting), false},
+};
+
 int live_config_set(struct live_config *c, const char *kv)
 {
-    static const struct {
-        const char *key;
-        size_t off;
-        bool ms;
-    } knobs[] = {
-        {"watchdog", offsetof(struct live_config, watchdog_ms), true},
-        {"probe-timeout", offsetof(struct live_config, probe_timeout_ms), true},
-        {"primary-healthy", offsetof(struct live_config, primary_healthy_ms), true},
-        {"backup-check", offsetof(struct live_config, backup_check_ms), true},
-        {"failover-after", offsetof(struct live_config, failover_after), false},
-        {"primary-retry", offsetof(struct live_config, primary_retry_ms), true},
-        {"slow-lag", offsetof(struct live_config, slow_lag_ms), true},
-        {"slow-grace", offsetof(struct live_config, slow_grace_ms), true},
-        {"max-skips", offsetof(struct live_config, max_skips), false},
-        {"no-progress", offsetof(struct live_config, no_progress_ms), true},
-        {"hls-segment", offsetof(struct live_config, hls_segment_ms), true},
-        {"hls-session", offsetof(struct live_config, hls_session_ms), true},
-        {"ring-seconds", offsetof(struct live_config, ring_ms), true},
-        {"line-check", offsetof(struct live_config, line_check_ms), true},
-        {"idle", offsetof(struct live_config, idle_ms), true},
-        {"stall-slate", offsetof(struct live_config, stall_slate_ms), true},
-        {"start-burst", offsetof(struct live_config, start_burst), false},
-        {"start-rate", offsetof(struct live_config, start_rate), false},
-        {"max-starting", offsetof(struct live_config, max_starting), false},
-    };
     const char *eq = strchr(kv, '=');
     if (!eq)
         return -EINVAL;
@@ -239,6 +241,31 @@ int live_config_set(struct live_config *c, const char *kv)
         return 0;
     }
     return -EINVAL;
+}
+
+int live_config_get(const struct live_config *c, size_t i, const char **key, char *val, size_t len)
+{
+    size_t n = sizeof(knobs) / sizeof(knobs[0]);
+    if (i < n) {
+        unsigned v = *(const unsigned *)((const char *)c + knobs[i].off);
+        *key = knobs[i].key;
+        if (knobs[i].ms)
+            snprintf(val, len, "%g", v / 1000.0);
+        else
+            snprintf(val, len, "%u", v);
+        return 0;
+    }
+    if (i == n) {
+        *key = "ring-mb";
+        snprintf(val, len, "%zu", c->ring_bytes >> 20);
+        return 0;
+    }
+    if (i == n + 1) {
+        *key = "registry-max";
+        snprintf(val, len, "%u", c->registry_max);
+        return 0;
+    }
+    return -ENOENT;
 }
 
 static int state_path(const char *data_dir, char *out, size_t n)
@@ -1554,6 +1581,18 @@ int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registr
     slate_start(live);
     *out = live;
     return 0;
+}
+
+void live_reconfigure(struct live *live, const struct live_config *cfg)
+{
+    /* Every knob is read where it is used (ticks, checks, new channels), so
+     * copying is enough; the program, the data folder and the registry bound
+     * were fixed at start. */
+    struct live_config next = *cfg;
+    next.ffmpeg = live->cfg.ffmpeg;
+    next.data_dir = live->cfg.data_dir;
+    next.registry_max = live->cfg.registry_max;
+    live->cfg = next;
 }
 
 void live_set_catalog(struct live *live, struct catalog *c)

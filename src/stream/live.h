@@ -70,6 +70,13 @@ int live_child_main(int argc, char **argv);
 /* Sets one tuning knob from "key=value" (seconds for durations; see
  * docs/operator-guide.md). -EINVAL for an unknown key or a bad value. */
 int live_config_set(struct live_config *cfg, const char *kv);
+/* The I-th tunable of live_config_set as KEY and its value in the same units
+ * ("watchdog", "3"); -ENOENT past the last. For `xtreamd config show`. */
+int live_config_get(const struct live_config *cfg, size_t i, const char **key, char *val,
+                    size_t len);
+/* Adopts new tunables at run time (SIGHUP); ffmpeg, data_dir and
+ * registry_max keep the values live_new was given. Loop thread. */
+void live_reconfigure(struct live *live, const struct live_config *cfg);
 
 /* <data>/serve.json (mode 0600): {"pid", "host", "port", "admin", "token"}
  * for the CLI's channel and connections commands, token being the per-run
