@@ -356,55 +356,21 @@ static void usage(FILE *f)
                "Runs the server until SIGINT or SIGTERM; SIGHUP reloads the configuration.\n"
                "Every option is also a key of the configuration file and an XTREAMD_*\n"
                "environment variable (docs/configuration.md); flags > environment > file.\n"
-               "  --config FILE              configuration file (default $XTREAMD_CONFIG,\n"
-               "                             else /etc/xtreamd/xtreamd.conf if it exists)\n");
+               "  --config FILE            configuration file (default $XTREAMD_CONFIG,\n"
+               "                           else /etc/xtreamd/xtreamd.conf if it exists)\n");
     serve_options_usage(f);
 }
 
-/* The command line layer: every table row is a long option, parsed by the
- * CLI's one parser (cli/args.h), each value going through the row's setter. */
-struct flag_ctx {
-    struct serve_settings *set;
-    const struct serve_option *o;
-};
-
-static int apply_flag(const char *cmd, const char *opt, const char *val, void *ctx)
-{
-    struct flag_ctx *fc = ctx;
-    char err[512], where[64];
-    snprintf(where, sizeof(where), "flag %s", opt);
-    fc->set->layer = where;
-    int rc = serve_option_apply(fc->set, fc->o, opt, val, err, sizeof(err));
-    fc->set->layer = NULL;
-    if (rc == 0)
-        return 0;
-    fprintf(stderr, "%s: %s\n", cmd, err);
-    return -EINVAL;
-}
-
-/* --config is accepted here (so that it is a known flag) and stored in
- * *config when config is not NULL; it is applied by the caller, before the
- * other flags (cli_serve). */
+/* The command line layer (cli/serve_config.h); --config is accepted here
+ * (stored in *config when config is not NULL) and applied by the caller
+ * before the other flags (cli_serve). */
 static int parse_flags(struct serve_settings *set, int argc, char **argv, const char **config)
 {
-    enum { MAX = 64 };
-    struct cli_opt opts[MAX + 2];
     const char *config_dummy = NULL;
-    struct flag_ctx ctx[MAX];
-    char names[MAX][48];
-    bool given[MAX] = {false};
-    size_t n = serve_options_count < MAX ? serve_options_count : MAX;
-    for (size_t i = 0; i < n; i++) {
-        const struct serve_option *o = &serve_options[i];
-        snprintf(names[i], sizeof(names[i]), "--%s", o->name);
-        ctx[i] = (struct flag_ctx){set, o};
-        opts[i] = o->kind == SERVE_OPT_FLAG
-                      ? (struct cli_opt)CLI_OPT(names[i], CLI_FLAG, &given[i])
-                      : (struct cli_opt)CLI_OPT(names[i], CLI_STR, NULL, .check = apply_flag,
-                                                .ctx = &ctx[i]);
-    }
-    opts[n] = (struct cli_opt)CLI_OPT("--config", CLI_STR, config ? config : &config_dummy);
-    opts[n + 1] = (struct cli_opt)CLI_OPT_END;
+    const struct cli_opt extra[] = {
+        CLI_OPT("--config", CLI_STR, config ? config : &config_dummy),
+        CLI_OPT_END,
+    };
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -412,14 +378,9 @@ static int parse_flags(struct serve_settings *set, int argc, char **argv, const 
         return -ENOMEM;
     usage(f);
     fclose(f);
-    int r = cli_parse("xtreamd serve", text, argc, argv, opts, NULL);
+    int r = serve_config_flags(set, "xtreamd serve", text, argc, argv, extra);
     free(text);
-    if (r)
-        return r;
-    for (size_t i = 0; i < n; i++)
-        if (given[i] && apply_flag("xtreamd serve", names[i], "true", &ctx[i]))
-            return -EINVAL;
-    return 0;
+    return r;
 }
 
 int cli_serve(int argc, char **argv)

@@ -173,6 +173,58 @@ int serve_config_load(struct serve_settings *s, const char *flag, char *path, si
     return serve_config_apply_env(s, err, errlen);
 }
 
+/* ---- the command line layer ---- */
+
+struct flag_ctx {
+    struct serve_settings *set;
+    const struct serve_option *o;
+};
+
+static int apply_flag(const char *cmd, const char *opt, const char *val, void *ctx)
+{
+    struct flag_ctx *fc = ctx;
+    char err[512], where[64];
+    snprintf(where, sizeof(where), "flag %s", opt);
+    fc->set->layer = where;
+    int rc = serve_option_apply(fc->set, fc->o, opt, val, err, sizeof(err));
+    fc->set->layer = NULL;
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", cmd, err);
+    return -EINVAL;
+}
+
+int serve_config_flags(struct serve_settings *set, const char *cmd, const char *usage, int argc,
+                       char **argv, const struct cli_opt *extra)
+{
+    enum { MAX = 64, MAX_EXTRA = 8 };
+    struct cli_opt opts[MAX + MAX_EXTRA + 1];
+    struct flag_ctx ctx[MAX];
+    char names[MAX][48];
+    bool given[MAX] = {false};
+    size_t n = serve_options_count < MAX ? serve_options_count : MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct serve_option *o = &serve_options[i];
+        snprintf(names[i], sizeof(names[i]), "--%s", o->name);
+        ctx[i] = (struct flag_ctx){set, o};
+        opts[i] = o->kind == SERVE_OPT_FLAG
+                      ? (struct cli_opt)CLI_OPT(names[i], CLI_FLAG, &given[i])
+                      : (struct cli_opt)CLI_OPT(names[i], CLI_STR, NULL, .check = apply_flag,
+                                                .ctx = &ctx[i]);
+    }
+    size_t k = n;
+    for (size_t i = 0; extra && extra[i].name && i < MAX_EXTRA; i++)
+        opts[k++] = extra[i];
+    opts[k] = (struct cli_opt)CLI_OPT_END;
+    int r = cli_parse(cmd, usage, argc, argv, opts, NULL);
+    if (r)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (given[i] && apply_flag(cmd, names[i], "true", &ctx[i]))
+            return -EINVAL;
+    return 0;
+}
+
 /* ---- the effective settings, item by item (show, diff) ---- */
 
 struct item {
@@ -364,7 +416,7 @@ void serve_config_example(FILE *f)
             continue;
         }
         if (serve_option_format(&s, o, v, sizeof(v)) || !v[0]) {
-            fprintf(f, "#%s = \"\";   // unset by default\n", o->name);
+            fprintf(f, "// (unset by default: #%s = \"%s\";)\n", o->name, o->arg ? o->arg : "");
             continue;
         }
         fprintf(f, "#%s = ", o->name);
@@ -453,14 +505,16 @@ void serve_config_diff(const struct serve_settings *a, const struct serve_settin
 
 static const char usage_config[] =
     "usage: xtreamd config check [--config FILE]\n"
-    "       xtreamd config show [--config FILE] [--json]\n"
+    "       xtreamd config show [--config FILE] [--json] [SERVE OPTION]...\n"
     "       xtreamd config example\n"
     "\n"
-    "  check    reads FILE (default: $XTREAMD_CONFIG, else " SERVE_CONFIG_DEFAULT ")\n"
-    "           and the XTREAMD_* environment as `serve` would; prints \"FILE: ok\",\n"
-    "           or the first error as FILE:LINE: KEY ... and exits 1\n"
+    "  check    reads FILE (default: $XTREAMD_CONFIG, else " SERVE_CONFIG_DEFAULT "\n"
+    "           if it exists) and the XTREAMD_* environment as `serve` would;\n"
+    "           prints \"FILE: ok\", or the first error as FILE:LINE: ... naming\n"
+    "           the key, and exits 1\n"
     "  show     every setting of `serve`: its effective value and where it came\n"
-    "           from (default, file FILE:LINE, env NAME); --json for a document\n"
+    "           from (default, file FILE:LINE, env NAME, flag --NAME); takes\n"
+    "           serve's options too; --json for a document\n"
     "  example  a file with every key at its default, commented (the Debian\n"
     "           package's /etc/xtreamd/xtreamd.conf)\n"
     "Format, keys and precedence: docs/configuration.md.\n";
@@ -472,11 +526,6 @@ int cli_config(int argc, char **argv)
     bool json = false;
     bool check = strcmp(cmd, "check") == 0, show = strcmp(cmd, "show") == 0,
          example = strcmp(cmd, "example") == 0;
-    const struct cli_opt opts[] = {
-        CLI_OPT("--config", CLI_STR, &flag, .disabled = example),
-        CLI_OPT("--json", CLI_FLAG, &json, .disabled = !show),
-        CLI_OPT_END,
-    };
     if (!check && !show && !example) {
         bool help = argc >= 2 && (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0);
         if (!help)
@@ -488,15 +537,36 @@ int cli_config(int argc, char **argv)
     }
     char name[64];
     snprintf(name, sizeof(name), "xtreamd config %s", cmd);
-    int r = cli_parse(name, usage_config, argc - 1, argv + 1, opts, NULL);
-    if (r)
-        return cli_parse_exit(r);
+    struct serve_settings s;
+    serve_settings_init(&s);
+    int r;
+    if (show) {
+        /* As serve does: the flags once to find --config, then over the
+         * file and the environment. */
+        const struct cli_opt extra[] = {
+            CLI_OPT("--config", CLI_STR, &flag),
+            CLI_OPT("--json", CLI_FLAG, &json),
+            CLI_OPT_END,
+        };
+        r = serve_config_flags(&s, name, usage_config, argc - 1, argv + 1, extra);
+        serve_settings_free(&s);
+        serve_settings_init(&s);
+    } else {
+        const struct cli_opt opts[] = {
+            CLI_OPT("--config", CLI_STR, &flag, .disabled = example),
+            CLI_OPT_END,
+        };
+        r = cli_parse(name, usage_config, argc - 1, argv + 1, opts, NULL);
+    }
+    if (r) {
+        serve_settings_free(&s);
+        return r == -ENOMEM ? CLI_FAIL : cli_parse_exit(r);
+    }
     if (example) {
+        serve_settings_free(&s);
         serve_config_example(stdout);
         return CLI_OK;
     }
-    struct serve_settings s;
-    serve_settings_init(&s);
     char path[4096], err[4600];
     int rc = serve_config_load(&s, flag, path, sizeof(path), err, sizeof(err));
     if (rc) {
@@ -504,10 +574,18 @@ int cli_config(int argc, char **argv)
         serve_settings_free(&s);
         return CLI_FAIL;
     }
-    if (check)
+    if (show) {
+        const struct cli_opt extra[] = {
+            CLI_OPT("--config", CLI_STR, &flag),
+            CLI_OPT("--json", CLI_FLAG, &json),
+            CLI_OPT_END,
+        };
+        r = serve_config_flags(&s, name, usage_config, argc - 1, argv + 1, extra);
+        if (r == 0)
+            serve_config_show(stdout, &s, path, json);
+    } else {
         printf("%s: ok\n", path[0] ? path : "(no configuration file)");
-    else
-        serve_config_show(stdout, &s, path, json);
+    }
     serve_settings_free(&s);
-    return CLI_OK;
+    return r ? CLI_FAIL : CLI_OK;
 }

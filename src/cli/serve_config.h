@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "cli/args.h"
 #include "cli/serve_options.h"
 #include "config/conffile.h"
 
@@ -40,6 +41,13 @@ int serve_config_apply_env(struct serve_settings *s, char *err, size_t errlen);
  * error. 0 or -errno with the message in err. */
 int serve_config_load(struct serve_settings *s, const char *flag, char *path, size_t pathlen,
                       char *err, size_t errlen);
+
+/* The command line layer: every row is the long option --NAME (a flag row
+ * without a value), applied in order with layer "flag --NAME", plus the
+ * options of EXTRA (CLI_OPT_END-terminated, at most 8; e.g. --config).
+ * cli_parse's result (0, or what cli_parse_exit maps). */
+int serve_config_flags(struct serve_settings *set, const char *cmd, const char *usage, int argc,
+                       char **argv, const struct cli_opt *extra);
 
 /* `xtreamd config show`: every setting, its effective value and source. */
 void serve_config_show(FILE *f, const struct serve_settings *s, const char *path, bool json);
