@@ -62,7 +62,7 @@ static int apply_entry(struct serve_settings *s, const struct conf_entry *e, cha
     if (e->type == CONF_EMPTY) {
         if (o->kind == SERVE_OPT_LIST)
             return 0; /* an empty list or group adds nothing */
-        return entry_fail(e, err, errlen, ": needs a value", NULL);
+        return entry_fail(e, err, errlen, ": takes a value, not a group", NULL); /* "{ }" */
     }
     if (o->kind == SERVE_OPT_FLAG && e->type != CONF_BOOL)
         return entry_fail(e, err, errlen, ": want true or false, not a ",
