@@ -295,14 +295,30 @@ static void on_signal(uv_signal_t *h, int signum)
 static int serve_run(struct serve_settings *set, const char *config_flag, int argc, char **argv);
 static int parse_flags(struct serve_settings *set, int argc, char **argv, const char **config);
 
+/* The keys a reload applies (`config show` names; "live.*": every live
+ * tunable but registry-max), each copied in reload_config below; every other
+ * changed key is logged as needing a restart. A setting that becomes
+ * reloadable (a log level, ...) gets its key here and its copy there. */
+static const char *const reloadable[] = {"header-timeout", "idle-timeout", "channel-idle",
+                                         "live.*"};
+
+static bool is_reloadable(const char *key)
+{
+    if (strcmp(key, "live.registry-max") == 0)
+        return false; /* the connection registry is sized at start */
+    for (size_t i = 0; i < sizeof(reloadable) / sizeof(reloadable[0]); i++) {
+        size_t n = strlen(reloadable[i]);
+        if (reloadable[i][n - 1] == '*' ? strncmp(key, reloadable[i], n - 1) == 0
+                                        : strcmp(key, reloadable[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 static void log_change(void *ud, const char *key, const char *was, const char *now)
 {
     (void)ud;
-    /* What a reload applies: the HTTP timeouts and the live tunables (read
-     * where they are used); the rest is fixed at start. */
-    bool live = strncmp(key, "live.", 5) == 0 && strcmp(key, "live.registry-max") != 0;
-    if (live || strcmp(key, "header-timeout") == 0 || strcmp(key, "idle-timeout") == 0 ||
-        strcmp(key, "channel-idle") == 0)
+    if (is_reloadable(key))
         log_info("config", "%s changed: %s -> %s", key, was, now);
     else
         log_warn("config", "%s changed: needs a restart", key);

@@ -212,12 +212,35 @@ static void test_diff(void **state)
     serve_settings_free(&b);
 }
 
+/* Which file: --config, else $XTREAMD_CONFIG, else the default only when it
+ * exists. */
+static void test_path(void **state)
+{
+    (void)state;
+    char p[256];
+    setenv("XTREAMD_CONFIG", "/from/env.conf", 1);
+    serve_config_path("/from/flag.conf", p, sizeof(p));
+    assert_string_equal(p, "/from/flag.conf");
+    serve_config_path(NULL, p, sizeof(p));
+    assert_string_equal(p, "/from/env.conf");
+    unsetenv("XTREAMD_CONFIG");
+    serve_config_path(NULL, p, sizeof(p));
+    FILE *f = fopen(SERVE_CONFIG_DEFAULT, "r");
+    assert_string_equal(p, f ? SERVE_CONFIG_DEFAULT : "");
+    if (f)
+        fclose(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shapes_and_lines),  cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_apply_and_origins), cmocka_unit_test(test_apply_errors),
-        cmocka_unit_test(test_every_row_formats), cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_shapes_and_lines),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_apply_and_origins),
+        cmocka_unit_test(test_apply_errors),
+        cmocka_unit_test(test_every_row_formats),
+        cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
