@@ -184,7 +184,7 @@ static int apply_flag(const char *cmd, const char *opt, const char *val, void *c
 {
     struct flag_ctx *fc = ctx;
     char err[512], where[64];
-    snprintf(where, sizeof(where), "flag %s", opt);
+    snprintf(where, sizeof(where), "flag %.58s", opt); /* names are < 48 bytes */
     fc->set->layer = where;
     int rc = serve_option_apply(fc->set, fc->o, opt, val, err, sizeof(err));
     fc->set->layer = NULL;

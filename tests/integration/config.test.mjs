@@ -223,14 +223,15 @@ describe('config check and bad files', () => {
 describe('reload on SIGHUP', () => {
   it('applies a changed reloadable key, logs keys needing a restart, and keeps everything on a bad file', async () => {
     const port = await freePort();
-    const f = await conf('reload.conf', `listen = "${HOST}:${port}";\nheader-timeout = 30;\nlogin-free = 100000;\n`);
-    const srv = await serve(['--config', f, '--data', path.join(dir, 'd4')]);
+    const f = await conf('reload.conf', `listen = "${HOST}:${port}";\nheader-timeout = 30;\nlogin-free = 100000;\nidle-timeout = 50;\n`);
+    // --idle-timeout is a flag: a reload reads the file again but the flag still wins.
+    const srv = await serve(['--config', f, '--data', path.join(dir, 'd4'), '--idle-timeout', '45']);
     // Before: the 30 s header timeout holds a silent connection well past 3 s.
     const early = silentCloseMs(srv.port);
     const first = await Promise.race([early, new Promise((r) => setTimeout(() => r('open'), 3000))]);
     assert.equal(first, 'open', 'a silent connection stays open under the 30 s header timeout');
 
-    await writeFile(f, `listen = "${HOST}:1";\nheader-timeout = 1;\nlogin-free = 100000;\nlive: { watchdog = 5; };\n`);
+    await writeFile(f, `listen = "${HOST}:1";\nheader-timeout = 1;\nlogin-free = 100000;\nidle-timeout = 55;\nlive: { watchdog = 5; };\n`);
     let from = srv.logs().length;
     srv.child.kill('SIGHUP');
     await srv.waitForLog(/config: reloaded /, { from, timeoutMs: 15000 });
@@ -239,6 +240,7 @@ describe('reload on SIGHUP', () => {
     assert.match(log, /live\.watchdog changed: 3 -> 5/);
     assert.match(log, /listen changed: needs a restart/);
     assert.doesNotMatch(log, /login-free changed/);
+    assert.doesNotMatch(log, /idle-timeout changed/, 'the --idle-timeout flag still wins over the file');
     const ms = await silentCloseMs(srv.port);
     assert.ok(ms < 8000, `after the reload a silent connection is closed by the 1 s header timeout, took ${ms} ms`);
     assert.equal(srv.port, port, 'still on the first port');
