@@ -24,6 +24,10 @@ struct http_server_config {
     unsigned idle_timeout_ms;   /* keep-alive idle; 0 = 60000 */
     unsigned max_connections;   /* 0 = 50000; beyond it new connections get 503 and close */
     int access_log;             /* one log line per request when non-zero */
+    /* > 0: an already listening socket to accept on (taken over from a
+     * previous server, cli/handover.h) instead of binding host:port; the
+     * server owns it once start succeeded (on failure the caller does). */
+    int listen_fd;
 };
 
 struct http_server;
@@ -31,6 +35,9 @@ struct http_server;
 int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
                       struct http_server **out);
 int http_server_port(const struct http_server *srv);
+/* The listening socket (to hand it over to a successor, which gets its own
+ * descriptor of it); -1 once stop has closed it. */
+int http_server_listen_fd(const struct http_server *srv);
 size_t http_server_connection_count(const struct http_server *srv);
 /* Bytes written to every connection so far (heads, bodies, files): the
  * admin stats' bandwidth out. */
