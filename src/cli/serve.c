@@ -9,7 +9,6 @@
  * change seen during a build triggers another build afterwards.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -21,7 +20,9 @@
 #include "admin/admin.h"
 #include "api/api.h"
 #include "catalog/catalog.h"
+#include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/serve_options.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "db/library.h"
@@ -41,6 +42,7 @@
 
 struct serve {
     uv_loop_t *loop;
+    struct serve_settings *settings; /* every option (cli/serve_options.h) */
     const char *data_dir;
     struct db *db; /* loop thread: change polling only */
     struct api *api;
@@ -56,7 +58,7 @@ struct serve {
     uint64_t lag_last;      /* uv_hrtime() of the previous probe */
     uint64_t lag_cpu;       /* the loop thread's CPU time then (ns) */
     struct catalog *prev;   /* the published snapshot, referenced while a build runs */
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_work_t work;
     bool building, dirty, stopping;
     int64_t seen_counter;
@@ -250,6 +252,7 @@ static void http_stopped(void *ud)
     uv_close((uv_handle_t *)&s->stats_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
+    uv_close((uv_handle_t *)&s->sighup, on_closed);
     log_info("serve", "stopped");
 }
 
@@ -271,205 +274,114 @@ static void on_signal(uv_signal_t *h, int signum)
     http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
 }
 
+static int serve_run(struct serve_settings *set);
+
+/* SIGHUP (systemctl reload): each step re-reads what it owns and keeps the
+ * old state when the new one is bad; one line per step. */
+static void serve_reload(struct serve *s)
+{
+    (void)s;
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct serve *s = h->data;
+    if (s->stopping)
+        return;
+    log_info("serve", "SIGHUP: reloading");
+    serve_reload(s);
+    log_info("serve", "reload done");
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: xtreamd serve [--data DIR] [--listen HOST:PORT] [--public-url URL]\n"
-            "                     [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
-            "\n"
-            "Runs the server until SIGINT or SIGTERM.\n"
-            "  --data DIR               data directory (default ./data)\n"
-            "  --listen HOST:PORT       address to listen on (default 0.0.0.0:8080;\n"
-            "                           [::]:PORT for IPv6; port 0 picks a free port)\n"
-            "  --public-url URL         base URL put in playlists and server_info\n"
-            "                           (default: from the request's Host header)\n"
-            "  --header-timeout SECONDS a request's head and body must arrive within this\n"
-            "                           (default 10)\n"
-            "  --idle-timeout SECONDS   close idle keep-alive connections after this\n"
-            "                           (default 60)\n"
-            "  --channel-idle SECONDS   stop an on-demand channel this long after its\n"
-            "                           last viewer left (default 30)\n"
-            "  --ffmpeg PATH            ffmpeg program for live ingest (default ffmpeg)\n"
-            "  --allow-host HOST        let the VOD relay and guide downloads reach HOST\n"
-            "                           although it is loopback, link-local or this\n"
-            "                           machine (refused otherwise); repeatable\n"
-            "  --login-window SECONDS   failed logins of an IP are remembered this long\n"
-            "                           (default 900)\n"
-            "  --login-free N           failed logins of an IP within the window before it\n"
-            "                           is blocked 1, 2, 4 ... up to 60 s per further\n"
-            "                           failure (default 5)\n"
-            "  --remote-vod MODE        movies/episodes with an http(s) source: relay\n"
-            "                           (default: streamed through xtreamd, Range passed\n"
-            "                           through) or redirect (302 to the source)\n"
-            "  --live KEY=VALUE         live engine tuning, repeatable (docs/operator-guide.md):\n"
-            "                           watchdog, probe-timeout, failover-after,\n"
-            "                           primary-retry, primary-healthy, backup-check, slow-lag,\n"
-            "                           slow-grace, max-skips, no-progress, hls-segment,\n"
-            "                           hls-session, ring-seconds, ring-mb, line-check,\n"
-            "                           idle, stall-slate, start-burst, start-rate,\n"
-            "                           max-starting, registry-max\n");
+    fprintf(f, "usage: xtreamd serve [OPTION]...\n"
+               "\n"
+               "Runs the server until SIGINT or SIGTERM.\n");
+    serve_options_usage(f);
 }
 
-static int parse_listen(const char *arg, char *host, size_t hostlen, int *port)
+/* The command line layer: every table row is a long option, parsed by the
+ * CLI's one parser (cli/args.h), each value going through the row's setter. */
+struct flag_ctx {
+    struct serve_settings *set;
+    const struct serve_option *o;
+};
+
+static int apply_flag(const char *cmd, const char *opt, const char *val, void *ctx)
 {
-    const char *colon = strrchr(arg, ':');
-    if (!colon || colon == arg)
-        return -EINVAL;
-    const char *h = arg;
-    size_t hl = (size_t)(colon - arg);
-    if (*h == '[' && hl >= 2 && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
+    struct flag_ctx *fc = ctx;
+    char err[512];
+    if (serve_option_apply(fc->set, fc->o, opt, val, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", cmd, err);
+    return -EINVAL;
+}
+
+static int parse_flags(struct serve_settings *set, int argc, char **argv)
+{
+    enum { MAX = 64 };
+    struct cli_opt opts[MAX + 1];
+    struct flag_ctx ctx[MAX];
+    char names[MAX][48];
+    bool given[MAX] = {false};
+    size_t n = serve_options_count < MAX ? serve_options_count : MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct serve_option *o = &serve_options[i];
+        snprintf(names[i], sizeof(names[i]), "--%s", o->name);
+        ctx[i] = (struct flag_ctx){set, o};
+        opts[i] = o->kind == SERVE_OPT_FLAG
+                      ? (struct cli_opt)CLI_OPT(names[i], CLI_FLAG, &given[i])
+                      : (struct cli_opt)CLI_OPT(names[i], CLI_STR, NULL, .check = apply_flag,
+                                                .ctx = &ctx[i]);
     }
-    if (hl == 0 || hl >= hostlen)
-        return -EINVAL;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || end == colon + 1 || p < 0 || p > 65535)
-        return -EINVAL;
-    *port = (int)p;
-    return 0;
-}
-
-static int parse_seconds(const char *arg, unsigned *ms)
-{
-    char *end;
-    double v = strtod(arg, &end);
-    if (*end || end == arg || v <= 0 || v > 86400)
-        return -EINVAL;
-    *ms = (unsigned)(v * 1000);
+    opts[n] = (struct cli_opt)CLI_OPT_END;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return -ENOMEM;
+    usage(f);
+    fclose(f);
+    int r = cli_parse("xtreamd serve", text, argc, argv, opts, NULL);
+    free(text);
+    if (r)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (given[i] && apply_flag("xtreamd serve", names[i], "true", &ctx[i]))
+            return -EINVAL;
     return 0;
 }
 
 int cli_serve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"public-url", required_argument, NULL, 'u'},
-        {"header-timeout", required_argument, NULL, 'H'},
-        {"idle-timeout", required_argument, NULL, 'I'},
-        {"channel-idle", required_argument, NULL, 'C'},
-        {"ffmpeg", required_argument, NULL, 'F'},
-        {"live", required_argument, NULL, 'L'},
-        {"remote-vod", required_argument, NULL, 'R'},
-        {"allow-host", required_argument, NULL, 'A'},
-        {"login-window", required_argument, NULL, 'W'},
-        {"login-free", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *data = "./data", *listen = "0.0.0.0:8080", *public_url = NULL;
-    unsigned header_ms = 10000, idle_ms = 60000;
-    struct throttle_config tcfg;
-    throttle_config_defaults(&tcfg);
-    bool redirect_remote = false;
-    struct live_config lcfg;
-    live_config_defaults(&lcfg);
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            data = optarg;
-            break;
-        case 'l':
-            listen = optarg;
-            break;
-        case 'u':
-            public_url = optarg;
-            break;
-        case 'H':
-            if (parse_seconds(optarg, &header_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --header-timeout \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'I':
-            if (parse_seconds(optarg, &idle_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --idle-timeout \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'C':
-            if (parse_seconds(optarg, &lcfg.idle_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --channel-idle \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'F':
-            lcfg.ffmpeg = optarg;
-            break;
-        case 'A':
-            if (outbound_allow_host(optarg)) {
-                fprintf(stderr, "xtreamd serve: invalid --allow-host \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'W':
-            if (parse_seconds(optarg, &tcfg.window_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --login-window \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'f': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 0 || v > 1000000) {
-                fprintf(stderr, "xtreamd serve: invalid --login-free \"%s\" (0-1000000)\n", optarg);
-                return CLI_USAGE;
-            }
-            tcfg.free = (unsigned)v;
-            break;
-        }
-        case 'L':
-            if (live_config_set(&lcfg, optarg)) {
-                fprintf(stderr, "xtreamd serve: invalid --live \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'R':
-            if (strcmp(optarg, "relay") == 0 || strcmp(optarg, "redirect") == 0) {
-                redirect_remote = strcmp(optarg, "redirect") == 0;
-                break;
-            }
-            fprintf(stderr, "xtreamd serve: invalid --remote-vod \"%s\" (want relay or redirect)\n",
-                    optarg);
-            return CLI_USAGE;
-        case 'h':
-            usage(stdout);
-            return CLI_OK;
-        case ':':
-            fprintf(stderr, "xtreamd serve: option %s needs a value\n", argv[optind - 1]);
-            return CLI_USAGE;
-        default:
-            fprintf(stderr, "xtreamd serve: unknown option %s\n", argv[optind - 1]);
-            usage(stderr);
+    struct serve_settings set;
+    serve_settings_init(&set);
+    int prc = parse_flags(&set, argc, argv);
+    if (prc) {
+        serve_settings_free(&set);
+        return prc == -ENOMEM ? CLI_FAIL : cli_parse_exit(prc);
+    }
+    for (size_t i = 0; i < set.nallow_hosts; i++) {
+        if (outbound_allow_host(set.allow_hosts[i])) {
+            fprintf(stderr, "xtreamd serve: invalid allow-host \"%s\"\n", set.allow_hosts[i]);
+            serve_settings_free(&set);
             return CLI_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "xtreamd serve: unexpected argument \"%s\"\n", argv[optind]);
-        return CLI_USAGE;
-    }
-    char host[256];
-    int port;
-    if (parse_listen(listen, host, sizeof(host), &port)) {
-        fprintf(stderr, "xtreamd serve: invalid --listen \"%s\" (want HOST:PORT)\n", listen);
-        return CLI_USAGE;
-    }
-    if (public_url && strncmp(public_url, "http://", 7) != 0 &&
-        strncmp(public_url, "https://", 8) != 0) {
-        fprintf(stderr, "xtreamd serve: invalid --public-url \"%s\" (want http(s)://HOST[:PORT])\n",
-                public_url);
-        return CLI_USAGE;
-    }
+    int rc = serve_run(&set);
+    serve_settings_free(&set);
+    return rc;
+}
 
+static int serve_run(struct serve_settings *set)
+{
+    const char *data = set->data, *host = set->listen_host, *listen = set->listen;
+    int port = set->listen_port;
+    struct live_config lcfg = set->live;
     signal(SIGPIPE, SIG_IGN);
-    struct serve s = {.loop = uv_default_loop(), .data_dir = data};
+    struct serve s = {.loop = uv_default_loop(), .data_dir = data, .settings = set};
     int rc = CLI_FAIL;
     char token[65];
     unsigned char raw[32];
@@ -496,13 +408,13 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     struct api_config acfg = {
-        .public_url = public_url,
+        .public_url = set->public_url,
         .port = port,
         .loop = s.loop,
-        .redirect_remote = redirect_remote,
+        .redirect_remote = set->redirect_remote,
         .listen_host = host,
         .data_dir = data,
-        .throttle = &tcfg,
+        .throttle = &set->throttle,
     };
     if (api_new(&acfg, &s.api)) {
         db_library_roots_free(roots, nroots);
@@ -552,17 +464,19 @@ int cli_serve(int argc, char **argv)
     s.stats_timer.data = &s;
     uv_signal_init(s.loop, &s.sigint);
     uv_signal_init(s.loop, &s.sigterm);
-    s.sigint.data = s.sigterm.data = &s;
+    uv_signal_init(s.loop, &s.sighup);
+    s.sigint.data = s.sigterm.data = s.sighup.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s.sighup, on_sighup, SIGHUP);
 
     struct http_server_config hcfg = {
         .host = host,
         .port = port,
         .handler = router_handle,
         .handler_ud = s.router,
-        .header_timeout_ms = header_ms,
-        .idle_timeout_ms = idle_ms,
+        .header_timeout_ms = set->header_ms,
+        .idle_timeout_ms = set->idle_ms,
         .access_log = 1,
     };
     int err = http_server_start(s.loop, &hcfg, &s.http);
@@ -577,6 +491,7 @@ int cli_serve(int argc, char **argv)
         events_stop(s.events);
         uv_close((uv_handle_t *)&s.sigint, on_closed);
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
+        uv_close((uv_handle_t *)&s.sighup, on_closed);
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
