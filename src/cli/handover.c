@@ -14,7 +14,7 @@
 
 #include "core/log.h"
 
-#define LINE_MAX_BYTES 1024
+#define LINE_MAX_BYTES 2048
 
 long handover_running_pid(const char *data_dir)
 {
@@ -78,9 +78,9 @@ static int parse_listen(char *buf, struct handover_take *t, size_t nfds)
     for (long i = 0; i < n; i++) {
         struct handover_listener *l = &t->l[i];
         char *ln = strtok_r(NULL, "\n", &save);
-        char name[16], host[64];
+        char name[16], host[256];
         int port;
-        if (!ln || sscanf(ln, "%15s %63s %d", name, host, &port) != 3 || port < 0 || port > 65535)
+        if (!ln || sscanf(ln, "%15s %255s %d", name, host, &port) != 3 || port < 0 || port > 65535)
             return -EPROTO;
         memcpy(l->name, name, sizeof(name));
         memcpy(l->host, host, sizeof(host));
@@ -119,8 +119,8 @@ int handover_take(const char *data_dir, struct handover_take *t)
         char b[CMSG_SPACE(sizeof(int) * HANDOVER_MAX_FDS)];
     } cm;
     struct iovec iov = {.iov_base = buf, .iov_len = LINE_MAX_BYTES};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-                        .msg_controllen = sizeof(cm.b)};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b, .msg_controllen = sizeof(cm.b)};
     ssize_t got = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     if (got <= 0 || (mh.msg_flags & MSG_CTRUNC))
         goto proto;
@@ -252,7 +252,9 @@ static int send_listeners(struct handover_server *h)
     if (len <= 0 || (size_t)len >= sizeof(text))
         return -EOVERFLOW;
     struct iovec iov = {.iov_base = text, .iov_len = (size_t)len};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = cm.b,
                         .msg_controllen = CMSG_SPACE(sizeof(int) * n)};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
     c->cmsg_level = SOL_SOCKET;
@@ -291,7 +293,8 @@ static void on_peer(uv_poll_t *p, int status, int events)
                 peer_close(h);
                 return;
             }
-            log_info("handover", "listeners sent to a new server; still accepting until it is ready");
+            log_info("handover",
+                     "listeners sent to a new server; still accepting until it is ready");
         } else if (strcmp(h->in, "STOP") == 0) {
             ssize_t w = send(h->pfd, "BYE\n", 4, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;

@@ -38,7 +38,7 @@ long handover_running_pid(const char *data_dir);
 /* One listening socket: what it is for, where it listens, its fd. */
 struct handover_listener {
     char name[16]; /* "http" */
-    char host[64];
+    char host[256];
     int port;
     int fd;
 };

@@ -35,9 +35,7 @@ int db_backup_snapshot(const char *data_dir, const char *dst)
         goto out;
     }
     sqlite3_busy_timeout(src, 5000);
-    if (sqlite3_open_v2(dst, &out,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                            SQLITE_OPEN_EXCLRESCODE,
+    if (sqlite3_open_v2(dst, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         log_error("db", "backup: cannot create %s: %s", dst,
                   out ? sqlite3_errmsg(out) : "out of memory");
@@ -62,7 +60,8 @@ int db_backup_snapshot(const char *data_dir, const char *dst)
     }
     int f = sqlite3_backup_finish(b);
     if (s != SQLITE_DONE || f != SQLITE_OK) {
-        log_error("db", "backup of %s failed: %s", src_path, sqlite3_errstr(s != SQLITE_DONE ? s : f));
+        log_error("db", "backup of %s failed: %s", src_path,
+                  sqlite3_errstr(s != SQLITE_DONE ? s : f));
         rc = -EIO;
     }
 out:

@@ -212,8 +212,8 @@ int backup_create(const char *data_dir, const char *file, struct backup_info *in
         fail_msg(err, errlen, "cannot write", tmp, rc);
         goto out;
     }
-    struct backup_header h = {.version = BACKUP_VERSION, .codec = BACKUP_CODEC_ZLIB,
-                              .created = (int64_t)time(NULL)};
+    struct backup_header h = {
+        .version = BACKUP_VERSION, .codec = BACKUP_CODEC_ZLIB, .created = (int64_t)time(NULL)};
     if ((rc = compress_into(in, fd, &h.raw_size, &h.payload_size, psha)) != 0) {
         fail_msg(err, errlen, "cannot write", tmp, rc);
         goto out;
@@ -441,7 +441,7 @@ static void utc_stamp(int64_t t, char *out, size_t len)
 int backup_restore(const char *data_dir, const char *file, backup_busy_fn *busy, void *ud,
                    char *side, size_t sidelen, char *err, size_t errlen)
 {
-    char tmp[4200], cur[4200], extra[4200], why[256];
+    char tmp[4200], cur[4200], extra[4300], why[256];
     int rc;
     side[0] = err[0] = '\0';
     snprintf(cur, sizeof(cur), "%s/xtreamd.db", data_dir);
@@ -473,14 +473,20 @@ int backup_restore(const char *data_dir, const char *file, backup_busy_fn *busy,
          * in, so the side copy is the whole previous database and no stale
          * WAL is left to be replayed onto the restored file. */
         if ((rc = db_checkpoint_truncate(data_dir)) != 0) {
-            snprintf(err, errlen, "cannot checkpoint the current database %s (nothing was restored)",
-                     cur);
+            snprintf(err, errlen,
+                     "cannot checkpoint the current database %s (nothing was restored)", cur);
             goto fail;
         }
         char stamp[32];
         utc_stamp((int64_t)time(NULL), stamp, sizeof(stamp));
         snprintf(side, sidelen, "%s/xtreamd.db.pre-restore-%s", data_dir, stamp);
-        if (link(cur, side) != 0) {
+        int lr = link(cur, side);
+        if (lr != 0 && errno == EEXIST) { /* two restores within a second */
+            snprintf(side, sidelen, "%s/xtreamd.db.pre-restore-%s-%d", data_dir, stamp,
+                     (int)getpid());
+            lr = link(cur, side);
+        }
+        if (lr != 0) {
             rc = -errno;
             fail_msg(err, errlen, "cannot keep the current database as", side, rc);
             side[0] = '\0';

@@ -49,8 +49,7 @@ int backup_header_parse(const uint8_t *p, size_t len, struct backup_header *h);
 void backup_header_encode(const struct backup_header *h, uint8_t out[BACKUP_HEADER_SIZE]);
 /* The checksum of a header's fields (bytes 0..39 of the encoding) and the
  * SHA-256 of the payload. */
-void backup_checksum(const struct backup_header *h, const uint8_t payload_sha[32],
-                     uint8_t out[32]);
+void backup_checksum(const struct backup_header *h, const uint8_t payload_sha[32], uint8_t out[32]);
 
 struct backup_info {
     uint64_t raw_size, payload_size;
