@@ -1657,7 +1657,11 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
     struct http_conn *c = srv->conns;
     while (c) {
         struct http_conn *n = c->next;
-        if (!c->rm && !c->rbuf.len && !c->out_bytes && !c->src_active)
+        /* Idle keep-alive connections go now; one accepted but not yet sent
+         * its first request is answered (with Connection: close) within the
+         * header timeout: its client saw no refusal and is about to ask
+         * (the connection loop of a hand-over, cli/handover.h). */
+        if (c->served && !c->rm && !c->rbuf.len && !c->out_bytes && !c->src_active)
             conn_close(c);
         c = n;
     }
