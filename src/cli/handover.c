@@ -188,49 +188,54 @@ int handover_release(struct handover_take *t)
 
 /* ---- the old server's side (loop thread) -------------------------------- */
 
+/* A taker that connected but has not finished within this is dropped when
+ * another one arrives (a stuck client must not block every later upgrade). */
+#define PEER_STALE_MS 10000
+
+struct peer {
+    uv_poll_t poll;
+    struct handover_server *h;
+    int fd;
+    uint64_t since;
+    char in[LINE_MAX_BYTES];
+    size_t inlen;
+};
+
 struct handover_server {
     uv_loop_t *loop;
-    uv_poll_t lpoll, ppoll;
-    int lfd, pfd;
-    bool peer_active, closing;
-    bool ppoll_busy; /* ppoll initialised and its close callback not yet run */
-    int open_handles;
+    uv_poll_t lpoll;
+    int lfd;
+    bool closing;
+    struct peer *peer; /* the current taker, or NULL */
     dev_t dev;
     ino_t ino;
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    char in[LINE_MAX_BYTES];
-    size_t inlen;
     handover_fds_fn fds;
     void (*on_stop)(void *ud);
     void *ud;
 };
 
-static void on_handle_closed(uv_handle_t *hd)
+static void on_listener_closed(uv_handle_t *hd)
 {
-    struct handover_server *h = hd->data;
-    if (--h->open_handles == 0)
-        free(h);
+    free(hd->data);
 }
 
 static void on_peer_closed(uv_handle_t *hd)
 {
-    struct handover_server *h = hd->data;
-    h->ppoll_busy = false;
-    on_handle_closed(hd);
+    free(hd->data);
 }
 
 static void peer_close(struct handover_server *h)
 {
-    if (!h->peer_active)
+    struct peer *p = h->peer;
+    if (!p)
         return;
-    h->peer_active = false;
-    h->open_handles++;
-    uv_close((uv_handle_t *)&h->ppoll, on_peer_closed);
-    close(h->pfd);
-    h->pfd = -1;
+    h->peer = NULL;
+    uv_close((uv_handle_t *)&p->poll, on_peer_closed); /* stops polling first */
+    close(p->fd);
 }
 
-static int send_listeners(struct handover_server *h)
+static int send_listeners(struct handover_server *h, int fd)
 {
     struct handover_listener l[HANDOVER_MAX_FDS];
     size_t n = h->fds(h->ud, l, HANDOVER_MAX_FDS);
@@ -247,10 +252,10 @@ static int send_listeners(struct handover_server *h)
     for (size_t i = 0; i < n; i++) {
         len += snprintf(text + len, sizeof(text) - (size_t)len, "%s %s %d\n", l[i].name, l[i].host,
                         l[i].port);
+        if ((size_t)len >= sizeof(text))
+            return -EOVERFLOW;
         fdv[i] = l[i].fd;
     }
-    if (len <= 0 || (size_t)len >= sizeof(text))
-        return -EOVERFLOW;
     struct iovec iov = {.iov_base = text, .iov_len = (size_t)len};
     struct msghdr mh = {.msg_iov = &iov,
                         .msg_iovlen = 1,
@@ -263,31 +268,32 @@ static int send_listeners(struct handover_server *h)
     memcpy(CMSG_DATA(c), fdv, sizeof(int) * n);
     /* A few hundred bytes into an empty unix socket buffer: never EAGAIN in
      * practice; if it is, the taker times out and starts without us. */
-    ssize_t w = sendmsg(h->pfd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
     return w == len ? 0 : -EIO;
 }
 
-static void on_peer(uv_poll_t *p, int status, int events)
+static void on_peer(uv_poll_t *hd, int status, int events)
 {
-    struct handover_server *h = p->data;
+    struct peer *p = hd->data;
+    struct handover_server *h = p->h;
     if (status < 0) {
         peer_close(h);
         return;
     }
-    ssize_t n = recv(h->pfd, h->in + h->inlen, sizeof(h->in) - 1 - h->inlen, MSG_DONTWAIT);
+    ssize_t n = recv(p->fd, p->in + p->inlen, sizeof(p->in) - 1 - p->inlen, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
         peer_close(h); /* the taker went away: keep serving */
         return;
     }
-    h->inlen += (size_t)n;
-    h->in[h->inlen] = '\0';
+    p->inlen += (size_t)n;
+    p->in[p->inlen] = '\0';
     char *nl;
-    while ((nl = strchr(h->in, '\n')) != NULL) {
+    while ((nl = strchr(p->in, '\n')) != NULL) {
         *nl = '\0';
-        if (strcmp(h->in, "TAKE 1") == 0) {
-            int rc = send_listeners(h);
+        if (strcmp(p->in, "TAKE 1") == 0) {
+            int rc = send_listeners(h, p->fd);
             if (rc) {
                 log_error("handover", "cannot send the listeners: %s", strerror(-rc));
                 peer_close(h);
@@ -295,8 +301,8 @@ static void on_peer(uv_poll_t *p, int status, int events)
             }
             log_info("handover",
                      "listeners sent to a new server; still accepting until it is ready");
-        } else if (strcmp(h->in, "STOP") == 0) {
-            ssize_t w = send(h->pfd, "BYE\n", 4, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } else if (strcmp(p->in, "STOP") == 0) {
+            ssize_t w = send(p->fd, "BYE\n", 4, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
             peer_close(h);
             h->on_stop(h->ud); /* last: it may call handover_close(h) */
@@ -306,19 +312,19 @@ static void on_peer(uv_poll_t *p, int status, int events)
             peer_close(h);
             return;
         }
-        size_t used = (size_t)(nl + 1 - h->in);
-        memmove(h->in, nl + 1, h->inlen - used + 1);
-        h->inlen -= used;
+        size_t used = (size_t)(nl + 1 - p->in);
+        memmove(p->in, nl + 1, p->inlen - used + 1);
+        p->inlen -= used;
     }
-    if (h->inlen >= sizeof(h->in) - 1) {
+    if (p->inlen >= sizeof(p->in) - 1) {
         log_warn("handover", "request line over %d bytes: closed", LINE_MAX_BYTES);
         peer_close(h);
     }
 }
 
-static void on_accept(uv_poll_t *p, int status, int events)
+static void on_accept(uv_poll_t *hd, int status, int events)
 {
-    struct handover_server *h = p->data;
+    struct handover_server *h = hd->data;
     if (status < 0 || h->closing)
         return;
     int fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -333,21 +339,28 @@ static void on_accept(uv_poll_t *p, int status, int events)
         close(fd);
         return;
     }
-    if (h->ppoll_busy) { /* one taker at a time */
+    uint64_t now = uv_now(h->loop);
+    if (h->peer && now - h->peer->since < PEER_STALE_MS) { /* one taker at a time */
         log_warn("handover", "a hand-over is already in progress: second request refused");
         close(fd);
         return;
     }
-    if (uv_poll_init(h->loop, &h->ppoll, fd) != 0) {
+    if (h->peer) {
+        log_warn("handover", "dropping a hand-over request idle for %d s", PEER_STALE_MS / 1000);
+        peer_close(h);
+    }
+    struct peer *p = calloc(1, sizeof(*p));
+    if (!p || uv_poll_init(h->loop, &p->poll, fd) != 0) {
+        free(p);
         close(fd);
         return;
     }
-    h->ppoll.data = h;
-    h->pfd = fd;
-    h->inlen = 0;
-    h->peer_active = true;
-    h->ppoll_busy = true;
-    uv_poll_start(&h->ppoll, UV_READABLE | UV_DISCONNECT, on_peer);
+    p->poll.data = p;
+    p->h = h;
+    p->fd = fd;
+    p->since = now;
+    h->peer = p;
+    uv_poll_start(&p->poll, UV_READABLE | UV_DISCONNECT, on_peer);
 }
 
 int handover_listen(uv_loop_t *loop, const char *data_dir, handover_fds_fn fds,
@@ -368,7 +381,6 @@ int handover_listen(uv_loop_t *loop, const char *data_dir, handover_fds_fn fds,
     h->fds = fds;
     h->on_stop = on_stop;
     h->ud = ud;
-    h->pfd = -1;
     memcpy(h->path, sa.sun_path, sizeof(h->path));
     int rc = 0;
     h->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -393,7 +405,6 @@ int handover_listen(uv_loop_t *loop, const char *data_dir, handover_fds_fn fds,
     if ((rc = uv_poll_init(loop, &h->lpoll, h->lfd)) != 0)
         goto fail;
     h->lpoll.data = h;
-    h->open_handles = 1;
     uv_poll_start(&h->lpoll, UV_READABLE, on_accept);
     *out = h;
     return 0;
@@ -415,7 +426,7 @@ void handover_close(struct handover_server *h)
     if (stat(h->path, &st) == 0 && st.st_dev == h->dev && st.st_ino == h->ino)
         unlink(h->path);
     peer_close(h);
-    uv_close((uv_handle_t *)&h->lpoll, on_handle_closed);
+    uv_close((uv_handle_t *)&h->lpoll, on_listener_closed); /* frees h later */
     close(h->lfd);
     h->lfd = -1;
 }

@@ -578,10 +578,13 @@ static int serve_run(struct serve_settings *set)
                           "link-local are refused to the relay");
     api_set_port(s.api, http_server_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
+    /* A second server on the folder (another address) leaves the running
+     * one's serve.json and hand-over socket alone. */
     if (live_write_state_file_ex(data, host, http_server_port(s.http), token, took) == -EEXIST)
         log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",
                  data);
-    handover_listen(s.loop, data, handover_fds, on_handed_over, &s, &s.handover);
+    else
+        handover_listen(s.loop, data, handover_fds, on_handed_over, &s, &s.handover);
     if (took) {
         /* We accept on the socket already: now the old server may stop. */
         if (handover_release(&take) == 0)

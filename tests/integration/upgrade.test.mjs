@@ -156,4 +156,29 @@ describe('graceful upgrade: listener hand-over', () => {
     await c.stopClean();
     c = null;
   });
+
+  it('a server on another address does not take over, and leaves the hand-over socket to the running one', async () => {
+    a = await startServer(dataDir, ['--stop-grace', '5']);
+    const other = await startServer(dataDir);
+    b = other;
+    await other.waitForLog(/not taking over/, { timeoutMs: 30000 });
+    await other.waitForLog(/another server runs on/, { timeoutMs: 30000 });
+    let state = JSON.parse(await readFile(path.join(dataDir, 'serve.json'), 'utf8'));
+    assert.equal(state.pid, a.child.pid, 'serve.json still names the first server');
+    assert.ok(a.alive() && other.alive());
+    assert.doesNotMatch(a.logs(), /handed over/);
+    // An upgrade of the first one still reaches it (not the second).
+    c = spawnOn(dataDir, a.port);
+    await c.waitForLog(new RegExp(`took over the listener of pid ${a.child.pid}`), { timeoutMs: 60000 });
+    const r = await a.waitExit(60000);
+    assert.equal(r.code, 0, a.logs().slice(-2000));
+    assertNoSanitizerReport(a.logs(), 'first server');
+    a = null;
+    state = JSON.parse(await readFile(path.join(dataDir, 'serve.json'), 'utf8'));
+    assert.equal(state.pid, c.child.pid);
+    await other.stopClean();
+    b = null;
+    await c.stopClean();
+    c = null;
+  });
 });
