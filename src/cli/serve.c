@@ -39,6 +39,7 @@
 #include "stream/live.h"
 
 #define REFRESH_INTERVAL_MS 500
+#define BUILD_PACE          2
 #define LAG_PROBE_MS        10
 #define STATS_TICK_MS       1000
 
@@ -67,8 +68,9 @@ struct serve {
     bool building, dirty, stopping;
     int64_t seen_counter;
     uint64_t version;
-    struct catalog *built; /* result handed from the worker */
-    char **roots;          /* library roots read with it (domain/vod_paths.h) */
+    uint64_t build_started, next_build_at; /* uv_now() ms: pacing (maybe_build) */
+    struct catalog *built;                 /* result handed from the worker */
+    char **roots;                          /* library roots read with it (domain/vod_paths.h) */
     size_t nroots;
     int build_rc;
 };
@@ -91,19 +93,33 @@ static void build_work(uv_work_t *w)
 
 static void start_build(struct serve *s);
 
+/* A change waits for the running build, and for the pace: after a build
+ * that took T, the next starts no sooner than BUILD_PACE x T later, so that a
+ * stream of writes (an admin script creating lines) keeps the builder busy
+ * at most 1/(BUILD_PACE+1) of a core, however large the catalogue. */
+static void maybe_build(struct serve *s)
+{
+    if (s->dirty && !s->building && !s->stopping && uv_now(s->loop) >= s->next_build_at)
+        start_build(s);
+}
+
 static void build_done(uv_work_t *w, int status)
 {
     struct serve *s = w->data;
     s->building = false;
     catalog_unref(s->prev);
     s->prev = NULL;
+    uint64_t now = uv_now(s->loop), took = now - s->build_started;
+    s->next_build_at = now + BUILD_PACE * took;
     if (status == 0 && s->build_rc == 0 && s->built) {
+        size_t kept = catalog_adopt_caches(s->built, api_catalog(s->api));
         api_set_catalog(s->api, s->built);
         api_set_library_roots(s->api, s->roots, s->nroots);
         s->roots = NULL;
         live_set_catalog(s->live, s->built);
         catalog_unref(s->built);
-        log_info("catalog", "snapshot %llu published", (unsigned long long)s->version);
+        log_info("catalog", "snapshot %llu published (built in %llu ms, %zu cached responses kept)",
+                 (unsigned long long)s->version, (unsigned long long)took, kept);
     } else {
         log_error("catalog", "snapshot rebuild failed (%d); keeping the previous one", s->build_rc);
         catalog_unref(s->built);
@@ -112,8 +128,7 @@ static void build_done(uv_work_t *w, int status)
         s->dirty = true;
     }
     s->built = NULL;
-    if (s->dirty && !s->stopping)
-        start_build(s);
+    maybe_build(s);
 }
 
 static void start_build(struct serve *s)
@@ -122,6 +137,7 @@ static void start_build(struct serve *s)
         return;
     s->dirty = false;
     s->building = true;
+    s->build_started = uv_now(s->loop);
     s->version++;
     s->work.data = s;
     struct catalog *cur = api_catalog(s->api);
@@ -140,13 +156,11 @@ static void refresh_tick(uv_timer_t *t)
     api_tick(s->api);
     admin_tick(s->admin);
     int64_t counter = db_change_counter(s->db);
-    if (counter == s->seen_counter)
-        return;
-    s->seen_counter = counter;
-    if (s->building)
+    if (counter != s->seen_counter) {
+        s->seen_counter = counter;
         s->dirty = true;
-    else
-        start_build(s);
+    }
+    maybe_build(s);
 }
 
 /* A path under /metrics that no route takes: the client API answers it
