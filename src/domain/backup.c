@@ -191,6 +191,14 @@ int backup_create(const char *data_dir, const char *file, struct backup_info *in
         return -ENAMETOOLONG;
     }
     unlink(snap);
+    /* The output first: a missing or read-only target folder is named as
+     * such, not as a failed database copy. */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        fail_msg(err, errlen, "cannot write", tmp, rc);
+        return rc;
+    }
     rc = db_backup_snapshot(data_dir, snap);
     if (rc) {
         if (rc == -ENOENT)
@@ -201,10 +209,9 @@ int backup_create(const char *data_dir, const char *file, struct backup_info *in
         goto out;
     }
     in = open(snap, O_RDONLY | O_CLOEXEC);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (in < 0 || fd < 0) {
+    if (in < 0) {
         rc = -errno;
-        fail_msg(err, errlen, "cannot write", in < 0 ? snap : tmp, rc);
+        fail_msg(err, errlen, "cannot read", snap, rc);
         goto out;
     }
     uint8_t head[BACKUP_HEADER_SIZE] = {0}, psha[32];
