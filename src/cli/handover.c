@@ -143,6 +143,8 @@ int handover_take(const char *data_dir, struct handover_take *t)
     buf[len] = '\0';
     while (len < LINE_MAX_BYTES) {
         char *nl = strchr(buf, '\n');
+        if (nl && strncmp(buf, "LISTEN ", 7) != 0)
+            goto proto;
         long want = nl ? strtol(buf + 7, NULL, 10) : -1;
         size_t lines = 0;
         for (char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
@@ -197,6 +199,7 @@ struct peer {
     struct handover_server *h;
     int fd;
     uint64_t since;
+    bool took; /* the listeners were sent: only then is STOP honoured */
     char in[LINE_MAX_BYTES];
     size_t inlen;
 };
@@ -299,8 +302,15 @@ static void on_peer(uv_poll_t *hd, int status, int events)
                 peer_close(h);
                 return;
             }
+            p->took = true;
             log_info("handover",
                      "listeners sent to a new server; still accepting until it is ready");
+        } else if (strcmp(p->in, "STOP") == 0 && !p->took) {
+            /* Stopping with no successor holding the listeners would refuse
+             * every client. */
+            log_warn("handover", "STOP before TAKE on the hand-over socket: refused");
+            peer_close(h);
+            return;
         } else if (strcmp(p->in, "STOP") == 0) {
             ssize_t w = send(p->fd, "BYE\n", 4, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
 import { Server, HOST, assertNoSanitizerReport, binPath, cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
@@ -178,6 +179,41 @@ describe('graceful upgrade: listener hand-over', () => {
     assert.equal(state.pid, c.child.pid);
     await other.stopClean();
     b = null;
+    await c.stopClean();
+    c = null;
+  });
+
+  it('junk on the hand-over socket is refused and changes nothing', async () => {
+    a = await startServer(dataDir);
+    const sock = path.join(dataDir, 'handover.sock');
+    const exchange = (data) =>
+      new Promise((resolve, reject) => {
+        const cl = net.connect(sock);
+        let got = '';
+        const t = setTimeout(() => reject(new Error('hand-over socket did not close')), 30000);
+        cl.on('connect', () => cl.write(data));
+        cl.setEncoding('utf8').on('data', (d) => (got += d));
+        cl.on('error', () => {});
+        cl.on('close', () => {
+          clearTimeout(t);
+          resolve(got);
+        });
+      });
+    assert.equal(await exchange('HELLO\n'), '');
+    await a.waitForLog(/unknown request on the hand-over socket: closed/);
+    assert.equal(await exchange('x'.repeat(5000)), '');
+    await a.waitForLog(/request line over 2048 bytes: closed/);
+    // STOP without a TAKE first would leave nobody accepting: refused.
+    assert.equal(await exchange('STOP\n'), '');
+    await a.waitForLog(/STOP before TAKE on the hand-over socket: refused/);
+    assert.doesNotMatch(a.logs(), /handed over/);
+    // The server still serves and can still be taken over.
+    const res = await oneRequest(a.port, apiUrl);
+    assert.ok(res.ok, JSON.stringify(res));
+    c = spawnOn(dataDir, a.port);
+    await c.waitForLog(new RegExp(`took over the listener of pid ${a.child.pid}`), { timeoutMs: 60000 });
+    assert.equal((await a.waitExit(60000)).code, 0);
+    a = null;
     await c.stopClean();
     c = null;
   });
