@@ -93,7 +93,7 @@ describe('graceful upgrade: listener hand-over', () => {
 
     const loop = requestLoop(port, apiUrl);
     await pollUntil(() => loop.ok >= 50, { timeoutMs: 60000 });
-    b = spawnOn(dataDir, port, ['--stop-grace', '4']);
+    b = spawnOn(dataDir, port, ['--stop-grace', '8']);
     await b.waitForLog(/info serve: took over the listener of pid (\d+)/, { timeoutMs: 60000 });
     await a.waitForLog(/info serve: handed over to a new server: no longer accepting/, { timeoutMs: 30000 });
     await b.waitForLog(new RegExp(`listening on ${HOST}:${port}`), { timeoutMs: 30000 });
@@ -137,14 +137,14 @@ describe('graceful upgrade: listener hand-over', () => {
     const m = await b.waitForLog(/^.*info serve: handed over to a new server.*$/m, { timeoutMs: 30000 });
     const bytes0 = v2.bytes;
     await pollUntil(() => v2.bytes > bytes0 + 20000, { timeoutMs: 60000 });
-    // stop-grace (4 s) ends: the viewer is cut and the old server exits.
+    // stop-grace (8 s) ends: the viewer is cut and the old server exits.
     const r = await b.waitExit(60000);
     assertNoSanitizerReport(b.logs(), 'old server');
     assert.equal(r.code, 0, b.logs().slice(-2000));
     await pollUntil(() => v2.ended, { timeoutMs: 30000 });
     const stopped = /^.*info serve: stopped$/m.exec(b.logs());
     assert.ok(stopped, 'stopped line');
-    assert.ok(logTime(stopped[0]) - logTime(m[0]) >= 3900, `drained for ${logTime(stopped[0]) - logTime(m[0])} ms (grace 4000)`);
+    assert.ok(logTime(stopped[0]) - logTime(m[0]) >= 7900, `drained for ${logTime(stopped[0]) - logTime(m[0])} ms (grace 8000)`);
     assert.match(b.logs(), /stop: closing 1 connections after the grace period/);
     b = null;
     // The viewer reconnects: to the new server.
