@@ -33,6 +33,9 @@ static const char usage_text[] =
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
     "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
+    "  backup      write a compressed, checksummed copy of the database (safe while\n"
+    "              the server runs)\n"
+    "  restore     replace the database with a backup (verified first; server stopped)\n"
     "  version     print the version\n"
     "  help        print this help\n"
     "\n"
@@ -72,6 +75,8 @@ static const struct cli_cmd commands[] = {
     {"admin", cli_admin},
     {"token", cli_token},
     {"plan", cli_plan},
+    {"backup", cli_backup},
+    {"restore", cli_restore},
     {NULL, NULL},
 };
 
@@ -97,7 +102,8 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "demo") == 0 || strcmp(argv[2], "vod") == 0 ||
             strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0 ||
             strcmp(argv[2], "admin") == 0 || strcmp(argv[2], "token") == 0 ||
-            strcmp(argv[2], "plan") == 0 || strcmp(argv[2], "config") == 0)
+            strcmp(argv[2], "plan") == 0 || strcmp(argv[2], "config") == 0 ||
+            strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

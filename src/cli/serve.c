@@ -15,13 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "admin/admin.h"
 #include "api/api.h"
 #include "catalog/catalog.h"
 #include "cli/args.h"
+#include "cli/backup_sched.h"
 #include "cli/cli.h"
+#include "cli/handover.h"
 #include "cli/serve_config.h"
 #include "cli/serve_options.h"
 #include "core/log.h"
@@ -38,7 +41,6 @@
 
 #define REFRESH_INTERVAL_MS 500
 #define BUILD_PACE          2
-#define SHUTDOWN_GRACE_MS   10000
 #define LAG_PROBE_MS        10
 #define STATS_TICK_MS       1000
 
@@ -55,6 +57,8 @@ struct serve {
     struct router *router; /* every HTTP route (http/router.h) */
     struct live *live;     /* live engine (stream/live.h) */
     struct http_server *http;
+    struct handover_server *handover; /* <data>/handover.sock (cli/handover.h) */
+    struct backup_sched *backups;     /* scheduled backups, or NULL */
     uv_timer_t refresh;
     uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
     uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
@@ -271,7 +275,63 @@ static void http_stopped(void *ud)
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
     uv_close((uv_handle_t *)&s->sighup, on_closed);
+    backup_sched_stop(s->backups); /* after HTTP: /metrics reads it */
+    s->backups = NULL;
     log_info("serve", "stopped");
+}
+
+/* After a hand-over the live engine ran on until the last viewer left (or
+ * the grace ended): only now are its ffmpeg children stopped. */
+static void http_drained(void *ud)
+{
+    struct serve *s = ud;
+    live_stop(s->live, NULL, NULL);
+    http_stopped(s);
+}
+
+/* Stops accepting and drains. keep_viewers (a hand-over): live viewers go on
+ * until they leave or stop-grace ends; otherwise (SIGTERM/SIGINT) they end
+ * now and only in-flight responses get the grace. */
+static void serve_stop(struct serve *s, bool keep_viewers)
+{
+    s->stopping = true;
+    uv_timer_stop(&s->refresh);
+    uv_timer_stop(&s->lag);
+    uv_timer_stop(&s->stats_timer);
+    handover_close(s->handover);
+    s->handover = NULL;
+    epg_server_stop();
+    events_stop(s->events); /* event streams end once their queue is sent */
+    if (!keep_viewers)
+        live_stop(s->live, NULL, NULL); /* ends live viewers, terminates ffmpeg children */
+    http_server_stop(s->http, s->settings->stop_grace_ms,
+                     keep_viewers ? http_drained : http_stopped, s);
+}
+
+/* The successor has the listeners and says STOP (cli/handover.h). */
+static void on_handed_over(void *ud)
+{
+    struct serve *s = ud;
+    if (s->stopping)
+        return;
+    log_info("serve",
+             "handed over to a new server: no longer accepting; %zu connection(s) get "
+             "up to %u ms to finish",
+             http_server_connection_count(s->http), s->settings->stop_grace_ms);
+    serve_stop(s, true);
+}
+
+static size_t handover_fds(void *ud, struct handover_listener *l, size_t max)
+{
+    struct serve *s = ud;
+    int fd = s->http ? http_server_listen_fd(s->http) : -1;
+    if (fd < 0 || max < 1)
+        return 0;
+    snprintf(l[0].name, sizeof(l[0].name), "http");
+    snprintf(l[0].host, sizeof(l[0].host), "%s", s->settings->listen_host);
+    l[0].port = http_server_port(s->http);
+    l[0].fd = fd;
+    return 1;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -281,15 +341,9 @@ static void on_signal(uv_signal_t *h, int signum)
         log_warn("serve", "second signal: exiting now");
         exit(1);
     }
-    s->stopping = true;
-    log_info("serve", "%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    uv_timer_stop(&s->refresh);
-    uv_timer_stop(&s->lag);
-    uv_timer_stop(&s->stats_timer);
-    epg_server_stop();
-    events_stop(s->events);         /* event streams end once their queue is sent */
-    live_stop(s->live, NULL, NULL); /* ends live viewers, terminates ffmpeg children */
-    http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
+    log_info("serve", "%s: finishing in-flight requests (up to %u ms)",
+             signum == SIGINT ? "SIGINT" : "SIGTERM", s->settings->stop_grace_ms);
+    serve_stop(s, false);
 }
 
 static int serve_run(struct serve_settings *set, const char *config_flag, int argc, char **argv);
@@ -560,7 +614,28 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         .idle_timeout_ms = set->idle_ms,
         .access_log = 1,
     };
+    /* A server already runs on this data folder and listens where we are
+     * told to: take its listening socket over instead of binding (graceful
+     * upgrade, cli/handover.h); it stops accepting once we accept. */
+    struct handover_take take = {.peer = -1};
+    bool took = false;
+    if (handover_take(data, &take) == 0) {
+        struct handover_listener *l = handover_find(&take, "http");
+        if (l && strcmp(l->host, host) == 0 && l->port == port) {
+            hcfg.listen_fd = l->fd;
+            l->fd = -1;
+            took = true;
+        } else {
+            log_warn("serve", "the server running on %s listens on %s:%d, not %s: not taking over",
+                     data, l ? l->host : "?", l ? l->port : 0, listen);
+            handover_abort(&take);
+        }
+    }
     int err = http_server_start(s.loop, &hcfg, &s.http);
+    if (err && took) {
+        close(hcfg.listen_fd);
+        handover_abort(&take);
+    }
     if (err) {
         fprintf(stderr, "xtreamd serve: cannot listen on %s: %s\n", listen, strerror(-err));
         /* The engine already runs (its timer, the slate generator, always-on
@@ -584,10 +659,30 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
                           "link-local are refused to the relay");
     api_set_port(s.api, http_server_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
-    if (live_write_state_file(data, host, http_server_port(s.http), token) == -EEXIST)
+    /* A second server on the folder (another address) leaves the running
+     * one's serve.json and hand-over socket alone. */
+    if (live_write_state_file_ex(data, host, http_server_port(s.http), token, took) == -EEXIST)
         log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",
                  data);
+    else
+        handover_listen(s.loop, data, handover_fds, on_handed_over, &s, &s.handover);
+    if (took) {
+        /* We accept on the socket already: now the old server may stop. */
+        if (handover_release(&take) == 0)
+            log_info("serve", "took over the listener of pid %ld; it stops accepting now",
+                     take.old_pid);
+        else
+            log_warn("serve", "pid %ld did not confirm the hand-over; both accept until it stops",
+                     take.old_pid);
+    }
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
+    if (set->backup_dir) {
+        if (backup_sched_start(s.loop, data, set->backup_dir, set->backup_interval_s,
+                               set->backup_keep, &s.backups) == 0)
+            api_add_metrics(s.api, backup_sched_metrics, s.backups);
+        else
+            log_error("serve", "scheduled backups are off (see above)");
+    }
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);

@@ -181,6 +181,58 @@ static int set_live(struct serve_settings *s, const char *v)
     return rc;
 }
 
+static int set_backup_dir(struct serve_settings *s, const char *v)
+{
+    if (!*v)
+        return -EINVAL;
+    return own(s, v, &s->backup_dir);
+}
+
+/* A duration: N with a unit s, m, h or d; a bare number is hours. */
+static int set_backup_interval(struct serve_settings *s, const char *v)
+{
+    char *end;
+    double n = strtod(v, &end);
+    double mul = 3600;
+    if (end == v || !(n > 0))
+        return -EINVAL;
+    if (*end == 's')
+        mul = 1;
+    else if (*end == 'm')
+        mul = 60;
+    else if (*end == 'd')
+        mul = 86400;
+    else if (*end && *end != 'h')
+        return -EINVAL;
+    if (*end && end[1])
+        return -EINVAL;
+    double secs = n * mul;
+    if (secs < 1 || secs > 366.0 * 86400)
+        return -EINVAL;
+    s->backup_interval_s = (unsigned)secs;
+    return 0;
+}
+
+static int set_backup_keep(struct serve_settings *s, const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || end == v || n < 1 || n > 100000)
+        return -EINVAL;
+    s->backup_keep = (unsigned)n;
+    return 0;
+}
+
+static int set_stop_grace(struct serve_settings *s, const char *v)
+{
+    char *end;
+    double n = strtod(v, &end);
+    if (*end || end == v || !(n >= 0) || n > 86400)
+        return -EINVAL;
+    s->stop_grace_ms = (unsigned)(n * 1000);
+    return 0;
+}
+
 const struct serve_option serve_options[] = {
     {"data", "DIR", SERVE_OPT_VALUE, set_data, "a directory", "data directory (default ./data)"},
     {"listen", "HOST:PORT", SERVE_OPT_VALUE, set_listen, "HOST:PORT",
@@ -212,6 +264,17 @@ const struct serve_option serve_options[] = {
      "failover-after,\nprimary-retry, primary-healthy, backup-check, slow-lag,\nslow-grace, "
      "max-skips, no-progress, hls-segment,\nhls-session, ring-seconds, ring-mb, line-check,\nidle, "
      "stall-slate, start-burst, start-rate,\nmax-starting, registry-max"},
+    {"backup-dir", "DIR", SERVE_OPT_VALUE, set_backup_dir, "a directory",
+     "take scheduled backups into DIR (created 0700;\nxtreamd-<UTC time>.xbak; default: none)"},
+    {"backup-interval", "DURATION", SERVE_OPT_VALUE, set_backup_interval,
+     "N with s, m, h or d (bare N: hours), 1s up to 366d",
+     "time between scheduled backups, e.g. 6h, 1d\n(default 24h; the first one after one "
+     "interval)"},
+    {"backup-keep", "N", SERVE_OPT_VALUE, set_backup_keep, "1-100000",
+     "scheduled backups kept in backup-dir; older ones\nare deleted (default 7)"},
+    {"stop-grace", "SECONDS", SERVE_OPT_VALUE, set_stop_grace, "seconds, 0 up to 86400",
+     "on SIGTERM or a hand-over, in-flight requests and\n(hand-over) viewers get this long to "
+     "finish\n(default 10; 0 closes them at once)"},
 };
 
 const size_t serve_options_count = sizeof(serve_options) / sizeof(serve_options[0]);
@@ -223,6 +286,9 @@ void serve_settings_init(struct serve_settings *s)
     live_config_defaults(&s->live);
     s->header_ms = 10000;
     s->idle_ms = 60000;
+    s->backup_interval_s = 86400;
+    s->backup_keep = 7;
+    s->stop_grace_ms = 10000;
     /* Defaults go through the setters too: one validation, one owner. */
     if (set_data(s, "./data") || set_listen(s, "0.0.0.0:8080"))
         abort(); /* out of memory at start-up, or a bad built-in default */

@@ -37,6 +37,11 @@ struct serve_settings {
     struct live_config live;
     char *allow_hosts[SERVE_MAX_ALLOW_HOSTS];
     size_t nallow_hosts;
+    /* Scheduled backups (cli/backup_sched.h): off while backup_dir is NULL. */
+    char *backup_dir;
+    unsigned backup_interval_s; /* default 24 h */
+    unsigned backup_keep;       /* files kept in backup_dir; default 7 */
+    unsigned stop_grace_ms;     /* SIGTERM / hand-over drain; default 10000, 0 = at once */
 
     /* Where values come from (cli/serve_config.h): while `layer` is set
      * ("file:12", "env XTREAMD_LISTEN", "flag"), every value applied is

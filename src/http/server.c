@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1511,6 +1512,32 @@ out:
     return rc;
 }
 
+/* A socket inherited from a previous server: it must be a listening TCP
+ * socket; it is made non-blocking and its port read. */
+static int adopt_listener(struct http_server *srv, int fd)
+{
+    int on = 0, type = 0;
+    socklen_t ol = sizeof(on), tl = sizeof(type);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || !on || type != SOCK_STREAM ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+        (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+        log_error("http", "inherited fd %d is not a listening TCP socket", fd);
+        return -ENOTSOCK;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
+        return -errno;
+    char ip[46];
+    uint16_t p;
+    addr_to_text(&ss, ip, sizeof(ip), &p);
+    srv->port = p;
+    srv->lfd = fd;
+    return 0;
+}
+
 int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
                       struct http_server **out)
 {
@@ -1532,7 +1559,8 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
     srv->tmo[T_IDLE] = srv->cfg.idle_timeout_ms;
     srv->tmo[T_WRITE] = srv->cfg.idle_timeout_ms;
     srv->tmo[T_LINGER] = LINGER_MS;
-    int rc = listen_on(srv, cfg->host ? cfg->host : "0.0.0.0", cfg->port);
+    int rc = cfg->listen_fd > 0 ? adopt_listener(srv, cfg->listen_fd)
+                                : listen_on(srv, cfg->host ? cfg->host : "0.0.0.0", cfg->port);
     if (rc) {
         free(srv);
         return rc;
@@ -1573,6 +1601,11 @@ void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsig
 int http_server_port(const struct http_server *srv)
 {
     return srv->port;
+}
+
+int http_server_listen_fd(const struct http_server *srv)
+{
+    return srv->stopping ? -1 : srv->lfd;
 }
 
 size_t http_server_connection_count(const struct http_server *srv)
@@ -1632,7 +1665,11 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
     struct http_conn *c = srv->conns;
     while (c) {
         struct http_conn *n = c->next;
-        if (!c->rm && !c->rbuf.len && !c->out_bytes && !c->src_active)
+        /* Idle keep-alive connections go now; one accepted but not yet sent
+         * its first request is answered (with Connection: close) within the
+         * header timeout: its client saw no refusal and is about to ask
+         * (the connection loop of a hand-over, cli/handover.h). */
+        if (c->served && !c->rm && !c->rbuf.len && !c->out_bytes && !c->src_active)
             conn_close(c);
         c = n;
     }

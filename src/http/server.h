@@ -24,6 +24,10 @@ struct http_server_config {
     unsigned idle_timeout_ms;   /* keep-alive idle; 0 = 60000 */
     unsigned max_connections;   /* 0 = 50000; beyond it new connections get 503 and close */
     int access_log;             /* one log line per request when non-zero */
+    /* > 0: an already listening socket to accept on (taken over from a
+     * previous server, cli/handover.h) instead of binding host:port; the
+     * server owns it once start succeeded (on failure the caller does). */
+    int listen_fd;
 };
 
 struct http_server;
@@ -35,6 +39,9 @@ int http_server_port(const struct http_server *srv);
  * A connection's deadline is computed from them each time it is (re)armed,
  * so a change reaches every connection at its next state change. */
 void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms);
+/* The listening socket (to hand it over to a successor, which gets its own
+ * descriptor of it); -1 once stop has closed it. */
+int http_server_listen_fd(const struct http_server *srv);
 size_t http_server_connection_count(const struct http_server *srv);
 /* Bytes written to every connection so far (heads, bodies, files): the
  * admin stats' bandwidth out. */

@@ -290,11 +290,18 @@ static long state_file_pid(const char *path)
 
 int live_write_state_file(const char *data_dir, const char *host, int port, const char *token)
 {
+    return live_write_state_file_ex(data_dir, host, port, token, 0);
+}
+
+int live_write_state_file_ex(const char *data_dir, const char *host, int port, const char *token,
+                             int take_over)
+{
     char path[4096], tmp[4200];
     if (state_path(data_dir, path, sizeof(path)))
         return -ENAMETOOLONG;
     long owner = state_file_pid(path);
-    if (owner > 0 && owner != (long)getpid() && (kill((pid_t)owner, 0) == 0 || errno == EPERM))
+    if (!take_over && owner > 0 && owner != (long)getpid() &&
+        (kill((pid_t)owner, 0) == 0 || errno == EPERM))
         return -EEXIST; /* another running server answers the CLI for this directory */
     snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
     const char *admin = strchr(host, ':') ? "[::1]" : "127.0.0.1";

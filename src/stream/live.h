@@ -85,6 +85,10 @@ void live_reconfigure(struct live *live, const struct live_config *cfg);
  * the same data directory leaves a running first one's file alone (-EEXIST):
  * the CLI keeps talking to the first. */
 int live_write_state_file(const char *data_dir, const char *host, int port, const char *token);
+/* take_over: written even though a live process owns it (the server this
+ * one took the listeners from, cli/handover.h). */
+int live_write_state_file_ex(const char *data_dir, const char *host, int port, const char *token,
+                             int take_over);
 void live_remove_state_file(const char *data_dir);
 
 int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registry *reg,

@@ -976,23 +976,36 @@ static void test_graceful_stop(void **state)
 {
     struct fixture *f = start_server(0, 0, 0);
     atomic_store(&closes, 0);
+    struct resp r;
+    /* An idle keep-alive connection (it has been answered once). */
     struct client *idle = client_open(f->port);
+    send_s(idle, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(idle, &r, false), 0);
+    resp_free(&r);
+    /* A connection accepted before the stop whose request comes after it:
+     * answered, not closed (the loop of a listener hand-over). */
+    struct client *fresh = client_open(f->port);
     struct client *c = client_open(f->port);
     send_s(c, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
     usleep(100000); /* the request is in flight: 5 chunks, 300 ms apart */
-    wait_conn_count(f, 2);
+    wait_conn_count(f, 3);
     uv_async_send(&f->stop_async);
-    struct resp r;
+    assert_true(closed_by_server(idle));
+    send_s(fresh, "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(fresh, &r, false), 0);
+    assert_int_equal(r.status, 200);
+    assert_true(has_header(&r, "Connection: close"));
+    resp_free(&r);
     assert_int_equal(read_resp(c, &r, false), 0);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body_len, 5000);
     assert_true(has_header(&r, "Content-Length: 5000"));
     resp_free(&r);
-    assert_true(closed_by_server(idle));
     pthread_join(f->thread, NULL);
     assert_int_equal(atomic_load(&f->done_called), 1);
     assert_int_equal(atomic_load(&closes), 1);
     client_close(c);
+    client_close(fresh);
     client_close(idle);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     free(f);
