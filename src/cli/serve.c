@@ -23,6 +23,8 @@
 #include "catalog/catalog.h"
 #include "cli/cli.h"
 #include "core/log.h"
+#include "core/notify.h"
+#include "core/promtext.h"
 #include "db/db.h"
 #include "db/library.h"
 #include "epg/epg.h"
@@ -38,6 +40,7 @@
 #define SHUTDOWN_GRACE_MS   10000
 #define LAG_PROBE_MS        10
 #define STATS_TICK_MS       1000
+#define NOTIFY_STATUS_MS    5000 /* systemd STATUS= line (viewers, channels) */
 
 struct serve {
     uv_loop_t *loop;
@@ -57,6 +60,9 @@ struct serve {
     uint64_t lag_cpu;       /* the loop thread's CPU time then (ns) */
     struct catalog *prev;   /* the published snapshot, referenced while a build runs */
     uv_signal_t sigint, sigterm;
+    uv_signal_t sighup, sigusr1; /* reload; reopen the log file */
+    uv_timer_t watchdog;         /* WATCHDOG=1 at half of $WATCHDOG_USEC */
+    uv_timer_t notify_status;    /* STATUS= every NOTIFY_STATUS_MS */
     uv_work_t work;
     bool building, dirty, stopping;
     int64_t seen_counter;
@@ -236,9 +242,94 @@ static void events_metrics_cb(void *ud, struct buf *out)
     events_metrics(ud, out);
 }
 
+/* The log's and the systemd notifications' counters on /metrics. */
+static void log_metrics_cb(void *ud, struct buf *out)
+{
+    (void)ud;
+    struct log_counters lc;
+    struct notify_counters nc;
+    log_get_counters(&lc);
+    notify_get_counters(&nc);
+    promtext_family(out, "xtreamd_log_lines_total", "counter", "Log lines written");
+    buf_printf(out, "xtreamd_log_lines_total %llu\n", lc.lines);
+    promtext_family(out, "xtreamd_log_write_errors_total", "counter",
+                    "Log lines lost to a failed write");
+    buf_printf(out, "xtreamd_log_write_errors_total %llu\n", lc.write_errors);
+    promtext_family(out, "xtreamd_log_reopens_total", "counter",
+                    "Log file reopens (SIGHUP/SIGUSR1) by result");
+    buf_printf(out, "xtreamd_log_reopens_total{result=\"ok\"} %llu\n", lc.reopens);
+    buf_printf(out, "xtreamd_log_reopens_total{result=\"failed\"} %llu\n", lc.reopen_failures);
+    promtext_family(out, "xtreamd_systemd_notify_total", "counter",
+                    "sd_notify datagrams by result (none without NOTIFY_SOCKET)");
+    buf_printf(out, "xtreamd_systemd_notify_total{result=\"sent\"} %llu\n", nc.sent);
+    buf_printf(out, "xtreamd_systemd_notify_total{result=\"failed\"} %llu\n", nc.failed);
+}
+
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
+}
+
+/* The systemd status line: what `systemctl status` shows. */
+static void notify_status_cb(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    struct live_stats ls;
+    live_stats(s->live, &ls);
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "STATUS=%s: %zu viewers, %zu HLS sessions, %zu channels running (%zu starting, "
+             "%zu failing)",
+             s->stopping ? "stopping" : "serving", ls.viewers, ls.hls_sessions,
+             ls.channels[LIVE_STATE_RUNNING], ls.channels[LIVE_STATE_STARTING],
+             ls.channels[LIVE_STATE_FAILING] + ls.channels[LIVE_STATE_SLATE]);
+    notify_send(msg);
+}
+
+/* From a loop timer, so a stalled loop misses its pings and systemd's
+ * watchdog restarts the service. */
+static void watchdog_cb(uv_timer_t *t)
+{
+    (void)t;
+    notify_send("WATCHDOG=1");
+}
+
+static void notify_monotonic(const char *what)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "%s\nMONOTONIC_USEC=%llu", what,
+             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    notify_send(msg);
+}
+
+/* SIGHUP (systemctl reload): each part re-reads what it can, one line each. */
+static void serve_reload(struct serve *s)
+{
+    notify_monotonic("RELOADING=1");
+    log_info("serve", "SIGHUP: reloading");
+    log_reopen();
+    notify_send("READY=1");
+    notify_status_cb(&s->notify_status);
+}
+
+static void on_reload_signal(uv_signal_t *h, int signum)
+{
+    struct serve *s = h->data;
+    if (signum == SIGHUP) {
+        serve_reload(s);
+    } else if (log_reopen() == 0) { /* SIGUSR1: the log file only (logrotate) */
+        log_info("serve", "SIGUSR1: log file reopened");
+    }
+}
+
+static void close_notify_handles(struct serve *s)
+{
+    uv_close((uv_handle_t *)&s->sighup, on_closed);
+    uv_close((uv_handle_t *)&s->sigusr1, on_closed);
+    uv_close((uv_handle_t *)&s->watchdog, on_closed);
+    uv_close((uv_handle_t *)&s->notify_status, on_closed);
 }
 
 static void http_stopped(void *ud)
@@ -250,6 +341,7 @@ static void http_stopped(void *ud)
     uv_close((uv_handle_t *)&s->stats_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
+    close_notify_handles(s);
     log_info("serve", "stopped");
 }
 
@@ -261,6 +353,7 @@ static void on_signal(uv_signal_t *h, int signum)
         exit(1);
     }
     s->stopping = true;
+    notify_send("STOPPING=1\nSTATUS=stopping: finishing in-flight requests");
     log_info("serve", "%s: finishing in-flight requests", signum == SIGINT ? "SIGINT" : "SIGTERM");
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
@@ -469,6 +562,8 @@ int cli_serve(int argc, char **argv)
     }
 
     signal(SIGPIPE, SIG_IGN);
+    if (notify_open())
+        log_warn("serve", "NOTIFY_SOCKET is unusable: no systemd notifications");
     struct serve s = {.loop = uv_default_loop(), .data_dir = data};
     int rc = CLI_FAIL;
     char token[65];
@@ -524,7 +619,8 @@ int cli_serve(int argc, char **argv)
      * added as a source once it listens). */
     struct stats_sources ssrc = {.live = s.live, .conns = api_conn_registry(s.api)};
     if (events_new(s.loop, &s.events) || stats_new(&ssrc, wall_ms(), &s.stats) ||
-        api_add_metrics(s.api, events_metrics_cb, s.events)) {
+        api_add_metrics(s.api, events_metrics_cb, s.events) ||
+        api_add_metrics(s.api, log_metrics_cb, NULL)) {
         fprintf(stderr, "xtreamd serve: out of memory\n");
         goto out;
     }
@@ -555,6 +651,14 @@ int cli_serve(int argc, char **argv)
     s.sigint.data = s.sigterm.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    uv_signal_init(s.loop, &s.sighup);
+    uv_signal_init(s.loop, &s.sigusr1);
+    s.sighup.data = s.sigusr1.data = &s;
+    uv_signal_start(&s.sighup, on_reload_signal, SIGHUP);
+    uv_signal_start(&s.sigusr1, on_reload_signal, SIGUSR1);
+    uv_timer_init(s.loop, &s.watchdog);
+    uv_timer_init(s.loop, &s.notify_status);
+    s.watchdog.data = s.notify_status.data = &s;
 
     struct http_server_config hcfg = {
         .host = host,
@@ -577,6 +681,7 @@ int cli_serve(int argc, char **argv)
         events_stop(s.events);
         uv_close((uv_handle_t *)&s.sigint, on_closed);
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
+        close_notify_handles(&s);
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
@@ -602,6 +707,18 @@ int cli_serve(int argc, char **argv)
     stats_set_sources(s.stats, &ssrc);
     stats_tick(s.stats, wall_ms()); /* the first reading: rates from the next tick on */
     uv_timer_start(&s.stats_timer, stats_tick_cb, STATS_TICK_MS, STATS_TICK_MS);
+    /* systemd (Type=notify): ready once listening and serve.json is written. */
+    if (notify_enabled()) {
+        notify_send("READY=1");
+        notify_status_cb(&s.notify_status);
+        uv_timer_start(&s.notify_status, notify_status_cb, NOTIFY_STATUS_MS, NOTIFY_STATUS_MS);
+        uint64_t wd_ms = notify_watchdog_usec() / 2000;
+        if (wd_ms) {
+            notify_send("WATCHDOG=1");
+            uv_timer_start(&s.watchdog, watchdog_cb, wd_ms, wd_ms);
+            log_info("serve", "systemd watchdog: a ping every %llu ms", (unsigned long long)wd_ms);
+        }
+    }
 
     uv_run(s.loop, UV_RUN_DEFAULT);
     rc = CLI_OK;
