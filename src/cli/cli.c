@@ -25,6 +25,7 @@ static const char usage_text[] =
     "  stream      add, list, show, change and delete live channels\n"
     "  channel     running channels of the server: list, show, start, stop, restart\n"
     "  connections live viewers of the server (--kill ID)\n"
+    "  log level   the running server's log levels (default or per subsystem)\n"
     "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
     "  admin       add, list, change and delete admin accounts (admin API logins)\n"
     "  token       add, list and revoke admin API tokens (for scripts)\n"
@@ -70,6 +71,7 @@ static const struct cli_cmd commands[] = {
     {"admin", cli_admin},
     {"token", cli_token},
     {"plan", cli_plan},
+    {"log", cli_log}, /* the running server's log levels */
     {NULL, NULL},
 };
 
@@ -92,7 +94,7 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "demo") == 0 || strcmp(argv[2], "vod") == 0 ||
             strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0 ||
             strcmp(argv[2], "admin") == 0 || strcmp(argv[2], "token") == 0 ||
-            strcmp(argv[2], "plan") == 0)
+            strcmp(argv[2], "plan") == 0 || strcmp(argv[2], "log") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);
