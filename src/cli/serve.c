@@ -715,6 +715,7 @@ int cli_serve(int argc, char **argv)
         uint64_t wd_ms = notify_watchdog_usec() / 2000;
         if (wd_ms) {
             notify_send("WATCHDOG=1");
+            uv_update_time(s.loop); /* the start-up work took time: count from now */
             uv_timer_start(&s.watchdog, watchdog_cb, wd_ms, wd_ms);
             log_info("serve", "systemd watchdog: a ping every %llu ms", (unsigned long long)wd_ms);
         }
