@@ -172,18 +172,34 @@ size_t log_tag_levels(struct log_tag_level *out, size_t max)
     return n;
 }
 
-int log_apply_level_setting(const char *spec)
+int log_parse_level_setting(const char *spec, char tag[LOG_TAG_MAX], enum log_level *level)
 {
     const char *eq = spec ? strchr(spec, '=') : NULL;
-    enum log_level level;
+    tag[0] = '\0';
     if (!eq)
-        return log_level_parse(spec, &level) ? -EINVAL : (log_set_level(level), 0);
-    char tag[LOG_TAG_MAX];
+        return log_level_parse(spec, level);
     size_t n = (size_t)(eq - spec);
-    if (n == 0 || n >= sizeof(tag) || log_level_parse(eq + 1, &level))
+    if (n == 0 || n >= LOG_TAG_MAX || log_level_parse(eq + 1, level))
         return -EINVAL;
     memcpy(tag, spec, n);
     tag[n] = '\0';
+    if (!tag_valid(tag)) {
+        tag[0] = '\0';
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int log_apply_level_setting(const char *spec)
+{
+    char tag[LOG_TAG_MAX];
+    enum log_level level;
+    if (log_parse_level_setting(spec, tag, &level))
+        return -EINVAL;
+    if (!tag[0]) {
+        log_set_level(level);
+        return 0;
+    }
     return log_set_tag_level(tag, level);
 }
 

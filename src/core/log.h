@@ -75,7 +75,9 @@ int log_clear_tag_level(const char *tag);
 void log_clear_tag_levels(void);
 /* Copies the overrides (sorted by tag) into out[0..max); returns how many there are. */
 size_t log_tag_levels(struct log_tag_level *out, size_t max);
-/* The `log-level` setting: "LEVEL" (the default) or "TAG=LEVEL". */
+/* The `log-level` setting: "LEVEL" (the default; tag[0] == '\0') or
+ * "TAG=LEVEL". -EINVAL for anything else. */
+int log_parse_level_setting(const char *spec, char tag[LOG_TAG_MAX], enum log_level *level);
 int log_apply_level_setting(const char *spec);
 /* Whether a line of this level and tag would be written. */
 bool log_enabled(enum log_level level, const char *tag);
