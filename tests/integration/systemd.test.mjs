@@ -4,11 +4,14 @@
 // it and print each datagram as one JSON line): READY=1 only once the port
 // accepts, STATUS= with viewers and channels, WATCHDOG=1 pings at half of
 // $WATCHDOG_USEC from the event loop, RELOADING=1 + MONOTONIC_USEC then READY=1
-// on SIGHUP, STOPPING=1 on SIGTERM; and the log levels changed at run time
-// through the admin API and `xtreamd log level`, seen in the output.
+// on SIGHUP, STOPPING=1 on SIGTERM; the log levels changed at run time
+// through the admin API and `xtreamd log level`, seen in the output; the log
+// file (log-file) reopened after a rename on SIGUSR1 and SIGHUP, and the JSON
+// lines format (log-format json) parsed line by line.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFile, rename } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -53,8 +56,7 @@ function canConnect(port) {
 
 let dataDir;
 before(async () => {
-  dataDir = await makeDataDir('systemd');
-  await cliOk(['demo', '--data', dataDir]);
+  dataDir = await makeDataDir('systemd'); // an empty catalogue is enough here
 });
 after(async () => {
   await removeDir(dataDir);
@@ -180,5 +182,62 @@ describe('log levels at run time', () => {
     } finally {
       await srv.stopClean();
     }
+  });
+});
+
+describe('log file and format', () => {
+  it('log-file: SIGUSR1 and SIGHUP reopen it after a rename (logrotate); log-format json lines', async () => {
+    const file = path.join(dataDir, 'xtreamd.log');
+    const srv = await startServer(dataDir, ['--log-file', file, '--log-format', 'json', '--log-level', 'http=debug'], { logFile: file });
+    try {
+      assert.doesNotMatch(srv.logs(), /listening on/, 'the log goes to the file, not stderr');
+      const lines = async (f) => (await readFile(f, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      let all = await lines(file);
+      for (const j of all) {
+        assert.deepEqual(Object.keys(j), ['time', 'level', 'tag', 'message']);
+        assert.match(j.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      }
+      assert.ok(all.some((j) => j.tag === 'serve' && j.level === 'info' && j.message.startsWith('listening on 127.0.0.1:')));
+
+      // A hostile request target: one JSON line whose message carries the escapes.
+      await request(srv.port, 'GET', '/evil%0d%0a%22quote%5c');
+      await pollUntil(async () => (await lines(file)).some((j) => j.tag === 'http' && j.message.includes('/evil')));
+      const evil = (await lines(file)).find((j) => j.tag === 'http' && j.message.includes('/evil'));
+      assert.doesNotMatch(evil.message, /[\r\n]/);
+
+      // logrotate: rename, then SIGUSR1; the next lines go to a new file at the old name.
+      const rotated = `${file}.1`;
+      await rename(file, rotated);
+      srv.child.kill('SIGUSR1');
+      await pollUntil(async () => (await lines(file).catch(() => [])).some((j) => j.message === 'SIGUSR1: log file reopened'), { timeoutMs: 10000 });
+      await request(srv.port, 'GET', '/after-usr1');
+      await pollUntil(async () => (await lines(file)).some((j) => j.message.includes('/after-usr1')));
+      assert.ok(!(await lines(rotated)).some((j) => j.message.includes('/after-usr1')));
+
+      // SIGHUP (systemctl reload) reopens it too.
+      await rename(file, `${file}.2`);
+      srv.child.kill('SIGHUP');
+      await pollUntil(async () => (await lines(file).catch(() => [])).some((j) => j.message === 'reload done'), { timeoutMs: 10000 });
+      await request(srv.port, 'GET', '/after-hup');
+      await pollUntil(async () => (await lines(file)).some((j) => j.message.includes('/after-hup')));
+      const m = await get(srv.port, '/metrics');
+      assert.match(m.text, /^xtreamd_log_reopens_total\{result="ok"\} 2$/m);
+      assert.match(m.text, /^xtreamd_log_write_errors_total 0$/m);
+      all = await lines(file);
+      assert.ok(all.length > 0);
+    } finally {
+      await srv.stopClean();
+    }
+  });
+
+  it('bad log settings are usage errors naming the setting', async () => {
+    for (const [flag, value] of [['--log-format', 'xml'], ['--log-level', 'http=chatty'], ['--log-level', 'Bad=info']]) {
+      const r = await runCli(['serve', '--data', dataDir, '--listen', '127.0.0.1:0', flag, value]);
+      assert.equal(r.code, 2, `${flag} ${value}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(flag.slice(2)));
+    }
+    const r = await runCli(['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--log-file', path.join(dataDir, 'no/such/dir/x.log')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot open the log file/);
   });
 });
