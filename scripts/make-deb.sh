@@ -6,12 +6,14 @@
 # present, the maintainer scripts of packaging/debian/.
 #
 # Environment: XTREAMD_DEB_BIN (default build/xtreamd: `make release`),
-# XTREAMD_DEB_OUT (default dist). Prints the .deb's path on the last line.
+# XTREAMD_DEB_OUT (default dist), XTREAMD_DEB_WEB (the panel's built files,
+# default web/dist). Prints the .deb's path on the last line.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${XTREAMD_DEB_BIN:-$top/build/xtreamd}
 out=${XTREAMD_DEB_OUT:-$top/dist}
+web=${XTREAMD_DEB_WEB:-$top/web/dist}
 pkg=xtreamd
 
 [ -x "$bin" ] || { echo "make-deb: no binary at $bin (run make release)" >&2; exit 1; }
@@ -90,9 +92,9 @@ CHANGELOG
 gzip -9n -c "$stage/changelog" >"$doc/changelog.gz"
 
 # The panel's files, when the panel is built.
-if [ -d "$top/web/dist" ]; then
+if [ -d "$web" ]; then
 	mkdir -p "$root/usr/share/xtreamd/web"
-	cp -R "$top/web/dist/." "$root/usr/share/xtreamd/web/"
+	cp -R "$web/." "$root/usr/share/xtreamd/web/"
 	find "$root/usr/share/xtreamd" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 fi
 

@@ -74,9 +74,14 @@ before(async () => {
     await writeFile(path.join(stubs, c), body);
     await chmod(path.join(stubs, c), 0o755);
   }
+  // A stand-in for the panel's built files (web/dist).
+  const web = path.join(work, 'web');
+  await mkdir(path.join(web, 'assets'), { recursive: true });
+  await writeFile(path.join(web, 'index.html'), '<!doctype html><title>panel</title>');
+  await writeFile(path.join(web, 'assets', 'app.js'), 'console.log(1);');
   const t0 = Date.now();
   const r = await sh(path.join(TOP, 'scripts/make-deb.sh'), [], {
-    env: { ...process.env, XTREAMD_DEB_BIN: await packagedBinary(), XTREAMD_DEB_OUT: path.join(work, 'dist') },
+    env: { ...process.env, XTREAMD_DEB_BIN: await packagedBinary(), XTREAMD_DEB_OUT: path.join(work, 'dist'), XTREAMD_DEB_WEB: web },
   });
   buildMs = Date.now() - t0;
   deb = r.stdout.trim().split('\n').pop();
@@ -107,6 +112,8 @@ describe('make deb', () => {
       '/usr/share/doc/xtreamd/changelog.gz',
       '/usr/share/doc/xtreamd/operator-guide.md.gz',
       '/usr/share/doc/xtreamd/cli.md.gz',
+      '/usr/share/xtreamd/web/index.html',
+      '/usr/share/xtreamd/web/assets/app.js',
     ]) {
       assert.ok(files.has(f), `${f} missing from the package:\n${stdout}`);
     }
@@ -156,7 +163,7 @@ describe('make deb', () => {
     assert.match(serveHelp.stdout, /--listen/);
     const unit = await readFile(path.join(root, 'lib/systemd/system/xtreamd.service'), 'utf8');
     for (const line of ['Type=notify', 'NotifyAccess=main', 'StateDirectory=xtreamd', 'ProtectSystem=strict', 'NoNewPrivileges=true',
-      'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'ExecReload=/bin/kill -HUP $MAINPID', 'KillSignal=SIGTERM', 'ExecStart=/usr/bin/xtreamd serve']) {
+      'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'ExecReload=/bin/kill -HUP $MAINPID', 'KillSignal=SIGTERM', 'ExecStart=/usr/bin/xtreamd serve --data /var/lib/xtreamd']) {
       assert.ok(unit.split('\n').includes(line), `unit lacks ${line}`);
     }
     assert.match(unit, /^WatchdogSec=\d+/m);
