@@ -169,6 +169,13 @@ describe('make deb', () => {
     assert.match(unit, /^WatchdogSec=\d+/m);
     const stopSec = Number(/^TimeoutStopSec=(\d+)/m.exec(unit)[1]);
     assert.ok(stopSec > 10, 'TimeoutStopSec must exceed the 10 s drain grace');
+    // systemd's own exposure score of the unit (offline: no running systemd needed).
+    const sec = await sh('systemd-analyze', ['security', '--offline=true', path.join(root, 'lib/systemd/system/xtreamd.service')], {
+      env: { ...process.env, SYSTEMD_COLORS: '0' },
+    }).catch((e) => e);
+    const score = /Overall exposure level for xtreamd\.service: ([\d.]+)/.exec(`${sec.stdout}${sec.stderr}`);
+    assert.ok(score, `systemd-analyze security printed no score:\n${sec.stdout}${sec.stderr}`);
+    assert.ok(Number(score[1]) <= 3, `exposure ${score[1]} (want at most 3.0, "OK")`);
   });
 
   it('never touches an existing database; purge keeps the data unless asked', async () => {
