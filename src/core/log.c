@@ -21,8 +21,10 @@ static pthread_mutex_t level_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum log_level min_level = LOG_INFO;
 static struct log_tag_level tag_levels[LOG_MAX_TAG_LEVELS]; /* sorted by tag */
 static size_t ntag_levels;
-/* The lowest level any tag lets through: lines below it skip the lock. */
+/* The lowest level any tag lets through: lines below it skip the lock; and
+ * whether there is any override: without one, no line takes the lock. */
 static atomic_int floor_level = LOG_INFO;
+static atomic_bool have_tag_levels;
 
 /* Output: set at start-up; the descriptor number stays fixed while a reopen
  * dup2()s the new file over it. */
@@ -71,6 +73,7 @@ static void update_floor(void)
         if (tag_levels[i].level < f)
             f = tag_levels[i].level;
     atomic_store(&floor_level, (int)f);
+    atomic_store(&have_tag_levels, ntag_levels > 0);
 }
 
 void log_set_level(enum log_level level)
@@ -207,6 +210,8 @@ bool log_enabled(enum log_level level, const char *tag)
 {
     if ((int)level < atomic_load_explicit(&floor_level, memory_order_relaxed))
         return false;
+    if (!atomic_load_explicit(&have_tag_levels, memory_order_relaxed))
+        return true; /* the floor is the default level */
     pthread_mutex_lock(&level_lock);
     enum log_level min = min_level;
     if (ntag_levels && tag_valid(tag)) {
