@@ -236,7 +236,7 @@ enum log_format log_get_format(void)
 
 static int open_log_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
     return fd < 0 ? -errno : fd;
 }
 

@@ -84,8 +84,8 @@ bool log_enabled(enum log_level level, const char *tag);
 
 void log_set_format(enum log_format format);
 enum log_format log_get_format(void);
-/* Appends lines to path (created 0640) instead of stderr; NULL goes back to
- * stderr. -errno when the file cannot be opened (the output is unchanged). */
+/* Appends lines to path (created 0600: usernames and addresses) instead of stderr; NULL goes back
+ * to stderr. -errno when the file cannot be opened (the output is unchanged). */
 int log_open_file(const char *path);
 /* Opens the configured file again (after logrotate renamed it). 0 without a
  * file; -errno when it cannot be opened (lines keep going to the old one). */

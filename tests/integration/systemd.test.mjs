@@ -11,7 +11,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, rename } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -191,6 +191,7 @@ describe('log file and format', () => {
     const srv = await startServer(dataDir, ['--log-file', file, '--log-format', 'json', '--log-level', 'http=debug'], { logFile: file });
     try {
       assert.doesNotMatch(srv.logs(), /listening on/, 'the log goes to the file, not stderr');
+      assert.equal((await stat(file)).mode & 0o777, 0o600); // usernames and addresses: owner-only
       const lines = async (f) => (await readFile(f, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
       let all = await lines(file);
       for (const j of all) {
