@@ -58,7 +58,7 @@ async function freshRoot(name) {
 async function dpkg(root, args, env = {}) {
   const log = path.join(work, 'calls.log');
   await writeFile(log, '');
-  await sh('dpkg', [`--root=${root}`, '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], {
+  await sh('dpkg', [`--root=${root}`, '--force-script-chrootless', '--force-depends', '--force-not-root', '--log=/dev/null', ...args], {
     env: { ...process.env, PATH: `${stubs}:${process.env.PATH}`, STUB_LOG: log, ...env },
   });
   return (await readFile(log, 'utf8')).split('\n').filter(Boolean);
