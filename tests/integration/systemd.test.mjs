@@ -240,5 +240,9 @@ describe('log file and format', () => {
     const r = await runCli(['serve', '--data', dataDir, '--listen', '127.0.0.1:0', '--log-file', path.join(dataDir, 'no/such/dir/x.log')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot open the log file/);
+    // No server running on this data folder: `log level` fails (1), saying why.
+    const none = await runCli(['log', 'level', '--data', dataDir]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no running server found/);
   });
 });
