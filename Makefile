@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin
+.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb
 
 all: build
 
@@ -42,6 +42,11 @@ check:
 	@scripts/check-layers.sh
 	@scripts/test-check-layers.sh
 
+# dist/xtreamd_<version>_<arch>.deb from the release binary (scripts/make-deb.sh);
+# tests/integration/package.test.mjs builds and checks it inside `make test`.
+deb: release
+	@scripts/make-deb.sh
+
 unit: asan
 	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
@@ -68,4 +73,4 @@ bench-admin: build
 	@bench/admin/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz dist

@@ -41,6 +41,7 @@ int cli_channel(int argc, char **argv); /* cli/channel.c: channel and connection
 int cli_epg(int argc, char **argv);
 int cli_admin(int argc, char **argv);   /* cli/admin.c: admin accounts */
 int cli_plan(int argc, char **argv);    /* cli/plan.c: plans (packages) */
+int cli_log(int argc, char **argv);     /* cli/log_cmd.c: the running server's log levels */
 int cli_token(int argc, char **argv);   /* cli/token.c: API tokens */
 int cli_backup(int argc, char **argv);  /* cli/backup.c */
 int cli_restore(int argc, char **argv); /* cli/backup.c */

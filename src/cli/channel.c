@@ -19,6 +19,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/remote.h"
 #include "core/buf.h"
 
 static const char usage_channel[] =
@@ -28,8 +29,8 @@ static const char usage_channel[] =
     "  Talks to the running server (found through <data>/serve.json) through its\n"
     "  admin API on loopback, with the per-run token serve.json holds.\n";
 
-static int admin_request(const char *cmd, const char *data, const char *method, const char *path,
-                         int *status, struct buf *body)
+int cli_server_request(const char *cmd, const char *data, const char *method, const char *path,
+                       const char *send, int *status, struct buf *body)
 {
     char fn[4096];
     snprintf(fn, sizeof(fn), "%s/serve.json", data);
@@ -77,15 +78,18 @@ static int admin_request(const char *cmd, const char *data, const char *method, 
     freeaddrinfo(ai);
     char req[768];
     bool v6 = strchr(host, ':') != NULL;
+    size_t sendlen = send ? strlen(send) : 0;
     int n = snprintf(req, sizeof(req),
                      "%s %s HTTP/1.0\r\nHost: %s%s%s:%d\r\nAuthorization: Bearer %s\r\n"
-                     "Content-Length: 0\r\n\r\n",
-                     method, path, v6 ? "[" : "", host, v6 ? "]" : "", port, token);
+                     "%sContent-Length: %zu\r\n\r\n",
+                     method, path, v6 ? "[" : "", host, v6 ? "]" : "", port, token,
+                     send ? "Content-Type: application/json\r\n" : "", sendlen);
     if (n < 0 || (size_t)n >= sizeof(req)) {
         close(fd);
         return -EINVAL;
     }
-    if (write(fd, req, (size_t)n) != n) {
+    if (write(fd, req, (size_t)n) != n ||
+        (sendlen && write(fd, send, sendlen) != (ssize_t)sendlen)) {
         close(fd);
         return -EIO;
     }
@@ -152,7 +156,7 @@ static json_t *fetch(const char *cmd, const char *data, const char *method, cons
         snprintf(target, sizeof(target), paged ? "%s?page_size=1000&page=%lld" : "%s", path, page);
         struct buf body = BUF_INIT(16 << 20);
         int status = 0;
-        if (admin_request(cmd, data, method, target, &status, &body)) {
+        if (cli_server_request(cmd, data, method, target, NULL, &status, &body)) {
             buf_free(&body);
             json_decref(all);
             return NULL;

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "  stream      add, list, show, change and delete live channels\n"
     "  channel     running channels of the server: list, show, start, stop, restart\n"
     "  connections live viewers of the server (--kill ID)\n"
+    "  log level   the running server's log levels (default or per subsystem)\n"
     "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
     "  admin       add, list, change and delete admin accounts (admin API logins)\n"
     "  token       add, list and revoke admin API tokens (for scripts)\n"
@@ -77,6 +78,7 @@ static const struct cli_cmd commands[] = {
     {"plan", cli_plan},
     {"backup", cli_backup},
     {"restore", cli_restore},
+    {"log", cli_log}, /* the running server's log levels */
     {NULL, NULL},
 };
 
@@ -103,7 +105,8 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "series") == 0 || strcmp(argv[2], "epg") == 0 ||
             strcmp(argv[2], "admin") == 0 || strcmp(argv[2], "token") == 0 ||
             strcmp(argv[2], "plan") == 0 || strcmp(argv[2], "config") == 0 ||
-            strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0)
+            strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0 ||
+            strcmp(argv[2], "log") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

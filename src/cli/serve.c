@@ -28,6 +28,8 @@
 #include "cli/serve_config.h"
 #include "cli/serve_options.h"
 #include "core/log.h"
+#include "core/notify.h"
+#include "core/promtext.h"
 #include "db/db.h"
 #include "db/library.h"
 #include "epg/epg.h"
@@ -43,6 +45,7 @@
 #define BUILD_PACE          2
 #define LAG_PROBE_MS        10
 #define STATS_TICK_MS       1000
+#define NOTIFY_STATUS_MS    5000 /* systemd STATUS= line (viewers, channels) */
 
 struct serve {
     uv_loop_t *loop;
@@ -68,6 +71,9 @@ struct serve {
     uint64_t lag_cpu;       /* the loop thread's CPU time then (ns) */
     struct catalog *prev;   /* the published snapshot, referenced while a build runs */
     uv_signal_t sigint, sigterm, sighup;
+    uv_signal_t sigusr1;      /* reopen the log file (logrotate) */
+    uv_timer_t watchdog;      /* WATCHDOG=1 at half of $WATCHDOG_USEC */
+    uv_timer_t notify_status; /* STATUS= every NOTIFY_STATUS_MS */
     uv_work_t work;
     bool building, dirty, stopping;
     int64_t seen_counter;
@@ -260,9 +266,82 @@ static void events_metrics_cb(void *ud, struct buf *out)
     events_metrics(ud, out);
 }
 
+/* The log's and the systemd notifications' counters on /metrics. */
+static void log_metrics_cb(void *ud, struct buf *out)
+{
+    (void)ud;
+    struct log_counters lc;
+    struct notify_counters nc;
+    log_get_counters(&lc);
+    notify_get_counters(&nc);
+    promtext_family(out, "xtreamd_log_lines_total", "counter", "Log lines written");
+    buf_printf(out, "xtreamd_log_lines_total %llu\n", lc.lines);
+    promtext_family(out, "xtreamd_log_write_errors_total", "counter",
+                    "Log lines lost to a failed write");
+    buf_printf(out, "xtreamd_log_write_errors_total %llu\n", lc.write_errors);
+    promtext_family(out, "xtreamd_log_reopens_total", "counter",
+                    "Log file reopens (SIGHUP/SIGUSR1) by result");
+    buf_printf(out, "xtreamd_log_reopens_total{result=\"ok\"} %llu\n", lc.reopens);
+    buf_printf(out, "xtreamd_log_reopens_total{result=\"failed\"} %llu\n", lc.reopen_failures);
+    promtext_family(out, "xtreamd_systemd_notify_total", "counter",
+                    "sd_notify datagrams by result (none without NOTIFY_SOCKET)");
+    buf_printf(out, "xtreamd_systemd_notify_total{result=\"sent\"} %llu\n", nc.sent);
+    buf_printf(out, "xtreamd_systemd_notify_total{result=\"failed\"} %llu\n", nc.failed);
+}
+
 static void on_closed(uv_handle_t *h)
 {
     (void)h;
+}
+
+/* The systemd status line: what `systemctl status` shows. */
+static void notify_status_cb(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    struct live_stats ls;
+    live_stats(s->live, &ls);
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "STATUS=%s: %zu viewers, %zu HLS sessions, %zu channels running (%zu starting, "
+             "%zu failing)",
+             s->stopping ? "stopping" : "serving", ls.viewers, ls.hls_sessions,
+             ls.channels[LIVE_STATE_RUNNING], ls.channels[LIVE_STATE_STARTING],
+             ls.channels[LIVE_STATE_FAILING] + ls.channels[LIVE_STATE_SLATE]);
+    notify_send(msg);
+}
+
+/* From a loop timer, so a stalled loop misses its pings and systemd's
+ * watchdog restarts the service. */
+static void watchdog_cb(uv_timer_t *t)
+{
+    (void)t;
+    notify_send("WATCHDOG=1");
+}
+
+static void notify_monotonic(const char *what)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "%s\nMONOTONIC_USEC=%llu", what,
+             (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    notify_send(msg);
+}
+
+/* SIGUSR1 (logrotate's postrotate): the log file only. */
+static void on_sigusr1(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    if (log_reopen() == 0)
+        log_info("serve", "SIGUSR1: log file reopened");
+}
+
+static void close_notify_handles(struct serve *s)
+{
+    uv_close((uv_handle_t *)&s->sigusr1, on_closed);
+    uv_close((uv_handle_t *)&s->watchdog, on_closed);
+    uv_close((uv_handle_t *)&s->notify_status, on_closed);
 }
 
 static void http_stopped(void *ud)
@@ -277,6 +356,7 @@ static void http_stopped(void *ud)
     uv_close((uv_handle_t *)&s->sighup, on_closed);
     backup_sched_stop(s->backups); /* after HTTP: /metrics reads it */
     s->backups = NULL;
+    close_notify_handles(s);
     log_info("serve", "stopped");
 }
 
@@ -295,6 +375,7 @@ static void http_drained(void *ud)
 static void serve_stop(struct serve *s, bool keep_viewers)
 {
     s->stopping = true;
+    notify_send("STOPPING=1\nSTATUS=stopping: finishing in-flight requests");
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
     uv_timer_stop(&s->stats_timer);
@@ -354,7 +435,7 @@ static int parse_flags(struct serve_settings *set, int argc, char **argv, const 
  * changed key is logged as needing a restart. A setting that becomes
  * reloadable (a log level, ...) gets its key here and its copy there. */
 static const char *const reloadable[] = {"header-timeout", "idle-timeout", "channel-idle",
-                                         "live.*"};
+                                         "live.*",         "log-level",    "log-format"};
 
 static bool is_reloadable(const char *key)
 {
@@ -376,6 +457,24 @@ static void log_change(void *ud, const char *key, const char *was, const char *n
         log_info("config", "%s changed: %s -> %s", key, was, now);
     else
         log_warn("config", "%s changed: needs a restart", key);
+}
+
+/* log-level and log-format from the re-read configuration (levels changed
+ * with `xtreamd log level` since are replaced by the file's). */
+static void reload_log_settings(struct serve_settings *cur, const struct serve_settings *next)
+{
+    const struct serve_option *o = serve_option_find("log-level");
+    char err[256];
+    log_clear_tag_levels();
+    log_set_level(LOG_INFO);
+    cur->nlog_levels = 0;
+    for (size_t i = 0; i < next->nlog_levels; i++) {
+        log_apply_level_setting(next->log_levels[i]); /* checked by the setter */
+        if (o && serve_option_apply(cur, o, NULL, next->log_levels[i], err, sizeof(err)))
+            log_warn("config", "%s", err);
+    }
+    cur->log_format = next->log_format;
+    log_set_format((enum log_format)next->log_format);
 }
 
 /* The configuration's step of a reload: file, environment and the same
@@ -409,6 +508,7 @@ static void reload_config(struct serve *s)
     if (s->http)
         http_server_set_timeouts(s->http, cur->header_ms, cur->idle_ms);
     live_reconfigure(s->live, &cur->live);
+    reload_log_settings(cur, &next);
     /* The origins of the running settings are not kept up to date: `config
      * show` reads the file, not the server. */
     serve_settings_free(&next);
@@ -420,6 +520,7 @@ static void reload_config(struct serve *s)
 static void serve_reload(struct serve *s)
 {
     reload_config(s);
+    log_reopen(); /* the log file (log-file), for logrotate */
 }
 
 static void on_sighup(uv_signal_t *h, int signum)
@@ -428,9 +529,12 @@ static void on_sighup(uv_signal_t *h, int signum)
     struct serve *s = h->data;
     if (s->stopping)
         return;
+    notify_monotonic("RELOADING=1"); /* systemd: reloading until READY=1 */
     log_info("serve", "SIGHUP: reloading");
     serve_reload(s);
     log_info("serve", "reload done");
+    notify_send("READY=1");
+    notify_status_cb(&s->notify_status);
 }
 
 static void usage(FILE *f)
@@ -511,6 +615,20 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     int port = set->listen_port;
     struct live_config lcfg = set->live;
     signal(SIGPIPE, SIG_IGN);
+    /* The log first: everything after goes where the settings say. */
+    if (set->log_file) {
+        int lrc = log_open_file(set->log_file);
+        if (lrc) {
+            fprintf(stderr, "xtreamd serve: cannot open the log file %s: %s\n", set->log_file,
+                    strerror(-lrc));
+            return CLI_FAIL;
+        }
+    }
+    log_set_format((enum log_format)set->log_format);
+    for (size_t i = 0; i < set->nlog_levels; i++)
+        log_apply_level_setting(set->log_levels[i]); /* checked by the setter */
+    if (notify_open())
+        log_warn("serve", "NOTIFY_SOCKET is unusable: no systemd notifications");
     struct serve s = {.loop = uv_default_loop(),
                       .data_dir = data,
                       .settings = set,
@@ -571,7 +689,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
      * added as a source once it listens). */
     struct stats_sources ssrc = {.live = s.live, .conns = api_conn_registry(s.api)};
     if (events_new(s.loop, &s.events) || stats_new(&ssrc, wall_ms(), &s.stats) ||
-        api_add_metrics(s.api, events_metrics_cb, s.events)) {
+        api_add_metrics(s.api, events_metrics_cb, s.events) ||
+        api_add_metrics(s.api, log_metrics_cb, NULL)) {
         fprintf(stderr, "xtreamd serve: out of memory\n");
         goto out;
     }
@@ -604,6 +723,11 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
     uv_signal_start(&s.sighup, on_sighup, SIGHUP);
+    uv_signal_init(s.loop, &s.sigusr1);
+    uv_signal_start(&s.sigusr1, on_sigusr1, SIGUSR1);
+    uv_timer_init(s.loop, &s.watchdog);
+    uv_timer_init(s.loop, &s.notify_status);
+    s.watchdog.data = s.notify_status.data = &s;
 
     struct http_server_config hcfg = {
         .host = host,
@@ -648,6 +772,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         uv_close((uv_handle_t *)&s.sigint, on_closed);
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
         uv_close((uv_handle_t *)&s.sighup, on_closed);
+        close_notify_handles(&s);
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
@@ -693,6 +818,19 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     stats_set_sources(s.stats, &ssrc);
     stats_tick(s.stats, wall_ms()); /* the first reading: rates from the next tick on */
     uv_timer_start(&s.stats_timer, stats_tick_cb, STATS_TICK_MS, STATS_TICK_MS);
+    /* systemd (Type=notify): ready once listening and serve.json is written. */
+    if (notify_enabled()) {
+        notify_send("READY=1");
+        notify_status_cb(&s.notify_status);
+        uv_timer_start(&s.notify_status, notify_status_cb, NOTIFY_STATUS_MS, NOTIFY_STATUS_MS);
+        uint64_t wd_ms = notify_watchdog_usec() / 2000;
+        if (wd_ms) {
+            notify_send("WATCHDOG=1");
+            uv_update_time(s.loop); /* the start-up work took time: count from now */
+            uv_timer_start(&s.watchdog, watchdog_cb, wd_ms, wd_ms);
+            log_info("serve", "systemd watchdog: a ping every %llu ms", (unsigned long long)wd_ms);
+        }
+    }
 
     uv_run(s.loop, UV_RUN_DEFAULT);
     rc = CLI_OK;
@@ -707,5 +845,7 @@ out:
     events_free(s.events);
     db_close(s.db);
     uv_loop_close(s.loop);
+    notify_close();
+    log_open_file(NULL); /* back to stderr */
     return rc;
 }

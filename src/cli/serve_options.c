@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/log.h"
+
 static int own(struct serve_settings *s, const char *value, char **out)
 {
     if (s->nowned == s->capowned) {
@@ -233,6 +235,33 @@ static int set_stop_grace(struct serve_settings *s, const char *v)
     return 0;
 }
 
+static int set_log_file(struct serve_settings *s, const char *v)
+{
+    if (!*v)
+        return -EINVAL;
+    return own(s, v, &s->log_file);
+}
+
+static int set_log_format(struct serve_settings *s, const char *v)
+{
+    enum log_format f;
+    if (log_format_parse(v, &f))
+        return -EINVAL;
+    s->log_format = (int)f;
+    return 0;
+}
+
+static int set_log_level(struct serve_settings *s, const char *v)
+{
+    char tag[LOG_TAG_MAX];
+    enum log_level level;
+    if (log_parse_level_setting(v, tag, &level))
+        return -EINVAL;
+    if (s->nlog_levels == SERVE_MAX_LOG_LEVELS)
+        return -ENOSPC;
+    return own(s, v, &s->log_levels[s->nlog_levels++]);
+}
+
 const struct serve_option serve_options[] = {
     {"data", "DIR", SERVE_OPT_VALUE, set_data, "a directory", "data directory (default ./data)"},
     {"listen", "HOST:PORT", SERVE_OPT_VALUE, set_listen, "HOST:PORT",
@@ -275,6 +304,14 @@ const struct serve_option serve_options[] = {
     {"stop-grace", "SECONDS", SERVE_OPT_VALUE, set_stop_grace, "seconds, 0 up to 86400",
      "on SIGTERM or a hand-over, in-flight requests and\n(hand-over) viewers get this long to "
      "finish\n(default 10; 0 closes them at once)"},
+    {"log-file", "FILE", SERVE_OPT_VALUE, set_log_file, "a file name",
+     "append the log to FILE instead of stderr;\nSIGHUP and SIGUSR1 reopen it (logrotate)"},
+    {"log-format", "FORMAT", SERVE_OPT_VALUE, set_log_format, "text or json",
+     "text (default) or json (one JSON object a line:\ntime, level, tag, message)"},
+    {"log-level", "[TAG=]LEVEL", SERVE_OPT_LIST, set_log_level,
+     "[TAG=]debug|info|warn|error (TAG: [a-z0-9_-])",
+     "minimum level (default info), or one subsystem's\n(http=warn); repeatable; changed at run "
+     "time\nby xtreamd log level"},
 };
 
 const size_t serve_options_count = sizeof(serve_options) / sizeof(serve_options[0]);

@@ -24,6 +24,7 @@
 #include "stream/live.h"
 
 #define SERVE_MAX_ALLOW_HOSTS 64
+#define SERVE_MAX_LOG_LEVELS  64
 
 struct serve_settings {
     char *data;   /* data directory ("./data") */
@@ -50,6 +51,11 @@ struct serve_settings {
     const char *layer;
     struct serve_origin *origins;
     size_t norigins, caporigins;
+
+    char *log_file;                         /* NULL: stderr */
+    int log_format;                         /* enum log_format (core/log.h) */
+    char *log_levels[SERVE_MAX_LOG_LEVELS]; /* "[TAG=]LEVEL", applied in order */
+    size_t nlog_levels;
 
     /* private: strings to free */
     char **owned;

@@ -1,18 +1,301 @@
 #include "core/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
+#include "core/jsonw.h"
 
-static enum log_level min_level = LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+/* Levels: read on every line from any thread, written by the admin API. */
+static pthread_mutex_t level_lock = PTHREAD_MUTEX_INITIALIZER;
+static enum log_level min_level = LOG_INFO;
+static struct log_tag_level tag_levels[LOG_MAX_TAG_LEVELS]; /* sorted by tag */
+static size_t ntag_levels;
+/* The lowest level any tag lets through: lines below it skip the lock; and
+ * whether there is any override: without one, no line takes the lock. */
+static atomic_int floor_level = LOG_INFO;
+static atomic_bool have_tag_levels;
+
+/* Output: set at start-up; the descriptor number stays fixed while a reopen
+ * dup2()s the new file over it. */
+static enum log_format out_format = LOG_FORMAT_TEXT;
+static int out_fd = -1; /* -1: stderr through stdio */
+static char *out_path;
+
+static atomic_ullong n_lines, n_write_errors, n_reopens, n_reopen_failures;
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    for (int i = 0; i <= LOG_ERROR; i++) {
+        if (s && strcmp(s, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    if (s && strcmp(s, "warning") == 0) {
+        *out = LOG_WARN;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return level >= LOG_DEBUG && level <= LOG_ERROR ? level_names[level] : "info";
+}
+
+int log_format_parse(const char *s, enum log_format *out)
+{
+    if (s && strcmp(s, "text") == 0)
+        *out = LOG_FORMAT_TEXT;
+    else if (s && strcmp(s, "json") == 0)
+        *out = LOG_FORMAT_JSON;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* With level_lock held. */
+static void update_floor(void)
+{
+    enum log_level f = min_level;
+    for (size_t i = 0; i < ntag_levels; i++)
+        if (tag_levels[i].level < f)
+            f = tag_levels[i].level;
+    atomic_store(&floor_level, (int)f);
+    atomic_store(&have_tag_levels, ntag_levels > 0);
+}
 
 void log_set_level(enum log_level level)
 {
+    pthread_mutex_lock(&level_lock);
     min_level = level;
+    update_floor();
+    pthread_mutex_unlock(&level_lock);
+}
+
+enum log_level log_get_level(void)
+{
+    pthread_mutex_lock(&level_lock);
+    enum log_level l = min_level;
+    pthread_mutex_unlock(&level_lock);
+    return l;
+}
+
+static bool tag_valid(const char *tag)
+{
+    size_t n = tag ? strlen(tag) : 0;
+    return n > 0 && n < LOG_TAG_MAX && strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* Index of tag, or where it would go (*found false). With level_lock held. */
+static size_t tag_find(const char *tag, bool *found)
+{
+    size_t lo = 0, hi = ntag_levels;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(tag_levels[mid].tag, tag);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+int log_set_tag_level(const char *tag, enum log_level level)
+{
+    if (!tag_valid(tag) || level < LOG_DEBUG || level > LOG_ERROR)
+        return -EINVAL;
+    int rc = 0;
+    bool found;
+    pthread_mutex_lock(&level_lock);
+    size_t i = tag_find(tag, &found);
+    if (!found) {
+        if (ntag_levels == LOG_MAX_TAG_LEVELS) {
+            rc = -ENOSPC;
+            goto out;
+        }
+        memmove(&tag_levels[i + 1], &tag_levels[i], (ntag_levels - i) * sizeof(tag_levels[0]));
+        ntag_levels++;
+        memcpy(tag_levels[i].tag, tag, strlen(tag) + 1);
+    }
+    tag_levels[i].level = level;
+    update_floor();
+out:
+    pthread_mutex_unlock(&level_lock);
+    return rc;
+}
+
+int log_clear_tag_level(const char *tag)
+{
+    if (!tag_valid(tag))
+        return -EINVAL;
+    bool found;
+    pthread_mutex_lock(&level_lock);
+    size_t i = tag_find(tag, &found);
+    if (found) {
+        memmove(&tag_levels[i], &tag_levels[i + 1], (ntag_levels - i - 1) * sizeof(tag_levels[0]));
+        ntag_levels--;
+        update_floor();
+    }
+    pthread_mutex_unlock(&level_lock);
+    return found ? 0 : -ENOENT;
+}
+
+void log_clear_tag_levels(void)
+{
+    pthread_mutex_lock(&level_lock);
+    ntag_levels = 0;
+    update_floor();
+    pthread_mutex_unlock(&level_lock);
+}
+
+size_t log_tag_levels(struct log_tag_level *out, size_t max)
+{
+    pthread_mutex_lock(&level_lock);
+    size_t n = ntag_levels;
+    memcpy(out, tag_levels, (n < max ? n : max) * sizeof(*out));
+    pthread_mutex_unlock(&level_lock);
+    return n;
+}
+
+int log_parse_level_setting(const char *spec, char tag[LOG_TAG_MAX], enum log_level *level)
+{
+    const char *eq = spec ? strchr(spec, '=') : NULL;
+    tag[0] = '\0';
+    if (!eq)
+        return log_level_parse(spec, level);
+    size_t n = (size_t)(eq - spec);
+    if (n == 0 || n >= LOG_TAG_MAX || log_level_parse(eq + 1, level))
+        return -EINVAL;
+    memcpy(tag, spec, n);
+    tag[n] = '\0';
+    if (!tag_valid(tag)) {
+        tag[0] = '\0';
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int log_apply_level_setting(const char *spec)
+{
+    char tag[LOG_TAG_MAX];
+    enum log_level level;
+    if (log_parse_level_setting(spec, tag, &level))
+        return -EINVAL;
+    if (!tag[0]) {
+        log_set_level(level);
+        return 0;
+    }
+    return log_set_tag_level(tag, level);
+}
+
+bool log_enabled(enum log_level level, const char *tag)
+{
+    if ((int)level < atomic_load_explicit(&floor_level, memory_order_relaxed))
+        return false;
+    if (!atomic_load_explicit(&have_tag_levels, memory_order_relaxed))
+        return true; /* the floor is the default level */
+    pthread_mutex_lock(&level_lock);
+    enum log_level min = min_level;
+    if (ntag_levels && tag_valid(tag)) {
+        bool found;
+        size_t i = tag_find(tag, &found);
+        if (found)
+            min = tag_levels[i].level;
+    }
+    pthread_mutex_unlock(&level_lock);
+    return level >= min;
+}
+
+void log_set_format(enum log_format format)
+{
+    out_format = format;
+}
+
+enum log_format log_get_format(void)
+{
+    return out_format;
+}
+
+static int open_log_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    return fd < 0 ? -errno : fd;
+}
+
+int log_open_file(const char *path)
+{
+    if (!path) {
+        if (out_fd >= 0)
+            close(out_fd);
+        out_fd = -1;
+        free(out_path);
+        out_path = NULL;
+        return 0;
+    }
+    char *copy = strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    int fd = open_log_file(path);
+    if (fd < 0) {
+        free(copy);
+        return fd;
+    }
+    if (out_fd >= 0)
+        close(out_fd);
+    out_fd = fd;
+    free(out_path);
+    out_path = copy;
+    return 0;
+}
+
+int log_reopen(void)
+{
+    if (out_fd < 0 || !out_path)
+        return 0;
+    int fd = open_log_file(out_path);
+    if (fd < 0) {
+        atomic_fetch_add(&n_reopen_failures, 1);
+        log_error("log", "cannot reopen the log file: %s; writing on to the old one",
+                  strerror(-fd));
+        return fd;
+    }
+    /* dup2 replaces the descriptor atomically: a line written by another
+     * thread meanwhile lands whole in the old file or the new one. */
+    int rc = dup2(fd, out_fd) < 0 ? -errno : 0;
+    close(fd);
+    if (rc) {
+        atomic_fetch_add(&n_reopen_failures, 1);
+        log_error("log", "cannot reopen the log file: %s", strerror(-rc));
+        return rc;
+    }
+    atomic_fetch_add(&n_reopens, 1);
+    return 0;
+}
+
+void log_get_counters(struct log_counters *out)
+{
+    out->lines = atomic_load(&n_lines);
+    out->write_errors = atomic_load(&n_write_errors);
+    out->reopens = atomic_load(&n_reopens);
+    out->reopen_failures = atomic_load(&n_reopen_failures);
 }
 
 /* Length of the well-formed UTF-8 sequence at p (n bytes left), 0 if none. */
@@ -115,30 +398,79 @@ const char *log_field(char *dst, size_t n, const char *s)
     return dst;
 }
 
+/* Writes the finished line (with its '\n') to the output, whole. */
+static void emit(const char *line, size_t len)
+{
+    bool ok;
+    if (out_fd >= 0) {
+        ssize_t w;
+        do
+            w = write(out_fd, line, len);
+        while (w < 0 && errno == EINTR);
+        ok = w == (ssize_t)len;
+    } else {
+        ok = fwrite(line, 1, len, stderr) == len;
+    }
+    atomic_fetch_add(ok ? &n_lines : &n_write_errors, 1);
+}
+
 void log_msg(enum log_level level, const char *tag, const char *fmt, ...)
 {
-    if (level < min_level)
+    if (!log_enabled(level, tag))
         return;
-    char line[2048];
+    char ts_text[80], msg[2048];
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line),
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level_names[level], tag);
-    if (n < 0 || (size_t)n >= sizeof(line))
-        n = 0;
+    snprintf(ts_text, sizeof(ts_text), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    /* Whatever a caller passed, one event stays one line. */
-    struct buf b = BUF_INIT(4 * sizeof(line));
-    if (log_escape(&b, line, strlen(line), false) == 0 && b.data)
-        fprintf(stderr, "%s\n", b.data);
-    else
-        fprintf(stderr, "%.*s (log line could not be escaped)\n", n, line);
+    const char *lvl = log_level_name(level);
+    if (!tag)
+        tag = "-";
+    /* Whatever a caller passed, one event stays one line: the message (and
+     * the tag) are escaped as in the text format first, then, for JSON, as a
+     * JSON string, so both formats show the same \xNN for hostile bytes. */
+    struct buf esc = BUF_INIT(4 * sizeof(msg));
+    struct buf b = BUF_INIT(8 * sizeof(msg) + 256);
+    if (out_format == LOG_FORMAT_JSON) {
+        struct buf etag = BUF_INIT(4 * LOG_TAG_MAX + 64);
+        log_escape(&etag, tag, strlen(tag), false);
+        log_escape(&esc, msg, strlen(msg), false);
+        buf_append(&b, "{\"time\":\"", 9);
+        buf_append(&b, ts_text, strlen(ts_text));
+        buf_append(&b, "\",\"level\":\"", 11);
+        buf_append(&b, lvl, strlen(lvl));
+        buf_append(&b, "\",\"tag\":\"", 9);
+        jsonw_escape(&b, etag.data ? etag.data : "", etag.len);
+        buf_append(&b, "\",\"message\":\"", 13);
+        jsonw_escape(&b, esc.data ? esc.data : "", esc.len);
+        buf_append(&b, "\"}\n", 3);
+        if (etag.err)
+            b.err = etag.err;
+        buf_free(&etag);
+    } else {
+        buf_append(&b, ts_text, strlen(ts_text));
+        buf_putc(&b, ' ');
+        buf_append(&b, lvl, strlen(lvl));
+        buf_putc(&b, ' ');
+        log_escape(&b, tag, strlen(tag), false);
+        buf_append(&b, ": ", 2);
+        log_escape(&b, msg, strlen(msg), false);
+        buf_putc(&b, '\n');
+    }
+    if (!esc.err && !b.err && b.data) {
+        emit(b.data, b.len);
+    } else {
+        char fallback[128];
+        int n = snprintf(fallback, sizeof(fallback), "%s %s log: a line could not be escaped\n",
+                         ts_text, "error");
+        emit(fallback, n > 0 && (size_t)n < sizeof(fallback) ? (size_t)n : 0);
+    }
+    buf_free(&esc);
     buf_free(&b);
 }

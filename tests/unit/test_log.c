@@ -2,14 +2,19 @@
  * C1 controls, line separators and malformed UTF-8 become \xNN; valid UTF-8
  * passes; quoted fields also escape '"' and '\'; log_field cuts between
  * whole escapes. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -58,11 +63,112 @@ static void test_field(void **state)
     assert_string_equal(log_field(big, sizeof(big), "x\ny"), "x\\x0ay");
 }
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strdup("");
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+/* Levels per tag, the setting's syntax, and the bound of the table. */
+static void test_levels(void **state)
+{
+    (void)state;
+    enum log_level l;
+    assert_int_equal(log_level_parse("warning", &l), 0);
+    assert_int_equal(l, LOG_WARN);
+    assert_int_equal(log_level_parse("loud", &l), -EINVAL);
+    log_set_level(LOG_INFO);
+    assert_false(log_enabled(LOG_DEBUG, "http"));
+    assert_int_equal(log_apply_level_setting("http=debug"), 0);
+    assert_true(log_enabled(LOG_DEBUG, "http"));
+    assert_false(log_enabled(LOG_DEBUG, "live"));
+    assert_int_equal(log_apply_level_setting("live=error"), 0);
+    assert_false(log_enabled(LOG_WARN, "live"));
+    assert_true(log_enabled(LOG_WARN, "serve"));
+    assert_int_equal(log_apply_level_setting("warn"), 0);
+    assert_false(log_enabled(LOG_INFO, "serve"));
+    assert_true(log_enabled(LOG_DEBUG, "http"));
+    assert_int_equal(log_apply_level_setting("=debug"), -EINVAL);
+    assert_int_equal(log_apply_level_setting("Bad Tag=debug"), -EINVAL);
+    assert_int_equal(log_apply_level_setting("http=chatty"), -EINVAL);
+    struct log_tag_level tl[4];
+    assert_int_equal(log_tag_levels(tl, 4), 2);
+    assert_string_equal(tl[0].tag, "http");
+    assert_string_equal(tl[1].tag, "live");
+    assert_int_equal(log_clear_tag_level("http"), 0);
+    assert_int_equal(log_clear_tag_level("http"), -ENOENT);
+    assert_false(log_enabled(LOG_DEBUG, "http"));
+    char tag[16];
+    for (int i = 0; i < LOG_MAX_TAG_LEVELS + 1; i++) {
+        snprintf(tag, sizeof(tag), "t%d", i);
+        int rc = log_set_tag_level(tag, LOG_DEBUG);
+        assert_int_equal(rc, i < LOG_MAX_TAG_LEVELS - 1 ? 0 : -ENOSPC);
+    }
+    log_clear_tag_levels();
+    assert_int_equal(log_tag_levels(tl, 4), 0);
+    log_set_level(LOG_INFO);
+}
+
+/* A file, JSON lines with hostile bytes, and a reopen after a rename. */
+static void test_file_json_reopen(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/xtreamd-logtest-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], moved[256];
+    snprintf(path, sizeof(path), "%s/x.log", dir);
+    snprintf(moved, sizeof(moved), "%s/x.log.1", dir);
+    assert_int_equal(log_open_file(path), 0);
+    log_set_format(LOG_FORMAT_JSON);
+    log_info("test", "quote \" back \\ nl \n esc \x1b bad \xff end");
+    assert_int_equal(rename(path, moved), 0);
+    log_info("test", "still old");
+    assert_int_equal(log_reopen(), 0);
+    log_warn("test", "new file");
+    log_set_format(LOG_FORMAT_TEXT);
+    log_info("test", "text line");
+    assert_int_equal(log_open_file(NULL), 0);
+
+    char *old = slurp(moved), *cur = slurp(path);
+    char *nl = strchr(old, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    json_error_t jerr;
+    json_t *j = json_loads(old, 0, &jerr);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "level")), "info");
+    assert_string_equal(json_string_value(json_object_get(j, "tag")), "test");
+    assert_string_equal(json_string_value(json_object_get(j, "message")),
+                        "quote \" back \\ nl \\x0a esc \\x1b bad \\xff end");
+    assert_non_null(json_string_value(json_object_get(j, "time")));
+    json_decref(j);
+    assert_non_null(strstr(nl + 1, "still old"));
+    assert_null(strstr(cur, "still old"));
+    assert_non_null(strstr(cur, "\"level\":\"warn\",\"tag\":\"test\",\"message\":\"new file\"}\n"));
+    assert_non_null(strstr(cur, " info test: text line\n"));
+    free(old);
+    free(cur);
+    unlink(path);
+    unlink(moved);
+    rmdir(dir);
+    struct log_counters c;
+    log_get_counters(&c);
+    assert_true(c.reopens >= 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_field),
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_file_json_reopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -222,9 +222,10 @@ export class Server {
 
 /**
  * Starts `xtreamd serve --data DIR --listen 127.0.0.1:PORT [--login-free 100000] [...extra]` and waits
- * until it accepts connections (and has logged `listening on 127.0.0.1:PORT`).
+ * until it accepts connections (and has logged `listening on 127.0.0.1:PORT`, on stderr or in
+ * logFile). env: extra environment variables.
  */
-export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000 } = {}) {
+export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000, env, logFile } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -233,14 +234,16 @@ export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000 
     // --login-free itself (security.test.mjs), the brake starts late.
     const brake = extra.includes('--login-free') ? [] : ['--login-free', '100000'];
     const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${port}`, ...brake, ...extra];
-    const child = spawn(binPath(), args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binPath(), args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     const srv = new Server(child, port, dataDir);
+    // With --log-file the "listening" line goes to that file, not stderr.
+    const logText = async () => (logFile ? readFile(logFile, 'utf8').catch(() => '') : srv.stderr);
     const deadline = Date.now() + startTimeoutMs;
     let ok = false;
     while (Date.now() < deadline) {
       if (srv.exited) break;
-      if (srv.stderr.includes(`listening on ${HOST}:${port}`) && (await canConnect(port))) {
+      if ((await logText()).includes(`listening on ${HOST}:${port}`) && (await canConnect(port))) {
         ok = true;
         break;
       }
