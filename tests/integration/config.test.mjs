@@ -173,6 +173,7 @@ describe('config check and bad files', () => {
     ['an unknown key', 'listen = "127.0.0.1:0";\n\nwatchdgo = 5;\n', /:3: unknown key "watchdgo"/],
     ['a bad value', 'data = "./x";\nheader-timeout = -4;\n', /:2: invalid header-timeout "-4" \(want seconds/],
     ['a syntax error', 'data = "./x";\nlisten = 127.0.0.1:80;\n', /:2: syntax error/],
+    ['an unterminated string', 'data = "./x";\nlisten = "abc\n', /:3: syntax error/],
     ['a wrong type (a list for a single value)', 'listen = ["127.0.0.1:1", "127.0.0.1:2"];\n', /:1: listen: takes one value, not a list/],
     ['a bad live tunable', 'live: {\n  watchdog = 5;\n  ring-mb = 5000;\n};\n', /:3: invalid live "ring-mb=5000"/],
     ['an unknown live tunable', 'live: { nope = 1; };\n', /:1: invalid live "nope=1"/],
