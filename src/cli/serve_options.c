@@ -408,7 +408,19 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%u", s->throttle.free);
     else if (strcmp(n, "remote-vod") == 0)
         snprintf(out, len, "%s", s->redirect_remote ? "redirect" : "relay");
-    else if (strcmp(n, "allow-host") == 0 || strcmp(n, "live") == 0)
+    else if (strcmp(n, "backup-dir") == 0)
+        snprintf(out, len, "%s", s->backup_dir ? s->backup_dir : "");
+    else if (strcmp(n, "backup-interval") == 0)
+        snprintf(out, len, "%us", s->backup_interval_s);
+    else if (strcmp(n, "backup-keep") == 0)
+        snprintf(out, len, "%u", s->backup_keep);
+    else if (strcmp(n, "stop-grace") == 0)
+        fmt_seconds(out, len, s->stop_grace_ms);
+    else if (strcmp(n, "log-file") == 0)
+        snprintf(out, len, "%s", s->log_file ? s->log_file : "");
+    else if (strcmp(n, "log-format") == 0)
+        snprintf(out, len, "%s", s->log_format == LOG_FORMAT_JSON ? "json" : "text");
+    else if (strcmp(n, "allow-host") == 0 || strcmp(n, "live") == 0 || strcmp(n, "log-level") == 0)
         snprintf(out, len, "%s", ""); /* lists: shown value by value (cli/serve_config.c) */
     else
         return -ENOENT;
