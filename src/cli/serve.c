@@ -32,6 +32,7 @@
 #include "admin/stats.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "stream/live.h"
 
 #define REFRESH_INTERVAL_MS 500
@@ -48,6 +49,7 @@ struct serve {
     struct router *router; /* every HTTP route (http/router.h) */
     struct live *live;     /* live engine (stream/live.h) */
     struct http_server *http;
+    struct tls_ctx *tls; /* the HTTPS listener's certificate (http/tls.h), or NULL */
     uv_timer_t refresh;
     uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
     uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
@@ -56,7 +58,7 @@ struct serve {
     uint64_t lag_last;      /* uv_hrtime() of the previous probe */
     uint64_t lag_cpu;       /* the loop thread's CPU time then (ns) */
     struct catalog *prev;   /* the published snapshot, referenced while a build runs */
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_work_t work;
     bool building, dirty, stopping;
     int64_t seen_counter;
@@ -250,7 +252,26 @@ static void http_stopped(void *ud)
     uv_close((uv_handle_t *)&s->stats_timer, on_closed);
     uv_close((uv_handle_t *)&s->sigint, on_closed);
     uv_close((uv_handle_t *)&s->sigterm, on_closed);
+    uv_close((uv_handle_t *)&s->sighup, on_closed);
     log_info("serve", "stopped");
+}
+
+static void tls_metrics_cb(void *ud, struct buf *out)
+{
+    tls_metrics(ud, out);
+}
+
+/* SIGHUP: reload what can change without a restart. */
+static void serve_reload(struct serve *s)
+{
+    tls_ctx_reload(s->tls); /* new handshakes only; a bad file keeps the old one */
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    log_info("serve", "SIGHUP: reloading");
+    serve_reload(h->data);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -467,10 +488,27 @@ int cli_serve(int argc, char **argv)
                 public_url);
         return CLI_USAGE;
     }
+    /* HTTPS. TEMPORARY until serve's option table lands: read from the
+     * environment under the names the table gives these settings. */
+    const char *listen_tls = getenv("XTREAMD_LISTEN_TLS");
+    const char *redir = getenv("XTREAMD_HTTPS_REDIRECT_ADMIN");
+    bool https_redirect_admin = redir && (strcmp(redir, "1") == 0 || strcmp(redir, "true") == 0);
+    char tls_host[256] = "";
+    int tls_port = 0;
+    if (listen_tls && listen_tls[0] &&
+        parse_listen(listen_tls, tls_host, sizeof(tls_host), &tls_port)) {
+        fprintf(stderr, "xtreamd serve: invalid listen-tls \"%s\" (want HOST:PORT)\n", listen_tls);
+        return CLI_USAGE;
+    }
 
     signal(SIGPIPE, SIG_IGN);
     struct serve s = {.loop = uv_default_loop(), .data_dir = data};
     int rc = CLI_FAIL;
+    if (tls_host[0] &&
+        tls_ctx_new(getenv("XTREAMD_TLS_CERT"), getenv("XTREAMD_TLS_KEY"), &s.tls) != 0) {
+        fprintf(stderr, "xtreamd serve: cannot set up HTTPS on %s (see the log)\n", listen_tls);
+        return CLI_FAIL;
+    }
     char token[65];
     unsigned char raw[32];
     if (sodium_init() < 0) {
@@ -539,6 +577,8 @@ int cli_serve(int argc, char **argv)
     admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
     api_add_metrics(s.api, admin_metrics_hook, s.admin);
+    if (s.tls)
+        api_add_metrics(s.api, tls_metrics_cb, s.tls);
 
     /* Signals are caught before the "listening" line is printed: a supervisor
      * (or a test) that signals as soon as it sees that line must get a graceful
@@ -552,9 +592,11 @@ int cli_serve(int argc, char **argv)
     s.stats_timer.data = &s;
     uv_signal_init(s.loop, &s.sigint);
     uv_signal_init(s.loop, &s.sigterm);
-    s.sigint.data = s.sigterm.data = &s;
+    uv_signal_init(s.loop, &s.sighup);
+    s.sigint.data = s.sigterm.data = s.sighup.data = &s;
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s.sighup, on_sighup, SIGHUP);
 
     struct http_server_config hcfg = {
         .host = host,
@@ -564,6 +606,10 @@ int cli_serve(int argc, char **argv)
         .header_timeout_ms = header_ms,
         .idle_timeout_ms = idle_ms,
         .access_log = 1,
+        .tls = s.tls,
+        .tls_host = tls_host,
+        .tls_port = tls_port,
+        .https_redirect_prefix = https_redirect_admin ? "/api/v1" : NULL,
     };
     int err = http_server_start(s.loop, &hcfg, &s.http);
     if (err) {
@@ -577,6 +623,7 @@ int cli_serve(int argc, char **argv)
         events_stop(s.events);
         uv_close((uv_handle_t *)&s.sigint, on_closed);
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
+        uv_close((uv_handle_t *)&s.sighup, on_closed);
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
@@ -587,10 +634,13 @@ int cli_serve(int argc, char **argv)
         log_warn("serve", "cannot list the local interface addresses: only loopback and "
                           "link-local are refused to the relay");
     api_set_port(s.api, http_server_port(s.http));
+    api_set_https_port(s.api, http_server_tls_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
     if (live_write_state_file(data, host, http_server_port(s.http), token) == -EEXIST)
         log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",
                  data);
+    if (s.tls)
+        log_info("serve", "listening on %s:%d (https)", tls_host, http_server_tls_port(s.http));
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
@@ -614,6 +664,7 @@ out:
     api_free(s.api);
     stats_free(s.stats);
     events_free(s.events);
+    tls_ctx_free(s.tls);
     db_close(s.db);
     uv_loop_close(s.loop);
     return rc;

@@ -15,6 +15,8 @@
 
 #include "http/http.h"
 
+struct tls_ctx;
+
 struct http_server_config {
     const char *host; /* "0.0.0.0", "127.0.0.1", "::" ... */
     int port;         /* 0 picks a free port (see http_server_port) */
@@ -24,6 +26,16 @@ struct http_server_config {
     unsigned idle_timeout_ms;   /* keep-alive idle; 0 = 60000 */
     unsigned max_connections;   /* 0 = 50000; beyond it new connections get 503 and close */
     int access_log;             /* one log line per request when non-zero */
+    /* HTTPS: a second listener whose connections speak TLS (http/tls.h).
+     * tls NULL = plain HTTP only. The context stays the caller's (reload it
+     * with tls_ctx_reload; free it after the server is done). */
+    struct tls_ctx *tls;
+    const char *tls_host;
+    int tls_port; /* 0 picks a free port (see http_server_tls_port) */
+    /* With a TLS listener: plain-HTTP requests whose path lies under this
+     * prefix (whole segments, e.g. "/api/v1") get 308 to the same target on
+     * the TLS port. NULL = both listeners serve everything. */
+    const char *https_redirect_prefix;
 };
 
 struct http_server;
@@ -31,6 +43,8 @@ struct http_server;
 int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
                       struct http_server **out);
 int http_server_port(const struct http_server *srv);
+/* The TLS listener's port, 0 when there is none. */
+int http_server_tls_port(const struct http_server *srv);
 size_t http_server_connection_count(const struct http_server *srv);
 /* Bytes written to every connection so far (heads, bodies, files): the
  * admin stats' bandwidth out. */
