@@ -639,9 +639,9 @@ int cli_serve(int argc, char **argv)
     if (live_write_state_file(data, host, http_server_port(s.http), token) == -EEXIST)
         log_warn("serve", "another server runs on %s: xtreamd channel/connections talk to that one",
                  data);
-    if (s.tls)
-        log_info("serve", "listening on %s:%d (https)", tls_host, http_server_tls_port(s.http));
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
+    if (s.tls) /* after the plain line: scripts take the first "listening on" as the HTTP port */
+        log_info("serve", "listening on %s:%d (https)", tls_host, http_server_tls_port(s.http));
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);
