@@ -104,10 +104,9 @@ src_kbps=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$src" |
 chan=$("$BIN" stream add "TLS Bench" --source "$src" --data "$data")
 
 # ---------------------------------------------------------------- xtreamd
-# TEMPORARY (until serve's option table lands): the HTTPS settings by their
-# environment names. A fixed public URL keeps the bytes identical to the file.
-XTREAMD_LISTEN_TLS=127.0.0.1:0 XTREAMD_TLS_CERT=$work/tls.crt XTREAMD_TLS_KEY=$work/tls.key \
-  xtreamd_start --public-url http://127.0.0.1:8080 --channel-idle 600
+# A fixed public URL keeps the catalogue's bytes identical to the file nginx serves.
+xtreamd_start --public-url http://127.0.0.1:8080 --channel-idle 600 \
+  --listen-tls 127.0.0.1:0 --tls-cert "$work/tls.crt" --tls-key "$work/tls.key"
 xt_tls=
 for _ in $(seq 1 100); do
   xt_tls=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\) (https).*/\1/p' "$work/xtreamd.log" | head -1)

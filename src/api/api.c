@@ -293,6 +293,13 @@ static void cache_metrics(struct api *api, struct buf *b)
     promtext_family(b, "xtreamd_response_cache_refused_total", "counter",
                     "Bodies not cached because they exceed the byte bound on their own");
     buf_printf(b, "xtreamd_response_cache_refused_total %llu\n", (unsigned long long)st.refused);
+    promtext_family(b, "xtreamd_response_cache_adopted_total", "counter",
+                    "Cached responses carried into a snapshot rebuilt for a change that did not "
+                    "touch the catalogue (a line's, say)");
+    buf_printf(b, "xtreamd_response_cache_adopted_total %llu\n", (unsigned long long)st.adopted);
+    promtext_family(b, "xtreamd_catalog_snapshot_version", "gauge",
+                    "Version of the published catalogue snapshot (one more per rebuild)");
+    buf_printf(b, "xtreamd_catalog_snapshot_version %llu\n", (unsigned long long)st.version);
 }
 
 struct catalog *api_catalog(struct api *api)

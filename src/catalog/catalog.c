@@ -355,16 +355,16 @@ static int view_build(struct cat_view *v, const struct catalog *c)
     return 0;
 }
 
-struct cat_view *catalog_view(struct catalog *c, const struct cat_line *line)
+static struct cat_view *view_by_key(struct catalog *c, const char *key)
 {
     struct catalog_priv *p = c->priv;
     for (struct cat_view *v = p->views; v; v = v->next)
-        if (strcmp(v->key, line->view_key) == 0)
+        if (strcmp(v->key, key) == 0)
             return v;
     struct cat_view *v = calloc(1, sizeof(*v));
     if (!v)
         return NULL;
-    v->key = strdup(line->view_key);
+    v->key = strdup(key);
     v->owner = c;
     if (!v->key || view_build(v, c)) {
         for (int k = 0; k < CAT_KIND_COUNT; k++) {
@@ -378,6 +378,11 @@ struct cat_view *catalog_view(struct catalog *c, const struct cat_line *line)
     v->next = p->views;
     p->views = v;
     return v;
+}
+
+struct cat_view *catalog_view(struct catalog *c, const struct cat_line *line)
+{
+    return view_by_key(c, line->view_key);
 }
 
 bool cat_view_has_stream(const struct cat_view *v, const struct catalog *c, size_t index)
@@ -406,7 +411,7 @@ bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t 
 /* ---- caches ---- */
 
 /* Process-wide counters for /metrics (loop thread only). */
-static uint64_t cache_evictions, cache_refused;
+static uint64_t cache_evictions, cache_refused, cache_adopted;
 
 static uint64_t (*cache_hash)(const void *, size_t) = hash_fnv1a;
 
@@ -430,6 +435,8 @@ void catalog_cache_stats(const struct catalog *c, struct catalog_cache_stats *ou
     out->max_bytes = p && p->cache_max_bytes ? p->cache_max_bytes : CATALOG_CACHE_MAX_BYTES;
     out->evictions = cache_evictions;
     out->refused = cache_refused;
+    out->adopted = cache_adopted;
+    out->version = c ? c->version : 0;
 }
 
 static size_t max_entries(const struct catalog_priv *p)
@@ -615,6 +622,27 @@ struct refbuf *catalog_cache_get(struct catalog *c, const char *key)
 void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb)
 {
     cache_put(c->priv, NULL, key, rb);
+}
+
+size_t catalog_adopt_caches(struct catalog *to, struct catalog *from)
+{
+    if (!to || !from || to == from || to->priv->content_hash != from->priv->content_hash ||
+        to->priv->guide != from->priv->guide)
+        return 0;
+    size_t adopted = 0;
+    /* Oldest first, so that the newest ends up newest again. */
+    for (struct cat_cache_entry *e = from->priv->cache_oldest; e; e = e->newer) {
+        if (!e->view)
+            continue;
+        struct cat_view *v = view_by_key(to, e->view->key);
+        if (!v || cache_put(to->priv, v, e->key, e->rb))
+            continue;
+        if (e->gz_decided)
+            gzip_put(to->priv, cache_find(to->priv, v, e->key), e->gz);
+        adopted++;
+    }
+    cache_adopted += adopted;
+    return adopted;
 }
 
 int cat_view_cache_get_gzip(struct cat_view *v, const char *key, struct refbuf **gz)

@@ -197,6 +197,14 @@ struct refbuf *cat_view_cache_get(struct cat_view *v, const char *key);
 void cat_view_cache_put(struct cat_view *v, const char *key, struct refbuf *rb);
 struct refbuf *catalog_cache_get(struct catalog *c, const char *key);
 void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb);
+/* When `to` holds the same catalogue as `from` — equal content hashes of
+ * every row but the lines', and the same guide — `to` adopts from's
+ * view-scoped responses (JSON lists; identity and gzip bodies shared, LRU
+ * order kept), so that a rebuild for a line change does not make every
+ * list render again. Snapshot-wide entries (playlists, which embed a line's
+ * credentials) are not carried. Returns the number of entries adopted.
+ * Loop thread. */
+size_t catalog_adopt_caches(struct catalog *to, struct catalog *from);
 
 /* The gzip variant of a cached response, kept in the same entry as the
  * identity body (so it dies with the snapshot too) and counted against the
@@ -214,6 +222,8 @@ int cat_view_cache_put_gzip(struct cat_view *v, const char *key, struct refbuf *
 struct catalog_cache_stats {
     size_t entries, bytes, max_entries, max_bytes;
     uint64_t evictions, refused;
+    uint64_t adopted; /* entries carried into a rebuilt snapshot (catalog_adopt_caches) */
+    uint64_t version; /* the snapshot's version (0: none) */
 };
 void catalog_cache_stats(const struct catalog *c, struct catalog_cache_stats *out);
 int catalog_cache_get_gzip(struct catalog *c, const char *key, struct refbuf **gz);

@@ -51,6 +51,7 @@ struct catalog_priv {
     size_t cache_entries, cache_bytes;
     size_t cache_max_entries, cache_max_bytes;
     struct cat_guide *guide; /* the EPG read model (catalog/guide.h), may be shared */
+    uint64_t content_hash;   /* every catalogue row but the lines' (db/catalog_load.c) */
 };
 
 int catalog_new(struct catalog **out);

@@ -9,7 +9,6 @@
  * change seen during a build triggers another build afterwards.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -21,7 +20,9 @@
 #include "admin/admin.h"
 #include "api/api.h"
 #include "catalog/catalog.h"
+#include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/serve_options.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "db/library.h"
@@ -36,12 +37,14 @@
 #include "stream/live.h"
 
 #define REFRESH_INTERVAL_MS 500
+#define BUILD_PACE          2
 #define SHUTDOWN_GRACE_MS   10000
 #define LAG_PROBE_MS        10
 #define STATS_TICK_MS       1000
 
 struct serve {
     uv_loop_t *loop;
+    struct serve_settings *settings; /* every option (cli/serve_options.h) */
     const char *data_dir;
     struct db *db; /* loop thread: change polling only */
     struct api *api;
@@ -63,8 +66,9 @@ struct serve {
     bool building, dirty, stopping;
     int64_t seen_counter;
     uint64_t version;
-    struct catalog *built; /* result handed from the worker */
-    char **roots;          /* library roots read with it (domain/vod_paths.h) */
+    uint64_t build_started, next_build_at; /* uv_now() ms: pacing (maybe_build) */
+    struct catalog *built;                 /* result handed from the worker */
+    char **roots;                          /* library roots read with it (domain/vod_paths.h) */
     size_t nroots;
     int build_rc;
 };
@@ -87,19 +91,33 @@ static void build_work(uv_work_t *w)
 
 static void start_build(struct serve *s);
 
+/* A change waits for the running build, and for the pace: after a build
+ * that took T, the next starts no sooner than BUILD_PACE x T later, so that a
+ * stream of writes (an admin script creating lines) keeps the builder busy
+ * at most 1/(BUILD_PACE+1) of a core, however large the catalogue. */
+static void maybe_build(struct serve *s)
+{
+    if (s->dirty && !s->building && !s->stopping && uv_now(s->loop) >= s->next_build_at)
+        start_build(s);
+}
+
 static void build_done(uv_work_t *w, int status)
 {
     struct serve *s = w->data;
     s->building = false;
     catalog_unref(s->prev);
     s->prev = NULL;
+    uint64_t now = uv_now(s->loop), took = now - s->build_started;
+    s->next_build_at = now + BUILD_PACE * took;
     if (status == 0 && s->build_rc == 0 && s->built) {
+        size_t kept = catalog_adopt_caches(s->built, api_catalog(s->api));
         api_set_catalog(s->api, s->built);
         api_set_library_roots(s->api, s->roots, s->nroots);
         s->roots = NULL;
         live_set_catalog(s->live, s->built);
         catalog_unref(s->built);
-        log_info("catalog", "snapshot %llu published", (unsigned long long)s->version);
+        log_info("catalog", "snapshot %llu published (built in %llu ms, %zu cached responses kept)",
+                 (unsigned long long)s->version, (unsigned long long)took, kept);
     } else {
         log_error("catalog", "snapshot rebuild failed (%d); keeping the previous one", s->build_rc);
         catalog_unref(s->built);
@@ -108,8 +126,7 @@ static void build_done(uv_work_t *w, int status)
         s->dirty = true;
     }
     s->built = NULL;
-    if (s->dirty && !s->stopping)
-        start_build(s);
+    maybe_build(s);
 }
 
 static void start_build(struct serve *s)
@@ -118,6 +135,7 @@ static void start_build(struct serve *s)
         return;
     s->dirty = false;
     s->building = true;
+    s->build_started = uv_now(s->loop);
     s->version++;
     s->work.data = s;
     struct catalog *cur = api_catalog(s->api);
@@ -136,13 +154,11 @@ static void refresh_tick(uv_timer_t *t)
     api_tick(s->api);
     admin_tick(s->admin);
     int64_t counter = db_change_counter(s->db);
-    if (counter == s->seen_counter)
-        return;
-    s->seen_counter = counter;
-    if (s->building)
+    if (counter != s->seen_counter) {
+        s->seen_counter = counter;
         s->dirty = true;
-    else
-        start_build(s);
+    }
+    maybe_build(s);
 }
 
 /* A path under /metrics that no route takes: the client API answers it
@@ -256,24 +272,6 @@ static void http_stopped(void *ud)
     log_info("serve", "stopped");
 }
 
-static void tls_metrics_cb(void *ud, struct buf *out)
-{
-    tls_metrics(ud, out);
-}
-
-/* SIGHUP: reload what can change without a restart. */
-static void serve_reload(struct serve *s)
-{
-    tls_ctx_reload(s->tls); /* new handshakes only; a bad file keeps the old one */
-}
-
-static void on_sighup(uv_signal_t *h, int signum)
-{
-    (void)signum;
-    log_info("serve", "SIGHUP: reloading");
-    serve_reload(h->data);
-}
-
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct serve *s = h->data;
@@ -292,227 +290,131 @@ static void on_signal(uv_signal_t *h, int signum)
     http_server_stop(s->http, SHUTDOWN_GRACE_MS, http_stopped, s);
 }
 
+static int serve_run(struct serve_settings *set);
+
+/* SIGHUP (systemctl reload): each step re-reads what it owns and keeps the
+ * old state when the new one is bad; one line per step. */
+static void serve_reload(struct serve *s)
+{
+    tls_ctx_reload(s->tls); /* new handshakes only; a bad file keeps the old one */
+}
+
+static void tls_metrics_cb(void *ud, struct buf *out)
+{
+    tls_metrics(ud, out);
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    struct serve *s = h->data;
+    if (s->stopping)
+        return;
+    log_info("serve", "SIGHUP: reloading");
+    serve_reload(s);
+    log_info("serve", "reload done");
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: xtreamd serve [--data DIR] [--listen HOST:PORT] [--public-url URL]\n"
-            "                     [--header-timeout SECONDS] [--idle-timeout SECONDS]\n"
-            "\n"
-            "Runs the server until SIGINT or SIGTERM.\n"
-            "  --data DIR               data directory (default ./data)\n"
-            "  --listen HOST:PORT       address to listen on (default 0.0.0.0:8080;\n"
-            "                           [::]:PORT for IPv6; port 0 picks a free port)\n"
-            "  --public-url URL         base URL put in playlists and server_info\n"
-            "                           (default: from the request's Host header)\n"
-            "  --header-timeout SECONDS a request's head and body must arrive within this\n"
-            "                           (default 10)\n"
-            "  --idle-timeout SECONDS   close idle keep-alive connections after this\n"
-            "                           (default 60)\n"
-            "  --channel-idle SECONDS   stop an on-demand channel this long after its\n"
-            "                           last viewer left (default 30)\n"
-            "  --ffmpeg PATH            ffmpeg program for live ingest (default ffmpeg)\n"
-            "  --allow-host HOST        let the VOD relay and guide downloads reach HOST\n"
-            "                           although it is loopback, link-local or this\n"
-            "                           machine (refused otherwise); repeatable\n"
-            "  --login-window SECONDS   failed logins of an IP are remembered this long\n"
-            "                           (default 900)\n"
-            "  --login-free N           failed logins of an IP within the window before it\n"
-            "                           is blocked 1, 2, 4 ... up to 60 s per further\n"
-            "                           failure (default 5)\n"
-            "  --remote-vod MODE        movies/episodes with an http(s) source: relay\n"
-            "                           (default: streamed through xtreamd, Range passed\n"
-            "                           through) or redirect (302 to the source)\n"
-            "  --live KEY=VALUE         live engine tuning, repeatable (docs/operator-guide.md):\n"
-            "                           watchdog, probe-timeout, failover-after,\n"
-            "                           primary-retry, primary-healthy, backup-check, slow-lag,\n"
-            "                           slow-grace, max-skips, no-progress, hls-segment,\n"
-            "                           hls-session, ring-seconds, ring-mb, line-check,\n"
-            "                           idle, stall-slate, start-burst, start-rate,\n"
-            "                           max-starting, registry-max\n");
+    fprintf(f, "usage: xtreamd serve [OPTION]...\n"
+               "\n"
+               "Runs the server until SIGINT or SIGTERM.\n");
+    serve_options_usage(f);
 }
 
-static int parse_listen(const char *arg, char *host, size_t hostlen, int *port)
+/* The command line layer: every table row is a long option, parsed by the
+ * CLI's one parser (cli/args.h), each value going through the row's setter. */
+struct flag_ctx {
+    struct serve_settings *set;
+    const struct serve_option *o;
+};
+
+static int apply_flag(const char *cmd, const char *opt, const char *val, void *ctx)
 {
-    const char *colon = strrchr(arg, ':');
-    if (!colon || colon == arg)
-        return -EINVAL;
-    const char *h = arg;
-    size_t hl = (size_t)(colon - arg);
-    if (*h == '[' && hl >= 2 && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
+    struct flag_ctx *fc = ctx;
+    char err[512];
+    if (serve_option_apply(fc->set, fc->o, opt, val, err, sizeof(err)) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", cmd, err);
+    return -EINVAL;
+}
+
+static int parse_flags(struct serve_settings *set, int argc, char **argv)
+{
+    enum { MAX = 64 };
+    struct cli_opt opts[MAX + 1];
+    struct flag_ctx ctx[MAX];
+    char names[MAX][48];
+    bool given[MAX] = {false};
+    size_t n = serve_options_count < MAX ? serve_options_count : MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct serve_option *o = &serve_options[i];
+        snprintf(names[i], sizeof(names[i]), "--%s", o->name);
+        ctx[i] = (struct flag_ctx){set, o};
+        opts[i] = o->kind == SERVE_OPT_FLAG
+                      ? (struct cli_opt)CLI_OPT(names[i], CLI_FLAG, &given[i])
+                      : (struct cli_opt)CLI_OPT(names[i], CLI_STR, NULL, .check = apply_flag,
+                                                .ctx = &ctx[i]);
     }
-    if (hl == 0 || hl >= hostlen)
-        return -EINVAL;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end || end == colon + 1 || p < 0 || p > 65535)
-        return -EINVAL;
-    *port = (int)p;
-    return 0;
-}
-
-static int parse_seconds(const char *arg, unsigned *ms)
-{
-    char *end;
-    double v = strtod(arg, &end);
-    if (*end || end == arg || v <= 0 || v > 86400)
-        return -EINVAL;
-    *ms = (unsigned)(v * 1000);
+    opts[n] = (struct cli_opt)CLI_OPT_END;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return -ENOMEM;
+    usage(f);
+    fclose(f);
+    int r = cli_parse("xtreamd serve", text, argc, argv, opts, NULL);
+    free(text);
+    if (r)
+        return r;
+    for (size_t i = 0; i < n; i++)
+        if (given[i] && apply_flag("xtreamd serve", names[i], "true", &ctx[i]))
+            return -EINVAL;
     return 0;
 }
 
 int cli_serve(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"public-url", required_argument, NULL, 'u'},
-        {"header-timeout", required_argument, NULL, 'H'},
-        {"idle-timeout", required_argument, NULL, 'I'},
-        {"channel-idle", required_argument, NULL, 'C'},
-        {"ffmpeg", required_argument, NULL, 'F'},
-        {"live", required_argument, NULL, 'L'},
-        {"remote-vod", required_argument, NULL, 'R'},
-        {"allow-host", required_argument, NULL, 'A'},
-        {"login-window", required_argument, NULL, 'W'},
-        {"login-free", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *data = "./data", *listen = "0.0.0.0:8080", *public_url = NULL;
-    unsigned header_ms = 10000, idle_ms = 60000;
-    struct throttle_config tcfg;
-    throttle_config_defaults(&tcfg);
-    bool redirect_remote = false;
-    struct live_config lcfg;
-    live_config_defaults(&lcfg);
-    int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            data = optarg;
-            break;
-        case 'l':
-            listen = optarg;
-            break;
-        case 'u':
-            public_url = optarg;
-            break;
-        case 'H':
-            if (parse_seconds(optarg, &header_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --header-timeout \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'I':
-            if (parse_seconds(optarg, &idle_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --idle-timeout \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'C':
-            if (parse_seconds(optarg, &lcfg.idle_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --channel-idle \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'F':
-            lcfg.ffmpeg = optarg;
-            break;
-        case 'A':
-            if (outbound_allow_host(optarg)) {
-                fprintf(stderr, "xtreamd serve: invalid --allow-host \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'W':
-            if (parse_seconds(optarg, &tcfg.window_ms)) {
-                fprintf(stderr, "xtreamd serve: invalid --login-window \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'f': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 0 || v > 1000000) {
-                fprintf(stderr, "xtreamd serve: invalid --login-free \"%s\" (0-1000000)\n", optarg);
-                return CLI_USAGE;
-            }
-            tcfg.free = (unsigned)v;
-            break;
-        }
-        case 'L':
-            if (live_config_set(&lcfg, optarg)) {
-                fprintf(stderr, "xtreamd serve: invalid --live \"%s\"\n", optarg);
-                return CLI_USAGE;
-            }
-            break;
-        case 'R':
-            if (strcmp(optarg, "relay") == 0 || strcmp(optarg, "redirect") == 0) {
-                redirect_remote = strcmp(optarg, "redirect") == 0;
-                break;
-            }
-            fprintf(stderr, "xtreamd serve: invalid --remote-vod \"%s\" (want relay or redirect)\n",
-                    optarg);
-            return CLI_USAGE;
-        case 'h':
-            usage(stdout);
-            return CLI_OK;
-        case ':':
-            fprintf(stderr, "xtreamd serve: option %s needs a value\n", argv[optind - 1]);
-            return CLI_USAGE;
-        default:
-            fprintf(stderr, "xtreamd serve: unknown option %s\n", argv[optind - 1]);
-            usage(stderr);
+    struct serve_settings set;
+    serve_settings_init(&set);
+    int prc = parse_flags(&set, argc, argv);
+    if (prc) {
+        serve_settings_free(&set);
+        return prc == -ENOMEM ? CLI_FAIL : cli_parse_exit(prc);
+    }
+    for (size_t i = 0; i < set.nallow_hosts; i++) {
+        if (outbound_allow_host(set.allow_hosts[i])) {
+            fprintf(stderr, "xtreamd serve: invalid allow-host \"%s\"\n", set.allow_hosts[i]);
+            serve_settings_free(&set);
             return CLI_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "xtreamd serve: unexpected argument \"%s\"\n", argv[optind]);
-        return CLI_USAGE;
-    }
-    char host[256];
-    int port;
-    if (parse_listen(listen, host, sizeof(host), &port)) {
-        fprintf(stderr, "xtreamd serve: invalid --listen \"%s\" (want HOST:PORT)\n", listen);
-        return CLI_USAGE;
-    }
-    if (public_url && strncmp(public_url, "http://", 7) != 0 &&
-        strncmp(public_url, "https://", 8) != 0) {
-        fprintf(stderr, "xtreamd serve: invalid --public-url \"%s\" (want http(s)://HOST[:PORT])\n",
-                public_url);
-        return CLI_USAGE;
-    }
-    /* HTTPS. TEMPORARY until serve's option table lands: read from the
-     * environment under the names the table gives these settings. */
-    const char *listen_tls = getenv("XTREAMD_LISTEN_TLS");
-    const char *redir = getenv("XTREAMD_HTTPS_REDIRECT_ADMIN");
-    bool https_redirect_admin = redir && (strcmp(redir, "1") == 0 || strcmp(redir, "true") == 0);
-    char tls_host[256] = "";
-    int tls_port = 0;
-    if (listen_tls && listen_tls[0] &&
-        parse_listen(listen_tls, tls_host, sizeof(tls_host), &tls_port)) {
-        fprintf(stderr, "xtreamd serve: invalid listen-tls \"%s\" (want HOST:PORT)\n", listen_tls);
-        return CLI_USAGE;
-    }
+    int rc = serve_run(&set);
+    serve_settings_free(&set);
+    return rc;
+}
 
+static int serve_run(struct serve_settings *set)
+{
+    const char *data = set->data, *host = set->listen_host, *listen = set->listen;
+    int port = set->listen_port;
+    struct live_config lcfg = set->live;
     signal(SIGPIPE, SIG_IGN);
-    struct serve s = {.loop = uv_default_loop(), .data_dir = data};
+    struct serve s = {.loop = uv_default_loop(), .data_dir = data, .settings = set};
     int rc = CLI_FAIL;
-    if (tls_host[0] &&
-        tls_ctx_new(getenv("XTREAMD_TLS_CERT"), getenv("XTREAMD_TLS_KEY"), &s.tls) != 0) {
-        fprintf(stderr, "xtreamd serve: cannot set up HTTPS on %s (see the log)\n", listen_tls);
-        return CLI_FAIL;
-    }
     char token[65];
     unsigned char raw[32];
     if (sodium_init() < 0) {
         fprintf(stderr, "xtreamd serve: libsodium failed to initialise\n");
+        return CLI_FAIL;
+    }
+    if (!set->listen_tls && (set->tls_cert || set->tls_key))
+        log_warn("serve", "tls-cert/tls-key are set but listen-tls is not: no HTTPS listener");
+    if (set->listen_tls && tls_ctx_new(set->tls_cert, set->tls_key, &s.tls) != 0) {
+        fprintf(stderr, "xtreamd serve: cannot set up HTTPS on %s (see the log)\n",
+                set->listen_tls);
         return CLI_FAIL;
     }
     randombytes_buf(raw, sizeof(raw));
@@ -534,13 +436,13 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     struct api_config acfg = {
-        .public_url = public_url,
+        .public_url = set->public_url,
         .port = port,
         .loop = s.loop,
-        .redirect_remote = redirect_remote,
+        .redirect_remote = set->redirect_remote,
         .listen_host = host,
         .data_dir = data,
-        .throttle = &tcfg,
+        .throttle = &set->throttle,
     };
     if (api_new(&acfg, &s.api)) {
         db_library_roots_free(roots, nroots);
@@ -603,13 +505,13 @@ int cli_serve(int argc, char **argv)
         .port = port,
         .handler = router_handle,
         .handler_ud = s.router,
-        .header_timeout_ms = header_ms,
-        .idle_timeout_ms = idle_ms,
+        .header_timeout_ms = set->header_ms,
+        .idle_timeout_ms = set->idle_ms,
         .access_log = 1,
         .tls = s.tls,
-        .tls_host = tls_host,
-        .tls_port = tls_port,
-        .https_redirect_prefix = https_redirect_admin ? "/api/v1" : NULL,
+        .tls_host = set->listen_tls_host,
+        .tls_port = set->listen_tls_port,
+        .https_redirect_prefix = set->https_redirect_admin ? "/api/v1" : NULL,
     };
     int err = http_server_start(s.loop, &hcfg, &s.http);
     if (err) {
@@ -641,7 +543,8 @@ int cli_serve(int argc, char **argv)
                  data);
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
     if (s.tls) /* after the plain line: scripts take the first "listening on" as the HTTP port */
-        log_info("serve", "listening on %s:%d (https)", tls_host, http_server_tls_port(s.http));
+        log_info("serve", "listening on %s:%d (https)", set->listen_tls_host,
+                 http_server_tls_port(s.http));
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);

@@ -23,7 +23,54 @@ struct loader {
     struct catalog *c;
     struct arena *a;
     int err;
+    /* FNV-1a over every column of every row read while hash_rows is set:
+     * the catalogue's content (everything but the lines and the guide), so
+     * that a snapshot rebuilt for a line change can keep its predecessor's
+     * rendered responses (catalog_adopt_caches). Hashing the rows, not the
+     * structs, means a column added to a query can never be forgotten. */
+    uint64_t hash;
+    bool hash_rows;
 };
+
+static void hash_bytes(struct loader *l, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = l->hash;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * HASH_FNV1A_PRIME;
+    l->hash = h;
+}
+
+static void hash_row(struct loader *l, sqlite3_stmt *st)
+{
+    int n = sqlite3_column_count(st);
+    for (int i = 0; i < n; i++) {
+        unsigned char type = (unsigned char)sqlite3_column_type(st, i);
+        hash_bytes(l, &type, 1);
+        if (type == SQLITE_INTEGER) {
+            int64_t v = sqlite3_column_int64(st, i);
+            hash_bytes(l, &v, sizeof(v));
+        } else if (type == SQLITE_FLOAT) {
+            double v = sqlite3_column_double(st, i);
+            hash_bytes(l, &v, sizeof(v));
+        } else if (type != SQLITE_NULL) {
+            const void *v = sqlite3_column_blob(st, i);
+            int len = sqlite3_column_bytes(st, i);
+            hash_bytes(l, &len, sizeof(len)); /* "ab","c" differs from "a","bc" */
+            if (v && len > 0)
+                hash_bytes(l, v, (size_t)len);
+        }
+    }
+}
+
+/* sqlite3_step for the catalogue's rows: hashes each row it returns. */
+static int step(struct loader *l, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && l->hash_rows)
+        hash_row(l, st);
+    return rc;
+}
 
 static const char *dup_col(struct loader *l, sqlite3_stmt *st, int i)
 {
@@ -82,7 +129,7 @@ static void *load_table(struct loader *l, const char *count_sql, const char *sql
     size_t cap = count_rows(l, count_sql);
     char *arr = alloc_array(l, cap, size);
     sqlite3_stmt *st = prepare(l, sql);
-    while (st && arr && *count < cap && sqlite3_step(st) == SQLITE_ROW)
+    while (st && arr && *count < cap && step(l, st) == SQLITE_ROW)
         row(l, st, arr + (*count)++ * size, ctx);
     sqlite3_finalize(st);
     return arr;
@@ -95,7 +142,7 @@ static void *load_rows(struct loader *l, sqlite3_stmt *st, size_t size, size_t m
 {
     size_t cap = 0, n = 0;
     char *arr = NULL;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (step(l, st) == SQLITE_ROW) {
         char *grown = array_reserve(arr, &cap, n + 1, size, min_cap);
         if (!grown) {
             l->err = -ENOMEM;
@@ -148,7 +195,7 @@ static void load_stream_sources(struct loader *l)
         size_t n = 0;
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, s->id);
-        while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
+        while (n < 64 && step(l, st) == SQLITE_ROW)
             urls[n++] = dup_col(l, st, 0);
         const char **arr = alloc_array(l, n, sizeof(*arr));
         if (arr)
@@ -298,7 +345,7 @@ static void load_seasons(struct loader *l, struct cat_series *s, sqlite3_stmt *s
     }
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, s->id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (step(l, st) == SQLITE_ROW) {
         int number = sqlite3_column_int(st, 0);
         for (size_t i = 0; i < s->season_count; i++) {
             if (s->seasons[i].number != number)
@@ -424,7 +471,7 @@ static int64_t *load_ids(struct loader *l, sqlite3_stmt *st, int64_t bouquet, co
     sqlite3_bind_int64(st, 1, bouquet);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     struct buf ids = BUF_INIT(0);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (step(l, st) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         buf_append(&ids, &id, sizeof(id));
     }
@@ -628,19 +675,22 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     int rc = catalog_new(&c);
     if (rc)
         return rc;
-    struct loader l = {db, c, &c->priv->arena, 0};
+    struct loader l = {.db = db, .c = c, .a = &c->priv->arena, .hash = HASH_FNV1A_OFFSET};
     c->version = version;
     c->built_at = db_now();
     if (db_exec(db, "BEGIN")) {
         catalog_unref(c);
         return -EIO;
     }
+    l.hash_rows = true;
     load_categories(&l);
     load_streams(&l);
     load_movies(&l);
     load_series(&l);
-    load_lines(&l);
     load_bouquets(&l);
+    l.hash_rows = false; /* lines: no view-scoped response embeds them */
+    load_lines(&l);
+    c->priv->content_hash = l.hash;
     if (!l.err)
         load_guide(&l, prev);
     db_exec(db, "COMMIT");

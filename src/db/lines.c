@@ -349,8 +349,11 @@ static int where_sql(const struct db_line_filter *f, const struct db_page *p, ch
 {
     static const char *const status[] = {
         [DB_LINE_ANY] = "1",
-        [DB_LINE_ACTIVE] = ("banned = 0 AND enabled = 1 AND (exp_date IS NULL OR exp_date = 0"
-                            " OR exp_date > ?1)"),
+        /* "+exp_date": no index for this OR. SQLite would otherwise answer it
+         * with a multi-index OR over lines_exp_date, which on 100k mostly
+         * active lines costs a row lookup each (about 10x a plain scan). */
+        [DB_LINE_ACTIVE] = ("banned = 0 AND enabled = 1 AND (+exp_date IS NULL OR +exp_date = 0"
+                            " OR +exp_date > ?1)"),
         [DB_LINE_EXPIRED] = "banned = 0 AND enabled = 1 AND exp_date <> 0 AND exp_date <= ?1",
         [DB_LINE_DISABLED] = "banned = 0 AND enabled = 0",
         [DB_LINE_BANNED] = "banned = 1",

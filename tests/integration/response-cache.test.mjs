@@ -5,7 +5,9 @@
 // part of the key at all. Observed through /metrics xtreamd_response_cache_*.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliOk, makeDataDir, removeDir, startServer } from './lib/server.mjs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 import { get, qs } from './lib/http.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
 
@@ -93,4 +95,55 @@ test('with --public-url the Host is not part of the key', { timeout: 120000 }, a
   const m1 = await metrics(srv);
   assert.equal(value(m1, 'xtreamd_response_cache_entries') - e0, 1, 'one entry for 200 Host headers');
   assert.equal(value(m1, 'xtreamd_response_cache_evictions_total'), value(m0, 'xtreamd_response_cache_evictions_total'));
+});
+
+// A rebuild for a change that leaves the catalogue as it was (a line added,
+// as an admin script does thousands of times) keeps the rendered lists: the
+// new snapshot adopts the old one's view-scoped responses. A change to the
+// catalogue itself (a category added) drops them, and the next list shows it.
+test('a line change keeps the rendered lists; a catalogue change drops them', { timeout: 120000 }, async () => {
+  if (srv) await srv.stopClean();
+  srv = await startServer(dataDir);
+  const snapshot = async () => value(await metrics(srv), 'xtreamd_catalog_snapshot_version');
+  const nextSnapshot = async (v0) => {
+    let v = v0;
+    await pollUntil(async () => (v = await snapshot()) > v0, { timeoutMs: 30000 });
+    return v;
+  };
+  const list = async (action) => {
+    const r = await get(srv.port, target(action), { timeoutMs: 30000 });
+    assert.equal(r.status, 200);
+    return r.text;
+  };
+  const before = {
+    streams: await list('get_live_streams'),
+    categories: await list('get_live_categories'),
+  };
+  const m0 = await metrics(srv);
+  assert.ok(value(m0, 'xtreamd_response_cache_entries') >= 2);
+  const adopted0 = value(m0, 'xtreamd_response_cache_adopted_total');
+
+  const v0 = await snapshot();
+  await cliOk(['line', 'add', 'cache.other', 'Pw.other-1', '--data', dataDir, '--expires', 'never']);
+  await nextSnapshot(v0);
+  const m1 = await metrics(srv);
+  assert.ok(value(m1, 'xtreamd_response_cache_adopted_total') - adopted0 >= 2, 'the lists were carried over');
+  assert.ok(value(m1, 'xtreamd_response_cache_entries') >= 2);
+  // The new line logs in on the new snapshot, and the carried lists are the same bytes.
+  const other = await get(srv.port, `/player_api.php?${qs({ username: 'cache.other', password: 'Pw.other-1', action: 'get_live_categories' })}`);
+  assert.equal(other.status, 200);
+  assert.equal(other.text, before.categories);
+  assert.equal(await list('get_live_streams'), before.streams);
+
+  const v1 = await snapshot();
+  const adopted1 = value(m1, 'xtreamd_response_cache_adopted_total');
+  const m3u = path.join(dataDir, 'one.m3u');
+  await writeFile(m3u, '#EXTM3U\n#EXTINF:-1,Cache Test Channel\nhttp://127.0.0.1:9/cache-test.ts\n');
+  await cliOk(['import', 'm3u', m3u, '--kind', 'live', '--category', 'Cache Test Category', '--data', dataDir]);
+  await nextSnapshot(v1);
+  const m2 = await metrics(srv);
+  assert.equal(value(m2, 'xtreamd_response_cache_adopted_total'), adopted1, 'nothing carried across a catalogue change');
+  const after = await list('get_live_categories');
+  assert.notEqual(after, before.categories);
+  assert.ok(JSON.parse(after).some((c) => c.category_name === 'Cache Test Category'));
 });

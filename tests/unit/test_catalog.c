@@ -171,6 +171,57 @@ static void test_cache_and_invalidation(void **state)
     catalog_unref(c2);
 }
 
+/* A rebuild after a line-only change adopts the view-scoped entries (with
+ * their gzip variant) but not the snapshot-wide ones; a change to any
+ * catalogue row — a stream's source, a bouquet item — adopts nothing. */
+static void test_cache_adoption(void **state)
+{
+    struct fixture *f = *state;
+    struct catalog *c1, *c2, *c3, *c4;
+    assert_int_equal(catalog_load(f->db, 1, &c1), 0);
+    struct cat_view *v = catalog_view(c1, catalog_line(c1, "bob"));
+    struct refbuf *rb = refbuf_new("[1]", 3), *gz = refbuf_new("gz", 2);
+    cat_view_cache_put(v, "7", rb);
+    assert_int_equal(cat_view_cache_put_gzip(v, "7", gz), 0);
+    catalog_cache_put(c1, "m3u|bob", rb);
+    refbuf_unref(rb);
+    refbuf_unref(gz);
+
+    exec_ok(f->db, "UPDATE lines SET password = 'changed', max_connections = 3 WHERE id = 2;"
+                   "INSERT INTO lines(id, username, password, created_at, updated_at)"
+                   " VALUES (4,'dave','pw4',0,0)");
+    assert_int_equal(catalog_load_reuse(f->db, 2, c1, &c2), 0);
+    assert_int_equal(catalog_adopt_caches(c2, c1), 1);
+    struct cat_view *v2 = catalog_view(c2, catalog_line(c2, "bob"));
+    struct refbuf *hit = cat_view_cache_get(v2, "7");
+    assert_non_null(hit);
+    assert_memory_equal(hit->data, "[1]", 3);
+    refbuf_unref(hit);
+    struct refbuf *hitgz = NULL;
+    assert_int_equal(cat_view_cache_get_gzip(v2, "7", &hitgz), 0);
+    assert_non_null(hitgz);
+    refbuf_unref(hitgz);
+    assert_null(catalog_cache_get(c2, "m3u|bob")); /* embeds bob's old password */
+    /* another bouquet set has its own view: nothing leaks into it */
+    assert_null(cat_view_cache_get(catalog_view(c2, catalog_line(c2, "alice")), "7"));
+
+    exec_ok(f->db, "UPDATE stream_sources SET url = 'lavfi:smptebars' WHERE stream_id = 10");
+    assert_int_equal(catalog_load_reuse(f->db, 3, c2, &c3), 0);
+    assert_int_equal(catalog_adopt_caches(c3, c2), 0);
+    assert_null(cat_view_cache_get(catalog_view(c3, catalog_line(c3, "bob")), "7"));
+
+    rb = refbuf_new("[2]", 3);
+    cat_view_cache_put(catalog_view(c3, catalog_line(c3, "bob")), "7", rb);
+    refbuf_unref(rb);
+    exec_ok(f->db, "INSERT INTO bouquet_items(bouquet_id, kind, item_id) VALUES (1,'live',11)");
+    assert_int_equal(catalog_load_reuse(f->db, 4, c3, &c4), 0);
+    assert_int_equal(catalog_adopt_caches(c4, c3), 0);
+    catalog_unref(c1);
+    catalog_unref(c2);
+    catalog_unref(c3);
+    catalog_unref(c4);
+}
+
 /* The gzip variant lives in the identity body's entry: decided once, counted
  * against the byte bound, gone with the snapshot. */
 static void test_cache_gzip_variant(void **state)
@@ -389,6 +440,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_lru, setup, teardown),
         cmocka_unit_test_setup_teardown(test_views, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_and_invalidation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_adoption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_gzip_variant, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

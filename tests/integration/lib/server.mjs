@@ -224,7 +224,7 @@ export class Server {
  * Starts `xtreamd serve --data DIR --listen 127.0.0.1:PORT [--login-free 100000] [...extra]` and waits
  * until it accepts connections (and has logged `listening on 127.0.0.1:PORT`).
  */
-export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000, env } = {}) {
+export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000 } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
@@ -233,7 +233,7 @@ export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000,
     // --login-free itself (security.test.mjs), the brake starts late.
     const brake = extra.includes('--login-free') ? [] : ['--login-free', '100000'];
     const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${port}`, ...brake, ...extra];
-    const child = spawn(binPath(), args, { env: childEnv(typeof env === 'function' ? env() : env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binPath(), args, { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     const srv = new Server(child, port, dataDir);
     const deadline = Date.now() + startTimeoutMs;

@@ -1,0 +1,86 @@
+/*
+ * serve_options: every setting of `xtreamd serve`, as one table.
+ *
+ * A row names a setting once: its name is the long flag (`--name`), the
+ * configuration file's key and the environment variable (`XTREAMD_` + the
+ * name in upper case, `-` as `_`). Its setter validates a text value and
+ * stores it in struct serve_settings; the usage text (and the man page made
+ * from it) comes from the rows' help. Sources are applied in layers over the
+ * defaults — file, then environment, then flags — each through
+ * serve_option_apply, so a later layer overrides an earlier one; repeatable
+ * settings (SERVE_OPT_LIST) add to what earlier layers gave.
+ *
+ * Strings in the settings are owned by it (copied on set). Not thread-safe:
+ * built once at start-up (and on reload into a fresh struct).
+ */
+#ifndef XTREAMD_CLI_SERVE_OPTIONS_H
+#define XTREAMD_CLI_SERVE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "auth/throttle.h"
+#include "stream/live.h"
+
+#define SERVE_MAX_ALLOW_HOSTS 64
+
+struct serve_settings {
+    char *data;   /* data directory ("./data") */
+    char *listen; /* "HOST:PORT" as given ("0.0.0.0:8080") */
+    char listen_host[256];
+    int listen_port;
+    char *public_url; /* NULL: from the request's Host header */
+    unsigned header_ms, idle_ms;
+    struct throttle_config throttle;
+    bool redirect_remote; /* remote VOD: 302 to the source instead of relaying */
+    struct live_config live;
+    char *allow_hosts[SERVE_MAX_ALLOW_HOSTS];
+    size_t nallow_hosts;
+    char *listen_tls; /* "HOST:PORT" of the HTTPS listener; NULL = none */
+    char listen_tls_host[256];
+    int listen_tls_port;
+    char *tls_cert, *tls_key;  /* PEM files (http/tls.h) */
+    bool https_redirect_admin; /* plain /api/v1 requests: 308 to HTTPS */
+
+    /* private: strings to free */
+    char **owned;
+    size_t nowned, capowned;
+};
+
+enum serve_opt_kind {
+    SERVE_OPT_VALUE, /* one value; a later layer replaces it */
+    SERVE_OPT_LIST,  /* repeatable; every occurrence adds */
+    SERVE_OPT_FLAG,  /* a flag without argument on the command line ("true");
+                        "true"/"false"/"1"/"0"/"yes"/"no" in files and env */
+};
+
+struct serve_option {
+    const char *name; /* long flag, file key, env XTREAMD_NAME */
+    const char *arg;  /* argument name in the usage ("SECONDS"); NULL for flags */
+    enum serve_opt_kind kind;
+    /* 0, or -EINVAL for a bad value (-ENOSPC: a list is full, -ENOMEM). */
+    int (*set)(struct serve_settings *s, const char *value);
+    const char *want; /* what a good value looks like, for errors: "HOST:PORT" */
+    const char *help; /* usage text; '\n' starts a continuation line */
+};
+
+extern const struct serve_option serve_options[];
+extern const size_t serve_options_count;
+
+void serve_settings_init(struct serve_settings *s);
+void serve_settings_free(struct serve_settings *s);
+const struct serve_option *serve_option_find(const char *name);
+/* Applies one value of o. On failure writes "invalid AS \"VALUE\" (want
+ * WANT)" (or the list-full reason) to err and returns -errno; AS is how the
+ * source named the setting ("--listen", "XTREAMD_LISTEN"; NULL: its name). */
+int serve_option_apply(struct serve_settings *s, const struct serve_option *o, const char *as,
+                       const char *value, char *err, size_t errlen);
+/* The environment variable of a setting: XTREAMD_ + upper case, '-' as '_'. */
+int serve_option_env_name(const struct serve_option *o, char *out, size_t outlen);
+/* "true"/"1"/"yes"/"on" and their opposites; -EINVAL otherwise. */
+int serve_parse_bool(const char *v, bool *out);
+/* The rows' usage text, wrapped at the help's own line breaks. */
+void serve_options_usage(FILE *f);
+
+#endif
