@@ -1330,7 +1330,7 @@ static void conn_update(struct http_conn *c)
         /* Bytes OpenSSL already decrypted bring no socket event, and a read
          * that must first write waits for writability: wake on POLLOUT. */
         if (c->tls && (ev & UV_READABLE) &&
-            (tls_conn_pending(c->tls) || tls_conn_wants(c->tls) == TLS_WANT_WRITE))
+            (tls_conn_pending(c->tls) || tls_conn_read_wants_write(c->tls)))
             ev |= UV_WRITABLE;
     }
     if (ev != c->events) {
@@ -1382,8 +1382,7 @@ static void on_conn_io(uv_poll_t *h, int status, int events)
         }
         events |= UV_READABLE; /* the client's request may already be buffered */
     }
-    if (c->tls && !c->lingering &&
-        (tls_conn_pending(c->tls) || tls_conn_wants(c->tls) == TLS_WANT_WRITE))
+    if (c->tls && !c->lingering && (tls_conn_pending(c->tls) || tls_conn_read_wants_write(c->tls)))
         events |= UV_READABLE;
     if (events & (UV_READABLE | UV_DISCONNECT)) {
         bool progress = conn_read(c);

@@ -51,6 +51,7 @@ struct tls_conn {
     size_t stage_len;     /* pending staged bytes (0: none) */
     size_t direct_len;    /* pending bytes written straight from the caller's iov */
     int want;
+    bool read_wants_write; /* the last SSL_read stopped on WANT_WRITE */
     bool ready, ktls_send, shut;
 };
 
@@ -343,6 +344,11 @@ bool tls_conn_pending(const struct tls_conn *tc)
     return tc->ready && SSL_pending(tc->ssl) > 0;
 }
 
+bool tls_conn_read_wants_write(const struct tls_conn *tc)
+{
+    return tc->read_wants_write;
+}
+
 const char *tls_conn_version(const struct tls_conn *tc)
 {
     return SSL_get_version(tc->ssl);
@@ -412,11 +418,13 @@ ssize_t tls_conn_read(struct tls_conn *tc, void *buf, size_t len)
     ERR_clear_error();
     errno = 0;
     int r = SSL_read(tc->ssl, buf, (int)len);
+    tc->read_wants_write = false;
     if (r > 0) {
         tc->want = 0;
         return r;
     }
     int rc = ssl_fail(tc, r);
+    tc->read_wants_write = rc == -EAGAIN && tc->want == TLS_WANT_WRITE;
     if (rc == -EPROTO)
         tc->t->st.io_errors++;
     return rc;

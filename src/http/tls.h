@@ -27,7 +27,9 @@
  *
  * I/O calls return a byte count (>= 0, 0 = orderly EOF for reads) or a
  * negative errno: -EAGAIN when the socket (or the handshake) must wait; see
- * tls_conn_wants() for which direction. Never logs key material.
+ * tls_conn_wants() for which direction. OpenSSL writes to the socket with
+ * write(2): the process must ignore SIGPIPE (serve does). Never logs key
+ * material.
  * Threading: loop thread only (the counters are plain integers).
  */
 #ifndef XTREAMD_HTTP_TLS_H
@@ -95,6 +97,9 @@ int tls_conn_wants(const struct tls_conn *tc);
 /* Decrypted bytes already buffered by OpenSSL (no socket event will come for
  * them). */
 bool tls_conn_pending(const struct tls_conn *tc);
+/* The last read must write first (a TLS 1.3 key update answer): read again
+ * once the socket is writable. */
+bool tls_conn_read_wants_write(const struct tls_conn *tc);
 ssize_t tls_conn_read(struct tls_conn *tc, void *buf, size_t len);
 /* Encrypts from the front of iov: at most TLS_SLICE bytes per call. After
  * -EAGAIN the caller must call again with the same bytes at the front (more
