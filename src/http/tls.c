@@ -168,6 +168,10 @@ static int build_ctx(const struct tls_ctx *t, SSL_CTX **out, char *why, size_t w
         return -EINVAL;
     }
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+    /* Resumption by stateless tickets only (as nginx by default): a server-side
+     * session cache would keep every session for its lifetime, bounded only
+     * by OpenSSL's 20 480 entries. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     char e[200];
     if (SSL_CTX_use_certificate_chain_file(ctx, t->cert_file) != 1) {
         snprintf(why, whylen, "certificate %s: %s", t->cert_file, ssl_err_text(e, sizeof(e)));
