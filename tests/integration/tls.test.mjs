@@ -344,4 +344,26 @@ describe('settings', () => {
     assert.match(mismatch.stderr, /cannot load the TLS certificate: key .*other\.key: .*key values mismatch/);
     assert.doesNotMatch(mismatch.stderr, /BEGIN|PRIVATE/);
   });
+  it('a configured public URL wins over the scheme the client used', async () => {
+    const d = path.join(dir, 'data-pub');
+    await cliOk(['line', 'add', U, PW, '--data', d]);
+    const pub = await startServer(d, ['--public-url', 'http://tv.example.com:8080', '--listen-tls', '127.0.0.1:0',
+      '--tls-cert', path.join(dir, 'first.crt'), '--tls-key', path.join(dir, 'first.key')]);
+    try {
+      const p = Number((await pub.waitForLog(/listening on 127\.0\.0\.1:(\d+) \(https\)/)).at(1));
+      const body = await new Promise((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port: p, path: api(U, PW, ''), ca: caPem, agent: false }, (res) => {
+          let t = '';
+          res.on('data', (c) => (t += c));
+          res.on('end', () => resolve(JSON.parse(t)));
+        }).on('error', reject);
+      });
+      assert.equal(body.server_info.server_protocol, 'http');
+      assert.equal(body.server_info.url, 'tv.example.com');
+      assert.equal(body.server_info.port, '8080');
+      assert.equal(body.server_info.https_port, '', 'behind a public URL the other port is unknown');
+    } finally {
+      await pub.stopClean();
+    }
+  });
 });
