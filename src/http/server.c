@@ -845,7 +845,9 @@ static bool https_redirect(struct http_conn *c, const struct http_request *req)
         snprintf(host, sizeof(host), strchr(ip, ':') ? "[%s]" : "%s", ip);
     }
     struct buf loc = BUF_INIT(HTTP_MAX_REQUEST_LINE + 512);
-    buf_printf(&loc, "https://%s:%d%s", host, c->srv->tport, req->target);
+    /* path + query, not the target: an absolute-form target names a scheme */
+    buf_printf(&loc, "https://%s:%d%s%s%s", host, c->srv->tport, req->path,
+               req->query[0] ? "?" : "", req->query);
     if (loc.err) {
         buf_free(&loc);
         return false;
