@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb
+.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls
 
 all: build
 
@@ -71,6 +71,9 @@ bench-vod: build
 
 bench-admin: build
 	@bench/admin/run.sh
+
+bench-tls: build
+	@bench/tls/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz dist

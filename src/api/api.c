@@ -100,6 +100,11 @@ void api_set_port(struct api *api, int port)
     api->cfg.port = port;
 }
 
+void api_set_https_port(struct api *api, int port)
+{
+    api->https_port = port;
+}
+
 void api_set_library_roots(struct api *api, char **roots, size_t n)
 {
     for (size_t i = 0; i < api->nroots; i++)
@@ -188,7 +193,7 @@ static bool host_is_own(const struct api_req *r, const char *value)
     if (!split_authority(value, strlen(value), host, sizeof(host), &port))
         return false;
     const struct api *api = r->api;
-    if (port == api->cfg.port &&
+    if ((port == api->cfg.port || (api->https_port && port == api->https_port)) &&
         (is_loopback_name(host) ||
          (api->listen_host && strcmp(api->listen_host, "0.0.0.0") != 0 &&
           strcmp(api->listen_host, "::") != 0 && strcasecmp(host, api->listen_host) == 0)))
@@ -340,11 +345,14 @@ void api_base_url(struct api_req *r)
         snprintf(r->base, sizeof(r->base), "%s", r->api->public_url);
         return;
     }
+    /* The scheme the client connected with: an HTTPS client gets https URLs. */
     const char *host = http_request_header(r->req, "Host");
+    const char *scheme = r->req->tls ? "https" : "http";
     if (host && host_is_safe(host))
-        snprintf(r->base, sizeof(r->base), "http://%s", host);
+        snprintf(r->base, sizeof(r->base), "%s://%s", scheme, host);
     else
-        snprintf(r->base, sizeof(r->base), "http://127.0.0.1:%d", r->api->cfg.port);
+        snprintf(r->base, sizeof(r->base), "%s://127.0.0.1:%d", scheme,
+                 r->req->tls && r->api->https_port ? r->api->https_port : r->api->cfg.port);
 }
 
 void api_base_parts(const struct api_req *r, char *host, size_t hostlen, char *port, size_t portlen,

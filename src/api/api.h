@@ -39,6 +39,9 @@ void api_free(struct api *api);
 void api_set_catalog(struct api *api, struct catalog *c);
 /* Once listening: the actual port (a Host naming it is this server's). */
 void api_set_port(struct api *api, int port);
+/* The TLS listener's port (0: none): server_info's https_port, and a Host
+ * naming it is this server's too. */
+void api_set_https_port(struct api *api, int port);
 /* The canonical library roots (db/library.h) local movies and episodes must
  * lie under to be delivered; takes ownership of roots (malloc'd strings in a
  * malloc'd array), freeing the previous set. */

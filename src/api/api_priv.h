@@ -15,6 +15,7 @@
 struct api {
     struct api_config cfg;
     char *public_url;
+    int https_port; /* the TLS listener's port, 0 = none (api_set_https_port) */
     struct catalog *catalog;
     struct throttle *throttle; /* failed logins per IP (auth/throttle.h) */
     char **roots;              /* library roots (api_set_library_roots) */

@@ -209,9 +209,20 @@ static void write_server_info(struct api_req *r, struct jsonw *w, bool panel)
     api_base_parts(r, host, sizeof(host), port, sizeof(port), &protocol);
     jsonw_key(w, "server_info");
     jsonw_obj_begin(w);
+    /* server_protocol is the scheme of the URL base (the client's, or the
+     * public URL's); the port of the other scheme is the local listener's
+     * when no public URL says otherwise (behind a proxy it is unknown). */
+    bool https = strcmp(protocol, "https") == 0;
+    char other[16] = "";
+    if (!r->api->public_url) {
+        if (https)
+            snprintf(other, sizeof(other), "%d", r->api->cfg.port);
+        else if (r->api->https_port)
+            snprintf(other, sizeof(other), "%d", r->api->https_port);
+    }
     key_str(w, "url", host);
-    key_str(w, "port", strcmp(protocol, "https") == 0 ? "" : port);
-    key_str(w, "https_port", strcmp(protocol, "https") == 0 ? port : "");
+    key_str(w, "port", https ? other : port);
+    key_str(w, "https_port", https ? port : other);
     key_str(w, "server_protocol", protocol);
     if (!panel) {
         key_str(w, "rtmp_port", "");

@@ -39,6 +39,7 @@
 #include "admin/stats.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/tls.h"
 #include "stream/live.h"
 
 #define REFRESH_INTERVAL_MS 500
@@ -62,6 +63,7 @@ struct serve {
     struct http_server *http;
     struct handover_server *handover; /* <data>/handover.sock (cli/handover.h) */
     struct backup_sched *backups;     /* scheduled backups, or NULL */
+    struct tls_ctx *tls;              /* the HTTPS listener's certificate (http/tls.h), or NULL */
     uv_timer_t refresh;
     uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
     uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
@@ -412,7 +414,14 @@ static size_t handover_fds(void *ud, struct handover_listener *l, size_t max)
     snprintf(l[0].host, sizeof(l[0].host), "%s", s->settings->listen_host);
     l[0].port = http_server_port(s->http);
     l[0].fd = fd;
-    return 1;
+    int tfd = http_server_tls_listen_fd(s->http);
+    if (tfd < 0 || max < 2)
+        return 1;
+    snprintf(l[1].name, sizeof(l[1].name), "https");
+    snprintf(l[1].host, sizeof(l[1].host), "%s", s->settings->listen_tls_host);
+    l[1].port = http_server_tls_port(s->http);
+    l[1].fd = tfd;
+    return 2;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -520,7 +529,13 @@ static void reload_config(struct serve *s)
 static void serve_reload(struct serve *s)
 {
     reload_config(s);
-    log_reopen(); /* the log file (log-file), for logrotate */
+    log_reopen();           /* the log file (log-file), for logrotate */
+    tls_ctx_reload(s->tls); /* new handshakes only; a bad file keeps the old one */
+}
+
+static void tls_metrics_cb(void *ud, struct buf *out)
+{
+    tls_metrics(ud, out);
 }
 
 static void on_sighup(uv_signal_t *h, int signum)
@@ -642,6 +657,13 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         fprintf(stderr, "xtreamd serve: libsodium failed to initialise\n");
         return CLI_FAIL;
     }
+    if (!set->listen_tls && (set->tls_cert || set->tls_key))
+        log_warn("serve", "tls-cert/tls-key are set but listen-tls is not: no HTTPS listener");
+    if (set->listen_tls && tls_ctx_new(set->tls_cert, set->tls_key, &s.tls) != 0) {
+        fprintf(stderr, "xtreamd serve: cannot set up HTTPS on %s (see the log)\n",
+                set->listen_tls);
+        return CLI_FAIL;
+    }
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
     sodium_memzero(raw, sizeof(raw));
@@ -705,6 +727,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
     api_add_metrics(s.api, admin_metrics_hook, s.admin);
+    if (s.tls)
+        api_add_metrics(s.api, tls_metrics_cb, s.tls);
 
     /* Signals are caught before the "listening" line is printed: a supervisor
      * (or a test) that signals as soon as it sees that line must get a graceful
@@ -737,6 +761,10 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         .header_timeout_ms = set->header_ms,
         .idle_timeout_ms = set->idle_ms,
         .access_log = 1,
+        .tls = s.tls,
+        .tls_host = set->listen_tls_host,
+        .tls_port = set->listen_tls_port,
+        .https_redirect_prefix = set->https_redirect_admin ? "/api/v1" : NULL,
     };
     /* A server already runs on this data folder and listens where we are
      * told to: take its listening socket over instead of binding (graceful
@@ -745,10 +773,17 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     bool took = false;
     if (handover_take(data, &take) == 0) {
         struct handover_listener *l = handover_find(&take, "http");
+        struct handover_listener *tl = handover_find(&take, "https");
         if (l && strcmp(l->host, host) == 0 && l->port == port) {
             hcfg.listen_fd = l->fd;
             l->fd = -1;
             took = true;
+            /* The HTTPS listener too, when both run one on the same address. */
+            if (s.tls && tl && strcmp(tl->host, set->listen_tls_host) == 0 &&
+                tl->port == set->listen_tls_port) {
+                hcfg.tls_listen_fd = tl->fd;
+                tl->fd = -1;
+            }
         } else {
             log_warn("serve", "the server running on %s listens on %s:%d, not %s: not taking over",
                      data, l ? l->host : "?", l ? l->port : 0, listen);
@@ -758,6 +793,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     int err = http_server_start(s.loop, &hcfg, &s.http);
     if (err && took) {
         close(hcfg.listen_fd);
+        if (hcfg.tls_listen_fd > 0)
+            close(hcfg.tls_listen_fd);
         handover_abort(&take);
     }
     if (err) {
@@ -783,6 +820,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         log_warn("serve", "cannot list the local interface addresses: only loopback and "
                           "link-local are refused to the relay");
     api_set_port(s.api, http_server_port(s.http));
+    api_set_https_port(s.api, http_server_tls_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
     /* A second server on the folder (another address) leaves the running
      * one's serve.json and hand-over socket alone. */
@@ -801,6 +839,9 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
                      take.old_pid);
     }
     log_info("serve", "listening on %s:%d (data %s)", host, http_server_port(s.http), data);
+    if (s.tls) /* after the plain line: scripts take the first "listening on" as the HTTP port */
+        log_info("serve", "listening on %s:%d (https)", set->listen_tls_host,
+                 http_server_tls_port(s.http));
     if (set->backup_dir) {
         if (backup_sched_start(s.loop, data, set->backup_dir, set->backup_interval_s,
                                set->backup_keep, &s.backups) == 0)
@@ -843,6 +884,7 @@ out:
     api_free(s.api);
     stats_free(s.stats);
     events_free(s.events);
+    tls_ctx_free(s.tls);
     db_close(s.db);
     uv_loop_close(s.loop);
     notify_close();

@@ -104,6 +104,35 @@ static int set_listen(struct serve_settings *s, const char *v)
     return 0;
 }
 
+static int set_listen_tls(struct serve_settings *s, const char *v)
+{
+    char host[sizeof(s->listen_tls_host)];
+    int port;
+    if (split_listen(v, host, sizeof(host), &port))
+        return -EINVAL;
+    int rc = own(s, v, &s->listen_tls);
+    if (rc)
+        return rc;
+    memcpy(s->listen_tls_host, host, sizeof(host));
+    s->listen_tls_port = port;
+    return 0;
+}
+
+static int set_tls_cert(struct serve_settings *s, const char *v)
+{
+    return *v ? own(s, v, &s->tls_cert) : -EINVAL;
+}
+
+static int set_tls_key(struct serve_settings *s, const char *v)
+{
+    return *v ? own(s, v, &s->tls_key) : -EINVAL;
+}
+
+static int set_https_redirect_admin(struct serve_settings *s, const char *v)
+{
+    return serve_parse_bool(v, &s->https_redirect_admin);
+}
+
 static int set_public_url(struct serve_settings *s, const char *v)
 {
     if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
@@ -268,6 +297,15 @@ const struct serve_option serve_options[] = {
      "address to listen on (default 0.0.0.0:8080;\n[::]:PORT for IPv6; port 0 picks a free port)"},
     {"public-url", "URL", SERVE_OPT_VALUE, set_public_url, "http(s)://HOST[:PORT]",
      "base URL put in playlists and server_info\n(default: from the request's Host header)"},
+    {"listen-tls", "HOST:PORT", SERVE_OPT_VALUE, set_listen_tls, "HOST:PORT",
+     "HTTPS listener beside --listen (default: none;\nneeds --tls-cert and --tls-key)"},
+    {"tls-cert", "FILE", SERVE_OPT_VALUE, set_tls_cert, "a PEM file",
+     "HTTPS certificate, PEM, leaf first then the chain\n(reloaded on SIGHUP)"},
+    {"tls-key", "FILE", SERVE_OPT_VALUE, set_tls_key, "a PEM file",
+     "private key of --tls-cert, PEM (reloaded on SIGHUP)"},
+    {"https-redirect-admin", NULL, SERVE_OPT_FLAG, set_https_redirect_admin, "true or false",
+     "answer plain-HTTP admin API requests (/api/v1)\nwith 308 to the HTTPS port; stream and "
+     "client\nroutes stay on both"},
     {"header-timeout", "SECONDS", SERVE_OPT_VALUE, set_header_timeout,
      "seconds, above 0 up to 86400",
      "a request's head and body must arrive within this\n(default 10)"},
@@ -408,6 +446,14 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%u", s->throttle.free);
     else if (strcmp(n, "remote-vod") == 0)
         snprintf(out, len, "%s", s->redirect_remote ? "redirect" : "relay");
+    else if (strcmp(n, "listen-tls") == 0)
+        snprintf(out, len, "%s", s->listen_tls ? s->listen_tls : "");
+    else if (strcmp(n, "tls-cert") == 0)
+        snprintf(out, len, "%s", s->tls_cert ? s->tls_cert : "");
+    else if (strcmp(n, "tls-key") == 0)
+        snprintf(out, len, "%s", s->tls_key ? s->tls_key : "");
+    else if (strcmp(n, "https-redirect-admin") == 0)
+        snprintf(out, len, "%s", s->https_redirect_admin ? "true" : "false");
     else if (strcmp(n, "backup-dir") == 0)
         snprintf(out, len, "%s", s->backup_dir ? s->backup_dir : "");
     else if (strcmp(n, "backup-interval") == 0)

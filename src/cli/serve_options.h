@@ -57,6 +57,12 @@ struct serve_settings {
     char *log_levels[SERVE_MAX_LOG_LEVELS]; /* "[TAG=]LEVEL", applied in order */
     size_t nlog_levels;
 
+    char *listen_tls; /* "HOST:PORT" of the HTTPS listener; NULL = none */
+    char listen_tls_host[256];
+    int listen_tls_port;
+    char *tls_cert, *tls_key;  /* PEM files (http/tls.h) */
+    bool https_redirect_admin; /* plain /api/v1 requests: 308 to HTTPS */
+
     /* private: strings to free */
     char **owned;
     size_t nowned, capowned;

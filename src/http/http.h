@@ -79,6 +79,7 @@ struct http_request {
     bool keep_alive;
     char client_ip[46];
     uint16_t client_port;
+    bool tls; /* arrived on the TLS listener: the client's scheme is https */
 };
 
 /* Case-insensitive header lookup; NULL if absent. */

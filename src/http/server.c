@@ -41,6 +41,7 @@
 #include "core/log.h"
 #include "http/parser.h"
 #include "http/query.h"
+#include "http/tls.h"
 
 #define ACCEPTS_PER_WAKEUP 64
 #define READ_CHUNK         16384
@@ -136,6 +137,7 @@ struct http_conn {
     size_t soff;
     char ip[46];
     uint16_t port;
+    struct tls_conn *tls; /* NULL: plain TCP; else every byte goes through it */
     struct http_response res;
 };
 
@@ -145,6 +147,11 @@ struct http_server {
     int lfd;
     int port;
     uv_poll_t lpoll;
+    int tlfd; /* the TLS listener, -1 if none */
+    int tport;
+    uv_poll_t tlpoll;
+    int nlisteners; /* listeners not yet closed */
+    char *redirect_prefix;
     uv_timer_t sweep;
     uv_timer_t grace;
     bool listening, stopping, finishing;
@@ -168,6 +175,7 @@ static void conn_update(struct http_conn *c);
 static void maybe_finish_stop(struct http_server *srv);
 static void conn_complete_request(struct http_conn *c, size_t need);
 static void on_conn_io(uv_poll_t *h, int status, int events);
+static void addr_to_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, uint16_t *port);
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -795,7 +803,63 @@ static int conn_parse_head(struct http_conn *c, size_t hlen)
     }
     memcpy(rm->req.client_ip, c->ip, sizeof(rm->req.client_ip));
     rm->req.client_port = c->port;
+    rm->req.tls = c->tls != NULL;
     return 0;
+}
+
+/* https-redirect-admin: a plain request under the prefix is answered 308
+ * with the same target on the TLS port (308 keeps the method and body). The
+ * Host's name is kept when it is a plain host name or address; otherwise the
+ * redirect names the address the client reached. */
+static bool https_redirect(struct http_conn *c, const struct http_request *req)
+{
+    const char *pre = c->srv->redirect_prefix;
+    if (!pre || c->tls || !c->srv->tport)
+        return false;
+    size_t pl = strlen(pre);
+    if (strncmp(req->path, pre, pl) != 0 || (req->path[pl] && req->path[pl] != '/'))
+        return false;
+    char host[300] = "";
+    const char *h = http_request_header(req, "Host");
+    if (h && h[0] == '[') {
+        size_t n = strcspn(h, "]");
+        if (h[n] == ']' && n < 260)
+            snprintf(host, sizeof(host), "%.*s", (int)n + 1, h);
+    } else if (h) {
+        size_t n = strcspn(h, ":");
+        if (n && n < 256)
+            snprintf(host, sizeof(host), "%.*s", (int)n, h);
+    }
+    for (const char *p = host; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]", *p)) {
+            host[0] = '\0';
+            break;
+        }
+    if (!host[0]) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        char ip[46];
+        uint16_t port;
+        if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) != 0)
+            return false;
+        addr_to_text(&ss, ip, sizeof(ip), &port);
+        snprintf(host, sizeof(host), strchr(ip, ':') ? "[%s]" : "%s", ip);
+    }
+    struct buf loc = BUF_INIT(HTTP_MAX_REQUEST_LINE + 512);
+    /* path + query, not the target: an absolute-form target names a scheme */
+    buf_printf(&loc, "https://%s:%d%s%s%s", host, c->srv->tport, req->path,
+               req->query[0] ? "?" : "", req->query);
+    if (loc.err) {
+        buf_free(&loc);
+        return false;
+    }
+    http_response_status(&c->res, 308);
+    http_response_header(&c->res, "Location", loc.data);
+    http_response_header(&c->res, "Content-Type", "text/plain; charset=utf-8");
+    buf_printf(&c->res.body, "Permanent Redirect: the admin API is served over HTTPS: %s\n",
+               loc.data);
+    buf_free(&loc);
+    return true;
 }
 
 static void conn_dispatch(struct http_conn *c, size_t need)
@@ -824,7 +888,8 @@ static void conn_dispatch(struct http_conn *c, size_t need)
     }
     c->served = true;
     c->in_dispatch = true;
-    c->srv->cfg.handler(req, &c->res, c->srv->cfg.handler_ud);
+    if (!https_redirect(c, req))
+        c->srv->cfg.handler(req, &c->res, c->srv->cfg.handler_ud);
     c->in_dispatch = false;
     if (c->res.deferred) {
         c->defer_need = need;
@@ -896,6 +961,41 @@ static void conn_process(struct http_conn *c)
 
 /* ---- I/O --------------------------------------------------------------- */
 
+/* The transport: plain socket calls, or the connection's TLS session. Each
+ * returns a byte count or a negative errno (-EAGAIN: wait for the socket). */
+static ssize_t conn_recv(struct http_conn *c, void *p, size_t len)
+{
+    if (c->tls)
+        return tls_conn_read(c->tls, p, len);
+    ssize_t n = recv(c->fd, p, len, 0);
+    return n < 0 ? (errno == EINTR ? -EAGAIN : -errno) : n;
+}
+
+static ssize_t conn_writev(struct http_conn *c, struct iovec *iov, int n)
+{
+    if (c->tls)
+        return tls_conn_writev(c->tls, iov, n);
+    struct msghdr msg = {0};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = (size_t)n;
+    ssize_t w;
+    do
+        w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (w < 0 && errno == EINTR);
+    return w < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : w;
+}
+
+static ssize_t conn_sendfile(struct http_conn *c, int fd, off_t *off, size_t want)
+{
+    if (c->tls)
+        return tls_conn_sendfile(c->tls, fd, off, want);
+    ssize_t w;
+    do
+        w = sendfile(c->fd, fd, off, want);
+    while (w < 0 && errno == EINTR);
+    return w < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : w;
+}
+
 /* Returns true when bytes were consumed or EOF was seen. */
 static bool conn_read(struct http_conn *c)
 {
@@ -911,7 +1011,7 @@ static bool conn_read(struct http_conn *c)
     size_t room = RBUF_MAX - c->rbuf.len;
     if (room > sizeof(srv->scratch))
         room = sizeof(srv->scratch);
-    ssize_t n = recv(c->fd, srv->scratch, room, 0);
+    ssize_t n = conn_recv(c, srv->scratch, room);
     if (n > 0) {
         if (c->rbuf.len == 0 && !c->rm)
             c->req_start = now_ms(srv);
@@ -923,7 +1023,7 @@ static bool conn_read(struct http_conn *c)
         c->peer_eof = true;
         return true;
     }
-    if (errno != EAGAIN && errno != EINTR)
+    if (n != -EAGAIN)
         conn_close(c);
     return false;
 }
@@ -1044,13 +1144,11 @@ static int flush_file(struct http_conn *c, size_t *budget)
 {
     struct piece *pc = c->out_head;
     size_t want = pc->len < *budget ? pc->len : *budget;
-    ssize_t w = sendfile(c->fd, pc->fd, &pc->foff, want);
+    ssize_t w = conn_sendfile(c, pc->fd, &pc->foff, want);
     if (w < 0) {
-        if (errno == EINTR)
-            return 1;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (w == -EAGAIN)
             return 0;
-        log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror(errno));
+        log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror((int)-w));
         conn_close(c);
         return -1;
     }
@@ -1063,7 +1161,7 @@ static int flush_file(struct http_conn *c, size_t *budget)
     c->out_bytes -= (size_t)w;
     c->bytes_out += (size_t)w;
     c->srv->bytes_out += (size_t)w;
-    *budget -= (size_t)w;
+    *budget -= (size_t)w < *budget ? (size_t)w : *budget;
     c->last_write = now_ms(c->srv);
     if (pc->len == 0) {
         c->out_head = pc->next;
@@ -1071,6 +1169,8 @@ static int flush_file(struct http_conn *c, size_t *budget)
             c->out_tail = NULL;
         piece_free(pc);
     }
+    if (c->tls) /* one slice per call: go round until -EAGAIN or the budget */
+        return *budget ? 1 : 0;
     return (size_t)w == want && *budget ? 1 : 0;
 }
 
@@ -1112,23 +1212,20 @@ static int conn_flush(struct http_conn *c)
             iov[n - 1].iov_len -= total - budget;
             total = budget;
         }
-        struct msghdr msg = {0};
-        msg.msg_iov = iov;
-        msg.msg_iovlen = (size_t)n;
-        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = conn_writev(c, iov, n);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            if (w == -EAGAIN)
                 return 0;
-            conn_close(c); /* EPIPE, ECONNRESET: the client is gone */
+            conn_close(c); /* EPIPE, ECONNRESET, a TLS error: the client is gone */
             return -1;
         }
         consume_written(c, (size_t)w);
-        budget -= (size_t)w;
+        /* TLS may report a pending slice done that is longer than this
+         * round's iovecs (they were cut at the budget). */
+        budget -= (size_t)w < budget ? (size_t)w : budget;
         c->last_write = now_ms(c->srv);
-        if ((size_t)w < total)
-            return 0; /* socket full */
+        if ((size_t)w < total && !c->tls)
+            return 0; /* socket full (TLS takes one slice per call: go round) */
     }
 }
 
@@ -1140,6 +1237,8 @@ static void conn_start_linger(struct http_conn *c)
     buf_free(&c->rbuf);
     buf_free(&c->sbuf);
     request_free(c);
+    if (c->tls)
+        tls_conn_shutdown(c->tls); /* close_notify: ends a close-delimited body cleanly */
     if (c->peer_eof || c->srv->stopping) {
         for (int i = 0; i < 64; i++)
             if (recv(c->fd, c->srv->scratch, sizeof(c->srv->scratch), 0) <= 0)
@@ -1181,6 +1280,8 @@ static void conn_run(struct http_conn *c)
         }
         /* Idle. */
         c->idle_since = now_ms(c->srv);
+        if (c->tls)
+            tls_conn_idle(c->tls);
         if (c->peer_eof || c->srv->stopping) {
             conn_close(c);
             return;
@@ -1216,6 +1317,8 @@ static void conn_update(struct http_conn *c)
     bool busy = c->rm || c->rbuf.len;
     if (c->lingering) {
         ev = UV_READABLE;
+    } else if (c->tls && !tls_conn_ready(c->tls)) {
+        ev = UV_DISCONNECT | (tls_conn_wants(c->tls) == TLS_WANT_WRITE ? UV_WRITABLE : UV_READABLE);
     } else {
         if (!c->peer_eof) {
             ev |= UV_DISCONNECT;
@@ -1226,6 +1329,11 @@ static void conn_update(struct http_conn *c)
             busy && !c->close_after && !c->src_active && c->out_bytes < PIPELINE_OUT_MAX && !c->rm;
         if (c->out_bytes || (c->src_active && !c->src_waiting) ||
             (can_dispatch && c->scan.pos < c->rbuf.len))
+            ev |= UV_WRITABLE;
+        /* Bytes OpenSSL already decrypted bring no socket event, and a read
+         * that must first write waits for writability: wake on POLLOUT. */
+        if (c->tls && (ev & UV_READABLE) &&
+            (tls_conn_pending(c->tls) || tls_conn_read_wants_write(c->tls)))
             ev |= UV_WRITABLE;
     }
     if (ev != c->events) {
@@ -1265,6 +1373,20 @@ static void on_conn_io(uv_poll_t *h, int status, int events)
         conn_close(c);
         return;
     }
+    if (c->tls && !tls_conn_ready(c->tls)) {
+        int rc = tls_conn_handshake(c->tls);
+        if (rc == -EAGAIN) {
+            conn_update(c);
+            return;
+        }
+        if (rc) {
+            conn_close(c);
+            return;
+        }
+        events |= UV_READABLE; /* the client's request may already be buffered */
+    }
+    if (c->tls && !c->lingering && (tls_conn_pending(c->tls) || tls_conn_read_wants_write(c->tls)))
+        events |= UV_READABLE;
     if (events & (UV_READABLE | UV_DISCONNECT)) {
         bool progress = conn_read(c);
         if (c->closing)
@@ -1314,6 +1436,7 @@ static void on_conn_closed(uv_handle_t *h)
     res_reset(&c->res);
     buf_free(&c->res.hdrs);
     buf_free(&c->res.body);
+    tls_conn_free(c->tls);
     close(c->fd);
     free(c);
     srv->nconns--;
@@ -1381,7 +1504,7 @@ static void addr_to_text(const struct sockaddr_storage *ss, char *ip, size_t ipl
     }
 }
 
-static void conn_new(struct http_server *srv, int fd, const struct sockaddr_storage *ss)
+static void conn_new(struct http_server *srv, int fd, const struct sockaddr_storage *ss, bool tls)
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1390,7 +1513,13 @@ static void conn_new(struct http_server *srv, int fd, const struct sockaddr_stor
         close(fd);
         return;
     }
+    if (tls && tls_conn_new(srv->cfg.tls, fd, &c->tls) != 0) {
+        free(c);
+        close(fd);
+        return;
+    }
     if (uv_poll_init(srv->loop, &c->poll, fd) != 0) {
+        tls_conn_free(c->tls);
         free(c);
         close(fd);
         return;
@@ -1418,25 +1547,32 @@ static void on_accept(uv_poll_t *h, int status, int events)
     struct http_server *srv = h->data;
     if (status < 0 || srv->stopping)
         return;
+    bool tls = h == &srv->tlpoll;
+    int lfd = tls ? srv->tlfd : srv->lfd;
     for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
-        int fd = accept4(srv->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 log_warn("http", "accept: %s; pausing accepts for 100 ms", strerror(errno));
                 uv_poll_stop(&srv->lpoll);
+                if (srv->tlfd >= 0)
+                    uv_poll_stop(&srv->tlpoll);
                 srv->accept_paused_until = now_ms(srv) + 100;
             }
             return;
         }
         if (srv->nconns >= srv->cfg.max_connections) {
-            send_busy(fd);
+            if (tls)
+                close(fd); /* no plain-text 503 on a TLS port */
+            else
+                send_busy(fd);
             continue;
         }
-        conn_new(srv, fd, &ss);
+        conn_new(srv, fd, &ss, tls);
     }
 }
 
@@ -1449,6 +1585,8 @@ static void on_sweep(uv_timer_t *t)
     if (srv->accept_paused_until && now >= srv->accept_paused_until && !srv->stopping) {
         srv->accept_paused_until = 0;
         uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
+        if (srv->tlfd >= 0)
+            uv_poll_start(&srv->tlpoll, UV_READABLE, on_accept);
     }
     for (int cls = T_HEADER; cls < T_COUNT; cls++) {
         struct http_conn *c;
@@ -1460,6 +1598,8 @@ static void on_sweep(uv_timer_t *t)
                 if (!c->closing && c->tclass == T_HEADER)
                     conn_close(c);
             } else {
+                if (c->tls && !tls_conn_ready(c->tls))
+                    tls_ctx_count_timeout(srv->cfg.tls);
                 conn_close(c);
             }
         }
@@ -1468,7 +1608,7 @@ static void on_sweep(uv_timer_t *t)
 
 /* ---- start / stop ------------------------------------------------------ */
 
-static int listen_on(struct http_server *srv, const char *host, int port)
+static int listen_on(const char *host, int port, int *lfd, int *bound_port)
 {
     struct addrinfo hints = {0}, *ai = NULL;
     char ps[16];
@@ -1505,8 +1645,8 @@ static int listen_on(struct http_server *srv, const char *host, int port)
     char ip[46];
     uint16_t p;
     addr_to_text(&ss, ip, sizeof(ip), &p);
-    srv->port = p;
-    srv->lfd = fd;
+    *bound_port = p;
+    *lfd = fd;
 out:
     freeaddrinfo(ai);
     return rc;
@@ -1514,7 +1654,7 @@ out:
 
 /* A socket inherited from a previous server: it must be a listening TCP
  * socket; it is made non-blocking and its port read. */
-static int adopt_listener(struct http_server *srv, int fd)
+static int adopt_listener(int fd, int *lfd, int *bound_port)
 {
     int on = 0, type = 0;
     socklen_t ol = sizeof(on), tl = sizeof(type);
@@ -1533,8 +1673,8 @@ static int adopt_listener(struct http_server *srv, int fd)
     char ip[46];
     uint16_t p;
     addr_to_text(&ss, ip, sizeof(ip), &p);
-    srv->port = p;
-    srv->lfd = fd;
+    *bound_port = p;
+    *lfd = fd;
     return 0;
 }
 
@@ -1559,19 +1699,55 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
     srv->tmo[T_IDLE] = srv->cfg.idle_timeout_ms;
     srv->tmo[T_WRITE] = srv->cfg.idle_timeout_ms;
     srv->tmo[T_LINGER] = LINGER_MS;
-    int rc = cfg->listen_fd > 0 ? adopt_listener(srv, cfg->listen_fd)
-                                : listen_on(srv, cfg->host ? cfg->host : "0.0.0.0", cfg->port);
+    srv->tlfd = -1;
+    if (cfg->tls && (cfg->tls_port < 0 || cfg->tls_port > 65535)) {
+        free(srv);
+        return -EINVAL;
+    }
+    if (cfg->https_redirect_prefix && cfg->tls &&
+        !(srv->redirect_prefix = strdup(cfg->https_redirect_prefix))) {
+        free(srv);
+        return -ENOMEM;
+    }
+    srv->cfg.https_redirect_prefix = NULL;
+    srv->cfg.tls_host = NULL;
+    int rc = cfg->listen_fd > 0
+                 ? adopt_listener(cfg->listen_fd, &srv->lfd, &srv->port)
+                 : listen_on(cfg->host ? cfg->host : "0.0.0.0", cfg->port, &srv->lfd, &srv->port);
     if (rc) {
+        free(srv->redirect_prefix);
         free(srv);
         return rc;
     }
-    if ((rc = uv_poll_init(loop, &srv->lpoll, srv->lfd)) != 0) {
+    if (cfg->tls &&
+        (rc = cfg->tls_listen_fd > 0 ? adopt_listener(cfg->tls_listen_fd, &srv->tlfd, &srv->tport)
+                                     : listen_on(cfg->tls_host ? cfg->tls_host : "0.0.0.0",
+                                                 cfg->tls_port, &srv->tlfd, &srv->tport)) != 0) {
+        if (cfg->listen_fd <= 0) /* an inherited one stays the caller's on failure */
+            close(srv->lfd);
+        free(srv->redirect_prefix);
+        free(srv);
+        return rc;
+    }
+    if ((rc = uv_poll_init(loop, &srv->lpoll, srv->lfd)) != 0 ||
+        (srv->tlfd >= 0 && (rc = uv_poll_init(loop, &srv->tlpoll, srv->tlfd)) != 0)) {
+        /* uv_poll_init on a socket cannot fail short of memory; the handle
+         * that did init is closed with the loop. */
         close(srv->lfd);
+        if (srv->tlfd >= 0)
+            close(srv->tlfd);
+        free(srv->redirect_prefix);
         free(srv);
         return rc;
     }
     srv->lpoll.data = srv;
     uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
+    srv->nlisteners = 1;
+    if (srv->tlfd >= 0) {
+        srv->tlpoll.data = srv;
+        uv_poll_start(&srv->tlpoll, UV_READABLE, on_accept);
+        srv->nlisteners = 2;
+    }
     srv->listening = true;
     unsigned gran = srv->cfg.header_timeout_ms < srv->cfg.idle_timeout_ms
                         ? srv->cfg.header_timeout_ms
@@ -1608,6 +1784,16 @@ int http_server_listen_fd(const struct http_server *srv)
     return srv->stopping ? -1 : srv->lfd;
 }
 
+int http_server_tls_port(const struct http_server *srv)
+{
+    return srv->tport; /* 0 without a TLS listener */
+}
+
+int http_server_tls_listen_fd(const struct http_server *srv)
+{
+    return srv->stopping || srv->tlfd < 0 ? -1 : srv->tlfd;
+}
+
 size_t http_server_connection_count(const struct http_server *srv)
 {
     return srv->nconns;
@@ -1619,6 +1805,7 @@ static void on_stop_handle_closed(uv_handle_t *h)
     if (--srv->open_handles == 0) {
         void (*done)(void *) = srv->done;
         void *ud = srv->done_ud;
+        free(srv->redirect_prefix);
         free(srv);
         if (done)
             done(ud);
@@ -1628,9 +1815,15 @@ static void on_stop_handle_closed(uv_handle_t *h)
 static void on_listener_closed(uv_handle_t *h)
 {
     struct http_server *srv = h->data;
-    close(srv->lfd);
-    srv->lfd = -1;
-    srv->listening = false;
+    if (h == (uv_handle_t *)&srv->tlpoll) {
+        close(srv->tlfd);
+        srv->tlfd = -1;
+    } else {
+        close(srv->lfd);
+        srv->lfd = -1;
+    }
+    if (--srv->nlisteners == 0)
+        srv->listening = false;
     maybe_finish_stop(srv);
 }
 
@@ -1662,6 +1855,8 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
     srv->done = done;
     srv->done_ud = ud;
     uv_close((uv_handle_t *)&srv->lpoll, on_listener_closed);
+    if (srv->tlfd >= 0)
+        uv_close((uv_handle_t *)&srv->tlpoll, on_listener_closed);
     struct http_conn *c = srv->conns;
     while (c) {
         struct http_conn *n = c->next;

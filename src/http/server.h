@@ -15,6 +15,8 @@
 
 #include "http/http.h"
 
+struct tls_ctx;
+
 struct http_server_config {
     const char *host; /* "0.0.0.0", "127.0.0.1", "::" ... */
     int port;         /* 0 picks a free port (see http_server_port) */
@@ -28,6 +30,17 @@ struct http_server_config {
      * previous server, cli/handover.h) instead of binding host:port; the
      * server owns it once start succeeded (on failure the caller does). */
     int listen_fd;
+    /* HTTPS: a second listener whose connections speak TLS (http/tls.h).
+     * tls NULL = plain HTTP only. The context stays the caller's (reload it
+     * with tls_ctx_reload; free it after the server is done). */
+    struct tls_ctx *tls;
+    const char *tls_host;
+    int tls_port;      /* 0 picks a free port (see http_server_tls_port) */
+    int tls_listen_fd; /* > 0: an inherited TLS listener, as listen_fd */
+    /* With a TLS listener: plain-HTTP requests whose path lies under this
+     * prefix (whole segments, e.g. "/api/v1") get 308 to the same target on
+     * the TLS port. NULL = both listeners serve everything. */
+    const char *https_redirect_prefix;
 };
 
 struct http_server;
@@ -42,6 +55,10 @@ void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsig
 /* The listening socket (to hand it over to a successor, which gets its own
  * descriptor of it); -1 once stop has closed it. */
 int http_server_listen_fd(const struct http_server *srv);
+/* The TLS listener's port, 0 when there is none. */
+int http_server_tls_port(const struct http_server *srv);
+/* The TLS listening socket (hand-over), -1 when none or stopped. */
+int http_server_tls_listen_fd(const struct http_server *srv);
 size_t http_server_connection_count(const struct http_server *srv);
 /* Bytes written to every connection so far (heads, bodies, files): the
  * admin stats' bandwidth out. */
