@@ -8,9 +8,10 @@
 // when stop-grace ends (the viewer is then cut, to reconnect to the new one).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
@@ -214,6 +215,72 @@ describe('graceful upgrade: listener hand-over', () => {
     await c.waitForLog(new RegExp(`took over the listener of pid ${a.child.pid}`), { timeoutMs: 60000 });
     assert.equal((await a.waitExit(60000)).code, 0);
     a = null;
+    await c.stopClean();
+    c = null;
+  });
+});
+
+// With an HTTPS listener, both listening sockets are handed over: an HTTPS
+// request loop (a full handshake per request) crosses the hand-over with
+// zero failures, and the new server answers on the same TLS port.
+describe('graceful upgrade with HTTPS', () => {
+  let dataDir, certDir, a, c;
+  before(async () => {
+    dataDir = await makeDataDir('upgrade-tls');
+    certDir = await makeDataDir('upgrade-tls-cert');
+    await cliOk(['line', 'add', USER, PW, '--data', dataDir]);
+    await new Promise((resolve, reject) =>
+      execFile('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+        '-keyout', path.join(certDir, 'k.pem'), '-out', path.join(certDir, 'c.pem'), '-days', '2', '-subj', '/CN=localhost'],
+      (err) => (err ? reject(err) : resolve())));
+  });
+  after(async () => {
+    for (const s of [a, c].filter(Boolean)) await s.stopClean().catch(() => {});
+    await removeDir(dataDir);
+    await removeDir(certDir);
+  });
+
+  const httpsOnce = (port) =>
+    new Promise((resolve) => {
+      const req = https.request({ host: HOST, port, path: `/player_api.php?username=${USER}&password=${PW}`,
+        rejectUnauthorized: false, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ ok: res.statusCode === 200, status: res.statusCode }));
+        res.on('error', (e) => resolve({ ok: false, error: e.code || e.message }));
+      });
+      req.setTimeout(30000, () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => resolve({ ok: false, error: e.code || e.message }));
+      req.end();
+    });
+
+  it('hands over the TLS listener too, with no failed HTTPS request', { timeout: 240000 }, async () => {
+    const tlsArgs = (port) => ['--listen-tls', `${HOST}:${port}`, '--tls-cert', path.join(certDir, 'c.pem'),
+      '--tls-key', path.join(certDir, 'k.pem')];
+    a = await startServer(dataDir, [...tlsArgs(0), '--stop-grace', '5']);
+    const m = await a.waitForLog(/listening on \S+:(\d+) \(https\)/, { timeoutMs: 30000 });
+    const tport = Number(m[1]);
+    assert.ok((await httpsOnce(tport)).ok);
+    const loop = { sent: 0, failures: [], stopped: false };
+    const worker = async () => {
+      while (!loop.stopped) {
+        loop.sent++;
+        const r = await httpsOnce(tport);
+        if (!r.ok) loop.failures.push(r);
+      }
+    };
+    const workers = Promise.all([worker(), worker()]);
+    await pollUntil(() => loop.sent >= 10, { timeoutMs: 60000 });
+    c = spawnOn(dataDir, a.port, [...tlsArgs(tport), '--stop-grace', '5']);
+    await c.waitForLog(new RegExp(`took over the listener of pid ${a.child.pid}`), { timeoutMs: 60000 });
+    const exited = await a.waitExit(60000);
+    assert.equal(exited.code, 0, a.logs().slice(-2000));
+    a = null;
+    const after = loop.sent;
+    await pollUntil(() => loop.sent >= after + 10, { timeoutMs: 60000 });
+    loop.stopped = true;
+    await workers;
+    assert.deepEqual(loop.failures, [], `${loop.failures.length} of ${loop.sent} HTTPS requests failed`);
+    assert.match(c.logs(), new RegExp(`listening on \\S+:${tport} \\(https\\)`));
     await c.stopClean();
     c = null;
   });
