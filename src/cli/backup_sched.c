@@ -137,6 +137,12 @@ int backup_sched_start(uv_loop_t *loop, const char *data_dir, const char *dir, u
     return 0;
 }
 
+void backup_sched_pause(struct backup_sched *b)
+{
+    if (b && !b->stopping)
+        uv_timer_stop(&b->timer);
+}
+
 void backup_sched_stop(struct backup_sched *b)
 {
     if (!b || b->stopping)

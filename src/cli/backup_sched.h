@@ -21,6 +21,9 @@ struct backup_sched;
  * interval). 0 or -errno (logged). */
 int backup_sched_start(uv_loop_t *loop, const char *data_dir, const char *dir, unsigned interval_s,
                        unsigned keep, struct backup_sched **out);
+/* No further backups (a stopping server; its successor takes its own). The
+ * object and its metrics stay valid until backup_sched_stop. */
+void backup_sched_pause(struct backup_sched *b);
 /* Stops the timer; a backup in progress finishes, then the object is freed. */
 void backup_sched_stop(struct backup_sched *b);
 /* The /metrics lines (api_add_metrics hook). */

@@ -176,6 +176,7 @@ int handover_release(struct handover_take *t)
     static const char stop[] = "STOP\n";
     char buf[16];
     int rc = -EPROTO;
+    close_fds(t); /* listeners the caller did not adopt (set to -1 when it did) */
     if (t->peer < 0)
         return -EBADF;
     if (send(t->peer, stop, sizeof(stop) - 1, MSG_NOSIGNAL) == (ssize_t)sizeof(stop) - 1) {

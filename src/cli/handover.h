@@ -58,7 +58,7 @@ struct handover_listener *handover_find(struct handover_take *t, const char *nam
  * normally), other -errno on a protocol error (logged). */
 int handover_take(const char *data_dir, struct handover_take *t);
 /* Tells the old server to stop accepting and waits for its BYE (bounded);
- * closes t->peer. */
+ * closes t->peer and every listener fd the caller did not take (set to -1). */
 int handover_release(struct handover_take *t);
 /* Closes what handover_take returned without STOP (the old one keeps going). */
 void handover_abort(struct handover_take *t);

@@ -381,6 +381,7 @@ static void serve_stop(struct serve *s, bool keep_viewers)
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
     uv_timer_stop(&s->stats_timer);
+    backup_sched_pause(s->backups);
     handover_close(s->handover);
     s->handover = NULL;
     epg_server_stop();

@@ -333,7 +333,7 @@ const struct serve_option serve_options[] = {
      "stall-slate, start-burst, start-rate,\nmax-starting, registry-max"},
     {"backup-dir", "DIR", SERVE_OPT_VALUE, set_backup_dir, "a directory",
      "take scheduled backups into DIR (created 0700;\nxtreamd-<UTC time>.xbak; default: none)"},
-    {"backup-interval", "DURATION", SERVE_OPT_VALUE, set_backup_interval,
+    {"backup-interval", "TIME", SERVE_OPT_VALUE, set_backup_interval,
      "N with s, m, h or d (bare N: hours), 1s up to 366d",
      "time between scheduled backups, e.g. 6h, 1d\n(default 24h; the first one after one "
      "interval)"},

@@ -160,6 +160,7 @@ describe('graceful upgrade: listener hand-over', () => {
   });
 
   it('a server on another address does not take over, and leaves the hand-over socket to the running one', async () => {
+    if (a) await a.stop(); // only when an earlier case failed half-way
     a = await startServer(dataDir, ['--stop-grace', '5']);
     const other = await startServer(dataDir);
     b = other;
@@ -185,6 +186,7 @@ describe('graceful upgrade: listener hand-over', () => {
   });
 
   it('junk on the hand-over socket is refused and changes nothing', async () => {
+    if (a) await a.stop();
     a = await startServer(dataDir);
     const sock = path.join(dataDir, 'handover.sock');
     const exchange = (data) =>
@@ -217,6 +219,32 @@ describe('graceful upgrade: listener hand-over', () => {
     a = null;
     await c.stopClean();
     c = null;
+  });
+
+  it('stop-grace bounds the SIGTERM drain (systemctl stop)', async () => {
+    if (a) await a.stop();
+    a = await startServer(dataDir, ['--stop-grace', '2']);
+    // A connection whose request has not arrived yet counts as in flight: the
+    // drain waits for it — until stop-grace, well before the 10 s header
+    // timeout. A request on a second connection, answered, proves the first
+    // was accepted (the accept queue is first in, first out).
+    const cl = net.connect({ host: HOST, port: a.port });
+    await new Promise((resolve, reject) => {
+      cl.on('connect', resolve);
+      cl.on('error', reject);
+    });
+    cl.on('error', () => {});
+    assert.ok((await oneRequest(a.port, apiUrl)).ok);
+    const r = await a.stop({ timeoutMs: 60000 });
+    cl.destroy();
+    assertNoSanitizerReport(a.logs());
+    assert.equal(r.code, 0, a.logs().slice(-2000));
+    const sig = /^.*SIGTERM: finishing in-flight requests \(up to 2000 ms\)$/m.exec(a.logs());
+    const stopped = /^.*info serve: stopped$/m.exec(a.logs());
+    assert.ok(sig && stopped, a.logs().slice(-2000));
+    const ms = logTime(stopped[0]) - logTime(sig[0]);
+    assert.ok(ms >= 1900 && ms < 9000, `drain took ${ms} ms with stop-grace 2 s`);
+    a = null;
   });
 });
 
