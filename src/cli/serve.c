@@ -405,23 +405,26 @@ static void on_handed_over(void *ud)
     serve_stop(s, true);
 }
 
+static void offer(struct handover_listener *l, const char *name, const char *host, int port, int fd)
+{
+    snprintf(l->name, sizeof(l->name), "%s", name);
+    snprintf(l->host, sizeof(l->host), "%s", host);
+    l->port = port;
+    l->fd = fd;
+}
+
+/* The listeners a successor takes: the plain one, and the TLS one if any. */
 static size_t handover_fds(void *ud, struct handover_listener *l, size_t max)
 {
     struct serve *s = ud;
     int fd = s->http ? http_server_listen_fd(s->http) : -1;
     if (fd < 0 || max < 1)
         return 0;
-    snprintf(l[0].name, sizeof(l[0].name), "http");
-    snprintf(l[0].host, sizeof(l[0].host), "%s", s->settings->listen_host);
-    l[0].port = http_server_port(s->http);
-    l[0].fd = fd;
+    offer(&l[0], "http", s->settings->listen_host, http_server_port(s->http), fd);
     int tfd = http_server_tls_listen_fd(s->http);
     if (tfd < 0 || max < 2)
         return 1;
-    snprintf(l[1].name, sizeof(l[1].name), "https");
-    snprintf(l[1].host, sizeof(l[1].host), "%s", s->settings->listen_tls_host);
-    l[1].port = http_server_tls_port(s->http);
-    l[1].fd = tfd;
+    offer(&l[1], "https", s->settings->listen_tls_host, http_server_tls_port(s->http), tfd);
     return 2;
 }
 

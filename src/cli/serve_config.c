@@ -540,15 +540,15 @@ int cli_config(int argc, char **argv)
     struct serve_settings s;
     serve_settings_init(&s);
     int r;
+    const struct cli_opt show_extra[] = {
+        CLI_OPT("--config", CLI_STR, &flag),
+        CLI_OPT("--json", CLI_FLAG, &json),
+        CLI_OPT_END,
+    };
     if (show) {
         /* As serve does: the flags once to find --config, then over the
          * file and the environment. */
-        const struct cli_opt extra[] = {
-            CLI_OPT("--config", CLI_STR, &flag),
-            CLI_OPT("--json", CLI_FLAG, &json),
-            CLI_OPT_END,
-        };
-        r = serve_config_flags(&s, name, usage_config, argc - 1, argv + 1, extra);
+        r = serve_config_flags(&s, name, usage_config, argc - 1, argv + 1, show_extra);
         serve_settings_free(&s);
         serve_settings_init(&s);
     } else {
@@ -575,12 +575,7 @@ int cli_config(int argc, char **argv)
         return CLI_FAIL;
     }
     if (show) {
-        const struct cli_opt extra[] = {
-            CLI_OPT("--config", CLI_STR, &flag),
-            CLI_OPT("--json", CLI_FLAG, &json),
-            CLI_OPT_END,
-        };
-        r = serve_config_flags(&s, name, usage_config, argc - 1, argv + 1, extra);
+        r = serve_config_flags(&s, name, usage_config, argc - 1, argv + 1, show_extra);
         if (r == 0)
             serve_config_show(stdout, &s, path, json);
     } else {

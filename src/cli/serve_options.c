@@ -90,32 +90,31 @@ static int set_data(struct serve_settings *s, const char *v)
     return own(s, v, &s->data);
 }
 
-static int set_listen(struct serve_settings *s, const char *v)
+/* A listen address: the text as given, and its host and port parts. */
+static int set_address(struct serve_settings *s, const char *v, char **text, char *host,
+                       size_t hostlen, int *port)
 {
-    char host[sizeof(s->listen_host)];
-    int port;
-    if (split_listen(v, host, sizeof(host), &port))
+    char h[256];
+    int p;
+    if (hostlen > sizeof(h) || split_listen(v, h, hostlen, &p))
         return -EINVAL;
-    int rc = own(s, v, &s->listen);
+    int rc = own(s, v, text);
     if (rc)
         return rc;
-    memcpy(s->listen_host, host, sizeof(host));
-    s->listen_port = port;
+    memcpy(host, h, hostlen);
+    *port = p;
     return 0;
+}
+
+static int set_listen(struct serve_settings *s, const char *v)
+{
+    return set_address(s, v, &s->listen, s->listen_host, sizeof(s->listen_host), &s->listen_port);
 }
 
 static int set_listen_tls(struct serve_settings *s, const char *v)
 {
-    char host[sizeof(s->listen_tls_host)];
-    int port;
-    if (split_listen(v, host, sizeof(host), &port))
-        return -EINVAL;
-    int rc = own(s, v, &s->listen_tls);
-    if (rc)
-        return rc;
-    memcpy(s->listen_tls_host, host, sizeof(host));
-    s->listen_tls_port = port;
-    return 0;
+    return set_address(s, v, &s->listen_tls, s->listen_tls_host, sizeof(s->listen_tls_host),
+                       &s->listen_tls_port);
 }
 
 static int set_tls_cert(struct serve_settings *s, const char *v)
