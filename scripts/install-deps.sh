@@ -6,7 +6,8 @@ set -euo pipefail
 mode=${1:-build}
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev
-  libjansson-dev libsodium-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev ffmpeg)
+  libjansson-dev libsodium-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev libmaxminddb-dev
+  ffmpeg)
 test_pkgs=(clang libclang-rt-14-dev clang-format libcmocka-dev nodejs npm wrk nginx-light curl xmltv-util
   vlc-bin vlc-plugin-base mpv streamlink sqlite3)
 
