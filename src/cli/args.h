@@ -39,9 +39,11 @@ int cli_demo(int argc, char **argv);
 int cli_stream(int argc, char **argv);  /* cli/stream.c */
 int cli_channel(int argc, char **argv); /* cli/channel.c: channel and connections */
 int cli_epg(int argc, char **argv);
-int cli_admin(int argc, char **argv); /* cli/admin.c: admin accounts */
-int cli_plan(int argc, char **argv);  /* cli/plan.c: plans (packages) */
-int cli_token(int argc, char **argv); /* cli/token.c: API tokens */
+int cli_admin(int argc, char **argv);  /* cli/admin.c: admin accounts */
+int cli_plan(int argc, char **argv);   /* cli/plan.c: plans (packages) */
+int cli_token(int argc, char **argv);  /* cli/token.c: API tokens */
+int cli_access(int argc, char **argv); /* cli/access.c: access rules, refusal log */
+int cli_ban(int argc, char **argv);    /* cli/access.c: IP bans */
 /* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
 int cli_library(int argc, char **argv);
 

@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
     "  admin       add, list, change and delete admin accounts (admin API logins)\n"
     "  token       add, list and revoke admin API tokens (for scripts)\n"
+    "  access      access rules of lines and global ones, the refusal log\n"
+    "  ban         list and lift IP bans (brute-force protection)\n"
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
     "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
@@ -70,6 +72,8 @@ static const struct cli_cmd commands[] = {
     {"admin", cli_admin},
     {"token", cli_token},
     {"plan", cli_plan},
+    {"access", cli_access},
+    {"ban", cli_ban},
     {NULL, NULL},
 };
 
