@@ -138,8 +138,8 @@ struct cat_line {
     int64_t created_at;
     const char *view_key; /* sorted bouquet ids, "" for "sees everything" */
     /* Access rules (domain/access.h gives the stored forms; "" = no rule). */
-    const char *allowed_ips;       /* canonical ranges, comma-separated */
-    const char *allowed_uas;       /* globs, '\n'-separated */
+    const char *allowed_ips; /* canonical ranges, comma-separated */
+    const char *allowed_uas; /* globs, '\n'-separated */
     const char *denied_uas;
     const char *allowed_countries; /* "FR,DE" */
     const char *denied_countries;
