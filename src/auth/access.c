@@ -245,8 +245,13 @@ static void batch_work(uv_work_t *w)
         b->rc = -ENOMEM;
         return;
     }
-    size_t nr = 0;
-    int rc = dom_begin(a->db, &e);
+    size_t nr = 0, nother = 0;
+    for (size_t i = 0; i < b->n; i++)
+        nother += b->ops[i].kind != OP_REFUSAL;
+    /* Bans, first IPs and flags: the main database (a catalogue change);
+     * refusals: their own file (db/access.c), so a refusal flood does not
+     * rebuild the catalogue. */
+    int rc = nother ? dom_begin(a->db, &e) : 0;
     for (size_t i = 0; rc == 0 && i < b->n; i++) {
         struct op *o = &b->ops[i];
         switch (o->kind) {
@@ -271,14 +276,16 @@ static void batch_work(uv_work_t *w)
             break;
         }
     }
+    if (nother) {
+        if (rc == 0)
+            rc = db_bans_prune(a->db, (int64_t)time(NULL) - 30 * 86400);
+        if (rc == 0)
+            rc = dom_commit(a->db, &e);
+        else
+            dom_rollback(a->db);
+    }
     if (rc == 0 && nr)
         rc = db_refusals_add(a->db, rows, nr, a->cfg.log_max);
-    if (rc == 0)
-        rc = db_bans_prune(a->db, (int64_t)time(NULL) - 30 * 86400);
-    if (rc == 0)
-        rc = dom_commit(a->db, &e);
-    else
-        dom_rollback(a->db);
     free(rows);
     b->committed_at = (int64_t)time(NULL);
     b->rc = rc;

@@ -1,10 +1,12 @@
 #include "db/access.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "db/db_sqlite.h"
 
 static void key_time(struct jsonw *w, const char *key, int64_t t)
@@ -279,19 +281,68 @@ int db_bans_prune(struct db *db, int64_t before)
     return run_changes(db, st, "bans prune", false);
 }
 
+/* The refusal log lives in its own file beside xtreamd.db: its batched
+ * writes must not move the main database's change counter (each move
+ * rebuilds the catalogue snapshot). Opened per call: a batch every half
+ * second and the admin's reads are rare enough. */
+static int log_open(struct db *db, sqlite3 **out)
+{
+    *out = NULL;
+    const char *slash = strrchr(db->path, '/');
+    size_t dir = slash ? (size_t)(slash - db->path) : 1;
+    char path[4096];
+    int n = snprintf(path, sizeof(path), "%.*s/refusals.db", (int)dir, slash ? db->path : ".");
+    if (n < 0 || (size_t)n >= sizeof(path))
+        return -ENAMETOOLONG;
+    sqlite3 *l;
+    if (sqlite3_open_v2(path, &l, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        sqlite3_close(l);
+        return -EIO;
+    }
+    sqlite3_busy_timeout(l, 5000);
+    char *err = NULL;
+    if (sqlite3_exec(l,
+                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                     "CREATE TABLE IF NOT EXISTS access_refusals ("
+                     "  id INTEGER PRIMARY KEY,"
+                     "  at INTEGER NOT NULL,"
+                     "  line_id INTEGER,"
+                     "  username TEXT NOT NULL DEFAULT '',"
+                     "  ip TEXT NOT NULL,"
+                     "  user_agent TEXT NOT NULL DEFAULT '',"
+                     "  route TEXT NOT NULL DEFAULT '',"
+                     "  reason TEXT NOT NULL,"
+                     "  detail TEXT NOT NULL DEFAULT ''"
+                     ") STRICT;"
+                     "CREATE INDEX IF NOT EXISTS access_refusals_ip ON access_refusals(ip, id);"
+                     "CREATE INDEX IF NOT EXISTS access_refusals_reason"
+                     "  ON access_refusals(reason, id);",
+                     NULL, NULL, &err) != SQLITE_OK) {
+        log_error("db", "refusal log %s: %s", path, err ? err : "error");
+        sqlite3_free(err);
+        sqlite3_close(l);
+        return -EIO;
+    }
+    *out = l;
+    return 0;
+}
+
 int db_refusals_add(struct db *db, const struct db_refusal *r, size_t n, int64_t keep)
 {
+    sqlite3 *l;
     sqlite3_stmt *st = NULL, *prune = NULL;
-    int ret = db_begin(db);
+    int ret = log_open(db, &l);
     if (ret)
         return ret;
-    if (db_prepare(db,
-                   "INSERT INTO access_refusals (at, line_id, username, ip, user_agent, route,"
-                   " reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                   &st)) {
-        ret = -EIO;
+    ret = -EIO;
+    if (sqlite3_exec(l, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    if (sqlite3_prepare_v2(l,
+                           "INSERT INTO access_refusals (at, line_id, username, ip, user_agent,"
+                           " route, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           -1, &st, NULL) != SQLITE_OK)
         goto fail;
-    }
     for (size_t i = 0; i < n; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, r[i].at);
@@ -305,32 +356,29 @@ int db_refusals_add(struct db *db, const struct db_refusal *r, size_t n, int64_t
         sqlite3_bind_text(st, 6, r[i].route ? r[i].route : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, r[i].reason ? r[i].reason : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 8, r[i].detail ? r[i].detail : "", -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE) {
-            ret = db_step_error(db, rc, "refusal");
+        if (sqlite3_step(st) != SQLITE_DONE)
             goto fail;
-        }
     }
-    if (db_prepare(db,
-                   "DELETE FROM access_refusals WHERE id <= (SELECT max(id) FROM access_refusals)"
-                   " - ?1",
-                   &prune)) {
-        ret = -EIO;
+    /* Bounded: the newest `keep` rows stay. */
+    if (sqlite3_prepare_v2(l,
+                           "DELETE FROM access_refusals WHERE id <= (SELECT max(id) FROM"
+                           " access_refusals) - ?1",
+                           -1, &prune, NULL) != SQLITE_OK)
         goto fail;
-    }
     sqlite3_bind_int64(prune, 1, keep);
-    int rc = sqlite3_step(prune);
-    if (rc != SQLITE_DONE) {
-        ret = db_step_error(db, rc, "refusal prune");
+    if (sqlite3_step(prune) != SQLITE_DONE)
         goto fail;
+    if (sqlite3_exec(l, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        ret = 0;
+        goto out;
     }
-    sqlite3_finalize(st);
-    sqlite3_finalize(prune);
-    return db_commit(db);
 fail:
+    log_error("db", "writing refusals: %s", sqlite3_errmsg(l));
+    sqlite3_exec(l, "ROLLBACK", NULL, NULL, NULL);
+out:
     sqlite3_finalize(st);
     sqlite3_finalize(prune);
-    db_rollback(db);
+    sqlite3_close(l);
     return ret;
 }
 
@@ -354,15 +402,21 @@ static void refusal_row(struct jsonw *w, sqlite3_stmt *st)
 int db_refusals_json(struct db *db, const struct db_refusal_filter *f, struct jsonw *w,
                      int64_t *count)
 {
+    sqlite3 *l;
     sqlite3_stmt *st;
-    if (db_prepare(db,
-                   "SELECT id, at, line_id, username, ip, user_agent, route, reason, detail"
-                   " FROM access_refusals WHERE (?1 IS NULL OR ip = ?1)"
-                   " AND (?2 IS NULL OR reason = ?2) AND (?3 IS NULL OR username = ?3)"
-                   " AND (?4 = 0 OR line_id = ?4) AND (?5 = 0 OR at >= ?5)"
-                   " AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7",
-                   &st))
+    int rc = log_open(db, &l);
+    if (rc)
+        return rc;
+    if (sqlite3_prepare_v2(l,
+                           "SELECT id, at, line_id, username, ip, user_agent, route, reason, detail"
+                           " FROM access_refusals WHERE (?1 IS NULL OR ip = ?1)"
+                           " AND (?2 IS NULL OR reason = ?2) AND (?3 IS NULL OR username = ?3)"
+                           " AND (?4 = 0 OR line_id = ?4) AND (?5 = 0 OR at >= ?5)"
+                           " AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7",
+                           -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_close(l);
         return -EIO;
+    }
     if (f->ip)
         sqlite3_bind_text(st, 1, f->ip, -1, SQLITE_STATIC);
     if (f->reason)
@@ -373,5 +427,20 @@ int db_refusals_json(struct db *db, const struct db_refusal_filter *f, struct js
     sqlite3_bind_int64(st, 5, f->since);
     sqlite3_bind_int64(st, 6, f->before_id);
     sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : 100);
-    return step_json(db, st, "refusals", w, count, refusal_row);
+    int64_t n = 0;
+    jsonw_arr_begin(w);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        jsonw_obj_begin(w);
+        refusal_row(w, st);
+        jsonw_obj_end(w);
+        n++;
+    }
+    jsonw_arr_end(w);
+    if (rc != SQLITE_DONE)
+        log_error("db", "reading refusals: %s", sqlite3_errmsg(l));
+    sqlite3_finalize(st);
+    sqlite3_close(l);
+    if (count)
+        *count = n;
+    return rc == SQLITE_DONE ? 0 : -EIO;
 }

@@ -61,7 +61,9 @@ struct db_refusal {
     int64_t at, line_id; /* line_id 0: no line (unknown or not yet checked) */
     const char *username, *ip, *user_agent, *route, *reason, *detail;
 };
-/* Inserts rows in one transaction and keeps the newest `keep` rows. */
+/* The refusal log is <data>/refusals.db (created on first use), not the
+ * main database: see db/access.c. Inserts rows in one transaction of its
+ * own (whatever db's state) and keeps the newest `keep` rows. */
 int db_refusals_add(struct db *db, const struct db_refusal *r, size_t n, int64_t keep);
 struct db_refusal_filter {
     const char *ip, *reason, *username;

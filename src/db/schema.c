@@ -484,9 +484,9 @@ static const char migration_6[] = "CREATE INDEX streams_name ON streams(name);"
  * are stored canonical: addresses comma-separated, user-agent globs and
  * countries as the domain writes them), the first address of a locked line,
  * the brute-force flag; the global rules; persisted IP bans (a row outlives
- * its ban so the next one is longer: strikes); the refusal log, bounded by
- * the writer (oldest rows pruned). The log keeps username and line_id
- * without a foreign key: a refusal outlives the line. */
+ * its ban so the next one is longer: strikes). The refusal log is not here
+ * but in <data>/refusals.db (db/access.c): its batched writes must not move
+ * this database's change counter, which rebuilds the catalogue. */
 static const char migration_7[] =
     "ALTER TABLE lines ADD COLUMN lock_first_ip INTEGER NOT NULL DEFAULT 0"
     "  CHECK (lock_first_ip IN (0,1));"
@@ -513,20 +513,7 @@ static const char migration_7[] =
     "  reason TEXT NOT NULL DEFAULT '',"
     "  created_at INTEGER NOT NULL,"
     "  updated_at INTEGER NOT NULL"
-    ") STRICT;"
-    "CREATE TABLE access_refusals ("
-    "  id INTEGER PRIMARY KEY,"
-    "  at INTEGER NOT NULL,"
-    "  line_id INTEGER,"
-    "  username TEXT NOT NULL DEFAULT '',"
-    "  ip TEXT NOT NULL,"
-    "  user_agent TEXT NOT NULL DEFAULT '',"
-    "  route TEXT NOT NULL DEFAULT '',"
-    "  reason TEXT NOT NULL,"
-    "  detail TEXT NOT NULL DEFAULT ''"
-    ") STRICT;"
-    "CREATE INDEX access_refusals_ip ON access_refusals(ip, id);"
-    "CREATE INDEX access_refusals_reason ON access_refusals(reason, id);";
+    ") STRICT;";
 
 const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
                                      migration_5, migration_6, migration_7};
