@@ -91,6 +91,14 @@ struct daily {
     size_t n, cap;
 };
 
+/* A line's allowed_ips compiled on first use (per snapshot): a list walk
+ * would parse every entry on every request. */
+struct line_nets {
+    struct htab_node node;
+    int64_t line_id;
+    struct ipset set;
+};
+
 /* Token bucket of one IP; LRU list for the bound. */
 struct bucket {
     struct htab_node node;
@@ -161,6 +169,7 @@ struct access {
     struct ban *local_bans;
     struct first_ip *firsts;
 
+    struct htab line_nets; /* struct line_nets, dropped with each snapshot */
     struct htab daily;
     size_t n_daily;
     struct htab buckets;
@@ -430,8 +439,21 @@ nomem:
     return -ENOMEM;
 }
 
+static void drop_line_nets(struct access *a)
+{
+    size_t i = 0;
+    struct htab_node *cur = NULL, *n;
+    while ((n = htab_iter(&a->line_nets, &i, &cur))) {
+        struct line_nets *ln = htab_entry(n, struct line_nets, node);
+        htab_remove(&a->line_nets, n);
+        ipset_free(&ln->set);
+        free(ln);
+    }
+}
+
 static void drop_compiled(struct access *a)
 {
+    drop_line_nets(a);
     ipset_free(&a->deny);
     ipset_free(&a->trusted);
     free(a->ua_allow);
@@ -483,6 +505,7 @@ void access_free(struct access *a)
         free(b);
     }
     htab_free(&a->bans);
+    htab_free(&a->line_nets);
     while (a->firsts) {
         struct first_ip *f = a->firsts;
         a->firsts = f->next;
@@ -863,13 +886,47 @@ static bool daily_admit(struct access *a, const struct cat_line *l, const struct
     return true;
 }
 
+/* Whether the line's allowed_ips contain addr (compiled once per snapshot). */
+static bool line_allows(struct access *a, const struct cat_line *l, const struct ipnet_addr *addr)
+{
+    uint64_t h = htab_hash_u64((uint64_t)l->id);
+    for (struct htab_node *n = htab_first(&a->line_nets, h); n; n = htab_next(n)) {
+        struct line_nets *ln = htab_entry(n, struct line_nets, node);
+        if (ln->line_id == l->id)
+            return ipset_contains(&ln->set, addr);
+    }
+    size_t cap = 1;
+    for (const char *p = l->allowed_ips; *p; p++)
+        cap += *p == ',';
+    struct ipnet *nets = calloc(cap, sizeof(*nets));
+    struct line_nets *ln = calloc(1, sizeof(*ln));
+    size_t k = 0;
+    for (const char *p = l->allowed_ips; nets && *p;) {
+        size_t len = strcspn(p, ",");
+        if (k < cap && ipnet_parse(p, len, &nets[k]) == 0)
+            k++;
+        p += len;
+        if (*p)
+            p++;
+    }
+    if (!nets || !ln || ipset_build(&ln->set, nets, k)) {
+        free(nets);
+        free(ln);
+        return ipnet_list_contains(l->allowed_ips, addr); /* out of memory: the slow way */
+    }
+    free(nets);
+    ln->line_id = l->id;
+    htab_insert(&a->line_nets, &ln->node, h);
+    return ipset_contains(&ln->set, addr);
+}
+
 const char *access_check_line(struct access *a, const struct cat_line *l,
                               const struct access_req *r)
 {
     struct ipnet_addr addr;
     if (ipnet_parse_addr(r->ip, strlen(r->ip), &addr))
         return NULL;
-    if (l->allowed_ips && *l->allowed_ips && !ipnet_list_contains(l->allowed_ips, &addr))
+    if (l->allowed_ips && *l->allowed_ips && !line_allows(a, l, &addr))
         return "IP_NOT_ALLOWED";
     const char *ua = r->user_agent ? r->user_agent : "";
     if (l->denied_uas && *l->denied_uas && glob_list_any(l->denied_uas, ua))
