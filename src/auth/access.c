@@ -153,8 +153,7 @@ struct access {
     char *geoip_path;
     MMDB_s mmdb;
     bool geoip;
-    uv_timer_t timer;
-    bool timer_on;
+    uint64_t last_flush_ms;
 
     const struct catalog *cat; /* referenced */
     struct ipset deny, trusted;
@@ -353,9 +352,14 @@ static void start_batch(struct access *a)
     }
 }
 
-static void tick(uv_timer_t *t)
+void access_tick(struct access *a, uint64_t now_ms)
 {
-    start_batch(t->data);
+    /* Called about every 0.5 s (api_tick): no timer handle of our own, so
+     * nothing of ours is left in the loop after it stops. */
+    if (now_ms - a->last_flush_ms >= a->cfg.flush_ms || a->nqueue >= a->cfg.queue_max / 2) {
+        a->last_flush_ms = now_ms;
+        start_batch(a);
+    }
 }
 
 static struct op *queue_op(struct access *a, enum op_kind kind)
@@ -425,13 +429,6 @@ int access_new(uv_loop_t *loop, const char *data_dir, const struct access_config
         }
     }
     a->cfg.geoip_db = NULL;
-    if (loop && data_dir) {
-        uv_timer_init(loop, &a->timer);
-        a->timer.data = a;
-        uv_timer_start(&a->timer, tick, a->cfg.flush_ms, a->cfg.flush_ms);
-        uv_unref((uv_handle_t *)&a->timer);
-        a->timer_on = true;
-    }
     *out = a;
     return 0;
 nomem:
@@ -480,19 +477,10 @@ static void free_daily(struct access *a)
     a->n_daily = 0;
 }
 
-static void timer_closed(uv_handle_t *h)
-{
-    (void)h;
-}
-
 void access_free(struct access *a)
 {
     if (!a)
         return;
-    if (a->timer_on) {
-        uv_timer_stop(&a->timer);
-        uv_close((uv_handle_t *)&a->timer, timer_closed);
-    }
     if (!a->inflight)
         access_flush(a);
     else

@@ -50,7 +50,7 @@ struct access_config {
     unsigned max_ips;      /* bound of the rate and daily-IP tables (65,536) */
     unsigned log_max;      /* refusal log rows kept (100,000) */
     unsigned queue_max;    /* refusals waiting for the writer (4,096) */
-    unsigned flush_ms;     /* writer batch period (500) */
+    unsigned flush_ms;     /* writer batch period (500; driven by access_tick) */
 };
 
 void access_config_defaults(struct access_config *c);
@@ -98,7 +98,10 @@ void access_line_reset(struct access *a, int64_t line_id, int64_t now);
 bool access_geoip_enabled(const struct access *a);
 /* Prometheus text. */
 void access_metrics(struct access *a, struct buf *b);
-/* Flushes the queue now (tests, shutdown). */
+/* Periodic (the api's tick, ~0.5 s; now_ms monotonic): hands what is queued
+ * to the writer when flush_ms has passed. */
+void access_tick(struct access *a, uint64_t now_ms);
+/* Flushes the queue now, synchronously (tests, shutdown). */
 void access_flush(struct access *a);
 
 #endif
