@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { world, PW } from './lib/fixture.mjs';
-import { cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
+import { cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
 import { api, request } from './lib/http.mjs';
 import { buildCountryMmdb } from './lib/mmdb.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
@@ -278,5 +278,31 @@ describe('expiry and flood (a second server)', () => {
     const fams = parseExposition(m.text);
     assert.ok(value(fams, 'xtreamd_access_refusals_total', { reason: 'RATE_LIMITED' }) >= limited.length);
     assert.ok(value(fams, 'xtreamd_access_rate_ips') >= 2);
+  });
+});
+
+describe('the CLI', () => {
+  it('xtreamd access and ban: line rules, global rules, the refusal log, lifting a ban', async () => {
+    const bad = await runCli(['access', 'line', 'free', '--allowed-ip', '10.1.2.3/8', '--data', w.dataDir]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--allowed-ip/);
+    const shown = await cliOk(['access', 'line', 'c4', '--data', w.dataDir]);
+    assert.deepEqual(JSON.parse(shown.stdout).allowed_ips, ['127.0.0.2/31']);
+    const set = await cliOk(['access', 'line', 'free', '--deny-ua', 'CliBot/*', '--max-daily-ips', '50', '--data', w.dataDir]);
+    assert.deepEqual(JSON.parse(set.stdout).denied_user_agents, ['CliBot/*']);
+    await until(() => login(w.port, 'free', { ua: 'CliBot/1' }), 403, 'a rule set by the CLI reaches the server');
+    await cliOk(['access', 'rule', 'add', 'ip_deny', '2001:DB8:F::/48', '--note', 'cli', '--data', w.dataDir]);
+    const rules = JSON.parse((await cliOk(['access', 'rule', 'list', '--kind', 'ip_deny', '--data', w.dataDir])).stdout);
+    assert.ok(rules.some((r) => r.value === '2001:db8:f::/48' && r.note === 'cli'));
+    const rows = JSON.parse((await cliOk(['access', 'refusals', '--reason', 'IP_NOT_ALLOWED', '--limit', '5', '--data', w.dataDir])).stdout);
+    assert.ok(rows.length >= 1 && rows.every((r) => r.reason === 'IP_NOT_ALLOWED'));
+    // a ban lifted from the shell reaches the running server with its next snapshot
+    for (let i = 0; i < 5; i++) await login(w.port, 'free', { from: '127.0.0.32', pass: 'wrong' });
+    assert.equal((await login(w.port, 'free', { from: '127.0.0.32' })).status, 403);
+    await pollUntil(async () => (await adminOk(w.port, 'GET', '/api/v1/access/bans')).items.some((b) => b.ip === '127.0.0.32'), POLL);
+    await cliOk(['ban', 'del', '127.0.0.32', '--data', w.dataDir]);
+    await until(() => login(w.port, 'free', { from: '127.0.0.32' }), 200, 'lifted by the CLI');
+    const gone = await runCli(['ban', 'del', '127.0.0.32', '--data', w.dataDir]);
+    assert.equal(gone.code, 1, gone.stderr);
   });
 });
