@@ -179,7 +179,7 @@ struct access {
     size_t flag_next;
 
     struct op *queue;
-    size_t nqueue;
+    size_t nqueue, capqueue;
     uint64_t seq;
     struct batch *inflight;
     struct db *db; /* the writer's (pool thread, one batch at a time) */
@@ -342,12 +342,13 @@ static void start_batch(struct access *a)
     b->seq = a->seq;
     b->work.data = b;
     a->queue = NULL;
-    a->nqueue = 0;
+    a->nqueue = a->capqueue = 0;
     a->inflight = b;
     if (uv_queue_work(a->loop, &b->work, batch_work, batch_done)) {
         a->inflight = NULL;
         a->queue = b->ops; /* try again next tick */
         a->nqueue = b->n;
+        a->capqueue = b->n;
         free(b);
     }
 }
@@ -370,14 +371,15 @@ static struct op *queue_op(struct access *a, enum op_kind kind)
         a->log_dropped++;
         return NULL;
     }
-    if ((a->nqueue & (a->nqueue - 1)) == 0 || a->nqueue == 0) {
-        size_t cap = a->nqueue ? a->nqueue * 2 : 64;
+    if (a->nqueue == a->capqueue) {
+        size_t cap = a->capqueue ? a->capqueue * 2 : 64;
         struct op *q = realloc(a->queue, cap * sizeof(*q));
         if (!q) {
             a->log_dropped++;
             return NULL;
         }
         a->queue = q;
+        a->capqueue = cap;
     }
     struct op *o = &a->queue[a->nqueue++];
     memset(o, 0, sizeof(*o));
@@ -392,7 +394,7 @@ void access_flush(struct access *a)
         return;
     struct batch b = {.a = a, .ops = a->queue, .n = a->nqueue, .seq = a->seq};
     a->queue = NULL;
-    a->nqueue = 0;
+    a->nqueue = a->capqueue = 0;
     batch_work(&b.work);
     b.work.data = &b;
     if (b.rc)

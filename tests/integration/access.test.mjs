@@ -241,6 +241,26 @@ describe('brute force', () => {
   });
 });
 
+describe('IPv6 bans', () => {
+  it('bans an IPv6 client by its /64 and lifts it through the API (the /64 URL-encoded)', async () => {
+    const proxy = await request(w.port, 'POST', '/api/v1/access/rules', {
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ kind: 'trusted_proxy', value: '127.0.0.9' }),
+    });
+    assert.ok(proxy.status === 201 || proxy.status === 409, proxy.text);
+    const from = (ip, pass) => login(w.port, 'free', { from: '127.0.0.9', pass, headers: { 'X-Forwarded-For': ip } });
+    await until(() => from('2001:db8:77::1'), 200, 'the proxy is trusted');
+    for (let i = 0; i < 5; i++) await from(`2001:db8:77::${i + 10}`, 'wrong');
+    const banned = await from('2001:db8:77::ffff');
+    assert.equal(banned.status, 403, 'another address of the same /64');
+    assert.match(banned.text, /BANNED_IP/);
+    assert.equal((await from('2001:db8:78::1')).status, 200, 'another /64');
+    await pollUntil(async () => (await adminOk(w.port, 'GET', '/api/v1/access/bans')).items.some((b) => b.ip === '2001:db8:77::/64'), POLL);
+    await adminOk(w.port, 'DELETE', `/api/v1/access/bans/${encodeURIComponent('2001:db8:77::/64')}`);
+    assert.equal((await from('2001:db8:77::1')).status, 200);
+  });
+});
+
 describe('expiry and flood (a second server)', () => {
   let s2, dir2;
   before(async () => {

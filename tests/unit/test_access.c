@@ -189,6 +189,24 @@ static void test_line_rules(void **state)
     access_free(a);
 }
 
+/* The refusal queue is bounded: past queue_max rows are dropped and counted
+ * (the writer never runs here: no data directory). */
+static void test_queue_bound(void **state)
+{
+    (void)state;
+    struct access *a = engine(0, 0);
+    struct access_req r = {.ip = "192.0.2.1", .user_agent = "x", .route = "/live", .now = 1};
+    for (int i = 0; i < 5000; i++)
+        access_refused(a, "IP_DENIED", NULL, &r, NULL);
+    struct buf b = BUF_INIT(0);
+    access_metrics(a, &b);
+    buf_putc(&b, '\0');
+    assert_non_null(strstr(b.data, "xtreamd_access_refusal_log_dropped_total 904\n"));
+    assert_non_null(strstr(b.data, "xtreamd_access_refusals_total{reason=\"IP_DENIED\"} 5000\n"));
+    buf_free(&b);
+    access_free(a);
+}
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -300,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_rate),
         cmocka_unit_test(test_bans),
         cmocka_unit_test(test_line_rules),
+        cmocka_unit_test(test_queue_bound),
         cmocka_unit_test_setup_teardown(test_cost, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
