@@ -271,6 +271,15 @@ static void bans_delete_post(struct admin_call *c)
         access_unban(api_access(api), c->state, c->now);
 }
 
+static int flagged_list(struct admin_call *c)
+{
+    jsonw_obj_begin(&c->w);
+    jsonw_key(&c->w, "items");
+    int rc = dom_flagged_lines_json(c->db, &c->w, &c->err);
+    jsonw_obj_end(&c->w);
+    return rc;
+}
+
 /* ---- refusals ---- */
 
 static int refusals_list(struct admin_call *c)
@@ -317,6 +326,7 @@ static const struct admin_route_ext ext_rule_new = {.work = rules_create};
 static const struct admin_route_ext ext_rule_del = {.work = rules_delete};
 static const struct admin_route_ext ext_bans = {.work = bans_list, .filters = ban_filters};
 static const struct admin_route_ext ext_ban_del = {.work = bans_delete, .post = bans_delete_post};
+static const struct admin_route_ext ext_flagged = {.work = flagged_list};
 static const struct admin_route_ext ext_refusals = {.work = refusals_list,
                                                     .filters = refusal_filters};
 
@@ -348,6 +358,10 @@ static const struct route routes[] = {
     {ROUTE_DELETE, "/api/v1/access/bans/{ip}", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "admin",
      "Lift a ban (the address, or an IPv6 /64 URL-encoded) and forget its strikes", "access", NULL,
      NULL, 204, &ext_ban_del},
+    {ROUTE_GET, "/api/v1/access/flagged", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
+     "Lines flagged because many addresses failed to log in to them (reset: POST "
+     "/lines/{id}/access/reset)",
+     "access", NULL, "FlaggedList", 200, &ext_flagged},
     {ROUTE_GET, "/api/v1/access/refusals", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
      "The refusal log, newest first (filters ip, reason, username, line_id, since; "
      "before_id pages; limit 1-1000, default 100)",
@@ -400,6 +414,11 @@ static const struct admin_schema schemas[] = {
      ",\"strikes\":{\"type\":\"integer\"},\"reason\":{\"type\":\"string\"},\"created_"
      "at\":" TIME_OR_NULL ",\"updated_at\":" TIME_OR_NULL
      ",\"active\":{\"type\":\"boolean\"}}}}}}"},
+    {"FlaggedList",
+     "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
+     "\"array\",\"items\":{\"type\":\"object\",\"required\":[\"line_id\",\"username\","
+     "\"attack_flagged_at\"],\"properties\":{\"line_id\":{\"type\":\"integer\"},\"username\":"
+     "{\"type\":\"string\"},\"attack_flagged_at\":" TIME_OR_NULL "}}}}}"},
     {"RefusalList",
      "{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":"
      "\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\",\"at\",\"ip\",\"reason\"],"

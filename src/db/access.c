@@ -154,6 +154,27 @@ int db_line_flag_attack(struct db *db, const char *username, int64_t at)
     return run_changes(db, st, "attack flag", false);
 }
 
+static void flagged_row(struct jsonw *w, sqlite3_stmt *st)
+{
+    key_int(w, "line_id", sqlite3_column_int64(st, 0));
+    key_str(w, "username", db_col_text(st, 1));
+    key_time(w, "attack_flagged_at", sqlite3_column_int64(st, 2));
+}
+
+static int step_json(struct db *db, sqlite3_stmt *st, const char *what, struct jsonw *w,
+                     int64_t *count, void (*row)(struct jsonw *w, sqlite3_stmt *st));
+
+int db_flagged_lines_json(struct db *db, struct jsonw *w, int64_t *count)
+{
+    sqlite3_stmt *st;
+    if (db_prepare(db,
+                   "SELECT id, username, attack_flagged_at FROM lines"
+                   " WHERE attack_flagged_at IS NOT NULL ORDER BY attack_flagged_at DESC, id",
+                   &st))
+        return -EIO;
+    return step_json(db, st, "flagged lines", w, count, flagged_row);
+}
+
 int db_access_rule_add(struct db *db, const char *kind, const char *value, const char *note,
                        int64_t now, int64_t *id)
 {

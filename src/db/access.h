@@ -39,6 +39,10 @@ int db_line_first_ip(struct db *db, int64_t line_id, const char *ip);
 /* Flags the line named username (no such line: nothing, 0). */
 int db_line_flag_attack(struct db *db, const char *username, int64_t at);
 
+/* Lines flagged for failed logins from many addresses, newest first:
+ * [{"line_id","username","attack_flagged_at"}...]. */
+int db_flagged_lines_json(struct db *db, struct jsonw *w, int64_t *count);
+
 /* Global rules. kind: ip_deny, trusted_proxy, ua_allow, ua_deny,
  * country_allow, country_deny. */
 int db_access_rule_add(struct db *db, const char *kind, const char *value, const char *note,

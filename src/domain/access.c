@@ -298,6 +298,12 @@ void dom_line_access_write_json(struct jsonw *w, int64_t line_id, const struct d
     jsonw_obj_end(w);
 }
 
+int dom_flagged_lines_json(struct db *db, struct jsonw *w, struct dom_error *e)
+{
+    int rc = db_flagged_lines_json(db, w, NULL);
+    return rc ? dom_err_internal(e, rc, "listing flagged lines") : 0;
+}
+
 int dom_access_rule_check(const char *kind, const char *value, char *out, size_t outsz,
                           struct dom_error *e)
 {

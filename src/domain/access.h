@@ -62,6 +62,9 @@ int dom_line_access_reset(struct db *db, int64_t line_id, int64_t now, struct do
  *  "denied_countries":[..], "attack_flagged_at"} */
 void dom_line_access_write_json(struct jsonw *w, int64_t line_id, const struct db_line_access *a);
 
+/* Lines flagged for failed logins from many addresses (db/access.h). */
+int dom_flagged_lines_json(struct db *db, struct jsonw *w, struct dom_error *e);
+
 /* Global rule kinds. */
 extern const char *const dom_access_kinds[]; /* NULL-terminated */
 bool dom_access_kind_valid(const char *kind);

@@ -226,6 +226,8 @@ describe('brute force', () => {
     // four distinct addresses fail on one account: flagged
     for (const n of [40, 41, 42, 43]) await login(w.port, 'victim', { from: `127.0.0.${n}`, pass: 'nope' });
     await pollUntil(async () => (await adminOk(w.port, 'GET', `/api/v1/lines/${ids.victim}/access`)).attack_flagged_at, POLL);
+    const flagged = await adminOk(w.port, 'GET', '/api/v1/access/flagged');
+    assert.deepEqual(flagged.items.map((x) => x.username), ['victim']);
     // restart: the ban is read back from the database
     await w.srv.stopClean();
     w.srv = await startServer(w.dataDir, serveArgs());
