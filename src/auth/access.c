@@ -1109,15 +1109,15 @@ void access_line_reset(struct access *a, int64_t line_id, int64_t now)
         f->pending = false;
         f->stamp = now;
     }
-    for (size_t i = 0; i < FLAG_SLOTS; i++)
-        if (a->flags[i].flagged && a->cat) {
-            const struct cat_line *l = NULL;
-            for (size_t j = 0; j < a->cat->line_count && !l; j++)
-                if (a->cat->lines[j].id == line_id)
-                    l = &a->cat->lines[j];
-            if (l && strcmp(a->flags[i].user, l->username) == 0)
-                memset(&a->flags[i], 0, sizeof(a->flags[i]));
-        }
+    /* The account may be flagged again: forget its failing addresses (one
+     * pass over the lines to find its name, one over the flag ring). */
+    const struct cat_line *l = NULL;
+    for (size_t j = 0; a->cat && j < a->cat->line_count && !l; j++)
+        if (a->cat->lines[j].id == line_id)
+            l = &a->cat->lines[j];
+    for (size_t i = 0; l && i < FLAG_SLOTS; i++)
+        if (a->flags[i].user_hash && strcmp(a->flags[i].user, l->username) == 0)
+            memset(&a->flags[i], 0, sizeof(a->flags[i]));
     /* the day's IPs start afresh too */
     uint64_t h = htab_hash_u64((uint64_t)line_id);
     for (struct htab_node *n = htab_first(&a->daily, h); n; n = htab_next(n)) {
