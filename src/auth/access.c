@@ -395,8 +395,8 @@ void access_flush(struct access *a)
     struct batch b = {.a = a, .ops = a->queue, .n = a->nqueue, .seq = a->seq};
     a->queue = NULL;
     a->nqueue = a->capqueue = 0;
-    batch_work(&b.work);
     b.work.data = &b;
+    batch_work(&b.work);
     if (b.rc)
         a->write_failures++;
     else

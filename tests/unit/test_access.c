@@ -207,6 +207,38 @@ static void test_queue_bound(void **state)
     access_free(a);
 }
 
+/* What is queued when the server stops is written by access_free (the
+ * writer's batch run synchronously): refusals to refusals.db, a ban to the
+ * main database. */
+static void test_flush_on_free(void **state)
+{
+    struct fixture *f = *state;
+    struct access_config c;
+    access_config_defaults(&c);
+    c.ban_after = 2;
+    struct access *a;
+    assert_int_equal(access_new(NULL, f->dir, &c, &a), 0);
+    int64_t now = (int64_t)time(NULL); /* the writer prunes bans ended 30 days ago */
+    struct access_req r = {.ip = "192.0.2.1", .user_agent = "UA", .route = "/live", .now = now};
+    access_refused(a, "IP_DENIED", NULL, &r, NULL);
+    access_refused(a, "UA_BLOCKED", NULL, &r, "x");
+    access_login_failed(a, "192.0.2.7", "nobody", 2, now);
+    access_free(a);
+    struct buf b = BUF_INIT(0);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    struct db_refusal_filter flt = {.limit = 10};
+    int64_t n = 0;
+    assert_int_equal(db_refusals_json(f->db, &flt, &w, &n), 0);
+    assert_int_equal(n, 2);
+    buf_reset(&b);
+    assert_int_equal(db_bans_json(f->db, true, now, &w, &n), 0);
+    assert_int_equal(n, 1);
+    buf_putc(&b, '\0');
+    assert_non_null(strstr(b.data, "\"ip\":\"192.0.2.7\""));
+    buf_free(&b);
+}
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -319,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_bans),
         cmocka_unit_test(test_line_rules),
         cmocka_unit_test(test_queue_bound),
+        cmocka_unit_test_setup_teardown(test_flush_on_free, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cost, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
