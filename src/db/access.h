@@ -1,5 +1,5 @@
 /*
- * db/access: the tables of access control (migration 7): per-line rules (on
+ * db/access: the tables of access control (migration 8): per-line rules (on
  * the lines row), global rules, IP bans and the refusal log. Values are
  * validated by domain/access.c; lists are written straight as JSON arrays
  * (core/jsonw) since they only ever go to the admin API and the CLI.
