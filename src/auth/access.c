@@ -22,6 +22,14 @@
 
 /* ---- small helpers ---- */
 
+/* Wall clock in ms: local entries are compared with a snapshot's built_at_ms. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static uint64_t addr_hash(const struct ipnet_addr *a)
 {
     return htab_hash_bytes(0x9e3779b97f4a7c15ULL, a->b, 16);
@@ -66,7 +74,7 @@ struct ban {
     int64_t until, strikes;
     int64_t last_logged;
     bool local, pending; /* pending: not yet committed by the writer */
-    int64_t stamp;       /* commit time (local, !pending) */
+    int64_t stamp;       /* wall ms of the commit (local, !pending) */
     uint64_t seq;        /* writer batch that carries it */
     struct ban *next_local;
 };
@@ -295,7 +303,7 @@ static void batch_work(uv_work_t *w)
     if (rc == 0 && nr)
         rc = db_refusals_add(a->db, rows, nr, a->cfg.log_max);
     free(rows);
-    b->committed_at = (int64_t)time(NULL);
+    b->committed_at = wall_ms();
     b->rc = rc;
 }
 
@@ -599,7 +607,7 @@ void access_set_catalog(struct access *a, const struct catalog *c)
     /* Local entries the snapshot has seen (committed before it was built). */
     for (struct ban **pp = &a->local_bans; *pp;) {
         struct ban *b = *pp;
-        if (!b->pending && b->stamp < c->built_at) {
+        if (!b->pending && b->stamp < c->built_at_ms) {
             *pp = b->next_local;
             htab_remove(&a->bans, &b->node);
             free(b);
@@ -609,7 +617,7 @@ void access_set_catalog(struct access *a, const struct catalog *c)
     }
     for (struct first_ip **pp = &a->firsts; *pp;) {
         struct first_ip *f = *pp;
-        if (!f->pending && f->stamp < c->built_at) {
+        if (!f->pending && f->stamp < c->built_at_ms) {
             *pp = f->next;
             free(f);
         } else {
@@ -1093,7 +1101,8 @@ void access_unban(struct access *a, const char *ip, int64_t now)
     b->until = 0; /* lifted: a tombstone until a snapshot without the row */
     b->strikes = 0;
     b->pending = false;
-    b->stamp = now;
+    b->stamp = wall_ms(); /* the database delete committed before this */
+    (void)now;
 }
 
 void access_line_reset(struct access *a, int64_t line_id, int64_t now)
@@ -1107,8 +1116,9 @@ void access_line_reset(struct access *a, int64_t line_id, int64_t now)
     if (f) {
         f->cleared = true;
         f->pending = false;
-        f->stamp = now;
+        f->stamp = wall_ms(); /* the database reset committed before this */
     }
+    (void)now;
     /* The account may be flagged again: forget its failing addresses (one
      * pass over the lines to find its name, one over the flag ring). */
     const struct cat_line *l = NULL;

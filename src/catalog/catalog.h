@@ -163,6 +163,8 @@ struct catalog {
     int refs;
     uint64_t version;
     int64_t built_at;
+    int64_t built_at_ms; /* wall clock (ms) before the build's read transaction began:
+                            a commit earlier than this is in the snapshot */
     struct cat_category *categories[CAT_KIND_COUNT];
     size_t category_count[CAT_KIND_COUNT];
     struct cat_stream *streams;

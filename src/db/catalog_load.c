@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog/catalog_priv.h"
 #include "core/array.h"
@@ -717,6 +718,9 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     struct loader l = {.db = db, .c = c, .a = &c->priv->arena, .hash = HASH_FNV1A_OFFSET};
     c->version = version;
     c->built_at = db_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->built_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     if (db_exec(db, "BEGIN")) {
         catalog_unref(c);
         return -EIO;
