@@ -14,6 +14,7 @@ extern const struct admin_resource admin_res_dashboard;
 extern const struct admin_resource admin_res_content;
 extern const struct admin_resource admin_res_plans;
 extern const struct admin_resource admin_res_settings;
+extern const struct admin_resource admin_res_access;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -26,6 +27,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_content,
     &admin_res_plans,
     &admin_res_settings,
+    &admin_res_access,
     NULL,
 };
 // clang-format on

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "api/api_priv.h"
+#include "auth/access.h"
 #include "auth/throttle.h"
 #include "core/log.h"
 #include "core/promtext.h"
@@ -24,6 +25,7 @@
 void api_tick(struct api *api)
 {
     api_vod_watch(api);
+    access_tick(api->access, uv_hrtime() / 1000000);
     int64_t now = (int64_t)time(NULL);
     if (now - api->last_line_check >= API_LINE_CHECK_SECS) {
         api->last_line_check = now;
@@ -52,6 +54,13 @@ int api_new(const struct api_config *cfg, struct api **out)
     api->cfg.throttle = NULL;
     if (throttle_new(&tc, &api->throttle))
         goto nomem;
+    struct access_config ac;
+    access_config_defaults(&ac);
+    if (cfg->access)
+        ac = *cfg->access;
+    api->cfg.access = NULL;
+    if (access_new(cfg->loop, cfg->data_dir, &ac, &api->access))
+        goto nomem;
     api->cfg.listen_host = NULL; /* not kept: borrowed strings end with the caller */
     if (cfg->listen_host && !(api->listen_host = strdup(cfg->listen_host)))
         goto nomem;
@@ -76,6 +85,7 @@ void api_free(struct api *api)
         return;
     catalog_unref(api->catalog);
     throttle_free(api->throttle);
+    access_free(api->access);
     free(api->listen_host);
     free(api->data_real);
     api_set_library_roots(api, NULL, 0);
@@ -90,6 +100,8 @@ void api_set_catalog(struct api *api, struct catalog *c)
 {
     struct catalog *old = api->catalog;
     api->catalog = c ? catalog_ref(c) : NULL;
+    if (c)
+        access_set_catalog(api->access, c);
     catalog_unref(old);
     if (old && c) /* a disabled or deleted line loses its downloads at once */
         api_vod_check_lines(api, (int64_t)time(NULL));
@@ -307,6 +319,11 @@ struct catalog *api_catalog(struct api *api)
     return api->catalog;
 }
 
+struct access *api_access(struct api *api)
+{
+    return api->access;
+}
+
 int64_t api_parse_id(const char *s, size_t len)
 {
     if (len == 0 || len > 10)
@@ -380,9 +397,56 @@ void api_base_parts(const struct api_req *r, char *host, size_t hostlen, char *p
         snprintf(port, portlen, "%s", https ? "443" : "80");
 }
 
+/* The route's name in the refusal log: the first path segment (no credentials). */
+static void route_name(const struct api_req *r, char *out, size_t n)
+{
+    snprintf(out, n, "/%.60s", r->req->segment_count ? r->req->segments[0] : "");
+    if (r->req->segment_count == 3 &&
+        strcmp(r->req->segments[0], r->username ? r->username : "") == 0)
+        snprintf(out, n, "/U/P/ID"); /* the short live form starts with the username */
+}
+
+static void access_req_of(const struct api_req *r, struct access_req *q, char *route, size_t n)
+{
+    route_name(r, route, n);
+    *q = (struct access_req){.ip = r->req->client_ip,
+                             .user_agent = http_request_header(r->req, "User-Agent"),
+                             .route = route,
+                             .username = r->username,
+                             .now = r->now};
+}
+
+/* An access refusal: 403 (with Retry-After for a ban), logged as reason. */
+static void refuse(struct api_req *r, const char *reason, const struct access_req *q, int64_t retry,
+                   bool log_it)
+{
+    if (log_it)
+        access_refused(r->api->access, reason, r->line, q, NULL);
+    r->status = AUTH_INVALID;
+    r->throttled = true;
+    if (retry > 0) {
+        char v[24];
+        snprintf(v, sizeof(v), "%lld", (long long)retry);
+        http_response_header(r->res, "Retry-After", v);
+    }
+    char msg[80];
+    snprintf(msg, sizeof(msg), "access denied (%s)\n", reason);
+    api_text_error(r, 403, msg);
+}
+
 void api_authenticate(struct api_req *r)
 {
     uint64_t now_ms = uv_hrtime() / 1000000;
+    char route[72];
+    struct access_req q;
+    access_req_of(r, &q, route, sizeof(route));
+    int64_t ban_left = 0;
+    bool log_it;
+    const char *why = access_check_global(r->api->access, &q, &ban_left, &log_it);
+    if (why) {
+        refuse(r, why, &q, ban_left, log_it);
+        return;
+    }
     uint64_t wait_ms = throttle_blocked(r->api->throttle, r->req->client_ip, now_ms);
     if (wait_ms) {
         /* Blocked after repeated failures: answered at once, unchecked. */
@@ -401,9 +465,12 @@ void api_authenticate(struct api_req *r)
         char user[260];
         log_warn("auth", "failed login for user \"%s\" from %s count=%u",
                  log_field(user, sizeof(user), r->username), r->req->client_ip, n);
+        access_login_failed(r->api->access, r->req->client_ip, r->username, n, r->now);
         return;
     }
     r->status = auth_line_status(r->line, r->now);
+    if (r->status == AUTH_OK && (why = access_check_line(r->api->access, r->line, &q)))
+        refuse(r, why, &q, 0, true);
 }
 
 bool api_authorize_text(struct api_req *r)
@@ -532,7 +599,27 @@ static void answer_loading(struct api_req *r)
 static bool client_begin(struct api_req *r, const struct route_match *m, struct http_request *req,
                          struct http_response *res)
 {
-    client_prologue(r, m->ud, req, res);
+    struct api *api = m->ud;
+    access_client_ip(api->access, req->client_ip, sizeof(req->client_ip),
+                     http_request_header(req, "Forwarded"),
+                     http_request_header(req, "X-Forwarded-For"));
+    client_prologue(r, api, req, res);
+    bool log_it;
+    /* /metrics is the operator's (loopback or a token), not a client's: not limited. */
+    uint64_t wait_ms = no_cors_path(req) ? 0
+                                         : access_rate(api->access, req->client_ip,
+                                                       uv_hrtime() / 1000000, &log_it);
+    if (wait_ms) {
+        char retry[24], route[72];
+        struct access_req q;
+        access_req_of(r, &q, route, sizeof(route));
+        if (log_it)
+            access_refused(api->access, "RATE_LIMITED", NULL, &q, NULL);
+        snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(wait_ms + 999) / 1000);
+        http_response_header(res, "Retry-After", retry);
+        api_text_error(r, 429, "too many requests from this address; retry later\n");
+        return false;
+    }
     if (!r->cat) {
         answer_loading(r);
         return false;
@@ -722,6 +809,7 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
         live_metrics(api->live, b);
     api_vod_metrics(api, b);
     throttle_metrics(api->throttle, b);
+    access_metrics(api->access, b);
     promtext_family(b, "xtreamd_admin_refused_total", "counter",
                     "Metrics requests refused for a foreign Host or a client elsewhere than "
                     "loopback without a token");

@@ -22,6 +22,8 @@
 
 struct api;
 struct throttle_config;
+struct access_config;
+struct access;
 
 struct api_config {
     const char *public_url;  /* e.g. "http://tv.example.com:8080"; NULL = from Host */
@@ -31,6 +33,7 @@ struct api_config {
     const char *listen_host; /* --listen host: a Host naming it reaches the admin routes */
     const char *data_dir;    /* never served as a movie or episode (but <data>/media) */
     const struct throttle_config *throttle; /* brute-force brake; NULL = defaults */
+    const struct access_config *access;     /* access control (auth/access.h); NULL = defaults */
 };
 
 int api_new(const struct api_config *cfg, struct api **out);
@@ -47,6 +50,8 @@ void api_set_https_port(struct api *api, int port);
  * malloc'd array), freeing the previous set. */
 void api_set_library_roots(struct api *api, char **roots, size_t n);
 struct catalog *api_catalog(struct api *api);
+/* The access-control state (auth/access.h), for the admin API's post(). */
+struct access *api_access(struct api *api);
 /* One loop-lag probe (serve.c, every 10 ms): how late it fired and how much of
  * that the loop thread was on the CPU, in ns; now = uv_hrtime(). Feeds the
  * xtreamd_loop_* series of /metrics. */

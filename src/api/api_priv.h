@@ -18,6 +18,7 @@ struct api {
     int https_port; /* the TLS listener's port, 0 = none (api_set_https_port) */
     struct catalog *catalog;
     struct throttle *throttle; /* failed logins per IP (auth/throttle.h) */
+    struct access *access;     /* access rules, bans, rate, refusal log (auth/access.h) */
     char **roots;              /* library roots (api_set_library_roots) */
     size_t nroots;
     char *data_real;             /* realpath of the data directory, or NULL */
@@ -52,7 +53,7 @@ struct api_req {
     const char *password;
     const struct cat_line *line; /* NULL when credentials are wrong */
     enum auth_status status;
-    bool throttled; /* api_authenticate already answered 429 */
+    bool throttled; /* already answered (429 brake, or an access refusal) */
     int64_t now;
     bool cors;      /* CORS headers added (api_cors runs once per response) */
     char base[512]; /* "http://host:port", no trailing slash */

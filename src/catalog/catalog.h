@@ -137,6 +137,24 @@ struct cat_line {
     const char *message;
     int64_t created_at;
     const char *view_key; /* sorted bouquet ids, "" for "sees everything" */
+    /* Access rules (domain/access.h gives the stored forms; "" = no rule). */
+    const char *allowed_ips; /* canonical ranges, comma-separated */
+    const char *allowed_uas; /* globs, '\n'-separated */
+    const char *denied_uas;
+    const char *allowed_countries; /* "FR,DE" */
+    const char *denied_countries;
+    const char *first_ip; /* NULL: none recorded yet */
+    bool lock_first_ip;
+    int max_daily_ips; /* 0 = no cap */
+};
+
+/* A global access rule (kind as in domain/access.h) and a persisted ban. */
+struct cat_access_rule {
+    const char *kind, *value;
+};
+struct cat_ban {
+    const char *ip; /* an address, or an IPv6 "/64" */
+    int64_t until, strikes;
 };
 
 struct cat_view; /* what one set of bouquets can see; see view.c */
@@ -145,6 +163,8 @@ struct catalog {
     int refs;
     uint64_t version;
     int64_t built_at;
+    int64_t built_at_ms; /* wall clock (ms) before the build's read transaction began:
+                            a commit earlier than this is in the snapshot */
     struct cat_category *categories[CAT_KIND_COUNT];
     size_t category_count[CAT_KIND_COUNT];
     struct cat_stream *streams;
@@ -155,6 +175,10 @@ struct catalog {
     size_t series_count;
     struct cat_line *lines;
     size_t line_count;
+    struct cat_access_rule *access_rules;
+    size_t access_rule_count;
+    struct cat_ban *bans; /* every row kept (expired ones carry strikes) */
+    size_t ban_count;
     /* internals (catalog.c): string arena, hash indexes, bouquet items, caches */
     struct catalog_priv *priv;
 };

@@ -45,6 +45,8 @@ int cli_log(int argc, char **argv);     /* cli/log_cmd.c: the running server's l
 int cli_token(int argc, char **argv);   /* cli/token.c: API tokens */
 int cli_backup(int argc, char **argv);  /* cli/backup.c */
 int cli_restore(int argc, char **argv); /* cli/backup.c */
+int cli_access(int argc, char **argv);  /* cli/access.c: access rules, refusal log */
+int cli_ban(int argc, char **argv);     /* cli/access.c: IP bans */
 /* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
 int cli_library(int argc, char **argv);
 

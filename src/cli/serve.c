@@ -694,6 +694,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         .listen_host = host,
         .data_dir = data,
         .throttle = &set->throttle,
+        .access = &set->access,
     };
     if (api_new(&acfg, &s.api)) {
         db_library_roots_free(roots, nroots);

@@ -190,6 +190,26 @@ static int set_login_free(struct serve_settings *s, const char *v)
     return 0;
 }
 
+static int set_access(struct serve_settings *s, const char *v)
+{
+    struct access_config probe = s->access; /* a bad knob changes nothing */
+    int rc = access_config_set(&probe, v);
+    if (rc == 0)
+        s->access = probe;
+    return rc;
+}
+
+static int set_geoip_db(struct serve_settings *s, const char *v)
+{
+    char *copy;
+    if (!*v)
+        return -EINVAL;
+    int rc = own(s, v, &copy);
+    if (rc == 0)
+        s->access.geoip_db = copy;
+    return rc;
+}
+
 static int set_remote_vod(struct serve_settings *s, const char *v)
 {
     if (strcmp(v, "relay") == 0)
@@ -322,6 +342,12 @@ const struct serve_option serve_options[] = {
     {"login-free", "N", SERVE_OPT_VALUE, set_login_free, "0-1000000",
      "failed logins of an IP within the window before it\nis blocked 1, 2, 4 ... up to 60 s per "
      "further\nfailure (default 5)"},
+    {"access", "KEY=VALUE", SERVE_OPT_LIST, set_access, "an access KEY=VALUE",
+     "access control tuning, repeatable (docs/operator-guide.md,\nAccess control): ban-after "
+     "(20), ban-time (600 s),\nban-max (604800 s), flag-ips (5), rate (0 = off,\nrequests/s "
+     "per IP), burst (2 x rate), max-ips\n(65536), log-max (100000 refusal rows)"},
+    {"geoip-db", "PATH", SERVE_OPT_VALUE, set_geoip_db, "a MaxMind country .mmdb file",
+     "country database for country rules (without it\nthey are off)"},
     {"remote-vod", "MODE", SERVE_OPT_VALUE, set_remote_vod, "relay or redirect",
      "movies/episodes with an http(s) source: relay\n(default: streamed through xtreamd, Range "
      "passed\nthrough) or redirect (302 to the source)"},
@@ -357,6 +383,7 @@ void serve_settings_init(struct serve_settings *s)
 {
     memset(s, 0, sizeof(*s));
     throttle_config_defaults(&s->throttle);
+    access_config_defaults(&s->access);
     live_config_defaults(&s->live);
     s->header_ms = 10000;
     s->idle_ms = 60000;
@@ -465,7 +492,10 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%s", s->log_file ? s->log_file : "");
     else if (strcmp(n, "log-format") == 0)
         snprintf(out, len, "%s", s->log_format == LOG_FORMAT_JSON ? "json" : "text");
-    else if (strcmp(n, "allow-host") == 0 || strcmp(n, "live") == 0 || strcmp(n, "log-level") == 0)
+    else if (strcmp(n, "geoip-db") == 0)
+        snprintf(out, len, "%s", s->access.geoip_db ? s->access.geoip_db : "");
+    else if (strcmp(n, "allow-host") == 0 || strcmp(n, "live") == 0 ||
+             strcmp(n, "log-level") == 0 || strcmp(n, "access") == 0)
         snprintf(out, len, "%s", ""); /* lists: shown value by value (cli/serve_config.c) */
     else
         return -ENOENT;

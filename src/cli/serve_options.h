@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "auth/access.h"
 #include "auth/throttle.h"
 #include "stream/live.h"
 
@@ -34,7 +35,8 @@ struct serve_settings {
     char *public_url; /* NULL: from the request's Host header */
     unsigned header_ms, idle_ms;
     struct throttle_config throttle;
-    bool redirect_remote; /* remote VOD: 302 to the source instead of relaying */
+    struct access_config access; /* --access KEY=VALUE, --geoip-db (owned string) */
+    bool redirect_remote;        /* remote VOD: 302 to the source instead of relaying */
     struct live_config live;
     char *allow_hosts[SERVE_MAX_ALLOW_HOSTS];
     size_t nallow_hosts;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog/catalog_priv.h"
 #include "core/array.h"
@@ -449,6 +450,43 @@ static void line_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
     ln->message = dup_col(l, st, 9);
     ln->created_at = sqlite3_column_int64(st, 10);
     ln->view_key = dup_col(l, st, 11);
+    ln->allowed_ips = dup_col(l, st, 12);
+    ln->allowed_uas = dup_col(l, st, 13);
+    ln->denied_uas = dup_col(l, st, 14);
+    ln->allowed_countries = dup_col(l, st, 15);
+    ln->denied_countries = dup_col(l, st, 16);
+    ln->first_ip = dup_col_or_null(l, st, 17);
+    ln->lock_first_ip = sqlite3_column_int(st, 18) != 0;
+    ln->max_daily_ips = sqlite3_column_int(st, 19);
+}
+
+static void rule_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_access_rule *r = elem;
+    (void)ctx;
+    r->kind = dup_col(l, st, 0);
+    r->value = dup_col(l, st, 1);
+}
+
+static void ban_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_ban *b = elem;
+    (void)ctx;
+    b->ip = dup_col(l, st, 0);
+    b->until = sqlite3_column_int64(st, 1);
+    b->strikes = sqlite3_column_int64(st, 2);
+}
+
+/* Global access rules and bans (issue 13): read by auth/access.c. */
+static void load_access(struct loader *l)
+{
+    struct catalog *c = l->c;
+    c->access_rules = load_table(l, "SELECT count(*) FROM access_rules",
+                                 "SELECT kind, value FROM access_rules ORDER BY id",
+                                 sizeof(*c->access_rules), rule_row, NULL, &c->access_rule_count);
+    c->bans = load_table(l, "SELECT count(*) FROM ip_bans",
+                         "SELECT ip, until, strikes FROM ip_bans ORDER BY ip", sizeof(*c->bans),
+                         ban_row, NULL, &c->ban_count);
 }
 
 static void load_lines(struct loader *l)
@@ -459,7 +497,9 @@ static void load_lines(struct loader *l)
         "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"
         " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"
         " (SELECT group_concat(bouquet_id) FROM"
-        "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id))"
+        "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id)),"
+        " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"
+        " l.first_ip, l.lock_first_ip, l.max_daily_ips"
         " FROM lines l WHERE l.is_mag = 0 ORDER BY l.id",
         sizeof(*c->lines), line_row, NULL, &c->line_count);
 }
@@ -678,6 +718,9 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     struct loader l = {.db = db, .c = c, .a = &c->priv->arena, .hash = HASH_FNV1A_OFFSET};
     c->version = version;
     c->built_at = db_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->built_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     if (db_exec(db, "BEGIN")) {
         catalog_unref(c);
         return -EIO;
@@ -690,6 +733,7 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     load_bouquets(&l);
     l.hash_rows = false; /* lines: no view-scoped response embeds them */
     load_lines(&l);
+    load_access(&l);
     c->priv->content_hash = l.hash;
     if (!l.err)
         load_guide(&l, prev);

@@ -59,8 +59,9 @@ static void secure_mode(const char *path, mode_t want)
 
 int db_secure_data_dir(const char *data_dir)
 {
-    static const char *const files[] = {"xtreamd.db", "xtreamd.db-wal", "xtreamd.db-shm",
-                                        "serve.json"};
+    static const char *const files[] = {"xtreamd.db",     "xtreamd.db-wal", "xtreamd.db-shm",
+                                        "serve.json",     "refusals.db",    "refusals.db-wal",
+                                        "refusals.db-shm"};
     if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
         int err = errno;
         log_error("db", "cannot create data directory %s: %s", data_dir, strerror(err));

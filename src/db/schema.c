@@ -485,6 +485,42 @@ static const char migration_6[] = "CREATE INDEX streams_name ON streams(name);"
  * the other states, each an index range over the (usually few) inactive. */
 static const char migration_7[] = "CREATE INDEX lines_state ON lines(banned, enabled, exp_date);";
 
+/* Migration 8 (issue 13, access control). Per-line rules on the line
+ * (allowed_ips and allowed_uas existed unused since migration 1; the lists
+ * are stored canonical: addresses comma-separated, user-agent globs and
+ * countries as the domain writes them), the first address of a locked line,
+ * the brute-force flag; the global rules; persisted IP bans (a row outlives
+ * its ban so the next one is longer: strikes). The refusal log is not here
+ * but in <data>/refusals.db (db/access.c): its batched writes must not move
+ * this database's change counter, which rebuilds the catalogue. */
+static const char migration_8[] =
+    "ALTER TABLE lines ADD COLUMN lock_first_ip INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (lock_first_ip IN (0,1));"
+    "ALTER TABLE lines ADD COLUMN first_ip TEXT;"
+    "ALTER TABLE lines ADD COLUMN max_daily_ips INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (max_daily_ips >= 0);"
+    "ALTER TABLE lines ADD COLUMN denied_uas TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE lines ADD COLUMN allowed_countries TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE lines ADD COLUMN denied_countries TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE lines ADD COLUMN attack_flagged_at INTEGER;"
+    "CREATE TABLE access_rules ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('ip_deny','trusted_proxy','ua_allow','ua_deny',"
+    "    'country_allow','country_deny')),"
+    "  value TEXT NOT NULL CHECK (length(value) BETWEEN 1 AND 255),"
+    "  note TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  UNIQUE (kind, value)"
+    ") STRICT;"
+    "CREATE TABLE ip_bans ("
+    "  ip TEXT PRIMARY KEY,"
+    "  until INTEGER NOT NULL,"
+    "  strikes INTEGER NOT NULL DEFAULT 1 CHECK (strikes >= 1),"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;";
+
 const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
-                                     migration_5, migration_6, migration_7};
+                                     migration_5, migration_6, migration_7, migration_8};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

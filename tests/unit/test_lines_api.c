@@ -910,7 +910,7 @@ static void test_settings(void **state)
 
 /* Migration 5 on a database that already has lines: the search index is
  * built from them (FTS5 'rebuild'), and the sort/filter indexes exist. The
- * schema is rewound to migration 4 (5, 6 and 7 undone: a later migration
+ * schema is rewound to migration 4 (5 to 8 undone: a later migration
  * adds its own undo here) and migrated again. */
 static void test_migration_5_on_existing_lines(void **state)
 {
@@ -923,6 +923,15 @@ static void test_migration_5_on_existing_lines(void **state)
                                     "DROP TABLE plans; DROP INDEX streams_name;"
                                     "DROP INDEX streams_order; DROP INDEX movies_title;"
                                     "DROP INDEX series_title; DROP INDEX lines_state;"
+                                    /* migration 8 (access control) */
+                                    "DROP TABLE access_rules; DROP TABLE ip_bans;"
+                                    "ALTER TABLE lines DROP COLUMN lock_first_ip;"
+                                    "ALTER TABLE lines DROP COLUMN first_ip;"
+                                    "ALTER TABLE lines DROP COLUMN max_daily_ips;"
+                                    "ALTER TABLE lines DROP COLUMN denied_uas;"
+                                    "ALTER TABLE lines DROP COLUMN allowed_countries;"
+                                    "ALTER TABLE lines DROP COLUMN denied_countries;"
+                                    "ALTER TABLE lines DROP COLUMN attack_flagged_at;"
                                     "PRAGMA user_version = 4;"),
                      0);
     assert_int_equal(db_exec(f->db, "INSERT INTO lines (username, password, notes, created_at,"

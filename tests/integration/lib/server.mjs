@@ -233,6 +233,9 @@ export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000,
     // brute-force brake lets through (5 per window): unless a test sets
     // --login-free itself (security.test.mjs), the brake starts late.
     const brake = extra.includes('--login-free') ? [] : ['--login-free', '100000'];
+    // Likewise the bans after failed logins (access control): off unless the
+    // test sets ban-after itself (access.test.mjs).
+    if (!extra.some((a) => String(a).startsWith('ban-after='))) brake.push('--access', 'ban-after=0');
     const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${port}`, ...brake, ...extra];
     const child = spawn(binPath(), args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
