@@ -158,16 +158,15 @@ static const struct route routes[] = {
 };
 
 static const struct admin_schema schemas[] = {
-    {"Device",
-     "{\"type\":\"object\",\"additionalProperties\":false,"
-     "\"required\":[\"id\",\"line_id\",\"username\",\"mac\",\"model\",\"last_seen\","
-     "\"created_at\"],"
-     "\"properties\":{\"id\":{\"type\":\"integer\"},\"line_id\":{\"type\":\"integer\"},"
-     "\"username\":{\"type\":\"string\"},"
-     "\"mac\":{\"type\":\"string\",\"pattern\":\"^([0-9A-F]{2}:){5}[0-9A-F]{2}$\"},"
-     "\"model\":{\"type\":\"string\"},"
-     "\"last_seen\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},"
-     "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"},
+    {"Device", "{\"type\":\"object\",\"additionalProperties\":false,"
+               "\"required\":[\"id\",\"line_id\",\"username\",\"mac\",\"model\",\"last_seen\","
+               "\"created_at\"],"
+               "\"properties\":{\"id\":{\"type\":\"integer\"},\"line_id\":{\"type\":\"integer\"},"
+               "\"username\":{\"type\":\"string\"},"
+               "\"mac\":{\"type\":\"string\",\"pattern\":\"^([0-9A-F]{2}:){5}[0-9A-F]{2}$\"},"
+               "\"model\":{\"type\":\"string\"},"
+               "\"last_seen\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},"
+               "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"},
     {"DeviceCreate",
      "{\"type\":\"object\",\"required\":[\"mac\"],"
      "\"description\":\"the line by line_id or username; mac as 00:1A:79:12:34:56, "
@@ -184,6 +183,6 @@ static const struct admin_schema schemas[] = {
      "\"page_size\":{\"type\":\"integer\"}}}"},
 };
 
-const struct admin_resource admin_res_devices = {
-    "devices", routes, sizeof(routes) / sizeof(routes[0]), schemas,
-    sizeof(schemas) / sizeof(schemas[0])};
+const struct admin_resource admin_res_devices = {"devices", routes,
+                                                 sizeof(routes) / sizeof(routes[0]), schemas,
+                                                 sizeof(schemas) / sizeof(schemas[0])};

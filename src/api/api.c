@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "core/promtext.h"
 #include "http/router.h"
-#include "portal/portal.h"
+#include "api/portal.h"
 #include "stream/live.h"
 #include "vod/relay.h"
 
@@ -847,7 +847,7 @@ static void h_short_live(const struct route_match *m, struct http_request *req,
     api_stream(&r, "live", m->params[2]);
 }
 
-/* The MAG portal (portal/portal.c): the JSON API, the page, the play links. */
+/* The MAG portal (api/portal.c): the JSON API, the page, the play links. */
 static void h_portal(const struct route_match *m, struct http_request *req,
                      struct http_response *res)
 {

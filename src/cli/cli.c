@@ -84,7 +84,6 @@ static const struct cli_cmd commands[] = {
     {"log", cli_log}, /* the running server's log levels */
     {"access", cli_access},
     {"ban", cli_ban},
-    {"device", cli_device},
     {NULL, NULL},
 };
 
@@ -100,6 +99,8 @@ int cli_main(int argc, char **argv)
     /* Not in the table above: one more row makes clang-format re-pack it. */
     if (argc >= 2 && strcmp(argv[1], "config") == 0)
         return cli_config(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "device") == 0)
+        return cli_device(argc - 1, argv + 1);
     if (argc > 2 && strcmp(argv[1], "help") == 0) {
         /* "xtreamd help line" == "xtreamd line --help" */
         char *sub[] = {argv[2], "--help", NULL};

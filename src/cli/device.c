@@ -23,9 +23,11 @@ static const char usage_device[] =
     "  MAC: six hex pairs (00:1A:79:12:34:56, 00-1a-79-12-34-56 or 001A79123456),\n"
     "  stored in upper case with colons.\n";
 
-static const struct cli_field_name names[] = {
-    {"mac", "--mac"}, {"username", "--line"}, {"line_id", "--line"}, {"model", "--model"},
-    {NULL, NULL}};
+static const struct cli_field_name names[] = {{"mac", "--mac"},
+                                              {"username", "--line"},
+                                              {"line_id", "--line"},
+                                              {"model", "--model"},
+                                              {NULL, NULL}};
 
 static int device_add(int argc, char **argv)
 {

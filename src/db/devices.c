@@ -8,7 +8,7 @@
 #include "db/db_sqlite.h"
 
 #define DEVICE_COLS                                                                                \
-    "SELECT d.id, d.line_id, l.username, d.mac, d.model, d.serial, COALESCE(d.last_seen, 0),"     \
+    "SELECT d.id, d.line_id, l.username, d.mac, d.model, d.serial, COALESCE(d.last_seen, 0),"      \
     " d.created_at FROM devices d JOIN lines l ON l.id = d.line_id"
 
 static int fill(void *ctx, sqlite3_stmt *st, void *row)

@@ -52,7 +52,8 @@ int dom_device_add(struct db *db, const struct dom_device_in *in, int64_t *id, s
     if (!in->mac || !*in->mac)
         dom_err_field(e, "mac", "required", "a MAC address is required");
     else if (!dom_mac_normalise(in->mac, strlen(in->mac), mac))
-        dom_err_field(e, "mac", "format", "not a MAC address (six hex pairs, e.g. 00:1A:79:12:34:56)");
+        dom_err_field(e, "mac", "format",
+                      "not a MAC address (six hex pairs, e.g. 00:1A:79:12:34:56)");
     if (in->model && strlen(in->model) > 63)
         dom_err_field(e, "model", "too_long", "at most 63 characters");
     int64_t line_id = in->line_id;
@@ -115,7 +116,8 @@ int dom_device_delete_mac(struct db *db, const char *mac_in, struct dom_error *e
 {
     char mac[18];
     if (!mac_in || !dom_mac_normalise(mac_in, strlen(mac_in), mac))
-        return dom_err_field(e, "mac", "format", "not a MAC address (six hex pairs, e.g. 00:1A:79:12:34:56)");
+        return dom_err_field(e, "mac", "format",
+                             "not a MAC address (six hex pairs, e.g. 00:1A:79:12:34:56)");
     struct db_device d;
     int rc = db_device_get_mac(db, mac, &d);
     if (rc == -ENOENT)

@@ -1,6 +1,6 @@
 /*
  * domain/devices: MAC-bound set-top boxes (issue 13 item 7). A device binds a
- * MAC address to a line; the MAG portal (portal/portal.c) finds the line of a
+ * MAC address to a line; the MAG portal (api/portal.c) finds the line of a
  * box by its MAC. The CLI (`xtreamd device`) and the admin API
  * (`/api/v1/devices`) call these services. Any thread.
  */
@@ -30,8 +30,7 @@ struct dom_device_in {
 
 /* Binds in->mac to the line. Field errors: "mac" (format, conflict),
  * "line_id"/"username" (required, unknown), "model" (too_long). */
-int dom_device_add(struct db *db, const struct dom_device_in *in, int64_t *id,
-                   struct dom_error *e);
+int dom_device_add(struct db *db, const struct dom_device_in *in, int64_t *id, struct dom_error *e);
 int dom_device_get(struct db *db, int64_t id, struct db_device *out, struct dom_error *e);
 /* line: a username or NULL for every line. */
 int dom_device_list(struct db *db, const char *line, struct db_device **out, size_t *n,

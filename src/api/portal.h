@@ -13,8 +13,8 @@
  * the play token of create_link (/play/TOKEN: kind, MAC, item, expiry; valid
  * PORTAL_PLAY_TTL seconds; never the password). Loop thread only.
  */
-#ifndef XTREAMD_PORTAL_PORTAL_H
-#define XTREAMD_PORTAL_PORTAL_H
+#ifndef XTREAMD_API_PORTAL_H
+#define XTREAMD_API_PORTAL_H
 
 #include <stdbool.h>
 #include <stddef.h>

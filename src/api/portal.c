@@ -4,7 +4,7 @@
  * text/javascript with no-cache headers; numbers-as-strings where the
  * portals send strings (channel `number`, genre ids).
  */
-#include "portal/portal.h"
+#include "api/portal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -83,8 +83,7 @@ bool portal_cookie_mac(const char *cookie, char out[18])
             size_t n = 0;
             for (size_t i = 4; i < len; i++) {
                 int c = (unsigned char)p[i];
-                if (c == '%' && i + 2 < len && hexval(p[i + 1]) >= 0 &&
-                    hexval(p[i + 2]) >= 0) {
+                if (c == '%' && i + 2 < len && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
                     c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
                     i += 2;
                 }
@@ -502,8 +501,7 @@ static int itv_list(struct portal *p, struct jsonw *w, bool paged)
 static const struct cat_stream *visible_stream(struct portal *p, int64_t id)
 {
     const struct cat_stream *s = id >= 0 ? catalog_stream(p->r->cat, id) : NULL;
-    if (s && !cat_view_has_stream(p->view, p->r->cat,
-                                  index_of(p->r->cat->streams, s, sizeof(*s))))
+    if (s && !cat_view_has_stream(p->view, p->r->cat, index_of(p->r->cat->streams, s, sizeof(*s))))
         s = NULL;
     return s;
 }
@@ -539,8 +537,7 @@ static void write_progs(struct portal *p, struct jsonw *w, const struct cat_stre
                         int64_t until, size_t max)
 {
     const struct cat_guide_channel *g =
-        s && s->epg_channel_id ? cat_guide_find(catalog_guide(p->r->cat), s->epg_channel_id)
-                               : NULL;
+        s && s->epg_channel_id ? cat_guide_find(catalog_guide(p->r->cat), s->epg_channel_id) : NULL;
     jsonw_arr_begin(w);
     if (g) {
         size_t i = cat_guide_first_from(g, from);
