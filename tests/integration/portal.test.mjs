@@ -23,6 +23,7 @@ let chan;
 
 before(async () => {
   dataDir = await makeDataDir('portal');
+  await cliOk(['demo', '--data', dataDir]); // movies, a series and a guide
   await cliOk(['line', 'add', 'hotel-room-12', PW, '--data', dataDir, '--max-connections', '0']);
   const r = await cliOk(['stream', 'add', 'Lobby TV', '--source', LAVFI_SMALL, '--category', 'Hotel', '--data', dataDir]);
   chan = Number(r.stdout.trim());
@@ -118,7 +119,8 @@ describe('a MAG box', () => {
     assert.equal(ch.tv_genre_id, hotel.id);
 
     const all = js(await box('/portal.php', { type: 'itv', action: 'get_all_channels' }, { token }));
-    assert.deepEqual(all.js.data.map((c) => c.id), [chan]);
+    assert.ok(all.js.data.some((c) => c.id === chan));
+    assert.equal(all.js.total_items, all.js.data.length);
 
     const link = js(await box('/portal.php', { type: 'itv', action: 'create_link', cmd: ch.cmd, forced_storage: 'undefined', disable_ad: '0' }, { token }));
     assert.equal(link.js.error, '');
@@ -169,6 +171,76 @@ describe('a MAG box', () => {
     assert.equal(row.route, '/portal.php');
     assert.equal(row.ip, '127.0.0.1');
     assert.equal(row.user_agent, UA);
+  });
+});
+
+describe('guide, movies and series', () => {
+  let token;
+  before(async () => {
+    token = js(await box('/portal.php', { type: 'stb', action: 'handshake' })).js.token;
+  });
+  const call = async (params) => js(await box('/portal.php', params, { token })).js;
+
+  it('get_short_epg and get_epg_info come from the guide', async () => {
+    const all = await call({ type: 'itv', action: 'get_all_channels' });
+    const withGuide = all.data.filter((c) => c.xmltv_id);
+    assert.ok(withGuide.length > 0, 'the demo maps its channels to its guide');
+    const ch = withGuide[0];
+    const short = await call({ type: 'itv', action: 'get_short_epg', ch_id: String(ch.id), size: '3' });
+    assert.equal(short.length, 3, JSON.stringify(short).slice(0, 300));
+    const now = Date.now() / 1000;
+    assert.ok(short[0].start_timestamp <= now && short[0].stop_timestamp > now, 'the first is on air');
+    for (const p of short) {
+      assert.equal(p.ch_id, String(ch.id));
+      assert.match(p.time, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      assert.match(p.t_time, /^\d\d:\d\d$/);
+      assert.equal(p.duration, p.stop_timestamp - p.start_timestamp);
+      assert.equal(p.real_id, `${ch.id}_${p.start_timestamp}`);
+      assert.ok(p.name);
+    }
+    const info = await call({ type: 'itv', action: 'get_epg_info', period: '2' });
+    const progs = info.data[String(ch.id)];
+    assert.ok(Array.isArray(progs) && progs.length >= 1, JSON.stringify(info).slice(0, 300));
+    assert.ok(progs.every((p) => p.start_timestamp < now + 2 * 3600));
+  });
+
+  it('vod categories, ordered list and a movie link that plays', async () => {
+    const cats = await call({ type: 'vod', action: 'get_categories' });
+    assert.equal(cats[0].id, '*');
+    const demo = cats.find((c) => c.title === 'Demo Movies');
+    assert.ok(demo, JSON.stringify(cats));
+    const list = await call({ type: 'vod', action: 'get_ordered_list', category: demo.id, p: '1', sortby: 'added' });
+    assert.equal(list.total_items, 4);
+    assert.equal(list.data.length, 4);
+    const m = list.data[0];
+    assert.equal(m.is_movie, 1);
+    const link = await call({ type: 'vod', action: 'create_link', cmd: m.cmd });
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    const res = await request(srv.port, 'GET', url.pathname, { headers: { Range: 'bytes=0-99' }, adminToken: false });
+    assert.equal(res.status, 206, res.text.slice(0, 200));
+    assert.equal(res.raw.length, 100);
+  });
+
+  it('series categories, seasons and an episode link', async () => {
+    const cats = await call({ type: 'series', action: 'get_categories' });
+    const demo = cats.find((c) => c.title === 'Demo Series');
+    assert.ok(demo, JSON.stringify(cats));
+    const list = await call({ type: 'series', action: 'get_ordered_list', category: demo.id, p: '1' });
+    assert.ok(list.total_items >= 1);
+    const show = list.data[0];
+    assert.equal(show.is_series, 1);
+    const seasons = await call({ type: 'series', action: 'get_ordered_list', movie_id: show.id });
+    assert.equal(seasons.total_items, 2, JSON.stringify(seasons).slice(0, 300));
+    const s1 = seasons.data[0];
+    assert.ok(s1.series.length >= 1);
+    const link = await call({ type: 'vod', action: 'create_link', cmd: s1.cmd, series: String(s1.series[0]) });
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    const res = await request(srv.port, 'GET', url.pathname, { headers: { Range: 'bytes=0-99' }, adminToken: false });
+    assert.equal(res.status, 206, res.text.slice(0, 200));
+    const none = await call({ type: 'vod', action: 'create_link', cmd: s1.cmd, series: '999' });
+    assert.equal(none.error, 'player_file_missing');
   });
 });
 
