@@ -236,18 +236,50 @@ static const char *param(const struct portal *p, const char *k)
     return v ? v : "";
 }
 
+/* The refusal log's view of the call (route: the first path segment). */
+static void access_req_of(struct api_req *r, struct access_req *q, char *route, size_t n)
+{
+    snprintf(route, n, "/%.60s", r->req->segment_count ? r->req->segments[0] : "");
+    *q = (struct access_req){.ip = r->req->client_ip,
+                             .user_agent = http_request_header(r->req, "User-Agent"),
+                             .route = route,
+                             .username = NULL,
+                             .now = r->now};
+}
+
 static void refusal(struct api_req *r, const char *mac_given)
 {
     char route[72];
-    snprintf(route, sizeof(route), "/%.60s", r->req->segment_count ? r->req->segments[0] : "");
-    struct access_req q = {.ip = r->req->client_ip,
-                           .user_agent = http_request_header(r->req, "User-Agent"),
-                           .route = route,
-                           .username = NULL,
-                           .now = r->now};
+    struct access_req q;
+    access_req_of(r, &q, route, sizeof(route));
     char detail[40];
     snprintf(detail, sizeof(detail), "mac %s", mac_given);
     access_refused(r->api->access, "MAC_UNKNOWN", NULL, &q, detail);
+}
+
+/* Bans and the global address, user-agent and country rules, before any MAC
+ * is looked at (a banned scanner learns nothing); false after answering 403. */
+static bool global_ok(struct api_req *r)
+{
+    char route[72];
+    struct access_req q;
+    access_req_of(r, &q, route, sizeof(route));
+    int64_t retry = 0;
+    bool log_it = false;
+    const char *why = access_check_global(r->api->access, &q, &retry, &log_it);
+    if (!why)
+        return true;
+    if (log_it)
+        access_refused(r->api->access, why, NULL, &q, NULL);
+    if (retry > 0) {
+        char v[24];
+        snprintf(v, sizeof(v), "%lld", (long long)retry);
+        http_response_header(r->res, "Retry-After", v);
+    }
+    char msg[80];
+    snprintf(msg, sizeof(msg), "access denied (%s)\n", why);
+    api_text_error(r, 403, msg);
+    return false;
 }
 
 /* ---- stb ---- */
@@ -917,6 +949,8 @@ void api_portal(struct api_req *r)
     if (!p.action)
         p.action = "";
     api_cors(r, false);
+    if (!global_ok(r))
+        return;
     const char *qmac = http_request_param(r->req, "mac");
     bool have_mac = portal_cookie_mac(http_request_header(r->req, "Cookie"), p.mac) ||
                     (qmac && dom_mac_normalise(qmac, strlen(qmac), p.mac));

@@ -42,7 +42,7 @@ after(async () => {
 });
 
 /** One portal call as a MAG box makes it. */
-function box(endpoint, params, { mac = MAC, token } = {}) {
+function box(endpoint, params, { mac = MAC, token, from } = {}) {
   const q = new URLSearchParams({ ...params, JsHttpRequest: '1-xml' });
   const headers = {
     'User-Agent': UA,
@@ -51,7 +51,7 @@ function box(endpoint, params, { mac = MAC, token } = {}) {
     Referer: `http://127.0.0.1:${srv.port}/c/`,
   };
   if (token) headers.Authorization = `Bearer ${token}`;
-  return request(srv.port, 'GET', `${endpoint}?${q}`, { headers, adminToken: false });
+  return request(srv.port, 'GET', `${endpoint}?${q}`, { headers, adminToken: false, localAddress: from });
 }
 
 function js(res) {
@@ -171,6 +171,29 @@ describe('a MAG box', () => {
     assert.equal(row.route, '/portal.php');
     assert.equal(row.ip, '127.0.0.1');
     assert.equal(row.user_agent, UA);
+  });
+});
+
+describe('global access rules', () => {
+  it('a denied address is refused before its MAC is looked at, with its refusal row', async () => {
+    const rule = await adminOk('POST', '/api/v1/access/rules', { kind: 'ip_deny', value: '127.0.0.9/32', note: 'portal test' });
+    try {
+      let last;
+      await pollUntil(async () => {
+        last = await box('/portal.php', { type: 'stb', action: 'handshake' }, { from: '127.0.0.9' });
+        return last.status === 403;
+      }, POLL);
+      assert.match(last.text, /access denied \(IP_DENIED\)/);
+      // The same box from another address is served.
+      js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { from: '127.0.0.8' }));
+      const { value: row } = await pollUntil(async () => {
+        const r = await adminOk('GET', '/api/v1/access/refusals?reason=IP_DENIED&ip=127.0.0.9');
+        return r.items[0];
+      }, POLL);
+      assert.equal(row.route, '/portal.php');
+    } finally {
+      await adminOk('DELETE', `/api/v1/access/rules/${rule.id}`);
+    }
   });
 });
 
