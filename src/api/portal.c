@@ -1091,7 +1091,7 @@ static const char page_html[] =
     "</head><body><h1>xtreamd</h1><div id=\"msg\"></div><ul id=\"list\"></ul>\n"
     "<video id=\"v\" style=\"display:none;width:100%\" controls></video>\n"
     "<script>\n"
-    "var api = location.pathname.replace(/\\/c\\/?.*$/, '') + '/portal.php';\n"
+    "var api = location.pathname.replace(/\\/(index\\.html)?$/, '') + '/portal.php';\n"
     "var token = '', chans = [], sel = 0;\n"
     "var player = window.gSTB || window.stb || null;\n"
     "function call(q, cb) {\n"

@@ -81,6 +81,10 @@ describe('a MAG box', () => {
       assert.match(res.text, /portal\.php/);
       assert.match(res.text, /action=handshake/);
       assert.doesNotMatch(res.text, /Stalker Middleware|Infomir/i);
+      // The page calls <its own directory>/portal.php: that route answers.
+      assert.match(res.text, /location\.pathname\.replace\(\/\\\/\(index\\\.html\)\?\$\/, ''\) \+ '\/portal\.php'/);
+      const api = `${p.replace(/\/(index\.html)?$/, '')}/portal.php`;
+      assert.match(js(await box(api, { type: 'stb', action: 'handshake' })).js.token, /^[0-9a-f]{32}$/, api);
     }
   });
 
