@@ -15,6 +15,7 @@ extern const struct admin_resource admin_res_content;
 extern const struct admin_resource admin_res_plans;
 extern const struct admin_resource admin_res_settings;
 extern const struct admin_resource admin_res_access;
+extern const struct admin_resource admin_res_devices;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -28,6 +29,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_plans,
     &admin_res_settings,
     &admin_res_access,
+    &admin_res_devices,
     NULL,
 };
 // clang-format on

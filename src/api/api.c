@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/promtext.h"
 #include "http/router.h"
+#include "api/portal.h"
 #include "stream/live.h"
 #include "vod/relay.h"
 
@@ -846,6 +847,31 @@ static void h_short_live(const struct route_match *m, struct http_request *req,
     api_stream(&r, "live", m->params[2]);
 }
 
+/* The MAG portal (api/portal.c): the JSON API, the page, the play links. */
+static void h_portal(const struct route_match *m, struct http_request *req,
+                     struct http_response *res)
+{
+    struct api_req r;
+    if (client_begin(&r, m, req, res))
+        api_portal(&r);
+}
+
+static void h_portal_page(const struct route_match *m, struct http_request *req,
+                          struct http_response *res)
+{
+    struct api_req r;
+    if (client_begin(&r, m, req, res))
+        api_portal_page(&r);
+}
+
+static void h_portal_play(const struct route_match *m, struct http_request *req,
+                          struct http_response *res)
+{
+    struct api_req r;
+    if (client_begin(&r, m, req, res))
+        api_portal_play(&r, m->params[0]);
+}
+
 /* Every client route takes GET, HEAD and POST (players post forms). */
 #define CM (ROUTE_GET | ROUTE_POST)
 #define CLIENT(pattern, fn, auth, ext)                                                             \
@@ -880,6 +906,17 @@ static const struct route client_routes[] = {
     CLIENT("/streaming/clients_movie.php", h_streaming_php, ROUTE_AUTH_LINE, "clients_movie.php"),
     CLIENT("/streaming/timeshift.php", h_streaming_php, ROUTE_AUTH_LINE, "timeshift.php"),
     CLIENT("/images/{kind}/{id}/{which}", h_images, ROUTE_AUTH_NONE, NULL),
+    CLIENT("/portal.php", h_portal, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/server/load.php", h_portal, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/c/portal.php", h_portal, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/c/server/load.php", h_portal, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/stalker_portal/server/load.php", h_portal, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/stalker_portal/c/portal.php", h_portal, ROUTE_AUTH_LINE, NULL),
+    CLIENT("/c", h_portal_page, ROUTE_AUTH_NONE, NULL),
+    CLIENT("/c/index.html", h_portal_page, ROUTE_AUTH_NONE, NULL),
+    CLIENT("/stalker_portal/c", h_portal_page, ROUTE_AUTH_NONE, NULL),
+    CLIENT("/stalker_portal/c/index.html", h_portal_page, ROUTE_AUTH_NONE, NULL),
+    CLIENT("/play/{token}", h_portal_play, ROUTE_AUTH_LINE, NULL),
     ENGINE("/hls/{token}/{segment}", h_hls, ROUTE_AUTH_LINE),
     ENGINE("/metrics", h_metrics, ROUTE_AUTH_METRICS),
     {CM, "/{username}/{password}/{stream}", h_short_live, short_live_accept, ROUTE_AUTH_LINE, NULL,

@@ -195,6 +195,22 @@ int catalog_finish(struct catalog *c)
     return 0;
 }
 
+const struct cat_line *catalog_device_line(const struct catalog *c, const char *mac)
+{
+    size_t lo = 0, hi = c->device_count;
+    while (lo < hi) { /* binary search: devices are sorted by MAC */
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(c->devices[mid].mac, mac);
+        if (cmp == 0)
+            return catalog_line(c, c->devices[mid].username);
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 const struct cat_line *catalog_line(const struct catalog *c, const char *username)
 {
     const struct catalog_priv *p = c->priv;

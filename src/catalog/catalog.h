@@ -157,6 +157,12 @@ struct cat_ban {
     int64_t until, strikes;
 };
 
+/* A MAC-bound device (MAG portal): the MAC in upper case with colons. */
+struct cat_device {
+    const char *mac;
+    const char *username; /* its line's */
+};
+
 struct cat_view; /* what one set of bouquets can see; see view.c */
 
 struct catalog {
@@ -179,6 +185,8 @@ struct catalog {
     size_t access_rule_count;
     struct cat_ban *bans; /* every row kept (expired ones carry strikes) */
     size_t ban_count;
+    struct cat_device *devices; /* sorted by mac (strcmp) */
+    size_t device_count;
     /* internals (catalog.c): string arena, hash indexes, bouquet items, caches */
     struct catalog_priv *priv;
 };
@@ -195,6 +203,8 @@ struct catalog *catalog_ref(struct catalog *c);
 void catalog_unref(struct catalog *c);
 
 const struct cat_line *catalog_line(const struct catalog *c, const char *username);
+/* The line a device MAC ("00:1A:79:..", normalised) is bound to, or NULL. */
+const struct cat_line *catalog_device_line(const struct catalog *c, const char *mac);
 const struct cat_category *catalog_category(const struct catalog *c, enum cat_kind kind,
                                             int64_t id);
 const struct cat_stream *catalog_stream(const struct catalog *c, int64_t id);

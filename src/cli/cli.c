@@ -33,6 +33,7 @@ static const char usage_text[] =
     "  token       add, list and revoke admin API tokens (for scripts)\n"
     "  access      access rules of lines and global ones, the refusal log\n"
     "  ban         list and lift IP bans (brute-force protection)\n"
+    "  device      add, list and delete MAC-bound set-top boxes (MAG portal)\n"
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
     "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
@@ -98,6 +99,8 @@ int cli_main(int argc, char **argv)
     /* Not in the table above: one more row makes clang-format re-pack it. */
     if (argc >= 2 && strcmp(argv[1], "config") == 0)
         return cli_config(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "device") == 0)
+        return cli_device(argc - 1, argv + 1);
     if (argc > 2 && strcmp(argv[1], "help") == 0) {
         /* "xtreamd help line" == "xtreamd line --help" */
         char *sub[] = {argv[2], "--help", NULL};
@@ -111,7 +114,7 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "plan") == 0 || strcmp(argv[2], "config") == 0 ||
             strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0 ||
             strcmp(argv[2], "log") == 0 || strcmp(argv[2], "access") == 0 ||
-            strcmp(argv[2], "ban") == 0)
+            strcmp(argv[2], "ban") == 0 || strcmp(argv[2], "device") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

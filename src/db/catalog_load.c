@@ -489,6 +489,24 @@ static void load_access(struct loader *l)
                          ban_row, NULL, &c->ban_count);
 }
 
+static void device_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+{
+    struct cat_device *d = elem;
+    (void)ctx;
+    d->mac = dup_col(l, st, 0);
+    d->username = dup_col(l, st, 1);
+}
+
+/* MAC-bound devices (MAG portal), sorted by MAC for catalog_device_line(). */
+static void load_devices(struct loader *l)
+{
+    struct catalog *c = l->c;
+    c->devices = load_table(l, "SELECT count(*) FROM devices",
+                            "SELECT d.mac, l.username FROM devices d JOIN lines l"
+                            " ON l.id = d.line_id ORDER BY d.mac",
+                            sizeof(*c->devices), device_row, NULL, &c->device_count);
+}
+
 static void load_lines(struct loader *l)
 {
     struct catalog *c = l->c;
@@ -734,6 +752,7 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     l.hash_rows = false; /* lines: no view-scoped response embeds them */
     load_lines(&l);
     load_access(&l);
+    load_devices(&l);
     c->priv->content_hash = l.hash;
     if (!l.err)
         load_guide(&l, prev);

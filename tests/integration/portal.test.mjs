@@ -1,0 +1,318 @@
+// Issue 13 item 7: MAC-bound devices and the MAG portal (shared/docs
+// wave2-research.md §E, xtream-api.md §8). A box's start-up sequence is
+// replayed as a MAG sends it (its User-Agent and X-User-Agent, the mac
+// cookie, the bearer token from the handshake) through get_profile, the
+// genres, the ordered list and create_link, and the returned link is played
+// and decoded with ffprobe (a lavfi channel). An unknown MAC is refused with a
+// MAC_UNKNOWN refusal row; devices are managed with the CLI and the API.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
+import { request } from './lib/http.mjs';
+import { LAVFI_SMALL, ffprobe, tsViewer } from './lib/live.mjs';
+
+const PW = 'Pw.portal-1';
+const MAC = '00:1A:79:00:00:01';
+const POLL = { timeoutMs: 20000, intervalMs: 100 };
+const UA = 'Mozilla/5.0 (QtEmbedded; U; Linux; C) AppleWebKit/533.3 (KHTML, like Gecko) MAG200 stbapp ver: 2 rev: 250 Safari/533.3';
+let dataDir;
+let srv;
+let chan;
+
+before(async () => {
+  dataDir = await makeDataDir('portal');
+  await cliOk(['demo', '--data', dataDir]); // movies, a series and a guide
+  await cliOk(['line', 'add', 'hotel-room-12', PW, '--data', dataDir, '--max-connections', '0']);
+  const r = await cliOk(['stream', 'add', 'Lobby TV', '--source', LAVFI_SMALL, '--category', 'Hotel', '--data', dataDir]);
+  chan = Number(r.stdout.trim());
+  // The MAC in another accepted form: stored upper case with colons.
+  const add = await cliOk(['device', 'add', '--line', 'hotel-room-12', '--mac', '00-1a-79-00-00-01', '--model', 'MAG250', '--data', dataDir]);
+  assert.match(add.stdout, /00:1A:79:00:00:01 bound to line hotel-room-12/);
+  srv = await startServer(dataDir, ['--channel-idle', '3']);
+});
+
+after(async () => {
+  try {
+    if (srv) await srv.stopClean();
+  } finally {
+    await removeDir(dataDir);
+  }
+});
+
+/** One portal call as a MAG box makes it. */
+function box(endpoint, params, { mac = MAC, token, from } = {}) {
+  const q = new URLSearchParams({ ...params, JsHttpRequest: '1-xml' });
+  const headers = {
+    'User-Agent': UA,
+    'X-User-Agent': 'Model: MAG250; Link: Ethernet',
+    Cookie: `mac=${encodeURIComponent(mac)}; stb_lang=en; timezone=Europe/Paris`,
+    Referer: `http://127.0.0.1:${srv.port}/c/`,
+  };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return request(srv.port, 'GET', `${endpoint}?${q}`, { headers, adminToken: false, localAddress: from });
+}
+
+function js(res) {
+  assert.equal(res.status, 200, res.text.slice(0, 300));
+  assert.match(res.headers['content-type'], /^text\/javascript/);
+  assert.match(res.headers['cache-control'], /no-cache/);
+  const body = res.json();
+  assert.ok('js' in body, `a {"js": ...} body: ${res.text.slice(0, 200)}`);
+  return body;
+}
+
+async function adminOk(method, target, body) {
+  const res = await request(srv.port, method, target, {
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(res.status >= 200 && res.status < 300, `${method} ${target}: ${res.status} ${res.text.slice(0, 400)}`);
+  return res.status === 204 ? null : res.json();
+}
+
+describe('a MAG box', () => {
+  it('loads our own portal page at /c/', async () => {
+    for (const p of ['/c/', '/stalker_portal/c/']) {
+      const res = await request(srv.port, 'GET', p, { headers: { 'User-Agent': UA }, adminToken: false });
+      assert.equal(res.status, 200, p);
+      assert.match(res.headers['content-type'], /^text\/html/);
+      assert.match(res.text, /portal\.php/);
+      assert.match(res.text, /action=handshake/);
+      assert.doesNotMatch(res.text, /Stalker Middleware|Infomir/i);
+      // The page calls <its own directory>/portal.php: that route answers.
+      assert.match(res.text, /location\.pathname\.replace\(\/\\\/\(index\\\.html\)\?\$\/, ''\) \+ '\/portal\.php'/);
+      const api = `${p.replace(/\/(index\.html)?$/, '')}/portal.php`;
+      assert.match(js(await box(api, { type: 'stb', action: 'handshake' })).js.token, /^[0-9a-f]{32}$/, api);
+    }
+  });
+
+  it('replays the start-up sequence to a link that ffprobe decodes', async (t) => {
+    // The portal is reached under every URL boxes use; the sequence runs on /portal.php.
+    const hs = js(await box('/portal.php', { type: 'stb', action: 'handshake', token: '', prehash: '0' }));
+    const token = hs.js.token;
+    assert.match(token, /^[0-9a-f]{32}$/);
+
+    const prof = js(await box('/portal.php', { type: 'stb', action: 'get_profile', hd: '1', sn: '0123456789ABC', stb_type: 'MAG250', ver: 'ImageDescription: 0.2.18-r14-pub-250', device_id: '', device_id2: '', signature: '', auth_second_step: '1', not_valid_token: '0', hw_version: '1.7-BD-00' }, { token }));
+    assert.equal(prof.js.status, 0);
+    assert.equal(prof.js.mac, MAC);
+    assert.equal(typeof prof.js.watchdog_timeout, 'number');
+    assert.equal(prof.js.timeslot, 40);
+    assert.equal(prof.js.store_auth_data_on_stb, false);
+
+    const acct = js(await box('/portal.php', { type: 'account_info', action: 'get_main_info' }, { token }));
+    assert.equal(acct.js.mac, MAC);
+    assert.equal(acct.js.phone, 'Unlimited');
+
+    const genres = js(await box('/server/load.php', { type: 'itv', action: 'get_genres' }, { token }));
+    assert.equal(genres.js[0].id, '*');
+    const hotel = genres.js.find((g) => g.title === 'Hotel');
+    assert.ok(hotel, JSON.stringify(genres.js));
+    assert.equal(typeof hotel.id, 'string');
+
+    const list = js(await box('/stalker_portal/server/load.php', { type: 'itv', action: 'get_ordered_list', genre: hotel.id, fav: '0', sortby: 'number', p: '1' }, { token }));
+    assert.equal(list.js.total_items, 1);
+    assert.equal(list.js.max_page_items, 14);
+    assert.equal(list.js.cur_page, 1);
+    const ch = list.js.data[0];
+    assert.equal(ch.id, chan);
+    assert.equal(ch.name, 'Lobby TV');
+    assert.equal(typeof ch.number, 'string', 'number is a string (pvr.stalker reads it with asCString)');
+    assert.match(ch.cmd, /^ffmpeg http:\/\/localhost\/ch\/\d+_$/);
+    assert.equal(ch.tv_genre_id, hotel.id);
+
+    const all = js(await box('/portal.php', { type: 'itv', action: 'get_all_channels' }, { token }));
+    assert.ok(all.js.data.some((c) => c.id === chan));
+    assert.equal(all.js.total_items, all.js.data.length);
+
+    const link = js(await box('/portal.php', { type: 'itv', action: 'create_link', cmd: ch.cmd, forced_storage: 'undefined', disable_ad: '0' }, { token }));
+    assert.equal(link.js.error, '');
+    assert.equal(link.streamer_id, 0, 'the keys beside js');
+    const url = link.js.cmd.replace(/^[^ ]* /, '');
+    assert.match(url, /\/play\/[0-9a-f]+$/);
+    assert.ok(!url.includes(PW), 'the link never carries the password');
+
+    const target = new URL(url).pathname;
+    const v = await tsViewer(srv.port, target);
+    assert.equal(v.status, 200);
+    assert.equal(v.headers['content-type'], 'video/mp2t');
+    // A cold channel: wait for 200 KB of TS on a loaded machine, then decode it.
+    await pollUntil(() => v.bytes > 200000 || v.ended, { timeoutMs: 60000, intervalMs: 100 });
+    v.close();
+    const f = path.join(dataDir, 'portal.ts');
+    await writeFile(f, v.buffer());
+    const probe = await ffprobe(f);
+    t.diagnostic(`codecs ${probe.streams.map((s) => s.codec_name)}`);
+    assert.deepEqual(probe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+
+    const ev = js(await box('/portal.php', { type: 'watchdog', action: 'get_events', init: '0', cur_play_type: '1', event_active_id: '0' }, { token }));
+    assert.deepEqual(ev.js, { data: { msgs: 0, additional_services_on: 1 } });
+    const out = js(await box('/portal.php', { type: 'stb', action: 'logout' }, { token }));
+    assert.equal(out.js, true);
+  });
+
+  it('refuses a call without the bearer token, and a forged or expired play link', async () => {
+    const res = await box('/portal.php', { type: 'itv', action: 'get_genres' });
+    assert.equal(res.text, 'Authorization failed.');
+    const bad = await request(srv.port, 'GET', `/play/${'ab'.repeat(39)}`, { adminToken: false });
+    assert.equal(bad.status, 403);
+  });
+
+  it('refuses an unknown MAC with status 1 and a MAC_UNKNOWN refusal row', async () => {
+    const other = '00:1A:79:FF:FF:FE';
+    const hs = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac: other }));
+    assert.match(hs.js.token, /^[0-9a-f]{32}$/, 'the same shape as for a known MAC');
+    const prof = js(await box('/portal.php', { type: 'stb', action: 'get_profile', sn: '1' }, { mac: other, token: hs.js.token }));
+    assert.equal(prof.js.status, 1);
+    assert.ok(prof.js.block_msg);
+    const genres = await box('/portal.php', { type: 'itv', action: 'get_genres' }, { mac: other, token: hs.js.token });
+    assert.equal(genres.text, 'Authorization failed.');
+    const { value: row } = await pollUntil(async () => {
+      const r = await adminOk('GET', '/api/v1/access/refusals?reason=MAC_UNKNOWN');
+      return r.items.find((x) => x.detail?.includes(other));
+    }, POLL);
+    assert.equal(row.route, '/portal.php');
+    assert.equal(row.ip, '127.0.0.1');
+    assert.equal(row.user_agent, UA);
+  });
+});
+
+describe('global access rules', () => {
+  it('a denied address is refused before its MAC is looked at, with its refusal row', async () => {
+    const rule = await adminOk('POST', '/api/v1/access/rules', { kind: 'ip_deny', value: '127.0.0.9/32', note: 'portal test' });
+    try {
+      let last;
+      await pollUntil(async () => {
+        last = await box('/portal.php', { type: 'stb', action: 'handshake' }, { from: '127.0.0.9' });
+        return last.status === 403;
+      }, POLL);
+      assert.match(last.text, /access denied \(IP_DENIED\)/);
+      // The same box from another address is served.
+      js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { from: '127.0.0.8' }));
+      const { value: row } = await pollUntil(async () => {
+        const r = await adminOk('GET', '/api/v1/access/refusals?reason=IP_DENIED&ip=127.0.0.9');
+        return r.items[0];
+      }, POLL);
+      assert.equal(row.route, '/portal.php');
+    } finally {
+      await adminOk('DELETE', `/api/v1/access/rules/${rule.id}`);
+    }
+  });
+});
+
+describe('guide, movies and series', () => {
+  let token;
+  before(async () => {
+    token = js(await box('/portal.php', { type: 'stb', action: 'handshake' })).js.token;
+  });
+  const call = async (params) => js(await box('/portal.php', params, { token })).js;
+
+  it('get_short_epg and get_epg_info come from the guide', async () => {
+    const all = await call({ type: 'itv', action: 'get_all_channels' });
+    const withGuide = all.data.filter((c) => c.xmltv_id);
+    assert.ok(withGuide.length > 0, 'the demo maps its channels to its guide');
+    const ch = withGuide[0];
+    const short = await call({ type: 'itv', action: 'get_short_epg', ch_id: String(ch.id), size: '3' });
+    assert.equal(short.length, 3, JSON.stringify(short).slice(0, 300));
+    const now = Date.now() / 1000;
+    assert.ok(short[0].start_timestamp <= now && short[0].stop_timestamp > now, 'the first is on air');
+    for (const p of short) {
+      assert.equal(p.ch_id, String(ch.id));
+      assert.match(p.time, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      assert.match(p.t_time, /^\d\d:\d\d$/);
+      assert.equal(p.duration, p.stop_timestamp - p.start_timestamp);
+      assert.equal(p.real_id, `${ch.id}_${p.start_timestamp}`);
+      assert.ok(p.name);
+    }
+    const info = await call({ type: 'itv', action: 'get_epg_info', period: '2' });
+    const progs = info.data[String(ch.id)];
+    assert.ok(Array.isArray(progs) && progs.length >= 1, JSON.stringify(info).slice(0, 300));
+    assert.ok(progs.every((p) => p.start_timestamp < now + 2 * 3600));
+  });
+
+  it('vod categories, ordered list and a movie link that plays', async () => {
+    const cats = await call({ type: 'vod', action: 'get_categories' });
+    assert.equal(cats[0].id, '*');
+    const demo = cats.find((c) => c.title === 'Demo Movies');
+    assert.ok(demo, JSON.stringify(cats));
+    const list = await call({ type: 'vod', action: 'get_ordered_list', category: demo.id, p: '1', sortby: 'added' });
+    assert.equal(list.total_items, 4);
+    assert.equal(list.data.length, 4);
+    const m = list.data[0];
+    assert.equal(m.is_movie, 1);
+    const link = await call({ type: 'vod', action: 'create_link', cmd: m.cmd });
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    const res = await request(srv.port, 'GET', url.pathname, { headers: { Range: 'bytes=0-99' }, adminToken: false });
+    assert.equal(res.status, 206, res.text.slice(0, 200));
+    assert.equal(res.raw.length, 100);
+  });
+
+  it('series categories, seasons and an episode link', async () => {
+    const cats = await call({ type: 'series', action: 'get_categories' });
+    const demo = cats.find((c) => c.title === 'Demo Series');
+    assert.ok(demo, JSON.stringify(cats));
+    const list = await call({ type: 'series', action: 'get_ordered_list', category: demo.id, p: '1' });
+    assert.ok(list.total_items >= 1);
+    const show = list.data[0];
+    assert.equal(show.is_series, 1);
+    const seasons = await call({ type: 'series', action: 'get_ordered_list', movie_id: show.id });
+    assert.equal(seasons.total_items, 2, JSON.stringify(seasons).slice(0, 300));
+    const s1 = seasons.data[0];
+    assert.ok(s1.series.length >= 1);
+    const link = await call({ type: 'vod', action: 'create_link', cmd: s1.cmd, series: String(s1.series[0]) });
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    const res = await request(srv.port, 'GET', url.pathname, { headers: { Range: 'bytes=0-99' }, adminToken: false });
+    assert.equal(res.status, 206, res.text.slice(0, 200));
+    const none = await call({ type: 'vod', action: 'create_link', cmd: s1.cmd, series: '999' });
+    assert.equal(none.error, 'player_file_missing');
+  });
+});
+
+describe('devices', () => {
+  it('the API lists, creates, refuses duplicates and bad MACs, and deletes', async () => {
+    const list = await adminOk('GET', '/api/v1/devices');
+    const d = list.items.find((x) => x.mac === MAC);
+    assert.ok(d, JSON.stringify(list));
+    assert.equal(d.username, 'hotel-room-12');
+    assert.equal(d.model, 'MAG250');
+
+    const lineId = d.line_id;
+    const created = await adminOk('POST', '/api/v1/devices', { line_id: lineId, mac: '001a79000002' });
+    assert.equal(created.mac, '00:1A:79:00:00:02');
+    const dup = await request(srv.port, 'POST', '/api/v1/devices', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username: 'hotel-room-12', mac: '00:1a:79:00:00:02' }) });
+    assert.equal(dup.status, 409, dup.text);
+    const bad = await request(srv.port, 'POST', '/api/v1/devices', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ line_id: lineId, mac: '00:1A:79:00:00' }) });
+    assert.equal(bad.status, 422, bad.text);
+    assert.equal(bad.json().errors[0].field, 'mac');
+
+    // The new box is let in once the next snapshot has it.
+    const mac2 = '00:1A:79:00:00:02';
+    await pollUntil(async () => {
+      const hs = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac: mac2 }));
+      const p = js(await box('/portal.php', { type: 'stb', action: 'get_profile' }, { mac: mac2, token: hs.js.token }));
+      return p.js.status === 0;
+    }, POLL);
+
+    await adminOk('DELETE', `/api/v1/devices/${created.id}`);
+    const gone = await request(srv.port, 'GET', `/api/v1/devices/${created.id}`);
+    assert.equal(gone.status, 404);
+  });
+
+  it('the CLI lists as JSON, refuses a bad MAC by field, and deletes', async () => {
+    const l = JSON.parse((await cliOk(['device', 'list', '--json', '--data', dataDir])).stdout);
+    assert.ok(l.some((x) => x.mac === MAC && x.username === 'hotel-room-12'));
+    const bad = await runCli(['device', 'add', '--line', 'hotel-room-12', '--mac', 'zz:1a:79:00:00:03', '--data', dataDir]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--mac: not a MAC address/);
+    const noline = await runCli(['device', 'add', '--line', 'nobody', '--mac', '00:1a:79:00:00:03', '--data', dataDir]);
+    assert.notEqual(noline.code, 0);
+    assert.match(noline.stderr, /--line: no line 'nobody'/);
+    await cliOk(['device', 'add', '--line', 'hotel-room-12', '--mac', '00:1a:79:00:00:03', '--data', dataDir]);
+    await cliOk(['device', 'del', '--mac', '00:1A:79:00:00:03', '--data', dataDir]);
+    const after = JSON.parse((await cliOk(['device', 'list', '--line', 'hotel-room-12', '--json', '--data', dataDir])).stdout);
+    assert.ok(!after.some((x) => x.mac === '00:1A:79:00:00:03'));
+  });
+});
