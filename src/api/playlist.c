@@ -71,6 +71,23 @@ static void put_entry(struct buf *b, const struct m3u_opts *o, const char *tvg_i
 
 static void put_url(struct api_req *r, struct buf *b, const char *kind, int64_t id, const char *ext)
 {
+    const struct cat_signing *g = &r->cat->signing;
+    if (g->enabled) {
+        /* A signed URL in place of the credentials (auth/urlsign.h). */
+        struct urlsign_claims c = {.line_id = r->line->id,
+                                   .kind = kind[0],
+                                   .stream_id = id,
+                                   .expires = r->sign_expires,
+                                   .bound = g->bind_ip};
+        snprintf(c.username, sizeof(c.username), "%s", r->line->username);
+        char tok[URLSIGN_TOKEN_MAX];
+        int rc = urlsign_make(&g->keys.k[0], c, r->req->client_ip, tok, sizeof(tok));
+        if (rc)
+            b->err = rc; /* a 500, never the password URL in its place */
+        else
+            buf_printf(b, "%s/%s/%s/%lld.%s\r\n", r->base, kind, tok, (long long)id, ext);
+        return;
+    }
     buf_printf(b, "%s/%s/%s/%s/%lld.%s\r\n", r->base, kind, r->line->username, r->line->password,
                (long long)id, ext);
 }
@@ -445,9 +462,22 @@ void api_playlist(struct api_req *r, const char *type)
         api_text_error(r, 400, "unsupported key: use a list of live, movie, series\n");
         return;
     }
-    char key[700];
-    snprintf(key, sizeof(key), "m3u|%lld|%d|%d|%s|%d%d%d|%s", (long long)r->line->id, o.plus,
-             (int)e2, o.output, o.live, o.movie, o.series, r->api->public_url ? "" : r->base);
+    /* Signed URLs expire sign_expires: the start of the current eighth of
+     * the TTL plus the TTL, so a cached playlist is reused for that eighth
+     * and its links always have at least 7/8 of the TTL left. Bound links
+     * are cached per client address. */
+    const struct cat_signing *g = &r->cat->signing;
+    char sign_key[80] = "";
+    if (g->enabled) {
+        int64_t step = g->ttl / 8 > 0 ? g->ttl / 8 : 1;
+        r->sign_expires = r->now - r->now % step + g->ttl;
+        snprintf(sign_key, sizeof(sign_key), "s%u|%lld|%s", (unsigned)g->keys.k[0].id,
+                 (long long)r->sign_expires, g->bind_ip ? r->req->client_ip : "");
+    }
+    char key[800];
+    snprintf(key, sizeof(key), "m3u|%lld|%d|%d|%s|%d%d%d|%s|%s", (long long)r->line->id, o.plus,
+             (int)e2, o.output, o.live, o.movie, o.series, r->api->public_url ? "" : r->base,
+             sign_key);
     struct refbuf *rb = catalog_cache_get(r->cat, key);
     if (!rb) {
         struct buf b = BUF_INIT(0);

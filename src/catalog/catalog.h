@@ -25,6 +25,7 @@ struct cat_guide;
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/urlsign.h"
 #include "core/refbuf.h"
 
 struct db;
@@ -179,6 +180,13 @@ struct catalog {
     size_t access_rule_count;
     struct cat_ban *bans; /* every row kept (expired ones carry strikes) */
     size_t ban_count;
+    /* Signed stream URLs (settings signed_urls*, keys: auth/urlsign.h). */
+    struct cat_signing {
+        bool enabled;             /* hand out signed URLs */
+        bool bind_ip;             /* bind them to the client's /24 or /64 */
+        int64_t ttl;              /* seconds */
+        struct urlsign_keys keys; /* n == 0: no key (tokens refused) */
+    } signing;
     /* internals (catalog.c): string arena, hash indexes, bouquet items, caches */
     struct catalog_priv *priv;
 };
