@@ -150,7 +150,7 @@ describe('signed stream URLs', () => {
     await playlistWhen((u) => u.every((x) => /~0~[A-Za-z0-9_-]{43}\//.test(x)), { key: 'movie' });
   });
 
-  it('rotation: the previous key works within its grace, not after a rotation without grace', async () => {
+  it('rotation (CLI, then the admin API): the previous key works within its grace, not after a rotation without grace', async () => {
     const before = (await playlist({ key: 'movie' })).map(pathOf);
     const old = before[0];
     const rot = await cliOk(['signing', 'rotate', '--data', dataDir]);
@@ -163,7 +163,9 @@ describe('signed stream URLs', () => {
     assert.ok([200, 206].includes(await status(pathOf(after2[0]))), 'new key');
     assert.ok([200, 206].includes(await status(old)), 'old key within its grace');
     await cliOk(['signing', 'set', '--grace', '0', '--data', dataDir]);
-    await cliOk(['signing', 'rotate', '--data', dataDir]);
+    const api = await request(port, 'POST', '/api/v1/settings/signing-key/rotate');
+    assert.equal(api.status, 200, api.text);
+    assert.deepEqual(api.json(), { key_id: 3, previous_key_grace: 0 });
     await playlistWhen((u) => u.every((x) => tokenRe.exec(pathOf(x))[3] === '3'), { key: 'movie' });
     assert.equal(await status(old), 401, 'key 1 revoked');
     assert.equal(await status(pathOf(after2[0])), 401, 'key 2 revoked (no grace)');
