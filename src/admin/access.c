@@ -426,7 +426,8 @@ static const struct admin_schema schemas[] = {
      ",\"line_id\":{\"type\":[\"integer\",\"null\"]},\"username\":{\"type\":\"string\"},"
      "\"ip\":{\"type\":\"string\"},\"user_agent\":{\"type\":\"string\"},\"route\":{\"type\":"
      "\"string\"},\"reason\":{\"enum\":[\"IP_NOT_ALLOWED\",\"IP_DENIED\",\"IP_LOCKED\","
-     "\"TOO_MANY_IPS\",\"UA_BLOCKED\",\"COUNTRY_BLOCKED\",\"BANNED_IP\",\"RATE_LIMITED\"]},"
+     "\"TOO_MANY_IPS\",\"UA_BLOCKED\",\"COUNTRY_BLOCKED\",\"BANNED_IP\",\"RATE_LIMITED\",\"URL_"
+     "EXPIRED\"]},"
      "\"detail\":{\"type\":\"string\"}}}}}}"},
 };
 

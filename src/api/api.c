@@ -456,7 +456,12 @@ static bool token_line(struct api_req *r, const struct access_req *q)
                             r->req->client_ip, r->now, &c);
     if (rc == URLSIGN_EXPIRED) {
         api_count_signed(r->api, "expired");
-        access_refused(r->api->access, "URL_EXPIRED", NULL, q, NULL);
+        /* genuine (its MAC held): the refusal log names its line */
+        struct access_req named = *q;
+        named.username = c.username;
+        const struct cat_line *l = catalog_line(r->cat, c.username);
+        access_refused(r->api->access, "URL_EXPIRED", l && l->id == c.line_id ? l : NULL, &named,
+                       NULL);
         r->status = AUTH_INVALID;
         r->throttled = true;
         api_text_error(r, 403, "this signed link has expired: reload the playlist\n");

@@ -124,6 +124,13 @@ describe('signed stream URLs', () => {
     const res = await get(port, p);
     assert.equal(res.status, 403);
     assert.match(res.text, /expired/);
+    const row = await pollUntil(async () => {
+      const r2 = await request(port, 'GET', '/api/v1/access/refusals?reason=URL_EXPIRED');
+      const items = r2.json().items ?? r2.json().data ?? r2.json();
+      return Array.isArray(items) && items.length ? items[0] : false;
+    }, { timeoutMs: 20000 });
+    assert.equal(row.value.reason, 'URL_EXPIRED');
+    assert.equal(row.value.username, U);
     const fresh = (await cliOk(['signing', 'url', U, 'movie', `${movie[5]}.${movie[6]}`, '--data', dataDir])).stdout.trim();
     assert.ok([200, 206].includes(await status(fresh)), 'a CLI-minted URL plays');
     const m = await get(port, '/metrics');
