@@ -795,7 +795,7 @@ static void h_stream_path(const struct route_match *m, struct http_request *req,
     api_stream(&r, m->route->ext, m->params[2]);
 }
 
-/* /live|movie|series/TOKEN/ID.EXT: a signed stream URL (auth/urlsign.h). */
+/* /live|movie|series/TOKEN/ID.EXT: a signed stream URL (core/urlsign.h). */
 static void h_signed_stream(const struct route_match *m, struct http_request *req,
                             struct http_response *res)
 {

@@ -57,7 +57,7 @@ struct api_req {
     bool throttled; /* already answered (429 brake, or an access refusal) */
     int64_t now;
     bool cors; /* CORS headers added (api_cors runs once per response) */
-    /* A signed stream URL (auth/urlsign.h) in place of username/password:
+    /* A signed stream URL (core/urlsign.h) in place of username/password:
      * the token and the stream it was presented for. */
     const char *token;
     char token_kind; /* 'l' | 'm' | 's' */

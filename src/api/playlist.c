@@ -73,7 +73,7 @@ static void put_url(struct api_req *r, struct buf *b, const char *kind, int64_t 
 {
     const struct cat_signing *g = &r->cat->signing;
     if (g->enabled) {
-        /* A signed URL in place of the credentials (auth/urlsign.h). */
+        /* A signed URL in place of the credentials (core/urlsign.h). */
         struct urlsign_claims c = {.line_id = r->line->id,
                                    .kind = kind[0],
                                    .stream_id = id,

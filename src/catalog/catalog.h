@@ -25,7 +25,7 @@ struct cat_guide;
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/urlsign.h"
+#include "core/urlsign.h"
 #include "core/refbuf.h"
 
 struct db;
@@ -180,7 +180,7 @@ struct catalog {
     size_t access_rule_count;
     struct cat_ban *bans; /* every row kept (expired ones carry strikes) */
     size_t ban_count;
-    /* Signed stream URLs (settings signed_urls*, keys: auth/urlsign.h). */
+    /* Signed stream URLs (settings signed_urls*, keys: core/urlsign.h). */
     struct cat_signing {
         bool enabled;             /* hand out signed URLs */
         bool bind_ip;             /* bind them to the client's /24 or /64 */

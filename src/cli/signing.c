@@ -1,6 +1,6 @@
 /*
  * cli/signing: `xtreamd signing ...` — signed stream URLs (issue 13,
- * auth/urlsign.h) from the server's shell: the settings (`signing set`),
+ * core/urlsign.h) from the server's shell: the settings (`signing set`),
  * their state and the key ids (`signing show`, never the key material), a key
  * rotation (`signing rotate`) and minting one signed URL path (`signing url`,
  * for a front desk or a middleware that hands out links). A running server
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth/urlsign.h"
+#include "core/urlsign.h"
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "core/buf.h"

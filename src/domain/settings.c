@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "db/db.h"
-#include "auth/urlsign.h"
+#include "core/urlsign.h"
 #include "db/settings.h"
 #include "domain/lines.h"
 #include "domain/text.h"

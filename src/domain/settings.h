@@ -52,7 +52,7 @@ int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_e
  * tests/fuzz/fuzz_settings_json.c. */
 int dom_settings_validate(const char *body, size_t len, struct dom_error *e);
 
-/* Signed stream URLs (auth/urlsign.h): a fresh signing key becomes current;
+/* Signed stream URLs (core/urlsign.h): a fresh signing key becomes current;
  * the previous one stays valid for signed_url_grace seconds. The keys live in
  * the settings row URLSIGN_SETTING_KEYS, outside the registry, so the
  * settings API never shows or takes them. *new_id: the new key's id. */

@@ -1,4 +1,4 @@
-/* libFuzzer target for auth/urlsign's token parser and verifier: any text as
+/* libFuzzer target for core/urlsign's token parser and verifier: any text as
  * a token; a parse that succeeds must describe a token that re-signs to the
  * same text under a key, and verification never accepts a token not made
  * with the fixed key. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/urlsign.h"
+#include "core/urlsign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-// Signed stream URLs (issue 13 item 6, auth/urlsign.h): with the setting on,
+// Signed stream URLs (issue 13 item 6, core/urlsign.h): with the setting on,
 // get.php hands out /live|movie|series/TOKEN/ID.EXT URLs that carry no
 // password; they play (ffprobe decodes the live one), the username/password
 // URLs keep working, and a token refused for another stream, after tampering,

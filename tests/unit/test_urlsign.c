@@ -1,4 +1,4 @@
-/* Unit tests for auth/urlsign: the signed stream URL token — a valid token,
+/* Unit tests for core/urlsign: the signed stream URL token — a valid token,
  * expiry, another stream or kind, another /24 or /64, a rotated key within
  * and after its grace, tampering with every field and the MAC, malformed
  * text, and the stored key text round trip. */
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "auth/urlsign.h"
+#include "core/urlsign.h"
 
 static struct urlsign_keys keys1(void)
 {

@@ -1,5 +1,5 @@
 /*
- * auth/urlsign: signed stream URLs (issue 13 item 6) — expiring tokens that
+ * core/urlsign: signed stream URLs (issue 13 item 6) — expiring tokens that
  * stand for a line's username and password in a stream URL.
  *
  * Token (one path segment, URL-safe, never the password):

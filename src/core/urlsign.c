@@ -1,7 +1,7 @@
 /*
- * auth/urlsign: see urlsign.h.
+ * core/urlsign: see urlsign.h.
  */
-#include "auth/urlsign.h"
+#include "core/urlsign.h"
 
 #include <errno.h>
 #include <inttypes.h>
