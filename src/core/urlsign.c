@@ -40,12 +40,22 @@ static void mac_of(const struct urlsign_key *k, const char *msg, size_t len,
     sodium_memzero(&st, sizeof(st));
 }
 
+/* A line's username: the characters domain/lines.c allows (never '~'). */
+static bool username_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '@' || c == '-';
+}
+
 int urlsign_make(const struct urlsign_key *k, struct urlsign_claims c, const char *client_ip,
                  char *out, size_t n)
 {
     size_t ul = strlen(c.username);
-    if (!ul || ul >= sizeof(c.username) || strchr(c.username, '~') ||
-        (c.kind != 'l' && c.kind != 'm' && c.kind != 's') || c.stream_id < 0 || c.line_id < 0)
+    bool ok_name = ul > 0;
+    for (size_t i = 0; i < ul; i++)
+        ok_name = ok_name && username_char(c.username[i]);
+    if (!ok_name || ul >= sizeof(c.username) || (c.kind != 'l' && c.kind != 'm' && c.kind != 's') ||
+        c.stream_id < 0 || c.line_id < 0)
         return -EINVAL;
     unsigned char prefix[16];
     if (prefix_of(client_ip, c.bound, prefix))
@@ -96,9 +106,9 @@ int urlsign_parse(const char *tok, size_t len, struct urlsign_claims *c, unsigne
         return URLSIGN_MALFORMED;
     c->key_id = (uint32_t)v;
     const char *u = p;
-    while (p < end && *p != '~')
+    while (p < end && username_char(*p))
         p++;
-    if (p == end || p == u || (size_t)(p - u) >= sizeof(c->username))
+    if (p == end || *p != '~' || p == u || (size_t)(p - u) >= sizeof(c->username))
         return URLSIGN_MALFORMED;
     memcpy(c->username, u, (size_t)(p - u));
     p++;

@@ -5,7 +5,7 @@
  * Token (one path segment, URL-safe, never the password):
  *   1~KID~USERNAME~LINEID~KINDSTREAM~EXPIRES~B~MAC
  *   KID       the signing key's id (decimal)
- *   USERNAME  the line's username (its characters exclude '~')
+ *   USERNAME  the line's username ([A-Za-z0-9._@-], as domain/lines.c allows)
  *   LINEID    the line's database id: a line deleted and re-created under
  *             the same name does not inherit the old tokens
  *   KIND      'l' live, 'm' movie, 's' series episode; STREAM its id
@@ -63,7 +63,8 @@ struct urlsign_claims {
 #define URLSIGN_WRONG_STREAM (-18)  /* -EXDEV */
 
 /* Writes the token for c (c->key_id is taken from k) into out. -ENOSPC, -EINVAL
- * (a username with '~' or too long, a bound token without a parseable ip). */
+ * (a username with a character lines may not have, or too long, a bound token without a parseable
+ * ip). */
 int urlsign_make(const struct urlsign_key *k, struct urlsign_claims c, const char *client_ip,
                  char *out, size_t n);
 
