@@ -178,6 +178,24 @@ describe('signed stream URLs', () => {
     assert.equal(await status(pathOf(after2[0])), 401, 'key 2 revoked (no grace)');
   });
 
+  it('Enigma2 bouquets carry signed URLs too, and an HLS signed URL plays', async () => {
+    const r = await get(port, `/get.php?${qs({ username: U, password: PW, type: 'enigma16', key: 'movie' })}`);
+    assert.equal(r.status, 200);
+    const paths = r.text.split('\n').filter((l) => l.startsWith('#SERVICE 4097:')).map((l) => pathOf(decodeURIComponent(l.split(':')[10])));
+    assert.ok(paths.length > 0);
+    for (const p of paths) assert.match(p, tokenRe);
+    assert.ok(!r.text.includes(PW), 'no password in the bouquet');
+    assert.ok([200, 206].includes(await status(paths[0])), 'a signed bouquet URL plays');
+    const hls = (await playlist({ key: 'live', output: 'm3u8' })).map(pathOf).find((p) => p.endsWith(`/${chan}.m3u8`));
+    assert.match(hls, tokenRe);
+    const { value: pl } = await pollUntil(async () => {
+      const x = await get(port, hls);
+      return x.status === 200 && x.text.includes('#EXTINF') ? x : false;
+    }, { timeoutMs: 60000, intervalMs: 250 });
+    assert.match(pl.text, /^#EXTM3U/);
+    assert.ok(!pl.text.includes(PW), 'no password in the media playlist');
+  });
+
   it('turned off: plain URLs again; the CLI refuses bad input', async () => {
     await cliOk(['signing', 'set', '--enabled', 'off', '--data', dataDir]);
     const u = await playlistWhen((x) => x.every((y) => y.includes(`/${U}/${PW}/`)));
