@@ -427,7 +427,7 @@ static const struct admin_schema schemas[] = {
      "\"ip\":{\"type\":\"string\"},\"user_agent\":{\"type\":\"string\"},\"route\":{\"type\":"
      "\"string\"},\"reason\":{\"enum\":[\"IP_NOT_ALLOWED\",\"IP_DENIED\",\"IP_LOCKED\","
      "\"TOO_MANY_IPS\",\"UA_BLOCKED\",\"COUNTRY_BLOCKED\",\"BANNED_IP\",\"RATE_LIMITED\","
-     "\"MAC_UNKNOWN\"]},"
+     "\"MAC_UNKNOWN\",\"URL_EXPIRED\"]},"
      "\"detail\":{\"type\":\"string\"}}}}}}"},
 };
 

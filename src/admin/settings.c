@@ -75,7 +75,36 @@ out:
     return rc;
 }
 
+/* POST /api/v1/settings/signing-key/rotate: a new URL signing key (the key
+ * material never leaves the database; the answer gives the ids). */
+static int signing_rotate(struct admin_call *c)
+{
+    uint32_t id;
+    int rc = dom_begin(c->db, &c->err);
+    if (rc < 0)
+        return rc;
+    char after[48];
+    if ((rc = dom_signing_rotate(c->db, &id, &c->err)) < 0)
+        goto rollback;
+    snprintf(after, sizeof(after), "{\"key_id\":%u}", id);
+    if ((rc = admin_audit(c, "rotate", "signing-key", id, NULL, after)) < 0 ||
+        (rc = dom_commit(c->db, &c->err)) < 0)
+        goto rollback;
+    jsonw_obj_begin(&c->w);
+    jsonw_key(&c->w, "key_id");
+    jsonw_int(&c->w, id);
+    jsonw_key(&c->w, "previous_key_grace");
+    jsonw_int(&c->w, dom_setting_int(c->db, "signed_url_grace"));
+    jsonw_obj_end(&c->w);
+    admin_notify_change(c, "settings", 0, "rotate");
+    return 0;
+rollback:
+    dom_rollback(c->db);
+    return rc;
+}
+
 static const struct admin_route_ext ext_get = {.work = settings_get};
+static const struct admin_route_ext ext_rotate = {.work = signing_rotate};
 static const struct admin_route_ext ext_patch = {.work = settings_patch};
 
 static const struct route routes[] = {
@@ -86,6 +115,11 @@ static const struct route routes[] = {
      "Change settings (JSON Merge Patch: null restores the default; unknown keys and bad "
      "values are 422 naming the key; If-Match honoured)",
      "settings", "SettingsPatch", "Settings", 200, &ext_patch},
+    {ROUTE_POST, "/api/v1/settings/signing-key/rotate", admin_route_fn, NULL, ROUTE_AUTH_ADMIN,
+     "admin",
+     "Rotate the URL signing key (signed stream URLs): a new key signs from now on; URLs "
+     "signed with the previous one stay valid for signed_url_grace seconds",
+     "settings", NULL, "SigningRotation", 200, &ext_rotate},
 };
 
 /* Keep in step with dom_setting_defs (domain/settings.c): the unit test
@@ -106,17 +140,35 @@ static const struct route routes[] = {
     "\"a new trial line without expiry or plan expires this many hours after creation; 0: "        \
     "never (default)\"},"                                                                          \
     "\"epg_refresh_hours\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":168,"                   \
-    "\"description\":\"the default refresh period of a new EPG source (default 24)\"}"
+    "\"description\":\"the default refresh period of a new EPG source (default 24)\"},"            \
+    "\"signed_urls\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1,\"description\":"           \
+    "\"1: playlists hand out signed, expiring stream URLs instead of username/password "           \
+    "ones (default 0)\"},"                                                                         \
+    "\"signed_url_ttl\":{\"type\":\"integer\",\"minimum\":60,\"maximum\":2592000,"                 \
+    "\"description\":\"seconds a signed URL stays valid (default 86400)\"},"                       \
+    "\"signed_url_bind_ip\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1,"                    \
+    "\"description\":\"1: a signed URL works only from the client's /24 or /64 (default "          \
+    "0)\"},"                                                                                       \
+    "\"signed_url_grace\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":2592000,"                \
+    "\"description\":\"seconds the previous signing key stays valid after a rotation "             \
+    "(default 3600)\"}"
 
 static const struct admin_schema schemas[] = {
     {"Settings",
      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"server_name\","
      "\"public_url\",\"timezone\",\"default_max_connections\",\"default_outputs\","
-     "\"trial_hours\",\"epg_refresh_hours\"],\"properties\":{" SETTINGS_PROPS "}}"},
+     "\"trial_hours\",\"epg_refresh_hours\",\"signed_urls\",\"signed_url_ttl\","
+     "\"signed_url_bind_ip\",\"signed_url_grace\"],\"properties\":{" SETTINGS_PROPS "}}"},
     {"SettingsPatch",
      "{\"type\":\"object\",\"description\":\"JSON Merge Patch of the Settings (null: the "
      "default)\",\"examples\":[{\"server_name\":\"Example TV\",\"trial_hours\":24}],"
      "\"additionalProperties\":false,\"properties\":{" SETTINGS_PROPS "}}"},
+    {"SigningRotation",
+     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"key_id\","
+     "\"previous_key_grace\"],\"properties\":{\"key_id\":{\"type\":\"integer\","
+     "\"description\":\"the id of the new current key (tokens carry it)\"},"
+     "\"previous_key_grace\":{\"type\":\"integer\",\"description\":\"seconds the previous "
+     "key stays valid\"}}}"},
 };
 
 const struct admin_resource admin_res_settings = {"settings", routes,

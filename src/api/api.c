@@ -435,6 +435,56 @@ static void refuse(struct api_req *r, const char *reason, const struct access_re
     api_text_error(r, 403, msg);
 }
 
+static const char *const signed_results[5] = {"ok", "expired", "wrong_stream", "malformed",
+                                              "bad_signature"};
+
+void api_count_signed(struct api *api, const char *result)
+{
+    for (size_t i = 0; i < 5; i++)
+        if (strcmp(signed_results[i], result) == 0)
+            api->signed_urls[i]++;
+}
+
+/* A signed URL's line: r->line set when the token is genuine, current, for
+ * this stream and from the right prefix. Returns true after answering itself
+ * (an expired token: 403, not a failed login, so a stale playlist never gets
+ * a household banned); a forged or misused token leaves r->line NULL and
+ * counts as a failed login. */
+static bool token_line(struct api_req *r, const struct access_req *q)
+{
+    struct urlsign_claims c;
+    int rc = urlsign_verify(&r->cat->signing.keys, r->token, r->token_kind, r->token_stream,
+                            r->req->client_ip, r->now, &c);
+    if (rc == URLSIGN_EXPIRED) {
+        api_count_signed(r->api, "expired");
+        /* genuine (its MAC held): the refusal log names its line */
+        struct access_req named = *q;
+        named.username = c.username;
+        const struct cat_line *l = catalog_line(r->cat, c.username);
+        access_refused(r->api->access, "URL_EXPIRED", l && l->id == c.line_id ? l : NULL, &named,
+                       NULL);
+        r->status = AUTH_INVALID;
+        r->throttled = true;
+        api_text_error(r, 403, "this signed link has expired: reload the playlist\n");
+        return true;
+    }
+    if (rc == 0) {
+        const struct cat_line *l = catalog_line(r->cat, c.username);
+        if (l && l->id == c.line_id) {
+            r->line = l;
+            r->username = l->username;
+            api_count_signed(r->api, "ok");
+            return false;
+        }
+        rc = URLSIGN_BAD_MAC; /* the line is gone (or another line took its name) */
+    }
+    api_count_signed(r->api, rc == URLSIGN_WRONG_STREAM ? "wrong_stream"
+                             : rc == URLSIGN_MALFORMED  ? "malformed"
+                                                        : "bad_signature");
+    r->username = "(signed URL)";
+    return false;
+}
+
 void api_authenticate(struct api_req *r)
 {
     uint64_t now_ms = uv_hrtime() / 1000000;
@@ -459,7 +509,12 @@ void api_authenticate(struct api_req *r)
         api_text_error(r, 429, "too many failed logins from this address; retry later\n");
         return;
     }
-    r->line = auth_check(r->cat, r->username, r->password);
+    if (r->token) {
+        if (token_line(r, &q))
+            return;
+    } else {
+        r->line = auth_check(r->cat, r->username, r->password);
+    }
     if (!r->line) {
         r->status = AUTH_INVALID;
         unsigned n = throttle_fail(r->api->throttle, r->req->client_ip, now_ms);
@@ -741,6 +796,29 @@ static void h_stream_path(const struct route_match *m, struct http_request *req,
     api_stream(&r, m->route->ext, m->params[2]);
 }
 
+/* /live|movie|series/TOKEN/ID.EXT: a signed stream URL (core/urlsign.h). */
+static void h_signed_stream(const struct route_match *m, struct http_request *req,
+                            struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    r.token = m->params[0];
+    const char *kind = m->route->ext;
+    r.token_kind = kind[0];
+    const char *dot = strrchr(m->params[1], '.');
+    r.token_stream =
+        api_parse_id(m->params[1], dot ? (size_t)(dot - m->params[1]) : strlen(m->params[1]));
+    redact_path(&r, 0); /* the token stands for credentials: not in the access log */
+    api_stream(&r, m->route->ext, m->params[1]);
+}
+
+/* A signed URL's token segment: "1~..." (never a username: '~' is not allowed in one). */
+static bool signed_accept(const struct route_match *m, const struct http_request *req)
+{
+    return strncmp(m->params[0], "1~", 2) == 0;
+}
+
 /* /timeshift/U/P/DURATION/START/ID.ts */
 static void h_timeshift_path(const struct route_match *m, struct http_request *req,
                              struct http_response *res)
@@ -815,6 +893,11 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
                     "Metrics requests refused for a foreign Host or a client elsewhere than "
                     "loopback without a token");
     buf_printf(b, "xtreamd_admin_refused_total %llu\n", (unsigned long long)api->admin_refused);
+    promtext_family(b, "xtreamd_signed_url_checks_total", "counter",
+                    "Signed stream URLs presented, by result");
+    for (size_t i = 0; i < 5; i++)
+        buf_printf(b, "xtreamd_signed_url_checks_total{result=\"%s\"} %llu\n", signed_results[i],
+                   (unsigned long long)api->signed_urls[i]);
     loop_metrics(api, b);
     cache_metrics(api, b);
     for (size_t i = 0; i < api->nmetrics_extra; i++)
@@ -900,6 +983,12 @@ static const struct route client_routes[] = {
     CLIENT("/radio_streams/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "live"),
     CLIENT("/movie/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "movie"),
     CLIENT("/series/{username}/{password}/{stream}", h_stream_path, ROUTE_AUTH_LINE, "series"),
+    {CM, "/live/{token}/{stream}", h_signed_stream, signed_accept, ROUTE_AUTH_LINE, NULL, NULL,
+     NULL, NULL, NULL, 200, "live"},
+    {CM, "/movie/{token}/{stream}", h_signed_stream, signed_accept, ROUTE_AUTH_LINE, NULL, NULL,
+     NULL, NULL, NULL, 200, "movie"},
+    {CM, "/series/{token}/{stream}", h_signed_stream, signed_accept, ROUTE_AUTH_LINE, NULL, NULL,
+     NULL, NULL, NULL, 200, "series"},
     CLIENT("/timeshift/{username}/{password}/{duration}/{start}/{stream}", h_timeshift_path,
            ROUTE_AUTH_LINE, NULL),
     CLIENT("/streaming/clients_live.php", h_streaming_php, ROUTE_AUTH_LINE, "clients_live.php"),

@@ -25,6 +25,7 @@ struct api {
     char *listen_host;           /* copy of cfg.listen_host */
     uint64_t admin_refused;      /* /metrics: foreign Host, cross-site, no token */
     uint64_t vod_refused;        /* /metrics: local files refused (domain/vod_paths.h) */
+    uint64_t signed_urls[5];     /* /metrics: signed URL checks by result (api_count_signed) */
     struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */
@@ -55,8 +56,14 @@ struct api_req {
     enum auth_status status;
     bool throttled; /* already answered (429 brake, or an access refusal) */
     int64_t now;
-    bool cors;      /* CORS headers added (api_cors runs once per response) */
-    char base[512]; /* "http://host:port", no trailing slash */
+    bool cors; /* CORS headers added (api_cors runs once per response) */
+    /* A signed stream URL (core/urlsign.h) in place of username/password:
+     * the token and the stream it was presented for. */
+    const char *token;
+    char token_kind; /* 'l' | 'm' | 's' */
+    int64_t token_stream;
+    int64_t sign_expires; /* expiry of the signed URLs a playlist hands out */
+    char base[512];       /* "http://host:port", no trailing slash */
 };
 
 /* Fills line/status from username/password, counting failures per IP. When
@@ -130,6 +137,8 @@ void api_cors(struct api_req *r, bool echo_origin);
 
 /* Parses a non-negative decimal id (no sign, no junk, <= INT32_MAX); -1 if not. */
 int64_t api_parse_id(const char *s, size_t len);
+/* Counts a signed URL check: "ok", "expired", "wrong_stream", "malformed", "bad_signature". */
+void api_count_signed(struct api *api, const char *result);
 /* Formats a Unix time as "YYYY-MM-DD HH:MM:SS" UTC. */
 void api_format_time(int64_t t, char out[20]);
 

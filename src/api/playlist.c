@@ -4,6 +4,8 @@
  * ends, live items first, then movies, then episodes. The rendered playlist
  * carries the line's credentials, so it is cached per line (and URL base,
  * type, output) in the snapshot, with its gzip variant (api/compress.c).
+ * The Enigma2 types (issue 13) render the same items as a user bouquet
+ * (userbouquet.*.tv, grouped by category) or an install script for one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -69,6 +71,23 @@ static void put_entry(struct buf *b, const struct m3u_opts *o, const char *tvg_i
 
 static void put_url(struct api_req *r, struct buf *b, const char *kind, int64_t id, const char *ext)
 {
+    const struct cat_signing *g = &r->cat->signing;
+    if (g->enabled) {
+        /* A signed URL in place of the credentials (core/urlsign.h). */
+        struct urlsign_claims c = {.line_id = r->line->id,
+                                   .kind = kind[0],
+                                   .stream_id = id,
+                                   .expires = r->sign_expires,
+                                   .bound = g->bind_ip};
+        snprintf(c.username, sizeof(c.username), "%s", r->line->username);
+        char tok[URLSIGN_TOKEN_MAX];
+        int rc = urlsign_make(&g->keys.k[0], c, r->req->client_ip, tok, sizeof(tok));
+        if (rc)
+            b->err = rc; /* a 500, never the password URL in its place */
+        else
+            buf_printf(b, "%s/%s/%s/%lld.%s\r\n", r->base, kind, tok, (long long)id, ext);
+        return;
+    }
     buf_printf(b, "%s/%s/%s/%s/%lld.%s\r\n", r->base, kind, r->line->username, r->line->password,
                (long long)id, ext);
 }
@@ -138,6 +157,250 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
     }
 }
 
+static void put_query_value(struct buf *b, const char *s);
+
+/* ---- Enigma2 (issue 13 item 8) ----------------------------------------- */
+
+/* The user-bouquet forms: "enigma16" (and its alias "enigma2") use service
+ * type 4097, the GStreamer/servicemp3 player of OE 1.6+ images (OpenATV,
+ * OpenPLi, VTi...); "dreambox" uses type 1, what Dreambox OE 2.0 images
+ * expect for URL services. */
+enum e2_form { E2_NONE, E2_BOUQUET_4097, E2_BOUQUET_1, E2_SCRIPT_216, E2_SCRIPT_22 };
+
+static enum e2_form e2_form_of(const char *type)
+{
+    if (!type)
+        return E2_NONE;
+    if (strcmp(type, "enigma16") == 0 || strcmp(type, "enigma2") == 0)
+        return E2_BOUQUET_4097;
+    if (strcmp(type, "dreambox") == 0)
+        return E2_BOUQUET_1;
+    if (strcmp(type, "enigma216_script") == 0)
+        return E2_SCRIPT_216;
+    if (strcmp(type, "enigma22_script") == 0)
+        return E2_SCRIPT_22;
+    return E2_NONE;
+}
+
+/* A service reference is colon-separated and Enigma2 URL-decodes its path
+ * and name fields: percent-encode ':' and '%' (and anything outside a safe
+ * URL set) so the decoded path is the stream URL byte for byte. */
+static void e2_escape(struct buf *b, const char *s, bool name)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        bool keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    strchr("-._~/?&=+,;@!$'()*[]", c) != NULL;
+        if (name)
+            keep = c >= 0x20 && c != ':' && c != '%' && c != 0x7f;
+        if (keep) {
+            buf_putc(b, (char)c);
+        } else {
+            buf_putc(b, '%');
+            buf_putc(b, hex[c >> 4]);
+            buf_putc(b, hex[c & 15]);
+        }
+    }
+}
+
+/* #DESCRIPTION is the display name, to the end of the line: no CR/LF. */
+static void e2_description(struct buf *b, const char *name)
+{
+    buf_puts(b, "#DESCRIPTION ");
+    put_title(b, name);
+    buf_putc(b, '\n');
+}
+
+static void e2_marker(struct buf *b, unsigned *n, const char *name)
+{
+    /* 1:64 is a marker (a non-playable group heading) in a user bouquet. */
+    buf_printf(b, "#SERVICE 1:64:%u:0:0:0:0:0:0:0::", ++*n);
+    e2_escape(b, name, true);
+    buf_putc(b, '\n');
+    e2_description(b, name);
+}
+
+static void e2_service(struct api_req *r, struct buf *b, enum e2_form f, const char *kind,
+                       int64_t id, const char *ext, const char *name)
+{
+    /* The stream id as the service id (hex, as Enigma2 writes it) keeps the
+     * references distinct, which its EPG and picon lookups key on. */
+    buf_printf(b, "#SERVICE %d:0:1:%llX:0:0:0:0:0:0:", f == E2_BOUQUET_1 ? 1 : 4097,
+               (unsigned long long)id);
+    struct buf url = BUF_INIT(0);
+    put_url(r, &url, kind, id, ext);
+    if (url.err) {
+        b->err = url.err;
+        buf_free(&url);
+        return;
+    }
+    url.len -= 2; /* put_url's CRLF */
+    buf_putc(&url, '\0');
+    e2_escape(b, url.data, false);
+    buf_free(&url);
+    buf_putc(b, ':');
+    e2_escape(b, name, true);
+    buf_putc(b, '\n');
+    e2_description(b, name);
+}
+
+/* Items grouped by category (a marker, then its items in catalogue order);
+ * items whose category is unknown come last under "Uncategorised". */
+static void e2_render(struct api_req *r, struct buf *b, const struct m3u_opts *o, enum e2_form f)
+{
+    const struct catalog *c = r->cat;
+    struct cat_view *v = catalog_view(r->cat, r->line);
+    if (!v) {
+        b->err = -ENOMEM;
+        return;
+    }
+    buf_puts(b, "#NAME ");
+    put_title(b, r->line->username);
+    buf_puts(b, " (IPTV)\n");
+    unsigned markers = 0;
+    char name[1200];
+    static const enum cat_kind kinds[] = {CAT_LIVE, CAT_MOVIE, CAT_SERIES};
+    for (size_t k = 0; k < 3; k++) {
+        enum cat_kind kind = kinds[k];
+        if ((kind == CAT_LIVE && !o->live) || (kind == CAT_MOVIE && !o->movie) ||
+            (kind == CAT_SERIES && !o->series))
+            continue;
+        /* g == category_count: the uncategorised pass */
+        for (size_t g = 0; g <= c->category_count[kind]; g++) {
+            const struct cat_category *cat =
+                g < c->category_count[kind] ? &c->categories[kind][g] : NULL;
+            bool opened = false;
+#define E2_OPEN()                                                                                  \
+    do {                                                                                           \
+        if (!opened) {                                                                             \
+            e2_marker(b, &markers, cat ? cat->name : "Uncategorised");                             \
+            opened = true;                                                                         \
+        }                                                                                          \
+    } while (0)
+#define E2_IN(cid) (cat ? (cid) == cat->id : !catalog_category(c, kind, (cid)))
+            if (kind == CAT_LIVE) {
+                for (size_t i = 0; i < c->stream_count; i++) {
+                    const struct cat_stream *s = &c->streams[i];
+                    if (!E2_IN(s->category_id) || !cat_view_has_stream(v, c, i))
+                        continue;
+                    E2_OPEN();
+                    e2_service(r, b, f, "live", s->id, o->output, s->name);
+                }
+            } else if (kind == CAT_MOVIE) {
+                for (size_t i = 0; i < c->movie_count; i++) {
+                    const struct cat_movie *m = &c->movies[i];
+                    if (!E2_IN(m->category_id) || !cat_view_has_movie(v, c, i))
+                        continue;
+                    E2_OPEN();
+                    if (m->year > 0)
+                        snprintf(name, sizeof(name), "%s (%d)", m->title, m->year);
+                    else
+                        snprintf(name, sizeof(name), "%s", m->title);
+                    e2_service(r, b, f, "movie", m->id, m->container, name);
+                }
+            } else {
+                for (size_t i = 0; i < c->series_count; i++) {
+                    const struct cat_series *s = &c->series[i];
+                    if (!E2_IN(s->category_id) || !cat_view_has_series(v, c, i))
+                        continue;
+                    for (size_t e = 0; e < s->episode_count; e++) {
+                        const struct cat_episode *ep = &s->episodes[e];
+                        E2_OPEN();
+                        snprintf(name, sizeof(name), "%s S%02dE%02d", s->title, ep->season,
+                                 ep->episode_num);
+                        e2_service(r, b, f, "series", ep->id, ep->container, name);
+                    }
+                }
+            }
+#undef E2_IN
+#undef E2_OPEN
+        }
+    }
+}
+
+/* Shell single-quoting: ' becomes '\'' */
+static void sh_quote(struct buf *b, const char *s)
+{
+    buf_putc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            buf_puts(b, "'\\''");
+        else
+            buf_putc(b, *s);
+    }
+    buf_putc(b, '\'');
+}
+
+/* The install scripts (run on the box: wget -qO- URL | sh): fetch this
+ * line's user bouquet (type=enigma16), install it as
+ * /etc/enigma2/userbouquet.xtreamd_<user>.tv, list it once in bouquets.tv,
+ * refresh it at each Enigma2 start (so expiring signed URLs are renewed) and
+ * ask the web interface to reload the service lists. The two names exist
+ * because panels and box plugins link both; the OE 2.2 one also writes the
+ * boot hook through the newer /etc/enigma2 path images read. */
+static void e2_script(struct api_req *r, struct buf *b, const struct m3u_opts *o, enum e2_form f)
+{
+    char user[80];
+    size_t n = 0;
+    for (const char *p = r->line->username; *p && n + 1 < sizeof(user); p++)
+        user[n++] =
+            ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+                ? *p
+                : '_';
+    user[n] = '\0';
+    buf_printf(b, "#!/bin/sh\n# xtreamd: IPTV user bouquet installer for Enigma2 (%s)\n",
+               f == E2_SCRIPT_22 ? "OE 2.2" : "OE 1.6");
+    buf_printf(b, "BOUQUET=userbouquet.xtreamd_%s.tv\n", user);
+    buf_puts(b, "URL=");
+    struct buf url = BUF_INIT(0);
+    buf_printf(&url, "%s/get.php?username=", r->base);
+    put_query_value(&url, r->line->username);
+    buf_puts(&url, "&password=");
+    put_query_value(&url, r->line->password);
+    buf_printf(&url, "&type=enigma16&output=%s", o->output);
+    if (url.err) {
+        b->err = url.err;
+        buf_free(&url);
+        return;
+    }
+    buf_putc(&url, '\0');
+    sh_quote(b, url.data);
+    buf_free(&url);
+    buf_puts(b, "\nDIR=${E2_DIR:-/etc/enigma2}\n"
+                "wget -qO \"$DIR/$BOUQUET.new\" \"$URL\" && mv \"$DIR/$BOUQUET.new\" "
+                "\"$DIR/$BOUQUET\" || { rm -f \"$DIR/$BOUQUET.new\"; echo \"download failed\"; "
+                "exit 1; }\n"
+                "grep -q \"\\\"$BOUQUET\\\"\" \"$DIR/bouquets.tv\" || echo \"#SERVICE "
+                "1:7:1:0:0:0:0:0:0:0:FROM BOUQUET \\\"$BOUQUET\\\" ORDER BY bouquet\" >> "
+                "\"$DIR/bouquets.tv\"\n");
+    buf_printf(b, "HOOK=${E2_HOOK:-%s}\n",
+               f == E2_SCRIPT_22 ? "/etc/enigma2/enigma2_pre_start.sh"
+                                 : "/usr/bin/enigma2_pre_start.sh");
+    buf_puts(b,
+             "[ -s \"$HOOK\" ] || echo '#!/bin/sh' > \"$HOOK\"\n"
+             "grep -q \"$BOUQUET\" \"$HOOK\" 2>/dev/null || echo \"wget -qO \\\"$DIR/$BOUQUET\\\" "
+             "'$URL' &\" >> \"$HOOK\"\nchmod 755 \"$HOOK\" 2>/dev/null\n"
+             "wget -qO- 'http://127.0.0.1/web/servicelistreload?mode=2' >/dev/null 2>&1\n"
+             "echo \"installed $BOUQUET\"\n");
+}
+
+/* A query value, percent-encoded (unreserved characters kept). */
+static void put_query_value(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            buf_putc(b, (char)*p);
+        } else {
+            buf_putc(b, '%');
+            buf_putc(b, hex[*p >> 4]);
+            buf_putc(b, hex[*p & 15]);
+        }
+    }
+}
+
 /* key=live,movie,series (XUI): which kinds to include; default all. */
 static int parse_kinds(const char *key, struct m3u_opts *o)
 {
@@ -175,10 +438,13 @@ void api_playlist(struct api_req *r, const char *type)
     if (!api_authorize_text(r))
         return;
     struct m3u_opts o = {0};
+    enum e2_form e2 = e2_form_of(type);
     if (!type || !*type || strcmp(type, "m3u_plus") == 0)
         o.plus = true;
-    else if (strcmp(type, "m3u") != 0) {
-        api_text_error(r, 400, "unsupported type: use type=m3u or type=m3u_plus\n");
+    else if (strcmp(type, "m3u") != 0 && e2 == E2_NONE) {
+        api_text_error(r, 400,
+                       "unsupported type: use type=m3u, m3u_plus, enigma16, dreambox, "
+                       "enigma216_script or enigma22_script\n");
         return;
     }
     const char *output_param = http_request_param(r->req, "output");
@@ -196,13 +462,31 @@ void api_playlist(struct api_req *r, const char *type)
         api_text_error(r, 400, "unsupported key: use a list of live, movie, series\n");
         return;
     }
-    char key[700];
-    snprintf(key, sizeof(key), "m3u|%lld|%d|%s|%d%d%d|%s", (long long)r->line->id, o.plus, o.output,
-             o.live, o.movie, o.series, r->api->public_url ? "" : r->base);
+    /* Signed URLs expire sign_expires: the start of the current eighth of
+     * the TTL plus the TTL, so a cached playlist is reused for that eighth
+     * and its links always have at least 7/8 of the TTL left. Bound links
+     * are cached per client address. */
+    const struct cat_signing *g = &r->cat->signing;
+    char sign_key[80] = "";
+    if (g->enabled) {
+        int64_t step = g->ttl / 8 > 0 ? g->ttl / 8 : 1;
+        r->sign_expires = r->now - r->now % step + g->ttl;
+        snprintf(sign_key, sizeof(sign_key), "s%u|%lld|%s", (unsigned)g->keys.k[0].id,
+                 (long long)r->sign_expires, g->bind_ip ? r->req->client_ip : "");
+    }
+    char key[800];
+    snprintf(key, sizeof(key), "m3u|%lld|%d|%d|%s|%d%d%d|%s|%s", (long long)r->line->id, o.plus,
+             (int)e2, o.output, o.live, o.movie, o.series, r->api->public_url ? "" : r->base,
+             sign_key);
     struct refbuf *rb = catalog_cache_get(r->cat, key);
     if (!rb) {
         struct buf b = BUF_INIT(0);
-        render(r, &b, &o);
+        if (e2 == E2_SCRIPT_216 || e2 == E2_SCRIPT_22)
+            e2_script(r, &b, &o, e2);
+        else if (e2 != E2_NONE)
+            e2_render(r, &b, &o, e2);
+        else
+            render(r, &b, &o);
         if (b.err) {
             buf_free(&b);
             api_text_error(r, 500, "playlist too large\n");
@@ -217,12 +501,19 @@ void api_playlist(struct api_req *r, const char *type)
         catalog_cache_put(r->cat, key, rb);
     }
     char disposition[160];
-    snprintf(disposition, sizeof(disposition), "attachment; filename=\"tv_channels_%s%s.m3u\"",
-             r->line->username, o.plus ? "_plus" : "");
+    if (e2 == E2_SCRIPT_216 || e2 == E2_SCRIPT_22)
+        snprintf(disposition, sizeof(disposition), "attachment; filename=\"iptv.sh\"");
+    else if (e2 != E2_NONE)
+        snprintf(disposition, sizeof(disposition),
+                 "attachment; filename=\"userbouquet.xtreamd_%s.tv\"", r->line->username);
+    else
+        snprintf(disposition, sizeof(disposition), "attachment; filename=\"tv_channels_%s%s.m3u\"",
+                 r->line->username, o.plus ? "_plus" : "");
     http_response_status(r->res, 200);
     /* An M3U type (not octet-stream): mpv and VLC pick their playlist reader
      * by it; the attachment name ends in .m3u for browsers and downloaders. */
-    http_response_header(r->res, "Content-Type", "audio/x-mpegurl");
+    http_response_header(r->res, "Content-Type",
+                         e2 == E2_NONE ? "audio/x-mpegurl" : "text/plain; charset=utf-8");
     http_response_header(r->res, "Content-Disposition", disposition);
     http_response_header(r->res, "Content-Description", "File Transfer");
     http_response_header(r->res, "Expires", "0");

@@ -18,7 +18,7 @@
 #include "domain/tx.h"
 
 /* Reasons counted in /metrics, in dom_refusal_reasons order. */
-#define NREASONS 9 /* dom_refusal_reasons */
+#define NREASONS 10 /* dom_refusal_reasons */
 
 /* ---- small helpers ---- */
 

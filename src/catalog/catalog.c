@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 /* Rendered responses kept per snapshot, all caches together: past either
@@ -72,6 +73,7 @@ static void cache_free_all(struct catalog_priv *p)
 
 static void catalog_free(struct catalog *c)
 {
+    sodium_memzero(&c->signing.keys, sizeof(c->signing.keys)); /* no key left in freed memory */
     struct catalog_priv *p = c->priv;
     struct cat_view *v = p->views;
     while (v) {

@@ -25,6 +25,7 @@ struct cat_guide;
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/urlsign.h"
 #include "core/refbuf.h"
 
 struct db;
@@ -187,6 +188,13 @@ struct catalog {
     size_t ban_count;
     struct cat_device *devices; /* sorted by mac (strcmp) */
     size_t device_count;
+    /* Signed stream URLs (settings signed_urls*, keys: core/urlsign.h). */
+    struct cat_signing {
+        bool enabled;             /* hand out signed URLs */
+        bool bind_ip;             /* bind them to the client's /24 or /64 */
+        int64_t ttl;              /* seconds */
+        struct urlsign_keys keys; /* n == 0: no key (tokens refused) */
+    } signing;
     /* internals (catalog.c): string arena, hash indexes, bouquet items, caches */
     struct catalog_priv *priv;
 };

@@ -46,7 +46,7 @@ static const char usage_refusals[] =
     "                               [--limit N] [--data DIR]\n"
     "  The refusal log, newest first (default 100 rows). CODE: IP_NOT_ALLOWED,\n"
     "  IP_DENIED, IP_LOCKED, TOO_MANY_IPS, UA_BLOCKED, COUNTRY_BLOCKED, BANNED_IP,\n"
-    "  RATE_LIMITED.\n";
+    "  RATE_LIMITED, MAC_UNKNOWN, URL_EXPIRED.\n";
 static const char usage_access[] =
     "usage: xtreamd access COMMAND ...\n"
     "commands:\n"

@@ -48,6 +48,7 @@ int cli_restore(int argc, char **argv); /* cli/backup.c */
 int cli_access(int argc, char **argv);  /* cli/access.c: access rules, refusal log */
 int cli_ban(int argc, char **argv);     /* cli/access.c: IP bans */
 int cli_device(int argc, char **argv);  /* cli/device.c: MAC-bound boxes */
+int cli_signing(int argc, char **argv); /* cli/signing.c: signed stream URLs */
 /* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
 int cli_library(int argc, char **argv);
 

@@ -34,6 +34,7 @@ static const char usage_text[] =
     "  access      access rules of lines and global ones, the refusal log\n"
     "  ban         list and lift IP bans (brute-force protection)\n"
     "  device      add, list and delete MAC-bound set-top boxes (MAG portal)\n"
+    "  signing     signed stream URLs: settings, key rotation, minting a URL\n"
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
     "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
@@ -63,28 +64,18 @@ static int cmd_version(int argc, char **argv)
 /* Every command but serve (which is run before the log level is lowered) and
  * help (which takes a command name). */
 static const struct cli_cmd commands[] = {
-    {"version", cmd_version},
-    {"--version", cmd_version},
-    {"demo", cli_demo},
-    {"import", cli_import},
-    {"line", cli_line},
-    {"bouquet", cli_bouquet},
-    {"category", cli_category},
-    {"stream", cli_stream},
-    {"channel", cli_channel},
-    {"connections", cli_channel},
-    {"epg", cli_epg},
-    {"vod", cli_library},
-    {"series", cli_library},
-    {"admin", cli_admin},
-    {"token", cli_token},
-    {"plan", cli_plan},
-    {"backup", cli_backup},
-    {"restore", cli_restore},
+    {"version", cmd_version},   {"--version", cmd_version},
+    {"demo", cli_demo},         {"import", cli_import},
+    {"line", cli_line},         {"bouquet", cli_bouquet},
+    {"category", cli_category}, {"stream", cli_stream},
+    {"channel", cli_channel},   {"connections", cli_channel},
+    {"epg", cli_epg},           {"vod", cli_library},
+    {"series", cli_library},    {"admin", cli_admin},
+    {"token", cli_token},       {"plan", cli_plan},
+    {"backup", cli_backup},     {"restore", cli_restore},
     {"log", cli_log}, /* the running server's log levels */
-    {"access", cli_access},
-    {"ban", cli_ban},
-    {NULL, NULL},
+    {"access", cli_access},     {"ban", cli_ban},
+    {"signing", cli_signing},   {NULL, NULL},
 };
 
 int cli_main(int argc, char **argv)
@@ -114,7 +105,8 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "plan") == 0 || strcmp(argv[2], "config") == 0 ||
             strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0 ||
             strcmp(argv[2], "log") == 0 || strcmp(argv[2], "access") == 0 ||
-            strcmp(argv[2], "ban") == 0 || strcmp(argv[2], "device") == 0)
+            strcmp(argv[2], "ban") == 0 || strcmp(argv[2], "device") == 0 ||
+            strcmp(argv[2], "signing") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

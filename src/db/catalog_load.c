@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db_sqlite.h"
+#include "db/settings.h"
 #include "core/hash.h"
 
 /* The `kind` column value of each enum cat_kind. */
@@ -507,6 +508,43 @@ static void load_devices(struct loader *l)
                             sizeof(*c->devices), device_row, NULL, &c->device_count);
 }
 
+static int64_t setting_ll(struct db *db, const char *key, int64_t def, int64_t min, int64_t max)
+{
+    char *v = NULL, *end;
+    int64_t x = def;
+    if (db_setting_get(db, key, &v) == 0) {
+        errno = 0;
+        long long y = strtoll(v, &end, 10);
+        if (!errno && end != v && !*end && y >= min && y <= max)
+            x = y;
+    }
+    free(v);
+    return x;
+}
+
+/* Signed stream URLs (issue 13): the signed_url* settings (defaults as in
+ * domain/settings.c's registry) and the signing keys. */
+static void load_signing(struct loader *l)
+{
+    struct cat_signing *g = &l->c->signing;
+    g->enabled = setting_ll(l->db, "signed_urls", 0, 0, 1) == 1;
+    g->bind_ip = setting_ll(l->db, "signed_url_bind_ip", 0, 0, 1) == 1;
+    g->ttl = setting_ll(l->db, "signed_url_ttl", 86400, 60, 2592000);
+    char *keys = NULL;
+    int rc = db_setting_get(l->db, URLSIGN_SETTING_KEYS, &keys);
+    if (rc == 0 && urlsign_keys_parse(keys, (int64_t)time(NULL), &g->keys))
+        log_error("catalog", "the stored URL signing keys are unreadable: signed URLs are "
+                             "refused until `xtreamd signing rotate`");
+    if (keys) {
+        memset(keys, 0, strlen(keys));
+        free(keys);
+    }
+    if (rc && rc != -ENOENT && !l->err)
+        l->err = rc;
+    if (g->enabled && !g->keys.n)
+        g->enabled = false; /* nothing to sign with: hand out the plain URLs */
+}
+
 static void load_lines(struct loader *l)
 {
     struct catalog *c = l->c;
@@ -753,6 +791,7 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     load_lines(&l);
     load_access(&l);
     load_devices(&l);
+    load_signing(&l);
     c->priv->content_hash = l.hash;
     if (!l.err)
         load_guide(&l, prev);

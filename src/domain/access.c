@@ -15,8 +15,9 @@ const char *const dom_access_kinds[] = {"ip_deny",       "trusted_proxy", "ua_al
                                         "country_allow", "country_deny",  NULL};
 
 const char *const dom_refusal_reasons[] = {
-    "IP_NOT_ALLOWED",  "IP_DENIED", "IP_LOCKED",    "TOO_MANY_IPS", "UA_BLOCKED",
-    "COUNTRY_BLOCKED", "BANNED_IP", "RATE_LIMITED", "MAC_UNKNOWN",  NULL};
+    "IP_NOT_ALLOWED", "IP_DENIED",       "IP_LOCKED", "TOO_MANY_IPS",
+    "UA_BLOCKED",     "COUNTRY_BLOCKED", "BANNED_IP", "RATE_LIMITED",
+    "MAC_UNKNOWN",    "URL_EXPIRED",     NULL};
 
 static bool in_list(const char *const *l, const char *s)
 {

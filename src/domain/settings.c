@@ -9,9 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "db/db.h"
+#include "core/urlsign.h"
 #include "db/settings.h"
 #include "domain/lines.h"
 #include "domain/text.h"
@@ -37,8 +40,22 @@ const struct dom_setting_def dom_setting_defs[] = {
      "its creation; 0: it never expires."},
     {"epg_refresh_hours", DOM_SETTING_INT, "24", 1, 168,
      "The default refresh period of a new EPG source, in hours."},
+    {"signed_urls", DOM_SETTING_INT, "0", 0, 1,
+     "1: playlists and the player API hand out stream URLs with an expiring signed token "
+     "instead of the username and password (docs/operator-guide.md \"Signed stream URLs\"); "
+     "the username/password URLs keep working."},
+    {"signed_url_ttl", DOM_SETTING_INT, "86400", 60, 2592000,
+     "How long a signed stream URL stays valid, in seconds."},
+    {"signed_url_bind_ip", DOM_SETTING_INT, "0", 0, 1,
+     "1: a signed URL only works from the /24 (IPv4) or /64 (IPv6) of the client it was "
+     "handed to."},
+    {"signed_url_grace", DOM_SETTING_INT, "3600", 0, 2592000,
+     "After a signing key rotation, URLs signed with the previous key stay valid this many "
+     "seconds (0: revoked at once)."},
 };
 const size_t dom_setting_count = sizeof(dom_setting_defs) / sizeof(dom_setting_defs[0]);
+
+static int signing_rotate(struct db *db, int64_t now, uint32_t *new_id);
 
 static const struct dom_setting_def *find_def(const char *key)
 {
@@ -275,6 +292,14 @@ int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_e
         if (rc)
             break;
     }
+    /* Turning signed URLs on without a key creates the first one. */
+    if (rc == 0 && dom_setting_int(db, "signed_urls") == 1) {
+        char *keys = NULL;
+        rc = db_setting_get(db, URLSIGN_SETTING_KEYS, &keys);
+        if (rc == -ENOENT)
+            rc = signing_rotate(db, (int64_t)time(NULL), NULL);
+        free(keys);
+    }
     if (rc == 0)
         rc = db_commit(db);
     if (rc) {
@@ -284,6 +309,46 @@ int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_e
 out:
     json_decref(doc);
     return rc;
+}
+
+static int signing_rotate(struct db *db, int64_t now, uint32_t *new_id)
+{
+    char *text = NULL;
+    struct urlsign_keys ks;
+    int rc = db_setting_get(db, URLSIGN_SETTING_KEYS, &text);
+    if (rc && rc != -ENOENT)
+        return rc;
+    /* An unreadable stored value is replaced: the old URLs stop working. */
+    if (urlsign_keys_parse(text, now, &ks))
+        memset(&ks, 0, sizeof(ks));
+    free(text);
+    if (sodium_init() < 0)
+        return -EIO;
+    urlsign_rotate(&ks, now, dom_setting_int(db, "signed_url_grace"));
+    char out[URLSIGN_KEYS_TEXT_MAX];
+    rc = urlsign_keys_format(&ks, out, sizeof(out));
+    if (rc == 0)
+        rc = db_setting_set(db, URLSIGN_SETTING_KEYS, out);
+    if (new_id)
+        *new_id = ks.k[0].id;
+    sodium_memzero(&ks, sizeof(ks));
+    sodium_memzero(out, sizeof(out));
+    return rc;
+}
+
+int dom_signing_rotate(struct db *db, uint32_t *new_id, struct dom_error *e)
+{
+    int rc = db_begin(db);
+    if (rc)
+        return dom_err_internal(e, rc, "starting a transaction");
+    rc = signing_rotate(db, (int64_t)time(NULL), new_id);
+    if (rc == 0)
+        rc = db_commit(db);
+    if (rc) {
+        db_rollback(db);
+        return dom_err_internal(e, rc, "rotating the URL signing key");
+    }
+    return 0;
 }
 
 long long dom_setting_int(struct db *db, const char *key)

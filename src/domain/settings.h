@@ -16,6 +16,7 @@
 #define XTREAMD_DOMAIN_SETTINGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/jsonw.h"
 #include "domain/error.h"
@@ -50,6 +51,12 @@ int dom_settings_patch(struct db *db, const char *body, size_t len, struct dom_e
 /* The checks of dom_settings_patch alone (no database): for decoders and
  * tests/fuzz/fuzz_settings_json.c. */
 int dom_settings_validate(const char *body, size_t len, struct dom_error *e);
+
+/* Signed stream URLs (core/urlsign.h): a fresh signing key becomes current;
+ * the previous one stays valid for signed_url_grace seconds. The keys live in
+ * the settings row URLSIGN_SETTING_KEYS, outside the registry, so the
+ * settings API never shows or takes them. *new_id: the new key's id. */
+int dom_signing_rotate(struct db *db, uint32_t *new_id, struct dom_error *e);
 
 /* The current value of an INT setting (its default when unset or unreadable). */
 long long dom_setting_int(struct db *db, const char *key);

@@ -138,6 +138,10 @@ describe('settings', () => {
     default_outputs: ['ts', 'm3u8'],
     trial_hours: 0,
     epg_refresh_hours: 24,
+    signed_urls: 0,
+    signed_url_ttl: 86400,
+    signed_url_bind_ip: 0,
+    signed_url_grace: 3600,
   };
 
   it('reads every key with its default, for a viewer too', async () => {
