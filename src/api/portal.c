@@ -818,7 +818,7 @@ static void create_link(struct portal *p, struct buf *b, bool vod)
         if (!m || !cat_view_has_movie(p->view, c, index_of(c->movies, m, sizeof(*m))))
             error = "player_file_missing";
     }
-    char url[384] = "";
+    char url[768] = ""; /* "ffmpeg " + base (< 512) + "/play/" + the token */
     if (!*error)
         play_url(p, kind, id, url, sizeof(url));
     struct jsonw w;
