@@ -90,6 +90,46 @@ static int print_json(const char *cmd, struct buf *b)
     return cli_print_json_text(b->data) ? CLI_FAIL : CLI_OK;
 }
 
+/* One listing: a domain call that writes JSON, run on the data folder's
+ * database and printed; field errors as the CLI prints them. */
+typedef int (*json_fn)(struct db *db, const void *ctx, struct jsonw *w, struct dom_error *e);
+
+static int run_json(const char *cmd, const char *data, json_fn fn, const void *ctx)
+{
+    struct db *db;
+    if (cli_open_db(cmd, data, &db))
+        return CLI_FAIL;
+    struct dom_error e;
+    dom_error_reset(&e);
+    struct buf b = BUF_INIT(0);
+    struct jsonw w;
+    jsonw_init(&w, &b);
+    int r = fn(db, ctx, &w, &e);
+    db_close(db);
+    if (r) {
+        buf_free(&b);
+        return cli_dom_fail(cmd, &e, names);
+    }
+    r = print_json(cmd, &b);
+    buf_free(&b);
+    return r;
+}
+
+static int rules_json(struct db *db, const void *ctx, struct jsonw *w, struct dom_error *e)
+{
+    return dom_access_rules_json(db, ctx, w, e);
+}
+
+static int refusals_json(struct db *db, const void *ctx, struct jsonw *w, struct dom_error *e)
+{
+    return dom_refusals_json(db, ctx, w, e);
+}
+
+static int bans_json(struct db *db, const void *ctx, struct jsonw *w, struct dom_error *e)
+{
+    return dom_bans_json(db, *(const bool *)ctx, (int64_t)time(NULL), w, e);
+}
+
 static int line_id_of(struct db *db, const char *username, int64_t *id, struct dom_error *e)
 {
     struct db_line l = {0};
@@ -253,23 +293,7 @@ static int rule_list(int argc, char **argv)
     int r = cli_parse(cmd, usage_rule_list, argc, argv, opts, NULL);
     if (r)
         return cli_parse_exit(r);
-    struct db *db;
-    if (cli_open_db(cmd, data, &db))
-        return CLI_FAIL;
-    struct dom_error e;
-    dom_error_reset(&e);
-    struct buf b = BUF_INIT(0);
-    struct jsonw w;
-    jsonw_init(&w, &b);
-    r = dom_access_rules_json(db, kind, &w, &e);
-    db_close(db);
-    if (r) {
-        buf_free(&b);
-        return cli_dom_fail(cmd, &e, names);
-    }
-    r = print_json(cmd, &b);
-    buf_free(&b);
-    return r;
+    return run_json(cmd, data, rules_json, kind);
 }
 
 static int rule_del(int argc, char **argv)
@@ -320,23 +344,7 @@ static int access_refusals(int argc, char **argv)
     if (r)
         return cli_parse_exit(r);
     f.limit = limit;
-    struct db *db;
-    if (cli_open_db(cmd, data, &db))
-        return CLI_FAIL;
-    struct dom_error e;
-    dom_error_reset(&e);
-    struct buf b = BUF_INIT(0);
-    struct jsonw w;
-    jsonw_init(&w, &b);
-    r = dom_refusals_json(db, &f, &w, &e);
-    db_close(db);
-    if (r) {
-        buf_free(&b);
-        return cli_dom_fail(cmd, &e, names);
-    }
-    r = print_json(cmd, &b);
-    buf_free(&b);
-    return r;
+    return run_json(cmd, data, refusals_json, &f);
 }
 
 int cli_access(int argc, char **argv)
@@ -358,23 +366,7 @@ static int ban_list(int argc, char **argv)
     int r = cli_parse(cmd, usage_ban_list, argc, argv, opts, NULL);
     if (r)
         return cli_parse_exit(r);
-    struct db *db;
-    if (cli_open_db(cmd, data, &db))
-        return CLI_FAIL;
-    struct dom_error e;
-    dom_error_reset(&e);
-    struct buf b = BUF_INIT(0);
-    struct jsonw w;
-    jsonw_init(&w, &b);
-    r = dom_bans_json(db, all, (int64_t)time(NULL), &w, &e);
-    db_close(db);
-    if (r) {
-        buf_free(&b);
-        return cli_dom_fail(cmd, &e, names);
-    }
-    r = print_json(cmd, &b);
-    buf_free(&b);
-    return r;
+    return run_json(cmd, data, bans_json, &all);
 }
 
 static int ban_del(int argc, char **argv)
