@@ -377,15 +377,8 @@ static int ban_del(int argc, char **argv)
     int r = cli_parse(cmd, usage_ban_del, argc, argv, opts, &pos);
     if (r)
         return cli_parse_exit(r);
-    struct db *db;
-    if (cli_open_db(cmd, data, &db))
-        return CLI_FAIL;
-    struct dom_error e;
-    dom_error_reset(&e);
-    r = dom_ban_del(db, ip, &e);
-    db_close(db);
-    if (r)
-        return cli_dom_fail(cmd, &e, names);
+    if ((r = cli_db_call(cmd, data, dom_ban_del, ip, names)) != CLI_OK)
+        return r;
     printf("Lifted the ban of %s.\n", ip);
     return CLI_OK;
 }

@@ -291,15 +291,8 @@ static int admin_del(int argc, char **argv)
     int r = cli_parse(cmd, usage_del, argc, argv, opts, &pos);
     if (r)
         return cli_parse_exit(r);
-    struct db *db;
-    if (cli_open_db(cmd, data, &db))
-        return CLI_FAIL;
-    struct dom_error e;
-    dom_error_reset(&e);
-    r = dom_admin_delete(db, name, &e);
-    db_close(db);
-    if (r)
-        return cli_dom_fail(cmd, &e, names);
+    if ((r = cli_db_call(cmd, data, dom_admin_delete, name, names)) != CLI_OK)
+        return r;
     printf("Deleted admin %s\n", name);
     return CLI_OK;
 }

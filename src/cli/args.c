@@ -267,6 +267,20 @@ int cli_dom_fail(const char *cmd, const struct dom_error *e, const struct cli_fi
     return e->code && strcmp(e->code, DOM_E_VALIDATION) == 0 ? CLI_USAGE : CLI_FAIL;
 }
 
+int cli_db_call(const char *cmd, const char *data_dir,
+                int (*fn)(struct db *db, const char *arg, struct dom_error *e), const char *arg,
+                const struct cli_field_name *names)
+{
+    struct db *db;
+    if (cli_open_db(cmd, data_dir, &db))
+        return CLI_FAIL;
+    struct dom_error e;
+    dom_error_reset(&e);
+    int rc = fn(db, arg, &e);
+    db_close(db);
+    return rc ? cli_dom_fail(cmd, &e, names) : CLI_OK;
+}
+
 int cli_print_json(json_t *j)
 {
     if (!j || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {

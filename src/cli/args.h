@@ -182,6 +182,13 @@ struct cli_field_name {
  * status: CLI_USAGE for invalid values (DOM_E_VALIDATION), else CLI_FAIL. */
 int cli_dom_fail(const char *cmd, const struct dom_error *e, const struct cli_field_name *names);
 
+/* The shape of most one-shot commands: opens data_dir's database, runs the
+ * domain call fn(db, arg, e), closes it. Returns CLI_OK, or the exit status
+ * after printing the failure (cli_open_db, cli_dom_fail with names). */
+int cli_db_call(const char *cmd, const char *data_dir,
+                int (*fn)(struct db *db, const char *arg, struct dom_error *e), const char *arg,
+                const struct cli_field_name *names);
+
 /* Prints j (consumed, may be NULL) to stdout as indented JSON and a newline;
  * -EIO when there was nothing to print or the write failed. */
 int cli_print_json(json_t *j);

@@ -121,15 +121,8 @@ static int device_del(int argc, char **argv)
     int r = cli_parse(cmd, usage_device, argc, argv, opts, NULL);
     if (r)
         return cli_parse_exit(r);
-    struct db *db;
-    if (cli_open_db(cmd, data, &db))
-        return CLI_FAIL;
-    struct dom_error e;
-    dom_error_reset(&e);
-    int rc = dom_device_delete_mac(db, mac, &e);
-    db_close(db);
-    if (rc)
-        return cli_dom_fail(cmd, &e, names);
+    if ((r = cli_db_call(cmd, data, dom_device_delete_mac, mac, names)) != CLI_OK)
+        return r;
     printf("device deleted\n");
     return CLI_OK;
 }
