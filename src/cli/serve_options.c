@@ -154,15 +154,21 @@ static int set_channel_idle(struct serve_settings *s, const char *v)
     return parse_seconds(v, &s->live.idle_ms);
 }
 
-static int set_ffmpeg(struct serve_settings *s, const char *v)
+/* A non-empty text kept for a field another module declares const. */
+static int own_text(struct serve_settings *s, const char *v, const char **field)
 {
     char *copy;
     if (!*v)
         return -EINVAL;
     int rc = own(s, v, &copy);
     if (rc == 0)
-        s->live.ffmpeg = copy;
+        *field = copy;
     return rc;
+}
+
+static int set_ffmpeg(struct serve_settings *s, const char *v)
+{
+    return own_text(s, v, &s->live.ffmpeg);
 }
 
 static int set_allow_host(struct serve_settings *s, const char *v)
@@ -201,13 +207,7 @@ static int set_access(struct serve_settings *s, const char *v)
 
 static int set_geoip_db(struct serve_settings *s, const char *v)
 {
-    char *copy;
-    if (!*v)
-        return -EINVAL;
-    int rc = own(s, v, &copy);
-    if (rc == 0)
-        s->access.geoip_db = copy;
-    return rc;
+    return own_text(s, v, &s->access.geoip_db);
 }
 
 static int set_remote_vod(struct serve_settings *s, const char *v)
