@@ -1119,12 +1119,9 @@ void access_line_reset(struct access *a, int64_t line_id, int64_t now)
         f->stamp = wall_ms(); /* the database reset committed before this */
     }
     (void)now;
-    /* The account may be flagged again: forget its failing addresses (one
-     * pass over the lines to find its name, one over the flag ring). */
-    const struct cat_line *l = NULL;
-    for (size_t j = 0; a->cat && j < a->cat->line_count && !l; j++)
-        if (a->cat->lines[j].id == line_id)
-            l = &a->cat->lines[j];
+    /* The account may be flagged again: forget its failing addresses (its
+     * name from the snapshot, then one pass over the flag ring). */
+    const struct cat_line *l = a->cat ? catalog_line_by_id(a->cat, line_id) : NULL;
     for (size_t i = 0; l && i < FLAG_SLOTS; i++)
         if (a->flags[i].user_hash && strcmp(a->flags[i].user, l->username) == 0)
             memset(&a->flags[i], 0, sizeof(a->flags[i]));

@@ -88,12 +88,8 @@ static void catalog_free(struct catalog *c)
     }
     cache_free_all(p);
     cat_guide_unref(p->guide);
-    free(p->line_slots);
-    for (int k = 0; k < CAT_KIND_COUNT; k++) {
-        free(p->by_id[k]);
-        free(p->category_by_id[k]);
-    }
-    free(p->episodes_by_id);
+    cat_content_unref(p->content);
+    cat_lines_unref(p->lines);
     arena_free(&p->arena);
     free(p);
     free(c);
@@ -148,53 +144,178 @@ static size_t kind_count(const struct catalog *c, enum cat_kind k)
     return k == CAT_LIVE ? c->stream_count : k == CAT_MOVIE ? c->movie_count : c->series_count;
 }
 
-int catalog_finish(struct catalog *c)
+int cat_content_new(struct cat_content **out)
 {
-    struct catalog_priv *p = c->priv;
-    p->by_id[CAT_LIVE] = build_index(c->stream_count, c->streams, sizeof(*c->streams),
-                                     offsetof(struct cat_stream, id));
-    p->by_id[CAT_MOVIE] =
-        build_index(c->movie_count, c->movies, sizeof(*c->movies), offsetof(struct cat_movie, id));
-    p->by_id[CAT_SERIES] = build_index(c->series_count, c->series, sizeof(*c->series),
-                                       offsetof(struct cat_series, id));
+    struct cat_content *ct = calloc(1, sizeof(*ct));
+    if (!ct)
+        return -ENOMEM;
+    arena_init(&ct->arena, 256 * 1024);
+    ct->refs = 1;
+    *out = ct;
+    return 0;
+}
+
+struct cat_content *cat_content_ref(struct cat_content *ct)
+{
+    __atomic_add_fetch(&ct->refs, 1, __ATOMIC_RELAXED);
+    return ct;
+}
+
+void cat_content_unref(struct cat_content *ct)
+{
+    if (!ct || __atomic_sub_fetch(&ct->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
-        if (!p->by_id[k])
+        free(ct->by_id[k]);
+        free(ct->category_by_id[k]);
+    }
+    free(ct->episodes_by_id);
+    arena_free(&ct->arena);
+    free(ct);
+}
+
+int cat_content_finish(struct cat_content *ct)
+{
+    ct->by_id[CAT_LIVE] = build_index(ct->stream_count, ct->streams, sizeof(*ct->streams),
+                                      offsetof(struct cat_stream, id));
+    ct->by_id[CAT_MOVIE] = build_index(ct->movie_count, ct->movies, sizeof(*ct->movies),
+                                       offsetof(struct cat_movie, id));
+    ct->by_id[CAT_SERIES] = build_index(ct->series_count, ct->series, sizeof(*ct->series),
+                                        offsetof(struct cat_series, id));
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        if (!ct->by_id[k])
             return -ENOMEM;
-        p->category_by_id[k] =
-            build_index(c->category_count[k], c->categories[k], sizeof(struct cat_category),
+        ct->category_by_id[k] =
+            build_index(ct->category_count[k], ct->categories[k], sizeof(struct cat_category),
                         offsetof(struct cat_category, id));
-        if (!p->category_by_id[k])
+        if (!ct->category_by_id[k])
             return -ENOMEM;
     }
-
-    p->episode_total = 0;
-    for (size_t i = 0; i < c->series_count; i++)
-        p->episode_total += c->series[i].episode_count;
-    p->episodes_by_id =
-        malloc((p->episode_total ? p->episode_total : 1) * sizeof(*p->episodes_by_id));
-    if (!p->episodes_by_id)
+    ct->episode_total = 0;
+    for (size_t i = 0; i < ct->series_count; i++)
+        ct->episode_total += ct->series[i].episode_count;
+    ct->episodes_by_id =
+        malloc((ct->episode_total ? ct->episode_total : 1) * sizeof(*ct->episodes_by_id));
+    if (!ct->episodes_by_id)
         return -ENOMEM;
     size_t n = 0;
-    for (size_t i = 0; i < c->series_count; i++)
-        for (size_t e = 0; e < c->series[i].episode_count; e++)
-            p->episodes_by_id[n++] =
-                (struct cat_episode_index){c->series[i].episodes[e].id, (uint32_t)i, (uint32_t)e};
-    qsort(p->episodes_by_id, n, sizeof(*p->episodes_by_id), cmp_episode_index);
+    for (size_t i = 0; i < ct->series_count; i++)
+        for (size_t e = 0; e < ct->series[i].episode_count; e++)
+            ct->episodes_by_id[n++] =
+                (struct cat_episode_index){ct->series[i].episodes[e].id, (uint32_t)i, (uint32_t)e};
+    qsort(ct->episodes_by_id, n, sizeof(*ct->episodes_by_id), cmp_episode_index);
+    return 0;
+}
 
-    size_t slots = 16;
-    while (slots < c->line_count * 2)
-        slots *= 2;
-    p->line_slots = calloc(slots, sizeof(size_t));
-    if (!p->line_slots)
+void catalog_set_content(struct catalog *c, struct cat_content *ct)
+{
+    struct catalog_priv *p = c->priv;
+    cat_content_unref(p->content);
+    p->content = cat_content_ref(ct);
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        c->categories[k] = ct->categories[k];
+        c->category_count[k] = ct->category_count[k];
+        p->by_id[k] = ct->by_id[k];
+        p->category_by_id[k] = ct->category_by_id[k];
+    }
+    c->streams = ct->streams;
+    c->stream_count = ct->stream_count;
+    c->movies = ct->movies;
+    c->movie_count = ct->movie_count;
+    c->series = ct->series;
+    c->series_count = ct->series_count;
+    p->bouquets = ct->bouquets;
+    p->bouquet_count = ct->bouquet_count;
+    p->episodes_by_id = ct->episodes_by_id;
+    p->episode_total = ct->episode_total;
+}
+
+int cat_line_block_new(struct cat_line_block **out)
+{
+    struct cat_line_block *b = calloc(1, sizeof(*b));
+    if (!b)
         return -ENOMEM;
-    p->line_slot_mask = slots - 1;
-    for (size_t i = 0; i < c->line_count; i++) {
-        size_t s = hash_fnv1a_str(c->lines[i].username) & p->line_slot_mask;
-        while (p->line_slots[s])
-            s = (s + 1) & p->line_slot_mask;
-        p->line_slots[s] = i + 1;
+    arena_init(&b->arena, 64 * 1024);
+    b->refs = 1;
+    *out = b;
+    return 0;
+}
+
+struct cat_line_block *cat_line_block_ref(struct cat_line_block *b)
+{
+    __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+    return b;
+}
+
+void cat_line_block_unref(struct cat_line_block *b)
+{
+    if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    arena_free(&b->arena);
+    free(b);
+}
+
+int cat_lines_new(size_t count, struct cat_line_block *const *blocks, size_t block_count,
+                  struct cat_lines **out)
+{
+    struct cat_lines *ls = calloc(1, sizeof(*ls));
+    if (!ls)
+        return -ENOMEM;
+    ls->refs = 1;
+    ls->by_id = malloc((count ? count : 1) * sizeof(*ls->by_id));
+    ls->blocks = malloc((block_count ? block_count : 1) * sizeof(*ls->blocks));
+    if (!ls->by_id || !ls->blocks) {
+        cat_lines_unref(ls);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < block_count; i++)
+        ls->blocks[ls->block_count++] = cat_line_block_ref(blocks[i]);
+    *out = ls;
+    return 0;
+}
+
+struct cat_lines *cat_lines_ref(struct cat_lines *ls)
+{
+    __atomic_add_fetch(&ls->refs, 1, __ATOMIC_RELAXED);
+    return ls;
+}
+
+void cat_lines_unref(struct cat_lines *ls)
+{
+    if (!ls || __atomic_sub_fetch(&ls->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < ls->block_count; i++)
+        cat_line_block_unref(ls->blocks[i]);
+    free(ls->blocks);
+    free(ls->by_id);
+    free(ls->slots);
+    free(ls);
+}
+
+int cat_lines_index(struct cat_lines *ls)
+{
+    size_t slots = 16;
+    while (slots < ls->count * 2)
+        slots *= 2;
+    free(ls->slots);
+    ls->slots = calloc(slots, sizeof(*ls->slots));
+    if (!ls->slots)
+        return -ENOMEM;
+    ls->mask = slots - 1;
+    for (size_t i = 0; i < ls->count; i++) {
+        size_t s = hash_fnv1a_str(ls->by_id[i]->username) & ls->mask;
+        while (ls->slots[s])
+            s = (s + 1) & ls->mask;
+        ls->slots[s] = ls->by_id[i];
     }
     return 0;
+}
+
+void catalog_set_lines(struct catalog *c, struct cat_lines *ls)
+{
+    cat_lines_unref(c->priv->lines);
+    c->priv->lines = cat_lines_ref(ls);
+    c->line_count = ls->count;
 }
 
 const struct cat_line *catalog_device_line(const struct catalog *c, const char *mac)
@@ -215,13 +336,32 @@ const struct cat_line *catalog_device_line(const struct catalog *c, const char *
 
 const struct cat_line *catalog_line(const struct catalog *c, const char *username)
 {
-    const struct catalog_priv *p = c->priv;
-    size_t s = hash_fnv1a_str(username) & p->line_slot_mask;
-    while (p->line_slots[s]) {
-        const struct cat_line *l = &c->lines[p->line_slots[s] - 1];
+    const struct cat_lines *ls = c->priv->lines;
+    if (!ls || !ls->slots)
+        return NULL;
+    size_t s = hash_fnv1a_str(username) & ls->mask;
+    while (ls->slots[s]) {
+        const struct cat_line *l = ls->slots[s];
         if (strcmp(l->username, username) == 0)
             return l;
-        s = (s + 1) & p->line_slot_mask;
+        s = (s + 1) & ls->mask;
+    }
+    return NULL;
+}
+
+const struct cat_line *catalog_line_by_id(const struct catalog *c, int64_t id)
+{
+    const struct cat_lines *ls = c->priv->lines;
+    size_t lo = 0, hi = ls ? ls->count : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t at = ls->by_id[mid]->id;
+        if (at == id)
+            return ls->by_id[mid];
+        if (at < id)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -644,7 +784,9 @@ void catalog_cache_put(struct catalog *c, const char *key, struct refbuf *rb)
 
 size_t catalog_adopt_caches(struct catalog *to, struct catalog *from)
 {
-    if (!to || !from || to == from || to->priv->content_hash != from->priv->content_hash ||
+    if (!to || !from || to == from || !to->priv->content || !from->priv->content ||
+        (to->priv->content != from->priv->content &&
+         to->priv->content->hash != from->priv->content->hash) ||
         to->priv->guide != from->priv->guide)
         return 0;
     size_t adopted = 0;

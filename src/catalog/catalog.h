@@ -180,8 +180,7 @@ struct catalog {
     size_t movie_count;
     struct cat_series *series;
     size_t series_count;
-    struct cat_line *lines;
-    size_t line_count;
+    size_t line_count; /* lines: catalog_line(), catalog_line_by_id() */
     struct cat_access_rule *access_rules;
     size_t access_rule_count;
     struct cat_ban *bans; /* every row kept (expired ones carry strikes) */
@@ -211,6 +210,7 @@ struct catalog *catalog_ref(struct catalog *c);
 void catalog_unref(struct catalog *c);
 
 const struct cat_line *catalog_line(const struct catalog *c, const char *username);
+const struct cat_line *catalog_line_by_id(const struct catalog *c, int64_t id);
 /* The line a device MAC ("00:1A:79:..", normalised) is bound to, or NULL. */
 const struct cat_line *catalog_device_line(const struct catalog *c, const char *mac);
 const struct cat_category *catalog_category(const struct catalog *c, enum cat_kind kind,

@@ -32,16 +32,86 @@ struct cat_episode_index {
 
 struct cat_cache_entry;
 
-struct catalog_priv {
+/* The content part of a snapshot: categories, streams, movies, series and
+ * bouquets with their indexes, in an arena of its own. Shared, read-only,
+ * by consecutive snapshots while the database's content epoch (migration 12)
+ * does not move, so a line change rebuilds only the lines. The count is
+ * atomic: the builder thread takes a reference while the loop drops others. */
+struct cat_content {
+    int refs;
+    int64_t epoch; /* catalog_epochs('content') when it was read */
     struct arena arena;
+    struct cat_category *categories[CAT_KIND_COUNT];
+    size_t category_count[CAT_KIND_COUNT];
+    struct cat_stream *streams;
+    size_t stream_count;
+    struct cat_movie *movies;
+    size_t movie_count;
+    struct cat_series *series;
+    size_t series_count;
     struct cat_bouquet *bouquets;
     size_t bouquet_count;
-    /* lines by username: open addressing, power-of-two size, values index+1 */
-    size_t *line_slots;
-    size_t line_slot_mask;
     struct cat_id_index *by_id[CAT_KIND_COUNT]; /* sorted by id */
     struct cat_id_index *category_by_id[CAT_KIND_COUNT];
     struct cat_episode_index *episodes_by_id; /* sorted by id */
+    size_t episode_total;
+    uint64_t hash; /* FNV-1a over every row read (db/catalog_load.c) */
+};
+
+int cat_content_new(struct cat_content **out);
+struct cat_content *cat_content_ref(struct cat_content *ct);
+void cat_content_unref(struct cat_content *ct);
+/* Builds the id indexes once the loader filled the arrays. */
+int cat_content_finish(struct cat_content *ct);
+/* Makes c's public arrays and private indexes those of ct (c takes a reference). */
+void catalog_set_content(struct catalog *c, struct cat_content *ct);
+
+/* The lines part of a snapshot. Lines live in blocks (an arena each); a
+ * rebuild after a few line changes reads only those lines into one new block
+ * and shares the predecessor's blocks for the rest, so its cost follows the
+ * number of changes, not of lines. The index arrays are the snapshot's own.
+ * A cat_lines with no change since is shared whole. Counts are atomic (the
+ * builder thread takes references while the loop drops others). */
+struct cat_line_block {
+    int refs;
+    struct arena arena; /* struct cat_line records and their strings */
+};
+
+struct cat_lines {
+    int refs;
+    int64_t seq;                   /* the newest line_changes.seq it reflects */
+    const struct cat_line **by_id; /* sorted by id */
+    size_t count;
+    const struct cat_line **slots; /* by username: open addressing, power of two */
+    size_t mask;
+    struct cat_line_block **blocks;
+    size_t block_count;
+    size_t delta; /* lines read by increments since the last full read */
+};
+
+int cat_line_block_new(struct cat_line_block **out);
+struct cat_line_block *cat_line_block_ref(struct cat_line_block *b);
+void cat_line_block_unref(struct cat_line_block *b);
+/* A lines part for `count` lines (by_id allocated, empty) holding refs to
+ * `blocks` (each referenced anew). */
+int cat_lines_new(size_t count, struct cat_line_block *const *blocks, size_t block_count,
+                  struct cat_lines **out);
+struct cat_lines *cat_lines_ref(struct cat_lines *ls);
+void cat_lines_unref(struct cat_lines *ls);
+/* Builds the username index once by_id holds count lines in id order. */
+int cat_lines_index(struct cat_lines *ls);
+/* Makes ls the snapshot's lines (c takes a reference). */
+void catalog_set_lines(struct catalog *c, struct cat_lines *ls);
+
+struct catalog_priv {
+    struct arena arena;                 /* access tables, devices */
+    struct cat_lines *lines;            /* maybe shared (see above) */
+    struct cat_content *content;        /* the rest, maybe shared (see above) */
+    const struct cat_bouquet *bouquets; /* = content's (borrowed) */
+    size_t bouquet_count;
+    const struct cat_id_index *by_id[CAT_KIND_COUNT]; /* = content's (borrowed) */
+    const struct cat_id_index *category_by_id[CAT_KIND_COUNT];
+    const struct cat_episode_index *episodes_by_id;
     size_t episode_total;
     struct cat_view *views; /* singly linked, built lazily */
     /* The response cache (views' and snapshot-wide entries together): hash
@@ -51,7 +121,6 @@ struct catalog_priv {
     size_t cache_entries, cache_bytes;
     size_t cache_max_entries, cache_max_bytes;
     struct cat_guide *guide; /* the EPG read model (catalog/guide.h), may be shared */
-    uint64_t content_hash;   /* every catalogue row but the lines' (db/catalog_load.c) */
 };
 
 int catalog_new(struct catalog **out);
@@ -59,6 +128,5 @@ int catalog_new(struct catalog **out);
  * and a snapshot's cache bounds. */
 void catalog_cache_set_hash(uint64_t (*fn)(const void *key, size_t len));
 void catalog_cache_set_limits(struct catalog *c, size_t max_entries, size_t max_bytes);
-int catalog_finish(struct catalog *c);
 
 #endif

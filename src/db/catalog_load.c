@@ -23,7 +23,8 @@ static const char *const kind_names[CAT_KIND_COUNT] = {"live", "movie", "series"
 struct loader {
     struct db *db;
     struct catalog *c;
-    struct arena *a;
+    struct cat_content *ct; /* the content part being read, if any */
+    struct arena *a;        /* where strings and arrays go: ct's or c's */
     int err;
     /* FNV-1a over every column of every row read while hash_rows is set:
      * the catalogue's content (everything but the lines and the guide), so
@@ -545,19 +546,174 @@ static void load_signing(struct loader *l)
         g->enabled = false; /* nothing to sign with: hand out the plain URLs */
 }
 
-static void load_lines(struct loader *l)
+#define LINE_SELECT                                                                                \
+    "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"              \
+    " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"                            \
+    " (SELECT group_concat(bouquet_id) FROM"                                                       \
+    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id)),"         \
+    " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"        \
+    " l.first_ip, l.lock_first_ip, l.max_daily_ips"                                                \
+    " FROM lines l WHERE l.is_mag = 0"
+
+/* Every line, into one new block. */
+static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
 {
-    struct catalog *c = l->c;
-    c->lines = load_table(
-        l, "SELECT count(*) FROM lines",
-        "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"
-        " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"
-        " (SELECT group_concat(bouquet_id) FROM"
-        "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id)),"
-        " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"
-        " l.first_ip, l.lock_first_ip, l.max_daily_ips"
-        " FROM lines l WHERE l.is_mag = 0 ORDER BY l.id",
-        sizeof(*c->lines), line_row, NULL, &c->line_count);
+    struct cat_line_block *b;
+    struct cat_lines *ls = NULL;
+    size_t n = 0;
+    l->err = cat_line_block_new(&b);
+    if (l->err)
+        return NULL;
+    l->a = &b->arena;
+    struct cat_line *arr = load_table(l, "SELECT count(*) FROM lines", LINE_SELECT " ORDER BY l.id",
+                                      sizeof(*arr), line_row, NULL, &n);
+    l->a = &l->c->priv->arena;
+    if (!l->err)
+        l->err = cat_lines_new(n, &b, 1, &ls);
+    cat_line_block_unref(b);
+    if (l->err)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        ls->by_id[i] = &arr[i];
+    ls->count = n;
+    ls->seq = seq;
+    l->err = cat_lines_index(ls);
+    if (l->err) {
+        cat_lines_unref(ls);
+        return NULL;
+    }
+    return ls;
+}
+
+/* The ids of the lines changed after seq, ascending, distinct (heap). */
+static int64_t *changed_line_ids(struct loader *l, int64_t seq, size_t *n)
+{
+    sqlite3_stmt *st = prepare(l, "SELECT DISTINCT line_id FROM line_changes WHERE seq > ?1"
+                                  " ORDER BY line_id");
+    struct buf ids = BUF_INIT(0);
+    *n = 0;
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, seq);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        buf_append(&ids, &id, sizeof(id));
+    }
+    sqlite3_finalize(st);
+    if (ids.err) {
+        l->err = ids.err;
+        buf_free(&ids);
+        return NULL;
+    }
+    *n = ids.len / sizeof(int64_t);
+    return (int64_t *)buf_steal(&ids, NULL);
+}
+
+/* old's lines with those changed since old->seq read again: the changed
+ * ones into a new block, the rest shared (old's blocks). Falls back to a
+ * full read once the increments since the last one replaced a quarter of
+ * the lines (old versions stay in their blocks until then). */
+static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lines *old,
+                                          int64_t seq)
+{
+    size_t n = 0;
+    int64_t *ids = changed_line_ids(l, old->seq, &n);
+    if (l->err)
+        return NULL;
+    if (old->delta + n > old->count / 4 + 256) {
+        free(ids);
+        return load_lines_full(l, seq);
+    }
+    struct cat_line_block *b = NULL, **blocks = NULL;
+    const struct cat_line **changed = calloc(n ? n : 1, sizeof(*changed));
+    struct cat_lines *ls = NULL;
+    sqlite3_stmt *one = prepare(l, LINE_SELECT " AND l.id = ?1");
+    if (!l->err && (!changed || cat_line_block_new(&b)))
+        l->err = -ENOMEM;
+    l->a = b ? &b->arena : l->a;
+    for (size_t i = 0; !l->err && i < n; i++) {
+        sqlite3_reset(one);
+        sqlite3_bind_int64(one, 1, ids[i]);
+        if (sqlite3_step(one) != SQLITE_ROW)
+            continue; /* deleted (or now a MAG line) */
+        struct cat_line *ln = alloc_array(l, 1, sizeof(*ln));
+        if (ln) {
+            line_row(l, one, ln, NULL);
+            changed[i] = ln;
+        }
+    }
+    sqlite3_finalize(one);
+    l->a = &l->c->priv->arena;
+    blocks = malloc((old->block_count + 1) * sizeof(*blocks));
+    if (!l->err && !blocks)
+        l->err = -ENOMEM;
+    if (!l->err) {
+        memcpy(blocks, old->blocks, old->block_count * sizeof(*blocks));
+        blocks[old->block_count] = b;
+        l->err = cat_lines_new(old->count + n, blocks, old->block_count + 1, &ls);
+    }
+    if (!l->err) {
+        size_t i = 0, j = 0, k = 0;
+        while (i < old->count || j < n) {
+            if (j == n || (i < old->count && old->by_id[i]->id < ids[j])) {
+                ls->by_id[k++] = old->by_id[i++];
+                continue;
+            }
+            if (i < old->count && old->by_id[i]->id == ids[j])
+                i++; /* replaced or deleted */
+            if (changed[j])
+                ls->by_id[k++] = changed[j];
+            j++;
+        }
+        ls->count = k;
+        ls->seq = seq;
+        ls->delta = old->delta + n;
+        l->err = cat_lines_index(ls);
+    }
+    free(blocks);
+    free(changed);
+    free(ids);
+    cat_line_block_unref(b);
+    if (l->err) {
+        cat_lines_unref(ls);
+        return NULL;
+    }
+    return ls;
+}
+
+/* The line change log's newest and oldest kept seq (0, 0 when empty). */
+static void line_change_range(struct loader *l, int64_t *newest, int64_t *oldest)
+{
+    sqlite3_stmt *st = prepare(l, "SELECT COALESCE(max(seq), 0), COALESCE(min(seq), 0)"
+                                  " FROM line_changes");
+    *newest = *oldest = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
+        *newest = sqlite3_column_int64(st, 0);
+        *oldest = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+}
+
+/* The lines: prev's when none changed since, prev's plus the changed ones
+ * when the change log still holds every change since prev, else all. */
+static void load_lines(struct loader *l, const struct catalog *prev)
+{
+    int64_t newest, oldest;
+    line_change_range(l, &newest, &oldest);
+    if (l->err)
+        return;
+    const struct cat_lines *old = prev ? prev->priv->lines : NULL;
+    struct cat_lines *ls;
+    if (old && newest >= 0 && old->seq == newest)
+        ls = cat_lines_ref((struct cat_lines *)old);
+    else if (old && newest > old->seq && oldest <= old->seq + 1)
+        ls = load_lines_delta(l, old, newest);
+    else
+        ls = load_lines_full(l, newest);
+    if (!ls)
+        return;
+    catalog_set_lines(l->c, ls);
+    cat_lines_unref(ls);
 }
 
 static int64_t *load_ids(struct loader *l, sqlite3_stmt *st, int64_t bouquet, const char *kind,
@@ -594,13 +750,13 @@ static void bouquet_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ct
 
 static void load_bouquets(struct loader *l)
 {
-    struct catalog_priv *p = l->c->priv;
+    struct cat_content *ct = l->ct;
     sqlite3_stmt *items = prepare(l, "SELECT item_id FROM bouquet_items WHERE bouquet_id = ?1"
                                      " AND kind = ?2 ORDER BY position, id");
-    p->bouquets = load_table(l, "SELECT count(*) FROM bouquets",
-                             "SELECT b.id, EXISTS (SELECT 1 FROM bouquet_items"
-                             " WHERE bouquet_id = b.id AND kind = 'all') FROM bouquets b",
-                             sizeof(*p->bouquets), bouquet_row, items, &p->bouquet_count);
+    ct->bouquets = load_table(l, "SELECT count(*) FROM bouquets",
+                              "SELECT b.id, EXISTS (SELECT 1 FROM bouquet_items"
+                              " WHERE bouquet_id = b.id AND kind = 'all') FROM bouquets b",
+                              sizeof(*ct->bouquets), bouquet_row, items, &ct->bouquet_count);
     sqlite3_finalize(items);
 }
 
@@ -764,6 +920,63 @@ int catalog_load(struct db *db, uint64_t version, struct catalog **out)
     return catalog_load_reuse(db, version, NULL, out);
 }
 
+/* catalog_epochs('content') (migration 12), -1 when unreadable. */
+static int64_t content_epoch(struct loader *l)
+{
+    sqlite3_stmt *st;
+    int64_t n = -1;
+    if (db_prepare(l->db, "SELECT n FROM catalog_epochs WHERE part = 'content'", &st))
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Reads the content part (everything but the lines, the access tables, the
+ * devices and the settings) into a new cat_content; NULL with l->err set. */
+static struct cat_content *load_content(struct loader *l, int64_t epoch)
+{
+    struct catalog *c = l->c;
+    struct cat_content *ct;
+    l->err = cat_content_new(&ct);
+    if (l->err)
+        return NULL;
+    ct->epoch = epoch;
+    l->ct = ct;
+    l->a = &ct->arena;
+    l->hash = HASH_FNV1A_OFFSET;
+    l->hash_rows = true;
+    /* The loaders fill c's public arrays (as they always did); they move
+     * into ct below, and catalog_set_content points c at them again. */
+    load_categories(l);
+    load_streams(l);
+    load_movies(l);
+    load_series(l);
+    load_bouquets(l);
+    l->hash_rows = false;
+    for (int k = 0; k < CAT_KIND_COUNT; k++) {
+        ct->categories[k] = c->categories[k];
+        ct->category_count[k] = c->category_count[k];
+    }
+    ct->streams = c->streams;
+    ct->stream_count = c->stream_count;
+    ct->movies = c->movies;
+    ct->movie_count = c->movie_count;
+    ct->series = c->series;
+    ct->series_count = c->series_count;
+    ct->hash = l->hash;
+    l->ct = NULL;
+    l->a = &c->priv->arena;
+    if (!l->err)
+        l->err = cat_content_finish(ct);
+    if (l->err) {
+        cat_content_unref(ct);
+        return NULL;
+    }
+    return ct;
+}
+
 int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *prev,
                        struct catalog **out)
 {
@@ -771,7 +984,7 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     int rc = catalog_new(&c);
     if (rc)
         return rc;
-    struct loader l = {.db = db, .c = c, .a = &c->priv->arena, .hash = HASH_FNV1A_OFFSET};
+    struct loader l = {.db = db, .c = c, .a = &c->priv->arena};
     c->version = version;
     c->built_at = db_now();
     struct timespec ts;
@@ -781,23 +994,25 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
         catalog_unref(c);
         return -EIO;
     }
-    l.hash_rows = true;
-    load_categories(&l);
-    load_streams(&l);
-    load_movies(&l);
-    load_series(&l);
-    load_bouquets(&l);
-    l.hash_rows = false; /* lines: no view-scoped response embeds them */
-    load_lines(&l);
-    load_access(&l);
-    load_devices(&l);
-    load_signing(&l);
-    c->priv->content_hash = l.hash;
+    /* The content is read again only when its epoch moved: a rebuild for a
+     * line, a ban or a setting shares the previous snapshot's. */
+    int64_t epoch = content_epoch(&l);
+    struct cat_content *old = prev ? prev->priv->content : NULL;
+    struct cat_content *ct =
+        old && epoch >= 0 && old->epoch == epoch ? cat_content_ref(old) : load_content(&l, epoch);
+    if (ct) {
+        catalog_set_content(c, ct);
+        cat_content_unref(ct);
+    }
+    if (!l.err) {
+        load_lines(&l, prev);
+        load_access(&l);
+        load_devices(&l);
+        load_signing(&l);
+    }
     if (!l.err)
         load_guide(&l, prev);
     db_exec(db, "COMMIT");
-    if (!l.err)
-        l.err = catalog_finish(c);
     if (l.err) {
         log_error("catalog", "loading snapshot %llu failed: %d", (unsigned long long)version,
                   l.err);

@@ -521,6 +521,61 @@ static const char migration_8[] =
     "  updated_at INTEGER NOT NULL"
     ") STRICT;";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
-                                     migration_5, migration_6, migration_7, migration_8};
+/* Migration 12: the catalogue content's epoch and the lines' change log. Every insert, update or
+ * delete in a table the snapshot's content part is read from (db/catalog_load.c: everything but the
+ * lines, the access tables, the devices and the settings) moves catalog_epochs('content'), so that
+ * a rebuild for anything else (a line created by the admin API, a ban) shares the previous
+ * snapshot's content instead of reading 50,000 channels again. It starts at a random value: a
+ * database restored from elsewhere never matches a snapshot's epoch by chance. test_catalog's
+ * test_content_epoch_covers_tables fails when a table is neither covered here nor listed as outside
+ * the content. */
+#define CONTENT_EPOCH_BUMP "UPDATE catalog_epochs SET n = n + 1 WHERE part = 'content';"
+#define CONTENT_EPOCH_TRIGGERS(t)                                                                  \
+    "CREATE TRIGGER " t "_epoch_ai AFTER INSERT ON " t " BEGIN " CONTENT_EPOCH_BUMP " END;"        \
+    "CREATE TRIGGER " t "_epoch_au AFTER UPDATE ON " t " BEGIN " CONTENT_EPOCH_BUMP " END;"        \
+    "CREATE TRIGGER " t "_epoch_ad AFTER DELETE ON " t " BEGIN " CONTENT_EPOCH_BUMP " END;"
+static const char migration_12[] =
+    "CREATE TABLE catalog_epochs ("
+    "  part TEXT PRIMARY KEY,"
+    "  n INTEGER NOT NULL"
+    ") STRICT;"
+    "INSERT INTO catalog_epochs (part, n) VALUES ('content', abs(random() % "
+    "1000000000000));" CONTENT_EPOCH_TRIGGERS("categories") CONTENT_EPOCH_TRIGGERS("streams")
+        CONTENT_EPOCH_TRIGGERS("stream_sources") CONTENT_EPOCH_TRIGGERS("movies")
+            CONTENT_EPOCH_TRIGGERS("series") CONTENT_EPOCH_TRIGGERS("seasons")
+                CONTENT_EPOCH_TRIGGERS("episodes") CONTENT_EPOCH_TRIGGERS("bouquets")
+                    CONTENT_EPOCH_TRIGGERS("bouquet_items")
+    /* not read yet: the transcoding profiles (issue 14) join the content */
+    CONTENT_EPOCH_TRIGGERS("transcode_profiles")
+    /* The lines' change log: a row per insert, update or delete of a line or
+     * of its bouquets, so that a rebuild re-reads only the lines changed since
+     * its predecessor (db/catalog_load.c). AUTOINCREMENT: a seq is never
+     * reused, so "no row between the predecessor's seq and the oldest kept"
+     * proves nothing was pruned in between. The newest 100,000 are kept
+     * (pruned every 1,000th insert); an older predecessor reads every line. */
+    "CREATE TABLE line_changes ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  line_id INTEGER NOT NULL"
+    ") STRICT;"
+    /* a random start: a database from elsewhere never matches a snapshot's seq */
+    "INSERT INTO sqlite_sequence (name, seq) VALUES ('line_changes',"
+    "  abs(random() % 1000000000000));"
+    "CREATE TRIGGER line_changes_prune AFTER INSERT ON line_changes WHEN NEW.seq % 1000 = 0"
+    " BEGIN DELETE FROM line_changes WHERE seq <= NEW.seq - 100000; END;"
+    "CREATE TRIGGER lines_change_ai AFTER INSERT ON lines"
+    " BEGIN INSERT INTO line_changes (line_id) VALUES (NEW.id); END;"
+    "CREATE TRIGGER lines_change_au AFTER UPDATE ON lines"
+    " BEGIN INSERT INTO line_changes (line_id) VALUES (NEW.id); END;"
+    "CREATE TRIGGER lines_change_ad AFTER DELETE ON lines"
+    " BEGIN INSERT INTO line_changes (line_id) VALUES (OLD.id); END;"
+    "CREATE TRIGGER line_bouquets_change_ai AFTER INSERT ON line_bouquets"
+    " BEGIN INSERT INTO line_changes (line_id) VALUES (NEW.line_id); END;"
+    "CREATE TRIGGER line_bouquets_change_au AFTER UPDATE ON line_bouquets"
+    " BEGIN INSERT INTO line_changes (line_id) VALUES (NEW.line_id), (OLD.line_id); END;"
+    "CREATE TRIGGER line_bouquets_change_ad AFTER DELETE ON line_bouquets"
+    " BEGIN INSERT INTO line_changes (line_id) VALUES (OLD.line_id); END;";
+
+const char *const db_migrations[] = {migration_1, migration_2, migration_3,
+                                     migration_4, migration_5, migration_6,
+                                     migration_7, migration_8, migration_12};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
