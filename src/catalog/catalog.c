@@ -251,25 +251,83 @@ void cat_line_block_unref(struct cat_line_block *b)
 {
     if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    free(b->by_id);
+    free(b->slots);
     arena_free(&b->arena);
     free(b);
 }
 
-int cat_lines_new(size_t count, struct cat_line_block *const *blocks, size_t block_count,
+/* An open-addressing table of lines by username: a power of two at least
+ * twice n. */
+static const struct cat_line **name_index(const struct cat_line *const *lines, size_t n,
+                                          size_t *mask)
+{
+    size_t slots = 16;
+    while (slots < n * 2)
+        slots *= 2;
+    const struct cat_line **t = calloc(slots, sizeof(*t));
+    if (!t)
+        return NULL;
+    *mask = slots - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!lines[i])
+            continue;
+        size_t s = hash_fnv1a_str(lines[i]->username) & *mask;
+        while (t[s])
+            s = (s + 1) & *mask;
+        t[s] = lines[i];
+    }
+    return t;
+}
+
+static const struct cat_line *name_find(const struct cat_line *const *t, size_t mask,
+                                        const char *username)
+{
+    if (!t)
+        return NULL;
+    size_t s = hash_fnv1a_str(username) & mask;
+    for (; t[s]; s = (s + 1) & mask)
+        if (strcmp(t[s]->username, username) == 0)
+            return t[s];
+    return NULL;
+}
+
+int cat_line_block_index(struct cat_line_block *b)
+{
+    b->slots = name_index(b->by_id, b->count, &b->mask);
+    return b->slots ? 0 : -ENOMEM;
+}
+
+const struct cat_line *cat_line_block_find_id(const struct cat_line_block *b, int64_t id)
+{
+    size_t lo = 0, hi = b && b->by_id ? b->count : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t at = b->by_id[mid]->id;
+        if (at == id)
+            return b->by_id[mid];
+        if (at < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int cat_lines_new(struct cat_line_block *base, size_t changes, size_t blocks,
                   struct cat_lines **out)
 {
     struct cat_lines *ls = calloc(1, sizeof(*ls));
     if (!ls)
         return -ENOMEM;
     ls->refs = 1;
-    ls->by_id = malloc((count ? count : 1) * sizeof(*ls->by_id));
-    ls->blocks = malloc((block_count ? block_count : 1) * sizeof(*ls->blocks));
-    if (!ls->by_id || !ls->blocks) {
+    ls->base = cat_line_block_ref(base);
+    ls->changes = malloc((changes ? changes : 1) * sizeof(*ls->changes));
+    ls->blocks = malloc((blocks ? blocks : 1) * sizeof(*ls->blocks));
+    if (!ls->changes || !ls->blocks) {
         cat_lines_unref(ls);
         return -ENOMEM;
     }
-    for (size_t i = 0; i < block_count; i++)
-        ls->blocks[ls->block_count++] = cat_line_block_ref(blocks[i]);
     *out = ls;
     return 0;
 }
@@ -286,29 +344,29 @@ void cat_lines_unref(struct cat_lines *ls)
         return;
     for (size_t i = 0; i < ls->block_count; i++)
         cat_line_block_unref(ls->blocks[i]);
+    cat_line_block_unref(ls->base);
     free(ls->blocks);
-    free(ls->by_id);
-    free(ls->slots);
+    free(ls->changes);
+    free(ls->names);
     free(ls);
 }
 
-int cat_lines_index(struct cat_lines *ls)
+int cat_lines_finish(struct cat_lines *ls)
 {
-    size_t slots = 16;
-    while (slots < ls->count * 2)
-        slots *= 2;
-    free(ls->slots);
-    ls->slots = calloc(slots, sizeof(*ls->slots));
-    if (!ls->slots)
+    const struct cat_line **lines = malloc((ls->change_count + 1) * sizeof(*lines));
+    if (!lines)
         return -ENOMEM;
-    ls->mask = slots - 1;
-    for (size_t i = 0; i < ls->count; i++) {
-        size_t s = hash_fnv1a_str(ls->by_id[i]->username) & ls->mask;
-        while (ls->slots[s])
-            s = (s + 1) & ls->mask;
-        ls->slots[s] = ls->by_id[i];
+    ls->count = ls->base->count;
+    for (size_t i = 0; i < ls->change_count; i++) {
+        lines[i] = ls->changes[i].line;
+        ls->count +=
+            (lines[i] != NULL) - (cat_line_block_find_id(ls->base, ls->changes[i].id) != NULL);
     }
-    return 0;
+    free(ls->names);
+    ls->names = ls->change_count ? name_index(lines, ls->change_count, &ls->names_mask) : NULL;
+    int rc = ls->change_count && !ls->names ? -ENOMEM : 0;
+    free(lines);
+    return rc;
 }
 
 void catalog_set_lines(struct catalog *c, struct cat_lines *ls)
@@ -316,6 +374,21 @@ void catalog_set_lines(struct catalog *c, struct cat_lines *ls)
     cat_lines_unref(c->priv->lines);
     c->priv->lines = cat_lines_ref(ls);
     c->line_count = ls->count;
+}
+
+static const struct cat_line_change *line_change(const struct cat_lines *ls, int64_t id)
+{
+    size_t lo = 0, hi = ls->change_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ls->changes[mid].id == id)
+            return &ls->changes[mid];
+        if (ls->changes[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 const struct cat_line *catalog_device_line(const struct catalog *c, const char *mac)
@@ -337,33 +410,24 @@ const struct cat_line *catalog_device_line(const struct catalog *c, const char *
 const struct cat_line *catalog_line(const struct catalog *c, const char *username)
 {
     const struct cat_lines *ls = c->priv->lines;
-    if (!ls || !ls->slots)
+    if (!ls)
         return NULL;
-    size_t s = hash_fnv1a_str(username) & ls->mask;
-    while (ls->slots[s]) {
-        const struct cat_line *l = ls->slots[s];
-        if (strcmp(l->username, username) == 0)
-            return l;
-        s = (s + 1) & ls->mask;
-    }
-    return NULL;
+    const struct cat_line *l = name_find(ls->names, ls->names_mask, username);
+    if (l)
+        return l;
+    l = name_find(ls->base->slots, ls->base->mask, username);
+    /* a base line that changed since is stale: had it kept this name, the
+     * changes would have answered */
+    return l && !line_change(ls, l->id) ? l : NULL;
 }
 
 const struct cat_line *catalog_line_by_id(const struct catalog *c, int64_t id)
 {
     const struct cat_lines *ls = c->priv->lines;
-    size_t lo = 0, hi = ls ? ls->count : 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int64_t at = ls->by_id[mid]->id;
-        if (at == id)
-            return ls->by_id[mid];
-        if (at < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    if (!ls)
+        return NULL;
+    const struct cat_line_change *ch = line_change(ls, id);
+    return ch ? ch->line : cat_line_block_find_id(ls->base, id);
 }
 
 static const struct cat_id_index *find_id(const struct cat_id_index *ix, size_t n, int64_t id)

@@ -66,40 +66,59 @@ int cat_content_finish(struct cat_content *ct);
 /* Makes c's public arrays and private indexes those of ct (c takes a reference). */
 void catalog_set_content(struct catalog *c, struct cat_content *ct);
 
-/* The lines part of a snapshot. Lines live in blocks (an arena each); a
- * rebuild after a few line changes reads only those lines into one new block
- * and shares the predecessor's blocks for the rest, so its cost follows the
- * number of changes, not of lines. The index arrays are the snapshot's own.
- * A cat_lines with no change since is shared whole. Counts are atomic (the
- * builder thread takes references while the loop drops others). */
+/* The lines part of a snapshot: a base (every line of the last full read,
+ * indexed by id and by username, shared by the snapshots that follow it) and
+ * the changes since (each changed line's new version, or none when deleted,
+ * sorted by id, with a username index over them). A rebuild after a few
+ * line changes reads only those lines into a new block and merges them into
+ * its predecessor's changes, so its cost follows the number of changes since
+ * the base, not the number of lines; past a quarter of the lines the next
+ * rebuild reads everything again. A lookup asks the changes first; a base
+ * line whose id has a change is stale. A cat_lines with no change since is
+ * shared whole. Counts are atomic (the builder thread takes references while
+ * the loop drops others). */
 struct cat_line_block {
     int refs;
-    struct arena arena; /* struct cat_line records and their strings */
+    struct arena arena;            /* struct cat_line records and their strings */
+    const struct cat_line **by_id; /* a base's: sorted by id (else NULL) */
+    size_t count;
+    const struct cat_line **slots; /* a base's: by username, open addressing */
+    size_t mask;
+};
+
+struct cat_line_change {
+    int64_t id;
+    const struct cat_line *line; /* NULL: deleted (or not a client line any more) */
 };
 
 struct cat_lines {
     int refs;
-    int64_t seq;                   /* the newest line_changes.seq it reflects */
-    const struct cat_line **by_id; /* sorted by id */
+    int64_t seq; /* the newest line_changes.seq it reflects */
     size_t count;
-    const struct cat_line **slots; /* by username: open addressing, power of two */
-    size_t mask;
-    struct cat_line_block **blocks;
+    struct cat_line_block *base;
+    struct cat_line_change *changes; /* sorted by id */
+    size_t change_count;
+    const struct cat_line **names; /* the changed lines by username (open addressing) */
+    size_t names_mask;
+    struct cat_line_block **blocks; /* the changed lines' storage */
     size_t block_count;
-    size_t delta; /* lines read by increments since the last full read */
 };
 
 int cat_line_block_new(struct cat_line_block **out);
 struct cat_line_block *cat_line_block_ref(struct cat_line_block *b);
 void cat_line_block_unref(struct cat_line_block *b);
-/* A lines part for `count` lines (by_id allocated, empty) holding refs to
- * `blocks` (each referenced anew). */
-int cat_lines_new(size_t count, struct cat_line_block *const *blocks, size_t block_count,
+/* Indexes a base block once by_id holds count lines in id order. */
+int cat_line_block_index(struct cat_line_block *b);
+/* A lines part over base (referenced) with room for `changes` changes and
+ * `blocks` blocks. */
+int cat_lines_new(struct cat_line_block *base, size_t changes, size_t blocks,
                   struct cat_lines **out);
 struct cat_lines *cat_lines_ref(struct cat_lines *ls);
 void cat_lines_unref(struct cat_lines *ls);
-/* Builds the username index once by_id holds count lines in id order. */
-int cat_lines_index(struct cat_lines *ls);
+/* Once changes are filled: the username index over them and the count. */
+int cat_lines_finish(struct cat_lines *ls);
+/* The base line of that id, or NULL. */
+const struct cat_line *cat_line_block_find_id(const struct cat_line_block *b, int64_t id);
 /* Makes ls the snapshot's lines (c takes a reference). */
 void catalog_set_lines(struct catalog *c, struct cat_lines *ls);
 

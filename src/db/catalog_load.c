@@ -555,7 +555,7 @@ static void load_signing(struct loader *l)
     " l.first_ip, l.lock_first_ip, l.max_daily_ips"                                                \
     " FROM lines l WHERE l.is_mag = 0"
 
-/* Every line, into one new block. */
+/* Every line, into one new indexed base block. */
 static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
 {
     struct cat_line_block *b;
@@ -568,16 +568,22 @@ static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
     struct cat_line *arr = load_table(l, "SELECT count(*) FROM lines", LINE_SELECT " ORDER BY l.id",
                                       sizeof(*arr), line_row, NULL, &n);
     l->a = &l->c->priv->arena;
+    b->by_id = malloc((n ? n : 1) * sizeof(*b->by_id));
+    if (!l->err && !b->by_id)
+        l->err = -ENOMEM;
+    if (!l->err) {
+        for (size_t i = 0; i < n; i++)
+            b->by_id[i] = &arr[i];
+        b->count = n;
+        l->err = cat_line_block_index(b);
+    }
     if (!l->err)
-        l->err = cat_lines_new(n, &b, 1, &ls);
+        l->err = cat_lines_new(b, 0, 0, &ls);
     cat_line_block_unref(b);
-    if (l->err)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        ls->by_id[i] = &arr[i];
-    ls->count = n;
-    ls->seq = seq;
-    l->err = cat_lines_index(ls);
+    if (!l->err) {
+        ls->seq = seq;
+        l->err = cat_lines_finish(ls);
+    }
     if (l->err) {
         cat_lines_unref(ls);
         return NULL;
@@ -609,10 +615,10 @@ static int64_t *changed_line_ids(struct loader *l, int64_t seq, size_t *n)
     return (int64_t *)buf_steal(&ids, NULL);
 }
 
-/* old's lines with those changed since old->seq read again: the changed
- * ones into a new block, the rest shared (old's blocks). Falls back to a
- * full read once the increments since the last one replaced a quarter of
- * the lines (old versions stay in their blocks until then). */
+/* old's lines with those changed since old->seq read again into a new block
+ * and merged into old's changes (the base and the older blocks shared). Falls
+ * back to a full read once the changes since the base reach a quarter of the
+ * lines (their old versions stay in memory until then). */
 static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lines *old,
                                           int64_t seq)
 {
@@ -620,60 +626,52 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
     int64_t *ids = changed_line_ids(l, old->seq, &n);
     if (l->err)
         return NULL;
-    if (old->delta + n > old->count / 4 + 256) {
+    if (old->change_count + n > old->base->count / 4 + 256) {
         free(ids);
         return load_lines_full(l, seq);
     }
-    struct cat_line_block *b = NULL, **blocks = NULL;
-    const struct cat_line **changed = calloc(n ? n : 1, sizeof(*changed));
+    struct cat_line_block *b = NULL;
     struct cat_lines *ls = NULL;
     sqlite3_stmt *one = prepare(l, LINE_SELECT " AND l.id = ?1");
-    if (!l->err && (!changed || cat_line_block_new(&b)))
+    if (!l->err && cat_line_block_new(&b))
         l->err = -ENOMEM;
-    l->a = b ? &b->arena : l->a;
-    for (size_t i = 0; !l->err && i < n; i++) {
+    if (!l->err)
+        l->err = cat_lines_new(old->base, old->change_count + n, old->block_count + 1, &ls);
+    if (!l->err) {
+        for (size_t i = 0; i < old->block_count; i++)
+            ls->blocks[ls->block_count++] = cat_line_block_ref(old->blocks[i]);
+        ls->blocks[ls->block_count++] = cat_line_block_ref(b);
+        l->a = &b->arena;
+    }
+    /* merge: old's changes and the fresh ones (which win), by id */
+    size_t i = 0, j = 0;
+    while (!l->err && (i < old->change_count || j < n)) {
+        if (j == n || (i < old->change_count && old->changes[i].id < ids[j])) {
+            ls->changes[ls->change_count++] = old->changes[i++];
+            continue;
+        }
+        if (i < old->change_count && old->changes[i].id == ids[j])
+            i++;
+        struct cat_line_change *ch = &ls->changes[ls->change_count++];
+        ch->id = ids[j++];
+        ch->line = NULL; /* deleted, or now a MAG line */
         sqlite3_reset(one);
-        sqlite3_bind_int64(one, 1, ids[i]);
-        if (sqlite3_step(one) != SQLITE_ROW)
-            continue; /* deleted (or now a MAG line) */
-        struct cat_line *ln = alloc_array(l, 1, sizeof(*ln));
-        if (ln) {
-            line_row(l, one, ln, NULL);
-            changed[i] = ln;
+        sqlite3_bind_int64(one, 1, ch->id);
+        if (sqlite3_step(one) == SQLITE_ROW) {
+            struct cat_line *ln = alloc_array(l, 1, sizeof(*ln));
+            if (ln)
+                line_row(l, one, ln, NULL);
+            ch->line = ln;
         }
     }
     sqlite3_finalize(one);
     l->a = &l->c->priv->arena;
-    blocks = malloc((old->block_count + 1) * sizeof(*blocks));
-    if (!l->err && !blocks)
-        l->err = -ENOMEM;
-    if (!l->err) {
-        memcpy(blocks, old->blocks, old->block_count * sizeof(*blocks));
-        blocks[old->block_count] = b;
-        l->err = cat_lines_new(old->count + n, blocks, old->block_count + 1, &ls);
-    }
-    if (!l->err) {
-        size_t i = 0, j = 0, k = 0;
-        while (i < old->count || j < n) {
-            if (j == n || (i < old->count && old->by_id[i]->id < ids[j])) {
-                ls->by_id[k++] = old->by_id[i++];
-                continue;
-            }
-            if (i < old->count && old->by_id[i]->id == ids[j])
-                i++; /* replaced or deleted */
-            if (changed[j])
-                ls->by_id[k++] = changed[j];
-            j++;
-        }
-        ls->count = k;
-        ls->seq = seq;
-        ls->delta = old->delta + n;
-        l->err = cat_lines_index(ls);
-    }
-    free(blocks);
-    free(changed);
-    free(ids);
     cat_line_block_unref(b);
+    free(ids);
+    if (!l->err) {
+        ls->seq = seq;
+        l->err = cat_lines_finish(ls);
+    }
     if (l->err) {
         cat_lines_unref(ls);
         return NULL;
@@ -868,6 +866,19 @@ static int load_guide_channel(struct loader *l, struct cat_guide *g, sqlite3_stm
 /* Builds the guide of the mapped ids, or takes prev's when nothing changed. */
 static void load_guide(struct loader *l, const struct catalog *prev)
 {
+    const struct cat_guide *kept = catalog_guide(prev);
+    if (kept && prev->priv->content == l->c->priv->content) {
+        /* same channels (so the same mapped ids): only the guide's stamp can differ */
+        char *stamp = epg_stamp(l);
+        bool same = stamp && strcmp(cat_guide_stamp(kept), stamp) == 0;
+        free(stamp);
+        if (same) {
+            l->c->priv->guide = cat_guide_ref((struct cat_guide *)kept);
+            return;
+        }
+        if (l->err)
+            return;
+    }
     size_t n = 0;
     const char **ids = mapped_ids(l, &n);
     char *stamp = ids ? epg_stamp(l) : NULL;
