@@ -173,6 +173,7 @@ live_bytes=$(curl -s -o /dev/null -w '%{size_download}' "$base$live_path")
 dur_s=${DURATION%s}
 quiet=
 busy=
+builds=
 writes=
 wp95=
 for round in $(seq 1 "$ROUNDS"); do
@@ -181,6 +182,7 @@ for round in $(seq 1 "$ROUNDS"); do
   wrk_run 120 "$base$live_path" -t"$THREADS" -c"$CONNS" -d"$DURATION"
   quiet+="${RES% *} "
   log "round $round/$ROUNDS: get_live_streams while the admin API writes"
+  log_mark=$(wc -l <"$work/xtreamd.log")
   # The writer starts a second early so that the measurement sees rebuilds from its start,
   # and runs a second past the measurement.
   "$work/loadgen" 127.0.0.1 "$xt_port" "$TOKEN" 1 0 "$((dur_s + 2))" write "w${round}_" "$line_id" \
@@ -194,6 +196,9 @@ for round in $(seq 1 "$ROUNDS"); do
   w=$(tail -1 "$work/writer.out")
   [ "$(field "$w" bad)" = 0 ] || die "writer: $(field "$w" bad) failed (first status $(field "$w" first_bad)): $w"
   writes+="$(field "$w" rps) "
+  # the rebuilds the writes caused: their build times, from the server's log
+  builds+="$(tail -n +"$((log_mark + 1))" "$work/xtreamd.log" |
+    sed -n 's/.*snapshot [0-9]* published (built in \([0-9]*\) ms.*/\1/p' | tr '\n' ' ')"
   wp95+="$(field "$w" p95_ms) "
 done
 snapshots=$(grep -c 'snapshot [0-9]* published' "$work/xtreamd.log" || true)
@@ -239,4 +244,8 @@ printf 'ratio busy/quiet %s (drop %s%%, target <= %d%%): %s\n' "$ratio" "$drop" 
   "$(verdict "$drop" '<=' "$MAX_DROP")"
 printf 'writer: 1 connection, %s writes/s (median; p95 %s ms); snapshots published over the whole run: %s\n' \
   "$(median <<<"$writes")" "$(median <<<"$wp95")" "$snapshots"
+nbuilds=$(wc -w <<<"$builds")
+printf 'snapshot rebuilds while writing: %s, build time median %s ms, max %s ms (each a line change: only the changed lines are read)\n' \
+  "$nbuilds" "$( [ "$nbuilds" -gt 0 ] && median <<<"$builds" || echo -)" \
+  "$(tr ' ' '\n' <<<"$builds" | sort -n | tail -1)"
 printf 'xtreamd VmHWM %.1f MB; whole run %s s\n' "$(awk -v k="$hwm_kb" 'BEGIN { print k / 1024 }')" "$(elapsed "$t_begin")"
