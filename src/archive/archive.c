@@ -354,6 +354,7 @@ static struct astream *stream_get(struct archive *a, int64_t id)
     s->id = id;
     s->ts_fd = s->idx_fd = -1;
     s->need_key = true;
+    s->discont = true; /* whatever came before this run is not continuous with it */
     memmove(a->streams + i + 1, a->streams + i, (a->nstreams - i) * sizeof(*a->streams));
     a->streams[i] = s;
     a->nstreams++;
