@@ -537,7 +537,9 @@ static void on_chunk(struct archive *a, struct astream *s, const struct qitem *i
         s->discont = true;
     }
     if (it->flags & ARCHIVE_CHUNK_DISCONT) {
-        close_segment(a, s, it->utc_ms);
+        /* Ends where its last chunk did: the hole (a restart, dropped
+         * chunks) belongs to no segment. */
+        close_segment(a, s, s->seg_last_utc + CHUNK_EST_MS);
         s->need_key = true;
         s->discont = true;
     }
