@@ -525,7 +525,14 @@ void api_authenticate(struct api_req *r)
         return;
     }
     r->status = auth_line_status(r->line, r->now);
-    if (r->status == AUTH_OK && (why = access_check_line(r->api->access, r->line, &q)))
+    if (r->status != AUTH_OK)
+        return;
+    /* A MAG line's credentials only ever serve its boxes through the portal
+     * (research §E, XUI/XCVM's get.php): elsewhere a leaked username and
+     * password play nothing. */
+    if (r->line->is_mag && !r->portal)
+        refuse(r, "DEVICE_NOT_ALLOWED", &q, 0, true);
+    else if ((why = access_check_line(r->api->access, r->line, &q)))
         refuse(r, why, &q, 0, true);
 }
 

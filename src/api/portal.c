@@ -942,6 +942,7 @@ static int dispatch(struct portal *p, struct buf *b)
 void api_portal(struct api_req *r)
 {
     struct portal p = {.r = r};
+    r->portal = true;
     p.type = http_request_param(r->req, "type");
     p.action = http_request_param(r->req, "action");
     if (!p.type)
@@ -1075,6 +1076,7 @@ void api_portal_play(struct api_req *r, const char *token)
      * which never left the server. */
     r->username = line->username;
     r->password = line->password;
+    r->portal = true;
     char id_ext[32];
     snprintf(id_ext, sizeof(id_ext), "%llu%s", (unsigned long long)id, tok[0] == 'l' ? ".ts" : "");
     api_stream(r, tok[0] == 'l' ? "live" : tok[0] == 'm' ? "movie" : "series", id_ext);

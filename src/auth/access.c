@@ -18,7 +18,7 @@
 #include "domain/tx.h"
 
 /* Reasons counted in /metrics, in dom_refusal_reasons order. */
-#define NREASONS 10 /* dom_refusal_reasons */
+#define NREASONS 11 /* dom_refusal_reasons */
 
 /* ---- small helpers ---- */
 
@@ -37,10 +37,10 @@ static uint64_t addr_hash(const struct ipnet_addr *a)
 
 static int reason_index(const char *r)
 {
-    for (int i = 0; dom_refusal_reasons[i]; i++)
+    for (int i = 0; i < NREASONS && dom_refusal_reasons[i]; i++)
         if (strcmp(dom_refusal_reasons[i], r) == 0)
             return i;
-    return 0;
+    return 0; /* a reason missing from NREASONS is counted under the first, never out of bounds */
 }
 
 static void copy(char *dst, size_t cap, const char *src)

@@ -53,7 +53,7 @@ int db_line_access_get(struct db *db, int64_t line_id, struct db_line_access *ou
     memset(out, 0, sizeof(*out));
     if (db_prepare(db,
                    "SELECT allowed_ips, lock_first_ip, first_ip, max_daily_ips, allowed_uas,"
-                   " denied_uas, allowed_countries, denied_countries, attack_flagged_at"
+                   " denied_uas, allowed_countries, denied_countries, attack_flagged_at, is_mag"
                    " FROM lines WHERE id = ?1",
                    &st))
         return -EIO;
@@ -70,6 +70,7 @@ int db_line_access_get(struct db *db, int64_t line_id, struct db_line_access *ou
         out->allowed_countries = db_col_strdup(st, 6);
         out->denied_countries = db_col_strdup(st, 7);
         out->attack_flagged_at = sqlite3_column_int64(st, 8);
+        out->is_mag = sqlite3_column_int(st, 9) != 0;
         if (!out->allowed_ips || !out->allowed_uas || !out->denied_uas || !out->allowed_countries ||
             !out->denied_countries ||
             (sqlite3_column_type(st, 2) != SQLITE_NULL && !out->first_ip)) {
@@ -99,7 +100,7 @@ int db_line_access_set(struct db *db, int64_t line_id, const struct db_line_acce
     if (db_prepare(db,
                    "UPDATE lines SET allowed_ips = ?2, lock_first_ip = ?3, max_daily_ips = ?4,"
                    " allowed_uas = ?5, denied_uas = ?6, allowed_countries = ?7,"
-                   " denied_countries = ?8, updated_at = ?9,"
+                   " denied_countries = ?8, updated_at = ?9, is_mag = ?10,"
                    " first_ip = CASE WHEN ?3 = 0 THEN NULL ELSE first_ip END WHERE id = ?1",
                    &st))
         return -EIO;
@@ -112,6 +113,7 @@ int db_line_access_set(struct db *db, int64_t line_id, const struct db_line_acce
     sqlite3_bind_text(st, 7, a->allowed_countries ? a->allowed_countries : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, a->denied_countries ? a->denied_countries : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_int(st, 10, a->is_mag);
     return run_changes(db, st, "line access", true);
 }
 

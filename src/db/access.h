@@ -26,6 +26,7 @@ struct db_line_access {
     char *allowed_countries; /* "FR,DE", "" = any */
     char *denied_countries;
     int64_t attack_flagged_at; /* 0: not flagged */
+    bool is_mag;               /* portal only (lines.is_mag) */
 };
 
 void db_line_access_clear(struct db_line_access *a);

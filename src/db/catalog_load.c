@@ -459,6 +459,7 @@ static void line_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
     ln->first_ip = dup_col_or_null(l, st, 17);
     ln->lock_first_ip = sqlite3_column_int(st, 18) != 0;
     ln->max_daily_ips = sqlite3_column_int(st, 19);
+    ln->is_mag = sqlite3_column_int(st, 20) != 0;
 }
 
 static void rule_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
@@ -555,8 +556,8 @@ static void load_lines(struct loader *l)
         " (SELECT group_concat(bouquet_id) FROM"
         "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id)),"
         " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"
-        " l.first_ip, l.lock_first_ip, l.max_daily_ips"
-        " FROM lines l WHERE l.is_mag = 0 ORDER BY l.id",
+        " l.first_ip, l.lock_first_ip, l.max_daily_ips, l.is_mag"
+        " FROM lines l ORDER BY l.id",
         sizeof(*c->lines), line_row, NULL, &c->line_count);
 }
 

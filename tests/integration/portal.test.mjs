@@ -316,3 +316,63 @@ describe('devices', () => {
     assert.ok(!after.some((x) => x.mac === '00:1A:79:00:00:03'));
   });
 });
+
+describe('a MAG line (lines.is_mag)', () => {
+  // XUI/XCVM refuse a MAG line's credentials on get.php and the player API
+  // (DEVICE_NOT_ALLOWED): its boxes use the portal and its /play/ links only.
+  const MAG_MAC = '00:1A:79:00:00:05';
+  const MPW = 'Pw.mag-line-1';
+  let lineId;
+  before(async () => {
+    await cliOk(['line', 'add', 'mag-room', MPW, '--data', dataDir, '--max-connections', '0']);
+    await cliOk(['device', 'add', '--line', 'mag-room', '--mac', MAG_MAC, '--data', dataDir]);
+    const shown = JSON.parse((await cliOk(['access', 'line', 'mag-room', '--mag', 'on', '--data', dataDir])).stdout);
+    assert.equal(shown.is_mag, true);
+    lineId = shown.line_id;
+  });
+
+  it('is refused on the player API, get.php and stream URLs, and served through the portal', async () => {
+    const papi = `/player_api.php?username=mag-room&password=${MPW}`;
+    let res;
+    await pollUntil(async () => {
+      res = await request(srv.port, 'GET', papi, { adminToken: false });
+      return res.status === 403;
+    }, POLL);
+    assert.match(res.text, /access denied \(DEVICE_NOT_ALLOWED\)/);
+    const m3u = await request(srv.port, 'GET', `/get.php?username=mag-room&password=${MPW}&type=m3u_plus`, { adminToken: false });
+    assert.equal(m3u.status, 403);
+    const live = await request(srv.port, 'GET', `/live/mag-room/${MPW}/${chan}.ts`, { adminToken: false });
+    assert.equal(live.status, 403);
+    assert.match(live.text, /DEVICE_NOT_ALLOWED/);
+    const { value: row } = await pollUntil(async () => {
+      const r = await adminOk('GET', '/api/v1/access/refusals?reason=DEVICE_NOT_ALLOWED');
+      return r.items.find((x) => x.username === 'mag-room' && x.route === '/get.php');
+    }, POLL);
+    assert.equal(row.line_id, lineId);
+
+    // The box itself: profile, a movie link that plays.
+    const token = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac: MAG_MAC })).js.token;
+    const prof = js(await box('/portal.php', { type: 'stb', action: 'get_profile' }, { mac: MAG_MAC, token }));
+    assert.equal(prof.js.status, 0);
+    assert.equal(prof.js.name, 'mag-room');
+    const cats = js(await box('/portal.php', { type: 'vod', action: 'get_ordered_list', p: '1' }, { mac: MAG_MAC, token })).js;
+    const link = js(await box('/portal.php', { type: 'vod', action: 'create_link', cmd: cats.data[0].cmd }, { mac: MAG_MAC, token })).js;
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    const play = await request(srv.port, 'GET', url.pathname, { headers: { Range: 'bytes=0-99' }, adminToken: false });
+    assert.equal(play.status, 206, play.text.slice(0, 200));
+  });
+
+  it('the admin API shows and clears is_mag; the line is then an ordinary one', async () => {
+    const acc = await adminOk('GET', `/api/v1/lines/${lineId}/access`);
+    assert.equal(acc.is_mag, true);
+    const patched = await adminOk('PATCH', `/api/v1/lines/${lineId}/access`, { is_mag: false });
+    assert.equal(patched.is_mag, false);
+    await pollUntil(async () => {
+      const r = await request(srv.port, 'GET', `/player_api.php?username=mag-room&password=${MPW}`, { adminToken: false });
+      return r.status === 200 && r.json().user_info?.auth === 1;
+    }, POLL);
+    const bad = await request(srv.port, 'PATCH', `/api/v1/lines/${lineId}/access`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ is_mag: 'yes' }) });
+    assert.equal(bad.status, 422, bad.text);
+  });
+});
