@@ -145,7 +145,7 @@ for cfg in $cfgs; do
   # from its connect; measured for 1 s after the last joined.
   run_bg -o "$work/fan.out" "$work/loadgen" 127.0.0.1 "$xt_port" "$fan_path" "$VIEWERS" 0 1 10 ||
     { cat "$work/fan.out" >&2; die "loadgen failed"; }
-  out=$(head -1 "$work/fan.out")
+  out=$(grep "^conns=" "$work/fan.out" || true)
   [ "$(field "$out" ok)" = "$VIEWERS" ] || die "fan-out: not every viewer was served: $out"
   t=$(field "$out" ttfb_p50_ms)
   ttfb[$cfg]="${ttfb[$cfg]:-} $t"

@@ -961,6 +961,8 @@ void api_portal(struct api_req *r)
             auth_failed(r, "Authorization failed.");
             return;
         }
+        if (catalog_device_line(r->cat, p.mac)) /* a bound box is alive (last_seen) */
+            access_device_seen(r->api->access, p.mac, r->now);
         struct jsonw w;
         jsonw_init(&w, &b);
         jsonw_obj_begin(&w);
@@ -1031,6 +1033,10 @@ void api_portal(struct api_req *r)
         buf_free(&b);
         return;
     }
+    /* The box's liveness (devices.last_seen): the calls a box makes at
+     * start and every watchdog_timeout, not every list it pages through. */
+    if (is(&p, "stb", "get_profile") || is(&p, "watchdog", "get_events"))
+        access_device_seen(r->api->access, p.mac, r->now);
     p.view = catalog_view(r->cat, p.line);
     if (!p.view || dispatch(&p, &b) < 0)
         b.err = -ENOMEM;

@@ -95,6 +95,10 @@ void access_login_failed(struct access *a, const char *ip, const char *username,
 /* Loop thread, after the admin API lifted a ban / reset a line in the database. */
 void access_unban(struct access *a, const char *ip, int64_t now);
 void access_line_reset(struct access *a, int64_t line_id, int64_t now);
+/* A bound box called the portal (handshake, get_profile, watchdog): its
+ * devices last_seen, written with the next batch (off the loop thread, to
+ * the refusal log's file, never the main database). */
+void access_device_seen(struct access *a, const char *mac, int64_t now);
 bool access_geoip_enabled(const struct access *a);
 /* Prometheus text. */
 void access_metrics(struct access *a, struct buf *b);

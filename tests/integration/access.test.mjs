@@ -18,7 +18,7 @@ import { api, request } from './lib/http.mjs';
 import { buildCountryMmdb } from './lib/mmdb.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
 
-const LINES = ['c4', 'c6', 'lock', 'daily', 'ua', 'cc', 'victim', 'free'];
+const LINES = ['c4', 'c6', 'lock', 'daily', 'daily2', 'ua', 'cc', 'victim', 'free'];
 const POLL = { timeoutMs: 20000, intervalMs: 100 };
 
 function login(port, user, { from = '127.0.0.1', ua = 'test-player/1.0', pass = PW, headers = {} } = {}) {
@@ -326,5 +326,31 @@ describe('the CLI', () => {
     await until(() => login(w.port, 'free', { from: '127.0.0.32' }), 200, 'lifted by the CLI');
     const gone = await runCli(['ban', 'del', '127.0.0.32', '--data', w.dataDir]);
     assert.equal(gone.code, 1, gone.stderr);
+  });
+});
+
+describe('distinct IPs per day across a restart', () => {
+  it('the day\'s addresses are written off the loop and read back: the cap still holds after a restart', async () => {
+    await adminOk(w.port, 'PATCH', `/api/v1/lines/${ids.daily2}/access`, { max_daily_ips: 2, denied_user_agents: ['probe/*'] });
+    await until(() => login(w.port, 'daily2', { from: '127.0.0.17', ua: 'probe/1' }), 403, 'daily2: rules live');
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.17' })).status, 200);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.18' })).status, 200);
+    // A clean stop writes what is still queued; then a new process.
+    await w.srv.stopClean();
+    w.srv = await startServer(w.dataDir, serveArgs());
+    w.port = w.srv.port;
+    const third = await login(w.port, 'daily2', { from: '127.0.0.19' });
+    assert.equal(third.status, 403, 'a third address today is still refused after the restart');
+    assert.match(third.text, /TOO_MANY_IPS/);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.18' })).status, 200, 'a known one is served');
+    // An admin reset forgets the day's addresses, on disk too.
+    await adminOk(w.port, 'POST', `/api/v1/lines/${ids.daily2}/access/reset`);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.19' })).status, 200);
+    await w.srv.stopClean();
+    w.srv = await startServer(w.dataDir, serveArgs());
+    w.port = w.srv.port;
+    // after the reset the day holds .19 only: a second address is fine, a third is not
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.17' })).status, 200);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.20' })).status, 403);
   });
 });

@@ -317,6 +317,36 @@ describe('devices', () => {
   });
 });
 
+describe('devices last_seen', () => {
+  it('is written when the box talks to the portal, shown by the CLI and the API', async () => {
+    const mac = '00:1A:79:00:00:07';
+    await cliOk(['device', 'add', '--line', 'hotel-room-12', '--mac', mac, '--data', dataDir]);
+    const before = JSON.parse((await cliOk(['device', 'list', '--json', '--data', dataDir])).stdout).find((x) => x.mac === mac);
+    assert.equal(before.last_seen, null, 'never seen yet');
+    const t0 = Math.floor(Date.now() / 1000);
+    // get_profile answers status 0 once the snapshot has the new device.
+    await pollUntil(async () => {
+      const hs = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac }));
+      const p = js(await box('/portal.php', { type: 'stb', action: 'get_profile' }, { mac, token: hs.js.token }));
+      return p.js.status === 0;
+    }, POLL);
+    // Written in a batch off the loop: poll the CLI (another process) for it.
+    const { value: seen } = await pollUntil(async () => {
+      const l = JSON.parse((await cliOk(['device', 'list', '--json', '--data', dataDir])).stdout);
+      const d = l.find((x) => x.mac === mac);
+      return d?.last_seen ? d : undefined;
+    }, POLL);
+    const at = Date.parse(seen.last_seen) / 1000;
+    assert.ok(at >= t0 - 1 && at <= Date.now() / 1000 + 1, `${seen.last_seen} is now`);
+    const api = await adminOk('GET', `/api/v1/devices/${seen.id}`);
+    assert.equal(api.last_seen, seen.last_seen);
+    // The table listing (not JSON) shows it too.
+    const text = (await cliOk(['device', 'list', '--data', dataDir])).stdout;
+    assert.match(text, /LAST SEEN/);
+    assert.ok(text.split('\n').some((l) => l.includes(mac) && l.includes(seen.last_seen)), text);
+  });
+});
+
 describe('a MAG line (lines.is_mag)', () => {
   // XUI/XCVM refuse a MAG line's credentials on get.php and the player API
   // (DEVICE_NOT_ALLOWED): its boxes use the portal and its /play/ links only.
