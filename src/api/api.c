@@ -9,6 +9,7 @@
 
 #include "api/api_priv.h"
 #include "auth/access.h"
+#include "auth/auth.h"
 #include "auth/throttle.h"
 #include "core/log.h"
 #include "core/promtext.h"
@@ -485,6 +486,15 @@ static bool token_line(struct api_req *r, const struct access_req *q)
     return false;
 }
 
+/* A catch-up link the portal handed a MAG line (tv_archive create_link):
+ * its play_token binds the line and the exact path. */
+static bool play_token_ok(const struct api_req *r)
+{
+    return strncmp(r->req->path, "/timeshift/", 11) == 0 &&
+           auth_play_token_ok(r->line->id, r->req->path, http_request_param(r->req, "play_token"),
+                              r->now);
+}
+
 void api_authenticate(struct api_req *r)
 {
     uint64_t now_ms = uv_hrtime() / 1000000;
@@ -530,7 +540,7 @@ void api_authenticate(struct api_req *r)
     /* A MAG line's credentials only ever serve its boxes through the portal
      * (research §E, XUI/XCVM's get.php): elsewhere a leaked username and
      * password play nothing. */
-    if (r->line->is_mag && !r->portal)
+    if (r->line->is_mag && !r->portal && !play_token_ok(r))
         refuse(r, "DEVICE_NOT_ALLOWED", &q, 0, true);
     else if ((why = access_check_line(r->api->access, r->line, &q)))
         refuse(r, why, &q, 0, true);
@@ -905,6 +915,11 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     for (size_t i = 0; i < 5; i++)
         buf_printf(b, "xtreamd_signed_url_checks_total{result=\"%s\"} %llu\n", signed_results[i],
                    (unsigned long long)api->signed_urls[i]);
+    promtext_family(
+        b, "xtreamd_portal_last_id_replaced_total", "counter",
+        "Boxes whose remembered last channel (itv set_last_id) another box's took over");
+    buf_printf(b, "xtreamd_portal_last_id_replaced_total %llu\n",
+               (unsigned long long)portal_last_id_replaced());
     loop_metrics(api, b);
     cache_metrics(api, b);
     for (size_t i = 0; i < api->nmetrics_extra; i++)

@@ -31,6 +31,10 @@ void api_portal_page(struct api_req *r);
 /* /play/TOKEN: a create_link URL; delivers like the stream routes. */
 void api_portal_play(struct api_req *r, const char *token);
 
+/* Times a box's remembered last channel (set_last_id; a fixed table) was
+ * taken over by another box's (/metrics). */
+uint64_t portal_last_id_replaced(void);
+
 /* ---- pure helpers (tests/fuzz/fuzz_portal.c) ---- */
 
 /* The `mac` cookie of a Cookie header (percent-decoded, normalised), or
