@@ -485,6 +485,37 @@ nomem:
     return -ENOMEM;
 }
 
+void access_reconfigure(struct access *a, const struct access_config *cfg)
+{
+    if (cfg->geoip_db && *cfg->geoip_db) {
+        MMDB_s m;
+        int rc = MMDB_open(cfg->geoip_db, MMDB_MODE_MMAP, &m);
+        if (rc != MMDB_SUCCESS) {
+            log_error("access", "cannot open the country database %s: %s; %s", cfg->geoip_db,
+                      MMDB_strerror(rc),
+                      a->geoip ? "keeping the one loaded" : "country rules stay off");
+        } else {
+            if (a->geoip)
+                MMDB_close(&a->mmdb);
+            a->mmdb = m;
+            a->geoip = true;
+            log_info("access", "country database %s (%s) loaded", cfg->geoip_db,
+                     a->mmdb.metadata.database_type);
+        }
+    } else if (a->geoip) {
+        MMDB_close(&a->mmdb);
+        a->geoip = false;
+        log_info("access", "no country database: country rules are off");
+    }
+    unsigned queue_max = a->cfg.queue_max, flush_ms = a->cfg.flush_ms;
+    a->cfg = *cfg;
+    a->cfg.geoip_db = NULL;
+    a->cfg.queue_max = queue_max; /* not --access keys: as at start */
+    a->cfg.flush_ms = flush_ms;
+    if (a->cfg.burst == 0)
+        a->cfg.burst = a->cfg.rate * 2;
+}
+
 static void drop_line_nets(struct access *a)
 {
     size_t i = 0;

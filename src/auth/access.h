@@ -65,6 +65,12 @@ int access_new(uv_loop_t *loop, const char *data_dir, const struct access_config
                struct access **out);
 /* Writes what is queued (synchronously), then frees. */
 void access_free(struct access *a);
+/* SIGHUP: the tunables of cfg replace the running ones (tables shrink to a
+ * smaller max-ips as they fill), and the country database is opened again
+ * from cfg->geoip_db (a file replaced in place by rename, or a new path; ""
+ * or NULL turns country rules off). A database that does not open keeps the
+ * previous one (logged). Loop thread. */
+void access_reconfigure(struct access *a, const struct access_config *cfg);
 /* Compiles c's global rules and bans; drops local entries the snapshot has. */
 void access_set_catalog(struct access *a, const struct catalog *c);
 
