@@ -22,7 +22,7 @@ vod: core db domain http media
 stream: core auth catalog http media
 api: core auth catalog domain epg http stream vod xmltv
 admin: core auth catalog domain epg http stream vod xmltv api
-portal: core auth catalog domain http stream vod
+portal: core auth catalog domain http stream vod api
 cluster: core auth catalog db domain http
 cli: core auth catalog config db domain epg http media stream vod xmltv api admin portal cluster
 '

@@ -14,7 +14,6 @@
 #include "core/log.h"
 #include "core/promtext.h"
 #include "http/router.h"
-#include "api/portal.h"
 #include "stream/live.h"
 #include "vod/relay.h"
 
@@ -915,11 +914,8 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     for (size_t i = 0; i < 5; i++)
         buf_printf(b, "xtreamd_signed_url_checks_total{result=\"%s\"} %llu\n", signed_results[i],
                    (unsigned long long)api->signed_urls[i]);
-    promtext_family(
-        b, "xtreamd_portal_last_id_replaced_total", "counter",
-        "Boxes whose remembered last channel (itv set_last_id) another box's took over");
-    buf_printf(b, "xtreamd_portal_last_id_replaced_total %llu\n",
-               (unsigned long long)portal_last_id_replaced());
+    if (api->cfg.portal)
+        api->cfg.portal->metrics(b);
     loop_metrics(api, b);
     cache_metrics(api, b);
     for (size_t i = 0; i < api->nmetrics_extra; i++)
@@ -952,29 +948,42 @@ static void h_short_live(const struct route_match *m, struct http_request *req,
     api_stream(&r, "live", m->params[2]);
 }
 
-/* The MAG portal (api/portal.c): the JSON API, the page, the play links. */
+/* The MAG portal (src/portal/, through api_config.portal): the JSON API,
+ * the page, the play links. */
+static const struct api_portal_ops *portal_of(const struct route_match *m,
+                                              struct http_response *res)
+{
+    const struct api *api = m->ud;
+    if (!api->cfg.portal)
+        http_response_text(res, 404, "text/plain; charset=utf-8", "not found\n");
+    return api->cfg.portal;
+}
+
 static void h_portal(const struct route_match *m, struct http_request *req,
                      struct http_response *res)
 {
     struct api_req r;
-    if (client_begin(&r, m, req, res))
-        api_portal(&r);
+    const struct api_portal_ops *ops = portal_of(m, res);
+    if (ops && client_begin(&r, m, req, res))
+        ops->call(&r);
 }
 
 static void h_portal_page(const struct route_match *m, struct http_request *req,
                           struct http_response *res)
 {
     struct api_req r;
-    if (client_begin(&r, m, req, res))
-        api_portal_page(&r);
+    const struct api_portal_ops *ops = portal_of(m, res);
+    if (ops && client_begin(&r, m, req, res))
+        ops->page(&r);
 }
 
 static void h_portal_play(const struct route_match *m, struct http_request *req,
                           struct http_response *res)
 {
     struct api_req r;
-    if (client_begin(&r, m, req, res))
-        api_portal_play(&r, m->params[0]);
+    const struct api_portal_ops *ops = portal_of(m, res);
+    if (ops && client_begin(&r, m, req, res))
+        ops->play(&r, m->params[0]);
 }
 
 /* Every client route takes GET, HEAD and POST (players post forms). */

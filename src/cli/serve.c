@@ -39,6 +39,7 @@
 #include "admin/stats.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "portal/portal.h"
 #include "http/tls.h"
 #include "stream/live.h"
 
@@ -706,6 +707,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         .data_dir = data,
         .throttle = &set->throttle,
         .access = &set->access,
+        .portal = &portal_api_ops,
     };
     if (api_new(&acfg, &s.api)) {
         db_library_roots_free(roots, nroots);

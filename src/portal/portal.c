@@ -4,7 +4,7 @@
  * text/javascript with no-cache headers; numbers-as-strings where the
  * portals send strings (channel `number`, genre ids).
  */
-#include "api/portal.h"
+#include "portal/portal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "core/buf.h"
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/promtext.h"
 #include "domain/devices.h"
 #include "http/http.h"
 
@@ -83,9 +84,13 @@ static void last_id_set(const char *mac, int64_t id)
     last_ids[i].id = id;
 }
 
-uint64_t portal_last_id_replaced(void)
+static void portal_metrics(struct buf *b)
 {
-    return last_id_replaced;
+    promtext_family(b, "xtreamd_portal_last_id_replaced_total", "counter",
+                    "Boxes whose remembered last channel (itv set_last_id) another box's took "
+                    "over");
+    buf_printf(b, "xtreamd_portal_last_id_replaced_total %llu\n",
+               (unsigned long long)last_id_replaced);
 }
 
 /* ---- parsing ---- */
@@ -1419,3 +1424,10 @@ void api_portal_page(struct api_req *r)
     http_response_header(r->res, "Cache-Control", "no-cache");
     http_response_text(r->res, 200, "text/html; charset=utf-8", page_html);
 }
+
+const struct api_portal_ops portal_api_ops = {
+    .call = api_portal,
+    .page = api_portal_page,
+    .play = api_portal_play,
+    .metrics = portal_metrics,
+};
