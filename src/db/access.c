@@ -428,8 +428,8 @@ int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_
         return ret;
     ret = -EIO;
     static const char *const sql[4] = {
-        "INSERT INTO device_seen (mac, at) VALUES (?1, ?2)"
-        " ON CONFLICT (mac) DO UPDATE SET at = max(at, excluded.at)",
+        ("INSERT INTO device_seen (mac, at) VALUES (?1, ?2)"
+         " ON CONFLICT (mac) DO UPDATE SET at = max(at, excluded.at)"),
         "INSERT OR IGNORE INTO daily_ips (day, line_id, ip) VALUES (?2, ?3, ?1)",
         "DELETE FROM daily_ips WHERE day = ?2 AND line_id = ?3",
         "DELETE FROM daily_ips WHERE day < ?2"};
