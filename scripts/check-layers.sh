@@ -23,7 +23,7 @@ vod: core db domain http media
 stream: core archive auth catalog http media
 api: core archive auth catalog domain epg http stream vod xmltv
 admin: core archive auth catalog domain epg http stream vod xmltv api
-portal: core archive auth catalog domain http stream vod
+portal: core archive auth catalog domain http stream vod api
 cluster: core auth catalog db domain http
 cli: core archive auth catalog config db domain epg http media stream vod xmltv api admin portal cluster
 '

@@ -5,7 +5,11 @@
 # both: the client API (player_api get_live_streams, cached, like bench/api)
 # and a stream start (a demo movie: authentication, the access check, the
 # connection registry, open + sendfile). Printed: requests/s and p99 of each,
-# and the ratio with/without.
+# and the ratio with/without. Then the live fan-out: the time to first body
+# byte of BENCH_VIEWERS (50) viewers joining a RUNNING channel (a tiny lavfi
+# source kept running by one idle viewer), measured by bench/fanout/loadgen
+# with and without the rules, same run; the median of the rounds' p50 TTFB and
+# the ratio with/without against the 2 % target.
 #
 # The 10,000 rules are 9,990 global ip_deny ranges (IPv4 /32 and /24 in
 # 10.0.0.0/8, IPv6 /64s), 10 global ua_deny globs and, on the measured line,
@@ -19,9 +23,10 @@
 #
 # Needs build/xtreamd (XTREAMD_BIN), wrk, curl, sqlite3 (the rules are written
 # straight into the database: 10,000 API calls would take longer than the
-# measurement) and ffmpeg (the demo's media). Tunables (env): BENCH_LIVE
-# (5000), BENCH_DURATION (5s), BENCH_ROUNDS (3 of each), BENCH_THREADS (2),
-# BENCH_CONNECTIONS (20), BENCH_DEADLINE (290 seconds).
+# measurement), gcc (the fan-out load generator) and ffmpeg (the demo's media
+# and the live channel). Tunables (env): BENCH_LIVE (5000), BENCH_DURATION
+# (5s), BENCH_ROUNDS (3 of each), BENCH_THREADS (2), BENCH_CONNECTIONS (20),
+# BENCH_VIEWERS (50), BENCH_DEADLINE (360 seconds).
 #
 # On a shared 2-core machine whole requests vary by tens of per cent from
 # round to round, far more than the 2 % asked; the check alone is measured
@@ -40,13 +45,15 @@ DURATION=${BENCH_DURATION:-5s}
 ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-20}
-DEADLINE=${BENCH_DEADLINE:-290}
+VIEWERS=${BENCH_VIEWERS:-50}
+DEADLINE=${BENCH_DEADLINE:-360}
 USER_=bench
 PASS_=bench.Pw-1
 
 need_xtreamd
-need_tools wrk curl sqlite3 awk timeout
+need_tools wrk curl sqlite3 awk timeout gcc ffmpeg
 bench_start xtreamd-bench-access
+build_loadgen bench/fanout/loadgen.c
 
 data=$work/data
 mkdir -p "$data"
@@ -58,6 +65,10 @@ awk -v n="$LIVE" 'BEGIN { printf "#EXTM3U\r\n";
     printf "#EXTINF:-1 tvg-id=\"b%d.test\" tvg-logo=\"http://127.0.0.1:9/l/%d.png\" group-title=\"G%03d\",Bench %05d\r\n", i, i, i % 100, i;
     printf "http://127.0.0.1:9/live/ch%d.ts\r\n", i } }' >"$work/live.m3u"
 timeout 120 "$BIN" import m3u --data "$data" "$work/live.m3u" >/dev/null
+# The fan-out channel: tiny (encoding must not compete with the server for the
+# CPU), a keyframe every 2 s like every lavfi channel.
+fan=$("$BIN" stream add Fan --data "$data" \
+  --source 'lavfi:testsrc=size=160x90:rate=25[out0];sine=frequency=440:sample_rate=48000[out1]')
 
 db=$data/xtreamd.db
 # The rules as SQL, written once; loaded and removed between rounds.
@@ -77,7 +88,7 @@ awk 'BEGIN {
   print "COMMIT;" }' >"$work/rules.sql"
 printf 'BEGIN; DELETE FROM access_rules; UPDATE lines SET allowed_ips = %s; COMMIT;\n' "''" >"$work/norules.sql"
 
-xtreamd_start --public-url http://127.0.0.1:8080
+xtreamd_start --public-url http://127.0.0.1:8080 --channel-idle 600
 base=http://127.0.0.1:$xt_port
 live_url="$base/player_api.php?username=$USER_&password=$PASS_&action=get_live_streams"
 vod=$(curl -s "$base/player_api.php?username=$USER_&password=$PASS_&action=get_vod_streams")
@@ -87,6 +98,19 @@ ext=$(printf '%s' "$vod" | grep -o '"container_extension":"[a-z0-9]*"' | head -1
 movie_url="$base/movie/$USER_/$PASS_/$mid.$ext"
 curl -sf -o /dev/null "$live_url" || die "get_live_streams failed"
 curl -sf -o /dev/null "$movie_url" || die "the movie failed"
+
+# The channel is started once and kept RUNNING by one idle viewer, so every
+# measured viewer joins a running channel (the TTFB of a fan-out, not of a
+# cold start).
+fan_path=/live/$USER_/$PASS_/$fan.ts
+curl -s -o /dev/null "$base$fan_path" &
+side_pid=$!
+for _ in $(seq 1 300); do
+  got=$( (curl -s --max-time 2 "$base$fan_path" || true) | wc -c)
+  [ "$got" -gt 0 ] && break
+  sleep 0.1
+done
+[ "$got" -gt 0 ] || { tail -20 "$work/xtreamd.log" >&2; die "the live channel sends nothing"; }
 
 # set_rules on|off: writes the rules and waits for the snapshot that has them
 # (a bad user agent is refused with them, served without).
@@ -102,7 +126,7 @@ set_rules() {
   die "the rules did not reach the snapshot (last status $code)"
 }
 
-declare -A rps p99
+declare -A rps p99 ttfb
 cfgs=
 for _ in $(seq 1 "$ROUNDS"); do cfgs="$cfgs off on"; done
 for cfg in $cfgs; do
@@ -117,6 +141,15 @@ for cfg in $cfgs; do
     p99[$row.$cfg]="${p99[$row.$cfg]:-} ${RES#* }"
     log "rules $cfg, $row: ${RES% *} req/s, p99 ${RES#* } ms"
   done
+  # VIEWERS viewers join, 10 per 10 ms; each one's time to first body byte is
+  # from its connect; measured for 1 s after the last joined.
+  run_bg -o "$work/fan.out" "$work/loadgen" 127.0.0.1 "$xt_port" "$fan_path" "$VIEWERS" 0 1 10 ||
+    { cat "$work/fan.out" >&2; die "loadgen failed"; }
+  out=$(grep "^conns=" "$work/fan.out" || true)
+  [ "$(field "$out" ok)" = "$VIEWERS" ] || die "fan-out: not every viewer was served: $out"
+  t=$(field "$out" ttfb_p50_ms)
+  ttfb[$cfg]="${ttfb[$cfg]:-} $t"
+  log "rules $cfg, fan-out: ttfb p50 $t ms, p99 $(field "$out" ttfb_p99_ms) ms ($VIEWERS viewers)"
 done
 
 rules_loaded=$(sqlite3 "$db" 'SELECT count(*) FROM access_rules')
@@ -132,6 +165,15 @@ for row in live movie; do
   printf '%-8s %14.0f %14.0f %10s %12.2f %12.2f  %s\n' "$row" "$a" "$b" "$ratio" "$pa" "$pb" \
     "$(verdict "$ratio" '>=' 0.98)"
 done
+
+a=$(median <<<"${ttfb[off]}")
+b=$(median <<<"${ttfb[on]}")
+ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')
+echo
+echo "live fan-out, $VIEWERS viewers joining a running channel (median of $ROUNDS rounds' p50 TTFB)"
+printf '%-8s %14s %14s %10s\n' row "ttfb off ms" "ttfb on ms" "on/off"
+printf '%-8s %14s %14s %10s  %s (target: on/off <= 1.02)\n' fan-out "$a" "$b" "$ratio" \
+  "$(verdict "$ratio" '<=' 1.02)"
 
 unit=$(dirname "$BIN")/test_access
 if [ -x "$unit" ]; then

@@ -73,9 +73,15 @@ static int str_array(struct admin_call *c, const char *key, bool *has, const cha
 
 static int line_access_patch(struct admin_call *c)
 {
-    static const char *const known[] = {
-        "allowed_ips",        "lock_first_ip",     "max_daily_ips",    "allowed_user_agents",
-        "denied_user_agents", "allowed_countries", "denied_countries", NULL};
+    static const char *const known[] = {"allowed_ips",
+                                        "lock_first_ip",
+                                        "max_daily_ips",
+                                        "allowed_user_agents",
+                                        "denied_user_agents",
+                                        "allowed_countries",
+                                        "denied_countries",
+                                        "is_mag",
+                                        NULL};
     int64_t id;
     int rc = admin_param_id(c, 0, "line", &id);
     if (rc)
@@ -105,6 +111,9 @@ static int line_access_patch(struct admin_call *c)
     long long daily;
     if (!rc && !(rc = admin_json_bool(c, "lock_first_ip", &lock, &has)) && has)
         in.lock_first_ip = lock;
+    bool mag;
+    if (!rc && !(rc = admin_json_bool(c, "is_mag", &mag, &has)) && has)
+        in.is_mag = mag;
     if (!rc && !(rc = admin_json_int(c, "max_daily_ips", &daily, &has)) && has) {
         if (daily < 0)
             rc = dom_err_field(&c->err, "max_daily_ips", "range", "0 (no cap) to %d",
@@ -373,10 +382,10 @@ static const struct route routes[] = {
 
 static const struct admin_schema schemas[] = {
     {"LineAccess",
-     "{\"type\":\"object\",\"required\":[\"line_id\",\"allowed_ips\",\"lock_first_ip\","
+     "{\"type\":\"object\",\"required\":[\"line_id\",\"is_mag\",\"allowed_ips\",\"lock_first_ip\","
      "\"first_ip\",\"max_daily_ips\",\"allowed_user_agents\",\"denied_user_agents\","
      "\"allowed_countries\",\"denied_countries\",\"attack_flagged_at\"],\"properties\":{"
-     "\"line_id\":{\"type\":\"integer\"},"
+     "\"line_id\":{\"type\":\"integer\"},\"is_mag\":{\"type\":\"boolean\"},"
      "\"allowed_ips\":" STR_ARRAY ",\"lock_first_ip\":{\"type\":\"boolean\"},"
      "\"first_ip\":{\"type\":[\"string\",\"null\"]},"
      "\"max_daily_ips\":{\"type\":\"integer\",\"minimum\":0},"
@@ -386,7 +395,8 @@ static const struct admin_schema schemas[] = {
     {"LineAccessPatch",
      "{\"type\":\"object\",\"additionalProperties\":false,\"examples\":[{\"allowed_ips\":"
      "[\"127.0.0.0/8\",\"::1\"],\"max_daily_ips\":5,\"denied_user_agents\":[\"*curl*\"]}],"
-     "\"properties\":{\"allowed_ips\":" STR_ARRAY ",\"lock_first_ip\":{\"type\":\"boolean\"},"
+     "\"properties\":{\"is_mag\":{\"type\":\"boolean\"},"
+     "\"allowed_ips\":" STR_ARRAY ",\"lock_first_ip\":{\"type\":\"boolean\"},"
      "\"max_daily_ips\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100000},"
      "\"allowed_user_agents\":" STR_ARRAY ",\"denied_user_agents\":" STR_ARRAY
      ",\"allowed_countries\":" STR_ARRAY ",\"denied_countries\":" STR_ARRAY "}}"},
@@ -427,7 +437,7 @@ static const struct admin_schema schemas[] = {
      "\"ip\":{\"type\":\"string\"},\"user_agent\":{\"type\":\"string\"},\"route\":{\"type\":"
      "\"string\"},\"reason\":{\"enum\":[\"IP_NOT_ALLOWED\",\"IP_DENIED\",\"IP_LOCKED\","
      "\"TOO_MANY_IPS\",\"UA_BLOCKED\",\"COUNTRY_BLOCKED\",\"BANNED_IP\",\"RATE_LIMITED\","
-     "\"MAC_UNKNOWN\",\"URL_EXPIRED\"]},"
+     "\"MAC_UNKNOWN\",\"URL_EXPIRED\",\"DEVICE_NOT_ALLOWED\"]},"
      "\"detail\":{\"type\":\"string\"}}}}}}"},
 };
 

@@ -9,11 +9,11 @@
 
 #include "api/api_priv.h"
 #include "auth/access.h"
+#include "auth/auth.h"
 #include "auth/throttle.h"
 #include "core/log.h"
 #include "core/promtext.h"
 #include "http/router.h"
-#include "api/portal.h"
 #include "stream/live.h"
 #include "vod/relay.h"
 
@@ -485,6 +485,15 @@ static bool token_line(struct api_req *r, const struct access_req *q)
     return false;
 }
 
+/* A catch-up link the portal handed a MAG line (tv_archive create_link):
+ * its play_token binds the line and the exact path. */
+static bool play_token_ok(const struct api_req *r)
+{
+    return strncmp(r->req->path, "/timeshift/", 11) == 0 &&
+           auth_play_token_ok(r->line->id, r->req->path, http_request_param(r->req, "play_token"),
+                              r->now);
+}
+
 void api_authenticate(struct api_req *r)
 {
     uint64_t now_ms = uv_hrtime() / 1000000;
@@ -525,7 +534,14 @@ void api_authenticate(struct api_req *r)
         return;
     }
     r->status = auth_line_status(r->line, r->now);
-    if (r->status == AUTH_OK && (why = access_check_line(r->api->access, r->line, &q)))
+    if (r->status != AUTH_OK)
+        return;
+    /* A MAG line's credentials only ever serve its boxes through the portal
+     * (research §E, XUI/XCVM's get.php): elsewhere a leaked username and
+     * password play nothing. */
+    if (r->line->is_mag && !r->portal && !play_token_ok(r))
+        refuse(r, "DEVICE_NOT_ALLOWED", &q, 0, true);
+    else if ((why = access_check_line(r->api->access, r->line, &q)))
         refuse(r, why, &q, 0, true);
 }
 
@@ -898,6 +914,8 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     for (size_t i = 0; i < 5; i++)
         buf_printf(b, "xtreamd_signed_url_checks_total{result=\"%s\"} %llu\n", signed_results[i],
                    (unsigned long long)api->signed_urls[i]);
+    if (api->cfg.portal)
+        api->cfg.portal->metrics(b);
     loop_metrics(api, b);
     cache_metrics(api, b);
     for (size_t i = 0; i < api->nmetrics_extra; i++)
@@ -930,29 +948,42 @@ static void h_short_live(const struct route_match *m, struct http_request *req,
     api_stream(&r, "live", m->params[2]);
 }
 
-/* The MAG portal (api/portal.c): the JSON API, the page, the play links. */
+/* The MAG portal (src/portal/, through api_config.portal): the JSON API,
+ * the page, the play links. */
+static const struct api_portal_ops *portal_of(const struct route_match *m,
+                                              struct http_response *res)
+{
+    const struct api *api = m->ud;
+    if (!api->cfg.portal)
+        http_response_text(res, 404, "text/plain; charset=utf-8", "not found\n");
+    return api->cfg.portal;
+}
+
 static void h_portal(const struct route_match *m, struct http_request *req,
                      struct http_response *res)
 {
     struct api_req r;
-    if (client_begin(&r, m, req, res))
-        api_portal(&r);
+    const struct api_portal_ops *ops = portal_of(m, res);
+    if (ops && client_begin(&r, m, req, res))
+        ops->call(&r);
 }
 
 static void h_portal_page(const struct route_match *m, struct http_request *req,
                           struct http_response *res)
 {
     struct api_req r;
-    if (client_begin(&r, m, req, res))
-        api_portal_page(&r);
+    const struct api_portal_ops *ops = portal_of(m, res);
+    if (ops && client_begin(&r, m, req, res))
+        ops->page(&r);
 }
 
 static void h_portal_play(const struct route_match *m, struct http_request *req,
                           struct http_response *res)
 {
     struct api_req r;
-    if (client_begin(&r, m, req, res))
-        api_portal_play(&r, m->params[0]);
+    const struct api_portal_ops *ops = portal_of(m, res);
+    if (ops && client_begin(&r, m, req, res))
+        ops->play(&r, m->params[0]);
 }
 
 /* Every client route takes GET, HEAD and POST (players post forms). */

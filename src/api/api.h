@@ -25,6 +25,20 @@ struct throttle_config;
 struct access_config;
 struct access;
 
+struct api_req;
+struct buf;
+
+/* The MAG portal (src/portal/) sits above the api in the layers (it uses
+ * api_req and the stream routes): serve hands its entry points to the api,
+ * which owns the portal's URLs (/portal.php and aliases, /c/, /play/TOKEN).
+ * NULL: those URLs answer 404. */
+struct api_portal_ops {
+    void (*call)(struct api_req *r);                    /* the JSON API */
+    void (*page)(struct api_req *r);                    /* the page a box loads */
+    void (*play)(struct api_req *r, const char *token); /* a create_link URL */
+    void (*metrics)(struct buf *b);                     /* its /metrics lines */
+};
+
 struct api_config {
     const char *public_url;  /* e.g. "http://tv.example.com:8080"; NULL = from Host */
     int port;                /* the listening port, used when Host is absent */
@@ -34,6 +48,7 @@ struct api_config {
     const char *data_dir;    /* never served as a movie or episode (but <data>/media) */
     const struct throttle_config *throttle; /* brute-force brake; NULL = defaults */
     const struct access_config *access;     /* access control (auth/access.h); NULL = defaults */
+    const struct api_portal_ops *portal;    /* the MAG portal; NULL = none */
 };
 
 int api_new(const struct api_config *cfg, struct api **out);

@@ -56,7 +56,8 @@ struct api_req {
     enum auth_status status;
     bool throttled; /* already answered (429 brake, or an access refusal) */
     int64_t now;
-    bool cors; /* CORS headers added (api_cors runs once per response) */
+    bool cors;   /* CORS headers added (api_cors runs once per response) */
+    bool portal; /* a portal call or a /play/ link: a MAG line may be used */
     /* A signed stream URL (core/urlsign.h) in place of username/password:
      * the token and the stream it was presented for. */
     const char *token;

@@ -18,7 +18,7 @@
 #include "domain/tx.h"
 
 /* Reasons counted in /metrics, in dom_refusal_reasons order. */
-#define NREASONS 10 /* dom_refusal_reasons */
+#define NREASONS 11 /* dom_refusal_reasons */
 
 /* ---- small helpers ---- */
 
@@ -37,10 +37,10 @@ static uint64_t addr_hash(const struct ipnet_addr *a)
 
 static int reason_index(const char *r)
 {
-    for (int i = 0; dom_refusal_reasons[i]; i++)
+    for (int i = 0; i < NREASONS && dom_refusal_reasons[i]; i++)
         if (strcmp(dom_refusal_reasons[i], r) == 0)
             return i;
-    return 0;
+    return 0; /* a reason missing from NREASONS is counted under the first, never out of bounds */
 }
 
 static void copy(char *dst, size_t cap, const char *src)
@@ -131,7 +131,7 @@ struct flag {
 
 /* ---- the writer's batch ---- */
 
-enum op_kind { OP_REFUSAL, OP_BAN, OP_FIRST_IP, OP_FLAG };
+enum op_kind { OP_REFUSAL, OP_BAN, OP_FIRST_IP, OP_FLAG, OP_SEEN, OP_DAILY, OP_DAILY_RESET };
 
 struct op {
     enum op_kind kind;
@@ -195,6 +195,7 @@ struct access {
     uint64_t refusals[NREASONS];
     uint64_t log_dropped, log_quieted, rate_evictions, daily_full, bans_made, flagged;
     uint64_t write_failures, geoip_errors, forwarded_used;
+    uint64_t activity_dropped; /* device-seen / daily-address rows not queued */
 };
 
 void access_config_defaults(struct access_config *c)
@@ -257,13 +258,16 @@ static void batch_work(uv_work_t *w)
         return;
     }
     struct db_refusal *rows = calloc(b->n ? b->n : 1, sizeof(*rows));
-    if (!rows) {
+    struct db_activity *acts = calloc(b->n ? b->n : 1, sizeof(*acts));
+    if (!rows || !acts) {
+        free(rows);
+        free(acts);
         b->rc = -ENOMEM;
         return;
     }
-    size_t nr = 0, nother = 0;
+    size_t nr = 0, nother = 0, nact = 0;
     for (size_t i = 0; i < b->n; i++)
-        nother += b->ops[i].kind != OP_REFUSAL;
+        nother += b->ops[i].kind < OP_SEEN && b->ops[i].kind != OP_REFUSAL;
     /* Bans, first IPs and flags: the main database (a catalogue change);
      * refusals: their own file (db/access.c), so a refusal flood does not
      * rebuild the catalogue. */
@@ -290,6 +294,18 @@ static void batch_work(uv_work_t *w)
         case OP_FLAG:
             rc = db_line_flag_attack(a->db, o->user, o->at);
             break;
+        case OP_SEEN:
+        case OP_DAILY:
+        case OP_DAILY_RESET:
+            /* the refusal log's file too: a box's watchdog call every
+             * two minutes must not rebuild the catalogue */
+            acts[nact++] = (struct db_activity){.kind = o->kind == OP_SEEN    ? DB_ACT_SEEN
+                                                        : o->kind == OP_DAILY ? DB_ACT_DAILY
+                                                                              : DB_ACT_DAILY_RESET,
+                                                .at = o->at,
+                                                .line_id = o->line_id,
+                                                .text = o->ip};
+            break;
         }
     }
     if (nother) {
@@ -302,7 +318,10 @@ static void batch_work(uv_work_t *w)
     }
     if (rc == 0 && nr)
         rc = db_refusals_add(a->db, rows, nr, a->cfg.log_max);
+    if (rc == 0 && nact)
+        rc = db_activity_add(a->db, acts, nact, (int64_t)time(NULL) / 86400 - 1);
     free(rows);
+    free(acts);
     b->committed_at = wall_ms();
     b->rc = rc;
 }
@@ -379,6 +398,10 @@ static struct op *queue_op(struct access *a, enum op_kind kind)
         a->log_dropped++;
         return NULL;
     }
+    if ((kind == OP_SEEN || kind == OP_DAILY) && a->nqueue >= a->cfg.queue_max) {
+        a->activity_dropped++;
+        return NULL;
+    }
     if (a->nqueue == a->capqueue) {
         size_t cap = a->capqueue ? a->capqueue * 2 : 64;
         struct op *q = realloc(a->queue, cap * sizeof(*q));
@@ -414,6 +437,8 @@ void access_flush(struct access *a)
 
 /* ---- life ---- */
 
+static int daily_load_one(void *ctx, int64_t line_id, const char *text);
+
 int access_new(uv_loop_t *loop, const char *data_dir, const struct access_config *cfg,
                struct access **out)
 {
@@ -439,11 +464,56 @@ int access_new(uv_loop_t *loop, const char *data_dir, const struct access_config
         }
     }
     a->cfg.geoip_db = NULL;
+    if (a->data_dir) {
+        /* Today's distinct addresses per line, as written before a restart
+         * (a read at start-up, before the loop serves anyone). */
+        int rc = dom_db_open(a->data_dir, &a->db);
+        if (!rc)
+            rc = db_daily_ips_load(a->db, (int64_t)time(NULL) / 86400, daily_load_one, a);
+        if (rc == -ENOMEM)
+            goto nomem;
+        if (rc)
+            log_warn("access", "today's addresses per line could not be read (%d): counted afresh",
+                     rc);
+        else if (a->n_daily)
+            log_info("access", "today's addresses of %zu lines restored", a->n_daily);
+    }
     *out = a;
     return 0;
 nomem:
     access_free(a);
     return -ENOMEM;
+}
+
+void access_reconfigure(struct access *a, const struct access_config *cfg)
+{
+    if (cfg->geoip_db && *cfg->geoip_db) {
+        MMDB_s m;
+        int rc = MMDB_open(cfg->geoip_db, MMDB_MODE_MMAP, &m);
+        if (rc != MMDB_SUCCESS) {
+            log_error("access", "cannot open the country database %s: %s; %s", cfg->geoip_db,
+                      MMDB_strerror(rc),
+                      a->geoip ? "keeping the one loaded" : "country rules stay off");
+        } else {
+            if (a->geoip)
+                MMDB_close(&a->mmdb);
+            a->mmdb = m;
+            a->geoip = true;
+            log_info("access", "country database %s (%s) loaded", cfg->geoip_db,
+                     a->mmdb.metadata.database_type);
+        }
+    } else if (a->geoip) {
+        MMDB_close(&a->mmdb);
+        a->geoip = false;
+        log_info("access", "no country database: country rules are off");
+    }
+    unsigned queue_max = a->cfg.queue_max, flush_ms = a->cfg.flush_ms;
+    a->cfg = *cfg;
+    a->cfg.geoip_db = NULL;
+    a->cfg.queue_max = queue_max; /* not --access keys: as at start */
+    a->cfg.flush_ms = flush_ms;
+    if (a->cfg.burst == 0)
+        a->cfg.burst = a->cfg.rate * 2;
 }
 
 static void drop_line_nets(struct access *a)
@@ -881,7 +951,63 @@ static bool daily_admit(struct access *a, const struct cat_line *l, const struct
         d->cap = cap;
     }
     d->ips[d->n++] = *ip;
+    /* Persisted (batched, off the loop) so that a restart does not give
+     * the line a fresh day's allowance; reloaded by access_new. */
+    struct op *o = queue_op(a, OP_DAILY);
+    if (o) {
+        o->at = day;
+        o->line_id = l->id;
+        ipnet_format_addr(ip, o->ip, sizeof(o->ip));
+    }
     return true;
+}
+
+/* One address of today's, from the activity file (access_new). */
+static int daily_load_one(void *ctx, int64_t line_id, const char *text)
+{
+    struct access *a = ctx;
+    struct ipnet_addr ip;
+    if (!text || ipnet_parse_addr(text, strlen(text), &ip) != 0)
+        return 0; /* not ours: skipped */
+    int64_t day = (int64_t)time(NULL) / 86400;
+    uint64_t h = htab_hash_u64((uint64_t)line_id);
+    struct daily *d = NULL;
+    for (struct htab_node *n = htab_first(&a->daily, h); n && !d; n = htab_next(n)) {
+        struct daily *x = htab_entry(n, struct daily, node);
+        if (x->line_id == line_id)
+            d = x;
+    }
+    if (!d) {
+        if (a->n_daily >= a->cfg.max_ips) {
+            a->daily_full++;
+            return 0;
+        }
+        if (!(d = calloc(1, sizeof(*d))))
+            return -ENOMEM;
+        d->line_id = line_id;
+        d->day = day;
+        htab_insert(&a->daily, &d->node, h);
+        a->n_daily++;
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 4;
+        struct ipnet_addr *v = realloc(d->ips, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        d->ips = v;
+        d->cap = cap;
+    }
+    d->ips[d->n++] = ip;
+    return 0;
+}
+
+void access_device_seen(struct access *a, const char *mac, int64_t now)
+{
+    struct op *o = queue_op(a, OP_SEEN);
+    if (!o)
+        return;
+    o->at = now;
+    copy(o->ip, sizeof(o->ip), mac);
 }
 
 /* Whether the line's allowed_ips contain addr (compiled once per snapshot). */
@@ -1118,14 +1244,18 @@ void access_line_reset(struct access *a, int64_t line_id, int64_t now)
         f->pending = false;
         f->stamp = wall_ms(); /* the database reset committed before this */
     }
-    (void)now;
     /* The account may be flagged again: forget its failing addresses (its
      * name from the snapshot, then one pass over the flag ring). */
     const struct cat_line *l = a->cat ? catalog_line_by_id(a->cat, line_id) : NULL;
     for (size_t i = 0; l && i < FLAG_SLOTS; i++)
         if (a->flags[i].user_hash && strcmp(a->flags[i].user, l->username) == 0)
             memset(&a->flags[i], 0, sizeof(a->flags[i]));
-    /* the day's IPs start afresh too */
+    /* the day's IPs start afresh too, in the activity file as well */
+    struct op *o = queue_op(a, OP_DAILY_RESET);
+    if (o) {
+        o->at = now / 86400;
+        o->line_id = line_id;
+    }
     uint64_t h = htab_hash_u64((uint64_t)line_id);
     for (struct htab_node *n = htab_first(&a->daily, h); n; n = htab_next(n)) {
         struct daily *d = htab_entry(n, struct daily, node);
@@ -1171,6 +1301,10 @@ void access_metrics(struct access *a, struct buf *b)
     promtext_family(b, "xtreamd_access_forwarded_total", "counter",
                     "Requests whose client address came from a trusted proxy's header");
     buf_printf(b, "xtreamd_access_forwarded_total %llu\n", (unsigned long long)a->forwarded_used);
+    promtext_family(b, "xtreamd_access_activity_dropped_total", "counter",
+                    "Device-seen and daily-address rows not written (the write queue was full)");
+    buf_printf(b, "xtreamd_access_activity_dropped_total %llu\n",
+               (unsigned long long)a->activity_dropped);
     promtext_family(b, "xtreamd_access_geoip_enabled", "gauge",
                     "1 when a country database is loaded (country rules are on)");
     buf_printf(b, "xtreamd_access_geoip_enabled %d\n", a->geoip ? 1 : 0);

@@ -65,6 +65,12 @@ int access_new(uv_loop_t *loop, const char *data_dir, const struct access_config
                struct access **out);
 /* Writes what is queued (synchronously), then frees. */
 void access_free(struct access *a);
+/* SIGHUP: the tunables of cfg replace the running ones (tables shrink to a
+ * smaller max-ips as they fill), and the country database is opened again
+ * from cfg->geoip_db (a file replaced in place by rename, or a new path; ""
+ * or NULL turns country rules off). A database that does not open keeps the
+ * previous one (logged). Loop thread. */
+void access_reconfigure(struct access *a, const struct access_config *cfg);
 /* Compiles c's global rules and bans; drops local entries the snapshot has. */
 void access_set_catalog(struct access *a, const struct catalog *c);
 
@@ -95,6 +101,10 @@ void access_login_failed(struct access *a, const char *ip, const char *username,
 /* Loop thread, after the admin API lifted a ban / reset a line in the database. */
 void access_unban(struct access *a, const char *ip, int64_t now);
 void access_line_reset(struct access *a, int64_t line_id, int64_t now);
+/* A bound box called the portal (handshake, get_profile, watchdog): its
+ * devices last_seen, written with the next batch (off the loop thread, to
+ * the refusal log's file, never the main database). */
+void access_device_seen(struct access *a, const char *mac, int64_t now);
 bool access_geoip_enabled(const struct access *a);
 /* Prometheus text. */
 void access_metrics(struct access *a, struct buf *b);

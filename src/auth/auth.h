@@ -29,6 +29,21 @@ bool auth_line_still_active(const struct catalog *c, const char *username, int64
 /* "Active", "Expired", "Disabled", "Banned" (AUTH_INVALID -> "Invalid"). */
 const char *auth_status_name(enum auth_status st);
 
+/* The portal's stateless tokens: HMAC-SHA256 under a key drawn once per
+ * process (a restart makes boxes handshake again), cut to AUTH_TAG_LEN
+ * bytes. Here rather than in the portal because the stream routes check one
+ * of them (below). Loop thread only (the key is drawn lazily). */
+#define AUTH_TAG_LEN 16
+void auth_portal_tag(const void *msg, size_t len, unsigned char out[AUTH_TAG_LEN]);
+/* The play_token of a catch-up link the portal hands a MAG line (whose
+ * credentials are refused outside the portal): 16 hex digits of the expiry
+ * and the hex tag of ("T", line id, the link's raw path, expiry). out: at
+ * least AUTH_PLAY_TOKEN_LEN + 1 bytes. */
+#define AUTH_PLAY_TOKEN_LEN (16 + 2 * AUTH_TAG_LEN)
+void auth_play_token(int64_t line_id, const char *path, int64_t expires, char *out);
+/* Whether token is genuine for line and path and not expired at now. */
+bool auth_play_token_ok(int64_t line_id, const char *path, const char *token, int64_t now);
+
 /* Finds the line and checks the password (case-sensitive, constant time for
  * equal lengths). NULL when either is missing or wrong. */
 const struct cat_line *auth_check(const struct catalog *c, const char *username,

@@ -147,6 +147,10 @@ struct cat_line {
     const char *first_ip; /* NULL: none recorded yet */
     bool lock_first_ip;
     int max_daily_ips; /* 0 = no cap */
+    /* A MAG line (lines.is_mag): used only through the portal; the client
+     * API and the stream URLs with its credentials refuse it
+     * (DEVICE_NOT_ALLOWED, like XUI/XCVM's get.php). */
+    bool is_mag;
 };
 
 /* A global access rule (kind as in domain/access.h) and a persisted ban. */

@@ -26,11 +26,13 @@ static const char usage_line[] =
     "                           [--lock-first-ip on|off] [--max-daily-ips N]\n"
     "                           [--allow-ua GLOB ...] [--deny-ua GLOB ...] [--no-uas]\n"
     "                           [--allow-country CC ...] [--deny-country CC ...]\n"
-    "                           [--no-countries] [--data DIR]\n"
+    "                           [--no-countries] [--mag on|off] [--data DIR]\n"
     "  Shows a line's access rules, after changing the ones given (a list option\n"
     "  replaces that list; --no-... empties them). CIDR: 10.0.0.0/8, 2001:db8::/32 or\n"
     "  one address. GLOB: fnmatch pattern on the whole User-Agent ('*MAG2??*').\n"
-    "  CC: ISO 3166-1 alpha-2 (FR). --max-daily-ips 0 removes the cap.\n";
+    "  CC: ISO 3166-1 alpha-2 (FR). --max-daily-ips 0 removes the cap.\n"
+    "  --mag on: a MAG line, used only through the portal by its bound devices\n"
+    "  (get.php, player_api and stream URLs refuse it: DEVICE_NOT_ALLOWED).\n";
 static const char usage_reset[] =
     "usage: xtreamd access reset USERNAME [--data DIR]\n"
     "  Forgets the line's recorded first IP (lock-first-ip) and its attack flag.\n";
@@ -46,7 +48,7 @@ static const char usage_refusals[] =
     "                               [--limit N] [--data DIR]\n"
     "  The refusal log, newest first (default 100 rows). CODE: IP_NOT_ALLOWED,\n"
     "  IP_DENIED, IP_LOCKED, TOO_MANY_IPS, UA_BLOCKED, COUNTRY_BLOCKED, BANNED_IP,\n"
-    "  RATE_LIMITED, MAC_UNKNOWN, URL_EXPIRED.\n";
+    "  RATE_LIMITED, MAC_UNKNOWN, URL_EXPIRED, DEVICE_NOT_ALLOWED.\n";
 static const char usage_access[] =
     "usage: xtreamd access COMMAND ...\n"
     "commands:\n"
@@ -179,7 +181,7 @@ static int access_line(int argc, char **argv)
     struct cli_list lips = CLI_LIST_OF(ips), lau = CLI_LIST_OF(auas), ldu = CLI_LIST_OF(duas);
     struct cli_list lac = CLI_LIST_OF(acs), ldc = CLI_LIST_OF(dcs);
     bool no_ips = false, no_uas = false, no_cc = false;
-    int lock = -1;
+    int lock = -1, mag = -1;
     long long daily = -1;
     const struct cli_opt opts[] = {
         CLI_OPT_DATA(&data),
@@ -193,6 +195,7 @@ static int access_line(int argc, char **argv)
         CLI_OPT("--allow-country", CLI_LIST, &lac),
         CLI_OPT("--deny-country", CLI_LIST, &ldc),
         CLI_OPT("--no-countries", CLI_FLAG, &no_cc),
+        CLI_OPT("--mag", CLI_STR, NULL, .check = parse_onoff, .ctx = &mag),
         CLI_OPT_END,
     };
     struct cli_pos pos = {.v = &user, .min = 1, .max = 1, .name = "USERNAME"};
@@ -218,6 +221,7 @@ static int access_line(int argc, char **argv)
     in.n_denied_countries = ldc.n;
     in.lock_first_ip = lock;
     in.max_daily_ips = daily;
+    in.is_mag = mag;
     struct dom_error e;
     dom_error_reset(&e);
     if (dom_line_access_validate(&in, &e))
@@ -227,7 +231,8 @@ static int access_line(int argc, char **argv)
         return CLI_FAIL;
     int64_t id;
     bool change = in.has_allowed_ips || in.has_allowed_uas || in.has_denied_uas ||
-                  in.has_allowed_countries || in.has_denied_countries || lock >= 0 || daily >= 0;
+                  in.has_allowed_countries || in.has_denied_countries || lock >= 0 || daily >= 0 ||
+                  mag >= 0;
     if (line_id_of(db, user, &id, &e) ||
         (change && dom_line_access_put(db, id, &in, (int64_t)time(NULL), &e))) {
         db_close(db);

@@ -13,6 +13,7 @@
 #include "core/jsonw.h"
 #include "db/db.h"
 #include "domain/devices.h"
+#include "domain/time.h"
 
 static const char usage_device[] =
     "usage: xtreamd device add --line USERNAME --mac MAC [--model M] [--data DIR]\n"
@@ -99,11 +100,14 @@ static int device_list(int argc, char **argv)
             ret = CLI_FAIL;
         buf_free(&b);
     } else {
-        printf("%-6s %-17s %-24s %s\n", "ID", "MAC", "LINE", "MODEL");
+        printf("%-6s %-17s %-24s %-20s %s\n", "ID", "MAC", "LINE", "LAST SEEN", "MODEL");
         for (size_t i = 0; i < n; i++) {
+            char seen[DOM_TIME_LEN] = "never";
+            if (v[i].last_seen > 0)
+                dom_format_time(v[i].last_seen, seen);
             printf("%-6lld %-17s ", (long long)v[i].id, v[i].mac);
             cli_print_cell(v[i].username, 24);
-            printf(" %s\n", v[i].model);
+            printf(" %-20s %s\n", seen, v[i].model);
         }
     }
     free(v);

@@ -40,6 +40,7 @@
 #include "admin/stats.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "portal/portal.h"
 #include "http/tls.h"
 #include "stream/live.h"
 
@@ -453,7 +454,8 @@ static int parse_flags(struct serve_settings *set, int argc, char **argv, const 
  * changed key is logged as needing a restart. A setting that becomes
  * reloadable (a log level, ...) gets its key here and its copy there. */
 static const char *const reloadable[] = {"header-timeout", "idle-timeout", "channel-idle",
-                                         "live.*",         "log-level",    "log-format"};
+                                         "live.*",         "log-level",    "log-format",
+                                         "access",         "geoip-db"};
 
 static bool is_reloadable(const char *key)
 {
@@ -527,6 +529,16 @@ static void reload_config(struct serve *s)
         http_server_set_timeouts(s->http, cur->header_ms, cur->idle_ms);
     live_reconfigure(s->live, &cur->live);
     reload_log_settings(cur, &next);
+    /* Access tuning and the country database (opened again even when its
+     * path is unchanged: geoipupdate replaces the file under the same name). */
+    const char *geo = next.access.geoip_db;
+    cur->access = next.access;
+    cur->access.geoip_db = NULL;
+    const struct serve_option *go = serve_option_find("geoip-db");
+    if (geo && *geo && go && serve_option_apply(cur, go, NULL, geo, err, sizeof(err)))
+        log_warn("config", "%s", err);
+    if (s->api)
+        access_reconfigure(api_access(s->api), &cur->access);
     /* The origins of the running settings are not kept up to date: `config
      * show` reads the file, not the server. */
     serve_settings_free(&next);
@@ -700,6 +712,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         .data_dir = data,
         .throttle = &set->throttle,
         .access = &set->access,
+        .portal = &portal_api_ops,
     };
     if (api_new(&acfg, &s.api)) {
         db_library_roots_free(roots, nroots);

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "db/db_sqlite.h"
+#include "db/devices.h"
 
 static void key_time(struct jsonw *w, const char *key, int64_t t)
 {
@@ -53,7 +54,7 @@ int db_line_access_get(struct db *db, int64_t line_id, struct db_line_access *ou
     memset(out, 0, sizeof(*out));
     if (db_prepare(db,
                    "SELECT allowed_ips, lock_first_ip, first_ip, max_daily_ips, allowed_uas,"
-                   " denied_uas, allowed_countries, denied_countries, attack_flagged_at"
+                   " denied_uas, allowed_countries, denied_countries, attack_flagged_at, is_mag"
                    " FROM lines WHERE id = ?1",
                    &st))
         return -EIO;
@@ -70,6 +71,7 @@ int db_line_access_get(struct db *db, int64_t line_id, struct db_line_access *ou
         out->allowed_countries = db_col_strdup(st, 6);
         out->denied_countries = db_col_strdup(st, 7);
         out->attack_flagged_at = sqlite3_column_int64(st, 8);
+        out->is_mag = sqlite3_column_int(st, 9) != 0;
         if (!out->allowed_ips || !out->allowed_uas || !out->denied_uas || !out->allowed_countries ||
             !out->denied_countries ||
             (sqlite3_column_type(st, 2) != SQLITE_NULL && !out->first_ip)) {
@@ -99,7 +101,7 @@ int db_line_access_set(struct db *db, int64_t line_id, const struct db_line_acce
     if (db_prepare(db,
                    "UPDATE lines SET allowed_ips = ?2, lock_first_ip = ?3, max_daily_ips = ?4,"
                    " allowed_uas = ?5, denied_uas = ?6, allowed_countries = ?7,"
-                   " denied_countries = ?8, updated_at = ?9,"
+                   " denied_countries = ?8, updated_at = ?9, is_mag = ?10,"
                    " first_ip = CASE WHEN ?3 = 0 THEN NULL ELSE first_ip END WHERE id = ?1",
                    &st))
         return -EIO;
@@ -112,6 +114,7 @@ int db_line_access_set(struct db *db, int64_t line_id, const struct db_line_acce
     sqlite3_bind_text(st, 7, a->allowed_countries ? a->allowed_countries : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, a->denied_countries ? a->denied_countries : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_int(st, 10, a->is_mag);
     return run_changes(db, st, "line access", true);
 }
 
@@ -338,7 +341,20 @@ static int log_open(struct db *db, sqlite3 **out)
                      ") STRICT;"
                      "CREATE INDEX IF NOT EXISTS access_refusals_ip ON access_refusals(ip, id);"
                      "CREATE INDEX IF NOT EXISTS access_refusals_reason"
-                     "  ON access_refusals(reason, id);",
+                     "  ON access_refusals(reason, id);"
+                     /* Activity kept beside the log for the same reason:
+                      * when a box last called the portal, and the
+                      * distinct addresses of a line per UTC day. */
+                     "CREATE TABLE IF NOT EXISTS device_seen ("
+                     "  mac TEXT PRIMARY KEY,"
+                     "  at INTEGER NOT NULL"
+                     ") STRICT, WITHOUT ROWID;"
+                     "CREATE TABLE IF NOT EXISTS daily_ips ("
+                     "  day INTEGER NOT NULL,"
+                     "  line_id INTEGER NOT NULL,"
+                     "  ip TEXT NOT NULL,"
+                     "  PRIMARY KEY (day, line_id, ip)"
+                     ") STRICT, WITHOUT ROWID;",
                      NULL, NULL, &err) != SQLITE_OK) {
         log_error("db", "refusal log %s: %s", path, err ? err : "error");
         sqlite3_free(err);
@@ -399,6 +415,113 @@ fail:
 out:
     sqlite3_finalize(st);
     sqlite3_finalize(prune);
+    sqlite3_close(l);
+    return ret;
+}
+
+int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_t oldest_day)
+{
+    sqlite3 *l;
+    sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
+    int ret = log_open(db, &l);
+    if (ret)
+        return ret;
+    ret = -EIO;
+    static const char *const sql[4] = {
+        ("INSERT INTO device_seen (mac, at) VALUES (?1, ?2)"
+         " ON CONFLICT (mac) DO UPDATE SET at = max(at, excluded.at)"),
+        "INSERT OR IGNORE INTO daily_ips (day, line_id, ip) VALUES (?2, ?3, ?1)",
+        "DELETE FROM daily_ips WHERE day = ?2 AND line_id = ?3",
+        "DELETE FROM daily_ips WHERE day < ?2"};
+    if (sqlite3_exec(l, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        goto out;
+    for (int i = 0; i < 4; i++)
+        if (sqlite3_prepare_v2(l, sql[i], -1, &st[i], NULL) != SQLITE_OK)
+            goto fail;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = st[v[i].kind];
+        sqlite3_reset(s);
+        sqlite3_bind_text(s, 1, v[i].text ? v[i].text : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 2, v[i].at);
+        if (v[i].kind != DB_ACT_SEEN)
+            sqlite3_bind_int64(s, 3, v[i].line_id);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            goto fail;
+    }
+    sqlite3_bind_int64(st[3], 2, oldest_day);
+    if (sqlite3_step(st[3]) != SQLITE_DONE)
+        goto fail;
+    if (sqlite3_exec(l, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        ret = 0;
+        goto out;
+    }
+fail:
+    log_error("db", "writing activity: %s", sqlite3_errmsg(l));
+    sqlite3_exec(l, "ROLLBACK", NULL, NULL, NULL);
+out:
+    for (int i = 0; i < 4; i++)
+        sqlite3_finalize(st[i]);
+    sqlite3_close(l);
+    return ret;
+}
+
+int db_daily_ips_load(struct db *db, int64_t day,
+                      int (*cb)(void *ctx, int64_t line_id, const char *ip), void *ctx)
+{
+    sqlite3 *l;
+    sqlite3_stmt *st = NULL;
+    int ret = log_open(db, &l);
+    if (ret)
+        return ret;
+    ret = -EIO;
+    if (sqlite3_prepare_v2(l, "SELECT line_id, ip FROM daily_ips WHERE day = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(st, 1, day);
+    int rc;
+    ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ret = cb(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = -EIO;
+out:
+    if (ret == -EIO)
+        log_error("db", "reading daily addresses: %s", sqlite3_errmsg(l));
+    sqlite3_finalize(st);
+    sqlite3_close(l);
+    return ret;
+}
+
+int db_device_seen_fill(struct db *db, struct db_device *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    sqlite3 *l;
+    sqlite3_stmt *st = NULL;
+    int ret = log_open(db, &l);
+    if (ret)
+        return ret;
+    ret = -EIO;
+    if (sqlite3_prepare_v2(l, "SELECT at FROM device_seen WHERE mac = ?1", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, v[i].mac, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            int64_t at = sqlite3_column_int64(st, 0);
+            if (at > v[i].last_seen)
+                v[i].last_seen = at;
+        } else if (rc != SQLITE_DONE) {
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    if (ret)
+        log_error("db", "reading device activity: %s", sqlite3_errmsg(l));
+    sqlite3_finalize(st);
     sqlite3_close(l);
     return ret;
 }

@@ -26,6 +26,7 @@ struct db_line_access {
     char *allowed_countries; /* "FR,DE", "" = any */
     char *denied_countries;
     int64_t attack_flagged_at; /* 0: not flagged */
+    bool is_mag;               /* portal only (lines.is_mag) */
 };
 
 void db_line_access_clear(struct db_line_access *a);
@@ -76,6 +77,24 @@ struct db_refusal_filter {
     int64_t before_id; /* paging: rows with id < before_id; 0: newest */
     int64_t limit;
 };
+/* Activity beside the refusal log (same file, same reason): a device's
+ * last portal call and a line's distinct addresses per UTC day. */
+enum db_activity_kind { DB_ACT_SEEN, DB_ACT_DAILY, DB_ACT_DAILY_RESET };
+struct db_activity {
+    enum db_activity_kind kind;
+    int64_t at;       /* SEEN: Unix seconds; DAILY, DAILY_RESET: the UTC day (now / 86400) */
+    int64_t line_id;  /* DAILY, DAILY_RESET */
+    const char *text; /* SEEN: the MAC; DAILY: the address */
+};
+/* Applies v in order in one transaction and forgets days before oldest_day. */
+int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_t oldest_day);
+/* Calls cb for each address recorded on day; a non-zero return stops and is returned. */
+int db_daily_ips_load(struct db *db, int64_t day,
+                      int (*cb)(void *ctx, int64_t line_id, const char *ip), void *ctx);
+struct db_device;
+/* Raises each device's last_seen to its recorded last portal call. */
+int db_device_seen_fill(struct db *db, struct db_device *v, size_t n);
+
 /* Newest first: [{"id","at","line_id","username","ip","user_agent","route","reason","detail"}]. */
 int db_refusals_json(struct db *db, const struct db_refusal_filter *f, struct jsonw *w,
                      int64_t *count);

@@ -460,6 +460,7 @@ static void line_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
     ln->first_ip = dup_col_or_null(l, st, 17);
     ln->lock_first_ip = sqlite3_column_int(st, 18) != 0;
     ln->max_daily_ips = sqlite3_column_int(st, 19);
+    ln->is_mag = sqlite3_column_int(st, 20) != 0;
 }
 
 static void rule_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
@@ -552,8 +553,8 @@ static void load_signing(struct loader *l)
     " (SELECT group_concat(bouquet_id) FROM"                                                       \
     "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id)),"         \
     " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"        \
-    " l.first_ip, l.lock_first_ip, l.max_daily_ips"                                                \
-    " FROM lines l WHERE l.is_mag = 0"
+    " l.first_ip, l.lock_first_ip, l.max_daily_ips, l.is_mag"                                      \
+    " FROM lines l"
 
 /* Every line, into one new indexed base block. */
 static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
@@ -632,7 +633,7 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
     }
     struct cat_line_block *b = NULL;
     struct cat_lines *ls = NULL;
-    sqlite3_stmt *one = prepare(l, LINE_SELECT " AND l.id = ?1");
+    sqlite3_stmt *one = prepare(l, LINE_SELECT " WHERE l.id = ?1");
     if (!l->err && cat_line_block_new(&b))
         l->err = -ENOMEM;
     if (!l->err)
@@ -654,7 +655,7 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
             i++;
         struct cat_line_change *ch = &ls->changes[ls->change_count++];
         ch->id = ids[j++];
-        ch->line = NULL; /* deleted, or now a MAG line */
+        ch->line = NULL; /* deleted */
         sqlite3_reset(one);
         sqlite3_bind_int64(one, 1, ch->id);
         if (sqlite3_step(one) == SQLITE_ROW) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/access.h"
 #include "db/db_sqlite.h"
 
 #define DEVICE_COLS                                                                                \
@@ -64,9 +65,10 @@ static int get_where(struct db *db, const char *where, int64_t id, const char *m
         sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     int ret = 0;
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         fill(NULL, st, out);
-    else if (rc == SQLITE_DONE)
+        db_device_seen_fill(db, out, 1); /* best effort: a failure is logged */
+    } else if (rc == SQLITE_DONE)
         ret = -ENOENT;
     else
         ret = db_step_error(db, rc, "devices");
@@ -101,6 +103,7 @@ int db_device_list(struct db *db, int64_t line_id, struct db_device **out, size_
         return rc;
     }
     *out = rows;
+    db_device_seen_fill(db, *out, *n); /* best effort: a failure is logged, last_seen stays */
     return 0;
 }
 

@@ -15,9 +15,9 @@ const char *const dom_access_kinds[] = {"ip_deny",       "trusted_proxy", "ua_al
                                         "country_allow", "country_deny",  NULL};
 
 const char *const dom_refusal_reasons[] = {
-    "IP_NOT_ALLOWED", "IP_DENIED",       "IP_LOCKED", "TOO_MANY_IPS",
-    "UA_BLOCKED",     "COUNTRY_BLOCKED", "BANNED_IP", "RATE_LIMITED",
-    "MAC_UNKNOWN",    "URL_EXPIRED",     NULL};
+    "IP_NOT_ALLOWED", "IP_DENIED",       "IP_LOCKED",          "TOO_MANY_IPS",
+    "UA_BLOCKED",     "COUNTRY_BLOCKED", "BANNED_IP",          "RATE_LIMITED",
+    "MAC_UNKNOWN",    "URL_EXPIRED",     "DEVICE_NOT_ALLOWED", NULL};
 
 static bool in_list(const char *const *l, const char *s)
 {
@@ -69,6 +69,7 @@ void dom_line_access_in_init(struct dom_line_access_in *in)
     memset(in, 0, sizeof(*in));
     in->lock_first_ip = -1;
     in->max_daily_ips = -1;
+    in->is_mag = -1;
 }
 
 /* Canonical comma list of ranges; errors name field[i]. */
@@ -165,6 +166,8 @@ static int normalize(const struct dom_line_access_in *in, struct normed *o, stru
                        e);
     if (in->lock_first_ip > 1)
         dom_err_field(e, "lock_first_ip", "type", "true or false");
+    if (in->is_mag > 1)
+        dom_err_field(e, "is_mag", "type", "true or false");
     if (in->max_daily_ips < -1 || in->max_daily_ips > DOM_ACCESS_DAILY_MAX)
         dom_err_field(e, "max_daily_ips", "range", "0 (no cap) to %d", DOM_ACCESS_DAILY_MAX);
     if (!e->status && (o->ips.err || o->auas.err || o->duas.err || o->acs.err || o->dcs.err))
@@ -226,6 +229,7 @@ int dom_line_access_put(struct db *db, int64_t line_id, const struct dom_line_ac
             in->has_allowed_countries ? (char *)text_of(&o.acs) : cur.allowed_countries,
         .denied_countries =
             in->has_denied_countries ? (char *)text_of(&o.dcs) : cur.denied_countries,
+        .is_mag = in->is_mag >= 0 ? in->is_mag == 1 : cur.is_mag,
     };
     rc = db_line_access_set(db, line_id, &next, now);
     db_line_access_clear(&cur);
@@ -284,6 +288,8 @@ void dom_line_access_write_json(struct jsonw *w, int64_t line_id, const struct d
     jsonw_obj_begin(w);
     jsonw_key(w, "line_id");
     jsonw_int(w, line_id);
+    jsonw_key(w, "is_mag");
+    jsonw_bool(w, a->is_mag);
     key_list(w, "allowed_ips", a->allowed_ips, ',');
     jsonw_key(w, "lock_first_ip");
     jsonw_bool(w, a->lock_first_ip);

@@ -45,6 +45,7 @@ struct dom_line_access_in {
     size_t n_denied_countries;
     int lock_first_ip;       /* -1 unchanged */
     long long max_daily_ips; /* -1 unchanged */
+    int is_mag;              /* -1 unchanged; 1: the line is used through the portal only */
 };
 
 void dom_line_access_in_init(struct dom_line_access_in *in);
@@ -57,7 +58,7 @@ int dom_line_access_put(struct db *db, int64_t line_id, const struct dom_line_ac
                         int64_t now, struct dom_error *e);
 /* Forgets the recorded first IP and the attack flag. */
 int dom_line_access_reset(struct db *db, int64_t line_id, int64_t now, struct dom_error *e);
-/* {"line_id", "allowed_ips":[..], "lock_first_ip", "first_ip", "max_daily_ips",
+/* {"line_id", "is_mag", "allowed_ips":[..], "lock_first_ip", "first_ip", "max_daily_ips",
  *  "allowed_user_agents":[..], "denied_user_agents":[..], "allowed_countries":[..],
  *  "denied_countries":[..], "attack_flagged_at"} */
 void dom_line_access_write_json(struct jsonw *w, int64_t line_id, const struct db_line_access *a);

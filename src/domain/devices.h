@@ -1,6 +1,6 @@
 /*
  * domain/devices: MAC-bound set-top boxes (issue 13 item 7). A device binds a
- * MAC address to a line; the MAG portal (api/portal.c) finds the line of a
+ * MAC address to a line; the MAG portal (portal/portal.c) finds the line of a
  * box by its MAC. The CLI (`xtreamd device`) and the admin API
  * (`/api/v1/devices`) call these services. Any thread.
  */

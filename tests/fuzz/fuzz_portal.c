@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the MAG portal's query handling (api/portal.c):
+ * libFuzzer target for the MAG portal's query handling (portal/portal.c):
  * the first line of the input is a Cookie header, the rest a query string
  * (type, action, mac, cmd, ...). The MAC of the cookie and of the query must
  * come out normalised (upper-case colon form, stable when normalised again);
@@ -13,7 +13,7 @@
 #include "domain/devices.h"
 #include "http/http.h"
 #include "http/query.h"
-#include "api/portal.h"
+#include "portal/portal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

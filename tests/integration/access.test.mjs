@@ -10,7 +10,7 @@
 // client socket's local address.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { world, PW } from './lib/fixture.mjs';
 import { cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
@@ -18,7 +18,7 @@ import { api, request } from './lib/http.mjs';
 import { buildCountryMmdb } from './lib/mmdb.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
 
-const LINES = ['c4', 'c6', 'lock', 'daily', 'ua', 'cc', 'victim', 'free'];
+const LINES = ['c4', 'c6', 'lock', 'daily', 'daily2', 'ua', 'cc', 'victim', 'free'];
 const POLL = { timeoutMs: 20000, intervalMs: 100 };
 
 function login(port, user, { from = '127.0.0.1', ua = 'test-player/1.0', pass = PW, headers = {} } = {}) {
@@ -326,5 +326,85 @@ describe('the CLI', () => {
     await until(() => login(w.port, 'free', { from: '127.0.0.32' }), 200, 'lifted by the CLI');
     const gone = await runCli(['ban', 'del', '127.0.0.32', '--data', w.dataDir]);
     assert.equal(gone.code, 1, gone.stderr);
+  });
+});
+
+describe('distinct IPs per day across a restart', () => {
+  it('the day\'s addresses are written off the loop and read back: the cap still holds after a restart', async () => {
+    await adminOk(w.port, 'PATCH', `/api/v1/lines/${ids.daily2}/access`, { max_daily_ips: 2, denied_user_agents: ['probe/*'] });
+    await until(() => login(w.port, 'daily2', { from: '127.0.0.17', ua: 'probe/1' }), 403, 'daily2: rules live');
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.17' })).status, 200);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.18' })).status, 200);
+    // A clean stop writes what is still queued; then a new process.
+    await w.srv.stopClean();
+    w.srv = await startServer(w.dataDir, serveArgs());
+    w.port = w.srv.port;
+    const third = await login(w.port, 'daily2', { from: '127.0.0.19' });
+    assert.equal(third.status, 403, 'a third address today is still refused after the restart');
+    assert.match(third.text, /TOO_MANY_IPS/);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.18' })).status, 200, 'a known one is served');
+    // An admin reset forgets the day's addresses, on disk too.
+    await adminOk(w.port, 'POST', `/api/v1/lines/${ids.daily2}/access/reset`);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.19' })).status, 200);
+    await w.srv.stopClean();
+    w.srv = await startServer(w.dataDir, serveArgs());
+    w.port = w.srv.port;
+    // after the reset the day holds .19 only: a second address is fine, a third is not
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.17' })).status, 200);
+    assert.equal((await login(w.port, 'daily2', { from: '127.0.0.20' })).status, 403);
+  });
+});
+
+describe('reload on SIGHUP (a third server)', () => {
+  let s3, dir3, conf;
+  const write = (text) => writeFile(conf, text);
+  before(async () => {
+    dir3 = await makeDataDir('access3');
+    await cliOk(['line', 'add', 'hup', PW, '--data', dir3, '--max-connections', '0']);
+    await writeFile(path.join(dir3, 'a.mmdb'), buildCountryMmdb([['127.0.0.50/32', 'FR']]));
+    conf = path.join(dir3, 'xtreamd.conf');
+    await write(`geoip-db = "${path.join(dir3, 'a.mmdb')}";\naccess = [ "rate=0" ];\n`);
+    s3 = await startServer(dir3, ['--config', conf]);
+    await adminOk(s3.port, 'POST', '/api/v1/access/rules', { kind: 'country_deny', value: 'FR' });
+  });
+  after(async () => {
+    try {
+      await s3?.stopClean();
+    } finally {
+      await removeDir(dir3);
+    }
+  });
+
+  it('re-reads --access and the country database (replaced by rename) on SIGHUP', async () => {
+    const no = await until(() => login(s3.port, 'hup', { from: '127.0.0.50' }), 403, 'FR by the first database');
+    assert.match(no.text, /COUNTRY_BLOCKED/);
+    assert.equal((await login(s3.port, 'hup', { from: '127.0.0.51' })).status, 200);
+    for (let i = 0; i < 6; i++) assert.equal((await login(s3.port, 'hup', { from: '127.0.0.52' })).status, 200, 'no rate limit yet');
+
+    // geoipupdate's way: a new file renamed over the old name; and a rate limit.
+    const tmp = path.join(dir3, 'b.mmdb.tmp');
+    await writeFile(tmp, buildCountryMmdb([['127.0.0.51/32', 'FR'], ['127.0.0.50/32', 'DE']]));
+    await rename(tmp, path.join(dir3, 'a.mmdb'));
+    await write(`geoip-db = "${path.join(dir3, 'a.mmdb')}";\naccess = [ "rate=1", "burst=2" ];\n`);
+    const from = s3.logs().length;
+    s3.child.kill('SIGHUP');
+    await s3.waitForLog(/serve: reload done/, { from, timeoutMs: 15000 });
+    assert.match(s3.logs().slice(from), /access: country database .*a\.mmdb .*loaded/);
+
+    const now51 = await login(s3.port, 'hup', { from: '127.0.0.51' });
+    assert.equal(now51.status, 403, 'FR by the new database');
+    assert.match(now51.text, /COUNTRY_BLOCKED/);
+    assert.equal((await login(s3.port, 'hup', { from: '127.0.0.50' })).status, 200, 'DE now');
+    const codes = [];
+    for (let i = 0; i < 6; i++) codes.push((await login(s3.port, 'hup', { from: '127.0.0.53' })).status);
+    assert.ok(codes.includes(429), `the new rate limit applies: ${codes}`);
+
+    // A database that does not open keeps the loaded one.
+    await write(`geoip-db = "${path.join(dir3, 'missing.mmdb')}";\naccess = [ "rate=0" ];\n`);
+    const from2 = s3.logs().length;
+    s3.child.kill('SIGHUP');
+    await s3.waitForLog(/serve: reload done/, { from: from2, timeoutMs: 15000 });
+    assert.match(s3.logs().slice(from2), /cannot open the country database .*missing\.mmdb.*keeping the one loaded/);
+    assert.equal((await login(s3.port, 'hup', { from: '127.0.0.51' })).status, 403, 'still the loaded database');
   });
 });

@@ -271,6 +271,114 @@ describe('guide, movies and series', () => {
   });
 });
 
+/** Gives the first demo channel with a guide 2 days of archive (PATCH), once the snapshot has it. */
+let archived;
+async function archiveChannel(token) {
+  if (archived) return archived;
+  const all = js(await box('/portal.php', { type: 'itv', action: 'get_all_channels' }, { token })).js;
+  const ch = all.data.find((c) => c.xmltv_id);
+  assert.ok(ch, 'a demo channel with a guide');
+  await adminOk('PATCH', `/api/v1/streams/${ch.id}`, { tv_archive_days: 2 });
+  await pollUntil(async () => {
+    const l = js(await box('/portal.php', { type: 'itv', action: 'get_all_channels' }, { token })).js;
+    const c = l.data.find((x) => x.id === ch.id);
+    return c.archive === 1 && c.tv_archive_duration === 48;
+  }, POLL);
+  archived = ch;
+  return ch;
+}
+
+const ymd = (t) => new Date(t * 1000).toISOString().slice(0, 10);
+const xcStart = (t) => new Date(t * 1000).toISOString().slice(0, 16).replace('T', ':').replace(/:(\d\d)$/, '-$1');
+
+describe('guide week, day table, catch-up links, do_auth and p=0', () => {
+  let token;
+  before(async () => {
+    token = js(await box('/portal.php', { type: 'stb', action: 'handshake' })).js.token;
+  });
+  const call = async (params) => js(await box('/portal.php', params, { token })).js;
+
+  it('epg get_week: 16 days back to 9 ahead, today marked', async () => {
+    const week = await call({ type: 'epg', action: 'get_week' });
+    assert.equal(week.length, 26);
+    const today = week.filter((d) => d.today === 1);
+    assert.equal(today.length, 1);
+    assert.equal(today[0].f_mysql, ymd(Date.now() / 1000));
+    assert.equal(week.indexOf(today[0]), 16);
+    for (const d of week) {
+      assert.match(d.f_mysql, /^\d{4}-\d\d-\d\d$/);
+      assert.match(d.f_human, /^[A-Z][a-z]{2} \d\d [A-Z][a-z]+$/);
+    }
+  });
+
+  it('epg get_simple_data_table: p=0 is the page of the programme on air; ended ones in the archive are marked', async () => {
+    const ch = await archiveChannel(token);
+    const now = Date.now() / 1000;
+    const t = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now), p: '0' });
+    assert.equal(t.max_page_items, 10);
+    assert.ok(t.total_items >= 24, `a day of 30/60-minute slots: ${t.total_items}`);
+    assert.ok(t.selected_item >= 1 && t.selected_item <= 10, JSON.stringify(t).slice(0, 300));
+    const cur = t.data[t.selected_item - 1];
+    assert.equal(cur.open, 1);
+    assert.ok(cur.start_timestamp <= now && cur.stop_timestamp > now, 'the selected row is on air');
+    assert.equal(cur.id, `${cur.id.split('_')[0]}_${ch.id}`);
+    assert.equal(cur.real_id, `${ch.id}_${cur.start_timestamp}`);
+    assert.equal(cur.mark_archive, 0, 'not ended yet');
+    // an explicit page, yesterday: every programme ended within the 2 days kept
+    const y = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now - 86400), p: '2' });
+    assert.equal(y.cur_page, 2);
+    assert.equal(y.selected_item, 0);
+    assert.equal(y.data.length, 10);
+    assert.ok(y.data.every((r) => r.mark_archive === 1 && r.open === 0 && ymd(r.start_timestamp) === ymd(now - 86400)));
+    // a channel without archive marks nothing
+    const all = await call({ type: 'itv', action: 'get_all_channels' });
+    const other = all.data.find((c) => c.xmltv_id && c.id !== ch.id);
+    const o = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(other.id), date: ymd(now - 86400), p: '1' });
+    assert.ok(o.data.length > 0 && o.data.every((r) => r.mark_archive === 0));
+  });
+
+  it('tv_archive create_link: the /timeshift/U/P/DUR/START/ID.ts form of an archived programme', async () => {
+    const ch = await archiveChannel(token);
+    const now = Date.now() / 1000;
+    const y = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now - 86400), p: '1' });
+    const prog = y.data[3];
+    const link = await call({ type: 'tv_archive', action: 'create_link', cmd: `auto /media/${prog.id}.mpg` });
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    assert.equal(url.pathname, `/timeshift/hotel-room-12/${encodeURIComponent(PW)}/${prog.duration / 60}/${xcStart(prog.start_timestamp)}/${ch.id}.ts`);
+    assert.equal(url.search, '', 'an ordinary line: no play token');
+    for (const k of ['storage_id', 'download_cmd', 'to_file']) assert.ok(k in link, k);
+    // a programme not yet aired, and one of a channel without archive: nothing to play
+    const t = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now + 86400), p: '1' });
+    const future = await call({ type: 'tv_archive', action: 'create_link', cmd: `auto /media/${t.data[0].id}.mpg` });
+    assert.equal(future.error, 'nothing_to_play');
+    assert.equal(future.cmd, '');
+  });
+
+  it('stb do_auth: true for the line\'s login and password, false otherwise', async () => {
+    assert.equal(await call({ type: 'stb', action: 'do_auth', login: 'hotel-room-12', password: PW, device_id: '', device_id2: '' }), true);
+    assert.equal(await call({ type: 'stb', action: 'do_auth', login: 'hotel-room-12', password: 'wrong' }), false);
+    assert.equal(await call({ type: 'stb', action: 'do_auth', login: 'someone-else', password: PW }), false);
+  });
+
+  it('itv get_ordered_list p=0: the page of the box\'s last channel (set_last_id), selected_item its row', async () => {
+    const first = await call({ type: 'itv', action: 'get_ordered_list', genre: '*', sortby: 'number', p: '0' });
+    assert.equal(first.cur_page, 1);
+    assert.equal(first.selected_item, 0, 'no last channel yet');
+    assert.ok(first.data.length >= 3, JSON.stringify(first).slice(0, 200));
+    const third = first.data[2];
+    assert.equal(await call({ type: 'itv', action: 'set_last_id', id: String(third.id) }), true);
+    const again = await call({ type: 'itv', action: 'get_ordered_list', genre: '*', sortby: 'number', p: '0' });
+    assert.equal(again.cur_page, 1);
+    assert.equal(again.selected_item, 3);
+    assert.equal(again.data[again.selected_item - 1].id, third.id);
+    const p1 = await call({ type: 'itv', action: 'get_ordered_list', genre: '*', sortby: 'number', p: '1' });
+    assert.equal(p1.selected_item, 0, 'an explicit page selects nothing');
+    const prof = await call({ type: 'stb', action: 'get_profile' });
+    assert.equal(prof.last_itv_id, third.id);
+  });
+});
+
 describe('devices', () => {
   it('the API lists, creates, refuses duplicates and bad MACs, and deletes', async () => {
     const list = await adminOk('GET', '/api/v1/devices');
@@ -314,5 +422,120 @@ describe('devices', () => {
     await cliOk(['device', 'del', '--mac', '00:1A:79:00:00:03', '--data', dataDir]);
     const after = JSON.parse((await cliOk(['device', 'list', '--line', 'hotel-room-12', '--json', '--data', dataDir])).stdout);
     assert.ok(!after.some((x) => x.mac === '00:1A:79:00:00:03'));
+  });
+});
+
+describe('devices last_seen', () => {
+  it('is written when the box talks to the portal, shown by the CLI and the API', async () => {
+    const mac = '00:1A:79:00:00:07';
+    await cliOk(['device', 'add', '--line', 'hotel-room-12', '--mac', mac, '--data', dataDir]);
+    const before = JSON.parse((await cliOk(['device', 'list', '--json', '--data', dataDir])).stdout).find((x) => x.mac === mac);
+    assert.equal(before.last_seen, null, 'never seen yet');
+    const t0 = Math.floor(Date.now() / 1000);
+    // get_profile answers status 0 once the snapshot has the new device.
+    await pollUntil(async () => {
+      const hs = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac }));
+      const p = js(await box('/portal.php', { type: 'stb', action: 'get_profile' }, { mac, token: hs.js.token }));
+      return p.js.status === 0;
+    }, POLL);
+    // Written in a batch off the loop: poll the CLI (another process) for it.
+    const { value: seen } = await pollUntil(async () => {
+      const l = JSON.parse((await cliOk(['device', 'list', '--json', '--data', dataDir])).stdout);
+      const d = l.find((x) => x.mac === mac);
+      return d?.last_seen ? d : undefined;
+    }, POLL);
+    const at = Date.parse(seen.last_seen) / 1000;
+    assert.ok(at >= t0 - 1 && at <= Date.now() / 1000 + 1, `${seen.last_seen} is now`);
+    const api = await adminOk('GET', `/api/v1/devices/${seen.id}`);
+    assert.equal(api.last_seen, seen.last_seen);
+    // The table listing (not JSON) shows it too.
+    const text = (await cliOk(['device', 'list', '--data', dataDir])).stdout;
+    assert.match(text, /LAST SEEN/);
+    assert.ok(text.split('\n').some((l) => l.includes(mac) && l.includes(seen.last_seen)), text);
+  });
+});
+
+describe('a MAG line (lines.is_mag)', () => {
+  // XUI/XCVM refuse a MAG line's credentials on get.php and the player API
+  // (DEVICE_NOT_ALLOWED): its boxes use the portal and its /play/ links only.
+  const MAG_MAC = '00:1A:79:00:00:05';
+  const MPW = 'Pw.mag-line-1';
+  let lineId;
+  before(async () => {
+    await cliOk(['line', 'add', 'mag-room', MPW, '--data', dataDir, '--max-connections', '0']);
+    await cliOk(['device', 'add', '--line', 'mag-room', '--mac', MAG_MAC, '--data', dataDir]);
+    const shown = JSON.parse((await cliOk(['access', 'line', 'mag-room', '--mag', 'on', '--data', dataDir])).stdout);
+    assert.equal(shown.is_mag, true);
+    lineId = shown.line_id;
+  });
+
+  it('is refused on the player API, get.php and stream URLs, and served through the portal', async () => {
+    const papi = `/player_api.php?username=mag-room&password=${MPW}`;
+    let res;
+    await pollUntil(async () => {
+      res = await request(srv.port, 'GET', papi, { adminToken: false });
+      return res.status === 403;
+    }, POLL);
+    assert.match(res.text, /access denied \(DEVICE_NOT_ALLOWED\)/);
+    const m3u = await request(srv.port, 'GET', `/get.php?username=mag-room&password=${MPW}&type=m3u_plus`, { adminToken: false });
+    assert.equal(m3u.status, 403);
+    const live = await request(srv.port, 'GET', `/live/mag-room/${MPW}/${chan}.ts`, { adminToken: false });
+    assert.equal(live.status, 403);
+    assert.match(live.text, /DEVICE_NOT_ALLOWED/);
+    const { value: row } = await pollUntil(async () => {
+      const r = await adminOk('GET', '/api/v1/access/refusals?reason=DEVICE_NOT_ALLOWED');
+      return r.items.find((x) => x.username === 'mag-room' && x.route === '/get.php');
+    }, POLL);
+    assert.equal(row.line_id, lineId);
+
+    // The box itself: profile, a movie link that plays.
+    const token = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac: MAG_MAC })).js.token;
+    const prof = js(await box('/portal.php', { type: 'stb', action: 'get_profile' }, { mac: MAG_MAC, token }));
+    assert.equal(prof.js.status, 0);
+    assert.equal(prof.js.name, 'mag-room');
+    const cats = js(await box('/portal.php', { type: 'vod', action: 'get_ordered_list', p: '1' }, { mac: MAG_MAC, token })).js;
+    const link = js(await box('/portal.php', { type: 'vod', action: 'create_link', cmd: cats.data[0].cmd }, { mac: MAG_MAC, token })).js;
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    const play = await request(srv.port, 'GET', url.pathname, { headers: { Range: 'bytes=0-99' }, adminToken: false });
+    assert.equal(play.status, 206, play.text.slice(0, 200));
+  });
+
+  it('a catch-up link handed to the box carries a play_token that the timeshift route accepts', async () => {
+    const token = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac: MAG_MAC })).js.token;
+    const ch = await archiveChannel(token);
+    const now = Date.now() / 1000;
+    const y = js(await box('/portal.php', { type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now - 86400), p: '1' }, { mac: MAG_MAC, token })).js;
+    const link = js(await box('/portal.php', { type: 'tv_archive', action: 'create_link', cmd: `auto /media/${y.data[0].id}.mpg` }, { mac: MAG_MAC, token })).js;
+    assert.equal(link.error, '');
+    const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+    assert.match(url.search, /^\?play_token=[0-9a-f]{48}$/);
+    // The token lets the MAG line through to the timeshift route's own checks
+    // (whatever the archive then answers, it is not the MAG refusal) ...
+    const ok = await request(srv.port, 'GET', `${url.pathname}${url.search}`, { adminToken: false, headers: { Range: 'bytes=0-99' } });
+    assert.doesNotMatch(ok.text.slice(0, 200), /DEVICE_NOT_ALLOWED/);
+    assert.notEqual(ok.status, 401);
+    // ... and nothing else: no token, a token for another path, a forged one.
+    const bare = await request(srv.port, 'GET', url.pathname, { adminToken: false });
+    assert.equal(bare.status, 403);
+    assert.match(bare.text, /DEVICE_NOT_ALLOWED/);
+    const other = url.pathname.replace(/\/\d+\.ts$/, `/${ch.id + 1}.ts`);
+    const moved = await request(srv.port, 'GET', `${other}${url.search}`, { adminToken: false });
+    assert.equal(moved.status, 403);
+    const forged = url.search.slice(0, -1) + (url.search.endsWith('0') ? '1' : '0');
+    assert.equal((await request(srv.port, 'GET', `${url.pathname}${forged}`, { adminToken: false })).status, 403);
+  });
+
+  it('the admin API shows and clears is_mag; the line is then an ordinary one', async () => {
+    const acc = await adminOk('GET', `/api/v1/lines/${lineId}/access`);
+    assert.equal(acc.is_mag, true);
+    const patched = await adminOk('PATCH', `/api/v1/lines/${lineId}/access`, { is_mag: false });
+    assert.equal(patched.is_mag, false);
+    await pollUntil(async () => {
+      const r = await request(srv.port, 'GET', `/player_api.php?username=mag-room&password=${MPW}`, { adminToken: false });
+      return r.status === 200 && r.json().user_info?.auth === 1;
+    }, POLL);
+    const bad = await request(srv.port, 'PATCH', `/api/v1/lines/${lineId}/access`, { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ is_mag: 'yes' }) });
+    assert.equal(bad.status, 422, bad.text);
   });
 });

@@ -1,6 +1,6 @@
 /* Unit tests for the MAG portal's pure helpers: MAC normalisation
  * (domain/devices.c: the accepted forms, case, separators, refusals), the
- * `mac` cookie (api/portal.c: percent-encoded, among other cookies, absent)
+ * `mac` cookie (portal/portal.c: percent-encoded, among other cookies, absent)
  * and the item a create_link cmd names (ch/ URLs, numbers, base64 JSON of
  * movies and seasons, garbage). */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "api/portal.h"
+#include "portal/portal.h"
 #include "domain/devices.h"
 
 static const char *norm(const char *s)

@@ -4,7 +4,7 @@
  * text/javascript with no-cache headers; numbers-as-strings where the
  * portals send strings (channel `number`, genre ids).
  */
-#include "api/portal.h"
+#include "portal/portal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,37 +16,25 @@
 #include <uv.h>
 
 #include "auth/access.h"
+#include "auth/auth.h"
 #include "auth/throttle.h"
 #include "catalog/guide.h"
 #include "core/buf.h"
 #include "core/jsonw.h"
 #include "core/log.h"
+#include "core/promtext.h"
 #include "domain/devices.h"
 #include "http/http.h"
 
-#define PAGE_ITEMS 14 /* max_page_items of the ordered lists (the MAG theme's page) */
-#define TAG_LEN    16 /* bytes of HMAC-SHA256 kept in a token */
-#define PLAY_LEN   23 /* kind(1) mac(6) id(8) expiry(8) */
+#define PAGE_ITEMS 14           /* max_page_items of the ordered lists (the MAG theme's page) */
+#define TAG_LEN    AUTH_TAG_LEN /* bytes of HMAC-SHA256 kept in a token */
+#define PLAY_LEN   23           /* kind(1) mac(6) id(8) expiry(8) */
 
-/* The tokens' key: drawn once per process, so a restart makes every box
- * handshake again (a box does on "Authorization failed."). Loop thread only. */
-static unsigned char portal_key[crypto_auth_hmacsha256_KEYBYTES];
-static bool portal_key_ready;
-
-static const unsigned char *key(void)
-{
-    if (!portal_key_ready) {
-        randombytes_buf(portal_key, sizeof(portal_key));
-        portal_key_ready = true;
-    }
-    return portal_key;
-}
-
+/* The tokens' key (auth_portal_tag) is drawn once per process, so a restart
+ * makes every box handshake again (a box does on "Authorization failed."). */
 static void tag_of(const void *msg, size_t len, unsigned char out[TAG_LEN])
 {
-    unsigned char full[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256(full, msg, len, key());
-    memcpy(out, full, TAG_LEN);
+    auth_portal_tag(msg, len, out);
 }
 
 /* The bearer token of a MAC: hex of HMAC("S" mac). */
@@ -57,6 +45,52 @@ static void session_token(const char *mac, char out[2 * TAG_LEN + 1])
     unsigned char tag[TAG_LEN];
     tag_of(msg, (size_t)n, tag);
     sodium_bin2hex(out, 2 * TAG_LEN + 1, tag, TAG_LEN);
+}
+
+/* ---- the box's last channel (itv set_last_id) ----
+ *
+ * What p=0 of get_ordered_list and get_profile's last_itv_id name. Kept in
+ * memory only (a restart shows the first page again; a box re-sends it on its
+ * next zap): a direct-mapped table of LAST_SLOTS boxes, a MAC that takes the
+ * slot of another is counted (portal_last_id_replaced, /metrics). Loop thread
+ * only. */
+#define LAST_SLOTS 4096
+static struct {
+    char mac[18];
+    int64_t id;
+} last_ids[LAST_SLOTS];
+static uint64_t last_id_replaced;
+
+static size_t last_slot(const char *mac)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *c = mac; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    return (size_t)(h & (LAST_SLOTS - 1));
+}
+
+static int64_t last_id_get(const char *mac)
+{
+    size_t i = last_slot(mac);
+    return strcmp(last_ids[i].mac, mac) == 0 ? last_ids[i].id : 0;
+}
+
+static void last_id_set(const char *mac, int64_t id)
+{
+    size_t i = last_slot(mac);
+    if (last_ids[i].mac[0] && strcmp(last_ids[i].mac, mac) != 0)
+        last_id_replaced++;
+    snprintf(last_ids[i].mac, sizeof(last_ids[i].mac), "%s", mac);
+    last_ids[i].id = id;
+}
+
+static void portal_metrics(struct buf *b)
+{
+    promtext_family(b, "xtreamd_portal_last_id_replaced_total", "counter",
+                    "Boxes whose remembered last channel (itv set_last_id) another box's took "
+                    "over");
+    buf_printf(b, "xtreamd_portal_last_id_replaced_total %llu\n",
+               (unsigned long long)last_id_replaced);
 }
 
 /* ---- parsing ---- */
@@ -339,7 +373,7 @@ static void stb_profile(struct portal *p, struct jsonw *w)
     ki(w, "enable_connection_problem_indication", 1);
     ks(w, "test_download_url", "");
     ks(w, "update_url", "");
-    ki(w, "last_itv_id", 0);
+    ki(w, "last_itv_id", last_id_get(p->mac));
     jsonw_obj_end(w);
 }
 
@@ -490,13 +524,19 @@ static void write_channel(struct jsonw *w, const struct chan *ch)
 }
 
 /* {total_items, max_page_items, selected_item, cur_page, data}; page 0 = all. */
-static void write_page_head(struct jsonw *w, size_t total, long long page)
+static void write_page_head_sel(struct jsonw *w, size_t total, long long page, long long per_page,
+                                long long selected)
 {
     ki(w, "total_items", (long long)total);
-    ki(w, "max_page_items", PAGE_ITEMS);
-    ki(w, "selected_item", 0);
+    ki(w, "max_page_items", per_page);
+    ki(w, "selected_item", selected);
     ki(w, "cur_page", page);
     jsonw_key(w, "data");
+}
+
+static void write_page_head(struct jsonw *w, size_t total, long long page)
+{
+    write_page_head_sel(w, total, page, PAGE_ITEMS, 0);
 }
 
 /* p: 1-based; 0 (and anything unparsable) is the first page. */
@@ -514,11 +554,23 @@ static int itv_list(struct portal *p, struct jsonw *w, bool paged)
                       paged && strcmp(param(p, "sortby"), "name") == 0, &v, &n);
     if (rc)
         return rc;
-    long long page = paged ? page_of(p) : 0;
+    long long page = paged ? page_of(p) : 0, selected = 0;
+    if (paged && parse_digits(param(p, "p")) == 0) {
+        /* p=0: the page that holds the box's last channel, selected_item its
+         * row on the page (1-based); the first page when it is not listed
+         * (Ministra's getStreams, research §E.3). */
+        int64_t last = last_id_get(p->mac);
+        for (size_t i = 0; last > 0 && i < n; i++)
+            if (v[i].s->id == last) {
+                page = (long long)(i / PAGE_ITEMS) + 1;
+                selected = (long long)(i % PAGE_ITEMS) + 1;
+                break;
+            }
+    }
     size_t from = paged ? (size_t)(page - 1) * PAGE_ITEMS : 0;
     size_t to = paged ? from + PAGE_ITEMS : n;
     jsonw_obj_begin(w);
-    write_page_head(w, n, page);
+    write_page_head_sel(w, n, page, PAGE_ITEMS, selected);
     jsonw_arr_begin(w);
     for (size_t i = from; i < n && i < to; i++)
         write_channel(w, &v[i]);
@@ -611,6 +663,207 @@ static void epg_info(struct portal *p, struct jsonw *w)
     }
     jsonw_obj_end(w);
     jsonw_obj_end(w);
+}
+
+/* The programme of s with id prog, or NULL. */
+static const struct cat_programme *find_prog(struct portal *p, const struct cat_stream *s,
+                                             int64_t prog)
+{
+    const struct cat_guide_channel *g =
+        s && s->epg_channel_id ? cat_guide_find(catalog_guide(p->r->cat), s->epg_channel_id) : NULL;
+    for (size_t i = 0; g && i < g->count; i++)
+        if (g->progs[i].id == prog)
+            return &g->progs[i];
+    return NULL;
+}
+
+/* Whether programme g of s can be played from the archive at now: ended (or
+ * started: a programme on air plays from its start) and within the channel's
+ * tv_archive_days. */
+static bool in_archive(const struct cat_stream *s, const struct cat_programme *g, int64_t now)
+{
+    return s->archive_days > 0 && g->start < now &&
+           g->start >= now - (int64_t)s->archive_days * 86400;
+}
+
+/* epg get_week: the days a box's guide offers, XCVM's span (16 days back, 9
+ * ahead), UTC like every time here. */
+static void epg_week(struct portal *p, struct jsonw *w)
+{
+    int64_t today = p->r->now / 86400;
+    jsonw_arr_begin(w);
+    for (int64_t d = today - 16; d <= today + 9; d++) {
+        time_t t = (time_t)(d * 86400);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char human[40], mysql[16];
+        strftime(human, sizeof(human), "%a %d %B", &tm);
+        strftime(mysql, sizeof(mysql), "%Y-%m-%d", &tm);
+        jsonw_obj_begin(w);
+        ks(w, "f_human", human);
+        ks(w, "f_mysql", mysql);
+        ki(w, "today", d == today);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
+/* "YYYY-MM-DD" as the Unix time of its 00:00 UTC, or -1. */
+static int64_t parse_day(const char *s)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    int64_t y = parse_digits(s), m = parse_digits(s + 5), d = parse_digits(s + 8);
+    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = {.tm_year = (int)y - 1900, .tm_mon = (int)m - 1, .tm_mday = (int)d};
+    time_t t = timegm(&tm);
+    return t < 0 ? -1 : (int64_t)t;
+}
+
+#define TABLE_ITEMS 10 /* max_page_items of get_simple_data_table */
+
+/* epg get_simple_data_table: one channel's programmes of one day, paged;
+ * p=0 is the page of the programme on air, selected_item its row. */
+static void epg_table(struct portal *p, struct jsonw *w)
+{
+    const struct cat_stream *s = visible_stream(p, parse_digits(param(p, "ch_id")));
+    int64_t now = p->r->now;
+    int64_t day = parse_day(param(p, "date"));
+    if (day < 0)
+        day = now - now % 86400;
+    const struct cat_guide_channel *g =
+        s && s->epg_channel_id ? cat_guide_find(catalog_guide(p->r->cat), s->epg_channel_id) : NULL;
+    size_t first = g ? cat_guide_first_from(g, day) : 0, last = first;
+    while (g && last < g->count && g->progs[last].start < day + 86400)
+        last++;
+    size_t total = last - first;
+    long long on_air = 0; /* 1-based index of the programme on air, 0: none that day */
+    for (size_t i = first; i < last; i++)
+        if (g->progs[i].start <= now && g->progs[i].stop > now)
+            on_air = (long long)(i - first) + 1;
+    int64_t pg = parse_digits(param(p, "p"));
+    long long page = pg > 0 ? pg : on_air ? (on_air - 1) / TABLE_ITEMS + 1 : 1;
+    long long selected = 0;
+    if (on_air && (on_air - 1) / TABLE_ITEMS + 1 == page)
+        selected = (on_air - 1) % TABLE_ITEMS + 1;
+    jsonw_obj_begin(w);
+    write_page_head_sel(w, total, page, TABLE_ITEMS, selected);
+    jsonw_arr_begin(w);
+    size_t from = first + (size_t)(page - 1) * TABLE_ITEMS;
+    for (size_t i = from; g && i < last && i < from + TABLE_ITEMS; i++) {
+        const struct cat_programme *pr = &g->progs[i];
+        char t[24], id[48], real[48];
+        jsonw_obj_begin(w);
+        snprintf(id, sizeof(id), "%lld_%lld", (long long)pr->id, (long long)s->id);
+        ks(w, "id", id);
+        kis(w, "ch_id", s->id);
+        fmt_time(pr->start, T_FULL, t, sizeof(t));
+        ks(w, "time", t);
+        fmt_time(pr->stop, T_FULL, t, sizeof(t));
+        ks(w, "time_to", t);
+        ki(w, "duration", pr->stop - pr->start);
+        ks(w, "name", pr->title);
+        ks(w, "descr", pr->desc);
+        snprintf(real, sizeof(real), "%lld_%lld", (long long)s->id, (long long)pr->start);
+        ks(w, "real_id", real);
+        ki(w, "start_timestamp", pr->start);
+        ki(w, "stop_timestamp", pr->stop);
+        fmt_time(pr->start, T_HM, t, sizeof(t));
+        ks(w, "t_time", t);
+        fmt_time(pr->stop, T_HM, t, sizeof(t));
+        ks(w, "t_time_to", t);
+        ki(w, "open", pr->start <= now && pr->stop > now);
+        ki(w, "mark_memo", 0);
+        ki(w, "mark_rec", 0);
+        ki(w, "mark_archive", pr->stop <= now && in_archive(s, pr, now));
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_obj_end(w);
+}
+
+/* Appends s percent-encoded (unreserved characters kept) to out. */
+static void put_pct(char *out, size_t n, const char *s)
+{
+    size_t len = strlen(out);
+    for (; *s && len + 4 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
+            out[len++] = (char)c;
+        else
+            len += (size_t)snprintf(out + len, n - len, "%%%02X", c);
+    }
+    out[len] = '\0';
+}
+
+/* tv_archive create_link: cmd names a programme ("auto /media/<prog>_<ch>.mpg",
+ * the id of get_simple_data_table); the answer is the catch-up URL
+ * /timeshift/U/P/<minutes>/<Y-m-d:H-M UTC>/<ch>.ts (served by the archive),
+ * with a play_token for a MAG line, whose credentials alone are refused
+ * there. */
+static void archive_link(struct portal *p, struct buf *b)
+{
+    const char *cmd = param(p, "cmd");
+    const char *seg = strrchr(cmd, '/');
+    seg = seg ? seg + 1 : cmd;
+    int64_t prog = parse_digits(seg);
+    const char *us = strchr(seg, '_');
+    int64_t ch = us ? parse_digits(us + 1) : -1;
+    const struct cat_stream *s = visible_stream(p, ch);
+    const struct cat_programme *g = s && prog >= 0 ? find_prog(p, s, prog) : NULL;
+    const char *error = "";
+    char url[1024] = "";
+    if (!g || !in_archive(s, g, p->r->now)) {
+        error = "nothing_to_play";
+    } else {
+        char path[768] = "/timeshift/", start[24];
+        put_pct(path, sizeof(path), p->line->username);
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/");
+        put_pct(path, sizeof(path), p->line->password);
+        time_t t = (time_t)g->start;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(start, sizeof(start), "%Y-%m-%d:%H-%M", &tm);
+        int64_t minutes = (g->stop - g->start + 59) / 60;
+        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%lld/%s/%lld.ts",
+                 (long long)minutes, start, (long long)s->id);
+        int n = snprintf(url, sizeof(url), "ffmpeg %s%s", p->r->base, path);
+        if (p->line->is_mag && n > 0 && (size_t)n < sizeof(url)) {
+            char tok[AUTH_PLAY_TOKEN_LEN + 1];
+            /* valid while the programme could be watched through, then an hour */
+            auth_play_token(p->line->id, path, p->r->now + minutes * 60 + 3600, tok);
+            snprintf(url + n, sizeof(url) - (size_t)n, "?play_token=%s", tok);
+        }
+    }
+    struct jsonw w;
+    jsonw_init(&w, b);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "js");
+    jsonw_obj_begin(&w);
+    ki(&w, "id", 0);
+    ks(&w, "cmd", url);
+    ks(&w, "storage_id", "");
+    ki(&w, "load", 0);
+    ks(&w, "error", error);
+    ks(&w, "download_cmd", "");
+    ks(&w, "to_file", "");
+    jsonw_obj_end(&w);
+    jsonw_obj_end(&w);
+}
+
+/* stb do_auth (a box asked for login and password, get_profile status 2):
+ * true when they are this box's line's. A wrong pair counts like a wrong
+ * password (the brake). */
+static bool do_auth(struct portal *p)
+{
+    const char *login = param(p, "login"), *pw = param(p, "password");
+    size_t n = strlen(p->line->password);
+    bool ok = strcmp(login, p->line->username) == 0 && strlen(pw) == n &&
+              sodium_memcmp(pw, p->line->password, n) == 0;
+    if (!ok)
+        throttle_fail(p->r->api->throttle, p->r->req->client_ip, uv_hrtime() / 1000000);
+    return ok;
 }
 
 /* ---- VOD and series ---- */
@@ -874,6 +1127,10 @@ static int dispatch(struct portal *p, struct buf *b)
         create_link(p, b, true);
         return 0;
     }
+    if (is(p, "tv_archive", "create_link")) {
+        archive_link(p, b);
+        return 0;
+    }
     struct jsonw w;
     jsonw_init(&w, b);
     jsonw_obj_begin(&w);
@@ -893,7 +1150,18 @@ static int dispatch(struct portal *p, struct buf *b)
         short_epg(p, &w);
     else if (is(p, "itv", "get_epg_info"))
         epg_info(p, &w);
-    else if (is(p, "vod", "get_categories"))
+    else if (is(p, "epg", "get_week"))
+        epg_week(p, &w);
+    else if (is(p, "epg", "get_simple_data_table"))
+        epg_table(p, &w);
+    else if (is(p, "stb", "do_auth"))
+        jsonw_bool(&w, do_auth(p));
+    else if (is(p, "itv", "set_last_id")) {
+        int64_t id = parse_digits(param(p, "id"));
+        if (visible_stream(p, id))
+            last_id_set(p->mac, id);
+        jsonw_bool(&w, true);
+    } else if (is(p, "vod", "get_categories"))
         write_categories(p, &w, CAT_MOVIE, false);
     else if (is(p, "series", "get_categories"))
         write_categories(p, &w, CAT_SERIES, false);
@@ -942,6 +1210,7 @@ static int dispatch(struct portal *p, struct buf *b)
 void api_portal(struct api_req *r)
 {
     struct portal p = {.r = r};
+    r->portal = true;
     p.type = http_request_param(r->req, "type");
     p.action = http_request_param(r->req, "action");
     if (!p.type)
@@ -960,6 +1229,8 @@ void api_portal(struct api_req *r)
             auth_failed(r, "Authorization failed.");
             return;
         }
+        if (catalog_device_line(r->cat, p.mac)) /* a bound box is alive (last_seen) */
+            access_device_seen(r->api->access, p.mac, r->now);
         struct jsonw w;
         jsonw_init(&w, &b);
         jsonw_obj_begin(&w);
@@ -1030,6 +1301,10 @@ void api_portal(struct api_req *r)
         buf_free(&b);
         return;
     }
+    /* The box's liveness (devices.last_seen): the calls a box makes at
+     * start and every watchdog_timeout, not every list it pages through. */
+    if (is(&p, "stb", "get_profile") || is(&p, "watchdog", "get_events"))
+        access_device_seen(r->api->access, p.mac, r->now);
     p.view = catalog_view(r->cat, p.line);
     if (!p.view || dispatch(&p, &b) < 0)
         b.err = -ENOMEM;
@@ -1075,6 +1350,7 @@ void api_portal_play(struct api_req *r, const char *token)
      * which never left the server. */
     r->username = line->username;
     r->password = line->password;
+    r->portal = true;
     char id_ext[32];
     snprintf(id_ext, sizeof(id_ext), "%llu%s", (unsigned long long)id, tok[0] == 'l' ? ".ts" : "");
     api_stream(r, tok[0] == 'l' ? "live" : tok[0] == 'm' ? "movie" : "series", id_ext);
@@ -1148,3 +1424,10 @@ void api_portal_page(struct api_req *r)
     http_response_header(r->res, "Cache-Control", "no-cache");
     http_response_text(r->res, 200, "text/html; charset=utf-8", page_html);
 }
+
+const struct api_portal_ops portal_api_ops = {
+    .call = api_portal,
+    .page = api_portal_page,
+    .play = api_portal_play,
+    .metrics = portal_metrics,
+};

@@ -13,8 +13,8 @@
  * the play token of create_link (/play/TOKEN: kind, MAC, item, expiry; valid
  * PORTAL_PLAY_TTL seconds; never the password). Loop thread only.
  */
-#ifndef XTREAMD_API_PORTAL_H
-#define XTREAMD_API_PORTAL_H
+#ifndef XTREAMD_PORTAL_PORTAL_H
+#define XTREAMD_PORTAL_PORTAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +30,9 @@ void api_portal(struct api_req *r);
 void api_portal_page(struct api_req *r);
 /* /play/TOKEN: a create_link URL; delivers like the stream routes. */
 void api_portal_play(struct api_req *r, const char *token);
+
+/* The entry points serve hands to the api (api_config.portal). */
+extern const struct api_portal_ops portal_api_ops;
 
 /* ---- pure helpers (tests/fuzz/fuzz_portal.c) ---- */
 
