@@ -521,6 +521,34 @@ static const char migration_8[] =
     "  updated_at INTEGER NOT NULL"
     ") STRICT;";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
-                                     migration_5, migration_6, migration_7, migration_8};
+/* Migration 9 (i14-transcode): transcode profiles become typed (media/profile.h
+ * has the rules; these CHECKs back up the enumerations). The placeholder table
+ * of migration 1 is extended in place so streams.transcode_profile_id keeps
+ * its foreign key. A stream with no profile (NULL) is copied as it comes. */
+static const char migration_9[] =
+    "ALTER TABLE transcode_profiles ADD COLUMN hw_backend TEXT NOT NULL DEFAULT 'none'"
+    "  CHECK (hw_backend IN ('none','vaapi','nvenc','qsv'));"
+    "ALTER TABLE transcode_profiles ADD COLUMN rate_control TEXT NOT NULL DEFAULT 'vbr'"
+    "  CHECK (rate_control IN ('cbr','vbr'));"
+    "ALTER TABLE transcode_profiles ADD COLUMN maxrate_kbps INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (maxrate_kbps >= 0);"
+    "ALTER TABLE transcode_profiles ADD COLUMN bufsize_kbps INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (bufsize_kbps >= 0);"
+    "ALTER TABLE transcode_profiles ADD COLUMN gop_seconds INTEGER NOT NULL DEFAULT 2"
+    "  CHECK (gop_seconds BETWEEN 1 AND 20);"
+    "ALTER TABLE transcode_profiles ADD COLUMN fps INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (fps BETWEEN 0 AND 120);"
+    "ALTER TABLE transcode_profiles ADD COLUMN deinterlace INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (deinterlace IN (0,1));"
+    "ALTER TABLE transcode_profiles ADD COLUMN audio_channels INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (audio_channels BETWEEN 0 AND 8);"
+    "ALTER TABLE transcode_profiles ADD COLUMN logo TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE transcode_profiles ADD COLUMN logo_position TEXT NOT NULL DEFAULT 'tr'"
+    "  CHECK (logo_position IN ('tl','tr','bl','br'));"
+    "ALTER TABLE transcode_profiles ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX streams_transcode_profile ON streams(transcode_profile_id);";
+
+const char *const db_migrations[] = {migration_1, migration_2, migration_3,
+                                     migration_4, migration_5, migration_6,
+                                     migration_7, migration_8, migration_9};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-static void values_reset(struct ffprogress_values *v)
+void ffprogress_values_reset(struct ffprogress_values *v)
 {
     v->speed = v->fps = v->bitrate_bps = -1;
     v->frames = v->dup_frames = v->drop_frames = v->out_time_us = -1;
@@ -11,8 +11,8 @@ static void values_reset(struct ffprogress_values *v)
 void ffprogress_init(struct ffprogress *p)
 {
     memset(p, 0, sizeof(*p));
-    values_reset(&p->cur);
-    values_reset(&p->last);
+    ffprogress_values_reset(&p->cur);
+    ffprogress_values_reset(&p->last);
 }
 
 static bool key_is(const char *k, size_t kl, const char *name)
@@ -93,7 +93,7 @@ int ffprogress_line(struct ffprogress *p, const char *line, size_t len)
     if (key_is(k, kl, "progress")) {
         p->last = p->cur;
         p->blocks++;
-        values_reset(&p->cur);
+        ffprogress_values_reset(&p->cur);
         return 2;
     } else if (key_is(k, kl, "speed")) {
         if ((ok = parse_num(v, vl, "x", &d) && d >= 0))

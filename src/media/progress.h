@@ -33,6 +33,8 @@ struct ffprogress {
 };
 
 void ffprogress_init(struct ffprogress *p);
+/* Every value unknown. */
+void ffprogress_values_reset(struct ffprogress_values *v);
 /* 0: not a progress line; 1: consumed; 2: consumed and a block ended
  * (p->last updated). */
 int ffprogress_line(struct ffprogress *p, const char *line, size_t len);
