@@ -2389,13 +2389,14 @@ static const struct {
                                  "completed switch"},
     [CF_FF_SPEED] = {"xtreamd_channel_ffmpeg_speed", "gauge",
                      "ffmpeg's processing speed over real time (1 keeps up; below 1 falls "
-                     "behind), from its last -progress report"},
+                     "behind), from its last -progress report (0 without one)"},
     [CF_FF_DROPPED] = {"xtreamd_channel_ffmpeg_dropped_frames", "gauge",
                        "Frames the channel's current ffmpeg dropped since it started"},
     [CF_FF_DUPLICATED] = {"xtreamd_channel_ffmpeg_duplicated_frames", "gauge",
                           "Frames the channel's current ffmpeg duplicated since it started"},
-    [CF_FF_OUTPUT_BITRATE] = {"xtreamd_channel_ffmpeg_output_bits_per_second", "gauge",
-                              "Output bitrate ffmpeg reports (bits/s, average since it started)"},
+    [CF_FF_OUTPUT_BITRATE] =
+        {"xtreamd_channel_ffmpeg_output_bits_per_second", "gauge",
+         "Output bitrate ffmpeg reports (bits/s, average since it started; 0 without a report)"},
     [CF_TX_FALLBACK] = {"xtreamd_channel_transcode_fallback", "gauge",
                         "1 while the channel's profile asks for a hardware encoder this machine "
                         "lacks and software encodes instead"},
@@ -2465,10 +2466,11 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
     }
     case CF_FF_SPEED:
     case CF_FF_OUTPUT_BITRATE: {
-        /* only while a report is at hand: no sample beats a made-up one */
+        /* one series per channel, always: 0 while no report is at hand
+         * (stopped, starting, or ffmpeg does not know yet) */
         double d = f == CF_FF_SPEED ? ch->progress.speed : ch->progress.bitrate_bps;
         if (!ch->progress_ms || d < 0)
-            return;
+            d = 0;
         chan_labels(o, family, ch);
         buf_printf(o, f == CF_FF_SPEED ? "} %.3f\n" : "} %.0f\n", d);
         return;
@@ -2476,15 +2478,11 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
     case CF_FF_DROPPED:
     case CF_FF_DUPLICATED: {
         int64_t n = f == CF_FF_DROPPED ? ch->progress.drop_frames : ch->progress.dup_frames;
-        if (!ch->progress_ms || n < 0)
-            return;
-        v = (uint64_t)n;
+        v = ch->progress_ms && n > 0 ? (uint64_t)n : 0;
         break;
     }
     case CF_TX_FALLBACK:
-        if (!ch->has_profile)
-            return;
-        v = ch->tx_fallback ? 1 : 0;
+        v = ch->has_profile && ch->tx_fallback ? 1 : 0;
         break;
     case CF_TS_VIEWERS:
         v = ch->viewer_count;

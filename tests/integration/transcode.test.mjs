@@ -15,9 +15,11 @@ import { cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from '.
 import { get, getJson } from './lib/http.mjs';
 import { getHeadOnly } from './lib/live.mjs';
 import { parseExposition, samples, value } from './lib/prom.mjs';
+import { AdminClient, addAdmin, assertProblem } from './lib/admin.mjs';
 
 const execFileP = promisify(execFile);
 const PW = 'Pw.tx-1';
+const ROOT_PW = 'Root.tx-Pw-1';
 const AUDIO = 'sine=frequency=440:sample_rate=48000[out1]';
 // 30 fps and 400x224 at the source, so the profile's 25 fps and 320x180 are
 // its own doing; testsrc2 has enough detail for the encoder to use its rate.
@@ -37,6 +39,7 @@ const add = async (name, profile) => {
 before(async () => {
   dataDir = await makeDataDir('transcode');
   await cliOk(['line', 'add', 'tx', PW, '--data', dataDir, '--max-connections', '0']);
+  await addAdmin(dataDir, 'root', ROOT_PW);
   await cliOk(['profile', 'add', 'small', '--data', dataDir, '--width', '320', '--height', '180', '--fps', '25',
     '--rate-control', 'cbr', '--bitrate', '300', '--gop', '1', '--audio-bitrate', '64',
     '--extra-args', '-preset ultrafast -tune zerolatency']);
@@ -204,5 +207,41 @@ describe('profiles on the command line', () => {
     await cliOk(['profile', 'del', 'tmp', '--data', dataDir]);
     s = JSON.parse((await cliOk(['stream', 'show', String(id), '--json', '--data', dataDir])).stdout);
     assert.equal(s.transcode_profile_id, null);
+  });
+});
+
+describe('the admin API', () => {
+  it('creates, reads, changes and deletes profiles; streams name them by id', async () => {
+    const c = new AdminClient(srv.port);
+    await c.login('root', ROOT_PW);
+    const created = await c.ok('POST', '/api/v1/profiles', { name: 'api-sd', width: 640, height: 360, rate_control: 'cbr', bitrate_kbps: 900, gop_seconds: 2, extra_args: '-preset veryfast' });
+    assert.equal(created.name, 'api-sd');
+    assert.equal(created.video_codec, 'libx264');
+    assert.equal(created.hw_backend, 'none');
+    assert.equal(created.rate_control, 'cbr');
+    assert.equal(created.width, 640);
+    assert.equal(created.extra_args, '-preset veryfast');
+    const list = await c.ok('GET', '/api/v1/profiles');
+    assert.deepEqual(list.items.map((p) => p.name).sort(), ['api-sd', 'gpu', 'small']);
+    assert.equal(list.total, 3);
+    // refusals name the field
+    assertProblem(await c.call('POST', '/api/v1/profiles', { name: 'x', extra_args: '-f null' }), 422, 'VALIDATION_FAILED', ['extra_args']);
+    assertProblem(await c.call('POST', '/api/v1/profiles', { name: 'x', hw_backend: 'cuda' }), 422, 'VALIDATION_FAILED', ['hw_backend']);
+    assertProblem(await c.call('POST', '/api/v1/profiles', { name: 'x', width: 'big' }), 422, 'VALIDATION_FAILED', ['width']);
+    assertProblem(await c.call('POST', '/api/v1/profiles', { name: 'x', colour: 1 }), 422, 'VALIDATION_FAILED', ['colour']);
+    assertProblem(await c.call('POST', '/api/v1/profiles', { name: 'small' }), 409, 'ALREADY_EXISTS');
+    assertProblem(await c.call('PATCH', `/api/v1/profiles/${created.id}`, { fps: 500 }), 422, 'VALIDATION_FAILED', ['fps']);
+    const patched = await c.ok('PATCH', `/api/v1/profiles/${created.id}`, { bitrate_kbps: 1200 });
+    assert.equal(patched.bitrate_kbps, 1200);
+    assert.equal(patched.width, 640, 'a merge patch keeps what it does not name');
+    // a stream names a profile by id; an unknown id is refused
+    const sid = Number((await cliOk(['stream', 'add', 'Api', '--source', SRC, '--data', dataDir])).stdout.trim());
+    const s = await c.ok('PATCH', `/api/v1/streams/${sid}`, { transcode_profile_id: created.id });
+    assert.equal(s.transcode_profile_id, created.id);
+    assertProblem(await c.call('PATCH', `/api/v1/streams/${sid}`, { transcode_profile_id: 999999 }), 422, null, ['transcode_profile_id']);
+    assert.equal((await c.call('DELETE', `/api/v1/profiles/${created.id}`)).status, 204);
+    assert.equal((await c.call('GET', `/api/v1/profiles/${created.id}`)).status, 404);
+    const back = await c.ok('GET', `/api/v1/streams/${sid}`);
+    assert.equal(back.transcode_profile_id ?? 0, 0, 'the stream went back to copy');
   });
 });
