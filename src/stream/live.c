@@ -21,12 +21,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,7 +141,12 @@ struct live {
     uint64_t refused_line_rate, refused_ip_rate, refused_starting, refused_tracking, early_stops,
         segment_ref_errors, orphans_reaped;
     unsigned hw_available; /* bit 1 << TX_HW_x: hardware encoder backends found at start */
-    uint64_t tx_fallbacks; /* spawns rendered in software for a missing backend */
+    unsigned hw_devices;   /* backends whose device exists (the encoders probe narrows it) */
+    bool hw_probe_pending; /* the encoders probe is on the thread pool (holds the stop) */
+    uv_work_t hw_probe;
+    const char *hw_probe_ffmpeg; /* cfg.ffmpeg (fixed at start), for the probe's thread */
+    unsigned hw_probe_found; /* written by the probe's thread, read after it */
+    uint64_t tx_fallbacks;   /* spawns rendered in software for a missing backend */
 };
 
 /* Channel starts allowed for one line or one client IP (token bucket). */
@@ -1564,10 +1571,19 @@ static void on_tick(uv_timer_t *t)
 /* The hardware encoder backends this machine can offer, by their device
  * files: a DRM render node for VA-API and Quick Sync, the NVIDIA device for
  * NVENC. A few stat() calls at start, cheap enough for the loop. A profile
- * whose backend is missing is encoded in software (channel.c reports it). */
+ * whose backend is missing is encoded in software (channel.c reports it).
+ * XTREAMD_HW_DEVICES (tests only: "vaapi,nvenc,qsv" or "") stands in for
+ * the device files. */
 static unsigned hw_detect(void)
 {
     unsigned mask = 0;
+    const char *fake = getenv("XTREAMD_HW_DEVICES");
+    if (fake) {
+        for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++)
+            if (strstr(fake, tx_hw_name((enum tx_hw)b)))
+                mask |= 1u << b;
+        return mask;
+    }
     DIR *d = opendir("/dev/dri");
     if (d) {
         struct dirent *e;
@@ -1580,6 +1596,84 @@ static unsigned hw_detect(void)
     if (stat("/dev/nvidia0", &st) == 0 && stat("/dev/nvidiactl", &st) == 0)
         mask |= 1u << TX_HW_NVENC;
     return mask;
+}
+
+/* Thread pool: `ffmpeg -hide_banner -encoders`, which lists the encoders
+ * this ffmpeg was built with; a backend counts only if its H.264 encoder is
+ * there. Bounded read (256 KB); the child is waited for here. */
+static void hw_probe_work(uv_work_t *w)
+{
+    struct live *live = w->data;
+    live->hw_probe_found = 0;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return;
+    /* posix_spawn, not fork: this is a thread of a multi-threaded process */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    char *const argv[] = {(char *)live->hw_probe_ffmpeg, "-hide_banner", "-encoders", NULL};
+    pid_t pid;
+    extern char **environ;
+    int rc = posix_spawnp(&pid, live->hw_probe_ffmpeg, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return;
+    }
+    static const size_t cap = 256 * 1024;
+    char *out = malloc(cap + 1);
+    size_t len = 0;
+    ssize_t n;
+    while (out && len < cap && (n = read(fds[0], out + len, cap - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!out)
+        return;
+    out[len] = '\0';
+    unsigned found = 0;
+    for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++) {
+        char name[32];
+        snprintf(name, sizeof(name), " %s ", tx_encoder("libx264", (enum tx_hw)b));
+        if (strstr(out, name))
+            found |= 1u << b;
+    }
+    free(out);
+    live->hw_probe_found = found;
+}
+
+static void hw_probe_done(uv_work_t *w, int status)
+{
+    struct live *live = w->data;
+    live->hw_probe_pending = false;
+    if (status == 0)
+        live->hw_available = live->hw_devices & live->hw_probe_found;
+    for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++)
+        if (live->hw_devices & (1u << b))
+            log_info("live", "hardware encoder %s: %s", tx_hw_name((enum tx_hw)b),
+                     live->hw_available & (1u << b)
+                         ? "available"
+                         : "device found, but ffmpeg lacks its encoder: software is used");
+    if (live->stopping)
+        return;
+    /* channels that started in software while the probe ran, and whose
+     * backend turned out to be there: restart them on it */
+    for (size_t b = 0; b < CH_BUCKETS; b++)
+        for (struct channel *ch = live->channels[b]; ch; ch = ch->hnext)
+            if (ch->state != CH_STOPPED && ch->has_profile && ch->tx_fallback &&
+                (live->hw_available & (1u << ch->profile.hw)))
+                channel_restart(ch);
 }
 
 unsigned live_hw_available(const struct live *live)
@@ -1613,11 +1707,20 @@ int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registr
         return -ENOMEM;
     }
     reap_orphans(live);
-    live->hw_available = hw_detect();
-    log_info("live", "hardware encoders: vaapi %s, nvenc %s, qsv %s",
-             live->hw_available & (1u << TX_HW_VAAPI) ? "yes" : "no",
-             live->hw_available & (1u << TX_HW_NVENC) ? "yes" : "no",
-             live->hw_available & (1u << TX_HW_QSV) ? "yes" : "no");
+    live->hw_devices = hw_detect();
+    log_info("live", "hardware encoder devices: vaapi %s, nvenc %s, qsv %s",
+             live->hw_devices & (1u << TX_HW_VAAPI) ? "yes" : "no",
+             live->hw_devices & (1u << TX_HW_NVENC) ? "yes" : "no",
+             live->hw_devices & (1u << TX_HW_QSV) ? "yes" : "no");
+    /* Software until the encoders probe confirms a device's encoder (channels
+     * that fell back meanwhile restart when it does). */
+    live->hw_available = 0;
+    if (live->hw_devices) {
+        live->hw_probe.data = live;
+        live->hw_probe_ffmpeg = live->cfg.ffmpeg;
+        live->hw_probe_pending =
+            uv_queue_work(loop, &live->hw_probe, hw_probe_work, hw_probe_done) == 0;
+    }
     uv_idle_init(loop, &live->spawn_idle);
     live->spawn_idle.data = live;
     uv_timer_init(loop, &live->tick);
@@ -1688,7 +1791,8 @@ static void tick_closed(uv_handle_t *h)
 
 static void maybe_done(struct live *live)
 {
-    if (live->dying || live->slate_handles || uv_is_closing((uv_handle_t *)&live->tick))
+    if (live->dying || live->slate_handles || live->hw_probe_pending ||
+        uv_is_closing((uv_handle_t *)&live->tick))
         return;
     uv_close((uv_handle_t *)&live->spawn_idle, tick_closed);
     uv_close((uv_handle_t *)&live->tick, tick_closed);

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
@@ -243,5 +243,31 @@ describe('the admin API', () => {
     assert.equal((await c.call('GET', `/api/v1/profiles/${created.id}`)).status, 404);
     const back = await c.ok('GET', `/api/v1/streams/${sid}`);
     assert.equal(back.transcode_profile_id ?? 0, 0, 'the stream went back to copy');
+  });
+});
+
+describe('the hardware encoders probe', () => {
+  it('a backend counts only when ffmpeg lists its encoder', async () => {
+    // Devices stand in through XTREAMD_HW_DEVICES; an ffmpeg wrapper answers
+    // -encoders with h264_vaapi but no h264_qsv (everything else: ffmpeg).
+    const dir = await makeDataDir('transcode-hw');
+    const wrapper = path.join(dir, 'ffmpeg-wrapper.sh');
+    await writeFile(wrapper, `#!/bin/sh
+if [ "$1" = "-hide_banner" ] && [ "$2" = "-encoders" ]; then
+  printf ' V....D libx264              libx264 H.264\\n V....D h264_vaapi           H.264/AVC (VAAPI)\\n'
+  exit 0
+fi
+exec ffmpeg "$@"
+`);
+    await chmod(wrapper, 0o755);
+    const s2 = await startServer(dir, ['--ffmpeg', wrapper], { env: { XTREAMD_HW_DEVICES: 'vaapi,qsv' } });
+    try {
+      await s2.waitForLog(/hardware encoder devices: vaapi yes, nvenc no, qsv yes/, { timeoutMs: 20000 });
+      await s2.waitForLog(/hardware encoder vaapi: available/, { timeoutMs: 20000 });
+      await s2.waitForLog(/hardware encoder qsv: device found, but ffmpeg lacks its encoder: software is used/, { timeoutMs: 20000 });
+    } finally {
+      await s2.stopClean();
+      await removeDir(dir);
+    }
   });
 });
