@@ -145,8 +145,8 @@ struct live {
     bool hw_probe_pending; /* the encoders probe is on the thread pool (holds the stop) */
     uv_work_t hw_probe;
     const char *hw_probe_ffmpeg; /* cfg.ffmpeg (fixed at start), for the probe's thread */
-    unsigned hw_probe_found; /* written by the probe's thread, read after it */
-    uint64_t tx_fallbacks;   /* spawns rendered in software for a missing backend */
+    unsigned hw_probe_found;     /* written by the probe's thread, read after it */
+    uint64_t tx_fallbacks;       /* spawns rendered in software for a missing backend */
 };
 
 /* Channel starts allowed for one line or one client IP (token bucket). */
