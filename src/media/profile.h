@@ -62,7 +62,7 @@ struct tx_profile {
 
 /* A rule broken: the field (as in the JSON) and a message. */
 struct tx_error {
-    char field[32];
+    char field[48];
     char msg[160];
 };
 

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "media/ladder.h"
 #include "media/profile.h"
 #include "media/progress.h"
 
@@ -288,6 +289,79 @@ static void test_progress(void **state)
     assert_int_equal(feed(&p, ""), 0);
 }
 
+static void two_rungs(struct tx_ladder *l)
+{
+    memset(l, 0, sizeof(*l));
+    named(&l->base, "abr");
+    l->base.fps = 25;
+    l->base.gop_seconds = 2;
+    l->base.audio_bitrate_kbps = 96;
+    snprintf(l->base.extra_args, sizeof(l->base.extra_args), "-preset ultrafast");
+    l->n = 2;
+    l->rung[0] = (struct tx_rung){.width = 640, .height = 360, .bitrate_kbps = 800};
+    l->rung[1] =
+        (struct tx_rung){.width = 320, .height = 180, .bitrate_kbps = 300, .maxrate_kbps = 400};
+}
+
+static void test_ladder_render(void **state)
+{
+    (void)state;
+    struct tx_ladder l;
+    two_rungs(&l);
+    struct tx_argv a;
+    assert_int_equal(tx_ladder_render(&l, 0, &a), 0);
+    char buf[4096];
+    assert_string_equal(
+        joined(&a, buf, sizeof(buf)),
+        "-filter_complex [0:v]fps=25,split=2[s0][s1];[s0]scale=640:360,format=yuv420p[v0];"
+        "[s1]scale=320:180,format=yuv420p[v1] "
+        "-map [v0] -map 0:a? -c:v libx264 -g 50 -force_key_frames expr:gte(t,n_forced*2) "
+        "-sc_threshold 0 -b:v 800k -c:a aac -b:a 96k -preset ultrafast -f mpegts pipe:1 "
+        "-map [v1] -map 0:a? -c:v libx264 -g 50 -force_key_frames expr:gte(t,n_forced*2) "
+        "-sc_threshold 0 -b:v 300k -maxrate 400k -bufsize 800k -c:a aac -b:a 96k "
+        "-preset ultrafast -f mpegts pipe:3");
+}
+
+static void test_ladder_master_and_rules(void **state)
+{
+    (void)state;
+    struct tx_ladder l;
+    two_rungs(&l);
+    char out[1024];
+    int n = tx_ladder_master(&l, "/hls/tok/", out, sizeof(out));
+    assert_true(n > 0);
+    assert_string_equal(out,
+                        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                        "#EXT-X-STREAM-INF:BANDWIDTH=985600,AVERAGE-BANDWIDTH=940800,"
+                        "RESOLUTION=640x360,FRAME-RATE=25.000,CODECS=\"avc1.640028,mp4a.40.2\"\n"
+                        "/hls/tok/0.m3u8\n"
+                        "#EXT-X-STREAM-INF:BANDWIDTH=545600,AVERAGE-BANDWIDTH=415800,"
+                        "RESOLUTION=320x180,FRAME-RATE=25.000,CODECS=\"avc1.640028,mp4a.40.2\"\n"
+                        "/hls/tok/1.m3u8\n");
+    assert_int_equal(tx_ladder_master(&l, "/x/", out, 40), -ENOSPC);
+    struct tx_error e;
+#define LADDER_BAD(mutate, fld)                                                                    \
+    do {                                                                                           \
+        two_rungs(&l);                                                                             \
+        mutate;                                                                                    \
+        memset(&e, 0, sizeof(e));                                                                  \
+        assert_int_equal(tx_ladder_validate(&l, &e), -EINVAL);                                     \
+        assert_string_equal(e.field, fld);                                                         \
+    } while (0)
+    LADDER_BAD(l.n = 0, "renditions");
+    LADDER_BAD(l.n = 5, "renditions");
+    LADDER_BAD(l.base.fps = 0, "fps");
+    LADDER_BAD(snprintf(l.base.logo, sizeof(l.base.logo), "/a.png"), "logo");
+    LADDER_BAD((l.rung[1].bitrate_kbps = 900, l.rung[1].maxrate_kbps = 0),
+               "renditions[1].bitrate_kbps");
+    LADDER_BAD(l.rung[1].height = 720, "renditions[1].bitrate_kbps");
+    LADDER_BAD(l.rung[1].width = 0, "renditions[1].width");
+    LADDER_BAD(l.rung[0].width = 641, "renditions[0].width");
+    LADDER_BAD(l.rung[1].maxrate_kbps = 100, "renditions[1].maxrate_kbps");
+    struct tx_argv a;
+    assert_int_equal(tx_ladder_render(&l, 0, &a), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +372,8 @@ int main(void)
         cmocka_unit_test(test_extra_args_table),
         cmocka_unit_test(test_validate_fields),
         cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_ladder_render),
+        cmocka_unit_test(test_ladder_master_and_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
