@@ -524,9 +524,8 @@ static bool starts_with(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* argv for one source; strings point into src or are literals. */
-/* tx: the channel's rendered profile (NULL: copy). Its strings must outlive
- * the spawn. */
+/* argv for one source; strings point into src, into tx (the channel's
+ * rendered profile, NULL: copy; it must outlive the spawn) or are literals. */
 static int build_args(struct live *live, const char *ffmpeg, const char *src,
                       const struct tx_argv *tx, const char **argv)
 {
@@ -655,7 +654,7 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
                          "lacks: encoding with %s instead",
                          (long long)ch->id, ch->profile.name, tx_hw_name(ch->profile.hw),
                          tx.encoder);
-            if (fallback) {
+            if (fallback && !probe) { /* counted per start, not per probe or check */
                 ch->tx_fallbacks++;
                 live_count_tx_fallback(live);
             }
@@ -668,6 +667,8 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
             log_error("live", "channel %lld: profile %s cannot be rendered (%s): copying",
                       (long long)ch->id, ch->profile.name, strerror(-trc));
             snprintf(ch->tx_encoder, sizeof(ch->tx_encoder), "copy");
+            ch->tx_fallback = false;
+            ch->tx_hw = TX_HW_NONE;
         }
     }
     build_args(live, live_cfg(live)->ffmpeg, ch->sources[source_idx], txp, argv);

@@ -146,6 +146,7 @@ struct live {
     uv_work_t hw_probe;
     const char *hw_probe_ffmpeg; /* cfg.ffmpeg (fixed at start), for the probe's thread */
     unsigned hw_probe_found;     /* written by the probe's thread, read after it */
+    int hw_probe_err;            /* ditto: 0, or why the probe could not run */
     uint64_t tx_fallbacks;       /* spawns rendered in software for a missing backend */
 };
 
@@ -1605,9 +1606,12 @@ static void hw_probe_work(uv_work_t *w)
 {
     struct live *live = w->data;
     live->hw_probe_found = 0;
+    live->hw_probe_err = 0;
     int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0)
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        live->hw_probe_err = errno;
         return;
+    }
     /* posix_spawn, not fork: this is a thread of a multi-threaded process */
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -1622,6 +1626,7 @@ static void hw_probe_work(uv_work_t *w)
     close(fds[1]);
     if (rc != 0) {
         close(fds[0]);
+        live->hw_probe_err = rc;
         return;
     }
     static const size_t cap = 256 * 1024;
@@ -1635,12 +1640,14 @@ static void hw_probe_work(uv_work_t *w)
             break;
         len += (size_t)n;
     }
-    close(fds[0]);
+    close(fds[0]); /* before waiting: a child with more to say gets EPIPE */
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (!out)
+    if (!out) {
+        live->hw_probe_err = ENOMEM;
         return;
+    }
     out[len] = '\0';
     unsigned found = 0;
     for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++) {
@@ -1659,6 +1666,9 @@ static void hw_probe_done(uv_work_t *w, int status)
     live->hw_probe_pending = false;
     if (status == 0)
         live->hw_available = live->hw_devices & live->hw_probe_found;
+    if (status == 0 && live->hw_probe_err)
+        log_warn("live", "cannot run '%s -encoders' (%s): hardware encoders unused",
+                 live->hw_probe_ffmpeg, strerror(live->hw_probe_err));
     for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++)
         if (live->hw_devices & (1u << b))
             log_info("live", "hardware encoder %s: %s", tx_hw_name((enum tx_hw)b),
