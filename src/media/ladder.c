@@ -40,7 +40,7 @@ int tx_ladder_validate(const struct tx_ladder *l, struct tx_error *e)
         struct tx_profile p;
         rung_profile(l, i, &p);
         struct tx_error re;
-        char field[64];
+        char field[48];
         if (!p.width || !p.height) {
             snprintf(field, sizeof(field), "renditions[%d].%s", i, p.width ? "height" : "width");
             return fail(e, field, "required in a ladder");
