@@ -139,6 +139,20 @@ describe('a transcoded channel', () => {
   });
 });
 
+describe('a profile changed while its channel runs', () => {
+  it('restarts the channel with the new settings', async () => {
+    const viewer = getHeadOnly(srv.port, url(small), { bodyMs: 12000, timeoutMs: 60000 });
+    await pollUntil(async () => (await state(small)).state === 'running', { timeoutMs: 30000, intervalMs: 250 });
+    const before = (await state(small)).restarts;
+    const from = srv.stderr.length;
+    await cliOk(['profile', 'set', 'small', '--bitrate', '250', '--data', dataDir]);
+    await srv.waitForLog(new RegExp(`channel ${small}: sources or profile changed, restarting`), { timeoutMs: 20000, from });
+    await pollUntil(async () => (await state(small)).restarts > before, { timeoutMs: 20000, intervalMs: 250 });
+    await cliOk(['profile', 'set', 'small', '--bitrate', '300', '--data', dataDir]);
+    assert.equal((await viewer).status, 200);
+  });
+});
+
 describe('hardware fallback', () => {
   it('a vaapi profile on a machine without the device encodes in software, visibly, and plays', async () => {
     const { file } = await capture(gpu, 'gpu.ts', 5000);
