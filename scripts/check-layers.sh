@@ -15,7 +15,7 @@ archive: core media
 http: core
 config: core
 catalog: core
-db: core catalog xmltv
+db: core catalog xmltv media
 domain: core db media
 auth: core catalog domain
 epg: core catalog db http xmltv

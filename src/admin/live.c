@@ -337,7 +337,19 @@ static const struct admin_schema schemas[] = {
      "\"bytes_out\":{\"type\":\"integer\"},\"codecs\":{\"type\":\"string\"},"
      "\"sources\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
      "\"stderr\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
-     "\"pid\":{\"type\":\"integer\"},\"switches\":{\"type\":\"array\"}}}"},
+     "\"pid\":{\"type\":\"integer\"},\"switches\":{\"type\":\"array\"},"
+     "\"transcode\":{\"type\":[\"object\",\"null\"],\"description\":\"null: copied; "
+     "fallback: the profile's hardware backend is missing, software encodes\","
+     "\"properties\":{\"profile_id\":{\"type\":\"integer\"},\"profile\":{\"type\":\"string\"},"
+     "\"hw_backend\":{\"type\":\"string\"},\"hw_backend_used\":{\"type\":[\"string\",\"null\"]},"
+     "\"encoder\":{\"type\":[\"string\",\"null\"]},\"fallback\":{\"type\":\"boolean\"},"
+     "\"fallbacks\":{\"type\":\"integer\"}}},"
+     "\"ffmpeg\":{\"type\":[\"object\",\"null\"],\"description\":\"ffmpeg's last -progress "
+     "report (null before the first)\",\"properties\":{\"speed\":{\"type\":[\"number\",\"null\"]},"
+     "\"fps\":{\"type\":[\"number\",\"null\"]},\"output_kbps\":{\"type\":[\"number\",\"null\"]},"
+     "\"frames\":{\"type\":[\"integer\",\"null\"]},"
+     "\"dropped_frames\":{\"type\":[\"integer\",\"null\"]},"
+     "\"duplicated_frames\":{\"type\":[\"integer\",\"null\"]}}}}}"},
     {"LiveChannelList", LIST_OF("LiveChannel")},
     {"StreamLog", "{\"type\":\"object\",\"required\":[\"id\",\"lines\"],\"properties\":{"
                   "\"id\":{\"type\":\"integer\"},\"lines\":{\"type\":\"array\",\"items\":{"

@@ -16,6 +16,7 @@ extern const struct admin_resource admin_res_plans;
 extern const struct admin_resource admin_res_settings;
 extern const struct admin_resource admin_res_access;
 extern const struct admin_resource admin_res_devices;
+extern const struct admin_resource admin_res_profiles;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -30,6 +31,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_settings,
     &admin_res_access,
     &admin_res_devices,
+    &admin_res_profiles,
     NULL,
 };
 // clang-format on

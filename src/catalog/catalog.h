@@ -28,6 +28,8 @@ struct cat_guide;
 #include "core/urlsign.h"
 #include "core/refbuf.h"
 
+struct tx_profile; /* media/profile.h */
+
 struct db;
 
 enum cat_kind { CAT_LIVE, CAT_MOVIE, CAT_SERIES, CAT_KIND_COUNT };
@@ -56,6 +58,9 @@ struct cat_stream {
     const char *const *sources;
     size_t source_count;
     bool always_on;
+    /* Transcode profile (a copy in the snapshot's arena), NULL: copied as it
+     * comes. The engine reads it here, never from SQL on the loop. */
+    const struct tx_profile *profile;
 };
 
 struct cat_movie {

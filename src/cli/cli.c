@@ -22,6 +22,7 @@ static const char usage_text[] =
     "  import m3u  import live channels or movies from an M3U playlist\n"
     "  line        add, change, list, show and delete subscriber lines\n"
     "  plan        add, change, list, show and delete plans (what a new line gets)\n"
+    "  profile     add, change, list, show and delete transcode profiles\n"
     "  bouquet     add, list and delete bouquets\n"
     "  category    list categories\n"
     "  stream      add, list, show, change and delete live channels\n"
@@ -92,6 +93,8 @@ int cli_main(int argc, char **argv)
         return cli_config(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "device") == 0)
         return cli_device(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "profile") == 0)
+        return cli_profile(argc - 1, argv + 1);
     if (argc > 2 && strcmp(argv[1], "help") == 0) {
         /* "xtreamd help line" == "xtreamd line --help" */
         char *sub[] = {argv[2], "--help", NULL};
@@ -106,7 +109,7 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0 ||
             strcmp(argv[2], "log") == 0 || strcmp(argv[2], "access") == 0 ||
             strcmp(argv[2], "ban") == 0 || strcmp(argv[2], "device") == 0 ||
-            strcmp(argv[2], "signing") == 0)
+            strcmp(argv[2], "signing") == 0 || strcmp(argv[2], "profile") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "db/db.h"
+#include "db/profiles.h"
 #include "domain/content.h"
 
 #define MAX_SOURCES (DOM_STREAM_SOURCES_MAX + 1) /* one more: the domain reports the excess */
@@ -34,10 +35,12 @@ static const char usage_stream[] =
     "  --always-on        run the channel from server start, not on demand\n"
     "  --on-demand        (set) back to on-demand\n"
     "  --archive-days N   record for catch-up, keeping N days (0 = off; the channel\n"
-    "                     is then kept running like always-on)\n";
+    "                     is then kept running like always-on)\n"
+    "  --profile NAME     transcode with this profile (see 'xtreamd profile');\n"
+    "                     'copy' (set) passes the source through unchanged\n";
 
 struct stream_opts {
-    const char *data, *name, *category, *epg, *logo;
+    const char *data, *name, *category, *epg, *logo, *profile;
     const char *source_v[MAX_SOURCES];
     struct cli_list sources;
     int always_on;
@@ -55,6 +58,7 @@ static const struct cli_field_name names[] = {
     {"always_on", "--always-on"},
     {"tv_archive_days", "--archive-days"},
     {"sources", "--source"},
+    {"transcode_profile_id", "--profile"},
     {NULL, NULL},
 };
 
@@ -78,6 +82,7 @@ static int parse(const char *cmd, int argc, char **argv, int min_pos, int max_po
         CLI_OPT("--always-on", CLI_CONST, &o->always_on, .val = 1),
         CLI_OPT("--on-demand", CLI_CONST, &o->always_on, .val = 0),
         CLI_OPT("--archive-days", CLI_INT, &o->archive_days, .min = 0, .max = 3650),
+        CLI_OPT("--profile", CLI_STR, &o->profile),
         CLI_OPT_JSON(&o->json),
         CLI_OPT_END,
     };
@@ -106,6 +111,8 @@ static json_t *to_json(const struct dom_obj *s, const char *category)
     json_object_set_new(o, "logo", json_string(dom_obj_str(r, s, "logo")));
     json_object_set_new(o, "always_on", json_boolean(dom_obj_int(r, s, "always_on")));
     json_object_set_new(o, "archive_days", json_integer(dom_obj_int(r, s, "tv_archive_days")));
+    int64_t prof = dom_obj_int(r, s, "transcode_profile_id");
+    json_object_set_new(o, "transcode_profile_id", prof ? json_integer(prof) : json_null());
     json_object_set_new(o, "enabled", json_boolean(dom_obj_int(r, s, "enabled")));
     json_t *src = json_array();
     for (size_t i = 0; i < s->nsources; i++)
@@ -135,6 +142,21 @@ static void to_in(const struct stream_opts *o, const char *name, struct dom_cont
     }
 }
 
+/* --profile NAME|copy: the profile's id (0 for copy) into the body. */
+static int set_profile(const char *cmd, struct db *db, const char *name, struct dom_content_in *in)
+{
+    if (!name)
+        return 0;
+    int64_t id = 0;
+    if (strcmp(name, "copy") != 0) {
+        int rc = db_profile_find(db, name, &id);
+        if (rc)
+            return cli_db_fail(cmd, rc, "no profile '%s' (see xtreamd profile list)", name);
+    }
+    dom_in_set_int(&dom_res_stream, in, "transcode_profile_id", id);
+    return 0;
+}
+
 static int parse_id(const char *cmd, const char *s, int64_t *id)
 {
     long long v;
@@ -156,6 +178,10 @@ static int stream_add(int argc, char **argv)
         return CLI_FAIL;
     struct dom_content_in in = {0};
     to_in(&o, o.positional, &in);
+    if (set_profile(cmd, db, o.profile, &in)) {
+        db_close(db);
+        return CLI_FAIL;
+    }
     struct dom_error e;
     int64_t id;
     dom_error_reset(&e);
@@ -249,6 +275,10 @@ static int stream_set(int argc, char **argv, bool del)
         return CLI_FAIL;
     struct dom_content_in in = {0};
     to_in(&o, o.name, &in);
+    if (!del && set_profile(cmd, db, o.profile, &in)) {
+        db_close(db);
+        return CLI_FAIL;
+    }
     struct dom_error e;
     dom_error_reset(&e);
     int rc = del ? dom_content_delete(db, &dom_res_stream, id, &e)

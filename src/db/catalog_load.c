@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db_sqlite.h"
+#include "db/profiles.h"
 #include "db/settings.h"
 #include "core/hash.h"
 
@@ -209,6 +210,42 @@ static void load_stream_sources(struct loader *l)
     sqlite3_finalize(st);
 }
 
+/* Replaces each stream's profile id (stream_row) by an arena copy of the
+ * profile, shared by the streams that name it. */
+static void load_stream_profiles(struct loader *l)
+{
+    struct catalog *c = l->c;
+    struct tx_profile *all = NULL;
+    size_t n = 0;
+    bool any = false;
+    for (size_t i = 0; i < c->stream_count; i++)
+        any = any || c->streams[i].profile;
+    if (any && db_profile_list(l->db, &all, &n) < 0) {
+        l->err = -EIO;
+        n = 0;
+    }
+    const struct tx_profile **copies = n ? alloc_array(l, n, sizeof(*copies)) : NULL;
+    for (size_t i = 0; i < c->stream_count; i++) {
+        int64_t id = (int64_t)(intptr_t)c->streams[i].profile;
+        c->streams[i].profile = NULL;
+        for (size_t k = 0; id && copies && k < n; k++) {
+            if (all[k].id != id)
+                continue;
+            if (!copies[k]) {
+                struct tx_profile *cp = arena_alloc(l->a, sizeof(*cp));
+                if (!cp) {
+                    l->err = -ENOMEM;
+                    break;
+                }
+                *cp = all[k];
+                copies[k] = cp;
+            }
+            c->streams[i].profile = copies[k];
+        }
+    }
+    free(all);
+}
+
 static void stream_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
 {
     struct cat_stream *s = elem;
@@ -225,6 +262,8 @@ static void stream_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx
     s->is_adult = sqlite3_column_int(st, 10) != 0;
     s->added = sqlite3_column_int64(st, 11);
     s->always_on = sqlite3_column_int(st, 12) != 0;
+    /* the profile's id until load_stream_profiles() resolves it */
+    s->profile = (const struct tx_profile *)(intptr_t)sqlite3_column_int64(st, 13);
 }
 
 static void load_streams(struct loader *l)
@@ -237,10 +276,12 @@ static void load_streams(struct loader *l)
         " COALESCE(NULLIF(s.epg_channel_id, ''), s.epg_auto_id), s.logo,"
         " s.custom_sid, s.direct_source,"
         " (SELECT url FROM stream_sources WHERE stream_id = s.id ORDER BY position LIMIT 1),"
-        " s.tv_archive_days, s.is_adult, s.added, s.always_on"
+        " s.tv_archive_days, s.is_adult, s.added, s.always_on,"
+        " COALESCE(s.transcode_profile_id, 0)"
         " FROM streams s WHERE s.enabled = 1 ORDER BY s.sort_order, s.id",
         sizeof(*c->streams), stream_row, NULL, &c->stream_count);
     load_stream_sources(l);
+    load_stream_profiles(l);
 }
 
 static void movie_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)

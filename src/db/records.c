@@ -23,6 +23,7 @@ static const struct db_col streams_cols[] = {
     {"epg_auto_id", "epg_auto_id", DB_COL_NTEXT, 0},
     {"logo", "logo", DB_COL_TEXT, 0},
     {"always_on", "always_on", DB_COL_BOOL, 0},
+    {"transcode_profile_id", "transcode_profile_id", DB_COL_REF, 0},
     {"enabled", "enabled", DB_COL_BOOL, 0},
     {"tv_archive_days", "tv_archive_days", DB_COL_INT, 0},
     {"sort_order", "sort_order", DB_COL_INT, 0},

@@ -521,6 +521,33 @@ static const char migration_8[] =
     "  updated_at INTEGER NOT NULL"
     ") STRICT;";
 
+/* Migration 9 (i14-transcode): transcode profiles become typed (media/profile.h
+ * has the rules; these CHECKs back up the enumerations). The placeholder table
+ * of migration 1 is extended in place so streams.transcode_profile_id keeps
+ * its foreign key. A stream with no profile (NULL) is copied as it comes. */
+static const char migration_9[] =
+    "ALTER TABLE transcode_profiles ADD COLUMN hw_backend TEXT NOT NULL DEFAULT 'none'"
+    "  CHECK (hw_backend IN ('none','vaapi','nvenc','qsv'));"
+    "ALTER TABLE transcode_profiles ADD COLUMN rate_control TEXT NOT NULL DEFAULT 'vbr'"
+    "  CHECK (rate_control IN ('cbr','vbr'));"
+    "ALTER TABLE transcode_profiles ADD COLUMN maxrate_kbps INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (maxrate_kbps >= 0);"
+    "ALTER TABLE transcode_profiles ADD COLUMN bufsize_kbps INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (bufsize_kbps >= 0);"
+    "ALTER TABLE transcode_profiles ADD COLUMN gop_seconds INTEGER NOT NULL DEFAULT 2"
+    "  CHECK (gop_seconds BETWEEN 1 AND 20);"
+    "ALTER TABLE transcode_profiles ADD COLUMN fps INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (fps BETWEEN 0 AND 120);"
+    "ALTER TABLE transcode_profiles ADD COLUMN deinterlace INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (deinterlace IN (0,1));"
+    "ALTER TABLE transcode_profiles ADD COLUMN audio_channels INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (audio_channels BETWEEN 0 AND 8);"
+    "ALTER TABLE transcode_profiles ADD COLUMN logo TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE transcode_profiles ADD COLUMN logo_position TEXT NOT NULL DEFAULT 'tr'"
+    "  CHECK (logo_position IN ('tl','tr','bl','br'));"
+    "ALTER TABLE transcode_profiles ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX streams_transcode_profile ON streams(transcode_profile_id);";
+
 /* Migration 12: the catalogue content's epoch and the lines' change log. Every insert, update or
  * delete in a table the snapshot's content part is read from (db/catalog_load.c: everything but the
  * lines, the access tables, the devices and the settings) moves catalog_epochs('content'), so that
@@ -539,13 +566,19 @@ static const char migration_12[] =
     "  part TEXT PRIMARY KEY,"
     "  n INTEGER NOT NULL"
     ") STRICT;"
-    "INSERT INTO catalog_epochs (part, n) VALUES ('content', abs(random() % "
-    "1000000000000));" CONTENT_EPOCH_TRIGGERS("categories") CONTENT_EPOCH_TRIGGERS("streams")
-        CONTENT_EPOCH_TRIGGERS("stream_sources") CONTENT_EPOCH_TRIGGERS("movies")
-            CONTENT_EPOCH_TRIGGERS("series") CONTENT_EPOCH_TRIGGERS("seasons")
-                CONTENT_EPOCH_TRIGGERS("episodes") CONTENT_EPOCH_TRIGGERS("bouquets")
-                    CONTENT_EPOCH_TRIGGERS("bouquet_items")
-    /* not read yet: the transcoding profiles (issue 14) join the content */
+    "INSERT INTO catalog_epochs (part, n) VALUES ('content', abs(random() % 1000000000000));"
+    // clang-format off
+    CONTENT_EPOCH_TRIGGERS("categories")
+    CONTENT_EPOCH_TRIGGERS("streams")
+    CONTENT_EPOCH_TRIGGERS("stream_sources")
+    CONTENT_EPOCH_TRIGGERS("movies")
+    CONTENT_EPOCH_TRIGGERS("series")
+    CONTENT_EPOCH_TRIGGERS("seasons")
+    CONTENT_EPOCH_TRIGGERS("episodes")
+    CONTENT_EPOCH_TRIGGERS("bouquets")
+    CONTENT_EPOCH_TRIGGERS("bouquet_items")
+    // clang-format on
+    /* the transcoding profiles: each stream carries its profile (cat_stream.profile) */
     CONTENT_EPOCH_TRIGGERS("transcode_profiles")
     /* The lines' change log: a row per insert, update or delete of a line or
      * of its bouquets, so that a rebuild re-reads only the lines changed since
@@ -575,7 +608,7 @@ static const char migration_12[] =
     "CREATE TRIGGER line_bouquets_change_ad AFTER DELETE ON line_bouquets"
     " BEGIN INSERT INTO line_changes (line_id) VALUES (OLD.line_id); END;";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3,
-                                     migration_4, migration_5, migration_6,
-                                     migration_7, migration_8, migration_12};
+const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
+                                     migration_5, migration_6, migration_7, migration_8,
+                                     migration_9, migration_12};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "db/library.h"
+#include "db/profiles.h"
 #include "domain/epg_sources.h"
 #include "domain/text.h"
 #include "domain/vod_paths.h"
@@ -28,6 +29,7 @@ static const struct dom_field stream_fields[] = {
     {"epg_auto_id", DOM_F_RO, 0, 0, 0},
     {"logo", DOM_F_BYTES, DOM_STREAM_LOGO_MAX, 0, 0},
     {"always_on", 0, 0, 0, 0},
+    {"transcode_profile_id", 0, 0, 0, 0},
     {"enabled", 0, 0, 0, 0},
     {"tv_archive_days", 0, 0, 0, 3650},
     {"sort_order", 0, 0, -1000000000, 1000000000},
@@ -367,6 +369,25 @@ static int check_category(struct db *db, const struct dom_resource *r,
     return 0;
 }
 
+/* transcode_profile_id, when given and not null, names a profile (null: the
+ * stream is copied as it comes). */
+static int check_profile(struct db *db, const struct dom_content_in *in, struct dom_error *e)
+{
+    int i = col(&dom_res_stream, "transcode_profile_id");
+    if (!given(in, i) || in->rec.v[i].i == 0)
+        return 0;
+    struct tx_profile p;
+    int rc = db_profile_get_id(db, in->rec.v[i].i, &p);
+    if (rc == -ENOENT) {
+        dom_err_set(e, 422, DOM_E_REFERENCE, "unknown transcode profile");
+        return dom_err_field(e, "transcode_profile_id", "unknown", "no profile with id %lld",
+                             (long long)in->rec.v[i].i);
+    }
+    if (rc)
+        return dom_err_internal(e, rc, "reading the profile");
+    return 0;
+}
+
 /* A movie's or episode's source: an http(s) URL, or a local file under a
  * library root (stored canonical in in->canon). */
 static int check_source(struct db *db, struct dom_content_in *in, int i, struct dom_error *e)
@@ -461,9 +482,10 @@ static int check_db(struct db *db, const struct dom_resource *r, struct dom_cont
                     const struct db_rec *cur, struct dom_error *e)
 {
     int i;
-    if (r == &dom_res_stream)
+    if (r == &dom_res_stream) {
         check_category(db, r, in, "live", e);
-    else if (r == &dom_res_movie)
+        check_profile(db, in, e);
+    } else if (r == &dom_res_movie)
         check_category(db, r, in, "movie", e);
     else if (r == &dom_res_series)
         check_category(db, r, in, "series", e);

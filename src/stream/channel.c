@@ -31,7 +31,7 @@
 #define SLATE_MAX_LATE_MS 1000
 #define TS_PTS_WRAP_MASK  ((INT64_C(1) << 33) - 1)
 #define PIPE_SIZE         (1 << 20)
-#define MAX_ARGS          64
+#define MAX_ARGS          (48 + 16 + TX_ARGV_MAX) /* ours, the profile's pre and post */
 
 const char *switch_cause_name(unsigned cause)
 {
@@ -61,6 +61,7 @@ struct channel *channel_new(struct live *live, int64_t id)
     ch->id = id;
     buf_init(&ch->stage, CHUNK_TARGET_BYTES * 2);
     ch->ring.tail_seq = ch->ring.head_seq = 1;
+    ffprogress_values_reset(&ch->progress);
     return ch;
 }
 
@@ -73,16 +74,34 @@ static void free_sources(struct channel *ch)
     ch->source_count = 0;
 }
 
+/* Same rendering (the id and timestamps aside). */
+static bool profile_same(const struct channel *ch, const struct tx_profile *p)
+{
+    if (!p || !ch->has_profile)
+        return !p && !ch->has_profile;
+    struct tx_profile a = ch->profile, b = *p;
+    a.created_at = b.created_at = a.updated_at = b.updated_at = 0;
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
 int channel_configure(struct channel *ch, const char *name, const char *const *sources,
-                      size_t source_count, bool always_on)
+                      size_t source_count, bool always_on, const struct tx_profile *profile)
 {
     snprintf(ch->name, sizeof(ch->name), "%s", name);
     ch->always_on = always_on;
+    bool profile_changed = !profile_same(ch, profile);
+    if (profile_changed) {
+        ch->has_profile = profile != NULL;
+        if (profile)
+            ch->profile = *profile;
+        else
+            memset(&ch->profile, 0, sizeof(ch->profile));
+    }
     bool same = source_count == ch->source_count;
     for (size_t i = 0; same && i < source_count; i++)
         same = strcmp(sources[i], ch->sources[i]) == 0;
     if (same)
-        return 0;
+        return profile_changed ? 1 : 0;
     char **copy = calloc(source_count ? source_count : 1, sizeof(*copy));
     if (!copy)
         return -ENOMEM;
@@ -454,7 +473,14 @@ static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (c == '\n' || c == '\r' || ing->errlen == sizeof(ing->errline) - 1) {
             if (ing->errlen) {
                 ing->errline[ing->errlen] = '\0';
-                if (ing->ch) {
+                /* -progress blocks share stderr with ffmpeg's messages:
+                 * numbers for the channel, not lines for the log. */
+                int pr = ffprogress_line(&ing->progress, ing->errline, ing->errlen);
+                if (pr == 2 && ing->ch && ing->ch->ing == ing) {
+                    ing->ch->progress = ing->progress.last;
+                    ing->ch->progress_ms = live_now_ms(ing->live);
+                }
+                if (pr == 0 && ing->ch) {
                     struct channel *ch = ing->ch;
                     channel_err_line(ch, ing->errline);
                     log_warn("ffmpeg", "channel %lld: %s", (long long)ch->id, ing->errline);
@@ -498,8 +524,10 @@ static bool starts_with(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* argv for one source; strings point into src or are literals. */
-static int build_args(struct live *live, const char *ffmpeg, const char *src, const char **argv)
+/* argv for one source; strings point into src, into tx (the channel's
+ * rendered profile, NULL: copy; it must outlive the spawn) or are literals. */
+static int build_args(struct live *live, const char *ffmpeg, const char *src,
+                      const struct tx_argv *tx, const char **argv)
 {
     int n = live_child_argv(live, argv, MAX_ARGS);
     argv[n++] = ffmpeg;
@@ -507,7 +535,24 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src, co
     argv[n++] = "-hide_banner";
     argv[n++] = "-loglevel";
     argv[n++] = "warning";
-    if (starts_with(src, "lavfi:")) {
+    /* speed, dropped/duplicated frames and output bitrate, once a second
+     * (media/progress.h parses them off stderr) */
+    argv[n++] = "-progress";
+    argv[n++] = "pipe:2";
+    argv[n++] = "-stats_period";
+    argv[n++] = "1";
+    for (int i = 0; tx && i < tx->npre; i++)
+        argv[n++] = tx->pre[i];
+    if (starts_with(src, "lavfi:") && tx) {
+        /* a generated source through the profile like any other input */
+        argv[n++] = "-re";
+        argv[n++] = "-f";
+        argv[n++] = "lavfi";
+        argv[n++] = "-i";
+        argv[n++] = src + 6;
+        for (int i = 0; i < tx->npost; i++)
+            argv[n++] = tx->post[i];
+    } else if (starts_with(src, "lavfi:")) {
         argv[n++] = "-re";
         argv[n++] = "-f";
         argv[n++] = "lavfi";
@@ -558,12 +603,17 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src, co
         }
         argv[n++] = "-i";
         argv[n++] = src;
-        argv[n++] = "-map";
-        argv[n++] = "0:v?";
-        argv[n++] = "-map";
-        argv[n++] = "0:a?";
-        argv[n++] = "-c";
-        argv[n++] = "copy";
+        if (tx) {
+            for (int i = 0; i < tx->npost; i++)
+                argv[n++] = tx->post[i];
+        } else {
+            argv[n++] = "-map";
+            argv[n++] = "0:v?";
+            argv[n++] = "-map";
+            argv[n++] = "0:a?";
+            argv[n++] = "-c";
+            argv[n++] = "copy";
+        }
     }
     argv[n++] = "-f";
     argv[n++] = "mpegts";
@@ -586,11 +636,42 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
     ing->source_idx = source_idx;
     ing->origin = ++ch->origin_seq;
     ts_reader_init(&ing->ts);
+    ffprogress_init(&ing->progress);
     uv_pipe_init(loop, &ing->out, 0);
     uv_pipe_init(loop, &ing->err, 0);
     ing->out.data = ing->err.data = ing->proc.data = ing;
     const char *argv[MAX_ARGS];
-    build_args(live, live_cfg(live)->ffmpeg, ch->sources[source_idx], argv);
+    struct tx_argv tx;
+    const struct tx_argv *txp = NULL;
+    if (ch->has_profile) {
+        int trc = tx_render(&ch->profile, live_hw_available(live), &tx);
+        if (trc == 0) {
+            txp = &tx;
+            bool fallback = tx.hw != ch->profile.hw;
+            if (fallback && (!ch->tx_fallback || strcmp(ch->tx_encoder, tx.encoder) != 0))
+                log_warn("live",
+                         "channel %lld: profile %s wants the %s encoder, which this machine "
+                         "lacks: encoding with %s instead",
+                         (long long)ch->id, ch->profile.name, tx_hw_name(ch->profile.hw),
+                         tx.encoder);
+            if (fallback && !probe) { /* counted per start, not per probe or check */
+                ch->tx_fallbacks++;
+                live_count_tx_fallback(live);
+            }
+            ch->tx_fallback = fallback;
+            ch->tx_hw = tx.hw;
+            snprintf(ch->tx_encoder, sizeof(ch->tx_encoder), "%s", tx.encoder);
+        } else {
+            /* validated when written: only a database edited by hand gets
+             * here; the channel stays up, copied */
+            log_error("live", "channel %lld: profile %s cannot be rendered (%s): copying",
+                      (long long)ch->id, ch->profile.name, strerror(-trc));
+            snprintf(ch->tx_encoder, sizeof(ch->tx_encoder), "copy");
+            ch->tx_fallback = false;
+            ch->tx_hw = TX_HW_NONE;
+        }
+    }
+    build_args(live, live_cfg(live)->ffmpeg, ch->sources[source_idx], txp, argv);
     uv_stdio_container_t stdio[3] = {
         {.flags = UV_IGNORE},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ing->out},
@@ -976,6 +1057,8 @@ void channel_stop(struct channel *ch)
     ch->ring.items = NULL;
     ch->cc_out_n = 0; /* no viewer is left to continue for */
     ch->bitrate_bps = 0;
+    ffprogress_values_reset(&ch->progress);
+    ch->progress_ms = 0;
     live_channel_stopped(ch);
 }
 

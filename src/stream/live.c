@@ -16,16 +16,19 @@
 #include "stream/live.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +142,14 @@ struct live {
         segment_bytes, skips_total;
     uint64_t refused_line_rate, refused_ip_rate, refused_starting, refused_tracking, early_stops,
         segment_ref_errors, orphans_reaped;
+    unsigned hw_available; /* bit 1 << TX_HW_x: hardware encoder backends found at start */
+    unsigned hw_devices;   /* backends whose device exists (the encoders probe narrows it) */
+    bool hw_probe_pending; /* the encoders probe is on the thread pool (holds the stop) */
+    uv_work_t hw_probe;
+    const char *hw_probe_ffmpeg; /* cfg.ffmpeg (fixed at start), for the probe's thread */
+    unsigned hw_probe_found;     /* written by the probe's thread, read after it */
+    int hw_probe_err;            /* ditto: 0, or why the probe could not run */
+    uint64_t tx_fallbacks;       /* spawns rendered in software for a missing backend */
 };
 
 /* Channel starts allowed for one line or one client IP (token bucket). */
@@ -537,10 +548,10 @@ static struct channel *channel_get(struct live *live, const struct cat_stream *s
     }
     ch->known = true;
     ch->archived = live->archive && s->archive_days > 0;
-    if (channel_configure(ch, s->name, s->sources, s->source_count, s->always_on || ch->archived) >
-            0 &&
+    if (channel_configure(ch, s->name, s->sources, s->source_count, s->always_on || ch->archived,
+                          s->profile) > 0 &&
         ch->state != CH_STOPPED) {
-        log_info("live", "channel %lld: sources changed, restarting", (long long)ch->id);
+        log_info("live", "channel %lld: sources or profile changed, restarting", (long long)ch->id);
         channel_restart(ch);
     }
     return ch;
@@ -1596,6 +1607,133 @@ static void on_tick(uv_timer_t *t)
     }
 }
 
+/* The hardware encoder backends this machine can offer, by their device
+ * files: a DRM render node for VA-API and Quick Sync, the NVIDIA device for
+ * NVENC. A few stat() calls at start, cheap enough for the loop. A profile
+ * whose backend is missing is encoded in software (channel.c reports it).
+ * XTREAMD_HW_DEVICES (tests only: "vaapi,nvenc,qsv" or "") stands in for
+ * the device files. */
+static unsigned hw_detect(void)
+{
+    unsigned mask = 0;
+    const char *fake = getenv("XTREAMD_HW_DEVICES");
+    if (fake) {
+        for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++)
+            if (strstr(fake, tx_hw_name((enum tx_hw)b)))
+                mask |= 1u << b;
+        return mask;
+    }
+    DIR *d = opendir("/dev/dri");
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strncmp(e->d_name, "renderD", 7) == 0)
+                mask |= (1u << TX_HW_VAAPI) | (1u << TX_HW_QSV);
+        closedir(d);
+    }
+    struct stat st;
+    if (stat("/dev/nvidia0", &st) == 0 && stat("/dev/nvidiactl", &st) == 0)
+        mask |= 1u << TX_HW_NVENC;
+    return mask;
+}
+
+/* Thread pool: `ffmpeg -hide_banner -encoders`, which lists the encoders
+ * this ffmpeg was built with; a backend counts only if its H.264 encoder is
+ * there. Bounded read (256 KB); the child is waited for here. */
+static void hw_probe_work(uv_work_t *w)
+{
+    struct live *live = w->data;
+    live->hw_probe_found = 0;
+    live->hw_probe_err = 0;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        live->hw_probe_err = errno;
+        return;
+    }
+    /* posix_spawn, not fork: this is a thread of a multi-threaded process */
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    char *const argv[] = {(char *)live->hw_probe_ffmpeg, "-hide_banner", "-encoders", NULL};
+    pid_t pid;
+    extern char **environ;
+    int rc = posix_spawnp(&pid, live->hw_probe_ffmpeg, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        live->hw_probe_err = rc;
+        return;
+    }
+    static const size_t cap = 256 * 1024;
+    char *out = malloc(cap + 1);
+    size_t len = 0;
+    ssize_t n;
+    while (out && len < cap && (n = read(fds[0], out + len, cap - len)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fds[0]); /* before waiting: a child with more to say gets EPIPE */
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!out) {
+        live->hw_probe_err = ENOMEM;
+        return;
+    }
+    out[len] = '\0';
+    unsigned found = 0;
+    for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++) {
+        char name[32];
+        snprintf(name, sizeof(name), " %s ", tx_encoder("libx264", (enum tx_hw)b));
+        if (strstr(out, name))
+            found |= 1u << b;
+    }
+    free(out);
+    live->hw_probe_found = found;
+}
+
+static void hw_probe_done(uv_work_t *w, int status)
+{
+    struct live *live = w->data;
+    live->hw_probe_pending = false;
+    if (status == 0)
+        live->hw_available = live->hw_devices & live->hw_probe_found;
+    if (status == 0 && live->hw_probe_err)
+        log_warn("live", "cannot run '%s -encoders' (%s): hardware encoders unused",
+                 live->hw_probe_ffmpeg, strerror(live->hw_probe_err));
+    for (int b = TX_HW_VAAPI; b < TX_HW_COUNT; b++)
+        if (live->hw_devices & (1u << b))
+            log_info("live", "hardware encoder %s: %s", tx_hw_name((enum tx_hw)b),
+                     live->hw_available & (1u << b)
+                         ? "available"
+                         : "device found, but ffmpeg lacks its encoder: software is used");
+    if (live->stopping)
+        return;
+    /* channels that started in software while the probe ran, and whose
+     * backend turned out to be there: restart them on it */
+    for (size_t b = 0; b < CH_BUCKETS; b++)
+        for (struct channel *ch = live->channels[b]; ch; ch = ch->hnext)
+            if (ch->state != CH_STOPPED && ch->has_profile && ch->tx_fallback &&
+                (live->hw_available & (1u << ch->profile.hw)))
+                channel_restart(ch);
+}
+
+unsigned live_hw_available(const struct live *live)
+{
+    return live->hw_available;
+}
+
+void live_count_tx_fallback(struct live *live)
+{
+    live->tx_fallbacks++;
+}
+
 int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registry *reg,
              struct live **out)
 {
@@ -1617,6 +1755,20 @@ int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registr
         return -ENOMEM;
     }
     reap_orphans(live);
+    live->hw_devices = hw_detect();
+    log_info("live", "hardware encoder devices: vaapi %s, nvenc %s, qsv %s",
+             live->hw_devices & (1u << TX_HW_VAAPI) ? "yes" : "no",
+             live->hw_devices & (1u << TX_HW_NVENC) ? "yes" : "no",
+             live->hw_devices & (1u << TX_HW_QSV) ? "yes" : "no");
+    /* Software until the encoders probe confirms a device's encoder (channels
+     * that fell back meanwhile restart when it does). */
+    live->hw_available = 0;
+    if (live->hw_devices) {
+        live->hw_probe.data = live;
+        live->hw_probe_ffmpeg = live->cfg.ffmpeg;
+        live->hw_probe_pending =
+            uv_queue_work(loop, &live->hw_probe, hw_probe_work, hw_probe_done) == 0;
+    }
     uv_idle_init(loop, &live->spawn_idle);
     live->spawn_idle.data = live;
     uv_timer_init(loop, &live->tick);
@@ -1721,7 +1873,8 @@ static void tick_closed(uv_handle_t *h)
 
 static void maybe_done(struct live *live)
 {
-    if (live->dying || live->slate_handles || uv_is_closing((uv_handle_t *)&live->tick))
+    if (live->dying || live->slate_handles || live->hw_probe_pending ||
+        uv_is_closing((uv_handle_t *)&live->tick))
         return;
     uv_close((uv_handle_t *)&live->spawn_idle, tick_closed);
     uv_close((uv_handle_t *)&live->tick, tick_closed);
@@ -1860,6 +2013,67 @@ static void write_switches(struct jsonw *w, const struct channel *ch, uint64_t n
     jsonw_arr_end(w);
 }
 
+/* "transcode": null for a copied channel, else the profile and what the
+ * last start rendered (fallback: a missing hardware backend, software used). */
+static void write_transcode(struct jsonw *w, const struct channel *ch)
+{
+    jsonw_key(w, "transcode");
+    if (!ch->has_profile) {
+        jsonw_null(w);
+        return;
+    }
+    jsonw_obj_begin(w);
+    jsonw_key(w, "profile_id");
+    jsonw_int(w, ch->profile.id);
+    jsonw_key(w, "profile");
+    jsonw_str(w, ch->profile.name);
+    jsonw_key(w, "hw_backend");
+    jsonw_str(w, tx_hw_name(ch->profile.hw));
+    jsonw_key(w, "hw_backend_used");
+    if (ch->tx_encoder[0])
+        jsonw_str(w, tx_hw_name(ch->tx_hw));
+    else
+        jsonw_null(w);
+    jsonw_key(w, "encoder");
+    if (ch->tx_encoder[0])
+        jsonw_str(w, ch->tx_encoder);
+    else
+        jsonw_null(w);
+    jsonw_key(w, "fallback");
+    jsonw_bool(w, ch->tx_fallback);
+    jsonw_key(w, "fallbacks");
+    jsonw_int(w, (int64_t)ch->tx_fallbacks);
+    jsonw_obj_end(w);
+}
+
+static void json_num_or_null(struct jsonw *w, const char *key, double v, double scale, int dec)
+{
+    jsonw_key(w, key);
+    if (v < 0)
+        jsonw_null(w);
+    else
+        jsonw_num(w, v * scale, dec);
+}
+
+/* "ffmpeg": the feeding ffmpeg's last -progress block (null until one came). */
+static void write_progress(struct jsonw *w, const struct channel *ch)
+{
+    jsonw_key(w, "ffmpeg");
+    if (!ch->progress_ms) {
+        jsonw_null(w);
+        return;
+    }
+    const struct ffprogress_values *p = &ch->progress;
+    jsonw_obj_begin(w);
+    json_num_or_null(w, "speed", p->speed, 1, 3);
+    json_num_or_null(w, "fps", p->fps, 1, 2);
+    json_num_or_null(w, "output_kbps", p->bitrate_bps, 0.001, 1);
+    json_num_or_null(w, "frames", (double)p->frames, 1, 0);
+    json_num_or_null(w, "dropped_frames", (double)p->drop_frames, 1, 0);
+    json_num_or_null(w, "duplicated_frames", (double)p->dup_frames, 1, 0);
+    jsonw_obj_end(w);
+}
+
 static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint64_t now)
 {
     jsonw_obj_begin(w);
@@ -1903,6 +2117,8 @@ static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint
     jsonw_int(w, (int64_t)ch->ring.bytes);
     jsonw_key(w, "cc_errors");
     jsonw_int(w, ch->ing ? (int64_t)ch->ing->ts.cc_errors : 0);
+    write_transcode(w, ch);
+    write_progress(w, ch);
     if (detail) {
         jsonw_key(w, "sources");
         jsonw_arr_begin(w);
@@ -2031,7 +2247,8 @@ static struct channel *channel_for(struct live *live, int64_t id, bool create,
     if (create)
         return channel_get(live, cs);
     struct channel *v = channel_new(live, cs->id);
-    if (v && channel_configure(v, cs->name, cs->sources, cs->source_count, cs->always_on) < 0) {
+    if (v && channel_configure(v, cs->name, cs->sources, cs->source_count, cs->always_on,
+                               cs->profile) < 0) {
         channel_free(v);
         v = NULL;
     }
@@ -2206,6 +2423,9 @@ void live_metrics(struct live *live, struct buf *o)
         {"xtreamd_live_cc_untracked_packets_total", "counter",
          "Packets of PIDs beyond the 16 per channel whose continuity counters are kept across "
          "source switches"},
+        {"xtreamd_transcode_fallbacks_total", "counter",
+         "Transcoded channel starts encoded in software because the profile's hardware "
+         "backend is missing"},
     };
     uint64_t val[] = {known,
                       running,
@@ -2226,7 +2446,8 @@ void live_metrics(struct live *live, struct buf *o)
                       dropped,
                       live->segment_ref_errors,
                       live->orphans_reaped,
-                      cc_untracked};
+                      cc_untracked,
+                      live->tx_fallbacks};
     _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
     for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);
@@ -2313,6 +2534,11 @@ enum chan_family {
     CF_LAST_SWITCH_CAUSE,
     CF_LAST_SWITCH_TIME,
     CF_LAST_SWITCH_DURATION,
+    CF_FF_SPEED,
+    CF_FF_DROPPED,
+    CF_FF_DUPLICATED,
+    CF_FF_OUTPUT_BITRATE,
+    CF_TX_FALLBACK,
     CF_COUNT
 };
 
@@ -2351,6 +2577,19 @@ static const struct {
                                  "Time from the detection of the failure (or the failback "
                                  "decision) to the new source's first keyframe, of the last "
                                  "completed switch"},
+    [CF_FF_SPEED] = {"xtreamd_channel_ffmpeg_speed", "gauge",
+                     "ffmpeg's processing speed over real time (1 keeps up; below 1 falls "
+                     "behind), from its last -progress report (0 without one)"},
+    [CF_FF_DROPPED] = {"xtreamd_channel_ffmpeg_dropped_frames", "gauge",
+                       "Frames the channel's current ffmpeg dropped since it started"},
+    [CF_FF_DUPLICATED] = {"xtreamd_channel_ffmpeg_duplicated_frames", "gauge",
+                          "Frames the channel's current ffmpeg duplicated since it started"},
+    [CF_FF_OUTPUT_BITRATE] =
+        {"xtreamd_channel_ffmpeg_output_bits_per_second", "gauge",
+         "Output bitrate ffmpeg reports (bits/s, average since it started; 0 without a report)"},
+    [CF_TX_FALLBACK] = {"xtreamd_channel_transcode_fallback", "gauge",
+                        "1 while the channel's profile asks for a hardware encoder this machine "
+                        "lacks and software encodes instead"},
 };
 
 static void chan_labels(struct buf *o, const char *family, const struct channel *ch)
@@ -2415,6 +2654,26 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
         buf_printf(o, "} %" PRIu64 ".%03u\n", v / 1000, (unsigned)(v % 1000));
         return;
     }
+    case CF_FF_SPEED:
+    case CF_FF_OUTPUT_BITRATE: {
+        /* one series per channel, always: 0 while no report is at hand
+         * (stopped, starting, or ffmpeg does not know yet) */
+        double d = f == CF_FF_SPEED ? ch->progress.speed : ch->progress.bitrate_bps;
+        if (!ch->progress_ms || d < 0)
+            d = 0;
+        chan_labels(o, family, ch);
+        buf_printf(o, f == CF_FF_SPEED ? "} %.3f\n" : "} %.0f\n", d);
+        return;
+    }
+    case CF_FF_DROPPED:
+    case CF_FF_DUPLICATED: {
+        int64_t n = f == CF_FF_DROPPED ? ch->progress.drop_frames : ch->progress.dup_frames;
+        v = ch->progress_ms && n > 0 ? (uint64_t)n : 0;
+        break;
+    }
+    case CF_TX_FALLBACK:
+        v = ch->has_profile && ch->tx_fallback ? 1 : 0;
+        break;
     case CF_TS_VIEWERS:
         v = ch->viewer_count;
         break;

@@ -38,6 +38,8 @@
 
 #include "core/buf.h"
 #include "core/refbuf.h"
+#include "media/profile.h"
+#include "media/progress.h"
 #include "media/ts.h"
 #include "stream/live.h"
 
@@ -123,6 +125,7 @@ struct ingest {
     bool got_key;
     uint32_t origin; /* ch->origin_seq value naming this ingest's packets (see cc_out) */
     struct ts_reader ts;
+    struct ffprogress progress; /* ffmpeg's -progress blocks on stderr */
     char errline[256];
     size_t errlen;
     struct ingest *next_dying;
@@ -217,6 +220,18 @@ struct channel {
     uint64_t rate_bytes, rate_t0_ms;
     double bitrate_bps;
     char codecs[64];
+    /* transcoding: the catalogue's profile (has_profile false: copy) and
+     * what the last spawn rendered; tx_fallback: the profile asks for a
+     * hardware backend this machine lacks, software encodes instead */
+    bool has_profile;
+    struct tx_profile profile;
+    bool tx_fallback;
+    enum tx_hw tx_hw;
+    char tx_encoder[24];
+    uint64_t tx_fallbacks; /* spawns that fell back to software */
+    /* the feeding ingest's last whole -progress block, and when it came */
+    struct ffprogress_values progress;
+    uint64_t progress_ms;
     char *errlines[STDERR_LINES];
     size_t err_next;
 };
@@ -224,9 +239,10 @@ struct channel {
 /* ---- channel.c ---- */
 struct channel *channel_new(struct live *live, int64_t id);
 void channel_free(struct channel *ch);
-/* Copies name/sources/always_on from the catalogue entry. */
+/* Copies name/sources/always_on/profile (NULL: copy) from the catalogue
+ * entry; > 0 when the sources or the profile changed (a restart applies it). */
 int channel_configure(struct channel *ch, const char *name, const char *const *sources,
-                      size_t source_count, bool always_on);
+                      size_t source_count, bool always_on, const struct tx_profile *profile);
 void channel_start(struct channel *ch);
 void channel_stop(struct channel *ch);
 void channel_restart(struct channel *ch);
@@ -267,6 +283,10 @@ void live_channel_stopped(struct channel *ch);
 int live_child_argv(struct live *live, const char **argv, int max);
 /* The environment of ffmpeg children (carries the owner marker). */
 char **live_child_env(struct live *live);
+/* Hardware encoder backends found at start (bit 1 << TX_HW_x). */
+unsigned live_hw_available(const struct live *live);
+/* A channel's spawn rendered software for a missing hardware backend. */
+void live_count_tx_fallback(struct live *live);
 /* The slate clip as chunks (NULL until generated). */
 const struct chunk *live_slate(struct live *live, size_t *n, int64_t *loop_pts);
 

@@ -953,6 +953,19 @@ static void test_migration_5_on_existing_lines(void **state)
                                     "ALTER TABLE lines DROP COLUMN allowed_countries;"
                                     "ALTER TABLE lines DROP COLUMN denied_countries;"
                                     "ALTER TABLE lines DROP COLUMN attack_flagged_at;"
+                                    /* migration 9 (transcode profiles) */
+                                    "DROP INDEX streams_transcode_profile;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN hw_backend;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN rate_control;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN maxrate_kbps;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN bufsize_kbps;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN gop_seconds;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN fps;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN deinterlace;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN audio_channels;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN logo;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN logo_position;"
+                                    "ALTER TABLE transcode_profiles DROP COLUMN updated_at;"
                                     "PRAGMA user_version = 4;"),
                      0);
     assert_int_equal(db_exec(f->db, "INSERT INTO lines (username, password, notes, created_at,"
