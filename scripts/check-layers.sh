@@ -11,6 +11,7 @@ ALLOWED='
 core:
 xmltv: core
 media: core
+archive: core media
 http: core
 config: core
 catalog: core
@@ -19,12 +20,12 @@ domain: core db media
 auth: core catalog domain
 epg: core catalog db http xmltv
 vod: core db domain http media
-stream: core auth catalog http media
-api: core auth catalog domain epg http stream vod xmltv
-admin: core auth catalog domain epg http stream vod xmltv api
-portal: core auth catalog domain http stream vod
+stream: core archive auth catalog http media
+api: core archive auth catalog domain epg http stream vod xmltv
+admin: core archive auth catalog domain epg http stream vod xmltv api
+portal: core archive auth catalog domain http stream vod
 cluster: core auth catalog db domain http
-cli: core auth catalog config db domain epg http media stream vod xmltv api admin portal cluster
+cli: core archive auth catalog config db domain epg http media stream vod xmltv api admin portal cluster
 '
 # cli -> db: transitional. The CLI opens the database (db_open) and still calls db/ directly
 # for the commands not yet moved onto domain/ (see docs/internals/domain.md).
