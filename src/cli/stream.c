@@ -32,13 +32,15 @@ static const char usage_stream[] =
     "  --epg-id ID        XMLTV channel id ('' clears on set)\n"
     "  --logo URL         channel logo ('' clears on set)\n"
     "  --always-on        run the channel from server start, not on demand\n"
-    "  --on-demand        (set) back to on-demand\n";
+    "  --on-demand        (set) back to on-demand\n"
+    "  --archive-days N   record the channel for catch-up and keep N days (0: off)\n";
 
 struct stream_opts {
     const char *data, *name, *category, *epg, *logo;
     const char *source_v[MAX_SOURCES];
     struct cli_list sources;
     int always_on;
+    long long archive_days; /* -1: not given */
     bool json;
     const char *positional;
 };
@@ -50,6 +52,7 @@ static const struct cli_field_name names[] = {
     {"epg_channel_id", "--epg-id"},
     {"logo", "--logo"},
     {"always_on", "--always-on"},
+    {"tv_archive_days", "--archive-days"},
     {"sources", "--source"},
     {NULL, NULL},
 };
@@ -62,6 +65,7 @@ static int parse(const char *cmd, int argc, char **argv, int min_pos, int max_po
 {
     o->data = CLI_DEFAULT_DATA;
     o->always_on = -1;
+    o->archive_days = -1;
     o->sources = CLI_LIST_OF(o->source_v);
     const struct cli_opt opts[] = {
         CLI_OPT_DATA(&o->data),
@@ -72,6 +76,8 @@ static int parse(const char *cmd, int argc, char **argv, int min_pos, int max_po
         CLI_OPT("--source", CLI_LIST, &o->sources),
         CLI_OPT("--always-on", CLI_CONST, &o->always_on, .val = 1),
         CLI_OPT("--on-demand", CLI_CONST, &o->always_on, .val = 0),
+        /* The range is the domain's (a field-named error naming --archive-days). */
+        CLI_OPT("--archive-days", CLI_INT, &o->archive_days, .min = 0, .max = INT32_MAX),
         CLI_OPT_JSON(&o->json),
         CLI_OPT_END,
     };
@@ -99,6 +105,7 @@ static json_t *to_json(const struct dom_obj *s, const char *category)
     json_object_set_new(o, "epg_id", json_string(dom_obj_str(r, s, "epg_channel_id")));
     json_object_set_new(o, "logo", json_string(dom_obj_str(r, s, "logo")));
     json_object_set_new(o, "always_on", json_boolean(dom_obj_int(r, s, "always_on")));
+    json_object_set_new(o, "archive_days", json_integer(dom_obj_int(r, s, "tv_archive_days")));
     json_object_set_new(o, "enabled", json_boolean(dom_obj_int(r, s, "enabled")));
     json_t *src = json_array();
     for (size_t i = 0; i < s->nsources; i++)
@@ -119,6 +126,8 @@ static void to_in(const struct stream_opts *o, const char *name, struct dom_cont
         dom_in_set_str(r, in, "logo", o->logo);
     if (o->always_on >= 0)
         dom_in_set_int(r, in, "always_on", o->always_on);
+    if (o->archive_days >= 0)
+        dom_in_set_int(r, in, "tv_archive_days", o->archive_days);
     if (o->sources.n) {
         in->has_sources = true;
         in->sources = (const char **)o->sources.v;
@@ -208,10 +217,14 @@ static int stream_list(int argc, char **argv, bool show)
             cli_print_cell(dom_obj_str(res, s, "name"), 30);
             printf(" ");
             cli_print_cell(category_of(s, cats, ncats), 18);
-            printf(" %-9s %zu source%s%s\n",
+            long long days = dom_obj_int(res, s, "tv_archive_days");
+            printf(" %-9s %zu source%s%s",
                    dom_obj_int(res, s, "always_on") ? "always-on" : "on-demand", s->nsources,
                    s->nsources == 1 ? "" : "s",
                    dom_obj_int(res, s, "enabled") ? "" : " (disabled)");
+            if (days > 0)
+                printf(" catch-up %lld day%s", days, days == 1 ? "" : "s");
+            printf("\n");
             if (show)
                 for (size_t k = 0; k < s->nsources; k++)
                     printf("  source %zu: %s\n", k + 1, s->sources[k]);
