@@ -59,11 +59,11 @@ struct jsonw;
 /* ---- settings ------------------------------------------------------------ */
 
 struct archive_config {
-    const char *dir;      /* archive root; NULL: "<data_dir>/archive" */
-    const char *data_dir; /* used only to derive dir */
+    char dir[256];        /* archive root; "": "<data_dir>/archive" */
+    const char *data_dir; /* used only to derive dir (borrowed) */
     uint64_t quota_bytes; /* global cap over every stream; 0: none (default 0) */
     unsigned segment_ms;  /* target segment duration, cut at the first KEY after (6000) */
-    unsigned queue_bytes; /* writer queue bound (64 MiB) */
+    size_t queue_bytes;   /* writer queue bound (64 MiB) */
     unsigned retry_ms;    /* after disk_full/error, try again this often (10000) */
     unsigned prune_ms;    /* retention/quota pass this often (60000) */
     /* Test knobs (documented in docs/internals/archive.md, hidden from the
@@ -74,8 +74,7 @@ struct archive_config {
 void archive_config_defaults(struct archive_config *cfg);
 /* One "key=value" (serve --archive-opt / config file): dir, quota-mb,
  * segment-seconds, queue-mb, retry-seconds, prune-seconds, day-seconds,
- * file-seconds. -EINVAL for an unknown key or a bad value. The string value
- * of dir is kept by pointer: it must outlive cfg. */
+ * file-seconds. -EINVAL for an unknown key or a bad value (cfg unchanged). */
 int archive_config_set(struct archive_config *cfg, const char *kv);
 
 /* ---- recorder lifecycle (loop thread) ------------------------------------- */
