@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "admin/admin.h"
+#include "archive/archive.h"
 #include "api/api.h"
 #include "catalog/catalog.h"
 #include "cli/args.h"
@@ -57,9 +58,10 @@ struct serve {
     const char *data_dir;
     struct db *db; /* loop thread: change polling only */
     struct api *api;
-    struct admin *admin;   /* the admin API (admin/admin.h) */
-    struct router *router; /* every HTTP route (http/router.h) */
-    struct live *live;     /* live engine (stream/live.h) */
+    struct admin *admin;     /* the admin API (admin/admin.h) */
+    struct router *router;   /* every HTTP route (http/router.h) */
+    struct live *live;       /* live engine (stream/live.h) */
+    struct archive *archive; /* TV archive recorder (archive/archive.h), NULL if it failed */
     struct http_server *http;
     struct handover_server *handover; /* <data>/handover.sock (cli/handover.h) */
     struct backup_sched *backups;     /* scheduled backups, or NULL */
@@ -709,6 +711,13 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         goto out;
     }
     api_set_live(s.api, s.live);
+    struct archive_config arcfg = set->archive;
+    arcfg.data_dir = data;
+    int arc = archive_new(s.loop, &arcfg, &s.archive);
+    if (arc)
+        log_error("serve", "the TV archive cannot start (%s): nothing is recorded", strerror(-arc));
+    live_set_archive(s.live, s.archive);
+    api_set_archive(s.api, s.archive); /* catch-up URLs read it (api/catchup.c) */
     live_set_catalog(s.live, first);
     catalog_unref(first);
 
@@ -886,6 +895,7 @@ out:
     admin_free(s.admin);
     router_free(s.router);
     live_free(s.live);
+    archive_free(s.archive); /* after the engine: indexes what was written, joins the writer */
     api_free(s.api);
     stats_free(s.stats);
     events_free(s.events);

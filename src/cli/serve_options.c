@@ -231,6 +231,15 @@ static int set_live(struct serve_settings *s, const char *v)
     return rc;
 }
 
+static int set_archive(struct serve_settings *s, const char *v)
+{
+    struct archive_config probe = s->archive; /* a bad knob changes nothing */
+    int rc = archive_config_set(&probe, v);
+    if (rc == 0)
+        s->archive = probe;
+    return rc;
+}
+
 static int set_backup_dir(struct serve_settings *s, const char *v)
 {
     if (!*v)
@@ -356,6 +365,10 @@ const struct serve_option serve_options[] = {
      "failover-after,\nprimary-retry, primary-healthy, backup-check, slow-lag,\nslow-grace, "
      "max-skips, no-progress, hls-segment,\nhls-session, ring-seconds, ring-mb, line-check,\nidle, "
      "stall-slate, start-burst, start-rate,\nmax-starting, registry-max"},
+    {"archive", "KEY=VALUE", SERVE_OPT_LIST, set_archive, "an archive KEY=VALUE",
+     "TV archive (catch-up) recorder, repeatable\n(docs/operator-guide.md, TV archive): dir\n"
+     "(<data>/archive), quota-mb (0 = none),\nsegment-seconds (6), queue-mb (64), retry-seconds "
+     "(10),\nprune-seconds (60)"},
     {"backup-dir", "DIR", SERVE_OPT_VALUE, set_backup_dir, "a directory",
      "take scheduled backups into DIR (created 0700;\nxtreamd-<UTC time>.xbak; default: none)"},
     {"backup-interval", "TIME", SERVE_OPT_VALUE, set_backup_interval,
@@ -385,6 +398,7 @@ void serve_settings_init(struct serve_settings *s)
     throttle_config_defaults(&s->throttle);
     access_config_defaults(&s->access);
     live_config_defaults(&s->live);
+    archive_config_defaults(&s->archive);
     s->header_ms = 10000;
     s->idle_ms = 60000;
     s->backup_interval_s = 86400;
@@ -494,7 +508,7 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%s", s->log_format == LOG_FORMAT_JSON ? "json" : "text");
     else if (strcmp(n, "geoip-db") == 0)
         snprintf(out, len, "%s", s->access.geoip_db ? s->access.geoip_db : "");
-    else if (strcmp(n, "allow-host") == 0 || strcmp(n, "live") == 0 ||
+    else if (strcmp(n, "allow-host") == 0 || strcmp(n, "live") == 0 || strcmp(n, "archive") == 0 ||
              strcmp(n, "log-level") == 0 || strcmp(n, "access") == 0)
         snprintf(out, len, "%s", ""); /* lists: shown value by value (cli/serve_config.c) */
     else

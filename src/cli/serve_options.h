@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "archive/archive.h"
 #include "auth/access.h"
 #include "auth/throttle.h"
 #include "stream/live.h"
@@ -38,6 +39,7 @@ struct serve_settings {
     struct access_config access; /* --access KEY=VALUE, --geoip-db (owned string) */
     bool redirect_remote;        /* remote VOD: 302 to the source instead of relaying */
     struct live_config live;
+    struct archive_config archive; /* --archive KEY=VALUE (the TV archive recorder) */
     char *allow_hosts[SERVE_MAX_ALLOW_HOSTS];
     size_t nallow_hosts;
     /* Scheduled backups (cli/backup_sched.h): off while backup_dir is NULL. */

@@ -33,7 +33,8 @@ static const char usage_stream[] =
     "  --logo URL         channel logo ('' clears on set)\n"
     "  --always-on        run the channel from server start, not on demand\n"
     "  --on-demand        (set) back to on-demand\n"
-    "  --archive-days N   record the channel for catch-up and keep N days (0: off)\n";
+    "  --archive-days N   record for catch-up, keeping N days (0 = off; the channel\n"
+    "                     is then kept running like always-on)\n";
 
 struct stream_opts {
     const char *data, *name, *category, *epg, *logo;
@@ -76,8 +77,7 @@ static int parse(const char *cmd, int argc, char **argv, int min_pos, int max_po
         CLI_OPT("--source", CLI_LIST, &o->sources),
         CLI_OPT("--always-on", CLI_CONST, &o->always_on, .val = 1),
         CLI_OPT("--on-demand", CLI_CONST, &o->always_on, .val = 0),
-        /* The range is the domain's (a field-named error naming --archive-days). */
-        CLI_OPT("--archive-days", CLI_INT, &o->archive_days, .min = 0, .max = INT32_MAX),
+        CLI_OPT("--archive-days", CLI_INT, &o->archive_days, .min = 0, .max = 3650),
         CLI_OPT_JSON(&o->json),
         CLI_OPT_END,
     };

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "archive/archive.h"
 #include "auth/auth.h"
 #include "auth/connections.h"
 #include "core/hashtab.h"
@@ -101,6 +102,7 @@ struct pl_wait {
 
 struct live {
     uv_loop_t *loop;
+    struct archive *archive; /* borrowed; NULL: no recording */
     struct live_config cfg;
     struct conn_registry *reg;
     struct catalog *cat;
@@ -534,7 +536,9 @@ static struct channel *channel_get(struct live *live, const struct cat_stream *s
         live->channels[b] = ch;
     }
     ch->known = true;
-    if (channel_configure(ch, s->name, s->sources, s->source_count, s->always_on) > 0 &&
+    ch->archived = live->archive && s->archive_days > 0;
+    if (channel_configure(ch, s->name, s->sources, s->source_count, s->always_on || ch->archived) >
+            0 &&
         ch->state != CH_STOPPED) {
         log_info("live", "channel %lld: sources changed, restarting", (long long)ch->id);
         channel_restart(ch);
@@ -570,6 +574,38 @@ static void channel_touch(struct channel *ch)
 void live_channel_stopped(struct channel *ch)
 {
     start_slot_release(ch);
+    if (ch->archived && ch->live->archive && !ch->arch_gap) {
+        ch->arch_gap = true;
+        archive_stream_break(ch->live->archive, ch->id);
+    }
+}
+
+static int64_t wall_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The recorder gets what viewers get, except the slate: an outage is a gap in
+ * the archive, not hours of test card. The chunk is published now, so its
+ * wall time is now. */
+static void archive_publish(struct channel *ch, const struct chunk *c)
+{
+    struct archive *a = ch->live->archive;
+    if (c->flags & CHUNK_SLATE) {
+        if (!ch->arch_gap) {
+            ch->arch_gap = true;
+            archive_stream_break(a, ch->id);
+        }
+        return;
+    }
+    uint32_t fl = (c->flags & CHUNK_KEY ? ARCHIVE_CHUNK_KEY : 0) |
+                  (c->flags & CHUNK_DISCONT || ch->arch_gap ? ARCHIVE_CHUNK_DISCONT : 0);
+    /* A refusal is counted by the recorder (queue full, no memory). */
+    (void)archive_on_chunk(a, ch->id, c->rb, fl, c->pts == TS_PTS_NONE ? INT64_MIN : c->pts,
+                           wall_now_ms());
+    ch->arch_gap = false;
 }
 
 static void on_spawn_idle(uv_idle_t *h)
@@ -657,6 +693,8 @@ void live_on_publish(struct channel *ch, const struct chunk *c)
 {
     if (c->flags & CHUNK_KEY)
         start_slot_release(ch);
+    if (ch->archived && ch->live->archive)
+        archive_publish(ch, c);
     if (ch->hls)
         hls_on_chunk(ch->hls, c);
     for (struct live_viewer *v = ch->viewers; v; v = v->next)
@@ -723,7 +761,7 @@ static int start_admit(struct live *live, const struct cat_stream *s, const stru
                        const char *ip, struct http_response *res)
 {
     const struct channel *ch = channel_find(live, s->id);
-    if ((ch && ch->state != CH_STOPPED) || s->always_on)
+    if ((ch && ch->state != CH_STOPPED) || s->always_on || (live->archive && s->archive_days > 0))
         return 0; /* joining a running channel costs no start */
     uint64_t now = live_now_ms(live);
     const char *why;
@@ -1602,6 +1640,37 @@ void live_reconfigure(struct live *live, const struct live_config *cfg)
     live->cfg = next;
 }
 
+void live_set_archive(struct live *live, struct archive *a)
+{
+    live->archive = a;
+}
+
+struct archive *live_archive(struct live *live)
+{
+    return live->archive;
+}
+
+/* The recorder's stream set: every stream with archive days. */
+static void archive_streams(struct live *live, const struct catalog *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->stream_count; i++)
+        n += c->streams[i].archive_days > 0;
+    struct archive_stream_cfg *v = n ? calloc(n, sizeof(*v)) : NULL;
+    if (n && !v) {
+        log_error("live", "out of memory: the archive keeps its previous stream set");
+        return;
+    }
+    n = 0;
+    for (size_t i = 0; i < c->stream_count; i++)
+        if (c->streams[i].archive_days > 0)
+            v[n++] = (struct archive_stream_cfg){.stream_id = c->streams[i].id,
+                                                 .days = (unsigned)c->streams[i].archive_days};
+    if (archive_set_streams(live->archive, v, n))
+        log_error("live", "out of memory: some archived streams are not recorded");
+    free(v);
+}
+
 void live_set_catalog(struct live *live, struct catalog *c)
 {
     struct catalog *old = live->cat;
@@ -1610,6 +1679,8 @@ void live_set_catalog(struct live *live, struct catalog *c)
         catalog_unref(old);
     if (!c || live->stopping)
         return;
+    if (live->archive)
+        archive_streams(live, c);
     FOR_EACH_CHANNEL(live, ch)
     {
         ch->known = false;
@@ -1617,9 +1688,10 @@ void live_set_catalog(struct live *live, struct catalog *c)
     for (size_t i = 0; i < c->stream_count; i++) {
         const struct cat_stream *s = &c->streams[i];
         struct channel *ch = channel_find(live, s->id);
-        if (ch || s->always_on)
+        bool keep = s->always_on || (live->archive && s->archive_days > 0);
+        if (ch || keep)
             ch = channel_get(live, s);
-        if (ch && s->always_on)
+        if (ch && keep)
             channel_touch(ch);
     }
     FOR_EACH_CHANNEL(live, ch)
@@ -1799,6 +1871,9 @@ static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint
     jsonw_str(w, channel_state_name(ch->state));
     jsonw_key(w, "always_on");
     jsonw_bool(w, ch->always_on);
+    jsonw_key(w, "archived");
+    jsonw_bool(w, ch->archived);
+    archive_write_json(ch->live->archive, ch->id, w);
     jsonw_key(w, "source_index");
     jsonw_int(w, ch->cur_source);
     jsonw_key(w, "source");
@@ -2157,6 +2232,7 @@ void live_metrics(struct live *live, struct buf *o)
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);
         buf_printf(o, "%s %" PRIu64 "\n", fam[i].name, val[i]);
     }
+    archive_metrics(live->archive, o);
     promtext_family(o, "xtreamd_viewers_kicked_total", "counter",
                     "Viewers disconnected by the server, by reason (slow reader, connection "
                     "limit, line no longer active)");

@@ -98,6 +98,12 @@ int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registr
 void live_set_catalog(struct live *live, struct catalog *c);
 void live_stop(struct live *live, void (*done)(void *ud), void *ud);
 void live_free(struct live *live);
+/* The TV archive recorder (archive/archive.h, borrowed; NULL: none): streams
+ * with tv_archive_days > 0 are kept running and their chunks recorded.
+ * Call before the first live_set_catalog. */
+struct archive;
+void live_set_archive(struct live *live, struct archive *a);
+struct archive *live_archive(struct live *live);
 
 /* Stream handlers (after authentication and the output/bouquet checks). */
 void live_serve_ts(struct live *live, const struct cat_stream *s, const struct cat_line *line,

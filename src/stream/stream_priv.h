@@ -139,8 +139,10 @@ struct channel {
     char name[128];
     char **sources;
     size_t source_count;
-    bool always_on;
-    bool known; /* in the current catalogue */
+    bool always_on; /* the catalogue's always_on, or archived (kept running to record) */
+    bool archived;  /* every published chunk goes to the archive recorder */
+    bool arch_gap;  /* slate or stop since the last recorded chunk: the recorder was told */
+    bool known;     /* in the current catalogue */
     enum channel_state state;
     int cur_source;
     struct ingest *ing;   /* the ingest feeding the ring */
