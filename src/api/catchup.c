@@ -93,8 +93,10 @@ struct job {
     struct piece *pieces;
     size_t npieces;
     uint64_t pos, end;
-    char *buf; /* read ahead by read_work */
+    char *buf; /* the bytes being sent (loop thread only) */
     size_t buf_len, buf_off;
+    char *rbuf; /* read_work's result, handed to buf by read_after */
+    size_t rlen;
     int read_rc;
     bool working;  /* a thread-pool job runs: freeing waits for it */
     bool in_list;  /* linked on cu->jobs */
@@ -181,6 +183,7 @@ static void job_free(struct job *j)
     archive_range_free(&j->ar);
     free(j->pieces);
     free(j->buf);
+    free(j->rbuf);
     free(j);
 }
 
@@ -312,15 +315,15 @@ static void read_work(uv_work_t *w)
             want = j->end - j->pos;
         if (want > CATCHUP_READ_BYTES)
             want = CATCHUP_READ_BYTES;
-        j->buf = malloc((size_t)want);
-        if (!j->buf) {
+        j->rbuf = malloc((size_t)want);
+        if (!j->rbuf) {
             j->read_rc = -ENOMEM;
             return;
         }
         size_t got = 0;
         while (got < want) {
             ssize_t n =
-                pread(p->fd, j->buf + got, (size_t)(want - got), (off_t)(p->offset + in + got));
+                pread(p->fd, j->rbuf + got, (size_t)(want - got), (off_t)(p->offset + in + got));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0) {
@@ -329,8 +332,7 @@ static void read_work(uv_work_t *w)
             }
             got += (size_t)n;
         }
-        j->buf_len = got;
-        j->buf_off = 0;
+        j->rlen = got;
         j->read_rc = 0;
         return;
     }
@@ -346,10 +348,17 @@ static void read_after(uv_work_t *w, int status)
     }
     if (status != 0 && j->read_rc == 0)
         j->read_rc = -ECANCELED;
-    if (j->read_rc == 0)
-        j->pos += j->buf_len;
-    else
+    if (j->read_rc == 0) {
+        j->buf = j->rbuf;
+        j->buf_len = j->rlen;
+        j->buf_off = 0;
+        j->pos += j->rlen;
+    } else {
+        free(j->rbuf);
         j->cu->read_errors++;
+    }
+    j->rbuf = NULL;
+    j->rlen = 0;
     http_conn_wake(j->conn);
 }
 
@@ -386,9 +395,12 @@ static int job_pull(void *ctx, struct buf *out, size_t budget)
     }
     if (!j->buf && j->pos >= j->end)
         return 0;
-    if (!j->buf && !j->working && start_read(j) != 0)
+    if (j->buf)
+        return 1;
+    /* One read at a time; j's read fields belong to it while it runs. */
+    if (!j->working && start_read(j) != 0)
         return -EIO;
-    return j->buf ? 1 : -EAGAIN;
+    return -EAGAIN;
 }
 
 static void job_source_close(void *ctx)
@@ -529,7 +541,8 @@ static void lookup_after(uv_work_t *w, int status)
         job_free(j);
         return;
     }
-    struct api_req r = {.api = j->cu->api, .res = j->res};
+    struct http_response *res = j->res; /* j may be freed below */
+    struct api_req r = {.api = j->cu->api, .res = res};
     if (status != 0 && j->rc == 0)
         j->rc = -ECANCELED;
     if (j->rc == -ENOENT) {
@@ -558,7 +571,7 @@ static void lookup_after(uv_work_t *w, int status)
     } else {
         answer_ts(&r, j);
     }
-    http_response_resume(j->res); /* never touches j: it was released or owns a source */
+    http_response_resume(res); /* j was freed, or lives on as the body source */
 }
 
 /* Defers the response and queues the lookup; the job is freed on every path. */
