@@ -83,6 +83,7 @@ struct archive {
     uv_cond_t cond;    /* writer: work or stop */
     uv_cond_t scanned; /* readers: the start-up scan is done */
     bool is_scanned, stopping;
+    bool prune_now; /* the stream set changed: apply retention at once */
     struct qitem *qhead, *qtail;
     size_t qbytes;
     struct astream **streams; /* by id */
@@ -536,7 +537,9 @@ static void on_chunk(struct archive *a, struct astream *s, const struct qitem *i
         s->discont = true;
     }
     if (it->flags & ARCHIVE_CHUNK_DISCONT) {
-        close_segment(a, s, it->utc_ms);
+        /* Ends where its last chunk did: the hole (a restart, dropped
+         * chunks) belongs to no segment. */
+        close_segment(a, s, s->seg_last_utc + CHUNK_EST_MS);
         s->need_key = true;
         s->discont = true;
     }
@@ -817,7 +820,7 @@ static void writer_main(void *arg)
             next_prune = now + a->cfg.prune_ms;
         }
         uv_mutex_lock(&a->mu);
-        while (!a->qhead && !a->stopping) {
+        while (!a->qhead && !a->stopping && !a->prune_now) {
             int64_t wait = next_prune - wall_ms();
             if (wait <= 0)
                 break;
@@ -827,6 +830,10 @@ static void writer_main(void *arg)
         struct qitem *batch = a->qhead;
         a->qhead = a->qtail = NULL;
         bool stopping = a->stopping;
+        if (a->prune_now) {
+            a->prune_now = false;
+            next_prune = 0; /* after this batch */
+        }
         uv_mutex_unlock(&a->mu);
         size_t done = 0;
         while (batch) {
@@ -947,6 +954,8 @@ int archive_set_streams(struct archive *a, const struct archive_stream_cfg *list
         if (s->state == ARCHIVE_OFF)
             s->state = ARCHIVE_WAITING;
     }
+    a->prune_now = true;
+    uv_cond_signal(&a->cond);
     for (size_t i = 0; i < nwas; i++) {
         if (was[i] && !old[i]->wanted) {
             old[i]->state = ARCHIVE_OFF;

@@ -72,7 +72,7 @@ struct archive_config {
     unsigned file_s; /* (3600); must divide 3600 */
 };
 void archive_config_defaults(struct archive_config *cfg);
-/* One "key=value" (serve --archive-opt / config file): dir, quota-mb,
+/* One "key=value" (serve --archive KEY=VALUE / config group archive): dir, quota-mb,
  * segment-seconds, queue-mb, retry-seconds, prune-seconds, day-seconds,
  * file-seconds. -EINVAL for an unknown key or a bad value (cfg unchanged). */
 int archive_config_set(struct archive_config *cfg, const char *kv);

@@ -100,7 +100,8 @@ static void test_parse_torn_and_bounds(void **state)
     assert_null(recs);
 }
 
-static struct archive *open_archive(unsigned segment_ms, size_t queue)
+static struct archive *open_archive_ex(unsigned segment_ms, size_t queue, unsigned file_s,
+                                       uint64_t quota, unsigned day_s, unsigned days)
 {
     struct archive_config cfg;
     archive_config_defaults(&cfg);
@@ -108,14 +109,34 @@ static struct archive *open_archive(unsigned segment_ms, size_t queue)
     snprintf(cfg.dir, sizeof(cfg.dir), "%s", root);
     cfg.segment_ms = segment_ms;
     cfg.queue_bytes = queue;
-    cfg.prune_ms = 3600000; /* no pruning here: the times are in the past */
+    cfg.prune_ms = 3600000; /* one pass at start only */
+    cfg.file_s = file_s;
+    cfg.quota_bytes = quota;
+    cfg.day_s = day_s;
     struct archive *a;
     assert_int_equal(archive_new(NULL, &cfg, &a), 0);
-    struct archive_stream_cfg sc = {.stream_id = 7, .days = 36500};
+    struct archive_stream_cfg sc = {.stream_id = 7, .days = days};
     assert_int_equal(archive_set_streams(a, &sc, 1), 0);
     assert_true(archive_wants(a, 7));
     assert_false(archive_wants(a, 8));
     return a;
+}
+
+/* Times in 2024 and retention of a century: nothing is pruned by time. */
+static struct archive *open_archive(unsigned segment_ms, size_t queue)
+{
+    return open_archive_ex(segment_ms, queue, 3600, 0, 86400, 36500);
+}
+
+static uint64_t bytes_of(struct archive *a, size_t *files)
+{
+    struct archive_range r; /* first: it waits for the start-up scan */
+    assert_int_equal(archive_lookup(a, 7, 0, 0, 0, 0, &r), 0);
+    *files = r.nfiles;
+    archive_range_free(&r);
+    struct archive_stream_info in;
+    assert_int_equal(archive_stream_info(a, 7, &in), 0);
+    return in.bytes;
 }
 
 /* Chunks every 250 ms from t, a keyframe every 1 s, 10 packets each (the
@@ -257,6 +278,49 @@ static void test_restart_repairs_and_resumes(void **state)
     archive_free(a);
 }
 
+static void test_quota_then_retention(void **state)
+{
+    (void)state;
+    /* 60 s in files of 10 s: 6 files. */
+    struct archive *a = open_archive_ex(1000, 64u << 20, 10, 0, 86400, 36500);
+    feed(a, T0 + 10000, 240, 0);
+    archive_stop(a);
+    size_t files;
+    uint64_t total = bytes_of(a, &files);
+    assert_int_equal(files, 6);
+    archive_free(a);
+
+    /* A quota of half: the oldest files go first until the rest fits. */
+    a = open_archive_ex(1000, 64u << 20, 10, total / 2, 86400, 36500);
+    uint64_t now = 0;
+    for (int i = 0; i < 500 && (now = bytes_of(a, &files)) > total / 2; i++)
+        usleep(10000);
+    assert_true(now <= total / 2);
+    bytes_of(a, &files); /* the prune is over: a fresh listing */
+    assert_true(files >= 2 && files <= 3);
+    struct archive_range r;
+    assert_int_equal(archive_lookup(a, 7, 0, 0, 0, 0, &r), 0);
+    assert_true(r.spans[0].utc_ms >= T0 + 40000); /* the oldest went */
+    archive_range_free(&r);
+    struct buf m;
+    buf_init(&m, 0);
+    archive_metrics(a, &m);
+    assert_null(strstr(m.data, "xtreamd_archive_pruned_files_total{reason=\"quota\"} 0\n"));
+    buf_free(&m);
+    archive_free(a);
+
+    /* Retention of 1 "day" of 1 s: everything from 2024 goes. */
+    a = open_archive_ex(1000, 64u << 20, 10, 0, 1, 1);
+    for (int i = 0; i < 500 && bytes_of(a, &files) > 0; i++)
+        usleep(10000);
+    assert_int_equal(bytes_of(a, &files), 0);
+    assert_int_equal(files, 0);
+    char p[160];
+    snprintf(p, sizeof(p), "%s/7/20240301-110000.ts", root);
+    assert_int_equal(access(p, F_OK), -1);
+    archive_free(a);
+}
+
 static void test_queue_full_is_counted(void **state)
 {
     (void)state;
@@ -301,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_parse_torn_and_bounds),
         cmocka_unit_test_setup_teardown(test_record_and_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_repairs_and_resumes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_then_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full_is_counted, setup, teardown),
         cmocka_unit_test(test_config_set),
     };
