@@ -34,7 +34,14 @@ before(async () => {
   dataDir = await makeDataDir('catchup');
   await cliOk(['line', 'add', 'cu', PW, '--data', dataDir, '--max-connections', '0']);
   await cliOk(['line', 'add', 'cuone', PW, '--data', dataDir, '--max-connections', '1']);
-  let r = await cliOk(['stream', 'add', 'Archived', '--source', LAVFI_SMALL, '--data', dataDir]);
+  // A guide around the recording: one programme over before it began, one
+  // that ends ~70 s into it, one airing until long after.
+  const t = Math.floor(Date.now() / 1000);
+  const prog = (a, b, title) => `<programme start="${xt(a)}" stop="${xt(b)}" channel="cu.arch"><title>${title}</title></programme>\n`;
+  await writeFile(path.join(dataDir, 'g.xml'), `<?xml version="1.0" encoding="UTF-8"?>\n<tv><channel id="cu.arch"><display-name>Archived</display-name></channel>\n${prog(t - 3 * 3600, t - 2 * 3600, 'Before')}${prog(t - 3600, t + 70, 'Recorded')}${prog(t + 70, t + 3 * 3600, 'Airing')}</tv>\n`);
+  await cliOk(['epg', 'add', 'g', path.join(dataDir, 'g.xml'), '--data', dataDir]);
+  await cliOk(['epg', 'import', '--data', dataDir]);
+  let r = await cliOk(['stream', 'add', 'Archived', '--source', LAVFI_SMALL, '--epg-id', 'cu.arch', '--data', dataDir]);
   chan = Number(r.stdout.trim());
   r = await cliOk(['stream', 'add', 'Plain', '--source', LAVFI_SMALL, '--data', dataDir]);
   plain = Number(r.stdout.trim());
@@ -54,6 +61,10 @@ after(async () => {
 });
 
 const pad = (n) => String(n).padStart(2, '0');
+function xt(sec) {
+  const d = new Date(sec * 1000);
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())} +0000`;
+}
 function wall(sec, seconds = true) {
   const d = new Date(sec * 1000);
   const s = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}:${pad(d.getUTCHours())}-${pad(d.getUTCMinutes())}`;
@@ -155,6 +166,13 @@ describe('catch-up', () => {
     assert.equal(s0.status, 200);
     assert.equal(s0.headers['content-type'], 'video/mp2t');
     pts0 = (await probeFile(s0.raw, 'seg0.ts')).first;
+  });
+
+  it('marks has_archive on the programmes the archive holds', async () => {
+    const r = await get(srv.port, `/player_api.php?username=cu&password=${PW}&action=get_simple_data_table&stream_id=${chan}`);
+    const rows = JSON.parse(r.text).epg_listings;
+    const by = Object.fromEntries(rows.map((x) => [Buffer.from(x.title, 'base64').toString(), x.has_archive]));
+    assert.deepEqual(by, { Before: 0, Recorded: 1, Airing: 0 });
   });
 
   it('serves the range as TS for every URL form, starting at the keyframe before the start', { timeout: 180000 }, async () => {
