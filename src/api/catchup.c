@@ -406,7 +406,11 @@ static int job_pull(void *ctx, struct buf *out, size_t budget)
 static void job_source_close(void *ctx)
 {
     struct job *j = ctx;
-    j->cu->bytes_done += job_bytes(j);
+    uint64_t n = job_bytes(j);
+    j->cu->bytes_done += n;
+    struct session *s = j->kind == JOB_SEGMENT ? session_by_token(j->cu, j->token) : NULL;
+    if (s)
+        s->bytes += n; /* the session's figure in the admin connections list */
     job_done(j);
 }
 
@@ -695,6 +699,7 @@ void api_catchup_segment(struct api_req *r, const char *token, const char *seg)
         api_text_error(r, 500, "out of memory\n");
         return;
     }
+    memcpy(j->token, s->token, sizeof(j->token));
     j->from_ms = utc_ms;
     j->to_ms = utc_ms + 1;
     job_start(r, j);
