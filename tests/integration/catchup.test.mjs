@@ -100,7 +100,9 @@ const utcOfPts = (p) => segs[0].utc / 1000 + (p - pts0);
 
 function checkRange(p, start, durS, what) {
   const at = utcOfPts(p.first);
-  assert.ok(at <= start + 0.5 && at >= start - GOP_S - 1.5, `${what}: first frame at ${at.toFixed(2)}, asked ${start}`);
+  // Segment times are wall-clock stamps taken as chunks arrive: allow a loaded
+  // machine a second of jitter on top of the GOP.
+  assert.ok(at <= start + 1.5 && at >= start - GOP_S - 2, `${what}: first frame at ${at.toFixed(2)}, asked ${start}`);
   const seg = Math.max(...segs.map((s) => s.dur));
   if (durS) assert.ok(Math.abs(p.dur - durS) <= seg + GOP_S, `${what}: duration ${p.dur.toFixed(2)} for ${durS} (segment ${seg})`);
 }
