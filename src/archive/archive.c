@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -84,6 +85,7 @@ struct archive {
     uv_cond_t scanned; /* readers: the start-up scan is done */
     bool is_scanned, stopping;
     bool prune_now; /* the stream set changed: apply retention at once */
+    int lock_fd;    /* <root>/.lock, flock()ed by the writer: one recorder per folder */
     struct qitem *qhead, *qtail;
     size_t qbytes;
     struct astream **streams; /* by id */
@@ -804,9 +806,67 @@ static void prune(struct archive *a)
 
 /* ---- writer thread ---------------------------------------------------------- */
 
+/* Two servers must never append to the same files (a hand-over runs the old
+ * and the new one side by side for a while; their offsets would interleave).
+ * The writer owns <root>/.lock before it touches anything; until then chunks
+ * are discarded (counted as dropped) and the old server lets go when it hands
+ * over (archive_stop). false: stopping before the lock came. */
+static bool take_lock(struct archive *a)
+{
+    char p[PATH_MAX];
+    int n = snprintf(p, sizeof(p), "%s/.lock", a->root);
+    if (n < 0 || (size_t)n >= sizeof(p))
+        return false;
+    bool told = false;
+    for (;;) {
+        if (a->lock_fd < 0)
+            a->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+        if (a->lock_fd >= 0 && flock(a->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+            if (told)
+                log_info(TAG, "%s: the other recorder let go; recording", a->root);
+            return true;
+        }
+        if (!told) {
+            log_warn(TAG,
+                     "%s is in use by another xtreamd (a hand-over?): not recording until it "
+                     "lets go (%s)",
+                     a->root, a->lock_fd < 0 ? strerror(errno) : "locked");
+            told = true;
+        }
+        uv_mutex_lock(&a->mu);
+        uint64_t lost = 0;
+        while (a->qhead) {
+            struct qitem *it = a->qhead;
+            a->qhead = it->next;
+            if (it->rb) {
+                a->qbytes -= it->rb->len;
+                it->s->dropped++;
+                lost++;
+                refbuf_unref(it->rb);
+            }
+            free(it);
+        }
+        a->qtail = NULL;
+        if (!a->stopping)
+            uv_cond_timedwait(&a->cond, &a->mu, 100 * 1000000u);
+        bool stop = a->stopping;
+        uv_mutex_unlock(&a->mu);
+        atomic_fetch_add(&a->dropped, lost);
+        if (stop)
+            return false;
+    }
+}
+
 static void writer_main(void *arg)
 {
     struct archive *a = arg;
+    if (!take_lock(a)) {
+        uv_mutex_lock(&a->mu);
+        a->is_scanned = true; /* nothing more will come: readers see what is listed */
+        uv_cond_broadcast(&a->scanned);
+        uv_mutex_unlock(&a->mu);
+        return;
+    }
     scan_all(a);
     uv_mutex_lock(&a->mu);
     a->is_scanned = true;
@@ -873,6 +933,7 @@ int archive_new(uv_loop_t *loop, const struct archive_config *cfg, struct archiv
         return -ENOMEM;
     a->loop = loop;
     a->cfg = *cfg;
+    a->lock_fd = -1;
     if (cfg->dir[0])
         rc = snprintf(a->root, sizeof(a->root), "%s", cfg->dir);
     else
@@ -1033,6 +1094,9 @@ void archive_stop(struct archive *a)
     uv_mutex_unlock(&a->mu);
     uv_thread_join(&a->thread);
     a->thread_started = false;
+    if (a->lock_fd >= 0)
+        close(a->lock_fd); /* lets a successor's recorder start */
+    a->lock_fd = -1;
 }
 
 void archive_free(struct archive *a)
@@ -1255,8 +1319,14 @@ int archive_lookup(struct archive *a, int64_t stream_id, int64_t start_ms, int64
     if (end_ms <= 0)
         end_ms = INT64_MAX;
     uv_mutex_lock(&a->mu);
-    while (!a->is_scanned)
-        uv_cond_wait(&a->scanned, &a->mu);
+    /* The start-up scan (or another server's lock) keeps readers out a
+     * bounded time: a thread-pool worker must not hang. */
+    for (int i = 0; i < 50 && !a->is_scanned; i++)
+        uv_cond_timedwait(&a->scanned, &a->mu, 100 * 1000000u);
+    if (!a->is_scanned) {
+        uv_mutex_unlock(&a->mu);
+        return -EAGAIN;
+    }
     struct astream *s = stream_find(a, stream_id);
     if (!s || (!s->wanted && !s->nfiles)) {
         uv_mutex_unlock(&a->mu);

@@ -108,8 +108,11 @@ int archive_on_chunk(struct archive *a, int64_t stream_id, struct refbuf *rb, ui
  * as it is); the next chunk opens a new DISCONT segment. */
 void archive_stream_break(struct archive *a, int64_t stream_id);
 
-/* Flushes the queue, closes files and joins the writer thread (waits for the
- * disk: shutdown only). Then archive_free. */
+/* Flushes the queue, closes files, joins the writer thread (waits for the
+ * disk: shutdown and hand-over only) and releases the folder's lock: one
+ * recorder per archive folder (<dir>/.lock); a second one (a hand-over's new
+ * server) records once the first let go. Chunks fed after stop are refused
+ * (-ENOENT). Then archive_free. */
 void archive_stop(struct archive *a);
 void archive_free(struct archive *a);
 
@@ -186,6 +189,8 @@ struct archive_range {
  * archive for stream_id), -ENOMEM, or -errno of the reads. Free with
  * archive_range_free (closes the fds).
  */
+/* -EAGAIN: the recorder has not finished its start-up scan within 5 s (it
+ * waits for another server's lock): try again later. */
 #define ARCHIVE_LOOKUP_AFTER 1u
 int archive_lookup(struct archive *a, int64_t stream_id, int64_t start_ms, int64_t end_ms,
                    size_t max, unsigned flags, struct archive_range *out);

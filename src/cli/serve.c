@@ -404,6 +404,9 @@ static void on_handed_over(void *ud)
              "handed over to a new server: no longer accepting; %zu connection(s) get "
              "up to %u ms to finish",
              http_server_connection_count(s->http), s->settings->stop_grace_ms);
+    /* The new server records from now on: the archive folder is its (the
+     * viewers still on this one are served from memory, not the archive). */
+    archive_stop(s->archive);
     serve_stop(s, true);
 }
 

@@ -5,14 +5,16 @@
 // a crashed server (SIGKILL) leaves an archive that reads back, is repaired
 // and resumed; a full filesystem (a small tmpfs made here) stops recording
 // with state disk_full, never corrupts an index, and recording recovers when
-// space returns.
+// space returns; a hand-over to a new server (same data folder) never has two
+// recorders appending to the same files.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
+import { HOST, Server, adminTokens, binPath, cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 import { get, getJson } from './lib/http.mjs';
 import { ffprobe, LAVFI_SMALL } from './lib/live.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
@@ -238,5 +240,53 @@ describe('archive on a full filesystem', () => {
       return s && s.state === 'recording' && s.segments > segs + 1;
     }, { timeoutMs: 60000, intervalMs: 250 });
     checkFolder(folder);
+  });
+});
+
+describe('archive across a hand-over', () => {
+  let dataDir;
+  let a;
+  let b;
+  let id;
+
+  before(async () => {
+    dataDir = await makeDataDir('archive-handover');
+    id = Number((await cliOk(['stream', 'add', 'Handed', '--source', LAVFI_SMALL, '--archive-days', '1', '--data', dataDir])).stdout.trim());
+    a = await startServer(dataDir, ['--archive', 'segment-seconds=1']);
+  });
+
+  after(async () => {
+    try {
+      for (const s of [b, a]) if (s && s.alive()) await s.stop();
+    } finally {
+      await removeDir(dataDir);
+    }
+  });
+
+  it('the new server records only once the old one let go; every index stays consistent', async () => {
+    await pollUntil(async () => (await state(a, id))?.segments >= 3, { timeoutMs: 60000, intervalMs: 250 });
+    const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${a.port}`, '--archive', 'segment-seconds=1'];
+    const child = spawn(binPath(), args, {
+      env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1', TZ: 'UTC' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    b = new Server(child, a.port, dataDir);
+    await b.waitForLog(/took over the listener of pid/, { timeoutMs: 60000 });
+    await a.waitExit(30000);
+    // The admin token of the new server (serve.json describes it once it took over).
+    await pollUntil(async () => {
+      const st = JSON.parse(await readFile(path.join(dataDir, 'serve.json'), 'utf8'));
+      if (st.pid !== child.pid || !st.token) return false;
+      adminTokens.set(a.port, st.token);
+      return true;
+    }, { timeoutMs: 30000, intervalMs: 100 });
+    const handedAt = Date.now();
+    await pollUntil(async () => {
+      const s = await state(b, id);
+      return s && s.state === 'recording' && s.newest * 1000 > handedAt + 2000;
+    }, { timeoutMs: 60000, intervalMs: 250 });
+    // Both recorded the same channel for a while, but never into the files at once.
+    const folder = path.join(dataDir, 'archive', String(id));
+    assert.ok(checkFolder(folder) >= 4);
   });
 });
