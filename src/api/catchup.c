@@ -552,6 +552,10 @@ static void lookup_after(uv_work_t *w, int status)
     if (j->rc == -ENOENT) {
         api_text_error(&r, 404, "catch-up: this stream has no archive\n");
         job_done(j);
+    } else if (j->rc == -EAGAIN) { /* the archive's start-up scan is not done */
+        http_response_header(res, "Retry-After", "5");
+        api_text_error(&r, 503, "catch-up: the archive is still being scanned; retry\n");
+        job_done(j);
     } else if (j->rc) {
         j->cu->read_errors++;
         log_warn("catchup", "stream %lld: archive lookup failed (%s)", (long long)j->stream_id,
