@@ -26,6 +26,7 @@
 void api_tick(struct api *api)
 {
     api_vod_watch(api);
+    api_catchup_wake(api);
     access_tick(api->access, uv_hrtime() / 1000000);
     int64_t now = (int64_t)time(NULL);
     if (now - api->last_line_check >= API_LINE_CHECK_SECS) {

@@ -110,6 +110,9 @@ void api_catchup(struct api_req *r, const struct timeshift_range *tr);
 void api_catchup_segment(struct api_req *r, const char *token, const char *seg);
 /* Every ~0.5 s: idle sessions swept, responses of inactive lines cut. */
 void api_catchup_tick(struct api *api, int64_t now);
+/* Every tick (~0.5 s): TS responses following a growing range go on when the
+ * archive's tail moved. */
+void api_catchup_wake(struct api *api);
 struct live_conn_sink;
 void api_catchup_admin_write(struct api *api, struct live_conn_sink *sink, uint64_t now_ms);
 bool api_catchup_admin_kill(struct api *api, uint64_t handle);

@@ -98,9 +98,15 @@ struct job {
     char *rbuf; /* read_work's result, handed to buf by read_after */
     size_t rlen;
     int read_rc;
-    bool working;  /* a thread-pool job runs: freeing waits for it */
-    bool in_list;  /* linked on cu->jobs */
-    bool released; /* the HTTP side is done with it (abort, close) */
+    /* Following a range whose end is not recorded yet (no Range header): the
+     * body has no length and goes on with the segments recorded meanwhile. */
+    bool follow;
+    int64_t next_from;         /* the next lookup: segments from here (ARCHIVE_LOOKUP_AFTER) */
+    int64_t seen_tail;         /* archive_tail_ms() at the last lookup */
+    struct archive_range more; /* the follow-up lookup's result (thread pool) */
+    bool working;              /* a thread-pool job runs: freeing waits for it */
+    bool in_list;              /* linked on cu->jobs */
+    bool released;             /* the HTTP side is done with it (abort, close) */
 };
 
 struct catchup {
@@ -181,6 +187,7 @@ static void job_free(struct job *j)
     if (!j)
         return;
     archive_range_free(&j->ar);
+    archive_range_free(&j->more);
     free(j->pieces);
     free(j->buf);
     free(j->rbuf);
@@ -373,6 +380,8 @@ static int start_read(struct job *j)
     return 0;
 }
 
+static int start_more(struct job *j);
+
 static int job_pull(void *ctx, struct buf *out, size_t budget)
 {
     struct job *j = ctx;
@@ -393,8 +402,15 @@ static int job_pull(void *ctx, struct buf *out, size_t budget)
         j->buf = NULL;
         j->buf_len = j->buf_off = 0;
     }
-    if (!j->buf && j->pos >= j->end)
-        return 0;
+    if (!j->buf && j->pos >= j->end) {
+        if (!j->follow)
+            return 0;
+        /* Everything recorded so far is sent: look again once the archive
+         * has more (api_catchup_tick wakes us when its tail moves). */
+        if (j->working || archive_tail_ms(j->cu->api->archive, j->stream_id) <= j->seen_tail)
+            return -EAGAIN;
+        return start_more(j) ? -EIO : -EAGAIN;
+    }
     if (j->buf)
         return 1;
     /* One read at a time; j's read fields belong to it while it runs. */
@@ -418,6 +434,8 @@ static void job_source_close(void *ctx)
 static int make_pieces(struct job *j, uint64_t *total)
 {
     *total = 0;
+    free(j->pieces);
+    j->npieces = 0;
     j->pieces = calloc(j->ar.n ? j->ar.n : 1, sizeof(*j->pieces));
     if (!j->pieces)
         return -ENOMEM;
@@ -434,6 +452,63 @@ static int make_pieces(struct job *j, uint64_t *total)
                 (struct piece){.fd = fd, .offset = s->offset, .length = s->length};
         }
         *total += s->length;
+    }
+    return 0;
+}
+
+/* Thread pool: the segments recorded after the last one sent. */
+static void more_work(uv_work_t *w)
+{
+    struct job *j = w->data;
+    j->rc = archive_lookup(j->cu->api->archive, j->stream_id, j->next_from, j->to_ms, 0,
+                           ARCHIVE_LOOKUP_AFTER, &j->more);
+}
+
+static void more_after(uv_work_t *w, int status)
+{
+    struct job *j = w->data;
+    j->working = false;
+    if (j->released) {
+        job_free(j);
+        return;
+    }
+    if (status != 0 && j->rc == 0)
+        j->rc = -ECANCELED;
+    uint64_t total = 0;
+    if (j->rc == 0 && j->more.n > 0) {
+        /* Every byte of the previous range was sent: it can go. */
+        archive_range_free(&j->ar);
+        j->ar = j->more;
+        memset(&j->more, 0, sizeof(j->more));
+        if (make_pieces(j, &total) != 0)
+            j->rc = -ENOMEM;
+        j->pos = 0;
+        j->end = total;
+        j->next_from = j->ar.spans[j->ar.n - 1].utc_ms + 1;
+        j->seen_tail = j->ar.tail_ms;
+        if (j->ar.complete || !j->ar.recording)
+            j->follow = false;
+    } else if (j->rc == 0) {
+        j->seen_tail = j->more.tail_ms;
+        if (j->more.complete || !j->more.recording)
+            j->follow = false; /* nothing more will come: the body ends */
+        archive_range_free(&j->more);
+    }
+    if (j->rc && j->rc != -EAGAIN) {
+        j->cu->read_errors++;
+        j->read_rc = j->rc; /* the next pull ends the response */
+    }
+    http_conn_wake(j->conn);
+}
+
+static int start_more(struct job *j)
+{
+    j->working = true;
+    j->rc = 0;
+    j->work.data = j;
+    if (uv_queue_work(j->cu->api->cfg.loop, &j->work, more_work, more_after) != 0) {
+        j->working = false;
+        return -EIO;
     }
     return 0;
 }
@@ -478,11 +553,20 @@ static void answer_ts(struct api_req *r, struct job *j)
     }
     j->pos = start;
     j->end = start + len;
+    /* No Range and the end still ahead of the recording: follow it, without
+     * a length (a byte range needs a fixed resource: that one stays this
+     * snapshot). */
+    if (!j->head && !range && j->ar.recording && !j->ar.complete && j->ar.n) {
+        j->follow = true;
+        j->next_from = j->ar.spans[j->ar.n - 1].utc_ms + 1;
+        j->seen_tail = j->ar.tail_ms;
+        http_response_header(res, "Cache-Control", "no-cache");
+    }
     if (!j->head) /* HEAD: the same source, never pulled, gives the Content-Length */
         j->cu->served[j->kind]++;
     j->bytes_at_start = j->conn ? http_conn_bytes_sent(j->conn) : 0;
     struct http_body_source src = {.pull = job_pull, .close = job_source_close, .ctx = j};
-    http_response_source(res, &src, (long long)len);
+    http_response_source(res, &src, j->follow ? -1 : (long long)len);
 }
 
 /* ---- the playlist -------------------------------------------------------- */
@@ -710,6 +794,17 @@ void api_catchup_segment(struct api_req *r, const char *token, const char *seg)
 }
 
 /* ---- housekeeping, admin, metrics ---------------------------------------- */
+
+void api_catchup_wake(struct api *api)
+{
+    struct catchup *cu = api->catchup;
+    if (!cu || !api->archive)
+        return;
+    for (struct job *j = cu->jobs; j; j = j->next)
+        if (j->follow && !j->working && !j->buf && j->pos >= j->end && j->conn &&
+            archive_tail_ms(api->archive, j->stream_id) > j->seen_tail)
+            http_conn_wake(j->conn);
+}
 
 void api_catchup_tick(struct api *api, int64_t now)
 {

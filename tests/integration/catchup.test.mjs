@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import HLS from 'hls-parser';
 import { cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
 import { get, getJson, request } from './lib/http.mjs';
-import { LAVFI_SMALL } from './lib/live.mjs';
+import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
 
 const execFileP = promisify(execFile);
 const PW = 'Pw.catchup-1';
@@ -191,6 +191,20 @@ describe('catch-up', () => {
     ];
     let i = 0;
     for (const [url, dur] of forms) {
+      if (!dur) {
+        // Open (?utc=): a body without a length that follows the recording;
+        // its first megabyte is enough for the start.
+        const v = await tsViewer(srv.port, url);
+        assert.equal(v.status, 200, url);
+        assert.equal(v.headers['content-type'], 'video/mp2t');
+        assert.equal(v.headers['content-length'], undefined);
+        await pollUntil(() => v.bytes >= 1 << 20 || v.ended, { timeoutMs: 30000 });
+        v.close();
+        const raw = v.buffer();
+        assert.equal(raw[0], 0x47);
+        checkRange(await probeFile(raw.subarray(0, raw.length - (raw.length % 188)), `form${i++}.ts`), S, 0, url);
+        continue;
+      }
       const r = await get(srv.port, url, { timeoutMs: 60000 });
       assert.equal(r.status, 200, `${url}: ${r.text}`);
       assert.equal(r.headers['content-type'], 'video/mp2t');
@@ -249,12 +263,13 @@ describe('catch-up', () => {
   });
 
   it('clamps a start before the archive head', { timeout: 60000 }, async () => {
-    const early = Math.floor(segs[0].utc / 60000) * 60 - 120; // a whole minute form, before the head
-    const r = await get(srv.port, `/timeshift/cu/${PW}/5/${wall(early, false)}/${chan}.m3u8`);
+    // A whole-minute start before the head, whose end (2 min later) is recorded.
+    const early = Math.floor(segs[0].utc / 60000) * 60 - 60;
+    const r = await get(srv.port, `/timeshift/cu/${PW}/2/${wall(early, false)}/${chan}.m3u8`);
     assert.equal(r.status, 200, r.text);
     const list = segsOf(r.text);
     assert.equal(list[0].utc, segs[0].utc, 'starts at the head');
-    const ts = await get(srv.port, `/timeshift/cu/${PW}/5/${wall(early, false)}/${chan}.ts`, { timeoutMs: 60000 });
+    const ts = await get(srv.port, `/timeshift/cu/${PW}/2/${wall(early, false)}/${chan}.ts`, { timeoutMs: 60000 });
     assert.equal(ts.status, 200);
     const p = await probeFile(ts.raw, 'clamp.ts');
     assert.ok(Math.abs(utcOfPts(p.first) - segs[0].utc / 1000) < 1, 'first frame is the head');
@@ -262,6 +277,26 @@ describe('catch-up', () => {
     const none = await get(srv.port, `/timeshift/cu/${PW}/1/${wall(early - 600, false)}/${chan}.ts`);
     assert.equal(none.status, 404);
     assert.match(none.text, /nothing archived/);
+  });
+
+  it('an end past now follows the recording: a TS body without a length that keeps growing', { timeout: 90000 }, async () => {
+    const S = Math.floor(Date.now() / 1000) - 10;
+    const url = `/timeshift/cu/${PW}/10/${wall(S)}/${chan}.ts`;
+    const h = await request(srv.port, 'HEAD', url);
+    assert.equal(h.status, 200);
+    const snapshot = Number(h.headers['content-length']);
+    assert.ok(snapshot > 0);
+    const v = await tsViewer(srv.port, url, { keep: false });
+    assert.equal(v.status, 200);
+    assert.equal(v.headers['content-length'], undefined);
+    // Recorded after the request: at ~30 kB/s, 100 kB more is a few seconds.
+    await pollUntil(() => v.bytes > snapshot + 100000 || v.ended, { timeoutMs: 60000, intervalMs: 200 });
+    assert.equal(v.ended, false, 'still following');
+    v.close();
+    // With a Range it is the fixed snapshot instead.
+    const r = await get(srv.port, url, { headers: { Range: 'bytes=0-' } });
+    assert.equal(r.status, 206);
+    assert.match(r.headers['content-range'], /^bytes 0-\d+\/\d+$/);
   });
 
   it('an end past now is a growing EVENT playlist', { timeout: 90000 }, async () => {
