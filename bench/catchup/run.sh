@@ -9,9 +9,10 @@
 #   bench/catchup/run.sh
 #
 # One archived lavfi channel (small test pattern) records for BENCH_RECORD
-# seconds (40) with BENCH_SEGMENT-second segments (2) in 30 s files (so ranges
+# seconds (80) with BENCH_SEGMENT-second segments (2) in 30 s files (so ranges
 # span files); then BENCH_N (200) sequential requests of each kind, each for a
-# random one-minute range inside the archive, via curl's time_starttransfer.
+# random one-minute range wholly inside the archive (a range still being
+# recorded would be followed, not ended), via curl's time_starttransfer.
 # Prints p50 / p95 / max in ms. Target: p50 < 100 ms for both. Needs build/xtreamd
 # (override with XTREAMD_BIN), ffmpeg, curl, awk.
 set -euo pipefail
@@ -22,12 +23,13 @@ cd "$(dirname "$0")/../.."
 bench_name=bench-catchup
 
 N=${BENCH_N:-200}
-RECORD=${BENCH_RECORD:-40}
+RECORD=${BENCH_RECORD:-80}
 SEGMENT=${BENCH_SEGMENT:-2}
 DEADLINE=${BENCH_DEADLINE:-300}
 USER_=bench
 PASS_=bench.Pw-1
 
+[ "$RECORD" -ge 70 ] || die "BENCH_RECORD must be >= 70 (one-minute ranges inside the archive)"
 need_xtreamd
 need_tools ffmpeg curl awk timeout
 bench_start xtreamd-bench-catchup
@@ -60,7 +62,7 @@ log "archive: ${span}s recorded; $N requests of each kind"
 ttfb() {
   local ext=$1 i s
   for ((i = 0; i < N; i++)); do
-    s=$((head_ms / 1000 + RANDOM % (span > 2 ? span - 2 : 1)))
+    s=$((head_ms / 1000 + 1 + RANDOM % (span - 62)))
     curl -s -o /dev/null -w '%{time_starttransfer}\n' \
       "$base/timeshift/$USER_/$PASS_/1/$s/$id.$ext" | awk '{printf "%.3f\n", $1 * 1000}'
   done
