@@ -666,19 +666,20 @@ static void lookup_after(uv_work_t *w, int status)
     http_response_resume(res); /* j was freed, or lives on as the body source */
 }
 
-/* Defers the response and queues the lookup; the job is freed on every path. */
+/* Queues the lookup and defers the response (the after-callback always runs
+ * later, from the loop); the job is freed on every path. */
 static void job_start(struct api_req *r, struct job *j)
 {
     j->working = true;
     j->work.data = j;
-    http_response_defer(r->res, job_abort, j);
     if (uv_queue_work(r->api->cfg.loop, &j->work, lookup_work, lookup_after) != 0) {
         j->working = false;
         api_text_error(r, 500, "cannot queue the archive lookup\n");
         job_release(j);
         job_free(j);
-        http_response_resume(r->res);
+        return;
     }
+    http_response_defer(r->res, job_abort, j);
 }
 
 static struct job *job_new(struct api_req *r, struct catchup *cu, enum job_kind kind,
