@@ -26,11 +26,13 @@
 void api_tick(struct api *api)
 {
     api_vod_watch(api);
+    api_catchup_wake(api);
     access_tick(api->access, uv_hrtime() / 1000000);
     int64_t now = (int64_t)time(NULL);
     if (now - api->last_line_check >= API_LINE_CHECK_SECS) {
         api->last_line_check = now;
         api_vod_check_lines(api, now);
+        api_catchup_tick(api, now);
     }
 }
 
@@ -92,6 +94,7 @@ void api_free(struct api *api)
     api_set_library_roots(api, NULL, 0);
     vod_relay_free(api->relay); /* its jobs' done callbacks use the registry */
     api_vod_free_all(api);
+    api_catchup_free(api);
     conn_registry_free(api->conns);
     free(api->public_url);
     free(api);
@@ -127,14 +130,30 @@ void api_set_library_roots(struct api *api, char **roots, size_t n)
     api->nroots = roots ? n : 0;
 }
 
+/* The admin connections list and kill: VOD responses, then catch-up ones. */
+static void admin_write(void *ctx, struct live_conn_sink *sink, uint64_t now_ms)
+{
+    api_vod_admin_write(ctx, sink, now_ms);
+    api_catchup_admin_write(ctx, sink, now_ms);
+}
+
+static bool admin_kill(void *ctx, uint64_t handle)
+{
+    return api_vod_admin_kill(ctx, handle) || api_catchup_admin_kill(ctx, handle);
+}
+
 void api_set_live(struct api *api, struct live *live)
 {
     api->live = live;
     if (live) {
-        struct live_admin_hooks hooks = {
-            .write = api_vod_admin_write, .kill = api_vod_admin_kill, .ctx = api};
+        struct live_admin_hooks hooks = {.write = admin_write, .kill = admin_kill, .ctx = api};
         live_set_admin_hooks(live, &hooks);
     }
+}
+
+void api_set_archive(struct api *api, struct archive *archive)
+{
+    api->archive = archive;
 }
 
 struct conn_registry *api_conn_registry(struct api *api)
@@ -627,8 +646,10 @@ static void route_streaming_php(struct api_req *r, const char *script)
         const char *type = http_request_param(r->req, "type");
         api_stream(r, type && strcmp(type, "series") == 0 ? "series" : "movie", stream);
     } else {
-        snprintf(id_ext, sizeof(id_ext), "%.40s.ts", stream);
-        api_stream(r, "timeshift", id_ext);
+        const char *ext = http_request_param(r->req, "extension");
+        snprintf(id_ext, sizeof(id_ext), "%.40s.%.16s", stream, ext && *ext ? ext : "ts");
+        api_timeshift(r, id_ext, http_request_param(r->req, "start"),
+                      http_request_param(r->req, "duration"));
     }
 }
 
@@ -843,7 +864,34 @@ static void h_timeshift_path(const struct route_match *m, struct http_request *r
     if (!client_begin(&r, m, req, res))
         return;
     creds_from_path(&r, m, 1);
-    api_stream(&r, "timeshift", m->params[4]);
+    api_timeshift(&r, m->params[4], m->params[3], m->params[2]);
+}
+
+/* /timeshifts/U/P/DURATION/ID/START.EXT (XC2's other order). */
+static void h_timeshifts_path(const struct route_match *m, struct http_request *req,
+                              struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    creds_from_path(&r, m, 1);
+    const char *start_ext = m->params[4];
+    const char *dot = strrchr(start_ext, '.');
+    char start[64], id_ext[64];
+    snprintf(start, sizeof(start), "%.*s", dot ? (int)(dot - start_ext) : 63, start_ext);
+    snprintf(id_ext, sizeof(id_ext), "%.24s.%.8s", m->params[3], dot ? dot + 1 : "ts");
+    api_timeshift(&r, id_ext, start, m->params[2]);
+}
+
+/* /catchup/TOKEN/UTC_MS.ts: a segment of a catch-up HLS playlist. */
+static void h_catchup_segment(const struct route_match *m, struct http_request *req,
+                              struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    http_response_log_target(res, "/catchup/***/segment");
+    api_catchup_segment(&r, m->params[0], m->params[1]);
 }
 
 /* /streaming/clients_live.php, clients_movie.php, timeshift.php; ext = the script. */
@@ -903,6 +951,7 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     if (api->live)
         live_metrics(api->live, b);
     api_vod_metrics(api, b);
+    api_catchup_metrics(api, b);
     throttle_metrics(api->throttle, b);
     access_metrics(api->access, b);
     promtext_family(b, "xtreamd_admin_refused_total", "counter",
@@ -1022,6 +1071,9 @@ static const struct route client_routes[] = {
      NULL, NULL, NULL, 200, "series"},
     CLIENT("/timeshift/{username}/{password}/{duration}/{start}/{stream}", h_timeshift_path,
            ROUTE_AUTH_LINE, NULL),
+    CLIENT("/timeshifts/{username}/{password}/{duration}/{stream}/{start}", h_timeshifts_path,
+           ROUTE_AUTH_LINE, NULL),
+    CLIENT("/catchup/{token}/{segment}", h_catchup_segment, ROUTE_AUTH_LINE, NULL),
     CLIENT("/streaming/clients_live.php", h_streaming_php, ROUTE_AUTH_LINE, "clients_live.php"),
     CLIENT("/streaming/clients_movie.php", h_streaming_php, ROUTE_AUTH_LINE, "clients_movie.php"),
     CLIENT("/streaming/timeshift.php", h_streaming_php, ROUTE_AUTH_LINE, "timeshift.php"),

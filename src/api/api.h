@@ -79,6 +79,10 @@ void api_tick(struct api *api);
 struct live;
 struct conn_registry;
 void api_set_live(struct api *api, struct live *live);
+/* The TV archive the catch-up URLs serve from (archive/archive.h), borrowed;
+ * NULL (the default): every catch-up request answers 404. */
+struct archive;
+void api_set_archive(struct api *api, struct archive *archive);
 struct conn_registry *api_conn_registry(struct api *api);
 /* The client group of the route table (http/router.h): every client-facing
  * URL form (player_api.php, panel_api.php, get.php, xmltv.php and their path

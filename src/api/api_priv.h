@@ -29,6 +29,8 @@ struct api {
     struct conn_registry *conns; /* every delivering response (see auth/connections.h) */
     struct vod_conn *vod_conns;  /* VOD file responses in flight (api/vod.c) */
     struct live *live;           /* the live engine (stream/live.h), borrowed */
+    struct archive *archive;     /* the TV archive (archive/archive.h), borrowed; NULL = none */
+    struct catchup *catchup;     /* catch-up responses and sessions (api/catchup.c) */
     struct vod_relay *relay;     /* remote VOD relay (vod/relay.h), NULL = redirect */
     uint64_t vod_started[2];     /* /metrics: VOD responses started [file, relay] */
     uint64_t vod_bytes_done[2];  /* /metrics: bytes of ended responses [file, relay] */
@@ -95,8 +97,28 @@ void api_player(struct api_req *r, const char *action);
 void api_panel(struct api_req *r);
 void api_playlist(struct api_req *r, const char *type);
 void api_xmltv(struct api_req *r, bool gzip);
-/* kind: "live", "movie", "series", "timeshift"; id_ext like "123.ts". */
+/* kind: "live", "movie", "series"; id_ext like "123.ts". A live URL with
+ * ?utc= is a catch-up request (api_catchup). */
 void api_stream(struct api_req *r, const char *kind, const char *id_ext);
+
+/* Catch-up (api/catchup.c). The path and query forms: authenticates, parses
+ * (400 naming the field), checks the stream like a live one, then serves. */
+void api_timeshift(struct api_req *r, const char *id_ext, const char *start, const char *minutes);
+struct timeshift_range;
+/* After those checks: the range as TS or HLS (404 without an archive). */
+void api_catchup(struct api_req *r, const struct timeshift_range *tr);
+/* GET /catchup/TOKEN/UTC_MS.ts: a segment of a catch-up HLS session. */
+void api_catchup_segment(struct api_req *r, const char *token, const char *seg);
+/* Every ~0.5 s: idle sessions swept, responses of inactive lines cut. */
+void api_catchup_tick(struct api *api, int64_t now);
+/* Every tick (~0.5 s): TS responses following a growing range go on when the
+ * archive's tail moved. */
+void api_catchup_wake(struct api *api);
+struct live_conn_sink;
+void api_catchup_admin_write(struct api *api, struct live_conn_sink *sink, uint64_t now_ms);
+bool api_catchup_admin_kill(struct api *api, uint64_t handle);
+void api_catchup_metrics(struct api *api, struct buf *out);
+void api_catchup_free(struct api *api);
 
 /* VOD delivery (api/vod.c), after api_stream's checks passed: kind "movie" or
  * "series" (an episode id). */

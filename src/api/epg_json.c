@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive/archive.h"
 #include "catalog/guide.h"
 
 void api_base64(struct buf *out, const char *s, size_t n)
@@ -73,9 +74,16 @@ static void key_lang(struct jsonw *w, const char *lang)
     jsonw_strn(w, lang, n >= 2 ? 2 : 0);
 }
 
+/* What the archive holds of a stream, Unix seconds: [head, tail); known =
+ * false without an archive module (then the days alone decide). */
+struct window {
+    bool known;
+    int64_t head, tail;
+};
+
 static void write_row(struct jsonw *w, const struct cat_programme *row, int64_t source_id,
                       const char *channel, enum api_epg_kind kind, const struct cat_stream *s,
-                      int64_t now)
+                      int64_t now, const struct window *win)
 {
     jsonw_obj_begin(w);
     key_int_str(w, "id", row->id);
@@ -103,8 +111,12 @@ static void write_row(struct jsonw *w, const struct cat_programme *row, int64_t 
     if (kind == API_EPG_TABLE) {
         jsonw_key(w, "now_playing");
         jsonw_int(w, row->start <= now && now < row->stop);
+        /* Ended within the archive's days (xtream-api.md §3.10) and, where
+         * the archive tells, some of it is recorded: no catch-up button
+         * for programmes from before the recording began. */
         bool archive = s->archive_days > 0 && row->stop <= now &&
-                       row->stop >= now - (int64_t)s->archive_days * 86400;
+                       row->stop >= now - (int64_t)s->archive_days * 86400 &&
+                       (!win->known || (row->stop > win->head && row->start < win->tail));
         jsonw_key(w, "has_archive");
         jsonw_int(w, archive);
     }
@@ -136,6 +148,16 @@ static void write_listing(struct api_req *r, struct jsonw *w, struct cat_view *v
         return;
     }
     int64_t now = r->now;
+    struct window win = {0};
+    struct archive_stream_info ai;
+    if (kind == API_EPG_TABLE && r->api->archive) {
+        win.known = true;
+        if (s->archive_days > 0 && archive_stream_info(r->api->archive, s->id, &ai) == 0 &&
+            ai.head_ms) {
+            win.head = ai.head_ms / 1000;
+            win.tail = (ai.tail_ms + 999) / 1000;
+        }
+    }
     /* The same selection the SQL reader made: start in [from, +inf), stop
      * after min_stop, by start, at most limit rows. */
     size_t i = 0, limit = EPG_JSON_MAX_ROWS;
@@ -153,7 +175,7 @@ static void write_listing(struct api_req *r, struct jsonw *w, struct cat_view *v
     for (size_t n = 0; i < g->count && n < limit; i++) {
         if (g->progs[i].stop <= min_stop)
             continue;
-        write_row(w, &g->progs[i], g->source_id, s->epg_channel_id, kind, s, now);
+        write_row(w, &g->progs[i], g->source_id, s->epg_channel_id, kind, s, now, &win);
         n++;
     }
     jsonw_arr_end(w);

@@ -296,10 +296,10 @@ static void write_live_streams(struct api_req *r, struct jsonw *w, struct cat_vi
         key_int_str(w, "added", s->added);
         key_category(w, s->category_id);
         key_str(w, "custom_sid", s->custom_sid);
-        /* Catch-up arrives with the archive module; until then nothing is recorded. */
-        key_int(w, "tv_archive", 0);
+        /* Catch-up (xtream-api.md §3.4): numbers, NPM compares tv_archive === 1. */
+        key_int(w, "tv_archive", s->archive_days > 0);
         key_str(w, "direct_source", s->direct_source);
-        key_int(w, "tv_archive_duration", 0);
+        key_int(w, "tv_archive_duration", s->archive_days);
         key_str(w, "thumbnail", "");
         jsonw_obj_end(w);
     }
@@ -804,9 +804,9 @@ static void write_available_channels(struct api_req *r, struct jsonw *w, struct 
         key_str(w, "live", "1");
         key_str(w, "container_extension", NULL);
         key_str(w, "custom_sid", s->custom_sid);
-        key_int(w, "tv_archive", 0);
+        key_int(w, "tv_archive", s->archive_days > 0);
         key_str(w, "direct_source", s->direct_source);
-        key_int(w, "tv_archive_duration", 0);
+        key_int(w, "tv_archive_duration", s->archive_days);
         jsonw_obj_end(w);
     }
     jsonw_obj_end(w);

@@ -46,10 +46,17 @@ static void put_title(struct buf *b, const char *s)
     buf_append(b, run, (size_t)(s - run));
 }
 
+/* archive_days > 0 (live channels with catch-up): the attributes of
+ * xtream-api.md §5.6. timeshift="D" alone makes Kodi append ?utc=&lutc= to the
+ * live URL (answered by api/catchup.c); catchup="xc" makes it build the
+ * /timeshift/ path form. */
 static void put_entry(struct buf *b, const struct m3u_opts *o, const char *tvg_id, const char *name,
-                      const char *logo, const char *group)
+                      const char *logo, const char *group, int archive_days)
 {
     buf_puts(b, "#EXTINF:-1");
+    if (o->plus && archive_days > 0)
+        buf_printf(b, " timeshift=\"%d\" catchup=\"xc\" catchup-days=\"%d\"", archive_days,
+                   archive_days);
     if (o->plus) {
         if (tvg_id) { /* live only: movies and episodes have no guide id */
             buf_puts(b, " tvg-id=\"");
@@ -120,7 +127,7 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
             continue;
         const struct cat_category *cat = catalog_category(c, CAT_LIVE, s->category_id);
         put_entry(b, o, s->epg_channel_id ? s->epg_channel_id : "", s->name, s->logo,
-                  cat ? cat->name : NULL);
+                  cat ? cat->name : NULL, s->archive_days);
         put_url(r, b, "live", s->id, o->output);
     }
     for (size_t i = 0; o->movie && i < c->movie_count; i++) {
@@ -135,7 +142,7 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
         put_entry(
             b, o, NULL, name,
             api_art_url(r, m->poster, m->poster_file, "movie", m->id, "poster", art, sizeof(art)),
-            cat ? cat->name : NULL);
+            cat ? cat->name : NULL, 0);
         put_url(r, b, "movie", m->id, m->container);
     }
     for (size_t i = 0; o->series && i < c->series_count; i++) {
@@ -151,7 +158,7 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
             if (!*logo)
                 logo = api_art_url(r, s->cover, s->cover_file, "series", s->id, "poster", art,
                                    sizeof(art));
-            put_entry(b, o, NULL, name, logo, cat ? cat->name : NULL);
+            put_entry(b, o, NULL, name, logo, cat ? cat->name : NULL, 0);
             put_url(r, b, "series", ep->id, ep->container);
         }
     }

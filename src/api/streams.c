@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api_priv.h"
+#include "api/timeshift.h"
 #include "stream/live.h"
 
 /* "ID.EXT": the extension is what follows the last dot, as in XC's rewrites. */
@@ -71,7 +72,7 @@ void api_stream(struct api_req *r, const char *kind, const char *id_ext)
         api_text_error(r, 500, "out of memory\n");
         return;
     }
-    bool live = strcmp(kind, "live") == 0 || strcmp(kind, "timeshift") == 0;
+    bool live = strcmp(kind, "live") == 0;
     int status = live ? check_live(r, id, ext, v) : check_vod(r, kind, id, v);
     static const char *const reasons[] = {
         [404] = "no such stream\n",
@@ -86,6 +87,21 @@ void api_stream(struct api_req *r, const char *kind, const char *id_ext)
         api_vod_deliver(r, kind, id);
         return;
     }
+    const char *utc = strcmp(kind, "live") == 0 ? http_request_param(r->req, "utc") : NULL;
+    if (utc) {
+        /* ?utc=START[&lutc=NOW] on a live URL: Kodi's "shift" catch-up (§2.2). */
+        struct timeshift_range tr = {.stream_id = id};
+        snprintf(tr.ext, sizeof(tr.ext), "%s", strcmp(ext, "m3u8") == 0 ? "m3u8" : "ts");
+        const char *field;
+        if (timeshift_parse_utc(utc, http_request_param(r->req, "lutc"), &tr, &field) != 0) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "bad %s: expected Unix seconds\n", field);
+            api_text_error(r, 400, msg);
+            return;
+        }
+        api_catchup(r, &tr);
+        return;
+    }
     if (r->api->live && strcmp(kind, "live") == 0) {
         const struct cat_stream *s = catalog_stream(r->cat, id);
         if (strcmp(ext, "m3u8") == 0)
@@ -95,8 +111,43 @@ void api_stream(struct api_req *r, const char *kind, const char *id_ext)
         return;
     }
     http_response_header(r->res, "Retry-After", "30");
-    api_text_error(r, 503,
-                   strcmp(kind, "timeshift") == 0
-                       ? "catch-up is not available on this server yet\n"
-                       : "streaming is not available on this server yet\n");
+    api_text_error(r, 503, "streaming is not available on this server yet\n");
+}
+
+void api_timeshift(struct api_req *r, const char *id_ext, const char *start, const char *minutes)
+{
+    if (!api_authorize_text(r))
+        return;
+    struct timeshift_range tr;
+    const char *field;
+    if (timeshift_parse(id_ext, start, minutes, &tr, &field) != 0) {
+        static const struct {
+            const char *field, *msg;
+        } why[] = {
+            {"stream", "bad stream: expected ID.ts or ID.m3u8\n"},
+            {"start", "bad start: expected YYYY-MM-DD:HH-MM (UTC, the server's time zone), "
+                      "YYYY-MM-DD:HH-MM-SS, YYYYMMDD-HH, ISO 8601 or Unix seconds\n"},
+            {"duration", "bad duration: expected whole minutes, 1 to 1440\n"},
+        };
+        for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++)
+            if (strcmp(field, why[i].field) == 0)
+                api_text_error(r, 400, why[i].msg);
+        return;
+    }
+    struct cat_view *v = catalog_view(r->cat, r->line);
+    if (!v) {
+        api_text_error(r, 500, "out of memory\n");
+        return;
+    }
+    int status = check_live(r, tr.stream_id, tr.ext, v);
+    static const char *const reasons[] = {
+        [404] = "no such stream\n",
+        [405] = "this output format is not allowed for the line\n",
+        [406] = "stream is not in the line's bouquets\n",
+    };
+    if (status) {
+        api_text_error(r, status, reasons[status]);
+        return;
+    }
+    api_catchup(r, &tr);
 }

@@ -733,6 +733,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (arc)
         log_error("serve", "the TV archive cannot start (%s): nothing is recorded", strerror(-arc));
     live_set_archive(s.live, s.archive);
+    api_set_archive(s.api, s.archive); /* catch-up URLs read it (api/catchup.c) */
     live_set_catalog(s.live, first);
     catalog_unref(first);
 

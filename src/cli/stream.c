@@ -243,10 +243,14 @@ static int stream_list(int argc, char **argv, bool show)
             cli_print_cell(dom_obj_str(res, s, "name"), 30);
             printf(" ");
             cli_print_cell(category_of(s, cats, ncats), 18);
-            printf(" %-9s %zu source%s%s\n",
+            long long days = dom_obj_int(res, s, "tv_archive_days");
+            printf(" %-9s %zu source%s%s",
                    dom_obj_int(res, s, "always_on") ? "always-on" : "on-demand", s->nsources,
                    s->nsources == 1 ? "" : "s",
                    dom_obj_int(res, s, "enabled") ? "" : " (disabled)");
+            if (days > 0)
+                printf(" catch-up %lld day%s", days, days == 1 ? "" : "s");
+            printf("\n");
             if (show)
                 for (size_t k = 0; k < s->nsources; k++)
                     printf("  source %zu: %s\n", k + 1, s->sources[k]);

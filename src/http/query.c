@@ -479,9 +479,9 @@ int http_query_redact(struct buf *out, const char *q)
  * (docs/api.md): the password is hidden, the username kept. */
 static bool credential_prefix(const char *s)
 {
-    static const char *const prefixes[] = {"player_api", "playlist",     "epg",
-                                           "live",       "created_live", "radio_streams",
-                                           "movie",      "series",       "timeshift"};
+    static const char *const prefixes[] = {"player_api",   "playlist",      "epg",   "live",
+                                           "created_live", "radio_streams", "movie", "series",
+                                           "timeshift",    "timeshifts"};
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
         if (strcmp(s, prefixes[i]) == 0)
             return true;

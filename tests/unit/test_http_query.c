@@ -265,6 +265,8 @@ static void test_path_redact(void **state)
     expect_path("/series/U/PW/9.mkv", "/series/U/***/9.mkv");
     expect_path("/timeshift/U/PW/60/2024-01-01:10-00/1.ts",
                 "/timeshift/U/***/60/2024-01-01:10-00/1.ts");
+    expect_path("/timeshifts/U/PW/60/1/2024-01-01:10-00.ts",
+                "/timeshifts/U/***/60/1/2024-01-01:10-00.ts");
     expect_path("/player_api/U/PW", "/player_api/***/***");
     expect_path("/player_api/U/PW/a/b", "/player_api/U/***/a/b");
     expect_path("/playlist/U/PW/m3u_plus", "/playlist/U/***/m3u_plus");
