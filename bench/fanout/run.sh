@@ -137,7 +137,7 @@ seg=$(grep -v '^#' "$shm/playlist.m3u8" | tail -1)
 curl -s --max-time 10 -o "$shm/segment.ts" "$base$seg"
 chmod 644 "$shm"/*
 seg_bytes=$(stat -c %s "$shm/segment.ts")
-nginx_conf 1 "$shm" 'video/mp2t ts; application/vnd.apple.mpegurl m3u8;'
+nginx_conf "$xt_loops" "$shm" 'video/mp2t ts; application/vnd.apple.mpegurl m3u8;'
 nginx_start /segment.ts
 curl -s "$base$seg" | cmp -s - "$shm/segment.ts" || die "the segment changed between fetches"
 
