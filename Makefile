@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls
+.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls bench-memory
 
 all: build
 
@@ -74,6 +74,9 @@ bench-admin: build
 
 bench-tls: build
 	@bench/tls/run.sh
+
+bench-memory: build
+	@bench/memory/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz dist
