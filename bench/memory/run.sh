@@ -11,7 +11,8 @@
 # line changes no longer rebuild the content part), waits until the server has published the
 # snapshot that follows, and fetches get_live_streams again. VmRSS (/proc/PID/status) is read
 # before the first rename (idle), after the first rebuild and after the last; the target is
-# RSS after the last rebuild within 10% of RSS after the first.
+# RSS after the last rebuild within 10% of RSS after the first. Also prints how long the
+# malloc_trim after each freed snapshot took (the server's catalog debug log).
 #
 # Builds nothing. Needs build/xtreamd (override with XTREAMD_BIN), curl, awk. Everything runs
 # on 127.0.0.1 in a temp dir and is stopped on exit. Tunables (env): BENCH_SIZES
@@ -67,6 +68,8 @@ for size in $SIZES; do
   "$BIN" line add "$USER_" "$PASS_" --data "$data" >/dev/null
   timeout 600 "$BIN" import m3u --data "$data" "$work/live.m3u" >/dev/null
   xtreamd_start --public-url http://127.0.0.1:8080
+  # The catalog tag's debug lines time each malloc_trim (on the loop thread).
+  "$BIN" log level catalog debug --data "$data" >/dev/null || log "cannot set the catalog log level"
   fetch_list
   idle=$(rss_kib)
   id=$("$BIN" stream list --json --data "$data" 2>/dev/null | grep -o '"id": *[0-9]*' | head -1 | sed 's/.*: *//' || true)
@@ -86,6 +89,8 @@ for size in $SIZES; do
   line=$(printf '%6d entries: RSS idle %d MiB, after 1 rebuild %d MiB, after %d rebuilds %d MiB (%+.1f%%, target <= %d%%: %s; %d s)' \
     "$size" $((idle / 1024)) $((first / 1024)) "$REBUILDS" $((last / 1024)) "$pct" "$TARGET_PCT" \
     "$(verdict "$pct" '<=' "$TARGET_PCT")" "$secs")
+  trims=$(sed -n 's/.*malloc_trim took \([0-9.]*\) ms.*/\1/p' "$work/xtreamd.log" | tr '\n' ' ')
+  [ -z "$trims" ] || line+=$(printf '; malloc_trim median %s ms, max %s ms' "$(median <<<"$trims")" "$(maxof <<<"$trims")")
   log "$line"
   summary+=("$line")
   xtreamd_stop
