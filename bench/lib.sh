@@ -248,7 +248,8 @@ wrk_run() {
     prev=$a
   done
   if [ -z "$want" ]; then
-    want=$(curl -s -o /dev/null -w '%{size_download}' --max-time "$t" "${hdrs[@]}" "$url") ||
+    # -k: bench/tls serves a self-signed certificate (loopback only)
+    want=$(curl -sk -o /dev/null -w '%{size_download}' --max-time "$t" "${hdrs[@]}" "$url") ||
       die "cannot fetch $url for its body length"
   fi
   [ "$want" = any ] && want=-1
