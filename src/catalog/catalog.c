@@ -103,8 +103,9 @@ static void catalog_free(struct catalog *c)
      * views) spread over the heaps of the loop and of the builder threads;
      * glibc returns a heap's free pages to the kernel only from its top, so
      * without this each rebuild left holes behind and RSS grew with every
-     * rebuild (bench/memory). Trimming every arena after a snapshot dies costs
-     * a few ms per rebuild and returns their free pages whole. */
+     * rebuild (bench/memory). Trimming every arena after a snapshot dies
+     * returns their free pages whole; it costs a few ms per rebuild (median
+     * 4-5 ms, max ~20 ms at 20,000 channels on a loaded 2-core machine). */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     malloc_trim(0);
