@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls bench-archive
+.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls bench-archive bench-memory
 
 all: build
 
@@ -77,6 +77,9 @@ bench-tls: build
 
 bench-archive:
 	@bench/archive/run.sh
+
+bench-memory: build
+	@bench/memory/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz dist

@@ -56,7 +56,17 @@
 #   nginx_stop
 #   wrk_run TIMEOUT URL [WRK ARG…]  `wrk WRK_ARG… --latency URL` via run_bg; output appended
 #                                   to $work/wrk.log; sets RES="req_per_sec p99_ms"; dies on
-#                                   failure, non-2xx responses or no figures
+#                                   failure, non-2xx responses, socket errors (connect, read,
+#                                   write, timeout) or no figures, and when any response's body
+#                                   length differs from the one expected: WRK_BYTES if set (a
+#                                   number, or "any" for a body that legitimately changes, such
+#                                   as a live playlist), else what one curl request with the
+#                                   same -H headers receives. The check is a wrk Lua response
+#                                   hook (bench/wrk-bodylen.lua): it costs the client the same
+#                                   for both servers of a comparison
+#   xt_loops                        how many I/O loops xtreamd serves with: the nginx
+#                                   references use as many workers (XTREAMD_LOOPS; 1 today:
+#                                   xtreamd has one loop)
 #   build_loadgen SRC               gcc -O2 SRC into $work/loadgen
 #   field LINE KEY                  the value of KEY in a "k=v k=v" line
 #   median, maxof                   of the numbers on stdin (space or newline separated)
@@ -79,6 +89,10 @@ bg_pid=
 side_pid=
 dog_pid=
 bench_dirs=()
+# xtreamd serves every connection from one libuv loop today; a reference nginx gets as many
+# workers as xtreamd has loops, so that a ratio compares equal parallelism. When xtreamd gains
+# more loops, set XTREAMD_LOOPS (and pass the matching serve option) rather than editing scripts.
+xt_loops=${XTREAMD_LOOPS:-1}
 
 log() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
 die() { log "$@"; exit 1; }
@@ -227,16 +241,33 @@ nginx_stop() {
 
 # ---------------------------------------------------------------- load
 wrk_run() {
-  local t=$1 url=$2 out=$work/wrk.out
+  local t=$1 url=$2 out=$work/wrk.out want=${WRK_BYTES:-} a prev= hdrs=()
   shift 2
-  run_bg -o "$out" timeout "$t" wrk "$@" --latency "$url" || { cat "$out" >&2; die "wrk failed on $url"; }
+  for a in "$@"; do # the request headers, to fetch the expected body like wrk does
+    [ "$prev" = -H ] && hdrs+=(-H "$a")
+    prev=$a
+  done
+  if [ -z "$want" ]; then
+    # -k: bench/tls serves a self-signed certificate (loopback only)
+    want=$(curl -sk -o /dev/null -w '%{size_download}' --max-time "$t" "${hdrs[@]}" "$url") ||
+      die "cannot fetch $url for its body length"
+  fi
+  [ "$want" = any ] && want=-1
+  run_bg -o "$out" env WRK_BODY_BYTES="$want" timeout "$t" wrk -s bench/wrk-bodylen.lua "$@" --latency "$url" ||
+    { cat "$out" >&2; die "wrk failed on $url"; }
   { echo "== $url"; cat "$out"; } >>"$work/wrk.log"
   RES=$(awk '
     /^Requests\/sec:/ { rps = $2 }
     /^ +99%/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
                ms = (u == "us") ? v / 1000 : (u == "ms") ? v : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v; p99 = ms }
     /Non-2xx or 3xx responses/ { bad = $NF }
+    /Socket errors:/ { gsub(/,/, ""); if ($4 + $6 + $8 + $10 > 0) sock = $0 }
+    /^Body length mismatches:/ { if ($4 > 0) len = $0 }
+    /^Body length checked:/ { checked = 1 }
     END { if (bad) { print "non-2xx responses: " bad > "/dev/stderr"; exit 1 }
+          if (sock) { print "wrk:" sock > "/dev/stderr"; exit 1 }
+          if (len) { print "wrk: " len > "/dev/stderr"; exit 1 }
+          if (!checked) { print "wrk: no body length report (bench/wrk-bodylen.lua)" > "/dev/stderr"; exit 1 }
           if (rps == "") exit 1
           printf "%s %.3f\n", rps, p99 }' "$out") || { cat "$out" >&2; die "bad wrk result for $url"; }
 }

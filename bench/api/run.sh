@@ -99,7 +99,7 @@ gunzip -c "$work/www/live.json.gz" | cmp -s - "$work/www/live.json" ||
   die "live.gz: the gzip body does not gunzip to the identity body"
 
 # ---------------------------------------------------------------- nginx
-nginx_conf 1 "$work/www" 'application/json json; application/octet-stream m3u;' '' \
+nginx_conf "$xt_loops" "$work/www" 'application/json json; application/octet-stream m3u;' '' \
   'location = /live.json { gzip_static on; gzip_vary on; }'
 nginx_start /live.json
 

@@ -7,6 +7,8 @@
  *   loadgen HOST PORT PATH N WARMUP_S MEASURE_S [RAMP_PER_10MS]
  *
  * Output (one line, key=value): conns ok failed ttfb_p50_ms ttfb_p99_ms
+ * (ok: connections that received body bytes; failed: every other one, a
+ * connection that never received a byte included: ok + failed = conns)
  * ttfb_max_ms rate_min_kbps rate_p1_kbps rate_p50_kbps rate_max_kbps
  * rate_kbps_list=... is written to stderr for the script (one value a line).
  * Built by bench/fanout/run.sh with gcc -O2. Linux only.
@@ -215,7 +217,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         if (c[i].body)
             ttfb[nt++] = (c[i].t_first - c[i].t_start) * 1000.0;
-        if (c[i].state == ST_BODY) {
+        /* ok: a connection that received body bytes. One that never did
+         * (still connecting, no header, or a header and no byte) is a failure:
+         * before, it was counted as neither. */
+        if (c[i].state != ST_DEAD && (c[i].state != ST_BODY || !c[i].body))
+            failed++;
+        if (c[i].state == ST_BODY && c[i].body) {
             rate[nr] = (double)(c[i].body - c[i].at_mark) * 8.0 / 1000.0 / window;
             fprintf(stderr, "%.1f\n", rate[nr]);
             nr++;

@@ -4,6 +4,16 @@
 # playlist and on a segment, against nginx serving the same segment bytes
 # from tmpfs). Prints the figures and PASS/MISS against issue 3's targets.
 #
+# Same-run TS reference (issue 11): at every level the same load generator also
+# reads the same bytes from nginx (sendfile, the source file three times over,
+# limit_rate at the source's bitrate, worker_processes = xtreamd's loops,
+# bench/lib.sh xt_loops), and the script prints nginx's CPU and the ratio of
+# viewers per core. Memory: the baseline is taken once the channel's ring is full
+# (ring-seconds after the start, FANOUT_RING_SECONDS, 30 as the server's default),
+# and the per-viewer cost is the least-squares slope of RSS over the levels (KiB
+# per viewer), not (RSS - baseline) / N, which falls as 1/N while the ring fills.
+# A viewer that never received a byte counts as failed.
+#
 #   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF
 #   cmake --build build
 #   bench/fanout/run.sh
@@ -15,7 +25,7 @@
 # built here with gcc -O2. Everything runs on 127.0.0.1 in temp dirs and is
 # stopped on exit. Tunables (env): FANOUT_LEVELS ("100 500 1000 2000"),
 # FANOUT_WARMUP (3 s), FANOUT_MEASURE (10 s), FANOUT_DURATION (wrk, 8s),
-# FANOUT_DEADLINE (290 s).
+# FANOUT_RING_SECONDS (30: passed as --live ring-seconds), FANOUT_DEADLINE (400 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,7 +37,8 @@ LEVELS=${FANOUT_LEVELS:-"100 500 1000 2000"}
 WARMUP=${FANOUT_WARMUP:-3}
 MEASURE=${FANOUT_MEASURE:-10}
 DURATION=${FANOUT_DURATION:-8s}
-DEADLINE=${FANOUT_DEADLINE:-290}
+RING_S=${FANOUT_RING_SECONDS:-30}
+DEADLINE=${FANOUT_DEADLINE:-400}
 USER_=fan
 PASS_=fan.Pw-1
 
@@ -62,7 +73,7 @@ data=$work/data
 "$BIN" line add "$USER_" "$PASS_" --data "$data" --max-connections 0 >/dev/null
 chan=$("$BIN" stream add Fanout --source "$src" --data "$data")
 cold=$("$BIN" stream add Cold --source "$work/cold.ts" --data "$data")
-xtreamd_start --channel-idle 600 --live hls-segment=4
+xtreamd_start --channel-idle 600 --live hls-segment=4 --live ring-seconds="$RING_S"
 base=http://127.0.0.1:$xt_port
 ts_path=/live/$USER_/$PASS_/$chan.ts
 
@@ -71,7 +82,7 @@ ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$xt_pid/stat"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$xt_pid/status"; }
 hz=$(getconf CLK_TCK)
 # The admin routes want the per-run token of serve.json.
-admin() { curl -s -H "Authorization: Bearer $(sed -n 's/.*"token":"\([0-9a-f]*\)".*/\1/p' "$data/serve.json")" "$base/api/admin/channels/$1"; }
+admin() { curl -s -H "Authorization: Bearer $(sed -n 's/.*"token":"\([0-9a-f]*\)".*/\1/p' "$data/serve.json")" "$base/api/v1/streams/$1/state"; }
 jfield() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p"; }
 
 # Start the channel with one short viewer, then let it settle.
@@ -81,30 +92,62 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 admin "$chan" | grep -q '"state":"running"' || { tail -20 "$work/xtreamd.log" >&2; die "channel did not start"; }
-sleep 3
+# The ring holds ring-seconds of the channel: RSS grows until it is full, so the
+# baseline is taken after that (before, it was taken 3 s in and the growth of the
+# ring was charged to the viewers).
+log "channel running; waiting ${RING_S}+3 s for its ring to fill"
+sleep $((RING_S + 3))
 rss_base=$(rss_kb)
-log "channel running; server RSS ${rss_base} KiB with no viewers"
+log "server RSS ${rss_base} KiB with no viewers, ring full"
 
-# ---------------------------------------------------------------- TS fan-out
-declare -A cpu rate_min rate_p50 rate_max okc failedc ttfb50 ttfb99 memper within
-printf '\n%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %11s\n' viewers ok failed "min_kbps" "p50_kbps" \
-  "max_kbps" "in_5%" "cpu_cores" "ttfb_p50" "ttfb_p99" "KiB/viewer"
-for n in $LEVELS; do
-  ramp=50
-  ramp_s=$(awk -v n="$n" -v r="$ramp" 'BEGIN { printf "%.2f", n / r * 0.01 + 0.2 }')
-  "$work/loadgen" 127.0.0.1 "$xt_port" "$ts_path" "$n" "$WARMUP" "$MEASURE" "$ramp" \
+# ---------------------------------------------------------------- nginx (TS reference and HLS)
+# The TS reference: the source three times over (a 20 s file would end inside a level),
+# limited to the source's bitrate, sendfile; the HLS files join it in $shm later.
+cat "$src" "$src" "$src" >"$shm/ref.ts"
+chmod 644 "$shm/ref.ts"
+nginx_conf "$xt_loops" "$shm" 'video/mp2t ts; application/vnd.apple.mpegurl m3u8;' '' \
+  "location = /ref.ts { limit_rate $((src_kbps * 1000 / 8)); }"
+nginx_start /ref.ts -r 0-0
+# nginx's CPU ticks: its workers' (the master only accepts nothing and sleeps).
+ng_ticks() {
+  local p t=0
+  for p in $(ps -o pid= --ppid "$ng_pid") "$ng_pid"; do
+    t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$t"
+}
+# level PORT PATH N TICKS_FN: one load generator run; sets LG (its output line), LG_CPU
+# (cores the TICKS_FN process used during the window), LG_WITHIN (viewers within 5% of the
+# source rate) and LG_RSS (xtreamd's RSS at the end of the window).
+level() {
+  local ramp=50 ramp_s c0 c1 t0 t1
+  ramp_s=$(awk -v n="$3" -v r="$ramp" 'BEGIN { printf "%.2f", n / r * 0.01 + 0.2 }')
+  "$work/loadgen" 127.0.0.1 "$1" "$2" "$3" "$WARMUP" "$MEASURE" "$ramp" \
     >"$work/lg.out" 2>"$work/lg.rates" &
   bg_pid=$!
   sleep "$(awk -v a="$ramp_s" -v w="$WARMUP" 'BEGIN { print a + w }')"
-  c0=$(ticks)
+  c0=$($4)
   t0=$(date +%s.%N)
   sleep "$(awk -v m="$MEASURE" 'BEGIN { print m - 0.5 }')"
-  c1=$(ticks)
+  c1=$($4)
   t1=$(date +%s.%N)
-  rss=$(rss_kb)
+  LG_RSS=$(rss_kb)
   wait "$bg_pid" || die "loadgen failed"
   bg_pid=
-  out=$(cat "$work/lg.out")
+  LG=$(cat "$work/lg.out")
+  LG_WITHIN=$(awk -v s="$src_kbps" '$1 >= s * 0.95 && $1 <= s * 1.05 { k++ } END { print k + 0 }' "$work/lg.rates")
+  LG_CPU=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+    'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
+  sleep 1 # let the server see the hang-ups
+}
+
+# ---------------------------------------------------------------- TS fan-out
+declare -A cpu rate_min rate_p50 rate_max okc failedc ttfb50 ttfb99 rssl within ng_cpu ng_within ng_failed
+printf '\n%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %9s | %9s %6s %9s %7s %10s\n' viewers ok failed "min_kbps" "p50_kbps" \
+  "max_kbps" "in_5%" "cpu_cores" "ttfb_p50" "ttfb_p99" "RSS_KiB" "ng_cores" ng_bad "ng_in_5%" ng_p50 "vpc_ratio"
+for n in $LEVELS; do
+  level "$xt_port" "$ts_path" "$n" ticks
+  out=$LG
   okc[$n]=$(field "$out" ok)
   failedc[$n]=$(field "$out" failed)
   rate_min[$n]=$(field "$out" rate_min_kbps)
@@ -112,15 +155,30 @@ for n in $LEVELS; do
   rate_max[$n]=$(field "$out" rate_max_kbps)
   ttfb50[$n]=$(field "$out" ttfb_p50_ms)
   ttfb99[$n]=$(field "$out" ttfb_p99_ms)
-  within[$n]=$(awk -v s="$src_kbps" '$1 >= s * 0.95 && $1 <= s * 1.05 { k++ } END { print k + 0 }' "$work/lg.rates")
-  cpu[$n]=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
-    'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
-  memper[$n]=$(awk -v r="$rss" -v b="$rss_base" -v n="$n" 'BEGIN { printf "%.1f", (r - b) / n }')
-  printf '%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %11s\n' "$n" "${okc[$n]}" "${failedc[$n]}" \
+  within[$n]=$LG_WITHIN
+  cpu[$n]=$LG_CPU
+  rssl[$n]=$LG_RSS
+  level "$ng_port" /ref.ts "$n" ng_ticks
+  ng_cpu[$n]=$LG_CPU
+  ng_within[$n]=$LG_WITHIN
+  ng_failed[$n]=$(field "$LG" failed)
+  ng_p50=$(field "$LG" rate_p50_kbps)
+  # viewers per core, xtreamd / nginx: nginx's cores over xtreamd's for the same viewers
+  vpc=$(awk -v x="${cpu[$n]}" -v g="${ng_cpu[$n]}" 'BEGIN { if (x > 0 && g > 0) printf "%.2f", g / x; else print "n/a" }')
+  printf '%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %9s | %9s %6s %9s %7s %10s\n' "$n" "${okc[$n]}" "${failedc[$n]}" \
     "${rate_min[$n]}" "${rate_p50[$n]}" "${rate_max[$n]}" "${within[$n]}" "${cpu[$n]}" \
-    "${ttfb50[$n]}" "${ttfb99[$n]}" "${memper[$n]}"
-  sleep 1 # let the server see the hang-ups
+    "${ttfb50[$n]}" "${ttfb99[$n]}" "${rssl[$n]}" "${ng_cpu[$n]}" "${ng_failed[$n]}" "${ng_within[$n]}" "$ng_p50" "$vpc"
 done
+# Memory per viewer: the least-squares slope of RSS over the levels (the baseline, 0 viewers
+# with the ring full, is one point).
+pts="0 $rss_base"
+for n in $LEVELS; do pts+=" $n ${rssl[$n]}"; done
+slope=$(tr ' ' '\n' <<<"$pts" | paste - - | awk '{ n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2 }
+  END { d = n * sxx - sx * sx; if (d > 0) printf "%.2f", (n * sxy - sx * sy) / d; else print 0 }')
+printf 'memory: RSS %s KiB with no viewers (ring full); slope %s KiB per viewer (least squares over the levels)\n' \
+  "$rss_base" "$slope"
+printf 'vpc_ratio: viewers per core of xtreamd / nginx (sendfile, limit_rate %s kbit/s, %s worker(s); xtreamd loops: %s)\n' \
+  "$src_kbps" "$xt_loops" "$xt_loops"
 in_kbps=$(admin "$chan" | jfield input_kbps)
 printf 'source file %s kbit/s; ingest measured by the server %s kbit/s\n' "$src_kbps" "$in_kbps"
 
@@ -137,8 +195,6 @@ seg=$(grep -v '^#' "$shm/playlist.m3u8" | tail -1)
 curl -s --max-time 10 -o "$shm/segment.ts" "$base$seg"
 chmod 644 "$shm"/*
 seg_bytes=$(stat -c %s "$shm/segment.ts")
-nginx_conf 1 "$shm" 'video/mp2t ts; application/vnd.apple.mpegurl m3u8;'
-nginx_start /segment.ts
 curl -s "$base$seg" | cmp -s - "$shm/segment.ts" || die "the segment changed between fetches"
 
 # hls_wrk URL: sets RPS to wrk's requests/s, rounded.
@@ -148,9 +204,10 @@ hls_wrk() {
 }
 hls_wrk "$base$seg"; xs=$RPS
 hls_wrk "http://127.0.0.1:$ng_port/segment.ts"; ns=$RPS
-hls_wrk "$base$pl_path"; xp=$RPS
+# The live playlist changes as segments roll: its length is not checked.
+WRK_BYTES=any hls_wrk "$base$pl_path"; xp=$RPS
 hls_wrk "http://127.0.0.1:$ng_port/playlist.m3u8"; np=$RPS
-printf '\nHLS (wrk -t2 -c20 -d%s)        xtreamd req/s   nginx req/s\n' "$DURATION"
+printf '\nHLS (wrk -t2 -c20 -d%s; nginx %s worker(s))  xtreamd req/s   nginx req/s\n' "$DURATION" "$xt_loops"
 printf 'segment (%s bytes)  %14s %13s\n' "$seg_bytes" "$xs" "$ns"
 printf 'playlist                   %14s %13s\n' "$xp" "$np"
 
@@ -161,13 +218,19 @@ if has 1000; then
   printf '%s  1,000 viewers at full rate on under one core (%s cores, %s/1000 within 5%%)\n' \
     "$(pass_if awk -v c="${cpu[1000]}" -v w="${within[1000]}" 'BEGIN { exit !(c < 1.0 && w == 1000) }')" \
     "${cpu[1000]}" "${within[1000]}"
-  printf '%s  memory growth < 64 KiB per viewer at 1,000 (%s KiB)\n' "$(verdict "${memper[1000]}" '<' 64)" "${memper[1000]}"
+  printf '%s  TS viewers per core >= 0.7x nginx'"'"'s at 1,000 (%s vs %s cores)\n' \
+    "$(pass_if awk -v x="${cpu[1000]}" -v g="${ng_cpu[1000]}" 'BEGIN { exit !(x > 0 && g / x >= 0.7) }')" "${cpu[1000]}" "${ng_cpu[1000]}"
 fi
 for n in $LEVELS; do
   printf '%s  every viewer within 5%% of %s kbit/s at %s viewers (%s of %s; min %s, max %s)\n' \
     "$(pass_if [ "${within[$n]}" = "$n" ])" "$src_kbps" "$n" "${within[$n]}" "$n" "${rate_min[$n]}" "${rate_max[$n]}"
 done
 first=${LEVELS%% *}
+printf '%s  memory slope < 64 KiB per viewer (%s KiB)\n' "$(verdict "$slope" '<' 64)" "$slope"
+for n in $LEVELS; do
+  printf '%s  no failed viewer at %s (xtreamd %s, nginx %s; a viewer that never received a byte is failed)\n' \
+    "$(pass_if [ "${failedc[$n]}" = 0 ])" "$n" "${failedc[$n]}" "${ng_failed[$n]}"
+done
 printf '%s  TTFB of a running channel p50 < 50 ms (%s ms at %s viewers)\n' \
   "$(verdict "${ttfb50[$first]}" '<' 50)" "${ttfb50[$first]}" "$first"
 printf '%s  cold on-demand start from a local source < 1.5 s (%s ms)\n' \

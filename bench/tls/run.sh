@@ -2,7 +2,7 @@
 # bench/tls: HTTPS throughput of xtreamd against nginx in the same run, with the
 # same certificate (one self-signed P-256 key made here), the same protocols
 # (TLS 1.2 + 1.3) and the same cipher lists (read from src/http/tls.h), one
-# nginx worker like xtreamd's one loop:
+# nginx worker per xtreamd loop (bench/lib.sh xt_loops; one today):
 #   - catalogue: get_live_streams of BENCH_LIVE channels (xtreamd's cached
 #     response) against nginx serving the very same bytes as a static file,
 #     wrk over HTTPS (keep-alive), requests/s;
@@ -125,7 +125,7 @@ vod_path="/movie/$USER_/$PASS_/$id.ts"
 
 # ---------------------------------------------------------------- nginx
 free_port ng_tls || die "no free port for nginx's TLS listener"
-nginx_conf 1 "$work/www" 'application/json json; video/mp2t ts;' \
+nginx_conf "$xt_loops" "$work/www" 'application/json json; video/mp2t ts;' \
   "ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers $CIPHERS12; ssl_conf_command Ciphersuites $SUITES13; ssl_prefer_server_ciphers off; ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key;" \
   "listen 127.0.0.1:$ng_tls ssl;"
 nginx_start /live.json
@@ -221,7 +221,7 @@ rv=$(awk -v a="$xvm" -v b="$nvm" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')
 mb() { awk -v r="$1" -v m="$RANGE_MIB" 'BEGIN { printf "%.1f", r * m * 1.048576 }'; }
 per() { awk -v c="$1" -v i="$cpu_idle" -v n="$VIEWERS" 'BEGIN { printf "%.2f", (c - i) / n * 1000 }'; }
 echo
-echo "xtreamd HTTPS benchmark ($cx; xtreamd: ${tls_path#tls: }); wrk -t$THREADS -d$DURATION, $ROUNDS rounds (median), nginx worker_processes 1"
+echo "xtreamd HTTPS benchmark ($cx; xtreamd: ${tls_path#tls: }); wrk -t$THREADS -d$DURATION, $ROUNDS rounds (median), nginx worker_processes $xt_loops (xtreamd loops: $xt_loops)"
 printf '%-34s %12s %12s %7s  %s\n' test xtreamd nginx ratio '>=0.9x'
 printf '%-34s %12.1f %12.1f %7s  %s\n' "catalogue get_live_streams req/s" "$xcm" "$ncm" "$rc" "$(verdict "$rc" '>=' 0.9)"
 printf '%-34s %12s %12s %7s  %s\n' "VOD ${RANGE_MIB} MiB ranges MB/s (c=$VOD_CONNS)" "$(mb "$xvm")" "$(mb "$nvm")" "$rv" "$(verdict "$rv" '>=' 0.9)"

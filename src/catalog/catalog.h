@@ -217,6 +217,9 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
 const struct cat_guide *catalog_guide(const struct catalog *c);
 struct catalog *catalog_ref(struct catalog *c);
 void catalog_unref(struct catalog *c);
+/* Allocator settings that let freed snapshots go back to the kernel (RSS stays
+ * flat over rebuilds); serve calls it once, before the first snapshot. */
+void catalog_memory_setup(void);
 
 const struct cat_line *catalog_line(const struct catalog *c, const char *username);
 const struct cat_line *catalog_line_by_id(const struct catalog *c, int64_t id);

@@ -694,6 +694,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     struct catalog *first;
     char **roots = NULL;
     size_t nroots = 0;
+    catalog_memory_setup();
     if (catalog_load(s.db, ++s.version, &first)) {
         fprintf(stderr, "xtreamd serve: cannot load the catalogue from %s\n", data);
         goto out;
