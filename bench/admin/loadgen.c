@@ -13,7 +13,9 @@
  *   MODE write PREFIX ID alternately a create as above and a PATCH /api/v1/lines/ID
  *
  * Stops after COUNT requests (0: no limit) or SECONDS (0: no limit), whichever
- * comes first. Prints one line of key=value figures on stdout:
+ * comes first. LOADGEN_RATE=R (environment) paces the requests of all
+ * connections together to R per second on a fixed schedule (request n is not
+ * sent before start + n/R); unset or 0: as fast as the answers come. Prints one line of key=value figures on stdout:
  *   requests ok bad secs rps p50_ms p95_ms p99_ms max_ms first_bad
  * ok counts 2xx answers; bad counts the others and connection failures
  * (first_bad: the first such status, 0 for a connection failure, - for none).
@@ -184,6 +186,21 @@ static void note_bad(int status)
     atomic_fetch_add(&n_bad, 1);
 }
 
+static double rate; /* LOADGEN_RATE: requests per second, 0 = unpaced */
+
+/* Waits for request n's slot on the fixed schedule. */
+static void pace(long long n)
+{
+    if (rate <= 0)
+        return;
+    double due = t_start + (double)n / rate, wait = due - now_s();
+    if (wait <= 0)
+        return;
+    struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
 static void *run(void *p)
 {
     struct worker *w = p;
@@ -200,6 +217,9 @@ static void *run(void *p)
             usleep(10000);
             continue;
         }
+        pace(n);
+        if (seconds > 0 && now_s() - t_start >= seconds)
+            break;
         int len = build(n, req, sizeof(req));
         double t0 = now_s();
         int status = send_all(fd, req, (size_t)len) ? read_response(fd, buf, sizeof(buf)) : -1;
@@ -252,6 +272,8 @@ int main(int argc, char **argv)
                 "usage: loadgen HOST PORT TOKEN CONNS COUNT SECONDS get|create|write ARG [ID]\n");
         return 2;
     }
+    const char *r = getenv("LOADGEN_RATE");
+    rate = r ? strtod(r, NULL) : 0;
     host = argv[1];
     port = (int)strtol(argv[2], NULL, 10);
     token = argv[3];
