@@ -58,21 +58,6 @@ int tx_ladder_validate(const struct tx_ladder *l, struct tx_error *e)
     return 0;
 }
 
-static const char *fmt(struct tx_argv *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static const char *fmt(struct tx_argv *a, const char *f, ...)
-{
-    size_t room = sizeof(a->scratch) - a->used;
-    va_list ap;
-    va_start(ap, f);
-    int n = vsnprintf(a->scratch + a->used, room, f, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= room)
-        return NULL;
-    const char *s = a->scratch + a->used;
-    a->used += (size_t)n + 1;
-    return s;
-}
-
 int tx_ladder_render(const struct tx_ladder *l, unsigned hw_available, struct tx_argv *a)
 {
     if (tx_ladder_validate(l, NULL) < 0)
@@ -121,7 +106,7 @@ int tx_ladder_render(const struct tx_ladder *l, unsigned hw_available, struct tx
         a->post[a->npost++] = s_;                                                                  \
     } while (0)
     POST("-filter_complex");
-    POST(fmt(a, "%s", graph));
+    POST(tx_argv_fmt(a, "%s", graph));
     for (int i = 0; i < l->n; i++) {
         rung_profile(l, i, &p);
         /* the rung's own options, minus its video chain and maps (from
@@ -132,14 +117,14 @@ int tx_ladder_render(const struct tx_ladder *l, unsigned hw_available, struct tx
         while (k < one.npost && strcmp(one.post[k], "-c:v") != 0)
             k++;
         POST("-map");
-        POST(fmt(a, "[v%d]", i));
+        POST(tx_argv_fmt(a, "[v%d]", i));
         POST("-map");
         POST("0:a?");
         for (; k < one.npost; k++)
-            POST(fmt(a, "%s", one.post[k]));
+            POST(tx_argv_fmt(a, "%s", one.post[k]));
         POST("-f");
         POST("mpegts");
-        POST(fmt(a, "pipe:%d", i == 0 ? 1 : 2 + i));
+        POST(tx_argv_fmt(a, "pipe:%d", i == 0 ? 1 : 2 + i));
     }
 #undef POST
     return 0;

@@ -350,8 +350,7 @@ const char *tx_encoder(const char *video_codec, enum tx_hw hw)
     }
 }
 
-static const char *fmt(struct tx_argv *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
-static const char *fmt(struct tx_argv *a, const char *f, ...)
+const char *tx_argv_fmt(struct tx_argv *a, const char *f, ...)
 {
     size_t room = sizeof(a->scratch) - a->used;
     va_list ap;
@@ -451,9 +450,9 @@ int tx_render(const struct tx_profile *p, unsigned hw_available, struct tx_argv 
             POST("-i");
             POST(p->logo);
             POST("-filter_complex");
-            POST(fmt(a,
-                     "[0:v]%s[base];[1:v]format=rgba[logo];[base][logo]overlay=%s:shortest=1,%s[v]",
-                     cl ? chain : "null", at[p->logo_position], tail));
+            POST(tx_argv_fmt(
+                a, "[0:v]%s[base];[1:v]format=rgba[logo];[base][logo]overlay=%s:shortest=1,%s[v]",
+                cl ? chain : "null", at[p->logo_position], tail));
             POST("-map");
             POST("[v]");
         } else {
@@ -461,7 +460,7 @@ int tx_render(const struct tx_profile *p, unsigned hw_available, struct tx_argv 
             POST("-map");
             POST("0:v?");
             POST("-vf");
-            POST(fmt(a, "%s", chain));
+            POST(tx_argv_fmt(a, "%s", chain));
         }
 #undef CHAIN
         POST("-map");
@@ -477,12 +476,12 @@ int tx_render(const struct tx_profile *p, unsigned hw_available, struct tx_argv 
         }
         if (p->fps) {
             POST("-g");
-            POST(fmt(a, "%d", p->gop_seconds * p->fps));
+            POST(tx_argv_fmt(a, "%d", p->gop_seconds * p->fps));
         }
         /* Keyframes on the clock, whatever the source's frame rate: segment
          * and chunk boundaries line up across restarts and renditions. */
         POST("-force_key_frames");
-        POST(fmt(a, "expr:gte(t,n_forced*%d)", p->gop_seconds));
+        POST(tx_argv_fmt(a, "expr:gte(t,n_forced*%d)", p->gop_seconds));
         if (x264) {
             POST("-sc_threshold");
             POST("0");
@@ -494,34 +493,34 @@ int tx_render(const struct tx_profile *p, unsigned hw_available, struct tx_argv 
             POST(p->rc == TX_RC_CBR ? "cbr" : "vbr");
         }
         POST("-b:v");
-        POST(fmt(a, "%dk", p->bitrate_kbps));
+        POST(tx_argv_fmt(a, "%dk", p->bitrate_kbps));
         if (p->rc == TX_RC_CBR) {
             int buf = p->bufsize_kbps ? p->bufsize_kbps : p->bitrate_kbps;
             POST("-minrate");
-            POST(fmt(a, "%dk", p->bitrate_kbps));
+            POST(tx_argv_fmt(a, "%dk", p->bitrate_kbps));
             POST("-maxrate");
-            POST(fmt(a, "%dk", p->bitrate_kbps));
+            POST(tx_argv_fmt(a, "%dk", p->bitrate_kbps));
             POST("-bufsize");
-            POST(fmt(a, "%dk", buf));
+            POST(tx_argv_fmt(a, "%dk", buf));
         } else if (p->maxrate_kbps) {
             int buf = p->bufsize_kbps ? p->bufsize_kbps : 2 * p->maxrate_kbps;
             POST("-maxrate");
-            POST(fmt(a, "%dk", p->maxrate_kbps));
+            POST(tx_argv_fmt(a, "%dk", p->maxrate_kbps));
             POST("-bufsize");
-            POST(fmt(a, "%dk", buf));
+            POST(tx_argv_fmt(a, "%dk", buf));
         }
     }
     POST("-c:a");
     POST(p->audio_codec);
     if (strcmp(p->audio_codec, "copy") != 0) {
         POST("-b:a");
-        POST(fmt(a, "%dk", p->audio_bitrate_kbps ? p->audio_bitrate_kbps : 128));
+        POST(tx_argv_fmt(a, "%dk", p->audio_bitrate_kbps ? p->audio_bitrate_kbps : 128));
         if (p->audio_channels) {
             POST("-ac");
-            POST(fmt(a, "%d", p->audio_channels));
+            POST(tx_argv_fmt(a, "%d", p->audio_channels));
         }
     }
     for (int i = 0; i < ntok; i++)
-        POST(fmt(a, "%s", tok[i]));
+        POST(tx_argv_fmt(a, "%s", tok[i]));
     return 0;
 }

@@ -116,6 +116,11 @@ struct tx_argv {
     size_t used;
 };
 
+/* A formatted string kept in a's scratch (for argv values); NULL when the
+ * scratch is full. */
+const char *tx_argv_fmt(struct tx_argv *a, const char *f, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Renders p for the backends available (bit (1 << TX_HW_x) set; software is
  * always available). A hardware backend that is not available renders the
  * software encoder instead (out->hw = TX_HW_NONE): the caller reports the
