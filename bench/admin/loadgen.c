@@ -15,11 +15,10 @@
  * Stops after COUNT requests (0: no limit) or SECONDS (0: no limit), whichever
  * comes first. LOADGEN_RATE=R (environment) paces the requests of all
  * connections together to R per second on a fixed schedule (request n is not
- * sent before start + n/R); unset or 0: as fast as the answers come. Prints one line of key=value figures on stdout:
- *   requests ok bad secs rps p50_ms p95_ms p99_ms max_ms first_bad
- * ok counts 2xx answers; bad counts the others and connection failures
- * (first_bad: the first such status, 0 for a connection failure, - for none).
- * Exit 0, or 2 on bad arguments/setup.
+ * sent before start + n/R); unset or 0: as fast as the answers come. Prints one line of key=value
+ * figures on stdout: requests ok bad secs rps p50_ms p95_ms p99_ms max_ms first_bad ok counts 2xx
+ * answers; bad counts the others and connection failures (first_bad: the first such status, 0 for a
+ * connection failure, - for none). Exit 0, or 2 on bad arguments/setup.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

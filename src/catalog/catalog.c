@@ -255,8 +255,6 @@ void catalog_set_content(struct catalog *c, struct cat_content *ct)
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
         c->categories[k] = ct->categories[k];
         c->category_count[k] = ct->category_count[k];
-        p->by_id[k] = ct->by_id[k];
-        p->category_by_id[k] = ct->category_by_id[k];
     }
     c->streams = ct->streams;
     c->stream_count = ct->stream_count;
@@ -264,10 +262,6 @@ void catalog_set_content(struct catalog *c, struct cat_content *ct)
     c->movie_count = ct->movie_count;
     c->series = ct->series;
     c->series_count = ct->series_count;
-    p->bouquets = ct->bouquets;
-    p->bouquet_count = ct->bouquet_count;
-    p->episodes_by_id = ct->episodes_by_id;
-    p->episode_total = ct->episode_total;
 }
 
 int cat_line_block_new(struct cat_line_block **out)
@@ -482,25 +476,26 @@ static const struct cat_id_index *find_id(const struct cat_id_index *ix, size_t 
 const struct cat_category *catalog_category(const struct catalog *c, enum cat_kind kind, int64_t id)
 {
     const struct cat_id_index *f =
-        find_id(c->priv->category_by_id[kind], c->category_count[kind], id);
+        find_id(c->priv->content->category_by_id[kind], c->category_count[kind], id);
     return f ? &c->categories[kind][f->index] : NULL;
 }
 
 const struct cat_stream *catalog_stream(const struct catalog *c, int64_t id)
 {
-    const struct cat_id_index *f = find_id(c->priv->by_id[CAT_LIVE], c->stream_count, id);
+    const struct cat_id_index *f = find_id(c->priv->content->by_id[CAT_LIVE], c->stream_count, id);
     return f ? &c->streams[f->index] : NULL;
 }
 
 const struct cat_movie *catalog_movie(const struct catalog *c, int64_t id)
 {
-    const struct cat_id_index *f = find_id(c->priv->by_id[CAT_MOVIE], c->movie_count, id);
+    const struct cat_id_index *f = find_id(c->priv->content->by_id[CAT_MOVIE], c->movie_count, id);
     return f ? &c->movies[f->index] : NULL;
 }
 
 const struct cat_series *catalog_series(const struct catalog *c, int64_t id)
 {
-    const struct cat_id_index *f = find_id(c->priv->by_id[CAT_SERIES], c->series_count, id);
+    const struct cat_id_index *f =
+        find_id(c->priv->content->by_id[CAT_SERIES], c->series_count, id);
     return f ? &c->series[f->index] : NULL;
 }
 
@@ -509,7 +504,7 @@ const struct cat_episode *catalog_episode(const struct catalog *c, int64_t id,
 {
     struct cat_episode_index key = {id, 0, 0};
     const struct cat_episode_index *f =
-        bsearch(&key, c->priv->episodes_by_id, c->priv->episode_total,
+        bsearch(&key, c->priv->content->episodes_by_id, c->priv->content->episode_total,
                 sizeof(struct cat_episode_index), cmp_episode_index);
     if (!f)
         return NULL;
@@ -530,7 +525,7 @@ static inline bool bit_get(const uint8_t *bits, size_t i)
     return bits[i >> 3] & (1u << (i & 7));
 }
 
-static const struct cat_bouquet *find_bouquet(const struct catalog_priv *p, int64_t id)
+static const struct cat_bouquet *find_bouquet(const struct cat_content *p, int64_t id)
 {
     for (size_t i = 0; i < p->bouquet_count; i++)
         if (p->bouquets[i].id == id)
@@ -548,7 +543,7 @@ static int64_t item_category(const struct catalog *c, enum cat_kind k, size_t i)
 static void view_add_bouquet(struct cat_view *v, const struct catalog *c,
                              const struct cat_bouquet *b)
 {
-    const struct catalog_priv *p = c->priv;
+    const struct cat_content *p = c->priv->content;
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
         for (size_t j = 0; j < b->item_count[k]; j++) {
             const struct cat_id_index *f = find_id(p->by_id[k], kind_count(c, k), b->items[k][j]);
@@ -571,7 +566,7 @@ static void view_add_bouquet(struct cat_view *v, const struct catalog *c,
 /* A category is visible when the bouquets name it or when it holds a visible item. */
 static void view_mark_item_categories(struct cat_view *v, const struct catalog *c)
 {
-    const struct catalog_priv *p = c->priv;
+    const struct cat_content *p = c->priv->content;
     for (int k = 0; k < CAT_KIND_COUNT; k++)
         for (size_t i = 0; i < kind_count(c, k); i++) {
             if (!bit_get(v->kind_items[k], i))
@@ -585,7 +580,7 @@ static void view_mark_item_categories(struct cat_view *v, const struct catalog *
 
 static int view_build(struct cat_view *v, const struct catalog *c)
 {
-    const struct catalog_priv *p = c->priv;
+    const struct cat_content *p = c->priv->content;
     bool all = v->key[0] == '\0';
     const char *s;
     for (s = v->key; !all && *s;) {

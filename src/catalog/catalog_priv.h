@@ -123,16 +123,10 @@ const struct cat_line *cat_line_block_find_id(const struct cat_line_block *b, in
 void catalog_set_lines(struct catalog *c, struct cat_lines *ls);
 
 struct catalog_priv {
-    struct arena arena;                 /* access tables, devices */
-    struct cat_lines *lines;            /* maybe shared (see above) */
-    struct cat_content *content;        /* the rest, maybe shared (see above) */
-    const struct cat_bouquet *bouquets; /* = content's (borrowed) */
-    size_t bouquet_count;
-    const struct cat_id_index *by_id[CAT_KIND_COUNT]; /* = content's (borrowed) */
-    const struct cat_id_index *category_by_id[CAT_KIND_COUNT];
-    const struct cat_episode_index *episodes_by_id;
-    size_t episode_total;
-    struct cat_view *views; /* singly linked, built lazily */
+    struct arena arena;          /* access tables, devices */
+    struct cat_lines *lines;     /* maybe shared (see above) */
+    struct cat_content *content; /* the rest, maybe shared (see above) */
+    struct cat_view *views;      /* singly linked, built lazily */
     /* The response cache (views' and snapshot-wide entries together): hash
      * buckets on the full key, an LRU list, and its bounds (0 = default). */
     struct cat_cache_entry **cache_buckets;

@@ -181,8 +181,8 @@ static void load_categories(struct loader *l)
             return;
         sqlite3_bind_text(st, 1, kind_names[k], -1, SQLITE_STATIC);
         enum cat_kind kind = (enum cat_kind)k;
-        l->c->categories[k] = load_rows(l, st, sizeof(struct cat_category), 64, category_row, &kind,
-                                        &l->c->category_count[k]);
+        l->ct->categories[k] = load_rows(l, st, sizeof(struct cat_category), 64, category_row,
+                                         &kind, &l->ct->category_count[k]);
         sqlite3_finalize(st);
     }
 }
@@ -190,7 +190,7 @@ static void load_categories(struct loader *l)
 /* Every stream's source list (the live engine's ingest order). */
 static void load_stream_sources(struct loader *l)
 {
-    struct catalog *c = l->c;
+    struct cat_content *c = l->ct;
     sqlite3_stmt *st = prepare(l, "SELECT url FROM stream_sources WHERE stream_id = ?1"
                                   " ORDER BY position");
     for (size_t i = 0; st && i < c->stream_count && !l->err; i++) {
@@ -214,7 +214,7 @@ static void load_stream_sources(struct loader *l)
  * profile, shared by the streams that name it. */
 static void load_stream_profiles(struct loader *l)
 {
-    struct catalog *c = l->c;
+    struct cat_content *c = l->ct;
     struct tx_profile *all = NULL;
     size_t n = 0;
     bool any = false;
@@ -268,7 +268,7 @@ static void stream_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx
 
 static void load_streams(struct loader *l)
 {
-    struct catalog *c = l->c;
+    struct cat_content *c = l->ct;
     c->streams = load_table(
         l, "SELECT count(*) FROM streams WHERE enabled = 1",
         "SELECT s.id, s.name, s.category_id, s.stream_type,"
@@ -323,7 +323,7 @@ static void movie_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
 
 static void load_movies(struct loader *l)
 {
-    struct catalog *c = l->c;
+    struct cat_content *c = l->ct;
     c->movies = load_table(
         l, "SELECT count(*) FROM movies WHERE available = 1",
         "SELECT id, title, original_title, year, category_id, container, poster, backdrop,"
@@ -436,7 +436,7 @@ static void series_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx
 
 static void load_series(struct loader *l)
 {
-    struct catalog *c = l->c;
+    struct cat_content *c = l->ct;
     struct series_ctx x;
     x.episodes = prepare(
         l, "SELECT id, season_number, episode_num, title, container, plot, release_date, image,"
@@ -643,11 +643,14 @@ static int64_t *changed_line_ids(struct loader *l, int64_t seq, size_t *n)
     if (!st)
         return NULL;
     sqlite3_bind_int64(st, 1, seq);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         buf_append(&ids, &id, sizeof(id));
     }
     sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && !ids.err)
+        ids.err = -EIO; /* a change missed would keep a stale line */
     if (ids.err) {
         l->err = ids.err;
         buf_free(&ids);
@@ -699,11 +702,14 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
         ch->line = NULL; /* deleted */
         sqlite3_reset(one);
         sqlite3_bind_int64(one, 1, ch->id);
-        if (sqlite3_step(one) == SQLITE_ROW) {
+        int rc = sqlite3_step(one);
+        if (rc == SQLITE_ROW) {
             struct cat_line *ln = alloc_array(l, 1, sizeof(*ln));
             if (ln)
                 line_row(l, one, ln, NULL);
             ch->line = ln;
+        } else if (rc != SQLITE_DONE) {
+            l->err = -EIO; /* not "deleted": an error keeps the previous snapshot */
         }
     }
     sqlite3_finalize(one);
@@ -990,7 +996,6 @@ static int64_t content_epoch(struct loader *l)
  * devices and the settings) into a new cat_content; NULL with l->err set. */
 static struct cat_content *load_content(struct loader *l, int64_t epoch)
 {
-    struct catalog *c = l->c;
     struct cat_content *ct;
     l->err = cat_content_new(&ct);
     if (l->err)
@@ -1000,27 +1005,15 @@ static struct cat_content *load_content(struct loader *l, int64_t epoch)
     l->a = &ct->arena;
     l->hash = HASH_FNV1A_OFFSET;
     l->hash_rows = true;
-    /* The loaders fill c's public arrays (as they always did); they move
-     * into ct below, and catalog_set_content points c at them again. */
     load_categories(l);
     load_streams(l);
     load_movies(l);
     load_series(l);
     load_bouquets(l);
     l->hash_rows = false;
-    for (int k = 0; k < CAT_KIND_COUNT; k++) {
-        ct->categories[k] = c->categories[k];
-        ct->category_count[k] = c->category_count[k];
-    }
-    ct->streams = c->streams;
-    ct->stream_count = c->stream_count;
-    ct->movies = c->movies;
-    ct->movie_count = c->movie_count;
-    ct->series = c->series;
-    ct->series_count = c->series_count;
     ct->hash = l->hash;
     l->ct = NULL;
-    l->a = &c->priv->arena;
+    l->a = &l->c->priv->arena;
     if (!l->err)
         l->err = cat_content_finish(ct);
     if (l->err) {
