@@ -179,5 +179,5 @@ unit=$(dirname "$BIN")/test_access
 if [ -x "$unit" ]; then
   echo
   echo "the check alone (test_access, test_cost):"
-  "$unit" 2>&1 | grep 'access check:' || true
+  "$unit" 2>&1 | grep 'access check' || true
 fi

@@ -426,9 +426,15 @@ static void route_name(const struct api_req *r, char *out, size_t n)
         snprintf(out, n, "/U/P/ID"); /* the short live form starts with the username */
 }
 
+#define ROUTE_MAX 72 /* the route buffer of access_req_of's callers */
+
+/* The request as the access check sees it. The route is named into `route`
+ * only when the check refuses (route_named): an admitted request never
+ * formats it. */
 static void access_req_of(const struct api_req *r, struct access_req *q, char *route, size_t n)
 {
-    route_name(r, route, n);
+    if (n)
+        route[0] = '\0';
     *q = (struct access_req){.ip = r->req->client_ip,
                              .user_agent = http_request_header(r->req, "User-Agent"),
                              .route = route,
@@ -436,10 +442,19 @@ static void access_req_of(const struct api_req *r, struct access_req *q, char *r
                              .now = r->now};
 }
 
+/* q's route filled in (its buffer is the caller's `route` of access_req_of). */
+static void route_named(const struct api_req *r, const struct access_req *q)
+{
+    char *route = (char *)q->route;
+    if (route && !route[0])
+        route_name(r, route, ROUTE_MAX);
+}
+
 /* An access refusal: 403 (with Retry-After for a ban), logged as reason. */
 static void refuse(struct api_req *r, const char *reason, const struct access_req *q, int64_t retry,
                    bool log_it)
 {
+    route_named(r, q);
     if (log_it)
         access_refused(r->api->access, reason, r->line, q, NULL);
     r->status = AUTH_INVALID;
@@ -477,6 +492,7 @@ static bool token_line(struct api_req *r, const struct access_req *q)
     if (rc == URLSIGN_EXPIRED) {
         api_count_signed(r->api, "expired");
         /* genuine (its MAC held): the refusal log names its line */
+        route_named(r, q);
         struct access_req named = *q;
         named.username = c.username;
         const struct cat_line *l = catalog_line(r->cat, c.username);
@@ -516,7 +532,7 @@ static bool play_token_ok(const struct api_req *r)
 void api_authenticate(struct api_req *r)
 {
     uint64_t now_ms = uv_hrtime() / 1000000;
-    char route[72];
+    char route[ROUTE_MAX];
     struct access_req q;
     access_req_of(r, &q, route, sizeof(route));
     int64_t ban_left = 0;
@@ -703,9 +719,10 @@ static bool client_begin(struct api_req *r, const struct route_match *m, struct 
                                          : access_rate(api->access, req->client_ip,
                                                        uv_hrtime() / 1000000, &log_it);
     if (wait_ms) {
-        char retry[24], route[72];
+        char retry[24], route[ROUTE_MAX];
         struct access_req q;
         access_req_of(r, &q, route, sizeof(route));
+        route_named(r, &q);
         if (log_it)
             access_refused(api->access, "RATE_LIMITED", NULL, &q, NULL);
         snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(wait_ms + 999) / 1000);

@@ -58,6 +58,10 @@ static bool key_of(const char *ip, struct ipnet_addr *k)
     return true;
 }
 
+/* ip parsed, through the one-entry cache of struct access (declared below). */
+struct access;
+static int parse_ip(struct access *a, const char *ip, struct ipnet_addr *out);
+
 static void key_text(const struct ipnet_addr *k, char *out, size_t n)
 {
     struct ipnet net = {.addr = *k, .prefix = ipnet_is_v4(k) ? 128 : 64};
@@ -129,6 +133,118 @@ struct flag {
     int64_t at;
 };
 
+/* A user-agent glob compiled once per snapshot. Most are '*' and literal
+ * text only, like *BadBot/ followed by a star: those are matched here
+ * (segments found in order with memmem), the rest by fnmatch(3), which for
+ * these patterns means the same but costs several times more. `key` is one
+ * byte the literal text requires, chosen to be rare in user agents (upper
+ * case, unusual punctuation): an agent without it cannot match, which one
+ * memchr tells, and globs sharing a key (a family of bots) share that memchr
+ * (struct ua_probe) — a typical agent is turned away by every glob without
+ * its text being compared. */
+struct glob {
+    const char *pat;
+    size_t len;
+    bool simple;
+    int key; /* -1: none (no literal byte, or not simple) */
+};
+
+/* How common byte c is in user agents (lower: a better key). */
+static int commonness(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ' ' || c == '/' || c == '.')
+        return 3;
+    if (c == ';' || c == '(' || c == ')' || c == '_' || c == '-' || c == ':' || c == ',')
+        return 2;
+    if (c == 'M' || c == 'A' || c == 'L' || c == 'W' || c == 'K' || c == 'S' || c == 'C' ||
+        c == 'H' || c == 'T' || c == 'U' || c == 'X')
+        return 1; /* Mozilla, AppleWebKit, KHTML, Linux, Safari, X11, U; */
+    return 0;
+}
+
+static void glob_compile(struct glob *g, const char *pat, size_t len)
+{
+    g->pat = pat;
+    g->len = len;
+    g->simple = true;
+    g->key = -1;
+    int best = 4;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)pat[i];
+        if (c == '?' || c == '[' || c == '\\') {
+            g->simple = false;
+            g->key = -1;
+            return;
+        }
+        if (c != '*' && commonness(c) < best) {
+            best = commonness(c);
+            g->key = c;
+        }
+    }
+}
+
+/* The key bytes looked for in one user agent so far. */
+struct ua_probe {
+    uint64_t checked[4], present[4];
+};
+
+/* A '*'-only glob p (plen bytes) against s: the first segment is a prefix,
+ * the last a suffix, those between are found leftmost in order (leftmost is
+ * never worse for the segments after it, so no backtracking is needed). */
+static bool star_match(const char *p, size_t plen, const char *s, size_t slen)
+{
+    const char *star = memchr(p, '*', plen);
+    if (!star)
+        return plen == slen && memcmp(p, s, slen) == 0;
+    size_t head = (size_t)(star - p);
+    if (head > slen || memcmp(p, s, head) != 0)
+        return false;
+    const char *last = p + plen;
+    while (last > star && last[-1] != '*')
+        last--;
+    size_t tail = (size_t)(p + plen - last);
+    if (head + tail > slen || memcmp(last, s + slen - tail, tail) != 0)
+        return false;
+    const char *pos = s + head, *end = s + slen - tail;
+    const char *q = star + 1;
+    while (q < last) {
+        const char *next = memchr(q, '*', (size_t)(last - q));
+        size_t seg = (size_t)(next - q);
+        if (seg) {
+            const char *at = memmem(pos, (size_t)(end - pos), q, seg);
+            if (!at)
+                return false;
+            pos = at + seg;
+        }
+        q = next + 1;
+    }
+    return true;
+}
+
+static bool glob_match(const struct glob *g, const char *ua, size_t ualen, struct ua_probe *pr)
+{
+    if (!g->simple) {
+        char pat[DOM_ACCESS_UA_MAX + 1];
+        if (g->len >= sizeof(pat))
+            return false; /* the domain refuses longer patterns */
+        memcpy(pat, g->pat, g->len);
+        pat[g->len] = '\0';
+        return fnmatch(pat, ua, 0) == 0;
+    }
+    if (g->key >= 0) {
+        unsigned w = (unsigned)g->key >> 6;
+        uint64_t bit = 1ULL << (g->key & 63);
+        if (!(pr->checked[w] & bit)) {
+            pr->checked[w] |= bit;
+            if (memchr(ua, g->key, ualen))
+                pr->present[w] |= bit;
+        }
+        if (!(pr->present[w] & bit))
+            return false;
+    }
+    return star_match(g->pat, g->len, ua, ualen);
+}
+
 /* ---- the writer's batch ---- */
 
 enum op_kind { OP_REFUSAL, OP_BAN, OP_FIRST_IP, OP_FLAG, OP_SEEN, OP_DAILY, OP_DAILY_RESET };
@@ -165,8 +281,15 @@ struct access {
 
     const struct catalog *cat; /* referenced */
     struct ipset deny, trusted;
-    const char **ua_allow, **ua_deny;
+    struct glob *ua_allow, *ua_deny;
     size_t n_ua_allow, n_ua_deny;
+    bool global_rules; /* any ip_deny, UA or country rule in the snapshot */
+
+    /* The last address parsed: one request asks for it up to three times
+     * (rate, global, line), and inet_pton is most of what a check costs. */
+    char last_ip[IPNET_TEXT_MAX];
+    struct ipnet_addr last_addr;
+    bool last_ok;
     uint8_t c_allow[26 * 26], c_deny[26 * 26];
     bool has_c_allow, has_c_deny;
 
@@ -197,6 +320,24 @@ struct access {
     uint64_t write_failures, geoip_errors, forwarded_used;
     uint64_t activity_dropped; /* device-seen / daily-address rows not queued */
 };
+
+static int parse_ip(struct access *a, const char *ip, struct ipnet_addr *out)
+{
+    if (!ip)
+        return -EINVAL;
+    if (a->last_ip[0] && strcmp(a->last_ip, ip) == 0) {
+        *out = a->last_addr;
+        return a->last_ok ? 0 : -EINVAL;
+    }
+    size_t n = strlen(ip);
+    int rc = ipnet_parse_addr(ip, n, out);
+    if (n < sizeof(a->last_ip)) {
+        memcpy(a->last_ip, ip, n + 1);
+        a->last_addr = rc ? (struct ipnet_addr){{0}} : *out;
+        a->last_ok = rc == 0;
+    }
+    return rc;
+}
 
 void access_config_defaults(struct access_config *c)
 {
@@ -537,6 +678,7 @@ static void drop_compiled(struct access *a)
     free(a->ua_deny);
     a->ua_allow = a->ua_deny = NULL;
     a->n_ua_allow = a->n_ua_deny = 0;
+    a->global_rules = false;
     for (size_t i = 0; i < a->n_snap_bans; i++)
         htab_remove(&a->bans, &a->snap_bans[i].node);
     free(a->snap_bans);
@@ -634,8 +776,8 @@ void access_set_catalog(struct access *a, const struct catalog *c)
     size_t n = c->access_rule_count;
     struct ipnet *deny = calloc(n ? n : 1, sizeof(*deny)),
                  *trust = calloc(n ? n : 1, sizeof(*trust));
-    a->ua_allow = calloc(n ? n : 1, sizeof(char *));
-    a->ua_deny = calloc(n ? n : 1, sizeof(char *));
+    a->ua_allow = calloc(n ? n : 1, sizeof(*a->ua_allow));
+    a->ua_deny = calloc(n ? n : 1, sizeof(*a->ua_deny));
     size_t nd = 0, nt = 0;
     if (!deny || !trust || !a->ua_allow || !a->ua_deny) {
         log_error("access", "out of memory compiling %zu access rules", n);
@@ -649,9 +791,9 @@ void access_set_catalog(struct access *a, const struct catalog *c)
                      !ipnet_parse(r->value, strlen(r->value), &net))
                 trust[nt++] = net;
             else if (strcmp(r->kind, "ua_allow") == 0)
-                a->ua_allow[a->n_ua_allow++] = r->value;
+                glob_compile(&a->ua_allow[a->n_ua_allow++], r->value, strlen(r->value));
             else if (strcmp(r->kind, "ua_deny") == 0)
-                a->ua_deny[a->n_ua_deny++] = r->value;
+                glob_compile(&a->ua_deny[a->n_ua_deny++], r->value, strlen(r->value));
             else if (strcmp(r->kind, "country_allow") == 0)
                 set_country(a->c_allow, r->value), a->has_c_allow = true;
             else if (strcmp(r->kind, "country_deny") == 0)
@@ -660,6 +802,7 @@ void access_set_catalog(struct access *a, const struct catalog *c)
         if (ipset_build(&a->deny, deny, nd) || ipset_build(&a->trusted, trust, nt))
             log_error("access", "out of memory compiling address rules");
     }
+    a->global_rules = a->deny.n || a->n_ua_allow || a->n_ua_deny || a->has_c_allow || a->has_c_deny;
     free(deny);
     free(trust);
     a->snap_bans = calloc(c->ban_count ? c->ban_count : 1, sizeof(*a->snap_bans));
@@ -744,9 +887,10 @@ static void lru_front(struct access *a, struct bucket *b)
 uint64_t access_rate(struct access *a, const char *ip, uint64_t now_ms, bool *log_it)
 {
     *log_it = false;
-    struct ipnet_addr k;
-    if (a->cfg.rate == 0 || !key_of(ip, &k))
+    struct ipnet_addr addr, k;
+    if (a->cfg.rate == 0 || parse_ip(a, ip, &addr))
         return 0;
+    ipnet_subscriber(&addr, &k);
     uint64_t h = addr_hash(&k);
     struct bucket *b = NULL;
     for (struct htab_node *n = htab_first(&a->buckets, h); n && !b; n = htab_next(n)) {
@@ -794,27 +938,35 @@ uint64_t access_rate(struct access *a, const char *ip, uint64_t now_ms, bool *lo
     return wait ? wait : 1;
 }
 
-static bool glob_any(const char *const *globs, size_t n, const char *ua)
+static bool glob_any(const struct glob *globs, size_t n, const char *ua, size_t ualen,
+                     struct ua_probe *pr)
 {
     for (size_t i = 0; i < n; i++)
-        if (fnmatch(globs[i], ua, 0) == 0)
+        if (glob_match(&globs[i], ua, ualen, pr))
             return true;
     return false;
 }
 
-/* A '\n' list of globs. */
+bool access_glob_match(const char *pat, const char *ua)
+{
+    struct glob g;
+    glob_compile(&g, pat, strlen(pat));
+    struct ua_probe pr = {{0}, {0}};
+    return glob_match(&g, ua, strlen(ua), &pr);
+}
+
+/* A '\n' list of globs (a line's; compiled as they are walked). */
 static bool glob_list_any(const char *list, const char *ua)
 {
-    char g[DOM_ACCESS_UA_MAX + 1];
+    size_t ualen = strlen(ua);
+    struct ua_probe pr = {{0}, {0}};
     const char *p = list;
     while (*p) {
         size_t n = strcspn(p, "\n");
-        if (n < sizeof(g)) {
-            memcpy(g, p, n);
-            g[n] = '\0';
-            if (fnmatch(g, ua, 0) == 0)
-                return true;
-        }
+        struct glob g;
+        glob_compile(&g, p, n);
+        if (n <= DOM_ACCESS_UA_MAX && glob_match(&g, ua, ualen, &pr))
+            return true;
         p += n;
         if (*p)
             p++;
@@ -867,11 +1019,15 @@ const char *access_check_global(struct access *a, const struct access_req *r, in
                                 bool *log_it)
 {
     *log_it = true;
+    /* Nothing to match (the common case of a server without global rules):
+     * not even the address is parsed. */
+    if (!a->global_rules && a->bans.n == 0)
+        return NULL;
     struct ipnet_addr addr, k;
-    if (ipnet_parse_addr(r->ip, strlen(r->ip), &addr))
+    if (parse_ip(a, r->ip, &addr))
         return NULL; /* not an IP socket (tests on a pipe): nothing to match */
     ipnet_subscriber(&addr, &k);
-    struct ban *b = ban_find(a, &k);
+    struct ban *b = a->bans.n ? ban_find(a, &k) : NULL;
     if (b && b->until > r->now) {
         *retry_secs = b->until - r->now;
         if (r->now - b->last_logged < ACCESS_LOG_QUIET_SECS) {
@@ -884,11 +1040,15 @@ const char *access_check_global(struct access *a, const struct access_req *r, in
     }
     if (a->deny.n && ipset_contains(&a->deny, &addr))
         return "IP_DENIED";
-    const char *ua = r->user_agent ? r->user_agent : "";
-    if (a->n_ua_deny && glob_any(a->ua_deny, a->n_ua_deny, ua))
-        return "UA_BLOCKED";
-    if (a->n_ua_allow && !glob_any(a->ua_allow, a->n_ua_allow, ua))
-        return "UA_BLOCKED";
+    if (a->n_ua_deny || a->n_ua_allow) {
+        const char *ua = r->user_agent ? r->user_agent : "";
+        size_t ualen = strlen(ua);
+        struct ua_probe pr = {{0}, {0}};
+        if (a->n_ua_deny && glob_any(a->ua_deny, a->n_ua_deny, ua, ualen, &pr))
+            return "UA_BLOCKED";
+        if (a->n_ua_allow && !glob_any(a->ua_allow, a->n_ua_allow, ua, ualen, &pr))
+            return "UA_BLOCKED";
+    }
     if (a->geoip && (a->has_c_allow || a->has_c_deny)) {
         char cc[3];
         country_of(a, r->ip, cc);
@@ -1047,18 +1207,23 @@ static bool line_allows(struct access *a, const struct cat_line *l, const struct
 const char *access_check_line(struct access *a, const struct cat_line *l,
                               const struct access_req *r)
 {
-    struct ipnet_addr addr;
-    if (ipnet_parse_addr(r->ip, strlen(r->ip), &addr))
+    bool c_rules = (l->allowed_countries && *l->allowed_countries) ||
+                   (l->denied_countries && *l->denied_countries);
+    bool ua_rules = (l->denied_uas && *l->denied_uas) || (l->allowed_uas && *l->allowed_uas);
+    bool ip_rules = l->allowed_ips && *l->allowed_ips;
+    /* Most lines have no rule of their own: nothing to parse or look up. */
+    if (!ip_rules && !ua_rules && !c_rules && !l->lock_first_ip && l->max_daily_ips <= 0)
         return NULL;
-    if (l->allowed_ips && *l->allowed_ips && !line_allows(a, l, &addr))
+    struct ipnet_addr addr;
+    if (parse_ip(a, r->ip, &addr))
+        return NULL;
+    if (ip_rules && !line_allows(a, l, &addr))
         return "IP_NOT_ALLOWED";
     const char *ua = r->user_agent ? r->user_agent : "";
     if (l->denied_uas && *l->denied_uas && glob_list_any(l->denied_uas, ua))
         return "UA_BLOCKED";
     if (l->allowed_uas && *l->allowed_uas && !glob_list_any(l->allowed_uas, ua))
         return "UA_BLOCKED";
-    bool c_rules = (l->allowed_countries && *l->allowed_countries) ||
-                   (l->denied_countries && *l->denied_countries);
     if (a->geoip && c_rules) {
         char cc[3];
         country_of(a, r->ip, cc);

@@ -106,6 +106,9 @@ void access_line_reset(struct access *a, int64_t line_id, int64_t now);
  * the refusal log's file, never the main database). */
 void access_device_seen(struct access *a, const char *mac, int64_t now);
 bool access_geoip_enabled(const struct access *a);
+/* Whether user agent ua matches glob pat as fnmatch(pat, ua, 0) would say
+ * (the check's own matcher for '*'-only globs; tests compare the two). */
+bool access_glob_match(const char *pat, const char *ua);
 /* Prometheus text. */
 void access_metrics(struct access *a, struct buf *b);
 /* Periodic (the api's tick, ~0.5 s; now_ms monotonic): hands what is queued
