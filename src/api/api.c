@@ -980,7 +980,7 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     for (size_t i = 0; i < 5; i++)
         buf_printf(b, "xtreamd_signed_url_checks_total{result=\"%s\"} %llu\n", signed_results[i],
                    (unsigned long long)api->signed_urls[i]);
-    if (api->cfg.portal)
+    if (api->cfg.portal && api->cfg.portal->metrics)
         api->cfg.portal->metrics(b);
     loop_metrics(api, b);
     cache_metrics(api, b);

@@ -36,7 +36,7 @@ struct api_portal_ops {
     void (*call)(struct api_req *r);                    /* the JSON API */
     void (*page)(struct api_req *r);                    /* the page a box loads */
     void (*play)(struct api_req *r, const char *token); /* a create_link URL */
-    void (*metrics)(struct buf *b);                     /* its /metrics lines */
+    void (*metrics)(struct buf *b);                     /* its /metrics lines (NULL: none) */
 };
 
 struct api_config {

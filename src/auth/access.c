@@ -111,6 +111,13 @@ struct line_nets {
     struct ipset set;
 };
 
+/* A box's last channel (itv set_last_id), by MAC. */
+struct last_channel {
+    struct htab_node node;
+    char mac[18];
+    int64_t stream_id;
+};
+
 /* Token bucket of one IP; LRU list for the bound. */
 struct bucket {
     struct htab_node node;
@@ -247,7 +254,16 @@ static bool glob_match(const struct glob *g, const char *ua, size_t ualen, struc
 
 /* ---- the writer's batch ---- */
 
-enum op_kind { OP_REFUSAL, OP_BAN, OP_FIRST_IP, OP_FLAG, OP_SEEN, OP_DAILY, OP_DAILY_RESET };
+enum op_kind {
+    OP_REFUSAL,
+    OP_BAN,
+    OP_FIRST_IP,
+    OP_FLAG,
+    OP_SEEN, /* from here on: the activity file */
+    OP_DAILY,
+    OP_DAILY_RESET,
+    OP_LAST_CHANNEL
+};
 
 struct op {
     enum op_kind kind;
@@ -302,6 +318,9 @@ struct access {
     struct htab line_nets; /* struct line_nets, dropped with each snapshot */
     struct htab daily;
     size_t n_daily;
+    struct htab last_channels; /* struct last_channel, bounded by max_ips */
+    size_t n_last_channels;
+    uint64_t last_channels_full;
     struct htab buckets;
     struct bucket *lru_head, *lru_tail; /* head = most recent */
     size_t n_buckets;
@@ -438,14 +457,17 @@ static void batch_work(uv_work_t *w)
         case OP_SEEN:
         case OP_DAILY:
         case OP_DAILY_RESET:
+        case OP_LAST_CHANNEL:
             /* the refusal log's file too: a box's watchdog call every
-             * two minutes must not rebuild the catalogue */
-            acts[nact++] = (struct db_activity){.kind = o->kind == OP_SEEN    ? DB_ACT_SEEN
-                                                        : o->kind == OP_DAILY ? DB_ACT_DAILY
-                                                                              : DB_ACT_DAILY_RESET,
-                                                .at = o->at,
-                                                .line_id = o->line_id,
-                                                .text = o->ip};
+             * two minutes, or a zap, must not rebuild the catalogue */
+            acts[nact++] =
+                (struct db_activity){.kind = o->kind == OP_SEEN          ? DB_ACT_SEEN
+                                             : o->kind == OP_DAILY       ? DB_ACT_DAILY
+                                             : o->kind == OP_DAILY_RESET ? DB_ACT_DAILY_RESET
+                                                                         : DB_ACT_LAST_CHANNEL,
+                                     .at = o->at,
+                                     .line_id = o->line_id,
+                                     .text = o->ip};
             break;
         }
     }
@@ -539,7 +561,8 @@ static struct op *queue_op(struct access *a, enum op_kind kind)
         a->log_dropped++;
         return NULL;
     }
-    if ((kind == OP_SEEN || kind == OP_DAILY) && a->nqueue >= a->cfg.queue_max) {
+    if ((kind == OP_SEEN || kind == OP_DAILY || kind == OP_LAST_CHANNEL) &&
+        a->nqueue >= a->cfg.queue_max) {
         a->activity_dropped++;
         return NULL;
     }
@@ -579,6 +602,7 @@ void access_flush(struct access *a)
 /* ---- life ---- */
 
 static int daily_load_one(void *ctx, int64_t line_id, const char *text);
+static int last_channel_load_one(void *ctx, const char *mac, int64_t stream_id);
 
 int access_new(uv_loop_t *loop, const char *data_dir, const struct access_config *cfg,
                struct access **out)
@@ -618,6 +642,13 @@ int access_new(uv_loop_t *loop, const char *data_dir, const struct access_config
                      rc);
         else if (a->n_daily)
             log_info("access", "today's addresses of %zu lines restored", a->n_daily);
+        if (a->db) {
+            rc = db_last_channels_load(a->db, last_channel_load_one, a);
+            if (rc == -ENOMEM)
+                goto nomem;
+            if (rc)
+                log_warn("access", "the boxes' last channels could not be read (%d)", rc);
+        }
     }
     *out = a;
     return 0;
@@ -723,6 +754,13 @@ void access_free(struct access *a)
     }
     free_daily(a);
     htab_free(&a->daily);
+    size_t li = 0;
+    struct htab_node *lcur = NULL, *ln;
+    while ((ln = htab_iter(&a->last_channels, &li, &lcur))) {
+        htab_remove(&a->last_channels, ln);
+        free(htab_entry(ln, struct last_channel, node));
+    }
+    htab_free(&a->last_channels);
     while (a->lru_head) {
         struct bucket *b = a->lru_head;
         a->lru_head = b->next;
@@ -1170,6 +1208,70 @@ void access_device_seen(struct access *a, const char *mac, int64_t now)
     copy(o->ip, sizeof(o->ip), mac);
 }
 
+static struct last_channel *last_channel_find(const struct access *a, const char *mac, uint64_t h)
+{
+    for (struct htab_node *n = htab_first(&a->last_channels, h); n; n = htab_next(n)) {
+        struct last_channel *c = htab_entry(n, struct last_channel, node);
+        if (strcmp(c->mac, mac) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* Remembers mac's last channel in memory; false when the table is full
+ * (counted) or memory is short. */
+static bool last_channel_put(struct access *a, const char *mac, int64_t stream_id)
+{
+    uint64_t h = htab_hash_bytes(0x243f6a8885a308d3ULL, mac, strlen(mac));
+    struct last_channel *c = last_channel_find(a, mac, h);
+    if (!c) {
+        if (a->n_last_channels >= a->cfg.max_ips) {
+            a->last_channels_full++;
+            return false;
+        }
+        if (!(c = calloc(1, sizeof(*c))))
+            return false;
+        copy(c->mac, sizeof(c->mac), mac);
+        htab_insert(&a->last_channels, &c->node, h);
+        a->n_last_channels++;
+    }
+    c->stream_id = stream_id;
+    return true;
+}
+
+static int last_channel_load_one(void *ctx, const char *mac, int64_t stream_id)
+{
+    if (mac && strlen(mac) < sizeof(((struct last_channel *)0)->mac))
+        last_channel_put(ctx, mac, stream_id);
+    return 0;
+}
+
+int64_t access_last_channel(const struct access *a, const char *mac)
+{
+    uint64_t h = htab_hash_bytes(0x243f6a8885a308d3ULL, mac, strlen(mac));
+    const struct last_channel *c = last_channel_find(a, mac, h);
+    return c ? c->stream_id : 0;
+}
+
+void access_set_last_channel(struct access *a, const char *mac, int64_t stream_id, int64_t now)
+{
+    if (strlen(mac) >= sizeof(((struct last_channel *)0)->mac))
+        return;
+    uint64_t h = htab_hash_bytes(0x243f6a8885a308d3ULL, mac, strlen(mac));
+    const struct last_channel *c = last_channel_find(a, mac, h);
+    if (c && c->stream_id == stream_id)
+        return; /* a box re-sending its channel writes nothing */
+    last_channel_put(a, mac, stream_id);
+    /* Persisted (batched, off the loop, to the activity file) so that a
+     * restart still opens the box's list at its channel. */
+    struct op *o = queue_op(a, OP_LAST_CHANNEL);
+    if (o) {
+        o->at = now;
+        o->line_id = stream_id;
+        copy(o->ip, sizeof(o->ip), mac);
+    }
+}
+
 /* Whether the line's allowed_ips contain addr (compiled once per snapshot). */
 static bool line_allows(struct access *a, const struct cat_line *l, const struct ipnet_addr *addr)
 {
@@ -1467,9 +1569,15 @@ void access_metrics(struct access *a, struct buf *b)
                     "Requests whose client address came from a trusted proxy's header");
     buf_printf(b, "xtreamd_access_forwarded_total %llu\n", (unsigned long long)a->forwarded_used);
     promtext_family(b, "xtreamd_access_activity_dropped_total", "counter",
-                    "Device-seen and daily-address rows not written (the write queue was full)");
+                    "Device-seen, last-channel and daily-address rows not written (the write "
+                    "queue was full)");
     buf_printf(b, "xtreamd_access_activity_dropped_total %llu\n",
                (unsigned long long)a->activity_dropped);
+    promtext_family(b, "xtreamd_access_last_channels_full_total", "counter",
+                    "Boxes whose last channel (itv set_last_id) was not kept in memory: the "
+                    "table (max-ips) was full");
+    buf_printf(b, "xtreamd_access_last_channels_full_total %llu\n",
+               (unsigned long long)a->last_channels_full);
     promtext_family(b, "xtreamd_access_geoip_enabled", "gauge",
                     "1 when a country database is loaded (country rules are on)");
     buf_printf(b, "xtreamd_access_geoip_enabled %d\n", a->geoip ? 1 : 0);

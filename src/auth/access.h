@@ -105,6 +105,12 @@ void access_line_reset(struct access *a, int64_t line_id, int64_t now);
  * devices last_seen, written with the next batch (off the loop thread, to
  * the refusal log's file, never the main database). */
 void access_device_seen(struct access *a, const char *mac, int64_t now);
+/* A bound box's last channel (itv set_last_id; 0: none): kept in memory
+ * (bounded by max-ips, a full table counted) and written with the next batch
+ * to the activity file, from which access_new reads it back after a
+ * restart. */
+int64_t access_last_channel(const struct access *a, const char *mac);
+void access_set_last_channel(struct access *a, const char *mac, int64_t stream_id, int64_t now);
 bool access_geoip_enabled(const struct access *a);
 /* Whether user agent ua matches glob pat as fnmatch(pat, ua, 0) would say
  * (the check's own matcher for '*'-only globs; tests compare the two). */

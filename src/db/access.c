@@ -349,6 +349,11 @@ static int log_open(struct db *db, sqlite3 **out)
                      "  mac TEXT PRIMARY KEY,"
                      "  at INTEGER NOT NULL"
                      ") STRICT, WITHOUT ROWID;"
+                     "CREATE TABLE IF NOT EXISTS device_last_channel ("
+                     "  mac TEXT PRIMARY KEY,"
+                     "  stream_id INTEGER NOT NULL,"
+                     "  at INTEGER NOT NULL"
+                     ") STRICT, WITHOUT ROWID;"
                      "CREATE TABLE IF NOT EXISTS daily_ips ("
                      "  day INTEGER NOT NULL,"
                      "  line_id INTEGER NOT NULL,"
@@ -422,20 +427,24 @@ out:
 int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_t oldest_day)
 {
     sqlite3 *l;
-    sqlite3_stmt *st[4] = {NULL, NULL, NULL, NULL};
+    /* Indexed by enum db_activity_kind; the last one prunes old days. */
+    enum { NSQL = 5, PRUNE = NSQL - 1 };
+    sqlite3_stmt *st[NSQL] = {NULL, NULL, NULL, NULL, NULL};
     int ret = log_open(db, &l);
     if (ret)
         return ret;
     ret = -EIO;
-    static const char *const sql[4] = {
+    static const char *const sql[NSQL] = {
         ("INSERT INTO device_seen (mac, at) VALUES (?1, ?2)"
          " ON CONFLICT (mac) DO UPDATE SET at = max(at, excluded.at)"),
         "INSERT OR IGNORE INTO daily_ips (day, line_id, ip) VALUES (?2, ?3, ?1)",
         "DELETE FROM daily_ips WHERE day = ?2 AND line_id = ?3",
+        ("INSERT INTO device_last_channel (mac, at, stream_id) VALUES (?1, ?2, ?3)"
+         " ON CONFLICT (mac) DO UPDATE SET at = excluded.at, stream_id = excluded.stream_id"),
         "DELETE FROM daily_ips WHERE day < ?2"};
     if (sqlite3_exec(l, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         goto out;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < NSQL; i++)
         if (sqlite3_prepare_v2(l, sql[i], -1, &st[i], NULL) != SQLITE_OK)
             goto fail;
     for (size_t i = 0; i < n; i++) {
@@ -448,8 +457,8 @@ int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_
         if (sqlite3_step(s) != SQLITE_DONE)
             goto fail;
     }
-    sqlite3_bind_int64(st[3], 2, oldest_day);
-    if (sqlite3_step(st[3]) != SQLITE_DONE)
+    sqlite3_bind_int64(st[PRUNE], 2, oldest_day);
+    if (sqlite3_step(st[PRUNE]) != SQLITE_DONE)
         goto fail;
     if (sqlite3_exec(l, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
         ret = 0;
@@ -459,7 +468,7 @@ fail:
     log_error("db", "writing activity: %s", sqlite3_errmsg(l));
     sqlite3_exec(l, "ROLLBACK", NULL, NULL, NULL);
 out:
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < NSQL; i++)
         sqlite3_finalize(st[i]);
     sqlite3_close(l);
     return ret;
@@ -487,6 +496,32 @@ int db_daily_ips_load(struct db *db, int64_t day,
 out:
     if (ret == -EIO)
         log_error("db", "reading daily addresses: %s", sqlite3_errmsg(l));
+    sqlite3_finalize(st);
+    sqlite3_close(l);
+    return ret;
+}
+
+int db_last_channels_load(struct db *db, int (*cb)(void *ctx, const char *mac, int64_t stream_id),
+                          void *ctx)
+{
+    sqlite3 *l;
+    sqlite3_stmt *st = NULL;
+    int ret = log_open(db, &l);
+    if (ret)
+        return ret;
+    ret = -EIO;
+    if (sqlite3_prepare_v2(l, "SELECT mac, stream_id FROM device_last_channel", -1, &st, NULL) !=
+        SQLITE_OK)
+        goto out;
+    int rc;
+    ret = 0;
+    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ret = cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    if (ret == 0 && rc != SQLITE_DONE)
+        ret = -EIO;
+out:
+    if (ret == -EIO)
+        log_error("db", "reading devices' last channels: %s", sqlite3_errmsg(l));
     sqlite3_finalize(st);
     sqlite3_close(l);
     return ret;

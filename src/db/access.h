@@ -78,19 +78,24 @@ struct db_refusal_filter {
     int64_t limit;
 };
 /* Activity beside the refusal log (same file, same reason): a device's
- * last portal call and a line's distinct addresses per UTC day. */
-enum db_activity_kind { DB_ACT_SEEN, DB_ACT_DAILY, DB_ACT_DAILY_RESET };
+ * last portal call, its last channel (itv set_last_id) and a line's
+ * distinct addresses per UTC day. */
+enum db_activity_kind { DB_ACT_SEEN, DB_ACT_DAILY, DB_ACT_DAILY_RESET, DB_ACT_LAST_CHANNEL };
 struct db_activity {
     enum db_activity_kind kind;
-    int64_t at;       /* SEEN: Unix seconds; DAILY, DAILY_RESET: the UTC day (now / 86400) */
-    int64_t line_id;  /* DAILY, DAILY_RESET */
-    const char *text; /* SEEN: the MAC; DAILY: the address */
+    int64_t at;       /* SEEN, LAST_CHANNEL: Unix seconds; DAILY, DAILY_RESET: the UTC day */
+    int64_t line_id;  /* DAILY, DAILY_RESET; LAST_CHANNEL: the stream id */
+    const char *text; /* SEEN, LAST_CHANNEL: the MAC; DAILY: the address */
 };
 /* Applies v in order in one transaction and forgets days before oldest_day. */
 int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_t oldest_day);
 /* Calls cb for each address recorded on day; a non-zero return stops and is returned. */
 int db_daily_ips_load(struct db *db, int64_t day,
                       int (*cb)(void *ctx, int64_t line_id, const char *ip), void *ctx);
+/* Calls cb for each device's last channel (MAC, stream id); a non-zero
+ * return stops and is returned. */
+int db_last_channels_load(struct db *db, int (*cb)(void *ctx, const char *mac, int64_t stream_id),
+                          void *ctx);
 struct db_device;
 /* Raises each device's last_seen to its recorded last portal call. */
 int db_device_seen_fill(struct db *db, struct db_device *v, size_t n);

@@ -22,7 +22,6 @@
 #include "core/buf.h"
 #include "core/jsonw.h"
 #include "core/log.h"
-#include "core/promtext.h"
 #include "domain/devices.h"
 #include "http/http.h"
 
@@ -45,52 +44,6 @@ static void session_token(const char *mac, char out[2 * TAG_LEN + 1])
     unsigned char tag[TAG_LEN];
     tag_of(msg, (size_t)n, tag);
     sodium_bin2hex(out, 2 * TAG_LEN + 1, tag, TAG_LEN);
-}
-
-/* ---- the box's last channel (itv set_last_id) ----
- *
- * What p=0 of get_ordered_list and get_profile's last_itv_id name. Kept in
- * memory only (a restart shows the first page again; a box re-sends it on its
- * next zap): a direct-mapped table of LAST_SLOTS boxes, a MAC that takes the
- * slot of another is counted (portal_last_id_replaced, /metrics). Loop thread
- * only. */
-#define LAST_SLOTS 4096
-static struct {
-    char mac[18];
-    int64_t id;
-} last_ids[LAST_SLOTS];
-static uint64_t last_id_replaced;
-
-static size_t last_slot(const char *mac)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (const char *c = mac; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-    return (size_t)(h & (LAST_SLOTS - 1));
-}
-
-static int64_t last_id_get(const char *mac)
-{
-    size_t i = last_slot(mac);
-    return strcmp(last_ids[i].mac, mac) == 0 ? last_ids[i].id : 0;
-}
-
-static void last_id_set(const char *mac, int64_t id)
-{
-    size_t i = last_slot(mac);
-    if (last_ids[i].mac[0] && strcmp(last_ids[i].mac, mac) != 0)
-        last_id_replaced++;
-    snprintf(last_ids[i].mac, sizeof(last_ids[i].mac), "%s", mac);
-    last_ids[i].id = id;
-}
-
-static void portal_metrics(struct buf *b)
-{
-    promtext_family(b, "xtreamd_portal_last_id_replaced_total", "counter",
-                    "Boxes whose remembered last channel (itv set_last_id) another box's took "
-                    "over");
-    buf_printf(b, "xtreamd_portal_last_id_replaced_total %llu\n",
-               (unsigned long long)last_id_replaced);
 }
 
 /* ---- parsing ---- */
@@ -373,7 +326,7 @@ static void stb_profile(struct portal *p, struct jsonw *w)
     ki(w, "enable_connection_problem_indication", 1);
     ks(w, "test_download_url", "");
     ks(w, "update_url", "");
-    ki(w, "last_itv_id", last_id_get(p->mac));
+    ki(w, "last_itv_id", access_last_channel(p->r->api->access, p->mac));
     jsonw_obj_end(w);
 }
 
@@ -559,7 +512,7 @@ static int itv_list(struct portal *p, struct jsonw *w, bool paged)
         /* p=0: the page that holds the box's last channel, selected_item its
          * row on the page (1-based); the first page when it is not listed
          * (Ministra's getStreams, research §E.3). */
-        int64_t last = last_id_get(p->mac);
+        int64_t last = access_last_channel(p->r->api->access, p->mac);
         for (size_t i = 0; last > 0 && i < n; i++)
             if (v[i].s->id == last) {
                 page = (long long)(i / PAGE_ITEMS) + 1;
@@ -797,45 +750,42 @@ static void put_pct(char *out, size_t n, const char *s)
     out[len] = '\0';
 }
 
-/* tv_archive create_link: cmd names a programme ("auto /media/<prog>_<ch>.mpg",
- * the id of get_simple_data_table); the answer is the catch-up URL
- * /timeshift/U/P/<minutes>/<Y-m-d:H-M UTC>/<ch>.ts (served by the archive),
- * with a play_token for a MAG line, whose credentials alone are refused
- * there. */
-static void archive_link(struct portal *p, struct buf *b)
+/* "ffmpeg <base>/timeshift/U/P/<minutes>/<Y-m-d:H-M UTC>/<ch>.ts" of s from
+ * start (to the minute) for minutes, with a play_token for a MAG line, whose
+ * credentials alone are refused there (valid while the range could be
+ * watched through, then an hour). false when it does not fit url. */
+static bool archive_url(struct portal *p, const struct cat_stream *s, int64_t start,
+                        int64_t minutes, char *url, size_t n)
 {
-    const char *cmd = param(p, "cmd");
-    const char *seg = strrchr(cmd, '/');
-    seg = seg ? seg + 1 : cmd;
-    int64_t prog = parse_digits(seg);
-    const char *us = strchr(seg, '_');
-    int64_t ch = us ? parse_digits(us + 1) : -1;
-    const struct cat_stream *s = visible_stream(p, ch);
-    const struct cat_programme *g = s && prog >= 0 ? find_prog(p, s, prog) : NULL;
-    const char *error = "";
-    char url[1024] = "";
-    if (!g || !in_archive(s, g, p->r->now)) {
-        error = "nothing_to_play";
-    } else {
-        char path[768] = "/timeshift/", start[24];
-        put_pct(path, sizeof(path), p->line->username);
-        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/");
-        put_pct(path, sizeof(path), p->line->password);
-        time_t t = (time_t)g->start;
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(start, sizeof(start), "%Y-%m-%d:%H-%M", &tm);
-        int64_t minutes = (g->stop - g->start + 59) / 60;
-        snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%lld/%s/%lld.ts",
-                 (long long)minutes, start, (long long)s->id);
-        int n = snprintf(url, sizeof(url), "ffmpeg %s%s", p->r->base, path);
-        if (p->line->is_mag && n > 0 && (size_t)n < sizeof(url)) {
-            char tok[AUTH_PLAY_TOKEN_LEN + 1];
-            /* valid while the programme could be watched through, then an hour */
-            auth_play_token(p->line->id, path, p->r->now + minutes * 60 + 3600, tok);
-            snprintf(url + n, sizeof(url) - (size_t)n, "?play_token=%s", tok);
-        }
+    char path[768] = "/timeshift/", when[24];
+    put_pct(path, sizeof(path), p->line->username);
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/");
+    put_pct(path, sizeof(path), p->line->password);
+    time_t t = (time_t)start;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d:%H-%M", &tm);
+    size_t len = strlen(path);
+    int k = snprintf(path + len, sizeof(path) - len, "/%lld/%s/%lld.ts", (long long)minutes, when,
+                     (long long)s->id);
+    if (k < 0 || (size_t)k >= sizeof(path) - len)
+        return false;
+    int m = snprintf(url, n, "ffmpeg %s%s", p->r->base, path);
+    if (m < 0 || (size_t)m >= n)
+        return false;
+    if (p->line->is_mag) {
+        char tok[AUTH_PLAY_TOKEN_LEN + 1];
+        auth_play_token(p->line->id, path, p->r->now + minutes * 60 + 3600, tok);
+        int q = snprintf(url + m, n - (size_t)m, "?play_token=%s", tok);
+        if (q < 0 || (size_t)q >= n - (size_t)m)
+            return false;
     }
+    return true;
+}
+
+/* The answer shape of tv_archive create_link and get_link_for_channel. */
+static void archive_answer(struct buf *b, const char *url, const char *error)
+{
     struct jsonw w;
     jsonw_init(&w, b);
     jsonw_obj_begin(&w);
@@ -850,6 +800,87 @@ static void archive_link(struct portal *p, struct buf *b)
     ks(&w, "to_file", "");
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
+}
+
+/* tv_archive create_link: cmd names a programme ("auto /media/<prog>_<ch>.mpg",
+ * the id of get_simple_data_table); the answer is the catch-up URL
+ * /timeshift/U/P/<minutes>/<Y-m-d:H-M UTC>/<ch>.ts (served by the archive). */
+static void archive_link(struct portal *p, struct buf *b)
+{
+    const char *cmd = param(p, "cmd");
+    const char *seg = strrchr(cmd, '/');
+    seg = seg ? seg + 1 : cmd;
+    int64_t prog = parse_digits(seg);
+    const char *us = strchr(seg, '_');
+    int64_t ch = us ? parse_digits(us + 1) : -1;
+    const struct cat_stream *s = visible_stream(p, ch);
+    const struct cat_programme *g = s && prog >= 0 ? find_prog(p, s, prog) : NULL;
+    char url[1024] = "";
+    if (!g || !in_archive(s, g, p->r->now) ||
+        !archive_url(p, s, g->start, (g->stop - g->start + 59) / 60, url, sizeof(url)))
+        url[0] = '\0';
+    archive_answer(b, url, url[0] ? "" : "nothing_to_play");
+}
+
+#define LIVE_TIMESHIFT_AHEAD_MIN 180 /* how long a pause-live link follows the recording */
+
+/* tv_archive get_link_for_channel (a box pausing live TV, its local
+ * timeshift): the channel's archive from the start of the current UTC hour
+ * (the portals' hourly archive file), with the MAG player's modifiers
+ * " position:<s> media_len:<s>": start playing `position` seconds in (now),
+ * the media being that long so far. The range reaches
+ * LIVE_TIMESHIFT_AHEAD_MIN minutes past now, and the catch-up route follows
+ * the recording while it grows. */
+static void archive_channel_link(struct portal *p, struct buf *b)
+{
+    const struct cat_stream *s = visible_stream(p, parse_digits(param(p, "ch_id")));
+    int64_t now = p->r->now, start = now - now % 3600, position = now - start;
+    char url[1100] = "";
+    if (s && s->archive_days > 0 &&
+        archive_url(p, s, start, (position + 59) / 60 + LIVE_TIMESHIFT_AHEAD_MIN, url, 1024)) {
+        size_t n = strlen(url);
+        snprintf(url + n, sizeof(url) - n, " position:%lld media_len:%lld", (long long)position,
+                 (long long)position);
+    }
+    archive_answer(b, url, url[0] ? "" : "nothing_to_play");
+}
+
+/* tv_archive get_next_part_url: id is the real_id "<ch>_<start>" of the
+ * programme playing; the answer is the "ffmpeg <url>" of what follows it in
+ * the archive (the gap before the next programme when the guide has one,
+ * else the next programme), or false (nothing after it, not archived, not
+ * aired yet). */
+static void archive_next_part(struct portal *p, struct jsonw *w)
+{
+    const char *id = param(p, "id");
+    int64_t ch = parse_digits(id);
+    const char *us = strchr(id, '_');
+    int64_t at = us ? parse_digits(us + 1) : -1;
+    const struct cat_stream *s = at >= 0 ? visible_stream(p, ch) : NULL;
+    const struct cat_guide_channel *g =
+        s && s->epg_channel_id ? cat_guide_find(catalog_guide(p->r->cat), s->epg_channel_id) : NULL;
+    char url[1024] = "";
+    if (g && s->archive_days > 0) {
+        size_t i = cat_guide_first_from(g, at);
+        const struct cat_programme *cur =
+            i < g->count && g->progs[i].start == at ? &g->progs[i] : NULL;
+        size_t nx = cur ? i + 1 : i;
+        if (nx < g->count) {
+            int64_t from = g->progs[nx].start, to = g->progs[nx].stop;
+            if (cur && cur->stop < from) { /* a break in the guide: it was recorded too */
+                to = from;
+                from = cur->stop;
+            }
+            int64_t now = p->r->now;
+            if (from < now && from >= now - (int64_t)s->archive_days * 86400 && to > from &&
+                !archive_url(p, s, from, (to - from + 59) / 60, url, sizeof(url)))
+                url[0] = '\0';
+        }
+    }
+    if (url[0])
+        jsonw_str(w, url);
+    else
+        jsonw_bool(w, false);
 }
 
 /* stb do_auth (a box asked for login and password, get_profile status 2):
@@ -1131,6 +1162,10 @@ static int dispatch(struct portal *p, struct buf *b)
         archive_link(p, b);
         return 0;
     }
+    if (is(p, "tv_archive", "get_link_for_channel")) {
+        archive_channel_link(p, b);
+        return 0;
+    }
     struct jsonw w;
     jsonw_init(&w, b);
     jsonw_obj_begin(&w);
@@ -1156,10 +1191,12 @@ static int dispatch(struct portal *p, struct buf *b)
         epg_table(p, &w);
     else if (is(p, "stb", "do_auth"))
         jsonw_bool(&w, do_auth(p));
+    else if (is(p, "tv_archive", "get_next_part_url"))
+        archive_next_part(p, &w);
     else if (is(p, "itv", "set_last_id")) {
         int64_t id = parse_digits(param(p, "id"));
         if (visible_stream(p, id))
-            last_id_set(p->mac, id);
+            access_set_last_channel(p->r->api->access, p->mac, id, p->r->now);
         jsonw_bool(&w, true);
     } else if (is(p, "vod", "get_categories"))
         write_categories(p, &w, CAT_MOVIE, false);
@@ -1242,6 +1279,9 @@ void api_portal(struct api_req *r)
         return;
     }
     p.line = have_mac ? catalog_device_line(r->cat, p.mac) : NULL;
+    /* A call without the handshake's token is refused alike for a bound and
+     * an unknown MAC (whether a MAC is bound is never told to a scanner). */
+    bool bearer = have_mac && bearer_ok(&p);
     if (!p.line) {
         /* Unknown MAC: refused, logged, and counted by the brake like a wrong
          * password (MAC scanning is the portal's brute force). */
@@ -1259,12 +1299,21 @@ void api_portal(struct api_req *r)
         refusal(r, given);
         throttle_fail(r->api->throttle, r->req->client_ip, now_ms);
         log_info("portal", "unknown MAC %s from %s", given, r->req->client_ip);
-        if (is(&p, "stb", "get_profile")) {
-            struct jsonw w;
-            jsonw_init(&w, &b);
+        struct jsonw w;
+        jsonw_init(&w, &b);
+        if (bearer && is(&p, "stb", "get_profile")) {
             jsonw_obj_begin(&w);
             jsonw_key(&w, "js");
             stb_profile_blocked(&p, &w, "Your STB is not active.");
+            jsonw_obj_end(&w);
+            send_js(r, &b);
+        } else if (bearer && is(&p, "stb", "do_auth")) {
+            /* The answer of a bound box with a wrong login (research E.3): the
+             * box's JS and pvr.stalker read false as "wrong login", and an
+             * unknown MAC is not bound by logging in. */
+            jsonw_obj_begin(&w);
+            jsonw_key(&w, "js");
+            jsonw_bool(&w, false);
             jsonw_obj_end(&w);
             send_js(r, &b);
         } else {
@@ -1273,7 +1322,7 @@ void api_portal(struct api_req *r)
         buf_free(&b);
         return;
     }
-    if (!bearer_ok(&p)) {
+    if (!bearer) {
         auth_failed(r, "Authorization failed.");
         return;
     }
@@ -1429,5 +1478,5 @@ const struct api_portal_ops portal_api_ops = {
     .call = api_portal,
     .page = api_portal_page,
     .play = api_portal_play,
-    .metrics = portal_metrics,
+    .metrics = NULL, /* the portal's counters are access's (refusals, last channels) */
 };

@@ -176,6 +176,26 @@ describe('a MAG box', () => {
     assert.equal(row.ip, '127.0.0.1');
     assert.equal(row.user_agent, UA);
   });
+
+  it('stb do_auth with an unknown MAC answers false, as a wrong login does; without the token a bound and an unknown MAC get the same refusal', async () => {
+    const other = '00:1A:79:FF:FF:FD';
+    const hs = js(await box('/portal.php', { type: 'stb', action: 'handshake' }, { mac: other }));
+    const auth = js(await box('/portal.php', { type: 'stb', action: 'do_auth', login: 'hotel-room-12', password: PW }, { mac: other, token: hs.js.token }));
+    assert.equal(auth.js, false, 'an unknown MAC is not bound by logging in');
+    const { value: row } = await pollUntil(async () => {
+      const r = await adminOk('GET', '/api/v1/access/refusals?reason=MAC_UNKNOWN');
+      return r.items.find((x) => x.detail?.includes(other));
+    }, POLL);
+    assert.equal(row.route, '/portal.php');
+    // no bearer token: the answer does not tell whether the MAC is bound
+    for (const mac of [MAC, other]) {
+      for (const action of ['get_profile', 'do_auth']) {
+        const res = await box('/portal.php', { type: 'stb', action, login: 'hotel-room-12', password: PW }, { mac });
+        assert.equal(res.status, 200);
+        assert.equal(res.text, 'Authorization failed.', `${mac} ${action}`);
+      }
+    }
+  });
 });
 
 describe('global access rules', () => {
@@ -355,6 +375,59 @@ describe('guide week, day table, catch-up links, do_auth and p=0', () => {
     assert.equal(future.cmd, '');
   });
 
+  it('tv_archive get_link_for_channel: the channel\'s archive from the hour\'s start, with position: and media_len:', async () => {
+    const ch = await archiveChannel(token);
+    const link = await call({ type: 'tv_archive', action: 'get_link_for_channel', ch_id: String(ch.id) });
+    assert.equal(link.error, '');
+    for (const k of ['id', 'storage_id', 'load']) assert.ok(k in link, k);
+    const m = /^ffmpeg (\S+) position:(\d+) media_len:(\d+)$/.exec(link.cmd);
+    assert.ok(m, link.cmd);
+    const [, raw, pos, len] = m;
+    assert.equal(pos, len, 'the media so far is as long as the position (the live edge)');
+    assert.ok(Number(pos) < 3600, pos);
+    const url = new URL(raw);
+    const seg = /^\/timeshift\/hotel-room-12\/([^/]+)\/(\d+)\/(\d{4}-\d\d-\d\d:\d\d-\d\d)\/(\d+)\.ts$/.exec(url.pathname);
+    assert.ok(seg, url.pathname);
+    assert.equal(decodeURIComponent(seg[1]), PW);
+    assert.equal(Number(seg[4]), ch.id);
+    assert.match(seg[3], /-00$/, 'an hour boundary');
+    const start = Date.parse(`${seg[3].replace(':', 'T').replace(/-(\d\d)$/, ':$1')}:00Z`) / 1000;
+    assert.ok(Math.abs(start + Number(pos) - Date.now() / 1000) < 120, `${seg[3]} + ${pos} s is now`);
+    assert.equal(Number(seg[2]), Math.ceil(Number(pos) / 60) + 180, 'three hours past now');
+    // The catch-up route takes the link as it is (whatever the archive has
+    // recorded: never a refused credential or a malformed range).
+    const res = await request(srv.port, 'HEAD', url.pathname, { adminToken: false });
+    assert.ok(![400, 401, 403].includes(res.status), `HEAD ${url.pathname}: ${res.status}`);
+    // a channel without archive, and no channel: nothing to play
+    const all = await call({ type: 'itv', action: 'get_all_channels' });
+    const other = all.data.find((c) => c.id !== ch.id && c.archive === 0);
+    for (const id of [String(other.id), '999999', '']) {
+      const none = await call({ type: 'tv_archive', action: 'get_link_for_channel', ch_id: id });
+      assert.equal(none.error, 'nothing_to_play', id);
+      assert.equal(none.cmd, '');
+    }
+  });
+
+  it('tv_archive get_next_part_url: the next archived programme after real_id, false past the archive', async () => {
+    const ch = await archiveChannel(token);
+    const now = Date.now() / 1000;
+    const y = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now - 86400), p: '1' });
+    const [cur, next] = [y.data[3], y.data[4]];
+    assert.equal(cur.stop_timestamp, next.start_timestamp, 'the demo guide has no breaks');
+    const part = await call({ type: 'tv_archive', action: 'get_next_part_url', id: cur.real_id });
+    assert.equal(typeof part, 'string', JSON.stringify(part));
+    const url = new URL(part.replace(/^ffmpeg /, ''));
+    assert.equal(url.pathname, `/timeshift/hotel-room-12/${encodeURIComponent(PW)}/${next.duration / 60}/${xcStart(next.start_timestamp)}/${ch.id}.ts`);
+    // the programme on air has nothing recorded after it; tomorrow's, an
+    // unknown channel and a malformed id neither
+    const t = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now), p: '0' });
+    const onAir = t.data[t.selected_item - 1];
+    const tomorrow = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(ch.id), date: ymd(now + 86400), p: '1' });
+    for (const id of [onAir.real_id, tomorrow.data[0].real_id, `999999_${cur.start_timestamp}`, 'x', '']) {
+      assert.equal(await call({ type: 'tv_archive', action: 'get_next_part_url', id }), false, id);
+    }
+  });
+
   it('stb do_auth: true for the line\'s login and password, false otherwise', async () => {
     assert.equal(await call({ type: 'stb', action: 'do_auth', login: 'hotel-room-12', password: PW, device_id: '', device_id2: '' }), true);
     assert.equal(await call({ type: 'stb', action: 'do_auth', login: 'hotel-room-12', password: 'wrong' }), false);
@@ -376,6 +449,14 @@ describe('guide week, day table, catch-up links, do_auth and p=0', () => {
     assert.equal(p1.selected_item, 0, 'an explicit page selects nothing');
     const prof = await call({ type: 'stb', action: 'get_profile' });
     assert.equal(prof.last_itv_id, third.id);
+    // Persisted: a restarted server opens the box's list at its channel.
+    await srv.stopClean();
+    srv = await startServer(dataDir, ['--channel-idle', '3']);
+    token = js(await box('/portal.php', { type: 'stb', action: 'handshake' })).js.token;
+    const after = await call({ type: 'stb', action: 'get_profile' });
+    assert.equal(after.last_itv_id, third.id, 'last_itv_id after a restart');
+    const list = await call({ type: 'itv', action: 'get_ordered_list', genre: '*', sortby: 'number', p: '0' });
+    assert.equal(list.data[list.selected_item - 1].id, third.id);
   });
 });
 
@@ -524,6 +605,12 @@ describe('a MAG line (lines.is_mag)', () => {
     assert.equal(moved.status, 403);
     const forged = url.search.slice(0, -1) + (url.search.endsWith('0') ? '1' : '0');
     assert.equal((await request(srv.port, 'GET', `${url.pathname}${forged}`, { adminToken: false })).status, 403);
+    // get_link_for_channel's pause-live link carries one too
+    const live = js(await box('/portal.php', { type: 'tv_archive', action: 'get_link_for_channel', ch_id: String(ch.id) }, { mac: MAG_MAC, token })).js;
+    const lurl = new URL(live.cmd.replace(/^ffmpeg /, '').replace(/ position:.*$/, ''));
+    assert.match(lurl.search, /^\?play_token=[0-9a-f]{48}$/);
+    const head = await request(srv.port, 'HEAD', `${lurl.pathname}${lurl.search}`, { adminToken: false });
+    assert.ok(![401, 403].includes(head.status), `HEAD: ${head.status}`);
   });
 
   it('the admin API shows and clears is_mag; the line is then an ordinary one', async () => {
