@@ -157,6 +157,23 @@ describe('signed stream URLs', () => {
     await playlistWhen((u) => u.every((x) => /~0~[A-Za-z0-9_-]{43}\//.test(x)), { key: 'movie' });
   });
 
+  it('binds an IPv6 client to its /64 (through a trusted proxy): another /64 is refused, the same /64 accepted', async () => {
+    const movie = tokenRe.exec(urls.map(pathOf).find((x) => x.startsWith('/movie/')));
+    const rule = await request(port, 'POST', '/api/v1/access/rules', { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'trusted_proxy', value: '127.0.0.9' }) });
+    assert.equal(rule.status, 201, rule.text);
+    const p = (await cliOk(['signing', 'url', U, 'movie', `${movie[5]}.${movie[6]}`, '--ip', '2001:db8:7:8::1', '--data', dataDir])).stdout.trim();
+    const from = (xff) => status(p, { localAddress: '127.0.0.9', headers: { Range: 'bytes=0-99', 'X-Forwarded-For': xff } });
+    // the proxy is believed once the snapshot has the rule
+    await pollUntil(async () => [200, 206].includes(await from('2001:db8:7:8:ffff::2')), { timeoutMs: 20000 });
+    assert.ok([200, 206].includes(await from('2001:db8:7:8::1')), 'the address it was minted for');
+    assert.equal(await from('2001:db8:7:9::1'), 401, 'the next /64');
+    assert.equal(await from('2001:db8:7::1'), 401, 'another /64 of the same /48');
+    // the same header from a peer that is not a trusted proxy is not believed
+    assert.equal(await status(p, { localAddress: '127.0.0.10', headers: { Range: 'bytes=0-99', 'X-Forwarded-For': '2001:db8:7:8::1' } }), 401);
+    const del = await request(port, 'DELETE', `/api/v1/access/rules/${rule.json().id}`);
+    assert.ok([200, 204].includes(del.status), del.text);
+  });
+
   it('rotation (CLI, then the admin API): the previous key works within its grace, not after a rotation without grace', async () => {
     const before = (await playlist({ key: 'movie' })).map(pathOf);
     const old = before[0];
