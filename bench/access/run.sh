@@ -75,8 +75,10 @@ fan=$("$BIN" stream add Fan --data "$data" \
 
 db=$data/xtreamd.db
 # The rules as SQL, written once; loaded and removed between rounds.
+# Idempotent (ABBA rounds load the rules twice in a row at a round's turn).
 awk 'BEGIN {
   print "BEGIN;";
+  print "DELETE FROM access_rules;";
   for (i = 0; i < 9990; i++) {
     if (i % 3 == 0)      v = sprintf("10.%d.%d.0/24", int(i / 256) % 256, i % 256);
     else if (i % 3 == 1) v = sprintf("10.%d.%d.%d", 100 + int(i / 65536), int(i / 256) % 256, i % 256);
