@@ -394,10 +394,17 @@ describe('guide week, day table, catch-up links, do_auth and p=0', () => {
     const start = Date.parse(`${seg[3].replace(':', 'T').replace(/-(\d\d)$/, ':$1')}:00Z`) / 1000;
     assert.ok(Math.abs(start + Number(pos) - Date.now() / 1000) < 120, `${seg[3]} + ${pos} s is now`);
     assert.equal(Number(seg[2]), Math.ceil(Number(pos) / 60) + 180, 'three hours past now');
-    // The catch-up route takes the link as it is (whatever the archive has
-    // recorded: never a refused credential or a malformed range).
-    const res = await request(srv.port, 'HEAD', url.pathname, { adminToken: false });
-    assert.ok(![400, 401, 403].includes(res.status), `HEAD ${url.pathname}: ${res.status}`);
+    // The catch-up route serves the link as it is: once the channel's
+    // recording has its first segments (it started when the archive was
+    // switched on), the pause-live range plays (ffprobe decodes it).
+    let last;
+    await pollUntil(async () => {
+      last = await request(srv.port, 'GET', url.pathname, { adminToken: false, headers: { Range: 'bytes=0-187999' } });
+      assert.ok(![400, 401, 403].includes(last.status), `GET ${url.pathname}: ${last.status} ${last.text.slice(0, 200)}`);
+      return last.status === 206;
+    }, { timeoutMs: 90000, intervalMs: 500 }).catch((e) => assert.fail(`no recording to play: last ${last?.status} ${last?.text?.slice(0, 200)} (${e.message})`));
+    const probe = await ffprobe(url.href);
+    assert.ok(probe.streams.some((x) => x.codec_type === 'video'), JSON.stringify(probe.streams));
     // a channel without archive, and no channel: nothing to play
     const all = await call({ type: 'itv', action: 'get_all_channels' });
     const other = all.data.find((c) => c.id !== ch.id && c.archive === 0);
