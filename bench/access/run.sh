@@ -160,7 +160,9 @@ done
 declare -A rps p99 ttfb cur
 declare -A pair # per-round on/off ratios of each row
 # Both servers at once: one wrk each (its own work directory), started in
-# the round's order, both waited for.
+# the round's order, both waited for. --timeout 10s: two servers and two wrk
+# on a loaded 2-core machine see multi-second tails (a timeout still fails
+# the run, as in bench/admin).
 wrk_both() { # wrk_both ROW FIRST SECOND
   local row=$1 cfg pids=()
   for cfg in "$2" "$3"; do
@@ -168,7 +170,7 @@ wrk_both() { # wrk_both ROW FIRST SECOND
       work=$work/w-$cfg
       mkdir -p "$work"
       rm -f "$work/res"
-      wrk_run 60 "$(url_of "$row" "$cfg")" -t"$THREADS" -c"$CONNS" -d"$DURATION"
+      wrk_run 60 "$(url_of "$row" "$cfg")" -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s
       echo "$RES" >"$work/res"
     ) &
     pids+=($!)
