@@ -121,6 +121,17 @@ static void rend_free(struct channel *r)
 static int rends_resize(struct channel *ch)
 {
     int want = ch->has_profile && ch->profile.nrenditions > 1 ? ch->profile.nrenditions - 1 : 0;
+    if (want != ch->nsub) {
+        /* Other renditions, other segmenters (a ladder's are on a grid that
+         * is freed below): dropped, made again by the next playlist request;
+         * segment requests in between answer 404. */
+        hls_free(ch->hls);
+        ch->hls = NULL;
+        for (int i = 0; i < ch->nsub; i++) {
+            hls_free(ch->sub[i]->hls);
+            ch->sub[i]->hls = NULL;
+        }
+    }
     while (ch->nsub > want)
         rend_free(ch->sub[--ch->nsub]);
     while (ch->nsub < want) {
