@@ -130,6 +130,9 @@ static int rends_resize(struct channel *ch)
         for (int i = 0; i < ch->nsub; i++) {
             hls_free(ch->sub[i]->hls);
             ch->sub[i]->hls = NULL;
+            /* rendition i is another picture now: its viewers continue with
+             * the new one, not with chunks of the old */
+            ring_clear(&ch->sub[i]->ring);
         }
     }
     while (ch->nsub > want)

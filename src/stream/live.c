@@ -1334,6 +1334,15 @@ static void session_kick(void *ctx)
              (long long)s->line_id);
 }
 
+/* Chunk a comes after chunk b: a later generation, or the same one and a
+ * later PTS (generations count up; their PTS may restart anywhere). */
+static bool chunk_after(const struct chunk *a, const struct chunk *b)
+{
+    if (a->gen != b->gen)
+        return (int32_t)(a->gen - b->gen) > 0;
+    return ts_pts_diff(a->pts, b->pts) > 0;
+}
+
 /* A ladder's segmenters: one per rendition on one grid (struct hls_grid),
  * its step the segment target rounded up to whole GOPs, each bootstrapped
  * from its ring from the newest of the renditions' oldest keyframes, so
@@ -1349,7 +1358,9 @@ static void hls_ensure_ladder(struct channel *ch, uint64_t seed)
         .gop_ms = gop_ms,
         .step_ms = gop_ms ? (target + gop_ms - 1) / gop_ms * gop_ms : target,
     };
-    int64_t start = TS_PTS_NONE;
+    /* the start: the latest (generation, then PTS) of the renditions'
+     * oldest keyframes */
+    const struct chunk *start = NULL;
     for (int i = 0; i <= ch->nsub; i++) {
         struct channel *r = channel_rend(ch, i);
         if (!(r->hls = hls_new(ch->grid->step_ms, seed, ch->grid))) {
@@ -1359,19 +1370,20 @@ static void hls_ensure_ladder(struct channel *ch, uint64_t seed)
         for (uint64_t q = r->ring.tail_seq; q < r->ring.head_seq; q++) {
             const struct chunk *c = channel_chunk(r, q);
             if ((c->flags & CHUNK_KEY) && c->pts != TS_PTS_NONE) {
-                if (start == TS_PTS_NONE || ts_pts_diff(c->pts, start) > 0)
-                    start = c->pts;
+                if (!start || chunk_after(c, start))
+                    start = c;
                 break;
             }
         }
     }
-    for (int i = 0; i <= ch->nsub && start != TS_PTS_NONE; i++) {
+    for (int i = 0; i <= ch->nsub && start; i++) {
         struct channel *r = channel_rend(ch, i);
         bool on = false;
         for (uint64_t q = r->ring.tail_seq; q < r->ring.head_seq; q++) {
             const struct chunk *c = channel_chunk(r, q);
             on = on || ((c->flags & CHUNK_KEY) && c->pts != TS_PTS_NONE &&
-                        ts_pts_diff(c->pts, start) >= 0);
+                        (c->gen == start->gen ? ts_pts_diff(c->pts, start->pts) >= 0
+                                              : chunk_after(c, start)));
             if (on)
                 hls_on_chunk(r->hls, c);
         }

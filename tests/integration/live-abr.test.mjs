@@ -215,3 +215,37 @@ describe('ladders in the CLI and the admin API', () => {
     assertProblem(await c.call('POST', '/api/v1/profiles', { name: 'y', renditions: {} }), 422, 'VALIDATION_FAILED', ['renditions']);
   });
 });
+
+describe('a ladder reshaped while it plays', () => {
+  it('restarts with the new renditions: the master lists them, a viewer of a removed one is ended', async () => {
+    const gone = getHeadOnly(srv.port, `/live/abr/${PW}/${chan}.ts?q=2`, { bodyMs: 60000, timeoutMs: 90000 });
+    let st;
+    await pollUntil(async () => {
+      st = await getJson(srv.port, `/api/v1/streams/${chan}/state`);
+      return st.state === 'running' && st.renditions.length === 3 && st.renditions[2].output_kbps > 0;
+    }, { timeoutMs: 30000, intervalMs: 250 });
+    const first = HLS.parse((await get(srv.port, masterUrl(), { timeoutMs: 40000 })).text);
+    assert.equal(first.variants.length, 3);
+    const from = srv.stderr.length;
+    await cliOk(['profile', 'set', 'ladder', '--ladder', '320x180:300,160x90:100', '--data', dataDir]);
+    await srv.waitForLog(new RegExp(`channel ${chan}: sources or profile changed, restarting`), { timeoutMs: 20000, from });
+    const t0 = Date.now();
+    assert.equal((await gone).status, 200);
+    assert.ok(Date.now() - t0 < 30000, 'the viewer of the removed rendition was ended, not left waiting');
+    let mp;
+    await pollUntil(async () => {
+      mp = HLS.parse((await get(srv.port, masterUrl(), { timeoutMs: 40000 })).text);
+      return mp.variants.length === 2;
+    }, { timeoutMs: 30000, intervalMs: 500 });
+    assert.deepEqual(mp.variants.map((v) => v.resolution), [{ width: 320, height: 180 }, { width: 160, height: 90 }]);
+    let pl;
+    await pollUntil(async () => {
+      const r = await get(srv.port, mp.variants[1].uri, { timeoutMs: 40000 });
+      pl = r.status === 200 ? HLS.parse(r.text) : null;
+      return pl && pl.segments.length >= 1;
+    }, { timeoutMs: 40000, intervalMs: 500 });
+    const file = await fetchTo(pl.segments[pl.segments.length - 1].uri, 'reshaped.ts');
+    assert.deepEqual((await probe(file)).streams[0], { width: 160, height: 90 });
+    assert.equal((await get(srv.port, mp.variants[1].uri.replace(/1\.m3u8$/, '2.m3u8'))).status, 404);
+  });
+});
