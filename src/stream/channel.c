@@ -383,15 +383,14 @@ static void on_packet(void *ud, const struct ts_packet *pk)
     cut_packet(ing->ch, ing, &ing->ts, pk);
 }
 
-/* A ladder's rendition i > 0. While the channel shows the slate (rendition
- * 0 waits for a keyframe) the renditions get the slate too: their source
- * packets wait for rendition 0 to be back. */
+/* A ladder's rendition i > 0 (the slate stops for it at its own first
+ * keyframe, see slate_tick). */
 static void on_x_packet(void *ud, const struct ts_packet *pk)
 {
     struct ingest_x *x = ud;
     struct channel *ch = x->ing->ch;
     struct channel *r = ch ? channel_rend(ch, x->rend) : NULL;
-    if (r && x->rend > 0 && !(ch->need_key && ch->state != CH_STARTING))
+    if (r && x->rend > 0)
         cut_packet(r, x->ing, &x->ts, pk);
 }
 
@@ -1320,8 +1319,18 @@ static void slate_tick(struct channel *ch, uint64_t now)
     const struct chunk *clip = live_slate(ch->live, &n, &loop_pts);
     if (!clip || !n)
         return;
-    if (ch->ing && !ch->need_key)
-        return; /* a retry found its first keyframe: the source takes over */
+    /* Each rendition shows the card until its own source keyframe (a retry
+     * found it: the source takes over), so that every rendition switches
+     * at the same keyframe whichever pipe delivered it first. */
+    struct channel *dst[LADDER_MAX];
+    int nd = 0;
+    for (int i = 0; i <= ch->nsub; i++) {
+        struct channel *r = channel_rend(ch, i);
+        if (!(ch->ing && !r->need_key))
+            dst[nd++] = r;
+    }
+    if (!nd || (ch->ing && !ch->need_key && ch->slate_pos == 0))
+        return; /* never enter the slate (a new generation) behind a running top */
     if (now > ch->slate_next_ms + SLATE_MAX_LATE_MS)
         ch->slate_next_ms = now; /* after a stall, no burst to catch up */
     for (size_t sent = 0; sent < n && now >= ch->slate_next_ms; sent++) {
@@ -1336,33 +1345,36 @@ static void slate_tick(struct channel *ch, uint64_t now)
             ch->slate_offset = (ch->slate_offset + loop_pts) & TS_PTS_WRAP_MASK;
         }
         const struct chunk *c = &clip[ch->slate_pos++];
-        buf_reset(&ch->stage);
-        ch->stage_origin = ch->slate_origin;
-        buf_append(&ch->stage, c->rb->data, c->rb->len);
-        for (size_t off = 0; off + TS_PACKET_SIZE <= ch->stage.len; off += TS_PACKET_SIZE) {
-            uint8_t *pkt = (uint8_t *)ch->stage.data + off;
+        /* built in the first rendition's stage (empty: it waits for a
+         * keyframe), copied into the others' */
+        struct channel *b0 = dst[0];
+        buf_reset(&b0->stage);
+        b0->stage_origin = ch->slate_origin;
+        buf_append(&b0->stage, c->rb->data, c->rb->len);
+        for (size_t off = 0; off + TS_PACKET_SIZE <= b0->stage.len; off += TS_PACKET_SIZE) {
+            uint8_t *pkt = (uint8_t *)b0->stage.data + off;
             if (ch->slate_offset)
                 ts_packet_shift_time(pkt, ch->slate_offset);
             slate_fix_cc(ch, pkt);
         }
-        ch->stage_flags = c->flags | CHUNK_SLATE | (entry ? CHUNK_DISCONT : 0);
-        ch->stage_pts =
+        b0->stage_flags = c->flags | CHUNK_SLATE | (entry ? CHUNK_DISCONT : 0);
+        b0->stage_pts =
             c->pts == TS_PTS_NONE ? c->pts : (c->pts + ch->slate_offset) & TS_PTS_WRAP_MASK;
-        ch->stage_pts_end = c->pts_end == TS_PTS_NONE
+        b0->stage_pts_end = c->pts_end == TS_PTS_NONE
                                 ? c->pts_end
                                 : (c->pts_end + ch->slate_offset) & TS_PTS_WRAP_MASK;
         /* a ladder's renditions show the same card (players switch freely) */
-        for (int i = 0; i < ch->nsub; i++) {
-            struct channel *r = ch->sub[i];
+        for (int i = 1; i < nd; i++) {
+            struct channel *r = dst[i];
             buf_reset(&r->stage);
-            buf_append(&r->stage, ch->stage.data, ch->stage.len);
+            buf_append(&r->stage, b0->stage.data, b0->stage.len);
             r->stage_origin = ch->slate_origin;
-            r->stage_flags = ch->stage_flags;
-            r->stage_pts = ch->stage_pts;
-            r->stage_pts_end = ch->stage_pts_end;
+            r->stage_flags = b0->stage_flags;
+            r->stage_pts = b0->stage_pts;
+            r->stage_pts_end = b0->stage_pts_end;
             publish(r);
         }
-        publish(ch);
+        publish(b0);
         /* Pace by the clip's timestamps: the next chunk is due after this one. */
         int64_t dur = 0;
         if (ch->slate_pos < n && clip[ch->slate_pos].pts != TS_PTS_NONE && c->pts != TS_PTS_NONE)

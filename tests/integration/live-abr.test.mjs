@@ -141,6 +141,41 @@ describe('an ABR ladder over HLS', () => {
     assert.ok(Number(p.streams[0].nb_read_frames) >= 10, `frames ${p.streams[0].nb_read_frames}`);
     assert.ok(RUNGS.some(([w, h]) => p.streams[0].width === w && p.streams[0].height === h), JSON.stringify(p.streams[0]));
   });
+  it('after its ffmpeg is killed, every variant resumes on the same keyframe under the same number', async (t) => {
+    const st0 = await getJson(srv.port, `/api/v1/streams/${chan}/state`);
+    assert.ok(st0.pid > 0, JSON.stringify(st0));
+    process.kill(st0.pid, 'SIGKILL');
+    await pollUntil(async () => {
+      const st = await getJson(srv.port, `/api/v1/streams/${chan}/state`);
+      return st.restarts > st0.restarts && st.state === 'running';
+    }, { timeoutMs: 40000, intervalMs: 250 });
+    // the first two segments after the discontinuity, listed by all three
+    let pls;
+    let after;
+    await pollUntil(async () => {
+      pls = await variants(mp.variants.map((v) => v.uri));
+      after = pls.map((p) => {
+        const k = p.segments.findLastIndex((s) => s.discontinuity);
+        return k < 0 ? [] : p.segments.slice(k, k + 2).map((s) => Number(s.uri.match(/_(\d+)\.ts$/)[1]));
+      });
+      return after.every((a) => a.length === 2);
+    }, { timeoutMs: 60000, intervalMs: 500 });
+    assert.deepEqual(after[1], after[0], JSON.stringify(after));
+    assert.deepEqual(after[2], after[0], JSON.stringify(after));
+    for (const q of after[0]) {
+      const starts = [];
+      for (let i = 0; i < 3; i++) {
+        const seg = pls[i].segments.find((s) => s.uri.endsWith(`_${q}.ts`));
+        const file = await fetchTo(seg.uri, `restart-${i}-${q}.ts`);
+        const p = await probe(file, ['-show_entries', 'packet=pts_time,flags']);
+        const first = p.packets.find((x) => x.pts_time !== undefined);
+        assert.ok(first.flags.startsWith('K'), `variant ${i} segment ${q}`);
+        starts.push(Number(first.pts_time));
+      }
+      t.diagnostic(`after the restart, segment ${q}: first PTS ${starts.map((x) => x.toFixed(3)).join(' / ')}`);
+      for (const s of starts) assert.ok(Math.abs(s - starts[0]) < 0.001, `segment ${q} starts at ${starts}`);
+    }
+  });
 });
 
 describe('an ABR ladder over MPEG-TS', () => {
