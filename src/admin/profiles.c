@@ -197,21 +197,36 @@ static const struct route routes[] = {
     "\"logo_position\":{\"enum\":[\"tl\",\"tr\",\"bl\",\"br\"]},"                                  \
     "\"extra_args\":{\"type\":\"string\",\"maxLength\":511,\"description\":\"allow-listed "        \
     "options: -preset -tune -profile:v -pix_fmt -level -crf -bf -refs -rc-lookahead -threads "     \
-    "-x264-params -x265-params\"}"
+    "-x264-params -x265-params\"},"                                                                \
+    "\"renditions\":{\"type\":\"array\",\"maxItems\":4,\"description\":\"an adaptive-bitrate "     \
+    "ladder made by one ffmpeg, top (highest bitrate) first; [] = a single output. A ladder's "    \
+    "width, height, bitrate_kbps and maxrate_kbps are its top rendition's\","                      \
+    "\"items\":{\"type\":\"object\",\"additionalProperties\":false,"                               \
+    "\"required\":[\"width\",\"height\",\"bitrate_kbps\"],\"properties\":{"                        \
+    "\"width\":{\"type\":\"integer\",\"minimum\":16,\"maximum\":7680},"                            \
+    "\"height\":{\"type\":\"integer\",\"minimum\":16,\"maximum\":7680},"                           \
+    "\"bitrate_kbps\":{\"type\":\"integer\",\"minimum\":50,\"maximum\":100000},"                   \
+    "\"maxrate_kbps\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":200000}}}}"
 
 static const struct admin_schema schemas[] = {
     {"Profile", "{\"type\":\"object\",\"additionalProperties\":false,"
                 "\"required\":[\"id\",\"name\",\"video_codec\",\"hw_backend\",\"rate_control\","
                 "\"bitrate_kbps\",\"maxrate_kbps\",\"bufsize_kbps\",\"gop_seconds\",\"width\","
                 "\"height\",\"fps\",\"deinterlace\",\"audio_codec\",\"audio_bitrate_kbps\","
-                "\"audio_channels\",\"logo\",\"logo_position\",\"extra_args\",\"created_at\","
+                "\"audio_channels\",\"logo\",\"logo_position\",\"extra_args\",\"renditions\","
+                "\"created_at\","
                 "\"updated_at\"],"
                 "\"properties\":{\"id\":{\"type\":\"integer\"}," PROFILE_PROPS
                 ",\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
                 "\"updated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}}}"},
     {"ProfileCreate", "{\"type\":\"object\",\"required\":[\"name\"],"
                       "\"examples\":[{\"name\":\"sd\",\"width\":640,\"height\":360,"
-                      "\"rate_control\":\"cbr\",\"bitrate_kbps\":900,\"gop_seconds\":2}],"
+                      "\"rate_control\":\"cbr\",\"bitrate_kbps\":900,\"gop_seconds\":2},"
+                      "{\"name\":\"abr\",\"fps\":25,\"gop_seconds\":2,\"renditions\":["
+                      "{\"width\":1920,\"height\":1080,\"bitrate_kbps\":5500,"
+                      "\"maxrate_kbps\":6000},{\"width\":1280,\"height\":720,"
+                      "\"bitrate_kbps\":2800},{\"width\":960,\"height\":540,"
+                      "\"bitrate_kbps\":1400}]}],"
                       "\"properties\":{" PROFILE_PROPS "}}"},
     {"ProfilePatch", "{\"type\":\"object\",\"description\":\"JSON Merge Patch of a Profile\","
                      "\"examples\":[{\"bitrate_kbps\":1200}],"

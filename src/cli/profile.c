@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "db/db.h"
 #include "db/profiles.h"
+#include "media/ladder.h"
 #include "media/profile.h"
 
 static const char usage_profile[] =
@@ -46,6 +47,10 @@ static const char usage_profile[] =
     "  --logo-position P        tl, tr (default), bl or br\n"
     "  --extra-args \"...\"       allow-listed encoder options, e.g. \"-preset ultrafast\n"
     "                           -tune zerolatency\" (see docs/operator-guide.md)\n"
+    "  --ladder WxH:K[:MAX],... an adaptive-bitrate ladder of 1-4 renditions made by one\n"
+    "                           ffmpeg, top first, e.g. 1920x1080:5500,1280x720:2800,\n"
+    "                           960x540:1400 (needs --fps; '' removes it). Its top\n"
+    "                           rendition gives the profile's size and rates\n"
     "  --data DIR               data directory (default " CLI_DEFAULT_DATA ")\n";
 
 /* A rule's field as this command line spells it. */
@@ -72,6 +77,7 @@ static const char *opt_of(const char *field)
         {"logo", "--logo"},
         {"logo_position", "--logo-position"},
         {"extra_args", "--extra-args"},
+        {"renditions", "--ladder"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(map[i].field, field) == 0)
@@ -80,7 +86,7 @@ static const char *opt_of(const char *field)
 }
 
 struct profile_opts {
-    const char *data, *pos[1], *name, *vcodec, *hw, *rc, *acodec, *logo, *pos_s, *extra;
+    const char *data, *pos[1], *name, *vcodec, *hw, *rc, *acodec, *logo, *pos_s, *extra, *ladder;
     long long bitrate, maxrate, bufsize, gop, width, height, fps, abitrate, achannels;
     int deinterlace;
     bool json;
@@ -117,6 +123,7 @@ static int parse(const char *cmd, int argc, char **argv, bool edit, struct profi
         CLI_OPT("--logo", CLI_STR, &o->logo, .disabled = !edit),
         CLI_OPT("--logo-position", CLI_STR, &o->pos_s, .disabled = !edit),
         CLI_OPT("--extra-args", CLI_STR, &o->extra, .disabled = !edit),
+        CLI_OPT("--ladder", CLI_STR, &o->ladder, .disabled = !edit),
         CLI_OPT_END,
     };
     struct cli_pos pos = {.v = o->pos, .min = 1, .max = 1, .name = "NAME"};
@@ -176,12 +183,18 @@ static int apply(const char *cmd, const struct profile_opts *o, const char *name
 #undef INT_OPT
     if (o->deinterlace >= 0)
         p->deinterlace = o->deinterlace != 0;
+    struct tx_error e;
+    if (o->ladder && tx_renditions_parse(o->ladder, p, &e)) {
+        fprintf(stderr, "%s: --ladder: %s\n", cmd, e.msg);
+        return -EINVAL;
+    }
+    tx_ladder_sync_top(p);
     /* copy video: a bitrate is of no use (and would be refused) */
     if (strcmp(p->video_codec, "copy") == 0 && o->vcodec && o->bitrate == LLONG_MIN)
         p->bitrate_kbps = 0;
-    struct tx_error e;
     if (tx_profile_validate(p, &e)) {
-        fprintf(stderr, "%s: %s: %s\n", cmd, opt_of(e.field), e.msg);
+        fprintf(stderr, "%s: %s: %s\n", cmd,
+                strncmp(e.field, "renditions", 10) == 0 ? "--ladder" : opt_of(e.field), e.msg);
         return -EINVAL;
     }
     return 0;
@@ -209,12 +222,25 @@ static json_t *to_json(const struct tx_profile *p, int64_t streams)
     json_object_set_new(o, "logo", json_string(p->logo));
     json_object_set_new(o, "logo_position", json_string(tx_pos_name(p->logo_position)));
     json_object_set_new(o, "extra_args", json_string(p->extra_args));
+    json_t *rend = json_array();
+    for (int i = 0; i < p->nrenditions && i < LADDER_MAX; i++) {
+        json_t *r = json_object();
+        json_object_set_new(r, "width", json_integer(p->renditions[i].width));
+        json_object_set_new(r, "height", json_integer(p->renditions[i].height));
+        json_object_set_new(r, "bitrate_kbps", json_integer(p->renditions[i].bitrate_kbps));
+        json_object_set_new(r, "maxrate_kbps", json_integer(p->renditions[i].maxrate_kbps));
+        json_array_append_new(rend, r);
+    }
+    json_object_set_new(o, "renditions", rend);
     if (streams >= 0)
         json_object_set_new(o, "streams", json_integer(streams));
     /* what ffmpeg gets, on a machine that has the profile's backend */
     struct tx_argv a;
+    struct tx_ladder l;
+    tx_ladder_from_profile(p, &l);
     json_t *args = json_array();
-    if (tx_render(p, 1u << p->hw, &a) == 0) {
+    if ((p->nrenditions ? tx_ladder_render(&l, 1u << p->hw, &a) : tx_render(p, 1u << p->hw, &a)) ==
+        0) {
         for (int i = 0; i < a.npre; i++)
             json_array_append_new(args, json_string(a.pre[i]));
         json_array_append_new(args, json_string("-i"));
@@ -231,6 +257,8 @@ static void print_line(const struct tx_profile *p)
     char size[32];
     if (strcmp(p->video_codec, "copy") == 0)
         snprintf(size, sizeof(size), "-");
+    else if (p->nrenditions)
+        snprintf(size, sizeof(size), "ladder:%d", p->nrenditions);
     else if (p->width || p->height)
         snprintf(size, sizeof(size), "%dx%d", p->width, p->height);
     else

@@ -11,7 +11,7 @@
     "id, name, video_codec, hw_backend, rate_control, video_bitrate_kbps, maxrate_kbps,"           \
     " bufsize_kbps, gop_seconds, width, height, fps, deinterlace, audio_codec,"                    \
     " audio_bitrate_kbps, audio_channels, logo, logo_position, extra_args, created_at,"            \
-    " updated_at"
+    " updated_at, renditions"
 
 static void text_col(sqlite3_stmt *st, int i, char *dst, size_t len)
 {
@@ -46,6 +46,10 @@ static int profile_row(void *ctx, sqlite3_stmt *st, void *row)
     text_col(st, 18, p->extra_args, sizeof(p->extra_args));
     p->created_at = sqlite3_column_int64(st, 19);
     p->updated_at = sqlite3_column_int64(st, 20);
+    /* written validated: a column edited by hand into nonsense is no ladder
+     * (tx_profile_validate then refuses the profile at render time) */
+    if (tx_renditions_parse(db_col_text(st, 21), p, NULL) < 0)
+        p->nrenditions = 0;
     return 0;
 }
 
@@ -70,6 +74,11 @@ static void bind_fields(sqlite3_stmt *st, const struct tx_profile *p)
     sqlite3_bind_text(st, 17, tx_pos_name(p->logo_position), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 18, p->extra_args, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 19, p->updated_at);
+    /* SQLITE_TRANSIENT: the text lives on this stack frame only */
+    char rend[256];
+    if (tx_renditions_format(p, rend, sizeof(rend)) < 0)
+        rend[0] = '\0';
+    sqlite3_bind_text(st, 21, rend, -1, SQLITE_TRANSIENT);
 }
 
 int db_profile_insert(struct db *db, struct tx_profile *p)
@@ -80,9 +89,9 @@ int db_profile_insert(struct db *db, struct tx_profile *p)
                         " rate_control, video_bitrate_kbps, maxrate_kbps, bufsize_kbps,"
                         " gop_seconds, width, height, fps, deinterlace, audio_codec,"
                         " audio_bitrate_kbps, audio_channels, logo, logo_position, extra_args,"
-                        " updated_at, created_at)"
+                        " updated_at, created_at, renditions)"
                         " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-                        "?18,?19,?19)",
+                        "?18,?19,?19,?21)",
                         &st);
     if (rc)
         return rc;
@@ -105,7 +114,8 @@ int db_profile_update(struct db *db, struct tx_profile *p)
                         " maxrate_kbps = ?6, bufsize_kbps = ?7, gop_seconds = ?8, width = ?9,"
                         " height = ?10, fps = ?11, deinterlace = ?12, audio_codec = ?13,"
                         " audio_bitrate_kbps = ?14, audio_channels = ?15, logo = ?16,"
-                        " logo_position = ?17, extra_args = ?18, updated_at = ?19 WHERE id = ?20",
+                        " logo_position = ?17, extra_args = ?18, updated_at = ?19,"
+                        " renditions = ?21 WHERE id = ?20",
                         &st);
     if (rc)
         return rc;

@@ -608,7 +608,15 @@ static const char migration_12[] =
     "CREATE TRIGGER line_bouquets_change_ad AFTER DELETE ON line_bouquets"
     " BEGIN INSERT INTO line_changes (line_id) VALUES (OLD.line_id); END;";
 
-const char *const db_migrations[] = {migration_1, migration_2, migration_3, migration_4,
-                                     migration_5, migration_6, migration_7, migration_8,
-                                     migration_9, migration_12};
+/* Migration 13 (i14-abr): a transcode profile may be an adaptive-bitrate
+ * ladder. Its renditions as text, "WxH:KBPS[:MAXKBPS],..." top first ('' =
+ * a single output); media/profile.c parses and validates them
+ * (tx_renditions_parse, tx_profile_validate). */
+static const char migration_13[] =
+    "ALTER TABLE transcode_profiles ADD COLUMN renditions TEXT NOT NULL DEFAULT ''"
+    "  CHECK (length(renditions) <= 200);";
+
+const char *const db_migrations[] = {migration_1, migration_2,  migration_3, migration_4,
+                                     migration_5, migration_6,  migration_7, migration_8,
+                                     migration_9, migration_12, migration_13};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

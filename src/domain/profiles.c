@@ -86,6 +86,49 @@ static int apply_member(const struct member *m, json_t *v, struct tx_profile *p,
     return 0;
 }
 
+/* "renditions": [{"width", "height", "bitrate_kbps", "maxrate_kbps"?}, ...]
+ * top first, or [] (no ladder). Fields are named "renditions[i].<member>". */
+static int apply_renditions(json_t *v, struct tx_profile *p, struct dom_error *e)
+{
+    if (!json_is_array(v))
+        return dom_err_field(e, "renditions", "type", "must be an array");
+    if (json_array_size(v) > LADDER_MAX)
+        return dom_err_field(e, "renditions", "range", "at most %d renditions", LADDER_MAX);
+    struct tx_rung r[LADDER_MAX];
+    memset(r, 0, sizeof(r));
+    size_t i;
+    json_t *o;
+    json_array_foreach(v, i, o)
+    {
+        char field[48];
+        if (!json_is_object(o)) {
+            snprintf(field, sizeof(field), "renditions[%d]", (int)i);
+            return dom_err_field(e, field, "type", "must be an object");
+        }
+        const char *k;
+        json_t *x;
+        json_object_foreach(o, k, x)
+        {
+            int *dst = strcmp(k, "width") == 0          ? &r[i].width
+                       : strcmp(k, "height") == 0       ? &r[i].height
+                       : strcmp(k, "bitrate_kbps") == 0 ? &r[i].bitrate_kbps
+                       : strcmp(k, "maxrate_kbps") == 0 ? &r[i].maxrate_kbps
+                                                        : NULL;
+            snprintf(field, sizeof(field), "renditions[%d].%.16s", (int)i, k);
+            if (!dst)
+                return dom_err_field(e, field, "unknown", "unknown member");
+            if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 1000000)
+                return dom_err_field(e, field, "type", "must be an integer 0-1000000");
+            *dst = (int)json_integer_value(x);
+        }
+    }
+    p->nrenditions = (int)json_array_size(v);
+    memset(p->renditions, 0, sizeof(p->renditions));
+    memcpy(p->renditions, r, sizeof(r));
+    tx_ladder_sync_top(p);
+    return 0;
+}
+
 int dom_profile_apply_json(const char *body, size_t len, struct tx_profile *p, struct dom_error *e)
 {
     json_error_t jerr;
@@ -99,6 +142,10 @@ int dom_profile_apply_json(const char *body, size_t len, struct tx_profile *p, s
     bool has_bitrate = json_object_get(root, "bitrate_kbps") != NULL;
     json_object_foreach(root, key, v)
     {
+        if (strcmp(key, "renditions") == 0) {
+            apply_renditions(v, p, e);
+            continue;
+        }
         const struct member *m = NULL;
         for (size_t i = 0; i < NMEMBERS; i++)
             if (strcmp(members[i].name, key) == 0)
@@ -111,6 +158,9 @@ int dom_profile_apply_json(const char *body, size_t len, struct tx_profile *p, s
     json_decref(root);
     if (e->status)
         return -EINVAL;
+    /* a ladder's own size and rates are its top rendition's, whatever else
+     * the body said */
+    tx_ladder_sync_top(p);
     /* copy video without a bitrate given: none is needed */
     if (strcmp(p->video_codec, "copy") == 0 && !has_bitrate)
         p->bitrate_kbps = 0;
@@ -189,6 +239,22 @@ void dom_profile_write_json(struct jsonw *w, const struct tx_profile *p)
         else
             jsonw_bool(w, *(const bool *)((const char *)p + m->off));
     }
+    jsonw_key(w, "renditions");
+    jsonw_arr_begin(w);
+    for (int i = 0; i < p->nrenditions && i < LADDER_MAX; i++) {
+        const struct tx_rung *r = &p->renditions[i];
+        jsonw_obj_begin(w);
+        jsonw_key(w, "width");
+        jsonw_int(w, r->width);
+        jsonw_key(w, "height");
+        jsonw_int(w, r->height);
+        jsonw_key(w, "bitrate_kbps");
+        jsonw_int(w, r->bitrate_kbps);
+        jsonw_key(w, "maxrate_kbps");
+        jsonw_int(w, r->maxrate_kbps);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
     dom_write_time(w, "created_at", p->created_at, false);
     dom_write_time(w, "updated_at", p->updated_at, true);
     jsonw_obj_end(w);

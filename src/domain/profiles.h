@@ -32,7 +32,8 @@ int dom_profile_list(struct db *db, struct tx_profile **out, size_t *n, struct d
 /* id, name, video_codec, hw_backend, rate_control, bitrate_kbps,
  * maxrate_kbps, bufsize_kbps, gop_seconds, width, height, fps, deinterlace,
  * audio_codec, audio_bitrate_kbps, audio_channels, logo, logo_position,
- * extra_args, created_at, updated_at (RFC 3339). */
+ * extra_args, renditions ([{width, height, bitrate_kbps, maxrate_kbps}], top
+ * first; [] when not a ladder), created_at, updated_at (RFC 3339). */
 void dom_profile_write_json(struct jsonw *w, const struct tx_profile *p);
 
 #endif

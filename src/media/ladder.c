@@ -24,6 +24,17 @@ static void rung_profile(const struct tx_ladder *l, int i, struct tx_profile *p)
     p->maxrate_kbps = l->rung[i].maxrate_kbps;
 }
 
+void tx_ladder_from_profile(const struct tx_profile *p, struct tx_ladder *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->base = *p;
+    l->base.nrenditions = 0;
+    memset(l->base.renditions, 0, sizeof(l->base.renditions));
+    l->n = p->nrenditions;
+    for (int i = 0; i < p->nrenditions && i < LADDER_MAX; i++)
+        l->rung[i] = p->renditions[i];
+}
+
 int tx_ladder_validate(const struct tx_ladder *l, struct tx_error *e)
 {
     if (l->n < 1 || l->n > LADDER_MAX)

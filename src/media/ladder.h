@@ -1,8 +1,10 @@
 /*
  * media/ladder: an adaptive-bitrate ladder — several renditions of one
  * channel made by ONE ffmpeg (issue 14 item 2). Pure rendering only: the argv
- * and the HLS master playlist, unit-tested. NOT wired into the live engine
- * yet (see docs/internals/live.md, "ABR ladder: what is left").
+ * and the HLS master playlist, unit-tested. A profile with renditions
+ * (media/profile.h) is a ladder: tx_ladder_from_profile() gives the view
+ * these functions take; the live engine reads rendition i from fd 1 or 2+i
+ * (docs/internals/live.md, "ABR ladders").
  *
  * The renditions share the base profile's codecs, audio, frame rate and GOP;
  * each has its own size and rates. One decode, a split filter, one encoder
@@ -21,18 +23,14 @@
 
 #include "media/profile.h"
 
-#define LADDER_MAX 4
-
-struct tx_rung {
-    int width, height; /* both required (even, 16-7680) */
-    int bitrate_kbps, maxrate_kbps;
-};
-
 struct tx_ladder {
     struct tx_profile base; /* codecs, audio, fps, gop, rate control, extra_args */
     struct tx_rung rung[LADDER_MAX];
     int n; /* 1..LADDER_MAX, top (highest bitrate) first */
 };
+
+/* The ladder of a profile with renditions (l->base is p without them). */
+void tx_ladder_from_profile(const struct tx_profile *p, struct tx_ladder *l);
 
 /* 0 or -EINVAL with *e naming "renditions[i].<field>" (or a base field):
  * 1-4 rungs, strictly decreasing bitrate and not increasing height, a base

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "media/ladder.h"
+
 static const char *const hw_names[TX_HW_COUNT] = {"none", "vaapi", "nvenc", "qsv"};
 static const char *const rc_names[] = {"vbr", "cbr"};
 static const char *const pos_names[] = {"tl", "tr", "bl", "br"};
@@ -328,7 +330,83 @@ int tx_profile_validate(const struct tx_profile *p, struct tx_error *e)
     size_t xl = strnlen(p->extra_args, TX_EXTRA_MAX);
     if (xl >= TX_EXTRA_MAX)
         return fail(e, "extra_args", "longer than %d bytes", TX_EXTRA_MAX - 1);
-    return tx_extra_check(p->extra_args, xl, e);
+    int rc = tx_extra_check(p->extra_args, xl, e);
+    if (rc || p->nrenditions == 0)
+        return rc;
+    if (p->nrenditions < 0 || p->nrenditions > LADDER_MAX)
+        return fail(e, "renditions", "0-%d renditions", LADDER_MAX);
+    struct tx_ladder l;
+    tx_ladder_from_profile(p, &l);
+    return tx_ladder_validate(&l, e);
+}
+
+void tx_ladder_sync_top(struct tx_profile *p)
+{
+    if (p->nrenditions <= 0)
+        return;
+    p->width = p->renditions[0].width;
+    p->height = p->renditions[0].height;
+    p->bitrate_kbps = p->renditions[0].bitrate_kbps;
+    p->maxrate_kbps = p->renditions[0].maxrate_kbps;
+}
+
+/* A decimal 0-999999 at *s (advanced); -1 if none. */
+static long small_num(const char **s)
+{
+    const char *q = *s;
+    long v = 0;
+    int digits = 0;
+    while (*q >= '0' && *q <= '9' && digits < 7) {
+        v = v * 10 + (*q - '0');
+        q++;
+        digits++;
+    }
+    if (!digits || (*q >= '0' && *q <= '9'))
+        return -1;
+    *s = q;
+    return v;
+}
+
+int tx_renditions_parse(const char *s, struct tx_profile *p, struct tx_error *e)
+{
+    struct tx_rung r[LADDER_MAX];
+    int n = 0;
+    memset(r, 0, sizeof(r));
+    while (s && *s) {
+        if (n == LADDER_MAX)
+            return fail(e, "renditions", "at most %d renditions", LADDER_MAX);
+        long w = small_num(&s), h = -1, b = -1, m = 0;
+        if (w >= 0 && *s == 'x' && (s++, (h = small_num(&s)) >= 0) && *s == ':' &&
+            (s++, (b = small_num(&s)) >= 0) && *s == ':')
+            s++, m = small_num(&s);
+        if (w < 0 || h < 0 || b < 0 || m < 0 || (*s && *s != ','))
+            return fail(e, "renditions", "rendition %d: WIDTHxHEIGHT:KBPS[:MAXKBPS]", n);
+        r[n++] = (struct tx_rung){(int)w, (int)h, (int)b, (int)m};
+        if (*s == ',' && !*++s)
+            return fail(e, "renditions", "a rendition after the last ','");
+    }
+    p->nrenditions = n;
+    memset(p->renditions, 0, sizeof(p->renditions));
+    memcpy(p->renditions, r, (size_t)n * sizeof(r[0]));
+    return 0;
+}
+
+int tx_renditions_format(const struct tx_profile *p, char *out, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        out[0] = '\0';
+    for (int i = 0; i < p->nrenditions && i < LADDER_MAX; i++) {
+        const struct tx_rung *r = &p->renditions[i];
+        int n = r->maxrate_kbps ? snprintf(out + used, len - used, "%s%dx%d:%d:%d", i ? "," : "",
+                                           r->width, r->height, r->bitrate_kbps, r->maxrate_kbps)
+                                : snprintf(out + used, len - used, "%s%dx%d:%d", i ? "," : "",
+                                           r->width, r->height, r->bitrate_kbps);
+        if (n < 0 || (size_t)n >= len - used)
+            return -ENOSPC;
+        used += (size_t)n;
+    }
+    return (int)used;
 }
 
 /* ---- rendering ---- */

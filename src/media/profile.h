@@ -20,7 +20,10 @@
  *  - logo: "" or an absolute path of [A-Za-z0-9._/-] without "..", overlaid
  *    at logo_position tl | tr | bl | br with a 10-pixel margin;
  *  - size, fps, deinterlace and logo need a video codec other than copy;
- *  - extra_args: see tx_extra_check.
+ *  - extra_args: see tx_extra_check;
+ *  - renditions: 0-4, see tx_ladder_validate (media/ladder.h): a ladder
+ *    transcodes (not copy), has a frame rate and no logo, each rendition has
+ *    a size, and bitrates strictly decrease from the top one.
  *
  * Pure: no I/O, no allocation. Thread-safe (no shared state).
  */
@@ -42,6 +45,15 @@ enum tx_hw { TX_HW_NONE, TX_HW_VAAPI, TX_HW_NVENC, TX_HW_QSV, TX_HW_COUNT };
 enum tx_rc { TX_RC_VBR, TX_RC_CBR };
 enum tx_pos { TX_POS_TL, TX_POS_TR, TX_POS_BL, TX_POS_BR };
 
+#define LADDER_MAX 4 /* renditions of an adaptive-bitrate ladder */
+
+/* One rendition of a ladder (media/ladder.h): its size and rates; the rest
+ * (codecs, GOP, fps, audio, extra_args) is the profile's. */
+struct tx_rung {
+    int width, height; /* both required (even, 16-7680) */
+    int bitrate_kbps, maxrate_kbps;
+};
+
 struct tx_profile {
     int64_t id;
     char name[TX_NAME_MAX];
@@ -57,6 +69,12 @@ struct tx_profile {
     char logo[TX_LOGO_MAX];
     enum tx_pos logo_position;
     char extra_args[TX_EXTRA_MAX];
+    /* An adaptive-bitrate ladder (issue 14 item 2): 0 = a single output;
+     * 1-LADDER_MAX renditions made by one ffmpeg, top (highest bitrate)
+     * first. A ladder's width/height/bitrate_kbps/maxrate_kbps are those of
+     * its top rendition (tx_ladder_sync_top keeps them so). */
+    int nrenditions;
+    struct tx_rung renditions[LADDER_MAX];
     int64_t created_at, updated_at;
 };
 
@@ -70,6 +88,18 @@ struct tx_error {
 void tx_profile_init(struct tx_profile *p);
 /* 0 or -EINVAL with *e set (the first rule broken). */
 int tx_profile_validate(const struct tx_profile *p, struct tx_error *e);
+/*
+ * renditions as text (the CLI's --ladder and the database column):
+ * "WxH:KBPS[:MAXKBPS]" items separated by ',', top first; "" is no ladder.
+ * parse: 0 or -EINVAL with *e naming "renditions" (sets p->nrenditions and
+ * p->renditions only; the ladder rules are tx_profile_validate's). format:
+ * the length written or -ENOSPC.
+ */
+int tx_renditions_parse(const char *s, struct tx_profile *p, struct tx_error *e);
+int tx_renditions_format(const struct tx_profile *p, char *out, size_t len);
+/* A ladder's top rendition as the profile's own size and rates. */
+void tx_ladder_sync_top(struct tx_profile *p);
+
 /* Names of the enums ("none", "cbr", "tl", ...) and their parsers
  * (0 or -EINVAL). */
 const char *tx_hw_name(enum tx_hw hw);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "media/ladder.h"
 #include "stream/stream_priv.h"
 
 #define STOP_GRACE_MS     3000
@@ -84,6 +85,84 @@ static bool profile_same(const struct channel *ch, const struct tx_profile *p)
     return memcmp(&a, &b, sizeof(a)) == 0;
 }
 
+static void ring_clear(struct chunk_ring *r);
+static void stage_reset(struct channel *ch);
+
+struct channel *channel_rend(struct channel *ch, int i)
+{
+    if (i == 0)
+        return ch;
+    return i > 0 && i <= ch->nsub ? ch->sub[i - 1] : NULL;
+}
+
+/* A sub-rendition's chunks and buffers (its ring is allocated again at its
+ * next publish). */
+static void rend_clear(struct channel *r)
+{
+    stage_reset(r);
+    r->psi_hold_len = 0;
+    ring_clear(&r->ring);
+    buf_free(&r->stage);
+    free(r->ring.items);
+    r->ring.items = NULL;
+    r->cc_out_n = 0;
+    r->bitrate_bps = 0;
+    r->rate_bytes = 0;
+}
+
+static void rend_free(struct channel *r)
+{
+    rend_clear(r);
+    hls_free(r->hls);
+    free(r);
+}
+
+/* As many sub-renditions as the profile's ladder has below its top. */
+static int rends_resize(struct channel *ch)
+{
+    int want = ch->has_profile && ch->profile.nrenditions > 1 ? ch->profile.nrenditions - 1 : 0;
+    if (want != ch->nsub) {
+        /* Other renditions, other segmenters (a ladder's are on a grid that
+         * is freed below): dropped, made again by the next playlist request;
+         * segment requests in between answer 404. */
+        hls_free(ch->hls);
+        ch->hls = NULL;
+        for (int i = 0; i < ch->nsub; i++) {
+            hls_free(ch->sub[i]->hls);
+            ch->sub[i]->hls = NULL;
+            /* rendition i is another picture now: its viewers continue with
+             * the new one, not with chunks of the old */
+            ring_clear(&ch->sub[i]->ring);
+        }
+    }
+    while (ch->nsub > want)
+        rend_free(ch->sub[--ch->nsub]);
+    while (ch->nsub < want) {
+        struct channel *r = channel_new(ch->live, ch->id);
+        if (!r)
+            return -ENOMEM;
+        r->parent = ch;
+        r->rend = ch->nsub + 1;
+        r->need_key = true;
+        ch->sub[ch->nsub++] = r;
+    }
+    if (!want) {
+        free(ch->grid);
+        ch->grid = NULL;
+    }
+    return 0;
+}
+
+void channel_rends_reset(struct channel *ch)
+{
+    for (int i = 0; i < ch->nsub; i++) {
+        struct channel *r = ch->sub[i];
+        stage_reset(r);
+        r->psi_hold_len = 0;
+        r->need_key = true;
+    }
+}
+
 int channel_configure(struct channel *ch, const char *name, const char *const *sources,
                       size_t source_count, bool always_on, const struct tx_profile *profile)
 {
@@ -96,6 +175,8 @@ int channel_configure(struct channel *ch, const char *name, const char *const *s
             ch->profile = *profile;
         else
             memset(&ch->profile, 0, sizeof(ch->profile));
+        if (rends_resize(ch) < 0)
+            return -ENOMEM;
     }
     bool same = source_count == ch->source_count;
     for (size_t i = 0; same && i < source_count; i++)
@@ -207,7 +288,7 @@ static void publish(struct channel *ch)
         }
     }
     if (!rb) { /* counted: xtreamd_live_chunks_dropped_total */
-        ch->chunks_dropped++;
+        (ch->parent ? ch->parent : ch)->chunks_dropped++;
         stage_reset(ch);
         return;
     }
@@ -229,7 +310,7 @@ static void publish(struct channel *ch)
     c->rb = rb;
     c->seq = r->head_seq++;
     c->flags = ch->stage_flags;
-    c->gen = ch->gen;
+    c->gen = ch->parent ? ch->parent->gen : ch->gen; /* renditions switch together */
     c->pts = ch->stage_pts;
     c->pts_end = ch->stage_pts_end;
     c->mono_ms = now;
@@ -255,10 +336,11 @@ static void flush_psi_hold(struct channel *ch)
     }
 }
 
-static void on_packet(void *ud, const struct ts_packet *pk)
+/* Packet pk of ingest ing's output ts (rendition ch: the channel or one of
+ * its sub-renditions) into ch's chunks. */
+static void cut_packet(struct channel *ch, struct ingest *ing, const struct ts_reader *ts,
+                       const struct ts_packet *pk)
 {
-    struct ingest *ing = ud;
-    struct channel *ch = ing->ch;
     ch->stage_origin = ing->origin; /* the stage holds only this ingest's packets now */
     if (pk->psi) {
         /* PSI is held back so that, if a keyframe follows, it opens the chunk. */
@@ -278,14 +360,14 @@ static void on_packet(void *ud, const struct ts_packet *pk)
         if (ch->need_key || ch->pending_discont)
             ch->stage_flags |= CHUNK_DISCONT;
         ch->need_key = ch->pending_discont = false;
-        if (ch->psi_hold_len == 0 && ing->ts.have_pat && ing->ts.have_pmt) {
-            stage_append(ch, ing->ts.pat, TS_PACKET_SIZE);
-            stage_append(ch, ing->ts.pmt, TS_PACKET_SIZE);
+        if (ch->psi_hold_len == 0 && ts->have_pat && ts->have_pmt) {
+            stage_append(ch, ts->pat, TS_PACKET_SIZE);
+            stage_append(ch, ts->pmt, TS_PACKET_SIZE);
         }
     }
     flush_psi_hold(ch);
     stage_append(ch, pk->p, TS_PACKET_SIZE);
-    if (pk->pts != TS_PTS_NONE && (pk->video || ing->ts.video_idx < 0)) {
+    if (pk->pts != TS_PTS_NONE && (pk->video || ts->video_idx < 0)) {
         if (ch->stage_pts == TS_PTS_NONE)
             ch->stage_pts = pk->pts;
         if (ch->stage_pts_end == TS_PTS_NONE || ts_pts_diff(pk->pts, ch->stage_pts_end) > 0)
@@ -293,6 +375,29 @@ static void on_packet(void *ud, const struct ts_packet *pk)
     }
     if (ch->stage.len >= CHUNK_TARGET_BYTES)
         publish(ch);
+}
+
+static void on_packet(void *ud, const struct ts_packet *pk)
+{
+    struct ingest *ing = ud;
+    cut_packet(ing->ch, ing, &ing->ts, pk);
+}
+
+/* A ladder's rendition i > 0 (the slate stops for it at its own first
+ * keyframe, see slate_tick). */
+static void on_x_packet(void *ud, const struct ts_packet *pk)
+{
+    struct ingest_x *x = ud;
+    struct channel *ch = x->ing->ch;
+    struct channel *r = ch ? channel_rend(ch, x->rend) : NULL;
+    if (r && x->rend > 0)
+        cut_packet(r, x->ing, &x->ts, pk);
+}
+
+static void on_x_discard(void *ud, const struct ts_packet *pk)
+{
+    (void)ud;
+    (void)pk;
 }
 
 /* A background check: alive as soon as a keyframe came through. */
@@ -317,6 +422,8 @@ static void failback(struct channel *ch, struct ingest *ing, uint64_t now)
     log_info("live", "channel %lld: primary source healthy for %llu ms, switching back",
              (long long)ch->id, (unsigned long long)(now - ing->first_key_ms));
     publish(ch);
+    for (int i = 0; i < ch->nsub; i++)
+        publish(ch->sub[i]);
     struct ingest *old = ch->ing;
     int from = ch->cur_source;
     ch->ing = ing;
@@ -328,6 +435,7 @@ static void failback(struct channel *ch, struct ingest *ing, uint64_t now)
     ch->retry_at_ms = 0;
     ch->gen++;
     ch->need_key = true;
+    channel_rends_reset(ch);
     ch->failovers++;
     ch->psi_hold_len = 0;
     if (old)
@@ -374,6 +482,23 @@ static void close_pipe(struct ingest *ing, uv_pipe_t *p)
         uv_close((uv_handle_t *)p, ingest_handle_closed);
 }
 
+/* A rendition pipe's handle data is its struct ingest_x. */
+static void xpipe_closed(uv_handle_t *h)
+{
+    struct ingest_x *x = h->data;
+    struct ingest *ing = x->ing;
+    if (--ing->open_handles == 0) {
+        live_remove_dying(ing->live, ing);
+        free(ing);
+    }
+}
+
+static void close_xpipe(struct ingest_x *x)
+{
+    if (!uv_is_closing((uv_handle_t *)&x->pipe))
+        uv_close((uv_handle_t *)&x->pipe, xpipe_closed);
+}
+
 static void channel_err_line(struct channel *ch, const char *line)
 {
     char *copy = strdup(line);
@@ -393,6 +518,8 @@ static void ingest_stop(struct ingest *ing)
     ing->ch = NULL;
     close_pipe(ing, &ing->out);
     close_pipe(ing, &ing->err);
+    for (int i = 0; i < ing->nx; i++)
+        close_xpipe(&ing->x[i]);
     if (!ing->exited) {
         uv_kill(-ing->proc.pid, SIGTERM);
         ing->term_sent_ms = live_now_ms(ing->live);
@@ -461,6 +588,34 @@ static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         publish(ch);
 }
 
+/* A ladder's rendition i > 0 (fd 2 + i). Always parsed (a probe's or
+ * check's packets are discarded, but its reader stays in step, so a probe
+ * that takes over at a failback feeds every rendition from its next
+ * keyframe); the channel's ingest feeds the rendition's ring. */
+static void on_x_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct ingest_x *x = s->data;
+    struct ingest *ing = x->ing;
+    struct channel *ch = ing->ch;
+    if (n < 0) {
+        close_xpipe(x);
+        return;
+    }
+    if (n == 0)
+        return;
+    struct channel *r = ch && ch->ing == ing ? channel_rend(ch, x->rend) : NULL;
+    if (!r) {
+        ts_reader_feed(&x->ts, (const uint8_t *)b->base, (size_t)n, on_x_discard, x);
+        return;
+    }
+    ch->bytes_in += (uint64_t)n;
+    r->bytes_in += (uint64_t)n;
+    r->rate_bytes += (uint64_t)n;
+    ts_reader_feed(&x->ts, (const uint8_t *)b->base, (size_t)n, on_x_packet, x);
+    if (r->stage.len && live_now_ms(ing->live) - r->stage_start_ms >= CHUNK_MAX_MS)
+        publish(r);
+}
+
 static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct ingest *ing = s->data;
@@ -527,7 +682,7 @@ static bool starts_with(const char *s, const char *p)
 /* argv for one source; strings point into src, into tx (the channel's
  * rendered profile, NULL: copy; it must outlive the spawn) or are literals. */
 static int build_args(struct live *live, const char *ffmpeg, const char *src,
-                      const struct tx_argv *tx, const char **argv)
+                      const struct tx_argv *tx, bool ladder, const char **argv)
 {
     int n = live_child_argv(live, argv, MAX_ARGS);
     argv[n++] = ffmpeg;
@@ -615,9 +770,11 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src,
             argv[n++] = "copy";
         }
     }
-    argv[n++] = "-f";
-    argv[n++] = "mpegts";
-    argv[n++] = "pipe:1";
+    if (!ladder) { /* a ladder's argv names each rendition's output itself */
+        argv[n++] = "-f";
+        argv[n++] = "mpegts";
+        argv[n++] = "pipe:1";
+    }
     argv[n] = NULL;
     return n;
 }
@@ -643,8 +800,17 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
     const char *argv[MAX_ARGS];
     struct tx_argv tx;
     const struct tx_argv *txp = NULL;
+    bool ladder = false;
     if (ch->has_profile) {
-        int trc = tx_render(&ch->profile, live_hw_available(live), &tx);
+        struct tx_ladder lad;
+        int trc;
+        if (ch->profile.nrenditions > 0) {
+            tx_ladder_from_profile(&ch->profile, &lad);
+            trc = tx_ladder_render(&lad, live_hw_available(live), &tx);
+            ladder = trc == 0;
+        } else {
+            trc = tx_render(&ch->profile, live_hw_available(live), &tx);
+        }
         if (trc == 0) {
             txp = &tx;
             bool fallback = tx.hw != ch->profile.hw;
@@ -671,23 +837,35 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
             ch->tx_hw = TX_HW_NONE;
         }
     }
-    build_args(live, live_cfg(live)->ffmpeg, ch->sources[source_idx], txp, argv);
-    uv_stdio_container_t stdio[3] = {
+    build_args(live, live_cfg(live)->ffmpeg, ch->sources[source_idx], txp, ladder, argv);
+    /* a ladder's renditions 1.. on fds 3.. (their -f mpegts pipe:N) */
+    ing->nx = ladder ? ch->profile.nrenditions - 1 : 0;
+    uv_stdio_container_t stdio[3 + LADDER_MAX - 1] = {
         {.flags = UV_IGNORE},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ing->out},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&ing->err},
     };
+    for (int i = 0; i < ing->nx; i++) {
+        struct ingest_x *x = &ing->x[i];
+        x->ing = ing;
+        x->rend = i + 1;
+        ts_reader_init(&x->ts);
+        uv_pipe_init(loop, &x->pipe, 0);
+        x->pipe.data = x;
+        stdio[3 + i] = (uv_stdio_container_t){.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE,
+                                              .data.stream = (uv_stream_t *)&x->pipe};
+    }
     uv_process_options_t opts = {
         .exit_cb = ingest_exited,
         .file = argv[0],
         .args = (char **)argv,
         .stdio = stdio,
-        .stdio_count = 3,
+        .stdio_count = 3 + ing->nx,
         .env = live_child_env(live),
         .flags = UV_PROCESS_DETACHED,
     };
     int rc = uv_spawn(loop, &ing->proc, &opts);
-    ing->open_handles = 2;
+    ing->open_handles = 2 + ing->nx;
     if (rc) {
         log_error("live", "channel %lld: cannot start %s: %s", (long long)ch->id, argv[0],
                   uv_strerror(rc));
@@ -695,9 +873,11 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
         ing->stopping = true;
         uv_close((uv_handle_t *)&ing->out, ingest_handle_closed);
         uv_close((uv_handle_t *)&ing->err, ingest_handle_closed);
+        for (int i = 0; i < ing->nx; i++)
+            uv_close((uv_handle_t *)&ing->x[i].pipe, xpipe_closed);
         return NULL;
     }
-    ing->open_handles = 3;
+    ing->open_handles = 3 + ing->nx;
     int fd;
     if (uv_fileno((uv_handle_t *)&ing->out, &fd) == 0)
         fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
@@ -705,6 +885,11 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
     rc = uv_read_start((uv_stream_t *)&ing->out, alloc_cb, on_out_read);
     if (rc == 0)
         rc = uv_read_start((uv_stream_t *)&ing->err, alloc_cb, on_err_read);
+    for (int i = 0; rc == 0 && i < ing->nx; i++) {
+        if (uv_fileno((uv_handle_t *)&ing->x[i].pipe, &fd) == 0)
+            fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+        rc = uv_read_start((uv_stream_t *)&ing->x[i].pipe, alloc_cb, on_x_read);
+    }
     if (rc) { /* unreadable pipes: the child is of no use, treated as a failed start */
         log_error("live", "channel %lld: cannot read from ffmpeg pid %d: %s", (long long)ch->id,
                   ing->proc.pid, uv_strerror(rc));
@@ -727,6 +912,7 @@ static void spawn_current(struct channel *ch)
     ch->need_key = true;
     ch->psi_hold_len = 0;
     stage_reset(ch);
+    channel_rends_reset(ch);
     /* Spawned by the engine's spawn queue, one per loop iteration: a fork
      * costs the loop tens of ms in a big process, and a burst of starts must
      * not stall every other request for their sum. */
@@ -765,6 +951,7 @@ static void enter_slate(struct channel *ch, uint64_t now, enum channel_state st,
         ch->need_key = true;
         ch->ing->origin = ++ch->origin_seq; /* packets were dropped: what follows is new */
     }
+    channel_rends_reset(ch);
     ch->state = st;
 }
 
@@ -910,6 +1097,7 @@ static bool adopt_warm(struct channel *ch)
     ch->need_key = true;
     ch->psi_hold_len = 0;
     stage_reset(ch);
+    channel_rends_reset(ch);
     return true;
 }
 
@@ -963,6 +1151,8 @@ static void ingest_failed(struct channel *ch, struct ingest *ing, unsigned cause
         ch->ing = NULL;
         ingest_stop(ing);
         publish(ch);
+        for (int i = 0; i < ch->nsub; i++)
+            publish(ch->sub[i]);
         ch->restarts++;
         ch->failures = stable ? 1 : ch->failures + 1;
     } else {
@@ -1057,6 +1247,8 @@ void channel_stop(struct channel *ch)
     ch->ring.items = NULL;
     ch->cc_out_n = 0; /* no viewer is left to continue for */
     ch->bitrate_bps = 0;
+    for (int i = 0; i < ch->nsub; i++)
+        rend_clear(ch->sub[i]);
     ffprogress_values_reset(&ch->progress);
     ch->progress_ms = 0;
     live_channel_stopped(ch);
@@ -1085,6 +1277,9 @@ void channel_free(struct channel *ch)
         return;
     channel_stop(ch);
     hls_free(ch->hls);
+    while (ch->nsub)
+        rend_free(ch->sub[--ch->nsub]);
+    free(ch->grid);
     buf_free(&ch->stage);
     free_sources(ch);
     for (size_t i = 0; i < STDERR_LINES; i++)
@@ -1124,8 +1319,18 @@ static void slate_tick(struct channel *ch, uint64_t now)
     const struct chunk *clip = live_slate(ch->live, &n, &loop_pts);
     if (!clip || !n)
         return;
-    if (ch->ing && !ch->need_key)
-        return; /* a retry found its first keyframe: the source takes over */
+    /* Each rendition shows the card until its own source keyframe (a retry
+     * found it: the source takes over), so that every rendition switches
+     * at the same keyframe whichever pipe delivered it first. */
+    struct channel *dst[LADDER_MAX];
+    int nd = 0;
+    for (int i = 0; i <= ch->nsub; i++) {
+        struct channel *r = channel_rend(ch, i);
+        if (!(ch->ing && !r->need_key))
+            dst[nd++] = r;
+    }
+    if (!nd || (ch->ing && !ch->need_key && ch->slate_pos == 0))
+        return; /* never enter the slate (a new generation) behind a running top */
     if (now > ch->slate_next_ms + SLATE_MAX_LATE_MS)
         ch->slate_next_ms = now; /* after a stall, no burst to catch up */
     for (size_t sent = 0; sent < n && now >= ch->slate_next_ms; sent++) {
@@ -1140,22 +1345,36 @@ static void slate_tick(struct channel *ch, uint64_t now)
             ch->slate_offset = (ch->slate_offset + loop_pts) & TS_PTS_WRAP_MASK;
         }
         const struct chunk *c = &clip[ch->slate_pos++];
-        buf_reset(&ch->stage);
-        ch->stage_origin = ch->slate_origin;
-        buf_append(&ch->stage, c->rb->data, c->rb->len);
-        for (size_t off = 0; off + TS_PACKET_SIZE <= ch->stage.len; off += TS_PACKET_SIZE) {
-            uint8_t *pkt = (uint8_t *)ch->stage.data + off;
+        /* built in the first rendition's stage (empty: it waits for a
+         * keyframe), copied into the others' */
+        struct channel *b0 = dst[0];
+        buf_reset(&b0->stage);
+        b0->stage_origin = ch->slate_origin;
+        buf_append(&b0->stage, c->rb->data, c->rb->len);
+        for (size_t off = 0; off + TS_PACKET_SIZE <= b0->stage.len; off += TS_PACKET_SIZE) {
+            uint8_t *pkt = (uint8_t *)b0->stage.data + off;
             if (ch->slate_offset)
                 ts_packet_shift_time(pkt, ch->slate_offset);
             slate_fix_cc(ch, pkt);
         }
-        ch->stage_flags = c->flags | CHUNK_SLATE | (entry ? CHUNK_DISCONT : 0);
-        ch->stage_pts =
+        b0->stage_flags = c->flags | CHUNK_SLATE | (entry ? CHUNK_DISCONT : 0);
+        b0->stage_pts =
             c->pts == TS_PTS_NONE ? c->pts : (c->pts + ch->slate_offset) & TS_PTS_WRAP_MASK;
-        ch->stage_pts_end = c->pts_end == TS_PTS_NONE
+        b0->stage_pts_end = c->pts_end == TS_PTS_NONE
                                 ? c->pts_end
                                 : (c->pts_end + ch->slate_offset) & TS_PTS_WRAP_MASK;
-        publish(ch);
+        /* a ladder's renditions show the same card (players switch freely) */
+        for (int i = 1; i < nd; i++) {
+            struct channel *r = dst[i];
+            buf_reset(&r->stage);
+            buf_append(&r->stage, b0->stage.data, b0->stage.len);
+            r->stage_origin = ch->slate_origin;
+            r->stage_flags = b0->stage_flags;
+            r->stage_pts = b0->stage_pts;
+            r->stage_pts_end = b0->stage_pts_end;
+            publish(r);
+        }
+        publish(b0);
         /* Pace by the clip's timestamps: the next chunk is due after this one. */
         int64_t dur = 0;
         if (ch->slate_pos < n && clip[ch->slate_pos].pts != TS_PTS_NONE && c->pts != TS_PTS_NONE)
@@ -1186,8 +1405,16 @@ void channel_tick(struct channel *ch, uint64_t now)
     if (ch->rate_t0_ms && now - ch->rate_t0_ms >= 2000) {
         ch->bitrate_bps = (double)ch->rate_bytes * 8000.0 / (double)(now - ch->rate_t0_ms);
         ch->rate_bytes = 0;
+        for (int i = 0; i < ch->nsub; i++) {
+            struct channel *r = ch->sub[i];
+            r->bitrate_bps = (double)r->rate_bytes * 8000.0 / (double)(now - ch->rate_t0_ms);
+            r->rate_bytes = 0;
+        }
         ch->rate_t0_ms = now;
     }
+    for (int i = 0; ch->ing && i < ch->nsub; i++)
+        if (ch->sub[i]->stage.len && now - ch->sub[i]->stage_start_ms >= CHUNK_MAX_MS)
+            publish(ch->sub[i]);
     struct ingest *ing = ch->ing;
     if (ing && !ing->stopping && ingest_timed_out(ing, cfg, now)) {
         if (ing->got_output)

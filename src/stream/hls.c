@@ -37,6 +37,9 @@ struct hls_seg {
 };
 
 struct hls {
+    struct hls_grid *grid; /* a ladder's shared grid, NULL otherwise */
+    int64_t cur_cell;      /* grid cell of the open segment */
+    uint64_t cur_seq;      /* grid: the open segment's sequence number */
     unsigned target_ms;
     unsigned td; /* EXT-X-TARGETDURATION, seconds */
     struct hls_seg segs[HLS_MAX_SEGS];
@@ -54,7 +57,7 @@ struct hls {
     bool cur_discont, cur_independent;
 };
 
-struct hls *hls_new(unsigned target_ms, uint64_t first_seq)
+struct hls *hls_new(unsigned target_ms, uint64_t first_seq, struct hls_grid *grid)
 {
     struct hls *h = calloc(1, sizeof(*h));
     if (!h)
@@ -70,6 +73,7 @@ struct hls *hls_new(unsigned target_ms, uint64_t first_seq)
         h->td = 1;
     h->next_seq = h->list_seq = first_seq;
     h->frame_pts = 3600;
+    h->grid = grid;
     return h;
 }
 
@@ -133,7 +137,7 @@ static void close_segment(struct hls *h, double dur)
     memcpy(s->chunks, h->cur, h->cur_n * sizeof(*s->chunks));
     s->n = h->cur_n;
     s->bytes = h->cur_bytes;
-    s->seq = h->next_seq++;
+    s->seq = h->grid ? h->cur_seq : h->next_seq++;
     s->dur = dur > 0 ? dur : (double)h->target_ms / 1000.0;
     if (s->dur > h->td)
         s->dur = h->td; /* keep EXTINF within the fixed target duration */
@@ -201,8 +205,75 @@ static double open_duration(const struct hls *h)
     return (double)(ts_pts_diff(h->cur_last_pts, h->cur_start_pts) + h->frame_pts) / 90000.0;
 }
 
+/* The grid cell of a keyframe at pts (see struct hls_grid). Half a GOP of
+ * slack: a keyframe a frame early or late stays in its cell. */
+static int64_t grid_cell(const struct hls_grid *g, int64_t pts)
+{
+    int64_t step = (int64_t)g->step_ms * 90;
+    int64_t d = ts_pts_diff(pts, g->anchor_pts) + (int64_t)g->gop_ms * 45;
+    return step > 0 && d >= 0 ? d / step : -1;
+}
+
+static void grid_anchor(struct hls_grid *g, const struct chunk *c)
+{
+    g->set = true;
+    g->gen = c->gen;
+    g->anchor_pts = c->pts;
+    g->base = g->next;
+}
+
+/* A ladder's rendition: cuts on the shared grid (see struct hls_grid). */
+static void on_chunk_grid(struct hls *h, const struct chunk *c)
+{
+    struct hls_grid *g = h->grid;
+    bool key = (c->flags & CHUNK_KEY) != 0;
+    if (key && c->pts != TS_PTS_NONE) {
+        bool gen_start = !h->open || h->cur_gen != c->gen;
+        if (!g->set || g->gen != c->gen)
+            grid_anchor(g, c);
+        int64_t cell = grid_cell(g, c->pts);
+        /* PTS going back, or a discontinuity inside a generation: a new
+         * anchor here (set by the first rendition to get this keyframe) */
+        bool again = cell < 0 || (!gen_start && (cell < h->cur_cell || (c->flags & CHUNK_DISCONT)));
+        if (again) {
+            if (g->anchor_pts != c->pts)
+                grid_anchor(g, c);
+            cell = 0;
+        }
+        if (gen_start || again || cell != h->cur_cell) {
+            double d = 0;
+            if (h->open && h->cur_start_pts != TS_PTS_NONE && !gen_start)
+                d = (double)ts_pts_diff(c->pts, h->cur_start_pts) / 90000.0;
+            close_segment(h, d > 0 ? d : open_duration(h));
+            bool had = h->count != 0;
+            open_segment(h, c, had && (gen_start || again || (c->flags & CHUNK_DISCONT)));
+            h->cur_cell = cell;
+            h->cur_seq = g->base + (uint64_t)cell;
+            if (h->cur_seq + 1 > g->next)
+                g->next = h->cur_seq + 1;
+            add_chunk(h, c);
+            return;
+        }
+    } else if (!h->open) {
+        return;
+    } else if (c->gen != h->cur_gen) {
+        close_segment(h, open_duration(h)); /* drop until a keyframe */
+        return;
+    }
+    if (h->cur_n == HLS_MAX_CHUNKS) {
+        log_warn("hls", "segment of %d chunks closed without a keyframe", HLS_MAX_CHUNKS);
+        close_segment(h, open_duration(h));
+        return;
+    }
+    add_chunk(h, c);
+}
+
 void hls_on_chunk(struct hls *h, const struct chunk *c)
 {
+    if (h->grid) {
+        on_chunk_grid(h, c);
+        return;
+    }
     bool key = (c->flags & CHUNK_KEY) != 0;
     if (!h->open) {
         if (!key)
@@ -253,14 +324,21 @@ size_t hls_segment_count(const struct hls *h)
     return n;
 }
 
-int hls_render(const struct hls *h, const char *token, struct buf *out)
+int hls_render(const struct hls *h, const char *token, int rend, struct buf *out)
 {
     bool independent = true;
-    for (size_t i = 0; i < h->count; i++)
+    uint64_t first_seq = 0;
+    for (size_t i = 0; i < h->count; i++) {
         if (seg_at(h, i)->seq >= h->list_seq && !seg_at(h, i)->independent)
             independent = false;
+        if (seg_at(h, i)->seq >= h->list_seq && !first_seq)
+            first_seq = seg_at(h, i)->seq;
+    }
     buf_printf(out, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%u\n", h->td);
-    buf_printf(out, "#EXT-X-MEDIA-SEQUENCE:%llu\n", (unsigned long long)h->list_seq);
+    /* the first listed segment's number (a ladder's grid may start past
+     * list_seq) */
+    buf_printf(out, "#EXT-X-MEDIA-SEQUENCE:%llu\n",
+               (unsigned long long)(first_seq ? first_seq : h->list_seq));
     buf_printf(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n", (unsigned long long)h->disc_seq);
     if (independent)
         buf_puts(out, "#EXT-X-INDEPENDENT-SEGMENTS\n");
@@ -272,8 +350,12 @@ int hls_render(const struct hls *h, const char *token, struct buf *out)
         if (s->discont && !first)
             buf_puts(out, "#EXT-X-DISCONTINUITY\n");
         first = false;
-        buf_printf(out, "#EXTINF:%.3f,\n/hls/%s/%llu.ts\n", s->dur, token,
-                   (unsigned long long)s->seq);
+        if (rend >= 0)
+            buf_printf(out, "#EXTINF:%.3f,\n/hls/%s/%d_%llu.ts\n", s->dur, token, rend,
+                       (unsigned long long)s->seq);
+        else
+            buf_printf(out, "#EXTINF:%.3f,\n/hls/%s/%llu.ts\n", s->dur, token,
+                       (unsigned long long)s->seq);
     }
     return out->err ? -ENOMEM : 0;
 }

@@ -39,6 +39,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/promtext.h"
+#include "media/ladder.h"
 #include "stream/stream_priv.h"
 #include "core/hash.h"
 
@@ -64,6 +65,7 @@ struct live_viewer {
     uint64_t next_seq;
     size_t off;
     bool started, ended;
+    int rend; /* the ladder rendition watched (?q=), 0: the top one */
     int64_t line_id;
     char username[64];
     char ip[46];
@@ -99,6 +101,7 @@ struct pl_wait {
     struct pl_wait *prev, *next;
     char token[TOKEN_LEN + 1];
     int64_t channel_id;
+    int rend; /* -1: the session's playlist (a ladder's master); i: variant i */
     uint64_t since_ms;
     bool done;
 };
@@ -677,11 +680,20 @@ static void channel_maybe_idle(struct channel *ch)
         ch->idle_since_ms = live_now_ms(ch->live);
 }
 
+/* The channel's segmenters (every rendition's): no HLS session is left. */
+static void channel_hls_drop(struct channel *ch)
+{
+    for (int i = 0; i <= ch->nsub; i++) {
+        struct channel *r = channel_rend(ch, i);
+        hls_free(r->hls);
+        r->hls = NULL;
+    }
+}
+
 static void channel_idle_stop(struct channel *ch)
 {
     channel_stop(ch);
-    hls_free(ch->hls);
-    ch->hls = NULL;
+    channel_hls_drop(ch);
     ch->idle_since_ms = 0;
 }
 
@@ -700,8 +712,35 @@ static void channel_viewer_left(struct channel *ch)
     channel_idle_stop(ch);
 }
 
+/* The viewer's rendition ring, NULL when the channel no longer has it. */
+static struct channel *viewer_rend(const struct live_viewer *v)
+{
+    return channel_rend(v->ch, v->rend);
+}
+
+/* The variant playlist waits of a ladder: ready when their segmenter is. */
+static bool wait_ready(const struct pl_wait *w)
+{
+    struct channel *r = w->ch ? channel_rend(w->ch, w->rend < 0 ? 0 : w->rend) : NULL;
+    return r && r->hls && hls_segment_count(r->hls);
+}
+
 void live_on_publish(struct channel *ch, const struct chunk *c)
 {
+    if (ch->parent) { /* a ladder's rendition i > 0: its viewers and waits */
+        struct channel *p = ch->parent;
+        if (ch->hls)
+            hls_on_chunk(ch->hls, c);
+        for (struct live_viewer *v = p->viewers; v; v = v->next)
+            if (v->rend == ch->rend)
+                http_conn_wake(v->conn);
+        if (ch->hls && (c->flags & CHUNK_KEY) && hls_segment_count(ch->hls)) {
+            for (struct pl_wait *w = p->waits; w; w = w->next)
+                if (w->rend == ch->rend)
+                    http_conn_wake(w->conn);
+        }
+        return;
+    }
     if (c->flags & CHUNK_KEY)
         start_slot_release(ch);
     if (ch->archived && ch->live->archive)
@@ -709,10 +748,12 @@ void live_on_publish(struct channel *ch, const struct chunk *c)
     if (ch->hls)
         hls_on_chunk(ch->hls, c);
     for (struct live_viewer *v = ch->viewers; v; v = v->next)
-        http_conn_wake(v->conn);
+        if (v->rend == 0 || !viewer_rend(v))
+            http_conn_wake(v->conn);
     if (ch->hls && (c->flags & CHUNK_KEY) && hls_segment_count(ch->hls)) {
         for (struct pl_wait *w = ch->waits; w; w = w->next)
-            http_conn_wake(w->conn);
+            if (w->rend <= 0 || !wait_ready(w))
+                http_conn_wake(w->conn);
     }
 }
 
@@ -1036,10 +1077,11 @@ const struct chunk *live_slate(struct live *live, size_t *n, int64_t *loop_pts)
 static void viewer_skip(struct live_viewer *v, const char *why)
 {
     struct channel *ch = v->ch;
+    struct channel *r = viewer_rend(v);
     uint64_t now = live_now_ms(v->live);
-    if (!ch->ring.last_key_seq || v->next_seq == ch->ring.last_key_seq)
+    if (!r || !r->ring.last_key_seq || v->next_seq == r->ring.last_key_seq)
         return;
-    v->next_seq = ch->ring.last_key_seq;
+    v->next_seq = r->ring.last_key_seq;
     v->off = 0;
     v->slow_since_ms = 0;
     v->skip_ms[v->skip_count++ % MAX_SKIP_TRACK] = now;
@@ -1067,21 +1109,24 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
     if (v->ended)
         return 0;
     struct channel *ch = v->ch;
+    struct channel *r = viewer_rend(v);
+    if (!r)
+        return 0; /* the ladder lost this rendition: the response ends */
     if (!v->started) {
-        if (!ch->ring.last_key_seq)
+        if (!r->ring.last_key_seq)
             return -EAGAIN;
-        v->next_seq = ch->ring.last_key_seq;
+        v->next_seq = r->ring.last_key_seq;
         v->off = 0;
         v->started = true;
     }
-    if (v->next_seq < ch->ring.tail_seq) {
+    if (v->next_seq < r->ring.tail_seq) {
         viewer_skip(v, "fell behind the buffer");
-        if (v->next_seq < ch->ring.tail_seq)
+        if (v->next_seq < r->ring.tail_seq)
             return -EAGAIN;
     }
     size_t queued = 0;
-    while (queued < budget && v->next_seq < ch->ring.head_seq) {
-        const struct chunk *c = channel_chunk(ch, v->next_seq);
+    while (queued < budget && v->next_seq < r->ring.head_seq) {
+        const struct chunk *c = channel_chunk(r, v->next_seq);
         size_t rem = c->rb->len - v->off;
         size_t room = budget - queued;
         size_t take = rem;
@@ -1104,7 +1149,7 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
     ch->bytes_out += queued;
     if (queued)
         ch->delivered = true;
-    return v->next_seq < ch->ring.head_seq ? 1 : -EAGAIN;
+    return v->next_seq < r->ring.head_seq ? 1 : -EAGAIN;
 }
 
 static void viewer_close(void *ctx)
@@ -1173,6 +1218,21 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
         http_response_text(res, 503, "text/plain; charset=utf-8", "server is stopping\n");
         return;
     }
+    /* ?q=I: rendition I of a ladder (0 = the top one, the default) */
+    const char *q = http_request_param(req, "q");
+    int rend = 0;
+    if (q) {
+        char *end;
+        long qi = strtol(q, &end, 10);
+        int have = s->profile && s->profile->nrenditions > 1 ? s->profile->nrenditions : 1;
+        if (end == q || *end || qi < 0 || qi >= have) {
+            http_response_text(res, 400, "text/plain; charset=utf-8",
+                               have > 1 ? "bad q: a rendition index of this channel's ladder\n"
+                                        : "bad q: this channel has one rendition (q=0)\n");
+            return;
+        }
+        rend = (int)qi;
+    }
     if (start_admit(live, s, line, req->client_ip, res))
         return;
     struct channel *ch = channel_get(live, s);
@@ -1183,6 +1243,7 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
     }
     v->live = live;
     v->ch = ch;
+    v->rend = rend;
     v->conn = http_response_conn(res);
     v->line_id = line->id;
     copy_str(v->username, sizeof(v->username), line->username);
@@ -1258,10 +1319,8 @@ static void session_unlink(struct live *live, struct hls_session *s)
     free(s);
     if (ch && ch->hls_sessions) {
         ch->hls_sessions--;
-        if (ch->hls_sessions == 0) {
-            hls_free(ch->hls);
-            ch->hls = NULL;
-        }
+        if (ch->hls_sessions == 0)
+            channel_hls_drop(ch);
         channel_viewer_left(ch);
     }
 }
@@ -1275,13 +1334,73 @@ static void session_kick(void *ctx)
              (long long)s->line_id);
 }
 
+/* Chunk a comes after chunk b: a later generation, or the same one and a
+ * later PTS (generations count up; their PTS may restart anywhere). */
+static bool chunk_after(const struct chunk *a, const struct chunk *b)
+{
+    if (a->gen != b->gen)
+        return (int32_t)(a->gen - b->gen) > 0;
+    return ts_pts_diff(a->pts, b->pts) > 0;
+}
+
+/* A ladder's segmenters: one per rendition on one grid (struct hls_grid),
+ * its step the segment target rounded up to whole GOPs, each bootstrapped
+ * from its ring from the newest of the renditions' oldest keyframes, so
+ * that all start on the same keyframe. */
+static void hls_ensure_ladder(struct channel *ch, uint64_t seed)
+{
+    unsigned gop_ms = (unsigned)ch->profile.gop_seconds * 1000;
+    unsigned target = live_cfg(ch->live)->hls_segment_ms;
+    if (!ch->grid && !(ch->grid = calloc(1, sizeof(*ch->grid))))
+        return;
+    *ch->grid = (struct hls_grid){
+        .next = seed,
+        .gop_ms = gop_ms,
+        .step_ms = gop_ms ? (target + gop_ms - 1) / gop_ms * gop_ms : target,
+    };
+    /* the start: the latest (generation, then PTS) of the renditions'
+     * oldest keyframes */
+    const struct chunk *start = NULL;
+    for (int i = 0; i <= ch->nsub; i++) {
+        struct channel *r = channel_rend(ch, i);
+        if (!(r->hls = hls_new(ch->grid->step_ms, seed, ch->grid))) {
+            channel_hls_drop(ch);
+            return;
+        }
+        for (uint64_t q = r->ring.tail_seq; q < r->ring.head_seq; q++) {
+            const struct chunk *c = channel_chunk(r, q);
+            if ((c->flags & CHUNK_KEY) && c->pts != TS_PTS_NONE) {
+                if (!start || chunk_after(c, start))
+                    start = c;
+                break;
+            }
+        }
+    }
+    for (int i = 0; i <= ch->nsub && start; i++) {
+        struct channel *r = channel_rend(ch, i);
+        bool on = false;
+        for (uint64_t q = r->ring.tail_seq; q < r->ring.head_seq; q++) {
+            const struct chunk *c = channel_chunk(r, q);
+            on = on || ((c->flags & CHUNK_KEY) && c->pts != TS_PTS_NONE &&
+                        (c->gen == start->gen ? ts_pts_diff(c->pts, start->pts) >= 0
+                                              : chunk_after(c, start)));
+            if (on)
+                hls_on_chunk(r->hls, c);
+        }
+    }
+}
+
 static void hls_ensure(struct channel *ch)
 {
     if (ch->hls)
         return;
     /* Sequence numbers never go back: seed with the wall clock (segments are
      * longer than a second), and never below what a previous instance used. */
-    ch->hls = hls_new(live_cfg(ch->live)->hls_segment_ms, (uint64_t)time(NULL));
+    if (ch->nsub) {
+        hls_ensure_ladder(ch, (uint64_t)time(NULL));
+        return;
+    }
+    ch->hls = hls_new(live_cfg(ch->live)->hls_segment_ms, (uint64_t)time(NULL), NULL);
     if (!ch->hls)
         return;
     /* Bootstrap from the ring, starting at its oldest keyframe chunk. */
@@ -1342,10 +1461,23 @@ static struct hls_session *session_for(struct live *live, struct channel *ch,
     return s;
 }
 
-static void render_playlist(struct channel *ch, const char *token, struct buf *out)
+/* rend -1: the session URL's playlist (a ladder's master, else the media
+ * playlist); i: a ladder's variant i. */
+static void render_playlist(struct channel *ch, const char *token, int rend, struct buf *out)
 {
-    if (ch->hls)
-        hls_render(ch->hls, token, out);
+    if (rend < 0 && ch->nsub) {
+        struct tx_ladder l;
+        char prefix[64], text[2048];
+        tx_ladder_from_profile(&ch->profile, &l);
+        snprintf(prefix, sizeof(prefix), "/hls/%s/", token);
+        int n = tx_ladder_master(&l, prefix, text, sizeof(text));
+        if (n > 0)
+            buf_append(out, text, (size_t)n);
+        return;
+    }
+    struct channel *r = channel_rend(ch, rend < 0 ? 0 : rend);
+    if (r && r->hls)
+        hls_render(r->hls, token, ch->nsub ? (rend < 0 ? 0 : rend) : -1, out);
 }
 
 static int wait_pull(void *ctx, struct buf *out, size_t budget)
@@ -1355,11 +1487,11 @@ static int wait_pull(void *ctx, struct buf *out, size_t budget)
     if (w->done)
         return 0;
     struct channel *ch = w->ch;
-    bool ready = ch && ch->hls && hls_segment_count(ch->hls);
+    bool ready = wait_ready(w);
     if (!ready && live_now_ms(w->live) - w->since_ms < WAIT_FIRST_MS && !w->live->stopping)
         return -EAGAIN;
     if (ch)
-        render_playlist(ch, w->token, out);
+        render_playlist(ch, w->token, w->rend, out);
     w->done = true;
     return 0;
 }
@@ -1375,6 +1507,9 @@ static void wait_close(void *ctx)
         w->next->prev = w->prev;
     free(w);
 }
+
+static void playlist_wait(struct live *live, struct channel *ch, const char *token, int rend,
+                          struct http_response *res);
 
 void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struct cat_line *line,
                      struct http_request *req, struct http_response *res)
@@ -1397,7 +1532,7 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
             char token[TOKEN_LEN + 1];
             memset(token, '0', TOKEN_LEN);
             token[TOKEN_LEN] = '\0';
-            render_playlist(ch, token, http_response_buf(res));
+            render_playlist(ch, token, -1, http_response_buf(res));
         } else {
             head_unbounded(res);
         }
@@ -1421,12 +1556,18 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
     hls_ensure(ch);
     http_response_status(res, 200);
     if (ch->hls && hls_segment_count(ch->hls)) {
-        render_playlist(ch, s->token, http_response_buf(res));
+        render_playlist(ch, s->token, -1, http_response_buf(res));
         return;
     }
     if (req->method == HTTP_HEAD)
         return;
-    /* Cold start: hold the request until the first segment exists. */
+    playlist_wait(live, ch, s->token, -1, res);
+}
+
+/* Cold start: hold the request until the first segment exists. */
+static void playlist_wait(struct live *live, struct channel *ch, const char *token, int rend,
+                          struct http_response *res)
+{
     struct pl_wait *w = calloc(1, sizeof(*w));
     if (!w) {
         http_response_text(res, 500, "text/plain; charset=utf-8", "out of memory\n");
@@ -1435,8 +1576,9 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
     w->live = live;
     w->ch = ch;
     w->conn = http_response_conn(res);
-    copy_str(w->token, sizeof(w->token), s->token);
+    copy_str(w->token, sizeof(w->token), token);
     w->channel_id = ch->id;
+    w->rend = rend;
     w->since_ms = live_now_ms(live);
     w->next = ch->waits;
     if (ch->waits)
@@ -1458,12 +1600,36 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
     char *end;
     unsigned long long seq = strtoull(seg, &end, 10);
     struct channel *ch = channel_find(live, s->channel_id);
-    if (end == seg || strcmp(end, ".ts") != 0 || !ch || !ch->hls) {
+    /* a ladder: "<i>.m3u8" is variant i's playlist, "<i>_<seq>.ts" its
+     * segment */
+    struct channel *r = ch;
+    if (ch && ch->nsub && end != seg && (*end == '_' || strcmp(end, ".m3u8") == 0)) {
+        r = seq <= (unsigned long long)ch->nsub ? channel_rend(ch, (int)seq) : NULL;
+        if (r && strcmp(end, ".m3u8") == 0) {
+            live->hls_requests++;
+            s->last_ms = live_now_ms(live);
+            http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
+            http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
+            http_response_status(res, 200);
+            if (!r->hls) /* after the segmenters were dropped: a new start */
+                hls_ensure(ch);
+            if (r->hls && hls_segment_count(r->hls))
+                render_playlist(ch, s->token, r->rend, http_response_buf(res));
+            else if (req->method != HTTP_HEAD)
+                playlist_wait(live, ch, s->token, r->rend, res);
+            return;
+        }
+        const char *q = end + 1;
+        seq = r ? strtoull(q, &end, 10) : 0;
+        if (r && end == q)
+            r = NULL;
+    }
+    if (end == seg || strcmp(end, ".ts") != 0 || !r || !r->hls) {
         http_response_text(res, 404, "text/plain; charset=utf-8", "no such segment\n");
         return;
     }
     size_t n, bytes;
-    struct refbuf *const *chunks = hls_segment(ch->hls, seq, &n, &bytes);
+    struct refbuf *const *chunks = hls_segment(r->hls, seq, &n, &bytes);
     if (!chunks) {
         http_response_text(res, 404, "text/plain; charset=utf-8", "no such segment\n");
         return;
@@ -1503,8 +1669,11 @@ static void check_viewers(struct live *live, struct channel *ch, uint64_t now)
             v->progress_bytes = v->bytes;
             v->progress_ms = now;
         }
-        const struct chunk *c = channel_chunk(ch, v->next_seq);
-        bool behind = v->next_seq < ch->ring.head_seq;
+        struct channel *r = viewer_rend(v);
+        if (!r)
+            continue;
+        const struct chunk *c = channel_chunk(r, v->next_seq);
+        bool behind = v->next_seq < r->ring.head_seq;
         uint64_t lag = behind ? (c ? now - c->mono_ms : UINT64_MAX) : 0;
         if (lag > cfg->slow_lag_ms) {
             if (!v->slow_since_ms)
@@ -2119,6 +2288,30 @@ static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint
     jsonw_int(w, ch->ing ? (int64_t)ch->ing->ts.cc_errors : 0);
     write_transcode(w, ch);
     write_progress(w, ch);
+    /* an ABR ladder's renditions (issue 14): target and measured rates */
+    jsonw_key(w, "renditions");
+    jsonw_arr_begin(w);
+    for (int i = 0; ch->has_profile && i < ch->profile.nrenditions && i <= ch->nsub; i++) {
+        const struct channel *r = i ? ch->sub[i - 1] : ch;
+        const struct tx_rung *g = &ch->profile.renditions[i];
+        jsonw_obj_begin(w);
+        jsonw_key(w, "index");
+        jsonw_int(w, i);
+        jsonw_key(w, "width");
+        jsonw_int(w, g->width);
+        jsonw_key(w, "height");
+        jsonw_int(w, g->height);
+        jsonw_key(w, "bitrate_kbps");
+        jsonw_int(w, g->bitrate_kbps);
+        jsonw_key(w, "output_kbps");
+        jsonw_int(w, (int64_t)(r->bitrate_bps / 1000));
+        jsonw_key(w, "bytes_in");
+        jsonw_int(w, (int64_t)(i ? r->bytes_in : ch->bytes_in));
+        jsonw_key(w, "buffer_bytes");
+        jsonw_int(w, (int64_t)r->ring.bytes);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
     if (detail) {
         jsonw_key(w, "sources");
         jsonw_arr_begin(w);
@@ -2539,6 +2732,7 @@ enum chan_family {
     CF_FF_DUPLICATED,
     CF_FF_OUTPUT_BITRATE,
     CF_TX_FALLBACK,
+    CF_RENDITION_BITRATE,
     CF_COUNT
 };
 
@@ -2590,6 +2784,10 @@ static const struct {
     [CF_TX_FALLBACK] = {"xtreamd_channel_transcode_fallback", "gauge",
                         "1 while the channel's profile asks for a hardware encoder this machine "
                         "lacks and software encodes instead"},
+    [CF_RENDITION_BITRATE] = {"xtreamd_channel_rendition_bits_per_second", "gauge",
+                              "Bitrate of each rendition ffmpeg delivers (an ABR ladder has "
+                              "several; rendition 0 is the top one, the channel's only one "
+                              "otherwise), measured over 2 s windows"},
 };
 
 static void chan_labels(struct buf *o, const char *family, const struct channel *ch)
@@ -2674,6 +2872,16 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
     case CF_TX_FALLBACK:
         v = ch->has_profile && ch->tx_fallback ? 1 : 0;
         break;
+    case CF_RENDITION_BITRATE:
+        for (int i = 0; i <= ch->nsub; i++) {
+            const struct channel *r = i ? ch->sub[i - 1] : ch;
+            bool ladder = ch->has_profile && ch->profile.nrenditions > i;
+            chan_labels(o, family, ch);
+            buf_printf(o, ",rendition=\"%d\",resolution=\"%dx%d\"} %.0f\n", i,
+                       ladder ? ch->profile.renditions[i].width : 0,
+                       ladder ? ch->profile.renditions[i].height : 0, r->bitrate_bps);
+        }
+        return;
     case CF_TS_VIEWERS:
         v = ch->viewer_count;
         break;

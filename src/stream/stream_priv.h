@@ -104,6 +104,16 @@ struct source_switch {
 };
 
 struct channel;
+struct ingest;
+
+/* A ladder's rendition i > 0 comes out of the same ffmpeg on fd 2 + i
+ * (media/ladder.h): its pipe and its own packet reader. */
+struct ingest_x {
+    struct ingest *ing;
+    int rend;
+    uv_pipe_t pipe;
+    struct ts_reader ts;
+};
 
 struct ingest {
     struct live *live;
@@ -128,6 +138,8 @@ struct ingest {
     struct ffprogress progress; /* ffmpeg's -progress blocks on stderr */
     char errline[256];
     size_t errlen;
+    int nx; /* ladder renditions 1.. on x[0..nx): their pipes count in open_handles */
+    struct ingest_x x[LADDER_MAX - 1];
     struct ingest *next_dying;
 };
 
@@ -137,6 +149,17 @@ struct hls;         /* hls.c */
 
 struct channel {
     struct live *live;
+    /* ABR ladder (profile with renditions): rendition 0 is this channel's
+     * own ring; rendition i > 0 is sub[i - 1], a channel object of which only
+     * the chunking state (stage, psi_hold, need_key, cc_out, ring), hls and
+     * rate fields are used, fed by this channel's ingest (fd 2 + i). A
+     * sub's parent is the channel; its viewers, sessions, state and sources
+     * are the parent's. */
+    struct channel *parent;
+    int rend;
+    struct channel *sub[LADDER_MAX - 1];
+    int nsub;
+    struct hls_grid *grid; /* the ladder's segment grid, shared by every rendition's hls */
     struct channel *hnext; /* hash chain */
     int64_t id;
     char name[128];
@@ -255,12 +278,35 @@ const struct chunk *channel_chunk(const struct channel *ch, uint64_t seq);
 /* A dying ingest: SIGKILL once the SIGTERM grace has passed. */
 void channel_reap_one(struct ingest *ing, uint64_t now_ms);
 
+/* Rendition i of ch (0: ch itself), NULL when it has no such rendition. */
+struct channel *channel_rend(struct channel *ch, int i);
+/* Per-rendition chunking state after a (re)start, switch or slate entry:
+ * every sub-rendition waits for its own next keyframe. */
+void channel_rends_reset(struct channel *ch);
+
 /* ---- hls.c ---- */
-struct hls *hls_new(unsigned target_ms, uint64_t first_seq);
+/* The segment grid of a ladder: every rendition's segmenter cuts at the
+ * keyframe where floor((PTS - anchor + gop/2) / step) changes, and numbers
+ * the segment base + that cell, so that variants made by one ffmpeg (same
+ * keyframe PTS) get the same segments under the same media sequence
+ * numbers whatever order their pipes are read in. The first rendition to
+ * see a keyframe of a new generation (or a PTS going back, or a
+ * discontinuity) sets the anchor; the others find it set. */
+struct hls_grid {
+    bool set;
+    uint32_t gen;
+    int64_t anchor_pts;
+    uint64_t base; /* sequence number of the anchor's cell */
+    uint64_t next; /* one past the highest sequence number opened */
+    unsigned step_ms, gop_ms;
+};
+/* grid: NULL for a channel without renditions (cuts by PTS distance). */
+struct hls *hls_new(unsigned target_ms, uint64_t first_seq, struct hls_grid *grid);
 void hls_free(struct hls *h);
 void hls_on_chunk(struct hls *h, const struct chunk *c);
-/* Renders the playlist with segment URLs "/hls/<token>/<seq>.ts". */
-int hls_render(const struct hls *h, const char *token, struct buf *out);
+/* Renders the playlist with segment URLs "/hls/<token>/<seq>.ts", or
+ * "/hls/<token>/<rend>_<seq>.ts" for a ladder's rendition (rend >= 0). */
+int hls_render(const struct hls *h, const char *token, int rend, struct buf *out);
 size_t hls_segment_count(const struct hls *h);
 /* The segment's chunks (refbufs) to send, NULL if unknown or evicted. */
 struct refbuf *const *hls_segment(const struct hls *h, uint64_t seq, size_t *n, size_t *bytes);

@@ -936,6 +936,8 @@ static void test_migration_5_on_existing_lines(void **state)
 {
     struct fixture *f = *state;
     drop_epoch_triggers(f->db); /* migration 12 */
+    /* migration 13 (ABR ladders) */
+    assert_int_equal(db_exec(f->db, "ALTER TABLE transcode_profiles DROP COLUMN renditions;"), 0);
     assert_int_equal(db_exec(f->db, "DROP TRIGGER lines_search_ai; DROP TRIGGER lines_search_ad;"
                                     "DROP TRIGGER lines_search_au; DROP TABLE lines_search;"
                                     "DROP INDEX lines_exp_date; DROP INDEX lines_created_at;"

@@ -362,6 +362,58 @@ static void test_ladder_master_and_rules(void **state)
     assert_int_equal(tx_ladder_render(&l, 0, &a), -EINVAL);
 }
 
+/* A ladder as a profile: the text form (CLI --ladder, database column) and
+ * the profile rules. */
+static void test_renditions_text(void **state)
+{
+    (void)state;
+    struct tx_profile p;
+    tx_profile_init(&p);
+    named(&p, "abr");
+    p.fps = 10;
+    struct tx_error e;
+    assert_int_equal(tx_renditions_parse("320x180:300:400,240x136:200,160x90:100", &p, &e), 0);
+    assert_int_equal(p.nrenditions, 3);
+    assert_int_equal(p.renditions[0].maxrate_kbps, 400);
+    assert_int_equal(p.renditions[2].height, 90);
+    char out[128];
+    assert_int_equal(tx_renditions_format(&p, out, sizeof(out)), 38);
+    assert_string_equal(out, "320x180:300:400,240x136:200,160x90:100");
+    assert_int_equal(tx_renditions_format(&p, out, 10), -ENOSPC);
+    tx_ladder_sync_top(&p);
+    assert_int_equal(p.width, 320);
+    assert_int_equal(p.bitrate_kbps, 300);
+    assert_int_equal(p.maxrate_kbps, 400);
+    assert_int_equal(tx_profile_validate(&p, &e), 0);
+    /* the ladder rules through the profile's */
+    p.fps = 0;
+    assert_int_equal(tx_profile_validate(&p, &e), -EINVAL);
+    assert_string_equal(e.field, "fps");
+    p.fps = 10;
+    p.renditions[1].bitrate_kbps = 500;
+    assert_int_equal(tx_profile_validate(&p, &e), -EINVAL);
+    assert_string_equal(e.field, "renditions[1].bitrate_kbps");
+    p.nrenditions = 5;
+    assert_int_equal(tx_profile_validate(&p, &e), -EINVAL);
+    assert_string_equal(e.field, "renditions");
+    /* "" is no ladder; bad text is refused whole */
+    assert_int_equal(tx_renditions_parse("", &p, &e), 0);
+    assert_int_equal(p.nrenditions, 0);
+    assert_int_equal(tx_renditions_format(&p, out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    const char *bad[] = {
+        "320x180",     "320x180:",    "x180:300",        "320x180:300,",
+        "320:180:300", "a",           "320x180:300;1x1", "1x1:1,1x1:1,1x1:1,1x1:1,1x1:1",
+        ",",           "99999999x1:1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tx_renditions_parse("320x180:300", &p, NULL);
+        memset(&e, 0, sizeof(e));
+        assert_int_equal(tx_renditions_parse(bad[i], &p, &e), -EINVAL);
+        assert_string_equal(e.field, "renditions");
+        assert_int_equal(p.nrenditions, 1); /* unchanged */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_progress),
         cmocka_unit_test(test_ladder_render),
         cmocka_unit_test(test_ladder_master_and_rules),
+        cmocka_unit_test(test_renditions_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
