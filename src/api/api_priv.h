@@ -45,6 +45,10 @@ struct api {
         void *ud;
     } metrics_extra[4]; /* api_add_metrics */
     size_t nmetrics_extra;
+    /* Renders of uncached lists running on the thread pool (api/player_api.c),
+     * one per (snapshot, view, key), each with the requests waiting for it. */
+    struct api_render *renders;
+    uint64_t renders_started, renders_joined; /* /metrics */
 };
 
 struct api_req {
@@ -154,6 +158,17 @@ struct api_cache_slot {
  * when the client accepts gzip, the slot's gzip variant (made once) with
  * Content-Encoding: gzip; else the identity body (borrowed reference). */
 void api_respond_cached(struct api_req *r, struct refbuf *identity, const struct api_cache_slot *s);
+/* The gzip variant of a body, made on any thread (the coding and level of
+ * api_respond_cached); 0 or -errno. */
+int api_gzip_make(const void *data, size_t len, struct refbuf **out);
+/* Offers a variant made off the loop to the slot: stored when the slot is
+ * still undecided and the variant is smaller (else declined, as
+ * api_respond_cached would). Loop thread. */
+void api_gzip_offer(const struct api_cache_slot *s, struct refbuf *identity, struct refbuf *gz,
+                    double took_ms);
+/* Detaches the renders still running (api_free): their completions then only
+ * free themselves. */
+void api_renders_detach(struct api *api);
 
 /* CORS headers: echo Origin with credentials (player_api) or '*'. */
 void api_cors(struct api_req *r, bool echo_origin);

@@ -121,8 +121,8 @@ struct http_conn {
     bool src_active, src_waiting, src_woken;
     bool wake_queued;                /* on srv->wake_head (http_conn_wake) */
     struct http_conn *wnext, *wprev; /* srv->wake_head */
-    size_t defer_need;  /* rbuf bytes of the deferred request (head + body) */
-    uint64_t bytes_out; /* everything written on the connection */
+    size_t defer_need;               /* rbuf bytes of the deferred request (head + body) */
+    uint64_t bytes_out;              /* everything written on the connection */
     struct buf rbuf;
     struct http_head_scan scan;
     struct reqmem *rm;
