@@ -11,12 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api_priv.h"
 #include "api/epg_json.h"
-#include "core/log.h"
-#include "http/encoding.h"
 
 enum action {
     A_LOGIN,
@@ -714,214 +711,48 @@ static void respond_auth_failed(struct api_req *r)
     http_response_body(r->res, body, sizeof(body) - 1);
 }
 
-/* ---- renders off the loop ----------------------------------------------
- *
- * An uncached list (get_live_streams, get_vod_streams, get_series) of a big
- * catalogue takes tens to hundreds of milliseconds to render, and after every
- * catalogue change each view's lists are uncached again: rendered on the loop
- * that stalled every viewer and request. Here it is rendered on the thread
- * pool, once per (snapshot, view, key) however many requests ask meanwhile
- * (single flight): the requests defer their responses and are all answered
- * from the one body when it is ready; the body (and its gzip variant, made in
- * the same job when the first request accepts gzip) goes into the view's
- * cache as an inline render would have put it.
- *
- * The worker reads only immutable things: the snapshot (a reference is held)
- * and the view's bitsets (views live as long as their snapshot). Everything
- * else (the cache, the waiters, the responses) is touched on the loop only. */
-
-struct render_waiter {
-    struct render_waiter *next;
-    struct api_render *job;
-    struct http_request *req; /* valid while the response is deferred */
-    struct http_response *res;
-    bool aborted; /* the connection went away: never touch res again */
-};
-
-struct api_render {
-    struct api_render *next; /* api->renders */
-    struct api *api;         /* NULL once detached (api_free) */
-    uv_work_t work;
-    struct catalog *cat; /* referenced */
-    struct cat_view *view;
+/* Renders of uncached lists off the loop (api/render.c): what the worker
+ * needs, copied into the job. */
+struct list_job {
     enum action action;
     struct list_opts opts;
-    char key[640];
-    char what[32];
     char base[512];
-    bool want_gzip;
-    /* results, written by the worker, read after it */
-    struct buf body;
-    struct refbuf *gz;
-    double render_ms, gzip_ms;
-    struct render_waiter *waiters;
 };
 
-static double elapsed_ms(const struct timespec *t0)
+static void list_render(struct catalog *cat, struct cat_view *v, const void *arg, struct buf *out)
 {
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static void render_work(uv_work_t *w)
-{
-    struct api_render *j = w->data;
-    /* A request context holding only what the list writers read. */
-    struct api_req r;
+    const struct list_job *lj = arg;
+    struct api_req r; /* only what the list writers read */
     memset(&r, 0, sizeof(r));
-    r.cat = j->cat;
-    memcpy(r.base, j->base, sizeof(r.base));
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    r.cat = cat;
+    memcpy(r.base, lj->base, sizeof(r.base));
     struct jsonw jw;
-    jsonw_init(&jw, &j->body);
-    render_action(&r, &jw, j->view, j->action, &j->opts);
-    j->render_ms = elapsed_ms(&t0);
-    if (j->want_gzip && !j->body.err && j->body.len >= 1024) {
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (api_gzip_make(j->body.data, j->body.len, &j->gz))
-            j->gz = NULL; /* the loop compresses on demand instead */
-        j->gzip_ms = elapsed_ms(&t0);
-    }
+    jsonw_init(&jw, out);
+    render_action(&r, &jw, v, lj->action, &lj->opts);
 }
 
-static void render_answer(struct api_render *j, struct render_waiter *wt, struct refbuf *rb)
+static void list_answer(struct api_req *r, struct refbuf *rb, const struct api_cache_slot *slot,
+                        const void *arg)
 {
-    struct api_req r;
-    memset(&r, 0, sizeof(r));
-    r.api = j->api;
-    r.req = wt->req;
-    r.res = wt->res;
-    r.cat = j->cat;
-    if (!rb) {
-        api_text_error(&r, 500, j->body.err == -E2BIG ? "response too large\n" : "out of memory\n");
-        return;
-    }
-    http_response_status(r.res, 200);
-    http_response_header(r.res, "Content-Type", "application/json");
-    struct api_cache_slot slot = {.view = j->view, .skey = j->key, .what = j->what};
-    api_respond_cached(&r, rb, &slot);
+    (void)arg;
+    http_response_status(r->res, 200);
+    http_response_header(r->res, "Content-Type", "application/json");
+    api_respond_cached(r, rb, slot);
 }
 
-static void render_done(uv_work_t *w, int status)
-{
-    struct api_render *j = w->data;
-    (void)status; /* cancelled work never ran: its body is empty and errs below */
-    if (j->api) {
-        for (struct api_render **p = &j->api->renders; *p; p = &(*p)->next)
-            if (*p == j) {
-                *p = j->next;
-                break;
-            }
-    }
-    struct refbuf *rb = NULL;
-    if (status == 0 && !j->body.err)
-        rb = refbuf_new(j->body.data ? j->body.data : "", j->body.len);
-    else if (!j->body.err)
-        j->body.err = -ECANCELED;
-    buf_free(&j->body);
-    if (rb) {
-        cat_view_cache_put(j->view, j->key, rb);
-        struct api_cache_slot slot = {.view = j->view, .skey = j->key, .what = j->what};
-        if (j->gz)
-            api_gzip_offer(&slot, rb, j->gz, j->gzip_ms);
-        log_debug("api", "rendered %s off the loop in %.1f ms (%zu bytes)", j->what, j->render_ms,
-                  rb->len);
-    }
-    refbuf_unref(j->gz);
-    j->gz = NULL;
-    /* Answer everyone who waited. A resumed connection may dispatch its next
-     * request at once: the job is out of the list and the body in the cache,
-     * so that request is a cache hit, never a wait on this finished job. */
-    struct render_waiter *wt = j->waiters;
-    j->waiters = NULL;
-    while (wt) {
-        struct render_waiter *n = wt->next;
-        if (!wt->aborted && j->api) {
-            render_answer(j, wt, rb);
-            http_response_resume(wt->res);
-        } else if (!wt->aborted) {
-            wt->job = NULL; /* the server is going away: its abort frees the waiter */
-            wt = n;
-            continue;
-        }
-        free(wt);
-        wt = n;
-    }
-    refbuf_unref(rb);
-    catalog_unref(j->cat);
-    free(j);
-}
-
-static void render_abort(void *ctx)
-{
-    struct render_waiter *wt = ctx;
-    if (!wt->job) {
-        free(wt); /* its job is gone already */
-        return;
-    }
-    wt->aborted = true; /* freed by render_done */
-}
-
-void api_renders_detach(struct api *api)
-{
-    for (struct api_render *j = api->renders; j; j = j->next)
-        j->api = NULL;
-    api->renders = NULL;
-}
-
-/* Defers the response to the render of (view, key), joining one in flight or
- * starting one. Returns 0, or -errno with nothing deferred (render inline). */
 static int render_defer(struct api_req *r, struct cat_view *v, const char *key, enum action a,
                         const struct list_opts *o, const char *what)
 {
-    struct api *api = r->api;
-    if (!api->cfg.loop)
-        return -ENOTSUP;
-    struct api_render *j = api->renders;
-    while (j && !(j->cat == r->cat && j->view == v && strcmp(j->key, key) == 0))
-        j = j->next;
-    struct render_waiter *wt = calloc(1, sizeof(*wt));
-    if (!wt)
-        return -ENOMEM;
-    if (!j) {
-        j = calloc(1, sizeof(*j));
-        if (!j) {
-            free(wt);
-            return -ENOMEM;
-        }
-        j->api = api;
-        j->cat = catalog_ref(r->cat);
-        j->view = v;
-        j->action = a;
-        j->opts = *o;
-        snprintf(j->key, sizeof(j->key), "%s", key);
-        snprintf(j->what, sizeof(j->what), "%s", what);
-        memcpy(j->base, r->base, sizeof(j->base));
-        j->want_gzip = http_request_accepts_gzip(r->req);
-        buf_init(&j->body, 0);
-        j->work.data = j;
-        int rc = uv_queue_work(api->cfg.loop, &j->work, render_work, render_done);
-        if (rc) {
-            catalog_unref(j->cat);
-            free(j);
-            free(wt);
-            return rc;
-        }
-        j->next = api->renders;
-        api->renders = j;
-        api->renders_started++;
-    } else {
-        api->renders_joined++;
-    }
-    wt->job = j;
-    wt->req = r->req;
-    wt->res = r->res;
-    wt->next = j->waiters;
-    j->waiters = wt;
-    http_response_defer(r->res, render_abort, wt);
-    return 0;
+    struct list_job lj = {.action = a, .opts = *o};
+    memcpy(lj.base, r->base, sizeof(lj.base));
+    struct api_render_req q = {.view = v,
+                               .key = key,
+                               .what = what,
+                               .render = list_render,
+                               .answer = list_answer,
+                               .arg = &lj,
+                               .arg_len = sizeof(lj)};
+    return api_render_defer(r, &q);
 }
 
 static bool render_off_loop(enum action a)

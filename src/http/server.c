@@ -551,6 +551,11 @@ void http_response_resume(struct http_response *res)
         conn_run(c);
 }
 
+bool http_response_deferred(const struct http_response *res)
+{
+    return res->deferred;
+}
+
 void http_conn_abort(struct http_conn *c)
 {
     if (c && !c->closing)

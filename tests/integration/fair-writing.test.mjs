@@ -154,7 +154,26 @@ test('a small request is answered while a big list renders', { timeout: 180000 }
   const worst = Math.max(...during);
   t.diagnostic(`big list head after ${headMs.toFixed(0)} ms; ${during.length} small requests started meanwhile, worst ${worst.toFixed(1)} ms`);
   // Rendered on the loop, the small request in flight when the render began waited for
-  // all of it (its latency about the head time). Off the loop it waits for nothing.
-  assert.ok(during.length >= 2, `small requests were answered during the render (${during.length})`);
-  assert.ok(worst < headMs / 2, `worst small request ${worst.toFixed(1)} ms, big list's head after ${headMs.toFixed(0)} ms`);
+  // all of it (its latency about the head time) and no other could start meanwhile: one
+  // small request in the window. Off the loop they go on being answered. (Counts and the
+  // median, not the worst: on a loaded machine any single request can be descheduled.)
+  const median = [...during].sort((x, y) => x - y)[Math.floor(during.length / 2)];
+  assert.ok(during.length >= 3, `small requests were answered during the render (${during.length})`);
+  assert.ok(median < headMs / 4, `median small request ${median.toFixed(1)} ms, big list's head after ${headMs.toFixed(0)} ms`);
+});
+
+test('concurrent requests for one uncached playlist share one render', { timeout: 180000 }, async () => {
+  await freshSnapshot();
+  const before = await renders();
+  const target = `/get.php?username=${USER}&password=${PW}&type=m3u_plus&output=ts`;
+  const all = await Promise.all(Array.from({ length: 6 }, () => get(srv.port, target, { timeoutMs: 90000 })));
+  for (const r of all) {
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'audio/x-mpegurl');
+    assert.match(r.headers['content-disposition'], /tv_channels_fair\.user_plus\.m3u/);
+    assert.ok(r.raw.equals(all[0].raw), 'every waiter gets the same playlist');
+  }
+  assert.equal((all[0].text.match(/^#EXTINF/gm) || []).length, CHANNELS);
+  const now = await renders();
+  assert.equal(now.started - before.started, 1, 'one render for the playlist');
 });
