@@ -48,6 +48,7 @@ struct api {
     /* Renders of uncached lists running on the thread pool (api/player_api.c),
      * one per (snapshot, view, key), each with the requests waiting for it. */
     struct api_render *renders;
+    unsigned renders_running;                 /* on the thread pool (at most 2) */
     uint64_t renders_started, renders_joined; /* /metrics */
 };
 

@@ -47,6 +47,7 @@ struct api_render {
     char key[800];
     char what[32];
     bool want_gzip;
+    bool running; /* queued on the thread pool (else waiting for a slot) */
     /* results, written by the worker, read after it */
     struct buf body;
     struct refbuf *gz;
@@ -103,15 +104,55 @@ static void render_answer(struct api_render *j, struct render_waiter *wt, struct
     j->answer(&r, rb, &slot, j->arg);
 }
 
+static void render_done(uv_work_t *w, int status);
+
+/* At most RENDER_RUNNING renders occupy the thread pool (libuv's default is 4
+ * threads, shared with the catalogue builder, SQLite writes and imports: a
+ * burst of uncached lists must not hold all of them). The others wait in the
+ * list, where requests for the same key still join them. */
+#define RENDER_RUNNING 2
+
+static int render_start(struct api *api, struct api_render *j)
+{
+    int rc = uv_queue_work(api->cfg.loop, &j->work, render_work, render_done);
+    if (rc == 0) {
+        j->running = true;
+        api->renders_running++;
+    }
+    return rc;
+}
+
+/* Starts the oldest waiting render, if a slot is free. A render that cannot
+ * be queued fails its waiters (500), like a failed inline render. */
+static void render_next(struct api *api)
+{
+    while (api->renders_running < RENDER_RUNNING) {
+        struct api_render *oldest = NULL;
+        for (struct api_render *j = api->renders; j; j = j->next)
+            if (!j->running)
+                oldest = j; /* the list is newest first */
+        if (!oldest)
+            return;
+        int rc = render_start(api, oldest);
+        if (rc) {
+            log_warn("api", "render of %s could not be queued: %d", oldest->what, rc);
+            render_done(&oldest->work, rc); /* answers its waiters 500 */
+        }
+    }
+}
+
 static void render_done(uv_work_t *w, int status)
 {
     struct api_render *j = w->data;
-    if (j->api) {
-        for (struct api_render **p = &j->api->renders; *p; p = &(*p)->next)
+    struct api *api = j->api;
+    if (api) {
+        for (struct api_render **p = &api->renders; *p; p = &(*p)->next)
             if (*p == j) {
                 *p = j->next;
                 break;
             }
+        if (j->running)
+            api->renders_running--;
     }
     struct refbuf *rb = NULL;
     if (status == 0 && !j->body.err)
@@ -158,6 +199,8 @@ static void render_done(uv_work_t *w, int status)
     refbuf_unref(rb);
     catalog_unref(j->cat);
     free(j);
+    if (api)
+        render_next(api);
 }
 
 static void render_abort(void *ctx)
@@ -172,9 +215,25 @@ static void render_abort(void *ctx)
 
 void api_renders_detach(struct api *api)
 {
-    for (struct api_render *j = api->renders; j; j = j->next)
-        j->api = NULL;
+    struct api_render *j = api->renders;
     api->renders = NULL;
+    while (j) {
+        struct api_render *n = j->next;
+        j->api = NULL;
+        if (!j->running) { /* never started: nothing will complete it */
+            for (struct render_waiter *wt = j->waiters, *wn; wt; wt = wn) {
+                wn = wt->next;
+                if (wt->aborted)
+                    free(wt);
+                else
+                    wt->job = NULL; /* its abort frees it */
+            }
+            buf_free(&j->body);
+            catalog_unref(j->cat);
+            free(j);
+        }
+        j = n;
+    }
 }
 
 int api_render_defer(struct api_req *r, const struct api_render_req *q)
@@ -208,7 +267,7 @@ int api_render_defer(struct api_req *r, const struct api_render_req *q)
         j->want_gzip = http_request_accepts_gzip(r->req);
         buf_init(&j->body, 0);
         j->work.data = j;
-        int rc = uv_queue_work(api->cfg.loop, &j->work, render_work, render_done);
+        int rc = api->renders_running < RENDER_RUNNING ? render_start(api, j) : 0;
         if (rc) {
             catalog_unref(j->cat);
             free(j);
