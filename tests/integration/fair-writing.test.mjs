@@ -177,3 +177,17 @@ test('concurrent requests for one uncached playlist share one render', { timeout
   const now = await renders();
   assert.equal(now.started - before.started, 1, 'one render for the playlist');
 });
+
+test('more uncached lists than render slots: every one is rendered and answered', { timeout: 180000 }, async () => {
+  await freshSnapshot();
+  const before = await renders();
+  // Another Host is another cache key (no --public-url): 5 renders, 2 at a time on the pool.
+  const hosts = ['a', 'b', 'c', 'd', 'e'].map((h) => `${h}.fair.test:8080`);
+  const all = await Promise.all(hosts.map((host) => get(srv.port, LIST, { headers: { Host: host }, timeoutMs: 120000 })));
+  for (const r of all) {
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.text).length, CHANNELS);
+  }
+  const now = await renders();
+  assert.equal(now.started - before.started, hosts.length);
+});
