@@ -110,6 +110,33 @@ done
 gunzip -c "$work/www/live.json.gz" | cmp -s - "$work/www/live.json" ||
   die "live.gz: the gzip body does not gunzip to the identity body"
 
+# ---------------------------------------------------------------- loop-stall probe
+# Issue 11: a live viewer's longest gap between two reads while $CONNS clients fetch
+# uncached lists (every request another Host, bench/api/uncached.lua, on a server without
+# --public-url), against the same viewer with no load; plus the server's own loop-lag
+# probe (xtreamd_loop_*_max: the largest lateness of a 10 ms timer in the last 5-10 s).
+# Run before the wrk rounds, so that a failed round does not lose it.
+xtreamd_start --channel-idle 120
+probe_path=/live/$USER_/$PASS_/$probe_chan.ts
+python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 8 >"$work/gap_idle.out" ||
+  die "loop-stall probe: the idle viewer failed"
+python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 14 >"$work/gap_load.out" &
+side_pid=$!
+sleep 2
+run_bg -o "$work/wrk_uncached.out" timeout 120 wrk -s bench/api/uncached.lua -t"$THREADS" -c"$CONNS" \
+  -d"$DURATION" --timeout 60s --latency \
+  "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_live_streams" ||
+  { cat "$work/wrk_uncached.out" >&2; die "loop-stall probe: wrk failed"; }
+lag=$(curl -s "http://127.0.0.1:$xt_port/metrics" | awk '/^xtreamd_loop_(lag|busy)_seconds_max / { printf "%s=%.1f ", $1, $2 * 1000 }')
+wait "$side_pid" || die "loop-stall probe: the viewer under load failed"
+side_pid=
+grep -Eq 'Socket errors|Non-2xx' "$work/wrk_uncached.out" && { cat "$work/wrk_uncached.out" >&2; die "loop-stall probe: wrk reported errors"; }
+unc_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk_uncached.out")
+gap_idle=$(field "$(cat "$work/gap_idle.out")" gap_max_ms)
+gap_load=$(field "$(cat "$work/gap_load.out")" gap_max_ms)
+xtreamd_stop
+log "loop-stall probe: longest gap ${gap_load} ms under load, ${gap_idle} ms idle; $unc_rps renders/s; loop probe (ms): $lag"
+
 # ---------------------------------------------------------------- nginx
 nginx_conf "$xt_loops" "$work/www" 'application/json json; application/octet-stream m3u;' '' \
   'location = /live.json { gzip_static on; gzip_vary on; }'
@@ -144,30 +171,6 @@ done
 rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xt_pid/status")
 hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$xt_pid/status")
 
-# ---------------------------------------------------------------- loop-stall probe
-# Issue 11: a live viewer's longest gap between two reads while $CONNS clients fetch
-# uncached lists (every request another Host, bench/api/uncached.lua, on a server without
-# --public-url), against the same viewer with no load; plus the server's own loop-lag
-# probe (xtreamd_loop_*_max: the largest lateness of a 10 ms timer in the last 5-10 s).
-xtreamd_stop
-xtreamd_start --channel-idle 120
-probe_path=/live/$USER_/$PASS_/$probe_chan.ts
-python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 8 >"$work/gap_idle.out" ||
-  die "loop-stall probe: the idle viewer failed"
-python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 14 >"$work/gap_load.out" &
-side_pid=$!
-sleep 2
-run_bg -o "$work/wrk_uncached.out" timeout 120 wrk -s bench/api/uncached.lua -t"$THREADS" -c"$CONNS" \
-  -d"$DURATION" --timeout 60s --latency \
-  "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_live_streams" ||
-  { cat "$work/wrk_uncached.out" >&2; die "loop-stall probe: wrk failed"; }
-lag=$(curl -s "http://127.0.0.1:$xt_port/metrics" | awk '/^xtreamd_loop_(lag|busy)_seconds_max / { printf "%s=%.1f ", $1, $2 * 1000 }')
-wait "$side_pid" || die "loop-stall probe: the viewer under load failed"
-side_pid=
-grep -Eq 'Socket errors|Non-2xx' "$work/wrk_uncached.out" && { cat "$work/wrk_uncached.out" >&2; die "loop-stall probe: wrk reported errors"; }
-unc_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk_uncached.out")
-gap_idle=$(field "$(cat "$work/gap_idle.out")" gap_max_ms)
-gap_load=$(field "$(cat "$work/gap_load.out")" gap_max_ms)
 
 echo
 echo "xtreamd API benchmark: $LIVE live channels / $CATS categories, $MOVIES movies; wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds (median)"
