@@ -50,6 +50,7 @@ struct api_render {
     bool running; /* queued on the thread pool (else waiting for a slot) */
     /* results, written by the worker, read after it */
     struct buf body;
+    struct refbuf *rb; /* the body as a refbuf, made by the worker (the copy stays off the loop) */
     struct refbuf *gz;
     double render_ms, gzip_ms;
     struct render_waiter *waiters;
@@ -70,6 +71,8 @@ static void render_work(uv_work_t *w)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     j->render(j->cat, j->view, j->arg, &j->body);
+    if (!j->body.err && !(j->rb = refbuf_new(j->body.data ? j->body.data : "", j->body.len)))
+        j->body.err = -ENOMEM;
     j->render_ms = elapsed_ms(&t0);
     if (j->want_gzip && !j->body.err && j->body.len >= 1024) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -77,6 +80,9 @@ static void render_work(uv_work_t *w)
             j->gz = NULL; /* the loop compresses on demand instead */
         j->gzip_ms = elapsed_ms(&t0);
     }
+    int err = j->body.err;
+    buf_free(&j->body); /* the bytes live on in j->rb; freed here, not on the loop */
+    j->body.err = err;
 }
 
 static void slot_of(const struct api_render *j, struct api_cache_slot *slot)
@@ -154,10 +160,9 @@ static void render_done(uv_work_t *w, int status)
         if (j->running)
             api->renders_running--;
     }
-    struct refbuf *rb = NULL;
-    if (status == 0 && !j->body.err)
-        rb = refbuf_new(j->body.data ? j->body.data : "", j->body.len);
-    else if (!j->body.err)
+    struct refbuf *rb = j->rb;
+    j->rb = NULL;
+    if (status != 0 && !j->body.err)
         j->body.err = -ECANCELED; /* cancelled work never ran */
     buf_free(&j->body);
     if (rb) {
