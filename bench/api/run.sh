@@ -8,11 +8,16 @@
 #   cmake --build build
 #   bench/api/run.sh            # or: make bench-api
 #
-# Builds nothing. Needs build/xtreamd (override with XTREAMD_BIN), wrk, curl and
-# nginx (Debian nginx-light). Everything runs on 127.0.0.1 in a temp dir and is
+# Then the loop-stall probe (issue 11): a live viewer's longest gap (bench/probe.py gap)
+# while BENCH_CONNECTIONS wrk clients fetch get_live_streams uncached (each request another
+# Host, bench/api/uncached.lua), against the same viewer idle, with the server's loop-lag
+# maxima from /metrics.
+#
+# Builds nothing. Needs build/xtreamd (override with XTREAMD_BIN), wrk, curl, ffmpeg,
+# python3 and nginx (Debian nginx-light). Everything runs on 127.0.0.1 in a temp dir and is
 # stopped on exit. Tunables (env): BENCH_LIVE (20000), BENCH_CATEGORIES (200),
 # BENCH_MOVIES (20000), BENCH_DURATION (10s), BENCH_ROUNDS (3),
-# BENCH_THREADS (2), BENCH_CONNECTIONS (50), BENCH_DEADLINE (290 seconds).
+# BENCH_THREADS (2), BENCH_CONNECTIONS (50), BENCH_DEADLINE (400 seconds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,12 +32,12 @@ DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-3}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-50}
-DEADLINE=${BENCH_DEADLINE:-290}
+DEADLINE=${BENCH_DEADLINE:-400}
 USER_=bench
 PASS_=bench.Pw-1
 
 need_xtreamd
-need_tools wrk curl nginx awk timeout
+need_tools wrk curl nginx awk timeout ffmpeg python3
 bench_start xtreamd-bench
 
 # ---------------------------------------------------------------- catalogue
@@ -55,8 +60,15 @@ awk -v n="$MOVIES" -v g="$CATS" 'BEGIN {
     printf "http://127.0.0.1:9/vod/m%d.%s\r\n", i, ext;
   } }' >"$work/movies.m3u"
 
+# The loop-stall probe's live channel: a small file played in a loop (-c copy).
+run_bg timeout 120 ffmpeg -nostdin -hide_banner -loglevel error \
+  -f lavfi -i "testsrc=size=320x180:rate=25" -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+  -t 10 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 25 -b:v 800k \
+  -c:a aac -b:a 64k -f mpegts "$work/probe.ts"
+
 t0=$(date +%s.%N)
 "$BIN" line add "$USER_" "$PASS_" --data "$data" >/dev/null
+probe_chan=$("$BIN" stream add Probe --source "$work/probe.ts" --data "$data")
 timeout 120 "$BIN" import m3u --data "$data" "$work/live.m3u" >/dev/null
 timeout 120 "$BIN" import m3u --data "$data" --kind movie "$work/movies.m3u" >/dev/null
 t1=$(date +%s.%N)
@@ -98,6 +110,33 @@ done
 gunzip -c "$work/www/live.json.gz" | cmp -s - "$work/www/live.json" ||
   die "live.gz: the gzip body does not gunzip to the identity body"
 
+# ---------------------------------------------------------------- loop-stall probe
+# Issue 11: a live viewer's longest gap between two reads while $CONNS clients fetch
+# uncached lists (every request another Host, bench/api/uncached.lua, on a server without
+# --public-url), against the same viewer with no load; plus the server's own loop-lag
+# probe (xtreamd_loop_*_max: the largest lateness of a 10 ms timer in the last 5-10 s).
+# Run before the wrk rounds, so that a failed round does not lose it.
+xtreamd_start --channel-idle 120
+probe_path=/live/$USER_/$PASS_/$probe_chan.ts
+python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 8 >"$work/gap_idle.out" ||
+  die "loop-stall probe: the idle viewer failed"
+python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 14 >"$work/gap_load.out" &
+side_pid=$!
+sleep 2
+run_bg -o "$work/wrk_uncached.out" timeout 120 wrk -s bench/api/uncached.lua -t"$THREADS" -c"$CONNS" \
+  -d"$DURATION" --timeout 60s --latency \
+  "http://127.0.0.1:$xt_port/player_api.php?username=$USER_&password=$PASS_&action=get_live_streams" ||
+  { cat "$work/wrk_uncached.out" >&2; die "loop-stall probe: wrk failed"; }
+lag=$(curl -s "http://127.0.0.1:$xt_port/metrics" | awk '/^xtreamd_loop_(lag|busy)_seconds_max / { printf "%s=%.1f ", $1, $2 * 1000 }')
+wait "$side_pid" || die "loop-stall probe: the viewer under load failed"
+side_pid=
+grep -Eq 'Socket errors|Non-2xx' "$work/wrk_uncached.out" && { cat "$work/wrk_uncached.out" >&2; die "loop-stall probe: wrk reported errors"; }
+unc_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk_uncached.out")
+gap_idle=$(field "$(cat "$work/gap_idle.out")" gap_max_ms)
+gap_load=$(field "$(cat "$work/gap_load.out")" gap_max_ms)
+xtreamd_stop
+log "loop-stall probe: longest gap ${gap_load} ms under load, ${gap_idle} ms idle; $unc_rps renders/s; loop probe (ms): $lag"
+
 # ---------------------------------------------------------------- nginx
 nginx_conf "$xt_loops" "$work/www" 'application/json json; application/octet-stream m3u;' '' \
   'location = /live.json { gzip_static on; gzip_vary on; }'
@@ -132,6 +171,7 @@ done
 rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$xt_pid/status")
 hwm_kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$xt_pid/status")
 
+
 echo
 echo "xtreamd API benchmark: $LIVE live channels / $CATS categories, $MOVIES movies; wrk -t$THREADS -c$CONNS -d$DURATION, $ROUNDS rounds (median)"
 printf '%-7s %10s %12s %12s %7s %11s %11s %10s  %-6s %-6s %-6s\n' \
@@ -145,6 +185,10 @@ for n in "${names[@]}"; do
     "$(verdict "$ratio" '>=' 0.8)" "$(verdict "$p" '<' 10)" "$(verdict "${first_ms[$n]}" '<' 100)"
 done
 printf 'xtreamd gzip, once per snapshot, then cached: %s\n' "${gz_line#api: gzip }"
+printf 'loop-stall probe: %s uncached get_live_streams renders/s at %s connections; a live viewer'"'"'s longest gap %s ms (idle: %s ms); loop probe (ms): %s\n' \
+  "$unc_rps" "$CONNS" "$gap_load" "$gap_idle" "$lag"
+printf '%s  a live viewer'"'"'s longest gap < 100 ms while %s clients fetch uncached lists (%s ms)\n' \
+  "$(verdict "$gap_load" '<' 100)" "$CONNS" "$gap_load"
 printf 'xtreamd memory: VmRSS %.1f MB, VmHWM %.1f MB (target < 100 MB): %s\n' \
   "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" "$(awk -v k="$hwm_kb" 'BEGIN { print k / 1024 }')" \
   "$(verdict "$hwm_kb" '<' 102400)"

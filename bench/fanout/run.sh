@@ -39,11 +39,12 @@ MEASURE=${FANOUT_MEASURE:-10}
 DURATION=${FANOUT_DURATION:-8s}
 RING_S=${FANOUT_RING_SECONDS:-30}
 DEADLINE=${FANOUT_DEADLINE:-400}
+TTFB_TRIES=${FANOUT_TTFB_TRIES:-30}
 USER_=fan
 PASS_=fan.Pw-1
 
 need_xtreamd
-need_tools ffmpeg ffprobe gcc curl wrk nginx awk timeout
+need_tools ffmpeg ffprobe gcc curl wrk nginx awk timeout python3
 
 # Many sockets on both ends.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -118,9 +119,10 @@ ng_ticks() {
 }
 # level PORT PATH N TICKS_FN: one load generator run; sets LG (its output line), LG_CPU
 # (cores the TICKS_FN process used during the window), LG_WITHIN (viewers within 5% of the
-# source rate) and LG_RSS (xtreamd's RSS at the end of the window).
+# source rate), LG_RSS (xtreamd's RSS at the end of the window) and LG_TTFB (bench/probe.py
+# ttfb: TTFB_TRIES new viewers one after the other once the N are connected).
 level() {
-  local ramp=50 ramp_s c0 c1 t0 t1
+  local ramp=50 ramp_s c0 c1 t0 t1 probe_pid
   ramp_s=$(awk -v n="$3" -v r="$ramp" 'BEGIN { printf "%.2f", n / r * 0.01 + 0.2 }')
   "$work/loadgen" 127.0.0.1 "$1" "$2" "$3" "$WARMUP" "$MEASURE" "$ramp" \
     >"$work/lg.out" 2>"$work/lg.rates" &
@@ -128,8 +130,16 @@ level() {
   sleep "$(awk -v a="$ramp_s" -v w="$WARMUP" 'BEGIN { print a + w }')"
   c0=$($4)
   t0=$(date +%s.%N)
+  # TTFB after the ramp (issue 11): 30 sequential new viewers of the running channel
+  # while the N others stream, each from connect() to its first body byte.
+  python3 bench/probe.py ttfb 127.0.0.1 "$1" "$2" "$TTFB_TRIES" >"$work/ttfb.out" 2>>"$work/ttfb.err" &
+  probe_pid=$!
+  side_pid=$probe_pid
   sleep "$(awk -v m="$MEASURE" 'BEGIN { print m - 0.5 }')"
   c1=$($4)
+  wait "$probe_pid" || log "ttfb probe: $(tail -1 "$work/ttfb.err")"
+  side_pid=
+  LG_TTFB=$(cat "$work/ttfb.out")
   t1=$(date +%s.%N)
   LG_RSS=$(rss_kb)
   wait "$bg_pid" || die "loadgen failed"
@@ -143,6 +153,7 @@ level() {
 
 # ---------------------------------------------------------------- TS fan-out
 declare -A cpu rate_min rate_p50 rate_max okc failedc ttfb50 ttfb99 rssl within ng_cpu ng_within ng_failed
+declare -A pt50 pt95 ng_pt50 ng_pt95
 printf '\n%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %9s | %9s %6s %9s %7s %10s\n' viewers ok failed "min_kbps" "p50_kbps" \
   "max_kbps" "in_5%" "cpu_cores" "ttfb_p50" "ttfb_p99" "RSS_KiB" "ng_cores" ng_bad "ng_in_5%" ng_p50 "vpc_ratio"
 for n in $LEVELS; do
@@ -158,7 +169,11 @@ for n in $LEVELS; do
   within[$n]=$LG_WITHIN
   cpu[$n]=$LG_CPU
   rssl[$n]=$LG_RSS
+  pt50[$n]=$(field "$LG_TTFB" ttfb_p50_ms)
+  pt95[$n]=$(field "$LG_TTFB" ttfb_p95_ms)
   level "$ng_port" /ref.ts "$n" ng_ticks
+  ng_pt50[$n]=$(field "$LG_TTFB" ttfb_p50_ms)
+  ng_pt95[$n]=$(field "$LG_TTFB" ttfb_p95_ms)
   ng_cpu[$n]=$LG_CPU
   ng_within[$n]=$LG_WITHIN
   ng_failed[$n]=$(field "$LG" failed)
@@ -168,6 +183,11 @@ for n in $LEVELS; do
   printf '%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %9s | %9s %6s %9s %7s %10s\n' "$n" "${okc[$n]}" "${failedc[$n]}" \
     "${rate_min[$n]}" "${rate_p50[$n]}" "${rate_max[$n]}" "${within[$n]}" "${cpu[$n]}" \
     "${ttfb50[$n]}" "${ttfb99[$n]}" "${rssl[$n]}" "${ng_cpu[$n]}" "${ng_failed[$n]}" "${ng_within[$n]}" "$ng_p50" "$vpc"
+done
+printf '\nTTFB of a running channel after the ramp (%s tries, one after the other, connect to first body byte)\n' "$TTFB_TRIES"
+printf '%-7s %12s %12s | %12s %12s\n' viewers xt_p50_ms xt_p95_ms ng_p50_ms ng_p95_ms
+for n in $LEVELS; do
+  printf '%-7s %12s %12s | %12s %12s\n' "$n" "${pt50[$n]}" "${pt95[$n]}" "${ng_pt50[$n]}" "${ng_pt95[$n]}"
 done
 # Memory per viewer: the least-squares slope of RSS over the levels (the baseline, 0 viewers
 # with the ring full, is one point).
@@ -233,6 +253,10 @@ for n in $LEVELS; do
 done
 printf '%s  TTFB of a running channel p50 < 50 ms (%s ms at %s viewers)\n' \
   "$(verdict "${ttfb50[$first]}" '<' 50)" "${ttfb50[$first]}" "$first"
+last=${LEVELS##* }
+printf '%s  TTFB after the ramp at %s viewers: p50 < 5 ms (%s ms) and p95 < 20 ms (%s ms)\n' \
+  "$(pass_if awk -v a="${pt50[$last]}" -v b="${pt95[$last]}" 'BEGIN { exit !(a != "" && a < 5 && b < 20) }')" \
+  "$last" "${pt50[$last]}" "${pt95[$last]}"
 printf '%s  cold on-demand start from a local source < 1.5 s (%s ms)\n' \
   "$(pass_if awk -v t="$cold_ms" 'BEGIN { exit !(t > 0 && t < 1500) }')" "$cold_ms"
 printf '%s  HLS segment req/s >= nginx (%s vs %s)\n' "$(verdict "$xs" '>=' "$ns")" "$xs" "$ns"

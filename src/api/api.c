@@ -86,6 +86,7 @@ void api_free(struct api *api)
 {
     if (!api)
         return;
+    api_renders_detach(api);
     catalog_unref(api->catalog);
     throttle_free(api->throttle);
     access_free(api->access);
@@ -301,6 +302,13 @@ static void loop_metrics(struct api *api, struct buf *b)
     promtext_family(b, "xtreamd_loop_stalls_total", "counter",
                     "Loop timer probes delayed by more than 50 ms of loop-thread CPU work");
     buf_printf(b, "xtreamd_loop_stalls_total %llu\n", (unsigned long long)api->lag_stalls);
+    promtext_family(b, "xtreamd_api_renders_total", "counter",
+                    "Uncached list renders on the thread pool: started, or joined by a request "
+                    "that waited for one already running (single flight)");
+    buf_printf(b, "xtreamd_api_renders_total{result=\"started\"} %llu\n",
+               (unsigned long long)api->renders_started);
+    buf_printf(b, "xtreamd_api_renders_total{result=\"joined\"} %llu\n",
+               (unsigned long long)api->renders_joined);
 }
 
 static void cache_metrics(struct api *api, struct buf *b)

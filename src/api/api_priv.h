@@ -45,6 +45,11 @@ struct api {
         void *ud;
     } metrics_extra[4]; /* api_add_metrics */
     size_t nmetrics_extra;
+    /* Renders of uncached lists running on the thread pool (api/player_api.c),
+     * one per (snapshot, view, key), each with the requests waiting for it. */
+    struct api_render *renders;
+    unsigned renders_running;                 /* on the thread pool (at most 2) */
+    uint64_t renders_started, renders_joined; /* /metrics */
 };
 
 struct api_req {
@@ -154,6 +159,36 @@ struct api_cache_slot {
  * when the client accepts gzip, the slot's gzip variant (made once) with
  * Content-Encoding: gzip; else the identity body (borrowed reference). */
 void api_respond_cached(struct api_req *r, struct refbuf *identity, const struct api_cache_slot *s);
+/* The gzip variant of a body, made on any thread (the coding and level of
+ * api_respond_cached); 0 or -errno. */
+int api_gzip_make(const void *data, size_t len, struct refbuf **out);
+/* Offers a variant made off the loop to the slot: stored when the slot is
+ * still undecided and the variant is smaller (else declined, as
+ * api_respond_cached would). Loop thread. */
+void api_gzip_offer(const struct api_cache_slot *s, struct refbuf *identity, struct refbuf *gz,
+                    double took_ms);
+/* A render of an uncached catalogue response off the loop (api/render.c):
+ * the cache scope (view, or NULL for the snapshot-wide cache) and full key,
+ * a name for logs, the render (run on the thread pool: it may read only the
+ * snapshot, the view's bitsets and its copy of arg) and the answer (run on the
+ * loop for each waiting request: status, headers, api_respond_cached). */
+struct api_render_req {
+    struct cat_view *view;
+    const char *key;
+    const char *what;
+    void (*render)(struct catalog *cat, struct cat_view *view, const void *arg, struct buf *out);
+    void (*answer)(struct api_req *r, struct refbuf *rb, const struct api_cache_slot *slot,
+                   const void *arg);
+    const void *arg; /* copied into the job */
+    size_t arg_len;
+};
+/* Defers r's response to the render of (snapshot, view, key), joining one
+ * in flight (single flight) or starting one. 0, or -errno with nothing
+ * deferred (the caller renders inline). */
+int api_render_defer(struct api_req *r, const struct api_render_req *q);
+/* Detaches the renders still running (api_free): their completions then only
+ * free themselves. */
+void api_renders_detach(struct api *api);
 
 /* CORS headers: echo Origin with credentials (player_api) or '*'. */
 void api_cors(struct api_req *r, bool echo_origin);

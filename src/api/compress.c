@@ -83,6 +83,29 @@ static struct refbuf *gzip_variant(const struct api_cache_slot *s, struct refbuf
     return gz; /* even when not stored, this response may as well use it */
 }
 
+int api_gzip_make(const void *data, size_t len, struct refbuf **out)
+{
+    return http_gzip(data, len, API_GZIP_LEVEL, out);
+}
+
+void api_gzip_offer(const struct api_cache_slot *s, struct refbuf *identity, struct refbuf *gz,
+                    double took_ms)
+{
+    struct refbuf *have = NULL;
+    if (slot_get(s, &have) != -EAGAIN) {
+        refbuf_unref(have);
+        return; /* decided already, or the identity body is not cached */
+    }
+    if (!gz || gz->len >= identity->len) {
+        slot_put(s, NULL);
+        return;
+    }
+    int rc = slot_put(s, gz);
+    log_info("api", "gzip %s: %zu -> %zu bytes (%.1fx, level %d) in %.1f ms off the loop%s",
+             s->what, identity->len, gz->len, (double)identity->len / (double)gz->len,
+             API_GZIP_LEVEL, took_ms, rc == -ENOSPC ? ", not cached (cache full)" : "");
+}
+
 void api_respond_cached(struct api_req *r, struct refbuf *identity, const struct api_cache_slot *s)
 {
     http_response_header(r->res, "Vary", "Accept-Encoding");

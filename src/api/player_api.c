@@ -711,6 +711,55 @@ static void respond_auth_failed(struct api_req *r)
     http_response_body(r->res, body, sizeof(body) - 1);
 }
 
+/* Renders of uncached lists off the loop (api/render.c): what the worker
+ * needs, copied into the job. */
+struct list_job {
+    enum action action;
+    struct list_opts opts;
+    char base[512];
+};
+
+static void list_render(struct catalog *cat, struct cat_view *v, const void *arg, struct buf *out)
+{
+    const struct list_job *lj = arg;
+    struct api_req r; /* only what the list writers read */
+    memset(&r, 0, sizeof(r));
+    r.cat = cat;
+    memcpy(r.base, lj->base, sizeof(r.base));
+    struct jsonw jw;
+    jsonw_init(&jw, out);
+    render_action(&r, &jw, v, lj->action, &lj->opts);
+}
+
+static void list_answer(struct api_req *r, struct refbuf *rb, const struct api_cache_slot *slot,
+                        const void *arg)
+{
+    (void)arg;
+    http_response_status(r->res, 200);
+    http_response_header(r->res, "Content-Type", "application/json");
+    api_respond_cached(r, rb, slot);
+}
+
+static int render_defer(struct api_req *r, struct cat_view *v, const char *key, enum action a,
+                        const struct list_opts *o, const char *what)
+{
+    struct list_job lj = {.action = a, .opts = *o};
+    memcpy(lj.base, r->base, sizeof(lj.base));
+    struct api_render_req q = {.view = v,
+                               .key = key,
+                               .what = what,
+                               .render = list_render,
+                               .answer = list_answer,
+                               .arg = &lj,
+                               .arg_len = sizeof(lj)};
+    return api_render_defer(r, &q);
+}
+
+static bool render_off_loop(enum action a)
+{
+    return a == A_LIVE_STREAMS || a == A_VOD_STREAMS || a == A_SERIES;
+}
+
 void api_player(struct api_req *r, const char *action_name)
 {
     api_cors(r, true);
@@ -741,6 +790,8 @@ void api_player(struct api_req *r, const char *action_name)
              r->api->public_url ? "" : r->base);
     bool use_cache = cacheable(a, &o);
     struct refbuf *rb = use_cache ? cat_view_cache_get(v, key) : NULL;
+    if (!rb && use_cache && render_off_loop(a) && render_defer(r, v, key, a, &o, action_name) == 0)
+        return; /* answered when the thread pool has rendered it */
     if (!rb) {
         struct buf body = BUF_INIT(0);
         struct jsonw w;

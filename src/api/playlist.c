@@ -99,14 +99,9 @@ static void put_url(struct api_req *r, struct buf *b, const char *kind, int64_t 
                (long long)id, ext);
 }
 
-static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o)
+static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o, struct cat_view *v)
 {
     const struct catalog *c = r->cat;
-    struct cat_view *v = catalog_view(r->cat, r->line);
-    if (!v) {
-        b->err = -ENOMEM;
-        return;
-    }
     /* m3u_plus announces its guide on the header line (shared/docs/xtream-api.md
      * §5.3: Kodi and TiviMate read url-tvg / x-tvg-url only there; mpv and VLC
      * accept it given the M3U media type). The plain m3u form has no guide ids
@@ -440,6 +435,68 @@ static const char *parse_output(struct api_req *r, const char *out)
     return NULL;
 }
 
+/* Status and headers of a playlist answer. */
+static void playlist_headers(struct api_req *r, const struct cat_line *line, enum e2_form e2,
+                             bool plus)
+{
+    char disposition[160];
+    if (e2 == E2_SCRIPT_216 || e2 == E2_SCRIPT_22)
+        snprintf(disposition, sizeof(disposition), "attachment; filename=\"iptv.sh\"");
+    else if (e2 != E2_NONE)
+        snprintf(disposition, sizeof(disposition),
+                 "attachment; filename=\"userbouquet.xtreamd_%s.tv\"", line->username);
+    else
+        snprintf(disposition, sizeof(disposition), "attachment; filename=\"tv_channels_%s%s.m3u\"",
+                 line->username, plus ? "_plus" : "");
+    http_response_status(r->res, 200);
+    /* An M3U type (not octet-stream): mpv and VLC pick their playlist reader
+     * by it; the attachment name ends in .m3u for browsers and downloaders. */
+    http_response_header(r->res, "Content-Type",
+                         e2 == E2_NONE ? "audio/x-mpegurl" : "text/plain; charset=utf-8");
+    http_response_header(r->res, "Content-Disposition", disposition);
+    http_response_header(r->res, "Content-Description", "File Transfer");
+    http_response_header(r->res, "Expires", "0");
+    http_response_header(r->res, "Cache-Control", "must-revalidate");
+    http_response_header(r->res, "Pragma", "public");
+}
+
+/* Plain M3U playlists render off the loop (api/render.c): what the worker
+ * needs, copied into the job (the line and the view live with the snapshot
+ * the job holds). */
+struct m3u_job {
+    struct m3u_opts o;
+    struct cat_view *view;
+    const struct cat_line *line;
+    int64_t sign_expires;
+    char client_ip[46];
+    char base[512];
+};
+
+static void m3u_render(struct catalog *cat, struct cat_view *view, const void *arg, struct buf *out)
+{
+    const struct m3u_job *mj = arg;
+    (void)view;             /* the cache scope (none: snapshot-wide); the line's view is mj->view */
+    struct http_request fr; /* put_url reads the client's address (bound signed URLs) */
+    memset(&fr, 0, sizeof(fr));
+    memcpy(fr.client_ip, mj->client_ip, sizeof(fr.client_ip));
+    struct api_req r;
+    memset(&r, 0, sizeof(r));
+    r.cat = cat;
+    r.req = &fr;
+    r.line = mj->line;
+    r.sign_expires = mj->sign_expires;
+    memcpy(r.base, mj->base, sizeof(r.base));
+    render(&r, out, &mj->o, mj->view);
+}
+
+static void m3u_answer(struct api_req *r, struct refbuf *rb, const struct api_cache_slot *slot,
+                       const void *arg)
+{
+    const struct m3u_job *mj = arg;
+    playlist_headers(r, mj->line, E2_NONE, mj->o.plus);
+    api_respond_cached(r, rb, slot);
+}
+
 void api_playlist(struct api_req *r, const char *type)
 {
     if (!api_authorize_text(r))
@@ -486,14 +543,37 @@ void api_playlist(struct api_req *r, const char *type)
              (int)e2, o.output, o.live, o.movie, o.series, r->api->public_url ? "" : r->base,
              sign_key);
     struct refbuf *rb = catalog_cache_get(r->cat, key);
+    if (!rb && e2 == E2_NONE) {
+        struct cat_view *v = catalog_view(r->cat, r->line); /* built here, on the loop */
+        if (!v) {
+            api_text_error(r, 500, "out of memory\n");
+            return;
+        }
+        struct m3u_job mj = {.o = o, .view = v, .line = r->line, .sign_expires = r->sign_expires};
+        memcpy(mj.client_ip, r->req->client_ip, sizeof(mj.client_ip));
+        memcpy(mj.base, r->base, sizeof(mj.base));
+        struct api_render_req q = {.key = key,
+                                   .what = "get.php",
+                                   .render = m3u_render,
+                                   .answer = m3u_answer,
+                                   .arg = &mj,
+                                   .arg_len = sizeof(mj)};
+        if (api_render_defer(r, &q) == 0)
+            return; /* answered when the thread pool has rendered it */
+    }
     if (!rb) {
         struct buf b = BUF_INIT(0);
         if (e2 == E2_SCRIPT_216 || e2 == E2_SCRIPT_22)
             e2_script(r, &b, &o, e2);
         else if (e2 != E2_NONE)
             e2_render(r, &b, &o, e2);
-        else
-            render(r, &b, &o);
+        else {
+            struct cat_view *v = catalog_view(r->cat, r->line);
+            if (v)
+                render(r, &b, &o, v);
+            else
+                b.err = -ENOMEM;
+        }
         if (b.err) {
             buf_free(&b);
             api_text_error(r, 500, "playlist too large\n");
@@ -507,25 +587,7 @@ void api_playlist(struct api_req *r, const char *type)
         }
         catalog_cache_put(r->cat, key, rb);
     }
-    char disposition[160];
-    if (e2 == E2_SCRIPT_216 || e2 == E2_SCRIPT_22)
-        snprintf(disposition, sizeof(disposition), "attachment; filename=\"iptv.sh\"");
-    else if (e2 != E2_NONE)
-        snprintf(disposition, sizeof(disposition),
-                 "attachment; filename=\"userbouquet.xtreamd_%s.tv\"", r->line->username);
-    else
-        snprintf(disposition, sizeof(disposition), "attachment; filename=\"tv_channels_%s%s.m3u\"",
-                 r->line->username, o.plus ? "_plus" : "");
-    http_response_status(r->res, 200);
-    /* An M3U type (not octet-stream): mpv and VLC pick their playlist reader
-     * by it; the attachment name ends in .m3u for browsers and downloaders. */
-    http_response_header(r->res, "Content-Type",
-                         e2 == E2_NONE ? "audio/x-mpegurl" : "text/plain; charset=utf-8");
-    http_response_header(r->res, "Content-Disposition", disposition);
-    http_response_header(r->res, "Content-Description", "File Transfer");
-    http_response_header(r->res, "Expires", "0");
-    http_response_header(r->res, "Cache-Control", "must-revalidate");
-    http_response_header(r->res, "Pragma", "public");
+    playlist_headers(r, r->line, e2, o.plus);
     struct api_cache_slot slot = {.cat = r->cat, .skey = key, .what = "get.php"};
     api_respond_cached(r, rb, &slot);
     refbuf_unref(rb);

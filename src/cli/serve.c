@@ -559,6 +559,31 @@ static void tls_metrics_cb(void *ud, struct buf *out)
     tls_metrics(ud, out);
 }
 
+/* The HTTP server's write path (docs/internals/http.md, "Writing"). */
+static void http_metrics_cb(void *ud, struct buf *out)
+{
+    struct serve *s = ud;
+    if (!s->http)
+        return;
+    struct http_server_stats st;
+    http_server_get_stats(s->http, &st);
+    buf_printf(out,
+               "# HELP xtreamd_http_wakes_total Streamed responses woken with new data.\n"
+               "# TYPE xtreamd_http_wakes_total counter\nxtreamd_http_wakes_total %llu\n"
+               "# HELP xtreamd_http_wake_batches_total Loop iterations that wrote woken streams.\n"
+               "# TYPE xtreamd_http_wake_batches_total counter\n"
+               "xtreamd_http_wake_batches_total %llu\n"
+               "# HELP xtreamd_http_direct_writes_total Woken streams written without waiting "
+               "for POLLOUT.\n"
+               "# TYPE xtreamd_http_direct_writes_total counter\n"
+               "xtreamd_http_direct_writes_total %llu\n"
+               "# HELP xtreamd_http_poll_updates_total Changes of a connection's polled events.\n"
+               "# TYPE xtreamd_http_poll_updates_total counter\n"
+               "xtreamd_http_poll_updates_total %llu\n",
+               (unsigned long long)st.wakes, (unsigned long long)st.wake_batches,
+               (unsigned long long)st.direct_writes, (unsigned long long)st.poll_updates);
+}
+
 static void on_sighup(uv_signal_t *h, int signum)
 {
     (void)signum;
@@ -758,6 +783,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
     api_add_metrics(s.api, admin_metrics_hook, s.admin);
+    api_add_metrics(s.api, http_metrics_cb, &s);
     if (s.tls)
         api_add_metrics(s.api, tls_metrics_cb, s.tls);
 

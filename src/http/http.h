@@ -173,6 +173,9 @@ void http_response_file_done(struct http_response *res, void (*fn)(void *ctx), v
  */
 void http_response_defer(struct http_response *res, void (*abort)(void *ctx), void *ctx);
 void http_response_resume(struct http_response *res);
+/* Whether the response is deferred still (a resume on a connection that is
+ * already closing does nothing: its abort is still to come). */
+bool http_response_deferred(const struct http_response *res);
 /* Closes a connection now (a viewer kicked by a connection limit): no more
  * I/O on it; its owners (body source close(), file done, deferred abort) are
  * told later from the loop, so it is safe while walking a list of such

@@ -119,8 +119,10 @@ struct http_conn {
     int tclass;
     bool closing, close_after, peer_eof, lingering, served, in_pull, in_dispatch;
     bool src_active, src_waiting, src_woken;
-    size_t defer_need;  /* rbuf bytes of the deferred request (head + body) */
-    uint64_t bytes_out; /* everything written on the connection */
+    bool wake_queued;                /* on srv->wake_head (http_conn_wake) */
+    struct http_conn *wnext, *wprev; /* srv->wake_head */
+    size_t defer_need;               /* rbuf bytes of the deferred request (head + body) */
+    uint64_t bytes_out;              /* everything written on the connection */
     struct buf rbuf;
     struct http_head_scan scan;
     struct reqmem *rm;
@@ -166,6 +168,13 @@ struct http_server {
     time_t date_sec;
     char date[40];
     uint64_t bytes_out; /* http_server_bytes_sent */
+    /* Streams woken since the last flush (http_conn_wake), written from the
+     * prepare and check phases of the loop: once per loop iteration however
+     * many chunks were published, and without a POLLOUT round trip. */
+    struct http_conn *wake_head;
+    uv_prepare_t wake_prep;
+    uv_check_t wake_check;
+    struct http_server_stats st;
     char scratch[READ_CHUNK];
 };
 
@@ -542,6 +551,11 @@ void http_response_resume(struct http_response *res)
         conn_run(c);
 }
 
+bool http_response_deferred(const struct http_response *res)
+{
+    return res->deferred;
+}
+
 void http_conn_abort(struct http_conn *c)
 {
     if (c && !c->closing)
@@ -579,6 +593,26 @@ size_t http_conn_queued_bytes(const struct http_conn *c)
     return c ? c->out_bytes : 0;
 }
 
+static void wake_unlink(struct http_conn *c)
+{
+    if (!c->wake_queued)
+        return;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        c->srv->wake_head = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    c->wnext = c->wprev = NULL;
+    c->wake_queued = false;
+}
+
+/* A woken stream is not written here (the caller may be walking its own list
+ * of connections, and more chunks may be published in the same iteration) nor
+ * does it arm POLLOUT (for a viewer whose socket has room that costs two
+ * epoll_ctl calls per wake-up and a loop turn): it is queued, and
+ * flush_wakes() writes it at the end of the loop's I/O phase. POLLOUT is
+ * armed only when that write meets a full socket. */
 void http_conn_wake(struct http_conn *c)
 {
     if (!c || c->closing || !c->src_active)
@@ -587,7 +621,46 @@ void http_conn_wake(struct http_conn *c)
     if (c->in_pull || !c->src_waiting)
         return;
     c->src_waiting = false;
-    conn_update(c);
+    c->srv->st.wakes++;
+    if (c->wake_queued)
+        return;
+    c->wake_queued = true;
+    c->wprev = NULL;
+    c->wnext = c->srv->wake_head;
+    if (c->wnext)
+        c->wnext->wprev = c;
+    c->srv->wake_head = c;
+}
+
+static void flush_wakes(struct http_server *srv)
+{
+    if (!srv->wake_head)
+        return;
+    srv->st.wake_batches++;
+    struct http_conn *c;
+    while ((c = srv->wake_head) != NULL) {
+        wake_unlink(c);
+        if (c->closing || c->lingering)
+            continue;
+        if (c->src_active && !c->src_waiting && c->out_bytes == 0)
+            srv->st.direct_writes++;
+        conn_run(c); /* pull, write, and arm POLLOUT only if bytes are left */
+    }
+}
+
+static void on_wake_prepare(uv_prepare_t *h)
+{
+    flush_wakes(h->data); /* wakes from timers and idle handles, before the poll blocks */
+}
+
+static void on_wake_check(uv_check_t *h)
+{
+    flush_wakes(h->data); /* wakes from this iteration's I/O callbacks */
+}
+
+void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st)
+{
+    *st = srv->st;
 }
 
 static void build_head(struct http_conn *c, struct buf *h, int status, const char *extra,
@@ -1337,6 +1410,7 @@ static void conn_update(struct http_conn *c)
             ev |= UV_WRITABLE;
     }
     if (ev != c->events) {
+        srv->st.poll_updates++;
         if (ev == 0)
             uv_poll_stop(&c->poll);
         else if (poll_start(&c->poll, ev) != 0) {
@@ -1454,6 +1528,7 @@ static void conn_close(struct http_conn *c)
     c->closing = true;
     struct http_server *srv = c->srv;
     tl_unlink(c);
+    wake_unlink(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -1762,6 +1837,15 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
     uv_timer_start(&srv->sweep, on_sweep, gran, gran);
     uv_timer_init(loop, &srv->grace);
     srv->grace.data = srv;
+    /* Unreferenced: they run each iteration but never keep the loop alive. */
+    uv_prepare_init(loop, &srv->wake_prep);
+    srv->wake_prep.data = srv;
+    uv_prepare_start(&srv->wake_prep, on_wake_prepare);
+    uv_unref((uv_handle_t *)&srv->wake_prep);
+    uv_check_init(loop, &srv->wake_check);
+    srv->wake_check.data = srv;
+    uv_check_start(&srv->wake_check, on_wake_check);
+    uv_unref((uv_handle_t *)&srv->wake_check);
     *out = srv;
     return 0;
 }
@@ -1832,9 +1916,11 @@ static void maybe_finish_stop(struct http_server *srv)
     if (!srv->stopping || srv->finishing || srv->nconns || srv->listening)
         return;
     srv->finishing = true;
-    srv->open_handles = 2;
+    srv->open_handles = 4;
     uv_close((uv_handle_t *)&srv->sweep, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->grace, on_stop_handle_closed);
+    uv_close((uv_handle_t *)&srv->wake_prep, on_stop_handle_closed);
+    uv_close((uv_handle_t *)&srv->wake_check, on_stop_handle_closed);
 }
 
 static void on_grace(uv_timer_t *t)

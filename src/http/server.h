@@ -11,6 +11,7 @@
 #define XTREAMD_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "http/http.h"
@@ -63,6 +64,18 @@ size_t http_server_connection_count(const struct http_server *srv);
 /* Bytes written to every connection so far (heads, bodies, files): the
  * admin stats' bandwidth out. */
 uint64_t http_server_bytes_sent(const struct http_server *srv);
+/* Write-path counters (/metrics): wakes = http_conn_wake calls that woke a
+ * waiting stream; wake_batches = loop iterations that flushed woken streams;
+ * direct_writes = woken streams written without waiting for POLLOUT;
+ * poll_updates = changes of a connection's polled events (each costs
+ * epoll_ctl calls). */
+struct http_server_stats {
+    uint64_t wakes;
+    uint64_t wake_batches;
+    uint64_t direct_writes;
+    uint64_t poll_updates;
+};
+void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st);
 /* Graceful stop: close the listener, let in-flight responses finish, close
  * idle connections; done(ud) is called once every connection is gone (or after
  * grace_ms, when the rest are closed forcibly). The server is freed after done. */

@@ -150,6 +150,7 @@ static void watch_close(void *ctx)
 static char file_path[64];
 
 static uv_loop_t *handler_loop;
+static struct http_server *test_srv; /* set before the loop thread starts */
 
 static void attach_source(struct http_response *res, int chunks, int delay_ms, long long len)
 {
@@ -271,17 +272,27 @@ static void handler(struct http_request *req, struct http_response *res, void *u
         struct http_body_source src = {watch_pull, watch_close, w};
         http_response_source(res, &src, -1);
     } else if (strcmp(p, "/walk") == 0) {
-        /* Every wake-up's poll change fails: each connection closes inside
-         * the walk, which must still be able to read w->next. */
+        /* Each connection is woken (queued for the end of the loop's I/O
+         * phase) and then closed inside the walk, which must still be able to
+         * read w->next; the queued wake-up of a closed connection is dropped. */
         size_t n = 0;
-        for (struct watcher *w = watchers; w; w = w->next)
-            n++;
-        http_server_fault_poll_start((unsigned)n);
-        for (struct watcher *w = watchers; w; w = w->next)
+        for (struct watcher *w = watchers; w; w = w->next) {
             http_conn_wake(w->conn);
-        http_server_fault_poll_start(0);
+            http_conn_abort(w->conn);
+            n++;
+        }
         http_response_buf(res);
         buf_printf(http_response_buf(res), "woke %zu", n);
+        http_response_header(res, "Content-Type", "text/plain");
+    } else if (strcmp(p, "/ticks") == 0) {
+        /* 40 chunks, each after a 5 ms timer that wakes the connection */
+        attach_source(res, 40, 5, 40 * 1000);
+    } else if (strcmp(p, "/stats") == 0) {
+        struct http_server_stats st;
+        http_server_get_stats(test_srv, &st);
+        buf_printf(http_response_buf(res), "%llu %llu %llu %llu", (unsigned long long)st.wakes,
+                   (unsigned long long)st.wake_batches, (unsigned long long)st.direct_writes,
+                   (unsigned long long)st.poll_updates);
         http_response_header(res, "Content-Type", "text/plain");
     } else if (strcmp(p, "/hidden") == 0) {
         http_response_log_target(res, "/hidden/***");
@@ -327,6 +338,7 @@ static struct fixture *start_server(unsigned header_ms, unsigned idle_ms, unsign
     };
     assert_int_equal(http_server_start(&f->loop, &cfg, &f->srv), 0);
     f->port = http_server_port(f->srv);
+    test_srv = f->srv;
     assert_true(f->port > 0);
     uv_async_init(&f->loop, &f->stop_async, on_stop_async);
     f->stop_async.data = f;
@@ -934,6 +946,45 @@ static void test_ref_slice_source(void **state)
     stop_server(f);
 }
 
+static void get_stats(struct fixture *f, unsigned long long v[4])
+{
+    struct client *c = client_open(f->port);
+    struct resp r;
+    send_s(c, "GET /stats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_int_equal(sscanf(r.body, "%llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3]), 4);
+    resp_free(&r);
+    client_close(c);
+}
+
+/* Write-first: a stream woken with room in its socket is written at the end
+ * of the loop iteration without arming POLLOUT. Before, each wake-up armed
+ * POLLOUT and the write disarmed it: two poll changes (each an epoll_ctl DEL
+ * + ADD in libuv 1.44) per wake-up, 80 or more for this stream of 40 wakes. */
+static void test_wake_writes_first(void **state)
+{
+    struct fixture *f = start_server(0, 0, 0);
+    unsigned long long a[4], b[4];
+    get_stats(f, a);
+    struct client *c = client_open(f->port);
+    struct resp r;
+    send_s(c, "GET /ticks HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 40 * 1000);
+    resp_free(&r);
+    client_close(c);
+    get_stats(f, b);
+    unsigned long long wakes = b[0] - a[0], direct = b[2] - a[2], polls = b[3] - a[3];
+    print_message("wakes %llu batches %llu direct %llu poll updates %llu\n", wakes, b[1] - a[1],
+                  direct, polls);
+    assert_true(wakes >= 39);
+    /* the /ticks and /stats connections' own state changes: a handful */
+    assert_true(polls < 12);
+    assert_true(direct >= wakes - 2);
+    stop_server(f);
+}
+
 static void test_file_body(void **state)
 {
     snprintf(file_path, sizeof(file_path), "/tmp/xtreamd-http-file-XXXXXX");
@@ -1177,6 +1228,7 @@ int main(void)
         cmocka_unit_test(test_deferred_response),
         cmocka_unit_test(test_close_inside_walk),
         cmocka_unit_test(test_ref_slice_source),
+        cmocka_unit_test(test_wake_writes_first),
         cmocka_unit_test(test_file_body),
         cmocka_unit_test(test_graceful_stop),
         cmocka_unit_test(test_graceful_stop_forces_after_grace),

@@ -1,0 +1,295 @@
+/*
+ * render: renders of uncached catalogue responses on the libuv thread pool,
+ * single-flight (issue 11 item 3).
+ *
+ * An uncached list of a big catalogue (get_live_streams, get_vod_streams,
+ * get_series, a get.php playlist) takes tens to hundreds of milliseconds to
+ * render, and after every catalogue change each view's lists are uncached
+ * again: rendered on the loop that stalled every viewer and request. Here the
+ * request defers its response and the render runs on the thread pool, once per
+ * (snapshot, cache scope, key) however many requests ask meanwhile: they all
+ * wait on the one job and are answered from its body, which goes into the
+ * snapshot's cache as an inline render would have put it (with its gzip
+ * variant, made by the same job when the first request accepts gzip).
+ *
+ * Threading: the worker runs the caller's render function, which must read
+ * only immutable data: the snapshot (the job holds a reference), the view's
+ * bitsets (views live as long as their snapshot) and the job's copy of its
+ * argument. Everything else — the job list, the cache, the waiters and their
+ * responses — is touched on the loop thread only.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api_priv.h"
+#include "core/log.h"
+#include "http/encoding.h"
+
+struct render_waiter {
+    struct render_waiter *next;
+    struct api_render *job;   /* NULL once the job is gone (server stopping) */
+    struct http_request *req; /* valid while the response is deferred */
+    struct http_response *res;
+    bool aborted; /* the connection went away: never touch res again */
+};
+
+struct api_render {
+    struct api_render *next; /* api->renders */
+    struct api *api;         /* NULL once detached (api_free) */
+    uv_work_t work;
+    struct catalog *cat;   /* referenced */
+    struct cat_view *view; /* NULL: a snapshot-wide cache entry */
+    void (*render)(struct catalog *cat, struct cat_view *view, const void *arg, struct buf *out);
+    void (*answer)(struct api_req *r, struct refbuf *rb, const struct api_cache_slot *slot,
+                   const void *arg);
+    char key[800];
+    char what[32];
+    bool want_gzip;
+    bool running; /* queued on the thread pool (else waiting for a slot) */
+    /* results, written by the worker, read after it */
+    struct buf body;
+    struct refbuf *rb; /* the body as a refbuf, made by the worker (the copy stays off the loop) */
+    struct refbuf *gz;
+    double render_ms, gzip_ms;
+    struct render_waiter *waiters;
+    size_t arg_len;
+    max_align_t arg[]; /* the caller's argument, copied */
+};
+
+static double elapsed_ms(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void render_work(uv_work_t *w)
+{
+    struct api_render *j = w->data;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    j->render(j->cat, j->view, j->arg, &j->body);
+    if (!j->body.err && !(j->rb = refbuf_new(j->body.data ? j->body.data : "", j->body.len)))
+        j->body.err = -ENOMEM;
+    j->render_ms = elapsed_ms(&t0);
+    if (j->want_gzip && !j->body.err && j->body.len >= 1024) {
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (api_gzip_make(j->body.data, j->body.len, &j->gz))
+            j->gz = NULL; /* the loop compresses on demand instead */
+        j->gzip_ms = elapsed_ms(&t0);
+    }
+    int err = j->body.err;
+    buf_free(&j->body); /* the bytes live on in j->rb; freed here, not on the loop */
+    j->body.err = err;
+}
+
+static void slot_of(const struct api_render *j, struct api_cache_slot *slot)
+{
+    slot->view = j->view;
+    slot->cat = j->cat;
+    slot->skey = j->key;
+    slot->what = j->what;
+}
+
+static void render_answer(struct api_render *j, struct render_waiter *wt, struct refbuf *rb)
+{
+    struct api_req r;
+    memset(&r, 0, sizeof(r));
+    r.api = j->api;
+    r.req = wt->req;
+    r.res = wt->res;
+    r.cat = j->cat;
+    if (!rb) {
+        api_text_error(&r, 500, j->body.err == -E2BIG ? "response too large\n" : "out of memory\n");
+        return;
+    }
+    struct api_cache_slot slot;
+    slot_of(j, &slot);
+    j->answer(&r, rb, &slot, j->arg);
+}
+
+static void render_done(uv_work_t *w, int status);
+
+/* At most RENDER_RUNNING renders occupy the thread pool (libuv's default is 4
+ * threads, shared with the catalogue builder, SQLite writes and imports: a
+ * burst of uncached lists must not hold all of them). The others wait in the
+ * list, where requests for the same key still join them. */
+#define RENDER_RUNNING 2
+
+static int render_start(struct api *api, struct api_render *j)
+{
+    int rc = uv_queue_work(api->cfg.loop, &j->work, render_work, render_done);
+    if (rc == 0) {
+        j->running = true;
+        api->renders_running++;
+    }
+    return rc;
+}
+
+/* Starts the oldest waiting render, if a slot is free. A render that cannot
+ * be queued fails its waiters (500), like a failed inline render. */
+static void render_next(struct api *api)
+{
+    while (api->renders_running < RENDER_RUNNING) {
+        struct api_render *oldest = NULL;
+        for (struct api_render *j = api->renders; j; j = j->next)
+            if (!j->running)
+                oldest = j; /* the list is newest first */
+        if (!oldest)
+            return;
+        int rc = render_start(api, oldest);
+        if (rc) {
+            log_warn("api", "render of %s could not be queued: %d", oldest->what, rc);
+            render_done(&oldest->work, rc); /* answers its waiters 500 */
+        }
+    }
+}
+
+static void render_done(uv_work_t *w, int status)
+{
+    struct api_render *j = w->data;
+    struct api *api = j->api;
+    if (api) {
+        for (struct api_render **p = &api->renders; *p; p = &(*p)->next)
+            if (*p == j) {
+                *p = j->next;
+                break;
+            }
+        if (j->running)
+            api->renders_running--;
+    }
+    struct refbuf *rb = j->rb;
+    j->rb = NULL;
+    if (status != 0 && !j->body.err)
+        j->body.err = -ECANCELED; /* cancelled work never ran */
+    buf_free(&j->body);
+    if (rb) {
+        if (j->view)
+            cat_view_cache_put(j->view, j->key, rb);
+        else
+            catalog_cache_put(j->cat, j->key, rb);
+        struct api_cache_slot slot;
+        slot_of(j, &slot);
+        if (j->gz)
+            api_gzip_offer(&slot, rb, j->gz, j->gzip_ms);
+        log_debug("api", "rendered %s off the loop in %.1f ms (%zu bytes)", j->what, j->render_ms,
+                  rb->len);
+    }
+    refbuf_unref(j->gz);
+    j->gz = NULL;
+    /* Answer everyone who waited. A resumed connection may dispatch its next
+     * request at once: the job is out of the list and the body in the cache,
+     * so that request is a cache hit, never a wait on this finished job. */
+    struct render_waiter *wt = j->waiters;
+    j->waiters = NULL;
+    while (wt) {
+        struct render_waiter *n = wt->next;
+        if (wt->aborted) {
+            free(wt);
+        } else if (j->api) {
+            render_answer(j, wt, rb);
+            wt->job = NULL;
+            http_response_resume(wt->res);
+            /* A connection already closing stays deferred: its abort, still to
+             * come from the loop, frees the waiter. */
+            if (!http_response_deferred(wt->res))
+                free(wt);
+        } else {
+            wt->job = NULL; /* the server is going away: the waiter's abort frees it */
+        }
+        wt = n;
+    }
+    refbuf_unref(rb);
+    catalog_unref(j->cat);
+    free(j);
+    if (api)
+        render_next(api);
+}
+
+static void render_abort(void *ctx)
+{
+    struct render_waiter *wt = ctx;
+    if (!wt->job) {
+        free(wt); /* its job is gone already */
+        return;
+    }
+    wt->aborted = true; /* freed by render_done */
+}
+
+void api_renders_detach(struct api *api)
+{
+    struct api_render *j = api->renders;
+    api->renders = NULL;
+    while (j) {
+        struct api_render *n = j->next;
+        j->api = NULL;
+        if (!j->running) { /* never started: nothing will complete it */
+            for (struct render_waiter *wt = j->waiters, *wn; wt; wt = wn) {
+                wn = wt->next;
+                if (wt->aborted)
+                    free(wt);
+                else
+                    wt->job = NULL; /* its abort frees it */
+            }
+            buf_free(&j->body);
+            catalog_unref(j->cat);
+            free(j);
+        }
+        j = n;
+    }
+}
+
+int api_render_defer(struct api_req *r, const struct api_render_req *q)
+{
+    struct api *api = r->api;
+    if (!api->cfg.loop)
+        return -ENOTSUP;
+    if (strlen(q->key) >= sizeof(((struct api_render *)0)->key))
+        return -ENAMETOOLONG;
+    struct api_render *j = api->renders;
+    while (j && !(j->cat == r->cat && j->view == q->view && strcmp(j->key, q->key) == 0))
+        j = j->next;
+    struct render_waiter *wt = calloc(1, sizeof(*wt));
+    if (!wt)
+        return -ENOMEM;
+    if (!j) {
+        j = calloc(1, sizeof(*j) + q->arg_len);
+        if (!j) {
+            free(wt);
+            return -ENOMEM;
+        }
+        j->api = api;
+        j->cat = catalog_ref(r->cat);
+        j->view = q->view;
+        j->render = q->render;
+        j->answer = q->answer;
+        snprintf(j->key, sizeof(j->key), "%s", q->key);
+        snprintf(j->what, sizeof(j->what), "%s", q->what);
+        memcpy(j->arg, q->arg, q->arg_len);
+        j->arg_len = q->arg_len;
+        j->want_gzip = http_request_accepts_gzip(r->req);
+        buf_init(&j->body, 0);
+        j->work.data = j;
+        int rc = api->renders_running < RENDER_RUNNING ? render_start(api, j) : 0;
+        if (rc) {
+            catalog_unref(j->cat);
+            free(j);
+            free(wt);
+            return rc;
+        }
+        j->next = api->renders;
+        api->renders = j;
+        api->renders_started++;
+    } else {
+        api->renders_joined++;
+    }
+    wt->job = j;
+    wt->req = r->req;
+    wt->res = r->res;
+    wt->next = j->waiters;
+    j->waiters = wt;
+    http_response_defer(r->res, render_abort, wt);
+    return 0;
+}
