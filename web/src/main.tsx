@@ -8,13 +8,19 @@ import { api, get, onUnauthorized, setCsrf, type Me } from './api';
 import { closeEvents, useEventStatus } from './events';
 import { href, navigate, useLocation, type Location } from './router';
 import { ConfirmHost, ToastHost } from './ui';
+import './styles.css';
+// ---- core pages (i12-core) ----
 import { Login } from './pages/login';
 import { Dashboard } from './pages/dashboard';
 import { Connections } from './pages/connections';
 import { Settings } from './pages/settings';
 import { Accounts } from './pages/accounts';
 import { Audit } from './pages/audit';
-import './styles.css';
+// ---- subscriber pages: add imports below (i12-lines) ----
+
+// ---- content pages: add imports below (i12-content) ----
+
+// ---- end of page imports ----
 
 export interface PageProps {
   /** The URL after the page's own segment: #/lines/12 → ['12']. */
@@ -34,9 +40,17 @@ interface Route {
   scope?: string;
 }
 
+// The navigation shows these in this order. Paths other pages link to:
+// lines, plans (i12-lines); channels, categories, bouquets, movies, series,
+// epg (i12-content). One line per page, below your section's comment.
 // prettier-ignore
 const routes: Route[] = [
   { path: 'dashboard', title: 'Dashboard', component: Dashboard, nav: true },
+  // ---- subscribers: lines, plans (i12-lines) ----
+
+  // ---- content: channels, categories & bouquets, movies & series, EPG (i12-content) ----
+
+  // ---- operations (i12-core) ----
   { path: 'connections', title: 'Connections', component: Connections, nav: true },
   { path: 'settings', title: 'Settings', component: Settings, nav: true },
   { path: 'accounts', title: 'Admins & tokens', component: Accounts, nav: true },
