@@ -53,6 +53,7 @@ it('the connections page lists the viewer and kills it', async () => {
   const row = page.locator('tbody tr', { hasText: 'watcher' });
   await row.waitFor();
   assert.match(await row.innerText(), /live/);
+  await row.getByRole('link', { name: 'Panel Pattern' }).waitFor();
   await p.axeCheck('connections');
   await p.screenshot('connections');
   await row.getByRole('button', { name: /^Kill connection/ }).click();
