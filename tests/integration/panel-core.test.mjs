@@ -4,7 +4,7 @@
 // a wrong password shows the API's message; every page passes axe-core.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import { get } from './lib/http.mjs';
@@ -75,6 +75,20 @@ describe('without a built panel', () => {
       assert.equal((await get(srv.port, '/assets/index-x.js')).status, 404);
       assert.match((await get(srv.port, '/')).text, /^xtreamd /);
       await srv.waitForLog(/no web panel in .*no-such-folder/);
+      // Built later (or rebuilt): served at the next request, no restart.
+      const root = path.join(dir, 'no-such-folder');
+      await mkdir(path.join(root, 'assets'), { recursive: true });
+      await writeFile(path.join(root, 'index.html'), '<!doctype html><title>v1</title>');
+      const v1 = await get(srv.port, '/', { headers: { Accept: 'text/html' } });
+      assert.equal(v1.status, 200);
+      assert.match(v1.text, /v1/);
+      await writeFile(path.join(root, 'index.html'), '<!doctype html><title>v2, longer</title>');
+      // A rebuild within the same clock tick still changes the size; make the mtime differ too.
+      await utimes(path.join(root, 'index.html'), new Date(), new Date(Date.now() + 5000));
+      const v2 = await get(srv.port, '/', { headers: { Accept: 'text/html', 'If-None-Match': v1.headers.etag } });
+      assert.equal(v2.status, 200, 'a changed file is not 304 for the old ETag');
+      assert.match(v2.text, /v2/);
+      assert.notEqual(v2.headers.etag, v1.headers.etag);
     } finally {
       await srv.stopClean();
       await removeDir(dir);
@@ -102,6 +116,9 @@ describe('login', () => {
     const first = await sub.innerText();
     await waitFor(async () => (await sub.innerText()) !== first && /Up /.test(await sub.innerText()), { what: 'a live update of the dashboard' });
     assert.match(await p.page.locator('[data-stat="viewers"] .stat-value').innerText(), /^\d+$/);
+    // A change made elsewhere (here: the API) appears in Recent events as it happens.
+    const plan = await p.api.ok('POST', '/api/v1/plans', { name: 'Dashboard plan', duration_months: 1 });
+    await p.page.locator('.events li', { hasText: `plan #${plan.id} create` }).waitFor();
     await p.axeCheck('dashboard');
     await p.screenshot('dashboard');
     await p.page.getByRole('button', { name: 'Log out' }).click();
