@@ -26,6 +26,8 @@ describe('serving the panel', () => {
     assert.match(html.headers['content-type'], /^text\/html/);
     assert.equal(html.headers['cache-control'], 'no-cache');
     assert.match(html.text, /<div id="app">/);
+    assert.match(html.headers['content-security-policy'], /script-src 'self';/);
+    assert.equal(html.headers['x-frame-options'], 'DENY');
     const plain = await get(p.port, '/');
     assert.match(plain.text, /^xtreamd \d+\.\d+\.\d+\n$/);
   });
