@@ -266,6 +266,28 @@ describe('settings, accounts, audit log', () => {
     p.assertNoPageErrors();
   });
 
+  it('works from the keyboard: skip link, navigation, focus on the new page', async () => {
+    const page = p.page;
+    await p.goto('dashboard', 'Dashboard');
+    // The skip link (first in the tab order) jumps to the content.
+    const firstFocusable = await page.evaluate(() => document.querySelector('a, button, input, select, textarea, [tabindex]:not([tabindex="-1"])')?.textContent?.trim());
+    assert.equal(firstFocusable, 'Skip to content');
+    await page.locator('a.skip').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+    // Back into the navigation (Shift+Tab from the content) until the Settings link; Enter opens it.
+    let found = false;
+    for (let i = 0; i < 15 && !found; i++) {
+      await page.keyboard.press('Shift+Tab');
+      found = (await page.evaluate(() => document.activeElement?.textContent?.trim())) === 'Settings';
+    }
+    assert.ok(found, 'the Settings link is reachable with Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    // Focus moves to the new page's title (screen readers announce it).
+    await waitFor(async () => (await page.evaluate(() => document.activeElement?.tagName)) === 'H1', { what: 'focus on the page title' });
+  });
+
   it('the dark theme and a phone-sized screen pass axe too', async () => {
     const page = p.page;
     await page.emulateMedia({ colorScheme: 'dark' });
