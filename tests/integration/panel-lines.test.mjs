@@ -9,7 +9,8 @@
 // build/panel-screens/.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPanel, waitFor } from './lib/panel.mjs';
+import path from 'node:path';
+import { SCREENS, startPanel, waitFor } from './lib/panel.mjs';
 import { cliOk } from './lib/server.mjs';
 import { api as clientApi, request } from './lib/http.mjs';
 import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
@@ -225,5 +226,31 @@ describe('plans', () => {
     const days = (l.exp_date_epoch * 1000 - Date.now()) / 86400000;
     assert.ok(days > 27 && days < 32, `a month from now (${days} days)`);
     p.assertNoPageErrors();
+  });
+});
+
+describe('at a phone width', () => {
+  it('the lines list and a line stay usable at 390 px (rows as cards, no sideways scroll)', async () => {
+    const ctx = await p.browser.newContext({ viewport: { width: 390, height: 844 }, baseURL: p.base });
+    try {
+      const phone = await ctx.newPage();
+      await phone.goto('/');
+      await phone.getByLabel('Username').fill('paneladmin');
+      await phone.getByLabel('Password').fill('Panel.pass-12345');
+      await phone.getByRole('button', { name: 'Sign in' }).click();
+      await phone.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+      await phone.evaluate(() => (location.hash = '#/lines'));
+      await phone.getByRole('heading', { level: 1, name: 'Lines' }).waitFor();
+      await phone.locator('tbody a[data-line="room-101"]').waitFor();
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 1, `no horizontal scrolling (${overflow} px too wide)`);
+      await phone.screenshot({ path: path.join(SCREENS, 'panel-lines-lines-phone.png'), fullPage: true });
+      await phone.locator('tbody a[data-line="room-101"]').click();
+      await phone.getByRole('heading', { level: 1, name: 'Line room-101' }).waitFor();
+      const overflow2 = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow2 <= 1, `no horizontal scrolling on the line's page (${overflow2} px too wide)`);
+    } finally {
+      await ctx.close();
+    }
   });
 });

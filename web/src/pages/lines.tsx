@@ -636,7 +636,7 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
           )
         }
       >
-        <StatusBadge status={line.status} /> · expires <Expiry line={line} /> · {line.max_connections || 'unlimited'} connection{line.max_connections === 1 ? '' : 's'}
+        <StatusBadge status={line.status} /> · expires <Expiry line={line} /> · {line.max_connections ? `up to ${line.max_connections}` : 'unlimited'} connection{line.max_connections === 1 ? '' : 's'}
       </PageHeader>
       <p>
         <a href={href('lines')}>← All lines</a>
