@@ -149,6 +149,48 @@ describe('lines', () => {
     }
   });
 
+  it('disabling a line from its page cuts what it is watching', async () => {
+    const l = await lineByName('viewer-1');
+    const v = await tsViewer(p.port, `/live/viewer-1/View.pass-123/${streamId}.ts`, { keep: false });
+    try {
+      assert.equal(v.status, 200);
+      await waitFor(async () => (await p.api.ok('GET', `/api/v1/lines/${l.id}/sessions`)).total === 1, { what: 'the viewer is registered' });
+      await p.goto(`lines/${l.id}`, 'Line viewer-1');
+      await page.locator('[data-action="toggle-enabled"]').click();
+      await dialog().locator('[data-confirm]').click();
+      await waitFor(() => v.ended, { what: "the disabled line's stream ends" });
+      assert.equal((await lineByName('viewer-1')).status, 'Disabled');
+      await page.getByText('Disabled', { exact: true }).first().waitFor();
+    } finally {
+      v.close();
+    }
+  });
+
+  it("a line's access rules: a bad address is named under its box; an allow-list the client is outside refuses it", async () => {
+    const l = await lineByName('room-102');
+    await lineLogsIn('room-102', 'Room.pass-102');
+    await p.goto(`lines/${l.id}`, 'Line room-102');
+    await page.getByRole('tab', { name: 'Access' }).click();
+    const form = page.getByRole('form', { name: 'Access rules' });
+    await form.getByLabel('Allowed addresses').fill('10.0.0.0/8\n999.1.1.1');
+    await form.getByRole('button', { name: 'Save access rules' }).click();
+    const err = form.locator('[data-field-error="allowed_ips"]');
+    await err.waitFor();
+    assert.match(await err.innerText(), /allowed_ips\[1\]/);
+    await p.axeCheck('line access tab with a field error');
+    await form.getByLabel('Allowed addresses').fill('10.0.0.0/8');
+    await form.getByRole('button', { name: 'Save access rules' }).click();
+    await waitFor(async () => JSON.stringify((await p.api.ok('GET', `/api/v1/lines/${l.id}/access`)).allowed_ips) === '["10.0.0.0/8"]', { what: 'the allow-list reaches the API' });
+    await waitFor(async () => {
+      const r = await request(p.port, 'GET', clientApi('room-102', 'Room.pass-102'), { adminToken: false });
+      return r.status !== 200 || r.json().user_info?.auth !== 1;
+    }, { what: 'the client API refuses 127.0.0.1, outside the allow-list' });
+    await p.screenshot('line-access');
+    await form.getByLabel('Allowed addresses').fill('');
+    await form.getByRole('button', { name: 'Save access rules' }).click();
+    await waitFor(async () => (await p.api.ok('GET', `/api/v1/lines/${l.id}/access`)).allowed_ips.length === 0, { what: 'the allow-list is emptied' });
+  });
+
   it('bulk: disable and set bouquets on a selection; the status filter shows them', async () => {
     const made = [];
     for (const u of ['bulk-a', 'bulk-b', 'bulk-c']) made.push(await p.api.ok('POST', '/api/v1/lines', { username: u, exp_date: '2031-01-01' }));

@@ -11,7 +11,8 @@ import { api, call, get, ApiError, type Page } from '../api';
 import { href, navigate } from '../router';
 import { Badge, DataTable, Field, Form, Modal, PageHeader, Tabs, confirm, fmt, toast, useForm, type Column, type RowKey } from '../ui';
 import type { PageProps } from '../main';
-import { SessionTable } from './connections';
+import { SessionTable, type Session } from './connections';
+import { LineAccess } from './lines-access';
 import './lines.css';
 
 export type LineStatus = 'Active' | 'Expired' | 'Disabled' | 'Banned';
@@ -165,6 +166,37 @@ function dateInput(t: string | null): string {
 function errText(e: unknown): string {
   return e instanceof ApiError ? e.userMessage : String(e);
 }
+
+/**
+ * Cuts every open connection of the given lines (a disable or a ban does not
+ * end what is already playing): DELETE /sessions/{id} for each. A connection
+ * that ended meanwhile (404) is not an error. Returns how many were cut.
+ */
+export async function cutConnections(lineIds: number[]): Promise<number> {
+  const want = new Set(lineIds);
+  const found: Session[] = [];
+  if (lineIds.length === 1) {
+    found.push(...(await get<Page<Session>>(`/lines/${lineIds[0]}/sessions`, { page_size: 1000 })).items);
+  } else {
+    for (let page = 1; ; page++) {
+      const pg = await get<Page<Session>>('/sessions', { page, page_size: 1000 });
+      found.push(...pg.items.filter((s) => want.has(s.line_id)));
+      if (page * pg.page_size >= pg.total || pg.items.length === 0) break;
+    }
+  }
+  let cut = 0;
+  for (const s of found) {
+    try {
+      await api('DELETE', `/sessions/${s.id}`);
+      cut++;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404)) throw e;
+    }
+  }
+  return cut;
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 // ---------------------------------------------------------------------------
 // The list
@@ -336,14 +368,17 @@ function BulkBar({ ids, bouquets, onDone }: { ids: number[]; bouquets: Ref[] | n
   const n = ids.length;
   const what = `${n} line${n === 1 ? '' : 's'}`;
 
-  const run = async (body: BulkBody, done: string, clear = false) => {
+  /** One bulk request; true when every line was changed (it is all or nothing). */
+  const run = async (body: BulkBody, done: string, clear = false): Promise<boolean> => {
     setBusy(true);
     try {
       const r = await api<{ count: number }>('POST', '/lines/bulk', { ids, ...body });
-      toast(`${done}: ${r.count} line${r.count === 1 ? '' : 's'}`);
+      toast(`${done}: ${plural(r.count, 'line')}`);
       onDone(clear);
+      return true;
     } catch (e) {
       toast(errText(e), 'error');
+      return false;
     } finally {
       setBusy(false);
     }
@@ -353,8 +388,15 @@ function BulkBar({ ids, bouquets, onDone }: { ids: number[]; bouquets: Ref[] | n
     void run({ extend: { [unit]: Number(extend.slice(1)) } }, 'Extended');
   };
   const doDisable = async (enabled: boolean) => {
-    if (!enabled && !(await confirm({ title: `Disable ${what}`, message: `Disable ${what}? Their players stop at the next login or channel change.`, confirmLabel: 'Disable', danger: true }))) return;
-    void run({ patch: { enabled } }, enabled ? 'Enabled' : 'Disabled');
+    if (!enabled && !(await confirm({ title: `Disable ${what}`, message: `Disable ${what}? What they are watching is cut, and their players are refused from then on.`, confirmLabel: 'Disable', danger: true }))) return;
+    if ((await run({ patch: { enabled } }, enabled ? 'Enabled' : 'Disabled')) && !enabled) {
+      try {
+        const cut = await cutConnections(ids);
+        if (cut) toast(`${plural(cut, 'connection')} cut`);
+      } catch (e) {
+        toast(errText(e), 'error');
+      }
+    }
   };
   const doDelete = async () => {
     if (!(await confirm({ title: `Delete ${what}`, message: `Delete ${what} for good? This cannot be undone.`, confirmLabel: 'Delete', danger: true }))) return;
@@ -581,26 +623,38 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
       </section>
     );
 
-  const patch = async (body: Record<string, unknown>, done: string) => {
+  /** A one-click change (enable, ban); true when it was made. */
+  const patch = async (body: Record<string, unknown>, done: string): Promise<boolean> => {
     try {
       const a = await call<Line>('PATCH', `/lines/${id}`, body, { ifMatch: etag ?? undefined });
       setLine(a.data);
       setEtag(a.etag);
       toast(done);
+      return true;
     } catch (e) {
       if (e instanceof ApiError && e.status === 412) {
         toast('The line was changed meanwhile: reloaded, try again', 'error');
         void load();
       } else toast(errText(e), 'error');
+      return false;
+    }
+  };
+  /** After a disable or a ban: what the line is watching now is cut too. */
+  const cut = async () => {
+    try {
+      const n = await cutConnections([id]);
+      if (n) toast(`${plural(n, 'connection')} cut`);
+    } catch (e) {
+      toast(errText(e), 'error');
     }
   };
   const toggleEnabled = async () => {
-    if (line.enabled && !(await confirm({ title: 'Disable line', message: `Disable ${line.username}? Its players are refused from their next login.`, confirmLabel: 'Disable', danger: true }))) return;
-    await patch({ enabled: !line.enabled }, line.enabled ? 'Line disabled' : 'Line enabled');
+    if (line.enabled && !(await confirm({ title: 'Disable line', message: `Disable ${line.username}? What it is watching is cut, and its players are refused from then on.`, confirmLabel: 'Disable', danger: true }))) return;
+    if ((await patch({ enabled: !line.enabled }, line.enabled ? 'Line disabled' : 'Line enabled')) && line.enabled) await cut();
   };
   const toggleBan = async () => {
-    if (!line.banned && !(await confirm({ title: 'Ban line', message: `Ban ${line.username}? A banned line is refused everywhere until unbanned.`, confirmLabel: 'Ban', danger: true }))) return;
-    await patch({ banned: !line.banned }, line.banned ? 'Ban lifted' : 'Line banned');
+    if (!line.banned && !(await confirm({ title: 'Ban line', message: `Ban ${line.username}? What it is watching is cut, and it is refused everywhere until unbanned.`, confirmLabel: 'Ban', danger: true }))) return;
+    if ((await patch({ banned: !line.banned }, line.banned ? 'Ban lifted' : 'Line banned')) && !line.banned) await cut();
   };
   const remove = async () => {
     if (!(await confirm({ title: 'Delete line', message: `Delete ${line.username} for good? This cannot be undone.`, confirmLabel: 'Delete', danger: true }))) return;
@@ -649,6 +703,7 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
           { id: 'details', label: 'Details' },
           { id: 'connections', label: 'Connections' },
           { id: 'playlist', label: 'Playlist & login' },
+          { id: 'access', label: 'Access' },
         ]}
       >
         {tab === 'details' && (
@@ -667,6 +722,7 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
         )}
         {tab === 'connections' && <SessionTable filters={{ line_id: id }} label={`Connections of ${line.username}`} />}
         {tab === 'playlist' && <PlaylistInfo line={line} />}
+        {tab === 'access' && <LineAccess lineId={id} readOnly={!write} />}
       </Tabs>
       {extending && (
         <ExtendDialog
