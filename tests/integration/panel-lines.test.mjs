@@ -149,7 +149,9 @@ describe('lines', () => {
     }
   });
 
-  it('disabling a line from its page cuts what it is watching', async () => {
+  // The server (not the panel) cuts what a disabled line watches: this checks the
+  // whole path from the button to the viewer.
+  it("disabling a line from its page ends what it is watching", async () => {
     const l = await lineByName('viewer-1');
     const v = await tsViewer(p.port, `/live/viewer-1/View.pass-123/${streamId}.ts`, { keep: false });
     try {

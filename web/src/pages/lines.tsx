@@ -11,7 +11,7 @@ import { api, call, get, ApiError, type Page } from '../api';
 import { href, navigate } from '../router';
 import { Badge, DataTable, Field, Form, Modal, PageHeader, Tabs, confirm, fmt, toast, useForm, type Column, type RowKey } from '../ui';
 import type { PageProps } from '../main';
-import { SessionTable, type Session } from './connections';
+import { SessionTable } from './connections';
 import { LineAccess } from './lines-access';
 import './lines.css';
 
@@ -165,35 +165,6 @@ function dateInput(t: string | null): string {
 
 function errText(e: unknown): string {
   return e instanceof ApiError ? e.userMessage : String(e);
-}
-
-/**
- * Cuts every open connection of the given lines (a disable or a ban does not
- * end what is already playing): DELETE /sessions/{id} for each. A connection
- * that ended meanwhile (404) is not an error. Returns how many were cut.
- */
-export async function cutConnections(lineIds: number[]): Promise<number> {
-  const want = new Set(lineIds);
-  const found: Session[] = [];
-  if (lineIds.length === 1) {
-    found.push(...(await get<Page<Session>>(`/lines/${lineIds[0]}/sessions`, { page_size: 1000 })).items);
-  } else {
-    for (let page = 1; ; page++) {
-      const pg = await get<Page<Session>>('/sessions', { page, page_size: 1000 });
-      found.push(...pg.items.filter((s) => want.has(s.line_id)));
-      if (page * pg.page_size >= pg.total || pg.items.length === 0) break;
-    }
-  }
-  let cut = 0;
-  for (const s of found) {
-    try {
-      await api('DELETE', `/sessions/${s.id}`);
-      cut++;
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404)) throw e;
-    }
-  }
-  return cut;
 }
 
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
@@ -389,14 +360,8 @@ function BulkBar({ ids, bouquets, onDone }: { ids: number[]; bouquets: Ref[] | n
   };
   const doDisable = async (enabled: boolean) => {
     if (!enabled && !(await confirm({ title: `Disable ${what}`, message: `Disable ${what}? What they are watching is cut, and their players are refused from then on.`, confirmLabel: 'Disable', danger: true }))) return;
-    if ((await run({ patch: { enabled } }, enabled ? 'Enabled' : 'Disabled')) && !enabled) {
-      try {
-        const cut = await cutConnections(ids);
-        if (cut) toast(`${plural(cut, 'connection')} cut`);
-      } catch (e) {
-        toast(errText(e), 'error');
-      }
-    }
+    // The server cuts what a disabled line is watching (with the next catalogue snapshot).
+    await run({ patch: { enabled } }, enabled ? 'Enabled' : 'Disabled');
   };
   const doDelete = async () => {
     if (!(await confirm({ title: `Delete ${what}`, message: `Delete ${what} for good? This cannot be undone.`, confirmLabel: 'Delete', danger: true }))) return;
@@ -639,22 +604,14 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
       return false;
     }
   };
-  /** After a disable or a ban: what the line is watching now is cut too. */
-  const cut = async () => {
-    try {
-      const n = await cutConnections([id]);
-      if (n) toast(`${plural(n, 'connection')} cut`);
-    } catch (e) {
-      toast(errText(e), 'error');
-    }
-  };
   const toggleEnabled = async () => {
     if (line.enabled && !(await confirm({ title: 'Disable line', message: `Disable ${line.username}? What it is watching is cut, and its players are refused from then on.`, confirmLabel: 'Disable', danger: true }))) return;
-    if ((await patch({ enabled: !line.enabled }, line.enabled ? 'Line disabled' : 'Line enabled')) && line.enabled) await cut();
+    // The server cuts what a disabled or banned line is watching (next catalogue snapshot).
+    await patch({ enabled: !line.enabled }, line.enabled ? 'Line disabled' : 'Line enabled');
   };
   const toggleBan = async () => {
     if (!line.banned && !(await confirm({ title: 'Ban line', message: `Ban ${line.username}? What it is watching is cut, and it is refused everywhere until unbanned.`, confirmLabel: 'Ban', danger: true }))) return;
-    if ((await patch({ banned: !line.banned }, line.banned ? 'Ban lifted' : 'Line banned')) && !line.banned) await cut();
+    await patch({ banned: !line.banned }, line.banned ? 'Ban lifted' : 'Line banned');
   };
   const remove = async () => {
     if (!(await confirm({ title: 'Delete line', message: `Delete ${line.username} for good? This cannot be undone.`, confirmLabel: 'Delete', danger: true }))) return;
