@@ -67,6 +67,19 @@ function fromCounters(c: Counters): number[] {
   return [c.time_epoch, c.viewers.total, c.bandwidth.out_bytes_per_second, c.bandwidth.in_bytes_per_second, c.cpu_percent, c.memory_rss_bytes];
 }
 
+/** Pages an entity's id opens (others: plain text). */
+const PAGE_OF: Record<string, string> = { line: 'lines', stream: 'channels', plan: 'plans', bouquet: 'bouquets', category: 'categories', movie: 'movies', series: 'series' };
+
+function describe(e: ChangeEvent) {
+  const page = PAGE_OF[e.entity];
+  const what = e.id ? `${e.entity} #${e.id}` : e.entity;
+  return (
+    <>
+      {page && e.id && e.action !== 'delete' ? <a href={href(page, e.id)}>{what}</a> : what} <strong>{e.action}</strong>
+    </>
+  );
+}
+
 const HOUR_COLS = ['viewers', 'out_bytes_per_second', 'in_bytes_per_second', 'cpu_percent', 'memory_rss_bytes'];
 
 export function Dashboard(_: PageProps) {
@@ -197,7 +210,7 @@ export function Dashboard(_: PageProps) {
             <ul class="events" aria-live="polite">
               {recent.map((e, i) => (
                 <li key={`${e.at}-${i}`}>
-                  <time>{new Date(e.at).toLocaleTimeString()}</time> {e.entity} {e.id ? `#${e.id}` : ''} <strong>{e.action}</strong>
+                  <time>{new Date(e.at).toLocaleTimeString()}</time> {describe(e)}
                 </li>
               ))}
             </ul>
