@@ -36,6 +36,11 @@ after(async () => {
 });
 
 const dialog = () => page.locator('dialog[open]');
+/** A full-page screenshot from the top (a sticky top bar scrolled down would show mid-page). */
+async function shot(name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  return p.screenshot(name);
+}
 /** The line through the API, by username (null when absent). */
 async function lineByName(username) {
   const r = await p.api.ok('GET', `/api/v1/lines?q=${encodeURIComponent(username)}`);
@@ -72,7 +77,7 @@ describe('lines', () => {
     assert.equal(await d.getByLabel('Username').getAttribute('aria-invalid'), 'true');
     await p.axeCheck('new line dialog with a field error');
     await err.scrollIntoViewIfNeeded();
-    await p.screenshot('new-line-error');
+    await shot('new-line-error');
     assert.equal(await lineByName('room 101'), null, 'nothing was created');
 
     await d.getByLabel('Username').fill('room-101');
@@ -88,7 +93,7 @@ describe('lines', () => {
     await p.goto('lines', 'Lines');
     await search('room-10', ['room-101', 'room-102']);
     await search('room-101', ['room-101']);
-    await p.screenshot('lines');
+    await shot('lines');
   });
 
   it('edit and extend a line; its playlist URL answers a real M3U', async () => {
@@ -104,7 +109,7 @@ describe('lines', () => {
       const l = await lineByName('room-101');
       return l.max_connections === 3 && l.notes === 'VIP suite' && l.exp_date === '2030-05-01T00:00:00Z';
     }, { what: 'the edit reaches the API' });
-    await p.screenshot('line-details');
+    await shot('line-details');
 
     await page.getByRole('button', { name: 'Extend…' }).click();
     const d = dialog();
@@ -124,7 +129,7 @@ describe('lines', () => {
     assert.equal(m3u.status, 200);
     assert.match(m3u.text, /^#EXTM3U/);
     await p.axeCheck('line playlist tab');
-    await p.screenshot('line-playlist');
+    await shot('line-playlist');
   });
 
   it("a line's live connection shows on its page, and Kill ends the viewer's stream", async () => {
@@ -138,7 +143,7 @@ describe('lines', () => {
       const kill = page.locator('[data-action="kill"]');
       await kill.waitFor(); // the table refreshes every 2 s
       await p.axeCheck('line connections tab');
-      await p.screenshot('line-connections');
+      await shot('line-connections');
       await kill.click();
       await dialog().locator('[data-confirm]').click();
       await waitFor(() => v.ended, { what: "the viewer's stream ends" });
@@ -187,7 +192,7 @@ describe('lines', () => {
       const r = await request(p.port, 'GET', clientApi('room-102', 'Room.pass-102'), { adminToken: false });
       return r.status !== 200 || r.json().user_info?.auth !== 1;
     }, { what: 'the client API refuses 127.0.0.1, outside the allow-list' });
-    await p.screenshot('line-access');
+    await shot('line-access');
     await form.getByLabel('Allowed addresses').fill('');
     await form.getByRole('button', { name: 'Save access rules' }).click();
     await waitFor(async () => (await p.api.ok('GET', `/api/v1/lines/${l.id}/access`)).allowed_ips.length === 0, { what: 'the allow-list is emptied' });
@@ -221,7 +226,7 @@ describe('lines', () => {
 
     await page.locator('[data-filter="status"]').selectOption('disabled');
     await waitFor(async () => JSON.stringify((await page.locator('tbody a[data-line]').allInnerTexts()).sort()) === '["bulk-a","bulk-c"]', { what: 'the disabled filter shows the two lines' });
-    await p.screenshot('lines-bulk');
+    await shot('lines-bulk');
     await page.locator('[data-filter="status"]').selectOption('');
     p.assertNoPageErrors();
   });
@@ -244,7 +249,7 @@ describe('plans', () => {
     assert.match(await err.innerText(), /\S/);
     await p.axeCheck('plan dialog with a field error');
     await err.scrollIntoViewIfNeeded();
-    await p.screenshot('plan-error');
+    await shot('plan-error');
     await d.getByLabel('Duration').selectOption('months');
     await d.getByLabel('Number of months').fill('1');
     await d.getByRole('button', { name: 'Create plan' }).click();
@@ -254,7 +259,7 @@ describe('plans', () => {
     assert.equal(plan.duration_months, 1);
     assert.equal(plan.max_connections, 2);
     assert.deepEqual(plan.bouquets.map((b) => b.name), ['Kids']);
-    await p.screenshot('plans');
+    await shot('plans');
 
     await p.goto('lines', 'Lines');
     await page.getByRole('button', { name: 'New line' }).click();
