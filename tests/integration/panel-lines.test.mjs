@@ -124,6 +124,10 @@ describe('lines', () => {
     const url = new URL(await m3uBox.inputValue());
     assert.equal(url.searchParams.get('username'), 'room-101');
     assert.equal(await page.locator('[data-copy="password"]').inputValue(), 'Room.pass-101');
+    // Copy puts the URL on the clipboard.
+    await p.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: p.base });
+    await page.getByRole('button', { name: 'Copy M3U playlist URL' }).click();
+    await waitFor(async () => (await page.evaluate(() => navigator.clipboard.readText())) === url.href, { what: 'the M3U URL on the clipboard' });
     await lineLogsIn('room-101', 'Room.pass-101');
     const m3u = await request(p.port, 'GET', url.pathname + url.search, { adminToken: false });
     assert.equal(m3u.status, 200);
