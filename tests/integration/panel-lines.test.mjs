@@ -136,6 +136,31 @@ describe('lines', () => {
     await shot('line-playlist');
   });
 
+  it("a new line starts from the settings' defaults; a trial line left without a date gets the trial length", async () => {
+    await p.api.ok('PATCH', '/api/v1/settings', { default_max_connections: 4, default_outputs: ['ts'], trial_hours: 48 });
+    try {
+      await p.goto('lines', 'Lines');
+      await page.getByRole('button', { name: 'New line' }).click();
+      const d = dialog();
+      await d.getByLabel('Username').fill('trial-1');
+      assert.equal(await d.getByLabel('Connection limit').inputValue(), '4');
+      assert.equal(await d.getByLabel('MPEG-TS').isChecked(), true);
+      assert.equal(await d.getByLabel('HLS (m3u8)').isChecked(), false);
+      await d.getByLabel('Trial line').check();
+      await d.getByText('Empty: in 48 hours').waitFor();
+      await d.getByRole('button', { name: 'Create line' }).click();
+      await page.getByRole('heading', { level: 1, name: 'Line trial-1' }).waitFor();
+      const l = await lineByName('trial-1');
+      assert.equal(l.max_connections, 4);
+      assert.deepEqual(l.allowed_outputs, ['ts']);
+      assert.equal(l.is_trial, true);
+      const hours = (l.exp_date_epoch * 1000 - Date.now()) / 3600000;
+      assert.ok(hours > 46 && hours <= 48.1, `the trial length from the settings (${hours} h)`);
+    } finally {
+      await p.api.ok('PATCH', '/api/v1/settings', { default_max_connections: null, default_outputs: null, trial_hours: null });
+    }
+  });
+
   it("a line's live connection shows on its page, and Kill ends the viewer's stream", async () => {
     const l = await p.api.ok('POST', '/api/v1/lines', { username: 'viewer-1', password: 'View.pass-123', max_connections: 0 });
     await lineLogsIn('viewer-1', 'View.pass-123');

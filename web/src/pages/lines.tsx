@@ -454,27 +454,59 @@ interface LineValues extends Record<string, unknown> {
   message: string;
 }
 
+interface LineDefaults {
+  max_connections: number;
+  allowed_outputs: Output[];
+  trial_hours: number;
+}
+
+/** Loads the plans and the settings' defaults for new lines, then shows the form. */
 function NewLine({ bouquets, onClose, onCreated }: { bouquets: Ref[] | null; onClose: () => void; onCreated: (l: Line) => void }) {
   const [plans, setPlans] = useState<Plan[] | null>(null);
-  const form = useForm<LineValues>({
-    username: '',
-    password: '',
-    plan_id: '',
-    max_connections: 1,
-    exp_date: '',
-    is_trial: false,
-    allowed_outputs: ['ts', 'm3u8'],
-    bouquets: [],
-    notes: '',
-    message: '',
-  });
+  const [defaults, setDefaults] = useState<LineDefaults | null>(null);
   useEffect(() => {
     get<Page<Plan>>('/plans', { page_size: 1000, sort: 'name' })
       .then((p) => setPlans(p.items))
       .catch(() => setPlans([]));
+    // What a line gets when the form leaves a field alone (settings page).
+    get<Record<string, unknown>>('/settings')
+      .then((st) =>
+        setDefaults({
+          max_connections: typeof st.default_max_connections === 'number' ? st.default_max_connections : 1,
+          allowed_outputs: Array.isArray(st.default_outputs) ? (st.default_outputs as Output[]) : ['ts', 'm3u8'],
+          trial_hours: typeof st.trial_hours === 'number' ? st.trial_hours : 0,
+        }),
+      )
+      .catch(() => setDefaults({ max_connections: 1, allowed_outputs: ['ts', 'm3u8'], trial_hours: 0 }));
   }, []);
+  return (
+    <Modal open title="New line" onClose={onClose} size="wide">
+      {plans && defaults ? (
+        <NewLineForm plans={plans} defaults={defaults} bouquets={bouquets} onClose={onClose} onCreated={onCreated} />
+      ) : (
+        <p class="muted" aria-busy="true">
+          Loading…
+        </p>
+      )}
+    </Modal>
+  );
+}
+
+function NewLineForm({ plans, defaults, bouquets, onClose, onCreated }: { plans: Plan[]; defaults: LineDefaults; bouquets: Ref[] | null; onClose: () => void; onCreated: (l: Line) => void }) {
+  const form = useForm<LineValues>({
+    username: '',
+    password: '',
+    plan_id: '',
+    max_connections: defaults.max_connections,
+    exp_date: '',
+    is_trial: false,
+    allowed_outputs: defaults.allowed_outputs,
+    bouquets: [],
+    notes: '',
+    message: '',
+  });
   const v = form.values;
-  const plan = plans?.find((p) => String(p.id) === v.plan_id);
+  const plan = plans.find((p) => String(p.id) === v.plan_id);
   // Shown by the pickers (so that the form's alert does not repeat them).
   form.shown.add('allowed_outputs');
   form.shown.add('bouquets');
@@ -487,7 +519,8 @@ function NewLine({ bouquets, onClose, onCreated }: { bouquets: Ref[] | null; onC
       body.plan_id = plan.id;
     } else {
       if (vals.max_connections !== '' && vals.max_connections !== null) body.max_connections = vals.max_connections;
-      body.exp_date = vals.exp_date || null;
+      // Left empty: never, or for a trial line the trial length of the settings.
+      if (vals.exp_date) body.exp_date = vals.exp_date;
       body.is_trial = vals.is_trial;
       body.allowed_outputs = vals.allowed_outputs;
       body.bouquets = vals.bouquets;
@@ -497,51 +530,49 @@ function NewLine({ bouquets, onClose, onCreated }: { bouquets: Ref[] | null; onC
     onCreated(l);
   };
   return (
-    <Modal open title="New line" onClose={onClose} size="wide">
-      <Form
+    <Form
+      form={form}
+      onSubmit={submit}
+      submitLabel="Create line"
+      label="New line"
+      class="wide-form"
+      actions={
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+      }
+    >
+      <div class="pair">
+        <Field form={form} name="username" label="Username" required autoComplete="off" hint="Letters, digits and . _ @ - (players put it in URLs)." />
+        <Field form={form} name="password" label="Password" autoComplete="new-password" hint="Empty: a random one is generated." />
+      </div>
+      <Field
         form={form}
-        onSubmit={submit}
-        submitLabel="Create line"
-        label="New line"
-        class="wide-form"
-        actions={
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        }
-      >
-        <div class="pair">
-          <Field form={form} name="username" label="Username" required autoComplete="off" hint="Letters, digits and . _ @ - (players put it in URLs)." />
-          <Field form={form} name="password" label="Password" autoComplete="new-password" hint="Empty: a random one is generated." />
-        </div>
-        <Field
-          form={form}
-          name="plan_id"
-          label="Plan"
-          type="select"
-          options={[{ value: '', label: 'None: set the fields by hand' }, ...(plans ?? []).map((p) => ({ value: String(p.id), label: `${p.name} (${planDuration(p)})` }))]}
-        />
-        {plan ? (
-          <p class="alert alert-info" data-plan-summary>
-            From the plan: {planDuration(plan)}, {plan.max_connections || 'unlimited'} connection{plan.max_connections === 1 ? '' : 's'},{' '}
-            {plan.allowed_outputs.join(' + ')}, bouquets {plan.bouquets.length ? plan.bouquets.map((b) => b.name).join(', ') : 'all'}
-            {plan.is_trial ? ', trial' : ''}.
-          </p>
-        ) : (
-          <>
-            <div class="pair">
-              <Field form={form} name="max_connections" label="Connection limit" type="number" min={0} hint="0 = unlimited." />
-              <Field form={form} name="exp_date" label="Expires" type="date" hint="Empty: never." />
-            </div>
-            <Field form={form} name="is_trial" label="Trial line" type="checkbox" />
-            <OutputsPicker value={v.allowed_outputs} onChange={(o) => form.set('allowed_outputs', o)} error={form.fieldError('allowed_outputs')} />
-            <BouquetPicker all={bouquets} value={v.bouquets} onChange={(b) => form.set('bouquets', b)} error={form.fieldError('bouquets')} />
-          </>
-        )}
-        <Field form={form} name="notes" label="Notes" type="textarea" hint="For the operator (searched by the list's search box)." />
-        <Field form={form} name="message" label="Message to the player" hint="Shown by players that display the account message." />
-      </Form>
-    </Modal>
+        name="plan_id"
+        label="Plan"
+        type="select"
+        options={[{ value: '', label: 'None: set the fields by hand' }, ...plans.map((p) => ({ value: String(p.id), label: `${p.name} (${planDuration(p)})` }))]}
+      />
+      {plan ? (
+        <p class="alert alert-info" data-plan-summary>
+          From the plan: {planDuration(plan)}, {plan.max_connections || 'unlimited'} connection{plan.max_connections === 1 ? '' : 's'},{' '}
+          {plan.allowed_outputs.join(' + ')}, bouquets {plan.bouquets.length ? plan.bouquets.map((b) => b.name).join(', ') : 'all'}
+          {plan.is_trial ? ', trial' : ''}.
+        </p>
+      ) : (
+        <>
+          <div class="pair">
+            <Field form={form} name="max_connections" label="Connection limit" type="number" min={0} hint="0 = unlimited." />
+            <Field form={form} name="exp_date" label="Expires" type="date" hint={v.is_trial && defaults.trial_hours ? `Empty: in ${defaults.trial_hours} hours (the trial length).` : 'Empty: never.'} />
+          </div>
+          <Field form={form} name="is_trial" label="Trial line" type="checkbox" />
+          <OutputsPicker value={v.allowed_outputs} onChange={(o) => form.set('allowed_outputs', o)} error={form.fieldError('allowed_outputs')} />
+          <BouquetPicker all={bouquets} value={v.bouquets} onChange={(b) => form.set('bouquets', b)} error={form.fieldError('bouquets')} />
+        </>
+      )}
+      <Field form={form} name="notes" label="Notes" type="textarea" hint="For the operator (searched by the list's search box)." />
+      <Field form={form} name="message" label="Message to the player" hint="Shown by players that display the account message." />
+    </Form>
   );
 }
 
