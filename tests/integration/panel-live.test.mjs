@@ -3,9 +3,11 @@
 // the channel shows in the top list; the connections page lists the viewer's
 // connection and its Kill button (after a confirmation) ends the viewer's
 // stream. Checked in the UI and through the player's own socket and the API.
+// A watched channel whose primary source is refused shows up in Recent events
+// on its backup (the `channel` event).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliOk } from './lib/server.mjs';
+import { cliOk, freePort } from './lib/server.mjs';
 import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
 import { startPanel, waitFor } from './lib/panel.mjs';
 
@@ -13,6 +15,8 @@ const PW = 'Viewer.pass-1';
 let p;
 let chan;
 let viewer;
+let backupChan;
+let viewer2;
 
 before(async () => {
   p = await startPanel({
@@ -22,12 +26,17 @@ before(async () => {
       await cliOk(['line', 'add', 'watcher', PW, '--data', dir, '--max-connections', '0']);
       const r = await cliOk(['stream', 'add', 'Panel Pattern', '--source', LAVFI_SMALL, '--category', 'Tests', '--data', dir]);
       chan = Number(r.stdout.trim());
+      // Nothing listens on the primary's port: refused, the backup plays.
+      const closed = await freePort();
+      const b = await cliOk(['stream', 'add', 'Backup Pattern', '--source', `http://127.0.0.1:${closed}/live.ts`, '--source', LAVFI_SMALL, '--data', dir]);
+      backupChan = Number(b.stdout.trim());
     },
   });
   await p.login();
 });
 after(async () => {
   viewer?.close();
+  viewer2?.close();
   await p?.close();
 });
 
@@ -67,4 +76,18 @@ it('the connections page lists the viewer and kills it', async () => {
   const s = await p.api.ok('GET', '/api/v1/sessions');
   assert.equal(s.total, 0);
   p.assertNoPageErrors();
+});
+
+it("a watched channel failing over to its backup shows in the dashboard's recent events", async () => {
+  const page = p.page;
+  await p.goto('dashboard', 'Dashboard');
+  viewer2 = await tsViewer(p.port, `/live/watcher/${PW}/${backupChan}.ts`, { keep: false });
+  assert.equal(viewer2.status, 200);
+  // Either seen on the primary first ("failed over to source 2") or first seen on
+  // the backup ("on backup source 2"): both name source 2.
+  const ev = page.locator('.events li[data-event="channel"]', { hasText: 'Backup Pattern' }).filter({ hasText: /source 2/ });
+  await ev.first().waitFor({ timeout: 60000 });
+  await waitFor(() => viewer2.bytes > 0, { timeoutMs: 60000, what: 'the backup to play' });
+  await p.screenshot('dashboard-failover');
+  viewer2.close();
 });
