@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin/call.h"
+#include "admin/admin_priv.h"
 #include "admin/resource.h"
+#include "api/api.h"
+#include "auth/connections.h"
 #include "domain/tx.h"
 #include "domain/line_json.h"
 #include "domain/lines.h"
@@ -55,12 +57,32 @@ static int load(struct admin_call *c, struct db_line *l)
 static const char *const line_filters[] = {"status", "expires_before", "expires_after",
                                            "bouquet_id", NULL};
 
+/* A page of lines between work() (the database) and post() (the loop
+ * thread, where the connection registry lives). */
+struct list_state {
+    struct admin_list_query q;
+    struct db_line *v;
+    size_t n;
+    int64_t total;
+};
+
+static void list_state_free(void *p)
+{
+    struct list_state *s = p;
+    db_line_list_free(s->v, s->n);
+    free(s);
+}
+
 static int lines_list(struct admin_call *c)
 {
-    struct admin_list_query q;
+    struct list_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return dom_err_internal(&c->err, -ENOMEM, "a list of lines");
+    c->state = s;
+    c->state_free = list_state_free;
     /* Every bad parameter is reported at once: the paging/sort errors of
      * admin_list_query and the filters' of dom_line_page share c->err. */
-    admin_list_query(c, dom_line_sort_keys, &q);
+    admin_list_query(c, dom_line_sort_keys, &s->q);
     struct dom_line_filter f = {
         .status = admin_query(c, "status"),
         .expires_before = admin_query(c, "expires_before"),
@@ -68,18 +90,28 @@ static int lines_list(struct admin_call *c)
         .bouquet_id = admin_query(c, "bouquet_id"),
         .now = c->now,
     };
-    struct db_line *v = NULL;
-    size_t n = 0;
-    int64_t total = 0;
-    int rc = dom_line_page(c->db, &f, &q.db, &v, &n, &total, &c->err);
-    if (rc < 0)
-        return rc;
+    return dom_line_page(c->db, &f, &s->q.db, &s->v, &s->n, &s->total, &c->err);
+}
+
+/* Writes the page with each line's active_connections (what it is watching
+ * now, the client API's active_cons): the registry is the loop thread's, so
+ * the list is written here rather than in work(). Only the list carries the
+ * count: a line's own representation (GET, its ETag) must not change with
+ * every viewer that comes and goes. */
+static void lines_list_post(struct admin_call *c)
+{
+    struct list_state *s = c->state;
+    struct api *api = admin_api(c->admin);
+    struct conn_registry *reg = api ? api_conn_registry(api) : NULL;
     admin_list_begin(c);
-    for (size_t i = 0; i < n; i++)
-        write_line(&c->w, &v[i], c->now);
-    admin_list_end(c, &q, total);
-    db_line_list_free(v, n);
-    return 0;
+    for (size_t i = 0; i < s->n; i++) {
+        jsonw_obj_begin(&c->w);
+        dom_line_write_members(&c->w, &s->v[i], c->now);
+        jsonw_key(&c->w, "active_connections");
+        jsonw_int(&c->w, reg ? (long long)conn_registry_count_active(reg, s->v[i].id) : 0);
+        jsonw_obj_end(&c->w);
+    }
+    admin_list_end(c, &s->q, s->total);
 }
 
 static int lines_get(struct admin_call *c)
@@ -261,8 +293,118 @@ out:
     return rc;
 }
 
+/* A bulk change failed on line ids[i] (cur: the line; NULL when it does not
+ * exist): the answer names the line, so that the panel can point at it. */
+static int bulk_failed(struct admin_call *c, size_t i, int64_t id, const struct db_line *cur,
+                       int rc)
+{
+    char f[48];
+    snprintf(f, sizeof(f), "ids[%zu]", i);
+    if (!cur) {
+        /* A missing line is a bad reference in the body, not a missing URL. */
+        dom_error_reset(&c->err);
+        dom_err_set(&c->err, 422, DOM_E_REFERENCE, "no line %lld", (long long)id);
+        dom_err_field(&c->err, f, "unknown", "no line %lld", (long long)id);
+        return -EINVAL;
+    }
+    if (c->err.status == 500)
+        return rc;
+    char detail[sizeof(c->err.detail)];
+    snprintf(detail, sizeof(detail), "%s", c->err.detail);
+    snprintf(c->err.detail, sizeof(c->err.detail), "line '%.64s': %.180s", cur->username, detail);
+    if (c->err.nfields == 0)
+        dom_err_field(&c->err, f, "refused", "line '%.64s': %.180s", cur->username, detail);
+    return rc;
+}
+
+/* POST /api/v1/lines/bulk: one extension, merge patch or deletion applied to
+ * up to 1000 lines in one transaction (domain/line_json.h
+ * dom_line_bulk_from_json): every line changes or none does. Each line gets
+ * its own audit row and change event, as if changed alone; the answer is
+ * {"count", "items"} with the lines as they are now (none after a delete). */
+static int lines_bulk(struct admin_call *c)
+{
+    static const char *const action[] = {
+        [DOM_LINE_BULK_EXTEND] = "extend",
+        [DOM_LINE_BULK_PATCH] = "update",
+        [DOM_LINE_BULK_DELETE] = "delete",
+    };
+    struct dom_line_bulk_json *b = calloc(1, sizeof(*b));
+    if (!b)
+        return dom_err_internal(&c->err, -ENOMEM, "a bulk change");
+    int rc = dom_line_bulk_from_json(c->body, c->body_len, b, &c->err);
+    if (rc < 0)
+        goto out;
+    if ((rc = dom_begin(c->db, &c->err)) < 0)
+        goto out;
+    jsonw_obj_begin(&c->w);
+    jsonw_key(&c->w, "count");
+    jsonw_int(&c->w, (long long)b->nids);
+    jsonw_key(&c->w, "items");
+    jsonw_arr_begin(&c->w);
+    for (size_t i = 0; i < b->nids; i++) {
+        struct db_line cur = {0}, now = {0};
+        char *before = NULL, *after = NULL;
+        char etag[40];
+        int64_t id = b->ids[i];
+        if ((rc = dom_line_get_id(c->db, id, &cur, &c->err)) < 0) {
+            rc = rc == -ENOENT ? bulk_failed(c, i, id, NULL, rc) : rc;
+            goto line_done;
+        }
+        if (!(before = line_json_text(&cur, c->now, etag))) {
+            rc = dom_err_internal(&c->err, -ENOMEM, "serialising a line");
+            goto line_done;
+        }
+        rc = b->op == DOM_LINE_BULK_EXTEND
+                 ? dom_line_extend(c->db, id, &b->extend.in, c->now, NULL, &c->err)
+             : b->op == DOM_LINE_BULK_PATCH ? dom_line_update_id(c->db, id, &b->patch.in, &c->err)
+                                            : dom_line_delete_id(c->db, id, &c->err);
+        if (rc < 0) {
+            rc = bulk_failed(c, i, id, &cur, rc);
+            goto line_done;
+        }
+        if (b->op != DOM_LINE_BULK_DELETE) {
+            if ((rc = dom_line_get_id(c->db, id, &now, &c->err)) < 0)
+                goto line_done;
+            if (!(after = line_json_text(&now, c->now, etag))) {
+                rc = dom_err_internal(&c->err, -ENOMEM, "serialising a line");
+                goto line_done;
+            }
+            jsonw_raw(&c->w, after);
+        }
+        if ((rc = admin_audit(c, action[b->op], "line", id, before, after)) == 0)
+            admin_notify_change(c, "line", id, action[b->op]);
+    line_done:
+        free(before);
+        free(after);
+        db_line_clear(&cur);
+        db_line_clear(&now);
+        if (rc < 0)
+            goto rollback;
+    }
+    jsonw_arr_end(&c->w);
+    jsonw_obj_end(&c->w);
+    if (c->out.err) {
+        rc = dom_err_internal(&c->err, -ENOMEM, "the answer");
+        goto rollback;
+    }
+    if ((rc = dom_commit(c->db, &c->err)) < 0)
+        goto rollback;
+    goto out;
+rollback:
+    dom_rollback(c->db);
+    buf_reset(&c->out);
+    /* Nothing was written: no change is announced either. */
+    buf_reset(&c->changes);
+out:
+    dom_line_bulk_json_free(b);
+    free(b);
+    return rc;
+}
+
 static const struct admin_route_ext ext_list = {
-    .work = lines_list, .list = true, .filters = line_filters};
+    .work = lines_list, .post = lines_list_post, .list = true, .filters = line_filters};
+static const struct admin_route_ext ext_bulk = {.work = lines_bulk};
 static const struct admin_route_ext ext_extend = {.work = lines_extend};
 static const struct admin_route_ext ext_get = {.work = lines_get};
 static const struct admin_route_ext ext_create = {.work = lines_create};
@@ -274,6 +416,10 @@ static const struct route routes[] = {
      "List lines (paged, searched, sorted)", "lines", NULL, "LineList", 200, &ext_list},
     {ROUTE_POST, "/api/v1/lines", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "lines:write",
      "Create a line", "lines", "LineCreate", "Line", 201, &ext_create},
+    /* Before /lines/{id}: the literal segment wins in table order. */
+    {ROUTE_POST, "/api/v1/lines/bulk", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "lines:write",
+     "Extend, change or delete many lines at once (all or nothing; each line audited)", "lines",
+     "LineBulk", "LineBulkResult", 200, &ext_bulk},
     {ROUTE_GET, "/api/v1/lines/{id}", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read", "Read a line",
      "lines", NULL, "Line", 200, &ext_get},
     {ROUTE_PATCH, "/api/v1/lines/{id}", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "lines:write",
@@ -328,7 +474,9 @@ static const struct admin_schema schemas[] = {
      "false,\"required\":[\"id\",\"name\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
      "\"name\":{\"type\":\"string\"}}}},"
      "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-     "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"},
+     "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+     "\"active_connections\":{\"type\":\"integer\",\"minimum\":0,\"description\":\"lists "
+     "only: the connections the line has open now (the client API's active_cons)\"}}}"},
     {"LineCreate", "{\"type\":\"object\",\"required\":[\"username\"],"
                    "\"examples\":[{\"username\":\"example\",\"password\":\"Example.pw-1\","
                    "\"max_connections\":2,\"exp_date\":\"2030-01-01\"}],\"properties\":{"
@@ -346,6 +494,21 @@ static const struct admin_schema schemas[] = {
      "\"months\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":120},"
      "\"until\":{\"type\":\"string\",\"description\":\"RFC 3339 or YYYY-MM-DD, after the "
      "current expiry\"}}}"},
+    {"LineBulk",
+     "{\"type\":\"object\",\"description\":\"ids and exactly one of extend, patch, delete; "
+     "all or nothing\",\"required\":[\"ids\"],\"minProperties\":2,\"maxProperties\":2,"
+     "\"examples\":[{\"ids\":[1],\"patch\":{\"notes\":\"checked\"}}],"
+     "\"properties\":{\"ids\":{\"type\":\"array\",\"minItems\":1,\"maxItems\":1000,"
+     "\"uniqueItems\":true,\"items\":{\"type\":\"integer\",\"minimum\":1}},"
+     "\"extend\":{\"$ref\":\"#/components/schemas/LineExtend\"},"
+     "\"patch\":{\"$ref\":\"#/components/schemas/LinePatch\"},"
+     "\"delete\":{\"const\":true}}}"},
+    {"LineBulkResult",
+     "{\"type\":\"object\",\"required\":[\"count\",\"items\"],\"properties\":{"
+     "\"count\":{\"type\":\"integer\",\"description\":\"lines changed (or deleted)\"},"
+     "\"items\":{\"type\":\"array\",\"description\":\"the lines as they are now, in the "
+     "order of ids (empty after a delete)\",\"items\":{\"$ref\":\"#/components/schemas/"
+     "Line\"}}}}"},
     {"LineList",
      "{\"type\":\"object\",\"required\":[\"items\",\"total\",\"page\",\"page_size\"],"
      "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"

@@ -123,21 +123,10 @@ bool dom_json_read_only(const char *key, const char *const *names)
     return false;
 }
 
-int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, struct dom_error *e)
+/* The members of a line object (doc, an object whose reference out->doc
+ * holds) into out->in. */
+static int line_from_doc(json_t *doc, struct dom_line_json *out, struct dom_error *e)
 {
-    memset(out, 0, sizeof(*out));
-    dom_line_in_init(&out->in);
-    if (len > DOM_JSON_BODY_MAX)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes", DOM_JSON_BODY_MAX);
-    json_error_t jerr;
-    /* REJECT_DUPLICATES: {"banned":false,"banned":true} must not pick one silently. */
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
-                           jerr.line, jerr.column);
-    out->doc = doc;
-    if (!json_is_object(doc))
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
     struct dom_line_in *in = &out->in;
     const char *key;
     json_t *v;
@@ -198,6 +187,26 @@ int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, 
     return e->status ? -EINVAL : 0;
 }
 
+int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, struct dom_error *e)
+{
+    memset(out, 0, sizeof(*out));
+    dom_line_in_init(&out->in);
+    if (len > DOM_JSON_BODY_MAX)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes", DOM_JSON_BODY_MAX);
+    json_error_t jerr;
+    /* REJECT_DUPLICATES: {"banned":false,"banned":true} must not pick one silently. */
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
+                           jerr.line, jerr.column);
+    out->doc = doc;
+    if (!json_is_object(doc))
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
+    return line_from_doc(doc, out, e);
+}
+
+static int extend_from_doc(json_t *doc, struct dom_line_extend_json *out, struct dom_error *e);
+
 int dom_line_extend_from_json(const char *body, size_t len, struct dom_line_extend_json *out,
                               struct dom_error *e)
 {
@@ -213,6 +222,14 @@ int dom_line_extend_from_json(const char *body, size_t len, struct dom_line_exte
         json_decref(doc);
         return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
     }
+    int rc = extend_from_doc(doc, out, e);
+    json_decref(doc);
+    return rc;
+}
+
+/* The members of an extension object (days | months | until) into out. */
+static int extend_from_doc(json_t *doc, struct dom_line_extend_json *out, struct dom_error *e)
+{
     const char *key;
     json_t *v;
     json_object_foreach(doc, key, v)
@@ -238,8 +255,147 @@ int dom_line_extend_from_json(const char *body, size_t len, struct dom_line_exte
             dom_err_field(e, f, "unknown", "unknown member (days, months or until)");
         }
     }
-    json_decref(doc);
     if (e->status)
         return -EINVAL;
     return dom_line_extend_validate(&out->in, e);
+}
+
+void dom_line_bulk_json_free(struct dom_line_bulk_json *b)
+{
+    dom_line_json_free(&b->patch);
+}
+
+/* Moves the field errors of sub into e, each named under prefix
+ * ("patch.max_connections"); an error without fields names the member. */
+static void merge_under(struct dom_error *e, const char *prefix, const struct dom_error *sub)
+{
+    if (sub->nfields == 0) {
+        dom_err_field(e, prefix, "invalid", "%s", sub->detail);
+        return;
+    }
+    for (size_t i = 0; i < sub->nfields; i++) {
+        char f[48];
+        snprintf(f, sizeof(f), "%s.%.30s", prefix, sub->fields[i].field);
+        dom_err_field(e, f, sub->fields[i].code, "%s", sub->fields[i].message);
+    }
+    e->dropped += sub->dropped;
+}
+
+/* ids: 1..DOM_LINE_BULK_MAX distinct positive integers. */
+static void bulk_ids(json_t *v, struct dom_line_bulk_json *out, struct dom_error *e)
+{
+    size_t i;
+    json_t *it;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        type_error(e, "ids", "a non-empty array of line ids");
+        return;
+    }
+    if (json_array_size(v) > DOM_LINE_BULK_MAX) {
+        dom_err_field(e, "ids", "too_long", "at most %d lines at once, got %zu", DOM_LINE_BULK_MAX,
+                      json_array_size(v));
+        return;
+    }
+    json_array_foreach(v, i, it)
+    {
+        char f[48];
+        snprintf(f, sizeof(f), "ids[%zu]", i);
+        if (!json_is_integer(it) || json_integer_value(it) <= 0) {
+            type_error(e, f, "a positive integer (a line id)");
+            continue;
+        }
+        int64_t id = (int64_t)json_integer_value(it);
+        /* Twice the same line would apply an extension twice: refused. At
+         * 1000 ids the quadratic scan is half a million comparisons. */
+        for (size_t k = 0; k < out->nids; k++)
+            if (out->ids[k] == id) {
+                dom_err_field(e, f, "duplicate", "line %lld is given twice", (long long)id);
+                break;
+            }
+        out->ids[out->nids++] = id;
+    }
+}
+
+static bool patch_is_empty(const struct dom_line_in *in)
+{
+    return !in->username && !in->password && !in->has_max_connections && !in->expires &&
+           !in->has_exp_date && in->trial == -1 && in->enabled == -1 && in->banned == -1 &&
+           !in->outputs && !in->exp_date_text && !in->message && !in->notes && !in->has_bouquets &&
+           !in->has_plan_id && !in->plan;
+}
+
+int dom_line_bulk_from_json(const char *body, size_t len, struct dom_line_bulk_json *out,
+                            struct dom_error *e)
+{
+    memset(out, 0, sizeof(*out));
+    dom_line_in_init(&out->patch.in);
+    if (len > DOM_LINE_BULK_BODY_MAX)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes",
+                           DOM_LINE_BULK_BODY_MAX);
+    json_error_t jerr;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
+                           jerr.line, jerr.column);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
+    }
+    int nops = 0;
+    const char *second = NULL; /* the member that made a second change */
+    bool has_ids = false;
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v)
+    {
+        if (strcmp(key, "ids") == 0) {
+            has_ids = true;
+            bulk_ids(v, out, e);
+        } else if (strcmp(key, "extend") == 0) {
+            if (++nops == 2)
+                second = "extend";
+            out->op = DOM_LINE_BULK_EXTEND;
+            struct dom_error sub;
+            dom_error_reset(&sub);
+            if (!json_is_object(v))
+                type_error(e, key, "an object: {\"days\"}, {\"months\"} or {\"until\"}");
+            else if (extend_from_doc(v, &out->extend, &sub))
+                merge_under(e, key, &sub);
+        } else if (strcmp(key, "patch") == 0) {
+            if (++nops == 2)
+                second = "patch";
+            out->op = DOM_LINE_BULK_PATCH;
+            struct dom_error sub;
+            dom_error_reset(&sub);
+            if (!json_is_object(v)) {
+                type_error(e, key, "an object (a merge patch of a line)");
+                continue;
+            }
+            out->patch.doc = json_incref(v);
+            /* What did decode is still checked, so that one answer names
+             * every bad member (as PATCH /lines/{id} does). */
+            line_from_doc(v, &out->patch, &sub);
+            dom_line_validate(&out->patch.in, false, &sub);
+            if (sub.status)
+                merge_under(e, key, &sub);
+            else if (patch_is_empty(&out->patch.in))
+                dom_err_field(e, key, "required", "names nothing to change");
+        } else if (strcmp(key, "delete") == 0) {
+            if (++nops == 2)
+                second = "delete";
+            out->op = DOM_LINE_BULK_DELETE;
+            if (!json_is_true(v))
+                type_error(e, key, "true");
+        } else {
+            char f[48];
+            snprintf(f, sizeof(f), "%.40s", *key ? key : "(empty name)");
+            dom_err_field(e, f, "unknown", "unknown member (ids, extend, patch or delete)");
+        }
+    }
+    json_decref(doc);
+    if (!has_ids)
+        dom_err_field(e, "ids", "required", "names the lines to change");
+    if (nops != 1)
+        dom_err_field(e, second ? second : "patch", second ? "conflict" : "required",
+                      "give exactly one of extend, patch or delete");
+    return e->status ? -EINVAL : 0;
 }

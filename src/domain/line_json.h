@@ -57,6 +57,30 @@ int dom_json_bouquets(struct json_t *v, const char **names, int64_t *ids, size_t
                       struct dom_error *e);
 bool dom_json_read_only(const char *key, const char *const *names);
 
+/* The body of POST /api/v1/lines/bulk: one change applied to many lines,
+ * all or nothing:
+ *   {"ids":[1,2,3], "extend":{"days":30}}      (an extension, as above)
+ *   {"ids":[1,2,3], "patch":{"enabled":false}} (a merge patch, as PATCH)
+ *   {"ids":[1,2,3], "delete":true}
+ * ids: 1-DOM_LINE_BULK_MAX distinct positive integers (field "ids" or
+ * "ids[i]"); exactly one of extend, patch, delete. Errors inside a member
+ * are named under it ("patch.max_connections", "extend.days"). The patch is
+ * validated as an update (dom_line_validate) and must change something.
+ * Free with dom_line_bulk_json_free() in every case. */
+#define DOM_LINE_BULK_MAX      1000
+#define DOM_LINE_BULK_BODY_MAX (128 * 1024)
+enum dom_line_bulk_op { DOM_LINE_BULK_EXTEND = 1, DOM_LINE_BULK_PATCH, DOM_LINE_BULK_DELETE };
+struct dom_line_bulk_json {
+    enum dom_line_bulk_op op;
+    int64_t ids[DOM_LINE_BULK_MAX];
+    size_t nids;
+    struct dom_line_extend_json extend; /* op EXTEND */
+    struct dom_line_json patch;         /* op PATCH (its strings point into its doc) */
+};
+int dom_line_bulk_from_json(const char *body, size_t len, struct dom_line_bulk_json *out,
+                            struct dom_error *e);
+void dom_line_bulk_json_free(struct dom_line_bulk_json *b);
+
 /* Decodes body into out (zeroed first). On an error out holds nothing to
  * free beyond what dom_line_json_free() releases; call it in every case. */
 int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out,

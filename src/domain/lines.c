@@ -559,6 +559,12 @@ int dom_line_page(struct db *db, const struct dom_line_filter *f, const struct d
 void dom_line_write_json(struct jsonw *w, const struct db_line *l, int64_t now)
 {
     jsonw_obj_begin(w);
+    dom_line_write_members(w, l, now);
+    jsonw_obj_end(w);
+}
+
+void dom_line_write_members(struct jsonw *w, const struct db_line *l, int64_t now)
+{
     jsonw_key(w, "id");
     jsonw_int(w, l->id);
     jsonw_key(w, "username");
@@ -607,7 +613,6 @@ void dom_line_write_json(struct jsonw *w, const struct db_line *l, int64_t now)
     jsonw_arr_end(w);
     dom_write_time(w, "created_at", l->created_at, false);
     dom_write_time(w, "updated_at", l->updated_at, false);
-    jsonw_obj_end(w);
 }
 
 int dom_line_extend_validate(const struct dom_line_extend_in *in, struct dom_error *e)

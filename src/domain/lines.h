@@ -127,6 +127,9 @@ const char *dom_line_status_key(const struct db_line *l, int64_t now);
  * allowed_outputs [..], message, notes, bouquets [{id, name}] in order,
  * created_at, updated_at (RFC 3339). */
 void dom_line_write_json(struct jsonw *w, const struct db_line *l, int64_t now);
+/* The same members without the braces, for a list that adds its own
+ * (the admin list's active_connections). */
+void dom_line_write_members(struct jsonw *w, const struct db_line *l, int64_t now);
 
 /* An extension: exactly one of days (1-3650), months (1-120) or until
  * (RFC 3339 or YYYY-MM-DD). */

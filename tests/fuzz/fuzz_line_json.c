@@ -2,7 +2,7 @@
  * create or merge patch. Decoding, then validating what decoded, must never
  * crash, leak or read out of bounds, every error must be a known status with
  * a stable code, and every field error must carry a field, a code and a
- * message. The same input also goes through the extend decoder. */
+ * message. The same input also goes through the extend and bulk decoders. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,5 +49,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_error(&e);
     else if ((x.in.days != 0) + (x.in.months != 0) + (x.in.until != NULL) != 1)
         abort();
+    /* And as the body of POST /api/v1/lines/bulk: a decoded body names 1..max
+     * distinct ids and exactly one change. */
+    static struct dom_line_bulk_json b;
+    dom_error_reset(&e);
+    if (dom_line_bulk_from_json((const char *)data, size, &b, &e)) {
+        check_error(&e);
+    } else {
+        if (b.nids == 0 || b.nids > DOM_LINE_BULK_MAX || b.op < DOM_LINE_BULK_EXTEND ||
+            b.op > DOM_LINE_BULK_DELETE)
+            abort();
+        for (size_t i = 0; i < b.nids; i++) {
+            if (b.ids[i] <= 0)
+                abort();
+            for (size_t k = 0; k < i; k++)
+                if (b.ids[i] == b.ids[k])
+                    abort();
+        }
+    }
+    dom_line_bulk_json_free(&b);
     return 0;
 }

@@ -503,6 +503,83 @@ static void test_line_json_out(void **state)
     dom_line_json_free(&j);
 }
 
+/* The body of POST /api/v1/lines/bulk: ids and exactly one change, errors
+ * inside a member named under it, every bad member in one answer. */
+static void test_line_bulk_json(void **state)
+{
+    (void)state;
+    struct dom_line_bulk_json *b = calloc(1, sizeof(*b));
+    assert_non_null(b);
+    struct dom_error e;
+    const char *ok = "{\"ids\":[3,1,2],\"extend\":{\"months\":2}}";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_bulk_from_json(ok, strlen(ok), b, &e), 0);
+    assert_int_equal(b->op, DOM_LINE_BULK_EXTEND);
+    assert_int_equal(b->nids, 3);
+    assert_int_equal(b->ids[0], 3);
+    assert_int_equal(b->extend.in.months, 2);
+    dom_line_bulk_json_free(b);
+    const char *patch = "{\"patch\":{\"enabled\":false,\"bouquets\":[\"Sport\",4]},\"ids\":[9]}";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_bulk_from_json(patch, strlen(patch), b, &e), 0);
+    assert_int_equal(b->op, DOM_LINE_BULK_PATCH);
+    assert_int_equal(b->patch.in.enabled, 0);
+    assert_int_equal(b->patch.in.bouquet_count, 2);
+    assert_string_equal(b->patch.in.bouquets[0], "Sport"); /* still readable: the doc is kept */
+    assert_int_equal(b->patch.in.bouquet_ids[1], 4);
+    dom_line_bulk_json_free(b);
+    const char *del = "{\"ids\":[1],\"delete\":true}";
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_bulk_from_json(del, strlen(del), b, &e), 0);
+    assert_int_equal(b->op, DOM_LINE_BULK_DELETE);
+    dom_line_bulk_json_free(b);
+
+    const struct {
+        const char *body, *field, *code;
+    } bad[] = {
+        {"{\"delete\":true}", "ids", "required"},
+        {"{\"ids\":[1]}", "patch", "required"},
+        {"{\"ids\":[],\"delete\":true}", "ids", "type"},
+        {"{\"ids\":[1,1],\"delete\":true}", "ids[1]", "duplicate"},
+        {"{\"ids\":[0],\"delete\":true}", "ids[0]", "type"},
+        {"{\"ids\":[1],\"delete\":true,\"extend\":{\"days\":1}}", "extend", "conflict"},
+        {"{\"ids\":[1],\"delete\":false}", "delete", "type"},
+        {"{\"ids\":[1],\"extend\":{\"days\":0}}", "extend.days", "range"},
+        {"{\"ids\":[1],\"extend\":{}}", "extend.days", "required"},
+        {"{\"ids\":[1],\"patch\":{\"max_connections\":-1,\"x\":1}}", "patch.max_connections",
+         "range"},
+        {"{\"ids\":[1],\"patch\":{\"max_connections\":-1,\"x\":1}}", "patch.x", "unknown"},
+        {"{\"ids\":[1],\"patch\":{\"plan_id\":2}}", "patch.plan_id", "create_only"},
+        {"{\"ids\":[1],\"patch\":{}}", "patch", "required"},
+        {"{\"ids\":[1],\"patch\":[]}", "patch", "type"},
+        {"{\"ids\":[1],\"delete\":true,\"why\":1}", "why", "unknown"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        dom_error_reset(&e);
+        assert_int_equal(dom_line_bulk_from_json(bad[i].body, strlen(bad[i].body), b, &e), -EINVAL);
+        if (!has_field(&e, bad[i].field, bad[i].code))
+            fail_msg("%s: no %s error on %s", bad[i].body, bad[i].code, bad[i].field);
+        dom_line_bulk_json_free(b);
+    }
+    /* More than the bound is refused whole; not JSON or not an object is 400. */
+    struct buf big;
+    buf_init(&big, 1 << 20);
+    buf_puts(&big, "{\"delete\":true,\"ids\":[");
+    for (int i = 1; i <= DOM_LINE_BULK_MAX + 1; i++)
+        buf_printf(&big, "%s%d", i > 1 ? "," : "", i);
+    buf_puts(&big, "]}");
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_bulk_from_json(big.data, big.len, b, &e), -EINVAL);
+    assert_true(has_field(&e, "ids", "too_long"));
+    dom_line_bulk_json_free(b);
+    buf_free(&big);
+    dom_error_reset(&e);
+    assert_int_equal(dom_line_bulk_from_json("[1]", 3, b, &e), -EINVAL);
+    assert_int_equal(e.status, 400);
+    dom_line_bulk_json_free(b);
+    free(b);
+}
+
 static int extend(struct db *db, int64_t id, const char *json, int64_t now, int64_t *exp,
                   struct dom_error *e)
 {
@@ -997,6 +1074,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_json_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_extend, setup, teardown),
+        cmocka_unit_test(test_line_bulk_json),
         cmocka_unit_test_setup_teardown(test_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_from_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),

@@ -17,6 +17,8 @@ import { Settings } from './pages/settings';
 import { Accounts } from './pages/accounts';
 import { Audit } from './pages/audit';
 // ---- subscriber pages: add imports below (i12-lines) ----
+import { Lines } from './pages/lines';
+import { Plans } from './pages/plans';
 
 // ---- content pages: add imports below (i12-content) ----
 
@@ -47,6 +49,8 @@ interface Route {
 const routes: Route[] = [
   { path: 'dashboard', title: 'Dashboard', component: Dashboard, nav: true },
   // ---- subscribers: lines, plans (i12-lines) ----
+  { path: 'lines', title: 'Lines', component: Lines, nav: true },
+  { path: 'plans', title: 'Plans', component: Plans, nav: true },
 
   // ---- content: channels, categories & bouquets, movies & series, EPG (i12-content) ----
 
