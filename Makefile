@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls bench-archive bench-memory
+.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls bench-archive bench-memory web
 
 all: build
 
@@ -15,9 +15,14 @@ test-deps:
 	@scripts/install-deps.sh test
 	@scripts/npm-deps.sh
 
-build: deps
+build: deps web
 	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXTREAMD_TESTS=OFF >/dev/null
 	@cmake --build build -j $(JOBS)
+
+# The web panel (web/ -> web/dist, served by xtreamd at /): npm ci when the
+# lockfile changed, a rebuild when a source changed (scripts/web-build.sh).
+web:
+	@scripts/web-build.sh
 
 run: build
 	@build/xtreamd demo --data $(DATA)
@@ -44,13 +49,13 @@ check:
 
 # dist/xtreamd_<version>_<arch>.deb from the release binary (scripts/make-deb.sh);
 # tests/integration/package.test.mjs builds and checks it inside `make test`.
-deb: release
+deb: release web
 	@scripts/make-deb.sh
 
 unit: asan
 	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
-integration: asan
+integration: asan web
 	@XTREAMD_BIN=$(CURDIR)/build-asan/xtreamd scripts/run-integration.sh
 
 fuzz-smoke: fuzz

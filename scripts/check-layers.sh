@@ -25,7 +25,8 @@ api: core archive auth catalog domain epg http stream vod xmltv
 admin: core archive auth catalog domain epg http stream vod xmltv api
 portal: core archive auth catalog domain http stream vod api
 cluster: core auth catalog db domain http
-cli: core archive auth catalog config db domain epg http media stream vod xmltv api admin portal cluster
+panel: core http
+cli: core archive auth catalog config db domain epg http media stream vod xmltv api admin portal cluster panel
 '
 # cli -> db: transitional. The CLI opens the database (db_open) and still calls db/ directly
 # for the commands not yet moved onto domain/ (see docs/internals/domain.md).

@@ -7,8 +7,8 @@ mode=${1:-build}
 
 build_pkgs=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev
   libjansson-dev libsodium-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev libconfig-dev libssl-dev
-  libmaxminddb-dev ffmpeg)
-test_pkgs=(clang libclang-rt-14-dev clang-format libcmocka-dev nodejs npm wrk nginx-light curl openssl xmltv-util
+  libmaxminddb-dev ffmpeg nodejs npm) # nodejs, npm: the web panel (scripts/web-build.sh)
+test_pkgs=(clang libclang-rt-14-dev clang-format libcmocka-dev chromium wrk nginx-light curl openssl xmltv-util
   vlc-bin vlc-plugin-base mpv streamlink sqlite3
   lintian help2man dpkg-dev python3 systemd) # make deb and its check (package.test.mjs: lintian, systemd-analyze); python3: systemd.test.mjs
 
@@ -20,7 +20,7 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 # node may come from outside Debian (a preinstalled nodejs): accept any node >= 18 with npm.
-if [ "$mode" = test ] && command -v node >/dev/null && command -v npm >/dev/null; then
+if command -v node >/dev/null && command -v npm >/dev/null; then
   filtered=()
   for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
   missing=("${filtered[@]}")

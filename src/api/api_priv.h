@@ -52,7 +52,7 @@ struct api {
     struct {
         void (*fn)(void *ud, struct buf *out);
         void *ud;
-    } metrics_extra[4]; /* api_add_metrics */
+    } metrics_extra[8]; /* api_add_metrics */
     size_t nmetrics_extra;
     struct api_preview previews[API_PREVIEW_MAX];
     uint64_t preview_granted, preview_replaced, preview_refused;

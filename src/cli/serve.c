@@ -42,6 +42,7 @@
 #include "http/server.h"
 #include "portal/portal.h"
 #include "http/tls.h"
+#include "panel/panel.h"
 #include "stream/live.h"
 
 #define REFRESH_INTERVAL_MS 500
@@ -61,6 +62,7 @@ struct serve {
     struct api *api;
     struct admin *admin;     /* the admin API (admin/admin.h) */
     struct router *router;   /* every HTTP route (http/router.h) */
+    struct panel *panel;     /* the web panel's files at / (panel/panel.h) */
     struct live *live;       /* live engine (stream/live.h) */
     struct archive *archive; /* TV archive recorder (archive/archive.h), NULL if it failed */
     struct http_server *http;
@@ -201,6 +203,43 @@ static void admin_metrics_hook(void *ud, struct buf *b)
     admin_metrics(ud, b);
 }
 
+static void panel_metrics_hook(void *ud, struct buf *b)
+{
+    panel_metrics(ud, b);
+}
+
+/* The panel's folder: --web-root, else the source tree's web/dist beside
+ * the binary's build folder, else the packaged one (panel_default_root). */
+static int open_panel(const struct serve_settings *set, struct panel **out)
+{
+    char root[4096];
+    if (set->web_root) {
+        if (snprintf(root, sizeof(root), "%s", set->web_root) >= (int)sizeof(root))
+            return -ENAMETOOLONG;
+    } else {
+        char exe[4096];
+        size_t len = sizeof(exe);
+        if (uv_exepath(exe, &len) != 0)
+            exe[0] = '\0';
+        int rc = panel_default_root(exe, root, sizeof(root));
+        if (rc)
+            return rc;
+    }
+    int rc = panel_new(root, out);
+    if (rc == 0) {
+        char index[4200];
+        snprintf(index, sizeof(index), "%s/index.html", root);
+        if (access(index, R_OK) == 0)
+            log_info("panel", "web panel from %s", root);
+        else
+            log_warn("panel",
+                     "no web panel in %s (no index.html): / answers a page saying how "
+                     "to build it (make build, or --web-root)",
+                     root);
+    }
+    return rc;
+}
+
 /* The route table: groups are tried in the order added, so narrow prefixes
  * come first — the admin API (/api/v1), /metrics with a token — and the
  * client group (prefix "/") last. */
@@ -224,6 +263,14 @@ static int build_router(struct serve *s)
     }
     if (rc == 0 && (rc = api_routes(s->api, &client_group)) < 0)
         log_error("serve", "invalid client route table");
+    /* The panel before the client group: it takes only "/" asked for by a
+     * browser (Accept: text/html) and /assets/{file}, which no client route
+     * has; every other path falls through to the client routes (panel.h). */
+    if (rc == 0) {
+        struct route_group panel;
+        panel_routes(s->panel, &client_group, &panel);
+        rc = router_add(s->router, &panel);
+    }
     if (rc == 0)
         rc = router_add(s->router, &client_group);
     return rc;
@@ -749,7 +796,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     }
     stats_set_events(s.stats, s.events);
     struct admin_config admcfg = {.loop = s.loop, .data_dir = data, .api = s.api, .live = s.live};
-    if (admin_new(&admcfg, &s.admin) || build_router(&s)) {
+    if (open_panel(set, &s.panel) || api_add_metrics(s.api, panel_metrics_hook, s.panel) ||
+        admin_new(&admcfg, &s.admin) || build_router(&s)) {
         fprintf(stderr, "xtreamd serve: cannot set up the admin API (see the log)\n");
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
@@ -911,6 +959,7 @@ out:
     sodium_memzero(token, sizeof(token));
     admin_free(s.admin);
     router_free(s.router);
+    panel_free(s.panel);
     live_free(s.live);
     archive_free(s.archive); /* after the engine: indexes what was written, joins the writer */
     api_free(s.api);

@@ -117,6 +117,11 @@ static int set_listen_tls(struct serve_settings *s, const char *v)
                        &s->listen_tls_port);
 }
 
+static int set_web_root(struct serve_settings *s, const char *v)
+{
+    return *v ? own(s, v, &s->web_root) : -EINVAL;
+}
+
 static int set_tls_cert(struct serve_settings *s, const char *v)
 {
     return *v ? own(s, v, &s->tls_cert) : -EINVAL;
@@ -334,6 +339,9 @@ const struct serve_option serve_options[] = {
     {"https-redirect-admin", NULL, SERVE_OPT_FLAG, set_https_redirect_admin, "true or false",
      "answer plain-HTTP admin API requests (/api/v1)\nwith 308 to the HTTPS port; stream and "
      "client\nroutes stay on both"},
+    {"web-root", "DIR", SERVE_OPT_VALUE, set_web_root, "a directory",
+     "the built web panel served at / (default: web/dist\nof the source tree the binary was built "
+     "in,\nelse /usr/share/xtreamd/web)"},
     {"header-timeout", "SECONDS", SERVE_OPT_VALUE, set_header_timeout,
      "seconds, above 0 up to 86400",
      "a request's head and body must arrive within this\n(default 10)"},
@@ -492,6 +500,8 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%s", s->tls_cert ? s->tls_cert : "");
     else if (strcmp(n, "tls-key") == 0)
         snprintf(out, len, "%s", s->tls_key ? s->tls_key : "");
+    else if (strcmp(n, "web-root") == 0)
+        snprintf(out, len, "%s", s->web_root ? s->web_root : "");
     else if (strcmp(n, "https-redirect-admin") == 0)
         snprintf(out, len, "%s", s->https_redirect_admin ? "true" : "false");
     else if (strcmp(n, "backup-dir") == 0)

@@ -67,6 +67,8 @@ struct serve_settings {
     char *tls_cert, *tls_key;  /* PEM files (http/tls.h) */
     bool https_redirect_admin; /* plain /api/v1 requests: 308 to HTTPS */
 
+    char *web_root; /* the built web panel; NULL: panel_default_root (panel/panel.h) */
+
     /* private: strings to free */
     char **owned;
     size_t nowned, capowned;

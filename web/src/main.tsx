@@ -1,0 +1,203 @@
+// The panel's entry: checks the session (GET /auth/me), shows the login page
+// or the app shell (navigation + the page of the URL's hash), and holds the
+// ROUTE TABLE. To add a page: write web/src/pages/<page>.tsx exporting a
+// component that takes PageProps, and add ONE line to `routes` below.
+import { render, type ComponentType } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, get, onUnauthorized, setCsrf, type Me } from './api';
+import { closeEvents, useEventStatus } from './events';
+import { href, navigate, useLocation, type Location } from './router';
+import { ConfirmHost, ToastHost } from './ui';
+import './styles.css';
+// ---- core pages (i12-core) ----
+import { Login } from './pages/login';
+import { Dashboard } from './pages/dashboard';
+import { Connections } from './pages/connections';
+import { Settings } from './pages/settings';
+import { Accounts } from './pages/accounts';
+import { Audit } from './pages/audit';
+// ---- subscriber pages: add imports below (i12-lines) ----
+
+// ---- content pages: add imports below (i12-content) ----
+
+// ---- end of page imports ----
+
+export interface PageProps {
+  /** The URL after the page's own segment: #/lines/12 → ['12']. */
+  params: string[];
+  loc: Location;
+  me: Me;
+}
+
+interface Route {
+  /** First hash segment: 'lines' for #/lines and #/lines/12. */
+  path: string;
+  title: string;
+  component: ComponentType<PageProps>;
+  /** Shown in the navigation (false: reachable by link only). */
+  nav?: boolean;
+  /** Needs this scope to be useful (hidden from the nav otherwise). */
+  scope?: string;
+}
+
+// The navigation shows these in this order. Paths other pages link to:
+// lines, plans (i12-lines); channels, categories, bouquets, movies, series,
+// epg (i12-content). One line per page, below your section's comment.
+// prettier-ignore
+const routes: Route[] = [
+  { path: 'dashboard', title: 'Dashboard', component: Dashboard, nav: true },
+  // ---- subscribers: lines, plans (i12-lines) ----
+
+  // ---- content: channels, categories & bouquets, movies & series, EPG (i12-content) ----
+
+  // ---- operations (i12-core) ----
+  { path: 'connections', title: 'Connections', component: Connections, nav: true },
+  { path: 'settings', title: 'Settings', component: Settings, nav: true },
+  { path: 'accounts', title: 'Admins & tokens', component: Accounts, nav: true },
+  { path: 'audit', title: 'Audit log', component: Audit, nav: true, scope: 'admin' },
+];
+
+const THEME_KEY = 'xtreamd.theme';
+type Theme = 'auto' | 'light' | 'dark';
+
+function applyTheme(t: Theme) {
+  if (t === 'auto') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = t;
+}
+
+function ThemeToggle() {
+  const [t, setT] = useState<Theme>(() => (localStorage.getItem(THEME_KEY) as Theme) || 'auto');
+  useEffect(() => {
+    applyTheme(t);
+    localStorage.setItem(THEME_KEY, t);
+  }, [t]);
+  const next: Record<Theme, Theme> = { auto: 'dark', dark: 'light', light: 'auto' };
+  return (
+    <button type="button" class="theme-toggle" onClick={() => setT(next[t])} aria-label={`Theme: ${t}. Switch to ${next[t]}`}>
+      {t === 'dark' ? '☾' : t === 'light' ? '☀' : '◐'} <span class="nav-text">{t}</span>
+    </button>
+  );
+}
+
+function LiveDot() {
+  const s = useEventStatus();
+  return (
+    <span class={`live-dot live-${s}`} title={`Live updates: ${s}`}>
+      <span class="sr-only">Live updates: {s}</span>
+    </span>
+  );
+}
+
+function hasScope(me: Me, scope?: string) {
+  return !scope || me.scopes.includes(scope) || me.scopes.includes('admin');
+}
+
+function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
+  const loc = useLocation();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const first = loc.parts[0] ?? '';
+  const route = routes.find((r) => r.path === first);
+  useEffect(() => {
+    if (!route) navigate('/dashboard', { replace: true });
+  }, [route]);
+  useEffect(() => {
+    document.title = route ? `${route.title} · xtreamd` : 'xtreamd';
+    setMenuOpen(false);
+    // Move focus to the new page's heading for keyboard and screen-reader users.
+    requestAnimationFrame(() => document.querySelector<HTMLElement>('main h1')?.focus());
+  }, [route?.path]);
+  const Page = route?.component;
+  return (
+    <div class="shell">
+      <a class="skip" href="#main" onClick={(e) => {
+        e.preventDefault();
+        document.getElementById('main')?.focus();
+      }}>
+        Skip to content
+      </a>
+      <header class="topbar">
+        <button type="button" class="menu-button" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>
+          ☰ <span class="sr-only">Menu</span>
+        </button>
+        <a class="brand" href={href('dashboard')}>
+          xtreamd
+        </a>
+        <LiveDot />
+        <span class="spacer" />
+        <ThemeToggle />
+        <span class="who" title={`Role: ${me.admin.role}`}>
+          {me.admin.username}
+        </span>
+        <button type="button" onClick={onLogout} data-action="logout">
+          Log out
+        </button>
+      </header>
+      <nav id="nav" class={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="Main">
+        <ul>
+          {routes
+            .filter((r) => r.nav && hasScope(me, r.scope))
+            .map((r) => (
+              <li key={r.path}>
+                <a href={href(r.path)} aria-current={r.path === first ? 'page' : undefined}>
+                  {r.title}
+                </a>
+              </li>
+            ))}
+        </ul>
+      </nav>
+      <main id="main" tabIndex={-1}>
+        {Page && <Page key={route!.path} params={loc.parts.slice(1)} loc={loc} me={me} />}
+      </main>
+    </div>
+  );
+}
+
+function App() {
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  useEffect(() => {
+    onUnauthorized(() => {
+      setCsrf(null);
+      closeEvents();
+      setMe(null);
+    });
+    get<Me>('/auth/me')
+      .then((m) => {
+        setCsrf(m.csrf_token ?? null);
+        setMe(m);
+      })
+      .catch(() => setMe(null));
+  }, []);
+  const logout = async () => {
+    try {
+      await api('POST', '/auth/logout');
+    } catch {
+      /* the session may already be gone: the login page either way */
+    }
+    setCsrf(null);
+    closeEvents();
+    setMe(null);
+  };
+  return (
+    <>
+      {me === undefined ? (
+        <div class="loading" aria-busy="true">
+          Loading…
+        </div>
+      ) : me === null ? (
+        <Login
+          onLogin={(m) => {
+            setCsrf(m.csrf_token ?? null);
+            setMe(m);
+          }}
+        />
+      ) : (
+        <Shell me={me} onLogout={logout} />
+      )}
+      <ToastHost />
+      <ConfirmHost />
+    </>
+  );
+}
+
+applyTheme((localStorage.getItem(THEME_KEY) as Theme) || 'auto');
+render(<App />, document.getElementById('app')!);
