@@ -19,6 +19,12 @@ import { Audit } from './pages/audit';
 // ---- subscriber pages: add imports below (i12-lines) ----
 
 // ---- content pages: add imports below (i12-content) ----
+import { Channels } from './pages/channels';
+import { Categories } from './pages/categories';
+import { Bouquets } from './pages/bouquets';
+import { Movies } from './pages/movies';
+import { Series } from './pages/series';
+import { Epg } from './pages/epg';
 
 // ---- end of page imports ----
 
@@ -49,6 +55,12 @@ const routes: Route[] = [
   // ---- subscribers: lines, plans (i12-lines) ----
 
   // ---- content: channels, categories & bouquets, movies & series, EPG (i12-content) ----
+  { path: 'channels', title: 'Channels', component: Channels, nav: true },
+  { path: 'categories', title: 'Categories', component: Categories, nav: true },
+  { path: 'bouquets', title: 'Bouquets', component: Bouquets, nav: true },
+  { path: 'movies', title: 'Movies', component: Movies, nav: true },
+  { path: 'series', title: 'Series', component: Series, nav: true },
+  { path: 'epg', title: 'Guide (EPG)', component: Epg, nav: true },
 
   // ---- operations (i12-core) ----
   { path: 'connections', title: 'Connections', component: Connections, nav: true },

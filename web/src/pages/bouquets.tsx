@@ -175,7 +175,7 @@ function ItemPicker({ onAdd, has }: { onAdd: (it: BouquetItem, label: string) =>
       <div class="row-buttons">
         <label>
           Add{' '}
-          <select value={kind} onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value as BouquetItem['kind'])}>
+          <select aria-label="Kind of item to add" value={kind} onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value as BouquetItem['kind'])}>
             <option value="category">a category</option>
             <option value="live">a channel</option>
             <option value="movie">a movie</option>
@@ -199,7 +199,7 @@ function ItemPicker({ onAdd, has }: { onAdd: (it: BouquetItem, label: string) =>
             return (
               <li key={r.id}>
                 <span>{label}</span>
-                <button type="button" class="small" disabled={has(it)} aria-label={`Add ${label}`} onClick={() => onAdd(it, label)}>
+                <button type="button" class="small" disabled={has(it)} aria-label={`${has(it) ? 'Added' : 'Add'} ${label}`} onClick={() => onAdd(it, label)}>
                   {has(it) ? 'Added' : 'Add'}
                 </button>
               </li>

@@ -5,7 +5,7 @@
 // restart; a channel's page (#/channels/12) with its engine state, the tail
 // of its ffmpeg log and a preview player.
 import { useEffect, useState } from 'preact/hooks';
-import { api, call, get, type Page } from '../api';
+import { api, call, get } from '../api';
 import { href, navigate } from '../router';
 import { Badge, DataTable, Field, Form, Modal, PageHeader, confirm, fmt, toast, useForm, type Column } from '../ui';
 import type { PageProps } from '../main';
@@ -536,4 +536,3 @@ export function Channels({ params }: PageProps) {
   return id ? <ChannelDetail key={id} id={id} /> : <ChannelList />;
 }
 
-export type { Page };

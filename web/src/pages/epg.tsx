@@ -152,7 +152,7 @@ function SourcesPanel() {
         empty="No guide sources."
         rowActions={(s) => (
           <span class="row-buttons">
-            <button type="button" class="small primary" aria-label={`Import ${s.name} now`} onClick={() => importNow(s)}>
+            <button type="button" class="small primary" aria-label={`Import now: ${s.name}`} onClick={() => importNow(s)}>
               Import now
             </button>
             <button type="button" class="small" aria-label={`Edit ${s.name}`} onClick={() => setEditing(s)}>
@@ -275,12 +275,12 @@ function UnmappedPanel() {
                 <button
                   type="button"
                   class="small"
-                  aria-label={`Map ${u.name} to ${c.epg_channel_id} (score ${c.score})`}
+                  aria-label={`Map ${u.name} to ${c.epg_channel_id} (${c.score})`}
                   onClick={async () => {
                     if (await mapStream(u.stream_id, c.epg_channel_id)) setReload((r) => r + 1);
                   }}
                 >
-                  {c.epg_channel_id} <span class="muted">{c.score}</span>
+                  {c.epg_channel_id} <span class="muted">({c.score})</span>
                 </button>
               </li>
             ))}
@@ -303,7 +303,7 @@ function UnmappedPanel() {
         empty="Every channel has a guide."
         rowActions={(u) => (
           <button type="button" class="small" aria-label={`Choose a guide for ${u.name}`} onClick={() => setMapping(u)}>
-            Choose…
+            Choose
           </button>
         )}
       />
