@@ -21,6 +21,7 @@ const run = promisify(execFile);
 let p;
 let page;
 let tmp;
+let channel; // the stream the first test creates
 
 before(async () => {
   p = await startPanel({ tag: 'panel-content', lines: ['open'] });
@@ -66,6 +67,7 @@ describe('channels', () => {
     const list = await p.api.ok('GET', '/api/v1/streams?q=Panel%20Preview');
     assert.equal(list.total, 1);
     const s = list.items[0];
+    channel = s;
     assert.deepEqual(s.sources, [LAVFI_SMALL, 'http://127.0.0.1:9/backup.ts']);
 
     await page.getByRole('button', { name: 'Preview' }).click();
@@ -90,6 +92,16 @@ describe('channels', () => {
     await waitFor(async () => (await row.locator('[data-state]').getAttribute('data-state')) !== null, { what: 'the state column' });
     await p.screenshot('channels');
     await p.axeCheck('channels page');
+    p.assertNoPageErrors();
+  });
+
+  it('plays the MPEG-TS fallback through mpegts.js (?player=ts)', async () => {
+    assert.ok(channel, 'the channel of the previous test');
+    await p.goto(`channels/${channel.id}?player=ts`, channel.name);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await assertVideoAdvances('MPEG-TS preview');
+    assert.equal(await page.locator('video').getAttribute('data-engine'), 'mpegts.js');
+    await page.getByRole('button', { name: 'Close preview' }).click();
     p.assertNoPageErrors();
   });
 });

@@ -342,7 +342,7 @@ function ChannelList() {
   );
 }
 
-function ChannelDetail({ id }: { id: number }) {
+function ChannelDetail({ id, prefer }: { id: number; prefer: 'hls' | 'ts' }) {
   const [stream, setStream] = useState<Stream | null>(null);
   const [state, setState] = useState<LiveState | null>(null);
   const [log, setLog] = useState<string[]>([]);
@@ -434,7 +434,7 @@ function ChannelDetail({ id }: { id: number }) {
       {preview && stream && (
         <div class="card">
           <h2>Preview</h2>
-          <Player grantPath={`/streams/${id}/preview`} title={stream.name} />
+          <Player grantPath={`/streams/${id}/preview`} title={stream.name} prefer={prefer} />
         </div>
       )}
       <div class="detail-grid">
@@ -531,8 +531,8 @@ function ChannelDetail({ id }: { id: number }) {
   );
 }
 
-export function Channels({ params }: PageProps) {
+export function Channels({ params, loc }: PageProps) {
   const id = params[0] && /^\d+$/.test(params[0]) ? Number(params[0]) : null;
-  return id ? <ChannelDetail key={id} id={id} /> : <ChannelList />;
+  return id ? <ChannelDetail key={id} id={id} prefer={loc.query.get('player') === 'ts' ? 'ts' : 'hls'} /> : <ChannelList />;
 }
 

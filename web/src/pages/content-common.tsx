@@ -147,9 +147,10 @@ type Cleanup = () => void;
  * Plays a stream, movie or episode in the page. It asks the API for a
  * preview grant (POST …/preview), then: live → HLS through hls.js (light
  * build, loaded on demand), falling back to MPEG-TS through mpegts.js when
- * hls.js cannot play it; VOD → the file in a plain <video>.
+ * hls.js cannot play it (prefer 'ts' starts with mpegts.js: the channel page's
+ * ?player=ts); VOD → the file in a plain <video>.
  */
-export function Player({ grantPath, title }: { grantPath: string; title: string }) {
+export function Player({ grantPath, title, prefer = 'hls' }: { grantPath: string; title: string; prefer?: 'hls' | 'ts' }) {
   const video = useRef<HTMLVideoElement>(null);
   const [status, setStatus] = useState('Starting…');
   const [engine, setEngine] = useState('');
@@ -210,7 +211,7 @@ export function Player({ grantPath, title }: { grantPath: string; title: string 
         }
       }
       if (!g || stopped) return;
-      if (g.kind === 'live') await useHls(g);
+      if (g.kind === 'live') await (prefer === 'ts' ? useTs(g) : useHls(g));
       else {
         v.src = g.url!;
         setEngine('file');
@@ -229,7 +230,7 @@ export function Player({ grantPath, title }: { grantPath: string; title: string 
       v.removeAttribute('src');
       v.load();
     };
-  }, [grantPath]);
+  }, [grantPath, prefer]);
   return (
     <figure class="player">
       <video ref={video} controls muted playsInline aria-label={`Preview of ${title}`} data-engine={engine} />
