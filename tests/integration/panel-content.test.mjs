@@ -16,6 +16,9 @@ import { startPanel, waitFor } from './lib/panel.mjs';
 import { LAVFI_SMALL } from './lib/live.mjs';
 import { getJson, api as playerApi } from './lib/http.mjs';
 import { LINES } from './lib/fixture.mjs';
+import { addAdmin } from './lib/admin.mjs';
+
+const VIEWER = { username: 'panelviewer', password: 'Viewer.pass-12345' };
 
 const run = promisify(execFile);
 let p;
@@ -24,7 +27,7 @@ let tmp;
 let channel; // the stream the first test creates
 
 before(async () => {
-  p = await startPanel({ tag: 'panel-content', lines: ['open'] });
+  p = await startPanel({ tag: 'panel-content', lines: ['open'], seed: (dir) => addAdmin(dir, VIEWER.username, VIEWER.password, 'viewer') });
   page = p.page;
   await p.login();
 });
@@ -250,6 +253,25 @@ describe('guide', () => {
     await cand.click();
     await waitFor(async () => (await p.api.ok('GET', `/api/v1/streams/${s.id}`)).epg_channel_id === id, { what: `stream mapped to ${id}` });
     await row.waitFor({ state: 'detached' });
+    p.assertNoPageErrors();
+  });
+});
+
+describe('a viewer account', () => {
+  it('sees the content pages without their write buttons, and can still preview', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await p.login(VIEWER);
+    await p.goto('channels', 'Channels');
+    await page.locator('tbody tr[data-row-key]').first().waitFor();
+    assert.equal(await page.getByRole('button', { name: 'New channel' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /^Stop |^Start / }).count(), 0);
+    await p.goto(`channels/${channel.id}`, channel.name);
+    await page.getByRole('button', { name: 'Preview' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Delete' }).count(), 0);
+    for (const [hash, title, button] of [['movies', 'Movies', 'Scan folder'], ['categories', 'Categories', 'New category'], ['bouquets', 'Bouquets', 'New bouquet'], ['epg', 'Guide (EPG)', 'New source']]) {
+      await p.goto(hash, title);
+      assert.equal(await page.getByRole('button', { name: button }).count(), 0, `${hash}: no ${button}`);
+    }
     p.assertNoPageErrors();
   });
 });

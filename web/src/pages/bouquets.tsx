@@ -8,7 +8,7 @@ import { api, call, get, type Page } from '../api';
 import { href, navigate } from '../router';
 import { Field, Form, Modal, PageHeader, confirm, toast, useForm } from '../ui';
 import type { PageProps } from '../main';
-import { SortableList, errText, getAll, type Bouquet, type BouquetItem, type Category } from './content-common';
+import { SortableList, can, errText, getAll, type Bouquet, type BouquetItem, type Category } from './content-common';
 
 function BouquetCreator({ onDone }: { onDone: (b: Bouquet | null) => void }) {
   const form = useForm({ name: '' });
@@ -35,7 +35,7 @@ function BouquetCreator({ onDone }: { onDone: (b: Bouquet | null) => void }) {
   );
 }
 
-function BouquetList() {
+function BouquetList({ canWrite }: { canWrite: boolean }) {
   const [list, setList] = useState<Bouquet[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -79,9 +79,11 @@ function BouquetList() {
       <PageHeader
         title="Bouquets"
         actions={
-          <button type="button" class="primary" onClick={() => setCreating(true)}>
-            New bouquet
-          </button>
+          canWrite && (
+            <button type="button" class="primary" onClick={() => setCreating(true)}>
+              New bouquet
+            </button>
+          )
         }
       >
         Packages of categories and titles that lines subscribe to. Drag to reorder.
@@ -100,7 +102,7 @@ function BouquetList() {
           items={list}
           keyOf={(b) => b.id}
           label="Bouquets in order"
-          disabled={saving}
+          disabled={saving || !canWrite}
           onReorder={reorder}
           render={(b) => (
             <span data-bouquet={b.id}>
@@ -117,9 +119,11 @@ function BouquetList() {
               <a class="button-link" href={href('bouquets', b.id)} aria-label={`Edit contents of ${b.name}`}>
                 Contents
               </a>
-              <button type="button" class="small danger" aria-label={`Delete ${b.name}`} onClick={() => remove(b)}>
-                Delete
-              </button>
+              {canWrite && (
+                <button type="button" class="small danger" aria-label={`Delete ${b.name}`} onClick={() => remove(b)}>
+                  Delete
+                </button>
+              )}
             </>
           )}
         />
@@ -214,7 +218,7 @@ function ItemPicker({ onAdd, has }: { onAdd: (it: BouquetItem, label: string) =>
 
 const itemKey = (it: BouquetItem) => `${it.kind}:${it.id ?? ''}`;
 
-function BouquetDetail({ id }: { id: number }) {
+function BouquetDetail({ id, canWrite }: { id: number; canWrite: boolean }) {
   const [b, setB] = useState<Bouquet | null>(null);
   const [etag, setEtag] = useState<string | null>(null);
   const [items, setItems] = useState<BouquetItem[]>([]);
@@ -281,7 +285,7 @@ function BouquetDetail({ id }: { id: number }) {
       <PageHeader
         title={b ? `Bouquet ${b.name}` : 'Bouquet'}
         actions={
-          <span class="row-buttons">
+          canWrite && <span class="row-buttons">
             <button type="button" onClick={() => setRenaming(true)} disabled={!b}>
               Rename
             </button>
@@ -306,14 +310,14 @@ function BouquetDetail({ id }: { id: number }) {
               items={items}
               keyOf={itemKey}
               label="Bouquet contents in order"
-              disabled={saving}
+              disabled={saving || !canWrite}
               onReorder={change}
               render={(it) => (
                 <span data-item={itemKey(it)}>
                   <span class="muted">{KIND_LABEL[it.kind]}</span> {labels[itemKey(it)] ?? (it.id !== null ? `#${it.id}` : '')}
                 </span>
               )}
-              actions={(it) => (
+              actions={(it) => canWrite && (
                 <button type="button" class="small" aria-label={`Remove ${labels[itemKey(it)] ?? itemKey(it)}`} onClick={() => change(items.filter((x) => itemKey(x) !== itemKey(it)))}>
                   Remove
                 </button>
@@ -322,7 +326,7 @@ function BouquetDetail({ id }: { id: number }) {
           )}
           {dirty && <p class="muted">Unsaved changes.</p>}
         </div>
-        <div class="card">
+        {canWrite && <div class="card">
           <h2>Add</h2>
           <ItemPicker
             has={(it) => items.some((x) => itemKey(x) === itemKey(it))}
@@ -331,7 +335,7 @@ function BouquetDetail({ id }: { id: number }) {
               change([...items, it]);
             }}
           />
-        </div>
+        </div>}
       </div>
       {renaming && b && (
         <RenameBouquet
@@ -370,7 +374,8 @@ function RenameBouquet({ b, onDone }: { b: Bouquet; onDone: (changed: boolean) =
   );
 }
 
-export function Bouquets({ params }: PageProps) {
+export function Bouquets({ params, me }: PageProps) {
   const id = params[0] && /^\d+$/.test(params[0]) ? Number(params[0]) : null;
-  return id ? <BouquetDetail key={id} id={id} /> : <BouquetList />;
+  const w = can(me, 'content:write');
+  return id ? <BouquetDetail key={id} id={id} canWrite={w} /> : <BouquetList canWrite={w} />;
 }

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
 import { Field, Form, Modal, PageHeader, Tabs, confirm, toast, useForm } from '../ui';
 import type { PageProps } from '../main';
-import { SortableList, errText, getAll, type Category } from './content-common';
+import { SortableList, can, errText, getAll, type Category } from './content-common';
 
 type Kind = 'live' | 'movie' | 'series';
 const KINDS: { id: Kind; label: string }[] = [
@@ -42,7 +42,7 @@ function CategoryEditor({ kind, cat, onDone }: { kind: Kind; cat: Category | 'ne
   );
 }
 
-function KindPanel({ kind }: { kind: Kind }) {
+function KindPanel({ kind, canWrite }: { kind: Kind; canWrite: boolean }) {
   const [cats, setCats] = useState<Category[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -84,11 +84,13 @@ function KindPanel({ kind }: { kind: Kind }) {
   return (
     <div>
       <div class="toolbar">
-        <button type="button" class="primary" onClick={() => setEditing('new')}>
-          New category
-        </button>
+        {canWrite && (
+          <button type="button" class="primary" onClick={() => setEditing('new')}>
+            New category
+          </button>
+        )}
         <span class="muted" aria-live="polite">
-          {saving ? 'Saving order…' : 'Drag a row, or use its arrows, to change the order players show.'}
+          {saving ? 'Saving order…' : canWrite ? 'Drag a row, or use its arrows, to change the order players show.' : 'The order players show.'}
         </span>
       </div>
       {error && (
@@ -102,14 +104,14 @@ function KindPanel({ kind }: { kind: Kind }) {
           items={cats}
           keyOf={(c) => c.id}
           label={`${kind} categories in order`}
-          disabled={saving}
+          disabled={saving || !canWrite}
           onReorder={reorder}
           render={(c) => (
             <span data-category={c.id}>
               <strong>{c.name}</strong> <span class="muted">{c.item_count ?? 0} titles</span>
             </span>
           )}
-          actions={(c) => (
+          actions={(c) => canWrite && (
             <>
               <button type="button" class="small" aria-label={`Rename ${c.name}`} onClick={() => setEditing(c)}>
                 Rename
@@ -135,14 +137,14 @@ function KindPanel({ kind }: { kind: Kind }) {
   );
 }
 
-export function Categories({ loc }: PageProps) {
+export function Categories({ loc, me }: PageProps) {
   const initial = (loc.query.get('kind') as Kind) || 'live';
   const [kind, setKind] = useState<Kind>(KINDS.some((k) => k.id === initial) ? initial : 'live');
   return (
     <section class="page">
       <PageHeader title="Categories">The groups players show, per kind, in this order.</PageHeader>
       <Tabs tabs={KINDS} active={kind} onChange={(k) => setKind(k as Kind)} label="Category kind">
-        <KindPanel key={kind} kind={kind} />
+        <KindPanel key={kind} kind={kind} canWrite={can(me, 'content:write')} />
       </Tabs>
     </section>
   );

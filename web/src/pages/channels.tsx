@@ -9,7 +9,7 @@ import { api, call, get } from '../api';
 import { href, navigate } from '../router';
 import { Badge, DataTable, Field, Form, Modal, PageHeader, confirm, fmt, toast, useForm, type Column } from '../ui';
 import type { PageProps } from '../main';
-import { Art, Player, SortableList, catName, errText, getAll, useCategories, type Stream } from './content-common';
+import { Art, Player, SortableList, can, catName, errText, getAll, useCategories, type Stream } from './content-common';
 
 interface Profile {
   id: number;
@@ -220,7 +220,7 @@ export function StreamEditor({ stream, onDone }: { stream: Stream | 'new'; onDon
   );
 }
 
-function ChannelList() {
+function ChannelList({ canWrite }: { canWrite: boolean }) {
   const cats = useCategories('live');
   const [category, setCategory] = useState('');
   const [enabled, setEnabled] = useState('');
@@ -266,9 +266,11 @@ function ChannelList() {
       <PageHeader
         title="Channels"
         actions={
-          <button type="button" class="primary" onClick={() => setEditing('new')}>
-            New channel
-          </button>
+          canWrite && (
+            <button type="button" class="primary" onClick={() => setEditing('new')}>
+              New channel
+            </button>
+          )
         }
       >
         Live channels with their state, viewers and input, refreshed every 3 seconds.
@@ -307,7 +309,7 @@ function ChannelList() {
             </label>
           </>
         }
-        rowActions={(s) => (
+        rowActions={canWrite ? (s) => (
           <span class="row-buttons">
             {s.live?.state === 'stopped' || !s.live ? (
               <button type="button" class="small" aria-label={`Start ${s.name}`} onClick={() => act(s, 'start')}>
@@ -325,7 +327,7 @@ function ChannelList() {
               Edit
             </button>
           </span>
-        )}
+        ) : undefined}
       />
       {editing && (
         <StreamEditor
@@ -342,7 +344,7 @@ function ChannelList() {
   );
 }
 
-function ChannelDetail({ id, prefer }: { id: number; prefer: 'hls' | 'ts' }) {
+function ChannelDetail({ id, prefer, canWrite }: { id: number; prefer: 'hls' | 'ts'; canWrite: boolean }) {
   const [stream, setStream] = useState<Stream | null>(null);
   const [state, setState] = useState<LiveState | null>(null);
   const [log, setLog] = useState<string[]>([]);
@@ -408,24 +410,32 @@ function ChannelDetail({ id, prefer }: { id: number; prefer: 'hls' | 'ts' }) {
         title={stream ? stream.name : 'Channel'}
         actions={
           <span class="row-buttons">
-            <button type="button" onClick={() => act('start')}>
-              Start
-            </button>
-            <button type="button" onClick={() => act('stop')}>
-              Stop
-            </button>
-            <button type="button" onClick={() => act('restart')}>
-              Restart
-            </button>
+            {canWrite && (
+              <>
+                <button type="button" onClick={() => act('start')}>
+                  Start
+                </button>
+                <button type="button" onClick={() => act('stop')}>
+                  Stop
+                </button>
+                <button type="button" onClick={() => act('restart')}>
+                  Restart
+                </button>
+              </>
+            )}
             <button type="button" class="primary" aria-pressed={preview} onClick={() => setPreview(!preview)}>
               {preview ? 'Close preview' : 'Preview'}
             </button>
-            <button type="button" onClick={() => setEditing(true)} disabled={!stream}>
-              Edit
-            </button>
-            <button type="button" class="danger" onClick={remove} disabled={!stream}>
-              Delete
-            </button>
+            {canWrite && (
+              <>
+                <button type="button" onClick={() => setEditing(true)} disabled={!stream}>
+                  Edit
+                </button>
+                <button type="button" class="danger" onClick={remove} disabled={!stream}>
+                  Delete
+                </button>
+              </>
+            )}
           </span>
         }
       >
@@ -531,8 +541,9 @@ function ChannelDetail({ id, prefer }: { id: number; prefer: 'hls' | 'ts' }) {
   );
 }
 
-export function Channels({ params, loc }: PageProps) {
+export function Channels({ params, loc, me }: PageProps) {
   const id = params[0] && /^\d+$/.test(params[0]) ? Number(params[0]) : null;
-  return id ? <ChannelDetail key={id} id={id} prefer={loc.query.get('player') === 'ts' ? 'ts' : 'hls'} /> : <ChannelList />;
+  const w = can(me, 'streams:write');
+  return id ? <ChannelDetail key={id} id={id} prefer={loc.query.get('player') === 'ts' ? 'ts' : 'hls'} canWrite={w} /> : <ChannelList canWrite={w} />;
 }
 

@@ -4,7 +4,7 @@
 // loaded from the API, and the shapes of the catalogue objects.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, get, waitJob, type Job, type Page } from '../api';
+import { api, ApiError, get, waitJob, type Job, type Me, type Page } from '../api';
 import './content.css';
 
 // ---- shapes (docs/admin-api.md) ----
@@ -106,6 +106,11 @@ export interface Preview {
   ts_url?: string;
   url?: string;
   expires_at: string;
+}
+
+/** Whether the signed-in admin (session or token) holds scope ('admin' implies all). */
+export function can(me: Me, scope: string): boolean {
+  return me.scopes.includes(scope) || me.scopes.includes('admin');
 }
 
 export function errText(e: unknown): string {

@@ -8,7 +8,7 @@ import { api, get, type Job, type Page } from '../api';
 import { href } from '../router';
 import { Badge, DataTable, Field, Form, Modal, PageHeader, Tabs, confirm, fmt, toast, useForm, type Column } from '../ui';
 import type { PageProps } from '../main';
-import { JobProgress, errText } from './content-common';
+import { JobProgress, can, errText } from './content-common';
 
 interface Source {
   id: number;
@@ -86,7 +86,7 @@ function SourceEditor({ src, onDone }: { src: Source | 'new'; onDone: (changed: 
   );
 }
 
-function SourcesPanel() {
+function SourcesPanel({ canWrite }: { canWrite: boolean }) {
   const [editing, setEditing] = useState<Source | 'new' | null>(null);
   const [jobs, setJobs] = useState<{ job: number; name: string }[]>([]);
   const [reload, setReload] = useState(0);
@@ -126,11 +126,13 @@ function SourcesPanel() {
   ];
   return (
     <div>
-      <div class="toolbar">
-        <button type="button" class="primary" onClick={() => setEditing('new')}>
-          New source
-        </button>
-      </div>
+      {canWrite && (
+        <div class="toolbar">
+          <button type="button" class="primary" onClick={() => setEditing('new')}>
+            New source
+          </button>
+        </div>
+      )}
       {jobs.map((j) => (
         <JobProgress
           key={j.job}
@@ -150,7 +152,7 @@ function SourcesPanel() {
         reloadKey={reload}
         liveEntities={['epg_source']}
         empty="No guide sources."
-        rowActions={(s) => (
+        rowActions={canWrite ? (s) => (
           <span class="row-buttons">
             <button type="button" class="small primary" aria-label={`Import now: ${s.name}`} onClick={() => importNow(s)}>
               Import now
@@ -162,7 +164,7 @@ function SourcesPanel() {
               Delete
             </button>
           </span>
-        )}
+        ) : undefined}
       />
       {editing && (
         <SourceEditor
@@ -258,7 +260,7 @@ function MapDialog({ u, onDone }: { u: Unmapped; onDone: (changed: boolean) => v
   );
 }
 
-function UnmappedPanel() {
+function UnmappedPanel({ canWrite }: { canWrite: boolean }) {
   const [reload, setReload] = useState(0);
   const [mapping, setMapping] = useState<Unmapped | null>(null);
   const columns: Column<Unmapped>[] = [
@@ -275,6 +277,7 @@ function UnmappedPanel() {
                 <button
                   type="button"
                   class="small"
+                  disabled={!canWrite}
                   aria-label={`Map ${u.name} to ${c.epg_channel_id} (${c.score})`}
                   onClick={async () => {
                     if (await mapStream(u.stream_id, c.epg_channel_id)) setReload((r) => r + 1);
@@ -301,11 +304,11 @@ function UnmappedPanel() {
         reloadKey={reload}
         liveEntities={['stream', 'epg_source']}
         empty="Every channel has a guide."
-        rowActions={(u) => (
+        rowActions={canWrite ? (u) => (
           <button type="button" class="small" aria-label={`Choose a guide for ${u.name}`} onClick={() => setMapping(u)}>
             Choose
           </button>
-        )}
+        ) : undefined}
       />
       {mapping && (
         <MapDialog
@@ -320,7 +323,7 @@ function UnmappedPanel() {
   );
 }
 
-export function Epg({ loc }: PageProps) {
+export function Epg({ loc, me }: PageProps) {
   const [tab, setTab] = useState(loc.query.get('tab') === 'unmapped' ? 'unmapped' : 'sources');
   return (
     <section class="page">
@@ -334,7 +337,7 @@ export function Epg({ loc }: PageProps) {
         onChange={setTab}
         label="Guide views"
       >
-        {tab === 'sources' ? <SourcesPanel /> : <UnmappedPanel />}
+        {tab === 'sources' ? <SourcesPanel canWrite={can(me, 'content:write')} /> : <UnmappedPanel canWrite={can(me, 'streams:write')} />}
       </Tabs>
     </section>
   );

@@ -6,7 +6,7 @@ import { useState } from 'preact/hooks';
 import { api, call, type Job } from '../api';
 import { DataTable, Field, Form, Modal, PageHeader, confirm, fmt, toast, useForm, type Column } from '../ui';
 import type { PageProps } from '../main';
-import { Art, JobProgress, Player, catName, errText, useCategories, type Movie } from './content-common';
+import { Art, JobProgress, Player, can, catName, errText, useCategories, type Movie } from './content-common';
 
 /** Scan a folder of movies or series (POST /library/scan) and follow the job. */
 export function ScanDialog({ kind, onClose, onJob }: { kind: 'movie' | 'series'; onClose: () => void; onJob: (id: number) => void }) {
@@ -114,7 +114,8 @@ export function PlayDialog({ title, grantPath, onClose }: { title: string; grant
   );
 }
 
-export function Movies(_p: PageProps) {
+export function Movies({ me }: PageProps) {
+  const canWrite = can(me, 'content:write');
   const cats = useCategories('movie');
   const [category, setCategory] = useState('');
   const [scanning, setScanning] = useState(false);
@@ -148,9 +149,11 @@ export function Movies(_p: PageProps) {
       <PageHeader
         title="Movies"
         actions={
-          <button type="button" class="primary" onClick={() => setScanning(true)}>
-            Scan folder
-          </button>
+          canWrite && (
+            <button type="button" class="primary" onClick={() => setScanning(true)}>
+              Scan folder
+            </button>
+          )
         }
       />
       {job !== null && (
@@ -192,12 +195,16 @@ export function Movies(_p: PageProps) {
             <button type="button" class="small primary" aria-label={`Play ${m.name}`} onClick={() => setPlaying(m)}>
               Play
             </button>
-            <button type="button" class="small" aria-label={`Edit ${m.name}`} onClick={() => setEditing(m)}>
-              Edit
-            </button>
-            <button type="button" class="small danger" aria-label={`Delete ${m.name}`} onClick={() => remove(m)}>
-              Delete
-            </button>
+            {canWrite && (
+              <>
+                <button type="button" class="small" aria-label={`Edit ${m.name}`} onClick={() => setEditing(m)}>
+                  Edit
+                </button>
+                <button type="button" class="small danger" aria-label={`Delete ${m.name}`} onClick={() => remove(m)}>
+                  Delete
+                </button>
+              </>
+            )}
           </span>
         )}
       />

@@ -7,7 +7,7 @@ import { api, call, get } from '../api';
 import { href, navigate } from '../router';
 import { DataTable, Field, Form, Modal, PageHeader, confirm, fmt, toast, useForm, type Column } from '../ui';
 import type { PageProps } from '../main';
-import { Art, JobProgress, catName, errText, useCategories, type Episode, type Series as SeriesT } from './content-common';
+import { Art, JobProgress, can, catName, errText, useCategories, type Episode, type Series as SeriesT } from './content-common';
 import { PlayDialog, ScanDialog } from './movies';
 
 interface SeriesValues extends Record<string, unknown> {
@@ -74,7 +74,7 @@ function SeriesEditor({ s, onDone }: { s: SeriesT; onDone: (changed: boolean) =>
   );
 }
 
-function SeriesList() {
+function SeriesList({ canWrite }: { canWrite: boolean }) {
   const cats = useCategories('series');
   const [category, setCategory] = useState('');
   const [scanning, setScanning] = useState(false);
@@ -94,9 +94,11 @@ function SeriesList() {
       <PageHeader
         title="Series"
         actions={
-          <button type="button" class="primary" onClick={() => setScanning(true)}>
-            Scan folder
-          </button>
+          canWrite && (
+            <button type="button" class="primary" onClick={() => setScanning(true)}>
+              Scan folder
+            </button>
+          )
         }
       />
       {job !== null && (
@@ -153,7 +155,7 @@ function SeriesList() {
   );
 }
 
-function SeriesDetail({ id }: { id: number }) {
+function SeriesDetail({ id, canWrite }: { id: number; canWrite: boolean }) {
   const [s, setS] = useState<SeriesT | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [season, setSeason] = useState('');
@@ -202,7 +204,7 @@ function SeriesDetail({ id }: { id: number }) {
       <PageHeader
         title={s ? s.name : 'Series'}
         actions={
-          <span class="row-buttons">
+          canWrite && <span class="row-buttons">
             <button type="button" onClick={() => setEditing(true)} disabled={!s}>
               Edit
             </button>
@@ -265,7 +267,8 @@ function SeriesDetail({ id }: { id: number }) {
   );
 }
 
-export function Series({ params }: PageProps) {
+export function Series({ params, me }: PageProps) {
   const id = params[0] && /^\d+$/.test(params[0]) ? Number(params[0]) : null;
-  return id ? <SeriesDetail key={id} id={id} /> : <SeriesList />;
+  const w = can(me, 'content:write');
+  return id ? <SeriesDetail key={id} id={id} canWrite={w} /> : <SeriesList canWrite={w} />;
 }
