@@ -33,6 +33,13 @@ struct stats {
     /* the ring: oldest at (head - count) mod STATS_RING */
     struct stats_point *ring;
     size_t head, count;
+    /* the most watched channels as the previous tick saw them (watch_channels) */
+    struct watched {
+        int64_t id;
+        char state[16];
+        int source;
+    } watch[STATS_WATCH];
+    size_t nwatch;
 };
 
 int stats_new(const struct stats_sources *src, int64_t now_ms, struct stats **out)
@@ -219,6 +226,67 @@ void stats_record(struct stats *st, int64_t now_ms, const struct stats_reading *
     }
 }
 
+static void publish_channel(struct stats *st, const struct live_channel_stat *c,
+                            const struct live_channel_brief *b, const struct watched *prev)
+{
+    struct buf out = BUF_INIT(512);
+    struct jsonw w;
+    jsonw_init(&w, &out);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "id");
+    jsonw_int(&w, c->id);
+    jsonw_key(&w, "name");
+    jsonw_str(&w, c->name);
+    jsonw_key(&w, "state");
+    jsonw_str(&w, b->state);
+    jsonw_key(&w, "previous_state");
+    if (prev)
+        jsonw_str(&w, prev->state);
+    else
+        jsonw_null(&w);
+    jsonw_key(&w, "source_index");
+    jsonw_int(&w, b->source_index);
+    jsonw_key(&w, "previous_source_index");
+    if (prev)
+        jsonw_int(&w, prev->source);
+    else
+        jsonw_null(&w);
+    jsonw_key(&w, "viewers");
+    jsonw_int(&w, (int64_t)(c->viewers + c->hls_sessions));
+    jsonw_obj_end(&w);
+    if (!out.err && buf_putc(&out, '\0') == 0)
+        events_publish(st->events, "channel", out.data);
+    buf_free(&out);
+}
+
+/* A `channel` event when one of the STATS_WATCH most watched channels
+ * changes state or source (a failover), or first shows up on a backup
+ * source. Sampled once a tick: a change undone within a second is not
+ * seen; channels nobody watches are not followed (no viewer to tell). */
+static void watch_channels(struct stats *st)
+{
+    struct live_channel_stat top[STATS_WATCH];
+    struct watched next[STATS_WATCH];
+    size_t n = live_top_channels(st->src.live, top, STATS_WATCH), nn = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct live_channel_brief b;
+        if (!live_channel_brief(st->src.live, top[i].id, &b) || !b.state)
+            continue;
+        const struct watched *prev = NULL;
+        for (size_t j = 0; j < st->nwatch && !prev; j++)
+            if (st->watch[j].id == top[i].id)
+                prev = &st->watch[j];
+        struct watched *w = &next[nn++];
+        w->id = top[i].id;
+        snprintf(w->state, sizeof(w->state), "%s", b.state);
+        w->source = b.source_index;
+        if (prev ? strcmp(prev->state, w->state) != 0 || prev->source != w->source : w->source > 0)
+            publish_channel(st, &top[i], &b, prev);
+    }
+    memcpy(st->watch, next, nn * sizeof(next[0]));
+    st->nwatch = nn;
+}
+
 void stats_tick(struct stats *st, int64_t now_ms)
 {
     struct stats_reading rd;
@@ -226,6 +294,8 @@ void stats_tick(struct stats *st, int64_t now_ms)
     stats_record(st, now_ms, &rd);
     if (!st->events)
         return;
+    if (st->src.live)
+        watch_channels(st);
     struct buf b = BUF_INIT(4096);
     struct jsonw w;
     jsonw_init(&w, &b);

@@ -38,6 +38,7 @@
 #define STATS_STEP_S 10   /* seconds per ring point */
 #define STATS_RING   8640 /* points kept: 24 h at 10 s */
 #define STATS_TOP    10   /* channels in the summary's top list */
+#define STATS_WATCH  64   /* most watched channels followed for `channel` events */
 
 struct stats;
 struct events;
@@ -81,7 +82,12 @@ int stats_new(const struct stats_sources *src, int64_t now_ms, struct stats **ou
 void stats_free(struct stats *st);
 void stats_set_sources(struct stats *st, const struct stats_sources *src);
 /* Each tick then publishes a `counters` event (stats_counters_json) on ev
- * (NULL: none). */
+ * (NULL: none), and a `channel` event for each of the STATS_WATCH most
+ * watched channels whose state or source changed since the previous tick
+ * (or that first appears on a backup source):
+ *   {"id":7,"name":"News","state":"running","previous_state":"failing",
+ *    "source_index":1,"previous_source_index":0,"viewers":5}
+ *   (previous_* null when the channel was not followed before). */
 void stats_set_events(struct stats *st, struct events *ev);
 
 /* Every second from the serve loop: reads the sources and records (below).

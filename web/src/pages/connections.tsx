@@ -2,7 +2,7 @@
 // /sessions), filtered by kind, line or channel, refreshed every 2 s;
 // kill one (DELETE /sessions/{id}) after a confirmation.
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../api';
+import { api, ApiError, get, type Page } from '../api';
 import { href } from '../router';
 import { Badge, DataTable, PageHeader, confirm, fmt, toast, type Column } from '../ui';
 import type { PageProps } from '../main';
@@ -19,19 +19,42 @@ export interface Session {
   bytes: number;
 }
 
-const columns: Column<Session>[] = [
+/** Channel names by id, from GET /channels (the channels the engine runs:
+ * every live or HLS connection is on one of them). */
+const channelNames = new Map<number, string>();
+
+function columnsFor(): Column<Session>[] {
+  return [
   { key: 'kind', title: 'Kind', render: (s) => <Badge tone={s.kind === 'live' ? 'ok' : s.kind === 'hls' ? 'info' : 'neutral'}>{s.kind}</Badge> },
   { key: 'username', title: 'Line', render: (s) => <a href={href('lines', s.line_id)}>{s.username}</a> },
-  { key: 'stream_id', title: 'Stream', render: (s) => (s.kind === 'live' || s.kind === 'hls' ? <a href={href('channels', s.stream_id)}>#{s.stream_id}</a> : `#${s.stream_id}`) },
+  {
+    key: 'stream_id',
+    title: 'Channel / title',
+    render: (s) => (s.kind === 'live' || s.kind === 'hls' ? <a href={href('channels', s.stream_id)}>{channelNames.get(s.stream_id) ?? `#${s.stream_id}`}</a> : `${s.kind} #${s.stream_id}`),
+  },
   { key: 'ip', title: 'IP' },
   { key: 'user_agent', title: 'User agent', class: 'truncate', render: (s) => <span title={s.user_agent}>{s.user_agent || '–'}</span> },
   { key: 'bytes', title: 'Sent', class: 'num', render: (s) => fmt.bytes(s.bytes) },
   { key: 'seconds', title: 'Duration', class: 'num', render: (s) => fmt.duration(s.seconds) },
-];
+  ];
+}
+
+const columns = columnsFor();
 
 /** The connection table (also used on a line's page: filters={line_id}). */
 export function SessionTable({ filters, label = 'Connections' }: { filters?: Record<string, string | number | undefined>; label?: string }) {
   const [reload, setReload] = useState(0);
+  const [, setNames] = useState(0);
+  // Names of channels not seen yet: one GET /channels, not one per row.
+  const onLoad = (pg: Page<Session>) => {
+    if (!pg.items.some((s) => (s.kind === 'live' || s.kind === 'hls') && !channelNames.has(s.stream_id))) return;
+    get<Page<{ id: number; name: string }>>('/channels', { page_size: 1000 })
+      .then((c) => {
+        for (const ch of c.items) channelNames.set(ch.id, ch.name);
+        setNames((n) => n + 1);
+      })
+      .catch(() => {});
+  };
   const kill = async (s: Session) => {
     const ok = await confirm({
       title: 'Kill connection',
@@ -56,6 +79,7 @@ export function SessionTable({ filters, label = 'Connections' }: { filters?: Rec
       filters={filters}
       refreshMs={2000}
       reloadKey={reload}
+      onLoad={onLoad}
       empty="No connections."
       rowActions={(s) => (
         <button type="button" class="danger small" data-action="kill" onClick={() => kill(s)} aria-label={`Kill connection ${s.id} of ${s.username}`}>

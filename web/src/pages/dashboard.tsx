@@ -40,11 +40,27 @@ interface Series {
 }
 
 interface ChangeEvent {
+  type: 'change';
   entity: string;
   id: number;
   action: string;
   at: number;
 }
+
+/** `channel`: a watched channel changed state or source (admin/stats.h). */
+interface ChannelEvent {
+  type: 'channel';
+  id: number;
+  name: string;
+  state: string;
+  previous_state: string | null;
+  source_index: number;
+  previous_source_index: number | null;
+  viewers: number;
+  at: number;
+}
+
+type RecentEvent = ChangeEvent | ChannelEvent;
 
 const STATES: [string, 'ok' | 'warn' | 'bad' | 'neutral' | 'info'][] = [
   ['running', 'ok'],
@@ -67,6 +83,41 @@ function fromCounters(c: Counters): number[] {
   return [c.time_epoch, c.viewers.total, c.bandwidth.out_bytes_per_second, c.bandwidth.in_bytes_per_second, c.cpu_percent, c.memory_rss_bytes];
 }
 
+/** Pages an entity's id opens (others: plain text). */
+const PAGE_OF: Record<string, string> = { line: 'lines', stream: 'channels', plan: 'plans', bouquet: 'bouquets', category: 'categories', movie: 'movies', series: 'series' };
+
+function describeChannel(e: ChannelEvent) {
+  const name = <a href={href('channels', e.id)}>{e.name}</a>;
+  if (e.previous_source_index !== null && e.source_index !== e.previous_source_index)
+    return (
+      <>
+        {name} <strong>{e.source_index > e.previous_source_index ? 'failed over' : 'switched back'}</strong> to source {e.source_index + 1}
+      </>
+    );
+  if (e.previous_state === null)
+    return (
+      <>
+        {name} is <strong>on backup source {e.source_index + 1}</strong>
+      </>
+    );
+  return (
+    <>
+      {name} is <strong>{e.state}</strong> (was {e.previous_state})
+    </>
+  );
+}
+
+function describe(e: RecentEvent) {
+  if (e.type === 'channel') return describeChannel(e);
+  const page = PAGE_OF[e.entity];
+  const what = e.id ? `${e.entity} #${e.id}` : e.entity;
+  return (
+    <>
+      {page && e.id && e.action !== 'delete' ? <a href={href(page, e.id)}>{what}</a> : what} <strong>{e.action}</strong>
+    </>
+  );
+}
+
 const HOUR_COLS = ['viewers', 'out_bytes_per_second', 'in_bytes_per_second', 'cpu_percent', 'memory_rss_bytes'];
 
 export function Dashboard(_: PageProps) {
@@ -74,7 +125,7 @@ export function Dashboard(_: PageProps) {
   const [top, setTop] = useState<TopChannel[]>([]);
   const [hour, setHour] = useState<Series | null>(null);
   const [day, setDay] = useState<Series | null>(null);
-  const [recent, setRecent] = useState<ChangeEvent[]>([]);
+  const [recent, setRecent] = useState<RecentEvent[]>([]);
   const [range, setRange] = useState('hour');
 
   const loadSummary = () =>
@@ -118,10 +169,9 @@ export function Dashboard(_: PageProps) {
       return { ...h, points: [...pts, mapped] };
     });
   });
-  useEvent('change', (d) => {
-    const e = d as ChangeEvent;
-    setRecent((r) => [{ ...e, at: Date.now() }, ...r].slice(0, 15));
-  });
+  const push = (e: RecentEvent) => setRecent((r) => [e, ...r].slice(0, 20));
+  useEvent('change', (d) => push({ ...(d as ChangeEvent), type: 'change', at: Date.now() }));
+  useEvent('channel', (d) => push({ ...(d as ChannelEvent), type: 'channel', at: Date.now() }));
 
   const series = range === 'hour' ? hour : day;
   const viewersData = useMemo(() => columns(series, ['viewers']), [series]);
@@ -192,12 +242,12 @@ export function Dashboard(_: PageProps) {
         <section class="card" aria-labelledby="recent-h">
           <h2 id="recent-h">Recent events</h2>
           {recent.length === 0 ? (
-            <p class="muted">Changes made through the panel or the API appear here as they happen.</p>
+            <p class="muted">Channels failing over and changes made through the panel or the API appear here as they happen.</p>
           ) : (
             <ul class="events" aria-live="polite">
               {recent.map((e, i) => (
-                <li key={`${e.at}-${i}`}>
-                  <time>{new Date(e.at).toLocaleTimeString()}</time> {e.entity} {e.id ? `#${e.id}` : ''} <strong>{e.action}</strong>
+                <li key={`${e.at}-${i}`} data-event={e.type}>
+                  <time>{new Date(e.at).toLocaleTimeString()}</time> {describe(e)}
                 </li>
               ))}
             </ul>
@@ -217,7 +267,7 @@ export function Dashboard(_: PageProps) {
           ]}
         >
           <div class="charts">
-            <Chart title="Viewers" series={[{ label: 'viewers' }]} data={viewersData} format={(v) => String(Math.round(v))} />
+            <Chart title="Viewers" series={[{ label: 'viewers' }]} data={viewersData} format={(v) => (Number.isInteger(v) ? String(v) : '')} />
             <Chart title="Bandwidth" series={[{ label: 'out' }, { label: 'in', color: 2 }]} data={bwData} format={fmt.bitrate} />
             <Chart title="CPU" series={[{ label: 'CPU %', color: 3 }]} data={cpuData} format={(v) => `${v.toFixed(0)} %`} />
             <Chart title="Memory" series={[{ label: 'RSS', color: 4 }]} data={memData} format={fmt.bytes} />

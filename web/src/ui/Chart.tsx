@@ -41,7 +41,7 @@ export function Chart({ title, series, data, format = (v) => String(v), height =
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
-      axes: [axis, { ...axis, size: 70, values: (_u, vals) => vals.map((v) => fmtRef.current(v)) }],
+      axes: [axis, { ...axis, size: 84, values: (_u, vals) => vals.map((v) => fmtRef.current(v)) }],
       series: [
         {},
         ...series.map((s, i) => ({
