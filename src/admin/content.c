@@ -33,6 +33,7 @@
 #include "epg/epg.h"
 #include "epg/map.h"
 #include "http/outbound.h"
+#include "api/api.h"
 #include "stream/live.h"
 #include "vod/scan.h"
 
@@ -397,7 +398,8 @@ static int bouquet_items_put(struct admin_call *c)
     return rc;
 }
 
-static int category_order_put(struct admin_call *c)
+/* PUT /categories/order and /bouquets/order: {"ids":[...]} get sort_order 1..n. */
+static int order_put(struct admin_call *c, bool bouquets)
 {
     int64_t *ids = NULL;
     size_t n = 0;
@@ -417,17 +419,29 @@ static int category_order_put(struct admin_call *c)
         jsonw_int(&w, ids[i]);
     jsonw_arr_end(&w);
     jsonw_obj_end(&w);
-    if ((rc = dom_category_reorder(c->db, ids, n, &c->err)) < 0 ||
-        (rc = admin_audit(c, "reorder", "category", 0, NULL, after.data)) < 0 ||
+    if ((rc = (bouquets ? dom_bouquet_reorder : dom_category_reorder)(c->db, ids, n, &c->err)) <
+            0 ||
+        (rc = admin_audit(c, "reorder", bouquets ? "bouquet" : "category", 0, NULL, after.data)) <
+            0 ||
         (rc = dom_commit(c->db, &c->err)) < 0) {
         undo(c);
     } else {
-        admin_notify_change(c, "category", 0, "reorder");
+        admin_notify_change(c, bouquets ? "bouquet" : "category", 0, "reorder");
     }
     buf_free(&after);
 out:
     free(ids);
     return rc;
+}
+
+static int category_order_put(struct admin_call *c)
+{
+    return order_put(c, false);
+}
+
+static int bouquet_order_put(struct admin_call *c)
+{
+    return order_put(c, true);
 }
 
 static int change_epg(struct admin_call *c, const struct binding *b, int64_t id, void *arg)
@@ -495,6 +509,46 @@ static int epg_unmapped_list(struct admin_call *c)
     }
     admin_list_end(c, &q, total);
     epg_unmapped_free(u, n);
+    return 0;
+}
+
+/* GET /api/v1/epg/channels?source_id=&q=: the guide channels to map a
+ * stream to by hand (the panel's EPG page searches them). */
+static int epg_channel_list(struct admin_call *c)
+{
+    static const char *const no_sort[] = {NULL};
+    struct admin_list_query q;
+    if (admin_list_query(c, no_sort, &q) < 0)
+        return -EINVAL;
+    int64_t source_id = admin_query_id(c, "source_id");
+    if (c->err.status)
+        return -EINVAL;
+    struct epg_guide_channel *ch = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    int rc =
+        epg_guide_channel_page(c->db, source_id, q.db.q, q.db.offset, q.db.limit, &ch, &n, &total);
+    if (rc < 0)
+        return dom_err_internal(&c->err, rc, "listing guide channels");
+    admin_list_begin(c);
+    for (size_t i = 0; i < n; i++) {
+        jsonw_obj_begin(&c->w);
+        jsonw_key(&c->w, "epg_channel_id");
+        jsonw_str(&c->w, ch[i].channel_id);
+        jsonw_key(&c->w, "display_name");
+        jsonw_str(&c->w, ch[i].display_name);
+        jsonw_key(&c->w, "icon");
+        jsonw_str(&c->w, ch[i].icon);
+        jsonw_key(&c->w, "source_id");
+        jsonw_int(&c->w, ch[i].source_id);
+        jsonw_key(&c->w, "source_name");
+        jsonw_str(&c->w, ch[i].source_name);
+        jsonw_key(&c->w, "programmes");
+        jsonw_int(&c->w, ch[i].programmes);
+        jsonw_obj_end(&c->w);
+    }
+    admin_list_end(c, &q, total);
+    epg_guide_channels_free(ch, n);
     return 0;
 }
 
@@ -831,11 +885,84 @@ static int library_scan_post(struct admin_call *c)
     static const struct admin_route_ext ext_##x##_patch = {.work = x##_patch};                     \
     static const struct admin_route_ext ext_##x##_delete = {.work = x##_delete};
 
+#define EXT_WITH_POST_GET(x, p)                                                                    \
+    static const struct admin_route_ext ext_##x##_get = {.work = x##_get, .post = p};              \
+    static const struct admin_route_ext ext_##x##_create = {.work = x##_create};                   \
+    static const struct admin_route_ext ext_##x##_patch = {.work = x##_patch};                     \
+    static const struct admin_route_ext ext_##x##_delete = {.work = x##_delete};
+
+/* Artwork URLs for the panel's lists (the catalogue is the loop's, so in
+ * post()): "poster_url"/"cover_url" and "backdrop_url" are the stored URL (an
+ * import's or an .nfo's), else the /images route of local artwork a library
+ * scan found, else "" — what player_api.php hands players. */
+static void art_member(json_t *it, const char *key, const char *stored, const char *file,
+                       const char *kind, int64_t id, const char *which)
+{
+    char url[96];
+    const char *v = "";
+    if (stored && *stored) {
+        v = stored;
+    } else if (file && *file) {
+        snprintf(url, sizeof(url), "/images/%s/%lld/%s", kind, (long long)id, which);
+        v = url;
+    } else {
+        v = json_string_value(json_object_get(
+            it, strcmp(which, "poster") == 0 && strcmp(kind, "series") == 0 ? "cover" : which));
+    }
+    json_object_set_new(it, key, json_string(v ? v : ""));
+}
+
+static void art_post(struct admin_call *c, bool series)
+{
+    struct api *api = admin_api(c->admin);
+    struct catalog *cat = api ? api_catalog(api) : NULL;
+    json_t *doc = json_loadb(c->out.data, c->out.len, 0, NULL);
+    json_t *items = doc ? json_object_get(doc, "items") : NULL;
+    json_t *one = doc && !items ? json_array() : NULL;
+    if (one)
+        json_array_append(one, doc);
+    size_t i;
+    json_t *it;
+    json_array_foreach(items ? items : one, i, it)
+    {
+        int64_t id = json_integer_value(json_object_get(it, "id"));
+        if (series) {
+            const struct cat_series *s = cat ? catalog_series(cat, id) : NULL;
+            art_member(it, "cover_url", s ? s->cover : NULL, s ? s->cover_file : NULL, "series", id,
+                       "poster");
+            art_member(it, "backdrop_url", s ? s->backdrop : NULL, s ? s->backdrop_file : NULL,
+                       "series", id, "backdrop");
+        } else {
+            const struct cat_movie *m = cat ? catalog_movie(cat, id) : NULL;
+            art_member(it, "poster_url", m ? m->poster : NULL, m ? m->poster_file : NULL, "movie",
+                       id, "poster");
+            art_member(it, "backdrop_url", m ? m->backdrop : NULL, m ? m->backdrop_file : NULL,
+                       "movie", id, "backdrop");
+        }
+    }
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (text) {
+        buf_reset(&c->out);
+        buf_puts(&c->out, text);
+        free(text);
+    }
+    json_decref(one);
+    json_decref(doc);
+}
+static void movie_art_post(struct admin_call *c)
+{
+    art_post(c, false);
+}
+static void series_art_post(struct admin_call *c)
+{
+    art_post(c, true);
+}
+
 EXT(stream)
 EXT(category)
 EXT(bouquet)
-EXT(movie)
-EXT(series)
+EXT_WITH_POST_GET(movie, movie_art_post)
+EXT_WITH_POST_GET(series, series_art_post)
 EXT(episode)
 EXT(epg)
 
@@ -882,17 +1009,21 @@ static const struct admin_route_ext ext_category_list = {
 static const struct admin_route_ext ext_bouquet_list = {
     .work = bouquet_list, .list = true, .filters = f_none};
 static const struct admin_route_ext ext_movie_list = {
-    .work = movie_list, .list = true, .filters = f_vod};
+    .work = movie_list, .post = movie_art_post, .list = true, .filters = f_vod};
 static const struct admin_route_ext ext_series_list = {
-    .work = series_list, .list = true, .filters = f_vod};
+    .work = series_list, .post = series_art_post, .list = true, .filters = f_vod};
 static const struct admin_route_ext ext_episode_list = {
     .work = episode_list, .list = true, .filters = f_episode};
 static const struct admin_route_ext ext_epg_list = {
     .work = epg_list, .list = true, .filters = f_none};
 static const struct admin_route_ext ext_unmapped = {
     .work = epg_unmapped_list, .list = true, .filters = f_none};
+static const char *const f_epg_channels[] = {"source_id", NULL};
+static const struct admin_route_ext ext_epg_channels = {
+    .work = epg_channel_list, .list = true, .filters = f_epg_channels};
 static const struct admin_route_ext ext_items = {.work = bouquet_items_put};
 static const struct admin_route_ext ext_order = {.work = category_order_put};
+static const struct admin_route_ext ext_bouquet_order = {.work = bouquet_order_put};
 static const struct admin_route_ext ext_stream_epg = {.work = stream_epg_put};
 static const struct admin_route_ext ext_epg_import = {.work = epg_import_post};
 static const struct admin_route_ext ext_epg_status = {.work = epg_status_get};
@@ -944,6 +1075,9 @@ static const struct route routes[] = {
      204, &ext_order},
     CRUD(category, "/api/v1/categories", "/api/v1/categories/{id}", "categories", "Category",
          "content:write", "a category"),
+    {ROUTE_PUT, "/api/v1/bouquets/order", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "content:write",
+     "Reorder bouquets (the listed ids get sort_order 1..n)", "bouquets", "BouquetOrder", NULL, 204,
+     &ext_bouquet_order},
     CRUD(bouquet, "/api/v1/bouquets", "/api/v1/bouquets/{id}", "bouquets", "Bouquet",
          "content:write", "a bouquet"),
     {ROUTE_PUT, "/api/v1/bouquets/{id}/items", admin_route_fn, NULL, ROUTE_AUTH_ADMIN,
@@ -962,6 +1096,9 @@ static const struct route routes[] = {
      &ext_epg_import},
     {ROUTE_GET, "/api/v1/epg/sources/{id}/status", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
      "The import status of an EPG source", "epg", NULL, "EpgSourceStatus", 200, &ext_epg_status},
+    {ROUTE_GET, "/api/v1/epg/channels", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
+     "Guide channels of the imported sources (q on the id and display name), to map by hand", "epg",
+     NULL, "EpgChannelList", 200, &ext_epg_channels},
     {ROUTE_GET, "/api/v1/epg/unmapped", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
      "Streams without a guide, with candidate guide channels", "epg", NULL, "UnmappedList", 200,
      &ext_unmapped},
@@ -974,7 +1111,7 @@ static const struct route routes[] = {
 
 /* ---- schemas, generated from the resource descriptions ------------------------------------ */
 
-#define NSCHEMAS (7 * 4 + 8)
+#define NSCHEMAS (7 * 4 + 10)
 static struct admin_schema schemas[NSCHEMAS];
 
 static void prop(struct buf *b, const struct db_col *col, const struct dom_field *f, bool *first)
@@ -1140,6 +1277,21 @@ __attribute__((constructor)) static void schemas_init(void)
         "{\"type\":\"object\",\"required\":[\"ids\"],\"additionalProperties\":false,"
         "\"examples\":[{\"ids\":[1]}],\"properties\":{\"ids\":{\"type\":\"array\",\"items\":{"
         "\"type\":\"integer\"}}}}"};
+    schemas[k++] = (struct admin_schema){
+        "BouquetOrder",
+        "{\"type\":\"object\",\"required\":[\"ids\"],\"additionalProperties\":false,"
+        "\"examples\":[{\"ids\":[1]}],\"properties\":{\"ids\":{\"type\":\"array\",\"items\":{"
+        "\"type\":\"integer\"}}}}"};
+    schemas[k++] = (struct admin_schema){
+        "EpgChannelList",
+        "{\"type\":\"object\",\"required\":[\"items\",\"total\",\"page\",\"page_size\"],"
+        "\"properties\":{\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+        "\"required\":[\"epg_channel_id\",\"display_name\",\"icon\",\"source_id\","
+        "\"source_name\",\"programmes\"],\"properties\":{\"epg_channel_id\":{\"type\":"
+        "\"string\"},\"display_name\":{\"type\":\"string\"},\"icon\":{\"type\":\"string\"},"
+        "\"source_id\":{\"type\":\"integer\"},\"source_name\":{\"type\":\"string\"},"
+        "\"programmes\":{\"type\":\"integer\"}}}},\"total\":{\"type\":\"integer\"},"
+        "\"page\":{\"type\":\"integer\"},\"page_size\":{\"type\":\"integer\"}}}"};
     schemas[k++] = (struct admin_schema){
         "EpgMapping", "{\"type\":\"object\",\"required\":[\"epg_channel_id\"],"
                       "\"examples\":[{\"epg_channel_id\":\"example.tv\"}],"

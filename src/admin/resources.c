@@ -17,6 +17,7 @@ extern const struct admin_resource admin_res_settings;
 extern const struct admin_resource admin_res_access;
 extern const struct admin_resource admin_res_devices;
 extern const struct admin_resource admin_res_profiles;
+extern const struct admin_resource admin_res_preview;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -32,6 +33,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_access,
     &admin_res_devices,
     &admin_res_profiles,
+    &admin_res_preview,
     NULL,
 };
 // clang-format on

@@ -939,6 +939,17 @@ static void h_images(const struct route_match *m, struct http_request *req,
         api_images(&r);
 }
 
+/* /preview/TOKEN/ID.EXT: the web panel's player (api/preview.c). */
+static void h_preview(const struct route_match *m, struct http_request *req,
+                      struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    http_response_log_target(res, "/preview/***/item");
+    api_preview_serve(&r, m->params[0], m->params[1]);
+}
+
 static bool has_live(const struct route_match *m, const struct http_request *req)
 {
     const struct api *api = m->ud;
@@ -977,6 +988,7 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
         live_metrics(api->live, b);
     api_vod_metrics(api, b);
     api_catchup_metrics(api, b);
+    api_preview_metrics(api, b);
     throttle_metrics(api->throttle, b);
     access_metrics(api->access, b);
     promtext_family(b, "xtreamd_admin_refused_total", "counter",
@@ -1103,6 +1115,7 @@ static const struct route client_routes[] = {
     CLIENT("/streaming/clients_movie.php", h_streaming_php, ROUTE_AUTH_LINE, "clients_movie.php"),
     CLIENT("/streaming/timeshift.php", h_streaming_php, ROUTE_AUTH_LINE, "timeshift.php"),
     CLIENT("/images/{kind}/{id}/{which}", h_images, ROUTE_AUTH_NONE, NULL),
+    CLIENT("/preview/{token}/{stream}", h_preview, ROUTE_AUTH_LINE, NULL),
     CLIENT("/portal.php", h_portal, ROUTE_AUTH_LINE, NULL),
     CLIENT("/server/load.php", h_portal, ROUTE_AUTH_LINE, NULL),
     CLIENT("/c/portal.php", h_portal, ROUTE_AUTH_LINE, NULL),

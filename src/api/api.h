@@ -95,6 +95,23 @@ int api_routes(struct api *api, struct route_group *out);
 /* /metrics: the whole Prometheus exposition as the answer (the caller
  * decided the request may have it); head: no per-channel body. */
 void api_serve_metrics(struct api *api, bool head, struct http_response *res);
+/*
+ * Previews (api/preview.c): the web panel's player. An admin call
+ * (POST /api/v1/streams/{id}/preview and the movie/episode twins) asks for a
+ * grant; whoever holds its token may then play that one item at
+ * /preview/TOKEN/ID.EXT (live: .m3u8 or .ts; movie/episode: the file) until
+ * API_PREVIEW_TTL seconds after the grant. The player is the pseudo-line
+ * AUTH_PREVIEW_LINE_ID named "preview:<admin>" (every output, no connection
+ * limit): it shows in /api/v1/sessions like any viewer and can be cut there.
+ * At most API_PREVIEW_MAX grants are held; a new one replaces the oldest
+ * (counted in /metrics). kind: 'l' live, 'm' movie, 'e' episode. Writes the
+ * token (API_PREVIEW_TOKEN_LEN hex digits) into token[n]. Loop thread.
+ */
+#define API_PREVIEW_TTL       (4 * 3600)
+#define API_PREVIEW_MAX       64
+#define API_PREVIEW_TOKEN_LEN 32
+int api_preview_grant(struct api *api, char kind, int64_t id, const char *who, int64_t now,
+                      char *token, size_t n);
 /* More /metrics series from modules above the api (the admin events): fn
  * appends Prometheus text to out, after the api's own. -E2BIG past 4. */
 int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud);

@@ -12,6 +12,15 @@
 #include "auth/connections.h"
 #include "core/jsonw.h"
 
+/* A preview grant (api/preview.c). */
+struct api_preview {
+    char token[API_PREVIEW_TOKEN_LEN + 1]; /* "" = free slot */
+    char kind;                             /* 'l' | 'm' | 'e' */
+    int64_t id;
+    char who[72]; /* "preview:<admin>" */
+    int64_t granted, expires;
+};
+
 struct api {
     struct api_config cfg;
     char *public_url;
@@ -50,6 +59,8 @@ struct api {
     struct api_render *renders;
     unsigned renders_running;                 /* on the thread pool (at most 2) */
     uint64_t renders_started, renders_joined; /* /metrics */
+    struct api_preview previews[API_PREVIEW_MAX];
+    uint64_t preview_granted, preview_replaced, preview_refused;
 };
 
 struct api_req {
@@ -124,6 +135,10 @@ void api_catchup_admin_write(struct api *api, struct live_conn_sink *sink, uint6
 bool api_catchup_admin_kill(struct api *api, uint64_t handle);
 void api_catchup_metrics(struct api *api, struct buf *out);
 void api_catchup_free(struct api *api);
+
+/* GET /preview/TOKEN/ID.EXT (api/preview.c). */
+void api_preview_serve(struct api_req *r, const char *token, const char *id_ext);
+void api_preview_metrics(struct api *api, struct buf *out);
 
 /* VOD delivery (api/vod.c), after api_stream's checks passed: kind "movie" or
  * "series" (an episode id). */

@@ -22,8 +22,12 @@ enum auth_status {
 /* The state of line by domain/line_state.h (the one rule; banned > disabled
  * > expired > active) as an auth status. */
 enum auth_status auth_line_status(const struct cat_line *line, int64_t now);
+/* The pseudo-line of the panel's previews (api/preview.c): no line has id 0
+ * (ids start at 1). Its connections are an admin's, not a subscriber's. */
+#define AUTH_PREVIEW_LINE_ID 0
 /* Whether a connection opened by line (username, line_id) may go on in
- * snapshot c: the line still exists as the same line and is active. */
+ * snapshot c: the line still exists as the same line and is active (always,
+ * for a preview: its grant was checked when it started). */
 bool auth_line_still_active(const struct catalog *c, const char *username, int64_t line_id,
                             int64_t now);
 /* "Active", "Expired", "Disabled", "Banned" (AUTH_INVALID -> "Invalid"). */

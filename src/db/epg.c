@@ -555,6 +555,74 @@ void db_epg_streams_free(struct db_epg_stream *s, size_t n)
     free(s);
 }
 
+static int read_channel(void *ctx, sqlite3_stmt *st, void *row)
+{
+    struct db_epg_channel *c = row;
+    (void)ctx;
+    c->source_id = sqlite3_column_int64(st, 0);
+    c->source_name = db_col_strdup(st, 1);
+    c->channel_id = db_col_strdup(st, 2);
+    c->display_name = db_col_strdup(st, 3);
+    c->icon = db_col_strdup(st, 4);
+    c->programmes = sqlite3_column_int64(st, 5);
+    return c->source_name && c->channel_id && c->display_name && c->icon ? 0 : -ENOMEM;
+}
+
+#define EPG_CHANNEL_WHERE                                                                          \
+    " WHERE (?1 = 0 OR c.source_id = ?1) AND (?2 IS NULL OR instr(lower(c.channel_id),"            \
+    " lower(?2)) > 0 OR instr(lower(c.display_name), lower(?2)) > 0)"
+
+int db_epg_channel_page(struct db *db, int64_t source_id, const char *q, int64_t offset,
+                        int64_t limit, struct db_epg_channel **out, size_t *n, int64_t *total)
+{
+    sqlite3_stmt *cnt, *st;
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    if (db_prepare(db, "SELECT count(*) FROM epg_channels c" EPG_CHANNEL_WHERE, &cnt))
+        return -EIO;
+    sqlite3_bind_int64(cnt, 1, source_id);
+    if (q && *q)
+        sqlite3_bind_text(cnt, 2, q, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(cnt) == SQLITE_ROW ? 0 : -EIO;
+    if (rc == 0)
+        *total = sqlite3_column_int64(cnt, 0);
+    sqlite3_finalize(cnt);
+    if (rc)
+        return rc;
+    if (db_prepare(db,
+                   "SELECT c.source_id, s.name, c.channel_id, c.display_name, c.icon, c.programmes"
+                   " FROM epg_channels c JOIN epg_sources s ON s.id = c.source_id" EPG_CHANNEL_WHERE
+                   " ORDER BY c.channel_id, c.source_id LIMIT ?3 OFFSET ?4",
+                   &st))
+        return -EIO;
+    sqlite3_bind_int64(st, 1, source_id);
+    if (q && *q)
+        sqlite3_bind_text(st, 2, q, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, limit);
+    sqlite3_bind_int64(st, 4, offset);
+    void *v = NULL;
+    size_t got = 0;
+    rc = db_step_rows(db, st, NULL, sizeof(**out), 16, read_channel, NULL, &v, &got);
+    sqlite3_finalize(st);
+    if (rc)
+        return -EIO;
+    *out = v;
+    *n = got;
+    return 0;
+}
+
+void db_epg_channels_free(struct db_epg_channel *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        free(c[i].source_name);
+        free(c[i].channel_id);
+        free(c[i].display_name);
+        free(c[i].icon);
+    }
+    free(c);
+}
+
 int db_epg_set_auto(struct db *db, int64_t stream_id, const char *auto_id)
 {
     sqlite3_stmt *st;

@@ -82,6 +82,22 @@ void db_epg_streams_free(struct db_epg_stream *s, size_t n);
 /* auto_id NULL clears it. Only writes when it changes. */
 int db_epg_set_auto(struct db *db, int64_t stream_id, const char *auto_id);
 
+/* The guide channels the imports hold, for the panel's manual mapping: one
+ * page ordered by channel id then source, of one source (source_id > 0) or
+ * all, whose channel id or display name contains q (ASCII case-insensitive;
+ * NULL: all). *total counts every match. */
+struct db_epg_channel {
+    int64_t source_id;
+    char *source_name;
+    char *channel_id;
+    char *display_name;
+    char *icon;
+    int64_t programmes;
+};
+int db_epg_channel_page(struct db *db, int64_t source_id, const char *q, int64_t offset,
+                        int64_t limit, struct db_epg_channel **out, size_t *n, int64_t *total);
+void db_epg_channels_free(struct db_epg_channel *c, size_t n);
+
 /* ---- reader (read-only connection) --------------------------------------- */
 struct db_epg_reader;
 struct db_epg_row {

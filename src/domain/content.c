@@ -810,10 +810,12 @@ int dom_bouquet_set_items(struct db *db, int64_t id, const struct db_item *items
     return dom_err_internal(e, rc, "replacing the items");
 }
 
-int dom_category_reorder(struct db *db, const int64_t *ids, size_t n, struct dom_error *e)
+/* Gives the rows ids of r sort_order 1..n (categories and bouquets). */
+static int reorder(struct db *db, const struct dom_resource *r, const int64_t *ids, size_t n,
+                   struct dom_error *e)
 {
     if (n == 0)
-        return dom_err_field(e, "ids", "required", "at least one category id");
+        return dom_err_field(e, "ids", "required", "at least one %s id", r->entity);
     if (n > DOM_CATEGORY_ORDER_MAX)
         return dom_err_field(e, "ids", "too_long", "at most %d ids", DOM_CATEGORY_ORDER_MAX);
     for (size_t i = 0; i < n; i++) {
@@ -833,17 +835,17 @@ int dom_category_reorder(struct db *db, const int64_t *ids, size_t n, struct dom
     int rc = db_begin(db);
     if (rc)
         return dom_err_internal(e, rc, "starting a transaction");
-    int so = col(&dom_res_category, "sort_order");
+    int so = col(r, "sort_order");
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct db_rec set = {0};
         set.set = 1ull << so;
         set.v[so].i = (int64_t)i + 1;
-        rc = db_rec_update(db, &db_tbl_categories, ids[i], &set);
+        rc = db_rec_update(db, r->tbl, ids[i], &set);
         if (rc == -ENOENT) {
             char f[48];
             snprintf(f, sizeof(f), "ids[%zu]", i);
-            dom_err_set(e, 422, DOM_E_REFERENCE, "unknown category");
-            dom_err_field(e, f, "unknown", "no category with id %lld", (long long)ids[i]);
+            dom_err_set(e, 422, DOM_E_REFERENCE, "unknown %s", r->entity);
+            dom_err_field(e, f, "unknown", "no %s with id %lld", r->entity, (long long)ids[i]);
         }
     }
     if (!rc)
@@ -852,6 +854,16 @@ int dom_category_reorder(struct db *db, const int64_t *ids, size_t n, struct dom
         return 0;
     db_rollback(db);
     return e->status ? -EINVAL : dom_err_internal(e, rc, "reordering");
+}
+
+int dom_category_reorder(struct db *db, const int64_t *ids, size_t n, struct dom_error *e)
+{
+    return reorder(db, &dom_res_category, ids, n, e);
+}
+
+int dom_bouquet_reorder(struct db *db, const int64_t *ids, size_t n, struct dom_error *e)
+{
+    return reorder(db, &dom_res_bouquet, ids, n, e);
 }
 
 int dom_episode_check_parent(struct db *db, int64_t series_id, int64_t episode_id,

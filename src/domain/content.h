@@ -172,6 +172,8 @@ int dom_bouquet_set_items(struct db *db, int64_t id, const struct db_item *items
 /* Gives the listed categories sort_order 1..n in the given order (one
  * transaction; every id must exist, once). */
 int dom_category_reorder(struct db *db, const int64_t *ids, size_t n, struct dom_error *e);
+/* The same for bouquets (the order of bouquets in the panel and the CLI). */
+int dom_bouquet_reorder(struct db *db, const int64_t *ids, size_t n, struct dom_error *e);
 /* Decodes [{"kind":..,"id":..}, ...] (items) or [id, ...] (ids, into a
  * malloc'd array) bodies. */
 int dom_items_from_json(const char *body, size_t len, struct dom_content_in *in,

@@ -282,3 +282,41 @@ void epg_unmapped_free(struct epg_unmapped *u, size_t n)
     }
     free(u);
 }
+
+int epg_guide_channel_page(struct db *db, int64_t source_id, const char *q, int64_t offset,
+                           int64_t limit, struct epg_guide_channel **out, size_t *n, int64_t *total)
+{
+    struct db_epg_channel *rows = NULL;
+    size_t cnt = 0;
+    *out = NULL;
+    *n = 0;
+    if (offset < 0 || limit < 0)
+        return -EINVAL;
+    int rc = db_epg_channel_page(db, source_id, q, offset, limit, &rows, &cnt, total);
+    if (rc)
+        return rc;
+    struct epg_guide_channel *v = calloc(cnt ? cnt : 1, sizeof(*v));
+    if (!v) {
+        db_epg_channels_free(rows, cnt);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < cnt; i++) /* the strings move over */
+        v[i] = (struct epg_guide_channel){rows[i].source_id,  rows[i].source_name,
+                                          rows[i].channel_id, rows[i].display_name,
+                                          rows[i].icon,       rows[i].programmes};
+    free(rows);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+void epg_guide_channels_free(struct epg_guide_channel *c, size_t n)
+{
+    for (size_t i = 0; c && i < n; i++) {
+        free(c[i].source_name);
+        free(c[i].channel_id);
+        free(c[i].display_name);
+        free(c[i].icon);
+    }
+    free(c);
+}

@@ -28,4 +28,20 @@ int epg_unmapped_page(struct db *db, int64_t offset, int64_t limit, struct epg_u
                       size_t *n, int64_t *total);
 void epg_unmapped_free(struct epg_unmapped *u, size_t n);
 
+/* The guide channels the imports hold (for choosing one by hand): one page,
+ * ordered by channel id then source, of one source (source_id > 0) or all,
+ * whose id or display name contains q (NULL: all); *total counts them all. */
+struct epg_guide_channel {
+    int64_t source_id;
+    char *source_name;
+    char *channel_id;
+    char *display_name;
+    char *icon;
+    int64_t programmes;
+};
+int epg_guide_channel_page(struct db *db, int64_t source_id, const char *q, int64_t offset,
+                           int64_t limit, struct epg_guide_channel **out, size_t *n,
+                           int64_t *total);
+void epg_guide_channels_free(struct epg_guide_channel *c, size_t n);
+
 #endif

@@ -21,6 +21,12 @@ import { Lines } from './pages/lines';
 import { Plans } from './pages/plans';
 
 // ---- content pages: add imports below (i12-content) ----
+import { Channels } from './pages/channels';
+import { Categories } from './pages/categories';
+import { Bouquets } from './pages/bouquets';
+import { Movies } from './pages/movies';
+import { Series } from './pages/series';
+import { Epg } from './pages/epg';
 
 // ---- end of page imports ----
 
@@ -53,6 +59,12 @@ const routes: Route[] = [
   { path: 'plans', title: 'Plans', component: Plans, nav: true },
 
   // ---- content: channels, categories & bouquets, movies & series, EPG (i12-content) ----
+  { path: 'channels', title: 'Channels', component: Channels, nav: true },
+  { path: 'categories', title: 'Categories', component: Categories, nav: true },
+  { path: 'bouquets', title: 'Bouquets', component: Bouquets, nav: true },
+  { path: 'movies', title: 'Movies', component: Movies, nav: true },
+  { path: 'series', title: 'Series', component: Series, nav: true },
+  { path: 'epg', title: 'Guide (EPG)', component: Epg, nav: true },
 
   // ---- operations (i12-core) ----
   { path: 'connections', title: 'Connections', component: Connections, nav: true },
