@@ -167,6 +167,7 @@ wrk_both() { # wrk_both ROW FIRST SECOND
   local row=$1 cfg pids=()
   for cfg in "$2" "$3"; do
     (
+      trap - EXIT INT TERM # a failing wrk ends this subshell only: the main shell cleans up
       work=$work/w-$cfg
       mkdir -p "$work"
       rm -f "$work/res"

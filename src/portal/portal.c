@@ -15,6 +15,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "api/timeshift.h"
 #include "auth/access.h"
 #include "auth/auth.h"
 #include "auth/throttle.h"
@@ -758,6 +759,8 @@ static bool archive_url(struct portal *p, const struct cat_stream *s, int64_t st
                         int64_t minutes, char *url, size_t n)
 {
     char path[768] = "/timeshift/", when[24];
+    /* the route's bounds: a programme longer than a day plays its first day */
+    minutes = minutes < 1 ? 1 : minutes > TIMESHIFT_MAX_MINUTES ? TIMESHIFT_MAX_MINUTES : minutes;
     put_pct(path, sizeof(path), p->line->username);
     snprintf(path + strlen(path), sizeof(path) - strlen(path), "/");
     put_pct(path, sizeof(path), p->line->password);

@@ -435,6 +435,30 @@ describe('guide week, day table, catch-up links, do_auth and p=0', () => {
     }
   });
 
+  it('tv_archive create_link of a programme longer than a day: the catch-up route\'s longest range (1440 minutes), not a refused one', async () => {
+    // A channel whose guide has one 30-hour programme, started 26 hours ago.
+    const t = Math.floor(Date.now() / 1000);
+    const xt = (sec) => `${new Date(sec * 1000).toISOString().replace(/[-:T]/g, '').slice(0, 14)} +0000`;
+    await writeFile(path.join(dataDir, 'marathon.xml'), `<?xml version="1.0" encoding="UTF-8"?>\n<tv><channel id="marathon.test"><display-name>Marathon</display-name></channel>\n<programme start="${xt(t - 26 * 3600)}" stop="${xt(t + 4 * 3600)}" channel="marathon.test"><title>Marathon</title></programme>\n</tv>\n`);
+    const id = Number((await cliOk(['stream', 'add', 'Marathon', '--source', LAVFI_SMALL, '--epg-id', 'marathon.test', '--archive-days', '2', '--data', dataDir])).stdout.trim());
+    try {
+      await cliOk(['epg', 'add', 'marathon', path.join(dataDir, 'marathon.xml'), '--data', dataDir]);
+      await cliOk(['epg', 'import', '--data', dataDir]);
+      const { value: prog } = await pollUntil(async () => {
+        const d = await call({ type: 'epg', action: 'get_simple_data_table', ch_id: String(id), date: ymd(t - 26 * 3600), p: '1' });
+        return d.data?.find((r) => r.name === 'Marathon');
+      }, POLL);
+      const link = await call({ type: 'tv_archive', action: 'create_link', cmd: `auto /media/${prog.id}.mpg` });
+      assert.equal(link.error, '');
+      const url = new URL(link.cmd.replace(/^[^ ]* /, ''));
+      assert.equal(url.pathname, `/timeshift/hotel-room-12/${encodeURIComponent(PW)}/1440/${xcStart(prog.start_timestamp)}/${id}.ts`);
+      const res = await request(srv.port, 'HEAD', url.pathname, { adminToken: false });
+      assert.notEqual(res.status, 400, 'a range the route accepts');
+    } finally {
+      await cliOk(['stream', 'set', String(id), '--archive-days', '0', '--data', dataDir]);
+    }
+  });
+
   it('stb do_auth: true for the line\'s login and password, false otherwise', async () => {
     assert.equal(await call({ type: 'stb', action: 'do_auth', login: 'hotel-room-12', password: PW, device_id: '', device_id2: '' }), true);
     assert.equal(await call({ type: 'stb', action: 'do_auth', login: 'hotel-room-12', password: 'wrong' }), false);
