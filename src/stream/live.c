@@ -752,7 +752,7 @@ void live_on_publish(struct channel *ch, const struct chunk *c)
             http_conn_wake(v->conn);
     if (ch->hls && (c->flags & CHUNK_KEY) && hls_segment_count(ch->hls)) {
         for (struct pl_wait *w = ch->waits; w; w = w->next)
-            if (w->rend <= 0 || !wait_ready(w))
+            if (w->rend <= 0 || !channel_rend(ch, w->rend))
                 http_conn_wake(w->conn);
     }
 }
@@ -1607,7 +1607,8 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
         r = seq <= (unsigned long long)ch->nsub ? channel_rend(ch, (int)seq) : NULL;
         if (r && strcmp(end, ".m3u8") == 0) {
             live->hls_requests++;
-            s->last_ms = live_now_ms(live);
+            if (req->method != HTTP_HEAD) /* HEAD keeps nothing alive */
+                s->last_ms = live_now_ms(live);
             http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
             http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
             http_response_status(res, 200);
