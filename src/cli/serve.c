@@ -831,7 +831,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
     api_add_metrics(s.api, admin_metrics_hook, s.admin);
-    api_add_metrics(s.api, http_metrics_cb, &s);
+    if (api_add_metrics(s.api, http_metrics_cb, &s))
+        log_warn("serve", "/metrics: no room for the HTTP write-path series");
     if (s.tls)
         api_add_metrics(s.api, tls_metrics_cb, s.tls);
 
