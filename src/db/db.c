@@ -1,4 +1,4 @@
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,24 +13,18 @@
 
 static int db_migrate(struct db *db)
 {
-    sqlite3_stmt *st;
     int version = 0;
-    if (db_prepare(db, "PRAGMA user_version", &st))
+    if (db_backend_schema_version(db, &version))
         return -EIO;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
     if (version > (int)db_migration_count) {
         log_error("db", "%s has schema version %d, newer than this xtreamd (%zu)", db->path,
                   version, db_migration_count);
         return -EPROTO;
     }
     for (size_t i = (size_t)version; i < db_migration_count; i++) {
-        char pragma[64];
         if (db_begin(db))
             return -EIO;
-        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %zu", i + 1);
-        if (db_exec(db, db_migrations[i]) || db_exec(db, pragma)) {
+        if (db_exec(db, db_migrations[i]) || db_backend_set_schema_version(db, (int)i + 1)) {
             db_rollback(db);
             return -EIO;
         }
@@ -91,16 +85,7 @@ int db_open(const char *data_dir, struct db **out)
     if (!db->path)
         goto nomem;
     snprintf(db->path, n, "%s/xtreamd.db", data_dir);
-    int rc = sqlite3_open_v2(
-        db->path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        log_error("db", "cannot open %s: %s", db->path,
-                  db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
-        goto fail;
-    }
-    sqlite3_busy_timeout(db->sql, 5000);
-    if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"))
+    if (db_backend_open(db))
         goto fail;
     if (db_migrate(db))
         goto fail;
@@ -118,21 +103,9 @@ void db_close(struct db *db)
 {
     if (!db)
         return;
-    if (db->sql)
-        sqlite3_close_v2(db->sql);
+    db_backend_close(db);
     free(db->path);
     free(db);
-}
-
-int db_exec(struct db *db, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(db->sql, sql, NULL, NULL, &err) != SQLITE_OK) {
-        log_error("db", "%s", err ? err : sqlite3_errmsg(db->sql));
-        sqlite3_free(err);
-        return -EIO;
-    }
-    return 0;
 }
 
 int db_begin(struct db *db)
@@ -141,7 +114,7 @@ int db_begin(struct db *db)
         return -EOVERFLOW;
     /* A transaction opened outside db_begin (a raw BEGIN) also makes this
      * level a savepoint, so the outer owner keeps its COMMIT. */
-    bool nested = db->depth > 0 || !sqlite3_get_autocommit(db->sql);
+    bool nested = db->depth > 0 || db_in_transaction(db);
     char sql[32];
     snprintf(sql, sizeof(sql), nested ? "SAVEPOINT xd%d" : "BEGIN IMMEDIATE", db->depth + 1);
     int rc = db_exec(db, sql);
@@ -172,98 +145,52 @@ int db_commit(struct db *db)
 void db_rollback(struct db *db)
 {
     if (db->depth == 0) {
-        if (!sqlite3_get_autocommit(db->sql))
-            sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        if (db_in_transaction(db))
+            db_exec_quiet(db, "ROLLBACK");
         return;
     }
     int level = db->depth--;
     if (db->savepts & (1u << (level - 1))) {
         char sql[48];
         snprintf(sql, sizeof(sql), "ROLLBACK TO xd%d; RELEASE xd%d", level, level);
-        sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
-    } else if (!sqlite3_get_autocommit(db->sql)) {
-        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        db_exec_quiet(db, sql);
+    } else if (db_in_transaction(db)) {
+        db_exec_quiet(db, "ROLLBACK");
     }
-}
-
-int db_prepare(struct db *db, const char *sql, sqlite3_stmt **out)
-{
-    if (sqlite3_prepare_v2(db->sql, sql, -1, out, NULL) != SQLITE_OK) {
-        log_error("db", "prepare failed: %s", sqlite3_errmsg(db->sql));
-        *out = NULL;
-        return -EIO;
-    }
-    return 0;
-}
-
-sqlite3_stmt *db_stmt_cached(struct db *db, sqlite3_stmt **slot, const char *sql)
-{
-    if (!*slot) {
-        if (db_prepare(db, sql, slot))
-            return NULL;
-    } else {
-        sqlite3_reset(*slot);
-        sqlite3_clear_bindings(*slot);
-    }
-    return *slot;
-}
-
-int64_t db_change_counter(struct db *db)
-{
-    sqlite3_stmt *st;
-    int64_t v = -1;
-    if (db_prepare(db, "PRAGMA data_version", &st))
-        return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    /* data_version ignores this connection's own commits; add them in. */
-    return (v << 32) + sqlite3_total_changes64(db->sql);
-}
-
-int db_step_error(struct db *db, int rc, const char *what)
-{
-    int ext = sqlite3_extended_errcode(db->sql);
-    if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-        return -EEXIST;
-    if (rc == SQLITE_CONSTRAINT)
-        return -EINVAL;
-    log_error("db", "%s: %s", what, sqlite3_errmsg(db->sql));
-    return -EIO;
 }
 
 int db_delete_where_text(struct db *db, const char *sql, const char *value)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, sql, &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    db_bind_text(st, 1, value);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = db_step_error(db, rc, "delete");
-    else if (sqlite3_changes(db->sql) == 0)
+    else if (db_changes(db) == 0)
         ret = -ENOENT;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
-int db_step_id(struct db *db, sqlite3_stmt *st, const char *what, int64_t *id)
+int db_step_id(struct db *db, struct db_stmt *st, const char *what, int64_t *id)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        *id = db_col_int64(st, 0);
         return 0;
     }
-    return rc == SQLITE_DONE ? -ENOENT : db_step_error(db, rc, what);
+    return rc == DB_DONE ? -ENOENT : db_step_error(db, rc, what);
 }
 
-int db_step_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size, size_t min_cap,
+int db_step_rows(struct db *db, struct db_stmt *st, const char *what, size_t size, size_t min_cap,
                  db_row_fn *fill, void *ctx, void **rows, size_t *n)
 {
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         char *grown = array_reserve(*rows, &cap, *n + 1, size, min_cap);
         if (!grown)
             return -ENOMEM;
@@ -275,18 +202,12 @@ int db_step_rows(struct db *db, sqlite3_stmt *st, const char *what, size_t size,
         if (ret)
             return ret;
     }
-    if (rc == SQLITE_DONE)
+    if (rc == DB_DONE)
         return 0;
     return what ? db_step_error(db, rc, what) : -EIO;
 }
 
-const char *db_col_text(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? (const char *)t : "";
-}
-
-char *db_col_strdup(sqlite3_stmt *st, int i)
+char *db_col_strdup(struct db_stmt *st, int i)
 {
     return strdup(db_col_text(st, i));
 }

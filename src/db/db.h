@@ -1,9 +1,10 @@
 /*
  * db: the database interface every module above src/db/ uses.
  *
- * The backend today is SQLite in the data directory (<data>/xtreamd.db); its
- * types and helpers are in db/db_sqlite.h, which only src/db/ (and white-box
- * unit tests) include. Nothing in this header, nor in the other db/ headers
+ * The backend today is SQLite in the data directory (<data>/xtreamd.db). The
+ * files of src/db/ talk to it through the backend-neutral statement interface
+ * of db/db_priv.h, which only src/db/ (and white-box unit tests) include; only
+ * the backend files include a driver header. Nothing in this header, nor in the other db/ headers
  * the domain layer uses (lines.h, bouquets.h, categories.h, content.h,
  * records.h, epg.h, library.h), names a SQLite type, so a second backend
  * (PostgreSQL) can implement the same functions without touching a caller.
@@ -20,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct db; /* opaque; defined by the backend (db_sqlite.h) */
+struct db; /* opaque; defined in db/db_priv.h */
 
 /* Creates data_dir (0700) if needed and narrows an existing data_dir to 0700
  * and its database, WAL, shared-memory and serve.json files to 0600, logging
