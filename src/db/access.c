@@ -311,10 +311,8 @@ int db_bans_prune(struct db *db, int64_t before)
 static int log_open(struct db *db, struct db **out)
 {
     *out = NULL;
-    const char *slash = strrchr(db->path, '/');
-    size_t dir = slash ? (size_t)(slash - db->path) : 1;
     char path[4096];
-    int n = snprintf(path, sizeof(path), "%.*s/refusals.db", (int)dir, slash ? db->path : ".");
+    int n = snprintf(path, sizeof(path), "%s/refusals.db", db->data_dir ? db->data_dir : ".");
     if (n < 0 || (size_t)n >= sizeof(path))
         return -ENAMETOOLONG;
     struct db *l;

@@ -49,8 +49,9 @@ static const char *const sql_text[Q_COUNT] = {
         " rating = CASE WHEN ?9 = 0 THEN rating ELSE ?9 END,"
         " duration_secs = CASE WHEN ?10 = 0 THEN duration_secs ELSE ?10 END WHERE source = ?4",
     [Q_MOVIE_NEXT_ORDER] = "SELECT COALESCE(MAX(sort_order), 0) + 1 FROM movies",
-    [Q_SERIES_FIND] = "SELECT id FROM series WHERE title = ?1 AND category_id IS ?2"
-                      " ORDER BY id LIMIT 1",
+    [Q_SERIES_FIND] =
+        "SELECT id FROM series WHERE title = ?1 AND category_id IS NOT DISTINCT FROM ?2"
+        " ORDER BY id LIMIT 1",
     [Q_SERIES_INSERT] =
         "INSERT INTO series (title, year, category_id, cover, plot, genre, rating,"
         " episode_run_time, sort_order, added, last_modified) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"

@@ -11,28 +11,67 @@
 #include "core/log.h"
 #include "db/schema.h"
 
+/* Which migration texts this backend runs: SQLite runs every migration from
+ * version 1; PostgreSQL starts at DB_PG_FIRST_VERSION (no PostgreSQL database
+ * predates it), whose text is the whole schema of that version. */
+static const char *migration_text(struct db *db, int version)
+{
+    if (db->ops == &db_sqlite_ops)
+        return db_migrations[version - 1];
+    if (version < DB_PG_FIRST_VERSION)
+        return NULL;
+    size_t i = (size_t)(version - DB_PG_FIRST_VERSION);
+    return i < db_migration_pg_count ? db_migrations_pg[i] : NULL;
+}
+
 static int db_migrate(struct db *db)
 {
     int version = 0;
-    if (db_backend_schema_version(db, &version))
+    if (db->ops->schema_version(db, &version))
         return -EIO;
-    if (version > (int)db_migration_count) {
-        log_error("db", "%s has schema version %d, newer than this xtreamd (%zu)", db->path,
-                  version, db_migration_count);
+    if (version == (int)db_migration_count)
+        return 0;
+    if (db->ops == &db_pg_ops &&
+        DB_PG_FIRST_VERSION + db_migration_pg_count - 1 != db_migration_count) {
+        log_error("db", "migration %zu has no PostgreSQL text (schema.c: db_migrations_pg)",
+                  DB_PG_FIRST_VERSION + db_migration_pg_count);
         return -EPROTO;
     }
-    for (size_t i = (size_t)version; i < db_migration_count; i++) {
+    /* One transaction per migration, each re-reading the version under the
+     * backend's schema lock (BEGIN IMMEDIATE; an advisory lock on
+     * PostgreSQL), so several processes starting at once apply each
+     * migration exactly once. */
+    for (;;) {
         if (db_begin(db))
             return -EIO;
-        if (db_exec(db, db_migrations[i]) || db_backend_set_schema_version(db, (int)i + 1)) {
+        if ((db->ops->lock_schema && db->ops->lock_schema(db)) ||
+            db->ops->schema_version(db, &version))
+            goto fail;
+        if (version > (int)db_migration_count) {
+            log_error("db", "%s has schema version %d, newer than this xtreamd (%zu)",
+                      db->path ? db->path : "the database", version, db_migration_count);
             db_rollback(db);
-            return -EIO;
+            return -EPROTO;
         }
+        if (version == (int)db_migration_count)
+            return db_commit(db) ? -EIO : 0;
+        int next = version + 1;
+        const char *sql = migration_text(db, next);
+        if (!sql && db->ops == &db_pg_ops && version == 0)
+            next = DB_PG_FIRST_VERSION, sql = migration_text(db, next);
+        if (!sql) {
+            log_error("db", "no %s text for migration %d", db->ops->name, next);
+            goto fail;
+        }
+        if (db_exec(db, sql) || db->ops->set_schema_version(db, next))
+            goto fail;
         if (db_commit(db))
             return -EIO;
-        log_info("db", "applied migration %zu", i + 1);
+        log_info("db", "applied migration %d", next);
     }
-    return 0;
+fail:
+    db_rollback(db);
+    return -EIO;
 }
 
 /* The data folder holds subscriber passwords in clear (the Xtream API needs
@@ -71,21 +110,61 @@ int db_secure_data_dir(const char *data_dir)
     return 0;
 }
 
+static const char *db_location; /* db_set_location; NULL: XTREAMD_DATABASE or the data dir */
+
+void db_set_location(const char *url)
+{
+    db_location = url && *url ? url : NULL;
+}
+
+const char *db_get_location(void)
+{
+    if (db_location)
+        return db_location;
+    const char *env = getenv("XTREAMD_DATABASE");
+    return env && *env ? env : NULL;
+}
+
+bool db_location_is_pg(const char *location)
+{
+    return location && (strncmp(location, "postgresql://", 13) == 0 ||
+                        strncmp(location, "postgres://", 11) == 0);
+}
+
 int db_open(const char *data_dir, struct db **out)
 {
     *out = NULL;
     int err = db_secure_data_dir(data_dir);
     if (err)
         return err;
+    const char *loc = db_get_location();
+    if (loc && !db_location_is_pg(loc)) {
+        log_error("db",
+                  "database location '%s': expected postgresql://... (or none: SQLite in "
+                  "the data directory)",
+                  loc);
+        return -EINVAL;
+    }
     struct db *db = calloc(1, sizeof(*db));
     if (!db)
         return -ENOMEM;
-    size_t n = strlen(data_dir) + sizeof("/xtreamd.db");
-    db->path = malloc(n);
-    if (!db->path)
+    db->data_dir = strdup(data_dir);
+    if (!db->data_dir)
         goto nomem;
-    snprintf(db->path, n, "%s/xtreamd.db", data_dir);
-    if (db_backend_open(db))
+    if (loc) {
+        db->ops = &db_pg_ops;
+        db->url = strdup(loc);
+        if (!db->url)
+            goto nomem;
+    } else {
+        db->ops = &db_sqlite_ops;
+        size_t n = strlen(data_dir) + sizeof("/xtreamd.db");
+        db->path = malloc(n);
+        if (!db->path)
+            goto nomem;
+        snprintf(db->path, n, "%s/xtreamd.db", data_dir);
+    }
+    if (db->ops->open(db))
         goto fail;
     if (db_migrate(db))
         goto fail;
@@ -103,9 +182,17 @@ void db_close(struct db *db)
 {
     if (!db)
         return;
-    db_backend_close(db);
+    if (db->ops)
+        db->ops->close(db);
     free(db->path);
+    free(db->url);
+    free(db->data_dir);
     free(db);
+}
+
+bool db_is_sqlite(const struct db *db)
+{
+    return db->ops == &db_sqlite_ops;
 }
 
 int db_begin(struct db *db)
@@ -115,8 +202,11 @@ int db_begin(struct db *db)
     /* A transaction opened outside db_begin (a raw BEGIN) also makes this
      * level a savepoint, so the outer owner keeps its COMMIT. */
     bool nested = db->depth > 0 || db_in_transaction(db);
-    char sql[32];
-    snprintf(sql, sizeof(sql), nested ? "SAVEPOINT xd%d" : "BEGIN IMMEDIATE", db->depth + 1);
+    char sql[48];
+    if (nested)
+        snprintf(sql, sizeof(sql), "SAVEPOINT xd%d", db->depth + 1);
+    else
+        snprintf(sql, sizeof(sql), "%s", db->ops->begin_sql);
     int rc = db_exec(db, sql);
     if (rc)
         return rc;
@@ -157,6 +247,181 @@ void db_rollback(struct db *db)
     } else if (db_in_transaction(db)) {
         db_exec_quiet(db, "ROLLBACK");
     }
+}
+
+/* ---- the statement interface: forwards to the backend ---- */
+
+int db_exec(struct db *db, const char *sql)
+{
+    return db->ops->exec(db, sql, false);
+}
+
+int db_exec_quiet(struct db *db, const char *sql)
+{
+    return db->ops->exec(db, sql, true);
+}
+
+const char *db_errmsg(struct db *db)
+{
+    return db->ops->errmsg(db);
+}
+
+bool db_in_transaction(struct db *db)
+{
+    return db->ops->in_transaction(db);
+}
+
+int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+{
+    return db->ops->prepare(db, sql, out);
+}
+
+struct db_stmt *db_stmt_cached(struct db *db, struct db_stmt **slot, const char *sql)
+{
+    if (!*slot) {
+        if (db_prepare(db, sql, slot))
+            return NULL;
+    } else {
+        db->ops->reset(*slot);
+        db->ops->clear_bindings(*slot);
+    }
+    return *slot;
+}
+
+void db_finalize(struct db_stmt *st)
+{
+    if (st)
+        st->db->ops->finalize(st);
+}
+
+void db_reset(struct db_stmt *st)
+{
+    st->db->ops->reset(st);
+}
+
+void db_clear_bindings(struct db_stmt *st)
+{
+    st->db->ops->clear_bindings(st);
+}
+
+int db_bind_int64(struct db_stmt *st, int i, int64_t v)
+{
+    return st->db->ops->bind_int64(st, i, v);
+}
+
+int db_bind_int(struct db_stmt *st, int i, int v)
+{
+    return st->db->ops->bind_int64(st, i, v);
+}
+
+int db_bind_double(struct db_stmt *st, int i, double v)
+{
+    return st->db->ops->bind_double(st, i, v);
+}
+
+int db_bind_null(struct db_stmt *st, int i)
+{
+    return st->db->ops->bind_null(st, i);
+}
+
+int db_bind_text(struct db_stmt *st, int i, const char *s)
+{
+    if (!s)
+        return db_bind_null(st, i);
+    return st->db->ops->bind_text(st, i, s, SIZE_MAX, false);
+}
+
+int db_bind_text_copy(struct db_stmt *st, int i, const char *s)
+{
+    if (!s)
+        return db_bind_null(st, i);
+    return st->db->ops->bind_text(st, i, s, SIZE_MAX, true);
+}
+
+int db_bind_text_n(struct db_stmt *st, int i, const char *s, size_t n)
+{
+    if (!s)
+        return db_bind_null(st, i);
+    return st->db->ops->bind_text(st, i, s, n, true);
+}
+
+int db_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
+{
+    return st->db->ops->bind_blob(st, i, p, n);
+}
+
+int db_step(struct db_stmt *st)
+{
+    return st->db->ops->step(st);
+}
+
+int db_col_count(struct db_stmt *st)
+{
+    return st->db->ops->col_count(st);
+}
+
+int db_col_type(struct db_stmt *st, int i)
+{
+    return st->db->ops->col_type(st, i);
+}
+
+bool db_col_is_null(struct db_stmt *st, int i)
+{
+    return st->db->ops->col_type(st, i) == DB_T_NULL;
+}
+
+int64_t db_col_int64(struct db_stmt *st, int i)
+{
+    return st->db->ops->col_int64(st, i);
+}
+
+int db_col_int(struct db_stmt *st, int i)
+{
+    return (int)st->db->ops->col_int64(st, i);
+}
+
+double db_col_double(struct db_stmt *st, int i)
+{
+    return st->db->ops->col_double(st, i);
+}
+
+const char *db_col_text(struct db_stmt *st, int i)
+{
+    const char *t = st->db->ops->col_text(st, i);
+    return t ? t : "";
+}
+
+const void *db_col_blob(struct db_stmt *st, int i)
+{
+    return st->db->ops->col_blob(st, i);
+}
+
+size_t db_col_bytes(struct db_stmt *st, int i)
+{
+    return st->db->ops->col_bytes(st, i);
+}
+
+int64_t db_changes(struct db *db)
+{
+    return db->ops->changes(db);
+}
+
+int64_t db_last_insert_id(struct db *db)
+{
+    return db->ops->last_insert_id(db);
+}
+
+int64_t db_change_counter(struct db *db)
+{
+    return db->ops->change_counter(db);
+}
+
+int db_step_error(struct db *db, int rc, const char *what)
+{
+    if (rc == -EEXIST || rc == -EINVAL)
+        return rc;
+    log_error("db", "%s: %s", what, db_errmsg(db));
+    return rc < 0 ? rc : -EIO;
 }
 
 int db_delete_where_text(struct db *db, const char *sql, const char *value)

@@ -18,6 +18,7 @@
 #ifndef XTREAMD_DB_DB_H
 #define XTREAMD_DB_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,16 @@ int db_secure_data_dir(const char *data_dir);
  * it. On failure returns a negative errno and logs the SQLite message. */
 int db_open(const char *data_dir, struct db **out);
 void db_close(struct db *db);
+
+/* Where db_open finds the database: NULL (the default) is SQLite in the data
+ * directory; "postgresql://..." (or "postgres://...") is a PostgreSQL
+ * server. Set once at startup (--database) before any thread opens; unset,
+ * XTREAMD_DATABASE from the environment is used. */
+void db_set_location(const char *url);
+const char *db_get_location(void);
+bool db_location_is_pg(const char *location);
+/* The backend of db: SQLite (backups, refusals.db beside it) or not. */
+bool db_is_sqlite(const struct db *db);
 
 /* Transactions nest: the outermost db_begin is BEGIN IMMEDIATE (the write
  * lock), an inner one a SAVEPOINT, so a service that owns its transaction can

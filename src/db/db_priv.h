@@ -22,16 +22,61 @@
 
 #define DB_MAX_NESTING 32 /* db_begin levels; deeper is -EOVERFLOW */
 
-struct sqlite3; /* the backend's connection; only db_sqlite.c looks inside */
+struct db_ops;
 
 struct db {
-    struct sqlite3 *sql;
-    char *path;       /* SQLite: the database file */
-    int depth;        /* open db_begin levels */
-    uint32_t savepts; /* bit i: level i+1 is a SAVEPOINT (nested), not BEGIN */
+    const struct db_ops *ops; /* the backend */
+    void *conn;               /* its connection (sqlite3 *, PGconn *) */
+    char *path;               /* SQLite: the database file; PostgreSQL: NULL */
+    char *url;                /* PostgreSQL: the connection string; SQLite: NULL */
+    char *data_dir;           /* db_open's data directory (side files); NULL for db_open_file */
+    int depth;                /* open db_begin levels */
+    uint32_t savepts;         /* bit i: level i+1 is a SAVEPOINT (nested), not BEGIN */
 };
 
-struct db_stmt; /* a prepared statement; defined by the backend */
+/* A backend's statement starts with this. */
+struct db_stmt {
+    struct db *db;
+};
+
+/* What a backend implements (db_sqlite.c, db_pg.c); the db_* functions below
+ * forward to it. col_text returns NULL for NULL. */
+struct db_ops {
+    const char *name;
+    const char *begin_sql; /* the outermost db_begin */
+    int (*open)(struct db *db);
+    void (*close)(struct db *db);
+    int (*exec)(struct db *db, const char *sql, bool quiet);
+    const char *(*errmsg)(struct db *db);
+    bool (*in_transaction)(struct db *db);
+    int (*prepare)(struct db *db, const char *sql, struct db_stmt **out);
+    void (*finalize)(struct db_stmt *st);
+    void (*reset)(struct db_stmt *st);
+    void (*clear_bindings)(struct db_stmt *st);
+    int (*bind_int64)(struct db_stmt *st, int i, int64_t v);
+    int (*bind_double)(struct db_stmt *st, int i, double v);
+    int (*bind_null)(struct db_stmt *st, int i);
+    int (*bind_text)(struct db_stmt *st, int i, const char *s, size_t n, bool copy);
+    int (*bind_blob)(struct db_stmt *st, int i, const void *p, size_t n);
+    int (*step)(struct db_stmt *st);
+    int (*col_count)(struct db_stmt *st);
+    int (*col_type)(struct db_stmt *st, int i);
+    int64_t (*col_int64)(struct db_stmt *st, int i);
+    double (*col_double)(struct db_stmt *st, int i);
+    const char *(*col_text)(struct db_stmt *st, int i);
+    const void *(*col_blob)(struct db_stmt *st, int i);
+    size_t (*col_bytes)(struct db_stmt *st, int i);
+    int64_t (*changes)(struct db *db);
+    int64_t (*last_insert_id)(struct db *db);
+    int (*schema_version)(struct db *db, int *version);
+    int (*set_schema_version)(struct db *db, int version);
+    int64_t (*change_counter)(struct db *db);
+    /* Taken inside the migration transaction (NULL: begin_sql locks). */
+    int (*lock_schema)(struct db *db);
+};
+
+extern const struct db_ops db_sqlite_ops;
+extern const struct db_ops db_pg_ops;
 
 /* db_step's results; errors are negative errnos. */
 enum { DB_ROW = 1, DB_DONE = 2 };
@@ -138,14 +183,5 @@ int db_step_rows(struct db *db, struct db_stmt *st, const char *what, size_t siz
 
 /* A heap copy of db_col_text(st, i); NULL when out of memory. */
 char *db_col_strdup(struct db_stmt *st, int i);
-
-/* ---- backend (db_sqlite.c): connection-level steps db.c builds on ---- */
-
-/* Opens the main database file at db->path with the server's PRAGMAs. */
-int db_backend_open(struct db *db);
-void db_backend_close(struct db *db);
-/* PRAGMA user_version: the schema version, and setting it. */
-int db_backend_schema_version(struct db *db, int *version);
-int db_backend_set_schema_version(struct db *db, int version);
 
 #endif

@@ -1,48 +1,67 @@
 /*
  * db/db_sqlite: the SQLite backend of the statement interface (db_priv.h).
- * With backup.c, the only file of xtreamd that includes sqlite3.h.
+ * With backup.c, the only files of xtreamd that include sqlite3.h.
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "db/db_priv.h"
 
-struct db_stmt {
-    struct db *db;
+#define SQ(db) ((sqlite3 *)(db)->conn)
+
+struct sq_stmt {
+    struct db_stmt base;
     sqlite3_stmt *s;
 };
 
+#define S(st) (((struct sq_stmt *)(st))->s)
+
 static int open_conn(struct db *db, const char *path, int flags, int busy_ms)
 {
-    int rc = sqlite3_open_v2(path, &db->sql, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    sqlite3 *c = NULL;
+    int rc = sqlite3_open_v2(path, &c, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    db->conn = c;
     if (rc != SQLITE_OK) {
-        log_error("db", "cannot open %s: %s", path,
-                  db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc));
+        log_error("db", "cannot open %s: %s", path, c ? sqlite3_errmsg(c) : sqlite3_errstr(rc));
         return -EIO;
     }
-    sqlite3_busy_timeout(db->sql, busy_ms);
+    sqlite3_busy_timeout(c, busy_ms);
     return 0;
 }
 
-int db_backend_open(struct db *db)
+static int sq_exec(struct db *db, const char *sql, bool quiet)
+{
+    char *err = NULL;
+    if (sqlite3_exec(SQ(db), sql, NULL, NULL, quiet ? NULL : &err) != SQLITE_OK) {
+        if (!quiet)
+            log_error("db", "%s", err ? err : sqlite3_errmsg(SQ(db)));
+        sqlite3_free(err);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int sq_open(struct db *db)
 {
     int err = open_conn(db, db->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 5000);
     if (err)
         return err;
-    return db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                       "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
+    return sq_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+                   false);
 }
 
-void db_backend_close(struct db *db)
+static void sq_close(struct db *db)
 {
-    if (db->sql)
-        sqlite3_close_v2(db->sql);
-    db->sql = NULL;
+    if (db->conn)
+        sqlite3_close_v2(SQ(db));
+    db->conn = NULL;
 }
 
 int db_open_file(const char *path, int flags, int busy_timeout_ms, struct db **out)
@@ -51,6 +70,7 @@ int db_open_file(const char *path, int flags, int busy_timeout_ms, struct db **o
     struct db *db = calloc(1, sizeof(*db));
     if (!db)
         return -ENOMEM;
+    db->ops = &db_sqlite_ops;
     db->path = strdup(path);
     if (!db->path) {
         free(db);
@@ -68,7 +88,7 @@ int db_open_file(const char *path, int flags, int busy_timeout_ms, struct db **o
     return 0;
 }
 
-int db_backend_schema_version(struct db *db, int *version)
+static int sq_schema_version(struct db *db, int *version)
 {
     struct db_stmt *st;
     *version = 0;
@@ -80,84 +100,54 @@ int db_backend_schema_version(struct db *db, int *version)
     return 0;
 }
 
-int db_backend_set_schema_version(struct db *db, int version)
+static int sq_set_schema_version(struct db *db, int version)
 {
     char pragma[64];
     snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
-    return db_exec(db, pragma);
+    return sq_exec(db, pragma, false);
 }
 
-int db_exec(struct db *db, const char *sql)
+static const char *sq_errmsg(struct db *db)
 {
-    char *err = NULL;
-    if (sqlite3_exec(db->sql, sql, NULL, NULL, &err) != SQLITE_OK) {
-        log_error("db", "%s", err ? err : sqlite3_errmsg(db->sql));
-        sqlite3_free(err);
-        return -EIO;
-    }
-    return 0;
+    return db->conn ? sqlite3_errmsg(SQ(db)) : "not open";
 }
 
-int db_exec_quiet(struct db *db, const char *sql)
+static bool sq_in_transaction(struct db *db)
 {
-    return sqlite3_exec(db->sql, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+    return !sqlite3_get_autocommit(SQ(db));
 }
 
-const char *db_errmsg(struct db *db)
-{
-    return db->sql ? sqlite3_errmsg(db->sql) : "not open";
-}
-
-bool db_in_transaction(struct db *db)
-{
-    return !sqlite3_get_autocommit(db->sql);
-}
-
-int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+static int sq_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
     *out = NULL;
-    struct db_stmt *st = calloc(1, sizeof(*st));
+    struct sq_stmt *st = calloc(1, sizeof(*st));
     if (!st)
         return -ENOMEM;
-    st->db = db;
-    if (sqlite3_prepare_v2(db->sql, sql, -1, &st->s, NULL) != SQLITE_OK) {
-        log_error("db", "prepare failed: %s", sqlite3_errmsg(db->sql));
+    st->base.db = db;
+    if (sqlite3_prepare_v2(SQ(db), sql, -1, &st->s, NULL) != SQLITE_OK) {
+        log_error("db", "prepare failed: %s", sqlite3_errmsg(SQ(db)));
         sqlite3_finalize(st->s);
         free(st);
         return -EIO;
     }
-    *out = st;
+    *out = &st->base;
     return 0;
 }
 
-struct db_stmt *db_stmt_cached(struct db *db, struct db_stmt **slot, const char *sql)
+static void sq_finalize(struct db_stmt *st)
 {
-    if (!*slot) {
-        if (db_prepare(db, sql, slot))
-            return NULL;
-    } else {
-        sqlite3_reset((*slot)->s);
-        sqlite3_clear_bindings((*slot)->s);
-    }
-    return *slot;
-}
-
-void db_finalize(struct db_stmt *st)
-{
-    if (!st)
-        return;
-    sqlite3_finalize(st->s);
+    sqlite3_finalize(S(st));
     free(st);
 }
 
-void db_reset(struct db_stmt *st)
+static void sq_reset(struct db_stmt *st)
 {
-    sqlite3_reset(st->s);
+    sqlite3_reset(S(st));
 }
 
-void db_clear_bindings(struct db_stmt *st)
+static void sq_clear_bindings(struct db_stmt *st)
 {
-    sqlite3_clear_bindings(st->s);
+    sqlite3_clear_bindings(S(st));
 }
 
 static int bind_rc(int rc)
@@ -167,58 +157,44 @@ static int bind_rc(int rc)
     return rc == SQLITE_RANGE ? -ERANGE : rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
 }
 
-int db_bind_int64(struct db_stmt *st, int i, int64_t v)
+static int sq_bind_int64(struct db_stmt *st, int i, int64_t v)
 {
-    return bind_rc(sqlite3_bind_int64(st->s, i, v));
+    return bind_rc(sqlite3_bind_int64(S(st), i, v));
 }
 
-int db_bind_int(struct db_stmt *st, int i, int v)
+static int sq_bind_double(struct db_stmt *st, int i, double v)
 {
-    return bind_rc(sqlite3_bind_int(st->s, i, v));
+    return bind_rc(sqlite3_bind_double(S(st), i, v));
 }
 
-int db_bind_double(struct db_stmt *st, int i, double v)
+static int sq_bind_null(struct db_stmt *st, int i)
 {
-    return bind_rc(sqlite3_bind_double(st->s, i, v));
+    return bind_rc(sqlite3_bind_null(S(st), i));
 }
 
-int db_bind_null(struct db_stmt *st, int i)
+static int sq_bind_text(struct db_stmt *st, int i, const char *s, size_t n, bool copy)
 {
-    return bind_rc(sqlite3_bind_null(st->s, i));
+    if (n != SIZE_MAX && n > INT_MAX)
+        return -E2BIG;
+    return bind_rc(sqlite3_bind_text(S(st), i, s, n == SIZE_MAX ? -1 : (int)n,
+                                     copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
 }
 
-int db_bind_text(struct db_stmt *st, int i, const char *s)
-{
-    return bind_rc(sqlite3_bind_text(st->s, i, s, -1, SQLITE_STATIC));
-}
-
-int db_bind_text_copy(struct db_stmt *st, int i, const char *s)
-{
-    return bind_rc(sqlite3_bind_text(st->s, i, s, -1, SQLITE_TRANSIENT));
-}
-
-int db_bind_text_n(struct db_stmt *st, int i, const char *s, size_t n)
+static int sq_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
 {
     if (n > INT_MAX)
         return -E2BIG;
-    return bind_rc(sqlite3_bind_text(st->s, i, s, (int)n, SQLITE_TRANSIENT));
+    return bind_rc(sqlite3_bind_blob(S(st), i, p, (int)n, SQLITE_STATIC));
 }
 
-int db_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
+static int sq_step(struct db_stmt *st)
 {
-    if (n > INT_MAX)
-        return -E2BIG;
-    return bind_rc(sqlite3_bind_blob(st->s, i, p, (int)n, SQLITE_STATIC));
-}
-
-int db_step(struct db_stmt *st)
-{
-    int rc = sqlite3_step(st->s);
+    int rc = sqlite3_step(S(st));
     if (rc == SQLITE_ROW)
         return DB_ROW;
     if (rc == SQLITE_DONE)
         return DB_DONE;
-    int ext = sqlite3_extended_errcode(st->db->sql);
+    int ext = sqlite3_extended_errcode(SQ(st->db));
     if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
         return -EEXIST;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
@@ -226,14 +202,14 @@ int db_step(struct db_stmt *st)
     return -EIO;
 }
 
-int db_col_count(struct db_stmt *st)
+static int sq_col_count(struct db_stmt *st)
 {
-    return sqlite3_column_count(st->s);
+    return sqlite3_column_count(S(st));
 }
 
-int db_col_type(struct db_stmt *st, int i)
+static int sq_col_type(struct db_stmt *st, int i)
 {
-    switch (sqlite3_column_type(st->s, i)) {
+    switch (sqlite3_column_type(S(st), i)) {
     case SQLITE_INTEGER:
         return DB_T_INT;
     case SQLITE_FLOAT:
@@ -247,62 +223,43 @@ int db_col_type(struct db_stmt *st, int i)
     }
 }
 
-bool db_col_is_null(struct db_stmt *st, int i)
+static int64_t sq_col_int64(struct db_stmt *st, int i)
 {
-    return sqlite3_column_type(st->s, i) == SQLITE_NULL;
+    return sqlite3_column_int64(S(st), i);
 }
 
-int64_t db_col_int64(struct db_stmt *st, int i)
+static double sq_col_double(struct db_stmt *st, int i)
 {
-    return sqlite3_column_int64(st->s, i);
+    return sqlite3_column_double(S(st), i);
 }
 
-int db_col_int(struct db_stmt *st, int i)
+static const char *sq_col_text(struct db_stmt *st, int i)
 {
-    return sqlite3_column_int(st->s, i);
+    return (const char *)sqlite3_column_text(S(st), i);
 }
 
-double db_col_double(struct db_stmt *st, int i)
+static const void *sq_col_blob(struct db_stmt *st, int i)
 {
-    return sqlite3_column_double(st->s, i);
+    return sqlite3_column_blob(S(st), i);
 }
 
-const char *db_col_text(struct db_stmt *st, int i)
+static size_t sq_col_bytes(struct db_stmt *st, int i)
 {
-    const unsigned char *t = sqlite3_column_text(st->s, i);
-    return t ? (const char *)t : "";
-}
-
-const void *db_col_blob(struct db_stmt *st, int i)
-{
-    return sqlite3_column_blob(st->s, i);
-}
-
-size_t db_col_bytes(struct db_stmt *st, int i)
-{
-    int n = sqlite3_column_bytes(st->s, i);
+    int n = sqlite3_column_bytes(S(st), i);
     return n > 0 ? (size_t)n : 0;
 }
 
-int64_t db_changes(struct db *db)
+static int64_t sq_changes(struct db *db)
 {
-    return sqlite3_changes(db->sql);
+    return sqlite3_changes(SQ(db));
 }
 
-int64_t db_last_insert_id(struct db *db)
+static int64_t sq_last_insert_id(struct db *db)
 {
-    return sqlite3_last_insert_rowid(db->sql);
+    return sqlite3_last_insert_rowid(SQ(db));
 }
 
-int db_step_error(struct db *db, int rc, const char *what)
-{
-    if (rc == -EEXIST || rc == -EINVAL)
-        return rc;
-    log_error("db", "%s: %s", what, db_errmsg(db));
-    return rc < 0 ? rc : -EIO;
-}
-
-int64_t db_change_counter(struct db *db)
+static int64_t sq_change_counter(struct db *db)
 {
     struct db_stmt *st;
     int64_t v = -1;
@@ -312,5 +269,37 @@ int64_t db_change_counter(struct db *db)
         v = db_col_int64(st, 0);
     db_finalize(st);
     /* data_version ignores this connection's own commits; add them in. */
-    return (v << 32) + sqlite3_total_changes64(db->sql);
+    return (v << 32) + sqlite3_total_changes64(SQ(db));
 }
+
+const struct db_ops db_sqlite_ops = {
+    .name = "sqlite",
+    .begin_sql = "BEGIN IMMEDIATE",
+    .open = sq_open,
+    .close = sq_close,
+    .exec = sq_exec,
+    .errmsg = sq_errmsg,
+    .in_transaction = sq_in_transaction,
+    .prepare = sq_prepare,
+    .finalize = sq_finalize,
+    .reset = sq_reset,
+    .clear_bindings = sq_clear_bindings,
+    .bind_int64 = sq_bind_int64,
+    .bind_double = sq_bind_double,
+    .bind_null = sq_bind_null,
+    .bind_text = sq_bind_text,
+    .bind_blob = sq_bind_blob,
+    .step = sq_step,
+    .col_count = sq_col_count,
+    .col_type = sq_col_type,
+    .col_int64 = sq_col_int64,
+    .col_double = sq_col_double,
+    .col_text = sq_col_text,
+    .col_blob = sq_col_blob,
+    .col_bytes = sq_col_bytes,
+    .changes = sq_changes,
+    .last_insert_id = sq_last_insert_id,
+    .schema_version = sq_schema_version,
+    .set_schema_version = sq_set_schema_version,
+    .change_counter = sq_change_counter,
+};

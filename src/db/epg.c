@@ -560,7 +560,7 @@ int db_epg_set_auto(struct db *db, int64_t stream_id, const char *auto_id)
     struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE streams SET epg_auto_id = ?2 WHERE id = ?1"
-                   " AND epg_auto_id IS NOT ?2",
+                   " AND epg_auto_id IS DISTINCT FROM ?2",
                    &st))
         return -EIO;
     db_bind_int64(st, 1, stream_id);

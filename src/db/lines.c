@@ -343,11 +343,14 @@ static bool q_indexed(const char *q)
  * q: the LIKE test is the meaning; for 3+ characters the trigram index
  * (lines_search, migration 5) narrows the rows first.
  * Parameters: ?1 now, ?2 expires_before, ?3 expires_after, ?4 bouquet, ?5 q
- * (LIKE pattern), ?8 q (FTS5 phrase). */
-static int where_sql(const struct db_line_filter *f, const struct db_page *p, char *out, size_t n)
+ * (LIKE pattern), ?8 q (FTS5 phrase). PostgreSQL has no lines_search: its
+ * LIKE is case-sensitive, so the same test is ILIKE there, without the
+ * narrowing (a scan). */
+static int where_sql(struct db *db, const struct db_line_filter *f, const struct db_page *p,
+                     char *out, size_t n)
 {
     static const char *const status[] = {
-        [DB_LINE_ANY] = "1",
+        [DB_LINE_ANY] = "1 = 1",
         /* Unary "+": no index for "active". Most lines are active, so the
          * page is best read in its ORDER BY's index, filtering as it goes:
          * with lines_state SQLite would collect every active line and sort
@@ -362,17 +365,19 @@ static int where_sql(const struct db_line_filter *f, const struct db_page *p, ch
     };
     if ((unsigned)f->status > DB_LINE_TRIAL)
         return -EINVAL;
-    bool q = p->q && *p->q;
+    bool q = p->q && *p->q, lite = db_is_sqlite(db);
     int w = snprintf(out, n, " WHERE (%s)%s%s%s%s%s", status[f->status],
                      f->has_expires_before ? " AND exp_date <> 0 AND exp_date < ?2" : "",
                      f->has_expires_after ? " AND exp_date <> 0 AND exp_date > ?3" : "",
                      f->bouquet_id ? " AND id IN (SELECT line_id FROM line_bouquets"
                                      " WHERE bouquet_id = ?4)"
                                    : "",
-                     q && q_indexed(p->q) ? " AND id IN (SELECT rowid FROM lines_search"
-                                            " WHERE lines_search MATCH ?8)"
-                                          : "",
-                     q ? " AND (username LIKE ?5 ESCAPE '\\' OR notes LIKE ?5 ESCAPE '\\')" : "");
+                     lite && q && q_indexed(p->q) ? " AND id IN (SELECT rowid FROM lines_search"
+                                                    " WHERE lines_search MATCH ?8)"
+                                                  : "",
+                     !q     ? ""
+                     : lite ? " AND (username LIKE ?5 ESCAPE '\\' OR notes LIKE ?5 ESCAPE '\\')"
+                            : " AND (username ILIKE ?5 ESCAPE '\\' OR notes ILIKE ?5 ESCAPE '\\')");
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -481,7 +486,7 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
     *total = 0;
     if (p->limit < 1 || p->limit > DB_PAGE_LIMIT || p->offset < 0 || p->nsort > DB_SORT_MAX)
         return -EINVAL;
-    int ret = where_sql(f, p, where, sizeof(where));
+    int ret = where_sql(db, f, p, where, sizeof(where));
     if (ret == 0)
         ret = order_sql(p, order, sizeof(order));
     if (ret)

@@ -288,7 +288,9 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
         }
         like[j++] = '%';
         like[j] = '\0';
-        where = " WHERE name LIKE ?1 ESCAPE '\\'";
+        /* PostgreSQL's LIKE is case-sensitive, SQLite's is not */
+        where = db_is_sqlite(db) ? " WHERE name LIKE ?1 ESCAPE '\\'"
+                                 : " WHERE name ILIKE ?1 ESCAPE '\\'";
     }
     int ret = -EIO;
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM plans%s", where);

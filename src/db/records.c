@@ -262,12 +262,12 @@ int db_rec_get(struct db *db, const struct db_table *t, int64_t id, struct db_re
 static int where_clause(struct buf *b, const struct db_table *t, const struct db_eq *eq, size_t neq,
                         const struct db_page *p)
 {
-    buf_puts(b, " WHERE 1");
+    buf_puts(b, " WHERE 1 = 1");
     for (size_t k = 0; k < neq; k++) {
         int i = db_col_index(t, eq[k].name);
         if (i < 0 || t->cols[i].type == DB_COL_EXPR)
             return -EINVAL;
-        buf_printf(b, " AND t.%s IS ?%zu", t->cols[i].sql, k + 1);
+        buf_printf(b, " AND t.%s IS NOT DISTINCT FROM ?%zu", t->cols[i].sql, k + 1);
     }
     if (p && p->q && *p->q) {
         if (!t->search)
