@@ -15,6 +15,11 @@ if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
 
 case $cmd in
 start)
+  # a cluster left by an interrupted run: stop it and start afresh
+  if [ -d "$dir/data" ]; then
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir/data"
+  fi
   mkdir -p "$dir"
   [ ${#as[@]} -eq 0 ] || chown postgres: "$dir"
   "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||

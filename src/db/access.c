@@ -238,7 +238,7 @@ int db_access_rules_json(struct db *db, const char *kind, struct jsonw *w, int64
     struct db_stmt *st;
     if (db_prepare(db,
                    "SELECT id, kind, value, note, created_at FROM access_rules"
-                   " WHERE ?1 IS NULL OR kind = ?1 ORDER BY kind, id",
+                   " WHERE CAST(?1 AS TEXT) IS NULL OR kind = ?1 ORDER BY kind, id",
                    &st))
         return -EIO;
     if (kind)
@@ -287,7 +287,7 @@ int db_bans_json(struct db *db, bool all, int64_t now, struct jsonw *w, int64_t 
     struct db_stmt *st;
     if (db_prepare(db,
                    "SELECT ip, until, strikes, reason, created_at, updated_at, ?1 FROM ip_bans"
-                   " WHERE ?2 OR until > ?1 ORDER BY updated_at DESC, ip",
+                   " WHERE ?2 <> 0 OR until > ?1 ORDER BY updated_at DESC, ip",
                    &st))
         return -EIO;
     db_bind_int64(st, 1, now);

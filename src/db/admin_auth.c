@@ -416,10 +416,12 @@ int db_audit_insert(struct db *db, int64_t at, int64_t admin_id, const char *adm
 }
 
 #define AUDIT_WHERE                                                                                \
-    " WHERE (?1 IS NULL OR entity = ?1) AND (?2 IS NULL OR action = ?2)"                           \
+    " WHERE (CAST(?1 AS TEXT) IS NULL OR entity = ?1)"                                             \
+    " AND (CAST(?2 AS TEXT) IS NULL OR action = ?2)"                                               \
     " AND (?3 = 0 OR entity_id = ?3) AND (?4 = 0 OR admin_id = ?4)"                                \
     " AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6)"                                            \
-    " AND (?7 IS NULL OR instr(lower(action || ' ' || entity || ' ' || admin_username),"           \
+    " AND (CAST(?7 AS TEXT) IS NULL OR instr(lower(action || ' ' || entity || ' ' || "             \
+    "admin_username),"                                                                             \
     " lower(?7)) > 0)"
 
 struct audit_bind {

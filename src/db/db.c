@@ -131,6 +131,30 @@ bool db_location_is_pg(const char *location)
                         strncmp(location, "postgres://", 11) == 0);
 }
 
+void db_location_redact(const char *location, char *out, size_t len)
+{
+    if (!len)
+        return;
+    out[0] = '\0';
+    if (!location)
+        return;
+    const char *scheme = strstr(location, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+    const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+    if (at && (!slash || at < slash) && colon && colon < at)
+        snprintf(out, len, "%.*s:***%s", (int)(colon - location), location, at);
+    else
+        snprintf(out, len, "%s", location);
+    char *pw = strstr(out, "password=");
+    if (pw) {
+        char *end = strchr(pw, '&');
+        char tail[512];
+        snprintf(tail, sizeof(tail), "%s", end ? end : "");
+        snprintf(pw, len - (size_t)(pw - out), "password=***%s", tail);
+    }
+}
+
 int db_open(const char *data_dir, struct db **out)
 {
     *out = NULL;
@@ -139,10 +163,12 @@ int db_open(const char *data_dir, struct db **out)
         return err;
     const char *loc = db_get_location();
     if (loc && !db_location_is_pg(loc)) {
+        char shown[512];
+        db_location_redact(loc, shown, sizeof(shown));
         log_error("db",
                   "database location '%s': expected postgresql://... (or none: SQLite in "
                   "the data directory)",
-                  loc);
+                  shown);
         return -EINVAL;
     }
     struct db *db = calloc(1, sizeof(*db));

@@ -40,6 +40,9 @@ void db_close(struct db *db);
 void db_set_location(const char *url);
 const char *db_get_location(void);
 bool db_location_is_pg(const char *location);
+/* location for messages: a password in it (user:password@, password=) as
+ * "***"; "" for NULL. */
+void db_location_redact(const char *location, char *out, size_t len);
 /* The backend of db: SQLite (backups, refusals.db beside it) or not. */
 bool db_is_sqlite(const struct db *db);
 

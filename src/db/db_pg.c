@@ -391,6 +391,7 @@ static int map_error(struct db *db, PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     set_err(db, r ? PQresultErrorMessage(r) : PQerrorMessage(PGC(db)->c));
+    log_debug("db", "postgresql: %s", PGC(db)->err ? PGC(db)->err : "error");
     if (state && strcmp(state, "23505") == 0)
         return -EEXIST;
     if (state && strncmp(state, "23", 2) == 0)
