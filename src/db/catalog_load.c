@@ -1036,7 +1036,7 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     c->built_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (db_exec(db, "BEGIN")) {
+    if (db_begin_read(db)) {
         catalog_unref(c);
         return -EIO;
     }

@@ -282,6 +282,11 @@ int db_exec(struct db *db, const char *sql)
     return db->ops->exec(db, sql, false);
 }
 
+int db_begin_read(struct db *db)
+{
+    return db_exec(db, db->ops->begin_read_sql);
+}
+
 int db_exec_quiet(struct db *db, const char *sql)
 {
     return db->ops->exec(db, sql, true);

@@ -612,6 +612,7 @@ const struct db_ops db_pg_ops = {
     /* Isolation: READ COMMITTED with the row locks the writers take (see
      * docs/internals/db.md, "Transactions on PostgreSQL"). */
     .begin_sql = "BEGIN",
+    .begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,

@@ -43,7 +43,8 @@ struct db_stmt {
  * forward to it. col_text returns NULL for NULL. */
 struct db_ops {
     const char *name;
-    const char *begin_sql; /* the outermost db_begin */
+    const char *begin_sql;      /* the outermost db_begin */
+    const char *begin_read_sql; /* db_begin_read: one snapshot for several reads */
     int (*open)(struct db *db);
     void (*close)(struct db *db);
     int (*exec)(struct db *db, const char *sql, bool quiet);
@@ -94,6 +95,11 @@ int db_open_file(const char *path, int flags, int busy_timeout_ms, struct db **o
 
 /* Runs SQL text without parameters (schema, PRAGMAs, tests); -EIO, logged. */
 int db_exec(struct db *db, const char *sql);
+
+/* Opens a read transaction whose queries all see one snapshot (the catalogue
+ * loader): BEGIN on SQLite, REPEATABLE READ on PostgreSQL. Ends with
+ * db_exec(db, "COMMIT"). */
+int db_begin_read(struct db *db);
 
 /* db_exec without the log line (rollbacks after an error). */
 int db_exec_quiet(struct db *db, const char *sql);

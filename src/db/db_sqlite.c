@@ -275,6 +275,7 @@ static int64_t sq_change_counter(struct db *db)
 const struct db_ops db_sqlite_ops = {
     .name = "sqlite",
     .begin_sql = "BEGIN IMMEDIATE",
+    .begin_read_sql = "BEGIN",
     .open = sq_open,
     .close = sq_close,
     .exec = sq_exec,
