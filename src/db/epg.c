@@ -272,7 +272,8 @@ int db_epg_import_begin(struct db *db, int64_t source_id, struct db_epg_import *
     imp->db = db;
     imp->source_id = source_id;
     /* A bigger page cache for the bulk insert (bounded: 16 MiB). */
-    db_exec(db, "PRAGMA cache_size = -16384");
+    if (db_is_sqlite(db))
+        db_exec(db, "PRAGMA cache_size = -16384");
     for (int i = 0; i < S_N; i++)
         if (db_prepare(db, import_sql[i], &imp->st[i]))
             goto fail;

@@ -844,11 +844,15 @@ static const char pg_schema_10[] =
     "line_id BIGINT NOT NULL);"
     "CREATE FUNCTION xtreamd_content_epoch() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN "
     "UPDATE catalog_epochs SET n = n + 1 WHERE part = 'content'; RETURN NULL; END $f$;"
-    "CREATE FUNCTION xtreamd_line_change() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN IF "
+    /* line_changes.seq must commit in its own order (the loader reads the
+     * changes after the newest seq it saw): the writers of lines take this
+     * lock until their commit, as SQLite's one writer did */
+    "CREATE FUNCTION xtreamd_line_change() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN "
+    "PERFORM pg_advisory_xact_lock(7874633202); IF "
     "TG_OP = 'DELETE' THEN INSERT INTO line_changes (line_id) VALUES (OLD.id); ELSE INSERT "
     "INTO line_changes (line_id) VALUES (NEW.id); END IF; RETURN NULL; END $f$;"
     "CREATE FUNCTION xtreamd_line_bouquet_change() RETURNS trigger LANGUAGE plpgsql AS $f$ "
-    "BEGIN IF TG_OP <> 'INSERT' THEN INSERT INTO line_changes (line_id) VALUES (OLD.line_id); "
+    "BEGIN PERFORM pg_advisory_xact_lock(7874633202); IF TG_OP <> 'INSERT' THEN INSERT INTO line_changes (line_id) VALUES (OLD.line_id); "
     "END IF; IF TG_OP <> 'DELETE' THEN INSERT INTO line_changes (line_id) VALUES "
     "(NEW.line_id); END IF; RETURN NULL; END $f$;"
     "CREATE FUNCTION xtreamd_line_changes_prune() RETURNS trigger LANGUAGE plpgsql AS $f$ "
