@@ -155,7 +155,7 @@ int db_epg_source_status(struct db *db, int64_t id, int64_t now, bool ok, const 
     struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE epg_sources SET last_attempt = ?2, last_status = ?3,"
-                   " last_import = CASE WHEN ?4 THEN ?2 ELSE last_import END WHERE id = ?1",
+                   " last_import = CASE WHEN ?4 <> 0 THEN ?2 ELSE last_import END WHERE id = ?1",
                    &st))
         return -EIO;
     db_bind_int64(st, 1, id);
@@ -209,11 +209,11 @@ static const char *const import_sql[S_N] = {
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         " ON CONFLICT (source_id, channel_id) DO UPDATE SET"
         "  display_name = CASE WHEN excluded.display_name <> '' THEN excluded.display_name"
-        "                 ELSE display_name END,"
+        "                 ELSE epg_channels.display_name END,"
         "  name_key = CASE WHEN excluded.display_name <> '' THEN excluded.name_key"
-        "             ELSE name_key END,"
+        "             ELSE epg_channels.name_key END,"
         "  id_key = excluded.id_key,"
-        "  icon = CASE WHEN excluded.icon <> '' THEN excluded.icon ELSE icon END,"
+        "  icon = CASE WHEN excluded.icon <> '' THEN excluded.icon ELSE epg_channels.icon END,"
         "  gen = excluded.gen"
         " RETURNING id",
     [S_PROG_UPSERT] =

@@ -50,7 +50,7 @@ static const char *const sql_text[Q_COUNT] = {
         " (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM movies), ?29)"
         " ON CONFLICT (source) DO UPDATE SET library_root = ?2, container = ?3, file_size = ?4,"
         " file_mtime = ?5, title = ?6, original_title = ?7, year = NULLIF(?8, 0),"
-        " category_id = COALESCE(NULLIF(?9, 0), category_id), poster_file = ?12,"
+        " category_id = COALESCE(NULLIF(?9, 0), movies.category_id), poster_file = ?12,"
         " backdrop_file = ?13, plot = ?14, cast_names = ?15, director = ?16, genre = ?17,"
         " country = ?18, release_date = ?19, youtube_trailer = ?20, mpaa_rating = ?21,"
         " rating = ?22, tmdb_id = ?23, duration_secs = ?24, bitrate_kbps = ?25,"
