@@ -57,6 +57,7 @@ unit: asan
 
 integration: asan web
 	@XTREAMD_BIN=$(CURDIR)/build-asan/xtreamd scripts/run-integration.sh
+	@XTREAMD_BIN=$(CURDIR)/build-asan/xtreamd scripts/run-integration-pg.sh
 
 fuzz-smoke: fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-smoke.sh build-fuzz

@@ -5,11 +5,11 @@
 set -euo pipefail
 mode=${1:-build}
 
-build_pkgs=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev
+build_pkgs=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-dev libpq-dev
   libjansson-dev libsodium-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev libconfig-dev libssl-dev
   libmaxminddb-dev ffmpeg nodejs npm) # nodejs, npm: the web panel (scripts/web-build.sh)
 test_pkgs=(clang libclang-rt-14-dev clang-format libcmocka-dev chromium wrk nginx-light curl openssl xmltv-util
-  vlc-bin vlc-plugin-base mpv streamlink sqlite3
+  vlc-bin vlc-plugin-base mpv streamlink sqlite3 postgresql
   lintian help2man dpkg-dev python3 systemd) # make deb and its check (package.test.mjs: lintian, systemd-analyze); python3: systemd.test.mjs
 
 pkgs=("${build_pkgs[@]}")

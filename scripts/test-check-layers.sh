@@ -49,8 +49,12 @@ expect unknown 1 'module newmod is not in the table'
 
 t=$(tree sqlite)
 mkdir -p "$t/src/cli"
-printf '#include "db/db_sqlite.h"\n' > "$t/src/cli/x.c"
+printf '#include "db/db_priv.h"\n' > "$t/src/cli/x.c"
 expect sqlite 1 'SQLite outside src/db/: src/cli/x.c:1:'
 
-[ $fail -eq 0 ] && echo "test-check-layers: 5 cases pass"
+t=$(tree driver)
+printf '#include <sqlite3.h>\n' > "$t/src/db/lines.c"
+expect driver 1 'driver header outside a backend file: src/db/lines.c:1:'
+
+[ $fail -eq 0 ] && echo "test-check-layers: 6 cases pass"
 exit $fail

@@ -1,11 +1,13 @@
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/serve_config.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "stream/live.h"
 
 #ifndef XTREAMD_VERSION
@@ -79,12 +81,40 @@ static const struct cli_cmd commands[] = {
     {"signing", cli_signing},   {NULL, NULL},
 };
 
+/* --database URL (or --database=URL), taken out of argv wherever it is: every
+ * command that opens the database then opens that one (db_set_location). */
+static int take_database(int *argc, char **argv)
+{
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--database") == 0 && i + 1 < *argc)
+            v = argv[++i];
+        else if (strncmp(argv[i], "--database=", 11) == 0)
+            v = argv[i] + 11;
+        else {
+            argv[out++] = argv[i];
+            continue;
+        }
+        if (!db_location_is_pg(v)) {
+            fprintf(stderr, "xtreamd: --database: expected postgresql://...\n");
+            return -EINVAL;
+        }
+        db_set_location(v);
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "__child") == 0) /* internal: how ffmpeg is started */
         return live_child_main(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "serve") == 0)
-        return cli_serve(argc - 1, argv + 1);
+        return cli_serve(argc - 1, argv + 1); /* --database is a serve setting */
+    if (take_database(&argc, argv))
+        return CLI_USAGE;
     /* Only warnings and errors from the libraries below: the commands print
      * their own results. */
     log_set_level(LOG_WARN);

@@ -761,6 +761,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
     sodium_memzero(raw, sizeof(raw));
+    db_set_location(set->database);
     if (db_open(data, &s.db))
         return CLI_FAIL;
     s.seen_counter = db_change_counter(s.db);

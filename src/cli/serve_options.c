@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "core/log.h"
+#include "db/db.h"
 
 static int own(struct serve_settings *s, const char *value, char **out)
 {
@@ -88,6 +89,13 @@ static int set_data(struct serve_settings *s, const char *v)
     if (!*v)
         return -EINVAL;
     return own(s, v, &s->data);
+}
+
+static int set_database(struct serve_settings *s, const char *v)
+{
+    if (!db_location_is_pg(v))
+        return -EINVAL;
+    return own(s, v, &s->database);
 }
 
 /* A listen address: the text as given, and its host and port parts. */
@@ -326,6 +334,8 @@ static int set_log_level(struct serve_settings *s, const char *v)
 
 const struct serve_option serve_options[] = {
     {"data", "DIR", SERVE_OPT_VALUE, set_data, "a directory", "data directory (default ./data)"},
+    {"database", "URL", SERVE_OPT_VALUE, set_database, "postgresql://...",
+     "the catalogue database on a PostgreSQL server\n(default: SQLite in the data directory)"},
     {"listen", "HOST:PORT", SERVE_OPT_VALUE, set_listen, "HOST:PORT",
      "address to listen on (default 0.0.0.0:8080;\n[::]:PORT for IPv6; port 0 picks a free port)"},
     {"public-url", "URL", SERVE_OPT_VALUE, set_public_url, "http(s)://HOST[:PORT]",
@@ -476,6 +486,8 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
     const char *n = o->name;
     if (strcmp(n, "data") == 0)
         snprintf(out, len, "%s", s->data);
+    else if (strcmp(n, "database") == 0)
+        db_location_redact(s->database, out, len); /* never a password */
     else if (strcmp(n, "listen") == 0)
         snprintf(out, len, "%s", s->listen);
     else if (strcmp(n, "public-url") == 0)

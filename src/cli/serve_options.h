@@ -29,8 +29,9 @@
 #define SERVE_MAX_LOG_LEVELS  64
 
 struct serve_settings {
-    char *data;   /* data directory ("./data") */
-    char *listen; /* "HOST:PORT" as given ("0.0.0.0:8080") */
+    char *data;     /* data directory ("./data") */
+    char *database; /* NULL: SQLite in data; "postgresql://...": that server (db_set_location) */
+    char *listen;   /* "HOST:PORT" as given ("0.0.0.0:8080") */
     char listen_host[256];
     int listen_port;
     char *public_url; /* NULL: from the request's Host header */

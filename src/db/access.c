@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 #include "db/devices.h"
 
 static void key_time(struct jsonw *w, const char *key, int64_t t)
@@ -50,7 +50,7 @@ void db_line_access_clear(struct db_line_access *a)
 
 int db_line_access_get(struct db *db, int64_t line_id, struct db_line_access *out)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     memset(out, 0, sizeof(*out));
     if (db_prepare(db,
                    "SELECT allowed_ips, lock_first_ip, first_ip, max_daily_ips, allowed_uas,"
@@ -58,46 +58,45 @@ int db_line_access_get(struct db *db, int64_t line_id, struct db_line_access *ou
                    " FROM lines WHERE id = ?1",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, line_id);
-    int rc = sqlite3_step(st), ret = 0;
-    if (rc == SQLITE_ROW) {
+    db_bind_int64(st, 1, line_id);
+    int rc = db_step(st), ret = 0;
+    if (rc == DB_ROW) {
         out->allowed_ips = db_col_strdup(st, 0);
-        out->lock_first_ip = sqlite3_column_int(st, 1) != 0;
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+        out->lock_first_ip = db_col_int(st, 1) != 0;
+        if (!db_col_is_null(st, 2))
             out->first_ip = db_col_strdup(st, 2);
-        out->max_daily_ips = sqlite3_column_int64(st, 3);
+        out->max_daily_ips = db_col_int64(st, 3);
         out->allowed_uas = db_col_strdup(st, 4);
         out->denied_uas = db_col_strdup(st, 5);
         out->allowed_countries = db_col_strdup(st, 6);
         out->denied_countries = db_col_strdup(st, 7);
-        out->attack_flagged_at = sqlite3_column_int64(st, 8);
-        out->is_mag = sqlite3_column_int(st, 9) != 0;
+        out->attack_flagged_at = db_col_int64(st, 8);
+        out->is_mag = db_col_int(st, 9) != 0;
         if (!out->allowed_ips || !out->allowed_uas || !out->denied_uas || !out->allowed_countries ||
-            !out->denied_countries ||
-            (sqlite3_column_type(st, 2) != SQLITE_NULL && !out->first_ip)) {
+            !out->denied_countries || (!db_col_is_null(st, 2) && !out->first_ip)) {
             db_line_access_clear(out);
             ret = -ENOMEM;
         }
     } else {
-        ret = rc == SQLITE_DONE ? -ENOENT : db_step_error(db, rc, "line access");
+        ret = rc == DB_DONE ? -ENOENT : db_step_error(db, rc, "line access");
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
-static int run_changes(struct db *db, sqlite3_stmt *st, const char *what, bool need_row)
+static int run_changes(struct db *db, struct db_stmt *st, const char *what, bool need_row)
 {
-    int rc = sqlite3_step(st);
-    int ret = rc == SQLITE_DONE ? 0 : db_step_error(db, rc, what);
-    if (ret == 0 && need_row && sqlite3_changes(db->sql) == 0)
+    int rc = db_step(st);
+    int ret = rc == DB_DONE ? 0 : db_step_error(db, rc, what);
+    if (ret == 0 && need_row && db_changes(db) == 0)
         ret = -ENOENT;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_line_access_set(struct db *db, int64_t line_id, const struct db_line_access *a, int64_t now)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE lines SET allowed_ips = ?2, lock_first_ip = ?3, max_daily_ips = ?4,"
                    " allowed_uas = ?5, denied_uas = ?6, allowed_countries = ?7,"
@@ -105,71 +104,71 @@ int db_line_access_set(struct db *db, int64_t line_id, const struct db_line_acce
                    " first_ip = CASE WHEN ?3 = 0 THEN NULL ELSE first_ip END WHERE id = ?1",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, line_id);
-    sqlite3_bind_text(st, 2, a->allowed_ips ? a->allowed_ips : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, a->lock_first_ip);
-    sqlite3_bind_int64(st, 4, a->max_daily_ips);
-    sqlite3_bind_text(st, 5, a->allowed_uas ? a->allowed_uas : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, a->denied_uas ? a->denied_uas : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, a->allowed_countries ? a->allowed_countries : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, a->denied_countries ? a->denied_countries : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, now);
-    sqlite3_bind_int(st, 10, a->is_mag);
+    db_bind_int64(st, 1, line_id);
+    db_bind_text(st, 2, a->allowed_ips ? a->allowed_ips : "");
+    db_bind_int(st, 3, a->lock_first_ip);
+    db_bind_int64(st, 4, a->max_daily_ips);
+    db_bind_text(st, 5, a->allowed_uas ? a->allowed_uas : "");
+    db_bind_text(st, 6, a->denied_uas ? a->denied_uas : "");
+    db_bind_text(st, 7, a->allowed_countries ? a->allowed_countries : "");
+    db_bind_text(st, 8, a->denied_countries ? a->denied_countries : "");
+    db_bind_int64(st, 9, now);
+    db_bind_int(st, 10, a->is_mag);
     return run_changes(db, st, "line access", true);
 }
 
 int db_line_access_reset(struct db *db, int64_t line_id, int64_t now)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE lines SET first_ip = NULL, attack_flagged_at = NULL, updated_at = ?2"
                    " WHERE id = ?1",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, line_id);
-    sqlite3_bind_int64(st, 2, now);
+    db_bind_int64(st, 1, line_id);
+    db_bind_int64(st, 2, now);
     return run_changes(db, st, "line access reset", true);
 }
 
 int db_line_first_ip(struct db *db, int64_t line_id, const char *ip)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE lines SET first_ip = ?2 WHERE id = ?1 AND lock_first_ip = 1"
                    " AND first_ip IS NULL",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, line_id);
-    sqlite3_bind_text(st, 2, ip, -1, SQLITE_STATIC);
+    db_bind_int64(st, 1, line_id);
+    db_bind_text(st, 2, ip);
     return run_changes(db, st, "first ip", false);
 }
 
 int db_line_flag_attack(struct db *db, const char *username, int64_t at)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE lines SET attack_flagged_at = ?2 WHERE username = ?1"
                    " AND attack_flagged_at IS NULL",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, at);
+    db_bind_text(st, 1, username);
+    db_bind_int64(st, 2, at);
     return run_changes(db, st, "attack flag", false);
 }
 
-static void flagged_row(struct jsonw *w, sqlite3_stmt *st)
+static void flagged_row(struct jsonw *w, struct db_stmt *st)
 {
-    key_int(w, "line_id", sqlite3_column_int64(st, 0));
+    key_int(w, "line_id", db_col_int64(st, 0));
     key_str(w, "username", db_col_text(st, 1));
-    key_time(w, "attack_flagged_at", sqlite3_column_int64(st, 2));
+    key_time(w, "attack_flagged_at", db_col_int64(st, 2));
 }
 
-static int step_json(struct db *db, sqlite3_stmt *st, const char *what, struct jsonw *w,
-                     int64_t *count, void (*row)(struct jsonw *w, sqlite3_stmt *st));
+static int step_json(struct db *db, struct db_stmt *st, const char *what, struct jsonw *w,
+                     int64_t *count, void (*row)(struct jsonw *w, struct db_stmt *st));
 
 int db_flagged_lines_json(struct db *db, struct jsonw *w, int64_t *count)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "SELECT id, username, attack_flagged_at FROM lines"
                    " WHERE attack_flagged_at IS NOT NULL ORDER BY attack_flagged_at DESC, id",
@@ -181,76 +180,76 @@ int db_flagged_lines_json(struct db *db, struct jsonw *w, int64_t *count)
 int db_access_rule_add(struct db *db, const char *kind, const char *value, const char *note,
                        int64_t now, int64_t *id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "INSERT INTO access_rules (kind, value, note, created_at) VALUES (?1,?2,?3,?4)",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, note ? note : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
+    db_bind_text(st, 1, kind);
+    db_bind_text(st, 2, value);
+    db_bind_text(st, 3, note ? note : "");
+    db_bind_int64(st, 4, now);
     int ret = run_changes(db, st, "access rule", false);
     if (ret == 0 && id)
-        *id = sqlite3_last_insert_rowid(db->sql);
+        *id = db_last_insert_id(db);
     return ret;
 }
 
 int db_access_rule_del(struct db *db, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM access_rules WHERE id = ?1", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     return run_changes(db, st, "access rule", true);
 }
 
-static int step_json(struct db *db, sqlite3_stmt *st, const char *what, struct jsonw *w,
-                     int64_t *count, void (*row)(struct jsonw *w, sqlite3_stmt *st))
+static int step_json(struct db *db, struct db_stmt *st, const char *what, struct jsonw *w,
+                     int64_t *count, void (*row)(struct jsonw *w, struct db_stmt *st))
 {
     int rc;
     int64_t n = 0;
     jsonw_arr_begin(w);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         jsonw_obj_begin(w);
         row(w, st);
         jsonw_obj_end(w);
         n++;
     }
     jsonw_arr_end(w);
-    int ret = rc == SQLITE_DONE ? 0 : db_step_error(db, rc, what);
-    sqlite3_finalize(st);
+    int ret = rc == DB_DONE ? 0 : db_step_error(db, rc, what);
+    db_finalize(st);
     if (count)
         *count = n;
     return ret;
 }
 
-static void rule_row(struct jsonw *w, sqlite3_stmt *st)
+static void rule_row(struct jsonw *w, struct db_stmt *st)
 {
-    key_int(w, "id", sqlite3_column_int64(st, 0));
+    key_int(w, "id", db_col_int64(st, 0));
     key_str(w, "kind", db_col_text(st, 1));
     key_str(w, "value", db_col_text(st, 2));
     key_str(w, "note", db_col_text(st, 3));
-    key_time(w, "created_at", sqlite3_column_int64(st, 4));
+    key_time(w, "created_at", db_col_int64(st, 4));
 }
 
 int db_access_rules_json(struct db *db, const char *kind, struct jsonw *w, int64_t *count)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "SELECT id, kind, value, note, created_at FROM access_rules"
-                   " WHERE ?1 IS NULL OR kind = ?1 ORDER BY kind, id",
+                   " WHERE CAST(?1 AS TEXT) IS NULL OR kind = ?1 ORDER BY kind, id",
                    &st))
         return -EIO;
     if (kind)
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, kind);
     return step_json(db, st, "access rules", w, count, rule_row);
 }
 
 int db_ban_put(struct db *db, const char *ip, int64_t until, int64_t strikes, const char *reason,
                int64_t now)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "INSERT INTO ip_bans (ip, until, strikes, reason, created_at, updated_at)"
                    " VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (ip) DO UPDATE SET"
@@ -258,11 +257,11 @@ int db_ban_put(struct db *db, const char *ip, int64_t until, int64_t strikes, co
                    " reason = excluded.reason, updated_at = excluded.updated_at",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, until);
-    sqlite3_bind_int64(st, 3, strikes < 1 ? 1 : strikes);
-    sqlite3_bind_text(st, 4, reason ? reason : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, now);
+    db_bind_text(st, 1, ip);
+    db_bind_int64(st, 2, until);
+    db_bind_int64(st, 3, strikes < 1 ? 1 : strikes);
+    db_bind_text(st, 4, reason ? reason : "");
+    db_bind_int64(st, 5, now);
     return run_changes(db, st, "ban", false);
 }
 
@@ -271,37 +270,37 @@ int db_ban_del(struct db *db, const char *ip)
     return db_delete_where_text(db, "DELETE FROM ip_bans WHERE ip = ?1", ip);
 }
 
-static void ban_row(struct jsonw *w, sqlite3_stmt *st)
+static void ban_row(struct jsonw *w, struct db_stmt *st)
 {
     key_str(w, "ip", db_col_text(st, 0));
-    key_time(w, "until", sqlite3_column_int64(st, 1));
-    key_int(w, "strikes", sqlite3_column_int64(st, 2));
+    key_time(w, "until", db_col_int64(st, 1));
+    key_int(w, "strikes", db_col_int64(st, 2));
     key_str(w, "reason", db_col_text(st, 3));
-    key_time(w, "created_at", sqlite3_column_int64(st, 4));
-    key_time(w, "updated_at", sqlite3_column_int64(st, 5));
+    key_time(w, "created_at", db_col_int64(st, 4));
+    key_time(w, "updated_at", db_col_int64(st, 5));
     jsonw_key(w, "active");
-    jsonw_bool(w, sqlite3_column_int64(st, 1) > sqlite3_column_int64(st, 6));
+    jsonw_bool(w, db_col_int64(st, 1) > db_col_int64(st, 6));
 }
 
 int db_bans_json(struct db *db, bool all, int64_t now, struct jsonw *w, int64_t *count)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "SELECT ip, until, strikes, reason, created_at, updated_at, ?1 FROM ip_bans"
-                   " WHERE ?2 OR until > ?1 ORDER BY updated_at DESC, ip",
+                   " WHERE ?2 <> 0 OR until > ?1 ORDER BY updated_at DESC, ip",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int(st, 2, all);
+    db_bind_int64(st, 1, now);
+    db_bind_int(st, 2, all);
     return step_json(db, st, "bans", w, count, ban_row);
 }
 
 int db_bans_prune(struct db *db, int64_t before)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM ip_bans WHERE until < ?1", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, before);
+    db_bind_int64(st, 1, before);
     return run_changes(db, st, "bans prune", false);
 }
 
@@ -309,61 +308,51 @@ int db_bans_prune(struct db *db, int64_t before)
  * writes must not move the main database's change counter (each move
  * rebuilds the catalogue snapshot). Opened per call: a batch every half
  * second and the admin's reads are rare enough. */
-static int log_open(struct db *db, sqlite3 **out)
+static int log_open(struct db *db, struct db **out)
 {
     *out = NULL;
-    const char *slash = strrchr(db->path, '/');
-    size_t dir = slash ? (size_t)(slash - db->path) : 1;
     char path[4096];
-    int n = snprintf(path, sizeof(path), "%.*s/refusals.db", (int)dir, slash ? db->path : ".");
+    int n = snprintf(path, sizeof(path), "%s/refusals.db", db->data_dir ? db->data_dir : ".");
     if (n < 0 || (size_t)n >= sizeof(path))
         return -ENAMETOOLONG;
-    sqlite3 *l;
-    if (sqlite3_open_v2(path, &l, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        sqlite3_close(l);
+    struct db *l;
+    if (db_open_file(path, DB_OPEN_CREATE, 5000, &l))
         return -EIO;
-    }
-    sqlite3_busy_timeout(l, 5000);
-    char *err = NULL;
-    if (sqlite3_exec(l,
-                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE IF NOT EXISTS access_refusals ("
-                     "  id INTEGER PRIMARY KEY,"
-                     "  at INTEGER NOT NULL,"
-                     "  line_id INTEGER,"
-                     "  username TEXT NOT NULL DEFAULT '',"
-                     "  ip TEXT NOT NULL,"
-                     "  user_agent TEXT NOT NULL DEFAULT '',"
-                     "  route TEXT NOT NULL DEFAULT '',"
-                     "  reason TEXT NOT NULL,"
-                     "  detail TEXT NOT NULL DEFAULT ''"
-                     ") STRICT;"
-                     "CREATE INDEX IF NOT EXISTS access_refusals_ip ON access_refusals(ip, id);"
-                     "CREATE INDEX IF NOT EXISTS access_refusals_reason"
-                     "  ON access_refusals(reason, id);"
-                     /* Activity kept beside the log for the same reason:
-                      * when a box last called the portal, and the
-                      * distinct addresses of a line per UTC day. */
-                     "CREATE TABLE IF NOT EXISTS device_seen ("
-                     "  mac TEXT PRIMARY KEY,"
-                     "  at INTEGER NOT NULL"
-                     ") STRICT, WITHOUT ROWID;"
-                     "CREATE TABLE IF NOT EXISTS device_last_channel ("
-                     "  mac TEXT PRIMARY KEY,"
-                     "  stream_id INTEGER NOT NULL,"
-                     "  at INTEGER NOT NULL"
-                     ") STRICT, WITHOUT ROWID;"
-                     "CREATE TABLE IF NOT EXISTS daily_ips ("
-                     "  day INTEGER NOT NULL,"
-                     "  line_id INTEGER NOT NULL,"
-                     "  ip TEXT NOT NULL,"
-                     "  PRIMARY KEY (day, line_id, ip)"
-                     ") STRICT, WITHOUT ROWID;",
-                     NULL, NULL, &err) != SQLITE_OK) {
-        log_error("db", "refusal log %s: %s", path, err ? err : "error");
-        sqlite3_free(err);
-        sqlite3_close(l);
+    if (db_exec(l, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   "CREATE TABLE IF NOT EXISTS access_refusals ("
+                   "  id INTEGER PRIMARY KEY,"
+                   "  at INTEGER NOT NULL,"
+                   "  line_id INTEGER,"
+                   "  username TEXT NOT NULL DEFAULT '',"
+                   "  ip TEXT NOT NULL,"
+                   "  user_agent TEXT NOT NULL DEFAULT '',"
+                   "  route TEXT NOT NULL DEFAULT '',"
+                   "  reason TEXT NOT NULL,"
+                   "  detail TEXT NOT NULL DEFAULT ''"
+                   ") STRICT;"
+                   "CREATE INDEX IF NOT EXISTS access_refusals_ip ON access_refusals(ip, id);"
+                   "CREATE INDEX IF NOT EXISTS access_refusals_reason"
+                   "  ON access_refusals(reason, id);"
+                   /* Activity kept beside the log for the same reason:
+                    * when a box last called the portal, and the
+                    * distinct addresses of a line per UTC day. */
+                   "CREATE TABLE IF NOT EXISTS device_seen ("
+                   "  mac TEXT PRIMARY KEY,"
+                   "  at INTEGER NOT NULL"
+                   ") STRICT, WITHOUT ROWID;"
+                   "CREATE TABLE IF NOT EXISTS device_last_channel ("
+                   "  mac TEXT PRIMARY KEY,"
+                   "  stream_id INTEGER NOT NULL,"
+                   "  at INTEGER NOT NULL"
+                   ") STRICT, WITHOUT ROWID;"
+                   "CREATE TABLE IF NOT EXISTS daily_ips ("
+                   "  day INTEGER NOT NULL,"
+                   "  line_id INTEGER NOT NULL,"
+                   "  ip TEXT NOT NULL,"
+                   "  PRIMARY KEY (day, line_id, ip)"
+                   ") STRICT, WITHOUT ROWID;")) {
+        log_error("db", "refusal log %s: cannot create its tables", path);
+        db_close(l);
         return -EIO;
     }
     *out = l;
@@ -372,64 +361,64 @@ static int log_open(struct db *db, sqlite3 **out)
 
 int db_refusals_add(struct db *db, const struct db_refusal *r, size_t n, int64_t keep)
 {
-    sqlite3 *l;
-    sqlite3_stmt *st = NULL, *prune = NULL;
+    struct db *l;
+    struct db_stmt *st = NULL, *prune = NULL;
     int ret = log_open(db, &l);
     if (ret)
         return ret;
     ret = -EIO;
-    if (sqlite3_exec(l, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    if (db_exec(l, "BEGIN IMMEDIATE"))
         goto out;
-    if (sqlite3_prepare_v2(l,
-                           "INSERT INTO access_refusals (at, line_id, username, ip, user_agent,"
-                           " route, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(l,
+                   "INSERT INTO access_refusals (at, line_id, username, ip, user_agent,"
+                   " route, reason, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   &st))
         goto fail;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, r[i].at);
+        db_reset(st);
+        db_bind_int64(st, 1, r[i].at);
         if (r[i].line_id > 0)
-            sqlite3_bind_int64(st, 2, r[i].line_id);
+            db_bind_int64(st, 2, r[i].line_id);
         else
-            sqlite3_bind_null(st, 2);
-        sqlite3_bind_text(st, 3, r[i].username ? r[i].username : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, r[i].ip ? r[i].ip : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, r[i].user_agent ? r[i].user_agent : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, r[i].route ? r[i].route : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, r[i].reason ? r[i].reason : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 8, r[i].detail ? r[i].detail : "", -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE)
+            db_bind_null(st, 2);
+        db_bind_text(st, 3, r[i].username ? r[i].username : "");
+        db_bind_text(st, 4, r[i].ip ? r[i].ip : "");
+        db_bind_text(st, 5, r[i].user_agent ? r[i].user_agent : "");
+        db_bind_text(st, 6, r[i].route ? r[i].route : "");
+        db_bind_text(st, 7, r[i].reason ? r[i].reason : "");
+        db_bind_text(st, 8, r[i].detail ? r[i].detail : "");
+        if (db_step(st) != DB_DONE)
             goto fail;
     }
     /* Bounded: the newest `keep` rows stay. */
-    if (sqlite3_prepare_v2(l,
-                           "DELETE FROM access_refusals WHERE id <= (SELECT max(id) FROM"
-                           " access_refusals) - ?1",
-                           -1, &prune, NULL) != SQLITE_OK)
+    if (db_prepare(l,
+                   "DELETE FROM access_refusals WHERE id <= (SELECT max(id) FROM"
+                   " access_refusals) - ?1",
+                   &prune))
         goto fail;
-    sqlite3_bind_int64(prune, 1, keep);
-    if (sqlite3_step(prune) != SQLITE_DONE)
+    db_bind_int64(prune, 1, keep);
+    if (db_step(prune) != DB_DONE)
         goto fail;
-    if (sqlite3_exec(l, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+    if (db_exec(l, "COMMIT") == 0) {
         ret = 0;
         goto out;
     }
 fail:
-    log_error("db", "writing refusals: %s", sqlite3_errmsg(l));
-    sqlite3_exec(l, "ROLLBACK", NULL, NULL, NULL);
+    log_error("db", "writing refusals: %s", db_errmsg(l));
+    db_exec_quiet(l, "ROLLBACK");
 out:
-    sqlite3_finalize(st);
-    sqlite3_finalize(prune);
-    sqlite3_close(l);
+    db_finalize(st);
+    db_finalize(prune);
+    db_close(l);
     return ret;
 }
 
 int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_t oldest_day)
 {
-    sqlite3 *l;
+    struct db *l;
     /* Indexed by enum db_activity_kind; the last one prunes old days. */
     enum { NSQL = 5, PRUNE = NSQL - 1 };
-    sqlite3_stmt *st[NSQL] = {NULL, NULL, NULL, NULL, NULL};
+    struct db_stmt *st[NSQL] = {NULL, NULL, NULL, NULL, NULL};
     int ret = log_open(db, &l);
     if (ret)
         return ret;
@@ -442,88 +431,86 @@ int db_activity_add(struct db *db, const struct db_activity *v, size_t n, int64_
         ("INSERT INTO device_last_channel (mac, at, stream_id) VALUES (?1, ?2, ?3)"
          " ON CONFLICT (mac) DO UPDATE SET at = excluded.at, stream_id = excluded.stream_id"),
         "DELETE FROM daily_ips WHERE day < ?2"};
-    if (sqlite3_exec(l, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    if (db_exec(l, "BEGIN IMMEDIATE"))
         goto out;
     for (int i = 0; i < NSQL; i++)
-        if (sqlite3_prepare_v2(l, sql[i], -1, &st[i], NULL) != SQLITE_OK)
+        if (db_prepare(l, sql[i], &st[i]))
             goto fail;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_stmt *s = st[v[i].kind];
-        sqlite3_reset(s);
-        sqlite3_bind_text(s, 1, v[i].text ? v[i].text : "", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, v[i].at);
+        struct db_stmt *s = st[v[i].kind];
+        db_reset(s);
+        db_bind_text(s, 1, v[i].text ? v[i].text : "");
+        db_bind_int64(s, 2, v[i].at);
         if (v[i].kind != DB_ACT_SEEN)
-            sqlite3_bind_int64(s, 3, v[i].line_id);
-        if (sqlite3_step(s) != SQLITE_DONE)
+            db_bind_int64(s, 3, v[i].line_id);
+        if (db_step(s) != DB_DONE)
             goto fail;
     }
-    sqlite3_bind_int64(st[PRUNE], 2, oldest_day);
-    if (sqlite3_step(st[PRUNE]) != SQLITE_DONE)
+    db_bind_int64(st[PRUNE], 2, oldest_day);
+    if (db_step(st[PRUNE]) != DB_DONE)
         goto fail;
-    if (sqlite3_exec(l, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+    if (db_exec(l, "COMMIT") == 0) {
         ret = 0;
         goto out;
     }
 fail:
-    log_error("db", "writing activity: %s", sqlite3_errmsg(l));
-    sqlite3_exec(l, "ROLLBACK", NULL, NULL, NULL);
+    log_error("db", "writing activity: %s", db_errmsg(l));
+    db_exec_quiet(l, "ROLLBACK");
 out:
     for (int i = 0; i < NSQL; i++)
-        sqlite3_finalize(st[i]);
-    sqlite3_close(l);
+        db_finalize(st[i]);
+    db_close(l);
     return ret;
 }
 
 int db_daily_ips_load(struct db *db, int64_t day,
                       int (*cb)(void *ctx, int64_t line_id, const char *ip), void *ctx)
 {
-    sqlite3 *l;
-    sqlite3_stmt *st = NULL;
+    struct db *l;
+    struct db_stmt *st = NULL;
     int ret = log_open(db, &l);
     if (ret)
         return ret;
     ret = -EIO;
-    if (sqlite3_prepare_v2(l, "SELECT line_id, ip FROM daily_ips WHERE day = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (db_prepare(l, "SELECT line_id, ip FROM daily_ips WHERE day = ?1", &st))
         goto out;
-    sqlite3_bind_int64(st, 1, day);
+    db_bind_int64(st, 1, day);
     int rc;
     ret = 0;
-    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        ret = cb(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
-    if (ret == 0 && rc != SQLITE_DONE)
+    while (ret == 0 && (rc = db_step(st)) == DB_ROW)
+        ret = cb(ctx, db_col_int64(st, 0), db_col_text(st, 1));
+    if (ret == 0 && rc != DB_DONE)
         ret = -EIO;
 out:
     if (ret == -EIO)
-        log_error("db", "reading daily addresses: %s", sqlite3_errmsg(l));
-    sqlite3_finalize(st);
-    sqlite3_close(l);
+        log_error("db", "reading daily addresses: %s", db_errmsg(l));
+    db_finalize(st);
+    db_close(l);
     return ret;
 }
 
 int db_last_channels_load(struct db *db, int (*cb)(void *ctx, const char *mac, int64_t stream_id),
                           void *ctx)
 {
-    sqlite3 *l;
-    sqlite3_stmt *st = NULL;
+    struct db *l;
+    struct db_stmt *st = NULL;
     int ret = log_open(db, &l);
     if (ret)
         return ret;
     ret = -EIO;
-    if (sqlite3_prepare_v2(l, "SELECT mac, stream_id FROM device_last_channel", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (db_prepare(l, "SELECT mac, stream_id FROM device_last_channel", &st))
         goto out;
     int rc;
     ret = 0;
-    while (ret == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        ret = cb(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-    if (ret == 0 && rc != SQLITE_DONE)
+    while (ret == 0 && (rc = db_step(st)) == DB_ROW)
+        ret = cb(ctx, db_col_text(st, 0), db_col_int64(st, 1));
+    if (ret == 0 && rc != DB_DONE)
         ret = -EIO;
 out:
     if (ret == -EIO)
-        log_error("db", "reading devices' last channels: %s", sqlite3_errmsg(l));
-    sqlite3_finalize(st);
-    sqlite3_close(l);
+        log_error("db", "reading devices' last channels: %s", db_errmsg(l));
+    db_finalize(st);
+    db_close(l);
     return ret;
 }
 
@@ -531,45 +518,44 @@ int db_device_seen_fill(struct db *db, struct db_device *v, size_t n)
 {
     if (n == 0)
         return 0;
-    sqlite3 *l;
-    sqlite3_stmt *st = NULL;
+    struct db *l;
+    struct db_stmt *st = NULL;
     int ret = log_open(db, &l);
     if (ret)
         return ret;
     ret = -EIO;
-    if (sqlite3_prepare_v2(l, "SELECT at FROM device_seen WHERE mac = ?1", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (db_prepare(l, "SELECT at FROM device_seen WHERE mac = ?1", &st))
         goto out;
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, v[i].mac, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            int64_t at = sqlite3_column_int64(st, 0);
+        db_reset(st);
+        db_bind_text(st, 1, v[i].mac);
+        int rc = db_step(st);
+        if (rc == DB_ROW) {
+            int64_t at = db_col_int64(st, 0);
             if (at > v[i].last_seen)
                 v[i].last_seen = at;
-        } else if (rc != SQLITE_DONE) {
+        } else if (rc != DB_DONE) {
             goto out;
         }
     }
     ret = 0;
 out:
     if (ret)
-        log_error("db", "reading device activity: %s", sqlite3_errmsg(l));
-    sqlite3_finalize(st);
-    sqlite3_close(l);
+        log_error("db", "reading device activity: %s", db_errmsg(l));
+    db_finalize(st);
+    db_close(l);
     return ret;
 }
 
-static void refusal_row(struct jsonw *w, sqlite3_stmt *st)
+static void refusal_row(struct jsonw *w, struct db_stmt *st)
 {
-    key_int(w, "id", sqlite3_column_int64(st, 0));
-    key_time(w, "at", sqlite3_column_int64(st, 1));
+    key_int(w, "id", db_col_int64(st, 0));
+    key_time(w, "at", db_col_int64(st, 1));
     jsonw_key(w, "line_id");
-    if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+    if (db_col_is_null(st, 2))
         jsonw_null(w);
     else
-        jsonw_int(w, sqlite3_column_int64(st, 2));
+        jsonw_int(w, db_col_int64(st, 2));
     key_str(w, "username", db_col_text(st, 3));
     key_str(w, "ip", db_col_text(st, 4));
     key_str(w, "user_agent", db_col_text(st, 5));
@@ -581,45 +567,45 @@ static void refusal_row(struct jsonw *w, sqlite3_stmt *st)
 int db_refusals_json(struct db *db, const struct db_refusal_filter *f, struct jsonw *w,
                      int64_t *count)
 {
-    sqlite3 *l;
-    sqlite3_stmt *st;
+    struct db *l;
+    struct db_stmt *st;
     int rc = log_open(db, &l);
     if (rc)
         return rc;
-    if (sqlite3_prepare_v2(l,
-                           "SELECT id, at, line_id, username, ip, user_agent, route, reason, detail"
-                           " FROM access_refusals WHERE (?1 IS NULL OR ip = ?1)"
-                           " AND (?2 IS NULL OR reason = ?2) AND (?3 IS NULL OR username = ?3)"
-                           " AND (?4 = 0 OR line_id = ?4) AND (?5 = 0 OR at >= ?5)"
-                           " AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7",
-                           -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_close(l);
+    if (db_prepare(l,
+                   "SELECT id, at, line_id, username, ip, user_agent, route, reason, detail"
+                   " FROM access_refusals WHERE (?1 IS NULL OR ip = ?1)"
+                   " AND (?2 IS NULL OR reason = ?2) AND (?3 IS NULL OR username = ?3)"
+                   " AND (?4 = 0 OR line_id = ?4) AND (?5 = 0 OR at >= ?5)"
+                   " AND (?6 = 0 OR id < ?6) ORDER BY id DESC LIMIT ?7",
+                   &st)) {
+        db_close(l);
         return -EIO;
     }
     if (f->ip)
-        sqlite3_bind_text(st, 1, f->ip, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, f->ip);
     if (f->reason)
-        sqlite3_bind_text(st, 2, f->reason, -1, SQLITE_STATIC);
+        db_bind_text(st, 2, f->reason);
     if (f->username)
-        sqlite3_bind_text(st, 3, f->username, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, f->line_id);
-    sqlite3_bind_int64(st, 5, f->since);
-    sqlite3_bind_int64(st, 6, f->before_id);
-    sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : 100);
+        db_bind_text(st, 3, f->username);
+    db_bind_int64(st, 4, f->line_id);
+    db_bind_int64(st, 5, f->since);
+    db_bind_int64(st, 6, f->before_id);
+    db_bind_int64(st, 7, f->limit > 0 ? f->limit : 100);
     int64_t n = 0;
     jsonw_arr_begin(w);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         jsonw_obj_begin(w);
         refusal_row(w, st);
         jsonw_obj_end(w);
         n++;
     }
     jsonw_arr_end(w);
-    if (rc != SQLITE_DONE)
-        log_error("db", "reading refusals: %s", sqlite3_errmsg(l));
-    sqlite3_finalize(st);
-    sqlite3_close(l);
+    if (rc != DB_DONE)
+        log_error("db", "reading refusals: %s", db_errmsg(l));
+    db_finalize(st);
+    db_close(l);
     if (count)
         *count = n;
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    return rc == DB_DONE ? 0 : -EIO;
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 #define ADMIN_COLS                                                                                 \
     "id, username, password_hash, role, disabled, created_at, updated_at, last_login_at"
@@ -21,18 +21,18 @@ void db_admin_clear(struct db_admin *a)
     memset(a, 0, sizeof(*a));
 }
 
-static int fill_row(void *ctx, sqlite3_stmt *st, void *row)
+static int fill_row(void *ctx, struct db_stmt *st, void *row)
 {
     struct db_admin *a = row;
-    a->id = sqlite3_column_int64(st, 0);
+    a->id = db_col_int64(st, 0);
     a->username = db_col_strdup(st, 1);
     a->password_hash = db_col_strdup(st, 2);
     a->role = db_col_strdup(st, 3);
-    a->disabled = sqlite3_column_int(st, 4) != 0;
-    a->created_at = sqlite3_column_int64(st, 5);
-    a->updated_at = sqlite3_column_int64(st, 6);
-    a->has_last_login = sqlite3_column_type(st, 7) != SQLITE_NULL;
-    a->last_login_at = a->has_last_login ? sqlite3_column_int64(st, 7) : 0;
+    a->disabled = db_col_int(st, 4) != 0;
+    a->created_at = db_col_int64(st, 5);
+    a->updated_at = db_col_int64(st, 6);
+    a->has_last_login = !db_col_is_null(st, 7);
+    a->last_login_at = a->has_last_login ? db_col_int64(st, 7) : 0;
     if (!a->username || !a->password_hash || !a->role)
         return -ENOMEM;
     return 0;
@@ -40,49 +40,49 @@ static int fill_row(void *ctx, sqlite3_stmt *st, void *row)
 
 int db_admin_insert(struct db *db, struct db_admin *a)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = db_now();
     if (db_prepare(db,
                    "INSERT INTO admins (username, password_hash, role, disabled, created_at,"
                    " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, a->username, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, a->password_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->role, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, a->disabled ? 1 : 0);
-    sqlite3_bind_int64(st, 5, now);
-    int rc = sqlite3_step(st);
+    db_bind_text(st, 1, a->username);
+    db_bind_text(st, 2, a->password_hash);
+    db_bind_text(st, 3, a->role);
+    db_bind_int(st, 4, a->disabled ? 1 : 0);
+    db_bind_int64(st, 5, now);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         ret = db_step_error(db, rc, "admins");
     } else {
-        a->id = sqlite3_last_insert_rowid(db->sql);
+        a->id = db_last_insert_id(db);
         a->created_at = a->updated_at = now;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_admin_get(struct db *db, const char *username, struct db_admin *out)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     memset(out, 0, sizeof(*out));
     if (db_prepare(db, "SELECT " ADMIN_COLS " FROM admins WHERE username = ?1", &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    db_bind_text(st, 1, username);
+    int rc = db_step(st);
     int ret;
-    if (rc == SQLITE_ROW) {
+    if (rc == DB_ROW) {
         ret = fill_row(NULL, st, out);
         if (ret)
             db_admin_clear(out);
-    } else if (rc == SQLITE_DONE) {
+    } else if (rc == DB_DONE) {
         ret = -ENOENT;
     } else {
         ret = db_step_error(db, rc, "admins");
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
@@ -95,14 +95,14 @@ void db_admin_list_free(struct db_admin *v, size_t n)
 
 int db_admin_list(struct db *db, struct db_admin **out, size_t *n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     void *rows = NULL;
     *out = NULL;
     *n = 0;
     if (db_prepare(db, "SELECT " ADMIN_COLS " FROM admins ORDER BY username", &st))
         return -EIO;
     int ret = db_step_rows(db, st, "admins", sizeof(struct db_admin), 4, fill_row, NULL, &rows, n);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (ret) {
         db_admin_list_free(rows, *n);
         *n = 0;
@@ -113,32 +113,32 @@ int db_admin_list(struct db *db, struct db_admin **out, size_t *n)
 }
 
 /* Runs a one-row UPDATE whose statement is already bound; -ENOENT when no row. */
-static int step_update(struct db *db, sqlite3_stmt *st)
+static int step_update(struct db *db, struct db_stmt *st)
 {
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = db_step_error(db, rc, "admins");
-    else if (sqlite3_changes(db->sql) == 0)
+    else if (db_changes(db) == 0)
         ret = -ENOENT;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_admin_update(struct db *db, struct db_admin *a)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = db_now();
     if (db_prepare(db,
                    "UPDATE admins SET password_hash = ?1, role = ?2, disabled = ?3,"
                    " updated_at = ?4 WHERE id = ?5",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, a->password_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, a->role, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, a->disabled ? 1 : 0);
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int64(st, 5, a->id);
+    db_bind_text(st, 1, a->password_hash);
+    db_bind_text(st, 2, a->role);
+    db_bind_int(st, 3, a->disabled ? 1 : 0);
+    db_bind_int64(st, 4, now);
+    db_bind_int64(st, 5, a->id);
     int ret = step_update(db, st);
     if (ret == 0)
         a->updated_at = now;
@@ -147,41 +147,41 @@ int db_admin_update(struct db *db, struct db_admin *a)
 
 int db_admin_set_hash(struct db *db, int64_t id, const char *hash)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "UPDATE admins SET password_hash = ?1 WHERE id = ?2", &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, id);
+    db_bind_text(st, 1, hash);
+    db_bind_int64(st, 2, id);
     return step_update(db, st);
 }
 
 int db_admin_touch_login(struct db *db, int64_t id, int64_t when)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "UPDATE admins SET last_login_at = ?1 WHERE id = ?2", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, when);
-    sqlite3_bind_int64(st, 2, id);
+    db_bind_int64(st, 1, when);
+    db_bind_int64(st, 2, id);
     return step_update(db, st);
 }
 
 int db_admin_count_active_admins(struct db *db, int64_t except_id, int64_t *count)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     *count = 0;
     if (db_prepare(db,
                    "SELECT count(*) FROM admins WHERE role = 'admin' AND disabled = 0"
                    " AND id != ?1",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, except_id);
-    int rc = sqlite3_step(st);
+    db_bind_int64(st, 1, except_id);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc == SQLITE_ROW)
-        *count = sqlite3_column_int64(st, 0);
+    if (rc == DB_ROW)
+        *count = db_col_int64(st, 0);
     else
         ret = db_step_error(db, rc, "admins");
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 

@@ -9,15 +9,15 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 int db_bouquet_find(struct db *db, const char *name, int64_t *id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "SELECT id FROM bouquets WHERE name = ?1", &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, name);
     int ret = db_step_id(db, st, "bouquets", id);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }

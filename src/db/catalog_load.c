@@ -13,7 +13,7 @@
 #include "core/array.h"
 #include "core/buf.h"
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 #include "db/profiles.h"
 #include "db/settings.h"
 #include "core/hash.h"
@@ -45,38 +45,38 @@ static void hash_bytes(struct loader *l, const void *data, size_t len)
     l->hash = h;
 }
 
-static void hash_row(struct loader *l, sqlite3_stmt *st)
+static void hash_row(struct loader *l, struct db_stmt *st)
 {
-    int n = sqlite3_column_count(st);
+    int n = db_col_count(st);
     for (int i = 0; i < n; i++) {
-        unsigned char type = (unsigned char)sqlite3_column_type(st, i);
+        unsigned char type = (unsigned char)db_col_type(st, i);
         hash_bytes(l, &type, 1);
-        if (type == SQLITE_INTEGER) {
-            int64_t v = sqlite3_column_int64(st, i);
+        if (type == DB_T_INT) {
+            int64_t v = db_col_int64(st, i);
             hash_bytes(l, &v, sizeof(v));
-        } else if (type == SQLITE_FLOAT) {
-            double v = sqlite3_column_double(st, i);
+        } else if (type == DB_T_FLOAT) {
+            double v = db_col_double(st, i);
             hash_bytes(l, &v, sizeof(v));
-        } else if (type != SQLITE_NULL) {
-            const void *v = sqlite3_column_blob(st, i);
-            int len = sqlite3_column_bytes(st, i);
+        } else if (type != DB_T_NULL) {
+            const void *v = db_col_blob(st, i);
+            size_t len = db_col_bytes(st, i);
             hash_bytes(l, &len, sizeof(len)); /* "ab","c" differs from "a","bc" */
             if (v && len > 0)
-                hash_bytes(l, v, (size_t)len);
+                hash_bytes(l, v, len);
         }
     }
 }
 
-/* sqlite3_step for the catalogue's rows: hashes each row it returns. */
-static int step(struct loader *l, sqlite3_stmt *st)
+/* db_step for the catalogue's rows: hashes each row it returns. */
+static int step(struct loader *l, struct db_stmt *st)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && l->hash_rows)
+    int rc = db_step(st);
+    if (rc == DB_ROW && l->hash_rows)
         hash_row(l, st);
     return rc;
 }
 
-static const char *dup_col(struct loader *l, sqlite3_stmt *st, int i)
+static const char *dup_col(struct loader *l, struct db_stmt *st, int i)
 {
     char *s = arena_strdup(l->a, db_col_text(st, i));
     if (!s)
@@ -84,24 +84,24 @@ static const char *dup_col(struct loader *l, sqlite3_stmt *st, int i)
     return s ? s : "";
 }
 
-static const char *dup_col_or_null(struct loader *l, sqlite3_stmt *st, int i)
+static const char *dup_col_or_null(struct loader *l, struct db_stmt *st, int i)
 {
-    if (sqlite3_column_type(st, i) == SQLITE_NULL || !*db_col_text(st, i))
+    if (db_col_is_null(st, i) || !*db_col_text(st, i))
         return NULL;
     return dup_col(l, st, i);
 }
 
 static size_t count_rows(struct loader *l, const char *sql)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t n = 0;
     if (db_prepare(l->db, sql, &st)) {
         l->err = -EIO;
         return 0;
     }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = (size_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (db_step(st) == DB_ROW)
+        n = (size_t)db_col_int64(st, 0);
+    db_finalize(st);
     return n;
 }
 
@@ -113,16 +113,16 @@ static void *alloc_array(struct loader *l, size_t n, size_t size)
     return p;
 }
 
-static sqlite3_stmt *prepare(struct loader *l, const char *sql)
+static struct db_stmt *prepare(struct loader *l, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     if (!l->err && db_prepare(l->db, sql, &st))
         l->err = -EIO;
     return st;
 }
 
 /* Fills one catalogue element (zeroed) from the current row of st. */
-typedef void row_fn(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx);
+typedef void row_fn(struct loader *l, struct db_stmt *st, void *elem, void *ctx);
 
 /* A whole table as one arena array: room for the rows count_sql counts, filled
  * by row() from the rows of sql (at most that many; *count of them). Reads no
@@ -132,21 +132,21 @@ static void *load_table(struct loader *l, const char *count_sql, const char *sql
 {
     size_t cap = count_rows(l, count_sql);
     char *arr = alloc_array(l, cap, size);
-    sqlite3_stmt *st = prepare(l, sql);
-    while (st && arr && *count < cap && step(l, st) == SQLITE_ROW)
+    struct db_stmt *st = prepare(l, sql);
+    while (st && arr && *count < cap && step(l, st) == DB_ROW)
         row(l, st, arr + (*count)++ * size, ctx);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return arr;
 }
 
 /* Every row of st (bound by the caller) as an arena array of *count elements,
  * gathered on the heap first (capacity doubling from min_cap). */
-static void *load_rows(struct loader *l, sqlite3_stmt *st, size_t size, size_t min_cap, row_fn *row,
-                       void *ctx, size_t *count)
+static void *load_rows(struct loader *l, struct db_stmt *st, size_t size, size_t min_cap,
+                       row_fn *row, void *ctx, size_t *count)
 {
     size_t cap = 0, n = 0;
     char *arr = NULL;
-    while (step(l, st) == SQLITE_ROW) {
+    while (step(l, st) == DB_ROW) {
         char *grown = array_reserve(arr, &cap, n + 1, size, min_cap);
         if (!grown) {
             l->err = -ENOMEM;
@@ -164,10 +164,10 @@ static void *load_rows(struct loader *l, sqlite3_stmt *st, size_t size, size_t m
     return final;
 }
 
-static void category_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void category_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_category *cat = elem;
-    cat->id = sqlite3_column_int64(st, 0);
+    cat->id = db_col_int64(st, 0);
     cat->kind = *(const enum cat_kind *)ctx;
     cat->name = dup_col(l, st, 1);
 }
@@ -175,15 +175,15 @@ static void category_row(struct loader *l, sqlite3_stmt *st, void *elem, void *c
 static void load_categories(struct loader *l)
 {
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
-        sqlite3_stmt *st = prepare(l, "SELECT id, name FROM categories WHERE kind = ?1 "
-                                      "ORDER BY sort_order, id");
+        struct db_stmt *st = prepare(l, "SELECT id, name FROM categories WHERE kind = ?1 "
+                                        "ORDER BY sort_order, id");
         if (!st)
             return;
-        sqlite3_bind_text(st, 1, kind_names[k], -1, SQLITE_STATIC);
+        db_bind_text(st, 1, kind_names[k]);
         enum cat_kind kind = (enum cat_kind)k;
         l->ct->categories[k] = load_rows(l, st, sizeof(struct cat_category), 64, category_row,
                                          &kind, &l->ct->category_count[k]);
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
 }
 
@@ -191,15 +191,15 @@ static void load_categories(struct loader *l)
 static void load_stream_sources(struct loader *l)
 {
     struct cat_content *c = l->ct;
-    sqlite3_stmt *st = prepare(l, "SELECT url FROM stream_sources WHERE stream_id = ?1"
-                                  " ORDER BY position");
+    struct db_stmt *st = prepare(l, "SELECT url FROM stream_sources WHERE stream_id = ?1"
+                                    " ORDER BY position");
     for (size_t i = 0; st && i < c->stream_count && !l->err; i++) {
         struct cat_stream *s = &c->streams[i];
         const char *urls[64];
         size_t n = 0;
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, s->id);
-        while (n < 64 && step(l, st) == SQLITE_ROW)
+        db_reset(st);
+        db_bind_int64(st, 1, s->id);
+        while (n < 64 && step(l, st) == DB_ROW)
             urls[n++] = dup_col(l, st, 0);
         const char **arr = alloc_array(l, n, sizeof(*arr));
         if (arr)
@@ -207,7 +207,7 @@ static void load_stream_sources(struct loader *l)
         s->sources = arr;
         s->source_count = arr ? n : 0;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
 }
 
 /* Replaces each stream's profile id (stream_row) by an arena copy of the
@@ -246,24 +246,24 @@ static void load_stream_profiles(struct loader *l)
     free(all);
 }
 
-static void stream_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void stream_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_stream *s = elem;
     (void)ctx;
-    s->id = sqlite3_column_int64(st, 0);
+    s->id = db_col_int64(st, 0);
     s->name = dup_col(l, st, 1);
-    s->category_id = sqlite3_column_int64(st, 2);
+    s->category_id = db_col_int64(st, 2);
     s->stream_type = dup_col(l, st, 3);
     s->epg_channel_id = dup_col_or_null(l, st, 4);
     s->logo = dup_col(l, st, 5);
     s->custom_sid = dup_col(l, st, 6);
-    s->direct_source = sqlite3_column_int(st, 7) ? dup_col(l, st, 8) : "";
-    s->archive_days = sqlite3_column_int(st, 9);
-    s->is_adult = sqlite3_column_int(st, 10) != 0;
-    s->added = sqlite3_column_int64(st, 11);
-    s->always_on = sqlite3_column_int(st, 12) != 0;
+    s->direct_source = db_col_int(st, 7) ? dup_col(l, st, 8) : "";
+    s->archive_days = db_col_int(st, 9);
+    s->is_adult = db_col_int(st, 10) != 0;
+    s->added = db_col_int64(st, 11);
+    s->always_on = db_col_int(st, 12) != 0;
     /* the profile's id until load_stream_profiles() resolves it */
-    s->profile = (const struct tx_profile *)(intptr_t)sqlite3_column_int64(st, 13);
+    s->profile = (const struct tx_profile *)(intptr_t)db_col_int64(st, 13);
 }
 
 static void load_streams(struct loader *l)
@@ -284,15 +284,15 @@ static void load_streams(struct loader *l)
     load_stream_profiles(l);
 }
 
-static void movie_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void movie_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_movie *m = elem;
     (void)ctx;
-    m->id = sqlite3_column_int64(st, 0);
+    m->id = db_col_int64(st, 0);
     m->title = dup_col(l, st, 1);
     m->original_title = dup_col(l, st, 2);
-    m->year = sqlite3_column_int(st, 3);
-    m->category_id = sqlite3_column_int64(st, 4);
+    m->year = db_col_int(st, 3);
+    m->category_id = db_col_int64(st, 4);
     m->container = dup_col(l, st, 5);
     m->poster = dup_col(l, st, 6);
     m->backdrop = dup_col(l, st, 7);
@@ -307,16 +307,16 @@ static void movie_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
     m->video_json = dup_col(l, st, 16);
     m->audio_json = dup_col(l, st, 17);
     m->custom_sid = dup_col(l, st, 18);
-    m->direct_source = sqlite3_column_int(st, 19) ? dup_col(l, st, 20) : "";
-    m->rating = sqlite3_column_double(st, 21);
-    m->tmdb_id = sqlite3_column_int64(st, 22);
-    m->duration_secs = sqlite3_column_int64(st, 23);
-    m->bitrate_kbps = sqlite3_column_int64(st, 24);
-    m->added = sqlite3_column_int64(st, 25);
+    m->direct_source = db_col_int(st, 19) ? dup_col(l, st, 20) : "";
+    m->rating = db_col_double(st, 21);
+    m->tmdb_id = db_col_int64(st, 22);
+    m->duration_secs = db_col_int64(st, 23);
+    m->bitrate_kbps = db_col_int64(st, 24);
+    m->added = db_col_int64(st, 25);
     m->available = true;
     m->source = dup_col(l, st, 20);
-    m->file_size = sqlite3_column_int64(st, 26);
-    m->file_mtime = sqlite3_column_int64(st, 27);
+    m->file_size = db_col_int64(st, 26);
+    m->file_mtime = db_col_int64(st, 27);
     m->poster_file = dup_col(l, st, 28);
     m->backdrop_file = dup_col(l, st, 29);
 }
@@ -334,13 +334,13 @@ static void load_movies(struct loader *l)
         sizeof(*c->movies), movie_row, NULL, &c->movie_count);
 }
 
-static void episode_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void episode_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_episode *e = elem;
     (void)ctx;
-    e->id = sqlite3_column_int64(st, 0);
-    e->season = sqlite3_column_int(st, 1);
-    e->episode_num = sqlite3_column_int(st, 2);
+    e->id = db_col_int64(st, 0);
+    e->season = db_col_int(st, 1);
+    e->episode_num = db_col_int(st, 2);
     e->title = dup_col(l, st, 3);
     e->container = dup_col(l, st, 4);
     e->plot = dup_col(l, st, 5);
@@ -349,28 +349,28 @@ static void episode_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ct
     e->video_json = dup_col(l, st, 8);
     e->audio_json = dup_col(l, st, 9);
     e->custom_sid = dup_col(l, st, 10);
-    e->direct_source = sqlite3_column_int(st, 11) ? dup_col(l, st, 12) : "";
-    e->rating = sqlite3_column_double(st, 13);
-    e->tmdb_id = sqlite3_column_int64(st, 14);
-    e->duration_secs = sqlite3_column_int64(st, 15);
-    e->bitrate_kbps = sqlite3_column_int64(st, 16);
-    e->added = sqlite3_column_int64(st, 17);
+    e->direct_source = db_col_int(st, 11) ? dup_col(l, st, 12) : "";
+    e->rating = db_col_double(st, 13);
+    e->tmdb_id = db_col_int64(st, 14);
+    e->duration_secs = db_col_int64(st, 15);
+    e->bitrate_kbps = db_col_int64(st, 16);
+    e->added = db_col_int64(st, 17);
     e->source = dup_col(l, st, 12);
-    e->file_size = sqlite3_column_int64(st, 18);
-    e->file_mtime = sqlite3_column_int64(st, 19);
+    e->file_size = db_col_int64(st, 18);
+    e->file_mtime = db_col_int64(st, 19);
     e->image_file = dup_col(l, st, 20);
 }
 
-static void load_episodes(struct loader *l, struct cat_series *s, sqlite3_stmt *st)
+static void load_episodes(struct loader *l, struct cat_series *s, struct db_stmt *st)
 {
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, s->id);
+    db_reset(st);
+    db_bind_int64(st, 1, s->id);
     s->episodes = load_rows(l, st, sizeof(*s->episodes), 16, episode_row, NULL, &s->episode_count);
 }
 
 /* One season entry per distinct season with episodes; details from `seasons` when
  * present, synthesised otherwise (players such as Hypnotix need the list). */
-static void load_seasons(struct loader *l, struct cat_series *s, sqlite3_stmt *st)
+static void load_seasons(struct loader *l, struct cat_series *s, struct db_stmt *st)
 {
     size_t n = 0;
     for (size_t i = 0; i < s->episode_count; i++)
@@ -387,10 +387,10 @@ static void load_seasons(struct loader *l, struct cat_series *s, sqlite3_stmt *s
         }
         s->seasons[s->season_count - 1].episode_count++;
     }
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, s->id);
-    while (step(l, st) == SQLITE_ROW) {
-        int number = sqlite3_column_int(st, 0);
+    db_reset(st);
+    db_bind_int64(st, 1, s->id);
+    while (step(l, st) == DB_ROW) {
+        int number = db_col_int(st, 0);
         for (size_t i = 0; i < s->season_count; i++) {
             if (s->seasons[i].number != number)
                 continue;
@@ -404,17 +404,17 @@ static void load_seasons(struct loader *l, struct cat_series *s, sqlite3_stmt *s
 
 /* The per-series statements of load_series(). */
 struct series_ctx {
-    sqlite3_stmt *episodes, *seasons;
+    struct db_stmt *episodes, *seasons;
 };
 
-static void series_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void series_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     const struct series_ctx *x = ctx;
     struct cat_series *s = elem;
-    s->id = sqlite3_column_int64(st, 0);
+    s->id = db_col_int64(st, 0);
     s->title = dup_col(l, st, 1);
-    s->year = sqlite3_column_int(st, 2);
-    s->category_id = sqlite3_column_int64(st, 3);
+    s->year = db_col_int(st, 2);
+    s->category_id = db_col_int64(st, 3);
     s->cover = dup_col(l, st, 4);
     s->backdrop = dup_col(l, st, 5);
     s->plot = dup_col(l, st, 6);
@@ -423,11 +423,11 @@ static void series_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx
     s->genre = dup_col(l, st, 9);
     s->release_date = dup_col(l, st, 10);
     s->youtube_trailer = dup_col(l, st, 11);
-    s->rating = sqlite3_column_double(st, 12);
-    s->tmdb_id = sqlite3_column_int64(st, 13);
-    s->episode_run_time = sqlite3_column_int(st, 14);
-    s->added = sqlite3_column_int64(st, 15);
-    s->last_modified = sqlite3_column_int64(st, 16);
+    s->rating = db_col_double(st, 12);
+    s->tmdb_id = db_col_int64(st, 13);
+    s->episode_run_time = db_col_int(st, 14);
+    s->added = db_col_int64(st, 15);
+    s->last_modified = db_col_int64(st, 16);
     s->cover_file = dup_col(l, st, 17);
     s->backdrop_file = dup_col(l, st, 18);
     load_episodes(l, s, x->episodes);
@@ -451,8 +451,8 @@ static void load_series(struct loader *l)
         " genre, release_date, youtube_trailer, rating, tmdb_id, episode_run_time, added,"
         " last_modified, cover_file, backdrop_file FROM series ORDER BY sort_order, id",
         sizeof(*c->series), series_row, &x, &c->series_count);
-    sqlite3_finalize(x.episodes);
-    sqlite3_finalize(x.seasons);
+    db_finalize(x.episodes);
+    db_finalize(x.seasons);
 }
 
 static void parse_outputs(struct cat_line *ln, const char *list)
@@ -477,21 +477,21 @@ static void parse_outputs(struct cat_line *ln, const char *list)
     }
 }
 
-static void line_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void line_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_line *ln = elem;
     (void)ctx;
-    ln->id = sqlite3_column_int64(st, 0);
+    ln->id = db_col_int64(st, 0);
     ln->username = dup_col(l, st, 1);
     ln->password = dup_col(l, st, 2);
-    ln->max_connections = sqlite3_column_int(st, 3);
-    ln->exp_date = sqlite3_column_int64(st, 4);
-    ln->is_trial = sqlite3_column_int(st, 5) != 0;
-    ln->enabled = sqlite3_column_int(st, 6) != 0;
-    ln->banned = sqlite3_column_int(st, 7) != 0;
+    ln->max_connections = db_col_int(st, 3);
+    ln->exp_date = db_col_int64(st, 4);
+    ln->is_trial = db_col_int(st, 5) != 0;
+    ln->enabled = db_col_int(st, 6) != 0;
+    ln->banned = db_col_int(st, 7) != 0;
     parse_outputs(ln, db_col_text(st, 8));
     ln->message = dup_col(l, st, 9);
-    ln->created_at = sqlite3_column_int64(st, 10);
+    ln->created_at = db_col_int64(st, 10);
     ln->view_key = dup_col(l, st, 11);
     ln->allowed_ips = dup_col(l, st, 12);
     ln->allowed_uas = dup_col(l, st, 13);
@@ -499,12 +499,12 @@ static void line_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
     ln->allowed_countries = dup_col(l, st, 15);
     ln->denied_countries = dup_col(l, st, 16);
     ln->first_ip = dup_col_or_null(l, st, 17);
-    ln->lock_first_ip = sqlite3_column_int(st, 18) != 0;
-    ln->max_daily_ips = sqlite3_column_int(st, 19);
-    ln->is_mag = sqlite3_column_int(st, 20) != 0;
+    ln->lock_first_ip = db_col_int(st, 18) != 0;
+    ln->max_daily_ips = db_col_int(st, 19);
+    ln->is_mag = db_col_int(st, 20) != 0;
 }
 
-static void rule_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void rule_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_access_rule *r = elem;
     (void)ctx;
@@ -512,13 +512,13 @@ static void rule_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
     r->value = dup_col(l, st, 1);
 }
 
-static void ban_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void ban_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_ban *b = elem;
     (void)ctx;
     b->ip = dup_col(l, st, 0);
-    b->until = sqlite3_column_int64(st, 1);
-    b->strikes = sqlite3_column_int64(st, 2);
+    b->until = db_col_int64(st, 1);
+    b->strikes = db_col_int64(st, 2);
 }
 
 /* Global access rules and bans (issue 13): read by auth/access.c. */
@@ -533,7 +533,7 @@ static void load_access(struct loader *l)
                          ban_row, NULL, &c->ban_count);
 }
 
-static void device_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void device_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
     struct cat_device *d = elem;
     (void)ctx;
@@ -592,7 +592,7 @@ static void load_signing(struct loader *l)
     "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"              \
     " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"                            \
     " (SELECT group_concat(bouquet_id) FROM"                                                       \
-    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id)),"         \
+    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id) AS lb),"   \
     " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"        \
     " l.first_ip, l.lock_first_ip, l.max_daily_ips, l.is_mag"                                      \
     " FROM lines l"
@@ -636,20 +636,20 @@ static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
 /* The ids of the lines changed after seq, ascending, distinct (heap). */
 static int64_t *changed_line_ids(struct loader *l, int64_t seq, size_t *n)
 {
-    sqlite3_stmt *st = prepare(l, "SELECT DISTINCT line_id FROM line_changes WHERE seq > ?1"
-                                  " ORDER BY line_id");
+    struct db_stmt *st = prepare(l, "SELECT DISTINCT line_id FROM line_changes WHERE seq > ?1"
+                                    " ORDER BY line_id");
     struct buf ids = BUF_INIT(0);
     *n = 0;
     if (!st)
         return NULL;
-    sqlite3_bind_int64(st, 1, seq);
+    db_bind_int64(st, 1, seq);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
+    while ((rc = db_step(st)) == DB_ROW) {
+        int64_t id = db_col_int64(st, 0);
         buf_append(&ids, &id, sizeof(id));
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE && !ids.err)
+    db_finalize(st);
+    if (rc != DB_DONE && !ids.err)
         ids.err = -EIO; /* a change missed would keep a stale line */
     if (ids.err) {
         l->err = ids.err;
@@ -677,7 +677,7 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
     }
     struct cat_line_block *b = NULL;
     struct cat_lines *ls = NULL;
-    sqlite3_stmt *one = prepare(l, LINE_SELECT " WHERE l.id = ?1");
+    struct db_stmt *one = prepare(l, LINE_SELECT " WHERE l.id = ?1");
     if (!l->err && cat_line_block_new(&b))
         l->err = -ENOMEM;
     if (!l->err)
@@ -700,19 +700,19 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
         struct cat_line_change *ch = &ls->changes[ls->change_count++];
         ch->id = ids[j++];
         ch->line = NULL; /* deleted */
-        sqlite3_reset(one);
-        sqlite3_bind_int64(one, 1, ch->id);
-        int rc = sqlite3_step(one);
-        if (rc == SQLITE_ROW) {
+        db_reset(one);
+        db_bind_int64(one, 1, ch->id);
+        int rc = db_step(one);
+        if (rc == DB_ROW) {
             struct cat_line *ln = alloc_array(l, 1, sizeof(*ln));
             if (ln)
                 line_row(l, one, ln, NULL);
             ch->line = ln;
-        } else if (rc != SQLITE_DONE) {
+        } else if (rc != DB_DONE) {
             l->err = -EIO; /* not "deleted": an error keeps the previous snapshot */
         }
     }
-    sqlite3_finalize(one);
+    db_finalize(one);
     l->a = &l->c->priv->arena;
     cat_line_block_unref(b);
     free(ids);
@@ -730,14 +730,14 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
 /* The line change log's newest and oldest kept seq (0, 0 when empty). */
 static void line_change_range(struct loader *l, int64_t *newest, int64_t *oldest)
 {
-    sqlite3_stmt *st = prepare(l, "SELECT COALESCE(max(seq), 0), COALESCE(min(seq), 0)"
-                                  " FROM line_changes");
+    struct db_stmt *st = prepare(l, "SELECT COALESCE(max(seq), 0), COALESCE(min(seq), 0)"
+                                    " FROM line_changes");
     *newest = *oldest = -1;
-    if (st && sqlite3_step(st) == SQLITE_ROW) {
-        *newest = sqlite3_column_int64(st, 0);
-        *oldest = sqlite3_column_int64(st, 1);
+    if (st && db_step(st) == DB_ROW) {
+        *newest = db_col_int64(st, 0);
+        *oldest = db_col_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
 }
 
 /* The lines: prev's when none changed since, prev's plus the changed ones
@@ -762,15 +762,15 @@ static void load_lines(struct loader *l, const struct catalog *prev)
     cat_lines_unref(ls);
 }
 
-static int64_t *load_ids(struct loader *l, sqlite3_stmt *st, int64_t bouquet, const char *kind,
+static int64_t *load_ids(struct loader *l, struct db_stmt *st, int64_t bouquet, const char *kind,
                          size_t *count)
 {
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, bouquet);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    db_reset(st);
+    db_bind_int64(st, 1, bouquet);
+    db_bind_text(st, 2, kind);
     struct buf ids = BUF_INIT(0);
-    while (step(l, st) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
+    while (step(l, st) == DB_ROW) {
+        int64_t id = db_col_int64(st, 0);
         buf_append(&ids, &id, sizeof(id));
     }
     *count = ids.len / sizeof(int64_t);
@@ -783,12 +783,12 @@ static int64_t *load_ids(struct loader *l, sqlite3_stmt *st, int64_t bouquet, co
     return out;
 }
 
-static void bouquet_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ctx)
+static void bouquet_row(struct loader *l, struct db_stmt *st, void *elem, void *ctx)
 {
-    sqlite3_stmt *items = ctx;
+    struct db_stmt *items = ctx;
     struct cat_bouquet *b = elem;
-    b->id = sqlite3_column_int64(st, 0);
-    b->all = sqlite3_column_int(st, 1) != 0;
+    b->id = db_col_int64(st, 0);
+    b->all = db_col_int(st, 1) != 0;
     b->categories = load_ids(l, items, b->id, "category", &b->category_count);
     for (int k = 0; k < CAT_KIND_COUNT; k++)
         b->items[k] = load_ids(l, items, b->id, kind_names[k], &b->item_count[k]);
@@ -797,13 +797,13 @@ static void bouquet_row(struct loader *l, sqlite3_stmt *st, void *elem, void *ct
 static void load_bouquets(struct loader *l)
 {
     struct cat_content *ct = l->ct;
-    sqlite3_stmt *items = prepare(l, "SELECT item_id FROM bouquet_items WHERE bouquet_id = ?1"
-                                     " AND kind = ?2 ORDER BY position, id");
+    struct db_stmt *items = prepare(l, "SELECT item_id FROM bouquet_items WHERE bouquet_id = ?1"
+                                       " AND kind = ?2 ORDER BY position, id");
     ct->bouquets = load_table(l, "SELECT count(*) FROM bouquets",
                               "SELECT b.id, EXISTS (SELECT 1 FROM bouquet_items"
                               " WHERE bouquet_id = b.id AND kind = 'all') FROM bouquets b",
                               sizeof(*ct->bouquets), bouquet_row, items, &ct->bouquet_count);
-    sqlite3_finalize(items);
+    db_finalize(items);
 }
 
 /* ---- the EPG read model (catalog/guide.h) ---- */
@@ -812,18 +812,18 @@ static void load_bouquets(struct loader *l)
  * enabled, disabled or re-prioritised: all that decides what the guide holds. */
 static char *epg_stamp(struct loader *l)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(l->db,
                    "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || ':' || "
-                   "gen, ','), '') FROM (SELECT * FROM epg_sources ORDER BY id)",
+                   "gen, ','), '') FROM (SELECT * FROM epg_sources ORDER BY id) AS s",
                    &st)) {
         l->err = -EIO;
         return NULL;
     }
     char *stamp = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (db_step(st) == DB_ROW)
         stamp = strdup(db_col_text(st, 0));
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (!stamp)
         l->err = -EIO;
     return stamp;
@@ -861,22 +861,22 @@ static const char **mapped_ids(struct loader *l, size_t *n)
     return ids;
 }
 
-static int load_guide_channel(struct loader *l, struct cat_guide *g, sqlite3_stmt *best,
-                              sqlite3_stmt *progs, const char *id)
+static int load_guide_channel(struct loader *l, struct cat_guide *g, struct db_stmt *best,
+                              struct db_stmt *progs, const char *id)
 {
-    sqlite3_bind_text(best, 1, id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(best);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(best);
-        return rc == SQLITE_DONE ? cat_guide_add(g, id, false, 0, NULL, 0) : -EIO;
+    db_bind_text_copy(best, 1, id);
+    int rc = db_step(best);
+    if (rc != DB_ROW) {
+        db_reset(best);
+        return rc == DB_DONE ? cat_guide_add(g, id, false, 0, NULL, 0) : -EIO;
     }
-    int64_t chan = sqlite3_column_int64(best, 0), source = sqlite3_column_int64(best, 1);
-    sqlite3_reset(best);
-    sqlite3_bind_int64(progs, 1, chan);
+    int64_t chan = db_col_int64(best, 0), source = db_col_int64(best, 1);
+    db_reset(best);
+    db_bind_int64(progs, 1, chan);
     struct cat_programme *p = NULL;
     size_t n = 0, cap = 0;
     int err = 0;
-    while ((rc = sqlite3_step(progs)) == SQLITE_ROW) {
+    while ((rc = db_step(progs)) == DB_ROW) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             struct cat_programme *np = realloc(p, ncap * sizeof(*p));
@@ -888,9 +888,9 @@ static int load_guide_channel(struct loader *l, struct cat_guide *g, sqlite3_stm
             cap = ncap;
         }
         struct cat_programme *r = &p[n++];
-        r->id = sqlite3_column_int64(progs, 0);
-        r->start = sqlite3_column_int64(progs, 1);
-        r->stop = sqlite3_column_int64(progs, 2);
+        r->id = db_col_int64(progs, 0);
+        r->start = db_col_int64(progs, 1);
+        r->stop = db_col_int64(progs, 2);
         const char **f[] = {&r->title,       &r->sub_title, &r->desc, &r->category,
                             &r->episode_num, &r->icon,      &r->lang, &r->rating};
         for (int k = 0; k < 8; k++) {
@@ -901,9 +901,9 @@ static int load_guide_channel(struct loader *l, struct cat_guide *g, sqlite3_stm
         if (err)
             break;
     }
-    if (!err && rc != SQLITE_DONE)
+    if (!err && rc != DB_DONE)
         err = -EIO;
-    sqlite3_reset(progs);
+    db_reset(progs);
     if (err) {
         free(p);
         return err;
@@ -946,7 +946,7 @@ static void load_guide(struct loader *l, const struct catalog *prev)
         return;
     }
     struct cat_guide *g = NULL;
-    sqlite3_stmt *best = NULL, *progs = NULL;
+    struct db_stmt *best = NULL, *progs = NULL;
     int err = cat_guide_new(stamp, n, &g);
     if (!err && (db_prepare(l->db,
                             "SELECT c.id, c.source_id FROM epg_channels c"
@@ -962,8 +962,8 @@ static void load_guide(struct loader *l, const struct catalog *prev)
         err = -EIO;
     for (size_t i = 0; !err && i < n; i++)
         err = load_guide_channel(l, g, best, progs, ids[i]);
-    sqlite3_finalize(best);
-    sqlite3_finalize(progs);
+    db_finalize(best);
+    db_finalize(progs);
     free(ids);
     free(stamp);
     if (err) {
@@ -982,13 +982,13 @@ int catalog_load(struct db *db, uint64_t version, struct catalog **out)
 /* catalog_epochs('content') (migration 12), -1 when unreadable. */
 static int64_t content_epoch(struct loader *l)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t n = -1;
     if (db_prepare(l->db, "SELECT n FROM catalog_epochs WHERE part = 'content'", &st))
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (db_step(st) == DB_ROW)
+        n = db_col_int64(st, 0);
+    db_finalize(st);
     return n;
 }
 
@@ -1036,7 +1036,7 @@ int catalog_load_reuse(struct db *db, uint64_t version, const struct catalog *pr
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     c->built_at_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    if (db_exec(db, "BEGIN")) {
+    if (db_begin_read(db)) {
         catalog_unref(c);
         return -EIO;
     }

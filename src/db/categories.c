@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 static int step_err(struct db *db, int rc)
 {
@@ -14,13 +14,13 @@ static int step_err(struct db *db, int rc)
 
 int db_category_find(struct db *db, const char *kind, const char *name, int64_t *id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "SELECT id FROM categories WHERE kind = ?1 AND name = ?2", &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, kind);
+    db_bind_text(st, 2, name);
     int ret = db_step_id(db, st, "categories", id);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
@@ -32,25 +32,25 @@ int db_category_ensure(struct db *db, const char *kind, const char *name, int64_
     int ret = db_category_find(db, kind, name, id);
     if (ret != -ENOENT)
         return ret;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "INSERT INTO categories (kind, name, sort_order, created_at)"
                    " VALUES (?1, ?2, (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM categories"
                    " WHERE kind = ?1), ?3)",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, db_now());
-    int rc = sqlite3_step(st);
+    db_bind_text(st, 1, kind);
+    db_bind_text(st, 2, name);
+    db_bind_int64(st, 3, db_now());
+    int rc = db_step(st);
     ret = 0;
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         ret = step_err(db, rc);
     } else {
-        *id = sqlite3_last_insert_rowid(db->sql);
+        *id = db_last_insert_id(db);
         if (created)
             *created = true;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }

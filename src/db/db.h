@@ -1,9 +1,10 @@
 /*
  * db: the database interface every module above src/db/ uses.
  *
- * The backend today is SQLite in the data directory (<data>/xtreamd.db); its
- * types and helpers are in db/db_sqlite.h, which only src/db/ (and white-box
- * unit tests) include. Nothing in this header, nor in the other db/ headers
+ * The backend today is SQLite in the data directory (<data>/xtreamd.db). The
+ * files of src/db/ talk to it through the backend-neutral statement interface
+ * of db/db_priv.h, which only src/db/ (and white-box unit tests) include; only
+ * the backend files include a driver header. Nothing in this header, nor in the other db/ headers
  * the domain layer uses (lines.h, bouquets.h, categories.h, content.h,
  * records.h, epg.h, library.h), names a SQLite type, so a second backend
  * (PostgreSQL) can implement the same functions without touching a caller.
@@ -17,10 +18,11 @@
 #ifndef XTREAMD_DB_DB_H
 #define XTREAMD_DB_DB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct db; /* opaque; defined by the backend (db_sqlite.h) */
+struct db; /* opaque; defined in db/db_priv.h */
 
 /* Creates data_dir (0700) if needed and narrows an existing data_dir to 0700
  * and its database, WAL, shared-memory and serve.json files to 0600, logging
@@ -30,6 +32,19 @@ int db_secure_data_dir(const char *data_dir);
  * it. On failure returns a negative errno and logs the SQLite message. */
 int db_open(const char *data_dir, struct db **out);
 void db_close(struct db *db);
+
+/* Where db_open finds the database: NULL (the default) is SQLite in the data
+ * directory; "postgresql://..." (or "postgres://...") is a PostgreSQL
+ * server. Set once at startup (--database) before any thread opens; unset,
+ * XTREAMD_DATABASE from the environment is used. */
+void db_set_location(const char *url);
+const char *db_get_location(void);
+bool db_location_is_pg(const char *location);
+/* location for messages: a password in it (user:password@, password=) as
+ * "***"; "" for NULL. */
+void db_location_redact(const char *location, char *out, size_t len);
+/* The backend of db: SQLite (backups, refusals.db beside it) or not. */
+bool db_is_sqlite(const struct db *db);
 
 /* Transactions nest: the outermost db_begin is BEGIN IMMEDIATE (the write
  * lock), an inner one a SAVEPOINT, so a service that owns its transaction can

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 #include "xmltv/xmltv.h"
 #include "core/hash.h"
 
@@ -29,47 +29,47 @@ static bool is_decimal(const char *s)
 int db_epg_source_add(struct db *db, const char *name, const char *url, int priority,
                       int refresh_hours, int64_t *id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "INSERT INTO epg_sources (name, url, priority, refresh_hours, created_at)"
                    " VALUES (?1, ?2, ?3, ?4, ?5)",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, url, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, priority);
-    sqlite3_bind_int(st, 4, refresh_hours);
-    sqlite3_bind_int64(st, 5, db_now());
-    int rc = sqlite3_step(st);
+    db_bind_text_copy(st, 1, name);
+    db_bind_text_copy(st, 2, url);
+    db_bind_int(st, 3, priority);
+    db_bind_int(st, 4, refresh_hours);
+    db_bind_int64(st, 5, db_now());
+    int rc = db_step(st);
     int ret = 0;
-    if (rc == SQLITE_CONSTRAINT)
-        ret = sqlite3_extended_errcode(db->sql) == SQLITE_CONSTRAINT_UNIQUE ? -EEXIST : -EINVAL;
-    else if (rc != SQLITE_DONE)
+    if (rc == -EEXIST || rc == -EINVAL)
+        ret = rc;
+    else if (rc != DB_DONE)
         ret = -EIO;
     else if (id)
-        *id = sqlite3_last_insert_rowid(db->sql);
-    sqlite3_finalize(st);
+        *id = db_last_insert_id(db);
+    db_finalize(st);
     return ret;
 }
 
-static void bind_name_or_id(sqlite3_stmt *st, const char *name_or_id)
+static void bind_name_or_id(struct db_stmt *st, const char *name_or_id)
 {
-    sqlite3_bind_text(st, 1, name_or_id, -1, SQLITE_TRANSIENT);
+    db_bind_text_copy(st, 1, name_or_id);
     if (is_decimal(name_or_id) && strlen(name_or_id) < 19)
-        sqlite3_bind_int64(st, 2, strtoll(name_or_id, NULL, 10));
+        db_bind_int64(st, 2, strtoll(name_or_id, NULL, 10));
     else
-        sqlite3_bind_int64(st, 2, -1);
+        db_bind_int64(st, 2, -1);
 }
 
 int db_epg_source_del(struct db *db, const char *name_or_id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM epg_sources WHERE name = ?1 OR id = ?2", &st))
         return -EIO;
     bind_name_or_id(st, name_or_id);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_finalize(st);
-    if (rc == 0 && sqlite3_changes(db->sql) == 0)
+    int rc = db_step(st) == DB_DONE ? 0 : -EIO;
+    db_finalize(st);
+    if (rc == 0 && db_changes(db) == 0)
         rc = -ENOENT;
     return rc;
 }
@@ -81,26 +81,26 @@ int db_epg_source_del(struct db *db, const char *name_or_id)
     " (SELECT COALESCE(sum(c.programmes), 0) FROM epg_channels c WHERE c.source_id = s.id)"        \
     " FROM epg_sources s"
 
-static int read_source(void *ctx, sqlite3_stmt *st, void *row)
+static int read_source(void *ctx, struct db_stmt *st, void *row)
 {
     struct db_epg_source *s = row;
     (void)ctx;
-    s->id = sqlite3_column_int64(st, 0);
+    s->id = db_col_int64(st, 0);
     s->name = db_col_strdup(st, 1);
     s->url = db_col_strdup(st, 2);
-    s->priority = sqlite3_column_int(st, 3);
-    s->refresh_hours = sqlite3_column_int(st, 4);
-    s->enabled = sqlite3_column_int(st, 5) != 0;
-    s->last_import = sqlite3_column_int64(st, 6);
-    s->last_attempt = sqlite3_column_int64(st, 7);
+    s->priority = db_col_int(st, 3);
+    s->refresh_hours = db_col_int(st, 4);
+    s->enabled = db_col_int(st, 5) != 0;
+    s->last_import = db_col_int64(st, 6);
+    s->last_attempt = db_col_int64(st, 7);
     s->last_status = db_col_strdup(st, 8);
-    s->channels = sqlite3_column_int64(st, 9);
-    s->programmes = sqlite3_column_int64(st, 10);
+    s->channels = db_col_int64(st, 9);
+    s->programmes = db_col_int64(st, 10);
     return s->name && s->url && s->last_status ? 0 : -ENOMEM;
 }
 
 /* Any failure is -EIO (nothing logged) for the sources, guides and streams. */
-static int read_sources(struct db *db, sqlite3_stmt *st, struct db_epg_source **out, size_t *n)
+static int read_sources(struct db *db, struct db_stmt *st, struct db_epg_source **out, size_t *n)
 {
     void *v = NULL;
     size_t cnt = 0;
@@ -115,23 +115,23 @@ static int read_sources(struct db *db, sqlite3_stmt *st, struct db_epg_source **
 
 int db_epg_source_list(struct db *db, struct db_epg_source **out, size_t *n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, SOURCE_COLS " ORDER BY s.priority DESC, s.id", &st))
         return -EIO;
     int rc = read_sources(db, st, out, n);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 int db_epg_source_get(struct db *db, const char *name_or_id, struct db_epg_source **out)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     size_t n = 0;
     if (db_prepare(db, SOURCE_COLS " WHERE s.name = ?1 OR s.id = ?2 LIMIT 1", &st))
         return -EIO;
     bind_name_or_id(st, name_or_id);
     int rc = read_sources(db, st, out, &n);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc == 0 && n == 0) {
         free(*out);
         *out = NULL;
@@ -152,30 +152,30 @@ void db_epg_source_list_free(struct db_epg_source *s, size_t n)
 
 int db_epg_source_status(struct db *db, int64_t id, int64_t now, bool ok, const char *status)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE epg_sources SET last_attempt = ?2, last_status = ?3,"
-                   " last_import = CASE WHEN ?4 THEN ?2 ELSE last_import END WHERE id = ?1",
+                   " last_import = CASE WHEN ?4 <> 0 THEN ?2 ELSE last_import END WHERE id = ?1",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_text(st, 3, status, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 4, ok);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_finalize(st);
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, now);
+    db_bind_text_copy(st, 3, status);
+    db_bind_int(st, 4, ok);
+    int rc = db_step(st) == DB_DONE ? 0 : -EIO;
+    db_finalize(st);
     return rc;
 }
 
 int db_epg_keep_days(struct db *db)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int days = EPG_KEEP_DAYS;
     if (db_prepare(db, "SELECT COALESCE(max(tv_archive_days), 0) FROM streams", &st))
         return days;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > days)
-        days = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    if (db_step(st) == DB_ROW && db_col_int(st, 0) > days)
+        days = db_col_int(st, 0);
+    db_finalize(st);
     return days;
 }
 
@@ -209,11 +209,11 @@ static const char *const import_sql[S_N] = {
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
         " ON CONFLICT (source_id, channel_id) DO UPDATE SET"
         "  display_name = CASE WHEN excluded.display_name <> '' THEN excluded.display_name"
-        "                 ELSE display_name END,"
+        "                 ELSE epg_channels.display_name END,"
         "  name_key = CASE WHEN excluded.display_name <> '' THEN excluded.name_key"
-        "             ELSE name_key END,"
+        "             ELSE epg_channels.name_key END,"
         "  id_key = excluded.id_key,"
-        "  icon = CASE WHEN excluded.icon <> '' THEN excluded.icon ELSE icon END,"
+        "  icon = CASE WHEN excluded.icon <> '' THEN excluded.icon ELSE epg_channels.icon END,"
         "  gen = excluded.gen"
         " RETURNING id",
     [S_PROG_UPSERT] =
@@ -247,7 +247,7 @@ static const char *const import_sql[S_N] = {
 struct db_epg_import {
     struct db *db;
     int64_t source_id, gen;
-    sqlite3_stmt *st[S_N];
+    struct db_stmt *st[S_N];
     struct chan_slot *slots;
     size_t cap, used;
 };
@@ -257,7 +257,7 @@ void db_epg_import_free(struct db_epg_import *imp)
     if (!imp)
         return;
     for (int i = 0; i < S_N; i++)
-        sqlite3_finalize(imp->st[i]);
+        db_finalize(imp->st[i]);
     for (size_t i = 0; i < imp->cap; i++)
         free(imp->slots[i].id);
     free(imp->slots);
@@ -272,18 +272,19 @@ int db_epg_import_begin(struct db *db, int64_t source_id, struct db_epg_import *
     imp->db = db;
     imp->source_id = source_id;
     /* A bigger page cache for the bulk insert (bounded: 16 MiB). */
-    db_exec(db, "PRAGMA cache_size = -16384");
+    if (db_is_sqlite(db))
+        db_exec(db, "PRAGMA cache_size = -16384");
     for (int i = 0; i < S_N; i++)
         if (db_prepare(db, import_sql[i], &imp->st[i]))
             goto fail;
-    sqlite3_stmt *g = imp->st[S_GEN];
-    sqlite3_bind_int64(g, 1, source_id);
-    if (sqlite3_step(g) != SQLITE_ROW) {
+    struct db_stmt *g = imp->st[S_GEN];
+    db_bind_int64(g, 1, source_id);
+    if (db_step(g) != DB_ROW) {
         db_epg_import_free(imp);
         return -ENOENT;
     }
-    imp->gen = sqlite3_column_int64(g, 0);
-    sqlite3_reset(g);
+    imp->gen = db_col_int64(g, 0);
+    db_reset(g);
     imp->cap = 1024;
     imp->slots = calloc(imp->cap, sizeof(*imp->slots));
     if (!imp->slots)
@@ -321,22 +322,22 @@ static int upsert_channel(struct db_epg_import *imp, const char *id, const char 
     char name_key[EPG_NAME_KEY], id_key[EPG_NAME_KEY];
     epg_normalize_name(name, name_key, sizeof(name_key));
     epg_normalize_id(id, id_key, sizeof(id_key));
-    sqlite3_stmt *st = imp->st[S_CHAN_UPSERT];
-    sqlite3_bind_int64(st, 1, imp->source_id);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, name_key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, id_key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, icon, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, imp->gen);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *row = sqlite3_column_int64(st, 0);
+    struct db_stmt *st = imp->st[S_CHAN_UPSERT];
+    db_bind_int64(st, 1, imp->source_id);
+    db_bind_text(st, 2, id);
+    db_bind_text(st, 3, name);
+    db_bind_text(st, 4, name_key);
+    db_bind_text(st, 5, id_key);
+    db_bind_text(st, 6, icon);
+    db_bind_int64(st, 7, imp->gen);
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        *row = db_col_int64(st, 0);
     else
-        log_error("epg", "channel upsert: %s", sqlite3_errmsg(imp->db->sql));
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_ROW ? 0 : -EIO;
+        log_error("epg", "channel upsert: %s", db_errmsg(imp->db));
+    db_reset(st);
+    db_clear_bindings(st);
+    return rc == DB_ROW ? 0 : -EIO;
 }
 
 /* Finds or creates the slot of a channel id (creating its row when new). */
@@ -388,85 +389,85 @@ int db_epg_import_programme(struct db_epg_import *imp, const struct epg_programm
         return rc;
     if (p->start < s->min_start)
         s->min_start = p->start;
-    sqlite3_stmt *st = imp->st[S_PROG_UPSERT];
-    sqlite3_bind_int64(st, 1, s->row);
-    sqlite3_bind_int64(st, 2, p->start);
-    sqlite3_bind_int64(st, 3, p->stop);
-    sqlite3_bind_int64(st, 4, imp->gen);
+    struct db_stmt *st = imp->st[S_PROG_UPSERT];
+    db_bind_int64(st, 1, s->row);
+    db_bind_int64(st, 2, p->start);
+    db_bind_int64(st, 3, p->stop);
+    db_bind_int64(st, 4, imp->gen);
     const char *texts[] = {p->title,       p->sub_title, p->desc, p->category,
                            p->episode_num, p->icon,      p->lang, p->rating};
     for (int i = 0; i < 8; i++)
-        sqlite3_bind_text(st, 5 + i, texts[i] ? texts[i] : "", -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        log_error("epg", "programme insert: %s", sqlite3_errmsg(imp->db->sql));
+        db_bind_text(st, 5 + i, texts[i] ? texts[i] : "");
+    rc = db_step(st);
+    db_reset(st);
+    if (rc != DB_DONE) {
+        log_error("epg", "programme insert: %s", db_errmsg(imp->db));
         return -EIO;
     }
     return 0;
 }
 
-static int step_done(sqlite3_stmt *st)
+static int step_done(struct db_stmt *st)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : -EIO;
+    int rc = db_step(st);
+    db_reset(st);
+    return rc == DB_DONE ? 0 : -EIO;
 }
 
 int db_epg_import_finish(struct db_epg_import *imp, int64_t now, int keep_days, int64_t *channels,
                          int64_t *programmes)
 {
-    sqlite3_stmt *st = imp->st[S_DEL_REPLACED];
+    struct db_stmt *st = imp->st[S_DEL_REPLACED];
     for (size_t i = 0; i < imp->cap; i++) {
         const struct chan_slot *s = &imp->slots[i];
         if (!s->id || s->min_start == INT64_MAX)
             continue;
-        sqlite3_bind_int64(st, 1, s->row);
-        sqlite3_bind_int64(st, 2, s->min_start);
-        sqlite3_bind_int64(st, 3, imp->gen);
+        db_bind_int64(st, 1, s->row);
+        db_bind_int64(st, 2, s->min_start);
+        db_bind_int64(st, 3, imp->gen);
         if (step_done(st))
             return -EIO;
     }
     st = imp->st[S_DEL_DROPPED];
-    sqlite3_bind_int64(st, 1, imp->source_id);
-    sqlite3_bind_int64(st, 2, imp->gen);
-    sqlite3_bind_int64(st, 3, now);
+    db_bind_int64(st, 1, imp->source_id);
+    db_bind_int64(st, 2, imp->gen);
+    db_bind_int64(st, 3, now);
     if (step_done(st))
         return -EIO;
     st = imp->st[S_FILL_STOP];
-    sqlite3_bind_int64(st, 1, imp->source_id);
-    sqlite3_bind_int64(st, 2, imp->gen);
+    db_bind_int64(st, 1, imp->source_id);
+    db_bind_int64(st, 2, imp->gen);
     if (step_done(st))
         return -EIO;
     st = imp->st[S_PRUNE];
-    sqlite3_bind_int64(st, 1, imp->source_id);
-    sqlite3_bind_int64(st, 2, now - (int64_t)keep_days * 86400);
+    db_bind_int64(st, 1, imp->source_id);
+    db_bind_int64(st, 2, now - (int64_t)keep_days * 86400);
     if (step_done(st))
         return -EIO;
     st = imp->st[S_COUNT];
-    sqlite3_bind_int64(st, 1, imp->source_id);
+    db_bind_int64(st, 1, imp->source_id);
     if (step_done(st))
         return -EIO;
     st = imp->st[S_SET_GEN];
-    sqlite3_bind_int64(st, 1, imp->source_id);
-    sqlite3_bind_int64(st, 2, imp->gen);
+    db_bind_int64(st, 1, imp->source_id);
+    db_bind_int64(st, 2, imp->gen);
     if (step_done(st))
         return -EIO;
     st = imp->st[S_TOTALS];
-    sqlite3_bind_int64(st, 1, imp->source_id);
-    sqlite3_bind_int64(st, 2, imp->gen);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *channels = sqlite3_column_int64(st, 0);
-        *programmes = sqlite3_column_int64(st, 1);
+    db_bind_int64(st, 1, imp->source_id);
+    db_bind_int64(st, 2, imp->gen);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        *channels = db_col_int64(st, 0);
+        *programmes = db_col_int64(st, 1);
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : -EIO;
+    db_reset(st);
+    return rc == DB_ROW ? 0 : -EIO;
 }
 
 /* ---- mapping ------------------------------------------------------------- */
 
-static int read_guide(void *ctx, sqlite3_stmt *st, void *row)
+static int read_guide(void *ctx, struct db_stmt *st, void *row)
 {
     struct db_epg_guide *g = row;
     (void)ctx;
@@ -474,14 +475,14 @@ static int read_guide(void *ctx, sqlite3_stmt *st, void *row)
     g->display_name = db_col_strdup(st, 1);
     g->name_key = db_col_strdup(st, 2);
     g->id_key = db_col_strdup(st, 3);
-    g->priority = sqlite3_column_int(st, 4);
-    g->programmes = sqlite3_column_int64(st, 5);
+    g->priority = db_col_int(st, 4);
+    g->programmes = db_col_int64(st, 5);
     return g->channel_id && g->display_name && g->name_key && g->id_key ? 0 : -ENOMEM;
 }
 
 int db_epg_guides(struct db *db, struct db_epg_guide **out, size_t *n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "SELECT c.channel_id, c.display_name, c.name_key, c.id_key, s.priority,"
                    " c.programmes FROM epg_channels c JOIN epg_sources s ON s.id = c.source_id"
@@ -492,7 +493,7 @@ int db_epg_guides(struct db *db, struct db_epg_guide **out, size_t *n)
     void *v = NULL;
     size_t cnt = 0;
     int rc = db_step_rows(db, st, NULL, sizeof(**out), 64, read_guide, NULL, &v, &cnt);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc) {
         db_epg_guides_free(v, cnt);
         return -EIO;
@@ -513,11 +514,11 @@ void db_epg_guides_free(struct db_epg_guide *g, size_t n)
     free(g);
 }
 
-static int read_stream(void *ctx, sqlite3_stmt *st, void *row)
+static int read_stream(void *ctx, struct db_stmt *st, void *row)
 {
     struct db_epg_stream *s = row;
     (void)ctx;
-    s->id = sqlite3_column_int64(st, 0);
+    s->id = db_col_int64(st, 0);
     s->name = db_col_strdup(st, 1);
     s->epg_channel_id = db_col_strdup(st, 2);
     s->epg_auto_id = db_col_strdup(st, 3);
@@ -526,7 +527,7 @@ static int read_stream(void *ctx, sqlite3_stmt *st, void *row)
 
 int db_epg_streams(struct db *db, struct db_epg_stream **out, size_t *n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "SELECT id, name, COALESCE(epg_channel_id, ''), COALESCE(epg_auto_id, '')"
                    " FROM streams ORDER BY sort_order, id",
@@ -535,7 +536,7 @@ int db_epg_streams(struct db *db, struct db_epg_stream **out, size_t *n)
     void *v = NULL;
     size_t cnt = 0;
     int rc = db_step_rows(db, st, NULL, sizeof(**out), 64, read_stream, NULL, &v, &cnt);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc) {
         db_epg_streams_free(v, cnt);
         return -EIO;
@@ -555,39 +556,39 @@ void db_epg_streams_free(struct db_epg_stream *s, size_t n)
     free(s);
 }
 
-static int read_channel(void *ctx, sqlite3_stmt *st, void *row)
+static int read_channel(void *ctx, struct db_stmt *st, void *row)
 {
     struct db_epg_channel *c = row;
     (void)ctx;
-    c->source_id = sqlite3_column_int64(st, 0);
+    c->source_id = db_col_int64(st, 0);
     c->source_name = db_col_strdup(st, 1);
     c->channel_id = db_col_strdup(st, 2);
     c->display_name = db_col_strdup(st, 3);
     c->icon = db_col_strdup(st, 4);
-    c->programmes = sqlite3_column_int64(st, 5);
+    c->programmes = db_col_int64(st, 5);
     return c->source_name && c->channel_id && c->display_name && c->icon ? 0 : -ENOMEM;
 }
 
 #define EPG_CHANNEL_WHERE                                                                          \
-    " WHERE (?1 = 0 OR c.source_id = ?1) AND (?2 IS NULL OR instr(lower(c.channel_id),"            \
+    " WHERE (?1 = 0 OR c.source_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR instr(lower(c.channel_id),"            \
     " lower(?2)) > 0 OR instr(lower(c.display_name), lower(?2)) > 0)"
 
 int db_epg_channel_page(struct db *db, int64_t source_id, const char *q, int64_t offset,
                         int64_t limit, struct db_epg_channel **out, size_t *n, int64_t *total)
 {
-    sqlite3_stmt *cnt, *st;
+    struct db_stmt *cnt, *st;
     *out = NULL;
     *n = 0;
     *total = 0;
     if (db_prepare(db, "SELECT count(*) FROM epg_channels c" EPG_CHANNEL_WHERE, &cnt))
         return -EIO;
-    sqlite3_bind_int64(cnt, 1, source_id);
+    db_bind_int64(cnt, 1, source_id);
     if (q && *q)
-        sqlite3_bind_text(cnt, 2, q, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(cnt) == SQLITE_ROW ? 0 : -EIO;
+        db_bind_text(cnt, 2, q);
+    int rc = db_step(cnt) == DB_ROW ? 0 : -EIO;
     if (rc == 0)
-        *total = sqlite3_column_int64(cnt, 0);
-    sqlite3_finalize(cnt);
+        *total = db_col_int64(cnt, 0);
+    db_finalize(cnt);
     if (rc)
         return rc;
     if (db_prepare(db,
@@ -596,15 +597,15 @@ int db_epg_channel_page(struct db *db, int64_t source_id, const char *q, int64_t
                    " ORDER BY c.channel_id, c.source_id LIMIT ?3 OFFSET ?4",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, source_id);
+    db_bind_int64(st, 1, source_id);
     if (q && *q)
-        sqlite3_bind_text(st, 2, q, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, limit);
-    sqlite3_bind_int64(st, 4, offset);
+        db_bind_text(st, 2, q);
+    db_bind_int64(st, 3, limit);
+    db_bind_int64(st, 4, offset);
     void *v = NULL;
     size_t got = 0;
     rc = db_step_rows(db, st, NULL, sizeof(**out), 16, read_channel, NULL, &v, &got);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc)
         return -EIO;
     *out = v;
@@ -625,27 +626,27 @@ void db_epg_channels_free(struct db_epg_channel *c, size_t n)
 
 int db_epg_set_auto(struct db *db, int64_t stream_id, const char *auto_id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "UPDATE streams SET epg_auto_id = ?2 WHERE id = ?1"
-                   " AND epg_auto_id IS NOT ?2",
+                   " AND epg_auto_id IS DISTINCT FROM ?2",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, stream_id);
+    db_bind_int64(st, 1, stream_id);
     if (auto_id)
-        sqlite3_bind_text(st, 2, auto_id, -1, SQLITE_TRANSIENT);
+        db_bind_text_copy(st, 2, auto_id);
     else
-        sqlite3_bind_null(st, 2);
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
-    sqlite3_finalize(st);
+        db_bind_null(st, 2);
+    int rc = db_step(st) == DB_DONE ? 0 : -EIO;
+    db_finalize(st);
     return rc;
 }
 
 /* ---- reader -------------------------------------------------------------- */
 
 struct db_epg_reader {
-    sqlite3 *sql;
-    sqlite3_stmt *best, *progs;
+    struct db *db;
+    struct db_stmt *best, *progs;
     int64_t source_id; /* of the current selection */
     bool active;
 };
@@ -659,28 +660,25 @@ int db_epg_reader_open(const char *data_dir, struct db_epg_reader **out)
     struct db_epg_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
-    if (sqlite3_open_v2(path, &r->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK)
+    if (db_open_file(path, DB_OPEN_READONLY, 200, &r->db))
         goto fail;
-    sqlite3_busy_timeout(r->sql, 200);
-    if (sqlite3_prepare_v2(r->sql,
-                           "SELECT c.id, c.source_id FROM epg_channels c"
-                           " JOIN epg_sources s ON s.id = c.source_id"
-                           " WHERE c.channel_id = ?1 AND s.enabled = 1 AND c.programmes > 0"
-                           " ORDER BY s.priority DESC, s.id LIMIT 1",
-                           -1, &r->best, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(r->sql,
-                           "SELECT id, start, stop, title, sub_title, description, category,"
-                           " episode_num, icon, lang, rating FROM epg_programmes"
-                           " WHERE channel = ?1 AND start >= ?2 AND start < ?3 AND stop > ?4"
-                           " ORDER BY start LIMIT ?5",
-                           -1, &r->progs, NULL) != SQLITE_OK)
+    if (db_prepare(r->db,
+                   "SELECT c.id, c.source_id FROM epg_channels c"
+                   " JOIN epg_sources s ON s.id = c.source_id"
+                   " WHERE c.channel_id = ?1 AND s.enabled = 1 AND c.programmes > 0"
+                   " ORDER BY s.priority DESC, s.id LIMIT 1",
+                   &r->best) ||
+        db_prepare(r->db,
+                   "SELECT id, start, stop, title, sub_title, description, category,"
+                   " episode_num, icon, lang, rating FROM epg_programmes"
+                   " WHERE channel = ?1 AND start >= ?2 AND start < ?3 AND stop > ?4"
+                   " ORDER BY start LIMIT ?5",
+                   &r->progs))
         goto fail;
     *out = r;
     return 0;
 fail:
-    log_error("epg", "cannot open the guide reader on %s: %s", path,
-              r->sql ? sqlite3_errmsg(r->sql) : "out of memory");
+    log_error("epg", "cannot open the guide reader on %s", path);
     db_epg_reader_close(r);
     return -EIO;
 }
@@ -689,9 +687,9 @@ void db_epg_reader_close(struct db_epg_reader *r)
 {
     if (!r)
         return;
-    sqlite3_finalize(r->best);
-    sqlite3_finalize(r->progs);
-    sqlite3_close(r->sql);
+    db_finalize(r->best);
+    db_finalize(r->progs);
+    db_close(r->db);
     free(r);
 }
 
@@ -699,20 +697,20 @@ int db_epg_reader_select(struct db_epg_reader *r, const char *channel_id, int64_
                          int64_t min_stop, int limit)
 {
     db_epg_reader_reset(r);
-    sqlite3_bind_text(r->best, 1, channel_id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(r->best);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(r->best);
-        return rc == SQLITE_DONE ? -ENOENT : -EIO;
+    db_bind_text_copy(r->best, 1, channel_id);
+    int rc = db_step(r->best);
+    if (rc != DB_ROW) {
+        db_reset(r->best);
+        return rc == DB_DONE ? -ENOENT : -EIO;
     }
-    int64_t chan = sqlite3_column_int64(r->best, 0);
-    r->source_id = sqlite3_column_int64(r->best, 1);
-    sqlite3_reset(r->best);
-    sqlite3_bind_int64(r->progs, 1, chan);
-    sqlite3_bind_int64(r->progs, 2, from);
-    sqlite3_bind_int64(r->progs, 3, to);
-    sqlite3_bind_int64(r->progs, 4, min_stop);
-    sqlite3_bind_int64(r->progs, 5, limit);
+    int64_t chan = db_col_int64(r->best, 0);
+    r->source_id = db_col_int64(r->best, 1);
+    db_reset(r->best);
+    db_bind_int64(r->progs, 1, chan);
+    db_bind_int64(r->progs, 2, from);
+    db_bind_int64(r->progs, 3, to);
+    db_bind_int64(r->progs, 4, min_stop);
+    db_bind_int64(r->progs, 5, limit);
     r->active = true;
     return 0;
 }
@@ -721,20 +719,20 @@ int db_epg_reader_next(struct db_epg_reader *r, struct db_epg_row *row)
 {
     if (!r->active)
         return 0;
-    int rc = sqlite3_step(r->progs);
-    if (rc == SQLITE_DONE) {
+    int rc = db_step(r->progs);
+    if (rc == DB_DONE) {
         db_epg_reader_reset(r);
         return 0;
     }
-    if (rc != SQLITE_ROW) {
+    if (rc != DB_ROW) {
         db_epg_reader_reset(r);
         return -EIO;
     }
-    sqlite3_stmt *st = r->progs;
-    row->id = sqlite3_column_int64(st, 0);
+    struct db_stmt *st = r->progs;
+    row->id = db_col_int64(st, 0);
     row->source_id = r->source_id;
-    row->start = sqlite3_column_int64(st, 1);
-    row->stop = sqlite3_column_int64(st, 2);
+    row->start = db_col_int64(st, 1);
+    row->stop = db_col_int64(st, 2);
     row->title = db_col_text(st, 3);
     row->sub_title = db_col_text(st, 4);
     row->desc = db_col_text(st, 5);
@@ -749,6 +747,6 @@ int db_epg_reader_next(struct db_epg_reader *r, struct db_epg_row *row)
 void db_epg_reader_reset(struct db_epg_reader *r)
 {
     if (r->active)
-        sqlite3_reset(r->progs);
+        db_reset(r->progs);
     r->active = false;
 }

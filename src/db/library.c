@@ -7,7 +7,7 @@
 
 #include "core/array.h"
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 enum {
     Q_MOVIE_GET,
@@ -50,7 +50,7 @@ static const char *const sql_text[Q_COUNT] = {
         " (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM movies), ?29)"
         " ON CONFLICT (source) DO UPDATE SET library_root = ?2, container = ?3, file_size = ?4,"
         " file_mtime = ?5, title = ?6, original_title = ?7, year = NULLIF(?8, 0),"
-        " category_id = COALESCE(NULLIF(?9, 0), category_id), poster_file = ?12,"
+        " category_id = COALESCE(NULLIF(?9, 0), movies.category_id), poster_file = ?12,"
         " backdrop_file = ?13, plot = ?14, cast_names = ?15, director = ?16, genre = ?17,"
         " country = ?18, release_date = ?19, youtube_trailer = ?20, mpaa_rating = ?21,"
         " rating = ?22, tmdb_id = ?23, duration_secs = ?24, bitrate_kbps = ?25,"
@@ -99,7 +99,7 @@ static const char *const sql_text[Q_COUNT] = {
 
 struct db_library {
     struct db *db;
-    sqlite3_stmt *st[Q_COUNT];
+    struct db_stmt *st[Q_COUNT];
 };
 
 int db_library_open(struct db *db, struct db_library **out)
@@ -117,54 +117,54 @@ void db_library_close(struct db_library *l)
     if (!l)
         return;
     for (int i = 0; i < Q_COUNT; i++)
-        sqlite3_finalize(l->st[i]);
+        db_finalize(l->st[i]);
     free(l);
 }
 
-static sqlite3_stmt *stmt(struct db_library *l, int q)
+static struct db_stmt *stmt(struct db_library *l, int q)
 {
     return db_stmt_cached(l->db, &l->st[q], sql_text[q]);
 }
 
-static int run(struct db_library *l, sqlite3_stmt *st)
+static int run(struct db_library *l, struct db_stmt *st)
 {
-    int rc = sqlite3_step(st);
-    int ret = rc == SQLITE_DONE ? 0 : db_step_error(l->db, rc, "library");
-    sqlite3_reset(st);
+    int rc = db_step(st);
+    int ret = rc == DB_DONE ? 0 : db_step_error(l->db, rc, "library");
+    db_reset(st);
     return ret;
 }
 
-static void text(sqlite3_stmt *st, int i, const char *s)
+static void text(struct db_stmt *st, int i, const char *s)
 {
-    sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_STATIC);
+    db_bind_text(st, i, s ? s : "");
 }
 
 int db_library_get(struct db_library *l, enum db_library_kind k, const char *source,
                    struct db_library_file *out)
 {
-    sqlite3_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_GET : Q_EPISODE_GET);
+    struct db_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_GET : Q_EPISODE_GET);
     if (!st)
         return -EIO;
     text(st, 1, source);
-    int rc = sqlite3_step(st), ret = 0;
-    if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(st, 0);
-        out->size = sqlite3_column_int64(st, 1);
-        out->mtime = sqlite3_column_int64(st, 2);
-        out->available = sqlite3_column_int(st, 3) != 0;
+    int rc = db_step(st), ret = 0;
+    if (rc == DB_ROW) {
+        out->id = db_col_int64(st, 0);
+        out->size = db_col_int64(st, 1);
+        out->mtime = db_col_int64(st, 2);
+        out->available = db_col_int(st, 3) != 0;
     } else {
-        ret = rc == SQLITE_DONE ? -ENOENT : db_step_error(l->db, rc, "library");
+        ret = rc == DB_DONE ? -ENOENT : db_step_error(l->db, rc, "library");
     }
-    sqlite3_reset(st);
+    db_reset(st);
     return ret;
 }
 
 int db_library_touch(struct db_library *l, enum db_library_kind k, int64_t id)
 {
-    sqlite3_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_TOUCH : Q_EPISODE_TOUCH);
+    struct db_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_TOUCH : Q_EPISODE_TOUCH);
     if (!st)
         return -EIO;
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     return run(l, st);
 }
 
@@ -172,29 +172,29 @@ int db_library_upsert(struct db_library *l, enum db_library_kind k,
                       const struct db_library_item *it, int64_t *id)
 {
     if (k == DB_LIBRARY_EPISODE) {
-        sqlite3_stmt *se = stmt(l, Q_SEASON_ENSURE);
+        struct db_stmt *se = stmt(l, Q_SEASON_ENSURE);
         if (!se)
             return -EIO;
-        sqlite3_bind_int64(se, 1, it->series_id);
-        sqlite3_bind_int(se, 2, it->season);
+        db_bind_int64(se, 1, it->series_id);
+        db_bind_int(se, 2, it->season);
         int rc = run(l, se);
         if (rc)
             return rc;
     }
-    sqlite3_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_UPSERT : Q_EPISODE_UPSERT);
+    struct db_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_UPSERT : Q_EPISODE_UPSERT);
     if (!st)
         return -EIO;
     text(st, 1, it->source);
     text(st, 2, it->root);
     text(st, 3, it->container);
-    sqlite3_bind_int64(st, 4, it->size);
-    sqlite3_bind_int64(st, 5, it->mtime);
+    db_bind_int64(st, 4, it->size);
+    db_bind_int64(st, 5, it->mtime);
     text(st, 6, it->title);
     text(st, 7, it->original_title);
-    sqlite3_bind_int(st, 8, it->year);
-    sqlite3_bind_int64(st, 9, k == DB_LIBRARY_MOVIE ? it->category_id : it->series_id);
-    sqlite3_bind_int(st, 10, it->season);
-    sqlite3_bind_int(st, 11, it->episode_num);
+    db_bind_int(st, 8, it->year);
+    db_bind_int64(st, 9, k == DB_LIBRARY_MOVIE ? it->category_id : it->series_id);
+    db_bind_int(st, 10, it->season);
+    db_bind_int(st, 11, it->episode_num);
     text(st, 12, it->poster_file);
     text(st, 13, it->backdrop_file);
     text(st, 14, it->plot);
@@ -205,14 +205,14 @@ int db_library_upsert(struct db_library *l, enum db_library_kind k,
     text(st, 19, it->release_date);
     text(st, 20, it->trailer);
     text(st, 21, it->mpaa);
-    sqlite3_bind_double(st, 22, it->rating);
-    sqlite3_bind_int64(st, 23, it->tmdb_id);
-    sqlite3_bind_int64(st, 24, it->duration_secs);
-    sqlite3_bind_int64(st, 25, it->bitrate_kbps);
+    db_bind_double(st, 22, it->rating);
+    db_bind_int64(st, 23, it->tmdb_id);
+    db_bind_int64(st, 24, it->duration_secs);
+    db_bind_int64(st, 25, it->bitrate_kbps);
     text(st, 26, it->video_json);
     text(st, 27, it->audio_json);
     text(st, 28, it->languages);
-    sqlite3_bind_int64(st, 29, db_now());
+    db_bind_int64(st, 29, db_now());
     int rc = run(l, st);
     if (rc)
         return rc;
@@ -225,22 +225,22 @@ int db_library_upsert(struct db_library *l, enum db_library_kind k,
 
 int db_library_series_upsert(struct db_library *l, const struct db_library_series *s, int64_t *id)
 {
-    sqlite3_stmt *st = stmt(l, Q_SERIES_FIND);
+    struct db_stmt *st = stmt(l, Q_SERIES_FIND);
     if (!st)
         return -EIO;
     text(st, 1, s->folder);
-    int rc = sqlite3_step(st);
-    int64_t found = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    int rc = db_step(st);
+    int64_t found = rc == DB_ROW ? db_col_int64(st, 0) : 0;
+    db_reset(st);
+    if (rc != DB_ROW && rc != DB_DONE)
         return db_step_error(l->db, rc, "library");
     st = stmt(l, found ? Q_SERIES_UPDATE : Q_SERIES_INSERT);
     if (!st)
         return -EIO;
     text(st, 1, s->folder);
     text(st, 2, s->title);
-    sqlite3_bind_int(st, 3, s->year);
-    sqlite3_bind_int64(st, 4, s->category_id);
+    db_bind_int(st, 3, s->year);
+    db_bind_int64(st, 4, s->category_id);
     text(st, 5, s->cover_file);
     text(st, 6, s->backdrop_file);
     text(st, 7, s->plot);
@@ -249,16 +249,16 @@ int db_library_series_upsert(struct db_library *l, const struct db_library_serie
     text(st, 10, s->genre);
     text(st, 11, s->release_date);
     text(st, 12, s->trailer);
-    sqlite3_bind_double(st, 13, s->rating);
-    sqlite3_bind_int64(st, 14, s->tmdb_id);
-    sqlite3_bind_int(st, 15, s->episode_run_time);
-    sqlite3_bind_int64(st, 16, db_now());
+    db_bind_double(st, 13, s->rating);
+    db_bind_int64(st, 14, s->tmdb_id);
+    db_bind_int(st, 15, s->episode_run_time);
+    db_bind_int64(st, 16, db_now());
     if (found)
-        sqlite3_bind_int64(st, 17, found);
+        db_bind_int64(st, 17, found);
     rc = run(l, st);
     if (rc)
         return rc;
-    *id = found ? found : sqlite3_last_insert_rowid(l->db->sql);
+    *id = found ? found : db_last_insert_id(l->db);
     return 0;
 }
 
@@ -271,35 +271,35 @@ int db_library_mark_missing(struct db_library *l, enum db_library_kind k, const 
                             const char *const *seen, size_t nseen, size_t *marked)
 {
     *marked = 0;
-    sqlite3_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_UNDER : Q_EPISODE_UNDER);
+    struct db_stmt *st = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_UNDER : Q_EPISODE_UNDER);
     if (!st)
         return -EIO;
     text(st, 1, root);
     size_t cap = 0, n = 0;
     int64_t *gone = NULL;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         const char *src = db_col_text(st, 1);
         if (nseen && bsearch(&src, seen, nseen, sizeof(*seen), cmp_str))
             continue;
         int64_t *g = array_reserve(gone, &cap, n + 1, sizeof(*g), 64);
         if (!g) {
             free(gone);
-            sqlite3_reset(st);
+            db_reset(st);
             return -ENOMEM;
         }
         gone = g;
-        gone[n++] = sqlite3_column_int64(st, 0);
+        gone[n++] = db_col_int64(st, 0);
     }
-    sqlite3_reset(st);
-    int ret = rc == SQLITE_DONE ? 0 : db_step_error(l->db, rc, "library");
+    db_reset(st);
+    int ret = rc == DB_DONE ? 0 : db_step_error(l->db, rc, "library");
     for (size_t i = 0; ret == 0 && i < n; i++) {
-        sqlite3_stmt *up = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_MISSING : Q_EPISODE_MISSING);
+        struct db_stmt *up = stmt(l, k == DB_LIBRARY_MOVIE ? Q_MOVIE_MISSING : Q_EPISODE_MISSING);
         if (!up) {
             ret = -EIO;
             break;
         }
-        sqlite3_bind_int64(up, 1, gone[i]);
+        db_bind_int64(up, 1, gone[i]);
         ret = run(l, up);
     }
     if (ret == 0)
@@ -315,14 +315,14 @@ int db_library_sources_under(struct db_library *l, const char *dir, char ***out,
     char prefix[4200];
     if ((size_t)snprintf(prefix, sizeof(prefix), "%s/", dir) >= sizeof(prefix))
         return -ENAMETOOLONG;
-    sqlite3_stmt *st = stmt(l, Q_SOURCES_UNDER);
+    struct db_stmt *st = stmt(l, Q_SOURCES_UNDER);
     if (!st)
         return -EIO;
     text(st, 1, prefix);
     size_t cap = 0;
     char **list = NULL;
     int rc, ret = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         char **g = array_reserve(list, &cap, *n + 1, sizeof(*g), 16);
         if (!g) {
             ret = -ENOMEM;
@@ -336,9 +336,9 @@ int db_library_sources_under(struct db_library *l, const char *dir, char ***out,
         }
         (*n)++;
     }
-    if (!ret && rc != SQLITE_DONE)
+    if (!ret && rc != DB_DONE)
         ret = db_step_error(l->db, rc, "library");
-    sqlite3_reset(st);
+    db_reset(st);
     *out = list;
     return ret;
 }
@@ -348,14 +348,14 @@ int db_library_set_probe(struct db_library *l, const char *source, int64_t size,
                          const char *audio_json, const char *languages)
 {
     for (int q = Q_MOVIE_PROBE; q <= Q_EPISODE_PROBE; q++) {
-        sqlite3_stmt *st = stmt(l, q);
+        struct db_stmt *st = stmt(l, q);
         if (!st)
             return -EIO;
         text(st, 1, source);
-        sqlite3_bind_int64(st, 2, size);
-        sqlite3_bind_int64(st, 3, mtime);
-        sqlite3_bind_int64(st, 4, duration_secs);
-        sqlite3_bind_int64(st, 5, bitrate_kbps);
+        db_bind_int64(st, 2, size);
+        db_bind_int64(st, 3, mtime);
+        db_bind_int64(st, 4, duration_secs);
+        db_bind_int64(st, 5, bitrate_kbps);
         text(st, 6, video_json);
         text(st, 7, audio_json);
         text(st, 8, languages);
@@ -370,17 +370,17 @@ int db_library_set_probe(struct db_library *l, const char *source, int64_t size,
 
 int db_library_root_add(struct db *db, const char *path)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "INSERT INTO library_roots (path, added) VALUES (?1, ?2)"
                    " ON CONFLICT (path) DO NOTHING",
                    &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, db_now());
-    int rc = sqlite3_step(st);
-    int ret = rc == SQLITE_DONE ? 0 : db_step_error(db, rc, "library root");
-    sqlite3_finalize(st);
+    db_bind_text(st, 1, path);
+    db_bind_int64(st, 2, db_now());
+    int rc = db_step(st);
+    int ret = rc == DB_DONE ? 0 : db_step_error(db, rc, "library root");
+    db_finalize(st);
     return ret;
 }
 
@@ -400,13 +400,13 @@ int db_library_roots(struct db *db, char ***out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "SELECT path FROM library_roots ORDER BY path", &st))
         return -EIO;
     char **v = NULL;
     size_t len = 0, cap = 0;
     int rc, ret = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_step(st)) == DB_ROW) {
         if (len == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             char **nv = realloc(v, ncap * sizeof(*v));
@@ -423,9 +423,9 @@ int db_library_roots(struct db *db, char ***out, size_t *n)
         }
         len++;
     }
-    if (ret == 0 && rc != SQLITE_DONE)
+    if (ret == 0 && rc != DB_DONE)
         ret = db_step_error(db, rc, "library roots");
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (ret) {
         db_library_roots_free(v, len);
         return ret;

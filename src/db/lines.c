@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 static int step_err(struct db *db, int rc)
 {
@@ -29,27 +29,26 @@ void db_line_clear(struct db_line *l)
     memset(l, 0, sizeof(*l));
 }
 
-static void bind_fields(sqlite3_stmt *st, const struct db_line *l, int64_t now)
+static void bind_fields(struct db_stmt *st, const struct db_line *l, int64_t now)
 {
-    sqlite3_bind_text(st, 1, l->password, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, l->max_connections);
+    db_bind_text(st, 1, l->password);
+    db_bind_int64(st, 2, l->max_connections);
     if (l->has_exp)
-        sqlite3_bind_int64(st, 3, l->exp_date);
+        db_bind_int64(st, 3, l->exp_date);
     else
-        sqlite3_bind_null(st, 3);
-    sqlite3_bind_int(st, 4, l->is_trial ? 1 : 0);
-    sqlite3_bind_int(st, 5, l->enabled ? 1 : 0);
-    sqlite3_bind_int(st, 6, l->banned ? 1 : 0);
-    sqlite3_bind_text(st, 7, l->allowed_outputs ? l->allowed_outputs : "ts,m3u8", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, l->message ? l->message : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 9, now);
-    sqlite3_bind_text(st, 11, l->notes ? l->notes : "", -1, SQLITE_STATIC);
+        db_bind_null(st, 3);
+    db_bind_int(st, 4, l->is_trial ? 1 : 0);
+    db_bind_int(st, 5, l->enabled ? 1 : 0);
+    db_bind_int(st, 6, l->banned ? 1 : 0);
+    db_bind_text(st, 7, l->allowed_outputs ? l->allowed_outputs : "ts,m3u8");
+    db_bind_text(st, 8, l->message ? l->message : "");
+    db_bind_int64(st, 9, now);
+    db_bind_text(st, 11, l->notes ? l->notes : "");
 }
 
 int db_line_insert(struct db *db, struct db_line *l)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = db_now();
     if (db_prepare(db,
                    "INSERT INTO lines (password, max_connections, exp_date, is_trial, enabled,"
@@ -58,22 +57,22 @@ int db_line_insert(struct db *db, struct db_line *l)
                    &st))
         return -EIO;
     bind_fields(st, l, now);
-    sqlite3_bind_text(st, 10, l->username, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
+    db_bind_text(st, 10, l->username);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         ret = step_err(db, rc);
     } else {
-        l->id = sqlite3_last_insert_rowid(db->sql);
+        l->id = db_last_insert_id(db);
         l->created_at = l->updated_at = now;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_line_update(struct db *db, struct db_line *l)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = db_now();
     if (db_prepare(db,
                    "UPDATE lines SET password = ?1, max_connections = ?2, exp_date = ?3,"
@@ -82,22 +81,22 @@ int db_line_update(struct db *db, struct db_line *l)
                    &st))
         return -EIO;
     bind_fields(st, l, now);
-    sqlite3_bind_int64(st, 10, l->id);
-    int rc = sqlite3_step(st);
+    db_bind_int64(st, 10, l->id);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = step_err(db, rc);
-    else if (sqlite3_changes(db->sql) == 0)
+    else if (db_changes(db) == 0)
         ret = -ENOENT;
     else
         l->updated_at = now;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_line_set_bouquets(struct db *db, int64_t line_id, const int64_t *bouquet_ids, size_t n)
 {
-    sqlite3_stmt *del = NULL, *ins = NULL;
+    struct db_stmt *del = NULL, *ins = NULL;
     int ret = -EIO;
     if (db_prepare(db, "DELETE FROM line_bouquets WHERE line_id = ?1", &del) ||
         db_prepare(db,
@@ -105,27 +104,27 @@ int db_line_set_bouquets(struct db *db, int64_t line_id, const int64_t *bouquet_
                    " ON CONFLICT (line_id, bouquet_id) DO NOTHING",
                    &ins))
         goto fail;
-    sqlite3_bind_int64(del, 1, line_id);
-    int rc = sqlite3_step(del);
-    if (rc != SQLITE_DONE) {
+    db_bind_int64(del, 1, line_id);
+    int rc = db_step(del);
+    if (rc != DB_DONE) {
         ret = step_err(db, rc);
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, line_id);
-        sqlite3_bind_int64(ins, 2, bouquet_ids[i]);
-        sqlite3_bind_int64(ins, 3, (int64_t)i);
-        rc = sqlite3_step(ins);
-        if (rc != SQLITE_DONE) {
+        db_reset(ins);
+        db_bind_int64(ins, 1, line_id);
+        db_bind_int64(ins, 2, bouquet_ids[i]);
+        db_bind_int64(ins, 3, (int64_t)i);
+        rc = db_step(ins);
+        if (rc != DB_DONE) {
             ret = step_err(db, rc);
             goto fail;
         }
     }
     ret = 0;
 fail:
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
+    db_finalize(del);
+    db_finalize(ins);
     return ret;
 }
 
@@ -133,22 +132,22 @@ fail:
     "id, username, password, max_connections, exp_date, is_trial, enabled, banned,"                \
     " allowed_outputs, message, created_at, updated_at, notes"
 
-static int read_row(sqlite3_stmt *st, struct db_line *l)
+static int read_row(struct db_stmt *st, struct db_line *l)
 {
     memset(l, 0, sizeof(*l));
-    l->id = sqlite3_column_int64(st, 0);
+    l->id = db_col_int64(st, 0);
     l->username = db_col_strdup(st, 1);
     l->password = db_col_strdup(st, 2);
-    l->max_connections = sqlite3_column_int64(st, 3);
-    l->has_exp = sqlite3_column_type(st, 4) != SQLITE_NULL;
-    l->exp_date = l->has_exp ? sqlite3_column_int64(st, 4) : 0;
-    l->is_trial = sqlite3_column_int(st, 5) != 0;
-    l->enabled = sqlite3_column_int(st, 6) != 0;
-    l->banned = sqlite3_column_int(st, 7) != 0;
+    l->max_connections = db_col_int64(st, 3);
+    l->has_exp = !db_col_is_null(st, 4);
+    l->exp_date = l->has_exp ? db_col_int64(st, 4) : 0;
+    l->is_trial = db_col_int(st, 5) != 0;
+    l->enabled = db_col_int(st, 6) != 0;
+    l->banned = db_col_int(st, 7) != 0;
     l->allowed_outputs = db_col_strdup(st, 8);
     l->message = db_col_strdup(st, 9);
-    l->created_at = sqlite3_column_int64(st, 10);
-    l->updated_at = sqlite3_column_int64(st, 11);
+    l->created_at = db_col_int64(st, 10);
+    l->updated_at = db_col_int64(st, 11);
     l->notes = db_col_strdup(st, 12);
     if (!l->username || !l->password || !l->allowed_outputs || !l->message || !l->notes) {
         db_line_clear(l);
@@ -162,23 +161,23 @@ struct bq_row {
     char *name;
 };
 
-static int read_bouquet(void *ctx, sqlite3_stmt *st, void *row)
+static int read_bouquet(void *ctx, struct db_stmt *st, void *row)
 {
     struct bq_row *r = row;
     (void)ctx;
-    r->id = sqlite3_column_int64(st, 0);
+    r->id = db_col_int64(st, 0);
     r->name = db_col_strdup(st, 1);
     return r->name ? 0 : -ENOMEM;
 }
 
 /* Fills l->bouquets and l->bouquet_ids (two arrays, so that the names stay a
  * plain char ** for the callers that print them). */
-static int load_bouquets(struct db *db, sqlite3_stmt *st, struct db_line *l)
+static int load_bouquets(struct db *db, struct db_stmt *st, struct db_line *l)
 {
     void *v = NULL;
     size_t n = 0;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, l->id);
+    db_reset(st);
+    db_bind_int64(st, 1, l->id);
     int ret = db_step_rows(db, st, "lines", sizeof(struct bq_row), 4, read_bouquet, NULL, &v, &n);
     struct bq_row *rows = v;
     if (ret == 0 && n) {
@@ -208,7 +207,7 @@ static const char bouquet_sql[] =
 static int get_one(struct db *db, const char *where, const char *username, int64_t id,
                    struct db_line *out)
 {
-    sqlite3_stmt *st = NULL, *bq = NULL;
+    struct db_stmt *st = NULL, *bq = NULL;
     char sql[256];
     int ret = -EIO;
     memset(out, 0, sizeof(*out));
@@ -216,15 +215,15 @@ static int get_one(struct db *db, const char *where, const char *username, int64
     if (db_prepare(db, sql, &st) || db_prepare(db, bouquet_sql, &bq))
         goto fail;
     if (username)
-        sqlite3_bind_text(st, 1, username, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, username);
     else
-        sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
+        db_bind_int64(st, 1, id);
+    int rc = db_step(st);
+    if (rc == DB_DONE) {
         ret = -ENOENT;
         goto fail;
     }
-    if (rc != SQLITE_ROW) {
+    if (rc != DB_ROW) {
         ret = step_err(db, rc);
         goto fail;
     }
@@ -234,8 +233,8 @@ static int get_one(struct db *db, const char *where, const char *username, int64
     if (ret)
         db_line_clear(out);
 fail:
-    sqlite3_finalize(st);
-    sqlite3_finalize(bq);
+    db_finalize(st);
+    db_finalize(bq);
     return ret;
 }
 
@@ -258,10 +257,10 @@ void db_line_list_free(struct db_line *lines, size_t n)
 
 struct list_ctx {
     struct db *db;
-    sqlite3_stmt *bouquets;
+    struct db_stmt *bouquets;
 };
 
-static int read_line(void *ctx, sqlite3_stmt *st, void *row)
+static int read_line(void *ctx, struct db_stmt *st, void *row)
 {
     const struct list_ctx *x = ctx;
     int ret = read_row(st, row);
@@ -271,7 +270,7 @@ static int read_line(void *ctx, sqlite3_stmt *st, void *row)
 int db_line_list(struct db *db, struct db_line **out, size_t *n)
 {
     struct list_ctx x = {db, NULL};
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     void *v = NULL;
     size_t len = 0;
     int ret = -EIO;
@@ -283,14 +282,14 @@ int db_line_list(struct db *db, struct db_line **out, size_t *n)
     ret = db_step_rows(db, st, "lines", sizeof(struct db_line), 16, read_line, &x, &v, &len);
     if (ret)
         goto fail;
-    sqlite3_finalize(st);
-    sqlite3_finalize(x.bouquets);
+    db_finalize(st);
+    db_finalize(x.bouquets);
     *out = v;
     *n = len;
     return 0;
 fail:
-    sqlite3_finalize(st);
-    sqlite3_finalize(x.bouquets);
+    db_finalize(st);
+    db_finalize(x.bouquets);
     db_line_list_free(v, len);
     return ret;
 }
@@ -302,17 +301,17 @@ int db_line_delete(struct db *db, const char *username)
 
 int db_line_delete_id(struct db *db, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM lines WHERE id = ?1", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = step_err(db, rc);
-    else if (sqlite3_changes(db->sql) == 0)
+    else if (db_changes(db) == 0)
         ret = -ENOENT;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
@@ -344,11 +343,14 @@ static bool q_indexed(const char *q)
  * q: the LIKE test is the meaning; for 3+ characters the trigram index
  * (lines_search, migration 5) narrows the rows first.
  * Parameters: ?1 now, ?2 expires_before, ?3 expires_after, ?4 bouquet, ?5 q
- * (LIKE pattern), ?8 q (FTS5 phrase). */
-static int where_sql(const struct db_line_filter *f, const struct db_page *p, char *out, size_t n)
+ * (LIKE pattern), ?8 q (FTS5 phrase). PostgreSQL has no lines_search: its
+ * LIKE is case-sensitive, so the same test is ILIKE there, without the
+ * narrowing (a scan). */
+static int where_sql(struct db *db, const struct db_line_filter *f, const struct db_page *p,
+                     char *out, size_t n)
 {
     static const char *const status[] = {
-        [DB_LINE_ANY] = "1",
+        [DB_LINE_ANY] = "1 = 1",
         /* Unary "+": no index for "active". Most lines are active, so the
          * page is best read in its ORDER BY's index, filtering as it goes:
          * with lines_state SQLite would collect every active line and sort
@@ -363,17 +365,19 @@ static int where_sql(const struct db_line_filter *f, const struct db_page *p, ch
     };
     if ((unsigned)f->status > DB_LINE_TRIAL)
         return -EINVAL;
-    bool q = p->q && *p->q;
+    bool q = p->q && *p->q, lite = db_is_sqlite(db);
     int w = snprintf(out, n, " WHERE (%s)%s%s%s%s%s", status[f->status],
                      f->has_expires_before ? " AND exp_date <> 0 AND exp_date < ?2" : "",
                      f->has_expires_after ? " AND exp_date <> 0 AND exp_date > ?3" : "",
                      f->bouquet_id ? " AND id IN (SELECT line_id FROM line_bouquets"
                                      " WHERE bouquet_id = ?4)"
                                    : "",
-                     q && q_indexed(p->q) ? " AND id IN (SELECT rowid FROM lines_search"
-                                            " WHERE lines_search MATCH ?8)"
-                                          : "",
-                     q ? " AND (username LIKE ?5 ESCAPE '\\' OR notes LIKE ?5 ESCAPE '\\')" : "");
+                     lite && q && q_indexed(p->q) ? " AND id IN (SELECT rowid FROM lines_search"
+                                                    " WHERE lines_search MATCH ?8)"
+                                                  : "",
+                     !q     ? ""
+                     : lite ? " AND (username LIKE ?5 ESCAPE '\\' OR notes LIKE ?5 ESCAPE '\\')"
+                            : " AND (username ILIKE ?5 ESCAPE '\\' OR notes ILIKE ?5 ESCAPE '\\')");
     return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
@@ -451,28 +455,28 @@ static char *like_pattern(const char *q)
     return s;
 }
 
-static void bind_filter(sqlite3_stmt *st, const struct db_line_filter *f, const char *like,
+static void bind_filter(struct db_stmt *st, const struct db_line_filter *f, const char *like,
                         const char *phrase)
 {
     /* A parameter absent from the SQL text is a no-op to bind (index 0). */
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?1"), f->now);
+    db_bind_int64(st, 1, f->now);
     if (f->has_expires_before)
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?2"), f->expires_before);
+        db_bind_int64(st, 2, f->expires_before);
     if (f->has_expires_after)
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?3"), f->expires_after);
+        db_bind_int64(st, 3, f->expires_after);
     if (f->bouquet_id)
-        sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?4"), f->bouquet_id);
+        db_bind_int64(st, 4, f->bouquet_id);
     if (like)
-        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, "?5"), like, -1, SQLITE_STATIC);
+        db_bind_text(st, 5, like);
     if (phrase)
-        sqlite3_bind_text(st, sqlite3_bind_parameter_index(st, "?8"), phrase, -1, SQLITE_STATIC);
+        db_bind_text(st, 8, phrase);
 }
 
 int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_page *p,
                  struct db_line **out, size_t *n, int64_t *total)
 {
     struct list_ctx x = {db, NULL};
-    sqlite3_stmt *st = NULL, *cnt = NULL;
+    struct db_stmt *st = NULL, *cnt = NULL;
     char where[768], order[256], sql[1280];
     char *like = NULL, *phrase = NULL;
     void *v = NULL;
@@ -482,7 +486,7 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
     *total = 0;
     if (p->limit < 1 || p->limit > DB_PAGE_LIMIT || p->offset < 0 || p->nsort > DB_SORT_MAX)
         return -EINVAL;
-    int ret = where_sql(f, p, where, sizeof(where));
+    int ret = where_sql(db, f, p, where, sizeof(where));
     if (ret == 0)
         ret = order_sql(p, order, sizeof(order));
     if (ret)
@@ -507,19 +511,19 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
     if (db_prepare(db, sql, &cnt))
         goto fail;
     bind_filter(cnt, f, like, phrase);
-    int rc = sqlite3_step(cnt);
-    if (rc != SQLITE_ROW) {
+    int rc = db_step(cnt);
+    if (rc != DB_ROW) {
         ret = step_err(db, rc);
         goto fail;
     }
-    *total = sqlite3_column_int64(cnt, 0);
+    *total = db_col_int64(cnt, 0);
     snprintf(sql, sizeof(sql), "SELECT " LINE_COLS " FROM lines%s%s LIMIT ?6 OFFSET ?7", where,
              order);
     if (db_prepare(db, sql, &st) || db_prepare(db, bouquet_sql, &x.bouquets))
         goto fail;
     bind_filter(st, f, like, phrase);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?6"), p->limit);
-    sqlite3_bind_int64(st, sqlite3_bind_parameter_index(st, "?7"), p->offset);
+    db_bind_int64(st, 6, p->limit);
+    db_bind_int64(st, 7, p->offset);
     ret = db_step_rows(db, st, "lines", sizeof(struct db_line), 16, read_line, &x, &v, &len);
     if (ret)
         goto fail;
@@ -528,9 +532,9 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
     v = NULL;
     len = 0;
 fail:
-    sqlite3_finalize(cnt);
-    sqlite3_finalize(st);
-    sqlite3_finalize(x.bouquets);
+    db_finalize(cnt);
+    db_finalize(st);
+    db_finalize(x.bouquets);
     db_line_list_free(v, len);
     free(like);
     free(phrase);
@@ -539,12 +543,12 @@ fail:
 
 int db_bouquet_id_exists(struct db *db, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t got;
     if (db_prepare(db, "SELECT id FROM bouquets WHERE id = ?1", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     int ret = db_step_id(db, st, "bouquets", &got);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }

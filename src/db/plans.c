@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 static int step_err(struct db *db, int rc)
 {
@@ -32,30 +32,29 @@ void db_plan_list_free(struct db_plan *v, size_t n)
     free(v);
 }
 
-static void bind_opt(sqlite3_stmt *st, int i, int64_t v)
+static void bind_opt(struct db_stmt *st, int i, int64_t v)
 {
     if (v)
-        sqlite3_bind_int64(st, i, v);
+        db_bind_int64(st, i, v);
     else
-        sqlite3_bind_null(st, i);
+        db_bind_null(st, i);
 }
 
-static void bind_fields(sqlite3_stmt *st, const struct db_plan *p, int64_t now)
+static void bind_fields(struct db_stmt *st, const struct db_plan *p, int64_t now)
 {
-    sqlite3_bind_text(st, 1, p->name, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, p->name);
     bind_opt(st, 2, p->duration_days);
     bind_opt(st, 3, p->duration_months);
     bind_opt(st, 4, p->trial_hours);
-    sqlite3_bind_int64(st, 5, p->max_connections);
-    sqlite3_bind_text(st, 6, p->allowed_outputs ? p->allowed_outputs : "ts,m3u8", -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int(st, 7, p->is_trial ? 1 : 0);
-    sqlite3_bind_int64(st, 8, now);
+    db_bind_int64(st, 5, p->max_connections);
+    db_bind_text(st, 6, p->allowed_outputs ? p->allowed_outputs : "ts,m3u8");
+    db_bind_int(st, 7, p->is_trial ? 1 : 0);
+    db_bind_int64(st, 8, now);
 }
 
 int db_plan_insert(struct db *db, struct db_plan *p)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = db_now();
     if (db_prepare(db,
                    "INSERT INTO plans (name, duration_days, duration_months, trial_hours,"
@@ -64,21 +63,21 @@ int db_plan_insert(struct db *db, struct db_plan *p)
                    &st))
         return -EIO;
     bind_fields(st, p, now);
-    int rc = sqlite3_step(st);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE) {
+    if (rc != DB_DONE) {
         ret = step_err(db, rc);
     } else {
-        p->id = sqlite3_last_insert_rowid(db->sql);
+        p->id = db_last_insert_id(db);
         p->created_at = p->updated_at = now;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_plan_update(struct db *db, struct db_plan *p)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t now = db_now();
     if (db_prepare(db,
                    "UPDATE plans SET name = ?1, duration_days = ?2, duration_months = ?3,"
@@ -87,22 +86,22 @@ int db_plan_update(struct db *db, struct db_plan *p)
                    &st))
         return -EIO;
     bind_fields(st, p, now);
-    sqlite3_bind_int64(st, 9, p->id);
-    int rc = sqlite3_step(st);
+    db_bind_int64(st, 9, p->id);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = step_err(db, rc);
-    else if (sqlite3_changes(db->sql) == 0)
+    else if (db_changes(db) == 0)
         ret = -ENOENT;
     else
         p->updated_at = now;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_plan_set_bouquets(struct db *db, int64_t plan_id, const int64_t *ids, size_t n)
 {
-    sqlite3_stmt *del = NULL, *ins = NULL;
+    struct db_stmt *del = NULL, *ins = NULL;
     int ret = -EIO, rc;
     if (db_prepare(db, "DELETE FROM plan_bouquets WHERE plan_id = ?1", &del) ||
         db_prepare(db,
@@ -110,25 +109,25 @@ int db_plan_set_bouquets(struct db *db, int64_t plan_id, const int64_t *ids, siz
                    " ON CONFLICT (plan_id, bouquet_id) DO NOTHING",
                    &ins))
         goto fail;
-    sqlite3_bind_int64(del, 1, plan_id);
-    if ((rc = sqlite3_step(del)) != SQLITE_DONE) {
+    db_bind_int64(del, 1, plan_id);
+    if ((rc = db_step(del)) != DB_DONE) {
         ret = step_err(db, rc);
         goto fail;
     }
     for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(ins);
-        sqlite3_bind_int64(ins, 1, plan_id);
-        sqlite3_bind_int64(ins, 2, ids[i]);
-        sqlite3_bind_int64(ins, 3, (int64_t)i);
-        if ((rc = sqlite3_step(ins)) != SQLITE_DONE) {
+        db_reset(ins);
+        db_bind_int64(ins, 1, plan_id);
+        db_bind_int64(ins, 2, ids[i]);
+        db_bind_int64(ins, 3, (int64_t)i);
+        if ((rc = db_step(ins)) != DB_DONE) {
             ret = step_err(db, rc);
             goto fail;
         }
     }
     ret = 0;
 fail:
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
+    db_finalize(del);
+    db_finalize(ins);
     return ret;
 }
 
@@ -140,13 +139,13 @@ static const char bouquet_sql[] =
     "SELECT b.id, b.name FROM plan_bouquets pb JOIN bouquets b ON b.id = pb.bouquet_id"
     " WHERE pb.plan_id = ?1 ORDER BY pb.position, b.id";
 
-static int load_bouquets(struct db *db, sqlite3_stmt *bq, struct db_plan *p)
+static int load_bouquets(struct db *db, struct db_stmt *bq, struct db_plan *p)
 {
     size_t cap = 0;
     int rc;
-    sqlite3_reset(bq);
-    sqlite3_bind_int64(bq, 1, p->id);
-    while ((rc = sqlite3_step(bq)) == SQLITE_ROW) {
+    db_reset(bq);
+    db_bind_int64(bq, 1, p->id);
+    while ((rc = db_step(bq)) == DB_ROW) {
         if (p->bouquet_count == cap) {
             size_t nc = cap ? cap * 2 : 4;
             char **names = realloc(p->bouquets, nc * sizeof(*names));
@@ -162,31 +161,31 @@ static int load_bouquets(struct db *db, sqlite3_stmt *bq, struct db_plan *p)
         char *name = db_col_strdup(bq, 1);
         if (!name)
             return -ENOMEM;
-        p->bouquet_ids[p->bouquet_count] = sqlite3_column_int64(bq, 0);
+        p->bouquet_ids[p->bouquet_count] = db_col_int64(bq, 0);
         p->bouquets[p->bouquet_count++] = name;
     }
-    return rc == SQLITE_DONE ? 0 : step_err(db, rc);
+    return rc == DB_DONE ? 0 : step_err(db, rc);
 }
 
 struct row_ctx {
     struct db *db;
-    sqlite3_stmt *bq;
+    struct db_stmt *bq;
 };
 
-static int read_plan(void *ctx, sqlite3_stmt *st, void *row)
+static int read_plan(void *ctx, struct db_stmt *st, void *row)
 {
     struct row_ctx *x = ctx;
     struct db_plan *p = row;
-    p->id = sqlite3_column_int64(st, 0);
+    p->id = db_col_int64(st, 0);
     p->name = db_col_strdup(st, 1);
-    p->duration_days = sqlite3_column_int64(st, 2);
-    p->duration_months = sqlite3_column_int64(st, 3);
-    p->trial_hours = sqlite3_column_int64(st, 4);
-    p->max_connections = sqlite3_column_int64(st, 5);
+    p->duration_days = db_col_int64(st, 2);
+    p->duration_months = db_col_int64(st, 3);
+    p->trial_hours = db_col_int64(st, 4);
+    p->max_connections = db_col_int64(st, 5);
     p->allowed_outputs = db_col_strdup(st, 6);
-    p->is_trial = sqlite3_column_int(st, 7) != 0;
-    p->created_at = sqlite3_column_int64(st, 8);
-    p->updated_at = sqlite3_column_int64(st, 9);
+    p->is_trial = db_col_int(st, 7) != 0;
+    p->created_at = db_col_int64(st, 8);
+    p->updated_at = db_col_int64(st, 9);
     if (!p->name || !p->allowed_outputs)
         return -ENOMEM;
     return load_bouquets(x->db, x->bq, p);
@@ -195,50 +194,50 @@ static int read_plan(void *ctx, sqlite3_stmt *st, void *row)
 int db_plan_get_id(struct db *db, int64_t id, struct db_plan *out)
 {
     struct row_ctx x = {db, NULL};
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     int ret = -EIO;
     memset(out, 0, sizeof(*out));
     if (db_prepare(db, "SELECT " PLAN_COLS " FROM plans WHERE id = ?1", &st) ||
         db_prepare(db, bouquet_sql, &x.bq))
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    db_bind_int64(st, 1, id);
+    int rc = db_step(st);
+    if (rc == DB_ROW)
         ret = read_plan(&x, st, out);
     else
-        ret = rc == SQLITE_DONE ? -ENOENT : step_err(db, rc);
+        ret = rc == DB_DONE ? -ENOENT : step_err(db, rc);
     if (ret)
         db_plan_clear(out);
 fail:
-    sqlite3_finalize(st);
-    sqlite3_finalize(x.bq);
+    db_finalize(st);
+    db_finalize(x.bq);
     return ret;
 }
 
 int db_plan_find(struct db *db, const char *name, int64_t *id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "SELECT id FROM plans WHERE name = ?1", &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, name);
     int ret = db_step_id(db, st, "plans", id);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
 int db_plan_delete_id(struct db *db, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM plans WHERE id = ?1", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
+    db_bind_int64(st, 1, id);
+    int rc = db_step(st);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = step_err(db, rc);
-    else if (sqlite3_changes(db->sql) == 0)
+    else if (db_changes(db) == 0)
         ret = -ENOENT;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return ret;
 }
 
@@ -250,7 +249,7 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
                  int64_t *total)
 {
     struct row_ctx x = {db, NULL};
-    sqlite3_stmt *cnt = NULL, *st = NULL;
+    struct db_stmt *cnt = NULL, *st = NULL;
     char order[200], sql[512], *like = NULL;
     size_t len = 0, olen = 0;
     void *v = NULL;
@@ -289,28 +288,30 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
         }
         like[j++] = '%';
         like[j] = '\0';
-        where = " WHERE name LIKE ?1 ESCAPE '\\'";
+        /* PostgreSQL's LIKE is case-sensitive, SQLite's is not */
+        where = db_is_sqlite(db) ? " WHERE name LIKE ?1 ESCAPE '\\'"
+                                 : " WHERE name ILIKE ?1 ESCAPE '\\'";
     }
     int ret = -EIO;
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM plans%s", where);
     if (db_prepare(db, sql, &cnt))
         goto fail;
     if (like)
-        sqlite3_bind_text(cnt, 1, like, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(cnt);
-    if (rc != SQLITE_ROW) {
+        db_bind_text(cnt, 1, like);
+    int rc = db_step(cnt);
+    if (rc != DB_ROW) {
         ret = step_err(db, rc);
         goto fail;
     }
-    *total = sqlite3_column_int64(cnt, 0);
+    *total = db_col_int64(cnt, 0);
     snprintf(sql, sizeof(sql), "SELECT " PLAN_COLS " FROM plans%s ORDER BY %s LIMIT ?2 OFFSET ?3",
              where, order);
     if (db_prepare(db, sql, &st) || db_prepare(db, bouquet_sql, &x.bq))
         goto fail;
     if (like)
-        sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, p->limit);
-    sqlite3_bind_int64(st, 3, p->offset);
+        db_bind_text(st, 1, like);
+    db_bind_int64(st, 2, p->limit);
+    db_bind_int64(st, 3, p->offset);
     ret = db_step_rows(db, st, "plans", sizeof(struct db_plan), 8, read_plan, &x, &v, &len);
     if (ret == 0) {
         *out = v;
@@ -319,9 +320,9 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
         len = 0;
     }
 fail:
-    sqlite3_finalize(cnt);
-    sqlite3_finalize(st);
-    sqlite3_finalize(x.bq);
+    db_finalize(cnt);
+    db_finalize(st);
+    db_finalize(x.bq);
     db_plan_list_free(v, len);
     free(like);
     return ret;

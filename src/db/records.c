@@ -10,7 +10,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -193,11 +193,11 @@ static void select_list(struct buf *b, const struct db_table *t)
     buf_printf(b, " FROM %s t", t->table);
 }
 
-static int read_rec(void *ctx, sqlite3_stmt *st, void *row)
+static int read_rec(void *ctx, struct db_stmt *st, void *row)
 {
     const struct db_table *t = ctx;
     struct db_rec *r = row;
-    r->id = sqlite3_column_int64(st, 0);
+    r->id = db_col_int64(st, 0);
     for (size_t i = 0; i < t->ncols; i++) {
         int col = (int)i + 1;
         switch (t->cols[i].type) {
@@ -208,10 +208,10 @@ static int read_rec(void *ctx, sqlite3_stmt *st, void *row)
                 return -ENOMEM;
             break;
         case DB_COL_REAL:
-            r->v[i].r = sqlite3_column_double(st, col);
+            r->v[i].r = db_col_double(st, col);
             break;
         default:
-            r->v[i].i = sqlite3_column_int64(st, col);
+            r->v[i].i = db_col_int64(st, col);
         }
     }
     return 0;
@@ -237,7 +237,7 @@ void db_rec_free_all(const struct db_table *t, struct db_rec *r, size_t n)
 int db_rec_get(struct db *db, const struct db_table *t, int64_t id, struct db_rec *out)
 {
     struct buf b = BUF_INIT(0);
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     memset(out, 0, sizeof(*out));
     select_list(&b, t);
     buf_puts(&b, " WHERE t.id = ?1");
@@ -245,16 +245,16 @@ int db_rec_get(struct db *db, const struct db_table *t, int64_t id, struct db_re
     buf_free(&b);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_int64(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
         rc = read_rec((void *)t, st, out);
         if (rc)
             db_rec_free(t, out);
     } else {
-        rc = rc == SQLITE_DONE ? -ENOENT : db_step_error(db, rc, t->table);
+        rc = rc == DB_DONE ? -ENOENT : db_step_error(db, rc, t->table);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -262,12 +262,12 @@ int db_rec_get(struct db *db, const struct db_table *t, int64_t id, struct db_re
 static int where_clause(struct buf *b, const struct db_table *t, const struct db_eq *eq, size_t neq,
                         const struct db_page *p)
 {
-    buf_puts(b, " WHERE 1");
+    buf_puts(b, " WHERE 1 = 1");
     for (size_t k = 0; k < neq; k++) {
         int i = db_col_index(t, eq[k].name);
         if (i < 0 || t->cols[i].type == DB_COL_EXPR)
             return -EINVAL;
-        buf_printf(b, " AND t.%s IS ?%zu", t->cols[i].sql, k + 1);
+        buf_printf(b, " AND t.%s IS NOT DISTINCT FROM ?%zu", t->cols[i].sql, k + 1);
     }
     if (p && p->q && *p->q) {
         if (!t->search)
@@ -277,28 +277,28 @@ static int where_clause(struct buf *b, const struct db_table *t, const struct db
     return 0;
 }
 
-static void bind_where(sqlite3_stmt *st, const struct db_table *t, const struct db_eq *eq,
+static void bind_where(struct db_stmt *st, const struct db_table *t, const struct db_eq *eq,
                        size_t neq, const struct db_page *p)
 {
     for (size_t k = 0; k < neq; k++) {
         int i = db_col_index(t, eq[k].name);
         enum db_col_type ty = t->cols[i].type;
         if (eq[k].s)
-            sqlite3_bind_text(st, (int)k + 1, eq[k].s, -1, SQLITE_TRANSIENT);
+            db_bind_text_copy(st, (int)k + 1, eq[k].s);
         else if ((ty == DB_COL_REF || ty == DB_COL_NINT) && eq[k].i == 0)
-            sqlite3_bind_null(st, (int)k + 1);
+            db_bind_null(st, (int)k + 1);
         else
-            sqlite3_bind_int64(st, (int)k + 1, eq[k].i);
+            db_bind_int64(st, (int)k + 1, eq[k].i);
     }
     if (p && p->q && *p->q)
-        sqlite3_bind_text(st, (int)neq + 1, p->q, -1, SQLITE_TRANSIENT);
+        db_bind_text_copy(st, (int)neq + 1, p->q);
 }
 
 int db_rec_page(struct db *db, const struct db_table *t, const struct db_eq *eq, size_t neq,
                 const struct db_page *p, struct db_rec **out, size_t *n, int64_t *total)
 {
     struct buf sel = BUF_INIT(0), cnt = BUF_INIT(0), wh = BUF_INIT(0), ord = BUF_INIT(0);
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     void *rows = NULL;
     size_t len = 0;
     *out = NULL;
@@ -340,12 +340,12 @@ int db_rec_page(struct db *db, const struct db_table *t, const struct db_eq *eq,
     bind_where(st, t, eq, neq, p);
     if ((rc = db_step_id(db, st, t->table, total)))
         goto out;
-    sqlite3_finalize(st);
+    db_finalize(st);
     if ((rc = db_prepare(db, sel.data, &st)))
         goto out;
     bind_where(st, t, eq, neq, p);
-    sqlite3_bind_int64(st, (int)neq + 2, p->limit);
-    sqlite3_bind_int64(st, (int)neq + 3, p->offset);
+    db_bind_int64(st, (int)neq + 2, p->limit);
+    db_bind_int64(st, (int)neq + 3, p->offset);
     rc = db_step_rows(db, st, t->table, sizeof(struct db_rec), 8, read_rec, (void *)t, &rows, &len);
     if (rc) {
         db_rec_free_all(t, rows, len);
@@ -354,7 +354,7 @@ int db_rec_page(struct db *db, const struct db_table *t, const struct db_eq *eq,
     *out = rows;
     *n = len;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     buf_free(&sel);
     buf_free(&cnt);
     buf_free(&wh);
@@ -363,49 +363,49 @@ out:
 }
 
 /* Binds value i of r as parameter k. */
-static void bind_val(sqlite3_stmt *st, int k, const struct db_col *c, const struct db_val *v)
+static void bind_val(struct db_stmt *st, int k, const struct db_col *c, const struct db_val *v)
 {
     switch (c->type) {
     case DB_COL_TEXT:
-        sqlite3_bind_text(st, k, v->s ? v->s : "", -1, SQLITE_TRANSIENT);
+        db_bind_text_copy(st, k, v->s ? v->s : "");
         break;
     case DB_COL_NTEXT:
         if (v->s && *v->s)
-            sqlite3_bind_text(st, k, v->s, -1, SQLITE_TRANSIENT);
+            db_bind_text_copy(st, k, v->s);
         else
-            sqlite3_bind_null(st, k);
+            db_bind_null(st, k);
         break;
     case DB_COL_NINT:
     case DB_COL_REF:
     case DB_COL_TIME:
         if (v->i)
-            sqlite3_bind_int64(st, k, v->i);
+            db_bind_int64(st, k, v->i);
         else
-            sqlite3_bind_null(st, k);
+            db_bind_null(st, k);
         break;
     case DB_COL_REAL:
-        sqlite3_bind_double(st, k, v->r);
+        db_bind_double(st, k, v->r);
         break;
     default:
-        sqlite3_bind_int64(st, k, v->i);
+        db_bind_int64(st, k, v->i);
     }
 }
 
-static int step_write(struct db *db, sqlite3_stmt *st, const char *what)
+static int step_write(struct db *db, struct db_stmt *st, const char *what)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
+    int rc = db_step(st);
+    if (rc == DB_DONE)
         return 0;
     rc = db_step_error(db, rc, what);
     if (rc == -EINVAL)
-        log_info("db", "%s: %s", what, sqlite3_errmsg(db->sql));
+        log_info("db", "%s: %s", what, db_errmsg(db));
     return rc;
 }
 
 int db_rec_insert(struct db *db, const struct db_table *t, const struct db_rec *r, int64_t *id)
 {
     struct buf cols = BUF_INIT(0), vals = BUF_INIT(0);
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     int k = 0;
     for (size_t i = 0; i < t->ncols; i++) {
         const struct db_col *c = &t->cols[i];
@@ -431,21 +431,21 @@ int db_rec_insert(struct db *db, const struct db_table *t, const struct db_rec *
         if (c->type == DB_COL_EXPR || (!(r->set & (1ull << i)) && !c->auto_now))
             continue;
         if (c->auto_now && !(r->set & (1ull << i)))
-            sqlite3_bind_int64(st, ++k, now);
+            db_bind_int64(st, ++k, now);
         else
             bind_val(st, ++k, c, &r->v[i]);
     }
     rc = step_write(db, st, t->table);
     if (rc == 0)
-        *id = sqlite3_last_insert_rowid(db->sql);
-    sqlite3_finalize(st);
+        *id = db_last_insert_id(db);
+    db_finalize(st);
     return rc;
 }
 
 int db_rec_update(struct db *db, const struct db_table *t, int64_t id, const struct db_rec *r)
 {
     struct buf sql = BUF_INIT(0);
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     int k = 0;
     buf_printf(&sql, "UPDATE %s SET ", t->table);
     for (size_t i = 0; i < t->ncols; i++) {
@@ -471,37 +471,37 @@ int db_rec_update(struct db *db, const struct db_table *t, int64_t id, const str
         if (c->type == DB_COL_EXPR || (!(r->set & (1ull << i)) && c->auto_now != 2))
             continue;
         if (!(r->set & (1ull << i)))
-            sqlite3_bind_int64(st, ++k, now);
+            db_bind_int64(st, ++k, now);
         else
             bind_val(st, ++k, c, &r->v[i]);
     }
-    sqlite3_bind_int64(st, k + 1, id);
+    db_bind_int64(st, k + 1, id);
     rc = step_write(db, st, t->table);
-    if (rc == 0 && sqlite3_changes(db->sql) == 0)
+    if (rc == 0 && db_changes(db) == 0)
         rc = -ENOENT;
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 static int run_id_stmt(struct db *db, const char *verb, const char *table, int64_t id, bool changes)
 {
     struct buf sql = BUF_INIT(0);
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     buf_printf(&sql, "%s FROM %s WHERE id = ?1", verb, table);
     int rc = sql.err ? sql.err : db_prepare(db, sql.data, &st);
     buf_free(&sql);
     if (rc)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
+    db_bind_int64(st, 1, id);
     if (changes) {
         rc = step_write(db, st, table);
-        if (rc == 0 && sqlite3_changes(db->sql) == 0)
+        if (rc == 0 && db_changes(db) == 0)
             rc = -ENOENT;
     } else {
         int64_t one;
         rc = db_step_id(db, st, table, &one);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -522,7 +522,7 @@ int db_rec_next(struct db *db, const struct db_table *t, const char *col, const 
     if (i < 0 || t->cols[i].type == DB_COL_EXPR)
         return -EINVAL;
     struct buf sql = BUF_INIT(0);
-    sqlite3_stmt *st = NULL;
+    struct db_stmt *st = NULL;
     buf_printf(&sql, "SELECT COALESCE(MAX(t.%s), 0) + 1 FROM %s t", t->cols[i].sql, t->table);
     int rc = where_clause(&sql, t, eq, neq, NULL);
     if (!rc)
@@ -532,13 +532,13 @@ int db_rec_next(struct db *db, const struct db_table *t, const char *col, const 
         return rc;
     bind_where(st, t, eq, neq, NULL);
     rc = db_step_id(db, st, t->table, out);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 /* ---- stream sources ------------------------------------------------------- */
 
-static int read_url(void *ctx, sqlite3_stmt *st, void *row)
+static int read_url(void *ctx, struct db_stmt *st, void *row)
 {
     (void)ctx;
     char **u = row;
@@ -558,16 +558,17 @@ static const char SOURCES_SQL[] =
 static const char ITEMS_SQL[] = "SELECT kind, COALESCE(item_id, 0) FROM bouquet_items"
                                 " WHERE bouquet_id = ?1 ORDER BY position, id";
 
-static int sources_with(struct db *db, sqlite3_stmt *st, int64_t stream_id, char ***urls, size_t *n)
+static int sources_with(struct db *db, struct db_stmt *st, int64_t stream_id, char ***urls,
+                        size_t *n)
 {
     void *rows = NULL;
     size_t len = 0;
     *urls = NULL;
     *n = 0;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, stream_id);
+    db_reset(st);
+    db_bind_int64(st, 1, stream_id);
     int rc = db_step_rows(db, st, "stream sources", sizeof(char *), 4, read_url, NULL, &rows, &len);
-    sqlite3_reset(st);
+    db_reset(st);
     if (rc) {
         db_stream_sources_free(rows, len);
         return rc;
@@ -579,37 +580,37 @@ static int sources_with(struct db *db, sqlite3_stmt *st, int64_t stream_id, char
 
 int db_stream_sources_get(struct db *db, int64_t stream_id, char ***urls, size_t *n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     *urls = NULL;
     *n = 0;
     if (db_prepare(db, SOURCES_SQL, &st))
         return -EIO;
     int rc = sources_with(db, st, stream_id, urls, n);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 int db_stream_sources_set(struct db *db, int64_t stream_id, const char *const *urls, size_t n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM stream_sources WHERE stream_id = ?1", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, stream_id);
+    db_bind_int64(st, 1, stream_id);
     int rc = step_write(db, st, "stream sources");
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc)
         return rc;
     if (db_prepare(db, "INSERT INTO stream_sources (stream_id, position, url) VALUES (?1, ?2, ?3)",
                    &st))
         return -EIO;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, stream_id);
-        sqlite3_bind_int64(st, 2, (int64_t)i);
-        sqlite3_bind_text(st, 3, urls[i], -1, SQLITE_TRANSIENT);
+        db_reset(st);
+        db_bind_int64(st, 1, stream_id);
+        db_bind_int64(st, 2, (int64_t)i);
+        db_bind_text_copy(st, 3, urls[i]);
         rc = step_write(db, st, "stream sources");
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -624,27 +625,27 @@ static const char *static_kind(const char *k)
     return "all";
 }
 
-static int read_item(void *ctx, sqlite3_stmt *st, void *row)
+static int read_item(void *ctx, struct db_stmt *st, void *row)
 {
     (void)ctx;
     struct db_item *it = row;
     it->kind = static_kind(db_col_text(st, 0));
-    it->id = sqlite3_column_int64(st, 1);
+    it->id = db_col_int64(st, 1);
     return 0;
 }
 
-static int items_with(struct db *db, sqlite3_stmt *st, int64_t bouquet_id, struct db_item **items,
+static int items_with(struct db *db, struct db_stmt *st, int64_t bouquet_id, struct db_item **items,
                       size_t *n)
 {
     void *rows = NULL;
     size_t len = 0;
     *items = NULL;
     *n = 0;
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, bouquet_id);
+    db_reset(st);
+    db_bind_int64(st, 1, bouquet_id);
     int rc = db_step_rows(db, st, "bouquet items", sizeof(struct db_item), 8, read_item, NULL,
                           &rows, &len);
-    sqlite3_reset(st);
+    db_reset(st);
     if (rc) {
         free(rows);
         return rc;
@@ -656,19 +657,19 @@ static int items_with(struct db *db, sqlite3_stmt *st, int64_t bouquet_id, struc
 
 int db_bouquet_items_get(struct db *db, int64_t bouquet_id, struct db_item **items, size_t *n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     *items = NULL;
     *n = 0;
     if (db_prepare(db, ITEMS_SQL, &st))
         return -EIO;
     int rc = items_with(db, st, bouquet_id, items, n);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 struct db_parts {
     struct db *db;
-    sqlite3_stmt *sources, *items;
+    struct db_stmt *sources, *items;
 };
 
 int db_parts_open(struct db *db, struct db_parts **out)
@@ -686,8 +687,8 @@ void db_parts_close(struct db_parts *p)
 {
     if (!p)
         return;
-    sqlite3_finalize(p->sources);
-    sqlite3_finalize(p->items);
+    db_finalize(p->sources);
+    db_finalize(p->items);
     free(p);
 }
 
@@ -711,12 +712,12 @@ int db_parts_items(struct db_parts *p, int64_t bouquet_id, struct db_item **item
 
 int db_bouquet_items_set(struct db *db, int64_t bouquet_id, const struct db_item *items, size_t n)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM bouquet_items WHERE bouquet_id = ?1", &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, bouquet_id);
+    db_bind_int64(st, 1, bouquet_id);
     int rc = step_write(db, st, "bouquet items");
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc)
         return rc;
     if (db_prepare(db,
@@ -725,29 +726,29 @@ int db_bouquet_items_set(struct db *db, int64_t bouquet_id, const struct db_item
                    &st))
         return -EIO;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, bouquet_id);
-        sqlite3_bind_text(st, 2, items[i].kind, -1, SQLITE_TRANSIENT);
+        db_reset(st);
+        db_bind_int64(st, 1, bouquet_id);
+        db_bind_text_copy(st, 2, items[i].kind);
         if (strcmp(items[i].kind, "all") == 0)
-            sqlite3_bind_null(st, 3);
+            db_bind_null(st, 3);
         else
-            sqlite3_bind_int64(st, 3, items[i].id);
-        sqlite3_bind_int64(st, 4, (int64_t)i);
+            db_bind_int64(st, 3, items[i].id);
+        db_bind_int64(st, 4, (int64_t)i);
         rc = step_write(db, st, "bouquet items");
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 int db_bouquet_items_drop(struct db *db, const char *kind, int64_t id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db, "DELETE FROM bouquet_items WHERE kind = ?1 AND item_id = ?2", &st))
         return -EIO;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 2, id);
+    db_bind_text_copy(st, 1, kind);
+    db_bind_int64(st, 2, id);
     int rc = step_write(db, st, "bouquet items");
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -755,30 +756,30 @@ int db_bouquet_items_drop(struct db *db, const char *kind, int64_t id)
 
 int db_season_touch(struct db *db, int64_t series_id, int64_t number)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(db,
                    "INSERT INTO seasons (series_id, season_number) VALUES (?1, ?2)"
                    " ON CONFLICT (series_id, season_number) DO NOTHING",
                    &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, series_id);
-    sqlite3_bind_int64(st, 2, number);
+    db_bind_int64(st, 1, series_id);
+    db_bind_int64(st, 2, number);
     int rc = step_write(db, st, "seasons");
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 int db_season_prune(struct db *db, int64_t series_id)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     if (db_prepare(
             db,
             "DELETE FROM seasons WHERE series_id = ?1 AND NOT EXISTS (SELECT 1 FROM"
             " episodes e WHERE e.series_id = ?1 AND e.season_number = seasons.season_number)",
             &st))
         return -EIO;
-    sqlite3_bind_int64(st, 1, series_id);
+    db_bind_int64(st, 1, series_id);
     int rc = step_write(db, st, "seasons");
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }

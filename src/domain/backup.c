@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "db/backup.h"
+#include "db/db.h"
 
 #define MAGIC   "XDBACKUP"
 #define IO_SIZE (64 * 1024)
@@ -185,6 +186,12 @@ int backup_create(const char *data_dir, const char *file, struct backup_info *in
     char snap[4200], tmp[4200];
     int in = -1, fd = -1, rc;
     err[0] = '\0';
+    if (db_location_is_pg(db_get_location())) {
+        snprintf(err, errlen,
+                 "the database is on PostgreSQL: back it up with pg_dump (this backup copies the "
+                 "SQLite file of a data directory)");
+        return -EOPNOTSUPP;
+    }
     if (snprintf(snap, sizeof(snap), "%s.%d.snapshot", file, (int)getpid()) >= (int)sizeof(snap) ||
         snprintf(tmp, sizeof(tmp), "%s.%d.tmp", file, (int)getpid()) >= (int)sizeof(tmp)) {
         snprintf(err, errlen, "file name too long");
@@ -451,6 +458,10 @@ int backup_restore(const char *data_dir, const char *file, backup_busy_fn *busy,
     char tmp[4200], cur[4200], extra[4300], why[256];
     int rc;
     side[0] = err[0] = '\0';
+    if (db_location_is_pg(db_get_location())) {
+        snprintf(err, errlen, "the database is on PostgreSQL: restore it with pg_restore or psql");
+        return -EOPNOTSUPP;
+    }
     snprintf(cur, sizeof(cur), "%s/xtreamd.db", data_dir);
     if (snprintf(tmp, sizeof(tmp), "%s/xtreamd.db.restore-%d", data_dir, (int)getpid()) >=
         (int)sizeof(tmp)) {

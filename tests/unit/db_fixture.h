@@ -2,6 +2,9 @@
  * db_fixture: the cmocka fixture of the unit tests that need a real database
  * (a fresh data directory under /tmp with the schema migrated), and the
  * field-error lookup of the domain tests. Header-only; one test process each.
+ * With XTREAMD_DATABASE set to a postgresql:// URL (ctest's *_pg variants on
+ * the cluster of scripts/pg-cluster.sh), the database is that one, emptied
+ * (schema public dropped and recreated) before each test.
  */
 #ifndef XTREAMD_TESTS_DB_FIXTURE_H
 #define XTREAMD_TESTS_DB_FIXTURE_H
@@ -19,9 +22,31 @@ struct fixture {
     struct db *db;
 };
 
+/* Whether the tests run on PostgreSQL. */
+static inline bool db_fixture_pg(void)
+{
+    return db_location_is_pg(db_get_location());
+}
+
+/* PostgreSQL: an empty database for the next test. */
+static inline int db_fixture_pg_reset(void)
+{
+    const char *url = db_get_location();
+    char cmd[1024];
+    int n = snprintf(cmd, sizeof(cmd),
+                     "psql -q -X -v ON_ERROR_STOP=1 '%s' -c 'DROP SCHEMA public CASCADE' "
+                     "-c 'CREATE SCHEMA public' >/dev/null 2>&1",
+                     url);
+    if (n < 0 || (size_t)n >= sizeof(cmd) || strchr(url, '\''))
+        return -1;
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* Opens a database in a new /tmp/xtreamd-<tag>-XXXXXX folder. */
 static inline int db_fixture_open(void **state, const char *tag)
 {
+    if (db_fixture_pg() && db_fixture_pg_reset())
+        return -1;
     struct fixture *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;

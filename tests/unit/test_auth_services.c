@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "db/db.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 #include "domain/admin_auth.h"
 #include "domain/admins.h"
 #include "domain/error.h"
@@ -69,11 +69,11 @@ static void set_admin(struct db *db, const char *name, const char *role, int dis
 
 static int64_t query_int(struct db *db, const char *sql)
 {
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    struct db_stmt *st;
+    assert_int_equal(db_prepare(db, sql, &st), 0);
+    assert_int_equal(db_step(st), DB_ROW);
+    int64_t v = db_col_int64(st, 0);
+    db_finalize(st);
     return v;
 }
 

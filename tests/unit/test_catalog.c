@@ -16,7 +16,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_priv.h"
 #include "catalog/guide.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 #include "db/epg.h"
 #include "epg/epg.h"
 
@@ -504,7 +504,7 @@ static void test_content_epoch_covers_tables(void **state)
         "connection_history", "library_roots", "admins_v",      "admin_sessions", "api_tokens",
         "audit_log",          "plans",         "plan_bouquets", "access_rules",   "ip_bans",
         "catalog_epochs",     "line_changes"};
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     assert_int_equal(db_prepare(f->db,
                                 "SELECT t.name, (SELECT count(*) FROM sqlite_master g"
                                 " WHERE g.type = 'trigger' AND g.tbl_name = t.name"
@@ -514,9 +514,9 @@ static void test_content_epoch_covers_tables(void **state)
                                 &st),
                      0);
     size_t content = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        int triggers = sqlite3_column_int(st, 1);
+    while (db_step(st) == DB_ROW) {
+        const char *name = db_col_text(st, 0);
+        int triggers = db_col_int(st, 1);
         bool listed = false;
         for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++)
             listed = listed || strcmp(outside[i], name) == 0;
@@ -528,7 +528,7 @@ static void test_content_epoch_covers_tables(void **state)
             fail_msg("table %s is listed as outside the content but has epoch triggers", name);
         content += !listed;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     assert_true(content >= 9);
 }
 

@@ -18,7 +18,7 @@
 #include "db/categories.h"
 #include "db/records.h"
 #include "db/content.h"
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 #include "db/lines.h"
 #include "domain/lines.h"
 #include "db_fixture.h"
@@ -35,13 +35,13 @@ static int teardown(void **state)
 
 static int64_t count(struct db *db, const char *sql)
 {
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     int64_t n = -1;
     if (db_prepare(db, sql, &st))
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (db_step(st) == DB_ROW)
+        n = db_col_int64(st, 0);
+    db_finalize(st);
     return n;
 }
 

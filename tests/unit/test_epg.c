@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "db/db_sqlite.h"
+#include "db/db_priv.h"
 #include "db/epg.h"
 #include "epg/epg.h"
 #include "epg/map.h"
@@ -355,15 +355,15 @@ static void test_import(void **state)
                 " VALUES ('One', 'manual.id', 1, 0)"),
         0);
     assert_int_equal(epg_automap(db, false), 1);
-    sqlite3_stmt *st;
+    struct db_stmt *st;
     assert_int_equal(
         db_prepare(db, "SELECT COALESCE(epg_auto_id, '') FROM streams ORDER BY id", &st), 0);
     const char *want[] = {"one.uk", "", ""};
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(db_step(st), DB_ROW);
         assert_string_equal(db_col_text(st, 0), want[i]);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
 
     assert_int_equal(db_epg_source_del(db, "a"), 0);
     assert_int_equal(db_epg_source_del(db, "a"), -ENOENT);

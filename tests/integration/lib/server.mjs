@@ -4,6 +4,7 @@
 // Every process started here is tracked; stopAll() (and a process 'exit' hook)
 // kills whatever is still running, so a failing test never leaks a server.
 import { spawn } from 'node:child_process';
+import { createDatabase, dropDatabase } from './pg.mjs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -60,12 +61,33 @@ export function assertNoSanitizerReport(stderr, what = 'xtreamd') {
   }
 }
 
+// XTREAMD_TEST_PG (the admin URL of a cluster, scripts/run-integration-pg.sh): each data
+// directory gets its own PostgreSQL database, passed to the commands and servers run on that
+// directory as XTREAMD_DATABASE.
+const pgDatabases = new Map(); // data dir -> database URL
+
+function dbEnv(dataDir) {
+  const url = pgDatabases.get(dataDir);
+  return url ? { XTREAMD_DATABASE: url } : {};
+}
+
+/** The database of a data directory on PostgreSQL runs (undefined on SQLite). */
+export function databaseOf(dataDir) {
+  return pgDatabases.get(dataDir);
+}
+
 /** A fresh data directory under os.tmpdir(); remove it with cleanup(). */
 export async function makeDataDir(tag = 'it') {
-  return mkdtemp(path.join(os.tmpdir(), `xtreamd-${tag}-`));
+  const dir = await mkdtemp(path.join(os.tmpdir(), `xtreamd-${tag}-`));
+  if (process.env.XTREAMD_TEST_PG) pgDatabases.set(dir, await createDatabase(process.env.XTREAMD_TEST_PG));
+  return dir;
 }
 
 export async function removeDir(dir) {
+  if (pgDatabases.has(dir)) {
+    await dropDatabase(process.env.XTREAMD_TEST_PG, pgDatabases.get(dir));
+    pgDatabases.delete(dir);
+  }
   if (dir && dir.startsWith(os.tmpdir())) await rm(dir, { recursive: true, force: true });
 }
 
@@ -75,7 +97,9 @@ export async function removeDir(dir) {
  */
 export function runCli(args, { timeoutMs = 60000, input, env } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binPath(), args, { env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const data = args.indexOf('--data');
+    const dbenv = data >= 0 ? dbEnv(args[data + 1]) : {};
+    const child = spawn(binPath(), args, { env: childEnv({ ...dbenv, ...env }), stdio: ['pipe', 'pipe', 'pipe'] });
     live.add(child);
     let stdout = '';
     let stderr = '';
@@ -237,7 +261,7 @@ export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000,
     // test sets ban-after itself (access.test.mjs).
     if (!extra.some((a) => String(a).startsWith('ban-after='))) brake.push('--access', 'ban-after=0');
     const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${port}`, ...brake, ...extra];
-    const child = spawn(binPath(), args, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binPath(), args, { env: childEnv({ ...dbEnv(dataDir), ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
     const srv = new Server(child, port, dataDir);
     // With --log-file the "listening" line goes to that file, not stderr.

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster for tests: initdb in DIR, a server on a unix socket in DIR
+# (no TCP listener), stopped by `stop`. Prints the connection URL on start.
+#   scripts/pg-cluster.sh start DIR   -> postgresql:///xtreamd?host=DIR&user=xtreamd
+#   scripts/pg-cluster.sh stop DIR
+# Readiness is polled with pg_isready against a deadline (no sleeps as synchronisation).
+# As root, the server runs as the `postgres` user (initdb refuses root); DIR is handed to it.
+set -euo pipefail
+cmd=${1:?start|stop}
+dir=${2:?DIR}
+bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+[ -x "$bin/initdb" ] || { echo "pg-cluster: no PostgreSQL server (apt-get install postgresql)" >&2; exit 2; }
+as=()
+if [ "$(id -u)" -eq 0 ]; then as=(runuser -u postgres --); fi
+
+case $cmd in
+start)
+  # a cluster left by an interrupted run: stop it and start afresh
+  if [ -d "$dir/data" ]; then
+    "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir/data"
+  fi
+  mkdir -p "$dir"
+  [ ${#as[@]} -eq 0 ] || chown postgres: "$dir"
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+    { cat "$dir/initdb.log" >&2; exit 1; }
+  # fsync off: a test cluster is thrown away, and the 2-core CI machine is shared.
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  deadline=$((SECONDS + 60))
+  until "$bin/pg_isready" -q -h "$dir" -U postgres; do
+    [ $SECONDS -lt $deadline ] || { echo "pg-cluster: not ready after 60 s" >&2; cat "$dir/server.log" >&2; exit 1; }
+    "$bin/pg_isready" -q -h "$dir" -U postgres -t 1 || true
+  done
+  "$bin/psql" -q -h "$dir" -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "CREATE ROLE xtreamd LOGIN" -c "CREATE DATABASE xtreamd OWNER xtreamd" >/dev/null
+  echo "postgresql:///xtreamd?host=$dir&user=xtreamd"
+  ;;
+stop)
+  [ -d "$dir/data" ] && "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  ;;
+*)
+  echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+esac

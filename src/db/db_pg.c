@@ -1,0 +1,644 @@
+/*
+ * db/db_pg: the PostgreSQL backend of the statement interface (db_priv.h),
+ * on libpq. The only file of xtreamd that includes libpq-fe.h.
+ *
+ * SQL arrives in the dialect subset (docs/internals/db.md): `?` and `?N`
+ * placeholders are rewritten to `$N` at prepare time (outside quotes).
+ * Each step runs the statement with PQexecParams (parse, bind and execute in
+ * one round trip; no server-side statement to deallocate), values sent as
+ * text; an integer or float binding declares its type (int8, float8) so the
+ * server infers the others. The whole result is read at once.
+ *
+ * Errors: SQLSTATE 23505 (unique) is -EEXIST, any other class 23 (integrity)
+ * -EINVAL, the rest -EIO. PostgreSQL aborts a transaction at its first error,
+ * where SQLite only fails the statement; callers of db_step rely on the
+ * latter (an insert that fails as a duplicate, then an update), so a write
+ * inside a transaction runs under its own SAVEPOINT, rolled back on error.
+ *
+ * Change counter: every table of the schema has a statement-level trigger
+ * that NOTIFYs xtreamd_changes (schema.c); the first db_change_counter()
+ * LISTENs, later calls drain the notifications already received on the
+ * socket (no query) and count them.
+ */
+#include <errno.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+#include "db/db_priv.h"
+
+/* Type OIDs (pg_type.h is a server header). */
+#define OID_BOOL    16
+#define OID_BYTEA   17
+#define OID_INT8    20
+#define OID_INT2    21
+#define OID_INT4    23
+#define OID_FLOAT4  700
+#define OID_FLOAT8  701
+#define OID_NUMERIC 1700
+
+struct pgc {
+    PGconn *c;
+    char *err;             /* the last error message (owned) */
+    int64_t changes;       /* rows of the last INSERT/UPDATE/DELETE */
+    char insert_table[64]; /* target of the last INSERT (db_last_insert_id) */
+    bool listening;
+    int64_t notified; /* notifications counted by db_change_counter */
+};
+
+#define PGC(db) ((struct pgc *)(db)->conn)
+
+struct pg_stmt {
+    struct db_stmt base;
+    char *sql; /* rewritten to $N */
+    int nparams;
+    bool write; /* INSERT/UPDATE/DELETE: savepoint inside a transaction */
+    char table[64];
+    char **vals; /* per parameter: the value as text, NULL for NULL */
+    bool *owned; /* vals[i] is a heap copy */
+    int *lens;
+    int *fmts;
+    Oid *types;
+    char (*num)[32]; /* storage of formatted numbers */
+    bool *unused;    /* a position the text skips (?1 and ?3 but no ?2) */
+    PGresult *res;
+    int row, nrows; /* current row of res; -1 before the first step */
+    bool done;
+};
+
+#define P(st) ((struct pg_stmt *)(st))
+
+static void set_err(struct db *db, const char *msg)
+{
+    struct pgc *p = PGC(db);
+    free(p->err);
+    p->err = strdup(msg ? msg : "error");
+    /* libpq's messages end in a newline */
+    size_t n = p->err ? strlen(p->err) : 0;
+    while (n > 0 && (p->err[n - 1] == '\n' || p->err[n - 1] == ' '))
+        p->err[--n] = '\0';
+}
+
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_debug("db", "postgresql: %s", message);
+}
+
+static int pg_open(struct db *db)
+{
+    struct pgc *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    db->conn = p;
+    p->c = PQconnectdb(db->url);
+    if (!p->c || PQstatus(p->c) != CONNECTION_OK) {
+        /* never the URL: it may carry a password */
+        log_error("db", "cannot connect to PostgreSQL: %s",
+                  p->c ? PQerrorMessage(p->c) : "out of memory");
+        return -EIO;
+    }
+    PQsetNoticeProcessor(p->c, quiet_notice, NULL);
+    return db_exec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+}
+
+static void pg_close(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    if (!p)
+        return;
+    if (p->c)
+        PQfinish(p->c);
+    free(p->err);
+    free(p);
+    db->conn = NULL;
+}
+
+static int pg_exec(struct db *db, const char *sql, bool quiet)
+{
+    PGresult *r = PQexec(PGC(db)->c, sql);
+    ExecStatusType s = PQresultStatus(r);
+    int ret = 0;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        set_err(db, PQresultErrorMessage(r));
+        if (!quiet)
+            log_error("db", "%s", PGC(db)->err ? PGC(db)->err : "error");
+        ret = -EIO;
+    }
+    PQclear(r);
+    return ret;
+}
+
+static const char *pg_errmsg(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    if (!p)
+        return "not open";
+    return p->err ? p->err : PQerrorMessage(p->c);
+}
+
+static bool pg_in_transaction(struct db *db)
+{
+    return PQtransactionStatus(PGC(db)->c) != PQTRANS_IDLE;
+}
+
+/* `?NNN` -> `$NNN`, `?` -> `$<one more than the largest so far>`, outside
+ * '...' and "..." and comments. */
+#define MAX_PARAMS 1000
+
+static char *rewrite(const char *sql, int *nparams, bool **used)
+{
+    *used = calloc(MAX_PARAMS + 1, sizeof(**used));
+    size_t n = strlen(sql);
+    char *out = malloc(n * 2 + 16);
+    if (!out || !*used) {
+        free(out);
+        return NULL;
+    }
+    size_t o = 0;
+    int max = 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = sql[i];
+        if (ch == '\'' || ch == '"') {
+            out[o++] = ch;
+            for (i++; i < n; i++) {
+                out[o++] = sql[i];
+                if (sql[i] == ch)
+                    break;
+            }
+            continue;
+        }
+        if (ch == '-' && sql[i + 1] == '-') {
+            while (i < n && sql[i] != '\n')
+                out[o++] = sql[i++];
+            if (i < n)
+                out[o++] = sql[i];
+            continue;
+        }
+        if (ch != '?') {
+            out[o++] = ch;
+            continue;
+        }
+        int k = 0;
+        size_t j = i + 1;
+        while (j < n && sql[j] >= '0' && sql[j] <= '9' && k < 10000)
+            k = k * 10 + (sql[j++] - '0');
+        if (j == i + 1)
+            k = max + 1;
+        if (k > MAX_PARAMS) {
+            free(out);
+            return NULL;
+        }
+        if (k > max)
+            max = k;
+        (*used)[k] = true;
+        o += (size_t)snprintf(out + o, 16, "$%d", k);
+        i = j - 1;
+    }
+    out[o] = '\0';
+    *nparams = max;
+    return out;
+}
+
+/* The first word of sql is `word` (case-insensitive). */
+static bool starts_with(const char *sql, const char *word)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '(')
+        sql++;
+    size_t n = strlen(word);
+    return strncasecmp(sql, word, n) == 0 && (sql[n] == ' ' || sql[n] == '\n');
+}
+
+static void insert_target(const char *sql, char *table, size_t len)
+{
+    table[0] = '\0';
+    const char *p = strcasestr(sql, "INTO ");
+    if (!starts_with(sql, "INSERT") || !p)
+        return;
+    p += 5;
+    while (*p == ' ')
+        p++;
+    size_t k = 0;
+    while (k + 1 < len && (p[k] == '_' || (p[k] >= 'a' && p[k] <= 'z') ||
+                           (p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '0' && p[k] <= '9')))
+        k++;
+    memcpy(table, p, k);
+    table[k] = '\0';
+}
+
+static void clear_vals(struct pg_stmt *s)
+{
+    if (!s->vals || !s->owned || !s->types || !s->lens || !s->fmts)
+        return;
+    for (int i = 0; i < s->nparams; i++) {
+        if (s->owned[i])
+            free(s->vals[i]);
+        s->vals[i] = NULL;
+        s->owned[i] = false;
+        s->types[i] = 0;
+        s->lens[i] = 0;
+        s->fmts[i] = 0;
+    }
+}
+
+static void pg_finalize(struct db_stmt *st)
+{
+    struct pg_stmt *s = P(st);
+    clear_vals(s);
+    PQclear(s->res);
+    free(s->sql);
+    free(s->vals);
+    free(s->owned);
+    free(s->lens);
+    free(s->fmts);
+    free(s->types);
+    free(s->num);
+    free(s->unused);
+    free(s);
+}
+
+static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
+{
+    *out = NULL;
+    struct pg_stmt *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->base.db = db;
+    bool *used = NULL;
+    s->sql = rewrite(sql, &s->nparams, &used);
+    if (!s->sql) {
+        free(used);
+        goto nomem;
+    }
+    size_t np = s->nparams > 0 ? (size_t)s->nparams : 1;
+    s->unused = calloc(np, sizeof(*s->unused));
+    if (!s->unused) {
+        free(used);
+        goto nomem;
+    }
+    for (int i = 1; i <= s->nparams; i++)
+        s->unused[i - 1] = !used[i];
+    free(used);
+    s->vals = calloc(np, sizeof(*s->vals));
+    s->owned = calloc(np, sizeof(*s->owned));
+    s->lens = calloc(np, sizeof(*s->lens));
+    s->fmts = calloc(np, sizeof(*s->fmts));
+    s->types = calloc(np, sizeof(*s->types));
+    s->num = calloc(np, sizeof(*s->num));
+    if (!s->vals || !s->owned || !s->lens || !s->fmts || !s->types || !s->num)
+        goto nomem;
+    s->write = starts_with(sql, "INSERT") || starts_with(sql, "UPDATE") ||
+               starts_with(sql, "DELETE") || starts_with(sql, "WITH");
+    insert_target(sql, s->table, sizeof(s->table));
+    s->row = -1;
+    *out = &s->base;
+    return 0;
+nomem:
+    pg_finalize(&s->base);
+    return -ENOMEM;
+}
+
+static void pg_reset(struct db_stmt *st)
+{
+    struct pg_stmt *s = P(st);
+    PQclear(s->res);
+    s->res = NULL;
+    s->row = -1;
+    s->nrows = 0;
+    s->done = false;
+}
+
+static void pg_clear_bindings(struct db_stmt *st)
+{
+    clear_vals(P(st));
+}
+
+static int slot(struct pg_stmt *s, int i)
+{
+    if (i < 1 || i > s->nparams || s->unused[i - 1])
+        return -ERANGE;
+    if (s->owned[i - 1])
+        free(s->vals[i - 1]);
+    s->vals[i - 1] = NULL;
+    s->owned[i - 1] = false;
+    s->fmts[i - 1] = 0;
+    s->types[i - 1] = 0;
+    return 0;
+}
+
+static int pg_bind_int64(struct db_stmt *st, int i, int64_t v)
+{
+    struct pg_stmt *s = P(st);
+    if (slot(s, i))
+        return -ERANGE;
+    snprintf(s->num[i - 1], sizeof(s->num[0]), "%lld", (long long)v);
+    s->vals[i - 1] = s->num[i - 1];
+    s->types[i - 1] = OID_INT8;
+    return 0;
+}
+
+static int pg_bind_double(struct db_stmt *st, int i, double v)
+{
+    struct pg_stmt *s = P(st);
+    if (slot(s, i))
+        return -ERANGE;
+    snprintf(s->num[i - 1], sizeof(s->num[0]), "%.17g", v);
+    s->vals[i - 1] = s->num[i - 1];
+    s->types[i - 1] = OID_FLOAT8;
+    return 0;
+}
+
+static int pg_bind_null(struct db_stmt *st, int i)
+{
+    return slot(P(st), i) ? -ERANGE : 0;
+}
+
+static int pg_bind_text(struct db_stmt *st, int i, const char *v, size_t n, bool copy)
+{
+    struct pg_stmt *s = P(st);
+    if (slot(s, i))
+        return -ERANGE;
+    if (n == SIZE_MAX && !copy) {
+        s->vals[i - 1] = (char *)v; /* kept by the caller until the reset */
+        return 0;
+    }
+    char *d = n == SIZE_MAX ? strdup(v) : strndup(v, n);
+    if (!d)
+        return -ENOMEM;
+    s->vals[i - 1] = d;
+    s->owned[i - 1] = true;
+    return 0;
+}
+
+static int pg_bind_blob(struct db_stmt *st, int i, const void *p, size_t n)
+{
+    struct pg_stmt *s = P(st);
+    if (slot(s, i))
+        return -ERANGE;
+    if (n > INT32_MAX)
+        return -E2BIG;
+    s->vals[i - 1] = (char *)p;
+    s->lens[i - 1] = (int)n;
+    s->fmts[i - 1] = 1;
+    s->types[i - 1] = OID_BYTEA;
+    return 0;
+}
+
+static int map_error(struct db *db, PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    set_err(db, r ? PQresultErrorMessage(r) : PQerrorMessage(PGC(db)->c));
+    log_debug("db", "postgresql: %s", PGC(db)->err ? PGC(db)->err : "error");
+    if (state && strcmp(state, "23505") == 0)
+        return -EEXIST;
+    if (state && strncmp(state, "23", 2) == 0)
+        return -EINVAL;
+    return -EIO;
+}
+
+static int pg_step(struct db_stmt *st)
+{
+    struct pg_stmt *s = P(st);
+    struct db *db = st->db;
+    struct pgc *p = PGC(db);
+    if (s->done)
+        return DB_DONE;
+    if (s->res) {
+        if (++s->row < s->nrows)
+            return DB_ROW;
+        s->done = true;
+        return DB_DONE;
+    }
+    /* A position the text skips still needs a type: the server cannot infer
+     * one. Text, and NULL. */
+    for (int i = 0; i < s->nparams; i++)
+        if (s->unused[i])
+            s->types[i] = 25;
+    bool sp = s->write && PQtransactionStatus(p->c) == PQTRANS_INTRANS;
+    if (sp && pg_exec(db, "SAVEPOINT xd_stmt", true))
+        return -EIO;
+    PGresult *r = PQexecParams(p->c, s->sql, s->nparams, s->types, (const char *const *)s->vals,
+                               s->lens, s->fmts, 0);
+    ExecStatusType rs = PQresultStatus(r);
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+        int err = map_error(db, r);
+        PQclear(r);
+        if (sp)
+            pg_exec(db, "ROLLBACK TO SAVEPOINT xd_stmt; RELEASE SAVEPOINT xd_stmt", true);
+        s->done = true;
+        return err;
+    }
+    if (sp && pg_exec(db, "RELEASE SAVEPOINT xd_stmt", true)) {
+        PQclear(r);
+        return -EIO;
+    }
+    const char *tuples = PQcmdTuples(r);
+    if (s->write && tuples && *tuples)
+        p->changes = strtoll(tuples, NULL, 10);
+    if (s->table[0])
+        memcpy(p->insert_table, s->table, sizeof(p->insert_table));
+    s->res = r;
+    s->nrows = rs == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+    s->row = 0;
+    if (s->nrows > 0)
+        return DB_ROW;
+    s->done = true;
+    return DB_DONE;
+}
+
+static bool has_row(struct pg_stmt *s, int i)
+{
+    return s->res && s->row >= 0 && s->row < s->nrows && i >= 0 && i < PQnfields(s->res);
+}
+
+static int pg_col_count(struct db_stmt *st)
+{
+    return P(st)->res ? PQnfields(P(st)->res) : 0;
+}
+
+static int pg_col_type(struct db_stmt *st, int i)
+{
+    struct pg_stmt *s = P(st);
+    if (!has_row(s, i) || PQgetisnull(s->res, s->row, i))
+        return DB_T_NULL;
+    switch (PQftype(s->res, i)) {
+    case OID_BOOL:
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+        return DB_T_INT;
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC:
+        return DB_T_FLOAT;
+    case OID_BYTEA:
+        return DB_T_BLOB;
+    default:
+        return DB_T_TEXT;
+    }
+}
+
+static const char *pg_col_text(struct db_stmt *st, int i)
+{
+    struct pg_stmt *s = P(st);
+    if (!has_row(s, i) || PQgetisnull(s->res, s->row, i))
+        return NULL;
+    return PQgetvalue(s->res, s->row, i);
+}
+
+static int64_t pg_col_int64(struct db_stmt *st, int i)
+{
+    const char *t = pg_col_text(st, i);
+    if (!t)
+        return 0;
+    if (t[0] == 't' && t[1] == '\0') /* a boolean expression */
+        return 1;
+    if (PQftype(P(st)->res, i) == OID_NUMERIC || PQftype(P(st)->res, i) == OID_FLOAT8 ||
+        PQftype(P(st)->res, i) == OID_FLOAT4)
+        return (int64_t)strtod(t, NULL);
+    return strtoll(t, NULL, 10);
+}
+
+static double pg_col_double(struct db_stmt *st, int i)
+{
+    const char *t = pg_col_text(st, i);
+    if (!t)
+        return 0;
+    if (t[0] == 't' && t[1] == '\0')
+        return 1;
+    return strtod(t, NULL);
+}
+
+static const void *pg_col_blob(struct db_stmt *st, int i)
+{
+    const char *t = pg_col_text(st, i);
+    return t && *t ? t : NULL;
+}
+
+static size_t pg_col_bytes(struct db_stmt *st, int i)
+{
+    struct pg_stmt *s = P(st);
+    if (!has_row(s, i) || PQgetisnull(s->res, s->row, i))
+        return 0;
+    return (size_t)PQgetlength(s->res, s->row, i);
+}
+
+static int64_t pg_changes(struct db *db)
+{
+    return PGC(db)->changes;
+}
+
+static int64_t pg_last_insert_id(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    if (!p->insert_table[0])
+        return 0;
+    /* The identity sequence of the table the last INSERT wrote: unlike
+     * lastval(), not moved by a trigger's insert into another table. */
+    const char *vals[1] = {p->insert_table};
+    PGresult *r = PQexecParams(p->c, "SELECT currval(pg_get_serial_sequence($1, 'id'))", 1, NULL,
+                               vals, NULL, NULL, 0);
+    int64_t id = 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        set_err(db, PQresultErrorMessage(r));
+    PQclear(r);
+    return id;
+}
+
+static int pg_schema_version(struct db *db, int *version)
+{
+    *version = 0;
+    PGresult *r = PQexec(PGC(db)->c, "SELECT to_regclass('xtreamd_schema') IS NOT NULL");
+    bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                  strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    int ret = PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : map_error(db, r);
+    PQclear(r);
+    if (ret || !exists)
+        return ret;
+    r = PQexec(PGC(db)->c, "SELECT version FROM xtreamd_schema");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        ret = map_error(db, r);
+    else if (PQntuples(r) == 1)
+        *version = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return ret;
+}
+
+static int pg_set_schema_version(struct db *db, int version)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "DELETE FROM xtreamd_schema; INSERT INTO xtreamd_schema VALUES (%d)",
+             version);
+    return pg_exec(db, sql, false);
+}
+
+/* Several nodes may start at once: one migrates, the others wait here and
+ * then find the version already applied. */
+static int pg_lock_schema(struct db *db)
+{
+    return pg_exec(db,
+                   "SELECT pg_advisory_xact_lock(7874633201);"
+                   "CREATE TABLE IF NOT EXISTS xtreamd_schema (version INTEGER NOT NULL)",
+                   false);
+}
+
+static int64_t pg_change_counter(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    if (!p->listening) {
+        if (pg_exec(db, "LISTEN xtreamd_changes", false))
+            return -1;
+        p->listening = true;
+    }
+    if (!PQconsumeInput(p->c)) {
+        set_err(db, PQerrorMessage(p->c));
+        return -1;
+    }
+    PGnotify *n;
+    while ((n = PQnotifies(p->c)) != NULL) {
+        p->notified++;
+        PQfreemem(n);
+    }
+    return p->notified;
+}
+
+const struct db_ops db_pg_ops = {
+    .name = "postgresql",
+    /* Isolation: READ COMMITTED with the row locks the writers take (see
+     * docs/internals/db.md, "Transactions on PostgreSQL"). */
+    .begin_sql = "BEGIN",
+    .begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .errmsg = pg_errmsg,
+    .in_transaction = pg_in_transaction,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .reset = pg_reset,
+    .clear_bindings = pg_clear_bindings,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_null = pg_bind_null,
+    .bind_text = pg_bind_text,
+    .bind_blob = pg_bind_blob,
+    .step = pg_step,
+    .col_count = pg_col_count,
+    .col_type = pg_col_type,
+    .col_int64 = pg_col_int64,
+    .col_double = pg_col_double,
+    .col_text = pg_col_text,
+    .col_blob = pg_col_blob,
+    .col_bytes = pg_col_bytes,
+    .changes = pg_changes,
+    .last_insert_id = pg_last_insert_id,
+    .schema_version = pg_schema_version,
+    .set_schema_version = pg_set_schema_version,
+    .change_counter = pg_change_counter,
+    .lock_schema = pg_lock_schema,
+};
