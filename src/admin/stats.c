@@ -226,6 +226,17 @@ void stats_record(struct stats *st, int64_t now_ms, const struct stats_reading *
     }
 }
 
+void stats_limit_hit(void *ctx, int64_t line_id, int max, int kicked)
+{
+    struct stats *st = ctx;
+    if (!st->events)
+        return;
+    char data[160];
+    snprintf(data, sizeof(data), "{\"line_id\":%lld,\"max_connections\":%d,\"kicked\":%d}",
+             (long long)line_id, max, kicked);
+    events_publish(st->events, "limit", data);
+}
+
 static void publish_channel(struct stats *st, const struct live_channel_stat *c,
                             const struct live_channel_brief *b, const struct watched *prev)
 {

@@ -90,6 +90,11 @@ void stats_set_sources(struct stats *st, const struct stats_sources *src);
  *   (previous_* null when the channel was not followed before). */
 void stats_set_events(struct stats *st, struct events *ev);
 
+/* The connection registry's limit hook (auth/connections.h; ctx = the
+ * stats): publishes a `limit` event, {"line_id":12,"max_connections":2,
+ * "kicked":1}, when a line over its limit had connections cut. */
+void stats_limit_hit(void *ctx, int64_t line_id, int max, int kicked);
+
 /* Every second from the serve loop: reads the sources and records (below).
  * now_ms: Unix time in ms. */
 void stats_tick(struct stats *st, int64_t now_ms);

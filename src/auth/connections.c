@@ -60,6 +60,8 @@ struct conn_registry {
     uint64_t next_handle;
     int window;
     struct conn_registry_stats st;
+    conn_limit_fn limit_fn; /* told when enforce kicked someone (the dashboard's events) */
+    void *limit_ctx;
 };
 
 static uint64_t session_hash(int64_t line_id, enum conn_kind kind, int64_t item_id, const char *ip)
@@ -118,6 +120,12 @@ struct conn_registry *conn_registry_new(int window_secs)
 void conn_registry_set_max(struct conn_registry *r, size_t max)
 {
     r->max = max ? max : 1;
+}
+
+void conn_registry_set_limit_hook(struct conn_registry *r, conn_limit_fn fn, void *ctx)
+{
+    r->limit_fn = fn;
+    r->limit_ctx = ctx;
 }
 
 void conn_registry_free(struct conn_registry *r)
@@ -402,5 +410,7 @@ int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uin
             fns[i](ctxs[i]); /* entries already gone: their removes are no-ops */
         kicked += (int)nk;
     }
+    if (kicked && r->limit_fn)
+        r->limit_fn(r->limit_ctx, line_id, max, kicked);
     return kicked;
 }

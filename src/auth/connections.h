@@ -56,6 +56,12 @@ void conn_registry_free(struct conn_registry *r);
 /* The bound on entries (active and lingering); 0 means 1. */
 void conn_registry_set_max(struct conn_registry *r, size_t max);
 
+/* Called on the loop thread from conn_registry_enforce() when a line over
+ * its limit had connections kicked (the admin event stream). It must not
+ * call back into the registry. */
+typedef void (*conn_limit_fn)(void *ctx, int64_t line_id, int max, int kicked);
+void conn_registry_set_limit_hook(struct conn_registry *r, conn_limit_fn fn, void *ctx);
+
 /* Registers a connection; returns its handle (> 0), or 0 when out of memory or
  * full (counted; the caller refuses the connection). kick(ctx) closes the
  * connection; NULL if it cannot be closed. */
@@ -89,7 +95,8 @@ uint64_t conn_registry_oldest(const struct conn_registry *r, int64_t line_id,
 
 /* Newest wins: while the line has more than max sessions (max <= 0: no
  * limit), kicks the oldest session other than keep's. Returns how many
- * connections were kicked. */
+ * connections were kicked; when any were, the limit hook (if set) is told
+ * once, after the kicks. */
 int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uint64_t keep,
                           int64_t now);
 

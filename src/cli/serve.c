@@ -34,6 +34,7 @@
 #include "db/db.h"
 #include "db/library.h"
 #include "epg/epg.h"
+#include "auth/connections.h"
 #include "auth/throttle.h"
 #include "http/outbound.h"
 #include "admin/events.h"
@@ -795,6 +796,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         goto out;
     }
     stats_set_events(s.stats, s.events);
+    conn_registry_set_limit_hook(api_conn_registry(s.api), stats_limit_hit, s.stats);
     struct admin_config admcfg = {.loop = s.loop, .data_dir = data, .api = s.api, .live = s.live};
     if (open_panel(set, &s.panel) || api_add_metrics(s.api, panel_metrics_hook, s.panel) ||
         admin_new(&admcfg, &s.admin) || build_router(&s)) {

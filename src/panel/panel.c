@@ -334,7 +334,16 @@ static void serve(struct panel *p, const char *name, bool immutable, struct http
     if (compress)
         http_response_header(res, "Vary", "Accept-Encoding");
     if (!immutable) {
-        /* The app shell: no framing by other sites, only our own scripts. */
+        /* The app shell: no framing by other sites, only our own scripts
+         * (Vite emits no inline script); styles may be inline (charts set
+         * style attributes); logos may live anywhere; previews play from
+         * blob: URLs (Media Source) with players that may use blob: workers. */
+        http_response_header(res, "Content-Security-Policy",
+                             "default-src 'self'; script-src 'self'; style-src 'self' "
+                             "'unsafe-inline'; img-src 'self' data: blob: http: https:; "
+                             "media-src 'self' blob: data:; worker-src 'self' blob:; "
+                             "connect-src 'self'; object-src 'none'; base-uri 'self'; "
+                             "form-action 'self'; frame-ancestors 'none'");
         http_response_header(res, "X-Frame-Options", "DENY");
         http_response_header(res, "Referrer-Policy", "same-origin");
     }

@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import { get } from './lib/http.mjs';
+import { parseExposition, value } from './lib/prom.mjs';
 import { makeDataDir, removeDir, startServer } from './lib/server.mjs';
 import { startPanel, WEB_DIST, ADMIN, waitFor } from './lib/panel.mjs';
 
@@ -26,6 +27,8 @@ describe('serving the panel', () => {
     assert.match(html.headers['content-type'], /^text\/html/);
     assert.equal(html.headers['cache-control'], 'no-cache');
     assert.match(html.text, /<div id="app">/);
+    assert.match(html.headers['content-security-policy'], /script-src 'self';/);
+    assert.equal(html.headers['x-frame-options'], 'DENY');
     const plain = await get(p.port, '/');
     assert.match(plain.text, /^xtreamd \d+\.\d+\.\d+\n$/);
   });
@@ -89,6 +92,24 @@ describe('without a built panel', () => {
       assert.equal(v2.status, 200, 'a changed file is not 304 for the old ETag');
       assert.match(v2.text, /v2/);
       assert.notEqual(v2.headers.etag, v1.headers.etag);
+
+      // Bounds: more files than the cache holds (256) are still served right,
+      // the oldest copies evicted and counted; a file over 16 MB is refused
+      // with a 500 and counted, the server runs on.
+      const names = Array.from({ length: 270 }, (_, i) => `f${i}-abc.js`);
+      for (const n of names) await writeFile(path.join(root, 'assets', n), `/* ${n} */ export const v = ${JSON.stringify(n)};`);
+      await writeFile(path.join(root, 'assets', 'huge.js'), Buffer.alloc(17 * 1024 * 1024, 0x20));
+      for (const n of [...names, names[0]]) {
+        const r = await get(srv.port, `/assets/${n}`);
+        assert.equal(r.status, 200, n);
+        assert.match(r.text, new RegExp(n.replace('.', '\\.')));
+      }
+      assert.equal((await get(srv.port, '/assets/huge.js')).status, 500);
+      const m = parseExposition((await get(srv.port, '/metrics')).text);
+      assert.ok(value(m, 'xtreamd_panel_cache_evictions_total') >= 270 - 256, 'evictions counted');
+      assert.equal(value(m, 'xtreamd_panel_requests_total', { result: 'error' }), 1);
+      assert.ok(value(m, 'xtreamd_panel_cache_bytes') > 0);
+      assert.equal((await get(srv.port, '/', { headers: { Accept: 'text/html' } })).status, 200);
     } finally {
       await srv.stopClean();
       await removeDir(dir);
@@ -243,6 +264,28 @@ describe('settings, accounts, audit log', () => {
     await p.axeCheck('audit entry');
     await page.keyboard.press('Escape');
     p.assertNoPageErrors();
+  });
+
+  it('works from the keyboard: skip link, navigation, focus on the new page', async () => {
+    const page = p.page;
+    await p.goto('dashboard', 'Dashboard');
+    // The skip link (first in the tab order) jumps to the content.
+    const firstFocusable = await page.evaluate(() => document.querySelector('a, button, input, select, textarea, [tabindex]:not([tabindex="-1"])')?.textContent?.trim());
+    assert.equal(firstFocusable, 'Skip to content');
+    await page.locator('a.skip').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+    // Back into the navigation (Shift+Tab from the content) until the Settings link; Enter opens it.
+    let found = false;
+    for (let i = 0; i < 15 && !found; i++) {
+      await page.keyboard.press('Shift+Tab');
+      found = (await page.evaluate(() => document.activeElement?.textContent?.trim())) === 'Settings';
+    }
+    assert.ok(found, 'the Settings link is reachable with Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Settings' }).waitFor();
+    // Focus moves to the new page's title (screen readers announce it).
+    await waitFor(async () => (await page.evaluate(() => document.activeElement?.tagName)) === 'H1', { what: 'focus on the page title' });
   });
 
   it('the dark theme and a phone-sized screen pass axe too', async () => {

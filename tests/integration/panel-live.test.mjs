@@ -4,7 +4,7 @@
 // connection and its Kill button (after a confirmation) ends the viewer's
 // stream. Checked in the UI and through the player's own socket and the API.
 // A watched channel whose primary source is refused shows up in Recent events
-// on its backup (the `channel` event).
+// on its backup (the `channel` event), a line over its limit as well (`limit`).
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { cliOk, freePort } from './lib/server.mjs';
@@ -24,6 +24,7 @@ before(async () => {
     serveArgs: ['--channel-idle', '5'],
     seed: async (dir) => {
       await cliOk(['line', 'add', 'watcher', PW, '--data', dir, '--max-connections', '0']);
+      await cliOk(['line', 'add', 'solo', PW, '--data', dir, '--max-connections', '1']);
       const r = await cliOk(['stream', 'add', 'Panel Pattern', '--source', LAVFI_SMALL, '--category', 'Tests', '--data', dir]);
       chan = Number(r.stdout.trim());
       // Nothing listens on the primary's port: refused, the backup plays.
@@ -90,4 +91,25 @@ it("a watched channel failing over to its backup shows in the dashboard's recent
   await waitFor(() => viewer2.bytes > 0, { timeoutMs: 60000, what: 'the backup to play' });
   await p.screenshot('dashboard-failover');
   viewer2.close();
+});
+
+it("a line hitting its connection limit shows in the dashboard's recent events", async () => {
+  const page = p.page;
+  await p.goto('dashboard', 'Dashboard');
+  const first = await tsViewer(p.port, `/live/solo/${PW}/${chan}.ts`, { keep: false });
+  try {
+    assert.equal(first.status, 200);
+    await waitFor(() => first.bytes > 0, { timeoutMs: 60000, what: 'the first viewer to play' });
+    // Newest wins: a second viewer of a 1-connection line cuts the first.
+    const second = await tsViewer(p.port, `/live/solo/${PW}/${chan}.ts`, { keep: false, localAddress: '127.0.0.2' });
+    try {
+      await waitFor(() => first.ended, { what: 'the older connection to be cut' });
+      await page.locator('.events li[data-event="limit"]', { hasText: 'hit its limit' }).filter({ hasText: 'of 1' }).waitFor();
+      await p.screenshot('dashboard-limit');
+    } finally {
+      second.close();
+    }
+  } finally {
+    first.close();
+  }
 });

@@ -133,7 +133,9 @@ export async function startPanel({ tag = 'panel', lines = [], seed, serveArgs = 
   p.axeCheck = async (what = 'page') => {
     const src = await readFile(path.join(here, '..', 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
     const has = await page.evaluate(() => typeof window.axe !== 'undefined');
-    if (!has) await page.addScriptTag({ content: src });
+    // Evaluated through the devtools protocol: the panel's CSP (no inline
+    // scripts) stays on, as for a real user.
+    if (!has) await page.evaluate(src);
     const r = await page.evaluate(async () => {
       const res = await window.axe.run(document, { resultTypes: ['violations'] });
       return res.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ': ' + n.failureSummary) }));
@@ -143,9 +145,11 @@ export async function startPanel({ tag = 'panel', lines = [], seed, serveArgs = 
     return r;
   };
 
-  /** Asserts the page had no uncaught errors (console errors listed too). */
+  /** Asserts the page had no uncaught errors and broke no Content-Security-Policy rule. */
   p.assertNoPageErrors = () => {
     assert.deepEqual(p.pageErrors, [], `uncaught errors in the page: ${p.pageErrors.join('\n')}`);
+    const csp = p.consoleErrors.filter((m) => /Content Security Policy/i.test(m));
+    assert.deepEqual(csp, [], 'Content-Security-Policy violations');
   };
   return p;
 }

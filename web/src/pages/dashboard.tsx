@@ -60,7 +60,16 @@ interface ChannelEvent {
   at: number;
 }
 
-type RecentEvent = ChangeEvent | ChannelEvent;
+/** `limit`: a line over its connection limit had its oldest connections cut. */
+interface LimitEvent {
+  type: 'limit';
+  line_id: number;
+  max_connections: number;
+  kicked: number;
+  at: number;
+}
+
+type RecentEvent = ChangeEvent | ChannelEvent | LimitEvent;
 
 const STATES: [string, 'ok' | 'warn' | 'bad' | 'neutral' | 'info'][] = [
   ['running', 'ok'],
@@ -109,6 +118,12 @@ function describeChannel(e: ChannelEvent) {
 
 function describe(e: RecentEvent) {
   if (e.type === 'channel') return describeChannel(e);
+  if (e.type === 'limit')
+    return (
+      <>
+        <a href={href('lines', e.line_id)}>line #{e.line_id}</a> <strong>hit its limit</strong> of {e.max_connections}: {e.kicked} older {e.kicked === 1 ? 'connection' : 'connections'} cut
+      </>
+    );
   const page = PAGE_OF[e.entity];
   const what = e.id ? `${e.entity} #${e.id}` : e.entity;
   return (
@@ -172,6 +187,7 @@ export function Dashboard(_: PageProps) {
   const push = (e: RecentEvent) => setRecent((r) => [e, ...r].slice(0, 20));
   useEvent('change', (d) => push({ ...(d as ChangeEvent), type: 'change', at: Date.now() }));
   useEvent('channel', (d) => push({ ...(d as ChannelEvent), type: 'channel', at: Date.now() }));
+  useEvent('limit', (d) => push({ ...(d as LimitEvent), type: 'limit', at: Date.now() }));
 
   const series = range === 'hour' ? hour : day;
   const viewersData = useMemo(() => columns(series, ['viewers']), [series]);
@@ -242,7 +258,7 @@ export function Dashboard(_: PageProps) {
         <section class="card" aria-labelledby="recent-h">
           <h2 id="recent-h">Recent events</h2>
           {recent.length === 0 ? (
-            <p class="muted">Channels failing over and changes made through the panel or the API appear here as they happen.</p>
+            <p class="muted">Channels failing over, lines hitting their connection limit and changes made through the panel or the API appear here as they happen.</p>
           ) : (
             <ul class="events" aria-live="polite">
               {recent.map((e, i) => (

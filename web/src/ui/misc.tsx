@@ -5,7 +5,7 @@ export function PageHeader({ title, actions, children }: { title: string; action
   return (
     <header class="page-head">
       <div>
-        <h1>{title}</h1>
+        <h1 tabIndex={-1}>{title}</h1>
         {children && <p class="muted">{children}</p>}
       </div>
       {actions && <div class="page-actions">{actions}</div>}
