@@ -186,6 +186,7 @@ describe('movies and series', () => {
     await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=192x108:rate=25',
       '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart',
       path.join(dir, 'Panel Scan Film (2022).mp4')]);
+    await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'smptebars=size=120x180', '-frames:v', '1', path.join(dir, 'poster.jpg')]);
     await p.goto('movies', 'Movies');
     await page.getByRole('button', { name: 'Scan folder' }).click();
     await page.getByRole('dialog').getByLabel('Folder on the server').fill(path.dirname(dir));
@@ -193,11 +194,15 @@ describe('movies and series', () => {
     await page.locator('.job[data-state="succeeded"]').waitFor({ timeout: 120000 });
     assert.equal(await page.locator('.job [data-progress]').innerText(), '100%');
     assert.equal(await page.locator('.job progress').evaluate((e) => e.value), 100);
-    await page.getByLabel('Search Movies').fill('Panel Scan');
     const row = page.locator('tbody tr', { hasText: 'Panel Scan Film' });
     await row.waitFor();
+    // Its poster, found next to the file by the scan, is shown in the list.
+    const poster = row.locator('img.art');
+    await waitFor(async () => (await poster.evaluate((i) => i.complete && i.naturalWidth)) === 120, { what: 'the scanned poster in the list' });
     await p.screenshot('movies');
     await p.axeCheck('movies page');
+    await page.getByLabel('Search Movies').fill('Panel Scan');
+    await waitFor(async () => (await page.locator('tbody tr[data-row-key]').count()) === 1, { what: 'the search narrows the list' });
 
     await row.getByRole('button', { name: /^Edit / }).click();
     const dialog = page.getByRole('dialog');

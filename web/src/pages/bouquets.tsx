@@ -298,7 +298,7 @@ function BouquetDetail({ id, canWrite }: { id: number; canWrite: boolean }) {
           </span>
         }
       >
-        <a href={href('bouquets')}>Bouquets</a> › {b ? `${b.line_count} lines use it` : '…'}
+        <a href={href('bouquets')}>Bouquets</a> › {b ? `${b.line_count} ${b.line_count === 1 ? 'line uses' : 'lines use'} it` : '…'}
       </PageHeader>
       <div class="detail-grid">
         <div class="card">
@@ -314,7 +314,13 @@ function BouquetDetail({ id, canWrite }: { id: number; canWrite: boolean }) {
               onReorder={change}
               render={(it) => (
                 <span data-item={itemKey(it)}>
-                  <span class="muted">{KIND_LABEL[it.kind]}</span> {labels[itemKey(it)] ?? (it.id !== null ? `#${it.id}` : '')}
+                  {it.kind === 'all' ? (
+                    'Everything'
+                  ) : (
+                    <>
+                      <span class="muted">{KIND_LABEL[it.kind]}</span> {labels[itemKey(it)] ?? `#${it.id}`}
+                    </>
+                  )}
                 </span>
               )}
               actions={(it) => canWrite && (

@@ -108,6 +108,9 @@ function SeriesList({ canWrite }: { canWrite: boolean }) {
           label="Folder scan"
           onDone={(j) => {
             setReload((r) => r + 1);
+            // Artwork URLs come from the published catalogue, which follows
+            // the database within about a second: look again then.
+            setTimeout(() => setReload((r) => r + 1), 1500);
             toast(j.state === 'succeeded' ? 'Scan finished' : 'Scan failed', j.state === 'succeeded' ? 'success' : 'error');
           }}
         />
