@@ -570,7 +570,8 @@ static int read_channel(void *ctx, struct db_stmt *st, void *row)
 }
 
 #define EPG_CHANNEL_WHERE                                                                          \
-    " WHERE (?1 = 0 OR c.source_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR instr(lower(c.channel_id),"            \
+    " WHERE (?1 = 0 OR c.source_id = ?1) AND (CAST(?2 AS TEXT) IS NULL OR "                        \
+    "instr(lower(c.channel_id),"                                                                   \
     " lower(?2)) > 0 OR instr(lower(c.display_name), lower(?2)) > 0)"
 
 int db_epg_channel_page(struct db *db, int64_t source_id, const char *q, int64_t offset,
