@@ -4,13 +4,14 @@
 // never shows a password or a hash; the stored hash is argon2id and changes
 // on passwd; the last enabled admin can be neither deleted, demoted nor
 // disabled (exit 1, naming the field); the demo creates `admin` once; the
-// data folder keeps its modes. The hashes are read with the sqlite3 tool.
+// data folder keeps its modes. The hashes are read with the sqlite3 tool (psql when the
+// suite runs on PostgreSQL).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
-import { assertNoSanitizerReport, cliOk, makeDataDir, removeDir, runCli } from './lib/server.mjs';
+import { assertNoSanitizerReport, cliOk, databaseOf, makeDataDir, removeDir, runCli } from './lib/server.mjs';
 
 let dataDir;
 let pwDir;
@@ -36,7 +37,11 @@ async function expectExit(args, code, stderrRe) {
 
 function hashes(dir) {
   return new Promise((resolve, reject) => {
-    execFile('sqlite3', ['-readonly', path.join(dir, 'xtreamd.db'), 'SELECT username, password_hash FROM admins'],
+    const sql = 'SELECT username, password_hash FROM admins';
+    const pg = databaseOf(dir);
+    const [cmd, args] = pg ? ['psql', ['-X', '-At', '-F', '|', pg, '-c', sql]]
+      : ['sqlite3', ['-readonly', path.join(dir, 'xtreamd.db'), sql]];
+    execFile(cmd, args,
       (err, stdout) => {
         if (err) return reject(err);
         const m = new Map();
@@ -148,7 +153,8 @@ describe('admin accounts', () => {
 
   it('the data folder keeps its modes', async () => {
     assert.equal(await mode(dataDir), 0o700);
-    assert.equal(await mode(path.join(dataDir, 'xtreamd.db')), 0o600);
+    // On PostgreSQL the data folder holds no database file.
+    if (!databaseOf(dataDir)) assert.equal(await mode(path.join(dataDir, 'xtreamd.db')), 0o600);
   });
 });
 
