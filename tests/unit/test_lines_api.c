@@ -1104,6 +1104,7 @@ struct racer {
     int rc;
     int64_t exp;
     bool created;
+    bool dom; /* category_racer: dom_category_ensure, not db_category_ensure */
 };
 
 static void *extend_racer(void *arg)
@@ -1154,7 +1155,13 @@ static void *category_racer(void *arg)
     r->rc = db_open(r->dir, &db);
     if (r->rc)
         return NULL;
-    r->rc = db_category_ensure(db, "live", "Race", &r->id, &r->created);
+    if (r->dom) {
+        struct dom_error e;
+        dom_error_reset(&e);
+        r->rc = dom_category_ensure(db, "movie", "Race", "category", &r->id, &e);
+    } else {
+        r->rc = db_category_ensure(db, "live", "Race", &r->id, &r->created);
+    }
     db_close(db);
     return NULL;
 }
@@ -1189,6 +1196,30 @@ static void test_pg_concurrent_category_ensure(void **state)
     db_finalize(st);
 }
 
+/* The same through the domain service (the M3U import, the library scan,
+ * stream saves): before, its find ran outside the transaction and the second
+ * caller got a 409 (-EEXIST). */
+static void test_pg_concurrent_dom_category_ensure(void **state)
+{
+    struct fixture *f = *state;
+    if (!db_fixture_pg())
+        skip();
+    int64_t id = 0;
+    struct dom_error e;
+    dom_error_reset(&e);
+    assert_int_equal(db_begin(f->db), 0);
+    assert_int_equal(dom_category_ensure(f->db, "movie", "Race", "category", &id, &e), 0);
+    assert_true(id > 0);
+    struct racer r = {.dir = f->dir, .dom = true};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, category_racer, &r), 0);
+    wait_for_lock_waiter(f->dir);
+    assert_int_equal(db_commit(f->db), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.id, id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1205,6 +1236,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_5_on_existing_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_concurrent_extend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pg_concurrent_category_ensure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_concurrent_dom_category_ensure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
