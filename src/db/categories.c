@@ -29,16 +29,30 @@ int db_category_ensure(struct db *db, const char *kind, const char *name, int64_
 {
     if (created)
         *created = false;
-    int ret = db_category_find(db, kind, name, id);
-    if (ret != -ENOENT)
+    /* Find-then-insert under db_begin's writer lock (a savepoint inside a
+     * caller's transaction): two callers ensuring one name at once (two nodes
+     * on PostgreSQL, two processes on SQLite) get the same row, not -EEXIST,
+     * and MAX(sort_order) + 1 is read by one writer at a time. */
+    int ret = db_begin(db);
+    if (ret)
         return ret;
+    ret = db_category_find(db, kind, name, id);
+    if (ret != -ENOENT) {
+        if (ret == 0)
+            ret = db_commit(db);
+        if (ret)
+            db_rollback(db);
+        return ret;
+    }
     struct db_stmt *st;
     if (db_prepare(db,
                    "INSERT INTO categories (kind, name, sort_order, created_at)"
                    " VALUES (?1, ?2, (SELECT COALESCE(MAX(sort_order), 0) + 1 FROM categories"
                    " WHERE kind = ?1), ?3)",
-                   &st))
+                   &st)) {
+        db_rollback(db);
         return -EIO;
+    }
     db_bind_text(st, 1, kind);
     db_bind_text(st, 2, name);
     db_bind_int64(st, 3, db_now());
@@ -52,5 +66,12 @@ int db_category_ensure(struct db *db, const char *kind, const char *name, int64_
             *created = true;
     }
     db_finalize(st);
+    if (ret == 0)
+        ret = db_commit(db);
+    if (ret) {
+        db_rollback(db);
+        if (created)
+            *created = false;
+    }
     return ret;
 }

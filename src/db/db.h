@@ -46,8 +46,10 @@ void db_location_redact(const char *location, char *out, size_t len);
 /* The backend of db: SQLite (backups, refusals.db beside it) or not. */
 bool db_is_sqlite(const struct db *db);
 
-/* Transactions nest: the outermost db_begin is BEGIN IMMEDIATE (the write
- * lock), an inner one a SAVEPOINT, so a service that owns its transaction can
+/* Transactions nest: the outermost db_begin takes the one writer lock
+ * (SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN and a transaction-level
+ * advisory lock, for all nodes), so a read-then-write inside it is safe;
+ * an inner one is a SAVEPOINT, so a service that owns its transaction can
  * also run inside a caller's (the demo seed, a bulk operation): its
  * db_commit releases the savepoint, its db_rollback undoes only its own
  * writes. A failed db_commit leaves the level open for db_rollback.

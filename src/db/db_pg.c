@@ -609,9 +609,16 @@ static int64_t pg_change_counter(struct db *db)
 
 const struct db_ops db_pg_ops = {
     .name = "postgresql",
-    /* Isolation: READ COMMITTED with the row locks the writers take (see
-     * docs/internals/db.md, "Transactions on PostgreSQL"). */
-    .begin_sql = "BEGIN",
+    /* READ COMMITTED, and every write transaction first takes one
+     * transaction-level advisory lock, held to its COMMIT/ROLLBACK: the
+     * writers serialise across connections and nodes as under SQLite's
+     * BEGIN IMMEDIATE, so their read-then-write sequences (extend a line,
+     * ensure a category, MAX(sort_order) + 1, a name check before an insert)
+     * stay safe; each statement after the lock sees every earlier commit.
+     * Readers (autocommit, db_begin_read) never wait. Lock order: this one
+     * before the schema (…201) and line_changes (…202) locks, never after.
+     * docs/internals/db.md, "Writers on PostgreSQL". */
+    .begin_sql = "BEGIN; SELECT pg_advisory_xact_lock(7874633200)",
     .begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     .open = pg_open,
     .close = pg_close,

@@ -1033,11 +1033,17 @@ int dom_category_ensure(struct db *db, const char *kind, const char *name, const
     if (!is_kind(kind, false))
         return dom_err_field(e, "kind", "format", "must be live, movie or series");
     dom_error_reset(&miss);
-    int rc = dom_content_find_by_name(db, &dom_res_category, kind, name, id, 1, &n, &miss);
+    /* Find-then-create under db_begin's writer lock (a savepoint in a
+     * caller's transaction): two nodes ensuring one new name at once get one
+     * row, not a 409 for the second. */
+    int rc = db_begin(db);
+    if (rc)
+        return dom_err_internal(e, rc, "starting a transaction");
+    rc = dom_content_find_by_name(db, &dom_res_category, kind, name, id, 1, &n, &miss);
     if (rc != -ENOENT) {
         if (rc)
             *e = miss;
-        return rc;
+        goto done;
     }
     struct dom_content_in in = {0};
     dom_in_set_str(&dom_res_category, &in, "kind", kind);
@@ -1046,6 +1052,11 @@ int dom_category_ensure(struct db *db, const char *kind, const char *name, const
     for (size_t k = 0; rc && k < e->nfields; k++)
         if (strcmp(e->fields[k].field, "name") == 0)
             snprintf(e->fields[k].field, sizeof(e->fields[k].field), "%s", field);
+done:
+    if (rc == 0 && (rc = db_commit(db)) != 0)
+        dom_err_internal(e, rc, "committing the category");
+    if (rc)
+        db_rollback(db);
     return rc;
 }
 

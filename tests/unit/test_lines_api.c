@@ -14,9 +14,12 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/jsonw.h"
+#include "db/categories.h"
 #include "db/db.h"
 #include "db/db_priv.h" /* white box: rewinding the schema to migration 4 */
 #include "domain/content.h"
@@ -1067,6 +1070,156 @@ static void test_migration_5_on_existing_lines(void **state)
     assert_true(mk_plan(f->db, "{\"name\":\"After\"}", &e) > 0);
 }
 
+/* ---- Two writers at once on PostgreSQL (READ COMMITTED, several nodes) ---- */
+
+/* Waits (deadline 60 s) until some backend of the cluster waits for a lock:
+ * the second writer is then blocked behind the first, whichever lock it
+ * waits on (the writer lock, a row, a unique key). */
+static void wait_for_lock_waiter(const char *dir)
+{
+    struct db *mon;
+    assert_int_equal(db_open(dir, &mon), 0);
+    struct timespec t0, now, pause = {0, 2000000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t waiting = 0;
+    for (;;) {
+        struct db_stmt *st;
+        assert_int_equal(db_prepare(mon, "SELECT count(*) FROM pg_locks WHERE NOT granted", &st),
+                         0);
+        assert_int_equal(db_step(st), DB_ROW);
+        waiting = db_col_int64(st, 0);
+        db_finalize(st);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (waiting > 0 || now.tv_sec - t0.tv_sec > 60)
+            break;
+        nanosleep(&pause, NULL); /* a poll interval, not the synchronisation */
+    }
+    db_close(mon);
+    assert_true(waiting > 0);
+}
+
+struct racer {
+    const char *dir;
+    int64_t id;
+    int rc;
+    int64_t exp;
+    bool created;
+    bool dom; /* category_racer: dom_category_ensure, not db_category_ensure */
+};
+
+static void *extend_racer(void *arg)
+{
+    struct racer *r = arg;
+    struct db *db;
+    r->rc = db_open(r->dir, &db);
+    if (r->rc)
+        return NULL;
+    struct dom_error e;
+    r->rc = extend(db, r->id, "{\"days\":30}", 1800000000, &r->exp, &e);
+    db_close(db);
+    return NULL;
+}
+
+/* Writer A extends a line inside a transaction left open; writer B extends
+ * the same line on another connection. Both must count: B must read the
+ * expiry A wrote. Before the writer lock, B read the old expiry under READ
+ * COMMITTED and its update overwrote A's (the line got 30 days, not 60). */
+static void test_pg_concurrent_extend(void **state)
+{
+    struct fixture *f = *state;
+    if (!db_fixture_pg())
+        skip();
+    int64_t id = mk(f->db, "{\"username\":\"race\",\"exp_date\":1800086400}");
+    struct dom_error e;
+    int64_t exp;
+    assert_int_equal(db_begin(f->db), 0);
+    assert_int_equal(extend(f->db, id, "{\"days\":30}", 1800000000, &exp, &e), 0);
+    struct racer r = {.dir = f->dir, .id = id};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, extend_racer, &r), 0);
+    wait_for_lock_waiter(f->dir);
+    assert_int_equal(db_commit(f->db), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.exp, 1800086400 + 60 * 86400);
+    struct db_line l;
+    assert_int_equal(dom_line_get_id(f->db, id, &l, &e), 0);
+    assert_int_equal(l.exp_date, 1800086400 + 60 * 86400);
+    db_line_clear(&l);
+}
+
+static void *category_racer(void *arg)
+{
+    struct racer *r = arg;
+    struct db *db;
+    r->rc = db_open(r->dir, &db);
+    if (r->rc)
+        return NULL;
+    if (r->dom) {
+        struct dom_error e;
+        dom_error_reset(&e);
+        r->rc = dom_category_ensure(db, "movie", "Race", "category", &r->id, &e);
+    } else {
+        r->rc = db_category_ensure(db, "live", "Race", &r->id, &r->created);
+    }
+    db_close(db);
+    return NULL;
+}
+
+/* Two db_category_ensure of one new name at once: one row, both get its id,
+ * no error. Before, B found nothing, its insert waited on A's unique key and
+ * failed with -EEXIST once A committed. */
+static void test_pg_concurrent_category_ensure(void **state)
+{
+    struct fixture *f = *state;
+    if (!db_fixture_pg())
+        skip();
+    int64_t id = 0;
+    bool created = false;
+    assert_int_equal(db_begin(f->db), 0);
+    assert_int_equal(db_category_ensure(f->db, "live", "Race", &id, &created), 0);
+    assert_true(created);
+    struct racer r = {.dir = f->dir};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, category_racer, &r), 0);
+    wait_for_lock_waiter(f->dir);
+    assert_int_equal(db_commit(f->db), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.id, id);
+    assert_false(r.created);
+    struct db_stmt *st;
+    assert_int_equal(db_prepare(f->db, "SELECT count(*) FROM categories WHERE name = 'Race'", &st),
+                     0);
+    assert_int_equal(db_step(st), DB_ROW);
+    assert_int_equal(db_col_int64(st, 0), 1);
+    db_finalize(st);
+}
+
+/* The same through the domain service (the M3U import, the library scan,
+ * stream saves): before, its find ran outside the transaction and the second
+ * caller got a 409 (-EEXIST). */
+static void test_pg_concurrent_dom_category_ensure(void **state)
+{
+    struct fixture *f = *state;
+    if (!db_fixture_pg())
+        skip();
+    int64_t id = 0;
+    struct dom_error e;
+    dom_error_reset(&e);
+    assert_int_equal(db_begin(f->db), 0);
+    assert_int_equal(dom_category_ensure(f->db, "movie", "Race", "category", &id, &e), 0);
+    assert_true(id > 0);
+    struct racer r = {.dir = f->dir, .dom = true};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, category_racer, &r), 0);
+    wait_for_lock_waiter(f->dir);
+    assert_int_equal(db_commit(f->db), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.id, id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1081,6 +1234,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_line_from_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_5_on_existing_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_concurrent_extend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_concurrent_category_ensure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_concurrent_dom_category_ensure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
