@@ -274,6 +274,22 @@ describe('guide', () => {
   });
 });
 
+describe('dark theme', () => {
+  it('a link in a hovered table row keeps AA contrast (axe, dark theme)', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    try {
+      await p.goto('lines', 'Lines');
+      const link = page.locator(`a[data-line="${LINES.open.user}"]`);
+      await link.waitFor();
+      // The row's hover background is the one the link must contrast with.
+      await link.locator('xpath=ancestor::tr').hover();
+      await p.axeCheck('lines page, dark, hovered row');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
+  });
+});
+
 describe('a viewer account', () => {
   it('sees the content pages without their write buttons, and can still preview', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
