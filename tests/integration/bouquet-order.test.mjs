@@ -2,12 +2,13 @@
 // bouquet/panel order"): player_api.php lists and get.php follow the line's
 // bouquets in the line's order, then each bouquet's items in their saved
 // position, each item once; reordering a bouquet through the admin API
-// (PUT /api/v1/bouquets/{id}/items) changes what players see.
+// (PUT /api/v1/bouquets/{id}/items) changes what players see; the MAG portal
+// follows the same order.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { world } from './lib/fixture.mjs';
 import { AdminClient, addAdmin } from './lib/admin.mjs';
-import { api, get, getJson, qs } from './lib/http.mjs';
+import { api, get, getJson, qs, request } from './lib/http.mjs';
 
 const ROOT_PW = 'Root.pass-1234';
 const LINE_PW = 'Order.pass-1234';
@@ -90,5 +91,32 @@ describe('bouquet order reaches players', () => {
     const id = lines.items.find((l) => l.username === 'ord.two').id;
     await c.ok('PATCH', `/api/v1/lines/${id}`, { bouquets: [bqA, bqB] });
     await expectOrder('ord.two', [s[0], s[2], s[3], s[1]], [m[0], m[1]], 'ord.two with A first');
+  });
+
+  it('the MAG portal lists channels in the same order', async () => {
+    const mac = '00:1A:79:00:0B:01';
+    await c.ok('POST', '/api/v1/devices', { username: 'ord.two', mac });
+    const box = (params, token) => {
+      const headers = { 'User-Agent': 'Mozilla/5.0 (QtEmbedded; U; Linux; C) MAG200 stbapp ver: 2 rev: 250 Safari/533.3', 'X-User-Agent': 'Model: MAG250; Link: Ethernet', Cookie: `mac=${encodeURIComponent(mac)}; stb_lang=en` };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      return request(w.port, 'GET', `/portal.php?${qs({ ...params, JsHttpRequest: '1-xml' })}`, { headers, adminToken: false });
+    };
+    const want = JSON.stringify([s[0], s[2], s[3], s[1]]);
+    const start = Date.now();
+    let last;
+    for (;;) {
+      // The device reaches the snapshot a moment after it is added.
+      // (Until then the portal answers "Authorization failed.", not JSON.)
+      const hs = await box({ type: 'stb', action: 'handshake' });
+      if (hs.status === 200 && hs.text.startsWith('{')) {
+        const token = hs.json().js.token;
+        await box({ type: 'stb', action: 'get_profile', sn: '1' }, token);
+        const all = await box({ type: 'itv', action: 'get_all_channels' }, token);
+        last = all.text.slice(0, 300);
+        if (all.status === 200 && all.text.startsWith('{') && JSON.stringify(all.json().js.data.map((x) => Number(x.id))) === want) break;
+      }
+      assert.ok(Date.now() - start < 10000, `portal get_all_channels not in bouquet order ${want}: ${last}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   });
 });
