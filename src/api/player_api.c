@@ -282,9 +282,9 @@ static void write_live_streams(struct api_req *r, struct jsonw *w, struct cat_vi
     const struct catalog *c = r->cat;
     size_t seen = 0, num = 0;
     jsonw_arr_begin(w);
-    for (size_t i = 0; i < c->stream_count; i++) {
-        const struct cat_stream *s = &c->streams[i];
-        if (!cat_view_has_stream(v, c, i) || !list_take(o, s->category_id, &seen))
+    for (size_t j = 0; j < cat_view_count(v, c, CAT_LIVE); j++) {
+        const struct cat_stream *s = &c->streams[cat_view_item(v, CAT_LIVE, j)];
+        if (!list_take(o, s->category_id, &seen))
             continue;
         jsonw_obj_begin(w);
         key_int(w, "num", (long long)++num + (long long)o->offset);
@@ -313,9 +313,9 @@ static void write_vod_streams(struct api_req *r, struct jsonw *w, struct cat_vie
     size_t seen = 0, num = 0;
     char name[1100];
     jsonw_arr_begin(w);
-    for (size_t i = 0; i < c->movie_count; i++) {
-        const struct cat_movie *m = &c->movies[i];
-        if (!cat_view_has_movie(v, c, i) || !list_take(o, m->category_id, &seen))
+    for (size_t j = 0; j < cat_view_count(v, c, CAT_MOVIE); j++) {
+        const struct cat_movie *m = &c->movies[cat_view_item(v, CAT_MOVIE, j)];
+        if (!list_take(o, m->category_id, &seen))
             continue;
         movie_display_name(m, name, sizeof(name));
         jsonw_obj_begin(w);
@@ -391,9 +391,9 @@ static void write_series_list(struct api_req *r, struct jsonw *w, struct cat_vie
     const struct catalog *c = r->cat;
     size_t seen = 0, num = 0;
     jsonw_arr_begin(w);
-    for (size_t i = 0; i < c->series_count; i++) {
-        const struct cat_series *s = &c->series[i];
-        if (!cat_view_has_series(v, c, i) || !list_take(o, s->category_id, &seen))
+    for (size_t j = 0; j < cat_view_count(v, c, CAT_SERIES); j++) {
+        const struct cat_series *s = &c->series[cat_view_item(v, CAT_SERIES, j)];
+        if (!list_take(o, s->category_id, &seen))
             continue;
         jsonw_obj_begin(w);
         key_int(w, "num", (long long)++num + (long long)o->offset);
@@ -828,10 +828,8 @@ static void write_available_channels(struct api_req *r, struct jsonw *w, struct 
     size_t num = 0;
     jsonw_key(w, "available_channels");
     jsonw_obj_begin(w);
-    for (size_t i = 0; i < c->stream_count; i++) {
-        const struct cat_stream *s = &c->streams[i];
-        if (!cat_view_has_stream(v, c, i))
-            continue;
+    for (size_t j = 0; j < cat_view_count(v, c, CAT_LIVE); j++) {
+        const struct cat_stream *s = &c->streams[cat_view_item(v, CAT_LIVE, j)];
         const struct cat_category *cat = catalog_category(c, CAT_LIVE, s->category_id);
         char key[24];
         snprintf(key, sizeof(key), "%lld", (long long)s->id);

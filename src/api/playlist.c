@@ -116,19 +116,15 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o, s
     else
         buf_puts(b, "#EXTM3U\r\n");
     char name[1200], art[640];
-    for (size_t i = 0; o->live && i < c->stream_count; i++) {
-        const struct cat_stream *s = &c->streams[i];
-        if (!cat_view_has_stream(v, c, i))
-            continue;
+    for (size_t j = 0; o->live && j < cat_view_count(v, c, CAT_LIVE); j++) {
+        const struct cat_stream *s = &c->streams[cat_view_item(v, CAT_LIVE, j)];
         const struct cat_category *cat = catalog_category(c, CAT_LIVE, s->category_id);
         put_entry(b, o, s->epg_channel_id ? s->epg_channel_id : "", s->name, s->logo,
                   cat ? cat->name : NULL, s->archive_days);
         put_url(r, b, "live", s->id, o->output);
     }
-    for (size_t i = 0; o->movie && i < c->movie_count; i++) {
-        const struct cat_movie *m = &c->movies[i];
-        if (!cat_view_has_movie(v, c, i))
-            continue;
+    for (size_t j = 0; o->movie && j < cat_view_count(v, c, CAT_MOVIE); j++) {
+        const struct cat_movie *m = &c->movies[cat_view_item(v, CAT_MOVIE, j)];
         const struct cat_category *cat = catalog_category(c, CAT_MOVIE, m->category_id);
         if (m->year > 0)
             snprintf(name, sizeof(name), "%s (%d)", m->title, m->year);
@@ -140,10 +136,8 @@ static void render(struct api_req *r, struct buf *b, const struct m3u_opts *o, s
             cat ? cat->name : NULL, 0);
         put_url(r, b, "movie", m->id, m->container);
     }
-    for (size_t i = 0; o->series && i < c->series_count; i++) {
-        const struct cat_series *s = &c->series[i];
-        if (!cat_view_has_series(v, c, i))
-            continue;
+    for (size_t j = 0; o->series && j < cat_view_count(v, c, CAT_SERIES); j++) {
+        const struct cat_series *s = &c->series[cat_view_item(v, CAT_SERIES, j)];
         const struct cat_category *cat = catalog_category(c, CAT_SERIES, s->category_id);
         for (size_t e = 0; e < s->episode_count; e++) {
             const struct cat_episode *ep = &s->episodes[e];
@@ -282,17 +276,17 @@ static void e2_render(struct api_req *r, struct buf *b, const struct m3u_opts *o
     } while (0)
 #define E2_IN(cid) (cat ? (cid) == cat->id : !catalog_category(c, kind, (cid)))
             if (kind == CAT_LIVE) {
-                for (size_t i = 0; i < c->stream_count; i++) {
-                    const struct cat_stream *s = &c->streams[i];
-                    if (!E2_IN(s->category_id) || !cat_view_has_stream(v, c, i))
+                for (size_t j = 0; j < cat_view_count(v, c, CAT_LIVE); j++) {
+                    const struct cat_stream *s = &c->streams[cat_view_item(v, CAT_LIVE, j)];
+                    if (!E2_IN(s->category_id))
                         continue;
                     E2_OPEN();
                     e2_service(r, b, f, "live", s->id, o->output, s->name);
                 }
             } else if (kind == CAT_MOVIE) {
-                for (size_t i = 0; i < c->movie_count; i++) {
-                    const struct cat_movie *m = &c->movies[i];
-                    if (!E2_IN(m->category_id) || !cat_view_has_movie(v, c, i))
+                for (size_t j = 0; j < cat_view_count(v, c, CAT_MOVIE); j++) {
+                    const struct cat_movie *m = &c->movies[cat_view_item(v, CAT_MOVIE, j)];
+                    if (!E2_IN(m->category_id))
                         continue;
                     E2_OPEN();
                     if (m->year > 0)
@@ -302,9 +296,9 @@ static void e2_render(struct api_req *r, struct buf *b, const struct m3u_opts *o
                     e2_service(r, b, f, "movie", m->id, m->container, name);
                 }
             } else {
-                for (size_t i = 0; i < c->series_count; i++) {
-                    const struct cat_series *s = &c->series[i];
-                    if (!E2_IN(s->category_id) || !cat_view_has_series(v, c, i))
+                for (size_t j = 0; j < cat_view_count(v, c, CAT_SERIES); j++) {
+                    const struct cat_series *s = &c->series[cat_view_item(v, CAT_SERIES, j)];
+                    if (!E2_IN(s->category_id))
                         continue;
                     for (size_t e = 0; e < s->episode_count; e++) {
                         const struct cat_episode *ep = &s->episodes[e];

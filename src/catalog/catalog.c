@@ -38,6 +38,10 @@ struct cat_view {
     char *key;
     uint8_t *kind_items[CAT_KIND_COUNT]; /* bit per stream / movie / series index */
     uint8_t *categories[CAT_KIND_COUNT]; /* bit per category index */
+    /* The visible items' indexes in output order (xtream-api.md §3.4: the
+     * bouquet order), made once with the view so a render only walks it. */
+    size_t *order[CAT_KIND_COUNT];
+    size_t order_count[CAT_KIND_COUNT];
     struct catalog *owner;
 };
 
@@ -86,6 +90,7 @@ static void catalog_free(struct catalog *c)
         for (int k = 0; k < CAT_KIND_COUNT; k++) {
             free(v->kind_items[k]);
             free(v->categories[k]);
+            free(v->order[k]);
         }
         free(v->key);
         free(v);
@@ -540,6 +545,19 @@ static int64_t item_category(const struct catalog *c, enum cat_kind k, size_t i)
                             : c->series[i].category_id;
 }
 
+/* Appends item i to the view's output order unless it is there already:
+ * the first bouquet (and place) that names an item decides its position. */
+static void view_take(struct cat_view *v, int k, size_t i)
+{
+    if (bit_get(v->kind_items[k], i))
+        return;
+    bit_set(v->kind_items[k], i);
+    v->order[k][v->order_count[k]++] = i;
+}
+
+/* The order rule (docs/internals/catalog.md "Output order"): the bouquet's
+ * own items in their position order, then the items of the categories it
+ * names (categories in position order, their items in catalogue order). */
 static void view_add_bouquet(struct cat_view *v, const struct catalog *c,
                              const struct cat_bouquet *b)
 {
@@ -548,7 +566,7 @@ static void view_add_bouquet(struct cat_view *v, const struct catalog *c,
         for (size_t j = 0; j < b->item_count[k]; j++) {
             const struct cat_id_index *f = find_id(p->by_id[k], kind_count(c, k), b->items[k][j]);
             if (f)
-                bit_set(v->kind_items[k], f->index);
+                view_take(v, k, f->index);
         }
         for (size_t j = 0; j < b->category_count; j++) {
             const struct cat_id_index *f =
@@ -558,7 +576,7 @@ static void view_add_bouquet(struct cat_view *v, const struct catalog *c,
             bit_set(v->categories[k], f->index);
             for (size_t i = 0; i < kind_count(c, k); i++)
                 if (item_category(c, k, i) == b->categories[j])
-                    bit_set(v->kind_items[k], i);
+                    view_take(v, k, i);
         }
     }
 }
@@ -598,7 +616,8 @@ static int view_build(struct cat_view *v, const struct catalog *c)
     for (int k = 0; k < CAT_KIND_COUNT; k++) {
         v->kind_items[k] = calloc(kind_count(c, k) / 8 + 1, 1);
         v->categories[k] = calloc(c->category_count[k] / 8 + 1, 1);
-        if (!v->kind_items[k] || !v->categories[k])
+        v->order[k] = malloc((kind_count(c, k) + 1) * sizeof(*v->order[k]));
+        if (!v->kind_items[k] || !v->categories[k] || !v->order[k])
             return -ENOMEM;
     }
     for (s = v->key; *s;) {
@@ -630,6 +649,7 @@ static struct cat_view *view_by_key(struct catalog *c, const char *key)
         for (int k = 0; k < CAT_KIND_COUNT; k++) {
             free(v->kind_items[k]);
             free(v->categories[k]);
+            free(v->order[k]);
         }
         free(v->key);
         free(v);
@@ -661,6 +681,16 @@ bool cat_view_has_series(const struct cat_view *v, const struct catalog *c, size
 {
     (void)c;
     return !v->kind_items[CAT_SERIES] || bit_get(v->kind_items[CAT_SERIES], index);
+}
+
+size_t cat_view_count(const struct cat_view *v, const struct catalog *c, enum cat_kind kind)
+{
+    return v->order[kind] ? v->order_count[kind] : kind_count(c, kind);
+}
+
+size_t cat_view_item(const struct cat_view *v, enum cat_kind kind, size_t j)
+{
+    return v->order[kind] ? v->order[kind][j] : j;
 }
 
 bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t index)

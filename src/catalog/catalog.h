@@ -142,7 +142,7 @@ struct cat_line {
     size_t outputs_count;
     const char *message;
     int64_t created_at;
-    const char *view_key; /* sorted bouquet ids, "" for "sees everything" */
+    const char *view_key; /* bouquet ids in the line's order, "" for "sees everything" */
     /* Access rules (domain/access.h gives the stored forms; "" = no rule). */
     const char *allowed_ips; /* canonical ranges, comma-separated */
     const char *allowed_uas; /* globs, '\n'-separated */
@@ -240,6 +240,12 @@ bool cat_view_has_stream(const struct cat_view *v, const struct catalog *c, size
 bool cat_view_has_movie(const struct cat_view *v, const struct catalog *c, size_t index);
 bool cat_view_has_series(const struct cat_view *v, const struct catalog *c, size_t index);
 bool cat_view_has_category(const struct cat_view *v, enum cat_kind kind, size_t index);
+/* The view's items of a kind in output order (xtream-api.md §3.4: the line's
+ * bouquets in its order, each bouquet's items in its order, each item once;
+ * catalogue order for a view that sees everything): for j < count,
+ * cat_view_item() is the index into c->streams / movies / series. */
+size_t cat_view_count(const struct cat_view *v, const struct catalog *c, enum cat_kind kind);
+size_t cat_view_item(const struct cat_view *v, enum cat_kind kind, size_t j);
 
 /* Response cache, scoped to a view or to the whole snapshot, keyed by the
  * full key string (compared whole: the hash only picks a bucket). Bounded in

@@ -592,7 +592,8 @@ static void load_signing(struct loader *l)
     "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"              \
     " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"                            \
     " (SELECT group_concat(bouquet_id) FROM"                                                       \
-    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY bouquet_id) AS lb),"   \
+    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY position, "            \
+    "bouquet_id) AS lb),"                                                                          \
     " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"        \
     " l.first_ip, l.lock_first_ip, l.max_daily_ips, l.is_mag"                                      \
     " FROM lines l"

@@ -419,11 +419,10 @@ static int channels(struct portal *p, const char *genre, const char *search, boo
     if (c->stream_count && !v)
         return -ENOMEM;
     long long number = 0;
-    for (size_t i = 0; i < c->stream_count; i++) {
-        if (!cat_view_has_stream(p->view, c, i))
-            continue;
+    /* The view's output order (the line's bouquet order), as player_api.php. */
+    for (size_t j = 0; j < cat_view_count(p->view, c, CAT_LIVE); j++) {
         number++;
-        const struct cat_stream *s = &c->streams[i];
+        const struct cat_stream *s = &c->streams[cat_view_item(p->view, CAT_LIVE, j)];
         if (cat != -2 && s->category_id != cat)
             continue;
         if (*search && !strcasestr(s->name, search))
@@ -926,10 +925,9 @@ static void vod_list(struct portal *p, struct jsonw *w)
             write_page_head(w, total, page);
             jsonw_arr_begin(w);
         }
-        for (size_t i = 0; i < c->movie_count; i++) {
-            const struct cat_movie *m = &c->movies[i];
-            if (!cat_view_has_movie(p->view, c, i) || (cat != -2 && m->category_id != cat) ||
-                (*search && !strcasestr(m->title, search)))
+        for (size_t j = 0; j < cat_view_count(p->view, c, CAT_MOVIE); j++) {
+            const struct cat_movie *m = &c->movies[cat_view_item(p->view, CAT_MOVIE, j)];
+            if ((cat != -2 && m->category_id != cat) || (*search && !strcasestr(m->title, search)))
                 continue;
             if (pass == 0) {
                 total++;
@@ -1023,9 +1021,9 @@ static void series_list(struct portal *p, struct jsonw *w)
             write_page_head(w, total, page);
             jsonw_arr_begin(w);
         }
-        for (size_t i = 0; i < c->series_count; i++) {
-            const struct cat_series *se = &c->series[i];
-            if (!cat_view_has_series(p->view, c, i) || (cat != -2 && se->category_id != cat))
+        for (size_t j = 0; j < cat_view_count(p->view, c, CAT_SERIES); j++) {
+            const struct cat_series *se = &c->series[cat_view_item(p->view, CAT_SERIES, j)];
+            if (cat != -2 && se->category_id != cat)
                 continue;
             if (pass == 0) {
                 total++;

@@ -2,8 +2,8 @@
 // chromium: create a channel with a lavfi: source (a field error first), open
 // its preview and watch the video's currentTime advance; reorder categories by
 // drag and drop and see the order in player_api.php; build a bouquet's
-// contents and reorder them; scan a movie folder and watch the job reach
-// 100 %, edit a movie (field error, then saved) and play it; map a channel
+// contents, reorder them and see that order in player_api.php; scan a movie
+// folder and watch the job reach 100 %, edit a movie (field error, then saved) and play it; map a channel
 // to a guide from its candidates; axe-core on every page; a screenshot each.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startPanel, waitFor } from './lib/panel.mjs';
 import { LAVFI_SMALL } from './lib/live.mjs';
-import { getJson, api as playerApi } from './lib/http.mjs';
+import { get, getJson, api as playerApi } from './lib/http.mjs';
 import { LINES } from './lib/fixture.mjs';
 import { addAdmin } from './lib/admin.mjs';
 
@@ -161,6 +161,18 @@ describe('categories and bouquets', () => {
     }, { what: 'the saved bouquet' });
     assert.equal(bq.items[0].kind, 'live');
     assert.deepEqual(bq.items.slice(1).map((i) => i.id), [cats.items[1].id, cats.items[0].id]);
+    // Players see that order (xtream-api.md §3.4): the channel first, then the
+    // second category's channels, then the first's.
+    const line = { user: 'panel.bq', pass: 'Panel.bq-12345' };
+    await p.api.ok('POST', '/api/v1/lines', { username: line.user, password: line.pass, bouquets: [bq.id] });
+    const streams = await waitFor(async () => {
+      const r = await get(p.port, playerApi(line.user, line.pass, 'get_live_streams'));
+      return r.status === 200 ? JSON.parse(r.text) : null;
+    }, { what: 'the new line in player_api.php' });
+    assert.equal(streams[0].stream_id, bq.items[0].id, 'the dragged channel comes first');
+    const catSeq = [...new Set(streams.slice(1).map((x) => Number(x.category_id)))];
+    assert.ok(catSeq.length >= 1, JSON.stringify(streams));
+    assert.deepEqual(catSeq, [cats.items[1].id, cats.items[0].id].filter((id) => catSeq.includes(id)), 'categories in bouquet order');
     await p.screenshot('bouquet');
     await p.axeCheck('bouquet page');
 
@@ -259,6 +271,22 @@ describe('guide', () => {
     await waitFor(async () => (await p.api.ok('GET', `/api/v1/streams/${s.id}`)).epg_channel_id === id, { what: `stream mapped to ${id}` });
     await row.waitFor({ state: 'detached' });
     p.assertNoPageErrors();
+  });
+});
+
+describe('dark theme', () => {
+  it('a link in a hovered table row keeps AA contrast (axe, dark theme)', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    try {
+      await p.goto('lines', 'Lines');
+      const link = page.locator(`a[data-line="${LINES.open.user}"]`);
+      await link.waitFor();
+      // The row's hover background is the one the link must contrast with.
+      await link.locator('xpath=ancestor::tr').hover();
+      await p.axeCheck('lines page, dark, hovered row');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
   });
 });
 
