@@ -463,8 +463,11 @@ out:
     return ret;
 }
 
-int db_daily_ips_load(struct db *db, int64_t day,
-                      int (*cb)(void *ctx, int64_t line_id, const char *ip), void *ctx)
+/* Reads every row of sql (its ?1 bound to *param when given) from the
+ * activity database, calling row() for each until it returns non-zero; an
+ * SQL failure is -EIO, logged as "reading <what>". */
+static int log_read(struct db *db, const char *sql, const int64_t *param, const char *what,
+                    int (*row)(struct db_stmt *st, void *ctx), void *ctx)
 {
     struct db *l;
     struct db_stmt *st = NULL;
@@ -472,46 +475,60 @@ int db_daily_ips_load(struct db *db, int64_t day,
     if (ret)
         return ret;
     ret = -EIO;
-    if (db_prepare(l, "SELECT line_id, ip FROM daily_ips WHERE day = ?1", &st))
+    if (db_prepare(l, sql, &st))
         goto out;
-    db_bind_int64(st, 1, day);
+    if (param)
+        db_bind_int64(st, 1, *param);
     int rc;
     ret = 0;
     while (ret == 0 && (rc = db_step(st)) == DB_ROW)
-        ret = cb(ctx, db_col_int64(st, 0), db_col_text(st, 1));
+        ret = row(st, ctx);
     if (ret == 0 && rc != DB_DONE)
         ret = -EIO;
 out:
     if (ret == -EIO)
-        log_error("db", "reading daily addresses: %s", db_errmsg(l));
+        log_error("db", "reading %s: %s", what, db_errmsg(l));
     db_finalize(st);
     db_close(l);
     return ret;
 }
 
+struct daily_ips_read {
+    int (*cb)(void *ctx, int64_t line_id, const char *ip);
+    void *ctx;
+};
+
+static int daily_ips_row(struct db_stmt *st, void *ctx)
+{
+    const struct daily_ips_read *r = ctx;
+    return r->cb(r->ctx, db_col_int64(st, 0), db_col_text(st, 1));
+}
+
+int db_daily_ips_load(struct db *db, int64_t day,
+                      int (*cb)(void *ctx, int64_t line_id, const char *ip), void *ctx)
+{
+    struct daily_ips_read r = {cb, ctx};
+    return log_read(db, "SELECT line_id, ip FROM daily_ips WHERE day = ?1", &day, "daily addresses",
+                    daily_ips_row, &r);
+}
+
+struct last_channels_read {
+    int (*cb)(void *ctx, const char *mac, int64_t stream_id);
+    void *ctx;
+};
+
+static int last_channel_row(struct db_stmt *st, void *ctx)
+{
+    const struct last_channels_read *r = ctx;
+    return r->cb(r->ctx, db_col_text(st, 0), db_col_int64(st, 1));
+}
+
 int db_last_channels_load(struct db *db, int (*cb)(void *ctx, const char *mac, int64_t stream_id),
                           void *ctx)
 {
-    struct db *l;
-    struct db_stmt *st = NULL;
-    int ret = log_open(db, &l);
-    if (ret)
-        return ret;
-    ret = -EIO;
-    if (db_prepare(l, "SELECT mac, stream_id FROM device_last_channel", &st))
-        goto out;
-    int rc;
-    ret = 0;
-    while (ret == 0 && (rc = db_step(st)) == DB_ROW)
-        ret = cb(ctx, db_col_text(st, 0), db_col_int64(st, 1));
-    if (ret == 0 && rc != DB_DONE)
-        ret = -EIO;
-out:
-    if (ret == -EIO)
-        log_error("db", "reading devices' last channels: %s", db_errmsg(l));
-    db_finalize(st);
-    db_close(l);
-    return ret;
+    struct last_channels_read r = {cb, ctx};
+    return log_read(db, "SELECT mac, stream_id FROM device_last_channel", NULL,
+                    "devices' last channels", last_channel_row, &r);
 }
 
 int db_device_seen_fill(struct db *db, struct db_device *v, size_t n)
