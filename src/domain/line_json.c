@@ -187,21 +187,36 @@ static int line_from_doc(json_t *doc, struct dom_line_json *out, struct dom_erro
     return e->status ? -EINVAL : 0;
 }
 
+/* The body as a JSON object (a new reference in *doc): at most max bytes,
+ * duplicate members refused (REJECT_DUPLICATES: {"banned":false,"banned":true}
+ * must not pick one silently). Anything else is a 400 naming what is wrong. */
+static int load_object(const char *body, size_t len, size_t max, json_t **doc, struct dom_error *e)
+{
+    *doc = NULL;
+    if (len > max)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %zu bytes", max);
+    json_error_t jerr;
+    json_t *d = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!d)
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
+                           jerr.line, jerr.column);
+    if (!json_is_object(d)) {
+        json_decref(d);
+        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
+    }
+    *doc = d;
+    return 0;
+}
+
 int dom_line_from_json(const char *body, size_t len, struct dom_line_json *out, struct dom_error *e)
 {
     memset(out, 0, sizeof(*out));
     dom_line_in_init(&out->in);
-    if (len > DOM_JSON_BODY_MAX)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes", DOM_JSON_BODY_MAX);
-    json_error_t jerr;
-    /* REJECT_DUPLICATES: {"banned":false,"banned":true} must not pick one silently. */
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
-                           jerr.line, jerr.column);
+    json_t *doc;
+    int rc = load_object(body, len, DOM_JSON_BODY_MAX, &doc, e);
+    if (rc)
+        return rc;
     out->doc = doc;
-    if (!json_is_object(doc))
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
     return line_from_doc(doc, out, e);
 }
 
@@ -211,18 +226,11 @@ int dom_line_extend_from_json(const char *body, size_t len, struct dom_line_exte
                               struct dom_error *e)
 {
     memset(out, 0, sizeof(*out));
-    if (len > DOM_JSON_BODY_MAX)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes", DOM_JSON_BODY_MAX);
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
-                           jerr.line, jerr.column);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
-    }
-    int rc = extend_from_doc(doc, out, e);
+    json_t *doc;
+    int rc = load_object(body, len, DOM_JSON_BODY_MAX, &doc, e);
+    if (rc)
+        return rc;
+    rc = extend_from_doc(doc, out, e);
     json_decref(doc);
     return rc;
 }
@@ -328,18 +336,10 @@ int dom_line_bulk_from_json(const char *body, size_t len, struct dom_line_bulk_j
 {
     memset(out, 0, sizeof(*out));
     dom_line_in_init(&out->patch.in);
-    if (len > DOM_LINE_BULK_BODY_MAX)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "body larger than %d bytes",
-                           DOM_LINE_BULK_BODY_MAX);
-    json_error_t jerr;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!doc)
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "not JSON: %s (line %d, column %d)", jerr.text,
-                           jerr.line, jerr.column);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        return dom_err_set(e, 400, DOM_E_MALFORMED, "the body must be a JSON object");
-    }
+    json_t *doc;
+    int rc = load_object(body, len, DOM_LINE_BULK_BODY_MAX, &doc, e);
+    if (rc)
+        return rc;
     int nops = 0;
     const char *second = NULL; /* the member that made a second change */
     bool has_ids = false;
