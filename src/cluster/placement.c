@@ -186,6 +186,12 @@ static size_t two_choices(const struct pool *pl, size_t m, uint64_t *rnd)
 int placement_choose(const struct placement_node *nodes, size_t n, const struct placement_req *r,
                      size_t *chosen)
 {
+    return placement_choose_margin(nodes, n, r, PLACEMENT_AFFINITY_MARGIN, chosen);
+}
+
+int placement_choose_margin(const struct placement_node *nodes, size_t n,
+                            const struct placement_req *r, double affinity_margin, size_t *chosen)
+{
     if (n == 0)
         return -EAGAIN;
     if (nodes == NULL || r == NULL || chosen == NULL)
@@ -224,7 +230,7 @@ int placement_choose(const struct placement_node *nodes, size_t n, const struct 
     if (runners[rank] > 0 && runners[rank] < count[rank] && !nodes[best].runs_channel) {
         struct pool run = {nodes, n, cc, rank, true};
         size_t r2 = two_choices(&run, runners[rank], &rnd);
-        if (weighted_load(&nodes[r2]) <= weighted_load(&nodes[best]) + PLACEMENT_AFFINITY_MARGIN)
+        if (weighted_load(&nodes[r2]) <= weighted_load(&nodes[best]) + affinity_margin)
             best = r2;
     }
     *chosen = best;

@@ -37,10 +37,11 @@
 #include <stdint.h>
 
 /* Load units (1.0 = a node at its cap) by which a node running the channel may be busier
- * than the best other draw and still be preferred. 0.15: on a 1,000-session node, 150
- * more viewers than a node that would have to start the channel (a source pull, and for
- * a transcoded channel a CPU core). See docs/cluster-simulation.md for the measurement. */
-#define PLACEMENT_AFFINITY_MARGIN 0.15
+ * than the best other draw and still be preferred: 0.05, 50 viewers on a 1,000-session
+ * node, above the few per cent of CPU jitter between heartbeats. Measured in
+ * docs/cluster-simulation.md (50 nodes, 100,000 viewers): 0.05 divides the channels started
+ * (source pulls) by 14 for +0.02 of peak node load; 0.15 pulls no fewer and spreads worse. */
+#define PLACEMENT_AFFINITY_MARGIN 0.05
 
 enum placement_geo { PLACEMENT_GEO_PREFER, PLACEMENT_GEO_STRICT, PLACEMENT_GEO_AVOID };
 
@@ -72,5 +73,10 @@ int placement_choose(const struct placement_node *nodes, size_t n, const struct 
 /* The max of (sessions + pending) / max_sessions, (egress + pending x mean per-session
  * bitrate) / max_egress_bps and cpu_pct / 100; a ratio whose cap is 0 counts as 0. */
 double placement_load(const struct placement_node *n);
+
+/* placement_choose with another affinity margin (for the simulation's sweep; admission
+ * uses placement_choose). */
+int placement_choose_margin(const struct placement_node *nodes, size_t n,
+                            const struct placement_req *r, double affinity_margin, size_t *chosen);
 
 #endif

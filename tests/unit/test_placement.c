@@ -317,25 +317,39 @@ static void test_affinity(void **state)
     size_t counts[10];
     for (int i = 0; i < 10; i++)
         nodes[i] = node(i + 1, 200);
-    /* The only node running the channel, 0.10 busier than the others: still chosen. */
+    /* The only node running the channel, 0.04 busier than the others (margin 0.05): still
+     * chosen every time. */
     nodes[3].runs_channel = true;
-    nodes[3].sessions = 300;
+    nodes[3].sessions = 240;
     tally(nodes, 10, "", counts);
     assert_int_equal(counts[3], DRAWS);
-    /* Just inside the margin: still chosen. */
-    nodes[3].sessions = 340;
-    tally(nodes, 10, "", counts);
-    assert_int_equal(counts[3], DRAWS);
-    /* Beyond it: the channel starts elsewhere, and the busier node is never drawn to win. */
-    nodes[3].sessions = 360;
+    /* Beyond the margin: the channel starts elsewhere, and the busier node never wins a draw. */
+    nodes[3].sessions = 260;
     tally(nodes, 10, "", counts);
     assert_int_equal(counts[3], 0);
+    /* A wider margin (placement_choose_margin) keeps it. */
+    memset(counts, 0, sizeof(counts));
+    for (uint64_t i = 0; i < DRAWS; i++) {
+        struct placement_req r = {.country = "", .random = rnd(i)};
+        size_t c;
+        assert_int_equal(placement_choose_margin(nodes, 10, &r, 0.1, &c), 0);
+        counts[c]++;
+    }
+    assert_int_equal(counts[3], DRAWS);
     /* Two runners: the better of them. */
-    nodes[3].sessions = 300;
+    nodes[3].sessions = 240;
     nodes[6].runs_channel = true;
-    nodes[6].sessions = 250;
+    nodes[6].sessions = 220;
     tally(nodes, 10, "", counts);
     assert_int_equal(counts[6], DRAWS);
+    /* Every node runs it: plain power of two choices (all but the worst reachable). */
+    for (int i = 0; i < 10; i++)
+        nodes[i].runs_channel = true;
+    tally(nodes, 10, "", counts);
+    assert_int_equal(counts[3], 0);
+    assert_true(counts[0] > 0 && counts[9] > 0);
+    for (int i = 0; i < 10; i++)
+        nodes[i].runs_channel = i == 3 || i == 6;
     /* Affinity stays within the geo rank: a runner in a worse rank is not pulled up. */
     nodes[6].countries = "DE";
     nodes[6].geo_mode = PLACEMENT_GEO_AVOID;
