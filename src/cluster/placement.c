@@ -143,13 +143,19 @@ static bool in_pool(const struct pool *pl, size_t i)
     return !pl->runners_only || p->runs_channel;
 }
 
-/* The index of the k-th (0-based) member of the pool. */
-static size_t pool_at(const struct pool *pl, size_t k)
+/* The indices of the a-th and b-th (0-based, distinct) members of the pool, in one pass. */
+static void pool_pair(const struct pool *pl, size_t a, size_t b, size_t *ia, size_t *ib)
 {
-    for (size_t i = 0; i < pl->n; i++)
-        if (in_pool(pl, i) && k-- == 0)
-            return i;
-    return pl->n; /* not reached: k < the pool's size */
+    size_t k = 0;
+    for (size_t i = 0; i < pl->n; i++) {
+        if (!in_pool(pl, i))
+            continue;
+        if (k == a)
+            *ia = i;
+        if (k == b)
+            *ib = i;
+        k++;
+    }
 }
 
 static double weighted_load(const struct placement_node *p)
@@ -174,13 +180,16 @@ static size_t better(const struct placement_node *nodes, size_t a, size_t b)
  * better one wins (so the single worst member is never chosen when m >= 2). */
 static size_t two_choices(const struct pool *pl, size_t m, uint64_t *rnd)
 {
-    if (m == 1)
-        return pool_at(pl, 0);
-    size_t a = (size_t)(next_draw(rnd) % m);
-    size_t b = (size_t)(next_draw(rnd) % (m - 1));
-    if (b >= a)
-        b++;
-    return better(pl->nodes, pool_at(pl, a), pool_at(pl, b));
+    size_t a = 0, b = 0;
+    if (m > 1) {
+        a = (size_t)(next_draw(rnd) % m);
+        b = (size_t)(next_draw(rnd) % (m - 1));
+        if (b >= a)
+            b++;
+    }
+    size_t ia = 0, ib = 0;
+    pool_pair(pl, a, b, &ia, &ib);
+    return m == 1 ? ia : better(pl->nodes, ia, ib);
 }
 
 int placement_choose(const struct placement_node *nodes, size_t n, const struct placement_req *r,
