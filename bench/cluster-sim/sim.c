@@ -102,6 +102,7 @@ struct sim {
     struct node *nodes;
     struct viewer *viewers;
     uint32_t *running; /* nodes x channels: viewers of that channel on that node */
+    uint8_t *ghost;    /* channels the failed node ran: the main still believes they run */
     uint32_t *bitrate; /* per channel, bits per second */
     struct placement_node *view;
     struct placement_node *scratch;
@@ -272,8 +273,10 @@ static void place(struct sim *s, int32_t vid)
     for (int i = 0; i < n; i++) {
         s->scratch[i] = s->view[i];
         s->scratch[i].pending = pending ? s->pend[i] : 0;
-        /* The main knows where it sent viewers of each channel: the truth, not the view. */
-        s->scratch[i].runs_channel = affinity && s->running[(size_t)i * C + v->ch] > 0;
+        /* The main knows where it sent viewers of each channel, and believes a node that
+         * just died still runs its channels until it is declared lost. */
+        s->scratch[i].runs_channel = affinity && (s->running[(size_t)i * C + v->ch] > 0 ||
+                                                  (i == s->failed && s->ghost[v->ch]));
     }
     size_t c = 0;
     int rc;
@@ -348,6 +351,8 @@ static void fail_node(struct sim *s)
     s->failed = worst;
     s->fail_at = s->now;
     struct node *nd = &s->nodes[worst];
+    for (int k = 0; k < s->cfg->channels; k++)
+        s->ghost[k] = s->running[(size_t)worst * s->cfg->channels + k] > 0;
     for (int32_t i = 0; i < s->cfg->viewers; i++) {
         struct viewer *v = &s->viewers[i];
         if (v->node != worst)
@@ -530,6 +535,7 @@ static struct result run(const struct cfg *cfg, const struct workload *w, enum p
     s.nodes = xcalloc((size_t)N, sizeof(*s.nodes));
     s.viewers = xcalloc((size_t)V, sizeof(*s.viewers));
     s.running = xcalloc((size_t)N * C, sizeof(uint32_t));
+    s.ghost = xcalloc((size_t)C, 1);
     s.bitrate = w->bitrate;
     s.view = xcalloc((size_t)N, sizeof(*s.view));
     s.scratch = xcalloc((size_t)N, sizeof(*s.scratch));
@@ -630,6 +636,7 @@ static struct result run(const struct cfg *cfg, const struct workload *w, enum p
     free(s.nodes);
     free(s.viewers);
     free(s.running);
+    free(s.ghost);
     free(s.view);
     free(s.scratch);
     free(s.pend);
