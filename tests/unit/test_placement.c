@@ -244,6 +244,16 @@ static void test_geo(void **state)
         nodes[i].sessions = 1000; /* all full */
     tally(nodes, 4, "AT", counts);
     assert_int_equal(counts[0], DRAWS);
+
+    /* NULL countries (node) and NULL country (request) are taken as "". */
+    nodes[0].countries = NULL;
+    nodes[0].geo_mode = PLACEMENT_GEO_STRICT;
+    tally(nodes, 4, "AT", counts);
+    assert_int_equal(counts[0], DRAWS);
+    struct placement_req r = {.country = NULL, .random = 9};
+    size_t c;
+    assert_int_equal(placement_choose(nodes, 4, &r, &c), 0);
+    assert_int_equal(c, 0);
 }
 
 /* p2c never takes the worse of its two (distinct) draws: the single worst node is never
