@@ -51,6 +51,9 @@ struct placement_node {
     bool fresh;        /* heartbeat younger than 3 periods */
     bool runs_channel; /* the requested channel is running there now */
     bool may_start;    /* it may start the channel (placed there, or no placement rows) */
+    /* pending: redirects sent to the node since the heartbeat `sessions` comes from. Reset it
+     * when a newer heartbeat arrives, not on a timer: a dead node's pending must keep growing
+     * so it stops attracting viewers before it is declared lost (docs/cluster-simulation.md). */
     uint32_t sessions, pending, max_sessions; /* max_sessions 0 = no cap */
     uint64_t egress_bps, max_egress_bps;      /* max_egress_bps 0 = no cap */
     float cpu_pct;
