@@ -134,6 +134,8 @@ static int rends_resize(struct channel *ch)
              * the new one, not with chunks of the old */
             ring_clear(&ch->sub[i]->ring);
         }
+        free(ch->grid); /* made again with the segmenters */
+        ch->grid = NULL;
     }
     while (ch->nsub > want)
         rend_free(ch->sub[--ch->nsub]);
@@ -145,10 +147,6 @@ static int rends_resize(struct channel *ch)
         r->rend = ch->nsub + 1;
         r->need_key = true;
         ch->sub[ch->nsub++] = r;
-    }
-    if (!want) {
-        free(ch->grid);
-        ch->grid = NULL;
     }
     return 0;
 }
@@ -755,6 +753,13 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src,
              * makes starts and switches seconds shorter. */
             argv[n++] = "-analyzeduration";
             argv[n++] = "1000000";
+            /* Keep the source's timestamps (ffmpeg would start them at 0
+             * when it starts): HLS cuts and numbers segments on them
+             * (struct hls_grid), and every node reading the stream must
+             * see the same ones whenever it started. A transcode keeps
+             * ffmpeg's own clock (its keyframes are forced on it). */
+            if (!tx)
+                argv[n++] = "-copyts";
         }
         argv[n++] = "-i";
         argv[n++] = src;

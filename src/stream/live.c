@@ -1347,14 +1347,13 @@ static bool chunk_after(const struct chunk *a, const struct chunk *b)
  * its step the segment target rounded up to whole GOPs, each bootstrapped
  * from its ring from the newest of the renditions' oldest keyframes, so
  * that all start on the same keyframe. */
-static void hls_ensure_ladder(struct channel *ch, uint64_t seed)
+static void hls_ensure_ladder(struct channel *ch)
 {
     unsigned gop_ms = (unsigned)ch->profile.gop_seconds * 1000;
     unsigned target = live_cfg(ch->live)->hls_segment_ms;
     if (!ch->grid && !(ch->grid = calloc(1, sizeof(*ch->grid))))
         return;
     *ch->grid = (struct hls_grid){
-        .next = seed,
         .gop_ms = gop_ms,
         .step_ms = gop_ms ? (target + gop_ms - 1) / gop_ms * gop_ms : target,
     };
@@ -1363,7 +1362,7 @@ static void hls_ensure_ladder(struct channel *ch, uint64_t seed)
     const struct chunk *start = NULL;
     for (int i = 0; i <= ch->nsub; i++) {
         struct channel *r = channel_rend(ch, i);
-        if (!(r->hls = hls_new(ch->grid->step_ms, seed, ch->grid))) {
+        if (!(r->hls = hls_new(ch->grid->step_ms, ch->grid))) {
             channel_hls_drop(ch);
             return;
         }
@@ -1394,13 +1393,17 @@ static void hls_ensure(struct channel *ch)
 {
     if (ch->hls)
         return;
-    /* Sequence numbers never go back: seed with the wall clock (segments are
-     * longer than a second), and never below what a previous instance used. */
+    /* Sequence numbers and cuts come from the stream's timestamps (struct
+     * hls_grid), the same on every node reading the stream. */
     if (ch->nsub) {
-        hls_ensure_ladder(ch, (uint64_t)time(NULL));
+        hls_ensure_ladder(ch);
         return;
     }
-    ch->hls = hls_new(live_cfg(ch->live)->hls_segment_ms, (uint64_t)time(NULL), NULL);
+    unsigned target = live_cfg(ch->live)->hls_segment_ms;
+    if (!ch->grid && !(ch->grid = calloc(1, sizeof(*ch->grid))))
+        return;
+    *ch->grid = (struct hls_grid){.step_ms = target};
+    ch->hls = hls_new(target, ch->grid);
     if (!ch->hls)
         return;
     /* Bootstrap from the ring, starting at its oldest keyframe chunk. */
