@@ -663,9 +663,27 @@ static const char migration_14[] =
     "  created_by TEXT NOT NULL DEFAULT ''"
     ") STRICT;";
 
-const char *const db_migrations[] = {migration_1, migration_2,  migration_3,  migration_4,
-                                     migration_5, migration_6,  migration_7,  migration_8,
-                                     migration_9, migration_12, migration_13, migration_14};
+/* Migration 15 (i16-edge, issue 16): where a channel runs in a cluster. A stream with no row
+ * runs on any node, on demand; with rows, only on the nodes named (mode 'always': kept running
+ * there). parent_node_id: that node pulls the channel from the parent's /cluster/origin/ID.ts
+ * instead of from the stream's sources (origin–edge: a source is pulled once per cluster). A
+ * change is a content change (the live engine reads placements from the catalogue snapshot). */
+static const char migration_15[] =
+    "CREATE TABLE stream_placements ("
+    "  stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
+    "  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+    "  mode TEXT NOT NULL DEFAULT 'on_demand' CHECK (mode IN ('always','on_demand')),"
+    "  parent_node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL"
+    "    CHECK (parent_node_id IS NULL OR parent_node_id <> node_id),"
+    "  PRIMARY KEY (stream_id, node_id)"
+    ") STRICT;"
+    // clang-format off
+    CONTENT_EPOCH_TRIGGERS("stream_placements");
+// clang-format on
+
+const char *const db_migrations[] = {
+    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6, migration_7,
+    migration_8, migration_9, migration_12, migration_13, migration_14, migration_15};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
 
 /* PostgreSQL (db/db_pg.c): the schema of version 10 in one text, the same
@@ -981,5 +999,21 @@ static const char pg_migration_12[] =
     "  name TEXT NOT NULL DEFAULT '', expires_at BIGINT NOT NULL, used_at BIGINT,"
     "  created_by TEXT NOT NULL DEFAULT '');";
 
-const char *const db_migrations_pg[] = {pg_schema_10, pg_migration_11, pg_migration_12};
+/* Version 13 = migration_15 (stream placements: a content change, so the content epoch and
+ * the change notification like stream_sources). */
+static const char pg_migration_13[] =
+    "CREATE TABLE stream_placements ("
+    "  stream_id BIGINT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
+    "  node_id BIGINT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+    "  mode TEXT NOT NULL DEFAULT 'on_demand' CHECK (mode IN ('always','on_demand')),"
+    "  parent_node_id BIGINT REFERENCES nodes(id) ON DELETE SET NULL"
+    "    CHECK (parent_node_id IS NULL OR parent_node_id <> node_id),"
+    "  PRIMARY KEY (stream_id, node_id));"
+    "CREATE TRIGGER stream_placements_epoch AFTER INSERT OR UPDATE OR DELETE ON stream_placements"
+    " FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_content_epoch();"
+    "CREATE TRIGGER stream_placements_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON"
+    " stream_placements FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();";
+
+const char *const db_migrations_pg[] = {pg_schema_10, pg_migration_11, pg_migration_12,
+                                        pg_migration_13};
 const size_t db_migration_pg_count = sizeof(db_migrations_pg) / sizeof(db_migrations_pg[0]);
