@@ -61,6 +61,7 @@ struct api {
     uint64_t renders_started, renders_joined; /* /metrics */
     struct api_preview previews[API_PREVIEW_MAX];
     uint64_t preview_granted, preview_replaced, preview_refused;
+    uint64_t origin_pulls, origin_refused; /* GET /cluster/origin/ID.ts (api.c) */
 };
 
 struct api_req {

@@ -891,7 +891,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (arc)
         log_error("serve", "the TV archive cannot start (%s): nothing is recorded", strerror(-arc));
     live_set_archive(s.live, s.archive);
-    api_set_archive(s.api, s.archive); /* catch-up URLs read it (api/catchup.c) */
+    live_set_cluster(s.live, s.cluster); /* placements, origin pulls (NULL: standalone) */
+    api_set_archive(s.api, s.archive);   /* catch-up URLs read it (api/catchup.c) */
     live_set_catalog(s.live, first);
     catalog_unref(first);
 

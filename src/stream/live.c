@@ -39,6 +39,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/promtext.h"
+#include "cluster/node.h"
 #include "media/ladder.h"
 #include "stream/stream_priv.h"
 #include "core/hash.h"
@@ -108,7 +109,9 @@ struct pl_wait {
 
 struct live {
     uv_loop_t *loop;
-    struct archive *archive; /* borrowed; NULL: no recording */
+    struct archive *archive;    /* borrowed; NULL: no recording */
+    struct cluster *cluster;    /* borrowed; NULL: standalone (placements ignored) */
+    uint64_t refused_placement; /* starts refused: the channel is not placed on this node */
     struct live_config cfg;
     struct conn_registry *reg;
     struct catalog *cat;
@@ -538,6 +541,58 @@ static struct channel *channel_find(struct live *live, int64_t id)
     return NULL;
 }
 
+/* ---- cluster placements (docs/internals/live.md §Origin–edge) ------------- */
+
+/* How this node may run stream s: *placed false when the stream has placements and none for
+ * this node; *pl this node's row (NULL: no rows, any node on demand). Standalone: placed. */
+static void self_placement(const struct live *live, const struct cat_stream *s, bool *placed,
+                           const struct cat_placement **pl)
+{
+    *placed = true;
+    *pl = NULL;
+    if (!live->cluster || !s->placement_count)
+        return;
+    int64_t self = cluster_self_id(live->cluster);
+    for (size_t i = 0; i < s->placement_count; i++) {
+        if (s->placements[i].node_id == self) {
+            *pl = &s->placements[i];
+            return;
+        }
+    }
+    *placed = false;
+}
+
+/* Kept running on this node: always-on or archived, and placed here (an 'always' placement
+ * makes it always-on on this node only). */
+static bool stream_keep(const struct live *live, const struct cat_stream *s)
+{
+    bool placed;
+    const struct cat_placement *pl;
+    self_placement(live, s, &placed, &pl);
+    if (!placed)
+        return false;
+    return s->always_on || (live->archive && s->archive_days > 0) || (pl && pl->always);
+}
+
+#define ORIGIN_PREFIX "xtreamd-origin:"
+
+/* The source of a channel this node pulls from its parent node: ORIGIN_PREFIX + the parent's
+ * public URL + /cluster/origin/ID.ts (channel.c adds the signed headers at each spawn). -ENOENT
+ * while the parent is not in the nodes view. */
+static int origin_source(const struct live *live, const struct cat_stream *s, int64_t parent,
+                         char *out, size_t len)
+{
+    const struct cluster_node_view *n = cluster_node_find(live->cluster, parent);
+    if (!n || !n->public_url[0])
+        return -ENOENT;
+    size_t ul = strlen(n->public_url);
+    while (ul && n->public_url[ul - 1] == '/')
+        ul--;
+    int w = snprintf(out, len, ORIGIN_PREFIX "%.*s/cluster/origin/%lld.ts", (int)ul, n->public_url,
+                     (long long)s->id);
+    return w > 0 && (size_t)w < len ? 0 : -ENAMETOOLONG;
+}
+
 static struct channel *channel_get(struct live *live, const struct cat_stream *s)
 {
     struct channel *ch = channel_find(live, s->id);
@@ -551,8 +606,26 @@ static struct channel *channel_get(struct live *live, const struct cat_stream *s
     }
     ch->known = true;
     ch->archived = live->archive && s->archive_days > 0;
-    if (channel_configure(ch, s->name, s->sources, s->source_count, s->always_on || ch->archived,
-                          s->profile) > 0 &&
+    /* origin–edge: a node placed with a parent pulls the parent's output as it is (the parent
+     * applied the profile) instead of the sources */
+    bool placed;
+    const struct cat_placement *pl;
+    self_placement(live, s, &placed, &pl);
+    char origin[320];
+    const char *osrc[1] = {origin};
+    const char *const *srcs = s->sources;
+    size_t nsrc = s->source_count;
+    const struct tx_profile *profile = s->profile;
+    if (pl && pl->parent_node_id) {
+        if (origin_source(live, s, pl->parent_node_id, origin, sizeof(origin)) == 0) {
+            srcs = osrc;
+            nsrc = 1;
+            profile = NULL;
+        } else {
+            nsrc = 0; /* never the source itself: it is pulled once per cluster */
+        }
+    }
+    if (channel_configure(ch, s->name, srcs, nsrc, placed && stream_keep(live, s), profile) > 0 &&
         ch->state != CH_STOPPED) {
         log_info("live", "channel %lld: sources or profile changed, restarting", (long long)ch->id);
         channel_restart(ch);
@@ -813,7 +886,22 @@ static int start_admit(struct live *live, const struct cat_stream *s, const stru
                        const char *ip, struct http_response *res)
 {
     const struct channel *ch = channel_find(live, s->id);
-    if ((ch && ch->state != CH_STOPPED) || s->always_on || (live->archive && s->archive_days > 0))
+    bool placed;
+    const struct cat_placement *pl;
+    self_placement(live, s, &placed, &pl);
+    char origin[320];
+    if (!placed || (pl && pl->parent_node_id &&
+                    origin_source(live, s, pl->parent_node_id, origin, sizeof(origin)) < 0)) {
+        /* not placed here (admission sends viewers to the nodes it is placed on), or the
+         * parent to pull from is not in the nodes view yet */
+        live->refused_placement++;
+        http_response_header(res, "Retry-After", "2");
+        http_response_text(res, 503, "text/plain; charset=utf-8",
+                           placed ? "this channel's origin node is not known yet; retry\n"
+                                  : "this channel does not run on this node\n");
+        return 503;
+    }
+    if ((ch && ch->state != CH_STOPPED) || stream_keep(live, s))
         return 0; /* joining a running channel costs no start */
     uint64_t now = live_now_ms(live);
     const char *why;
@@ -1277,6 +1365,24 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
     conn_registry_enforce(live->reg, line->id, line->max_connections, v->handle, now);
     log_info("live", "viewer %s joined channel %lld (%zu watching)", v->ip, (long long)ch->id,
              ch->viewer_count);
+}
+
+void live_serve_origin(struct live *live, const struct cat_stream *s, int64_t node_id,
+                       struct http_request *req, struct http_response *res)
+{
+    char who[40];
+    snprintf(who, sizeof(who), "node:%lld", (long long)node_id);
+    /* the preview pseudo-line: no catalogue line to re-validate, no connection limit */
+    struct cat_line line = {
+        .id = AUTH_PREVIEW_LINE_ID,
+        .username = who,
+        .password = "",
+        .enabled = true,
+        .outputs = CAT_OUT_TS,
+        .message = "",
+        .view_key = "",
+    };
+    live_serve_ts(live, s, &line, req, res);
 }
 
 /* ---- HLS -------------------------------------------------------------------- */
@@ -1965,6 +2071,35 @@ void live_reconfigure(struct live *live, const struct live_config *cfg)
     live->cfg = next;
 }
 
+void live_set_cluster(struct live *live, struct cluster *c)
+{
+    live->cluster = c;
+}
+
+struct cluster *live_cluster(struct live *live)
+{
+    return live->cluster;
+}
+
+int live_origin_headers(struct live *live, int64_t stream_id, char *out, size_t len)
+{
+    char msg[96];
+    int64_t self = cluster_self_id(live->cluster);
+    long long now = (long long)time(NULL);
+    int m = snprintf(msg, sizeof(msg), "xtreamd-origin\n%lld\n%lld\n%lld", (long long)stream_id,
+                     (long long)self, now);
+    unsigned char sig[64];
+    if (m <= 0 || (size_t)m >= sizeof(msg) ||
+        cluster_node_sign(live->cluster, msg, (size_t)m, sig) < 0)
+        return -EINVAL;
+    char b64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+    int w = snprintf(out, len,
+                     "X-Xtreamd-Node: %lld\r\nX-Xtreamd-Time: %lld\r\nX-Xtreamd-Signature: %s\r\n",
+                     (long long)self, now, b64);
+    return w > 0 && (size_t)w < len ? 0 : -ENAMETOOLONG;
+}
+
 void live_set_archive(struct live *live, struct archive *a)
 {
     live->archive = a;
@@ -2013,7 +2148,7 @@ void live_set_catalog(struct live *live, struct catalog *c)
     for (size_t i = 0; i < c->stream_count; i++) {
         const struct cat_stream *s = &c->streams[i];
         struct channel *ch = channel_find(live, s->id);
-        bool keep = s->always_on || (live->archive && s->archive_days > 0);
+        bool keep = stream_keep(live, s);
         if (ch || keep)
             ch = channel_get(live, s);
         if (ch && keep)
