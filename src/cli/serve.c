@@ -204,6 +204,10 @@ static void cluster_command_cb(void *ud, const char *kind, const char *arg)
 {
     struct serve *s = ud;
     if (strcmp(kind, "state") == 0 && (strcmp(arg, "fenced") == 0 || strcmp(arg, "revoked") == 0)) {
+        /* TS viewers end at their next keyframe (never mid-GOP) and HLS viewers go to the main
+         * at their next playlist refresh (stream/live.h); the kicks below skip both */
+        size_t ts = s->live ? live_move_ts_viewers(s->live, 10000) : 0;
+        log_info("cluster", "fenced: %zu TS viewer(s) close at their next keyframe", ts);
         size_t n = conn_registry_kick_all(api_conn_registry(s->api));
         log_info("cluster", "fenced: closed %zu viewer connection(s)", n);
     }

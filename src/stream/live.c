@@ -76,6 +76,10 @@ struct live_viewer {
     uint64_t start_ms, slow_since_ms, progress_ms, progress_bytes;
     uint64_t skip_ms[MAX_SKIP_TRACK];
     unsigned skip_count, skips_total;
+    /* node fenced (live_move_ts_viewers): the response ends before the next keyframe chunk,
+     * so the player's reconnect goes to the main; cut anyway at move_deadline_ms */
+    bool move;
+    uint64_t move_deadline_ms;
 };
 
 struct hls_session {
@@ -109,9 +113,12 @@ struct pl_wait {
 
 struct live {
     uv_loop_t *loop;
-    struct archive *archive;    /* borrowed; NULL: no recording */
-    struct cluster *cluster;    /* borrowed; NULL: standalone (placements ignored) */
-    uint64_t refused_placement; /* starts refused: the channel is not placed on this node */
+    struct archive *archive;          /* borrowed; NULL: no recording */
+    struct cluster *cluster;          /* borrowed; NULL: standalone (placements ignored) */
+    uint64_t refused_placement;       /* starts refused: the channel is not placed on this node */
+    uint64_t moved_at_key, moved_cut; /* TS viewers of a fenced node closed at a keyframe / cut */
+    uint64_t hls_moved;               /* playlist requests sent to the main (node not active) */
+    uint64_t moving_until_ms;         /* live_move_ts_viewers: HLS sessions move, not kicked */
     struct live_config cfg;
     struct conn_registry *reg;
     struct catalog *cat;
@@ -1213,8 +1220,13 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
             return -EAGAIN;
     }
     size_t queued = 0;
+    bool at_key = false;
     while (queued < budget && v->next_seq < r->ring.head_seq) {
         const struct chunk *c = channel_chunk(r, v->next_seq);
+        if (v->move && v->off == 0 && (c->flags & CHUNK_KEY)) {
+            at_key = true; /* a whole GOP went out: end here, never mid-GOP */
+            break;
+        }
         size_t rem = c->rb->len - v->off;
         size_t room = budget - queued;
         size_t take = rem;
@@ -1237,7 +1249,41 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
     ch->bytes_out += queued;
     if (queued)
         ch->delivered = true;
+    if (at_key) {
+        if (!queued) {
+            v->live->moved_at_key++;
+            log_info("live", "viewer %s of channel %lld closed at a keyframe: node fenced", v->ip,
+                     (long long)ch->id);
+            return 0; /* the response ends; the player reconnects through the main */
+        }
+        return 1;
+    }
     return v->next_seq < r->ring.head_seq ? 1 : -EAGAIN;
+}
+
+/* Other nodes' origin pulls (live_serve_origin) stay: their node chose this one. */
+static bool viewer_is_origin_pull(const struct live_viewer *v)
+{
+    return v->line_id == AUTH_PREVIEW_LINE_ID && strncmp(v->username, "node:", 5) == 0;
+}
+
+size_t live_move_ts_viewers(struct live *live, unsigned deadline_ms)
+{
+    size_t n = 0;
+    uint64_t now = live_now_ms(live);
+    live->moving_until_ms = now + deadline_ms;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (struct live_viewer *v = ch->viewers; v; v = v->next) {
+            if (v->move || v->ended || viewer_is_origin_pull(v))
+                continue;
+            v->move = true;
+            v->move_deadline_ms = now + deadline_ms;
+            http_conn_wake(v->conn);
+            n++;
+        }
+    }
+    return n;
 }
 
 static void viewer_close(void *ctx)
@@ -1262,6 +1308,8 @@ static void viewer_close(void *ctx)
 static void viewer_kick(void *ctx)
 {
     struct live_viewer *v = ctx;
+    if (v->move)
+        return; /* closing at its next keyframe (live_move_ts_viewers) */
     v->live->kicked_limit++;
     log_info("live", "viewer %s of line %lld closed: connection limit (newest wins)", v->ip,
              (long long)v->line_id);
@@ -1434,6 +1482,9 @@ static void session_unlink(struct live *live, struct hls_session *s)
 static void session_kick(void *ctx)
 {
     struct hls_session *s = ctx;
+    if (live_now_ms(s->live) < s->live->moving_until_ms)
+        return; /* fenced: its next playlist request is sent to the main (hls_move_away); a
+                 * dead token now would fail the segments it already listed */
     s->kicked = true;
     s->live->kicked_limit++;
     log_info("live", "HLS session of line %lld ended: connection limit (newest wins)",
@@ -1620,6 +1671,37 @@ static void wait_close(void *ctx)
 static void playlist_wait(struct live *live, struct channel *ch, const char *token, int rend,
                           struct http_response *res);
 
+/* A draining or fenced node sends its HLS viewers away at their next playlist refresh: 302 to
+ * the main with the same path (the main's admission picks a node; every node numbers segments
+ * alike, so the player continues with the next segment: docs/operator-guide.md, "What a viewer
+ * sees when a node drains"). true when answered. */
+static bool hls_move_away(struct live *live, struct http_request *req, struct http_response *res)
+{
+    if (!live->cluster || cluster_is_main(live->cluster) ||
+        cluster_self_state(live->cluster) == CLUSTER_STATE_ACTIVE)
+        return false;
+    size_t n = 0;
+    const struct cluster_node_view *nodes = cluster_nodes(live->cluster, &n);
+    const char *main_url = NULL;
+    for (size_t i = 0; i < n && !main_url; i++)
+        if (nodes[i].role == CLUSTER_ROLE_MAIN && nodes[i].public_url[0])
+            main_url = nodes[i].public_url;
+    if (!main_url)
+        return false; /* nowhere to send it: keep serving */
+    size_t ul = strlen(main_url);
+    while (ul && main_url[ul - 1] == '/')
+        ul--;
+    char loc[1024];
+    int w = snprintf(loc, sizeof(loc), "%.*s%s", (int)ul, main_url, req->target);
+    if (w <= 0 || (size_t)w >= sizeof(loc))
+        return false;
+    live->hls_moved++;
+    http_response_header(res, "Location", loc);
+    http_response_header(res, "Cache-Control", "no-store");
+    http_response_text(res, 302, "text/plain; charset=utf-8", "this node is draining\n");
+    return true;
+}
+
 void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struct cat_line *line,
                      struct http_request *req, struct http_response *res)
 {
@@ -1647,6 +1729,8 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
         }
         return;
     }
+    if (hls_move_away(live, req, res))
+        return;
     if (start_admit(live, st, line, req->client_ip, res))
         return;
     struct channel *ch = channel_get(live, st);
@@ -1773,6 +1857,11 @@ static void check_viewers(struct live *live, struct channel *ch, uint64_t now)
     struct live_viewer *next;
     for (struct live_viewer *v = ch->viewers; v; v = next) {
         next = v->next;
+        if (v->move && !v->ended && now >= v->move_deadline_ms) {
+            live->moved_cut++; /* no keyframe in time: cut where it is */
+            http_conn_abort(v->conn);
+            continue;
+        }
         if (!v->started || v->ended)
             continue;
         if (v->bytes != v->progress_bytes) {
@@ -2821,9 +2910,18 @@ void live_metrics(struct live *live, struct buf *o)
                "xtreamd_live_starts_refused_total{reason=\"line_rate\"} %" PRIu64 "\n"
                "xtreamd_live_starts_refused_total{reason=\"ip_rate\"} %" PRIu64 "\n"
                "xtreamd_live_starts_refused_total{reason=\"starting\"} %" PRIu64 "\n"
-               "xtreamd_live_starts_refused_total{reason=\"tracking\"} %" PRIu64 "\n",
+               "xtreamd_live_starts_refused_total{reason=\"tracking\"} %" PRIu64 "\n"
+               "xtreamd_live_starts_refused_total{reason=\"placement\"} %" PRIu64 "\n",
                live->refused_line_rate, live->refused_ip_rate, live->refused_starting,
-               live->refused_tracking);
+               live->refused_tracking, live->refused_placement);
+    promtext_family(o, "xtreamd_cluster_viewers_moved_total", "counter",
+                    "Viewers sent off this node (cluster): TS closed at a keyframe or cut at the "
+                    "deadline (fenced), HLS playlist requests answered 302 (draining or fenced)");
+    buf_printf(o,
+               "xtreamd_cluster_viewers_moved_total{kind=\"ts_keyframe\"} %" PRIu64 "\n"
+               "xtreamd_cluster_viewers_moved_total{kind=\"ts_cut\"} %" PRIu64 "\n"
+               "xtreamd_cluster_viewers_moved_total{kind=\"hls\"} %" PRIu64 "\n",
+               live->moved_at_key, live->moved_cut, live->hls_moved);
     struct conn_registry_stats st = {0};
     if (live->reg)
         conn_registry_stats(live->reg, &st);
