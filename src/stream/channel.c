@@ -777,6 +777,12 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src,
             argv[n++] = "0:a?";
             argv[n++] = "-c";
             argv[n++] = "copy";
+            if (!file) {
+                /* with -copyts the muxer would still add its 1.4 s delay: a node pulling
+                 * another node's output (origin–edge) must see the same timestamps */
+                argv[n++] = "-mpegts_copyts";
+                argv[n++] = "1";
+            }
         }
     }
     if (!ladder) { /* a ladder's argv names each rendition's output itself */
