@@ -514,11 +514,14 @@ static const struct admin_schema schemas[] = {
                  "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"
                  "Node\"}},\"total\":{\"type\":\"integer\"}}}"},
     {"NodePatch",
-     "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"max_sessions\":{"
+     "{\"type\":\"object\",\"additionalProperties\":false,\"examples\":[{\"max_sessions\":500,"
+     "\"weight\":100,\"countries\":\"FR,DE\",\"geo_mode\":\"prefer\"}],\"properties\":{\"max_"
+     "sessions\":{"
      "\"type\":\"integer\",\"minimum\":0},\"max_egress_mbps\":{\"type\":\"integer\",\"minimum\":"
      "0},\"weight\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":10000},\"countries\":{"
      "\"type\":\"string\"},\"geo_mode\":{\"enum\":[\"prefer\",\"strict\",\"avoid\"]}}}"},
-    {"EnrolCodeRequest", "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    {"EnrolCodeRequest", "{\"type\":\"object\",\"additionalProperties\":false,\"examples\":[{"
+                         "\"name\":\"edge1\"}],\"properties\":{"
                          "\"name\":{\"type\":\"string\"}}}"},
     {"EnrolCode", "{\"type\":\"object\",\"required\":[\"code\",\"expires_at\"],\"properties\":{"
                   "\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"expires_at\":"
@@ -526,6 +529,9 @@ static const struct admin_schema schemas[] = {
                   "\"integer\"}}}"},
     {"EnrolRequest",
      "{\"type\":\"object\",\"required\":[\"code\",\"name\",\"public_url\",\"pubkey\"],"
+     "\"examples\":[{\"code\":\"0123456789abcdef0123456789abcdef01234567\",\"name\":\"edge1\","
+     "\"public_url\":\"http://edge1.example:8080\",\"pubkey\":"
+     "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}],"
      "\"properties\":{\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
      "\"public_url\":{\"type\":\"string\"},\"pubkey\":{\"type\":\"string\"},\"version\":{"
      "\"type\":\"string\"}}}"},
