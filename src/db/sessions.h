@@ -8,7 +8,7 @@
  * so starts of different lines do not wait for each other; SQLite: its one
  * writer), the line's active sessions on ALL nodes are counted, the oldest
  * over the limit are ended (end_reason 'limit', "newest wins") and, on
- * PostgreSQL, `NOTIFY node_<id>, 'kill:<sid>'` is queued for each (delivered
+ * PostgreSQL, `NOTIFY node_<id>, 'kill <sid>'` is queued for each (delivered
  * at COMMIT, so a node never cuts a viewer for a session that was rolled
  * back), then the new row is inserted. So the count never exceeds the limit.
  *
@@ -28,7 +28,7 @@
 
 #define DB_CSESSION_ID_LEN      32
 #define DB_CSESSION_MAX_KILL    64 /* victims reported by one admission (a limit cut far below) */
-#define DB_CSESSION_KILL_PREFIX "kill:"
+#define DB_CSESSION_KILL_PREFIX "kill " /* cluster/node.h command "KIND ARG" */
 
 struct db_csession_new {
     char id[DB_CSESSION_ID_LEN + 1];
