@@ -125,6 +125,8 @@ int cli_main(int argc, char **argv)
         return cli_device(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "profile") == 0)
         return cli_profile(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "node") == 0)
+        return cli_node(argc - 1, argv + 1);
     if (argc > 2 && strcmp(argv[1], "help") == 0) {
         /* "xtreamd help line" == "xtreamd line --help" */
         char *sub[] = {argv[2], "--help", NULL};

@@ -28,6 +28,7 @@
 #include "cli/handover.h"
 #include "cli/serve_config.h"
 #include "cli/serve_options.h"
+#include "cluster/node.h"
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/promtext.h"
@@ -70,6 +71,7 @@ struct serve {
     struct handover_server *handover; /* <data>/handover.sock (cli/handover.h) */
     struct backup_sched *backups;     /* scheduled backups, or NULL */
     struct tls_ctx *tls;              /* the HTTPS listener's certificate (http/tls.h), or NULL */
+    struct cluster *cluster;          /* this node in a cluster (cluster/node.h), or NULL */
     uv_timer_t refresh;
     uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
     uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
@@ -178,7 +180,68 @@ static void refresh_tick(uv_timer_t *t)
         s->seen_counter = counter;
         s->dirty = true;
     }
+    cluster_poll(s->cluster); /* node commands arrived with the change notifications */
     maybe_build(s);
+}
+
+/* What this node's heartbeat reports (cluster/node.h), from the admin stats' "now" sample. */
+static void cluster_stats_cb(void *ud, struct cluster_stats *out)
+{
+    struct serve *s = ud;
+    struct stats_point p;
+    stats_now(s->stats, &p);
+    out->sessions = p.viewers;
+    out->egress_bps = (uint64_t)(p.out_bps * 8);
+    out->ingress_bps = (uint64_t)(p.in_bps * 8);
+    out->channels_running = p.channels[LIVE_STATE_RUNNING];
+    out->cpu_pct = (float)p.cpu_percent;
+    out->mem_bytes = p.rss_bytes;
+}
+
+/* A fenced node moves its viewers off: they are closed and reconnect through the main, which
+ * sends them elsewhere (drained nodes keep theirs). */
+static void cluster_command_cb(void *ud, const char *kind, const char *arg)
+{
+    struct serve *s = ud;
+    if (strcmp(kind, "state") == 0 && (strcmp(arg, "fenced") == 0 || strcmp(arg, "revoked") == 0)) {
+        size_t n = conn_registry_kick_all(api_conn_registry(s->api));
+        log_info("cluster", "fenced: closed %zu viewer connection(s)", n);
+    }
+}
+
+static void cluster_metrics_cb(void *ud, struct buf *b)
+{
+    struct cluster_metrics m;
+    cluster_metrics_get(ud, &m);
+    buf_printf(b,
+               "# HELP xtreamd_cluster_heartbeats_total Heartbeats this node sent.\n"
+               "# TYPE xtreamd_cluster_heartbeats_total counter\n"
+               "xtreamd_cluster_heartbeats_total %llu\n"
+               "# HELP xtreamd_cluster_heartbeat_failures_total Heartbeats that failed or were "
+               "skipped (the previous one still running).\n"
+               "# TYPE xtreamd_cluster_heartbeat_failures_total counter\n"
+               "xtreamd_cluster_heartbeat_failures_total %llu\n"
+               "# HELP xtreamd_cluster_view_failures_total Reads of the nodes view that failed.\n"
+               "# TYPE xtreamd_cluster_view_failures_total counter\n"
+               "xtreamd_cluster_view_failures_total %llu\n"
+               "# HELP xtreamd_cluster_view_age_seconds Age of the in-memory nodes view.\n"
+               "# TYPE xtreamd_cluster_view_age_seconds gauge\n"
+               "xtreamd_cluster_view_age_seconds %.3f\n"
+               "# HELP xtreamd_cluster_nodes Nodes in the view, and those fresh.\n"
+               "# TYPE xtreamd_cluster_nodes gauge\n"
+               "xtreamd_cluster_nodes{fresh=\"all\"} %u\nxtreamd_cluster_nodes{fresh=\"yes\"} %u\n"
+               "# HELP xtreamd_cluster_commands_total Node commands received (NOTIFY node_<id>).\n"
+               "# TYPE xtreamd_cluster_commands_total counter\n"
+               "xtreamd_cluster_commands_total %llu\n"
+               "# HELP xtreamd_cluster_node_state This node's state (1 for the current one).\n"
+               "# TYPE xtreamd_cluster_node_state gauge\n",
+               (unsigned long long)m.heartbeats, (unsigned long long)m.heartbeat_failures,
+               (unsigned long long)m.view_failures,
+               m.view_age_ms == UINT32_MAX ? -1.0 : m.view_age_ms / 1000.0, m.nodes, m.nodes_fresh,
+               (unsigned long long)m.commands);
+    for (int st = 0; st < 4; st++)
+        buf_printf(b, "xtreamd_cluster_node_state{state=\"%s\"} %d\n", cluster_state_name(st),
+                   cluster_self_state(ud) == st);
 }
 
 /* A path under /metrics that no route takes: the client API answers it
@@ -432,6 +495,8 @@ static void serve_stop(struct serve *s, bool keep_viewers)
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
     uv_timer_stop(&s->stats_timer);
+    cluster_close(s->cluster); /* no more heartbeats: the node turns offline in 6 s */
+    s->cluster = NULL;
     backup_sched_pause(s->backups);
     handover_close(s->handover);
     s->handover = NULL;
@@ -761,9 +826,27 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
     sodium_memzero(raw, sizeof(raw));
-    db_set_location(set->database);
+    /* An enrolled edge uses the database the main named (node.json), unless told otherwise. */
+    static char edge_db[1024];
+    if (!set->database && cluster_identity_database(data, edge_db, sizeof(edge_db)) == 0)
+        db_set_location(edge_db);
+    else
+        db_set_location(set->database);
     if (db_open(data, &s.db))
         return CLI_FAIL;
+    struct cluster_options copt = {
+        .data_dir = data,
+        .database = db_get_location(),
+        .role = set->cluster_role,
+        .public_url = set->public_url,
+        .cluster_db_url = set->cluster_db_url,
+        .stats = cluster_stats_cb,
+        .stats_ud = &s,
+    };
+    if (cluster_open(&s.cluster, s.loop, s.db, &copt)) {
+        fprintf(stderr, "xtreamd serve: cannot join the cluster (see the log)\n");
+        goto out;
+    }
     s.seen_counter = db_change_counter(s.db);
     struct catalog *first;
     char **roots = NULL;
@@ -834,6 +917,10 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
     api_add_metrics(s.api, admin_metrics_hook, s.admin);
+    if (s.cluster) {
+        cluster_on_command(s.cluster, cluster_command_cb, &s);
+        api_add_metrics(s.api, cluster_metrics_cb, s.cluster);
+    }
     if (api_add_metrics(s.api, http_metrics_cb, &s))
         log_warn("serve", "/metrics: no room for the HTTP write-path series");
     if (s.tls)
@@ -919,6 +1006,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
         uv_close((uv_handle_t *)&s.sighup, on_closed);
         close_notify_handles(&s);
+        cluster_close(s.cluster);
+        s.cluster = NULL;
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
@@ -961,6 +1050,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);
+    cluster_start(s.cluster);
     s.lag_last = uv_hrtime();
     s.lag_cpu = thread_cpu_ns();
     uv_timer_start(&s.lag, lag_tick, LAG_PROBE_MS, LAG_PROBE_MS);
@@ -986,6 +1076,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     rc = CLI_OK;
     live_remove_state_file(data);
 out:
+    cluster_close(s.cluster); /* an early failure: never started, freed at once */
     sodium_memzero(token, sizeof(token));
     admin_free(s.admin);
     router_free(s.router);

@@ -90,6 +90,8 @@ struct cluster_stats {
     uint64_t egress_bps;
     uint64_t ingress_bps;
     uint32_t channels_running;
+    float cpu_pct;      /* the process; 100 = one core */
+    uint64_t mem_bytes; /* resident set */
 };
 typedef void (*cluster_stats_fn)(void *ud, struct cluster_stats *out);
 
@@ -104,14 +106,18 @@ struct cluster_options {
 };
 
 /* Reads <data_dir>/node.json (creates it for --cluster-role main), registers/updates the node's
- * row, starts the heartbeat and the view refresh on `loop`, and LISTENs on node_<id> through
+ * row (the heartbeat and view refresh start with cluster_start), and LISTENs on node_<id> through
  * `loop_db` (the loop's connection, the one that LISTENs for catalogue changes). *out = NULL and
  * 0 when the node is standalone. -EINVAL (with a logged reason) for a cluster on SQLite, a
  * malformed node.json, or --cluster-role main without --public-url. */
 int cluster_open(struct cluster **out, uv_loop_t *loop, struct db *loop_db,
                  const struct cluster_options *o);
+/* Starts the heartbeat timer (the first beat at once, then every 2 s): call when serving. */
+void cluster_start(struct cluster *c);
 /* Called by the server's refresh tick (≤ 500 ms): reads pending node commands. */
 void cluster_poll(struct cluster *c);
+/* Stops the heartbeat (the server is stopping; the node turns offline after 3 beats). */
+void cluster_stop(struct cluster *c);
 /* Stops the timers; waits for an in-flight heartbeat; frees. NULL is a no-op. */
 void cluster_close(struct cluster *c);
 
@@ -127,6 +133,18 @@ struct cluster_metrics {
     uint32_t nodes_fresh;
 };
 void cluster_metrics_get(const struct cluster *c, struct cluster_metrics *m);
+
+/* The database an edge was told to use at enrolment (node.json), for serve before it opens the
+ * database: 0 and out, -ENOENT (none / no node.json), -EINVAL (malformed). */
+int cluster_identity_database(const char *data_dir, char *out, size_t len);
+
+/* `xtreamd node enrol` (cluster/enrol.c): generates this node's key pair in data_dir, POSTs to
+ * main_url/api/v1/nodes/enrol with the one-time code, writes node.json. Blocking (the CLI). 0, or
+ * -errno with a one-line reason in err. */
+struct cluster_enrol_req {
+    const char *main_url, *code, *name, *public_url, *data_dir;
+};
+int cluster_enrol(const struct cluster_enrol_req *r, int64_t *node_id, char *err, size_t errlen);
 
 const char *cluster_state_name(int state);
 int cluster_state_parse(const char *s); /* -EINVAL when unknown */
