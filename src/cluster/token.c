@@ -4,24 +4,18 @@
 #include "cluster/token.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/log.h"
-
-#define SIG_B64_LEN       86  /* 64 bytes, base64url without padding */
-#define PK_B64_LEN        43  /* 32 bytes */
-#define SK_B64_LEN        86  /* 64 bytes */
-#define PAYLOAD_MAX       320 /* the longest payload the maker writes */
-#define PAYLOAD_B64_MAX   428 /* base64url of PAYLOAD_MAX bytes */
-#define KEY_FILE_TEXT_MAX 128
+#define SIG_B64_LEN     86  /* 64 bytes, base64url without padding */
+#define PK_B64_LEN      43  /* 32 bytes */
+#define SK_B64_LEN      86  /* 64 bytes */
+#define PAYLOAD_MAX     320 /* the longest payload the maker writes */
+#define PAYLOAD_B64_MAX 428 /* base64url of PAYLOAD_MAX bytes */
 
 static const char *const kind_names[CLUSTER_KIND_COUNT] = {"live", "hls", "movie", "episode",
                                                            "timeshift"};
@@ -89,133 +83,82 @@ void cluster_token_prefix_of(const struct ipnet_addr *client, struct ipnet *out)
     out->prefix = v4 ? 120 : 64;
 }
 
-int cluster_token_keygen(struct cluster_token_key *k, uint32_t kid)
+bool cluster_token_kid_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= CLUSTER_TOKEN_KID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+int cluster_token_key_set(struct cluster_token_key *k, const char *kid, const unsigned char pk[32],
+                          const unsigned char sk[64])
 {
     memset(k, 0, sizeof(*k));
+    if (!cluster_token_kid_valid(kid) || !pk || !sk)
+        return -EINVAL;
+    memcpy(k->kid, kid, strlen(kid) + 1);
+    memcpy(k->pk, pk, 32);
+    memcpy(k->sk, sk, 64);
+    return 0;
+}
+
+int cluster_token_keygen(struct cluster_token_key *k, const char *kid)
+{
+    memset(k, 0, sizeof(*k));
+    if (!cluster_token_kid_valid(kid))
+        return -EINVAL;
     if (crypto_sign_ed25519_keypair(k->pk, k->sk))
         return -EIO;
-    k->kid = kid;
+    memcpy(k->kid, kid, strlen(kid) + 1);
     return 0;
 }
 
-/* "KID:" then exactly `b64_len` base64url characters decoding to `bytes` bytes; returns
- * the byte after, or NULL. */
-static const char *parse_kid_b64(const char *p, const char *end, uint32_t *kid, unsigned char *bin,
-                                 size_t bytes, size_t b64_len)
+/* "KID:" then a base64 (standard or URL-safe, padding optional) public key, up to end or ';'.
+ * Returns the byte after, or NULL. */
+static const char *parse_pub(const char *p, const char *end, char kid[CLUSTER_TOKEN_KID_MAX],
+                             unsigned char pk[32])
 {
-    uint64_t v = 0;
-    const char *q = p;
-    while (q < end && *q >= '0' && *q <= '9' && q - p < 10)
-        v = v * 10 + (uint64_t)(*q++ - '0');
-    if (q == p || q >= end || *q != ':' || v == 0 || v > UINT32_MAX || (*p == '0'))
+    const char *colon = memchr(p, ':', (size_t)(end - p));
+    if (!colon || colon == p || colon - p >= CLUSTER_TOKEN_KID_MAX)
         return NULL;
-    q++;
-    if ((size_t)(end - q) < b64_len)
+    memcpy(kid, p, (size_t)(colon - p));
+    kid[colon - p] = '\0';
+    if (!cluster_token_kid_valid(kid))
         return NULL;
-    size_t got = 0;
-    const char *b64_end = NULL;
-    if (sodium_base642bin(bin, bytes, q, b64_len, NULL, &got, &b64_end,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
-        got != bytes || b64_end != q + b64_len)
-        return NULL;
-    *kid = (uint32_t)v;
-    return q + b64_len;
-}
-
-int cluster_token_key_format(const struct cluster_token_key *k, char *out, size_t n)
-{
-    char b64[SK_B64_LEN + 1];
-    sodium_bin2base64(b64, sizeof(b64), k->sk, sizeof(k->sk),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    int len = snprintf(out, n, "%" PRIu32 ":%s", k->kid, b64);
-    sodium_memzero(b64, sizeof(b64));
-    return len < 0 || (size_t)len >= n ? -ENOSPC : 0;
-}
-
-int cluster_token_key_parse(const char *text, size_t n, struct cluster_token_key *out)
-{
-    memset(out, 0, sizeof(*out));
-    while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        n--;
-    const char *end = text + n;
-    const char *p = parse_kid_b64(text, end, &out->kid, out->sk, sizeof(out->sk), SK_B64_LEN);
-    if (!p || p != end) {
-        sodium_memzero(out, sizeof(*out));
-        return -EINVAL;
+    const char *q = colon + 1;
+    const char *stop = memchr(q, ';', (size_t)(end - q));
+    if (!stop)
+        stop = end;
+    static const int variants[] = {
+        sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+        sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING};
+    for (size_t i = 0; i < 4; i++) {
+        size_t got = 0;
+        const char *b64_end = NULL;
+        if (sodium_base642bin(pk, 32, q, (size_t)(stop - q), NULL, &got, &b64_end, variants[i]) ==
+                0 &&
+            got == 32 && b64_end == stop)
+            return stop;
     }
-    /* The libsodium secret key holds the public key in its second half. */
-    if (crypto_sign_ed25519_sk_to_pk(out->pk, out->sk)) {
-        sodium_memzero(out, sizeof(*out));
-        return -EINVAL;
-    }
-    return 0;
-}
-
-int cluster_token_key_load_or_create(const char *dir, struct cluster_token_key *out)
-{
-    char path[1024];
-    char text[KEY_FILE_TEXT_MAX];
-    int rc = 0;
-    int len = snprintf(path, sizeof(path), "%s/%s", dir, CLUSTER_TOKEN_KEY_FILE);
-    if (len < 0 || (size_t)len >= sizeof(path))
-        return -ENAMETOOLONG;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t got = read(fd, text, sizeof(text));
-        close(fd);
-        if (got <= 0 || (size_t)got >= sizeof(text) ||
-            cluster_token_key_parse(text, (size_t)got, out)) {
-            log_error("cluster", "%s is not a token key file", path);
-            rc = -EINVAL;
-        }
-        goto done;
-    }
-    if (errno != ENOENT) {
-        rc = -errno;
-        log_error("cluster", "cannot read %s: %s", path, strerror(errno));
-        return rc;
-    }
-    rc = cluster_token_keygen(out, 1);
-    if (rc == 0)
-        rc = cluster_token_key_format(out, text, sizeof(text));
-    if (rc)
-        goto done;
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = -errno;
-        log_error("cluster", "cannot create %s: %s", path, strerror(errno));
-        goto done;
-    }
-    size_t tl = strlen(text);
-    text[tl] = '\n';
-    if (write(fd, text, tl + 1) != (ssize_t)(tl + 1) || fsync(fd)) {
-        rc = -EIO;
-        log_error("cluster", "cannot write %s", path);
-    }
-    close(fd);
-    if (rc)
-        unlink(path);
-    else
-        log_info("cluster", "created the token signing key %s (kid 1)", path);
-done:
-    sodium_memzero(text, sizeof(text));
-    if (rc)
-        sodium_memzero(out, sizeof(*out));
-    return rc;
+    return NULL;
 }
 
 int cluster_token_pubs_format(const struct cluster_token_key *k,
                               const struct cluster_token_pubs *prev, char *out, size_t n)
 {
-    char a[PK_B64_LEN + 1], b[PK_B64_LEN + 1];
-    sodium_bin2base64(a, sizeof(a), k->pk, sizeof(k->pk), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char a[PK_B64_LEN + 2], b[PK_B64_LEN + 2];
+    sodium_bin2base64(a, sizeof(a), k->pk, sizeof(k->pk), sodium_base64_VARIANT_ORIGINAL);
     int len;
     if (prev && prev->n) {
         sodium_bin2base64(b, sizeof(b), prev->k[0].pk, sizeof(prev->k[0].pk),
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-        len = snprintf(out, n, "%" PRIu32 ":%s;%" PRIu32 ":%s", k->kid, a, prev->k[0].kid, b);
+                          sodium_base64_VARIANT_ORIGINAL);
+        len = snprintf(out, n, "%s:%s;%s:%s", k->kid, a, prev->k[0].kid, b);
     } else {
-        len = snprintf(out, n, "%" PRIu32 ":%s", k->kid, a);
+        len = snprintf(out, n, "%s:%s", k->kid, a);
     }
     return len < 0 || (size_t)len >= n ? -ENOSPC : 0;
 }
@@ -227,15 +170,13 @@ int cluster_token_pubs_parse(const char *text, struct cluster_token_pubs *out)
         return -EINVAL;
     const char *p = text, *end = text + strlen(text);
     while (out->n < 2) {
-        p = parse_kid_b64(p, end, &out->k[out->n].kid, out->k[out->n].pk, 32, PK_B64_LEN);
+        p = parse_pub(p, end, out->k[out->n].kid, out->k[out->n].pk);
         if (!p)
             goto fail;
         out->n++;
         if (p == end)
             return 0;
-        if (*p != ';')
-            goto fail;
-        p++;
+        p++; /* ';' */
     }
 fail:
     memset(out, 0, sizeof(*out));
@@ -246,8 +187,8 @@ fail:
 static int payload_of(const struct cluster_token_claims *c, char *out, size_t n)
 {
     const char *kind = cluster_kind_name(c->kind);
-    if (!kind || !cluster_sid_valid(c->sid, strlen(c->sid)) || c->line_id < 0 || c->stream_id < 0 ||
-        c->node_id < 0 || c->iat < 0 || c->exp < 0)
+    if (!kind || !cluster_token_kid_valid(c->kid) || !cluster_sid_valid(c->sid, strlen(c->sid)) ||
+        c->line_id < 0 || c->stream_id < 0 || c->node_id < 0 || c->iat < 0 || c->exp < 0)
         return -EINVAL;
     char ip[IPNET_TEXT_MAX + 8] = "";
     if (c->bound) {
@@ -261,7 +202,7 @@ static int payload_of(const struct cluster_token_claims *c, char *out, size_t n)
     int len = snprintf(
         out, n,
         "{\"sid\":\"%s\",\"lid\":%" PRId64 ",\"sub\":%" PRId64 ",\"k\":\"%s\",\"node\":%" PRId64
-        ",\"iat\":%" PRId64 ",\"exp\":%" PRId64 ",\"kid\":%" PRIu32 "%s}",
+        ",\"iat\":%" PRId64 ",\"exp\":%" PRId64 ",\"kid\":\"%s\"%s}",
         c->sid, c->line_id, c->stream_id, kind, c->node_id, c->iat, c->exp, c->kid, ip);
     return len < 0 || (size_t)len >= n ? -ENOSPC : len;
 }
@@ -270,7 +211,7 @@ int cluster_token_make(const struct cluster_token_key *k, const struct cluster_t
                        char *out, size_t n)
 {
     struct cluster_token_claims cc = *c;
-    cc.kid = k->kid;
+    memcpy(cc.kid, k->kid, sizeof(cc.kid));
     char payload[PAYLOAD_MAX];
     int pl = payload_of(&cc, payload, sizeof(payload));
     if (pl < 0)
@@ -309,6 +250,15 @@ int cluster_token_parse(const char *tok, size_t len, struct cluster_token_claims
     size_t dot = len - SIG_B64_LEN - 1;
     if (tok[dot] != '.' || dot - 3 > PAYLOAD_B64_MAX)
         return CLUSTER_TOKEN_MALFORMED;
+    /* Only the base64url alphabet: libsodium's decoder reads some bytes >= 0x80
+     * as letters (found by fuzz_cluster_token), which would give one token many
+     * spellings. */
+    for (size_t i = 3; i < len; i++) {
+        char ch = tok[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || (ch == '.' && i == dot)))
+            return CLUSTER_TOKEN_MALFORMED;
+    }
     size_t got = 0;
     const char *b64_end = NULL;
     if (sodium_base642bin(sig, 64, tok + dot + 1, SIG_B64_LEN, NULL, &got, &b64_end,
@@ -329,15 +279,14 @@ int cluster_token_parse(const char *tok, size_t len, struct cluster_token_claims
         goto done;
     const char *sid = json_string_value(json_object_get(o, "sid"));
     const char *kind = json_string_value(json_object_get(o, "k"));
-    int64_t kid = 0;
-    if (!sid || !kind || strlen(sid) != CLUSTER_SID_LEN ||
+    const char *kid = json_string_value(json_object_get(o, "kid"));
+    if (!sid || !kid || !cluster_token_kid_valid(kid) || !kind || strlen(sid) != CLUSTER_SID_LEN ||
         cluster_kind_parse(kind, strlen(kind), &c->kind) || int_member(o, "lid", &c->line_id) ||
         int_member(o, "sub", &c->stream_id) || int_member(o, "node", &c->node_id) ||
-        int_member(o, "iat", &c->iat) || int_member(o, "exp", &c->exp) ||
-        int_member(o, "kid", &kid) || kid > UINT32_MAX)
+        int_member(o, "iat", &c->iat) || int_member(o, "exp", &c->exp) || 0)
         goto done;
     memcpy(c->sid, sid, CLUSTER_SID_LEN + 1);
-    c->kid = (uint32_t)kid;
+    memcpy(c->kid, kid, strlen(kid) + 1);
     json_t *ip = json_object_get(o, "ip");
     if (ip) {
         const char *s = json_string_value(ip);
@@ -371,7 +320,7 @@ int cluster_token_verify(const struct cluster_token_pubs *ks, const char *tok, s
         return rc;
     const unsigned char *pk = NULL;
     for (size_t i = 0; i < ks->n && i < 2; i++)
-        if (ks->k[i].kid == c->kid)
+        if (strcmp(ks->k[i].kid, c->kid) == 0)
             pk = ks->k[i].pk;
     if (!pk ||
         crypto_sign_ed25519_verify_detached(sig, (const unsigned char *)tok, signed_len, pk) != 0)

@@ -7,7 +7,7 @@
  *   v1.<base64url(payload)>.<base64url(Ed25519 signature of "v1." + that base64url text)>
  * Payload: compact JSON, members in this order, no spaces:
  *   {"sid":"<32 hex>","lid":LINE,"sub":STREAM,"k":"live|hls|movie|episode|timeshift",
- *    "node":NODE,"iat":UNIX,"exp":UNIX,"kid":KID[,"ip":"PREFIX/LEN"]}
+ *    "node":NODE,"iat":UNIX,"exp":UNIX,"kid":"KID"[,"ip":"PREFIX/LEN"]}
  *   sid   the cluster_sessions row the main admitted (db/sessions)
  *   node  the node that may serve it: a token shown to any other node is refused
  *   kid   which of the main's token keys signed it (rotation)
@@ -16,12 +16,13 @@
  * round trip): one canonical text per claim set, so a token cannot be varied
  * without its signature failing.
  *
- * Keys. The main holds the private key in its data directory
- * (CLUSTER_TOKEN_KEY_FILE, mode 0600, "KID:base64url(64-byte secret key)");
- * every node reads the public key from the settings row CLUSTER_TOKEN_SETTING
- * ("KID:base64url(32-byte public key)[;KID:base64url(...)]", current first; the
- * second is the previous key during a rotation). Edges never hold a secret
- * that could mint tokens.
+ * Keys. The main holds the private key in its data directory (token.key,
+ * 0600, managed by cluster/node.c: cluster_token_sk); every node knows the
+ * public key (node.json, and the settings row CLUSTER_TOKEN_SETTING,
+ * "KID:base64(32-byte public key)[;KID:base64(...)]", current first, the
+ * second the previous key during a rotation; standard or URL-safe base64).
+ * KID: 1-16 characters [0-9a-f] (cluster/node.c: hex of SHA-256 of the public
+ * key). Edges never hold a secret that could mint tokens.
  *
  * Verification (cluster_token_verify): signature under the key its kid names,
  * then node == self, then time (iat not more than the skew ahead, exp not more
@@ -40,12 +41,12 @@
 #include "core/ipnet.h"
 
 #define CLUSTER_TOKEN_SETTING   "cluster_token_pubkey"
-#define CLUSTER_TOKEN_KEY_FILE  "cluster-token.key"
 #define CLUSTER_TOKEN_MAX       512 /* the longest token cluster_token_make writes, plus NUL */
 #define CLUSTER_TOKEN_FIRST_TTL 30  /* seconds a token is valid for the first request */
 #define CLUSTER_TOKEN_SKEW      30  /* seconds of clock difference allowed between nodes */
 #define CLUSTER_TOKEN_PUB_MAX   128 /* the setting's text, two keys, plus NUL */
 #define CLUSTER_SID_LEN         32  /* hex characters of a session id */
+#define CLUSTER_TOKEN_KID_MAX   17  /* 16 characters + NUL */
 
 enum cluster_kind {
     CLUSTER_KIND_LIVE,
@@ -68,14 +69,14 @@ struct cluster_token_claims {
     enum cluster_kind kind;
     int64_t node_id;
     int64_t iat, exp;
-    uint32_t kid;
+    char kid[CLUSTER_TOKEN_KID_MAX];
     bool bound;      /* ip below is meaningful */
     struct ipnet ip; /* the client's /24 or /64 */
 };
 
 /* The main's key pair. */
 struct cluster_token_key {
-    uint32_t kid;
+    char kid[CLUSTER_TOKEN_KID_MAX];
     unsigned char pk[32];
     unsigned char sk[64];
 };
@@ -83,7 +84,7 @@ struct cluster_token_key {
 /* The public keys a node verifies with (k[0] current). */
 struct cluster_token_pubs {
     struct {
-        uint32_t kid;
+        char kid[CLUSTER_TOKEN_KID_MAX];
         unsigned char pk[32];
     } k[2];
     size_t n;
@@ -101,14 +102,13 @@ struct cluster_token_pubs {
 /* The metrics label of a refusal ("malformed", "signature", ...); "other" for unknown codes. */
 const char *cluster_token_reason(int rc);
 
-/* A fresh key pair with id kid. 0 or -EIO. */
-int cluster_token_keygen(struct cluster_token_key *k, uint32_t kid);
-/* The key file's text <-> the key pair. 0, -EINVAL (parse), -ENOSPC (format). */
-int cluster_token_key_format(const struct cluster_token_key *k, char *out, size_t n);
-int cluster_token_key_parse(const char *text, size_t n, struct cluster_token_key *out);
-/* The key of <dir>/CLUSTER_TOKEN_KEY_FILE, created (0600, kid 1) when missing.
- * 0 or a negative errno (logged). */
-int cluster_token_key_load_or_create(const char *dir, struct cluster_token_key *out);
+/* A fresh key pair with id kid (tests, rotation). 0, -EINVAL (kid), -EIO. */
+int cluster_token_keygen(struct cluster_token_key *k, const char *kid);
+/* The key pair of cluster/node.c (cluster_token_kid / _pk / _sk). 0 or -EINVAL. */
+int cluster_token_key_set(struct cluster_token_key *k, const char *kid, const unsigned char pk[32],
+                          const unsigned char sk[64]);
+/* Whether s is a kid. */
+bool cluster_token_kid_valid(const char *s);
 
 /* The settings row's text <-> the public keys. Format writes k (current) then,
  * when prev is not NULL, prev. */

@@ -23,9 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* a fixed key, so a crash reproduces */
         unsigned char seed[32] = {1, 2, 3};
         crypto_sign_ed25519_seed_keypair(key.pk, key.sk, seed);
-        key.kid = 1;
+        memcpy(key.kid, "1", 2);
         pubs.n = 1;
-        pubs.k[0].kid = 1;
+        memcpy(pubs.k[0].kid, "1", 2);
         memcpy(pubs.k[0].pk, key.pk, 32);
     }
     const char *tok = (const char *)data;
@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the signed part is what the maker writes for these claims */
         char again[CLUSTER_TOKEN_MAX];
         struct cluster_token_key k = key;
-        k.kid = c.kid;
+        memcpy(k.kid, c.kid, sizeof(k.kid));
         if (cluster_token_make(&k, &c, again, sizeof(again)) != 0 ||
             strncmp(again, tok, signed_len) != 0 || again[signed_len] != '.')
             abort();

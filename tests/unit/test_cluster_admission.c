@@ -123,7 +123,7 @@ static void test_admit_kill_report(void **state)
     uv_loop_t loop;
     uv_loop_init(&loop);
     struct cluster_token_key key;
-    assert_int_equal(cluster_token_keygen(&key, 1), 0);
+    assert_int_equal(cluster_token_keygen(&key, "1"), 0);
     char pubtext[CLUSTER_TOKEN_PUB_MAX];
     assert_int_equal(cluster_token_pubs_format(&key, NULL, pubtext, sizeof(pubtext)), 0);
     struct admission_config main_cfg = {
