@@ -29,6 +29,7 @@ struct tracked {
     uint64_t handle;
     char sid[CLUSTER_SID_LEN + 1];
     admission_kick_fn *kick;
+    void (*drop)(void *ctx);
     void *ctx;
 };
 
@@ -40,6 +41,7 @@ struct report {
 
 struct admission {
     struct admission_config cfg;
+    struct cluster_token_key key; /* the main's, copied (cfg.key points here) */
     struct pending pend[ADMISSION_MAX_NODES];
     size_t npend;
     char revoked[ADMISSION_REVOKED][CLUSTER_SID_LEN + 1]; /* a ring */
@@ -94,8 +96,12 @@ static void really_free(struct admission *a)
     pthread_mutex_destroy(&a->db_lock);
     size_t i = 0;
     struct htab_node *cur = NULL, *n;
-    while ((n = htab_iter(&a->by_handle, &i, &cur)))
-        free(htab_entry(n, struct tracked, by_handle));
+    while ((n = htab_iter(&a->by_handle, &i, &cur))) {
+        struct tracked *t = htab_entry(n, struct tracked, by_handle);
+        if (t->drop)
+            t->drop(t->ctx);
+        free(t);
+    }
     htab_free(&a->by_handle);
     htab_free(&a->by_sid);
     free(a->reports);
@@ -109,6 +115,10 @@ struct admission *admission_new(const struct admission_config *cfg)
     if (!a)
         return NULL;
     a->cfg = *cfg;
+    if (cfg->key) {
+        a->key = *cfg->key;
+        a->cfg.key = &a->key;
+    }
     if (!a->cfg.orphan_ttl)
         a->cfg.orphan_ttl = ADMISSION_ORPHAN_TTL;
     if (!a->cfg.hls_ttl)
@@ -368,7 +378,8 @@ static uint64_t sid_hash(const char *sid)
     return htab_hash_bytes(0x5349443a, sid, CLUSTER_SID_LEN);
 }
 
-uint64_t admission_track(struct admission *a, const char *sid, admission_kick_fn *kick, void *ctx)
+uint64_t admission_track(struct admission *a, const char *sid, admission_kick_fn *kick,
+                         void (*drop)(void *ctx), void *ctx)
 {
     if (a->ntracked >= ADMISSION_MAX_TRACKED || !cluster_sid_valid(sid, strlen(sid))) {
         a->m.track_refused++;
@@ -382,6 +393,7 @@ uint64_t admission_track(struct admission *a, const char *sid, admission_kick_fn
     t->handle = ++a->next_handle;
     memcpy(t->sid, sid, sizeof(t->sid));
     t->kick = kick;
+    t->drop = drop;
     t->ctx = ctx;
     htab_insert(&a->by_handle, &t->by_handle, htab_hash_u64(t->handle));
     htab_insert(&a->by_sid, &t->by_sid, sid_hash(sid));
@@ -421,6 +433,8 @@ void admission_untrack(struct admission *a, uint64_t handle)
         if (t->handle == handle) {
             if (!admission_revoked(a, t->sid)) /* a killed session was ended by the main */
                 queue_report(a, t->sid, true);
+            if (t->drop)
+                t->drop(t->ctx);
             untrack(a, t);
             return;
         }

@@ -68,7 +68,7 @@ struct admission_config {
     int orphan_ttl;       /* s; 0 = ADMISSION_ORPHAN_TTL */
     int hls_ttl;          /* s; 0 = ADMISSION_HLS_TTL */
     enum admission_offline offline;
-    /* The main's token key pair (main only; NULL on an edge, which cannot sign). */
+    /* The main's token key pair (main only; NULL on an edge, which cannot sign); copied. */
     const struct cluster_token_key *key;
     /* The public keys every node verifies with (cluster_token_pubs_parse). */
     struct cluster_token_pubs pubs;
@@ -147,9 +147,11 @@ int admission_verify(struct admission *a, const char *tok, size_t len, enum clus
                      struct cluster_token_claims *c);
 
 typedef void admission_kick_fn(void *ctx);
-/* Registers the connection serving sid (kick closes it). A handle > 0, or 0 at
- * the bound or out of memory (counted; the caller refuses with 503). */
-uint64_t admission_track(struct admission *a, const char *sid, admission_kick_fn *kick, void *ctx);
+/* Registers the connection serving sid (kick closes it; drop, if not NULL,
+ * releases ctx when the entry goes without a kick: untrack, free). A handle >
+ * 0, or 0 at the bound or out of memory (counted). */
+uint64_t admission_track(struct admission *a, const char *sid, admission_kick_fn *kick,
+                         void (*drop)(void *ctx), void *ctx);
 /* The connection ended: its session's end is reported in the next batch. */
 void admission_untrack(struct admission *a, uint64_t handle);
 /* An HLS playlist or segment of sid was served: last_seen in the next batch. */

@@ -164,7 +164,7 @@ static void test_admit_kill_report(void **state)
         admission_verify(m, d1.token, strlen(d1.token), CLUSTER_KIND_LIVE, 5, NULL, now, &c),
         CLUSTER_TOKEN_WRONG_NODE);
     int kicked = 0;
-    uint64_t h = admission_track(e, d1.sid, kick, &kicked);
+    uint64_t h = admission_track(e, d1.sid, kick, NULL, &kicked);
     assert_true(h > 0);
     /* second viewer of the same line (max 1) on node 1: the first one is ended */
     s.node_id = 1;
@@ -190,7 +190,7 @@ static void test_admit_kill_report(void **state)
     assert_int_equal(mm.kills_applied, 1);
     assert_int_equal(mm.token_refused[5], 1);
     /* node 1 ends its viewer: reported in the next batch */
-    h = admission_track(m, d2.sid, kick, &kicked);
+    h = admission_track(m, d2.sid, kick, NULL, &kicked);
     admission_untrack(m, h);
     admission_tick(m, NULL, 0, now + 10);
     uv_run(&loop, UV_RUN_DEFAULT);
