@@ -128,6 +128,41 @@ describe('cluster admission on PostgreSQL', { skip: !pgAvailable() && 'no Postgr
     b.close();
   });
 
+  it('the least loaded edge is chosen: with viewers on one edge, the next viewers go to the other', async () => {
+    // a session cap makes the viewer count the load (0 = no cap: CPU only)
+    for (const n of (await nodes()).filter((x) => x.role === 'edge')) {
+      const r = await request(main.port, 'PATCH', `/api/v1/nodes/${n.id}`, json({ max_sessions: 5 }));
+      assert.equal(r.status, 200, r.text);
+    }
+    const viewers = [];
+    try {
+      // three viewers on e1 (starts for e2 are left unused)
+      for (let i = 0; i < 60 && viewers.length < 3; i++) {
+        const loc = await start('viewer');
+        if (edgeOf(loc) !== 'e1') continue;
+        const v = await tsViewer(ports.e1, loc.pathname);
+        assert.equal(v.status, 200);
+        viewers.push(v);
+      }
+      assert.equal(viewers.length, 3);
+      await pollUntil(() => viewers.every((v) => v.bytes > 0), { timeoutMs: 60000 });
+      // the main's view shows them (heartbeat 2 s, view refresh 2 s) and the pending redirects
+      // have aged out: from then on every start goes to e2
+      await pollUntil(async () => {
+        const e = (await nodes()).find((n) => n.name === 'edge-e1');
+        return e && e.viewers >= 3;
+      }, { timeoutMs: 20000, intervalMs: 200 });
+      await pollUntil(async () => {
+        for (let i = 0; i < 3; i++) if (edgeOf(await start('viewer')) !== 'e2') return false;
+        return true;
+      }, { timeoutMs: 20000, intervalMs: 500 });
+    } finally {
+      for (const v of viewers) v.close();
+      for (const n of (await nodes()).filter((x) => x.role === 'edge'))
+        await request(main.port, 'PATCH', `/api/v1/nodes/${n.id}`, json({ max_sessions: 0 }));
+    }
+  });
+
   it('a SIGKILLed edge gets no new viewers within 6 s; its sessions are released after the orphan ttl', async () => {
     // a session on edge e1 that stays open
     let loc;
