@@ -14,11 +14,10 @@
 #include "admin/call.h"
 #include "admin/resource.h"
 #include "cluster/node.h"
-#include "db/nodes.h"
-#include "db/settings.h"
+#include "domain/nodes.h"
 #include "domain/tx.h"
 
-#define ENROL_CODE_TTL 3600
+#define ENROL_CODE_TTL DOM_ENROL_CODE_TTL
 
 static void write_node(struct jsonw *w, const struct db_node *n)
 {
@@ -96,7 +95,7 @@ static int nodes_list(struct admin_call *c)
 {
     struct db_node *rows;
     size_t n;
-    int rc = db_nodes_list(c->db, &rows, &n);
+    int rc = dom_nodes_list(c->db, &rows, &n);
     if (rc)
         return dom_err_internal(&c->err, rc, "reading the nodes");
     jsonw_obj_begin(&c->w);
@@ -117,7 +116,7 @@ static int load(struct admin_call *c, int64_t *id, struct db_node *n)
     int rc = admin_param_id(c, 0, "node", id);
     if (rc)
         return rc;
-    rc = db_node_get(c->db, *id, n);
+    rc = dom_node_get(c->db, *id, n);
     if (rc == -ENOENT)
         return dom_err_set(&c->err, 404, DOM_E_NOT_FOUND, "no such node");
     if (rc)
@@ -203,11 +202,11 @@ static int node_patch(struct admin_call *c)
         goto rollback;
     }
     struct db_node old;
-    if ((rc = db_node_get(c->db, id, &old)) || !(before = node_text(&old))) {
+    if ((rc = dom_node_get(c->db, id, &old)) || !(before = node_text(&old))) {
         rc = dom_err_internal(&c->err, rc ? rc : -ENOMEM, "reading a node");
         goto rollback;
     }
-    if ((rc = db_node_update_caps(c->db, &n)) || (rc = db_node_get(c->db, id, &n)) ||
+    if ((rc = dom_node_update_caps(c->db, &n)) || (rc = dom_node_get(c->db, id, &n)) ||
         !(after = node_text(&n))) {
         rc = dom_err_internal(&c->err, rc ? rc : -ENOMEM, "updating a node");
         goto rollback;
@@ -238,12 +237,10 @@ static int node_delete(struct admin_call *c)
         rc = dom_err_set(&c->err, 409, "NODE_IS_MAIN", "the main node cannot be deleted");
         goto rollback;
     }
-    if (!(before = node_text(&n)) || (rc = db_node_delete(c->db, id))) {
+    if (!(before = node_text(&n)) || (rc = dom_node_delete(c->db, id))) {
         rc = dom_err_internal(&c->err, rc ? rc : -ENOMEM, "deleting a node");
         goto rollback;
     }
-    /* A deleted node that still runs hears it and stops taking viewers. */
-    cluster_send(c->db, id, "state", "revoked");
     if ((rc = admin_audit(c, "delete", "node", id, before, NULL)) ||
         (rc = dom_commit(c->db, &c->err)))
         goto rollback;
@@ -272,8 +269,8 @@ static int node_state(struct admin_call *c, const char *state, const char *actio
         rc = dom_err_internal(&c->err, -ENOMEM, "reading a node");
         goto rollback;
     }
-    if ((rc = db_node_set_state(c->db, id, state)) || (rc = db_node_get(c->db, id, &n)) ||
-        !(after = node_text(&n)) || (rc = cluster_send(c->db, id, "state", state))) {
+    if ((rc = dom_node_set_state(c->db, id, state)) || (rc = dom_node_get(c->db, id, &n)) ||
+        !(after = node_text(&n))) {
         rc = dom_err_internal(&c->err, rc ? rc : -ENOMEM, "changing a node's state");
         goto rollback;
     }
@@ -302,13 +299,6 @@ static int node_fence(struct admin_call *c)
 static int node_activate(struct admin_call *c)
 {
     return node_state(c, "active", "activate");
-}
-
-static void hash_code(const char *code, char hex[65])
-{
-    unsigned char h[32];
-    crypto_hash_sha256(h, (const unsigned char *)code, strlen(code));
-    sodium_bin2hex(hex, 65, h, sizeof(h));
 }
 
 static bool name_ok(const char *s)
@@ -342,20 +332,16 @@ static int enrol_code(struct admin_call *c)
         if (has && name && !name_ok(name))
             return dom_err_field(&c->err, "name", "format", "1-63 of A-Z a-z 0-9 . _ -");
     }
-    unsigned char raw[20];
-    char code[41], hash[65];
-    randombytes_buf(raw, sizeof(raw));
-    sodium_bin2hex(code, sizeof(code), raw, sizeof(raw));
-    sodium_memzero(raw, sizeof(raw));
-    hash_code(code, hash);
-    int64_t expires = c->now + ENROL_CODE_TTL;
+    char code[41] = "";
+    int64_t expires = 0;
     int rc = dom_begin(c->db, &c->err);
     if (rc)
         return rc;
     char after[160];
     snprintf(after, sizeof(after), "{\"name\":\"%s\",\"expires_in\":%d}", has && name ? name : "",
              ENROL_CODE_TTL);
-    if ((rc = db_enrol_code_add(c->db, hash, has ? name : "", expires, c->who.username))) {
+    if ((rc =
+             dom_enrol_code_new(c->db, has ? name : "", c->who.username, c->now, code, &expires))) {
         rc = dom_err_internal(&c->err, rc, "storing an enrolment code");
         goto rollback;
     }
@@ -403,24 +389,21 @@ static int enrol(struct admin_call *c)
         dom_err_field(&c->err, "pubkey", "format", "a base64 Ed25519 public key");
     if (c->err.status)
         return -EINVAL;
-    char *token = NULL, *dburl = NULL, hash[65], forname[64];
-    int rc = db_setting_get(c->db, "cluster_token_pubkey", &token);
+    char *token = NULL, *dburl = NULL;
+    int rc = dom_cluster_setting(c->db, "cluster_token_pubkey", &token);
     if (rc == -ENOENT)
         return dom_err_set(&c->err, 409, "NOT_A_CLUSTER",
                            "this server is not a cluster main (serve --cluster-role main)");
     if (rc)
         return dom_err_internal(&c->err, rc, "reading the cluster settings");
-    if ((rc = db_setting_get(c->db, "cluster_database_url", &dburl))) {
+    if ((rc = dom_cluster_setting(c->db, "cluster_database_url", &dburl))) {
         free(token);
         return dom_err_internal(&c->err, rc, "reading the cluster settings");
     }
-    hash_code(code, hash);
     int64_t id = 0;
     if ((rc = dom_begin(c->db, &c->err)))
         goto out;
-    rc = db_enrol_code_take(c->db, hash, c->now, forname);
-    if (rc == 0 && forname[0] && strcmp(forname, name) != 0)
-        rc = -ENOENT;
+    rc = dom_enrol_code_take(c->db, code, name, c->now);
     if (rc == -ENOENT) {
         rc = dom_err_set(&c->err, 403, "BAD_ENROL_CODE",
                          "the enrolment code is wrong, used or expired");
@@ -436,7 +419,7 @@ static int enrol(struct admin_call *c)
     snprintf(n.public_url, sizeof(n.public_url), "%s", url);
     snprintf(n.pubkey, sizeof(n.pubkey), "%s", pubkey);
     snprintf(n.version, sizeof(n.version), "%.31s", version ? version : "");
-    rc = db_node_insert(c->db, &n, c->now, &id);
+    rc = dom_node_insert(c->db, &n, c->now, &id);
     if (rc == -EEXIST) {
         rc = dom_err_set(&c->err, 409, DOM_E_EXISTS, "a node named %s exists already", name);
         goto rollback;
@@ -531,11 +514,14 @@ static const struct admin_schema schemas[] = {
                  "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"
                  "Node\"}},\"total\":{\"type\":\"integer\"}}}"},
     {"NodePatch",
-     "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"max_sessions\":{"
+     "{\"type\":\"object\",\"additionalProperties\":false,\"examples\":[{\"max_sessions\":500,"
+     "\"weight\":100,\"countries\":\"FR,DE\",\"geo_mode\":\"prefer\"}],\"properties\":{\"max_"
+     "sessions\":{"
      "\"type\":\"integer\",\"minimum\":0},\"max_egress_mbps\":{\"type\":\"integer\",\"minimum\":"
      "0},\"weight\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":10000},\"countries\":{"
      "\"type\":\"string\"},\"geo_mode\":{\"enum\":[\"prefer\",\"strict\",\"avoid\"]}}}"},
-    {"EnrolCodeRequest", "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+    {"EnrolCodeRequest", "{\"type\":\"object\",\"additionalProperties\":false,\"examples\":[{"
+                         "\"name\":\"edge1\"}],\"properties\":{"
                          "\"name\":{\"type\":\"string\"}}}"},
     {"EnrolCode", "{\"type\":\"object\",\"required\":[\"code\",\"expires_at\"],\"properties\":{"
                   "\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},\"expires_at\":"
@@ -543,6 +529,9 @@ static const struct admin_schema schemas[] = {
                   "\"integer\"}}}"},
     {"EnrolRequest",
      "{\"type\":\"object\",\"required\":[\"code\",\"name\",\"public_url\",\"pubkey\"],"
+     "\"examples\":[{\"code\":\"0123456789abcdef0123456789abcdef01234567\",\"name\":\"edge1\","
+     "\"public_url\":\"http://edge1.example:8080\",\"pubkey\":"
+     "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}],"
      "\"properties\":{\"code\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
      "\"public_url\":{\"type\":\"string\"},\"pubkey\":{\"type\":\"string\"},\"version\":{"
      "\"type\":\"string\"}}}"},

@@ -17,6 +17,7 @@
 #include "db/db.h"
 #include "db/nodes.h"
 #include "domain/admin_auth.h"
+#include "domain/nodes.h"
 
 static const char usage_node[] =
     "usage: xtreamd node COMMAND ...\n"
@@ -65,13 +66,8 @@ static int node_code(int argc, char **argv)
     struct db *db;
     if (open_db(cmd, data, &db))
         return CLI_FAIL;
-    unsigned char raw[20], h[32];
-    char code[41], hash[65];
-    randombytes_buf(raw, sizeof(raw));
-    sodium_bin2hex(code, sizeof(code), raw, sizeof(raw));
-    crypto_hash_sha256(h, (const unsigned char *)code, strlen(code));
-    sodium_bin2hex(hash, sizeof(hash), h, sizeof(h));
-    int64_t now = time(NULL);
+    char code[41] = "";
+    int64_t now = time(NULL), expires;
     struct dom_error e;
     dom_error_reset(&e);
     struct dom_audit_row row = {.admin_username = "cli",
@@ -81,7 +77,7 @@ static int node_code(int argc, char **argv)
                                 .at = now};
     r = db_begin(db);
     if (r == 0)
-        r = db_enrol_code_add(db, hash, name ? name : "", now + 3600, "cli");
+        r = dom_enrol_code_new(db, name ? name : "", "cli", now, code, &expires);
     if (r == 0)
         r = dom_audit_write(db, &row, &e);
     if (r == 0)
@@ -227,9 +223,7 @@ static int node_state(int argc, char **argv)
                                 .at = time(NULL)};
     r = db_begin(db);
     if (r == 0)
-        r = db_node_set_state(db, id, state);
-    if (r == 0)
-        r = cluster_send(db, id, "state", state); /* delivered at the commit */
+        r = dom_node_set_state(db, id, state); /* the node hears it at the commit */
     if (r == 0)
         r = dom_audit_write(db, &row, &e);
     if (r == 0)

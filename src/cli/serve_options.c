@@ -355,7 +355,6 @@ const struct serve_option serve_options[] = {
     {"data", "DIR", SERVE_OPT_VALUE, set_data, "a directory", "data directory (default ./data)"},
     {"database", "URL", SERVE_OPT_VALUE, set_database, "postgresql://...",
      "the catalogue database on a PostgreSQL server\n(default: SQLite in the data directory)"},
-    {"data-dir", "DIR", SERVE_OPT_VALUE, set_data, "a directory", "the same as --data"},
     {"cluster-role", "ROLE", SERVE_OPT_VALUE, set_cluster_role, "main",
      "main: this node is a cluster's main (PostgreSQL only;\nneeds --public-url). Edges join "
      "with 'xtreamd node enrol'"},
@@ -513,7 +512,7 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
                         size_t len)
 {
     const char *n = o->name;
-    if (strcmp(n, "data") == 0 || strcmp(n, "data-dir") == 0)
+    if (strcmp(n, "data") == 0)
         snprintf(out, len, "%s", s->data);
     else if (strcmp(n, "cluster-role") == 0)
         snprintf(out, len, "%s", s->cluster_role ? s->cluster_role : "");

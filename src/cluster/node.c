@@ -29,6 +29,7 @@
 #include "db/db.h"
 #include "db/nodes.h"
 #include "db/settings.h"
+#include "domain/nodes.h"
 
 #define MAX_HOOKS 8
 
@@ -418,11 +419,7 @@ int cluster_send(struct db *db, int64_t node_id, const char *kind, const char *a
 {
     if (node_id <= 0 || cluster_command_check(kind, arg))
         return -EINVAL;
-    char channel[32], payload[240];
-    snprintf(channel, sizeof(channel), "node_%lld", (long long)node_id);
-    snprintf(payload, sizeof(payload), "%s%s%s", kind, arg && *arg ? " " : "",
-             arg && *arg ? arg : "");
-    return db_notify(db, channel, payload);
+    return dom_node_notify(db, node_id, kind, arg);
 }
 
 static void dispatch(struct cluster *c, const char *payload)

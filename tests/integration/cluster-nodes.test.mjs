@@ -5,7 +5,8 @@
 // 3 heartbeats (6 s) plus slack. Skipped when no PostgreSQL server is installed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { open, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
 import { get, request } from './lib/http.mjs';
@@ -14,7 +15,7 @@ import { pgAvailable, startPgCluster } from './lib/pg.mjs';
 const json = (body) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('cluster nodes on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL server installed' }, () => {
-  let pg, dirMain, dirE1, dirE2, main, e1, e2;
+  let pg, dirMain, dirE1, dirE2, main, e1, e2, libDir;
   const env = {};
 
   const nodes = async () => {
@@ -43,8 +44,9 @@ describe('cluster nodes on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
   });
 
   after(async () => {
-    for (const srv of [e1, e2, main]) if (srv) await srv.stop();
-    for (const d of [dirMain, dirE1, dirE2]) if (d) await removeDir(d);
+    for (const srv of [e1, main]) if (srv) await srv.stopClean(); // exit 0, no sanitizer report
+    if (e2) await e2.stop();
+    for (const d of [dirMain, dirE1, dirE2, libDir]) if (d) await removeDir(d);
     if (pg) await pg.stop();
   });
 
@@ -120,15 +122,57 @@ describe('cluster nodes on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
     await pollUntil(() => metric(e1, /xtreamd_cluster_nodes\{fresh="yes"\} 3/), { timeoutMs: 15000 });
   });
 
+  // A movie download on edge1, paused after its first bytes so that it stays open: a viewer.
+  const openViewer = async () => {
+    const lib = await makeDataDir('cl-lib'); // a library root outside every data directory
+    libDir = lib;
+    const file = path.join(lib, 'Big (2020).mp4');
+    const fh = await open(file, 'w');
+    await fh.truncate(64 * 1024 * 1024); // larger than what loopback socket buffers absorb
+    await fh.close();
+    const m3u = path.join(dirMain, 'movies.m3u');
+    await writeFile(m3u, `#EXTM3U\n#EXTINF:-1,Big\n${file}\n`);
+    for (const args of [['vod', 'root', 'add', lib], ['import', 'm3u', '--kind', 'movie', m3u], ['line', 'add', 'cl.viewer', 'cl.Secret-1']]) {
+      const r = await runCli([...args, '--data', dirMain], { env });
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    }
+    const movies = await request(main.port, 'GET', '/api/v1/movies?q=Big');
+    const id = movies.json().items[0].id;
+    const target = `/movie/cl.viewer/cl.Secret-1/${id}.mp4`;
+    // the edge's catalogue has it once its rebuild ran (LISTEN/NOTIFY)
+    await pollUntil(async () => (await request(e1.port, 'HEAD', target)).status === 200, { timeoutMs: 15000 });
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: e1.port, path: target, agent: false }, (res) => {
+        assert.equal(res.statusCode, 200);
+        // Paused, the client reads nothing more (so it would not see a close either): once
+        // the edge is fenced it reads on, and a cut connection ends short of the whole file.
+        let received = 0;
+        res.on('data', (d) => (received += d.length));
+        res.on('error', () => {});
+        const ended = new Promise((done) => res.socket.once('close', () => done(received)));
+        res.once('data', () => {
+          res.pause();
+          resolve({ ended, res, size: Number(res.headers['content-length']) });
+        });
+      });
+      req.on('error', reject);
+    });
+  };
+
   it('drain and fence change the state, the edge hears the command, activate restores it', async () => {
     const edge1 = (await nodes()).find((n) => n.name === 'edge1');
+    const viewer = await openViewer();
     let r = await request(main.port, 'POST', `/api/v1/nodes/${edge1.id}/drain`);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json().state, 'draining');
     await pollUntil(() => metric(e1, /xtreamd_cluster_node_state\{state="draining"\} 1/), { timeoutMs: 5000, intervalMs: 50 });
     r = await request(main.port, 'POST', `/api/v1/nodes/${edge1.id}/fence`);
     assert.equal(r.json().state, 'fenced');
-    await e1.waitForLog(/fenced: closed \d+ viewer/, { timeoutMs: 5000 });
+    await e1.waitForLog(/fenced: closed [1-9]\d* viewer/, { timeoutMs: 5000 });
+    // the viewer was moved off: its connection was cut before the end of the file
+    viewer.res.resume();
+    const got = await Promise.race([viewer.ended, new Promise((_, rej) => setTimeout(() => rej(new Error('the viewer connection did not end')), 30000))]);
+    assert.ok(got < viewer.size, `the fenced edge sent the whole file (${got} of ${viewer.size} bytes)`);
     // the CLI does the same
     const cli = await runCli(['node', 'activate', 'edge1', '--data', dirMain], { env });
     assert.equal(cli.code, 0, cli.stderr);
