@@ -76,7 +76,8 @@ static enum cluster_kind kind_of(const char *kind, const char *ext)
 bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const char *ext)
 {
     struct api *api = r->api;
-    if (!api->cluster || !api->admission)
+    /* HEAD has no side effect (docs/api.md): no admission, answered here */
+    if (!api->cluster || !api->admission || r->req->method == HTTP_HEAD)
         return false;
     if (!cluster_is_main(api->cluster)) {
         /* only the main admits: the same URL there (the client follows, then comes back to the
