@@ -876,6 +876,24 @@ static void h_signed_stream(const struct route_match *m, struct http_request *re
     api_stream(&r, m->route->ext, m->params[1]);
 }
 
+/* /c/TOKEN/ID.EXT: a cluster stream token (api/cluster.c). */
+static void h_cluster_stream(const struct route_match *m, struct http_request *req,
+                             struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    redact_path(&r, 0); /* the token admits a viewer: not in the access log */
+    api_cluster_token_stream(&r, m->params[0], m->params[1]);
+}
+
+/* A cluster token segment: "v1." (never a portal file name). */
+static bool cluster_accept(const struct route_match *m, const struct http_request *req)
+{
+    (void)req;
+    return strncmp(m->params[0], "v1.", 3) == 0;
+}
+
 /* A signed URL's token segment: "1~..." (never a username: '~' is not allowed in one). */
 static bool signed_accept(const struct route_match *m, const struct http_request *req)
 {
@@ -1167,6 +1185,8 @@ static const struct route client_routes[] = {
      NULL, NULL, NULL, 200, "movie"},
     {CM, "/series/{token}/{stream}", h_signed_stream, signed_accept, ROUTE_AUTH_LINE, NULL, NULL,
      NULL, NULL, NULL, 200, "series"},
+    {CM, "/c/{token}/{stream}", h_cluster_stream, cluster_accept, ROUTE_AUTH_LINE, NULL, NULL, NULL,
+     NULL, NULL, 200, NULL},
     CLIENT("/timeshift/{username}/{password}/{duration}/{start}/{stream}", h_timeshift_path,
            ROUTE_AUTH_LINE, NULL),
     CLIENT("/timeshifts/{username}/{password}/{duration}/{stream}/{start}", h_timeshifts_path,

@@ -28,6 +28,7 @@
 #include "cli/handover.h"
 #include "cli/serve_config.h"
 #include "cli/serve_options.h"
+#include "cluster/admission.h"
 #include "cluster/node.h"
 #include "core/log.h"
 #include "core/notify.h"
@@ -72,6 +73,7 @@ struct serve {
     struct backup_sched *backups;     /* scheduled backups, or NULL */
     struct tls_ctx *tls;              /* the HTTPS listener's certificate (http/tls.h), or NULL */
     struct cluster *cluster;          /* this node in a cluster (cluster/node.h), or NULL */
+    struct admission *admission;      /* its stream admission (cluster/admission.h), or NULL */
     uv_timer_t refresh;
     uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
     uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
@@ -181,7 +183,50 @@ static void refresh_tick(uv_timer_t *t)
         s->dirty = true;
     }
     cluster_poll(s->cluster); /* node commands arrived with the change notifications */
+    if (s->admission) {
+        size_t nn = 0;
+        const struct cluster_node_view *nodes = cluster_nodes(s->cluster, &nn);
+        admission_tick(s->admission, cluster_is_main(s->cluster) ? nodes : NULL, nn,
+                       (int64_t)time(NULL));
+    }
     maybe_build(s);
+}
+
+static void admission_metrics_cb(void *ud, struct buf *b)
+{
+    admission_metrics_write(ud, b);
+}
+
+/* The stream admission of a cluster node (cluster/admission.h): the main's token key, every
+ * node's public key, the kill hook, the redirect in the API. -1 when it cannot start. */
+static int start_admission(struct serve *s, const struct serve_settings *set, const char *data)
+{
+    struct cluster_token_key key;
+    struct admission_config cfg = {.loop = s->loop,
+                                   .data_dir = data,
+                                   .self_id = cluster_self_id(s->cluster),
+                                   .orphan_ttl = (int)((set->cluster_orphan_ttl_ms + 999) / 1000)};
+    const unsigned char *pk = cluster_token_pk(s->cluster), *sk = cluster_token_sk(s->cluster);
+    const char *kid = cluster_token_kid(s->cluster);
+    if (!pk || !cluster_token_kid_valid(kid)) {
+        log_error("cluster", "no token public key known: stream requests are served locally");
+        return 0;
+    }
+    cfg.pubs.n = 1;
+    snprintf(cfg.pubs.k[0].kid, sizeof(cfg.pubs.k[0].kid), "%s", kid);
+    memcpy(cfg.pubs.k[0].pk, pk, 32);
+    if (sk && cluster_token_key_set(&key, kid, pk, sk) == 0)
+        cfg.key = &key;
+    s->admission = admission_new(&cfg);
+    sodium_memzero(&key, sizeof(key));
+    if (!s->admission) {
+        log_error("cluster", "out of memory for the admission");
+        return -1;
+    }
+    cluster_on_command(s->cluster, admission_command, s->admission);
+    api_add_metrics(s->api, admission_metrics_cb, s->admission);
+    api_set_cluster(s->api, s->cluster, s->admission);
+    return 0;
 }
 
 /* What this node's heartbeat reports (cluster/node.h), from the admin stats' "now" sample. */
@@ -499,6 +544,9 @@ static void serve_stop(struct serve *s, bool keep_viewers)
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
     uv_timer_stop(&s->stats_timer);
+    api_set_cluster(s->api, NULL, NULL);
+    admission_free(s->admission); /* jobs in flight finish first (admission.h) */
+    s->admission = NULL;
     cluster_close(s->cluster); /* no more heartbeats: the node turns offline in 6 s */
     s->cluster = NULL;
     backup_sched_pause(s->backups);
@@ -925,6 +973,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (s.cluster) {
         cluster_on_command(s.cluster, cluster_command_cb, &s);
         api_add_metrics(s.api, cluster_metrics_cb, s.cluster);
+        if (start_admission(&s, set, data))
+            goto out;
     }
     if (api_add_metrics(s.api, http_metrics_cb, &s))
         log_warn("serve", "/metrics: no room for the HTTP write-path series");
@@ -1011,6 +1061,9 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
         uv_close((uv_handle_t *)&s.sighup, on_closed);
         close_notify_handles(&s);
+        api_set_cluster(s.api, NULL, NULL);
+        admission_free(s.admission);
+        s.admission = NULL;
         cluster_close(s.cluster);
         s.cluster = NULL;
         live_stop(s.live, NULL, NULL);

@@ -663,12 +663,40 @@ static const char migration_14[] =
     "  created_by TEXT NOT NULL DEFAULT ''"
     ") STRICT;";
 
-/* Migration 15 (i16-edge, issue 16): where a channel runs in a cluster. A stream with no row
+/* Migration 15 (i16-admit): the viewer sessions of a cluster (issue 16 item 4,
+ * docs/internals/cluster.md "Admission and tokens"). One row per stream start
+ * the main admitted, on whichever node serves it; a line's active rows are
+ * what its max_connections counts across the cluster. Times are Unix seconds
+ * of the main's clock; an HLS row stays active while its last_seen_at is
+ * recent (the serving node reports it in batches). No trigger: a session
+ * change is not a catalogue change. */
+#define CLUSTER_SESSIONS_TABLE(idtype)                                                             \
+    "CREATE TABLE cluster_sessions ("                                                              \
+    "  id TEXT PRIMARY KEY CHECK (length(id) = 32),"                                               \
+    "  line_id " idtype " NOT NULL,"                                                               \
+    "  stream_id " idtype " NOT NULL,"                                                             \
+    "  kind TEXT NOT NULL CHECK (kind IN ('live', 'hls', 'movie', 'episode', 'timeshift')),"       \
+    "  node_id " idtype " NOT NULL,"                                                               \
+    "  ip TEXT NOT NULL DEFAULT '' CHECK (length(ip) <= 64),"                                      \
+    "  user_agent TEXT NOT NULL DEFAULT '' CHECK (length(user_agent) <= 512),"                     \
+    "  started_at " idtype " NOT NULL,"                                                            \
+    "  last_seen_at " idtype " NOT NULL,"                                                          \
+    "  ended_at " idtype ","                                                                       \
+    "  end_reason TEXT"                                                                            \
+    ")"
+#define CLUSTER_SESSIONS_INDEXES                                                                   \
+    "CREATE INDEX cluster_sessions_line ON cluster_sessions (line_id, started_at)"                 \
+    "  WHERE ended_at IS NULL;"                                                                    \
+    "CREATE INDEX cluster_sessions_node ON cluster_sessions (node_id) WHERE ended_at IS NULL;"
+// clang-format off
+static const char migration_15[] = CLUSTER_SESSIONS_TABLE("INTEGER") " STRICT;" CLUSTER_SESSIONS_INDEXES;
+
+/* Migration 16 (i16-edge, issue 16): where a channel runs in a cluster. A stream with no row
  * runs on any node, on demand; with rows, only on the nodes named (mode 'always': kept running
  * there). parent_node_id: that node pulls the channel from the parent's /cluster/origin/ID.ts
  * instead of from the stream's sources (origin–edge: a source is pulled once per cluster). A
  * change is a content change (the live engine reads placements from the catalogue snapshot). */
-static const char migration_15[] =
+static const char migration_16[] =
     "CREATE TABLE stream_placements ("
     "  stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
     "  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
@@ -682,8 +710,8 @@ static const char migration_15[] =
 // clang-format on
 
 const char *const db_migrations[] = {
-    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6, migration_7,
-    migration_8, migration_9, migration_12, migration_13, migration_14, migration_15};
+    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,  migration_7,
+    migration_8, migration_9, migration_12, migration_13, migration_14, migration_15, migration_16};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
 
 /* PostgreSQL (db/db_pg.c): the schema of version 10 in one text, the same
@@ -999,9 +1027,16 @@ static const char pg_migration_12[] =
     "  name TEXT NOT NULL DEFAULT '', expires_at BIGINT NOT NULL, used_at BIGINT,"
     "  created_by TEXT NOT NULL DEFAULT '');";
 
-/* Version 13 = migration_15 (stream placements: a content change, so the content epoch and
- * the change notification like stream_sources). */
+/* Version 13 = migration_15 (cluster_sessions); fillfactor 70 leaves room for
+ * HOT updates of last_seen_at and ended_at. */
+// clang-format off
 static const char pg_migration_13[] =
+    CLUSTER_SESSIONS_TABLE("BIGINT") " WITH (fillfactor = 70);" CLUSTER_SESSIONS_INDEXES;
+// clang-format on
+
+/* Version 14 = migration_16 (stream placements: a content change, so the content epoch and
+ * the change notification like stream_sources). */
+static const char pg_migration_14[] =
     "CREATE TABLE stream_placements ("
     "  stream_id BIGINT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
     "  node_id BIGINT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
@@ -1015,5 +1050,5 @@ static const char pg_migration_13[] =
     " stream_placements FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();";
 
 const char *const db_migrations_pg[] = {pg_schema_10, pg_migration_11, pg_migration_12,
-                                        pg_migration_13};
+                                        pg_migration_13, pg_migration_14};
 const size_t db_migration_pg_count = sizeof(db_migrations_pg) / sizeof(db_migrations_pg[0]);
