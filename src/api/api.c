@@ -11,6 +11,7 @@
 #include "auth/access.h"
 #include "auth/auth.h"
 #include "auth/throttle.h"
+#include "cluster/node.h"
 #include "core/log.h"
 #include "core/promtext.h"
 #include "http/router.h"
@@ -875,6 +876,24 @@ static void h_signed_stream(const struct route_match *m, struct http_request *re
     api_stream(&r, m->route->ext, m->params[1]);
 }
 
+/* /c/TOKEN/ID.EXT: a cluster stream token (api/cluster.c). */
+static void h_cluster_stream(const struct route_match *m, struct http_request *req,
+                             struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    redact_path(&r, 0); /* the token admits a viewer: not in the access log */
+    api_cluster_token_stream(&r, m->params[0], m->params[1]);
+}
+
+/* A cluster token segment: "v1." (never a portal file name). */
+static bool cluster_accept(const struct route_match *m, const struct http_request *req)
+{
+    (void)req;
+    return strncmp(m->params[0], "v1.", 3) == 0;
+}
+
 /* A signed URL's token segment: "1~..." (never a username: '~' is not allowed in one). */
 static bool signed_accept(const struct route_match *m, const struct http_request *req)
 {
@@ -950,6 +969,60 @@ static void h_preview(const struct route_match *m, struct http_request *req,
     api_preview_serve(&r, m->params[0], m->params[1]);
 }
 
+/* The signature window of an origin pull (clocks of the cluster are NTP-synchronised; a
+ * captured request replays for at most this long, to the same origin, as the same node). */
+#define ORIGIN_SKEW_S 120
+
+/* GET /cluster/origin/ID.ts: another node of the cluster pulls this node's channel instead of
+ * its source (origin–edge, docs/internals/live.md). The pulling node signs
+ * "xtreamd-origin\n<ID>\n<its node id>\n<Unix time>" with its node key (X-Xtreamd-Node,
+ * -Time, -Signature; stream/live.h live_origin_headers); anything else is 403. */
+static void h_cluster_origin(const struct route_match *m, struct http_request *req,
+                             struct http_response *res)
+{
+    struct api_req r;
+    if (!client_begin(&r, m, req, res))
+        return;
+    struct cluster *c = live_cluster(r.api->live);
+    const char *file = m->params[0], *hn = http_request_header(req, "X-Xtreamd-Node"),
+               *ht = http_request_header(req, "X-Xtreamd-Time"),
+               *hs = http_request_header(req, "X-Xtreamd-Signature");
+    char *end;
+    long long id = strtoll(file, &end, 10);
+    if (end == file || strcmp(end, ".ts") != 0 || id <= 0) {
+        api_text_error(&r, 404, "an origin stream is /cluster/origin/ID.ts\n");
+        return;
+    }
+    long long node = hn ? strtoll(hn, &end, 10) : 0;
+    bool ok = c && hn && *end == '\0' && node > 0 && ht && hs;
+    long long t = ok ? strtoll(ht, &end, 10) : 0;
+    ok = ok && *end == '\0' && llabs(t - (long long)time(NULL)) <= ORIGIN_SKEW_S;
+    unsigned char sig[64];
+    size_t siglen = 0;
+    ok = ok &&
+         sodium_base642bin(sig, sizeof(sig), hs, strlen(hs), NULL, &siglen, NULL,
+                           sodium_base64_VARIANT_ORIGINAL) == 0 &&
+         siglen == sizeof(sig);
+    char msg[96];
+    int ml = snprintf(msg, sizeof(msg), "xtreamd-origin\n%lld\n%lld\n%lld", id, node, t);
+    ok = ok && ml > 0 && (size_t)ml < sizeof(msg) &&
+         cluster_node_verify(c, node, msg, (size_t)ml, sig) == 0;
+    if (!ok) {
+        r.api->origin_refused++;
+        log_warn("api", "origin pull of stream %lld from %s refused: not a signed node request", id,
+                 req->client_ip);
+        api_text_error(&r, 403, "origin pulls are for the nodes of this cluster\n");
+        return;
+    }
+    const struct cat_stream *st = catalog_stream(r.cat, id);
+    if (!st) {
+        api_text_error(&r, 404, "no such stream\n");
+        return;
+    }
+    r.api->origin_pulls++;
+    live_serve_origin(r.api->live, st, node, req, res);
+}
+
 static bool has_live(const struct route_match *m, const struct http_request *req)
 {
     const struct api *api = m->ud;
@@ -989,6 +1062,12 @@ void api_serve_metrics(struct api *api, bool head, struct http_response *res)
     api_vod_metrics(api, b);
     api_catchup_metrics(api, b);
     api_preview_metrics(api, b);
+    promtext_family(b, "xtreamd_cluster_origin_pulls_total", "counter",
+                    "Origin pulls by other nodes (GET /cluster/origin/ID.ts), by result");
+    buf_printf(b, "xtreamd_cluster_origin_pulls_total{result=\"served\"} %llu\n",
+               (unsigned long long)api->origin_pulls);
+    buf_printf(b, "xtreamd_cluster_origin_pulls_total{result=\"refused\"} %llu\n",
+               (unsigned long long)api->origin_refused);
     throttle_metrics(api->throttle, b);
     access_metrics(api->access, b);
     promtext_family(b, "xtreamd_admin_refused_total", "counter",
@@ -1106,6 +1185,8 @@ static const struct route client_routes[] = {
      NULL, NULL, NULL, 200, "movie"},
     {CM, "/series/{token}/{stream}", h_signed_stream, signed_accept, ROUTE_AUTH_LINE, NULL, NULL,
      NULL, NULL, NULL, 200, "series"},
+    {CM, "/c/{token}/{stream}", h_cluster_stream, cluster_accept, ROUTE_AUTH_LINE, NULL, NULL, NULL,
+     NULL, NULL, 200, NULL},
     CLIENT("/timeshift/{username}/{password}/{duration}/{start}/{stream}", h_timeshift_path,
            ROUTE_AUTH_LINE, NULL),
     CLIENT("/timeshifts/{username}/{password}/{duration}/{stream}/{start}", h_timeshifts_path,
@@ -1128,6 +1209,7 @@ static const struct route client_routes[] = {
     CLIENT("/stalker_portal/c/index.html", h_portal_page, ROUTE_AUTH_NONE, NULL),
     CLIENT("/play/{token}", h_portal_play, ROUTE_AUTH_LINE, NULL),
     ENGINE("/hls/{token}/{segment}", h_hls, ROUTE_AUTH_LINE),
+    ENGINE("/cluster/origin/{file}", h_cluster_origin, ROUTE_AUTH_NONE),
     ENGINE("/metrics", h_metrics, ROUTE_AUTH_METRICS),
     {CM, "/{username}/{password}/{stream}", h_short_live, short_live_accept, ROUTE_AUTH_LINE, NULL,
      NULL, NULL, NULL, NULL, 200, NULL},

@@ -79,6 +79,11 @@ void api_tick(struct api *api);
 struct live;
 struct conn_registry;
 void api_set_live(struct api *api, struct live *live);
+/* This node in a cluster and its admission (api/cluster.c), both borrowed;
+ * NULL, NULL (the default): a single node. */
+struct cluster;
+struct admission;
+void api_set_cluster(struct api *api, struct cluster *c, struct admission *a);
 /* The TV archive the catch-up URLs serve from (archive/archive.h), borrowed;
  * NULL (the default): every catch-up request answers 404. */
 struct archive;

@@ -52,7 +52,7 @@ struct api {
     struct {
         void (*fn)(void *ud, struct buf *out);
         void *ud;
-    } metrics_extra[8]; /* api_add_metrics (serve registers 7 today) */
+    } metrics_extra[12]; /* api_add_metrics (serve registers 9 today) */
     size_t nmetrics_extra;
     /* Renders of uncached lists running on the thread pool (api/player_api.c),
      * one per (snapshot, view, key), each with the requests waiting for it. */
@@ -60,7 +60,10 @@ struct api {
     unsigned renders_running;                 /* on the thread pool (at most 2) */
     uint64_t renders_started, renders_joined; /* /metrics */
     struct api_preview previews[API_PREVIEW_MAX];
+    struct cluster *cluster;     /* this node in a cluster (cluster/node.h), borrowed; NULL alone */
+    struct admission *admission; /* cluster/admission.h, borrowed; NULL alone */
     uint64_t preview_granted, preview_replaced, preview_refused;
+    uint64_t origin_pulls, origin_refused; /* GET /cluster/origin/ID.ts (api.c) */
 };
 
 struct api_req {
@@ -116,6 +119,12 @@ void api_xmltv(struct api_req *r, bool gzip);
 /* kind: "live", "movie", "series"; id_ext like "123.ts". A live URL with
  * ?utc= is a catch-up request (api_catchup). */
 void api_stream(struct api_req *r, const char *kind, const char *id_ext);
+/* A cluster's stream start (api/cluster.c), after the line's checks: true when
+ * answered (302 to the chosen node, deferred while admitting; 503), false when
+ * this node serves it (standalone, or the main chose itself). */
+bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const char *ext);
+/* The /c/<token>/<stream_id>.<ext> route of a cluster node. */
+void api_cluster_token_stream(struct api_req *r, const char *token, const char *id_ext);
 
 /* Catch-up (api/catchup.c). The path and query forms: authenticates, parses
  * (400 naming the field), checks the stream like a live one, then serves. */

@@ -83,6 +83,8 @@ void api_stream(struct api_req *r, const char *kind, const char *id_ext)
         api_text_error(r, status, reasons[status]);
         return;
     }
+    if (!(live && http_request_param(r->req, "utc")) && api_cluster_stream(r, kind, id, ext))
+        return;
     if (!live) {
         api_vod_deliver(r, kind, id);
         return;

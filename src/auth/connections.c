@@ -414,3 +414,39 @@ int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uin
         r->limit_fn(r->limit_ctx, line_id, max, kicked);
     return kicked;
 }
+
+size_t conn_registry_kick_all(struct conn_registry *r)
+{
+    return conn_registry_kick_item(r, -1, -1);
+}
+
+size_t conn_registry_kick_item(struct conn_registry *r, int64_t line_id, int64_t item_id)
+{
+    /* Kicks run after the walk: a kick removes its entry (a no-op here, it is already gone),
+     * and must not change the table under the iterator. Collected in batches. */
+    size_t kicked = 0;
+    for (;;) {
+        conn_kick_fn fns[KICK_BATCH];
+        void *ctxs[KICK_BATCH];
+        size_t nk = 0, i = 0;
+        struct htab_node *cur = NULL, *n;
+        struct entry *batch[KICK_BATCH];
+        while (nk < KICK_BATCH && (n = htab_iter(&r->entries, &i, &cur)) != NULL) {
+            struct entry *e = htab_entry(n, struct entry, node);
+            if (!e->ended && e->kick &&
+                (line_id < 0 || (e->line_id == line_id && e->item_id == item_id)))
+                batch[nk++] = e;
+        }
+        if (nk == 0)
+            break;
+        for (size_t k = 0; k < nk; k++) {
+            fns[k] = batch[k]->kick;
+            ctxs[k] = batch[k]->ctx;
+            batch[k]->kick = NULL; /* kicked once, even if its removal is delayed */
+        }
+        for (size_t k = 0; k < nk; k++)
+            fns[k](ctxs[k]);
+        kicked += nk;
+    }
+    return kicked;
+}

@@ -100,4 +100,13 @@ uint64_t conn_registry_oldest(const struct conn_registry *r, int64_t line_id,
 int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uint64_t keep,
                           int64_t now);
 
+/* Closes every active connection that can be closed (a fenced cluster node moves its viewers
+ * off: cluster/node.h); returns how many were kicked. Their entries stay until the
+ * connections end (conn_registry_remove), as for any close. */
+size_t conn_registry_kick_all(struct conn_registry *r);
+/* Closes the active connections of one line watching one item (any kind): a
+ * cluster session ended by newest wins on another node (cluster/admission.h).
+ * line_id < 0: every connection (conn_registry_kick_all). Returns how many. */
+size_t conn_registry_kick_item(struct conn_registry *r, int64_t line_id, int64_t item_id);
+
 #endif

@@ -42,6 +42,13 @@ struct cat_category {
     const char *name;
 };
 
+/* Where a channel runs in a cluster (stream_placements; none: any node on demand). */
+struct cat_placement {
+    int64_t node_id;
+    int64_t parent_node_id; /* 0: the stream's sources; else pull that node's origin URL */
+    bool always;
+};
+
 struct cat_stream {
     int64_t id;
     const char *name;
@@ -61,6 +68,9 @@ struct cat_stream {
     /* Transcode profile (a copy in the snapshot's arena), NULL: copied as it
      * comes. The engine reads it here, never from SQL on the loop. */
     const struct tx_profile *profile;
+    /* Cluster placements by node id (docs/internals/live.md §Origin–edge). */
+    const struct cat_placement *placements;
+    size_t placement_count;
 };
 
 struct cat_movie {

@@ -50,6 +50,7 @@ int cli_ban(int argc, char **argv);     /* cli/access.c: IP bans */
 int cli_device(int argc, char **argv);  /* cli/device.c: MAC-bound boxes */
 int cli_signing(int argc, char **argv); /* cli/signing.c: signed stream URLs */
 int cli_profile(int argc, char **argv); /* cli/profile.c: transcode profiles */
+int cli_node(int argc, char **argv);    /* cli/node.c: the nodes of a cluster */
 /* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
 int cli_library(int argc, char **argv);
 

@@ -38,6 +38,7 @@ static const char usage_text[] =
     "  ban         list and lift IP bans (brute-force protection)\n"
     "  device      add, list and delete MAC-bound set-top boxes (MAG portal)\n"
     "  signing     signed stream URLs: settings, key rotation, minting a URL\n"
+    "  node        cluster nodes: enrolment code, enrol, list, drain, fence, activate\n"
     "  vod scan    import a folder of movie files (ffprobe, .nfo, artwork)\n"
     "  vod root    list, add and remove library roots (where local movies may be)\n"
     "  series scan import a folder of shows (Show/Season N/S01E02 files)\n"
@@ -125,6 +126,8 @@ int cli_main(int argc, char **argv)
         return cli_device(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "profile") == 0)
         return cli_profile(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "node") == 0)
+        return cli_node(argc - 1, argv + 1);
     if (argc > 2 && strcmp(argv[1], "help") == 0) {
         /* "xtreamd help line" == "xtreamd line --help" */
         char *sub[] = {argv[2], "--help", NULL};
@@ -139,7 +142,8 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0 ||
             strcmp(argv[2], "log") == 0 || strcmp(argv[2], "access") == 0 ||
             strcmp(argv[2], "ban") == 0 || strcmp(argv[2], "device") == 0 ||
-            strcmp(argv[2], "signing") == 0 || strcmp(argv[2], "profile") == 0)
+            strcmp(argv[2], "signing") == 0 || strcmp(argv[2], "profile") == 0 ||
+            strcmp(argv[2], "node") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

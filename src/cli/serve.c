@@ -28,6 +28,8 @@
 #include "cli/handover.h"
 #include "cli/serve_config.h"
 #include "cli/serve_options.h"
+#include "cluster/admission.h"
+#include "cluster/node.h"
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/promtext.h"
@@ -70,6 +72,8 @@ struct serve {
     struct handover_server *handover; /* <data>/handover.sock (cli/handover.h) */
     struct backup_sched *backups;     /* scheduled backups, or NULL */
     struct tls_ctx *tls;              /* the HTTPS listener's certificate (http/tls.h), or NULL */
+    struct cluster *cluster;          /* this node in a cluster (cluster/node.h), or NULL */
+    struct admission *admission;      /* its stream admission (cluster/admission.h), or NULL */
     uv_timer_t refresh;
     uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
     uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
@@ -178,7 +182,115 @@ static void refresh_tick(uv_timer_t *t)
         s->seen_counter = counter;
         s->dirty = true;
     }
+    cluster_poll(s->cluster); /* node commands arrived with the change notifications */
+    if (s->admission) {
+        size_t nn = 0;
+        const struct cluster_node_view *nodes = cluster_nodes(s->cluster, &nn);
+        admission_tick(s->admission, cluster_is_main(s->cluster) ? nodes : NULL, nn,
+                       (int64_t)time(NULL));
+    }
     maybe_build(s);
+}
+
+static void admission_metrics_cb(void *ud, struct buf *b)
+{
+    admission_metrics_write(ud, b);
+}
+
+/* The stream admission of a cluster node (cluster/admission.h): the main's token key, every
+ * node's public key, the kill hook, the redirect in the API. -1 when it cannot start. */
+static int start_admission(struct serve *s, const struct serve_settings *set, const char *data)
+{
+    struct cluster_token_key key;
+    struct admission_config cfg = {.loop = s->loop,
+                                   .data_dir = data,
+                                   .self_id = cluster_self_id(s->cluster),
+                                   .orphan_ttl = (int)((set->cluster_orphan_ttl_ms + 999) / 1000)};
+    const unsigned char *pk = cluster_token_pk(s->cluster), *sk = cluster_token_sk(s->cluster);
+    const char *kid = cluster_token_kid(s->cluster);
+    if (!pk || !cluster_token_kid_valid(kid)) {
+        log_error("cluster", "no token public key known: stream requests are served locally");
+        return 0;
+    }
+    cfg.pubs.n = 1;
+    snprintf(cfg.pubs.k[0].kid, sizeof(cfg.pubs.k[0].kid), "%s", kid);
+    memcpy(cfg.pubs.k[0].pk, pk, 32);
+    if (sk && cluster_token_key_set(&key, kid, pk, sk) == 0)
+        cfg.key = &key;
+    s->admission = admission_new(&cfg);
+    sodium_memzero(&key, sizeof(key));
+    if (!s->admission) {
+        log_error("cluster", "out of memory for the admission");
+        return -1;
+    }
+    cluster_on_command(s->cluster, admission_command, s->admission);
+    api_add_metrics(s->api, admission_metrics_cb, s->admission);
+    api_set_cluster(s->api, s->cluster, s->admission);
+    return 0;
+}
+
+/* What this node's heartbeat reports (cluster/node.h), from the admin stats' "now" sample. */
+static void cluster_stats_cb(void *ud, struct cluster_stats *out)
+{
+    struct serve *s = ud;
+    struct stats_point p;
+    stats_now(s->stats, &p);
+    out->sessions = p.viewers;
+    out->egress_bps = (uint64_t)(p.out_bps * 8);
+    out->ingress_bps = (uint64_t)(p.in_bps * 8);
+    out->channels_running = p.channels[LIVE_STATE_RUNNING];
+    out->cpu_pct = (float)p.cpu_percent;
+    out->mem_bytes = p.rss_bytes;
+}
+
+/* A fenced node moves its viewers off: they are closed and reconnect through the main, which
+ * sends them elsewhere (drained nodes keep theirs). */
+static void cluster_command_cb(void *ud, const char *kind, const char *arg)
+{
+    struct serve *s = ud;
+    if (strcmp(kind, "state") == 0 && (strcmp(arg, "fenced") == 0 || strcmp(arg, "revoked") == 0)) {
+        /* TS viewers end at their next keyframe (never mid-GOP) and HLS viewers go to the main
+         * at their next playlist refresh (stream/live.h); the kicks below skip both */
+        size_t ts = s->live ? live_move_ts_viewers(s->live, 10000) : 0;
+        log_info("cluster", "fenced: %zu TS viewer(s) close at their next keyframe", ts);
+        size_t n = conn_registry_kick_all(api_conn_registry(s->api));
+        log_info("cluster", "fenced: closed %zu viewer connection(s)", n);
+    }
+}
+
+static void cluster_metrics_cb(void *ud, struct buf *b)
+{
+    struct cluster_metrics m;
+    cluster_metrics_get(ud, &m);
+    buf_printf(b,
+               "# HELP xtreamd_cluster_heartbeats_total Heartbeats this node sent.\n"
+               "# TYPE xtreamd_cluster_heartbeats_total counter\n"
+               "xtreamd_cluster_heartbeats_total %llu\n"
+               "# HELP xtreamd_cluster_heartbeat_failures_total Heartbeats that failed or were "
+               "skipped (the previous one still running).\n"
+               "# TYPE xtreamd_cluster_heartbeat_failures_total counter\n"
+               "xtreamd_cluster_heartbeat_failures_total %llu\n"
+               "# HELP xtreamd_cluster_view_failures_total Reads of the nodes view that failed.\n"
+               "# TYPE xtreamd_cluster_view_failures_total counter\n"
+               "xtreamd_cluster_view_failures_total %llu\n"
+               "# HELP xtreamd_cluster_view_age_seconds Age of the in-memory nodes view.\n"
+               "# TYPE xtreamd_cluster_view_age_seconds gauge\n"
+               "xtreamd_cluster_view_age_seconds %.3f\n"
+               "# HELP xtreamd_cluster_nodes Nodes in the view, and those fresh.\n"
+               "# TYPE xtreamd_cluster_nodes gauge\n"
+               "xtreamd_cluster_nodes{fresh=\"all\"} %u\nxtreamd_cluster_nodes{fresh=\"yes\"} %u\n"
+               "# HELP xtreamd_cluster_commands_total Node commands received (NOTIFY node_<id>).\n"
+               "# TYPE xtreamd_cluster_commands_total counter\n"
+               "xtreamd_cluster_commands_total %llu\n"
+               "# HELP xtreamd_cluster_node_state This node's state (1 for the current one).\n"
+               "# TYPE xtreamd_cluster_node_state gauge\n",
+               (unsigned long long)m.heartbeats, (unsigned long long)m.heartbeat_failures,
+               (unsigned long long)m.view_failures,
+               m.view_age_ms == UINT32_MAX ? -1.0 : m.view_age_ms / 1000.0, m.nodes, m.nodes_fresh,
+               (unsigned long long)m.commands);
+    for (int st = 0; st < 4; st++)
+        buf_printf(b, "xtreamd_cluster_node_state{state=\"%s\"} %d\n", cluster_state_name(st),
+                   cluster_self_state(ud) == st);
 }
 
 /* A path under /metrics that no route takes: the client API answers it
@@ -432,6 +544,11 @@ static void serve_stop(struct serve *s, bool keep_viewers)
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
     uv_timer_stop(&s->stats_timer);
+    api_set_cluster(s->api, NULL, NULL);
+    admission_free(s->admission); /* jobs in flight finish first (admission.h) */
+    s->admission = NULL;
+    cluster_close(s->cluster); /* no more heartbeats: the node turns offline in 6 s */
+    s->cluster = NULL;
     backup_sched_pause(s->backups);
     handover_close(s->handover);
     s->handover = NULL;
@@ -761,9 +878,27 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     randombytes_buf(raw, sizeof(raw));
     sodium_bin2hex(token, sizeof(token), raw, sizeof(raw));
     sodium_memzero(raw, sizeof(raw));
-    db_set_location(set->database);
+    /* An enrolled edge uses the database the main named (node.json), unless told otherwise. */
+    static char edge_db[1024];
+    if (!set->database && cluster_identity_database(data, edge_db, sizeof(edge_db)) == 0)
+        db_set_location(edge_db);
+    else
+        db_set_location(set->database);
     if (db_open(data, &s.db))
         return CLI_FAIL;
+    struct cluster_options copt = {
+        .data_dir = data,
+        .database = db_get_location(),
+        .role = set->cluster_role,
+        .public_url = set->public_url,
+        .cluster_db_url = set->cluster_db_url,
+        .stats = cluster_stats_cb,
+        .stats_ud = &s,
+    };
+    if (cluster_open(&s.cluster, s.loop, s.db, &copt)) {
+        fprintf(stderr, "xtreamd serve: cannot join the cluster (see the log)\n");
+        goto out;
+    }
     s.seen_counter = db_change_counter(s.db);
     struct catalog *first;
     char **roots = NULL;
@@ -808,7 +943,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (arc)
         log_error("serve", "the TV archive cannot start (%s): nothing is recorded", strerror(-arc));
     live_set_archive(s.live, s.archive);
-    api_set_archive(s.api, s.archive); /* catch-up URLs read it (api/catchup.c) */
+    live_set_cluster(s.live, s.cluster); /* placements, origin pulls (NULL: standalone) */
+    api_set_archive(s.api, s.archive);   /* catch-up URLs read it (api/catchup.c) */
     live_set_catalog(s.live, first);
     catalog_unref(first);
 
@@ -834,6 +970,12 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
     api_add_metrics(s.api, admin_metrics_hook, s.admin);
+    if (s.cluster) {
+        cluster_on_command(s.cluster, cluster_command_cb, &s);
+        api_add_metrics(s.api, cluster_metrics_cb, s.cluster);
+        if (start_admission(&s, set, data))
+            goto out;
+    }
     if (api_add_metrics(s.api, http_metrics_cb, &s))
         log_warn("serve", "/metrics: no room for the HTTP write-path series");
     if (s.tls)
@@ -919,6 +1061,11 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         uv_close((uv_handle_t *)&s.sigterm, on_closed);
         uv_close((uv_handle_t *)&s.sighup, on_closed);
         close_notify_handles(&s);
+        api_set_cluster(s.api, NULL, NULL);
+        admission_free(s.admission);
+        s.admission = NULL;
+        cluster_close(s.cluster);
+        s.cluster = NULL;
         live_stop(s.live, NULL, NULL);
         uv_run(s.loop, UV_RUN_DEFAULT);
         goto out;
@@ -961,6 +1108,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (epg_server_start(s.loop, data))
         log_warn("epg", "guide refresh scheduler not started");
     uv_timer_start(&s.refresh, refresh_tick, REFRESH_INTERVAL_MS, REFRESH_INTERVAL_MS);
+    cluster_start(s.cluster);
     s.lag_last = uv_hrtime();
     s.lag_cpu = thread_cpu_ns();
     uv_timer_start(&s.lag, lag_tick, LAG_PROBE_MS, LAG_PROBE_MS);
@@ -986,6 +1134,7 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     rc = CLI_OK;
     live_remove_state_file(data);
 out:
+    cluster_close(s.cluster); /* an early failure: never started, freed at once */
     sodium_memzero(token, sizeof(token));
     admin_free(s.admin);
     router_free(s.router);

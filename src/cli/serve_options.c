@@ -91,6 +91,25 @@ static int set_data(struct serve_settings *s, const char *v)
     return own(s, v, &s->data);
 }
 
+static int set_cluster_role(struct serve_settings *s, const char *v)
+{
+    if (strcmp(v, "main") != 0)
+        return -EINVAL;
+    return own(s, v, &s->cluster_role);
+}
+
+static int set_cluster_orphan_ttl(struct serve_settings *s, const char *v)
+{
+    return parse_seconds(v, &s->cluster_orphan_ttl_ms);
+}
+
+static int set_cluster_db(struct serve_settings *s, const char *v)
+{
+    if (!db_location_is_pg(v))
+        return -EINVAL;
+    return own(s, v, &s->cluster_db_url);
+}
+
 static int set_database(struct serve_settings *s, const char *v)
 {
     if (!db_location_is_pg(v))
@@ -336,6 +355,14 @@ const struct serve_option serve_options[] = {
     {"data", "DIR", SERVE_OPT_VALUE, set_data, "a directory", "data directory (default ./data)"},
     {"database", "URL", SERVE_OPT_VALUE, set_database, "postgresql://...",
      "the catalogue database on a PostgreSQL server\n(default: SQLite in the data directory)"},
+    {"cluster-role", "ROLE", SERVE_OPT_VALUE, set_cluster_role, "main",
+     "main: this node is a cluster's main (PostgreSQL only;\nneeds --public-url). Edges join "
+     "with 'xtreamd node enrol'"},
+    {"cluster-database-url", "URL", SERVE_OPT_VALUE, set_cluster_db, "postgresql://...",
+     "main: the database edges are told to use at\nenrolment (default: --database)"},
+    {"cluster-orphan-ttl", "SECONDS", SERVE_OPT_VALUE, set_cluster_orphan_ttl, "seconds",
+     "main: end the viewer sessions of a node silent this\nlong, so lines regain their slots "
+     "(default 60)"},
     {"listen", "HOST:PORT", SERVE_OPT_VALUE, set_listen, "HOST:PORT",
      "address to listen on (default 0.0.0.0:8080;\n[::]:PORT for IPv6; port 0 picks a free port)"},
     {"public-url", "URL", SERVE_OPT_VALUE, set_public_url, "http(s)://HOST[:PORT]",
@@ -418,6 +445,7 @@ void serve_settings_init(struct serve_settings *s)
     live_config_defaults(&s->live);
     archive_config_defaults(&s->archive);
     s->header_ms = 10000;
+    s->cluster_orphan_ttl_ms = 60000;
     s->idle_ms = 60000;
     s->backup_interval_s = 86400;
     s->backup_keep = 7;
@@ -486,6 +514,12 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
     const char *n = o->name;
     if (strcmp(n, "data") == 0)
         snprintf(out, len, "%s", s->data);
+    else if (strcmp(n, "cluster-role") == 0)
+        snprintf(out, len, "%s", s->cluster_role ? s->cluster_role : "");
+    else if (strcmp(n, "cluster-orphan-ttl") == 0)
+        fmt_seconds(out, len, s->cluster_orphan_ttl_ms);
+    else if (strcmp(n, "cluster-database-url") == 0)
+        db_location_redact(s->cluster_db_url, out, len); /* never a password */
     else if (strcmp(n, "database") == 0)
         db_location_redact(s->database, out, len); /* never a password */
     else if (strcmp(n, "listen") == 0)

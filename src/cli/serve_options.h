@@ -34,7 +34,10 @@ struct serve_settings {
     char *listen;   /* "HOST:PORT" as given ("0.0.0.0:8080") */
     char listen_host[256];
     int listen_port;
-    char *public_url; /* NULL: from the request's Host header */
+    char *public_url;               /* NULL: from the request's Host header */
+    char *cluster_role;             /* NULL or "main" (cluster/node.h) */
+    char *cluster_db_url;           /* main: the database edges use; NULL = database */
+    unsigned cluster_orphan_ttl_ms; /* main: end a silent node's sessions after (60000) */
     unsigned header_ms, idle_ms;
     struct throttle_config throttle;
     struct access_config access; /* --access KEY=VALUE, --geoip-db (owned string) */

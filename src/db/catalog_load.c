@@ -210,6 +210,66 @@ static void load_stream_sources(struct loader *l)
     db_finalize(st);
 }
 
+/* Every stream's cluster placements: one query over the table (ordered by stream, then
+ * node), each stream pointing at its run of rows. */
+static void load_stream_placements(struct loader *l)
+{
+    struct cat_content *c = l->ct;
+    struct db_stmt *st = prepare(l, "SELECT stream_id, node_id, mode, parent_node_id"
+                                    " FROM stream_placements ORDER BY stream_id, node_id");
+    if (!st)
+        return;
+    struct cat_placement *rows = NULL;
+    int64_t *sids = NULL;
+    size_t n = 0, cap = 0;
+    while (!l->err && step(l, st) == DB_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            struct cat_placement *r = realloc(rows, nc * sizeof(*rows));
+            int64_t *s = r ? realloc(sids, nc * sizeof(*sids)) : NULL;
+            if (r)
+                rows = r;
+            if (s)
+                sids = s;
+            if (!r || !s) {
+                l->err = -ENOMEM;
+                break;
+            }
+            cap = nc;
+        }
+        sids[n] = db_col_int64(st, 0);
+        const char *mode = db_col_text(st, 2);
+        rows[n] = (struct cat_placement){
+            .node_id = db_col_int64(st, 1),
+            .parent_node_id = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3),
+            .always = mode && strcmp(mode, "always") == 0,
+        };
+        n++;
+    }
+    db_finalize(st);
+    struct cat_placement *all = n && !l->err ? alloc_array(l, n, sizeof(*all)) : NULL;
+    if (all)
+        memcpy(all, rows, n * sizeof(*all));
+    for (size_t i = 0; all && i < c->stream_count; i++) {
+        struct cat_stream *s = &c->streams[i];
+        size_t lo = 0, hi = n; /* the first row of s->id */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sids[mid] < s->id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t end = lo;
+        while (end < n && sids[end] == s->id)
+            end++;
+        s->placements = end > lo ? all + lo : NULL;
+        s->placement_count = end - lo;
+    }
+    free(rows);
+    free(sids);
+}
+
 /* Replaces each stream's profile id (stream_row) by an arena copy of the
  * profile, shared by the streams that name it. */
 static void load_stream_profiles(struct loader *l)
@@ -281,6 +341,7 @@ static void load_streams(struct loader *l)
         " FROM streams s WHERE s.enabled = 1 ORDER BY s.sort_order, s.id",
         sizeof(*c->streams), stream_row, NULL, &c->stream_count);
     load_stream_sources(l);
+    load_stream_placements(l);
     load_stream_profiles(l);
 }
 

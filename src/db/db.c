@@ -221,6 +221,55 @@ bool db_is_sqlite(const struct db *db)
     return db->ops == &db_sqlite_ops;
 }
 
+static bool channel_ok(const char *c)
+{
+    size_t n = strlen(c);
+    if (n == 0 || n > 63)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((c[i] >= 'a' && c[i] <= 'z') || (c[i] >= '0' && c[i] <= '9') || c[i] == '_'))
+            return false;
+    return true;
+}
+
+int db_listen(struct db *db, const char *channel)
+{
+    if (db_is_sqlite(db))
+        return -ENOTSUP;
+    if (!channel_ok(channel))
+        return -EINVAL;
+    return db_pg_listen(db, channel);
+}
+
+int db_notify(struct db *db, const char *channel, const char *payload)
+{
+    if (db_is_sqlite(db))
+        return -ENOTSUP;
+    if (!channel_ok(channel))
+        return -EINVAL;
+    struct db_stmt *st;
+    if (db_prepare(db, "SELECT pg_notify(?1, ?2)", &st))
+        return -EIO;
+    db_bind_text(st, 1, channel);
+    db_bind_text(st, 2, payload);
+    int rc = db_step(st);
+    int ret = rc == DB_ROW || rc == DB_DONE ? 0 : db_step_error(db, rc, "notify");
+    db_finalize(st);
+    return ret;
+}
+
+int db_notification_next(struct db *db, char *channel, size_t clen, char *payload, size_t plen)
+{
+    if (db_is_sqlite(db))
+        return -ENOTSUP;
+    return db_pg_notification_next(db, channel, clen, payload, plen);
+}
+
+uint64_t db_notifications_dropped(struct db *db)
+{
+    return db_is_sqlite(db) ? 0 : db_pg_notes_dropped(db);
+}
+
 int db_begin(struct db *db)
 {
     if (db->depth >= DB_MAX_NESTING)

@@ -64,6 +64,17 @@ void db_rollback(struct db *db);
  * connection). Cheap; the server polls it to rebuild its catalogue. */
 int64_t db_change_counter(struct db *db);
 
+/* Notifications between nodes (PostgreSQL; -ENOTSUP on SQLite). db_listen: LISTEN channel
+ * ([a-z0-9_]{1,63}) on this connection. db_notify: NOTIFY channel, payload (delivered at the
+ * commit of the caller's transaction, at once in autocommit). db_notification_next: 1 and the
+ * next queued notification of a channel other than the catalogue's (which db_change_counter
+ * counts), 0 when none, -EIO when the connection failed; never blocks. */
+int db_listen(struct db *db, const char *channel);
+int db_notify(struct db *db, const char *channel, const char *payload);
+int db_notification_next(struct db *db, char *channel, size_t clen, char *payload, size_t plen);
+/* Notifications dropped because nobody took them (bounded queue); 0 on SQLite. */
+uint64_t db_notifications_dropped(struct db *db);
+
 /* Current UTC time in Unix seconds (the one clock used for created_at etc). */
 int64_t db_now(void);
 

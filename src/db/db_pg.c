@@ -47,6 +47,14 @@ struct pgc {
     char insert_table[64]; /* target of the last INSERT (db_last_insert_id) */
     bool listening;
     int64_t notified; /* notifications counted by db_change_counter */
+    /* Notifications on other channels (node commands, cluster/node.c), queued until
+     * db_notification_next takes them; bounded, the overflow is counted. */
+    struct pg_note {
+        char channel[64];
+        char payload[256];
+    } notes[64];
+    unsigned note_head, note_n;
+    uint64_t notes_dropped;
 };
 
 #define PGC(db) ((struct pgc *)(db)->conn)
@@ -587,6 +595,27 @@ static int pg_lock_schema(struct db *db)
                    false);
 }
 
+/* The notifications already read from the socket: catalogue changes are counted, the others
+ * queued (the oldest kept when the queue is full: a command is never reordered). */
+static void pg_drain_notes(struct pgc *p)
+{
+    PGnotify *n;
+    const unsigned cap = sizeof(p->notes) / sizeof(p->notes[0]);
+    while ((n = PQnotifies(p->c)) != NULL) {
+        if (strcmp(n->relname, "xtreamd_changes") == 0) {
+            p->notified++;
+        } else if (p->note_n == cap) {
+            p->notes_dropped++;
+        } else {
+            struct pg_note *q = &p->notes[(p->note_head + p->note_n) % cap];
+            snprintf(q->channel, sizeof(q->channel), "%s", n->relname);
+            snprintf(q->payload, sizeof(q->payload), "%s", n->extra ? n->extra : "");
+            p->note_n++;
+        }
+        PQfreemem(n);
+    }
+}
+
 static int64_t pg_change_counter(struct db *db)
 {
     struct pgc *p = PGC(db);
@@ -599,12 +628,38 @@ static int64_t pg_change_counter(struct db *db)
         set_err(db, PQerrorMessage(p->c));
         return -1;
     }
-    PGnotify *n;
-    while ((n = PQnotifies(p->c)) != NULL) {
-        p->notified++;
-        PQfreemem(n);
-    }
+    pg_drain_notes(p);
     return p->notified;
+}
+
+int db_pg_listen(struct db *db, const char *channel)
+{
+    char sql[96];
+    snprintf(sql, sizeof(sql), "LISTEN \"%s\"", channel);
+    return pg_exec(db, sql, false);
+}
+
+int db_pg_notification_next(struct db *db, char *channel, size_t clen, char *payload, size_t plen)
+{
+    struct pgc *p = PGC(db);
+    if (!PQconsumeInput(p->c)) {
+        set_err(db, PQerrorMessage(p->c));
+        return -EIO;
+    }
+    pg_drain_notes(p);
+    if (!p->note_n)
+        return 0;
+    struct pg_note *n = &p->notes[p->note_head];
+    snprintf(channel, clen, "%s", n->channel);
+    snprintf(payload, plen, "%s", n->payload);
+    p->note_head = (p->note_head + 1) % (sizeof(p->notes) / sizeof(p->notes[0]));
+    p->note_n--;
+    return 1;
+}
+
+uint64_t db_pg_notes_dropped(struct db *db)
+{
+    return PGC(db)->notes_dropped;
 }
 
 const struct db_ops db_pg_ops = {

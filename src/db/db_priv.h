@@ -78,6 +78,11 @@ struct db_ops {
 
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_pg_ops;
+/* PostgreSQL only (db_pg.c): LISTEN, and the queued notifications of other channels than the
+ * catalogue's (db.h: db_listen, db_notification_next). */
+int db_pg_listen(struct db *db, const char *channel);
+int db_pg_notification_next(struct db *db, char *channel, size_t clen, char *payload, size_t plen);
+uint64_t db_pg_notes_dropped(struct db *db);
 
 /* db_step's results; errors are negative errnos. */
 enum { DB_ROW = 1, DB_DONE = 2 };

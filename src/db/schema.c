@@ -616,9 +616,102 @@ static const char migration_13[] =
     "ALTER TABLE transcode_profiles ADD COLUMN renditions TEXT NOT NULL DEFAULT ''"
     "  CHECK (length(renditions) <= 200);";
 
-const char *const db_migrations[] = {migration_1, migration_2,  migration_3, migration_4,
-                                     migration_5, migration_6,  migration_7, migration_8,
-                                     migration_9, migration_12, migration_13};
+/* Migration 14 (i16-nodes, issue 16): the nodes of a cluster. Cluster code runs only on
+ * PostgreSQL; the tables exist on SQLite too so both schemas stay the same. nodes: one row per
+ * enrolled node (state and caps are set by the admin; pubkey = base64 Ed25519 node key).
+ * node_status: each node upserts its own row every 2 s; seen_at (Unix s) and seen_at_ms
+ * (Unix ms) come from the DATABASE's clock, so ages never depend on a node's clock;
+ * db_now_skew_ms = the node's clock minus the database's. node_enrol_codes: one-time codes,
+ * stored as a hex SHA-256 hash, name '' = any name. No change-notify trigger on these tables on
+ * PostgreSQL: a heartbeat every 2 s must not rebuild every node's catalogue. */
+static const char migration_14[] =
+    "CREATE TABLE nodes ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 63),"
+    "  role TEXT NOT NULL CHECK (role IN ('main','edge')),"
+    "  public_url TEXT NOT NULL CHECK (length(public_url) BETWEEN 1 AND 255),"
+    "  state TEXT NOT NULL DEFAULT 'active'"
+    "    CHECK (state IN ('active','draining','fenced','revoked')),"
+    "  max_sessions INTEGER NOT NULL DEFAULT 0 CHECK (max_sessions >= 0),"
+    "  max_egress_mbps INTEGER NOT NULL DEFAULT 0 CHECK (max_egress_mbps >= 0),"
+    "  weight INTEGER NOT NULL DEFAULT 100 CHECK (weight BETWEEN 0 AND 10000),"
+    "  countries TEXT NOT NULL DEFAULT '' CHECK (length(countries) <= 63),"
+    "  geo_mode TEXT NOT NULL DEFAULT 'prefer' CHECK (geo_mode IN ('prefer','strict','avoid')),"
+    "  pubkey TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  enrolled_at INTEGER,"
+    "  version TEXT NOT NULL DEFAULT ''"
+    ") STRICT;"
+    "CREATE TABLE node_status ("
+    "  node_id INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,"
+    "  seen_at INTEGER NOT NULL,"
+    "  seen_at_ms INTEGER NOT NULL,"
+    "  db_now_skew_ms INTEGER NOT NULL DEFAULT 0,"
+    "  sessions INTEGER NOT NULL DEFAULT 0,"
+    "  egress_bps INTEGER NOT NULL DEFAULT 0,"
+    "  ingress_bps INTEGER NOT NULL DEFAULT 0,"
+    "  cpu_pct REAL NOT NULL DEFAULT 0,"
+    "  mem_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  channels_running INTEGER NOT NULL DEFAULT 0,"
+    "  seq INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE TABLE node_enrol_codes ("
+    "  code_hash TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"
+    "  created_by TEXT NOT NULL DEFAULT ''"
+    ") STRICT;";
+
+/* Migration 15 (i16-admit): the viewer sessions of a cluster (issue 16 item 4,
+ * docs/internals/cluster.md "Admission and tokens"). One row per stream start
+ * the main admitted, on whichever node serves it; a line's active rows are
+ * what its max_connections counts across the cluster. Times are Unix seconds
+ * of the main's clock; an HLS row stays active while its last_seen_at is
+ * recent (the serving node reports it in batches). No trigger: a session
+ * change is not a catalogue change. */
+#define CLUSTER_SESSIONS_TABLE(idtype)                                                             \
+    "CREATE TABLE cluster_sessions ("                                                              \
+    "  id TEXT PRIMARY KEY CHECK (length(id) = 32),"                                               \
+    "  line_id " idtype " NOT NULL,"                                                               \
+    "  stream_id " idtype " NOT NULL,"                                                             \
+    "  kind TEXT NOT NULL CHECK (kind IN ('live', 'hls', 'movie', 'episode', 'timeshift')),"       \
+    "  node_id " idtype " NOT NULL,"                                                               \
+    "  ip TEXT NOT NULL DEFAULT '' CHECK (length(ip) <= 64),"                                      \
+    "  user_agent TEXT NOT NULL DEFAULT '' CHECK (length(user_agent) <= 512),"                     \
+    "  started_at " idtype " NOT NULL,"                                                            \
+    "  last_seen_at " idtype " NOT NULL,"                                                          \
+    "  ended_at " idtype ","                                                                       \
+    "  end_reason TEXT"                                                                            \
+    ")"
+#define CLUSTER_SESSIONS_INDEXES                                                                   \
+    "CREATE INDEX cluster_sessions_line ON cluster_sessions (line_id, started_at)"                 \
+    "  WHERE ended_at IS NULL;"                                                                    \
+    "CREATE INDEX cluster_sessions_node ON cluster_sessions (node_id) WHERE ended_at IS NULL;"
+// clang-format off
+static const char migration_15[] = CLUSTER_SESSIONS_TABLE("INTEGER") " STRICT;" CLUSTER_SESSIONS_INDEXES;
+
+/* Migration 16 (i16-edge, issue 16): where a channel runs in a cluster. A stream with no row
+ * runs on any node, on demand; with rows, only on the nodes named (mode 'always': kept running
+ * there). parent_node_id: that node pulls the channel from the parent's /cluster/origin/ID.ts
+ * instead of from the stream's sources (origin–edge: a source is pulled once per cluster). A
+ * change is a content change (the live engine reads placements from the catalogue snapshot). */
+static const char migration_16[] =
+    "CREATE TABLE stream_placements ("
+    "  stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
+    "  node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+    "  mode TEXT NOT NULL DEFAULT 'on_demand' CHECK (mode IN ('always','on_demand')),"
+    "  parent_node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL"
+    "    CHECK (parent_node_id IS NULL OR parent_node_id <> node_id),"
+    "  PRIMARY KEY (stream_id, node_id)"
+    ") STRICT;"
+    // clang-format off
+    CONTENT_EPOCH_TRIGGERS("stream_placements");
+// clang-format on
+
+const char *const db_migrations[] = {
+    migration_1, migration_2, migration_3,  migration_4,  migration_5,  migration_6,  migration_7,
+    migration_8, migration_9, migration_12, migration_13, migration_14, migration_15, migration_16};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
 
 /* PostgreSQL (db/db_pg.c): the schema of version 10 in one text, the same
@@ -908,5 +1001,54 @@ static const char pg_migration_11[] =
     "ALTER TABLE transcode_profiles ADD COLUMN renditions TEXT NOT NULL DEFAULT ''"
     "  CHECK (length(renditions) <= 200);";
 
-const char *const db_migrations_pg[] = {pg_schema_10, pg_migration_11};
+/* Version 12 = migration_14 (the nodes of a cluster; no xtreamd_notify trigger, see there). */
+static const char pg_migration_12[] =
+    "CREATE TABLE nodes ( id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 63),"
+    "  role TEXT NOT NULL CHECK (role IN ('main','edge')),"
+    "  public_url TEXT NOT NULL CHECK (length(public_url) BETWEEN 1 AND 255),"
+    "  state TEXT NOT NULL DEFAULT 'active'"
+    "    CHECK (state IN ('active','draining','fenced','revoked')),"
+    "  max_sessions BIGINT NOT NULL DEFAULT 0 CHECK (max_sessions >= 0),"
+    "  max_egress_mbps BIGINT NOT NULL DEFAULT 0 CHECK (max_egress_mbps >= 0),"
+    "  weight BIGINT NOT NULL DEFAULT 100 CHECK (weight BETWEEN 0 AND 10000),"
+    "  countries TEXT NOT NULL DEFAULT '' CHECK (length(countries) <= 63),"
+    "  geo_mode TEXT NOT NULL DEFAULT 'prefer' CHECK (geo_mode IN ('prefer','strict','avoid')),"
+    "  pubkey TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, enrolled_at BIGINT,"
+    "  version TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE node_status ("
+    "  node_id BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,"
+    "  seen_at BIGINT NOT NULL, seen_at_ms BIGINT NOT NULL,"
+    "  db_now_skew_ms BIGINT NOT NULL DEFAULT 0, sessions BIGINT NOT NULL DEFAULT 0,"
+    "  egress_bps BIGINT NOT NULL DEFAULT 0, ingress_bps BIGINT NOT NULL DEFAULT 0,"
+    "  cpu_pct DOUBLE PRECISION NOT NULL DEFAULT 0, mem_bytes BIGINT NOT NULL DEFAULT 0,"
+    "  channels_running BIGINT NOT NULL DEFAULT 0, seq BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE node_enrol_codes ( code_hash TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '', expires_at BIGINT NOT NULL, used_at BIGINT,"
+    "  created_by TEXT NOT NULL DEFAULT '');";
+
+/* Version 13 = migration_15 (cluster_sessions); fillfactor 70 leaves room for
+ * HOT updates of last_seen_at and ended_at. */
+// clang-format off
+static const char pg_migration_13[] =
+    CLUSTER_SESSIONS_TABLE("BIGINT") " WITH (fillfactor = 70);" CLUSTER_SESSIONS_INDEXES;
+// clang-format on
+
+/* Version 14 = migration_16 (stream placements: a content change, so the content epoch and
+ * the change notification like stream_sources). */
+static const char pg_migration_14[] =
+    "CREATE TABLE stream_placements ("
+    "  stream_id BIGINT NOT NULL REFERENCES streams(id) ON DELETE CASCADE,"
+    "  node_id BIGINT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+    "  mode TEXT NOT NULL DEFAULT 'on_demand' CHECK (mode IN ('always','on_demand')),"
+    "  parent_node_id BIGINT REFERENCES nodes(id) ON DELETE SET NULL"
+    "    CHECK (parent_node_id IS NULL OR parent_node_id <> node_id),"
+    "  PRIMARY KEY (stream_id, node_id));"
+    "CREATE TRIGGER stream_placements_epoch AFTER INSERT OR UPDATE OR DELETE ON stream_placements"
+    " FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_content_epoch();"
+    "CREATE TRIGGER stream_placements_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON"
+    " stream_placements FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();";
+
+const char *const db_migrations_pg[] = {pg_schema_10, pg_migration_11, pg_migration_12,
+                                        pg_migration_13, pg_migration_14};
 const size_t db_migration_pg_count = sizeof(db_migrations_pg) / sizeof(db_migrations_pg[0]);

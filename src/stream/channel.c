@@ -134,6 +134,8 @@ static int rends_resize(struct channel *ch)
              * the new one, not with chunks of the old */
             ring_clear(&ch->sub[i]->ring);
         }
+        free(ch->grid); /* made again with the segmenters */
+        ch->grid = NULL;
     }
     while (ch->nsub > want)
         rend_free(ch->sub[--ch->nsub]);
@@ -145,10 +147,6 @@ static int rends_resize(struct channel *ch)
         r->rend = ch->nsub + 1;
         r->need_key = true;
         ch->sub[ch->nsub++] = r;
-    }
-    if (!want) {
-        free(ch->grid);
-        ch->grid = NULL;
     }
     return 0;
 }
@@ -682,7 +680,7 @@ static bool starts_with(const char *s, const char *p)
 /* argv for one source; strings point into src, into tx (the channel's
  * rendered profile, NULL: copy; it must outlive the spawn) or are literals. */
 static int build_args(struct live *live, const char *ffmpeg, const char *src,
-                      const struct tx_argv *tx, bool ladder, const char **argv)
+                      const struct tx_argv *tx, bool ladder, const char *headers, const char **argv)
 {
     int n = live_child_argv(live, argv, MAX_ARGS);
     argv[n++] = ffmpeg;
@@ -755,6 +753,17 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src,
              * makes starts and switches seconds shorter. */
             argv[n++] = "-analyzeduration";
             argv[n++] = "1000000";
+            /* Keep the source's timestamps (ffmpeg would start them at 0
+             * when it starts): HLS cuts and numbers segments on them
+             * (struct hls_grid), and every node reading the stream must
+             * see the same ones whenever it started. A transcode keeps
+             * ffmpeg's own clock (its keyframes are forced on it). */
+            if (!tx)
+                argv[n++] = "-copyts";
+        }
+        if (headers) { /* an origin pull: this node's signed request (live_origin_headers) */
+            argv[n++] = "-headers";
+            argv[n++] = headers;
         }
         argv[n++] = "-i";
         argv[n++] = src;
@@ -768,6 +777,12 @@ static int build_args(struct live *live, const char *ffmpeg, const char *src,
             argv[n++] = "0:a?";
             argv[n++] = "-c";
             argv[n++] = "copy";
+            if (!file) {
+                /* with -copyts the muxer would still add its 1.4 s delay: a node pulling
+                 * another node's output (origin–edge) must see the same timestamps */
+                argv[n++] = "-mpegts_copyts";
+                argv[n++] = "1";
+            }
         }
     }
     if (!ladder) { /* a ladder's argv names each rendition's output itself */
@@ -837,7 +852,19 @@ static struct ingest *ingest_spawn(struct channel *ch, int source_idx, bool prob
             ch->tx_hw = TX_HW_NONE;
         }
     }
-    build_args(live, live_cfg(live)->ffmpeg, ch->sources[source_idx], txp, ladder, argv);
+    /* origin–edge (live.c, origin_source): pull the parent node's output, signed afresh at
+     * every spawn */
+    const char *src = ch->sources[source_idx];
+    char headers[256];
+    const char *hdr = NULL;
+    if (starts_with(src, "xtreamd-origin:")) {
+        src += strlen("xtreamd-origin:");
+        if (live_origin_headers(live, ch->id, headers, sizeof(headers)) == 0)
+            hdr = headers;
+        else
+            log_warn("live", "channel %lld: cannot sign the origin pull", (long long)ch->id);
+    }
+    build_args(live, live_cfg(live)->ffmpeg, src, txp, ladder, hdr, argv);
     /* a ladder's renditions 1.. on fds 3.. (their -f mpegts pipe:N) */
     ing->nx = ladder ? ch->profile.nrenditions - 1 : 0;
     uv_stdio_container_t stdio[3 + LADDER_MAX - 1] = {

@@ -4,11 +4,14 @@
  *
  * Rules kept (docs/internals/live.md §HLS):
  *  - segments start at CHUNK_KEY chunks (which begin with PAT+PMT) and are cut
- *    once the PTS distance reaches the target; a cut without a keyframe is
- *    forced at EXT-X-TARGETDURATION (logged, the segment is not independent);
+ *    at the keyframe where the grid cell changes (struct hls_grid): cuts and
+ *    numbers depend only on the stream's timestamps, so every node reading
+ *    the same stream publishes the same segments under the same numbers;
+ *  - a segmenter's first segment (started mid-cell) is never published;
  *  - EXT-X-TARGETDURATION is fixed for the life of the object;
- *  - the playlist window lasts at least 3 × TARGETDURATION;
- *  - sequence numbers only grow (seeded by the creator, see live.c);
+ *  - the playlist window lasts at least 3 × TARGETDURATION, and lists only
+ *    the newest run of consecutive numbers (HLS numbers segments implicitly);
+ *  - sequence numbers only grow (the grid's bias, see grid_anchor);
  *  - a generation change (ffmpeg restart, source switch, slate loop) or a
  *    CHUNK_DISCONT chunk opens a segment tagged EXT-X-DISCONTINUITY, and
  *    EXT-X-DISCONTINUITY-SEQUENCE counts the tags that left the window;
@@ -19,6 +22,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "stream/stream_priv.h"
@@ -37,15 +41,17 @@ struct hls_seg {
 };
 
 struct hls {
-    struct hls_grid *grid; /* a ladder's shared grid, NULL otherwise */
+    struct hls_grid *grid; /* the channel's grid (a ladder's is shared) */
     int64_t cur_cell;      /* grid cell of the open segment */
-    uint64_t cur_seq;      /* grid: the open segment's sequence number */
+    uint64_t cur_seq;      /* the open segment's sequence number */
+    bool seen_key;         /* a keyframe came: later segments start at their cell's first */
+    bool cur_drop;         /* the open segment is the first, partial one: not published */
+    uint64_t skips;        /* cells without a keyframe */
     unsigned target_ms;
     unsigned td; /* EXT-X-TARGETDURATION, seconds */
     struct hls_seg segs[HLS_MAX_SEGS];
     size_t first, count; /* ring of closed segments (oldest first) */
     uint64_t list_seq;   /* first segment in the playlist */
-    uint64_t next_seq;
     uint64_t disc_seq;
     /* the open segment */
     bool open;
@@ -57,8 +63,10 @@ struct hls {
     bool cur_discont, cur_independent;
 };
 
-struct hls *hls_new(unsigned target_ms, uint64_t first_seq, struct hls_grid *grid)
+struct hls *hls_new(unsigned target_ms, struct hls_grid *grid)
 {
+    if (!grid)
+        return NULL;
     struct hls *h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
@@ -71,7 +79,6 @@ struct hls *hls_new(unsigned target_ms, uint64_t first_seq, struct hls_grid *gri
     h->td = (target_ms * 3 / 2 + 999) / 1000;
     if (h->td < 1)
         h->td = 1;
-    h->next_seq = h->list_seq = first_seq;
     h->frame_pts = 3600;
     h->grid = grid;
     return h;
@@ -113,10 +120,27 @@ static double listed_duration(const struct hls *h)
     return d;
 }
 
+static void drop_open(struct hls *h)
+{
+    for (size_t i = 0; i < h->cur_n; i++)
+        refbuf_unref(h->cur[i]);
+    h->cur_n = 0;
+    h->cur_bytes = 0;
+    h->open = false;
+}
+
 static void close_segment(struct hls *h, double dur)
 {
     if (!h->open || h->cur_n == 0)
         return;
+    if (h->cur_drop) {
+        drop_open(h);
+        return;
+    }
+    if (h->count && h->cur_seq <= seg_at(h, h->count - 1)->seq) {
+        drop_open(h); /* never two segments under one number */
+        return;
+    }
     if (h->count == HLS_MAX_SEGS) {
         struct hls_seg *old = seg_at(h, 0);
         if (old->seq >= h->list_seq)
@@ -137,7 +161,7 @@ static void close_segment(struct hls *h, double dur)
     memcpy(s->chunks, h->cur, h->cur_n * sizeof(*s->chunks));
     s->n = h->cur_n;
     s->bytes = h->cur_bytes;
-    s->seq = h->grid ? h->cur_seq : h->next_seq++;
+    s->seq = h->cur_seq;
     s->dur = dur > 0 ? dur : (double)h->target_ms / 1000.0;
     if (s->dur > h->td)
         s->dur = h->td; /* keep EXTINF within the fixed target duration */
@@ -205,25 +229,75 @@ static double open_duration(const struct hls *h)
     return (double)(ts_pts_diff(h->cur_last_pts, h->cur_start_pts) + h->frame_pts) / 90000.0;
 }
 
-/* The grid cell of a keyframe at pts (see struct hls_grid). Half a GOP of
- * slack: a keyframe a frame early or late stays in its cell. */
-static int64_t grid_cell(const struct hls_grid *g, int64_t pts)
+/* 90 kHz ticks per wrap of the 33-bit PTS (about 26.5 hours). */
+#define PTS_WRAP ((int64_t)1 << 33)
+
+static int64_t floor_div(int64_t a, int64_t b)
 {
-    int64_t step = (int64_t)g->step_ms * 90;
-    int64_t d = ts_pts_diff(pts, g->anchor_pts) + (int64_t)g->gop_ms * 45;
-    return step > 0 && d >= 0 ? d / step : -1;
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* The place of a 33-bit PTS on the absolute time line: the value congruent
+ * to it (mod 2^33) nearest to the wall clock in 90 kHz units. Two nodes
+ * reading the same stream a few seconds (or minutes) apart get the same
+ * value unless the stream's clock happens to sit within those seconds of
+ * half a wrap (13 h) away from the wall clock. */
+static int64_t pts_unwrap(int64_t pts, int64_t wall_s)
+{
+    int64_t t = wall_s * 90000;
+    int64_t d = (pts - t) % PTS_WRAP;
+    if (d < 0)
+        d += PTS_WRAP;
+    if (d >= PTS_WRAP / 2)
+        d -= PTS_WRAP;
+    return t + d;
+}
+
+/* (Re)anchors the grid at keyframe c: its absolute time from the wall clock,
+ * and the bias that keeps numbers growing when the new time line starts
+ * behind the numbers already used (a source switch, the slate). */
 static void grid_anchor(struct hls_grid *g, const struct chunk *c)
 {
+    int64_t wall = g->wall_s ? g->wall_s : (int64_t)time(NULL);
     g->set = true;
     g->gen = c->gen;
     g->anchor_pts = c->pts;
-    g->base = g->next;
+    g->ref_pts = c->pts;
+    g->ref_u = pts_unwrap(c->pts, wall);
+    int64_t step = (int64_t)g->step_ms * 90;
+    int64_t cell = floor_div(g->ref_u + (int64_t)g->gop_ms * 45, step);
+    g->bias = cell < (int64_t)g->next ? (int64_t)g->next - cell : 0;
+    if (g->bias)
+        g->rebased++;
 }
 
-/* A ladder's rendition: cuts on the shared grid (see struct hls_grid). */
-static void on_chunk_grid(struct hls *h, const struct chunk *c)
+/* The absolute time of a keyframe of the anchored generation: the
+ * reference plus the wrap-aware distance, the reference then moving
+ * forward so that wraps are followed exactly. */
+static int64_t grid_time(struct hls_grid *g, int64_t pts)
+{
+    int64_t u = g->ref_u + ts_pts_diff(pts, g->ref_pts);
+    if (u > g->ref_u) {
+        g->ref_u = u;
+        g->ref_pts = pts;
+    }
+    return u;
+}
+
+/* The grid cell of a keyframe (see struct hls_grid). Half a GOP of slack: a
+ * keyframe a frame early or late stays in its cell. */
+static int64_t grid_cell(struct hls_grid *g, int64_t pts)
+{
+    int64_t step = (int64_t)g->step_ms * 90;
+    if (step <= 0)
+        step = 90000;
+    return floor_div(grid_time(g, pts) + (int64_t)g->gop_ms * 45, step);
+}
+
+/* Every segmenter cuts on a grid (struct hls_grid): at the keyframe where
+ * the cell changes, the segment numbered cell + bias. */
+void hls_on_chunk(struct hls *h, const struct chunk *c)
 {
     struct hls_grid *g = h->grid;
     bool key = (c->flags & CHUNK_KEY) != 0;
@@ -234,21 +308,37 @@ static void on_chunk_grid(struct hls *h, const struct chunk *c)
         int64_t cell = grid_cell(g, c->pts);
         /* PTS going back, or a discontinuity inside a generation: a new
          * anchor here (set by the first rendition to get this keyframe) */
-        bool again = cell < 0 || (!gen_start && (cell < h->cur_cell || (c->flags & CHUNK_DISCONT)));
+        bool again = !gen_start && (cell < h->cur_cell || (c->flags & CHUNK_DISCONT));
         if (again) {
             if (g->anchor_pts != c->pts)
                 grid_anchor(g, c);
-            cell = 0;
+            cell = grid_cell(g, c->pts);
         }
         if (gen_start || again || cell != h->cur_cell) {
             double d = 0;
             if (h->open && h->cur_start_pts != TS_PTS_NONE && !gen_start)
                 d = (double)ts_pts_diff(c->pts, h->cur_start_pts) / 90000.0;
+            if (h->open && !gen_start && !again && cell > h->cur_cell + 1) {
+                /* a cell without a keyframe: the keyframe interval is longer
+                 * than the step (or the PTS jumped); the numbers skip */
+                h->skips++;
+                if (h->skips == 1)
+                    log_warn("hls",
+                             "no keyframe within a %u ms segment: sequence numbers skip "
+                             "(keyframe interval longer than hls-segment?)",
+                             g->step_ms);
+            }
             close_segment(h, d > 0 ? d : open_duration(h));
             bool had = h->count != 0;
             open_segment(h, c, had && (gen_start || again || (c->flags & CHUNK_DISCONT)));
+            /* The segmenter's first segment starts wherever its input
+             * started, not at the first keyframe of its cell: another node
+             * has that cell whole under the same number, so this one is
+             * never published (same number, same bytes, on every node). */
+            h->cur_drop = !h->seen_key;
+            h->seen_key = true;
             h->cur_cell = cell;
-            h->cur_seq = g->base + (uint64_t)cell;
+            h->cur_seq = (uint64_t)(cell + g->bias);
             if (h->cur_seq + 1 > g->next)
                 g->next = h->cur_seq + 1;
             add_chunk(h, c);
@@ -268,53 +358,6 @@ static void on_chunk_grid(struct hls *h, const struct chunk *c)
     add_chunk(h, c);
 }
 
-void hls_on_chunk(struct hls *h, const struct chunk *c)
-{
-    if (h->grid) {
-        on_chunk_grid(h, c);
-        return;
-    }
-    bool key = (c->flags & CHUNK_KEY) != 0;
-    if (!h->open) {
-        if (!key)
-            return;
-        open_segment(
-            h, c, h->next_seq != h->list_seq || h->count ? (c->flags & CHUNK_DISCONT) != 0 : false);
-        add_chunk(h, c);
-        return;
-    }
-    bool new_gen = c->gen != h->cur_gen;
-    if (key && (new_gen || (c->flags & CHUNK_DISCONT))) {
-        close_segment(h, open_duration(h));
-        open_segment(h, c, true);
-        add_chunk(h, c);
-        return;
-    }
-    if (new_gen) {
-        /* A new generation without a keyframe: drop until one comes. */
-        close_segment(h, open_duration(h));
-        return;
-    }
-    if (key && c->pts != TS_PTS_NONE && h->cur_start_pts != TS_PTS_NONE) {
-        int64_t d = ts_pts_diff(c->pts, h->cur_start_pts);
-        if (d >= (int64_t)h->target_ms * 90 || d < 0) {
-            close_segment(h, d > 0 ? (double)d / 90000.0 : open_duration(h));
-            open_segment(h, c, d < 0);
-            add_chunk(h, c);
-            return;
-        }
-    }
-    if (h->cur_n == HLS_MAX_CHUNKS || open_duration(h) >= h->td) {
-        log_warn("hls", "forced segment cut without a keyframe");
-        close_segment(h, open_duration(h));
-        open_segment(h, c, false);
-        h->cur_independent = key;
-        add_chunk(h, c);
-        return;
-    }
-    add_chunk(h, c);
-}
-
 size_t hls_segment_count(const struct hls *h)
 {
     size_t n = 0;
@@ -324,32 +367,49 @@ size_t hls_segment_count(const struct hls *h)
     return n;
 }
 
-int hls_render(const struct hls *h, const char *token, int rend, struct buf *out)
+/* Index of the first segment to list: the first in the window, or past the
+ * newest skipped number (a playlist numbers its segments implicitly, so a
+ * listed gap would renumber every segment after it on this refresh and
+ * not on the next one). */
+static size_t render_start(const struct hls *h, uint64_t *disc)
 {
-    bool independent = true;
-    uint64_t first_seq = 0;
-    for (size_t i = 0; i < h->count; i++) {
-        if (seg_at(h, i)->seq >= h->list_seq && !seg_at(h, i)->independent)
-            independent = false;
-        if (seg_at(h, i)->seq >= h->list_seq && !first_seq)
-            first_seq = seg_at(h, i)->seq;
-    }
-    buf_printf(out, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%u\n", h->td);
-    /* the first listed segment's number (a ladder's grid may start past
-     * list_seq) */
-    buf_printf(out, "#EXT-X-MEDIA-SEQUENCE:%llu\n",
-               (unsigned long long)(first_seq ? first_seq : h->list_seq));
-    buf_printf(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n", (unsigned long long)h->disc_seq);
-    if (independent)
-        buf_puts(out, "#EXT-X-INDEPENDENT-SEGMENTS\n");
-    bool first = true;
+    size_t start = h->count;
+    uint64_t prev = 0, d = h->disc_seq, d_at = h->disc_seq;
     for (size_t i = 0; i < h->count; i++) {
         const struct hls_seg *s = seg_at(h, i);
         if (s->seq < h->list_seq)
             continue;
-        if (s->discont && !first)
+        if (start == h->count || s->seq != prev + 1) {
+            start = i;
+            d_at = d;
+        }
+        if (s->discont)
+            d++;
+        prev = s->seq;
+    }
+    *disc = d_at;
+    return start;
+}
+
+int hls_render(const struct hls *h, const char *token, int rend, struct buf *out)
+{
+    uint64_t disc;
+    size_t start = render_start(h, &disc);
+    bool independent = true;
+    for (size_t i = start; i < h->count; i++)
+        if (!seg_at(h, i)->independent)
+            independent = false;
+    buf_printf(out, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%u\n", h->td);
+    /* the first listed segment's number: the grid's, the same on every node */
+    buf_printf(out, "#EXT-X-MEDIA-SEQUENCE:%llu\n",
+               (unsigned long long)(start < h->count ? seg_at(h, start)->seq : h->list_seq));
+    buf_printf(out, "#EXT-X-DISCONTINUITY-SEQUENCE:%llu\n", (unsigned long long)disc);
+    if (independent)
+        buf_puts(out, "#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for (size_t i = start; i < h->count; i++) {
+        const struct hls_seg *s = seg_at(h, i);
+        if (s->discont && i != start)
             buf_puts(out, "#EXT-X-DISCONTINUITY\n");
-        first = false;
         if (rend >= 0)
             buf_printf(out, "#EXTINF:%.3f,\n/hls/%s/%d_%llu.ts\n", s->dur, token, rend,
                        (unsigned long long)s->seq);

@@ -39,6 +39,7 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/promtext.h"
+#include "cluster/node.h"
 #include "media/ladder.h"
 #include "stream/stream_priv.h"
 #include "core/hash.h"
@@ -75,6 +76,10 @@ struct live_viewer {
     uint64_t start_ms, slow_since_ms, progress_ms, progress_bytes;
     uint64_t skip_ms[MAX_SKIP_TRACK];
     unsigned skip_count, skips_total;
+    /* node fenced (live_move_ts_viewers): the response ends before the next keyframe chunk,
+     * so the player's reconnect goes to the main; cut anyway at move_deadline_ms */
+    bool move;
+    uint64_t move_deadline_ms;
 };
 
 struct hls_session {
@@ -108,7 +113,12 @@ struct pl_wait {
 
 struct live {
     uv_loop_t *loop;
-    struct archive *archive; /* borrowed; NULL: no recording */
+    struct archive *archive;          /* borrowed; NULL: no recording */
+    struct cluster *cluster;          /* borrowed; NULL: standalone (placements ignored) */
+    uint64_t refused_placement;       /* starts refused: the channel is not placed on this node */
+    uint64_t moved_at_key, moved_cut; /* TS viewers of a fenced node closed at a keyframe / cut */
+    uint64_t hls_moved;               /* playlist requests sent to the main (node not active) */
+    uint64_t moving_until_ms;         /* live_move_ts_viewers: HLS sessions move, not kicked */
     struct live_config cfg;
     struct conn_registry *reg;
     struct catalog *cat;
@@ -538,6 +548,58 @@ static struct channel *channel_find(struct live *live, int64_t id)
     return NULL;
 }
 
+/* ---- cluster placements (docs/internals/live.md §Origin–edge) ------------- */
+
+/* How this node may run stream s: *placed false when the stream has placements and none for
+ * this node; *pl this node's row (NULL: no rows, any node on demand). Standalone: placed. */
+static void self_placement(const struct live *live, const struct cat_stream *s, bool *placed,
+                           const struct cat_placement **pl)
+{
+    *placed = true;
+    *pl = NULL;
+    if (!live->cluster || !s->placement_count)
+        return;
+    int64_t self = cluster_self_id(live->cluster);
+    for (size_t i = 0; i < s->placement_count; i++) {
+        if (s->placements[i].node_id == self) {
+            *pl = &s->placements[i];
+            return;
+        }
+    }
+    *placed = false;
+}
+
+/* Kept running on this node: always-on or archived, and placed here (an 'always' placement
+ * makes it always-on on this node only). */
+static bool stream_keep(const struct live *live, const struct cat_stream *s)
+{
+    bool placed;
+    const struct cat_placement *pl;
+    self_placement(live, s, &placed, &pl);
+    if (!placed)
+        return false;
+    return s->always_on || (live->archive && s->archive_days > 0) || (pl && pl->always);
+}
+
+#define ORIGIN_PREFIX "xtreamd-origin:"
+
+/* The source of a channel this node pulls from its parent node: ORIGIN_PREFIX + the parent's
+ * public URL + /cluster/origin/ID.ts (channel.c adds the signed headers at each spawn). -ENOENT
+ * while the parent is not in the nodes view. */
+static int origin_source(const struct live *live, const struct cat_stream *s, int64_t parent,
+                         char *out, size_t len)
+{
+    const struct cluster_node_view *n = cluster_node_find(live->cluster, parent);
+    if (!n || !n->public_url[0])
+        return -ENOENT;
+    size_t ul = strlen(n->public_url);
+    while (ul && n->public_url[ul - 1] == '/')
+        ul--;
+    int w = snprintf(out, len, ORIGIN_PREFIX "%.*s/cluster/origin/%lld.ts", (int)ul, n->public_url,
+                     (long long)s->id);
+    return w > 0 && (size_t)w < len ? 0 : -ENAMETOOLONG;
+}
+
 static struct channel *channel_get(struct live *live, const struct cat_stream *s)
 {
     struct channel *ch = channel_find(live, s->id);
@@ -551,8 +613,26 @@ static struct channel *channel_get(struct live *live, const struct cat_stream *s
     }
     ch->known = true;
     ch->archived = live->archive && s->archive_days > 0;
-    if (channel_configure(ch, s->name, s->sources, s->source_count, s->always_on || ch->archived,
-                          s->profile) > 0 &&
+    /* origin–edge: a node placed with a parent pulls the parent's output as it is (the parent
+     * applied the profile) instead of the sources */
+    bool placed;
+    const struct cat_placement *pl;
+    self_placement(live, s, &placed, &pl);
+    char origin[320];
+    const char *osrc[1] = {origin};
+    const char *const *srcs = s->sources;
+    size_t nsrc = s->source_count;
+    const struct tx_profile *profile = s->profile;
+    if (pl && pl->parent_node_id) {
+        if (origin_source(live, s, pl->parent_node_id, origin, sizeof(origin)) == 0) {
+            srcs = osrc;
+            nsrc = 1;
+            profile = NULL;
+        } else {
+            nsrc = 0; /* never the source itself: it is pulled once per cluster */
+        }
+    }
+    if (channel_configure(ch, s->name, srcs, nsrc, placed && stream_keep(live, s), profile) > 0 &&
         ch->state != CH_STOPPED) {
         log_info("live", "channel %lld: sources or profile changed, restarting", (long long)ch->id);
         channel_restart(ch);
@@ -813,7 +893,22 @@ static int start_admit(struct live *live, const struct cat_stream *s, const stru
                        const char *ip, struct http_response *res)
 {
     const struct channel *ch = channel_find(live, s->id);
-    if ((ch && ch->state != CH_STOPPED) || s->always_on || (live->archive && s->archive_days > 0))
+    bool placed;
+    const struct cat_placement *pl;
+    self_placement(live, s, &placed, &pl);
+    char origin[320];
+    if (!placed || (pl && pl->parent_node_id &&
+                    origin_source(live, s, pl->parent_node_id, origin, sizeof(origin)) < 0)) {
+        /* not placed here (admission sends viewers to the nodes it is placed on), or the
+         * parent to pull from is not in the nodes view yet */
+        live->refused_placement++;
+        http_response_header(res, "Retry-After", "2");
+        http_response_text(res, 503, "text/plain; charset=utf-8",
+                           placed ? "this channel's origin node is not known yet; retry\n"
+                                  : "this channel does not run on this node\n");
+        return 503;
+    }
+    if ((ch && ch->state != CH_STOPPED) || stream_keep(live, s))
         return 0; /* joining a running channel costs no start */
     uint64_t now = live_now_ms(live);
     const char *why;
@@ -1125,8 +1220,13 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
             return -EAGAIN;
     }
     size_t queued = 0;
+    bool at_key = false;
     while (queued < budget && v->next_seq < r->ring.head_seq) {
         const struct chunk *c = channel_chunk(r, v->next_seq);
+        if (v->move && v->off == 0 && (c->flags & CHUNK_KEY)) {
+            at_key = true; /* a whole GOP went out: end here, never mid-GOP */
+            break;
+        }
         size_t rem = c->rb->len - v->off;
         size_t room = budget - queued;
         size_t take = rem;
@@ -1149,7 +1249,41 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
     ch->bytes_out += queued;
     if (queued)
         ch->delivered = true;
+    if (at_key) {
+        if (!queued) {
+            v->live->moved_at_key++;
+            log_info("live", "viewer %s of channel %lld closed at a keyframe: node fenced", v->ip,
+                     (long long)ch->id);
+            return 0; /* the response ends; the player reconnects through the main */
+        }
+        return 1;
+    }
     return v->next_seq < r->ring.head_seq ? 1 : -EAGAIN;
+}
+
+/* Other nodes' origin pulls (live_serve_origin) stay: their node chose this one. */
+static bool viewer_is_origin_pull(const struct live_viewer *v)
+{
+    return v->line_id == AUTH_PREVIEW_LINE_ID && strncmp(v->username, "node:", 5) == 0;
+}
+
+size_t live_move_ts_viewers(struct live *live, unsigned deadline_ms)
+{
+    size_t n = 0;
+    uint64_t now = live_now_ms(live);
+    live->moving_until_ms = now + deadline_ms;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (struct live_viewer *v = ch->viewers; v; v = v->next) {
+            if (v->move || v->ended || viewer_is_origin_pull(v))
+                continue;
+            v->move = true;
+            v->move_deadline_ms = now + deadline_ms;
+            http_conn_wake(v->conn);
+            n++;
+        }
+    }
+    return n;
 }
 
 static void viewer_close(void *ctx)
@@ -1174,6 +1308,8 @@ static void viewer_close(void *ctx)
 static void viewer_kick(void *ctx)
 {
     struct live_viewer *v = ctx;
+    if (v->move)
+        return; /* closing at its next keyframe (live_move_ts_viewers) */
     v->live->kicked_limit++;
     log_info("live", "viewer %s of line %lld closed: connection limit (newest wins)", v->ip,
              (long long)v->line_id);
@@ -1279,6 +1415,24 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
              ch->viewer_count);
 }
 
+void live_serve_origin(struct live *live, const struct cat_stream *s, int64_t node_id,
+                       struct http_request *req, struct http_response *res)
+{
+    char who[40];
+    snprintf(who, sizeof(who), "node:%lld", (long long)node_id);
+    /* the preview pseudo-line: no catalogue line to re-validate, no connection limit */
+    struct cat_line line = {
+        .id = AUTH_PREVIEW_LINE_ID,
+        .username = who,
+        .password = "",
+        .enabled = true,
+        .outputs = CAT_OUT_TS,
+        .message = "",
+        .view_key = "",
+    };
+    live_serve_ts(live, s, &line, req, res);
+}
+
 /* ---- HLS -------------------------------------------------------------------- */
 
 static size_t token_bucket(const char *t)
@@ -1328,6 +1482,9 @@ static void session_unlink(struct live *live, struct hls_session *s)
 static void session_kick(void *ctx)
 {
     struct hls_session *s = ctx;
+    if (live_now_ms(s->live) < s->live->moving_until_ms)
+        return; /* fenced: its next playlist request is sent to the main (hls_move_away); a
+                 * dead token now would fail the segments it already listed */
     s->kicked = true;
     s->live->kicked_limit++;
     log_info("live", "HLS session of line %lld ended: connection limit (newest wins)",
@@ -1347,14 +1504,13 @@ static bool chunk_after(const struct chunk *a, const struct chunk *b)
  * its step the segment target rounded up to whole GOPs, each bootstrapped
  * from its ring from the newest of the renditions' oldest keyframes, so
  * that all start on the same keyframe. */
-static void hls_ensure_ladder(struct channel *ch, uint64_t seed)
+static void hls_ensure_ladder(struct channel *ch)
 {
     unsigned gop_ms = (unsigned)ch->profile.gop_seconds * 1000;
     unsigned target = live_cfg(ch->live)->hls_segment_ms;
     if (!ch->grid && !(ch->grid = calloc(1, sizeof(*ch->grid))))
         return;
     *ch->grid = (struct hls_grid){
-        .next = seed,
         .gop_ms = gop_ms,
         .step_ms = gop_ms ? (target + gop_ms - 1) / gop_ms * gop_ms : target,
     };
@@ -1363,7 +1519,7 @@ static void hls_ensure_ladder(struct channel *ch, uint64_t seed)
     const struct chunk *start = NULL;
     for (int i = 0; i <= ch->nsub; i++) {
         struct channel *r = channel_rend(ch, i);
-        if (!(r->hls = hls_new(ch->grid->step_ms, seed, ch->grid))) {
+        if (!(r->hls = hls_new(ch->grid->step_ms, ch->grid))) {
             channel_hls_drop(ch);
             return;
         }
@@ -1394,13 +1550,17 @@ static void hls_ensure(struct channel *ch)
 {
     if (ch->hls)
         return;
-    /* Sequence numbers never go back: seed with the wall clock (segments are
-     * longer than a second), and never below what a previous instance used. */
+    /* Sequence numbers and cuts come from the stream's timestamps (struct
+     * hls_grid), the same on every node reading the stream. */
     if (ch->nsub) {
-        hls_ensure_ladder(ch, (uint64_t)time(NULL));
+        hls_ensure_ladder(ch);
         return;
     }
-    ch->hls = hls_new(live_cfg(ch->live)->hls_segment_ms, (uint64_t)time(NULL), NULL);
+    unsigned target = live_cfg(ch->live)->hls_segment_ms;
+    if (!ch->grid && !(ch->grid = calloc(1, sizeof(*ch->grid))))
+        return;
+    *ch->grid = (struct hls_grid){.step_ms = target};
+    ch->hls = hls_new(target, ch->grid);
     if (!ch->hls)
         return;
     /* Bootstrap from the ring, starting at its oldest keyframe chunk. */
@@ -1511,6 +1671,37 @@ static void wait_close(void *ctx)
 static void playlist_wait(struct live *live, struct channel *ch, const char *token, int rend,
                           struct http_response *res);
 
+/* A draining or fenced node sends its HLS viewers away at their next playlist refresh: 302 to
+ * the main with the same path (the main's admission picks a node; every node numbers segments
+ * alike, so the player continues with the next segment: docs/operator-guide.md, "What a viewer
+ * sees when a node drains"). true when answered. */
+static bool hls_move_away(struct live *live, struct http_request *req, struct http_response *res)
+{
+    if (!live->cluster || cluster_is_main(live->cluster) ||
+        cluster_self_state(live->cluster) == CLUSTER_STATE_ACTIVE)
+        return false;
+    size_t n = 0;
+    const struct cluster_node_view *nodes = cluster_nodes(live->cluster, &n);
+    const char *main_url = NULL;
+    for (size_t i = 0; i < n && !main_url; i++)
+        if (nodes[i].role == CLUSTER_ROLE_MAIN && nodes[i].public_url[0])
+            main_url = nodes[i].public_url;
+    if (!main_url)
+        return false; /* nowhere to send it: keep serving */
+    size_t ul = strlen(main_url);
+    while (ul && main_url[ul - 1] == '/')
+        ul--;
+    char loc[1024];
+    int w = snprintf(loc, sizeof(loc), "%.*s%s", (int)ul, main_url, req->target);
+    if (w <= 0 || (size_t)w >= sizeof(loc))
+        return false;
+    live->hls_moved++;
+    http_response_header(res, "Location", loc);
+    http_response_header(res, "Cache-Control", "no-store");
+    http_response_text(res, 302, "text/plain; charset=utf-8", "this node is draining\n");
+    return true;
+}
+
 void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struct cat_line *line,
                      struct http_request *req, struct http_response *res)
 {
@@ -1538,6 +1729,8 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
         }
         return;
     }
+    if (hls_move_away(live, req, res))
+        return;
     if (start_admit(live, st, line, req->client_ip, res))
         return;
     struct channel *ch = channel_get(live, st);
@@ -1664,6 +1857,11 @@ static void check_viewers(struct live *live, struct channel *ch, uint64_t now)
     struct live_viewer *next;
     for (struct live_viewer *v = ch->viewers; v; v = next) {
         next = v->next;
+        if (v->move && !v->ended && now >= v->move_deadline_ms) {
+            live->moved_cut++; /* no keyframe in time: cut where it is */
+            http_conn_abort(v->conn);
+            continue;
+        }
         if (!v->started || v->ended)
             continue;
         if (v->bytes != v->progress_bytes) {
@@ -1962,6 +2160,35 @@ void live_reconfigure(struct live *live, const struct live_config *cfg)
     live->cfg = next;
 }
 
+void live_set_cluster(struct live *live, struct cluster *c)
+{
+    live->cluster = c;
+}
+
+struct cluster *live_cluster(struct live *live)
+{
+    return live->cluster;
+}
+
+int live_origin_headers(struct live *live, int64_t stream_id, char *out, size_t len)
+{
+    char msg[96];
+    int64_t self = cluster_self_id(live->cluster);
+    long long now = (long long)time(NULL);
+    int m = snprintf(msg, sizeof(msg), "xtreamd-origin\n%lld\n%lld\n%lld", (long long)stream_id,
+                     (long long)self, now);
+    unsigned char sig[64];
+    if (m <= 0 || (size_t)m >= sizeof(msg) ||
+        cluster_node_sign(live->cluster, msg, (size_t)m, sig) < 0)
+        return -EINVAL;
+    char b64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+    int w = snprintf(out, len,
+                     "X-Xtreamd-Node: %lld\r\nX-Xtreamd-Time: %lld\r\nX-Xtreamd-Signature: %s\r\n",
+                     (long long)self, now, b64);
+    return w > 0 && (size_t)w < len ? 0 : -ENAMETOOLONG;
+}
+
 void live_set_archive(struct live *live, struct archive *a)
 {
     live->archive = a;
@@ -2010,7 +2237,7 @@ void live_set_catalog(struct live *live, struct catalog *c)
     for (size_t i = 0; i < c->stream_count; i++) {
         const struct cat_stream *s = &c->streams[i];
         struct channel *ch = channel_find(live, s->id);
-        bool keep = s->always_on || (live->archive && s->archive_days > 0);
+        bool keep = stream_keep(live, s);
         if (ch || keep)
             ch = channel_get(live, s);
         if (ch && keep)
@@ -2683,9 +2910,18 @@ void live_metrics(struct live *live, struct buf *o)
                "xtreamd_live_starts_refused_total{reason=\"line_rate\"} %" PRIu64 "\n"
                "xtreamd_live_starts_refused_total{reason=\"ip_rate\"} %" PRIu64 "\n"
                "xtreamd_live_starts_refused_total{reason=\"starting\"} %" PRIu64 "\n"
-               "xtreamd_live_starts_refused_total{reason=\"tracking\"} %" PRIu64 "\n",
+               "xtreamd_live_starts_refused_total{reason=\"tracking\"} %" PRIu64 "\n"
+               "xtreamd_live_starts_refused_total{reason=\"placement\"} %" PRIu64 "\n",
                live->refused_line_rate, live->refused_ip_rate, live->refused_starting,
-               live->refused_tracking);
+               live->refused_tracking, live->refused_placement);
+    promtext_family(o, "xtreamd_cluster_viewers_moved_total", "counter",
+                    "Viewers sent off this node (cluster): TS closed at a keyframe or cut at the "
+                    "deadline (fenced), HLS playlist requests answered 302 (draining or fenced)");
+    buf_printf(o,
+               "xtreamd_cluster_viewers_moved_total{kind=\"ts_keyframe\"} %" PRIu64 "\n"
+               "xtreamd_cluster_viewers_moved_total{kind=\"ts_cut\"} %" PRIu64 "\n"
+               "xtreamd_cluster_viewers_moved_total{kind=\"hls\"} %" PRIu64 "\n",
+               live->moved_at_key, live->moved_cut, live->hls_moved);
     struct conn_registry_stats st = {0};
     if (live->reg)
         conn_registry_stats(live->reg, &st);

@@ -105,6 +105,25 @@ struct archive;
 void live_set_archive(struct live *live, struct archive *a);
 struct archive *live_archive(struct live *live);
 
+/* This node in a cluster (cluster/node.h, borrowed; NULL: standalone). With it, a stream's
+ * placements (cat_stream.placements) decide where it starts and where it is pulled from
+ * (docs/internals/live.md §Origin–edge). */
+struct cluster;
+void live_set_cluster(struct live *live, struct cluster *c);
+struct cluster *live_cluster(struct live *live);
+/* The signed request headers of an origin pull of stream_id by this node ("Name: value\r\n"
+ * lines for ffmpeg's -headers): node id, Unix time, Ed25519 signature (cluster_node_sign) of
+ * "xtreamd-origin\n<stream>\n<node>\n<time>". */
+int live_origin_headers(struct live *live, int64_t stream_id, char *out, size_t len);
+/* The node is fenced: every TS viewer (not other nodes' origin pulls) is closed before its next
+ * keyframe chunk (never mid-GOP), or cut after deadline_ms; its reconnect goes to the main. The
+ * number of viewers told. */
+size_t live_move_ts_viewers(struct live *live, unsigned deadline_ms);
+/* GET /cluster/origin/ID.ts by node_id (its signature verified by the caller): the channel's
+ * TS as a viewer gets it, under the pseudo-line of that node. */
+void live_serve_origin(struct live *live, const struct cat_stream *s, int64_t node_id,
+                       struct http_request *req, struct http_response *res);
+
 /* Stream handlers (after authentication and the output/bouquet checks). */
 void live_serve_ts(struct live *live, const struct cat_stream *s, const struct cat_line *line,
                    struct http_request *req, struct http_response *res);

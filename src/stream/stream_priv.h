@@ -285,23 +285,32 @@ struct channel *channel_rend(struct channel *ch, int i);
 void channel_rends_reset(struct channel *ch);
 
 /* ---- hls.c ---- */
-/* The segment grid of a ladder: every rendition's segmenter cuts at the
- * keyframe where floor((PTS - anchor + gop/2) / step) changes, and numbers
- * the segment base + that cell, so that variants made by one ffmpeg (same
- * keyframe PTS) get the same segments under the same media sequence
- * numbers whatever order their pipes are read in. The first rendition to
- * see a keyframe of a new generation (or a PTS going back, or a
- * discontinuity) sets the anchor; the others find it set. */
+/* The segment grid of a channel (a ladder's is shared by every rendition):
+ * every segmenter cuts at the keyframe where
+ * cell = floor((T + gop/2) / step) changes and numbers the segment
+ * cell + bias, T being the keyframe's PTS on an absolute time line (the
+ * 33-bit PTS unwrapped to the value nearest the wall clock at the anchor,
+ * then followed across wraps). Cuts and numbers therefore depend only on the
+ * stream's timestamps: renditions of one ffmpeg, read in any order, and
+ * nodes reading the same stream, started whenever, publish the same
+ * segments under the same numbers. The first rendition to see a keyframe
+ * of a new generation (or a PTS going back, or a discontinuity) anchors it;
+ * the others find it set. bias is 0 unless the new time line starts behind
+ * the numbers used (a switch to another source's clock, the slate): then
+ * numbers continue from the last (node-local from there). */
 struct hls_grid {
     bool set;
     uint32_t gen;
-    int64_t anchor_pts;
-    uint64_t base; /* sequence number of the anchor's cell */
-    uint64_t next; /* one past the highest sequence number opened */
+    int64_t anchor_pts; /* the keyframe that anchored */
+    int64_t ref_pts;    /* the newest keyframe's 33-bit PTS ... */
+    int64_t ref_u;      /* ... and its absolute time (90 kHz) */
+    int64_t bias;       /* added to cells so that numbers never go back */
+    uint64_t next;      /* one past the highest sequence number opened */
+    uint64_t rebased;   /* anchors that needed a bias */
     unsigned step_ms, gop_ms;
+    int64_t wall_s; /* unit tests: the wall clock (0: time()) */
 };
-/* grid: NULL for a channel without renditions (cuts by PTS distance). */
-struct hls *hls_new(unsigned target_ms, uint64_t first_seq, struct hls_grid *grid);
+struct hls *hls_new(unsigned target_ms, struct hls_grid *grid);
 void hls_free(struct hls *h);
 void hls_on_chunk(struct hls *h, const struct chunk *c);
 /* Renders the playlist with segment URLs "/hls/<token>/<seq>.ts", or

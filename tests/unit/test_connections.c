@@ -127,6 +127,31 @@ static void test_enforce_newest_wins(void **state)
     conn_registry_free(r);
 }
 
+/* A fenced cluster node closes all its viewers (cluster/node.h): each active connection that can
+ * be closed is kicked once; ended ones and those without a kick are left alone. */
+static void test_kick_all(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(30);
+    g_kicks = (struct kicks){0};
+    for (int i = 0; i < 4; i++)
+        g_ids[i] = i;
+    uint64_t h0 = conn_registry_add(r, 5, CONN_LIVE, 1, "10.0.0.1", "", 10, on_kick, &g_ids[0]);
+    uint64_t h1 = conn_registry_add(r, 6, CONN_HLS, 2, "10.0.0.2", "", 10, on_kick, &g_ids[1]);
+    uint64_t h2 = conn_registry_add(r, 7, CONN_MOVIE, 3, "10.0.0.3", "", 10, on_kick, &g_ids[2]);
+    uint64_t h3 = conn_registry_add(r, 7, CONN_MOVIE, 4, "10.0.0.3", "", 10, NULL, NULL);
+    conn_registry_remove(r, h2, 11); /* ended: lingers, not kicked */
+    assert_int_equal(conn_registry_kick_all(r), 2);
+    assert_int_equal(g_kicks.n, 2);
+    assert_int_equal(conn_registry_kick_all(r), 0); /* once */
+    conn_registry_remove(r, h0, 12);
+    conn_registry_remove(r, h1, 12);
+    conn_registry_remove(r, h3, 12);
+    assert_int_equal(conn_registry_active(r), 0);
+    assert_int_equal(conn_registry_kick_all(r), 0);
+    conn_registry_free(r);
+}
+
 static void test_many_entries(void **state)
 {
     (void)state;
@@ -237,7 +262,7 @@ int main(void)
         cmocka_unit_test(test_sessions_and_window),      cmocka_unit_test(test_active_by_kind),
         cmocka_unit_test(test_enforce_newest_wins),      cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_bound_refuses_and_counts), cmocka_unit_test(test_enforced_past_65536),
-        cmocka_unit_test(test_enforce_big_session),
+        cmocka_unit_test(test_enforce_big_session),      cmocka_unit_test(test_kick_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -64,8 +65,8 @@ static void listed(struct hls *h, char *out, size_t len)
 static void test_same_cuts_any_order(void **state)
 {
     (void)state;
-    struct hls_grid g = {.next = 1000, .step_ms = 2000, .gop_ms = 1000};
-    struct hls *a = hls_new(g.step_ms, 1000, &g), *b = hls_new(g.step_ms, 1000, &g);
+    struct hls_grid g = {.step_ms = 2000, .gop_ms = 1000, .wall_s = 1700000000};
+    struct hls *a = hls_new(g.step_ms, &g), *b = hls_new(g.step_ms, &g);
     int64_t base = 5 * SEC;
     /* b lags a by three seconds, then catches up; b also starts one GOP
      * late (a keyframe dropped), and a new generation at t = 10 */
@@ -103,10 +104,121 @@ static void test_same_cuts_any_order(void **state)
     hls_free(b);
 }
 
+/* The sequence number and first PTS of every listed segment, and the
+ * playlist's implicit numbering checked against the URLs. */
+static size_t listed_segs(struct hls *h, uint64_t *seq, int64_t *pts, size_t max)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(hls_render(h, "t", -1, &b), 0);
+    const char *ms = strstr(b.data, "#EXT-X-MEDIA-SEQUENCE:");
+    assert_non_null(ms);
+    unsigned long long implicit = strtoull(ms + 22, NULL, 10);
+    size_t n = 0;
+    for (const char *p = strstr(b.data, "/hls/t/"); p && n < max; p = strstr(p + 1, "/hls/t/")) {
+        seq[n] = strtoull(p + 7, NULL, 10);
+        assert_int_equal(seq[n], implicit + n); /* no gap in the implicit numbers */
+        size_t cn, bytes;
+        struct refbuf *const *c = hls_segment(h, seq[n], &cn, &bytes);
+        assert_non_null(c);
+        pts[n] = (int64_t)c[0]->data[1]; /* see feed(): the chunk carries its second */
+        n++;
+    }
+    buf_free(&b);
+    return n;
+}
+
+/* One chunk per second, a keyframe every gop seconds, the chunk's first
+ * payload byte naming its second (for listed_segs). */
+static void feed(struct hls *h, int64_t pts0, int from, int to, int gop)
+{
+    for (int t = from; t < to; t++) {
+        uint8_t pkt[TS_PACKET_SIZE] = {0x47, (uint8_t)t};
+        struct chunk c = {
+            .rb = refbuf_new(pkt, sizeof(pkt)),
+            .flags = t % gop == 0 ? CHUNK_KEY : 0,
+            .gen = 1,
+            .pts = (pts0 + (int64_t)t * SEC) & ((1LL << 33) - 1),
+            .pts_end = (pts0 + (int64_t)t * SEC + SEC / 2) & ((1LL << 33) - 1),
+        };
+        hls_on_chunk(h, &c);
+        refbuf_unref(c.rb);
+    }
+}
+
+/* Two nodes (two grids) read the same stream, one starting 7 s and a
+ * wall-clock minute later: the segments both list have the same numbers,
+ * the same first chunk, and the same durations; the PTS wraps past 2^33 in
+ * between without a jump in the numbers. */
+static void test_two_nodes_same_numbers(void **state)
+{
+    (void)state;
+    struct hls_grid ga = {.step_ms = 4000, .wall_s = 1800000000};
+    struct hls_grid gb = {.step_ms = 4000, .wall_s = 1800000060};
+    struct hls *a = hls_new(4000, &ga), *b = hls_new(4000, &gb);
+    int64_t pts0 = (1LL << 33) - 20 * SEC; /* wraps at t = 20 */
+    feed(a, pts0, 0, 7, 2);
+    feed(a, pts0, 7, 40, 2);
+    feed(b, pts0, 7, 40, 2);
+    uint64_t sa[16], sb[16];
+    int64_t pa[16], pb[16];
+    size_t na = listed_segs(a, sa, pa, 16), nb = listed_segs(b, sb, pb, 16);
+    assert_true(na >= 3 && nb >= 3);
+    size_t common = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (sa[i] == sb[j]) {
+                assert_int_equal(pa[i], pb[j]);
+                common++;
+            }
+    assert_true(common >= 3);
+    /* every listed segment starts on a 4 s cell: 2 GOPs of 2 s */
+    for (size_t i = 1; i < na; i++)
+        assert_int_equal(pa[i] - pa[i - 1], 4);
+    hls_free(a);
+    hls_free(b);
+}
+
+/* A time line starting behind the numbers used (another source's clock):
+ * the numbers still grow by one, and the playlist never lists a gap. */
+static void test_backward_keeps_growing(void **state)
+{
+    (void)state;
+    struct hls_grid g = {.step_ms = 2000, .wall_s = 1800000000};
+    struct hls *h = hls_new(2000, &g);
+    feed(h, 500000LL * SEC, 0, 20, 1);
+    uint64_t s1[16];
+    int64_t p1[16];
+    size_t n1 = listed_segs(h, s1, p1, 16);
+    assert_true(n1 >= 3);
+    /* generation 2 from a clock 3 hours behind */
+    for (int t = 0; t < 12; t++) {
+        uint8_t pkt[TS_PACKET_SIZE] = {0x47, (uint8_t)(100 + t)};
+        struct chunk c = {
+            .rb = refbuf_new(pkt, sizeof(pkt)),
+            .flags = CHUNK_KEY | (t == 0 ? CHUNK_DISCONT : 0),
+            .gen = 2,
+            .pts = (500000LL - 3 * 3600) * SEC + (int64_t)t * SEC,
+            .pts_end = (500000LL - 3 * 3600) * SEC + (int64_t)t * SEC + SEC / 2,
+        };
+        hls_on_chunk(h, &c);
+        refbuf_unref(c.rb);
+    }
+    uint64_t s2[16];
+    int64_t p2[16];
+    size_t n2 = listed_segs(h, s2, p2, 16);
+    assert_true(n2 >= 3);
+    assert_true(s2[n2 - 1] > s1[n1 - 1]);
+    assert_int_equal(g.rebased, 1);
+    hls_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_cuts_any_order),
+        cmocka_unit_test(test_two_nodes_same_numbers),
+        cmocka_unit_test(test_backward_keeps_growing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

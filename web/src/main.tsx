@@ -16,6 +16,7 @@ import { Connections } from './pages/connections';
 import { Settings } from './pages/settings';
 import { Accounts } from './pages/accounts';
 import { Audit } from './pages/audit';
+import { Nodes } from './pages/nodes';
 // ---- subscriber pages: add imports below (i12-lines) ----
 import { Lines } from './pages/lines';
 import { Plans } from './pages/plans';
@@ -71,6 +72,7 @@ const routes: Route[] = [
   { path: 'settings', title: 'Settings', component: Settings, nav: true },
   { path: 'accounts', title: 'Admins & tokens', component: Accounts, nav: true },
   { path: 'audit', title: 'Audit log', component: Audit, nav: true, scope: 'admin' },
+  { path: 'nodes', title: 'Nodes', component: Nodes, nav: true },
 ];
 
 const THEME_KEY = 'xtreamd.theme';

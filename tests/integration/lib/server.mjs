@@ -249,10 +249,11 @@ export class Server {
  * until it accepts connections (and has logged `listening on 127.0.0.1:PORT`, on stderr or in
  * logFile). env: extra environment variables.
  */
-export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000, env, logFile } = {}) {
+export async function startServer(dataDir, extra = [], { startTimeoutMs = 20000, env, logFile, port: fixedPort } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    // port: a node whose URL was registered before it started (cluster tests)
+    const port = fixedPort ?? (await freePort());
     // Suites send wrong credentials on purpose from one IP, far more than the
     // brute-force brake lets through (5 per window): unless a test sets
     // --login-free itself (security.test.mjs), the brake starts late.
