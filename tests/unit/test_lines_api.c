@@ -1018,6 +1018,10 @@ static void test_migration_5_on_existing_lines(void **state)
     if (db_fixture_pg())
         skip();                 /* SQLite's migration 5 (FTS5); PostgreSQL starts at version 10 */
     drop_epoch_triggers(f->db); /* migration 12 */
+    /* migration 14 (cluster nodes) */
+    assert_int_equal(
+        db_exec(f->db, "DROP TABLE node_status; DROP TABLE node_enrol_codes; DROP TABLE nodes;"),
+        0);
     /* migration 13 (ABR ladders) */
     assert_int_equal(db_exec(f->db, "ALTER TABLE transcode_profiles DROP COLUMN renditions;"), 0);
     assert_int_equal(db_exec(f->db, "DROP TRIGGER lines_search_ai; DROP TRIGGER lines_search_ad;"
