@@ -3,10 +3,11 @@
 # (no TCP listener), stopped by `stop`. Prints the connection URL on start.
 #   scripts/pg-cluster.sh start DIR   -> postgresql:///xtreamd?host=DIR&user=xtreamd
 #   scripts/pg-cluster.sh stop DIR
+#   scripts/pg-cluster.sh restart DIR   (fast shutdown: every connection is cut, then back)
 # Readiness is polled with pg_isready against a deadline (no sleeps as synchronisation).
 # As root, the server runs as the `postgres` user (initdb refuses root); DIR is handed to it.
 set -euo pipefail
-cmd=${1:?start|stop}
+cmd=${1:?start|stop|restart}
 dir=${2:?DIR}
 bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 [ -x "$bin/initdb" ] || { echo "pg-cluster: no PostgreSQL server (apt-get install postgresql)" >&2; exit 2; }
@@ -37,9 +38,13 @@ start)
     -c "CREATE ROLE xtreamd LOGIN" -c "CREATE DATABASE xtreamd OWNER xtreamd" >/dev/null
   echo "postgresql:///xtreamd?host=$dir&user=xtreamd"
   ;;
+restart)
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null ||
+    { cat "$dir/server.log" >&2; exit 1; }
+  ;;
 stop)
   [ -d "$dir/data" ] && "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   ;;
 *)
-  echo "usage: $0 start|stop DIR" >&2; exit 2 ;;
+  echo "usage: $0 start|stop|restart DIR" >&2; exit 2 ;;
 esac

@@ -64,6 +64,10 @@ void db_rollback(struct db *db);
  * connection). Cheap; the server polls it to rebuild its catalogue. */
 int64_t db_change_counter(struct db *db);
 
+/* How many times a lost PostgreSQL connection of this process was connected
+ * again (a server restart, a failover); always 0 on SQLite. /metrics. */
+int64_t db_reconnects(void);
+
 /* Current UTC time in Unix seconds (the one clock used for created_at etc). */
 int64_t db_now(void);
 

@@ -19,9 +19,20 @@
  * that NOTIFYs xtreamd_changes (schema.c); the first db_change_counter()
  * LISTENs, later calls drain the notifications already received on the
  * socket (no query) and count them.
+ *
+ * A lost connection (the server restarted, a failover, a network cut) is
+ * connected again: the change counter's connection (the server's loop) does
+ * it without blocking, one step per call (PQresetStart/PQresetPoll), then
+ * LISTENs again and counts one change, since whatever was committed meanwhile
+ * was not notified to it; any other connection reconnects synchronously (a
+ * worker thread) before a statement when nothing was open on it, and a read
+ * that failed because the connection was lost on an idle connection runs once
+ * more. A write is never repeated: it may have been committed.
  */
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +58,18 @@ struct pgc {
     char insert_table[64]; /* target of the last INSERT (db_last_insert_id) */
     bool listening;
     int64_t notified; /* notifications counted by db_change_counter */
+    bool counter;     /* the change counter's connection: reconnects without blocking */
+    bool resetting;   /* its reconnect is under way */
+    PostgresPollingStatusType poll;
 };
+
+/* Reconnections of every connection of the process (/metrics). */
+static atomic_llong reconnects;
+
+int64_t db_pg_reconnects(void)
+{
+    return (int64_t)atomic_load(&reconnects);
+}
 
 #define PGC(db) ((struct pgc *)(db)->conn)
 
@@ -88,6 +110,9 @@ static void quiet_notice(void *arg, const char *message)
     log_debug("db", "postgresql: %s", message);
 }
 
+/* What every session starts with (also after a reconnect). */
+#define SESSION_SQL "SET client_min_messages = warning; SET TIME ZONE 'UTC'"
+
 static int pg_open(struct db *db)
 {
     struct pgc *p = calloc(1, sizeof(*p));
@@ -102,7 +127,7 @@ static int pg_open(struct db *db)
         return -EIO;
     }
     PQsetNoticeProcessor(p->c, quiet_notice, NULL);
-    return db_exec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+    return db_exec(db, SESSION_SQL);
 }
 
 static void pg_close(struct db *db)
@@ -117,10 +142,73 @@ static void pg_close(struct db *db)
     db->conn = NULL;
 }
 
+/* The first word of sql is `word` (case-insensitive). */
+static bool starts_with(const char *sql, const char *word)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '(')
+        sql++;
+    size_t n = strlen(word);
+    return strncasecmp(sql, word, n) == 0 && (sql[n] == ' ' || sql[n] == '\n' || sql[n] == ';');
+}
+
+static bool lost(struct db *db)
+{
+    return PQstatus(PGC(db)->c) == CONNECTION_BAD;
+}
+
+/* Connects again, blocking: a worker thread's connection, known lost, with
+ * nothing open on it. The loop's connection uses the change counter's
+ * non-blocking path instead. */
+static int reconnect(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    PQreset(p->c);
+    if (PQstatus(p->c) != CONNECTION_OK) {
+        set_err(db, PQerrorMessage(p->c));
+        return -EIO;
+    }
+    atomic_fetch_add(&reconnects, 1);
+    p->listening = false;
+    log_warn("db", "the PostgreSQL connection was lost: connected again");
+    PGresult *r = PQexec(p->c, SESSION_SQL);
+    int ret = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -EIO;
+    if (ret)
+        set_err(db, PQresultErrorMessage(r));
+    PQclear(r);
+    return ret;
+}
+
+/* Before a statement: a connection known lost with no db_begin level open
+ * (so nobody expects a transaction on it) is connected again. */
+static void revive(struct db *db)
+{
+    if (lost(db) && db->depth == 0 && !PGC(db)->counter)
+        reconnect(db);
+}
+
+/* After a statement failed: whether to connect again and run it once more.
+ * Only when the connection was lost, nothing was open on it (no
+ * transaction, no db_begin level) and the statement changes nothing. */
+static bool retry_after_loss(struct db *db, bool was_idle, bool harmless)
+{
+    return harmless && was_idle && db->depth == 0 && lost(db) && !PGC(db)->counter &&
+           reconnect(db) == 0;
+}
+
 static int pg_exec(struct db *db, const char *sql, bool quiet)
 {
+    revive(db);
+    bool idle = PQtransactionStatus(PGC(db)->c) == PQTRANS_IDLE;
     PGresult *r = PQexec(PGC(db)->c, sql);
     ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
+        retry_after_loss(db, idle,
+                         starts_with(sql, "BEGIN") || starts_with(sql, "SET") ||
+                             starts_with(sql, "LISTEN"))) {
+        PQclear(r);
+        r = PQexec(PGC(db)->c, sql);
+        s = PQresultStatus(r);
+    }
     int ret = 0;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         set_err(db, PQresultErrorMessage(r));
@@ -142,7 +230,9 @@ static const char *pg_errmsg(struct db *db)
 
 static bool pg_in_transaction(struct db *db)
 {
-    return PQtransactionStatus(PGC(db)->c) != PQTRANS_IDLE;
+    /* PQTRANS_UNKNOWN: the connection is lost, and nothing is open on it. */
+    PGTransactionStatusType t = PQtransactionStatus(PGC(db)->c);
+    return t == PQTRANS_ACTIVE || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
 /* `?NNN` -> `$NNN`, `?` -> `$<one more than the largest so far>`, outside
@@ -201,15 +291,6 @@ static char *rewrite(const char *sql, int *nparams, bool **used)
     out[o] = '\0';
     *nparams = max;
     return out;
-}
-
-/* The first word of sql is `word` (case-insensitive). */
-static bool starts_with(const char *sql, const char *word)
-{
-    while (*sql == ' ' || *sql == '\n' || *sql == '(')
-        sql++;
-    size_t n = strlen(word);
-    return strncasecmp(sql, word, n) == 0 && (sql[n] == ' ' || sql[n] == '\n');
 }
 
 static void insert_target(const char *sql, char *table, size_t len)
@@ -417,12 +498,20 @@ static int pg_step(struct db_stmt *st)
     for (int i = 0; i < s->nparams; i++)
         if (s->unused[i])
             s->types[i] = 25;
+    revive(db);
+    bool idle = PQtransactionStatus(p->c) == PQTRANS_IDLE;
     bool sp = s->write && PQtransactionStatus(p->c) == PQTRANS_INTRANS;
     if (sp && pg_exec(db, "SAVEPOINT xd_stmt", true))
         return -EIO;
     PGresult *r = PQexecParams(p->c, s->sql, s->nparams, s->types, (const char *const *)s->vals,
                                s->lens, s->fmts, 0);
     ExecStatusType rs = PQresultStatus(r);
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && retry_after_loss(db, idle, !s->write)) {
+        PQclear(r);
+        r = PQexecParams(p->c, s->sql, s->nparams, s->types, (const char *const *)s->vals, s->lens,
+                         s->fmts, 0);
+        rs = PQresultStatus(r);
+    }
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
         int err = map_error(db, r);
         PQclear(r);
@@ -587,23 +676,80 @@ static int pg_lock_schema(struct db *db)
                    false);
 }
 
+/* One step of the change counter's reconnect, never blocking (it runs on
+ * the server's loop): 1 connected (LISTEN again, one change counted), 0
+ * still connecting, -1 failed (a new attempt at the next call). */
+static int reset_step(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    if (!p->resetting) {
+        if (!PQresetStart(p->c))
+            return -1;
+        p->resetting = true;
+        p->poll = PGRES_POLLING_WRITING; /* as after PQresetStart */
+    }
+    for (;;) {
+        if (p->poll == PGRES_POLLING_FAILED) {
+            p->resetting = false;
+            set_err(db, PQerrorMessage(p->c));
+            return -1;
+        }
+        if (p->poll == PGRES_POLLING_OK)
+            break;
+        struct pollfd pf = {.fd = PQsocket(p->c),
+                            .events = p->poll == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (pf.fd < 0) {
+            p->poll = PGRES_POLLING_FAILED;
+            continue;
+        }
+        if (poll(&pf, 1, 0) <= 0)
+            return 0;
+        p->poll = PQresetPoll(p->c);
+    }
+    p->resetting = false;
+    p->listening = false;
+    if (pg_exec(db, SESSION_SQL, false))
+        return -1;
+    atomic_fetch_add(&reconnects, 1);
+    /* Whatever was committed while the connection was down was notified to
+     * nobody here: one change, so the server rebuilds once. */
+    p->notified++;
+    log_info("db", "connected to PostgreSQL again: listening for changes");
+    return 1;
+}
+
 static int64_t pg_change_counter(struct db *db)
 {
     struct pgc *p = PGC(db);
+    p->counter = true;
+    if ((p->resetting || lost(db)) && reset_step(db) != 1)
+        return p->notified;
     if (!p->listening) {
-        if (pg_exec(db, "LISTEN xtreamd_changes", false))
-            return -1;
+        if (pg_exec(db, "LISTEN xtreamd_changes", true))
+            goto lost;
         p->listening = true;
     }
-    if (!PQconsumeInput(p->c)) {
+    if (!PQconsumeInput(p->c) || lost(db)) {
         set_err(db, PQerrorMessage(p->c));
-        return -1;
+        goto lost;
     }
     PGnotify *n;
     while ((n = PQnotifies(p->c)) != NULL) {
         p->notified++;
         PQfreemem(n);
     }
+    return p->notified;
+lost:
+    /* A connection that merely refused LISTEN is not reconnected: say so. */
+    if (!lost(db)) {
+        log_error("db", "LISTEN xtreamd_changes: %s", pg_errmsg(db));
+        return -1;
+    }
+    log_warn("db",
+             "lost the PostgreSQL connection (%s): reconnecting; other nodes' changes are "
+             "seen again once connected",
+             pg_errmsg(db));
+    reset_step(db);
     return p->notified;
 }
 

@@ -79,6 +79,9 @@ struct db_ops {
 extern const struct db_ops db_sqlite_ops;
 extern const struct db_ops db_pg_ops;
 
+/* db_pg.c's count of reconnections (db_reconnects). */
+int64_t db_pg_reconnects(void);
+
 /* db_step's results; errors are negative errnos. */
 enum { DB_ROW = 1, DB_DONE = 2 };
 
