@@ -28,6 +28,15 @@
  * worker thread) before a statement when nothing was open on it, and a read
  * that failed because the connection was lost on an idle connection runs once
  * more. A write is never repeated: it may have been committed.
+ *
+ * Failover: the location may name several hosts (libpq's `host=a,b` or
+ * `postgresql://h1:p1,h2:p2/db`); libpq tries them in order, on every
+ * connect and reconnect. Unless the location says otherwise, xtreamd asks for
+ * target_session_attrs=read-write, so a (re)connection skips a standby and
+ * lands on the primary, wherever it is now. A connection that finds its
+ * server read-only all the same (SQLSTATE 25006: the location allowed a
+ * standby, or the server was made read-only) is treated as lost: connected
+ * again before its next statement, which looks for a read-write host.
  */
 #include <errno.h>
 #include <libpq-fe.h>
@@ -60,6 +69,7 @@ struct pgc {
     int64_t notified; /* notifications counted by db_change_counter */
     bool counter;     /* the change counter's connection: reconnects without blocking */
     bool resetting;   /* its reconnect is under way */
+    bool read_only;   /* a statement failed with 25006: reconnect to find the primary */
     PostgresPollingStatusType poll;
 };
 
@@ -113,13 +123,32 @@ static void quiet_notice(void *arg, const char *message)
 /* What every session starts with (also after a reconnect). */
 #define SESSION_SQL "SET client_min_messages = warning; SET TIME ZONE 'UTC'"
 
+/* SQLSTATE 25006 read_only_sql_transaction: this server does not take
+ * writes (a hot standby, or default_transaction_read_only). The connection is
+ * replaced at the next chance (lost()); a failover's new primary is found by
+ * the reconnect's target_session_attrs. */
+static void note_error(struct db *db, const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || strcmp(state, "25006") != 0 || PGC(db)->read_only)
+        return;
+    PGC(db)->read_only = true;
+    log_warn("db", "the PostgreSQL server refused a write as read-only (a standby?): "
+                   "connecting again to find the primary");
+}
+
 static int pg_open(struct db *db)
 {
     struct pgc *p = calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
     db->conn = p;
-    p->c = PQconnectdb(db->url);
+    /* The location is expanded as a connection string (expand_dbname); its
+     * own target_session_attrs, if any, comes later in the arrays and so
+     * wins over this default. */
+    const char *const keys[] = {"target_session_attrs", "dbname", NULL};
+    const char *const vals[] = {"read-write", db->url, NULL};
+    p->c = PQconnectdbParams(keys, vals, 1);
     if (!p->c || PQstatus(p->c) != CONNECTION_OK) {
         /* never the URL: it may carry a password */
         log_error("db", "cannot connect to PostgreSQL: %s",
@@ -153,7 +182,7 @@ static bool starts_with(const char *sql, const char *word)
 
 static bool lost(struct db *db)
 {
-    return PQstatus(PGC(db)->c) == CONNECTION_BAD;
+    return PQstatus(PGC(db)->c) == CONNECTION_BAD || PGC(db)->read_only;
 }
 
 /* Connects again, blocking: a worker thread's connection, known lost, with
@@ -169,6 +198,7 @@ static int reconnect(struct db *db)
     }
     atomic_fetch_add(&reconnects, 1);
     p->listening = false;
+    p->read_only = false;
     log_warn("db", "the PostgreSQL connection was lost: connected again");
     PGresult *r = PQexec(p->c, SESSION_SQL);
     int ret = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -EIO;
@@ -211,6 +241,7 @@ static int pg_exec(struct db *db, const char *sql, bool quiet)
     }
     int ret = 0;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        note_error(db, r);
         set_err(db, PQresultErrorMessage(r));
         if (!quiet)
             log_error("db", "%s", PGC(db)->err ? PGC(db)->err : "error");
@@ -472,6 +503,7 @@ static int map_error(struct db *db, PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     set_err(db, r ? PQresultErrorMessage(r) : PQerrorMessage(PGC(db)->c));
+    note_error(db, r);
     log_debug("db", "postgresql: %s", PGC(db)->err ? PGC(db)->err : "error");
     if (state && strcmp(state, "23505") == 0)
         return -EEXIST;
@@ -708,6 +740,7 @@ static int reset_step(struct db *db)
     }
     p->resetting = false;
     p->listening = false;
+    p->read_only = false;
     if (pg_exec(db, SESSION_SQL, false))
         return -1;
     atomic_fetch_add(&reconnects, 1);
