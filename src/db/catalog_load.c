@@ -588,16 +588,23 @@ static void load_signing(struct loader *l)
         g->enabled = false; /* nothing to sign with: hand out the plain URLs */
 }
 
-#define LINE_SELECT                                                                                \
+/* A line's bouquets in their order: SQLite (3.40 has no ORDER BY inside an
+ * aggregate) concatenates a sorted subquery, in the order it reads it;
+ * PostgreSQL promises no order for that, so it is told in the aggregate. */
+#define LINE_SELECT_HEAD                                                                           \
     "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"              \
-    " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"                            \
-    " (SELECT group_concat(bouquet_id) FROM"                                                       \
-    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY position, "            \
-    "bouquet_id) AS lb),"                                                                          \
+    " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"
+#define LINE_SELECT_TAIL                                                                           \
     " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"        \
     " l.first_ip, l.lock_first_ip, l.max_daily_ips, l.is_mag"                                      \
     " FROM lines l"
-
+#define LINE_BOUQUETS_SQLITE                                                                       \
+    " (SELECT group_concat(bouquet_id) FROM"                                                       \
+    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY position, "            \
+    "bouquet_id) AS lb),"
+#define LINE_BOUQUETS_PG                                                                           \
+    " (SELECT group_concat(bouquet_id, ',' ORDER BY position, bouquet_id) FROM line_bouquets"      \
+    "   WHERE line_id = l.id),"
 /* Every line, into one new indexed base block. */
 static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
 {
@@ -608,8 +615,12 @@ static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
     if (l->err)
         return NULL;
     l->a = &b->arena;
-    struct cat_line *arr = load_table(l, "SELECT count(*) FROM lines", LINE_SELECT " ORDER BY l.id",
-                                      sizeof(*arr), line_row, NULL, &n);
+    struct cat_line *arr =
+        load_table(l, "SELECT count(*) FROM lines",
+                   db_is_sqlite(l->db)
+                       ? LINE_SELECT_HEAD LINE_BOUQUETS_SQLITE LINE_SELECT_TAIL " ORDER BY l.id"
+                       : LINE_SELECT_HEAD LINE_BOUQUETS_PG LINE_SELECT_TAIL " ORDER BY l.id",
+                   sizeof(*arr), line_row, NULL, &n);
     l->a = &l->c->priv->arena;
     b->by_id = malloc((n ? n : 1) * sizeof(*b->by_id));
     if (!l->err && !b->by_id)
@@ -678,7 +689,10 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
     }
     struct cat_line_block *b = NULL;
     struct cat_lines *ls = NULL;
-    struct db_stmt *one = prepare(l, LINE_SELECT " WHERE l.id = ?1");
+    struct db_stmt *one =
+        prepare(l, db_is_sqlite(l->db)
+                       ? LINE_SELECT_HEAD LINE_BOUQUETS_SQLITE LINE_SELECT_TAIL " WHERE l.id = ?1"
+                       : LINE_SELECT_HEAD LINE_BOUQUETS_PG LINE_SELECT_TAIL " WHERE l.id = ?1");
     if (!l->err && cat_line_block_new(&b))
         l->err = -ENOMEM;
     if (!l->err)
@@ -815,8 +829,12 @@ static char *epg_stamp(struct loader *l)
 {
     struct db_stmt *st;
     if (db_prepare(l->db,
-                   "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || ':' || "
-                   "gen, ','), '') FROM (SELECT * FROM epg_sources ORDER BY id) AS s",
+                   db_is_sqlite(l->db)
+                       ? "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || "
+                         "':' || gen, ','), '') FROM (SELECT * FROM epg_sources ORDER BY id) AS s"
+                       /* PostgreSQL: the order is the aggregate's, not a subquery's */
+                       : "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || "
+                         "':' || gen, ',' ORDER BY id), '') FROM epg_sources",
                    &st)) {
         l->err = -EIO;
         return NULL;

@@ -65,6 +65,13 @@ struct pgc {
     char *err;             /* the last error message (owned) */
     int64_t changes;       /* rows of the last INSERT/UPDATE/DELETE */
     char insert_table[64]; /* target of the last INSERT (db_last_insert_id) */
+    bool have_id;          /* last_id holds the id the last INSERT returned */
+    int64_t last_id;
+    struct {
+        char name[64];
+        bool has_id;
+    } tables[48]; /* whether a table has an `id` column (RETURNING id) */
+    int ntables;
     bool listening;
     int64_t notified; /* notifications counted by db_change_counter */
     bool counter;     /* the change counter's connection: reconnects without blocking */
@@ -89,8 +96,9 @@ struct pg_stmt {
     int nparams;
     bool write; /* INSERT/UPDATE/DELETE: savepoint inside a transaction */
     char table[64];
-    char **vals; /* per parameter: the value as text, NULL for NULL */
-    bool *owned; /* vals[i] is a heap copy */
+    bool returning_id; /* " RETURNING id" was appended: the id, not rows */
+    char **vals;       /* per parameter: the value as text, NULL for NULL */
+    bool *owned;       /* vals[i] is a heap copy */
     int *lens;
     int *fmts;
     Oid *types;
@@ -372,6 +380,32 @@ static void pg_finalize(struct db_stmt *st)
     free(s);
 }
 
+/* Whether table has an `id` column (asked once per table and connection). A
+ * table that does not exist (yet) is not remembered. */
+static bool table_has_id(struct db *db, const char *table)
+{
+    struct pgc *p = PGC(db);
+    for (int i = 0; i < p->ntables; i++)
+        if (strcmp(p->tables[i].name, table) == 0)
+            return p->tables[i].has_id;
+    const char *vals[1] = {table};
+    PGresult *r = PQexecParams(p->c,
+                               "SELECT to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 FROM "
+                               "pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'id' "
+                               "AND NOT attisdropped)",
+                               1, NULL, vals, NULL, NULL, 0);
+    bool known = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                 strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    bool has = known && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    size_t cap = sizeof(p->tables) / sizeof(p->tables[0]);
+    if (known && (size_t)p->ntables < cap) {
+        snprintf(p->tables[p->ntables].name, sizeof(p->tables[0].name), "%s", table);
+        p->tables[p->ntables++].has_id = has;
+    }
+    return has;
+}
+
 static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
     *out = NULL;
@@ -405,6 +439,21 @@ static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
     s->write = starts_with(sql, "INSERT") || starts_with(sql, "UPDATE") ||
                starts_with(sql, "DELETE") || starts_with(sql, "WITH");
     insert_target(sql, s->table, sizeof(s->table));
+    if (s->table[0] && !strcasestr(sql, "RETURNING") && table_has_id(db, s->table)) {
+        /* The new row's id comes back with the INSERT: no currval round
+         * trip in db_last_insert_id (an import pays it per row). */
+        size_t n = strlen(s->sql);
+        while (n > 0 && (s->sql[n - 1] == ';' || s->sql[n - 1] == ' ' || s->sql[n - 1] == '\n'))
+            n--;
+        char *w = malloc(n + 16);
+        if (!w)
+            goto nomem;
+        memcpy(w, s->sql, n);
+        memcpy(w + n, "\nRETURNING id", sizeof("\nRETURNING id"));
+        free(s->sql);
+        s->sql = w;
+        s->returning_id = true;
+    }
     s->row = -1;
     *out = &s->base;
     return 0;
@@ -512,6 +561,55 @@ static int map_error(struct db *db, PGresult *r)
     return -EIO;
 }
 
+/* A write inside a transaction, under its own savepoint: SAVEPOINT, the
+ * statement and RELEASE go in one pipeline (one round trip, where three
+ * PQexec calls took three: bulk writes such as an EPG import pay it per
+ * row). If the statement fails, PostgreSQL skips the RELEASE and the
+ * transaction waits, aborted, for the caller's ROLLBACK TO SAVEPOINT. The
+ * statement's result, or NULL (PQresultStatus(NULL) is a fatal error). */
+static PGresult *exec_guarded(struct db *db, struct pg_stmt *s)
+{
+    PGconn *c = PGC(db)->c;
+    if (!PQenterPipelineMode(c))
+        return NULL;
+    PGresult *res[3] = {NULL, NULL, NULL};
+    bool sent = PQsendQueryParams(c, "SAVEPOINT xd_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+                PQsendQueryParams(c, s->sql, s->nparams, s->types, (const char *const *)s->vals,
+                                  s->lens, s->fmts, 0) &&
+                PQsendQueryParams(c, "RELEASE SAVEPOINT xd_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+                PQpipelineSync(c);
+    if (sent) {
+        /* Each query's results end with NULL; then the sync's own result. */
+        for (int q = 0; q < 3; q++) {
+            PGresult *r;
+            while ((r = PQgetResult(c)) != NULL) {
+                if (!res[q])
+                    res[q] = r;
+                else
+                    PQclear(r);
+            }
+        }
+        PGresult *r = PQgetResult(c);
+        if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+            sent = false;
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(c))
+        sent = false;
+    /* The first that failed: the SAVEPOINT, the statement, or the RELEASE. */
+    int pick = 1;
+    if (PQresultStatus(res[0]) != PGRES_COMMAND_OK)
+        pick = 0;
+    else if (PQresultStatus(res[1]) == PGRES_COMMAND_OK ||
+             PQresultStatus(res[1]) == PGRES_TUPLES_OK)
+        pick = PQresultStatus(res[2]) == PGRES_COMMAND_OK ? 1 : 2;
+    PGresult *out = sent ? res[pick] : NULL;
+    for (int q = 0; q < 3; q++)
+        if (res[q] != out)
+            PQclear(res[q]);
+    return out;
+}
+
 static int pg_step(struct db_stmt *st)
 {
     struct pg_stmt *s = P(st);
@@ -533,10 +631,9 @@ static int pg_step(struct db_stmt *st)
     revive(db);
     bool idle = PQtransactionStatus(p->c) == PQTRANS_IDLE;
     bool sp = s->write && PQtransactionStatus(p->c) == PQTRANS_INTRANS;
-    if (sp && pg_exec(db, "SAVEPOINT xd_stmt", true))
-        return -EIO;
-    PGresult *r = PQexecParams(p->c, s->sql, s->nparams, s->types, (const char *const *)s->vals,
-                               s->lens, s->fmts, 0);
+    PGresult *r = sp ? exec_guarded(db, s)
+                     : PQexecParams(p->c, s->sql, s->nparams, s->types,
+                                    (const char *const *)s->vals, s->lens, s->fmts, 0);
     ExecStatusType rs = PQresultStatus(r);
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && retry_after_loss(db, idle, !s->write)) {
         PQclear(r);
@@ -552,15 +649,27 @@ static int pg_step(struct db_stmt *st)
         s->done = true;
         return err;
     }
-    if (sp && pg_exec(db, "RELEASE SAVEPOINT xd_stmt", true)) {
-        PQclear(r);
-        return -EIO;
-    }
     const char *tuples = PQcmdTuples(r);
     if (s->write && tuples && *tuples)
         p->changes = strtoll(tuples, NULL, 10);
-    if (s->table[0])
+    if (s->returning_id) {
+        /* The rows are the ids RETURNING gave, not the caller's: the last
+         * one is db_last_insert_id; none (ON CONFLICT DO NOTHING) keeps the
+         * previous one, as SQLite's last_insert_rowid does. */
+        int k = rs == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+        if (k > 0) {
+            memcpy(p->insert_table, s->table, sizeof(p->insert_table));
+            p->last_id = strtoll(PQgetvalue(r, k - 1, 0), NULL, 10);
+            p->have_id = true;
+        }
+        PQclear(r);
+        s->done = true;
+        return DB_DONE;
+    }
+    if (s->table[0]) {
         memcpy(p->insert_table, s->table, sizeof(p->insert_table));
+        p->have_id = false;
+    }
     s->res = r;
     s->nrows = rs == PGRES_TUPLES_OK ? PQntuples(r) : 0;
     s->row = 0;
@@ -655,6 +764,8 @@ static int64_t pg_changes(struct db *db)
 static int64_t pg_last_insert_id(struct db *db)
 {
     struct pgc *p = PGC(db);
+    if (p->have_id)
+        return p->last_id;
     if (!p->insert_table[0])
         return 0;
     /* The identity sequence of the table the last INSERT wrote: unlike
