@@ -56,8 +56,7 @@ unit: asan
 	@ctest --test-dir build-asan --output-on-failure -j $(JOBS)
 
 integration: asan web
-	@XTREAMD_BIN=$(CURDIR)/build-asan/xtreamd scripts/run-integration.sh
-	@XTREAMD_BIN=$(CURDIR)/build-asan/xtreamd scripts/run-integration-pg.sh
+	@XTREAMD_BIN=$(CURDIR)/build-asan/xtreamd scripts/run-integration-both.sh
 
 fuzz-smoke: fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-smoke.sh build-fuzz

@@ -52,7 +52,7 @@ struct api {
     struct {
         void (*fn)(void *ud, struct buf *out);
         void *ud;
-    } metrics_extra[12]; /* api_add_metrics (serve registers 9 today) */
+    } metrics_extra[16]; /* api_add_metrics (serve registers 10 today) */
     size_t nmetrics_extra;
     /* Renders of uncached lists running on the thread pool (api/player_api.c),
      * one per (snapshot, view, key), each with the requests waiting for it. */

@@ -749,6 +749,17 @@ static void http_metrics_cb(void *ud, struct buf *out)
                (unsigned long long)st.direct_writes, (unsigned long long)st.poll_updates);
 }
 
+/* The database connection's health (PostgreSQL: lost and re-established). */
+static void db_metrics_cb(void *ud, struct buf *out)
+{
+    (void)ud;
+    buf_printf(out,
+               "# HELP xtreamd_db_reconnects_total Lost PostgreSQL connections connected "
+               "again.\n"
+               "# TYPE xtreamd_db_reconnects_total counter\nxtreamd_db_reconnects_total %lld\n",
+               (long long)db_reconnects());
+}
+
 static void on_sighup(uv_signal_t *h, int signum)
 {
     (void)signum;
@@ -978,6 +989,8 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     }
     if (api_add_metrics(s.api, http_metrics_cb, &s))
         log_warn("serve", "/metrics: no room for the HTTP write-path series");
+    if (api_add_metrics(s.api, db_metrics_cb, NULL))
+        log_warn("serve", "/metrics: no room for the database series");
     if (s.tls)
         api_add_metrics(s.api, tls_metrics_cb, s.tls);
 

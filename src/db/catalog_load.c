@@ -187,27 +187,67 @@ static void load_categories(struct loader *l)
     }
 }
 
-/* Every stream's source list (the live engine's ingest order). */
+struct id_index {
+    int64_t id;
+    size_t at;
+};
+
+static int id_index_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct id_index *)a)->id, y = ((const struct id_index *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Every stream's source list (the live engine's ingest order), read in one
+ * query: one per stream cost a round trip each on PostgreSQL (10,000
+ * channels: 10,000 queries before a server could listen). */
 static void load_stream_sources(struct loader *l)
 {
     struct cat_content *c = l->ct;
-    struct db_stmt *st = prepare(l, "SELECT url FROM stream_sources WHERE stream_id = ?1"
-                                    " ORDER BY position");
-    for (size_t i = 0; st && i < c->stream_count && !l->err; i++) {
-        struct cat_stream *s = &c->streams[i];
-        const char *urls[64];
-        size_t n = 0;
-        db_reset(st);
-        db_bind_int64(st, 1, s->id);
-        while (n < 64 && step(l, st) == DB_ROW)
-            urls[n++] = dup_col(l, st, 0);
-        const char **arr = alloc_array(l, n, sizeof(*arr));
-        if (arr)
-            memcpy(arr, urls, n * sizeof(*arr));
-        s->sources = arr;
-        s->source_count = arr ? n : 0;
+    if (!c->stream_count)
+        return;
+    struct id_index *ix = malloc(c->stream_count * sizeof(*ix));
+    const char **urls = malloc(64 * sizeof(*urls));
+    if (!ix || !urls) {
+        free(ix);
+        free(urls);
+        l->err = -ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < c->stream_count; i++)
+        ix[i] = (struct id_index){c->streams[i].id, i};
+    qsort(ix, c->stream_count, sizeof(*ix), id_index_cmp);
+    struct db_stmt *st = prepare(l, "SELECT stream_id, url FROM stream_sources"
+                                    " ORDER BY stream_id, position");
+    struct cat_stream *cur = NULL;
+    int64_t cur_id = 0;
+    size_t n = 0;
+    for (;;) {
+        int rc = st && !l->err ? step(l, st) : DB_DONE;
+        int64_t id = rc == DB_ROW ? db_col_int64(st, 0) : 0;
+        if (cur && (rc != DB_ROW || id != cur_id)) {
+            const char **arr = alloc_array(l, n, sizeof(*arr));
+            if (arr)
+                memcpy(arr, urls, n * sizeof(*arr));
+            cur->sources = arr;
+            cur->source_count = arr ? n : 0;
+            cur = NULL;
+        }
+        if (rc != DB_ROW)
+            break;
+        if (!cur && id != cur_id) {
+            struct id_index key = {id, 0};
+            struct id_index *hit = bsearch(&key, ix, c->stream_count, sizeof(*ix), id_index_cmp);
+            cur = hit ? &c->streams[hit->at] : NULL; /* NULL: a disabled stream */
+            cur_id = id;
+            n = 0;
+        }
+        if (cur && n < 64)
+            urls[n++] = dup_col(l, st, 1);
     }
     db_finalize(st);
+    free(ix);
+    free(urls);
 }
 
 /* Every stream's cluster placements: one query over the table (ordered by stream, then
@@ -649,16 +689,23 @@ static void load_signing(struct loader *l)
         g->enabled = false; /* nothing to sign with: hand out the plain URLs */
 }
 
-#define LINE_SELECT                                                                                \
+/* A line's bouquets in their order: SQLite (3.40 has no ORDER BY inside an
+ * aggregate) concatenates a sorted subquery, in the order it reads it;
+ * PostgreSQL promises no order for that, so it is told in the aggregate. */
+#define LINE_SELECT_HEAD                                                                           \
     "SELECT l.id, l.username, l.password, l.max_connections, l.exp_date, l.is_trial,"              \
-    " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"                            \
-    " (SELECT group_concat(bouquet_id) FROM"                                                       \
-    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY position, "            \
-    "bouquet_id) AS lb),"                                                                          \
+    " l.enabled, l.banned, l.allowed_outputs, l.message, l.created_at,"
+#define LINE_SELECT_TAIL                                                                           \
     " l.allowed_ips, l.allowed_uas, l.denied_uas, l.allowed_countries, l.denied_countries,"        \
     " l.first_ip, l.lock_first_ip, l.max_daily_ips, l.is_mag"                                      \
     " FROM lines l"
-
+#define LINE_BOUQUETS_SQLITE                                                                       \
+    " (SELECT group_concat(bouquet_id) FROM"                                                       \
+    "   (SELECT bouquet_id FROM line_bouquets WHERE line_id = l.id ORDER BY position, "            \
+    "bouquet_id) AS lb),"
+#define LINE_BOUQUETS_PG                                                                           \
+    " (SELECT group_concat(bouquet_id, ',' ORDER BY position, bouquet_id) FROM line_bouquets"      \
+    "   WHERE line_id = l.id),"
 /* Every line, into one new indexed base block. */
 static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
 {
@@ -669,8 +716,12 @@ static struct cat_lines *load_lines_full(struct loader *l, int64_t seq)
     if (l->err)
         return NULL;
     l->a = &b->arena;
-    struct cat_line *arr = load_table(l, "SELECT count(*) FROM lines", LINE_SELECT " ORDER BY l.id",
-                                      sizeof(*arr), line_row, NULL, &n);
+    struct cat_line *arr =
+        load_table(l, "SELECT count(*) FROM lines",
+                   db_is_sqlite(l->db)
+                       ? LINE_SELECT_HEAD LINE_BOUQUETS_SQLITE LINE_SELECT_TAIL " ORDER BY l.id"
+                       : LINE_SELECT_HEAD LINE_BOUQUETS_PG LINE_SELECT_TAIL " ORDER BY l.id",
+                   sizeof(*arr), line_row, NULL, &n);
     l->a = &l->c->priv->arena;
     b->by_id = malloc((n ? n : 1) * sizeof(*b->by_id));
     if (!l->err && !b->by_id)
@@ -739,7 +790,10 @@ static struct cat_lines *load_lines_delta(struct loader *l, const struct cat_lin
     }
     struct cat_line_block *b = NULL;
     struct cat_lines *ls = NULL;
-    struct db_stmt *one = prepare(l, LINE_SELECT " WHERE l.id = ?1");
+    struct db_stmt *one =
+        prepare(l, db_is_sqlite(l->db)
+                       ? LINE_SELECT_HEAD LINE_BOUQUETS_SQLITE LINE_SELECT_TAIL " WHERE l.id = ?1"
+                       : LINE_SELECT_HEAD LINE_BOUQUETS_PG LINE_SELECT_TAIL " WHERE l.id = ?1");
     if (!l->err && cat_line_block_new(&b))
         l->err = -ENOMEM;
     if (!l->err)
@@ -876,8 +930,12 @@ static char *epg_stamp(struct loader *l)
 {
     struct db_stmt *st;
     if (db_prepare(l->db,
-                   "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || ':' || "
-                   "gen, ','), '') FROM (SELECT * FROM epg_sources ORDER BY id) AS s",
+                   db_is_sqlite(l->db)
+                       ? "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || "
+                         "':' || gen, ','), '') FROM (SELECT * FROM epg_sources ORDER BY id) AS s"
+                       /* PostgreSQL: the order is the aggregate's, not a subquery's */
+                       : "SELECT COALESCE(group_concat(id || ':' || priority || ':' || enabled || "
+                         "':' || gen, ',' ORDER BY id), '') FROM epg_sources",
                    &st)) {
         l->err = -EIO;
         return NULL;
@@ -923,17 +981,102 @@ static const char **mapped_ids(struct loader *l, size_t *n)
     return ids;
 }
 
-static int load_guide_channel(struct loader *l, struct cat_guide *g, struct db_stmt *best,
+/* The best guide channel of each guide channel id (enabled source with
+ * programmes, highest priority, then lowest source id): one query for all,
+ * not one per id (a round trip each on PostgreSQL). */
+struct best_chan {
+    char *channel_id;
+    int64_t id, source;
+    size_t rank; /* the query's order: priority, then source id */
+};
+
+static int best_chan_cmp(const void *a, const void *b)
+{
+    const struct best_chan *x = a, *y = b;
+    int c = strcmp(x->channel_id, y->channel_id);
+    return c ? c : (x->rank > y->rank) - (x->rank < y->rank);
+}
+
+static void best_chans_free(struct best_chan *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(b[i].channel_id);
+    free(b);
+}
+
+/* Sorted by channel id, the best first within one id. 0 or -errno. */
+static int best_chans_load(struct db *db, struct best_chan **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    struct db_stmt *st;
+    if (db_prepare(db,
+                   "SELECT c.channel_id, c.id, c.source_id FROM epg_channels c"
+                   " JOIN epg_sources s ON s.id = c.source_id"
+                   " WHERE s.enabled = 1 AND c.programmes > 0"
+                   " ORDER BY s.priority DESC, s.id",
+                   &st))
+        return -EIO;
+    struct best_chan *b = NULL;
+    size_t n = 0, cap = 0;
+    int rc, err = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct best_chan *nb = realloc(b, ncap * sizeof(*b));
+            if (!nb) {
+                err = -ENOMEM;
+                break;
+            }
+            b = nb;
+            cap = ncap;
+        }
+        b[n].channel_id = strdup(db_col_text(st, 0));
+        if (!b[n].channel_id) {
+            err = -ENOMEM;
+            break;
+        }
+        b[n].id = db_col_int64(st, 1);
+        b[n].source = db_col_int64(st, 2);
+        b[n].rank = n;
+        n++;
+    }
+    db_finalize(st);
+    if (!err && rc != DB_DONE)
+        err = -EIO;
+    if (err) {
+        best_chans_free(b, n);
+        return err;
+    }
+    if (n)
+        qsort(b, n, sizeof(*b), best_chan_cmp);
+    *out = b;
+    *count = n;
+    return 0;
+}
+
+/* The best channel for id, or NULL: the first of its run in the sorted list. */
+static const struct best_chan *best_chan_find(const struct best_chan *b, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(b[mid].channel_id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(b[lo].channel_id, id) == 0 ? &b[lo] : NULL;
+}
+
+static int load_guide_channel(struct loader *l, struct cat_guide *g, const struct best_chan *best,
                               struct db_stmt *progs, const char *id)
 {
-    db_bind_text_copy(best, 1, id);
-    int rc = db_step(best);
-    if (rc != DB_ROW) {
-        db_reset(best);
-        return rc == DB_DONE ? cat_guide_add(g, id, false, 0, NULL, 0) : -EIO;
-    }
-    int64_t chan = db_col_int64(best, 0), source = db_col_int64(best, 1);
-    db_reset(best);
+    int rc;
+    if (!best)
+        return cat_guide_add(g, id, false, 0, NULL, 0);
+    int64_t chan = best->id, source = best->source;
+    db_reset(progs);
     db_bind_int64(progs, 1, chan);
     struct cat_programme *p = NULL;
     size_t n = 0, cap = 0;
@@ -1008,23 +1151,21 @@ static void load_guide(struct loader *l, const struct catalog *prev)
         return;
     }
     struct cat_guide *g = NULL;
-    struct db_stmt *best = NULL, *progs = NULL;
+    struct db_stmt *progs = NULL;
+    struct best_chan *best = NULL;
+    size_t nbest = 0;
     int err = cat_guide_new(stamp, n, &g);
-    if (!err && (db_prepare(l->db,
-                            "SELECT c.id, c.source_id FROM epg_channels c"
-                            " JOIN epg_sources s ON s.id = c.source_id"
-                            " WHERE c.channel_id = ?1 AND s.enabled = 1 AND c.programmes > 0"
-                            " ORDER BY s.priority DESC, s.id LIMIT 1",
-                            &best) ||
-                 db_prepare(l->db,
-                            "SELECT id, start, stop, title, sub_title, description, category,"
-                            " episode_num, icon, lang, rating FROM epg_programmes"
-                            " WHERE channel = ?1 ORDER BY start",
-                            &progs)))
+    if (!err)
+        err = best_chans_load(l->db, &best, &nbest);
+    if (!err && db_prepare(l->db,
+                           "SELECT id, start, stop, title, sub_title, description, category,"
+                           " episode_num, icon, lang, rating FROM epg_programmes"
+                           " WHERE channel = ?1 ORDER BY start",
+                           &progs))
         err = -EIO;
     for (size_t i = 0; !err && i < n; i++)
-        err = load_guide_channel(l, g, best, progs, ids[i]);
-    db_finalize(best);
+        err = load_guide_channel(l, g, best_chan_find(best, nbest, ids[i]), progs, ids[i]);
+    best_chans_free(best, nbest);
     db_finalize(progs);
     free(ids);
     free(stamp);

@@ -491,6 +491,11 @@ int64_t db_last_insert_id(struct db *db)
     return db->ops->last_insert_id(db);
 }
 
+int64_t db_reconnects(void)
+{
+    return db_pg_reconnects();
+}
+
 int64_t db_change_counter(struct db *db)
 {
     return db->ops->change_counter(db);

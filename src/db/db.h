@@ -75,6 +75,10 @@ int db_notification_next(struct db *db, char *channel, size_t clen, char *payloa
 /* Notifications dropped because nobody took them (bounded queue); 0 on SQLite. */
 uint64_t db_notifications_dropped(struct db *db);
 
+/* How many times a lost PostgreSQL connection of this process was connected
+ * again (a server restart, a failover); always 0 on SQLite. /metrics. */
+int64_t db_reconnects(void);
+
 /* Current UTC time in Unix seconds (the one clock used for created_at etc). */
 int64_t db_now(void);
 

@@ -19,9 +19,29 @@
  * that NOTIFYs xtreamd_changes (schema.c); the first db_change_counter()
  * LISTENs, later calls drain the notifications already received on the
  * socket (no query) and count them.
+ *
+ * A lost connection (the server restarted, a failover, a network cut) is
+ * connected again: the change counter's connection (the server's loop) does
+ * it without blocking, one step per call (PQresetStart/PQresetPoll), then
+ * LISTENs again and counts one change, since whatever was committed meanwhile
+ * was not notified to it; any other connection reconnects synchronously (a
+ * worker thread) before a statement when nothing was open on it, and a read
+ * that failed because the connection was lost on an idle connection runs once
+ * more. A write is never repeated: it may have been committed.
+ *
+ * Failover: the location may name several hosts (libpq's `host=a,b` or
+ * `postgresql://h1:p1,h2:p2/db`); libpq tries them in order, on every
+ * connect and reconnect. Unless the location says otherwise, xtreamd asks for
+ * target_session_attrs=read-write, so a (re)connection skips a standby and
+ * lands on the primary, wherever it is now. A connection that finds its
+ * server read-only all the same (SQLSTATE 25006: the location allowed a
+ * standby, or the server was made read-only) is treated as lost: connected
+ * again before its next statement, which looks for a read-write host.
  */
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +65,13 @@ struct pgc {
     char *err;             /* the last error message (owned) */
     int64_t changes;       /* rows of the last INSERT/UPDATE/DELETE */
     char insert_table[64]; /* target of the last INSERT (db_last_insert_id) */
+    bool have_id;          /* last_id holds the id the last INSERT returned */
+    int64_t last_id;
+    struct {
+        char name[64];
+        bool has_id;
+    } tables[48]; /* whether a table has an `id` column (RETURNING id) */
+    int ntables;
     bool listening;
     int64_t notified; /* notifications counted by db_change_counter */
     /* Notifications on other channels (node commands, cluster/node.c), queued until
@@ -55,7 +82,23 @@ struct pgc {
     } notes[64];
     unsigned note_head, note_n;
     uint64_t notes_dropped;
+    bool counter;     /* the change counter's connection: reconnects without blocking */
+    bool resetting;   /* its reconnect is under way */
+    bool read_only;   /* a statement failed with 25006: reconnect to find the primary */
+    PostgresPollingStatusType poll;
+    /* Channels LISTENed besides the catalogue's (db_pg_listen): LISTENed again after a
+     * reconnect, since a new session has none. */
+    char listens[4][64];
+    int nlistens;
 };
+
+/* Reconnections of every connection of the process (/metrics). */
+static atomic_llong reconnects;
+
+int64_t db_pg_reconnects(void)
+{
+    return (int64_t)atomic_load(&reconnects);
+}
 
 #define PGC(db) ((struct pgc *)(db)->conn)
 
@@ -65,8 +108,9 @@ struct pg_stmt {
     int nparams;
     bool write; /* INSERT/UPDATE/DELETE: savepoint inside a transaction */
     char table[64];
-    char **vals; /* per parameter: the value as text, NULL for NULL */
-    bool *owned; /* vals[i] is a heap copy */
+    bool returning_id; /* " RETURNING id" was appended: the id, not rows */
+    char **vals;       /* per parameter: the value as text, NULL for NULL */
+    bool *owned;       /* vals[i] is a heap copy */
     int *lens;
     int *fmts;
     Oid *types;
@@ -96,13 +140,35 @@ static void quiet_notice(void *arg, const char *message)
     log_debug("db", "postgresql: %s", message);
 }
 
+/* What every session starts with (also after a reconnect). */
+#define SESSION_SQL "SET client_min_messages = warning; SET TIME ZONE 'UTC'"
+
+/* SQLSTATE 25006 read_only_sql_transaction: this server does not take
+ * writes (a hot standby, or default_transaction_read_only). The connection is
+ * replaced at the next chance (lost()); a failover's new primary is found by
+ * the reconnect's target_session_attrs. */
+static void note_error(struct db *db, const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || strcmp(state, "25006") != 0 || PGC(db)->read_only)
+        return;
+    PGC(db)->read_only = true;
+    log_warn("db", "the PostgreSQL server refused a write as read-only (a standby?): "
+                   "connecting again to find the primary");
+}
+
 static int pg_open(struct db *db)
 {
     struct pgc *p = calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
     db->conn = p;
-    p->c = PQconnectdb(db->url);
+    /* The location is expanded as a connection string (expand_dbname); its
+     * own target_session_attrs, if any, comes later in the arrays and so
+     * wins over this default. */
+    const char *const keys[] = {"target_session_attrs", "dbname", NULL};
+    const char *const vals[] = {"read-write", db->url, NULL};
+    p->c = PQconnectdbParams(keys, vals, 1);
     if (!p->c || PQstatus(p->c) != CONNECTION_OK) {
         /* never the URL: it may carry a password */
         log_error("db", "cannot connect to PostgreSQL: %s",
@@ -110,7 +176,7 @@ static int pg_open(struct db *db)
         return -EIO;
     }
     PQsetNoticeProcessor(p->c, quiet_notice, NULL);
-    return db_exec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+    return db_exec(db, SESSION_SQL);
 }
 
 static void pg_close(struct db *db)
@@ -125,12 +191,77 @@ static void pg_close(struct db *db)
     db->conn = NULL;
 }
 
+/* The first word of sql is `word` (case-insensitive). */
+static bool starts_with(const char *sql, const char *word)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '(')
+        sql++;
+    size_t n = strlen(word);
+    return strncasecmp(sql, word, n) == 0 && (sql[n] == ' ' || sql[n] == '\n' || sql[n] == ';');
+}
+
+static bool lost(struct db *db)
+{
+    return PQstatus(PGC(db)->c) == CONNECTION_BAD || PGC(db)->read_only;
+}
+
+/* Connects again, blocking: a worker thread's connection, known lost, with
+ * nothing open on it. The loop's connection uses the change counter's
+ * non-blocking path instead. */
+static int reconnect(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    PQreset(p->c);
+    if (PQstatus(p->c) != CONNECTION_OK) {
+        set_err(db, PQerrorMessage(p->c));
+        return -EIO;
+    }
+    atomic_fetch_add(&reconnects, 1);
+    p->listening = false;
+    p->read_only = false;
+    log_warn("db", "the PostgreSQL connection was lost: connected again");
+    PGresult *r = PQexec(p->c, SESSION_SQL);
+    int ret = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -EIO;
+    if (ret)
+        set_err(db, PQresultErrorMessage(r));
+    PQclear(r);
+    return ret;
+}
+
+/* Before a statement: a connection known lost with no db_begin level open
+ * (so nobody expects a transaction on it) is connected again. */
+static void revive(struct db *db)
+{
+    if (lost(db) && db->depth == 0 && !PGC(db)->counter)
+        reconnect(db);
+}
+
+/* After a statement failed: whether to connect again and run it once more.
+ * Only when the connection was lost, nothing was open on it (no
+ * transaction, no db_begin level) and the statement changes nothing. */
+static bool retry_after_loss(struct db *db, bool was_idle, bool harmless)
+{
+    return harmless && was_idle && db->depth == 0 && lost(db) && !PGC(db)->counter &&
+           reconnect(db) == 0;
+}
+
 static int pg_exec(struct db *db, const char *sql, bool quiet)
 {
+    revive(db);
+    bool idle = PQtransactionStatus(PGC(db)->c) == PQTRANS_IDLE;
     PGresult *r = PQexec(PGC(db)->c, sql);
     ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK &&
+        retry_after_loss(db, idle,
+                         starts_with(sql, "BEGIN") || starts_with(sql, "SET") ||
+                             starts_with(sql, "LISTEN"))) {
+        PQclear(r);
+        r = PQexec(PGC(db)->c, sql);
+        s = PQresultStatus(r);
+    }
     int ret = 0;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+        note_error(db, r);
         set_err(db, PQresultErrorMessage(r));
         if (!quiet)
             log_error("db", "%s", PGC(db)->err ? PGC(db)->err : "error");
@@ -150,7 +281,9 @@ static const char *pg_errmsg(struct db *db)
 
 static bool pg_in_transaction(struct db *db)
 {
-    return PQtransactionStatus(PGC(db)->c) != PQTRANS_IDLE;
+    /* PQTRANS_UNKNOWN: the connection is lost, and nothing is open on it. */
+    PGTransactionStatusType t = PQtransactionStatus(PGC(db)->c);
+    return t == PQTRANS_ACTIVE || t == PQTRANS_INTRANS || t == PQTRANS_INERROR;
 }
 
 /* `?NNN` -> `$NNN`, `?` -> `$<one more than the largest so far>`, outside
@@ -211,15 +344,6 @@ static char *rewrite(const char *sql, int *nparams, bool **used)
     return out;
 }
 
-/* The first word of sql is `word` (case-insensitive). */
-static bool starts_with(const char *sql, const char *word)
-{
-    while (*sql == ' ' || *sql == '\n' || *sql == '(')
-        sql++;
-    size_t n = strlen(word);
-    return strncasecmp(sql, word, n) == 0 && (sql[n] == ' ' || sql[n] == '\n');
-}
-
 static void insert_target(const char *sql, char *table, size_t len)
 {
     table[0] = '\0';
@@ -268,6 +392,32 @@ static void pg_finalize(struct db_stmt *st)
     free(s);
 }
 
+/* Whether table has an `id` column (asked once per table and connection). A
+ * table that does not exist (yet) is not remembered. */
+static bool table_has_id(struct db *db, const char *table)
+{
+    struct pgc *p = PGC(db);
+    for (int i = 0; i < p->ntables; i++)
+        if (strcmp(p->tables[i].name, table) == 0)
+            return p->tables[i].has_id;
+    const char *vals[1] = {table};
+    PGresult *r = PQexecParams(p->c,
+                               "SELECT to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 FROM "
+                               "pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'id' "
+                               "AND NOT attisdropped)",
+                               1, NULL, vals, NULL, NULL, 0);
+    bool known = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                 strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    bool has = known && strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    PQclear(r);
+    size_t cap = sizeof(p->tables) / sizeof(p->tables[0]);
+    if (known && (size_t)p->ntables < cap) {
+        snprintf(p->tables[p->ntables].name, sizeof(p->tables[0].name), "%s", table);
+        p->tables[p->ntables++].has_id = has;
+    }
+    return has;
+}
+
 static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
 {
     *out = NULL;
@@ -301,6 +451,21 @@ static int pg_prepare(struct db *db, const char *sql, struct db_stmt **out)
     s->write = starts_with(sql, "INSERT") || starts_with(sql, "UPDATE") ||
                starts_with(sql, "DELETE") || starts_with(sql, "WITH");
     insert_target(sql, s->table, sizeof(s->table));
+    if (s->table[0] && !strcasestr(sql, "RETURNING") && table_has_id(db, s->table)) {
+        /* The new row's id comes back with the INSERT: no currval round
+         * trip in db_last_insert_id (an import pays it per row). */
+        size_t n = strlen(s->sql);
+        while (n > 0 && (s->sql[n - 1] == ';' || s->sql[n - 1] == ' ' || s->sql[n - 1] == '\n'))
+            n--;
+        char *w = malloc(n + 16);
+        if (!w)
+            goto nomem;
+        memcpy(w, s->sql, n);
+        memcpy(w + n, "\nRETURNING id", sizeof("\nRETURNING id"));
+        free(s->sql);
+        s->sql = w;
+        s->returning_id = true;
+    }
     s->row = -1;
     *out = &s->base;
     return 0;
@@ -399,12 +564,62 @@ static int map_error(struct db *db, PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     set_err(db, r ? PQresultErrorMessage(r) : PQerrorMessage(PGC(db)->c));
+    note_error(db, r);
     log_debug("db", "postgresql: %s", PGC(db)->err ? PGC(db)->err : "error");
     if (state && strcmp(state, "23505") == 0)
         return -EEXIST;
     if (state && strncmp(state, "23", 2) == 0)
         return -EINVAL;
     return -EIO;
+}
+
+/* A write inside a transaction, under its own savepoint: SAVEPOINT, the
+ * statement and RELEASE go in one pipeline (one round trip, where three
+ * PQexec calls took three: bulk writes such as an EPG import pay it per
+ * row). If the statement fails, PostgreSQL skips the RELEASE and the
+ * transaction waits, aborted, for the caller's ROLLBACK TO SAVEPOINT. The
+ * statement's result, or NULL (PQresultStatus(NULL) is a fatal error). */
+static PGresult *exec_guarded(struct db *db, struct pg_stmt *s)
+{
+    PGconn *c = PGC(db)->c;
+    if (!PQenterPipelineMode(c))
+        return NULL;
+    PGresult *res[3] = {NULL, NULL, NULL};
+    bool sent = PQsendQueryParams(c, "SAVEPOINT xd_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+                PQsendQueryParams(c, s->sql, s->nparams, s->types, (const char *const *)s->vals,
+                                  s->lens, s->fmts, 0) &&
+                PQsendQueryParams(c, "RELEASE SAVEPOINT xd_stmt", 0, NULL, NULL, NULL, NULL, 0) &&
+                PQpipelineSync(c);
+    if (sent) {
+        /* Each query's results end with NULL; then the sync's own result. */
+        for (int q = 0; q < 3; q++) {
+            PGresult *r;
+            while ((r = PQgetResult(c)) != NULL) {
+                if (!res[q])
+                    res[q] = r;
+                else
+                    PQclear(r);
+            }
+        }
+        PGresult *r = PQgetResult(c);
+        if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+            sent = false;
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(c))
+        sent = false;
+    /* The first that failed: the SAVEPOINT, the statement, or the RELEASE. */
+    int pick = 1;
+    if (PQresultStatus(res[0]) != PGRES_COMMAND_OK)
+        pick = 0;
+    else if (PQresultStatus(res[1]) == PGRES_COMMAND_OK ||
+             PQresultStatus(res[1]) == PGRES_TUPLES_OK)
+        pick = PQresultStatus(res[2]) == PGRES_COMMAND_OK ? 1 : 2;
+    PGresult *out = sent ? res[pick] : NULL;
+    for (int q = 0; q < 3; q++)
+        if (res[q] != out)
+            PQclear(res[q]);
+    return out;
 }
 
 static int pg_step(struct db_stmt *st)
@@ -425,12 +640,19 @@ static int pg_step(struct db_stmt *st)
     for (int i = 0; i < s->nparams; i++)
         if (s->unused[i])
             s->types[i] = 25;
+    revive(db);
+    bool idle = PQtransactionStatus(p->c) == PQTRANS_IDLE;
     bool sp = s->write && PQtransactionStatus(p->c) == PQTRANS_INTRANS;
-    if (sp && pg_exec(db, "SAVEPOINT xd_stmt", true))
-        return -EIO;
-    PGresult *r = PQexecParams(p->c, s->sql, s->nparams, s->types, (const char *const *)s->vals,
-                               s->lens, s->fmts, 0);
+    PGresult *r = sp ? exec_guarded(db, s)
+                     : PQexecParams(p->c, s->sql, s->nparams, s->types,
+                                    (const char *const *)s->vals, s->lens, s->fmts, 0);
     ExecStatusType rs = PQresultStatus(r);
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK && retry_after_loss(db, idle, !s->write)) {
+        PQclear(r);
+        r = PQexecParams(p->c, s->sql, s->nparams, s->types, (const char *const *)s->vals, s->lens,
+                         s->fmts, 0);
+        rs = PQresultStatus(r);
+    }
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
         int err = map_error(db, r);
         PQclear(r);
@@ -439,15 +661,27 @@ static int pg_step(struct db_stmt *st)
         s->done = true;
         return err;
     }
-    if (sp && pg_exec(db, "RELEASE SAVEPOINT xd_stmt", true)) {
-        PQclear(r);
-        return -EIO;
-    }
     const char *tuples = PQcmdTuples(r);
     if (s->write && tuples && *tuples)
         p->changes = strtoll(tuples, NULL, 10);
-    if (s->table[0])
+    if (s->returning_id) {
+        /* The rows are the ids RETURNING gave, not the caller's: the last
+         * one is db_last_insert_id; none (ON CONFLICT DO NOTHING) keeps the
+         * previous one, as SQLite's last_insert_rowid does. */
+        int k = rs == PGRES_TUPLES_OK ? PQntuples(r) : 0;
+        if (k > 0) {
+            memcpy(p->insert_table, s->table, sizeof(p->insert_table));
+            p->last_id = strtoll(PQgetvalue(r, k - 1, 0), NULL, 10);
+            p->have_id = true;
+        }
+        PQclear(r);
+        s->done = true;
+        return DB_DONE;
+    }
+    if (s->table[0]) {
         memcpy(p->insert_table, s->table, sizeof(p->insert_table));
+        p->have_id = false;
+    }
     s->res = r;
     s->nrows = rs == PGRES_TUPLES_OK ? PQntuples(r) : 0;
     s->row = 0;
@@ -542,6 +776,8 @@ static int64_t pg_changes(struct db *db)
 static int64_t pg_last_insert_id(struct db *db)
 {
     struct pgc *p = PGC(db);
+    if (p->have_id)
+        return p->last_id;
     if (!p->insert_table[0])
         return 0;
     /* The identity sequence of the table the last INSERT wrote: unlike
@@ -616,32 +852,108 @@ static void pg_drain_notes(struct pgc *p)
     }
 }
 
+/* One step of the change counter's reconnect, never blocking (it runs on
+ * the server's loop): 1 connected (LISTEN again, one change counted), 0
+ * still connecting, -1 failed (a new attempt at the next call). */
+static int reset_step(struct db *db)
+{
+    struct pgc *p = PGC(db);
+    if (!p->resetting) {
+        if (!PQresetStart(p->c))
+            return -1;
+        p->resetting = true;
+        p->poll = PGRES_POLLING_WRITING; /* as after PQresetStart */
+    }
+    for (;;) {
+        if (p->poll == PGRES_POLLING_FAILED) {
+            p->resetting = false;
+            set_err(db, PQerrorMessage(p->c));
+            return -1;
+        }
+        if (p->poll == PGRES_POLLING_OK)
+            break;
+        struct pollfd pf = {.fd = PQsocket(p->c),
+                            .events = p->poll == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (pf.fd < 0) {
+            p->poll = PGRES_POLLING_FAILED;
+            continue;
+        }
+        if (poll(&pf, 1, 0) <= 0)
+            return 0;
+        p->poll = PQresetPoll(p->c);
+    }
+    p->resetting = false;
+    p->listening = false;
+    p->read_only = false;
+    if (pg_exec(db, SESSION_SQL, false))
+        return -1;
+    for (int i = 0; i < p->nlistens; i++) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "LISTEN \"%s\"", p->listens[i]);
+        if (pg_exec(db, sql, false))
+            return -1;
+    }
+    atomic_fetch_add(&reconnects, 1);
+    /* Whatever was committed while the connection was down was notified to
+     * nobody here: one change, so the server rebuilds once. */
+    p->notified++;
+    log_info("db", "connected to PostgreSQL again: listening for changes");
+    return 1;
+}
+
 static int64_t pg_change_counter(struct db *db)
 {
     struct pgc *p = PGC(db);
+    p->counter = true;
+    if ((p->resetting || lost(db)) && reset_step(db) != 1)
+        return p->notified;
     if (!p->listening) {
-        if (pg_exec(db, "LISTEN xtreamd_changes", false))
-            return -1;
+        if (pg_exec(db, "LISTEN xtreamd_changes", true))
+            goto lost;
         p->listening = true;
     }
-    if (!PQconsumeInput(p->c)) {
+    if (!PQconsumeInput(p->c) || lost(db)) {
         set_err(db, PQerrorMessage(p->c));
-        return -1;
+        goto lost;
     }
     pg_drain_notes(p);
+    return p->notified;
+lost:
+    /* A connection that merely refused LISTEN is not reconnected: say so. */
+    if (!lost(db)) {
+        log_error("db", "LISTEN xtreamd_changes: %s", pg_errmsg(db));
+        return -1;
+    }
+    log_warn("db",
+             "lost the PostgreSQL connection (%s): reconnecting; other nodes' changes are "
+             "seen again once connected",
+             pg_errmsg(db));
+    reset_step(db);
     return p->notified;
 }
 
 int db_pg_listen(struct db *db, const char *channel)
 {
+    struct pgc *p = PGC(db);
     char sql[96];
     snprintf(sql, sizeof(sql), "LISTEN \"%s\"", channel);
-    return pg_exec(db, sql, false);
+    int rc = pg_exec(db, sql, false);
+    if (rc)
+        return rc;
+    for (int i = 0; i < p->nlistens; i++)
+        if (strcmp(p->listens[i], channel) == 0)
+            return 0;
+    if (p->nlistens == (int)(sizeof(p->listens) / sizeof(p->listens[0])))
+        return -ENOSPC; /* listening, but a reconnect would not LISTEN it again */
+    snprintf(p->listens[p->nlistens++], sizeof(p->listens[0]), "%s", channel);
+    return 0;
 }
 
 int db_pg_notification_next(struct db *db, char *channel, size_t clen, char *payload, size_t plen)
 {
     struct pgc *p = PGC(db);
+    if (p->resetting || lost(db))
+        return 0; /* the change counter (same connection) is connecting it again */
     if (!PQconsumeInput(p->c)) {
         set_err(db, PQerrorMessage(p->c));
         return -EIO;

@@ -84,6 +84,9 @@ int db_pg_listen(struct db *db, const char *channel);
 int db_pg_notification_next(struct db *db, char *channel, size_t clen, char *payload, size_t plen);
 uint64_t db_pg_notes_dropped(struct db *db);
 
+/* db_pg.c's count of reconnections (db_reconnects). */
+int64_t db_pg_reconnects(void);
+
 /* db_step's results; errors are negative errnos. */
 enum { DB_ROW = 1, DB_DONE = 2 };
 

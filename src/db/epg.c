@@ -661,8 +661,14 @@ int db_epg_reader_open(const char *data_dir, struct db_epg_reader **out)
     struct db_epg_reader *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
-    if (db_open_file(path, DB_OPEN_READONLY, 200, &r->db))
+    /* SQLite: the file, read-only. PostgreSQL: the database, in read-only
+     * transactions (it has no file). */
+    if (db_location_is_pg(db_get_location())) {
+        if (db_open(data_dir, &r->db) || db_exec(r->db, "SET default_transaction_read_only = on"))
+            goto fail;
+    } else if (db_open_file(path, DB_OPEN_READONLY, 200, &r->db)) {
         goto fail;
+    }
     if (db_prepare(r->db,
                    "SELECT c.id, c.source_id FROM epg_channels c"
                    " JOIN epg_sources s ON s.id = c.source_id"
@@ -711,7 +717,7 @@ int db_epg_reader_select(struct db_epg_reader *r, const char *channel_id, int64_
     db_bind_int64(r->progs, 2, from);
     db_bind_int64(r->progs, 3, to);
     db_bind_int64(r->progs, 4, min_stop);
-    db_bind_int64(r->progs, 5, limit);
+    db_bind_int64(r->progs, 5, limit < 0 ? INT64_MAX : limit); /* PostgreSQL refuses LIMIT -1 */
     r->active = true;
     return 0;
 }

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { HOST, Server, adminTokens, binPath, cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
+import { HOST, Server, adminTokens, binPath, cliOk, databaseEnv, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 import { get, getJson } from './lib/http.mjs';
 import { ffprobe, LAVFI_SMALL } from './lib/live.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
@@ -267,7 +267,7 @@ describe('archive across a hand-over', () => {
     await pollUntil(async () => (await state(a, id))?.segments >= 3, { timeoutMs: 60000, intervalMs: 250 });
     const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${a.port}`, '--archive', 'segment-seconds=1'];
     const child = spawn(binPath(), args, {
-      env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1', TZ: 'UTC' },
+      env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1', TZ: 'UTC', ...databaseEnv(dataDir) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     b = new Server(child, a.port, dataDir);

@@ -6,9 +6,7 @@
 // probe's CPU-busy lateness, /metrics xtreamd_loop_*).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rename } from 'node:fs/promises';
-import path from 'node:path';
-import { cliOk, makeDataDir, removeDir, startServer } from './lib/server.mjs';
+import { cliOk, databaseAway, makeDataDir, removeDir, startServer } from './lib/server.mjs';
 import { get, getJson, qs } from './lib/http.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
 
@@ -44,8 +42,8 @@ test('guide reads do not touch the database file', { timeout: 60000 }, async () 
   const streams = await getJson(srv.port, player({ action: 'get_live_streams' }));
   const s = streams.find((x) => x.epg_channel_id);
   assert.ok(s, 'a demo stream with a guide');
-  const db = path.join(dataDir, 'xtreamd.db');
-  await rename(db, `${db}.away`);
+  // SQLite: the file moved aside; PostgreSQL: the database refuses new connections.
+  const restore = await databaseAway(dataDir);
   try {
     const short = await getJson(srv.port, player({ action: 'get_short_epg', stream_id: s.stream_id, limit: 3 }));
     assert.ok(short.epg_listings.length > 0, `get_short_epg answered from memory: ${JSON.stringify(short).slice(0, 200)}`);
@@ -56,7 +54,7 @@ test('guide reads do not touch the database file', { timeout: 60000 }, async () 
     assert.match(x.text, new RegExp(`<programme [^>]*channel="${s.epg_channel_id.replace(/\./g, '\\.')}"`));
     assert.match(x.text, /<\/tv>\n$/);
   } finally {
-    await rename(`${db}.away`, db);
+    await restore();
   }
 });
 

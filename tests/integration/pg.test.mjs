@@ -2,6 +2,9 @@
 // would have) on one PostgreSQL database see each other's changes: a line added, then
 // disabled, through one of them (its admin API) or by a CLI run, reaches the other's
 // catalogue within the 2 s promise (LISTEN/NOTIFY wakes its rebuild; no table polling).
+// The PostgreSQL server restarting (every connection cut) loses nothing: a change made after
+// it still reaches both servers within 2 s (their LISTEN connections reconnect), the admin
+// API answers its first request, and /metrics counts the reconnections.
 // Skipped when no PostgreSQL server is installed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,6 +63,39 @@ describe('two servers on one PostgreSQL database', { skip: !pgAvailable() && 'no
       return r.status !== 200 || r.json().user_info.status === 'Disabled';
     }, { timeoutMs: 15000, intervalMs: 25 });
     assert.ok(elapsedMs <= PROMISE_MS, `seen by B after ${elapsedMs} ms`);
+  });
+
+  it('after the PostgreSQL server restarts, changes still arrive within 2 s', async () => {
+    await cliOk(['line', 'add', 'pg.restart', PW, '--data', dirA], { env });
+    for (const srv of [a, b]) await pollUntil(async () => (await status(srv, 'pg.restart')) === 200, { timeoutMs: 15000 });
+    await pg.restart(); // -m fast: the servers' connections are cut, pg_ctl returns once it accepts again
+    await cliOk(['line', 'add', 'pg.after', PW, '--data', dirA], { env });
+    // measured from the CLI's exit (its commit came before it); a slow machine only adds time
+    for (const srv of [a, b]) {
+      const { elapsedMs } = await pollUntil(async () => (await status(srv, 'pg.after')) === 200, { timeoutMs: 15000, intervalMs: 25 });
+      assert.ok(elapsedMs <= PROMISE_MS, `seen after ${elapsedMs} ms`);
+    }
+    // The admin API's pooled connections were cut too: its first request after the restart works.
+    const list = await request(a.port, 'GET', '/api/v1/lines?q=pg.restart');
+    assert.equal(list.status, 200, list.text);
+    const line = list.json().items.find((l) => l.username === 'pg.restart');
+    assert.ok(line, list.text);
+    const res = await request(a.port, 'PATCH', `/api/v1/lines/${line.id}`, {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: false }),
+    });
+    assert.equal(res.status, 200, res.text);
+    const { elapsedMs } = await pollUntil(async () => {
+      const r = await get(b.port, api('pg.restart', PW));
+      return r.status !== 200 || r.json().user_info.status === 'Disabled';
+    }, { timeoutMs: 15000, intervalMs: 25 });
+    assert.ok(elapsedMs <= PROMISE_MS, `disable seen by B after ${elapsedMs} ms`);
+    for (const srv of [a, b]) {
+      const m = await get(srv.port, '/metrics');
+      assert.equal(m.status, 200);
+      const n = Number(/^xtreamd_db_reconnects_total (\d+)$/m.exec(m.text)?.[1]);
+      assert.ok(n >= 1, `xtreamd_db_reconnects_total ${n}`);
+    }
   });
 
   it('backup refuses a PostgreSQL database and names pg_dump', async () => {

@@ -4,14 +4,13 @@
 // as RFC 3339 or YYYY-MM-DD and refuses an impossible or past time naming the
 // option, refuses bad scopes / a write scope for a viewer / an unknown
 // account, lists without the secret, revokes (kept listed), and writes an
-// audit-log row per change. The database is read with the sqlite3 tool.
+// audit-log row per change. The database is read with the sqlite3 tool (psql on PostgreSQL).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { assertNoSanitizerReport, cliOk, makeDataDir, removeDir, runCli } from './lib/server.mjs';
+import { writeFile } from 'node:fs/promises';
+import { assertNoSanitizerReport, cliOk, databaseBytes, makeDataDir, removeDir, runCli, sqlQuery } from './lib/server.mjs';
 
 let dataDir;
 before(async () => {
@@ -35,12 +34,7 @@ async function expectExit(args, code, stderrRe) {
   return r;
 }
 
-function sql(query) {
-  return new Promise((resolve, reject) => {
-    execFile('sqlite3', ['-readonly', path.join(dataDir, 'xtreamd.db'), query], (err, stdout) =>
-      err ? reject(err) : resolve(stdout.trim()));
-  });
-}
+const sql = (query) => sqlQuery(dataDir, query);
 
 async function listed() {
   return JSON.parse((await cliOk(['token', 'list', '--json', ...D()])).stdout);
@@ -59,12 +53,10 @@ describe('xtreamd token', () => {
     token = m[2];
     const hash = createHash('sha256').update(token).digest('hex');
     assert.equal(await sql(`SELECT count(*) FROM api_tokens WHERE token_hash = '${hash}'`), '1');
-    for (const f of await readdir(dataDir)) {
-      if (!f.startsWith('xtreamd.db')) continue;
-      const bytes = await readFile(path.join(dataDir, f));
-      assert.equal(bytes.includes(Buffer.from(token)), false, `${f} holds the plain token`);
-      assert.equal(bytes.includes(Buffer.from(token.slice(4))), false, `${f} holds the token's hex`);
-    }
+    const bytes = await databaseBytes(dataDir); // the file and its WAL, or a pg_dump
+    assert.ok(bytes.includes(Buffer.from(hash)), 'the dump holds the hash');
+    assert.equal(bytes.includes(Buffer.from(token)), false, 'the database holds the plain token');
+    assert.equal(bytes.includes(Buffer.from(token.slice(4))), false, "the database holds the token's hex");
     assert.equal(await sql(`SELECT admin_username || ' ' || action || ' ' || entity || ' ' || entity_id FROM audit_log ORDER BY id DESC LIMIT 1`),
       `cli create token ${id}`);
   });

@@ -15,7 +15,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { LAVFI_SMALL, tsViewer } from './lib/live.mjs';
-import { Server, HOST, assertNoSanitizerReport, binPath, cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
+import { Server, HOST, assertNoSanitizerReport, binPath, cliOk, databaseEnv, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 
 const PW = 'Pw.upgrade-1';
 const USER = 'upgrader';
@@ -24,7 +24,7 @@ const USER = 'upgrader';
 function spawnOn(dataDir, port, extra = []) {
   const args = ['serve', '--data', dataDir, '--listen', `${HOST}:${port}`, '--login-free', '100000', ...extra];
   const child = spawn(binPath(), args, {
-    env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1', TZ: 'UTC' },
+    env: { ...process.env, ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1', TZ: 'UTC', ...databaseEnv(dataDir) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Server(child, port, dataDir);

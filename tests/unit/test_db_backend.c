@@ -33,6 +33,14 @@ static void test_location(void **state)
     db_location_redact("postgresql:///xtreamd?user=xt&password=s3cret&sslmode=require", out,
                        sizeof(out));
     assert_string_equal(out, "postgresql:///xtreamd?user=xt&password=***&sslmode=require");
+    /* failover locations: several hosts, passed to libpq as they are */
+    db_location_redact("postgresql://xt:s3cret@db1:5432,db2:5433/xtreamd?target_session_attrs="
+                       "read-write",
+                       out, sizeof(out));
+    assert_string_equal(
+        out, "postgresql://xt:***@db1:5432,db2:5433/xtreamd?target_session_attrs=read-write");
+    db_location_redact("postgresql://db1:5432,db2:5433/xtreamd", out, sizeof(out));
+    assert_string_equal(out, "postgresql://db1:5432,db2:5433/xtreamd");
     db_location_redact("postgresql://xt@db/x", out, sizeof(out));
     assert_string_equal(out, "postgresql://xt@db/x");
     db_location_redact(NULL, out, sizeof(out));

@@ -17,6 +17,7 @@
 
 #include "db/db_priv.h"
 #include "db/epg.h"
+#include "db_fixture.h"
 #include "epg/epg.h"
 #include "epg/map.h"
 
@@ -246,6 +247,8 @@ static int db_setup(void **state)
     struct tmpdb *t = calloc(1, sizeof(*t));
     snprintf(t->dir, sizeof(t->dir), "/tmp/xtreamd-epg-unit-XXXXXX");
     assert_non_null(mkdtemp(t->dir));
+    if (db_fixture_pg())
+        assert_int_equal(db_fixture_pg_reset(), 0);
     assert_int_equal(db_open(t->dir, &t->db), 0);
     *state = t;
     return 0;
@@ -266,11 +269,9 @@ static int count_titles(struct db *db, const char *channel, const char *prefix,
                         int64_t *first_source)
 {
     struct db_epg_reader *r;
-    char dir[64];
-    snprintf(dir, sizeof(dir), "%s", db->path);
-    char *slash = strrchr(dir, '/');
-    *slash = '\0';
-    assert_int_equal(db_epg_reader_open(dir, &r), 0);
+    /* the data directory: the reader opens its own connection (SQLite: the
+     * file read-only; PostgreSQL: the database of the location) */
+    assert_int_equal(db_epg_reader_open(db->data_dir, &r), 0);
     int n = 0;
     if (db_epg_reader_select(r, channel, INT64_MIN, INT64_MAX, INT64_MIN, -1) == 0) {
         struct db_epg_row row;

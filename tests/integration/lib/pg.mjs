@@ -28,7 +28,7 @@ export function pgAvailable() {
 }
 
 /**
- * Starts a cluster; returns { dir, url (database xtreamd, role xtreamd), adminUrl, stop() }.
+ * Starts a cluster; returns { dir, url (database xtreamd, role xtreamd), adminUrl, restart(), stop() }.
  * pg-cluster.sh polls pg_isready against a deadline.
  */
 export async function startPgCluster() {
@@ -40,6 +40,10 @@ export async function startPgCluster() {
     dir,
     url,
     adminUrl: `postgresql:///postgres?host=${sock}&user=postgres`,
+    /** pg_ctl restart -m fast: every client connection is cut; resolves once it accepts again. */
+    async restart() {
+      await run(script, ['restart', sock]);
+    },
     async stop() {
       await run(script, ['stop', sock]).catch(() => {});
       await rm(dir, { recursive: true, force: true });

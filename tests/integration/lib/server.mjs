@@ -3,9 +3,9 @@
 //
 // Every process started here is tracked; stopAll() (and a process 'exit' hook)
 // kills whatever is still running, so a failing test never leaks a server.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createDatabase, dropDatabase } from './pg.mjs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,6 +74,60 @@ function dbEnv(dataDir) {
 /** The database of a data directory on PostgreSQL runs (undefined on SQLite). */
 export function databaseOf(dataDir) {
   return pgDatabases.get(dataDir);
+}
+
+/** The environment that points a process at the database of dataDir (empty on SQLite). */
+export function databaseEnv(dataDir) {
+  return dbEnv(dataDir);
+}
+
+function exec(cmd, args) {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 256 << 20, encoding: 'buffer' }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`)) : resolve(stdout));
+  });
+}
+
+/**
+ * Runs one query (SQL both backends accept) on the database of dataDir, read-only: sqlite3 on
+ * the file, psql on PostgreSQL. Returns the rows as text, one per line, columns joined by '|'.
+ */
+export async function sqlQuery(dataDir, sql) {
+  const pg = databaseOf(dataDir);
+  const out = pg
+    ? await exec('psql', ['-X', '-q', '-At', '-F', '|', '-v', 'ON_ERROR_STOP=1', pg, '-c', `SET default_transaction_read_only = on; ${sql}`])
+    : await exec('sqlite3', ['-readonly', path.join(dataDir, 'xtreamd.db'), sql]);
+  return out.toString('utf8').trim();
+}
+
+/**
+ * Makes the database of dataDir unreachable for new connections (SQLite: the file is moved
+ * aside; PostgreSQL: ALLOW_CONNECTIONS false, which already open connections keep). Returns an
+ * async function that puts it back.
+ */
+export async function databaseAway(dataDir) {
+  const pg = databaseOf(dataDir);
+  if (!pg) {
+    const db = path.join(dataDir, 'xtreamd.db');
+    await rename(db, `${db}.away`);
+    return () => rename(`${db}.away`, db);
+  }
+  const name = new URL(pg.replace('postgresql:///', 'postgresql://x/')).pathname.slice(1);
+  const admin = process.env.XTREAMD_TEST_PG;
+  await exec('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', admin, '-c', `ALTER DATABASE ${name} ALLOW_CONNECTIONS false`]);
+  return () => exec('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', admin, '-c', `ALTER DATABASE ${name} ALLOW_CONNECTIONS true`]);
+}
+
+/**
+ * Everything the database of dataDir stores, as bytes to search (a secret must not be in
+ * them): the SQLite file and its WAL, or a pg_dump of the PostgreSQL database.
+ */
+export async function databaseBytes(dataDir) {
+  const pg = databaseOf(dataDir);
+  if (pg) return exec('pg_dump', ['--no-owner', pg]);
+  const parts = [];
+  for (const f of await readdir(dataDir)) if (f.startsWith('xtreamd.db')) parts.push(await readFile(path.join(dataDir, f)));
+  return Buffer.concat(parts);
 }
 
 /** A fresh data directory under os.tmpdir(); remove it with cleanup(). */
