@@ -105,6 +105,10 @@ describe('cluster admission on PostgreSQL', { skip: !pgAvailable() && 'no Postgr
     r = await get(Number(loc.port), `/c/${token}/${chan + 1}.ts`);
     assert.equal(r.status, 403, r.text);
     assert.ok(await metric(edgeOf(loc) === 'e1' ? e2 : e1, /xtreamd_cluster_token_refused_total\{reason="node"\} [1-9]/));
+    // a live start asked of an edge directly goes to the main's same URL
+    r = await get(ports.e2, `/live/viewer/${PW}/${chan}.ts`);
+    assert.equal(r.status, 302, r.text);
+    assert.equal(r.headers.location, `http://127.0.0.1:9/live/viewer/${PW}/${chan}.ts`);
   });
 
   it('newest wins across nodes: a line with max_connections 1 starting again is cut within about a second', async () => {
