@@ -80,6 +80,10 @@ bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const c
     if (!api->cluster || !api->admission || r->req->method == HTTP_HEAD)
         return false;
     if (!cluster_is_main(api->cluster)) {
+        /* Movies and episodes asked of an edge directly are served there (from its library or
+         * relay; its local registry limits them): only live starts go through the main. */
+        if (strcmp(kind, "live") != 0)
+            return false;
         /* only the main admits: the same URL there (the client follows, then comes back to the
          * node the main chooses, maybe this one) */
         const struct cluster_node_view *self = NULL;
