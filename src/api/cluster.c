@@ -73,6 +73,22 @@ static enum cluster_kind kind_of(const char *kind, const char *ext)
     return ext && strcmp(ext, "m3u8") == 0 ? CLUSTER_KIND_HLS : CLUSTER_KIND_LIVE;
 }
 
+/* The stream's placements (docs/internals/live.md §Origin–edge): with placements, only the
+ * nodes named may start it; an 'always' placement runs it. */
+static void placement_runs(void *ud, int64_t stream_id, int64_t node_id, bool *runs,
+                           bool *may_start)
+{
+    const struct cat_stream *s = catalog_stream((const struct catalog *)ud, stream_id);
+    *runs = false;
+    *may_start = !s || !s->placement_count;
+    for (size_t i = 0; s && i < s->placement_count; i++) {
+        if (s->placements[i].node_id == node_id) {
+            *may_start = true;
+            *runs = s->placements[i].always;
+        }
+    }
+}
+
 bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const char *ext)
 {
     struct api *api = r->api;
@@ -107,7 +123,8 @@ bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const c
     }
     size_t n = 0;
     const struct cluster_node_view *nodes = cluster_nodes(api->cluster, &n);
-    struct admission_choice_req cr = {.stream_id = id, .country = ""};
+    struct admission_choice_req cr = {
+        .stream_id = id, .country = "", .runs = placement_runs, .runs_ud = (void *)r->cat};
     const struct cluster_node_view *node = NULL;
     if (admission_choose(api->admission, nodes, n, &cr, &node) != 0) {
         http_response_header(r->res, "Retry-After", "5");

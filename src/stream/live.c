@@ -1675,7 +1675,22 @@ static void playlist_wait(struct live *live, struct channel *ch, const char *tok
  * the main with the same path (the main's admission picks a node; every node numbers segments
  * alike, so the player continues with the next segment: docs/operator-guide.md, "What a viewer
  * sees when a node drains"). true when answered. */
-static bool hls_move_away(struct live *live, struct http_request *req, struct http_response *res)
+/* A path segment percent-encoded (RFC 3986 unreserved kept). */
+static void path_seg(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~')
+            buf_append(b, s, 1);
+        else
+            buf_printf(b, "%%%02X", c);
+    }
+}
+
+static bool hls_move_away(struct live *live, const struct cat_stream *st,
+                          const struct cat_line *line, struct http_request *req,
+                          struct http_response *res)
 {
     if (!live->cluster || cluster_is_main(live->cluster) ||
         cluster_self_state(live->cluster) == CLUSTER_STATE_ACTIVE)
@@ -1691,12 +1706,27 @@ static bool hls_move_away(struct live *live, struct http_request *req, struct ht
     size_t ul = strlen(main_url);
     while (ul && main_url[ul - 1] == '/')
         ul--;
-    char loc[1024];
-    int w = snprintf(loc, sizeof(loc), "%.*s%s", (int)ul, main_url, req->target);
-    if (w <= 0 || (size_t)w >= sizeof(loc))
+    /* the line's own playlist URL at the main: this request may be a token URL made for this
+     * node only (/c/TOKEN/ID.m3u8), which the main would refuse */
+    struct buf loc;
+    buf_init(&loc, 2048);
+    buf_printf(&loc, "%.*s", (int)ul, main_url);
+    if (line->id == AUTH_PREVIEW_LINE_ID) {
+        buf_puts(&loc, req->target);
+    } else {
+        buf_puts(&loc, "/live/");
+        path_seg(&loc, line->username);
+        buf_puts(&loc, "/");
+        path_seg(&loc, line->password);
+        buf_printf(&loc, "/%lld.m3u8", (long long)st->id);
+    }
+    if (loc.err) {
+        buf_free(&loc);
         return false;
+    }
     live->hls_moved++;
-    http_response_header(res, "Location", loc);
+    http_response_header(res, "Location", loc.data);
+    buf_free(&loc);
     http_response_header(res, "Cache-Control", "no-store");
     http_response_text(res, 302, "text/plain; charset=utf-8", "this node is draining\n");
     return true;
@@ -1729,7 +1759,7 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
         }
         return;
     }
-    if (hls_move_away(live, req, res))
+    if (hls_move_away(live, st, line, req, res))
         return;
     if (start_admit(live, st, line, req->client_ip, res))
         return;

@@ -17,7 +17,7 @@ import HLS from 'hls-parser';
 import { cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
 import { get, request } from './lib/http.mjs';
 import { pgAvailable, startPgCluster } from './lib/pg.mjs';
-import { tsViewer } from './lib/live.mjs';
+import { getHeadOnly, tsViewer } from './lib/live.mjs';
 import { startTsSource } from './lib/tssource.mjs';
 
 const execFileP = promisify(execFile);
@@ -51,7 +51,27 @@ describe('origin–edge on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
     const p = await request(main.port, 'PUT', `/api/v1/streams/${chan}/placements`, json([{ node_id: mainId }, { node_id: edgeId, parent_node_id: mainId }]));
     assert.equal(p.status, 200, p.text);
     edge = await startServer(dirEdge);
+    await execFileP('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', pg.url, '-c', `UPDATE nodes SET public_url = '${edge.base}' WHERE name = 'edge1'`]);
+    // the main takes no viewers of its own (weight 0): admission sends them to the edge
+    await weight(mainId, 0);
   });
+
+  async function weight(id, w) {
+    const r = await request(main.port, 'PATCH', `/api/v1/nodes/${id}`, json({ weight: w }));
+    assert.equal(r.status, 200, r.text);
+  }
+
+  /** GET following redirects across the nodes: { port, path, res } of the final answer. */
+  async function follow(port, target, opts = {}) {
+    for (let hop = 0; hop < 6; hop++) {
+      const res = await get(port, target, { timeoutMs: 40000, ...opts });
+      if (res.status !== 302) return { port, path: target, res };
+      const loc = new URL(res.headers.location);
+      port = Number(loc.port);
+      target = loc.pathname + loc.search;
+    }
+    return null; // a loop: the main's view of the drained node is up to 2 s old; retry
+  }
 
   after(async () => {
     for (const srv of [edge, main]) if (srv) await srv.stop();
@@ -95,18 +115,19 @@ describe('origin–edge on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
     const played = []; // {n, port, uri, dur}
     let redirected = false;
     let drained = false;
+    // the player's URL: the one it was finally given (the edge's token URL), refreshed as is
+    let cur = { port: edge.port, path: target };
     const deadline = Date.now() + 120000;
     while (Date.now() < deadline) {
-      let r = await get(edge.port, target, { timeoutMs: 40000 });
-      let port = edge.port;
-      if (r.status === 302) {
-        redirected = true;
-        const loc = new URL(r.headers.location);
-        assert.equal(loc.pathname, target);
-        port = Number(loc.port);
-        assert.equal(port, main.port);
-        r = await get(port, target, { timeoutMs: 40000 });
+      const f = await follow(cur.port, cur.path);
+      if (!f) {
+        await sleep(500);
+        continue;
       }
+      if (drained && f.port === main.port) redirected = true;
+      cur = { port: f.port, path: f.path };
+      const r = f.res;
+      const port = f.port;
       assert.equal(r.status, 200, r.text);
       const pl = HLS.parse(r.text);
       for (const [i, s] of pl.segments.entries()) {
@@ -119,6 +140,7 @@ describe('origin–edge on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
       const fromEdge = played.filter((p) => p.port === edge.port).length;
       const fromMain = played.filter((p) => p.port === main.port).length;
       if (!drained && fromEdge >= 2) {
+        await weight(mainId, 100); // the main may take the viewer now
         const d = await request(main.port, 'POST', `/api/v1/nodes/${edgeId}/drain`);
         assert.equal(d.status, 200, d.text);
         drained = true;
@@ -139,11 +161,20 @@ describe('origin–edge on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
     assert.ok(Math.abs(pb - pa - a.dur * 90000) < 4500, `edge ${a.n} at ${pa} (+${a.dur}s), main ${b.n} at ${pb}`);
     const act = await request(main.port, 'POST', `/api/v1/nodes/${edgeId}/activate`);
     assert.equal(act.status, 200, act.text);
+    await weight(mainId, 0);
   });
 
   it('a fenced edge ends its TS viewer on a keyframe boundary', async () => {
     await pollUntil(async () => (await request(edge.port, 'HEAD', `/live/viewer/${PW}/${chan}.ts`)).status === 200, { timeoutMs: 20000, intervalMs: 200 });
-    const v = await tsViewer(edge.port, `/live/viewer/${PW}/${chan}.ts`);
+    // admitted at the main, sent to the edge with a token
+    // (until the main's view has its weight 0 again it may serve the viewer itself)
+    const { value: hop } = await pollUntil(async () => {
+      const h = await getHeadOnly(main.port, `/live/viewer/${PW}/${chan}.ts`, { bodyMs: 100 });
+      return h.status === 302 && h;
+    }, { timeoutMs: 20000, intervalMs: 300 });
+    const loc = new URL(hop.headers.location);
+    assert.equal(Number(loc.port), edge.port);
+    const v = await tsViewer(edge.port, loc.pathname);
     await pollUntil(() => v.chunks.reduce((s, c) => s + c.length, 0) > 188 * 200, { timeoutMs: 30000 });
     const f = await request(main.port, 'POST', `/api/v1/nodes/${edgeId}/fence`);
     assert.equal(f.status, 200, f.text);

@@ -522,7 +522,8 @@ static void test_content_epoch_covers_tables(void **state)
                                           "line_changes",
                                           "nodes",
                                           "node_status",
-                                          "node_enrol_codes"};
+                                          "node_enrol_codes",
+                                          "cluster_sessions"};
     struct db_stmt *st;
     assert_int_equal(db_prepare(f->db,
                                 "SELECT t.name, (SELECT count(*) FROM sqlite_master g"
