@@ -1018,6 +1018,9 @@ static void test_migration_5_on_existing_lines(void **state)
     if (db_fixture_pg())
         skip();                 /* SQLite's migration 5 (FTS5); PostgreSQL starts at version 10 */
     drop_epoch_triggers(f->db); /* migration 12 */
+    /* migrations 16 (stream placements) and 15 (cluster sessions) */
+    assert_int_equal(db_exec(f->db, "DROP TABLE stream_placements; DROP TABLE cluster_sessions;"),
+                     0);
     /* migration 14 (cluster nodes) */
     assert_int_equal(
         db_exec(f->db, "DROP TABLE node_status; DROP TABLE node_enrol_codes; DROP TABLE nodes;"),
