@@ -571,7 +571,10 @@ static const struct admin_schema schemas[] = {
                    "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
                    "\"plan_id\":{\"type\":\"integer\",\"minimum\":1,\"description\":\"the plan "
                    "gives max_connections, allowed_outputs, bouquets, is_trial and exp_date = "
-                   "now + its duration; members given here override it\"}," LINE_PROPS "}}"},
+                   "now + its duration; members given here override it; required for a "
+                   "reseller, whose price it sets\"},\"trial\":{\"type\":\"boolean\","
+                   "\"description\":\"resellers: a trial line (the plan's trial_price, within "
+                   "the group's trial limit)\"}," LINE_PROPS "}}"},
     {"LinePatch", "{\"type\":\"object\",\"description\":\"JSON Merge Patch of a Line\","
                   "\"examples\":[{\"max_connections\":3,\"message\":null}],"
                   "\"properties\":{" LINE_PROPS "}}"},
