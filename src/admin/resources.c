@@ -20,6 +20,7 @@ extern const struct admin_resource admin_res_profiles;
 extern const struct admin_resource admin_res_preview;
 extern const struct admin_resource admin_res_nodes;
 extern const struct admin_resource admin_res_placements;
+extern const struct admin_resource admin_res_resellers;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -38,6 +39,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_preview,
     &admin_res_nodes,
     &admin_res_placements,
+    &admin_res_resellers,
     NULL,
 };
 // clang-format on

@@ -523,7 +523,12 @@ static void test_content_epoch_covers_tables(void **state)
                                           "nodes",
                                           "node_status",
                                           "node_enrol_codes",
-                                          "cluster_sessions"};
+                                          "cluster_sessions",
+                                          "reseller_groups",
+                                          "resellers",
+                                          "credit_ledger",
+                                          "idempotency_keys",
+                                          "plan_reseller_groups"};
     struct db_stmt *st;
     assert_int_equal(db_prepare(f->db,
                                 "SELECT t.name, (SELECT count(*) FROM sqlite_master g"
