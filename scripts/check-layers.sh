@@ -22,7 +22,8 @@ epg: core catalog db http xmltv
 vod: core db domain http media
 stream: core archive auth catalog http media
 api: core archive auth catalog domain epg http stream vod xmltv
-admin: core archive auth catalog domain epg http stream vod xmltv api
+xui: core domain http
+admin: core archive auth catalog domain epg http stream vod xmltv api xui
 portal: core archive auth catalog domain http stream vod api
 cluster: core auth catalog db domain http
 panel: core http
