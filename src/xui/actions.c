@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "domain/admin_auth.h"
 #include "domain/lines.h"
+#include "domain/plans.h"
 #include "domain/tx.h"
 #include "xui/xui.h"
 
@@ -490,6 +491,79 @@ static int a_delete_line(struct call *c)
     return change(c, "delete", apply_delete, NULL);
 }
 
+/* The prices of a plan (admins sell for nothing; a reseller's prices come
+ * with the reseller domain). */
+static void package_prices(struct call *c, const struct db_plan *p, char *price, char *trial)
+{
+    (void)c;
+    (void)p;
+    snprintf(price, 32, "0");
+    snprintf(trial, 32, "0");
+}
+
+static bool package_visible(struct call *c, const struct db_plan *p)
+{
+    (void)c;
+    (void)p;
+    return true;
+}
+
+/* A plan as an XUI package: official_credits = its price (what a reseller
+ * pays), the duration as official_duration + official_duration_in. */
+static void write_package(struct call *c, const struct db_plan *p)
+{
+    struct jsonw *w = c->w;
+    jsonw_obj_begin(w);
+    kv_num(w, "id", p->id);
+    kv_str(w, "package_name", p->name);
+    kv_str(w, "is_line", "1");
+    kv_str(w, "is_trial", p->is_trial ? "1" : "0");
+    kv_str(w, "is_official", p->is_trial ? "0" : "1");
+    char price[32] = "0", trial[32] = "0";
+    package_prices(c, p, price, trial);
+    kv_str(w, "official_credits", price);
+    kv_str(w, "trial_credits", trial);
+    long long dur = p->duration_months ? p->duration_months : p->duration_days;
+    kv_num(w, "official_duration", dur);
+    kv_str(w, "official_duration_in", p->duration_months ? "months" : dur ? "days" : "");
+    kv_num(w, "trial_duration", p->trial_hours);
+    kv_str(w, "trial_duration_in", p->trial_hours ? "hours" : "");
+    kv_num(w, "max_connections", p->max_connections);
+    kv_id_list(w, "bouquets", p->bouquet_ids, p->bouquet_count);
+    int64_t outs[2];
+    size_t nout = 0;
+    const char *o = p->allowed_outputs ? p->allowed_outputs : "";
+    if (strstr(o, "m3u8"))
+        outs[nout++] = 1;
+    if (strstr(o, "ts") && strcmp(o, "m3u8") != 0)
+        outs[nout++] = 2;
+    kv_id_list(w, "output_formats", outs, nout);
+    jsonw_obj_end(w);
+}
+
+static int a_packages(struct call *c)
+{
+    struct db_page pg = {.offset = 0, .limit = XUI_LIMIT_MAX};
+    struct db_plan *v = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    int rc = dom_plan_page(c->db, &pg, &v, &n, &total, &c->e);
+    if (rc < 0)
+        return rc;
+    struct jsonw *w = c->w;
+    jsonw_obj_begin(w);
+    kv_str(w, "status", "STATUS_SUCCESS");
+    jsonw_key(w, "data");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < n; i++)
+        if (package_visible(c, &v[i]))
+            write_package(c, &v[i]);
+    jsonw_arr_end(w);
+    jsonw_obj_end(w);
+    db_plan_list_free(v, n);
+    return 0;
+}
+
 struct action {
     const char *name;
     int (*fn)(struct call *c);
@@ -510,6 +584,8 @@ static const struct action admin_actions[] = {
     {"ban_line", a_ban_line, DOM_SCOPE_LINES_WRITE},
     {"unban_line", a_unban_line, DOM_SCOPE_LINES_WRITE},
     {"delete_line", a_delete_line, DOM_SCOPE_LINES_WRITE},
+    {"get_packages", a_packages, DOM_SCOPE_READ},
+    {"packages", a_packages, DOM_SCOPE_READ},
     {NULL, NULL, 0},
 };
 

@@ -253,6 +253,23 @@ describe('lines (admin key)', () => {
     assert.equal(res.json().data.max_connections, '6');
   });
 
+  it('get_packages lists the plans as XUI packages', async () => {
+    const plan = await root.ok('POST', '/api/v1/plans', { name: 'XUI Monthly', duration_months: 1, max_connections: 2, bouquets: [bq1] });
+    const j = await xuiOk('get_packages', {}, { method: 'GET' });
+    const p = j.data.find((x) => x.id === String(plan.id));
+    assert.ok(p, JSON.stringify(j));
+    assert.equal(p.package_name, 'XUI Monthly');
+    assert.equal(p.official_duration, '1');
+    assert.equal(p.official_duration_in, 'months');
+    assert.equal(p.max_connections, '2');
+    assert.equal(p.bouquets, `[${bq1}]`);
+    // An admin key may create from a package (nothing is charged to an admin).
+    const l = (await xuiOk('create_line', { username: 'xui-pkg', password: 'Xui.pass-345', package: plan.id })).data;
+    assert.equal(l.max_connections, '2');
+    assert.equal(l.bouquet, `[${bq1}]`);
+    assert.ok(Number(l.exp_date) > Date.now() / 1000 + 27 * 86400);
+  });
+
   it('delete_line removes the line; it is audited like the REST calls', async () => {
     const j = await xuiOk('delete_line', { id });
     assert.deepEqual(j, { status: 'STATUS_SUCCESS' });
