@@ -12,7 +12,9 @@
 #include "core/buf.h"
 #include "domain/admin_auth.h"
 #include "domain/lines.h"
+#include "domain/credits.h"
 #include "domain/plans.h"
+#include "domain/resellers.h"
 #include "domain/tx.h"
 #include "xui/xui.h"
 
@@ -27,6 +29,7 @@ struct call {
     const struct xui_form *f;
     struct jsonw *w;
     struct dom_principal who;
+    struct dom_actor actor; /* who, as the reseller domain sees it */
     struct dom_error e;
 };
 
@@ -73,6 +76,20 @@ const char *xui_status_of(const struct dom_error *e)
     return "STATUS_FAILURE";
 }
 
+/* Our field names as the XUI form calls them, in error answers. */
+static const char *xui_field(const char *f)
+{
+    static const char *const map[][2] = {
+        {"plan_id", "package"},      {"bouquets", "bouquets_selected"},
+        {"banned", "admin_enabled"}, {"allowed_outputs", "access_output"},
+        {"trial", "trial"},          {NULL, NULL},
+    };
+    for (size_t i = 0; map[i][0]; i++)
+        if (strcmp(f, map[i][0]) == 0)
+            return map[i][1];
+    return f;
+}
+
 /* The domain error as an XUI answer; its field errors follow in "errors". */
 static int fail_dom(struct call *c)
 {
@@ -90,7 +107,7 @@ static int fail_dom(struct call *c)
     for (size_t i = 0; i < e->nfields; i++) {
         jsonw_obj_begin(w);
         jsonw_key(w, "field");
-        jsonw_str(w, e->fields[i].field);
+        jsonw_str(w, xui_field(e->fields[i].field));
         jsonw_key(w, "code");
         jsonw_str(w, e->fields[i].code);
         jsonw_key(w, "message");
@@ -138,8 +155,7 @@ static void write_line(struct jsonw *w, const struct db_line *l)
 {
     jsonw_obj_begin(w);
     kv_num(w, "id", l->id);
-    jsonw_key(w, "member_id");
-    jsonw_int_str(w, 0);
+    kv_num(w, "member_id", l->owner_id);
     kv_str(w, "username", l->username);
     kv_str(w, "password", l->password);
     jsonw_key(w, "exp_date");
@@ -247,7 +263,10 @@ static int load(struct call *c, struct db_line *l)
     int64_t id;
     if (line_id(c, &id))
         return -EINVAL;
-    int rc = dom_line_get_id(c->db, id, l, &c->e);
+    /* a reseller addresses only its subtree's lines: the others do not exist */
+    int rc = dom_actor_line_check(c->db, &c->actor, id, &c->e);
+    if (rc == 0)
+        rc = dom_line_get_id(c->db, id, l, &c->e);
     if (rc == -ENOENT)
         dom_err_set(&c->e, 404, DOM_E_NOT_FOUND, "no such line");
     return rc;
@@ -305,6 +324,13 @@ out:
 
 static int a_user_info(struct call *c)
 {
+    struct db_reseller me = {0};
+    if (c->actor.reseller) {
+        int rc = dom_reseller_get(c->db, &c->actor, c->who.admin_id, c->ctx->now, &me, &c->e);
+        if (rc < 0)
+            return rc;
+    }
+    bool r = c->actor.reseller;
     struct jsonw *w = c->w;
     jsonw_obj_begin(w);
     kv_str(w, "status", "STATUS_SUCCESS");
@@ -312,21 +338,34 @@ static int a_user_info(struct call *c)
     jsonw_obj_begin(w);
     kv_num(w, "id", c->who.admin_id);
     kv_str(w, "username", c->who.username);
-    kv_num(w, "member_group_id", 1);
-    kv_str(w, "credits", "0");
-    kv_num(w, "owner_id", 0);
+    kv_num(w, "member_group_id", r ? 2 : 1);
+    char credits[DOM_CREDITS_TEXT] = "0";
+    if (r)
+        dom_credits_format(me.balance, credits, sizeof(credits));
+    kv_str(w, "credits", credits);
+    kv_num(w, "owner_id", r ? me.parent_id : 0);
     kv_str(w, "status", "1");
+    if (r) {
+        kv_num(w, "group_id", me.group_id);
+        kv_str(w, "group_name", me.group_name);
+        kv_str(w, "username_prefix", me.username_prefix);
+        kv_num(w, "lines", me.lines);
+        kv_num(w, "active_lines", me.active_lines);
+    }
     jsonw_obj_end(w);
     jsonw_key(w, "permissions");
     jsonw_obj_begin(w);
-    kv_str(w, "is_admin", "1");
-    kv_str(w, "is_reseller", "0");
+    kv_str(w, "is_admin", r ? "0" : "1");
+    kv_str(w, "is_reseller", r ? "1" : "0");
+    if (r)
+        kv_str(w, "create_sub_resellers", me.may_create_subresellers ? "1" : "0");
     jsonw_key(w, "scopes");
     char scopes[128];
     dom_scopes_format(c->who.scopes, scopes, sizeof(scopes));
     jsonw_str(w, scopes);
     jsonw_obj_end(w);
     jsonw_obj_end(w);
+    db_reseller_clear(&me);
     return 0;
 }
 
@@ -355,7 +394,8 @@ static int a_get_lines(struct call *c)
     if (!q)
         q = xui_form_get(c->f, "search");
     struct db_page p = {.offset = start, .limit = limit, .q = q && *q ? q : NULL};
-    struct dom_line_filter filt = {.now = c->ctx->now};
+    struct dom_line_filter filt = {.now = c->ctx->now,
+                                   .owner_subtree = dom_actor_line_scope(&c->actor)};
     struct db_line *v = NULL;
     size_t n = 0;
     int64_t total = 0;
@@ -396,9 +436,14 @@ static int a_create_line(struct call *c)
         goto out;
     }
     struct dom_line_created made;
+    int64_t charged = 0;
     if ((rc = dom_begin(c->db, &c->e)) < 0)
         goto out;
-    if ((rc = dom_line_create(c->db, &r->in, &made, &c->e)) < 0 ||
+    /* An admin's line as POST /lines makes it; a reseller's from the plan,
+     * prefixed, charged (or a trial within its group's limit) in this
+     * transaction — domain/resellers.h. */
+    if ((rc = dom_reseller_line_create(c->db, &c->actor, &r->in, r->trial, c->ctx->now, &made,
+                                       &charged, &c->e)) < 0 ||
         (rc = dom_line_get_id(c->db, made.id, &now, &c->e)) < 0)
         goto rollback;
     if (!(after = rest_json(&now, c->ctx->now))) {
@@ -419,14 +464,32 @@ out:
     return rc;
 }
 
+/* Whether in changes anything (an edit_line with only a package changes
+ * the expiry through the extension alone). */
+static bool gives_any(const struct dom_line_in *in)
+{
+    return in->username || in->password || in->has_max_connections || in->expires ||
+           in->has_exp_date || in->exp_date_text || in->trial >= 0 || in->enabled >= 0 ||
+           in->banned >= 0 || in->outputs || in->message || in->notes || in->has_bouquets;
+}
+
 static int apply_edit(struct call *c, const struct db_line *cur, void *arg)
 {
     struct xui_line_req *r = arg;
     if (r->in.username && strcmp(r->in.username, cur->username) == 0)
         r->in.username = NULL; /* billing modules repeat it; only a change is refused */
-    if (r->has_package)
-        return dom_err_field(&c->e, "package", "unsupported",
-                             "an admin key extends with exp_date (a reseller's with package)");
+    /* A reseller's edit_line with a package is XUI's extension: the plan's
+     * duration from max(now, expiry), its price debited (domain/resellers.h),
+     * as POST /lines/{id}/extend {"plan_id"}. An admin extends with exp_date. */
+    if (r->has_package) {
+        int64_t exp, charged;
+        int rc = dom_reseller_line_extend(c->db, &c->actor, cur->id, r->package_id, c->ctx->now,
+                                          &exp, &charged, &c->e);
+        if (rc < 0 || !gives_any(&r->in))
+            return rc;
+    }
+    if (dom_reseller_line_patch_check(&c->actor, &r->in, &c->e) < 0)
+        return -EINVAL;
     return dom_line_update_id(c->db, cur->id, &r->in, &c->e);
 }
 
@@ -437,7 +500,7 @@ static int a_edit_line(struct call *c)
         return dom_err_internal(&c->e, -ENOMEM, "edit_line");
     int rc = xui_line_from_form(c->f, false, r, &c->e);
     if (rc == 0)
-        rc = change(c, "update", apply_edit, r);
+        rc = change(c, r->has_package ? "extend" : "update", apply_edit, r);
     free(r);
     return rc;
 }
@@ -454,6 +517,8 @@ static int apply_flags(struct call *c, const struct db_line *cur, void *arg)
     dom_line_in_init(&in);
     in.enabled = s->enabled;
     in.banned = s->banned;
+    if (dom_reseller_line_patch_check(&c->actor, &in, &c->e) < 0)
+        return -EINVAL;
     return dom_line_update_id(c->db, cur->id, &in, &c->e);
 }
 
@@ -491,21 +556,12 @@ static int a_delete_line(struct call *c)
     return change(c, "delete", apply_delete, NULL);
 }
 
-/* The prices of a plan (admins sell for nothing; a reseller's prices come
- * with the reseller domain). */
+/* A plan's prices as decimal credits ("12.5000"). */
 static void package_prices(struct call *c, const struct db_plan *p, char *price, char *trial)
 {
     (void)c;
-    (void)p;
-    snprintf(price, 32, "0");
-    snprintf(trial, 32, "0");
-}
-
-static bool package_visible(struct call *c, const struct db_plan *p)
-{
-    (void)c;
-    (void)p;
-    return true;
+    dom_credits_format(p->credit_price, price, DOM_CREDITS_TEXT);
+    dom_credits_format(p->trial_price, trial, DOM_CREDITS_TEXT);
 }
 
 /* A plan as an XUI package: official_credits = its price (what a reseller
@@ -519,7 +575,7 @@ static void write_package(struct call *c, const struct db_plan *p)
     kv_str(w, "is_line", "1");
     kv_str(w, "is_trial", p->is_trial ? "1" : "0");
     kv_str(w, "is_official", p->is_trial ? "0" : "1");
-    char price[32] = "0", trial[32] = "0";
+    char price[DOM_CREDITS_TEXT], trial[DOM_CREDITS_TEXT];
     package_prices(c, p, price, trial);
     kv_str(w, "official_credits", price);
     kv_str(w, "trial_credits", trial);
@@ -547,7 +603,12 @@ static int a_packages(struct call *c)
     struct db_plan *v = NULL;
     size_t n = 0;
     int64_t total = 0;
-    int rc = dom_plan_page(c->db, &pg, &v, &n, &total, &c->e);
+    /* A reseller sees the plans its group may sell (GET /plans does the same). */
+    int64_t group = 0;
+    int rc = dom_actor_plan_group(c->db, &c->actor, &group, &c->e);
+    if (rc == 0)
+        rc = group ? dom_plan_page_sellable(c->db, &pg, group, &v, &n, &total, &c->e)
+                   : dom_plan_page(c->db, &pg, &v, &n, &total, &c->e);
     if (rc < 0)
         return rc;
     struct jsonw *w = c->w;
@@ -556,8 +617,7 @@ static int a_packages(struct call *c)
     jsonw_key(w, "data");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < n; i++)
-        if (package_visible(c, &v[i]))
-            write_package(c, &v[i]);
+        write_package(c, &v[i]);
     jsonw_arr_end(w);
     jsonw_obj_end(w);
     db_plan_list_free(v, n);
@@ -586,6 +646,22 @@ static const struct action admin_actions[] = {
     {"delete_line", a_delete_line, DOM_SCOPE_LINES_WRITE},
     {"get_packages", a_packages, DOM_SCOPE_READ},
     {"packages", a_packages, DOM_SCOPE_READ},
+    {NULL, NULL, 0},
+};
+
+/* A reseller's key: XUI's reseller API, scoped to its subtree and charged
+ * (no ban/unban there: a reseller disables). */
+static const struct action reseller_actions[] = {
+    {"user_info", a_user_info, DOM_SCOPE_READ},
+    {"get_line", a_get_line, DOM_SCOPE_READ},
+    {"get_lines", a_get_lines, DOM_SCOPE_READ},
+    {"create_line", a_create_line, DOM_SCOPE_LINES_WRITE},
+    {"edit_line", a_edit_line, DOM_SCOPE_LINES_WRITE},
+    {"enable_line", a_enable_line, DOM_SCOPE_LINES_WRITE},
+    {"disable_line", a_disable_line, DOM_SCOPE_LINES_WRITE},
+    {"delete_line", a_delete_line, DOM_SCOPE_LINES_WRITE},
+    {"packages", a_packages, DOM_SCOPE_READ},
+    {"get_packages", a_packages, DOM_SCOPE_READ},
     {NULL, NULL, 0},
 };
 
@@ -633,8 +709,11 @@ int xui_run(struct db *db, const struct xui_ctx *ctx, const struct xui_form *f, 
     struct call c = {.db = db, .ctx = ctx, .f = f, .w = w};
     if (authenticate(&c) < 0)
         return 0;
+    c.actor = (struct dom_actor){
+        .admin_id = c.who.admin_id, .username = c.who.username, .reseller = c.who.reseller};
     const char *name = xui_form_get(f, "action");
-    const struct action *a = name ? find(admin_actions, name) : NULL;
+    const struct action *a =
+        name ? find(c.who.reseller ? reseller_actions : admin_actions, name) : NULL;
     if (!a) {
         fail(&c, "STATUS_FAILURE", "INVALID_ACTION", "Invalid action.");
         return 0;

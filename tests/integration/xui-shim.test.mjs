@@ -280,3 +280,125 @@ describe('lines (admin key)', () => {
     assert.ok(log.items.some((r) => r.action === 'create' && r.admin_username === 'root' && r.token_id));
   });
 });
+
+describe('reseller keys', () => {
+  const RS_PW = 'Reseller.pass-123';
+  let group;
+  let plan;
+  let other;
+  let east;
+  let west;
+  let eastKey;
+  let westKey;
+  let lineId;
+
+  const keyOf = async (username) => {
+    const c = new AdminClient(w.port);
+    await c.login(username, RS_PW);
+    return c.mintToken(['read', 'lines:write'], { name: `${username}-billing` });
+  };
+  const balance = async (id) => (await root.ok('GET', `/api/v1/resellers/${id}`)).balance;
+
+  before(async () => {
+    group = await root.ok('POST', '/api/v1/reseller-groups', { name: 'xui-hotels', trial_limit: 1, trial_period_hours: 24 });
+    plan = await root.ok('POST', '/api/v1/plans', { name: 'XUI Reseller Month', duration_days: 30, max_connections: 2,
+      bouquets: [bq2], credit_price: '2.5', trial_price: '0.5', reseller_group_ids: [group.id] });
+    other = await root.ok('POST', '/api/v1/plans', { name: 'XUI Not For Resale', duration_days: 7, credit_price: 1 });
+    east = await root.ok('POST', '/api/v1/resellers', { username: 'xui-east', password: RS_PW, group_id: group.id, username_prefix: 'e-' });
+    west = await root.ok('POST', '/api/v1/resellers', { username: 'xui-west', password: RS_PW, group_id: group.id });
+    await root.ok('POST', `/api/v1/resellers/${east.id}/credits`, { amount: '6', reason: 'xui test' });
+    await root.ok('POST', `/api/v1/resellers/${west.id}/credits`, { amount: '10', reason: 'xui test' });
+    eastKey = await keyOf('xui-east');
+    westKey = await keyOf('xui-west');
+  });
+
+  it('user_info shows the reseller and its credits; packages only what it may sell, with prices', async () => {
+    const j = await xuiOk('user_info', {}, { apiKey: eastKey, method: 'GET' });
+    assert.equal(j.data.username, 'xui-east');
+    assert.equal(j.data.member_group_id, '2');
+    assert.equal(j.data.credits, '6.0000');
+    assert.equal(j.permissions.is_reseller, '1');
+    assert.equal(j.permissions.is_admin, '0');
+    const p = await xuiOk('packages', {}, { apiKey: eastKey, method: 'GET' });
+    assert.deepEqual(p.data.map((x) => x.id), [String(plan.id)]);
+    assert.equal(p.data[0].official_credits, '2.5000');
+    assert.equal(p.data[0].trial_credits, '0.5000');
+    assert.ok(!p.data.some((x) => x.id === String(other.id)));
+  });
+
+  it('create_line from a package charges its price; the plan gives the line', async () => {
+    const j = await xuiOk('create_line', { username: 'guest1', password: 'Guest.pass-1', package: plan.id }, { apiKey: eastKey });
+    const d = j.data;
+    lineId = d.id;
+    assert.equal(d.username, 'e-guest1', 'the reseller prefix');
+    assert.equal(d.member_id, String(east.id));
+    assert.equal(d.max_connections, '2');
+    assert.equal(d.bouquet, `[${bq2}]`);
+    assert.ok(Math.abs(Number(d.exp_date) - (Date.now() / 1000 + 30 * 86400)) < 3600);
+    assert.equal(await balance(east.id), '3.5000');
+    await xuiFail('create_line', { username: 'guest9', password: 'Guest.pass-9' }, 'STATUS_INVALID_PACKAGE', null, { apiKey: eastKey });
+    await xuiFail('create_line', { username: 'guest9', package: other.id }, 'STATUS_INVALID_PACKAGE', null, { apiKey: eastKey });
+    const bad = await xuiFail('create_line', { username: 'guest9', package: plan.id, max_connections: 50 }, 'STATUS_INVALID_INPUT', null, { apiKey: eastKey });
+    assert.ok(bad.errors.some((e) => e.field === 'max_connections'));
+    assert.equal(await balance(east.id), '3.5000', 'nothing charged for refused requests');
+  });
+
+  it('edit_line with a package extends and charges; without one it keeps omitted fields', async () => {
+    const before = (await xuiOk('get_line', { id: lineId }, { apiKey: eastKey, method: 'GET' })).data;
+    const j = await xuiOk('edit_line', { id: lineId, package: plan.id }, { apiKey: eastKey });
+    assert.equal(Number(j.data.exp_date) - Number(before.exp_date), 30 * 86400);
+    assert.equal(await balance(east.id), '1.0000');
+    const n = await xuiOk('edit_line', { id: lineId, reseller_notes: 'room 12' }, { apiKey: eastKey });
+    assert.equal(n.data.admin_notes, 'room 12');
+    assert.equal(n.data.exp_date, j.data.exp_date);
+    assert.equal(n.data.bouquet, `[${bq2}]`);
+    assert.equal(n.data.max_connections, '2');
+    assert.equal(n.data.password, 'Guest.pass-1');
+    await xuiFail('edit_line', { id: lineId, max_connections: 9 }, 'STATUS_INVALID_INPUT', null, { apiKey: eastKey });
+    await xuiFail('edit_line', { id: lineId, exp_date: '2040-01-01' }, 'STATUS_INVALID_DATE', null, { apiKey: eastKey });
+    assert.equal(await balance(east.id), '1.0000');
+  });
+
+  it('refuses a spend the balance does not cover, creating nothing', async () => {
+    const lines = (await xuiOk('get_lines', {}, { apiKey: eastKey, method: 'GET' })).recordsTotal;
+    await xuiFail('create_line', { username: 'guest2', package: plan.id }, 'STATUS_INSUFFICIENT_CREDITS', 'INSUFFICIENT_CREDITS', { apiKey: eastKey });
+    await xuiFail('edit_line', { id: lineId, package: plan.id }, 'STATUS_INSUFFICIENT_CREDITS', 'INSUFFICIENT_CREDITS', { apiKey: eastKey });
+    assert.equal((await xuiOk('get_lines', {}, { apiKey: eastKey, method: 'GET' })).recordsTotal, lines);
+    assert.equal((await root.ok('GET', '/api/v1/lines?q=guest2')).total, 0);
+    assert.equal(await balance(east.id), '1.0000');
+    // A trial costs the trial price, within the group's trial limit (1 per day).
+    const t = await xuiOk('create_line', { username: 'trial1', package: plan.id, trial: 1 }, { apiKey: eastKey });
+    assert.equal(t.data.is_trial, '1');
+    assert.equal(await balance(east.id), '0.5000');
+    await xuiFail('create_line', { username: 'trial2', package: plan.id, trial: 1 }, 'STATUS_NO_TRIALS', 'TRIAL_LIMIT', { apiKey: eastKey });
+    assert.equal(await balance(east.id), '0.5000');
+  });
+
+  it('is scoped to its subtree: another reseller\'s line does not exist for it', async () => {
+    const mine = await xuiOk('create_line', { username: 'w-guest', package: plan.id }, { apiKey: westKey });
+    assert.equal(mine.data.member_id, String(west.id));
+    for (const action of ['get_line', 'edit_line', 'disable_line', 'enable_line', 'delete_line']) {
+      const j = await xuiFail(action, { id: lineId, reseller_notes: 'x' }, 'STATUS_FAILURE', 'NOT_FOUND', { apiKey: westKey });
+      assert.ok(!JSON.stringify(j).includes('e-guest1'));
+    }
+    await xuiFail('edit_line', { id: lineId, package: plan.id }, 'STATUS_FAILURE', 'NOT_FOUND', { apiKey: westKey });
+    assert.equal(await balance(west.id), '7.5000', 'charged once for its own line, never for the refused extension');
+    const listed = await xuiOk('get_lines', {}, { apiKey: westKey, method: 'GET' });
+    assert.deepEqual(listed.data.map((l) => l.username), ['w-guest']);
+    // Ban is not a reseller action in XUI; disable is.
+    await xuiFail('ban_line', { id: mine.data.id }, 'STATUS_FAILURE', 'INVALID_ACTION', { apiKey: westKey });
+    assert.equal((await xuiOk('disable_line', { id: mine.data.id }, { apiKey: westKey })).data.enabled, '0');
+    assert.equal((await xuiOk('enable_line', { id: mine.data.id }, { apiKey: westKey })).data.enabled, '1');
+    // The admin key sees every line, with its owner.
+    assert.equal((await xuiOk('get_line', { id: lineId })).data.member_id, String(east.id));
+  });
+
+  it('deletes its own line; the ledger re-derives every balance', async () => {
+    assert.deepEqual(await xuiOk('delete_line', { id: lineId }, { apiKey: eastKey }), { status: 'STATUS_SUCCESS' });
+    await xuiFail('get_line', { id: lineId }, 'STATUS_FAILURE', 'NOT_FOUND', { apiKey: eastKey });
+    const ledger = await root.ok('GET', `/api/v1/resellers/${east.id}/ledger`);
+    assert.deepEqual(ledger.items.map((r) => r.kind).sort(), ['adjust', 'extend', 'purchase', 'trial']);
+    const v = await root.ok('GET', '/api/v1/ledger/verify');
+    assert.equal(v.ok, true, JSON.stringify(v));
+  });
+});
