@@ -137,7 +137,12 @@ static int xui_work(struct admin_call *c)
     c->status = 200; /* XUI answers 200 whatever happened; "status" says what */
     if (rc == 0) {
         struct xui_ctx ctx = {
-            .client_ip = c->client_ip, .now = c->now, .changed = xui_changed, .ud = c};
+            .client_ip = c->client_ip,
+            .now = c->now,
+            .idempotency_key = c->idempotency_key,
+            .changed = xui_changed,
+            .ud = c,
+        };
         rc = xui_run(c->db, &ctx, &f, &c->w);
     } else if (rc != -ENOMEM) {
         jsonw_obj_begin(&c->w);

@@ -240,6 +240,53 @@ static void changed(struct call *c, int64_t id, const char *action)
         c->ctx->changed(c->ctx->ud, "line", id, action);
 }
 
+/* ---- Idempotency-Key (a reseller's spends, as the REST API's) ------------------------ */
+
+/* The request as the idempotency hash sees it: the action and every field
+ * but the key, in the order sent. */
+static void idem_hash(struct call *c, char hash[65])
+{
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    for (size_t i = 0; i < c->f->p.count; i++) {
+        if (strcmp(c->f->p.items[i].key, "api_key") == 0)
+            continue;
+        buf_printf(&b, "%s=%s\n", c->f->p.items[i].key, c->f->p.items[i].value);
+    }
+    dom_idem_hash("POST", "xui", b.err ? "" : b.data ? b.data : "", b.err ? 0 : b.len, hash);
+    buf_free(&b);
+}
+
+/* Inside the spend's transaction: 0 go on; 1 the first answer was written
+ * again (nothing is charged; the caller rolls back); negative: refused. */
+static int idem_begin(struct call *c, char hash[65])
+{
+    hash[0] = '\0';
+    if (!c->actor.reseller || !c->ctx->idempotency_key)
+        return 0;
+    idem_hash(c, hash);
+    struct dom_idem_replay r;
+    int rc = dom_idem_begin(c->db, c->who.admin_id, c->ctx->idempotency_key, hash, &r, &c->e);
+    if (rc <= 0)
+        return rc;
+    jsonw_raw(c->w, r.body);
+    free(r.body);
+    return 1;
+}
+
+/* Stores the answer written so far (same transaction). */
+static int idem_finish(struct call *c, const char hash[65])
+{
+    if (!hash[0])
+        return 0;
+    struct buf *out = c->w->out;
+    if (out->err || buf_putc(out, '\0') != 0)
+        return dom_err_internal(&c->e, -ENOMEM, "storing the answer");
+    out->len--; /* the NUL stays outside the answer */
+    return dom_idem_finish(c->db, c->who.admin_id, c->ctx->idempotency_key, hash, 200, out->data,
+                           c->ctx->now, &c->e);
+}
+
 /* ---- the line under edit ------------------------------------------------------------ */
 
 /* The form's id as a line id: STATUS_FAILURE-able 404 when absent or bad. */
@@ -275,13 +322,18 @@ static int load(struct call *c, struct db_line *l)
 /* Applies a change to the loaded line in one transaction: before/after
  * audit rows as the REST PATCH writes them; answers the line as it is now. */
 static int change(struct call *c, const char *action,
-                  int (*apply)(struct call *c, const struct db_line *cur, void *arg), void *arg)
+                  int (*apply)(struct call *c, const struct db_line *cur, void *arg), void *arg,
+                  bool spends)
 {
     struct db_line cur = {0}, now = {0};
-    char *before = NULL, *after = NULL;
+    char *before = NULL, *after = NULL, hash[65] = "";
     int rc = dom_begin(c->db, &c->e);
     if (rc < 0)
         return rc;
+    if (spends && (rc = idem_begin(c, hash)) != 0) {
+        dom_rollback(c->db);
+        return rc > 0 ? 0 : rc;
+    }
     if ((rc = load(c, &cur)) < 0)
         goto rollback;
     if (!(before = rest_json(&cur, c->ctx->now))) {
@@ -299,9 +351,10 @@ static int change(struct call *c, const char *action,
             goto rollback;
         }
     }
-    if ((rc = audit(c, action, cur.id, before, after)) < 0 || (rc = dom_commit(c->db, &c->e)) < 0)
+    if ((rc = audit(c, action, cur.id, before, after)) < 0)
         goto rollback;
-    changed(c, cur.id, action);
+    /* The answer before the commit: a replayed key stores it in the same
+     * transaction (a failed commit replaces it with the error). */
     if (deleted) {
         jsonw_obj_begin(c->w);
         kv_str(c->w, "status", "STATUS_SUCCESS");
@@ -309,6 +362,9 @@ static int change(struct call *c, const char *action,
     } else {
         success_line(c, &now);
     }
+    if ((rc = idem_finish(c, hash)) < 0 || (rc = dom_commit(c->db, &c->e)) < 0)
+        goto rollback;
+    changed(c, cur.id, action);
     goto out;
 rollback:
     dom_rollback(c->db);
@@ -437,8 +493,15 @@ static int a_create_line(struct call *c)
     }
     struct dom_line_created made;
     int64_t charged = 0;
+    char hash[65] = "";
     if ((rc = dom_begin(c->db, &c->e)) < 0)
         goto out;
+    if ((rc = idem_begin(c, hash)) != 0) {
+        dom_rollback(c->db);
+        if (rc > 0)
+            rc = 0; /* the first answer, replayed */
+        goto out;
+    }
     /* An admin's line as POST /lines makes it; a reseller's from the plan,
      * prefixed, charged (or a trial within its group's limit) in this
      * transaction — domain/resellers.h. */
@@ -450,10 +513,12 @@ static int a_create_line(struct call *c)
         rc = dom_err_internal(&c->e, -ENOMEM, "serialising a line");
         goto rollback;
     }
-    if ((rc = audit(c, "create", made.id, NULL, after)) < 0 || (rc = dom_commit(c->db, &c->e)) < 0)
+    if ((rc = audit(c, "create", made.id, NULL, after)) < 0)
+        goto rollback;
+    success_line(c, &now); /* before the commit: an idempotency key stores it */
+    if ((rc = idem_finish(c, hash)) < 0 || (rc = dom_commit(c->db, &c->e)) < 0)
         goto rollback;
     changed(c, made.id, "create");
-    success_line(c, &now);
     goto out;
 rollback:
     dom_rollback(c->db);
@@ -500,7 +565,7 @@ static int a_edit_line(struct call *c)
         return dom_err_internal(&c->e, -ENOMEM, "edit_line");
     int rc = xui_line_from_form(c->f, false, r, &c->e);
     if (rc == 0)
-        rc = change(c, r->has_package ? "extend" : "update", apply_edit, r);
+        rc = change(c, r->has_package ? "extend" : "update", apply_edit, r, r->has_package);
     free(r);
     return rc;
 }
@@ -525,7 +590,7 @@ static int apply_flags(struct call *c, const struct db_line *cur, void *arg)
 static int flags(struct call *c, int enabled, int banned)
 {
     struct flag_set s = {enabled, banned};
-    return change(c, "update", apply_flags, &s);
+    return change(c, "update", apply_flags, &s, false);
 }
 
 static int a_enable_line(struct call *c)
@@ -553,7 +618,7 @@ static int apply_delete(struct call *c, const struct db_line *cur, void *arg)
 
 static int a_delete_line(struct call *c)
 {
-    return change(c, "delete", apply_delete, NULL);
+    return change(c, "delete", apply_delete, NULL, false);
 }
 
 /* A plan's prices as decimal credits ("12.5000"). */

@@ -94,6 +94,12 @@ int xui_line_from_form(const struct xui_form *f, bool create, struct xui_line_re
 struct xui_ctx {
     const char *client_ip;
     int64_t now;
+    /* The request's Idempotency-Key header (NULL: none): a reseller's
+     * spending call (create_line, edit_line with a package) with a key it
+     * already used replays the first answer and charges nothing; with
+     * another request it is refused (STATUS_INVALID_INPUT,
+     * IDEMPOTENCY_KEY_REUSED), as on the REST API. */
+    const char *idempotency_key;
     /* Told of each entity changed (the admin API's change events); may be NULL. */
     void (*changed)(void *ud, const char *entity, int64_t id, const char *action);
     void *ud;

@@ -22,7 +22,7 @@ let bq1;
 let bq2;
 
 /** One shim call: GET with every field in the query, or POST with the fields as a form. */
-async function xui(action, fields = {}, { method = 'POST', apiKey = key, path = XPATH, localAddress, contentType } = {}) {
+async function xui(action, fields = {}, { method = 'POST', apiKey = key, path = XPATH, localAddress, contentType, headers: extra = {} } = {}) {
   const q = new URLSearchParams();
   if (apiKey !== null) q.append('api_key', apiKey);
   if (action !== null) q.append('action', action);
@@ -31,7 +31,7 @@ async function xui(action, fields = {}, { method = 'POST', apiKey = key, path = 
     for (const one of Array.isArray(v) ? v : [v]) (method === 'GET' ? q : form).append(Array.isArray(v) ? `${k}[]` : k, String(one));
   }
   const body = method === 'POST' ? form.toString() : undefined;
-  const headers = {};
+  const headers = { ...extra };
   if (body !== undefined && contentType !== null) headers['Content-Type'] = contentType ?? 'application/x-www-form-urlencoded';
   const res = await request(w.port, method, `${path}?${q}`, { headers, body, adminToken: false, localAddress });
   return res;
@@ -391,6 +391,22 @@ describe('reseller keys', () => {
     assert.equal((await xuiOk('enable_line', { id: mine.data.id }, { apiKey: westKey })).data.enabled, '1');
     // The admin key sees every line, with its owner.
     assert.equal((await xuiOk('get_line', { id: lineId })).data.member_id, String(east.id));
+  });
+
+  it('honours Idempotency-Key on spends: a retry replays the answer and charges once', async () => {
+    const start = await balance(west.id);
+    const opts = { apiKey: westKey, headers: { 'Idempotency-Key': 'order-1001' } };
+    const first = await xuiOk('create_line', { username: 'w-order', password: 'Order.pass-1', package: plan.id }, opts);
+    const again = await xuiOk('create_line', { username: 'w-order', password: 'Order.pass-1', package: plan.id }, opts);
+    assert.deepEqual(again, first);
+    assert.equal(await balance(west.id), (Number(start) - 2.5).toFixed(4));
+    const reused = await xuiFail('create_line', { username: 'w-other', package: plan.id }, 'STATUS_INVALID_INPUT', 'IDEMPOTENCY_KEY_REUSED', opts);
+    assert.ok(reused.error);
+    const ext = { apiKey: westKey, headers: { 'Idempotency-Key': 'renew-1001' } };
+    const e1 = await xuiOk('edit_line', { id: first.data.id, package: plan.id }, ext);
+    const e2 = await xuiOk('edit_line', { id: first.data.id, package: plan.id }, ext);
+    assert.deepEqual(e2, e1);
+    assert.equal(await balance(west.id), (Number(start) - 5).toFixed(4));
   });
 
   it('deletes its own line; the ledger re-derives every balance', async () => {
