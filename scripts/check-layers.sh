@@ -20,10 +20,11 @@ domain: core db media
 auth: core catalog domain
 epg: core catalog db http xmltv
 vod: core db domain http media
+xui: core domain http
 cluster: core auth catalog db domain http
 stream: core archive auth catalog http media cluster
 api: core archive auth catalog domain epg http stream vod xmltv cluster
-admin: core archive auth catalog domain epg http stream vod xmltv api cluster
+admin: core archive auth catalog domain epg http stream vod xmltv api cluster xui
 portal: core archive auth catalog domain http stream vod api cluster
 panel: core http
 cli: core archive auth catalog config db domain epg http media stream vod xmltv api admin portal cluster panel

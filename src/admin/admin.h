@@ -68,6 +68,23 @@ void admin_set_dashboard(struct admin *a, struct stats *stats, struct events *ev
 /* Periodic work on the loop thread (serve.c's refresh timer): publishes the
  * ends of jobs to the change hook. */
 void admin_tick(struct admin *a);
+
+/* The XUI-compatible API shim (admin/xui.c, src/xui/): its route group, a
+ * prefix "/" group that takes only the path of the setting xui_api_path
+ * (none while it is "", the default). Add it before the client API's group;
+ * paths it does not take go to fallback/options (the client API's). Loop
+ * thread. */
+int admin_add_xui_routes(struct admin *a, struct router *r,
+                         void (*fallback)(void *ud, unsigned allowed, struct http_request *req,
+                                          struct http_response *res),
+                         void (*options)(void *ud, unsigned allowed, struct http_request *req,
+                                         struct http_response *res));
+/* Re-reads xui_api_path from the database (on the thread pool; the path
+ * changes when the read ends). serve calls it at start and whenever the
+ * database changed; a settings PATCH applies its value at once. */
+void admin_xui_reload(struct admin *a);
+/* Sets the path at once (serve at start, from the setting; a settings PATCH). */
+void admin_xui_path_set(struct admin *a, const char *path);
 /* Prometheus series of the admin API (calls, refusals, in flight, jobs). */
 void admin_metrics(struct admin *a, struct buf *b);
 /* The borrowed engines, for post() phases. */

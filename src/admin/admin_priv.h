@@ -33,6 +33,10 @@ struct admin {
      * events stream); NULL: dropped. */
     void (*on_change)(void *ud, const char *entity, int64_t id, const char *action);
     void *on_change_ud;
+    /* The XUI shim's secret path (admin/xui.c; "" = off), loop thread only;
+     * xui_loading: a re-read of the setting is queued. */
+    char xui_path[160];
+    bool xui_loading, xui_reload_again;
     /* /metrics */
     atomic_ullong calls, refused_unauth, refused_forbidden, refused_csrf, refused_busy,
         server_errors, db_open_failures;

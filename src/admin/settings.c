@@ -105,7 +105,14 @@ rollback:
 
 static const struct admin_route_ext ext_get = {.work = settings_get};
 static const struct admin_route_ext ext_rotate = {.work = signing_rotate};
-static const struct admin_route_ext ext_patch = {.work = settings_patch};
+/* A new xui_api_path applies at once (admin/xui.c re-reads it). */
+static void settings_patch_post(struct admin_call *c)
+{
+    admin_xui_reload(c->admin);
+}
+
+static const struct admin_route_ext ext_patch = {.work = settings_patch,
+                                                 .post = settings_patch_post};
 
 static const struct route routes[] = {
     {ROUTE_GET, "/api/v1/settings", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
@@ -151,14 +158,18 @@ static const struct route routes[] = {
     "0)\"},"                                                                                       \
     "\"signed_url_grace\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":2592000,"                \
     "\"description\":\"seconds the previous signing key stays valid after a rotation "             \
-    "(default 3600)\"}"
+    "(default 3600)\"},"                                                                           \
+    "\"xui_api_path\":{\"type\":\"string\",\"maxLength\":128,\"description\":\"\\\"\\\" (off, "    \
+    "the default) or the secret path of the XUI-compatible API: /, then at least 15 more "         \
+    "path-safe characters no client path uses\"}"
 
 static const struct admin_schema schemas[] = {
     {"Settings",
      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"server_name\","
      "\"public_url\",\"timezone\",\"default_max_connections\",\"default_outputs\","
      "\"trial_hours\",\"epg_refresh_hours\",\"signed_urls\",\"signed_url_ttl\","
-     "\"signed_url_bind_ip\",\"signed_url_grace\"],\"properties\":{" SETTINGS_PROPS "}}"},
+     "\"signed_url_bind_ip\",\"signed_url_grace\",\"xui_api_path\"],\"properties\":{" SETTINGS_PROPS
+     "}}"},
     {"SettingsPatch",
      "{\"type\":\"object\",\"description\":\"JSON Merge Patch of the Settings (null: the "
      "default)\",\"examples\":[{\"server_name\":\"Example TV\",\"trial_hours\":24}],"

@@ -35,6 +35,7 @@
 #include "core/promtext.h"
 #include "db/db.h"
 #include "db/library.h"
+#include "domain/settings.h"
 #include "epg/epg.h"
 #include "auth/connections.h"
 #include "auth/throttle.h"
@@ -181,6 +182,7 @@ static void refresh_tick(uv_timer_t *t)
     if (counter != s->seen_counter) {
         s->seen_counter = counter;
         s->dirty = true;
+        admin_xui_reload(s->admin); /* xui_api_path may have changed (the CLI, another node) */
     }
     cluster_poll(s->cluster); /* node commands arrived with the change notifications */
     if (s->admission) {
@@ -376,6 +378,10 @@ static int build_router(struct serve *s)
     }
     if (rc == 0 && (rc = api_routes(s->api, &client_group)) < 0)
         log_error("serve", "invalid client route table");
+    /* The XUI shim takes only its secret path (none while off): before the
+     * panel and the client routes, so that it wins on that path alone. */
+    if (rc == 0)
+        rc = admin_add_xui_routes(s->admin, s->router, metrics_fallback, metrics_options);
     /* The panel before the client group: it takes only "/" asked for by a
      * browser (Accept: text/html) and /assets/{file}, which no client route
      * has; every other path falls through to the client routes (panel.h). */
@@ -980,6 +986,9 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     }
     admin_set_dashboard(s.admin, s.stats, s.events);
     admin_set_local_token(s.admin, token);
+    char xui_path[160];
+    dom_setting_text(s.db, "xui_api_path", xui_path, sizeof(xui_path));
+    admin_xui_path_set(s.admin, xui_path);
     api_add_metrics(s.api, admin_metrics_hook, s.admin);
     if (s.cluster) {
         cluster_on_command(s.cluster, cluster_command_cb, &s);

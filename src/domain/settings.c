@@ -18,6 +18,7 @@
 #include "db/settings.h"
 #include "domain/lines.h"
 #include "domain/text.h"
+#include "domain/xui_path.h"
 
 #define SETTING_TEXT_MAX 512
 
@@ -52,6 +53,11 @@ const struct dom_setting_def dom_setting_defs[] = {
     {"signed_url_grace", DOM_SETTING_INT, "3600", 0, 2592000,
      "After a signing key rotation, URLs signed with the previous key stay valid this many "
      "seconds (0: revoked at once)."},
+    {"xui_api_path", DOM_SETTING_XUI_PATH, "", 0, DOM_XUI_PATH_MAX,
+     "The secret path of the XUI-compatible API for billing modules (e.g. "
+     "/billing-8f3a9c2e71d4/api.php): \"\" turns it off (the default); else at least 16 "
+     "path-safe characters that no client API path uses (docs/admin-api.md "
+     "\"XUI-compatible API\")."},
 };
 const size_t dom_setting_count = sizeof(dom_setting_defs) / sizeof(dom_setting_defs[0]);
 
@@ -149,6 +155,7 @@ static int check_value(const struct dom_setting_def *d, json_t *v, char *out, si
     case DOM_SETTING_STRING:
     case DOM_SETTING_URL:
     case DOM_SETTING_TIMEZONE:
+    case DOM_SETTING_XUI_PATH:
         break;
     }
     if (!json_is_string(v))
@@ -159,6 +166,8 @@ static int check_value(const struct dom_setting_def *d, json_t *v, char *out, si
     if (d->type == DOM_SETTING_URL && *s && (strlen(s) > (size_t)d->max || !valid_url(s)))
         return dom_err_field(e, k, "format",
                              "must be empty or an http(s) URL without query or fragment");
+    if (d->type == DOM_SETTING_XUI_PATH && dom_xui_path_check(k, s, e))
+        return -EINVAL;
     if (d->type == DOM_SETTING_TIMEZONE && !valid_zone(s))
         return dom_err_field(e, k, "unknown", "'%.64s' is not a known IANA time zone", s);
     snprintf(out, n, "%s", s);

@@ -29,6 +29,7 @@ enum dom_setting_type {
     DOM_SETTING_TIMEZONE, /* an IANA zone name present under /usr/share/zoneinfo */
     DOM_SETTING_INT,      /* an integer min..max */
     DOM_SETTING_OUTPUTS,  /* an array of "ts" | "m3u8" (stored "ts,m3u8") */
+    DOM_SETTING_XUI_PATH, /* "" or the shim's secret path (domain/xui_path.h) */
 };
 
 struct dom_setting_def {

@@ -142,6 +142,7 @@ describe('settings', () => {
     signed_url_ttl: 86400,
     signed_url_bind_ip: 0,
     signed_url_grace: 3600,
+    xui_api_path: '',
   };
 
   it('reads every key with its default, for a viewer too', async () => {
