@@ -61,7 +61,7 @@ function valuesOf(p: Plan | null): PlanValues {
 const UNIT_FIELD: Record<Exclude<Unit, 'never'>, string> = { days: 'duration_days', months: 'duration_months', hours: 'trial_hours' };
 
 /** The plan body of the form (a create, or the whole editable state for a patch). */
-function bodyOf(v: PlanValues): Record<string, unknown> {
+function bodyOf(v: PlanValues, was?: Plan | null): Record<string, unknown> {
   const amount = v.amount === '' ? null : v.amount;
   const body: Record<string, unknown> = {
     name: v.name.trim(),
@@ -69,11 +69,12 @@ function bodyOf(v: PlanValues): Record<string, unknown> {
     is_trial: v.is_trial,
     allowed_outputs: v.allowed_outputs,
     bouquets: v.bouquets,
-    // Strings as typed: the server reads them as exact decimals (never floats).
-    credit_price: v.credit_price.trim() || null,
-    trial_price: v.trial_price.trim() || null,
-    reseller_group_ids: v.reseller_group_ids,
   };
+  // The reseller members only when set (or cleared: was → null / []).
+  // Prices are sent as typed: the server reads exact decimals, never floats.
+  if (v.credit_price.trim() || was?.credit_price) body.credit_price = v.credit_price.trim() || null;
+  if (v.trial_price.trim() || was?.trial_price) body.trial_price = v.trial_price.trim() || null;
+  if (v.reseller_group_ids.length || was?.reseller_group_ids?.length) body.reseller_group_ids = v.reseller_group_ids;
   if (v.unit !== 'never') body[UNIT_FIELD[v.unit]] = amount;
   return body;
 }
@@ -88,7 +89,7 @@ function PlanEditor({ plan, etag, onClose, onSaved }: { plan: Plan | null; etag:
   form.shown.add('reseller_group_ids');
   for (const f of Object.values(UNIT_FIELD)) form.shown.add(f);
   const submit = async (vals: PlanValues) => {
-    const body = bodyOf(vals);
+    const body = bodyOf(vals, plan);
     if (plan) {
       // A patch: one duration given replaces the plan's; "never" clears them all.
       if (vals.unit === 'never') Object.assign(body, { duration_days: null, duration_months: null, trial_hours: null });
