@@ -261,7 +261,13 @@ function App() {
         <Login
           onLogin={(m) => {
             setCsrf(m.csrf_token ?? null);
-            setMe(m);
+            // The login answer names the role; a reseller's own row (its group's
+            // rights, balance) comes with /auth/me.
+            if (m.admin.role !== 'reseller') setMe(m);
+            else
+              get<Me>('/auth/me')
+                .then((full) => setMe({ ...full, csrf_token: full.csrf_token ?? m.csrf_token }))
+                .catch(() => setMe(m));
           }}
         />
       ) : (

@@ -712,7 +712,8 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
         onChange={setTab}
         tabs={[
           { id: 'details', label: 'Details' },
-          { id: 'connections', label: 'Connections' },
+          // The sessions list is an operator's page (a reseller has no /sessions).
+          ...(reseller ? [] : [{ id: 'connections', label: 'Connections' }]),
           { id: 'playlist', label: 'Playlist & login' },
           { id: 'access', label: 'Access' },
         ]}
