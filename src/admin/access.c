@@ -36,6 +36,8 @@ static int line_access_get(struct admin_call *c)
 {
     int64_t id;
     int rc = admin_param_id(c, 0, "line", &id);
+    if (rc == 0)
+        rc = admin_line_scope(c, id);
     return rc ? rc : line_access_write(c, id);
 }
 
@@ -84,6 +86,8 @@ static int line_access_patch(struct admin_call *c)
                                         NULL};
     int64_t id;
     int rc = admin_param_id(c, 0, "line", &id);
+    if (rc == 0)
+        rc = admin_line_scope(c, id);
     if (rc)
         return rc;
     if (admin_json_known(c, known))
@@ -135,7 +139,8 @@ static int line_access_reset(struct admin_call *c)
 {
     int64_t id;
     int rc = admin_param_id(c, 0, "line", &id);
-    if (rc || (rc = dom_line_access_reset(c->db, id, c->now, &c->err)))
+    if (rc || (rc = admin_line_scope(c, id)) ||
+        (rc = dom_line_access_reset(c->db, id, c->now, &c->err)))
         return rc;
     int64_t *st = malloc(sizeof(*st));
     if (st) {

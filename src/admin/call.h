@@ -49,6 +49,7 @@ struct admin_principal {
     int64_t admin_id;
     char username[65];
     bool viewer;        /* the account's role is viewer (read-only) */
+    bool reseller;      /* the account's role is reseller (scoped to its subtree) */
     int64_t token_id;   /* 0 when authenticated by a session cookie */
     int64_t session_id; /* 0 when authenticated by a token */
     unsigned scopes;    /* ADMIN_SCOPE_* granted */
@@ -116,6 +117,23 @@ struct admin_route_ext {
     const char *const *filters;
     bool list;
 };
+
+struct dom_actor;
+/* The caller as the domain's resellers rules see it (domain/resellers.h). */
+void admin_actor(const struct admin_call *c, struct dom_actor *out);
+/* 0 when the caller may address line / device id (a reseller: its subtree's
+ * only), else the 404 problem in c->err. */
+int admin_line_scope(struct admin_call *c, int64_t line_id);
+int admin_device_scope(struct admin_call *c, int64_t device_id);
+
+/* Idempotency-Key of a spending request (admin/resellers.c), inside the
+ * change's transaction: admin_idem_begin returns 1 when the first answer to
+ * the same request was put in c (the caller rolls back and answers it), 0 to
+ * go on (hash filled for admin_idem_finish), or a negative errno (422 for a
+ * key reused with another request). admin_idem_finish stores c->out as the
+ * answer of `status`. Both are no-ops without the header. */
+int admin_idem_begin(struct admin_call *c, char hash[65]);
+int admin_idem_finish(struct admin_call *c, const char hash[65], int status);
 
 /* Adds a response header (copied); -E2BIG past ADMIN_MAX_HEADERS. */
 int admin_add_header(struct admin_call *c, const char *name, const char *value);

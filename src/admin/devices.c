@@ -34,6 +34,10 @@ static int devices_list(struct admin_call *c)
         if (q.db.q && !strcasestr(v[i].mac, q.db.q) && !strcasestr(v[i].username, q.db.q) &&
             !strcasestr(v[i].model, q.db.q))
             continue;
+        if (c->who.reseller && admin_line_scope(c, v[i].line_id) < 0) {
+            dom_error_reset(&c->err); /* not the reseller's: not listed */
+            continue;
+        }
         if (shown++ >= q.db.offset && shown <= q.db.offset + q.db.limit)
             dom_device_write_json(&c->w, &v[i]);
     }
@@ -48,7 +52,9 @@ static int devices_get(struct admin_call *c)
     if (admin_param_id(c, 0, "device", &id))
         return -ENOENT;
     struct db_device d;
-    int rc = dom_device_get(c->db, id, &d, &c->err);
+    int rc = admin_device_scope(c, id);
+    if (rc == 0)
+        rc = dom_device_get(c->db, id, &d, &c->err);
     if (rc == 0) {
         dom_device_write_json(&c->w, &d);
         admin_set_etag(c);
@@ -90,6 +96,14 @@ static int devices_create(struct admin_call *c)
     if ((rc = dom_device_add(c->db, &in, &id, &c->err)) ||
         (rc = dom_device_get(c->db, id, &d, &c->err)))
         goto rollback;
+    if (c->who.reseller && admin_line_scope(c, d.line_id) < 0) {
+        /* a line outside the reseller's subtree is as unknown as a missing one */
+        dom_error_reset(&c->err);
+        dom_err_set(&c->err, 422, DOM_E_REFERENCE, "no such line");
+        dom_err_field(&c->err, in.line_id ? "line_id" : "username", "not_found", "no such line");
+        rc = -EINVAL;
+        goto rollback;
+    }
     if (!(after = device_text(&d))) {
         rc = dom_err_internal(&c->err, -ENOMEM, "serialising a device");
         goto rollback;
@@ -115,8 +129,8 @@ static int devices_delete(struct admin_call *c)
         return -ENOENT;
     struct db_device d;
     char *before = NULL;
-    int rc = dom_begin(c->db, &c->err);
-    if (rc)
+    int rc = admin_device_scope(c, id);
+    if (rc < 0 || (rc = dom_begin(c->db, &c->err)) < 0)
         return rc;
     if ((rc = dom_device_get(c->db, id, &d, &c->err)))
         goto rollback;

@@ -21,6 +21,8 @@
 #include "domain/tx.h"
 #include "domain/line_json.h"
 #include "domain/lines.h"
+#include "domain/reseller_json.h"
+#include "domain/resellers.h"
 
 /* One representation of a line everywhere: domain/lines.c's serialiser
  * (also `xtreamd line show --json`). */
@@ -51,7 +53,11 @@ static int load(struct admin_call *c, struct db_line *l)
     int64_t id;
     if (admin_param_id(c, 0, "line", &id))
         return -ENOENT;
-    return dom_line_get_id(c->db, id, l, &c->err);
+    struct dom_actor who;
+    admin_actor(c, &who);
+    /* a reseller addresses only its subtree's lines: 404 for the others */
+    int rc = dom_actor_line_check(c->db, &who, id, &c->err);
+    return rc ? rc : dom_line_get_id(c->db, id, l, &c->err);
 }
 
 static const char *const line_filters[] = {"status", "expires_before", "expires_after",
@@ -89,6 +95,7 @@ static int lines_list(struct admin_call *c)
         .expires_after = admin_query(c, "expires_after"),
         .bouquet_id = admin_query(c, "bouquet_id"),
         .now = c->now,
+        .owner_subtree = c->who.reseller ? c->who.admin_id : 0,
     };
     return dom_line_page(c->db, &f, &s->q.db, &s->v, &s->n, &s->total, &c->err);
 }
@@ -155,18 +162,69 @@ static int decode(struct admin_call *c, struct dom_line_json *j, bool create)
     return rc;
 }
 
+/* A reseller's line body may say {"trial": true} (the contract's member):
+ * taken out here, the rest is a line body. */
+static int take_trial(struct admin_call *c, bool *trial, char **body, size_t *len)
+{
+    *trial = false;
+    *body = NULL;
+    json_t *t = c->json ? json_object_get(c->json, "trial") : NULL;
+    if (!t)
+        return 0;
+    if (!json_is_boolean(t))
+        return dom_err_field(&c->err, "trial", "type", "must be true or false");
+    *trial = json_is_true(t);
+    json_t *copy = json_deep_copy(c->json);
+    if (!copy)
+        return dom_err_internal(&c->err, -ENOMEM, "a line body");
+    json_object_del(copy, "trial");
+    *body = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    if (!*body)
+        return dom_err_internal(&c->err, -ENOMEM, "a line body");
+    *len = strlen(*body);
+    return 0;
+}
+
+/* POST /api/v1/lines. An admin's create is never charged; a reseller's goes
+ * through dom_reseller_line_create (plan, price, trial limit, prefix, owner)
+ * and honours Idempotency-Key. */
 static int lines_create(struct admin_call *c)
 {
+    struct dom_actor who;
+    admin_actor(c, &who);
     struct dom_line_json j;
-    int rc = decode(c, &j, true);
+    memset(&j, 0, sizeof(j));
+    bool trial = false;
+    char *stripped = NULL, hash[65];
+    size_t slen = 0;
+    int rc = who.reseller ? take_trial(c, &trial, &stripped, &slen) : 0;
+    if (rc < 0)
+        return rc;
+    if (stripped) {
+        rc = dom_line_from_json(stripped, slen, &j, &c->err);
+        if (rc < 0 && c->err.status == 422)
+            dom_line_validate(&j.in, true, &c->err);
+    } else {
+        rc = decode(c, &j, true);
+    }
     if (rc < 0)
         goto out;
     struct dom_line_created made;
+    int64_t charged = 0;
     if ((rc = dom_begin(c->db, &c->err)) < 0)
         goto out;
-    rc = dom_line_create(c->db, &j.in, &made, &c->err);
+    if (who.reseller && (rc = admin_idem_begin(c, hash)) != 0) {
+        dom_rollback(c->db);
+        if (rc > 0)
+            rc = 0; /* the first answer, replayed */
+        goto out;
+    }
+    rc = dom_reseller_line_create(c->db, &who, &j.in, trial, c->now, &made, &charged, &c->err);
     if (rc == 0)
         rc = answer_line(c, made.id, "create", NULL);
+    if (rc == 0 && who.reseller)
+        rc = admin_idem_finish(c, hash, 201);
     if (rc == 0)
         rc = dom_commit(c->db, &c->err);
     if (rc < 0) {
@@ -177,6 +235,7 @@ static int lines_create(struct admin_call *c)
     }
     snprintf(c->location, sizeof(c->location), "/api/v1/lines/%lld", (long long)made.id);
 out:
+    free(stripped);
     dom_line_json_free(&j);
     return rc;
 }
@@ -186,7 +245,11 @@ static int lines_patch(struct admin_call *c)
     struct dom_line_json j;
     struct db_line cur = {0};
     char *before = NULL;
+    struct dom_actor who;
+    admin_actor(c, &who);
     int rc = decode(c, &j, false);
+    if (rc == 0)
+        rc = dom_reseller_line_patch_check(&who, &j.in, &c->err);
     if (rc < 0)
         goto out;
     if ((rc = dom_begin(c->db, &c->err)) < 0)
@@ -262,12 +325,21 @@ static int lines_extend(struct admin_call *c)
     struct db_line cur = {0};
     char *before = NULL;
     char etag[40];
-    int64_t exp;
-    int rc = dom_line_extend_from_json(c->body, c->body_len, &x, &c->err);
+    int64_t exp, plan_id = 0, charged = 0;
+    char hash[65];
+    struct dom_actor who;
+    admin_actor(c, &who);
+    /* a reseller extends by a plan it may sell, and pays its price */
+    int rc = who.reseller ? dom_reseller_extend_from_json(c->body, c->body_len, &plan_id, &c->err)
+                          : dom_line_extend_from_json(c->body, c->body_len, &x, &c->err);
     if (rc < 0)
         return rc;
     if ((rc = dom_begin(c->db, &c->err)) < 0)
         return rc;
+    if (who.reseller && (rc = admin_idem_begin(c, hash)) != 0) {
+        dom_rollback(c->db);
+        return rc > 0 ? 0 : rc;
+    }
     if ((rc = load(c, &cur)) < 0)
         goto rollback;
     if (!(before = line_json_text(&cur, c->now, etag))) {
@@ -278,8 +350,11 @@ static int lines_extend(struct admin_call *c)
         rc = -EAGAIN;
         goto rollback;
     }
-    if ((rc = dom_line_extend(c->db, cur.id, &x.in, c->now, &exp, &c->err)) < 0 ||
-        (rc = answer_line(c, cur.id, "extend", before)) < 0 ||
+    rc = who.reseller ? dom_reseller_line_extend(c->db, &who, cur.id, plan_id, c->now, &exp,
+                                                 &charged, &c->err)
+                      : dom_line_extend(c->db, cur.id, &x.in, c->now, &exp, &c->err);
+    if (rc < 0 || (rc = answer_line(c, cur.id, "extend", before)) < 0 ||
+        (who.reseller && (rc = admin_idem_finish(c, hash, 200)) < 0) ||
         (rc = dom_commit(c->db, &c->err)) < 0)
         goto rollback;
     goto out;
@@ -332,7 +407,14 @@ static int lines_bulk(struct admin_call *c)
     struct dom_line_bulk_json *b = calloc(1, sizeof(*b));
     if (!b)
         return dom_err_internal(&c->err, -ENOMEM, "a bulk change");
+    struct dom_actor who;
+    admin_actor(c, &who);
     int rc = dom_line_bulk_from_json(c->body, c->body_len, b, &c->err);
+    if (rc == 0 && who.reseller && b->op == DOM_LINE_BULK_EXTEND)
+        rc = dom_err_field(&c->err, "extend", "forbidden",
+                           "a reseller extends each line with a plan (POST /lines/{id}/extend)");
+    if (rc == 0 && b->op == DOM_LINE_BULK_PATCH)
+        rc = dom_reseller_line_patch_check(&who, &b->patch.in, &c->err);
     if (rc < 0)
         goto out;
     if ((rc = dom_begin(c->db, &c->err)) < 0)
@@ -347,6 +429,10 @@ static int lines_bulk(struct admin_call *c)
         char *before = NULL, *after = NULL;
         char etag[40];
         int64_t id = b->ids[i];
+        if (who.reseller && dom_actor_line_check(c->db, &who, id, &c->err) < 0) {
+            rc = bulk_failed(c, i, id, NULL, -ENOENT);
+            goto line_done;
+        }
         if ((rc = dom_line_get_id(c->db, id, &cur, &c->err)) < 0) {
             rc = rc == -ENOENT ? bulk_failed(c, i, id, NULL, rc) : rc;
             goto line_done;
@@ -464,6 +550,8 @@ static const struct admin_schema schemas[] = {
      "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
      "\"status\":{\"enum\":[\"Active\",\"Expired\",\"Disabled\",\"Banned\"]},"
      "\"max_connections\":{\"type\":\"integer\",\"minimum\":0},"
+     "\"owner_id\":{\"type\":[\"integer\",\"null\"],\"description\":\"the reseller that "
+     "owns the line; null: the admins' own\"},"
      "\"exp_date\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},"
      "\"exp_date_epoch\":{\"type\":[\"integer\",\"null\"]},"
      "\"is_trial\":{\"type\":\"boolean\"},\"enabled\":{\"type\":\"boolean\"},"

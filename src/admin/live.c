@@ -229,7 +229,8 @@ static int line_sessions_work(struct admin_call *c)
         return -EINVAL;
     struct db_line l = {0};
     int64_t id;
-    if (admin_param_id(c, 0, "line", &id) || dom_line_get_id(c->db, id, &l, &c->err))
+    if (admin_param_id(c, 0, "line", &id) || admin_line_scope(c, id) ||
+        dom_line_get_id(c->db, id, &l, &c->err))
         return -ENOENT;
     db_line_clear(&l);
     s->line_id = id;

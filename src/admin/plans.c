@@ -14,6 +14,7 @@
 #include "admin/resource.h"
 #include "domain/plan_json.h"
 #include "domain/plans.h"
+#include "domain/resellers.h"
 #include "domain/tx.h"
 
 /* The plan's JSON into a fresh buffer with its ETag (audit rows, If-Match). */
@@ -37,7 +38,11 @@ static int load(struct admin_call *c, struct db_plan *p)
     int64_t id;
     if (admin_param_id(c, 0, "plan", &id))
         return -ENOENT;
-    return dom_plan_get(c->db, id, p, &c->err);
+    struct dom_actor who;
+    admin_actor(c, &who);
+    /* a reseller sees only the plans its group may sell */
+    int rc = dom_actor_plan_check(c->db, &who, id, &c->err);
+    return rc ? rc : dom_plan_get(c->db, id, p, &c->err);
 }
 
 static int plans_list(struct admin_call *c)
@@ -48,7 +53,13 @@ static int plans_list(struct admin_call *c)
     struct db_plan *v = NULL;
     size_t n = 0;
     int64_t total = 0;
-    int rc = dom_plan_page(c->db, &q.db, &v, &n, &total, &c->err);
+    struct dom_actor who;
+    admin_actor(c, &who);
+    int64_t group = 0;
+    int rc = dom_actor_plan_group(c->db, &who, &group, &c->err);
+    if (rc == 0)
+        rc = group ? dom_plan_page_sellable(c->db, &q.db, group, &v, &n, &total, &c->err)
+                   : dom_plan_page(c->db, &q.db, &v, &n, &total, &c->err);
     if (rc < 0)
         return rc;
     admin_list_begin(c);
@@ -210,7 +221,12 @@ static const struct route routes[] = {
     "\"is_trial\":{\"type\":\"boolean\"},"                                                         \
     "\"bouquets\":{\"type\":[\"array\",\"null\"],\"maxItems\":256,\"items\":{\"oneOf\":["          \
     "{\"type\":\"string\"},{\"type\":\"integer\"},{\"type\":\"object\",\"required\":[\"id\"],"     \
-    "\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}}}]}}"
+    "\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}}}]}},"           \
+    "\"credit_price\":{\"type\":[\"string\",\"integer\"],\"description\":\"credits a reseller "    \
+    "pays for a line (decimal string, up to 4 decimals)\"},"                                       \
+    "\"trial_price\":{\"type\":[\"string\",\"integer\"]},"                                         \
+    "\"reseller_group_ids\":{\"type\":[\"array\",\"null\"],\"maxItems\":64,\"items\":{\"type\":"   \
+    "\"integer\"},\"description\":\"the reseller groups that may sell it\"}"
 
 static const struct admin_schema schemas[] = {
     {"Plan",
@@ -229,6 +245,8 @@ static const struct admin_schema schemas[] = {
      "\"bouquets\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"additionalProperties\":"
      "false,\"required\":[\"id\",\"name\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
      "\"name\":{\"type\":\"string\"}}}},"
+     "\"credit_price\":{\"type\":\"string\"},\"trial_price\":{\"type\":\"string\"},"
+     "\"reseller_group_ids\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
      "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
      "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"},
     {"PlanCreate", "{\"type\":\"object\",\"required\":[\"name\"],"

@@ -18,6 +18,7 @@ extern const struct admin_resource admin_res_access;
 extern const struct admin_resource admin_res_devices;
 extern const struct admin_resource admin_res_profiles;
 extern const struct admin_resource admin_res_preview;
+extern const struct admin_resource admin_res_resellers;
 
 // clang-format off
 const struct admin_resource *const admin_resources[] = {
@@ -34,6 +35,7 @@ const struct admin_resource *const admin_resources[] = {
     &admin_res_devices,
     &admin_res_profiles,
     &admin_res_preview,
+    &admin_res_resellers,
     NULL,
 };
 // clang-format on

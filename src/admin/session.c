@@ -17,6 +17,7 @@
 #include "admin/admin_priv.h"
 #include "admin/resource.h"
 #include "domain/admin_auth.h"
+#include "domain/resellers.h"
 
 #define COOKIE_NAME "xtreamd_session"
 
@@ -59,9 +60,69 @@ static void copy_principal(struct admin_call *c, const struct dom_principal *p)
     c->who.admin_id = p->admin_id;
     snprintf(c->who.username, sizeof(c->who.username), "%s", p->username);
     c->who.viewer = p->viewer;
+    c->who.reseller = p->reseller;
     c->who.token_id = p->token_id;
     c->who.session_id = p->session_id;
     c->who.scopes = p->scopes;
+}
+
+void admin_actor(const struct admin_call *c, struct dom_actor *out)
+{
+    out->admin_id = c->who.admin_id;
+    out->username = c->who.username;
+    out->reseller = c->who.reseller;
+}
+
+int admin_line_scope(struct admin_call *c, int64_t line_id)
+{
+    struct dom_actor who;
+    admin_actor(c, &who);
+    return dom_actor_line_check(c->db, &who, line_id, &c->err);
+}
+
+int admin_device_scope(struct admin_call *c, int64_t device_id)
+{
+    struct dom_actor who;
+    admin_actor(c, &who);
+    return dom_actor_device_check(c->db, &who, device_id, &c->err);
+}
+
+/* The routes a reseller account may call (everything else is 403): its
+ * lines and their devices, sessions and access rules, the plans it may sell,
+ * its sub-resellers and ledger, its own tokens. Each handler scopes the
+ * entities to the reseller's subtree (404 outside). */
+static const struct {
+    const char *pattern;
+    unsigned methods;
+} reseller_routes[] = {
+    {"/api/v1/auth/logout", ROUTE_POST},
+    {"/api/v1/auth/me", ROUTE_GET},
+    {"/api/v1/lines", ROUTE_GET | ROUTE_POST},
+    {"/api/v1/lines/bulk", ROUTE_POST},
+    {"/api/v1/lines/{id}", ROUTE_GET | ROUTE_PATCH | ROUTE_DELETE},
+    {"/api/v1/lines/{id}/extend", ROUTE_POST},
+    {"/api/v1/lines/{id}/sessions", ROUTE_GET},
+    {"/api/v1/lines/{id}/access", ROUTE_GET | ROUTE_PATCH},
+    {"/api/v1/lines/{id}/access/reset", ROUTE_POST},
+    {"/api/v1/devices", ROUTE_GET | ROUTE_POST},
+    {"/api/v1/devices/{id}", ROUTE_GET | ROUTE_DELETE},
+    {"/api/v1/plans", ROUTE_GET},
+    {"/api/v1/plans/{id}", ROUTE_GET},
+    {"/api/v1/tokens", ROUTE_GET | ROUTE_POST},
+    {"/api/v1/tokens/{id}", ROUTE_GET | ROUTE_DELETE},
+    {"/api/v1/resellers", ROUTE_GET | ROUTE_POST},
+    {"/api/v1/resellers/{id}", ROUTE_GET | ROUTE_PATCH | ROUTE_DELETE},
+    {"/api/v1/resellers/{id}/transfer", ROUTE_POST},
+    {"/api/v1/resellers/{id}/ledger", ROUTE_GET},
+    {"/api/v1/ledger", ROUTE_GET},
+};
+
+static bool reseller_may(const struct route *r, enum http_method m)
+{
+    for (size_t i = 0; i < sizeof(reseller_routes) / sizeof(reseller_routes[0]); i++)
+        if (strcmp(reseller_routes[i].pattern, r->pattern) == 0)
+            return (reseller_routes[i].methods & ROUTE_M(m)) != 0;
+    return false;
 }
 
 static bool mutating(enum http_method m)
@@ -130,6 +191,12 @@ int admin_authenticate(struct admin_call *c)
         return dom_err_set(&c->err, 403, "FORBIDDEN", "this token lacks the scope \"%s\"",
                            c->route->scope ? c->route->scope : "read");
     }
+    if (c->who.reseller && !reseller_may(c->route, c->method)) {
+        atomic_fetch_add(&a->refused_forbidden, 1);
+        return dom_err_set(&c->err, 403, "FORBIDDEN",
+                           "the account %s is a reseller: this route is not open to it",
+                           c->who.username);
+    }
     return 0;
 }
 
@@ -156,7 +223,7 @@ static void write_who(struct jsonw *w, const struct admin_principal *p)
     jsonw_key(w, "username");
     jsonw_str(w, p->username);
     jsonw_key(w, "role");
-    jsonw_str(w, p->viewer ? "viewer" : "admin");
+    jsonw_str(w, p->viewer ? "viewer" : p->reseller ? "reseller" : "admin");
     jsonw_obj_end(w);
     write_scopes(w, p->scopes);
 }
@@ -217,10 +284,31 @@ static int logout(struct admin_call *c)
     return 0;
 }
 
+/* The "reseller" member of /auth/me: the caller's own reseller row, or null. */
+static int write_me_reseller(struct admin_call *c)
+{
+    jsonw_key(&c->w, "reseller");
+    if (!c->who.reseller) {
+        jsonw_null(&c->w);
+        return 0;
+    }
+    struct dom_actor who;
+    admin_actor(c, &who);
+    struct db_reseller r;
+    int rc = dom_reseller_get(c->db, &who, c->who.admin_id, c->now, &r, &c->err);
+    if (rc < 0)
+        return rc;
+    dom_reseller_write_json(&c->w, &r);
+    db_reseller_clear(&r);
+    return 0;
+}
+
 static int me(struct admin_call *c)
 {
     jsonw_obj_begin(&c->w);
     write_who(&c->w, &c->who);
+    if (write_me_reseller(c) < 0)
+        return -EIO;
     jsonw_key(&c->w, "auth");
     jsonw_str(&c->w, c->who.token_id ? "token" : "session");
     if (c->who.session_id) {
@@ -257,7 +345,7 @@ static const struct route routes[] = {
 #define WHO_PROPS                                                                                  \
     "\"admin\":{\"type\":\"object\",\"required\":[\"id\",\"username\",\"role\"],"                  \
     "\"properties\":{\"id\":{\"type\":\"integer\"},\"username\":{\"type\":\"string\"},"            \
-    "\"role\":{\"enum\":[\"admin\",\"viewer\"]}}},"                                                \
+    "\"role\":{\"enum\":[\"admin\",\"viewer\",\"reseller\"]}}},"                                   \
     "\"scopes\":{\"type\":\"array\",\"items\":{\"enum\":[\"read\",\"lines:write\","                \
     "\"streams:write\",\"content:write\",\"admin\"]}}"
 
@@ -269,10 +357,10 @@ static const struct admin_schema schemas[] = {
     {"Login", "{\"type\":\"object\",\"required\":[\"csrf_token\",\"expires_at\",\"admin\","
               "\"scopes\"],\"properties\":{\"csrf_token\":{\"type\":\"string\"},"
               "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"}," WHO_PROPS "}}"},
-    {"Me",
-     "{\"type\":\"object\",\"required\":[\"admin\",\"scopes\",\"auth\"],\"properties\":{"
-     "\"auth\":{\"enum\":[\"session\",\"token\"]},\"csrf_token\":{\"type\":\"string\"}," WHO_PROPS
-     "}}"},
+    {"Me", "{\"type\":\"object\",\"required\":[\"admin\",\"scopes\",\"auth\"],\"properties\":{"
+           "\"auth\":{\"enum\":[\"session\",\"token\"]},\"csrf_token\":{\"type\":\"string\"},"
+           "\"reseller\":{\"oneOf\":[{\"type\":\"null\"},{\"$ref\":\"#/components/schemas/"
+           "Reseller\"}]}," WHO_PROPS "}}"},
 };
 
 const struct admin_resource admin_res_auth = {"auth", routes, sizeof(routes) / sizeof(routes[0]),

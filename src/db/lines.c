@@ -130,7 +130,7 @@ fail:
 
 #define LINE_COLS                                                                                  \
     "id, username, password, max_connections, exp_date, is_trial, enabled, banned,"                \
-    " allowed_outputs, message, created_at, updated_at, notes"
+    " allowed_outputs, message, created_at, updated_at, notes, reseller_id"
 
 static int read_row(struct db_stmt *st, struct db_line *l)
 {
@@ -149,6 +149,7 @@ static int read_row(struct db_stmt *st, struct db_line *l)
     l->created_at = db_col_int64(st, 10);
     l->updated_at = db_col_int64(st, 11);
     l->notes = db_col_strdup(st, 12);
+    l->owner_id = db_col_is_null(st, 13) ? 0 : db_col_int64(st, 13);
     if (!l->username || !l->password || !l->allowed_outputs || !l->message || !l->notes) {
         db_line_clear(l);
         return -ENOMEM;
@@ -294,6 +295,40 @@ fail:
     return ret;
 }
 
+int db_line_set_owner(struct db *db, int64_t id, int64_t owner_id)
+{
+    struct db_stmt *st = NULL;
+    int ret = db_prepare(db, "UPDATE lines SET reseller_id = ?2 WHERE id = ?1", &st);
+    if (ret)
+        return ret;
+    db_bind_int64(st, 1, id);
+    if (owner_id > 0)
+        db_bind_int64(st, 2, owner_id);
+    else
+        db_bind_null(st, 2);
+    int rc = db_step(st);
+    ret = rc == DB_DONE ? (db_changes(db) ? 0 : -ENOENT) : db_step_error(db, rc, "line owner");
+    db_finalize(st);
+    return ret;
+}
+
+int db_line_move_owner(struct db *db, int64_t from, int64_t to)
+{
+    struct db_stmt *st = NULL;
+    int ret = db_prepare(db, "UPDATE lines SET reseller_id = ?2 WHERE reseller_id = ?1", &st);
+    if (ret)
+        return ret;
+    db_bind_int64(st, 1, from);
+    if (to > 0)
+        db_bind_int64(st, 2, to);
+    else
+        db_bind_null(st, 2);
+    int rc = db_step(st);
+    ret = rc == DB_DONE ? 0 : db_step_error(db, rc, "lines' owner");
+    db_finalize(st);
+    return ret;
+}
+
 int db_line_delete(struct db *db, const char *username)
 {
     return db_delete_where_text(db, "DELETE FROM lines WHERE username = ?1", username);
@@ -366,12 +401,17 @@ static int where_sql(struct db *db, const struct db_line_filter *f, const struct
     if ((unsigned)f->status > DB_LINE_TRIAL)
         return -EINVAL;
     bool q = p->q && *p->q, lite = db_is_sqlite(db);
-    int w = snprintf(out, n, " WHERE (%s)%s%s%s%s%s", status[f->status],
+    int w = snprintf(out, n, " WHERE (%s)%s%s%s%s%s%s", status[f->status],
                      f->has_expires_before ? " AND exp_date <> 0 AND exp_date < ?2" : "",
                      f->has_expires_after ? " AND exp_date <> 0 AND exp_date > ?3" : "",
                      f->bouquet_id ? " AND id IN (SELECT line_id FROM line_bouquets"
                                      " WHERE bouquet_id = ?4)"
                                    : "",
+                     /* a reseller's lines: owned by it or a descendant (resellers.path) */
+                     f->owner_subtree ? " AND reseller_id IN (SELECT o.admin_id FROM resellers o,"
+                                        " resellers m WHERE m.admin_id = ?9"
+                                        " AND o.path LIKE m.path || '%')"
+                                      : "",
                      lite && q && q_indexed(p->q) ? " AND id IN (SELECT rowid FROM lines_search"
                                                     " WHERE lines_search MATCH ?8)"
                                                   : "",
@@ -470,6 +510,8 @@ static void bind_filter(struct db_stmt *st, const struct db_line_filter *f, cons
         db_bind_text(st, 5, like);
     if (phrase)
         db_bind_text(st, 8, phrase);
+    if (f->owner_subtree)
+        db_bind_int64(st, 9, f->owner_subtree);
 }
 
 int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_page *p,
@@ -477,7 +519,7 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
 {
     struct list_ctx x = {db, NULL};
     struct db_stmt *st = NULL, *cnt = NULL;
-    char where[768], order[256], sql[1280];
+    char where[1024], order[256], sql[1536];
     char *like = NULL, *phrase = NULL;
     void *v = NULL;
     size_t len = 0;
@@ -498,7 +540,7 @@ int db_line_page(struct db *db, const struct db_line_filter *f, const struct db_
     }
     ret = -EIO;
     bool active_only = f->status == DB_LINE_ACTIVE && !f->has_expires_before &&
-                       !f->has_expires_after && !f->bouquet_id && !like;
+                       !f->has_expires_after && !f->bouquet_id && !like && !f->owner_subtree;
     if (active_only) /* see migration 7: every term is an index count */
         snprintf(sql, sizeof(sql),
                  "SELECT (SELECT count(*) FROM lines)"

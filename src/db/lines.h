@@ -32,6 +32,7 @@ struct db_line {
     char *message;
     char *notes; /* the operator's free text (never shown to clients) */
     int64_t created_at, updated_at;
+    int64_t owner_id;     /* the reseller (admin id) that owns it; 0: the admins' own */
     char **bouquets;      /* bouquet names in the line's order */
     int64_t *bouquet_ids; /* their ids, parallel to bouquets */
     size_t bouquet_count;
@@ -57,7 +58,13 @@ struct db_line_filter {
     int64_t expires_before; /* exp_date < this (lines with an expiry only) */
     int64_t expires_after;  /* exp_date > this (lines with an expiry only) */
     int64_t bouquet_id;     /* lines that have this bouquet; 0: any */
+    int64_t owner_subtree;  /* lines owned by this reseller or its descendants; 0: any */
 };
+
+/* Sets the owner of line id (0: none, the admins' own line). -ENOENT. */
+int db_line_set_owner(struct db *db, int64_t id, int64_t owner_id);
+/* Gives every line owned by `from` to `to` (0: none). */
+int db_line_move_owner(struct db *db, int64_t from, int64_t to);
 
 /* The sort keys db_line_page accepts (API names), NULL-terminated. */
 extern const char *const db_line_sort_keys[];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/db_priv.h"
+#include "db/resellers.h"
 
 static int step_err(struct db *db, int rc)
 {
@@ -22,6 +23,7 @@ void db_plan_clear(struct db_plan *p)
         free(p->bouquets[i]);
     free(p->bouquets);
     free(p->bouquet_ids);
+    free(p->reseller_group_ids);
     memset(p, 0, sizeof(*p));
 }
 
@@ -133,7 +135,7 @@ fail:
 
 #define PLAN_COLS                                                                                  \
     "id, name, duration_days, duration_months, trial_hours, max_connections, allowed_outputs,"     \
-    " is_trial, created_at, updated_at"
+    " is_trial, created_at, updated_at, credit_price, trial_price"
 
 static const char bouquet_sql[] =
     "SELECT b.id, b.name FROM plan_bouquets pb JOIN bouquets b ON b.id = pb.bouquet_id"
@@ -186,9 +188,13 @@ static int read_plan(void *ctx, struct db_stmt *st, void *row)
     p->is_trial = db_col_int(st, 7) != 0;
     p->created_at = db_col_int64(st, 8);
     p->updated_at = db_col_int64(st, 9);
+    p->credit_price = db_col_int64(st, 10);
+    p->trial_price = db_col_int64(st, 11);
     if (!p->name || !p->allowed_outputs)
         return -ENOMEM;
-    return load_bouquets(x->db, x->bq, p);
+    int ret = load_bouquets(x->db, x->bq, p);
+    return ret ? ret
+               : db_plan_groups_get(x->db, p->id, &p->reseller_group_ids, &p->reseller_group_count);
 }
 
 int db_plan_get_id(struct db *db, int64_t id, struct db_plan *out)
@@ -248,9 +254,15 @@ const char *const db_plan_sort_keys[] = {
 int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, size_t *n,
                  int64_t *total)
 {
+    return db_plan_page_sellable(db, p, 0, out, n, total);
+}
+
+int db_plan_page_sellable(struct db *db, const struct db_page *p, int64_t group_id,
+                          struct db_plan **out, size_t *n, int64_t *total)
+{
     struct row_ctx x = {db, NULL};
     struct db_stmt *cnt = NULL, *st = NULL;
-    char order[200], sql[512], *like = NULL;
+    char order[200], sql[1024], *like = NULL;
     size_t len = 0, olen = 0;
     void *v = NULL;
     bool has_id = false;
@@ -275,7 +287,9 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
     }
     if (!has_id)
         snprintf(order + olen, sizeof(order) - olen, "%sid %s", olen ? ", " : "", last);
-    const char *where = "";
+    const char *where = group_id ? " WHERE id IN (SELECT plan_id FROM plan_reseller_groups"
+                                   " WHERE group_id = ?4)"
+                                 : "";
     if (p->q && *p->q) {
         size_t q = strlen(p->q), j = 0;
         if (!(like = malloc(2 * q + 3)))
@@ -289,8 +303,14 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
         like[j++] = '%';
         like[j] = '\0';
         /* PostgreSQL's LIKE is case-sensitive, SQLite's is not */
-        where = db_is_sqlite(db) ? " WHERE name LIKE ?1 ESCAPE '\\'"
-                                 : " WHERE name ILIKE ?1 ESCAPE '\\'";
+        where = group_id ? (db_is_sqlite(db) ? " WHERE name LIKE ?1 ESCAPE '\\' AND id IN (SELECT"
+                                               " plan_id FROM plan_reseller_groups WHERE"
+                                               " group_id = ?4)"
+                                             : " WHERE name ILIKE ?1 ESCAPE '\\' AND id IN (SELECT"
+                                               " plan_id FROM plan_reseller_groups WHERE"
+                                               " group_id = ?4)")
+                : db_is_sqlite(db) ? " WHERE name LIKE ?1 ESCAPE '\\'"
+                                   : " WHERE name ILIKE ?1 ESCAPE '\\'";
     }
     int ret = -EIO;
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM plans%s", where);
@@ -298,6 +318,8 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
         goto fail;
     if (like)
         db_bind_text(cnt, 1, like);
+    if (group_id)
+        db_bind_int64(cnt, 4, group_id);
     int rc = db_step(cnt);
     if (rc != DB_ROW) {
         ret = step_err(db, rc);
@@ -312,6 +334,8 @@ int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, s
         db_bind_text(st, 1, like);
     db_bind_int64(st, 2, p->limit);
     db_bind_int64(st, 3, p->offset);
+    if (group_id)
+        db_bind_int64(st, 4, group_id);
     ret = db_step_rows(db, st, "plans", sizeof(struct db_plan), 8, read_plan, &x, &v, &len);
     if (ret == 0) {
         *out = v;

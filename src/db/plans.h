@@ -30,6 +30,11 @@ struct db_plan {
     char **bouquets; /* names, in the plan's order */
     int64_t *bouquet_ids;
     size_t bouquet_count;
+    /* Resellers (issue 17): prices in units of 1/10000 credit, the groups
+     * that may sell it (ascending ids). */
+    int64_t credit_price, trial_price;
+    int64_t *reseller_group_ids;
+    size_t reseller_group_count;
 };
 
 void db_plan_clear(struct db_plan *p);
@@ -51,5 +56,8 @@ extern const char *const db_plan_sort_keys[];
  * every match. -EINVAL on a bad sort key or page. */
 int db_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, size_t *n,
                  int64_t *total);
+/* The same, only plans reseller group group_id may sell (0: every plan). */
+int db_plan_page_sellable(struct db *db, const struct db_page *p, int64_t group_id,
+                          struct db_plan **out, size_t *n, int64_t *total);
 
 #endif

@@ -616,9 +616,92 @@ static const char migration_13[] =
     "ALTER TABLE transcode_profiles ADD COLUMN renditions TEXT NOT NULL DEFAULT ''"
     "  CHECK (length(renditions) <= 200);";
 
-const char *const db_migrations[] = {migration_1, migration_2,  migration_3, migration_4,
-                                     migration_5, migration_6,  migration_7, migration_8,
-                                     migration_9, migration_12, migration_13};
+/* Migration 14 (issue 17, resellers and credits; db/resellers.c, domain/resellers.c,
+ * domain/credits.c). A reseller is an admin account with role 'reseller' and a row in
+ * `resellers`: its place in the tree (parent_id, and the materialised path '/1/5/9/' whose
+ * prefix test `path LIKE ancestor.path || '%'` is the subtree on both backends), its group,
+ * its balance in units of 1/10000 credit (never floating point; CHECK >= 0 backs the
+ * conditional debit), its username prefix. The role CHECK of migration 3's admins is widened
+ * in place (PRAGMA writable_schema: the documented way to relax a CHECK without rebuilding
+ * the table; rebuilding would cascade-delete every session and token through their foreign
+ * keys, which stay ON inside a migration). credit_ledger is append-only (no UPDATE or DELETE
+ * anywhere in the code); its reseller_id has no foreign key so that the history outlives a
+ * deleted reseller (whose balance went back to its parent: its rows sum to 0).
+ * idempotency_keys keeps the first answer of a spending request per (actor, key).
+ * lines.reseller_id (migration 1, unused until now) is the line's owner. */
+static const char migration_14[] =
+    "PRAGMA writable_schema=ON;"
+    "UPDATE sqlite_schema SET sql = replace(sql, 'role IN (''admin'',''viewer'')',"
+    "  'role IN (''admin'',''viewer'',''reseller'')') WHERE type = 'table' AND name = 'admins';"
+    "PRAGMA writable_schema=RESET;"
+    "CREATE TABLE reseller_groups ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),"
+    "  trial_limit INTEGER NOT NULL DEFAULT 0 CHECK (trial_limit BETWEEN 0 AND 100000),"
+    "  trial_period_hours INTEGER NOT NULL DEFAULT 24 CHECK (trial_period_hours BETWEEN 1 AND "
+    "8760),"
+    "  may_create_subresellers INTEGER NOT NULL DEFAULT 0 CHECK (may_create_subresellers IN (0,1)),"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE resellers ("
+    "  admin_id INTEGER PRIMARY KEY REFERENCES admins(id) ON DELETE CASCADE,"
+    "  parent_id INTEGER REFERENCES resellers(admin_id),"
+    "  path TEXT NOT NULL UNIQUE,"
+    "  group_id INTEGER NOT NULL REFERENCES reseller_groups(id),"
+    "  balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),"
+    "  username_prefix TEXT NOT NULL DEFAULT '' CHECK (length(username_prefix) <= 32),"
+    "  notes TEXT NOT NULL DEFAULT '',"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL DEFAULT 0"
+    ") STRICT;"
+    "CREATE INDEX resellers_parent ON resellers(parent_id);"
+    "CREATE INDEX resellers_group ON resellers(group_id);"
+    "CREATE TABLE credit_ledger ("
+    "  id INTEGER PRIMARY KEY,"
+    "  reseller_id INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('purchase','extend','trial','transfer_in',"
+    "    'transfer_out','refund','adjust')),"
+    "  amount INTEGER NOT NULL,"
+    "  balance_after INTEGER NOT NULL CHECK (balance_after >= 0),"
+    "  actor_admin_id INTEGER,"
+    "  actor TEXT NOT NULL DEFAULT '',"
+    "  line_id INTEGER,"
+    "  plan_id INTEGER,"
+    "  transfer_id INTEGER,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  idempotency_key TEXT,"
+    "  request_hash TEXT,"
+    "  created_at INTEGER NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX credit_ledger_reseller ON credit_ledger(reseller_id, id);"
+    "CREATE INDEX credit_ledger_trials ON credit_ledger(reseller_id, kind, created_at);"
+    "CREATE INDEX credit_ledger_transfer ON credit_ledger(transfer_id);"
+    "CREATE TABLE idempotency_keys ("
+    "  actor_admin_id INTEGER NOT NULL,"
+    "  key TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 255),"
+    "  request_hash TEXT NOT NULL,"
+    "  status INTEGER NOT NULL,"
+    "  response TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (actor_admin_id, key)"
+    ") STRICT;"
+    "ALTER TABLE plans ADD COLUMN credit_price INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (credit_price >= 0);"
+    "ALTER TABLE plans ADD COLUMN trial_price INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (trial_price >= 0);"
+    "CREATE TABLE plan_reseller_groups ("
+    "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+    "  group_id INTEGER NOT NULL REFERENCES reseller_groups(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (plan_id, group_id)"
+    ") STRICT;"
+    "CREATE INDEX plan_reseller_groups_group ON plan_reseller_groups(group_id);"
+    "CREATE INDEX lines_owner ON lines(reseller_id);";
+
+const char *const db_migrations[] = {migration_1, migration_2,  migration_3,  migration_4,
+                                     migration_5, migration_6,  migration_7,  migration_8,
+                                     migration_9, migration_12, migration_13, migration_14};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
 
 /* PostgreSQL (db/db_pg.c): the schema of version 10 in one text, the same
@@ -908,5 +991,59 @@ static const char pg_migration_11[] =
     "ALTER TABLE transcode_profiles ADD COLUMN renditions TEXT NOT NULL DEFAULT ''"
     "  CHECK (length(renditions) <= 200);";
 
-const char *const db_migrations_pg[] = {pg_schema_10, pg_migration_11};
+/* Version 12 = migration_14 (resellers and credits). */
+static const char pg_migration_12[] =
+    "ALTER TABLE admins DROP CONSTRAINT admins_role_check;"
+    "ALTER TABLE admins ADD CONSTRAINT admins_role_check"
+    "  CHECK (role IN ('admin','viewer','reseller'));"
+    "CREATE TABLE reseller_groups ( id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 100),"
+    "  trial_limit BIGINT NOT NULL DEFAULT 0 CHECK (trial_limit BETWEEN 0 AND 100000),"
+    "  trial_period_hours BIGINT NOT NULL DEFAULT 24 CHECK (trial_period_hours BETWEEN 1 AND 8760),"
+    "  may_create_subresellers BIGINT NOT NULL DEFAULT 0 CHECK (may_create_subresellers IN (0,1)),"
+    "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);"
+    "CREATE TABLE resellers ( admin_id BIGINT PRIMARY KEY REFERENCES admins(id) ON DELETE CASCADE,"
+    "  parent_id BIGINT REFERENCES resellers(admin_id), path TEXT NOT NULL UNIQUE,"
+    "  group_id BIGINT NOT NULL REFERENCES reseller_groups(id),"
+    "  balance BIGINT NOT NULL DEFAULT 0 CHECK (balance >= 0),"
+    "  username_prefix TEXT NOT NULL DEFAULT '' CHECK (length(username_prefix) <= 32),"
+    "  notes TEXT NOT NULL DEFAULT '', created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+    "  version BIGINT NOT NULL DEFAULT 0);"
+    "CREATE INDEX resellers_parent ON resellers(parent_id);"
+    "CREATE INDEX resellers_group ON resellers(group_id);"
+    "CREATE INDEX resellers_path ON resellers(path text_pattern_ops);"
+    "CREATE TABLE credit_ledger ( id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  reseller_id BIGINT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('purchase','extend',"
+    "  'trial','transfer_in','transfer_out','refund','adjust')), amount BIGINT NOT NULL,"
+    "  balance_after BIGINT NOT NULL CHECK (balance_after >= 0), actor_admin_id BIGINT,"
+    "  actor TEXT NOT NULL DEFAULT '', line_id BIGINT, plan_id BIGINT, transfer_id BIGINT,"
+    "  reason TEXT NOT NULL DEFAULT '', idempotency_key TEXT, request_hash TEXT,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE INDEX credit_ledger_reseller ON credit_ledger(reseller_id, id);"
+    "CREATE INDEX credit_ledger_trials ON credit_ledger(reseller_id, kind, created_at);"
+    "CREATE INDEX credit_ledger_transfer ON credit_ledger(transfer_id);"
+    "CREATE TABLE idempotency_keys ( actor_admin_id BIGINT NOT NULL, key TEXT NOT NULL"
+    "  CHECK (length(key) BETWEEN 1 AND 255), request_hash TEXT NOT NULL, status BIGINT NOT NULL,"
+    "  response TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (actor_admin_id, key));"
+    "ALTER TABLE plans ADD COLUMN credit_price BIGINT NOT NULL DEFAULT 0"
+    "  CHECK (credit_price >= 0);"
+    "ALTER TABLE plans ADD COLUMN trial_price BIGINT NOT NULL DEFAULT 0"
+    "  CHECK (trial_price >= 0);"
+    "CREATE TABLE plan_reseller_groups ( plan_id BIGINT NOT NULL REFERENCES plans(id) ON DELETE"
+    "  CASCADE, group_id BIGINT NOT NULL REFERENCES reseller_groups(id) ON DELETE CASCADE,"
+    "  PRIMARY KEY (plan_id, group_id));"
+    "CREATE INDEX plan_reseller_groups_group ON plan_reseller_groups(group_id);"
+    "CREATE INDEX lines_owner ON lines(reseller_id);"
+    "CREATE TRIGGER reseller_groups_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON"
+    "  reseller_groups FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();"
+    "CREATE TRIGGER resellers_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON"
+    "  resellers FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();"
+    "CREATE TRIGGER credit_ledger_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON"
+    "  credit_ledger FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();"
+    "CREATE TRIGGER idempotency_keys_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON"
+    "  idempotency_keys FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();"
+    "CREATE TRIGGER plan_reseller_groups_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON"
+    "  plan_reseller_groups FOR EACH STATEMENT EXECUTE FUNCTION xtreamd_notify();";
+
+const char *const db_migrations_pg[] = {pg_schema_10, pg_migration_11, pg_migration_12};
 const size_t db_migration_pg_count = sizeof(db_migrations_pg) / sizeof(db_migrations_pg[0]);

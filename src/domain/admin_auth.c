@@ -99,6 +99,13 @@ static void principal_from(const struct db_auth_row *r, struct dom_principal *p)
     p->admin_id = r->admin_id;
     snprintf(p->username, sizeof(p->username), "%s", r->username);
     p->viewer = strcmp(r->role, "viewer") == 0;
+    p->reseller = strcmp(r->role, "reseller") == 0;
+}
+
+/* The scopes a login of this role holds. */
+static unsigned role_scopes(const struct dom_principal *p)
+{
+    return p->viewer ? DOM_SCOPE_READ : p->reseller ? DOM_SCOPE_RESELLER : DOM_SCOPE_ALL;
 }
 
 /* ---- the brake -------------------------------------------------------------------- */
@@ -277,7 +284,8 @@ int dom_session_login(struct db *db, const char *username, const char *password,
     out->who.admin_id = a.id;
     snprintf(out->who.username, sizeof(out->who.username), "%s", a.username);
     out->who.viewer = strcmp(a.role, "viewer") == 0;
-    out->who.scopes = out->who.viewer ? DOM_SCOPE_READ : DOM_SCOPE_ALL;
+    out->who.reseller = strcmp(a.role, "reseller") == 0;
+    out->who.scopes = role_scopes(&out->who);
     out->who.session_id = sid;
     memcpy(out->who.csrf, out->csrf, sizeof(out->csrf));
     db_admin_clear(&a);
@@ -307,7 +315,7 @@ int dom_session_auth(struct db *db, const char *token, int64_t now, struct dom_p
     }
     principal_from(&r, out);
     out->session_id = r.id;
-    out->scopes = out->viewer ? DOM_SCOPE_READ : DOM_SCOPE_ALL;
+    out->scopes = role_scopes(out);
     snprintf(out->csrf, sizeof(out->csrf), "%s", r.csrf);
     if (now - r.last_seen_at >= TOUCH_EVERY) {
         int64_t max = r.created_at + DOM_SESSION_MAX, idle = now + DOM_SESSION_IDLE;
@@ -349,6 +357,9 @@ int dom_token_validate(const struct dom_principal *owner, const struct dom_token
         dom_err_field(e, "scopes", "required", "name at least one scope");
     else if (owner->viewer && (in->scopes & ~DOM_SCOPE_READ))
         dom_err_field(e, "scopes", "forbidden", "a viewer account can grant only read");
+    else if (owner->reseller && (in->scopes & ~DOM_SCOPE_RESELLER))
+        dom_err_field(e, "scopes", "forbidden",
+                      "a reseller account can grant only read and lines:write");
     if (in->expires_at && in->expires_at <= now)
         dom_err_field(e, "expires_at", "range", "the expiry must be in the future");
     return e->status ? -EINVAL : 0;
@@ -411,8 +422,7 @@ int dom_token_auth(struct db *db, const char *bearer, int64_t now, const char *i
     principal_from(&r, out);
     out->token_id = r.id;
     out->scopes = expand(scopes_from_text(r.scopes));
-    if (out->viewer)
-        out->scopes &= DOM_SCOPE_READ;
+    out->scopes &= role_scopes(out);
     if (now - r.last_seen_at >= TOUCH_EVERY)
         db_token_touch(db, r.id, now, ip);
     db_auth_row_clear(&r);

@@ -38,7 +38,9 @@
 #define DOM_SCOPE_CONTENT_WRITE (1u << 3)
 #define DOM_SCOPE_ADMIN         (1u << 4)
 #define DOM_SCOPE_ALL           0x1fu
-#define DOM_SCOPE_COUNT         5
+/* What a reseller account holds at most (its calls are scoped to its tree). */
+#define DOM_SCOPE_RESELLER (DOM_SCOPE_READ | DOM_SCOPE_LINES_WRITE)
+#define DOM_SCOPE_COUNT    5
 
 #define DOM_SESSION_IDLE   (12 * 3600)
 #define DOM_SESSION_MAX    (7 * 86400)
@@ -53,6 +55,7 @@ struct dom_principal {
     int64_t admin_id;
     char username[65];
     bool viewer;
+    bool reseller;      /* role reseller: scoped to its subtree (domain/resellers.h) */
     int64_t token_id;   /* 0: a session */
     int64_t session_id; /* 0: a token */
     unsigned scopes;

@@ -64,7 +64,7 @@ int dom_admin_validate(const struct dom_admin_in *in, bool create, struct dom_er
     dom_check_username_in(in->username, create, e);
     if (in->password)
         dom_admin_check_password("password", in->password, e);
-    if (in->role)
+    if (in->role && !(in->reseller_account && strcmp(in->role, "reseller") == 0))
         dom_admin_check_role("role", in->role, e);
     if (in->disabled != -1 && in->disabled != 0 && in->disabled != 1)
         dom_err_field(e, "disabled", "type", "must be true or false");
@@ -218,6 +218,14 @@ int dom_admin_update(struct db *db, const char *username, const struct dom_admin
     const char *role = in->role ? in->role : a.role;
     bool disabled = in->disabled == -1 ? a.disabled : in->disabled == 1;
     bool orphan;
+    if (strcmp(a.role, "reseller") == 0 && strcmp(role, "reseller") != 0) {
+        /* its place in a tree, balance and lines belong to /resellers */
+        dom_err_field(e, "role", "reseller",
+                      "'%s' is a reseller: it keeps its role (delete it through /resellers)",
+                      username);
+        rc = -EINVAL;
+        goto fail;
+    }
     if ((rc = would_orphan(db, &a, strcmp(role, "admin") == 0 && !disabled, &orphan, e)) != 0)
         goto fail;
     if (orphan) {
@@ -254,6 +262,15 @@ int dom_admin_delete(struct db *db, const char *username, struct dom_error *e)
         return dom_err_internal(e, rc, "starting a transaction");
     if ((rc = get_or_404(db, username, &a, e)) != 0)
         goto fail;
+    if (strcmp(a.role, "reseller") == 0) {
+        /* its balance goes back to its parent first: dom_reseller_delete */
+        dom_err_set(e, 409, "IS_RESELLER", "'%s' is a reseller: delete it as one", username);
+        dom_err_field(e, "username", "reseller",
+                      "'%s' is a reseller: DELETE /api/v1/resellers/{id} or xtreamd reseller del",
+                      username);
+        rc = -EBUSY;
+        goto fail;
+    }
     bool orphan;
     if ((rc = would_orphan(db, &a, false, &orphan, e)) != 0)
         goto fail;

@@ -34,6 +34,9 @@ struct dom_admin_in {
     const char *password; /* create / set password: NULL generates one */
     const char *role;     /* "admin" (default) or "viewer" */
     int disabled;         /* -1 not given, else 0/1 (default 0) */
+    /* Set only by domain/resellers.c: permits role "reseller" (whose account
+     * always comes with its resellers row; the accounts API refuses it). */
+    bool reseller_account;
 };
 
 void dom_admin_in_init(struct dom_admin_in *in);

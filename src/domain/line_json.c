@@ -112,7 +112,7 @@ static void get_bouquets(json_t *v, struct dom_line_json *j, struct dom_error *e
 }
 
 static const char *const line_read_only[] = {
-    "id", "status", "exp_date_epoch", "created_at", "updated_at", NULL,
+    "id", "status", "exp_date_epoch", "created_at", "updated_at", "owner_id", NULL,
 };
 
 bool dom_json_read_only(const char *key, const char *const *names)

@@ -515,7 +515,8 @@ int dom_line_page(struct db *db, const struct dom_line_filter *f, const struct d
     static const enum db_line_status_filter vals[] = {
         DB_LINE_ACTIVE, DB_LINE_EXPIRED, DB_LINE_DISABLED, DB_LINE_BANNED, DB_LINE_TRIAL,
     };
-    struct db_line_filter df = {.status = DB_LINE_ANY, .now = f->now};
+    struct db_line_filter df = {
+        .status = DB_LINE_ANY, .now = f->now, .owner_subtree = f->owner_subtree};
     *out = NULL;
     *n = 0;
     *total = 0;
@@ -575,6 +576,11 @@ void dom_line_write_members(struct jsonw *w, const struct db_line *l, int64_t no
     jsonw_str(w, dom_line_status(l, now));
     jsonw_key(w, "max_connections");
     jsonw_int(w, l->max_connections);
+    jsonw_key(w, "owner_id"); /* the reseller that owns it; null: the admins' own */
+    if (l->owner_id)
+        jsonw_int(w, l->owner_id);
+    else
+        jsonw_null(w);
     dom_write_time(w, "exp_date", l->has_exp ? l->exp_date : 0, true);
     jsonw_key(w, "exp_date_epoch");
     if (l->has_exp && l->exp_date)

@@ -102,6 +102,7 @@ struct dom_line_filter {
     const char *expires_after;
     const char *bouquet_id;
     int64_t now;
+    int64_t owner_subtree; /* a reseller's id: only its subtree's lines; 0: all */
 };
 
 /* The sort keys a line list accepts, NULL-terminated (for admin_list_query). */

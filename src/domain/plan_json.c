@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "domain/credits.h"
 #include "domain/line_json.h"
 
 void dom_plan_json_free(struct dom_plan_json *j)
@@ -111,6 +112,32 @@ int dom_plan_from_json(const char *body, size_t len, struct dom_plan_json *out, 
             in->bouquets = out->bouquets;
             in->bouquet_ids = out->bouquet_ids;
             dom_json_bouquets(v, out->bouquets, out->bouquet_ids, &in->bouquet_count, e);
+        } else if (strcmp(key, "credit_price") == 0) {
+            in->has_credit_price = dom_credits_from_json(key, v, &in->credit_price, e) == 0;
+        } else if (strcmp(key, "trial_price") == 0) {
+            in->has_trial_price = dom_credits_from_json(key, v, &in->trial_price, e) == 0;
+        } else if (strcmp(key, "reseller_group_ids") == 0) {
+            size_t i;
+            json_t *it;
+            in->has_reseller_groups = true;
+            in->reseller_group_ids = out->reseller_group_ids;
+            if (json_is_null(v)) {
+                in->reseller_group_count = 0;
+            } else if (!json_is_array(v) || json_array_size(v) > DOM_PLAN_GROUPS_MAX) {
+                dom_err_field(e, key, "type", "an array of at most %d group ids",
+                              DOM_PLAN_GROUPS_MAX);
+            } else {
+                json_array_foreach(v, i, it)
+                {
+                    if (!json_is_integer(it)) {
+                        char f[48];
+                        snprintf(f, sizeof(f), "reseller_group_ids[%zu]", i);
+                        dom_err_field(e, f, "type", "a reseller group id");
+                        continue;
+                    }
+                    out->reseller_group_ids[in->reseller_group_count++] = json_integer_value(it);
+                }
+            }
         } else if (dom_json_read_only(key, plan_read_only)) {
             dom_err_field(e, key, "read_only", "is set by the server");
         } else {

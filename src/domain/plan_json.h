@@ -22,12 +22,15 @@
 #include "domain/lines.h"
 #include "domain/plans.h"
 
+#define DOM_PLAN_GROUPS_MAX 64 /* reseller groups of a plan */
+
 struct dom_plan_json {
     struct dom_plan_in in; /* its strings point into doc */
     void *doc;
     const char *bouquets[DOM_LINE_BOUQUETS_MAX + 1];
     int64_t bouquet_ids[DOM_LINE_BOUQUETS_MAX + 1];
     char outputs[64];
+    int64_t reseller_group_ids[DOM_PLAN_GROUPS_MAX];
 };
 
 /* Decodes body into out; call dom_plan_json_free() in every case. */

@@ -3,6 +3,9 @@
  */
 #include "domain/plans.h"
 
+#include "db/resellers.h"
+#include "domain/credits.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +55,16 @@ static int check_in(const struct dom_plan_in *in, bool create, char *outputs, si
         dom_parse_outputs("allowed_outputs", in->outputs, outputs, outsz, e);
     if (in->has_bouquets)
         dom_bouquets_check(in->bouquets, in->bouquet_ids, in->bouquet_count, e);
+    if (in->has_credit_price && (in->credit_price < 0 || in->credit_price > DOM_CREDITS_MAX))
+        dom_err_field(e, "credit_price", "range", "a price is 0 or more credits");
+    if (in->has_trial_price && (in->trial_price < 0 || in->trial_price > DOM_CREDITS_MAX))
+        dom_err_field(e, "trial_price", "range", "a price is 0 or more credits");
+    for (size_t i = 0; in->has_reseller_groups && i < in->reseller_group_count; i++)
+        if (in->reseller_group_ids[i] < 1) {
+            char f[48];
+            snprintf(f, sizeof(f), "reseller_group_ids[%zu]", i);
+            dom_err_field(e, f, "range", "a reseller group id");
+        }
     return e->status ? -EINVAL : 0;
 }
 
@@ -121,6 +134,21 @@ static int save(struct db *db, struct db_plan *p, bool create, const struct dom_
     }
     if (rc == 0 && in->has_bouquets)
         rc = db_plan_set_bouquets(db, p->id, ids, in->bouquet_count);
+    if (rc == 0 && (in->has_credit_price || in->has_trial_price)) {
+        int64_t cp = p->credit_price, tp = p->trial_price;
+        if (!create && (rc = db_plan_prices_get(db, p->id, &cp, &tp)) != 0)
+            return dom_err_internal(e, rc, "reading the plan's prices");
+        rc = db_plan_prices_set(db, p->id, in->has_credit_price ? in->credit_price : cp,
+                                in->has_trial_price ? in->trial_price : tp);
+    }
+    if (rc == 0 && in->has_reseller_groups) {
+        rc = db_plan_groups_set(db, p->id, in->reseller_group_ids, in->reseller_group_count);
+        if (rc == -EINVAL || rc == -EEXIST) {
+            dom_err_set(e, 422, DOM_E_REFERENCE, "a reseller group of the plan does not exist");
+            dom_err_field(e, "reseller_group_ids", "not_found", "name existing reseller groups");
+            return -EINVAL;
+        }
+    }
     return rc ? dom_err_internal(e, rc, "saving the plan") : 0;
 }
 
@@ -226,6 +254,16 @@ int dom_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, 
     return rc ? dom_err_internal(e, rc, "listing plans") : 0;
 }
 
+int dom_plan_page_sellable(struct db *db, const struct db_page *p, int64_t group_id,
+                           struct db_plan **out, size_t *n, int64_t *total, struct dom_error *e)
+{
+    int rc = db_plan_page_sellable(db, p, group_id, out, n, total);
+    if (rc == -EINVAL)
+        return dom_err_field(e, "sort", "unknown",
+                             "sort by id, name, created_at, updated_at or max_connections");
+    return rc ? dom_err_internal(e, rc, "listing plans") : 0;
+}
+
 int64_t dom_plan_expiry(const struct db_plan *p, int64_t now)
 {
     if (p->duration_days)
@@ -279,6 +317,18 @@ void dom_plan_write_json(struct jsonw *w, const struct db_plan *p)
         jsonw_str(w, p->bouquets[i]);
         jsonw_obj_end(w);
     }
+    jsonw_arr_end(w);
+    char t[DOM_CREDITS_TEXT];
+    dom_credits_format(p->credit_price, t, sizeof(t));
+    jsonw_key(w, "credit_price");
+    jsonw_str(w, t);
+    dom_credits_format(p->trial_price, t, sizeof(t));
+    jsonw_key(w, "trial_price");
+    jsonw_str(w, t);
+    jsonw_key(w, "reseller_group_ids");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < p->reseller_group_count; i++)
+        jsonw_int(w, p->reseller_group_ids[i]);
     jsonw_arr_end(w);
     dom_write_time(w, "created_at", p->created_at, false);
     dom_write_time(w, "updated_at", p->updated_at, false);

@@ -45,6 +45,13 @@ struct dom_plan_in {
     const char *const *bouquets; /* names; NULL entries: bouquet_ids[i] */
     const int64_t *bouquet_ids;
     size_t bouquet_count;
+    /* Resellers: prices in units of 1/10000 credit (>= 0), and which
+     * reseller groups may sell the plan (replaces the list). */
+    bool has_credit_price, has_trial_price;
+    int64_t credit_price, trial_price;
+    bool has_reseller_groups;
+    const int64_t *reseller_group_ids;
+    size_t reseller_group_count;
 };
 
 void dom_plan_in_init(struct dom_plan_in *in);
@@ -64,6 +71,9 @@ int dom_plan_page(struct db *db, const struct db_page *p, struct db_plan **out, 
                   int64_t *total, struct dom_error *e);
 
 /* The expiry (Unix seconds) of a line created from p at now; 0: never. */
+/* dom_plan_page limited to the plans reseller group group_id may sell. */
+int dom_plan_page_sellable(struct db *db, const struct db_page *p, int64_t group_id,
+                           struct db_plan **out, size_t *n, int64_t *total, struct dom_error *e);
 int64_t dom_plan_expiry(const struct db_plan *p, int64_t now);
 
 /* id, name, duration_days, duration_months, trial_hours (integers or null),

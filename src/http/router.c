@@ -14,7 +14,7 @@
 
 #include "core/log.h"
 
-#define ROUTER_MAX_GROUPS 16
+#define ROUTER_MAX_GROUPS 32
 
 struct router {
     struct route_group groups[ROUTER_MAX_GROUPS];

@@ -97,7 +97,7 @@ int router_new(struct router **out);
 void router_free(struct router *r);
 /* Adds a group (copied; its routes array is borrowed and must outlive the
  * router). Groups are tried in the order added: add narrow prefixes first.
- * -EINVAL on a malformed pattern (naming it in the log), -E2BIG past 16 groups. */
+ * -EINVAL on a malformed pattern (naming it in the log), -E2BIG past 32 groups. */
 int router_add(struct router *r, const struct route_group *g);
 /* The http_handler_fn of the server (ud = struct router *). */
 void router_handle(struct http_request *req, struct http_response *res, void *ud);

@@ -498,12 +498,33 @@ static void test_content_epoch_moves_for_every_table(void **state)
 static void test_content_epoch_covers_tables(void **state)
 {
     struct fixture *f = *state;
-    static const char *const outside[] = {
-        "settings",           "servers",       "admins",        "credits_log",    "lines",
-        "line_bouquets",      "devices",       "epg_sources",   "epg_channels",   "epg_programmes",
-        "connection_history", "library_roots", "admins_v",      "admin_sessions", "api_tokens",
-        "audit_log",          "plans",         "plan_bouquets", "access_rules",   "ip_bans",
-        "catalog_epochs",     "line_changes"};
+    static const char *const outside[] = {"settings",
+                                          "servers",
+                                          "admins",
+                                          "credits_log",
+                                          "lines",
+                                          "line_bouquets",
+                                          "devices",
+                                          "epg_sources",
+                                          "epg_channels",
+                                          "epg_programmes",
+                                          "connection_history",
+                                          "library_roots",
+                                          "admins_v",
+                                          "admin_sessions",
+                                          "api_tokens",
+                                          "audit_log",
+                                          "plans",
+                                          "plan_bouquets",
+                                          "access_rules",
+                                          "ip_bans",
+                                          "catalog_epochs",
+                                          "line_changes",
+                                          "reseller_groups",
+                                          "resellers",
+                                          "credit_ledger",
+                                          "idempotency_keys",
+                                          "plan_reseller_groups"};
     struct db_stmt *st;
     assert_int_equal(db_prepare(f->db,
                                 "SELECT t.name, (SELECT count(*) FROM sqlite_master g"
