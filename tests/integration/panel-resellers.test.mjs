@@ -75,6 +75,8 @@ let planId;
 
 describe('admin: groups, a priced plan, the reseller tree', () => {
   it('creates a reseller group', async () => {
+    // A line of the admins' own: never among a reseller's.
+    await p.api.ok('POST', '/api/v1/lines', { username: 'admins-own' });
     await p.goto('reseller-groups', 'Reseller groups');
     await axe(page, 'reseller groups');
     await page.getByRole('button', { name: 'New group' }).click();
@@ -117,7 +119,7 @@ describe('admin: groups, a priced plan, the reseller tree', () => {
     await axe(page, 'empty reseller tree');
     await page.getByRole('button', { name: 'New reseller' }).click();
     const d = dialogOf(page);
-    await d.getByLabel('Username', { exact: true }).fill(RESELLER.username);
+    await d.locator('input[name="username"]').fill(RESELLER.username);
     await d.getByLabel('Password').fill(RESELLER.password);
     await d.getByLabel('Group').selectOption({ label: 'Hotels' });
     await d.getByLabel('Username prefix').fill('ha-');
@@ -232,7 +234,7 @@ describe('the reseller', () => {
     await gotoOn(rpage, 'resellers', 'Sub-resellers');
     await rpage.getByRole('button', { name: 'New sub-reseller' }).click();
     const d = dialogOf(rpage);
-    await d.getByLabel('Username', { exact: true }).fill(SUB.username);
+    await d.locator('input[name="username"]').fill(SUB.username);
     await d.getByLabel('Password').fill(SUB.password);
     await d.getByRole('button', { name: 'Create' }).click();
     const row = rpage.locator(`tr[data-reseller="${SUB.username}"]`);
@@ -256,6 +258,7 @@ describe('the reseller', () => {
 
 describe('admin again', () => {
   it('the tree shows the sub-reseller under its parent; the detail and the ledger pages', async () => {
+    await p.goto('ledger', 'Credit ledger');
     await p.goto('resellers', 'Resellers');
     const parent = page.locator(`tr[data-reseller="${RESELLER.username}"]`);
     const child = page.locator(`tr[data-reseller="${SUB.username}"]`);
@@ -272,6 +275,15 @@ describe('admin again', () => {
     await page.getByRole('heading', { level: 1, name: `Reseller ${RESELLER.username}` }).waitFor();
     await page.locator('[data-amount="-5.0000"]').first().waitFor();
     await axe(page, 'reseller detail');
+    // Its lines: its own and its sub-resellers' (GET /lines?owner_id=), not the admins'.
+    await page.getByRole('tab', { name: 'Lines' }).click();
+    await waitFor(async () => {
+      const names = (await page.locator('[role="tabpanel"] tbody a').allInnerTexts()).sort();
+      return JSON.stringify(names) === JSON.stringify(['ha-room1', 'ha-room2']) && names;
+    }, { what: "the reseller's two lines only" });
+    const r = await resellerByName(RESELLER.username);
+    const own = await p.api.ok('GET', `/api/v1/lines?owner_id=${r.id}`);
+    assert.deepEqual(own.items.map((l) => l.username).sort(), ['ha-room1', 'ha-room2']);
 
     await p.goto('ledger', 'Credit ledger');
     await page.locator('[data-filter="kind"]').selectOption('purchase');

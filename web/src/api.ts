@@ -156,6 +156,9 @@ export interface MeReseller {
   parent_id: number | null;
   username_prefix: string;
   may_create_subresellers: boolean;
+  /** Its group's trial lines per period (0: no trials). */
+  trial_limit?: number;
+  trial_period_hours?: number;
 }
 
 export interface Me {

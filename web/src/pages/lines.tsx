@@ -55,11 +55,11 @@ export interface Plan {
   allowed_outputs: Output[];
   is_trial: boolean;
   bouquets: Ref[];
-  /** Credits a reseller pays for a line from this plan ("5.0000"; null: not for sale). */
-  credit_price?: string | null;
-  /** Credits a reseller pays for a trial line from it (null: no trial). */
-  trial_price?: string | null;
-  /** The reseller groups that may sell it (admins only). */
+  /** Credits a reseller pays for a line (or an extension) from this plan ("5.0000"). */
+  credit_price?: string;
+  /** Credits a reseller pays for a trial line from it. */
+  trial_price?: string;
+  /** The reseller groups that may sell it (none: only admins use it). */
   reseller_group_ids?: number[];
   created_at: string;
   updated_at: string;

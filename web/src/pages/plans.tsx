@@ -19,7 +19,7 @@ interface PlanValues extends Record<string, unknown> {
   is_trial: boolean;
   allowed_outputs: Output[];
   bouquets: number[];
-  /** Credits ("5", "2.5"; empty: not for sale to resellers). */
+  /** Credits as typed ("5", "2.5"; empty: 0). */
   credit_price: string;
   trial_price: string;
   reseller_group_ids: number[];
@@ -70,10 +70,9 @@ function bodyOf(v: PlanValues, was?: Plan | null): Record<string, unknown> {
     allowed_outputs: v.allowed_outputs,
     bouquets: v.bouquets,
   };
-  // The reseller members only when set (or cleared: was → null / []).
-  // Prices are sent as typed: the server reads exact decimals, never floats.
-  if (v.credit_price.trim() || was?.credit_price) body.credit_price = v.credit_price.trim() || null;
-  if (v.trial_price.trim() || was?.trial_price) body.trial_price = v.trial_price.trim() || null;
+  // The reseller members only when set (or cleared: a price back to 0, no
+  // groups). Prices go as typed: the server reads exact decimals, never floats.
+  for (const k of ['credit_price', 'trial_price'] as const) if (v[k].trim() || was?.[k]) body[k] = v[k].trim() || '0';
   if (v.reseller_group_ids.length || was?.reseller_group_ids?.length) body.reseller_group_ids = v.reseller_group_ids;
   if (v.unit !== 'never') body[UNIT_FIELD[v.unit]] = amount;
   return body;
@@ -142,8 +141,8 @@ function PlanEditor({ plan, etag, onClose, onSaved }: { plan: Plan | null; etag:
         <OutputsPicker value={v.allowed_outputs} onChange={(o) => form.set('allowed_outputs', o)} error={form.fieldError('allowed_outputs')} />
         <BouquetPicker all={bouquets} value={v.bouquets} onChange={(b) => form.set('bouquets', b)} error={form.fieldError('bouquets')} />
         <div class="pair">
-          <Field form={form} name="credit_price" label="Credit price (resellers)" placeholder="5" hint="Up to 4 decimals; empty: resellers cannot sell it." />
-          <Field form={form} name="trial_price" label="Trial price (resellers)" placeholder="0" hint="Empty: no trial lines from this plan." />
+          <Field form={form} name="credit_price" label="Credit price (resellers)" placeholder="0" hint="Credits a reseller pays per line or extension (up to 4 decimals)." />
+          <Field form={form} name="trial_price" label="Trial price (resellers)" placeholder="0" hint="Credits for a trial line from this plan." />
         </div>
         <BouquetPicker legend="Reseller groups that may sell it" empty="No reseller groups yet (Reseller groups page)." all={groups} value={v.reseller_group_ids} onChange={(g) => form.set('reseller_group_ids', g)} error={form.fieldError('reseller_group_ids')} />
       </Form>

@@ -27,7 +27,7 @@ function usePlans(): Plan[] | null {
   const [plans, setPlans] = useState<Plan[] | null>(null);
   useEffect(() => {
     get<Page<Plan>>('/plans', { page_size: 1000, sort: 'name' })
-      .then((p) => setPlans(p.items.filter((x) => x.credit_price !== null && x.credit_price !== undefined)))
+      .then((p) => setPlans(p.items))
       .catch(() => setPlans([]));
   }, []);
   return plans;
@@ -75,7 +75,8 @@ export function ResellerNewLine({ onClose, onCreated }: { onClose: () => void; o
   const form = useForm<NewValues>({ username: '', password: '', plan_id: '', trial: false, notes: '' });
   const v = form.values;
   const plan = plans?.find((p) => String(p.id) === v.plan_id) ?? (plans?.length === 1 ? plans[0] : undefined);
-  const canTrial = !!plan && plan.trial_price !== null && plan.trial_price !== undefined;
+  // Trials: when the group allows any (the server counts them per period).
+  const canTrial = !!plan && !!me?.reseller?.trial_limit;
   const trial = canTrial && v.trial;
   const prefix = me?.reseller?.username_prefix ?? '';
   const submit = async (vals: NewValues) => {
@@ -143,7 +144,15 @@ export function ResellerNewLine({ onClose, onCreated }: { onClose: () => void; o
               {form.fieldError('plan_id')}
             </div>
           )}
-          {canTrial && <Field form={form} name="trial" label={`Trial line${plan.trial_hours ? ` (${plan.trial_hours} hours)` : ''} for ${plan.trial_price} credits`} type="checkbox" />}
+          {canTrial && (
+            <Field
+              form={form}
+              name="trial"
+              label={`Trial line for ${plan.trial_price} credits`}
+              type="checkbox"
+              hint={`Your group may make ${me?.reseller?.trial_limit} per ${me?.reseller?.trial_period_hours ?? 24} hours.`}
+            />
+          )}
           {plan && <PriceLine price={trial ? plan.trial_price : plan.credit_price} balance={balance} what={trial ? 'Trial price' : 'Price'} />}
           <Field form={form} name="notes" label="Notes" type="textarea" />
         </Form>

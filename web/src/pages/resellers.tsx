@@ -11,6 +11,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, call, get, ApiError, type Me, type Page, type Query } from '../api';
 import { balanceAfter, creditError, fromUnits, isReseller, signed, spend, toUnits, type SpendSlot } from '../credits';
+import { useEvent } from '../events';
 import { href, navigate } from '../router';
 import { Badge, DataTable, Field, Form, Modal, PageHeader, Stat, Tabs, confirm, fmt, toast, useForm, type Column } from '../ui';
 import type { PageProps } from '../main';
@@ -319,6 +320,11 @@ function ResellerTree({ me, reloadKey, onChanged, q }: { me: Me; reloadKey?: unk
   const [error, setError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<Dialog>(null);
   const admin = !isReseller(me);
+  // Live: a reseller created, changed or deleted by anyone reloads the tree.
+  const [live, setLive] = useState(0);
+  useEvent('change', (d) => {
+    if ((d as { entity?: string }).entity === 'reseller') setLive((x) => x + 1);
+  });
   useEffect(() => {
     all<Reseller>('/resellers', { q })
       .then((l) => {
@@ -326,7 +332,7 @@ function ResellerTree({ me, reloadKey, onChanged, q }: { me: Me; reloadKey?: unk
         setError(null);
       })
       .catch((e) => setError(errText(e)));
-  }, [reloadKey, q]);
+  }, [reloadKey, q, live]);
   const rows = useMemo(() => treeOrder(list ?? []), [list]);
   const done = () => {
     setDialog(null);
