@@ -80,7 +80,8 @@ export async function spend<T>(slot: SpendSlot, method: string, path: string, bo
 /** What the user reads for the credit errors the forms show next to them. */
 export function creditError(e: unknown): string | null {
   if (!(e instanceof ApiError)) return null;
-  if (e.code === 'INSUFFICIENT_CREDITS') return `Not enough credits. ${e.detail || ''}`.trim();
-  if (e.code === 'TRIAL_LIMIT') return `Trial limit reached. ${e.detail || ''}`.trim();
+  const why = e.detail ? `: ${e.detail}.` : '.';
+  if (e.code === 'INSUFFICIENT_CREDITS') return `Not enough credits${why}`;
+  if (e.code === 'TRIAL_LIMIT') return `Trial limit reached${why}`;
   return null;
 }

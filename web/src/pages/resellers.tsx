@@ -212,10 +212,11 @@ export function Ledger({ me }: PageProps) {
 // A reseller's dashboard
 
 /** Credits spent since the first of this month (UTC), summed in units. */
-async function spentThisMonth(): Promise<string> {
+async function spentThisMonth(self: number): Promise<string> {
   const now = new Date();
   const since = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}-01T00:00:00Z`;
-  const rows = await all<LedgerRow>('/ledger', { since });
+  // Its own rows only (the ledger of a reseller also holds its sub-resellers').
+  const rows = await all<LedgerRow>('/ledger', { since, reseller_id: self });
   let u = 0n;
   for (const r of rows) if (SPENDING.has(r.kind)) u -= toUnits(r.amount) ?? 0n;
   return fromUnits(u);
@@ -232,9 +233,10 @@ export function ResellerHome({ me }: PageProps) {
     Promise.all([get<Page<Line>>('/lines', { page_size: 1 }), get<Page<Line>>('/lines', { page_size: 1, status: 'active' })])
       .then(([a, b]) => setCounts({ lines: a.total, active: b.total }))
       .catch(() => setCounts(null));
-    spentThisMonth()
-      .then(setSpent)
-      .catch(() => setSpent(null));
+    if (me.reseller)
+      spentThisMonth(me.reseller.id)
+        .then(setSpent)
+        .catch(() => setSpent(null));
   }, [tick]);
   return (
     <section class="page">
@@ -256,7 +258,7 @@ export function ResellerHome({ me }: PageProps) {
       </div>
       <div class="card">
         <h2>Recent credit movements</h2>
-        <LedgerTable pageSize={10} showReseller={false} label="Recent credit movements" />
+        <LedgerTable pageSize={10} showReseller={false} label="Recent credit movements" filters={{ reseller_id: me.reseller?.id }} />
         <p>
           <a href={href('ledger')}>The whole ledger</a>
         </p>
