@@ -16,7 +16,7 @@ export XTREAMD_TEST_PG="postgresql:///postgres?host=$work/c&user=postgres"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 cd "$root/tests/integration"
-files=${PG_TEST_FILES:-admin-lines admin-content admin-plans-settings admins bouquets epg vod}
+files=${PG_TEST_FILES:-admin-lines admin-content admin-plans-settings admins bouquets epg vod resellers}
 args=()
 for f in $files; do args+=("./$f.test.mjs"); done
 node --test --test-concurrency=2 --test-timeout=180000 "${args[@]}"

@@ -588,7 +588,8 @@ static const struct admin_schema schemas[] = {
     {"Admin",
      "{\"type\":\"object\",\"required\":[\"id\",\"username\",\"role\",\"disabled\",\"created_at\","
      "\"updated_at\",\"last_login_at\"],\"properties\":{\"id\":{\"type\":\"integer\"},"
-     "\"username\":{\"type\":\"string\"},\"role\":{\"enum\":[\"admin\",\"viewer\"]},"
+     "\"username\":{\"type\":\"string\"},\"role\":{\"enum\":[\"admin\",\"viewer\","
+     "\"reseller\"],\"description\":\"reseller: created and deleted through /resellers\"},"
      "\"disabled\":{\"type\":\"boolean\"},\"created_at\":{\"type\":\"string\"},"
      "\"updated_at\":{\"type\":\"string\"},\"last_login_at\":" NTIME "}}"},
     {"AdminList", LIST_OF("Admin")},

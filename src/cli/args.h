@@ -39,17 +39,19 @@ int cli_demo(int argc, char **argv);
 int cli_stream(int argc, char **argv);  /* cli/stream.c */
 int cli_channel(int argc, char **argv); /* cli/channel.c: channel and connections */
 int cli_epg(int argc, char **argv);
-int cli_admin(int argc, char **argv);   /* cli/admin.c: admin accounts */
-int cli_plan(int argc, char **argv);    /* cli/plan.c: plans (packages) */
-int cli_log(int argc, char **argv);     /* cli/log_cmd.c: the running server's log levels */
-int cli_token(int argc, char **argv);   /* cli/token.c: API tokens */
-int cli_backup(int argc, char **argv);  /* cli/backup.c */
-int cli_restore(int argc, char **argv); /* cli/backup.c */
-int cli_access(int argc, char **argv);  /* cli/access.c: access rules, refusal log */
-int cli_ban(int argc, char **argv);     /* cli/access.c: IP bans */
-int cli_device(int argc, char **argv);  /* cli/device.c: MAC-bound boxes */
-int cli_signing(int argc, char **argv); /* cli/signing.c: signed stream URLs */
-int cli_profile(int argc, char **argv); /* cli/profile.c: transcode profiles */
+int cli_admin(int argc, char **argv);    /* cli/admin.c: admin accounts */
+int cli_plan(int argc, char **argv);     /* cli/plan.c: plans (packages) */
+int cli_log(int argc, char **argv);      /* cli/log_cmd.c: the running server's log levels */
+int cli_token(int argc, char **argv);    /* cli/token.c: API tokens */
+int cli_backup(int argc, char **argv);   /* cli/backup.c */
+int cli_restore(int argc, char **argv);  /* cli/backup.c */
+int cli_access(int argc, char **argv);   /* cli/access.c: access rules, refusal log */
+int cli_ban(int argc, char **argv);      /* cli/access.c: IP bans */
+int cli_device(int argc, char **argv);   /* cli/device.c: MAC-bound boxes */
+int cli_signing(int argc, char **argv);  /* cli/signing.c: signed stream URLs */
+int cli_profile(int argc, char **argv);  /* cli/profile.c: transcode profiles */
+int cli_reseller(int argc, char **argv); /* cli/reseller.c: resellers and their groups */
+int cli_credits(int argc, char **argv);  /* cli/reseller.c: credits check */
 /* `xtreamd vod scan` / `xtreamd series scan` (cli/library.c); argv[0] is "vod"/"series". */
 int cli_library(int argc, char **argv);
 

@@ -34,6 +34,8 @@ static const char usage_text[] =
     "  epg         add, list, delete and import EPG (XMLTV) sources; mapping report\n"
     "  admin       add, list, change and delete admin accounts (admin API logins)\n"
     "  token       add, list and revoke admin API tokens (for scripts)\n"
+    "  reseller    add, list, show, credit, transfer and delete resellers; groups\n"
+    "  credits     check: re-derive every reseller balance from the credit ledger\n"
     "  access      access rules of lines and global ones, the refusal log\n"
     "  ban         list and lift IP bans (brute-force protection)\n"
     "  device      add, list and delete MAC-bound set-top boxes (MAG portal)\n"
@@ -125,6 +127,10 @@ int cli_main(int argc, char **argv)
         return cli_device(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "profile") == 0)
         return cli_profile(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "reseller") == 0)
+        return cli_reseller(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "credits") == 0)
+        return cli_credits(argc - 1, argv + 1);
     if (argc > 2 && strcmp(argv[1], "help") == 0) {
         /* "xtreamd help line" == "xtreamd line --help" */
         char *sub[] = {argv[2], "--help", NULL};
@@ -139,7 +145,8 @@ int cli_main(int argc, char **argv)
             strcmp(argv[2], "backup") == 0 || strcmp(argv[2], "restore") == 0 ||
             strcmp(argv[2], "log") == 0 || strcmp(argv[2], "access") == 0 ||
             strcmp(argv[2], "ban") == 0 || strcmp(argv[2], "device") == 0 ||
-            strcmp(argv[2], "signing") == 0 || strcmp(argv[2], "profile") == 0)
+            strcmp(argv[2], "signing") == 0 || strcmp(argv[2], "profile") == 0 ||
+            strcmp(argv[2], "reseller") == 0 || strcmp(argv[2], "credits") == 0)
             return cli_main(3, (char *[]){argv[0], argv[2], "--help", NULL});
         fprintf(stderr, "xtreamd help: unknown command '%s'\n", argv[2]);
         fputs(usage_text, stderr);

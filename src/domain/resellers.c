@@ -594,6 +594,44 @@ void dom_reseller_write_json(struct jsonw *w, const struct db_reseller *r)
     jsonw_obj_end(w);
 }
 
+int dom_reseller_find(struct db *db, const char *username, int64_t *id, struct dom_error *e)
+{
+    struct db_admin a = {0};
+    int rc = db_admin_get(db, username, &a);
+    bool is = rc == 0 && strcmp(a.role, "reseller") == 0;
+    *id = a.id;
+    db_admin_clear(&a);
+    if (rc && rc != -ENOENT)
+        return dom_err_internal(e, rc, "reading the account");
+    if (!is) {
+        dom_err_set(e, 404, DOM_E_NOT_FOUND, "no reseller '%s'", username);
+        return -ENOENT;
+    }
+    return 0;
+}
+
+int dom_group_find(struct db *db, const char *id_or_name, int64_t *id, struct dom_error *e)
+{
+    struct db_reseller_group *v = NULL;
+    size_t n = 0;
+    int rc = db_reseller_group_list(db, &v, &n);
+    if (rc)
+        return dom_err_internal(e, rc, "reading the groups");
+    char *end = NULL;
+    long long num = strtoll(id_or_name, &end, 10);
+    bool numeric = end && end != id_or_name && !*end;
+    *id = 0;
+    for (size_t i = 0; i < n && !*id; i++)
+        if (strcmp(v[i].name, id_or_name) == 0 || (numeric && v[i].id == num))
+            *id = v[i].id;
+    db_reseller_group_list_free(v, n);
+    if (!*id) {
+        dom_err_set(e, 404, DOM_E_NOT_FOUND, "no reseller group '%s'", id_or_name);
+        return -ENOENT;
+    }
+    return 0;
+}
+
 /* ---- credits ------------------------------------------------------------------------ */
 
 static int check_reason(const char *reason, struct dom_error *e)

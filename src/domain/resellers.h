@@ -132,6 +132,11 @@ int dom_reseller_page(struct db *db, const struct dom_actor *who,
                       struct db_reseller **out, size_t *n, int64_t *total, struct dom_error *e);
 void dom_reseller_write_json(struct jsonw *w, const struct db_reseller *r);
 
+/* By username (the CLI): 404 naming it when no such reseller. */
+int dom_reseller_find(struct db *db, const char *username, int64_t *id, struct dom_error *e);
+/* A group by id ("12") or name (the CLI): 404 naming it. */
+int dom_group_find(struct db *db, const char *id_or_name, int64_t *id, struct dom_error *e);
+
 /* ---- credits ---- */
 
 /* An admin's adjustment of a balance by a signed amount (never below 0). */

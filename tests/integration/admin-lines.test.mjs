@@ -161,8 +161,8 @@ describe('merge patch, ETag and field errors', () => {
     assert.equal(p2.exp_date, before0.exp_date);
     // A GET body sent back is refused only for its computed members.
     const echo = { ...p2 };
-    assertProblem(await c.call('PATCH', `/api/v1/lines/${id}`, echo), 422, 'VALIDATION_FAILED', ['id', 'status', 'exp_date_epoch', 'created_at', 'updated_at']);
-    for (const k of ['id', 'status', 'exp_date_epoch', 'created_at', 'updated_at', 'username']) delete echo[k];
+    assertProblem(await c.call('PATCH', `/api/v1/lines/${id}`, echo), 422, 'VALIDATION_FAILED', ['id', 'status', 'exp_date_epoch', 'created_at', 'updated_at', 'owner_id']);
+    for (const k of ['id', 'status', 'exp_date_epoch', 'created_at', 'updated_at', 'owner_id', 'username']) delete echo[k];
     const same = await c.ok('PATCH', `/api/v1/lines/${id}`, echo);
     assert.deepEqual({ ...same, updated_at: 0 }, { ...p2, updated_at: 0 });
     const cleared = await c.ok('PATCH', `/api/v1/lines/${id}`, { exp_date: null, bouquets: null, message: null, exp_date_epoch: undefined });

@@ -257,7 +257,7 @@ describe('resellers', () => {
     if (databaseOf(w.dataDir)) return; // PostgreSQL: the sqlite3 step does not apply
     const file = path.join(w.dataDir, 'xtreamd.db');
     const victim = (await root.ok('GET', '/api/v1/resellers?q=north')).items[0];
-    await run('sqlite3', [file, `PRAGMA busy_timeout=10000; UPDATE resellers SET balance = balance + 1 WHERE admin_id = ${victim.id};`]);
+    await run('sqlite3', [file, `PRAGMA busy_timeout=10000; UPDATE resellers SET balance = balance + 10000 WHERE admin_id = ${victim.id};`]);
     const bad = await root.ok('GET', '/api/v1/ledger/verify');
     assert.equal(bad.ok, false);
     assert.deepEqual(bad.mismatches.map((m) => m.reseller_id), [victim.id]);
@@ -266,7 +266,7 @@ describe('resellers', () => {
     const cli = await runCli(['credits', 'check', '--data', w.dataDir]);
     assert.equal(cli.code, 1, cli.stdout);
     assert.match(cli.stdout + cli.stderr, /north/);
-    await run('sqlite3', [file, `PRAGMA busy_timeout=10000; UPDATE resellers SET balance = balance - 1 WHERE admin_id = ${victim.id};`]);
+    await run('sqlite3', [file, `PRAGMA busy_timeout=10000; UPDATE resellers SET balance = balance - 10000 WHERE admin_id = ${victim.id};`]);
     assert.equal((await root.ok('GET', '/api/v1/ledger/verify')).ok, true);
   });
 });
