@@ -229,7 +229,7 @@ describe('the reseller', () => {
     assert.equal((await resellerByName(RESELLER.username)).balance, '2.0000');
   });
 
-  it('creates a sub-reseller and transfers a credit to it; the ledger page lists the moves', async () => {
+  it('creates a sub-reseller and transfers credits to it; the ledger lists the moves; an extension it cannot pay is refused', async () => {
     await gotoOn(rpage, 'resellers', 'Sub-resellers');
     await rpage.getByRole('button', { name: 'New sub-reseller' }).click();
     const d = dialogOf(rpage);
@@ -252,6 +252,20 @@ describe('the reseller', () => {
     await gotoOn(rpage, 'ledger', 'Credit ledger');
     await rpage.locator('[data-amount="-1.5000"]').first().waitFor();
     await axe(rpage, 'reseller ledger');
+
+    // Extend… takes a plan and its price: 0.5000 does not cover 5.0000.
+    const [room1] = await linesNamed(/^ha-room1$/);
+    await gotoOn(rpage, `lines/${room1.id}`, 'Line ha-room1');
+    assert.equal(await rpage.locator('[data-action="toggle-ban"]').count(), 0, 'a reseller has no Ban');
+    await rpage.locator('[data-action="extend"]').click();
+    const x = dialogOf(rpage);
+    await x.getByLabel('By the plan').selectOption(String(planId));
+    await x.locator('[data-balance-after]').filter({ hasText: '-4.5000' }).waitFor();
+    await axe(rpage, 'extend by a plan');
+    await x.getByRole('button', { name: 'Extend' }).click();
+    await x.locator('.alert-error[role="alert"]').filter({ hasText: 'Not enough credits' }).waitFor();
+    await x.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await p.api.ok('GET', `/api/v1/lines/${room1.id}`)).exp_date, room1.exp_date, 'not extended');
 
     // The dashboard with everything on it (docs/panel/reseller-dashboard.png).
     await gotoOn(rpage, 'reseller', 'Reseller dashboard');
