@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "domain/credits.h"
@@ -23,6 +24,15 @@ static int load_object(const char *body, size_t len, json_t **doc, struct dom_er
     }
     *doc = d;
     return 0;
+}
+
+/* A refused member, named (an empty name would give a field error without a
+ * field: fuzz_reseller_json found it). */
+static void refuse(struct dom_error *e, const char *k, const char *code, const char *msg)
+{
+    char f[48];
+    snprintf(f, sizeof(f), "%.40s", *k ? k : "(empty name)");
+    dom_err_field(e, f, code, "%s", msg);
 }
 
 static bool known(const char *k, const char *const *names)
@@ -110,7 +120,7 @@ int dom_reseller_from_json(const char *body, size_t len, bool create, struct dom
                           strcmp(k, "balance") == 0 ? " (move credits with /transfer or /credits)"
                                                     : "");
         else
-            dom_err_field(e, k, "unknown", "is not a member of a reseller");
+            refuse(e, k, "unknown", "is not a member of a reseller");
     }
     if (!create && out->in.password)
         dom_err_field(e, "password", "read_only", "a password changes through /admins");
@@ -161,7 +171,7 @@ int dom_group_from_json(const char *body, size_t len, bool create, struct dom_gr
         else if (known(k, ro))
             dom_err_field(e, k, "read_only", "is computed");
         else
-            dom_err_field(e, k, "unknown", "is not a member of a reseller group");
+            refuse(e, k, "unknown", "is not a member of a reseller group");
     }
     if (create && !out->in.name)
         dom_err_field(e, "name", "required", "a group needs a name");
@@ -194,7 +204,7 @@ int dom_credit_move_from_json(const char *body, size_t len, struct dom_credit_mo
         } else if (strcmp(k, "reason") == 0) {
             get_str(v, k, &out->reason, true, e);
         } else {
-            dom_err_field(e, k, "unknown", "a credit move has amount and reason");
+            refuse(e, k, "unknown", "a credit move has amount and reason");
         }
     }
     if (!has_amount)
@@ -224,7 +234,7 @@ int dom_reseller_extend_from_json(const char *body, size_t len, int64_t *plan_id
         if (strcmp(k, "plan_id") == 0)
             get_id(v, k, false, &has, plan_id, e);
         else
-            dom_err_field(e, k, "forbidden", "a reseller extends a line with {\"plan_id\": N}");
+            refuse(e, k, "forbidden", "a reseller extends a line with {\"plan_id\": N}");
     }
     json_decref(doc);
     if (!has && !e->status)

@@ -4,7 +4,7 @@
  * subtree checks, re-parenting on delete), the conditional debit (never below
  * 0, nothing written on a refusal), transfers (two rows, one transfer id),
  * the ledger check (a balance changed behind its back is found), and the
- * admin-account rules a reseller account gets (no role change, no delete
+ * admin-account rules that hold for a reseller account (no role change, no delete
  * through the accounts service).
  */
 #include <errno.h>
