@@ -60,8 +60,8 @@ static int load(struct admin_call *c, struct db_line *l)
     return rc ? rc : dom_line_get_id(c->db, id, l, &c->err);
 }
 
-static const char *const line_filters[] = {"status", "expires_before", "expires_after",
-                                           "bouquet_id", NULL};
+static const char *const line_filters[] = {"status",     "expires_before", "expires_after",
+                                           "bouquet_id", "owner_id",       NULL};
 
 /* A page of lines between work() (the database) and post() (the loop
  * thread, where the connection registry lives). */
@@ -97,6 +97,21 @@ static int lines_list(struct admin_call *c)
         .now = c->now,
         .owner_subtree = c->who.reseller ? c->who.admin_id : 0,
     };
+    /* owner_id: the lines of that reseller and its descendants (a reseller's
+     * page in the panel). A reseller may name only itself or a descendant:
+     * anyone else is 404, as if it did not exist. */
+    int64_t owner = admin_query_id(c, "owner_id");
+    if (owner > 0 && f.owner_subtree && owner != f.owner_subtree) {
+        struct dom_actor who;
+        struct db_reseller r = {0};
+        admin_actor(c, &who);
+        int rc = dom_reseller_get(c->db, &who, owner, c->now, &r, &c->err);
+        db_reseller_clear(&r);
+        if (rc < 0)
+            return rc;
+    }
+    if (owner > 0)
+        f.owner_subtree = owner;
     return dom_line_page(c->db, &f, &s->q.db, &s->v, &s->n, &s->total, &c->err);
 }
 

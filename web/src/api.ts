@@ -87,6 +87,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** The login call: a 401 is wrong credentials, not a lost session. */
   noAuthRedirect?: boolean;
+  /** Idempotency-Key of a spending request (credits.ts, spend()). */
+  idempotencyKey?: string;
 }
 
 export interface Answer<T> {
@@ -101,6 +103,7 @@ export async function call<T>(method: string, path: string, body?: unknown, opts
   if (body !== undefined) headers['Content-Type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   if (opts.ifMatch) headers['If-Match'] = opts.ifMatch;
+  if (opts.idempotencyKey) headers['Idempotency-Key'] = opts.idempotencyKey;
   let res: Response;
   try {
     res = await fetch(API + path + qs(opts.query), {
@@ -143,8 +146,25 @@ export const get = <T>(path: string, query?: Query, signal?: AbortSignal): Promi
 
 // ---- shapes shared by several pages ----
 
+/** The account of a reseller (GET /auth/me, docs/admin-api.md "Resellers"). */
+export interface MeReseller {
+  id: number;
+  username: string;
+  /** Credits, a decimal string ("12.5000"): never a float. */
+  balance: string;
+  group: { id: number; name: string } | string | null;
+  parent_id: number | null;
+  username_prefix: string;
+  may_create_subresellers: boolean;
+  /** Its group's trial lines per period (0: no trials). */
+  trial_limit?: number;
+  trial_period_hours?: number;
+}
+
 export interface Me {
-  admin: { id: number; username: string; role: 'admin' | 'viewer' };
+  admin: { id: number; username: string; role: 'admin' | 'viewer' | 'reseller' };
+  /** Set when the account is a reseller (role reseller). */
+  reseller?: MeReseller | null;
   scopes: string[];
   auth: 'session' | 'token';
   csrf_token?: string;

@@ -8,6 +8,7 @@ import { api, get, onUnauthorized, setCsrf, type Me } from './api';
 import { closeEvents, useEventStatus } from './events';
 import { href, navigate, useLocation, type Location } from './router';
 import { ConfirmHost, ToastHost } from './ui';
+import { isReseller } from './credits';
 import './styles.css';
 // ---- core pages (i12-core) ----
 import { Login } from './pages/login';
@@ -29,7 +30,41 @@ import { Movies } from './pages/movies';
 import { Series } from './pages/series';
 import { Epg } from './pages/epg';
 
+// ---- resellers and credits (i17-panel): one lazy chunk, loaded on first use ----
+const resellerPages = () => import('./pages/resellers');
+const ResellerHome = lazyPage(() => resellerPages().then((m) => m.ResellerHome));
+const Resellers = lazyPage(() => resellerPages().then((m) => m.Resellers));
+const Ledger = lazyPage(() => resellerPages().then((m) => m.Ledger));
+const ResellerGroups = lazyPage(() => resellerPages().then((m) => m.ResellerGroups));
+
 // ---- end of page imports ----
+
+/** A page whose code is fetched when it is first shown (its title meanwhile). */
+function lazyPage(load: () => Promise<ComponentType<PageProps>>): ComponentType<PageProps> {
+  let loaded: ComponentType<PageProps> | null = null;
+  return function Lazy(props: PageProps) {
+    const [, setReady] = useState(0);
+    const [failed, setFailed] = useState(false);
+    useEffect(() => {
+      if (!loaded)
+        load()
+          .then((c) => {
+            loaded = c;
+            setReady(1);
+          })
+          .catch(() => setFailed(true));
+    }, []);
+    if (loaded) {
+      const C = loaded;
+      return <C {...props} />;
+    }
+    return (
+      <section class="page" aria-busy="true">
+        <p class="muted">{failed ? 'This page could not be loaded: reload the panel.' : 'Loading…'}</p>
+      </section>
+    );
+  };
+}
 
 export interface PageProps {
   /** The URL after the page's own segment: #/lines/12 → ['12']. */
@@ -47,6 +82,10 @@ interface Route {
   nav?: boolean;
   /** Needs this scope to be useful (hidden from the nav otherwise). */
   scope?: string;
+  /** Who may open it: 'staff' (admins, viewers: the default), 'reseller', 'all'. */
+  who?: 'staff' | 'reseller' | 'all';
+  /** For a reseller: only when its group may create sub-resellers. */
+  subresellers?: boolean;
 }
 
 // The navigation shows these in this order. Paths other pages link to:
@@ -55,9 +94,15 @@ interface Route {
 // prettier-ignore
 const routes: Route[] = [
   { path: 'dashboard', title: 'Dashboard', component: Dashboard, nav: true },
+  // ---- a reseller's own dashboard (i17-panel) ----
+  { path: 'reseller', title: 'Reseller dashboard', component: ResellerHome, nav: true, who: 'reseller' },
   // ---- subscribers: lines, plans (i12-lines) ----
-  { path: 'lines', title: 'Lines', component: Lines, nav: true },
+  { path: 'lines', title: 'Lines', component: Lines, nav: true, who: 'all' },
   { path: 'plans', title: 'Plans', component: Plans, nav: true },
+  // ---- resellers and credits (i17-panel) ----
+  { path: 'resellers', title: 'Resellers', component: Resellers, nav: true, who: 'all', subresellers: true },
+  { path: 'reseller-groups', title: 'Reseller groups', component: ResellerGroups, nav: true, scope: 'admin' },
+  { path: 'ledger', title: 'Credit ledger', component: Ledger, nav: true, who: 'all' },
 
   // ---- content: channels, categories & bouquets, movies & series, EPG (i12-content) ----
   { path: 'channels', title: 'Channels', component: Channels, nav: true },
@@ -110,13 +155,26 @@ function hasScope(me: Me, scope?: string) {
   return !scope || me.scopes.includes(scope) || me.scopes.includes('admin');
 }
 
+/** May this account open the route? A reseller sees only its own pages. */
+function allowed(me: Me, r: Route): boolean {
+  const who = r.who ?? 'staff';
+  if (!isReseller(me)) return who !== 'reseller' && hasScope(me, r.scope);
+  if (who === 'staff') return false;
+  return !r.subresellers || !!me.reseller?.may_create_subresellers;
+}
+
+/** Where an account lands (and goes for a page it may not open). */
+function home(me: Me): string {
+  return isReseller(me) ? 'reseller' : 'dashboard';
+}
+
 function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
   const loc = useLocation();
   const [menuOpen, setMenuOpen] = useState(false);
   const first = loc.parts[0] ?? '';
-  const route = routes.find((r) => r.path === first);
+  const route = routes.find((r) => r.path === first && allowed(me, r));
   useEffect(() => {
-    if (!route) navigate('/dashboard', { replace: true });
+    if (!route) navigate(`/${home(me)}`, { replace: true });
   }, [route]);
   useEffect(() => {
     document.title = route ? `${route.title} · xtreamd` : 'xtreamd';
@@ -137,7 +195,7 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
         <button type="button" class="menu-button" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>
           ☰ <span class="sr-only">Menu</span>
         </button>
-        <a class="brand" href={href('dashboard')}>
+        <a class="brand" href={href(home(me))}>
           xtreamd
         </a>
         <LiveDot />
@@ -153,11 +211,11 @@ function Shell({ me, onLogout }: { me: Me; onLogout: () => void }) {
       <nav id="nav" class={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="Main">
         <ul>
           {routes
-            .filter((r) => r.nav && hasScope(me, r.scope))
+            .filter((r) => r.nav && allowed(me, r))
             .map((r) => (
               <li key={r.path}>
                 <a href={href(r.path)} aria-current={r.path === first ? 'page' : undefined}>
-                  {r.title}
+                  {r.path === 'resellers' && isReseller(me) ? 'Sub-resellers' : r.title}
                 </a>
               </li>
             ))}
@@ -205,7 +263,13 @@ function App() {
         <Login
           onLogin={(m) => {
             setCsrf(m.csrf_token ?? null);
-            setMe(m);
+            // The login answer names the role; a reseller's own row (its group's
+            // rights, balance) comes with /auth/me.
+            if (m.admin.role !== 'reseller') setMe(m);
+            else
+              get<Me>('/auth/me')
+                .then((full) => setMe({ ...full, csrf_token: full.csrf_token ?? m.csrf_token }))
+                .catch(() => setMe(m));
           }}
         />
       ) : (

@@ -13,6 +13,8 @@ import { Badge, DataTable, Field, Form, Modal, PageHeader, Tabs, confirm, fmt, t
 import type { PageProps } from '../main';
 import { SessionTable } from './connections';
 import { LineAccess } from './lines-access';
+import { ExtendByPlan, ResellerNewLine } from './reseller-lines';
+import { isReseller } from '../credits';
 import './lines.css';
 
 export type LineStatus = 'Active' | 'Expired' | 'Disabled' | 'Banned';
@@ -53,6 +55,12 @@ export interface Plan {
   allowed_outputs: Output[];
   is_trial: boolean;
   bouquets: Ref[];
+  /** Credits a reseller pays for a line (or an extension) from this plan ("5.0000"). */
+  credit_price?: string;
+  /** Credits a reseller pays for a trial line from it. */
+  trial_price?: string;
+  /** The reseller groups that may sell it (none: only admins use it). */
+  reseller_group_ids?: number[];
   created_at: string;
   updated_at: string;
 }
@@ -107,7 +115,7 @@ export function useBouquets(): Ref[] | null {
  * Bouquet checkboxes in a fieldset: the chosen ids in the catalogue's order.
  * error: the API's message for `bouquets` (or `bouquets[i]`).
  */
-export function BouquetPicker({ all, value, onChange, error, legend = 'Bouquets', disabled }: { all: Ref[] | null; value: number[]; onChange: (ids: number[]) => void; error?: string; legend?: string; disabled?: boolean }) {
+export function BouquetPicker({ all, value, onChange, error, legend = 'Bouquets', disabled, empty = 'No bouquets yet (a line without bouquets sees every channel).' }: { all: Ref[] | null; value: number[]; onChange: (ids: number[]) => void; error?: string; legend?: string; disabled?: boolean; empty?: string }) {
   const chosen = new Set(value);
   const toggle = (id: number) => {
     const n = new Set(chosen);
@@ -118,7 +126,7 @@ export function BouquetPicker({ all, value, onChange, error, legend = 'Bouquets'
     <fieldset class={`bouquet-picker ${error ? 'field-invalid' : ''}`} aria-invalid={error ? true : undefined}>
       <legend>{legend}</legend>
       {all === null && <span class="muted">Loading…</span>}
-      {all?.length === 0 && <span class="muted">No bouquets yet (a line without bouquets sees every channel).</span>}
+      {all?.length === 0 && <span class="muted">{empty}</span>}
       <div class="check-grid">
         {all?.map((b) => (
           <label key={b.id}>
@@ -185,7 +193,7 @@ export function Lines(props: PageProps) {
 }
 
 function canWrite(me: PageProps['me']): boolean {
-  return me.scopes.includes('lines:write') || me.scopes.includes('admin');
+  return me.scopes.includes('lines:write') || me.scopes.includes('admin') || isReseller(me);
 }
 
 function LineList({ loc, me }: PageProps) {
@@ -197,6 +205,9 @@ function LineList({ loc, me }: PageProps) {
   const [reload, setReload] = useState(0);
   const bouquets = useBouquets();
   const write = canWrite(me);
+  // A reseller's lines are scoped by the server; it changes them one by one
+  // (bulk extensions would not be charged, so it has no bulk bar).
+  const reseller = isReseller(me);
 
   const filters = useMemo(() => {
     const f: Record<string, string | undefined> = { status: status || undefined, bouquet_id: bouquet || undefined };
@@ -289,7 +300,7 @@ function LineList({ loc, me }: PageProps) {
           </select>
         </label>
       </div>
-      {write && selected.size > 0 && <BulkBar ids={[...selected] as number[]} bouquets={bouquets} onDone={(clear) => {
+      {write && !reseller && selected.size > 0 && <BulkBar ids={[...selected] as number[]} bouquets={bouquets} onDone={(clear) => {
         if (clear) setSelected(new Set());
         setReload((r) => r + 1);
       }} />}
@@ -300,7 +311,7 @@ function LineList({ loc, me }: PageProps) {
         filters={filters}
         search="Search username or notes"
         defaultSort="username"
-        selectable={write}
+        selectable={write && !reseller}
         selected={selected}
         onSelectionChange={setSelected}
         reloadKey={reload}
@@ -313,7 +324,16 @@ function LineList({ loc, me }: PageProps) {
           </a>
         )}
       />
-      {creating && (
+      {creating && reseller && (
+        <ResellerNewLine
+          onClose={() => setCreating(false)}
+          onCreated={(l) => {
+            setCreating(false);
+            navigate(`/lines/${l.id}`);
+          }}
+        />
+      )}
+      {creating && !reseller && (
         <NewLine
           bouquets={bouquets}
           onClose={() => setCreating(false)}
@@ -586,6 +606,7 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
   const [tab, setTab] = useState('details');
   const [extending, setExtending] = useState(false);
   const write = canWrite(me);
+  const reseller = isReseller(me);
 
   const load = async () => {
     try {
@@ -662,15 +683,17 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
         actions={
           write && (
             <>
-              <button type="button" onClick={() => setExtending(true)} disabled={!line.exp_date_epoch} title={line.exp_date_epoch ? undefined : 'The line never expires: set an expiry date instead'}>
+              <button type="button" onClick={() => setExtending(true)} disabled={!line.exp_date_epoch && !reseller} data-action="extend" title={line.exp_date_epoch ? undefined : 'The line never expires: set an expiry date instead'}>
                 Extend…
               </button>
               <button type="button" onClick={() => void toggleEnabled()} data-action="toggle-enabled">
                 {line.enabled ? 'Disable' : 'Enable'}
               </button>
-              <button type="button" class={line.banned ? '' : 'danger'} onClick={() => void toggleBan()} data-action="toggle-ban">
-                {line.banned ? 'Unban' : 'Ban'}
-              </button>
+              {!reseller && (
+                <button type="button" class={line.banned ? '' : 'danger'} onClick={() => void toggleBan()} data-action="toggle-ban">
+                  {line.banned ? 'Unban' : 'Ban'}
+                </button>
+              )}
               <button type="button" class="danger" onClick={() => void remove()} data-action="delete">
                 Delete
               </button>
@@ -689,7 +712,8 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
         onChange={setTab}
         tabs={[
           { id: 'details', label: 'Details' },
-          { id: 'connections', label: 'Connections' },
+          // The sessions list is an operator's page (a reseller has no /sessions).
+          ...(reseller ? [] : [{ id: 'connections', label: 'Connections' }]),
           { id: 'playlist', label: 'Playlist & login' },
           { id: 'access', label: 'Access' },
         ]}
@@ -699,6 +723,7 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
             key={etag ?? ''}
             line={line}
             readOnly={!write}
+            billing={reseller}
             onSave={async (body) => {
               const a = await call<Line>('PATCH', `/lines/${id}`, body, { ifMatch: etag ?? undefined });
               setLine(a.data);
@@ -712,7 +737,19 @@ function LineDetail({ id, me }: { id: number; me: PageProps['me'] }) {
         {tab === 'playlist' && <PlaylistInfo line={line} />}
         {tab === 'access' && <LineAccess lineId={id} readOnly={!write} />}
       </Tabs>
-      {extending && (
+      {extending && reseller && (
+        <ExtendByPlan
+          line={line}
+          onClose={() => setExtending(false)}
+          onDone={(l, t) => {
+            setExtending(false);
+            setLine(l);
+            setEtag(t);
+            toast(`Extended until ${fmt.date(l.exp_date)}`);
+          }}
+        />
+      )}
+      {extending && !reseller && (
         <ExtendDialog
           line={line}
           etag={etag}
@@ -742,7 +779,8 @@ interface EditValues extends Record<string, unknown> {
   message: string;
 }
 
-function LineEditor({ line, readOnly, onSave, onStale }: { line: Line; readOnly: boolean; onSave: (body: Record<string, unknown>) => Promise<void>; onStale: () => void }) {
+/** billing: a reseller's view — what is paid for (expiry, limit, outputs, bouquets, trial) is read-only. */
+function LineEditor({ line, readOnly, billing, onSave, onStale }: { line: Line; readOnly: boolean; billing?: boolean; onSave: (body: Record<string, unknown>) => Promise<void>; onStale: () => void }) {
   const bouquets = useBouquets();
   const initial: EditValues = {
     password: line.password,
@@ -795,16 +833,16 @@ function LineEditor({ line, readOnly, onSave, onStale }: { line: Line; readOnly:
             <div class="hint">Usernames do not change.</div>
           </div>
           <Field form={form} name="password" label="Password" autoComplete="off" />
-          <Field form={form} name="max_connections" label="Connection limit" type="number" min={0} hint="0 = unlimited." />
-          <Field form={form} name="exp_date" label="Expires" type="date" hint="Empty: never." />
+          <Field form={form} name="max_connections" label="Connection limit" type="number" min={0} hint="0 = unlimited." disabled={billing} />
+          <Field form={form} name="exp_date" label="Expires" type="date" hint={billing ? 'Extend… with a plan.' : 'Empty: never.'} disabled={billing} />
         </div>
         <div class="checks">
           <Field form={form} name="enabled" label="Enabled" type="checkbox" />
-          <Field form={form} name="banned" label="Banned" type="checkbox" />
-          <Field form={form} name="is_trial" label="Trial line" type="checkbox" />
+          {!billing && <Field form={form} name="banned" label="Banned" type="checkbox" />}
+          <Field form={form} name="is_trial" label="Trial line" type="checkbox" disabled={billing} />
         </div>
-        <OutputsPicker value={v.allowed_outputs} onChange={(o) => form.set('allowed_outputs', o)} error={form.fieldError('allowed_outputs')} />
-        <BouquetPicker all={bouquets} value={v.bouquets} onChange={(b) => form.set('bouquets', b)} error={form.fieldError('bouquets')} />
+        <OutputsPicker value={v.allowed_outputs} onChange={(o) => form.set('allowed_outputs', o)} error={form.fieldError('allowed_outputs')} disabled={billing} />
+        {!billing && <BouquetPicker all={bouquets} value={v.bouquets} onChange={(b) => form.set('bouquets', b)} error={form.fieldError('bouquets')} />}
         <Field form={form} name="notes" label="Notes" type="textarea" />
         <Field form={form} name="message" label="Message to the player" />
       </fieldset>

@@ -3,7 +3,8 @@
 // bouquets and the trial flag. Create, edit (PATCH with If-Match) and delete
 // in a dialog; lines made from a plan keep what they got when it changes.
 import { useState } from 'preact/hooks';
-import { api, call, ApiError } from '../api';
+import { useEffect } from 'preact/hooks';
+import { api, call, get, ApiError, type Page } from '../api';
 import { Badge, DataTable, Field, Form, Modal, PageHeader, confirm, fmt, toast, useForm, type Column } from '../ui';
 import type { PageProps } from '../main';
 import { BouquetPicker, OutputsPicker, planDuration, useBouquets, type Output, type Plan } from './lines';
@@ -18,10 +19,30 @@ interface PlanValues extends Record<string, unknown> {
   is_trial: boolean;
   allowed_outputs: Output[];
   bouquets: number[];
+  /** Credits as typed ("5", "2.5"; empty: 0). */
+  credit_price: string;
+  trial_price: string;
+  reseller_group_ids: number[];
+}
+
+interface GroupRef {
+  id: number;
+  name: string;
+}
+
+/** Every reseller group (for the "may sell it" boxes); [] without the right. */
+function useResellerGroups(): GroupRef[] | null {
+  const [list, setList] = useState<GroupRef[] | null>(null);
+  useEffect(() => {
+    get<Page<GroupRef>>('/reseller-groups', { page_size: 500 })
+      .then((p) => setList(p.items))
+      .catch(() => setList([]));
+  }, []);
+  return list;
 }
 
 function valuesOf(p: Plan | null): PlanValues {
-  if (!p) return { name: '', unit: 'months', amount: 1, max_connections: 1, is_trial: false, allowed_outputs: ['ts', 'm3u8'], bouquets: [] };
+  if (!p) return { name: '', unit: 'months', amount: 1, max_connections: 1, is_trial: false, allowed_outputs: ['ts', 'm3u8'], bouquets: [], credit_price: '', trial_price: '', reseller_group_ids: [] };
   const unit: Unit = p.duration_months ? 'months' : p.duration_days ? 'days' : p.trial_hours ? 'hours' : 'never';
   return {
     name: p.name,
@@ -31,13 +52,16 @@ function valuesOf(p: Plan | null): PlanValues {
     is_trial: p.is_trial,
     allowed_outputs: p.allowed_outputs,
     bouquets: p.bouquets.map((b) => b.id),
+    credit_price: p.credit_price ?? '',
+    trial_price: p.trial_price ?? '',
+    reseller_group_ids: p.reseller_group_ids ?? [],
   };
 }
 
 const UNIT_FIELD: Record<Exclude<Unit, 'never'>, string> = { days: 'duration_days', months: 'duration_months', hours: 'trial_hours' };
 
 /** The plan body of the form (a create, or the whole editable state for a patch). */
-function bodyOf(v: PlanValues): Record<string, unknown> {
+function bodyOf(v: PlanValues, was?: Plan | null): Record<string, unknown> {
   const amount = v.amount === '' ? null : v.amount;
   const body: Record<string, unknown> = {
     name: v.name.trim(),
@@ -46,19 +70,25 @@ function bodyOf(v: PlanValues): Record<string, unknown> {
     allowed_outputs: v.allowed_outputs,
     bouquets: v.bouquets,
   };
+  // The reseller members only when set (or cleared: a price back to 0, no
+  // groups). Prices go as typed: the server reads exact decimals, never floats.
+  for (const k of ['credit_price', 'trial_price'] as const) if (v[k].trim() || was?.[k]) body[k] = v[k].trim() || '0';
+  if (v.reseller_group_ids.length || was?.reseller_group_ids?.length) body.reseller_group_ids = v.reseller_group_ids;
   if (v.unit !== 'never') body[UNIT_FIELD[v.unit]] = amount;
   return body;
 }
 
 function PlanEditor({ plan, etag, onClose, onSaved }: { plan: Plan | null; etag: string | null; onClose: () => void; onSaved: () => void }) {
   const bouquets = useBouquets();
+  const groups = useResellerGroups();
   const form = useForm<PlanValues>(valuesOf(plan));
   const v = form.values;
   form.shown.add('allowed_outputs');
   form.shown.add('bouquets');
+  form.shown.add('reseller_group_ids');
   for (const f of Object.values(UNIT_FIELD)) form.shown.add(f);
   const submit = async (vals: PlanValues) => {
-    const body = bodyOf(vals);
+    const body = bodyOf(vals, plan);
     if (plan) {
       // A patch: one duration given replaces the plan's; "never" clears them all.
       if (vals.unit === 'never') Object.assign(body, { duration_days: null, duration_months: null, trial_hours: null });
@@ -110,6 +140,11 @@ function PlanEditor({ plan, etag, onClose, onSaved }: { plan: Plan | null; etag:
         <Field form={form} name="is_trial" label="Trial plan (its lines are trial lines)" type="checkbox" />
         <OutputsPicker value={v.allowed_outputs} onChange={(o) => form.set('allowed_outputs', o)} error={form.fieldError('allowed_outputs')} />
         <BouquetPicker all={bouquets} value={v.bouquets} onChange={(b) => form.set('bouquets', b)} error={form.fieldError('bouquets')} />
+        <div class="pair">
+          <Field form={form} name="credit_price" label="Credit price (resellers)" placeholder="0" hint="Credits a reseller pays per line or extension (up to 4 decimals)." />
+          <Field form={form} name="trial_price" label="Trial price (resellers)" placeholder="0" hint="Credits for a trial line from this plan." />
+        </div>
+        <BouquetPicker legend="Reseller groups that may sell it" empty="No reseller groups yet (Reseller groups page)." all={groups} value={v.reseller_group_ids} onChange={(g) => form.set('reseller_group_ids', g)} error={form.fieldError('reseller_group_ids')} />
       </Form>
     </Modal>
   );
@@ -118,6 +153,7 @@ function PlanEditor({ plan, etag, onClose, onSaved }: { plan: Plan | null; etag:
 export function Plans({ me }: PageProps) {
   const [editing, setEditing] = useState<{ plan: Plan | null; etag: string | null } | null>(null);
   const [reload, setReload] = useState(0);
+  const groups = useResellerGroups();
   const write = me.scopes.includes('lines:write') || me.scopes.includes('admin');
   const open = async (p: Plan) => {
     try {
@@ -144,6 +180,9 @@ export function Plans({ me }: PageProps) {
     { key: 'allowed_outputs', title: 'Outputs', render: (p) => p.allowed_outputs.join(' + ') },
     { key: 'bouquets', title: 'Bouquets', render: (p) => (p.bouquets.length ? p.bouquets.map((b) => b.name).join(', ') : <span class="muted">all</span>) },
     { key: 'is_trial', title: 'Trial', render: (p) => (p.is_trial ? <Badge tone="info">trial</Badge> : '') },
+    { key: 'credit_price', title: 'Price', class: 'num', render: (p) => p.credit_price ?? <span class="muted">–</span> },
+    { key: 'trial_price', title: 'Trial price', class: 'num', render: (p) => p.trial_price ?? <span class="muted">–</span> },
+    { key: 'reseller_group_ids', title: 'Sold by', render: (p) => (p.reseller_group_ids?.length ? p.reseller_group_ids.map((id) => groups?.find((g) => g.id === id)?.name ?? `#${id}`).join(', ') : <span class="muted">admins only</span>) },
     { key: 'updated_at', title: 'Changed', sort: 'updated_at', render: (p) => fmt.date(p.updated_at) },
   ];
   return (
