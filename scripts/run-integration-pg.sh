@@ -13,13 +13,15 @@ fi
 #   pg       starts its own cluster (two servers on one database, a server restart); it runs
 #            in the SQLite pass (scripts/run-integration.sh) already.
 #   pg-failover  likewise: its own primary and standby (a failover); runs in the SQLite pass.
+#   cluster-nodes, cluster-admit, cluster-origin  likewise: each starts its own PostgreSQL and
+#            several nodes on it; they run in the SQLite pass.
 #   backup   SQLite's online backup, integrity check and restore of the xtreamd.db file; on
 #            PostgreSQL `xtreamd backup` refuses and names pg_dump (pg.test.mjs checks that).
 #   package  builds and installs the .deb and runs the packaged binary on a data folder of its
 #            own (not $XTREAMD_BIN): it tests the package, not a database backend.
 #   config   configuration precedence; its servers run with an environment of their own
 #            (XTREAMD_* variables under test), so they would not reach the test database.
-excluded=" pg pg-failover backup package config "
+excluded=" pg pg-failover cluster-nodes cluster-admit cluster-origin backup package config "
 work=$(mktemp -d)
 chmod 711 "$work"
 trap '"$root/scripts/pg-cluster.sh" stop "$work/c"; rm -rf "$work"' EXIT
