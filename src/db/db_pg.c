@@ -82,9 +82,9 @@ struct pgc {
     } notes[64];
     unsigned note_head, note_n;
     uint64_t notes_dropped;
-    bool counter;     /* the change counter's connection: reconnects without blocking */
-    bool resetting;   /* its reconnect is under way */
-    bool read_only;   /* a statement failed with 25006: reconnect to find the primary */
+    bool counter;   /* the change counter's connection: reconnects without blocking */
+    bool resetting; /* its reconnect is under way */
+    bool read_only; /* a statement failed with 25006: reconnect to find the primary */
     PostgresPollingStatusType poll;
     /* Channels LISTENed besides the catalogue's (db_pg_listen): LISTENed again after a
      * reconnect, since a new session has none. */

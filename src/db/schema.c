@@ -796,10 +796,10 @@ static const char migration_18[] =
     "CREATE INDEX plan_reseller_groups_group ON plan_reseller_groups(group_id);"
     "CREATE INDEX lines_owner ON lines(reseller_id);";
 
-const char *const db_migrations[] = {
-    migration_1,  migration_2,  migration_3,  migration_4,  migration_5,  migration_6,
-    migration_7,  migration_8,  migration_9,  migration_12, migration_13, migration_14,
-    migration_15, migration_16, migration_17, migration_18};
+const char *const db_migrations[] = {migration_1,  migration_2,  migration_3,  migration_4,
+                                     migration_5,  migration_6,  migration_7,  migration_8,
+                                     migration_9,  migration_12, migration_13, migration_14,
+                                     migration_15, migration_16, migration_17, migration_18};
 const size_t db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
 
 /* PostgreSQL (db/db_pg.c): the schema of version 10 in one text, the same
