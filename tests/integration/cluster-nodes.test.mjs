@@ -139,10 +139,29 @@ describe('cluster nodes on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
     const movies = await request(main.port, 'GET', '/api/v1/movies?q=Big');
     const id = movies.json().items[0].id;
     const target = `/movie/cl.viewer/cl.Secret-1/${id}.mp4`;
-    // the edge's catalogue has it once its rebuild ran (LISTEN/NOTIFY)
-    await pollUntil(async () => (await request(e1.port, 'HEAD', target)).status === 200, { timeoutMs: 15000 });
+    // A stream request goes to the main, which admits it and redirects it with a token
+    // (cluster-admit.test.mjs): with the other nodes at weight 0, to edge1. The edges' public
+    // URLs are names of this test, so the token path is sent to edge1's port by hand.
+    for (const n of await nodes()) {
+      if (n.name === 'edge1') continue;
+      const r = await request(main.port, 'PATCH', `/api/v1/nodes/${n.id}`, json({ weight: 0 }));
+      assert.equal(r.status, 200, r.text);
+    }
+    const tokenPath = async () => {
+      const r = await request(main.port, 'GET', target);
+      if (r.status !== 302) return null;
+      const loc = new URL(r.headers.location);
+      return loc.hostname === 'edge1.test' ? loc.pathname + loc.search : null;
+    };
+    // the main's view has the weights and the edge's catalogue the movie (LISTEN/NOTIFY)
+    await pollUntil(async () => {
+      const p = await tokenPath();
+      return p !== null && (await request(e1.port, 'HEAD', p)).status === 200;
+    }, { timeoutMs: 15000 });
+    const viewerPath = await tokenPath();
+    assert.ok(viewerPath, 'the main redirects the viewer to edge1');
     return new Promise((resolve, reject) => {
-      const req = http.get({ host: '127.0.0.1', port: e1.port, path: target, agent: false }, (res) => {
+      const req = http.get({ host: '127.0.0.1', port: e1.port, path: viewerPath, agent: false }, (res) => {
         assert.equal(res.statusCode, 200);
         // Paused, the client reads nothing more (so it would not see a close either): once
         // the edge is fenced it reads on, and a cut connection ends short of the whole file.
@@ -178,6 +197,11 @@ describe('cluster nodes on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
     assert.equal(cli.code, 0, cli.stderr);
     await pollUntil(() => metric(e1, /xtreamd_cluster_node_state\{state="active"\} 1/), { timeoutMs: 5000, intervalMs: 50 });
     assert.equal((await nodes()).find((n) => n.name === 'edge1').state, 'active');
+    for (const n of await nodes()) {
+      if (n.name === 'edge1') continue;
+      const w = await request(main.port, 'PATCH', `/api/v1/nodes/${n.id}`, json({ weight: 100 }));
+      assert.equal(w.status, 200, w.text);
+    }
     // audited
     const audit = await request(main.port, 'GET', '/api/v1/audit?entity=node');
     if (audit.status === 200) assert.match(audit.text, /"drain"|drain/);
