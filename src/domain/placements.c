@@ -20,24 +20,34 @@ int dom_placements_get(struct db *db, int64_t stream_id, struct db_placement **o
     return rc < 0 ? dom_err_internal(e, rc, "reading placements") : 0;
 }
 
-static int row_from_json(json_t *o, struct db_placement *p, struct dom_error *e)
+/* The field name of member `m` of placement i: "placements[2].node_id" (errors name the item). */
+static const char *fld(char *b, size_t size, size_t i, const char *m)
 {
+    snprintf(b, size, "placements[%zu]%s%s", i, *m ? "." : "", m);
+    return b;
+}
+
+static int row_from_json(json_t *o, size_t i, struct db_placement *p, struct dom_error *e)
+{
+    char f[48];
     static const char *const known[] = {"node_id", "mode", "parent_node_id"};
     if (!json_is_object(o))
-        return dom_err_field(e, "placements", "type", "each placement is an object");
+        return dom_err_field(e, fld(f, sizeof(f), i, ""), "type", "each placement is an object");
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
     {
         bool ok = false;
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            ok = ok || strcmp(k, known[i]) == 0;
+        for (size_t j = 0; j < sizeof(known) / sizeof(known[0]); j++)
+            ok = ok || strcmp(k, known[j]) == 0;
         if (!ok)
-            return dom_err_field(e, "placements", "unknown", "unknown member '%.32s'", k);
+            return dom_err_field(e, fld(f, sizeof(f), i, ""), "unknown", "unknown member '%.32s'",
+                                 k);
     }
     json_t *node = json_object_get(o, "node_id");
     if (!json_is_integer(node) || json_integer_value(node) <= 0)
-        return dom_err_field(e, "node_id", "type", "node_id must be a positive integer");
+        return dom_err_field(e, fld(f, sizeof(f), i, "node_id"), "type",
+                             "node_id must be a positive integer");
     p->node_id = json_integer_value(node);
     json_t *mode = json_object_get(o, "mode");
     if (!mode || json_is_null(mode) ||
@@ -46,14 +56,15 @@ static int row_from_json(json_t *o, struct db_placement *p, struct dom_error *e)
     else if (json_is_string(mode) && strcmp(json_string_value(mode), "always") == 0)
         p->always = true;
     else
-        return dom_err_field(e, "mode", "format", "mode is \"always\" or \"on_demand\"");
+        return dom_err_field(e, fld(f, sizeof(f), i, "mode"), "format",
+                             "mode is \"always\" or \"on_demand\"");
     json_t *parent = json_object_get(o, "parent_node_id");
     if (!parent || json_is_null(parent))
         p->parent_node_id = 0;
     else if (json_is_integer(parent) && json_integer_value(parent) > 0)
         p->parent_node_id = json_integer_value(parent);
     else
-        return dom_err_field(e, "parent_node_id", "type",
+        return dom_err_field(e, fld(f, sizeof(f), i, "parent_node_id"), "type",
                              "parent_node_id must be a positive integer or null");
     return 0;
 }
@@ -69,17 +80,19 @@ static const struct db_placement *find(const struct db_placement *p, size_t n, i
 /* One row per node; a parent is a node of the list, never the row's own; no cycle. */
 static int check_rows(const struct db_placement *p, size_t n, struct dom_error *e)
 {
+    char f[48];
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++)
             if (p[j].node_id == p[i].node_id)
-                return dom_err_field(e, "node_id", "duplicate", "node %lld is listed twice",
-                                     (long long)p[i].node_id);
+                return dom_err_field(e, fld(f, sizeof(f), i, "node_id"), "duplicate",
+                                     "node %lld is listed twice", (long long)p[i].node_id);
         if (!p[i].parent_node_id)
             continue;
         if (p[i].parent_node_id == p[i].node_id)
-            return dom_err_field(e, "parent_node_id", "invalid", "a node is not its own parent");
+            return dom_err_field(e, fld(f, sizeof(f), i, "parent_node_id"), "invalid",
+                                 "a node is not its own parent");
         if (!find(p, n, p[i].parent_node_id))
-            return dom_err_field(e, "parent_node_id", "invalid",
+            return dom_err_field(e, fld(f, sizeof(f), i, "parent_node_id"), "invalid",
                                  "parent node %lld must be placed too (it runs the channel)",
                                  (long long)p[i].parent_node_id);
     }
@@ -87,7 +100,7 @@ static int check_rows(const struct db_placement *p, size_t n, struct dom_error *
         const struct db_placement *at = &p[i];
         for (size_t steps = 0; at && at->parent_node_id; steps++) {
             if (steps > n)
-                return dom_err_field(e, "parent_node_id", "cycle",
+                return dom_err_field(e, fld(f, sizeof(f), i, "parent_node_id"), "cycle",
                                      "parents form a cycle (node %lld)", (long long)p[i].node_id);
             at = find(p, n, at->parent_node_id);
         }
@@ -130,7 +143,7 @@ int dom_placements_from_json(const char *body, size_t len, struct db_placement *
         goto out;
     }
     for (size_t i = 0; i < count && rc == 0; i++)
-        rc = row_from_json(json_array_get(arr, i), &p[i], e);
+        rc = row_from_json(json_array_get(arr, i), i, &p[i], e);
     if (rc == 0)
         rc = check_rows(p, count, e);
     if (rc == 0 && count > 1)
@@ -151,8 +164,12 @@ int dom_placements_set(struct db *db, int64_t stream_id, const struct db_placeme
 {
     for (size_t i = 0; i < n; i++) {
         int rc = db_node_exists(db, p[i].node_id);
-        if (rc == -ENOENT)
-            return dom_err_set(e, 422, DOM_E_REFERENCE, "no node %lld", (long long)p[i].node_id);
+        if (rc == -ENOENT) {
+            /* p is sorted by node now: the field names the node, not the input position */
+            dom_err_set(e, 422, DOM_E_REFERENCE, "no node %lld", (long long)p[i].node_id);
+            return dom_err_field(e, "node_id", "not_found", "no node %lld",
+                                 (long long)p[i].node_id);
+        }
         if (rc < 0)
             return dom_err_internal(e, rc, "reading nodes");
     }

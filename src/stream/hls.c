@@ -61,6 +61,10 @@ struct hls {
     int64_t cur_start_pts, cur_last_pts, frame_pts;
     uint32_t cur_gen;
     bool cur_discont, cur_independent;
+    /* A dropped segment's discontinuity (a first partial one, or one under a number already
+     * published): the next published segment carries it, or a player would splice two
+     * timelines without being told. */
+    bool carry_discont;
 };
 
 struct hls *hls_new(unsigned target_ms, struct hls_grid *grid)
@@ -133,12 +137,10 @@ static void close_segment(struct hls *h, double dur)
 {
     if (!h->open || h->cur_n == 0)
         return;
-    if (h->cur_drop) {
+    if (h->cur_drop || (h->count && h->cur_seq <= seg_at(h, h->count - 1)->seq)) {
+        /* the first partial segment, or never two segments under one number */
+        h->carry_discont = h->carry_discont || h->cur_discont;
         drop_open(h);
-        return;
-    }
-    if (h->count && h->cur_seq <= seg_at(h, h->count - 1)->seq) {
-        drop_open(h); /* never two segments under one number */
         return;
     }
     if (h->count == HLS_MAX_SEGS) {
@@ -165,7 +167,8 @@ static void close_segment(struct hls *h, double dur)
     s->dur = dur > 0 ? dur : (double)h->target_ms / 1000.0;
     if (s->dur > h->td)
         s->dur = h->td; /* keep EXTINF within the fixed target duration */
-    s->discont = h->cur_discont;
+    s->discont = h->cur_discont || h->carry_discont;
+    h->carry_discont = false;
     s->independent = h->cur_independent;
     h->count++;
     h->cur_n = 0;

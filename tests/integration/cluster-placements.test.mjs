@@ -63,21 +63,23 @@ describe('stream placements', () => {
   });
 
   it('refuses what cannot run: unknown nodes and streams, bad modes, lone parents, cycles, duplicates', async () => {
+    // each refusal names the field of the item at fault
     const cases = [
-      [[{ node_id: 99 }], 422, 'UNKNOWN_REFERENCE'],
-      [[{ node_id: 1, mode: 'sometimes' }], 422, 'VALIDATION_FAILED'],
-      [[{ node_id: 2, parent_node_id: 1 }], 422, 'VALIDATION_FAILED'], // parent not placed
-      [[{ node_id: 2, parent_node_id: 3 }, { node_id: 3, parent_node_id: 2 }], 422, 'VALIDATION_FAILED'],
-      [[{ node_id: 2 }, { node_id: 2 }], 422, 'VALIDATION_FAILED'],
-      [[{ node_id: 2, parent_node_id: 2 }], 422, 'VALIDATION_FAILED'],
-      [[{ node_id: 'x' }], 422, 'VALIDATION_FAILED'],
-      [[{ node_id: 1, extra: true }], 422, 'VALIDATION_FAILED'],
-      [{ node_id: 1 }, 400, 'MALFORMED_BODY'],
+      [[{ node_id: 99 }], 422, 'UNKNOWN_REFERENCE', 'node_id'],
+      [[{ node_id: 1, mode: 'sometimes' }], 422, 'VALIDATION_FAILED', 'placements[0].mode'],
+      [[{ node_id: 2, parent_node_id: 1 }], 422, 'VALIDATION_FAILED', 'placements[0].parent_node_id'], // parent not placed
+      [[{ node_id: 2, parent_node_id: 3 }, { node_id: 3, parent_node_id: 2 }], 422, 'VALIDATION_FAILED', 'placements[0].parent_node_id'],
+      [[{ node_id: 2 }, { node_id: 2 }], 422, 'VALIDATION_FAILED', 'placements[1].node_id'],
+      [[{ node_id: 2, parent_node_id: 2 }], 422, 'VALIDATION_FAILED', 'placements[0].parent_node_id'],
+      [[{ node_id: 'x' }], 422, 'VALIDATION_FAILED', 'placements[0].node_id'],
+      [[{ node_id: 1, extra: true }], 422, 'VALIDATION_FAILED', 'placements[0]'],
+      [{ node_id: 1 }, 400, 'MALFORMED_BODY', null],
     ];
-    for (const [body, status, code] of cases) {
+    for (const [body, status, code, field] of cases) {
       const r = await put(chan, body);
       assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
       assert.equal(r.json().code, code, JSON.stringify(body));
+      if (field) assert.equal(r.json().errors?.[0]?.field, field, `${JSON.stringify(body)}: ${r.text}`);
     }
     assert.deepEqual((await getP(chan)).json().placements, [], 'nothing written by a refusal');
     assert.equal((await getP(999999)).status, 404);

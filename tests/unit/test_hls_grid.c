@@ -213,12 +213,49 @@ static void test_backward_keeps_growing(void **state)
     hls_free(h);
 }
 
+/* A discontinuity inside a generation (a source switch flagged CHUNK_DISCONT) whose clock
+ * goes back into a cell already published: the playlist announces it (a tag, or the
+ * discontinuity sequence once the window passed it), and numbers keep growing. */
+static void test_discontinuity_announced_after_a_step_back(void **state)
+{
+    (void)state;
+    struct hls_grid g = {.step_ms = 2000, .wall_s = 1800000000};
+    struct hls *h = hls_new(2000, &g);
+    const int64_t base = 500000LL * SEC;
+    for (int t = 0; t < 9; t++)
+        second(h, base, t, 1);
+    for (int t = 0; t < 7; t++) {
+        uint8_t pkt[TS_PACKET_SIZE] = {0x47, (uint8_t)(50 + t)};
+        struct chunk c = {
+            .rb = refbuf_new(pkt, sizeof(pkt)),
+            .flags = CHUNK_KEY | (t == 0 ? CHUNK_DISCONT : 0),
+            .gen = 1,
+            .pts = base + 8 * SEC + SEC / 4 + (int64_t)t * SEC,
+            .pts_end = base + 8 * SEC + SEC * 3 / 4 + (int64_t)t * SEC,
+        };
+        hls_on_chunk(h, &c);
+        refbuf_unref(c.rb);
+    }
+    struct buf b;
+    buf_init(&b, 4096);
+    assert_int_equal(hls_render(h, "t", -1, &b), 0);
+    buf_putc(&b, '\0');
+    const char *seq = strstr(b.data, "#EXT-X-DISCONTINUITY-SEQUENCE:");
+    assert_non_null(seq);
+    /* announced: a tag in the window, or the window already past it (sequence counted) */
+    assert_true(strstr(b.data, "#EXT-X-DISCONTINUITY\n") != NULL ||
+                strncmp(seq, "#EXT-X-DISCONTINUITY-SEQUENCE:0", 31) != 0);
+    buf_free(&b);
+    hls_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_cuts_any_order),
         cmocka_unit_test(test_two_nodes_same_numbers),
         cmocka_unit_test(test_backward_keeps_growing),
+        cmocka_unit_test(test_discontinuity_announced_after_a_step_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
