@@ -74,7 +74,7 @@ static int notify_kill(struct db *db, int64_t node_id, const char *sid)
         return 0;
     char chan[32], payload[48];
     snprintf(chan, sizeof(chan), "node_%" PRId64, node_id);
-    snprintf(payload, sizeof(payload), DB_CSESSION_KILL_PREFIX "%s", sid);
+    snprintf(payload, sizeof(payload), DB_CSESSION_KILL_PREFIX "%.*s", DB_CSESSION_ID_LEN, sid);
     struct db_stmt *st;
     if (db_prepare(db, "SELECT pg_notify(CAST(?1 AS TEXT), CAST(?2 AS TEXT))", &st))
         return -EIO;

@@ -307,7 +307,7 @@ static int line_id(struct call *c, int64_t *id)
 /* Loads the line the form names (404 when absent). */
 static int load(struct call *c, struct db_line *l)
 {
-    int64_t id;
+    int64_t id = 0;
     if (line_id(c, &id))
         return -EINVAL;
     /* a reseller addresses only its subtree's lines: the others do not exist */
