@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -84,6 +85,17 @@ describe('origin–edge on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
     const url = `${edge.base}/live/viewer/${PW}/${chan}.ts`;
     // until the edge's nodes view knows its parent, the start is refused (503, retry)
     await pollUntil(async () => (await request(edge.port, 'HEAD', `/live/viewer/${PW}/${chan}.ts`)).status === 200, { timeoutMs: 20000, intervalMs: 200 });
+    // ...and until the main's view has its own weight 0: a start there is redirected to the edge
+    // (before, the main could still choose itself and serve the viewer from the source directly)
+    const answer = (port, p) =>
+      new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+          resolve(res.statusCode);
+          req.destroy();
+        });
+        req.on('error', () => resolve(0));
+      });
+    await pollUntil(async () => (await answer(main.port, `/live/viewer/${PW}/${chan}.ts`)) === 302, { timeoutMs: 20000, intervalMs: 200 });
     const { value: probe } = await pollUntil(async () => {
       try {
         const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', url], { timeout: 60000 });
@@ -166,6 +178,17 @@ describe('origin–edge on PostgreSQL', { skip: !pgAvailable() && 'no PostgreSQL
 
   it('a fenced edge ends its TS viewer on a keyframe boundary', async () => {
     await pollUntil(async () => (await request(edge.port, 'HEAD', `/live/viewer/${PW}/${chan}.ts`)).status === 200, { timeoutMs: 20000, intervalMs: 200 });
+    // ...and until the main's view has its own weight 0: a start there is redirected to the edge
+    // (before, the main could still choose itself and serve the viewer from the source directly)
+    const answer = (port, p) =>
+      new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+          resolve(res.statusCode);
+          req.destroy();
+        });
+        req.on('error', () => resolve(0));
+      });
+    await pollUntil(async () => (await answer(main.port, `/live/viewer/${PW}/${chan}.ts`)) === 302, { timeoutMs: 20000, intervalMs: 200 });
     // admitted at the main, sent to the edge with a token
     // (until the main's view has its weight 0 again it may serve the viewer itself)
     const { value: hop } = await pollUntil(async () => {

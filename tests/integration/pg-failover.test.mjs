@@ -122,14 +122,21 @@ describe('database failover to a PostgreSQL standby', { skip: !pgAvailable() && 
   });
 
   it('a connection whose server turns read-only (25006) is replaced by a read-write one', async () => {
-    // Sessions open now become read-only at the reload; new sessions of role xtreamd are not
-    // (the role's setting wins over the file's), so only a reconnect makes writes work again.
-    await psql(
-      standby,
-      'ALTER ROLE xtreamd SET default_transaction_read_only = off',
-      'ALTER SYSTEM SET default_transaction_read_only = on',
-      'SELECT pg_reload_conf()',
+    // 1. Every session, open or new, becomes read-only: each write is refused with SQLSTATE
+    //    25006, which makes the server drop that connection and connect again (logged). Which
+    //    pool connection a write takes is not ours to choose, hence a poll over fresh names.
+    await psql(standby, 'ALTER SYSTEM SET default_transaction_read_only = on', 'SELECT pg_reload_conf()');
+    let attempt = 0;
+    await pollUntil(
+      async () => {
+        await createLine(`fo.ro${attempt++}`);
+        return /refused a write as read-only/.test(srv.logs());
+      },
+      { timeoutMs: 30000, intervalMs: 100 },
     );
+    // 2. New sessions of role xtreamd may write again (the role's setting wins over the file's);
+    //    the sessions open before stay read-only, so only connections made again can write.
+    await psql(standby, 'SET default_transaction_read_only = off', 'ALTER ROLE xtreamd SET default_transaction_read_only = off');
     const { value: made } = await pollUntil(
       async () => {
         const r = await createLine('fo.readonly');
@@ -138,7 +145,6 @@ describe('database failover to a PostgreSQL standby', { skip: !pgAvailable() && 
       { timeoutMs: 30000, intervalMs: 100 },
     );
     assert.equal(made.json().username, 'fo.readonly');
-    assert.match(srv.logs(), /refused a write as read-only/);
     await pollUntil(async () => (await login('fo.readonly')) === 200, { timeoutMs: 15000 });
   });
 });
