@@ -69,6 +69,29 @@ static void rollback(struct admin_call *c)
     c->etag[0] = '\0';
 }
 
+typedef int delete_fn(struct db *db, const struct dom_actor *who, int64_t id, struct dom_error *e);
+
+/* The common end of a DELETE inside the open transaction: If-Match against
+ * the current etag, the domain's delete, the audit row with the text before,
+ * COMMIT, then the change notification. Takes ownership of before. */
+static int delete_tail(struct admin_call *c, const char *kind, int64_t id, char *before,
+                       const char *etag, delete_fn *del)
+{
+    struct dom_actor who;
+    admin_actor(c, &who);
+    int rc = -EAGAIN;
+    if (!admin_if_match(c, etag) || (rc = del(c->db, &who, id, &c->err)) < 0 ||
+        (rc = admin_audit(c, "delete", kind, id, before, NULL)) < 0 ||
+        (rc = dom_commit(c->db, &c->err)) < 0) {
+        rollback(c);
+        free(before);
+        return rc;
+    }
+    admin_notify_change(c, kind, id, "delete");
+    free(before);
+    return 0;
+}
+
 static char *reseller_text(const struct db_reseller *r, char etag[40])
 {
     struct buf b;
@@ -232,17 +255,7 @@ static int groups_delete(struct admin_call *c)
         rc = dom_err_internal(&c->err, -ENOMEM, "serialising a group");
         goto fail;
     }
-    if (!admin_if_match(c, etag)) {
-        rc = -EAGAIN;
-        goto fail;
-    }
-    if ((rc = dom_group_delete(c->db, &who, id, &c->err)) < 0 ||
-        (rc = admin_audit(c, "delete", "reseller_group", id, before, NULL)) < 0 ||
-        (rc = dom_commit(c->db, &c->err)) < 0)
-        goto fail;
-    admin_notify_change(c, "reseller_group", id, "delete");
-    free(before);
-    return 0;
+    return delete_tail(c, "reseller_group", id, before, etag, dom_group_delete);
 fail:
     rollback(c);
     free(before);
@@ -408,31 +421,18 @@ out:
 
 static int resellers_delete(struct admin_call *c)
 {
-    struct dom_actor who;
-    admin_actor(c, &who);
     char *before = NULL;
     char etag[40];
     int64_t id;
     int rc = dom_begin(c->db, &c->err);
     if (rc < 0)
         return rc;
-    if ((rc = load_reseller(c, &id, &before, etag)) < 0)
-        goto fail;
-    if (!admin_if_match(c, etag)) {
-        rc = -EAGAIN;
-        goto fail;
+    if ((rc = load_reseller(c, &id, &before, etag)) < 0) {
+        rollback(c);
+        free(before);
+        return rc;
     }
-    if ((rc = dom_reseller_delete(c->db, &who, id, &c->err)) < 0 ||
-        (rc = admin_audit(c, "delete", "reseller", id, before, NULL)) < 0 ||
-        (rc = dom_commit(c->db, &c->err)) < 0)
-        goto fail;
-    admin_notify_change(c, "reseller", id, "delete");
-    free(before);
-    return 0;
-fail:
-    rollback(c);
-    free(before);
-    return rc;
+    return delete_tail(c, "reseller", id, before, etag, dom_reseller_delete);
 }
 
 /* /credits (adjust) and /transfer: {"amount", "reason"}; answers the

@@ -692,49 +692,36 @@ static int a_packages(struct call *c)
 struct action {
     const char *name;
     int (*fn)(struct call *c);
-    unsigned scope; /* DOM_SCOPE_* the key must hold */
+    unsigned scope;  /* DOM_SCOPE_* the key must hold */
+    bool admin_only; /* not in XUI's reseller API */
 };
 
-/* The admin actions. Deliberately absent, whatever a client asks: XUI's
- * mysql_query, file and directory actions, settings, servers, providers —
- * they answer INVALID_ACTION like any unknown name. */
-static const struct action admin_actions[] = {
-    {"user_info", a_user_info, DOM_SCOPE_READ},
-    {"get_line", a_get_line, DOM_SCOPE_READ},
-    {"get_lines", a_get_lines, DOM_SCOPE_READ},
-    {"create_line", a_create_line, DOM_SCOPE_LINES_WRITE},
-    {"edit_line", a_edit_line, DOM_SCOPE_LINES_WRITE},
-    {"enable_line", a_enable_line, DOM_SCOPE_LINES_WRITE},
-    {"disable_line", a_disable_line, DOM_SCOPE_LINES_WRITE},
-    {"ban_line", a_ban_line, DOM_SCOPE_LINES_WRITE},
-    {"unban_line", a_unban_line, DOM_SCOPE_LINES_WRITE},
-    {"delete_line", a_delete_line, DOM_SCOPE_LINES_WRITE},
-    {"get_packages", a_packages, DOM_SCOPE_READ},
-    {"packages", a_packages, DOM_SCOPE_READ},
-    {NULL, NULL, 0},
+/* One table for both kinds of key. Deliberately absent, whatever a client
+ * asks: XUI's mysql_query, file and directory actions, settings, servers,
+ * providers — they answer INVALID_ACTION like any unknown name. A reseller's
+ * key reaches the same actions scoped to its subtree and charged, except
+ * those marked admin_only (no ban/unban there: a reseller disables). */
+static const struct action actions[] = {
+    {"user_info", a_user_info, DOM_SCOPE_READ, false},
+    {"get_line", a_get_line, DOM_SCOPE_READ, false},
+    {"get_lines", a_get_lines, DOM_SCOPE_READ, false},
+    {"create_line", a_create_line, DOM_SCOPE_LINES_WRITE, false},
+    {"edit_line", a_edit_line, DOM_SCOPE_LINES_WRITE, false},
+    {"enable_line", a_enable_line, DOM_SCOPE_LINES_WRITE, false},
+    {"disable_line", a_disable_line, DOM_SCOPE_LINES_WRITE, false},
+    {"ban_line", a_ban_line, DOM_SCOPE_LINES_WRITE, true},
+    {"unban_line", a_unban_line, DOM_SCOPE_LINES_WRITE, true},
+    {"delete_line", a_delete_line, DOM_SCOPE_LINES_WRITE, false},
+    {"get_packages", a_packages, DOM_SCOPE_READ, false},
+    {"packages", a_packages, DOM_SCOPE_READ, false},
+    {NULL, NULL, 0, false},
 };
 
-/* A reseller's key: XUI's reseller API, scoped to its subtree and charged
- * (no ban/unban there: a reseller disables). */
-static const struct action reseller_actions[] = {
-    {"user_info", a_user_info, DOM_SCOPE_READ},
-    {"get_line", a_get_line, DOM_SCOPE_READ},
-    {"get_lines", a_get_lines, DOM_SCOPE_READ},
-    {"create_line", a_create_line, DOM_SCOPE_LINES_WRITE},
-    {"edit_line", a_edit_line, DOM_SCOPE_LINES_WRITE},
-    {"enable_line", a_enable_line, DOM_SCOPE_LINES_WRITE},
-    {"disable_line", a_disable_line, DOM_SCOPE_LINES_WRITE},
-    {"delete_line", a_delete_line, DOM_SCOPE_LINES_WRITE},
-    {"packages", a_packages, DOM_SCOPE_READ},
-    {"get_packages", a_packages, DOM_SCOPE_READ},
-    {NULL, NULL, 0},
-};
-
-static const struct action *find(const struct action *t, const char *name)
+static const struct action *find(const char *name, bool reseller)
 {
-    for (; t->name; t++)
+    for (const struct action *t = actions; t->name; t++)
         if (strcmp(t->name, name) == 0)
-            return t;
+            return reseller && t->admin_only ? NULL : t;
     return NULL;
 }
 
@@ -777,8 +764,7 @@ int xui_run(struct db *db, const struct xui_ctx *ctx, const struct xui_form *f, 
     c.actor = (struct dom_actor){
         .admin_id = c.who.admin_id, .username = c.who.username, .reseller = c.who.reseller};
     const char *name = xui_form_get(f, "action");
-    const struct action *a =
-        name ? find(c.who.reseller ? reseller_actions : admin_actions, name) : NULL;
+    const struct action *a = name ? find(name, c.who.reseller) : NULL;
     if (!a) {
         fail(&c, "STATUS_FAILURE", "INVALID_ACTION", "Invalid action.");
         return 0;
