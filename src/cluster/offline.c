@@ -119,8 +119,9 @@ bool offline_now(struct offline *o)
     }
     if (off != o->offline) {
         o->m.transitions++;
-        log_warn("cluster", "%s: new viewers are %s", off ? "the main is unreachable" : "the main is back",
-                 !off ? "admitted by the main again"
+        log_warn("cluster", "%s: new viewers are %s",
+                 off ? "the main is unreachable" : "the main is back",
+                 !off                             ? "admitted by the main again"
                  : o->cfg.policy == OFFLINE_LOCAL ? "admitted here (offline policy local)"
                                                   : "refused (offline policy deny)");
         o->offline = off;
@@ -138,6 +139,20 @@ void offline_count_denied(struct offline *o)
     o->m.denied++;
 }
 
+/* Whether a newer active entry of the journal is the same registry session as j[i] (one
+ * kind, item and IP: auth/connections.h counts a player's reconnection once). */
+static bool same_session_newer(const struct offline *o, size_t i)
+{
+    const struct entry *e = &o->j[i];
+    for (size_t k = i + 1; k < o->n; k++) {
+        const struct entry *x = &o->j[k];
+        if (!x->ended && x->line_id == e->line_id && x->stream_id == e->stream_id &&
+            strcmp(x->kind, e->kind) == 0 && strcmp(x->ip, e->ip) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Newest wins among the journal's own entries of a line, as the edge's registry applies it
  * to the connections: the journal says what the reconciliation must not count. */
 static void mirror_limit(struct offline *o, int64_t line_id, int max, int64_t now)
@@ -147,7 +162,7 @@ static void mirror_limit(struct offline *o, int64_t line_id, int max, int64_t no
     int seen = 0;
     for (size_t i = o->n; i-- > 0;) {
         struct entry *e = &o->j[i];
-        if (e->line_id != line_id || e->ended)
+        if (e->line_id != line_id || e->ended || same_session_newer(o, i))
             continue;
         if (++seen > max) {
             e->ended = now;
@@ -251,8 +266,8 @@ static void merge_done(uv_work_t *req, int status)
                  w->written, w->killed);
     } else {
         o->m.reconcile_failures++;
-        log_warn("cluster", "reconciling %zu offline session(s) failed (%d): retried",
-                 w->n, status ? status : w->rc);
+        log_warn("cluster", "reconciling %zu offline session(s) failed (%d): retried", w->n,
+                 status ? status : w->rc);
     }
     free(w->rows);
     free(w->copy);

@@ -72,8 +72,7 @@ struct offline_start {
 };
 /* Records a local admission: 0 with sid (OFFLINE_SID_LEN hex + NUL), or
  * -ENOSPC at the journal's bound (counted; the caller answers 503). */
-int offline_record(struct offline *o, const struct offline_start *s,
-                   char sid[OFFLINE_SID_LEN + 1]);
+int offline_record(struct offline *o, const struct offline_start *s, char sid[OFFLINE_SID_LEN + 1]);
 /* A start refused by the deny policy (counted). */
 void offline_count_denied(struct offline *o);
 

@@ -331,10 +331,11 @@ static int merge_limit(struct db *db, int64_t line_id, int max, int64_t self_nod
 {
     while (max > 0) {
         struct db_stmt *st;
-        if (db_prepare(db,
-                       "SELECT id, node_id FROM cluster_sessions WHERE line_id = ?1 AND " ACTIVE_WHERE
-                       " ORDER BY started_at DESC, id DESC LIMIT ?3 OFFSET ?4",
-                       &st))
+        if (db_prepare(
+                db,
+                "SELECT id, node_id FROM cluster_sessions WHERE line_id = ?1 AND " ACTIVE_WHERE
+                " ORDER BY started_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+                &st))
             return -EIO;
         db_bind_int64(st, 1, line_id);
         db_bind_int64(st, 2, now - hls_ttl);
@@ -372,8 +373,7 @@ static int merge_limit(struct db *db, int64_t line_id, int max, int64_t self_nod
 }
 
 int db_csessions_merge(struct db *db, const struct db_csession_offline *rows, size_t n,
-                       int64_t self_node, int64_t now, int hls_ttl, size_t *written,
-                       size_t *killed)
+                       int64_t self_node, int64_t now, int hls_ttl, size_t *written, size_t *killed)
 {
     *written = *killed = 0;
     for (size_t i = 0; i < n; i++)
