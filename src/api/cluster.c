@@ -116,6 +116,7 @@ static bool offline_start(struct api_req *r, int64_t id, const char *ext)
     struct api *api = r->api;
     const char *why = NULL;
     char sid[OFFLINE_SID_LEN + 1];
+    bool again = false;
     if (offline_policy(api->offline) != OFFLINE_LOCAL) {
         offline_count_denied(api->offline);
         why = "the cluster's main cannot be reached: no new viewers here now, retry shortly\n";
@@ -131,7 +132,7 @@ static bool offline_start(struct api_req *r, int64_t id, const char *ext)
                                    .ip = r->req->client_ip,
                                    .user_agent = ua ? ua : "",
                                    .now = r->now};
-        if (offline_record(api->offline, &os, sid) != 0)
+        if (offline_record(api->offline, &os, sid, &again) != 0)
             why = "too many viewers admitted while the cluster's main is away\n";
     }
     if (why) {
@@ -139,6 +140,8 @@ static bool offline_start(struct api_req *r, int64_t id, const char *ext)
         api_text_error(r, 503, why);
         return true;
     }
+    if (again)
+        return false; /* an HLS refresh: tracked at its first request */
     /* the main may end it after reconciliation (newest wins): the normal kill path */
     struct token_viewer *v = calloc(1, sizeof(*v));
     if (v) {

@@ -107,6 +107,8 @@ bool offline_now(struct offline *o)
     cluster_metrics_get(o->cfg.cluster, &cm);
     /* a view not refreshed for 3 heartbeats: this node's database connection is lost (and
      * the freshness in it is as old) */
+    if (cm.view_age_ms == UINT32_MAX)
+        return true; /* the first view is being read (start-up): no main known yet, not logged */
     bool off = cm.view_age_ms >= CLUSTER_FRESH_MS;
     if (!off) {
         size_t n = 0;
@@ -171,8 +173,22 @@ static void mirror_limit(struct offline *o, int64_t line_id, int max, int64_t no
     }
 }
 
-int offline_record(struct offline *o, const struct offline_start *s, char sid[OFFLINE_SID_LEN + 1])
+int offline_record(struct offline *o, const struct offline_start *s, char sid[OFFLINE_SID_LEN + 1],
+                   bool *again)
 {
+    *again = false;
+    /* an HLS player refreshes the same playlist URL every few seconds: one session (the live
+     * engine finds its HLS session by line, channel, IP and User-Agent the same way) */
+    for (size_t i = o->n; i-- > 0 && strcmp(s->kind, "hls") == 0;) {
+        const struct entry *e = &o->j[i];
+        if (!e->ended && e->line_id == s->line_id && e->stream_id == s->stream_id &&
+            strcmp(e->kind, "hls") == 0 && strcmp(e->ip, s->ip ? s->ip : "") == 0 &&
+            strncmp(e->ua, s->user_agent ? s->user_agent : "", sizeof(e->ua) - 1) == 0) {
+            memcpy(sid, e->sid, sizeof(e->sid));
+            *again = true;
+            return 0;
+        }
+    }
     if (o->n == o->cfg.journal_max) {
         o->m.journal_full++;
         return -ENOSPC;

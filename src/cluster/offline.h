@@ -71,8 +71,11 @@ struct offline_start {
     int64_t now;
 };
 /* Records a local admission: 0 with sid (OFFLINE_SID_LEN hex + NUL), or
- * -ENOSPC at the journal's bound (counted; the caller answers 503). */
-int offline_record(struct offline *o, const struct offline_start *s, char sid[OFFLINE_SID_LEN + 1]);
+ * -ENOSPC at the journal's bound (counted; the caller answers 503). *again:
+ * an HLS playlist refresh of a journalled session (same line, stream, IP and
+ * User-Agent): its sid, nothing new recorded. */
+int offline_record(struct offline *o, const struct offline_start *s, char sid[OFFLINE_SID_LEN + 1],
+                   bool *again);
 /* A start refused by the deny policy (counted). */
 void offline_count_denied(struct offline *o);
 
