@@ -84,6 +84,9 @@ void api_set_live(struct api *api, struct live *live);
 struct cluster;
 struct admission;
 void api_set_cluster(struct api *api, struct cluster *c, struct admission *a);
+/* An edge's offline admission (cluster/offline.h), borrowed; NULL to stop using it. */
+struct offline;
+void api_set_offline(struct api *api, struct offline *o);
 /* The TV archive the catch-up URLs serve from (archive/archive.h), borrowed;
  * NULL (the default): every catch-up request answers 404. */
 struct archive;

@@ -62,6 +62,7 @@ struct api {
     struct api_preview previews[API_PREVIEW_MAX];
     struct cluster *cluster;     /* this node in a cluster (cluster/node.h), borrowed; NULL alone */
     struct admission *admission; /* cluster/admission.h, borrowed; NULL alone */
+    struct offline *offline;     /* cluster/offline.h, borrowed; NULL but on an edge */
     uint64_t preview_granted, preview_replaced, preview_refused;
     uint64_t origin_pulls, origin_refused; /* GET /cluster/origin/ID.ts (api.c) */
 };

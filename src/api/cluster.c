@@ -18,6 +18,7 @@
 #include "api/api_priv.h"
 #include "cluster/admission.h"
 #include "cluster/node.h"
+#include "cluster/offline.h"
 #include "core/log.h"
 #include "stream/live.h"
 
@@ -25,6 +26,11 @@ void api_set_cluster(struct api *api, struct cluster *c, struct admission *a)
 {
     api->cluster = c;
     api->admission = a;
+}
+
+void api_set_offline(struct api *api, struct offline *o)
+{
+    api->offline = o;
 }
 
 struct pending_redirect {
@@ -89,6 +95,63 @@ static void placement_runs(void *ud, int64_t stream_id, int64_t node_id, bool *r
     }
 }
 
+struct token_viewer {
+    struct conn_registry *reg;
+    int64_t line_id, stream_id;
+};
+
+/* A `kill <sid>` from the main: the line's connections to this stream on this node close. */
+static void token_kick(void *ctx)
+{
+    struct token_viewer *v = ctx;
+    if (v->reg)
+        conn_registry_kick_item(v->reg, v->line_id, v->stream_id);
+    free(v);
+}
+
+/* A live start at an edge that cannot reach the main (cluster/offline.h): refused (deny), or
+ * admitted here and journalled (local). true: answered; false: the caller serves it. */
+static bool offline_start(struct api_req *r, int64_t id, const char *ext)
+{
+    struct api *api = r->api;
+    const char *why = NULL;
+    char sid[OFFLINE_SID_LEN + 1];
+    bool again = false;
+    if (offline_policy(api->offline) != OFFLINE_LOCAL) {
+        offline_count_denied(api->offline);
+        why = "the cluster's main cannot be reached: no new viewers here now, retry shortly\n";
+    } else if (cluster_self_state(api->cluster) != CLUSTER_STATE_ACTIVE) {
+        offline_count_denied(api->offline); /* drained or fenced before the main went away */
+        why = "this node takes no new viewers\n";
+    } else {
+        const char *ua = http_request_header(r->req, "User-Agent");
+        struct offline_start os = {.line_id = r->line->id,
+                                   .stream_id = id,
+                                   .kind = ext && strcmp(ext, "m3u8") == 0 ? "hls" : "live",
+                                   .max_connections = r->line->max_connections,
+                                   .ip = r->req->client_ip,
+                                   .user_agent = ua ? ua : "",
+                                   .now = r->now};
+        if (offline_record(api->offline, &os, sid, &again) != 0)
+            why = "too many viewers admitted while the cluster's main is away\n";
+    }
+    if (why) {
+        http_response_header(r->res, "Retry-After", "10");
+        api_text_error(r, 503, why);
+        return true;
+    }
+    if (again)
+        return false; /* an HLS refresh: tracked at its first request */
+    /* the main may end it after reconciliation (newest wins): the normal kill path */
+    struct token_viewer *v = calloc(1, sizeof(*v));
+    if (v) {
+        *v = (struct token_viewer){.reg = api->conns, .line_id = r->line->id, .stream_id = id};
+        if (!admission_track(api->admission, sid, token_kick, free, v))
+            free(v);
+    }
+    return false;
+}
+
 bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const char *ext)
 {
     struct api *api = r->api;
@@ -100,6 +163,8 @@ bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const c
          * relay; its local registry limits them): only live starts go through the main. */
         if (strcmp(kind, "live") != 0)
             return false;
+        if (api->offline && offline_now(api->offline))
+            return offline_start(r, id, ext);
         /* only the main admits: the same URL there (the client follows, then comes back to the
          * node the main chooses, maybe this one) */
         const struct cluster_node_view *self = NULL;
@@ -162,20 +227,6 @@ bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const c
     }
     http_response_defer(r->res, redirect_abort, p);
     return true;
-}
-
-struct token_viewer {
-    struct conn_registry *reg;
-    int64_t line_id, stream_id;
-};
-
-/* A `kill <sid>` from the main: the line's connections to this stream on this node close. */
-static void token_kick(void *ctx)
-{
-    struct token_viewer *v = ctx;
-    if (v->reg)
-        conn_registry_kick_item(v->reg, v->line_id, v->stream_id);
-    free(v);
 }
 
 void api_cluster_token_stream(struct api_req *r, const char *token, const char *id_ext)

@@ -30,6 +30,7 @@
 #include "cli/serve_options.h"
 #include "cluster/admission.h"
 #include "cluster/node.h"
+#include "cluster/offline.h"
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/promtext.h"
@@ -75,6 +76,7 @@ struct serve {
     struct tls_ctx *tls;              /* the HTTPS listener's certificate (http/tls.h), or NULL */
     struct cluster *cluster;          /* this node in a cluster (cluster/node.h), or NULL */
     struct admission *admission;      /* its stream admission (cluster/admission.h), or NULL */
+    struct offline *offline;          /* an edge's offline admission (cluster/offline.h), or NULL */
     uv_timer_t refresh;
     uv_timer_t lag;         /* loop-lag probe (api_loop_lag_sample) */
     uv_timer_t stats_timer; /* admin stats sampler, every STATS_TICK_MS */
@@ -191,12 +193,18 @@ static void refresh_tick(uv_timer_t *t)
         admission_tick(s->admission, cluster_is_main(s->cluster) ? nodes : NULL, nn,
                        (int64_t)time(NULL));
     }
+    offline_tick(s->offline, (int64_t)time(NULL)); /* reconciles once the main is back */
     maybe_build(s);
 }
 
 static void admission_metrics_cb(void *ud, struct buf *b)
 {
     admission_metrics_write(ud, b);
+}
+
+static void offline_metrics_cb(void *ud, struct buf *b)
+{
+    offline_metrics_write(ud, b);
 }
 
 /* The stream admission of a cluster node (cluster/admission.h): the main's token key, every
@@ -228,6 +236,20 @@ static int start_admission(struct serve *s, const struct serve_settings *set, co
     cluster_on_command(s->cluster, admission_command, s->admission);
     api_add_metrics(s->api, admission_metrics_cb, s->admission);
     api_set_cluster(s->api, s->cluster, s->admission);
+    if (!cluster_is_main(s->cluster)) {
+        struct offline_config oc = {.loop = s->loop,
+                                    .data_dir = data,
+                                    .cluster = s->cluster,
+                                    .conns = api_conn_registry(s->api),
+                                    .policy = (enum offline_policy)set->cluster_offline};
+        s->offline = offline_new(&oc);
+        if (!s->offline) {
+            log_error("cluster", "out of memory for the offline admission");
+            return -1;
+        }
+        api_add_metrics(s->api, offline_metrics_cb, s->offline);
+        api_set_offline(s->api, s->offline);
+    }
     return 0;
 }
 
@@ -551,6 +573,9 @@ static void serve_stop(struct serve *s, bool keep_viewers)
     uv_timer_stop(&s->lag);
     uv_timer_stop(&s->stats_timer);
     api_set_cluster(s->api, NULL, NULL);
+    api_set_offline(s->api, NULL);
+    offline_free(s->offline); /* a merge in flight finishes first */
+    s->offline = NULL;
     admission_free(s->admission); /* jobs in flight finish first (admission.h) */
     s->admission = NULL;
     cluster_close(s->cluster); /* no more heartbeats: the node turns offline in 6 s */

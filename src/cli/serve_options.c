@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cluster/offline.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -101,6 +102,15 @@ static int set_cluster_role(struct serve_settings *s, const char *v)
 static int set_cluster_orphan_ttl(struct serve_settings *s, const char *v)
 {
     return parse_seconds(v, &s->cluster_orphan_ttl_ms);
+}
+
+static int set_cluster_offline(struct serve_settings *s, const char *v)
+{
+    int p = offline_policy_parse(v);
+    if (p < 0)
+        return -EINVAL;
+    s->cluster_offline = p;
+    return 0;
 }
 
 static int set_cluster_db(struct serve_settings *s, const char *v)
@@ -363,6 +373,9 @@ const struct serve_option serve_options[] = {
     {"cluster-orphan-ttl", "SECONDS", SERVE_OPT_VALUE, set_cluster_orphan_ttl, "seconds",
      "main: end the viewer sessions of a node silent this\nlong, so lines regain their slots "
      "(default 60)"},
+    {"cluster-offline-admission", "POLICY", SERVE_OPT_VALUE, set_cluster_offline, "deny or local",
+     "edge: new viewers while the main or the database\ncannot be reached: deny (503, default) "
+     "or local\n(admitted here, reconciled when the main is back)"},
     {"listen", "HOST:PORT", SERVE_OPT_VALUE, set_listen, "HOST:PORT",
      "address to listen on (default 0.0.0.0:8080;\n[::]:PORT for IPv6; port 0 picks a free port)"},
     {"public-url", "URL", SERVE_OPT_VALUE, set_public_url, "http(s)://HOST[:PORT]",
@@ -518,6 +531,8 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%s", s->cluster_role ? s->cluster_role : "");
     else if (strcmp(n, "cluster-orphan-ttl") == 0)
         fmt_seconds(out, len, s->cluster_orphan_ttl_ms);
+    else if (strcmp(n, "cluster-offline-admission") == 0)
+        snprintf(out, len, "%s", offline_policy_name(s->cluster_offline));
     else if (strcmp(n, "cluster-database-url") == 0)
         db_location_redact(s->cluster_db_url, out, len); /* never a password */
     else if (strcmp(n, "database") == 0)

@@ -322,3 +322,122 @@ int db_csession_get(struct db *db, const char *id, struct db_csession_row *out)
     db_finalize(st);
     return ret;
 }
+
+/* Newest wins for one line after a merge: the active sessions beyond the
+ * newest max are ended ('limit'); the ones of other nodes than self_node are
+ * told to their node. Rounds of DB_CSESSION_MAX_KILL, as in the admission. */
+static int merge_limit(struct db *db, int64_t line_id, int max, int64_t self_node, int64_t now,
+                       int hls_ttl, size_t *killed)
+{
+    while (max > 0) {
+        struct db_stmt *st;
+        if (db_prepare(
+                db,
+                "SELECT id, node_id FROM cluster_sessions WHERE line_id = ?1 AND " ACTIVE_WHERE
+                " ORDER BY started_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+                &st))
+            return -EIO;
+        db_bind_int64(st, 1, line_id);
+        db_bind_int64(st, 2, now - hls_ttl);
+        db_bind_int64(st, 3, DB_CSESSION_MAX_KILL);
+        db_bind_int64(st, 4, max);
+        struct db_csession_victim kill[DB_CSESSION_MAX_KILL];
+        size_t nkill = 0;
+        int rc;
+        while ((rc = db_step(st)) == DB_ROW && nkill < DB_CSESSION_MAX_KILL) {
+            snprintf(kill[nkill].id, sizeof(kill[nkill].id), "%s", db_col_text(st, 0));
+            kill[nkill].node_id = db_col_int64(st, 1);
+            nkill++;
+        }
+        db_finalize(st);
+        if (rc != DB_DONE && rc != DB_ROW)
+            return db_step_error(db, rc, "cluster_sessions merge count");
+        if (nkill == 0)
+            return 0;
+        for (size_t i = 0; i < nkill; i++) {
+            if (db_prepare(db,
+                           "UPDATE cluster_sessions SET ended_at = ?2, end_reason = 'limit'"
+                           " WHERE id = ?1 AND ended_at IS NULL",
+                           &st))
+                return -EIO;
+            db_bind_text(st, 1, kill[i].id);
+            db_bind_int64(st, 2, now);
+            if ((rc = run_update(db, st, "cluster_sessions merge end", NULL)))
+                return rc;
+            if (kill[i].node_id != self_node && (rc = notify_kill(db, kill[i].node_id, kill[i].id)))
+                return rc;
+            (*killed)++;
+        }
+    }
+    return 0;
+}
+
+int db_csessions_merge(struct db *db, const struct db_csession_offline *rows, size_t n,
+                       int64_t self_node, int64_t now, int hls_ttl, size_t *written, size_t *killed)
+{
+    *written = *killed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!valid_id(rows[i].id) || !rows[i].kind || rows[i].line_id <= 0 ||
+            rows[i].node_id <= 0 || (i && rows[i].line_id < rows[i - 1].line_id))
+            return -EINVAL;
+    if (n == 0)
+        return 0;
+    bool plain;
+    if (tx_begin(db, &plain))
+        return -EIO;
+    int ret = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct db_csession_offline *r = &rows[i];
+        if (i == 0 || r->line_id != rows[i - 1].line_id) {
+            if ((ret = lock_line(db, r->line_id)))
+                goto fail;
+        }
+        struct db_stmt *st;
+        if ((ret = db_prepare(db,
+                              "INSERT INTO cluster_sessions (id, line_id, stream_id, kind, node_id,"
+                              " ip, user_agent, started_at, last_seen_at, ended_at, end_reason)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                              " ON CONFLICT (id) DO NOTHING",
+                              &st)))
+            goto fail;
+        db_bind_text(st, 1, r->id);
+        db_bind_int64(st, 2, r->line_id);
+        db_bind_int64(st, 3, r->stream_id);
+        db_bind_text(st, 4, r->kind);
+        db_bind_int64(st, 5, r->node_id);
+        db_bind_text(st, 6, r->ip ? r->ip : "");
+        db_bind_text(st, 7, r->user_agent ? r->user_agent : "");
+        db_bind_int64(st, 8, r->started_at);
+        /* an active HLS row counts from now: its viewer was refreshing until this moment */
+        db_bind_int64(st, 9, r->ended_at ? r->ended_at : now);
+        if (r->ended_at) {
+            db_bind_int64(st, 10, r->ended_at);
+            db_bind_text(st, 11, r->end_reason ? r->end_reason : "closed");
+        } else {
+            db_bind_null(st, 10);
+            db_bind_null(st, 11);
+        }
+        size_t c = 0;
+        if ((ret = run_update(db, st, "cluster_sessions merge insert", &c)))
+            goto fail;
+        *written += c;
+        /* the line's last row: newest wins over what every node holds now */
+        bool last = i + 1 == n || rows[i + 1].line_id != r->line_id;
+        bool active = false;
+        for (size_t k = i + 1; last && k-- > 0 && rows[k].line_id == r->line_id;)
+            active |= !rows[k].ended_at;
+        int max = r->max; /* the line's limit as last seen by the node */
+        if (last && active && max > 0 &&
+            (ret = merge_limit(db, r->line_id, max, self_node, now, hls_ttl, killed)))
+            goto fail;
+    }
+    if (tx_commit(db, plain)) {
+        ret = -EIO;
+        goto fail;
+    }
+    return 0;
+fail:
+    tx_rollback(db, plain);
+    *written = *killed = 0;
+    return ret ? ret : -EIO;
+}

@@ -86,4 +86,32 @@ int db_csessions_count_line(struct db *db, int64_t line_id, int64_t now, int hls
 /* One session by id: 0, -ENOENT, -EIO. */
 int db_csession_get(struct db *db, const char *id, struct db_csession_row *out);
 
+/* A session an edge admitted while it could not reach the main or the database
+ * (cluster/offline.h): its journal entry, written at reconciliation. */
+struct db_csession_offline {
+    char id[DB_CSESSION_ID_LEN + 1];
+    int64_t line_id, stream_id, node_id;
+    const char *kind, *ip, *user_agent;
+    int64_t started_at;
+    int64_t ended_at;       /* 0: still being watched */
+    const char *end_reason; /* when ended_at */
+    int max;                /* the line's max_connections (<= 0: no limit) */
+};
+
+/* Writes a node's offline journal in ONE transaction: rows must be ordered by
+ * line_id (each line's admission lock is taken once, in that order, so two
+ * nodes reconciling at once cannot deadlock). A row whose id is already there
+ * is left alone (a retry after a commit whose answer was lost). Then newest
+ * wins across nodes: every line with an active row keeps its newest max active
+ * sessions and the older ones are ended ('limit'), their nodes told `kill
+ * <sid>` at COMMIT, except self_node's own (its local registry already kept the
+ * line within the limit among its own viewers, and the kill path closes a
+ * line's connections to a stream, which would cut the newest one too).
+ * *written: rows inserted; *killed: sessions ended by the merge. 0, -EINVAL,
+ * -EIO (rolled back: the journal is kept and retried). Rows of one line are
+ * in start order; the last one gives the limit. */
+int db_csessions_merge(struct db *db, const struct db_csession_offline *rows, size_t n,
+                       int64_t self_node, int64_t now, int hls_ttl, size_t *written,
+                       size_t *killed);
+
 #endif

@@ -193,6 +193,91 @@ static void test_concurrent(void **state)
     assert_int_equal(count, 1);
 }
 
+/* An edge's offline journal (db_csessions_merge): rows inserted with their own start, an ended
+ * one stays ended, a retry inserts nothing, and newest wins across nodes with the line's limit
+ * — the other node's older session is ended, this node's own ones are not notified (they are
+ * ended in the table all the same when beyond the limit). Unsorted lines are refused. */
+static void test_merge(void **state)
+{
+    struct fixture *f = *state;
+    struct db_csession_victim v[4];
+    size_t nv = 0, written = 9, killed = 9, count = 0;
+    /* line 7 (max 2): a session on node 1 admitted by the main at 100 */
+    struct db_csession_new a = sess(1, 7, 1, "live");
+    assert_int_equal(db_csession_admit(f->db, &a, 2, 100, 30, v, 4, &nv), 0);
+    /* node 2 was offline: two sessions of line 7 (one ended already), one of line 8 */
+    struct db_csession_offline rows[] = {
+        {.line_id = 7,
+         .stream_id = 5,
+         .node_id = 2,
+         .kind = "live",
+         .ip = "10.0.0.2",
+         .started_at = 110,
+         .ended_at = 115,
+         .end_reason = "limit",
+         .max = 2},
+        {.line_id = 7,
+         .stream_id = 5,
+         .node_id = 2,
+         .kind = "live",
+         .ip = "10.0.0.3",
+         .started_at = 120,
+         .max = 2},
+        {.line_id = 8,
+         .stream_id = 6,
+         .node_id = 2,
+         .kind = "hls",
+         .ip = "10.0.0.4",
+         .started_at = 130,
+         .max = 0},
+    };
+    for (int i = 0; i < 3; i++)
+        snprintf(rows[i].id, sizeof(rows[i].id), "%032x", 100 + i);
+    assert_int_equal(db_csessions_merge(f->db, rows, 3, 2, 200, 30, &written, &killed), 0);
+    assert_int_equal(written, 3);
+    assert_int_equal(killed, 0); /* line 7: a (100) and the active one (120): 2 of 2 */
+    struct db_csession_row r;
+    assert_int_equal(db_csession_get(f->db, rows[0].id, &r), 0);
+    assert_int_equal(r.started_at, 110);
+    assert_int_equal(r.ended_at, 115);
+    assert_string_equal(r.end_reason, "limit");
+    assert_int_equal(db_csession_get(f->db, rows[2].id, &r), 0);
+    assert_int_equal(r.ended_at, 0);
+    assert_int_equal(r.last_seen_at, 200); /* an HLS lease counts from the merge */
+    assert_int_equal(db_csessions_count_line(f->db, 7, 200, 30, &count), 0);
+    assert_int_equal(count, 2);
+    /* a retry (the COMMIT's answer lost) writes nothing twice */
+    assert_int_equal(db_csessions_merge(f->db, rows, 3, 2, 201, 30, &written, &killed), 0);
+    assert_int_equal(written, 0);
+    /* a later journal with the limit lowered to 1: the newest stays, a (node 1) and node 2's
+     * older one are ended */
+    struct db_csession_offline more = {.line_id = 7,
+                                       .stream_id = 5,
+                                       .node_id = 2,
+                                       .kind = "live",
+                                       .ip = "10.0.0.5",
+                                       .started_at = 150,
+                                       .max = 1};
+    snprintf(more.id, sizeof(more.id), "%032x", 200);
+    assert_int_equal(db_csessions_merge(f->db, &more, 1, 2, 202, 30, &written, &killed), 0);
+    assert_int_equal(written, 1);
+    assert_int_equal(killed, 2);
+    assert_int_equal(db_csession_get(f->db, a.id, &r), 0);
+    assert_string_equal(r.end_reason, "limit");
+    assert_int_equal(db_csession_get(f->db, rows[1].id, &r), 0);
+    assert_string_equal(r.end_reason, "limit");
+    assert_int_equal(db_csession_get(f->db, more.id, &r), 0);
+    assert_int_equal(r.ended_at, 0);
+    /* rows out of line order, a bad id: refused, nothing written */
+    struct db_csession_offline bad[2] = {rows[2], rows[1]};
+    snprintf(bad[0].id, sizeof(bad[0].id), "%032x", 300);
+    snprintf(bad[1].id, sizeof(bad[1].id), "%032x", 301);
+    assert_int_equal(db_csessions_merge(f->db, bad, 2, 2, 203, 30, &written, &killed), -EINVAL);
+    snprintf(bad[0].id, sizeof(bad[0].id), "nothex");
+    assert_int_equal(db_csessions_merge(f->db, bad, 1, 2, 203, 30, &written, &killed), -EINVAL);
+    assert_int_equal(db_csession_get(f->db, bad[1].id, &r), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hls_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_and_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,10 @@ export async function startPgCluster() {
     async restart() {
       await run(script, ['restart', sock]);
     },
+    /** pg_ctl stop -m immediate (as if the server died); restart() brings it back. */
+    async kill() {
+      await run(script, ['kill', sock]);
+    },
     async stop() {
       await run(script, ['stop', sock]).catch(() => {});
       await rm(dir, { recursive: true, force: true });
