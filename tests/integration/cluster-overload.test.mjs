@@ -19,6 +19,7 @@ import HLS from 'hls-parser';
 import { cliOk, freePort, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
 import { get, request } from './lib/http.mjs';
 import { pgAvailable, startPgCluster } from './lib/pg.mjs';
+import { getHeadOnly, tsViewer } from './lib/live.mjs';
 import { startTsSource } from './lib/tssource.mjs';
 
 const execFileP = promisify(execFile);
@@ -167,7 +168,7 @@ describe('overloaded node on PostgreSQL', { skip: !pgAvailable() && 'no PostgreS
     }, { timeoutMs: 30000, intervalMs: 300 });
     await patch(idA, { max_sessions: 1 });
 
-    deadline = Date.now() + 90000;
+    deadline = Date.now() + 30000; // within the tokens' 60 s life (the stayer keeps its first)
     const moved = () => v[1].on(ports.b) >= 2 && v[2].on(ports.b) >= 2;
     while (!moved() && Date.now() < deadline) {
       await round();
@@ -204,5 +205,66 @@ describe('overloaded node on PostgreSQL', { skip: !pgAvailable() && 'no PostgreS
     assert.match(m, /xtreamd_cluster_overload_excess 0/);
     assert.match(m, /xtreamd_cluster_overloaded 1/);
     assert.match(m, /xtreamd_cluster_load_percent 100\n/);
+  });
+
+  /** A live TS start at the main, answered 302 to the node the main chose: its Location. */
+  const tsStart = async () => {
+    const h = await getHeadOnly(main.port, `/live/viewer/${PW}/${chan}.ts`, { bodyMs: 100 });
+    return h.status === 302 && new URL(h.headers.location);
+  };
+
+  it('when HLS is not enough, the newest TS viewer is closed at a keyframe and restarts elsewhere', async () => {
+    // A takes viewers again, B none
+    await patch(idA, { max_sessions: 50 });
+    await patch(idB, { weight: 0 });
+    const ts = [];
+    for (let i = 0; i < 2; i++) {
+      const { value: loc } = await pollUntil(async () => {
+        const l = await tsStart();
+        return l && Number(l.port) === ports.a && l;
+      }, { timeoutMs: 30000, intervalMs: 300 });
+      const t = await tsViewer(ports.a, loc.pathname);
+      assert.equal(t.status, 200);
+      await pollUntil(() => t.bytes > 188 * 200, { timeoutMs: 30000 });
+      ts.push(t);
+    }
+    const before = (await get(a.port, '/metrics')).text;
+    const hlsBefore = Number(/xtreamd_cluster_moved_total\{kind="hls",reason="overload"\} (\d+)/.exec(before)[1]);
+    // one session over the cap: whatever HLS session A still holds (the first test's oldest
+    // player, no longer refreshing) goes first, then the newest TS viewer
+    await patch(idB, { weight: 100 });
+    await patch(idA, { max_sessions: 1 });
+    await pollUntil(() => ts[1].ended, { timeoutMs: 30000 });
+    assert.equal(ts[0].ended, false, 'the older TS viewer stays');
+    const buf = ts[1].buffer();
+    assert.equal(buf.length % 188, 0, 'whole packets');
+    const file = path.join(dirMain, 'shed.ts');
+    await writeFile(file, buf);
+    // the source has a keyframe every 10 frames: a response that starts on a keyframe and ends
+    // before the next one holds whole GOPs only
+    const { stdout } = await execFileP('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=flags', '-of', 'csv=p=0', file], { timeout: 30000 });
+    const pk = stdout.trim().split('\n').filter(Boolean);
+    assert.ok(pk.length >= 10, `${pk.length} video packets`);
+    assert.match(pk[0], /K/, 'starts on a keyframe');
+    const keys = pk.map((f, i) => (/K/.test(f) ? i : -1)).filter((i) => i >= 0);
+    assert.equal(pk.length - keys[keys.length - 1], 10, `the last GOP is whole: ${pk.length} packets, keyframes at ${keys.join(',')}`);
+    // the older viewer keeps receiving
+    const got = ts[0].bytes;
+    await pollUntil(() => ts[0].bytes > got + 188 * 100, { timeoutMs: 30000 });
+    assert.equal(ts[0].ended, false);
+    // the player's reconnect goes through the main, which sends it to B (A is at its cap)
+    const { value: again } = await pollUntil(async () => {
+      const l = await tsStart();
+      return l && Number(l.port) === ports.b && l;
+    }, { timeoutMs: 30000, intervalMs: 300 });
+    const t = await tsViewer(ports.b, again.pathname);
+    await pollUntil(() => t.bytes > 188 * 100, { timeoutMs: 30000 });
+    t.close();
+    const m = (await get(a.port, '/metrics')).text;
+    assert.match(m, /xtreamd_cluster_moved_total\{kind="ts",reason="overload"\} 1\n/);
+    const hlsAfter = Number(/xtreamd_cluster_moved_total\{kind="hls",reason="overload"\} (\d+)/.exec(m)[1]);
+    assert.equal(hlsAfter, hlsBefore, 'no HLS refresh came: only the TS viewer moved');
+    assert.equal(ts[0].ended, false, 'the older TS viewer still stays');
+    ts[0].close();
   });
 });
