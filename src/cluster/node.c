@@ -336,8 +336,7 @@ void cluster_load_eval(struct cluster_load *l)
     }
     if (!l->overloaded && load > (double)l->high_pct)
         l->overloaded = true;
-    else if (l->overloaded &&
-             load <= (double)l->high_pct - (double)CLUSTER_OVERLOAD_HYSTERESIS_PCT)
+    else if (l->overloaded && load <= (double)l->high_pct - (double)CLUSTER_OVERLOAD_HYSTERESIS_PCT)
         l->overloaded = false;
     if (!l->overloaded)
         return;

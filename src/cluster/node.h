@@ -93,12 +93,12 @@ int cluster_self_state(const struct cluster *c);
 #define CLUSTER_OVERLOAD_HYSTERESIS_PCT 10
 struct cluster_load {
     /* in */
-    uint32_t sessions;        /* viewers held now, those already moving off excluded */
-    uint32_t moving;          /* viewers moving off (still counted in the egress sample) */
-    uint64_t egress_bps;      /* measured egress (all sessions, moving ones included) */
-    uint32_t max_sessions;    /* 0 = no cap */
-    uint64_t max_egress_bps;  /* 0 = no cap */
-    unsigned high_pct;        /* high-water mark, per cent of a cap; 0 = never overloaded */
+    uint32_t sessions;       /* viewers held now, those already moving off excluded */
+    uint32_t moving;         /* viewers moving off (still counted in the egress sample) */
+    uint64_t egress_bps;     /* measured egress (all sessions, moving ones included) */
+    uint32_t max_sessions;   /* 0 = no cap */
+    uint64_t max_egress_bps; /* 0 = no cap */
+    unsigned high_pct;       /* high-water mark, per cent of a cap; 0 = never overloaded */
     /* out */
     uint32_t load_pct; /* the higher ratio of the two caps, per cent (egress: estimated for the
                         * sessions that stay at the measured mean per-session bitrate) */

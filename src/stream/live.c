@@ -131,9 +131,9 @@ struct live {
     uint64_t next_serial;             /* viewers and HLS sessions in order of arrival */
     size_t hls_moving, ts_moving;     /* HLS sessions / TS viewers on their way off (overload) */
     size_t origin_viewers;            /* other nodes' origin pulls (not viewers of this node) */
-    uint64_t shed_hls_from; /* overload: HLS sessions with serial >= this move at their refresh */
-    struct cluster_load ov; /* the last overload evaluation (live_tick) */
-    uint64_t moving_until_ms;         /* live_move_ts_viewers: HLS sessions move, not kicked */
+    uint64_t shed_hls_from;   /* overload: HLS sessions with serial >= this move at their refresh */
+    struct cluster_load ov;   /* the last overload evaluation (live_tick) */
+    uint64_t moving_until_ms; /* live_move_ts_viewers: HLS sessions move, not kicked */
     struct live_config cfg;
     struct conn_registry *reg;
     struct catalog *cat;
@@ -1781,10 +1781,9 @@ static bool hls_move_away(struct live *live, const struct cat_stream *st,
     if (!live->cluster || cluster_is_main(live->cluster) ||
         cluster_self_state(live->cluster) == CLUSTER_STATE_ACTIVE)
         return false;
-    return hls_redirect_main(live, st, line, req, res,
-                             cluster_self_state(live->cluster) == CLUSTER_STATE_DRAINING
-                                 ? MOVE_DRAIN
-                                 : MOVE_FENCE);
+    return hls_redirect_main(
+        live, st, line, req, res,
+        cluster_self_state(live->cluster) == CLUSTER_STATE_DRAINING ? MOVE_DRAIN : MOVE_FENCE);
 }
 
 /* An overloaded node (live_tick's overload_tick) sends the newest HLS sessions of its excess to
@@ -2069,8 +2068,7 @@ static int viewer_serial_desc(const void *a, const void *b)
 static void overload_tick(struct live *live, uint64_t now)
 {
     live->shed_hls_from = UINT64_MAX;
-    if (!live->cluster || !live->reg ||
-        cluster_self_state(live->cluster) != CLUSTER_STATE_ACTIVE) {
+    if (!live->cluster || !live->reg || cluster_self_state(live->cluster) != CLUSTER_STATE_ACTIVE) {
         memset(&live->ov, 0, sizeof(live->ov));
         return;
     }
