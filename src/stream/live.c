@@ -1279,7 +1279,8 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
         ch->delivered = true;
     if (at_key) {
         if (!queued) {
-            v->live->moved_at_key++;
+            if (v->move_reason != MOVE_OVERLOAD)
+                v->live->moved_at_key++; /* the older family counts the fence's only */
             v->live->moved[1][v->move_reason]++;
             log_info("live", "viewer %s of channel %lld closed at a keyframe: %s", v->ip,
                      (long long)ch->id,
@@ -1763,7 +1764,8 @@ static bool hls_redirect_main(struct live *live, const struct cat_stream *st,
         buf_free(&loc);
         return false;
     }
-    live->hls_moved++;
+    if (why != MOVE_OVERLOAD)
+        live->hls_moved++; /* the older family counts drain and fence only */
     live->moved[0][why]++;
     http_response_header(res, "Location", loc.data);
     buf_free(&loc);
@@ -1969,7 +1971,8 @@ static void check_viewers(struct live *live, struct channel *ch, uint64_t now)
     for (struct live_viewer *v = ch->viewers; v; v = next) {
         next = v->next;
         if (v->move && !v->ended && now >= v->move_deadline_ms) {
-            live->moved_cut++; /* no keyframe in time: cut where it is */
+            if (v->move_reason != MOVE_OVERLOAD)
+                live->moved_cut++; /* no keyframe in time: cut where it is */
             live->moved[1][v->move_reason]++;
             http_conn_abort(v->conn);
             continue;
