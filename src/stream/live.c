@@ -1792,15 +1792,19 @@ static bool hls_move_away(struct live *live, const struct cat_stream *st,
  * the main at their playlist refresh, as a drained node does: the main's placement skips this
  * node (over its cap in the view) and the player continues on another node with the next
  * segment. The main sheds too: its 302 to its own URL goes through its placement again. A
- * session sent off and then sent back here counts again. true when answered. */
+ * session sent off and then sent back here is served and counts again. true when answered. */
 static bool hls_shed(struct live *live, struct hls_session *s, const struct cat_stream *st,
                      const struct cat_line *line, struct http_request *req,
                      struct http_response *res)
 {
-    if (s->moved) { /* it came back: the main chose this node again */
+    if (s->moved) {
+        /* it came back: the main chose this node again (its view is up to 2 s old; on the main,
+         * its own placement chose itself). Served this time, so a player never meets a redirect
+         * loop; it counts again and its next refresh is judged afresh. */
         s->moved = false;
         if (live->hls_moving)
             live->hls_moving--;
+        return false;
     }
     if (s->serial < live->shed_hls_from || line->id == AUTH_PREVIEW_LINE_ID)
         return false;
