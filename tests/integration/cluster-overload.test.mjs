@@ -7,6 +7,8 @@
 // plays every segment once — no gap, no repeat, every listed segment served, timestamps
 // continuous across the move — the oldest viewer stays on A, and nobody moves back in the
 // refreshes that follow (A stays overloaded at its cap without shedding more: hysteresis).
+// When moving HLS sessions is not enough, the newest TS viewer's response ends after whole GOPs
+// (the older one keeps playing) and its reconnect is sent to B.
 // Skipped when no PostgreSQL server is installed.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
