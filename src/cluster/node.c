@@ -68,6 +68,7 @@ struct cluster {
     size_t nhooks;
     cluster_stats_fn stats;
     void *stats_ud;
+    bool overloaded; /* cluster_self_load's hysteresis */
     struct cluster_metrics m;
 };
 
@@ -317,6 +318,66 @@ bool cluster_is_main(const struct cluster *c)
 int cluster_self_state(const struct cluster *c)
 {
     return c ? c->self_state : CLUSTER_STATE_ACTIVE;
+}
+
+void cluster_load_eval(struct cluster_load *l)
+{
+    uint64_t all = (uint64_t)l->sessions + l->moving;
+    /* the egress sample still carries the viewers moving off: the stayers' share of it */
+    double per = all ? (double)l->egress_bps / (double)all : 0.0;
+    double load_s = l->max_sessions ? (double)l->sessions * 100.0 / l->max_sessions : 0.0;
+    double load_e = l->max_egress_bps ? per * l->sessions * 100.0 / (double)l->max_egress_bps : 0.0;
+    double load = load_s > load_e ? load_s : load_e;
+    l->load_pct = load > 1e6 ? 1000000u : (uint32_t)load;
+    l->excess = 0;
+    if (!l->high_pct) {
+        l->overloaded = false;
+        return;
+    }
+    if (!l->overloaded && load > (double)l->high_pct)
+        l->overloaded = true;
+    else if (l->overloaded && load <= (double)l->high_pct - (double)CLUSTER_OVERLOAD_HYSTERESIS_PCT)
+        l->overloaded = false;
+    if (!l->overloaded)
+        return;
+    /* back to the high-water mark, not below: no viewer moves that the caps allow to stay */
+    if (l->max_sessions) {
+        uint64_t target = (uint64_t)l->max_sessions * l->high_pct / 100;
+        if (l->sessions > target)
+            l->excess = (uint32_t)(l->sessions - target);
+    }
+    if (l->max_egress_bps && per > 0.0) {
+        double target = (double)l->max_egress_bps * l->high_pct / 100.0 / per;
+        uint32_t t = target >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)target;
+        if (l->sessions > t && l->sessions - t > l->excess)
+            l->excess = l->sessions - t;
+    }
+}
+
+void cluster_self_load(struct cluster *c, uint32_t sessions, uint32_t moving, unsigned high_pct,
+                       struct cluster_load *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct cluster_node_view *self = c ? cluster_node_find(c, c->id.node_id) : NULL;
+    if (!self)
+        return;
+    out->sessions = sessions;
+    out->moving = moving;
+    out->max_sessions = self->max_sessions;
+    out->max_egress_bps = (uint64_t)self->max_egress_mbps * 1000000u;
+    out->high_pct = high_pct;
+    out->overloaded = c->overloaded;
+    if (c->stats && out->max_egress_bps) {
+        struct cluster_stats st = {0};
+        c->stats(c->stats_ud, &st);
+        out->egress_bps = st.egress_bps;
+    }
+    cluster_load_eval(out);
+    if (out->overloaded != c->overloaded)
+        log_info("cluster", "%s: load %u%% of the caps (%u sessions of %u, high-water %u%%)",
+                 out->overloaded ? "overloaded" : "no longer overloaded", out->load_pct,
+                 out->sessions, out->max_sessions, high_pct);
+    c->overloaded = out->overloaded;
 }
 
 const struct cluster_node_view *cluster_nodes(const struct cluster *c, size_t *count)

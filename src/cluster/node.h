@@ -84,6 +84,35 @@ int cluster_send(struct db *db, int64_t node_id, const char *kind, const char *a
 /* This node's own state (enum cluster_state) as last learnt (command or view refresh). */
 int cluster_self_state(const struct cluster *c);
 
+/* Overload (issue 16 item 4, docs/internals/cluster.md "Overload"): this node's load against its
+ * own caps, from counters the caller takes now (not the view's heartbeat, up to 2 s old). The
+ * node is overloaded when its load goes above high_pct per cent of a cap and stays so until it
+ * falls to high_pct - CLUSTER_OVERLOAD_HYSTERESIS_PCT: a node hovering at its cap does not flip
+ * at every sample. While overloaded, `excess` viewers must move off to bring the load back to
+ * the high-water mark (exactly that many: the ones that stay never see a glitch). */
+#define CLUSTER_OVERLOAD_HYSTERESIS_PCT 10
+struct cluster_load {
+    /* in */
+    uint32_t sessions;       /* viewers held now, those already moving off excluded */
+    uint32_t moving;         /* viewers moving off (still counted in the egress sample) */
+    uint64_t egress_bps;     /* measured egress (all sessions, moving ones included) */
+    uint32_t max_sessions;   /* 0 = no cap */
+    uint64_t max_egress_bps; /* 0 = no cap */
+    unsigned high_pct;       /* high-water mark, per cent of a cap; 0 = never overloaded */
+    /* out */
+    uint32_t load_pct; /* the higher ratio of the two caps, per cent (egress: estimated for the
+                        * sessions that stay at the measured mean per-session bitrate) */
+    bool overloaded;   /* in: the previous state; out: the new one */
+    uint32_t excess;   /* viewers to move off now (0 unless overloaded) */
+};
+/* Pure: fills load_pct, overloaded and excess from the inputs. */
+void cluster_load_eval(struct cluster_load *l);
+/* This node's load: the caps of its own row in the view (the operator's setting), the egress
+ * from the stats callback, the hysteresis state kept in c. *out is zeroed (not overloaded)
+ * standalone or for a node not in the view yet. */
+void cluster_self_load(struct cluster *c, uint32_t sessions, uint32_t moving, unsigned high_pct,
+                       struct cluster_load *out);
+
 /* What the heartbeat reports about this node; filled on the loop thread. */
 struct cluster_stats {
     uint32_t sessions;

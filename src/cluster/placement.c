@@ -33,6 +33,17 @@ static uint64_t egress_estimate(const struct placement_node *p)
     return p->egress_bps + per * p->pending;
 }
 
+/* egress_estimate plus the viewer being placed at the mean per-session bitrate; with no
+ * session there is no mean: egress_estimate, unchanged (the caps bound it at the heartbeat). */
+static uint64_t egress_with_one_more(const struct placement_node *p)
+{
+    uint64_t e = egress_estimate(p);
+    if (p->sessions == 0)
+        return e;
+    uint64_t per = p->egress_bps / p->sessions;
+    return e > UINT64_MAX - per ? UINT64_MAX : e + per;
+}
+
 double placement_load(const struct placement_node *n)
 {
     double load = 0;
@@ -63,8 +74,13 @@ static bool eligible(const struct placement_node *p)
         return false;
     if (p->max_sessions > 0 && (uint64_t)p->sessions + p->pending >= p->max_sessions)
         return false;
-    if (p->max_egress_bps > 0 && egress_estimate(p) >= p->max_egress_bps)
-        return false;
+    /* the new viewer counts too (at the mean): a node it would take over its egress cap is
+     * overloaded at once (cluster/node.h cluster_load_eval) and sends the viewer back off */
+    if (p->max_egress_bps > 0) {
+        uint64_t e = egress_with_one_more(p);
+        if (e > p->max_egress_bps || e == UINT64_MAX) /* saturated: beyond any cap */
+            return false;
+    }
     return true;
 }
 

@@ -8,8 +8,9 @@
  *  1. Candidates: state active, fresh (heartbeat seen within 3 periods), runs the channel
  *     or may start it, weight > 0, and under its caps counting the redirects it was sent
  *     since its last heartbeat (`pending`): sessions + pending < max_sessions, and the
- *     egress plus pending viewers at the node's mean per-session bitrate < max_egress_bps.
- *     A cap of 0 means no cap.
+ *     egress plus the pending viewers and the new one at the node's mean per-session bitrate
+ *     <= max_egress_bps (a node the viewer would take over a cap is overloaded at once and
+ *     would move it off again: docs/internals/cluster.md "Overload"). A cap of 0 means no cap.
  *  2. `force_node`: if that node is a candidate (geo and weight ignored: it is the operator's
  *     explicit choice for the line) it is chosen; otherwise the normal rule applies.
  *  3. Geo, by the request's country (ISO code, "" unknown) against the node's `countries`

@@ -58,6 +58,11 @@
 
 extern char **environ;
 
+/* Why a viewer is moved off this node (cluster): counted per kind in
+ * xtreamd_cluster_moved_total{kind,reason}. */
+enum move_reason { MOVE_DRAIN, MOVE_FENCE, MOVE_OVERLOAD, MOVE_REASONS };
+static const char *const move_reason_names[MOVE_REASONS] = {"drain", "fence", "overload"};
+
 struct live_viewer {
     struct live *live;
     struct channel *ch;
@@ -79,7 +84,9 @@ struct live_viewer {
     /* node fenced (live_move_ts_viewers): the response ends before the next keyframe chunk,
      * so the player's reconnect goes to the main; cut anyway at move_deadline_ms */
     bool move;
+    uint8_t move_reason; /* enum move_reason */
     uint64_t move_deadline_ms;
+    uint64_t serial; /* live->next_serial at the start: newer viewers move first (overload) */
 };
 
 struct hls_session {
@@ -95,7 +102,9 @@ struct hls_session {
     uint64_t handle;
     uint64_t created_ms, last_ms;
     uint64_t bytes;
+    uint64_t serial; /* live->next_serial at creation: newer sessions move first (overload) */
     bool kicked;
+    bool moved; /* sent off this node by overload (live->hls_moving): not counted in its load */
 };
 
 /* A playlist request waiting for the first segment (cold start). */
@@ -118,7 +127,13 @@ struct live {
     uint64_t refused_placement;       /* starts refused: the channel is not placed on this node */
     uint64_t moved_at_key, moved_cut; /* TS viewers of a fenced node closed at a keyframe / cut */
     uint64_t hls_moved;               /* playlist requests sent to the main (node not active) */
-    uint64_t moving_until_ms;         /* live_move_ts_viewers: HLS sessions move, not kicked */
+    uint64_t moved[2][MOVE_REASONS];  /* [0 hls, 1 ts][reason]: xtreamd_cluster_moved_total */
+    uint64_t next_serial;             /* viewers and HLS sessions in order of arrival */
+    size_t hls_moving, ts_moving;     /* HLS sessions / TS viewers on their way off (overload) */
+    size_t origin_viewers;            /* other nodes' origin pulls (not viewers of this node) */
+    uint64_t shed_hls_from;   /* overload: HLS sessions with serial >= this move at their refresh */
+    struct cluster_load ov;   /* the last overload evaluation (live_tick) */
+    uint64_t moving_until_ms; /* live_move_ts_viewers: HLS sessions move, not kicked */
     struct live_config cfg;
     struct conn_registry *reg;
     struct catalog *cat;
@@ -200,6 +215,7 @@ void live_config_defaults(struct live_config *c)
         .start_rate = 20,
         .max_starting = 16,
         .registry_max = 65536,
+        .overload_pct = 100,
     };
 }
 
@@ -237,6 +253,13 @@ int live_config_set(struct live_config *c, const char *kv)
         return -EINVAL;
     size_t klen = (size_t)(eq - kv);
     char *end;
+    if (klen == 12 && strncmp(kv, "overload-pct", 12) == 0) {
+        long long n = strtoll(eq + 1, &end, 10);
+        if (end == eq + 1 || *end || n < 0 || n > 1000)
+            return -EINVAL;
+        c->overload_pct = (unsigned)n; /* 0: the node never sheds viewers for load */
+        return 0;
+    }
     if (klen == 12 && strncmp(kv, "registry-max", 12) == 0) {
         long long n = strtoll(eq + 1, &end, 10);
         if (end == eq + 1 || *end || n < 16 || n > 100000000)
@@ -289,6 +312,11 @@ int live_config_get(const struct live_config *c, size_t i, const char **key, cha
     if (i == n + 1) {
         *key = "registry-max";
         snprintf(val, len, "%u", c->registry_max);
+        return 0;
+    }
+    if (i == n + 2) {
+        *key = "overload-pct";
+        snprintf(val, len, "%u", c->overload_pct);
         return 0;
     }
     return -ENOENT;
@@ -1251,9 +1279,12 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
         ch->delivered = true;
     if (at_key) {
         if (!queued) {
-            v->live->moved_at_key++;
-            log_info("live", "viewer %s of channel %lld closed at a keyframe: node fenced", v->ip,
-                     (long long)ch->id);
+            if (v->move_reason != MOVE_OVERLOAD)
+                v->live->moved_at_key++; /* the older family counts the fence's only */
+            v->live->moved[1][v->move_reason]++;
+            log_info("live", "viewer %s of channel %lld closed at a keyframe: %s", v->ip,
+                     (long long)ch->id,
+                     v->move_reason == MOVE_OVERLOAD ? "node overloaded" : "node fenced");
             return 0; /* the response ends; the player reconnects through the main */
         }
         return 1;
@@ -1278,7 +1309,9 @@ size_t live_move_ts_viewers(struct live *live, unsigned deadline_ms)
             if (v->move || v->ended || viewer_is_origin_pull(v))
                 continue;
             v->move = true;
+            v->move_reason = MOVE_FENCE;
             v->move_deadline_ms = now + deadline_ms;
+            live->ts_moving++;
             http_conn_wake(v->conn);
             n++;
         }
@@ -1292,6 +1325,10 @@ static void viewer_close(void *ctx)
     struct channel *ch = v->ch;
     struct live *live = v->live;
     conn_registry_remove(live->reg, v->handle, (int64_t)time(NULL));
+    if (v->move && live->ts_moving)
+        live->ts_moving--;
+    if (viewer_is_origin_pull(v) && live->origin_viewers)
+        live->origin_viewers--;
     if (v->prev)
         v->prev->next = v->next;
     else
@@ -1386,6 +1423,7 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
     copy_str(v->ip, sizeof(v->ip), req->client_ip);
     copy_str(v->ua, sizeof(v->ua), http_request_header(req, "User-Agent"));
     v->start_ms = v->progress_ms = live_now_ms(live);
+    v->serial = ++live->next_serial;
     int64_t now = (int64_t)time(NULL);
     v->handle =
         conn_registry_add(live->reg, line->id, CONN_LIVE, s->id, v->ip, v->ua, now, viewer_kick, v);
@@ -1407,6 +1445,8 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
     ch->viewer_count++;
     ch->viewers_total++;
     live->viewers_total++;
+    if (viewer_is_origin_pull(v))
+        live->origin_viewers++;
     struct http_body_source src = {.pull = viewer_pull, .close = viewer_close, .ctx = v};
     http_response_source(res, &src, -1);
     channel_touch(ch);
@@ -1468,6 +1508,8 @@ static void session_unlink(struct live *live, struct hls_session *s)
     }
     htab_remove(&live->sess_keys, &s->knode);
     live->session_count--;
+    if (s->moved && live->hls_moving)
+        live->hls_moving--;
     conn_registry_remove(live->reg, s->handle, (int64_t)time(NULL));
     struct channel *ch = channel_find(live, s->channel_id);
     free(s);
@@ -1609,6 +1651,7 @@ static struct hls_session *session_for(struct live *live, struct channel *ch,
     copy_str(s->ip, sizeof(s->ip), req->client_ip);
     copy_str(s->ua, sizeof(s->ua), uab);
     s->created_ms = live_now_ms(live);
+    s->serial = ++live->next_serial;
     size_t bkt = token_bucket(s->token);
     s->hnext = live->sessions[bkt];
     live->sessions[bkt] = s;
@@ -1688,13 +1731,10 @@ static void path_seg(struct buf *b, const char *s)
     }
 }
 
-static bool hls_move_away(struct live *live, const struct cat_stream *st,
-                          const struct cat_line *line, struct http_request *req,
-                          struct http_response *res)
+static bool hls_redirect_main(struct live *live, const struct cat_stream *st,
+                              const struct cat_line *line, struct http_request *req,
+                              struct http_response *res, enum move_reason why)
 {
-    if (!live->cluster || cluster_is_main(live->cluster) ||
-        cluster_self_state(live->cluster) == CLUSTER_STATE_ACTIVE)
-        return false;
     size_t n = 0;
     const struct cluster_node_view *nodes = cluster_nodes(live->cluster, &n);
     const char *main_url = NULL;
@@ -1724,11 +1764,56 @@ static bool hls_move_away(struct live *live, const struct cat_stream *st,
         buf_free(&loc);
         return false;
     }
-    live->hls_moved++;
+    if (why != MOVE_OVERLOAD)
+        live->hls_moved++; /* the older family counts drain and fence only */
+    live->moved[0][why]++;
     http_response_header(res, "Location", loc.data);
     buf_free(&loc);
     http_response_header(res, "Cache-Control", "no-store");
-    http_response_text(res, 302, "text/plain; charset=utf-8", "this node is draining\n");
+    http_response_text(res, 302, "text/plain; charset=utf-8",
+                       why == MOVE_OVERLOAD ? "this node is overloaded\n"
+                                            : "this node is draining\n");
+    return true;
+}
+
+static bool hls_move_away(struct live *live, const struct cat_stream *st,
+                          const struct cat_line *line, struct http_request *req,
+                          struct http_response *res)
+{
+    if (!live->cluster || cluster_is_main(live->cluster) ||
+        cluster_self_state(live->cluster) == CLUSTER_STATE_ACTIVE)
+        return false;
+    return hls_redirect_main(
+        live, st, line, req, res,
+        cluster_self_state(live->cluster) == CLUSTER_STATE_DRAINING ? MOVE_DRAIN : MOVE_FENCE);
+}
+
+/* An overloaded node (live_tick's overload_tick) sends the newest HLS sessions of its excess to
+ * the main at their playlist refresh, as a drained node does: the main's placement skips this
+ * node (over its cap in the view) and the player continues on another node with the next
+ * segment. The main sheds too: its 302 to its own URL goes through its placement again. A
+ * session sent off and then sent back here is served and counts again. true when answered. */
+static bool hls_shed(struct live *live, struct hls_session *s, const struct cat_stream *st,
+                     const struct cat_line *line, struct http_request *req,
+                     struct http_response *res)
+{
+    if (s->moved) {
+        /* it came back: the main chose this node again (its view is up to 2 s old; on the main,
+         * its own placement chose itself). Served this time, so a player never meets a redirect
+         * loop; it counts again and its next refresh is judged afresh. */
+        s->moved = false;
+        if (live->hls_moving)
+            live->hls_moving--;
+        return false;
+    }
+    if (s->serial < live->shed_hls_from || line->id == AUTH_PREVIEW_LINE_ID)
+        return false;
+    if (!hls_redirect_main(live, st, line, req, res, MOVE_OVERLOAD))
+        return false;
+    s->moved = true;
+    live->hls_moving++;
+    log_info("live", "HLS session of line %lld on channel %lld sent to the main: node overloaded",
+             (long long)s->line_id, (long long)s->channel_id);
     return true;
 }
 
@@ -1772,6 +1857,8 @@ void live_serve_m3u8(struct live *live, const struct cat_stream *st, const struc
                                          : "out of memory\n");
         return;
     }
+    if (hls_shed(live, s, st, line, req, res))
+        return;
     http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
     http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
     s->last_ms = live_now_ms(live);
@@ -1888,7 +1975,9 @@ static void check_viewers(struct live *live, struct channel *ch, uint64_t now)
     for (struct live_viewer *v = ch->viewers; v; v = next) {
         next = v->next;
         if (v->move && !v->ended && now >= v->move_deadline_ms) {
-            live->moved_cut++; /* no keyframe in time: cut where it is */
+            if (v->move_reason != MOVE_OVERLOAD)
+                live->moved_cut++; /* no keyframe in time: cut where it is */
+            live->moved[1][v->move_reason]++;
             http_conn_abort(v->conn);
             continue;
         }
@@ -1956,6 +2045,95 @@ static void check_lines(struct live *live)
 
 static void maybe_done(struct live *live);
 
+/* A session sent off by overload ends this long after its last request (not the full session
+ * timeout): the player may still fetch the segments listed before the move, then stops. */
+static uint64_t moved_linger_ms(const struct live *live)
+{
+    uint64_t ms = 3 * (uint64_t)live->cfg.hls_segment_ms;
+    return ms > 10000 ? ms : 10000;
+}
+
+static int serial_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int viewer_serial_desc(const void *a, const void *b)
+{
+    const struct live_viewer *x = *(struct live_viewer *const *)a;
+    const struct live_viewer *y = *(struct live_viewer *const *)b;
+    return x->serial < y->serial ? 1 : x->serial > y->serial ? -1 : 0;
+}
+
+/* Overload (docs/internals/cluster.md "Overload"): every tick, this node's load from its own
+ * counters (the registry's viewers now, minus those already moving off and other nodes' origin
+ * pulls) against its caps. While overloaded, exactly the excess moves, the newest viewers first:
+ * HLS sessions at their next playlist refresh (shed_hls_from, hls_shed), then, if HLS is not
+ * enough, TS viewers closed at their next keyframe like a fenced node's. A draining or fenced
+ * node moves its viewers by its state instead. */
+static void overload_tick(struct live *live, uint64_t now)
+{
+    live->shed_hls_from = UINT64_MAX;
+    if (!live->cluster || !live->reg || cluster_self_state(live->cluster) != CLUSTER_STATE_ACTIVE) {
+        memset(&live->ov, 0, sizeof(live->ov));
+        return;
+    }
+    size_t active = conn_registry_active(live->reg);
+    size_t moving = live->hls_moving + live->ts_moving;
+    size_t skip = moving + live->origin_viewers;
+    size_t held = active > skip ? active - skip : 0;
+    cluster_self_load(live->cluster, held > UINT32_MAX ? UINT32_MAX : (uint32_t)held,
+                      moving > UINT32_MAX ? UINT32_MAX : (uint32_t)moving, live->cfg.overload_pct,
+                      &live->ov);
+    size_t excess = live->ov.excess;
+    if (!excess)
+        return;
+    size_t n = 0;
+    uint64_t *serials = live->session_count ? calloc(live->session_count, sizeof(*serials)) : NULL;
+    if (live->session_count && !serials)
+        return; /* out of memory: try again next tick */
+    for (size_t b = 0; serials && b < SESS_BUCKETS; b++)
+        for (struct hls_session *s = live->sessions[b]; s && n < live->session_count; s = s->hnext)
+            if (!s->moved && !s->kicked && s->line_id != AUTH_PREVIEW_LINE_ID)
+                serials[n++] = s->serial;
+    size_t k = n < excess ? n : excess;
+    if (k) {
+        qsort(serials, n, sizeof(*serials), serial_desc);
+        live->shed_hls_from = serials[k - 1];
+    }
+    free(serials);
+    size_t ts = excess - k; /* HLS alone cannot bring the load back: TS viewers too */
+    if (!ts)
+        return;
+    size_t nv = 0, cap = 0;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        cap += ch->viewer_count;
+    }
+    struct live_viewer **vs = cap ? calloc(cap, sizeof(*vs)) : NULL;
+    if (!vs)
+        return;
+    FOR_EACH_CHANNEL(live, ch)
+    {
+        for (struct live_viewer *v = ch->viewers; v && nv < cap; v = v->next)
+            if (!v->move && !v->ended && !viewer_is_origin_pull(v))
+                vs[nv++] = v;
+    }
+    qsort(vs, nv, sizeof(*vs), viewer_serial_desc);
+    for (size_t i = 0; i < nv && i < ts; i++) {
+        struct live_viewer *v = vs[i];
+        v->move = true;
+        v->move_reason = MOVE_OVERLOAD;
+        v->move_deadline_ms = now + 10000;
+        live->ts_moving++;
+        http_conn_wake(v->conn);
+        log_info("live", "viewer %s of channel %lld closes at its next keyframe: node overloaded",
+                 v->ip, (long long)v->ch->id);
+    }
+    free(vs);
+}
+
 static void on_tick(uv_timer_t *t)
 {
     struct live *live = t->data;
@@ -1974,10 +2152,12 @@ static void on_tick(uv_timer_t *t)
         for (struct hls_session *s = live->sessions[b]; s; s = n) {
             n = s->hnext;
             if (now - s->last_ms > live->cfg.hls_session_ms ||
-                (s->kicked && now - s->last_ms > 2000))
+                (s->kicked && now - s->last_ms > 2000) ||
+                (s->moved && now - s->last_ms > moved_linger_ms(live)))
                 session_unlink(live, s);
         }
     }
+    overload_tick(live, now);
     if (now - live->last_line_check >= live->cfg.line_check_ms) {
         live->last_line_check = now;
         check_lines(live);
@@ -2143,6 +2323,7 @@ int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registr
     live->loop = loop;
     live->cfg = *cfg;
     live->reg = reg;
+    live->shed_hls_from = UINT64_MAX; /* no overload: no HLS session is shed */
     if (reg)
         conn_registry_set_max(reg, cfg->registry_max);
     if (cfg->data_dir)
@@ -2952,6 +3133,27 @@ void live_metrics(struct live *live, struct buf *o)
                "xtreamd_cluster_viewers_moved_total{kind=\"ts_cut\"} %" PRIu64 "\n"
                "xtreamd_cluster_viewers_moved_total{kind=\"hls\"} %" PRIu64 "\n",
                live->moved_at_key, live->moved_cut, live->hls_moved);
+    promtext_family(o, "xtreamd_cluster_moved_total", "counter",
+                    "Viewers sent off this node, by kind (hls: playlist refresh answered 302 to "
+                    "the main; ts: response ended at a keyframe, or cut at the deadline) and "
+                    "reason (the node draining, fenced, or overloaded)");
+    for (int k = 0; k < 2; k++)
+        for (int r = 0; r < MOVE_REASONS; r++)
+            buf_printf(o, "xtreamd_cluster_moved_total{kind=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                       k ? "ts" : "hls", move_reason_names[r], live->moved[k][r]);
+    if (live->cluster) {
+        promtext_family(o, "xtreamd_cluster_overloaded", "gauge",
+                        "1 while this node is overloaded (load above --live overload-pct of a "
+                        "cap, until it falls 10 points below)");
+        buf_printf(o, "xtreamd_cluster_overloaded %d\n", live->ov.overloaded ? 1 : 0);
+        promtext_family(o, "xtreamd_cluster_load_percent", "gauge",
+                        "This node's load against its caps (max_sessions, max_egress_mbps), per "
+                        "cent, from its own counters");
+        buf_printf(o, "xtreamd_cluster_load_percent %u\n", live->ov.load_pct);
+        promtext_family(o, "xtreamd_cluster_overload_excess", "gauge",
+                        "Viewers this node is moving off because it is overloaded");
+        buf_printf(o, "xtreamd_cluster_overload_excess %u\n", live->ov.excess);
+    }
     struct conn_registry_stats st = {0};
     if (live->reg)
         conn_registry_stats(live->reg, &st);

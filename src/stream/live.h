@@ -58,7 +58,10 @@ struct live_config {
     unsigned start_rate;   /* per minute (20) */
     unsigned max_starting; /* (16) */
     unsigned registry_max; /* bound of the connection registry (65536) */
-    const char *data_dir;  /* marks ffmpeg children (orphans of a previous run are reaped) */
+    /* cluster: overloaded above this per cent of a cap of the node (its max_sessions or
+     * max_egress_mbps), back below it minus CLUSTER_OVERLOAD_HYSTERESIS_PCT; 0 off (100) */
+    unsigned overload_pct;
+    const char *data_dir; /* marks ffmpeg children (orphans of a previous run are reaped) */
 };
 
 void live_config_defaults(struct live_config *cfg);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "cluster/node.h"
 #include "cluster/placement.h"
 
 #define DRAWS 4000
@@ -129,6 +130,10 @@ static void test_filters(void **state)
     expect_filtered(p);
     p.pending = 0;
     p.egress_bps = 44000000;
+    expect_filtered(p);
+    /* room for less than one more viewer at the mean (41 + 4.1 > 44 Mb/s): it would be over
+     * its cap, i.e. overloaded, and shed that viewer at once (no ping-pong) */
+    p.egress_bps = 41000000;
     expect_filtered(p);
 }
 
@@ -369,6 +374,65 @@ static void test_affinity(void **state)
     assert_int_equal(counts[3] + counts[6], 0);
 }
 
+/* cluster_load_eval (cluster/node.h): an overloaded node moves exactly its excess back to the
+ * high-water mark, and leaves overload only 10 points below it (no flapping at the cap). */
+static void test_overload_eval(void **state)
+{
+    (void)state;
+    struct cluster_load l = {.sessions = 3, .max_sessions = 1, .high_pct = 100};
+    cluster_load_eval(&l);
+    assert_true(l.overloaded);
+    assert_int_equal(l.load_pct, 300);
+    assert_int_equal(l.excess, 2);
+    /* two moved off: at the cap, still overloaded (hysteresis) but nothing more to move */
+    l.sessions = 1;
+    l.moving = 2;
+    cluster_load_eval(&l);
+    assert_true(l.overloaded);
+    assert_int_equal(l.excess, 0);
+    /* 95 of 100: still overloaded; 90: no longer */
+    l = (struct cluster_load){
+        .sessions = 95, .max_sessions = 100, .high_pct = 100, .overloaded = true};
+    cluster_load_eval(&l);
+    assert_true(l.overloaded);
+    assert_int_equal(l.excess, 0);
+    l.sessions = 90;
+    cluster_load_eval(&l);
+    assert_false(l.overloaded);
+    /* 101 of 100 from the calm state: overloaded, one to move; at 100 it would not enter */
+    l.sessions = 100;
+    cluster_load_eval(&l);
+    assert_false(l.overloaded);
+    l.sessions = 101;
+    cluster_load_eval(&l);
+    assert_true(l.overloaded);
+    assert_int_equal(l.excess, 1);
+    /* a high-water mark of 80%: back to 80 sessions */
+    l = (struct cluster_load){.sessions = 100, .max_sessions = 100, .high_pct = 80};
+    cluster_load_eval(&l);
+    assert_int_equal(l.excess, 20);
+    /* egress: 10 viewers at 5 Mb/s (two of them moving off) on a 30 Mb/s cap: the 8 that stay
+     * carry 40 Mb/s, 6 fit */
+    l = (struct cluster_load){.sessions = 8,
+                              .moving = 2,
+                              .egress_bps = 50000000,
+                              .max_egress_bps = 30000000,
+                              .high_pct = 100};
+    cluster_load_eval(&l);
+    assert_true(l.overloaded);
+    assert_int_equal(l.load_pct, 133);
+    assert_int_equal(l.excess, 2);
+    /* off */
+    l = (struct cluster_load){.sessions = 9, .max_sessions = 1, .high_pct = 0, .overloaded = true};
+    cluster_load_eval(&l);
+    assert_false(l.overloaded);
+    assert_int_equal(l.excess, 0);
+    /* no caps: never overloaded */
+    l = (struct cluster_load){.sessions = 1000, .egress_bps = 1, .high_pct = 100};
+    cluster_load_eval(&l);
+    assert_false(l.overloaded);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_two_choices),
         cmocka_unit_test(test_ties_and_weight),
         cmocka_unit_test(test_affinity),
+        cmocka_unit_test(test_overload_eval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
