@@ -103,6 +103,17 @@ static int set_cluster_orphan_ttl(struct serve_settings *s, const char *v)
     return parse_seconds(v, &s->cluster_orphan_ttl_ms);
 }
 
+/* At least two report periods (ADMISSION_REPORT_MS, 5 s): a refreshing HLS viewer's lease is
+ * written every period and must never lapse between two. */
+static int set_cluster_hls_ttl(struct serve_settings *s, const char *v)
+{
+    unsigned ms;
+    if (parse_seconds(v, &ms) || ms < 10000)
+        return -EINVAL;
+    s->cluster_hls_ttl_ms = ms;
+    return 0;
+}
+
 static int set_cluster_db(struct serve_settings *s, const char *v)
 {
     if (!db_location_is_pg(v))
@@ -363,6 +374,9 @@ const struct serve_option serve_options[] = {
     {"cluster-orphan-ttl", "SECONDS", SERVE_OPT_VALUE, set_cluster_orphan_ttl, "seconds",
      "main: end the viewer sessions of a node silent this\nlong, so lines regain their slots "
      "(default 60)"},
+    {"cluster-hls-ttl", "SECONDS", SERVE_OPT_VALUE, set_cluster_hls_ttl, "seconds (>= 10)",
+     "main: an HLS viewer's session stays counted this long\nafter its last playlist or "
+     "segment request (default 30)"},
     {"listen", "HOST:PORT", SERVE_OPT_VALUE, set_listen, "HOST:PORT",
      "address to listen on (default 0.0.0.0:8080;\n[::]:PORT for IPv6; port 0 picks a free port)"},
     {"public-url", "URL", SERVE_OPT_VALUE, set_public_url, "http(s)://HOST[:PORT]",
@@ -446,6 +460,7 @@ void serve_settings_init(struct serve_settings *s)
     archive_config_defaults(&s->archive);
     s->header_ms = 10000;
     s->cluster_orphan_ttl_ms = 60000;
+    s->cluster_hls_ttl_ms = 30000;
     s->idle_ms = 60000;
     s->backup_interval_s = 86400;
     s->backup_keep = 7;
@@ -518,6 +533,8 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%s", s->cluster_role ? s->cluster_role : "");
     else if (strcmp(n, "cluster-orphan-ttl") == 0)
         fmt_seconds(out, len, s->cluster_orphan_ttl_ms);
+    else if (strcmp(n, "cluster-hls-ttl") == 0)
+        fmt_seconds(out, len, s->cluster_hls_ttl_ms);
     else if (strcmp(n, "cluster-database-url") == 0)
         db_location_redact(s->cluster_db_url, out, len); /* never a password */
     else if (strcmp(n, "database") == 0)

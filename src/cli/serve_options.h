@@ -38,6 +38,7 @@ struct serve_settings {
     char *cluster_role;             /* NULL or "main" (cluster/node.h) */
     char *cluster_db_url;           /* main: the database edges use; NULL = database */
     unsigned cluster_orphan_ttl_ms; /* main: end a silent node's sessions after (60000) */
+    unsigned cluster_hls_ttl_ms;    /* main: an HLS session's lease without a refresh (30000) */
     unsigned header_ms, idle_ms;
     struct throttle_config throttle;
     struct access_config access; /* --access KEY=VALUE, --geoip-db (owned string) */

@@ -1830,8 +1830,10 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
         r = seq <= (unsigned long long)ch->nsub ? channel_rend(ch, (int)seq) : NULL;
         if (r && strcmp(end, ".m3u8") == 0) {
             live->hls_requests++;
-            if (req->method != HTTP_HEAD) /* HEAD keeps nothing alive */
+            if (req->method != HTTP_HEAD) { /* HEAD keeps nothing alive */
                 s->last_ms = live_now_ms(live);
+                conn_registry_touch(live->reg, s->handle); /* a cluster session's lease */
+            }
             http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
             http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
             http_response_status(res, 200);
@@ -1874,6 +1876,7 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
         return; /* same headers; neither keeps the session alive nor counts bytes */
     ch->delivered = true;
     s->last_ms = live_now_ms(live);
+    conn_registry_touch(live->reg, s->handle); /* a cluster session's lease (batched there) */
     s->bytes += bytes;
     ch->bytes_out += bytes;
     live->segment_bytes += bytes;
