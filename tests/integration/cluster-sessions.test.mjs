@@ -39,6 +39,18 @@ describe('cluster sessions on PostgreSQL', { skip: !pgAvailable() && 'no Postgre
     const out = await sql(`SELECT s.id, s.node_id FROM cluster_sessions s JOIN lines l ON l.id = s.line_id WHERE l.username = '${user}' AND s.ended_at IS NULL ORDER BY s.started_at, s.id`);
     return out ? out.split('\n').map((l) => ({ id: l.split('|')[0], node: Number(l.split('|')[1]) })) : [];
   };
+  /** The admin API's view of a node's active sessions of one line: their ids, and the node's count. */
+  const nodeSessions = async (node, user) => {
+    const lineId = Number(await sql(`SELECT id FROM lines WHERE username = '${user}'`));
+    const r = await request(main.port, 'GET', `/api/v1/nodes/${node}/sessions?line_id=${lineId}`);
+    assert.equal(r.status, 200, r.text);
+    const body = r.json();
+    assert.equal(body.truncated, false);
+    assert.ok(body.items.every((s) => s.line_id === lineId && typeof s.started_at === 'string'), r.text);
+    const n = await request(main.port, 'GET', `/api/v1/nodes/${node}`);
+    assert.equal(n.status, 200, n.text);
+    return { ids: body.items.map((s) => s.id).sort(), count: n.json().sessions };
+  };
   const nodeCmd = async (id, cmd) => {
     const r = await request(main.port, 'POST', `/api/v1/nodes/${id}/${cmd}`);
     assert.equal(r.status, 200, r.text);
@@ -108,6 +120,9 @@ describe('cluster sessions on PostgreSQL', { skip: !pgAvailable() && 'no Postgre
     assert.equal(b.status, 200);
     await pollUntil(() => a.bytes > 0 && b.bytes > 0, { timeoutMs: 60000 });
     assert.deepEqual((await active('watcher')).map((s) => s.id).sort(), [sidOf(la), sidOf(lb)].sort());
+    const seen = await nodeSessions(edgeId, 'watcher');
+    assert.deepEqual(seen.ids, [sidOf(la), sidOf(lb)].sort());
+    assert.ok(seen.count >= 2, JSON.stringify(seen));
     const closedAt = Date.now();
     a.close();
     // reported in the edge's next batch (every 5 s)
@@ -119,6 +134,7 @@ describe('cluster sessions on PostgreSQL', { skip: !pgAvailable() && 'no Postgre
     assert.equal(ra.node, edgeId);
     // the other viewer of the line still watches and is still counted
     assert.deepEqual((await active('watcher')).map((s) => s.id), [sidOf(lb)]);
+    assert.deepEqual((await nodeSessions(edgeId, 'watcher')).ids, [sidOf(lb)]);
     assert.ok(!b.ended);
     b.close();
     await pollUntil(async () => (await active('watcher')).length === 0, { timeoutMs: 30000, intervalMs: 200 });
@@ -168,6 +184,7 @@ describe('cluster sessions on PostgreSQL', { skip: !pgAvailable() && 'no Postgre
     const first = await active('duo');
     assert.equal(first.length, 1, JSON.stringify(first));
     assert.equal(first[0].node, mainId);
+    assert.deepEqual((await nodeSessions(mainId, 'duo')).ids, [first[0].id]);
     assert.ok(await metric(main, /xtreamd_cluster_served_local_total [1-9]/));
     // the second at the edge
     await nodeCmd(edgeId, 'activate');
