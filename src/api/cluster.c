@@ -80,22 +80,8 @@ static bool serve_session(struct api_req *r, const char *sid, enum cluster_kind 
     bool vod = kind == CLUSTER_KIND_MOVIE || kind == CLUSTER_KIND_EPISODE;
     if (!vod && (!(s = catalog_stream(r->cat, id)) || !api->live)) {
         api_text_error(r, 404, "no such stream\n");
+        admission_end(a, sid);
         return false;
-    }
-    /* An HLS refresh of a session served here already: its lease only (the session's local
-     * HLS entry is tracked since its first playlist). */
-    if (kind == CLUSTER_KIND_HLS && admission_tracked(a, sid)) {
-        admission_touch(a, sid);
-        live_serve_m3u8(api->live, s, r->line, r->req, r->res);
-        return false;
-    }
-    struct token_viewer *v = calloc(1, sizeof(*v));
-    uint64_t h = 0;
-    if (v) {
-        *v = (struct token_viewer){.reg = api->conns, .line_id = r->line->id, .stream_id = id};
-        /* untracked when its registry entry goes (session_conn_ended); bounded, counted */
-        if (!(h = admission_track(a, sid, token_kick, free, v)))
-            free(v);
     }
     uint64_t before = conn_registry_last_handle(api->conns);
     bool deferred = false;
@@ -105,21 +91,28 @@ static bool serve_session(struct api_req *r, const char *sid, enum cluster_kind 
         live_serve_m3u8(api->live, s, r->line, r->req, r->res);
     else
         live_serve_ts(api->live, s, r->line, r->req, r->res);
-    if (!h)
-        return deferred;
     uint64_t conn = conn_registry_last_handle(api->conns);
-    if (conn != before && conn_registry_tag(api->conns, conn, h) == 0) {
-        v->conn = conn;
+    if (conn == before) {
+        /* No entry of its own: an HLS refresh answered by the viewer's session here (opened
+         * under this sid or another) keeps the lease; anything else was refused (404, 429,
+         * 503 ...) and the session ends, unless another connection of it is still open. */
+        if (kind == CLUSTER_KIND_HLS && http_response_status_get(r->res) == 200)
+            admission_touch(a, sid);
+        else
+            admission_end(a, sid);
         return deferred;
     }
-    if (kind == CLUSTER_KIND_HLS && conn == before && http_response_status_get(r->res) == 200) {
-        /* the viewer's HLS session here already existed under another sid: keep this one's
-         * lease by its playlist requests */
-        admission_touch(a, sid);
-        admission_forget(a, h);
-    } else {
-        admission_untrack(a, h); /* refused (404, 429, 503 ...): the session ends now */
+    struct token_viewer *v = calloc(1, sizeof(*v));
+    uint64_t h = 0;
+    if (v) {
+        *v = (struct token_viewer){
+            .reg = api->conns, .line_id = r->line->id, .stream_id = id, .conn = conn};
+        /* untracked when its registry entry goes (session_conn_ended); bounded, counted */
+        if (!(h = admission_track(a, sid, token_kick, free, v)))
+            free(v);
     }
+    if (h && conn_registry_tag(api->conns, conn, h) != 0)
+        admission_untrack(a, h); /* cannot happen: the entry was made just now */
     return deferred;
 }
 
@@ -219,6 +212,7 @@ static void local_done(void *ud, int rc, const char *token, const char *sid)
                            "the cluster cannot admit the viewer now\n");
     } else if (!r.line) {
         api_text_error(&r, 403, "the line is gone\n");
+        admission_end(p->api->admission, sid);
     } else {
         admission_count_redirect(p->api->admission, true);
         deferred = serve_session(&r, sid, p->kind, p->stream_id);
@@ -366,6 +360,7 @@ void api_cluster_token_stream(struct api_req *r, const char *token, const char *
     r->line = catalog_line_by_id(r->cat, c.line_id);
     if (!r->line) {
         api_text_error(r, 403, "stream token refused (line)\n");
+        admission_end(api->admission, c.sid);
         return;
     }
     /* a movie or episode token names its kind; a live one is TS or HLS by the extension */

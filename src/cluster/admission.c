@@ -485,6 +485,12 @@ void admission_forget(struct admission *a, uint64_t handle)
     untrack_handle(a, handle, false);
 }
 
+void admission_end(struct admission *a, const char *sid)
+{
+    if (cluster_sid_valid(sid, strlen(sid)) && !admission_revoked(a, sid))
+        queue_report(a, sid, true);
+}
+
 void admission_touch(struct admission *a, const char *sid)
 {
     if (cluster_sid_valid(sid, strlen(sid)) && !admission_revoked(a, sid))

@@ -159,6 +159,9 @@ void admission_untrack(struct admission *a, uint64_t handle);
 /* Untracks without reporting an end (the connection was not the session's, or the serving
  * refused it and the caller keeps the session to another connection). */
 void admission_forget(struct admission *a, uint64_t handle);
+/* The session ended without a tracked connection (its request was refused): reported like an
+ * untrack's end. */
+void admission_end(struct admission *a, const char *sid);
 /* Whether a connection is tracked under sid. */
 bool admission_tracked(struct admission *a, const char *sid);
 /* An HLS playlist or segment of sid was served: last_seen in the next batch (once per sid
