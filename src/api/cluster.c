@@ -297,6 +297,11 @@ bool api_cluster_stream(struct api_req *r, const char *kind, int64_t id, const c
         http_response_text(r->res, 302, "text/plain; charset=utf-8", "redirected\n");
         return true;
     }
+    /* A playlist refresh of an HLS viewer this main serves already (admitted at its first
+     * playlist, tracked): its lease, not a new admission (which would end its own session) */
+    if (kind_of(kind, ext) == CLUSTER_KIND_HLS && api->live &&
+        conn_registry_touch(api->conns, live_hls_session_of(api->live, id, r->line, r->req)))
+        return false;
     size_t n = 0;
     const struct cluster_node_view *nodes = cluster_nodes(api->cluster, &n);
     struct admission_choice_req cr = {

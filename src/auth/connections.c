@@ -155,13 +155,14 @@ int conn_registry_tag(struct conn_registry *r, uint64_t handle, uint64_t tag)
     return 0;
 }
 
-void conn_registry_touch(struct conn_registry *r, uint64_t handle)
+bool conn_registry_touch(struct conn_registry *r, uint64_t handle)
 {
-    if (!r->tag_touch)
-        return;
     struct entry *e = handle ? entry_find(r, handle) : NULL;
-    if (e && !e->ended && e->tag)
+    if (!e || e->ended || !e->tag)
+        return false;
+    if (r->tag_touch)
         r->tag_touch(r->tag_ctx, e->tag);
+    return true;
 }
 
 void conn_registry_free(struct conn_registry *r)

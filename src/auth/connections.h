@@ -74,8 +74,8 @@ void conn_registry_set_tag_hooks(struct conn_registry *r, conn_tag_fn end, conn_
 /* Tags an active entry: 0, -ENOENT (unknown or ended), -EEXIST (already tagged; tag 0
  * clears). */
 int conn_registry_tag(struct conn_registry *r, uint64_t handle, uint64_t tag);
-/* The entry was used (its tag's touch hook, if any). */
-void conn_registry_touch(struct conn_registry *r, uint64_t handle);
+/* The entry was used (its tag's touch hook, if any): true when it is active and tagged. */
+bool conn_registry_touch(struct conn_registry *r, uint64_t handle);
 /* The handle the latest conn_registry_add returned (0: none yet). Handles count up, so a
  * caller compares it before and after a delivery call to find the entry that call
  * registered, if any. */

@@ -87,6 +87,7 @@ describe('cluster sessions on PostgreSQL', { skip: !pgAvailable() && 'no Postgre
     await cliOk(['line', 'add', 'viewer', PW, '--data', dirMain, '--max-connections', '0'], { env });
     await cliOk(['line', 'add', 'watcher', PW, '--data', dirMain, '--max-connections', '0'], { env });
     await cliOk(['line', 'add', 'duo', PW, '--data', dirMain, '--max-connections', '2'], { env });
+    await cliOk(['line', 'add', 'solo', PW, '--data', dirMain, '--max-connections', '1'], { env });
     const r = await cliOk(['stream', 'add', 'Pattern', '--source', LAVFI_SMALL, '--category', 'Tests', '--data', dirMain], { env });
     chan = Number(r.stdout.trim());
     const code = await request(main.port, 'POST', '/api/v1/nodes/enrol-codes', json({}));
@@ -206,5 +207,31 @@ describe('cluster sessions on PostgreSQL', { skip: !pgAvailable() && 'no Postgre
     assert.deepEqual((await active('duo')).map((s) => s.id).sort(), [sidOf(lb), sidOf(lc)].sort());
     assert.ok(!b.ended);
     b.close();
+  });
+
+  it('an HLS viewer the main serves itself refreshes its one session (max_connections 1): no new admission per playlist', async () => {
+    await nodeCmd(mainId, 'activate');
+    await nodeCmd(edgeId, 'drain');
+    await settle('main');
+    const url = `/live/solo/${PW}/${chan}.m3u8`;
+    let segments = 0;
+    for (let i = 0; i < 6; i++) {
+      const p = await get(main.port, url);
+      assert.equal(p.status, 200, p.text);
+      const seg = p.text.split('\n').filter((l) => l.startsWith('/hls/')).pop();
+      if (seg) {
+        // the segments the previous playlists listed stay valid: the session was not cut
+        const sr = await get(main.port, seg);
+        assert.equal(sr.status, 200, `refresh ${i}: ${sr.status} ${sr.text}`);
+        segments++;
+      }
+      await new Promise((r) => setTimeout(r, 700)); // the player's refresh pace, not a synchronisation
+    }
+    assert.ok(segments > 0, 'no segment listed');
+    const rows = await active('solo');
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    assert.equal(rows[0].node, mainId);
+    const all = await sql(`SELECT count(*) FROM cluster_sessions s JOIN lines l ON l.id = s.line_id WHERE l.username = 'solo'`);
+    assert.equal(Number(all), 1, 'one admission for the whole viewing');
   });
 });
