@@ -92,14 +92,19 @@ static bool serve_session(struct api_req *r, const char *sid, enum cluster_kind 
     else
         live_serve_ts(api->live, s, r->line, r->req, r->res);
     uint64_t conn = conn_registry_last_handle(api->conns);
-    if (conn == before) {
-        /* No entry of its own: an HLS refresh answered by the viewer's session here (opened
-         * under this sid or another) keeps the lease; anything else was refused (404, 429,
-         * 503 ...) and the session ends, unless another connection of it is still open. */
-        if (kind == CLUSTER_KIND_HLS && http_response_status_get(r->res) == 200)
-            admission_touch(a, sid);
-        else
-            admission_end(a, sid);
+    if (conn == before && kind == CLUSTER_KIND_HLS && http_response_status_get(r->res) == 200) {
+        /* No entry of its own: an HLS refresh answered by the viewer's session here. Opened
+         * under this sid or another, it keeps the lease; an untracked one (never tagged) is
+         * this sid's from now on, so that its next refresh is not admitted again. */
+        admission_touch(a, sid);
+        uint64_t hs = live_hls_session_of(api->live, id, r->line, r->req);
+        if (!hs || conn_registry_touch(api->conns, hs))
+            return deferred;
+        conn = hs;
+    } else if (conn == before) {
+        /* refused (404, 429, 503 ...): the session ends, unless another connection of it is
+         * still open */
+        admission_end(a, sid);
         return deferred;
     }
     struct token_viewer *v = calloc(1, sizeof(*v));
@@ -112,7 +117,7 @@ static bool serve_session(struct api_req *r, const char *sid, enum cluster_kind 
             free(v);
     }
     if (h && conn_registry_tag(api->conns, conn, h) != 0)
-        admission_untrack(a, h); /* cannot happen: the entry was made just now */
+        admission_untrack(a, h); /* cannot happen: active and untagged (checked above) */
     return deferred;
 }
 
