@@ -45,6 +45,8 @@ static void write_node(struct jsonw *w, const struct db_node *n)
     admin_write_time(w, "last_seen_at", n->has_status ? n->seen_at : 0, true);
     jsonw_key(w, "viewers");
     jsonw_int(w, n->sessions);
+    jsonw_key(w, "sessions");
+    jsonw_int(w, n->active_sessions);
     jsonw_key(w, "egress_bps");
     jsonw_int(w, n->egress_bps);
     jsonw_key(w, "ingress_bps");
@@ -133,6 +135,58 @@ static int node_get(struct admin_call *c)
         return rc;
     write_node(&c->w, &n);
     admin_set_etag(c);
+    return 0;
+}
+
+#define NODE_SESSIONS_MAX 10000 /* rows one answer lists (truncated says more exist) */
+
+/* GET /nodes/{id}/sessions[?line_id=N]: the node's active cluster sessions (the rows the
+ * main's admission counts), oldest first. */
+static int node_sessions(struct admin_call *c)
+{
+    int64_t id;
+    struct db_node n;
+    int rc = load(c, &id, &n);
+    if (rc)
+        return rc;
+    int64_t line_id = admin_query_id(c, "line_id"); /* 0: every line */
+    if (c->err.status)
+        return -EINVAL;
+    struct db_csession_row *rows;
+    size_t cnt;
+    rc = dom_node_sessions(c->db, id, line_id, NODE_SESSIONS_MAX + 1, &rows, &cnt);
+    if (rc)
+        return dom_err_internal(&c->err, rc, "reading the node's sessions");
+    bool truncated = cnt > NODE_SESSIONS_MAX;
+    if (truncated)
+        cnt = NODE_SESSIONS_MAX;
+    jsonw_obj_begin(&c->w);
+    jsonw_key(&c->w, "items");
+    jsonw_arr_begin(&c->w);
+    for (size_t i = 0; i < cnt; i++) {
+        const struct db_csession_row *r = &rows[i];
+        jsonw_obj_begin(&c->w);
+        jsonw_key(&c->w, "id");
+        jsonw_str(&c->w, r->id);
+        jsonw_key(&c->w, "line_id");
+        jsonw_int(&c->w, r->line_id);
+        jsonw_key(&c->w, "stream_id");
+        jsonw_int(&c->w, r->stream_id);
+        jsonw_key(&c->w, "kind");
+        jsonw_str(&c->w, r->kind);
+        jsonw_key(&c->w, "ip");
+        jsonw_str(&c->w, r->ip);
+        admin_write_time(&c->w, "started_at", r->started_at, true);
+        admin_write_time(&c->w, "last_seen_at", r->last_seen_at, true);
+        jsonw_obj_end(&c->w);
+    }
+    jsonw_arr_end(&c->w);
+    jsonw_key(&c->w, "total");
+    jsonw_int(&c->w, (int64_t)cnt);
+    jsonw_key(&c->w, "truncated");
+    jsonw_bool(&c->w, truncated);
+    jsonw_obj_end(&c->w);
+    free(rows);
     return 0;
 }
 
@@ -462,6 +516,7 @@ out:
 
 static const struct admin_route_ext ext_list = {.work = nodes_list};
 static const struct admin_route_ext ext_get = {.work = node_get};
+static const struct admin_route_ext ext_sessions = {.work = node_sessions};
 static const struct admin_route_ext ext_patch = {.work = node_patch};
 static const struct admin_route_ext ext_delete = {.work = node_delete};
 static const struct admin_route_ext ext_drain = {.work = node_drain};
@@ -482,6 +537,9 @@ static const struct route routes[] = {
      "EnrolRequest", "Enrolment", 201, &ext_enrol},
     {ROUTE_GET, "/api/v1/nodes/{id}", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
      "Read a node and its health", "nodes", NULL, "Node", 200, &ext_get},
+    {ROUTE_GET, "/api/v1/nodes/{id}/sessions", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "read",
+     "The node's active viewer sessions (the cluster's admission count; filter line_id)", "nodes",
+     NULL, "NodeSessionList", 200, &ext_sessions},
     {ROUTE_PATCH, "/api/v1/nodes/{id}", admin_route_fn, NULL, ROUTE_AUTH_ADMIN, "admin",
      "Change a node's caps (max_sessions, max_egress_mbps, weight, countries, geo_mode)", "nodes",
      "NodePatch", "Node", 200, &ext_patch},
@@ -503,7 +561,8 @@ static const struct admin_schema schemas[] = {
      "\"string\"},\"role\":{\"enum\":[\"main\",\"edge\"]},\"public_url\":{\"type\":\"string\"},"
      "\"state\":{\"enum\":[\"active\",\"draining\",\"fenced\",\"revoked\"]},\"health\":{\"enum\":"
      "[\"fresh\",\"offline\"]},\"fresh\":{\"type\":\"boolean\"},\"last_seen_age_ms\":{\"type\":"
-     "[\"integer\",\"null\"]},\"viewers\":{\"type\":\"integer\"},\"egress_bps\":{\"type\":"
+     "[\"integer\",\"null\"]},\"viewers\":{\"type\":\"integer\"},\"sessions\":{\"type\":"
+     "\"integer\"},\"egress_bps\":{\"type\":"
      "\"integer\"},\"ingress_bps\":{\"type\":\"integer\"},\"cpu_pct\":{\"type\":\"number\"},"
      "\"mem_bytes\":{\"type\":\"integer\"},\"channels_running\":{\"type\":\"integer\"},"
      "\"clock_skew_ms\":{\"type\":\"integer\"},\"max_sessions\":{\"type\":\"integer\"},"
@@ -513,6 +572,16 @@ static const struct admin_schema schemas[] = {
     {"NodeList", "{\"type\":\"object\",\"required\":[\"items\",\"total\"],\"properties\":{"
                  "\"items\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/"
                  "Node\"}},\"total\":{\"type\":\"integer\"}}}"},
+    {"NodeSessionList",
+     "{\"type\":\"object\",\"required\":[\"items\",\"total\",\"truncated\"],\"properties\":{"
+     "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"id\","
+     "\"line_id\",\"stream_id\",\"kind\",\"ip\",\"started_at\"],\"properties\":{\"id\":{"
+     "\"type\":\"string\"},\"line_id\":{\"type\":\"integer\"},\"stream_id\":{\"type\":"
+     "\"integer\"},\"kind\":{\"enum\":[\"live\",\"hls\",\"movie\",\"episode\",\"timeshift\"]},"
+     "\"ip\":{\"type\":\"string\"},\"started_at\":{\"type\":\"string\",\"format\":"
+     "\"date-time\"},\"last_seen_at\":{\"type\":[\"string\",\"null\"],\"format\":"
+     "\"date-time\"}}}},\"total\":{\"type\":\"integer\"},\"truncated\":{\"type\":"
+     "\"boolean\"}}}"},
     {"NodePatch",
      "{\"type\":\"object\",\"additionalProperties\":false,\"examples\":[{\"max_sessions\":500,"
      "\"weight\":100,\"countries\":\"FR,DE\",\"geo_mode\":\"prefer\"}],\"properties\":{\"max_"

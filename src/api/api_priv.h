@@ -151,8 +151,9 @@ void api_preview_serve(struct api_req *r, const char *token, const char *id_ext)
 void api_preview_metrics(struct api *api, struct buf *out);
 
 /* VOD delivery (api/vod.c), after api_stream's checks passed: kind "movie" or
- * "series" (an episode id). */
-void api_vod_deliver(struct api_req *r, const char *kind, int64_t id);
+ * "series" (an episode id). true when the response was deferred (a remote source being
+ * relayed: the relay resumes it). */
+bool api_vod_deliver(struct api_req *r, const char *kind, int64_t id);
 /* GET /images/{movie|series|episode}/ID/{poster|backdrop}: local artwork. */
 void api_images(struct api_req *r);
 /* An artwork URL: stored (a URL from an import or .nfo), else the /images

@@ -392,23 +392,23 @@ static uint64_t refused_full(const struct api *api)
 
 /* Remote entries are relayed (Range passed through) or, with
  * `serve --remote-vod redirect`, answered with a 302 to the source. */
-static void deliver_remote(struct api_req *r, const char *source, bool movie, int64_t id)
+static bool deliver_remote(struct api_req *r, const char *source, bool movie, int64_t id)
 {
     if (strpbrk(source, "\r\n")) {
         api_text_error(r, 404, "no such stream\n");
-        return;
+        return false;
     }
     if (!r->api->relay) {
         http_response_header(r->res, "Location", source);
         http_response_text(r->res, 302, "text/plain; charset=utf-8", "moved\n");
-        return;
+        return false;
     }
     bool head = r->req->method == HTTP_HEAD;
     uint64_t full0 = refused_full(r->api);
     struct vod_conn *v = head ? NULL : vod_register(r, source, movie, id);
     if (!head && !v) {
         vod_refusal(r, full0);
-        return;
+        return false;
     }
     if (v) {
         v->remote = true;
@@ -431,9 +431,10 @@ static void deliver_remote(struct api_req *r, const char *source, bool movie, in
     } else if (v) {
         r->api->vod_started[1]++;
     }
+    return rc == 0; /* the relay deferred the response */
 }
 
-void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
+bool api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
 {
     const char *source = NULL;
     bool movie = strcmp(kind, "movie") == 0;
@@ -447,18 +448,17 @@ void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
     }
     if (!source || !*source) {
         api_text_error(r, 404, "no such stream\n");
-        return;
+        return false;
     }
     if (is_remote(source)) {
-        deliver_remote(r, source, movie, id);
-        return;
+        return deliver_remote(r, source, movie, id);
     }
     struct stat st;
     int fd = open_servable(r->api, source, &st);
     if (fd < 0) {
         log_warn("vod", "%s %lld: file unavailable (%s)", kind, (long long)id, strerror(-fd));
         api_text_error(r, 404, "file not available\n");
-        return;
+        return false;
     }
     struct vod_conn *v = NULL;
     if (r->req->method == HTTP_GET) {
@@ -467,10 +467,11 @@ void api_vod_deliver(struct api_req *r, const char *kind, int64_t id)
         if (!v) {
             close(fd);
             vod_refusal(r, full0);
-            return;
+            return false;
         }
     }
     send_file(r, fd, &st, content_type_of(source), v);
+    return false;
 }
 
 const char *api_art_url(const struct api_req *r, const char *stored, const char *file,

@@ -50,6 +50,7 @@ struct entry {
     int64_t ended; /* 0 while active */
     conn_kick_fn kick;
     void *ctx;
+    uint64_t tag; /* conn_registry_tag: told to the tag hooks (0: none) */
 };
 
 struct conn_registry {
@@ -62,6 +63,8 @@ struct conn_registry {
     struct conn_registry_stats st;
     conn_limit_fn limit_fn; /* told when enforce kicked someone (the dashboard's events) */
     void *limit_ctx;
+    conn_tag_fn tag_end, tag_touch; /* a tagged entry ended / was used (cluster sessions) */
+    void *tag_ctx;
 };
 
 static uint64_t session_hash(int64_t line_id, enum conn_kind kind, int64_t item_id, const char *ip)
@@ -126,6 +129,40 @@ void conn_registry_set_limit_hook(struct conn_registry *r, conn_limit_fn fn, voi
 {
     r->limit_fn = fn;
     r->limit_ctx = ctx;
+}
+
+void conn_registry_set_tag_hooks(struct conn_registry *r, conn_tag_fn end, conn_tag_fn touch,
+                                 void *ctx)
+{
+    r->tag_end = end;
+    r->tag_touch = touch;
+    r->tag_ctx = ctx;
+}
+
+uint64_t conn_registry_last_handle(const struct conn_registry *r)
+{
+    return r->next_handle - 1;
+}
+
+int conn_registry_tag(struct conn_registry *r, uint64_t handle, uint64_t tag)
+{
+    struct entry *e = handle ? entry_find(r, handle) : NULL;
+    if (!e || e->ended)
+        return -ENOENT;
+    if (e->tag && tag)
+        return -EEXIST;
+    e->tag = tag;
+    return 0;
+}
+
+bool conn_registry_touch(struct conn_registry *r, uint64_t handle)
+{
+    struct entry *e = handle ? entry_find(r, handle) : NULL;
+    if (!e || e->ended || !e->tag)
+        return false;
+    if (r->tag_touch)
+        r->tag_touch(r->tag_ctx, e->tag);
+    return true;
 }
 
 void conn_registry_free(struct conn_registry *r)
@@ -286,6 +323,10 @@ void conn_registry_remove(struct conn_registry *r, uint64_t handle, int64_t now)
         return;
     e->kick = NULL;
     e->ctx = NULL;
+    uint64_t tag = e->tag;
+    e->tag = 0;
+    if (tag && r->tag_end)
+        r->tag_end(r->tag_ctx, tag); /* the entry is still there: nothing it does moves it */
     if (r->window == 0) {
         drop(r, e);
         return;
@@ -418,6 +459,18 @@ int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uin
 size_t conn_registry_kick_all(struct conn_registry *r)
 {
     return conn_registry_kick_item(r, -1, -1);
+}
+
+bool conn_registry_kick(struct conn_registry *r, uint64_t handle)
+{
+    struct entry *e = handle ? entry_find(r, handle) : NULL;
+    if (!e || e->ended || !e->kick)
+        return false;
+    conn_kick_fn fn = e->kick;
+    void *ctx = e->ctx;
+    e->kick = NULL; /* kicked once, even if its removal is delayed */
+    fn(ctx);
+    return true;
 }
 
 size_t conn_registry_kick_item(struct conn_registry *r, int64_t line_id, int64_t item_id)

@@ -29,6 +29,7 @@
 #ifndef XTREAMD_AUTH_CONNECTIONS_H
 #define XTREAMD_AUTH_CONNECTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,24 @@ void conn_registry_set_max(struct conn_registry *r, size_t max);
  * call back into the registry. */
 typedef void (*conn_limit_fn)(void *ctx, int64_t line_id, int max, int kicked);
 void conn_registry_set_limit_hook(struct conn_registry *r, conn_limit_fn fn, void *ctx);
+
+/* Tags: an observer (the cluster's session tracking, api/cluster.c) tags the entry of a
+ * connection it cares about with a nonzero number of its own; end(ctx, tag) is called once
+ * when that entry is removed (the connection ended: closed, kicked, done), touch(ctx, tag) on
+ * each conn_registry_touch of it (an HLS session's playlist or segment served). Neither may
+ * call back into the registry. The hooks are not called from conn_registry_free. */
+typedef void (*conn_tag_fn)(void *ctx, uint64_t tag);
+void conn_registry_set_tag_hooks(struct conn_registry *r, conn_tag_fn end, conn_tag_fn touch,
+                                 void *ctx);
+/* Tags an active entry: 0, -ENOENT (unknown or ended), -EEXIST (already tagged; tag 0
+ * clears). */
+int conn_registry_tag(struct conn_registry *r, uint64_t handle, uint64_t tag);
+/* The entry was used (its tag's touch hook, if any): true when it is active and tagged. */
+bool conn_registry_touch(struct conn_registry *r, uint64_t handle);
+/* The handle the latest conn_registry_add returned (0: none yet). Handles count up, so a
+ * caller compares it before and after a delivery call to find the entry that call
+ * registered, if any. */
+uint64_t conn_registry_last_handle(const struct conn_registry *r);
 
 /* Registers a connection; returns its handle (> 0), or 0 when out of memory or
  * full (counted; the caller refuses the connection). kick(ctx) closes the
@@ -104,6 +123,9 @@ int conn_registry_enforce(struct conn_registry *r, int64_t line_id, int max, uin
  * off: cluster/node.h); returns how many were kicked. Their entries stay until the
  * connections end (conn_registry_remove), as for any close. */
 size_t conn_registry_kick_all(struct conn_registry *r);
+/* Closes one active connection (its kick callback); false when unknown, ended or not
+ * closable. */
+bool conn_registry_kick(struct conn_registry *r, uint64_t handle);
 /* Closes the active connections of one line watching one item (any kind): a
  * cluster session ended by newest wins on another node (cluster/admission.h).
  * line_id < 0: every connection (conn_registry_kick_all). Returns how many. */

@@ -215,7 +215,8 @@ static int start_admission(struct serve *s, const struct serve_settings *set, co
     struct admission_config cfg = {.loop = s->loop,
                                    .data_dir = data,
                                    .self_id = cluster_self_id(s->cluster),
-                                   .orphan_ttl = (int)((set->cluster_orphan_ttl_ms + 999) / 1000)};
+                                   .orphan_ttl = (int)((set->cluster_orphan_ttl_ms + 999) / 1000),
+                                   .hls_ttl = (int)((set->cluster_hls_ttl_ms + 999) / 1000)};
     const unsigned char *pk = cluster_token_pk(s->cluster), *sk = cluster_token_sk(s->cluster);
     const char *kid = cluster_token_kid(s->cluster);
     if (!pk || !cluster_token_kid_valid(kid)) {

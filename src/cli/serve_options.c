@@ -113,6 +113,17 @@ static int set_cluster_offline(struct serve_settings *s, const char *v)
     return 0;
 }
 
+/* At least two report periods (ADMISSION_REPORT_MS, 5 s): a refreshing HLS viewer's lease is
+ * written every period and must never lapse between two. */
+static int set_cluster_hls_ttl(struct serve_settings *s, const char *v)
+{
+    unsigned ms;
+    if (parse_seconds(v, &ms) || ms < 10000)
+        return -EINVAL;
+    s->cluster_hls_ttl_ms = ms;
+    return 0;
+}
+
 static int set_cluster_db(struct serve_settings *s, const char *v)
 {
     if (!db_location_is_pg(v))
@@ -376,6 +387,9 @@ const struct serve_option serve_options[] = {
     {"cluster-offline-admission", "POLICY", SERVE_OPT_VALUE, set_cluster_offline, "deny or local",
      "edge: new viewers while the main or the database\ncannot be reached: deny (503, default) "
      "or local\n(admitted here, reconciled when the main is back)"},
+    {"cluster-hls-ttl", "SECONDS", SERVE_OPT_VALUE, set_cluster_hls_ttl, "seconds (>= 10)",
+     "main: an HLS viewer's session stays counted this long\nafter its last playlist or "
+     "segment request (default 30)"},
     {"listen", "HOST:PORT", SERVE_OPT_VALUE, set_listen, "HOST:PORT",
      "address to listen on (default 0.0.0.0:8080;\n[::]:PORT for IPv6; port 0 picks a free port)"},
     {"public-url", "URL", SERVE_OPT_VALUE, set_public_url, "http(s)://HOST[:PORT]",
@@ -459,6 +473,7 @@ void serve_settings_init(struct serve_settings *s)
     archive_config_defaults(&s->archive);
     s->header_ms = 10000;
     s->cluster_orphan_ttl_ms = 60000;
+    s->cluster_hls_ttl_ms = 30000;
     s->idle_ms = 60000;
     s->backup_interval_s = 86400;
     s->backup_keep = 7;
@@ -533,6 +548,8 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         fmt_seconds(out, len, s->cluster_orphan_ttl_ms);
     else if (strcmp(n, "cluster-offline-admission") == 0)
         snprintf(out, len, "%s", offline_policy_name(s->cluster_offline));
+    else if (strcmp(n, "cluster-hls-ttl") == 0)
+        fmt_seconds(out, len, s->cluster_hls_ttl_ms);
     else if (strcmp(n, "cluster-database-url") == 0)
         db_location_redact(s->cluster_db_url, out, len); /* never a password */
     else if (strcmp(n, "database") == 0)

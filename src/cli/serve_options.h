@@ -39,6 +39,7 @@ struct serve_settings {
     char *cluster_db_url;           /* main: the database edges use; NULL = database */
     unsigned cluster_orphan_ttl_ms; /* main: end a silent node's sessions after (60000) */
     int cluster_offline;            /* edge: enum offline_policy (OFFLINE_DENY) */
+    unsigned cluster_hls_ttl_ms;    /* main: an HLS session's lease without a refresh (30000) */
     unsigned header_ms, idle_ms;
     struct throttle_config throttle;
     struct access_config access; /* --access KEY=VALUE, --geoip-db (owned string) */

@@ -31,6 +31,7 @@ struct tracked {
     admission_kick_fn *kick;
     void (*drop)(void *ctx);
     void *ctx;
+    bool touch_queued; /* an HLS refresh of sid is in the queue (no scan of it per segment) */
 };
 
 /* A queued report: the end of a session, or an HLS refresh. */
@@ -402,13 +403,46 @@ uint64_t admission_track(struct admission *a, const char *sid, admission_kick_fn
     return t->handle;
 }
 
+static struct tracked *tracked_by_sid(struct admission *a, const char *sid)
+{
+    for (struct htab_node *n = htab_first(&a->by_sid, sid_hash(sid)); n; n = htab_next(n)) {
+        struct tracked *t = htab_entry(n, struct tracked, by_sid);
+        if (memcmp(t->sid, sid, CLUSTER_SID_LEN) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+static struct tracked *tracked_by_handle(struct admission *a, uint64_t handle)
+{
+    for (struct htab_node *n = htab_first(&a->by_handle, htab_hash_u64(handle)); n;
+         n = htab_next(n)) {
+        struct tracked *t = htab_entry(n, struct tracked, by_handle);
+        if (t->handle == handle)
+            return t;
+    }
+    return NULL;
+}
+
+bool admission_tracked(struct admission *a, const char *sid)
+{
+    return cluster_sid_valid(sid, strlen(sid)) && tracked_by_sid(a, sid);
+}
+
 static void queue_report(struct admission *a, const char *sid, bool end)
 {
-    /* An HLS refresh already queued for sid needs no second row. */
-    if (!end)
-        for (size_t i = 0; i < a->nreports; i++)
-            if (memcmp(a->reports[i].sid, sid, CLUSTER_SID_LEN) == 0)
+    /* An HLS refresh already queued for sid needs no second row: a tracked sid says so in
+     * O(1) (every segment of every HLS viewer comes here); an untracked one is looked for. */
+    if (!end) {
+        struct tracked *t = tracked_by_sid(a, sid);
+        if (t && t->touch_queued)
+            return;
+        for (size_t i = 0; !t && i < a->nreports; i++)
+            if (!a->reports[i].end && memcmp(a->reports[i].sid, sid, CLUSTER_SID_LEN) == 0)
                 return;
+        if (t && a->nreports < ADMISSION_MAX_REPORT)
+            t->touch_queued = true;
+    }
     if (a->nreports == ADMISSION_MAX_REPORT) {
         a->m.reports_dropped++;
         return;
@@ -425,26 +459,49 @@ static void untrack(struct admission *a, struct tracked *t)
     free(t);
 }
 
+static void untrack_handle(struct admission *a, uint64_t handle, bool report)
+{
+    struct tracked *t = handle ? tracked_by_handle(a, handle) : NULL;
+    if (!t)
+        return;
+    /* a killed session was ended by the main; the end of a sid tracked again meanwhile (a
+     * player's next range request, a reconnect with its token) is dropped at the flush */
+    if (report && !admission_revoked(a, t->sid))
+        queue_report(a, t->sid, true);
+    void (*drop)(void *ctx) = t->drop;
+    void *ctx = t->ctx;
+    untrack(a, t);
+    if (drop)
+        drop(ctx);
+}
+
 void admission_untrack(struct admission *a, uint64_t handle)
 {
-    for (struct htab_node *n = htab_first(&a->by_handle, htab_hash_u64(handle)); n;
-         n = htab_next(n)) {
-        struct tracked *t = htab_entry(n, struct tracked, by_handle);
-        if (t->handle == handle) {
-            if (!admission_revoked(a, t->sid)) /* a killed session was ended by the main */
-                queue_report(a, t->sid, true);
-            if (t->drop)
-                t->drop(t->ctx);
-            untrack(a, t);
-            return;
-        }
-    }
+    untrack_handle(a, handle, true);
+}
+
+void admission_forget(struct admission *a, uint64_t handle)
+{
+    untrack_handle(a, handle, false);
+}
+
+void admission_end(struct admission *a, const char *sid)
+{
+    if (cluster_sid_valid(sid, strlen(sid)) && !admission_revoked(a, sid))
+        queue_report(a, sid, true);
 }
 
 void admission_touch(struct admission *a, const char *sid)
 {
-    if (cluster_sid_valid(sid, strlen(sid)))
+    if (cluster_sid_valid(sid, strlen(sid)) && !admission_revoked(a, sid))
         queue_report(a, sid, false);
+}
+
+void admission_touch_handle(struct admission *a, uint64_t handle)
+{
+    struct tracked *t = handle ? tracked_by_handle(a, handle) : NULL;
+    if (t && !admission_revoked(a, t->sid))
+        queue_report(a, t->sid, false);
 }
 
 void admission_command(void *ud, const char *kind, const char *arg)
@@ -567,8 +624,15 @@ void admission_tick(struct admission *a, const struct cluster_node_view *nodes, 
             free(j);
             return;
         }
-        memcpy(j->r, a->reports, a->nreports * sizeof(*j->r));
-        j->n = a->nreports;
+        for (size_t i = 0; i < a->nreports; i++) {
+            struct report *r = &a->reports[i];
+            struct tracked *t = tracked_by_sid(a, r->sid);
+            if (t && !r->end)
+                t->touch_queued = false;
+            if (t && r->end)
+                continue; /* the session has a connection again: not ended */
+            j->r[j->n++] = *r;
+        }
     }
     if (nodes) { /* the main: lost nodes and HLS leases */
         j->sweep = true;
@@ -578,11 +642,14 @@ void admission_tick(struct admission *a, const struct cluster_node_view *nodes, 
                 j->lost[j->nlost++] = nodes[i].id;
     }
     if (!j->n && !j->sweep) {
+        free(j->r);
         free(j);
+        a->nreports = 0; /* every one filtered out */
         a->last_report = now;
         return;
     }
     if (uv_queue_work(a->cfg.loop, &j->work, report_work, report_after)) {
+        /* the queue stays (its touch flags cleared above: a refresh may be queued twice) */
         free(j->r);
         free(j);
         return;

@@ -152,10 +152,24 @@ typedef void admission_kick_fn(void *ctx);
  * 0, or 0 at the bound or out of memory (counted). */
 uint64_t admission_track(struct admission *a, const char *sid, admission_kick_fn *kick,
                          void (*drop)(void *ctx), void *ctx);
-/* The connection ended: its session's end is reported in the next batch. */
+/* The connection ended: its session's end is reported in the next batch (end_reason
+ * 'closed'), unless the sid was revoked (the main ended it) or is tracked again by then (a
+ * player's next connection with the same token: a seek, a reconnect). */
 void admission_untrack(struct admission *a, uint64_t handle);
-/* An HLS playlist or segment of sid was served: last_seen in the next batch. */
+/* Untracks without reporting an end (the connection was not the session's, or the serving
+ * refused it and the caller keeps the session to another connection). */
+void admission_forget(struct admission *a, uint64_t handle);
+/* The session ended without a tracked connection (its request was refused): reported like an
+ * untrack's end. */
+void admission_end(struct admission *a, const char *sid);
+/* Whether a connection is tracked under sid. */
+bool admission_tracked(struct admission *a, const char *sid);
+/* An HLS playlist or segment of sid was served: last_seen in the next batch (once per sid
+ * and batch). */
 void admission_touch(struct admission *a, const char *sid);
+/* The same by the handle admission_track gave (an HLS session's segment requests carry its
+ * local session token, not the cluster token). */
+void admission_touch_handle(struct admission *a, uint64_t handle);
 /* Whether sid was revoked on this node. */
 bool admission_revoked(struct admission *a, const char *sid);
 

@@ -38,7 +38,8 @@ static void copy_col(struct db_stmt *st, int i, char *out, size_t len)
     "s.node_id IS NOT NULL, COALESCE(s.seen_at, 0), COALESCE(%s - s.seen_at_ms, 0), "              \
     "COALESCE(s.db_now_skew_ms, 0), COALESCE(s.sessions, 0), COALESCE(s.egress_bps, 0), "          \
     "COALESCE(s.ingress_bps, 0), COALESCE(s.mem_bytes, 0), COALESCE(s.channels_running, 0), "      \
-    "COALESCE(s.seq, 0), COALESCE(s.cpu_pct, 0)"
+    "COALESCE(s.seq, 0), COALESCE(s.cpu_pct, 0), "                                                 \
+    "(SELECT count(*) FROM cluster_sessions c WHERE c.node_id = n.id AND c.ended_at IS NULL)"
 
 static int fill(void *ctx, struct db_stmt *st, void *row)
 {
@@ -70,6 +71,7 @@ static int fill(void *ctx, struct db_stmt *st, void *row)
     n->channels_running = db_col_int64(st, 22);
     n->seq = db_col_int64(st, 23);
     n->cpu_pct = db_col_double(st, 24);
+    n->active_sessions = db_col_int64(st, 25);
     return 0;
 }
 

@@ -32,6 +32,9 @@ struct db_node {
     int64_t skew_ms; /* the node's clock minus the database's */
     int64_t sessions, egress_bps, ingress_bps, mem_bytes, channels_running, seq;
     double cpu_pct;
+    /* cluster_sessions rows of the node not ended (the main's admission count; an HLS lease
+     * that ran out is ended by the main's sweep within seconds) */
+    int64_t active_sessions;
 };
 
 struct db_node_beat {

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -288,6 +289,51 @@ int db_csessions_count_line(struct db *db, int64_t line_id, int64_t now, int hls
         *count = (size_t)db_col_int64(st, 0);
     db_finalize(st);
     return rc == DB_ROW ? 0 : db_step_error(db, rc, "cluster_sessions count");
+}
+
+static int fill_row(void *ctx, struct db_stmt *st, void *row)
+{
+    (void)ctx;
+    struct db_csession_row *out = row;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", db_col_text(st, 0));
+    out->line_id = db_col_int64(st, 1);
+    out->stream_id = db_col_int64(st, 2);
+    out->node_id = db_col_int64(st, 3);
+    snprintf(out->kind, sizeof(out->kind), "%s", db_col_text(st, 4));
+    snprintf(out->ip, sizeof(out->ip), "%s", db_col_text(st, 5));
+    out->started_at = db_col_int64(st, 6);
+    out->last_seen_at = db_col_int64(st, 7);
+    out->ended_at = db_col_int64(st, 8);
+    snprintf(out->end_reason, sizeof(out->end_reason), "%s", db_col_text(st, 9));
+    return 0;
+}
+
+int db_csessions_list_node(struct db *db, int64_t node_id, int64_t line_id, size_t limit,
+                           struct db_csession_row **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    struct db_stmt *st;
+    if (db_prepare(db,
+                   "SELECT id, line_id, stream_id, node_id, kind, ip, started_at, last_seen_at,"
+                   " COALESCE(ended_at, 0), COALESCE(end_reason, '') FROM cluster_sessions"
+                   " WHERE node_id = ?1 AND ended_at IS NULL AND (?2 = 0 OR line_id = ?2)"
+                   " ORDER BY started_at, id LIMIT ?3",
+                   &st))
+        return -EIO;
+    db_bind_int64(st, 1, node_id);
+    db_bind_int64(st, 2, line_id);
+    db_bind_int64(st, 3, (int64_t)limit);
+    int rc = db_step_rows(db, st, "cluster_sessions", sizeof(struct db_csession_row), 16, fill_row,
+                          NULL, (void **)out, n);
+    db_finalize(st);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc < 0 ? rc : 0;
 }
 
 int db_csession_get(struct db *db, const char *id, struct db_csession_row *out)

@@ -83,6 +83,11 @@ int db_csessions_expire_hls(struct db *db, int64_t now, int hls_ttl, size_t *end
 int db_csessions_count_line(struct db *db, int64_t line_id, int64_t now, int hls_ttl,
                             size_t *count);
 
+/* The active (not ended) sessions of node_id, of line_id only when > 0, oldest first, at most
+ * limit: *out a heap array (free()). */
+int db_csessions_list_node(struct db *db, int64_t node_id, int64_t line_id, size_t limit,
+                           struct db_csession_row **out, size_t *n);
+
 /* One session by id: 0, -ENOENT, -EIO. */
 int db_csession_get(struct db *db, const char *id, struct db_csession_row *out);
 

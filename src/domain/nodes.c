@@ -19,6 +19,12 @@ int dom_node_get(struct db *db, int64_t id, struct db_node *out)
     return db_node_get(db, id, out);
 }
 
+int dom_node_sessions(struct db *db, int64_t node_id, int64_t line_id, size_t limit,
+                      struct db_csession_row **out, size_t *n)
+{
+    return db_csessions_list_node(db, node_id, line_id, limit, out, n);
+}
+
 int dom_node_update_caps(struct db *db, const struct db_node *in)
 {
     return db_node_update_caps(db, in);

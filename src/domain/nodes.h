@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "db/nodes.h"
+#include "db/sessions.h"
 
 struct db;
 
@@ -17,6 +18,9 @@ struct db;
 
 int dom_nodes_list(struct db *db, struct db_node **out, size_t *n);
 int dom_node_get(struct db *db, int64_t id, struct db_node *out);
+/* The node's active viewer sessions (db/sessions.h), oldest first, at most limit. */
+int dom_node_sessions(struct db *db, int64_t node_id, int64_t line_id, size_t limit,
+                      struct db_csession_row **out, size_t *n);
 int dom_node_update_caps(struct db *db, const struct db_node *in);
 int dom_node_insert(struct db *db, const struct db_node *in, int64_t now, int64_t *id);
 int dom_node_delete(struct db *db, int64_t id);

@@ -1610,6 +1610,29 @@ static void hls_ensure(struct channel *ch)
         hls_on_chunk(ch->hls, channel_chunk(ch, q));
 }
 
+static struct hls_session *session_lookup(struct live *live, uint64_t kh, int64_t line_id,
+                                          int64_t channel_id, const char *ip, const char *ua)
+{
+    for (struct htab_node *n = htab_first(&live->sess_keys, kh); n; n = htab_next(n)) {
+        struct hls_session *s = htab_entry(n, struct hls_session, knode);
+        if (!s->kicked && s->line_id == line_id && s->channel_id == channel_id &&
+            strcmp(s->ip, ip) == 0 && strcmp(s->ua, ua) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+uint64_t live_hls_session_of(struct live *live, int64_t stream_id, const struct cat_line *line,
+                             struct http_request *req)
+{
+    char uab[128], ipb[46];
+    copy_str(uab, sizeof(uab), http_request_header(req, "User-Agent"));
+    copy_str(ipb, sizeof(ipb), req->client_ip);
+    struct hls_session *s = session_lookup(live, session_key_hash(line->id, stream_id, ipb, uab),
+                                           line->id, stream_id, ipb, uab);
+    return s ? s->handle : 0;
+}
+
 /* The session of (line, channel, IP, UA), created if needed; NULL with
  * *status 500 (no memory) or 503 (connection registry full). */
 static struct hls_session *session_for(struct live *live, struct channel *ch,
@@ -1621,12 +1644,9 @@ static struct hls_session *session_for(struct live *live, struct channel *ch,
     copy_str(uab, sizeof(uab), ua);
     copy_str(ipb, sizeof(ipb), req->client_ip);
     uint64_t kh = session_key_hash(line->id, ch->id, ipb, uab);
-    for (struct htab_node *n = htab_first(&live->sess_keys, kh); n; n = htab_next(n)) {
-        struct hls_session *s = htab_entry(n, struct hls_session, knode);
-        if (!s->kicked && s->line_id == line->id && s->channel_id == ch->id &&
-            strcmp(s->ip, ipb) == 0 && strcmp(s->ua, uab) == 0)
-            return s;
-    }
+    struct hls_session *found = session_lookup(live, kh, line->id, ch->id, ipb, uab);
+    if (found)
+        return found;
     *status = 500;
     struct hls_session *s = calloc(1, sizeof(*s));
     if (!s)
@@ -1917,8 +1937,10 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
         r = seq <= (unsigned long long)ch->nsub ? channel_rend(ch, (int)seq) : NULL;
         if (r && strcmp(end, ".m3u8") == 0) {
             live->hls_requests++;
-            if (req->method != HTTP_HEAD) /* HEAD keeps nothing alive */
+            if (req->method != HTTP_HEAD) { /* HEAD keeps nothing alive */
                 s->last_ms = live_now_ms(live);
+                conn_registry_touch(live->reg, s->handle); /* a cluster session's lease */
+            }
             http_response_header(res, "Content-Type", "application/vnd.apple.mpegurl");
             http_response_header(res, "Cache-Control", "no-store, no-cache, must-revalidate");
             http_response_status(res, 200);
@@ -1961,6 +1983,7 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
         return; /* same headers; neither keeps the session alive nor counts bytes */
     ch->delivered = true;
     s->last_ms = live_now_ms(live);
+    conn_registry_touch(live->reg, s->handle); /* a cluster session's lease (batched there) */
     s->bytes += bytes;
     ch->bytes_out += bytes;
     live->segment_bytes += bytes;

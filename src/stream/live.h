@@ -132,6 +132,11 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
                    struct http_request *req, struct http_response *res);
 void live_serve_m3u8(struct live *live, const struct cat_stream *s, const struct cat_line *line,
                      struct http_request *req, struct http_response *res);
+/* The connection-registry handle of the HLS session this request's viewer (line, stream, IP,
+ * user agent) holds here, 0 when none: the cluster's main keeps serving a refreshing HLS
+ * viewer it admitted without admitting each playlist request again (api/cluster.c). */
+uint64_t live_hls_session_of(struct live *live, int64_t stream_id, const struct cat_line *line,
+                             struct http_request *req);
 /* GET /hls/TOKEN/SEQ.ts */
 void live_serve_segment(struct live *live, const char *token, const char *seg,
                         struct http_request *req, struct http_response *res);

@@ -221,6 +221,45 @@ static void test_admit_kill_report(void **state)
     admission_metrics_write(m, &out);
     assert_non_null(strstr(out.data, "xtreamd_cluster_admissions_total 3\n"));
     buf_free(&out);
+    /* a session with two connections (a player's seek): the end of one is not the session's */
+    struct done d4 = {0};
+    s.node_id = 1;
+    assert_non_null(admission_submit(m, &s, on_done, &d4));
+    while (!d4.calls)
+        uv_run(&loop, UV_RUN_ONCE);
+    uint64_t h1 = admission_track(m, d4.sid, kick, NULL, &kicked);
+    uint64_t h2 = admission_track(m, d4.sid, kick, NULL, &kicked);
+    assert_true(admission_tracked(m, d4.sid));
+    admission_untrack(m, h1);
+    admission_tick(m, NULL, 0, now + 40);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(db_csession_get(f->db, d4.sid, &row), 0);
+    assert_int_equal(row.ended_at, 0);
+    /* its HLS-style refreshes by handle, once per batch: last_seen */
+    admission_touch_handle(m, h2);
+    admission_touch_handle(m, h2);
+    admission_touch(m, d4.sid);
+    admission_tick(m, NULL, 0, now + 50);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(db_csession_get(f->db, d4.sid, &row), 0);
+    assert_int_equal(row.last_seen_at, now + 50);
+    admission_metrics_get(m, &mm);
+    uint64_t written = mm.reports_written;
+    /* forgotten (not the session's connection): no end; the last one ending: ended */
+    admission_forget(m, h2);
+    assert_false(admission_tracked(m, d4.sid));
+    admission_tick(m, NULL, 0, now + 60);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(db_csession_get(f->db, d4.sid, &row), 0);
+    assert_int_equal(row.ended_at, 0);
+    h1 = admission_track(m, d4.sid, kick, NULL, &kicked);
+    admission_untrack(m, h1);
+    admission_tick(m, NULL, 0, now + 70);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(db_csession_get(f->db, d4.sid, &row), 0);
+    assert_string_equal(row.end_reason, "closed");
+    admission_metrics_get(m, &mm);
+    assert_int_equal(mm.reports_written, written + 1);
     admission_free(m);
     admission_free(e);
     assert_int_equal(uv_loop_close(&loop), 0);

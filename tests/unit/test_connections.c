@@ -3,6 +3,7 @@
  * callbacks, and per-line counting that stays cheap with many entries. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -152,6 +153,66 @@ static void test_kick_all(void **state)
     conn_registry_free(r);
 }
 
+static uint64_t g_tag_end[8], g_tag_touch[8];
+static int g_ntag_end, g_ntag_touch;
+
+static void on_tag_end(void *ctx, uint64_t tag)
+{
+    (void)ctx;
+    g_tag_end[g_ntag_end++ % 8] = tag;
+}
+
+static void on_tag_touch(void *ctx, uint64_t tag)
+{
+    (void)ctx;
+    g_tag_touch[g_ntag_touch++ % 8] = tag;
+}
+
+/* Tags: a cluster session's observer hears its connection end once, and each use. */
+static void test_tags(void **state)
+{
+    (void)state;
+    struct conn_registry *r = conn_registry_new(30);
+    g_ntag_end = g_ntag_touch = 0;
+    g_kicks = (struct kicks){0};
+    g_ids[0] = 0;
+    g_ids[1] = 1;
+    conn_registry_set_tag_hooks(r, on_tag_end, on_tag_touch, NULL);
+    assert_int_equal(conn_registry_last_handle(r), 0);
+    uint64_t h0 = conn_registry_add(r, 5, CONN_LIVE, 1, "10.0.0.1", "", 10, on_kick, &g_ids[0]);
+    assert_int_equal(conn_registry_last_handle(r), h0);
+    uint64_t h1 = conn_registry_add(r, 5, CONN_HLS, 1, "10.0.0.1", "", 10, on_kick, &g_ids[1]);
+    assert_int_equal(conn_registry_last_handle(r), h1);
+    assert_int_equal(conn_registry_tag(r, h0, 77), 0);
+    assert_int_equal(conn_registry_tag(r, h0, 78), -EEXIST);
+    assert_int_equal(conn_registry_tag(r, h1, 99), 0);
+    assert_int_equal(conn_registry_tag(r, h1 + 5, 1), -ENOENT);
+    conn_registry_touch(r, h1);
+    conn_registry_touch(r, h1);
+    assert_int_equal(g_ntag_touch, 2);
+    assert_int_equal(g_tag_touch[1], 99);
+    /* one connection kicked by its handle (a kill of its session), once */
+    assert_true(conn_registry_kick(r, h0));
+    assert_false(conn_registry_kick(r, h0));
+    assert_int_equal(g_kicks.n, 1);
+    assert_int_equal(g_kicks.last, 0);
+    conn_registry_remove(r, h0, 11);
+    conn_registry_remove(r, h0, 12); /* once */
+    assert_int_equal(g_ntag_end, 1);
+    assert_int_equal(g_tag_end[0], 77);
+    assert_int_equal(conn_registry_tag(r, h0, 5), -ENOENT); /* ended */
+    conn_registry_touch(r, h0);                             /* ended: not told */
+    assert_int_equal(g_ntag_touch, 2);
+    conn_registry_remove(r, h1, 12);
+    assert_int_equal(g_ntag_end, 2);
+    assert_int_equal(g_tag_end[1], 99);
+    /* an untagged entry tells nobody */
+    uint64_t h2 = conn_registry_add(r, 6, CONN_MOVIE, 2, "10.0.0.2", "", 13, NULL, NULL);
+    conn_registry_remove(r, h2, 14);
+    assert_int_equal(g_ntag_end, 2);
+    conn_registry_free(r);
+}
+
 static void test_many_entries(void **state)
 {
     (void)state;
@@ -259,10 +320,15 @@ static void test_enforce_big_session(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sessions_and_window),      cmocka_unit_test(test_active_by_kind),
-        cmocka_unit_test(test_enforce_newest_wins),      cmocka_unit_test(test_many_entries),
-        cmocka_unit_test(test_bound_refuses_and_counts), cmocka_unit_test(test_enforced_past_65536),
-        cmocka_unit_test(test_enforce_big_session),      cmocka_unit_test(test_kick_all),
+        cmocka_unit_test(test_sessions_and_window),
+        cmocka_unit_test(test_active_by_kind),
+        cmocka_unit_test(test_enforce_newest_wins),
+        cmocka_unit_test(test_many_entries),
+        cmocka_unit_test(test_bound_refuses_and_counts),
+        cmocka_unit_test(test_enforced_past_65536),
+        cmocka_unit_test(test_enforce_big_session),
+        cmocka_unit_test(test_kick_all),
+        cmocka_unit_test(test_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
