@@ -12,6 +12,7 @@ enum {
     Q_STREAM_BY_SOURCE,
     Q_STREAM_INSERT,
     Q_SOURCE_INSERT,
+    Q_STREAM_INSERT_PG,
     Q_STREAM_UPDATE,
     Q_STREAM_NEXT_ORDER,
     Q_MOVIE_BY_SOURCE,
@@ -33,6 +34,12 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_STREAM_INSERT] = "INSERT INTO streams (name, category_id, epg_channel_id, logo,"
                         " sort_order, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_SOURCE_INSERT] = "INSERT INTO stream_sources (stream_id, position, url) VALUES (?1, ?2, ?3)",
+    /* PostgreSQL: the stream and its first source in one statement (one round
+     * trip per channel of an import, not two); SQLite has no INSERT in WITH. */
+    [Q_STREAM_INSERT_PG] = "WITH s AS (INSERT INTO streams (name, category_id, epg_channel_id,"
+                           " logo, sort_order, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id)"
+                           " INSERT INTO stream_sources (stream_id, position, url)"
+                           " SELECT id, 0, ?7 FROM s RETURNING stream_id",
     [Q_STREAM_UPDATE] = "UPDATE streams SET name = ?1, category_id = ?2, epg_channel_id = ?3,"
                         " logo = CASE WHEN ?4 = '' THEN logo ELSE ?4 END WHERE id = ?5",
     [Q_STREAM_NEXT_ORDER] = "SELECT COALESCE(MAX(sort_order), 0) + 1 FROM streams",
@@ -197,17 +204,20 @@ int db_stream_insert(struct db_content *c, const struct db_stream_in *s, int64_t
 {
     if (s->source_count == 0)
         return -EINVAL;
-    struct db_stmt *st = stmt(c, Q_STREAM_INSERT);
+    bool pg = c->db->ops == &db_pg_ops;
+    struct db_stmt *st = stmt(c, pg ? Q_STREAM_INSERT_PG : Q_STREAM_INSERT);
     if (!st)
         return -EIO;
     bind_stream(st, s);
     db_bind_int64(st, 5, s->sort_order);
     db_bind_int64(st, 6, db_now());
+    if (pg)
+        db_bind_text(st, 7, s->sources[0]);
     int64_t sid;
-    int ret = run_insert(c, st, &sid);
+    int ret = pg ? run_id(c, st, &sid) : run_insert(c, st, &sid);
     if (ret)
         return ret;
-    for (size_t i = 0; i < s->source_count; i++) {
+    for (size_t i = pg ? 1 : 0; i < s->source_count; i++) {
         struct db_stmt *src = stmt(c, Q_SOURCE_INSERT);
         if (!src)
             return -EIO;
