@@ -634,8 +634,7 @@ static int sources_many_row(struct db_stmt *st, const struct id_at *at, size_t c
     return 0;
 }
 
-int db_stream_sources_many(struct db *db, const int64_t *ids, size_t count, char ***urls,
-                           size_t *n)
+int db_stream_sources_many(struct db *db, const int64_t *ids, size_t count, char ***urls, size_t *n)
 {
     struct buf b = BUF_INIT(0);
     struct db_stmt *st = NULL;
