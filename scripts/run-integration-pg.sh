@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The integration suite again on PostgreSQL: one throwaway cluster (scripts/pg-cluster.sh), one
 # database per data directory (tests/integration/lib/server.mjs, XTREAMD_TEST_PG). Every file of
-# tests/integration runs with PG_TEST_FILES=all, except the ones below, each for the reason given;
-# by default the CI list below; PG_TEST_FILES chooses others ("lines cli"); PG_TEST_CONCURRENCY
-# the files at once (default 2).
+# tests/integration runs (`make test` too), except the ones below, each for the reason given;
+# PG_TEST_FILES chooses others ("lines cli"; "all" is the default); PG_TEST_CONCURRENCY the
+# files at once (default 2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -31,16 +31,8 @@ export XTREAMD_TEST_PG="postgresql:///postgres?host=$work/c&user=postgres"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 cd "$root/tests/integration"
-# The CI pass (`make test`) runs the files whose behaviour rests on the database, so that both
-# passes together stay well inside CI's time budget; PG_TEST_FILES=all runs every file (about
-# 35 min alone on 2 cores), as before a release.
-ci_files="access accounts admin-auth admin-content admin-lines admin-lines-bulk admin-plans-settings
-  admins bouquet-order bouquets catalogue-walk cli cluster-placements epg guide-loop player-api
-  portal resellers tokens-cli vod xui-shim"
 if [ -n "${PG_TEST_FILES:-}" ] && [ "$PG_TEST_FILES" != all ]; then
   files=$PG_TEST_FILES
-elif [ -z "${PG_TEST_FILES:-}" ]; then
-  files=$ci_files
 else
   files=
   for f in ./*.test.mjs; do

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "db/db_priv.h"
 
@@ -12,6 +13,7 @@ enum {
     Q_STREAM_BY_SOURCE,
     Q_STREAM_INSERT,
     Q_SOURCE_INSERT,
+    Q_STREAM_INSERT_PG,
     Q_STREAM_UPDATE,
     Q_STREAM_NEXT_ORDER,
     Q_MOVIE_BY_SOURCE,
@@ -33,6 +35,12 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_STREAM_INSERT] = "INSERT INTO streams (name, category_id, epg_channel_id, logo,"
                         " sort_order, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [Q_SOURCE_INSERT] = "INSERT INTO stream_sources (stream_id, position, url) VALUES (?1, ?2, ?3)",
+    /* PostgreSQL: the stream and its first source in one statement (one round
+     * trip per channel of an import, not two); SQLite has no INSERT in WITH. */
+    [Q_STREAM_INSERT_PG] = "WITH s AS (INSERT INTO streams (name, category_id, epg_channel_id,"
+                           " logo, sort_order, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id)"
+                           " INSERT INTO stream_sources (stream_id, position, url)"
+                           " SELECT id, 0, ?7 FROM s RETURNING stream_id",
     [Q_STREAM_UPDATE] = "UPDATE streams SET name = ?1, category_id = ?2, epg_channel_id = ?3,"
                         " logo = CASE WHEN ?4 = '' THEN logo ELSE ?4 END WHERE id = ?5",
     [Q_STREAM_NEXT_ORDER] = "SELECT COALESCE(MAX(sort_order), 0) + 1 FROM streams",
@@ -64,9 +72,22 @@ static const char *const sql_text[Q_COUNT] = {
         " plot, duration_secs, added) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 };
 
+/* Streams queued by db_stream_queue on PostgreSQL, written STREAM_BATCH to a
+ * statement: one round trip per channel made an import of 10,000 channels
+ * take about 2 minutes on a loaded 2-core machine. 7 parameters a row. */
+#define STREAM_BATCH 64
+
+struct queued_stream {
+    char *name, *epg, *logo, *url;
+    int64_t category_id, sort_order;
+};
+
 struct db_content {
     struct db *db;
     struct db_stmt *st[Q_COUNT];
+    struct queued_stream queue[STREAM_BATCH];
+    size_t nqueued;
+    struct db_stmt *batch; /* the STREAM_BATCH-row statement */
 };
 
 int db_content_open(struct db *db, struct db_content **out)
@@ -80,12 +101,24 @@ int db_content_open(struct db *db, struct db_content **out)
     return 0;
 }
 
+static void queued_clear(struct queued_stream *q)
+{
+    free(q->name);
+    free(q->epg);
+    free(q->logo);
+    free(q->url);
+    memset(q, 0, sizeof(*q));
+}
+
 void db_content_close(struct db_content *c)
 {
     if (!c)
         return;
     for (int i = 0; i < Q_COUNT; i++)
         db_finalize(c->st[i]);
+    db_finalize(c->batch);
+    for (size_t k = 0; k < c->nqueued; k++)
+        queued_clear(&c->queue[k]);
     free(c);
 }
 
@@ -197,17 +230,20 @@ int db_stream_insert(struct db_content *c, const struct db_stream_in *s, int64_t
 {
     if (s->source_count == 0)
         return -EINVAL;
-    struct db_stmt *st = stmt(c, Q_STREAM_INSERT);
+    bool pg = c->db->ops == &db_pg_ops;
+    struct db_stmt *st = stmt(c, pg ? Q_STREAM_INSERT_PG : Q_STREAM_INSERT);
     if (!st)
         return -EIO;
     bind_stream(st, s);
     db_bind_int64(st, 5, s->sort_order);
     db_bind_int64(st, 6, db_now());
+    if (pg)
+        db_bind_text(st, 7, s->sources[0]);
     int64_t sid;
-    int ret = run_insert(c, st, &sid);
+    int ret = pg ? run_id(c, st, &sid) : run_insert(c, st, &sid);
     if (ret)
         return ret;
-    for (size_t i = 0; i < s->source_count; i++) {
+    for (size_t i = pg ? 1 : 0; i < s->source_count; i++) {
         struct db_stmt *src = stmt(c, Q_SOURCE_INSERT);
         if (!src)
             return -EIO;
@@ -219,6 +255,104 @@ int db_stream_insert(struct db_content *c, const struct db_stream_in *s, int64_t
             return ret;
     }
     *id = sid;
+    return 0;
+}
+
+/* PostgreSQL: n streams and their one source in one statement. The rows
+ * are inserted in sort order (ids follow the file, as one at a time did);
+ * each comes back as (stream id, url), its url being unique in the queue. */
+static int queue_sql(struct buf *b, size_t n)
+{
+    buf_puts(b, "WITH v (name, cat, epg, logo, ord, added, url) AS (VALUES ");
+    for (size_t k = 0; k < n; k++) {
+        size_t a = k * 7;
+        buf_printf(b,
+                   "%s(?%zu::text, ?%zu::bigint, ?%zu::text, ?%zu::text, ?%zu::bigint,"
+                   " ?%zu::bigint, ?%zu::text)",
+                   k ? ", " : "", a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7);
+    }
+    buf_puts(b, "), s AS (INSERT INTO streams (name, category_id, epg_channel_id, logo,"
+                " sort_order, added) SELECT name, cat, epg, logo, ord, added FROM v"
+                " ORDER BY ord RETURNING id, sort_order)"
+                " INSERT INTO stream_sources (stream_id, position, url)"
+                " SELECT s.id, 0, v.url FROM s JOIN v ON v.ord = s.sort_order"
+                " RETURNING stream_id, url");
+    return b->err;
+}
+
+int db_stream_queue_flush(struct db_content *c, db_stream_id_fn *fn, void *ctx)
+{
+    size_t n = c->nqueued;
+    if (n == 0)
+        return 0;
+    struct db_stmt *st = n == STREAM_BATCH ? c->batch : NULL;
+    int ret = 0;
+    if (!st) {
+        struct buf b = BUF_INIT(0);
+        ret = queue_sql(&b, n);
+        if (!ret && db_prepare(c->db, b.data, &st))
+            ret = -EIO;
+        buf_free(&b);
+        if (!ret && n == STREAM_BATCH)
+            c->batch = st;
+    }
+    if (!ret) {
+        int64_t now = db_now();
+        for (size_t k = 0; k < n; k++) {
+            const struct queued_stream *q = &c->queue[k];
+            int a = (int)(k * 7);
+            db_bind_text(st, a + 1, q->name);
+            bind_opt_id(st, a + 2, q->category_id);
+            bind_opt_text(st, a + 3, q->epg);
+            db_bind_text(st, a + 4, q->logo);
+            db_bind_int64(st, a + 5, q->sort_order);
+            db_bind_int64(st, a + 6, now);
+            db_bind_text(st, a + 7, q->url);
+        }
+        size_t rows = 0;
+        int rc = DB_DONE;
+        while (!ret && (rc = db_step(st)) == DB_ROW) {
+            ret = fn(ctx, db_col_text(st, 1), db_col_int64(st, 0));
+            rows++;
+        }
+        if (!ret && rc != DB_DONE)
+            ret = step_err(c, rc);
+        else if (!ret && rows != n)
+            ret = -EIO;
+        db_reset(st);
+    }
+    if (st != c->batch)
+        db_finalize(st);
+    for (size_t k = 0; k < n; k++)
+        queued_clear(&c->queue[k]);
+    c->nqueued = 0;
+    return ret;
+}
+
+int db_stream_queue(struct db_content *c, const struct db_stream_in *s, db_stream_id_fn *fn,
+                    void *ctx)
+{
+    if (s->source_count != 1)
+        return -EINVAL;
+    if (c->db->ops != &db_pg_ops) {
+        /* SQLite runs in the process: no round trip to save. */
+        int64_t id;
+        int ret = db_stream_insert(c, s, &id);
+        return ret ? ret : fn(ctx, s->sources[0], id);
+    }
+    struct queued_stream *q = &c->queue[c->nqueued];
+    q->name = strdup(s->name);
+    q->epg = strdup(opt(s->epg_channel_id));
+    q->logo = strdup(opt(s->logo));
+    q->url = strdup(s->sources[0]);
+    q->category_id = s->category_id;
+    q->sort_order = s->sort_order;
+    if (!q->name || !q->epg || !q->logo || !q->url) {
+        queued_clear(q);
+        return -ENOMEM;
+    }
+    if (++c->nqueued == STREAM_BATCH)
+        return db_stream_queue_flush(c, fn, ctx);
     return 0;
 }
 

@@ -45,6 +45,16 @@ int db_stream_find_by_source(struct db_content *c, const char *url, int64_t *id)
 /* Inserts a stream and its sources (positions 0..n-1). */
 int db_stream_insert(struct db_content *c, const struct db_stream_in *s, int64_t *id);
 
+/* Inserts a stream of one source, possibly later: on PostgreSQL streams are
+ * queued and written several to a statement (a round trip each was most of
+ * a big import's time); fn(ctx, url, id) is called for each once written,
+ * by this call or by db_stream_queue_flush (call it before reading or
+ * changing a queued stream, and before commit). On SQLite it is written now. */
+typedef int db_stream_id_fn(void *ctx, const char *url, int64_t id);
+int db_stream_queue(struct db_content *c, const struct db_stream_in *s, db_stream_id_fn *fn,
+                    void *ctx);
+int db_stream_queue_flush(struct db_content *c, db_stream_id_fn *fn, void *ctx);
+
 /* Updates name, category, epg_channel_id and logo of stream id (sources and
  * sort_order are kept). An empty logo keeps the stored one. */
 int db_stream_update(struct db_content *c, int64_t id, const struct db_stream_in *s);

@@ -590,6 +590,94 @@ int db_stream_sources_get(struct db *db, int64_t stream_id, char ***urls, size_t
     return rc;
 }
 
+/* Ids per query of db_stream_sources_many: one statement text for every
+ * chunk (the last one repeats its final id), well under either backend's
+ * limit on parameters. */
+#define SOURCES_CHUNK 500
+
+struct id_at {
+    int64_t id;
+    size_t k;
+};
+
+static int id_at_cmp(const void *a, const void *b)
+{
+    const struct id_at *x = a, *y = b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int sources_many_sql(struct buf *b)
+{
+    buf_puts(b, "SELECT stream_id, url FROM stream_sources WHERE stream_id IN (?1");
+    for (int i = 2; i <= SOURCES_CHUNK; i++)
+        buf_printf(b, ", ?%d", i);
+    buf_puts(b, ") ORDER BY stream_id, position");
+    return b->err;
+}
+
+/* Appends the url of the current row of st to the stream's list in at[]. */
+static int sources_many_row(struct db_stmt *st, const struct id_at *at, size_t count, char ***urls,
+                            size_t *n)
+{
+    struct id_at key = {db_col_int64(st, 0), 0};
+    const struct id_at *hit = bsearch(&key, at, count, sizeof(*at), id_at_cmp);
+    if (!hit)
+        return 0;
+    size_t k = hit->k;
+    char **grown = realloc(urls[k], (n[k] + 1) * sizeof(*grown));
+    if (!grown)
+        return -ENOMEM;
+    urls[k] = grown;
+    if (!(grown[n[k]] = db_col_strdup(st, 1)))
+        return -ENOMEM;
+    n[k]++;
+    return 0;
+}
+
+int db_stream_sources_many(struct db *db, const int64_t *ids, size_t count, char ***urls, size_t *n)
+{
+    struct buf b = BUF_INIT(0);
+    struct db_stmt *st = NULL;
+    struct id_at *at = NULL;
+    int rc = 0;
+    for (size_t k = 0; k < count; k++) {
+        urls[k] = NULL;
+        n[k] = 0;
+    }
+    if (count == 0)
+        return 0;
+    at = malloc(count * sizeof(*at));
+    if (!at)
+        return -ENOMEM;
+    for (size_t k = 0; k < count; k++)
+        at[k] = (struct id_at){ids[k], k};
+    qsort(at, count, sizeof(*at), id_at_cmp);
+    rc = sources_many_sql(&b);
+    if (!rc && db_prepare(db, b.data, &st))
+        rc = -EIO;
+    buf_free(&b);
+    for (size_t from = 0; rc == 0 && from < count; from += SOURCES_CHUNK) {
+        db_reset(st);
+        for (size_t i = 0; i < SOURCES_CHUNK; i++)
+            db_bind_int64(st, (int)i + 1, at[from + i < count ? from + i : count - 1].id);
+        int step;
+        while (rc == 0 && (step = db_step(st)) == DB_ROW)
+            rc = sources_many_row(st, at, count, urls, n);
+        if (rc == 0 && step != DB_DONE)
+            rc = db_step_error(db, step, "stream sources");
+    }
+    db_finalize(st);
+    free(at);
+    if (rc) {
+        for (size_t k = 0; k < count; k++) {
+            db_stream_sources_free(urls[k], n[k]);
+            urls[k] = NULL;
+            n[k] = 0;
+        }
+    }
+    return rc;
+}
+
 int db_stream_sources_set(struct db *db, int64_t stream_id, const char *const *urls, size_t n)
 {
     struct db_stmt *st;
@@ -669,7 +757,7 @@ int db_bouquet_items_get(struct db *db, int64_t bouquet_id, struct db_item **ite
 
 struct db_parts {
     struct db *db;
-    struct db_stmt *sources, *items;
+    struct db_stmt *items;
 };
 
 int db_parts_open(struct db *db, struct db_parts **out)
@@ -687,18 +775,8 @@ void db_parts_close(struct db_parts *p)
 {
     if (!p)
         return;
-    db_finalize(p->sources);
     db_finalize(p->items);
     free(p);
-}
-
-int db_parts_sources(struct db_parts *p, int64_t stream_id, char ***urls, size_t *n)
-{
-    *urls = NULL;
-    *n = 0;
-    if (!p->sources && db_prepare(p->db, SOURCES_SQL, &p->sources))
-        return -EIO;
-    return sources_with(p->db, p->sources, stream_id, urls, n);
 }
 
 int db_parts_items(struct db_parts *p, int64_t bouquet_id, struct db_item **items, size_t *n)

@@ -125,12 +125,17 @@ int db_bouquet_items_set(struct db *db, int64_t bouquet_id, const struct db_item
  * category is gone. */
 int db_bouquet_items_drop(struct db *db, const char *kind, int64_t id);
 
-/* The ordered parts of many rows (one page of a list): the statements are
+/* The sources of many streams (a page of the list) in a few queries, not one
+ * per stream: urls[k], n[k] (db_stream_sources_free each) are ids[k]'s. On
+ * error every entry is freed and set empty. */
+int db_stream_sources_many(struct db *db, const int64_t *ids, size_t count, char ***urls,
+                           size_t *n);
+
+/* The items of many bouquets (one page of a list): the statement is
  * prepared once per page, not once per row. */
 struct db_parts;
 int db_parts_open(struct db *db, struct db_parts **out);
 void db_parts_close(struct db_parts *p);
-int db_parts_sources(struct db_parts *p, int64_t stream_id, char ***urls, size_t *n);
 int db_parts_items(struct db_parts *p, int64_t bouquet_id, struct db_item **items, size_t *n);
 
 /* ---- seasons ------------------------------------------------------------- */

@@ -216,6 +216,17 @@ static bool too_long(struct dom_import *im, size_t line, const char *what, const
     return true;
 }
 
+/* A queued stream was written: its source's slot gets the id (0 until then). */
+static int on_stream_id(void *ctx, const char *url, int64_t id)
+{
+    struct dom_import *im = ctx;
+    struct strmap_slot *slot = strmap_find(&im->sources, url);
+    if (!slot)
+        return -EIO;
+    slot->val = id;
+    return 0;
+}
+
 static int write_live(struct dom_import *im, const struct m3u_entry *e, int64_t cat)
 {
     const char *src[1] = {e->url};
@@ -231,16 +242,20 @@ static int write_live(struct dom_import *im, const struct m3u_entry *e, int64_t 
     struct strmap_slot *slot = strmap_find(&im->sources, e->url);
     int rc;
     if (slot) {
-        rc = db_stream_update(im->content, slot->val, &s);
+        /* A stream still queued (a duplicate line) is written first. */
+        rc = slot->val ? 0 : db_stream_queue_flush(im->content, on_stream_id, im);
+        if (rc == 0)
+            rc = db_stream_update(im->content, slot->val, &s);
         if (slot->seen)
             im->duplicates++;
         else
             im->updated++;
     } else {
-        int64_t id;
-        rc = db_stream_insert(im->content, &s, &id);
+        rc = strmap_put(&im->sources, e->url, 0, &slot);
         if (rc == 0)
-            rc = strmap_put(&im->sources, e->url, id, &slot);
+            rc = db_stream_queue(im->content, &s, on_stream_id, im);
+        if (rc == 0)
+            slot = strmap_find(&im->sources, e->url);
         im->next_order++;
         im->created++;
     }
@@ -436,6 +451,13 @@ int dom_import_finish(struct dom_import *im, struct dom_import_result *res, stru
     memset(res, 0, sizeof(*res));
     m3u_parser_finish(im->parser);
     size_t n = m3u_parser_entry_count(im->parser);
+    if (!im->error && !im->rejects && !im->movies) {
+        int qrc = db_stream_queue_flush(im->content, on_stream_id, im);
+        if (qrc) {
+            im->error = qrc;
+            im->error_line = n;
+        }
+    }
     if (im->error) {
         rc = dom_err_internal(e, im->error, "writing the playlist");
         snprintf(e->detail, sizeof(e->detail),

@@ -624,6 +624,56 @@ static void test_import_run(void **state)
     free(pl);
 }
 
+/* On PostgreSQL an import writes its new streams several to a statement: a
+ * repeated source still queued (line 31 repeats line 11) is written before it
+ * is updated, later batches too; ids follow the file; a page of the list
+ * reads every stream's own source (db_stream_sources_many). */
+static void test_import_batches(void **state)
+{
+    struct db *db = DB(state);
+    struct dom_error e;
+    struct dom_import_result res;
+    size_t cap = 64 * 1024, len = 0;
+    char *pl = malloc(cap);
+    assert_non_null(pl);
+    len += (size_t)snprintf(pl, cap, "#EXTM3U\n");
+    for (int i = 0; i < 200; i++) {
+        int src = i == 30 ? 10 : i == 150 ? 100 : i;
+        len += (size_t)snprintf(pl + len, cap - len,
+                                "#EXTINF:-1 group-title=\"G%d\",Batch %d\nhttp://batch/%d\n", i % 3,
+                                i, src);
+    }
+    struct dom_import_in in = {.kind = "live"};
+    dom_error_reset(&e);
+    assert_int_equal(dom_import_run(db, &in, pl, len, NULL, NULL, &res, &e), 0);
+    assert_int_equal(res.entries, 200);
+    assert_int_equal(res.created, 198);
+    assert_int_equal(res.duplicates, 2);
+    struct dom_obj *o;
+    size_t n;
+    int64_t total;
+    struct db_page p = page(0, 500, "id", false);
+    assert_int_equal(dom_stream_page(db, NULL, &p, &o, &n, &total, &e), 0);
+    assert_int_equal(n, 198);
+    int64_t last_id = 0;
+    size_t k = 0;
+    for (int i = 0; i < 200; i++) {
+        if (i == 30 || i == 150)
+            continue;
+        char url[64], name[32];
+        snprintf(url, sizeof(url), "http://batch/%d", i);
+        snprintf(name, sizeof(name), "Batch %d", i == 10 ? 30 : i == 100 ? 150 : i);
+        assert_true(o[k].rec.id > last_id);
+        last_id = o[k].rec.id;
+        assert_int_equal(o[k].nsources, 1);
+        assert_string_equal(o[k].sources[0], url);
+        assert_string_equal(o[k].rec.v[0].s, name);
+        k++;
+    }
+    dom_obj_free_all(&dom_res_stream, o, n);
+    free(pl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -634,6 +684,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_epg_sources, setup, teardown),
         cmocka_unit_test(test_json_decoding),
         cmocka_unit_test_setup_teardown(test_import_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

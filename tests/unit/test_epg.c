@@ -346,6 +346,25 @@ static void test_import(void **state)
     assert_int_equal(epg_import_memory(db, a, doc, strlen(doc), now, &res), 0);
     assert_int_equal(count_titles(db, "old.uk", "Ancient", NULL), 0);
 
+    /* Programmes are written several to a statement: a document longer than
+     * one batch, with one programme twice in the same batch (the later one
+     * wins, as one statement per programme did; PostgreSQL refuses a row
+     * updated twice by one statement). */
+    doc_for(doc, sizeof(doc), "many.uk", "Many", "Batch", now, 150);
+    char dup[256], a0[21], z0[21];
+    epg_format_xmltv_time(now + 70 * 3600, a0);
+    epg_format_xmltv_time(now + 71 * 3600, z0);
+    snprintf(dup, sizeof(dup),
+             "<programme start=\"%s\" stop=\"%s\" channel=\"many.uk\"><title>Again</title>"
+             "</programme></tv>",
+             a0, z0);
+    size_t end = strlen(doc) - strlen("</tv>");
+    snprintf(doc + end, sizeof(doc) - end, "%s", dup);
+    assert_int_equal(epg_import_memory(db, a, doc, strlen(doc), now, &res), 0);
+    assert_int_equal(res.programmes, 150);
+    assert_int_equal(count_titles(db, "many.uk", "Batch", NULL), 149);
+    assert_int_equal(count_titles(db, "many.uk", "Again", NULL), 1);
+
     /* Automatic mapping by normalised display name. */
     assert_int_equal(
         db_exec(db,
