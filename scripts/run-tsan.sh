@@ -11,6 +11,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TSAN_BUILD:-$root/build-tsan}
+build=$(cd "$build" 2>/dev/null && pwd) || build=${TSAN_BUILD:-$root/build-tsan} # absolute: used after cd
 if [ ! -x "$build/xtreamd" ]; then
   echo "run-tsan: no $build/xtreamd (make tsan builds it)" >&2
   exit 2
