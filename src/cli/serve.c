@@ -546,6 +546,9 @@ static void http_drained(void *ud)
 static void serve_stop(struct serve *s, bool keep_viewers)
 {
     s->stopping = true;
+    /* The other loops' servers stop with the live engine: from now on the
+     * counters are this loop's only (never a freed worker's). */
+    http_server_remove_workers(s->http);
     notify_send("STOPPING=1\nSTATUS=stopping: finishing in-flight requests");
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
@@ -1097,6 +1100,13 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (outbound_set_own(http_server_port(s.http)))
         log_warn("serve", "cannot list the local interface addresses: only loopback and "
                           "link-local are refused to the relay");
+    if (set->loops > 1) {
+        /* Further loops write live TS viewers (live_start_loops); a loop that
+         * could not start is logged and the others serve. */
+        struct http_server_config wcfg = hcfg;
+        wcfg.worker = 1;
+        live_start_loops(s.live, set->loops, &wcfg, s.http, set->stop_grace_ms);
+    }
     api_set_port(s.api, http_server_port(s.http));
     api_set_https_port(s.api, http_server_tls_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */
