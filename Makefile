@@ -4,7 +4,7 @@ LISTEN   ?= 0.0.0.0:8080
 FUZZ_SECONDS ?= 15
 JOBS     ?= $(shell nproc)
 
-.PHONY: all build run test deps test-deps release asan fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls bench-archive bench-memory web
+.PHONY: all build run test deps test-deps release asan tsan tsan-test fuzz unit integration fuzz-smoke check clean bench-api bench-vod bench-admin deb bench-tls bench-archive bench-memory web
 
 all: build
 
@@ -37,6 +37,15 @@ asan:
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXTREAMD_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
+# ThreadSanitizer build (its own tree: TSan and ASan cannot share a process); tsan-test runs
+# the unit tests and the threaded integration files on it (scripts/run-tsan.sh).
+tsan:
+	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXTREAMD_TSAN=ON >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+
+tsan-test: tsan web
+	@scripts/run-tsan.sh
+
 fuzz:
 	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 		-DXTREAMD_FUZZ=ON >/dev/null
@@ -66,6 +75,7 @@ test: test-deps
 	@$(MAKE) --no-print-directory release
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory tsan-test
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 bench-api: build
@@ -87,4 +97,4 @@ bench-memory: build
 	@bench/memory/run.sh
 
 clean:
-	rm -rf build build-asan build-fuzz dist
+	rm -rf build build-asan build-tsan build-fuzz dist
