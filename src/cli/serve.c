@@ -89,6 +89,7 @@ struct serve {
     uv_timer_t notify_status; /* STATUS= every NOTIFY_STATUS_MS */
     uv_work_t work;
     bool building, dirty, stopping;
+    uint64_t drain_deadline; /* a hand-over's stop-grace ends (loop time) */
     int64_t seen_counter;
     uint64_t version;
     uint64_t build_started, next_build_at; /* uv_now() ms: pacing (maybe_build) */
@@ -531,11 +532,28 @@ static void http_stopped(void *ud)
     log_info("serve", "stopped");
 }
 
+/* The refresh timer, idle once stopping, polls the viewers on the other I/O
+ * loops (serve --loops): they are not loop 0's connections, so the HTTP
+ * server's drain does not wait for them. */
+static void drain_tick(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    if (live_moved_viewers(s->live) && uv_now(s->loop) < s->drain_deadline)
+        return;
+    uv_timer_stop(t);
+    live_stop(s->live, NULL, NULL);
+    http_stopped(s);
+}
+
 /* After a hand-over the live engine ran on until the last viewer left (or
  * the grace ended): only now are its ffmpeg children stopped. */
 static void http_drained(void *ud)
 {
     struct serve *s = ud;
+    if (live_moved_viewers(s->live) && uv_now(s->loop) < s->drain_deadline) {
+        uv_timer_start(&s->refresh, drain_tick, 100, 100);
+        return;
+    }
     live_stop(s->live, NULL, NULL);
     http_stopped(s);
 }
@@ -546,6 +564,7 @@ static void http_drained(void *ud)
 static void serve_stop(struct serve *s, bool keep_viewers)
 {
     s->stopping = true;
+    s->drain_deadline = uv_now(s->loop) + s->settings->stop_grace_ms;
     /* The other loops' servers stop with the live engine: from now on the
      * counters are this loop's only (never a freed worker's). */
     http_server_remove_workers(s->http);

@@ -2184,4 +2184,6 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
         on_grace(&srv->grace);
     else if (srv->conns)
         uv_timer_start(&srv->grace, on_grace, grace_ms, 0);
+    if (srv->worker)
+        maybe_finish_stop(srv); /* no listener whose close would: done now if idle */
 }

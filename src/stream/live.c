@@ -2616,6 +2616,14 @@ int live_start_loops(struct live *live, unsigned n, const struct http_server_con
     return rc;
 }
 
+size_t live_moved_viewers(const struct live *live)
+{
+    size_t n = 0;
+    for (unsigned k = 1; k < live->nloops; k++)
+        n += live->loop_viewers[k];
+    return n;
+}
+
 /* Asks every fan loop to end its viewers and stop (loop 0, once). */
 static void fan_stop_all(struct live *live)
 {

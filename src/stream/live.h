@@ -111,6 +111,8 @@ void live_set_catalog(struct live *live, struct catalog *c);
  * (the loops already started keep serving). */
 int live_start_loops(struct live *live, unsigned n, const struct http_server_config *wcfg,
                      struct http_server *main_srv, unsigned stop_grace_ms);
+/* TS viewers on loops 1..N-1 now (a hand-over's drain waits for them). */
+size_t live_moved_viewers(const struct live *live);
 void live_stop(struct live *live, void (*done)(void *ud), void *ud);
 void live_free(struct live *live);
 /* The TV archive recorder (archive/archive.h, borrowed; NULL: none): streams

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
+import { assertNoSanitizerReport, cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 import { get, getJson, request } from './lib/http.mjs';
 import { LAVFI_SMALL, ffprobe, tsCheck, tsViewer } from './lib/live.mjs';
 
@@ -19,6 +19,8 @@ let dataDir;
 let srv;
 let chan;
 const open = [];
+// stop-grace: a hand-over's old server keeps its viewers this long
+const ARGS = ['--loops', '2', '--channel-idle', '30', '--live', 'line-check=1', '--stop-grace', '120'];
 
 before(async () => {
   dataDir = await makeDataDir('loops');
@@ -27,7 +29,7 @@ before(async () => {
   await cliOk(['line', 'add', 'doomed', PW, '--data', dataDir, '--max-connections', '0']);
   const r = await cliOk(['stream', 'add', 'Loops', '--source', LAVFI_SMALL, '--category', 'Tests', '--data', dataDir]);
   chan = Number(r.stdout.trim());
-  srv = await startServer(dataDir, ['--loops', '2', '--channel-idle', '30', '--live', 'line-check=1']);
+  srv = await startServer(dataDir, ARGS);
 });
 
 after(async () => {
@@ -151,6 +153,24 @@ describe('live TS on two loops', () => {
     await cliOk(['line', 'set', 'doomed', '--disabled', '--data', dataDir]);
     await pollUntil(() => v.ended, { timeoutMs: 60000, intervalMs: 100 });
     await waitCounts([0, 0]);
+  });
+
+  it('a hand-over keeps the viewer on loop 1 until it leaves, then the old server exits', async () => {
+    const v = await viewer('fan', { keep: false });
+    await waitCounts([0, 1]);
+    await pollUntil(() => v.bytes > 0, { timeoutMs: 20000 });
+    const old = srv;
+    srv = await startServer(dataDir, ARGS, { port: old.port, startTimeoutMs: 60000 }); // takes the listener over
+    await old.waitForLog(/info serve: handed over to a new server/, { timeoutMs: 30000 });
+    // Loop 0's own connections are drained at once: the viewer on loop 1 is not one of them.
+    const b0 = v.bytes;
+    await pollUntil(() => v.bytes > b0 + 50000, { timeoutMs: 60000 });
+    assert.ok(old.alive(), 'the old server runs while its viewer on loop 1 watches');
+    assert.ok(!v.ended);
+    v.close();
+    const r = await old.waitExit(60000);
+    assertNoSanitizerReport(old.logs(), 'old server');
+    assert.equal(r.code, 0, old.logs().slice(-2000));
   });
 
   it('stops cleanly with viewers on both loops', async () => {
