@@ -43,7 +43,7 @@ tsan:
 	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXTREAMD_TSAN=ON >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 
-tsan-test: tsan web
+tsan-test: tsan
 	@scripts/run-tsan.sh
 
 fuzz:

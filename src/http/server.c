@@ -190,7 +190,7 @@ struct http_server {
     int open_handles; /* handles still to be closed after stop */
     uint64_t accept_paused_until;
     struct http_conn *conns;
-    size_t nconns;
+    size_t nconns; /* written by the loop only, atomically: read from any thread */
     struct tlist tl[T_COUNT];
     unsigned tmo[T_COUNT];
     void (*done)(void *ud);
@@ -1531,7 +1531,7 @@ static void conn_adopt(struct http_server *srv, struct http_handoff *h)
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
-    srv->nconns++;
+    __atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
     if (c->src.moved)
         c->src.moved(c->src.ctx, c);
     conn_run(c);
@@ -1700,7 +1700,7 @@ static void on_conn_closed(uv_handle_t *h)
     if (!c->fd_moved)
         close(c->fd);
     free(c);
-    srv->nconns--;
+    __atomic_fetch_sub(&srv->nconns, 1, __ATOMIC_RELAXED);
     maybe_finish_stop(srv);
 }
 
@@ -1800,7 +1800,7 @@ static void conn_new(struct http_server *srv, int fd, const struct sockaddr_stor
     if (srv->conns)
         srv->conns->prev = c;
     srv->conns = c;
-    srv->nconns++;
+    __atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
     conn_update(c);
 }
 
@@ -2083,7 +2083,7 @@ int http_server_tls_listen_fd(const struct http_server *srv)
 
 size_t http_server_connection_count(const struct http_server *srv)
 {
-    return srv->nconns;
+    return __atomic_load_n(&srv->nconns, __ATOMIC_RELAXED);
 }
 
 static void on_stop_handle_closed(uv_handle_t *h)

@@ -65,6 +65,7 @@ int http_server_listen_fd(const struct http_server *srv);
 int http_server_tls_port(const struct http_server *srv);
 /* The TLS listening socket (hand-over), -1 when none or stopped. */
 int http_server_tls_listen_fd(const struct http_server *srv);
+/* Open connections; safe from any thread (a test's, another loop's metrics). */
 size_t http_server_connection_count(const struct http_server *srv);
 /* Threading of several loops: every function here runs on the server's own
  * loop thread, except http_server_adopt (any thread), and the counters

@@ -194,6 +194,19 @@ static int build_ctx(const struct tls_ctx *t, SSL_CTX **out, char *why, size_t w
     return 0;
 }
 
+/* The counters are shared by every connection of the context, which several I/O loops (and
+ * a test's or the metrics' thread) touch at once: relaxed atomics, since each counter only has
+ * to be exact on its own, with no order against anything else. */
+static void stat_add(uint64_t *c, uint64_t n)
+{
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t stat_get(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
 int tls_ctx_new(const char *cert_file, const char *key_file, struct tls_ctx **out)
 {
     *out = NULL;
@@ -252,30 +265,44 @@ int tls_ctx_reload(struct tls_ctx *t)
     char why[512];
     int rc = build_ctx(t, &n, why, sizeof(why));
     if (rc) {
-        t->st.reload_failures++;
+        stat_add(&t->st.reload_failures, 1);
         log_error("tls", "certificate reload failed, keeping the current certificate: %s", why);
         return rc;
     }
     SSL_CTX_free(t->ctx); /* connections made with it hold their own reference */
     t->ctx = n;
-    t->st.reloads++;
+    stat_add(&t->st.reloads, 1);
     log_cert(t->ctx, "reloaded: now serving");
     return 0;
 }
 
-const struct tls_stats *tls_ctx_stats(const struct tls_ctx *t)
+struct tls_stats tls_ctx_stats(const struct tls_ctx *t)
 {
-    return &t->st;
+    const struct tls_stats *s = &t->st;
+    return (struct tls_stats){
+        .handshakes = stat_get(&s->handshakes),
+        .handshake_failures = stat_get(&s->handshake_failures),
+        .handshake_timeouts = stat_get(&s->handshake_timeouts),
+        .reloads = stat_get(&s->reloads),
+        .reload_failures = stat_get(&s->reload_failures),
+        .conns_ktls = stat_get(&s->conns_ktls),
+        .conns_userspace = stat_get(&s->conns_userspace),
+        .file_bytes_ktls = stat_get(&s->file_bytes_ktls),
+        .file_bytes_userspace = stat_get(&s->file_bytes_userspace),
+        .io_errors = stat_get(&s->io_errors),
+        .ktls_kernel = s->ktls_kernel,   /* set once in tls_ctx_new */
+        .ktls_openssl = s->ktls_openssl, /* likewise */
+    };
 }
 
 void tls_ctx_count_timeout(struct tls_ctx *t)
 {
-    t->st.handshake_timeouts++;
+    stat_add(&t->st.handshake_timeouts, 1);
 }
 
 void tls_metrics(const struct tls_ctx *t, struct buf *o)
 {
-    const struct tls_stats *s = &t->st;
+    const struct tls_stats snap = tls_ctx_stats(t), *s = &snap;
     promtext_family(o, "xtreamd_tls_ktls_available", "gauge",
                     "1 when the kernel has the tls ULP and OpenSSL was built with KTLS");
     buf_printf(o, "xtreamd_tls_ktls_available %d\n", t->ktls ? 1 : 0);
@@ -391,14 +418,14 @@ int tls_conn_handshake(struct tls_conn *tc)
     if (r == 1) {
         tc->ready = true;
         tc->want = 0;
-        tc->t->st.handshakes++;
+        stat_add(&tc->t->st.handshakes, 1);
 #ifndef OPENSSL_NO_KTLS
         tc->ktls_send = tc->t->ktls && BIO_get_ktls_send(SSL_get_wbio(tc->ssl));
 #endif
         if (tc->ktls_send)
-            tc->t->st.conns_ktls++;
+            stat_add(&tc->t->st.conns_ktls, 1);
         else
-            tc->t->st.conns_userspace++;
+            stat_add(&tc->t->st.conns_userspace, 1);
         return 0;
     }
     int e = SSL_get_error(tc->ssl, r);
@@ -410,7 +437,7 @@ int tls_conn_handshake(struct tls_conn *tc)
     else
         snprintf(why, sizeof(why), "%s", errno ? strerror(errno) : "connection closed");
     ERR_clear_error();
-    tc->t->st.handshake_failures++;
+    stat_add(&tc->t->st.handshake_failures, 1);
     log_debug("tls", "handshake failed: %s", why);
     return -EPROTO;
 }
@@ -430,7 +457,7 @@ ssize_t tls_conn_read(struct tls_conn *tc, void *buf, size_t len)
     int rc = ssl_fail(tc, r);
     tc->read_wants_write = rc == -EAGAIN && tc->want == TLS_WANT_WRITE;
     if (rc == -EPROTO)
-        tc->t->st.io_errors++;
+        stat_add(&tc->t->st.io_errors, 1);
     return rc;
 }
 
@@ -447,7 +474,7 @@ static ssize_t write_pending(struct tls_conn *tc, const void *p, size_t len)
     }
     int rc = ssl_fail(tc, r);
     if (rc == -EPROTO)
-        tc->t->st.io_errors++;
+        stat_add(&tc->t->st.io_errors, 1);
     return rc == 0 ? -EPIPE : rc;
 }
 
@@ -486,7 +513,7 @@ ssize_t tls_conn_sendfile(struct tls_conn *tc, int fd, off_t *off, size_t want)
         ossl_ssize_t r = SSL_sendfile(tc->ssl, fd, *off, want, 0);
         if (r > 0) {
             *off += r;
-            tc->t->st.file_bytes_ktls += (uint64_t)r;
+            stat_add(&tc->t->st.file_bytes_ktls, (uint64_t)r);
             return r;
         }
         if (r == 0)
@@ -510,7 +537,7 @@ ssize_t tls_conn_sendfile(struct tls_conn *tc, int fd, off_t *off, size_t want)
     ssize_t w = write_pending(tc, tc->stage, k);
     if (w > 0) {
         *off += (off_t)w;
-        tc->t->st.file_bytes_userspace += (uint64_t)w;
+        stat_add(&tc->t->st.file_bytes_userspace, (uint64_t)w);
     }
     return w;
 }

@@ -79,7 +79,8 @@ void tls_ctx_free(struct tls_ctx *t);
 /* Re-reads the files; on any failure keeps the current certificate, logs
  * why (never the key) and returns the negative errno. */
 int tls_ctx_reload(struct tls_ctx *t);
-const struct tls_stats *tls_ctx_stats(const struct tls_ctx *t);
+/* A copy of the counters, each read atomically: safe from any thread. */
+struct tls_stats tls_ctx_stats(const struct tls_ctx *t);
 void tls_ctx_count_timeout(struct tls_ctx *t);
 /* Prometheus text: the xtreamd_tls_* series. */
 void tls_metrics(const struct tls_ctx *t, struct buf *out);

@@ -384,7 +384,9 @@ static struct client *client_open(int port)
     struct client *c = calloc(1, sizeof(*c));
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(c->fd >= 0);
-    struct timeval tv = {5, 0};
+    /* Only a failing test waits this long; a TSan build on a loaded 2-core box takes over
+     * 5 s to produce /big's 3 MiB (test_large_response_slow_reader failed at 5 s). */
+    struct timeval tv = {30, 0};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
