@@ -1804,6 +1804,17 @@ static void conn_new(struct http_server *srv, int fd, const struct sockaddr_stor
     conn_update(c);
 }
 
+/* max_connections bounds the connections of every loop: streams moved to a
+ * worker still hold a descriptor of this process. */
+static size_t all_conns(const struct http_server *srv)
+{
+    size_t n = srv->nconns;
+    unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
+    for (unsigned i = 0; i < nw; i++)
+        n += __atomic_load_n(&srv->workers[i]->nconns, __ATOMIC_RELAXED);
+    return n;
+}
+
 static void on_accept(uv_poll_t *h, int status, int events)
 {
     struct http_server *srv = h->data;
@@ -1827,7 +1838,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
             }
             return;
         }
-        if (srv->nconns >= srv->cfg.max_connections) {
+        if (all_conns(srv) >= srv->cfg.max_connections) {
             if (tls)
                 close(fd); /* no plain-text 503 on a TLS port */
             else
