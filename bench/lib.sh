@@ -40,7 +40,7 @@
 #                                   "interrupted" message of a signal that arrives meanwhile)
 #   port_in_use PORT, free_port VAR  whether 127.0.0.1:PORT accepts connections; VAR = a
 #                                   random port in 20000-59999 that does not
-#   xtreamd_start [SERVE ARG…]      `$BIN serve --data $data --listen 127.0.0.1:0 ARG…`,
+#   xtreamd_start [SERVE ARG…]      `$BIN serve --data $data --listen 127.0.0.1:0 --loops $xt_loops ARG…`,
 #                                   stderr to $work/xtreamd.log; sets xt_pid, and xt_port
 #                                   from its "listening on" line once it answers HTTP
 #   xtreamd_stop
@@ -64,9 +64,9 @@
 #                                   same -H headers receives. The check is a wrk Lua response
 #                                   hook (bench/wrk-bodylen.lua): it costs the client the same
 #                                   for both servers of a comparison
-#   xt_loops                        how many I/O loops xtreamd serves with: the nginx
-#                                   references use as many workers (XTREAMD_LOOPS; 1 today:
-#                                   xtreamd has one loop)
+#   xt_loops                        how many I/O loops xtreamd serves with (XTREAMD_LOOPS,
+#                                   default 1; xtreamd_start passes --loops): the nginx
+#                                   references use as many workers
 #   build_loadgen SRC               gcc -O2 SRC into $work/loadgen
 #   field LINE KEY                  the value of KEY in a "k=v k=v" line
 #   median, maxof                   of the numbers on stdin (space or newline separated)
@@ -89,9 +89,10 @@ bg_pid=
 side_pid=
 dog_pid=
 bench_dirs=()
-# xtreamd serves every connection from one libuv loop today; a reference nginx gets as many
-# workers as xtreamd has loops, so that a ratio compares equal parallelism. When xtreamd gains
-# more loops, set XTREAMD_LOOPS (and pass the matching serve option) rather than editing scripts.
+# A reference nginx gets as many workers as xtreamd has I/O loops (serve --loops, which
+# xtreamd_start passes), so that a ratio compares equal parallelism. Note that xtreamd's loops
+# 1..N-1 write live TS viewers only (docs/internals/core.md): VOD, HLS and the API stay on
+# loop 0 whatever XTREAMD_LOOPS says.
 xt_loops=${XTREAMD_LOOPS:-1}
 
 log() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
@@ -176,7 +177,7 @@ free_port() {
 # shellcheck disable=SC2120  # the serve arguments are optional
 xtreamd_start() {
   : >"$work/xtreamd.log"
-  "$BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" 2>"$work/xtreamd.log" &
+  "$BIN" serve --data "$data" --listen 127.0.0.1:0 --loops "$xt_loops" "$@" 2>"$work/xtreamd.log" &
   xt_pid=$!
   for _ in $(seq 1 200); do
     xt_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$work/xtreamd.log" | head -1)

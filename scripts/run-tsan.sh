@@ -37,10 +37,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 #   backup             online backups while writers run; scheduled backups on the pool
 #   pg                 PostgreSQL connections used from pool threads; two servers on one database
 #   cluster-admit      admission jobs on the pool, the nodes' heartbeats (src/cluster/node.c)
+#   loops              serve --loops 2: viewers moved to loop 1, its mirror rings fed from loop
+#                      0 (SPSC queue), kicks and closes crossing loops, counters summed
 # Not in it: archive (its writer thread is TSan-clean run alone, but its crash and hand-over
 # cases race the retention and a 60 s deadline, which TSan's slowdown on a loaded CI misses).
 tsan_files="fair-writing response-cache admin-lines-bulk admin-content live systemd logs vod backup pg
-  cluster-admit"
+  cluster-admit loops"
 
 # Unit tests not run under TSan, and why: they start no thread (a data race needs two), and
 # TSan's instrumentation makes their CPU-bound loops take minutes (test_ipnet 233 s).

@@ -91,6 +91,7 @@ struct serve {
     uv_timer_t notify_status; /* STATUS= every NOTIFY_STATUS_MS */
     uv_work_t work;
     bool building, dirty, stopping;
+    uint64_t drain_deadline; /* a hand-over's stop-grace ends (loop time) */
     int64_t seen_counter;
     uint64_t version;
     uint64_t build_started, next_build_at; /* uv_now() ms: pacing (maybe_build) */
@@ -554,11 +555,28 @@ static void http_stopped(void *ud)
     log_info("serve", "stopped");
 }
 
+/* The refresh timer, idle once stopping, polls the viewers on the other I/O
+ * loops (serve --loops): they are not loop 0's connections, so the HTTP
+ * server's drain does not wait for them. */
+static void drain_tick(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    if (live_moved_viewers(s->live) && uv_now(s->loop) < s->drain_deadline)
+        return;
+    uv_timer_stop(t);
+    live_stop(s->live, NULL, NULL);
+    http_stopped(s);
+}
+
 /* After a hand-over the live engine ran on until the last viewer left (or
  * the grace ended): only now are its ffmpeg children stopped. */
 static void http_drained(void *ud)
 {
     struct serve *s = ud;
+    if (live_moved_viewers(s->live) && uv_now(s->loop) < s->drain_deadline) {
+        uv_timer_start(&s->refresh, drain_tick, 100, 100);
+        return;
+    }
     live_stop(s->live, NULL, NULL);
     http_stopped(s);
 }
@@ -569,6 +587,10 @@ static void http_drained(void *ud)
 static void serve_stop(struct serve *s, bool keep_viewers)
 {
     s->stopping = true;
+    s->drain_deadline = uv_now(s->loop) + s->settings->stop_grace_ms;
+    /* The other loops' servers stop with the live engine: from now on the
+     * counters are this loop's only (never a freed worker's). */
+    http_server_remove_workers(s->http);
     notify_send("STOPPING=1\nSTATUS=stopping: finishing in-flight requests");
     uv_timer_stop(&s->refresh);
     uv_timer_stop(&s->lag);
@@ -1123,6 +1145,13 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
     if (outbound_set_own(http_server_port(s.http)))
         log_warn("serve", "cannot list the local interface addresses: only loopback and "
                           "link-local are refused to the relay");
+    if (set->loops > 1) {
+        /* Further loops write live TS viewers (live_start_loops); a loop that
+         * could not start is logged and the others serve. */
+        struct http_server_config wcfg = hcfg;
+        wcfg.worker = 1;
+        live_start_loops(s.live, set->loops, &wcfg, s.http, set->stop_grace_ms);
+    }
     api_set_port(s.api, http_server_port(s.http));
     api_set_https_port(s.api, http_server_tls_port(s.http));
     /* serve.json first: whoever reacts to the "listening" line may run the CLI. */

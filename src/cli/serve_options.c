@@ -345,6 +345,16 @@ static int set_stop_grace(struct serve_settings *s, const char *v)
     return 0;
 }
 
+static int set_loops(struct serve_settings *s, const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || end == v || n < 1 || n > LIVE_MAX_LOOPS)
+        return -EINVAL;
+    s->loops = (unsigned)n;
+    return 0;
+}
+
 static int set_log_file(struct serve_settings *s, const char *v)
 {
     if (!*v)
@@ -452,6 +462,9 @@ const struct serve_option serve_options[] = {
     {"stop-grace", "SECONDS", SERVE_OPT_VALUE, set_stop_grace, "seconds, 0 up to 86400",
      "on SIGTERM or a hand-over, in-flight requests and\n(hand-over) viewers get this long to "
      "finish\n(default 10; 0 closes them at once)"},
+    {"loops", "N", SERVE_OPT_VALUE, set_loops, "1-16",
+     "I/O loops (threads): live TS viewers are written\nby loops 1..N-1 once their response "
+     "head is sent\n(default 1: everything on one loop)"},
     {"log-file", "FILE", SERVE_OPT_VALUE, set_log_file, "a file name",
      "append the log to FILE instead of stderr;\nSIGHUP and SIGUSR1 reopen it (logrotate)"},
     {"log-format", "FORMAT", SERVE_OPT_VALUE, set_log_format, "text or json",
@@ -478,6 +491,7 @@ void serve_settings_init(struct serve_settings *s)
     s->backup_interval_s = 86400;
     s->backup_keep = 7;
     s->stop_grace_ms = 10000;
+    s->loops = 1;
     /* Defaults go through the setters too: one validation, one owner. */
     if (set_data(s, "./data") || set_listen(s, "0.0.0.0:8080"))
         abort(); /* out of memory at start-up, or a bad built-in default */
@@ -590,6 +604,8 @@ int serve_option_format(const struct serve_settings *s, const struct serve_optio
         snprintf(out, len, "%u", s->backup_keep);
     else if (strcmp(n, "stop-grace") == 0)
         fmt_seconds(out, len, s->stop_grace_ms);
+    else if (strcmp(n, "loops") == 0)
+        snprintf(out, len, "%u", s->loops);
     else if (strcmp(n, "log-file") == 0)
         snprintf(out, len, "%s", s->log_file ? s->log_file : "");
     else if (strcmp(n, "log-format") == 0)

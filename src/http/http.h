@@ -126,10 +126,20 @@ void http_response_log_target(struct http_response *res, const char *target);
  * unknown: the response is then sent without Content-Length or chunking and
  * the connection is closed at the end.
  */
+struct http_server;
 struct http_body_source {
     int (*pull)(void *ctx, struct buf *out, size_t budget);
     void (*close)(void *ctx);
     void *ctx;
+    /* Optional (serve --loops N): once the head is queued, handoff() (on the
+     * accepting loop) may return another loop's server (http/server.h,
+     * worker) to move the connection to; NULL keeps it here. A TLS
+     * connection never moves. After a move, moved(ctx, conn) runs on the new
+     * loop before the first pull, and pull and close run on that loop's
+     * thread only (close without moved() when that loop is stopping or out
+     * of memory and discards the stream). */
+    struct http_server *(*handoff)(void *ctx);
+    void (*moved)(void *ctx, struct http_conn *conn);
 };
 void http_response_source(struct http_response *res, const struct http_body_source *src,
                           long long content_length);

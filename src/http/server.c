@@ -28,6 +28,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,14 @@
 #define MAX_IOV            64
 #define MAX_BODY_REFS      4096
 #define RBUF_MAX           (HTTP_MAX_REQUEST_LINE + HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY + 65536)
+#define MAX_WORKERS        64
+
+/* Counters written by their server's loop only and read from any thread
+ * (/metrics and the admin stats sum every loop's): a relaxed load and store,
+ * no locked instruction on the write path. */
+#define CNT_ADD(field, n)                                                                          \
+    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n),    \
+                          memory_order_relaxed)
 
 enum tclass { T_NONE, T_HEADER, T_IDLE, T_WRITE, T_LINGER, T_COUNT };
 
@@ -120,6 +130,8 @@ struct http_conn {
     bool closing, close_after, peer_eof, lingering, served, in_pull, in_dispatch;
     bool src_active, src_waiting, src_woken;
     bool wake_queued;                /* on srv->wake_head (http_conn_wake) */
+    bool handoff_pending;            /* the source asked to move to another loop */
+    bool fd_moved;                   /* the fd went to another loop: not ours to close */
     struct http_conn *wnext, *wprev; /* srv->wake_head */
     size_t defer_need;               /* rbuf bytes of the deferred request (head + body) */
     uint64_t bytes_out;              /* everything written on the connection */
@@ -141,6 +153,24 @@ struct http_conn {
     uint16_t port;
     struct tls_conn *tls; /* NULL: plain TCP; else every byte goes through it */
     struct http_response res;
+};
+
+/* A streaming connection on its way to another loop (http_server_adopt):
+ * its socket, what is queued (the response head) and its body source. */
+struct http_handoff {
+    struct http_handoff *next;
+    int fd;
+    char ip[46];
+    uint16_t port;
+    struct piece *out_head, *out_tail;
+    size_t out_bytes;
+    uint64_t bytes_out;
+    struct http_body_source src;
+    long long src_remaining;
+    unsigned long long src_bytes;
+    size_t src_ref_bytes;
+    uint64_t src_start;
+    char *src_log;
 };
 
 struct http_server {
@@ -167,19 +197,32 @@ struct http_server {
     void *done_ud;
     time_t date_sec;
     char date[40];
-    uint64_t bytes_out; /* http_server_bytes_sent */
+    _Atomic uint64_t bytes_out; /* http_server_bytes_sent (CNT_ADD) */
+    /* Loops 1..N-1 (http_server_start_worker): no listener; connections
+     * arrive from the accepting loop through the adopt list (a mutex taken
+     * once per moved connection, never per byte) and its async handle. */
+    bool worker;
+    pthread_mutex_t adopt_lock;
+    struct http_handoff *adopt_head;
+    uv_async_t adopt_async;
+    /* The accepting server's workers, whose counters it sums. */
+    struct http_server *workers[MAX_WORKERS];
+    _Atomic unsigned nworkers;
     /* Streams woken since the last flush (http_conn_wake), written from the
      * prepare and check phases of the loop: once per loop iteration however
      * many chunks were published, and without a POLLOUT round trip. */
     struct http_conn *wake_head;
     uv_prepare_t wake_prep;
     uv_check_t wake_check;
-    struct http_server_stats st;
+    struct {
+        _Atomic uint64_t wakes, wake_batches, direct_writes, poll_updates, handoffs;
+    } st;
     char scratch[READ_CHUNK];
 };
 
 static void conn_close(struct http_conn *c);
 static void conn_run(struct http_conn *c);
+static bool conn_handoff(struct http_conn *c);
 static void conn_update(struct http_conn *c);
 static void maybe_finish_stop(struct http_server *srv);
 static void conn_complete_request(struct http_conn *c, size_t need);
@@ -580,7 +623,11 @@ int http_conn_queue_ref(struct http_conn *c, struct refbuf *rb, const char *p, s
 
 uint64_t http_server_bytes_sent(const struct http_server *srv)
 {
-    return srv->bytes_out;
+    uint64_t n = atomic_load_explicit(&srv->bytes_out, memory_order_relaxed);
+    unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
+    for (unsigned i = 0; i < nw; i++)
+        n += atomic_load_explicit(&srv->workers[i]->bytes_out, memory_order_relaxed);
+    return n;
 }
 
 uint64_t http_conn_bytes_sent(const struct http_conn *c)
@@ -621,7 +668,7 @@ void http_conn_wake(struct http_conn *c)
     if (c->in_pull || !c->src_waiting)
         return;
     c->src_waiting = false;
-    c->srv->st.wakes++;
+    CNT_ADD(c->srv->st.wakes, 1);
     if (c->wake_queued)
         return;
     c->wake_queued = true;
@@ -636,14 +683,14 @@ static void flush_wakes(struct http_server *srv)
 {
     if (!srv->wake_head)
         return;
-    srv->st.wake_batches++;
+    CNT_ADD(srv->st.wake_batches, 1);
     struct http_conn *c;
     while ((c = srv->wake_head) != NULL) {
         wake_unlink(c);
         if (c->closing || c->lingering)
             continue;
         if (c->src_active && !c->src_waiting && c->out_bytes == 0)
-            srv->st.direct_writes++;
+            CNT_ADD(srv->st.direct_writes, 1);
         conn_run(c); /* pull, write, and arm POLLOUT only if bytes are left */
     }
 }
@@ -660,7 +707,16 @@ static void on_wake_check(uv_check_t *h)
 
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st)
 {
-    *st = srv->st;
+    memset(st, 0, sizeof(*st));
+    unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
+    for (unsigned i = 0; i <= nw; i++) {
+        const struct http_server *s = i ? srv->workers[i - 1] : srv;
+        st->wakes += atomic_load_explicit(&s->st.wakes, memory_order_relaxed);
+        st->wake_batches += atomic_load_explicit(&s->st.wake_batches, memory_order_relaxed);
+        st->direct_writes += atomic_load_explicit(&s->st.direct_writes, memory_order_relaxed);
+        st->poll_updates += atomic_load_explicit(&s->st.poll_updates, memory_order_relaxed);
+        st->handoffs += atomic_load_explicit(&s->st.handoffs, memory_order_relaxed);
+    }
 }
 
 static void build_head(struct http_conn *c, struct buf *h, int status, const char *extra,
@@ -838,6 +894,9 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
                 c->src_log = buf_steal(&b, NULL);
             buf_free(&b);
         }
+        /* TLS state is bound to this loop's connection: such a stream stays. */
+        if (c->src.handoff && !c->tls)
+            c->handoff_pending = true;
     } else {
         if (res->has_src && res->src.close)
             res->src.close(res->src.ctx);
@@ -1104,7 +1163,7 @@ static bool conn_read(struct http_conn *c)
 static void consume_written(struct http_conn *c, size_t n)
 {
     c->bytes_out += n;
-    c->srv->bytes_out += n;
+    CNT_ADD(c->srv->bytes_out, n);
     c->out_bytes -= n;
     while (n && c->out_head) {
         struct piece *pc = c->out_head;
@@ -1233,7 +1292,7 @@ static int flush_file(struct http_conn *c, size_t *budget)
     pc->len -= (size_t)w;
     c->out_bytes -= (size_t)w;
     c->bytes_out += (size_t)w;
-    c->srv->bytes_out += (size_t)w;
+    CNT_ADD(c->srv->bytes_out, (size_t)w);
     *budget -= (size_t)w < *budget ? (size_t)w : *budget;
     c->last_write = now_ms(c->srv);
     if (pc->len == 0) {
@@ -1331,6 +1390,8 @@ static void conn_run(struct http_conn *c)
         conn_process(c);
         if (c->closing)
             return;
+        if (c->handoff_pending && conn_handoff(c))
+            return; /* moved to another loop */
         if (conn_flush(c))
             return;
         if (c->out_bytes || c->src_active)
@@ -1363,6 +1424,131 @@ static void conn_run(struct http_conn *c)
     }
     if (!c->closing)
         conn_update(c);
+}
+
+/* Frees a hand-off that no loop adopted: the stream ends as if its client
+ * had gone (the source is closed on the calling thread). */
+static void handoff_discard(struct http_handoff *h)
+{
+    struct piece *pc = h->out_head;
+    while (pc) {
+        struct piece *n = pc->next;
+        piece_free(pc);
+        pc = n;
+    }
+    close(h->fd);
+    free(h->src_log);
+    if (h->src.close)
+        h->src.close(h->src.ctx);
+    free(h);
+}
+
+/* Moves a stream whose head is queued to the loop its source chose: the
+ * socket leaves this loop's epoll set now (uv_close stops the poll handle
+ * synchronously) and the destination registers it in its own. True when the
+ * connection is gone from this loop. */
+static bool conn_handoff(struct http_conn *c)
+{
+    c->handoff_pending = false;
+    if (!c->src_active || c->closing)
+        return false;
+    struct http_handoff *h = calloc(1, sizeof(*h));
+    if (!h)
+        return false; /* asked before the source is: it stays on this loop */
+    struct http_server *dst = c->src.handoff(c->src.ctx);
+    if (!dst || dst == c->srv) {
+        free(h);
+        return false;
+    }
+    h->fd = c->fd;
+    memcpy(h->ip, c->ip, sizeof(h->ip));
+    h->port = c->port;
+    h->out_head = c->out_head;
+    h->out_tail = c->out_tail;
+    h->out_bytes = c->out_bytes;
+    h->bytes_out = c->bytes_out;
+    h->src = c->src;
+    h->src_remaining = c->src_remaining;
+    h->src_bytes = c->src_bytes;
+    h->src_ref_bytes = c->src_ref_bytes;
+    h->src_start = c->src_start;
+    h->src_log = c->src_log;
+    c->out_head = c->out_tail = NULL;
+    c->out_bytes = 0;
+    c->src_active = c->src_waiting = false;
+    memset(&c->src, 0, sizeof(c->src));
+    c->src_log = NULL;
+    c->fd_moved = true;
+    CNT_ADD(c->srv->st.handoffs, 1);
+    conn_close(c);
+    http_server_adopt(dst, h);
+    return true;
+}
+
+void http_server_adopt(struct http_server *dst, struct http_handoff *h)
+{
+    pthread_mutex_lock(&dst->adopt_lock);
+    h->next = dst->adopt_head;
+    dst->adopt_head = h;
+    pthread_mutex_unlock(&dst->adopt_lock);
+    uv_async_send(&dst->adopt_async);
+}
+
+static void conn_adopt(struct http_server *srv, struct http_handoff *h)
+{
+    struct http_conn *c = srv->stopping ? NULL : calloc(1, sizeof(*c));
+    if (!c || uv_poll_init(srv->loop, &c->poll, h->fd) != 0) {
+        free(c);
+        handoff_discard(h);
+        return;
+    }
+    c->poll.data = c;
+    c->srv = srv;
+    c->fd = h->fd;
+    c->res.conn = c;
+    c->res.file_fd = -1;
+    res_reset(&c->res);
+    buf_init(&c->rbuf, RBUF_MAX);
+    http_head_scan_init(&c->scan);
+    memcpy(c->ip, h->ip, sizeof(c->ip));
+    c->port = h->port;
+    c->idle_since = c->last_write = now_ms(srv);
+    c->served = c->close_after = true; /* a close-delimited stream: no further request */
+    c->out_head = h->out_head;
+    c->out_tail = h->out_tail;
+    c->out_bytes = h->out_bytes;
+    c->bytes_out = h->bytes_out;
+    c->src = h->src;
+    c->src_active = true;
+    c->src_remaining = h->src_remaining;
+    c->src_bytes = h->src_bytes;
+    c->src_ref_bytes = h->src_ref_bytes;
+    c->src_start = h->src_start;
+    c->src_log = h->src_log;
+    buf_init(&c->sbuf, SBUF_MAX);
+    free(h);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    __atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
+    if (c->src.moved)
+        c->src.moved(c->src.ctx, c);
+    conn_run(c);
+}
+
+static void on_adopt(uv_async_t *a)
+{
+    struct http_server *srv = a->data;
+    pthread_mutex_lock(&srv->adopt_lock);
+    struct http_handoff *h = srv->adopt_head;
+    srv->adopt_head = NULL;
+    pthread_mutex_unlock(&srv->adopt_lock);
+    while (h) {
+        struct http_handoff *n = h->next;
+        conn_adopt(srv, h);
+        h = n;
+    }
 }
 
 static unsigned fault_poll_start; /* http_server_fault_poll_start() */
@@ -1410,7 +1596,7 @@ static void conn_update(struct http_conn *c)
             ev |= UV_WRITABLE;
     }
     if (ev != c->events) {
-        srv->st.poll_updates++;
+        CNT_ADD(srv->st.poll_updates, 1);
         if (ev == 0)
             uv_poll_stop(&c->poll);
         else if (poll_start(&c->poll, ev) != 0) {
@@ -1511,7 +1697,8 @@ static void on_conn_closed(uv_handle_t *h)
     buf_free(&c->res.hdrs);
     buf_free(&c->res.body);
     tls_conn_free(c->tls);
-    close(c->fd);
+    if (!c->fd_moved)
+        close(c->fd);
     free(c);
     __atomic_fetch_sub(&srv->nconns, 1, __ATOMIC_RELAXED);
     maybe_finish_stop(srv);
@@ -1617,6 +1804,17 @@ static void conn_new(struct http_server *srv, int fd, const struct sockaddr_stor
     conn_update(c);
 }
 
+/* max_connections bounds the connections of every loop: streams moved to a
+ * worker still hold a descriptor of this process. */
+static size_t all_conns(const struct http_server *srv)
+{
+    size_t n = srv->nconns;
+    unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
+    for (unsigned i = 0; i < nw; i++)
+        n += __atomic_load_n(&srv->workers[i]->nconns, __ATOMIC_RELAXED);
+    return n;
+}
+
 static void on_accept(uv_poll_t *h, int status, int events)
 {
     struct http_server *srv = h->data;
@@ -1640,7 +1838,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
             }
             return;
         }
-        if (srv->nconns >= srv->cfg.max_connections) {
+        if (all_conns(srv) >= srv->cfg.max_connections) {
             if (tls)
                 close(fd); /* no plain-text 503 on a TLS port */
             else
@@ -1786,6 +1984,21 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
     }
     srv->cfg.https_redirect_prefix = NULL;
     srv->cfg.tls_host = NULL;
+    if (cfg->worker) {
+        srv->worker = true;
+        srv->lfd = srv->tlfd = -1;
+        srv->cfg.tls = NULL;
+        int rc = pthread_mutex_init(&srv->adopt_lock, NULL);
+        if (rc || (rc = uv_async_init(loop, &srv->adopt_async, on_adopt)) != 0) {
+            if (!rc)
+                pthread_mutex_destroy(&srv->adopt_lock);
+            free(srv->redirect_prefix);
+            free(srv);
+            return rc > 0 ? -rc : rc;
+        }
+        srv->adopt_async.data = srv;
+        goto timers;
+    }
     int rc = cfg->listen_fd > 0
                  ? adopt_listener(cfg->listen_fd, &srv->lfd, &srv->port)
                  : listen_on(cfg->host ? cfg->host : "0.0.0.0", cfg->port, &srv->lfd, &srv->port);
@@ -1824,6 +2037,7 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
         srv->nlisteners = 2;
     }
     srv->listening = true;
+timers:;
     unsigned gran = srv->cfg.header_timeout_ms < srv->cfg.idle_timeout_ms
                         ? srv->cfg.header_timeout_ms
                         : srv->cfg.idle_timeout_ms;
@@ -1889,6 +2103,8 @@ static void on_stop_handle_closed(uv_handle_t *h)
     if (--srv->open_handles == 0) {
         void (*done)(void *) = srv->done;
         void *ud = srv->done_ud;
+        if (srv->worker)
+            pthread_mutex_destroy(&srv->adopt_lock);
         free(srv->redirect_prefix);
         free(srv);
         if (done)
@@ -1917,6 +2133,11 @@ static void maybe_finish_stop(struct http_server *srv)
         return;
     srv->finishing = true;
     srv->open_handles = 4;
+    if (srv->worker) {
+        on_adopt(&srv->adopt_async); /* moved while stopping: discarded */
+        srv->open_handles++;
+        uv_close((uv_handle_t *)&srv->adopt_async, on_stop_handle_closed);
+    }
     uv_close((uv_handle_t *)&srv->sweep, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->grace, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->wake_prep, on_stop_handle_closed);
@@ -1933,6 +2154,21 @@ static void on_grace(uv_timer_t *t)
         conn_close(c);
 }
 
+int http_server_add_worker(struct http_server *srv, struct http_server *worker)
+{
+    unsigned n = atomic_load_explicit(&srv->nworkers, memory_order_relaxed);
+    if (n >= MAX_WORKERS || !worker->worker)
+        return -E2BIG;
+    srv->workers[n] = worker;
+    atomic_store_explicit(&srv->nworkers, n + 1, memory_order_release);
+    return 0;
+}
+
+void http_server_remove_workers(struct http_server *srv)
+{
+    atomic_store_explicit(&srv->nworkers, 0, memory_order_release);
+}
+
 void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(void *ud), void *ud)
 {
     if (srv->stopping)
@@ -1940,7 +2176,8 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
     srv->stopping = true;
     srv->done = done;
     srv->done_ud = ud;
-    uv_close((uv_handle_t *)&srv->lpoll, on_listener_closed);
+    if (!srv->worker)
+        uv_close((uv_handle_t *)&srv->lpoll, on_listener_closed);
     if (srv->tlfd >= 0)
         uv_close((uv_handle_t *)&srv->tlpoll, on_listener_closed);
     struct http_conn *c = srv->conns;
@@ -1958,4 +2195,6 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
         on_grace(&srv->grace);
     else if (srv->conns)
         uv_timer_start(&srv->grace, on_grace, grace_ms, 0);
+    if (srv->worker)
+        maybe_finish_stop(srv); /* no listener whose close would: done now if idle */
 }

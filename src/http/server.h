@@ -42,6 +42,11 @@ struct http_server_config {
      * prefix (whole segments, e.g. "/api/v1") get 308 to the same target on
      * the TLS port. NULL = both listeners serve everything. */
     const char *https_redirect_prefix;
+    /* Non-zero: a server of another I/O loop (serve --loops N), with no
+     * listener: its connections are streams moved to it from the accepting
+     * loop (struct http_body_source's handoff). host, port, listen_fd and
+     * the TLS fields are ignored. */
+    int worker;
 };
 
 struct http_server;
@@ -62,6 +67,19 @@ int http_server_tls_port(const struct http_server *srv);
 int http_server_tls_listen_fd(const struct http_server *srv);
 /* Open connections; safe from any thread (a test's, another loop's metrics). */
 size_t http_server_connection_count(const struct http_server *srv);
+/* Threading of several loops: every function here runs on the server's own
+ * loop thread, except http_server_adopt (any thread), and the counters
+ * (http_server_bytes_sent, http_server_get_stats: any thread, relaxed reads,
+ * summed over the workers added). */
+/* Registers worker (started on its own loop) so that srv's counters include
+ * its; srv's loop thread, before worker serves. -E2BIG past 64 workers. */
+int http_server_add_worker(struct http_server *srv, struct http_server *worker);
+/* Forgets the workers (before they are freed). */
+void http_server_remove_workers(struct http_server *srv);
+struct http_handoff;
+/* Posts a moved stream to dst's loop (internal to server.c's hand-off; any
+ * thread). */
+void http_server_adopt(struct http_server *dst, struct http_handoff *h);
 /* Bytes written to every connection so far (heads, bodies, files): the
  * admin stats' bandwidth out. */
 uint64_t http_server_bytes_sent(const struct http_server *srv);
@@ -75,6 +93,7 @@ struct http_server_stats {
     uint64_t wake_batches;
     uint64_t direct_writes;
     uint64_t poll_updates;
+    uint64_t handoffs; /* streams moved to another loop */
 };
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st);
 /* Graceful stop: close the listener, let in-flight responses finish, close

@@ -22,7 +22,9 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <spawn.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,8 @@
 #include "core/jsonw.h"
 #include "core/log.h"
 #include "core/promtext.h"
+#include "core/spsc.h"
+#include "http/server.h"
 #include "cluster/node.h"
 #include "media/ladder.h"
 #include "stream/stream_priv.h"
@@ -87,7 +91,21 @@ struct live_viewer {
     uint8_t move_reason; /* enum move_reason */
     uint64_t move_deadline_ms;
     uint64_t serial; /* live->next_serial at the start: newer viewers move first (overload) */
+    /* Another I/O loop (fan-out below): from the hand-off on, that loop owns
+     * the cursor fields (next_seq ... move_deadline_ms, conn); loop 0 keeps
+     * the list links and the immutable identity, and reaches the viewer only
+     * through req (atomic requests) until the viewer comes back closed. */
+    unsigned loop; /* 0: the accepting loop; k: fan loop k */
+    struct fan_loop *fl;
+    struct fan_chan *fc;                   /* the mirror it reads (fan loop) */
+    struct live_viewer *fprev, *fnext;     /* fc->viewers (fan loop) */
+    struct live_viewer *back_next;         /* live->back_head (closed, going home) */
+    _Atomic unsigned req;                  /* VR_* set by loop 0 */
+    _Atomic unsigned move_after_ms;        /* with VR_MOVE */
+    _Atomic uint64_t bytes_pub, skips_pub; /* bytes, skips_total for loop 0's views */
 };
+
+enum { VR_KICK = 1u, VR_END = 2u, VR_MOVE = 4u };
 
 struct hls_session {
     struct live *live;
@@ -178,7 +196,96 @@ struct live {
     unsigned hw_probe_found;     /* written by the probe's thread, read after it */
     int hw_probe_err;            /* ditto: 0, or why the probe could not run */
     uint64_t tx_fallbacks;       /* spawns rendered in software for a missing backend */
+    /* serve --loops N: fan loops 1..nloops-1 (fans[k-1]) */
+    unsigned nloops;
+    struct fan_loop *fans[LIVE_MAX_LOOPS - 1];
+    size_t loop_viewers[LIVE_MAX_LOOPS]; /* TS viewers per loop (0: here) */
+    bool fans_stopping;                  /* no message may be sent to a fan loop any more */
+    uint64_t fan_queue_full;             /* chunks a fan loop's queue could not take */
+    uint64_t fan_handoffs;
+    /* Viewers closed on a fan loop come back through this list (a mutex per
+     * closed viewer, never per chunk) to be unregistered and freed here. */
+    pthread_mutex_t back_lock;
+    bool back_open; /* back_async may be sent to (under back_lock) */
+    bool back_init;
+    struct live_viewer *back_head;
+    uv_async_t back_async;
 };
+
+/* ---- several I/O loops: the live fan-out --------------------------------
+ * (docs/internals/core.md "Several I/O loops", live.md "Fan-out loops")
+ * Loop 0 owns channels and rings. A fan loop k keeps, per channel with
+ * viewers on it, a mirror ring fed by loop 0 through a lock-free
+ * single-producer queue: one message per published chunk (a reference to
+ * the same refbuf, never a copy) and one uv_async_send per loop per publish.
+ * Its viewers read only the mirror, so no loop reads another's memory on the
+ * per-chunk path. */
+
+#define FAN_QUEUE 16384 /* messages loop 0 → one fan loop (chunks of every channel) */
+
+enum { FM_CHUNK, FM_DROP, FM_CHECK };
+
+struct fan_msg {
+    int type;
+    const struct channel *key; /* the channel: a key only, never read by the fan loop */
+    struct refbuf *rb;         /* FM_CHUNK: a reference the mirror takes over */
+    uint64_t seq, tail_seq, mono_ms;
+    uint32_t flags;
+};
+
+/* A channel's ring as mirrored on one fan loop. */
+struct fan_chan {
+    struct fan_chan *next;
+    const struct channel *key;
+    struct chunk_ring ring;
+    struct live_viewer *viewers; /* fprev/fnext */
+};
+
+/* FAN_TS_MOVED + enum move_reason: TS viewers closed at a keyframe or cut, by reason */
+enum {
+    FAN_KICKED_SLOW,
+    FAN_MOVED_AT_KEY,
+    FAN_MOVED_CUT,
+    FAN_TS_MOVED,
+    FAN_COUNTERS = FAN_TS_MOVED + MOVE_REASONS
+};
+
+struct fan_loop {
+    struct live *live;
+    unsigned idx;
+    uv_thread_t thread;
+    uv_sem_t started;
+    int start_rc;
+    uv_loop_t loop;
+    uv_async_t async;
+    uv_timer_t tick;
+    struct spsc q;
+    struct http_server *http;
+    struct http_server_config hcfg;
+    unsigned grace_ms;
+    struct fan_chan *chans;
+    bool stopping;
+    atomic_bool stop_req;
+    /* the slow-viewer knobs (live_reconfigure stores, the loop's tick loads) */
+    atomic_uint slow_lag_ms, slow_grace_ms, max_skips, no_progress_ms;
+    /* written by the fan loop (one writer), read by loop 0's /metrics */
+    _Atomic uint64_t count[FAN_COUNTERS];
+};
+
+static void fan_count(struct fan_loop *fl, int which)
+{
+    atomic_store_explicit(&fl->count[which],
+                          atomic_load_explicit(&fl->count[which], memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static uint64_t fan_sum(const struct live *live, int which)
+{
+    uint64_t n = 0;
+    for (unsigned k = 1; k < live->nloops; k++)
+        n += atomic_load_explicit(&live->fans[k - 1]->count[which], memory_order_relaxed);
+    return n;
+}
 
 /* Channel starts allowed for one line or one client IP (token bucket). */
 struct start_bucket {
@@ -672,6 +779,11 @@ static struct channel *channel_get(struct live *live, const struct cat_stream *s
     for (size_t b_ = 0; b_ < CH_BUCKETS; b_++)                                                     \
         for (struct channel *ch = (live)->channels[b_]; ch; ch = ch->hnext)
 
+static void fan_publish(struct channel *ch, const struct chunk *c);
+static void viewer_abort(struct live_viewer *v);
+static void viewer_end(struct live_viewer *v);
+static uint64_t viewer_bytes(const struct live_viewer *v);
+
 static void start_slot_release(struct channel *ch)
 {
     if (!ch->start_pending)
@@ -856,8 +968,10 @@ void live_on_publish(struct channel *ch, const struct chunk *c)
     if (ch->hls)
         hls_on_chunk(ch->hls, c);
     for (struct live_viewer *v = ch->viewers; v; v = v->next)
-        if (v->rend == 0 || !viewer_rend(v))
+        if (!v->loop && (v->rend == 0 || !viewer_rend(v)))
             http_conn_wake(v->conn);
+    if (ch->fan_total)
+        fan_publish(ch, c); /* one message and one wake-up per loop, not per viewer */
     if (ch->hls && (c->flags & CHUNK_KEY) && hls_segment_count(ch->hls)) {
         for (struct pl_wait *w = ch->waits; w; w = w->next)
             if (w->rend <= 0 || !channel_rend(ch, w->rend))
@@ -1197,20 +1311,52 @@ const struct chunk *live_slate(struct live *live, size_t *n, int64_t *loop_pts)
 
 /* ---- TS viewers ------------------------------------------------------------ */
 
+static void fan_request(struct live_viewer *v, unsigned what);
+static void fan_viewer_closed(struct live_viewer *v);
+static struct http_server *viewer_handoff(void *ctx);
+static void viewer_moved(void *ctx, struct http_conn *conn);
+
+/* The ring a viewer reads: its rendition's on loop 0, the loop's mirror of
+ * it on a fan loop. NULL: gone (the response ends). */
+static const struct chunk_ring *viewer_ring(const struct live_viewer *v)
+{
+    if (v->loop)
+        return v->fc ? &v->fc->ring : NULL;
+    struct channel *r = viewer_rend(v);
+    return r ? &r->ring : NULL;
+}
+
+static const struct chunk *ring_chunk(const struct chunk_ring *r, uint64_t seq)
+{
+    if (!r->items || seq < r->tail_seq || seq >= r->head_seq)
+        return NULL;
+    return &r->items[seq & (RING_ENTRIES - 1)];
+}
+
+/* Loop time of the loop that owns the viewer's cursor. */
+static uint64_t viewer_now(const struct live_viewer *v)
+{
+    return v->loop ? uv_now(&v->fl->loop) : live_now_ms(v->live);
+}
+
 static void viewer_skip(struct live_viewer *v, const char *why)
 {
     struct channel *ch = v->ch;
-    struct channel *r = viewer_rend(v);
-    uint64_t now = live_now_ms(v->live);
-    if (!r || !r->ring.last_key_seq || v->next_seq == r->ring.last_key_seq)
+    const struct chunk_ring *r = viewer_ring(v);
+    uint64_t now = viewer_now(v);
+    if (!r || !r->last_key_seq || v->next_seq == r->last_key_seq)
         return;
-    v->next_seq = r->ring.last_key_seq;
+    v->next_seq = r->last_key_seq;
     v->off = 0;
     v->slow_since_ms = 0;
     v->skip_ms[v->skip_count++ % MAX_SKIP_TRACK] = now;
     v->skips_total++;
-    ch->skips++;
-    v->live->skips_total++;
+    if (v->loop) { /* the channel's counters are loop 0's: folded in when it closes */
+        atomic_store_explicit(&v->skips_pub, v->skips_total, memory_order_relaxed);
+    } else {
+        ch->skips++;
+        v->live->skips_total++;
+    }
     log_info("live", "viewer %s of channel %lld skipped to the newest keyframe (%s)", v->ip,
              (long long)ch->id, why);
 }
@@ -1232,25 +1378,25 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
     if (v->ended)
         return 0;
     struct channel *ch = v->ch;
-    struct channel *r = viewer_rend(v);
-    if (!r)
-        return 0; /* the ladder lost this rendition: the response ends */
+    const struct chunk_ring *r = viewer_ring(v);
+    if (!r) /* the ladder lost this rendition (or a fan loop had no memory for its mirror) */
+        return v->loop ? -ENOMEM : 0;
     if (!v->started) {
-        if (!r->ring.last_key_seq)
+        if (!r->last_key_seq)
             return -EAGAIN;
-        v->next_seq = r->ring.last_key_seq;
+        v->next_seq = r->last_key_seq;
         v->off = 0;
         v->started = true;
     }
-    if (v->next_seq < r->ring.tail_seq) {
+    if (v->next_seq < r->tail_seq) {
         viewer_skip(v, "fell behind the buffer");
-        if (v->next_seq < r->ring.tail_seq)
+        if (v->next_seq < r->tail_seq)
             return -EAGAIN;
     }
     size_t queued = 0;
     bool at_key = false;
-    while (queued < budget && v->next_seq < r->ring.head_seq) {
-        const struct chunk *c = channel_chunk(r, v->next_seq);
+    while (queued < budget && v->next_seq < r->head_seq) {
+        const struct chunk *c = ring_chunk(r, v->next_seq);
         if (v->move && v->off == 0 && (c->flags & CHUNK_KEY)) {
             at_key = true; /* a whole GOP went out: end here, never mid-GOP */
             break;
@@ -1274,14 +1420,24 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
         }
     }
     v->bytes += queued;
-    ch->bytes_out += queued;
-    if (queued)
-        ch->delivered = true;
+    if (v->loop) {
+        atomic_store_explicit(&v->bytes_pub, v->bytes, memory_order_relaxed);
+    } else {
+        ch->bytes_out += queued;
+        if (queued)
+            ch->delivered = true;
+    }
     if (at_key) {
         if (!queued) {
-            if (v->move_reason != MOVE_OVERLOAD)
-                v->live->moved_at_key++; /* the older family counts the fence's only */
-            v->live->moved[1][v->move_reason]++;
+            if (v->loop) {
+                if (v->move_reason != MOVE_OVERLOAD)
+                    fan_count(v->fl, FAN_MOVED_AT_KEY);
+                fan_count(v->fl, FAN_TS_MOVED + v->move_reason);
+            } else {
+                if (v->move_reason != MOVE_OVERLOAD)
+                    v->live->moved_at_key++; /* the older family counts the fence's only */
+                v->live->moved[1][v->move_reason]++;
+            }
             log_info("live", "viewer %s of channel %lld closed at a keyframe: %s", v->ip,
                      (long long)ch->id,
                      v->move_reason == MOVE_OVERLOAD ? "node overloaded" : "node fenced");
@@ -1289,7 +1445,7 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
         }
         return 1;
     }
-    return v->next_seq < r->ring.head_seq ? 1 : -EAGAIN;
+    return v->next_seq < r->head_seq ? 1 : -EAGAIN;
 }
 
 /* Other nodes' origin pulls (live_serve_origin) stay: their node chose this one. */
@@ -1306,6 +1462,16 @@ size_t live_move_ts_viewers(struct live *live, unsigned deadline_ms)
     FOR_EACH_CHANNEL(live, ch)
     {
         for (struct live_viewer *v = ch->viewers; v; v = v->next) {
+            if (v->loop) {
+                if ((atomic_load(&v->req) & (VR_MOVE | VR_END)) || viewer_is_origin_pull(v))
+                    continue;
+                v->move_reason = MOVE_FENCE; /* read by its loop after VR_MOVE (release) */
+                atomic_store(&v->move_after_ms, deadline_ms);
+                live->ts_moving++;
+                fan_request(v, VR_MOVE);
+                n++;
+                continue;
+            }
             if (v->move || v->ended || viewer_is_origin_pull(v))
                 continue;
             v->move = true;
@@ -1319,13 +1485,27 @@ size_t live_move_ts_viewers(struct live *live, unsigned deadline_ms)
     return n;
 }
 
-static void viewer_close(void *ctx)
+/* Loop 0's view of a viewer that may live on a fan loop (whose loop owns
+ * move/ended from the hand-off on): its requests stand for those fields. */
+static bool viewer_moving(const struct live_viewer *v)
 {
-    struct live_viewer *v = ctx;
+    return v->loop ? (atomic_load_explicit(&v->req, memory_order_relaxed) & VR_MOVE) != 0 : v->move;
+}
+
+static bool viewer_ending(const struct live_viewer *v)
+{
+    return v->loop ? (atomic_load_explicit(&v->req, memory_order_relaxed) & (VR_END | VR_KICK)) != 0
+                   : v->ended;
+}
+
+/* Loop 0: the viewer leaves the registry, its channel's list and memory. */
+static void viewer_release(struct live_viewer *v)
+{
     struct channel *ch = v->ch;
     struct live *live = v->live;
+    live->loop_viewers[v->loop]--;
     conn_registry_remove(live->reg, v->handle, (int64_t)time(NULL));
-    if (v->move && live->ts_moving)
+    if (viewer_moving(v) && live->ts_moving)
         live->ts_moving--;
     if (viewer_is_origin_pull(v) && live->origin_viewers)
         live->origin_viewers--;
@@ -1342,15 +1522,242 @@ static void viewer_close(void *ctx)
     channel_viewer_left(ch);
 }
 
+static void viewer_close(void *ctx)
+{
+    struct live_viewer *v = ctx;
+    if (v->loop)
+        fan_viewer_closed(v); /* on its fan loop: loop 0 releases it */
+    else
+        viewer_release(v);
+}
+
 static void viewer_kick(void *ctx)
 {
     struct live_viewer *v = ctx;
-    if (v->move)
+    if (v->loop ? (atomic_load(&v->req) & VR_MOVE) != 0 : v->move)
         return; /* closing at its next keyframe (live_move_ts_viewers) */
     v->live->kicked_limit++;
     log_info("live", "viewer %s of line %lld closed: connection limit (newest wins)", v->ip,
              (long long)v->line_id);
-    http_conn_abort(v->conn);
+    viewer_abort(v);
+}
+
+/* ---- fan-out: loop 0's side ------------------------------------------------ */
+
+/* Queues m for fan loop k (loop 0 only). A full queue drops the chunk
+ * (counted: xtreamd_loop_queue_full_total); the mirror sees the gap and its
+ * viewers skip as slow ones do. */
+static bool fan_send(struct live *live, unsigned k, const struct fan_msg *m)
+{
+    if (live->fans_stopping) {
+        if (m->rb)
+            refbuf_unref(m->rb);
+        return false;
+    }
+    if (!spsc_push(&live->fans[k - 1]->q, m)) {
+        if (m->rb)
+            refbuf_unref(m->rb);
+        live->fan_queue_full++;
+        return false;
+    }
+    return true;
+}
+
+static void fan_wake(struct live *live, unsigned k)
+{
+    if (!live->fans_stopping)
+        uv_async_send(&live->fans[k - 1]->async);
+}
+
+/* A request to a viewer on a fan loop: a flag it reads at its next check,
+ * and a message so that the check is now rather than at its next tick. The
+ * viewer itself is never named in a message (it may be closing already). */
+static void fan_request(struct live_viewer *v, unsigned what)
+{
+    atomic_fetch_or_explicit(&v->req, what, memory_order_release);
+    struct fan_msg m = {.type = FM_CHECK};
+    if (fan_send(v->live, v->loop, &m))
+        fan_wake(v->live, v->loop);
+}
+
+static void viewer_abort(struct live_viewer *v)
+{
+    if (v->loop)
+        fan_request(v, VR_KICK);
+    else
+        http_conn_abort(v->conn);
+}
+
+/* The stream ends at its next pull (the server is stopping). */
+static void viewer_end(struct live_viewer *v)
+{
+    if (v->loop) {
+        fan_request(v, VR_END);
+        return;
+    }
+    v->ended = true;
+    http_conn_wake(v->conn);
+}
+
+static uint64_t viewer_bytes(const struct live_viewer *v)
+{
+    return v->loop ? atomic_load_explicit(&v->bytes_pub, memory_order_relaxed) : v->bytes;
+}
+
+static struct fan_msg chunk_msg(const struct channel *ch, const struct chunk *c)
+{
+    return (struct fan_msg){.type = FM_CHUNK,
+                            .key = ch,
+                            .rb = refbuf_ref(c->rb),
+                            .seq = c->seq,
+                            .tail_seq = ch->ring.tail_seq,
+                            .mono_ms = c->mono_ms,
+                            .flags = c->flags};
+}
+
+static void fan_publish(struct channel *ch, const struct chunk *c)
+{
+    struct live *live = ch->live;
+    for (unsigned k = 1; k < live->nloops; k++) {
+        if (!ch->fan_viewers[k - 1])
+            continue;
+        struct fan_msg m = chunk_msg(ch, c);
+        if (fan_send(live, k, &m))
+            fan_wake(live, k);
+    }
+    /* "delivered" (channel_viewer_left) is loop 0's: a chunk for viewers
+     * elsewhere counts as delivered */
+    ch->delivered = true;
+}
+
+/* The first viewer of ch on loop k: the loop's mirror starts with the ring
+ * from its newest keyframe, where a new viewer starts. */
+static void fan_send_history(struct channel *ch, unsigned k)
+{
+    struct live *live = ch->live;
+    const struct chunk_ring *r = &ch->ring;
+    uint64_t from = r->last_key_seq ? r->last_key_seq : r->tail_seq;
+    bool any = false;
+    for (uint64_t seq = from; seq < r->head_seq; seq++) {
+        struct fan_msg m = chunk_msg(ch, channel_chunk(ch, seq));
+        any |= fan_send(live, k, &m);
+    }
+    if (any)
+        fan_wake(live, k);
+}
+
+/* Chooses the loop with the fewest TS viewers (ties go to a fan loop: loop 0
+ * also ingests, accepts and answers the API) and moves the viewer there. */
+static struct http_server *viewer_handoff(void *ctx)
+{
+    struct live_viewer *v = ctx;
+    struct live *live = v->live;
+    struct channel *ch = v->ch;
+    if (live->nloops < 2 || live->fans_stopping || v->rend != 0 || v->loop)
+        return NULL; /* a ladder's lower renditions stay: their rings come and go */
+    unsigned best = 0;
+    size_t best_n = live->loop_viewers[0] - 1; /* without this viewer */
+    for (unsigned k = 1; k < live->nloops; k++) {
+        if (live->loop_viewers[k] < best_n || (best == 0 && live->loop_viewers[k] == best_n)) {
+            best = k;
+            best_n = live->loop_viewers[k];
+        }
+    }
+    if (best == 0)
+        return NULL;
+    if (ch->fan_viewers[best - 1]++ == 0)
+        fan_send_history(ch, best);
+    ch->fan_total++;
+    live->loop_viewers[0]--;
+    live->loop_viewers[best]++;
+    live->fan_handoffs++;
+    v->loop = best;
+    v->fl = live->fans[best - 1];
+    return v->fl->http;
+}
+
+/* A viewer closed on a fan loop came back: its counters join the channel's,
+ * and its loop drops the mirror when it was the loop's last viewer. */
+static void fan_viewer_home(struct live_viewer *v)
+{
+    struct live *live = v->live;
+    struct channel *ch = v->ch;
+    unsigned k = v->loop;
+    ch->bytes_out += v->bytes;
+    ch->skips += v->skips_total;
+    live->skips_total += v->skips_total;
+    ch->fan_total--;
+    if (--ch->fan_viewers[k - 1] == 0) {
+        struct fan_msg m = {.type = FM_DROP, .key = ch};
+        if (fan_send(live, k, &m))
+            fan_wake(live, k);
+    }
+    viewer_release(v);
+}
+
+static void fan_back_drain(struct live *live)
+{
+    if (!live->back_init)
+        return;
+    pthread_mutex_lock(&live->back_lock);
+    struct live_viewer *v = live->back_head;
+    live->back_head = NULL;
+    pthread_mutex_unlock(&live->back_lock);
+    while (v) {
+        struct live_viewer *n = v->back_next;
+        fan_viewer_home(v);
+        v = n;
+    }
+}
+
+static void on_back(uv_async_t *a)
+{
+    fan_back_drain(a->data);
+}
+
+/* Fan loop: the viewer's connection closed; it goes back to loop 0 (which
+ * frees it), and this loop never touches it again. */
+static void fan_viewer_closed(struct live_viewer *v)
+{
+    struct live *live = v->live;
+    struct fan_chan *fc = v->fc;
+    if (fc) {
+        if (v->fprev)
+            v->fprev->fnext = v->fnext;
+        else
+            fc->viewers = v->fnext;
+        if (v->fnext)
+            v->fnext->fprev = v->fprev;
+        v->fc = NULL;
+    }
+    pthread_mutex_lock(&live->back_lock);
+    v->back_next = live->back_head;
+    live->back_head = v;
+    if (live->back_open)
+        uv_async_send(&live->back_async);
+    pthread_mutex_unlock(&live->back_lock);
+}
+
+/* Sum over viewers on other loops (their counters are folded into the
+ * channel's when they close). */
+static uint64_t chan_bytes_out(const struct channel *ch)
+{
+    uint64_t n = ch->bytes_out;
+    if (ch->fan_total)
+        for (const struct live_viewer *v = ch->viewers; v; v = v->next)
+            if (v->loop)
+                n += atomic_load_explicit(&v->bytes_pub, memory_order_relaxed);
+    return n;
+}
+
+static uint64_t chan_skips(const struct channel *ch)
+{
+    uint64_t n = ch->skips;
+    if (ch->fan_total)
+        for (const struct live_viewer *v = ch->viewers; v; v = v->next)
+            if (v->loop)
+                n += atomic_load_explicit(&v->skips_pub, memory_order_relaxed);
+    return n;
 }
 
 static void copy_str(char *dst, size_t n, const char *s)
@@ -1447,7 +1854,12 @@ void live_serve_ts(struct live *live, const struct cat_stream *s, const struct c
     live->viewers_total++;
     if (viewer_is_origin_pull(v))
         live->origin_viewers++;
-    struct http_body_source src = {.pull = viewer_pull, .close = viewer_close, .ctx = v};
+    live->loop_viewers[0]++;
+    struct http_body_source src = {.pull = viewer_pull,
+                                   .close = viewer_close,
+                                   .ctx = v,
+                                   .handoff = viewer_handoff,
+                                   .moved = viewer_moved};
     http_response_source(res, &src, -1);
     channel_touch(ch);
     conn_registry_enforce(live->reg, line->id, line->max_connections, v->handle, now);
@@ -1991,51 +2403,404 @@ void live_serve_segment(struct live *live, const char *token, const char *seg,
 
 /* ---- housekeeping ------------------------------------------------------------ */
 
+struct slow_cfg {
+    unsigned slow_lag_ms, slow_grace_ms, max_skips, no_progress_ms;
+};
+
+/* VC_CUT + enum move_reason: cut at the move's deadline (the reason read before the abort) */
+enum { VC_OK, VC_SLOW, VC_CUT };
+
+/* One viewer's housekeeping, on the loop that owns its cursor: a fenced
+ * node's deadline, slow readers skipped, then disconnected. */
+static int viewer_check(struct live_viewer *v, uint64_t now, const struct slow_cfg *cfg)
+{
+    if (v->move && !v->ended && now >= v->move_deadline_ms) {
+        int rc = VC_CUT + v->move_reason;
+        http_conn_abort(v->conn); /* no keyframe in time: cut where it is */
+        return rc;
+    }
+    if (!v->started || v->ended)
+        return VC_OK;
+    if (v->bytes != v->progress_bytes) {
+        v->progress_bytes = v->bytes;
+        v->progress_ms = now;
+    }
+    const struct chunk_ring *r = viewer_ring(v);
+    if (!r)
+        return VC_OK;
+    const struct chunk *c = ring_chunk(r, v->next_seq);
+    bool behind = v->next_seq < r->head_seq;
+    uint64_t lag = behind ? (c ? now - c->mono_ms : UINT64_MAX) : 0;
+    if (lag > cfg->slow_lag_ms) {
+        if (!v->slow_since_ms)
+            v->slow_since_ms = now;
+        else if (now - v->slow_since_ms >= cfg->slow_grace_ms)
+            viewer_skip(v, "slow reader");
+    } else {
+        v->slow_since_ms = 0;
+    }
+    const char *why = NULL;
+    if (recent_skips(v, now) > cfg->max_skips)
+        why = "too many skips";
+    else if (behind && now - v->progress_ms > cfg->no_progress_ms)
+        why = "no progress";
+    if (!why)
+        return VC_OK;
+    log_warn("live", "viewer %s of channel %lld disconnected: %s", v->ip, (long long)v->ch->id,
+             why);
+    http_conn_abort(v->conn); /* frees v through viewer_close */
+    return VC_SLOW;
+}
+
 static void check_viewers(struct live *live, struct channel *ch, uint64_t now)
 {
-    const struct live_config *cfg = &live->cfg;
+    const struct slow_cfg cfg = {live->cfg.slow_lag_ms, live->cfg.slow_grace_ms,
+                                 live->cfg.max_skips, live->cfg.no_progress_ms};
     struct live_viewer *next;
     for (struct live_viewer *v = ch->viewers; v; v = next) {
         next = v->next;
-        if (v->move && !v->ended && now >= v->move_deadline_ms) {
-            if (v->move_reason != MOVE_OVERLOAD)
-                live->moved_cut++; /* no keyframe in time: cut where it is */
-            live->moved[1][v->move_reason]++;
-            http_conn_abort(v->conn);
-            continue;
-        }
-        if (!v->started || v->ended)
-            continue;
-        if (v->bytes != v->progress_bytes) {
-            v->progress_bytes = v->bytes;
-            v->progress_ms = now;
-        }
-        struct channel *r = viewer_rend(v);
-        if (!r)
-            continue;
-        const struct chunk *c = channel_chunk(r, v->next_seq);
-        bool behind = v->next_seq < r->ring.head_seq;
-        uint64_t lag = behind ? (c ? now - c->mono_ms : UINT64_MAX) : 0;
-        if (lag > cfg->slow_lag_ms) {
-            if (!v->slow_since_ms)
-                v->slow_since_ms = now;
-            else if (now - v->slow_since_ms >= cfg->slow_grace_ms)
-                viewer_skip(v, "slow reader");
-        } else {
-            v->slow_since_ms = 0;
-        }
-        const char *why = NULL;
-        if (recent_skips(v, now) > cfg->max_skips)
-            why = "too many skips";
-        else if (behind && now - v->progress_ms > cfg->no_progress_ms)
-            why = "no progress";
-        if (why) {
-            log_warn("live", "viewer %s of channel %lld disconnected: %s", v->ip, (long long)ch->id,
-                     why);
+        if (v->loop)
+            continue; /* its own loop checks it */
+        int rc = viewer_check(v, now, &cfg);
+        if (rc >= VC_CUT) {
+            if (rc - VC_CUT != MOVE_OVERLOAD)
+                live->moved_cut++; /* the older family counts the fence's only */
+            live->moved[1][rc - VC_CUT]++;
+        } else if (rc == VC_SLOW) {
             live->kicked_slow++;
-            http_conn_abort(v->conn); /* frees v through viewer_close */
         }
     }
+}
+
+/* ---- fan-out: a fan loop's side -------------------------------------------- */
+
+static struct fan_chan *fan_chan_get(struct fan_loop *fl, const struct channel *key, bool create)
+{
+    for (struct fan_chan *fc = fl->chans; fc; fc = fc->next)
+        if (fc->key == key)
+            return fc;
+    if (!create)
+        return NULL;
+    struct fan_chan *fc = calloc(1, sizeof(*fc));
+    if (fc && !(fc->ring.items = calloc(RING_ENTRIES, sizeof(*fc->ring.items)))) {
+        free(fc);
+        fc = NULL;
+    }
+    if (!fc) {
+        log_warn("live", "loop %u: no memory for a channel's ring; its viewers there end", fl->idx);
+        return NULL;
+    }
+    fc->key = key;
+    fc->next = fl->chans;
+    fl->chans = fc;
+    return fc;
+}
+
+static void mirror_evict(struct chunk_ring *r)
+{
+    struct chunk *t = &r->items[r->tail_seq & (RING_ENTRIES - 1)];
+    r->bytes -= t->rb->len;
+    refbuf_unref(t->rb);
+    t->rb = NULL;
+    r->tail_seq++;
+    if (r->last_key_seq && r->last_key_seq < r->tail_seq)
+        r->last_key_seq = 0;
+}
+
+static void fan_chan_free(struct fan_loop *fl, struct fan_chan *fc)
+{
+    for (struct fan_chan **pp = &fl->chans; *pp; pp = &(*pp)->next) {
+        if (*pp == fc) {
+            *pp = fc->next;
+            break;
+        }
+    }
+    while (fc->ring.tail_seq < fc->ring.head_seq)
+        mirror_evict(&fc->ring);
+    free(fc->ring.items);
+    free(fc);
+}
+
+/* Appends a published chunk, evicting what loop 0's ring evicted. A gap (a
+ * chunk the full queue dropped) restarts the mirror at the new chunk: its
+ * viewers start again at the next keyframe. */
+static void fan_chan_append(struct fan_chan *fc, const struct fan_msg *m)
+{
+    struct chunk_ring *r = &fc->ring;
+    if (m->seq != r->head_seq) {
+        while (r->tail_seq < r->head_seq)
+            mirror_evict(r);
+        r->tail_seq = r->head_seq = m->seq;
+        r->last_key_seq = 0;
+        for (struct live_viewer *v = fc->viewers; v; v = v->fnext) {
+            v->started = false;
+            v->off = 0;
+        }
+    }
+    if (r->head_seq - r->tail_seq >= RING_ENTRIES)
+        mirror_evict(r);
+    struct chunk *c = &r->items[r->head_seq & (RING_ENTRIES - 1)];
+    c->rb = m->rb;
+    c->seq = r->head_seq++;
+    c->flags = m->flags;
+    c->mono_ms = m->mono_ms;
+    r->bytes += m->rb->len;
+    if (c->flags & CHUNK_KEY)
+        r->last_key_seq = c->seq;
+    while (r->tail_seq < m->tail_seq && r->tail_seq < r->head_seq - 1)
+        mirror_evict(r);
+}
+
+/* Loop 0's requests (VR_*), then, on the tick, the viewer's housekeeping. */
+static void fan_check_viewer(struct fan_loop *fl, struct live_viewer *v, uint64_t now,
+                             const struct slow_cfg *cfg)
+{
+    unsigned req = atomic_load_explicit(&v->req, memory_order_acquire);
+    if (req & VR_KICK) {
+        http_conn_abort(v->conn);
+        return;
+    }
+    if ((req & VR_END) && !v->ended) {
+        v->ended = true;
+        http_conn_wake(v->conn);
+    }
+    if ((req & VR_MOVE) && !v->move) {
+        v->move = true;
+        v->move_deadline_ms = now + atomic_load(&v->move_after_ms);
+        http_conn_wake(v->conn);
+    }
+    if (!cfg)
+        return;
+    int rc = viewer_check(v, now, cfg);
+    if (rc >= VC_CUT) {
+        if (rc - VC_CUT != MOVE_OVERLOAD)
+            fan_count(fl, FAN_MOVED_CUT);
+        fan_count(fl, FAN_TS_MOVED + rc - VC_CUT);
+    } else if (rc == VC_SLOW) {
+        fan_count(fl, FAN_KICKED_SLOW);
+    }
+}
+
+static void fan_check_all(struct fan_loop *fl, bool housekeeping)
+{
+    uint64_t now = uv_now(&fl->loop);
+    const struct slow_cfg cfg = {atomic_load(&fl->slow_lag_ms), atomic_load(&fl->slow_grace_ms),
+                                 atomic_load(&fl->max_skips), atomic_load(&fl->no_progress_ms)};
+    for (struct fan_chan *fc = fl->chans; fc; fc = fc->next)
+        for (struct live_viewer *v = fc->viewers; v; v = v->fnext) /* closes are deferred */
+            fan_check_viewer(fl, v, now, housekeeping ? &cfg : NULL);
+}
+
+/* The connection arrived on this loop (http_body_source.moved). */
+static void viewer_moved(void *ctx, struct http_conn *conn)
+{
+    struct live_viewer *v = ctx;
+    v->conn = conn;
+    struct fan_chan *fc = fan_chan_get(v->fl, v->ch, true);
+    if (!fc)
+        return; /* its first pull fails: the connection closes */
+    v->fc = fc;
+    v->fprev = NULL;
+    v->fnext = fc->viewers;
+    if (fc->viewers)
+        fc->viewers->fprev = v;
+    fc->viewers = v;
+    fan_check_viewer(v->fl, v, uv_now(&v->fl->loop), NULL); /* requested before it arrived */
+}
+
+static void fan_http_stopped(void *ud)
+{
+    struct fan_loop *fl = ud;
+    fl->http = NULL;
+    uv_close((uv_handle_t *)&fl->async, NULL);
+    uv_close((uv_handle_t *)&fl->tick, NULL);
+}
+
+static void fan_on_async(uv_async_t *a)
+{
+    struct fan_loop *fl = a->data;
+    struct fan_msg m;
+    bool check = false;
+    while (spsc_pop(&fl->q, &m)) {
+        struct fan_chan *fc;
+        switch (m.type) {
+        case FM_CHUNK:
+            if (!(fc = fan_chan_get(fl, m.key, true))) {
+                refbuf_unref(m.rb);
+                break;
+            }
+            fan_chan_append(fc, &m);
+            for (struct live_viewer *v = fc->viewers; v; v = v->fnext)
+                http_conn_wake(v->conn); /* flushed once at the end of this loop turn */
+            break;
+        case FM_DROP:
+            if ((fc = fan_chan_get(fl, m.key, false)) && !fc->viewers)
+                fan_chan_free(fl, fc);
+            break;
+        default:
+            check = true;
+            break;
+        }
+    }
+    if (check)
+        fan_check_all(fl, false);
+    if (atomic_load(&fl->stop_req) && !fl->stopping) {
+        fl->stopping = true;
+        for (struct fan_chan *fc = fl->chans; fc; fc = fc->next)
+            for (struct live_viewer *v = fc->viewers; v; v = v->fnext) {
+                v->ended = true; /* the next pull ends the response */
+                http_conn_wake(v->conn);
+            }
+        http_server_stop(fl->http, fl->grace_ms, fan_http_stopped, fl);
+    }
+}
+
+static void fan_on_tick(uv_timer_t *t)
+{
+    fan_check_all(t->data, true);
+}
+
+static void fan_main(void *arg)
+{
+    struct fan_loop *fl = arg;
+    int rc = uv_loop_init(&fl->loop);
+    if (rc) {
+        fl->start_rc = rc;
+        uv_sem_post(&fl->started);
+        return;
+    }
+    if ((rc = http_server_start(&fl->loop, &fl->hcfg, &fl->http)) == 0 &&
+        (rc = uv_async_init(&fl->loop, &fl->async, fan_on_async)) != 0)
+        http_server_stop(fl->http, 0, NULL, NULL);
+    if (!rc) {
+        fl->async.data = fl;
+        uv_timer_init(&fl->loop, &fl->tick);
+        fl->tick.data = fl;
+        uv_timer_start(&fl->tick, fan_on_tick, TICK_MS, TICK_MS);
+    }
+    fl->start_rc = rc;
+    uv_sem_post(&fl->started); /* loop 0 reads start_rc and http after this */
+    uv_run(&fl->loop, UV_RUN_DEFAULT);
+    while (fl->chans)
+        fan_chan_free(fl, fl->chans);
+    uv_loop_close(&fl->loop);
+}
+
+static void fan_set_cfg(struct fan_loop *fl, const struct live_config *cfg)
+{
+    atomic_store(&fl->slow_lag_ms, cfg->slow_lag_ms);
+    atomic_store(&fl->slow_grace_ms, cfg->slow_grace_ms);
+    atomic_store(&fl->max_skips, cfg->max_skips);
+    atomic_store(&fl->no_progress_ms, cfg->no_progress_ms);
+}
+
+int live_start_loops(struct live *live, unsigned n, const struct http_server_config *wcfg,
+                     struct http_server *main_srv, unsigned stop_grace_ms)
+{
+    if (n < 1 || n > LIVE_MAX_LOOPS || live->nloops > 1)
+        return -EINVAL;
+    if (n == 1)
+        return 0;
+    int rc = pthread_mutex_init(&live->back_lock, NULL);
+    if (rc)
+        return -rc;
+    if ((rc = uv_async_init(live->loop, &live->back_async, on_back)) != 0) {
+        pthread_mutex_destroy(&live->back_lock);
+        return rc;
+    }
+    live->back_async.data = live;
+    uv_unref((uv_handle_t *)&live->back_async); /* never keeps the loop alive */
+    live->back_init = live->back_open = true;
+    live->handles_open++; /* closed with the tick (maybe_done) */
+    for (unsigned k = 1; k < n; k++) {
+        struct fan_loop *fl = calloc(1, sizeof(*fl));
+        if (!fl || (rc = spsc_init(&fl->q, sizeof(struct fan_msg), FAN_QUEUE)) != 0) {
+            free(fl);
+            rc = -ENOMEM;
+            break;
+        }
+        fl->live = live;
+        fl->idx = k;
+        fl->hcfg = *wcfg;
+        fl->hcfg.worker = 1;
+        fl->grace_ms = stop_grace_ms;
+        fan_set_cfg(fl, &live->cfg);
+        if ((rc = uv_sem_init(&fl->started, 0)) != 0) {
+            spsc_free(&fl->q);
+            free(fl);
+            break;
+        }
+        if ((rc = uv_thread_create(&fl->thread, fan_main, fl)) != 0) {
+            uv_sem_destroy(&fl->started);
+            spsc_free(&fl->q);
+            free(fl);
+            break;
+        }
+        uv_sem_wait(&fl->started);
+        uv_sem_destroy(&fl->started);
+        if ((rc = fl->start_rc) != 0) {
+            uv_thread_join(&fl->thread);
+            spsc_free(&fl->q);
+            free(fl);
+            break;
+        }
+        http_server_add_worker(main_srv, fl->http);
+        live->fans[k - 1] = fl;
+        live->nloops = k + 1;
+    }
+    if (rc)
+        log_error("live", "only %u of %u I/O loops started: %s", live->nloops ? live->nloops : 1, n,
+                  uv_strerror(rc));
+    else
+        log_info("live", "%u I/O loops: live TS viewers move to loops 1..%u after their head", n,
+                 n - 1);
+    if (live->nloops == 0)
+        live->nloops = 1;
+    return rc;
+}
+
+size_t live_moved_viewers(const struct live *live)
+{
+    size_t n = 0;
+    for (unsigned k = 1; k < live->nloops; k++)
+        n += live->loop_viewers[k];
+    return n;
+}
+
+/* Asks every fan loop to end its viewers and stop (loop 0, once). */
+static void fan_stop_all(struct live *live)
+{
+    if (live->fans_stopping)
+        return;
+    for (unsigned k = 1; k < live->nloops; k++) {
+        atomic_store(&live->fans[k - 1]->stop_req, true);
+        uv_async_send(&live->fans[k - 1]->async);
+    }
+    live->fans_stopping = true;
+}
+
+/* live_free: joins the fan loops, frees what their queues still hold, and
+ * releases the viewers that came back. */
+static void fan_free_all(struct live *live)
+{
+    fan_stop_all(live);
+    for (unsigned k = 1; k < live->nloops; k++) {
+        struct fan_loop *fl = live->fans[k - 1];
+        uv_thread_join(&fl->thread);
+        struct fan_msg m;
+        while (spsc_pop(&fl->q, &m))
+            if (m.rb)
+                refbuf_unref(m.rb);
+    }
+    fan_back_drain(live);
+    for (unsigned k = 1; k < live->nloops; k++) {
+        spsc_free(&live->fans[k - 1]->q);
+        free(live->fans[k - 1]);
+        live->fans[k - 1] = NULL;
+    }
+    if (live->back_init)
+        pthread_mutex_destroy(&live->back_lock);
+    live->back_init = false;
 }
 
 /* Lines that became invalid lose their viewers and sessions. */
@@ -2053,7 +2818,7 @@ static void check_lines(struct live *live)
                 continue;
             log_info("live", "viewer %s cut: line %s is no longer active", v->ip, v->username);
             live->kicked_line++;
-            http_conn_abort(v->conn);
+            viewer_abort(v);
         }
     }
     for (size_t b = 0; b < SESS_BUCKETS; b++) {
@@ -2140,17 +2905,22 @@ static void overload_tick(struct live *live, uint64_t now)
     FOR_EACH_CHANNEL(live, ch)
     {
         for (struct live_viewer *v = ch->viewers; v && nv < cap; v = v->next)
-            if (!v->move && !v->ended && !viewer_is_origin_pull(v))
+            if (!viewer_moving(v) && !viewer_ending(v) && !viewer_is_origin_pull(v))
                 vs[nv++] = v;
     }
     qsort(vs, nv, sizeof(*vs), viewer_serial_desc);
     for (size_t i = 0; i < nv && i < ts; i++) {
         struct live_viewer *v = vs[i];
-        v->move = true;
-        v->move_reason = MOVE_OVERLOAD;
-        v->move_deadline_ms = now + 10000;
+        v->move_reason = MOVE_OVERLOAD; /* on a fan loop: read there after VR_MOVE (release) */
         live->ts_moving++;
-        http_conn_wake(v->conn);
+        if (v->loop) {
+            atomic_store(&v->move_after_ms, 10000);
+            fan_request(v, VR_MOVE);
+        } else {
+            v->move = true;
+            v->move_deadline_ms = now + 10000;
+            http_conn_wake(v->conn);
+        }
         log_info("live", "viewer %s of channel %lld closes at its next keyframe: node overloaded",
                  v->ip, (long long)v->ch->id);
     }
@@ -2392,6 +3162,8 @@ void live_reconfigure(struct live *live, const struct live_config *cfg)
     next.data_dir = live->cfg.data_dir;
     next.registry_max = live->cfg.registry_max;
     live->cfg = next;
+    for (unsigned k = 1; k < live->nloops; k++)
+        fan_set_cfg(live->fans[k - 1], &live->cfg);
 }
 
 void live_set_cluster(struct live *live, struct cluster *c)
@@ -2484,7 +3256,7 @@ void live_set_catalog(struct live *live, struct catalog *c)
             struct live_viewer *n;
             for (struct live_viewer *v = ch->viewers; v; v = n) {
                 n = v->next;
-                http_conn_abort(v->conn);
+                viewer_abort(v);
             }
             channel_stop(ch);
         }
@@ -2509,6 +3281,14 @@ static void maybe_done(struct live *live)
         return;
     uv_close((uv_handle_t *)&live->spawn_idle, tick_closed);
     uv_close((uv_handle_t *)&live->tick, tick_closed);
+    if (live->back_init) {
+        /* fan loops may still close viewers: they wait in the list for live_free */
+        pthread_mutex_lock(&live->back_lock);
+        live->back_open = false;
+        pthread_mutex_unlock(&live->back_lock);
+        fan_back_drain(live);
+        uv_close((uv_handle_t *)&live->back_async, tick_closed);
+    }
 }
 
 void live_stop(struct live *live, void (*done)(void *ud), void *ud)
@@ -2520,14 +3300,13 @@ void live_stop(struct live *live, void (*done)(void *ud), void *ud)
     live->done_ud = ud;
     FOR_EACH_CHANNEL(live, ch)
     {
-        for (struct live_viewer *v = ch->viewers; v; v = v->next) {
-            v->ended = true; /* the next pull ends the response */
-            http_conn_wake(v->conn);
-        }
+        for (struct live_viewer *v = ch->viewers; v; v = v->next)
+            viewer_end(v); /* the next pull ends the response */
         channel_stop(ch);
         for (struct pl_wait *w = ch->waits; w; w = w->next)
             http_conn_wake(w->conn);
     }
+    fan_stop_all(live); /* after the viewers' END requests */
     if (live->slate_handles == 2 && !uv_is_closing((uv_handle_t *)&live->slate_proc))
         uv_process_kill(&live->slate_proc, SIGKILL);
     maybe_done(live);
@@ -2537,6 +3316,7 @@ void live_free(struct live *live)
 {
     if (!live)
         return;
+    fan_free_all(live); /* before the channels: returning viewers still point at theirs */
     for (size_t b = 0; b < SESS_BUCKETS; b++) {
         while (live->sessions[b])
             session_unlink(live, live->sessions[b]);
@@ -2739,9 +3519,9 @@ static void write_channel(struct jsonw *w, struct channel *ch, bool detail, uint
     jsonw_key(w, "bytes_in");
     jsonw_int(w, (int64_t)ch->bytes_in);
     jsonw_key(w, "bytes_out");
-    jsonw_int(w, (int64_t)ch->bytes_out);
+    jsonw_int(w, (int64_t)chan_bytes_out(ch));
     jsonw_key(w, "skips");
-    jsonw_int(w, (int64_t)ch->skips);
+    jsonw_int(w, (int64_t)chan_skips(ch));
     jsonw_key(w, "codecs");
     jsonw_str(w, ch->codecs);
     jsonw_key(w, "buffer_bytes");
@@ -2834,7 +3614,7 @@ static bool kick_handle(struct live *live, uint64_t handle)
     {
         for (struct live_viewer *v = ch->viewers; v; v = v->next) {
             if (v->handle == handle) {
-                http_conn_abort(v->conn);
+                viewer_abort(v);
                 return true;
             }
         }
@@ -2943,7 +3723,7 @@ int live_channel_command(struct live *live, int64_t id, const char *cmd)
         struct live_viewer *nx;
         for (struct live_viewer *v = ch->viewers; v; v = nx) {
             nx = v->next;
-            http_conn_abort(v->conn);
+            viewer_abort(v);
         }
         channel_stop(ch);
     } else {
@@ -2959,7 +3739,7 @@ void live_write_connections(struct live *live, struct live_conn_sink *sink)
     {
         for (struct live_viewer *v = ch->viewers; v; v = v->next)
             live_write_connection(sink, "live", v->handle, v->line_id, v->username, ch->id, v->ip,
-                                  v->ua, v->start_ms, v->bytes, now);
+                                  v->ua, v->start_ms, viewer_bytes(v), now);
     }
     for (size_t k = 0; k < SESS_BUCKETS; k++)
         for (struct hls_session *s = live->sessions[k]; s; s = s->hnext)
@@ -2976,7 +3756,7 @@ void live_stats(struct live *live, struct live_stats *out)
     FOR_EACH_CHANNEL(live, ch)
     {
         out->bytes_in += ch->bytes_in;
-        out->bytes_out += ch->bytes_out;
+        out->bytes_out += chan_bytes_out(ch);
         out->viewers += ch->viewer_count;
         /* enum channel_state and enum live_state_index share their order. */
         if ((unsigned)ch->state < LIVE_STATE_COUNT)
@@ -3037,8 +3817,8 @@ void live_metrics(struct live *live, struct buf *o)
         viewers += ch->viewer_count;
         running += ch->state != CH_STOPPED;
         in += ch->bytes_in;
-        out += ch->bytes_out;
-        skips += ch->skips;
+        out += chan_bytes_out(ch);
+        skips += chan_skips(ch);
         restarts += ch->restarts;
         failovers += ch->failovers;
         cc_untracked += ch->cc_untracked;
@@ -3116,7 +3896,8 @@ void live_metrics(struct live *live, struct buf *o)
                "xtreamd_viewers_kicked_total{reason=\"slow\"} %" PRIu64 "\n"
                "xtreamd_viewers_kicked_total{reason=\"limit\"} %" PRIu64 "\n"
                "xtreamd_viewers_kicked_total{reason=\"line\"} %" PRIu64 "\n",
-               live->kicked_slow, live->kicked_limit, live->kicked_line);
+               live->kicked_slow + fan_sum(live, FAN_KICKED_SLOW), live->kicked_limit,
+               live->kicked_line);
     uint64_t by_cause[CAUSE_COUNT] = {0}, checks_ok = 0, checks_bad = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
@@ -3155,7 +3936,8 @@ void live_metrics(struct live *live, struct buf *o)
                "xtreamd_cluster_viewers_moved_total{kind=\"ts_keyframe\"} %" PRIu64 "\n"
                "xtreamd_cluster_viewers_moved_total{kind=\"ts_cut\"} %" PRIu64 "\n"
                "xtreamd_cluster_viewers_moved_total{kind=\"hls\"} %" PRIu64 "\n",
-               live->moved_at_key, live->moved_cut, live->hls_moved);
+               live->moved_at_key + fan_sum(live, FAN_MOVED_AT_KEY),
+               live->moved_cut + fan_sum(live, FAN_MOVED_CUT), live->hls_moved);
     promtext_family(o, "xtreamd_cluster_moved_total", "counter",
                     "Viewers sent off this node, by kind (hls: playlist refresh answered 302 to "
                     "the main; ts: response ended at a keyframe, or cut at the deadline) and "
@@ -3163,7 +3945,8 @@ void live_metrics(struct live *live, struct buf *o)
     for (int k = 0; k < 2; k++)
         for (int r = 0; r < MOVE_REASONS; r++)
             buf_printf(o, "xtreamd_cluster_moved_total{kind=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
-                       k ? "ts" : "hls", move_reason_names[r], live->moved[k][r]);
+                       k ? "ts" : "hls", move_reason_names[r],
+                       live->moved[k][r] + (k ? fan_sum(live, FAN_TS_MOVED + r) : 0));
     if (live->cluster) {
         promtext_family(o, "xtreamd_cluster_overloaded", "gauge",
                         "1 while this node is overloaded (load above --live overload-pct of a "
@@ -3177,6 +3960,20 @@ void live_metrics(struct live *live, struct buf *o)
                         "Viewers this node is moving off because it is overloaded");
         buf_printf(o, "xtreamd_cluster_overload_excess %u\n", live->ov.excess);
     }
+    unsigned nloops = live->nloops ? live->nloops : 1;
+    promtext_family(o, "xtreamd_loops", "gauge", "I/O loops (serve --loops)");
+    buf_printf(o, "xtreamd_loops %u\n", nloops);
+    promtext_family(o, "xtreamd_loop_viewers", "gauge",
+                    "Live TS viewers by the I/O loop that writes to them (0: the accepting loop)");
+    for (unsigned k = 0; k < nloops; k++)
+        buf_printf(o, "xtreamd_loop_viewers{loop=\"%u\"} %zu\n", k, live->loop_viewers[k]);
+    promtext_family(o, "xtreamd_loop_handoffs_total", "counter",
+                    "Live TS viewers moved from the accepting loop to another I/O loop");
+    buf_printf(o, "xtreamd_loop_handoffs_total %" PRIu64 "\n", live->fan_handoffs);
+    promtext_family(o, "xtreamd_loop_queue_full_total", "counter",
+                    "Chunks an I/O loop's queue could not take (its viewers of the channel "
+                    "skipped to the next keyframe)");
+    buf_printf(o, "xtreamd_loop_queue_full_total %" PRIu64 "\n", live->fan_queue_full);
     struct conn_registry_stats st = {0};
     if (live->reg)
         conn_registry_stats(live->reg, &st);
@@ -3384,7 +4181,7 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
         v = ch->bytes_in;
         break;
     case CF_BYTES_OUT:
-        v = ch->bytes_out;
+        v = chan_bytes_out(ch);
         break;
     case CF_RESTARTS:
         v = ch->restarts;
@@ -3393,7 +4190,7 @@ static void chan_sample(struct buf *o, enum chan_family f, const struct channel 
         v = ch->failovers;
         break;
     case CF_SKIPS:
-        v = ch->skips;
+        v = chan_skips(ch);
         break;
     case CF_SOURCE:
         v = ch->cur_source > 0 ? (uint64_t)ch->cur_source : 0;

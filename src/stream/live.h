@@ -27,6 +27,10 @@
 
 struct conn_registry;
 struct live;
+struct http_server;
+struct http_server_config;
+
+#define LIVE_MAX_LOOPS 16 /* serve --loops N: at most this many I/O loops */
 
 struct live_config {
     const char *ffmpeg;        /* program (default "ffmpeg") */
@@ -99,6 +103,19 @@ int live_new(uv_loop_t *loop, const struct live_config *cfg, struct conn_registr
 /* Adopts a new catalogue snapshot: channel definitions, always-on starts, and
  * cuts viewers whose line is gone, disabled, banned or expired. */
 void live_set_catalog(struct live *live, struct catalog *c);
+/* serve --loops N (docs/internals/core.md "Several I/O loops"): starts N-1
+ * more I/O loops, each a thread with its own uv loop and a worker http
+ * server (wcfg, worker = 1), and from now on moves every plain-TCP TS viewer
+ * of a channel's top rendition to the loop with the fewest viewers once its
+ * response head is queued. Loop 0 (this one) keeps accepting, parsing,
+ * auth, the registry and everything else. main gets the workers' counters.
+ * Loop thread, before serving; live_stop stops them, live_free joins them.
+ * -EINVAL: n outside 1..LIVE_MAX_LOOPS; else what starting a loop failed of
+ * (the loops already started keep serving). */
+int live_start_loops(struct live *live, unsigned n, const struct http_server_config *wcfg,
+                     struct http_server *main_srv, unsigned stop_grace_ms);
+/* TS viewers on loops 1..N-1 now (a hand-over's drain waits for them). */
+size_t live_moved_viewers(const struct live *live);
 void live_stop(struct live *live, void (*done)(void *ud), void *ud);
 void live_free(struct live *live);
 /* The TV archive recorder (archive/archive.h, borrowed; NULL: none): streams

@@ -202,6 +202,11 @@ struct channel {
     /* viewers */
     struct live_viewer *viewers;
     size_t viewer_count;
+    /* TS viewers moved to the other I/O loops (serve --loops N), at k-1 for
+     * loop k: a loop with viewers of the channel gets each published chunk
+     * (live.c, fan-out). Loop 0 only. */
+    uint32_t fan_viewers[LIVE_MAX_LOOPS - 1];
+    uint32_t fan_total;
     size_t hls_sessions;
     struct hls *hls;
     uint64_t idle_since_ms; /* 0: not idle */

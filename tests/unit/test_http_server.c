@@ -161,7 +161,7 @@ static void attach_source(struct http_response *res, int chunks, int delay_ms, l
     s->chunks = chunks;
     s->delay_ms = delay_ms;
     s->ready = delay_ms == 0;
-    struct http_body_source src = {src_pull, src_close, s};
+    struct http_body_source src = {.pull = src_pull, .close = src_close, .ctx = s};
     http_response_source(res, &src, len);
 }
 
@@ -249,7 +249,7 @@ static void handler(struct http_request *req, struct http_response *res, void *u
         int *ctx = calloc(1, 2 * sizeof(int) + sizeof(struct http_conn *));
         ctx[0] = 4;
         *(struct http_conn **)(ctx + 2) = http_response_conn(res);
-        struct http_body_source src = {refsrc_pull, refsrc_close, ctx};
+        struct http_body_source src = {.pull = refsrc_pull, .close = refsrc_close, .ctx = ctx};
         http_response_source(res, &src,
                              strcmp(p, "/refsrc") == 0 ? -1 : (long long)(4 * shared_rb->len));
     } else if (strcmp(p, "/file") == 0) {
@@ -269,7 +269,7 @@ static void handler(struct http_request *req, struct http_response *res, void *u
         w->next = watchers;
         watchers = w;
         atomic_fetch_add(&watcher_count, 1);
-        struct http_body_source src = {watch_pull, watch_close, w};
+        struct http_body_source src = {.pull = watch_pull, .close = watch_close, .ctx = w};
         http_response_source(res, &src, -1);
     } else if (strcmp(p, "/walk") == 0) {
         /* Each connection is woken (queued for the end of the loop's I/O

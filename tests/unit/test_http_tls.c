@@ -113,7 +113,7 @@ static void handler(struct http_request *req, struct http_response *res, void *u
         struct slicer *s = calloc(1, sizeof(*s));
         s->left = SLICE_N;
         s->conn = http_response_conn(res);
-        struct http_body_source src = {slicer_pull, slicer_close, s};
+        struct http_body_source src = {.pull = slicer_pull, .close = slicer_close, .ctx = s};
         http_response_source(res, &src, -1);
         return;
     }
