@@ -237,6 +237,12 @@ int live_config_set(struct live_config *c, const char *kv)
         return -EINVAL;
     size_t klen = (size_t)(eq - kv);
     char *end;
+    if (klen == 5 && strncmp(kv, "write", 5) == 0) {
+        if (strcmp(eq + 1, "copy") != 0 && strcmp(eq + 1, "sendfile") != 0)
+            return -EINVAL;
+        c->write_copy = strcmp(eq + 1, "copy") == 0;
+        return 0;
+    }
     if (klen == 12 && strncmp(kv, "registry-max", 12) == 0) {
         long long n = strtoll(eq + 1, &end, 10);
         if (end == eq + 1 || *end || n < 16 || n > 100000000)
@@ -289,6 +295,11 @@ int live_config_get(const struct live_config *c, size_t i, const char **key, cha
     if (i == n + 1) {
         *key = "registry-max";
         snprintf(val, len, "%u", c->registry_max);
+        return 0;
+    }
+    if (i == n + 2) {
+        *key = "write";
+        snprintf(val, len, "%s", c->write_copy ? "copy" : "sendfile");
         return 0;
     }
     return -ENOENT;
@@ -1235,7 +1246,9 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
             if (take == 0)
                 break;
         }
-        int rc = http_conn_queue_ref(v->conn, c->rb, c->rb->data + v->off, take);
+        int rc =
+            http_conn_queue_ref_fd(v->conn, c->rb, c->rb->data + v->off, take,
+                                   c->foff == CHUNK_NO_FOFF ? NULL : r->ring.mf, c->foff + v->off);
         if (rc)
             return rc;
         v->off += take;
@@ -2825,11 +2838,20 @@ void live_metrics(struct live *live, struct buf *o)
 {
     size_t viewers = 0, running = 0, known = 0;
     uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0, dropped = 0;
-    uint64_t cc_untracked = 0;
+    uint64_t cc_untracked = 0, mf_bytes = 0, mf_errors = 0, mf_fallbacks = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
         known++;
         dropped += ch->chunks_dropped;
+        mf_errors += ch->mf_errors;
+        mf_fallbacks += ch->mf_fallbacks;
+        for (int i = 0; i <= ch->nsub; i++) {
+            const struct chunk_ring *r = &channel_rend(ch, i)->ring;
+            if (!r->mf)
+                continue;
+            mf_bytes += r->mf_head - r->mf_punched;
+            mf_fallbacks += atomic_load_explicit(&r->mf->copy_fallbacks, memory_order_relaxed);
+        }
         viewers += ch->viewer_count;
         running += ch->state != CH_STOPPED;
         in += ch->bytes_in;
@@ -2877,6 +2899,13 @@ void live_metrics(struct live *live, struct buf *o)
         {"xtreamd_transcode_fallbacks_total", "counter",
          "Transcoded channel starts encoded in software because the profile's hardware "
          "backend is missing"},
+        {"xtreamd_live_memfd_bytes", "gauge",
+         "Bytes the channels' memfds hold for sendfile (live write=sendfile): the rings plus "
+         "at most 1 MiB each"},
+        {"xtreamd_live_memfd_errors_total", "counter",
+         "Chunks not stored in a memfd (create or write failed): sent by copy"},
+        {"xtreamd_live_memfd_copy_fallbacks_total", "counter",
+         "Queued TS slices sent by copy because their bytes had already left the memfd"},
     };
     uint64_t val[] = {known,
                       running,
@@ -2898,7 +2927,10 @@ void live_metrics(struct live *live, struct buf *o)
                       live->segment_ref_errors,
                       live->orphans_reaped,
                       cc_untracked,
-                      live->tx_fallbacks};
+                      live->tx_fallbacks,
+                      mf_bytes,
+                      mf_errors,
+                      mf_fallbacks};
     _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
     for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);

@@ -58,7 +58,13 @@ struct live_config {
     unsigned start_rate;   /* per minute (20) */
     unsigned max_starting; /* (16) */
     unsigned registry_max; /* bound of the connection registry (65536) */
-    const char *data_dir;  /* marks ffmpeg children (orphans of a previous run are reaped) */
+    /* How TS viewers' bytes reach the kernel (`write=copy|sendfile`): false
+     * (sendfile, the default) keeps each rendition's chunks also in a memfd
+     * at their stream offsets and sends plain-TCP viewers' slices with
+     * sendfile(2); true (copy) sends every slice with writev from the chunks'
+     * refbufs. HLS and TLS always use the refbufs. */
+    bool write_copy;
+    const char *data_dir; /* marks ffmpeg children (orphans of a previous run are reaped) */
 };
 
 void live_config_defaults(struct live_config *cfg);
