@@ -19,6 +19,7 @@ int fdref_new_memfd(const char *name, struct fdref **out)
     atomic_init(&f->refs, 1);
     atomic_init(&f->gone, 0);
     atomic_init(&f->copy_fallbacks, 0);
+    atomic_init(&f->sent, 0);
     *out = f;
     return 0;
 }

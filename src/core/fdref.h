@@ -22,6 +22,7 @@ struct fdref {
     int fd;
     _Atomic uint64_t gone;       /* bytes below this offset may be gone */
     atomic_ulong copy_fallbacks; /* slices sent by copy because their bytes were gone */
+    atomic_ulong sent;           /* bytes sent from fd with sendfile */
 };
 
 /* A new memfd with one reference; 0 or -errno. */

@@ -1248,6 +1248,8 @@ static int flush_file(struct http_conn *c, size_t *budget)
     }
     pc->len -= (size_t)w;
     pc->p += w; /* a memfd slice may finish from its refbuf */
+    if (pc->mf)
+        atomic_fetch_add_explicit(&pc->mf->sent, (unsigned long)w, memory_order_relaxed);
     c->out_bytes -= (size_t)w;
     c->bytes_out += (size_t)w;
     c->srv->bytes_out += (size_t)w;

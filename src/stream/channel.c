@@ -247,6 +247,8 @@ static void ring_mf_free(struct channel *ch)
         return;
     (ch->parent ? ch->parent : ch)->mf_fallbacks +=
         atomic_load_explicit(&r->mf->copy_fallbacks, memory_order_relaxed);
+    (ch->parent ? ch->parent : ch)->mf_sent +=
+        atomic_load_explicit(&r->mf->sent, memory_order_relaxed);
     atomic_store_explicit(&r->mf->gone, UINT64_MAX, memory_order_release);
     fdref_unref(r->mf);
     r->mf = NULL;

@@ -2839,18 +2839,21 @@ void live_metrics(struct live *live, struct buf *o)
     size_t viewers = 0, running = 0, known = 0;
     uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0, dropped = 0;
     uint64_t cc_untracked = 0, mf_bytes = 0, mf_errors = 0, mf_fallbacks = 0;
+    uint64_t mf_sent = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
         known++;
         dropped += ch->chunks_dropped;
         mf_errors += ch->mf_errors;
         mf_fallbacks += ch->mf_fallbacks;
+        mf_sent += ch->mf_sent;
         for (int i = 0; i <= ch->nsub; i++) {
             const struct chunk_ring *r = &channel_rend(ch, i)->ring;
             if (!r->mf)
                 continue;
             mf_bytes += r->mf_head - r->mf_punched;
             mf_fallbacks += atomic_load_explicit(&r->mf->copy_fallbacks, memory_order_relaxed);
+            mf_sent += atomic_load_explicit(&r->mf->sent, memory_order_relaxed);
         }
         viewers += ch->viewer_count;
         running += ch->state != CH_STOPPED;
@@ -2906,6 +2909,8 @@ void live_metrics(struct live *live, struct buf *o)
          "Chunks not stored in a memfd (create or write failed): sent by copy"},
         {"xtreamd_live_memfd_copy_fallbacks_total", "counter",
          "Queued TS slices sent by copy because their bytes had already left the memfd"},
+        {"xtreamd_live_memfd_sent_bytes_total", "counter",
+         "Bytes of live TS sent to plain-TCP viewers with sendfile from the memfds"},
     };
     uint64_t val[] = {known,
                       running,
@@ -2930,7 +2935,8 @@ void live_metrics(struct live *live, struct buf *o)
                       live->tx_fallbacks,
                       mf_bytes,
                       mf_errors,
-                      mf_fallbacks};
+                      mf_fallbacks,
+                      mf_sent};
     _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
     for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);

@@ -255,6 +255,7 @@ struct channel {
     uint64_t chunks_dropped; /* chunks lost for want of memory */
     uint64_t mf_errors;      /* memfd create/write/punch failures (chunk sent by copy) */
     uint64_t mf_fallbacks;   /* of released memfds: slices sent by copy (bytes already gone) */
+    uint64_t mf_sent;        /* of released memfds: bytes sent with sendfile */
     uint64_t rate_bytes, rate_t0_ms;
     double bitrate_bps;
     char codecs[64];

@@ -139,7 +139,11 @@ describe('live TS by sendfile', () => {
     const o = overlap(a, b);
     assert.ok(o.n > 4e6, `the two viewers overlap over several ring turns (${o.n} bytes)`);
     assert.ok(o.same, 'sendfile and copy viewers received identical bytes');
-    assert.ok(value(await metrics(), 'xtreamd_live_memfd_bytes') <= (2 << 20) + 65536 + 8192);
+    const m2 = await metrics();
+    assert.ok(value(m2, 'xtreamd_live_memfd_bytes') <= (2 << 20) + 65536 + 8192);
+    // The plain viewer's bytes went out by sendfile (the TLS viewer's never do).
+    assert.ok(value(m2, 'xtreamd_live_memfd_sent_bytes_total') >= a.length * 0.9,
+      `sent with sendfile: ${value(m2, 'xtreamd_live_memfd_sent_bytes_total')} of the plain viewer's ${a.length}`);
   });
 
   it('a paused viewer is skipped; its queued slices whose bytes left the memfd go out by copy, never as holes', async () => {
@@ -158,13 +162,13 @@ describe('live TS by sendfile', () => {
     const s0 = slow.bytes;
     await pollUntil(() => slow.bytes > s0 + 2e6, { timeoutMs: 60000, intervalMs: 200 });
     assert.ok(!slow.ended, 'the skipped viewer is still connected');
-    assert.ok(value(await metrics(), 'xtreamd_live_memfd_copy_fallbacks_total') > fb0, 'slices whose bytes were punched went out by copy (counted)');
     const f1 = fast.bytes;
     await pollUntil(() => fast.bytes > f1 + 1e6, { timeoutMs: 60000, intervalMs: 200 });
     fast.close();
     slow.close();
     const s = slow.buffer();
     assert.equal(tsCheck(s).badSync, 0, 'no hole (zeros) reached the slow viewer');
+    assert.ok(value(await metrics(), 'xtreamd_live_memfd_copy_fallbacks_total') > fb0, 'slices whose bytes were punched went out by copy (counted)');
     // What it received after the skip is the stream the fast viewer got.
     const tail = s.subarray(s.length - 1.5e6);
     const o = overlap(fast.buffer(), tail);
@@ -183,5 +187,6 @@ describe('write=copy', () => {
     const m = await metrics();
     assert.equal(value(m, 'xtreamd_live_memfd_bytes'), 0);
     assert.equal(value(m, 'xtreamd_live_memfd_errors_total'), 0);
+    assert.equal(value(m, 'xtreamd_live_memfd_sent_bytes_total'), 0);
   });
 });
