@@ -210,7 +210,7 @@ const struct chunk *channel_chunk(const struct channel *ch, uint64_t seq)
     return &ch->ring.items[seq & (RING_ENTRIES - 1)];
 }
 
-/* Punches the memfd's whole pages below upto (less the margin): the chunks
+/* Punches the memfd's whole punch units below upto (less the margin): the chunks
  * there left the ring. Queued slices that still point there are sent from
  * their refbufs (fdref.gone is raised first); pages the kernel holds for
  * in-flight segments stay valid, the file just no longer holds them. */
@@ -218,7 +218,7 @@ static void ring_mf_punch(struct chunk_ring *r, uint64_t upto, uint64_t margin)
 {
     if (!r->mf || upto < margin)
         return;
-    uint64_t end = (upto - margin) & ~(uint64_t)4095;
+    uint64_t end = (upto - margin) & ~(uint64_t)(MEMFD_PUNCH_UNIT - 1);
     if (end <= r->mf_punched)
         return;
     atomic_store_explicit(&r->mf->gone, end, memory_order_release);

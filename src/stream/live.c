@@ -2904,7 +2904,7 @@ void live_metrics(struct live *live, struct buf *o)
          "backend is missing"},
         {"xtreamd_live_memfd_bytes", "gauge",
          "Bytes the channels' memfds hold for sendfile (live write=sendfile): the rings plus "
-         "at most 1 MiB each"},
+         "at most 3 MiB each"},
         {"xtreamd_live_memfd_errors_total", "counter",
          "Chunks not stored in a memfd (create or write failed): sent by copy"},
         {"xtreamd_live_memfd_copy_fallbacks_total", "counter",

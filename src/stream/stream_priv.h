@@ -71,6 +71,10 @@ struct chunk {
  * that a slice checked against fdref.gone on another thread is not punched
  * under its sendfile (see core/fdref.h). */
 #define MEMFD_MARGIN (1u << 20)
+/* Holes are punched in whole, aligned 2 MiB units: punching part of a large
+ * shmem folio (shmem_enabled=always/force, or mTHP) may zero that part in
+ * place, and the pages may still be in sockets' queues. */
+#define MEMFD_PUNCH_UNIT (2u << 20)
 
 struct chunk_ring {
     struct chunk *items; /* RING_ENTRIES, allocated at the first publish, freed at stop */
