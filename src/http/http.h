@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "core/buf.h"
+#include "core/fdref.h"
 #include "core/refbuf.h"
 
 /* Limits (exceeding them yields the status in the comment). */
@@ -156,6 +157,13 @@ void http_conn_wake(struct http_conn *conn);
  * back-pressure decisions (slow viewers).
  */
 int http_conn_queue_ref(struct http_conn *conn, struct refbuf *rb, const char *p, size_t len);
+/* The same, for a slice whose bytes are also at offset foff of mf (a live
+ * rendition's memfd, core/fdref.h): on a plain TCP connection it is sent with
+ * sendfile(2) from mf, so that the kernel takes page references instead of a
+ * copy; on TLS, or once its bytes have left mf, it is sent from rb like any
+ * slice. mf NULL: exactly http_conn_queue_ref. */
+int http_conn_queue_ref_fd(struct http_conn *conn, struct refbuf *rb, const char *p, size_t len,
+                           struct fdref *mf, uint64_t foff);
 size_t http_conn_queued_bytes(const struct http_conn *conn);
 /* Bytes written on the connection so far (heads and bodies of every response). */
 uint64_t http_conn_bytes_sent(const struct http_conn *conn);

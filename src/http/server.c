@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/fdref.h"
 #include "core/log.h"
 #include "http/parser.h"
 #include "http/query.h"
@@ -74,6 +75,7 @@ struct piece {
     size_t len;
     int fd;                  /* >= 0: a file range sent with sendfile (owned fd) */
     off_t foff;              /* next file offset to send */
+    struct fdref *mf;        /* or a refbuf slice whose bytes are also at foff in mf */
     void (*done)(void *ctx); /* file pieces: http_response_file_done() callback */
     void *done_ctx;
 };
@@ -305,6 +307,7 @@ static void piece_free(struct piece *pc)
 {
     free(pc->own);
     refbuf_unref(pc->rb);
+    fdref_unref(pc->mf);
     if (pc->fd >= 0)
         close(pc->fd);
     if (pc->done)
@@ -334,6 +337,7 @@ static int queue_piece(struct http_conn *c, char *own, struct refbuf *rb, const 
     pc->len = len;
     pc->fd = -1;
     pc->foff = 0;
+    pc->mf = NULL;
     pc->done = NULL;
     pc->done_ctx = NULL;
     if (c->out_tail)
@@ -618,6 +622,18 @@ int http_conn_queue_ref(struct http_conn *c, struct refbuf *rb, const char *p, s
     c->src_ref_bytes += len;
     if (c->src_remaining >= 0)
         c->src_remaining -= (long long)len;
+    return 0;
+}
+
+int http_conn_queue_ref_fd(struct http_conn *c, struct refbuf *rb, const char *p, size_t len,
+                           struct fdref *mf, uint64_t foff)
+{
+    int rc = http_conn_queue_ref(c, rb, p, len);
+    /* TLS encrypts from user memory: the slice stays a plain refbuf piece. */
+    if (rc || !mf || c->tls || !len)
+        return rc;
+    c->out_tail->mf = fdref_ref(mf);
+    c->out_tail->foff = (off_t)foff;
     return 0;
 }
 
@@ -1276,7 +1292,7 @@ static int flush_file(struct http_conn *c, size_t *budget)
 {
     struct piece *pc = c->out_head;
     size_t want = pc->len < *budget ? pc->len : *budget;
-    ssize_t w = conn_sendfile(c, pc->fd, &pc->foff, want);
+    ssize_t w = conn_sendfile(c, pc->mf ? pc->mf->fd : pc->fd, &pc->foff, want);
     if (w < 0) {
         if (w == -EAGAIN)
             return 0;
@@ -1290,6 +1306,9 @@ static int flush_file(struct http_conn *c, size_t *budget)
         return -1;
     }
     pc->len -= (size_t)w;
+    pc->p += w; /* a memfd slice may finish from its refbuf */
+    if (pc->mf)
+        atomic_fetch_add_explicit(&pc->mf->sent, (unsigned long)w, memory_order_relaxed);
     c->out_bytes -= (size_t)w;
     c->bytes_out += (size_t)w;
     CNT_ADD(c->srv->bytes_out, (size_t)w);
@@ -1306,6 +1325,16 @@ static int flush_file(struct http_conn *c, size_t *budget)
     return (size_t)w == want && *budget ? 1 : 0;
 }
 
+/* Whether a memfd slice's bytes are still in the memfd (see core/fdref.h);
+ * counted when not, and the slice goes out by copy from its refbuf. */
+static bool memfd_slice_ok(struct piece *pc)
+{
+    if ((uint64_t)pc->foff >= atomic_load_explicit(&pc->mf->gone, memory_order_acquire))
+        return true;
+    atomic_fetch_add_explicit(&pc->mf->copy_fallbacks, 1, memory_order_relaxed);
+    return false;
+}
+
 static int conn_flush(struct http_conn *c)
 {
     size_t budget = WRITE_CAP;
@@ -1314,7 +1343,11 @@ static int conn_flush(struct http_conn *c)
             return -1;
         if (c->out_bytes == 0 || budget == 0)
             return 0;
-        if (c->out_head && c->out_head->fd >= 0) {
+        if (c->out_head && c->out_head->mf && !memfd_slice_ok(c->out_head)) {
+            fdref_unref(c->out_head->mf); /* its bytes left the memfd: send the refbuf's */
+            c->out_head->mf = NULL;
+        }
+        if (c->out_head && (c->out_head->fd >= 0 || c->out_head->mf)) {
             int rc = flush_file(c, &budget);
             if (rc <= 0)
                 return rc;
@@ -1323,8 +1356,8 @@ static int conn_flush(struct http_conn *c)
         struct iovec iov[MAX_IOV];
         int n = 0;
         size_t total = 0;
-        for (struct piece *pc = c->out_head; pc && pc->fd < 0 && n < MAX_IOV && total < budget;
-             pc = pc->next) {
+        for (struct piece *pc = c->out_head;
+             pc && pc->fd < 0 && !pc->mf && n < MAX_IOV && total < budget; pc = pc->next) {
             iov[n].iov_base = (void *)pc->p;
             iov[n].iov_len = pc->len;
             total += pc->len;
@@ -1332,7 +1365,7 @@ static int conn_flush(struct http_conn *c)
         }
         bool before_file = false;
         for (struct piece *pc = c->out_head; pc; pc = pc->next)
-            if (pc->fd >= 0)
+            if (pc->fd >= 0 || pc->mf)
                 before_file = true;
         if (!before_file && n < MAX_IOV && total < budget && c->sbuf.len > c->soff) {
             iov[n].iov_base = c->sbuf.data + c->soff;

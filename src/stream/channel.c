@@ -86,6 +86,7 @@ static bool profile_same(const struct channel *ch, const struct tx_profile *p)
 }
 
 static void ring_clear(struct chunk_ring *r);
+static void ring_mf_free(struct channel *ch);
 static void stage_reset(struct channel *ch);
 
 struct channel *channel_rend(struct channel *ch, int i)
@@ -102,6 +103,7 @@ static void rend_clear(struct channel *r)
     stage_reset(r);
     r->psi_hold_len = 0;
     ring_clear(&r->ring);
+    ring_mf_free(r);
     buf_free(&r->stage);
     free(r->ring.items);
     r->ring.items = NULL;
@@ -208,6 +210,25 @@ const struct chunk *channel_chunk(const struct channel *ch, uint64_t seq)
     return &ch->ring.items[seq & (RING_ENTRIES - 1)];
 }
 
+/* Punches the memfd's whole punch units below upto (less the margin): the chunks
+ * there left the ring. Queued slices that still point there are sent from
+ * their refbufs (fdref.gone is raised first); pages the kernel holds for
+ * in-flight segments stay valid, the file just no longer holds them. */
+static void ring_mf_punch(struct chunk_ring *r, uint64_t upto, uint64_t margin)
+{
+    if (!r->mf || upto < margin)
+        return;
+    uint64_t end = (upto - margin) & ~(uint64_t)(MEMFD_PUNCH_UNIT - 1);
+    if (end <= r->mf_punched)
+        return;
+    atomic_store_explicit(&r->mf->gone, end, memory_order_release);
+    /* A failure leaves pages allocated until the memfd is freed: counted by
+     * the caller through the memfd byte gauge, which does not fall. */
+    if (fallocate(r->mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)r->mf_punched,
+                  (off_t)(end - r->mf_punched)) == 0)
+        r->mf_punched = end;
+}
+
 static void ring_clear(struct chunk_ring *r)
 {
     for (uint64_t s = r->tail_seq; s < r->head_seq; s++)
@@ -215,6 +236,55 @@ static void ring_clear(struct chunk_ring *r)
     r->tail_seq = r->head_seq;
     r->bytes = 0;
     r->last_key_seq = 0;
+    ring_mf_punch(r, r->mf_head, MEMFD_MARGIN);
+}
+
+/* At a stop: queued slices keep the memfd open until they are sent. */
+static void ring_mf_free(struct channel *ch)
+{
+    struct chunk_ring *r = &ch->ring;
+    if (!r->mf)
+        return;
+    (ch->parent ? ch->parent : ch)->mf_fallbacks +=
+        atomic_load_explicit(&r->mf->copy_fallbacks, memory_order_relaxed);
+    (ch->parent ? ch->parent : ch)->mf_sent +=
+        atomic_load_explicit(&r->mf->sent, memory_order_relaxed);
+    atomic_store_explicit(&r->mf->gone, UINT64_MAX, memory_order_release);
+    fdref_unref(r->mf);
+    r->mf = NULL;
+    r->mf_head = r->mf_punched = 0;
+}
+
+/* live `write=sendfile`: the chunk's bytes at the memfd's head too. On any
+ * failure the chunk is served by copy (counted). */
+static void ring_mf_store(struct channel *ch, struct chunk *c)
+{
+    struct chunk_ring *r = &ch->ring;
+    c->foff = CHUNK_NO_FOFF;
+    if (live_cfg(ch->live)->write_copy)
+        return;
+    struct channel *top = ch->parent ? ch->parent : ch;
+    if (!r->mf && fdref_new_memfd("xtreamd-live", &r->mf)) {
+        top->mf_errors++;
+        return;
+    }
+    const char *p = c->rb->data;
+    size_t left = c->rb->len;
+    uint64_t off = r->mf_head;
+    while (left) {
+        ssize_t w = pwrite(r->mf->fd, p, left, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) { /* ENOSPC/ENOMEM (tmpfs limits, memcg): this chunk by copy */
+            top->mf_errors++;
+            return;
+        }
+        p += w;
+        left -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    c->foff = r->mf_head;
+    r->mf_head = off;
 }
 
 /* ---- chunking ------------------------------------------------------------ */
@@ -300,6 +370,8 @@ static void publish(struct channel *ch)
         r->bytes -= t->rb->len;
         if (t->seq == r->last_key_seq)
             r->last_key_seq = 0;
+        if (t->foff != CHUNK_NO_FOFF)
+            ring_mf_punch(r, t->foff + t->rb->len, MEMFD_MARGIN);
         refbuf_unref(t->rb);
         t->rb = NULL;
         r->tail_seq++;
@@ -312,6 +384,7 @@ static void publish(struct channel *ch)
     c->pts = ch->stage_pts;
     c->pts_end = ch->stage_pts_end;
     c->mono_ms = now;
+    ring_mf_store(ch, c);
     r->bytes += rb->len;
     if (c->flags & CHUNK_KEY)
         r->last_key_seq = c->seq;
@@ -1269,6 +1342,7 @@ void channel_stop(struct channel *ch)
     ch->psi_hold_len = 0;
     stage_reset(ch);
     ring_clear(&ch->ring);
+    ring_mf_free(ch);
     buf_free(&ch->stage); /* up to 128 KB, and the ring's ~200 KB: only running */
     free(ch->ring.items); /* channels hold them */
     ch->ring.items = NULL;

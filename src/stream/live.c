@@ -367,6 +367,12 @@ int live_config_set(struct live_config *c, const char *kv)
         c->overload_pct = (unsigned)n; /* 0: the node never sheds viewers for load */
         return 0;
     }
+    if (klen == 5 && strncmp(kv, "write", 5) == 0) {
+        if (strcmp(eq + 1, "copy") != 0 && strcmp(eq + 1, "sendfile") != 0)
+            return -EINVAL;
+        c->write_copy = strcmp(eq + 1, "copy") == 0;
+        return 0;
+    }
     if (klen == 12 && strncmp(kv, "registry-max", 12) == 0) {
         long long n = strtoll(eq + 1, &end, 10);
         if (end == eq + 1 || *end || n < 16 || n > 100000000)
@@ -424,6 +430,11 @@ int live_config_get(const struct live_config *c, size_t i, const char **key, cha
     if (i == n + 2) {
         *key = "overload-pct";
         snprintf(val, len, "%u", c->overload_pct);
+        return 0;
+    }
+    if (i == n + 3) {
+        *key = "write";
+        snprintf(val, len, "%s", c->write_copy ? "copy" : "sendfile");
         return 0;
     }
     return -ENOENT;
@@ -1409,7 +1420,9 @@ static int viewer_pull(void *ctx, struct buf *out, size_t budget)
             if (take == 0)
                 break;
         }
-        int rc = http_conn_queue_ref(v->conn, c->rb, c->rb->data + v->off, take);
+        int rc = http_conn_queue_ref_fd(v->conn, c->rb, c->rb->data + v->off, take,
+                                        c->foff == CHUNK_NO_FOFF || !r->mf ? NULL : r->mf,
+                                        c->foff + v->off);
         if (rc)
             return rc;
         v->off += take;
@@ -2541,6 +2554,7 @@ static void fan_chan_append(struct fan_chan *fc, const struct fan_msg *m)
         mirror_evict(r);
     struct chunk *c = &r->items[r->head_seq & (RING_ENTRIES - 1)];
     c->rb = m->rb;
+    c->foff = CHUNK_NO_FOFF; /* a mirror has no memfd: fan loops send by copy (live.md) */
     c->seq = r->head_seq++;
     c->flags = m->flags;
     c->mono_ms = m->mono_ms;
@@ -3809,11 +3823,23 @@ void live_metrics(struct live *live, struct buf *o)
 {
     size_t viewers = 0, running = 0, known = 0;
     uint64_t in = 0, out = 0, skips = 0, restarts = 0, failovers = 0, dropped = 0;
-    uint64_t cc_untracked = 0;
+    uint64_t cc_untracked = 0, mf_bytes = 0, mf_errors = 0, mf_fallbacks = 0;
+    uint64_t mf_sent = 0;
     FOR_EACH_CHANNEL(live, ch)
     {
         known++;
         dropped += ch->chunks_dropped;
+        mf_errors += ch->mf_errors;
+        mf_fallbacks += ch->mf_fallbacks;
+        mf_sent += ch->mf_sent;
+        for (int i = 0; i <= ch->nsub; i++) {
+            const struct chunk_ring *r = &channel_rend(ch, i)->ring;
+            if (!r->mf)
+                continue;
+            mf_bytes += r->mf_head - r->mf_punched;
+            mf_fallbacks += atomic_load_explicit(&r->mf->copy_fallbacks, memory_order_relaxed);
+            mf_sent += atomic_load_explicit(&r->mf->sent, memory_order_relaxed);
+        }
         viewers += ch->viewer_count;
         running += ch->state != CH_STOPPED;
         in += ch->bytes_in;
@@ -3861,6 +3887,15 @@ void live_metrics(struct live *live, struct buf *o)
         {"xtreamd_transcode_fallbacks_total", "counter",
          "Transcoded channel starts encoded in software because the profile's hardware "
          "backend is missing"},
+        {"xtreamd_live_memfd_bytes", "gauge",
+         "Bytes the channels' memfds hold for sendfile (live write=sendfile): the rings plus "
+         "at most 3 MiB each"},
+        {"xtreamd_live_memfd_errors_total", "counter",
+         "Chunks not stored in a memfd (create or write failed): sent by copy"},
+        {"xtreamd_live_memfd_copy_fallbacks_total", "counter",
+         "Queued TS slices sent by copy because their bytes had already left the memfd"},
+        {"xtreamd_live_memfd_sent_bytes_total", "counter",
+         "Bytes of live TS sent to plain-TCP viewers with sendfile from the memfds"},
     };
     uint64_t val[] = {known,
                       running,
@@ -3882,7 +3917,11 @@ void live_metrics(struct live *live, struct buf *o)
                       live->segment_ref_errors,
                       live->orphans_reaped,
                       cc_untracked,
-                      live->tx_fallbacks};
+                      live->tx_fallbacks,
+                      mf_bytes,
+                      mf_errors,
+                      mf_fallbacks,
+                      mf_sent};
     _Static_assert(sizeof(fam) / sizeof(fam[0]) == sizeof(val) / sizeof(val[0]), "one value each");
     for (size_t i = 0; i < sizeof(val) / sizeof(val[0]); i++) {
         promtext_family(o, fam[i].name, fam[i].type, fam[i].help);

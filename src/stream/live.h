@@ -65,6 +65,12 @@ struct live_config {
     /* cluster: overloaded above this per cent of a cap of the node (its max_sessions or
      * max_egress_mbps), back below it minus CLUSTER_OVERLOAD_HYSTERESIS_PCT; 0 off (100) */
     unsigned overload_pct;
+    /* How TS viewers' bytes reach the kernel (`write=copy|sendfile`): false
+     * (sendfile, the default) keeps each rendition's chunks also in a memfd
+     * at their stream offsets and sends plain-TCP viewers' slices with
+     * sendfile(2); true (copy) sends every slice with writev from the chunks'
+     * refbufs. HLS and TLS always use the refbufs. */
+    bool write_copy;
     const char *data_dir; /* marks ffmpeg children (orphans of a previous run are reaped) */
 };
 

@@ -37,6 +37,7 @@
 #include <uv.h>
 
 #include "core/buf.h"
+#include "core/fdref.h"
 #include "core/refbuf.h"
 #include "media/profile.h"
 #include "media/progress.h"
@@ -62,7 +63,18 @@ struct chunk {
     int64_t pts;     /* first PTS (video if any), TS_PTS_NONE if none */
     int64_t pts_end; /* last PTS seen */
     uint64_t mono_ms;
+    uint64_t foff; /* offset of its bytes in the ring's memfd, or CHUNK_NO_FOFF */
 };
+
+#define CHUNK_NO_FOFF UINT64_MAX
+/* Bytes of a memfd kept behind the oldest chunk before they are punched, so
+ * that a slice checked against fdref.gone on another thread is not punched
+ * under its sendfile (see core/fdref.h). */
+#define MEMFD_MARGIN (1u << 20)
+/* Holes are punched in whole, aligned 2 MiB units: punching part of a large
+ * shmem folio (shmem_enabled=always/force, or mTHP) may zero that part in
+ * place, and the pages may still be in sockets' queues. */
+#define MEMFD_PUNCH_UNIT (2u << 20)
 
 struct chunk_ring {
     struct chunk *items; /* RING_ENTRIES, allocated at the first publish, freed at stop */
@@ -70,6 +82,11 @@ struct chunk_ring {
     uint64_t head_seq;   /* next to publish; seq numbers start at 1 */
     size_t bytes;
     uint64_t last_key_seq; /* 0: none in the ring */
+    /* live `write=sendfile`: every chunk's bytes also at chunk.foff in mf,
+     * offsets growing from 0 for as long as the rendition runs; pages below
+     * mf_punched are holes. NULL when off or at a stop. */
+    struct fdref *mf;
+    uint64_t mf_head, mf_punched;
 };
 
 enum channel_state { CH_STOPPED, CH_STARTING, CH_RUNNING, CH_FAILING, CH_SLATE };
@@ -245,6 +262,9 @@ struct channel {
     uint64_t started_ms, running_since_ms, restarts, failovers;
     uint64_t bytes_in, bytes_out, skips, viewers_total;
     uint64_t chunks_dropped; /* chunks lost for want of memory */
+    uint64_t mf_errors;      /* memfd create/write/punch failures (chunk sent by copy) */
+    uint64_t mf_fallbacks;   /* of released memfds: slices sent by copy (bytes already gone) */
+    uint64_t mf_sent;        /* of released memfds: bytes sent with sendfile */
     uint64_t rate_bytes, rate_t0_ms;
     double bitrate_bps;
     char codecs[64];

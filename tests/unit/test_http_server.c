@@ -43,6 +43,9 @@ struct fixture {
 static atomic_int closes;  /* body source close() calls */
 static atomic_int handled; /* handler calls */
 static struct refbuf *shared_rb;
+/* A memfd holding "FDFDFD" at 0: slices naming it say by their bytes which
+ * path sent them (the refbuf holds "SHARED"). */
+static struct fdref *test_mf;
 
 struct src_ctx {
     uv_timer_t timer;
@@ -103,7 +106,9 @@ static int refsrc_pull(void *ctx, struct buf *out, size_t budget)
     if (*left == 0)
         return 0;
     struct http_conn *conn = *(struct http_conn **)(left + 2);
-    int rc = http_conn_queue_ref(conn, shared_rb, shared_rb->data, shared_rb->len);
+    int rc = left[1] ? http_conn_queue_ref_fd(conn, shared_rb, shared_rb->data, shared_rb->len,
+                                              test_mf, 0)
+                     : http_conn_queue_ref(conn, shared_rb, shared_rb->data, shared_rb->len);
     if (rc)
         return rc;
     return --*left ? 1 : 0;
@@ -244,10 +249,12 @@ static void handler(struct http_request *req, struct http_response *res, void *u
         http_response_body(res, "pre:", 4);
         http_response_body_ref(res, shared_rb);
         attach_source(res, 2, 0, 2000);
-    } else if (strcmp(p, "/refsrc") == 0 || strcmp(p, "/refsrc-len") == 0) {
-        /* ctx: int count, padding, then the connection pointer */
+    } else if (strcmp(p, "/refsrc") == 0 || strcmp(p, "/refsrc-len") == 0 ||
+               strcmp(p, "/mfsrc-len") == 0) {
+        /* ctx: int count, memfd slices?, then the connection pointer */
         int *ctx = calloc(1, 2 * sizeof(int) + sizeof(struct http_conn *));
         ctx[0] = 4;
+        ctx[1] = strcmp(p, "/mfsrc-len") == 0;
         *(struct http_conn **)(ctx + 2) = http_response_conn(res);
         struct http_body_source src = {.pull = refsrc_pull, .close = refsrc_close, .ctx = ctx};
         http_response_source(res, &src,
@@ -948,6 +955,45 @@ static void test_ref_slice_source(void **state)
     stop_server(f);
 }
 
+static void wait_counter(atomic_ulong *v, unsigned long want)
+{
+    uint64_t t0 = mono_ms();
+    while (atomic_load(v) != want && mono_ms() - t0 < 5000)
+        usleep(2000);
+    assert_int_equal(atomic_load(v), want);
+}
+
+/* Memfd slices (live write=sendfile): sent with sendfile from the memfd
+ * while their offset is at or above its gone mark, from the refbuf (counted)
+ * once below. */
+static void test_memfd_slices(void **state)
+{
+    struct fixture *f = start_server(0, 0, 0);
+    struct client *c = client_open(f->port);
+    struct resp r;
+    atomic_store(&test_mf->gone, 0);
+    send_s(c, "GET /mfsrc-len HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_int_equal(r.body_len, 24);
+    assert_memory_equal(r.body, "FDFDFDFDFDFDFDFDFDFDFDFD", 24);
+    resp_free(&r);
+    /* counted by the server's thread after its sendfile: the client may be first */
+    wait_counter(&test_mf->sent, 24);
+    assert_int_equal(atomic_load(&test_mf->copy_fallbacks), 0);
+    /* The bytes left the memfd: every slice goes out by copy. */
+    atomic_store(&test_mf->gone, 4096);
+    send_s(c, "GET /mfsrc-len HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_resp(c, &r, false), 0);
+    assert_int_equal(r.body_len, 24);
+    assert_memory_equal(r.body, "SHAREDSHAREDSHAREDSHARED", 24);
+    resp_free(&r);
+    wait_counter(&test_mf->copy_fallbacks, 4);
+    assert_int_equal(atomic_load(&test_mf->sent), 24);
+    client_close(c);
+    wait_conn_count(f, 0);
+    stop_server(f);
+}
+
 static void get_stats(struct fixture *f, unsigned long long v[4])
 {
     struct client *c = client_open(f->port);
@@ -1217,6 +1263,8 @@ int main(void)
 {
     log_set_level(LOG_WARN);
     shared_rb = refbuf_new("SHARED", 6);
+    if (fdref_new_memfd("test", &test_mf) || pwrite(test_mf->fd, "FDFDFD", 6, 0) != 6)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keepalive_two_requests),
         cmocka_unit_test(test_pipelined_in_order),
@@ -1230,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_deferred_response),
         cmocka_unit_test(test_close_inside_walk),
         cmocka_unit_test(test_ref_slice_source),
+        cmocka_unit_test(test_memfd_slices),
         cmocka_unit_test(test_wake_writes_first),
         cmocka_unit_test(test_file_body),
         cmocka_unit_test(test_graceful_stop),
@@ -1240,5 +1289,6 @@ int main(void)
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     refbuf_unref(shared_rb);
+    fdref_unref(test_mf);
     return rc;
 }
