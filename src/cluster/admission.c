@@ -357,12 +357,36 @@ static size_t reason_index(int rc)
     return 7;
 }
 
+static struct tracked *tracked_by_sid(struct admission *a, const char *sid);
+
+/* A player refreshes the media playlist at the URL it was redirected to, with
+ * the same token, for as long as it watches: past the token's life (a minute
+ * after it was made) the token still opens the HLS session this node serves
+ * under its sid (tracked: its registry entry lives until the session expires
+ * without requests), so the lease, not the token's clock, bounds it. The
+ * claims are genuine (cluster_token_verify checked the signature and the node
+ * before the time); the address binding and revocation still apply. */
+static int hls_lease_key(struct admission *a, const struct cluster_token_claims *c,
+                         const struct ipnet_addr *client)
+{
+    if (!tracked_by_sid(a, c->sid))
+        return CLUSTER_TOKEN_EXPIRED;
+    if (c->bound && (!client || !ipnet_contains(&c->ip, client)))
+        return CLUSTER_TOKEN_WRONG_IP;
+    if (admission_revoked(a, c->sid))
+        return CLUSTER_TOKEN_REVOKED;
+    a->m.hls_lease_renewals++;
+    return 0;
+}
+
 int admission_verify(struct admission *a, const char *tok, size_t len, enum cluster_kind kind,
                      int64_t stream_id, const struct ipnet_addr *client, int64_t now,
                      struct cluster_token_claims *c)
 {
     int rc =
         cluster_token_verify(&a->cfg.pubs, tok, len, a->cfg.self_id, client, now, revoked_cb, a, c);
+    if (rc == CLUSTER_TOKEN_EXPIRED && kind == CLUSTER_KIND_HLS)
+        rc = hls_lease_key(a, c, client);
     /* An HLS session's playlist and segments use the live token of its kind; a
      * movie token does not open a channel. */
     if (rc == 0 &&
@@ -717,6 +741,10 @@ void admission_metrics_write(const struct admission *a, struct buf *out)
             "Report batches that failed (database unreachable).", m->report_failures);
     counter(out, "xtreamd_cluster_track_refused_total",
             "Token viewers refused at the tracking bound.", m->track_refused);
+    counter(out, "xtreamd_cluster_hls_lease_renewals_total",
+            "HLS playlist refreshes whose token had expired, accepted for the session this node "
+            "still serves under it.",
+            m->hls_lease_renewals);
     counter(out, "xtreamd_cluster_pending_full_total",
             "Redirects not counted as pending (node table full).", m->pending_full);
     counter(out, "xtreamd_cluster_revoked_forgotten_total",

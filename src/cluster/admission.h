@@ -192,6 +192,7 @@ struct admission_metrics {
     uint64_t sessions_released; /* node_lost */
     uint64_t reports_written, reports_dropped, report_failures;
     uint64_t tracked, track_refused;
+    uint64_t hls_lease_renewals; /* expired tokens still opening their live HLS session */
     uint64_t pending_full, revoked_forgotten;
 };
 void admission_metrics_get(const struct admission *a, struct admission_metrics *m);

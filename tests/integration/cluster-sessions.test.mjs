@@ -156,13 +156,16 @@ describe('cluster sessions on PostgreSQL', { skip: !pgAvailable() && 'no Postgre
         if (s.status === 200) segments++;
       }
     };
-    // refreshes for longer than the ttl plus a sweep (every 5 s) and a report period
-    const until = Date.now() + (HLS_TTL + 12) * 1000;
+    // refreshes for longer than the ttl plus a sweep (every 5 s) and a report period, and past
+    // the token's life (exp + skew: 60 s after the 302): a player keeps refreshing the /c/ URL
+    // it was redirected to, which must stay open while its session lives
+    const until = Date.now() + Math.max(HLS_TTL + 12, 66) * 1000;
     while (Date.now() < until) {
       await refresh();
       await new Promise((r) => setTimeout(r, 1000)); // the player's refresh pace, not a synchronisation
     }
     assert.ok(segments > 0, 'no segment served');
+    assert.ok(await metric(e1, /xtreamd_cluster_hls_lease_renewals_total [1-9]/), 'no refresh past the token');
     const r1 = await row(sid);
     assert.equal(r1.ended, 0, `ended (${r1.reason}) while the viewer refreshed`);
     assert.ok(r1.lastSeen > 0);
