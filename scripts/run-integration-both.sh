@@ -10,7 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 start=$SECONDS
-PG_TEST_CONCURRENCY=${PG_TEST_CONCURRENCY:-2} "$root/scripts/run-integration-pg.sh" >"$log" 2>&1 &
+PG_TEST_FILES=${PG_TEST_FILES:-ci} PG_TEST_CONCURRENCY=${PG_TEST_CONCURRENCY:-2} \
+  "$root/scripts/run-integration-pg.sh" >"$log" 2>&1 &
 pg=$!
 "$root/scripts/run-integration.sh"
 sqlite_rc=$?
