@@ -86,6 +86,20 @@ static int notify_kill(struct db *db, int64_t node_id, const char *sid)
     return rc == DB_ROW ? 0 : db_step_error(db, rc, "cluster_sessions notify");
 }
 
+/* ?1..?7 of an INSERT INTO cluster_sessions: who watches what where (an admission's row and an
+ * offline edge's journalled one start alike). */
+static void bind_identity(struct db_stmt *st, const char *id, int64_t line_id, int64_t stream_id,
+                          const char *kind, int64_t node_id, const char *ip, const char *ua)
+{
+    db_bind_text(st, 1, id);
+    db_bind_int64(st, 2, line_id);
+    db_bind_int64(st, 3, stream_id);
+    db_bind_text(st, 4, kind);
+    db_bind_int64(st, 5, node_id);
+    db_bind_text(st, 6, ip ? ip : "");
+    db_bind_text(st, 7, ua ? ua : "");
+}
+
 int db_csession_admit(struct db *db, const struct db_csession_new *s, int max, int64_t now,
                       int hls_ttl, struct db_csession_victim *victims, size_t cap, size_t *nvictims)
 {
@@ -157,13 +171,7 @@ int db_csession_admit(struct db *db, const struct db_csession_new *s, int max, i
                           " ?7, ?8, ?8)",
                           &st)))
         goto fail;
-    db_bind_text(st, 1, s->id);
-    db_bind_int64(st, 2, s->line_id);
-    db_bind_int64(st, 3, s->stream_id);
-    db_bind_text(st, 4, s->kind);
-    db_bind_int64(st, 5, s->node_id);
-    db_bind_text(st, 6, s->ip ? s->ip : "");
-    db_bind_text(st, 7, s->user_agent ? s->user_agent : "");
+    bind_identity(st, s->id, s->line_id, s->stream_id, s->kind, s->node_id, s->ip, s->user_agent);
     db_bind_int64(st, 8, now);
     int rc = db_step(st);
     db_finalize(st);
@@ -446,13 +454,8 @@ int db_csessions_merge(struct db *db, const struct db_csession_offline *rows, si
                               " ON CONFLICT (id) DO NOTHING",
                               &st)))
             goto fail;
-        db_bind_text(st, 1, r->id);
-        db_bind_int64(st, 2, r->line_id);
-        db_bind_int64(st, 3, r->stream_id);
-        db_bind_text(st, 4, r->kind);
-        db_bind_int64(st, 5, r->node_id);
-        db_bind_text(st, 6, r->ip ? r->ip : "");
-        db_bind_text(st, 7, r->user_agent ? r->user_agent : "");
+        bind_identity(st, r->id, r->line_id, r->stream_id, r->kind, r->node_id, r->ip,
+                      r->user_agent);
         db_bind_int64(st, 8, r->started_at);
         /* an active HLS row counts from now: its viewer was refreshing until this moment */
         db_bind_int64(st, 9, r->ended_at ? r->ended_at : now);
