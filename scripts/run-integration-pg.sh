@@ -30,6 +30,9 @@ excluded=" pg pg-failover cluster-nodes cluster-admit cluster-origin cluster-ses
 # minutes would push make test past the CI budget. PG_TEST_FILES=all runs them too.
 media=" players live-failover live-abr live-abuse live-ops live-zerocopy live-hls loops transcode
   catchup archive tls shutdown upgrade "
+# one space between names, and around them: the case patterns below match " name "
+excluded=" $(echo $excluded) "
+media=" $(echo $media) "
 work=$(mktemp -d)
 chmod 711 "$work"
 trap '"$root/scripts/pg-cluster.sh" stop "$work/c"; rm -rf "$work"' EXIT
