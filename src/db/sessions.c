@@ -299,6 +299,11 @@ int db_csessions_count_line(struct db *db, int64_t line_id, int64_t now, int hls
     return rc == DB_ROW ? 0 : db_step_error(db, rc, "cluster_sessions count");
 }
 
+/* The columns fill_row reads, in its order. */
+#define ROW_SELECT                                                                                 \
+    "SELECT id, line_id, stream_id, node_id, kind, ip, started_at, last_seen_at,"                  \
+    " COALESCE(ended_at, 0), COALESCE(end_reason, '') FROM cluster_sessions"
+
 static int fill_row(void *ctx, struct db_stmt *st, void *row)
 {
     (void)ctx;
@@ -324,8 +329,7 @@ int db_csessions_list_node(struct db *db, int64_t node_id, int64_t line_id, size
     *n = 0;
     struct db_stmt *st;
     if (db_prepare(db,
-                   "SELECT id, line_id, stream_id, node_id, kind, ip, started_at, last_seen_at,"
-                   " COALESCE(ended_at, 0), COALESCE(end_reason, '') FROM cluster_sessions"
+                   ROW_SELECT
                    " WHERE node_id = ?1 AND ended_at IS NULL AND (?2 = 0 OR line_id = ?2)"
                    " ORDER BY started_at, id LIMIT ?3",
                    &st))
@@ -350,26 +354,13 @@ int db_csession_get(struct db *db, const char *id, struct db_csession_row *out)
     if (!valid_id(id))
         return -ENOENT;
     struct db_stmt *st;
-    if (db_prepare(db,
-                   "SELECT id, line_id, stream_id, node_id, kind, ip, started_at, last_seen_at,"
-                   " COALESCE(ended_at, 0), COALESCE(end_reason, '') FROM cluster_sessions"
-                   " WHERE id = ?1",
-                   &st))
+    if (db_prepare(db, ROW_SELECT " WHERE id = ?1", &st))
         return -EIO;
     db_bind_text(st, 1, id);
     int rc = db_step(st);
     int ret = 0;
     if (rc == DB_ROW) {
-        snprintf(out->id, sizeof(out->id), "%s", db_col_text(st, 0));
-        out->line_id = db_col_int64(st, 1);
-        out->stream_id = db_col_int64(st, 2);
-        out->node_id = db_col_int64(st, 3);
-        snprintf(out->kind, sizeof(out->kind), "%s", db_col_text(st, 4));
-        snprintf(out->ip, sizeof(out->ip), "%s", db_col_text(st, 5));
-        out->started_at = db_col_int64(st, 6);
-        out->last_seen_at = db_col_int64(st, 7);
-        out->ended_at = db_col_int64(st, 8);
-        snprintf(out->end_reason, sizeof(out->end_reason), "%s", db_col_text(st, 9));
+        fill_row(NULL, st, out);
     } else {
         ret = rc == DB_DONE ? -ENOENT : db_step_error(db, rc, "cluster_sessions get");
     }
