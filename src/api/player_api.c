@@ -808,6 +808,7 @@ void api_player(struct api_req *r, const char *action_name)
             api_text_error(r, 500, "out of memory\n");
             return;
         }
+        (void)refbuf_add_memfd(rb, "xtreamd-list"); /* else sent by copy */
         if (use_cache)
             cat_view_cache_put(v, key, rb);
     }

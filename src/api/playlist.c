@@ -579,6 +579,7 @@ void api_playlist(struct api_req *r, const char *type)
             api_text_error(r, 500, "out of memory\n");
             return;
         }
+        (void)refbuf_add_memfd(rb, "xtreamd-list"); /* else sent by copy */
         catalog_cache_put(r->cat, key, rb);
     }
     playlist_headers(r, r->line, e2, o.plus);

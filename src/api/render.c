@@ -73,11 +73,15 @@ static void render_work(uv_work_t *w)
     j->render(j->cat, j->view, j->arg, &j->body);
     if (!j->body.err && !(j->rb = refbuf_new(j->body.data ? j->body.data : "", j->body.len)))
         j->body.err = -ENOMEM;
+    if (j->rb && refbuf_add_memfd(j->rb, "xtreamd-list"))
+        log_warn("api", "%s: no memfd for the body: it is sent by copy", j->what);
     j->render_ms = elapsed_ms(&t0);
     if (j->want_gzip && !j->body.err && j->body.len >= 1024) {
         clock_gettime(CLOCK_MONOTONIC, &t0);
         if (api_gzip_make(j->body.data, j->body.len, &j->gz))
             j->gz = NULL; /* the loop compresses on demand instead */
+        else
+            (void)refbuf_add_memfd(j->gz, "xtreamd-list-gz"); /* else sent by copy */
         j->gzip_ms = elapsed_ms(&t0);
     }
     int err = j->body.err;

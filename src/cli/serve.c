@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/promtext.h"
+#include "core/refbuf.h"
 #include "db/db.h"
 #include "db/library.h"
 #include "domain/settings.h"
@@ -798,9 +799,18 @@ static void http_metrics_cb(void *ud, struct buf *out)
                "xtreamd_http_direct_writes_total %llu\n"
                "# HELP xtreamd_http_poll_updates_total Changes of a connection's polled events.\n"
                "# TYPE xtreamd_http_poll_updates_total counter\n"
-               "xtreamd_http_poll_updates_total %llu\n",
+               "xtreamd_http_poll_updates_total %llu\n"
+               "# HELP xtreamd_http_shared_sendfile_bytes_total Bytes of large shared bodies "
+               "(cached lists) sent with sendfile from their memfd.\n"
+               "# TYPE xtreamd_http_shared_sendfile_bytes_total counter\n"
+               "xtreamd_http_shared_sendfile_bytes_total %llu\n"
+               "# HELP xtreamd_http_body_memfd_failures_total Large shared bodies that got no "
+               "memfd and are sent by copy.\n"
+               "# TYPE xtreamd_http_body_memfd_failures_total counter\n"
+               "xtreamd_http_body_memfd_failures_total %lu\n",
                (unsigned long long)st.wakes, (unsigned long long)st.wake_batches,
-               (unsigned long long)st.direct_writes, (unsigned long long)st.poll_updates);
+               (unsigned long long)st.direct_writes, (unsigned long long)st.poll_updates,
+               (unsigned long long)st.shared_sendfile, refbuf_memfd_failures());
 }
 
 /* The database connection's health (PostgreSQL: lost and re-established). */

@@ -1,7 +1,11 @@
 #include "core/refbuf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "core/fdref.h"
 
 struct refbuf *refbuf_new(const void *data, size_t len)
 {
@@ -10,6 +14,7 @@ struct refbuf *refbuf_new(const void *data, size_t len)
         return NULL;
     atomic_init(&rb->refs, 1);
     rb->len = len;
+    rb->mf = NULL;
     if (len)
         memcpy(rb->data, data, len);
     rb->data[len] = '\0';
@@ -24,6 +29,42 @@ struct refbuf *refbuf_ref(struct refbuf *rb)
 
 void refbuf_unref(struct refbuf *rb)
 {
-    if (rb && atomic_fetch_sub_explicit(&rb->refs, 1, memory_order_acq_rel) == 1)
+    if (rb && atomic_fetch_sub_explicit(&rb->refs, 1, memory_order_acq_rel) == 1) {
+        fdref_unref(rb->mf);
         free(rb);
+    }
+}
+
+static atomic_ulong memfd_failures;
+
+unsigned long refbuf_memfd_failures(void)
+{
+    return atomic_load_explicit(&memfd_failures, memory_order_relaxed);
+}
+
+int refbuf_add_memfd(struct refbuf *rb, const char *name)
+{
+    if (rb->mf || rb->len < REFBUF_MEMFD_MIN)
+        return 0;
+    struct fdref *mf;
+    int rc = fdref_new_memfd(name, &mf);
+    if (rc) {
+        atomic_fetch_add_explicit(&memfd_failures, 1, memory_order_relaxed);
+        return rc;
+    }
+    size_t done = 0;
+    while (done < rb->len) {
+        ssize_t w = write(mf->fd, rb->data + done, rb->len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = w < 0 ? -errno : -EIO;
+            atomic_fetch_add_explicit(&memfd_failures, 1, memory_order_relaxed);
+            fdref_unref(mf);
+            return rc;
+        }
+        done += (size_t)w;
+    }
+    rb->mf = mf;
+    return 0;
 }

@@ -217,7 +217,8 @@ struct http_server {
     uv_prepare_t wake_prep;
     uv_check_t wake_check;
     struct {
-        _Atomic uint64_t wakes, wake_batches, direct_writes, poll_updates, handoffs;
+        _Atomic uint64_t wakes, wake_batches, direct_writes, poll_updates, handoffs,
+            shared_sendfile;
     } st;
     char scratch[READ_CHUNK];
 };
@@ -338,6 +339,11 @@ static int queue_piece(struct http_conn *c, char *own, struct refbuf *rb, const 
     pc->fd = -1;
     pc->foff = 0;
     pc->mf = NULL;
+    if (rb && rb->mf && !c->tls) {
+        /* a large shared body: sendfile from its memfd (core/refbuf.h says why) */
+        pc->mf = fdref_ref(rb->mf);
+        pc->foff = (off_t)(p - rb->data);
+    }
     pc->done = NULL;
     pc->done_ctx = NULL;
     if (c->out_tail)
@@ -632,6 +638,7 @@ int http_conn_queue_ref_fd(struct http_conn *c, struct refbuf *rb, const char *p
     /* TLS encrypts from user memory: the slice stays a plain refbuf piece. */
     if (rc || !mf || c->tls || !len)
         return rc;
+    fdref_unref(c->out_tail->mf);
     c->out_tail->mf = fdref_ref(mf);
     c->out_tail->foff = (off_t)foff;
     return 0;
@@ -732,6 +739,7 @@ void http_server_get_stats(const struct http_server *srv, struct http_server_sta
         st->direct_writes += atomic_load_explicit(&s->st.direct_writes, memory_order_relaxed);
         st->poll_updates += atomic_load_explicit(&s->st.poll_updates, memory_order_relaxed);
         st->handoffs += atomic_load_explicit(&s->st.handoffs, memory_order_relaxed);
+        st->shared_sendfile += atomic_load_explicit(&s->st.shared_sendfile, memory_order_relaxed);
     }
 }
 
@@ -1309,6 +1317,8 @@ static int flush_file(struct http_conn *c, size_t *budget)
     pc->p += w; /* a memfd slice may finish from its refbuf */
     if (pc->mf)
         atomic_fetch_add_explicit(&pc->mf->sent, (unsigned long)w, memory_order_relaxed);
+    if (pc->mf && pc->rb && pc->rb->mf == pc->mf)
+        CNT_ADD(c->srv->st.shared_sendfile, (size_t)w);
     c->out_bytes -= (size_t)w;
     c->bytes_out += (size_t)w;
     CNT_ADD(c->srv->bytes_out, (size_t)w);

@@ -93,7 +93,8 @@ struct http_server_stats {
     uint64_t wake_batches;
     uint64_t direct_writes;
     uint64_t poll_updates;
-    uint64_t handoffs; /* streams moved to another loop */
+    uint64_t handoffs;        /* streams moved to another loop */
+    uint64_t shared_sendfile; /* bytes of shared bodies sent from their memfd (core/refbuf.h) */
 };
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st);
 /* Graceful stop: close the listener, let in-flight responses finish, close
