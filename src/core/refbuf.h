@@ -14,7 +14,9 @@
  * the persist timer for seconds: p99 4 s against nginx's 0.6 s for the same
  * 8.6 MB body. sendfile of the same bytes behaves like nginx. The memfd's
  * pages are shared memory (not in RSS unless mapped); they double the body's
- * memory, which is why only bodies of REFBUF_MEMFD_MIN bytes or more get one.
+ * memory and cost a file descriptor each, which is why only bodies of
+ * REFBUF_MEMFD_MIN bytes or more get one (the response cache holds at most 96
+ * MB, so at most 384 such memfds per snapshot).
  */
 #ifndef XTREAMD_CORE_REFBUF_H
 #define XTREAMD_CORE_REFBUF_H
@@ -22,7 +24,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#define REFBUF_MEMFD_MIN (64 * 1024)
+#define REFBUF_MEMFD_MIN (256 * 1024)
 
 struct fdref;
 
