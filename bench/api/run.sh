@@ -118,7 +118,7 @@ gunzip -c "$work/www/live.json.gz" | cmp -s - "$work/www/live.json" ||
 # Run before the wrk rounds, so that a failed round does not lose it.
 xtreamd_start --channel-idle 120
 probe_path=/live/$USER_/$PASS_/$probe_chan.ts
-python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 8 >"$work/gap_idle.out" ||
+python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 14 >"$work/gap_idle.out" ||
   die "loop-stall probe: the idle viewer failed"
 python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 14 >"$work/gap_load.out" &
 side_pid=$!
@@ -184,11 +184,25 @@ for n in "${names[@]}"; do
     "$n" "${size[$n]}" "$x" "$g" "$ratio" "$p" "$q" "${first_ms[$n]}" \
     "$(verdict "$ratio" '>=' 0.8)" "$(verdict "$p" '<' 10)" "$(verdict "${first_ms[$n]}" '<' 100)"
 done
+# Issue 11: at least nginx's throughput with no worse p99 (nginx with as many workers as loops).
+for n in "${names[@]}"; do
+  x=$(median <<<"${xr[$n]}"); g=$(median <<<"${nr[$n]}")
+  p=$(median <<<"${xp[$n]}"); q=$(median <<<"${np[$n]}")
+  printf '%s  %s: throughput >= nginx'"'"'s (%.0f vs %.0f req/s) and p99 <= nginx'"'"'s (%.1f vs %.1f ms)\n' \
+    "$(pass_if awk -v x="$x" -v g="$g" -v p="$p" -v q="$q" 'BEGIN { exit !(x >= g && p <= q) }')" "$n" "$x" "$g" "$p" "$q"
+done
 printf 'xtreamd gzip, once per snapshot, then cached: %s\n' "${gz_line#api: gzip }"
 printf 'loop-stall probe: %s uncached get_live_streams renders/s at %s connections; a live viewer'"'"'s longest gap %s ms (idle: %s ms); loop probe (ms): %s\n' \
   "$unc_rps" "$CONNS" "$gap_load" "$gap_idle" "$lag"
-printf '%s  a live viewer'"'"'s longest gap < 100 ms while %s clients fetch uncached lists (%s ms)\n' \
-  "$(verdict "$gap_load" '<' 100)" "$CONNS" "$gap_load"
+# The source itself (ffmpeg -re, -c copy, like every file channel) writes in bursts: the idle
+# viewer's longest gap (200-600 ms at this bitrate) is the source's, not the loop's. What the
+# server adds is the gap under load minus the idle one, and the loop's own lateness.
+added=$(awk -v a="$gap_load" -v b="$gap_idle" 'BEGIN { d = a - b; printf "%.1f", d < 0 ? 0 : d }')
+lag_max=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^xtreamd_loop_lag_seconds_max=/) { sub(/.*=/, "", $i); print $i } }' <<<"$lag")
+printf '%s  a live viewer'"'"'s longest gap grows < 100 ms while %s clients fetch uncached lists (%s ms under load, %s ms idle: +%s ms)\n' \
+  "$(verdict "$added" '<' 100)" "$CONNS" "$gap_load" "$gap_idle" "$added"
+printf '%s  the loop'"'"'s longest lateness < 100 ms meanwhile (xtreamd_loop_lag_seconds_max %s ms)\n' \
+  "$(verdict "${lag_max:-999}" '<' 100)" "${lag_max:-n/a}"
 printf 'xtreamd memory: VmRSS %.1f MB, VmHWM %.1f MB (target < 100 MB): %s\n' \
   "$(awk -v k="$rss_kb" 'BEGIN { print k / 1024 }')" "$(awk -v k="$hwm_kb" 'BEGIN { print k / 1024 }')" \
   "$(verdict "$hwm_kb" '<' 102400)"

@@ -117,6 +117,24 @@ ng_ticks() {
   done
   echo "$t"
 }
+# Per-thread CPU of xtreamd (issue 11, several loops): "NAME TICKS" per loop, loop0 being the
+# main thread (it also ingests and serves the API), loopK the threads named xtreamd-loopK, and
+# "other" the thread pool and database workers.
+loop_ticks() {
+  local t
+  for t in /proc/"$xt_pid"/task/*; do
+    awk -v main="$xt_pid" -v tid="${t##*/}" '{ c = $0; sub(/^[^(]*\(/, "", c); sub(/\).*$/, "", c);
+      sub(/^.*\) /, ""); n = (tid == main) ? "loop0" : (c ~ /^xtreamd-loop[0-9]+$/) ? "loop" substr(c, 13) : "other";
+      print n, $12 + $13 }' "$t/stat" 2>/dev/null
+  done | awk '{ s[$1] += $2 } END { for (k in s) print k, s[k] }' | sort
+}
+# loop_cores BEFORE AFTER SECONDS: "loop0=0.31 loop1=0.29 other=0.01" and LOOP_MAX (the busiest loop).
+loop_cores() {
+  LOOP_SPLIT=$(join -a2 -e0 -o 0,1.2,2.2 <(echo "$1" | tr ' ' '\n' | paste - - | sort) <(echo "$2" | tr ' ' '\n' | paste - - | sort) |
+    awk -v s="$3" -v hz="$hz" '{ printf "%s=%.2f ", $1, ($3 - $2) / hz / s }')
+  LOOP_MAX=$(tr ' ' '\n' <<<"$LOOP_SPLIT" | awk -F= '/^loop/ && $2 > m { m = $2 } END { printf "%.2f", m }')
+}
+
 # level PORT PATH N TICKS_FN: one load generator run; sets LG (its output line), LG_CPU
 # (cores the TICKS_FN process used during the window), LG_WITHIN (viewers within 5% of the
 # source rate), LG_RSS (xtreamd's RSS at the end of the window) and LG_TTFB (bench/probe.py
@@ -129,6 +147,7 @@ level() {
   bg_pid=$!
   sleep "$(awk -v a="$ramp_s" -v w="$WARMUP" 'BEGIN { print a + w }')"
   c0=$($4)
+  [ "$4" = ticks ] && lt0=$(loop_ticks | tr '\n' ' ')
   t0=$(date +%s.%N)
   # TTFB after the ramp (issue 11): 30 sequential new viewers of the running channel
   # while the N others stream, each from connect() to its first body byte.
@@ -137,10 +156,11 @@ level() {
   side_pid=$probe_pid
   sleep "$(awk -v m="$MEASURE" 'BEGIN { print m - 0.5 }')"
   c1=$($4)
+  [ "$4" = ticks ] && lt1=$(loop_ticks | tr '\n' ' ')
+  t1=$(date +%s.%N) # the CPU window ends here, not after the probe has been waited for
   wait "$probe_pid" || log "ttfb probe: $(tail -1 "$work/ttfb.err")"
   side_pid=
   LG_TTFB=$(cat "$work/ttfb.out")
-  t1=$(date +%s.%N)
   LG_RSS=$(rss_kb)
   wait "$bg_pid" || die "loadgen failed"
   bg_pid=
@@ -148,12 +168,13 @@ level() {
   LG_WITHIN=$(awk -v s="$src_kbps" '$1 >= s * 0.95 && $1 <= s * 1.05 { k++ } END { print k + 0 }' "$work/lg.rates")
   LG_CPU=$(awk -v a="$c0" -v b="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
     'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
+  [ "$4" = ticks ] && loop_cores "$lt0" "$lt1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
   sleep 1 # let the server see the hang-ups
 }
 
 # ---------------------------------------------------------------- TS fan-out
 declare -A cpu rate_min rate_p50 rate_max okc failedc ttfb50 ttfb99 rssl within ng_cpu ng_within ng_failed
-declare -A pt50 pt95 ng_pt50 ng_pt95
+declare -A pt50 pt95 ng_pt50 ng_pt95 split busiest
 printf '\n%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %9s | %9s %6s %9s %7s %10s\n' viewers ok failed "min_kbps" "p50_kbps" \
   "max_kbps" "in_5%" "cpu_cores" "ttfb_p50" "ttfb_p99" "RSS_KiB" "ng_cores" ng_bad "ng_in_5%" ng_p50 "vpc_ratio"
 for n in $LEVELS; do
@@ -171,6 +192,8 @@ for n in $LEVELS; do
   rssl[$n]=$LG_RSS
   pt50[$n]=$(field "$LG_TTFB" ttfb_p50_ms)
   pt95[$n]=$(field "$LG_TTFB" ttfb_p95_ms)
+  split[$n]=$LOOP_SPLIT
+  busiest[$n]=$LOOP_MAX
   level "$ng_port" /ref.ts "$n" ng_ticks
   ng_pt50[$n]=$(field "$LG_TTFB" ttfb_p50_ms)
   ng_pt95[$n]=$(field "$LG_TTFB" ttfb_p95_ms)
@@ -183,6 +206,15 @@ for n in $LEVELS; do
   printf '%-7s %6s %6s %9s %9s %9s %9s %10s %8s %8s %9s | %9s %6s %9s %7s %10s\n' "$n" "${okc[$n]}" "${failedc[$n]}" \
     "${rate_min[$n]}" "${rate_p50[$n]}" "${rate_max[$n]}" "${within[$n]}" "${cpu[$n]}" \
     "${ttfb50[$n]}" "${ttfb99[$n]}" "${rssl[$n]}" "${ng_cpu[$n]}" "${ng_failed[$n]}" "${ng_within[$n]}" "$ng_p50" "$vpc"
+done
+# Several loops (issue 11): a loop saturates at one core, so the busiest loop's share is what
+# bounds capacity on a machine where the load generator is not competing for the same cores:
+# N / busiest is that ceiling (a projection, assuming CPU per viewer stays linear).
+printf '\nCPU by thread (cores): loop0 = main thread (also ingest, API), loopK = fan-out loop K, other = pools\n'
+printf '%-7s %-40s %8s %12s\n' viewers split busiest ceiling
+for n in $LEVELS; do
+  printf '%-7s %-40s %8s %12s\n' "$n" "${split[$n]}" "${busiest[$n]}" \
+    "$(awk -v n="$n" -v b="${busiest[$n]}" 'BEGIN { if (b > 0) printf "%.0f", n / b; else print "n/a" }')"
 done
 printf '\nTTFB of a running channel after the ramp (%s tries, one after the other, connect to first body byte)\n' "$TTFB_TRIES"
 printf '%-7s %12s %12s | %12s %12s\n' viewers xt_p50_ms xt_p95_ms ng_p50_ms ng_p95_ms

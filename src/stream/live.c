@@ -2677,6 +2677,10 @@ static void fan_on_tick(uv_timer_t *t)
 static void fan_main(void *arg)
 {
     struct fan_loop *fl = arg;
+    /* named so that top -H, perf and bench/fanout can tell the loops apart */
+    char name[16];
+    snprintf(name, sizeof(name), "xtreamd-loop%u", fl->idx);
+    pthread_setname_np(pthread_self(), name);
     int rc = uv_loop_init(&fl->loop);
     if (rc) {
         fl->start_rc = rc;
