@@ -229,6 +229,8 @@ struct fan_msg {
     int type;
     const struct channel *key; /* the channel: a key only, never read by the fan loop */
     struct refbuf *rb;         /* FM_CHUNK: a reference the mirror takes over */
+    struct fdref *mf; /* FM_CHUNK: loop 0's memfd holding rb at foff (a reference), or NULL */
+    uint64_t foff;
     uint64_t seq, tail_seq, mono_ms;
     uint32_t flags;
 };
@@ -1565,11 +1567,13 @@ static bool fan_send(struct live *live, unsigned k, const struct fan_msg *m)
     if (live->fans_stopping) {
         if (m->rb)
             refbuf_unref(m->rb);
+        fdref_unref(m->mf);
         return false;
     }
     if (!spsc_push(&live->fans[k - 1]->q, m)) {
         if (m->rb)
             refbuf_unref(m->rb);
+        fdref_unref(m->mf);
         live->fan_queue_full++;
         return false;
     }
@@ -1619,9 +1623,13 @@ static uint64_t viewer_bytes(const struct live_viewer *v)
 
 static struct fan_msg chunk_msg(const struct channel *ch, const struct chunk *c)
 {
+    bool mf =
+        ch->ring.mf && c->foff != CHUNK_NO_FOFF; /* write=sendfile: fan loops send from it too */
     return (struct fan_msg){.type = FM_CHUNK,
                             .key = ch,
                             .rb = refbuf_ref(c->rb),
+                            .mf = mf ? fdref_ref(ch->ring.mf) : NULL,
+                            .foff = mf ? c->foff : CHUNK_NO_FOFF,
                             .seq = c->seq,
                             .tail_seq = ch->ring.tail_seq,
                             .mono_ms = c->mono_ms,
@@ -2530,6 +2538,7 @@ static void fan_chan_free(struct fan_loop *fl, struct fan_chan *fc)
     }
     while (fc->ring.tail_seq < fc->ring.head_seq)
         mirror_evict(&fc->ring);
+    fdref_unref(fc->ring.mf);
     free(fc->ring.items);
     free(fc);
 }
@@ -2552,9 +2561,19 @@ static void fan_chan_append(struct fan_chan *fc, const struct fan_msg *m)
     }
     if (r->head_seq - r->tail_seq >= RING_ENTRIES)
         mirror_evict(r);
+    if (m->mf != r->mf) {
+        /* Another memfd (the rendition restarted, or write=copy now): the
+         * mirror's offsets name the old one, so its older chunks go by copy. */
+        for (uint64_t s = r->tail_seq; s < r->head_seq; s++)
+            r->items[s & (RING_ENTRIES - 1)].foff = CHUNK_NO_FOFF;
+        fdref_unref(r->mf);
+        r->mf = m->mf; /* takes the message's reference */
+    } else {
+        fdref_unref(m->mf); /* the mirror holds one already */
+    }
     struct chunk *c = &r->items[r->head_seq & (RING_ENTRIES - 1)];
     c->rb = m->rb;
-    c->foff = CHUNK_NO_FOFF; /* a mirror has no memfd: fan loops send by copy (live.md) */
+    c->foff = m->foff; /* sent with sendfile from r->mf, bytes punched since go by copy */
     c->seq = r->head_seq++;
     c->flags = m->flags;
     c->mono_ms = m->mono_ms;
@@ -2641,6 +2660,7 @@ static void fan_on_async(uv_async_t *a)
         case FM_CHUNK:
             if (!(fc = fan_chan_get(fl, m.key, true))) {
                 refbuf_unref(m.rb);
+                fdref_unref(m.mf);
                 break;
             }
             fan_chan_append(fc, &m);
@@ -2806,9 +2826,11 @@ static void fan_free_all(struct live *live)
         struct fan_loop *fl = live->fans[k - 1];
         uv_thread_join(&fl->thread);
         struct fan_msg m;
-        while (spsc_pop(&fl->q, &m))
+        while (spsc_pop(&fl->q, &m)) {
             if (m.rb)
                 refbuf_unref(m.rb);
+            fdref_unref(m.mf);
+        }
     }
     fan_back_drain(live);
     for (unsigned k = 1; k < live->nloops; k++) {
