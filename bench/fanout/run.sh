@@ -130,7 +130,8 @@ loop_ticks() {
 }
 # loop_cores BEFORE AFTER SECONDS: "loop0=0.31 loop1=0.29 other=0.01" and LOOP_MAX (the busiest loop).
 loop_cores() {
-  LOOP_SPLIT=$(join -a2 -e0 -o 0,1.2,2.2 <(echo "$1" | tr ' ' '\n' | paste - - | sort) <(echo "$2" | tr ' ' '\n' | paste - - | sort) |
+  LOOP_SPLIT=$(join -a2 -e0 -o 0,1.2,2.2 <(tr ' ' '\n' <<<"$1" | awk 'NF' | paste - - | sort) \
+    <(tr ' ' '\n' <<<"$2" | awk 'NF' | paste - - | sort) |
     awk -v s="$3" -v hz="$hz" '{ printf "%s=%.2f ", $1, ($3 - $2) / hz / s }')
   LOOP_MAX=$(tr ' ' '\n' <<<"$LOOP_SPLIT" | awk -F= '/^loop/ && $2 > m { m = $2 } END { printf "%.2f", m }')
 }
