@@ -478,7 +478,7 @@ const struct serve_option serve_options[] = {
     {"stop-grace", "SECONDS", SERVE_OPT_VALUE, set_stop_grace, "seconds, 0 up to 86400",
      "on SIGTERM or a hand-over, in-flight requests and\n(hand-over) viewers get this long to "
      "finish\n(default 10; 0 closes them at once)"},
-    {"loops", "N", SERVE_OPT_VALUE, set_loops, "1-16 or auto",
+    {"loops", "N|auto", SERVE_OPT_VALUE, set_loops, "1-16 or auto",
      "I/O loops (threads): live TS viewers are written\nby loops 1..N-1 once their response "
      "head is sent\n(default auto: the online CPUs, at most 16;\n1: everything on one loop)"},
     {"log-file", "FILE", SERVE_OPT_VALUE, set_log_file, "a file name",
