@@ -65,7 +65,8 @@
 #                                   hook (bench/wrk-bodylen.lua): it costs the client the same
 #                                   for both servers of a comparison
 #   xt_loops                        how many I/O loops xtreamd serves with (XTREAMD_LOOPS,
-#                                   default 1; xtreamd_start passes --loops): the nginx
+#                                   default: the online CPUs, at most 16, as serve's own
+#                                   default; xtreamd_start passes --loops): the nginx
 #                                   references use as many workers
 #   build_loadgen SRC               gcc -O2 SRC into $work/loadgen
 #   field LINE KEY                  the value of KEY in a "k=v k=v" line
@@ -93,7 +94,8 @@ bench_dirs=()
 # xtreamd_start passes), so that a ratio compares equal parallelism. Note that xtreamd's loops
 # 1..N-1 write live TS viewers only (docs/internals/core.md): VOD, HLS and the API stay on
 # loop 0 whatever XTREAMD_LOOPS says.
-xt_loops=${XTREAMD_LOOPS:-1}
+# The default is serve's (--loops auto): the online CPUs, at most 16.
+xt_loops=${XTREAMD_LOOPS:-$(n=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1); [ "$n" -gt 16 ] && n=16; echo "$n")}
 
 log() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
 die() { log "$@"; exit 1; }

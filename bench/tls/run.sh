@@ -2,7 +2,7 @@
 # bench/tls: HTTPS throughput of xtreamd against nginx in the same run, with the
 # same certificate (one self-signed P-256 key made here), the same protocols
 # (TLS 1.2 + 1.3) and the same cipher lists (read from src/http/tls.h), one
-# nginx worker per xtreamd loop (bench/lib.sh xt_loops; one today):
+# nginx worker per xtreamd loop (bench/lib.sh xt_loops; default the online CPUs):
 #   - catalogue: get_live_streams of BENCH_LIVE channels (xtreamd's cached
 #     response) against nginx serving the very same bytes as a static file,
 #     wrk over HTTPS (keep-alive), requests/s;

@@ -29,7 +29,8 @@
 struct call_box {
     struct admin_call c;
     uv_work_t work;
-    char *path; /* for problem "instance" */
+    char *path;    /* for problem "instance" */
+    bool answered; /* call_after is done; an abort still to come frees the box */
 };
 
 /* ---- database pool ---------------------------------------------------------------- */
@@ -270,6 +271,10 @@ static void publish_changes(struct admin_call *c)
 static void call_abort(void *ctx)
 {
     struct call_box *b = ctx;
+    if (b->answered) {
+        call_free(b);
+        return;
+    }
     b->c.aborted = true;
 }
 
@@ -292,6 +297,13 @@ static void call_after(uv_work_t *w, int status)
     if (!c->responded)
         send_answer(b);
     http_response_resume(c->res);
+    /* A connection already closing (its client left while the work ran) stays deferred:
+     * its abort, still to come from the loop, frees the box (panel-content.test.mjs saw
+     * the abort write to a freed box under ASan). */
+    if (http_response_deferred(c->res)) {
+        b->answered = true;
+        return;
+    }
     call_free(b);
 }
 

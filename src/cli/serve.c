@@ -562,9 +562,17 @@ static void http_stopped(void *ud)
 static void drain_tick(uv_timer_t *t)
 {
     struct serve *s = t->data;
-    if (live_moved_viewers(s->live) && uv_now(s->loop) < s->drain_deadline)
+    size_t n = live_moved_viewers(s->live);
+    if (n && uv_now(s->loop) < s->drain_deadline)
         return;
     uv_timer_stop(t);
+    /* As loop 0's drain says of its own connections (upgrade.test.mjs): the operator
+     * learns that the grace cut viewers, wherever they were written from. */
+    if (n)
+        log_info("serve",
+                 "stop: closing %zu connections after the grace period (live viewers "
+                 "on loops 1..N-1)",
+                 n);
     live_stop(s->live, NULL, NULL);
     http_stopped(s);
 }
@@ -574,8 +582,8 @@ static void drain_tick(uv_timer_t *t)
 static void http_drained(void *ud)
 {
     struct serve *s = ud;
-    if (live_moved_viewers(s->live) && uv_now(s->loop) < s->drain_deadline) {
-        uv_timer_start(&s->refresh, drain_tick, 100, 100);
+    if (live_moved_viewers(s->live)) {
+        uv_timer_start(&s->refresh, drain_tick, 0, 100); /* stops them now if the grace is over */
         return;
     }
     live_stop(s->live, NULL, NULL);

@@ -415,7 +415,11 @@ void serve_config_example(FILE *f)
             fprintf(f, "#%s = false;\n", o->name);
             continue;
         }
-        if (serve_option_format(&s, o, v, sizeof(v)) || !v[0]) {
+        /* The default of loops is this machine's CPU count: the example names the rule
+         * ("auto"), so the file is the same on every machine. */
+        if (strcmp(o->name, "loops") == 0)
+            snprintf(v, sizeof(v), "auto");
+        else if (serve_option_format(&s, o, v, sizeof(v)) || !v[0]) {
             fprintf(f, "// (unset by default: #%s = \"%s\";)\n", o->name, o->arg ? o->arg : "");
             continue;
         }

@@ -53,7 +53,7 @@ struct serve_settings {
     unsigned backup_interval_s; /* default 24 h */
     unsigned backup_keep;       /* files kept in backup_dir; default 7 */
     unsigned stop_grace_ms;     /* SIGTERM / hand-over drain; default 10000, 0 = at once */
-    unsigned loops;             /* --loops: I/O loops, 1..LIVE_MAX_LOOPS (default 1) */
+    unsigned loops;             /* --loops: I/O loops, 1..LIVE_MAX_LOOPS (default: CPUs) */
 
     /* Where values come from (cli/serve_config.h): while `layer` is set
      * ("file:12", "env XTREAMD_LISTEN", "flag"), every value applied is

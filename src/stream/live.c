@@ -103,6 +103,7 @@ struct live_viewer {
     _Atomic unsigned req;                  /* VR_* set by loop 0 */
     _Atomic unsigned move_after_ms;        /* with VR_MOVE */
     _Atomic uint64_t bytes_pub, skips_pub; /* bytes, skips_total for loop 0's views */
+    uint64_t arrived_sent;                 /* conn's bytes sent when it reached its loop */
 };
 
 enum { VR_KICK = 1u, VR_END = 2u, VR_MOVE = 4u };
@@ -2590,6 +2591,16 @@ static void fan_check_viewer(struct fan_loop *fl, struct live_viewer *v, uint64_
 {
     unsigned req = atomic_load_explicit(&v->req, memory_order_acquire);
     if (req & VR_KICK) {
+        /* Kicked before this loop wrote anything (the kick crossed the hand-over: a line's
+         * newest viewer arriving right behind this one): its head, queued on loop 0, goes
+         * out and the stream ends, as on loop 0, where the head is written before the next
+         * request is read. Closing now would drop a 200 already in the access log; the
+         * client saw a hang-up (live-abuse.test.mjs, loops.test.mjs). */
+        if (http_conn_bytes_sent(v->conn) == v->arrived_sent) {
+            v->ended = true;
+            http_conn_wake(v->conn);
+            return;
+        }
         http_conn_abort(v->conn);
         return;
     }
@@ -2629,6 +2640,7 @@ static void viewer_moved(void *ctx, struct http_conn *conn)
 {
     struct live_viewer *v = ctx;
     v->conn = conn;
+    v->arrived_sent = http_conn_bytes_sent(conn); /* its head is still queued */
     struct fan_chan *fc = fan_chan_get(v->fl, v->ch, true);
     if (!fc)
         return; /* its first pull fails: the connection closes */

@@ -169,6 +169,25 @@ describe('live TS on two loops', () => {
     await waitCounts([0, 0]);
   });
 
+  it('two viewers of a one-connection line at once: the one kicked while it crosses to loop 1 still gets its 200, then its end', async () => {
+    // Both requests are often read in one turn of loop 0: the first is handed to loop 1 and
+    // kicked by the second before loop 1 has written its head (it used to close without a
+    // response: the client saw a hang-up). Several rounds make that turn likely.
+    for (let round = 0; round < 8; round++) {
+      const rs = await Promise.allSettled([
+        tsViewer(srv.port, url('solo'), { keep: false }),
+        tsViewer(srv.port, url('solo'), { keep: false, localAddress: '127.0.0.2' }),
+      ]);
+      const vs = rs.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+      open.push(...vs);
+      for (const r of rs) assert.equal(r.status, 'fulfilled', `round ${round}: no response head (${r.reason?.message})`);
+      for (const v of vs) assert.equal(v.status, 200, `round ${round}`);
+      await pollUntil(() => vs.some((v) => v.ended), { timeoutMs: 15000 }); // the older one is cut
+      for (const v of vs) v.close();
+      await waitCounts([0, 0]);
+    }
+  });
+
   it('a line disabled while its viewer is on loop 1 is cut', async () => {
     const v = await viewer('doomed', { keep: false });
     await waitCounts([0, 1]);

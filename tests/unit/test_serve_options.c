@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/serve_options.h"
+#include "stream/live.h"
 
 static const struct serve_option *row(const char *name)
 {
@@ -132,6 +134,34 @@ static void test_bool_env_usage(void **state)
     free(text);
 }
 
+/* loops: the default and "auto" are the online CPUs within 1..LIVE_MAX_LOOPS;
+ * numbers outside that range and other words are refused. */
+static void test_loops_default_auto(void **state)
+{
+    (void)state;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned want = online < 1 ? 1 : online > LIVE_MAX_LOOPS ? LIVE_MAX_LOOPS : (unsigned)online;
+    struct serve_settings s;
+    serve_settings_init(&s);
+    assert_int_equal(s.loops, want);
+    char err[256];
+    assert_int_equal(serve_option_apply(&s, row("loops"), NULL, "1", err, sizeof(err)), 0);
+    assert_int_equal(s.loops, 1);
+    assert_int_equal(serve_option_apply(&s, row("loops"), NULL, "auto", err, sizeof(err)), 0);
+    assert_int_equal(s.loops, want);
+    assert_int_equal(serve_option_apply(&s, row("loops"), NULL, "16", err, sizeof(err)), 0);
+    static const char *const bad[] = {"0", "17", "-1", "Auto", "auto ", "", "2x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(serve_option_apply(&s, row("loops"), NULL, bad[i], err, sizeof(err)),
+                         -EINVAL);
+        assert_int_equal(s.loops, 16);
+    }
+    char v[64];
+    assert_int_equal(serve_option_format(&s, row("loops"), v, sizeof(v)), 0);
+    assert_string_equal(v, "16");
+    serve_settings_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +170,7 @@ int main(void)
         cmocka_unit_test(test_live_knob_all_or_nothing),
         cmocka_unit_test(test_list_bound),
         cmocka_unit_test(test_bool_env_usage),
+        cmocka_unit_test(test_loops_default_auto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
