@@ -99,10 +99,9 @@ before(async () => {
   caPem = await readFile(crt, 'utf8');
   await cliOk(['line', 'add', U, PW, '--data', data, '--max-connections', '0']);
   chan = Number((await cliOk(['stream', 'add', 'Noise', '--source', clip, '--category', 'Tests', '--data', data])).stdout.trim());
-  // One loop: sendfile is built for loop 0's viewers only; a plain viewer moved to another
-  // loop (serve --loops, default one per CPU) is written by copy (live.md, "Zero-copy on fan
-  // loops"), so with more loops the plain viewer here would not take the path under test.
-  srv = await startServer(data, ['--loops', '1', '--channel-idle', '30', '--live', 'ring-mb=1', '--live', 'ring-seconds=30',
+  // The default loops (one per CPU): a plain viewer moved to loop 1 is written with sendfile
+  // from loop 0's memfd too (live.md, "Zero-copy on fan loops").
+  srv = await startServer(data, ['--channel-idle', '30', '--live', 'ring-mb=1', '--live', 'ring-seconds=30',
     '--live', 'max-skips=50', '--listen-tls', '127.0.0.1:0', '--tls-cert', crt, '--tls-key', key]);
   tport = Number((await srv.waitForLog(/listening on 127\.0\.0\.1:(\d+) \(https\)/)).at(1));
 });
