@@ -160,8 +160,9 @@ static void redirect_done(void *ud, int rc, const char *token, const char *sid)
         http_response_text(p->res, 503, "text/plain; charset=utf-8",
                            "the cluster cannot admit the viewer now\n");
     }
-    http_response_resume(p->res);
-    free(p);
+    p->job = NULL; /* done: nothing left to cancel */
+    if (http_response_resume(p->res))
+        free(p); /* else the connection is closing: redirect_abort frees p */
 }
 
 static enum cluster_kind kind_of(const char *kind, const char *ext)
@@ -248,7 +249,8 @@ static void local_abort(void *ctx)
 {
     struct local_start *p = ctx;
     admission_cancel(p->job); /* an admitted session is ended by the sweeps (see redirect_abort) */
-    catalog_unref(p->cat);
+    if (p->cat)
+        catalog_unref(p->cat);
     free(p);
 }
 
@@ -272,10 +274,12 @@ static void local_done(void *ud, int rc, const char *token, const char *sid)
         deferred = serve_session(&r, sid, p->kind, p->stream_id);
     }
     catalog_unref(p->cat);
-    struct http_response *res = p->res;
-    free(p);
-    if (!deferred) /* else the relay has the response now and resumes it */
-        http_response_resume(res);
+    p->cat = NULL;
+    p->job = NULL; /* done: nothing left to cancel */
+    /* deferred: the relay has the response now (and its own abort); else a
+     * connection already closing still calls local_abort, which frees p */
+    if (deferred || http_response_resume(p->res))
+        free(p);
 }
 
 static void fill_start(struct api_req *r, const char *kind, int64_t id, const char *ext,

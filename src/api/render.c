@@ -195,10 +195,11 @@ static void render_done(uv_work_t *w, int status)
         } else if (j->api) {
             render_answer(j, wt, rb);
             wt->job = NULL;
-            http_response_resume(wt->res);
-            /* A connection already closing stays deferred: its abort, still to
-             * come from the loop, frees the waiter. */
-            if (!http_response_deferred(wt->res))
+            /* A connection already closing: its abort, still to come from
+             * the loop, frees the waiter. Asked of resume's answer: a resumed
+             * keep-alive connection may already wait on another render in the
+             * same response. */
+            if (http_response_resume(wt->res))
                 free(wt);
         } else {
             wt->job = NULL; /* the server is going away: the waiter's abort frees it */

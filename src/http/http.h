@@ -190,10 +190,11 @@ void http_response_file_done(struct http_response *res, void (*fn)(void *ctx), v
  * connection and call back into a body source it was given.
  */
 void http_response_defer(struct http_response *res, void (*abort)(void *ctx), void *ctx);
-void http_response_resume(struct http_response *res);
-/* Whether the response is deferred still (a resume on a connection that is
- * already closing does nothing: its abort is still to come). */
-bool http_response_deferred(const struct http_response *res);
+/* false when the connection is already closing: nothing was sent, and its
+ * abort(ctx) is still to come (keep ctx alive for it). true otherwise. Ask
+ * the return value, never res afterwards: a resumed keep-alive connection may
+ * already have dispatched its next request, deferred again in the same res. */
+bool http_response_resume(struct http_response *res);
 /* Closes a connection now (a viewer kicked by a connection limit): no more
  * I/O on it; its owners (body source close(), file done, deferred abort) are
  * told later from the loop, so it is safe while walking a list of such

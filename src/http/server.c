@@ -592,21 +592,19 @@ void http_response_defer(struct http_response *res, void (*abort)(void *ctx), vo
     res->defer_ctx = ctx;
 }
 
-void http_response_resume(struct http_response *res)
+bool http_response_resume(struct http_response *res)
 {
     struct http_conn *c = res->conn;
-    if (!res->deferred || c->closing || c->in_dispatch)
-        return;
+    if (res->deferred && c->closing)
+        return false; /* its abort is still to come */
+    if (!res->deferred || c->in_dispatch)
+        return true;
     res->deferred = false;
     res->defer_abort = NULL;
     conn_complete_request(c, c->defer_need);
     if (!c->closing)
         conn_run(c);
-}
-
-bool http_response_deferred(const struct http_response *res)
-{
-    return res->deferred;
+    return true;
 }
 
 void http_conn_abort(struct http_conn *c)
