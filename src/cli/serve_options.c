@@ -507,9 +507,8 @@ void serve_settings_init(struct serve_settings *s)
     s->backup_interval_s = 86400;
     s->backup_keep = 7;
     s->stop_grace_ms = 10000;
-    s->loops = cpu_loops();
     /* Defaults go through the setters too: one validation, one owner. */
-    if (set_data(s, "./data") || set_listen(s, "0.0.0.0:8080"))
+    if (set_loops(s, "auto") || set_data(s, "./data") || set_listen(s, "0.0.0.0:8080"))
         abort(); /* out of memory at start-up, or a bad built-in default */
 }
 

@@ -1,6 +1,7 @@
 #include "core/fdref.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -36,4 +37,20 @@ void fdref_unref(struct fdref *f)
         close(f->fd);
         free(f);
     }
+}
+
+int fdref_pwrite_all(struct fdref *f, const void *p, size_t len, uint64_t off)
+{
+    const char *b = p;
+    while (len) {
+        ssize_t w = pwrite(f->fd, b, len, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? -errno : -EIO;
+        b += w;
+        len -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
 }

@@ -15,6 +15,7 @@
 #define XTREAMD_CORE_FDREF_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fdref {
@@ -29,5 +30,8 @@ struct fdref {
 int fdref_new_memfd(const char *name, struct fdref **out);
 struct fdref *fdref_ref(struct fdref *f);
 void fdref_unref(struct fdref *f); /* the last one closes the fd */
+/* Writes all len bytes at offset off (EINTR retried); 0 or -errno (-EIO for a
+ * write that stored nothing). On failure some bytes may have been written. */
+int fdref_pwrite_all(struct fdref *f, const void *p, size_t len, uint64_t off);
 
 #endif

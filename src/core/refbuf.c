@@ -1,9 +1,7 @@
 #include "core/refbuf.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/fdref.h"
 
@@ -46,25 +44,14 @@ int refbuf_add_memfd(struct refbuf *rb, const char *name)
 {
     if (rb->mf || rb->len < REFBUF_MEMFD_MIN)
         return 0;
-    struct fdref *mf;
+    struct fdref *mf = NULL;
     int rc = fdref_new_memfd(name, &mf);
-    if (rc) {
-        atomic_fetch_add_explicit(&memfd_failures, 1, memory_order_relaxed);
-        return rc;
-    }
-    size_t done = 0;
-    while (done < rb->len) {
-        ssize_t w = write(mf->fd, rb->data + done, rb->len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            rc = w < 0 ? -errno : -EIO;
-            atomic_fetch_add_explicit(&memfd_failures, 1, memory_order_relaxed);
-            fdref_unref(mf);
-            return rc;
-        }
-        done += (size_t)w;
-    }
+    if (rc || (rc = fdref_pwrite_all(mf, rb->data, rb->len, 0)) != 0)
+        goto fail;
     rb->mf = mf;
     return 0;
+fail:
+    atomic_fetch_add_explicit(&memfd_failures, 1, memory_order_relaxed);
+    fdref_unref(mf);
+    return rc;
 }

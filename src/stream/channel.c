@@ -268,23 +268,12 @@ static void ring_mf_store(struct channel *ch, struct chunk *c)
         top->mf_errors++;
         return;
     }
-    const char *p = c->rb->data;
-    size_t left = c->rb->len;
-    uint64_t off = r->mf_head;
-    while (left) {
-        ssize_t w = pwrite(r->mf->fd, p, left, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) { /* ENOSPC/ENOMEM (tmpfs limits, memcg): this chunk by copy */
-            top->mf_errors++;
-            return;
-        }
-        p += w;
-        left -= (size_t)w;
-        off += (uint64_t)w;
+    if (fdref_pwrite_all(r->mf, c->rb->data, c->rb->len, r->mf_head)) {
+        top->mf_errors++; /* ENOSPC/ENOMEM (tmpfs limits, memcg): this chunk by copy */
+        return;
     }
     c->foff = r->mf_head;
-    r->mf_head = off;
+    r->mf_head += c->rb->len;
 }
 
 /* ---- chunking ------------------------------------------------------------ */

@@ -1563,18 +1563,21 @@ static void viewer_kick(void *ctx)
 /* Queues m for fan loop k (loop 0 only). A full queue drops the chunk
  * (counted: xtreamd_loop_queue_full_total); the mirror sees the gap and its
  * viewers skip as slow ones do. */
+/* Releases the references a message carries (one never delivered). */
+static void fan_msg_drop(const struct fan_msg *m)
+{
+    refbuf_unref(m->rb);
+    fdref_unref(m->mf);
+}
+
 static bool fan_send(struct live *live, unsigned k, const struct fan_msg *m)
 {
     if (live->fans_stopping) {
-        if (m->rb)
-            refbuf_unref(m->rb);
-        fdref_unref(m->mf);
+        fan_msg_drop(m);
         return false;
     }
     if (!spsc_push(&live->fans[k - 1]->q, m)) {
-        if (m->rb)
-            refbuf_unref(m->rb);
-        fdref_unref(m->mf);
+        fan_msg_drop(m);
         live->fan_queue_full++;
         return false;
     }
@@ -2671,8 +2674,7 @@ static void fan_on_async(uv_async_t *a)
         switch (m.type) {
         case FM_CHUNK:
             if (!(fc = fan_chan_get(fl, m.key, true))) {
-                refbuf_unref(m.rb);
-                fdref_unref(m.mf);
+                fan_msg_drop(&m);
                 break;
             }
             fan_chan_append(fc, &m);
@@ -2838,11 +2840,8 @@ static void fan_free_all(struct live *live)
         struct fan_loop *fl = live->fans[k - 1];
         uv_thread_join(&fl->thread);
         struct fan_msg m;
-        while (spsc_pop(&fl->q, &m)) {
-            if (m.rb)
-                refbuf_unref(m.rb);
-            fdref_unref(m.mf);
-        }
+        while (spsc_pop(&fl->q, &m))
+            fan_msg_drop(&m);
     }
     fan_back_drain(live);
     for (unsigned k = 1; k < live->nloops; k++) {
