@@ -815,10 +815,19 @@ static void http_metrics_cb(void *ud, struct buf *out)
                "# HELP xtreamd_http_body_memfd_failures_total Large shared bodies that got no "
                "memfd and are sent by copy.\n"
                "# TYPE xtreamd_http_body_memfd_failures_total counter\n"
-               "xtreamd_http_body_memfd_failures_total %lu\n",
+               "xtreamd_http_body_memfd_failures_total %lu\n"
+               "# HELP xtreamd_http_offloads_total File bodies (movies, episodes) handed to "
+               "another I/O loop to write.\n"
+               "# TYPE xtreamd_http_offloads_total counter\n"
+               "xtreamd_http_offloads_total %llu\n"
+               "# HELP xtreamd_http_offloaded_bytes_total Bytes of file bodies written by "
+               "another I/O loop than the one that accepted the connection.\n"
+               "# TYPE xtreamd_http_offloaded_bytes_total counter\n"
+               "xtreamd_http_offloaded_bytes_total %llu\n",
                (unsigned long long)st.wakes, (unsigned long long)st.wake_batches,
                (unsigned long long)st.direct_writes, (unsigned long long)st.poll_updates,
-               (unsigned long long)st.shared_sendfile, refbuf_memfd_failures());
+               (unsigned long long)st.shared_sendfile, refbuf_memfd_failures(),
+               (unsigned long long)st.offloads, (unsigned long long)st.offloaded);
 }
 
 /* The database connection's health (PostgreSQL: lost and re-established). */

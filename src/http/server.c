@@ -42,6 +42,7 @@
 
 #include "core/fdref.h"
 #include "core/log.h"
+#include "http/offload.h"
 #include "http/parser.h"
 #include "http/query.h"
 #include "http/tls.h"
@@ -50,6 +51,7 @@
 #define READ_CHUNK         16384
 #define WRITE_CAP          (1024 * 1024) /* bytes written per connection per wakeup */
 #define PIPELINE_OUT_MAX   (256 * 1024)  /* stop dispatching pipelined requests above */
+#define OFFLOAD_MIN        (256 * 1024)  /* smaller file bodies are written by this loop */
 #define STREAM_BUDGET      (64 * 1024)   /* pull a body source below this many queued bytes */
 #define SBUF_MAX           (8u << 20)    /* hard cap on what one pull may append */
 #define LINGER_MS          2000
@@ -78,6 +80,7 @@ struct piece {
     struct fdref *mf;        /* or a refbuf slice whose bytes are also at foff in mf */
     void (*done)(void *ctx); /* file pieces: http_response_file_done() callback */
     void *done_ctx;
+    bool placed; /* a file piece: which loop writes it is decided (offload_file) */
 };
 
 struct http_response {
@@ -155,6 +158,10 @@ struct http_conn {
     uint16_t port;
     struct tls_conn *tls; /* NULL: plain TCP; else every byte goes through it */
     struct http_response res;
+    /* out_head, a file piece, is being written by another loop (http/offload.h): nothing
+     * is written here until the job is back; a close frees the connection only then. */
+    struct offload_job *offload;
+    bool free_when_back;
 };
 
 /* A streaming connection on its way to another loop (http_server_adopt):
@@ -216,9 +223,14 @@ struct http_server {
     struct http_conn *wake_head;
     uv_prepare_t wake_prep;
     uv_check_t wake_check;
+    /* File bodies written by the workers' loops (http/offload.h): the accepting server is
+     * the home of its jobs, a worker their writer; offload_rr spreads them over the loops. */
+    struct offload_home *home;
+    struct offload_writer *writer;
+    unsigned offload_rr;
     struct {
         _Atomic uint64_t wakes, wake_batches, direct_writes, poll_updates, handoffs,
-            shared_sendfile;
+            shared_sendfile, offloads, offloaded;
     } st;
     char scratch[READ_CHUNK];
 };
@@ -229,6 +241,7 @@ static bool conn_handoff(struct http_conn *c);
 static void conn_update(struct http_conn *c);
 static void maybe_finish_stop(struct http_server *srv);
 static void conn_complete_request(struct http_conn *c, size_t need);
+static void conn_free(struct http_conn *c);
 static void on_conn_io(uv_poll_t *h, int status, int events);
 static void addr_to_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, uint16_t *port);
 
@@ -346,6 +359,7 @@ static int queue_piece(struct http_conn *c, char *own, struct refbuf *rb, const 
     }
     pc->done = NULL;
     pc->done_ctx = NULL;
+    pc->placed = false;
     if (c->out_tail)
         c->out_tail->next = pc;
     else
@@ -738,6 +752,8 @@ void http_server_get_stats(const struct http_server *srv, struct http_server_sta
         st->poll_updates += atomic_load_explicit(&s->st.poll_updates, memory_order_relaxed);
         st->handoffs += atomic_load_explicit(&s->st.handoffs, memory_order_relaxed);
         st->shared_sendfile += atomic_load_explicit(&s->st.shared_sendfile, memory_order_relaxed);
+        st->offloads += atomic_load_explicit(&s->st.offloads, memory_order_relaxed);
+        st->offloaded += atomic_load_explicit(&s->st.offloaded, memory_order_relaxed);
     }
 }
 
@@ -1343,10 +1359,84 @@ static bool memfd_slice_ok(struct piece *pc)
     return false;
 }
 
+/* A plain-TCP file body of OFFLOAD_MIN or more goes to the next loop in turn (this one
+ * included, so that each loop writes its share): true when another loop writes it now. */
+static bool offload_file(struct http_conn *c)
+{
+    struct http_server *srv = c->srv;
+    struct piece *pc = c->out_head;
+    pc->placed = true;
+    if (c->tls || !srv->home || srv->stopping || pc->len < OFFLOAD_MIN)
+        return false;
+    unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
+    unsigned slot = nw ? srv->offload_rr++ % (nw + 1) : 0;
+    struct offload_writer *w = slot ? srv->workers[slot - 1]->writer : NULL;
+    if (!w)
+        return false;
+    struct offload_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return false;
+    if ((j->sock = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        free(j);
+        return false;
+    }
+    j->home = srv->home;
+    j->owner = c;
+    j->file_fd = pc->fd;
+    j->foff = pc->foff;
+    j->len = pc->len;
+    atomic_store_explicit(&j->progress_ms, now_ms(srv), memory_order_relaxed);
+    c->offload = j;
+    CNT_ADD(srv->st.offloads, 1);
+    offload_submit(w, j);
+    return true;
+}
+
+/* A job is back from its writer (offload_home's callback, on this loop). */
+static void on_offload_back(void *ctx, struct offload_job *j)
+{
+    struct http_server *srv = ctx;
+    struct http_conn *c = j->owner;
+    struct piece *pc = c->out_head; /* the file piece: nothing touched the queue meanwhile */
+    int err = j->err;
+    c->offload = NULL;
+    pc->foff = j->foff;
+    pc->len -= j->sent;
+    c->out_bytes -= j->sent;
+    c->bytes_out += j->sent;
+    CNT_ADD(srv->bytes_out, j->sent);
+    CNT_ADD(srv->st.offloaded, j->sent);
+    if (j->sent)
+        c->last_write = now_ms(srv);
+    free(j);
+    if (c->free_when_back) {
+        conn_free(c); /* closed while the job was out */
+        return;
+    }
+    if (c->closing)
+        return; /* its close callback, still to come, frees it */
+    if (err && err != -ECANCELED) {
+        if (err != -EPIPE && err != -ECONNRESET)
+            log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror(-err));
+        conn_close(c);
+        return;
+    }
+    if (pc->len == 0) {
+        c->out_head = pc->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        piece_free(pc);
+    }
+    /* -ECANCELED: the writer stopped; this loop writes the rest */
+    conn_run(c);
+}
+
 static int conn_flush(struct http_conn *c)
 {
     size_t budget = WRITE_CAP;
     for (;;) {
+        if (c->offload)
+            return 0; /* another loop writes the body; it comes back with the connection */
         if (conn_pull(c))
             return -1;
         if (c->out_bytes == 0 || budget == 0)
@@ -1354,6 +1444,10 @@ static int conn_flush(struct http_conn *c)
         if (c->out_head && c->out_head->mf && !memfd_slice_ok(c->out_head)) {
             fdref_unref(c->out_head->mf); /* its bytes left the memfd: send the refbuf's */
             c->out_head->mf = NULL;
+        }
+        if (c->out_head && c->out_head->fd >= 0 && !c->out_head->placed && offload_file(c)) {
+            conn_update(c); /* no POLLOUT here while it is out */
+            return 0;
         }
         if (c->out_head && (c->out_head->fd >= 0 || c->out_head->mf)) {
             int rc = flush_file(c, &budget);
@@ -1627,8 +1721,8 @@ static void conn_update(struct http_conn *c)
         }
         bool can_dispatch =
             busy && !c->close_after && !c->src_active && c->out_bytes < PIPELINE_OUT_MAX && !c->rm;
-        if (c->out_bytes || (c->src_active && !c->src_waiting) ||
-            (can_dispatch && c->scan.pos < c->rbuf.len))
+        if (!c->offload && (c->out_bytes || (c->src_active && !c->src_waiting) ||
+                            (can_dispatch && c->scan.pos < c->rbuf.len)))
             ev |= UV_WRITABLE;
         /* Bytes OpenSSL already decrypted bring no socket event, and a read
          * that must first write waits for writability: wake on POLLOUT. */
@@ -1714,9 +1808,8 @@ static void on_conn_io(uv_poll_t *h, int status, int events)
  * a deferred handler's abort), so a module walking its own list of
  * connections (live_on_publish waking every viewer, say) never has an entry
  * freed under it, whatever closes a connection during the walk. */
-static void on_conn_closed(uv_handle_t *h)
+static void conn_free(struct http_conn *c)
 {
-    struct http_conn *c = h->data;
     struct http_server *srv = c->srv;
     if (c->src_active)
         src_finish(c, false);
@@ -1745,6 +1838,16 @@ static void on_conn_closed(uv_handle_t *h)
     maybe_finish_stop(srv);
 }
 
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct http_conn *c = h->data;
+    if (c->offload) {
+        c->free_when_back = true; /* the writer still uses the file; on_offload_back frees */
+        return;
+    }
+    conn_free(c);
+}
+
 /* Marks the connection closing and stops all I/O on it at once; everything
  * that calls back into other modules waits for on_conn_closed(). Safe from
  * any callback: after it only c->closing may be read, and the memory stays
@@ -1766,6 +1869,8 @@ static void conn_close(struct http_conn *c)
     c->next = c->prev = NULL;
     buf_free(&c->rbuf);
     buf_free(&c->sbuf);
+    if (c->offload)
+        shutdown(c->fd, SHUT_RDWR); /* ends the writer's sendfile (EPIPE): the job comes back */
     uv_close((uv_handle_t *)&c->poll, on_conn_closed);
 }
 
@@ -1905,6 +2010,14 @@ static void on_sweep(uv_timer_t *t)
     for (int cls = T_HEADER; cls < T_COUNT; cls++) {
         struct http_conn *c;
         while ((c = srv->tl[cls].head) != NULL && c->deadline <= now) {
+            uint64_t progress =
+                c->offload ? atomic_load_explicit(&c->offload->progress_ms, memory_order_relaxed)
+                           : 0;
+            if (cls == T_WRITE && progress > c->last_write) {
+                c->last_write = progress; /* the writer's loop is making progress */
+                conn_set_timer(c, T_WRITE, c->last_write + srv->tmo[T_WRITE]);
+                continue;
+            }
             if (cls == T_HEADER && (c->rm || c->rbuf.len) && !c->close_after) {
                 conn_error(c, 408, "request not received in time");
                 if (!c->closing)
@@ -2101,6 +2214,11 @@ timers:;
     srv->wake_check.data = srv;
     uv_check_start(&srv->wake_check, on_wake_check);
     uv_unref((uv_handle_t *)&srv->wake_check);
+    /* Without them every file body is written here: slower with several loops, not wrong. */
+    int orc = srv->worker ? offload_writer_start(loop, &srv->writer)
+                          : offload_home_start(loop, on_offload_back, srv, &srv->home);
+    if (orc)
+        log_warn("http", "file bodies stay on the accepting loop: %s", uv_strerror(orc));
     *out = srv;
     return 0;
 }
@@ -2173,6 +2291,8 @@ static void maybe_finish_stop(struct http_server *srv)
     if (!srv->stopping || srv->finishing || srv->nconns || srv->listening)
         return;
     srv->finishing = true;
+    offload_home_stop(srv->home); /* no connection is left, so no job is out */
+    srv->home = NULL;
     srv->open_handles = 4;
     if (srv->worker) {
         on_adopt(&srv->adopt_async); /* moved while stopping: discarded */
@@ -2217,6 +2337,8 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
     srv->stopping = true;
     srv->done = done;
     srv->done_ud = ud;
+    offload_writer_stop(srv->writer); /* its jobs go home unfinished: their loop writes the rest */
+    srv->writer = NULL;
     if (!srv->worker)
         uv_close((uv_handle_t *)&srv->lpoll, on_listener_closed);
     if (srv->tlfd >= 0)

@@ -74,7 +74,8 @@ size_t http_server_connection_count(const struct http_server *srv);
 /* Registers worker (started on its own loop) so that srv's counters include
  * its; srv's loop thread, before worker serves. -E2BIG past 64 workers. */
 int http_server_add_worker(struct http_server *srv, struct http_server *worker);
-/* Forgets the workers (before they are freed). */
+/* Forgets the workers: before they stop (srv hands big file bodies to its workers' loops,
+ * http/offload.h, until then) and are freed. */
 void http_server_remove_workers(struct http_server *srv);
 struct http_handoff;
 /* Posts a moved stream to dst's loop (internal to server.c's hand-off; any
@@ -95,6 +96,8 @@ struct http_server_stats {
     uint64_t poll_updates;
     uint64_t handoffs;        /* streams moved to another loop */
     uint64_t shared_sendfile; /* bytes of shared bodies sent from their memfd (core/refbuf.h) */
+    uint64_t offloads;        /* file bodies handed to a worker's loop (http/offload.h) */
+    uint64_t offloaded;       /* bytes those loops sent */
 };
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st);
 /* Graceful stop: close the listener, let in-flight responses finish, close

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { HOST, binPath, cliOk, makeDataDir, removeDir, runCli, startServer } from './lib/server.mjs';
-import { api, get } from './lib/http.mjs';
+import { api, get, parseResponses } from './lib/http.mjs';
 import { genLiveM3U, writeM3U } from './lib/gen.mjs';
 
 const USER = 'fair.user';
@@ -238,4 +238,45 @@ test('a big list is sent from its memfd, byte for byte, rendered and cached', { 
   assert.match(rest.subarray(0, 15).toString(), /^HTTP\/1\.1 200 /);
   const second = rest.indexOf('\r\n\r\n') + 4;
   assert.ok(rest.subarray(second).equals(body), 'second pipelined body, whole and last');
+});
+
+// One keep-alive connection pipelines three uncached lists, each another render (another
+// category is another cache key), each small enough (under the server's pipelining bound) that
+// the connection reads its next request as soon as the render before is answered: inside that
+// answer, it waits on the next render in the same response object. Each waiter is freed once
+// (render.c asks http_response_resume; reading the response afterwards leaked the waiter of
+// every such connection: LeakSanitizer fails the server's clean stop in after()).
+test('pipelined requests for three uncached lists wait for three renders, in order', { timeout: 180000 }, async () => {
+  await freshSnapshot();
+  const cats = await get(srv.port, api(USER, PW, 'get_live_categories'), { timeoutMs: 60000 });
+  assert.equal(cats.status, 200);
+  const ids = JSON.parse(cats.text).slice(0, 3).map((c) => String(c.category_id));
+  assert.equal(ids.length, 3);
+  const before = await renders();
+  const sock = net.connect(srv.port, HOST);
+  const chunks = [];
+  const done = new Promise((res, rej) => {
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('end', res);
+    sock.on('error', rej);
+  });
+  sock.write(
+    ids
+      .map((id, i) => {
+        const close = i === ids.length - 1 ? 'Connection: close\r\n' : '';
+        return `GET ${api(USER, PW, 'get_live_streams', { category_id: id })} HTTP/1.1\r\nHost: ${HOST}\r\n${close}\r\n`;
+      })
+      .join(''),
+  );
+  await done;
+  const got = parseResponses(Buffer.concat(chunks)).responses;
+  assert.equal(got.length, ids.length, 'one response per pipelined request');
+  got.forEach((r, i) => {
+    assert.equal(r.status, 200);
+    const list = JSON.parse(r.body.toString());
+    assert.ok(list.length > 0, `category ${ids[i]} has channels`);
+    assert.ok(list.every((s) => String(s.category_id) === ids[i]), `response ${i} lists category ${ids[i]} only`);
+  });
+  const now = await renders();
+  assert.equal(now.started - before.started, ids.length, 'each request waited for a render of its own');
 });
