@@ -39,10 +39,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 #   cluster-admit      admission jobs on the pool, the nodes' heartbeats (src/cluster/node.c)
 #   loops              serve --loops 2: viewers moved to loop 1, its mirror rings fed from loop
 #                      0 (SPSC queue), kicks and closes crossing loops, counters summed
+#   vod-loops          movie bodies written by loop 1 (http/offload.h): jobs posted both ways,
+#                      the writer's progress read by loop 0's timeout, closes and a stop mid-body
 # Not in it: archive (its writer thread is TSan-clean run alone, but its crash and hand-over
 # cases race the retention and a 60 s deadline, which TSan's slowdown on a loaded CI misses).
 tsan_files="fair-writing response-cache admin-lines-bulk admin-content live systemd logs vod backup pg
-  cluster-admit loops"
+  cluster-admit loops vod-loops"
 
 # Unit tests not run under TSan, and why: they start no thread (a data race needs two), and
 # TSan's instrumentation makes their CPU-bound loops take minutes (test_ipnet 233 s).
@@ -63,7 +65,7 @@ fi
 # hand-offs, the live engine with its pool jobs, renders, PostgreSQL workers, admission jobs,
 # online backups) within the CI budget; TSAN_TEST_FILES=all runs the whole list above (each was
 # clean when it was added).
-tsan_ci_files="loops live fair-writing pg cluster-admit backup"
+tsan_ci_files="loops vod-loops live fair-writing pg cluster-admit backup"
 files=${TSAN_TEST_FILES:-$tsan_ci_files}
 [ "$files" = all ] && files=$tsan_files
 int_rc=0

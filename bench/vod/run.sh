@@ -12,7 +12,8 @@
 # (Debian nginx-light). Everything runs on 127.0.0.1 in one temp dir and is
 # stopped/removed on exit. Target (issue 11): xtreamd throughput >= 1.0x nginx's
 # with as many workers as xtreamd has loops (bench/lib.sh xt_loops, XTREAMD_LOOPS:
-# default the online CPUs; VOD is served by loop 0 only) and no response stalled more than 1 s. Tunables (env): BENCH_SIZE_MIB (1024), BENCH_CONNS (200),
+# default the online CPUs; loop 0 hands every other big body to the next loop, http/offload.h)
+# and no response stalled more than 1 s. Tunables (env): BENCH_SIZE_MIB (1024), BENCH_CONNS (200),
 # BENCH_DURATION (15 s), BENCH_ROUNDS (3), BENCH_MIN_MIB (1), BENCH_MAX_MIB (8),
 # BENCH_NGINX_AUTO (1: one extra reference round with worker_processes auto),
 # BENCH_DEADLINE (300 s), BENCH_RELAY (1: each round also measures the same file
