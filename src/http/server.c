@@ -1359,8 +1359,16 @@ static bool memfd_slice_ok(struct piece *pc)
     return false;
 }
 
-/* A plain-TCP file body of OFFLOAD_MIN or more goes to the next loop in turn (this one
- * included, so that each loop writes its share): true when another loop writes it now. */
+/* Whether the head piece is a body another loop may send with sendfile: a file range, or a
+ * large shared body's memfd (a cached list: immutable, never punched; a live ring's memfd
+ * slices are small and their bytes may be punched, so they stay). */
+static bool offloadable(const struct piece *pc)
+{
+    return pc->fd >= 0 || (pc->mf && pc->rb && pc->rb->mf == pc->mf);
+}
+
+/* A plain-TCP body of OFFLOAD_MIN or more goes to the next loop in turn (this one included,
+ * so that each loop writes its share): true when another loop writes it now. */
 static bool offload_file(struct http_conn *c)
 {
     struct http_server *srv = c->srv;
@@ -1382,7 +1390,7 @@ static bool offload_file(struct http_conn *c)
     }
     j->home = srv->home;
     j->owner = c;
-    j->file_fd = pc->fd;
+    j->file_fd = pc->fd >= 0 ? pc->fd : pc->mf->fd; /* the piece keeps either open */
     j->foff = pc->foff;
     j->len = pc->len;
     atomic_store_explicit(&j->progress_ms, now_ms(srv), memory_order_relaxed);
@@ -1397,11 +1405,16 @@ static void on_offload_back(void *ctx, struct offload_job *j)
 {
     struct http_server *srv = ctx;
     struct http_conn *c = j->owner;
-    struct piece *pc = c->out_head; /* the file piece: nothing touched the queue meanwhile */
+    struct piece *pc = c->out_head; /* the job's piece: nothing touched the queue meanwhile */
     int err = j->err;
     c->offload = NULL;
     pc->foff = j->foff;
     pc->len -= j->sent;
+    if (pc->mf) {
+        pc->p += j->sent; /* a memfd slice may finish from its refbuf */
+        atomic_fetch_add_explicit(&pc->mf->sent, (unsigned long)j->sent, memory_order_relaxed);
+        CNT_ADD(srv->st.shared_sendfile, j->sent);
+    }
     c->out_bytes -= j->sent;
     c->bytes_out += j->sent;
     CNT_ADD(srv->bytes_out, j->sent);
@@ -1445,7 +1458,7 @@ static int conn_flush(struct http_conn *c)
             fdref_unref(c->out_head->mf); /* its bytes left the memfd: send the refbuf's */
             c->out_head->mf = NULL;
         }
-        if (c->out_head && c->out_head->fd >= 0 && !c->out_head->placed && offload_file(c)) {
+        if (c->out_head && !c->out_head->placed && offloadable(c->out_head) && offload_file(c)) {
             conn_update(c); /* no POLLOUT here while it is out */
             return 0;
         }

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { HOST, cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
 import { RawClient, api, get, getJson, parseResponses } from './lib/http.mjs';
+import { genLiveM3U, writeM3U } from './lib/gen.mjs';
 
 const run = promisify(execFile);
 const U = 'offload.user';
@@ -44,6 +45,8 @@ before(async () => {
   await writeFile(path.join(lib, 'Offload Film (2020).ts'), movie);
   const scan = await runCli(['vod', 'scan', lib, '--category', 'Films', '--data', data]);
   assert.equal(scan.code, 0, scan.stderr);
+  const m3u = await writeM3U(dir, 'live.m3u', genLiveM3U({ channels: 4000, groups: 20, prefix: 'Offload' }).text);
+  await cliOk(['import', 'm3u', '--data', data, m3u], { timeoutMs: 120000 });
   await cliOk(['line', 'add', U, PW, '--data', data, '--max-connections', '8']);
   await cliOk(['line', 'add', SOLO, PW, '--data', data, '--max-connections', '1']);
   srv = await startServer(data, ['--loops', '2', '--idle-timeout', String(IDLE_S), '--stop-grace', '3']);
@@ -224,6 +227,33 @@ describe('movies on two loops', () => {
       });
     }
     assert.ok((await offloads()).jobs - before.jobs >= 1, 'one of the hung-up bodies was loop 1\'s');
+  });
+
+  it('a big cached list goes to loop 1 in turn too: four answers on one connection, the same bytes', { timeout: 90000 }, async () => {
+    const target = api(U, PW, 'get_live_streams');
+    const c = await RawClient.open(srv.port);
+    let before;
+    let body;
+    try {
+      for (let i = 0; i < 5; i++) {
+        if (i === 1) before = await offloads(); // the first answer rendered and cached the list
+        await c.write(`GET ${target} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+        const r = (await c.waitResponses(i + 1, 60000))[i];
+        assert.equal(r.status, 200);
+        if (i === 0) {
+          body = r.body;
+          assert.equal(JSON.parse(body.toString()).length, 4000);
+          assert.ok(body.length >= 256 * 1024, `the list is big enough to go to another loop (${body.length} bytes)`);
+        } else {
+          assert.ok(r.body.equals(body), `answer ${i}: the cached list, byte for byte`);
+        }
+      }
+    } finally {
+      c.destroy();
+    }
+    const now = await offloads();
+    assert.equal(now.jobs - before.jobs, 2, 'two of the four cached answers were written by loop 1');
+    assert.equal(now.bytes - before.bytes, 2 * body.length);
   });
 
   it('stopping the server while loop 1 writes a stalled body is clean', { timeout: 90000 }, async () => {
