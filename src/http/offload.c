@@ -12,41 +12,72 @@
  * get their turn (the accepting loop's WRITE_CAP, http/server.c) */
 #define JOB_WRITE_CAP (1024 * 1024)
 
-struct offload_home {
+/* A list of jobs posted from any thread to one loop: a mutex taken once per job, and an
+ * async handle (the first member: its data points at the owner). */
+struct inbox {
     uv_async_t async;
     pthread_mutex_t lock;
-    struct offload_job *back; /* under lock */
+    struct offload_job *head; /* under lock */
+};
+
+struct offload_home {
+    struct inbox in; /* jobs coming back */
     void (*done)(void *ctx, struct offload_job *j);
     void *ctx;
 };
 
 struct offload_writer {
+    struct inbox in; /* jobs to start */
     uv_loop_t *loop;
-    uv_async_t async;
-    pthread_mutex_t lock;
-    struct offload_job *inbox;  /* under lock */
     struct offload_job *active; /* the loop's */
     bool stopping;
 };
 
-/* ---- home -------------------------------------------------------------- */
-
-static void home_post(struct offload_home *h, struct offload_job *j)
+static int inbox_init(struct inbox *in, uv_loop_t *loop, uv_async_cb cb, void *owner)
 {
-    pthread_mutex_lock(&h->lock);
-    j->next = h->back;
-    h->back = j;
-    pthread_mutex_unlock(&h->lock);
-    uv_async_send(&h->async);
+    int rc = pthread_mutex_init(&in->lock, NULL);
+    if (rc)
+        return -rc;
+    if ((rc = uv_async_init(loop, &in->async, cb)) != 0) {
+        pthread_mutex_destroy(&in->lock);
+        return rc;
+    }
+    in->async.data = owner;
+    return 0;
 }
+
+static void inbox_post(struct inbox *in, struct offload_job *j)
+{
+    pthread_mutex_lock(&in->lock);
+    j->next = in->head;
+    in->head = j;
+    pthread_mutex_unlock(&in->lock);
+    uv_async_send(&in->async);
+}
+
+static struct offload_job *inbox_take(struct inbox *in)
+{
+    pthread_mutex_lock(&in->lock);
+    struct offload_job *j = in->head;
+    in->head = NULL;
+    pthread_mutex_unlock(&in->lock);
+    return j;
+}
+
+/* Closes the async handle; the owner (whose first member is the inbox) is freed after. */
+static void inbox_closed(uv_handle_t *a)
+{
+    struct inbox *in = (struct inbox *)a;
+    pthread_mutex_destroy(&in->lock);
+    free(a->data);
+}
+
+/* ---- home -------------------------------------------------------------- */
 
 static void home_on_async(uv_async_t *a)
 {
     struct offload_home *h = a->data;
-    pthread_mutex_lock(&h->lock);
-    struct offload_job *j = h->back;
-    h->back = NULL;
-    pthread_mutex_unlock(&h->lock);
+    struct offload_job *j = inbox_take(&h->in);
     while (j) {
         struct offload_job *n = j->next;
         j->next = NULL;
@@ -61,34 +92,21 @@ int offload_home_start(uv_loop_t *loop, void (*done)(void *ctx, struct offload_j
     struct offload_home *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
-    int rc = pthread_mutex_init(&h->lock, NULL);
+    int rc = inbox_init(&h->in, loop, home_on_async, h);
     if (rc) {
-        free(h);
-        return -rc;
-    }
-    if ((rc = uv_async_init(loop, &h->async, home_on_async)) != 0) {
-        pthread_mutex_destroy(&h->lock);
         free(h);
         return rc;
     }
-    h->async.data = h;
     h->done = done;
     h->ctx = ctx;
     *out = h;
     return 0;
 }
 
-static void home_closed(uv_handle_t *a)
-{
-    struct offload_home *h = a->data;
-    pthread_mutex_destroy(&h->lock);
-    free(h);
-}
-
 void offload_home_stop(struct offload_home *h)
 {
     if (h)
-        uv_close((uv_handle_t *)&h->async, home_closed);
+        uv_close((uv_handle_t *)&h->in.async, inbox_closed);
 }
 
 /* ---- writer ------------------------------------------------------------ */
@@ -98,7 +116,7 @@ static void job_closed(uv_handle_t *p)
     struct offload_job *j = p->data;
     close(j->sock);
     j->sock = -1;
-    home_post(j->home, j);
+    inbox_post(&j->home->in, j);
 }
 
 /* The job leaves the writer: its socket is closed and it goes home once its poll handle is. */
@@ -166,7 +184,7 @@ static void job_refuse(struct offload_job *j, int err)
     j->writer = NULL;
     close(j->sock);
     j->sock = -1;
-    home_post(j->home, j);
+    inbox_post(&j->home->in, j);
 }
 
 static void job_start(struct offload_writer *w, struct offload_job *j)
@@ -193,10 +211,7 @@ static void job_start(struct offload_writer *w, struct offload_job *j)
 static void writer_on_async(uv_async_t *a)
 {
     struct offload_writer *w = a->data;
-    pthread_mutex_lock(&w->lock);
-    struct offload_job *j = w->inbox;
-    w->inbox = NULL;
-    pthread_mutex_unlock(&w->lock);
+    struct offload_job *j = inbox_take(&w->in);
     while (j) {
         struct offload_job *n = j->next;
         job_start(w, j);
@@ -209,27 +224,14 @@ int offload_writer_start(uv_loop_t *loop, struct offload_writer **out)
     struct offload_writer *w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
-    int rc = pthread_mutex_init(&w->lock, NULL);
+    int rc = inbox_init(&w->in, loop, writer_on_async, w);
     if (rc) {
-        free(w);
-        return -rc;
-    }
-    if ((rc = uv_async_init(loop, &w->async, writer_on_async)) != 0) {
-        pthread_mutex_destroy(&w->lock);
         free(w);
         return rc;
     }
-    w->async.data = w;
     w->loop = loop;
     *out = w;
     return 0;
-}
-
-static void writer_closed(uv_handle_t *a)
-{
-    struct offload_writer *w = a->data;
-    pthread_mutex_destroy(&w->lock);
-    free(w);
 }
 
 void offload_writer_stop(struct offload_writer *w)
@@ -237,17 +239,13 @@ void offload_writer_stop(struct offload_writer *w)
     if (!w)
         return;
     w->stopping = true;
-    writer_on_async(&w->async); /* what is queued goes home unstarted */
+    writer_on_async(&w->in.async); /* what is queued goes home unstarted */
     while (w->active)
         job_finish(w, w->active, -ECANCELED);
-    uv_close((uv_handle_t *)&w->async, writer_closed);
+    uv_close((uv_handle_t *)&w->in.async, inbox_closed);
 }
 
 void offload_submit(struct offload_writer *w, struct offload_job *j)
 {
-    pthread_mutex_lock(&w->lock);
-    j->next = w->inbox;
-    w->inbox = j;
-    pthread_mutex_unlock(&w->lock);
-    uv_async_send(&w->async);
+    inbox_post(&w->in, j);
 }

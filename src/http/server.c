@@ -51,7 +51,7 @@
 #define READ_CHUNK         16384
 #define WRITE_CAP          (1024 * 1024) /* bytes written per connection per wakeup */
 #define PIPELINE_OUT_MAX   (256 * 1024)  /* stop dispatching pipelined requests above */
-#define OFFLOAD_MIN        (256 * 1024)  /* smaller file bodies are written by this loop */
+#define OFFLOAD_MIN        (256 * 1024)  /* smaller bodies are written by this loop */
 #define STREAM_BUDGET      (64 * 1024)   /* pull a body source below this many queued bytes */
 #define SBUF_MAX           (8u << 20)    /* hard cap on what one pull may append */
 #define LINGER_MS          2000
@@ -80,7 +80,7 @@ struct piece {
     struct fdref *mf;        /* or a refbuf slice whose bytes are also at foff in mf */
     void (*done)(void *ctx); /* file pieces: http_response_file_done() callback */
     void *done_ctx;
-    bool placed; /* a file piece: which loop writes it is decided (offload_file) */
+    bool placed; /* which loop writes this body is decided (offload_body) */
 };
 
 struct http_response {
@@ -158,8 +158,9 @@ struct http_conn {
     uint16_t port;
     struct tls_conn *tls; /* NULL: plain TCP; else every byte goes through it */
     struct http_response res;
-    /* out_head, a file piece, is being written by another loop (http/offload.h): nothing
-     * is written here until the job is back; a close frees the connection only then. */
+    /* out_head, a file range or a cached list's memfd slice, is being written by another
+     * loop (http/offload.h): nothing is written here until the job is back; a close frees
+     * the connection only then. */
     struct offload_job *offload;
     bool free_when_back;
 };
@@ -223,7 +224,7 @@ struct http_server {
     struct http_conn *wake_head;
     uv_prepare_t wake_prep;
     uv_check_t wake_check;
-    /* File bodies written by the workers' loops (http/offload.h): the accepting server is
+    /* Big bodies written by the workers' loops (http/offload.h): the accepting server is
      * the home of its jobs, a worker their writer; offload_rr spreads them over the loops. */
     struct offload_home *home;
     struct offload_writer *writer;
@@ -1369,7 +1370,7 @@ static bool offloadable(const struct piece *pc)
 
 /* A plain-TCP body of OFFLOAD_MIN or more goes to the next loop in turn (this one included,
  * so that each loop writes its share): true when another loop writes it now. */
-static bool offload_file(struct http_conn *c)
+static bool offload_body(struct http_conn *c)
 {
     struct http_server *srv = c->srv;
     struct piece *pc = c->out_head;
@@ -1458,7 +1459,7 @@ static int conn_flush(struct http_conn *c)
             fdref_unref(c->out_head->mf); /* its bytes left the memfd: send the refbuf's */
             c->out_head->mf = NULL;
         }
-        if (c->out_head && !c->out_head->placed && offloadable(c->out_head) && offload_file(c)) {
+        if (c->out_head && !c->out_head->placed && offloadable(c->out_head) && offload_body(c)) {
             conn_update(c); /* no POLLOUT here while it is out */
             return 0;
         }

@@ -195,6 +195,21 @@ test('more uncached lists than render slots: every one is rendered and answered'
   assert.equal(now.started - before.started, hosts.length);
 });
 
+// GETs the targets pipelined in one write on one connection (the last with Connection: close)
+// and returns every byte that came back.
+function pipelined(targets) {
+  const sock = net.connect(srv.port, HOST);
+  const chunks = [];
+  const done = new Promise((res, rej) => {
+    sock.on('data', (c) => chunks.push(c));
+    sock.on('end', () => res(Buffer.concat(chunks)));
+    sock.on('error', rej);
+  });
+  const last = targets.length - 1;
+  sock.write(targets.map((t, i) => `GET ${t} HTTP/1.1\r\nHost: ${HOST}\r\n${i === last ? 'Connection: close\r\n' : ''}\r\n`).join(''));
+  return done;
+}
+
 async function counter(name) {
   const r = await get(srv.port, '/metrics');
   assert.equal(r.status, 200);
@@ -221,16 +236,7 @@ test('a big list is sent from its memfd, byte for byte, rendered and cached', { 
   assert.equal(sent, rendered.raw.length * 2);
   assert.equal(await counter('xtreamd_http_body_memfd_failures_total'), 0);
   // two pipelined requests on one connection come back as two whole bodies, in order
-  const sock = net.connect(srv.port, HOST);
-  const chunks = [];
-  const done = new Promise((res, rej) => {
-    sock.on('data', (c) => chunks.push(c));
-    sock.on('end', res);
-    sock.on('error', rej);
-  });
-  sock.write(`GET ${LIST} HTTP/1.1\r\nHost: ${HOST}\r\n\r\nGET ${LIST} HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`);
-  await done;
-  const all = Buffer.concat(chunks);
+  const all = await pipelined([LIST, LIST]);
   const body = rendered.raw;
   const first = all.indexOf('\r\n\r\n') + 4;
   assert.ok(all.subarray(first, first + body.length).equals(body), 'first pipelined body');
@@ -253,23 +259,7 @@ test('pipelined requests for three uncached lists wait for three renders, in ord
   const ids = JSON.parse(cats.text).slice(0, 3).map((c) => String(c.category_id));
   assert.equal(ids.length, 3);
   const before = await renders();
-  const sock = net.connect(srv.port, HOST);
-  const chunks = [];
-  const done = new Promise((res, rej) => {
-    sock.on('data', (c) => chunks.push(c));
-    sock.on('end', res);
-    sock.on('error', rej);
-  });
-  sock.write(
-    ids
-      .map((id, i) => {
-        const close = i === ids.length - 1 ? 'Connection: close\r\n' : '';
-        return `GET ${api(USER, PW, 'get_live_streams', { category_id: id })} HTTP/1.1\r\nHost: ${HOST}\r\n${close}\r\n`;
-      })
-      .join(''),
-  );
-  await done;
-  const got = parseResponses(Buffer.concat(chunks)).responses;
+  const got = parseResponses(await pipelined(ids.map((id) => api(USER, PW, 'get_live_streams', { category_id: id })))).responses;
   assert.equal(got.length, ids.length, 'one response per pipelined request');
   got.forEach((r, i) => {
     assert.equal(r.status, 200);
