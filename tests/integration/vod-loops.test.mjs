@@ -18,7 +18,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { HOST, cliOk, makeDataDir, pollUntil, removeDir, runCli, startServer } from './lib/server.mjs';
-import { RawClient, api, get, getJson, parseResponses } from './lib/http.mjs';
+import { RawClient, api, get, getJson, parseResponses, request } from './lib/http.mjs';
 import { genLiveM3U, writeM3U } from './lib/gen.mjs';
 
 const run = promisify(execFile);
@@ -227,6 +227,24 @@ describe('movies on two loops', () => {
       });
     }
     assert.ok((await offloads()).jobs - before.jobs >= 1, 'one of the hung-up bodies was loop 1\'s');
+  });
+
+  it('the admin API cuts a movie whichever loop writes it, and its session goes', { timeout: 90000 }, async () => {
+    const before = await offloads();
+    const rs = [reader(url, 0), reader(url, 0)]; // stalled: one body on each loop
+    await Promise.all(rs.map((r) => r.head));
+    assert.equal((await offloads()).jobs - before.jobs, 1);
+    const mine = async () =>
+      (await getJson(srv.port, '/api/v1/sessions?page_size=1000')).items.filter((x) => x.username === U && x.kind === 'movie');
+    const listed = await mine();
+    assert.equal(listed.length, 2, JSON.stringify(listed));
+    for (const x of listed) assert.equal((await request(srv.port, 'DELETE', `/api/v1/sessions/${x.id}`)).status, 204);
+    for (const r of rs) {
+      r.resume();
+      const { buf } = await r.done; // closed by the server: a paused reader would otherwise wait
+      assert.ok(buf.length < movie.length, `cut mid-movie (${buf.length} bytes)`);
+    }
+    await pollUntil(async () => (await mine()).length === 0, { timeoutMs: 10000, intervalMs: 200 });
   });
 
   it('a big cached list goes to loop 1 in turn too: four answers on one connection, the same bytes', { timeout: 90000 }, async () => {
