@@ -147,7 +147,7 @@ static void job_write(struct offload_writer *w, struct offload_job *j)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n <= 0) {
-            job_finish(w, j, n == 0 ? -EIO : -errno); /* 0: the file ended early */
+            job_finish(w, j, n == 0 ? -ENODATA : -errno); /* 0: the file ended early */
             return;
         }
         j->sent += (size_t)n;

@@ -45,9 +45,10 @@ struct offload_job {
     off_t foff;                    /* next byte of the file to send */
     size_t len;                    /* bytes still to send */
     size_t sent;                   /* bytes sent by the writer */
-    int err;                       /* 0 (all sent), -ECANCELED (the writer stopped), -errno */
-    _Atomic uint64_t progress_ms;  /* the writer's last write (uv_now: one clock for all loops) */
-    uv_poll_t poll;                /* the writer's */
+    int err; /* 0 (all sent), -ECANCELED (the writer stopped), -ENODATA (the file ended early),
+                -errno */
+    _Atomic uint64_t progress_ms; /* the writer's last write (uv_now: one clock for all loops) */
+    uv_poll_t poll;               /* the writer's */
 };
 
 /* The home of a loop's jobs: done(ctx, job) runs on that loop for each job that comes back.

@@ -1430,7 +1430,9 @@ static void on_offload_back(void *ctx, struct offload_job *j)
     if (c->closing)
         return; /* its close callback, still to come, frees it */
     if (err && err != -ECANCELED) {
-        if (err != -EPIPE && err != -ECONNRESET)
+        if (err == -ENODATA) /* the writer's sendfile returned 0 */
+            log_warn("http", "file ended early while sending to %s:%u; closing", c->ip, c->port);
+        else if (err != -EPIPE && err != -ECONNRESET)
             log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror(-err));
         conn_close(c);
         return;

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -27,7 +27,7 @@ const PW = 'Pw.offload-1';
 const SOLO = 'offload.solo'; // one connection at a time
 const IDLE_S = 3; // --idle-timeout: also the write timeout of a stalled reader
 const MIB = 1024 * 1024;
-let dir, data, srv, movie, url, soloUrl;
+let dir, data, srv, movie, url, soloUrl, cutFile, cutUrl;
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
@@ -43,6 +43,8 @@ before(async () => {
   const one = await readFile(clip);
   movie = Buffer.concat(Array.from({ length: Math.ceil((32 * MIB) / one.length) }, () => one));
   await writeFile(path.join(lib, 'Offload Film (2020).ts'), movie);
+  cutFile = path.join(lib, 'Cut Film (2021).ts'); // truncated by a test while it is served
+  await writeFile(cutFile, movie);
   const scan = await runCli(['vod', 'scan', lib, '--category', 'Films', '--data', data]);
   assert.equal(scan.code, 0, scan.stderr);
   const m3u = await writeM3U(dir, 'live.m3u', genLiveM3U({ channels: 4000, groups: 20, prefix: 'Offload' }).text);
@@ -50,9 +52,13 @@ before(async () => {
   await cliOk(['line', 'add', U, PW, '--data', data, '--max-connections', '8']);
   await cliOk(['line', 'add', SOLO, PW, '--data', data, '--max-connections', '1']);
   srv = await startServer(data, ['--loops', '2', '--idle-timeout', String(IDLE_S), '--stop-grace', '3']);
-  const m = (await getJson(srv.port, api(U, PW, 'get_vod_streams')))[0];
+  const list = await getJson(srv.port, api(U, PW, 'get_vod_streams'));
+  const m = list.find((x) => x.name.startsWith('Offload Film'));
+  const cut = list.find((x) => x.name.startsWith('Cut Film'));
+  assert.ok(m && cut, JSON.stringify(list.map((x) => x.name)));
   assert.equal(m.container_extension, 'ts');
   url = `/movie/${U}/${PW}/${m.stream_id}.ts`;
+  cutUrl = `/movie/${U}/${PW}/${cut.stream_id}.ts`;
   soloUrl = `/movie/${SOLO}/${PW}/${m.stream_id}.ts`;
 });
 
@@ -272,6 +278,24 @@ describe('movies on two loops', () => {
     const now = await offloads();
     assert.equal(now.jobs - before.jobs, 2, 'two of the four cached answers were written by loop 1');
     assert.equal(now.bytes - before.bytes, 2 * body.length);
+  });
+
+  it('a movie truncated while both loops send it: short bodies, closed, logged, and the server goes on', { timeout: 90000 }, async () => {
+    const before = await offloads();
+    const from = srv.logs().length;
+    // readers that keep reading (no write timeout can end them first), one body on each loop
+    const rs = [reader(cutUrl, 8 * MIB), reader(cutUrl, 8 * MIB)];
+    await Promise.all(rs.map((r) => r.head));
+    await truncate(cutFile, MIB); // each writer then reaches the end early, wherever it was
+    assert.equal((await offloads()).jobs - before.jobs, 1);
+    for (const r of rs) {
+      const { buf } = await r.done;
+      assert.ok(buf.length < movie.length, `a short body, then the close (${buf.length} bytes)`);
+    }
+    await pollUntil(() => (srv.logs().slice(from).match(/file ended early while sending/g) || []).length === 2, { timeoutMs: 10000 });
+    const again = await get(srv.port, url, { headers: { Range: 'bytes=0-99' } });
+    assert.equal(again.status, 206);
+    assert.ok(again.raw.equals(movie.subarray(0, 100)));
   });
 
   it('stopping the server while loop 1 writes a stalled body is clean', { timeout: 90000 }, async () => {
