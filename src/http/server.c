@@ -1307,6 +1307,42 @@ static int conn_pull(struct http_conn *c)
     return 0;
 }
 
+/* n bytes of the head piece pc went out with sendfile, from this loop or another
+ * (on_offload_back): the piece, the connection and the counters advance; a finished piece
+ * is freed (its done callback runs). */
+static void piece_sent(struct http_conn *c, struct piece *pc, size_t n)
+{
+    pc->len -= n;
+    if (pc->p)
+        pc->p += n; /* a memfd slice may finish from its refbuf */
+    if (pc->mf) {
+        atomic_fetch_add_explicit(&pc->mf->sent, (unsigned long)n, memory_order_relaxed);
+        if (pc->rb && pc->rb->mf == pc->mf)
+            CNT_ADD(c->srv->st.shared_sendfile, n);
+    }
+    c->out_bytes -= n;
+    c->bytes_out += n;
+    CNT_ADD(c->srv->bytes_out, n);
+    c->last_write = now_ms(c->srv);
+    if (pc->len == 0) {
+        c->out_head = pc->next;
+        if (!c->out_head)
+            c->out_tail = NULL;
+        piece_free(pc);
+    }
+}
+
+/* A body's sendfile failed (err: -errno, or -ENODATA when the file ended early): logged,
+ * and the connection closes (the client sees a short body, never a hang). */
+static void send_failed(struct http_conn *c, int err)
+{
+    if (err == -ENODATA)
+        log_warn("http", "file ended early while sending to %s:%u; closing", c->ip, c->port);
+    else
+        log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror(-err));
+    conn_close(c);
+}
+
 /* Sends from the file piece at the head of the queue with sendfile. Returns 1
  * when the piece is done and more may follow, 0 when the socket is full or the
  * budget spent, -1 when the connection was closed (error, or the file shrank
@@ -1316,35 +1352,14 @@ static int flush_file(struct http_conn *c, size_t *budget)
     struct piece *pc = c->out_head;
     size_t want = pc->len < *budget ? pc->len : *budget;
     ssize_t w = conn_sendfile(c, pc->mf ? pc->mf->fd : pc->fd, &pc->foff, want);
-    if (w < 0) {
-        if (w == -EAGAIN)
-            return 0;
-        log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror((int)-w));
-        conn_close(c);
+    if (w == -EAGAIN)
+        return 0;
+    if (w <= 0) {
+        send_failed(c, w == 0 ? -ENODATA : (int)w);
         return -1;
     }
-    if (w == 0) {
-        log_warn("http", "file ended early while sending to %s:%u; closing", c->ip, c->port);
-        conn_close(c);
-        return -1;
-    }
-    pc->len -= (size_t)w;
-    pc->p += w; /* a memfd slice may finish from its refbuf */
-    if (pc->mf)
-        atomic_fetch_add_explicit(&pc->mf->sent, (unsigned long)w, memory_order_relaxed);
-    if (pc->mf && pc->rb && pc->rb->mf == pc->mf)
-        CNT_ADD(c->srv->st.shared_sendfile, (size_t)w);
-    c->out_bytes -= (size_t)w;
-    c->bytes_out += (size_t)w;
-    CNT_ADD(c->srv->bytes_out, (size_t)w);
+    piece_sent(c, pc, (size_t)w);
     *budget -= (size_t)w < *budget ? (size_t)w : *budget;
-    c->last_write = now_ms(c->srv);
-    if (pc->len == 0) {
-        c->out_head = pc->next;
-        if (!c->out_head)
-            c->out_tail = NULL;
-        piece_free(pc);
-    }
     if (c->tls) /* one slice per call: go round until -EAGAIN or the budget */
         return *budget ? 1 : 0;
     return (size_t)w == want && *budget ? 1 : 0;
@@ -1410,18 +1425,9 @@ static void on_offload_back(void *ctx, struct offload_job *j)
     int err = j->err;
     c->offload = NULL;
     pc->foff = j->foff;
-    pc->len -= j->sent;
-    if (pc->mf) {
-        pc->p += j->sent; /* a memfd slice may finish from its refbuf */
-        atomic_fetch_add_explicit(&pc->mf->sent, (unsigned long)j->sent, memory_order_relaxed);
-        CNT_ADD(srv->st.shared_sendfile, j->sent);
-    }
-    c->out_bytes -= j->sent;
-    c->bytes_out += j->sent;
-    CNT_ADD(srv->bytes_out, j->sent);
     CNT_ADD(srv->st.offloaded, j->sent);
     if (j->sent)
-        c->last_write = now_ms(srv);
+        piece_sent(c, pc, j->sent); /* pc is freed if the writer sent all of it */
     free(j);
     if (c->free_when_back) {
         conn_free(c); /* closed while the job was out */
@@ -1429,19 +1435,13 @@ static void on_offload_back(void *ctx, struct offload_job *j)
     }
     if (c->closing)
         return; /* its close callback, still to come, frees it */
-    if (err && err != -ECANCELED) {
-        if (err == -ENODATA) /* the writer's sendfile returned 0 */
-            log_warn("http", "file ended early while sending to %s:%u; closing", c->ip, c->port);
-        else if (err != -EPIPE && err != -ECONNRESET)
-            log_warn("http", "sendfile to %s:%u failed: %s", c->ip, c->port, strerror(-err));
-        conn_close(c);
+    if (err == -EPIPE || err == -ECONNRESET) {
+        conn_close(c); /* the client went away */
         return;
     }
-    if (pc->len == 0) {
-        c->out_head = pc->next;
-        if (!c->out_head)
-            c->out_tail = NULL;
-        piece_free(pc);
+    if (err && err != -ECANCELED) {
+        send_failed(c, err); /* logged as when this loop sends (a file that ended early) */
+        return;
     }
     /* -ECANCELED: the writer stopped; this loop writes the rest */
     conn_run(c);
@@ -1461,10 +1461,8 @@ static int conn_flush(struct http_conn *c)
             fdref_unref(c->out_head->mf); /* its bytes left the memfd: send the refbuf's */
             c->out_head->mf = NULL;
         }
-        if (c->out_head && !c->out_head->placed && offloadable(c->out_head) && offload_body(c)) {
-            conn_update(c); /* no POLLOUT here while it is out */
-            return 0;
-        }
+        if (c->out_head && !c->out_head->placed && offloadable(c->out_head) && offload_body(c))
+            return 0; /* conn_run's conn_update then arms no POLLOUT while it is out */
         if (c->out_head && (c->out_head->fd >= 0 || c->out_head->mf)) {
             int rc = flush_file(c, &budget);
             if (rc <= 0)
@@ -2026,13 +2024,14 @@ static void on_sweep(uv_timer_t *t)
     for (int cls = T_HEADER; cls < T_COUNT; cls++) {
         struct http_conn *c;
         while ((c = srv->tl[cls].head) != NULL && c->deadline <= now) {
-            uint64_t progress =
-                c->offload ? atomic_load_explicit(&c->offload->progress_ms, memory_order_relaxed)
-                           : 0;
-            if (cls == T_WRITE && progress > c->last_write) {
-                c->last_write = progress; /* the writer's loop is making progress */
-                conn_set_timer(c, T_WRITE, c->last_write + srv->tmo[T_WRITE]);
-                continue;
+            if (cls == T_WRITE && c->offload) {
+                uint64_t progress =
+                    atomic_load_explicit(&c->offload->progress_ms, memory_order_relaxed);
+                if (progress > c->last_write) {
+                    c->last_write = progress; /* the writer's loop is making progress */
+                    conn_set_timer(c, T_WRITE, c->last_write + srv->tmo[T_WRITE]);
+                    continue;
+                }
             }
             if (cls == T_HEADER && (c->rm || c->rbuf.len) && !c->close_after) {
                 conn_error(c, 408, "request not received in time");

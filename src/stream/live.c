@@ -1560,9 +1560,6 @@ static void viewer_kick(void *ctx)
 
 /* ---- fan-out: loop 0's side ------------------------------------------------ */
 
-/* Queues m for fan loop k (loop 0 only). A full queue drops the chunk
- * (counted: xtreamd_loop_queue_full_total); the mirror sees the gap and its
- * viewers skip as slow ones do. */
 /* Releases the references a message carries (one never delivered). */
 static void fan_msg_drop(const struct fan_msg *m)
 {
@@ -1570,6 +1567,9 @@ static void fan_msg_drop(const struct fan_msg *m)
     fdref_unref(m->mf);
 }
 
+/* Queues m for fan loop k (loop 0 only). A full queue drops the chunk
+ * (counted: xtreamd_loop_queue_full_total); the mirror sees the gap and its
+ * viewers skip as slow ones do. */
 static bool fan_send(struct live *live, unsigned k, const struct fan_msg *m)
 {
     if (live->fans_stopping) {
