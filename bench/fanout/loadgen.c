@@ -3,6 +3,11 @@
  * response on one epoll loop; every connection reads and counts its body
  * bytes. Reports the time to first body byte (from connect) and, over a
  * measurement window after a warm-up, the per-connection receive rate.
+ * The window of each connection runs from its first read at or after the mark to
+ * its first read at or after the end (waited for, up to 2.5 s): a server that
+ * writes in bursts (nginx's limit_rate once a second, xtreamd's write-interval)
+ * is then measured over whole periods, where a fixed window would gain or lose
+ * a burst at each end (+-1/16 of the bytes at 0.5 s bursts over 8 s).
  *
  *   loadgen HOST PORT PATH N WARMUP_S MEASURE_S [RAMP_PER_10MS]
  *
@@ -36,7 +41,8 @@ struct conn {
     int state;
     double t_start, t_first;
     uint64_t body;
-    uint64_t at_mark; /* body bytes at the start of the window */
+    double t_in, t_out; /* its first read at/after the window's start, and end */
+    uint64_t b_in, b_out; /* body bytes before each */
     char head[4096];
     size_t hlen;
     int status;
@@ -107,7 +113,8 @@ int main(int argc, char **argv)
     size_t opened = 0, failed = 0;
     double t0 = now_s(), next_ramp = t0;
     double ramp_done = 0, mark_at = 0, end_at = 0;
-    bool marked = false;
+    bool marked = false, ended = false;
+    size_t need_out = 0, got_out = 0;
     struct epoll_event evs[256];
     for (;;) {
         double t = now_s();
@@ -137,17 +144,21 @@ int main(int argc, char **argv)
             }
         }
         if (ramp_done && !marked && t >= mark_at) {
-            for (size_t i = 0; i < n; i++)
-                c[i].at_mark = c[i].body;
             mark_at = t;
             end_at = t + measure;
             marked = true;
         }
-        if (marked && t >= end_at)
+        if (marked && !ended && t >= end_at) {
+            ended = true;
+            for (size_t i = 0; i < n; i++)
+                need_out += c[i].state == ST_BODY && c[i].t_in > 0;
+        }
+        if (ended && (got_out >= need_out || t >= end_at + 2.5))
             break;
         if (t - t0 > 600)
             break;
         int ne = epoll_wait(ep, evs, 256, 5);
+        double tw = now_s();
         for (int i = 0; i < ne; i++) {
             struct conn *x = evs[i].data.ptr;
             if (x->state == ST_DEAD)
@@ -206,7 +217,15 @@ int main(int argc, char **argv)
             }
             if ((size_t)r > off) {
                 if (!x->body)
-                    x->t_first = now_s();
+                    x->t_first = tw;
+                if (marked && x->t_in == 0) {
+                    x->t_in = tw;
+                    x->b_in = x->body;
+                } else if (ended && x->t_out == 0 && x->t_in > 0) {
+                    x->t_out = tw;
+                    x->b_out = x->body;
+                    got_out++;
+                }
                 x->body += (uint64_t)r - off;
             }
         }
@@ -223,7 +242,11 @@ int main(int argc, char **argv)
         if (c[i].state != ST_DEAD && (c[i].state != ST_BODY || !c[i].body))
             failed++;
         if (c[i].state == ST_BODY && c[i].body) {
-            rate[nr] = (double)(c[i].body - c[i].at_mark) * 8.0 / 1000.0 / window;
+            /* no read in the window, or too little of it: starved, rate 0 */
+            double span = c[i].t_out - c[i].t_in;
+            rate[nr] = c[i].t_out > 0 && span >= measure / 2
+                           ? (double)(c[i].b_out - c[i].b_in) * 8.0 / 1000.0 / span
+                           : 0.0;
             fprintf(stderr, "%.1f\n", rate[nr]);
             nr++;
         }

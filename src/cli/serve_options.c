@@ -462,7 +462,8 @@ const struct serve_option serve_options[] = {
      "live engine tuning, repeatable (docs/operator-guide.md):\nwatchdog, probe-timeout, "
      "failover-after,\nprimary-retry, primary-healthy, backup-check, slow-lag,\nslow-grace, "
      "max-skips, no-progress, hls-segment,\nhls-session, ring-seconds, ring-mb, line-check,\nidle, "
-     "stall-slate, start-burst, start-rate,\nmax-starting, registry-max"},
+     "stall-slate, start-burst, start-rate,\nmax-starting, registry-max, overload-pct,\nwrite, "
+     "write-interval"},
     {"archive", "KEY=VALUE", SERVE_OPT_LIST, set_archive, "an archive KEY=VALUE",
      "TV archive (catch-up) recorder, repeatable\n(docs/operator-guide.md, TV archive): dir\n"
      "(<data>/archive), quota-mb (0 = none),\nsegment-seconds (6), queue-mb (64), retry-seconds "

@@ -1343,6 +1343,25 @@ static void send_failed(struct http_conn *c, int err)
     conn_close(c);
 }
 
+/* The bytes one sendfile may take from the head piece: a live viewer's queue holds one
+ * slice per chunk, and consecutive chunks lie end to end in the ring's memfd, so a batch of
+ * them goes out in one call rather than one per chunk (a later slice's bytes are no older
+ * than the head's, so the head's memfd_slice_ok covers them). */
+static size_t memfd_span(const struct http_conn *c, const struct piece *pc, size_t budget)
+{
+    size_t span = pc->len;
+    if (!pc->mf || c->tls)
+        return span;
+    off_t end = pc->foff + (off_t)pc->len;
+    for (const struct piece *q = pc->next; q && span < budget; q = q->next) {
+        if (q->mf != pc->mf || q->fd >= 0 || q->foff != end || q->done)
+            break;
+        span += q->len;
+        end += (off_t)q->len;
+    }
+    return span;
+}
+
 /* Sends from the file piece at the head of the queue with sendfile. Returns 1
  * when the piece is done and more may follow, 0 when the socket is full or the
  * budget spent, -1 when the connection was closed (error, or the file shrank
@@ -1350,15 +1369,23 @@ static void send_failed(struct http_conn *c, int err)
 static int flush_file(struct http_conn *c, size_t *budget)
 {
     struct piece *pc = c->out_head;
-    size_t want = pc->len < *budget ? pc->len : *budget;
-    ssize_t w = conn_sendfile(c, pc->mf ? pc->mf->fd : pc->fd, &pc->foff, want);
+    size_t span = memfd_span(c, pc, *budget);
+    size_t want = span < *budget ? span : *budget;
+    off_t off = pc->foff;
+    ssize_t w = conn_sendfile(c, pc->mf ? pc->mf->fd : pc->fd, &off, want);
     if (w == -EAGAIN)
         return 0;
     if (w <= 0) {
         send_failed(c, w == 0 ? -ENODATA : (int)w);
         return -1;
     }
-    piece_sent(c, pc, (size_t)w);
+    for (size_t left = (size_t)w; left;) { /* the span's pieces, in order */
+        struct piece *head = c->out_head;
+        size_t n = left < head->len ? left : head->len;
+        head->foff += (off_t)n;
+        left -= n;
+        piece_sent(c, head, n);
+    }
     *budget -= (size_t)w < *budget ? (size_t)w : *budget;
     if (c->tls) /* one slice per call: go round until -EAGAIN or the budget */
         return *budget ? 1 : 0;

@@ -242,6 +242,8 @@ struct fan_chan {
     const struct channel *key;
     struct chunk_ring ring;
     struct live_viewer *viewers; /* fprev/fnext */
+    uint64_t woken_ms;           /* write-interval, as struct channel's */
+    bool wake_pending;
 };
 
 /* FAN_TS_MOVED + enum move_reason: TS viewers closed at a keyframe or cut, by reason */
@@ -270,7 +272,7 @@ struct fan_loop {
     bool stopping;
     atomic_bool stop_req;
     /* the slow-viewer knobs (live_reconfigure stores, the loop's tick loads) */
-    atomic_uint slow_lag_ms, slow_grace_ms, max_skips, no_progress_ms;
+    atomic_uint slow_lag_ms, slow_grace_ms, max_skips, no_progress_ms, write_interval_ms;
     /* written by the fan loop (one writer), read by loop 0's /metrics */
     _Atomic uint64_t count[FAN_COUNTERS];
 };
@@ -326,6 +328,7 @@ void live_config_defaults(struct live_config *c)
         .max_starting = 16,
         .registry_max = 65536,
         .overload_pct = 100,
+        .write_interval_ms = 500,
     };
 }
 
@@ -386,6 +389,12 @@ int live_config_set(struct live_config *c, const char *kv)
     double v = strtod(eq + 1, &end);
     if (end == eq + 1 || *end || v < 0 || v > 86400)
         return -EINVAL;
+    if (klen == 14 && strncmp(kv, "write-interval", 14) == 0) {
+        if (v > 2)
+            return -EINVAL; /* longer bursts than this starve players' buffers */
+        c->write_interval_ms = (unsigned)(v * 1000.0 + 0.5); /* 0: at every chunk */
+        return 0;
+    }
     if (klen == 12 && strncmp(kv, "backup-check", 12) == 0 && v == 0) {
         c->backup_check_ms = 0; /* off */
         return 0;
@@ -438,6 +447,11 @@ int live_config_get(const struct live_config *c, size_t i, const char **key, cha
     if (i == n + 3) {
         *key = "write";
         snprintf(val, len, "%s", c->write_copy ? "copy" : "sendfile");
+        return 0;
+    }
+    if (i == n + 4) {
+        *key = "write-interval";
+        snprintf(val, len, "%g", c->write_interval_ms / 1000.0);
         return 0;
     }
     return -ENOENT;
@@ -959,15 +973,58 @@ static bool wait_ready(const struct pl_wait *w)
     return r && r->hls && hls_segment_count(r->hls);
 }
 
+/* Whether a channel's viewers are woken for a chunk published now: with write-interval,
+ * at most once per interval, the chunks between waiting (pending) for the next publish or
+ * the tick (viewers_tick), so that a batch goes out in one send. Loop 0 and fan loops. */
+static bool viewers_due(uint64_t *woken_ms, bool *pending, uint64_t now, unsigned interval)
+{
+    if (interval && now - *woken_ms < interval) {
+        *pending = true;
+        return false;
+    }
+    *woken_ms = now;
+    *pending = false;
+    return true;
+}
+
+/* Loop 0's TS viewers of ch, a channel or a ladder's rendition i > 0. */
+static void wake_viewers(struct channel *ch)
+{
+    if (ch->parent) {
+        for (struct live_viewer *v = ch->parent->viewers; v; v = v->next)
+            if (v->rend == ch->rend)
+                http_conn_wake(v->conn);
+        return;
+    }
+    for (struct live_viewer *v = ch->viewers; v; v = v->next)
+        if (!v->loop && (v->rend == 0 || !viewer_rend(v)))
+            http_conn_wake(v->conn);
+}
+
+static void wake_viewers_due(struct channel *ch)
+{
+    if (viewers_due(&ch->woken_ms, &ch->wake_pending, live_now_ms(ch->live),
+                    ch->live->cfg.write_interval_ms))
+        wake_viewers(ch);
+}
+
+/* On the tick: a batch whose interval passed with no publish since (a stalled source). */
+static void viewers_tick(struct channel *ch, uint64_t now)
+{
+    for (int i = 0; i <= ch->nsub; i++) {
+        struct channel *r = channel_rend(ch, i);
+        if (r && r->wake_pending && now - r->woken_ms >= ch->live->cfg.write_interval_ms)
+            wake_viewers_due(r);
+    }
+}
+
 void live_on_publish(struct channel *ch, const struct chunk *c)
 {
     if (ch->parent) { /* a ladder's rendition i > 0: its viewers and waits */
         struct channel *p = ch->parent;
         if (ch->hls)
             hls_on_chunk(ch->hls, c);
-        for (struct live_viewer *v = p->viewers; v; v = v->next)
-            if (v->rend == ch->rend)
-                http_conn_wake(v->conn);
+        wake_viewers_due(ch);
         if (ch->hls && (c->flags & CHUNK_KEY) && hls_segment_count(ch->hls)) {
             for (struct pl_wait *w = p->waits; w; w = w->next)
                 if (w->rend == ch->rend)
@@ -981,9 +1038,7 @@ void live_on_publish(struct channel *ch, const struct chunk *c)
         archive_publish(ch, c);
     if (ch->hls)
         hls_on_chunk(ch->hls, c);
-    for (struct live_viewer *v = ch->viewers; v; v = v->next)
-        if (!v->loop && (v->rend == 0 || !viewer_rend(v)))
-            http_conn_wake(v->conn);
+    wake_viewers_due(ch);
     if (ch->fan_total)
         fan_publish(ch, c); /* one message and one wake-up per loop, not per viewer */
     if (ch->hls && (c->flags & CHUNK_KEY) && hls_segment_count(ch->hls)) {
@@ -2664,6 +2719,15 @@ static void fan_http_stopped(void *ud)
     uv_close((uv_handle_t *)&fl->tick, NULL);
 }
 
+static void fan_wake_due(struct fan_loop *fl, struct fan_chan *fc)
+{
+    if (!viewers_due(&fc->woken_ms, &fc->wake_pending, uv_now(&fl->loop),
+                     atomic_load_explicit(&fl->write_interval_ms, memory_order_relaxed)))
+        return;
+    for (struct live_viewer *v = fc->viewers; v; v = v->fnext)
+        http_conn_wake(v->conn); /* flushed once at the end of this loop turn */
+}
+
 static void fan_on_async(uv_async_t *a)
 {
     struct fan_loop *fl = a->data;
@@ -2678,8 +2742,7 @@ static void fan_on_async(uv_async_t *a)
                 break;
             }
             fan_chan_append(fc, &m);
-            for (struct live_viewer *v = fc->viewers; v; v = v->fnext)
-                http_conn_wake(v->conn); /* flushed once at the end of this loop turn */
+            fan_wake_due(fl, fc);
             break;
         case FM_DROP:
             if ((fc = fan_chan_get(fl, m.key, false)) && !fc->viewers)
@@ -2705,7 +2768,12 @@ static void fan_on_async(uv_async_t *a)
 
 static void fan_on_tick(uv_timer_t *t)
 {
-    fan_check_all(t->data, true);
+    struct fan_loop *fl = t->data;
+    uint64_t interval = atomic_load_explicit(&fl->write_interval_ms, memory_order_relaxed);
+    for (struct fan_chan *fc = fl->chans; fc; fc = fc->next)
+        if (fc->wake_pending && uv_now(&fl->loop) - fc->woken_ms >= interval)
+            fan_wake_due(fl, fc); /* a batch with no publish since (a stalled source) */
+    fan_check_all(fl, true);
 }
 
 static void fan_main(void *arg)
@@ -2744,6 +2812,7 @@ static void fan_set_cfg(struct fan_loop *fl, const struct live_config *cfg)
     atomic_store(&fl->slow_grace_ms, cfg->slow_grace_ms);
     atomic_store(&fl->max_skips, cfg->max_skips);
     atomic_store(&fl->no_progress_ms, cfg->no_progress_ms);
+    atomic_store(&fl->write_interval_ms, cfg->write_interval_ms);
 }
 
 int live_start_loops(struct live *live, unsigned n, const struct http_server_config *wcfg,
@@ -3013,6 +3082,7 @@ static void on_tick(uv_timer_t *t)
     FOR_EACH_CHANNEL(live, ch)
     {
         channel_tick(ch, now);
+        viewers_tick(ch, now);
         check_viewers(live, ch, now);
         if (ch->state != CH_STOPPED && !ch->always_on && ch->idle_since_ms &&
             now - ch->idle_since_ms >= live->cfg.idle_ms) {

@@ -71,6 +71,11 @@ struct live_config {
      * sendfile(2); true (copy) sends every slice with writev from the chunks'
      * refbufs. HLS and TLS always use the refbufs. */
     bool write_copy;
+    /* TS viewers are written at most this often (`write-interval`, 500 ms; 0: at every
+     * chunk, about every 100 ms): a batch of chunks goes out in one sendfile, and the
+     * kernel's cost of a send (waking the reader, queuing and freeing its buffers) is per
+     * send, not per byte. Adds up to this much latency; HLS is not affected. */
+    unsigned write_interval_ms;
     const char *data_dir; /* marks ffmpeg children (orphans of a previous run are reaped) */
 };
 

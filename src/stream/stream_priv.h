@@ -224,6 +224,10 @@ struct channel {
      * (live.c, fan-out). Loop 0 only. */
     uint32_t fan_viewers[LIVE_MAX_LOOPS - 1];
     uint32_t fan_total;
+    /* write-interval: when this channel's (or rendition's) loop-0 viewers were last woken,
+     * and whether chunks published since wait for the next batch (live.c, viewers_due) */
+    uint64_t woken_ms;
+    bool wake_pending;
     size_t hls_sessions;
     struct hls *hls;
     uint64_t idle_since_ms; /* 0: not idle */
