@@ -41,10 +41,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 #                      0 (SPSC queue), kicks and closes crossing loops, counters summed
 #   vod-loops          movie bodies written by loop 1 (http/offload.h): jobs posted both ways,
 #                      the writer's progress read by loop 0's timeout, closes and a stop mid-body
+#   live-batching      write-interval batches on loop 0 and a fan loop (the interval read by both)
 # Not in it: archive (its writer thread is TSan-clean run alone, but its crash and hand-over
 # cases race the retention and a 60 s deadline, which TSan's slowdown on a loaded CI misses).
 tsan_files="fair-writing response-cache admin-lines-bulk admin-content live systemd logs vod backup pg
-  cluster-admit loops vod-loops"
+  cluster-admit loops vod-loops live-batching"
 
 # Unit tests not run under TSan, and why: they start no thread (a data race needs two), and
 # TSan's instrumentation makes their CPU-bound loops take minutes (test_ipnet 233 s).

@@ -25,7 +25,8 @@
 # built here with gcc -O2. Everything runs on 127.0.0.1 in temp dirs and is
 # stopped on exit. Tunables (env): FANOUT_LEVELS ("100 500 1000 2000"),
 # FANOUT_WARMUP (3 s), FANOUT_MEASURE (10 s), FANOUT_DURATION (wrk, 8s),
-# FANOUT_RING_SECONDS (30: passed as --live ring-seconds), FANOUT_DEADLINE (400 s).
+# FANOUT_RING_SECONDS (30: passed as --live ring-seconds), FANOUT_DEADLINE (400 s),
+# FANOUT_WRITE_INTERVAL (--live write-interval in seconds; unset: the server's default, 0.5).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -74,7 +75,9 @@ data=$work/data
 "$BIN" line add "$USER_" "$PASS_" --data "$data" --max-connections 0 >/dev/null
 chan=$("$BIN" stream add Fanout --source "$src" --data "$data")
 cold=$("$BIN" stream add Cold --source "$work/cold.ts" --data "$data")
-xtreamd_start --channel-idle 600 --live hls-segment=4 --live ring-seconds="$RING_S"
+# FANOUT_WRITE_INTERVAL: --live write-interval (unset: the server's default)
+xtreamd_start --channel-idle 600 --live hls-segment=4 --live ring-seconds="$RING_S" \
+  ${FANOUT_WRITE_INTERVAL:+--live "write-interval=$FANOUT_WRITE_INTERVAL"}
 base=http://127.0.0.1:$xt_port
 ts_path=/live/$USER_/$PASS_/$chan.ts
 
