@@ -115,8 +115,10 @@ gunzip -c "$work/www/live.json.gz" | cmp -s - "$work/www/live.json" ||
 # uncached lists (every request another Host, bench/api/uncached.lua, on a server without
 # --public-url), against the same viewer with no load; plus the server's own loop-lag
 # probe (xtreamd_loop_*_max: the largest lateness of a 10 ms timer in the last 5-10 s).
-# Run before the wrk rounds, so that a failed round does not lose it.
-xtreamd_start --channel-idle 120
+# Run before the wrk rounds, so that a failed round does not lose it. The viewer is written
+# at every chunk (write-interval=0): at the default its reads come in 0.5 s batches, and the
+# gap would measure the interval rather than the loop.
+xtreamd_start --channel-idle 120 --live write-interval=0
 probe_path=/live/$USER_/$PASS_/$probe_chan.ts
 python3 bench/probe.py gap 127.0.0.1 "$xt_port" "$probe_path" 14 >"$work/gap_idle.out" ||
   die "loop-stall probe: the idle viewer failed"
