@@ -41,7 +41,7 @@ struct conn {
     int state;
     double t_start, t_first;
     uint64_t body;
-    double t_in, t_out; /* its first read at/after the window's start, and end */
+    double t_in, t_out;   /* its first read at/after the window's start, and end */
     uint64_t b_in, b_out; /* body bytes before each */
     char head[4096];
     size_t hlen;

@@ -1009,12 +1009,12 @@ static void wake_viewers_due(struct channel *ch)
 }
 
 /* On the tick: a batch whose interval passed with no publish since (a stalled source). */
-static void viewers_tick(struct channel *ch, uint64_t now)
+static void viewers_tick(struct channel *ch)
 {
     for (int i = 0; i <= ch->nsub; i++) {
         struct channel *r = channel_rend(ch, i);
-        if (r && r->wake_pending && now - r->woken_ms >= ch->live->cfg.write_interval_ms)
-            wake_viewers_due(r);
+        if (r && r->wake_pending)
+            wake_viewers_due(r); /* due once the interval has passed */
     }
 }
 
@@ -2769,9 +2769,8 @@ static void fan_on_async(uv_async_t *a)
 static void fan_on_tick(uv_timer_t *t)
 {
     struct fan_loop *fl = t->data;
-    uint64_t interval = atomic_load_explicit(&fl->write_interval_ms, memory_order_relaxed);
     for (struct fan_chan *fc = fl->chans; fc; fc = fc->next)
-        if (fc->wake_pending && uv_now(&fl->loop) - fc->woken_ms >= interval)
+        if (fc->wake_pending)
             fan_wake_due(fl, fc); /* a batch with no publish since (a stalled source) */
     fan_check_all(fl, true);
 }
@@ -3082,7 +3081,7 @@ static void on_tick(uv_timer_t *t)
     FOR_EACH_CHANNEL(live, ch)
     {
         channel_tick(ch, now);
-        viewers_tick(ch, now);
+        viewers_tick(ch);
         check_viewers(live, ch, now);
         if (ch->state != CH_STOPPED && !ch->always_on && ch->idle_since_ms &&
             now - ch->idle_since_ms >= live->cfg.idle_ms) {
