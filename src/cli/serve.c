@@ -823,11 +823,16 @@ static void http_metrics_cb(void *ud, struct buf *out)
                "# HELP xtreamd_http_offloaded_bytes_total Bytes of large bodies written by "
                "another I/O loop than the one that accepted the connection.\n"
                "# TYPE xtreamd_http_offloaded_bytes_total counter\n"
-               "xtreamd_http_offloaded_bytes_total %llu\n",
+               "xtreamd_http_offloaded_bytes_total %llu\n"
+               "# HELP xtreamd_http_offloaded_heads_total Response heads sent by the loop that "
+               "writes the body, in one segment with its first bytes.\n"
+               "# TYPE xtreamd_http_offloaded_heads_total counter\n"
+               "xtreamd_http_offloaded_heads_total %llu\n",
                (unsigned long long)st.wakes, (unsigned long long)st.wake_batches,
                (unsigned long long)st.direct_writes, (unsigned long long)st.poll_updates,
                (unsigned long long)st.shared_sendfile, refbuf_memfd_failures(),
-               (unsigned long long)st.offloads, (unsigned long long)st.offloaded);
+               (unsigned long long)st.offloads, (unsigned long long)st.offloaded,
+               (unsigned long long)st.offloaded_heads);
 }
 
 /* The database connection's health (PostgreSQL: lost and re-established). */

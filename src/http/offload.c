@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* bytes a writer sends for one job per wake-up: the other jobs and the loop's live viewers
@@ -136,9 +137,32 @@ static void job_finish(struct offload_writer *w, struct offload_job *j, int err)
 
 static void job_on_writable(uv_poll_t *p, int status, int events);
 
+/* Sends what is left of the job's head: 1 when it is all out, 0 when the socket is full,
+ * -errno. MSG_MORE holds it for the body's first bytes. */
+static int job_write_head(struct offload_job *j)
+{
+    while (j->head_sent < j->head_len) {
+        ssize_t n = send(j->sock, j->head + j->head_sent, j->head_len - j->head_sent,
+                         MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+        j->head_sent += (size_t)n;
+    }
+    return 1;
+}
+
 static void job_write(struct offload_writer *w, struct offload_job *j)
 {
     size_t budget = JOB_WRITE_CAP;
+    int hrc = job_write_head(j);
+    if (hrc < 0) {
+        job_finish(w, j, hrc);
+        return;
+    }
+    if (hrc == 0)
+        budget = 0; /* wait for POLLOUT */
     while (j->len > 0 && budget > 0) {
         size_t want = j->len < budget ? j->len : budget;
         ssize_t n = sendfile(j->sock, j->file_fd, &j->foff, want);
@@ -155,7 +179,7 @@ static void job_write(struct offload_writer *w, struct offload_job *j)
         budget -= (size_t)n;
         atomic_store_explicit(&j->progress_ms, uv_now(w->loop), memory_order_relaxed);
     }
-    if (j->len == 0) {
+    if (j->len == 0 && j->head_sent == j->head_len) {
         job_finish(w, j, 0);
         return;
     }

@@ -17,6 +17,12 @@
  * stops posts every job it holds back unfinished (err -ECANCELED, sent so far): the home
  * writes the rest itself.
  *
+ * The response head may ride with the body (head/head_len): the writer sends it first with
+ * MSG_MORE, so that the head and the body's first bytes leave in one segment and the
+ * accepting loop, which parses every request, is spared a send per response (on loopback
+ * a send also runs the receiver's TCP path on the sender's core). head_sent < head_len on
+ * return means no byte of the body went out.
+ *
  * Threading: offload_submit and the writer's result post are the only cross-thread calls
  * (a mutex per list, taken once per job, and an async handle); a job's fields are the
  * writer's between submit and post, the home's otherwise, except progress_ms (atomic: the
@@ -31,6 +37,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#define OFFLOAD_HEAD_MAX 2048 /* a longer head is sent by the home before the job starts */
+
 struct offload_home;
 struct offload_writer;
 
@@ -44,11 +52,13 @@ struct offload_job {
     int file_fd;                   /* borrowed: the home keeps the file open while the job is out */
     off_t foff;                    /* next byte of the file to send */
     size_t len;                    /* bytes still to send */
-    size_t sent;                   /* bytes sent by the writer */
+    size_t sent;                   /* body bytes sent by the writer */
+    size_t head_len, head_sent;    /* the response head's bytes, sent before the body */
     int err; /* 0 (all sent), -ECANCELED (the writer stopped), -ENODATA (the file ended early),
                 -errno */
     _Atomic uint64_t progress_ms; /* the writer's last write (uv_now: one clock for all loops) */
     uv_poll_t poll;               /* the writer's */
+    char head[OFFLOAD_HEAD_MAX];
 };
 
 /* The home of a loop's jobs: done(ctx, job) runs on that loop for each job that comes back.
@@ -61,7 +71,8 @@ void offload_home_stop(struct offload_home *h);
 int offload_writer_start(uv_loop_t *loop, struct offload_writer **out);
 void offload_writer_stop(struct offload_writer *w);
 
-/* Any thread: hands j (sock, file_fd, foff, len, owner and home set) to w. */
+/* Any thread: hands j (sock, file_fd, foff, len, owner and home set; head_len and head
+ * optional) to w. */
 void offload_submit(struct offload_writer *w, struct offload_job *j);
 
 #endif

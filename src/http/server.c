@@ -30,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,7 +232,7 @@ struct http_server {
     unsigned offload_rr;
     struct {
         _Atomic uint64_t wakes, wake_batches, direct_writes, poll_updates, handoffs,
-            shared_sendfile, offloads, offloaded;
+            shared_sendfile, offloads, offloaded, offloaded_heads;
     } st;
     char scratch[READ_CHUNK];
 };
@@ -755,6 +756,7 @@ void http_server_get_stats(const struct http_server *srv, struct http_server_sta
         st->shared_sendfile += atomic_load_explicit(&s->st.shared_sendfile, memory_order_relaxed);
         st->offloads += atomic_load_explicit(&s->st.offloads, memory_order_relaxed);
         st->offloaded += atomic_load_explicit(&s->st.offloaded, memory_order_relaxed);
+        st->offloaded_heads += atomic_load_explicit(&s->st.offloaded_heads, memory_order_relaxed);
     }
 }
 
@@ -1410,32 +1412,38 @@ static bool offloadable(const struct piece *pc)
     return pc->fd >= 0 || (pc->mf && pc->rb && pc->rb->mf == pc->mf);
 }
 
-/* A plain-TCP body of OFFLOAD_MIN or more goes to the next loop in turn (this one included,
- * so that each loop writes its share): true when another loop writes it now. */
-static bool offload_body(struct http_conn *c)
+/* A plain-TCP body (the piece body) of OFFLOAD_MIN or more goes to the next loop in turn
+ * (this one included, so that each loop writes its share), with the buffer pieces queued
+ * before it (the response head, body_after_head: at most OFFLOAD_HEAD_MAX bytes): true when
+ * another loop writes them now. Either way the body is placed: it is decided once. */
+static bool offload_body(struct http_conn *c, struct piece *body)
 {
     struct http_server *srv = c->srv;
-    struct piece *pc = c->out_head;
-    pc->placed = true;
-    if (c->tls || !srv->home || srv->stopping || pc->len < OFFLOAD_MIN)
+    body->placed = true;
+    if (c->tls || !srv->home || srv->stopping || body->len < OFFLOAD_MIN)
         return false;
     unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
     unsigned slot = nw ? srv->offload_rr++ % (nw + 1) : 0;
     struct offload_writer *w = slot ? srv->workers[slot - 1]->writer : NULL;
     if (!w)
         return false;
-    struct offload_job *j = calloc(1, sizeof(*j));
+    struct offload_job *j = malloc(sizeof(*j));
     if (!j)
         return false;
+    memset(j, 0, offsetof(struct offload_job, head));
     if ((j->sock = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
         free(j);
         return false;
     }
+    for (struct piece *pc = c->out_head; pc != body; pc = pc->next) {
+        memcpy(j->head + j->head_len, pc->p, pc->len);
+        j->head_len += pc->len;
+    }
     j->home = srv->home;
     j->owner = c;
-    j->file_fd = pc->fd >= 0 ? pc->fd : pc->mf->fd; /* the piece keeps either open */
-    j->foff = pc->foff;
-    j->len = pc->len;
+    j->file_fd = body->fd >= 0 ? body->fd : body->mf->fd; /* the piece keeps either open */
+    j->foff = body->foff;
+    j->len = body->len;
     atomic_store_explicit(&j->progress_ms, now_ms(srv), memory_order_relaxed);
     c->offload = j;
     CNT_ADD(srv->st.offloads, 1);
@@ -1443,18 +1451,40 @@ static bool offload_body(struct http_conn *c)
     return true;
 }
 
+/* The body that may be offloaded together with the buffer pieces queued before it (the
+ * response head), or NULL: an unplaced offloadable piece after at most OFFLOAD_HEAD_MAX
+ * bytes of buffer pieces, with no streamed bytes waiting. */
+static struct piece *body_after_head(const struct http_conn *c)
+{
+    size_t n = 0;
+    struct piece *pc = c->out_head;
+    for (; pc && pc->fd < 0 && !pc->mf; pc = pc->next)
+        if ((n += pc->len) > OFFLOAD_HEAD_MAX)
+            return NULL;
+    if (!pc || pc->placed || !offloadable(pc) || c->sbuf.len > c->soff)
+        return NULL;
+    return pc;
+}
+
 /* A job is back from its writer (offload_home's callback, on this loop). */
 static void on_offload_back(void *ctx, struct offload_job *j)
 {
     struct http_server *srv = ctx;
     struct http_conn *c = j->owner;
-    struct piece *pc = c->out_head; /* the job's piece: nothing touched the queue meanwhile */
     int err = j->err;
     c->offload = NULL;
-    pc->foff = j->foff;
-    CNT_ADD(srv->st.offloaded, j->sent);
-    if (j->sent)
-        piece_sent(c, pc, j->sent); /* pc is freed if the writer sent all of it */
+    /* nothing touched the queue meanwhile: the head's pieces, then the job's body */
+    if (j->head_sent)
+        consume_written(c, j->head_sent);
+    if (j->head_sent == j->head_len) {
+        struct piece *pc = c->out_head;
+        if (j->head_len)
+            CNT_ADD(srv->st.offloaded_heads, 1);
+        pc->foff = j->foff;
+        CNT_ADD(srv->st.offloaded, j->sent);
+        if (j->sent)
+            piece_sent(c, pc, j->sent); /* pc is freed if the writer sent all of it */
+    }
     free(j);
     if (c->free_when_back) {
         conn_free(c); /* closed while the job was out */
@@ -1488,7 +1518,8 @@ static int conn_flush(struct http_conn *c)
             fdref_unref(c->out_head->mf); /* its bytes left the memfd: send the refbuf's */
             c->out_head->mf = NULL;
         }
-        if (c->out_head && !c->out_head->placed && offloadable(c->out_head) && offload_body(c))
+        struct piece *body = body_after_head(c);
+        if (body && offload_body(c, body))
             return 0; /* conn_run's conn_update then arms no POLLOUT while it is out */
         if (c->out_head && (c->out_head->fd >= 0 || c->out_head->mf)) {
             int rc = flush_file(c, &budget);

@@ -98,6 +98,7 @@ struct http_server_stats {
     uint64_t shared_sendfile; /* bytes of shared bodies sent from their memfd (core/refbuf.h) */
     uint64_t offloads;        /* file bodies handed to a worker's loop (http/offload.h) */
     uint64_t offloaded;       /* bytes those loops sent */
+    uint64_t offloaded_heads; /* response heads those loops sent with the body's first bytes */
 };
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st);
 /* Graceful stop: close the listener, let in-flight responses finish, close

@@ -1,5 +1,5 @@
-// Movies on two I/O loops (issue 11): the accepting loop parses the request and writes the
-// head, and hands a file body of 256 KiB or more to the loops in turn, itself included
+// Movies on two I/O loops (issue 11): the accepting loop parses the request and hands a file
+// body of 256 KiB or more, with its response head, to the loops in turn, itself included
 // (http/offload.h): every other big body is written by loop 1 with sendfile, and the
 // connection comes back to loop 0 for its next request. What a player sees must not change:
 // the same bytes, keep-alive, every frame; a slow reader is not cut while the other loop makes
@@ -79,7 +79,11 @@ async function offloads() {
     assert.ok(m, `${name} in /metrics`);
     return Number(m[1]);
   };
-  return { jobs: num('xtreamd_http_offloads_total'), bytes: num('xtreamd_http_offloaded_bytes_total') };
+  return {
+    jobs: num('xtreamd_http_offloads_total'),
+    bytes: num('xtreamd_http_offloaded_bytes_total'),
+    heads: num('xtreamd_http_offloaded_heads_total'),
+  };
 }
 
 const rangeReq = (target, a, b, close = false) =>
@@ -149,6 +153,8 @@ describe('movies on two loops', () => {
     // the loops take turns, this one included: two of four bodies went to loop 1
     assert.equal(now.jobs - before.jobs, 2, 'bodies handed to loop 1');
     assert.equal(now.bytes - before.bytes, 2 * MIB, 'bytes loop 1 sent');
+    // and their heads, in one segment with the body's first bytes (not one send on each loop)
+    assert.equal(now.heads - before.heads, 2, 'heads sent by loop 1 with their bodies');
   });
 
   it('a pipelined small request behind a body written by loop 1 is answered after it, in order', { timeout: 90000 }, async () => {
@@ -278,6 +284,7 @@ describe('movies on two loops', () => {
     const now = await offloads();
     assert.equal(now.jobs - before.jobs, 2, 'two of the four cached answers were written by loop 1');
     assert.equal(now.bytes - before.bytes, 2 * body.length);
+    assert.equal(now.heads - before.heads, 2, 'their heads went with them');
   });
 
   it('a movie truncated while both loops send it: short bodies, closed, logged, and the server goes on', { timeout: 90000 }, async () => {
