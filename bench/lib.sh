@@ -62,7 +62,8 @@
 #                                   number, or "any" for a body that legitimately changes, such
 #                                   as a live playlist), else what one curl request with the
 #                                   same -H headers receives. The check is a wrk Lua response
-#                                   hook (bench/wrk-bodylen.lua): it costs the client the same
+#                                   hook (bench/wrk-bodylen.lua; bodies over 256 KiB by the
+#                                   bytes per response instead): it costs the client the same
 #                                   for both servers of a comparison
 #   xt_loops                        how many I/O loops xtreamd serves with (XTREAMD_LOOPS,
 #                                   default: the online CPUs, at most 16, as serve's own

@@ -193,6 +193,11 @@ for n in "${names[@]}"; do
   printf '%s  %s: throughput >= nginx'"'"'s (%.0f vs %.0f req/s) and p99 <= nginx'"'"'s (%.1f vs %.1f ms)\n' \
     "$(pass_if awk -v x="$x" -v g="$g" -v p="$p" -v q="$q" 'BEGIN { exit !(x >= g && p <= q) }')" "$n" "$x" "$g" "$p" "$q"
 done
+# Every round, so that a median's spread is in sight (these machines are shared and noisy).
+for n in "${names[@]}"; do
+  printf 'rounds %-7s xtreamd r/s: %s| nginx r/s: %s| xtreamd p99 ms: %s| nginx p99 ms: %s\n' \
+    "$n" "${xr[$n]}" "${nr[$n]}" "${xp[$n]}" "${np[$n]}"
+done
 printf 'xtreamd gzip, once per snapshot, then cached: %s\n' "${gz_line#api: gzip }"
 printf 'loop-stall probe: %s uncached get_live_streams renders/s at %s connections; a live viewer'"'"'s longest gap %s ms (idle: %s ms); loop probe (ms): %s\n' \
   "$unc_rps" "$CONNS" "$gap_load" "$gap_idle" "$lag"
