@@ -4,7 +4,8 @@
 // chunk as it arrives (about every 100 ms). Checked as a player sees it: when
 // the bytes arrive (bursts and the gaps between them), that they play (every
 // frame of the window at the source's rate, no continuity error), that a new
-// viewer still gets its first bytes at once, and that a bad value is refused.
+// viewer still gets its first bytes at once, that a batch still pending when the source
+// goes silent reaches the viewers (the ticks flush it), and that a bad value is refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,6 +16,7 @@ import { binPath, cliOk, makeDataDir, pollUntil, removeDir, startServer } from '
 import { get } from './lib/http.mjs';
 import { tsCheck, tsViewer } from './lib/live.mjs';
 import { parseExposition, value } from './lib/prom.mjs';
+import { startTsSource } from './lib/tssource.mjs';
 
 const run = promisify(execFile);
 const U = 'batchviewer';
@@ -161,6 +163,52 @@ describe('TS viewers written in batches', () => {
       v.close();
     }
     assert.ok(median(ttfb) < 250, `time to first bytes: ${ttfb.map((x) => x.toFixed(0)).join(', ')} ms`);
+  });
+
+  it('a batch still pending when the source goes silent reaches the viewers of both loops', { timeout: 120000 }, async () => {
+    // At write-interval=2 the chunks after a wake-up wait up to 2 s for the next publish. When
+    // the source stalls there is none: the 250 ms tick of loop 0 and of the fan loop must send
+    // them. At a quiet moment of a stall (the interval and a tick passed, the slate and the
+    // watchdog far off) every byte read from ffmpeg has reached each viewer, so between two
+    // stalls a viewer gains what the channel read (to within a TS packet left in the reader).
+    // Without the flush the batch pending at each stall is missing: the two would differ by
+    // kilobytes, unless the source stopped just when a wake-up was due, at both stalls.
+    const src = await startTsSource({ gop: 10 });
+    const id = Number((await cliOk(['stream', 'add', 'Stalling', '--source', src.url, '--category', 'Tests',
+      '--data', data])).stdout.trim());
+    const srv = await startServer(data, ['--loops', '2', '--channel-idle', '60', '--live', 'write-interval=2',
+      '--live', 'stall-slate=30', '--live', 'watchdog=40']);
+    const viewers = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const v = await tsViewer(srv.port, `/live/${U}/${PW}/${id}.ts`, { keep: false });
+        assert.equal(v.status, 200);
+        await pollUntil(() => v.bytes > 0, { timeoutMs: 30000 });
+        viewers.push(v);
+      }
+      const loops = await loopViewers(srv.port);
+      assert.deepEqual(loops.map(([, n]) => n), [1, 1], `one viewer per loop: ${JSON.stringify(loops)}`);
+      const quiet = async () => {
+        src.paused = true;
+        await observe(3500); // the interval (2 s), a tick (0.25 s) and ffmpeg's last writes
+        const m = parseExposition((await get(srv.port, '/metrics')).text);
+        return { read: value(m, 'xtreamd_channel_bytes_in_total', { channel: String(id) }), got: viewers.map((v) => v.bytes) };
+      };
+      const first = await quiet();
+      src.paused = false;
+      await observe(3000);
+      const second = await quiet();
+      const read = second.read - first.read;
+      assert.ok(read > 20000, `the channel read ${read} bytes between the stalls`);
+      for (const [i] of viewers.entries()) {
+        const got = second.got[i] - first.got[i];
+        assert.ok(Math.abs(got - read) < 188, `viewer ${i}: ${got} bytes between the stalls, the channel read ${read}`);
+      }
+    } finally {
+      for (const v of viewers) v.close();
+      await srv.stopClean();
+      await src.close();
+    }
   });
 
   it('a write-interval beyond 2 s is refused, naming the value', async () => {

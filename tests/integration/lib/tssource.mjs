@@ -7,8 +7,10 @@ import { spawn } from 'node:child_process';
 const TS = 188;
 
 /**
- * startTsSource({ gop }) → { url, clients (count of requests served), close() }.
- * The stream is 160x90 at 10 fps with a keyframe every `gop` frames, and AAC.
+ * startTsSource({ gop }) → { url, clients (count of requests served), paused, close() }.
+ * The stream is 160x90 at 10 fps with a keyframe every `gop` frames, and AAC. While
+ * `paused` is true the encoder's packets are dropped: the clients' connections stay open
+ * and silent (a stalled head end).
  */
 export async function startTsSource({ gop = 10 } = {}) {
   const ff = spawn('ffmpeg', ['-nostdin', '-hide_banner', '-loglevel', 'error', '-re',
@@ -16,6 +18,7 @@ export async function startTsSource({ gop = 10 } = {}) {
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(gop),
     '-sc_threshold', '0', '-c:a', 'aac', '-b:a', '32k', '-f', 'mpegts', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const subs = new Set();
+  const src = { clients: 0, paths: [], paused: false };
   let carry = Buffer.alloc(0);
   ff.stdout.on('data', (d) => {
     // whole packets only, so that a client joining now starts on a packet
@@ -24,9 +27,9 @@ export async function startTsSource({ gop = 10 } = {}) {
     carry = all.subarray(whole);
     if (!whole) return;
     const out = all.subarray(0, whole);
+    if (src.paused) return;
     for (const res of subs) res.write(out);
   });
-  const src = { clients: 0, paths: [] };
   const server = http.createServer((req, res) => {
     src.clients++;
     src.paths.push(req.url);
