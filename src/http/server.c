@@ -54,12 +54,17 @@
 #define PIPELINE_OUT_MAX   (256 * 1024)  /* stop dispatching pipelined requests above */
 #define OFFLOAD_MIN        (256 * 1024)  /* smaller bodies are written by this loop */
 #define STREAM_BUDGET      (64 * 1024)   /* pull a body source below this many queued bytes */
-#define SBUF_MAX           (8u << 20)    /* hard cap on what one pull may append */
-#define LINGER_MS          2000
-#define MAX_IOV            64
-#define MAX_BODY_REFS      4096
-#define RBUF_MAX           (HTTP_MAX_REQUEST_LINE + HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY + 65536)
-#define MAX_WORKERS        64
+/* ... and a source of refbuf slices (a live viewer) below this many: queueing a slice copies
+ * nothing, and a whole batch of a TS viewer's chunks (write-interval) then goes out in one
+ * sendfile (memfd_span) rather than one per 64 KiB; the viewer's lag counts what waits here
+ * (stream/live.c viewer_check). */
+#define STREAM_REF_BUDGET (512 * 1024)
+#define SBUF_MAX          (8u << 20) /* hard cap on what one pull may append */
+#define LINGER_MS         2000
+#define MAX_IOV           64
+#define MAX_BODY_REFS     4096
+#define RBUF_MAX          (HTTP_MAX_REQUEST_LINE + HTTP_MAX_HEADER_BYTES + HTTP_MAX_BODY + 65536)
+#define MAX_WORKERS       64
 
 /* Counters written by their server's loop only and read from any thread
  * (/metrics and the admin stats sum every loop's): a relaxed load and store,
@@ -151,6 +156,7 @@ struct http_conn {
     long long src_remaining; /* -1: unknown length */
     unsigned long long src_bytes;
     size_t src_ref_bytes; /* bytes a pull queued as refbuf slices */
+    bool src_refs;        /* the source queues refbuf slices: STREAM_REF_BUDGET */
     uint64_t src_start;
     char *src_log; /* "prefix\0user-agent" for the access log line */
     struct buf sbuf;
@@ -180,6 +186,7 @@ struct http_handoff {
     long long src_remaining;
     unsigned long long src_bytes;
     size_t src_ref_bytes;
+    bool src_refs;
     uint64_t src_start;
     char *src_log;
 };
@@ -921,6 +928,7 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
         c->src_waiting = false;
         c->src_remaining = res->src_len;
         c->src_bytes = 0;
+        c->src_refs = false;
         c->src_start = c->req_start;
         c->soff = 0;
         buf_init(&c->sbuf, SBUF_MAX);
@@ -1228,10 +1236,12 @@ static void consume_written(struct http_conn *c, size_t n)
     }
 }
 
-/* Pulls from the body source while fewer than STREAM_BUDGET bytes are queued. */
+/* Pulls from the body source while fewer than its budget's bytes are queued (STREAM_BUDGET,
+ * STREAM_REF_BUDGET for a source of slices). */
 static int conn_pull(struct http_conn *c)
 {
-    for (int rounds = 0; c->src_active && !c->src_waiting && c->out_bytes < STREAM_BUDGET;
+    for (int rounds = 0; c->src_active && !c->src_waiting &&
+                         c->out_bytes < (c->src_refs ? STREAM_REF_BUDGET : STREAM_BUDGET);
          rounds++) {
         if (rounds == 16)
             return 0; /* fairness: the next writable event continues */
@@ -1239,12 +1249,14 @@ static int conn_pull(struct http_conn *c)
         c->in_pull = true;
         c->src_woken = false;
         c->src_ref_bytes = 0;
-        int rc = c->src.pull(c->src.ctx, &c->sbuf, STREAM_BUDGET - c->out_bytes);
+        size_t cap = c->src_refs ? STREAM_REF_BUDGET : STREAM_BUDGET;
+        int rc = c->src.pull(c->src.ctx, &c->sbuf, cap - c->out_bytes);
         c->in_pull = false;
         if (c->closing)
             return -ECANCELED;
         size_t added = c->sbuf.len > before ? c->sbuf.len - before : 0;
         if (c->src_ref_bytes) {
+            c->src_refs = true;
             /* A source queues refbuf slices or appends bytes, never both. */
             if (added) {
                 log_warn("http", "body source mixed bytes and slices, closing %s:%u", c->ip,
@@ -1678,6 +1690,7 @@ static bool conn_handoff(struct http_conn *c)
     h->src_remaining = c->src_remaining;
     h->src_bytes = c->src_bytes;
     h->src_ref_bytes = c->src_ref_bytes;
+    h->src_refs = c->src_refs;
     h->src_start = c->src_start;
     h->src_log = c->src_log;
     c->out_head = c->out_tail = NULL;
@@ -1730,6 +1743,7 @@ static void conn_adopt(struct http_server *srv, struct http_handoff *h)
     c->src_remaining = h->src_remaining;
     c->src_bytes = h->src_bytes;
     c->src_ref_bytes = h->src_ref_bytes;
+    c->src_refs = h->src_refs;
     c->src_start = h->src_start;
     c->src_log = h->src_log;
     buf_init(&c->sbuf, SBUF_MAX);

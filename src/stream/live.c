@@ -2487,6 +2487,25 @@ struct slow_cfg {
     unsigned slow_lag_ms, slow_grace_ms, max_skips, no_progress_ms;
 };
 
+/* The chunk of the viewer's oldest byte not yet written: what its pulls queued waits in the
+ * connection (up to a batch, http/server.c's STREAM_REF_BUDGET), so the chunk at next_seq
+ * alone would read the lag short by as much. Walks back from the pull position over the
+ * `unsent` bytes; the ring's oldest chunk if they reach past it, NULL if that is gone. */
+static const struct chunk *oldest_unsent(const struct live_viewer *v, const struct chunk_ring *r,
+                                         size_t unsent)
+{
+    uint64_t seq = v->next_seq;
+    size_t queued = v->off; /* bytes of chunk seq already pulled */
+    while (unsent > queued && seq > r->tail_seq) {
+        unsent -= queued;
+        const struct chunk *c = ring_chunk(r, --seq);
+        if (!c)
+            return NULL;
+        queued = c->rb->len;
+    }
+    return ring_chunk(r, seq);
+}
+
 /* VC_CUT + enum move_reason: cut at the move's deadline (the reason read before the abort) */
 enum { VC_OK, VC_SLOW, VC_CUT };
 
@@ -2508,9 +2527,10 @@ static int viewer_check(struct live_viewer *v, uint64_t now, const struct slow_c
     const struct chunk_ring *r = viewer_ring(v);
     if (!r)
         return VC_OK;
-    const struct chunk *c = ring_chunk(r, v->next_seq);
+    size_t unsent = http_conn_queued_bytes(v->conn);
+    const struct chunk *c = oldest_unsent(v, r, unsent);
     bool behind = v->next_seq < r->head_seq;
-    uint64_t lag = behind ? (c ? now - c->mono_ms : UINT64_MAX) : 0;
+    uint64_t lag = behind || unsent ? (c ? now - c->mono_ms : UINT64_MAX) : 0;
     if (lag > cfg->slow_lag_ms) {
         if (!v->slow_since_ms)
             v->slow_since_ms = now;
