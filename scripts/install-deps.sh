@@ -10,7 +10,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config libuv1-dev libsqlite3-d
   libmaxminddb-dev ffmpeg nodejs npm) # nodejs, npm: the web panel (scripts/web-build.sh)
 test_pkgs=(clang libclang-rt-14-dev clang-format libcmocka-dev chromium wrk nginx-light curl openssl xmltv-util
   vlc-bin vlc-plugin-base mpv streamlink sqlite3 postgresql
-  lintian help2man dpkg-dev python3 systemd) # make deb and its check (package.test.mjs: lintian, systemd-analyze); python3: systemd.test.mjs
+  lintian help2man dpkg-dev python3 systemd strace) # strace: live-batching.test.mjs counts sendfile calls; make deb and its check (package.test.mjs: lintian, systemd-analyze); python3: systemd.test.mjs
 
 pkgs=("${build_pkgs[@]}")
 [ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
