@@ -81,8 +81,14 @@ describe('database failover to a PostgreSQL standby', { skip: !pgAvailable() && 
     const made = await createLine('fo.before');
     assert.equal(made.status, 201, made.text);
     await pollUntil(async () => (await login('fo.before')) === 200, { timeoutMs: 15000 });
-    // it was written on the primary and streamed to the standby
+    // it was written on the primary and streamed to the standby: replication is asynchronous,
+    // so wait until the standby has replayed the row (a streaming receiver alone left a window
+    // in which the kill lost it: CI failed once with 'fo.before' missing after the promotion)
     await pollUntil(async () => (await psql(standby, "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'")) === '1', {
+      timeoutMs: 30000,
+    });
+    const lsn = await psql(primary, 'SELECT pg_current_wal_lsn()');
+    await pollUntil(async () => (await psql(standby, `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn`)) === 't', {
       timeoutMs: 30000,
     });
 
