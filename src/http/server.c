@@ -1236,12 +1236,16 @@ static void consume_written(struct http_conn *c, size_t n)
     }
 }
 
-/* Pulls from the body source while fewer than its budget's bytes are queued (STREAM_BUDGET,
- * STREAM_REF_BUDGET for a source of slices). */
+/* The bytes a body source may have queued: STREAM_REF_BUDGET for a source of slices. */
+static size_t src_budget(const struct http_conn *c)
+{
+    return c->src_refs ? STREAM_REF_BUDGET : STREAM_BUDGET;
+}
+
+/* Pulls from the body source while fewer than src_budget() bytes are queued. */
 static int conn_pull(struct http_conn *c)
 {
-    for (int rounds = 0; c->src_active && !c->src_waiting &&
-                         c->out_bytes < (c->src_refs ? STREAM_REF_BUDGET : STREAM_BUDGET);
+    for (int rounds = 0; c->src_active && !c->src_waiting && c->out_bytes < src_budget(c);
          rounds++) {
         if (rounds == 16)
             return 0; /* fairness: the next writable event continues */
@@ -1249,8 +1253,7 @@ static int conn_pull(struct http_conn *c)
         c->in_pull = true;
         c->src_woken = false;
         c->src_ref_bytes = 0;
-        size_t cap = c->src_refs ? STREAM_REF_BUDGET : STREAM_BUDGET;
-        int rc = c->src.pull(c->src.ctx, &c->sbuf, cap - c->out_bytes);
+        int rc = c->src.pull(c->src.ctx, &c->sbuf, src_budget(c) - c->out_bytes);
         c->in_pull = false;
         if (c->closing)
             return -ECANCELED;
