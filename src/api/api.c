@@ -1253,6 +1253,16 @@ static void client_fallback(void *ud, unsigned allowed, struct http_request *req
     api_text_error(&r, 404, "not found\n");
 }
 
+/* Answered by whichever loop accepted the connection (serve --loops N): the
+ * catalogue lists and playlists, whose answers are cached refbufs or renders
+ * deferred to the thread pool, never a body source or a file (http/server.h
+ * route_here). The others (streams, the guide, the portal...) are loop 0's. */
+static bool client_any_loop(const struct route *rt)
+{
+    return rt->fn == h_version || rt->fn == h_player_api_php || rt->fn == h_panel_api_php ||
+           rt->fn == h_get_php || rt->fn == h_player_api_path || rt->fn == h_playlist_path;
+}
+
 int api_add_metrics(struct api *api, void (*fn)(void *ud, struct buf *out), void *ud)
 {
     size_t cap = sizeof(api->metrics_extra) / sizeof(api->metrics_extra[0]);
@@ -1274,6 +1284,7 @@ int api_routes(struct api *api, struct route_group *out)
         .ud = api,
         .fallback = client_fallback,
         .options = client_options,
+        .any_loop = client_any_loop,
     };
     return 0;
 }

@@ -16,7 +16,14 @@
  * only immutable data: the snapshot (the job holds a reference), the view's
  * bitsets (views live as long as their snapshot) and the job's copy of its
  * argument. Everything else — the job list, the cache, the waiters and their
- * responses — is touched on the loop thread only.
+ * responses — is touched on a loop thread holding the application lock
+ * (core/applock.h: loop 0 always does).
+ *
+ * Several loops (serve --loops N): a job belongs to the loop of the request that
+ * started it (its work is queued there, so its completion runs there) and only
+ * requests of that loop join it, because answering resumes their connections,
+ * which only their own loop may touch. Each loop runs at most its share of renders
+ * at once (RENDER_RUNNING on loop 0, one on each other loop).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +31,7 @@
 #include <time.h>
 
 #include "api/api_priv.h"
+#include "core/applock.h"
 #include "core/log.h"
 #include "http/encoding.h"
 
@@ -38,6 +46,7 @@ struct render_waiter {
 struct api_render {
     struct api_render *next; /* api->renders */
     struct api *api;         /* NULL once detached (api_free) */
+    uv_loop_t *loop;         /* of its waiters' connections: the work is queued there */
     uv_work_t work;
     struct catalog *cat;   /* referenced */
     struct cat_view *view; /* NULL: a snapshot-wide cache entry */
@@ -122,9 +131,23 @@ static void render_done(uv_work_t *w, int status);
  * list, where requests for the same key still join them. */
 #define RENDER_RUNNING 2
 
+/* Renders a loop may run at once: loop 0 RENDER_RUNNING, any other one. */
+static unsigned render_limit(const struct api *api, const uv_loop_t *loop)
+{
+    return loop == api->cfg.loop ? RENDER_RUNNING : 1;
+}
+
+static unsigned running_on(const struct api *api, const uv_loop_t *loop)
+{
+    unsigned n = 0;
+    for (const struct api_render *j = api->renders; j; j = j->next)
+        n += j->running && j->loop == loop;
+    return n;
+}
+
 static int render_start(struct api *api, struct api_render *j)
 {
-    int rc = uv_queue_work(api->cfg.loop, &j->work, render_work, render_done);
+    int rc = uv_queue_work(j->loop, &j->work, render_work, render_done);
     if (rc == 0) {
         j->running = true;
         api->renders_running++;
@@ -132,14 +155,15 @@ static int render_start(struct api *api, struct api_render *j)
     return rc;
 }
 
-/* Starts the oldest waiting render, if a slot is free. A render that cannot
- * be queued fails its waiters (500), like a failed inline render. */
-static void render_next(struct api *api)
+/* Starts the oldest waiting render of loop, if it has a slot free (on loop's
+ * thread). A render that cannot be queued fails its waiters (500), like a failed
+ * inline render. */
+static void render_next(struct api *api, uv_loop_t *loop)
 {
-    while (api->renders_running < RENDER_RUNNING) {
+    while (running_on(api, loop) < render_limit(api, loop)) {
         struct api_render *oldest = NULL;
         for (struct api_render *j = api->renders; j; j = j->next)
-            if (!j->running)
+            if (!j->running && j->loop == loop)
                 oldest = j; /* the list is newest first */
         if (!oldest)
             return;
@@ -151,7 +175,18 @@ static void render_next(struct api *api)
     }
 }
 
+static void render_done_locked(uv_work_t *w, int status);
+
+/* On the loop that queued the job: loop 0 holds the application lock already,
+ * another loop takes it here. */
 static void render_done(uv_work_t *w, int status)
+{
+    applock_enter();
+    render_done_locked(w, status);
+    applock_leave();
+}
+
+static void render_done_locked(uv_work_t *w, int status)
 {
     struct api_render *j = w->data;
     struct api *api = j->api;
@@ -206,11 +241,12 @@ static void render_done(uv_work_t *w, int status)
         }
         wt = n;
     }
+    uv_loop_t *loop = j->loop;
     refbuf_unref(rb);
     catalog_unref(j->cat);
     free(j);
     if (api)
-        render_next(api);
+        render_next(api, loop);
 }
 
 static void render_abort(void *ctx)
@@ -253,8 +289,10 @@ int api_render_defer(struct api_req *r, const struct api_render_req *q)
         return -ENOTSUP;
     if (strlen(q->key) >= sizeof(((struct api_render *)0)->key))
         return -ENAMETOOLONG;
+    uv_loop_t *loop = http_response_loop(r->res);
     struct api_render *j = api->renders;
-    while (j && !(j->cat == r->cat && j->view == q->view && strcmp(j->key, q->key) == 0))
+    while (j && !(j->loop == loop && j->cat == r->cat && j->view == q->view &&
+                  strcmp(j->key, q->key) == 0))
         j = j->next;
     struct render_waiter *wt = calloc(1, sizeof(*wt));
     if (!wt)
@@ -266,6 +304,7 @@ int api_render_defer(struct api_req *r, const struct api_render_req *q)
             return -ENOMEM;
         }
         j->api = api;
+        j->loop = loop;
         j->cat = catalog_ref(r->cat);
         j->view = q->view;
         j->render = q->render;
@@ -277,7 +316,7 @@ int api_render_defer(struct api_req *r, const struct api_render_req *q)
         j->want_gzip = http_request_accepts_gzip(r->req);
         buf_init(&j->body, 0);
         j->work.data = j;
-        int rc = api->renders_running < RENDER_RUNNING ? render_start(api, j) : 0;
+        int rc = running_on(api, loop) < render_limit(api, loop) ? render_start(api, j) : 0;
         if (rc) {
             catalog_unref(j->cat);
             free(j);

@@ -31,6 +31,7 @@
 #include "cluster/admission.h"
 #include "cluster/node.h"
 #include "cluster/offline.h"
+#include "core/applock.h"
 #include "core/log.h"
 #include "core/notify.h"
 #include "core/promtext.h"
@@ -383,6 +384,12 @@ static int open_panel(const struct serve_settings *set, struct panel **out)
 /* The route table: groups are tried in the order added, so narrow prefixes
  * come first — the admin API (/api/v1), /metrics with a token — and the
  * client group (prefix "/") last. */
+/* http/server.h route_here: a request another loop may answer (ud: the router). */
+static bool route_here(const struct http_request *req, void *ud)
+{
+    return router_any_loop(ud, req);
+}
+
 static int build_router(struct serve *s)
 {
     int rc = router_new(&s->router);
@@ -833,6 +840,26 @@ static void http_metrics_cb(void *ud, struct buf *out)
                (unsigned long long)st.shared_sendfile, refbuf_memfd_failures(),
                (unsigned long long)st.offloads, (unsigned long long)st.offloaded,
                (unsigned long long)st.offloaded_heads);
+    uint64_t lock_entries, lock_wait_ns;
+    applock_stats(&lock_entries, &lock_wait_ns);
+    buf_printf(out,
+               "# HELP xtreamd_http_answered_off_loop0_total Requests answered by the I/O loop "
+               "(1..N-1) that accepted their connection (catalogue API routes).\n"
+               "# TYPE xtreamd_http_answered_off_loop0_total counter\n"
+               "xtreamd_http_answered_off_loop0_total %llu\n"
+               "# HELP xtreamd_http_moved_to_loop0_total Connections accepted by another loop "
+               "that moved to loop 0 with a request only it answers.\n"
+               "# TYPE xtreamd_http_moved_to_loop0_total counter\n"
+               "xtreamd_http_moved_to_loop0_total %llu\n"
+               "# HELP xtreamd_app_lock_entries_total Times a loop other than loop 0 took the "
+               "application lock to run handler code.\n"
+               "# TYPE xtreamd_app_lock_entries_total counter\n"
+               "xtreamd_app_lock_entries_total %llu\n"
+               "# HELP xtreamd_app_lock_wait_seconds_total Time those loops waited for it.\n"
+               "# TYPE xtreamd_app_lock_wait_seconds_total counter\n"
+               "xtreamd_app_lock_wait_seconds_total %.6f\n",
+               (unsigned long long)st.answered_here, (unsigned long long)st.moved_home,
+               (unsigned long long)lock_entries, (double)lock_wait_ns / 1e9);
 }
 
 /* The database connection's health (PostgreSQL: lost and re-established). */
@@ -1143,6 +1170,12 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
             handover_abort(&take);
         }
     }
+    /* serve --loops N: the other loops answer the catalogue API themselves
+     * (XTREAMD_LOOPS_ANSWER=0: they do not, an A/B switch for benchmarks); tests may
+     * leave every accept to them (XTREAMD_TEST_ACCEPT_ON_WORKERS). */
+    const char *answer = getenv("XTREAMD_LOOPS_ANSWER");
+    bool loops_answer = set->loops > 1 && (!answer || strcmp(answer, "0") != 0);
+    hcfg.accept_via_workers = loops_answer && getenv("XTREAMD_TEST_ACCEPT_ON_WORKERS");
     int err = http_server_start(s.loop, &hcfg, &s.http);
     if (err && took) {
         close(hcfg.listen_fd);
@@ -1182,6 +1215,12 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
          * could not start is logged and the others serve. */
         struct http_server_config wcfg = hcfg;
         wcfg.worker = 1;
+        /* ... and accept on the same listener, answering the catalogue API themselves
+         * (the client group's any_loop routes, under the application lock; the rest
+         * move to loop 0). */
+        if (loops_answer)
+            wcfg.route_here = route_here;
+        wcfg.accept_via_workers = 0;
         live_start_loops(s.live, set->loops, &wcfg, s.http, set->stop_grace_ms);
     }
     api_set_port(s.api, http_server_port(s.http));
@@ -1239,7 +1278,12 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         }
     }
 
-    uv_run(s.loop, UV_RUN_DEFAULT);
+    /* With several loops, loop 0 runs holding the application lock (core/applock.h)
+     * except while it waits for events, so the others may call into the handlers. */
+    if (set->loops > 1)
+        applock_run(s.loop);
+    else
+        uv_run(s.loop, UV_RUN_DEFAULT);
     rc = CLI_OK;
     live_remove_state_file(data);
 out:

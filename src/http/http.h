@@ -145,6 +145,10 @@ struct http_body_source {
 void http_response_source(struct http_response *res, const struct http_body_source *src,
                           long long content_length);
 struct http_conn *http_response_conn(struct http_response *res);
+/* The loop the response's connection lives on (serve --loops N: not always the
+ * accepting one); work a handler queues for the response belongs there. */
+struct uv_loop_s;
+struct uv_loop_s *http_response_loop(struct http_response *res);
 void http_conn_wake(struct http_conn *conn);
 
 /*

@@ -272,6 +272,14 @@ void router_handle(struct http_request *req, struct http_response *res, void *ud
         default_fallback(allowed, res);
 }
 
+bool router_any_loop(const struct router *r, const struct http_request *req)
+{
+    struct route_match m;
+    const struct route_group *g;
+    return router_match(r, req->method, req->segments, req->segment_count, req, &m, NULL, &g) &&
+           g->any_loop && g->any_loop(m.route);
+}
+
 void router_foreach(const struct router *r,
                     void (*fn)(const struct route_group *g, const struct route *rt, void *ctx),
                     void *ctx)

@@ -89,6 +89,10 @@ struct route_group {
     /* OPTIONS on a path under prefix (CORS preflight); NULL: 405 via fallback. */
     void (*options)(void *ud, unsigned allowed, struct http_request *req,
                     struct http_response *res);
+    /* serve --loops N: true for a route of the group that any loop may answer, under
+     * the application lock (http/server.h route_here); NULL or false: loop 0 answers
+     * it (the connection moves there). */
+    bool (*any_loop)(const struct route *rt);
 };
 
 struct router;
@@ -106,6 +110,9 @@ void router_handle(struct http_request *req, struct http_response *res, void *ud
 bool router_match(const struct router *r, enum http_method method, const char *const *segments,
                   size_t nseg, const struct http_request *req, struct route_match *m,
                   unsigned *allowed, const struct route_group **group);
+/* True when the route req matches may be answered by any loop (its group's
+ * any_loop); false for one that may not and for a path no route takes. */
+bool router_any_loop(const struct router *r, const struct http_request *req);
 /* Every route of every group, in dispatch order. */
 void router_foreach(const struct router *r,
                     void (*fn)(const struct route_group *g, const struct route *rt, void *ctx),

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/applock.h"
 #include "core/fdref.h"
 #include "core/log.h"
 #include "http/offload.h"
@@ -143,6 +144,10 @@ struct http_conn {
     bool wake_queued;                /* on srv->wake_head (http_conn_wake) */
     bool handoff_pending;            /* the source asked to move to another loop */
     bool fd_moved;                   /* the fd went to another loop: not ours to close */
+    /* A worker's connection whose response came from the handler's code (route_here): its
+     * callbacks into that code (a deferred response's abort, a body source) run under the
+     * application lock (core/applock.h). Streams moved here by a hand-off never are. */
+    bool app;
     struct http_conn *wnext, *wprev; /* srv->wake_head */
     size_t defer_need;               /* rbuf bytes of the deferred request (head + body) */
     uint64_t bytes_out;              /* everything written on the connection */
@@ -189,6 +194,20 @@ struct http_handoff {
     bool src_refs;
     uint64_t src_start;
     char *src_log;
+    /* A connection with a request this loop does not answer (route_here), moving to the
+     * accepting loop for good: every byte it sent that is not answered yet. */
+    bool fresh;
+    char *in;
+    size_t in_len;
+};
+
+/* Where a worker sends the connections it does not answer: the accepting server while
+ * it takes them, NULL from the moment it stops (under mu, so a worker never posts to a
+ * server being freed). Shared by the accepting server and its workers (refs). */
+struct home_link {
+    pthread_mutex_t mu;
+    struct http_server *home;
+    _Atomic unsigned refs;
 };
 
 struct http_server {
@@ -223,6 +242,13 @@ struct http_server {
     pthread_mutex_t adopt_lock;
     struct http_handoff *adopt_head;
     uv_async_t adopt_async;
+    /* Requests on a worker's connections (route_here): link to the accepting server;
+     * accept_fd, a descriptor of its listener passed by http_server_add_worker, is
+     * taken by the worker's loop (on_adopt), accept_off closes it again (the accepting
+     * server stops, or hands its listener over). */
+    struct home_link *link;
+    _Atomic int accept_fd;
+    atomic_bool accept_off;
     /* The accepting server's workers, whose counters it sums. */
     struct http_server *workers[MAX_WORKERS];
     _Atomic unsigned nworkers;
@@ -239,7 +265,7 @@ struct http_server {
     unsigned offload_rr;
     struct {
         _Atomic uint64_t wakes, wake_batches, direct_writes, poll_updates, handoffs,
-            shared_sendfile, offloads, offloaded, offloaded_heads;
+            shared_sendfile, offloads, offloaded, offloaded_heads, answered_here, moved_home;
     } st;
     char scratch[READ_CHUNK];
 };
@@ -582,6 +608,11 @@ void http_response_source(struct http_response *res, const struct http_body_sour
     res->src_len = content_length < 0 ? -1 : content_length;
 }
 
+uv_loop_t *http_response_loop(struct http_response *res)
+{
+    return res->conn->srv->loop;
+}
+
 struct http_conn *http_response_conn(struct http_response *res)
 {
     return res->conn;
@@ -762,6 +793,8 @@ void http_server_get_stats(const struct http_server *srv, struct http_server_sta
         st->handoffs += atomic_load_explicit(&s->st.handoffs, memory_order_relaxed);
         st->shared_sendfile += atomic_load_explicit(&s->st.shared_sendfile, memory_order_relaxed);
         st->offloads += atomic_load_explicit(&s->st.offloads, memory_order_relaxed);
+        st->answered_here += atomic_load_explicit(&s->st.answered_here, memory_order_relaxed);
+        st->moved_home += atomic_load_explicit(&s->st.moved_home, memory_order_relaxed);
         st->offloaded += atomic_load_explicit(&s->st.offloaded, memory_order_relaxed);
         st->offloaded_heads += atomic_load_explicit(&s->st.offloaded_heads, memory_order_relaxed);
     }
@@ -823,9 +856,26 @@ static void src_finish(struct http_conn *c, bool complete)
         free(c->src_log);
         c->src_log = NULL;
     }
+    bool app = c->app && c->srv->worker;
+    if (app)
+        applock_enter();
     if (c->src.close)
         c->src.close(c->src.ctx);
+    if (app)
+        applock_leave();
     memset(&c->src, 0, sizeof(c->src));
+}
+
+/* No new keep-alive: the server stops, or the accepting server it shares a listener
+ * with does (a hand-over): its clients reconnect to whoever accepts now. */
+static bool draining(const struct http_server *srv)
+{
+    return srv->stopping || (srv->link && srv->worker && atomic_load(&srv->accept_off));
+}
+
+static bool conn_idle(const struct http_conn *c)
+{
+    return c->served && !c->rm && !c->rbuf.len && !c->out_bytes && !c->src_active;
 }
 
 /* Turns the handler's response into queued bytes. */
@@ -837,7 +887,7 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
     int status = res->status;
     bool head = req->method == HTTP_HEAD;
     bool bodyless = status < 200 || status == 204 || status == 304;
-    bool keep = req->keep_alive && !c->srv->stopping && !c->peer_eof;
+    bool keep = req->keep_alive && !draining(c->srv) && !c->peer_eof;
 
     if (res->err || res->body.err || res->hdrs.err) {
         log_warn("http", "handler response failed (%d), answering 500",
@@ -1043,6 +1093,37 @@ static bool https_redirect(struct http_conn *c, const struct http_request *req)
     return true;
 }
 
+static bool conn_move_home(struct http_conn *c);
+
+/* A request on a worker's connection: answered here under the application lock when
+ * the route allows it (route_here), else the connection moves to the accepting loop
+ * (a 503 when it cannot). */
+static void worker_dispatch(struct http_conn *c, struct http_request *req, size_t need)
+{
+    struct http_server *srv = c->srv;
+    applock_enter();
+    bool here = srv->cfg.route_here && srv->cfg.route_here(req, srv->cfg.handler_ud);
+    if (here) {
+        c->app = true;
+        c->in_dispatch = true;
+        srv->cfg.handler(req, &c->res, srv->cfg.handler_ud);
+        c->in_dispatch = false;
+        CNT_ADD(srv->st.answered_here, 1);
+        if (c->res.deferred)
+            c->defer_need = need;
+        else
+            conn_complete_request(c, need);
+    }
+    applock_leave();
+    if (here || conn_move_home(c))
+        return;
+    http_response_header(&c->res, "Retry-After", "1");
+    http_response_text(&c->res, 503, "text/plain; charset=utf-8",
+                       "Service Unavailable: the server is stopping\n");
+    req->keep_alive = false;
+    conn_complete_request(c, need);
+}
+
 static void conn_dispatch(struct http_conn *c, size_t need)
 {
     struct reqmem *rm = c->rm;
@@ -1068,6 +1149,10 @@ static void conn_dispatch(struct http_conn *c, size_t need)
         return;
     }
     c->served = true;
+    if (c->srv->worker) {
+        worker_dispatch(c, req, need);
+        return;
+    }
     c->in_dispatch = true;
     if (!https_redirect(c, req))
         c->srv->cfg.handler(req, &c->res, c->srv->cfg.handler_ud);
@@ -1242,6 +1327,17 @@ static size_t src_budget(const struct http_conn *c)
     return c->src_refs ? STREAM_REF_BUDGET : STREAM_BUDGET;
 }
 
+static int src_pull(struct http_conn *c)
+{
+    bool app = c->app && c->srv->worker;
+    if (app)
+        applock_enter();
+    int rc = c->src.pull(c->src.ctx, &c->sbuf, src_budget(c) - c->out_bytes);
+    if (app)
+        applock_leave();
+    return rc;
+}
+
 /* Pulls from the body source while fewer than src_budget() bytes are queued. */
 static int conn_pull(struct http_conn *c)
 {
@@ -1253,7 +1349,7 @@ static int conn_pull(struct http_conn *c)
         c->in_pull = true;
         c->src_woken = false;
         c->src_ref_bytes = 0;
-        int rc = c->src.pull(c->src.ctx, &c->sbuf, src_budget(c) - c->out_bytes);
+        int rc = src_pull(c);
         c->in_pull = false;
         if (c->closing)
             return -ECANCELED;
@@ -1660,9 +1756,84 @@ static void handoff_discard(struct http_handoff *h)
     }
     close(h->fd);
     free(h->src_log);
+    free(h->in);
     if (h->src.close)
         h->src.close(h->src.ctx);
     free(h);
+}
+
+static int link_new(struct http_server *home)
+{
+    struct home_link *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    int rc = pthread_mutex_init(&l->mu, NULL);
+    if (rc) {
+        free(l);
+        return -rc;
+    }
+    l->home = home;
+    atomic_init(&l->refs, 1);
+    home->link = l;
+    return 0;
+}
+
+static void link_unref(struct home_link *l)
+{
+    if (l && atomic_fetch_sub(&l->refs, 1) == 1) {
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+    }
+}
+
+/* Moves a worker's connection, with its queued output and every unanswered byte it
+ * sent (the current request first), to the accepting loop, which parses the request
+ * again and keeps the connection. False when that loop no longer takes any. */
+static bool conn_move_home(struct http_conn *c)
+{
+    struct http_handoff *h = calloc(1, sizeof(*h));
+    if (!h)
+        return false;
+    h->fresh = true;
+    h->in_len = c->rbuf.len;
+    if (h->in_len && !(h->in = malloc(h->in_len))) {
+        free(h);
+        return false;
+    }
+    if (h->in_len)
+        memcpy(h->in, c->rbuf.data, h->in_len);
+    h->fd = c->fd;
+    memcpy(h->ip, c->ip, sizeof(h->ip));
+    h->port = c->port;
+    h->out_head = c->out_head;
+    h->out_tail = c->out_tail;
+    h->out_bytes = c->out_bytes;
+    h->bytes_out = c->bytes_out;
+    /* Under the link's lock the accepting server cannot be freed; the socket leaves this
+     * loop's epoll set (conn_close) before that loop may register it. */
+    struct home_link *l = c->srv->link;
+    if (!l) {
+        free(h->in);
+        free(h);
+        return false;
+    }
+    pthread_mutex_lock(&l->mu);
+    struct http_server *home = l->home;
+    if (home) {
+        c->out_head = c->out_tail = NULL;
+        c->out_bytes = 0;
+        c->fd_moved = true;
+        request_free(c);
+        CNT_ADD(c->srv->st.moved_home, 1);
+        conn_close(c);
+        http_server_adopt(home, h);
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (!home) {
+        free(h->in);
+        free(h);
+    }
+    return home != NULL;
 }
 
 /* Moves a stream whose head is queued to the loop its source chose: the
@@ -1717,9 +1888,43 @@ void http_server_adopt(struct http_server *dst, struct http_handoff *h)
     uv_async_send(&dst->adopt_async);
 }
 
+static void conn_link(struct http_server *srv, struct http_conn *c)
+{
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    __atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
+}
+
+/* A worker's connection with a request it does not answer (conn_move_home): parsed and
+ * answered here like one accepted here. */
+static void conn_adopt_request(struct http_server *srv, struct http_conn *c,
+                               struct http_handoff *h)
+{
+    c->served = true;
+    if (h->in_len && buf_append(&c->rbuf, h->in, h->in_len) != 0) {
+        c->out_head = c->out_tail = NULL; /* still h's: discarded with it */
+        c->out_bytes = 0;
+        handoff_discard(h); /* closes the fd: the poll handle is not started yet */
+        c->fd_moved = true;
+        conn_link(srv, c);
+        conn_close(c);
+        return;
+    }
+    free(h->in);
+    free(h);
+    c->req_start = now_ms(srv);
+    conn_link(srv, c);
+    conn_run(c);
+}
+
 static void conn_adopt(struct http_server *srv, struct http_handoff *h)
 {
-    struct http_conn *c = srv->stopping ? NULL : calloc(1, sizeof(*c));
+    /* A stopping server still answers a moved request (with Connection: close), as it
+     * does one that arrived on its own connection before the stop. */
+    bool take = h->fresh ? !srv->finishing : !srv->stopping;
+    struct http_conn *c = take ? calloc(1, sizeof(*c)) : NULL;
     if (!c || uv_poll_init(srv->loop, &c->poll, h->fd) != 0) {
         free(c);
         handoff_discard(h);
@@ -1736,11 +1941,15 @@ static void conn_adopt(struct http_server *srv, struct http_handoff *h)
     memcpy(c->ip, h->ip, sizeof(c->ip));
     c->port = h->port;
     c->idle_since = c->last_write = now_ms(srv);
-    c->served = c->close_after = true; /* a close-delimited stream: no further request */
     c->out_head = h->out_head;
     c->out_tail = h->out_tail;
     c->out_bytes = h->out_bytes;
     c->bytes_out = h->bytes_out;
+    if (h->fresh) {
+        conn_adopt_request(srv, c, h);
+        return;
+    }
+    c->served = c->close_after = true; /* a close-delimited stream: no further request */
     c->src = h->src;
     c->src_active = true;
     c->src_remaining = h->src_remaining;
@@ -1761,9 +1970,48 @@ static void conn_adopt(struct http_server *srv, struct http_handoff *h)
     conn_run(c);
 }
 
+static void on_accept(uv_poll_t *h, int status, int events);
+static void on_listener_closed(uv_handle_t *h);
+
+/* A worker's share of the accepting server's listener: taken when add_worker passed
+ * one, given up when that server stops accepting (accept_off). */
+static void worker_listener(struct http_server *srv)
+{
+    if (!srv->worker)
+        return;
+    bool off = atomic_load(&srv->accept_off) || srv->stopping;
+    int fd = off ? atomic_exchange(&srv->accept_fd, -1) : -1;
+    if (fd >= 0)
+        close(fd); /* never polled */
+    if (off) {
+        if (srv->listening && !uv_is_closing((uv_handle_t *)&srv->lpoll)) {
+            uv_close((uv_handle_t *)&srv->lpoll, on_listener_closed);
+            /* its idle keep-alive connections go too; busy ones close after their answer */
+            for (struct http_conn *c = srv->conns, *n; c; c = n) {
+                n = c->next;
+                if (c->app && conn_idle(c))
+                    conn_close(c);
+            }
+        }
+        return;
+    }
+    if (srv->listening || (fd = atomic_exchange(&srv->accept_fd, -1)) < 0)
+        return;
+    if (uv_poll_init(srv->loop, &srv->lpoll, fd) != 0) {
+        close(fd);
+        return;
+    }
+    srv->lfd = fd;
+    srv->lpoll.data = srv;
+    uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
+    srv->nlisteners = 1;
+    srv->listening = true;
+}
+
 static void on_adopt(uv_async_t *a)
 {
     struct http_server *srv = a->data;
+    worker_listener(srv);
     pthread_mutex_lock(&srv->adopt_lock);
     struct http_handoff *h = srv->adopt_head;
     srv->adopt_head = NULL;
@@ -1897,7 +2145,21 @@ static void on_conn_io(uv_poll_t *h, int status, int events)
  * a deferred handler's abort), so a module walking its own list of
  * connections (live_on_publish waking every viewer, say) never has an entry
  * freed under it, whatever closes a connection during the walk. */
+static void conn_free_locked(struct http_conn *c);
+
+/* A worker's connection whose response is the handler code's: its owners are told
+ * under the application lock. */
 static void conn_free(struct http_conn *c)
+{
+    bool app = c->app && c->srv->worker;
+    if (app)
+        applock_enter();
+    conn_free_locked(c);
+    if (app)
+        applock_leave();
+}
+
+static void conn_free_locked(struct http_conn *c)
 {
     struct http_server *srv = c->srv;
     if (c->src_active)
@@ -2050,6 +2312,20 @@ static size_t all_conns(const struct http_server *srv)
     return n;
 }
 
+/* Every loop's connections, from an accepting server or one of its workers. */
+static size_t conns_total(struct http_server *srv)
+{
+    if (!srv->worker)
+        return all_conns(srv);
+    size_t n = srv->nconns;
+    struct home_link *l = srv->link;
+    pthread_mutex_lock(&l->mu);
+    if (l->home)
+        n = all_conns(l->home);
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
 static void on_accept(uv_poll_t *h, int status, int events)
 {
     struct http_server *srv = h->data;
@@ -2073,7 +2349,7 @@ static void on_accept(uv_poll_t *h, int status, int events)
             }
             return;
         }
-        if (all_conns(srv) >= srv->cfg.max_connections) {
+        if (conns_total(srv) >= srv->cfg.max_connections) {
             if (tls)
                 close(fd); /* no plain-text 503 on a TLS port */
             else
@@ -2090,7 +2366,8 @@ static void on_sweep(uv_timer_t *t)
 {
     struct http_server *srv = t->data;
     uint64_t now = now_ms(srv);
-    if (srv->accept_paused_until && now >= srv->accept_paused_until && !srv->stopping) {
+    if (srv->accept_paused_until && now >= srv->accept_paused_until && !srv->stopping &&
+        srv->listening && !uv_is_closing((uv_handle_t *)&srv->lpoll)) {
         srv->accept_paused_until = 0;
         uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
         if (srv->tlfd >= 0)
@@ -2228,52 +2505,48 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
     }
     srv->cfg.https_redirect_prefix = NULL;
     srv->cfg.tls_host = NULL;
+    atomic_init(&srv->accept_fd, -1);
+    /* Every server adopts: a worker the streams handed to it, the accepting server the
+     * requests its workers do not answer (conn_move_home). */
+    int rc = -pthread_mutex_init(&srv->adopt_lock, NULL);
+    if (rc)
+        goto fail;
+    if (!cfg->worker && (rc = link_new(srv)) != 0)
+        goto fail_lock;
     if (cfg->worker) {
         srv->worker = true;
         srv->lfd = srv->tlfd = -1;
         srv->cfg.tls = NULL;
-        int rc = pthread_mutex_init(&srv->adopt_lock, NULL);
-        if (rc || (rc = uv_async_init(loop, &srv->adopt_async, on_adopt)) != 0) {
-            if (!rc)
-                pthread_mutex_destroy(&srv->adopt_lock);
-            free(srv->redirect_prefix);
-            free(srv);
-            return rc > 0 ? -rc : rc;
-        }
-        srv->adopt_async.data = srv;
+        if ((rc = uv_async_init(loop, &srv->adopt_async, on_adopt)) != 0)
+            goto fail_lock;
         goto timers;
     }
-    int rc = cfg->listen_fd > 0
+    rc = cfg->listen_fd > 0
                  ? adopt_listener(cfg->listen_fd, &srv->lfd, &srv->port)
                  : listen_on(cfg->host ? cfg->host : "0.0.0.0", cfg->port, &srv->lfd, &srv->port);
-    if (rc) {
-        free(srv->redirect_prefix);
-        free(srv);
-        return rc;
-    }
+    if (rc)
+        goto fail_lock;
     if (cfg->tls &&
         (rc = cfg->tls_listen_fd > 0 ? adopt_listener(cfg->tls_listen_fd, &srv->tlfd, &srv->tport)
                                      : listen_on(cfg->tls_host ? cfg->tls_host : "0.0.0.0",
                                                  cfg->tls_port, &srv->tlfd, &srv->tport)) != 0) {
         if (cfg->listen_fd <= 0) /* an inherited one stays the caller's on failure */
             close(srv->lfd);
-        free(srv->redirect_prefix);
-        free(srv);
-        return rc;
+        goto fail_lock;
     }
-    if ((rc = uv_poll_init(loop, &srv->lpoll, srv->lfd)) != 0 ||
+    if ((rc = uv_async_init(loop, &srv->adopt_async, on_adopt)) != 0 ||
+        (rc = uv_poll_init(loop, &srv->lpoll, srv->lfd)) != 0 ||
         (srv->tlfd >= 0 && (rc = uv_poll_init(loop, &srv->tlpoll, srv->tlfd)) != 0)) {
         /* uv_poll_init on a socket cannot fail short of memory; the handle
          * that did init is closed with the loop. */
         close(srv->lfd);
         if (srv->tlfd >= 0)
             close(srv->tlfd);
-        free(srv->redirect_prefix);
-        free(srv);
-        return rc;
+        goto fail_lock;
     }
     srv->lpoll.data = srv;
-    uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
+    if (!cfg->accept_via_workers)
+        uv_poll_start(&srv->lpoll, UV_READABLE, on_accept);
     srv->nlisteners = 1;
     if (srv->tlfd >= 0) {
         srv->tlpoll.data = srv;
@@ -2281,7 +2554,8 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
         srv->nlisteners = 2;
     }
     srv->listening = true;
-timers:;
+timers:
+    srv->adopt_async.data = srv;
     unsigned gran = srv->cfg.header_timeout_ms < srv->cfg.idle_timeout_ms
                         ? srv->cfg.header_timeout_ms
                         : srv->cfg.idle_timeout_ms;
@@ -2311,6 +2585,14 @@ timers:;
         log_warn("http", "file bodies stay on the accepting loop: %s", uv_strerror(orc));
     *out = srv;
     return 0;
+fail_lock:
+    /* (a handle that did init is closed with the loop, as before: only short of memory) */
+    link_unref(srv->link);
+    pthread_mutex_destroy(&srv->adopt_lock);
+fail:
+    free(srv->redirect_prefix);
+    free(srv);
+    return rc;
 }
 
 void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms)
@@ -2352,8 +2634,11 @@ static void on_stop_handle_closed(uv_handle_t *h)
     if (--srv->open_handles == 0) {
         void (*done)(void *) = srv->done;
         void *ud = srv->done_ud;
-        if (srv->worker)
-            pthread_mutex_destroy(&srv->adopt_lock);
+        pthread_mutex_destroy(&srv->adopt_lock);
+        link_unref(srv->link);
+        int fd = atomic_exchange(&srv->accept_fd, -1);
+        if (fd >= 0)
+            close(fd);
         free(srv->redirect_prefix);
         free(srv);
         if (done)
@@ -2383,12 +2668,16 @@ static void maybe_finish_stop(struct http_server *srv)
     srv->finishing = true;
     offload_home_stop(srv->home); /* no connection is left, so no job is out */
     srv->home = NULL;
-    srv->open_handles = 4;
-    if (srv->worker) {
-        on_adopt(&srv->adopt_async); /* moved while stopping: discarded */
-        srv->open_handles++;
-        uv_close((uv_handle_t *)&srv->adopt_async, on_stop_handle_closed);
+    srv->open_handles = 5;
+    if (!srv->worker) {
+        /* From now on the workers answer what they would move here 503 (conn_move_home):
+         * nothing may be posted to a server about to be freed. */
+        pthread_mutex_lock(&srv->link->mu);
+        srv->link->home = NULL;
+        pthread_mutex_unlock(&srv->link->mu);
     }
+    on_adopt(&srv->adopt_async); /* moved while finishing: discarded */
+    uv_close((uv_handle_t *)&srv->adopt_async, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->sweep, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->grace, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->wake_prep, on_stop_handle_closed);
@@ -2412,11 +2701,35 @@ int http_server_add_worker(struct http_server *srv, struct http_server *worker)
         return -E2BIG;
     srv->workers[n] = worker;
     atomic_store_explicit(&srv->nworkers, n + 1, memory_order_release);
+    /* A worker that answers requests (route_here) accepts on a descriptor of the
+     * plain listener too: whichever loop wakes first takes a connection, so a busy
+     * loop takes fewer. The link is set before the descriptor is published. */
+    if (worker->cfg.route_here && srv->listening && !srv->stopping && srv->lfd >= 0) {
+        int fd = fcntl(srv->lfd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+            log_warn("http", "loop shares no listener: %s", strerror(errno));
+            return 0;
+        }
+        atomic_fetch_add(&srv->link->refs, 1);
+        worker->link = srv->link;
+        atomic_store(&worker->accept_fd, fd);
+        uv_async_send(&worker->adopt_async);
+    }
     return 0;
+}
+
+static void workers_stop_accepting(struct http_server *srv)
+{
+    unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
+    for (unsigned i = 0; i < nw; i++) {
+        atomic_store(&srv->workers[i]->accept_off, true);
+        uv_async_send(&srv->workers[i]->adopt_async);
+    }
 }
 
 void http_server_remove_workers(struct http_server *srv)
 {
+    workers_stop_accepting(srv); /* forgotten before its stop, which would tell them */
     atomic_store_explicit(&srv->nworkers, 0, memory_order_release);
 }
 
@@ -2429,8 +2742,12 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
     srv->done_ud = ud;
     offload_writer_stop(srv->writer); /* its jobs go home unfinished: their loop writes the rest */
     srv->writer = NULL;
-    if (!srv->worker)
+    if (!srv->worker) {
         uv_close((uv_handle_t *)&srv->lpoll, on_listener_closed);
+        workers_stop_accepting(srv); /* a hand-over: the successor takes the socket */
+    } else {
+        worker_listener(srv);
+    }
     if (srv->tlfd >= 0)
         uv_close((uv_handle_t *)&srv->tlpoll, on_listener_closed);
     struct http_conn *c = srv->conns;
@@ -2440,7 +2757,7 @@ void http_server_stop(struct http_server *srv, unsigned grace_ms, void (*done)(v
          * its first request is answered (with Connection: close) within the
          * header timeout: its client saw no refusal and is about to ask
          * (the connection loop of a hand-over, cli/handover.h). */
-        if (c->served && !c->rm && !c->rbuf.len && !c->out_bytes && !c->src_active)
+        if (conn_idle(c))
             conn_close(c);
         c = n;
     }

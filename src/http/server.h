@@ -47,6 +47,19 @@ struct http_server_config {
      * loop (struct http_body_source's handoff). host, port, listen_fd and
      * the TLS fields are ignored. */
     int worker;
+    /* A worker that answers requests itself: route_here(req, handler_ud) tells, under
+     * the application lock (core/applock.h), whether this loop may answer req; then
+     * the handler runs here under that lock, else the connection moves to the
+     * accepting loop for good (its bytes and queued output with it). Such a worker
+     * accepts on a descriptor of the accepting server's plain listener
+     * (http_server_add_worker). Those routes answer with buffers, refbufs or a
+     * deferred response (a body source's and a deferred abort's calls are made under
+     * the lock too; a file body's done callback is not). NULL: a worker of moved
+     * streams only. */
+    bool (*route_here)(const struct http_request *req, void *ud);
+    /* Tests: the accepting server leaves its plain listener to its workers (route_here),
+     * so that every connection starts on a worker. */
+    int accept_via_workers;
 };
 
 struct http_server;
@@ -72,7 +85,9 @@ size_t http_server_connection_count(const struct http_server *srv);
  * (http_server_bytes_sent, http_server_get_stats: any thread, relaxed reads,
  * summed over the workers added). */
 /* Registers worker (started on its own loop) so that srv's counters include
- * its; srv's loop thread, before worker serves. -E2BIG past 64 workers. */
+ * its; srv's loop thread, before worker serves. -E2BIG past 64 workers. A
+ * worker with route_here gets a descriptor of srv's plain listener and
+ * accepts on it; requests it does not answer come back to srv. */
 int http_server_add_worker(struct http_server *srv, struct http_server *worker);
 /* Forgets the workers: before they stop (srv hands big file bodies to its workers' loops,
  * http/offload.h, until then) and are freed. */
@@ -99,6 +114,8 @@ struct http_server_stats {
     uint64_t offloads;        /* file bodies handed to a worker's loop (http/offload.h) */
     uint64_t offloaded;       /* bytes those loops sent */
     uint64_t offloaded_heads; /* response heads those loops sent with the body's first bytes */
+    uint64_t answered_here;   /* requests answered by the worker that accepted them (route_here) */
+    uint64_t moved_home;      /* connections a worker moved to the accepting loop */
 };
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st);
 /* Graceful stop: close the listener, let in-flight responses finish, close

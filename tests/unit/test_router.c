@@ -61,16 +61,22 @@ static void fb(void *ud, unsigned allowed, struct http_request *req, struct http
 {
 }
 
+/* The client group's routes that any loop may answer: those of h_b. */
+static bool any_b(const struct route *rt)
+{
+    return rt->fn == h_b;
+}
+
 static struct router *build(void)
 {
     struct router *r;
     assert_int_equal(router_new(&r), 0);
     struct route_group admin = {
         "admin",   "/api/v1", admin_routes, sizeof(admin_routes) / sizeof(admin_routes[0]),
-        &admin_ud, fb,        NULL};
+        &admin_ud, fb,        NULL,         NULL};
     struct route_group client = {
         "client",   "/", client_routes, sizeof(client_routes) / sizeof(client_routes[0]),
-        &client_ud, fb,  NULL};
+        &client_ud, fb,  NULL,          any_b};
     assert_int_equal(router_add(r, &admin), 0);
     assert_int_equal(router_add(r, &client), 0);
     return r;
@@ -241,7 +247,7 @@ static void test_no_covering_group(void **state)
 {
     struct router *r;
     assert_int_equal(router_new(&r), 0);
-    struct route_group admin = {"admin", "/api/v1", admin_routes, 1, NULL, fb, NULL};
+    struct route_group admin = {"admin", "/api/v1", admin_routes, 1, NULL, fb, NULL, NULL};
     assert_int_equal(router_add(r, &admin), 0);
     struct route_match m;
     unsigned allowed = 99;
@@ -361,6 +367,29 @@ static void test_allow_header(void **state)
     assert_string_equal(out, "");
 }
 
+/* router_any_loop: the matched route's group decides; no match, or a group
+ * without the predicate (admin), is loop 0's. */
+static void test_any_loop(void **state)
+{
+    struct router *r = build();
+    struct segs s;
+    const char *yes[] = {"/u/p/1.ts"};
+    const char *no[] = {"/player_api.php", "/u/p/1.mp4", "/api/v1/lines/count", "/nowhere/x"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        split(&s, yes[i]);
+        struct http_request req = {.method = HTTP_GET, .segment_count = s.n};
+        memcpy(req.segments, s.seg, sizeof(s.seg));
+        assert_true(router_any_loop(r, &req));
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        split(&s, no[i]);
+        struct http_request req = {.method = HTTP_GET, .segment_count = s.n};
+        memcpy(req.segments, s.seg, sizeof(s.seg));
+        assert_false(router_any_loop(r, &req));
+    }
+    router_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -373,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_foreach),
         cmocka_unit_test(test_allow_header),
+        cmocka_unit_test(test_any_loop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
