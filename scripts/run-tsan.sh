@@ -42,10 +42,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 #   vod-loops          movie bodies written by loop 1 (http/offload.h): jobs posted both ways,
 #                      the writer's progress read by loop 0's timeout, closes and a stop mid-body
 #   live-batching      write-interval batches on loop 0 and a fan loop (the interval read by both)
+#   loops-api          loop 1 answering the catalogue API under the application lock, renders
+#                      queued from loop 1, connections moved to loop 0 with their bytes
 # Not in it: archive (its writer thread is TSan-clean run alone, but its crash and hand-over
 # cases race the retention and a 60 s deadline, which TSan's slowdown on a loaded CI misses).
 tsan_files="fair-writing response-cache admin-lines-bulk admin-content live systemd logs vod backup pg
-  cluster-admit loops vod-loops live-batching"
+  cluster-admit loops loops-api vod-loops live-batching"
 
 # Unit tests not run under TSan, and why: they start no thread (a data race needs two), and
 # TSan's instrumentation makes their CPU-bound loops take minutes (test_ipnet 233 s).
@@ -66,7 +68,7 @@ fi
 # hand-offs, the live engine with its pool jobs, renders, PostgreSQL workers, admission jobs,
 # online backups) within the CI budget; TSAN_TEST_FILES=all runs the whole list above (each was
 # clean when it was added).
-tsan_ci_files="loops vod-loops live fair-writing pg cluster-admit backup"
+tsan_ci_files="loops loops-api vod-loops live fair-writing pg cluster-admit backup"
 files=${TSAN_TEST_FILES:-$tsan_ci_files}
 [ "$files" = all ] && files=$tsan_files
 int_rc=0

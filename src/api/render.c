@@ -19,13 +19,14 @@
  * responses — is touched on a loop thread holding the application lock
  * (core/applock.h: loop 0 always does).
  *
- * Several loops (serve --loops N): a job belongs to the loop of the request that
- * started it (its work is queued there, so its completion runs there) and only
- * requests of that loop join it, because answering resumes their connections,
- * which only their own loop may touch. Each loop runs at most its share of renders
- * at once (RENDER_RUNNING on loop 0, one on each other loop).
+ * Several loops (serve --loops N): requests of every loop join one job, whose
+ * work is queued on the loop that starts it (so its completion runs there).
+ * Answering resumes a connection, which only its own loop may touch: a waiter of
+ * another loop is answered by a call posted to its loop (http_response_post),
+ * which holds a reference to the job (its body, key and snapshot) until it ran.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,12 +42,15 @@ struct render_waiter {
     struct http_request *req; /* valid while the response is deferred */
     struct http_response *res;
     bool aborted; /* the connection went away: never touch res again */
+    struct http_post post; /* answered on its own loop (remote_answer) */
 };
 
 struct api_render {
     struct api_render *next; /* api->renders */
     struct api *api;         /* NULL once detached (api_free) */
-    uv_loop_t *loop;         /* of its waiters' connections: the work is queued there */
+    uv_loop_t *loop;         /* where its work was queued: render_done runs there */
+    unsigned refs;           /* render_done's, and one per answer posted to another loop */
+    struct refbuf *posted_rb; /* the body those answers send (NULL: the render failed) */
     uv_work_t work;
     struct catalog *cat;   /* referenced */
     struct cat_view *view; /* NULL: a snapshot-wide cache entry */
@@ -131,23 +135,11 @@ static void render_done(uv_work_t *w, int status);
  * list, where requests for the same key still join them. */
 #define RENDER_RUNNING 2
 
-/* Renders a loop may run at once: loop 0 RENDER_RUNNING, any other one. */
-static unsigned render_limit(const struct api *api, const uv_loop_t *loop)
+/* Queued on the calling thread's loop (loop): its completion runs there. */
+static int render_start(struct api *api, struct api_render *j, uv_loop_t *loop)
 {
-    return loop == api->cfg.loop ? RENDER_RUNNING : 1;
-}
-
-static unsigned running_on(const struct api *api, const uv_loop_t *loop)
-{
-    unsigned n = 0;
-    for (const struct api_render *j = api->renders; j; j = j->next)
-        n += j->running && j->loop == loop;
-    return n;
-}
-
-static int render_start(struct api *api, struct api_render *j)
-{
-    int rc = uv_queue_work(j->loop, &j->work, render_work, render_done);
+    j->loop = loop;
+    int rc = uv_queue_work(loop, &j->work, render_work, render_done);
     if (rc == 0) {
         j->running = true;
         api->renders_running++;
@@ -155,19 +147,19 @@ static int render_start(struct api *api, struct api_render *j)
     return rc;
 }
 
-/* Starts the oldest waiting render of loop, if it has a slot free (on loop's
- * thread). A render that cannot be queued fails its waiters (500), like a failed
- * inline render. */
+/* Starts the oldest waiting render, if a slot is free, on loop (the calling
+ * thread's). A render that cannot be queued fails its waiters (500), like a
+ * failed inline render. */
 static void render_next(struct api *api, uv_loop_t *loop)
 {
-    while (running_on(api, loop) < render_limit(api, loop)) {
+    while (api->renders_running < RENDER_RUNNING) {
         struct api_render *oldest = NULL;
         for (struct api_render *j = api->renders; j; j = j->next)
-            if (!j->running && j->loop == loop)
+            if (!j->running)
                 oldest = j; /* the list is newest first */
         if (!oldest)
             return;
-        int rc = render_start(api, oldest);
+        int rc = render_start(api, oldest, loop);
         if (rc) {
             log_warn("api", "render of %s could not be queued: %d", oldest->what, rc);
             render_done(&oldest->work, rc); /* answers its waiters 500 */
@@ -176,6 +168,16 @@ static void render_next(struct api *api, uv_loop_t *loop)
 }
 
 static void render_done_locked(uv_work_t *w, int status);
+static void remote_answer(struct http_post *p);
+
+static void job_unref(struct api_render *j)
+{
+    if (--j->refs)
+        return;
+    refbuf_unref(j->posted_rb);
+    catalog_unref(j->cat);
+    free(j);
+}
 
 /* On the loop that queued the job: loop 0 holds the application lock already,
  * another loop takes it here. */
@@ -227,6 +229,12 @@ static void render_done_locked(uv_work_t *w, int status)
         struct render_waiter *n = wt->next;
         if (wt->aborted) {
             free(wt);
+        } else if (j->api && http_response_loop(wt->res) != j->loop) {
+            /* Another loop's connection: answered there, the job kept until then. */
+            if (rb && !j->posted_rb)
+                j->posted_rb = refbuf_ref(rb);
+            j->refs++;
+            http_response_post(wt->res, &wt->post, remote_answer);
         } else if (j->api) {
             render_answer(j, wt, rb);
             wt->job = NULL;
@@ -243,10 +251,31 @@ static void render_done_locked(uv_work_t *w, int status)
     }
     uv_loop_t *loop = j->loop;
     refbuf_unref(rb);
-    catalog_unref(j->cat);
-    free(j);
+    job_unref(j);
     if (api)
         render_next(api, loop);
+}
+
+/* A waiter of another loop than the job's, on its own loop (http_response_post):
+ * answered like one of the job's loop, unless its connection closed meanwhile. */
+static void remote_answer(struct http_post *p)
+{
+    struct render_waiter *wt =
+        (struct render_waiter *)((char *)p - offsetof(struct render_waiter, post));
+    applock_enter();
+    struct api_render *j = wt->job;
+    if (wt->aborted) {
+        free(wt);
+    } else if (j->api) {
+        render_answer(j, wt, j->posted_rb);
+        wt->job = NULL;
+        if (http_response_resume(wt->res))
+            free(wt);
+    } else {
+        wt->job = NULL; /* the server is going away: the waiter's abort frees it */
+    }
+    job_unref(j);
+    applock_leave();
 }
 
 static void render_abort(void *ctx)
@@ -256,7 +285,7 @@ static void render_abort(void *ctx)
         free(wt); /* its job is gone already */
         return;
     }
-    wt->aborted = true; /* freed by render_done */
+    wt->aborted = true; /* freed by render_done, or by remote_answer on this loop */
 }
 
 void api_renders_detach(struct api *api)
@@ -289,10 +318,8 @@ int api_render_defer(struct api_req *r, const struct api_render_req *q)
         return -ENOTSUP;
     if (strlen(q->key) >= sizeof(((struct api_render *)0)->key))
         return -ENAMETOOLONG;
-    uv_loop_t *loop = http_response_loop(r->res);
     struct api_render *j = api->renders;
-    while (j && !(j->loop == loop && j->cat == r->cat && j->view == q->view &&
-                  strcmp(j->key, q->key) == 0))
+    while (j && !(j->cat == r->cat && j->view == q->view && strcmp(j->key, q->key) == 0))
         j = j->next;
     struct render_waiter *wt = calloc(1, sizeof(*wt));
     if (!wt)
@@ -304,7 +331,7 @@ int api_render_defer(struct api_req *r, const struct api_render_req *q)
             return -ENOMEM;
         }
         j->api = api;
-        j->loop = loop;
+        j->refs = 1;
         j->cat = catalog_ref(r->cat);
         j->view = q->view;
         j->render = q->render;
@@ -316,7 +343,9 @@ int api_render_defer(struct api_req *r, const struct api_render_req *q)
         j->want_gzip = http_request_accepts_gzip(r->req);
         buf_init(&j->body, 0);
         j->work.data = j;
-        int rc = running_on(api, loop) < render_limit(api, loop) ? render_start(api, j) : 0;
+        int rc = api->renders_running < RENDER_RUNNING
+                     ? render_start(api, j, http_response_loop(r->res))
+                     : 0;
         if (rc) {
             catalog_unref(j->cat);
             free(j);

@@ -149,6 +149,20 @@ struct http_conn *http_response_conn(struct http_response *res);
  * accepting one); work a handler queues for the response belongs there. */
 struct uv_loop_s;
 struct uv_loop_s *http_response_loop(struct http_response *res);
+/* A call to run on another loop (serve --loops N), embedded in the caller's own
+ * record so that posting never fails. */
+struct http_post {
+    struct http_post *next;
+    void (*fn)(struct http_post *p);
+};
+/* Runs p->fn(p) on the loop of res's connection, soon, from any thread: for a
+ * deferred response (the connection must be open when posting, e.g. its abort
+ * not yet called, which the caller knows under the application lock). fn runs
+ * once whatever happens meanwhile (the connection closing, the server
+ * stopping), without the application lock: it takes it and checks its own
+ * abort state before touching res. */
+void http_response_post(struct http_response *res, struct http_post *p,
+                        void (*fn)(struct http_post *p));
 void http_conn_wake(struct http_conn *conn);
 
 /*

@@ -241,6 +241,7 @@ struct http_server {
     bool worker;
     pthread_mutex_t adopt_lock;
     struct http_handoff *adopt_head;
+    struct http_post *post_head; /* http_response_post, under adopt_lock */
     uv_async_t adopt_async;
     /* Requests on a worker's connections (route_here): link to the accepting server;
      * accept_fd, a descriptor of its listener passed by http_server_add_worker, is
@@ -2008,10 +2009,44 @@ static void worker_listener(struct http_server *srv)
     srv->listening = true;
 }
 
+void http_response_post(struct http_response *res, struct http_post *p,
+                        void (*fn)(struct http_post *p))
+{
+    struct http_server *srv = res->conn->srv;
+    p->fn = fn;
+    pthread_mutex_lock(&srv->adopt_lock);
+    p->next = srv->post_head;
+    srv->post_head = p;
+    pthread_mutex_unlock(&srv->adopt_lock);
+    uv_async_send(&srv->adopt_async);
+}
+
+/* Posted calls, oldest first. Also from maybe_finish_stop: one posted while a
+ * connection was open runs before the server can be freed. */
+static void run_posts(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->adopt_lock);
+    struct http_post *p = srv->post_head, *rev = NULL;
+    srv->post_head = NULL;
+    pthread_mutex_unlock(&srv->adopt_lock);
+    while (p) {
+        struct http_post *n = p->next;
+        p->next = rev;
+        rev = p;
+        p = n;
+    }
+    while (rev) {
+        struct http_post *n = rev->next;
+        rev->fn(rev);
+        rev = n;
+    }
+}
+
 static void on_adopt(uv_async_t *a)
 {
     struct http_server *srv = a->data;
     worker_listener(srv);
+    run_posts(srv);
     pthread_mutex_lock(&srv->adopt_lock);
     struct http_handoff *h = srv->adopt_head;
     srv->adopt_head = NULL;
@@ -2305,7 +2340,7 @@ static void conn_new(struct http_server *srv, int fd, const struct sockaddr_stor
  * worker still hold a descriptor of this process. */
 static size_t all_conns(const struct http_server *srv)
 {
-    size_t n = srv->nconns;
+    size_t n = __atomic_load_n(&srv->nconns, __ATOMIC_RELAXED); /* a worker's accept reads it */
     unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
     for (unsigned i = 0; i < nw; i++)
         n += __atomic_load_n(&srv->workers[i]->nconns, __ATOMIC_RELAXED);

@@ -18,9 +18,11 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 import { RawClient, api, get, parseResponses, qs } from './lib/http.mjs';
+import { genLiveM3U, writeM3U } from './lib/gen.mjs';
 import { LAVFI_SMALL, tsCheck, tsViewer } from './lib/live.mjs';
 import { parseExposition, samples } from './lib/prom.mjs';
 
+const CHANNELS = 4000;
 const USER = 'every';
 const PW = 'Pw.every-loop1';
 let dataDir;
@@ -32,7 +34,9 @@ before(async () => {
   await cliOk(['line', 'add', USER, PW, '--data', dataDir, '--max-connections', '0']);
   const r = await cliOk(['stream', 'add', 'Every Loop', '--source', LAVFI_SMALL, '--category', 'Loops', '--data', dataDir]);
   chan = Number(r.stdout.trim());
-  for (let i = 0; i < 40; i++) await cliOk(['stream', 'add', `Quiet ${i}`, '--source', 'http://127.0.0.1:9/none.ts', '--category', `Group ${i % 4}`, '--data', dataDir]);
+  // Big enough that a render of the list spans the arrival of six requests (vod-loops' size).
+  const m3u = await writeM3U(dataDir, 'live.m3u', genLiveM3U({ channels: CHANNELS, groups: 4, prefix: 'Quiet' }).text);
+  await cliOk(['import', 'm3u', '--data', dataDir, m3u], { timeoutMs: 120000 });
   srv = await startServer(dataDir, ['--loops', '2', '--channel-idle', '30'], { env: { XTREAMD_TEST_ACCEPT_ON_WORKERS: '1' } });
 });
 
@@ -93,7 +97,7 @@ describe('requests on every loop', () => {
     assert.equal(c1.here - c0.here, LISTS.length, 'every list answered by the loop that accepted it');
     assert.equal(c1.moved - c0.moved, 1, 'only the /metrics request moved to loop 0');
     const live = JSON.parse(onLoop1[1].text);
-    assert.equal(live.length, 41);
+    assert.equal(live.length, CHANNELS + 1);
     assert.ok(live.some((s) => s.stream_id === chan && s.name === 'Every Loop'));
     assert.match(onLoop1[4].text, /^#EXTM3U/);
 
@@ -118,36 +122,46 @@ describe('requests on every loop', () => {
     assert.equal(c2.moved - c1.moved, 2, 'the raw connection and the /metrics request moved');
   });
 
-  it('uncached lists are rendered for loop 1 off the loop, then cached', async () => {
-    // A new channel: a new catalogue snapshot, so the big lists are uncached again.
-    const before = await counters();
-    await cliOk(['stream', 'add', 'Fresh', '--source', 'http://127.0.0.1:9/fresh.ts', '--category', 'Loops', '--data', dataDir]);
-    await pollUntil(async () => {
-      const r = await get(srv.port, api(USER, PW, 'get_live_categories'), { headers: { Connection: 'close' } });
-      return r.status === 200 && JSON.parse(r.text).length >= 5 && (await get(srv.port, api(USER, PW, 'get_live_streams', { category_id: '1' }), { headers: { Connection: 'close' } })).text.includes('Fresh');
-    }, { timeoutMs: 20000, intervalMs: 200 });
-    const c0 = await counters();
-    const target = api(USER, PW, 'get_vod_streams');
-    const rs = await Promise.all(Array.from({ length: 6 }, () => get(srv.port, target, { headers: { Connection: 'close' } })));
-    for (const r of rs) {
-      assert.equal(r.status, 200);
-      assert.deepEqual(JSON.parse(r.text), []);
+  it('requests of both loops for one uncached list share one render', async () => {
+    // Three connections moved to loop 0 (a 404 first) and three on loop 1, idle.
+    const conns = [];
+    try {
+      for (let i = 0; i < 6; i++) {
+        const c = await RawClient.open(srv.port);
+        conns.push(c);
+        if (i < 3) {
+          await c.write(reqText('/no/such/path'));
+          await c.waitResponses(1);
+        }
+      }
+      // A new channel: a new catalogue snapshot, so the lists are uncached again.
+      await cliOk(['stream', 'add', 'Fresh', '--source', 'http://127.0.0.1:9/fresh.ts', '--category', 'Loops', '--data', dataDir]);
+      await pollUntil(async () => (await get(srv.port, api(USER, PW, 'get_live_categories'), { headers: { Connection: 'close' } })).text.includes('Loops') &&
+        (await get(srv.port, api(USER, PW, 'get_live_streams', { category_id: '1' }), { headers: { Connection: 'close' } })).text.includes('Fresh'), { timeoutMs: 20000, intervalMs: 200 });
+      const c0 = await counters();
+      const target = `/get.php?${qs({ username: USER, password: PW, type: 'm3u_plus', output: 'ts' })}`;
+      await Promise.all(conns.map((c) => c.write(reqText(target, true))));
+      const bodies = [];
+      for (const [i, c] of conns.entries()) {
+        const rs = await c.waitResponses(i < 3 ? 2 : 1, 60000);
+        const r = rs[rs.length - 1];
+        assert.equal(r.status, 200, `connection ${i}`);
+        bodies.push(r.body);
+      }
+      for (const b of bodies) assert.ok(b.equals(bodies[0]), 'every waiter gets the same playlist');
+      assert.equal((bodies[0].toString().match(/^#EXTINF/gm) || []).length, CHANNELS + 2);
+      const c1 = await counters();
+      assert.equal(c1.started - c0.started, 1, 'one render for the six requests of both loops');
+      assert.equal(c1.joined - c0.joined, 5, 'the five others joined it');
+      assert.equal(c1.here - c0.here, 3, 'three were loop 1\'s');
+      // Cached now: no further render, on either loop.
+      const again = await get(srv.port, target, { headers: { Connection: 'close' } });
+      assert.ok(again.raw.equals(bodies[0]));
+      const c2 = await counters();
+      assert.equal(c2.started, c1.started);
+    } finally {
+      for (const c of conns) c.destroy();
     }
-    const c1 = await counters();
-    assert.equal(c1.here - c0.here, 6, 'all six answered on loop 1');
-    // The first found the list uncached (a new snapshot): a render on loop 1's thread
-    // pool work, the others joined it or, once it was done, found it cached.
-    const started = c1.started - c0.started;
-    const joined = c1.joined - c0.joined;
-    assert.ok(started >= 1, 'a render started');
-    assert.ok(started + joined <= 6, `${started} started + ${joined} joined`);
-    assert.ok(c1.started > before.started);
-    // Once rendered, it is a cache hit on loop 1: no new render.
-    const again = await get(srv.port, target, { headers: { Connection: 'close' } });
-    assert.equal(again.status, 200);
-    const c2 = await counters();
-    assert.equal(c2.started, c1.started);
-    assert.equal(c2.joined, c1.joined);
   });
 
   it('a stream asked for on loop 1 moves to loop 0 and plays', async (t) => {
@@ -187,7 +201,7 @@ describe('requests on every loop', () => {
       }, 30000, 'the list and 100 TS packets');
       const [list, stream] = parseResponses(c.buf).responses;
       assert.equal(list.status, 200);
-      assert.deepEqual(JSON.parse(list.body.toString()).map((x) => x.category_name).sort(), ['Group 0', 'Group 1', 'Group 2', 'Group 3', 'Loops']);
+      assert.deepEqual(JSON.parse(list.body.toString()).map((x) => x.category_name).sort(), ['Loops', 'Quiet Group 001', 'Quiet Group 002', 'Quiet Group 003', 'Quiet Group 004']);
       assert.equal(stream.status, 200);
       assert.match(stream.headers['content-type'], /video\/mp2t/);
       assert.equal(stream.body[0], 0x47, 'the stream starts on a TS sync byte');
