@@ -57,7 +57,8 @@ struct api {
     /* Renders of uncached lists running on the thread pool (api/player_api.c),
      * one per (snapshot, view, key), each with the requests waiting for it. */
     struct api_render *renders;
-    unsigned renders_running; /* on the thread pool (at most 2 of loop 0's, 1 of each other loop's) */
+    unsigned
+        renders_running; /* on the thread pool (at most 2 of loop 0's, 1 of each other loop's) */
     uint64_t renders_started, renders_joined; /* /metrics */
     struct api_preview previews[API_PREVIEW_MAX];
     struct cluster *cluster;     /* this node in a cluster (cluster/node.h), borrowed; NULL alone */

@@ -41,15 +41,15 @@ struct render_waiter {
     struct api_render *job;   /* NULL once the job is gone (server stopping) */
     struct http_request *req; /* valid while the response is deferred */
     struct http_response *res;
-    bool aborted; /* the connection went away: never touch res again */
+    bool aborted;          /* the connection went away: never touch res again */
     struct http_post post; /* answered on its own loop (remote_answer) */
 };
 
 struct api_render {
-    struct api_render *next; /* api->renders */
-    struct api *api;         /* NULL once detached (api_free) */
-    uv_loop_t *loop;         /* where its work was queued: render_done runs there */
-    unsigned refs;           /* render_done's, and one per answer posted to another loop */
+    struct api_render *next;  /* api->renders */
+    struct api *api;          /* NULL once detached (api_free) */
+    uv_loop_t *loop;          /* where its work was queued: render_done runs there */
+    unsigned refs;            /* render_done's, and one per answer posted to another loop */
     struct refbuf *posted_rb; /* the body those answers send (NULL: the render failed) */
     uv_work_t work;
     struct catalog *cat;   /* referenced */

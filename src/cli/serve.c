@@ -843,14 +843,14 @@ static void http_metrics_cb(void *ud, struct buf *out)
     uint64_t lock_entries, lock_wait_ns;
     applock_stats(&lock_entries, &lock_wait_ns);
     buf_printf(out,
-               "# HELP xtreamd_http_answered_off_loop0_total Requests answered by the I/O loop "
+               "# HELP xtreamd_http_loop_answers_total Requests answered by the I/O loop "
                "(1..N-1) that accepted their connection (catalogue API routes).\n"
-               "# TYPE xtreamd_http_answered_off_loop0_total counter\n"
-               "xtreamd_http_answered_off_loop0_total %llu\n"
-               "# HELP xtreamd_http_moved_to_loop0_total Connections accepted by another loop "
+               "# TYPE xtreamd_http_loop_answers_total counter\n"
+               "xtreamd_http_loop_answers_total %llu\n"
+               "# HELP xtreamd_http_loop_moves_total Connections accepted by another loop "
                "that moved to loop 0 with a request only it answers.\n"
-               "# TYPE xtreamd_http_moved_to_loop0_total counter\n"
-               "xtreamd_http_moved_to_loop0_total %llu\n"
+               "# TYPE xtreamd_http_loop_moves_total counter\n"
+               "xtreamd_http_loop_moves_total %llu\n"
                "# HELP xtreamd_app_lock_entries_total Times a loop other than loop 0 took the "
                "application lock to run handler code.\n"
                "# TYPE xtreamd_app_lock_entries_total counter\n"
@@ -1284,6 +1284,9 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         applock_run(s.loop);
     else
         uv_run(s.loop, UV_RUN_DEFAULT);
+    /* The other loops may still be answering requests (within their stop grace) with the
+     * router, the API and the catalogue: they end before any of it is freed. */
+    live_join_loops(s.live);
     rc = CLI_OK;
     live_remove_state_file(data);
 out:

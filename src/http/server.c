@@ -141,9 +141,9 @@ struct http_conn {
     int tclass;
     bool closing, close_after, peer_eof, lingering, served, in_pull, in_dispatch;
     bool src_active, src_waiting, src_woken;
-    bool wake_queued;                /* on srv->wake_head (http_conn_wake) */
-    bool handoff_pending;            /* the source asked to move to another loop */
-    bool fd_moved;                   /* the fd went to another loop: not ours to close */
+    bool wake_queued;     /* on srv->wake_head (http_conn_wake) */
+    bool handoff_pending; /* the source asked to move to another loop */
+    bool fd_moved;        /* the fd went to another loop: not ours to close */
     /* A worker's connection whose response came from the handler's code (route_here): its
      * callbacks into that code (a deferred response's abort, a body source) run under the
      * application lock (core/applock.h). Streams moved here by a hand-off never are. */
@@ -250,6 +250,7 @@ struct http_server {
     struct home_link *link;
     _Atomic int accept_fd;
     atomic_bool accept_off;
+    _Atomic unsigned new_header_ms, new_idle_ms; /* http_server_set_timeouts, 0 = none */
     /* The accepting server's workers, whose counters it sums. */
     struct http_server *workers[MAX_WORKERS];
     _Atomic unsigned nworkers;
@@ -1120,7 +1121,7 @@ static void worker_dispatch(struct http_conn *c, struct http_request *req, size_
         return;
     http_response_header(&c->res, "Retry-After", "1");
     http_response_text(&c->res, 503, "text/plain; charset=utf-8",
-                       "Service Unavailable: the server is stopping\n");
+                       "Service Unavailable: the server is stopping or out of memory\n");
     req->keep_alive = false;
     conn_complete_request(c, need);
 }
@@ -1755,7 +1756,8 @@ static void handoff_discard(struct http_handoff *h)
         piece_free(pc);
         pc = n;
     }
-    close(h->fd);
+    if (h->fd >= 0)
+        close(h->fd);
     free(h->src_log);
     free(h->in);
     if (h->src.close)
@@ -1900,15 +1902,14 @@ static void conn_link(struct http_server *srv, struct http_conn *c)
 
 /* A worker's connection with a request it does not answer (conn_move_home): parsed and
  * answered here like one accepted here. */
-static void conn_adopt_request(struct http_server *srv, struct http_conn *c,
-                               struct http_handoff *h)
+static void conn_adopt_request(struct http_server *srv, struct http_conn *c, struct http_handoff *h)
 {
     c->served = true;
     if (h->in_len && buf_append(&c->rbuf, h->in, h->in_len) != 0) {
         c->out_head = c->out_tail = NULL; /* still h's: discarded with it */
         c->out_bytes = 0;
-        handoff_discard(h); /* closes the fd: the poll handle is not started yet */
-        c->fd_moved = true;
+        h->fd = -1; /* the connection's now: closed with it, after its poll handle */
+        handoff_discard(h);
         conn_link(srv, c);
         conn_close(c);
         return;
@@ -1973,6 +1974,7 @@ static void conn_adopt(struct http_server *srv, struct http_handoff *h)
 
 static void on_accept(uv_poll_t *h, int status, int events);
 static void on_listener_closed(uv_handle_t *h);
+static void apply_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms);
 
 /* A worker's share of the accepting server's listener: taken when add_worker passed
  * one, given up when that server stops accepting (accept_off). */
@@ -2045,6 +2047,8 @@ static void run_posts(struct http_server *srv)
 static void on_adopt(uv_async_t *a)
 {
     struct http_server *srv = a->data;
+    apply_timeouts(srv, atomic_exchange(&srv->new_header_ms, 0),
+                   atomic_exchange(&srv->new_idle_ms, 0));
     worker_listener(srv);
     run_posts(srv);
     pthread_mutex_lock(&srv->adopt_lock);
@@ -2557,8 +2561,8 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg,
         goto timers;
     }
     rc = cfg->listen_fd > 0
-                 ? adopt_listener(cfg->listen_fd, &srv->lfd, &srv->port)
-                 : listen_on(cfg->host ? cfg->host : "0.0.0.0", cfg->port, &srv->lfd, &srv->port);
+             ? adopt_listener(cfg->listen_fd, &srv->lfd, &srv->port)
+             : listen_on(cfg->host ? cfg->host : "0.0.0.0", cfg->port, &srv->lfd, &srv->port);
     if (rc)
         goto fail_lock;
     if (cfg->tls &&
@@ -2630,12 +2634,28 @@ fail:
     return rc;
 }
 
-void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms)
+static void apply_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms)
 {
     if (header_ms)
         srv->tmo[T_HEADER] = srv->cfg.header_timeout_ms = header_ms;
     if (idle_ms)
         srv->tmo[T_IDLE] = srv->tmo[T_WRITE] = srv->cfg.idle_timeout_ms = idle_ms;
+}
+
+void http_server_set_timeouts(struct http_server *srv, unsigned header_ms, unsigned idle_ms)
+{
+    apply_timeouts(srv, header_ms, idle_ms);
+    /* The workers' connections (requests they accepted, streams moved to them) too:
+     * each takes the new values on its own loop (on_adopt). */
+    unsigned nw = atomic_load_explicit(&srv->nworkers, memory_order_acquire);
+    for (unsigned i = 0; i < nw; i++) {
+        struct http_server *w = srv->workers[i];
+        if (header_ms)
+            atomic_store(&w->new_header_ms, header_ms);
+        if (idle_ms)
+            atomic_store(&w->new_idle_ms, idle_ms);
+        uv_async_send(&w->adopt_async);
+    }
 }
 
 int http_server_port(const struct http_server *srv)

@@ -2923,6 +2923,8 @@ static void fan_stop_all(struct live *live)
  * releases the viewers that came back. */
 static void fan_free_all(struct live *live)
 {
+    if (live->nloops > 1 && !live->fans[0])
+        return; /* joined already (live_join_loops) */
     fan_stop_all(live);
     for (unsigned k = 1; k < live->nloops; k++) {
         struct fan_loop *fl = live->fans[k - 1];
@@ -3450,6 +3452,12 @@ void live_stop(struct live *live, void (*done)(void *ud), void *ud)
     if (live->slate_handles == 2 && !uv_is_closing((uv_handle_t *)&live->slate_proc))
         uv_process_kill(&live->slate_proc, SIGKILL);
     maybe_done(live);
+}
+
+void live_join_loops(struct live *live)
+{
+    if (live)
+        fan_free_all(live);
 }
 
 void live_free(struct live *live)

@@ -128,6 +128,11 @@ int live_start_loops(struct live *live, unsigned n, const struct http_server_con
 /* TS viewers on loops 1..N-1 now (a hand-over's drain waits for them). */
 size_t live_moved_viewers(const struct live *live);
 void live_stop(struct live *live, void (*done)(void *ud), void *ud);
+/* After loop 0 stopped (live_stop done): waits until the other loops have ended —
+ * their in-flight responses get their stop grace — and joins them. Before the
+ * handlers' state is freed: those loops answer requests with it (serve.c). Idempotent;
+ * live_free does it too. */
+void live_join_loops(struct live *live);
 void live_free(struct live *live);
 /* The TV archive recorder (archive/archive.h, borrowed; NULL: none): streams
  * with tv_archive_days > 0 are kept running and their chunks recorded.

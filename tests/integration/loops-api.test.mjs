@@ -64,8 +64,8 @@ function value(fams, name, match = {}) {
 async function counters() {
   const f = await metrics();
   return {
-    here: value(f, 'xtreamd_http_answered_off_loop0_total'),
-    moved: value(f, 'xtreamd_http_moved_to_loop0_total'),
+    here: value(f, 'xtreamd_http_loop_answers_total'),
+    moved: value(f, 'xtreamd_http_loop_moves_total'),
     started: value(f, 'xtreamd_api_renders_total', { result: 'started' }),
     joined: value(f, 'xtreamd_api_renders_total', { result: 'joined' }),
     viewers: [0, 1].map((k) => value(f, 'xtreamd_loop_viewers', { loop: String(k) })),
