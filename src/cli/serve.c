@@ -547,10 +547,33 @@ static void close_notify_handles(struct serve *s)
     uv_close((uv_handle_t *)&s->notify_status, on_closed);
 }
 
+static void serve_closed(struct serve *s);
+
+/* The refresh timer once loop 0's HTTP server stopped: the other loops' servers finish
+ * their in-flight requests (their own stop grace bounds them) before the server says it
+ * stopped. */
+static void loops_tick(uv_timer_t *t)
+{
+    struct serve *s = t->data;
+    if (live_loops_serving(s->live))
+        return;
+    uv_timer_stop(t);
+    serve_closed(s);
+}
+
 static void http_stopped(void *ud)
 {
     struct serve *s = ud;
     s->http = NULL;
+    if (live_loops_serving(s->live)) {
+        uv_timer_start(&s->refresh, loops_tick, 20, 20);
+        return;
+    }
+    serve_closed(s);
+}
+
+static void serve_closed(struct serve *s)
+{
     uv_close((uv_handle_t *)&s->refresh, on_closed);
     uv_close((uv_handle_t *)&s->lag, on_closed);
     uv_close((uv_handle_t *)&s->stats_timer, on_closed);

@@ -271,6 +271,7 @@ struct fan_loop {
     struct fan_chan *chans;
     bool stopping;
     atomic_bool stop_req;
+    atomic_bool http_done; /* its server finished stopping (live_loops_serving) */
     /* the slow-viewer knobs (live_reconfigure stores, the loop's tick loads) */
     atomic_uint slow_lag_ms, slow_grace_ms, max_skips, no_progress_ms, write_interval_ms;
     /* written by the fan loop (one writer), read by loop 0's /metrics */
@@ -2735,6 +2736,7 @@ static void fan_http_stopped(void *ud)
 {
     struct fan_loop *fl = ud;
     fl->http = NULL;
+    atomic_store(&fl->http_done, true);
     uv_close((uv_handle_t *)&fl->async, NULL);
     uv_close((uv_handle_t *)&fl->tick, NULL);
 }
@@ -2904,6 +2906,14 @@ size_t live_moved_viewers(const struct live *live)
     size_t n = 0;
     for (unsigned k = 1; k < live->nloops; k++)
         n += live->loop_viewers[k];
+    return n;
+}
+
+size_t live_loops_serving(const struct live *live)
+{
+    size_t n = 0;
+    for (unsigned k = 1; k < live->nloops; k++)
+        n += live->fans[k - 1] && !atomic_load(&live->fans[k - 1]->http_done);
     return n;
 }
 

@@ -133,6 +133,9 @@ void live_stop(struct live *live, void (*done)(void *ud), void *ud);
  * handlers' state is freed: those loops answer requests with it (serve.c). Idempotent;
  * live_free does it too. */
 void live_join_loops(struct live *live);
+/* Loops 1..N-1 whose HTTP server has not finished stopping yet (after live_stop:
+ * requests they accepted still being answered, within their stop grace). Loop 0. */
+size_t live_loops_serving(const struct live *live);
 void live_free(struct live *live);
 /* The TV archive recorder (archive/archive.h, borrowed; NULL: none): streams
  * with tv_archive_days > 0 are kept running and their chunks recorded.
