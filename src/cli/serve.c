@@ -1193,11 +1193,12 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
             handover_abort(&take);
         }
     }
-    /* serve --loops N: the other loops answer the catalogue API themselves
-     * (XTREAMD_LOOPS_ANSWER=0: they do not, an A/B switch for benchmarks); tests may
-     * leave every accept to them (XTREAMD_TEST_ACCEPT_ON_WORKERS). */
+    /* serve --loops N with XTREAMD_LOOPS_ANSWER=1 (experimental, off by default): the
+     * other loops accept too and answer the catalogue API themselves (docs/internals/
+     * core.md, "Requests on every loop": on a 2-core machine it cost small answers
+     * throughput); tests may leave every accept to them (XTREAMD_TEST_ACCEPT_ON_WORKERS). */
     const char *answer = getenv("XTREAMD_LOOPS_ANSWER");
-    bool loops_answer = set->loops > 1 && (!answer || strcmp(answer, "0") != 0);
+    bool loops_answer = set->loops > 1 && answer && strcmp(answer, "1") == 0;
     hcfg.accept_via_workers = loops_answer && getenv("XTREAMD_TEST_ACCEPT_ON_WORKERS");
     int err = http_server_start(s.loop, &hcfg, &s.http);
     if (err && took) {
@@ -1301,9 +1302,10 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
         }
     }
 
-    /* With several loops, loop 0 runs holding the application lock (core/applock.h)
-     * except while it waits for events, so the others may call into the handlers. */
-    if (set->loops > 1)
+    /* When the other loops answer requests, loop 0 runs holding the application lock
+     * (core/applock.h) except while it waits for events or sits in a socket call, so they
+     * may call into the handlers. */
+    if (loops_answer)
         applock_run(s.loop);
     else
         uv_run(s.loop, UV_RUN_DEFAULT);

@@ -76,6 +76,21 @@
 
 enum tclass { T_NONE, T_HEADER, T_IDLE, T_WRITE, T_LINGER, T_COUNT };
 
+/* > 0 while only this file's frames are on the thread's stack, under one of its own
+ * I/O callbacks (SERVER_TOP): no handler code is in the middle of anything. Loop 0
+ * holds the application lock (core/applock.h) while it runs; there, and only there, it
+ * lets the lock go around its socket calls (io_unlock), which are most of its time, so
+ * the other loops' handlers need not wait for them. Every call into handler code sets
+ * it to 0 for its duration (APP_CALL). */
+static _Thread_local int srv_top;
+#define APP_CALL(stmt)                                                                             \
+    do {                                                                                           \
+        int top_ = srv_top;                                                                        \
+        srv_top = 0;                                                                               \
+        stmt;                                                                                      \
+        srv_top = top_;                                                                            \
+    } while (0)
+
 struct piece {
     struct piece *next;
     struct refbuf *rb; /* referenced, or NULL */
@@ -362,7 +377,7 @@ static void piece_free(struct piece *pc)
     if (pc->fd >= 0)
         close(pc->fd);
     if (pc->done)
-        pc->done(pc->done_ctx);
+        APP_CALL(pc->done(pc->done_ctx));
     free(pc);
 }
 
@@ -510,7 +525,7 @@ static void res_reset(struct http_response *res)
     if (res->file_fd >= 0)
         close(res->file_fd);
     if (res->file_done)
-        res->file_done(res->file_done_ctx);
+        APP_CALL(res->file_done(res->file_done_ctx));
     struct http_conn *c = res->conn;
     memset(res, 0, sizeof(*res));
     res->conn = c;
@@ -774,12 +789,16 @@ static void flush_wakes(struct http_server *srv)
 
 static void on_wake_prepare(uv_prepare_t *h)
 {
+    srv_top++;
     flush_wakes(h->data); /* wakes from timers and idle handles, before the poll blocks */
+    srv_top--;
 }
 
 static void on_wake_check(uv_check_t *h)
 {
+    srv_top++;
     flush_wakes(h->data); /* wakes from this iteration's I/O callbacks */
+    srv_top--;
 }
 
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st)
@@ -862,7 +881,7 @@ static void src_finish(struct http_conn *c, bool complete)
     if (app)
         applock_enter();
     if (c->src.close)
-        c->src.close(c->src.ctx);
+        APP_CALL(c->src.close(c->src.ctx));
     if (app)
         applock_leave();
     memset(&c->src, 0, sizeof(c->src));
@@ -897,7 +916,7 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
                  : res->body.err ? res->body.err
                                  : res->hdrs.err);
         if (res->has_src && res->src.close)
-            res->src.close(res->src.ctx);
+            APP_CALL(res->src.close(res->src.ctx));
         res->has_src = false;
         res_reset(res);
         conn_error(c, 500, "the response could not be built");
@@ -1000,7 +1019,7 @@ static void conn_finish_response(struct http_conn *c, struct http_request *req)
             c->handoff_pending = true;
     } else {
         if (res->has_src && res->src.close)
-            res->src.close(res->src.ctx);
+            APP_CALL(res->src.close(res->src.ctx));
         res->has_src = false;
         log_request(c, req, res->log_target, status, logged);
     }
@@ -1104,11 +1123,13 @@ static void worker_dispatch(struct http_conn *c, struct http_request *req, size_
 {
     struct http_server *srv = c->srv;
     applock_enter();
-    bool here = srv->cfg.route_here && srv->cfg.route_here(req, srv->cfg.handler_ud);
+    bool here = false;
+    if (srv->cfg.route_here)
+        APP_CALL(here = srv->cfg.route_here(req, srv->cfg.handler_ud));
     if (here) {
         c->app = true;
         c->in_dispatch = true;
-        srv->cfg.handler(req, &c->res, srv->cfg.handler_ud);
+        APP_CALL(srv->cfg.handler(req, &c->res, srv->cfg.handler_ud));
         c->in_dispatch = false;
         CNT_ADD(srv->st.answered_here, 1);
         if (c->res.deferred)
@@ -1157,7 +1178,7 @@ static void conn_dispatch(struct http_conn *c, size_t need)
     }
     c->in_dispatch = true;
     if (!https_redirect(c, req))
-        c->srv->cfg.handler(req, &c->res, c->srv->cfg.handler_ud);
+        APP_CALL(c->srv->cfg.handler(req, &c->res, c->srv->cfg.handler_ud));
     c->in_dispatch = false;
     if (c->res.deferred) {
         c->defer_need = need;
@@ -1231,15 +1252,33 @@ static void conn_process(struct http_conn *c)
 
 /* The transport: plain socket calls, or the connection's TLS session. Each
  * returns a byte count or a negative errno (-EAGAIN: wait for the socket). */
-static ssize_t conn_recv(struct http_conn *c, void *p, size_t len)
+/* Loop 0 under SERVER_TOP: the application lock goes for the length of a socket call
+ * (see srv_top). True when it did (io_relock takes it back). */
+static bool io_unlock(const struct http_server *srv)
 {
-    if (c->tls)
-        return tls_conn_read(c->tls, p, len);
-    ssize_t n = recv(c->fd, p, len, 0);
-    return n < 0 ? (errno == EINTR ? -EAGAIN : -errno) : n;
+    if (srv_top <= 0 || srv->worker || !applock_held())
+        return false;
+    applock_leave();
+    return true;
 }
 
-static ssize_t conn_writev(struct http_conn *c, struct iovec *iov, int n)
+static void io_relock(bool unlocked)
+{
+    if (unlocked)
+        applock_enter();
+}
+
+static ssize_t conn_recv(struct http_conn *c, void *p, size_t len)
+{
+    bool u = io_unlock(c->srv);
+    ssize_t n = c->tls ? tls_conn_read(c->tls, p, len) : recv(c->fd, p, len, 0);
+    if (!c->tls && n < 0)
+        n = errno == EINTR ? -EAGAIN : -errno;
+    io_relock(u);
+    return n;
+}
+
+static ssize_t sock_writev(struct http_conn *c, struct iovec *iov, int n)
 {
     if (c->tls)
         return tls_conn_writev(c->tls, iov, n);
@@ -1253,7 +1292,15 @@ static ssize_t conn_writev(struct http_conn *c, struct iovec *iov, int n)
     return w < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : w;
 }
 
-static ssize_t conn_sendfile(struct http_conn *c, int fd, off_t *off, size_t want)
+static ssize_t conn_writev(struct http_conn *c, struct iovec *iov, int n)
+{
+    bool u = io_unlock(c->srv);
+    ssize_t w = sock_writev(c, iov, n);
+    io_relock(u);
+    return w;
+}
+
+static ssize_t sock_sendfile(struct http_conn *c, int fd, off_t *off, size_t want)
 {
     if (c->tls)
         return tls_conn_sendfile(c->tls, fd, off, want);
@@ -1262,6 +1309,14 @@ static ssize_t conn_sendfile(struct http_conn *c, int fd, off_t *off, size_t wan
         w = sendfile(c->fd, fd, off, want);
     while (w < 0 && errno == EINTR);
     return w < 0 ? (errno == EWOULDBLOCK ? -EAGAIN : -errno) : w;
+}
+
+static ssize_t conn_sendfile(struct http_conn *c, int fd, off_t *off, size_t want)
+{
+    bool u = io_unlock(c->srv);
+    ssize_t w = sock_sendfile(c, fd, off, want);
+    io_relock(u);
+    return w;
 }
 
 /* Returns true when bytes were consumed or EOF was seen. */
@@ -1334,7 +1389,8 @@ static int src_pull(struct http_conn *c)
     bool app = c->app && c->srv->worker;
     if (app)
         applock_enter();
-    int rc = c->src.pull(c->src.ctx, &c->sbuf, src_budget(c) - c->out_bytes);
+    int rc;
+    APP_CALL(rc = c->src.pull(c->src.ctx, &c->sbuf, src_budget(c) - c->out_bytes));
     if (app)
         applock_leave();
     return rc;
@@ -1851,7 +1907,8 @@ static bool conn_handoff(struct http_conn *c)
     struct http_handoff *h = calloc(1, sizeof(*h));
     if (!h)
         return false; /* asked before the source is: it stays on this loop */
-    struct http_server *dst = c->src.handoff(c->src.ctx);
+    struct http_server *dst;
+    APP_CALL(dst = c->src.handoff(c->src.ctx));
     if (!dst || dst == c->srv) {
         free(h);
         return false;
@@ -1968,7 +2025,7 @@ static void conn_adopt(struct http_server *srv, struct http_handoff *h)
     srv->conns = c;
     __atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
     if (c->src.moved)
-        c->src.moved(c->src.ctx, c);
+        APP_CALL(c->src.moved(c->src.ctx, c));
     conn_run(c);
 }
 
@@ -2135,7 +2192,16 @@ static void conn_update(struct http_conn *c)
         conn_set_timer(c, T_IDLE, c->idle_since + srv->tmo[T_IDLE]);
 }
 
+static void conn_io(uv_poll_t *h, int status, int events);
+
 static void on_conn_io(uv_poll_t *h, int status, int events)
+{
+    srv_top++;
+    conn_io(h, status, events);
+    srv_top--;
+}
+
+static void conn_io(uv_poll_t *h, int status, int events)
 {
     struct http_conn *c = h->data;
     if (c->closing)
@@ -2211,11 +2277,11 @@ static void conn_free_locked(struct http_conn *c)
         /* The handler's work is still out: tell it before the request goes. */
         c->res.deferred = false;
         if (c->res.defer_abort)
-            c->res.defer_abort(c->res.defer_ctx);
+            APP_CALL(c->res.defer_abort(c->res.defer_ctx));
     }
     request_free(c);
     if (c->res.has_src && c->res.src.close)
-        c->res.src.close(c->res.src.ctx);
+        APP_CALL(c->res.src.close(c->res.src.ctx));
     c->res.has_src = false;
     res_reset(&c->res);
     buf_free(&c->res.hdrs);

@@ -2,8 +2,9 @@
 // every loop"): loop 1 accepts on a descriptor of the listener and answers the catalogue
 // API itself (player_api.php, panel_api.php, get.php and their path forms) under the
 // application lock; any other request moves its connection, with every byte it sent, to
-// loop 0, which keeps it. XTREAMD_TEST_ACCEPT_ON_WORKERS leaves every accept to loop 1,
-// so each counter below moves by an exact amount.
+// loop 0, which keeps it. XTREAMD_LOOPS_ANSWER=1 turns this on (it is off by default);
+// XTREAMD_TEST_ACCEPT_ON_WORKERS leaves every accept to loop 1, so each counter below moves
+// by an exact amount.
 //
 // What a player sees is checked, not only the counters: loop 1's lists are byte for byte
 // loop 0's, a stream asked for on loop 1 plays (continuous TS, ffprobe frames), a
@@ -37,7 +38,7 @@ before(async () => {
   // Big enough that a render of the list spans the arrival of six requests (vod-loops' size).
   const m3u = await writeM3U(dataDir, 'live.m3u', genLiveM3U({ channels: CHANNELS, groups: 4, prefix: 'Quiet' }).text);
   await cliOk(['import', 'm3u', '--data', dataDir, m3u], { timeoutMs: 120000 });
-  srv = await startServer(dataDir, ['--loops', '2', '--channel-idle', '30'], { env: { XTREAMD_TEST_ACCEPT_ON_WORKERS: '1' } });
+  srv = await startServer(dataDir, ['--loops', '2', '--channel-idle', '30'], { env: { XTREAMD_LOOPS_ANSWER: '1', XTREAMD_TEST_ACCEPT_ON_WORKERS: '1' } });
 });
 
 after(async () => {
