@@ -1821,6 +1821,19 @@ static void handoff_discard(struct http_handoff *h)
     free(h);
 }
 
+/* What every move of a connection carries: its socket, peer, queued output and byte
+ * count (the caller empties the connection's queue once the move is certain). */
+static void handoff_fill(struct http_handoff *h, const struct http_conn *c)
+{
+    h->fd = c->fd;
+    memcpy(h->ip, c->ip, sizeof(h->ip));
+    h->port = c->port;
+    h->out_head = c->out_head;
+    h->out_tail = c->out_tail;
+    h->out_bytes = c->out_bytes;
+    h->bytes_out = c->bytes_out;
+}
+
 static int link_new(struct http_server *home)
 {
     struct home_link *l = calloc(1, sizeof(*l));
@@ -1861,13 +1874,7 @@ static bool conn_move_home(struct http_conn *c)
     }
     if (h->in_len)
         memcpy(h->in, c->rbuf.data, h->in_len);
-    h->fd = c->fd;
-    memcpy(h->ip, c->ip, sizeof(h->ip));
-    h->port = c->port;
-    h->out_head = c->out_head;
-    h->out_tail = c->out_tail;
-    h->out_bytes = c->out_bytes;
-    h->bytes_out = c->bytes_out;
+    handoff_fill(h, c);
     /* Under the link's lock the accepting server cannot be freed; the socket leaves this
      * loop's epoll set (conn_close) before that loop may register it. */
     struct home_link *l = c->srv->link;
@@ -1913,13 +1920,7 @@ static bool conn_handoff(struct http_conn *c)
         free(h);
         return false;
     }
-    h->fd = c->fd;
-    memcpy(h->ip, c->ip, sizeof(h->ip));
-    h->port = c->port;
-    h->out_head = c->out_head;
-    h->out_tail = c->out_tail;
-    h->out_bytes = c->out_bytes;
-    h->bytes_out = c->bytes_out;
+    handoff_fill(h, c);
     h->src = c->src;
     h->src_remaining = c->src_remaining;
     h->src_bytes = c->src_bytes;
