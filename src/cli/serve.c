@@ -381,15 +381,15 @@ static int open_panel(const struct serve_settings *set, struct panel **out)
     return rc;
 }
 
-/* The route table: groups are tried in the order added, so narrow prefixes
- * come first — the admin API (/api/v1), /metrics with a token — and the
- * client group (prefix "/") last. */
 /* http/server.h route_here: a request another loop may answer (ud: the router). */
 static bool route_here(const struct http_request *req, void *ud)
 {
     return router_any_loop(ud, req);
 }
 
+/* The route table: groups are tried in the order added, so narrow prefixes
+ * come first — the admin API (/api/v1), /metrics with a token — and the
+ * client group (prefix "/") last. */
 static int build_router(struct serve *s)
 {
     int rc = router_new(&s->router);
@@ -1244,7 +1244,6 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
          * move to loop 0). */
         if (loops_answer)
             wcfg.route_here = route_here;
-        wcfg.accept_via_workers = 0;
         live_start_loops(s.live, set->loops, &wcfg, s.http, set->stop_grace_ms);
     }
     api_set_port(s.api, http_server_port(s.http));

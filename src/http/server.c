@@ -77,11 +77,11 @@
 enum tclass { T_NONE, T_HEADER, T_IDLE, T_WRITE, T_LINGER, T_COUNT };
 
 /* > 0 while only this file's frames are on the thread's stack, under one of its own
- * I/O callbacks (SERVER_TOP): no handler code is in the middle of anything. Loop 0
- * holds the application lock (core/applock.h) while it runs; there, and only there, it
- * lets the lock go around its socket calls (io_unlock), which are most of its time, so
- * the other loops' handlers need not wait for them. Every call into handler code sets
- * it to 0 for its duration (APP_CALL). */
+ * I/O callbacks (on_conn_io, the wake flushes): no handler code is in the middle of anything. Loop
+ * 0 holds the application lock (core/applock.h) while it runs; there, and only there, it lets the
+ * lock go around its socket calls (io_unlock), which are most of its time, so the other loops'
+ * handlers need not wait for them. Every call into handler code sets it to 0 for its duration
+ * (APP_CALL). */
 static _Thread_local int srv_top;
 #define APP_CALL(stmt)                                                                             \
     do {                                                                                           \
@@ -89,6 +89,17 @@ static _Thread_local int srv_top;
         srv_top = 0;                                                                               \
         stmt;                                                                                      \
         srv_top = top_;                                                                            \
+    } while (0)
+/* The same for a call made on behalf of connection c: on a worker, one whose response is
+ * the handler code's (c->app) also takes the application lock for it. */
+#define CONN_APP_CALL(c, stmt)                                                                     \
+    do {                                                                                           \
+        bool lock_ = (c)->app && (c)->srv->worker;                                                 \
+        if (lock_)                                                                                 \
+            applock_enter();                                                                       \
+        APP_CALL(stmt);                                                                            \
+        if (lock_)                                                                                 \
+            applock_leave();                                                                       \
     } while (0)
 
 struct piece {
@@ -877,13 +888,8 @@ static void src_finish(struct http_conn *c, bool complete)
         free(c->src_log);
         c->src_log = NULL;
     }
-    bool app = c->app && c->srv->worker;
-    if (app)
-        applock_enter();
     if (c->src.close)
-        APP_CALL(c->src.close(c->src.ctx));
-    if (app)
-        applock_leave();
+        CONN_APP_CALL(c, c->src.close(c->src.ctx));
     memset(&c->src, 0, sizeof(c->src));
 }
 
@@ -1250,10 +1256,8 @@ static void conn_process(struct http_conn *c)
 
 /* ---- I/O --------------------------------------------------------------- */
 
-/* The transport: plain socket calls, or the connection's TLS session. Each
- * returns a byte count or a negative errno (-EAGAIN: wait for the socket). */
-/* Loop 0 under SERVER_TOP: the application lock goes for the length of a socket call
- * (see srv_top). True when it did (io_relock takes it back). */
+/* Loop 0 with srv_top > 0: the application lock goes for the length of a socket call.
+ * True when it did (io_relock takes it back). */
 static bool io_unlock(const struct http_server *srv)
 {
     if (srv_top <= 0 || srv->worker || !applock_held())
@@ -1268,6 +1272,8 @@ static void io_relock(bool unlocked)
         applock_enter();
 }
 
+/* The transport: plain socket calls, or the connection's TLS session. Each
+ * returns a byte count or a negative errno (-EAGAIN: wait for the socket). */
 static ssize_t conn_recv(struct http_conn *c, void *p, size_t len)
 {
     bool u = io_unlock(c->srv);
@@ -1384,18 +1390,6 @@ static size_t src_budget(const struct http_conn *c)
     return c->src_refs ? STREAM_REF_BUDGET : STREAM_BUDGET;
 }
 
-static int src_pull(struct http_conn *c)
-{
-    bool app = c->app && c->srv->worker;
-    if (app)
-        applock_enter();
-    int rc;
-    APP_CALL(rc = c->src.pull(c->src.ctx, &c->sbuf, src_budget(c) - c->out_bytes));
-    if (app)
-        applock_leave();
-    return rc;
-}
-
 /* Pulls from the body source while fewer than src_budget() bytes are queued. */
 static int conn_pull(struct http_conn *c)
 {
@@ -1407,7 +1401,8 @@ static int conn_pull(struct http_conn *c)
         c->in_pull = true;
         c->src_woken = false;
         c->src_ref_bytes = 0;
-        int rc = src_pull(c);
+        int rc;
+        CONN_APP_CALL(c, rc = c->src.pull(c->src.ctx, &c->sbuf, src_budget(c) - c->out_bytes));
         c->in_pull = false;
         if (c->closing)
             return -ECANCELED;
@@ -1863,7 +1858,8 @@ static void link_unref(struct home_link *l)
  * again and keeps the connection. False when that loop no longer takes any. */
 static bool conn_move_home(struct http_conn *c)
 {
-    struct http_handoff *h = calloc(1, sizeof(*h));
+    struct home_link *l = c->srv->link;
+    struct http_handoff *h = l ? calloc(1, sizeof(*h)) : NULL;
     if (!h)
         return false;
     h->fresh = true;
@@ -1877,12 +1873,6 @@ static bool conn_move_home(struct http_conn *c)
     handoff_fill(h, c);
     /* Under the link's lock the accepting server cannot be freed; the socket leaves this
      * loop's epoll set (conn_close) before that loop may register it. */
-    struct home_link *l = c->srv->link;
-    if (!l) {
-        free(h->in);
-        free(h);
-        return false;
-    }
     pthread_mutex_lock(&l->mu);
     struct http_server *home = l->home;
     if (home) {
@@ -1949,6 +1939,7 @@ void http_server_adopt(struct http_server *dst, struct http_handoff *h)
     uv_async_send(&dst->adopt_async);
 }
 
+/* Adds a new connection (accepted, or moved here) to the server's list and count. */
 static void conn_link(struct http_server *srv, struct http_conn *c)
 {
     c->next = srv->conns;
@@ -2020,11 +2011,7 @@ static void conn_adopt(struct http_server *srv, struct http_handoff *h)
     c->src_log = h->src_log;
     buf_init(&c->sbuf, SBUF_MAX);
     free(h);
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    __atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
+    conn_link(srv, c);
     if (c->src.moved)
         APP_CALL(c->src.moved(c->src.ctx, c));
     conn_run(c);
@@ -2257,12 +2244,7 @@ static void conn_free_locked(struct http_conn *c);
  * under the application lock. */
 static void conn_free(struct http_conn *c)
 {
-    bool app = c->app && c->srv->worker;
-    if (app)
-        applock_enter();
-    conn_free_locked(c);
-    if (app)
-        applock_leave();
+    CONN_APP_CALL(c, conn_free_locked(c));
 }
 
 static void conn_free_locked(struct http_conn *c)
@@ -2399,11 +2381,7 @@ static void conn_new(struct http_server *srv, int fd, const struct sockaddr_stor
     http_head_scan_init(&c->scan);
     addr_to_text(ss, c->ip, sizeof(c->ip), &c->port);
     c->idle_since = c->last_write = now_ms(srv);
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    __atomic_fetch_add(&srv->nconns, 1, __ATOMIC_RELAXED);
+    conn_link(srv, c);
     conn_update(c);
 }
 
