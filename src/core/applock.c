@@ -14,16 +14,11 @@ static _Thread_local unsigned depth;
 static _Thread_local bool is_runner; /* the thread in applock_run */
 static atomic_ullong n_entries, n_wait_ns;
 
-static uint64_t mono_ns(void)
-{
-    return uv_hrtime();
-}
-
 void applock_enter(void)
 {
     if (depth++)
         return;
-    uint64_t t0 = is_runner ? 0 : mono_ns();
+    uint64_t t0 = is_runner ? 0 : uv_hrtime();
     pthread_mutex_lock(&mu);
     uint64_t t = next_ticket++;
     while (t != serving)
@@ -31,7 +26,7 @@ void applock_enter(void)
     pthread_mutex_unlock(&mu);
     if (!is_runner) {
         atomic_fetch_add_explicit(&n_entries, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&n_wait_ns, mono_ns() - t0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&n_wait_ns, uv_hrtime() - t0, memory_order_relaxed);
     }
 }
 
