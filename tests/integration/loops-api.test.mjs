@@ -17,7 +17,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
+import { assertNoSanitizerReport, cliOk, makeDataDir, pollUntil, removeDir, startServer } from './lib/server.mjs';
 import { RawClient, api, get, parseResponses, qs } from './lib/http.mjs';
 import { genLiveM3U, writeM3U } from './lib/gen.mjs';
 import { LAVFI_SMALL, tsCheck, tsViewer } from './lib/live.mjs';
@@ -213,5 +213,38 @@ describe('requests on every loop', () => {
     const c1 = await counters();
     assert.equal(c1.here - c0.here, 1, 'the list was loop 1\'s');
     assert.equal(c1.moved - c0.moved, 2, 'the stream (and /metrics) moved');
+  });
+
+  it('SIGTERM while loop 1 is mid-answer: its answers end whole, then the server stops cleanly', async () => {
+    // Loop 0 has nothing in flight and finishes at once; loop 1 is still writing playlists
+    // with the router and the API. serve must wait for it (no use after free: ASan would
+    // abort) and log "stopped" only once it is done.
+    const s2 = await startServer(dataDir, ['--loops', '2', '--stop-grace', '20'],
+      { env: { XTREAMD_LOOPS_ANSWER: '1', XTREAMD_TEST_ACCEPT_ON_WORKERS: '1' } });
+    const c = await RawClient.open(s2.port);
+    try {
+      const target = `/get.php?${qs({ username: USER, password: PW, type: 'm3u_plus', output: 'ts' })}`;
+      await c.write(reqText(target).repeat(30)); // ~13 MB: far more than the socket buffers hold
+      await c.waitFor((cl) => cl.buf.length > 0, 30000, 'first response bytes');
+      c.sock.pause();
+      const from = s2.logs().length;
+      s2.child.kill('SIGTERM');
+      await s2.waitForLog(/SIGTERM: finishing in-flight requests/, { from, timeoutMs: 10000 });
+      assert.ok(!/info serve: stopped$/m.test(s2.logs().slice(from)), 'not stopped while loop 1 writes');
+      c.sock.resume();
+      await c.waitClose(60000);
+      const { responses, rest } = parseResponses(c.buf);
+      assert.ok(responses.length >= 1, 'the answer in flight arrived');
+      assert.equal(rest.length, 0, `an answer was cut short: ${rest.length} trailing bytes`);
+      for (const r of responses) assert.equal(r.status, 200);
+      const r = await s2.waitExit(30000);
+      assertNoSanitizerReport(s2.logs());
+      assert.equal(r.code, 0, s2.logs().slice(-2000));
+      const stopped = s2.logs().lastIndexOf('info serve: stopped');
+      assert.ok(stopped > from, 'stopped is logged');
+    } finally {
+      c.destroy();
+      await s2.stop();
+    }
   });
 });
