@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/log.h"
+
 /* A ticket lock on a mutex and a condition variable: whoever asked first goes
  * first. Held for a handler call (microseconds) or one loop iteration. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -56,6 +58,7 @@ void applock_run(uv_loop_t *loop)
         /* Released between iterations even with more to do at once: a loop
          * waiting for the lock (its ticket is older) goes first. */
         applock_leave();
+        log_batch_flush(); /* nothing waits in the log while the loop sleeps */
         struct pollfd p = {.fd = uv_backend_fd(loop), .events = POLLIN};
         while (timeout != 0 && poll(&p, 1, timeout) < 0 && errno == EINTR)
             ;

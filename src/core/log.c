@@ -398,79 +398,230 @@ const char *log_field(char *dst, size_t n, const char *s)
     return dst;
 }
 
-/* Writes the finished line (with its '\n') to the output, whole. */
-static void emit(const char *line, size_t len)
+/* ---- output ----------------------------------------------------------- */
+
+/* Per thread: the held lines (log_batch_begin) and the buffers a line is
+ * built in, kept from line to line so that a line costs no allocation, and
+ * the text of the current second (gmtime once a second, not once a line). */
+struct log_thread {
+    bool holding;
+    bool registered; /* the exit destructor knows this thread */
+    unsigned held_lines;
+    struct buf held; /* whole lines, at most LOG_BATCH_MAX bytes */
+    struct buf line;
+    struct buf esc;
+    time_t ts_sec;
+    char ts_text[64]; /* "YYYY-MM-DDTHH:MM:SS" of ts_sec */
+};
+
+static _Thread_local struct log_thread lt = {
+    .held = BUF_INIT(LOG_BATCH_MAX),
+    .line = BUF_INIT(8 * LOG_MSG_MAX + 256),
+    .esc = BUF_INIT(4 * LOG_MSG_MAX),
+    .ts_sec = -1,
+};
+
+/* One writer at a time: a batch is larger than PIPE_BUF, and a pipe (stderr
+ * under a supervisor) may split such a write around another thread's. */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+/* Writes p[0..len), `lines` whole lines, to the output. */
+static void write_out(const char *p, size_t len, unsigned lines)
 {
-    bool ok;
+    bool ok = true;
+    pthread_mutex_lock(&out_lock);
     if (out_fd >= 0) {
-        ssize_t w;
-        do
-            w = write(out_fd, line, len);
-        while (w < 0 && errno == EINTR);
-        ok = w == (ssize_t)len;
+        while (len) {
+            ssize_t w = write(out_fd, p, len);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                ok = false;
+                break;
+            }
+            p += w;
+            len -= (size_t)w;
+        }
     } else {
-        ok = fwrite(line, 1, len, stderr) == len;
+        ok = fwrite(p, 1, len, stderr) == len;
     }
-    atomic_fetch_add(ok ? &n_lines : &n_write_errors, 1);
+    pthread_mutex_unlock(&out_lock);
+    atomic_fetch_add(ok ? &n_lines : &n_write_errors, lines);
 }
 
-void log_msg(enum log_level level, const char *tag, const char *fmt, ...)
+void log_batch_flush(void)
 {
-    if (!log_enabled(level, tag))
+    if (lt.held.len)
+        write_out(lt.held.data, lt.held.len, lt.held_lines);
+    buf_reset(&lt.held);
+    lt.held_lines = 0;
+}
+
+/* A thread that ends (a pool thread, a loop's) writes what it held and frees
+ * its buffers. */
+static void thread_exit(void *unused)
+{
+    (void)unused;
+    log_batch_end();
+    buf_free(&lt.held);
+    buf_free(&lt.line);
+    buf_free(&lt.esc);
+}
+
+static void exit_key_make(void)
+{
+    (void)pthread_key_create(&exit_key, thread_exit);
+}
+
+/* At exit: the exiting thread's held lines are written, not lost. */
+static void flush_at_exit(void)
+{
+    log_batch_end();
+}
+
+static void exit_hook_install(void)
+{
+    atexit(flush_at_exit);
+}
+
+static void thread_register(void)
+{
+    if (lt.registered)
         return;
-    char ts_text[80], msg[2048];
+    lt.registered = true;
+    static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&exit_once, exit_key_make);
+    (void)pthread_setspecific(exit_key, &lt); /* non-NULL: the destructor runs */
+    (void)pthread_once(&atexit_once, exit_hook_install);
+}
+
+void log_batch_begin(void)
+{
+    thread_register();
+    lt.holding = true;
+}
+
+void log_batch_end(void)
+{
+    log_batch_flush();
+    lt.holding = false;
+}
+
+bool log_batch_holding(void)
+{
+    return lt.holding;
+}
+
+/* A finished line (with its '\n'): held when this thread holds lines and the
+ * line is below warn; otherwise written at once, after whatever was held, so
+ * a warning or an error is never kept back and never overtakes earlier lines. */
+static void emit(enum log_level level, const char *line, size_t len)
+{
+    if (lt.holding && level < LOG_WARN && len <= LOG_BATCH_MAX) {
+        if (len > LOG_BATCH_MAX - lt.held.len)
+            log_batch_flush();
+        if (buf_append(&lt.held, line, len) == 0) {
+            lt.held_lines++;
+            return;
+        }
+        lt.held.err = 0; /* short of memory: what was held stays whole */
+    }
+    log_batch_flush();
+    write_out(line, len, 1);
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" of now into out. */
+static void put_time(struct buf *out)
+{
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(ts_text, sizeof(ts_text), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
+    if (ts.tv_sec != lt.ts_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(lt.ts_text, sizeof(lt.ts_text), "%04d-%02d-%02dT%02d:%02d:%02d",
+                 (tm.tm_year + 1900) % 10000, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        lt.ts_sec = ts.tv_sec;
+    }
+    unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
+    char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
+                    'Z'};
+    buf_puts(out, lt.ts_text);
+    buf_append(out, frac, 5);
+}
+
+/* Builds and emits one line of msg[0..len). */
+static void out_line(enum log_level level, const char *tag, const char *msg, size_t len)
+{
+    thread_register();
     const char *lvl = log_level_name(level);
     if (!tag)
         tag = "-";
     /* Whatever a caller passed, one event stays one line: the message (and
      * the tag) are escaped as in the text format first, then, for JSON, as a
      * JSON string, so both formats show the same \xNN for hostile bytes. */
-    struct buf esc = BUF_INIT(4 * sizeof(msg));
-    struct buf b = BUF_INIT(8 * sizeof(msg) + 256);
+    struct buf *b = &lt.line, *esc = &lt.esc;
+    buf_reset(b);
+    buf_reset(esc);
     if (out_format == LOG_FORMAT_JSON) {
-        struct buf etag = BUF_INIT(4 * LOG_TAG_MAX + 64);
-        log_escape(&etag, tag, strlen(tag), false);
-        log_escape(&esc, msg, strlen(msg), false);
-        buf_append(&b, "{\"time\":\"", 9);
-        buf_append(&b, ts_text, strlen(ts_text));
-        buf_append(&b, "\",\"level\":\"", 11);
-        buf_append(&b, lvl, strlen(lvl));
-        buf_append(&b, "\",\"tag\":\"", 9);
-        jsonw_escape(&b, etag.data ? etag.data : "", etag.len);
-        buf_append(&b, "\",\"message\":\"", 13);
-        jsonw_escape(&b, esc.data ? esc.data : "", esc.len);
-        buf_append(&b, "\"}\n", 3);
-        if (etag.err)
-            b.err = etag.err;
-        buf_free(&etag);
+        buf_append(b, "{\"time\":\"", 9);
+        put_time(b);
+        buf_append(b, "\",\"level\":\"", 11);
+        buf_puts(b, lvl);
+        buf_append(b, "\",\"tag\":\"", 9);
+        log_escape(esc, tag, strlen(tag), false);
+        jsonw_escape(b, esc->data ? esc->data : "", esc->len);
+        buf_reset(esc);
+        buf_append(b, "\",\"message\":\"", 13);
+        log_escape(esc, msg, len, false);
+        jsonw_escape(b, esc->data ? esc->data : "", esc->len);
+        buf_append(b, "\"}\n", 3);
     } else {
-        buf_append(&b, ts_text, strlen(ts_text));
-        buf_putc(&b, ' ');
-        buf_append(&b, lvl, strlen(lvl));
-        buf_putc(&b, ' ');
-        log_escape(&b, tag, strlen(tag), false);
-        buf_append(&b, ": ", 2);
-        log_escape(&b, msg, strlen(msg), false);
-        buf_putc(&b, '\n');
+        put_time(b);
+        buf_putc(b, ' ');
+        buf_puts(b, lvl);
+        buf_putc(b, ' ');
+        log_escape(b, tag, strlen(tag), false);
+        buf_append(b, ": ", 2);
+        log_escape(b, msg, len, false);
+        buf_putc(b, '\n');
     }
-    if (!esc.err && !b.err && b.data) {
-        emit(b.data, b.len);
+    if (!esc->err && !b->err && b->data) {
+        emit(level, b->data, b->len);
     } else {
         char fallback[128];
-        int n = snprintf(fallback, sizeof(fallback), "%s %s log: a line could not be escaped\n",
-                         ts_text, "error");
-        emit(fallback, n > 0 && (size_t)n < sizeof(fallback) ? (size_t)n : 0);
+        buf_reset(b);
+        put_time(b);
+        int n = snprintf(fallback, sizeof(fallback), "%s error log: a line could not be escaped\n",
+                         b->data ? b->data : "-");
+        emit(LOG_ERROR, fallback, n > 0 && (size_t)n < sizeof(fallback) ? (size_t)n : 0);
     }
-    buf_free(&esc);
-    buf_free(&b);
+    /* A rare long line does not keep its buffers' size for the thread's life. */
+    if (b->cap > 4 * LOG_MSG_MAX)
+        buf_free(b);
+    if (esc->cap > 4 * LOG_MSG_MAX)
+        buf_free(esc);
+}
+
+void log_msg(enum log_level level, const char *tag, const char *fmt, ...)
+{
+    if (!log_enabled(level, tag))
+        return;
+    char msg[LOG_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+    /* As before log_text: the message ends at its first NUL. */
+    out_line(level, tag, msg, strnlen(msg, len));
+}
+
+void log_text(enum log_level level, const char *tag, const char *msg, size_t len)
+{
+    if (!log_enabled(level, tag))
+        return;
+    out_line(level, tag, msg, len < LOG_MSG_MAX ? len : LOG_MSG_MAX - 1);
 }

@@ -501,22 +501,31 @@ static void log_prefix(struct buf *b, const struct http_conn *c, const struct ht
     buf_printf(b, "\" %d", status);
 }
 
+/* The line: prefix, bytes, milliseconds and the quoted user agent, written
+ * with log_text (no second formatting pass: 70,000 a second on one loop). */
 static void log_line(const char *prefix, unsigned long long bytes, uint64_t ms, const char *ua)
 {
-    struct buf b = BUF_INIT(8192);
+    char num[64];
+    int n = snprintf(num, sizeof(num), " %llu %llums \"", bytes, (unsigned long long)ms);
+    struct buf b = BUF_INIT(32768); /* log_text cuts it at LOG_MSG_MAX */
+    buf_reserve(&b, 256);
+    buf_puts(&b, prefix);
+    buf_append(&b, num, n > 0 && (size_t)n < sizeof(num) ? (size_t)n : 0);
     const char *u = ua ? ua : "-";
     log_escape(&b, u, strnlen(u, 512), true);
-    log_info("http", "%s %llu %llums \"%s\"", prefix, bytes, (unsigned long long)ms,
-             b.data ? b.data : "");
+    buf_putc(&b, '"');
+    if (b.data)
+        log_text(LOG_INFO, "http", b.data, b.len);
     buf_free(&b);
 }
 
 static void log_request(struct http_conn *c, const struct http_request *req, const char *log_target,
                         int status, unsigned long long bytes)
 {
-    if (!c->srv->cfg.access_log)
+    if (!c->srv->cfg.access_log || !log_enabled(LOG_INFO, "http"))
         return;
     struct buf b = BUF_INIT(16384);
+    buf_reserve(&b, 256);
     log_prefix(&b, c, req, log_target, status);
     log_line(b.data ? b.data : "-", bytes, now_ms(c->srv) - c->req_start,
              req ? http_request_header(req, "User-Agent") : NULL);
@@ -803,6 +812,10 @@ static void on_wake_prepare(uv_prepare_t *h)
     srv_top++;
     flush_wakes(h->data); /* wakes from timers and idle handles, before the poll blocks */
     srv_top--;
+    /* This loop's access lines go out in one write per iteration (core/log.h),
+     * always before the loop sleeps. */
+    log_batch_begin();
+    log_batch_flush();
 }
 
 static void on_wake_check(uv_check_t *h)
@@ -810,6 +823,7 @@ static void on_wake_check(uv_check_t *h)
     srv_top++;
     flush_wakes(h->data); /* wakes from this iteration's I/O callbacks */
     srv_top--;
+    log_batch_flush(); /* applock_run sleeps outside uv_run, after this */
 }
 
 void http_server_get_stats(const struct http_server *srv, struct http_server_stats *st)
@@ -2782,6 +2796,7 @@ static void maybe_finish_stop(struct http_server *srv)
     uv_close((uv_handle_t *)&srv->grace, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->wake_prep, on_stop_handle_closed);
     uv_close((uv_handle_t *)&srv->wake_check, on_stop_handle_closed);
+    log_batch_end(); /* nothing flushes this thread's lines any more */
 }
 
 static void on_grace(uv_timer_t *t)

@@ -3,6 +3,7 @@
  * passes; quoted fields also escape '"' and '\'; log_field cuts between
  * whole escapes. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -68,7 +69,7 @@ static char *slurp(const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return strdup("");
-    static char buf[65536];
+    static char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
@@ -162,13 +163,119 @@ static void test_file_json_reopen(void **state)
     assert_true(c.reopens >= 1);
 }
 
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Held lines: nothing reaches the file until the flush, then all of it in
+ * order; a warning writes what was held first, then itself; past
+ * LOG_BATCH_MAX the batch is written; the counters count lines. */
+static void test_batch(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/xtreamd-logtest-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/b.log", dir);
+    assert_int_equal(log_open_file(path), 0);
+    struct log_counters c0, c1;
+    log_get_counters(&c0);
+
+    log_batch_begin();
+    assert_true(log_batch_holding());
+    log_info("test", "held one");
+    const char *msg = "held two \x01";
+    log_text(LOG_INFO, "test", msg, strlen(msg));
+    char *cur = slurp(path);
+    assert_string_equal(cur, "");
+    free(cur);
+    log_get_counters(&c1);
+    assert_int_equal(c1.lines, c0.lines);
+    log_batch_flush();
+    cur = slurp(path);
+    char *one = strstr(cur, " info test: held one\n"), *two = strstr(cur, "held two \\x01\n");
+    assert_non_null(one);
+    assert_non_null(two);
+    assert_true(one < two);
+    free(cur);
+    log_get_counters(&c1);
+    assert_int_equal(c1.lines, c0.lines + 2);
+
+    /* A warning is never held, and never overtakes what was. */
+    log_info("test", "before the warning");
+    log_warn("test", "the warning");
+    cur = slurp(path);
+    char *before = strstr(cur, "before the warning"), *warn = strstr(cur, "warn test: the warning");
+    assert_non_null(before);
+    assert_non_null(warn);
+    assert_true(before < warn);
+    free(cur);
+
+    /* The bound: about 100 bytes a line, so LOG_BATCH_MAX / 64 lines pass it. */
+    size_t before_lines = count_lines((cur = slurp(path)));
+    free(cur);
+    char pad[80];
+    memset(pad, 'x', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    for (int i = 0; i < LOG_BATCH_MAX / 64; i++)
+        log_info("test", "%s %d", pad, i);
+    cur = slurp(path);
+    size_t written = count_lines(cur) - before_lines;
+    free(cur);
+    assert_true(written > 0);                  /* the full batch went out */
+    assert_true(written < LOG_BATCH_MAX / 64); /* the rest is still held */
+
+    /* The end writes the rest and stops holding. */
+    log_batch_end();
+    assert_false(log_batch_holding());
+    log_info("test", "direct");
+    cur = slurp(path);
+    assert_int_equal(count_lines(cur) - before_lines, LOG_BATCH_MAX / 64 + 1);
+    assert_non_null(strstr(cur, " info test: direct\n"));
+    free(cur);
+    assert_int_equal(log_open_file(NULL), 0);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void *held_then_exit(void *path)
+{
+    (void)path;
+    log_batch_begin();
+    log_info("test", "held by a thread that ends");
+    return NULL;
+}
+
+/* A thread that ends while it holds lines writes them. */
+static void test_batch_thread_exit(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/xtreamd-logtest-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/t.log", dir);
+    assert_int_equal(log_open_file(path), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, held_then_exit, NULL), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    char *cur = slurp(path);
+    assert_non_null(strstr(cur, "held by a thread that ends\n"));
+    free(cur);
+    assert_int_equal(log_open_file(NULL), 0);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_field),
-        cmocka_unit_test(test_levels),
-        cmocka_unit_test(test_file_json_reopen),
+        cmocka_unit_test(test_escape), cmocka_unit_test(test_field),
+        cmocka_unit_test(test_levels), cmocka_unit_test(test_file_json_reopen),
+        cmocka_unit_test(test_batch),  cmocka_unit_test(test_batch_thread_exit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
