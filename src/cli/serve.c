@@ -1193,12 +1193,12 @@ static int serve_run(struct serve_settings *set, const char *config_flag, int ar
             handover_abort(&take);
         }
     }
-    /* serve --loops N with XTREAMD_LOOPS_ANSWER=1 (experimental, off by default): the
-     * other loops accept too and answer the catalogue API themselves (docs/internals/
-     * core.md, "Requests on every loop": on a 2-core machine it cost small answers
-     * throughput); tests may leave every accept to them (XTREAMD_TEST_ACCEPT_ON_WORKERS). */
+    /* serve --loops N (N > 1): the other loops accept too and answer the catalogue API
+     * themselves (docs/internals/core.md, "Requests on every loop"). XTREAMD_LOOPS_ANSWER=0
+     * keeps every request on loop 0 (the loops then only write streams and big bodies);
+     * tests may leave every accept to the other loops (XTREAMD_TEST_ACCEPT_ON_WORKERS). */
     const char *answer = getenv("XTREAMD_LOOPS_ANSWER");
-    bool loops_answer = set->loops > 1 && answer && strcmp(answer, "1") == 0;
+    bool loops_answer = set->loops > 1 && !(answer && strcmp(answer, "0") == 0);
     hcfg.accept_via_workers = loops_answer && getenv("XTREAMD_TEST_ACCEPT_ON_WORKERS");
     int err = http_server_start(s.loop, &hcfg, &s.http);
     if (err && took) {

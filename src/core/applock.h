@@ -9,10 +9,12 @@
  * the handlers stay single-threaded while each loop does its own socket work
  * (accept, read, parse, write), which is most of a request's cost.
  *
- * Invariants: loop 0 releases the lock only while it waits for events, never
- * inside a callback; the lock is FIFO-fair (a ticket lock), so a busy loop 0
- * cannot starve a waiting loop; it is re-entrant per thread (a handler that
- * resumes a deferred response may dispatch the next pipelined request).
+ * Invariants: loop 0 releases the lock while it waits for events and, from the
+ * HTTP server's own frames (never inside a handler), around its socket calls; a
+ * busy loop 0 therefore lets a waiting loop in many times per iteration. The lock
+ * is an adaptive mutex, not FIFO (applock.c says why); it is re-entrant per
+ * thread (a handler that resumes a deferred response may dispatch the next
+ * pipelined request).
  * Nothing on the per-packet path of a live viewer takes it.
  * Threading: any thread.
  */

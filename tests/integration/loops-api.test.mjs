@@ -2,9 +2,9 @@
 // every loop"): loop 1 accepts on a descriptor of the listener and answers the catalogue
 // API itself (player_api.php, panel_api.php, get.php and their path forms) under the
 // application lock; any other request moves its connection, with every byte it sent, to
-// loop 0, which keeps it. XTREAMD_LOOPS_ANSWER=1 turns this on (it is off by default);
-// XTREAMD_TEST_ACCEPT_ON_WORKERS leaves every accept to loop 1, so each counter below moves
-// by an exact amount.
+// loop 0, which keeps it. It is the default with two loops and more (XTREAMD_LOOPS_ANSWER=0
+// turns it off; the last case checks both); XTREAMD_TEST_ACCEPT_ON_WORKERS leaves every
+// accept to loop 1, so each counter below moves by an exact amount.
 //
 // What a player sees is checked, not only the counters: loop 1's lists are byte for byte
 // loop 0's, a stream asked for on loop 1 plays (continuous TS, ffprobe frames), a
@@ -213,6 +213,32 @@ describe('requests on every loop', () => {
     const c1 = await counters();
     assert.equal(c1.here - c0.here, 1, 'the list was loop 1\'s');
     assert.equal(c1.moved - c0.moved, 2, 'the stream (and /metrics) moved');
+  });
+
+  it('on by default with --loops 2; XTREAMD_LOOPS_ANSWER=0 keeps every request on loop 0', async () => {
+    const answers = async (s) => {
+      const m = await get(s.port, '/metrics', { timeoutMs: 30000 });
+      assert.equal(m.status, 200);
+      const f = parseExposition(m.text);
+      return { here: value(f, 'xtreamd_http_loop_answers_total'), moved: value(f, 'xtreamd_http_loop_moves_total') };
+    };
+    const cats = api(USER, PW, 'get_live_categories');
+    for (const [env, want] of [[{ XTREAMD_LOOPS_ANSWER: undefined }, 3], [{ XTREAMD_LOOPS_ANSWER: '0' }, 0]]) {
+      const s = await startServer(dataDir, ['--loops', '2'], { env: { ...env, XTREAMD_TEST_ACCEPT_ON_WORKERS: '1' } });
+      try {
+        const before = await answers(s); // answered on loop 0 (moved there when loop 1 answers)
+        for (let i = 0; i < 3; i++) {
+          const r = await get(s.port, cats);
+          assert.equal(r.status, 200);
+          assert.ok(JSON.parse(r.text).some((c) => c.category_name === 'Loops'), r.text.slice(0, 200));
+        }
+        const after = await answers(s);
+        assert.equal(after.here - before.here, want, `answered by loop 1 with ${JSON.stringify(env)}`);
+        await s.stopClean();
+      } finally {
+        await s.stop();
+      }
+    }
   });
 
   it('SIGTERM while loop 1 is mid-answer: its answers end whole, then the server stops cleanly', async () => {

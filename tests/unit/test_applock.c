@@ -2,7 +2,7 @@
  * 200,000 times under it and none is lost; TSan sees no race), it is re-entrant per
  * thread, and a loop run by applock_run releases it while it waits for events: another
  * thread takes it then, changes what the loop's timer reads, and the loop sees the
- * change and stops. */
+ * change and stops; a loop that never sleeps still lets a waiting thread in. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,12 +111,70 @@ static void test_run_releases(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* No starvation: loop 0 never sleeps (an idle handle keeps every poll at timeout 0)
+ * and holds the lock for 20 us of work per iteration, yet another thread gets the lock
+ * 2,000 times well within the deadline. */
+struct busy {
+    uv_idle_t idle;
+    atomic_int done;
+    uint64_t deadline;
+    unsigned iterations;
+};
+
+static void on_idle(uv_idle_t *h)
+{
+    struct busy *b = h->data;
+    b->iterations++;
+    uint64_t until = uv_hrtime() + 20000;
+    while (uv_hrtime() < until)
+        ;
+    if (atomic_load(&b->done) || uv_hrtime() > b->deadline)
+        uv_idle_stop(h);
+}
+
+#define WAITER_ENTRIES 2000
+
+static void *waiter(void *arg)
+{
+    struct busy *b = arg;
+    for (int i = 0; i < WAITER_ENTRIES; i++) {
+        applock_enter();
+        counter++;
+        applock_leave();
+    }
+    atomic_store(&b->done, 1);
+    return NULL;
+}
+
+static void test_busy_loop_lets_in(void **state)
+{
+    (void)state;
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct busy b = {.deadline = uv_hrtime() + 10ull * 1000 * 1000 * 1000};
+    uv_idle_init(&loop, &b.idle);
+    b.idle.data = &b;
+    uv_idle_start(&b.idle, on_idle);
+    counter = 0;
+    pthread_t w;
+    assert_int_equal(pthread_create(&w, NULL, waiter, &b), 0);
+    applock_run(&loop);
+    pthread_join(w, NULL);
+    uv_close((uv_handle_t *)&b.idle, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(counter, WAITER_ENTRIES);
+    /* It got in while the loop ran, not after the deadline stopped it. */
+    assert_true(uv_hrtime() < b.deadline);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_excludes),
         cmocka_unit_test(test_reentrant),
         cmocka_unit_test(test_run_releases),
+        cmocka_unit_test(test_busy_loop_lets_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
