@@ -241,6 +241,30 @@ describe('requests on every loop', () => {
     }
   });
 
+  it('SIGHUP: a shorter header timeout from the file reaches loop 1', async () => {
+    // As on loop 0, a reload applies to the timers armed after it (a waiting connection
+    // keeps its deadline), so the connection that shows it is one accepted afterwards, by
+    // loop 1 (every accept is). Without the reload reaching loop 1 it would wait 30 s.
+    const conf = path.join(dataDir, 'loops-reload.conf');
+    await writeFile(conf, 'header-timeout = 30;\nlogin-free = 100000;\n');
+    const s = await startServer(dataDir, ['--config', conf, '--loops', '2'], { env: { XTREAMD_TEST_ACCEPT_ON_WORKERS: '1' } });
+    try {
+      await writeFile(conf, 'header-timeout = 1;\nlogin-free = 100000;\n');
+      const from = s.logs().length;
+      s.child.kill('SIGHUP');
+      await s.waitForLog(/config: reloaded /, { from, timeoutMs: 15000 });
+      const t0 = Date.now();
+      const silent = await RawClient.open(s.port); // sends nothing: only the header timeout ends it
+      await silent.waitClose(10000);
+      assert.ok(Date.now() - t0 < 10000, `closed after ${Date.now() - t0} ms`);
+      const f = parseExposition((await get(s.port, '/metrics')).text);
+      assert.equal(value(f, 'xtreamd_http_loop_moves_total'), 1, 'only /metrics moved: loop 1 held the silent one');
+      await s.stopClean();
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('SIGTERM while loop 1 is mid-answer: its answers end whole, then the server stops cleanly', async () => {
     // Loop 0 has nothing in flight and finishes at once; loop 1 is still writing playlists
     // with the router and the API. serve must wait for it (no use after free: ASan would
