@@ -163,6 +163,38 @@ static void test_file_json_reopen(void **state)
     assert_true(c.reopens >= 1);
 }
 
+/* A fresh temp folder with the log going to path = dir/name. */
+struct temp_log {
+    char dir[64];
+    char path[256];
+};
+
+static void temp_log_open(struct temp_log *t, const char *name)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/xtreamd-logtest-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    snprintf(t->path, sizeof(t->path), "%s/%s", t->dir, name);
+    assert_int_equal(log_open_file(t->path), 0);
+}
+
+static void temp_log_close(struct temp_log *t)
+{
+    assert_int_equal(log_open_file(NULL), 0);
+    unlink(t->path);
+    rmdir(t->dir);
+}
+
+/* a and then b, both in the file at path. */
+static void assert_in_order(const char *path, const char *a, const char *b)
+{
+    char *cur = slurp(path);
+    char *pa = strstr(cur, a), *pb = strstr(cur, b);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    assert_true(pa < pb);
+    free(cur);
+}
+
 static size_t count_lines(const char *s)
 {
     size_t n = 0;
@@ -177,11 +209,9 @@ static size_t count_lines(const char *s)
 static void test_batch(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/xtreamd-logtest-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof(path), "%s/b.log", dir);
-    assert_int_equal(log_open_file(path), 0);
+    struct temp_log t;
+    temp_log_open(&t, "b.log");
+    const char *path = t.path;
     struct log_counters c0, c1;
     log_get_counters(&c0);
 
@@ -196,24 +226,14 @@ static void test_batch(void **state)
     log_get_counters(&c1);
     assert_int_equal(c1.lines, c0.lines);
     log_batch_flush();
-    cur = slurp(path);
-    char *one = strstr(cur, " info test: held one\n"), *two = strstr(cur, "held two \\x01\n");
-    assert_non_null(one);
-    assert_non_null(two);
-    assert_true(one < two);
-    free(cur);
+    assert_in_order(path, " info test: held one\n", "held two \\x01\n");
     log_get_counters(&c1);
     assert_int_equal(c1.lines, c0.lines + 2);
 
     /* A warning is never held, and never overtakes what was. */
     log_info("test", "before the warning");
     log_warn("test", "the warning");
-    cur = slurp(path);
-    char *before = strstr(cur, "before the warning"), *warn = strstr(cur, "warn test: the warning");
-    assert_non_null(before);
-    assert_non_null(warn);
-    assert_true(before < warn);
-    free(cur);
+    assert_in_order(path, "before the warning", "warn test: the warning");
 
     /* The bound: about 100 bytes a line, so LOG_BATCH_MAX / 64 lines pass it. */
     size_t before_lines = count_lines((cur = slurp(path)));
@@ -237,9 +257,7 @@ static void test_batch(void **state)
     assert_int_equal(count_lines(cur) - before_lines, LOG_BATCH_MAX / 64 + 1);
     assert_non_null(strstr(cur, " info test: direct\n"));
     free(cur);
-    assert_int_equal(log_open_file(NULL), 0);
-    unlink(path);
-    rmdir(dir);
+    temp_log_close(&t);
 }
 
 static void *held_then_exit(void *path)
@@ -254,20 +272,15 @@ static void *held_then_exit(void *path)
 static void test_batch_thread_exit(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/xtreamd-logtest-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[256];
-    snprintf(path, sizeof(path), "%s/t.log", dir);
-    assert_int_equal(log_open_file(path), 0);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, held_then_exit, NULL), 0);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    char *cur = slurp(path);
+    struct temp_log t;
+    temp_log_open(&t, "t.log");
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, held_then_exit, NULL), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    char *cur = slurp(t.path);
     assert_non_null(strstr(cur, "held by a thread that ends\n"));
     free(cur);
-    assert_int_equal(log_open_file(NULL), 0);
-    unlink(path);
-    rmdir(dir);
+    temp_log_close(&t);
 }
 
 int main(void)
