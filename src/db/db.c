@@ -501,6 +501,11 @@ int64_t db_change_counter(struct db *db)
     return db->ops->change_counter(db);
 }
 
+bool db_reconnecting(struct db *db)
+{
+    return db->ops->reconnecting && db->ops->reconnecting(db);
+}
+
 int db_step_error(struct db *db, int rc, const char *what)
 {
     if (rc == -EEXIST || rc == -EINVAL)

@@ -63,6 +63,10 @@ void db_rollback(struct db *db);
  * (PRAGMA data_version combined with the WAL-independent total_changes of this
  * connection). Cheap; the server polls it to rebuild its catalogue. */
 int64_t db_change_counter(struct db *db);
+/* True while db_change_counter's reconnect to the server has an attempt in flight (not
+ * failed): each call takes the steps the server has answered and never blocks, so the
+ * caller should call again soon rather than at its usual pace. False on SQLite. */
+bool db_reconnecting(struct db *db);
 
 /* Notifications between nodes (PostgreSQL; -ENOTSUP on SQLite). db_listen: LISTEN channel
  * ([a-z0-9_]{1,63}) on this connection. db_notify: NOTIFY channel, payload (delivered at the

@@ -901,6 +901,11 @@ static int reset_step(struct db *db)
     return 1;
 }
 
+static bool pg_reconnecting(struct db *db)
+{
+    return PGC(db)->resetting;
+}
+
 static int64_t pg_change_counter(struct db *db)
 {
     struct pgc *p = PGC(db);
@@ -1014,5 +1019,6 @@ const struct db_ops db_pg_ops = {
     .schema_version = pg_schema_version,
     .set_schema_version = pg_set_schema_version,
     .change_counter = pg_change_counter,
+    .reconnecting = pg_reconnecting,
     .lock_schema = pg_lock_schema,
 };

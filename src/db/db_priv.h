@@ -72,6 +72,8 @@ struct db_ops {
     int (*schema_version)(struct db *db, int *version);
     int (*set_schema_version)(struct db *db, int version);
     int64_t (*change_counter)(struct db *db);
+    /* NULL: never reconnects (db_reconnecting false). */
+    bool (*reconnecting)(struct db *db);
     /* Taken inside the migration transaction (NULL: begin_sql locks). */
     int (*lock_schema)(struct db *db);
 };

@@ -152,8 +152,12 @@ describe('login', () => {
 
   it('logs in, shows the live dashboard, logs out', async () => {
     await p.login();
-    // The counters event updates the clock line every second.
+    // The counters event updates the clock line every second. The REST summary fills it
+    // first ("Loading…" -> "Up ..."), so wait for a second "Up" line: only an event makes
+    // it, and then the stream is subscribed (events are not replayed: a change made before
+    // the subscription would never show, which made this test flaky under load).
     const sub = p.page.locator('.page-head p');
+    await waitFor(async () => /Up /.test(await sub.innerText()), { what: 'the dashboard summary' });
     const first = await sub.innerText();
     await waitFor(async () => (await sub.innerText()) !== first && /Up /.test(await sub.innerText()), { what: 'a live update of the dashboard' });
     assert.match(await p.page.locator('[data-stat="viewers"] .stat-value').innerText(), /^\d+$/);
