@@ -51,8 +51,8 @@ void applock_run(uv_loop_t *loop)
     applock_enter();
     while (uv_run(loop, UV_RUN_NOWAIT)) {
         int timeout = uv_backend_timeout(loop);
-        /* Released between iterations even with more to do at once: a loop
-         * waiting for the lock (its ticket is older) goes first. */
+        /* Released between iterations even with more to do at once, so a loop
+         * waiting for the lock gets in (test_applock: a loop that never sleeps). */
         applock_leave();
         log_batch_flush(); /* nothing waits in the log while the loop sleeps */
         struct pollfd p = {.fd = uv_backend_fd(loop), .events = POLLIN};

@@ -470,20 +470,12 @@ static void thread_exit(void *unused)
     buf_free(&lt.esc);
 }
 
-static void exit_key_make(void)
+/* Once per process: the key whose destructor runs thread_exit, and at exit() the
+ * exiting thread's held lines are written, not lost. */
+static void exit_hooks_install(void)
 {
     (void)pthread_key_create(&exit_key, thread_exit);
-}
-
-/* At exit: the exiting thread's held lines are written, not lost. */
-static void flush_at_exit(void)
-{
-    log_batch_end();
-}
-
-static void exit_hook_install(void)
-{
-    atexit(flush_at_exit);
+    atexit(log_batch_end);
 }
 
 static void thread_register(void)
@@ -491,10 +483,8 @@ static void thread_register(void)
     if (lt.registered)
         return;
     lt.registered = true;
-    static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
-    (void)pthread_once(&exit_once, exit_key_make);
+    (void)pthread_once(&exit_once, exit_hooks_install);
     (void)pthread_setspecific(exit_key, &lt); /* non-NULL: the destructor runs */
-    (void)pthread_once(&atexit_once, exit_hook_install);
 }
 
 void log_batch_begin(void)
